@@ -1,0 +1,74 @@
+import postgres from 'postgres'
+import { UsageError } from '../errors.js'
+import type { Env } from '../config/options.js'
+import { pgpassLookup } from './pgpass.js'
+
+/** Where the FileCatalog is, resolved from --db-url, then the libpq variables, then defaults. */
+export interface CatalogTarget {
+  host: string
+  port: number
+  database: string
+  user: string
+  password: string | undefined
+  ssl: false | 'require' | 'allow' | 'prefer' | 'verify-full'
+}
+
+const SSL_MODES: Record<string, CatalogTarget['ssl']> = {
+  disable: false, allow: 'allow', prefer: 'prefer', require: 'require', 'verify-ca': 'verify-full', 'verify-full': 'verify-full',
+}
+
+/**
+ * Resolves the FileCatalog connection: the URL's parts win, then PGHOST, PGPORT, PGUSER, PGPASSWORD,
+ * PGDATABASE, PGSSLMODE, then `.pgpass` for the password, then defaults (database `FileCatalog`,
+ * as the seed's). A host starting with `/` is a Unix socket directory, as in libpq.
+ */
+export function catalogTarget(dbUrl: string | undefined, env: Env): CatalogTarget {
+  let url: URL | undefined
+  if (dbUrl !== undefined) {
+    try {
+      url = new URL(dbUrl)
+    } catch {
+      throw new UsageError(`--db-url is not a URL; expected postgres://user@host:5432/FileCatalog`)
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+      throw new UsageError(`--db-url must start with postgres://, not ${url.protocol}//`)
+    }
+  }
+  const fromUrl = (value: string | undefined) => (value ? decodeURIComponent(value) : undefined)
+  const host = fromUrl(url?.hostname) ?? url?.searchParams.get('host') ?? env.PGHOST ?? 'localhost'
+  const portText = url?.port || env.PGPORT || '5432'
+  const port = Number(portText)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`port "${portText}" is not a TCP port`)
+  const database = fromUrl(url?.pathname.slice(1)) ?? env.PGDATABASE ?? 'FileCatalog'
+  const user = fromUrl(url?.username) ?? env.PGUSER ?? env.USER ?? 'postgres'
+  const sslmode = url?.searchParams.get('sslmode') ?? env.PGSSLMODE ?? 'prefer'
+  if (!Object.hasOwn(SSL_MODES, sslmode)) throw new UsageError(`sslmode "${sslmode}" is not one of ${Object.keys(SSL_MODES).join(', ')}`)
+  let password = fromUrl(url?.password) ?? env.PGPASSWORD
+  if (password === undefined) {
+    const passfile = env.PGPASSFILE ?? (env.HOME ? `${env.HOME}/.pgpass` : undefined)
+    if (passfile) password = pgpassLookup(passfile, { host, port, database, user })
+  }
+  return { host, port, database, user, password, ssl: SSL_MODES[sslmode] }
+}
+
+/** Names a target for messages and logs: user, host, port and database, never the password. */
+export function describeTarget(target: CatalogTarget): string {
+  return `${target.user}@${target.host}:${target.port}/${target.database}`
+}
+
+/** The postgres.js client for a target: quiet about NOTICEs, named in pg_stat_activity. */
+export function connectCatalog(target: CatalogTarget, options: { connectTimeout?: number } = {}): postgres.Sql {
+  const socket = target.host.startsWith('/')
+  return postgres({
+    ...(socket ? { path: `${target.host}/.s.PGSQL.${target.port}` } : { host: target.host, port: target.port }),
+    database: target.database,
+    username: target.user,
+    password: target.password,
+    ssl: socket ? false : target.ssl,
+    max: 1,
+    idle_timeout: 0,
+    connect_timeout: options.connectTimeout ?? 30,
+    onnotice: () => {},
+    connection: { application_name: 'caloprod' },
+  })
+}

@@ -1,0 +1,46 @@
+import { CaloprodError } from '../errors.js'
+
+/** What to tell a person for the PostgreSQL error codes a catalog query meets. */
+const ADVICE: Record<string, string> = {
+  '57014': 'the query ran past its statement timeout; raise --statement-timeout or ask the catalog\'s admins',
+  '42P01': 'a table is missing: is this a FileCatalog database? check PGDATABASE or --db-url',
+  '42703': 'a column is missing: is this a FileCatalog database? check PGDATABASE or --db-url',
+  '3D000': 'the database does not exist; check PGDATABASE or --db-url',
+  '28P01': 'the password was refused; check PGPASSWORD, ~/.pgpass or --db-url',
+  '28000': 'the server refused this user; check PGUSER or --db-url',
+  '57P03': 'the server is starting up or in recovery; try again later',
+  '53300': 'the server has too many connections; try again later',
+  '40001': 'the query conflicted with recovery on the replica; try again',
+}
+
+/** Node's socket-level error codes that mean the server could not be reached at all. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ENOENT'])
+
+/** Error codes worth another try: the server restarting, overloaded, or a replica conflict. */
+const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EAI_AGAIN', '40001', '53300', '57P03', '08001', '08006', '08000', '08003', '57P01'])
+
+function codeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown })?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+/** Whether a failed catalog call may succeed if tried again after a pause. */
+export function isTransient(err: unknown): boolean {
+  const code = codeOf(err)
+  return code !== undefined && TRANSIENT.has(code)
+}
+
+/**
+ * Turns a postgres.js or socket error into one line naming the catalog (never its password) and what to do.
+ * The message of a PostgresError comes from the server and holds no credentials.
+ */
+export function catalogError(err: unknown, where: string): CaloprodError {
+  if (err instanceof CaloprodError) return err
+  const code = codeOf(err)
+  const message = (err as Error)?.message ?? String(err)
+  if (code && ADVICE[code]) return new CaloprodError(`FileCatalog ${where}: ${message} (${code}); ${ADVICE[code]}`, 1, { cause: err })
+  if (code && UNREACHABLE.has(code)) {
+    return new CaloprodError(`cannot reach the FileCatalog at ${where}: ${message}; check PGHOST/PGPORT or --db-url, and that the server is up`, 1, { cause: err })
+  }
+  return new CaloprodError(`FileCatalog ${where}: ${message}${code ? ` (${code})` : ''}`, 1, { cause: err })
+}

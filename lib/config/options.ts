@@ -1,0 +1,219 @@
+import { isAbsolute, resolve } from 'node:path'
+import mri from 'mri'
+import { UsageError } from '../errors.js'
+import { isRunType, RUN_TYPES, type RunType } from './run-types.js'
+import { parseDuration, parseEventCount, parseGigabytes, parsePositiveInt } from './parse-values.js'
+
+/** The process environment, passed in so tests can give a fake one. */
+export type Env = Record<string, string | undefined>
+
+/** Every setting of every stage, resolved: flag > environment > default. */
+export interface Options {
+  help: boolean
+  /** @default 'run3auau' */
+  runType: RunType
+  /** A (run, tag) qualifies when its event count is greater than this. @default 500000 */
+  minEvents: number
+  /** Absolute path of the output directory. @default the run type's name, in the working directory */
+  output: string
+  verbose: boolean
+  /** No summary line on stdout (errors still go to stderr). */
+  quiet: boolean
+  /** FileCatalog URL; overrides the `PG*` variables. */
+  dbUrl: string | undefined
+  /** Seconds a FileCatalog statement may run. @default 600 */
+  statementTimeout: number
+  /** filter-datasets processes run at once. @default 4 */
+  jobs: number
+  /** Ask the CDB about every run, ignoring the cache of settled runs. */
+  recheck: boolean
+  /** Seconds after which a settled run is asked again. @default 7 days */
+  recheckAfter: number
+  /** Seconds one external call (a filter-datasets shard, condor_submit) may take. @default 1800 */
+  timeout: number
+  /** @default $OFFLINE_MAIN/bin/CaloCDB-FilterDatasets */
+  binFilterDatasets: string | undefined
+  /** @default $OFFLINE_MAIN/bin/CaloCDB-GenStatus */
+  binGenStatus: string | undefined
+  /** A job wrapper script to use instead of the generated genStatus.sh. */
+  condorScript: string | undefined
+  /** @default /tmp/$USER/dump */
+  condorLogDir: string
+  /** GB requested per job. @default 0.5 */
+  memory: number
+  doCondorSubmit: boolean
+  /** Most runs submitted per invocation. @default 20000 */
+  maxJobs: number
+  /** Submissions of one (run, tag) before it is left for a person. @default 3 */
+  maxAttempts: number
+}
+
+interface FlagSpec {
+  key: keyof Options
+  kind: 'string' | 'boolean'
+  alias?: string
+  value?: string
+  help: string
+  parse?: (raw: string, cwd: string) => unknown
+}
+
+const absolute = (raw: string, cwd: string) => (isAbsolute(raw) ? raw : resolve(cwd, raw))
+
+/** All flags of all stages; each stage accepts the subset it names. */
+export const FLAGS = {
+  help: { key: 'help', kind: 'boolean', alias: 'h', help: 'print this help and exit' },
+  'run-type': {
+    key: 'runType', kind: 'string', alias: 'i', value: 'TYPE',
+    help: `run type: ${Object.keys(RUN_TYPES).join(', ')} (default run3auau)`,
+    parse: (raw) => {
+      if (!isRunType(raw)) throw new Error(`unknown run type "${raw}": expected one of ${Object.keys(RUN_TYPES).join(', ')}`)
+      return raw
+    },
+  },
+  'min-events': {
+    key: 'minEvents', kind: 'string', alias: 'n', value: 'N',
+    help: 'keep a run and tag with more than N events, e.g. 500000, 500k, 1.5M (default 500k)',
+    parse: parseEventCount,
+  },
+  output: {
+    key: 'output', kind: 'string', alias: 'o', value: 'DIR',
+    help: 'output directory (default: the run type, e.g. ./run3auau)', parse: absolute,
+  },
+  verbose: { key: 'verbose', kind: 'boolean', alias: 'v', help: 'also print the log to stderr' },
+  quiet: { key: 'quiet', kind: 'boolean', alias: 'q', help: 'print no summary line on stdout' },
+  'db-url': {
+    key: 'dbUrl', kind: 'string', value: 'URL',
+    help: 'FileCatalog URL, postgres://user@host:port/FileCatalog (default: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)',
+  },
+  'statement-timeout': {
+    key: 'statementTimeout', kind: 'string', value: 'DURATION',
+    help: 'longest a catalog query may run, e.g. 10m (default 10m)', parse: parseDuration,
+  },
+  jobs: {
+    key: 'jobs', kind: 'string', alias: 'j', value: 'N',
+    help: 'filter-datasets processes to run at once (default 4)', parse: parsePositiveInt,
+  },
+  recheck: { key: 'recheck', kind: 'boolean', help: 'ask the CDB about every run, ignoring the cache' },
+  'recheck-after': {
+    key: 'recheckAfter', kind: 'string', value: 'DURATION',
+    help: 'ask again about runs settled longer ago than this, e.g. 7d, 12h (default 7d)', parse: parseDuration,
+  },
+  timeout: {
+    key: 'timeout', kind: 'string', value: 'DURATION',
+    help: 'longest one external call may take, e.g. 30m (default 30m)', parse: parseDuration,
+  },
+  'bin-filter-datasets': {
+    key: 'binFilterDatasets', kind: 'string', alias: 'f', value: 'PATH',
+    help: 'filter-datasets binary (default $OFFLINE_MAIN/bin/CaloCDB-FilterDatasets)', parse: absolute,
+  },
+  'bin-genStatus': {
+    key: 'binGenStatus', kind: 'string', value: 'PATH',
+    help: 'genStatus binary (default $OFFLINE_MAIN/bin/CaloCDB-GenStatus)', parse: absolute,
+  },
+  'condor-script': {
+    key: 'condorScript', kind: 'string', alias: 'e', value: 'PATH',
+    help: 'job wrapper script to use instead of the generated genStatus.sh', parse: absolute,
+  },
+  'condor-log-dir': {
+    key: 'condorLogDir', kind: 'string', alias: 'l', value: 'DIR',
+    help: 'directory of the condor job logs (default /tmp/$USER/dump)', parse: absolute,
+  },
+  memory: {
+    key: 'memory', kind: 'string', alias: 'm', value: 'GB',
+    help: 'memory to request per job in GB (default 0.5)', parse: parseGigabytes,
+  },
+  'do-condor-submit': {
+    key: 'doCondorSubmit', kind: 'boolean', alias: 's', help: 'submit the jobs (without it: print the plan, change nothing)',
+  },
+  'max-jobs': {
+    key: 'maxJobs', kind: 'string', value: 'N',
+    help: 'submit at most N runs per invocation (default 20000)', parse: parsePositiveInt,
+  },
+  'max-attempts': {
+    key: 'maxAttempts', kind: 'string', value: 'N',
+    help: 'submit one run and tag at most N times (default 3)', parse: parsePositiveInt,
+  },
+} as const satisfies Record<string, FlagSpec>
+
+export type FlagName = keyof typeof FLAGS
+
+/** The defaults, some of which come from the environment. */
+export function defaultOptions(env: Env, cwd: string): Options {
+  const bin = env.OFFLINE_MAIN ? `${env.OFFLINE_MAIN}/bin` : undefined
+  return {
+    help: false,
+    runType: 'run3auau',
+    minEvents: 500000,
+    output: resolve(cwd, 'run3auau'),
+    verbose: false,
+    quiet: false,
+    dbUrl: undefined,
+    statementTimeout: 600,
+    jobs: 4,
+    recheck: false,
+    recheckAfter: 7 * 86400,
+    timeout: 1800,
+    binFilterDatasets: bin && `${bin}/CaloCDB-FilterDatasets`,
+    binGenStatus: bin && `${bin}/CaloCDB-GenStatus`,
+    condorScript: undefined,
+    condorLogDir: `/tmp/${env.USER || env.LOGNAME || 'caloprod'}/dump`,
+    memory: 0.5,
+    doCondorSubmit: false,
+    maxJobs: 20000,
+    maxAttempts: 3,
+  }
+}
+
+/**
+ * Resolves a stage's options from its command line: flags given win over the defaults (which read `env`).
+ * Throws UsageError naming the flag for anything unknown, repeated, empty or malformed.
+ */
+export function resolveOptions(argv: readonly string[], env: Env, cwd: string, accepted: readonly FlagName[]): Options {
+  const specs = accepted.map((name) => [name, FLAGS[name] as FlagSpec] as const)
+  // mri knows only the names in `alias` (keys or values) when `unknown` is set: list every flag there.
+  const alias: Record<string, string[]> = {}
+  for (const [name, spec] of specs) alias[name] = spec.alias ? [spec.alias] : []
+  // mri mutates its options object: build it fresh on every call.
+  const parsed = mri([...argv], {
+    boolean: specs.filter(([, s]) => s.kind === 'boolean').map(([n]) => n),
+    string: specs.filter(([, s]) => s.kind === 'string').map(([n]) => n),
+    alias,
+    unknown: (flag: string) => {
+      throw new UsageError(`unknown flag ${flag}; run with --help to see the flags this stage takes`)
+    },
+  })
+  if (parsed._.length > 0) throw new UsageError(`unexpected argument "${parsed._[0]}"; run with --help for usage`)
+
+  const options = defaultOptions(env, cwd) as unknown as Record<keyof Options, unknown>
+  let outputGiven = false
+  for (const [name, spec] of specs) {
+    const raw: unknown = parsed[name]
+    if (raw === undefined) continue
+    if (Array.isArray(raw)) throw new UsageError(`--${name} is given more than once`)
+    if (spec.kind === 'boolean') {
+      options[spec.key] = raw === true
+      continue
+    }
+    const text = String(raw)
+    if (text === '' || raw === true) throw new UsageError(`--${name} needs a value (${spec.value ?? 'VALUE'})`)
+    try {
+      options[spec.key] = spec.parse ? spec.parse(text, cwd) : text
+    } catch (err) {
+      throw new UsageError(`--${name}: ${(err as Error).message}`)
+    }
+    if (name === 'output') outputGiven = true
+  }
+  const result = options as unknown as Options
+  if (!outputGiven) result.output = resolve(cwd, result.runType)
+  return result
+}
+
+/** The usage text of a stage: what it does, then each flag it takes. */
+export function usage(command: string, summary: string, accepted: readonly FlagName[]): string {
+  const lines = accepted.map((name) => {
+    const spec: FlagSpec = FLAGS[name]
+    const left = `${spec.alias ? `-${spec.alias}, ` : '    '}--${name}${spec.value ? ` ${spec.value}` : ''}`
+    return `  ${left.padEnd(34)} ${spec.help}`
+  })
+  return `Usage: ${command} [flags]\n\n${summary}\n\nFlags:\n${lines.join('\n')}\n`
+}

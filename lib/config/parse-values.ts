@@ -1,0 +1,42 @@
+// Parsers for flag values. Each throws a message that names the accepted form, for UsageError to carry.
+
+const SUFFIXES: Record<string, number> = { '': 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6 }
+
+/** Larger than any run's event count: a typo, not a threshold. */
+const MAX_EVENTS = 1e12
+
+/** Parses an event count such as `500000`, `500k` or `1.5M` into a whole number. */
+export function parseEventCount(raw: string): number {
+  const match = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(raw.trim())
+  if (!match) throw new Error(`cannot parse "${raw}": expected a number such as 500000, 500k or 1.5M`)
+  const value = Number(match[1]) * SUFFIXES[match[2]]
+  if (!Number.isInteger(value)) throw new Error(`"${raw}" is not a whole number of events`)
+  if (value > MAX_EVENTS) throw new Error(`"${raw}" is more events than any run has; expected e.g. 500k`)
+  return value
+}
+
+/** Parses a positive integer such as a job count. */
+export function parsePositiveInt(raw: string): number {
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > 1e6) {
+    throw new Error(`cannot parse "${raw}": expected a whole number from 1`)
+  }
+  return Number(raw)
+}
+
+/** Parses a memory request in GB, e.g. `0.5` or `2`. */
+export function parseGigabytes(raw: string): number {
+  const value = Number(raw)
+  if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !(value > 0) || value > 1024) {
+    throw new Error(`cannot parse "${raw}": expected a size in GB greater than 0, such as 0.5 or 2`)
+  }
+  return value
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
+
+/** Parses a duration such as `7d`, `12h`, `30m`, `90s` or a plain number of seconds, into seconds. */
+export function parseDuration(raw: string): number {
+  const match = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(raw.trim())
+  if (!match) throw new Error(`cannot parse "${raw}": expected a duration such as 7d, 12h, 30m or 90s`)
+  return Number(match[1]) * UNIT_SECONDS[match[2] || 's']
+}

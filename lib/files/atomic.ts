@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+
+/**
+ * A temporary file beside `path`, hidden and suffixed `.tmp` so no glob of a later stage
+ * or the Taskfile ever takes it for the real output.
+ */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+}
+
+/** Whether two files hold the same bytes, reading both in chunks so memory stays flat. */
+export async function sameContent(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([stat(a), stat(b).catch(() => undefined)])
+  if (!sb || sa.size !== sb.size) return false
+  const ra = createReadStream(a, { highWaterMark: 1 << 20 })[Symbol.asyncIterator]()
+  const rb = createReadStream(b, { highWaterMark: 1 << 20 })[Symbol.asyncIterator]()
+  let bufA: Buffer = Buffer.alloc(0)
+  let bufB: Buffer = Buffer.alloc(0)
+  try {
+    for (;;) {
+      if (bufA.length === 0) {
+        const next = await ra.next()
+        bufA = next.done ? Buffer.alloc(0) : (next.value as Buffer)
+      }
+      if (bufB.length === 0) {
+        const next = await rb.next()
+        bufB = next.done ? Buffer.alloc(0) : (next.value as Buffer)
+      }
+      if (bufA.length === 0 || bufB.length === 0) return bufA.length === bufB.length
+      const n = Math.min(bufA.length, bufB.length)
+      if (!bufA.subarray(0, n).equals(bufB.subarray(0, n))) return false
+      bufA = bufA.subarray(n)
+      bufB = bufB.subarray(n)
+    }
+  } finally {
+    await ra.return?.()
+    await rb.return?.()
+  }
+}
+
+/**
+ * Moves a finished temporary file into place, unless `path` already holds the same bytes: then the
+ * temporary file is dropped and `path` keeps its mtime, so nothing downstream re-runs.
+ * Returns whether `path` changed.
+ */
+export async function commitTemp(temp: string, path: string): Promise<boolean> {
+  if (await sameContent(temp, path)) {
+    await unlink(temp)
+    return false
+  }
+  await rename(temp, path)
+  await syncDirectory(dirname(path))
+  return true
+}
+
+/** Makes a rename durable: without it a crash can forget the new directory entry. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Writes `content` to `path` atomically (temporary file, fsync, rename), and only when it differs from
+ * what is there. Creates the parent directory. Returns whether `path` changed.
+ */
+export async function writeFileIfChanged(path: string, content: string | Buffer, mode?: number): Promise<boolean> {
+  const bytes = typeof content === 'string' ? Buffer.from(content) : content
+  const old = await readFile(path).catch(() => undefined)
+  if (old && old.equals(bytes)) return false
+  await mkdir(dirname(path), { recursive: true })
+  const temp = tempPathFor(path)
+  const handle = await open(temp, 'w', mode)
+  try {
+    await handle.writeFile(bytes)
+    await handle.sync()
+  } catch (err) {
+    await handle.close()
+    await unlink(temp).catch(() => {})
+    throw err
+  }
+  await handle.close()
+  await rename(temp, path)
+  await syncDirectory(dirname(path))
+  return true
+}
+
+/** A file being streamed to a temporary name; `commit` moves it into place if its content changed. */
+export interface AtomicWriter {
+  write(chunk: string): Promise<void>
+  /** Finishes the file and moves it into place; returns whether `path` changed. */
+  commit(): Promise<boolean>
+  /** Drops the temporary file; `path` stays as it was. */
+  abort(): Promise<void>
+}
+
+/** Opens a streamed atomic write of `path`, buffering small writes into large ones. */
+export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
+  await mkdir(dirname(path), { recursive: true })
+  const temp = tempPathFor(path)
+  const handle: FileHandle = await open(temp, 'w')
+  let pending: string[] = []
+  let pendingBytes = 0
+  let closed = false
+  const flush = async () => {
+    if (pending.length === 0) return
+    const data = pending.join('')
+    pending = []
+    pendingBytes = 0
+    await handle.write(data)
+  }
+  return {
+    async write(chunk) {
+      pending.push(chunk)
+      pendingBytes += chunk.length
+      if (pendingBytes >= 1 << 20) await flush()
+    },
+    async commit() {
+      await flush()
+      await handle.sync()
+      await handle.close()
+      closed = true
+      return commitTemp(temp, path)
+    },
+    async abort() {
+      if (!closed) await handle.close().catch(() => {})
+      closed = true
+      await unlink(temp).catch(() => {})
+    },
+  }
+}

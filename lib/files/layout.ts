@@ -1,0 +1,24 @@
+import { join } from 'node:path'
+
+/**
+ * The names of every file in the output directory (DESIGN.md's contract), in one place so stages,
+ * the Taskfile's documentation and the tests agree.
+ */
+export const layout = {
+  queryCsv: (output: string) => join(output, 'query.csv'),
+  /** `<runtype>.csv`: the seed's name; filter-datasets derives `<runtype>-process.csv` from it. */
+  runListCsv: (output: string, runType: string) => join(output, `${runType}.csv`),
+  reduceCsv: (output: string) => join(output, 'reduce.csv'),
+  processCsv: (output: string, runType: string) => join(output, `${runType}-process.csv`),
+  /** The check stage's cache of settled runs. */
+  settledCsv: (output: string, runType: string) => join(output, `${runType}-settled.csv`),
+  missingCsv: (output: string, runType: string) => join(output, `${runType}-missing.csv`),
+  datasetsDir: (output: string) => join(output, 'datasets'),
+  listFile: (output: string, run: number, tag: string) => join(output, 'datasets', `${run}_${tag}.list`),
+  condorDir: (output: string) => join(output, 'condor'),
+  submissionsDir: (output: string) => join(output, 'submissions'),
+  ledgerCsv: (output: string) => join(output, 'submissions.csv'),
+  lockFile: (output: string) => join(output, '.caloprod.lock'),
+  logDir: (output: string) => join(output, 'log'),
+  jobOutputDir: (output: string) => join(output, 'output'),
+} as const

@@ -1,0 +1,53 @@
+import { appendFileSync, mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+
+/** Where a stage's words go: the day's log file always, stderr when verbose or warning, stdout for the summary. */
+export interface Log {
+  /** Detail: the log file, and stderr with --verbose. */
+  info(message: string): void
+  /** Something a person should see even on a quiet night: the log file and stderr. */
+  warn(message: string): void
+  /** The one line a stage prints on stdout (none with --quiet). */
+  summary(message: string): void
+}
+
+export interface LogOptions {
+  stage: string
+  /** The log file to append to; none for a dry run, which must change nothing on disk. */
+  file: string | undefined
+  verbose: boolean
+  quiet: boolean
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+  now?: () => Date
+}
+
+/** The log file of the day for an output directory: every invocation appends to it, so cron keeps a history. */
+export function logFileFor(output: string, now: Date = new Date()): string {
+  return join(output, 'log', `${now.toISOString().slice(0, 10)}.log`)
+}
+
+/** Opens a stage's log. Lines in the file carry the time, the stage and the process id. */
+export function openLog(options: LogOptions): Log {
+  const now = options.now ?? (() => new Date())
+  if (options.file) mkdirSync(dirname(options.file), { recursive: true })
+  const write = (level: string, message: string) => {
+    if (!options.file) return
+    // Appended synchronously: a stage killed a moment later still leaves what it said.
+    appendFileSync(options.file, `${now().toISOString()} ${options.stage}[${process.pid}] ${level}: ${message}\n`)
+  }
+  return {
+    info(message) {
+      write('info', message)
+      if (options.verbose) options.stderr(`${options.stage}: ${message}\n`)
+    },
+    warn(message) {
+      write('warn', message)
+      options.stderr(`${options.stage}: warning: ${message}\n`)
+    },
+    summary(message) {
+      write('done', message)
+      if (!options.quiet) options.stdout(`${message}\n`)
+    },
+  }
+}

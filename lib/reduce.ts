@@ -1,0 +1,105 @@
+import { openCsvWriter, readCsv, writeCsv } from './files/csv.js'
+import { QUERY_TABLE, type QueryRow } from './files/query-rows.js'
+import { RUN_TAG_TABLE, type RunTag } from './files/run-tags.js'
+import { layout } from './files/layout.js'
+
+/** What reduce learns from a first pass over query.csv: each tag's recency and each run's tags. */
+export interface TagSurvey {
+  /** A tag's recency: the earliest `time` of any of its rows, across all runs. */
+  tagMinTime: Map<string, string>
+  runTags: Map<number, Set<string>>
+}
+
+/** Compares catalog timestamps; all come from one `::text` cast in one time zone, so text order is time order. */
+function compareTime(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** First pass: collects each tag's earliest time and the tags seen for each run. */
+export function surveyTags(rows: Iterable<QueryRow>, survey: TagSurvey = emptySurvey()): TagSurvey {
+  for (const row of rows) addToSurvey(survey, row)
+  return survey
+}
+
+export function emptySurvey(): TagSurvey {
+  return { tagMinTime: new Map(), runTags: new Map() }
+}
+
+/** Adds one row to a survey; for streaming callers. */
+export function addToSurvey(survey: TagSurvey, row: QueryRow): void {
+  const seen = survey.tagMinTime.get(row.tag)
+  if (seen === undefined || compareTime(row.time, seen) < 0) survey.tagMinTime.set(row.tag, row.time)
+  let tags = survey.runTags.get(row.runnumber)
+  if (!tags) survey.runTags.set(row.runnumber, (tags = new Set()))
+  tags.add(row.tag)
+}
+
+/**
+ * The seed's rule: each run keeps the tag whose earliest time is the latest among its tags.
+ * Where two tags share that time (the seed kept both), the tag that sorts last wins, so a
+ * later version such as `_v009` beats `_v008`, and one run never gets two tags.
+ * Returns one (run, tag) per run, sorted by run.
+ */
+export function chooseTags(survey: TagSurvey): RunTag[] {
+  const chosen: RunTag[] = []
+  for (const [runnumber, tags] of survey.runTags) {
+    let best: string | undefined
+    for (const tag of tags) {
+      if (best === undefined) {
+        best = tag
+        continue
+      }
+      const order = compareTime(survey.tagMinTime.get(tag)!, survey.tagMinTime.get(best)!)
+      if (order > 0 || (order === 0 && tag > best)) best = tag
+    }
+    chosen.push({ runnumber, tag: best! })
+  }
+  return chosen.sort((a, b) => a.runnumber - b.runnumber)
+}
+
+/** Second pass: whether a row belongs to its run's kept tag. */
+export function keepsRow(kept: ReadonlyMap<number, string>, row: QueryRow): boolean {
+  return kept.get(row.runnumber) === row.tag
+}
+
+export interface ReduceResult {
+  runs: number
+  files: number
+  changed: { runList: boolean; reduce: boolean }
+}
+
+/**
+ * The reduce stage: two streaming passes over query.csv (survey the tags, then keep the rows of each
+ * run's chosen tag), so memory grows with the number of runs and tags, not of files.
+ */
+export async function runReduce(options: { output: string; runType: string }): Promise<ReduceResult> {
+  const queryCsv = layout.queryCsv(options.output)
+  const survey = emptySurvey()
+  for await (const row of readCsv(queryCsv, QUERY_TABLE)) addToSurvey(survey, row)
+  const chosen = chooseTags(survey)
+  const kept = new Map(chosen.map((r) => [r.runnumber, r.tag]))
+
+  const writer = await openCsvWriter(layout.reduceCsv(options.output), QUERY_TABLE)
+  let files = 0
+  try {
+    let batch: QueryRow[] = []
+    for await (const row of readCsv(queryCsv, QUERY_TABLE)) {
+      if (!keepsRow(kept, row)) continue
+      batch.push(row)
+      if (batch.length >= 10000) {
+        await writer.write(batch)
+        files += batch.length
+        batch = []
+      }
+    }
+    await writer.write(batch)
+    files += batch.length
+  } catch (err) {
+    await writer.abort()
+    throw err
+  }
+  // The run list goes last: were reduce.csv to fail, the old pair stays consistent.
+  const reduceChanged = await writer.commit()
+  const runListChanged = await writeCsv(layout.runListCsv(options.output, options.runType), RUN_TAG_TABLE, chosen)
+  return { runs: chosen.length, files, changed: { runList: runListChanged, reduce: reduceChanged } }
+}

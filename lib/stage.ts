@@ -1,0 +1,84 @@
+import { mkdir, stat } from 'node:fs/promises'
+import { resolveOptions, usage, type Env, type FlagName, type Options } from './config/options.js'
+import { CaloprodError, describeError, exitCodeOf, UsageError } from './errors.js'
+import { logFileFor, openLog, type Log } from './log.js'
+
+/** What a stage script declares about itself. */
+export interface StageSpec {
+  /** The stage's name, as in `tasks/<name>.ts`. */
+  name: string
+  /** One paragraph for --help. */
+  summary: string
+  flags: readonly FlagName[]
+  /** A stage that must change nothing on disk (a dry run) writes no log file and creates no directory. */
+  readOnly?: (options: Options) => boolean
+}
+
+/** What a stage's body gets: its options, its log and the environment. */
+export interface StageContext {
+  options: Options
+  log: Log
+  env: Env
+}
+
+/** The process around a stage, passed in so tests can run a stage in-process. */
+export interface StageIo {
+  argv: readonly string[]
+  env: Env
+  cwd: string
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+}
+
+/** Hides the password of any URL on a command line, so logs never hold one. */
+export function redactArgv(argv: readonly string[]): string[] {
+  return argv.map((arg) => arg.replace(/(\w+:\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@'))
+}
+
+/** Refuses an --output that exists but is not a directory, and creates it otherwise. */
+async function prepareOutput(output: string, create: boolean): Promise<void> {
+  const info = await stat(output).catch(() => undefined)
+  if (info && !info.isDirectory()) throw new UsageError(`--output ${output} is a file, not a directory`)
+  if (!info && create) await mkdir(output, { recursive: true })
+}
+
+/**
+ * Runs a stage the way every stage runs: resolve options (or print help), prepare the output
+ * directory, open the log, run the body, log its summary line. Errors become one line on stderr
+ * (and in the log) and an exit code; nothing here exits the process.
+ * Returns the exit code: 0 done, 1 failed, 2 usage, 3 locked.
+ */
+export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageContext) => Promise<string>): Promise<number> {
+  let log: Log | undefined
+  try {
+    const options = resolveOptions(io.argv, io.env, io.cwd, spec.flags)
+    if (options.help) {
+      io.stdout(usage(`npx tsx tasks/${spec.name}.ts`, spec.summary, spec.flags))
+      return 0
+    }
+    const readOnly = spec.readOnly?.(options) ?? false
+    await prepareOutput(options.output, !readOnly)
+    log = openLog({
+      stage: spec.name,
+      file: readOnly ? undefined : logFileFor(options.output),
+      verbose: options.verbose,
+      quiet: options.quiet,
+      stdout: io.stdout,
+      stderr: io.stderr,
+    })
+    log.info(`start: ${redactArgv(io.argv).join(' ')}`)
+    const summary = await body({ options, log, env: io.env })
+    log.summary(summary)
+    return 0
+  } catch (err) {
+    const line = describeError(err)
+    io.stderr(`caloprod ${spec.name}: ${line}\n`)
+    try {
+      log?.info(`failed: ${line}`)
+    } catch {
+      // The log itself may be what failed (a full disk); stderr already has the line.
+    }
+    if (!(err instanceof CaloprodError) && io.env.CALOPROD_DEBUG) io.stderr(`${(err as Error)?.stack}\n`)
+    return exitCodeOf(err)
+  }
+}

@@ -1,0 +1,17 @@
+// The one place stage scripts touch the process: argv, env, cwd, stdout, stderr and the exit code.
+import { runStage, type StageContext, type StageSpec } from '../lib/stage.js'
+
+/** Runs a stage as a command: sets the exit code for cron (0 done, 1 failed, 2 usage, 3 locked). */
+export async function main(spec: StageSpec, body: (ctx: StageContext) => Promise<string>): Promise<void> {
+  process.exitCode = await runStage(
+    spec,
+    {
+      argv: process.argv.slice(2),
+      env: process.env,
+      cwd: process.cwd(),
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+    },
+    body,
+  )
+}

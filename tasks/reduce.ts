@@ -1,0 +1,21 @@
+#!/usr/bin/env -S npx tsx
+// reduce: query.csv -> <runtype>.csv (one tag per run) and reduce.csv (that tag's files).
+import { layout } from '../lib/files/layout.js'
+import { runReduce } from '../lib/reduce.js'
+import { main } from './main.js'
+
+await main(
+  {
+    name: 'reduce',
+    summary:
+      'Keeps one production tag per run: the tag whose earliest file is the most recent (ties: the tag that\n' +
+      'sorts last). Reads <output>/query.csv, writes <output>/<runtype>.csv (runnumber,tag) and\n' +
+      '<output>/reduce.csv (the kept rows of query.csv).',
+    flags: ['run-type', 'output', 'verbose', 'quiet', 'help'],
+  },
+  async ({ options }) => {
+    const result = await runReduce(options)
+    const changed = result.changed.runList || result.changed.reduce ? 'updated' : 'unchanged'
+    return `reduce: ${result.runs} runs, ${result.files} files kept; ${layout.runListCsv(options.output, options.runType)} ${changed}`
+  },
+)
