@@ -174,7 +174,13 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
   const alias: Record<string, string[]> = {}
   for (const [name, spec] of specs) alias[name] = spec.alias ? [spec.alias] : []
   // mri mutates its options object: build it fresh on every call.
-  const parsed = mri([...argv], {
+  // A negative number after a flag is its (bad) value, not a short flag: let the value's parser name it.
+  const args = argv.flatMap((arg, i) =>
+    /^-\d/.test(arg) && i > 0 && argv[i - 1].startsWith('--') && !argv[i - 1].includes('=') ? [] : [
+      /^-\d/.test(argv[i + 1] ?? '') && arg.startsWith('--') && !arg.includes('=') ? `${arg}=${argv[i + 1]}` : arg,
+    ],
+  )
+  const parsed = mri(args, {
     boolean: specs.filter(([, s]) => s.kind === 'boolean').map(([n]) => n),
     string: specs.filter(([, s]) => s.kind === 'string').map(([n]) => n),
     alias,

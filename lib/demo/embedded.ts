@@ -16,7 +16,7 @@ export interface EmbeddedPostgres {
  */
 export async function startEmbeddedPostgres(): Promise<EmbeddedPostgres> {
   const db = await PGlite.create()
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 })
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 16 })
   await server.start()
   const [host, port] = server.getServerConn().split(':')
   return {

@@ -1,8 +1,21 @@
 import type postgres from 'postgres'
 import { CATALOG_SCHEMA, generateCatalog, type CatalogShape, type DatasetRow, type FileRow } from './catalog.js'
 
-/** Rows per INSERT: under PostgreSQL's 65535 bind parameters for 11 columns. */
+/** Rows per INSERT. */
 const BATCH = 4000
+
+/**
+ * Inserts rows through one JSON parameter: postgres.js would turn a timestamp parameter into a JS Date
+ * and drop its microseconds, and the JSON needs no per-column bind parameters.
+ */
+export async function insertDatasets(sql: postgres.Sql, rows: readonly DatasetRow[]): Promise<void> {
+  if (rows.length) await sql`insert into datasets select * from json_populate_recordset(null::datasets, ${JSON.stringify(rows)}::text::json)`
+}
+
+/** Inserts `files` rows, keeping `time` exactly as given (see insertDatasets). */
+export async function insertFiles(sql: postgres.Sql, rows: readonly FileRow[]): Promise<void> {
+  if (rows.length) await sql`insert into files select * from json_populate_recordset(null::files, ${JSON.stringify(rows)}::text::json)`
+}
 
 /**
  * Creates the FileCatalog tables in the connected database and fills them with a generated catalog.
@@ -15,8 +28,8 @@ export async function loadCatalog(sql: postgres.Sql, shape: CatalogShape = {}): 
   let datasetCount = 0
   const allFiles: FileRow[] = []
   const flush = async () => {
-    if (datasets.length) await sql`insert into datasets ${sql(datasets)}`
-    if (files.length) await sql`insert into files ${sql(files)}`
+    await insertDatasets(sql, datasets)
+    await insertFiles(sql, files)
     datasetCount += datasets.length
     datasets = []
     files = []

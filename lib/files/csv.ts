@@ -83,12 +83,16 @@ async function checkShape(path: string, columns: readonly string[]): Promise<voi
 export async function* readCsv<Row>(path: string, table: Table<Row>): AsyncGenerator<Row> {
   await checkShape(path, table.columns)
   const parser = createReadStream(path, { highWaterMark: 1 << 20 }).pipe(
-    parse({ relax_column_count: true, record_delimiter: '\n', info: true, bom: false, skip_empty_lines: false }),
+    parse({ relax_column_count: true, record_delimiter: '\n', bom: false, skip_empty_lines: false }),
   )
   let first = true
+  // The line a record starts on: csv-parse's own count shifts with CR characters, so count here.
+  let nextLine = 1
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      const line = info.lines
+    for await (const record of parser as AsyncIterable<string[]>) {
+      const line = nextLine
+      nextLine += 1
+      for (const value of record) for (let i = value.indexOf('\n'); i !== -1; i = value.indexOf('\n', i + 1)) nextLine++
       if (record.some((field) => field.includes('\r'))) {
         throw new InputError(path, line, 'has Windows (CRLF) line ends; convert it with dos2unix')
       }

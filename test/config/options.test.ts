@@ -1,0 +1,73 @@
+import t from 'tap'
+import { resolveOptions, usage, type FlagName } from '../../lib/config/options.js'
+import { parseDuration, parseEventCount, parseGigabytes } from '../../lib/config/parse-values.js'
+import { UsageError } from '../../lib/errors.js'
+
+const FLAGS: FlagName[] = ['run-type', 'min-events', 'output', 'db-url', 'verbose', 'help', 'bin-filter-datasets', 'condor-log-dir', 'memory']
+const resolve = (argv: string[], env: Record<string, string> = {}) => resolveOptions(argv, env, '/work', FLAGS)
+
+t.test('event counts accept plain numbers and k/M suffixes', async (t) => {
+  t.equal(parseEventCount('500000'), 500000)
+  t.equal(parseEventCount('500k'), 500000)
+  t.equal(parseEventCount('1.5M'), 1500000)
+  t.equal(parseEventCount('0'), 0)
+  t.throws(() => parseEventCount('500x'), /cannot parse "500x": expected a number such as 500000, 500k or 1.5M/)
+  t.throws(() => parseEventCount('-5'), /cannot parse/)
+  t.throws(() => parseEventCount('1.5'), /not a whole number/)
+  t.throws(() => parseEventCount('5000000M'), /more events than any run has/)
+})
+
+t.test('durations and memory sizes', async (t) => {
+  t.equal(parseDuration('7d'), 604800)
+  t.equal(parseDuration('90'), 90)
+  t.equal(parseDuration('0.5s'), 0.5)
+  t.throws(() => parseDuration('soon'), /expected a duration/)
+  t.equal(parseGigabytes('0.5'), 0.5)
+  t.throws(() => parseGigabytes('0'), /greater than 0/)
+})
+
+t.test('defaults: the seed\'s run type and threshold; output named after the run type', async (t) => {
+  const o = resolve([])
+  t.equal(o.runType, 'run3auau')
+  t.equal(o.minEvents, 500000)
+  t.equal(o.output, '/work/run3auau')
+  t.equal(resolve(['-i', 'run2pp']).output, '/work/run2pp')
+  t.equal(resolve(['--output', 'x']).output, '/work/x')
+})
+
+t.test('the environment gives defaults that flags override', async (t) => {
+  const env = { OFFLINE_MAIN: '/opt/sphenix/core', USER: 'phnxreco' }
+  t.equal(resolve([], env).binFilterDatasets, '/opt/sphenix/core/bin/CaloCDB-FilterDatasets')
+  t.equal(resolve(['--bin-filter-datasets', '/x/fd'], env).binFilterDatasets, '/x/fd')
+  t.equal(resolve([], env).condorLogDir, '/tmp/phnxreco/dump')
+  t.equal(resolve([], {}).binFilterDatasets, undefined)
+})
+
+t.test('usage errors name the flag', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['--run-type', 'run4'], /--run-type: unknown run type "run4": expected one of run2pp, run2auau, run3auau/],
+    [['--min-events', '-1'], /--min-events: cannot parse "-1"/],
+    [['--nope'], /unknown flag --nope/],
+    [['--output'], /--output needs a value/],
+    [['--output', 'a', '--output', 'b'], /--output is given more than once/],
+    [['stray'], /unexpected argument "stray"/],
+    [['--memory', '0'], /--memory: cannot parse "0"/],
+  ]
+  for (const [argv, pattern] of cases) t.throws(() => resolve(argv), pattern, argv.join(' '))
+  t.throws(() => resolve(['--nope']), UsageError)
+})
+
+t.test('a stage rejects flags it does not take', async (t) => {
+  t.throws(() => resolveOptions(['--memory', '1'], {}, '/w', ['output']), /unknown flag --memory/)
+})
+
+t.test('resolving twice gives the same result (mri does not keep state)', async (t) => {
+  t.same(resolve(['-n', '1M']), resolve(['-n', '1M']))
+})
+
+t.test('usage lists every flag of the stage', async (t) => {
+  const text = usage('npx tsx tasks/x.ts', 'Does x.', ['run-type', 'help'])
+  t.match(text, /-i, --run-type TYPE/)
+  t.match(text, /-h, --help/)
+  t.notMatch(text, /--memory/)
+})

@@ -1,0 +1,47 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import t from 'tap'
+import { generateCatalog } from '../lib/demo/catalog.js'
+import { loadCatalog } from '../lib/demo/load.js'
+import { freshDatabase } from './helpers/database.js'
+import { runScript } from './helpers/run-script.js'
+
+t.test('the generated catalog has what the pipeline must handle', async (t) => {
+  const runs = [...generateCatalog()]
+  const datasets = runs.flatMap((r) => r.datasets)
+  const hist = datasets.filter((d) => d.dsttype.startsWith('HIST_CALOQA'))
+  const fit = datasets.filter((d) => d.dsttype.startsWith('DST_CALOFITTING'))
+  const key = (d: { runnumber: number; tag: string; segment: number }) => `${d.runnumber}/${d.tag}/${d.segment}`
+  const fitKeys = new Set(fit.map(key))
+  t.ok(hist.some((h) => !fitKeys.has(key(h))), 'histograms without a DST_CALOFITTING twin')
+  t.ok(datasets.some((d) => !d.dsttype.includes('CALO')), 'other dataset types as noise')
+  t.ok(datasets.some((d) => d.dsttype === 'DST_CALOFITTING_run2pp'), 'old-style dst types that carry the dataset')
+  const tagsPerRun = new Map<number, Set<string>>()
+  for (const h of hist) tagsPerRun.set(h.runnumber, (tagsPerRun.get(h.runnumber) ?? new Set()).add(h.tag))
+  t.ok([...tagsPerRun.values()].some((s) => s.size === 2), 'runs with two tags')
+  t.ok([...tagsPerRun.values()].some((s) => s.size === 3), 'runs with three tags')
+  const events = new Map<string, number>()
+  for (const f of fit) events.set(`${f.runnumber}/${f.tag}`, (events.get(`${f.runnumber}/${f.tag}`) ?? 0) + f.events)
+  t.ok([...events.values()].some((e) => e > 500000) && [...events.values()].some((e) => e <= 500000), 'runs on both sides of the threshold')
+  const files = runs.flatMap((r) => r.files)
+  t.ok(files.every((f) => f.full_file_path.startsWith('/sphenix/lustre01/sphnxpro/production/')), "paths in sPHENIX's style")
+  t.same([...generateCatalog()], runs, 'the same seed gives the same catalog')
+})
+
+t.test('two loads of the demo catalog give byte-identical query outputs', async (t) => {
+  const outputs: string[] = []
+  for (const name of ['first', 'second']) {
+    const { url, sql } = await freshDatabase(t)
+    await loadCatalog(sql, { runs: { run2pp: 2, run2auau: 2, run3auau: 8 } })
+    const output = t.testdir()
+    const result = await runScript('query', ['--db-url', url, '--output', output, '--min-events', '300k'])
+    t.equal(result.code, 0, `${name}: ${result.stderr}`)
+    t.equal((await runScript('reduce', ['--output', output])).code, 0)
+    outputs.push(output)
+  }
+  for (const file of ['query.csv', 'run3auau.csv', 'reduce.csv']) {
+    const [a, b] = await Promise.all(outputs.map((o) => readFile(join(o, file), 'utf8')))
+    t.equal(a, b, file)
+    t.ok(a.split('\n').length > 2, `${file} is not empty`)
+  }
+})

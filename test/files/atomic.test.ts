@@ -1,0 +1,59 @@
+import { readdirSync } from 'node:fs'
+import { readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import t from 'tap'
+import { openAtomicWriter, sameContent, writeFileIfChanged } from '../../lib/files/atomic.js'
+
+t.test('writeFileIfChanged writes new content and leaves equal content (and its mtime) alone', async (t) => {
+  const dir = t.testdir()
+  const path = join(dir, 'sub', 'a.csv')
+  t.equal(await writeFileIfChanged(path, 'one\n'), true)
+  const first = (await stat(path)).mtimeMs
+  await new Promise((r) => setTimeout(r, 20))
+  t.equal(await writeFileIfChanged(path, 'one\n'), false)
+  t.equal((await stat(path)).mtimeMs, first)
+  t.equal(await writeFileIfChanged(path, 'two\n'), true)
+  t.equal(await readFile(path, 'utf8'), 'two\n')
+  t.same(readdirSync(join(dir, 'sub')), ['a.csv'], 'no temporary file left')
+})
+
+t.test('a streamed write is invisible until commit, and abort leaves the old file', async (t) => {
+  const dir = t.testdir({ 'big.csv': 'old\n' })
+  const path = join(dir, 'big.csv')
+  const writer = await openAtomicWriter(path)
+  await writer.write('new')
+  t.equal(await readFile(path, 'utf8'), 'old\n')
+  const temps = readdirSync(dir).filter((f) => f !== 'big.csv')
+  t.equal(temps.length, 1)
+  t.match(temps[0], /^\.big\.csv\.\d+\.[0-9a-f]+\.tmp$/, 'hidden, suffixed .tmp: no glob takes it for output')
+  await writer.abort()
+  t.equal(await readFile(path, 'utf8'), 'old\n')
+  t.same(readdirSync(dir), ['big.csv'])
+  const again = await openAtomicWriter(path)
+  await again.write('new\n')
+  t.equal(await again.commit(), true)
+  t.equal(await readFile(path, 'utf8'), 'new\n')
+})
+
+t.test('a streamed write of the same bytes keeps the file untouched', async (t) => {
+  const dir = t.testdir({ 'same.csv': 'x'.repeat(3 << 20) })
+  const path = join(dir, 'same.csv')
+  const before = (await stat(path)).mtimeMs
+  const writer = await openAtomicWriter(path)
+  for (let i = 0; i < 3; i++) await writer.write('x'.repeat(1 << 20))
+  t.equal(await writer.commit(), false)
+  t.equal((await stat(path)).mtimeMs, before)
+  t.same(readdirSync(dir), ['same.csv'])
+})
+
+t.test('sameContent compares whole files chunk by chunk', async (t) => {
+  const dir = t.testdir()
+  const a = join(dir, 'a')
+  const b = join(dir, 'b')
+  await writeFile(a, Buffer.alloc(2 << 20, 1))
+  await writeFile(b, Buffer.concat([Buffer.alloc((2 << 20) - 1, 1), Buffer.from([2])]))
+  t.equal(await sameContent(a, b), false)
+  await writeFile(b, Buffer.alloc(2 << 20, 1))
+  t.equal(await sameContent(a, b), true)
+  t.equal(await sameContent(a, join(dir, 'missing')), false)
+})

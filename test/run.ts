@@ -1,0 +1,28 @@
+// The README's test command: runs tap over every test file and ends with a plain "N passed, N failed"
+// line that CI reads (tap's own closing line is not one it recognises). Arguments go to tap.
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const tap = fileURLToPath(new URL('../node_modules/tap/dist/esm/run.mjs', import.meta.url))
+const child = spawn(process.execPath, [tap, '--reporter=tap', ...process.argv.slice(2)], { stdio: ['ignore', 'pipe', 'inherit'] })
+let counts: { pass: number; fail: number } | undefined
+let rest = ''
+child.stdout.on('data', (chunk: Buffer) => {
+  process.stdout.write(chunk)
+  const lines = (rest + chunk.toString()).split('\n')
+  rest = lines.pop() ?? ''
+  for (const line of lines) {
+    // tap's top-level summary, e.g. "# { total: 12, pass: 11, fail: 1, skip: 2 }"
+    const match = /^# \{ total: (\d+)(.*)\}$/.exec(line)
+    if (match) {
+      const field = (name: string) => Number(new RegExp(`${name}: (\\d+)`).exec(match[2])?.[1] ?? 0)
+      counts = { pass: field('pass'), fail: field('fail') }
+    }
+  }
+})
+child.on('close', (code) => {
+  if (!counts) process.stdout.write(`tap printed no summary (exit ${code})\n`)
+  const { pass, fail } = counts ?? { pass: 0, fail: 1 }
+  process.stdout.write(`${pass} passed, ${fail} failed\n`)
+  process.exitCode = code === 0 && fail === 0 && counts ? 0 : 1
+})
