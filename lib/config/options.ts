@@ -137,6 +137,11 @@ export const FLAGS = {
 
 export type FlagName = keyof typeof FLAGS
 
+/** The environment variable that stands in for a flag not given: `--condor-log-dir` is CALOPROD_CONDOR_LOG_DIR. */
+export function envName(flag: string): string {
+  return `CALOPROD_${flag.toUpperCase().replace(/-/g, '_')}`
+}
+
 /** The defaults, some of which come from the environment. */
 export function defaultOptions(env: Env, cwd: string): Options {
   const bin = env.OFFLINE_MAIN ? `${env.OFFLINE_MAIN}/bin` : undefined
@@ -165,7 +170,8 @@ export function defaultOptions(env: Env, cwd: string): Options {
 }
 
 /**
- * Resolves a stage's options from its command line: flags given win over the defaults (which read `env`).
+ * Resolves a stage's options: a flag given wins over its CALOPROD_<FLAG> environment variable (when set and not
+ * empty), which wins over the default (some defaults read `env` too, such as OFFLINE_MAIN and USER).
  * Throws UsageError naming the flag for anything unknown, repeated, empty or malformed.
  */
 export function resolveOptions(argv: readonly string[], env: Env, cwd: string, accepted: readonly FlagName[]): Options {
@@ -193,7 +199,13 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
   const options = defaultOptions(env, cwd) as unknown as Record<keyof Options, unknown>
   let outputGiven = false
   for (const [name, spec] of specs) {
-    const raw: unknown = parsed[name]
+    let raw: unknown = parsed[name]
+    let source = `--${name}`
+    if (raw === undefined && spec.kind === 'string') {
+      // Flag > CALOPROD_<FLAG> > default: lets a Taskfile or a cron environment set what a flag would.
+      const variable = envName(name)
+      if (env[variable]) (raw = env[variable]), (source = variable)
+    }
     if (raw === undefined) continue
     if (Array.isArray(raw)) throw new UsageError(`--${name} is given more than once`)
     if (spec.kind === 'boolean') {
@@ -205,7 +217,7 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
     try {
       options[spec.key] = spec.parse ? spec.parse(text, cwd) : text
     } catch (err) {
-      throw new UsageError(`--${name}: ${(err as Error).message}`)
+      throw new UsageError(`${source}: ${(err as Error).message}`)
     }
     if (name === 'output') outputGiven = true
   }
@@ -221,5 +233,6 @@ export function usage(command: string, summary: string, accepted: readonly FlagN
     const left = `${spec.alias ? `-${spec.alias}, ` : '    '}--${name}${spec.value ? ` ${spec.value}` : ''}`
     return `  ${left.padEnd(34)} ${spec.help}`
   })
-  return `Usage: ${command} [flags]\n\n${summary}\n\nFlags:\n${lines.join('\n')}\n`
+  return `Usage: ${command} [flags]\n\n${summary}\n\nFlags:\n${lines.join('\n')}\n\n` +
+    `A flag not given may come from the environment: --min-events from CALOPROD_MIN_EVENTS, and so on.\n`
 }

@@ -71,3 +71,13 @@ t.test('usage lists every flag of the stage', async (t) => {
   t.match(text, /-h, --help/)
   t.notMatch(text, /--memory/)
 })
+
+t.test('CALOPROD_<FLAG> variables stand in for flags not given; flags win; empty means unset', async (t) => {
+  const env = { CALOPROD_MIN_EVENTS: '1M', CALOPROD_CONDOR_LOG_DIR: '/logs', CALOPROD_RUN_TYPE: '' }
+  const o = resolve([], env)
+  t.equal(o.minEvents, 1000000)
+  t.equal(o.condorLogDir, '/logs')
+  t.equal(o.runType, 'run3auau')
+  t.equal(resolve(['-n', '2M'], env).minEvents, 2000000)
+  t.throws(() => resolve([], { CALOPROD_MIN_EVENTS: 'many' }), /^CALOPROD_MIN_EVENTS: cannot parse "many"/)
+})
