@@ -1,10 +1,11 @@
-import { catalogError } from './catalog/errors.js'
+import { catalogError, isTransient } from './catalog/errors.js'
 import { connectCatalog, describeTarget, type CatalogTarget } from './catalog/connection.js'
 import { queryFiles, type QueryFilesOptions, type SkippedRow } from './catalog/query-files.js'
 import { openCsvWriter } from './files/csv.js'
 import { layout } from './files/layout.js'
 import { QUERY_TABLE } from './files/query-rows.js'
 import type { Log } from './log.js'
+import { withRetry, type RetryPolicy } from './retry.js'
 
 export interface QueryResult {
   files: number
@@ -17,15 +18,32 @@ export interface QueryResult {
 /**
  * The query stage: streams the catalog's selection into `<output>/query.csv`. The file is replaced
  * only when the whole query succeeded and its content changed; on any error it stays as it was.
+ * Transient failures (the server restarting or in recovery, too many connections, a dropped connection,
+ * a recovery conflict) are tried again with backoff; anything else fails at once.
  */
 export async function runQuery(
   target: CatalogTarget,
-  options: QueryFilesOptions & { output: string },
+  options: QueryFilesOptions & { output: string; retry?: Partial<RetryPolicy> },
   log: Log,
 ): Promise<QueryResult> {
-  const path = layout.queryCsv(options.output)
   const where = describeTarget(target)
   log.info(`querying ${where} for ${options.runType}, more than ${options.minEvents} events`)
+  try {
+    return await withRetry(() => queryOnce(target, options, log), {
+      retryable: isTransient,
+      // A retry that then succeeds is no error: the log has it, cron's mail does not.
+      onRetry: (err, attempt, delay) =>
+        log.info(`FileCatalog at ${where}, try ${attempt}: ${catalogError(err, where).message}; trying again in ${(delay / 1000).toFixed(1)} s`),
+      ...options.retry,
+    })
+  } catch (err) {
+    throw catalogError(err, where)
+  }
+}
+
+/** One try: a fresh connection and a fresh temporary file; on failure the temporary file is dropped. */
+async function queryOnce(target: CatalogTarget, options: QueryFilesOptions & { output: string }, log: Log): Promise<QueryResult> {
+  const path = layout.queryCsv(options.output)
   const sql = connectCatalog(target)
   const writer = await openCsvWriter(path, QUERY_TABLE)
   let files = 0
@@ -44,7 +62,7 @@ export async function runQuery(
     })
   } catch (err) {
     await writer.abort()
-    throw catalogError(err, where)
+    throw err
   } finally {
     await sql.end({ timeout: 5 })
   }

@@ -11,10 +11,10 @@ await main(
       'Asks the FileCatalog for every HIST_CALOQA file of each run and tag of the run type with more than\n' +
       '--min-events events, and writes them to <output>/query.csv (rewritten only when the result changed).\n' +
       'The connection comes from --db-url, else PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (default FileCatalog).',
-    flags: ['run-type', 'min-events', 'output', 'db-url', 'statement-timeout', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'min-events', 'output', 'db-url', 'statement-timeout', 'db-retries', 'verbose', 'quiet', 'help'],
   },
   async ({ options, log, env }) => {
-    const result = await runQuery(catalogTarget(options.dbUrl, env), options, log)
+    const result = await runQuery(catalogTarget(options.dbUrl, env), { ...options, retry: { attempts: options.dbRetries } }, log)
     const skipped = result.skipped ? `, ${result.skipped} unusable rows skipped (see log)` : ''
     return `query: ${result.files} files of ${result.runs} runs${skipped}; ${result.path} ${result.changed ? 'updated' : 'unchanged'}`
   },

@@ -11,13 +11,17 @@ const ADVICE: Record<string, string> = {
   '57P03': 'the server is starting up or in recovery; try again later',
   '53300': 'the server has too many connections; try again later',
   '40001': 'the query conflicted with recovery on the replica; try again',
+  '57P01': 'the server ended the connection (a restart or an administrator); try again later',
 }
 
 /** Node's socket-level error codes that mean the server could not be reached at all. */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ENOENT'])
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'CONNECT_TIMEOUT', 'ENOENT'])
+
+/** Codes of a connection that was up and then went away. */
+const LOST = new Set(['ECONNRESET', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EPIPE'])
 
 /** Error codes worth another try: the server restarting, overloaded, or a replica conflict. */
-const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EAI_AGAIN', '40001', '53300', '57P03', '08001', '08006', '08000', '08003', '57P01'])
+const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EAI_AGAIN', '40001', '53300', '57P03', '08001', '08006', '08000', '08003', '57P01'])
 
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown })?.code
@@ -41,6 +45,9 @@ export function catalogError(err: unknown, where: string): CaloprodError {
   if (code && ADVICE[code]) return new CaloprodError(`FileCatalog ${where}: ${message} (${code}); ${ADVICE[code]}`, 1, { cause: err })
   if (code && UNREACHABLE.has(code)) {
     return new CaloprodError(`cannot reach the FileCatalog at ${where}: ${message}; check PGHOST/PGPORT or --db-url, and that the server is up`, 1, { cause: err })
+  }
+  if (code && LOST.has(code)) {
+    return new CaloprodError(`lost the connection to the FileCatalog at ${where}: ${message}; the server may be restarting: try again later`, 1, { cause: err })
   }
   return new CaloprodError(`FileCatalog ${where}: ${message}${code ? ` (${code})` : ''}`, 1, { cause: err })
 }

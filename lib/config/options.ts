@@ -23,6 +23,8 @@ export interface Options {
   dbUrl: string | undefined
   /** Seconds a FileCatalog statement may run. @default 600 */
   statementTimeout: number
+  /** Tries of a catalog query that fails for a passing reason (server restarting, dropped connection). @default 4 */
+  dbRetries: number
   /** filter-datasets processes run at once. @default 4 */
   jobs: number
   /** Ask the CDB about every run, ignoring the cache of settled runs. */
@@ -89,6 +91,10 @@ export const FLAGS = {
     key: 'statementTimeout', kind: 'string', value: 'DURATION',
     help: 'longest a catalog query may run, e.g. 10m (default 10m)', parse: parseDuration,
   },
+  'db-retries': {
+    key: 'dbRetries', kind: 'string', value: 'N',
+    help: 'tries of a catalog query that fails for a passing reason, with growing pauses (default 4)', parse: parsePositiveInt,
+  },
   jobs: {
     key: 'jobs', kind: 'string', alias: 'j', value: 'N',
     help: 'filter-datasets processes to run at once (default 4)', parse: parsePositiveInt,
@@ -154,6 +160,7 @@ export function defaultOptions(env: Env, cwd: string): Options {
     quiet: false,
     dbUrl: undefined,
     statementTimeout: 600,
+    dbRetries: 4,
     jobs: 4,
     recheck: false,
     recheckAfter: 7 * 86400,

@@ -1,0 +1,41 @@
+/** How to retry an operation that may fail for a passing reason. */
+export interface RetryPolicy {
+  /** Tries in all, the first included. @default 4 */
+  attempts?: number
+  /** The first pause, in ms; each next one doubles. @default 1000 */
+  baseMs?: number
+  /** The longest pause, in ms. @default 30000 */
+  maxMs?: number
+  /** Whether an error is worth another try. */
+  retryable: (err: unknown) => boolean
+  /** Told before each pause: which try failed, why, and how long the pause is. */
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void
+  /** Injectable for tests. */
+  sleep?: (ms: number) => Promise<void>
+  random?: () => number
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Runs `operation` until it succeeds, a non-retryable error occurs, or the tries run out.
+ * Pauses grow exponentially with full jitter, so many cron jobs hitting one restarting server spread out.
+ */
+export async function withRetry<T>(operation: (attempt: number) => Promise<T>, policy: RetryPolicy): Promise<T> {
+  const attempts = policy.attempts ?? 4
+  const base = policy.baseMs ?? 1000
+  const max = policy.maxMs ?? 30000
+  const sleep = policy.sleep ?? realSleep
+  const random = policy.random ?? Math.random
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation(attempt)
+    } catch (err) {
+      if (attempt >= attempts || !policy.retryable(err)) throw err
+      const ceiling = Math.min(max, base * 2 ** (attempt - 1))
+      const delay = Math.round(ceiling / 2 + (random() * ceiling) / 2)
+      policy.onRetry?.(err, attempt, delay)
+      await sleep(delay)
+    }
+  }
+}

@@ -1,0 +1,88 @@
+// A stand-in PostgreSQL endpoint for fault tests: each new connection is either forwarded to a real server
+// or answered, after the startup packet, with a FATAL error (as a server starting up, in recovery, full, or
+// refusing a password answers), or cut.
+import net from 'node:net'
+
+export type ConnectionPlan = 'forward' | 'cut' | { code: string; message: string }
+
+export interface PgProxy {
+  port: number
+  /** How many connections arrived, and what each got. */
+  seen: ConnectionPlan[]
+  close(): Promise<void>
+}
+
+/** The wire message of a FATAL ErrorResponse. */
+function errorResponse(code: string, message: string): Buffer {
+  const fields = Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${message}\0\0`)
+  const head = Buffer.alloc(5)
+  head.write('E', 0)
+  head.writeInt32BE(fields.length + 4, 1)
+  return Buffer.concat([head, fields])
+}
+
+const SSL_REQUEST = 80877103
+
+/** Answers a connection with a FATAL error once its startup packet (after any SSL request) has arrived. */
+function refuse(socket: net.Socket, code: string, message: string): void {
+  let buffered = Buffer.alloc(0)
+  socket.on('data', (chunk) => {
+    buffered = Buffer.concat([buffered, chunk])
+    while (buffered.length >= 8) {
+      const length = buffered.readInt32BE(0)
+      if (buffered.length < length) return
+      const isSsl = length === 8 && buffered.readInt32BE(4) === SSL_REQUEST
+      buffered = buffered.subarray(length)
+      if (isSsl) socket.write('N')
+      else {
+        socket.end(errorResponse(code, message))
+        return
+      }
+    }
+  })
+  socket.on('error', () => {})
+}
+
+/** Starts the proxy on a loopback port (default: a free one); `plan(n)` decides what the n-th connection (from 0) gets. */
+export async function startPgProxy(
+  target: { host: string; port: number },
+  plan: (n: number) => ConnectionPlan,
+  port = 0,
+): Promise<PgProxy> {
+  const seen: ConnectionPlan[] = []
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    const what = plan(seen.length)
+    seen.push(what)
+    if (what === 'cut') return void socket.destroy()
+    if (what !== 'forward') return refuse(socket, what.code, what.message)
+    const upstream = net.connect(target.port, target.host)
+    sockets.add(upstream)
+    upstream.on('close', () => sockets.delete(upstream))
+    socket.pipe(upstream).pipe(socket)
+    const end = () => (socket.destroy(), upstream.destroy())
+    socket.on('error', end)
+    upstream.on('error', end)
+  })
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+/** A loopback port with nothing listening, for "connection refused". */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as net.AddressInfo).port
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
