@@ -1,7 +1,12 @@
 import { mkdir, stat } from 'node:fs/promises'
 import { resolveOptions, usage, type Env, type FlagName, type Options } from './config/options.js'
 import { CaloprodError, describeError, exitCodeOf, UsageError } from './errors.js'
+import { sweepStaleTemps } from './files/atomic.js'
+import { layout } from './files/layout.js'
 import { logFileFor, openLog, type Log } from './log.js'
+
+/** The directories stages write into, where a killed writer may have left a temporary file. */
+const STAGE_DIRS = [(output: string) => output, layout.datasetsDir, layout.condorDir]
 
 /** What a stage script declares about itself. */
 export interface StageSpec {
@@ -67,6 +72,10 @@ export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageCo
       stderr: io.stderr,
     })
     log.info(`start: ${redactArgv(io.argv).join(' ')}`)
+    if (!readOnly) {
+      const swept = (await Promise.all(STAGE_DIRS.map((dir) => sweepStaleTemps(dir(options.output))))).reduce((a, b) => a + b, 0)
+      if (swept) log.info(`removed ${swept} temporary files left by killed runs`)
+    }
     const summary = await body({ options, log, env: io.env })
     log.summary(summary)
     return 0

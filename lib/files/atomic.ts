@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 
 /**
@@ -134,4 +134,31 @@ export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
       await unlink(temp).catch(() => {})
     },
   }
+}
+
+/** Whether a process id names a live process on this host. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/
+
+/**
+ * Removes the temporary files that a killed writer left in `dir` (those whose process is gone), so
+ * a stage killed every night does not fill the directory. Returns how many it removed.
+ */
+export async function sweepStaleTemps(dir: string): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[])
+  let removed = 0
+  for (const name of names) {
+    const match = TEMP_NAME.exec(name)
+    if (!match || processAlive(Number(match[1]))) continue
+    await unlink(join(dir, name)).then(() => removed++, () => {})
+  }
+  return removed
 }

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { openAtomicWriter, sameContent, writeFileIfChanged } from '../../lib/files/atomic.js'
+import { openAtomicWriter, sameContent, sweepStaleTemps, writeFileIfChanged } from '../../lib/files/atomic.js'
 
 t.test('writeFileIfChanged writes new content and leaves equal content (and its mtime) alone', async (t) => {
   const dir = t.testdir()
@@ -56,4 +56,15 @@ t.test('sameContent compares whole files chunk by chunk', async (t) => {
   await writeFile(b, Buffer.alloc(2 << 20, 1))
   t.equal(await sameContent(a, b), true)
   t.equal(await sameContent(a, join(dir, 'missing')), false)
+})
+
+t.test('temporary files of dead processes are swept; those of live ones and real files stay', async (t) => {
+  const dead = 2 ** 22 + 12345 // above Linux's default pid_max, so never a live process
+  const dir = t.testdir({
+    [`.query.csv.${dead}.0123abcd.tmp`]: 'partial',
+    [`.query.csv.${process.pid}.0123abcd.tmp`]: 'being written',
+    'query.csv': 'real',
+  })
+  t.equal(await sweepStaleTemps(dir), 1)
+  t.same(readdirSync(dir).sort(), [`.query.csv.${process.pid}.0123abcd.tmp`, 'query.csv'])
 })

@@ -1,5 +1,5 @@
 // Runs a stage script as a user runs it (`npx tsx tasks/<stage>.ts ...`), through Node's tsx loader.
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -16,17 +16,23 @@ export interface ScriptResult {
 
 /** Runs `tasks/<name>.ts` with `args` from the project root and collects its output and exit code. */
 export function runScript(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<ScriptResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, `${ROOT}/tasks/${name}.ts`, ...args], {
-      cwd,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+  return startScript(name, args, env, cwd).done
+}
+
+/** Starts `tasks/<name>.ts`; `child` is there to be killed, `done` settles when it ends. */
+export function startScript(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): { child: ChildProcess; done: Promise<ScriptResult> } {
+  const child = spawn(process.execPath, ['--import', TSX, `${ROOT}/tasks/${name}.ts`, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const done = new Promise<ScriptResult>((resolve, reject) => {
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stdout!.on('data', (d) => (stdout += d))
+    child.stderr!.on('data', (d) => (stderr += d))
     child.on('error', reject)
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
   })
+  return { child, done }
 }

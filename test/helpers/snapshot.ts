@@ -1,0 +1,26 @@
+// What an output directory holds, as a person (or the next stage) sees it: every file under its real name.
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+
+/** Maps each file's path (relative to `dir`) to its content; skips `log/` and hidden temporary files. */
+export function snapshot(dir: string, skip: (path: string) => boolean = (p) => p.startsWith('log/')): Record<string, string> {
+  const files: Record<string, string> = {}
+  const walk = (at: string) => {
+    for (const name of readdirSync(at)) {
+      const path = join(at, name)
+      const rel = relative(dir, path)
+      if (skip(rel) || /^\..*\.tmp$/.test(name)) continue
+      if (statSync(path).isDirectory()) walk(path)
+      else files[rel] = readFileSync(path, 'utf8')
+    }
+  }
+  walk(dir)
+  return files
+}
+
+/** Snapshot entries that hold neither the clean content nor (when given) the content from before the run. */
+export function partialFiles(seen: Record<string, string>, clean: Record<string, string>, before: Record<string, string> = {}): string[] {
+  return Object.entries(seen)
+    .filter(([path, content]) => content !== clean[path] && content !== before[path])
+    .map(([path]) => path)
+}
