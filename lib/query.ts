@@ -16,8 +16,9 @@ export interface QueryResult {
 }
 
 /**
- * The query stage: streams the catalog's selection into `<output>/query.csv`. The file is replaced
- * only when the whole query succeeded and its content changed; on any error it stays as it was.
+ * The query stage: streams the catalog's selection (CSV written by the server, through COPY) into
+ * `<output>/query.csv`. The file is replaced only when the whole query succeeded and its content changed;
+ * on any error it stays as it was.
  * Transient failures (the server restarting or in recovery, too many connections, a dropped connection,
  * a recovery conflict) are tried again with backoff; anything else fails at once.
  */
@@ -46,19 +47,14 @@ async function queryOnce(target: CatalogTarget, options: QueryFilesOptions & { o
   const path = layout.queryCsv(options.output)
   const sql = connectCatalog(target)
   const writer = await openCsvWriter(path, QUERY_TABLE)
-  let files = 0
-  let runs = 0
-  let lastRun = -1
   const skipped: SkippedRow[] = []
-  let skippedCount = 0
+  let result
   try {
-    await queryFiles(sql, options, async (rows, bad) => {
-      for (const row of rows) if (row.runnumber !== lastRun) (lastRun = row.runnumber), runs++
-      files += rows.length
-      skippedCount += bad.length
+    // The server writes the CSV; the rows pass through to the temporary file as they arrive.
+    result = await queryFiles(sql, options, async (rows, bad) => {
       // A few examples are enough to act on; a hostile catalog must not flood the log.
       skipped.push(...bad.slice(0, Math.max(0, 20 - skipped.length)))
-      await writer.write(rows)
+      await writer.writeFormatted(rows)
     })
   } catch (err) {
     await writer.abort()
@@ -66,6 +62,7 @@ async function queryOnce(target: CatalogTarget, options: QueryFilesOptions & { o
   } finally {
     await sql.end({ timeout: 5 })
   }
+  const { files, runs, skipped: skippedCount } = result
   for (const { row, problem } of skipped) log.warn(`skipped catalog row of run ${row.runnumber}: ${problem}`)
   if (skippedCount > skipped.length) log.warn(`skipped ${skippedCount - skipped.length} more catalog rows`)
   const changed = await writer.commit()

@@ -1,4 +1,4 @@
-import { openCsvWriter, readCsv, writeCsv } from './files/csv.js'
+import { copyCsvLines, openCsvWriter, readCsvBatches, scanCsv, writeCsv } from './files/csv.js'
 import { QUERY_TABLE, type QueryRow } from './files/query-rows.js'
 import { RUN_TAG_TABLE, type RunTag } from './files/run-tags.js'
 import { layout } from './files/layout.js'
@@ -70,30 +70,37 @@ export interface ReduceResult {
 
 /**
  * The reduce stage: two streaming passes over query.csv (survey the tags, then keep the rows of each
- * run's chosen tag), so memory grows with the number of runs and tags, not of files.
+ * run's chosen tag), so memory grows with the number of runs and tags, not of files. The first pass
+ * validates every row; when every line is exactly what caloprod writes (as query writes it), the second
+ * copies the kept lines as they are, else it parses and writes them again.
  */
 export async function runReduce(options: { output: string; runType: string }): Promise<ReduceResult> {
   const queryCsv = layout.queryCsv(options.output)
   const survey = emptySurvey()
-  for await (const row of readCsv(queryCsv, QUERY_TABLE)) addToSurvey(survey, row)
+  // query.csv is sorted: a row of the same run and tag as the one before can only lower the tag's time.
+  let last: QueryRow | undefined
+  const scan = await scanCsv(queryCsv, QUERY_TABLE, (rows) => {
+    for (const row of rows) {
+      if (last && row.runnumber === last.runnumber && row.tag === last.tag && row.time >= last.time) continue
+      addToSurvey(survey, row)
+      last = row
+    }
+  })
   const chosen = chooseTags(survey)
   const kept = new Map(chosen.map((r) => [r.runnumber, r.tag]))
 
   const writer = await openCsvWriter(layout.reduceCsv(options.output), QUERY_TABLE)
   let files = 0
   try {
-    let batch: QueryRow[] = []
-    for await (const row of readCsv(queryCsv, QUERY_TABLE)) {
-      if (!keepsRow(kept, row)) continue
-      batch.push(row)
-      if (batch.length >= 10000) {
-        await writer.write(batch)
-        files += batch.length
-        batch = []
+    if (scan.verbatim) {
+      files = await copyCsvLines(scan, 2, ([runnumber, tag]) => kept.get(Number(runnumber)) === tag, writer)
+    } else {
+      for await (const rows of readCsvBatches(queryCsv, QUERY_TABLE)) {
+        const keep = rows.filter((row) => keepsRow(kept, row))
+        await writer.write(keep)
+        files += keep.length
       }
     }
-    await writer.write(batch)
-    files += batch.length
   } catch (err) {
     await writer.abort()
     throw err

@@ -3,6 +3,7 @@ import { resolveOptions, usage, type Env, type FlagName, type Options } from './
 import { CaloprodError, describeError, exitCodeOf, UsageError } from './errors.js'
 import { sweepStaleTemps } from './files/atomic.js'
 import { layout } from './files/layout.js'
+import { acquireLock, lockOwner, type ReleaseLock } from './lock.js'
 import { logFileFor, openLog, type Log } from './log.js'
 
 /** The directories stages write into, where a killed writer may have left a temporary file. */
@@ -17,6 +18,11 @@ export interface StageSpec {
   flags: readonly FlagName[]
   /** A stage that must change nothing on disk (a dry run) writes no log file and creates no directory. */
   readOnly?: (options: Options) => boolean
+  /**
+   * Hold the output directory's lock (lib/lock.ts) while the body runs, unless read-only: an overlapping run
+   * exits 3. The stages of one pipeline (one task runner) share it.
+   */
+  lock?: boolean
 }
 
 /** What a stage's body gets: its options, its log and the environment. */
@@ -72,11 +78,18 @@ export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageCo
       stderr: io.stderr,
     })
     log.info(`start: ${redactArgv(io.argv).join(' ')}`)
-    if (!readOnly) {
-      const swept = (await Promise.all(STAGE_DIRS.map((dir) => sweepStaleTemps(dir(options.output))))).reduce((a, b) => a + b, 0)
-      if (swept) log.info(`removed ${swept} temporary files left by killed runs`)
+    let release: ReleaseLock | undefined
+    if (spec.lock && !readOnly) release = await acquireLock(options.output, spec.name, lockOwner(), { log })
+    let summary: string
+    try {
+      if (!readOnly) {
+        const swept = (await Promise.all(STAGE_DIRS.map((dir) => sweepStaleTemps(dir(options.output))))).reduce((a, b) => a + b, 0)
+        if (swept) log.info(`removed ${swept} temporary files left by killed runs`)
+      }
+      summary = await body({ options, log, env: io.env })
+    } finally {
+      await release?.()
     }
-    const summary = await body({ options, log, env: io.env })
     log.summary(summary)
     return 0
   } catch (err) {

@@ -1,5 +1,8 @@
+import { EventEmitter } from 'node:events'
+import type { Readable } from 'node:stream'
 import type postgres from 'postgres'
 import { runRange, type RunType } from '../config/run-types.js'
+import { formatCsvRecord } from '../files/csv.js'
 import { pathProblem, tagProblem } from '../files/names.js'
 import type { QueryRow } from '../files/query-rows.js'
 
@@ -8,8 +11,6 @@ export interface QueryFilesOptions {
   minEvents: number
   /** Seconds. */
   statementTimeout: number
-  /** Rows fetched per round trip. @default 10000 */
-  batchSize?: number
 }
 
 /** A catalog row that cannot be used safely (hostile or broken content), with why. */
@@ -18,65 +19,289 @@ export interface SkippedRow {
   problem: string
 }
 
+/** What a whole query returned. */
+export interface QueryFilesResult {
+  /** Rows passed on (usable files). */
+  files: number
+  /** Distinct runs among them. */
+  runs: number
+  skipped: number
+}
+
 /**
- * Streams the seed's selection, sorted by run, tag, segment (and path): every HIST_CALOQA file of each
- * (run, tag) of the run type whose event count is greater than `minEvents`. The event count of a
+ * postgres.js 3.4 pauses the socket when a CopyData fills the stream's buffer, and resumes it only when the
+ * stream is read again; when CopyDone (or the error) came in the same network chunk, the stream has ended and
+ * nothing resumes it, so the next statement (COMMIT, ROLLBACK) would wait forever (porsager/postgres#499, fix
+ * in PR #1016, not yet released). The stream's own read hook resumes the socket.
+ */
+function resumeSocket(stream: Readable): void {
+  try {
+    stream._read(0)
+  } catch {
+    // The connection is gone: nothing to resume.
+  }
+}
+
+/** An integer that goes into SQL text as a literal; COPY takes no bind parameters. */
+function sqlInteger(value: number, what: string): string {
+  if (!Number.isSafeInteger(value)) throw new Error(`${what} ${value} is not a whole number`)
+  return String(value)
+}
+
+/**
+ * The seed's selection as one SELECT, sorted by run, tag, segment (and path): every HIST_CALOQA file of
+ * each (run, tag) of the run type whose event count is greater than `minEvents`. The event count of a
  * (run, tag) sums `events` over its DST_CALOFITTING segments that have a HIST_CALOQA segment of the same
  * (run, tag, segment); each file's row carries its segment's events, 0 when the segment has no twin.
- * Runs in a read-only transaction with a statement timeout; memory holds one batch at a time.
+ *
+ * One scan of `datasets` groups both types by (run, tag, segment): `segs` holds each segment's DST events
+ * and whether it has a histogram, `qualified` the (run, tag)s over the threshold; the histograms are then
+ * joined to those and to `files`. A null tag or segment never matches (as `=` in the seed's joins): such
+ * histograms add nothing, and one with a null segment is listed with events 0.
+ * Run range and threshold are validated integers, written as literals because COPY takes no parameters.
+ * Also what the benchmark's psql floor runs, so both measure the same SELECT.
+ */
+export function selectionSql(runType: RunType, minEvents: number): string {
+  const { first, last } = runRange(runType)
+  const range = `between ${sqlInteger(first, 'run')} and ${sqlInteger(last, 'run')}`
+  return `
+    with segs as (
+      select runnumber, tag, segment,
+             sum(events) filter (where dsttype like 'DST\\_CALOFITTING%') as events,
+             bool_or(dsttype like 'HIST\\_CALOQA%') as has_hist
+      from datasets
+      where (dsttype like 'HIST\\_CALOQA%' or dsttype like 'DST\\_CALOFITTING%') and runnumber ${range}
+      group by runnumber, tag, segment
+    ),
+    qualified as (
+      select runnumber, tag from segs
+      where has_hist and segment is not null
+      group by runnumber, tag having sum(events) > ${sqlInteger(minEvents, '--min-events')}
+    )
+    select qa.runnumber, qa.tag, qa.segment, coalesce(s.events, 0)::text as events,
+           f.full_file_path, f.time::text as time
+    from datasets qa
+    join qualified q on q.runnumber = qa.runnumber and q.tag = qa.tag
+    left join segs s on s.runnumber = qa.runnumber and s.tag = qa.tag and s.segment = qa.segment
+    join files f on f.lfn = qa.filename
+    where qa.dsttype like 'HIST\\_CALOQA%' and qa.runnumber ${range}
+    order by qa.runnumber, qa.tag collate "C", qa.segment, f.full_file_path collate "C"`
+}
+
+/**
+ * Streams the selection (see selectionSql) as the CSV rows of `query.csv`, without its header, in chunks.
+ * The server writes the CSV (`COPY ... TO STDOUT`); usable rows pass through byte for byte (as pieces of
+ * the chunks received, never decoded as a whole), and rows with a hostile tag or path (lib/files/names.ts)
+ * or no time are left out and handed to `onChunk` as skipped. Runs in a read-only transaction with a
+ * statement timeout and time zone UTC; memory holds one chunk.
  */
 export async function queryFiles(
   sql: postgres.Sql,
   options: QueryFilesOptions,
-  onBatch: (rows: QueryRow[], skipped: SkippedRow[]) => Promise<void>,
-): Promise<void> {
-  const { first, last } = runRange(options.runType)
+  onChunk: (csv: Buffer[], skipped: SkippedRow[]) => Promise<void>,
+): Promise<QueryFilesResult> {
+  const select = selectionSql(options.runType, options.minEvents)
   const timeoutMs = Math.round(options.statementTimeout * 1000)
-  await sql.begin('isolation level repeatable read read only', async (tx) => {
-    await tx`select set_config('statement_timeout', ${String(timeoutMs)}, true)`
-    // ::text must not shift times: fix the session's zone and style for timestamptz columns.
-    await tx`select set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true)`
-    const cursor = tx<{ runnumber: number; tag: string; segment: number; events: string; full_file_path: string; time: string }[]>`
-      with qa as (
-        select runnumber, tag, segment, filename
-        from datasets
-        where dsttype like ${'HIST\\_CALOQA%'} and runnumber between ${first} and ${last}
-      ),
-      fit as (
-        select d.runnumber, d.tag, d.segment, sum(d.events) as events
-        from datasets d
-        where d.dsttype like ${'DST\\_CALOFITTING%'} and d.runnumber between ${first} and ${last}
-          and exists (select 1 from qa where qa.runnumber = d.runnumber and qa.tag = d.tag and qa.segment = d.segment)
-        group by d.runnumber, d.tag, d.segment
-      ),
-      qualified as (
-        select runnumber, tag from fit group by runnumber, tag having sum(events) > ${options.minEvents}
-      )
-      select qa.runnumber, qa.tag, qa.segment, coalesce(fit.events, 0)::text as events,
-             f.full_file_path, f.time::text as time
-      from qa
-      join qualified q on q.runnumber = qa.runnumber and q.tag = qa.tag
-      join files f on f.lfn = qa.filename
-      left join fit on fit.runnumber = qa.runnumber and fit.tag = qa.tag and fit.segment = qa.segment
-      order by qa.runnumber, qa.tag collate "C", qa.segment, f.full_file_path collate "C"
-    `.cursor(options.batchSize ?? 10000)
-    for await (const batch of cursor) {
-      const rows: QueryRow[] = []
-      const skipped: SkippedRow[] = []
-      for (const r of batch) {
-        const row: QueryRow = {
-          runnumber: r.runnumber,
-          tag: r.tag,
-          segment: r.segment,
-          events: Number(r.events),
-          full_file_path: r.full_file_path,
-          time: r.time,
-        }
-        const problem = tagProblem(row.tag) ?? pathProblem(row.full_file_path) ?? (row.time === null ? 'files.time is empty' : undefined)
-        if (problem) skipped.push({ row, problem })
-        else rows.push(row)
+  const filter = new SelectionFilter()
+  // The first error of reading or writing; a rollback failing after it must not hide it.
+  let failure: { error: unknown } | undefined
+  try {
+    await sql.begin('isolation level repeatable read read only', async (tx) => {
+      await tx`select set_config('statement_timeout', ${String(timeoutMs)}, true)`
+      // ::text must not shift times: fix the session's zone and style for timestamptz columns; the
+      // LIKE patterns need backslash to be an ordinary character in literals.
+      await tx`select set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),
+                      set_config('standard_conforming_strings', 'on', true)`
+      // JIT compiling this plan costs 0.5 to 1 s and saves nothing: its time goes to sorting and index lookups.
+      await tx`select set_config('jit', 'off', true) from pg_settings where name = 'jit'`
+      const copy = tx.unsafe(`copy (${select}) to stdout with (format csv)`)
+      // An error that comes in the same network chunk as CopyOutResponse (a statement timeout before the first
+      // row) destroys the stream before this function can listen to it; postgres.js 3.4 hands the stream to
+      // the query's resolve, so a listener put there in time keeps the error from being thrown as unhandled.
+      // The loop below still gets it: a stream destroyed with an error throws it when read.
+      const hooked = copy as unknown as { resolve(value: unknown): void }
+      const resolve = hooked.resolve
+      hooked.resolve = (value) => {
+        if (value instanceof EventEmitter) value.on('error', () => {})
+        return resolve(value)
       }
-      await onBatch(rows, skipped)
+      const stream: Readable = await copy.readable()
+      // An error of our own (writing the file): the server is asked to cancel, and what it still sends is read
+      // and dropped, so the connection stays usable and the transaction rolls back as usual.
+      let own: { error: unknown } | undefined
+      try {
+        for await (const chunk of stream) {
+          if (own) continue
+          try {
+            const skipped: SkippedRow[] = []
+            const rows = filter.push(chunk as Buffer, skipped)
+            await onChunk(rows, skipped)
+          } catch (error) {
+            own = { error }
+            failure = own
+            copy.cancel()
+          }
+        }
+        if (!own) filter.end()
+      } catch (error) {
+        // The server's error (a statement timeout, the cancel asked for above) or a lost connection.
+        failure ??= { error }
+      } finally {
+        resumeSocket(stream)
+      }
+      if (failure) throw failure.error
+    })
+  } catch (error) {
+    throw failure ? failure.error : error
+  }
+  return { files: filter.files, runs: filter.runs, skipped: filter.skipped }
+}
+
+const NEWLINE = 0x0a
+const COMMA = 0x2c
+const QUOTE = 0x22
+
+/**
+ * Checks the CSV rows COPY writes (`runnumber,tag,segment,events,full_file_path,time`), passing usable rows
+ * through unchanged and leaving out, with a reason, those whose tag or path must not reach file names and
+ * lists, or whose time is empty. PostgreSQL quotes a field exactly when it holds a comma, a quote or a line
+ * break, as csv-stringify does; a row with quotes is rewritten through the same formatter as every other CSV.
+ * Works on the bytes: `\n`, `,` and `"` never occur inside a multi-byte UTF-8 character, and only the tag and
+ * the path of a row are decoded, so the JavaScript heap sees no large strings.
+ */
+export class SelectionFilter {
+  files = 0
+  runs = 0
+  skipped = 0
+  private lastRun: Buffer | undefined
+  private rest: Buffer | undefined
+
+  /** Takes the next piece of COPY's output; returns the usable complete rows, adds the others to `skipped`. */
+  push(chunk: Buffer, skipped: SkippedRow[]): Buffer[] {
+    const b = this.rest ? Buffer.concat([this.rest, chunk]) : chunk
+    const kept: Buffer[] = []
+    let pos = 0
+    let keepFrom = 0
+    let nextQuote = b.indexOf(QUOTE)
+    for (;;) {
+      const nl = b.indexOf(NEWLINE, pos)
+      if (nl === -1) break
+      if (nextQuote !== -1 && nextQuote < pos) nextQuote = b.indexOf(QUOTE, pos)
+      if (nextQuote === -1 || nextQuote > nl) {
+        const c1 = b.indexOf(COMMA, pos)
+        const c2 = b.indexOf(COMMA, c1 + 1)
+        const c3 = b.indexOf(COMMA, c2 + 1)
+        const c4 = b.indexOf(COMMA, c3 + 1)
+        const c5 = b.indexOf(COMMA, c4 + 1)
+        const c6 = c5 === -1 ? -1 : b.indexOf(COMMA, c5 + 1)
+        if (c1 === -1 || c5 === -1 || c5 > nl || (c6 !== -1 && c6 < nl)) {
+          throw new Error(`the catalog's answer has a row without six fields: ${b.toString('utf8', pos, nl)}`)
+        }
+        // Only the tag and the path are decoded: a row that passes is copied as it is, and nearly all pass.
+        const tag = b.toString('utf8', c1 + 1, c2)
+        const path = b.toString('utf8', c4 + 1, c5)
+        const problem = tagProblem(tag) ?? pathProblem(path) ?? (c5 + 1 === nl ? 'files.time is empty' : undefined)
+        if (problem) {
+          const field = (from: number, to: number) => b.toString('utf8', from, to)
+          this.skip([field(pos, c1), tag, field(c2 + 1, c3), field(c3 + 1, c4), path, field(c5 + 1, nl)], problem, skipped)
+          if (pos > keepFrom) kept.push(b.subarray(keepFrom, pos))
+          keepFrom = nl + 1
+        } else {
+          this.files++
+          // Rows come sorted by run: the same run as the row before is compared in place.
+          const run = this.lastRun
+          if (!run || c1 - pos !== run.length || b.compare(run, 0, run.length, pos, c1) !== 0) {
+            this.lastRun = Buffer.from(b.subarray(pos, c1))
+            this.runs++
+          }
+        }
+        pos = nl + 1
+        continue
+      }
+      // A row with quoted fields, which may hold line breaks: it ends at the first newline outside quotes.
+      let end = -1
+      let quotes = 0
+      for (let i = pos; i < b.length; i++) {
+        if (b[i] === QUOTE) quotes++
+        else if (b[i] === NEWLINE && quotes % 2 === 0) {
+          end = i
+          break
+        }
+      }
+      if (end === -1) break
+      const record = parseQuotedRecord(b.toString('utf8', pos, end + 1), 0)
+      if (!record) throw new Error(`the catalog's answer is not valid CSV: ${b.toString('utf8', pos, end + 1)}`)
+      if (pos > keepFrom) kept.push(b.subarray(keepFrom, pos))
+      if (this.check(record.fields, skipped)) kept.push(Buffer.from(formatCsvRecord(record.fields)))
+      pos = keepFrom = end + 1
     }
-  })
+    if (pos > keepFrom) kept.push(b.subarray(keepFrom, pos))
+    // A copy, so the chunk itself can be freed.
+    this.rest = pos < b.length ? Buffer.from(b.subarray(pos)) : undefined
+    return kept
+  }
+
+  /** The answer is complete: nothing may be left over. */
+  end(): void {
+    if (this.rest) throw new Error("the catalog's answer ended in the middle of a row")
+  }
+
+  /** Whether a row with quoted fields is usable; counts it either way. */
+  private check(fields: readonly string[], skipped: SkippedRow[]): boolean {
+    if (fields.length !== 6) throw new Error(`the catalog's answer has a row with ${fields.length} fields, not 6`)
+    const [run, tag, , , path, time] = fields
+    const problem = tagProblem(tag) ?? pathProblem(path) ?? (time === '' ? 'files.time is empty' : undefined)
+    if (problem) {
+      this.skip(fields, problem, skipped)
+      return false
+    }
+    this.files++
+    const runBytes = Buffer.from(run)
+    if (!this.lastRun || !runBytes.equals(this.lastRun)) (this.lastRun = runBytes), this.runs++
+    return true
+  }
+
+  private skip(fields: readonly string[], problem: string, skipped: SkippedRow[]): void {
+    const [run, tag, segment, events, path, time] = fields
+    this.skipped++
+    const row = { runnumber: Number(run), tag, segment: Number(segment), events: Number(events), full_file_path: path, time }
+    skipped.push({ row, problem })
+  }
+}
+
+/** Parses the CSV record starting at `start`; undefined when `s` ends before the record does. */
+function parseQuotedRecord(s: string, start: number): { fields: string[]; end: number } | undefined {
+  const fields: string[] = []
+  let field = ''
+  let i = start
+  for (;;) {
+    if (s[i] === '"') {
+      // A quoted field: "" stands for one quote; it ends at a lone quote.
+      i++
+      for (;;) {
+        const q = s.indexOf('"', i)
+        if (q === -1 || q + 1 >= s.length) return undefined
+        field += s.slice(i, q)
+        if (s[q + 1] === '"') {
+          field += '"'
+          i = q + 2
+        } else {
+          i = q + 1
+          break
+        }
+      }
+    } else {
+      let j = i
+      while (j < s.length && s[j] !== ',' && s[j] !== '\n') j++
+      if (j >= s.length) return undefined
+      field += s.slice(i, j)
+      i = j
+    }
+    fields.push(field)
+    field = ''
+    if (i >= s.length) return undefined
+    if (s[i] === '\n') return { fields, end: i }
+    if (s[i] !== ',') throw new Error(`the catalog's answer is not valid CSV near: ${s.slice(start, i + 1)}`)
+    i++
+  }
 }

@@ -33,6 +33,8 @@ export interface Options {
   recheckAfter: number
   /** Seconds one external call (a filter-datasets shard, condor_submit) may take. @default 1800 */
   timeout: number
+  /** Tries of a filter-datasets shard that fails (crash, timeout, bad output) before the check stage fails. @default 3 */
+  cdbRetries: number
   /** @default $OFFLINE_MAIN/bin/CaloCDB-FilterDatasets */
   binFilterDatasets: string | undefined
   /** @default $OFFLINE_MAIN/bin/CaloCDB-GenStatus */
@@ -108,6 +110,11 @@ export const FLAGS = {
     key: 'timeout', kind: 'string', value: 'DURATION',
     help: 'longest one external call may take, e.g. 30m (default 30m)', parse: parseDuration,
   },
+  'cdb-retries': {
+    key: 'cdbRetries', kind: 'string', value: 'N',
+    help: 'tries of a filter-datasets shard that fails (crash, timeout, bad output), with growing pauses (default 3)',
+    parse: parsePositiveInt,
+  },
   'bin-filter-datasets': {
     key: 'binFilterDatasets', kind: 'string', alias: 'f', value: 'PATH',
     help: 'filter-datasets binary (default $OFFLINE_MAIN/bin/CaloCDB-FilterDatasets)', parse: absolute,
@@ -165,6 +172,7 @@ export function defaultOptions(env: Env, cwd: string): Options {
     recheck: false,
     recheckAfter: 7 * 86400,
     timeout: 1800,
+    cdbRetries: 3,
     binFilterDatasets: bin && `${bin}/CaloCDB-FilterDatasets`,
     binGenStatus: bin && `${bin}/CaloCDB-GenStatus`,
     condorScript: undefined,

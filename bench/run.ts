@@ -1,0 +1,417 @@
+#!/usr/bin/env -S npx tsx
+// `npm run bench`: loads a Run 3-sized catalog into the PostgreSQL server at PGHOST once (bench/load-catalog.ts),
+// then runs each stage as a user runs it (`node --import tsx tasks/<stage>.ts ...`, a whole process) several
+// times, and prints the median wall time and peak RSS of each, next to the floor: the same SELECT copied out
+// by psql's \copy, which is what the database alone costs. Not part of the tests.
+//
+//   npm run bench -- [--scale N] [--runs N] [--query-scales 2,4] [--only query,reduce] [--reload] [--keep]
+//
+// Each stage is one entry of STAGES; an entry whose script (or fake) does not exist yet is listed as skipped.
+// Stages after reduce run against the fakes in test/fakes (the CDB and HTCondor), as the tests do.
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import mri from 'mri'
+import { selectionSql } from '../lib/catalog/query-files.js'
+import { connectCatalog } from '../lib/catalog/connection.js'
+import { layout } from '../lib/files/layout.js'
+import { DEFAULT_DATABASE, DEFAULT_ROOT, benchTarget, loadBenchCatalog } from './load-catalog.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const FAKES = join(ROOT, 'test', 'fakes')
+const RUN_TYPE = 'run3auau'
+const MIN_EVENTS = '500000'
+const TIME = '/usr/bin/time'
+
+const argv = mri(process.argv.slice(2), {
+  string: ['scale', 'runs', 'query-scales', 'only', 'database', 'work'],
+  boolean: ['reload', 'keep', 'help'],
+})
+if (argv.help) {
+  process.stdout.write(`Usage: npm run bench -- [flags]
+  --scale N          size of the main catalog, times the default 3,000 runs (default 1)
+  --runs N           measured runs of each stage; the table shows medians (default 5)
+  --query-scales L   also measure the floor and query on catalogs of these scales, e.g. 2,4 (default none)
+  --only L           measure only these stages, e.g. floor,query,reduce
+  --database NAME    the main catalog's database (default ${DEFAULT_DATABASE}; other scales add _x<N>)
+  --work DIR         outputs and generated files (default ${join(tmpdir(), 'caloprod-bench')})
+  --reload           load the catalog again even when the database already holds it
+  --keep             keep the databases of --query-scales and the work directory
+`)
+  process.exit(0)
+}
+const scale = Number(argv.scale ?? 1)
+const runs = Number(argv.runs ?? 5)
+const queryScales = argv['query-scales'] ? String(argv['query-scales']).split(',').map(Number) : []
+const only = argv.only ? new Set(String(argv.only).split(',')) : undefined
+const database: string = argv.database ?? DEFAULT_DATABASE
+const work: string = argv.work ?? join(tmpdir(), 'caloprod-bench')
+if (!(scale > 0) || !(runs >= 1) || queryScales.some((s) => !(s > 0))) {
+  process.stderr.write('bench: --scale, --runs and --query-scales take numbers greater than 0\n')
+  process.exit(2)
+}
+
+/** One measured process: wall seconds, peak RSS in MB, exit code and the end of its stderr. */
+interface Sample {
+  wall: number
+  rssMb: number
+  code: number | null
+  stderr: string
+}
+
+/** What a stage needs to run and to be judged. */
+interface Context {
+  database: string
+  /** The stage scripts' output directory. */
+  output: string
+  /** Where the bench keeps the fake CDB and HTCondor state. */
+  state: string
+  env: NodeJS.ProcessEnv
+  /** Median wall seconds of the stages measured so far, by name. */
+  medians: Map<string, number>
+}
+
+interface Stage {
+  name: string
+  /** Files that must exist for the stage to be measured (its script, the fakes it uses). */
+  requires: string[]
+  /** Once, before the warm-up run: the state the stage needs (not timed). */
+  setup?: (ctx: Context) => Promise<void>
+  /** Before every run (not timed). */
+  beforeEach?: (ctx: Context) => Promise<void>
+  command: (ctx: Context) => { argv: string[]; env?: NodeJS.ProcessEnv }
+  /** After the measured runs: a remark for the table (e.g. how many CDB lookups a run made). */
+  remark?: (ctx: Context) => Promise<string>
+  /** The target, and whether the medians meet it. */
+  target?: (median: { wall: number; rssMb: number }, ctx: Context) => { text: string; ok: boolean }
+}
+
+const tsxStage = (name: string, ...args: string[]) => [process.execPath, '--import', 'tsx', join(ROOT, 'tasks', `${name}.ts`), ...args]
+const script = (name: string) => join(ROOT, 'tasks', `${name}.ts`)
+const cdbState = (ctx: Context) => join(ctx.state, 'cdb-state.json')
+const cdbLookups = (ctx: Context) => join(ctx.state, 'cdb-lookups.txt')
+const condorState = (ctx: Context) => join(ctx.state, 'condor-state.json')
+const condorLogDir = (ctx: Context) => join(ctx.state, 'condor-log')
+/** The fakes first on PATH, and the variables that stand in for the flags the Taskfile does not pass. */
+const fakeEnv = (ctx: Context): NodeJS.ProcessEnv => ({
+  PATH: `${FAKES}:${process.env.PATH}`,
+  FAKE_CDB_STATE: cdbState(ctx),
+  FAKE_CDB_LOOKUPS: cdbLookups(ctx),
+  FAKE_CONDOR_STATE: condorState(ctx),
+  CALOPROD_SPHENIX_SETUP: join(FAKES, 'sphenix_setup.sh'),
+  CALOPROD_BIN_FILTER_DATASETS: join(FAKES, 'CaloCDB-FilterDatasets'),
+  CALOPROD_BIN_GENSTATUS: join(FAKES, 'CaloCDB-GenStatus'),
+  CALOPROD_CONDOR_LOG_DIR: condorLogDir(ctx),
+})
+const withinThirdOfQuery = (median: { wall: number }, ctx: Context) => {
+  const query = ctx.medians.get('query')
+  if (query === undefined) return { text: '< query / 3 (query not measured)', ok: false }
+  return { text: `< query / 3 = ${(query / 3).toFixed(2)} s (${(median.wall / query).toFixed(2)}×)`, ok: median.wall < query / 3 }
+}
+
+/** The floor: the query stage's own SELECT, copied out by psql, with the session settings the stage uses. */
+function floorCommand(ctx: Context): { argv: string[]; env: NodeJS.ProcessEnv } {
+  const select = selectionSql(RUN_TYPE, Number(MIN_EVENTS)).replace(/\s+/g, ' ').trim()
+  const file = join(ctx.output, 'floor.csv')
+  return {
+    argv: ['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `\\copy (${select}) to '${file}' with (format csv, header)`],
+    env: { PGDATABASE: ctx.database, PGOPTIONS: '-c TimeZone=UTC -c DateStyle=ISO,YMD -c jit=off' },
+  }
+}
+
+const STAGES: Stage[] = [
+  {
+    name: 'floor',
+    requires: [],
+    command: floorCommand,
+    remark: async (ctx) => `psql \\copy, ${await rowsOf(join(ctx.output, 'floor.csv'))} rows`,
+  },
+  {
+    name: 'query',
+    requires: [script('query')],
+    command: (ctx) => ({
+      argv: tsxStage('query', '--run-type', RUN_TYPE, '--min-events', MIN_EVENTS, '--output', ctx.output, '--quiet'),
+      env: { PGDATABASE: ctx.database },
+    }),
+    remark: async (ctx) => `${await rowsOf(layout.queryCsv(ctx.output))} rows, ${await megabytes(layout.queryCsv(ctx.output))} MB`,
+    target: (median, ctx) => {
+      const floor = ctx.medians.get('floor')
+      const ratio = floor ? median.wall / floor : Infinity
+      return { text: `≤ 1.5 × floor (${ratio.toFixed(2)}×), RSS < 150 MB`, ok: ratio <= 1.5 && median.rssMb < 150 }
+    },
+  },
+  {
+    name: 'reduce',
+    requires: [script('reduce')],
+    command: (ctx) => ({ argv: tsxStage('reduce', '--run-type', RUN_TYPE, '--output', ctx.output, '--quiet') }),
+    remark: async (ctx) => `${await rowsOf(layout.reduceCsv(ctx.output))} rows kept`,
+    target: withinThirdOfQuery,
+  },
+  {
+    // The nightly re-run with the CDB unchanged: the warm-up run asks about every run and settles the current
+    // ones; the measured runs should ask nothing.
+    name: 'check',
+    requires: [script('check'), join(FAKES, 'CaloCDB-FilterDatasets'), join(FAKES, 'fake-cdb')],
+    setup: async (ctx) => {
+      // 90% of the runs current, 2% outdated, the rest missing: about 240 runs to process at scale 1.
+      await run([join(FAKES, 'fake-cdb'), 'init', cdbState(ctx), layout.runListCsv(ctx.output, RUN_TYPE), '--current', '0.9', '--outdated', '0.02'], fakeEnv(ctx))
+    },
+    beforeEach: async (ctx) => writeFile(cdbLookups(ctx), ''),
+    command: (ctx) => ({ argv: tsxStage('check', '--run-type', RUN_TYPE, '--output', ctx.output, '--quiet'), env: fakeEnv(ctx) }),
+    remark: async (ctx) => `${(await lines(cdbLookups(ctx))).length} CDB lookups in the last run; ${await rowsOf(layout.processCsv(ctx.output, RUN_TYPE))} runs to process`,
+    // TODO(check): the target is "no lookups on a re-run with the CDB unchanged"; judged from the remark.
+  },
+  {
+    // lists needs the HIST_CALOQA files on disk: the bench creates (small, not empty) files for the runs of the
+    // process list only, leaving every 40th out so the missing-file path is measured too.
+    name: 'lists',
+    requires: [script('lists')],
+    setup: async (ctx) => materializeProcessFiles(ctx),
+    command: (ctx) => ({ argv: tsxStage('lists', '--run-type', RUN_TYPE, '--min-events', MIN_EVENTS, '--output', ctx.output, '--quiet') }),
+    remark: async (ctx) => `${await rowsOf(layout.missingCsv(ctx.output, RUN_TYPE))} missing files listed`,
+    target: withinThirdOfQuery,
+  },
+  {
+    name: 'condor',
+    requires: [script('condor')],
+    command: (ctx) => ({ argv: tsxStage('condor', '--run-type', RUN_TYPE, '--output', ctx.output, '--quiet'), env: fakeEnv(ctx) }),
+  },
+  {
+    // The warm-up run submits every run of the process list to the fake HTCondor; the measured runs find
+    // them all in flight and submit nothing (the nightly case).
+    name: 'submit',
+    requires: [script('submit'), join(FAKES, 'condor_submit'), join(FAKES, 'condor_q')],
+    command: (ctx) => ({
+      argv: tsxStage('submit', '--run-type', RUN_TYPE, '--output', ctx.output, '--do-condor-submit', '--quiet'),
+      env: fakeEnv(ctx),
+    }),
+  },
+  {
+    // The cron job on an unchanged catalog and CDB: every stage, as the Taskfile runs them.
+    name: 'task submit',
+    requires: [script('task'), join(ROOT, 'Taskfile.yml'), script('check'), script('lists'), script('condor'), script('submit')],
+    command: (ctx) => ({
+      argv: ['npm', 'run', '--silent', 'task', '--', '--silent', 'submit', `RUN_TYPE=${RUN_TYPE}`, `OUTPUT=${ctx.output}`, `MIN_EVENTS=${MIN_EVENTS}`],
+      env: { ...fakeEnv(ctx), PGDATABASE: ctx.database },
+    }),
+    target: (median, ctx) => {
+      const query = ctx.medians.get('query')
+      if (query === undefined) return { text: '≤ query + 1 s (query not measured)', ok: false }
+      return { text: `≤ query + 1 s = ${(query + 1).toFixed(2)} s`, ok: median.wall <= query + 1 }
+    },
+  },
+]
+
+/** Runs a command to completion (not measured); throws with its stderr when it fails. */
+async function run(command: string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
+  const sample = await measure(command, env)
+  if (sample.code !== 0) throw new Error(`${command.join(' ')} exited ${sample.code}: ${sample.stderr}`)
+}
+
+/** Runs one process from the project root and measures its wall time and peak RSS. */
+function measure(command: string[], env: NodeJS.ProcessEnv = {}): Promise<Sample> {
+  const timeFile = join(work, `.time.${process.pid}`)
+  const useTime = existsSync(TIME)
+  const argv = useTime ? [TIME, '-f', '%e %M', '-o', timeFile, ...command] : command
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint()
+    const child = spawn(argv[0], argv.slice(1), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)))
+    // Without GNU time: the peak resident set of the child as /proc reports it, polled.
+    let peakKb = 0
+    const poll = useTime
+      ? undefined
+      : setInterval(() => {
+          readFile(`/proc/${child.pid}/status`, 'utf8').then(
+            (status) => (peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0))),
+            () => {},
+          )
+        }, 20)
+    child.on('error', reject)
+    child.on('close', async (code) => {
+      if (poll) clearInterval(poll)
+      let wall = Number(process.hrtime.bigint() - started) / 1e9
+      if (useTime) {
+        const [seconds, kb] = (await readFile(timeFile, 'utf8')).trim().split('\n').pop()!.split(' ').map(Number)
+        wall = seconds
+        peakKb = kb
+        // GNU time reports a failed command's status on a line of its own: keep the code from the child.
+      }
+      resolve({ wall, rssMb: peakKb / 1024, code, stderr: stderr.trim() })
+    })
+  })
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+async function lines(path: string): Promise<string[]> {
+  return existsSync(path) ? (await readFile(path, 'utf8')).split('\n').filter(Boolean) : []
+}
+
+/** Rows of a CSV (lines after the header), counted without holding the file. */
+async function rowsOf(path: string): Promise<number | string> {
+  if (!existsSync(path)) return 'no'
+  let count = 0
+  const { createReadStream } = await import('node:fs')
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    for (let i = (chunk as Buffer).indexOf(10); i !== -1; i = (chunk as Buffer).indexOf(10, i + 1)) count++
+  }
+  return count - 1
+}
+
+async function megabytes(path: string): Promise<string> {
+  return existsSync(path) ? ((await stat(path)).size / 1e6).toFixed(0) : '?'
+}
+
+/** Creates the HIST_CALOQA files of the runs to process (from reduce.csv), all but every 40th. */
+async function materializeProcessFiles(ctx: Context): Promise<void> {
+  const processRuns = new Set((await lines(layout.processCsv(ctx.output, RUN_TYPE))).slice(1).map((line) => line.split(',')[0]))
+  const dirs = new Set<string>()
+  let index = 0
+  let created = 0
+  const { createReadStream } = await import('node:fs')
+  const { createInterface } = await import('node:readline')
+  for await (const line of createInterface({ input: createReadStream(layout.reduceCsv(ctx.output)) })) {
+    const fields = line.split(',')
+    if (!processRuns.has(fields[0]) || fields[4] === undefined || !fields[4].startsWith('/')) continue
+    if (++index % 40 === 0) continue
+    const dir = dirname(fields[4])
+    if (!dirs.has(dir)) await mkdir(dir, { recursive: true }), dirs.add(dir)
+    await writeFile(fields[4], 'bench histogram file\n')
+    created++
+  }
+  process.stderr.write(`bench: created ${created} HIST_CALOQA files of ${processRuns.size} runs to process\n`)
+}
+
+interface Row {
+  stage: string
+  samples?: Sample[]
+  remark: string
+  target?: { text: string; ok: boolean }
+}
+
+/** Measures the stages in order on one catalog; returns a row per stage. */
+async function measureStages(ctx: Context, stages: Stage[]): Promise<Row[]> {
+  const rows: Row[] = []
+  for (const stage of stages) {
+    if (only && !only.has(stage.name)) continue
+    const missing = stage.requires.filter((file) => !existsSync(file))
+    if (missing.length) {
+      rows.push({ stage: stage.name, remark: `skipped: ${missing.map((f) => f.replace(ROOT, '')).join(', ')} not there yet` })
+      continue
+    }
+    process.stderr.write(`bench: ${stage.name} ...\n`)
+    try {
+      await stage.setup?.(ctx)
+      const samples: Sample[] = []
+      // The first run warms the caches (and, for check and submit, makes the state a nightly re-run meets).
+      for (let i = 0; i <= runs; i++) {
+        await stage.beforeEach?.(ctx)
+        const { argv, env } = stage.command(ctx)
+        const sample = await measure(argv, { ...ctx.env, ...env })
+        if (sample.code !== 0) throw new Error(`exit ${sample.code}: ${sample.stderr.split('\n').slice(-3).join(' | ')}`)
+        if (i > 0) samples.push(sample)
+      }
+      const med = { wall: median(samples.map((s) => s.wall)), rssMb: median(samples.map((s) => s.rssMb)) }
+      ctx.medians.set(stage.name, med.wall)
+      rows.push({ stage: stage.name, samples, remark: (await stage.remark?.(ctx)) ?? '', target: stage.target?.(med, ctx) })
+    } catch (err) {
+      rows.push({ stage: stage.name, remark: `failed: ${(err as Error).message.slice(0, 300)}` })
+    }
+  }
+  return rows
+}
+
+function table(rows: Row[]): string {
+  const out = [
+    '| stage | wall s (median) | wall s (min–max) | peak RSS MB (median) | target | met | notes |',
+    '| --- | ---: | ---: | ---: | --- | --- | --- |',
+  ]
+  for (const row of rows) {
+    if (!row.samples) {
+      out.push(`| ${row.stage} | | | | | | ${row.remark} |`)
+      continue
+    }
+    const walls = row.samples.map((s) => s.wall)
+    const rss = row.samples.map((s) => s.rssMb)
+    out.push(
+      `| ${row.stage} | ${median(walls).toFixed(2)} | ${Math.min(...walls).toFixed(2)}–${Math.max(...walls).toFixed(2)} | ` +
+        `${median(rss).toFixed(0)} | ${row.target?.text ?? ''} | ${row.target ? (row.target.ok ? 'yes' : 'NO') : ''} | ${row.remark} |`,
+    )
+  }
+  return out.join('\n')
+}
+
+async function machine(): Promise<string> {
+  const os = await import('node:os')
+  const admin = connectCatalog(benchTarget('postgres'))
+  try {
+    const [{ version }] = await admin`select split_part(version(), ' ', 2) as version`
+    const [{ work_mem: workMem }] = await admin`select current_setting('work_mem') as work_mem`
+    const [{ shared_buffers: shared }] = await admin`select current_setting('shared_buffers') as shared_buffers`
+    return `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, ` +
+      `Node ${process.version}, PostgreSQL ${version} (work_mem ${workMem}, shared_buffers ${shared}), load average ` +
+      `${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, ${new Date().toISOString().slice(0, 16)}Z`
+  } finally {
+    await admin.end({ timeout: 5 })
+  }
+}
+
+async function main(): Promise<void> {
+  await mkdir(work, { recursive: true })
+  const context = (db: string, name: string): Context => ({
+    database: db,
+    output: join(work, name),
+    state: join(work, `${name}-state`),
+    env: {},
+    medians: new Map(),
+  })
+
+  await loadBenchCatalog({ scale, database, root: DEFAULT_ROOT, reuse: !argv.reload })
+  const main = context(database, `out-x${scale}`)
+  for (const dir of [main.output, main.state]) await rm(dir, { recursive: true, force: true }), await mkdir(dir, { recursive: true })
+  const rows = await measureStages(main, STAGES)
+  const report = [`caloprod bench, catalog scale ${scale} (${database}), ${runs} measured runs per stage after one warm-up`, '', table(rows)]
+
+  const scaleRows: string[] = ['| catalog | floor s | query s | query / floor | query peak RSS MB |', '| --- | ---: | ---: | ---: | ---: |']
+  const scaleOf = (name: string, rowsAt: Row[]) => {
+    const [floor, query] = ['floor', 'query'].map((s) => rowsAt.find((r) => r.stage === s)?.samples)
+    if (!floor || !query) return `| ${name} | | | | failed |`
+    const [f, q] = [median(floor.map((s) => s.wall)), median(query.map((s) => s.wall))]
+    return `| ${name} | ${f.toFixed(2)} | ${q.toFixed(2)} | ${(q / f).toFixed(2)} | ${median(query.map((s) => s.rssMb)).toFixed(0)} |`
+  }
+  if (queryScales.length) scaleRows.push(scaleOf(`${scale}×`, rows))
+  for (const s of queryScales) {
+    const db = `${database}_x${String(s).replace('.', '_')}`
+    await loadBenchCatalog({ scale: s, database: db, root: DEFAULT_ROOT, reuse: !argv.reload })
+    const ctx = context(db, `out-x${s}`)
+    await rm(ctx.output, { recursive: true, force: true })
+    await mkdir(ctx.output, { recursive: true })
+    scaleRows.push(scaleOf(`${s}×`, await measureStages(ctx, STAGES.filter((stage) => stage.name === 'floor' || stage.name === 'query'))))
+    if (!argv.keep) {
+      const admin = connectCatalog(benchTarget('postgres'))
+      await admin`drop database if exists ${admin(db)} with (force)`
+      await admin.end({ timeout: 5 })
+      await rm(ctx.output, { recursive: true, force: true })
+    }
+  }
+  if (queryScales.length) report.push('', 'query across catalog sizes:', '', scaleRows.join('\n'))
+  report.push('', `machine: ${await machine()}`)
+  process.stdout.write(`${report.join('\n')}\n`)
+  if (!argv.keep) await rm(join(work, `.time.${process.pid}`), { force: true })
+}
+
+try {
+  await main()
+} catch (err) {
+  process.stderr.write(`bench: ${(err as Error).message}\n`)
+  process.exitCode = 1
+}

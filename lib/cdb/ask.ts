@@ -1,0 +1,145 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Env } from '../config/options.js'
+import { CaloprodError } from '../errors.js'
+import type { RunTag } from '../files/run-tags.js'
+import type { Log } from '../log.js'
+import { withRetry } from '../retry.js'
+import { addCounts, emptyCounts, FilterDatasetsError, runFilterDatasets, type PayloadCounts } from './filter-datasets.js'
+
+export interface AskOptions {
+  /** The filter-datasets binary, already checked (checkFilterDatasets). */
+  bin: string
+  /** Calls at once. */
+  jobs: number
+  /** Longest one call (one shard) may take, in ms. */
+  timeoutMs: number
+  /** Tries of a shard, the first included. */
+  attempts: number
+  env: Env
+  log: Log
+  /** The first pause between tries of a shard, doubling each time, jittered. @default 2000 */
+  retryBaseMs?: number
+  /** Most runs in one call, so one call stays well within the timeout and a retry repeats little. @default 250 */
+  maxShardRuns?: number
+  /** Where the private working directory goes. @default os.tmpdir() */
+  tempRoot?: string
+  /** Stops every call (e.g. on SIGTERM); the ask then fails. */
+  signal?: AbortSignal
+  sleep?: (ms: number) => Promise<void>
+}
+
+/** What the CDB said about a set of runs, merged over the calls that asked it. */
+export interface CdbAnswer {
+  /** Runs with a payload missing or outdated. */
+  keep: Set<number>
+  counts: PayloadCounts
+  /** filter-datasets calls made, retries included. */
+  calls: number
+  shards: number
+}
+
+/**
+ * Splits runs into at least `jobs` shards (when there are that many runs) of at most `maxRuns` runs each,
+ * as even as possible and in order, so every call takes about as long.
+ */
+export function splitShards<T>(items: readonly T[], jobs: number, maxRuns: number): T[][] {
+  if (items.length === 0) return []
+  const count = Math.min(items.length, Math.max(jobs, Math.ceil(items.length / maxRuns)))
+  const shards: T[][] = []
+  for (let i = 0; i < count; i++) {
+    shards.push(items.slice(Math.floor((i * items.length) / count), Math.floor(((i + 1) * items.length) / count)))
+  }
+  return shards
+}
+
+/** A shard's runs for a message: all of a small one, the first ten and a count otherwise. */
+export function describeRuns(runs: readonly RunTag[]): string {
+  const numbers = runs.map((r) => r.runnumber)
+  if (numbers.length <= 12) return `run${numbers.length === 1 ? '' : 's'} ${numbers.join(', ')}`
+  return `${numbers.length} runs ${numbers.slice(0, 10).join(', ')} … ${numbers[numbers.length - 1]} (all listed in the log)`
+}
+
+/**
+ * Asks the CDB about `runs` the way the seed does (filter-datasets), but in shards run `jobs` at a time, each in a
+ * directory of its own, and merges the answers: the same runs as one sequential call would keep.
+ * A shard that fails (see runFilterDatasets) is tried again after a growing, jittered pause; one that fails every
+ * try stops the others and throws, naming its runs. Makes no call for no runs.
+ */
+export async function askCdb(runs: readonly RunTag[], options: AskOptions): Promise<CdbAnswer> {
+  const answer: CdbAnswer = { keep: new Set(), counts: emptyCounts(), calls: 0, shards: 0 }
+  if (runs.length === 0) return answer
+  const shards = splitShards(runs, options.jobs, options.maxShardRuns ?? 250)
+  answer.shards = shards.length
+  const { log } = options
+  const stopAll = new AbortController()
+  const onOuterAbort = () => stopAll.abort()
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true })
+  if (options.signal?.aborted) stopAll.abort()
+  const work = await mkdtemp(join(options.tempRoot ?? tmpdir(), 'caloprod-check-'))
+  let failure: CaloprodError | undefined
+  let next = 0
+  const askShard = async (index: number) => {
+    const shard = shards[index]
+    const name = `shard ${index + 1} of ${shards.length}`
+    const result = await withRetry(
+      async (attempt) => {
+        const dir = join(work, `shard-${index + 1}-try-${attempt}`)
+        await mkdir(dir)
+        answer.calls++
+        return runFilterDatasets({ bin: options.bin, runs: shard, dir, timeoutMs: options.timeoutMs, env: options.env, signal: stopAll.signal })
+      },
+      {
+        attempts: options.attempts,
+        baseMs: options.retryBaseMs ?? 2000,
+        maxMs: 60000,
+        retryable: (err) => err instanceof FilterDatasetsError && err.kind !== 'aborted' && !stopAll.signal.aborted,
+        onRetry: (err, attempt, delay) =>
+          log.info(`${name} (${describeRuns(shard)}): try ${attempt} of ${options.attempts}: filter-datasets ${(err as Error).message}; trying again in ${(delay / 1000).toFixed(1)} s`),
+        sleep: options.sleep,
+      },
+    ).catch((err: unknown) => {
+      if (!(err instanceof FilterDatasetsError) || err.kind === 'aborted') throw err
+      log.info(`${name} failed; its runs: ${shard.map((r) => r.runnumber).join(' ')}`)
+      const tries = options.attempts === 1 ? '' : ` (tried ${options.attempts} times)`
+      throw new CaloprodError(
+        `CDB check failed for ${describeRuns(shard)}: filter-datasets ${(err as Error).message}${tries}; ` +
+          'nothing was written; check that the CDB is reachable and re-run the check stage',
+        1,
+        { cause: err },
+      )
+    })
+    for (const run of result.keep) answer.keep.add(run)
+    addCounts(answer.counts, result.counts)
+    if (result.unknown.length) log.info(`${name}: counters of payload types caloprod does not check: ${result.unknown.join(', ')}`)
+    log.info(`${name} (${describeRuns(shard)}): ${result.keep.length} to process`)
+  }
+  const worker = async () => {
+    while (next < shards.length && !stopAll.signal.aborted) {
+      const index = next++
+      try {
+        await askShard(index)
+      } catch (err) {
+        if (!failure) {
+          failure = err instanceof CaloprodError && !(err instanceof FilterDatasetsError)
+            ? err
+            : new CaloprodError(`CDB check stopped: ${(err as Error).message}; nothing was written`, 1, { cause: err })
+        }
+        stopAll.abort()
+      }
+    }
+  }
+  try {
+    await Promise.all(Array.from({ length: Math.min(options.jobs, shards.length) }, worker))
+  } finally {
+    options.signal?.removeEventListener('abort', onOuterAbort)
+    await rm(work, { recursive: true, force: true })
+  }
+  if (options.signal?.aborted) {
+    const reason = options.signal.reason
+    throw reason instanceof CaloprodError ? reason : new CaloprodError('CDB check interrupted; nothing was written', 1)
+  }
+  if (failure) throw failure
+  return answer
+}

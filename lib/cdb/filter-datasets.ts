@@ -1,0 +1,267 @@
+import { spawn } from 'node:child_process'
+import { constants } from 'node:fs'
+import { access, readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Env } from '../config/options.js'
+import { PAYLOAD_TYPES, type PayloadType } from '../config/calibrations.js'
+import { CaloprodError, UsageError } from '../errors.js'
+import { formatCsv } from '../files/csv.js'
+import { RUN_TAG_TABLE, type RunTag } from '../files/run-tags.js'
+
+/** Per payload type, how many runs had it missing or outdated, as filter-datasets counts them. */
+export type PayloadCounts = Record<PayloadType, { missing: number; outdated: number }>
+
+/** No payload counted yet, for each of the seven types. */
+export function emptyCounts(): PayloadCounts {
+  return Object.fromEntries(PAYLOAD_TYPES.map((type) => [type, { missing: 0, outdated: 0 }])) as PayloadCounts
+}
+
+/** Adds `from` into `into`. */
+export function addCounts(into: PayloadCounts, from: PayloadCounts): PayloadCounts {
+  for (const type of PAYLOAD_TYPES) {
+    into[type].missing += from[type].missing
+    into[type].outdated += from[type].outdated
+  }
+  return into
+}
+
+/** What one filter-datasets call said about its runs. */
+export interface FilterDatasetsAnswer {
+  /** The runs with a payload missing or outdated (its process csv), sorted. */
+  keep: number[]
+  counts: PayloadCounts
+}
+
+/** How a call went wrong: every kind but `aborted` may pass on a second try. */
+export type FailureKind = 'exit' | 'signal' | 'timeout' | 'output' | 'aborted'
+
+/** One filter-datasets call that did not give a usable answer; the message says what it did instead. */
+export class FilterDatasetsError extends CaloprodError {
+  readonly kind: FailureKind
+  constructor(kind: FailureKind, message: string) {
+    super(message, 1)
+    this.name = 'FilterDatasetsError'
+    this.kind = kind
+  }
+}
+
+/**
+ * The filter-datasets binary to run: refuses one not configured, or not an executable file, with a message saying
+ * how to give it (UsageError: exit 2, nothing asked).
+ */
+export async function checkFilterDatasets(bin: string | undefined): Promise<string> {
+  const advice = 'set OFFLINE_MAIN (source the sPHENIX setup) or pass --bin-filter-datasets PATH'
+  if (!bin) throw new UsageError(`no CaloCDB-FilterDatasets binary: OFFLINE_MAIN is not set; ${advice}`)
+  const info = await stat(bin).catch(() => undefined)
+  const executable = info?.isFile() && (await access(bin, constants.X_OK).then(() => true, () => false))
+  if (!executable) throw new UsageError(`filter-datasets binary ${bin} ${info ? 'is not an executable file' : 'does not exist'}; ${advice}`)
+  return bin
+}
+
+/** A call of `BIN IN.csv OUTDIR`. */
+export interface FilterDatasetsCall {
+  bin: string
+  runs: readonly RunTag[]
+  /** A directory of its own, empty: IN.csv goes there and the tool writes its process csv there. */
+  dir: string
+  timeoutMs: number
+  env: Env
+  signal?: AbortSignal
+}
+
+/** Its input's name: the tool names its output `<stem>-process.csv` after it. */
+const INPUT = 'runs.csv'
+const OUTPUT = 'runs-process.csv'
+
+/** How long a killed tool gets to end before SIGKILL, and its pipes to drain after it ended. */
+const KILL_GRACE_MS = 2000
+
+interface Finished {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  timedOut: boolean
+  aborted: boolean
+}
+
+/** Signals a whole process group: the tool and anything it started. */
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return
+  try {
+    process.kill(-pid, signal)
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * Runs the tool in a process group of its own (so a timeout or an abort ends everything it started), collecting
+ * its output. Resolves when it ended, whatever its exit; rejects only when it cannot be started.
+ */
+function execute(call: FilterDatasetsCall, args: string[]): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(call.bin, args, {
+      cwd: call.dir,
+      env: call.env as NodeJS.ProcessEnv,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    let timedOut = false
+    let aborted = false
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined
+    let hardKill: NodeJS.Timeout | undefined
+    let drain: NodeJS.Timeout | undefined
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    // Only the end of stderr goes into a message.
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4096)))
+    const stop = () => {
+      killGroup(child.pid, 'SIGTERM')
+      hardKill ??= setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS)
+    }
+    // setTimeout takes at most 2^31-1 ms (24.8 days); a longer --timeout would fire at once.
+    const timer = setTimeout(() => {
+      timedOut = true
+      stop()
+    }, Math.min(call.timeoutMs, 2 ** 31 - 1))
+    const onAbort = () => {
+      aborted = true
+      stop()
+    }
+    call.signal?.addEventListener('abort', onAbort, { once: true })
+    let done = false
+    const finish = () => {
+      if (done || !exited) return
+      done = true
+      clearTimeout(timer)
+      clearTimeout(hardKill)
+      clearTimeout(drain)
+      call.signal?.removeEventListener('abort', onAbort)
+      child.stdout!.destroy()
+      child.stderr!.destroy()
+      resolve({ ...exited, stdout, stderr, timedOut, aborted })
+    }
+    child.on('error', (err) => {
+      clearTimeout(timer)
+      call.signal?.removeEventListener('abort', onAbort)
+      reject(new FilterDatasetsError('exit', `cannot be started: ${err.message}`))
+    })
+    child.on('exit', (code, signal) => {
+      exited = { code, signal }
+      // Something it left behind may hold the pipes open: end its group, and read what is there.
+      killGroup(child.pid, 'SIGKILL')
+      drain = setTimeout(finish, KILL_GRACE_MS)
+    })
+    child.on('close', finish)
+    if (call.signal?.aborted) onAbort()
+  })
+}
+
+/** The last line of stderr worth quoting. */
+function stderrTail(stderr: string): string {
+  const line = stderr.split('\n').map((l) => l.trim()).filter(Boolean).pop()
+  return line ? `; its last words: "${line.slice(0, 300)}"` : ''
+}
+
+const RUN_LINE = /^Run: (\d+), Dataset: ([^,]*), Processing: (\d+), \S+ %$/
+const TOTAL_LINE = /^Total Runs: (\d+)$/
+const COUNTER_LINE = /^CDB: cdb_(missing|outdated)_(\w+), Counts: (\d+), \S+ %$/
+
+/** What the tool's stdout says: its counters, after checking it went through every run of `runs` in order. */
+export function parseStdout(stdout: string, runs: readonly RunTag[]): { counts: PayloadCounts; unknown: string[] } {
+  const counts = emptyCounts()
+  const unknown: string[] = []
+  let next = 0
+  let total: number | undefined
+  for (const line of stdout.split('\n')) {
+    const run = RUN_LINE.exec(line)
+    if (run) {
+      const expected = runs[next]
+      if (!expected || Number(run[1]) !== expected.runnumber || run[2] !== expected.tag || Number(run[3]) !== next + 1) {
+        const wanted = expected ? `run ${expected.runnumber} (tag ${expected.tag}) as number ${next + 1}` : 'no more runs'
+        throw new FilterDatasetsError('output', `printed "${line}" where ${wanted} was expected`)
+      }
+      next++
+      continue
+    }
+    const totalMatch = TOTAL_LINE.exec(line)
+    if (totalMatch) {
+      total = Number(totalMatch[1])
+      continue
+    }
+    const counter = COUNTER_LINE.exec(line)
+    if (counter) {
+      const [, state, type, count] = counter
+      if ((PAYLOAD_TYPES as readonly string[]).includes(type)) counts[type as PayloadType][state as 'missing' | 'outdated'] += Number(count)
+      else unknown.push(`${state} ${type}: ${count}`)
+    }
+  }
+  if (next < runs.length) {
+    throw new FilterDatasetsError('output', `stopped early: its stdout goes through ${next} of its ${runs.length} runs, up to run ${runs[next].runnumber}`)
+  }
+  if (total === undefined) throw new FilterDatasetsError('output', 'printed no "Total Runs:" line: it did not finish')
+  if (total !== runs.length) throw new FilterDatasetsError('output', `printed "Total Runs: ${total}" for ${runs.length} runs`)
+  return { counts, unknown }
+}
+
+/** The runs of the tool's process csv (header `runnumber`), each one of `runs` and listed once. */
+export function parseProcessCsv(text: string, runs: readonly RunTag[]): number[] {
+  const file = `its ${OUTPUT}`
+  if (!text.endsWith('\n')) throw new FilterDatasetsError('output', `${file} is ${text === '' ? 'empty' : 'truncated'}`)
+  const [header, ...lines] = text.slice(0, -1).split('\n')
+  if (header !== 'runnumber') throw new FilterDatasetsError('output', `${file} starts with "${header.slice(0, 80)}", not the header "runnumber"`)
+  const asked = new Set(runs.map((r) => r.runnumber))
+  const keep = new Set<number>()
+  lines.forEach((line, i) => {
+    const run = /^\d{1,15}$/.test(line) ? Number(line) : undefined
+    if (run === undefined || !asked.has(run) || keep.has(run)) {
+      const what = run === undefined ? 'is not a run number' : keep.has(run) ? 'repeats a run' : 'is a run it was not asked about'
+      throw new FilterDatasetsError('output', `${file} line ${i + 2} "${line.slice(0, 80)}" ${what}`)
+    }
+    keep.add(run)
+  })
+  return [...keep].sort((a, b) => a - b)
+}
+
+/** Checks that the counters agree with the process csv: each kept run counts at least one payload, at most seven. */
+function checkConsistent(keep: readonly number[], counts: PayloadCounts): void {
+  let sum = 0
+  for (const type of PAYLOAD_TYPES) sum += counts[type].missing + counts[type].outdated
+  if (sum < keep.length || sum > keep.length * PAYLOAD_TYPES.length) {
+    throw new FilterDatasetsError('output', `its counters (${sum} payloads missing or outdated) do not fit the ${keep.length} runs of its ${OUTPUT}`)
+  }
+}
+
+/**
+ * Runs `BIN IN.csv OUTDIR` once on `call.runs` (written to IN.csv as `runnumber,tag`) and reads its answer.
+ * Throws FilterDatasetsError for anything but a clean, complete answer: a non-zero exit, a signal, the timeout,
+ * an abort, a missing or malformed process csv, or stdout that does not go through every run.
+ * Returns the runs to process and the per-type counts; `unknown` holds counters of payload types caloprod does not know.
+ */
+export async function runFilterDatasets(call: FilterDatasetsCall): Promise<FilterDatasetsAnswer & { unknown: string[] }> {
+  await writeFile(join(call.dir, INPUT), formatCsv(RUN_TAG_TABLE, call.runs))
+  const run = await execute(call, [join(call.dir, INPUT), call.dir])
+  if (run.aborted) throw new FilterDatasetsError('aborted', 'was stopped because another part of the check failed')
+  if (run.timedOut) throw new FilterDatasetsError('timeout', `did not finish within ${call.timeoutMs / 1000} s (--timeout) and was killed`)
+  if (run.signal) throw new FilterDatasetsError('signal', `crashed (killed by ${run.signal})${stderrTail(run.stderr)}`)
+  if (run.code !== 0) throw new FilterDatasetsError('exit', `exited with code ${run.code}${stderrTail(run.stderr)}`)
+  let parsed: ReturnType<typeof parseStdout>
+  try {
+    parsed = parseStdout(run.stdout, call.runs)
+  } catch (err) {
+    // The tool reports its own trouble (an unreadable input, an unwritable output) on stdout and exits 0.
+    const said = run.stdout.split('\n').find((line) => /^(ERROR|Error)\b/.test(line))
+    if (said && err instanceof FilterDatasetsError) throw new FilterDatasetsError('output', `${err.message}; its stdout says "${said.slice(0, 300)}"`)
+    throw err
+  }
+  const { counts, unknown } = parsed
+  const text = await readFile(join(call.dir, OUTPUT), 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new FilterDatasetsError('output', `exited 0 but wrote no ${OUTPUT}${stderrTail(run.stderr)}`)
+    throw err
+  })
+  const keep = parseProcessCsv(text, call.runs)
+  checkConsistent(keep, counts)
+  return { keep, counts, unknown }
+}

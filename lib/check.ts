@@ -1,0 +1,152 @@
+import { stat } from 'node:fs/promises'
+import type { Env } from './config/options.js'
+import { PAYLOAD_TYPES } from './config/calibrations.js'
+import { askCdb } from './cdb/ask.js'
+import { checkFilterDatasets, emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'
+import { SETTLED_TABLE, stillSettled, type SettledRow } from './cdb/settled.js'
+import { readCsvRows, writeCsv } from './files/csv.js'
+import { layout } from './files/layout.js'
+import { indexByRun, RUN_TAG_TABLE, type RunTag } from './files/run-tags.js'
+import type { Log } from './log.js'
+
+export interface CheckOptions {
+  output: string
+  runType: string
+  jobs: number
+  recheck: boolean
+  /** Seconds. */
+  recheckAfter: number
+  /** Seconds one filter-datasets call may take. */
+  timeout: number
+  cdbRetries: number
+  binFilterDatasets: string | undefined
+}
+
+/** What the check stage gets besides its options; all but `env` are there for tests and benchmarks. */
+export interface CheckDeps {
+  env: Env
+  now?: () => Date
+  retryBaseMs?: number
+  maxShardRuns?: number
+  tempRoot?: string
+  signal?: AbortSignal
+}
+
+/** A run to ask the CDB about, and why it is asked. */
+export interface Question extends RunTag {
+  why: string
+}
+
+/**
+ * Which runs of the run list to ask about: every run without a settled entry for its current tag that is at most
+ * `recheckAfter` seconds old; with `recheck`, all of them.
+ */
+export function planCheck(runs: readonly RunTag[], settled: ReadonlyMap<number, SettledRow>, now: Date, recheckAfter: number, recheck: boolean): Question[] {
+  const ask: Question[] = []
+  for (const run of runs) {
+    const entry = settled.get(run.runnumber)
+    if (recheck) ask.push({ ...run, why: '--recheck' })
+    else if (!entry) ask.push({ ...run, why: 'not settled (new, or missing or outdated when last asked)' })
+    else if (entry.tag !== run.tag) ask.push({ ...run, why: `tag changed (settled for ${entry.tag} at ${entry.checked_at})` })
+    else if (!stillSettled(entry, run.tag, now, recheckAfter)) ask.push({ ...run, why: `settled at ${entry.checked_at}, longer ago than --recheck-after` })
+  }
+  return ask
+}
+
+/**
+ * The cache after asking: the runs found current are settled now, the runs found missing or outdated are not
+ * settled at all, every other entry stays as it was (also of runs that left the run list: they are asked again
+ * only if they come back with another tag or grow old). Sorted by run.
+ */
+export function nextSettled(old: readonly SettledRow[], asked: readonly RunTag[], keep: ReadonlySet<number>, now: Date): SettledRow[] {
+  const byRun = new Map(old.map((row) => [row.runnumber, row]))
+  const checkedAt = now.toISOString()
+  for (const run of asked) {
+    if (keep.has(run.runnumber)) byRun.delete(run.runnumber)
+    else byRun.set(run.runnumber, { runnumber: run.runnumber, tag: run.tag, checked_at: checkedAt })
+  }
+  return [...byRun.values()].sort((a, b) => a.runnumber - b.runnumber)
+}
+
+/** `counts` as `CEMC_meanTime 3 missing, 1 outdated; ...` for the types with any; undefined when none. */
+export function describeCounts(counts: PayloadCounts): string | undefined {
+  const parts = PAYLOAD_TYPES.flatMap((type) => {
+    const { missing, outdated } = counts[type]
+    const words = [missing && `${missing} missing`, outdated && `${outdated} outdated`].filter(Boolean)
+    return words.length ? [`${type} ${words.join(', ')}`] : []
+  })
+  return parts.length ? parts.join('; ') : undefined
+}
+
+export interface CheckResult {
+  runs: number
+  /** Runs asked about. */
+  asked: number
+  /** Runs whose settled entry answered for them. */
+  cached: number
+  toProcess: number
+  counts: PayloadCounts
+  calls: number
+  shards: number
+  changed: { process: boolean; settled: boolean }
+}
+
+/** Reads the cache; none yet is an empty one. A damaged cache names its line: fix it or delete it. */
+async function readSettled(path: string): Promise<SettledRow[]> {
+  if (!(await stat(path).catch(() => undefined))) return []
+  const rows = await readCsvRows(path, SETTLED_TABLE)
+  indexByRun(rows, path)
+  return rows
+}
+
+/**
+ * The check stage: which runs of `<runtype>.csv` need their maps made, written to `<runtype>-process.csv`
+ * (`runnumber,tag`, sorted by run). Asks the CDB (filter-datasets, in shards) only about runs not settled in the
+ * cache `<runtype>-settled.csv`; asks nothing, and starts no process, when every run is settled. Any failure of
+ * the CDB fails the stage before anything is written. process.csv goes first, then the cache, each only if changed.
+ */
+export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps): Promise<CheckResult> {
+  const bin = await checkFilterDatasets(options.binFilterDatasets)
+  const runListPath = layout.runListCsv(options.output, options.runType)
+  const settledPath = layout.settledCsv(options.output, options.runType)
+  const runs = await readCsvRows(runListPath, RUN_TAG_TABLE)
+  indexByRun(runs, runListPath)
+  runs.sort((a, b) => a.runnumber - b.runnumber)
+  const settledRows = await readSettled(settledPath)
+  const now = (deps.now ?? (() => new Date()))()
+
+  const questions = planCheck(runs, new Map(settledRows.map((r) => [r.runnumber, r])), now, options.recheckAfter, options.recheck)
+  log.info(`${runs.length} runs in ${runListPath}; ${runs.length - questions.length} settled in the cache, ${questions.length} to ask the CDB about`)
+  const answer = await askCdb(questions, {
+    bin,
+    jobs: options.jobs,
+    timeoutMs: options.timeout * 1000,
+    attempts: options.cdbRetries,
+    env: deps.env,
+    log,
+    retryBaseMs: deps.retryBaseMs,
+    maxShardRuns: deps.maxShardRuns,
+    tempRoot: deps.tempRoot,
+    signal: deps.signal,
+  })
+
+  const toProcess = questions.filter((q) => answer.keep.has(q.runnumber))
+  for (const q of toProcess) log.info(`run ${q.runnumber} (tag ${q.tag}): a map is missing or outdated; asked because ${q.why}`)
+  const counts = questions.length ? answer.counts : emptyCounts()
+  const described = describeCounts(counts)
+  if (described) log.info(`payloads missing or outdated, by type (runs): ${described}`)
+
+  const processChanged = await writeCsv(layout.processCsv(options.output, options.runType), RUN_TAG_TABLE, toProcess.map(({ runnumber, tag }) => ({ runnumber, tag })))
+  // Unchanged when nothing was asked, even if a person reordered the file: the cache changes only by asking.
+  const settled = questions.length > 0 && (await writeCsv(settledPath, SETTLED_TABLE, nextSettled(settledRows, questions, answer.keep, now)))
+  return {
+    runs: runs.length,
+    asked: questions.length,
+    cached: runs.length - questions.length,
+    toProcess: toProcess.length,
+    counts,
+    calls: answer.calls,
+    shards: answer.shards,
+    changed: { process: processChanged, settled },
+  }
+}

@@ -1,0 +1,106 @@
+import { constants } from 'node:fs'
+import { access, readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { UsageError } from './errors.js'
+import { writeFileIfChanged } from './files/atomic.js'
+import { layout } from './files/layout.js'
+import { compareJobs, formatJobsList, parseListName, runTagKey, type Job } from './condor/jobs-list.js'
+import { readProcessList } from './condor/process-list.js'
+import { macroValueProblem, submitValueProblem } from './condor/quote.js'
+import { SUBMISSION_FILES, submitFileText } from './condor/submit-file.js'
+import { wrapperScript } from './condor/wrapper.js'
+import type { Log } from './log.js'
+
+export interface CondorOptions {
+  output: string
+  runType: string
+  binGenStatus: string | undefined
+  condorScript: string | undefined
+  condorLogDir: string
+  memory: number
+}
+
+export interface CondorResult {
+  /** Jobs in jobs.list. */
+  jobs: number
+  /** Lists in datasets/ of runs no longer in the process list (left alone, not submitted). */
+  stale: number
+  /** Runs of the process list without a list (the lists stage found too few files on disk). */
+  unlisted: number
+  /** Whether any of the three files changed. */
+  changed: boolean
+}
+
+/** Refuses a genStatus binary that is not given, not absolute, not executable here, or not expressible in a submit file. */
+async function checkBinary(bin: string | undefined): Promise<string> {
+  const advice = 'give --bin-genStatus PATH (default $OFFLINE_MAIN/bin/CaloCDB-GenStatus)'
+  if (!bin) throw new UsageError(`no genStatus binary: OFFLINE_MAIN is not set; ${advice}`)
+  const problem = submitValueProblem(bin)
+  if (problem) throw new UsageError(`genStatus binary ${problem}; ${advice}`)
+  const info = await stat(bin).catch(() => undefined)
+  const executable = info?.isFile() && (await access(bin, constants.X_OK).then(() => true, () => false))
+  if (!executable) throw new UsageError(`genStatus binary ${bin} is not an executable file; ${advice}`)
+  return bin
+}
+
+/** The job wrapper: ours, or the text of --condor-script. */
+async function wrapperText(condorScript: string | undefined): Promise<string> {
+  if (!condorScript) return wrapperScript()
+  return readFile(condorScript, 'utf8').catch((err: Error) => {
+    throw new UsageError(`--condor-script ${condorScript} cannot be read (${err.message}); give a job wrapper taking BIN LIST OUTDIR`)
+  })
+}
+
+/** The lists in datasets/ as jobs, by `<run>_<tag>` key; hidden and other files are not lists. */
+async function listsOnDisk(output: string): Promise<Map<string, Job>> {
+  const dir = layout.datasetsDir(output)
+  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[]
+    throw err
+  })
+  const lists = new Map<string, Job>()
+  for (const name of names) {
+    const parsed = name.startsWith('.') ? undefined : parseListName(name)
+    if (parsed) lists.set(runTagKey(parsed.runnumber, parsed.tag), { ...parsed, list: join(dir, name) })
+  }
+  return lists
+}
+
+/**
+ * The condor stage: one job per run of `<runtype>-process.csv` that has a list in datasets/, written as the
+ * submission directory `<output>/condor/` (jobs.list, genStatus.sub, genStatus.sh). A list of a run that left
+ * the process list (its maps became current) is not a job. Each file is rewritten only when it changed.
+ */
+export async function runCondor(options: CondorOptions, log: Log): Promise<CondorResult> {
+  const bin = await checkBinary(options.binGenStatus)
+  const outputProblem = macroValueProblem(options.output)
+  if (outputProblem) throw new UsageError(`--output ${outputProblem}; job arguments name files under it: choose another output directory`)
+  const logDirProblem = submitValueProblem(options.condorLogDir)
+  if (logDirProblem) throw new UsageError(`--condor-log-dir ${logDirProblem}`)
+  const script = await wrapperText(options.condorScript)
+
+  const processList = await readProcessList(layout.processCsv(options.output, options.runType))
+  const lists = await listsOnDisk(options.output)
+  const jobs: Job[] = []
+  let unlisted = 0
+  for (const entry of processList) {
+    const key = runTagKey(entry.runnumber, entry.tag)
+    const job = lists.get(key)
+    lists.delete(key)
+    if (job) jobs.push(job)
+    else unlisted++
+  }
+  jobs.sort(compareJobs)
+  if (unlisted) log.info(`${unlisted} runs of the process list have no list in datasets/ (see the lists stage's log): no job`)
+  for (const stale of lists.values()) log.info(`not a job: ${stale.list} (run ${stale.runnumber} is not in the process list)`)
+
+  const dir = layout.condorDir(options.output)
+  const sub = submitFileText({ binGenStatus: bin, output: options.output, condorLogDir: options.condorLogDir, memory: options.memory })
+  // jobs.list goes last: a reader that sees the new jobs also sees the submit file they were written for.
+  const changed = [
+    await writeFileIfChanged(join(dir, SUBMISSION_FILES.sub), sub),
+    await writeFileIfChanged(join(dir, SUBMISSION_FILES.script), script, 0o755),
+    await writeFileIfChanged(join(dir, SUBMISSION_FILES.jobs), formatJobsList(jobs)),
+  ].some(Boolean)
+  return { jobs: jobs.length, stale: lists.size, unlisted, changed }
+}

@@ -1,0 +1,93 @@
+// A frozen submission: the copy of the submission directory that condor_submit runs from, so that later runs,
+// which rewrite condor/ and datasets/, never change a file a queued job still reads.
+import { chmod, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { UsageError } from '../errors.js'
+import { processAlive, tempPathFor } from '../files/atomic.js'
+import { layout } from '../files/layout.js'
+import { formatJobsList, type Job } from './jobs-list.js'
+import { macroValueProblem } from './quote.js'
+import { SUBMISSION_FILES } from './submit-file.js'
+
+export interface FrozenSubmission {
+  /** `<timestamp>-<n>`, e.g. `20250101T020000Z-7`; n counts the submissions of this output directory. */
+  name: string
+  dir: string
+  /** The jobs, their lists now the frozen copies. */
+  jobs: Job[]
+}
+
+/** `2025-01-01T02:00:00.000Z` -> `20250101T020000Z`. */
+function stamp(now: Date): string {
+  return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '')
+}
+
+const FROZEN_NAME = /^\d{8}T\d{6}Z-(\d+)$/
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/
+
+/** The next submission's name: its time and one more than the highest number so far. */
+async function nextName(dir: string, now: Date): Promise<string> {
+  const names = await readdir(dir)
+  const highest = Math.max(0, ...names.map((name) => Number(FROZEN_NAME.exec(name)?.[1] ?? 0)))
+  return `${stamp(now)}-${highest + 1}`
+}
+
+/** Removes half-built submission folders of killed runs (hidden temporary names whose process is gone). */
+async function sweepHalfBuilt(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const match = TEMP_NAME.exec(name)
+    if (match && !processAlive(Number(match[1]))) await rm(join(dir, name), { recursive: true, force: true })
+  }
+}
+
+async function writeDurably(path: string, content: string | Buffer, mode?: number): Promise<void> {
+  await writeFile(path, content, { flush: true, mode })
+  if (mode !== undefined) await chmod(path, mode)
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Builds `<output>/submissions/<name>/` with copies of condor/genStatus.sub, condor/genStatus.sh and the lists
+ * of `jobs`, a jobs.list naming the copies, and the stdout/ and error/ folders the jobs write to. It is built
+ * under a hidden name and renamed into place whole.
+ */
+export async function freezeSubmission(output: string, jobs: readonly Job[], now: Date): Promise<FrozenSubmission> {
+  const root = layout.submissionsDir(output)
+  await mkdir(root, { recursive: true })
+  await sweepHalfBuilt(root)
+  const name = await nextName(root, now)
+  const dir = join(root, name)
+  const frozen = jobs.map((job) => ({ ...job, list: join(dir, 'datasets', basename(job.list)) }))
+  for (const job of frozen) {
+    const problem = macroValueProblem(job.list)
+    if (problem) throw new UsageError(`cannot submit from ${dir}: ${problem}; choose another output directory`)
+  }
+
+  const temp = tempPathFor(dir)
+  try {
+    await mkdir(join(temp, 'datasets'), { recursive: true })
+    await mkdir(join(temp, SUBMISSION_FILES.stdoutDir))
+    await mkdir(join(temp, SUBMISSION_FILES.stderrDir))
+    const condor = layout.condorDir(output)
+    await writeDurably(join(temp, SUBMISSION_FILES.sub), await readFile(join(condor, SUBMISSION_FILES.sub)))
+    await writeDurably(join(temp, SUBMISSION_FILES.script), await readFile(join(condor, SUBMISSION_FILES.script)), 0o755)
+    for (const job of jobs) await writeDurably(join(temp, 'datasets', basename(job.list)), await readFile(job.list))
+    await writeDurably(join(temp, SUBMISSION_FILES.jobs), formatJobsList(frozen))
+    await syncDirectory(join(temp, 'datasets'))
+    await syncDirectory(temp)
+    await rename(temp, dir)
+    await syncDirectory(root)
+  } catch (err) {
+    await rm(temp, { recursive: true, force: true })
+    throw err
+  }
+  return { name, dir, jobs: frozen }
+}

@@ -1,0 +1,71 @@
+import { classAdString, condorArguments, submitLiteral } from './quote.js'
+
+/** The names of the files of a submission directory (`<output>/condor/` and each frozen copy). */
+export const SUBMISSION_FILES = {
+  sub: 'genStatus.sub',
+  script: 'genStatus.sh',
+  jobs: 'jobs.list',
+  /** Job stdout and stderr, relative to the directory condor_submit runs in. */
+  stdoutDir: 'stdout',
+  stderrDir: 'error',
+} as const
+
+/** The queue statement given to condor_submit (DESIGN.md): one job per line of jobs.list. */
+export const QUEUE_ARGS = 'input_run from jobs.list'
+
+/**
+ * The custom job attributes every caloprod job carries, so the scheduler can be asked about them:
+ * `CaloprodRunTag` is `<run>_<tag>` (the list's name without `.list`: run and tag split at the first `_`),
+ * `CaloprodOutput` the output directory, so two caloprod instances never take each other's jobs for their own.
+ */
+export const JOB_ATTRIBUTES = { runTag: 'CaloprodRunTag', output: 'CaloprodOutput' } as const
+
+export interface SubmitFileSpec {
+  /** Absolute path of CaloCDB-GenStatus, the wrapper's first argument. */
+  binGenStatus: string
+  /** The output directory: jobs write to `<output>/output`, and carry it as `CaloprodOutput`. */
+  output: string
+  /** Where condor writes the job event logs. */
+  condorLogDir: string
+  /** GB of memory per job. */
+  memory: number
+}
+
+/** The MB requested for `memory` GB: a whole number, the unit condor_submit reads without doubt. */
+export function memoryMegabytes(gigabytes: number): number {
+  return Math.ceil(gigabytes * 1024)
+}
+
+/**
+ * The text of genStatus.sub. Every path in it is absolute or relative to the directory condor_submit runs
+ * in, so a copy of the directory submits the same jobs. Callers check the values with `submitValueProblem`.
+ */
+export function submitFileText(spec: SubmitFileSpec): string {
+  const jobId = '$(ClusterId)-$(ProcId)'
+  const lines = [
+    '# genStatus.sub, written by caloprod (tasks/condor.ts): one job per run, each running genStatus.sh on the',
+    '# run\'s file list. Submit from the directory holding this file (caloprod\'s submit stage does, from a frozen copy):',
+    `#   condor_submit ${SUBMISSION_FILES.sub} -queue "${QUEUE_ARGS}"`,
+    'universe        = vanilla',
+    `executable      = ${SUBMISSION_FILES.script}`,
+    `arguments       = ${condorArguments([spec.binGenStatus, { macro: 'input_run' }, `${spec.output}/output`])}`,
+    `output          = ${SUBMISSION_FILES.stdoutDir}/job-${jobId}.out`,
+    `error           = ${SUBMISSION_FILES.stderrDir}/job-${jobId}.err`,
+    `log             = ${submitLiteral(spec.condorLogDir)}/job-${jobId}.log`,
+    `request_memory  = ${memoryMegabytes(spec.memory)}MB`,
+    `+${JOB_ATTRIBUTES.runTag}  = "$Fn(input_run)"`,
+    outputAttributeLine(spec.output),
+  ]
+  return `${lines.join('\n')}\n`
+}
+
+/** The submit file's line that tags each job with its output directory; submit checks condor/ has it. */
+export function outputAttributeLine(output: string): string {
+  return `+${JOB_ATTRIBUTES.output}  = ${submitLiteral(classAdString(output))}`
+}
+
+/** The condor log directory named by a submit file we wrote (its `log` line), so submit can create it. */
+export function condorLogDirOf(text: string): string | undefined {
+  const match = /^log\s*=\s*(.*)\/job-\$\(ClusterId\)-\$\(ProcId\)\.log\s*$/m.exec(text)
+  return match?.[1].replace(/\$\(DOLLAR\)/g, '$')
+}

@@ -1,0 +1,216 @@
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parseListName, runTagKey } from './condor/jobs-list.js'
+import { CaloprodError, InputError } from './errors.js'
+import { writeFileIfChanged } from './files/atomic.js'
+import { field, readCsv, readCsvRows, writeCsv, type Table } from './files/csv.js'
+import { layout } from './files/layout.js'
+import { QUERY_TABLE } from './files/query-rows.js'
+import { indexByRun, RUN_TAG_TABLE, type RunTag } from './files/run-tags.js'
+import type { Log } from './log.js'
+
+/** A row of `<runtype>-missing.csv`: a catalogued file of a run to process that is not usable on disk. */
+export interface MissingRow {
+  full_file_path: string
+}
+
+/** The contract of `<runtype>-missing.csv`, sorted by path. */
+export const MISSING_TABLE: Table<MissingRow> = {
+  columns: ['full_file_path'],
+  toFields: (r) => [r.full_file_path],
+  fromFields: ([path]) => ({ full_file_path: field.text(path, 'full_file_path') }),
+}
+
+/** Why a catalogued file is not used: not there, or there but empty (a zero-size ROOT file cannot be read). */
+export type MissingReason = 'absent' | 'empty' | 'not a file'
+
+/** Runs `task` on each item with at most `limit` in flight; resolves when all are done, rejects on the first error. */
+async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  let failed = false
+  const worker = async () => {
+    while (next < items.length && !failed) {
+      const item = items[next++]
+      try {
+        await task(item)
+      } catch (err) {
+        failed = true
+        throw err
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+}
+
+/**
+ * Which of `paths` are missing, and why. Asks the file system with at most `concurrency` stats in flight: on a
+ * network file system each one is a round trip, so hundreds of thousands one after another take minutes.
+ * A file that does not exist, is empty or is not a regular file is missing; any other failure (EIO, EACCES, a
+ * stale handle) throws, since it says nothing about the file and must not drop it silently.
+ */
+export async function findMissing(paths: readonly string[], concurrency = 64): Promise<Map<string, MissingReason>> {
+  const missing = new Map<string, MissingReason>()
+  await eachLimited(paths, concurrency, async (path) => {
+    const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined
+      throw new CaloprodError(`cannot check ${path}: ${err.code ?? err.message}; the file system may be unavailable: re-run the lists stage`, 1, { cause: err })
+    })
+    if (!info) missing.set(path, 'absent')
+    else if (!info.isFile()) missing.set(path, 'not a file')
+    else if (info.size === 0) missing.set(path, 'empty')
+  })
+  return missing
+}
+
+/** A catalogued file of a run: its segment's events (of the segment's DST twin) and its path. */
+export interface RunFile {
+  segment: number
+  events: number
+  path: string
+}
+
+/** A run to process with its catalogued files. */
+export interface RunFiles extends RunTag {
+  files: RunFile[]
+}
+
+/** What the lists stage will write. */
+export interface ListsPlan {
+  /** One list per run that passes the threshold, by run: its usable paths, sorted, each once. */
+  lists: (RunTag & { paths: string[] })[]
+  /** Runs whose usable files hold too few events. */
+  dropped: (RunTag & { events: number; files: number; missing: number })[]
+  /** Catalogued files of the runs to process that are missing, sorted, each once. */
+  missing: string[]
+}
+
+/**
+ * Drops missing files and re-applies the threshold to what remains, as the query does: the events of each
+ * segment that still has a file (counted once however many files it has) must add up to more than `minEvents`.
+ */
+export function planLists(runs: readonly RunFiles[], missing: ReadonlyMap<string, MissingReason>, minEvents: number): ListsPlan {
+  const plan: ListsPlan = { lists: [], dropped: [], missing: [] }
+  const missingPaths = new Set<string>()
+  for (const run of [...runs].sort((a, b) => a.runnumber - b.runnumber)) {
+    const segments = new Map<number, number>()
+    const paths = new Set<string>()
+    let missed = 0
+    for (const file of run.files) {
+      if (missing.has(file.path)) {
+        missingPaths.add(file.path)
+        missed++
+        continue
+      }
+      segments.set(file.segment, file.events)
+      paths.add(file.path)
+    }
+    let events = 0
+    for (const count of segments.values()) events += count
+    if (events > minEvents) plan.lists.push({ runnumber: run.runnumber, tag: run.tag, paths: [...paths].sort(byText) })
+    else plan.dropped.push({ runnumber: run.runnumber, tag: run.tag, events, files: paths.size, missing: missed })
+  }
+  plan.missing = [...missingPaths].sort(byText)
+  return plan
+}
+
+function byText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/**
+ * Reads the runs of the process list with their files from reduce.csv (streamed; only those runs' rows are held).
+ * Throws InputError when the two disagree: a run whose tag differs, or a run reduce.csv does not have.
+ */
+async function readRunFiles(processPath: string, reducePath: string): Promise<RunFiles[]> {
+  const processRows = await readCsvRows(processPath, RUN_TAG_TABLE)
+  const byRun = indexByRun(processRows, processPath)
+  const lineOf = new Map(processRows.map((row, i) => [row.runnumber, i + 2]))
+  const files = new Map<number, RunFile[]>()
+  const outOfStep = 'the inputs are out of step: re-run the reduce and check stages'
+  let line = 1
+  for await (const row of readCsv(reducePath, QUERY_TABLE)) {
+    line++ // Tags and paths hold no line breaks (QUERY_TABLE checks), so each row is one line.
+    const entry = byRun.get(row.runnumber)
+    if (!entry) continue
+    if (entry.tag !== row.tag) {
+      throw new InputError(processPath, lineOf.get(row.runnumber), `run ${row.runnumber} has tag ${entry.tag} here but ${row.tag} in ${reducePath}:${line}; ${outOfStep}`)
+    }
+    let list = files.get(row.runnumber)
+    if (!list) files.set(row.runnumber, (list = []))
+    list.push({ segment: row.segment, events: row.events, path: row.full_file_path })
+  }
+  return processRows.map((run) => {
+    const list = files.get(run.runnumber)
+    if (!list) throw new InputError(processPath, lineOf.get(run.runnumber), `run ${run.runnumber} (tag ${run.tag}) has no files in ${reducePath}; ${outOfStep}`)
+    return { runnumber: run.runnumber, tag: run.tag, files: list }
+  })
+}
+
+export interface ListsOptions {
+  output: string
+  runType: string
+  minEvents: number
+}
+
+export interface ListsResult {
+  lists: number
+  /** Lists written because new or changed. */
+  written: number
+  /** Lists removed because their run is no longer to process with that tag. */
+  removed: number
+  dropped: number
+  missing: number
+  changed: { missing: boolean }
+}
+
+/**
+ * The lists stage: for each run of `<runtype>-process.csv`, its files of reduce.csv that are on disk, in
+ * `datasets/<run>_<tag>.list` (absolute paths, sorted), unless too few events remain; the missing files in
+ * `<runtype>-missing.csv`. Lists not wanted any more are removed, so datasets/ matches the process list.
+ * Everything is decided before anything is written; each file is written only when its content changes.
+ */
+export async function runLists(options: ListsOptions, log: Log, deps: { concurrency?: number } = {}): Promise<ListsResult> {
+  const processPath = layout.processCsv(options.output, options.runType)
+  const runs = await readRunFiles(processPath, layout.reduceCsv(options.output))
+  const allPaths = [...new Set(runs.flatMap((run) => run.files.map((f) => f.path)))]
+  const missing = await findMissing(allPaths, deps.concurrency ?? 64)
+  const plan = planLists(runs, missing, options.minEvents)
+
+  const reasons = new Map<MissingReason, number>([['absent', 0], ['empty', 0], ['not a file', 0]])
+  for (const reason of missing.values()) reasons.set(reason, reasons.get(reason)! + 1)
+  const described = [...reasons].filter(([, n]) => n > 0).map(([r, n]) => `${n} ${r}`).join(', ')
+  if (missing.size) log.info(`${missing.size} of ${allPaths.length} files missing: ${described}`)
+  for (const run of plan.dropped) {
+    log.info(
+      `run ${run.runnumber} (tag ${run.tag}): no list: its ${run.files} files on disk hold ${run.events} events, not more than ` +
+        `--min-events ${options.minEvents} (${run.missing} of its files are missing)`,
+    )
+  }
+
+  const dir = layout.datasetsDir(options.output)
+  const wanted = new Set(plan.lists.map((l) => runTagKey(l.runnumber, l.tag)))
+  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[]
+    throw err
+  })
+  const stale = names.filter((name) => {
+    const parsed = name.startsWith('.') ? undefined : parseListName(name)
+    // Only names this stage writes: `066500_x.list` is a person's file, not a stale list.
+    const key = parsed && runTagKey(parsed.runnumber, parsed.tag)
+    return key !== undefined && name === `${key}.list` && !wanted.has(key)
+  })
+
+  await mkdir(dir, { recursive: true })
+  const missingChanged = await writeCsv(layout.missingCsv(options.output, options.runType), MISSING_TABLE, plan.missing.map((p) => ({ full_file_path: p })))
+  let written = 0
+  await eachLimited(plan.lists, 16, async (list) => {
+    if (await writeFileIfChanged(layout.listFile(options.output, list.runnumber, list.tag), list.paths.map((p) => `${p}\n`).join(''))) written++
+  })
+  for (const name of stale) {
+    await unlink(join(dir, name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err
+    })
+    log.info(`removed ${join(dir, name)}: run and tag no longer to process`)
+  }
+  return { lists: plan.lists.length, written, removed: stale.length, dropped: plan.dropped.length, missing: plan.missing.length, changed: { missing: missingChanged } }
+}

@@ -1,0 +1,220 @@
+// One caloprod run at a time per output directory. The lock belongs to the pipeline (the task runner that
+// runs the stages one after another), so its stages enter it in turn while another cron run stays out; a
+// stage run by hand owns it alone. It is a JSON file created whole and atomically (link of a finished file).
+import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { basename, join } from 'node:path'
+import { CaloprodError, LockedError } from './errors.js'
+import { processAlive, tempPathFor } from './files/atomic.js'
+import { layout } from './files/layout.js'
+import type { Log } from './log.js'
+
+/** Who a lock is taken for. */
+export interface LockOwner {
+  /** The task runner's pid when a pipeline runs the stage, else the stage's own. */
+  pid: number
+  /** The process's start time (from /proc/<pid>/stat), so a reused pid is not taken for it; undefined off Linux. */
+  start?: string
+  /** Its command line, for messages. */
+  command: string
+  /** A pipeline's lock outlives each of its stages; a stage run by hand releases it when done. */
+  pipeline: boolean
+}
+
+/** The lock file's content. */
+interface LockRecord {
+  host: string
+  pid: number
+  start: string | null
+  command: string
+  pipeline: boolean
+  since: string
+  /** The stage in progress, or null between the stages of a pipeline. */
+  stage: string | null
+  stagePid: number | null
+  stageStart: string | null
+  stageSince: string | null
+}
+
+/** Releases a lock: a stage's own lock is removed; a pipeline's is kept, marked as between stages. */
+export type ReleaseLock = () => Promise<void>
+
+export interface LockOptions {
+  log?: Pick<Log, 'info' | 'warn'>
+  /** The stage's process. @default process.pid */
+  self?: number
+  host?: string
+  /** Where process information is read. @default '/proc' */
+  proc?: string
+  now?: () => Date
+}
+
+/** The parent pid and start time of a process, from `<proc>/<pid>/stat`; undefined when unreadable. */
+export function processInfo(pid: number, proc = '/proc'): { ppid: number; start: string } | undefined {
+  try {
+    const stat = readFileSync(join(proc, String(pid), 'stat'), 'utf8')
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return { ppid: Number(fields[1]), start: fields[19] }
+  } catch {
+    return undefined
+  }
+}
+
+function commandLine(pid: number, proc: string): string[] | undefined {
+  try {
+    return readFileSync(join(proc, String(pid), 'cmdline'), 'utf8').split('\0').filter((arg, i, all) => arg !== '' || i < all.length - 1)
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether a command line is a task runner: go-task (`task`) or caloprod's own (`tasks/task.ts`). */
+export function isPipelineCommand(argv: readonly string[]): boolean {
+  const names = argv.slice(0, 2).map((arg) => basename(arg))
+  return names.some((name) => name === 'task' || name === 'go-task') || argv.some((arg) => /(^|\/)tasks\/task\.ts$/.test(arg))
+}
+
+/**
+ * The owner of the lock for this stage: the nearest ancestor process that is a task runner, so every stage of
+ * one pipeline run shares the lock; the stage itself when run by hand (or where /proc cannot be read).
+ */
+export function lockOwner(self: { pid: number; ppid: number } = process, proc = '/proc'): LockOwner {
+  let pid = self.ppid
+  for (let depth = 0; depth < 64 && pid > 1; depth++) {
+    const argv = commandLine(pid, proc)
+    const info = processInfo(pid, proc)
+    if (!argv || !info) break
+    if (isPipelineCommand(argv)) return { pid, start: info.start, command: argv.join(' ').slice(0, 200), pipeline: true }
+    pid = info.ppid
+  }
+  return { pid: self.pid, start: processInfo(self.pid, proc)?.start, command: `stage (pid ${self.pid})`, pipeline: false }
+}
+
+/** Whether a process of this host is still the one that was recorded (alive, and not a reused pid). */
+function stillRunning(pid: number | null, start: string | null, proc: string): boolean {
+  if (pid === null || !processAlive(pid)) return false
+  return start === null || processInfo(pid, proc)?.start === start
+}
+
+function describe(held: LockRecord): string {
+  const since = held.stageSince ?? held.since
+  if (!held.pipeline) return `the ${held.stage ?? 'unknown'} stage (pid ${held.pid}) on ${held.host} since ${since}`
+  const runner = `the pipeline "${held.command}" (pid ${held.pid}) on ${held.host}`
+  return held.stage ? `the ${held.stage} stage (pid ${held.stagePid}) of ${runner} since ${since}` : `${runner}, between stages since ${since}`
+}
+
+function format(record: LockRecord): string {
+  return `${JSON.stringify(record, null, 2)}\n`
+}
+
+/** Creates the lock file whole, or returns false when one exists: a finished file is linked into place. */
+async function createExclusive(path: string, text: string): Promise<boolean> {
+  const temp = tempPathFor(path)
+  await writeFile(temp, text, { flush: true })
+  try {
+    await link(temp, path)
+    return true
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw err
+  } finally {
+    await unlink(temp).catch(() => {})
+  }
+}
+
+/** Replaces our own lock's content in one step (nobody else may take a lock whose owner lives). */
+async function overwrite(path: string, text: string): Promise<void> {
+  const temp = tempPathFor(path)
+  await writeFile(temp, text, { flush: true })
+  await rename(temp, path)
+}
+
+/**
+ * Removes a stale lock if it still holds `expected`, then tries to create ours. Two runs taking over at once:
+ * only one moves the stale file aside; one that moved a fresh lock instead puts it back.
+ */
+async function takeOver(path: string, expected: string, text: string): Promise<boolean> {
+  const aside = tempPathFor(path)
+  try {
+    await rename(path, aside)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
+    throw err
+  }
+  const moved = await readFile(aside, 'utf8')
+  if (moved !== expected) await link(aside, path).catch(() => {})
+  await unlink(aside)
+  return moved === expected && createExclusive(path, text)
+}
+
+async function readRecord(path: string): Promise<{ text: string; record: LockRecord } | undefined> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+  try {
+    const record = JSON.parse(text) as LockRecord
+    if (typeof record.host !== 'string' || typeof record.pid !== 'number') throw new Error('no host or pid')
+    return { text, record }
+  } catch {
+    throw new CaloprodError(`lock file ${path} is not caloprod's (unreadable JSON); if no caloprod run is going on, remove it`, 3)
+  }
+}
+
+/**
+ * Takes the output directory's lock for `stage` on behalf of `owner`, or throws LockedError (exit 3) naming who
+ * holds it. Re-entrant for the same owner (the stages of one pipeline). A lock whose owner and stage are gone
+ * (same host) is taken over: silently (logged) when a finished pipeline left it, with a warning when a stage
+ * was killed in the middle. A lock of another host is honoured. Returns the function that releases it.
+ */
+export async function acquireLock(output: string, stage: string, owner: LockOwner, options: LockOptions = {}): Promise<ReleaseLock> {
+  const path = layout.lockFile(output)
+  const self = options.self ?? process.pid
+  const host = options.host ?? hostname()
+  const proc = options.proc ?? '/proc'
+  const now = (options.now ?? (() => new Date()))().toISOString()
+  const mine: LockRecord = {
+    host, pid: owner.pid, start: owner.start ?? null, command: owner.command, pipeline: owner.pipeline, since: now,
+    stage, stagePid: self, stageStart: processInfo(self, proc)?.start ?? null, stageSince: now,
+  }
+  const release = (held: LockRecord): ReleaseLock => async () => {
+    const current = await readRecord(path).catch(() => undefined)
+    if (!current || current.text !== format(held)) {
+      options.log?.warn(`the lock ${path} changed hands while this stage ran; left as it is`)
+      return
+    }
+    if (held.pipeline) await overwrite(path, format({ ...held, stage: null, stagePid: null, stageStart: null, stageSince: null }))
+    else await unlink(path)
+  }
+
+  for (let attempt = 0; attempt < 10; attempt++) {
+    if (await createExclusive(path, format(mine))) return release(mine)
+    const current = await readRecord(path)
+    if (!current) continue
+    const held = current.record
+    if (held.host !== host) {
+      throw new LockedError(`${output} is locked by ${describe(held)}, another host: caloprod cannot tell whether it still runs; if it does not, remove ${path}`)
+    }
+    const stageRunning = held.stagePid !== self && stillRunning(held.stagePid, held.stageStart, proc)
+    if (held.pid === owner.pid && held.start === (owner.start ?? null)) {
+      if (stageRunning) throw new LockedError(`${output} is in use by ${describe(held)}; wait for that stage to finish`)
+      const entered: LockRecord = { ...mine, since: held.since }
+      await overwrite(path, format(entered))
+      return release(entered)
+    }
+    if (stageRunning || stillRunning(held.pid, held.start, proc)) {
+      throw new LockedError(`${output} is in use by ${describe(held)}; this run stops. If that process is not caloprod, remove ${path}`)
+    }
+    if (await takeOver(path, current.text, format(mine))) {
+      if (held.stage) options.log?.warn(`took over the lock of ${describe(held)}: it ended without releasing it (killed?); check that run's log`)
+      else options.log?.info(`took over the lock left by ${describe(held)}, which has finished`)
+      return release(mine)
+    }
+  }
+  throw new LockedError(`could not take the lock ${path}: other runs kept changing it; try again`)
+}

@@ -1,0 +1,207 @@
+// The submit stage: plan first (which runs of condor/jobs.list to submit, and why each is or is not), then,
+// only with --do-condor-submit, act: settle interrupted submissions in the ledger, freeze a copy of the
+// submission directory, record `submitting`, run condor_submit there, record what it did.
+import { mkdir, readFile, stat } from 'node:fs/promises'
+import { join, relative } from 'node:path'
+import type { Env } from './config/options.js'
+import { CaloprodError, InputError } from './errors.js'
+import { layout } from './files/layout.js'
+import { freezeSubmission } from './condor/freeze.js'
+import { hasUnsettled, reconcile, runState, type RunState } from './condor/job-state.js'
+import { readJobsList, runTagKey, type Job } from './condor/jobs-list.js'
+import { readProcessList } from './condor/process-list.js'
+import { condorSubmit, schedulerJobs, type SchedulerJob } from './condor/scheduler.js'
+import { condorLogDirOf, outputAttributeLine, SUBMISSION_FILES } from './condor/submit-file.js'
+import { appendLedger, readLedger, type LedgerRow } from './ledger.js'
+import type { Log } from './log.js'
+
+export interface SubmitOptions {
+  output: string
+  runType: string
+  doCondorSubmit: boolean
+  maxJobs: number
+  maxAttempts: number
+  /** Seconds one condor command may take. */
+  timeout: number
+}
+
+export interface SubmitContext {
+  env: Env
+  log: Log
+  now?: () => Date
+}
+
+/** What the plan does with a run: submit it, leave it (in flight, done, given up), or leave it for the next run (--max-jobs). */
+export type Action = 'submit' | 'skip' | 'defer'
+
+export interface PlanEntry {
+  job: Job
+  state: RunState
+  action: Action
+  /** Why, in words. */
+  note: string
+  /** The process list's reason for the run, if it gives one. */
+  why: string
+  /** The attempt number a submission would be. */
+  attempt: number
+}
+
+export interface Plan {
+  entries: PlanEntry[]
+  /** Ledger rows settling interrupted submissions (appended only when acting). */
+  reconciled: LedgerRow[]
+  jobs: SchedulerJob[]
+}
+
+/** The process list's reasons by run, or none when it is not there (a hand-made condor/ directory). */
+async function reasons(output: string, runType: string): Promise<Map<string, string>> {
+  const path = layout.processCsv(output, runType)
+  if (!(await stat(path).catch(() => undefined))) return new Map()
+  return new Map((await readProcessList(path)).map((entry) => [runTagKey(entry.runnumber, entry.tag), entry.why]))
+}
+
+/** Refuses a condor/ directory written for another output directory (moved or copied): its jobs would write there. */
+function checkSubmitFile(text: string, path: string, output: string): void {
+  if (!text.split('\n').includes(outputAttributeLine(output))) {
+    throw new InputError(path, undefined, `was not written by the condor stage for ${output}; re-run the condor stage`)
+  }
+}
+
+/** What to do with a run in a given state. */
+function decide(state: RunState, maxAttempts: number): { action: Action; note: string } {
+  switch (state.state) {
+    case 'new':
+      return { action: 'submit', note: state.attempts === 0 ? 'new: never submitted' : `new: ${state.detail}` }
+    case 'queued':
+    case 'running':
+    case 'held':
+      return { action: 'skip', note: `${state.state}: ${state.detail}` }
+    case 'done':
+      return { action: 'skip', note: `done but still not current in the CDB: ${state.detail}; its payloads are in output/${state.runnumber}_${state.tag}/` }
+    case 'failed':
+      return state.attempts < maxAttempts
+        ? { action: 'submit', note: `retry ${state.attempts + 1} of ${maxAttempts}: ${state.detail}` }
+        : { action: 'skip', note: `gave up after ${state.attempts} attempts (--max-attempts ${maxAttempts}): ${state.detail}` }
+  }
+}
+
+/**
+ * The plan: every job of condor/jobs.list with its state (ledger + scheduler) and what to do with it. Reads
+ * only; throws CaloprodError when the scheduler cannot be asked, since nothing can be decided without it.
+ */
+export async function planSubmission(options: SubmitOptions, ctx: SubmitContext): Promise<Plan> {
+  const condor = layout.condorDir(options.output)
+  const subPath = join(condor, SUBMISSION_FILES.sub)
+  const jobsPath = join(condor, SUBMISSION_FILES.jobs)
+  const jobs = await readJobsList(jobsPath)
+  checkSubmitFile(await readFile(subPath, 'utf8').catch(() => {
+    throw new InputError(subPath, undefined, 'does not exist; run the condor stage first')
+  }), subPath, options.output)
+  for (const [i, job] of jobs.entries()) {
+    if (!(await stat(job.list).catch(() => undefined))?.isFile()) throw new InputError(jobsPath, i + 1, `${job.list} does not exist; re-run the lists and condor stages`)
+  }
+  const why = await reasons(options.output, options.runType)
+  const ledger = await readLedger(layout.ledgerCsv(options.output))
+  if (ledger.tornTail) ctx.log.warn(`${layout.ledgerCsv(options.output)}: the last line is incomplete (a crash while writing?); it is ignored`)
+  // A night with no jobs and nothing to settle needs no scheduler: an outage then is not a failure.
+  const scheduled = jobs.length === 0 && !hasUnsettled(ledger.rows) ? [] : await schedulerJobs(options.output, { env: ctx.env, timeout: options.timeout })
+  const now = (ctx.now ?? (() => new Date()))().toISOString().replace(/\.\d+Z$/, 'Z')
+  const reconciled = reconcile(ledger.rows, scheduled, now)
+  const rows = [...ledger.rows, ...reconciled]
+
+  let submitting = 0
+  const entries = jobs.map((job): PlanEntry => {
+    const state = runState(job.runnumber, job.tag, rows, scheduled)
+    let { action, note } = decide(state, options.maxAttempts)
+    if (action === 'submit' && ++submitting > options.maxJobs) {
+      action = 'defer'
+      note = `waits for the next run (--max-jobs ${options.maxJobs}); ${note}`
+    }
+    return { job, state, action, note, why: why.get(runTagKey(job.runnumber, job.tag)) ?? '', attempt: state.attempts + 1 }
+  })
+  return { entries, reconciled, jobs: scheduled }
+}
+
+/** One line per run of the plan. */
+export function formatPlan(plan: Plan): string[] {
+  return plan.entries.map((e) => `${e.job.runnumber} ${e.job.tag} ${e.action}: ${e.note}${e.why ? ` [${e.why}]` : ''}`)
+}
+
+/** The counts of a plan, for the summary line. */
+function counts(plan: Plan): string {
+  const n = (test: (e: PlanEntry) => boolean) => plan.entries.filter(test).length
+  const parts = [
+    [n((e) => e.state.state === 'queued' || e.state.state === 'running'), 'in flight'],
+    [n((e) => e.state.state === 'held'), 'held'],
+    [n((e) => e.state.state === 'done'), 'done but not yet in the CDB'],
+    [n((e) => e.action === 'skip' && e.state.state === 'failed'), 'given up'],
+    [n((e) => e.action === 'defer'), 'deferred by --max-jobs'],
+  ] as const
+  const text = parts.filter(([count]) => count > 0).map(([count, what]) => `${count} ${what}`).join(', ')
+  return text ? `; ${text}` : ''
+}
+
+function submitCounts(plan: Plan): string {
+  const submit = plan.entries.filter((e) => e.action === 'submit')
+  const retries = submit.filter((e) => e.state.state === 'failed').length
+  return `${submit.length} runs${retries ? ` (${retries} retries)` : ''}`
+}
+
+export interface SubmitResult {
+  /** The plan (dry run) and the summary line, as printed. */
+  lines: string[]
+}
+
+/** Ledger rows for the jobs of a submission, in one state. */
+function rowsFor(plan: PlanEntry[], submission: string, time: string, state: LedgerRow['state'], detail: string, cluster?: number): LedgerRow[] {
+  return plan.map((entry, proc) => ({
+    time, runnumber: entry.job.runnumber, tag: entry.job.tag, attempt: entry.attempt, state, submission, detail,
+    cluster, proc: cluster === undefined ? undefined : proc,
+  }))
+}
+
+/**
+ * The submit stage. Without `doCondorSubmit`: the plan, changing nothing. With it: submits the runs to submit
+ * (at most --max-jobs) as one cluster from a frozen copy, recording each step in the ledger first. Throws
+ * CaloprodError (exit 1) when condor_submit fails, times out or cannot be read, after the ledger says so.
+ */
+export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Promise<SubmitResult> {
+  const plan = await planSubmission(options, ctx)
+  const deferred = plan.entries.filter((e) => e.action === 'defer').length
+  const submit = plan.entries.filter((e) => e.action === 'submit')
+  if (!options.doCondorSubmit) {
+    const settle = plan.reconciled.map((row) => `ledger: would record run ${row.runnumber} ${row.tag} of ${row.submission} as ${row.state}: ${row.detail}`)
+    const summary = `plan: would submit ${submitCounts(plan)}${counts(plan)}; nothing changed (--do-condor-submit submits)`
+    return { lines: [...settle, ...formatPlan(plan), summary] }
+  }
+
+  const ledger = layout.ledgerCsv(options.output)
+  if (await appendLedger(ledger, plan.reconciled)) ctx.log.warn(`${ledger}: cut off an incomplete last line`)
+  for (const row of plan.reconciled) ctx.log.info(`ledger: run ${row.runnumber} ${row.tag} of ${row.submission}: ${row.state}: ${row.detail}`)
+  for (const line of formatPlan(plan)) ctx.log.info(line)
+  for (const entry of plan.entries) {
+    if (entry.state.state === 'held') ctx.log.warn(`run ${entry.job.runnumber} ${entry.job.tag}: ${entry.state.detail}; condor_release or condor_rm it`)
+    else if (entry.action === 'skip' && entry.state.state === 'failed') ctx.log.warn(`run ${entry.job.runnumber} ${entry.job.tag}: ${entry.note}`)
+  }
+  if (deferred) ctx.log.warn(`${submit.length + deferred} runs are due; submitting ${submit.length} (--max-jobs ${options.maxJobs}), the other ${deferred} wait for the next run`)
+  if (submit.length === 0) return { lines: [`submit: nothing to submit${counts(plan)}`] }
+
+  const now = ctx.now ?? (() => new Date())
+  const time = () => now().toISOString().replace(/\.\d+Z$/, 'Z')
+  const frozen = await freezeSubmission(options.output, submit.map((e) => e.job), now())
+  const subText = await readFile(join(frozen.dir, SUBMISSION_FILES.sub), 'utf8')
+  const logDir = condorLogDirOf(subText)
+  if (logDir) await mkdir(logDir, { recursive: true })
+  await appendLedger(ledger, rowsFor(submit, frozen.name, time(), 'submitting', `condor_submit in ${relative(options.output, frozen.dir)}`))
+  const outcome = await condorSubmit(frozen.dir, submit.length, { env: ctx.env, timeout: options.timeout })
+  ctx.log.info(`${frozen.name}: ${outcome.detail}`)
+  const cluster = outcome.kind === 'failed' ? undefined : outcome.cluster
+  await appendLedger(ledger, rowsFor(submit, frozen.name, time(), outcome.kind, outcome.detail, cluster))
+  if (outcome.kind === 'failed') {
+    throw new CaloprodError(`${outcome.detail} (in ${frozen.dir}); nothing was submitted; recorded in ${ledger}`)
+  }
+  if (outcome.kind === 'unknown') {
+    throw new CaloprodError(`${outcome.detail} (in ${frozen.dir}); recorded in ${ledger} as unknown: the next run asks condor_q before submitting these runs again`)
+  }
+  return { lines: [`submit: ${submitCounts(plan)} submitted to cluster ${outcome.cluster} (${relative(options.output, frozen.dir)})${counts(plan)}`] }
+}

@@ -1,0 +1,121 @@
+// `method: checksum` state, byte-compatible with go-task (internal/fingerprint/sources_checksum.go): one
+// XXH3-128 over, for each matched source file in sorted order, its base name then its contents, written as
+// "%x%x\n" of the hash's high and low halves into <temp dir>/checksum/<task name with every character
+// outside [A-z0-9] replaced by "-">. Next to it this runner keeps a per-file manifest (<temp dir>/sources/)
+// so `--status --verbose` can say which source changed; go-task never reads it.
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { basename, dirname, join, relative } from 'node:path'
+import { globFiles, type GlobEntry } from './glob.js'
+import { Xxh3128 } from './xxh3.js'
+
+/** The fingerprint of a task's sources as they are now. */
+export interface SourcesFingerprint {
+  /** go-task's checksum string. */
+  hash: string
+  /** Each source (relative to the task dir) with the XXH3-128 of its contents. */
+  files: Record<string, string>
+}
+
+/** go-task's normalizeFilename: the regexp [^A-z0-9] (which keeps [ \ ] ^ _ and `) replaced by "-". */
+export function checksumFileName(taskName: string): string {
+  return taskName.replace(/[^A-z0-9]/gu, '-')
+}
+
+/** Where go-task keeps a task's checksum. */
+export function checksumPath(tempDir: string, taskName: string): string {
+  return join(tempDir, 'checksum', checksumFileName(taskName))
+}
+
+/** Where this runner keeps the per-file record behind a checksum. */
+export function manifestPath(tempDir: string, taskName: string): string {
+  return join(tempDir, 'sources', `${checksumFileName(taskName)}.json`)
+}
+
+function feedFile(hashers: Xxh3128[], path: string): void {
+  const fd = openSync(path, 'r')
+  try {
+    const buf = Buffer.alloc(1 << 20)
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null)
+      if (n === 0) break
+      for (const h of hashers) h.update(buf.subarray(0, n))
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Fingerprints the files `sources` selects under `dir` (unreadable files throw). */
+export function fingerprintSources(dir: string, sources: readonly GlobEntry[]): SourcesFingerprint {
+  const all = new Xxh3128()
+  const files: Record<string, string> = {}
+  for (const file of globFiles(dir, sources)) {
+    // The name is hashed too, so renaming a source changes the checksum.
+    all.update(basename(file))
+    const own = new Xxh3128()
+    feedFile([all, own], file)
+    files[relative(dir, file)] = own.goTaskHex()
+  }
+  return { hash: all.goTaskHex(), files }
+}
+
+/** The recorded checksum, or undefined when there is none. */
+export function readChecksum(tempDir: string, taskName: string): string | undefined {
+  try {
+    return readFileSync(checksumPath(tempDir, taskName), 'utf8').trim()
+  } catch {
+    return undefined
+  }
+}
+
+function readManifest(tempDir: string, taskName: string): { hash: string; files: Record<string, string> } | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(manifestPath(tempDir, taskName), 'utf8')) as { hash?: unknown; files?: unknown }
+    if (typeof parsed.hash !== 'string' || typeof parsed.files !== 'object' || parsed.files === null) return undefined
+    return { hash: parsed.hash, files: parsed.files as Record<string, string> }
+  } catch {
+    return undefined
+  }
+}
+
+function writeAtomic(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true })
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
+  writeFileSync(tmp, content)
+  renameSync(tmp, path)
+}
+
+/**
+ * Records `fingerprint` as the task's up-to-date state. Called only after every command succeeded
+ * (go-task writes it before running them, issue #1178); each file is replaced atomically, the checksum last.
+ */
+export function writeChecksum(tempDir: string, taskName: string, fingerprint: SourcesFingerprint): void {
+  writeAtomic(manifestPath(tempDir, taskName), JSON.stringify({ hash: fingerprint.hash, files: fingerprint.files }, null, 2) + '\n')
+  writeAtomic(checksumPath(tempDir, taskName), fingerprint.hash + '\n')
+}
+
+/** Forgets the task's recorded state, so a run that does not finish is never taken as up to date. */
+export function removeChecksum(tempDir: string, taskName: string): void {
+  rmSync(checksumPath(tempDir, taskName), { force: true })
+  rmSync(manifestPath(tempDir, taskName), { force: true })
+}
+
+/** Why `current` differs from what was recorded: one line per added, removed or changed source. */
+export function describeSourceChanges(tempDir: string, taskName: string, current: SourcesFingerprint): string[] {
+  const recorded = readManifest(tempDir, taskName)
+  // A manifest that does not describe the stored checksum (go-task wrote it since) cannot tell which file.
+  if (!recorded || recorded.hash !== readChecksum(tempDir, taskName)) return ['sources differ from the recorded checksum (no per-file record of it to say which)']
+  const reasons: string[] = []
+  for (const [file, hash] of Object.entries(current.files)) {
+    if (!(file in recorded.files)) reasons.push(`source added: ${file}`)
+    else if (recorded.files[file] !== hash) reasons.push(`source changed: ${file}`)
+  }
+  for (const file of Object.keys(recorded.files)) if (!(file in current.files)) reasons.push(`source removed: ${file}`)
+  if (reasons.length === 0) reasons.push('sources differ from the recorded checksum')
+  return reasons
+}
+
+/** The generates patterns that match no existing file (each forces a run). */
+export function missingGenerates(dir: string, generates: readonly GlobEntry[]): string[] {
+  return generates.filter((g) => !g.exclude && globFiles(dir, [g]).length === 0).map((g) => g.glob)
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env -S npx tsx
+// condor: datasets/*.list + <runtype>-process.csv -> condor/jobs.list, condor/genStatus.sub, condor/genStatus.sh.
+import { layout } from '../lib/files/layout.js'
+import { runCondor } from '../lib/condor.js'
+import { main } from './main.js'
+
+await main(
+  {
+    name: 'condor',
+    summary:
+      'Writes the submission directory <output>/condor/: jobs.list (the absolute path of the list of each run of\n' +
+      '<runtype>-process.csv that has one in datasets/), genStatus.sub (one job per line of jobs.list, each running\n' +
+      'genStatus.sh <genStatus binary> <list> <output>/output) and genStatus.sh (the job wrapper, or --condor-script).\n' +
+      'Submit it with the submit stage, which never submits a run twice.',
+    flags: ['run-type', 'output', 'bin-genStatus', 'condor-script', 'condor-log-dir', 'memory', 'verbose', 'quiet', 'help'],
+    lock: true,
+  },
+  async ({ options, log }) => {
+    const result = await runCondor(options, log)
+    const notes = [result.stale && `${result.stale} stale lists ignored`, result.unlisted && `${result.unlisted} runs without a list`]
+      .filter(Boolean)
+      .join(', ')
+    return `condor: ${result.jobs} jobs${notes ? ` (${notes})` : ''}; ${layout.condorDir(options.output)} ${result.changed ? 'updated' : 'unchanged'}`
+  },
+)

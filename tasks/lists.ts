@@ -1,0 +1,28 @@
+#!/usr/bin/env -S npx tsx
+// lists: <runtype>-process.csv + reduce.csv -> datasets/<run>_<tag>.list and <runtype>-missing.csv.
+import { layout } from '../lib/files/layout.js'
+import { runLists } from '../lib/lists.js'
+import { main } from './main.js'
+
+await main(
+  {
+    name: 'lists',
+    summary:
+      'For each run of <output>/<runtype>-process.csv, writes <output>/datasets/<run>_<tag>.list: the absolute paths\n' +
+      'of its HIST_CALOQA files in reduce.csv that exist on disk and are not empty, sorted. Missing files go to\n' +
+      '<output>/<runtype>-missing.csv; a run whose remaining files hold --min-events events or fewer gets no list.\n' +
+      'Lists of runs no longer to process are removed, so datasets/ matches the process list.',
+    flags: ['run-type', 'min-events', 'output', 'verbose', 'quiet', 'help'],
+    lock: true,
+  },
+  async ({ options, log }) => {
+    const result = await runLists(options, log)
+    const notes = [
+      `${result.written} written`,
+      result.removed && `${result.removed} stale removed`,
+    ].filter(Boolean).join(', ')
+    const dropped = result.dropped ? `, ${result.dropped} runs dropped at --min-events ${options.minEvents} after missing files (see log)` : ''
+    return `lists: ${result.lists} lists (${notes})${dropped}; ${result.missing} files missing; ` +
+      `${layout.missingCsv(options.output, options.runType)} ${result.changed.missing ? 'updated' : 'unchanged'}`
+  },
+)

@@ -1,0 +1,21 @@
+#!/usr/bin/env -S npx tsx
+// submit: condor/ -> the plan (default), or with --do-condor-submit a frozen copy under submissions/, the
+// ledger submissions.csv and one condor_submit.
+import { runSubmit } from '../lib/submit.js'
+import { main } from './main.js'
+
+await main(
+  {
+    name: 'submit',
+    summary:
+      'Without --do-condor-submit: prints the plan (each run of condor/jobs.list, what would be done with it and\n' +
+      'why) and changes nothing on disk, not even the log. With it: asks condor_q and condor_history what is in\n' +
+      'flight, reads the ledger <output>/submissions.csv, and submits each run not queued, running, held, done or\n' +
+      'failed --max-attempts times, at most --max-jobs of them, as one cluster from a frozen copy\n' +
+      '<output>/submissions/<time>-<n>/. Every submission is in the ledger before condor_submit runs.',
+    flags: ['run-type', 'output', 'do-condor-submit', 'max-jobs', 'max-attempts', 'timeout', 'verbose', 'quiet', 'help'],
+    readOnly: (options) => !options.doCondorSubmit,
+    lock: true,
+  },
+  async ({ options, log, env }) => (await runSubmit(options, { env, log })).lines.join('\n'),
+)

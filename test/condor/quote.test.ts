@@ -1,0 +1,42 @@
+import t from 'tap'
+import { classAdString, condorArguments, macroValueProblem, submitLiteral, submitValueProblem } from '../../lib/condor/quote.js'
+import { fakeCondorLib } from '../helpers/fake-condor.js'
+
+const { expandMacros, parseConstraint, parseLiteral, parseNewArguments } = fakeCondorLib
+
+t.test('arguments follow the new syntax of the HTCondor manual', async (t) => {
+  t.equal(condorArguments(['3', 'simple', 'arguments']), `"'3' 'simple' 'arguments'"`)
+  // The manual's example: one "two" 'spacey ''quoted'' argument'
+  t.equal(condorArguments(['one', '"two"', "spacey 'quoted' argument"]), `"'one' '""two""' 'spacey ''quoted'' argument'"`)
+  t.equal(condorArguments(['/a b', { macro: 'input_run' }]), `"'/a b' '$(input_run)'"`)
+  t.equal(condorArguments(['cost $5']), `"'cost $(DOLLAR)5'"`, 'a $ is never read as a macro')
+  t.throws(() => condorArguments(['two\nlines']), /line break/)
+})
+
+t.test('what condorArguments writes, condor_submit reads back unchanged (the fake follows the manual)', async (t) => {
+  const nasty = ['plain', 'with space', "it's", 'say "hi"', "'both' \"kinds\"", 'tab\there', '$HOME', '$(NOT_A_MACRO)', '$$(x)', '', '  padded  ', '\\back\\slash', 'ünïcode ✓']
+  const text = condorArguments(nasty)
+  t.same(parseNewArguments(expandMacros(text, {})), nasty)
+  const list = '/data/run 5 $x/68006_tag.list'
+  t.same(parseNewArguments(expandMacros(condorArguments(['bin', { macro: 'input_run' }]), { input_run: list })), ['bin', list])
+})
+
+t.test('a macro value that would break the arguments is refused, with the reason', async (t) => {
+  t.equal(macroValueProblem('/out dir $x/68006_t.list'), undefined, 'spaces and a lone $ pass')
+  t.match(macroValueProblem("/o'neil/a.list"), /quote/)
+  t.match(macroValueProblem('/a"b/a.list'), /quote/)
+  t.match(macroValueProblem('/a$(b)/a.list'), /expand/)
+  t.match(macroValueProblem('/a$ENV(b)/a.list'), /expand/)
+  t.match(macroValueProblem('/a\nb'), /line break/)
+  t.match(submitValueProblem('/a/b '), /white space/)
+  t.equal(submitValueProblem('/a b/c'), undefined)
+})
+
+t.test('ClassAd strings escape backslash and quote; a submit file writes $ as $(DOLLAR)', async (t) => {
+  const value = '/out "q" \\ $x'
+  t.equal(classAdString(value), '"/out \\"q\\" \\\\ $x"')
+  t.equal(parseLiteral(expandMacros(submitLiteral(classAdString(value)), {})), value)
+  t.equal(parseConstraint(`CaloprodOutput =?= ${classAdString(value)}`)({ CaloprodOutput: value }), true)
+  t.equal(parseConstraint(`CaloprodOutput =?= ${classAdString(value)}`)({ CaloprodOutput: value.toUpperCase() }), false, '=?= is case-sensitive')
+  t.equal(parseConstraint(`CaloprodOutput =?= ${classAdString(value)}`)({}), false, 'a job without the attribute is not ours')
+})

@@ -1,0 +1,150 @@
+// The fake CDB behind test/fakes/CaloCDB-FilterDatasets and test/fakes/fake-cdb: payload URLs kept in a JSON file
+// ($FAKE_CDB_STATE). Plain Node (no tsx), so the fakes start fast from any PATH.
+//
+// State file:
+//   { "default": SPEC,                       what every run not listed holds (default "missing": an empty CDB)
+//     "runs": { "66500": SPEC | { "<payload type>": SPEC, "*": SPEC } } }
+// where SPEC is one of
+//   "current"        the payload built for whatever tag the run is asked with
+//   "current:TAG"    the payload built from TAG (current only while the run's tag is TAG)
+//   "outdated"       a payload built from another tag
+//   "missing"        no payload: the CDB answers with a DataBaseException
+//   any other text   the URL itself, exactly as the CDB would return it
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+
+export const PAYLOAD_TYPES = [
+  'CEMC_BadTowerMap',
+  'CEMC_meanTime',
+  'HCALIN_meanTime',
+  'HCALOUT_meanTime',
+  'CEMC_hotTowers_fracBadChi2',
+  'HCALIN_hotTowers_fracBadChi2',
+  'HCALOUT_hotTowers_fracBadChi2',
+]
+
+export const GLOBAL_TAG = 'newcdbtag'
+const BASE = '/cvmfs/sphenix.sdcc.bnl.gov/calibrations/sphnxpro/cdb'
+/** The tag an "outdated" payload was built from; no production tag looks like it. */
+export const OUTDATED_TAG = 'ana000_fake_outdated'
+
+/** The name filter-datasets expects a current payload's URL to end with (genStatus writes the bad tower map as EMCalHotMap). */
+export function payloadFile(type, tag, run) {
+  return type === 'CEMC_BadTowerMap' ? `EMCalHotMap_${tag}_${run}cdb.root` : `${type}_${tag}_${run}.root`
+}
+
+/** The URL a payload of `type` built from `tag` for `run` has in the fake CDB. */
+export function payloadUrl(type, tag, run) {
+  return `${BASE}/${type}/${payloadFile(type, tag, run)}`
+}
+
+/** What the CDB answers for a payload it does not have. */
+export function missingUrl(type, run) {
+  return `DataBaseException: no payload of type ${type} for IOV ${run} in global tag ${GLOBAL_TAG}`
+}
+
+/** Resolves a SPEC (see the top of this file) into the URL the CDB returns when `run` is asked with `tag`. */
+export function resolveSpec(spec, type, run, tag) {
+  if (spec === 'current') return payloadUrl(type, tag, run)
+  if (spec.startsWith('current:')) return payloadUrl(type, spec.slice('current:'.length), run)
+  if (spec === 'outdated') return payloadUrl(type, OUTDATED_TAG, run)
+  if (spec === 'missing') return missingUrl(type, run)
+  return spec
+}
+
+/** The URL the fake CDB returns for (type, run); `tag` is what filter-datasets was given, for the "current" specs. */
+export function lookup(state, type, run, tag) {
+  const entry = state.runs?.[String(Number(run))]
+  const spec = typeof entry === 'string' ? entry : (entry?.[type] ?? entry?.['*'] ?? state.default ?? 'missing')
+  return resolveSpec(spec, type, run, tag)
+}
+
+/** Reads the state file; no file is an empty CDB. */
+export function loadState(path) {
+  if (!path || !existsSync(path)) return { default: 'missing', runs: {} }
+  return JSON.parse(readFileSync(path, 'utf8'))
+}
+
+/** A small seeded generator (mulberry32), so a state made from a run list is the same every time. */
+function random(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * A state for the runs of a `runnumber,tag` CSV: a fraction `current` of the runs fully current for their tag,
+ * a fraction `outdated` with one payload built from another tag, one in ten of those with one payload missing too,
+ * the rest (new runs) missing everything. Deterministic for a seed.
+ */
+export function stateFromRunList(csvText, { current = 0.6, outdated = 0.1, seed = 1 } = {}) {
+  const next = random(seed)
+  const runs = {}
+  const lines = csvText.split('\n').slice(1).filter(Boolean)
+  for (const line of lines) {
+    const [run, tag] = line.split(',')
+    const roll = next()
+    if (roll < current) runs[run] = `current:${tag}`
+    else if (roll < current + outdated) {
+      const type = PAYLOAD_TYPES[Math.floor(next() * PAYLOAD_TYPES.length)]
+      runs[run] = { '*': `current:${tag}`, [type]: 'outdated' }
+      if (next() < 0.1) runs[run][PAYLOAD_TYPES[(PAYLOAD_TYPES.indexOf(type) + 1) % PAYLOAD_TYPES.length]] = 'missing'
+    }
+  }
+  return { default: 'missing', runs }
+}
+
+/** Marks a run's seven payloads as built from `tag`, as a finished genStatus job and its upload would. */
+export function calibrate(state, run, tag) {
+  state.runs ??= {}
+  state.runs[String(Number(run))] = `current:${tag}`
+  return state
+}
+
+/** Writes a state file atomically, so a filter-datasets call never reads half of one. */
+export function saveState(path, state) {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`
+  writeFileSync(temp, `${JSON.stringify(state, null, 2)}\n`)
+  renameSync(temp, path)
+}
+
+const CLI_USAGE = `usage: fake-cdb init STATE RUNLIST.csv [--current F] [--outdated F] [--seed N]
+       fake-cdb calibrate STATE RUN TAG
+       fake-cdb show STATE RUN TAG`
+
+/** The command line of test/fakes/fake-cdb (see there). */
+export function cli(args = process.argv.slice(2)) {
+  const fail = (message) => {
+    process.stderr.write(`fake-cdb: ${message}\n`)
+    process.exit(1)
+  }
+  const [command, statePath, ...rest] = args
+  if (!statePath) fail(CLI_USAGE)
+  if (command === 'init') {
+    const [runList, ...flags] = rest
+    if (!runList) fail(CLI_USAGE)
+    const options = {}
+    for (let i = 0; i < flags.length; i += 2) {
+      const name = { '--current': 'current', '--outdated': 'outdated', '--seed': 'seed' }[flags[i]]
+      const value = Number(flags[i + 1])
+      if (!name || !Number.isFinite(value)) fail(`bad option ${flags[i]} ${flags[i + 1] ?? ''}`)
+      options[name] = value
+    }
+    const state = stateFromRunList(readFileSync(runList, 'utf8'), options)
+    saveState(statePath, state)
+    process.stdout.write(`fake-cdb: ${Object.keys(state.runs).length} runs with payloads in ${statePath}\n`)
+    return
+  }
+  const [run, tag] = rest
+  if (!/^\d+$/.test(run ?? '') || !tag) fail(CLI_USAGE)
+  if (command === 'calibrate') saveState(statePath, calibrate(loadState(statePath), run, tag))
+  else if (command === 'show') {
+    const state = loadState(statePath)
+    for (const type of PAYLOAD_TYPES) process.stdout.write(`${type} ${lookup(state, type, Number(run), tag)}\n`)
+  } else fail(`unknown command "${command}"\n${CLI_USAGE}`)
+}

@@ -1,0 +1,269 @@
+// The fake HTCondor behind test/fakes/condor_submit, condor_q, condor_history and fake-condor: a queue kept
+// in the JSON file $FAKE_CONDOR_STATE. Plain Node (no tsx), so the fakes start fast from any PATH.
+import { randomBytes } from 'node:crypto'
+import { accessSync, constants, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path'
+
+export const STATUS = { idle: 1, running: 2, removed: 3, completed: 4, held: 5, transferring: 6, suspended: 7 }
+/** condor_q shows these; condor_history the others. */
+export const IN_QUEUE = new Set([1, 2, 5, 6, 7])
+
+export function fail(program, message, code = 1) {
+  process.stderr.write(`${program}: ${message}\n`)
+  process.exit(code)
+}
+
+export function statePath(program) {
+  const path = process.env.FAKE_CONDOR_STATE
+  if (!path) fail(program, 'FAKE_CONDOR_STATE is not set (the fake HTCondor keeps its queue there)')
+  return path
+}
+
+export function loadState(path) {
+  if (!existsSync(path)) return { nextCluster: 1, jobs: [], calls: [] }
+  return JSON.parse(readFileSync(path, 'utf8'))
+}
+
+export function saveState(path, state) {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`
+  writeFileSync(temp, `${JSON.stringify(state, null, 2)}\n`)
+  renameSync(temp, path)
+}
+
+/** Blocks forever (until killed), as a scheduler that does not answer. */
+export function hang() {
+  setInterval(() => {}, 1 << 30)
+}
+
+// ---- ClassAd expressions: literals, attribute names, == != =?= =!= && || ! and parentheses.
+
+function tokenize(text) {
+  const tokens = []
+  let i = 0
+  while (i < text.length) {
+    const c = text[i]
+    if (/\s/.test(c)) { i++; continue }
+    if (c === '"') {
+      let value = ''
+      i++
+      while (i < text.length && text[i] !== '"') {
+        if (text[i] === '\\') i++
+        value += text[i++]
+      }
+      if (text[i] !== '"') throw new Error(`unterminated string in ${text}`)
+      i++
+      tokens.push({ kind: 'string', value })
+      continue
+    }
+    const op = ['=?=', '=!=', '==', '!=', '&&', '||', '(', ')', '!'].find((o) => text.startsWith(o, i))
+    if (op) { tokens.push({ kind: 'op', value: op }); i += op.length; continue }
+    const word = /^[A-Za-z_][\w.]*|^-?\d+(\.\d+)?/.exec(text.slice(i))
+    if (!word) throw new Error(`cannot parse ${JSON.stringify(text.slice(i))}`)
+    tokens.push(/^-?\d/.test(word[0]) ? { kind: 'number', value: Number(word[0]) } : { kind: 'name', value: word[0] })
+    i += word[0].length
+  }
+  return tokens
+}
+
+/** Parses a constraint into a function of a job's attributes (looked up case-insensitively). */
+export function parseConstraint(text) {
+  const tokens = tokenize(text)
+  let at = 0
+  const peek = () => tokens[at]
+  const take = (value) => {
+    const token = tokens[at]
+    if (value !== undefined && (!token || token.value !== value)) throw new Error(`expected ${value} in ${text}`)
+    at++
+    return token
+  }
+  const primary = () => {
+    const token = take()
+    if (!token) throw new Error(`unexpected end of ${text}`)
+    if (token.kind === 'op' && token.value === '(') { const inner = or(); take(')'); return inner }
+    if (token.kind === 'op' && token.value === '!') { const inner = primary(); return (job) => { const v = inner(job); return v === undefined ? undefined : !v } }
+    if (token.kind === 'string' || token.kind === 'number') return () => token.value
+    const lower = token.value.toLowerCase()
+    if (lower === 'true') return () => true
+    if (lower === 'false') return () => false
+    if (lower === 'undefined') return () => undefined
+    return (job) => lookup(job, token.value)
+  }
+  const comparison = () => {
+    const left = primary()
+    const token = peek()
+    if (!token || token.kind !== 'op' || !['==', '!=', '=?=', '=!='].includes(token.value)) return left
+    take()
+    const right = primary()
+    return (job) => compare(token.value, left(job), right(job))
+  }
+  const and = () => {
+    let left = comparison()
+    while (peek()?.value === '&&') { take(); const l = left; const r = comparison(); left = (job) => l(job) === true && r(job) === true }
+    return left
+  }
+  const or = () => {
+    let left = and()
+    while (peek()?.value === '||') { take(); const l = left; const r = and(); left = (job) => l(job) === true || r(job) === true }
+    return left
+  }
+  const expr = or()
+  if (at !== tokens.length) throw new Error(`trailing tokens in ${text}`)
+  return (job) => expr(job) === true
+}
+
+function compare(op, a, b) {
+  if (op === '=?=' || op === '=!=') {
+    const same = a === b
+    return op === '=?=' ? same : !same
+  }
+  if (a === undefined || b === undefined) return undefined
+  const same = typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : a === b
+  return op === '==' ? same : !same
+}
+
+export function lookup(job, name) {
+  const key = Object.keys(job).find((k) => k.toLowerCase() === name.toLowerCase())
+  return key === undefined ? undefined : job[key]
+}
+
+/** condor_q / condor_history: `-constraint EXPR` and `-af[:opts] ATTR...` over the jobs `select` keeps. */
+export function query(program, select) {
+  const args = process.argv.slice(2)
+  let constraint = () => true
+  let attrs
+  let separator = ' '
+  let jobIds = false
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]
+    if (arg === '-constraint') {
+      try { constraint = parseConstraint(args[++i] ?? '') } catch (err) { fail(program, `bad -constraint: ${err.message}`) }
+    } else if (/^-af(:[a-z,]*)?$/.test(arg) || /^-autoformat(:[a-z,]*)?$/.test(arg)) {
+      const opts = arg.split(':')[1] ?? ''
+      if (opts.includes('t')) separator = '\t'
+      if (opts.includes(',')) separator = ','
+      jobIds = opts.includes('j')
+      attrs = args.slice(i + 1)
+      break
+    } else fail(program, `the fake does not know the option ${arg}`)
+  }
+  const mode = process.env[program === 'condor_q' ? 'FAKE_CONDOR_Q_MODE' : 'FAKE_CONDOR_HISTORY_MODE']
+  if (mode === 'fail') fail(program, '-- Failed to fetch ads from: <127.0.0.1:9618> : schedd is down (fake)')
+  if (mode === 'hang') return hang()
+  const state = loadState(statePath(program))
+  state.calls.push({ program, argv: args })
+  saveState(statePath(program), state)
+  if (!attrs || attrs.length === 0) fail(program, 'the fake answers only -af queries')
+  const format = (value) => (value === undefined ? 'undefined' : String(value))
+  for (const job of state.jobs.filter(select).filter(constraint)) {
+    const fields = attrs.map((attr) => format(lookup(job, attr)))
+    process.stdout.write(`${jobIds ? `${job.ClusterId}.${job.ProcId} ` : ''}${fields.join(separator)}\n`)
+  }
+}
+
+// ---- condor_submit: the submit file commands caloprod uses, macros, and arguments in the new syntax.
+
+export const KNOWN_COMMANDS = new Set([
+  'universe', 'executable', 'arguments', 'output', 'error', 'log', 'request_memory', 'request_cpus', 'request_disk',
+  'notification', 'getenv', 'initialdir', 'should_transfer_files', 'when_to_transfer_output', 'batch_name', 'priority',
+  'environment', 'requirements', 'accounting_group',
+])
+
+/** Reads `key = value` lines; `+Name` and `MY.Name` are custom attributes; a `queue` line is returned apart. */
+export function parseSubmitFile(text) {
+  const commands = []
+  let queue
+  const lines = text.replace(/\\\n/g, '').split('\n')
+  lines.forEach((raw, i) => {
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#')) return
+    const queueMatch = /^queue\b(.*)$/i.exec(line)
+    if (queueMatch) { queue = queueMatch[1].trim(); return }
+    const match = /^([+]?[A-Za-z_][\w.]*)\s*=\s*(.*)$/.exec(line)
+    if (!match) throw new Error(`on line ${i + 1} of the submit file: cannot parse ${JSON.stringify(line)}`)
+    const key = match[1]
+    const custom = key.startsWith('+') || /^my\./i.test(key)
+    if (!custom && !KNOWN_COMMANDS.has(key.toLowerCase())) throw new Error(`on line ${i + 1} of the submit file: unknown command ${key}`)
+    commands.push({ key, custom, name: custom ? key.replace(/^\+|^my\./i, '') : key.toLowerCase(), value: match[2].trim(), line: i + 1 })
+  })
+  return { commands, queue }
+}
+
+const DOLLAR_MARK = '\u0000DOLLAR\u0000'
+
+/** Expands $(NAME), $Fxx(NAME) and $(DOLLAR) as condor_submit does, re-reading expansions (but not $(DOLLAR)). */
+export function expandMacros(value, vars) {
+  const get = (name) => {
+    const key = Object.keys(vars).find((k) => k.toLowerCase() === name.toLowerCase())
+    if (key === undefined) throw new Error(`undefined macro $(${name})`)
+    return vars[key]
+  }
+  let text = value
+  for (let round = 0; round < 20; round++) {
+    const next = text.replace(/\$(F[a-z]*)?\(([A-Za-z_][\w.]*)\)/g, (_, fn, name) => {
+      if (!fn && name.toUpperCase() === 'DOLLAR') return DOLLAR_MARK
+      const v = String(get(name))
+      if (!fn) return v
+      const mods = fn.slice(1)
+      const ext = extname(v)
+      if (mods === 'n') return basename(v, ext)
+      if (mods === 'x') return ext
+      if (mods === 'nx') return basename(v)
+      if (mods === 'p') return `${dirname(v)}/`
+      throw new Error(`the fake does not know $${fn}()`)
+    })
+    if (next === text) break
+    text = next
+  }
+  return text.split(DOLLAR_MARK).join('$')
+}
+
+/** Splits `arguments` in the new syntax (double-quoted; '' and "" escapes); throws on the old syntax. */
+export function parseNewArguments(value) {
+  if (!(value.startsWith('"') && value.endsWith('"') && value.length >= 2)) throw new Error(`arguments must use the new syntax (in double quotes): ${value}`)
+  const inner = value.slice(1, -1)
+  const args = []
+  let current = null
+  let quoted = false
+  for (let i = 0; i < inner.length; i++) {
+    const c = inner[i]
+    if (c === '"') {
+      if (inner[i + 1] !== '"') throw new Error(`a lone " in arguments: ${value}`)
+      current = (current ?? '') + '"'
+      i++
+    } else if (c === "'") {
+      if (quoted && inner[i + 1] === "'") { current = (current ?? '') + "'"; i++ }
+      else { quoted = !quoted; current = current ?? '' }
+    } else if (!quoted && (c === ' ' || c === '\t')) {
+      if (current !== null) args.push(current)
+      current = null
+    } else current = (current ?? '') + c
+  }
+  if (quoted) throw new Error(`unterminated single quote in arguments: ${value}`)
+  if (current !== null) args.push(current)
+  return args
+}
+
+/** A ClassAd literal of a +Attr line: a string, a number, or true/false. */
+export function parseLiteral(value) {
+  if (/^"(?:[^"\\]|\\.)*"$/.test(value)) return value.slice(1, -1).replace(/\\(.)/g, '$1')
+  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value)
+  if (/^(true|false)$/i.test(value)) return value.toLowerCase() === 'true'
+  throw new Error(`the fake reads only literal attribute values, not ${value}`)
+}
+
+export function checkExecutable(path) {
+  if (!existsSync(path) || !statSync(path).isFile()) throw new Error(`Executable file ${path} does not exist`)
+  try { accessSync(path, constants.X_OK) } catch { throw new Error(`Executable file ${path} is not executable`) }
+}
+
+export function checkWritableDir(path, what) {
+  if (!existsSync(dirname(path)) || !statSync(dirname(path)).isDirectory()) {
+    throw new Error(`Can't open "${path}" for the job's ${what}: no directory ${dirname(path)}`)
+  }
+}
+
+export function absoluteFrom(dir, path) {
+  return isAbsolute(path) ? path : resolve(dir, path)
+}
+
+export { join }

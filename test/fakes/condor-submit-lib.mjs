@@ -1,0 +1,103 @@
+// The fake condor_submit FILE [-queue "VAR from LIST" | -queue N] (test/fakes/condor_submit): checks the submit
+// file for the commands caloprod writes (unknown command, missing executable, missing output folders and undefined macros are errors),
+// expands macros per job, parses `arguments` in the new syntax and records the jobs in $FAKE_CONDOR_STATE.
+// FAKE_CONDOR_SUBMIT_MODE: fail (exit 1, nothing queued), hang (before queueing), garbage (queues, prints
+// nonsense, exits 0), submit-then-hang (queues, then hangs), miscount (queues, reports one job too many).
+import { readFileSync } from 'node:fs'
+import {
+  absoluteFrom, checkExecutable, checkWritableDir, expandMacros, fail, hang, loadState, parseLiteral, parseNewArguments,
+  parseSubmitFile, saveState, statePath,
+} from './condor-lib.mjs'
+
+/** Runs the fake condor_submit on process.argv. */
+export function main() {
+  const program = 'condor_submit'
+  const args = process.argv.slice(2)
+  let file
+  let queueArgs
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '-queue') { queueArgs = args.slice(i + 1).join(' '); break }
+    if (args[i].startsWith('-')) fail(program, `the fake does not know the option ${args[i]}`)
+    if (file !== undefined) fail(program, `more than one submit file: ${file}, ${args[i]}`)
+    file = args[i]
+  }
+  if (!file) fail(program, 'no submit file given')
+  const path = statePath(program)
+  const mode = process.env.FAKE_CONDOR_SUBMIT_MODE ?? 'ok'
+  const cwd = process.cwd()
+  const record = (state) => { state.calls.push({ program, argv: args, cwd, mode }); saveState(path, state) }
+
+  if (mode === 'fail') {
+    record(loadState(path))
+    fail(program, 'ERROR: Failed to connect to local queue manager (fake)')
+  }
+  if (mode === 'hang') {
+    const state = loadState(path)
+    state.hanging = [...(state.hanging ?? []), process.pid]
+    record(state)
+    hang()
+  } else {
+    try {
+      const { commands, queue } = parseSubmitFile(readFileSync(absoluteFrom(cwd, file), 'utf8'))
+      if (queue !== undefined && queueArgs !== undefined) throw new Error('-queue is only allowed when the submit file has no queue statement')
+      const statement = queueArgs ?? queue
+      if (statement === undefined) throw new Error('no queue statement')
+      let items
+      let variable = 'item'
+      const from = /^(\w+)\s+from\s+(.+)$/i.exec(statement.trim())
+      if (from) {
+        variable = from[1]
+        items = readFileSync(absoluteFrom(cwd, from[2].trim()), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '')
+      } else if (/^\d*$/.test(statement.trim())) {
+        items = Array.from({ length: Number(statement.trim() || 1) }, () => '')
+      } else throw new Error(`the fake does not know the queue statement "${statement}"`)
+      if (items.length === 0) throw new Error('the queue statement queues no jobs')
+
+      const value = (name) => commands.filter((c) => !c.custom && c.name === name).at(-1)?.value
+      const executable = value('executable')
+      if (!executable) throw new Error('no executable')
+      const memory = value('request_memory')
+      if (memory !== undefined && !/^\d+(\.\d+)?\s*(K|KB|M|MB|G|GB|T|TB)?$/i.test(memory)) throw new Error(`request_memory "${memory}" is not a size`)
+
+      const state = loadState(path)
+      const cluster = state.nextCluster
+      const now = Math.floor(Date.now() / 1000)
+      const jobs = items.map((item, proc) => {
+        const vars = { [variable]: item, ClusterId: cluster, Cluster: cluster, ProcId: proc, Process: proc }
+        for (const c of commands) if (!c.custom) vars[c.name] = c.value
+        const expand = (text) => expandMacros(text, vars)
+        const iwd = absoluteFrom(cwd, value('initialdir') ? expand(value('initialdir')) : '.')
+        const cmd = absoluteFrom(iwd, expand(executable))
+        checkExecutable(cmd)
+        const job = { ClusterId: cluster, ProcId: proc, JobStatus: 1, QDate: now, EnteredCurrentStatus: now, Iwd: iwd, Cmd: cmd }
+        const argumentsValue = value('arguments')
+        job.Arguments = argumentsValue === undefined ? '' : expand(argumentsValue)
+        job.Args = argumentsValue === undefined ? [] : parseNewArguments(job.Arguments)
+        for (const [name, attr] of [['output', 'Out'], ['error', 'Err'], ['log', 'UserLog']]) {
+          if (value(name) === undefined) continue
+          job[attr] = absoluteFrom(iwd, expand(value(name)))
+          checkWritableDir(job[attr], name)
+        }
+        if (memory !== undefined) job.RequestMemory = memory
+        for (const c of commands.filter((c) => c.custom)) job[c.name] = parseLiteral(expand(c.value))
+        return job
+      })
+      state.nextCluster = cluster + 1
+      state.jobs.push(...jobs)
+      if (mode === 'submit-then-hang') state.hanging = [...(state.hanging ?? []), process.pid]
+      record(state)
+      if (mode === 'submit-then-hang') {
+        process.stdout.write('Submitting job(s)')
+        hang()
+      } else if (mode === 'garbage') {
+        process.stdout.write('Submitting job(s)\n\u0007?? schedd said: %&*( \n')
+      } else {
+        const count = mode === 'miscount' ? jobs.length + 1 : jobs.length
+        process.stdout.write(`Submitting job(s)${'.'.repeat(jobs.length)}\n${count} job(s) submitted to cluster ${cluster}.\n`)
+      }
+    } catch (err) {
+      record(loadState(path))
+      fail(program, `ERROR: ${err.message}`)
+    }
+  }
+}

@@ -1,0 +1,65 @@
+// fake-condor (test/fakes/fake-condor) moves the fake queue ($FAKE_CONDOR_STATE) along, for tests and the demo:
+//   fake-condor set JOB|CLUSTER|all STATUS [exit=N] [reason=TEXT]   STATUS: idle running held completed removed (or 1-7)
+//   fake-condor run [JOB|CLUSTER|all]    runs idle jobs as condor would (Cmd Args in Iwd, a fresh _CONDOR_SCRATCH_DIR,
+//                                        stdout/stderr to Out/Err) and marks them completed with their exit code
+//   fake-condor list                     one line per job: id status CaloprodRunTag args
+//   fake-condor stop-hanging             kills fake condor commands left hanging by a *_MODE=hang
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { STATUS, fail, loadState, saveState, statePath } from './condor-lib.mjs'
+
+/** Runs the fake-condor command on process.argv. */
+export function main() {
+  const program = 'fake-condor'
+  const [command, ...args] = process.argv.slice(2)
+  const path = statePath(program)
+  const state = loadState(path)
+  const matches = (selector) => (job) =>
+    selector === undefined || selector === 'all' || selector === `${job.ClusterId}.${job.ProcId}` || selector === String(job.ClusterId)
+  const now = () => Math.floor(Date.now() / 1000)
+
+  if (command === 'set') {
+    const [selector, status, ...rest] = args
+    const code = STATUS[status] ?? Number(status)
+    if (!Number.isInteger(code) || code < 1 || code > 7) fail(program, `unknown status ${status}`)
+    const jobs = state.jobs.filter(matches(selector))
+    if (jobs.length === 0) fail(program, `no job ${selector}`)
+    for (const job of jobs) {
+      job.JobStatus = code
+      job.EnteredCurrentStatus = now()
+      delete job.HoldReason
+      for (const setting of rest) {
+        const [key, ...value] = setting.split('=')
+        if (key === 'exit') job.ExitCode = Number(value.join('='))
+        else if (key === 'reason') job.HoldReason = value.join('=')
+        else fail(program, `unknown setting ${setting}`)
+      }
+    }
+    saveState(path, state)
+  } else if (command === 'run') {
+    for (const job of state.jobs.filter(matches(args[0])).filter((j) => j.JobStatus === STATUS.idle)) {
+      const scratch = mkdtempSync(join(tmpdir(), 'fake-condor-scratch-'))
+      const result = spawnSync(job.Cmd, job.Args, { cwd: job.Iwd, env: { ...process.env, _CONDOR_SCRATCH_DIR: scratch }, encoding: 'utf8' })
+      rmSync(scratch, { recursive: true, force: true })
+      if (job.Out) writeFileSync(job.Out, result.stdout ?? '')
+      if (job.Err) writeFileSync(job.Err, (result.stderr ?? '') + (result.error ? `${result.error.message}\n` : ''))
+      job.JobStatus = STATUS.completed
+      job.EnteredCurrentStatus = now()
+      if (result.status === null) delete job.ExitCode
+      else job.ExitCode = result.status
+    }
+    saveState(path, state)
+  } else if (command === 'list') {
+    for (const job of state.jobs) process.stdout.write(`${job.ClusterId}.${job.ProcId} ${job.JobStatus} ${job.CaloprodRunTag} ${JSON.stringify(job.Args)}\n`)
+  } else if (command === 'stop-hanging') {
+    for (const pid of state.hanging ?? []) {
+      try { process.kill(pid, 'SIGKILL') } catch {}
+    }
+    state.hanging = []
+    saveState(path, state)
+  } else {
+    fail(program, 'usage: fake-condor set|run|list|stop-hanging ...', 2)
+  }
+}

@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { someRuns, TAG, writeStageInputs } from './helpers/condor-output.js'
+import { FAKE_GENSTATUS, fakeCondor, fakeCondorEnv } from './helpers/fake-condor.js'
+import { runScript } from './helpers/run-script.js'
+
+t.test('status prints each run of the process list with its state, hold reason and attempts', async (t) => {
+  const root = t.testdir()
+  const output = join(root, 'out')
+  const state = join(root, 'condor.json')
+  const env = fakeCondorEnv(state)
+  writeStageInputs(output, [...someRuns(6), { run: 68007, tag: TAG }])
+  t.equal((await runScript('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
+  t.equal((await runScript('submit', ['--output', output, '--do-condor-submit', '--max-jobs', '5'], env)).code, 0)
+  await fakeCondor(state, 'set', '1.1', 'running')
+  await fakeCondor(state, 'set', '1.2', 'held', 'reason=The job attribute PeriodicHold expression became true')
+  await fakeCondor(state, 'set', '1.3', 'completed', 'exit=0')
+  await fakeCondor(state, 'set', '1.4', 'completed', 'exit=2')
+  const ledger = readFileSync(join(output, 'submissions.csv'), 'utf8')
+
+  const result = await runScript('status', ['--output', output], env)
+  t.equal(result.code, 0, result.stderr)
+  t.equal(result.stderr, '')
+  const lines = result.stdout.split('\n')
+  t.match(lines, [
+    /^68001 new_newcdbtag_v008 queued: job 1\.0 since \d{4}-\d\d-\d\d \d\d:\d\d UTC$/,
+    /^68002 new_newcdbtag_v008 running: job 1\.1 since /,
+    /^68003 new_newcdbtag_v008 held: job 1\.2 since .* UTC: The job attribute PeriodicHold expression became true$/,
+    /^68004 new_newcdbtag_v008 done: job 1\.3 finished at /,
+    /^68005 new_newcdbtag_v008 failed: 1 of 3 attempts; attempt 1: job 1\.4 exited 2 at /,
+    /^68006 new_newcdbtag_v008 new: not submitted yet$/,
+    /^68007 new_newcdbtag_v008 new: no list in datasets\/ \(see the lists stage's log\); not submitted yet$/,
+    'status: 7 runs: 2 new, 1 queued, 1 running, 1 held, 1 done, 1 failed',
+    '',
+  ])
+  t.equal(readFileSync(join(output, 'submissions.csv'), 'utf8'), ledger, 'status writes no ledger row')
+
+  const givenUp = await runScript('status', ['--output', output, '--max-attempts', '1'], env)
+  t.match(givenUp.stdout, /^68005 new_newcdbtag_v008 failed: 1 of 1 attempts, given up; /m)
+
+  const down = await runScript('status', ['--output', output], { ...env, FAKE_CONDOR_Q_MODE: 'fail' })
+  t.equal(down.code, 1)
+  t.match(down.stderr, /^caloprod status: cannot ask the scheduler what is in flight: condor_q failed \(exit 1\)/)
+})

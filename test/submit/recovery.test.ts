@@ -1,0 +1,123 @@
+// What the submit stage does when things go wrong: a crash between the ledger's two rows, a scheduler that
+// cannot be asked, condor_submit failing, hanging or printing what cannot be read. Never a duplicate.
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { readLedger } from '../../lib/ledger.js'
+import { prepareSubmit as prepare, someRuns, TAG, type Prepared as Setup } from '../helpers/condor-output.js'
+import { fakeCondor, readFakeState, submitCalls, type FakeJob } from '../helpers/fake-condor.js'
+import { runScript, startScript } from '../helpers/run-script.js'
+
+const act = (s: Setup, flags: string[] = [], env: Record<string, string> = {}) =>
+  runScript('submit', ['--output', s.output, '--do-condor-submit', ...flags], { ...s.env, ...env })
+const jobsOf = (s: Setup, run: number): FakeJob[] => readFakeState(s.state).jobs.filter((j) => j.CaloprodRunTag === `${run}_${TAG}`)
+const ledger = async (s: Setup) => (await readLedger(join(s.output, 'submissions.csv'))).rows
+
+t.test('killed between "submitting" and "submitted": the next run finds the jobs and submits nothing twice', async (t) => {
+  const s = await prepare(t, someRuns(2))
+  const { child, done } = startScript('submit', ['--output', s.output, '--do-condor-submit'], { ...s.env, FAKE_CONDOR_SUBMIT_MODE: 'submit-then-hang' })
+  // Wait until condor_submit has queued the jobs (and hangs), then kill the stage as a crash would.
+  while (readFakeState(s.state).jobs.length < 2) await new Promise((resolve) => setTimeout(resolve, 50))
+  child.kill('SIGKILL')
+  await done
+  await fakeCondor(s.state, 'stop-hanging')
+  t.same((await ledger(s)).map((r) => r.state), ['submitting', 'submitting'], 'the crash left only the announcement')
+
+  const next = await act(s)
+  t.equal(next.code, 0, next.stderr)
+  t.match(next.stderr, /warning: took over the lock of the submit stage .*killed\?/)
+  t.equal(next.stdout, 'submit: nothing to submit; 2 in flight\n')
+  t.equal(submitCalls(s.state), 1, 'condor_submit ran once')
+  t.equal(readFakeState(s.state).jobs.length, 2)
+  const rows = await ledger(s)
+  t.same(rows.slice(2).map((r) => [r.runnumber, r.state, r.cluster, r.proc]), [[68001, 'submitted', 1, 0], [68002, 'submitted', 1, 1]])
+  t.match(rows[2].detail, /reconciled: condor_q knows it as job 1\.0/)
+})
+
+t.test('an interrupted submission the scheduler never saw is submitted again; one it saw is not', async (t) => {
+  const s = await prepare(t, someRuns(2))
+  // The ledger says both were being submitted; the queue has a job of 68001 only.
+  writeFileSync(join(s.output, 'submissions.csv'), `time,runnumber,tag,attempt,state,cluster,proc,submission,detail\n${[68001, 68002].map((run) => `2025-01-01T02:00:00Z,${run},${TAG},1,submitting,,,20250101T020000Z-1,x\n`).join('')}`)
+  writeFileSync(s.state, JSON.stringify({
+    nextCluster: 8, calls: [],
+    jobs: [{ ClusterId: 7, ProcId: 0, JobStatus: 2, EnteredCurrentStatus: 1735696800, CaloprodRunTag: `68001_${TAG}`, CaloprodOutput: s.output }],
+  }))
+  const result = await act(s)
+  t.equal(result.code, 0, result.stderr)
+  t.match(result.stdout, /^submit: 1 runs submitted to cluster 8 .*; 1 in flight\n$/)
+  t.equal(jobsOf(s, 68001).length, 1)
+  t.equal(jobsOf(s, 68002).length, 1)
+  const rows = await ledger(s)
+  t.same(rows.slice(2).map((r) => [r.runnumber, r.attempt, r.state, r.cluster]), [
+    [68001, 1, 'submitted', 7], [68002, 1, 'lost', undefined], [68002, 1, 'submitting', undefined], [68002, 1, 'submitted', 8],
+  ])
+})
+
+t.test('a scheduler that cannot be asked stops the stage before anything is submitted', async (t) => {
+  const s = await prepare(t, someRuns(2))
+  for (const mode of ['FAKE_CONDOR_Q_MODE', 'FAKE_CONDOR_HISTORY_MODE']) {
+    const result = await act(s, [], { [mode]: 'fail' })
+    t.equal(result.code, 1)
+    t.equal(result.stdout, '')
+    t.match(result.stderr, /^caloprod submit: cannot ask the scheduler what is in flight: condor_(q|history) failed \(exit 1\): .*schedd is down.*\n$/)
+  }
+  const slow = await act(s, ['--timeout', '1s'], { FAKE_CONDOR_Q_MODE: 'hang' })
+  t.equal(slow.code, 1)
+  t.match(slow.stderr, /condor_q did not answer within 1s/)
+  t.equal(submitCalls(s.state), 0)
+  t.notOk(existsSync(join(s.output, 'submissions.csv')))
+  t.notOk(existsSync(join(s.output, 'submissions')))
+})
+
+t.test('condor_submit failing: the ledger says so, nothing counts as an attempt, the next run submits', async (t) => {
+  const s = await prepare(t, someRuns(2))
+  const failed = await act(s, [], { FAKE_CONDOR_SUBMIT_MODE: 'fail' })
+  t.equal(failed.code, 1)
+  t.match(failed.stderr, /^caloprod submit: condor_submit failed \(exit 1\): condor_submit: ERROR: Failed to connect to local queue manager \(fake\) \(in .*\); nothing was submitted; recorded in .*submissions\.csv\n$/)
+  t.same((await ledger(s)).map((r) => r.state), ['submitting', 'submitting', 'failed', 'failed'])
+  const next = await act(s)
+  t.equal(next.code, 0, next.stderr)
+  t.match(next.stdout, /^submit: 2 runs submitted to cluster 1 /)
+  t.same((await ledger(s)).slice(4).map((r) => [r.attempt, r.state]), [[1, 'submitting'], [1, 'submitting'], [1, 'submitted'], [1, 'submitted']])
+})
+
+t.test('condor_submit printing nonsense after exit 0: recorded unknown, found by condor_q next time, not submitted twice', async (t) => {
+  const s = await prepare(t, someRuns(2))
+  const garbled = await act(s, [], { FAKE_CONDOR_SUBMIT_MODE: 'garbage' })
+  t.equal(garbled.code, 1)
+  t.match(garbled.stderr, /condor_submit exited 0 without a "N job\(s\) submitted to cluster C\." line: .*recorded in .* as unknown: the next run asks condor_q before submitting these runs again/)
+  const next = await act(s)
+  t.equal(next.code, 0, next.stderr)
+  t.equal(next.stdout, 'submit: nothing to submit; 2 in flight\n')
+  t.equal(readFakeState(s.state).jobs.length, 2)
+  t.same((await ledger(s)).map((r) => r.state), ['submitting', 'submitting', 'unknown', 'unknown', 'submitted', 'submitted'])
+})
+
+t.test('condor_submit reporting a different job count: unknown, with the cluster, settled next time', async (t) => {
+  const s = await prepare(t, someRuns(2))
+  const odd = await act(s, [], { FAKE_CONDOR_SUBMIT_MODE: 'miscount' })
+  t.equal(odd.code, 1)
+  t.match(odd.stderr, /condor_submit reports 3 jobs in cluster 1, expected 2/)
+  const next = await act(s)
+  t.equal(next.stdout, 'submit: nothing to submit; 2 in flight\n')
+  t.same((await ledger(s)).slice(4).map((r) => [r.state, r.cluster]), [['submitted', 1], ['submitted', 1]])
+})
+
+t.test('condor_submit timing out: recorded unknown; the scheduler never saw it, so the next run submits', async (t) => {
+  const s = await prepare(t, someRuns(1))
+  const slow = await act(s, ['--timeout', '1s'], { FAKE_CONDOR_SUBMIT_MODE: 'hang' })
+  t.equal(slow.code, 1)
+  t.match(slow.stderr, /condor_submit did not finish within 1s and was stopped \(SIGTERM\); the jobs may have been submitted .*recorded in .* as unknown/)
+  const next = await act(s)
+  t.equal(next.code, 0, next.stderr)
+  t.match(next.stdout, /^submit: 1 runs submitted to cluster 1 /)
+  t.same((await ledger(s)).map((r) => r.state), ['submitting', 'unknown', 'lost', 'submitting', 'submitted'])
+})
+
+t.test('a night with no jobs and nothing to settle needs no scheduler: an outage is not a failure then', async (t) => {
+  const s = await prepare(t, [])
+  const result = await act(s, [], { FAKE_CONDOR_Q_MODE: 'fail', FAKE_CONDOR_HISTORY_MODE: 'fail' })
+  t.equal(result.code, 0, result.stderr)
+  t.equal(result.stdout, 'submit: nothing to submit\n')
+  t.equal(readFakeState(s.state).calls.length, 0)
+})
