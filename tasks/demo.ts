@@ -1,5 +1,8 @@
 #!/usr/bin/env -S npx tsx
-// demo: the whole pipeline on a generated catalog in an embedded PostgreSQL; no server, no sPHENIX software.
+// demo [DIR]: the whole pipeline on a generated catalog in an embedded PostgreSQL, driven by the Taskfile through
+// the built-in runner, with the fake CDB, scheduler and genStatus of test/fakes; no server, no sPHENIX software.
+// Two nights: the first submits the runs whose maps are missing or outdated; the scheduler runs them and their
+// payloads reach the CDB; the second finds nothing left to do.
 import { rm } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import postgres from 'postgres'
@@ -10,7 +13,9 @@ import { startEmbeddedPostgres } from '../lib/demo/embedded.js'
 
 const root = resolve(process.argv[2] ?? 'demo')
 const output = join(root, 'run3auau')
-const say = (text: string) => process.stdout.write(`demo: ${text}\n`)
+const fakes = resolve('test/fakes')
+const say = (text: string) => process.stdout.write(`\ndemo: ${text}\n`)
+const shown = (path: string) => relative(process.cwd(), path) || '.'
 
 await rm(root, { recursive: true, force: true })
 say('starting an embedded PostgreSQL (PGlite) with a generated FileCatalog ...')
@@ -26,11 +31,43 @@ try {
   const missing = await createCatalogFiles(loaded.files)
   say(`catalog: ${loaded.datasets} datasets rows, ${loaded.files.length} files rows; ${missing} HIST_CALOQA files left off disk on purpose`)
 
-  const stage = (name: string, ...flags: string[]) =>
-    $({ stdio: 'inherit' })`${process.execPath} --import tsx ${`tasks/${name}.ts`} --run-type run3auau --output ${output} ${flags}`
-  await stage('query', '--db-url', server.url, '--min-events', '500k')
-  await stage('reduce')
-  say(`outputs are in ${relative(process.cwd(), output) || '.'}/: query.csv, run3auau.csv, reduce.csv; the log in log/`)
+  // What cron's environment would hold on an sPHENIX machine, pointed at the embedded catalog and the fakes.
+  const cdbState = join(root, 'cdb.json')
+  const env = {
+    ...process.env,
+    PATH: `${fakes}:${process.env.PATH}`,
+    CALOPROD_DB_URL: server.url,
+    CALOPROD_BIN_FILTER_DATASETS: join(fakes, 'CaloCDB-FilterDatasets'),
+    CALOPROD_BIN_GENSTATUS: join(fakes, 'CaloCDB-GenStatus'),
+    CALOPROD_SPHENIX_SETUP: join(fakes, 'sphenix_setup.sh'),
+    FAKE_CDB_STATE: cdbState,
+    FAKE_CONDOR_STATE: join(root, 'condor-queue.json'),
+  }
+  const vars = ['RUN_TYPE=run3auau', `OUTPUT=${output}`, `CONDOR_LOG_DIR=${join(root, 'condor-log')}`]
+  const sh = $({ env, stdio: 'inherit' })
+  const task = (...args: string[]) => {
+    process.stdout.write(`$ npm run task -- ${args.join(' ')}\n`)
+    return sh`${process.execPath} --import tsx tasks/task.ts ${args} ${vars}`
+  }
+
+  say('night 1: the CDB knows 60% of the runs with their current tag, 10% with an outdated one')
+  await task('reduce')
+  await sh`${join(fakes, 'fake-cdb')} init ${cdbState} ${join(output, 'run3auau.csv')} --current 0.6 --outdated 0.1`
+  await task('submit')
+  await task('status')
+
+  say('the scheduler runs the jobs; their payloads are uploaded to the CDB')
+  await sh`${join(fakes, 'fake-condor')} run all`
+  const jobs = (await $({ env })`${join(fakes, 'fake-condor')} list`).stdout.split('\n').filter(Boolean)
+  for (const job of jobs) {
+    const [run, ...tag] = job.split(' ')[2]!.split('_')
+    await $({ env })`${join(fakes, 'fake-cdb')} calibrate ${cdbState} ${run!} ${tag.join('_')}`
+  }
+  await task('status')
+
+  say('night 2: the catalog has not changed; the runs just calibrated are current, nothing is submitted')
+  await task('--verbose', 'submit')
+  say(`outputs are in ${shown(output)}/ (query.csv, run3auau.csv, reduce.csv, run3auau-process.csv, datasets/, condor/, submissions/, submissions.csv, log/)`)
 } catch (err) {
   process.stderr.write(`demo: ${(err as Error).message.split('\n')[0]}\n`)
   process.exitCode = 1
