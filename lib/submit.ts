@@ -144,7 +144,7 @@ function counts(plan: Plan): string {
 function submitCounts(plan: Plan): string {
   const submit = plan.entries.filter((e) => e.action === 'submit')
   const retries = submit.filter((e) => e.state.state === 'failed').length
-  return `${submit.length} runs${retries ? ` (${retries} retries)` : ''}`
+  return `${submit.length} run${submit.length === 1 ? '' : 's'}${retries ? ` (${retries} ${retries === 1 ? 'retry' : 'retries'})` : ''}`
 }
 
 export interface SubmitResult {

@@ -12,6 +12,7 @@ await main(
       '--min-events events, and writes them to <output>/query.csv (rewritten only when the result changed).\n' +
       'The connection comes from --db-url, else PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (default FileCatalog).',
     flags: ['run-type', 'min-events', 'output', 'db-url', 'statement-timeout', 'db-retries', 'verbose', 'quiet', 'help'],
+    lock: true,
   },
   async ({ options, log, env }) => {
     const result = await runQuery(catalogTarget(options.dbUrl, env), { ...options, retry: { attempts: options.dbRetries } }, log)

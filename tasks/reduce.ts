@@ -12,6 +12,7 @@ await main(
       'sorts last). Reads <output>/query.csv, writes <output>/<runtype>.csv (runnumber,tag) and\n' +
       '<output>/reduce.csv (the kept rows of query.csv).',
     flags: ['run-type', 'output', 'verbose', 'quiet', 'help'],
+    lock: true,
   },
   async ({ options }) => {
     const result = await runReduce(options)

@@ -2,8 +2,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
-/** Maps each file's path (relative to `dir`) to its content; skips `log/` and hidden temporary files. */
-export function snapshot(dir: string, skip: (path: string) => boolean = (p) => p.startsWith('log/')): Record<string, string> {
+/**
+ * Maps each file's path (relative to `dir`) to its content; skips `log/`, the directory's lock (who runs now, not
+ * an output) and hidden temporary files.
+ */
+export function snapshot(dir: string, skip: (path: string) => boolean = (p) => p.startsWith('log/') || p === '.caloprod.lock'): Record<string, string> {
   const files: Record<string, string> = {}
   const walk = (at: string) => {
     for (const name of readdirSync(at)) {

@@ -44,7 +44,7 @@ t.test('an interrupted submission the scheduler never saw is submitted again; on
   }))
   const result = await act(s)
   t.equal(result.code, 0, result.stderr)
-  t.match(result.stdout, /^submit: 1 runs submitted to cluster 8 .*; 1 in flight\n$/)
+  t.match(result.stdout, /^submit: 1 run submitted to cluster 8 .*; 1 in flight\n$/)
   t.equal(jobsOf(s, 68001).length, 1)
   t.equal(jobsOf(s, 68002).length, 1)
   const rows = await ledger(s)
@@ -110,7 +110,7 @@ t.test('condor_submit timing out: recorded unknown; the scheduler never saw it, 
   t.match(slow.stderr, /condor_submit did not finish within 1s and was stopped \(SIGTERM\); the jobs may have been submitted .*recorded in .* as unknown/)
   const next = await act(s)
   t.equal(next.code, 0, next.stderr)
-  t.match(next.stdout, /^submit: 1 runs submitted to cluster 1 /)
+  t.match(next.stdout, /^submit: 1 run submitted to cluster 1 /)
   t.same((await ledger(s)).map((r) => r.state), ['submitting', 'unknown', 'lost', 'submitting', 'submitted'])
 })
 

@@ -1,0 +1,98 @@
+// End to end: `task submit` through the built-in runner and the project's Taskfile.yml, on the demo catalog,
+// with the fake CDB and HTCondor; then a night with nothing changed, then a night with one new run.
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { createCatalogFiles } from '../lib/demo/files-on-disk.js'
+import { insertDatasets, insertFiles, loadCatalog } from '../lib/demo/load.js'
+import { freshDatabase } from './helpers/database.js'
+import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from './helpers/fake-cdb.js'
+import { FAKE_GENSTATUS, fakeCondorEnv, readFakeState } from './helpers/fake-condor.js'
+import { runScript } from './helpers/run-script.js'
+
+/** Every file under `dir` (but the log and the lock, which records who ran last) with its mtime, to see what a run touched. */
+function mtimes(dir: string): Map<string, number> {
+  const seen = new Map<string, number>()
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name)
+    if (entry.isFile() && !path.includes('/log/') && entry.name !== '.caloprod.lock') seen.set(path.slice(dir.length + 1), statSync(path).mtimeMs)
+  }
+  return seen
+}
+
+const ledgerRows = (out: string) => readFileSync(join(out, 'submissions.csv'), 'utf8').trim().split('\n').slice(1)
+const processRuns = (out: string) => readFileSync(join(out, 'run3auau-process.csv'), 'utf8').trim().split('\n').slice(1)
+
+t.test('task submit: the whole chain, a quiet night, and a night with a new run', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'caloprod-pipeline-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const db = await freshDatabase(t)
+  const { files } = await loadCatalog(db.sql, { root: join(dir, 'files') })
+  await createCatalogFiles(files)
+  const out = join(dir, 'out')
+  const cdb = fakeCdb(dir)
+  const condorState = join(dir, 'condor.json')
+  const env = {
+    ...fakeCdbEnv(cdb),
+    ...fakeCondorEnv(condorState),
+    CALOPROD_DB_URL: db.url,
+    CALOPROD_BIN_FILTER_DATASETS: FAKE_FILTER_DATASETS,
+    CALOPROD_BIN_GENSTATUS: FAKE_GENSTATUS,
+    TASK_TEMP_DIR: join(dir, '.task'),
+  }
+  const vars = ['RUN_TYPE=run3auau', `OUTPUT=${out}`, `CONDOR_LOG_DIR=${join(dir, 'condor-log')}`]
+  const task = (...args: string[]) => runScript('task', [...args, ...vars], env)
+
+  // Night 1: an empty CDB, so every run is submitted.
+  const first = await task('--silent', 'submit')
+  t.equal(first.code, 0, first.stderr)
+  const runs = processRuns(out)
+  t.ok(runs.length > 5, `${runs.length} runs to process`)
+  t.match(first.stdout, new RegExp(`^submit: ${runs.length} runs submitted to cluster 1 `, 'm'))
+  t.equal(readFakeState(condorState).jobs.length, runs.length, 'one job per run')
+  t.equal(ledgerRows(out).filter((r) => r.includes(',submitted,')).length, runs.length, 'each run in the ledger once')
+
+  // Night 2: nothing changed; the stages after check are skipped, nothing is written, nothing submitted.
+  const before = mtimes(out)
+  const second = await task('--verbose', 'submit')
+  t.equal(second.code, 0, second.stderr)
+  for (const stage of ['reduce', 'lists', 'condor']) {
+    t.match(second.stderr, new RegExp(`Task "${stage}-run3auau-[^"]*" is up to date`), `${stage} skipped`)
+  }
+  t.notMatch(second.stdout, /submitted/, 'nothing submitted')
+  t.equal(readFakeState(condorState).jobs.length, runs.length, 'no new job')
+  const after = mtimes(out)
+  const changed = [...after].filter(([path, mtime]) => before.get(path) !== mtime)
+  t.same(changed, [], 'no output rewritten')
+
+  // Night 3: the catalog gains a run over the threshold: only it is submitted.
+  const run = 69999
+  const tag = 'new_newcdbtag_v009'
+  const name = (type: string, seg: number) => `${type}_run3auau_${tag}-000${run}-${String(seg).padStart(5, '0')}.root`
+  const base = { runnumber: run, size: 1, dataset: 'run3auau', firstevent: 0, lastevent: 0, tag, status: 1 }
+  const segments = [0, 1, 2]
+  await insertDatasets(db.sql, segments.flatMap((segment) => [
+    { ...base, segment, filename: name('DST_CALOFITTING', segment), dsttype: 'DST_CALOFITTING', events: 300000 },
+    { ...base, segment, filename: name('HIST_CALOQA', segment), dsttype: 'HIST_CALOQA', events: 300000 },
+  ]))
+  const newFiles = segments.map((segment) => ({
+    lfn: name('HIST_CALOQA', segment), full_host_name: 'lustre', full_file_path: join(dir, 'files', name('HIST_CALOQA', segment)),
+    time: '2026-11-28 12:00:00', size: 1, md5: 'x',
+  }))
+  await insertFiles(db.sql, newFiles)
+  await createCatalogFiles(newFiles, Infinity)
+  const third = await task('--silent', 'submit')
+  t.equal(third.code, 0, third.stderr)
+  t.match(third.stdout, /^submit: 1 run submitted to cluster 2 /m)
+  const jobs = readFakeState(condorState).jobs
+  t.equal(jobs.length, runs.length + 1, 'one new job')
+  t.equal(jobs.at(-1)!.CaloprodRunTag, `${run}_${tag}`, 'the new run')
+  t.equal(ledgerRows(out).filter((r) => r.includes(',submitted,')).length, runs.length + 1, 'the ledger has each run once')
+
+  // plan changes nothing on disk.
+  const planned = mtimes(out)
+  const plan = await task('--silent', 'plan')
+  t.equal(plan.code, 0, plan.stderr)
+  t.same(mtimes(out), planned, 'plan wrote nothing')
+})
