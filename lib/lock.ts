@@ -70,10 +70,10 @@ function commandLine(pid: number, proc: string): string[] | undefined {
   }
 }
 
-/** Whether a command line is a task runner: go-task (`task`) or caloprod's own (`tasks/task.ts`). */
+/** Whether a command line is a task runner: go-task (`task`) or caloprod's own (`tasks/task.ts`, or its bundle `.build/task.js`). */
 export function isPipelineCommand(argv: readonly string[]): boolean {
   const names = argv.slice(0, 2).map((arg) => basename(arg))
-  return names.some((name) => name === 'task' || name === 'go-task') || argv.some((arg) => /(^|\/)tasks\/task\.ts$/.test(arg))
+  return names.some((name) => name === 'task' || name === 'go-task') || argv.some((arg) => /(^|\/)(tasks\/task\.ts|\.build\/task\.js)$/.test(arg))
 }
 
 /**

@@ -150,6 +150,8 @@ t.test('the owner is the nearest task runner above the stage, or the stage itsel
   t.match(lockOwner({ pid: 51, ppid: 50 }, proc), { pid: 51, start: '1051', pipeline: false })
   t.ok(isPipelineCommand(['go-task', 'submit']))
   t.ok(isPipelineCommand(['/usr/bin/node', '/home/x/caloprod/tasks/task.ts']))
+  t.ok(isPipelineCommand(['node', '.build/task.js', 'submit']), 'the bundled runner (npm run task)')
+  t.notOk(isPipelineCommand(['node', '.build/query.js']), 'a bundled stage is not a runner')
   t.notOk(isPipelineCommand(['sh', '-c', 'task submit']))
   t.notOk(isPipelineCommand(['node', 'tasks/taskfile.ts']))
 })

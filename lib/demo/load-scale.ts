@@ -137,7 +137,7 @@ function describeShape(shape: CatalogShape): string {
 }
 
 /**
- * Creates (dropping any old one) the database `database` on the server `admin` is connected to and loads a
+ * Creates (replacing any old one) the database `database` on the server `admin` is connected to and loads a
  * generated catalog of `shape` into it. With `reuse`, a database already holding that exact shape (its
  * comment says so) is kept as it is. `connect(database)` opens a client on the new database.
  * Returns whether it loaded.
@@ -155,16 +155,22 @@ export async function loadScaleDatabase(
       select shobj_description(oid, 'pg_database') as comment from pg_database where datname = ${database}`
     if (existing?.comment === description) return { loaded: false }
   }
-  await admin`drop database if exists ${admin(database)} with (force)`
-  await admin`create database ${admin(database)}`
-  const sql = connect(database)
+  // Loaded under a temporary name and renamed when complete, so `database` is never seen half loaded (a
+  // load that was killed leaves only the temporary database, dropped by the next load).
+  const loading = `${database}_loading`
+  await admin`drop database if exists ${admin(loading)} with (force)`
+  await admin`create database ${admin(loading)}`
+  const sql = connect(loading)
+  let result: ScaleLoadResult
   try {
-    const result = await copyCatalog(sql, shape, options.progress)
-    await admin`comment on database ${admin(database)} is ${admin.unsafe(quoteLiteral(description))}`
-    return { loaded: true, result }
+    result = await copyCatalog(sql, shape, options.progress)
   } finally {
     await sql.end({ timeout: 5 })
   }
+  await admin`comment on database ${admin(loading)} is ${admin.unsafe(quoteLiteral(description))}`
+  await admin`drop database if exists ${admin(database)} with (force)`
+  await admin`alter database ${admin(loading)} rename to ${admin(database)}`
+  return { loaded: true, result }
 }
 
 /** COMMENT takes a literal, not a parameter; the description is our own JSON, quoted as SQL requires. */
