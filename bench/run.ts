@@ -4,10 +4,12 @@
 // times, and prints the median wall time and peak RSS of each, next to the floor: the same SELECT copied out
 // by psql's \copy, which is what the database alone costs. Not part of the tests.
 //
-//   npm run bench -- [--scale N] [--runs N] [--query-scales 2,4] [--only query,reduce] [--reload] [--keep]
+//   npm run bench -- [--scale N] [--runs N] [--query-scales 2,4] [--only query,reduce] [--reload] [--drop]
 //
 // Each stage is one entry of STAGES; an entry whose script (or fake) does not exist yet is listed as skipped.
-// Stages after reduce run against the fakes in test/fakes (the CDB and HTCondor), as the tests do.
+// Stages after reduce run against the fakes in test/fakes (the CDB and HTCondor), as the tests do. A loaded
+// catalog is reused by the next bench (its database's comment names its shape). The targets of issue 6 close
+// the report, one line each, PASS or FAIL.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
@@ -16,6 +18,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import mri from 'mri'
 import { selectionSql } from '../lib/catalog/query-files.js'
+import { saveState } from '../test/fakes/cdb-lib.mjs'
 import { connectCatalog } from '../lib/catalog/connection.js'
 import { layout } from '../lib/files/layout.js'
 import { DEFAULT_DATABASE, DEFAULT_ROOT, benchTarget, loadBenchCatalog } from './load-catalog.js'
@@ -28,7 +31,7 @@ const TIME = '/usr/bin/time'
 
 const argv = mri(process.argv.slice(2), {
   string: ['scale', 'runs', 'query-scales', 'only', 'database', 'work'],
-  boolean: ['reload', 'keep', 'help'],
+  boolean: ['reload', 'drop', 'keep', 'help'],
 })
 if (argv.help) {
   process.stdout.write(`Usage: npm run bench -- [flags]
@@ -38,8 +41,9 @@ if (argv.help) {
   --only L           measure only these stages, e.g. floor,query,reduce
   --database NAME    the main catalog's database (default ${DEFAULT_DATABASE}; other scales add _x<N>)
   --work DIR         outputs and generated files (default ${join(tmpdir(), 'caloprod-bench')})
-  --reload           load the catalog again even when the database already holds it
-  --keep             keep the databases of --query-scales and the work directory
+  --reload           load the catalogs again even when their databases already hold them
+  --drop             drop the databases of --query-scales afterwards (default: keep them for the next bench)
+  --keep             keep the outputs of --query-scales in the work directory
 `)
   process.exit(0)
 }
@@ -72,6 +76,8 @@ interface Context {
   env: NodeJS.ProcessEnv
   /** Median wall seconds of the stages measured so far, by name. */
   medians: Map<string, number>
+  /** Counts a stage's remark found (CDB lookups), by stage name. */
+  counts: Map<string, number>
 }
 
 interface Stage {
@@ -95,6 +101,12 @@ const cdbState = (ctx: Context) => join(ctx.state, 'cdb-state.json')
 const cdbLookups = (ctx: Context) => join(ctx.state, 'cdb-lookups.txt')
 const condorState = (ctx: Context) => join(ctx.state, 'condor-state.json')
 const condorLogDir = (ctx: Context) => join(ctx.state, 'condor-log')
+/** The catalog as the cron environment names it: a URL (no password: the PG* variables or .pgpass give it). */
+const catalogUrl = (ctx: Context) => {
+  const target = benchTarget(ctx.database)
+  const host = target.host.startsWith('/') ? `localhost/${ctx.database}?host=${encodeURIComponent(target.host)}` : `${target.host}:${target.port}/${ctx.database}`
+  return `postgres://${encodeURIComponent(target.user)}@${host}`
+}
 /** The fakes first on PATH, and the variables that stand in for the flags the Taskfile does not pass. */
 const fakeEnv = (ctx: Context): NodeJS.ProcessEnv => ({
   PATH: `${FAKES}:${process.env.PATH}`,
@@ -109,8 +121,10 @@ const fakeEnv = (ctx: Context): NodeJS.ProcessEnv => ({
 const withinThirdOfQuery = (median: { wall: number }, ctx: Context) => {
   const query = ctx.medians.get('query')
   if (query === undefined) return { text: '< query / 3 (query not measured)', ok: false }
-  return { text: `< query / 3 = ${(query / 3).toFixed(2)} s (${(median.wall / query).toFixed(2)}×)`, ok: median.wall < query / 3 }
+  return { text: `< query / 3 = ${(query / 3).toFixed(2)} s (${(median.wall / query).toFixed(2)}× query)`, ok: median.wall < query / 3 }
 }
+/** CDB lookups the fake filter-datasets made in the last measured run. */
+const lookupCount = async (ctx: Context) => (await lines(cdbLookups(ctx))).length
 
 /** The floor: the query stage's own SELECT, copied out by psql, with the session settings the stage uses. */
 function floorCommand(ctx: Context): { argv: string[]; env: NodeJS.ProcessEnv } {
@@ -151,18 +165,21 @@ const STAGES: Stage[] = [
     target: withinThirdOfQuery,
   },
   {
-    // The nightly re-run with the CDB unchanged: the warm-up run asks about every run and settles the current
-    // ones; the measured runs should ask nothing.
+    // The nightly re-run with the CDB unchanged while the jobs of last night are still in flight: the warm-up run
+    // asks about every run and settles the current ones; the measured runs ask again about the others only (a
+    // missing or outdated map may have arrived meanwhile; check cannot know without asking).
     name: 'check',
     requires: [script('check'), join(FAKES, 'CaloCDB-FilterDatasets'), join(FAKES, 'fake-cdb')],
     setup: async (ctx) => {
-      // 90% of the runs current, 2% outdated, the rest missing: about 240 runs to process at scale 1.
+      // 90% of the runs current, 2% outdated, the rest missing: about 330 runs to process at scale 1.
       await run([join(FAKES, 'fake-cdb'), 'init', cdbState(ctx), layout.runListCsv(ctx.output, RUN_TYPE), '--current', '0.9', '--outdated', '0.02'], fakeEnv(ctx))
     },
     beforeEach: async (ctx) => writeFile(cdbLookups(ctx), ''),
     command: (ctx) => ({ argv: tsxStage('check', '--run-type', RUN_TYPE, '--output', ctx.output, '--quiet'), env: fakeEnv(ctx) }),
-    remark: async (ctx) => `${(await lines(cdbLookups(ctx))).length} CDB lookups in the last run; ${await rowsOf(layout.processCsv(ctx.output, RUN_TYPE))} runs to process`,
-    // TODO(check): the target is "no lookups on a re-run with the CDB unchanged"; judged from the remark.
+    remark: async (ctx) => {
+      ctx.counts.set('check', await lookupCount(ctx))
+      return `CDB 90% current: ${ctx.counts.get('check')} CDB lookups a run (the unsettled runs only); ${await rowsOf(layout.processCsv(ctx.output, RUN_TYPE))} runs to process`
+    },
   },
   {
     // lists needs the HIST_CALOQA files on disk: the bench creates (small, not empty) files for the runs of the
@@ -190,17 +207,39 @@ const STAGES: Stage[] = [
     }),
   },
   {
-    // The cron job on an unchanged catalog and CDB: every stage, as the Taskfile runs them.
+    // The cron job on an unchanged catalog and CDB, through the built-in runner and the Taskfile, as cron runs it:
+    // the warm-up run records the stages' sources; the measured runs are quiet nights (query and check run,
+    // reduce, lists and condor are skipped, submit finds every job in flight).
     name: 'task submit',
     requires: [script('task'), join(ROOT, 'Taskfile.yml'), script('check'), script('lists'), script('condor'), script('submit')],
+    beforeEach: async (ctx) => writeFile(cdbLookups(ctx), ''),
     command: (ctx) => ({
-      argv: ['npm', 'run', '--silent', 'task', '--', '--silent', 'submit', `RUN_TYPE=${RUN_TYPE}`, `OUTPUT=${ctx.output}`, `MIN_EVENTS=${MIN_EVENTS}`],
-      env: { ...fakeEnv(ctx), PGDATABASE: ctx.database },
+      argv: [process.execPath, '--import', 'tsx', script('task'), '-x', 'submit', `RUN_TYPE=${RUN_TYPE}`, `OUTPUT=${ctx.output}`,
+        `MIN_EVENTS=${MIN_EVENTS}`, `CONDOR_LOG_DIR=${condorLogDir(ctx)}`],
+      env: { ...fakeEnv(ctx), CALOPROD_DB_URL: catalogUrl(ctx), TASK_TEMP_DIR: join(ctx.state, '.task') },
     }),
+    remark: async (ctx) => `unchanged catalog, jobs in flight; ${await lookupCount(ctx)} CDB lookups a night`,
     target: (median, ctx) => {
       const query = ctx.medians.get('query')
       if (query === undefined) return { text: '≤ query + 1 s (query not measured)', ok: false }
-      return { text: `≤ query + 1 s = ${(query + 1).toFixed(2)} s`, ok: median.wall <= query + 1 }
+      return { text: `≤ query + 1 s = ${(query + 1).toFixed(2)} s (query + ${(median.wall - query).toFixed(2)} s)`, ok: median.wall <= query + 1 }
+    },
+  },
+  {
+    // The nightly re-run once every map is current (the jobs ran, their payloads reached the CDB): the warm-up
+    // run asks about the runs not yet settled; the measured runs find every run settled and ask nothing.
+    name: 'check settled',
+    requires: [script('check'), join(FAKES, 'CaloCDB-FilterDatasets')],
+    setup: async (ctx) => saveState(cdbState(ctx), { default: 'current', runs: {} }),
+    beforeEach: async (ctx) => writeFile(cdbLookups(ctx), ''),
+    command: (ctx) => ({ argv: tsxStage('check', '--run-type', RUN_TYPE, '--output', ctx.output, '--quiet'), env: fakeEnv(ctx) }),
+    remark: async (ctx) => {
+      ctx.counts.set('check settled', await lookupCount(ctx))
+      return `CDB all current: ${ctx.counts.get('check settled')} CDB lookups in the last run`
+    },
+    target: (_median, ctx) => {
+      const lookups = ctx.counts.get('check settled') ?? -1
+      return { text: 're-run with the CDB unchanged: 0 lookups', ok: lookups === 0 }
     },
   },
 ]
@@ -373,6 +412,7 @@ async function main(): Promise<void> {
     state: join(work, `${name}-state`),
     env: {},
     medians: new Map(),
+    counts: new Map(),
   })
 
   await loadBenchCatalog({ scale, database, root: DEFAULT_ROOT, reuse: !argv.reload })

@@ -12,6 +12,18 @@ function isPrint(ch: string): boolean {
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0')
 
+const C_ESCAPES: Record<string, string> = { '\x07': 'a', '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't', '\v': 'v' }
+
+/** One character inside Go's "…" or bash's $'…' (the same C-style escapes): `quote` and backslash escaped. */
+function escapeChar(c: string, quote: string): string {
+  const cp = c.codePointAt(0) ?? 0
+  if (c === quote || c === '\\') return '\\' + c
+  if (isPrint(c)) return c
+  if (C_ESCAPES[c]) return '\\' + C_ESCAPES[c]
+  if (cp < 0x80) return '\\x' + hex(cp, 2)
+  return cp < 0x10000 ? '\\u' + hex(cp, 4) : '\\U' + hex(cp, 8)
+}
+
 /**
  * Quotes `s` for bash the way mvdan.cc/sh's syntax.Quote does (go-task's `shellQuote` and `q`):
  * unchanged when safe, else '…', else "…" when it holds a single quote, else $'…' for unprintable text.
@@ -24,23 +36,7 @@ export function shellQuote(s: string): string {
   const nonPrintable = chars.some((c) => !isPrint(c))
   if (!shellChars && !nonPrintable && !BASH_KEYWORDS.has(s)) return s
   if (nonPrintable) {
-    let out = "$'"
-    for (const c of chars) {
-      const cp = c.codePointAt(0) ?? 0
-      if (c === "'" || c === '\\') out += '\\' + c
-      else if (isPrint(c)) out += c
-      else if (c === '\x07') out += '\\a'
-      else if (c === '\b') out += '\\b'
-      else if (c === '\f') out += '\\f'
-      else if (c === '\n') out += '\\n'
-      else if (c === '\r') out += '\\r'
-      else if (c === '\t') out += '\\t'
-      else if (c === '\v') out += '\\v'
-      else if (cp < 0x80) out += '\\x' + hex(cp, 2)
-      else if (cp < 0x10000) out += '\\u' + hex(cp, 4)
-      else out += '\\U' + hex(cp, 8)
-    }
-    return out + "'"
+    return "$'" + chars.map((c) => escapeChar(c, "'")).join('') + "'"
   }
   if (!s.includes("'")) return `'${s}'`
   return '"' + s.replace(/["\\`$]/g, (c) => '\\' + c) + '"'
@@ -48,21 +44,5 @@ export function shellQuote(s: string): string {
 
 /** Go's %q of a string (strconv.Quote): sprig's `quote`. */
 export function goQuote(s: string): string {
-  let out = '"'
-  for (const c of s) {
-    const cp = c.codePointAt(0) ?? 0
-    if (c === '"' || c === '\\') out += '\\' + c
-    else if (isPrint(c)) out += c
-    else if (c === '\x07') out += '\\a'
-    else if (c === '\b') out += '\\b'
-    else if (c === '\f') out += '\\f'
-    else if (c === '\n') out += '\\n'
-    else if (c === '\r') out += '\\r'
-    else if (c === '\t') out += '\\t'
-    else if (c === '\v') out += '\\v'
-    else if (cp < 0x80) out += '\\x' + hex(cp, 2)
-    else if (cp < 0x10000) out += '\\u' + hex(cp, 4)
-    else out += '\\U' + hex(cp, 8)
-  }
-  return out + '"'
+  return '"' + Array.from(s).map((c) => escapeChar(c, '"')).join('') + '"'
 }

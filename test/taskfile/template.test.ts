@@ -31,11 +31,14 @@ t.test('shellQuote and q quote like mvdan.cc/sh for bash', async (t) => {
   t.equal(shellQuote('$HOME "x"'), `'$HOME "x"'`)
   t.equal(shellQuote('line\nbreak'), "$'line\\nbreak'")
   t.equal(shellQuote('if'), "'if'")
+  t.equal(shellQuote("it's\n"), "$'it\\'s\\n'", "a quote inside $'...' is escaped")
+  t.equal(shellQuote('\x01\u200b'), "$'\\x01\\u200b'", 'control and format characters in hex')
 })
 
 t.test('quote is Go %q of each argument', async (t) => {
   t.equal(render('{{.X | quote}}', { X: 'say "hi"\n' }), '"say \\"hi\\"\\n"')
   t.equal(goQuote('tab\there'), '"tab\\there"')
+  t.equal(goQuote("it's \x01\u200b\\"), '"it\'s \\x01\\u200b\\\\"', 'a single quote stays, the rest escaped as Go does')
   t.equal(render('{{quote .A .B}}', { A: 'a', B: 1 }), '"a" "1"')
 })
 
