@@ -211,7 +211,8 @@ t.test('cancelling a run (the CLI does on SIGINT/SIGTERM) stops the running comm
   const running = runner.run([{ task: 'build' }])
   await waitFor(() => lines(dir, 'runs.log').length === 1)
   controller.abort()
-  await t.rejects(running, { code: 201, message: 'task: Failed to run task "build": exit status 143' })
+  // The abort lands during `sleep` (killed: exit status 143) or, on a busy machine, just before it starts.
+  await t.rejects(running, { code: 201, message: /^task: Failed to run task "build": (exit status 143|context canceled)$/ })
   t.ok(Date.now() - started < 20_000, 'the sleep was cut short')
   t.notOk(existsSync(join(dir, '.task/checksum/build')))
 })
