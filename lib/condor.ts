@@ -1,7 +1,7 @@
 import { constants } from 'node:fs'
 import { access, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { UsageError } from './errors.js'
+import { InputError, UsageError } from './errors.js'
 import { writeFileIfChanged } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { compareJobs, formatJobsList, parseListName, runTagKey, type Job } from './condor/jobs-list.js'
@@ -66,6 +66,13 @@ async function listsOnDisk(output: string): Promise<Map<string, Job>> {
   return lists
 }
 
+/** Refuses a list a job could not run on: a folder (or anything but a file) under a list's name, or an empty file. */
+async function checkList(path: string): Promise<void> {
+  const info = await stat(path)
+  if (!info.isFile()) throw new InputError(path, undefined, 'is not a regular file; remove it and re-run the lists stage')
+  if (info.size === 0) throw new InputError(path, undefined, 'is empty: a job would have no files; remove it and re-run the lists stage')
+}
+
 /**
  * The condor stage: one job per run of `<runtype>-process.csv` that has a list in datasets/, written as the
  * submission directory `<output>/condor/` (jobs.list, genStatus.sub, genStatus.sh). A list of a run that left
@@ -91,6 +98,7 @@ export async function runCondor(options: CondorOptions, log: Log): Promise<Condo
     else unlisted++
   }
   jobs.sort(compareJobs)
+  for (const job of jobs) await checkList(job.list)
   if (unlisted) log.info(`${unlisted} runs of the process list have no list in datasets/ (see the lists stage's log): no job`)
   for (const stale of lists.values()) log.info(`not a job: ${stale.list} (run ${stale.runnumber} is not in the process list)`)
 

@@ -8,6 +8,7 @@ import { stringify } from 'csv-stringify/sync'
 import { InputError } from './errors.js'
 import { field, type Table } from './files/csv.js'
 import { tagProblem } from './files/names.js'
+import { textShapeProblem } from './files/text-shape.js'
 
 /**
  * What became of a submission of a run, as far as caloprod knows:
@@ -78,6 +79,9 @@ export async function readLedger(path: string): Promise<LedgerContents> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { rows: [], tornTail: false }
     throw new InputError(path, undefined, `cannot be read: ${(err as Error).message}`)
   }
+  // Empty (a crash right after creating it) and a torn last line (a crash mid-append) are a crash's traces, not edits.
+  const shape = textShapeProblem(text, { header: HEADER.trim(), emptyOk: true, tornTailOk: true })
+  if (shape) throw new InputError(path, shape.line, shape.message)
   const end = text.lastIndexOf('\n') + 1
   const tornTail = end < text.length
   const lines = text.slice(0, end).split('\n').slice(0, -1)

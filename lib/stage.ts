@@ -41,9 +41,12 @@ export interface StageIo {
   stderr: (text: string) => void
 }
 
-/** Hides the password of any URL on a command line, so logs never hold one. */
+/**
+ * Hides the password of any URL on a command line, so logs never hold one: everything up to the last `@` of the
+ * URL's authority, since a password may hold an `@` a person forgot to encode (URL parsers split at the last).
+ */
 export function redactArgv(argv: readonly string[]): string[] {
-  return argv.map((arg) => arg.replace(/(\w+:\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@'))
+  return argv.map((arg) => arg.replace(/(\w+:\/\/[^:/@\s]*:)[^\s/?#]*@/g, '$1***@'))
 }
 
 /** Refuses an --output that exists but is not a directory, and creates it otherwise. */

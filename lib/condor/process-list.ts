@@ -3,6 +3,7 @@ import { parse } from 'csv-parse/sync'
 import { InputError } from '../errors.js'
 import { field } from '../files/csv.js'
 import { tagProblem } from '../files/names.js'
+import { textShapeProblem } from '../files/text-shape.js'
 
 /** A run of `<runtype>-process.csv` and why it is there (its columns after runnumber and tag, if any). */
 export interface ProcessEntry {
@@ -21,6 +22,8 @@ export async function readProcessList(path: string): Promise<ProcessEntry[]> {
     if (err.code === 'ENOENT') throw new InputError(path, undefined, 'does not exist; run the check stage first')
     throw new InputError(path, undefined, `cannot be read: ${err.message}`)
   })
+  const shape = textShapeProblem(text, { header: 'runnumber,tag' })
+  if (shape) throw new InputError(path, shape.line, shape.message)
   let records: string[][]
   try {
     records = parse(text, { relax_column_count: true, record_delimiter: '\n' }) as string[][]

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { createReadStream, readFileSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 
@@ -140,9 +140,21 @@ export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  // A killed process whose parent died too stays a zombie until init reaps it, which in a container may take
+  // seconds or never happen (a PID 1 that does not reap): signal 0 still reaches it, but it runs no more.
+  return !isZombie(pid)
+}
+
+/** Whether /proc says the process has ended and waits to be reaped (state Z or X); false where /proc is unreadable. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))
+  } catch {
+    return false
   }
 }
 
