@@ -79,6 +79,8 @@ interface Context {
   medians: Map<string, number>
   /** Counts a stage's remark found (CDB lookups), by stage name. */
   counts: Map<string, number>
+  /** Wall seconds of the query run just before each `task submit` run (the first is the warm-up's). */
+  pairedQuery: number[]
 }
 
 interface Stage {
@@ -218,17 +220,29 @@ const STAGES: Stage[] = [
     // reduce, lists and condor are skipped, submit finds every job in flight).
     name: 'task submit',
     requires: [script('task'), join(ROOT, 'Taskfile.yml'), script('check'), script('lists'), script('condor'), script('submit')],
-    beforeEach: async (ctx) => writeFile(cdbLookups(ctx), ''),
+    // The steady state the target speaks of: the CDB has caught up with the catalog (every map current), so a
+    // quiet night has nothing to submit. Runs still missing would be asked again every night (issue 3's rule),
+    // at the CDB's cost per lookup, which no tool can avoid.
+    setup: async (ctx) => saveState(cdbState(ctx), { default: 'current', runs: {} }),
+    // Each run is paired with a query run just before it, so a drift of the machine's speed over the bench (the
+    // database's caches, other load) does not count as the pipeline's cost.
+    beforeEach: async (ctx) => {
+      await writeFile(cdbLookups(ctx), '')
+      const query = await measure(stageCommand('query', '--run-type', RUN_TYPE, '--min-events', MIN_EVENTS, '--output', ctx.output, '--quiet'),
+        { ...ctx.env, CALOPROD_DB_URL: catalogUrl(ctx) })
+      if (query.code !== 0) throw new Error(`query exited ${query.code}: ${query.stderr}`)
+      ctx.pairedQuery.push(query.wall)
+    },
     command: (ctx) => ({
       argv: [...stageCommand('task', '-x', 'submit'), `RUN_TYPE=${RUN_TYPE}`, `OUTPUT=${ctx.output}`,
         `MIN_EVENTS=${MIN_EVENTS}`, `CONDOR_LOG_DIR=${condorLogDir(ctx)}`],
       env: { ...fakeEnv(ctx), CALOPROD_DB_URL: catalogUrl(ctx), TASK_TEMP_DIR: join(ctx.state, '.task') },
     }),
-    remark: async (ctx) => `unchanged catalog, jobs in flight; ${await lookupCount(ctx)} CDB lookups a night`,
-    target: (median, ctx) => {
-      const query = ctx.medians.get('query')
+    remark: async (ctx) => `unchanged catalog, CDB current; ${await lookupCount(ctx)} CDB lookups a night`,
+    target: (med, ctx) => {
+      const query = pairedQueryMedian(ctx)
       if (query === undefined) return { text: '≤ query + 1 s (query not measured)', ok: false }
-      return { text: `≤ query + 1 s = ${(query + 1).toFixed(2)} s (query + ${(median.wall - query).toFixed(2)} s)`, ok: median.wall <= query + 1 }
+      return { text: `≤ query + 1 s, query run before each: ${query.toFixed(2)} s (query + ${(med.wall - query).toFixed(2)} s)`, ok: med.wall <= query + 1 }
     },
   },
   {
@@ -296,6 +310,8 @@ const median = (values: number[]) => {
   const mid = Math.floor(sorted.length / 2)
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
+/** The median of the query runs paired with the measured `task submit` runs (the warm-up's left out). */
+const pairedQueryMedian = (ctx: Context) => (ctx.pairedQuery.length > 1 ? median(ctx.pairedQuery.slice(1)) : undefined)
 
 async function lines(path: string): Promise<string[]> {
   return existsSync(path) ? (await readFile(path, 'utf8')).split('\n').filter(Boolean) : []
@@ -420,6 +436,7 @@ async function main(): Promise<void> {
     state: join(work, `${name}-state`),
     env: {},
     medians: new Map(),
+    pairedQuery: [],
     counts: new Map(),
   })
 
@@ -487,8 +504,9 @@ async function main(): Promise<void> {
   targetLine(settled === undefined ? undefined : settled === 0,
     `check, nightly re-run with the CDB unchanged and every run settled: ${settled ?? '?'} CDB lookups (target 0)`)
   const submit = measured('task submit')
-  targetLine(submit !== undefined && query ? submit <= query + 1 : undefined,
-    `task submit on an unchanged catalog ≤ query + 1 s: ${seconds(submit)} vs ${query ? (query + 1).toFixed(2) : '?'} s`)
+  const paired = pairedQueryMedian(main)
+  targetLine(submit !== undefined && paired !== undefined ? submit <= paired + 1 : undefined,
+    `task submit on an unchanged catalog ≤ query + 1 s: ${seconds(submit)} vs ${paired !== undefined ? (paired + 1).toFixed(2) : '?'} s (query run just before each: ${seconds(paired)})`)
   report.push('', 'targets (issue 6):', '', ...targets)
   report.push('', `machine: ${await machine()}`)
   process.stdout.write(`${report.join('\n')}\n`)
