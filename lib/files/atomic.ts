@@ -93,33 +93,44 @@ export async function writeFileIfChanged(path: string, content: string | Buffer,
 
 /** A file being streamed to a temporary name; `commit` moves it into place if its content changed. */
 export interface AtomicWriter {
-  write(chunk: string): Promise<void>
+  /** Appends `chunk` (a string as UTF-8; a Buffer as it is, never decoded). */
+  write(chunk: string | Buffer): Promise<void>
   /** Finishes the file and moves it into place; returns whether `path` changed. */
   commit(): Promise<boolean>
   /** Drops the temporary file; `path` stays as it was. */
   abort(): Promise<void>
 }
 
-/** Opens a streamed atomic write of `path`, buffering small writes into large ones. */
+/** Bytes gathered before a write: large writes, and little held at any time. */
+const WRITE_BYTES = 256 << 10
+
+/** Opens a streamed atomic write of `path`, gathering small writes into large ones. */
 export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
   await mkdir(dirname(path), { recursive: true })
   const temp = tempPathFor(path)
   const handle: FileHandle = await open(temp, 'w')
-  let pending: string[] = []
+  let pending: Buffer[] = []
   let pendingBytes = 0
   let closed = false
   const flush = async () => {
-    if (pending.length === 0) return
-    const data = pending.join('')
+    const [buffers, bytes] = [pending, pendingBytes]
     pending = []
     pendingBytes = 0
-    await handle.write(data)
+    if (buffers.length === 0) return
+    let { bytesWritten } = await handle.writev(buffers)
+    // libuv writes files whole; should a write ever stop short, the rest goes after it.
+    if (bytesWritten < bytes) {
+      const rest = Buffer.concat(buffers).subarray(bytesWritten)
+      for (let done = 0; done < rest.length; done += bytesWritten) ({ bytesWritten } = await handle.write(rest, done))
+    }
   }
   return {
     async write(chunk) {
-      pending.push(chunk)
-      pendingBytes += chunk.length
-      if (pendingBytes >= 1 << 20) await flush()
+      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+      if (buffer.length === 0) return
+      pending.push(buffer)
+      pendingBytes += buffer.length
+      if (pendingBytes >= WRITE_BYTES) await flush()
     },
     async commit() {
       await flush()

@@ -1,9 +1,8 @@
 import { createReadStream } from 'node:fs'
-import { mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { open, stat } from 'node:fs/promises'
 import { stringify } from 'csv-stringify/sync'
 import { InputError } from '../errors.js'
-import { commitTemp, tempPathFor, writeFileIfChanged } from './atomic.js'
+import { openAtomicWriter, writeFileIfChanged } from './atomic.js'
 
 /**
  * A CSV file's contract: its columns (the header, in order) and how a row maps to fields and back.
@@ -69,59 +68,23 @@ export interface CsvWriter<Row> {
   abort(): Promise<void>
 }
 
-/** Bytes gathered before a write: large writes, and little held at any time. */
-const WRITE_BYTES = 256 << 10
-
 /**
  * Opens a streamed, atomic, write-if-changed CSV for outputs too large to hold in memory: a hidden temporary
  * file beside `path`, fsynced and renamed into place on `commit` unless `path` already holds the same bytes
  * (lib/files/atomic.ts). Works in Buffers, so passing rows through never builds large strings.
  */
 export async function openCsvWriter<Row>(path: string, table: Table<Row>): Promise<CsvWriter<Row>> {
-  await mkdir(dirname(path), { recursive: true })
-  const temp = tempPathFor(path)
-  const handle: FileHandle = await open(temp, 'w')
-  let pending: Buffer[] = []
-  let pendingBytes = 0
-  let closed = false
-  const flush = async () => {
-    const [buffers, bytes] = [pending, pendingBytes]
-    pending = []
-    pendingBytes = 0
-    if (buffers.length === 0) return
-    let { bytesWritten } = await handle.writev(buffers)
-    // libuv writes files whole; should a write ever stop short, the rest goes after it.
-    if (bytesWritten < bytes) {
-      const rest = Buffer.concat(buffers).subarray(bytesWritten)
-      for (let done = 0; done < rest.length; done += bytesWritten) ({ bytesWritten } = await handle.write(rest, done))
-    }
-  }
-  const add = async (buffer: Buffer) => {
-    if (buffer.length === 0) return
-    pending.push(buffer)
-    pendingBytes += buffer.length
-    if (pendingBytes >= WRITE_BYTES) await flush()
-  }
+  const file = await openAtomicWriter(path)
   const writer: CsvWriter<Row> = {
     write: async (rows) => {
-      if (rows.length > 0) await add(Buffer.from(formatRecords(rows.map((row) => table.toFields(row)))))
+      if (rows.length > 0) await file.write(formatRecords(rows.map((row) => table.toFields(row))))
     },
     writeFormatted: async (csv) => {
-      if (typeof csv === 'string') await add(Buffer.from(csv))
-      else for (const buffer of csv) await add(buffer)
+      if (typeof csv === 'string') await file.write(csv)
+      else for (const buffer of csv) await file.write(buffer)
     },
-    async commit() {
-      await flush()
-      await handle.sync()
-      await handle.close()
-      closed = true
-      return commitTemp(temp, path)
-    },
-    async abort() {
-      if (!closed) await handle.close().catch(() => {})
-      closed = true
-      await unlink(temp).catch(() => {})
-    },
+    commit: () => file.commit(),
+    abort: () => file.abort(),
   }
   try {
     await writer.writeFormatted(formatRecords([table.columns]))
