@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
 import type postgres from 'postgres'
 import { runRange, type RunType } from '../config/run-types.js'
-import { formatCsvRecord } from '../files/csv.js'
+import { formatCsvRecord, quotedRecordEnd } from '../files/csv.js'
 import { pathProblem, tagProblem } from '../files/names.js'
 import type { QueryRow } from '../files/query-rows.js'
 
@@ -218,16 +218,8 @@ export class SelectionFilter {
         pos = nl + 1
         continue
       }
-      // A row with quoted fields, which may hold line breaks: it ends at the first newline outside quotes.
-      let end = -1
-      let quotes = 0
-      for (let i = pos; i < b.length; i++) {
-        if (b[i] === QUOTE) quotes++
-        else if (b[i] === NEWLINE && quotes % 2 === 0) {
-          end = i
-          break
-        }
-      }
+      // A row with quoted fields, which may hold line breaks.
+      const end = quotedRecordEnd(b, pos)
       if (end === -1) break
       const record = parseQuotedRecord(b.toString('utf8', pos, end + 1), 0)
       if (!record) throw new Error(`the catalog's answer is not valid CSV: ${b.toString('utf8', pos, end + 1)}`)

@@ -127,6 +127,19 @@ const READ_BYTES = 256 << 10
 const MAX_RECORD = 16 << 20
 
 /**
+ * Where a CSV record with quoted fields, starting at `pos`, ends: the first newline after an even number of
+ * quotes (a quoted field may hold line breaks). -1 when `b` does not hold its end yet.
+ */
+export function quotedRecordEnd(b: Buffer, pos: number): number {
+  let quotes = 0
+  for (let i = pos; i < b.length; i++) {
+    if (b[i] === QUOTE) quotes++
+    else if (b[i] === NEWLINE && quotes % 2 === 0) return i
+  }
+  return -1
+}
+
+/**
  * Splits CSV bytes into records (RFC 4180, `\n` ends a record, `""` inside quotes is a quote) as they arrive
  * in chunks, counting lines so every error can name one. Each line is decoded on its own, so a field a caller
  * keeps holds on to its line and not to a whole chunk of the file; lines without a quote, nearly all of them,
@@ -154,17 +167,7 @@ class CsvSplitter {
         pos = nl + 1
         continue
       }
-      // A record with quotes ends at the first newline after an even number of quotes.
-      let end = -1
-      let quotes = 0
-      for (let i = pos; i < b.length; i++) {
-        const c = b[i]
-        if (c === QUOTE) quotes++
-        else if (c === NEWLINE && quotes % 2 === 0) {
-          end = i
-          break
-        }
-      }
+      const end = quotedRecordEnd(b, pos)
       if (end === -1) break
       const record = this.quotedRecord(b.toString('utf8', pos, end + 1))
       if (!record) break
