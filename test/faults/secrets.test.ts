@@ -10,7 +10,7 @@ import t from 'tap'
 import { createCatalogFiles } from '../../lib/demo/files-on-disk.js'
 import { loadCatalog } from '../../lib/demo/load.js'
 import { closedPort } from '../fakes/pg-proxy.js'
-import { freshDatabase } from '../helpers/database.js'
+import { freshDatabase, usingServer } from '../helpers/database.js'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.js'
 import { FAKE_GENSTATUS, fakeCondorEnv } from '../helpers/fake-condor.js'
 import { startPasswordProxy } from '../helpers/password-proxy.js'
@@ -90,8 +90,13 @@ t.test('the password never reaches a log, an error, an output or the terminal', 
   refused.hostname = '127.0.0.1'
   refused.port = String(proxy.port)
   const cases: [string, string[], Record<string, string | undefined>][] = [
-    ['no such database, --db-url', ['--db-url', noDatabase.href], {}],
-    ['no such database, CALOPROD_DB_URL', [], { CALOPROD_DB_URL: noDatabase.href }],
+    // The embedded PGlite serves its one database under any name: "no such database" needs a real server.
+    ...(usingServer
+      ? ([
+          ['no such database, --db-url', ['--db-url', noDatabase.href], {}],
+          ['no such database, CALOPROD_DB_URL', [], { CALOPROD_DB_URL: noDatabase.href }],
+        ] as [string, string[], Record<string, string | undefined>][])
+      : []),
     ['nobody listening, --db-url', ['--db-url', unreachable.href, '--db-retries', '1'], {}],
     ['nobody listening, CALOPROD_DB_URL', ['--db-retries', '1'], { CALOPROD_DB_URL: unreachable.href }],
     ['password refused, --db-url', ['--db-url', refused.href], {}],
