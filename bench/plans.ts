@@ -9,41 +9,13 @@ import mri from 'mri'
 import type postgres from 'postgres'
 import { connectCatalog } from '../lib/catalog/connection.js'
 import { selectionSql } from '../lib/catalog/query-files.js'
-import { runRange, type RunType } from '../lib/config/run-types.js'
+import type { RunType } from '../lib/config/run-types.js'
+import { referenceSelectionSql } from '../test/helpers/reference-selection.js'
 import { DEFAULT_DATABASE, benchTarget } from './load-catalog.js'
 
 const RUN_TYPE: RunType = 'run3auau'
 const MIN_EVENTS = 500000
 
-/** caloprod 0.1's selection (test/catalog/query-files.test.ts keeps it as the reference), with literals. */
-function seedSelectionSql(runType: RunType, minEvents: number): string {
-  const { first, last } = runRange(runType)
-  return `
-    with qa as (
-      select runnumber, tag, segment, filename
-      from datasets
-      where dsttype like 'HIST\\_CALOQA%' and runnumber between ${first} and ${last}
-    ),
-    fit as (
-      select d.runnumber, d.tag, d.segment, sum(d.events) as events
-      from datasets d
-      where d.dsttype like 'DST\\_CALOFITTING%' and d.runnumber between ${first} and ${last}
-        and exists (select 1 from qa where qa.runnumber = d.runnumber and qa.tag = d.tag and qa.segment = d.segment)
-      group by d.runnumber, d.tag, d.segment
-    ),
-    qualified as (
-      select runnumber, tag from fit group by runnumber, tag having sum(events) > ${minEvents}
-    )
-    select qa.runnumber, qa.tag, qa.segment, coalesce(fit.events, 0)::text as events,
-           f.full_file_path, f.time::text as time
-    from qa
-    join qualified q on q.runnumber = qa.runnumber and q.tag = qa.tag
-    join files f on f.lfn = qa.filename
-    left join fit on fit.runnumber = qa.runnumber and fit.tag = qa.tag and fit.segment = qa.segment
-    order by qa.runnumber, qa.tag collate "C", qa.segment, f.full_file_path collate "C"`
-}
-
-/** The session the query stage sets up (lib/catalog/query-files.ts), so plans and times are the stage's. */
 async function stageSession(sql: postgres.Sql): Promise<void> {
   await sql`select set_config('TimeZone', 'UTC', false), set_config('DateStyle', 'ISO, YMD', false),
                    set_config('standard_conforming_strings', 'on', false), set_config('jit', 'off', false)`
@@ -64,7 +36,7 @@ async function main(): Promise<void> {
   const sql = connectCatalog(benchTarget(database))
   try {
     await stageSession(sql)
-    const seed = seedSelectionSql(RUN_TYPE, MIN_EVENTS)
+    const seed = referenceSelectionSql(RUN_TYPE, MIN_EVENTS)
     const ours = selectionSql(RUN_TYPE, MIN_EVENTS)
     // Warm the cache once, so neither plan pays for the first read from disk.
     await sql.unsafe(`select count(*) from (${ours}) x`)

@@ -8,40 +8,16 @@ import { catalogTarget, connectCatalog } from '../../lib/catalog/connection.js'
 import { queryFiles, selectionSql, SelectionFilter, type SkippedRow } from '../../lib/catalog/query-files.js'
 import { formatCsvRecord } from '../../lib/files/csv.js'
 import type { RunType } from '../../lib/config/run-types.js'
-import { runRange } from '../../lib/config/run-types.js'
 import { CATALOG_SCHEMA, type DatasetRow, type FileRow } from '../../lib/demo/catalog.js'
 import { insertDatasets, insertFiles, loadCatalog } from '../../lib/demo/load.js'
 import { freshDatabase } from '../helpers/database.js'
+import { referenceSelectionSql } from '../helpers/reference-selection.js'
 
 type Row = [number | null, string | null, number | null, string, string, string | null]
 
-/** The seed's selection as caloprod 0.1 ran it (through a cursor, with bound parameters). */
+/** The seed's selection as caloprod 0.1 ran it (test/helpers/reference-selection.ts). */
 async function seedQuery(sql: postgres.Sql, runType: RunType, minEvents: number): Promise<Row[]> {
-  const { first, last } = runRange(runType)
-  const rows = await sql`
-    with qa as (
-      select runnumber, tag, segment, filename
-      from datasets
-      where dsttype like ${'HIST\\_CALOQA%'} and runnumber between ${first} and ${last}
-    ),
-    fit as (
-      select d.runnumber, d.tag, d.segment, sum(d.events) as events
-      from datasets d
-      where d.dsttype like ${'DST\\_CALOFITTING%'} and d.runnumber between ${first} and ${last}
-        and exists (select 1 from qa where qa.runnumber = d.runnumber and qa.tag = d.tag and qa.segment = d.segment)
-      group by d.runnumber, d.tag, d.segment
-    ),
-    qualified as (
-      select runnumber, tag from fit group by runnumber, tag having sum(events) > ${minEvents}
-    )
-    select qa.runnumber, qa.tag, qa.segment, coalesce(fit.events, 0)::text as events,
-           f.full_file_path, f.time::text as time
-    from qa
-    join qualified q on q.runnumber = qa.runnumber and q.tag = qa.tag
-    join files f on f.lfn = qa.filename
-    left join fit on fit.runnumber = qa.runnumber and fit.tag = qa.tag and fit.segment = qa.segment
-    order by qa.runnumber, qa.tag collate "C", qa.segment, f.full_file_path collate "C"`.values()
-  return rows as unknown as Row[]
+  return (await sql.unsafe(referenceSelectionSql(runType, minEvents)).values()) as unknown as Row[]
 }
 
 async function newQuery(sql: postgres.Sql, runType: RunType, minEvents: number): Promise<Row[]> {
