@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process'
 import type { Test } from 'tap'
 import { seededRandom } from '../../lib/demo/random.js'
 import { spawn } from 'node:child_process'
-import { ROOT, type ScriptResult } from './run-script.js'
+import { collectOutput, ROOT, type ScriptResult } from './run-script.js'
 import { partialFiles, snapshot } from './snapshot.js'
 
 export interface KillCase {
@@ -48,7 +48,7 @@ export interface KillReport {
  * tsx, which matters for a loop of kills); `buildBundles` must have run first.
  */
 export function startBundled(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<ScriptResult> } {
-  return collect(spawn(process.execPath, [join(ROOT, '.build', `${name}.js`), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }))
+  return collectOutput(spawn(process.execPath, [join(ROOT, '.build', `${name}.js`), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }))
 }
 
 /**
@@ -59,24 +59,12 @@ export function startRunnerGroup(args: readonly string[], env: NodeJS.ProcessEnv
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'tasks', 'task.ts'), ...args], {
     cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
   })
-  return collect(child)
-}
-
-function collect(child: ChildProcess): { child: ChildProcess; done: Promise<ScriptResult> } {
-  const done = new Promise<ScriptResult>((resolve, reject) => {
-    let stdout = ''
-    let stderr = ''
-    child.stdout!.on('data', (d) => (stdout += d))
-    child.stderr!.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
-  })
-  return { child, done }
+  return collectOutput(child)
 }
 
 /** Bundles the stage scripts into .build/ (tasks/build.mjs, which writes each bundle atomically). */
 export async function buildBundles(): Promise<void> {
-  const built = await collect(spawn(process.execPath, [join(ROOT, 'tasks', 'build.mjs')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })).done
+  const built = await collectOutput(spawn(process.execPath, [join(ROOT, 'tasks', 'build.mjs')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })).done
   if (built.code !== 0) throw new Error(`tasks/build.mjs failed: ${built.stderr}`)
 }
 

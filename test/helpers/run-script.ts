@@ -26,6 +26,11 @@ export function startScript(name: string, args: readonly string[], env: NodeJS.P
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  return collectOutput(child)
+}
+
+/** Gathers a started process's stdout and stderr; `done` settles with them and how it ended. */
+export function collectOutput(child: ChildProcess): { child: ChildProcess; done: Promise<ScriptResult> } {
   const done = new Promise<ScriptResult>((resolve, reject) => {
     let stdout = ''
     let stderr = ''
