@@ -66,19 +66,27 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+/** Whether `path` holds exactly `bytes` and, when `mode` is given, has exactly that mode. */
+async function alreadyWritten(path: string, bytes: Buffer, mode: number | undefined): Promise<boolean> {
+  const old = await readFile(path).catch(() => undefined)
+  if (!old || !old.equals(bytes)) return false
+  return mode === undefined || ((await stat(path)).mode & 0o7777) === mode
+}
+
 /**
  * Writes `content` to `path` atomically (temporary file, fsync, rename), and only when it differs from
- * what is there. Creates the parent directory. Returns whether `path` changed.
+ * what is there, or `mode` (set exactly, whatever the umask) differs from the file's: a script that lost its
+ * executable bit is written again. Creates the parent directory. Returns whether `path` changed.
  */
 export async function writeFileIfChanged(path: string, content: string | Buffer, mode?: number): Promise<boolean> {
   const bytes = typeof content === 'string' ? Buffer.from(content) : content
-  const old = await readFile(path).catch(() => undefined)
-  if (old && old.equals(bytes)) return false
+  if (await alreadyWritten(path, bytes, mode)) return false
   await mkdir(dirname(path), { recursive: true })
   const temp = tempPathFor(path)
   const handle = await open(temp, 'w', mode)
   try {
     await handle.writeFile(bytes)
+    if (mode !== undefined) await handle.chmod(mode)
     await handle.sync()
   } catch (err) {
     await handle.close()
