@@ -23,13 +23,14 @@ export const PIPELINE_KILLS = Number(process.env.CALOPROD_KILLS_PIPELINE ?? 6)
 const RUN_TYPE = 'run3auau'
 const MIN_EVENTS = '500000'
 const MEMORY = '0.5'
+const RULES = 'seed'
 
 /** The stages the runner may skip (sources + generates), their Taskfile labels and the outputs they write. */
 function skippable(dir: string): { stage: string; label: string; writes: (path: string) => boolean }[] {
   const out = join(dir, 'out')
   return [
     // lists and condor ask the disk and the software release, so they always run and have no checksum.
-    { stage: 'reduce', label: `reduce-${RUN_TYPE}-${out}`, writes: (p) => p === `${RUN_TYPE}.csv` || p === 'reduce.csv' },
+    { stage: 'reduce', label: `reduce-${RUN_TYPE}-${out}-${RULES}`, writes: (p) => p === `${RUN_TYPE}.csv` || p === 'reduce.csv' },
   ]
 }
 
