@@ -18,7 +18,9 @@
 //
 // Faults on demand (`faults`, changeable while running; `failRun` limits them to the requests of one run):
 //   latencyMs  every answer waits this long          fail500  the next N requests answer an HTML 500 page
-//   status     every request answers this code        hang     never answer (the connection stays open)
+//   status     every request answers this code (5xx: a proxy's HTML page "Application is not available", as
+//              OpenShift's router gives for a service that is down; 4xx: a JSON detail)
+//                                                      hang     never answer (the connection stays open)
 //   html       200 with an HTML page (a proxy's)      truncate announce the whole body, send half, close
 //   columns    8 (servers before 2026-03) or 9 (default)
 //
@@ -101,8 +103,8 @@ const readRunList = cachedReader((path) => {
   return tags
 })
 
-/** The read endpoint every caller of `check --cdb rest` uses. */
-function payloadIovs(ctx) {
+/** The read endpoint every caller of `check --cdb rest` uses (exported, for a route that changes some answers). */
+export function payloadIovs(ctx) {
   const { query, server } = ctx
   const gtName = query.get('gtName')
   const major = query.get('majorIOV')
@@ -161,6 +163,7 @@ export async function startFakeNopayloaddb(options = {}) {
       faults.fail500--
       return send(res, { status: 500, type: 'text/html', body: html('Server Error (500)') })
     }
+    if (faulty && faults.status >= 500) return send(res, { status: faults.status, type: 'text/html', body: html('Application is not available') })
     if (faulty && faults.status) return send(res, { status: faults.status, body: JSON.stringify({ detail: 'You do not have permission to perform this action.' }) })
     if (faulty && faults.html) return send(res, { status: 200, type: 'text/html', body: html('Single Sign-On: please log in') })
     const exact = routes[`${req.method} ${path}`]
