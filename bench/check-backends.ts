@@ -2,10 +2,12 @@
 // to every CDB answer: filter-datasets run once sequentially (--jobs 1, the seed's way) and sharded 4 ways (each
 // of its seven lookups per run waits --delay-ms), and --cdb rest (each request waits --delay-ms at the fake
 // nopayloaddb); then a night where every run is settled, which must make no request. Each is measured once, as a
-// whole `check` process. Not a test. Run by `npx tsx bench/check.ts --backends [--runs 3000] [--delay-ms 20]`.
-import { spawn } from 'node:child_process'
+// whole `check` process started as the Taskfile starts it (`node .build/check.js`), its wall and CPU time from GNU
+// time. Not a test. Run by `npx tsx bench/check.ts --backends [--runs 3000] [--delay-ms 20]`.
+import { execFileSync, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { saveState, stateFromRunList } from '../test/fakes/cdb-lib.mjs'
@@ -19,22 +21,26 @@ export const REST_FIRST_NIGHT_SECONDS = 8
 interface Measured {
   name: string
   seconds: number
+  /** User and system CPU seconds of the check process. */
+  cpu: number
   lookups: number
   summary: string
 }
 
-/** Runs `tasks/check.ts` as cron would, returning its wall time and summary line; fails loudly on a non-zero exit. */
-function check(args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; stdout: string }> {
+/** Runs check's bundle as the Taskfile does, returning its wall and CPU time and summary; fails on a non-zero exit. */
+function check(args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; cpu: number; stdout: string }> {
   const start = process.hrtime.bigint()
+  const times = join(tmpdir(), `caloprod-bench-time-${process.pid}`)
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tasks', 'check.ts'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('/usr/bin/time', ['-o', times, '-f', '%U %S', process.execPath, join(ROOT, '.build', 'check.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk) => (stdout += chunk))
     child.stderr.on('data', (chunk) => (stderr += chunk))
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9
-      if (code === 0) resolve({ seconds, stdout: stdout.trim() })
+      const cpu = readFileSync(times, 'utf8').trim().split(/\s+/).slice(-2).map(Number).reduce((a, b) => a + b, 0)
+      if (code === 0) resolve({ seconds, cpu, stdout: stdout.trim() })
       else reject(new Error(`check ${args.join(' ')} exited ${code}: ${stderr.trim()}`))
     })
   })
@@ -55,10 +61,10 @@ export async function benchBackends({ runs, delayMs }: { runs: number; delayMs: 
   try {
     const night = async (name: string, output: string, args: string[]): Promise<Measured> => {
       const before = [await countLookups(), server.requests.length]
-      const { seconds, stdout } = await check(['--output', output, ...args], env)
+      const { seconds, cpu, stdout } = await check(['--output', output, ...args], env)
       const lookups = (await countLookups()) - before[0] + server.requests.length - before[1]
-      const result = { name, seconds, lookups, summary: stdout }
-      say(`${name}: ${seconds.toFixed(1)} s, ${lookups} lookups or requests; ${stdout.slice(0, 160)}`)
+      const result = { name, seconds, cpu, lookups, summary: stdout }
+      say(`${name}: ${seconds.toFixed(1)} s (CPU ${cpu.toFixed(1)} s), ${lookups} lookups or requests; ${stdout.slice(0, 160)}`)
       results.push(result)
       return result
     }
@@ -66,7 +72,8 @@ export async function benchBackends({ runs, delayMs }: { runs: number; delayMs: 
       await mkdir(join(dir, name), { recursive: true })
       await writeFile(join(dir, name, 'run3auau.csv'), runList)
     }
-    say(`${runs} runs, ${delayMs} ms added to every CDB answer, in ${dir}`)
+    execFileSync(process.execPath, [join(ROOT, 'tasks', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' })
+    say(`${runs} runs, ${delayMs} ms added to every CDB answer, in ${dir}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
     const rest = await night('check --cdb rest, first night (16 requests at once)', join(dir, 'rest'), ['--cdb', 'rest', '--cdb-url', server.apiUrl])
     const sharded = await night('check, filter-datasets sharded 4 ways, first night', join(dir, 'sharded'), ['--bin-filter-datasets', FAKE, '--jobs', '4'])
     const sequential = await night('check, filter-datasets --jobs 1 (the seed\'s way)', join(dir, 'sequential'), ['--bin-filter-datasets', FAKE, '--jobs', '1'])
@@ -79,9 +86,13 @@ export async function benchBackends({ runs, delayMs }: { runs: number; delayMs: 
     const out = (line: string) => process.stdout.write(`${line}\n`)
     out(`check backends: ${runs} runs, ${delayMs} ms added to every CDB answer (7 lookups a run for filter-datasets, 1 request for rest)`)
     out('')
-    out('| check | wall s | lookups / requests | vs rest |')
-    out('| --- | ---: | ---: | ---: |')
-    for (const r of results) out(`| ${r.name} | ${r.seconds.toFixed(1)} | ${r.lookups} | ${r === settled ? '' : `${(r.seconds / rest.seconds).toFixed(1)}×`} |`)
+    out(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2 cores)`)
+    out('')
+    out('| check | wall s | CPU s | lookups / requests | wall vs rest |')
+    out('| --- | ---: | ---: | ---: | ---: |')
+    for (const r of results) {
+      out(`| ${r.name} | ${r.seconds.toFixed(1)} | ${r.cpu.toFixed(1)} | ${r.lookups} | ${r === settled ? '' : `${(r.seconds / rest.seconds).toFixed(1)}×`} |`)
+    }
     out('')
     const targets: [boolean, string][] = [
       [rest.seconds <= REST_FIRST_NIGHT_SECONDS, `rest first night ${rest.seconds.toFixed(1)} s (target ≤ ${REST_FIRST_NIGHT_SECONDS} s); sharded ${sharded.seconds.toFixed(1)} s, sequential ${sequential.seconds.toFixed(1)} s`],
