@@ -52,8 +52,16 @@ export function resolveSpec(spec, type, run, tag) {
   return spec
 }
 
+/** The inserted payload IOV (cdb-write-lib.mjs) of (global tag, type) covering the run: latest start, then latest id. */
+export function coveringPiov(state, globalTag, type, run) {
+  const found = (state.piovs ?? []).filter((p) => p.list && p.globalTag === globalTag && p.type === type && p.minor_iov <= run && run < p.minor_iov_end)
+  return found.sort((a, b) => b.minor_iov - a.minor_iov || b.id - a.id)[0]
+}
+
 /** The URL the fake CDB returns for (type, run); `tag` is what filter-datasets was given, for the "current" specs. */
 export function lookup(state, type, run, tag) {
+  const inserted = coveringPiov(state, GLOBAL_TAG, type, Number(run))
+  if (inserted) return inserted.url
   const entry = state.runs?.[String(Number(run))]
   const spec = typeof entry === 'string' ? entry : (entry?.[type] ?? entry?.['*'] ?? state.default ?? 'missing')
   return resolveSpec(spec, type, run, tag)
