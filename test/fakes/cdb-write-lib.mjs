@@ -7,16 +7,7 @@
 //   "nextPiov": N           the next payload IOV id
 //   "writeToken": "T"       writes need "Authorization: Bearer T" (403 otherwise), as a server that requires one
 // A refusal is what nopayloaddb answers: an HTTP status and {"detail": "..."}.
-import { coveringPiov, GLOBAL_TAG } from './cdb-lib.mjs'
-
-/** Every payload type any rule set asks for: the default tag has a list for each. */
-export const ALL_TYPES = [
-  'CEMC_BadTowerMap', 'CEMC_meanTime', 'HCALIN_meanTime', 'HCALOUT_meanTime',
-  'CEMC_hotTowers_fracBadChi2', 'HCALIN_hotTowers_fracBadChi2', 'HCALOUT_hotTowers_fracBadChi2',
-  'CEMC_ZSCrossCalib', 'HCALIN_ZSCrossCalib', 'HCALOUT_ZSCrossCalib',
-]
-/** nopayloaddb's open end (sys.maxsize), as JSON text: a JavaScript number cannot hold it exactly. */
-export const OPEN_END = '9223372036854775807'
+import { ALL_PAYLOAD_TYPES, GLOBAL_TAG, OPEN_END, selectIov } from './cdb-lib.mjs'
 
 export class Refusal extends Error {
   constructor(status, detail) {
@@ -27,7 +18,7 @@ export class Refusal extends Error {
 }
 
 export function globalTags(state) {
-  return state.globalTags ?? { [GLOBAL_TAG]: { status: 'unlocked', lists: ALL_TYPES } }
+  return state.globalTags ?? { [GLOBAL_TAG]: { status: 'unlocked', lists: ALL_PAYLOAD_TYPES } }
 }
 
 /** The payload list's name of a type in a tag, nopayloaddb style (`<type>_<n>`). */
@@ -59,7 +50,7 @@ export function createPiov(state, body) {
 }
 
 /** PUT piov_attach. A locked tag refuses an IOV that overlaps one it has (an inserted one, or the SPEC's payload). */
-export function attachPiov(state, body, specLookup) {
+export function attachPiov(state, body, tagOf = () => undefined) {
   const tags = globalTags(state)
   const found = Object.entries(tags).flatMap(([tag, gt]) => (gt.lists ?? []).map((type) => ({ tag, gt, type }))).find((l) => listName(l.tag, l.type) === body?.payload_list)
   if (!found) throw new Refusal(500, 'PayloadList not found.')
@@ -67,8 +58,9 @@ export function attachPiov(state, body, specLookup) {
   if (!piov) throw new Refusal(500, 'PayloadIOV not found.')
   if (found.gt.status === 'locked') {
     const run = piov.minor_iov
-    const existing = coveringPiov(state, found.tag, found.type, run)?.url ?? specLookup(found.type, run)
-    if (existing && !existing.startsWith('DataBaseException')) {
+    const iov = selectIov(state, found.type, run, tagOf, found.tag)
+    const existing = iov && iov.end > BigInt(run) && !iov.url.startsWith('DataBaseException') ? iov.url : undefined
+    if (existing) {
       throw new Refusal(500, `GT is LOCKED. You are attempting to insert IOV (major_iov,minor_iov,major_iov_end, minor_iov_end) (0,${run},0,${piov.minor_iov_end}). Conflicts with existing IOV ${existing}`)
     }
   }
@@ -88,3 +80,28 @@ export function piovRow(piov) {
   return [piov.type, piov.url, piov.checksum, piov.size, 0, piov.minor_iov, 0, piov.minor_iov_end]
 }
 
+
+const json = (status, value) => ({ status, body: JSON.stringify(value) })
+
+/** Runs a write against the state file: load, change, save, as one step (the fake serves one request at a time). */
+function write(ctx, change) {
+  try {
+    checkWriteToken(ctx.load(), ctx.headers?.authorization)
+    const state = structuredClone(ctx.load())
+    const result = change(state, ctx.json())
+    ctx.save(state)
+    return json(200, result)
+  } catch (err) {
+    if (err instanceof Refusal) return json(err.status, { detail: err.detail })
+    if (err instanceof SyntaxError) return json(400, { detail: `JSON parse error - ${err.message}` })
+    throw err
+  }
+}
+
+/** The routes of the write side, for startFakeNopayloaddb (keys "METHOD path-after-api_res"). */
+export const writeRoutes = {
+  'GET globalTags': (ctx) => json(200, globalTagList(ctx.load())),
+  'GET gtPayloadLists/*': (ctx) => json(200, payloadListsOf(ctx.load(), decodeURIComponent(ctx.path.slice('gtPayloadLists/'.length)))),
+  'POST piov': (ctx) => write(ctx, (state, body) => createPiov(state, body)),
+  'PUT piov_attach': (ctx) => write(ctx, (state, body) => attachPiov(state, body)),
+}
