@@ -2,7 +2,7 @@
 // never twice. Candidates are the runs of the process list whose latest job finished with exit 0 (as status sees
 // them). Every insert is in the ledger uploads.csv before it starts; an `uploading` row left by a crash is settled
 // by asking the CDB whether it holds the payload's checksum for the run, before anything is decided.
-import { access, constants, unlink } from 'node:fs/promises'
+import { unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Env } from './config/options.js'
 import { PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
@@ -20,7 +20,7 @@ import { reconcile, runState } from './condor/job-state.js'
 import { readProcessList } from './condor/process-list.js'
 import { schedulerJobs } from './condor/scheduler.js'
 import { CaloprodError, UsageError } from './errors.js'
-import { sweepStaleTemps } from './files/atomic.js'
+import { sweepStaleTemps, tempPathFor } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { readLedger } from './ledger.js'
 import type { Log } from './log.js'
@@ -36,6 +36,13 @@ export interface UploadOptions {
   /** The global tag to insert into; required to act. */
   globalTag: string | undefined
   doCdbUpload: boolean
+}
+
+/** Refuses to act without a global tag (UsageError): writing to a production tag must be a decision. */
+export function checkUploadOptions(options: Pick<UploadOptions, 'doCdbUpload' | 'globalTag'>): void {
+  if (options.doCdbUpload && !options.globalTag) {
+    throw new UsageError('--do-cdb-upload needs --global-tag TAG: there is no default, writing to a production tag must be a decision')
+  }
 }
 
 /** The steps of one insert, for tests that kill the stage between them. */
@@ -109,9 +116,7 @@ function incompleteLine(runnumber: number, tag: string, lines: readonly PlanLine
  */
 export async function runUpload(options: UploadOptions, ctx: UploadContext): Promise<UploadResult> {
   const { log, request } = ctx
-  if (options.doCdbUpload && !options.globalTag) {
-    throw new UsageError('--do-cdb-upload needs --global-tag TAG: there is no default, writing to a production tag must be a decision')
-  }
+  checkUploadOptions(options)
   const globalTag = options.globalTag ?? ctx.readTag
   const ledgerPath = layout.uploadsCsv(options.output)
   const ledger = await readUploads(ledgerPath)
@@ -151,8 +156,17 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
   let inserted = 0
   let failed = 0
   let firstFailure: string | undefined
+  // A file that is there but unusable (empty, not ROOT) needs a person: none of its run's payloads go in.
+  const broken = new Map<number, PlanLine>()
+  for (const line of plan) if (line.action === 'not' && /^(empty|not ROOT|unreadable):/.test(line.why)) broken.set(line.runnumber, broken.get(line.runnumber) ?? line)
+  for (const [, line] of broken) {
+    failed++
+    const message = `${line.runnumber} ${line.tag} ${line.type} ${line.why.replace(/^[^:]+: /, '')}; none of the run's payloads was inserted`
+    log.warn(message)
+    firstFailure ??= message
+  }
   for (const line of plan) {
-    if (line.action !== 'insert') {
+    if (line.action !== 'insert' || broken.has(line.runnumber)) {
       log.info(formatPlanLine(line))
       continue
     }
@@ -171,9 +185,14 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
 
 async function checkWritableStore(store: UploadContext['store']): Promise<void> {
   await checkStore(store.writeDir, store.source)
-  await access(store.writeDir, constants.W_OK | constants.X_OK).catch(() => {
-    throw new CaloprodError(`the payload store ${store.writeDir} (write_dir in ${store.source}) is not writable by this user; nothing was uploaded`)
-  })
+  // access() trusts the mode bits; only creating a file tells (root on a file system that refuses it).
+  const probe = tempPathFor(join(store.writeDir, 'caloprod-probe'))
+  try {
+    await writeFile(probe, '', { flag: 'wx' })
+    await unlink(probe)
+  } catch (err) {
+    throw new CaloprodError(`the payload store ${store.writeDir} (write_dir in ${store.source}) is not writable by this user (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was uploaded`)
+  }
 }
 
 /** Whether a refusal concerns every insert: the credentials (401, 403). */

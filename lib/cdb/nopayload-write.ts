@@ -3,6 +3,8 @@
 // list in the global tag (from `GET gtPayloadLists/<tag>`). nopayloaddb answers a refusal (a locked tag and a
 // conflicting IOV, an unknown list) with an HTTP error and `{"detail": "..."}`, which is passed on as it is.
 import { CaloprodError } from '../errors.js'
+import { parseExactJson } from './exact-json.js'
+import { HttpError, type HttpClient } from './http.js'
 
 /** A JSON request to the CDB's API; `path` is relative to `<base_url><api_res>`. */
 export interface CdbRequest {
@@ -14,10 +16,31 @@ export class CdbRefusal extends CaloprodError {
   readonly status: number
   readonly detail: string
   constructor(what: string, status: number, detail: string) {
-    super(`the CDB refused ${what}: HTTP ${status}: ${detail}`)
+    super(`the CDB refused ${what}: ${detail}`)
     this.name = 'CdbRefusal'
     this.status = status
     this.detail = detail
+  }
+}
+
+const WHAT: Record<string, string> = { GET: 'reading', POST: 'creating', PUT: 'attaching' }
+
+/**
+ * The CDB's API over the shared HTTP client (lib/cdb/http.ts: keep-alive, timeouts, retries on connection errors,
+ * timeouts, 429 and 5xx, the bearer token): JSON in, exact JSON out. An HTTP error status becomes a CdbRefusal with
+ * the server's message: nopayloaddb's views roll their transaction back before answering one, so nothing was done.
+ */
+export function cdbRequestOver(client: HttpClient, apiUrl: string): CdbRequest {
+  return async (method, path, body) => {
+    const what = `${WHAT[method]} ${path.replace(/\?.*/, '')}`
+    try {
+      const answer = await client.request(method, `${apiUrl}${path}`, { what, json: body })
+      return parseExactJson(answer.body)
+    } catch (err) {
+      if (err instanceof HttpError && err.failure === 'status' && err.status !== undefined) throw new CdbRefusal(`${method} ${path}`, err.status, err.reason)
+      if (err instanceof Error && err.name === 'ExactJsonError') throw new CaloprodError(`nopayloaddb ${client.server}, ${what}: the answer is not JSON (${err.message})`)
+      throw err
+    }
   }
 }
 
@@ -64,8 +87,9 @@ export async function createPayloadIov(request: CdbRequest, piov: NewPayloadIov)
     major_iov_end: 0,
     minor_iov_end: piov.run + 1,
   })
-  const id = (body as { id?: unknown } | null)?.id
-  if (typeof id !== 'number' || !Number.isInteger(id)) throw new CaloprodError(`the CDB answered POST piov without an id: ${JSON.stringify(body).slice(0, 200)}`)
+  const raw = (body as { id?: unknown } | null)?.id
+  const id = typeof raw === 'bigint' ? Number(raw) : raw
+  if (typeof id !== 'number' || !Number.isSafeInteger(id)) throw new CaloprodError(`the CDB answered POST piov without an id: ${JSON.stringify(body).slice(0, 200)}`)
   return id
 }
 

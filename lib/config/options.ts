@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path'
 import mri from 'mri'
 import { UsageError } from '../errors.js'
+import { tagProblem } from '../files/names.js'
 import { isRunType, RUN_TYPES, type RunType } from './run-types.js'
 import { parseDuration, parseEventCount, parseGigabytes, parsePositiveInt } from './parse-values.js'
 
@@ -50,6 +51,10 @@ export interface Options {
   maxJobs: number
   /** Submissions of one (run, tag) before it is left for a person. @default 3 */
   maxAttempts: number
+  /** Insert the finished runs' payloads into the CDB (without it the upload stage only plans). */
+  doCdbUpload: boolean
+  /** The CDB global tag the upload stage inserts into; no default: required to act. */
+  globalTag: string | undefined
 }
 
 interface FlagSpec {
@@ -146,6 +151,18 @@ export const FLAGS = {
     key: 'maxAttempts', kind: 'string', value: 'N',
     help: 'submit one run and tag at most N times (default 3)', parse: parsePositiveInt,
   },
+  'do-cdb-upload': {
+    key: 'doCdbUpload', kind: 'boolean', help: 'insert the payloads into the CDB (without it: print the plan, change nothing)',
+  },
+  'global-tag': {
+    key: 'globalTag', kind: 'string', value: 'TAG',
+    help: 'CDB global tag to insert into (no default: required with --do-cdb-upload)',
+    parse: (raw) => {
+      const problem = tagProblem(raw)
+      if (problem) throw new Error(problem.replace(/^tag/, 'global tag').replace(/ \(it becomes part of file names\)$/, ''))
+      return raw
+    },
+  },
 } as const satisfies Record<string, FlagSpec>
 
 export type FlagName = keyof typeof FLAGS
@@ -181,6 +198,8 @@ export function defaultOptions(env: Env, cwd: string): Options {
     doCondorSubmit: false,
     maxJobs: 20000,
     maxAttempts: 3,
+    doCdbUpload: false,
+    globalTag: undefined,
   }
 }
 
