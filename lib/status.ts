@@ -7,6 +7,8 @@ import { readProcessList } from './condor/process-list.js'
 import { schedulerJobs } from './condor/scheduler.js'
 import { layout } from './files/layout.js'
 import { readLedger } from './ledger.js'
+import { PAYLOAD_TYPES } from './config/calibrations.js'
+import { latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
 
 export interface StatusOptions {
   output: string
@@ -15,10 +17,23 @@ export interface StatusOptions {
   timeout: number
 }
 
-const ORDER: readonly RunStateName[] = ['new', 'queued', 'running', 'held', 'done', 'failed']
+const ORDER: readonly (RunStateName | 'uploaded')[] = ['new', 'queued', 'running', 'held', 'done', 'uploaded', 'failed']
+
+/** A run's state and, for a done run, what the upload ledger says: `uploaded` (in the CDB, awaiting the next check). */
+type StatusState = Omit<RunState, 'state'> & { state: RunStateName | 'uploaded' }
+
+function uploadedState(state: RunState, uploads: readonly UploadRow[]): StatusState {
+  if (state.state !== 'done') return state
+  const mine = [...latestUploads(uploads).values()].filter((r) => r.runnumber === state.runnumber && r.tag === state.tag && r.state === 'uploaded')
+  if (mine.length === 0) return state
+  const tags = [...new Set(mine.map((r) => r.globalTag))].join(', ')
+  const absent = PAYLOAD_TYPES.filter((type) => !mine.some((r) => r.type === type))
+  const gap = absent.length ? `; incomplete: no ${absent.join(', ')}` : ''
+  return { ...state, state: 'uploaded', detail: `${mine.length} of ${PAYLOAD_TYPES.length} payloads in the CDB (${tags}), awaiting the next check${gap}; ${state.detail}` }
+}
 
 /** A run's line: run, tag, state, and what to know about it (hold reason, attempts, missing list). */
-function line(state: RunState, hasList: boolean, maxAttempts: number): string {
+function line(state: StatusState, hasList: boolean, maxAttempts: number): string {
   let detail = state.detail
   if (state.state === 'failed') detail = `${state.attempts} of ${maxAttempts} attempts${state.attempts >= maxAttempts ? ', given up' : ''}; ${detail}`
   if (state.state === 'new' && !hasList) detail = `no list in datasets/ (see the lists stage's log); ${detail}`
@@ -36,7 +51,8 @@ export async function runStatus(options: StatusOptions, env: Env): Promise<strin
   const ledger = await readLedger(layout.ledgerCsv(options.output))
   const jobs = await schedulerJobs(options.output, { env, timeout: options.timeout })
   const rows = [...ledger.rows, ...reconcile(ledger.rows, jobs, new Date().toISOString())]
-  const states = entries.map((entry) => runState(entry.runnumber, entry.tag, rows, jobs))
+  const uploads = (await readUploads(layout.uploadsCsv(options.output))).rows
+  const states = entries.map((entry) => uploadedState(runState(entry.runnumber, entry.tag, rows, jobs), uploads))
   const lines = states.map((state) => line(state, lists.has(`${runTagKey(state.runnumber, state.tag)}.list`), options.maxAttempts))
   const counts = ORDER.map((name) => [name, states.filter((s) => s.state === name).length] as const)
     .filter(([, count]) => count > 0)
