@@ -1,13 +1,29 @@
 // An output directory whose runs were submitted and whose jobs ran (the fake scheduler ran the fake genStatus),
 // with a fake nopayloaddb over a fake CDB state and a payload store: what the upload stage starts from.
+import { execFile, spawn } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { promisify } from 'node:util'
 import type { Test } from 'tap'
 import { saveState, type FakeCdbState } from '../fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb, type FakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
 import { prepareSubmit, someRuns, type Prepared } from './condor-output.js'
 import { fakeCondor } from './fake-condor.js'
-import { runScript, type ScriptResult } from './run-script.js'
+import { collectOutput, ROOT, type ScriptResult } from './run-script.js'
+
+const exec = promisify(execFile)
+let built: Promise<unknown> | undefined
+
+/**
+ * Runs a stage from its bundle in .build/ (`node .build/<name>.js`), as the Taskfile does: these tests start a
+ * dozen stages each, and tsx's loader would cost seconds per start on a busy machine. Builds once per test file.
+ */
+export async function runBuilt(name: string, args: readonly string[], env: Record<string, string> = {}): Promise<ScriptResult> {
+  built ??= exec(process.execPath, [join(ROOT, 'tasks', 'build.mjs')])
+  await built
+  const child = spawn(process.execPath, [join(ROOT, '.build', `${name}.js`), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  return collectOutput(child).done
+}
 
 export interface UploadSetup extends Prepared {
   cdbState: string
@@ -40,14 +56,13 @@ export async function prepareUpload(t: Test, count: number, state: FakeCdbState 
   const server = await startFakeNopayloaddb({ state: cdbState })
   t.teardown(() => server.close())
   const conf = server.writeConfig(join(root, 'npc.json'), { write_dir: store })
-  readdirSync(root) // the store is made by the test when it wants one
   const env = { ...p.env, FAKE_CDB_STATE: cdbState, NOPAYLOADCLIENT_CONF: conf, ...genStatusEnv }
-  const submitted = await runScript('submit', ['--output', p.output, '--do-condor-submit'], env)
+  const submitted = await runBuilt('submit', ['--output', p.output, '--do-condor-submit'], env)
   t.equal(submitted.code, 0, submitted.stderr)
   await fakeCondor(p.state, 'run', 'all')
   return {
     ...p, cdbState, store, server, env,
-    upload: (args, extra = {}) => runScript('upload', ['--output', p.output, ...args], { ...env, ...extra }),
+    upload: (args, extra = {}) => runBuilt('upload', ['--output', p.output, ...args], { ...env, ...extra }),
   }
 }
 
