@@ -1,35 +1,27 @@
 import { stat } from 'node:fs/promises'
 import type { Env } from './config/options.js'
 import { PAYLOAD_TYPES } from './config/calibrations.js'
-import { askCdb } from './cdb/ask.js'
-import { checkFilterDatasets, emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'
+import { openCdb, type CdbChoice, type CdbDeps } from './cdb/backend.js'
+import { emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'
 import { SETTLED_TABLE, stillSettled, type SettledRow } from './cdb/settled.js'
 import { readCsvRows, writeCsv } from './files/csv.js'
 import { layout } from './files/layout.js'
 import { indexByRun, RUN_TAG_TABLE, type RunTag } from './files/run-tags.js'
 import type { Log } from './log.js'
 
-export interface CheckOptions {
+/** The check stage's options; how to ask the CDB (filter-datasets or rest) is in CdbChoice. */
+export interface CheckOptions extends CdbChoice {
   output: string
   runType: string
-  jobs: number
   recheck: boolean
   /** Seconds. */
   recheckAfter: number
-  /** Seconds one filter-datasets call may take. */
-  timeout: number
-  cdbRetries: number
-  binFilterDatasets: string | undefined
 }
 
 /** What the check stage gets besides its options; all but `env` are there for tests and benchmarks. */
-export interface CheckDeps {
+export interface CheckDeps extends CdbDeps {
   env: Env
   now?: () => Date
-  retryBaseMs?: number
-  maxShardRuns?: number
-  tempRoot?: string
-  signal?: AbortSignal
 }
 
 /** A run to ask the CDB about, and why it is asked. */
@@ -79,6 +71,8 @@ export function describeCounts(counts: PayloadCounts): string | undefined {
 }
 
 export interface CheckResult {
+  /** The backend asked. */
+  cdb: CheckOptions['cdb']
   runs: number
   /** Runs asked about. */
   asked: number
@@ -101,12 +95,13 @@ async function readSettled(path: string): Promise<SettledRow[]> {
 
 /**
  * The check stage: which runs of `<runtype>.csv` need their maps made, written to `<runtype>-process.csv`
- * (`runnumber,tag`, sorted by run). Asks the CDB (filter-datasets, in shards) only about runs not settled in the
- * cache `<runtype>-settled.csv`; asks nothing, and starts no process, when every run is settled. Any failure of
- * the CDB fails the stage before anything is written. process.csv goes first, then the cache, each only if changed.
+ * (`runnumber,tag`, sorted by run). Asks the CDB (filter-datasets in shards, or nopayloaddb's REST API one request
+ * per run: `options.cdb`) only about runs not settled in the cache `<runtype>-settled.csv`; asks nothing, and starts
+ * no process nor request, when every run is settled. Any failure of the CDB fails the stage before anything is
+ * written. process.csv goes first, then the cache, each only if changed.
  */
 export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps): Promise<CheckResult> {
-  const bin = await checkFilterDatasets(options.binFilterDatasets)
+  const cdb = await openCdb(options, log, deps)
   const runListPath = layout.runListCsv(options.output, options.runType)
   const settledPath = layout.settledCsv(options.output, options.runType)
   const runs = await readCsvRows(runListPath, RUN_TAG_TABLE)
@@ -117,18 +112,8 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
 
   const questions = planCheck(runs, new Map(settledRows.map((r) => [r.runnumber, r])), now, options.recheckAfter, options.recheck)
   log.info(`${runs.length} runs in ${runListPath}; ${runs.length - questions.length} settled in the cache, ${questions.length} to ask the CDB about`)
-  const answer = await askCdb(questions, {
-    bin,
-    jobs: options.jobs,
-    timeoutMs: options.timeout * 1000,
-    attempts: options.cdbRetries,
-    env: deps.env,
-    log,
-    retryBaseMs: deps.retryBaseMs,
-    maxShardRuns: deps.maxShardRuns,
-    tempRoot: deps.tempRoot,
-    signal: deps.signal,
-  })
+  if (questions.length) log.info(`asking the CDB through ${cdb.name}: ${cdb.target}`)
+  const answer = await cdb.ask(questions)
 
   const toProcess = questions.filter((q) => answer.keep.has(q.runnumber))
   for (const q of toProcess) log.info(`run ${q.runnumber} (tag ${q.tag}): a map is missing or outdated; asked because ${q.why}`)
@@ -140,6 +125,7 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   // Unchanged when nothing was asked, even if a person reordered the file: the cache changes only by asking.
   const settled = questions.length > 0 && (await writeCsv(settledPath, SETTLED_TABLE, nextSettled(settledRows, questions, answer.keep, now)))
   return {
+    cdb: cdb.name,
     runs: runs.length,
     asked: questions.length,
     cached: runs.length - questions.length,

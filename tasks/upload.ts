@@ -1,11 +1,12 @@
 #!/usr/bin/env -S npx tsx
 // upload: the finished runs' payload files (output/<run>_<tag>/) -> the plan (default), or with --do-cdb-upload
 // the payload store, the CDB (POST piov, PUT piov_attach) and the ledger uploads.csv.
-import { GLOBAL_TAG } from '../lib/config/calibrations.js'
 import { checkUploadOptions, runUpload, type UploadStep } from '../lib/upload.js'
 import { connectForUpload } from '../lib/upload/connect.js'
 import { main } from './main.js'
 
+// Acting needs the tag given (a flag or CALOPROD_GLOBAL_TAG), never the reading default: a decision, not a default.
+const tagGiven = process.argv.slice(2).some((arg) => arg === '--global-tag' || arg.startsWith('--global-tag=')) || !!process.env.CALOPROD_GLOBAL_TAG
 // For the fault tests: SIGKILL the stage right after this step of the first insert (copied, posted, attached).
 const killAt = process.env.CALOPROD_TEST_UPLOAD_KILL as UploadStep | undefined
 
@@ -23,13 +24,14 @@ await main(
     readOnly: (options) => !options.doCdbUpload,
     lock: true,
   },
-  async ({ options, log, env }) => {
+  async ({ options: resolved, log, env }) => {
+    const options = { ...resolved, globalTag: tagGiven ? resolved.globalTag : undefined }
     checkUploadOptions(options)
     const connection = await connectForUpload(env, { timeout: options.timeout, needStore: options.doCdbUpload, log })
     const onStep = (step: UploadStep) => {
       if (step === killAt) process.kill(process.pid, 'SIGKILL')
     }
-    const result = await runUpload(options, { env, log, ...connection, readTag: GLOBAL_TAG, onStep })
+    const result = await runUpload(options, { env, log, ...connection, readTag: resolved.globalTag, onStep })
     return result.lines.join('\n')
   },
 )

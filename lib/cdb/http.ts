@@ -101,7 +101,7 @@ const ADVICE: Record<HttpFailure, string> = {
   unreachable: 'check the network and the host and port in NOPAYLOADCLIENT_CONF or --cdb-url',
   reset: 'check that nopayloaddb is healthy (its logs), then try again',
   truncated: 'a proxy or the server cut the answer short: check that nopayloaddb is healthy, then try again',
-  timeout: 'the server is slow or stuck: check that nopayloaddb is healthy, or raise --timeout',
+  timeout: 'the server is slow or stuck: check that nopayloaddb is healthy (its logs, its database), then try again',
   status: 'check the server log of nopayloaddb',
   redirect: 'check api_res in NOPAYLOADCLIENT_CONF or --cdb-url: the path must be the API root, with its trailing slash',
   aborted: 'nothing more to do: it was stopped on purpose',

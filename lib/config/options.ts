@@ -1,9 +1,14 @@
 import { isAbsolute, resolve } from 'node:path'
 import mri from 'mri'
+import { parseCdbUrl } from '../cdb/nopayload-config.js'
 import { UsageError } from '../errors.js'
-import { tagProblem } from '../files/names.js'
+import { GLOBAL_TAG } from './calibrations.js'
 import { isRunType, RUN_TYPES, type RunType } from './run-types.js'
 import { parseDuration, parseEventCount, parseGigabytes, parsePositiveInt } from './parse-values.js'
+
+/** The two ways check can ask the CDB. */
+export const CDB_BACKENDS = ['filter-datasets', 'rest'] as const
+export type CdbBackendName = (typeof CDB_BACKENDS)[number]
 
 /** The process environment, passed in so tests can give a fake one. */
 export type Env = Record<string, string | undefined>
@@ -26,8 +31,8 @@ export interface Options {
   statementTimeout: number
   /** Tries of a catalog query that fails for a passing reason (server restarting, dropped connection). @default 4 */
   dbRetries: number
-  /** filter-datasets processes run at once. @default 4 */
-  jobs: number
+  /** CDB lookups at once: filter-datasets processes, or requests with `--cdb rest`. @default 4, 16 for rest */
+  jobs: number | undefined
   /** Ask the CDB about every run, ignoring the cache of settled runs. */
   recheck: boolean
   /** Seconds after which a settled run is asked again. @default 7 days */
@@ -38,6 +43,12 @@ export interface Options {
   cdbRetries: number
   /** @default $OFFLINE_MAIN/bin/CaloCDB-FilterDatasets */
   binFilterDatasets: string | undefined
+  /** How check asks the CDB: the seed's filter-datasets, or nopayloaddb's REST API directly. @default 'filter-datasets' */
+  cdb: CdbBackendName
+  /** nopayloaddb's API root for `--cdb rest`. @default from the file named by NOPAYLOADCLIENT_CONF */
+  cdbUrl: string | undefined
+  /** The CDB global tag the maps are looked up under. @default 'newcdbtag' (upload acts only when it is given) */
+  globalTag: string
   /** @default $OFFLINE_MAIN/bin/CaloCDB-GenStatus */
   binGenStatus: string | undefined
   /** A job wrapper script to use instead of the generated genStatus.sh. */
@@ -53,8 +64,6 @@ export interface Options {
   maxAttempts: number
   /** Insert the finished runs' payloads into the CDB (without it the upload stage only plans). */
   doCdbUpload: boolean
-  /** The CDB global tag the upload stage inserts into; no default: required to act. */
-  globalTag: string | undefined
 }
 
 interface FlagSpec {
@@ -104,7 +113,7 @@ export const FLAGS = {
   },
   jobs: {
     key: 'jobs', kind: 'string', alias: 'j', value: 'N',
-    help: 'filter-datasets processes to run at once (default 4)', parse: parsePositiveInt,
+    help: 'CDB lookups at once: filter-datasets processes (default 4), requests with --cdb rest (default 16)', parse: parsePositiveInt,
   },
   recheck: { key: 'recheck', kind: 'boolean', help: 'ask the CDB about every run, ignoring the cache' },
   'recheck-after': {
@@ -123,6 +132,27 @@ export const FLAGS = {
   'bin-filter-datasets': {
     key: 'binFilterDatasets', kind: 'string', alias: 'f', value: 'PATH',
     help: 'filter-datasets binary (default $OFFLINE_MAIN/bin/CaloCDB-FilterDatasets)', parse: absolute,
+  },
+  cdb: {
+    key: 'cdb', kind: 'string', value: 'BACKEND',
+    help: 'how to ask the CDB: filter-datasets (the seed\'s program, default) or rest (nopayloaddb directly)',
+    parse: (raw) => {
+      if (!(CDB_BACKENDS as readonly string[]).includes(raw)) throw new Error(`unknown CDB backend "${raw}": expected ${CDB_BACKENDS.join(' or ')}`)
+      return raw
+    },
+  },
+  'cdb-url': {
+    key: 'cdbUrl', kind: 'string', value: 'URL',
+    help: 'nopayloaddb API root for --cdb rest, e.g. http://host:8000/api/cdb_rest/ (default: base_url and api_res of $NOPAYLOADCLIENT_CONF)',
+    parse: parseCdbUrl,
+  },
+  'global-tag': {
+    key: 'globalTag', kind: 'string', value: 'TAG',
+    help: 'CDB global tag of the maps (default newcdbtag; upload --do-cdb-upload needs it given)',
+    parse: (raw) => {
+      if (!/^[A-Za-z0-9_.+-]+$/.test(raw)) throw new Error(`"${raw}" is not a global tag name (letters, digits and _.+-)`)
+      return raw
+    },
   },
   'bin-genStatus': {
     key: 'binGenStatus', kind: 'string', value: 'PATH',
@@ -154,15 +184,6 @@ export const FLAGS = {
   'do-cdb-upload': {
     key: 'doCdbUpload', kind: 'boolean', help: 'insert the payloads into the CDB (without it: print the plan, change nothing)',
   },
-  'global-tag': {
-    key: 'globalTag', kind: 'string', value: 'TAG',
-    help: 'CDB global tag to insert into (no default: required with --do-cdb-upload)',
-    parse: (raw) => {
-      const problem = tagProblem(raw)
-      if (problem) throw new Error(problem.replace(/^tag/, 'global tag').replace(/ \(it becomes part of file names\)$/, ''))
-      return raw
-    },
-  },
 } as const satisfies Record<string, FlagSpec>
 
 export type FlagName = keyof typeof FLAGS
@@ -185,13 +206,16 @@ export function defaultOptions(env: Env, cwd: string): Options {
     dbUrl: undefined,
     statementTimeout: 600,
     dbRetries: 4,
-    jobs: 4,
+    jobs: undefined,
     recheck: false,
     recheckAfter: 7 * 86400,
     timeout: 1800,
     cdbRetries: 3,
     binFilterDatasets: bin && `${bin}/CaloCDB-FilterDatasets`,
     binGenStatus: bin && `${bin}/CaloCDB-GenStatus`,
+    cdb: 'filter-datasets',
+    cdbUrl: undefined,
+    globalTag: GLOBAL_TAG,
     condorScript: undefined,
     condorLogDir: `/tmp/${env.USER || env.LOGNAME || 'caloprod'}/dump`,
     memory: 0.5,
@@ -199,7 +223,6 @@ export function defaultOptions(env: Env, cwd: string): Options {
     maxJobs: 20000,
     maxAttempts: 3,
     doCdbUpload: false,
-    globalTag: undefined,
   }
 }
 
