@@ -9,6 +9,7 @@ import { layout } from './files/layout.js'
 import { readLedger } from './ledger.js'
 import { PAYLOAD_TYPES } from './config/calibrations.js'
 import { latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
+import { absentPayloads } from './upload/payload-files.js'
 
 export interface StatusOptions {
   output: string
@@ -22,14 +23,16 @@ const ORDER: readonly (RunStateName | 'uploaded')[] = ['new', 'queued', 'running
 /** A run's state and, for a done run, what the upload ledger says: `uploaded` (in the CDB, awaiting the next check). */
 type StatusState = Omit<RunState, 'state'> & { state: RunStateName | 'uploaded' }
 
-function uploadedState(state: RunState, uploads: readonly UploadRow[]): StatusState {
+async function uploadedState(state: RunState, uploads: readonly UploadRow[], output: string): Promise<StatusState> {
   if (state.state !== 'done') return state
   const mine = [...latestUploads(uploads).values()].filter((r) => r.runnumber === state.runnumber && r.tag === state.tag && r.state === 'uploaded')
-  if (mine.length === 0) return state
+  // Incomplete: genStatus wrote no payload for a type (its histogram was empty), so the CDB will still lack it.
+  const absent = await absentPayloads(output, state.runnumber, state.tag, PAYLOAD_TYPES)
+  const gap = absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''
+  if (mine.length === 0) return { ...state, detail: `${state.detail}${gap}` }
   const tags = [...new Set(mine.map((r) => r.globalTag))].join(', ')
-  const absent = PAYLOAD_TYPES.filter((type) => !mine.some((r) => r.type === type))
-  const gap = absent.length ? `; incomplete: no ${absent.join(', ')}` : ''
-  return { ...state, state: 'uploaded', detail: `${mine.length} of ${PAYLOAD_TYPES.length} payloads in the CDB (${tags}), awaiting the next check${gap}; ${state.detail}` }
+  const count = `${mine.length} payload${mine.length === 1 ? '' : 's'}`
+  return { ...state, state: 'uploaded', detail: `${count} uploaded to the CDB (${tags}), awaiting the next check${gap}; ${state.detail}` }
 }
 
 /** A run's line: run, tag, state, and what to know about it (hold reason, attempts, missing list). */
@@ -52,7 +55,7 @@ export async function runStatus(options: StatusOptions, env: Env): Promise<strin
   const jobs = await schedulerJobs(options.output, { env, timeout: options.timeout })
   const rows = [...ledger.rows, ...reconcile(ledger.rows, jobs, new Date().toISOString())]
   const uploads = (await readUploads(layout.uploadsCsv(options.output))).rows
-  const states = entries.map((entry) => uploadedState(runState(entry.runnumber, entry.tag, rows, jobs), uploads))
+  const states = await Promise.all(entries.map((entry) => uploadedState(runState(entry.runnumber, entry.tag, rows, jobs), uploads, options.output)))
   const lines = states.map((state) => line(state, lists.has(`${runTagKey(state.runnumber, state.tag)}.list`), options.maxAttempts))
   const counts = ORDER.map((name) => [name, states.filter((s) => s.state === name).length] as const)
     .filter(([, count]) => count > 0)

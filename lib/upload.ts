@@ -103,7 +103,7 @@ async function finishedRuns(options: UploadOptions, env: Env): Promise<{ runnumb
 }
 
 function incompleteLine(runnumber: number, tag: string, lines: readonly PlanLine[]): string | undefined {
-  const absent = lines.filter((l) => l.action === 'not' && l.why.startsWith('missing')).map((l) => l.type)
+  const absent = lines.filter((l) => l.problem === 'missing').map((l) => l.type)
   if (absent.length === 0) return undefined
   return `${runnumber} ${tag} incomplete: genStatus wrote no payload for ${absent.join(', ')}; the run stays in the process list`
 }
@@ -158,10 +158,10 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
   let firstFailure: string | undefined
   // A file that is there but unusable (empty, not ROOT) needs a person: none of its run's payloads go in.
   const broken = new Map<number, PlanLine>()
-  for (const line of plan) if (line.action === 'not' && /^(empty|not ROOT|unreadable):/.test(line.why)) broken.set(line.runnumber, broken.get(line.runnumber) ?? line)
+  for (const line of plan) if (line.problem && line.problem !== 'missing' && !broken.has(line.runnumber)) broken.set(line.runnumber, line)
   for (const [, line] of broken) {
     failed++
-    const message = `${line.runnumber} ${line.tag} ${line.type} ${line.why.replace(/^[^:]+: /, '')}; none of the run's payloads was inserted`
+    const message = `${line.runnumber} ${line.tag} ${line.type} ${line.why.slice(`${line.problem}: `.length)}; none of the run's payloads was inserted`
     log.warn(message)
     firstFailure ??= message
   }

@@ -52,8 +52,8 @@ t.test('the whole loop: plan, upload, check finds the runs current, an incomplet
   t.match((await s.upload([])).stdout, new RegExp(`^68001 ${TAG} CEMC_BadTowerMap skip: in the ledger: uploaded .* \\(piov \\d+\\)$`, 'm'))
 
   const status = await runBuilt('status', ['--output', s.output], s.env)
-  t.match(status.stdout, new RegExp(`^68001 ${TAG} uploaded: 7 of 7 payloads in the CDB \\(newcdbtag\\), awaiting the next check; job 1\\.0 finished`, 'm'))
-  t.match(status.stdout, new RegExp(`^68002 ${TAG} uploaded: 6 of 7 payloads in the CDB \\(newcdbtag\\), awaiting the next check; incomplete: no HCALIN_meanTime;`, 'm'))
+  t.match(status.stdout, new RegExp(`^68001 ${TAG} uploaded: 7 payloads uploaded to the CDB \\(newcdbtag\\), awaiting the next check; job 1\\.0 finished`, 'm'))
+  t.match(status.stdout, new RegExp(`^68002 ${TAG} uploaded: 6 payloads uploaded to the CDB \\(newcdbtag\\), awaiting the next check; incomplete: genStatus wrote no HCALIN_meanTime;`, 'm'))
   t.match(status.stdout, /^status: 2 runs: 2 uploaded$/m)
 
   // The next night's check (the fake filter-datasets over the same CDB state) finds 68001 current.

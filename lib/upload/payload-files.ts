@@ -80,3 +80,10 @@ export async function checkPayload(output: string, runnumber: number, tag: strin
 export async function findPayloads(output: string, runnumber: number, tag: string, types: readonly PayloadType[]): Promise<PayloadCheck[]> {
   return Promise.all(types.map((type) => checkPayload(output, runnumber, tag, type)))
 }
+
+/** The payload types of (run, tag) for which genStatus wrote no file: what makes a run incomplete. */
+export async function absentPayloads(output: string, runnumber: number, tag: string, types: readonly PayloadType[]): Promise<PayloadType[]> {
+  const dir = runOutputDir(output, runnumber, tag)
+  const present = await Promise.all(types.map((type) => stat(join(dir, currentPayloadFile(type, tag, runnumber))).then(() => true, () => false)))
+  return types.filter((_, i) => !present[i])
+}

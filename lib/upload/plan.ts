@@ -2,7 +2,7 @@
 // what the CDB holds, before anything is touched: pure, so the plan and the act are the same decision.
 import { payloadState, type PayloadType } from '../config/calibrations.js'
 import type { PayloadIovRow } from '../cdb/nopayload-write.js'
-import type { PayloadCheck, PayloadFile } from './payload-files.js'
+import type { PayloadCheck, PayloadFile, PayloadProblem } from './payload-files.js'
 import { latestUploads, uploadKey, type UploadRow } from './ledger.js'
 import { storeUrl } from './store.js'
 
@@ -14,6 +14,8 @@ export interface PlanLine {
   type: PayloadType
   action: UploadAction
   why: string
+  /** For `not` because of the file: what is wrong with it. */
+  problem?: PayloadProblem['reason']
   /** For `insert`: the file and its URL in the store. */
   file?: PayloadFile
   url?: string
@@ -49,7 +51,7 @@ export function planRun(view: RunView, globalTag: string, lists: ReadonlyMap<str
   return view.checks.map((check): PlanLine => {
     const type = check.ok ? check.file.type : check.problem.type
     const base = { runnumber: view.runnumber, tag: view.tag, type }
-    if (!check.ok) return { ...base, action: 'not', why: `${check.problem.reason}: ${check.problem.detail}` }
+    if (!check.ok) return { ...base, action: 'not', why: `${check.problem.reason}: ${check.problem.detail}`, problem: check.problem.reason }
     const { file } = check
     const done = latest.get(uploadKey({ ...base, globalTag }))
     if (done?.state === 'uploaded' && done.checksum === file.md5) {
