@@ -1,6 +1,6 @@
 import type { CdbBackendName, Env } from '../config/options.js'
 import { PAYLOAD_TYPES, type PayloadType } from '../config/calibrations.js'
-import { CaloprodError, UsageError } from '../errors.js'
+import { UsageError } from '../errors.js'
 import type { RunTag } from '../files/run-tags.js'
 import type { Log } from '../log.js'
 import { askCdb, type CdbAnswer } from './ask.js'
@@ -56,12 +56,6 @@ export async function resolveApiUrl(cdbUrl: string | undefined, env: Env): Promi
   )
 }
 
-/** Whole-ask deadline: a rest ask that outlives --timeout fails like a filter-datasets shard that does. */
-function withDeadline(seconds: number, outer: AbortSignal | undefined): { signal: AbortSignal; expired: () => boolean } {
-  const deadline = AbortSignal.timeout(seconds * 1000)
-  return { signal: outer ? AbortSignal.any([deadline, outer]) : deadline, expired: () => deadline.aborted && !outer?.aborted }
-}
-
 /**
  * Prepares the chosen backend: for filter-datasets, a checked binary; for rest, the API root (from --cdb-url or
  * NOPAYLOADCLIENT_CONF). Fails here, before anything is read or asked, when either is missing or unusable.
@@ -86,22 +80,11 @@ export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promi
   return {
     name: 'rest',
     target: `${apiUrl} (global tag ${choice.globalTag})`,
-    ask: async (runs) => {
-      const deadline = withDeadline(choice.timeout, deps.signal)
-      try {
-        return await askRest(runs, {
-          apiUrl, globalTag: choice.globalTag, payloadTypes, jobs, attempts: choice.cdbRetries, log,
-          timeoutMs: Math.min(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, choice.timeout * 1000),
-          retryBaseMs: deps.retryBaseMs, signal: deadline.signal,
-        })
-      } catch (err) {
-        if (!deadline.expired()) throw err
-        throw new CaloprodError(
-          `CDB check failed, nothing was written: nopayloaddb ${apiUrl} did not answer all ${runs.length} runs within --timeout ${choice.timeout}s; check that it is healthy, or raise --timeout`,
-          1,
-          { cause: err },
-        )
-      }
-    },
+    ask: (runs) =>
+      askRest(runs, {
+        apiUrl, globalTag: choice.globalTag, payloadTypes, jobs, attempts: choice.cdbRetries, log,
+        timeoutMs: Math.min(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, choice.timeout * 1000),
+        deadlineMs: choice.timeout * 1000, retryBaseMs: deps.retryBaseMs, signal: deps.signal,
+      }),
   }
 }

@@ -115,6 +115,19 @@ function failureOf(err: unknown): [HttpFailure, boolean, string] | undefined {
   return undefined
 }
 
+/** Waits `ms`, or less when `signal` aborts: the next try then fails at once as aborted. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}
+
 /** Bounds the requests in flight: a slot is held while a try runs, not while it waits to be repeated. */
 class Slots {
   private free: number
@@ -176,7 +189,7 @@ export class HttpClient {
           retryable: (err) => err instanceof HttpError && err.retryable && !this.options.signal?.aborted,
           onRetry: (err, attempt, delay) =>
             this.options.onRetry?.(`${this.server} ${request.what}: try ${attempt} of ${attempts}: ${(err as HttpError).reason}; trying again in ${(delay / 1000).toFixed(1)} s`),
-          sleep: this.options.sleep,
+          sleep: this.options.sleep ?? ((ms) => pause(ms, this.options.signal)),
         },
       )
     } catch (err) {

@@ -23,6 +23,8 @@ export interface RestAskOptions {
   log: Log
   /** @default 500 */
   retryBaseMs?: number
+  /** Longest the whole ask may take, in ms; then it fails naming the runs still unanswered. */
+  deadlineMs?: number
   /** Stops every request (e.g. on SIGTERM); the ask then fails. */
   signal?: AbortSignal
 }
@@ -43,7 +45,9 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
   if (runs.length === 0) return answer
   const { log } = options
   const stopAll = new AbortController()
-  const signal = options.signal ? AbortSignal.any([stopAll.signal, options.signal]) : stopAll.signal
+  const deadline = options.deadlineMs === undefined ? undefined : AbortSignal.timeout(options.deadlineMs)
+  const signal = AbortSignal.any([stopAll.signal, ...(options.signal ? [options.signal] : []), ...(deadline ? [deadline] : [])])
+  const pending = new Set(runs.map((run) => run.runnumber))
   const http = new HttpClient({
     server: options.apiUrl,
     maxInFlight: options.jobs,
@@ -66,6 +70,7 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
         `nopayloaddb ${http.server}, ${what}: ${(err as Error).message}; check that --cdb-url or NOPAYLOADCLIENT_CONF (base_url, api_res) name a nopayloaddb API root`,
       )
     }
+    pending.delete(run.runnumber)
     if (rows.length === 0) empty++
     const states = judgeRun(rows, run.runnumber, run.tag, options.payloadTypes)
     const missing = options.payloadTypes.filter((type) => states.get(type) === 'missing')
@@ -81,8 +86,8 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
   await Promise.all(
     runs.map((run) =>
       askRun(run).catch((err: unknown) => {
-        // The first failure stops the rest; theirs (aborted) say nothing more.
-        if (failure || options.signal?.aborted) return
+        // The first failure stops the rest; theirs (aborted) say nothing more. So does the deadline's.
+        if (failure || options.signal?.aborted || deadline?.aborted) return
         failure = err instanceof CaloprodError ? err : new CaloprodError(`nopayloaddb ${http.server}, run ${run.runnumber}: ${(err as Error).message}`, 1, { cause: err })
         stopAll.abort()
       }),
@@ -92,6 +97,13 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
   if (options.signal?.aborted) {
     const reason = options.signal.reason
     throw reason instanceof CaloprodError ? reason : new CaloprodError('CDB check interrupted; nothing was written', 1)
+  }
+  if (!failure && deadline?.aborted) {
+    const left = [...pending].sort((a, b) => a - b)
+    const which = left.length === 1 ? `run ${left[0]}` : `runs ${left.slice(0, 5).join(', ')}${left.length > 5 ? ` and ${left.length - 5} more` : ''}`
+    failure = new CaloprodError(
+      `nopayloaddb ${http.server}, ${which}: no answer within --timeout ${options.deadlineMs! / 1000}s for the whole check; the server is slow or stuck: check that nopayloaddb is healthy, or raise --timeout`,
+    )
   }
   if (failure) throw new CaloprodError(`CDB check failed, nothing was written: ${failure.message}`, 1, { cause: failure })
   if (empty === runs.length) {

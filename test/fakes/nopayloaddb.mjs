@@ -18,7 +18,9 @@
 //
 // Faults on demand (`faults`, changeable while running; `failRun` limits them to the requests of one run):
 //   latencyMs  every answer waits this long          fail500  the next N requests answer an HTML 500 page
-//   status     every request answers this code        hang     never answer (the connection stays open)
+//   status     every request answers this code (5xx: a proxy's HTML page "Application is not available", as
+//              OpenShift's router gives for a service that is down; 4xx: a JSON detail)
+//                                                      hang     never answer (the connection stays open)
 //   html       200 with an HTML page (a proxy's)      truncate announce the whole body, send half, close
 //   columns    8 (servers before 2026-03) or 9 (default)
 //
@@ -54,11 +56,21 @@ function storeUrl(type, url) {
   return `${type}/${sum.slice(0, 2)}/${sum.slice(2, 4)}/${sum}_${name}`
 }
 
+/** FNV-1a: a cheap hash for an order. */
+function fnv(text) {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0
+  return h
+}
+
 /** A deterministic order that is not the order of the types: rows come in no guaranteed order. */
 function shuffle(rows, seed) {
-  const keyed = rows.map((row) => [md5(`${seed}:${row[0]}`), row])
-  return keyed.sort(([a], [b]) => (a < b ? -1 : 1)).map(([, row]) => row)
+  const keyed = rows.map((row) => [fnv(`${seed}:${row[0]}`), row])
+  return keyed.sort(([a], [b]) => a - b).map(([, row]) => row)
 }
+
+const OTHER_URL = `${OTHER_TYPE}/00/00/${md5(OTHER_TYPE)}_zdc_towermap.root`
+const OTHER_SUM = md5(OTHER_URL)
 
 /** The rows payloadiovs answers for `run` (see the top of this file). */
 export function payloadIovRows(state, run, { tagOf = () => undefined, columns = 9, globalTag = GLOBAL_TAG } = {}) {
@@ -73,8 +85,7 @@ export function payloadIovRows(state, run, { tagOf = () => undefined, columns = 
     const open = iov.end === OPEN_END
     rows.push([type, url, sum, size, 0n, iov.start, open ? OPEN_END : 0n, iov.end, parseInt(sum.slice(8, 10), 16) % 3 === 0 ? null : 1])
   }
-  const other = `${OTHER_TYPE}/00/00/${md5(OTHER_TYPE)}_zdc_towermap.root`
-  rows.push([OTHER_TYPE, other, md5(other), 1234, 0n, 0n, OPEN_END, OPEN_END, null])
+  rows.push([OTHER_TYPE, OTHER_URL, OTHER_SUM, 1234, 0n, 0n, OPEN_END, OPEN_END, null])
   return shuffle(rows, run).map((row) => (columns === 8 ? row.slice(0, 8) : row))
 }
 
@@ -103,8 +114,8 @@ const readRunList = cachedReader((path) => {
   return tags
 })
 
-/** The read endpoint every caller of `check --cdb rest` uses. */
-function payloadIovs(ctx) {
+/** The read endpoint every caller of `check --cdb rest` uses (exported, for a route that changes some answers). */
+export function payloadIovs(ctx) {
   const { query, server } = ctx
   const gtName = query.get('gtName')
   const major = query.get('majorIOV')
@@ -163,6 +174,7 @@ export async function startFakeNopayloaddb(options = {}) {
       faults.fail500--
       return send(res, { status: 500, type: 'text/html', body: html('Server Error (500)') })
     }
+    if (faulty && faults.status >= 500) return send(res, { status: faults.status, type: 'text/html', body: html('Application is not available') })
     if (faulty && faults.status) return send(res, { status: faults.status, body: JSON.stringify({ detail: 'You do not have permission to perform this action.' }) })
     if (faulty && faults.html) return send(res, { status: 200, type: 'text/html', body: html('Single Sign-On: please log in') })
     const exact = routes[`${req.method} ${path}`]
