@@ -24,9 +24,10 @@
 //   html       200 with an HTML page (a proxy's)      truncate announce the whole body, send half, close
 //   columns    8 (servers before 2026-03) or 9 (default)
 //
-// More endpoints (the write side: POST piov, PUT piov_attach, GET gtPayloadLists/<tag>) go into `routes`, keyed
-// "METHOD path-after-api_res" ("POST piov"; a trailing "*" matches a prefix), each (ctx) => { status, body } with
-// ctx = { method, path, query, body (text), json() (parsed body), load() (the state), save(state), server }.
+// The write side (GET globalTags, GET gtPayloadLists/<tag>, POST piov, PUT piov_attach) is cdb-write-lib.mjs's, over
+// the same state: what it inserts, payloadiovs and the fake filter-datasets return. More endpoints go into `routes`,
+// keyed "METHOD path-after-api_res" ("POST piov"; a trailing "*" matches a prefix), each (ctx) => { status, body }
+// with ctx = { method, path, query, headers, body (text), json() (parsed body), load() (the state), save(state), server }.
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
