@@ -5,7 +5,7 @@
 import { unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Env } from './config/options.js'
-import { PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
+import { SEVEN_PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
 import {
   attachPayloadIov,
   CdbRefusal,
@@ -57,7 +57,7 @@ export interface UploadContext {
   store: { writeDir: string; source: string }
   /** The global tag the plan reads when none is given (the one check asks). */
   readTag: string
-  /** Payload types of the rule set. @default the seven */
+  /** Payload types of the rule set (options.rules.payloadTypes). @default the seven of the seed */
   types?: readonly PayloadType[]
   onStep?: (step: UploadStep) => void
 }
@@ -137,7 +137,7 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
   const plan: PlanLine[] = []
   const incomplete: string[] = []
   for (const run of runs) {
-    const checks = await findPayloads(options.output, run.runnumber, run.tag, ctx.types ?? PAYLOAD_TYPES)
+    const checks = await findPayloads(options.output, run.runnumber, run.tag, ctx.types ?? SEVEN_PAYLOAD_TYPES)
     const lines = planRun({ ...run, checks, cdb: await payloadIovs(request, globalTag, run.runnumber) }, globalTag, lists, rows)
     plan.push(...lines)
     const gap = incompleteLine(run.runnumber, run.tag, lines)

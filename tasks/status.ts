@@ -11,7 +11,7 @@ await main(
       'held (with the hold reason), done (finished, exit 0), uploaded (its payloads in the CDB, per <output>/uploads.csv,\n' +
       'awaiting the next check; incomplete when some type has none) or failed (with the attempts made), from the ledger\n' +
       '<output>/submissions.csv and what condor_q and condor_history say. Changes nothing but the log.',
-    flags: ['run-type', 'output', 'max-attempts', 'timeout', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'rules', 'output', 'max-attempts', 'timeout', 'verbose', 'quiet', 'help'],
   },
   async ({ options, env }) => (await runStatus(options, env)).join('\n'),
 )

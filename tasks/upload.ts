@@ -20,7 +20,7 @@ await main(
       '--global-tag: copies each file into the payload store (write_dir of NOPAYLOADCLIENT_CONF) and inserts it\n' +
       'for the IOV [run, run+1) (POST piov, PUT piov_attach), each insert in the ledger <output>/uploads.csv\n' +
       'before it starts. CALOPROD_CDB_TOKEN, when set, is sent as a bearer token.',
-    flags: ['run-type', 'output', 'do-cdb-upload', 'global-tag', 'timeout', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'rules', 'output', 'do-cdb-upload', 'global-tag', 'timeout', 'verbose', 'quiet', 'help'],
     readOnly: (options) => !options.doCdbUpload,
     lock: true,
   },
@@ -31,7 +31,7 @@ await main(
     const onStep = (step: UploadStep) => {
       if (step === killAt) process.kill(process.pid, 'SIGKILL')
     }
-    const result = await runUpload(options, { env, log, ...connection, readTag: resolved.globalTag, onStep })
+    const result = await runUpload(options, { env, log, ...connection, readTag: resolved.globalTag, types: resolved.rules.payloadTypes, onStep })
     return result.lines.join('\n')
   },
 )

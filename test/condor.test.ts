@@ -105,10 +105,9 @@ t.test('genStatus.sh runs genStatus in the scratch directory and copies its outp
   t.equal(ok.status, 0, ok.stderr)
   const dir = join(outdir, `68006_${TAG}`)
   t.same(readdirSync(dir).sort(), [
-    `CEMC_ZSCrossCalib_${TAG}_68006.root`, `CEMC_hotTowers_fracBadChi2_${TAG}_68006.root`, `CEMC_meanTime_${TAG}_68006.root`,
-    `EMCalHotMap_${TAG}_68006cdb.root`,
-    `HCALIN_ZSCrossCalib_${TAG}_68006.root`, `HCALIN_hotTowers_fracBadChi2_${TAG}_68006.root`, `HCALIN_meanTime_${TAG}_68006.root`,
-    `HCALOUT_ZSCrossCalib_${TAG}_68006.root`, `HCALOUT_hotTowers_fracBadChi2_${TAG}_68006.root`, `HCALOUT_meanTime_${TAG}_68006.root`, 'QA',
+    `CEMC_hotTowers_fracBadChi2_${TAG}_68006.root`, `CEMC_meanTime_${TAG}_68006.root`, `EMCalHotMap_${TAG}_68006cdb.root`,
+    `HCALIN_hotTowers_fracBadChi2_${TAG}_68006.root`, `HCALIN_meanTime_${TAG}_68006.root`,
+    `HCALOUT_hotTowers_fracBadChi2_${TAG}_68006.root`, `HCALOUT_meanTime_${TAG}_68006.root`, 'QA',
   ])
   t.ok(existsSync(join(dir, 'QA', `EMCalHotMap_${TAG}_68006.root`)))
   t.match(readFileSync(join(dir, `CEMC_meanTime_${TAG}_68006.root`), 'utf8'), /from 2 files/)

@@ -70,7 +70,7 @@ export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promi
       target: bin,
       ask: (runs) =>
         askCdb(runs, {
-          bin, jobs, timeoutMs: choice.timeout * 1000, attempts: choice.cdbRetries, env: deps.env, log,
+          bin, payloadTypes, jobs, timeoutMs: choice.timeout * 1000, attempts: choice.cdbRetries, env: deps.env, log,
           retryBaseMs: deps.retryBaseMs, maxShardRuns: deps.maxShardRuns, tempRoot: deps.tempRoot, signal: deps.signal,
         }),
     }

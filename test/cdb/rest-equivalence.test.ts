@@ -7,6 +7,7 @@ import t from 'tap'
 import { runCheck, type CheckOptions, type CheckResult } from '../../lib/check.js'
 import { PAYLOAD_TYPES } from '../../lib/config/calibrations.js'
 import { randomInt, seededRandom } from '../../lib/demo/random.js'
+import { SEED_RULES } from '../../lib/rules/seed.js'
 import type { Log } from '../../lib/log.js'
 import { payloadFile, type FakeCdbState, type FakeIov } from '../fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
@@ -94,7 +95,7 @@ t.test(`both backends agree on ${RANDOM_STATES} random CDB states`, async (t) =>
       server.runList = join(output, 'run3auau.csv')
       const options: CheckOptions = {
         output, runType: 'run3auau', jobs: cdb === 'rest' ? 8 : 3, recheck, recheckAfter: 7 * 86400, timeout: 120, cdbRetries: 1,
-        binFilterDatasets: FAKE_FILTER_DATASETS, cdb, cdbUrl: server.apiUrl, globalTag: 'newcdbtag',
+        binFilterDatasets: FAKE_FILTER_DATASETS, cdb, cdbUrl: server.apiUrl, globalTag: 'newcdbtag', rules: SEED_RULES,
       }
       const result = await runCheck(options, silent, { env: { ...process.env, ...fakeCdbEnv(cdbFiles) }, now: () => NOW, retryBaseMs: 1, tempRoot: root })
       const read = (name: string) => readFileSync(join(output, name), 'utf8')

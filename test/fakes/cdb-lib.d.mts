@@ -29,6 +29,8 @@ export declare const ALL_PAYLOAD_TYPES: readonly string[]
 export declare const OPEN_END: bigint
 export declare function specFor(state: FakeCdbState, type: string, run: number): Spec
 export declare function selectIov(state: FakeCdbState, type: string, run: number, tagOf: (run: number) => string | undefined, globalTag?: string): SelectedIov | undefined
+export declare const ZS_PAYLOAD_TYPES: readonly string[]
+export declare function releasePayloadTypes(env?: Record<string, string | undefined>): readonly string[]
 export declare const GLOBAL_TAG: string
 export declare const OUTDATED_TAG: string
 export declare function payloadFile(type: string, tag: string, run: number | string): string
