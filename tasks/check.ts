@@ -9,14 +9,14 @@ await main(
   {
     name: 'check',
     summary:
-      'Asks the CDB which runs of <output>/<runtype>.csv lack a current map (one of the rule set\'s payloads missing,\n' +
-      'or built from another tag: seven under --rules seed, ten under current), and writes them to\n' +
+      'Asks the CDB which runs of <output>/<runtype>.csv lack a current map (one of the rule set\'s payloads\n' +
+      'missing, or built from another tag: seven under --rules seed, ten under current), and writes them to\n' +
       '<output>/<runtype>-process.csv (runnumber,tag). With --cdb filter-datasets (the default) it runs --jobs\n' +
-      'CaloCDB-FilterDatasets calls at once on shards of the run list (the binary must ask the same number of payloads);\n' +
-      'with --cdb rest it asks nopayloaddb (--cdb-url, or $NOPAYLOADCLIENT_CONF) itself, one request per run, --jobs at\n' +
-      'a time. Runs found current are remembered in <output>/<runtype>-settled.csv and not asked again while their tag\n' +
-      'stays the same, for --recheck-after; --recheck asks about every run. If the CDB fails (a call crashes, times out\n' +
-      'or answers nonsense, --cdb-retries times), nothing is written.',
+      'CaloCDB-FilterDatasets calls at once on shards of the run list (the binary must ask the same number of\n' +
+      'payloads); with --cdb rest it asks nopayloaddb (--cdb-url, or $NOPAYLOADCLIENT_CONF) itself, one request per\n' +
+      'run, --jobs at a time. Runs found current are remembered in <output>/<runtype>-settled.csv and not asked\n' +
+      'again while their tag stays the same, for --recheck-after; --recheck asks about every run. If the CDB fails\n' +
+      '(a call crashes, times out or answers nonsense, --cdb-retries times), nothing is written.',
     flags: [
       'run-type', 'rules', 'output', 'cdb', 'cdb-url', 'global-tag', 'jobs', 'recheck', 'recheck-after', 'timeout', 'cdb-retries',
       'bin-filter-datasets', 'verbose', 'quiet', 'help',

@@ -20,7 +20,7 @@ export interface CdbChoice {
   binFilterDatasets: string | undefined
   cdbUrl: string | undefined
   globalTag: string
-  /** The payload types that must be current. @default PAYLOAD_TYPES */
+  /** The payload types that must be current (the rule set's). @default the seed's seven */
   payloadTypes?: readonly PayloadType[]
 }
 
@@ -61,7 +61,8 @@ export async function resolveApiUrl(cdbUrl: string | undefined, env: Env): Promi
  * NOPAYLOADCLIENT_CONF). Fails here, before anything is read or asked, when either is missing or unusable.
  */
 export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promise<Cdb> {
-  const payloadTypes = choice.payloadTypes ?? PAYLOAD_TYPES
+  // The seed's seven (the first of PAYLOAD_TYPES) until the rule set names its own.
+  const payloadTypes = choice.payloadTypes ?? PAYLOAD_TYPES.slice(0, 7)
   if (choice.cdb === 'filter-datasets') {
     const bin = await checkFilterDatasets(choice.binFilterDatasets)
     const jobs = choice.jobs ?? 4

@@ -7,8 +7,9 @@ import t from 'tap'
 import { runCheck, type CheckOptions, type CheckResult } from '../../lib/check.js'
 import { PAYLOAD_TYPES } from '../../lib/config/calibrations.js'
 import { randomInt, seededRandom } from '../../lib/demo/random.js'
-import { SEED_RULES } from '../../lib/rules/seed.js'
 import type { Log } from '../../lib/log.js'
+import { CURRENT_RULES } from '../../lib/rules/current.js'
+import { SEED_RULES } from '../../lib/rules/seed.js'
 import { payloadFile, type FakeCdbState, type FakeIov } from '../fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, runListCsv, setCdbState } from '../helpers/fake-cdb.js'
@@ -84,6 +85,8 @@ t.test(`both backends agree on ${RANDOM_STATES} random CDB states`, async (t) =>
   let asked = 0
   for (let seed = 1; seed <= RANDOM_STATES; seed++) {
     const { runs, state, settled, columns, recheck } = randomCase(seed)
+    // Every third state under the current rules: ten payload types, and a filter-datasets release that asks ten.
+    const [rules, types] = seed % 3 === 0 ? [CURRENT_RULES, '10'] : [SEED_RULES, '7']
     setCdbState(cdbFiles, state)
     server.setFaults({ columns })
     const results: Record<string, { process: string; settled: string; result: CheckResult }> = {}
@@ -95,9 +98,9 @@ t.test(`both backends agree on ${RANDOM_STATES} random CDB states`, async (t) =>
       server.runList = join(output, 'run3auau.csv')
       const options: CheckOptions = {
         output, runType: 'run3auau', jobs: cdb === 'rest' ? 8 : 3, recheck, recheckAfter: 7 * 86400, timeout: 120, cdbRetries: 1,
-        binFilterDatasets: FAKE_FILTER_DATASETS, cdb, cdbUrl: server.apiUrl, globalTag: 'newcdbtag', rules: SEED_RULES,
+        binFilterDatasets: FAKE_FILTER_DATASETS, cdb, cdbUrl: server.apiUrl, globalTag: 'newcdbtag', rules,
       }
-      const result = await runCheck(options, silent, { env: { ...process.env, ...fakeCdbEnv(cdbFiles) }, now: () => NOW, retryBaseMs: 1, tempRoot: root })
+      const result = await runCheck(options, silent, { env: { ...process.env, ...fakeCdbEnv(cdbFiles, { FAKE_CDB_TYPES: types }) }, now: () => NOW, retryBaseMs: 1, tempRoot: root })
       const read = (name: string) => readFileSync(join(output, name), 'utf8')
       results[cdb] = { process: read('run3auau-process.csv'), settled: read('run3auau-settled.csv'), result }
     }

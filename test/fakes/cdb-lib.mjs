@@ -31,6 +31,12 @@ export const PAYLOAD_TYPES = [
 /** The three types releases since 2025-10 ask for too (the ZS cross-calibration). */
 export const ZS_PAYLOAD_TYPES = ['CEMC_ZSCrossCalib', 'HCALIN_ZSCrossCalib', 'HCALOUT_ZSCrossCalib']
 
+/** The ten types of releases since 2025-10 (the seven and the ZS cross-calibrations): the fake CDB holds them all. */
+export const ALL_PAYLOAD_TYPES = [...PAYLOAD_TYPES, ...ZS_PAYLOAD_TYPES]
+
+/** The end of an open-ended IOV in nopayloaddb: 2^63-1, beyond a JavaScript number's exact range. */
+export const OPEN_END = 9223372036854775807n
+
 /**
  * The payload types a filter-datasets release asks for: its list is compiled in. FAKE_CDB_TYPES picks the release
  * the fake plays: 7 (before 2025-10, the default) or 10 (since 2025-10).
@@ -41,12 +47,6 @@ export function releasePayloadTypes(env = process.env) {
   if (chosen === '10') return [...PAYLOAD_TYPES, ...ZS_PAYLOAD_TYPES]
   throw new Error(`FAKE_CDB_TYPES=${chosen}: expected 7 or 10`)
 }
-
-/** The ten types of releases since 2025-10: the fake CDB's REST side holds them all. */
-export const ALL_PAYLOAD_TYPES = [...PAYLOAD_TYPES, ...ZS_PAYLOAD_TYPES]
-
-/** The end of an open-ended IOV in nopayloaddb: 2^63-1, beyond a JavaScript number's exact range. */
-export const OPEN_END = 9223372036854775807n
 
 export const GLOBAL_TAG = 'newcdbtag'
 const BASE = '/cvmfs/sphenix.sdcc.bnl.gov/calibrations/sphnxpro/cdb'
