@@ -7,7 +7,7 @@ import { SEED_RULES } from '../rules/seed.js'
 import type { RuleSet } from '../rules/types.js'
 import { GLOBAL_TAG } from './calibrations.js'
 import { RUN_TYPE_NAME, type RunType } from './run-types.js'
-import { parseDuration, parseEventCount, parseGigabytes, parsePositiveInt } from './parse-values.js'
+import { parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseTimeout } from './parse-values.js'
 
 /** The two ways check can ask the CDB. */
 export const CDB_BACKENDS = ['filter-datasets', 'rest'] as const
@@ -124,7 +124,7 @@ export const FLAGS = {
   },
   jobs: {
     key: 'jobs', kind: 'string', alias: 'j', value: 'N',
-    help: 'CDB lookups at once: filter-datasets processes (default 4), requests with --cdb rest (default 16)', parse: parsePositiveInt,
+    help: 'CDB lookups at once, 1 to 64: filter-datasets processes (default 4), requests with --cdb rest (default 16)', parse: parseJobs,
   },
   recheck: { key: 'recheck', kind: 'boolean', help: 'ask the CDB about every run, ignoring the cache' },
   'recheck-after': {
@@ -133,7 +133,7 @@ export const FLAGS = {
   },
   timeout: {
     key: 'timeout', kind: 'string', value: 'DURATION',
-    help: 'longest one external call may take, e.g. 30m (default 30m)', parse: parseDuration,
+    help: 'longest one external call may take, 1s to 24h, e.g. 30m (default 30m)', parse: parseTimeout,
   },
   'cdb-retries': {
     key: 'cdbRetries', kind: 'string', value: 'N',
