@@ -1,14 +1,9 @@
 // The ledger `<output>/submissions.csv`: one row per event of a submission of a run, appended and fsynced,
 // never rewritten. A submission is written as `submitting` before condor_submit runs and completed after it, so
 // a crash in between leaves a trace the next run reconciles with the scheduler instead of submitting twice.
-import { open, readFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { parse } from 'csv-parse/sync'
-import { stringify } from 'csv-stringify/sync'
-import { InputError } from './errors.js'
+import { appendRows, readAppendOnly, type AppendOnlyContents } from './files/append-only.js'
 import { field, type Table } from './files/csv.js'
 import { tagProblem } from './files/names.js'
-import { textShapeProblem } from './files/text-shape.js'
 
 /**
  * What became of a submission of a run, as far as caloprod knows:
@@ -62,92 +57,18 @@ export const LEDGER_TABLE: Table<LedgerRow> = {
   },
 }
 
-const HEADER = `${LEDGER_TABLE.columns.join(',')}\n`
-
-export interface LedgerContents {
-  rows: LedgerRow[]
-  /** A last line without its newline (a crash or a full disk while appending): ignored, and cut off by the next append. */
-  tornTail: boolean
-}
+/** What the ledger holds. */
+export type LedgerContents = AppendOnlyContents<LedgerRow>
 
 /** Reads the ledger; no file means no submissions yet. Throws InputError naming the line of anything malformed. */
-export async function readLedger(path: string): Promise<LedgerContents> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { rows: [], tornTail: false }
-    throw new InputError(path, undefined, `cannot be read: ${(err as Error).message}`)
-  }
-  // Empty (a crash right after creating it) and a torn last line (a crash mid-append) are a crash's traces, not edits.
-  const shape = textShapeProblem(text, { header: HEADER.trim(), emptyOk: true, tornTailOk: true })
-  if (shape) throw new InputError(path, shape.line, shape.message)
-  const end = text.lastIndexOf('\n') + 1
-  const tornTail = end < text.length
-  const lines = text.slice(0, end).split('\n').slice(0, -1)
-  if (lines.length === 0) return { rows: [], tornTail }
-  if (`${lines[0]}\n` !== HEADER) throw new InputError(path, 1, `header is "${lines[0]}", expected "${HEADER.trim()}"`)
-  const rows = lines.slice(1).map((line, i) => {
-    try {
-      const [fields] = parse(line, { relax_quotes: false }) as string[][]
-      if (!fields || fields.length !== LEDGER_TABLE.columns.length) {
-        throw new Error(`has ${fields?.length ?? 0} fields, expected ${LEDGER_TABLE.columns.length} (${LEDGER_TABLE.columns.join(',')})`)
-      }
-      return LEDGER_TABLE.fromFields(fields)
-    } catch (err) {
-      throw new InputError(path, i + 2, (err as Error).message)
-    }
-  })
-  return { rows, tornTail }
-}
-
-/** One line per row; a detail never spans lines. */
-function formatRows(rows: readonly LedgerRow[]): string {
-  const records = rows.map((row) => LEDGER_TABLE.toFields({ ...row, detail: row.detail.replace(/[\r\n]+/g, ' ') }))
-  return stringify(records as (string | number)[][], { record_delimiter: 'unix' })
+export function readLedger(path: string): Promise<LedgerContents> {
+  return readAppendOnly(path, LEDGER_TABLE)
 }
 
 /**
  * Appends rows to the ledger (O_APPEND), with the header when the file is new, and fsyncs before returning, so
- * a row is on disk before the action it announces. Earlier bytes are never changed, except a torn last line
- * (no newline: a crash mid-append), which is cut off first. Returns whether a torn line was cut.
+ * a row is on disk before the action it announces. Returns whether a torn last line (a crash) was cut off first.
  */
-export async function appendLedger(path: string, rows: readonly LedgerRow[]): Promise<boolean> {
-  if (rows.length === 0) return false
-  const handle = await open(path, 'a+')
-  let cut = false
-  let created = false
-  try {
-    const size = (await handle.stat()).size
-    created = size === 0
-    let prefix = size === 0 ? HEADER : ''
-    if (size > 0) {
-      const last = Buffer.alloc(1)
-      await handle.read(last, 0, 1, size - 1)
-      if (last[0] !== 0x0a) {
-        // Find the start of the torn line and cut it: it never became a row.
-        const text = await readFile(path)
-        const keep = text.lastIndexOf(0x0a) + 1
-        await handle.truncate(keep)
-        prefix = keep === 0 ? HEADER : ''
-        cut = true
-      }
-    }
-    await handle.write(prefix + formatRows(rows))
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  // A new file's directory entry must be durable too.
-  if (created) await syncDir(dirname(path))
-  return cut
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
+export function appendLedger(path: string, rows: readonly LedgerRow[]): Promise<boolean> {
+  return appendRows(path, LEDGER_TABLE, rows)
 }

@@ -7,18 +7,38 @@ import { readProcessList } from './condor/process-list.js'
 import { schedulerJobs } from './condor/scheduler.js'
 import { layout } from './files/layout.js'
 import { readLedger } from './ledger.js'
+import { SEVEN_PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
+import { latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
+import { absentPayloads } from './upload/payload-files.js'
 
 export interface StatusOptions {
   output: string
   runType: string
   maxAttempts: number
   timeout: number
+  /** The rule set's payload types: a done run lacking a file of one is incomplete. @default the seven of the seed */
+  rules?: { payloadTypes: readonly PayloadType[] }
 }
 
-const ORDER: readonly RunStateName[] = ['new', 'queued', 'running', 'held', 'done', 'failed']
+const ORDER: readonly (RunStateName | 'uploaded')[] = ['new', 'queued', 'running', 'held', 'done', 'uploaded', 'failed']
+
+/** A run's state and, for a done run, what the upload ledger says: `uploaded` (in the CDB, awaiting the next check). */
+type StatusState = Omit<RunState, 'state'> & { state: RunStateName | 'uploaded' }
+
+async function uploadedState(state: RunState, uploads: readonly UploadRow[], output: string, types: readonly PayloadType[]): Promise<StatusState> {
+  if (state.state !== 'done') return state
+  const mine = [...latestUploads(uploads).values()].filter((r) => r.runnumber === state.runnumber && r.tag === state.tag && r.state === 'uploaded')
+  // Incomplete: genStatus wrote no payload for a type (its histogram was empty), so the CDB will still lack it.
+  const absent = await absentPayloads(output, state.runnumber, state.tag, types)
+  const gap = absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''
+  if (mine.length === 0) return { ...state, detail: `${state.detail}${gap}` }
+  const tags = [...new Set(mine.map((r) => r.globalTag))].join(', ')
+  const count = `${mine.length} payload${mine.length === 1 ? '' : 's'}`
+  return { ...state, state: 'uploaded', detail: `${count} uploaded to the CDB (${tags}), awaiting the next check${gap}; ${state.detail}` }
+}
 
 /** A run's line: run, tag, state, and what to know about it (hold reason, attempts, missing list). */
-function line(state: RunState, hasList: boolean, maxAttempts: number): string {
+function line(state: StatusState, hasList: boolean, maxAttempts: number): string {
   let detail = state.detail
   if (state.state === 'failed') detail = `${state.attempts} of ${maxAttempts} attempts${state.attempts >= maxAttempts ? ', given up' : ''}; ${detail}`
   if (state.state === 'new' && !hasList) detail = `no list in datasets/ (see the lists stage's log); ${detail}`
@@ -36,7 +56,8 @@ export async function runStatus(options: StatusOptions, env: Env): Promise<strin
   const ledger = await readLedger(layout.ledgerCsv(options.output))
   const jobs = await schedulerJobs(options.output, { env, timeout: options.timeout })
   const rows = [...ledger.rows, ...reconcile(ledger.rows, jobs, new Date().toISOString())]
-  const states = entries.map((entry) => runState(entry.runnumber, entry.tag, rows, jobs))
+  const uploads = (await readUploads(layout.uploadsCsv(options.output))).rows
+  const states = await Promise.all(entries.map((entry) => uploadedState(runState(entry.runnumber, entry.tag, rows, jobs), uploads, options.output, options.rules?.payloadTypes ?? SEVEN_PAYLOAD_TYPES)))
   const lines = states.map((state) => line(state, lists.has(`${runTagKey(state.runnumber, state.tag)}.list`), options.maxAttempts))
   const counts = ORDER.map((name) => [name, states.filter((s) => s.state === name).length] as const)
     .filter(([, count]) => count > 0)

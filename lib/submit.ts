@@ -77,7 +77,7 @@ function decide(state: RunState, maxAttempts: number): { action: Action; note: s
     case 'held':
       return { action: 'skip', note: `${state.state}: ${state.detail}` }
     case 'done':
-      return { action: 'skip', note: `done but still not current in the CDB: ${state.detail}; its payloads are in output/${state.runnumber}_${state.tag}/` }
+      return { action: 'skip', note: `done but still not current in the CDB: ${state.detail}; its payloads are in output/${state.runnumber}_${state.tag}/ (task upload puts them into the CDB)` }
     case 'failed':
       return state.attempts < maxAttempts
         ? { action: 'submit', note: `retry ${state.attempts + 1} of ${maxAttempts}: ${state.detail}` }

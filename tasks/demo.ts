@@ -3,13 +3,14 @@
 // the built-in runner, with the fake CDB, scheduler and genStatus of test/fakes; no server, no sPHENIX software.
 // Two nights: the first submits the runs whose maps are missing or outdated; the scheduler runs them and their
 // payloads reach the CDB; the second finds nothing left to do.
-import { rm } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import postgres from 'postgres'
 import { $ } from 'zx'
 import { createCatalogFiles } from '../lib/demo/files-on-disk.js'
 import { loadCatalog } from '../lib/demo/load.js'
 import { startEmbeddedPostgres } from '../lib/demo/embedded.js'
+import { startFakeNopayloaddb } from '../test/fakes/nopayloaddb.mjs'
 
 const root = resolve(process.argv[2] ?? 'demo')
 const output = join(root, 'run3auau')
@@ -56,18 +57,23 @@ try {
   await task('submit')
   await task('status')
 
-  say('the scheduler runs the jobs; their payloads are uploaded to the CDB')
+  say('the scheduler runs the jobs; upload puts their payloads into the CDB (a fake nopayloaddb over the same state)')
   await sh`${join(fakes, 'fake-condor')} run all`
-  const jobs = (await $({ env })`${join(fakes, 'fake-condor')} list`).stdout.split('\n').filter(Boolean)
-  for (const job of jobs) {
-    const [run, ...tag] = job.split(' ')[2]!.split('_')
-    await $({ env })`${join(fakes, 'fake-cdb')} calibrate ${cdbState} ${run!} ${tag.join('_')}`
+  const cdb = await startFakeNopayloaddb({ state: cdbState })
+  try {
+    await mkdir(join(root, 'store'))
+    const conf = cdb.writeConfig(join(root, 'nopayloadclient.json'), { write_dir: join(root, 'store') })
+    const upload = ['upload', ...vars, '--', '--do-cdb-upload', '--global-tag', 'newcdbtag']
+    process.stdout.write(`$ npm run task -- ${upload.join(' ')}\n`)
+    await $({ env: { ...env, NOPAYLOADCLIENT_CONF: conf }, stdio: 'inherit' })`${process.execPath} --import tsx tasks/task.ts ${upload}`
+  } finally {
+    await cdb.close()
   }
   await task('status')
 
   say('night 2: the catalog has not changed; the runs just calibrated are current, nothing is submitted')
   await task('--verbose', 'submit')
-  say(`outputs are in ${shown(output)}/ (query.csv, run3auau.csv, reduce.csv, run3auau-process.csv, datasets/, condor/, submissions/, submissions.csv, log/)`)
+  say(`outputs are in ${shown(output)}/ (query.csv, run3auau.csv, reduce.csv, run3auau-process.csv, datasets/, condor/, submissions/, submissions.csv, uploads.csv, log/; the payload store in ${shown(join(root, 'store'))}/)`)
 } catch (err) {
   process.stderr.write(`demo: ${(err as Error).message.split('\n')[0]}\n`)
   process.exitCode = 1

@@ -8,7 +8,8 @@ await main(
     name: 'status',
     summary:
       'Prints, for each run of <output>/<runtype>-process.csv, its state: new (not submitted), queued, running,\n' +
-      'held (with the hold reason), done (finished, exit 0) or failed (with the attempts made), from the ledger\n' +
+      'held (with the hold reason), done (finished, exit 0), uploaded (its payloads in the CDB, per <output>/uploads.csv,\n' +
+      'awaiting the next check; incomplete when some type has none) or failed (with the attempts made), from the ledger\n' +
       '<output>/submissions.csv and what condor_q and condor_history say. Changes nothing but the log.',
     flags: ['run-type', 'rules', 'output', 'max-attempts', 'timeout', 'verbose', 'quiet', 'help'],
   },

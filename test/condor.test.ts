@@ -105,7 +105,7 @@ t.test('genStatus.sh runs genStatus in the scratch directory and copies its outp
   t.equal(ok.status, 0, ok.stderr)
   const dir = join(outdir, `68006_${TAG}`)
   t.same(readdirSync(dir).sort(), [
-    `CEMC_hotTowers_fracBadChi2_${TAG}_68006.root`, `CEMC_meanTime_${TAG}_68006.root`,
+    `CEMC_hotTowers_fracBadChi2_${TAG}_68006.root`, `CEMC_meanTime_${TAG}_68006.root`, `EMCalHotMap_${TAG}_68006cdb.root`,
     `HCALIN_hotTowers_fracBadChi2_${TAG}_68006.root`, `HCALIN_meanTime_${TAG}_68006.root`,
     `HCALOUT_hotTowers_fracBadChi2_${TAG}_68006.root`, `HCALOUT_meanTime_${TAG}_68006.root`, 'QA',
   ])

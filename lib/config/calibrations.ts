@@ -42,10 +42,13 @@ export function currentPayloadFile(type: PayloadType, tag: string, run: number):
 /** How a payload's URL stands against (run, tag). */
 export type PayloadState = 'current' | 'missing' | 'outdated'
 
-/** Classifies a CDB URL as DESIGN.md says: a DataBaseException is missing, another tag's file outdated. */
+/**
+ * Classifies a CDB URL as DESIGN.md says: a DataBaseException is missing, another tag's file outdated. The file
+ * may carry the md5 prefix nopayloadclient's store gives it (`<md5>_<name>`).
+ */
 export function payloadState(type: PayloadType, tag: string, run: number, url: string): PayloadState {
   if (url.startsWith('DataBaseException')) return 'missing'
-  return url.endsWith(`/${currentPayloadFile(type, tag, run)}`) || url === currentPayloadFile(type, tag, run)
-    ? 'current'
-    : 'outdated'
+  const name = currentPayloadFile(type, tag, run)
+  const file = url.slice(url.lastIndexOf('/') + 1)
+  return file === name || (file.endsWith(`_${name}`) && /^[0-9a-f]{32}$/.test(file.slice(0, -name.length - 1))) ? 'current' : 'outdated'
 }

@@ -52,7 +52,7 @@ export interface Options {
   cdb: CdbBackendName
   /** nopayloaddb's API root for `--cdb rest`. @default from the file named by NOPAYLOADCLIENT_CONF */
   cdbUrl: string | undefined
-  /** The CDB global tag the maps are looked up under. @default 'newcdbtag' */
+  /** The CDB global tag the maps are looked up under. @default 'newcdbtag' (upload acts only when it is given) */
   globalTag: string
   /** @default $OFFLINE_MAIN/bin/CaloCDB-GenStatus */
   binGenStatus: string | undefined
@@ -67,6 +67,8 @@ export interface Options {
   maxJobs: number
   /** Submissions of one (run, tag) before it is left for a person. @default 3 */
   maxAttempts: number
+  /** Insert the finished runs' payloads into the CDB (without it the upload stage only plans). */
+  doCdbUpload: boolean
 }
 
 interface FlagSpec {
@@ -157,7 +159,7 @@ export const FLAGS = {
   },
   'global-tag': {
     key: 'globalTag', kind: 'string', value: 'TAG',
-    help: 'CDB global tag of the maps (default newcdbtag)',
+    help: 'CDB global tag of the maps (default newcdbtag; upload --do-cdb-upload needs it given)',
     parse: (raw) => {
       if (!/^[A-Za-z0-9_.+-]+$/.test(raw)) throw new Error(`"${raw}" is not a global tag name (letters, digits and _.+-)`)
       return raw
@@ -189,6 +191,9 @@ export const FLAGS = {
   'max-attempts': {
     key: 'maxAttempts', kind: 'string', value: 'N',
     help: 'submit one run and tag at most N times (default 3)', parse: parsePositiveInt,
+  },
+  'do-cdb-upload': {
+    key: 'doCdbUpload', kind: 'boolean', help: 'insert the payloads into the CDB (without it: print the plan, change nothing)',
   },
 } as const satisfies Record<string, FlagSpec>
 
@@ -229,6 +234,7 @@ export function defaultOptions(env: Env, cwd: string): Options {
     doCondorSubmit: false,
     maxJobs: 20000,
     maxAttempts: 3,
+    doCdbUpload: false,
   }
 }
 

@@ -18,6 +18,8 @@ export const layout = {
   condorDir: (output: string) => join(output, 'condor'),
   submissionsDir: (output: string) => join(output, 'submissions'),
   ledgerCsv: (output: string) => join(output, 'submissions.csv'),
+  /** The upload stage's ledger. */
+  uploadsCsv: (output: string) => join(output, 'uploads.csv'),
   lockFile: (output: string) => join(output, '.caloprod.lock'),
   logDir: (output: string) => join(output, 'log'),
   jobOutputDir: (output: string) => join(output, 'output'),

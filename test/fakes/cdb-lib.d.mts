@@ -10,17 +10,25 @@ export interface FakeCdbState {
   default?: Spec
   runs?: Record<string, Spec | Record<string, Spec>>
   iovs?: FakeIov[]
+  /** The write side (cdb-write-lib.mjs): global tags, inserted payload IOVs, the token writes need. */
+  globalTags?: Record<string, { status: 'unlocked' | 'locked'; lists?: string[] }>
+  piovs?: { id: number; type?: string; globalTag?: string; list?: string; url: string; checksum: string; size: number | null; minor_iov: number; minor_iov_end: number }[]
+  nextPiov?: number
+  writeToken?: string
 }
 export interface SelectedIov {
   start: bigint
   end: bigint
   url: string
+  /** An inserted payload's own checksum and size. */
+  checksum?: string
+  size?: number | null
 }
 export declare const PAYLOAD_TYPES: readonly string[]
 export declare const ALL_PAYLOAD_TYPES: readonly string[]
 export declare const OPEN_END: bigint
 export declare function specFor(state: FakeCdbState, type: string, run: number): Spec
-export declare function selectIov(state: FakeCdbState, type: string, run: number, tagOf: (run: number) => string | undefined): SelectedIov | undefined
+export declare function selectIov(state: FakeCdbState, type: string, run: number, tagOf: (run: number) => string | undefined, globalTag?: string): SelectedIov | undefined
 export declare const ZS_PAYLOAD_TYPES: readonly string[]
 export declare function releasePayloadTypes(env?: Record<string, string | undefined>): readonly string[]
 export declare const GLOBAL_TAG: string

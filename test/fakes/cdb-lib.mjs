@@ -117,7 +117,7 @@ function previousOwnStart(state, type, run) {
  * { start, end, url } with bigint bounds; undefined when none starts by then. `tagOf(run)` is the production tag a
  * bare "current" SPEC stands for (the tag asked for, or the run list's).
  */
-export function selectIov(state, type, run, tagOf) {
+export function selectIov(state, type, run, tagOf, globalTag = GLOBAL_TAG) {
   const own = (start) => {
     const spec = specFor(state, type, start)
     const tag = spec === 'current' ? (tagOf(start) ?? OUTDATED_TAG) : undefined
@@ -136,6 +136,13 @@ export function selectIov(state, type, run, tagOf) {
     if (iov.spec === 'current' || iov.spec === 'missing') throw new Error(`fake CDB state: an IOV of "iovs" cannot be "${iov.spec}"`)
     const end = iov.end === undefined || iov.end === null ? OPEN_END : BigInt(iov.end)
     best = { start, end, url: resolveSpec(iov.spec, type, iov.start, undefined) }
+  }
+  // Payloads inserted through the fake's write side (cdb-write-lib.mjs): attached later, they win a tie.
+  for (const piov of state.piovs ?? []) {
+    if (!piov.list || piov.type !== type || piov.globalTag !== globalTag) continue
+    const start = BigInt(piov.minor_iov)
+    if (start > BigInt(run) || (best && start < best.start)) continue
+    best = { start, end: BigInt(piov.minor_iov_end), url: piov.url, checksum: piov.checksum, size: piov.size }
   }
   return best
 }

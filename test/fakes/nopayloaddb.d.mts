@@ -21,6 +21,7 @@ export interface FakeRouteContext {
   method: string
   path: string
   query: URLSearchParams
+  headers: Record<string, string | string[] | undefined>
   body: string
   json(): unknown
   load(): FakeCdbState

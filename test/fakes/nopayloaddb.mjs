@@ -24,14 +24,16 @@
 //   html       200 with an HTML page (a proxy's)      truncate announce the whole body, send half, close
 //   columns    8 (servers before 2026-03) or 9 (default)
 //
-// More endpoints (the write side: POST piov, PUT piov_attach, GET gtPayloadLists/<tag>) go into `routes`, keyed
-// "METHOD path-after-api_res" ("POST piov"; a trailing "*" matches a prefix), each (ctx) => { status, body } with
-// ctx = { method, path, query, body (text), json() (parsed body), load() (the state), save(state), server }.
+// The write side (GET globalTags, GET gtPayloadLists/<tag>, POST piov, PUT piov_attach) is cdb-write-lib.mjs's, over
+// the same state: what it inserts, payloadiovs and the fake filter-datasets return. More endpoints go into `routes`,
+// keyed "METHOD path-after-api_res" ("POST piov"; a trailing "*" matches a prefix), each (ctx) => { status, body }
+// with ctx = { method, path, query, headers, body (text), json() (parsed body), load() (the state), save(state), server }.
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { pathToFileURL } from 'node:url'
 import { ALL_PAYLOAD_TYPES, GLOBAL_TAG, OPEN_END, loadState, saveState, selectIov } from './cdb-lib.mjs'
+import { writeRoutes } from './cdb-write-lib.mjs'
 
 const STORE_PREFIX = '/cvmfs/sphenix.sdcc.bnl.gov/calibrations/sphnxpro/cdb/'
 /** A payload type of the global tag that caloprod does not check: every answer has it, as the real tag has many. */
@@ -72,14 +74,15 @@ const OTHER_URL = `${OTHER_TYPE}/00/00/${md5(OTHER_TYPE)}_zdc_towermap.root`
 const OTHER_SUM = md5(OTHER_URL)
 
 /** The rows payloadiovs answers for `run` (see the top of this file). */
-export function payloadIovRows(state, run, { tagOf = () => undefined, columns = 9 } = {}) {
+export function payloadIovRows(state, run, { tagOf = () => undefined, columns = 9, globalTag = GLOBAL_TAG } = {}) {
   const rows = []
   for (const type of ALL_PAYLOAD_TYPES) {
-    const iov = selectIov(state, type, run, tagOf)
+    const iov = selectIov(state, type, run, tagOf, globalTag)
     if (!iov || iov.url.startsWith('DataBaseException')) continue
     const url = storeUrl(type, iov.url)
-    const sum = md5(url)
-    const size = parseInt(sum.slice(0, 2), 16) % 5 === 0 ? null : 4096 + parseInt(sum.slice(2, 8), 16)
+    // An inserted payload (cdb-write-lib.mjs) has its own checksum and size.
+    const sum = iov.checksum ?? md5(url)
+    const size = iov.checksum ? (iov.size ?? null) : parseInt(sum.slice(0, 2), 16) % 5 === 0 ? null : 4096 + parseInt(sum.slice(2, 8), 16)
     const open = iov.end === OPEN_END
     rows.push([type, url, sum, size, 0n, iov.start, open ? OPEN_END : 0n, iov.end, parseInt(sum.slice(8, 10), 16) % 3 === 0 ? null : 1])
   }
@@ -123,7 +126,7 @@ export function payloadIovs(ctx) {
   if (major !== '0') return { status: 500, type: 'text/html', body: html('fake nopayloaddb: only majorIOV=0 is modelled') }
   if (gtName !== server.globalTag) return { status: 200, body: '[]' }
   const tags = readRunList(server.runList)
-  const rows = payloadIovRows(ctx.load(), Number(minor), { tagOf: (run) => tags.get(run), columns: server.faults.columns ?? 9 })
+  const rows = payloadIovRows(ctx.load(), Number(minor), { tagOf: (run) => tags.get(run), columns: server.faults.columns ?? 9, globalTag: server.globalTag })
   const shaped = query.get('shape') === 'dict' ? rows.map((row) => Object.fromEntries(row.map((v, i) => [DICT_KEYS[i], v]))) : rows
   return { status: 200, body: exactJson(shaped) }
 }
@@ -132,7 +135,7 @@ export function payloadIovs(ctx) {
 export async function startFakeNopayloaddb(options = {}) {
   const apiRes = options.apiRes ?? '/api/cdb_rest/'
   const readState = cachedReader((path) => loadState(path))
-  const routes = { 'GET payloadiovs/': payloadIovs, ...options.routes }
+  const routes = { 'GET payloadiovs/': payloadIovs, ...writeRoutes, ...options.routes }
   const sockets = new Set()
   const server = {
     statePath: options.state,
@@ -183,7 +186,7 @@ export async function startFakeNopayloaddb(options = {}) {
       return send(res, { status: 404, type: 'text/html', body: html('Not Found') })
     }
     const ctx = {
-      method: req.method, path, query: url.searchParams, body, server,
+      method: req.method, path, query: url.searchParams, headers: req.headers, body, server,
       json: () => JSON.parse(body),
       load: () => readState(server.statePath),
       save: (state) => saveState(server.statePath, state),

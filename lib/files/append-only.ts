@@ -1,0 +1,100 @@
+// An append-only CSV ledger (submissions.csv, uploads.csv): rows are appended and fsynced, never rewritten, so a
+// row is on disk before the action it announces. A crash leaves at most an empty file or a torn last line, which
+// read as the rows before them (the torn line is cut off before the next append) rather than stopping every later
+// night until someone edits the file; anything else malformed names its file and line.
+import { open, readFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { parse } from 'csv-parse/sync'
+import { stringify } from 'csv-stringify/sync'
+import { InputError } from '../errors.js'
+import type { Table } from './csv.js'
+import { textShapeProblem } from './text-shape.js'
+
+export interface AppendOnlyContents<Row> {
+  rows: Row[]
+  /** A last line without its newline (a crash or a full disk while appending): ignored, and cut off by the next append. */
+  tornTail: boolean
+}
+
+/** Reads an append-only ledger; no file means no rows yet. Throws InputError naming the line of anything malformed. */
+export async function readAppendOnly<Row>(path: string, table: Table<Row>): Promise<AppendOnlyContents<Row>> {
+  const header = `${table.columns.join(',')}\n`
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { rows: [], tornTail: false }
+    throw new InputError(path, undefined, `cannot be read: ${(err as Error).message}`)
+  }
+  const shape = textShapeProblem(text, { header: header.trim(), emptyOk: true, tornTailOk: true })
+  if (shape) throw new InputError(path, shape.line, shape.message)
+  const end = text.lastIndexOf('\n') + 1
+  const tornTail = end < text.length
+  const lines = text.slice(0, end).split('\n').slice(0, -1)
+  if (lines.length === 0) return { rows: [], tornTail }
+  if (`${lines[0]}\n` !== header) throw new InputError(path, 1, `header is "${lines[0]}", expected "${header.trim()}"`)
+  const rows = lines.slice(1).map((line, i) => {
+    try {
+      const [fields] = parse(line, { relax_quotes: false }) as string[][]
+      if (!fields || fields.length !== table.columns.length) {
+        throw new Error(`has ${fields?.length ?? 0} fields, expected ${table.columns.length} (${table.columns.join(',')})`)
+      }
+      return table.fromFields(fields)
+    } catch (err) {
+      throw new InputError(path, i + 2, (err as Error).message)
+    }
+  })
+  return { rows, tornTail }
+}
+
+/** One line per row: no field spans lines. */
+function formatRows<Row>(table: Table<Row>, rows: readonly Row[]): string {
+  const records = rows.map((row) => table.toFields(row).map((f) => (typeof f === 'string' ? f.replace(/[\r\n]+/g, ' ') : f)))
+  return stringify(records as (string | number)[][], { record_delimiter: 'unix' })
+}
+
+/**
+ * Appends rows (O_APPEND), with the header when the file is new, and fsyncs before returning. Earlier bytes are
+ * never changed, except a torn last line (no newline: a crash mid-append), which is cut off first.
+ * Returns whether a torn line was cut.
+ */
+export async function appendRows<Row>(path: string, table: Table<Row>, rows: readonly Row[]): Promise<boolean> {
+  if (rows.length === 0) return false
+  const header = `${table.columns.join(',')}\n`
+  const handle = await open(path, 'a+')
+  let cut = false
+  let created = false
+  try {
+    const size = (await handle.stat()).size
+    created = size === 0
+    let prefix = size === 0 ? header : ''
+    if (size > 0) {
+      const last = Buffer.alloc(1)
+      await handle.read(last, 0, 1, size - 1)
+      if (last[0] !== 0x0a) {
+        // Find the start of the torn line and cut it: it never became a row.
+        const text = await readFile(path)
+        const keep = text.lastIndexOf(0x0a) + 1
+        await handle.truncate(keep)
+        prefix = keep === 0 ? header : ''
+        cut = true
+      }
+    }
+    await handle.write(prefix + formatRows(table, rows))
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  // A new file's directory entry must be durable too.
+  if (created) await syncDir(dirname(path))
+  return cut
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}

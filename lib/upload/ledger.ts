@@ -1,0 +1,81 @@
+// The upload ledger `<output>/uploads.csv`, append-only like submissions.csv: an `uploading` row is on disk before
+// anything reaches the payload store or the CDB, and a second row after says how it ended, so the next run knows
+// what a crash interrupted and asks the CDB about exactly those payloads before deciding anything.
+import { PAYLOAD_TYPES, type PayloadType } from '../config/calibrations.js'
+import { appendRows, readAppendOnly, type AppendOnlyContents } from '../files/append-only.js'
+import { field, type Table } from '../files/csv.js'
+import { tagProblem } from '../files/names.js'
+
+/**
+ * - `uploading`: about to copy into the store and insert (a row left alone in this state means a crash);
+ * - `uploaded`: the CDB has the payload for [run, run+1) in the global tag (with the piov id when caloprod saw it);
+ * - `failed`: not inserted (the CDB refused, or a crash left it out): the next run may try again.
+ */
+export const UPLOAD_STATES = ['uploading', 'uploaded', 'failed'] as const
+export type UploadState = (typeof UPLOAD_STATES)[number]
+
+export interface UploadRow {
+  /** When the row was written, ISO 8601 UTC. */
+  time: string
+  runnumber: number
+  tag: string
+  type: PayloadType
+  /** The CDB global tag the payload went into. */
+  globalTag: string
+  state: UploadState
+  /** md5 of the payload file. */
+  checksum: string
+  /** The payload IOV's id in the CDB, when known. */
+  piov: number | undefined
+  /** The payload's URL relative to the store. */
+  url: string
+  detail: string
+}
+
+const MD5 = /^[0-9a-f]{32}$/
+
+export const UPLOADS_TABLE: Table<UploadRow> = {
+  columns: ['time', 'runnumber', 'tag', 'payload_type', 'global_tag', 'state', 'checksum', 'piov', 'url', 'detail'],
+  toFields: (r) => [r.time, r.runnumber, r.tag, r.type, r.globalTag, r.state, r.checksum, r.piov ?? '', r.url, r.detail],
+  fromFields([time, runnumber, tag, type, globalTag, state, checksum, piov, url, detail]) {
+    if (Number.isNaN(Date.parse(time))) throw new Error(`time "${time}" is not a date`)
+    const problem = tagProblem(tag) ?? tagProblem(globalTag)
+    if (problem) throw new Error(problem)
+    if (!(PAYLOAD_TYPES as readonly string[]).includes(type)) throw new Error(`payload_type "${type}" is not one of ${PAYLOAD_TYPES.join(', ')}`)
+    if (!(UPLOAD_STATES as readonly string[]).includes(state)) throw new Error(`state "${state}" is not one of ${UPLOAD_STATES.join(', ')}`)
+    if (!MD5.test(checksum)) throw new Error(`checksum "${checksum}" is not an md5 (32 hex digits)`)
+    return {
+      time,
+      runnumber: field.count(runnumber, 'runnumber'),
+      tag,
+      type: type as PayloadType,
+      globalTag,
+      state: state as UploadState,
+      checksum,
+      piov: piov === '' ? undefined : field.count(piov, 'piov'),
+      url: field.text(url, 'url'),
+      detail,
+    }
+  },
+}
+
+export function readUploads(path: string): Promise<AppendOnlyContents<UploadRow>> {
+  return readAppendOnly(path, UPLOADS_TABLE)
+}
+
+/** Appends and fsyncs; returns whether a torn last line (a crash) was cut off first. */
+export function appendUploads(path: string, rows: readonly UploadRow[]): Promise<boolean> {
+  return appendRows(path, UPLOADS_TABLE, rows)
+}
+
+/** The key of one payload of one run in one global tag. */
+export function uploadKey(row: Pick<UploadRow, 'runnumber' | 'tag' | 'type' | 'globalTag'>): string {
+  return `${row.globalTag}\0${row.runnumber}\0${row.tag}\0${row.type}`
+}
+
+/** The last row of each (global tag, run, tag, type): where each payload stands. */
+export function latestUploads(rows: readonly UploadRow[]): Map<string, UploadRow> {
+  const latest = new Map<string, UploadRow>()
+  for (const row of rows) latest.set(uploadKey(row), row)
+  return latest
+}

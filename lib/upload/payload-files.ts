@@ -1,0 +1,89 @@
+// The payload files a finished genStatus job left in `<output>/output/<run>_<tag>/`, found by name, one per payload
+// type, and checked before anything is copied: present, a regular file, not empty, a ROOT file by its magic bytes.
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { open, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { currentPayloadFile, type PayloadType } from '../config/calibrations.js'
+import { runTagKey } from '../condor/jobs-list.js'
+import { layout } from '../files/layout.js'
+
+/** A payload file ready to insert. */
+export interface PayloadFile {
+  type: PayloadType
+  /** Absolute path in the job's output folder. */
+  path: string
+  /** The file's name, which the CDB keeps: it is the only record of the tag and run it was built for. */
+  name: string
+  size: number
+  /** md5 of the bytes, hex: nopayloadclient's checksum and the store's folder. */
+  md5: string
+}
+
+/** Why a payload type of a run cannot be inserted. */
+export interface PayloadProblem {
+  type: PayloadType
+  path: string
+  reason: 'missing' | 'empty' | 'not ROOT' | 'unreadable'
+  detail: string
+}
+
+export type PayloadCheck = { ok: true; file: PayloadFile } | { ok: false; problem: PayloadProblem }
+
+/** Every ROOT file starts with these four bytes (TFile's header). */
+const ROOT_MAGIC = Buffer.from('root')
+
+/** The folder genStatus wrote a run's payloads into. */
+export function runOutputDir(output: string, runnumber: number, tag: string): string {
+  return join(layout.jobOutputDir(output), runTagKey(runnumber, tag))
+}
+
+/** md5 of a file, streamed so memory stays flat. */
+export async function md5File(path: string): Promise<string> {
+  const hash = createHash('md5')
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+async function firstBytes(path: string, count: number): Promise<Buffer> {
+  const handle = await open(path, 'r')
+  try {
+    const buffer = Buffer.alloc(count)
+    const { bytesRead } = await handle.read(buffer, 0, count, 0)
+    return buffer.subarray(0, bytesRead)
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Finds and checks the payload file of one type of (run, tag). */
+export async function checkPayload(output: string, runnumber: number, tag: string, type: PayloadType): Promise<PayloadCheck> {
+  const name = currentPayloadFile(type, tag, runnumber)
+  const path = join(runOutputDir(output, runnumber, tag), name)
+  const problem = (reason: PayloadProblem['reason'], detail: string): PayloadCheck => ({ ok: false, problem: { type, path, reason, detail } })
+  try {
+    const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined
+      throw err
+    })
+    if (!info) return problem('missing', `no ${name} (genStatus writes a payload only when its histogram has entries)`)
+    if (!info.isFile()) return problem('unreadable', `${path} is not a regular file`)
+    if (info.size === 0) return problem('empty', `${path} is empty`)
+    if (!(await firstBytes(path, ROOT_MAGIC.length)).equals(ROOT_MAGIC)) return problem('not ROOT', `${path} does not start with "root": not a ROOT file`)
+    return { ok: true, file: { type, path, name, size: info.size, md5: await md5File(path) } }
+  } catch (err) {
+    return problem('unreadable', `${path} cannot be read: ${(err as Error).message}`)
+  }
+}
+
+/** The payload files of (run, tag), type by type in the order given. */
+export async function findPayloads(output: string, runnumber: number, tag: string, types: readonly PayloadType[]): Promise<PayloadCheck[]> {
+  return Promise.all(types.map((type) => checkPayload(output, runnumber, tag, type)))
+}
+
+/** The payload types of (run, tag) for which genStatus wrote no file: what makes a run incomplete. */
+export async function absentPayloads(output: string, runnumber: number, tag: string, types: readonly PayloadType[]): Promise<PayloadType[]> {
+  const dir = runOutputDir(output, runnumber, tag)
+  const present = await Promise.all(types.map((type) => stat(join(dir, currentPayloadFile(type, tag, runnumber))).then(() => true, () => false)))
+  return types.filter((_, i) => !present[i])
+}

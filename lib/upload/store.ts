@@ -1,0 +1,94 @@
+// The payload store (nopayloadclient's `write_dir`): each payload under `<type>/<md5[0:2]>/<md5[2:4]>/<md5>_<name>`,
+// the relative path being the URL the CDB records. Copied by write-to-temporary-and-rename, so the store never
+// holds a partial file under a real name; a file already there is kept when it has the same bytes and is never
+// overwritten when it does not.
+import { constants } from 'node:fs'
+import { copyFile, link, mkdir, open, rename, stat, unlink } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { CaloprodError } from '../errors.js'
+import { sweepStaleTemps, tempPathFor } from '../files/atomic.js'
+import { md5File } from './payload-files.js'
+
+/** The payload's URL relative to the store, as nopayloadclient builds it. */
+export function storeUrl(type: string, md5: string, name: string): string {
+  return `${type}/${md5.slice(0, 2)}/${md5.slice(2, 4)}/${md5}_${name}`
+}
+
+/** Refuses a store that is not there or not a directory: creating it would hide a wrong configuration. */
+export async function checkStore(writeDir: string, source: string): Promise<void> {
+  const info = await stat(writeDir).catch(() => undefined)
+  if (!info) throw new CaloprodError(`the payload store ${writeDir} (write_dir in ${source}) does not exist; mount it or fix write_dir`)
+  if (!info.isDirectory()) throw new CaloprodError(`the payload store ${writeDir} (write_dir in ${source}) is not a directory; fix write_dir`)
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Gives the finished temporary file its real name without ever replacing a file that appeared there meanwhile: a
+ * hard link fails on an existing name, where rename would overwrite it. A store without hard links gets rename.
+ */
+async function placeWithoutOverwrite(temp: string, target: string): Promise<void> {
+  try {
+    await link(temp, target)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') throw new CaloprodError(`${target} appeared in the payload store while caloprod copied it; it is never overwritten: re-run the upload`)
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err
+    await rename(temp, target)
+    return
+  }
+  await unlink(temp)
+}
+
+/** What copying did: `copied`, or `present` (the same bytes were already there, from an earlier try). */
+export type StoreOutcome = 'copied' | 'present'
+
+/**
+ * Copies `source` (whose md5 is `md5`) into the store at `url`. A file there already is kept if its md5 matches;
+ * a different one stops the upload (it is never overwritten). Throws CaloprodError naming the path.
+ */
+export async function copyIntoStore(writeDir: string, url: string, source: string, md5: string): Promise<StoreOutcome> {
+  const target = join(writeDir, url)
+  const dir = dirname(target)
+  const fail = (what: string, err: unknown) =>
+    new CaloprodError(`cannot ${what} in the payload store: ${(err as Error).message}; check that ${writeDir} is writable by this user`, 1, { cause: err })
+  try {
+    await mkdir(dir, { recursive: true })
+  } catch (err) {
+    throw fail(`create ${dir}`, err)
+  }
+  await sweepStaleTemps(dir)
+  if (await stat(target).catch(() => undefined)) {
+    if ((await md5File(target)) === md5) return 'present'
+    throw new CaloprodError(`${target} is already in the payload store with other bytes than ${source} (md5 ${md5}); it is never overwritten: ask the CDB's administrators`)
+  }
+  const temp = tempPathFor(target)
+  try {
+    await copyFile(source, temp, constants.COPYFILE_EXCL)
+    await syncFile(temp)
+    if ((await md5File(temp)) !== md5) throw new Error(`the copy of ${source} does not have md5 ${md5} (did the file change?)`)
+    await placeWithoutOverwrite(temp, target)
+    await syncDir(dir)
+  } catch (err) {
+    await unlink(temp).catch(() => {})
+    if (err instanceof CaloprodError) throw err
+    throw fail(`copy ${source} to ${target}`, err)
+  }
+  return 'copied'
+}

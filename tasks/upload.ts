@@ -1,0 +1,37 @@
+#!/usr/bin/env -S npx tsx
+// upload: the finished runs' payload files (output/<run>_<tag>/) -> the plan (default), or with --do-cdb-upload
+// the payload store, the CDB (POST piov, PUT piov_attach) and the ledger uploads.csv.
+import { checkUploadOptions, runUpload, type UploadStep } from '../lib/upload.js'
+import { connectForUpload } from '../lib/upload/connect.js'
+import { main } from './main.js'
+
+// Acting needs the tag given (a flag or CALOPROD_GLOBAL_TAG), never the reading default: a decision, not a default.
+const tagGiven = process.argv.slice(2).some((arg) => arg === '--global-tag' || arg.startsWith('--global-tag=')) || !!process.env.CALOPROD_GLOBAL_TAG
+// For the fault tests: SIGKILL the stage right after this step of the first insert (copied, posted, attached).
+const killAt = process.env.CALOPROD_TEST_UPLOAD_KILL as UploadStep | undefined
+
+await main(
+  {
+    name: 'upload',
+    summary:
+      'For each run of <output>/<runtype>-process.csv whose latest job finished with exit 0, finds its payload\n' +
+      'files in <output>/output/<run>_<tag>/ by name and, without --do-cdb-upload, prints the plan (one line per\n' +
+      'run and payload type: insert, skip and why, or why not) and changes nothing. With --do-cdb-upload and\n' +
+      '--global-tag: copies each file into the payload store (write_dir of NOPAYLOADCLIENT_CONF) and inserts it\n' +
+      'for the IOV [run, run+1) (POST piov, PUT piov_attach), each insert in the ledger <output>/uploads.csv\n' +
+      'before it starts. CALOPROD_CDB_TOKEN, when set, is sent as a bearer token.',
+    flags: ['run-type', 'rules', 'output', 'do-cdb-upload', 'global-tag', 'timeout', 'verbose', 'quiet', 'help'],
+    readOnly: (options) => !options.doCdbUpload,
+    lock: true,
+  },
+  async ({ options: resolved, log, env }) => {
+    const options = { ...resolved, globalTag: tagGiven ? resolved.globalTag : undefined }
+    checkUploadOptions(options)
+    const connection = await connectForUpload(env, { timeout: options.timeout, needStore: options.doCdbUpload, log })
+    const onStep = (step: UploadStep) => {
+      if (step === killAt) process.kill(process.pid, 'SIGKILL')
+    }
+    const result = await runUpload(options, { env, log, ...connection, readTag: resolved.globalTag, types: resolved.rules.payloadTypes, onStep })
+    return result.lines.join('\n')
+  },
+)

@@ -1,0 +1,102 @@
+// An output directory whose runs were submitted and whose jobs ran (the fake scheduler ran the fake genStatus),
+// with a fake nopayloaddb over a fake CDB state and a payload store: what the upload stage starts from.
+import { execFile, spawn } from 'node:child_process'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { promisify } from 'node:util'
+import type { Test } from 'tap'
+import { saveState, type FakeCdbState } from '../fakes/cdb-lib.mjs'
+import { startFakeNopayloaddb, type FakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
+import { prepareSubmit, someRuns, type Prepared } from './condor-output.js'
+import { fakeCondor } from './fake-condor.js'
+import { collectOutput, ROOT, type ScriptResult } from './run-script.js'
+
+const exec = promisify(execFile)
+let built: Promise<unknown> | undefined
+
+/**
+ * Runs a stage from its bundle in .build/ (`node .build/<name>.js`), as the Taskfile does: these tests start a
+ * dozen stages each, and tsx's loader would cost seconds per start on a busy machine. Builds once per test file.
+ */
+export async function runBuilt(name: string, args: readonly string[], env: Record<string, string> = {}): Promise<ScriptResult> {
+  built ??= exec(process.execPath, [join(ROOT, 'tasks', 'build.mjs')])
+  await built
+  const child = spawn(process.execPath, [join(ROOT, '.build', `${name}.js`), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  return collectOutput(child).done
+}
+
+export interface UploadSetup extends Prepared {
+  cdbState: string
+  store: string
+  server: FakeNopayloaddb
+  /** The environment of every stage: fake condor, fake CDB (both backends), NOPAYLOADCLIENT_CONF. */
+  env: Record<string, string>
+  upload(args: string[], extra?: Record<string, string>): Promise<ScriptResult>
+}
+
+/** A fake piov as cdb-write-lib.mjs keeps it. */
+export interface FakePiov {
+  id: number
+  type: string
+  globalTag: string
+  list: string | undefined
+  url: string
+  checksum: string
+  minor_iov: number
+  minor_iov_end: number
+}
+
+/** `count` runs from 68001, submitted, their jobs run to exit 0; `state` is the CDB before the upload. */
+export async function prepareUpload(t: Test, count: number, state: FakeCdbState = { default: 'missing', runs: {} }, genStatusEnv: Record<string, string> = {}): Promise<UploadSetup> {
+  const p = await prepareSubmit(t, someRuns(count))
+  const root = join(p.output, '..')
+  const cdbState = join(root, 'cdb.json')
+  const store = join(root, 'store')
+  saveState(cdbState, state)
+  const server = await startFakeNopayloaddb({ state: cdbState })
+  t.teardown(() => server.close())
+  const conf = server.writeConfig(join(root, 'npc.json'), { write_dir: store })
+  const env = { ...p.env, FAKE_CDB_STATE: cdbState, NOPAYLOADCLIENT_CONF: conf, ...genStatusEnv }
+  const submitted = await runBuilt('submit', ['--output', p.output, '--do-condor-submit'], env)
+  t.equal(submitted.code, 0, submitted.stderr)
+  await fakeCondor(p.state, 'run', 'all')
+  return {
+    ...p, cdbState, store, server, env,
+    upload: (args, extra = {}) => runBuilt('upload', ['--output', p.output, ...args], { ...env, ...extra }),
+  }
+}
+
+export function piovs(setup: UploadSetup): FakePiov[] {
+  return ((JSON.parse(readFileSync(setup.cdbState, 'utf8')) as { piovs?: FakePiov[] }).piovs ?? [])
+}
+
+/** How many attached payload IOVs each (type, run) has in the tag: exactly one each after an upload. */
+export function attachedCounts(setup: UploadSetup, globalTag = 'newcdbtag'): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const p of piovs(setup)) if (p.list && p.globalTag === globalTag) counts[`${p.minor_iov} ${p.type}`] = (counts[`${p.minor_iov} ${p.type}`] ?? 0) + 1
+  return counts
+}
+
+/** Every file under the store, relative. */
+export function storeFiles(store: string): string[] {
+  const out: string[] = []
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) walk(path)
+      else out.push(relative(store, path))
+    }
+  }
+  try {
+    walk(store)
+  } catch {
+    return []
+  }
+  return out.sort()
+}
+
+export function patchState(setup: UploadSetup, change: (state: FakeCdbState & Record<string, unknown>) => void): void {
+  const state = JSON.parse(readFileSync(setup.cdbState, 'utf8'))
+  change(state)
+  writeFileSync(setup.cdbState, JSON.stringify(state))
+}

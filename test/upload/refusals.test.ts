@@ -1,0 +1,47 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { TAG } from '../helpers/condor-output.js'
+import { attachedCounts, patchState, piovs, prepareUpload, storeFiles } from '../helpers/upload-setup.js'
+
+const ACT = ['--do-cdb-upload', '--global-tag', 'newcdbtag']
+
+t.test('bad input (the CDB refuses, the files are bad): one line, exit 1, nothing half-done', async (t) => {
+  const s = await prepareUpload(t, 2)
+  mkdirSync(s.store)
+  patchState(s, (state) => (state.writeToken = 'sekrit-token-123'))
+  const r4 = await s.upload(ACT)
+  t.equal(r4.code, 1)
+  t.match(r4.stderr, /the CDB refused POST piov: answered 403 .*Authentication credentials were not provided.*set CALOPROD_CDB_TOKEN/)
+  t.same(piovs(s), [], '403: nothing inserted')
+  t.same(storeFiles(s.store), [], '403: the file copied for it is removed again')
+
+  // A corrupt and an empty payload: their runs insert nothing, the stage fails naming the file.
+  writeFileSync(join(s.output, 'output', `68001_${TAG}`, `CEMC_meanTime_${TAG}_68001.root`), 'not a ROOT file')
+  writeFileSync(join(s.output, 'output', `68002_${TAG}`, `HCALOUT_meanTime_${TAG}_68002.root`), '')
+  const plan = await s.upload([])
+  t.equal(plan.code, 0)
+  t.match(plan.stdout, new RegExp(`^68001 ${TAG} CEMC_meanTime not: not ROOT: .* does not start with "root"`, 'm'))
+  t.match(plan.stdout, new RegExp(`^68002 ${TAG} HCALOUT_meanTime not: empty: `, 'm'))
+  const r5 = await s.upload(ACT, { CALOPROD_CDB_TOKEN: 'sekrit-token-123' })
+  t.equal(r5.code, 1)
+  t.match(r5.stderr, /caloprod upload: upload: 0 payloads inserted .* 2 failed.*first failure: 68001 .*CEMC_meanTime .*not a ROOT file; none of the run's payloads was inserted/)
+  t.same(piovs(s), [])
+
+  // The token works once right; it appears in no output, log or ledger.
+  writeFileSync(join(s.output, 'output', `68001_${TAG}`, `CEMC_meanTime_${TAG}_68001.root`), 'root fixed')
+  writeFileSync(join(s.output, 'output', `68002_${TAG}`, `HCALOUT_meanTime_${TAG}_68002.root`), 'root fixed too')
+  // A locked tag refuses an IOV that conflicts with one it has: 68002's CEMC_meanTime is there already.
+  patchState(s, (state) => {
+    state.globalTags = { newcdbtag: { status: 'locked', lists: ['CEMC_BadTowerMap', 'CEMC_meanTime', 'HCALIN_meanTime', 'HCALOUT_meanTime', 'CEMC_hotTowers_fracBadChi2', 'HCALIN_hotTowers_fracBadChi2'] } }
+    state.runs = { '68002': { CEMC_meanTime: 'outdated' } }
+  })
+  const r6 = await s.upload(ACT, { CALOPROD_CDB_TOKEN: 'sekrit-token-123' })
+  t.equal(r6.code, 1)
+  t.match(r6.stderr, /1 failed.*first failure: 68002 .* CEMC_meanTime: the CDB refused PUT piov_attach: .*GT is LOCKED\. You are attempting to insert IOV .*Conflicts with existing IOV/)
+  t.match((await s.upload([])).stdout, /HCALOUT_hotTowers_fracBadChi2 not: global tag newcdbtag has no payload list for HCALOUT_hotTowers_fracBadChi2; creating one in a tag is an administrator's act/)
+  t.equal(Object.keys(attachedCounts(s)).length, 11, 'the rest went in')
+  for (const text of [r4.stdout, r4.stderr, r5.stderr, r6.stdout, r6.stderr, readFileSync(join(s.output, 'uploads.csv'), 'utf8'), readFileSync(join(s.output, 'log', `${new Date().toISOString().slice(0, 10)}.log`), 'utf8')]) {
+    t.notMatch(text, /sekrit-token-123/, 'the token is never written')
+  }
+})

@@ -1,0 +1,39 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { checkPayload, md5File } from '../../lib/upload/payload-files.js'
+import { copyIntoStore, storeUrl } from '../../lib/upload/store.js'
+import { payloadState } from '../../lib/config/calibrations.js'
+
+t.test('the store: nopayloadclient layout, copy once, same bytes kept, other bytes never overwritten', async (t) => {
+  const dir = t.testdir({ 'a.root': 'root payload A', 'b.root': 'root payload B' })
+  const store = join(dir, 'store')
+  mkdirSync(store)
+  const md5 = await md5File(join(dir, 'a.root'))
+  const url = storeUrl('CEMC_meanTime', md5, 'CEMC_meanTime_tag_68001.root')
+  t.equal(url, `CEMC_meanTime/${md5.slice(0, 2)}/${md5.slice(2, 4)}/${md5}_CEMC_meanTime_tag_68001.root`)
+  t.equal(await copyIntoStore(store, url, join(dir, 'a.root'), md5), 'copied')
+  t.equal(readFileSync(join(store, url), 'utf8'), 'root payload A')
+  t.equal(await copyIntoStore(store, url, join(dir, 'a.root'), md5), 'present', 'the same bytes again: kept as they are')
+  writeFileSync(join(store, url), 'root something else')
+  await t.rejects(copyIntoStore(store, url, join(dir, 'a.root'), md5), /is already in the payload store with other bytes .* never overwritten/)
+  t.equal(readFileSync(join(store, url), 'utf8'), 'root something else', 'the other file is left alone')
+  await t.rejects(copyIntoStore(store, storeUrl('CEMC_meanTime', md5, 'x.root'), join(dir, 'b.root'), md5), /does not have md5/, 'a file that changed under us is refused')
+  t.same(readdirSync(join(store, url, '..')).filter((n) => n.endsWith('.tmp')), [], 'no temporary file left')
+})
+
+t.test('payload files: missing, empty, not ROOT, ok', async (t) => {
+  const tag = 'new_newcdbtag_v008'
+  const output = t.testdir({ output: { [`68001_${tag}`]: { [`EMCalHotMap_${tag}_68001cdb.root`]: 'root map', [`CEMC_meanTime_${tag}_68001.root`]: '', [`HCALIN_meanTime_${tag}_68001.root`]: 'TFile?' } } })
+  t.match(await checkPayload(output, 68001, tag, 'CEMC_BadTowerMap'), { ok: true, file: { name: `EMCalHotMap_${tag}_68001cdb.root`, size: 8 } })
+  t.match(await checkPayload(output, 68001, tag, 'CEMC_meanTime'), { ok: false, problem: { reason: 'empty' } })
+  t.match(await checkPayload(output, 68001, tag, 'HCALIN_meanTime'), { ok: false, problem: { reason: 'not ROOT' } })
+  t.match(await checkPayload(output, 68001, tag, 'HCALOUT_meanTime'), { ok: false, problem: { reason: 'missing' } })
+})
+
+t.test('a payload in the store keeps its md5 prefix and is still current', async (t) => {
+  const name = 'CEMC_meanTime_tag_68001.root'
+  t.equal(payloadState('CEMC_meanTime', 'tag', 68001, `CEMC_meanTime/ab/cd/${'abcd'.padEnd(32, '0')}_${name}`), 'current')
+  t.equal(payloadState('CEMC_meanTime', 'tag', 68001, `/cdb/CEMC_meanTime/${name}`), 'current')
+  t.equal(payloadState('CEMC_meanTime', 'tag', 68001, `/cdb/CEMC_meanTime/old_${name}`), 'outdated', 'only an md5 may stand before the name')
+})
