@@ -30,6 +30,8 @@ export interface CheckDeps {
   maxShardRuns?: number
   tempRoot?: string
   signal?: AbortSignal
+  /** Told the runs the CDB answered so far of those asked (a terminal's progress line). */
+  onAnswered?: (answered: number, total: number) => void
 }
 
 /** A run to ask the CDB about, and why it is asked. */
@@ -128,6 +130,7 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
     maxShardRuns: deps.maxShardRuns,
     tempRoot: deps.tempRoot,
     signal: deps.signal,
+    onAnswered: deps.onAnswered,
   })
 
   const toProcess = questions.filter((q) => answer.keep.has(q.runnumber))

@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 // query: FileCatalog -> <output>/query.csv, every HIST_CALOQA file of each qualifying (run, tag).
 import { catalogTarget } from '../lib/catalog/connection.js'
+import { NO_PROGRESS, progressCounter } from '../lib/progress.js'
 import { runQuery } from '../lib/query.js'
 import { main } from './main.js'
 
@@ -14,8 +15,9 @@ await main(
     flags: ['run-type', 'min-events', 'output', 'db-url', 'statement-timeout', 'db-retries', 'verbose', 'quiet', 'help'],
     lock: true,
   },
-  async ({ options, log, env }) => {
-    const result = await runQuery(catalogTarget(options.dbUrl, env), { ...options, retry: { attempts: options.dbRetries } }, log)
+  async ({ options, log, env, progress }) => {
+    const onRows = progress === NO_PROGRESS ? undefined : progressCounter(progress, 'query', 'rows received')
+    const result = await runQuery(catalogTarget(options.dbUrl, env), { ...options, retry: { attempts: options.dbRetries }, onRows }, log)
     const skipped = result.skipped ? `, ${result.skipped} unusable rows skipped (see log)` : ''
     return `query: ${result.files} files of ${result.runs} runs${skipped}; ${result.path} ${result.changed ? 'updated' : 'unchanged'}`
   },
