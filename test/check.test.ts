@@ -150,6 +150,10 @@ t.test('the stage writes process.csv and says why per type; an unchanged re-run 
   const log = read(join(output, 'log', readdirSync(join(output, 'log'))[0]))
   t.match(log, /run 66501 \(tag v8\): a map is missing or outdated; asked because not settled/)
   t.match(log, /payloads missing or outdated, by type \(runs\): CEMC_BadTowerMap 2 missing; CEMC_meanTime 2 missing, 1 outdated/)
+  const summary = JSON.parse(read(join(output, 'run3auau-check.json')))
+  t.same([summary.runs, summary.to_process], [5, 3], 'check.json: the runs and those to process')
+  t.same(summary.payload_types.CEMC_meanTime, { missing: 2, outdated: 1 }, 'check.json: the counts per payload type')
+  t.same(summary.payload_types.CEMC_BadTowerMap, { missing: 2, outdated: 0 })
 
   // Everything gets made: the next night asks about the three once more; the night after asks nothing.
   setCdbState(cdb, { default: 'current', runs: {} })
@@ -163,6 +167,7 @@ t.test('the stage writes process.csv and says why per type; an unchanged re-run 
   t.equal(calls(cdb).length, before.calls, 'no filter-datasets call')
   t.equal(mtime(paths.process), before.process)
   t.equal(mtime(paths.settled), before.settled)
+  t.same(Object.values(JSON.parse(read(join(output, 'run3auau-check.json'))).payload_types).filter((c) => JSON.stringify(c) !== '{"missing":0,"outdated":0}'), [], 'nothing missing any more')
 
   const recheck = await check(output, cdb, ['--recheck'])
   t.match(recheck.stdout, /5 asked/)
@@ -205,6 +210,7 @@ t.test('a failing CDB writes nothing and names the runs; each failure mode', asy
     t.match(lines[0], /nothing was written; check that the CDB is reachable and re-run the check stage$/, mode)
     t.equal(read(paths.process), before.process, `${mode}: process.csv as it was`)
     t.equal(read(paths.settled), before.settled, `${mode}: cache as it was`)
+    t.match(read(join(output, 'run3auau-check.json')), /"to_process": 3/, `${mode}: check.json as it was`)
     t.same([mtime(paths.process), mtime(paths.settled)], before.mtimes, `${mode}: untouched`)
   }
 })
