@@ -50,6 +50,8 @@ export interface Options {
   maxJobs: number
   /** Submissions of one (run, tag) before it is left for a person. @default 3 */
   maxAttempts: number
+  /** Print JSON for scripts instead of lines (status). */
+  json: boolean
 }
 
 interface FlagSpec {
@@ -146,6 +148,7 @@ export const FLAGS = {
     key: 'maxAttempts', kind: 'string', value: 'N',
     help: 'submit one run and tag at most N times (default 3)', parse: parsePositiveInt,
   },
+  json: { key: 'json', kind: 'boolean', help: 'print one JSON object per run, in a JSON array, instead of lines' },
 } as const satisfies Record<string, FlagSpec>
 
 export type FlagName = keyof typeof FLAGS
@@ -181,6 +184,7 @@ export function defaultOptions(env: Env, cwd: string): Options {
     doCondorSubmit: false,
     maxJobs: 20000,
     maxAttempts: 3,
+    json: false,
   }
 }
 
