@@ -7,6 +7,9 @@ import { startBrowser, visitFile, type Browser, type PageVisit } from './helpers
 import { afterOneNight, afterSeveralNights, HOLD_REASON, RUNS } from './helpers/report-output.js'
 import { ROOT, runScript } from './helpers/run-script.js'
 
+// Three nights of the pipeline and a real browser: more than the default 180 s on a machine shared by many.
+t.setTimeout(600_000)
+
 let browser: Browser | undefined
 const chromium = async () => (browser ??= await startBrowser())
 t.teardown(async () => browser?.close())
