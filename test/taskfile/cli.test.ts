@@ -95,7 +95,7 @@ t.test('several tasks on one command line run one after the other, as `task subm
 
   const once = fixture(t, 'run-once')
   t.equal((await task(once, ['--silent', 'a', 'b'])).code, 0)
-  t.equal(read(once, 'calls.out').split('\n').filter((l) => l === 'shared').length, 1, 'a `run: once` dep of both tasks runs once')
+  t.equal((read(once, 'calls.out') ?? '').split('\n').filter((l) => l === 'shared').length, 1, 'a `run: once` dep of both tasks runs once')
 
   const failed = await task(dir, ['--silent', '-x', 'fail', 'loud'])
   t.equal(failed.code, 3, 'a failing task stops the line: its exit code with -x')
