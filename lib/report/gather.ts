@@ -59,12 +59,13 @@ async function askScheduler(options: ReportOptions, env: Env): Promise<Scheduler
 /** Reads every input of the report. */
 export async function gatherInputs(options: ReportOptions, env: Env, now: Date): Promise<ReportInputs> {
   const { output, runType } = options
-  const [runList, process, settled, lists, runFiles, ledger, check, scheduler] = await Promise.all([
+  const process = await optional(layout.processCsv(output, runType), readProcessList)
+  const toProcess = new Set((process ?? []).map((run) => run.runnumber))
+  const [runList, settled, lists, runFiles, ledger, check, scheduler] = await Promise.all([
     optional(layout.runListCsv(output, runType), (path) => readCsvRows(path, RUN_TAG_TABLE)),
-    optional(layout.processCsv(output, runType), readProcessList),
     optional(layout.settledCsv(output, runType), (path) => readCsvRows(path, SETTLED_TABLE)),
     readdir(layout.datasetsDir(output)).catch(() => [] as string[]),
-    readRunFiles(layout.reduceCsv(output), layout.missingCsv(output, runType)),
+    readRunFiles(layout.reduceCsv(output), layout.missingCsv(output, runType), toProcess),
     readLedger(layout.ledgerCsv(output)),
     readCheckSummary(layout.checkJson(output, runType)),
     askScheduler(options, env),
