@@ -5,7 +5,7 @@
 // Not a test: times depend on the machine. Usage: npx tsx bench/report.ts [--runs 3000] [--nights 30] [--repeat 3] [--keep]
 // (--keep leaves the synthesized directory in place and names it, for profiling).
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -95,23 +95,25 @@ function synthesize(): void {
 }
 
 /** One run of the report as the Taskfile starts it, under GNU time: wall seconds and peak RSS in MB. */
-function measure(): { seconds: number; mb: number } {
+function measure(): { seconds: number; cpu: number; mb: number } {
   const timeFile = join(dir, '.time')
   const env = { ...process.env, PATH: `${join(ROOT, 'test', 'fakes')}:${process.env.PATH}`, FAKE_CONDOR_STATE: condorState }
-  const result = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', timeFile, process.execPath, join(ROOT, '.build', 'report.js'), '--output', output, '--quiet'], { cwd: ROOT, env, encoding: 'utf8' })
+  const result = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, process.execPath, join(ROOT, '.build', 'report.js'), '--output', output, '--quiet'], { cwd: ROOT, env, encoding: 'utf8' })
   if (result.status !== 0) throw new Error(`report exited ${result.status}: ${result.stderr}`)
-  const [seconds, kb] = spawnSync('tail', ['-1', timeFile], { encoding: 'utf8' }).stdout.trim().split(' ').map(Number)
-  return { seconds: seconds!, mb: kb! / 1024 }
+  const [seconds, user, sys, kb] = spawnSync('tail', ['-1', timeFile], { encoding: 'utf8' }).stdout.trim().split(' ').map(Number)
+  return { seconds: seconds!, cpu: user! + sys!, mb: kb! / 1024 }
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN
 
 try {
   spawnSync(process.execPath, [join(ROOT, 'tasks', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' })
   synthesize()
+  const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
   const samples = Array.from({ length: Number(args.repeat) + 1 }, measure).slice(1) // the first warms the page cache
   const seconds = median(samples.map((s) => s.seconds))
   const mb = median(samples.map((s) => s.mb))
+  const cpu = median(samples.map((s) => s.cpu))
   const page = join(output, 'report.html')
   const bytes = statSync(page).size
   const browser = await startBrowser()
@@ -129,8 +131,10 @@ try {
   const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL')
   const ms = median(interactive)
   process.stdout.write(
+    `load average before: ${loadBefore}\n` +
     '| measure | value | target | |\n| --- | ---: | --- | --- |\n' +
       `| report wall s (median of ${samples.length}) | ${seconds.toFixed(2)} | ≤ 3 s | ${verdict(seconds <= 3)} |\n` +
+      `| report CPU s, user + sys (fake condor_q and condor_history included) | ${cpu.toFixed(2)} | | |\n` +
       `| report peak RSS MB | ${mb.toFixed(0)} | < 150 MB | ${verdict(mb < 150)} |\n` +
       `| report.html MB | ${(bytes / 1e6).toFixed(2)} | ≤ 3 MB | ${verdict(bytes <= 3e6)} |\n` +
       `| interactive in Chromium ms (DOMContentLoaded, median of 3) | ${ms.toFixed(0)} | ≤ 1000 ms | ${verdict(ms <= 1000)} |\n`,

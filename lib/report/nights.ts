@@ -53,7 +53,11 @@ export function nightCounts(rows: readonly LedgerRow[], jobs: readonly Scheduler
   }
   const byRun = new Map(runs.map((run) => [run.runnumber, run]))
   const byCluster = new Map<number, SchedulerJob[]>()
-  for (const job of jobs ?? []) byCluster.set(job.cluster, [...(byCluster.get(job.cluster) ?? []), job])
+  for (const job of jobs ?? []) {
+    const same = byCluster.get(job.cluster)
+    if (same) same.push(job)
+    else byCluster.set(job.cluster, [job])
+  }
   const counts = new Map<string, number>()
   for (const row of last.values()) {
     const night = first.get(row.submission)!.slice(0, 10)

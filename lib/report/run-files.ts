@@ -1,8 +1,7 @@
 // Per run of reduce.csv: how many files the catalog has, how many events they hold, and how many of them the
 // lists stage found missing on disk. reduce.csv is the largest file of the output directory (100 MB on a Run 3
 // catalog) and the report needs four numbers a row, so it is scanned as bytes, decoding only what it counts by.
-import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { open, stat } from 'node:fs/promises'
 import { parse } from 'csv-parse/sync'
 import { InputError } from '../errors.js'
 import { readCsvRows } from '../files/csv.js'
@@ -21,6 +20,7 @@ export interface RunFiles {
 
 const exists = (path: string) => stat(path).then(() => true, () => false)
 const [NEWLINE, COMMA, QUOTE] = [0x0a, 0x2c, 0x22]
+const READ_BYTES = 256 << 10
 const HEADER = QUERY_TABLE.columns.join(',')
 
 /** The whole number in b[from, to), or -1 when it is not one. */
@@ -44,15 +44,17 @@ interface Row {
 }
 
 /**
- * One line of reduce.csv; the tag only when the run is not `knownRun` (rows come sorted by run), the path only when
+ * Reads one line of reduce.csv into `row` (one object for every line: half a million rows must not make half a
+ * million objects); the tag only when the run is not `knownRun` (rows come sorted by run), the path only when
  * `wantPath(run)`. Throws a message about the line.
  */
-function parseLine(b: Buffer, from: number, to: number, quoted: boolean, knownRun: number, wantPath: (run: number) => boolean): Row {
+function parseLine(row: Row, b: Buffer, from: number, to: number, quoted: boolean, knownRun: number, wantPath: (run: number) => boolean): void {
   if (quoted) {
     // A path with a comma or a quote: rare, so the general parser and the contract's own checks.
     const [fields] = parse(b.toString('utf8', from, to)) as string[][]
-    const row = QUERY_TABLE.fromFields(fields ?? [])
-    return { run: row.runnumber, tag: row.tag, segment: row.segment, events: row.events, path: row.full_file_path }
+    const parsed = QUERY_TABLE.fromFields(fields ?? [])
+    Object.assign(row, { run: parsed.runnumber, tag: parsed.tag, segment: parsed.segment, events: parsed.events, path: parsed.full_file_path })
+    return
   }
   const c1 = b.indexOf(COMMA, from)
   const c2 = c1 === -1 ? -1 : b.indexOf(COMMA, c1 + 1)
@@ -64,8 +66,11 @@ function parseLine(b: Buffer, from: number, to: number, quoted: boolean, knownRu
   const segment = count(b, c2 + 1, c3)
   const events = count(b, c3 + 1, c4)
   if (run < 0 || segment < 0 || events < 0 || c2 === c1 + 1) throw new Error('runnumber, segment and events must be whole numbers and the tag not empty')
-  const tag = run === knownRun ? '' : b.toString('utf8', c1 + 1, c2)
-  return { run, tag, segment, events, path: wantPath(run) ? b.toString('utf8', c4 + 1, last) : undefined }
+  row.run = run
+  row.tag = run === knownRun ? '' : b.toString('utf8', c1 + 1, c2)
+  row.segment = segment
+  row.events = events
+  row.path = wantPath(run) ? b.toString('utf8', c4 + 1, last) : undefined
 }
 
 /**
@@ -82,7 +87,7 @@ export async function readRunFiles(reducePath: string, missingPath: string, runs
   let current: RunFiles | undefined
   let currentRun = -1
   let line = 0
-  let rest: Buffer | undefined
+  const row: Row = { run: -1, tag: '', segment: 0, events: 0, path: undefined }
   const onLine = (b: Buffer, from: number, to: number, quoted: boolean) => {
     line++
     if (line === 1) {
@@ -90,9 +95,8 @@ export async function readRunFiles(reducePath: string, missingPath: string, runs
       if (header !== HEADER) throw new InputError(reducePath, 1, `header is "${header}", expected "${HEADER}"`)
       return
     }
-    let row: Row
     try {
-      row = parseLine(b, from, to, quoted, currentRun, wantPath)
+      parseLine(row, b, from, to, quoted, currentRun, wantPath)
     } catch (err) {
       throw new InputError(reducePath, line, `${(err as Error).message}; re-run the reduce stage`)
     }
@@ -109,23 +113,37 @@ export async function readRunFiles(reducePath: string, missingPath: string, runs
       current!.events += row.events
     }
   }
+  // One buffer for the whole file, refilled in place: a stream's fresh chunk per read is garbage that raises the
+  // peak by tens of MB before the collector gets to it. A line longer than the buffer grows it.
+  let buffer = Buffer.allocUnsafe(READ_BYTES)
+  let kept = 0
+  const file = await open(reducePath, 'r').catch((err: Error) => {
+    throw new InputError(reducePath, undefined, `cannot be read: ${err.message}`)
+  })
   try {
-    for await (const chunk of createReadStream(reducePath, { highWaterMark: 1 << 20 })) {
-      const b: Buffer = rest ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer)
+    for (;;) {
+      if (kept === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)])
+      const { bytesRead } = await file.read(buffer, kept, buffer.length - kept, null)
+      if (bytesRead === 0) break
+      // What was read so far, no further: bytes past it are left from an earlier read.
+      const view = buffer.subarray(0, kept + bytesRead)
       let pos = 0
-      // The next quote of the chunk, looked for again only once passed: most chunks have none at all.
-      let quote = b.indexOf(QUOTE)
-      for (let nl = b.indexOf(NEWLINE); nl !== -1; nl = b.indexOf(NEWLINE, pos)) {
-        if (quote !== -1 && quote < pos) quote = b.indexOf(QUOTE, pos)
-        onLine(b, pos, nl, quote !== -1 && quote < nl)
+      // The next quote, looked for again only once passed: most of the file has none at all.
+      let quote = view.indexOf(QUOTE)
+      for (let nl = view.indexOf(NEWLINE); nl !== -1; nl = view.indexOf(NEWLINE, pos)) {
+        if (quote !== -1 && quote < pos) quote = view.indexOf(QUOTE, pos)
+        onLine(view, pos, nl, quote !== -1 && quote < nl)
         pos = nl + 1
       }
-      rest = pos < b.length ? Buffer.from(b.subarray(pos)) : undefined
+      buffer.copyWithin(0, pos, view.length)
+      kept = view.length - pos
     }
   } catch (err) {
     if (err instanceof InputError) throw err
     throw new InputError(reducePath, undefined, `cannot be read: ${(err as Error).message}`)
+  } finally {
+    await file.close()
   }
-  if (rest) throw new InputError(reducePath, line + 1, 'last line is truncated (no newline at the end); re-run the reduce stage')
+  if (kept > 0) throw new InputError(reducePath, line + 1, 'last line is truncated (no newline at the end); re-run the reduce stage')
   return runs
 }

@@ -28,7 +28,8 @@ export function statesPlot(runs: readonly RunView[]): Figure {
           y: label,
           stroke: label,
           strokeWidth: 2,
-          title: (run: RunView) => `${run.runnumber} ${run.tag}: ${label(run)}`,
+          // No tooltip per tick: thousands of <title>s cost the page and the build more than they help; the
+          // table below has every run.
         }),
       ],
     }),
