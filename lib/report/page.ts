@@ -42,6 +42,7 @@ table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eee;vertical-align:top}
 th{position:sticky;top:0;background:#fafafa;border-bottom:1px solid #ccc}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+#runs-table td{white-space:nowrap}
 td.what{white-space:nowrap;font-weight:600}
 tbody tr:nth-child(even){background:#fbfbfb}
 figure{margin:8px 0 20px}

@@ -2,7 +2,7 @@
 // so a night without submissions shows as a gap.
 import * as Plot from '@observablehq/plot'
 import { OUTCOMES, type NightCount } from '../nights.js'
-import { renderPlot, type Figure } from './render.js'
+import { PLOT_WIDTH, renderPlot, type Figure } from './render.js'
 
 /** Every day from `first` to `last` (YYYY-MM-DD, UTC), both included. */
 function days(first: string, last: string): string[] {
@@ -27,6 +27,8 @@ export function nightsPlot(counts: readonly NightCount[], today: string): Figure
   return {
     ...figure,
     markup: renderPlot({
+      // A bar is at most about 40 px wide: a first night is one bar, not the whole width.
+      width: Math.min(PLOT_WIDTH, 140 + 48 * domain.length),
       height: 280,
       marginLeft: 50,
       x: { label: 'night (UTC)', domain, ticks, tickFormat: (day: string) => day.slice(5), padding: 0.15 },
