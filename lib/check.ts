@@ -1,10 +1,10 @@
-import { stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import type { Env } from './config/options.js'
-import { PAYLOAD_TYPES } from './config/calibrations.js'
+import { PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
 import { askCdb } from './cdb/ask.js'
 import { checkSummary, writeCheckSummary } from './cdb/check-summary.js'
 import { checkFilterDatasets, emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'
-import { SETTLED_TABLE, stillSettled, type SettledRow } from './cdb/settled.js'
+import { coversPayloads, LEGACY_SETTLED_TABLE, payloadTypesField, SETTLED_TABLE, stillSettled, type SettledRow } from './cdb/settled.js'
 import { readCsvRows, writeCsv } from './files/csv.js'
 import { layout } from './files/layout.js'
 import { indexByRun, RUN_TAG_TABLE, type RunTag } from './files/run-tags.js'
@@ -21,6 +21,8 @@ export interface CheckOptions {
   timeout: number
   cdbRetries: number
   binFilterDatasets: string | undefined
+  /** The rule set's payloads: a run needs each current for its tag. */
+  rules: { name: string; payloadTypes: readonly PayloadType[] }
 }
 
 /** What the check stage gets besides its options; all but `env` are there for tests and benchmarks. */
@@ -44,14 +46,23 @@ export interface Question extends RunTag {
  * Which runs of the run list to ask about: every run without a settled entry for its current tag that is at most
  * `recheckAfter` seconds old; with `recheck`, all of them.
  */
-export function planCheck(runs: readonly RunTag[], settled: ReadonlyMap<number, SettledRow>, now: Date, recheckAfter: number, recheck: boolean): Question[] {
+export function planCheck(
+  runs: readonly RunTag[],
+  settled: ReadonlyMap<number, SettledRow>,
+  now: Date,
+  recheckAfter: number,
+  recheck: boolean,
+  payloadTypes: readonly string[] = PAYLOAD_TYPES.slice(0, 7),
+): Question[] {
   const ask: Question[] = []
   for (const run of runs) {
     const entry = settled.get(run.runnumber)
     if (recheck) ask.push({ ...run, why: '--recheck' })
     else if (!entry) ask.push({ ...run, why: 'not settled (new, or missing or outdated when last asked)' })
     else if (entry.tag !== run.tag) ask.push({ ...run, why: `tag changed (settled for ${entry.tag} at ${entry.checked_at})` })
-    else if (!stillSettled(entry, run.tag, now, recheckAfter)) ask.push({ ...run, why: `settled at ${entry.checked_at}, longer ago than --recheck-after` })
+    else if (!coversPayloads(entry, payloadTypes)) {
+      ask.push({ ...run, why: `settled for ${entry.payload_types.split(' ').length} payload types, the rules need ${payloadTypes.length}` })
+    } else if (!stillSettled(entry, run.tag, now, recheckAfter, payloadTypes)) ask.push({ ...run, why: `settled at ${entry.checked_at}, longer ago than --recheck-after` })
   }
   return ask
 }
@@ -61,12 +72,19 @@ export function planCheck(runs: readonly RunTag[], settled: ReadonlyMap<number, 
  * settled at all, every other entry stays as it was (also of runs that left the run list: they are asked again
  * only if they come back with another tag or grow old). Sorted by run.
  */
-export function nextSettled(old: readonly SettledRow[], asked: readonly RunTag[], keep: ReadonlySet<number>, now: Date): SettledRow[] {
+export function nextSettled(
+  old: readonly SettledRow[],
+  asked: readonly RunTag[],
+  keep: ReadonlySet<number>,
+  now: Date,
+  payloadTypes: readonly string[] = PAYLOAD_TYPES.slice(0, 7),
+): SettledRow[] {
   const byRun = new Map(old.map((row) => [row.runnumber, row]))
   const checkedAt = now.toISOString()
+  const types = payloadTypesField(payloadTypes)
   for (const run of asked) {
     if (keep.has(run.runnumber)) byRun.delete(run.runnumber)
-    else byRun.set(run.runnumber, { runnumber: run.runnumber, tag: run.tag, checked_at: checkedAt })
+    else byRun.set(run.runnumber, { runnumber: run.runnumber, tag: run.tag, checked_at: checkedAt, payload_types: types })
   }
   return [...byRun.values()].sort((a, b) => a.runnumber - b.runnumber)
 }
@@ -74,6 +92,7 @@ export function nextSettled(old: readonly SettledRow[], asked: readonly RunTag[]
 /** `counts` as `CEMC_meanTime 3 missing, 1 outdated; ...` for the types with any; undefined when none. */
 export function describeCounts(counts: PayloadCounts): string | undefined {
   const parts = PAYLOAD_TYPES.flatMap((type) => {
+    if (!counts[type]) return []
     const { missing, outdated } = counts[type]
     const words = [missing && `${missing} missing`, outdated && `${outdated} outdated`].filter(Boolean)
     return words.length ? [`${type} ${words.join(', ')}`] : []
@@ -94,10 +113,14 @@ export interface CheckResult {
   changed: { process: boolean; settled: boolean }
 }
 
-/** Reads the cache; none yet is an empty one. A damaged cache names its line: fix it or delete it. */
+/**
+ * Reads the cache; none yet is an empty one. A damaged cache names its line: fix it or delete it. A cache written
+ * before rule sets (no payload_types column) reads as settled for the seven payloads.
+ */
 async function readSettled(path: string): Promise<SettledRow[]> {
   if (!(await stat(path).catch(() => undefined))) return []
-  const rows = await readCsvRows(path, SETTLED_TABLE)
+  const legacy = (await readFile(path, 'utf8').catch(() => '')).startsWith(`${LEGACY_SETTLED_TABLE.columns.join(',')}\n`)
+  const rows = await readCsvRows(path, legacy ? LEGACY_SETTLED_TABLE : SETTLED_TABLE)
   indexByRun(rows, path)
   return rows
 }
@@ -118,10 +141,12 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   const settledRows = await readSettled(settledPath)
   const now = (deps.now ?? (() => new Date()))()
 
-  const questions = planCheck(runs, new Map(settledRows.map((r) => [r.runnumber, r])), now, options.recheckAfter, options.recheck)
+  const { payloadTypes } = options.rules
+  const questions = planCheck(runs, new Map(settledRows.map((r) => [r.runnumber, r])), now, options.recheckAfter, options.recheck, payloadTypes)
   log.info(`${runs.length} runs in ${runListPath}; ${runs.length - questions.length} settled in the cache, ${questions.length} to ask the CDB about`)
   const answer = await askCdb(questions, {
     bin,
+    payloadTypes,
     jobs: options.jobs,
     timeoutMs: options.timeout * 1000,
     attempts: options.cdbRetries,
@@ -143,7 +168,7 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   const processChanged = await writeCsv(layout.processCsv(options.output, options.runType), RUN_TAG_TABLE, toProcess.map(({ runnumber, tag }) => ({ runnumber, tag })))
   await writeCheckSummary(layout.checkJson(options.output, options.runType), checkSummary(runs.length, toProcess.length, counts))
   // Unchanged when nothing was asked, even if a person reordered the file: the cache changes only by asking.
-  const settled = questions.length > 0 && (await writeCsv(settledPath, SETTLED_TABLE, nextSettled(settledRows, questions, answer.keep, now)))
+  const settled = questions.length > 0 && (await writeCsv(settledPath, SETTLED_TABLE, nextSettled(settledRows, questions, answer.keep, now, payloadTypes)))
   return {
     runs: runs.length,
     asked: questions.length,

@@ -12,7 +12,7 @@ await main(
       'given up), the runs that need a person, plots and a table of every run. Reads what the other stages wrote\n' +
       'and asks condor_q and condor_history as status does; a scheduler that does not answer is said on the page\n' +
       '(the ledger\'s view), and the stage still succeeds. Takes no lock and changes nothing but the page and the log.',
-    flags: ['run-type', 'output', 'max-attempts', 'timeout', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'rules', 'output', 'max-attempts', 'timeout', 'verbose', 'quiet', 'help'],
   },
   async ({ options, env }) => {
     const result = await runReport(options, env)

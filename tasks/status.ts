@@ -12,7 +12,7 @@ await main(
       '<output>/submissions.csv and what condor_q and condor_history say. Changes nothing but the log.\n' +
       'With --json: a JSON array, one object per run (runnumber, tag, state, detail, attempts, cluster, proc,\n' +
       'hold_reason), one a line, and no count line.',
-    flags: ['run-type', 'output', 'max-attempts', 'timeout', 'json', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'rules', 'output', 'max-attempts', 'timeout', 'json', 'verbose', 'quiet', 'help'],
   },
   async ({ options, env }) => (await runStatus(options, env)).join('\n'),
 )

@@ -76,7 +76,7 @@ export async function afterOneNight(t: Test): Promise<PipelineOutput> {
   const condorState = join(root, 'condor.json')
   const env = { ...fakeCdbEnv(cdb), ...fakeCondorEnv(condorState) }
   const out = { root, output, condorState, env }
-  await runReduce({ output, runType: 'run3auau' })
+  await runReduce(options(out, []))
   await night(t, out)
   setCdbState(cdb, CDB)
   return out
