@@ -166,7 +166,7 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   if (described) log.info(`payloads missing or outdated, by type (runs): ${described}`)
 
   const processChanged = await writeCsv(layout.processCsv(options.output, options.runType), RUN_TAG_TABLE, toProcess.map(({ runnumber, tag }) => ({ runnumber, tag })))
-  await writeCheckSummary(layout.checkJson(options.output, options.runType), checkSummary(runs.length, toProcess.length, counts))
+  await writeCheckSummary(layout.checkJson(options.output, options.runType), checkSummary(runs.length, toProcess.length, counts, payloadTypes))
   // Unchanged when nothing was asked, even if a person reordered the file: the cache changes only by asking.
   const settled = questions.length > 0 && (await writeCsv(settledPath, SETTLED_TABLE, nextSettled(settledRows, questions, answer.keep, now, payloadTypes)))
   return {

@@ -284,6 +284,8 @@ t.test('--rules current asks ten payloads per run of a release since 2025-10; a 
   t.equal(seven.code, 0, seven.stderr)
   t.equal(read(paths.process), 'runnumber,tag\n', 'under seed every run is current: the ZS types are not asked')
   t.equal(lookups(cdb).length, 35)
+  const summary = () => JSON.parse(read(join(output, 'run3auau-check.json'))).payload_types
+  t.equal(Object.keys(summary()).length, 7, "check.json: the seed's seven types")
   const ten = await check(output, cdb, ['--rules', 'current', '--verbose'], { FAKE_CDB_TYPES: '10' })
   t.equal(ten.code, 0, ten.stderr)
   t.match(ten.stdout, /0 settled, 5 asked/, 'settled for seven payloads, asked again for ten')
@@ -291,6 +293,8 @@ t.test('--rules current asks ten payloads per run of a release since 2025-10; a 
   t.equal(lookups(cdb).length - 35, 50, 'ten lookups a run')
   t.equal(read(paths.process), 'runnumber,tag\n66501,v8\n', 'the missing ZS payload puts 66501 in the process list')
   t.match(ten.stdout, /HCALIN_ZSCrossCalib 1 missing/)
+  t.equal(Object.keys(summary()).length, 10, 'check.json: the ten of the current rules')
+  t.same(summary().HCALIN_ZSCrossCalib, { missing: 1, outdated: 0 })
   t.match(read(paths.settled), /^66500,v8,[^,]+,CEMC_BadTowerMap .* HCALOUT_ZSCrossCalib$/m, 'settled now for the ten')
   const again = await check(output, cdb, [], {})
   t.match(again.stdout, /4 settled, 1 asked/, 'settled for ten answers for the seed\'s seven')

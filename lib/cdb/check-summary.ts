@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises'
 import { InputError } from '../errors.js'
 import { writeFileIfChanged } from '../files/atomic.js'
+import type { PayloadType } from '../config/calibrations.js'
 import type { PayloadCounts } from './filter-datasets.js'
 
 export interface CheckSummary {
@@ -14,10 +15,10 @@ export interface CheckSummary {
   payload_types: Record<string, { missing: number; outdated: number }>
 }
 
-/** The summary of a check, types in the order the check knows them. */
-export function checkSummary(runs: number, toProcess: number, counts: PayloadCounts): CheckSummary {
+/** The summary of a check: the rule set's payload types, in its order. */
+export function checkSummary(runs: number, toProcess: number, counts: PayloadCounts, types: readonly PayloadType[]): CheckSummary {
   const payloadTypes: CheckSummary['payload_types'] = {}
-  for (const [type, { missing, outdated }] of Object.entries(counts)) payloadTypes[type] = { missing, outdated }
+  for (const type of types) payloadTypes[type] = { missing: counts[type]?.missing ?? 0, outdated: counts[type]?.outdated ?? 0 }
   return { runs, to_process: toProcess, payload_types: payloadTypes }
 }
 
