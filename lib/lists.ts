@@ -2,6 +2,7 @@ import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { parseListName, runTagKey } from './condor/jobs-list.js'
 import { CaloprodError, InputError } from './errors.js'
+import { cachedRunFiles, LISTS_CACHE } from './lists-cache.js'
 import { writeFileIfChanged } from './files/atomic.js'
 import { field, readCsv, readCsvRows, writeCsv, type Table } from './files/csv.js'
 import { layout } from './files/layout.js'
@@ -207,7 +208,8 @@ export async function runLists(
   deps: { concurrency?: number; onChecked?: (checked: number, total: number) => void } = {},
 ): Promise<ListsResult> {
   const processPath = layout.processCsv(options.output, options.runType)
-  const runs = await readRunFiles(processPath, layout.reduceCsv(options.output))
+  const reducePath = layout.reduceCsv(options.output)
+  const runs = await cachedRunFiles(join(options.output, LISTS_CACHE), [processPath, reducePath], () => readRunFiles(processPath, reducePath), log)
   const allPaths = [...new Set(runs.flatMap((run) => run.files.map((f) => f.path)))]
   const missing = await findMissing(allPaths, deps.concurrency ?? 64, deps.onChecked && ((checked) => deps.onChecked!(checked, allPaths.length)))
   const plan = planLists(runs, missing, options.minEvents)
