@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import type { Env } from './config/options.js'
 import { PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
 import { openCdb, type CdbChoice, type CdbDeps } from './cdb/backend.js'
+import { checkSummary, writeCheckSummary } from './cdb/check-summary.js'
 import { emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'
 import { coversPayloads, LEGACY_SETTLED_TABLE, payloadTypesField, SETTLED_TABLE, stillSettled, type SettledRow } from './cdb/settled.js'
 import { readCsvRows, writeCsv } from './files/csv.js'
@@ -146,6 +147,7 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   if (described) log.info(`payloads missing or outdated, by type (runs): ${described}`)
 
   const processChanged = await writeCsv(layout.processCsv(options.output, options.runType), RUN_TAG_TABLE, toProcess.map(({ runnumber, tag }) => ({ runnumber, tag })))
+  await writeCheckSummary(layout.checkJson(options.output, options.runType), checkSummary(runs.length, toProcess.length, counts, payloadTypes))
   // Unchanged when nothing was asked, even if a person reordered the file: the cache changes only by asking.
   const settled = questions.length > 0 && (await writeCsv(settledPath, SETTLED_TABLE, nextSettled(settledRows, questions, answer.keep, now, payloadTypes)))
   return {

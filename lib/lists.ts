@@ -49,8 +49,9 @@ async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T
  * A file that does not exist, is empty or is not a regular file is missing; any other failure (EIO, EACCES, a
  * stale handle) throws, since it says nothing about the file and must not drop it silently.
  */
-export async function findMissing(paths: readonly string[], concurrency = 64): Promise<Map<string, MissingReason>> {
+export async function findMissing(paths: readonly string[], concurrency = 64, onChecked?: (checked: number) => void): Promise<Map<string, MissingReason>> {
   const missing = new Map<string, MissingReason>()
+  let checked = 0
   await eachLimited(paths, concurrency, async (path) => {
     const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined
@@ -59,6 +60,7 @@ export async function findMissing(paths: readonly string[], concurrency = 64): P
     if (!info) missing.set(path, 'absent')
     else if (!info.isFile()) missing.set(path, 'not a file')
     else if (info.size === 0) missing.set(path, 'empty')
+    onChecked?.(++checked)
   })
   return missing
 }
@@ -200,12 +202,16 @@ export interface ListsResult {
  * `<runtype>-missing.csv`. Lists not wanted any more are removed, so datasets/ matches the process list.
  * Everything is decided before anything is written; each file is written only when its content changes.
  */
-export async function runLists(options: ListsOptions, log: Log, deps: { concurrency?: number } = {}): Promise<ListsResult> {
+export async function runLists(
+  options: ListsOptions,
+  log: Log,
+  deps: { concurrency?: number; onChecked?: (checked: number, total: number) => void } = {},
+): Promise<ListsResult> {
   const processPath = layout.processCsv(options.output, options.runType)
   const reducePath = layout.reduceCsv(options.output)
   const runs = await cachedRunFiles(join(options.output, LISTS_CACHE), [processPath, reducePath], () => readRunFiles(processPath, reducePath), log)
   const allPaths = [...new Set(runs.flatMap((run) => run.files.map((f) => f.path)))]
-  const missing = await findMissing(allPaths, deps.concurrency ?? 64)
+  const missing = await findMissing(allPaths, deps.concurrency ?? 64, deps.onChecked && ((checked) => deps.onChecked!(checked, allPaths.length)))
   const plan = planLists(runs, missing, options.minEvents)
 
   const reasons = new Map<MissingReason, number>([['absent', 0], ['empty', 0], ['not a file', 0]])

@@ -7,6 +7,20 @@ import { QUERY_TABLE } from './files/query-rows.js'
 import type { Log } from './log.js'
 import { withRetry, type RetryPolicy } from './retry.js'
 
+export interface QueryOptions extends QueryFilesOptions {
+  output: string
+  retry?: Partial<RetryPolicy>
+  /** Told the rows received so far, after each chunk (a terminal's progress line); counting costs a scan. */
+  onRows?: (received: number) => void
+}
+
+/** The rows in chunks of whole CSV lines (no field of query.csv holds a line break). */
+function countLines(chunks: readonly Buffer[]): number {
+  let lines = 0
+  for (const chunk of chunks) for (let at = chunk.indexOf(0x0a); at !== -1; at = chunk.indexOf(0x0a, at + 1)) lines++
+  return lines
+}
+
 export interface QueryResult {
   files: number
   runs: number
@@ -25,7 +39,7 @@ export interface QueryResult {
  */
 export async function runQuery(
   target: CatalogTarget,
-  options: QueryFilesOptions & { output: string; retry?: Partial<RetryPolicy> },
+  options: QueryOptions,
   log: Log,
 ): Promise<QueryResult> {
   const where = describeTarget(target)
@@ -45,11 +59,12 @@ export async function runQuery(
 }
 
 /** One try: a fresh connection and a fresh temporary file; on failure the temporary file is dropped. */
-async function queryOnce(target: CatalogTarget, options: QueryFilesOptions & { output: string }, log: Log): Promise<QueryResult> {
+async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log): Promise<QueryResult> {
   const path = layout.queryCsv(options.output)
   const sql = connectCatalog(target)
   const writer = await openCsvWriter(path, QUERY_TABLE)
   const skipped: SkippedRow[] = []
+  let received = 0
   let result
   try {
     // The server writes the CSV; the rows pass through to the temporary file as they arrive.
@@ -57,6 +72,7 @@ async function queryOnce(target: CatalogTarget, options: QueryFilesOptions & { o
       // A few examples are enough to act on; a hostile catalog must not flood the log.
       skipped.push(...bad.slice(0, Math.max(0, 20 - skipped.length)))
       await writer.writeFormatted(rows)
+      if (options.onRows) options.onRows((received += countLines(rows) + bad.length))
     })
   } catch (err) {
     await writer.abort()

@@ -5,6 +5,7 @@ import { sweepStaleTemps } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { acquireLock, lockOwner, type ReleaseLock } from './lock.js'
 import { logFileFor, openLog, type Log } from './log.js'
+import { NO_PROGRESS, terminalProgress, type Progress } from './progress.js'
 
 /** The directories stages write into, where a killed writer may have left a temporary file. */
 const STAGE_DIRS = [(output: string) => output, layout.datasetsDir, layout.condorDir]
@@ -30,6 +31,8 @@ export interface StageContext {
   options: Options
   log: Log
   env: Env
+  /** A line updated in place on a terminal; NO_PROGRESS unless stderr is a terminal and --quiet is not given. */
+  progress: Progress
 }
 
 /** The process around a stage, passed in so tests can run a stage in-process. */
@@ -39,6 +42,8 @@ export interface StageIo {
   cwd: string
   stdout: (text: string) => void
   stderr: (text: string) => void
+  /** Whether stderr is a terminal (a person watching), never for cron or a log: then a stage may show progress. */
+  stderrIsTerminal?: boolean
 }
 
 /**
@@ -72,13 +77,19 @@ export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageCo
     }
     const readOnly = spec.readOnly?.(options) ?? false
     await prepareOutput(options.output, !readOnly)
+    const progress = io.stderrIsTerminal && !options.quiet ? terminalProgress(io.stderr) : NO_PROGRESS
+    // Whatever else goes to stderr erases the progress line first; the next update draws it again below.
+    const stderr = (text: string) => {
+      progress.clear()
+      io.stderr(text)
+    }
     log = openLog({
       stage: spec.name,
       file: readOnly ? undefined : logFileFor(options.output),
       verbose: options.verbose,
       quiet: options.quiet,
       stdout: io.stdout,
-      stderr: io.stderr,
+      stderr,
     })
     log.info(`start: ${redactArgv(io.argv).join(' ')}`)
     let release: ReleaseLock | undefined
@@ -91,8 +102,9 @@ export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageCo
         const swept = (await Promise.all(STAGE_DIRS.map((dir) => sweepStaleTemps(dir(options.output))))).reduce((a, b) => a + b, 0)
         if (swept) log.info(`removed ${swept} temporary files left by killed runs`)
       }
-      summary = await body({ options, log, env: io.env })
+      summary = await body({ options, log, env: io.env, progress })
     } finally {
+      progress.clear()
       await release?.()
     }
     log.summary(summary)

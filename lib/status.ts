@@ -18,12 +18,29 @@ export interface StatusOptions {
   timeout: number
   /** The rule set's payload types: a done run lacking a file of one is incomplete. @default the seven of the seed */
   rules?: { payloadTypes: readonly PayloadType[] }
+  /** One JSON object per run instead of the lines. */
+  json?: boolean
 }
 
-const ORDER: readonly (RunStateName | 'uploaded')[] = ['new', 'queued', 'running', 'held', 'done', 'uploaded', 'failed']
+/** A run's state as `status --json` prints it: the text's state and detail, and the job's numbers. */
+export interface StatusRecord {
+  runnumber: number
+  tag: string
+  state: StatusStateName
+  detail: string
+  attempts: number
+  cluster: number | null
+  proc: number | null
+  hold_reason: string | null
+}
+
+/** A run's state as status tells it: the scheduler's view, and `uploaded` from the upload ledger. */
+export type StatusStateName = RunStateName | 'uploaded'
+
+const ORDER: readonly StatusStateName[] = ['new', 'queued', 'running', 'held', 'done', 'uploaded', 'failed']
 
 /** A run's state and, for a done run, what the upload ledger says: `uploaded` (in the CDB, awaiting the next check). */
-type StatusState = Omit<RunState, 'state'> & { state: RunStateName | 'uploaded' }
+export type StatusState = Omit<RunState, 'state'> & { state: StatusStateName }
 
 async function uploadedState(state: RunState, uploads: readonly UploadRow[], output: string, types: readonly PayloadType[]): Promise<StatusState> {
   if (state.state !== 'done') return state
@@ -37,18 +54,43 @@ async function uploadedState(state: RunState, uploads: readonly UploadRow[], out
   return { ...state, state: 'uploaded', detail: `${count} uploaded to the CDB (${tags}), awaiting the next check${gap}; ${state.detail}` }
 }
 
-/** A run's line: run, tag, state, and what to know about it (hold reason, attempts, missing list). */
-function line(state: StatusState, hasList: boolean, maxAttempts: number): string {
+/** What to know about a run's state: hold reason, attempts made of the most (given up), a missing list. */
+export function describeState(state: StatusState, hasList: boolean, maxAttempts: number): string {
   let detail = state.detail
   if (state.state === 'failed') detail = `${state.attempts} of ${maxAttempts} attempts${state.attempts >= maxAttempts ? ', given up' : ''}; ${detail}`
   if (state.state === 'new' && !hasList) detail = `no list in datasets/ (see the lists stage's log); ${detail}`
-  return `${state.runnumber} ${state.tag} ${state.state}: ${detail}`
+  return detail
+}
+
+/** A run's line: run, tag, state, and what to know about it. */
+function line(state: StatusState, hasList: boolean, maxAttempts: number): string {
+  return `${state.runnumber} ${state.tag} ${state.state}: ${describeState(state, hasList, maxAttempts)}`
+}
+
+/** A run's object for `status --json`. */
+export function statusRecord(state: StatusState, hasList: boolean, maxAttempts: number): StatusRecord {
+  return {
+    runnumber: state.runnumber,
+    tag: state.tag,
+    state: state.state,
+    detail: describeState(state, hasList, maxAttempts),
+    attempts: state.attempts,
+    cluster: state.job?.cluster ?? state.cluster ?? null,
+    proc: state.job?.proc ?? null,
+    hold_reason: state.state === 'held' ? (state.job?.holdReason ?? null) : null,
+  }
+}
+
+/** A JSON array with one object per line, so it reads in a terminal and greps like the text. */
+function jsonLines(records: readonly StatusRecord[]): string[] {
+  if (records.length === 0) return ['[]']
+  return ['[', ...records.map((record, i) => `${JSON.stringify(record)}${i < records.length - 1 ? ',' : ''}`), ']']
 }
 
 /**
  * The state of each run of `<runtype>-process.csv`: new, queued, running, held (with the hold reason), done or
  * failed (with attempts). Reads only; an interrupted submission is shown as reconciliation would settle it.
- * Returns the lines and a summary line.
+ * Returns the lines and a summary line; with `json`, the lines of a JSON array of StatusRecord.
  */
 export async function runStatus(options: StatusOptions, env: Env): Promise<string[]> {
   const entries = await readProcessList(layout.processCsv(options.output, options.runType))
@@ -57,8 +99,11 @@ export async function runStatus(options: StatusOptions, env: Env): Promise<strin
   const jobs = await schedulerJobs(options.output, { env, timeout: options.timeout })
   const rows = [...ledger.rows, ...reconcile(ledger.rows, jobs, new Date().toISOString())]
   const uploads = (await readUploads(layout.uploadsCsv(options.output))).rows
-  const states = await Promise.all(entries.map((entry) => uploadedState(runState(entry.runnumber, entry.tag, rows, jobs), uploads, options.output, options.rules?.payloadTypes ?? SEVEN_PAYLOAD_TYPES)))
-  const lines = states.map((state) => line(state, lists.has(`${runTagKey(state.runnumber, state.tag)}.list`), options.maxAttempts))
+  const types = options.rules?.payloadTypes ?? SEVEN_PAYLOAD_TYPES
+  const states = await Promise.all(entries.map((entry) => uploadedState(runState(entry.runnumber, entry.tag, rows, jobs), uploads, options.output, types)))
+  const hasList = (state: StatusState) => lists.has(`${runTagKey(state.runnumber, state.tag)}.list`)
+  if (options.json) return jsonLines(states.map((state) => statusRecord(state, hasList(state), options.maxAttempts)))
+  const lines = states.map((state) => line(state, hasList(state), options.maxAttempts))
   const counts = ORDER.map((name) => [name, states.filter((s) => s.state === name).length] as const)
     .filter(([, count]) => count > 0)
     .map(([name, count]) => `${count} ${name}`)

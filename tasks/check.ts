@@ -3,6 +3,7 @@
 import { CaloprodError } from '../lib/errors.js'
 import { describeCounts, runCheck } from '../lib/check.js'
 import { layout } from '../lib/files/layout.js'
+import { NO_PROGRESS, progressCounter } from '../lib/progress.js'
 import { main } from './main.js'
 
 await main(
@@ -23,14 +24,19 @@ await main(
     ],
     lock: true,
   },
-  async ({ options, log, env }) => {
+  async ({ options, log, env, progress }) => {
     // A Ctrl-C or a cron kill stops the filter-datasets calls (they run in process groups of their own) or the requests.
     const controller = new AbortController()
     const onSignal = (signal: NodeJS.Signals) => controller.abort(new CaloprodError(`interrupted by ${signal}; nothing was written`))
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
     try {
-      const result = await runCheck(options, log, { env, signal: controller.signal })
+      let counter: ((done: number) => void) | undefined
+      const onAnswered = progress === NO_PROGRESS ? undefined : (answered: number, total: number) => {
+        counter ??= progressCounter(progress, 'check', 'runs answered', total)
+        counter(answered)
+      }
+      const result = await runCheck(options, log, { env, signal: controller.signal, onAnswered })
       const path = layout.processCsv(options.output, options.runType)
       const unit = result.cdb === 'rest' ? 'request' : 'filter-datasets call'
       const asked = result.asked ? `${result.asked} asked in ${result.calls} ${unit}${result.calls === 1 ? '' : 's'}` : 'none asked'

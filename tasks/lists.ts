@@ -2,6 +2,7 @@
 // lists: <runtype>-process.csv + reduce.csv -> datasets/<run>_<tag>.list and <runtype>-missing.csv.
 import { layout } from '../lib/files/layout.js'
 import { runLists } from '../lib/lists.js'
+import { NO_PROGRESS, progressCounter } from '../lib/progress.js'
 import { main } from './main.js'
 
 await main(
@@ -16,8 +17,13 @@ await main(
     flags: ['run-type', 'rules', 'min-events', 'output', 'verbose', 'quiet', 'help'],
     lock: true,
   },
-  async ({ options, log }) => {
-    const result = await runLists(options, log)
+  async ({ options, log, progress }) => {
+    let counter: ((done: number) => void) | undefined
+    const onChecked = progress === NO_PROGRESS ? undefined : (checked: number, total: number) => {
+      counter ??= progressCounter(progress, 'lists', 'files checked', total)
+      counter(checked)
+    }
+    const result = await runLists(options, log, { onChecked })
     const notes = [
       `${result.written} written`,
       result.removed && `${result.removed} stale removed`,

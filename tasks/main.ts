@@ -18,6 +18,7 @@ export async function main(spec: StageSpec, body: (ctx: StageContext) => Promise
       cwd: process.cwd(),
       stdout: (text) => process.stdout.write(text),
       stderr: (text) => process.stderr.write(text),
+      stderrIsTerminal: process.stderr.isTTY === true,
     },
     body,
   )

@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 // query: FileCatalog -> <output>/query.csv, every histogram file of each qualifying (run, tag) under --rules.
 import { catalogTarget } from '../lib/catalog/connection.js'
+import { NO_PROGRESS, progressCounter } from '../lib/progress.js'
 import { runQuery } from '../lib/query.js'
 import { main } from './main.js'
 
@@ -16,8 +17,9 @@ await main(
     flags: ['run-type', 'rules', 'min-events', 'output', 'db-url', 'statement-timeout', 'db-retries', 'verbose', 'quiet', 'help'],
     lock: true,
   },
-  async ({ options, log, env }) => {
-    const result = await runQuery(catalogTarget(options.dbUrl, env), { ...options, retry: { attempts: options.dbRetries } }, log)
+  async ({ options, log, env, progress }) => {
+    const onRows = progress === NO_PROGRESS ? undefined : progressCounter(progress, 'query', 'rows received')
+    const result = await runQuery(catalogTarget(options.dbUrl, env), { ...options, retry: { attempts: options.dbRetries }, onRows }, log)
     const skipped = result.skipped ? `, ${result.skipped} unusable rows skipped (see log)` : ''
     const { excluded, aggregated, untagged } = result.traps
     const traps = excluded + aggregated + untagged ? `, ${excluded + aggregated + untagged} skimmed, segment-9999 or untagged rows left out (see log)` : ''

@@ -154,6 +154,10 @@ t.test('the stage writes process.csv and says why per type; an unchanged re-run 
   const log = read(join(output, 'log', readdirSync(join(output, 'log'))[0]))
   t.match(log, /run 66501 \(tag v8\): a map is missing or outdated; asked because not settled/)
   t.match(log, /payloads missing or outdated, by type \(runs\): CEMC_BadTowerMap 2 missing; CEMC_meanTime 2 missing, 1 outdated/)
+  const summary = JSON.parse(read(join(output, 'run3auau-check.json')))
+  t.same([summary.runs, summary.to_process], [5, 3], 'check.json: the runs and those to process')
+  t.same(summary.payload_types.CEMC_meanTime, { missing: 2, outdated: 1 }, 'check.json: the counts per payload type')
+  t.same(summary.payload_types.CEMC_BadTowerMap, { missing: 2, outdated: 0 })
 
   // Everything gets made: the next night asks about the three once more; the night after asks nothing.
   setCdbState(cdb, { default: 'current', runs: {} })
@@ -167,6 +171,7 @@ t.test('the stage writes process.csv and says why per type; an unchanged re-run 
   t.equal(calls(cdb).length, before.calls, 'no filter-datasets call')
   t.equal(mtime(paths.process), before.process)
   t.equal(mtime(paths.settled), before.settled)
+  t.same(Object.values(JSON.parse(read(join(output, 'run3auau-check.json'))).payload_types).filter((c) => JSON.stringify(c) !== '{"missing":0,"outdated":0}'), [], 'nothing missing any more')
 
   const recheck = await check(output, cdb, ['--recheck'])
   t.match(recheck.stdout, /5 asked/)
@@ -209,6 +214,7 @@ t.test('a failing CDB writes nothing and names the runs; each failure mode', asy
     t.match(lines[0], /nothing was written; check that the CDB is reachable and re-run the check stage$/, mode)
     t.equal(read(paths.process), before.process, `${mode}: process.csv as it was`)
     t.equal(read(paths.settled), before.settled, `${mode}: cache as it was`)
+    t.match(read(join(output, 'run3auau-check.json')), /"to_process": 3/, `${mode}: check.json as it was`)
     t.same([mtime(paths.process), mtime(paths.settled)], before.mtimes, `${mode}: untouched`)
   }
 })
@@ -278,6 +284,8 @@ t.test('--rules current asks ten payloads per run of a release since 2025-10; a 
   t.equal(seven.code, 0, seven.stderr)
   t.equal(read(paths.process), 'runnumber,tag\n', 'under seed every run is current: the ZS types are not asked')
   t.equal(lookups(cdb).length, 35)
+  const summary = () => JSON.parse(read(join(output, 'run3auau-check.json'))).payload_types
+  t.equal(Object.keys(summary()).length, 7, "check.json: the seed's seven types")
   const ten = await check(output, cdb, ['--rules', 'current', '--verbose'], { FAKE_CDB_TYPES: '10' })
   t.equal(ten.code, 0, ten.stderr)
   t.match(ten.stdout, /0 settled, 5 asked/, 'settled for seven payloads, asked again for ten')
@@ -285,6 +293,8 @@ t.test('--rules current asks ten payloads per run of a release since 2025-10; a 
   t.equal(lookups(cdb).length - 35, 50, 'ten lookups a run')
   t.equal(read(paths.process), 'runnumber,tag\n66501,v8\n', 'the missing ZS payload puts 66501 in the process list')
   t.match(ten.stdout, /HCALIN_ZSCrossCalib 1 missing/)
+  t.equal(Object.keys(summary()).length, 10, 'check.json: the ten of the current rules')
+  t.same(summary().HCALIN_ZSCrossCalib, { missing: 1, outdated: 0 })
   t.match(read(paths.settled), /^66500,v8,[^,]+,CEMC_BadTowerMap .* HCALOUT_ZSCrossCalib$/m, 'settled now for the ten')
   const again = await check(output, cdb, [], {})
   t.match(again.stdout, /4 settled, 1 asked/, 'settled for ten answers for the seed\'s seven')

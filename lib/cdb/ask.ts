@@ -31,6 +31,8 @@ export interface AskOptions {
   /** Stops every call (e.g. on SIGTERM); the ask then fails. */
   signal?: AbortSignal
   sleep?: (ms: number) => Promise<void>
+  /** Told the runs answered so far of all `runs` (a terminal's progress line); a retried shard starts again. */
+  onAnswered?: (answered: number, total: number) => void
 }
 
 /** What the CDB said about a set of runs, merged over the calls that asked it. */
@@ -83,6 +85,11 @@ export async function askCdb(runs: readonly RunTag[], options: AskOptions): Prom
   const work = await mkdtemp(join(options.tempRoot ?? tmpdir(), 'caloprod-check-'))
   let failure: CaloprodError | undefined
   let next = 0
+  const answeredBy = shards.map(() => 0)
+  const onShardAnswered = (index: number) => (count: number) => {
+    answeredBy[index] = count
+    options.onAnswered?.(answeredBy.reduce((a, b) => a + b, 0), runs.length)
+  }
   const askShard = async (index: number) => {
     const shard = shards[index]
     const name = `shard ${index + 1} of ${shards.length}`
@@ -91,7 +98,11 @@ export async function askCdb(runs: readonly RunTag[], options: AskOptions): Prom
         const dir = join(work, `shard-${index + 1}-try-${attempt}`)
         await mkdir(dir)
         answer.calls++
-        return runFilterDatasets({ bin: options.bin, payloadTypes: options.payloadTypes, runs: shard, dir, timeoutMs: options.timeoutMs, env: options.env, signal: stopAll.signal })
+        const onAnswered = options.onAnswered && onShardAnswered(index)
+        onAnswered?.(0)
+        return runFilterDatasets({
+          bin: options.bin, payloadTypes: options.payloadTypes, runs: shard, dir, timeoutMs: options.timeoutMs, env: options.env, signal: stopAll.signal, onAnswered,
+        })
       },
       {
         attempts: options.attempts,

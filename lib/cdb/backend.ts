@@ -33,6 +33,8 @@ export interface CdbDeps {
   signal?: AbortSignal
   /** Longest one request of a rest ask may take. @default 30000 ms, or --timeout if shorter */
   requestTimeoutMs?: number
+  /** Told the runs the CDB answered so far of those asked (a terminal's progress line). */
+  onAnswered?: (answered: number, total: number) => void
 }
 
 /** A CDB ready to be asked: everything it needs was found before any input is read. */
@@ -73,6 +75,7 @@ export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promi
         askCdb(runs, {
           bin, payloadTypes, jobs, timeoutMs: choice.timeout * 1000, attempts: choice.cdbRetries, env: deps.env, log,
           retryBaseMs: deps.retryBaseMs, maxShardRuns: deps.maxShardRuns, tempRoot: deps.tempRoot, signal: deps.signal,
+          onAnswered: deps.onAnswered,
         }),
     }
   }
@@ -85,7 +88,7 @@ export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promi
       askRest(runs, {
         apiUrl, globalTag: choice.globalTag, payloadTypes, jobs, attempts: choice.cdbRetries, log,
         timeoutMs: Math.min(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, choice.timeout * 1000),
-        deadlineMs: choice.timeout * 1000, retryBaseMs: deps.retryBaseMs, signal: deps.signal,
+        deadlineMs: choice.timeout * 1000, retryBaseMs: deps.retryBaseMs, signal: deps.signal, onAnswered: deps.onAnswered,
       }),
   }
 }

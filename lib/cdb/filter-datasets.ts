@@ -69,6 +69,8 @@ export interface FilterDatasetsCall {
   timeoutMs: number
   env: Env
   signal?: AbortSignal
+  /** Told the runs answered so far by this call, as its `Run: ` lines arrive (a terminal's progress line). */
+  onAnswered?: (runs: number) => void
 }
 
 /** Its input's name: the tool names its output `<stem>-process.csv` after it. */
@@ -116,7 +118,17 @@ function execute(call: FilterDatasetsCall, args: string[]): Promise<Finished> {
     let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined
     let hardKill: NodeJS.Timeout | undefined
     let drain: NodeJS.Timeout | undefined
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    let answered = 0
+    let counted = 0
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d
+      if (!call.onAnswered) return
+      // Whole lines only: a `Run: ` line may arrive in two pieces.
+      const end = stdout.lastIndexOf('\n') + 1
+      for (const line of stdout.slice(counted, end).split('\n')) if (line.startsWith('Run: ')) answered++
+      counted = end
+      call.onAnswered(answered)
+    })
     // Only the end of stderr goes into a message.
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4096)))
     const stop = () => {

@@ -27,6 +27,8 @@ export interface RestAskOptions {
   deadlineMs?: number
   /** Stops every request (e.g. on SIGTERM); the ask then fails. */
   signal?: AbortSignal
+  /** Told the runs answered so far of those asked (a terminal's progress line). */
+  onAnswered?: (answered: number, total: number) => void
 }
 
 /** The URL that asks nopayloaddb for every payload of `run` in `globalTag` (the path keeps its trailing slash). */
@@ -71,6 +73,7 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
       )
     }
     pending.delete(run.runnumber)
+    options.onAnswered?.(runs.length - pending.size, runs.length)
     if (rows.length === 0) empty++
     const states = judgeRun(rows, run.runnumber, run.tag, options.payloadTypes)
     const missing = options.payloadTypes.filter((type) => states.get(type) === 'missing')

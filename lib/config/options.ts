@@ -69,6 +69,8 @@ export interface Options {
   maxAttempts: number
   /** Insert the finished runs' payloads into the CDB (without it the upload stage only plans). */
   doCdbUpload: boolean
+  /** Print JSON for scripts instead of lines (status). */
+  json: boolean
 }
 
 interface FlagSpec {
@@ -195,6 +197,7 @@ export const FLAGS = {
   'do-cdb-upload': {
     key: 'doCdbUpload', kind: 'boolean', help: 'insert the payloads into the CDB (without it: print the plan, change nothing)',
   },
+  json: { key: 'json', kind: 'boolean', help: 'print one JSON object per run, in a JSON array, instead of lines' },
 } as const satisfies Record<string, FlagSpec>
 
 export type FlagName = keyof typeof FLAGS
@@ -235,6 +238,7 @@ export function defaultOptions(env: Env, cwd: string): Options {
     maxJobs: 20000,
     maxAttempts: 3,
     doCdbUpload: false,
+    json: false,
   }
 }
 

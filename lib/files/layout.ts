@@ -12,6 +12,8 @@ export const layout = {
   processCsv: (output: string, runType: string) => join(output, `${runType}-process.csv`),
   /** The check stage's cache of settled runs. */
   settledCsv: (output: string, runType: string) => join(output, `${runType}-settled.csv`),
+  /** The check stage's counts per payload type (missing, outdated), for the report. */
+  checkJson: (output: string, runType: string) => join(output, `${runType}-check.json`),
   missingCsv: (output: string, runType: string) => join(output, `${runType}-missing.csv`),
   datasetsDir: (output: string) => join(output, 'datasets'),
   listFile: (output: string, run: number, tag: string) => join(output, 'datasets', `${run}_${tag}.list`),
@@ -23,4 +25,5 @@ export const layout = {
   lockFile: (output: string) => join(output, '.caloprod.lock'),
   logDir: (output: string) => join(output, 'log'),
   jobOutputDir: (output: string) => join(output, 'output'),
+  reportHtml: (output: string) => join(output, 'report.html'),
 } as const

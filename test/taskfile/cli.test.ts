@@ -84,3 +84,20 @@ t.test('a run killed (SIGKILL) in the middle of a command is not taken as up to 
   t.equal(lines(dir, 'runs.log').length, 3, 'the task ran again')
   t.equal(read(dir, 'out/result.txt'), 'changed\nbravo\n')
 })
+
+t.test('several tasks on one command line run one after the other, as `task submit report` does in cron', async (t) => {
+  const dir = fixture(t, 'basic')
+  const r = await task(dir, ['--silent', 'ordered', 'loud', 'GREETING=hi', 'default'])
+  t.equal(r.code, 0, r.stderr)
+  t.equal(read(dir, 'order.out'), 'one\ntwo\nthree\n', 'the first task')
+  t.equal(r.stdout, 'loud\n', 'the second')
+  t.equal(read(dir, 'default.out'), 'hi\n', 'the third, with the variables of the whole command line')
+
+  const once = fixture(t, 'run-once')
+  t.equal((await task(once, ['--silent', 'a', 'b'])).code, 0)
+  t.equal((read(once, 'calls.out') ?? '').split('\n').filter((l) => l === 'shared').length, 1, 'a `run: once` dep of both tasks runs once')
+
+  const failed = await task(dir, ['--silent', '-x', 'fail', 'loud'])
+  t.equal(failed.code, 3, 'a failing task stops the line: its exit code with -x')
+  t.equal(failed.stdout, 'before\n', 'the next task does not run')
+})

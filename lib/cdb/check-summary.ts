@@ -1,0 +1,52 @@
+// `<runtype>-check.json`: what the check stage learned that no CSV holds, the counts per payload type of the runs
+// whose maps are missing or outdated. The report reads it; it changes only when the CDB's answer does.
+import { readFile } from 'node:fs/promises'
+import { InputError } from '../errors.js'
+import { writeFileIfChanged } from '../files/atomic.js'
+import type { PayloadType } from '../config/calibrations.js'
+import type { PayloadCounts } from './filter-datasets.js'
+
+export interface CheckSummary {
+  /** Runs of `<runtype>.csv`. */
+  runs: number
+  /** Runs of `<runtype>-process.csv`. */
+  to_process: number
+  /** Per payload type, the runs that have it missing and those that have it from another tag. */
+  payload_types: Record<string, { missing: number; outdated: number }>
+}
+
+/** The summary of a check: the rule set's payload types, in its order. */
+export function checkSummary(runs: number, toProcess: number, counts: PayloadCounts, types: readonly PayloadType[]): CheckSummary {
+  const payloadTypes: CheckSummary['payload_types'] = {}
+  for (const type of types) payloadTypes[type] = { missing: counts[type]?.missing ?? 0, outdated: counts[type]?.outdated ?? 0 }
+  return { runs, to_process: toProcess, payload_types: payloadTypes }
+}
+
+/** Writes it atomically, two-space indented, only when it changed. */
+export function writeCheckSummary(path: string, summary: CheckSummary): Promise<boolean> {
+  return writeFileIfChanged(path, `${JSON.stringify(summary, null, 2)}\n`)
+}
+
+const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0
+
+/** Reads it; undefined when there is none yet (no check since this file was added). Throws InputError if malformed. */
+export async function readCheckSummary(path: string): Promise<CheckSummary | undefined> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new InputError(path, undefined, `cannot be read: ${(err as Error).message}`)
+  }
+  let value: Partial<CheckSummary>
+  try {
+    value = JSON.parse(text) as Partial<CheckSummary>
+  } catch (err) {
+    throw new InputError(path, undefined, `is not JSON (${(err as Error).message}); delete it and re-run the check stage`)
+  }
+  const types = value?.payload_types
+  const valid = isCount(value?.runs) && isCount(value?.to_process) && typeof types === 'object' && types !== null &&
+    Object.values(types).every((c) => isCount(c?.missing) && isCount(c?.outdated))
+  if (!valid) throw new InputError(path, undefined, 'does not hold runs, to_process and payload_types {type: {missing, outdated}}; delete it and re-run the check stage')
+  return value as CheckSummary
+}

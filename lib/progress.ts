@@ -1,0 +1,60 @@
+// One updating line on a terminal for the stages a person waits on (query, check, lists). A stage gets a real
+// one only when stderr is a terminal and --quiet is not given (lib/stage.ts), so cron's mail and the log never
+// see it; everything else gets NO_PROGRESS.
+
+/** A line redrawn in place. */
+export interface Progress {
+  /** Shows `text`, at most every REDRAW_MS; the first call, and one with `final` (the count is complete), always draw. */
+  show(text: string, final?: boolean): void
+  /** Erases the line (before other output, and when the stage ends). */
+  clear(): void
+}
+
+/** What a stage without a terminal gets: nothing. */
+export const NO_PROGRESS: Progress = { show() {}, clear() {} }
+
+const REDRAW_MS = 100
+const ERASE = '\r\x1b[K'
+
+/** A progress line written to `write` (a terminal's stderr). */
+export function terminalProgress(write: (text: string) => void, now: () => number = Date.now): Progress {
+  let drawnAt = -Infinity
+  let shown = false
+  return {
+    show(text, final = false) {
+      const at = now()
+      if (at - drawnAt < REDRAW_MS && !final) return
+      drawnAt = at
+      shown = true
+      write(`${ERASE}${text}`)
+    },
+    clear() {
+      if (shown) write(ERASE)
+      shown = false
+      drawnAt = -Infinity
+    },
+  }
+}
+
+/** `12 s`, `3 min`, `1.5 h`. */
+function duration(seconds: number): string {
+  if (seconds < 90) return `${Math.ceil(seconds)} s`
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`
+  return `${(seconds / 3600).toFixed(1)} h`
+}
+
+/**
+ * A counter on a progress line: `check: 120 of 282 runs answered, 35/s, 8 s left`; without a total,
+ * `query: 51200 rows received`. Returns the function to call with the count so far.
+ */
+export function progressCounter(progress: Progress, label: string, what: string, total?: number, now: () => number = Date.now): (done: number) => void {
+  const start = now()
+  return (done) => {
+    if (total === undefined) return progress.show(`${label}: ${done} ${what}`)
+    const seconds = (now() - start) / 1000
+    const rate = seconds > 0 ? done / seconds : 0
+    const left = rate > 0 && done < total ? `, ${duration((total - done) / rate)} left` : ''
+    const perSecond = rate > 0 ? `, ${rate < 10 ? rate.toFixed(1) : Math.round(rate)}/s` : ''
+    progress.show(`${label}: ${done} of ${total} ${what}${perSecond}${left}`, done === total)
+  }
+}

@@ -1,0 +1,76 @@
+// The report stage: the whole run type at a glance in one self-contained <output>/report.html, from what the other
+// stages wrote and what the scheduler says. Reads only; writes the page (atomically, only when it changed).
+import { basename } from 'node:path'
+import type { Env } from './config/options.js'
+import { writeFileIfChanged } from './files/atomic.js'
+import { layout } from './files/layout.js'
+import { needsAPerson } from './report/attention.js'
+import { gatherInputs, type ReportInputs, type ReportOptions } from './report/gather.js'
+import { nightCounts } from './report/nights.js'
+import { renderPage } from './report/page.js'
+import { missingPlot } from './report/plots/missing.js'
+import { nightsPlot } from './report/plots/nights.js'
+import { payloadsPlot } from './report/plots/payloads.js'
+import { statesPlot } from './report/plots/states.js'
+import { runViews, settledLedger, type RunView } from './report/runs.js'
+import { REPORT_STATES } from './report/states.js'
+
+export type { ReportOptions } from './report/gather.js'
+
+export interface ReportResult {
+  path: string
+  runs: number
+  /** Runs per state, in REPORT_STATES' order, those above zero. */
+  counts: [string, number][]
+  attention: number
+  schedulerAnswered: boolean
+  bytes: number
+}
+
+function sources(inputs: ReportInputs, runs: readonly RunView[]): string[] {
+  const { output, runType } = inputs.options
+  const nights = new Set(inputs.ledger.map((row) => row.time.slice(0, 10))).size
+  return [
+    `${basename(layout.runListCsv(output, runType))}: ${inputs.runList?.length ?? 0} runs; ${basename(layout.processCsv(output, runType))}: ` +
+      `${inputs.process?.length ?? 'no'} runs to process; ${basename(layout.settledCsv(output, runType))}: ${inputs.settled.size} settled.`,
+    `reduce.csv: files and events of ${inputs.runFiles.size} runs; ${basename(layout.missingCsv(output, runType))}: ` +
+      `${runs.reduce((sum, run) => sum + (run.missing ?? 0), 0)} missing files; datasets/: ${inputs.lists.size} lists.`,
+    `submissions.csv: ${inputs.ledger.length} rows over ${nights} nights; the scheduler: ` +
+      (inputs.scheduler.answered ? `${inputs.scheduler.jobs.length} jobs of this output directory (condor_q and condor_history).` : 'no answer.'),
+    `${basename(layout.checkJson(output, runType))}: ${inputs.check ? `${Object.keys(inputs.check.payload_types).length} payload types` : 'not written yet'}.`,
+  ]
+}
+
+/** Builds the page from gathered inputs (pure but for the clock the inputs carry): the HTML and what it shows. */
+export function buildReport(inputs: ReportInputs): { html: string; runs: RunView[]; attention: number } {
+  const { output, runType } = inputs.options
+  const runs = runViews(inputs)
+  const attention = needsAPerson(runs, inputs.now)
+  const jobs = inputs.scheduler.answered ? inputs.scheduler.jobs : undefined
+  const html = renderPage({
+    runType,
+    output,
+    madeAt: inputs.now,
+    schedulerError: inputs.scheduler.answered ? undefined : inputs.scheduler.error,
+    runs: inputs.runList || inputs.process ? runs : undefined,
+    attention,
+    figures: [
+      statesPlot(runs),
+      nightsPlot(nightCounts(settledLedger(inputs), jobs, runs), inputs.now.toISOString().slice(0, 10)),
+      missingPlot(runs),
+      payloadsPlot(inputs.check, basename(layout.checkJson(output, runType))),
+    ],
+    sources: sources(inputs, runs),
+  })
+  return { html, runs, attention: attention.length }
+}
+
+/** The report stage: gathers, builds and writes `<output>/report.html`. A silent scheduler is on the page, not an error. */
+export async function runReport(options: ReportOptions, env: Env, now: Date = new Date()): Promise<ReportResult> {
+  const inputs = await gatherInputs(options, env, now)
+  const { html, runs, attention } = buildReport(inputs)
+  const path = layout.reportHtml(options.output)
+  await writeFileIfChanged(path, html)
+  const counts = REPORT_STATES.map((state) => [state.label, runs.filter((run) => run.state === state.name).length] as [string, number]).filter(([, n]) => n > 0)
+  return { path, runs: runs.length, counts, attention, schedulerAnswered: inputs.scheduler.answered, bytes: Buffer.byteLength(html) }
+}

@@ -1,0 +1,110 @@
+// The page: one self-contained HTML file (inline CSS, inline SVG, no script, nothing fetched), so it reads the same
+// from file://, from a web server and as a mail attachment.
+import type { AttentionItem } from './attention.js'
+import { escapeHtml, utcMinute } from './html.js'
+import type { Figure } from './plots/render.js'
+import type { RunView } from './runs.js'
+import { REPORT_STATES } from './states.js'
+import { attentionTable, runsTable } from './table.js'
+
+export interface PageModel {
+  runType: string
+  output: string
+  madeAt: Date
+  /** Why the scheduler said nothing; undefined when it answered. */
+  schedulerError: string | undefined
+  /** Every run; undefined before the first night (no run list yet). */
+  runs: RunView[] | undefined
+  attention: AttentionItem[]
+  figures: Figure[]
+  /** Where the numbers come from, one sentence each. */
+  sources: string[]
+}
+
+const STATE_CSS = REPORT_STATES.map((state) => `.s-${state.name}::before{background:${state.colour}}`).join('\n')
+
+const CSS = `
+:root{color-scheme:light;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:14px;color:#1b1b1b;background:#fff}
+body{margin:0 auto;max-width:1000px;padding:16px 20px 48px}
+h1{font-size:22px;margin:8px 0 2px}
+h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+h3{font-size:14px;margin:18px 0 4px}
+p{margin:4px 0}
+.made{color:#555}
+.banner{background:#fff3cd;border:1px solid #e0b84c;padding:8px 12px;margin:12px 0;border-radius:4px}
+.empty{background:#f3f3f3;padding:16px;border-radius:4px;margin:16px 0}
+ul.headline{list-style:none;padding:0;margin:12px 0;display:flex;flex-wrap:wrap;gap:8px}
+ul.headline li{border:1px solid #ddd;border-radius:4px;padding:6px 10px;min-width:120px}
+ul.headline b{display:block;font-size:20px}
+.state::before,ul.headline li::before{content:"";display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:baseline}
+${STATE_CSS}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eee;vertical-align:top}
+th{position:sticky;top:0;background:#fafafa;border-bottom:1px solid #ccc}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+#runs-table td{white-space:nowrap}
+td.what{white-space:nowrap;font-weight:600}
+tbody tr:nth-child(even){background:#fbfbfb}
+figure{margin:8px 0 20px}
+figure.plot svg{max-width:100%;height:auto;overflow:visible}
+figcaption{color:#555;font-size:12px;margin-top:2px}
+.none{color:#555}
+.sources{color:#555;font-size:12px}
+`
+
+function headline(runs: readonly RunView[], madeAt: Date): string {
+  const items = REPORT_STATES.flatMap((state) => {
+    const n = runs.filter((run) => run.state === state.name).length
+    return n > 0 || state.always ? [`<li class="s-${state.name}"><b>${n}</b>${escapeHtml(state.label)}</li>`] : []
+  })
+  return `<ul class="headline" id="headline">\n${items.join('\n')}\n</ul>\n<p class="made">${runs.length} runs; made at ${utcMinute(madeAt.toISOString())}</p>`
+}
+
+function figureHtml(figure: Figure): string {
+  const body = figure.markup ?? `<p class="none">${escapeHtml(figure.empty)}</p>`
+  return `<figure class="plot" id="${figure.id}">\n<h3>${escapeHtml(figure.title)}</h3>\n${body}\n<figcaption>${escapeHtml(figure.caption)}</figcaption>\n</figure>`
+}
+
+/** The whole page. */
+export function renderPage(model: PageModel): string {
+  const title = `caloprod ${model.runType}`
+  const parts = [
+    '<!doctype html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeHtml(title)}: the run type at a glance</title>`,
+    `<style>${CSS}</style>`,
+    '</head>',
+    '<body>',
+    `<h1>${escapeHtml(title)}</h1>`,
+    `<p class="made">${escapeHtml(model.output)}</p>`,
+  ]
+  if (model.schedulerError) {
+    parts.push(
+      `<p class="banner" id="scheduler-silent"><b>The scheduler did not answer</b>: ${escapeHtml(model.schedulerError)}. ` +
+        'The states below are the ledger’s view: a submitted run shows as submitted, whatever became of it since.</p>',
+    )
+  }
+  if (!model.runs) {
+    parts.push(
+      `<p class="empty" id="nothing-yet"><b>Nothing yet.</b> There is no run list (${escapeHtml(model.runType)}.csv) in this output directory: ` +
+        'no night has run here. The first <code>task submit report</code> fills this page.</p>',
+      `<p class="made">made at ${utcMinute(model.madeAt.toISOString())}</p>`,
+    )
+  } else {
+    parts.push(
+      headline(model.runs, model.madeAt),
+      `<h2 id="attention">Runs that need a person (${model.attention.length})</h2>`,
+      attentionTable(model.attention),
+      '<h2 id="plots">Plots</h2>',
+      ...model.figures.map(figureHtml),
+      `<h2 id="runs">Every run (${model.runs.length})</h2>`,
+      runsTable(model.runs),
+    )
+  }
+  if (model.sources.length) parts.push('<h2>Where this comes from</h2>', `<ul class="sources">${model.sources.map((s) => `<li>${escapeHtml(s)}</li>`).join('')}</ul>`)
+  parts.push('</body>', '</html>', '')
+  return parts.join('\n')
+}

@@ -1,0 +1,105 @@
+// One view per run of the run type: its state by the rules of states.ts, and what the table shows of it.
+import { reconcile, runState, type RunState } from '../condor/job-state.js'
+import { runTagKey } from '../condor/jobs-list.js'
+import type { SchedulerJob } from '../condor/scheduler.js'
+import type { LedgerRow } from '../ledger.js'
+import { describeState } from '../status.js'
+import type { ReportInputs } from './gather.js'
+import { classify, type ReportStateName, type RunFacts } from './states.js'
+
+export interface RunView {
+  runnumber: number
+  tag: string
+  state: ReportStateName
+  /** The state in words (as status says it for runs of the process list). */
+  detail: string
+  attempts: number
+  /** From reduce.csv; undefined when it does not have the run. */
+  events: number | undefined
+  files: number | undefined
+  missing: number | undefined
+  toProcess: boolean
+  hasList: boolean
+  /** The latest job, `cluster.proc`, and when it entered its state (or the ledger's last word, ISO time). */
+  lastJob: string | undefined
+  lastWhen: string | undefined
+  holdReason: string | undefined
+}
+
+/** Groups items by `<run>_<tag>`. */
+function byRunTag<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>()
+  for (const item of items) {
+    const k = key(item)
+    const group = groups.get(k)
+    if (group) group.push(item)
+    else groups.set(k, [item])
+  }
+  return groups
+}
+
+const isoOfEpoch = (seconds: number | undefined) => (seconds === undefined ? undefined : new Date(seconds * 1000).toISOString())
+
+/** The ledger with every interrupted submission settled as the scheduler's jobs settle it (status does the same). */
+export function settledLedger(inputs: ReportInputs): LedgerRow[] {
+  if (!inputs.scheduler.answered) return inputs.ledger
+  return [...inputs.ledger, ...reconcile(inputs.ledger, inputs.scheduler.jobs, inputs.now.toISOString())]
+}
+
+function detailOf(state: ReportStateName, facts: RunFacts, hasList: boolean, inputs: ReportInputs): string {
+  if (state === 'current') return `all payloads current for ${facts.tag} (checked ${inputs.settled.get(facts.runnumber)?.checked_at ?? '?'})`
+  if (state === 'unchecked') return 'in the run list, not yet asked about in the CDB (run the check stage)'
+  if (state === 'submitted') {
+    const row = facts.lastRow!
+    const job = row.cluster === undefined ? `submission ${row.submission} ${row.state}` : `cluster ${row.cluster} (submission ${row.submission})`
+    return `${job} at ${row.time}; the scheduler did not answer, so what became of it is not known`
+  }
+  if (!facts.job) return hasList ? 'not submitted yet' : "not submitted yet; no list in datasets/ (see the lists stage's log)"
+  return describeState(facts.job, hasList, inputs.options.maxAttempts)
+}
+
+/** Every run of the run list (and of the process list, should it hold others), by run. */
+export function runViews(inputs: ReportInputs): RunView[] {
+  const universe = new Map<number, string>()
+  for (const run of inputs.runList ?? []) universe.set(run.runnumber, run.tag)
+  for (const run of inputs.process ?? []) if (!universe.has(run.runnumber)) universe.set(run.runnumber, run.tag)
+  const toProcess = new Set((inputs.process ?? []).map((run) => run.runnumber))
+  const rows = byRunTag(settledLedger(inputs), (row) => runTagKey(row.runnumber, row.tag))
+  const jobs: Map<string, SchedulerJob[]> | undefined = inputs.scheduler.answered ? byRunTag(inputs.scheduler.jobs, (job) => job.runTag) : undefined
+
+  return [...universe].sort(([a], [b]) => a - b).map(([runnumber, tag]) => {
+    const key = runTagKey(runnumber, tag)
+    const mine = rows.get(key) ?? []
+    const job: RunState | undefined = jobs && runState(runnumber, tag, mine, jobs.get(key) ?? [])
+    const settled = inputs.settled.get(runnumber)
+    const facts: RunFacts = {
+      runnumber,
+      tag,
+      toProcess: toProcess.has(runnumber),
+      settled: settled !== undefined && settled.tag === tag,
+      job,
+      lastRow: mine.at(-1),
+      maxAttempts: inputs.options.maxAttempts,
+    }
+    const state = classify(facts)
+    const hasList = inputs.lists.has(`${key}.list`)
+    const files = inputs.runFiles.get(runnumber)
+    const sameTag = files && files.tag === tag ? files : undefined
+    const latest = job?.job
+    return {
+      runnumber,
+      tag,
+      state,
+      detail: detailOf(state, facts, hasList, inputs),
+      attempts: job?.attempts ?? new Set(mine.filter((r) => r.cluster !== undefined).map((r) => r.cluster)).size,
+      events: sameTag?.events,
+      files: sameTag?.files,
+      missing: sameTag?.missing,
+      toProcess: facts.toProcess,
+      hasList,
+      lastJob: latest ? `${latest.cluster}.${latest.proc}` : facts.lastRow?.cluster !== undefined ? `${facts.lastRow.cluster}.${facts.lastRow.proc ?? 0}` : undefined,
+      lastWhen: (latest && isoOfEpoch(latest.since)) ?? facts.lastRow?.time,
+      holdReason: state === 'held' ? (latest?.holdReason ?? 'no reason given') : undefined,
+    }
+  })
+}
