@@ -11,6 +11,9 @@ import { readCsvRows } from '../files/csv.js'
 import { layout } from '../files/layout.js'
 import { RUN_TAG_TABLE, type RunTag } from '../files/run-tags.js'
 import { readLedger, type LedgerRow } from '../ledger.js'
+import { SEVEN_PAYLOAD_TYPES, type PayloadType } from '../config/calibrations.js'
+import { readUploads, type UploadRow } from '../upload/ledger.js'
+import { absentPayloads, runOutputDir } from '../upload/payload-files.js'
 import { readRunFiles, type RunFiles } from './run-files.js'
 
 export interface ReportOptions {
@@ -19,6 +22,8 @@ export interface ReportOptions {
   maxAttempts: number
   /** Seconds condor_q or condor_history may take. */
   timeout: number
+  /** The rule set's payload types: a finished run without a file of one is incomplete. @default the seed's seven */
+  rules?: { payloadTypes: readonly PayloadType[] }
 }
 
 /** What the scheduler said: its jobs, or why it said nothing. */
@@ -36,6 +41,10 @@ export interface ReportInputs {
   lists: Set<string>
   runFiles: Map<number, RunFiles>
   ledger: LedgerRow[]
+  /** uploads.csv, the upload stage's ledger. */
+  uploads: UploadRow[]
+  /** For each run to process with a folder in output/: the payload types genStatus wrote no file for. */
+  absent: Map<number, PayloadType[]>
   scheduler: SchedulerView
   check: CheckSummary | undefined
 }
@@ -70,6 +79,13 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date):
     readCheckSummary(layout.checkJson(output, runType)),
     askScheduler(options, env),
   ])
+  const uploads = await readUploads(layout.uploadsCsv(output))
+  const types = options.rules?.payloadTypes ?? SEVEN_PAYLOAD_TYPES
+  const absent = new Map<number, PayloadType[]>()
+  for (const run of process ?? []) {
+    if (!(await exists(runOutputDir(output, run.runnumber, run.tag)))) continue
+    absent.set(run.runnumber, await absentPayloads(output, run.runnumber, run.tag, types))
+  }
   return {
     options,
     now,
@@ -79,6 +95,8 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date):
     lists: new Set(lists),
     runFiles,
     ledger: ledger.rows,
+    uploads: uploads.rows,
+    absent,
     scheduler,
     check,
   }

@@ -5,6 +5,7 @@ import type { SchedulerJob } from '../condor/scheduler.js'
 import type { LedgerRow } from '../ledger.js'
 import { describeState } from '../status.js'
 import type { ReportInputs } from './gather.js'
+import { latestUploads } from '../upload/ledger.js'
 import { classify, type ReportStateName, type RunFacts } from './states.js'
 
 export interface RunView {
@@ -24,6 +25,8 @@ export interface RunView {
   lastJob: string | undefined
   lastWhen: string | undefined
   holdReason: string | undefined
+  /** A finished run's payload types genStatus wrote no file for: the CDB will still lack them. */
+  absent: readonly string[]
 }
 
 /** Groups items by `<run>_<tag>`. */
@@ -54,6 +57,9 @@ function detailOf(state: ReportStateName, facts: RunFacts, hasList: boolean, inp
     const job = row.cluster === undefined ? `submission ${row.submission} ${row.state}` : `cluster ${row.cluster} (submission ${row.submission})`
     return `${job} at ${row.time}; the scheduler did not answer, so what became of it is not known`
   }
+  if (state === 'uploaded') {
+    return `${facts.uploaded} payload${facts.uploaded === 1 ? '' : 's'} uploaded to the CDB, awaiting the next check; ${describeState(facts.job!, hasList, inputs.options.maxAttempts)}`
+  }
   if (!facts.job) return hasList ? 'not submitted yet' : "not submitted yet; no list in datasets/ (see the lists stage's log)"
   return describeState(facts.job, hasList, inputs.options.maxAttempts)
 }
@@ -65,6 +71,10 @@ export function runViews(inputs: ReportInputs): RunView[] {
   for (const run of inputs.process ?? []) if (!universe.has(run.runnumber)) universe.set(run.runnumber, run.tag)
   const toProcess = new Set((inputs.process ?? []).map((run) => run.runnumber))
   const rows = byRunTag(settledLedger(inputs), (row) => runTagKey(row.runnumber, row.tag))
+  const uploaded = new Map<string, number>()
+  for (const row of latestUploads(inputs.uploads).values()) {
+    if (row.state === 'uploaded') uploaded.set(runTagKey(row.runnumber, row.tag), (uploaded.get(runTagKey(row.runnumber, row.tag)) ?? 0) + 1)
+  }
   const jobs: Map<string, SchedulerJob[]> | undefined = inputs.scheduler.answered ? byRunTag(inputs.scheduler.jobs, (job) => job.runTag) : undefined
 
   return [...universe].sort(([a], [b]) => a - b).map(([runnumber, tag]) => {
@@ -79,6 +89,7 @@ export function runViews(inputs: ReportInputs): RunView[] {
       settled: settled !== undefined && settled.tag === tag,
       job,
       lastRow: mine.at(-1),
+      uploaded: uploaded.get(key) ?? 0,
       maxAttempts: inputs.options.maxAttempts,
     }
     const state = classify(facts)
@@ -86,11 +97,13 @@ export function runViews(inputs: ReportInputs): RunView[] {
     const files = inputs.runFiles.get(runnumber)
     const sameTag = files && files.tag === tag ? files : undefined
     const latest = job?.job
+    const finished = state === 'done' || state === 'uploaded'
+    const absent = finished ? (inputs.absent.get(runnumber) ?? []) : []
     return {
       runnumber,
       tag,
       state,
-      detail: detailOf(state, facts, hasList, inputs),
+      detail: detailOf(state, facts, hasList, inputs) + (absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''),
       attempts: job?.attempts ?? new Set(mine.filter((r) => r.cluster !== undefined).map((r) => r.cluster)).size,
       events: sameTag?.events,
       files: sameTag?.files,
@@ -100,6 +113,7 @@ export function runViews(inputs: ReportInputs): RunView[] {
       lastJob: latest ? `${latest.cluster}.${latest.proc}` : facts.lastRow?.cluster !== undefined ? `${facts.lastRow.cluster}.${facts.lastRow.proc ?? 0}` : undefined,
       lastWhen: (latest && isoOfEpoch(latest.since)) ?? facts.lastRow?.time,
       holdReason: state === 'held' ? (latest?.holdReason ?? 'no reason given') : undefined,
+      absent,
     }
   })
 }

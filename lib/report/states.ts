@@ -12,6 +12,7 @@ export const REPORT_STATES = [
   { name: 'running', label: 'running', colour: '#2166ac', always: true },
   { name: 'held', label: 'held', colour: '#d73027', always: true },
   { name: 'done', label: 'done, not yet in the CDB', colour: '#a6d96a', always: true },
+  { name: 'uploaded', label: 'uploaded, awaiting the next check', colour: '#66bd63', always: false },
   { name: 'failed', label: 'failed, to be retried', colour: '#f46d43', always: true },
   { name: 'given-up', label: 'failed, given up', colour: '#762a83', always: true },
   { name: 'submitted', label: 'submitted, no word from the scheduler', colour: '#878787', always: false },
@@ -35,6 +36,8 @@ export interface RunFacts {
   job: RunState | undefined
   /** The last ledger row of the run and tag. */
   lastRow: LedgerRow | undefined
+  /** Payloads of the run and tag the upload ledger has as uploaded (its latest row per type). */
+  uploaded: number
   maxAttempts: number
 }
 
@@ -53,6 +56,7 @@ export const STATE_RULES: readonly StateRule[] = [
   { state: 'queued', test: (r) => r.job?.state === 'queued' },
   { state: 'running', test: (r) => r.job?.state === 'running' },
   { state: 'held', test: (r) => r.job?.state === 'held' },
+  { state: 'uploaded', test: (r) => r.job?.state === 'done' && r.uploaded > 0 },
   { state: 'done', test: (r) => r.job?.state === 'done' },
   { state: 'given-up', test: (r) => r.job?.state === 'failed' && r.job.attempts >= r.maxAttempts },
   { state: 'failed', test: (r) => r.job?.state === 'failed' },

@@ -1,0 +1,60 @@
+// The report's view of finished runs: `uploaded` (the upload ledger has its payloads) and incomplete (genStatus
+// wrote no file for a type), in the states, the details and the runs that need a person.
+import t from 'tap'
+import type { SchedulerJob } from '../../lib/condor/scheduler.js'
+import type { LedgerRow } from '../../lib/ledger.js'
+import { needsAPerson } from '../../lib/report/attention.js'
+import type { ReportInputs } from '../../lib/report/gather.js'
+import { runViews } from '../../lib/report/runs.js'
+import type { UploadRow } from '../../lib/upload/ledger.js'
+
+const tag = 'new_newcdbtag_v009'
+const now = new Date('2026-12-01T12:00:00Z')
+
+const submitted = (runnumber: number, cluster: number): LedgerRow => ({
+  time: '2026-11-30T02:15:00Z', runnumber, tag, attempt: 1, state: 'submitted', cluster, proc: 0, submission: 's1', detail: '',
+})
+const finished = (runnumber: number, cluster: number): SchedulerJob => ({
+  cluster, proc: 0, runTag: `${runnumber}_${tag}`, status: 4, exitCode: 0, holdReason: undefined, since: now.getTime() / 1000 - 3600, source: 'condor_history',
+})
+const upload = (runnumber: number, type: UploadRow['type'], state: UploadRow['state']): UploadRow => ({
+  time: '2026-12-01T03:00:00Z', runnumber, tag, type, globalTag: 'newcdbtag', state, checksum: 'c', piov: 1, url: 'u', detail: '',
+})
+
+function inputs(uploads: UploadRow[], absent: Map<number, string[]>): ReportInputs {
+  const runs = [70001, 70002, 70003].map((runnumber) => ({ runnumber, tag }))
+  return {
+    options: { output: '/nowhere', runType: 'run3auau', maxAttempts: 3, timeout: 60 },
+    now,
+    runList: runs,
+    process: runs.map((run) => ({ ...run, why: '' })),
+    settled: new Map(),
+    lists: new Set(runs.map((r) => `${r.runnumber}_${tag}.list`)),
+    runFiles: new Map(),
+    ledger: runs.map((r, i) => submitted(r.runnumber, 10 + i)),
+    uploads,
+    absent: absent as ReportInputs['absent'],
+    scheduler: { answered: true, jobs: runs.map((r, i) => finished(r.runnumber, 10 + i)) },
+    check: undefined,
+  }
+}
+
+t.test('a finished run with uploaded payloads is uploaded; without, done; a failed upload does not count', async (t) => {
+  const views = runViews(inputs([
+    upload(70001, 'CEMC_meanTime', 'uploading'),
+    upload(70001, 'CEMC_meanTime', 'uploaded'),
+    upload(70001, 'HCALIN_meanTime', 'uploaded'),
+    upload(70003, 'CEMC_meanTime', 'uploading'),
+    upload(70003, 'CEMC_meanTime', 'failed'),
+  ], new Map()))
+  t.same(views.map((v) => v.state), ['uploaded', 'done', 'done'])
+  t.match(views[0].detail, /^2 payloads uploaded to the CDB, awaiting the next check/)
+})
+
+t.test('a finished run lacking a payload file is incomplete: in its detail and among the runs that need a person', async (t) => {
+  const views = runViews(inputs([upload(70002, 'CEMC_meanTime', 'uploaded')], new Map([[70002, ['HCALOUT_meanTime']], [70003, []]])))
+  t.match(views[1].detail, /incomplete: genStatus wrote no HCALOUT_meanTime$/)
+  t.notMatch(views[2].detail, /incomplete/)
+  const items = needsAPerson(views, now)
+  t.same(items.filter((i) => i.what === 'incomplete').map((i) => i.runnumber), [70002])
+})
