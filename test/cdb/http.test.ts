@@ -116,7 +116,12 @@ t.test('an outer abort stops a request at once, without retries', async (t) => {
   const hanging = await fake(t, { hang: true })
   const controller = new AbortController()
   const http = client(hanging.apiUrl, { timeoutMs: 10000, signal: controller.signal })
-  setTimeout(() => controller.abort(), 50)
+  // Abort once the server holds the request (a fixed delay lost the race on a busy machine: nothing had arrived).
+  const abortWhenArrived = async () => {
+    for (let waited = 0; hanging.requests.length === 0 && waited < 10000; waited += 5) await new Promise((r) => setTimeout(r, 5))
+    controller.abort()
+  }
+  void abortWhenArrived()
   const err = await failure(t, http.get(`${hanging.apiUrl}${QUERY}`, 'run 66500'))
   t.equal(err.failure, 'aborted')
   t.equal(hanging.requests.length, 1)
