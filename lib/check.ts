@@ -3,10 +3,10 @@ import type { Env } from './config/options.js'
 import { PAYLOAD_TYPES } from './config/calibrations.js'
 import { askCdb } from './cdb/ask.js'
 import { checkFilterDatasets, emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'
-import { SETTLED_TABLE, stillSettled, type SettledRow } from './cdb/settled.js'
+import { SETTLED_TABLE, stillSettled, type SettledRow } from './files/settled.js'
 import { readCsvRows, writeCsv } from './files/csv.js'
 import { layout } from './files/layout.js'
-import { indexByRun, RUN_TAG_TABLE, type RunTag } from './files/run-tags.js'
+import { indexByRun, RUN_TAG_TABLE, type RunTag } from './files/run-list.js'
 import type { Log } from './log.js'
 
 export interface CheckOptions {

@@ -1,12 +1,12 @@
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseListName, runTagKey } from './condor/jobs-list.js'
+import { parseListName, runTagKey } from './files/jobs-list.js'
 import { CaloprodError, InputError } from './errors.js'
 import { writeFileIfChanged } from './files/atomic.js'
 import { field, readCsv, readCsvRows, writeCsv, type Table } from './files/csv.js'
 import { layout } from './files/layout.js'
-import { QUERY_TABLE } from './files/query-rows.js'
-import { indexByRun, RUN_TAG_TABLE, type RunTag } from './files/run-tags.js'
+import { QUERY_TABLE } from './files/query-csv.js'
+import { indexByRun, RUN_TAG_TABLE, type RunTag } from './files/run-list.js'
 import type { Log } from './log.js'
 
 /** A row of `<runtype>-missing.csv`: a catalogued file of a run to process that is not usable on disk. */

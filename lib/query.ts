@@ -3,7 +3,7 @@ import { connectCatalog, describeTarget, type CatalogTarget } from './catalog/co
 import { queryFiles, type QueryFilesOptions, type SkippedRow } from './catalog/query-files.js'
 import { openCsvWriter } from './files/csv.js'
 import { layout } from './files/layout.js'
-import { QUERY_TABLE } from './files/query-rows.js'
+import { QUERY_TABLE } from './files/query-csv.js'
 import type { Log } from './log.js'
 import { withRetry, type RetryPolicy } from './retry.js'
 

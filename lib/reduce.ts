@@ -1,6 +1,6 @@
 import { copyCsvLines, openCsvWriter, readCsvBatches, scanCsv, writeCsv } from './files/csv.js'
-import { QUERY_TABLE, type QueryRow } from './files/query-rows.js'
-import { RUN_TAG_TABLE, type RunTag } from './files/run-tags.js'
+import { QUERY_TABLE, type QueryRow } from './files/query-csv.js'
+import { RUN_TAG_TABLE, type RunTag } from './files/run-list.js'
 import { layout } from './files/layout.js'
 
 /** What reduce learns from a first pass over query.csv: each tag's recency and each run's tags. */

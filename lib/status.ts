@@ -2,11 +2,11 @@
 import { readdir } from 'node:fs/promises'
 import type { Env } from './config/options.js'
 import { reconcile, runState, type RunState, type RunStateName } from './condor/job-state.js'
-import { runTagKey } from './condor/jobs-list.js'
-import { readProcessList } from './condor/process-list.js'
+import { runTagKey } from './files/jobs-list.js'
+import { readProcessList } from './files/process-list.js'
 import { schedulerJobs } from './condor/scheduler.js'
 import { layout } from './files/layout.js'
-import { readLedger } from './ledger.js'
+import { readLedger } from './files/ledger.js'
 
 export interface StatusOptions {
   output: string

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { nextSettled, planCheck, runCheck, type CheckOptions } from '../lib/check.js'
-import type { SettledRow } from '../lib/cdb/settled.js'
+import type { SettledRow } from '../lib/files/settled.js'
 import type { Log } from '../lib/log.js'
 import type { FakeCdbState } from './fakes/cdb-lib.mjs'
 import { calls, FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, lookups, runListCsv, setCdbState, type FakeCdb } from './helpers/fake-cdb.js'

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync
 import { dirname, join } from 'node:path'
 import t, { type Test } from 'tap'
 import { formatCsv } from '../lib/files/csv.js'
-import { QUERY_TABLE, type QueryRow } from '../lib/files/query-rows.js'
+import { QUERY_TABLE, type QueryRow } from '../lib/files/query-csv.js'
 import { findMissing, planLists } from '../lib/lists.js'
 import { runScript } from './helpers/run-script.js'
 

@@ -4,7 +4,7 @@ import type postgres from 'postgres'
 import { runRange, type RunType } from '../config/run-types.js'
 import { formatCsvRecord, quotedRecordEnd } from '../files/csv.js'
 import { pathProblem, tagProblem } from '../files/names.js'
-import type { QueryRow } from '../files/query-rows.js'
+import type { QueryRow } from '../files/query-csv.js'
 
 export interface QueryFilesOptions {
   runType: RunType

@@ -6,7 +6,7 @@ import type { Env } from '../config/options.js'
 import { PAYLOAD_TYPES, type PayloadType } from '../config/calibrations.js'
 import { CaloprodError, UsageError } from '../errors.js'
 import { formatCsv } from '../files/csv.js'
-import { RUN_TAG_TABLE, type RunTag } from '../files/run-tags.js'
+import { RUN_TAG_TABLE, type RunTag } from '../files/run-list.js'
 
 /** Per payload type, how many runs had it missing or outdated, as filter-datasets counts them. */
 export type PayloadCounts = Record<PayloadType, { missing: number; outdated: number }>

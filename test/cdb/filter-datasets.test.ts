@@ -12,7 +12,7 @@ import {
   type FilterDatasetsCall,
 } from '../../lib/cdb/filter-datasets.js'
 import { UsageError } from '../../lib/errors.js'
-import type { RunTag } from '../../lib/files/run-tags.js'
+import type { RunTag } from '../../lib/files/run-list.js'
 import { missingUrl, payloadUrl } from '../fakes/cdb-lib.mjs'
 import type { FakeCdbState } from '../fakes/cdb-lib.mjs'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, lookups, type FakeCdb } from '../helpers/fake-cdb.js'

@@ -8,7 +8,7 @@ import t from 'tap'
 import {
   copyCsvLines, field, formatCsv, formatCsvRecord, openCsvWriter, readCsvBatches, readCsvRows, scanCsv, type Table,
 } from '../../lib/files/csv.js'
-import { QUERY_TABLE, type QueryRow } from '../../lib/files/query-rows.js'
+import { QUERY_TABLE, type QueryRow } from '../../lib/files/query-csv.js'
 import { runReduce } from '../../lib/reduce.js'
 
 /** Three free-text columns: any content a CSV can hold. */

@@ -5,10 +5,10 @@ import { open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { parse } from 'csv-parse/sync'
 import { stringify } from 'csv-stringify/sync'
-import { InputError } from './errors.js'
-import { field, type Table } from './files/csv.js'
-import { tagProblem } from './files/names.js'
-import { textShapeProblem } from './files/text-shape.js'
+import { InputError } from '../errors.js'
+import { field, type Table } from './csv.js'
+import { tagProblem } from './names.js'
+import { textShapeProblem } from './text-shape.js'
 
 /**
  * What became of a submission of a run, as far as caloprod knows:

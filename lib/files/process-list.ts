@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { parse } from 'csv-parse/sync'
 import { InputError } from '../errors.js'
-import { field } from '../files/csv.js'
-import { tagProblem } from '../files/names.js'
-import { textShapeProblem } from '../files/text-shape.js'
+import { field } from './csv.js'
+import { tagProblem } from './names.js'
+import { textShapeProblem } from './text-shape.js'
 
 /** A run of `<runtype>-process.csv` and why it is there (its columns after runnumber and tag, if any). */
 export interface ProcessEntry {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { SETTLED_TABLE, stillSettled, type SettledRow } from '../../lib/cdb/settled.js'
+import { SETTLED_TABLE, stillSettled, type SettledRow } from '../../lib/files/settled.js'
 
 t.test('a settled row reads back as written and refuses what is not a UTC time or a safe tag', async (t) => {
   const row: SettledRow = { runnumber: 66500, tag: 'new_newcdbtag_v008', checked_at: '2025-11-29T03:00:00.000Z' }

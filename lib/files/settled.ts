@@ -1,5 +1,5 @@
-import { field, type Table } from '../files/csv.js'
-import { tagProblem } from '../files/names.js'
+import { field, type Table } from './csv.js'
+import { tagProblem } from './names.js'
 
 /**
  * A run whose seven payloads were all current for `tag` when the CDB was last asked, at `checked_at`:

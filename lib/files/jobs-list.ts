@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { InputError } from '../errors.js'
-import { tagProblem } from '../files/names.js'
-import { macroValueProblem } from './quote.js'
+import { tagProblem } from './names.js'
+import { macroValueProblem } from '../condor/quote.js'
 
 /** A run and tag, and the file list of its job. */
 export interface Job {
