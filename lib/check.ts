@@ -1,12 +1,11 @@
-import { stat } from 'node:fs/promises'
 import type { Env } from './config/options.js'
 import { PAYLOAD_TYPES } from './config/calibrations.js'
 import { askCdb } from './cdb/ask.js'
 import { checkFilterDatasets, emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'
-import { SETTLED_TABLE, stillSettled, type SettledRow } from './files/settled.js'
-import { readCsvRows, writeCsv } from './files/csv.js'
+import { readSettled, stillSettled, writeSettled, type SettledRow } from './files/settled.js'
 import { layout } from './files/layout.js'
-import { indexByRun, RUN_TAG_TABLE, type RunTag } from './files/run-list.js'
+import { writeProcessList } from './files/process-list.js'
+import { readRunList, type RunTag } from './files/run-list.js'
 import type { Log } from './log.js'
 
 export interface CheckOptions {
@@ -91,14 +90,6 @@ export interface CheckResult {
   changed: { process: boolean; settled: boolean }
 }
 
-/** Reads the cache; none yet is an empty one. A damaged cache names its line: fix it or delete it. */
-async function readSettled(path: string): Promise<SettledRow[]> {
-  if (!(await stat(path).catch(() => undefined))) return []
-  const rows = await readCsvRows(path, SETTLED_TABLE)
-  indexByRun(rows, path)
-  return rows
-}
-
 /**
  * The check stage: which runs of `<runtype>.csv` need their maps made, written to `<runtype>-process.csv`
  * (`runnumber,tag`, sorted by run). Asks the CDB (filter-datasets, in shards) only about runs not settled in the
@@ -109,8 +100,7 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   const bin = await checkFilterDatasets(options.binFilterDatasets)
   const runListPath = layout.runListCsv(options.output, options.runType)
   const settledPath = layout.settledCsv(options.output, options.runType)
-  const runs = await readCsvRows(runListPath, RUN_TAG_TABLE)
-  indexByRun(runs, runListPath)
+  const runs = await readRunList(runListPath)
   runs.sort((a, b) => a.runnumber - b.runnumber)
   const settledRows = await readSettled(settledPath)
   const now = (deps.now ?? (() => new Date()))()
@@ -136,9 +126,9 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   const described = describeCounts(counts)
   if (described) log.info(`payloads missing or outdated, by type (runs): ${described}`)
 
-  const processChanged = await writeCsv(layout.processCsv(options.output, options.runType), RUN_TAG_TABLE, toProcess.map(({ runnumber, tag }) => ({ runnumber, tag })))
+  const processChanged = await writeProcessList(layout.processCsv(options.output, options.runType), toProcess)
   // Unchanged when nothing was asked, even if a person reordered the file: the cache changes only by asking.
-  const settled = questions.length > 0 && (await writeCsv(settledPath, SETTLED_TABLE, nextSettled(settledRows, questions, answer.keep, now)))
+  const settled = questions.length > 0 && (await writeSettled(settledPath, nextSettled(settledRows, questions, answer.keep, now)))
   return {
     runs: runs.length,
     asked: questions.length,

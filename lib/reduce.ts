@@ -1,6 +1,6 @@
-import { copyCsvLines, openCsvWriter, readCsvBatches, scanCsv, writeCsv } from './files/csv.js'
-import { QUERY_TABLE, type QueryRow } from './files/query-csv.js'
-import { RUN_TAG_TABLE, type RunTag } from './files/run-list.js'
+import { openCsvWriter } from './files/csv-lines.js'
+import { copyQueryLines, QUERY_TABLE, readQueryBatches, scanQueryCsv, type QueryRow } from './files/query-csv.js'
+import { writeRunList, type RunTag } from './files/run-list.js'
 import { layout } from './files/layout.js'
 
 /** What reduce learns from a first pass over query.csv: each tag's recency and each run's tags. */
@@ -79,7 +79,7 @@ export async function runReduce(options: { output: string; runType: string }): P
   const survey = emptySurvey()
   // query.csv is sorted: a row of the same run and tag as the one before can only lower the tag's time.
   let last: QueryRow | undefined
-  const scan = await scanCsv(queryCsv, QUERY_TABLE, (rows) => {
+  const scan = await scanQueryCsv(queryCsv, (rows) => {
     for (const row of rows) {
       if (last && row.runnumber === last.runnumber && row.tag === last.tag && row.time >= last.time) continue
       addToSurvey(survey, row)
@@ -93,9 +93,9 @@ export async function runReduce(options: { output: string; runType: string }): P
   let files = 0
   try {
     if (scan.verbatim) {
-      files = await copyCsvLines(scan, 2, ([runnumber, tag]) => kept.get(Number(runnumber)) === tag, writer)
+      files = await copyQueryLines(scan, 2, ([runnumber, tag]) => kept.get(Number(runnumber)) === tag, writer)
     } else {
-      for await (const rows of readCsvBatches(queryCsv, QUERY_TABLE)) {
+      for await (const rows of readQueryBatches(queryCsv)) {
         const keep = rows.filter((row) => keepsRow(kept, row))
         await writer.write(keep)
         files += keep.length
@@ -107,6 +107,6 @@ export async function runReduce(options: { output: string; runType: string }): P
   }
   // The run list goes last: were reduce.csv to fail, the old pair stays consistent.
   const reduceChanged = await writer.commit()
-  const runListChanged = await writeCsv(layout.runListCsv(options.output, options.runType), RUN_TAG_TABLE, chosen)
+  const runListChanged = await writeRunList(layout.runListCsv(options.output, options.runType), chosen)
   return { runs: chosen.length, files, changed: { runList: runListChanged, reduce: reduceChanged } }
 }

@@ -3,10 +3,9 @@
 // a crash in between leaves a trace the next run reconciles with the scheduler instead of submitting twice.
 import { open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { parse } from 'csv-parse/sync'
 import { stringify } from 'csv-stringify/sync'
 import { InputError } from '../errors.js'
-import { field, type Table } from './csv.js'
+import { field, parseTable, type Table } from './csv.js'
 import { tagProblem } from './names.js'
 import { textShapeProblem } from './text-shape.js'
 
@@ -84,21 +83,7 @@ export async function readLedger(path: string): Promise<LedgerContents> {
   if (shape) throw new InputError(path, shape.line, shape.message)
   const end = text.lastIndexOf('\n') + 1
   const tornTail = end < text.length
-  const lines = text.slice(0, end).split('\n').slice(0, -1)
-  if (lines.length === 0) return { rows: [], tornTail }
-  if (`${lines[0]}\n` !== HEADER) throw new InputError(path, 1, `header is "${lines[0]}", expected "${HEADER.trim()}"`)
-  const rows = lines.slice(1).map((line, i) => {
-    try {
-      const [fields] = parse(line, { relax_quotes: false }) as string[][]
-      if (!fields || fields.length !== LEDGER_TABLE.columns.length) {
-        throw new Error(`has ${fields?.length ?? 0} fields, expected ${LEDGER_TABLE.columns.length} (${LEDGER_TABLE.columns.join(',')})`)
-      }
-      return LEDGER_TABLE.fromFields(fields)
-    } catch (err) {
-      throw new InputError(path, i + 2, (err as Error).message)
-    }
-  })
-  return { rows, tornTail }
+  return { rows: parseTable(text.slice(0, end), path, LEDGER_TABLE), tornTail }
 }
 
 /** One line per row; a detail never spans lines. */

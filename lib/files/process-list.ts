@@ -1,56 +1,38 @@
-import { readFile } from 'node:fs/promises'
-import { parse } from 'csv-parse/sync'
-import { InputError } from '../errors.js'
-import { field } from './csv.js'
+import { field, readTable, writeCsv, type Table } from './csv.js'
 import { tagProblem } from './names.js'
-import { textShapeProblem } from './text-shape.js'
+import { indexByRun, type RunTag } from './run-list.js'
 
-/** A run of `<runtype>-process.csv` and why it is there (its columns after runnumber and tag, if any). */
-export interface ProcessEntry {
-  runnumber: number
-  tag: string
+/** A run of `<runtype>-process.csv` and why it is there (the columns a person added, if any). */
+export interface ProcessEntry extends RunTag {
   /** e.g. `reason=missing CEMC_meanTime`; empty when the file has only runnumber and tag. */
   why: string
 }
 
 /**
- * Reads `<runtype>-process.csv` (the check stage's output) by its header: `runnumber` and `tag` are required,
- * any further columns are kept as text for the plan. Throws InputError naming the file and line.
+ * The contract of `<runtype>-process.csv`, the check stage's output: `runnumber,tag`, sorted by run. A person
+ * may add columns (a note, a reason): every stage accepts them, and condor, submit and status pass them on
+ * as `column=value` words; the check stage writes the file again without them.
  */
+export const PROCESS_TABLE: Table<ProcessEntry> = {
+  columns: ['runnumber', 'tag'],
+  extraColumns: true,
+  toFields: (r) => [r.runnumber, r.tag],
+  fromFields([runnumber, tag], extra = []) {
+    const problem = tagProblem(tag)
+    if (problem) throw new Error(problem)
+    const why = extra.filter((f) => f.value !== '').map((f) => `${f.column}=${f.value}`).join(' ')
+    return { runnumber: field.count(runnumber, 'runnumber'), tag, why }
+  },
+}
+
+/** Reads `<runtype>-process.csv`; throws InputError naming the file and line, a run that appears twice too. */
 export async function readProcessList(path: string): Promise<ProcessEntry[]> {
-  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw new InputError(path, undefined, 'does not exist; run the check stage first')
-    throw new InputError(path, undefined, `cannot be read: ${err.message}`)
-  })
-  const shape = textShapeProblem(text, { header: 'runnumber,tag' })
-  if (shape) throw new InputError(path, shape.line, shape.message)
-  let records: string[][]
-  try {
-    records = parse(text, { relax_column_count: true, record_delimiter: '\n' }) as string[][]
-  } catch (err) {
-    throw new InputError(path, (err as { lines?: number }).lines, `is not valid CSV: ${(err as Error).message}`)
-  }
-  const [header, ...rows] = records
-  const run = header?.indexOf('runnumber') ?? -1
-  const tag = header?.indexOf('tag') ?? -1
-  if (!header || run === -1 || tag === -1) {
-    throw new InputError(path, 1, `header is "${header?.join(',') ?? ''}", expected at least the columns runnumber,tag`)
-  }
-  const seen = new Set<number>()
-  return rows.map((row, i) => {
-    const line = i + 2
-    if (row.length !== header.length) throw new InputError(path, line, `has ${row.length} fields, expected ${header.length}`)
-    let runnumber: number
-    try {
-      runnumber = field.count(row[run], 'runnumber')
-    } catch (err) {
-      throw new InputError(path, line, (err as Error).message)
-    }
-    const problem = tagProblem(row[tag])
-    if (problem) throw new InputError(path, line, problem)
-    if (seen.has(runnumber)) throw new InputError(path, line, `run ${runnumber} appears twice; each run must have one row`)
-    seen.add(runnumber)
-    const why = header.map((name, k) => (k === run || k === tag || row[k] === '' ? '' : `${name}=${row[k]}`)).filter(Boolean).join(' ')
-    return { runnumber, tag: row[tag], why }
-  })
+  const entries = await readTable(path, PROCESS_TABLE, { missingHint: 'run the check stage first' })
+  indexByRun(entries, path)
+  return entries
+}
+
+/** Writes `<runtype>-process.csv` if its content changes; returns whether it did. */
+export async function writeProcessList(path: string, runs: readonly RunTag[]): Promise<boolean> {
+  return writeCsv(path, PROCESS_TABLE, runs.map(({ runnumber, tag }) => ({ runnumber, tag, why: '' })))
 }

@@ -1,5 +1,7 @@
-import { field, type Table } from './csv.js'
+import { stat } from 'node:fs/promises'
+import { field, readTable, writeCsv, type Table } from './csv.js'
 import { tagProblem } from './names.js'
+import { indexByRun } from './run-list.js'
 
 /**
  * A run whose seven payloads were all current for `tag` when the CDB was last asked, at `checked_at`:
@@ -35,4 +37,17 @@ export const SETTLED_TABLE: Table<SettledRow> = {
 export function stillSettled(entry: SettledRow | undefined, tag: string, now: Date, recheckAfter: number): boolean {
   if (!entry || entry.tag !== tag) return false
   return now.getTime() - Date.parse(entry.checked_at) <= recheckAfter * 1000
+}
+
+/** Reads the cache; none yet is an empty one. A damaged cache names its line: fix it or delete it. */
+export async function readSettled(path: string): Promise<SettledRow[]> {
+  if (!(await stat(path).catch(() => undefined))) return []
+  const rows = await readTable(path, SETTLED_TABLE)
+  indexByRun(rows, path)
+  return rows
+}
+
+/** Writes the cache if its content changes; returns whether it did. */
+export async function writeSettled(path: string, rows: Iterable<SettledRow>): Promise<boolean> {
+  return writeCsv(path, SETTLED_TABLE, rows)
 }
