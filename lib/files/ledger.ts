@@ -5,6 +5,7 @@ import { open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { stringify } from 'csv-stringify/sync'
 import { InputError } from '../errors.js'
+import { syncDirectory } from './atomic.js'
 import { field, parseTable, type Table } from './csv.js'
 import { tagProblem } from './names.js'
 import { textShapeProblem } from './text-shape.js'
@@ -124,15 +125,6 @@ export async function appendLedger(path: string, rows: readonly LedgerRow[]): Pr
     await handle.close()
   }
   // A new file's directory entry must be durable too.
-  if (created) await syncDir(dirname(path))
+  if (created) await syncDirectory(dirname(path))
   return cut
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
 }
