@@ -9,27 +9,10 @@ import { readProcessList } from './files/process-list.js'
 import { readQueryRows } from './files/query-csv.js'
 import { indexByRun, type RunTag } from './files/run-list.js'
 import type { Log } from './log.js'
+import { eachLimited } from './pool.js'
 
 /** Why a catalogued file is not used: not there, or there but empty (a zero-size ROOT file cannot be read). */
 export type MissingReason = 'absent' | 'empty' | 'not a file'
-
-/** Runs `task` on each item with at most `limit` in flight; resolves when all are done, rejects on the first error. */
-async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  let failed = false
-  const worker = async () => {
-    while (next < items.length && !failed) {
-      const item = items[next++]
-      try {
-        await task(item)
-      } catch (err) {
-        failed = true
-        throw err
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-}
 
 /**
  * Which of `paths` are missing, and why. Asks the file system with at most `concurrency` stats in flight: on a
