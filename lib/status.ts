@@ -1,10 +1,10 @@
 // The status command: per run of the process list, what became of it, from the ledger and the scheduler.
 import { readdir } from 'node:fs/promises'
 import type { Env } from './config/options.js'
-import { reconcile, runState, type RunState, type RunStateName } from './condor/job-state.js'
+import { reconcile, runState, type RunState, type RunStateName } from './scheduler/job-state.js'
 import { runTagKey } from './files/jobs-list.js'
 import { readProcessList } from './files/process-list.js'
-import { schedulerJobs } from './condor/scheduler.js'
+import { schedulerJobs } from './scheduler/scheduler.js'
 import { layout } from './files/layout.js'
 import { readLedger } from './files/ledger.js'
 
