@@ -1,6 +1,6 @@
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseListName, runTagKey } from './files/jobs-list.js'
+import { formatDatasetList, parseListName, runTagKey } from './files/dataset-list.js'
 import { CaloprodError, InputError } from './errors.js'
 import { writeFileIfChanged } from './files/atomic.js'
 import { layout } from './files/layout.js'
@@ -176,7 +176,7 @@ export async function runLists(options: ListsOptions, log: Log, deps: { concurre
   const missingChanged = await writeMissingList(layout.missingCsv(options.output, options.runType), plan.missing)
   let written = 0
   await eachLimited(plan.lists, 16, async (list) => {
-    if (await writeFileIfChanged(layout.listFile(options.output, list.runnumber, list.tag), list.paths.map((p) => `${p}\n`).join(''))) written++
+    if (await writeFileIfChanged(layout.listFile(options.output, list.runnumber, list.tag), formatDatasetList(list.paths))) written++
   })
   for (const name of stale) {
     await unlink(join(dir, name)).catch((err: NodeJS.ErrnoException) => {

@@ -2,7 +2,7 @@
 import { readdir } from 'node:fs/promises'
 import type { Env } from './config/options.js'
 import { reconcile, runState, type RunState, type RunStateName } from './scheduler/job-state.js'
-import { runTagKey } from './files/jobs-list.js'
+import { runTagKey } from './files/dataset-list.js'
 import { readProcessList } from './files/process-list.js'
 import { schedulerJobs } from './scheduler/scheduler.js'
 import { layout } from './files/layout.js'

@@ -1,7 +1,7 @@
 // What became of each run's jobs: the ledger (what caloprod submitted) joined with the scheduler (what condor
 // knows). Pure functions, shared by the submit and status stages.
 import type { LedgerRow } from '../files/ledger.js'
-import { runTagKey } from '../files/jobs-list.js'
+import { runTagKey } from '../files/dataset-list.js'
 import { JOB_STATUS, type SchedulerJob } from './scheduler.js'
 
 /** A run's state: `new` (never reached the scheduler), in flight (`queued`, `running`, `held`), or finished (`done`, `failed`). */
