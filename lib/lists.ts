@@ -108,7 +108,10 @@ async function readRunFiles(processPath: string, reducePath: string): Promise<Ru
       throw new InputError(processPath, lineOf.get(row.runnumber), `run ${row.runnumber} has tag ${entry.tag} here but ${row.tag} in ${reducePath}:${line}; ${outOfStep}`)
     }
     let list = files.get(row.runnumber)
-    if (!list) files.set(row.runnumber, (list = []))
+    if (!list) {
+      list = []
+      files.set(row.runnumber, list)
+    }
     list.push({ segment: row.segment, events: row.events, path: row.full_file_path })
   }
   return processRows.map((run) => {

@@ -30,7 +30,10 @@ export function addToSurvey(survey: TagSurvey, row: QueryRow): void {
   const seen = survey.tagMinTime.get(row.tag)
   if (seen === undefined || compareTime(row.time, seen) < 0) survey.tagMinTime.set(row.tag, row.time)
   let tags = survey.runTags.get(row.runnumber)
-  if (!tags) survey.runTags.set(row.runnumber, (tags = new Set()))
+  if (!tags) {
+    tags = new Set()
+    survey.runTags.set(row.runnumber, tags)
+  }
   tags.add(row.tag)
 }
 

@@ -25,14 +25,3 @@ export function currentPayloadFile(type: PayloadType, tag: string, run: number):
   if (type === 'CEMC_BadTowerMap') return `EMCalHotMap_${tag}_${run}cdb.root`
   return `${type}_${tag}_${run}.root`
 }
-
-/** How a payload's URL stands against (run, tag). */
-export type PayloadState = 'current' | 'missing' | 'outdated'
-
-/** Classifies a CDB URL as DESIGN.md says: a DataBaseException is missing, another tag's file outdated. */
-export function payloadState(type: PayloadType, tag: string, run: number, url: string): PayloadState {
-  if (url.startsWith('DataBaseException')) return 'missing'
-  return url.endsWith(`/${currentPayloadFile(type, tag, run)}`) || url === currentPayloadFile(type, tag, run)
-    ? 'current'
-    : 'outdated'
-}

@@ -40,15 +40,6 @@ export const QUERY_TABLE: Table<QueryRow> = {
   },
 }
 
-/** Orders rows as query.csv is sorted: run, tag, segment, then path for copies on several hosts. */
-export function compareQueryRows(a: QueryRow, b: QueryRow): number {
-  return (
-    a.runnumber - b.runnumber ||
-    (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0) ||
-    a.segment - b.segment ||
-    (a.full_file_path < b.full_file_path ? -1 : a.full_file_path > b.full_file_path ? 1 : 0)
-  )
-}
 
 /** Bytes read at a time: the rows of one chunk are alive together, so it stays small. */
 const READ_BYTES = 256 << 10
