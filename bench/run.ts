@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import mri from 'mri'
-import { selectionSql } from '../lib/catalog/query-files.js'
+import { buildSelection } from '../lib/catalog/selection.js'
+import { BUILTIN_RULES } from '../lib/rules/load.js'
 import { saveState } from '../test/fakes/cdb-lib.mjs'
 import { connectCatalog } from '../lib/catalog/connection.js'
 import { layout } from '../lib/files/layout.js'
@@ -134,10 +135,11 @@ const withinThirdOfQuery = (median: { wall: number }, ctx: Context) => {
 /** CDB lookups the fake filter-datasets made in the last measured run. */
 const lookupCount = async (ctx: Context) => (await lines(cdbLookups(ctx))).length
 
-/** The floor: the query stage's own SELECT, copied out by psql, with the session settings the stage uses. */
-function floorCommand(ctx: Context): { argv: string[]; env: NodeJS.ProcessEnv } {
-  const select = selectionSql(RUN_TYPE, Number(MIN_EVENTS)).replace(/\s+/g, ' ').trim()
-  const file = join(ctx.output, 'floor.csv')
+/** The floor: the query stage's own SELECT under `rules`, copied out by psql, with the session settings the stage uses. */
+function floorCommand(ctx: Context, rules = 'seed'): { argv: string[]; env: NodeJS.ProcessEnv } {
+  const minEvents = rules === 'seed' ? Number(MIN_EVENTS) : undefined
+  const select = buildSelection(BUILTIN_RULES[rules], RUN_TYPE, minEvents).select.replace(/\s+/g, ' ').trim()
+  const file = join(ctx.output, rules === 'seed' ? 'floor.csv' : `floor-${rules}.csv`)
   return {
     argv: ['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `\\copy (${select}) to '${file}' with (format csv, header)`],
     env: { PGDATABASE: ctx.database, PGOPTIONS: '-c TimeZone=UTC -c DateStyle=ISO,YMD -c jit=off' },
@@ -163,6 +165,27 @@ const STAGES: Stage[] = [
       const floor = ctx.medians.get('floor')
       const ratio = floor ? median.wall / floor : Infinity
       return { text: `≤ 1.5 × floor (${ratio.toFixed(2)}× floor)`, ok: ratio <= 1.5 }
+    },
+  },
+  {
+    // Today's rules (no threshold, the fitting-QA files too, the winning tag in SQL), into an output of their own.
+    name: 'floor current',
+    requires: [],
+    command: (ctx) => floorCommand(ctx, 'current'),
+    remark: async (ctx) => `psql \\copy, ${await rowsOf(join(ctx.output, 'floor-current.csv'))} rows`,
+  },
+  {
+    name: 'query current',
+    requires: [script('query')],
+    command: (ctx) => ({
+      argv: stageCommand('query', '--rules', 'current', '--run-type', RUN_TYPE, '--output', join(ctx.output, 'current'), '--quiet'),
+      env: { PGDATABASE: ctx.database },
+    }),
+    remark: async (ctx) => `${await rowsOf(layout.queryCsv(join(ctx.output, 'current')))} rows, ${await megabytes(layout.queryCsv(join(ctx.output, 'current')))} MB`,
+    target: (median, ctx) => {
+      const floor = ctx.medians.get('floor current')
+      const ratio = floor ? median.wall / floor : Infinity
+      return { text: `≤ 1.5 × floor current (${ratio.toFixed(2)}× floor)`, ok: ratio <= 1.5 }
     },
   },
   {

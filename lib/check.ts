@@ -1,8 +1,8 @@
 import type { Env } from './config/options.js'
-import { PAYLOAD_TYPES } from './config/calibrations.js'
+import { PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
 import { askCdb } from './cdb/ask.js'
 import { checkFilterDatasets, emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'
-import { readSettled, stillSettled, writeSettled, type SettledRow } from './files/settled.js'
+import { coversPayloads, payloadTypesField, readSettled, stillSettled, writeSettled, type SettledRow } from './files/settled.js'
 import { layout } from './files/layout.js'
 import { writeProcessList } from './files/process-list.js'
 import { readRunList, type RunTag } from './files/run-list.js'
@@ -19,6 +19,8 @@ export interface CheckOptions {
   timeout: number
   cdbRetries: number
   binFilterDatasets: string | undefined
+  /** The rule set's payloads: a run needs each current for its tag. */
+  rules: { name: string; payloadTypes: readonly PayloadType[] }
 }
 
 /** What the check stage gets besides its options; all but `env` are there for tests and benchmarks. */
@@ -40,14 +42,23 @@ export interface Question extends RunTag {
  * Which runs of the run list to ask about: every run without a settled entry for its current tag that is at most
  * `recheckAfter` seconds old; with `recheck`, all of them.
  */
-export function planCheck(runs: readonly RunTag[], settled: ReadonlyMap<number, SettledRow>, now: Date, recheckAfter: number, recheck: boolean): Question[] {
+export function planCheck(
+  runs: readonly RunTag[],
+  settled: ReadonlyMap<number, SettledRow>,
+  now: Date,
+  recheckAfter: number,
+  recheck: boolean,
+  payloadTypes: readonly string[] = PAYLOAD_TYPES.slice(0, 7),
+): Question[] {
   const ask: Question[] = []
   for (const run of runs) {
     const entry = settled.get(run.runnumber)
     if (recheck) ask.push({ ...run, why: '--recheck' })
     else if (!entry) ask.push({ ...run, why: 'not settled (new, or missing or outdated when last asked)' })
     else if (entry.tag !== run.tag) ask.push({ ...run, why: `tag changed (settled for ${entry.tag} at ${entry.checked_at})` })
-    else if (!stillSettled(entry, run.tag, now, recheckAfter)) ask.push({ ...run, why: `settled at ${entry.checked_at}, longer ago than --recheck-after` })
+    else if (!coversPayloads(entry, payloadTypes)) {
+      ask.push({ ...run, why: `settled for ${entry.payload_types.split(' ').length} payload types, the rules need ${payloadTypes.length}` })
+    } else if (!stillSettled(entry, run.tag, now, recheckAfter, payloadTypes)) ask.push({ ...run, why: `settled at ${entry.checked_at}, longer ago than --recheck-after` })
   }
   return ask
 }
@@ -57,12 +68,19 @@ export function planCheck(runs: readonly RunTag[], settled: ReadonlyMap<number, 
  * settled at all, every other entry stays as it was (also of runs that left the run list: they are asked again
  * only if they come back with another tag or grow old). Sorted by run.
  */
-export function nextSettled(old: readonly SettledRow[], asked: readonly RunTag[], keep: ReadonlySet<number>, now: Date): SettledRow[] {
+export function nextSettled(
+  old: readonly SettledRow[],
+  asked: readonly RunTag[],
+  keep: ReadonlySet<number>,
+  now: Date,
+  payloadTypes: readonly string[] = PAYLOAD_TYPES.slice(0, 7),
+): SettledRow[] {
   const byRun = new Map(old.map((row) => [row.runnumber, row]))
   const checkedAt = now.toISOString()
+  const types = payloadTypesField(payloadTypes)
   for (const run of asked) {
     if (keep.has(run.runnumber)) byRun.delete(run.runnumber)
-    else byRun.set(run.runnumber, { runnumber: run.runnumber, tag: run.tag, checked_at: checkedAt })
+    else byRun.set(run.runnumber, { runnumber: run.runnumber, tag: run.tag, checked_at: checkedAt, payload_types: types })
   }
   return [...byRun.values()].sort((a, b) => a.runnumber - b.runnumber)
 }
@@ -70,6 +88,7 @@ export function nextSettled(old: readonly SettledRow[], asked: readonly RunTag[]
 /** `counts` as `CEMC_meanTime 3 missing, 1 outdated; ...` for the types with any; undefined when none. */
 export function describeCounts(counts: PayloadCounts): string | undefined {
   const parts = PAYLOAD_TYPES.flatMap((type) => {
+    if (!counts[type]) return []
     const { missing, outdated } = counts[type]
     const words = [missing && `${missing} missing`, outdated && `${outdated} outdated`].filter(Boolean)
     return words.length ? [`${type} ${words.join(', ')}`] : []
@@ -105,10 +124,12 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   const settledRows = await readSettled(settledPath)
   const now = (deps.now ?? (() => new Date()))()
 
-  const questions = planCheck(runs, new Map(settledRows.map((r) => [r.runnumber, r])), now, options.recheckAfter, options.recheck)
+  const { payloadTypes } = options.rules
+  const questions = planCheck(runs, new Map(settledRows.map((r) => [r.runnumber, r])), now, options.recheckAfter, options.recheck, payloadTypes)
   log.info(`${runs.length} runs in ${runListPath}; ${runs.length - questions.length} settled in the cache, ${questions.length} to ask the CDB about`)
   const answer = await askCdb(questions, {
     bin,
+    payloadTypes,
     jobs: options.jobs,
     timeoutMs: options.timeout * 1000,
     attempts: options.cdbRetries,
@@ -128,7 +149,7 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
 
   const processChanged = await writeProcessList(layout.processCsv(options.output, options.runType), toProcess)
   // Unchanged when nothing was asked, even if a person reordered the file: the cache changes only by asking.
-  const settled = questions.length > 0 && (await writeSettled(settledPath, nextSettled(settledRows, questions, answer.keep, now)))
+  const settled = questions.length > 0 && (await writeSettled(settledPath, nextSettled(settledRows, questions, answer.keep, now, payloadTypes)))
   return {
     runs: runs.length,
     asked: questions.length,

@@ -1,5 +1,5 @@
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { formatDatasetList, parseListName, runTagKey } from './files/dataset-list.js'
 import { CaloprodError, InputError } from './errors.js'
 import { writeFileIfChanged } from './files/atomic.js'
@@ -48,6 +48,8 @@ export interface RunFiles extends RunTag {
 
 /** What the lists stage will write. */
 export interface ListsPlan {
+  /** Files catalogued on several hosts (two `files` rows for one lfn) of which one copy was listed. */
+  copies: number
   /** One list per run that passes the threshold, by run: its usable paths, sorted, each once. */
   lists: (RunTag & { paths: string[] })[]
   /** Runs whose usable files hold too few events. */
@@ -57,17 +59,44 @@ export interface ListsPlan {
 }
 
 /**
- * Drops missing files and re-applies the threshold to what remains, as the query does: the events of each
- * segment that still has a file (counted once however many files it has) must add up to more than `minEvents`.
+ * One copy of each file: the catalog has a `files` row per host a file is on, and query.csv a row per copy. The
+ * copies of a file are the rows of one segment whose paths end in the same name (the catalog's lfn); the copy
+ * listed is the first by path of those on disk. Returns the chosen rows, and how many files had several copies.
  */
-export function planLists(runs: readonly RunFiles[], missing: ReadonlyMap<string, MissingReason>, minEvents: number): ListsPlan {
-  const plan: ListsPlan = { lists: [], dropped: [], missing: [] }
+export function chooseCopies(files: readonly RunFile[], missing: ReadonlyMap<string, MissingReason>): { files: RunFile[]; copies: number } {
+  const byFile = new Map<string, RunFile[]>()
+  for (const file of files) {
+    const key = `${file.segment}/${basename(file.path)}`
+    const group = byFile.get(key)
+    if (group) group.push(file)
+    else byFile.set(key, [file])
+  }
+  const chosen: RunFile[] = []
+  let copies = 0
+  for (const group of byFile.values()) {
+    const paths = new Set(group.map((f) => f.path))
+    if (paths.size > 1) copies++
+    const onDisk = group.filter((f) => !missing.has(f.path)).sort((a, b) => byText(a.path, b.path))
+    chosen.push(...(onDisk.length ? onDisk.slice(0, 1) : group))
+  }
+  return { files: chosen, copies }
+}
+
+/**
+ * Drops missing files (keeping one copy of a file on several hosts, see chooseCopies) and re-applies the threshold
+ * to what remains, as the query does: the events of each segment that still has a file (counted once however many
+ * files it has) must add up to more than `minEvents`; with no threshold, a run needs one file left.
+ */
+export function planLists(runs: readonly RunFiles[], missing: ReadonlyMap<string, MissingReason>, minEvents: number | undefined): ListsPlan {
+  const plan: ListsPlan = { lists: [], dropped: [], missing: [], copies: 0 }
   const missingPaths = new Set<string>()
   for (const run of [...runs].sort((a, b) => a.runnumber - b.runnumber)) {
     const segments = new Map<number, number>()
     const paths = new Set<string>()
     let missed = 0
-    for (const file of run.files) {
+    const { files, copies } = chooseCopies(run.files, missing)
+    plan.copies += copies
+    for (const file of files) {
       if (missing.has(file.path)) {
         missingPaths.add(file.path)
         missed++
@@ -78,7 +107,7 @@ export function planLists(runs: readonly RunFiles[], missing: ReadonlyMap<string
     }
     let events = 0
     for (const count of segments.values()) events += count
-    if (events > minEvents) plan.lists.push({ runnumber: run.runnumber, tag: run.tag, paths: [...paths].sort(byText) })
+    if (minEvents === undefined ? paths.size > 0 : events > minEvents) plan.lists.push({ runnumber: run.runnumber, tag: run.tag, paths: [...paths].sort(byText) })
     else plan.dropped.push({ runnumber: run.runnumber, tag: run.tag, events, files: paths.size, missing: missed })
   }
   plan.missing = [...missingPaths].sort(byText)
@@ -124,7 +153,8 @@ async function readRunFiles(processPath: string, reducePath: string): Promise<Ru
 export interface ListsOptions {
   output: string
   runType: string
-  minEvents: number
+  /** undefined: no threshold (a run needs one file on disk). */
+  minEvents: number | undefined
 }
 
 export interface ListsResult {
@@ -155,11 +185,12 @@ export async function runLists(options: ListsOptions, log: Log, deps: { concurre
   for (const reason of missing.values()) reasons.set(reason, reasons.get(reason)! + 1)
   const described = [...reasons].filter(([, n]) => n > 0).map(([r, n]) => `${n} ${r}`).join(', ')
   if (missing.size) log.info(`${missing.size} of ${allPaths.length} files missing: ${described}`)
+  if (plan.copies) log.info(`${plan.copies} files are catalogued on several hosts: one copy of each listed, the first on disk by path`)
   for (const run of plan.dropped) {
-    log.info(
-      `run ${run.runnumber} (tag ${run.tag}): no list: its ${run.files} files on disk hold ${run.events} events, not more than ` +
-        `--min-events ${options.minEvents} (${run.missing} of its files are missing)`,
-    )
+    const why = options.minEvents === undefined
+      ? 'none of its files is on disk'
+      : `its ${run.files} files on disk hold ${run.events} events, not more than --min-events ${options.minEvents}`
+    log.info(`run ${run.runnumber} (tag ${run.tag}): no list: ${why} (${run.missing} of its files are missing)`)
   }
 
   const dir = layout.datasetsDir(options.output)

@@ -46,8 +46,10 @@ export { writeFileIfChanged } from './files/atomic.js'
 // The outside systems.
 /** The FileCatalog: where it is (flag or PG* environment) and a connection to it. */
 export { catalogTarget, connectCatalog } from './catalog/connection.js'
-/** The FileCatalog's selection of a run type's files, as the query stage runs it. */
-export { queryFiles, selectionSql } from './catalog/query-files.js'
+/** The FileCatalog's selection of a run type's files under a rule set, as the query stage runs it. */
+export { queryFiles } from './catalog/query-files.js'
+/** The SQL of that selection, for a rule set and run type. */
+export { buildSelection } from './catalog/selection.js'
 /** The CDB, asked through CaloCDB-FilterDatasets in shards: which runs lack a current payload. */
 export { askCdb } from './cdb/ask.js'
 /** The scheduler: a run's jobs from condor_q and condor_history, and condor_submit. */
@@ -58,6 +60,8 @@ export { runState, reconcile, type RunState } from './scheduler/job-state.js'
 // The rules.
 /** The seven payload types kept current, the CDB's global tag, and the file name a current payload has. */
 export { PAYLOAD_TYPES, GLOBAL_TAG, currentPayloadFile, type PayloadType } from './config/calibrations.js'
+/** The rule sets (seed, current, a site's file): run types, payload types, thresholds. */
+export { BUILTIN_RULES, resolveRules } from './rules/load.js'
 /** The run types and their run ranges. */
 export { RUN_TYPES, runRange, isRunType, type RunType } from './config/run-types.js'
 /** Why a tag or a path cannot go into file names and lists. */

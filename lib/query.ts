@@ -1,6 +1,6 @@
 import { catalogError, isTransient } from './catalog/errors.js'
 import { connectCatalog, describeTarget, type CatalogTarget } from './catalog/connection.js'
-import { queryFiles, type QueryFilesOptions, type SkippedRow } from './catalog/query-files.js'
+import { queryFiles, type QueryFilesOptions, type SkippedRow, type TrapCounts } from './catalog/query-files.js'
 import { openCsvWriter } from './files/csv-lines.js'
 import { layout } from './files/layout.js'
 import { QUERY_TABLE } from './files/query-csv.js'
@@ -11,6 +11,7 @@ export interface QueryResult {
   files: number
   runs: number
   skipped: number
+  traps: TrapCounts
   changed: boolean
   path: string
 }
@@ -28,7 +29,8 @@ export async function runQuery(
   log: Log,
 ): Promise<QueryResult> {
   const where = describeTarget(target)
-  log.info(`querying ${where} for ${options.runType}, more than ${options.minEvents} events`)
+  const threshold = options.minEvents === undefined ? 'no event threshold' : `more than ${options.minEvents} events`
+  log.info(`querying ${where} for ${options.runType} under rules ${options.rules.name}, ${threshold}`)
   try {
     return await withRetry(() => queryOnce(target, options, log), {
       retryable: isTransient,
@@ -62,9 +64,13 @@ async function queryOnce(target: CatalogTarget, options: QueryFilesOptions & { o
   } finally {
     await sql.end({ timeout: 5 })
   }
-  const { files, runs, skipped: skippedCount } = result
+  const { files, runs, skipped: skippedCount, traps } = result
+  // The catalog's traps, fixed under every rule set; counted so a person sees what the seed would have used.
+  if (traps.excluded) log.info(`left out ${traps.excluded} histogram rows of an excluded type (${options.rules.excludedTypes.join(', ')}): never listed, their segments' DST events counted once`)
+  if (traps.aggregated) log.info(`left out ${traps.aggregated} histogram rows of segment 9999 (aggregated per-run files): never listed`)
+  if (traps.untagged) log.info(`left out ${traps.untagged} histogram rows with a NULL or empty tag: such a tag never wins`)
   for (const { row, problem } of skipped) log.warn(`skipped catalog row of run ${row.runnumber}: ${problem}`)
   if (skippedCount > skipped.length) log.warn(`skipped ${skippedCount - skipped.length} more catalog rows`)
   const changed = await writer.commit()
-  return { files, runs, skipped: skippedCount, changed, path }
+  return { files, runs, skipped: skippedCount, traps, changed, path }
 }

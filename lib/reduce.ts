@@ -2,12 +2,15 @@ import { openCsvWriter } from './files/csv-lines.js'
 import { copyQueryLines, QUERY_TABLE, readQueryBatches, scanQueryCsv, type QueryRow } from './files/query-csv.js'
 import { writeRunList, type RunTag } from './files/run-list.js'
 import { layout } from './files/layout.js'
+import type { RuleSet } from './rules/types.js'
 
 /** What reduce learns from a first pass over query.csv: each tag's recency and each run's tags. */
 export interface TagSurvey {
   /** A tag's recency: the earliest `time` of any of its rows, across all runs. */
   tagMinTime: Map<string, string>
   runTags: Map<number, Set<string>>
+  /** Per run and tag, the newest `time` of its rows (for the `newest-qa-file` rule). */
+  runTagMaxTime: Map<string, string>
 }
 
 /** Compares catalog timestamps; all come from one `::text` cast in one time zone, so text order is time order. */
@@ -22,7 +25,7 @@ export function surveyTags(rows: Iterable<QueryRow>, survey: TagSurvey = emptySu
 }
 
 export function emptySurvey(): TagSurvey {
-  return { tagMinTime: new Map(), runTags: new Map() }
+  return { tagMinTime: new Map(), runTags: new Map(), runTagMaxTime: new Map() }
 }
 
 /** Adds one row to a survey; for streaming callers. */
@@ -35,6 +38,9 @@ export function addToSurvey(survey: TagSurvey, row: QueryRow): void {
     survey.runTags.set(row.runnumber, tags)
   }
   tags.add(row.tag)
+  const key = `${row.runnumber}/${row.tag}`
+  const newest = survey.runTagMaxTime.get(key)
+  if (newest === undefined || compareTime(row.time, newest) > 0) survey.runTagMaxTime.set(key, row.time)
 }
 
 /**
@@ -43,16 +49,20 @@ export function addToSurvey(survey: TagSurvey, row: QueryRow): void {
  * later version such as `_v009` beats `_v008`, and one run never gets two tags.
  * Returns one (run, tag) per run, sorted by run.
  */
-export function chooseTags(survey: TagSurvey): RunTag[] {
+export function chooseTags(survey: TagSurvey, rule: RuleSet['tagRule'] = 'earliest-file'): RunTag[] {
   const chosen: RunTag[] = []
   for (const [runnumber, tags] of survey.runTags) {
+    // `newest-qa-file` was decided by the query (it needs files query.csv does not list, such as segment 9999),
+    // so each run has one tag; were query.csv edited to hold more, its newest row decides, as close as it can.
+    const recency = (tag: string) =>
+      rule === 'earliest-file' ? survey.tagMinTime.get(tag)! : survey.runTagMaxTime.get(`${runnumber}/${tag}`)!
     let best: string | undefined
     for (const tag of tags) {
       if (best === undefined) {
         best = tag
         continue
       }
-      const order = compareTime(survey.tagMinTime.get(tag)!, survey.tagMinTime.get(best)!)
+      const order = compareTime(recency(tag), recency(best))
       if (order > 0 || (order === 0 && tag > best)) best = tag
     }
     chosen.push({ runnumber, tag: best! })
@@ -77,19 +87,21 @@ export interface ReduceResult {
  * validates every row; when every line is exactly what caloprod writes (as query writes it), the second
  * copies the kept lines as they are, else it parses and writes them again.
  */
-export async function runReduce(options: { output: string; runType: string }): Promise<ReduceResult> {
+export async function runReduce(options: { output: string; runType: string; rules: RuleSet }): Promise<ReduceResult> {
   const queryCsv = layout.queryCsv(options.output)
   const survey = emptySurvey()
-  // query.csv is sorted: a row of the same run and tag as the one before can only lower the tag's time.
+  // query.csv is sorted: under the seed's rule a row of the same run and tag as the one before can only lower the
+  // tag's time when it is earlier.
+  const rule = options.rules.tagRule
   let last: QueryRow | undefined
   const scan = await scanQueryCsv(queryCsv, (rows) => {
     for (const row of rows) {
-      if (last && row.runnumber === last.runnumber && row.tag === last.tag && row.time >= last.time) continue
+      if (rule === 'earliest-file' && last && row.runnumber === last.runnumber && row.tag === last.tag && row.time >= last.time) continue
       addToSurvey(survey, row)
       last = row
     }
   })
-  const chosen = chooseTags(survey)
+  const chosen = chooseTags(survey, rule)
   const kept = new Map(chosen.map((r) => [r.runnumber, r.tag]))
 
   const writer = await openCsvWriter(layout.reduceCsv(options.output), QUERY_TABLE)

@@ -10,12 +10,13 @@ await main(
     name: 'check',
     summary:
       'Asks the CDB, through CaloCDB-FilterDatasets, which runs of <output>/<runtype>.csv lack a current map\n' +
-      '(one of the seven payloads missing, or built from another tag), and writes them to\n' +
+      '(one of the rule set\'s payloads missing, or built from another tag: seven under --rules seed, ten under\n' +
+      'current; the binary must ask the same number), and writes them to\n' +
       '<output>/<runtype>-process.csv (runnumber,tag). Runs --jobs filter-datasets calls at once on shards of the\n' +
       'run list. Runs found current are remembered in <output>/<runtype>-settled.csv and not asked again while\n' +
       'their tag stays the same, for --recheck-after; --recheck asks about every run. If the CDB fails (a call\n' +
       'crashes, times out or answers nonsense, --cdb-retries times), nothing is written.',
-    flags: ['run-type', 'output', 'jobs', 'recheck', 'recheck-after', 'timeout', 'cdb-retries', 'bin-filter-datasets', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'rules', 'output', 'jobs', 'recheck', 'recheck-after', 'timeout', 'cdb-retries', 'bin-filter-datasets', 'verbose', 'quiet', 'help'],
     lock: true,
   },
   async ({ options, log, env }) => {

@@ -12,7 +12,7 @@ await main(
       '<runtype>-process.csv that has one in datasets/), genStatus.sub (one job per line of jobs.list, each running\n' +
       'genStatus.sh <genStatus binary> <list> <output>/output) and genStatus.sh (the job wrapper, or --condor-script).\n' +
       'Submit it with the submit stage, which never submits a run twice.',
-    flags: ['run-type', 'output', 'bin-genStatus', 'condor-script', 'condor-log-dir', 'memory', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'rules', 'output', 'bin-genStatus', 'condor-script', 'condor-log-dir', 'memory', 'verbose', 'quiet', 'help'],
     lock: true,
   },
   async ({ options, log }) => {

@@ -9,10 +9,11 @@ await main(
     name: 'lists',
     summary:
       'For each run of <output>/<runtype>-process.csv, writes <output>/datasets/<run>_<tag>.list: the absolute paths\n' +
-      'of its HIST_CALOQA files in reduce.csv that exist on disk and are not empty, sorted. Missing files go to\n' +
+      'of its histogram files in reduce.csv that exist on disk and are not empty, sorted (one copy of a file on\n' +
+      'several hosts: the first on disk by path). Missing files go to\n' +
       '<output>/<runtype>-missing.csv; a run whose remaining files hold --min-events events or fewer gets no list.\n' +
       'Lists of runs no longer to process are removed, so datasets/ matches the process list.',
-    flags: ['run-type', 'min-events', 'output', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'rules', 'min-events', 'output', 'verbose', 'quiet', 'help'],
     lock: true,
   },
   async ({ options, log }) => {
@@ -21,7 +22,8 @@ await main(
       `${result.written} written`,
       result.removed && `${result.removed} stale removed`,
     ].filter(Boolean).join(', ')
-    const dropped = result.dropped ? `, ${result.dropped} runs dropped at --min-events ${options.minEvents} after missing files (see log)` : ''
+    const threshold = options.minEvents === undefined ? 'with no file on disk' : `at --min-events ${options.minEvents} after missing files`
+    const dropped = result.dropped ? `, ${result.dropped} runs dropped ${threshold} (see log)` : ''
     return `lists: ${result.lists} lists (${notes})${dropped}; ${result.missing} files missing; ` +
       `${layout.missingCsv(options.output, options.runType)} ${result.changed.missing ? 'updated' : 'unchanged'}`
   },

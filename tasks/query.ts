@@ -1,5 +1,5 @@
 #!/usr/bin/env -S npx tsx
-// query: FileCatalog -> <output>/query.csv, every HIST_CALOQA file of each qualifying (run, tag).
+// query: FileCatalog -> <output>/query.csv, every histogram file of each qualifying (run, tag) under --rules.
 import { catalogTarget } from '../lib/catalog/connection.js'
 import { runQuery } from '../lib/query.js'
 import { main } from './main.js'
@@ -8,15 +8,19 @@ await main(
   {
     name: 'query',
     summary:
-      'Asks the FileCatalog for every HIST_CALOQA file of each run and tag of the run type with more than\n' +
-      '--min-events events, and writes them to <output>/query.csv (rewritten only when the result changed).\n' +
+      'Asks the FileCatalog for the histogram files of each run and tag of the run type that the rule set selects\n' +
+      '(--rules seed: HIST_CALOQA files with a DST_CALOFITTING twin, more than --min-events events; --rules current:\n' +
+      'HIST_CALOQA and HIST_CALOFITTINGQA files of the tag with the newest QA file), and writes them to\n' +
+      '<output>/query.csv (rewritten only when the result changed).\n' +
       'The connection comes from --db-url, else PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (default FileCatalog).',
-    flags: ['run-type', 'min-events', 'output', 'db-url', 'statement-timeout', 'db-retries', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'rules', 'min-events', 'output', 'db-url', 'statement-timeout', 'db-retries', 'verbose', 'quiet', 'help'],
     lock: true,
   },
   async ({ options, log, env }) => {
     const result = await runQuery(catalogTarget(options.dbUrl, env), { ...options, retry: { attempts: options.dbRetries } }, log)
     const skipped = result.skipped ? `, ${result.skipped} unusable rows skipped (see log)` : ''
-    return `query: ${result.files} files of ${result.runs} runs${skipped}; ${result.path} ${result.changed ? 'updated' : 'unchanged'}`
+    const { excluded, aggregated, untagged } = result.traps
+    const traps = excluded + aggregated + untagged ? `, ${excluded + aggregated + untagged} skimmed, segment-9999 or untagged rows left out (see log)` : ''
+    return `query: ${result.files} files of ${result.runs} runs${skipped}${traps}; ${result.path} ${result.changed ? 'updated' : 'unchanged'}`
   },
 )

@@ -8,10 +8,10 @@ await main(
   {
     name: 'reduce',
     summary:
-      'Keeps one production tag per run: the tag whose earliest file is the most recent (ties: the tag that\n' +
-      'sorts last). Reads <output>/query.csv, writes <output>/<runtype>.csv (runnumber,tag) and\n' +
+      'Keeps one production tag per run: under --rules seed the tag whose earliest file is the most recent (ties:\n' +
+      'the tag that sorts last); under --rules current the query already chose it (the newest QA file). Reads <output>/query.csv, writes <output>/<runtype>.csv (runnumber,tag) and\n' +
       '<output>/reduce.csv (the kept rows of query.csv).',
-    flags: ['run-type', 'output', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'rules', 'output', 'verbose', 'quiet', 'help'],
     lock: true,
   },
   async ({ options }) => {

@@ -10,7 +10,7 @@ await main(
       'Prints, for each run of <output>/<runtype>-process.csv, its state: new (not submitted), queued, running,\n' +
       'held (with the hold reason), done (finished, exit 0) or failed (with the attempts made), from the ledger\n' +
       '<output>/submissions.csv and what condor_q and condor_history say. Changes nothing but the log.',
-    flags: ['run-type', 'output', 'max-attempts', 'timeout', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'rules', 'output', 'max-attempts', 'timeout', 'verbose', 'quiet', 'help'],
   },
   async ({ options, env }) => (await runStatus(options, env)).join('\n'),
 )

@@ -13,7 +13,7 @@ await main(
       'flight, reads the ledger <output>/submissions.csv, and submits each run not queued, running, held, done or\n' +
       'failed --max-attempts times, at most --max-jobs of them, as one cluster from a frozen copy\n' +
       '<output>/submissions/<time>-<n>/. Every submission is in the ledger before condor_submit runs.',
-    flags: ['run-type', 'output', 'do-condor-submit', 'max-jobs', 'max-attempts', 'timeout', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'rules', 'output', 'do-condor-submit', 'max-jobs', 'max-attempts', 'timeout', 'verbose', 'quiet', 'help'],
     readOnly: (options) => !options.doCondorSubmit,
     lock: true,
   },

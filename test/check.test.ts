@@ -1,5 +1,7 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { SEVEN_PAYLOAD_TYPES } from '../lib/config/calibrations.js'
+import { SEED_RULES } from '../lib/rules/seed.js'
 import t, { type Test } from 'tap'
 import { nextSettled, planCheck, runCheck, type CheckOptions } from '../lib/check.js'
 import type { SettledRow } from '../lib/files/settled.js'
@@ -10,15 +12,16 @@ import { runScript } from './helpers/run-script.js'
 
 const silent: Log = { info: () => {}, warn: () => {}, summary: () => {} }
 const DAY = 86400
+const SEVEN = SEVEN_PAYLOAD_TYPES.join(' ')
 
 // ---- planning and the cache, as data
 
 t.test('the plan asks about new runs, changed tags, old entries, and everything with --recheck', async (t) => {
   const now = new Date('2025-11-29T03:00:00.000Z')
   const settled = new Map<number, SettledRow>([
-    [1, { runnumber: 1, tag: 'v1', checked_at: '2025-11-28T03:00:00.000Z' }],
-    [2, { runnumber: 2, tag: 'v1', checked_at: '2025-11-28T03:00:00.000Z' }],
-    [3, { runnumber: 3, tag: 'v1', checked_at: '2025-11-01T03:00:00.000Z' }],
+    [1, { runnumber: 1, tag: 'v1', checked_at: '2025-11-28T03:00:00.000Z', payload_types: SEVEN }],
+    [2, { runnumber: 2, tag: 'v1', checked_at: '2025-11-28T03:00:00.000Z', payload_types: SEVEN }],
+    [3, { runnumber: 3, tag: 'v1', checked_at: '2025-11-01T03:00:00.000Z', payload_types: SEVEN }],
   ])
   const runs = [{ runnumber: 1, tag: 'v1' }, { runnumber: 2, tag: 'v2' }, { runnumber: 3, tag: 'v1' }, { runnumber: 4, tag: 'v1' }]
   const plan = planCheck(runs, settled, now, 7 * DAY, false)
@@ -33,15 +36,15 @@ t.test('the plan asks about new runs, changed tags, old entries, and everything 
 t.test('the next cache: current runs settled now, kept runs dropped, the rest as they were', async (t) => {
   const now = new Date('2025-11-29T03:00:00.000Z')
   const old: SettledRow[] = [
-    { runnumber: 9, tag: 'v1', checked_at: '2025-11-01T00:00:00.000Z' }, // not in the run list any more: kept
-    { runnumber: 2, tag: 'v1', checked_at: '2025-11-01T00:00:00.000Z' }, // asked, now outdated: dropped
-    { runnumber: 3, tag: 'v1', checked_at: '2025-11-01T00:00:00.000Z' }, // asked, still current: renewed
+    { runnumber: 9, tag: 'v1', checked_at: '2025-11-01T00:00:00.000Z', payload_types: SEVEN }, // not in the run list any more: kept
+    { runnumber: 2, tag: 'v1', checked_at: '2025-11-01T00:00:00.000Z', payload_types: SEVEN }, // asked, now outdated: dropped
+    { runnumber: 3, tag: 'v1', checked_at: '2025-11-01T00:00:00.000Z', payload_types: SEVEN }, // asked, still current: renewed
   ]
   const asked = [{ runnumber: 2, tag: 'v2' }, { runnumber: 3, tag: 'v1' }, { runnumber: 4, tag: 'v1' }]
   t.same(nextSettled(old, asked, new Set([2]), now), [
-    { runnumber: 3, tag: 'v1', checked_at: '2025-11-29T03:00:00.000Z' },
-    { runnumber: 4, tag: 'v1', checked_at: '2025-11-29T03:00:00.000Z' },
-    { runnumber: 9, tag: 'v1', checked_at: '2025-11-01T00:00:00.000Z' },
+    { runnumber: 3, tag: 'v1', checked_at: '2025-11-29T03:00:00.000Z', payload_types: SEVEN },
+    { runnumber: 4, tag: 'v1', checked_at: '2025-11-29T03:00:00.000Z', payload_types: SEVEN },
+    { runnumber: 9, tag: 'v1', checked_at: '2025-11-01T00:00:00.000Z', payload_types: SEVEN },
   ])
 })
 
@@ -60,6 +63,7 @@ function setup(t: Test, state = STATE) {
   const cdb = fakeCdb(root, state)
   const options: CheckOptions = {
     output, runType: 'run3auau', jobs: 4, recheck: false, recheckAfter: 7 * DAY, timeout: 60, cdbRetries: 3, binFilterDatasets: FAKE_FILTER_DATASETS,
+    rules: SEED_RULES,
   }
   const paths = { process: join(output, 'run3auau-process.csv'), settled: join(output, 'run3auau-settled.csv'), runList: join(output, 'run3auau.csv') }
   return { root, output, cdb, options, paths, env: { ...process.env, ...fakeCdbEnv(cdb) } }
@@ -75,7 +79,7 @@ t.test('first run asks every run; the re-run asks nothing and touches nothing; a
   const at = (iso: string) => ({ env, now: () => new Date(iso), retryBaseMs: 1 })
   const first = await runCheck(options, silent, at('2025-11-20T03:00:00.000Z'))
   t.equal(read(paths.process), PROCESS)
-  t.equal(read(paths.settled), 'runnumber,tag,checked_at\n66500,v8,2025-11-20T03:00:00.000Z\n66503,v9,2025-11-20T03:00:00.000Z\n')
+  t.equal(read(paths.settled), `runnumber,tag,checked_at,payload_types\n66500,v8,2025-11-20T03:00:00.000Z,${SEVEN}\n66503,v9,2025-11-20T03:00:00.000Z,${SEVEN}\n`)
   t.same([first.runs, first.asked, first.toProcess, first.calls], [5, 5, 3, 4])
   t.same(first.counts.CEMC_meanTime, { missing: 2, outdated: 1 })
   t.equal(lookups(cdb).length, 35)
@@ -110,7 +114,7 @@ t.test('first run asks every run; the re-run asks nothing and touches nothing; a
   t.equal(fifth.asked, 2)
   t.same(lookups(cdb).slice(quiet.lookups).map((l) => l.split(',')[0]).filter((r, i, a) => a.indexOf(r) === i).sort(), ['66500', '66503'])
   t.equal(mtime(paths.process), quiet.process, 'same answer: process.csv untouched')
-  t.match(read(paths.settled), /66500,v8,2025-11-27T03:00:00.001Z\n66501,v8,2025-11-22T03:00:00.000Z\n/)
+  t.match(read(paths.settled), /66500,v8,2025-11-27T03:00:00.001Z,CEMC_BadTowerMap[^\n]*\n66501,v8,2025-11-22T03:00:00.000Z,CEMC_BadTowerMap[^\n]*\n/)
 })
 
 t.test('a run whose tag changed is asked again; with --recheck every run is', async (t) => {
@@ -264,4 +268,36 @@ t.test('bad input files: exit 1 naming file and line, nothing asked', async (t) 
   const missing = await check(join(output, 'nowhere'), cdb)
   t.equal(missing.code, 1)
   t.match(missing.stderr, /nowhere\/run3auau.csv: does not exist; run the stage that writes it first\n$/)
+})
+
+// ---- the rule set's payload types: seven (seed) or ten (current), and a filter-datasets that asks another number
+
+t.test('--rules current asks ten payloads per run of a release since 2025-10; a run settled for seven is asked again', async (t) => {
+  const { output, cdb, paths } = setup(t, { default: 'current', runs: { 66501: { '*': 'current', HCALIN_ZSCrossCalib: 'missing' } } })
+  const seven = await check(output, cdb)
+  t.equal(seven.code, 0, seven.stderr)
+  t.equal(read(paths.process), 'runnumber,tag\n', 'under seed every run is current: the ZS types are not asked')
+  t.equal(lookups(cdb).length, 35)
+  const ten = await check(output, cdb, ['--rules', 'current', '--verbose'], { FAKE_CDB_TYPES: '10' })
+  t.equal(ten.code, 0, ten.stderr)
+  t.match(ten.stdout, /0 settled, 5 asked/, 'settled for seven payloads, asked again for ten')
+  t.match(ten.stderr, /settled for 7 payload types, the rules need 10/)
+  t.equal(lookups(cdb).length - 35, 50, 'ten lookups a run')
+  t.equal(read(paths.process), 'runnumber,tag\n66501,v8\n', 'the missing ZS payload puts 66501 in the process list')
+  t.match(ten.stdout, /HCALIN_ZSCrossCalib 1 missing/)
+  t.match(read(paths.settled), /^66500,v8,[^,]+,CEMC_BadTowerMap .* HCALOUT_ZSCrossCalib$/m, 'settled now for the ten')
+  const again = await check(output, cdb, [], {})
+  t.match(again.stdout, /4 settled, 1 asked/, 'settled for ten answers for the seed\'s seven')
+})
+
+t.test('a filter-datasets that asks another number of payloads than the rules need: exit 2, one line, nothing written', async (t) => {
+  for (const [rules, types, says] of [['current', '7', /a release before 2025-10 \(seven payload types\), but the rule set needs 10/], ['seed', '10', /a release since 2025-10 \(ten payload types\), but the rule set needs 7/]] as const) {
+    const { output, cdb, paths } = setup(t, { default: 'current', runs: {} })
+    const result = await check(output, cdb, ['--rules', rules, '--cdb-retries', '3'], { FAKE_CDB_TYPES: types })
+    t.equal(result.code, 2, `${rules} with a ${types}-type binary: exit 2`)
+    t.match(result.stderr, says)
+    t.equal(result.stderr.trim().split('\n').length, 1, 'one line')
+    t.notOk(existsSync(paths.process) || existsSync(paths.settled), 'nothing written')
+    t.ok(calls(cdb).length >= 1 && calls(cdb).length <= 4, `not retried: at most one call per shard (${calls(cdb).length})`)
+  }
 })

@@ -188,3 +188,30 @@ t.test('a process list with a column a person added (note) is read as condor, su
   t.equal(result.code, 0, result.stderr)
   t.equal(read(join(output, 'datasets', '66502_v9.list')), `${path(hist(66502, 'v9', 0))}\n`)
 })
+
+t.test('a file on two hosts is listed once: the copy on disk, the first by path when both are; none: both missing', async (t) => {
+  const h = (segment: number) => hist(66500, 'v1', segment)
+  const { output, path } = setup(t, [
+    { run: 66500, tag: 'v1', segment: 0, events: 200000, name: `lustre/${h(0)}` },
+    { run: 66500, tag: 'v1', segment: 0, events: 200000, name: `gpfs/${h(0)}`, disk: 'absent' },
+    { run: 66500, tag: 'v1', segment: 1, events: 200000, name: `gpfs/${h(1)}` },
+    { run: 66500, tag: 'v1', segment: 1, events: 200000, name: `lustre/${h(1)}`, disk: 'absent' },
+    { run: 66500, tag: 'v1', segment: 2, events: 200000, name: `gpfs/${h(2)}` },
+    { run: 66500, tag: 'v1', segment: 2, events: 200000, name: `lustre/${h(2)}` },
+    { run: 66500, tag: 'v1', segment: 3, events: 200000, name: `gpfs/${h(3)}`, disk: 'absent' },
+    { run: 66500, tag: 'v1', segment: 3, events: 200000, name: `lustre/${h(3)}`, disk: 'absent' },
+    { run: 66500, tag: 'v1', segment: 4, events: 200000, disk: 'empty' },
+    // Under today's rules (no threshold) a run with one file on disk gets its list; under the seed's it does not.
+    { run: 66501, tag: 'v1', segment: 0, events: 10 },
+  ], [[66500, 'v1'], [66501, 'v1']])
+  const result = await lists(output, ['--verbose'])
+  t.equal(result.code, 0, result.stderr)
+  t.equal(read(join(output, 'datasets', '66500_v1.list')), [`gpfs/${h(1)}`, `gpfs/${h(2)}`, `lustre/${h(0)}`].map((n) => `${path(n)}\n`).join(''))
+  t.equal(read(join(output, 'run3auau-missing.csv')), `full_file_path\n${[h(4), `gpfs/${h(3)}`, `lustre/${h(3)}`].map((n) => `${path(n)}\n`).join('')}`,
+    'the copies of a file with none on disk, and the empty file, are missing; a copy not chosen is not')
+  t.match(result.stderr, /4 files are catalogued on several hosts: one copy of each listed/)
+  t.notOk(readdirSync(join(output, 'datasets')).includes('66501_v1.list'), 'seed: 10 events are not more than 500000')
+  const current = await lists(output, ['--rules', 'current'])
+  t.equal(current.code, 0, current.stderr)
+  t.equal(read(join(output, 'datasets', '66501_v1.list')), `${path(hist(66501, 'v1', 0))}\n`, 'current: no threshold')
+})

@@ -96,3 +96,39 @@ t.test('task submit: the whole chain, a quiet night, and a night with a new run'
   t.equal(plan.code, 0, plan.stderr)
   t.same(mtimes(out), planned, 'plan wrote nothing')
 })
+
+t.test('task submit RULES=current RUN_TYPE=run3oo: ten payloads, the fitting-QA files, a run type of 2026; switching rules re-runs reduce', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'caloprod-pipeline-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const db = await freshDatabase(t)
+  const { files } = await loadCatalog(db.sql, { root: join(dir, 'files'), runs: { run2pp: 0, run2auau: 0, run3auau: 3, run3pp: 3, run3oo: 6 } })
+  await createCatalogFiles(files)
+  const out = join(dir, 'out')
+  const cdb = fakeCdb(dir)
+  const env = {
+    ...fakeCdbEnv(cdb, { FAKE_CDB_TYPES: '10' }),
+    ...fakeCondorEnv(join(dir, 'condor.json')),
+    CALOPROD_DB_URL: db.url,
+    CALOPROD_BIN_FILTER_DATASETS: FAKE_FILTER_DATASETS,
+    CALOPROD_BIN_GENSTATUS: FAKE_GENSTATUS,
+    TASK_TEMP_DIR: join(dir, '.task'),
+  }
+  const vars = ['RUN_TYPE=run3oo', `OUTPUT=${out}`, `CONDOR_LOG_DIR=${join(dir, 'condor-log')}`]
+  const night = await runScript('task', ['--silent', '-x', 'submit', 'RULES=current', ...vars], env)
+  t.equal(night.code, 0, night.stderr)
+  const runs = readFileSync(join(out, 'run3oo-process.csv'), 'utf8').trim().split('\n').slice(1)
+  t.ok(runs.length >= 5, `${runs.length} runs to process`)
+  t.ok(runs.every((line) => Number(line.split(',')[0]) >= 82374 && Number(line.split(',')[0]) <= 82703), 'all of them O+O runs')
+  t.match(night.stdout, new RegExp(`^submit: ${runs.length} runs submitted`, 'm'))
+  t.equal(readFileSync(cdb.lookups, 'utf8').trim().split('\n').length, 10 * runs.length, 'ten lookups a run')
+  const lists = readdirSync(join(out, 'datasets')).map((name) => readFileSync(join(out, 'datasets', name), 'utf8'))
+  t.ok(lists.every((list) => list.includes('HIST_CALOFITTINGQA') && list.includes('HIST_CALOQA_')), 'each list has QA and fitting-QA files')
+  t.ok(lists.every((list) => !list.includes('SKIMMED') && !list.includes('-09999.root')), 'no skimmed, no segment-9999 file')
+
+  // The seed's rules on the same output: the labels differ, so reduce and lists run again; the filter-datasets of
+  // this site asks ten payloads, which the seed's rules refuse.
+  const seed = await runScript('task', ['--verbose', '-x', 'submit', 'RULES=seed', ...vars], env)
+  t.equal(seed.code, 2, 'a ten-type filter-datasets under the seed rules: exit 2')
+  t.match(seed.stderr, /Task "reduce-run3oo-[^"]*-seed" is not up-to-date|reduce\.js/, 'reduce ran again under the seed rules')
+  t.match(seed.stderr, /filter-datasets is a release since 2025-10 \(ten payload types\), but the rule set needs 7/)
+})

@@ -38,7 +38,7 @@ t.test('runs outside the run type range are not selected', async (t) => {
   t.same((await readQueryCsv(run2pp.csv)).map((r) => r.runnumber), [53000, 53000])
 })
 
-t.test('events count only DST segments that have a HIST_CALOQA twin; a twinless histogram is listed with 0', async (t) => {
+t.test('events count only DST segments that have a HIST_CALOQA twin; a twinless histogram is not counted', async (t) => {
   const { result, csv } = await query(t, [
     { run: 66600, tag: 'v1', segment: 0, events: 400000 },
     { run: 66600, tag: 'v1', segment: 1, events: 200000, hist: false }, // DST without histogram: not counted
@@ -51,14 +51,18 @@ t.test('events count only DST segments that have a HIST_CALOQA twin; a twinless 
   t.same(rows.map((r) => [r.runnumber, r.segment, r.events]), [[66601, 0, 300000], [66601, 1, 300000]])
 })
 
-t.test('a twinless histogram of a qualifying run is listed with events 0; a file without a files row is not', async (t) => {
+t.test('a twinless histogram of a qualifying run is not listed (as the seed\'s join on segment); nor is a file without a files row', async (t) => {
   const { csv } = await query(t, [
     ...runWith(66700, 'v1', 600000),
     { run: 66700, tag: 'v1', segment: 2 },
     { run: 66700, tag: 'v1', segment: 3, events: 5, filed: false },
   ])
   const rows = await readQueryCsv(csv)
-  t.same(rows.map((r) => [r.segment, r.events]), [[0, 599000], [1, 1000], [2, 0]])
+  t.same(rows.map((r) => [r.segment, r.events]), [[0, 599000], [1, 1000]])
+  // Under today's rules no twin is needed: the same catalog lists it, with events 0 (it counts toward nothing).
+  const current = await query(t, [...runWith(66700, 'v1', 600000), { run: 66700, tag: 'v1', segment: 2 }], ['--rules', 'current'])
+  t.equal(current.result.code, 0, current.result.stderr)
+  t.same((await readQueryCsv(current.csv)).map((r) => [r.segment, r.events]), [[0, 599000], [1, 1000], [2, 0]])
 })
 
 t.test('paths with spaces, commas and quotes survive the CSV; times are written as stored', async (t) => {

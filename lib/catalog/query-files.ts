@@ -1,14 +1,18 @@
 import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
 import type postgres from 'postgres'
-import { runRange, type RunType } from '../config/run-types.js'
+import type { RunType } from '../config/run-types.js'
+import type { RuleSet } from '../rules/types.js'
 import { CsvLines, formatCsvRecord } from '../files/csv-lines.js'
 import { pathProblem, tagProblem } from '../files/names.js'
 import type { QueryRow } from '../files/query-csv.js'
+import { buildSelection } from './selection.js'
 
 export interface QueryFilesOptions {
   runType: RunType
-  minEvents: number
+  /** undefined: no threshold. */
+  minEvents: number | undefined
+  rules: RuleSet
   /** Seconds. */
   statementTimeout: number
 }
@@ -26,6 +30,18 @@ export interface QueryFilesResult {
   /** Distinct runs among them. */
   runs: number
   skipped: number
+  /** Catalog rows of the run range that no rule set may use, by trap (see lib/catalog/selection.ts). */
+  traps: TrapCounts
+}
+
+/** Histogram rows of the run range left out under every rule set. */
+export interface TrapCounts {
+  /** Of an excluded type: the skimmed QA files. */
+  excluded: number
+  /** Segment 9999: aggregated per-run files. */
+  aggregated: number
+  /** A NULL or empty tag. */
+  untagged: number
 }
 
 /**
@@ -42,54 +58,8 @@ function resumeSocket(stream: Readable): void {
   }
 }
 
-/** An integer that goes into SQL text as a literal; COPY takes no bind parameters. */
-function sqlInteger(value: number, what: string): string {
-  if (!Number.isSafeInteger(value)) throw new Error(`${what} ${value} is not a whole number`)
-  return String(value)
-}
-
 /**
- * The seed's selection as one SELECT, sorted by run, tag, segment (and path): every HIST_CALOQA file of
- * each (run, tag) of the run type whose event count is greater than `minEvents`. The event count of a
- * (run, tag) sums `events` over its DST_CALOFITTING segments that have a HIST_CALOQA segment of the same
- * (run, tag, segment); each file's row carries its segment's events, 0 when the segment has no twin.
- *
- * One scan of `datasets` groups both types by (run, tag, segment): `segs` holds each segment's DST events
- * and whether it has a histogram, `qualified` the (run, tag)s over the threshold; the histograms are then
- * joined to those and to `files`. A null tag or segment never matches (as `=` in the seed's joins): such
- * histograms add nothing, and one with a null segment is listed with events 0.
- * Run range and threshold are validated integers, written as literals because COPY takes no parameters.
- * Also what the benchmark's psql floor runs, so both measure the same SELECT.
- */
-export function selectionSql(runType: RunType, minEvents: number): string {
-  const { first, last } = runRange(runType)
-  const range = `between ${sqlInteger(first, 'run')} and ${sqlInteger(last, 'run')}`
-  return `
-    with segs as (
-      select runnumber, tag, segment,
-             sum(events) filter (where dsttype like 'DST\\_CALOFITTING%') as events,
-             bool_or(dsttype like 'HIST\\_CALOQA%') as has_hist
-      from datasets
-      where (dsttype like 'HIST\\_CALOQA%' or dsttype like 'DST\\_CALOFITTING%') and runnumber ${range}
-      group by runnumber, tag, segment
-    ),
-    qualified as (
-      select runnumber, tag from segs
-      where has_hist and segment is not null
-      group by runnumber, tag having sum(events) > ${sqlInteger(minEvents, '--min-events')}
-    )
-    select qa.runnumber, qa.tag, qa.segment, coalesce(s.events, 0)::text as events,
-           f.full_file_path, f.time::text as time
-    from datasets qa
-    join qualified q on q.runnumber = qa.runnumber and q.tag = qa.tag
-    left join segs s on s.runnumber = qa.runnumber and s.tag = qa.tag and s.segment = qa.segment
-    join files f on f.lfn = qa.filename
-    where qa.dsttype like 'HIST\\_CALOQA%' and qa.runnumber ${range}
-    order by qa.runnumber, qa.tag collate "C", qa.segment, f.full_file_path collate "C"`
-}
-
-/**
- * Streams the selection (see selectionSql) as the CSV rows of `query.csv`, without its header, in chunks.
+ * Streams the selection (see lib/catalog/selection.ts) as the CSV rows of `query.csv`, without its header, in chunks.
  * The server writes the CSV (`COPY ... TO STDOUT`); usable rows pass through byte for byte (as pieces of
  * the chunks received, never decoded as a whole), and rows with a hostile tag or path (lib/files/names.ts)
  * or no time are left out and handed to `onChunk` as skipped. Runs in a read-only transaction with a
@@ -100,7 +70,8 @@ export async function queryFiles(
   options: QueryFilesOptions,
   onChunk: (csv: Buffer[], skipped: SkippedRow[]) => Promise<void>,
 ): Promise<QueryFilesResult> {
-  const select = selectionSql(options.runType, options.minEvents)
+  const { select, traps: trapSql } = buildSelection(options.rules, options.runType, options.minEvents)
+  let traps: TrapCounts = { excluded: 0, aggregated: 0, untagged: 0 }
   const timeoutMs = Math.round(options.statementTimeout * 1000)
   const filter = new SelectionFilter()
   // The first error of reading or writing; a rollback failing after it must not hide it.
@@ -114,6 +85,8 @@ export async function queryFiles(
                       set_config('standard_conforming_strings', 'on', true)`
       // JIT compiling this plan costs 0.5 to 1 s and saves nothing: its time goes to sorting and index lookups.
       await tx`select set_config('jit', 'off', true) from pg_settings where name = 'jit'`
+      const [counts] = await tx.unsafe(trapSql)
+      traps = { excluded: Number(counts.excluded), aggregated: Number(counts.aggregated), untagged: Number(counts.untagged) }
       const copy = tx.unsafe(`copy (${select}) to stdout with (format csv)`)
       // An error that comes in the same network chunk as CopyOutResponse (a statement timeout before the first
       // row) destroys the stream before this function can listen to it; postgres.js 3.4 hands the stream to
@@ -154,7 +127,7 @@ export async function queryFiles(
   } catch (error) {
     throw failure ? failure.error : error
   }
-  return { files: filter.files, runs: filter.runs, skipped: filter.skipped }
+  return { files: filter.files, runs: filter.runs, skipped: filter.skipped, traps }
 }
 
 const COMMA = 0x2c

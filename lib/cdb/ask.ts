@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { PayloadType } from '../config/calibrations.js'
 import type { Env } from '../config/options.js'
 import { CaloprodError } from '../errors.js'
 import type { RunTag } from '../files/run-list.js'
@@ -12,6 +13,8 @@ import { addCounts, emptyCounts, FilterDatasetsError, runFilterDatasets, type Pa
 export interface AskOptions {
   /** The filter-datasets binary, already checked (checkFilterDatasets). */
   bin: string
+  /** The payload types the rule set needs; the binary must ask exactly these (its list is compiled in). */
+  payloadTypes: readonly PayloadType[]
   /** Calls at once. */
   jobs: number
   /** Longest one call (one shard) may take, in ms. */
@@ -88,7 +91,7 @@ export async function askCdb(runs: readonly RunTag[], options: AskOptions): Prom
         const dir = join(work, `shard-${index + 1}-try-${attempt}`)
         await mkdir(dir)
         answer.calls++
-        return runFilterDatasets({ bin: options.bin, runs: shard, dir, timeoutMs: options.timeoutMs, env: options.env, signal: stopAll.signal })
+        return runFilterDatasets({ bin: options.bin, payloadTypes: options.payloadTypes, runs: shard, dir, timeoutMs: options.timeoutMs, env: options.env, signal: stopAll.signal })
       },
       {
         attempts: options.attempts,

@@ -11,7 +11,7 @@ import { runInGroup } from '../spawn-group.js'
 /** Per payload type, how many runs had it missing or outdated, as filter-datasets counts them. */
 export type PayloadCounts = Record<PayloadType, { missing: number; outdated: number }>
 
-/** No payload counted yet, for each of the seven types. */
+/** No payload counted yet, for each type caloprod knows. */
 export function emptyCounts(): PayloadCounts {
   return Object.fromEntries(PAYLOAD_TYPES.map((type) => [type, { missing: 0, outdated: 0 }])) as PayloadCounts
 }
@@ -58,9 +58,11 @@ export async function checkFilterDatasets(bin: string | undefined): Promise<stri
   return bin
 }
 
-/** A call of `BIN IN.csv OUTDIR`. */
+/** A call of `BIN IN.csv OUTDIR 1`. */
 export interface FilterDatasetsCall {
   bin: string
+  /** What the rule set needs asked per run; a binary that asks another number of payloads is refused. */
+  payloadTypes?: readonly PayloadType[]
   runs: readonly RunTag[]
   /** A directory of its own, empty: IN.csv goes there and the tool writes its process csv there. */
   dir: string
@@ -118,18 +120,36 @@ function stderrTail(stderr: string): string {
 }
 
 const RUN_LINE = /^Run: (\d+), Dataset: ([^,]*), Processing: (\d+), \S+ %$/
+/** In debug mode the tool prints this before each payload lookup: how many it makes per run is its compiled-in list. */
+const LOOKUP_LINE = /^Attempt to get Calibration$/
 const TOTAL_LINE = /^Total Runs: (\d+)$/
 const COUNTER_LINE = /^CDB: cdb_(missing|outdated)_(\w+), Counts: (\d+), \S+ %$/
 
 /** What the tool's stdout says: its counters, after checking it went through every run of `runs` in order. */
-export function parseStdout(stdout: string, runs: readonly RunTag[]): { counts: PayloadCounts; unknown: string[] } {
+export function parseStdout(stdout: string, runs: readonly RunTag[], payloadTypes?: readonly PayloadType[]): { counts: PayloadCounts; unknown: string[] } {
   const counts = emptyCounts()
   const unknown: string[] = []
   let next = 0
   let total: number | undefined
+  // Lookups of the run being read (debug mode); checked against the rule set's payloads at the next run line.
+  let lookups = -1
+  const checkLookups = () => {
+    if (!payloadTypes || lookups < 0 || lookups === payloadTypes.length) return
+    const release = lookups === 7 ? 'a release before 2025-10 (seven payload types)' : lookups === 10 ? 'a release since 2025-10 (ten payload types)' : `a build asking ${lookups} payload types`
+    throw new UsageError(
+      `filter-datasets is ${release}, but the rule set needs ${payloadTypes.length} (${payloadTypes.join(', ')}) for each run: ` +
+        'use a matching release (--bin-filter-datasets) or other --rules; nothing was written',
+    )
+  }
   for (const line of stdout.split('\n')) {
+    if (LOOKUP_LINE.test(line)) {
+      if (lookups >= 0) lookups++
+      continue
+    }
     const run = RUN_LINE.exec(line)
     if (run) {
+      checkLookups()
+      lookups = 0
       const expected = runs[next]
       if (!expected || Number(run[1]) !== expected.runnumber || run[2] !== expected.tag || Number(run[3]) !== next + 1) {
         const wanted = expected ? `run ${expected.runnumber} (tag ${expected.tag}) as number ${next + 1}` : 'no more runs'
@@ -140,6 +160,8 @@ export function parseStdout(stdout: string, runs: readonly RunTag[]): { counts: 
     }
     const totalMatch = TOTAL_LINE.exec(line)
     if (totalMatch) {
+      checkLookups()
+      lookups = -1
       total = Number(totalMatch[1])
       continue
     }
@@ -177,31 +199,32 @@ export function parseProcessCsv(text: string, runs: readonly RunTag[]): number[]
   return [...keep].sort((a, b) => a - b)
 }
 
-/** Checks that the counters agree with the process csv: each kept run counts at least one payload, at most seven. */
-function checkConsistent(keep: readonly number[], counts: PayloadCounts): void {
+/** Checks that the counters agree with the process csv: each kept run counts at least one payload, at most all. */
+function checkConsistent(keep: readonly number[], counts: PayloadCounts, types: number): void {
   let sum = 0
   for (const type of PAYLOAD_TYPES) sum += counts[type].missing + counts[type].outdated
-  if (sum < keep.length || sum > keep.length * PAYLOAD_TYPES.length) {
+  if (sum < keep.length || sum > keep.length * types) {
     throw new FilterDatasetsError('output', `its counters (${sum} payloads missing or outdated) do not fit the ${keep.length} runs of its ${OUTPUT}`)
   }
 }
 
 /**
- * Runs `BIN IN.csv OUTDIR` once on `call.runs` (written to IN.csv as `runnumber,tag`) and reads its answer.
+ * Runs `BIN IN.csv OUTDIR 1` (debug mode) once on `call.runs` (written to IN.csv as `runnumber,tag`) and reads its answer.
  * Throws FilterDatasetsError for anything but a clean, complete answer: a non-zero exit, a signal, the timeout,
  * an abort, a missing or malformed process csv, or stdout that does not go through every run.
  * Returns the runs to process and the per-type counts; `unknown` holds counters of payload types caloprod does not know.
  */
 export async function runFilterDatasets(call: FilterDatasetsCall): Promise<FilterDatasetsAnswer & { unknown: string[] }> {
   await writeFile(join(call.dir, INPUT), formatCsv(RUN_TAG_TABLE, call.runs))
-  const run = await execute(call, [join(call.dir, INPUT), call.dir])
+  // Debug mode (`1`) prints a line per lookup, which tells how many payload types the binary asks.
+  const run = await execute(call, [join(call.dir, INPUT), call.dir, '1'])
   if (run.aborted) throw new FilterDatasetsError('aborted', 'was stopped because another part of the check failed')
   if (run.timedOut) throw new FilterDatasetsError('timeout', `did not finish within ${call.timeoutMs / 1000} s (--timeout) and was killed`)
   if (run.signal) throw new FilterDatasetsError('signal', `crashed (killed by ${run.signal})${stderrTail(run.stderr)}`)
   if (run.code !== 0) throw new FilterDatasetsError('exit', `exited with code ${run.code}${stderrTail(run.stderr)}`)
   let parsed: ReturnType<typeof parseStdout>
   try {
-    parsed = parseStdout(run.stdout, call.runs)
+    parsed = parseStdout(run.stdout, call.runs, call.payloadTypes)
   } catch (err) {
     // The tool reports its own trouble (an unreadable input, an unwritable output) on stdout and exits 0.
     const said = run.stdout.split('\n').find((line) => /^(ERROR|Error)\b/.test(line))
@@ -214,6 +237,6 @@ export async function runFilterDatasets(call: FilterDatasetsCall): Promise<Filte
     throw err
   })
   const keep = parseProcessCsv(text, call.runs)
-  checkConsistent(keep, counts)
+  checkConsistent(keep, counts, call.payloadTypes?.length ?? PAYLOAD_TYPES.length)
   return { keep, counts, unknown }
 }

@@ -1,6 +1,8 @@
 /**
- * The seven CDB payload types caloprod keeps current, in the order filter-datasets asks for them.
- * The CDB's only record of what produced a payload is its file name: see `currentPayloadFile`.
+ * Every CDB payload type caloprod knows, in the order filter-datasets asks for them: the seven of the seed, then
+ * the three ZS cross-calibrations that releases since 2025-10 ask for too. A rule set names the ones it keeps
+ * current (`payloadTypes`, lib/rules/). The CDB's only record of what produced a payload is its file name: see
+ * `currentPayloadFile`.
  */
 export const PAYLOAD_TYPES = [
   'CEMC_BadTowerMap',
@@ -10,9 +12,20 @@ export const PAYLOAD_TYPES = [
   'CEMC_hotTowers_fracBadChi2',
   'HCALIN_hotTowers_fracBadChi2',
   'HCALOUT_hotTowers_fracBadChi2',
+  'CEMC_ZSCrossCalib',
+  'HCALIN_ZSCrossCalib',
+  'HCALOUT_ZSCrossCalib',
 ] as const
 
 export type PayloadType = (typeof PAYLOAD_TYPES)[number]
+
+/** The seven types of the seed (and of filter-datasets before 2025-10). */
+export const SEVEN_PAYLOAD_TYPES: readonly PayloadType[] = PAYLOAD_TYPES.slice(0, 7)
+
+/** Whether a string names a payload type caloprod knows. */
+export function isPayloadType(value: string): value is PayloadType {
+  return (PAYLOAD_TYPES as readonly string[]).includes(value)
+}
 
 /** The CDB global tag the payloads are looked up under. */
 export const GLOBAL_TAG = 'newcdbtag'

@@ -1,7 +1,10 @@
 import { isAbsolute, resolve } from 'node:path'
 import mri from 'mri'
 import { UsageError } from '../errors.js'
-import { isRunType, RUN_TYPES, type RunType } from './run-types.js'
+import { resolveRules } from '../rules/load.js'
+import { SEED_RULES } from '../rules/seed.js'
+import type { RuleSet } from '../rules/types.js'
+import { RUN_TYPE_NAME, type RunType } from './run-types.js'
 import { parseDuration, parseEventCount, parseGigabytes, parsePositiveInt } from './parse-values.js'
 
 /** The process environment, passed in so tests can give a fake one. */
@@ -12,8 +15,10 @@ export interface Options {
   help: boolean
   /** @default 'run3auau' */
   runType: RunType
-  /** A (run, tag) qualifies when its event count is greater than this. @default 500000 */
-  minEvents: number
+  /** A (run, tag) qualifies when its event count is greater than this; undefined: no threshold. @default the rule set's */
+  minEvents: number | undefined
+  /** What selects files, runs and payloads (lib/rules/). @default seed */
+  rules: RuleSet
   /** Absolute path of the output directory. @default the run type's name, in the working directory */
   output: string
   verbose: boolean
@@ -68,15 +73,21 @@ export const FLAGS = {
   help: { key: 'help', kind: 'boolean', alias: 'h', help: 'print this help and exit' },
   'run-type': {
     key: 'runType', kind: 'string', alias: 'i', value: 'TYPE',
-    help: `run type: ${Object.keys(RUN_TYPES).join(', ')} (default run3auau)`,
+    help: `run type: ${Object.keys(SEED_RULES.runTypes).join(', ')}, or one a rules file adds (default run3auau)`,
+    // Which names exist depends on --rules: resolveOptions checks the name against the rule set.
     parse: (raw) => {
-      if (!isRunType(raw)) throw new Error(`unknown run type "${raw}": expected one of ${Object.keys(RUN_TYPES).join(', ')}`)
+      if (!RUN_TYPE_NAME.test(raw)) throw new Error(`unknown run type "${raw}": expected one of ${Object.keys(SEED_RULES.runTypes).join(', ')}`)
       return raw
     },
   },
+  rules: {
+    key: 'rules', kind: 'string', value: 'NAME|PATH',
+    help: 'rule set: seed (the July 2025 script, default), current (since March 2026) or a YAML/JSON file',
+    parse: resolveRules,
+  },
   'min-events': {
     key: 'minEvents', kind: 'string', alias: 'n', value: 'N',
-    help: 'keep a run and tag with more than N events, e.g. 500000, 500k, 1.5M (default 500k)',
+    help: 'keep a run and tag with more than N events, e.g. 500000, 500k, 1.5M (default: the rule set\'s; seed 500k, current none)',
     parse: parseEventCount,
   },
   output: {
@@ -161,7 +172,8 @@ export function defaultOptions(env: Env, cwd: string): Options {
   return {
     help: false,
     runType: 'run3auau',
-    minEvents: 500000,
+    minEvents: undefined,
+    rules: SEED_RULES,
     output: resolve(cwd, 'run3auau'),
     verbose: false,
     quiet: false,
@@ -210,6 +222,7 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
   // Each flag's value is checked by its spec's parser; Object.assign sets it under the spec's key.
   const options = defaultOptions(env, cwd)
   let outputGiven = false
+  let minEventsGiven = false
   for (const [name, spec] of specs) {
     let raw: unknown = parsed[name]
     let source = `--${name}`
@@ -235,7 +248,13 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
       throw new UsageError(`${source}: ${(err as Error).message}`)
     }
     if (name === 'output') outputGiven = true
+    if (name === 'min-events') minEventsGiven = true
   }
+  if (!Object.hasOwn(options.rules.runTypes, options.runType)) {
+    const source = parsed['run-type'] === undefined && env[envName('run-type')] ? envName('run-type') : '--run-type'
+    throw new UsageError(`${source}: unknown run type "${options.runType}" in rule set ${options.rules.name}: expected one of ${Object.keys(options.rules.runTypes).join(', ')}`)
+  }
+  if (!minEventsGiven) options.minEvents = options.rules.minEvents
   if (!outputGiven) options.output = resolve(cwd, options.runType)
   return options
 }

@@ -1,19 +1,36 @@
-/** The run types the seed knows, each with its inclusive run-number range. */
-export const RUN_TYPES = {
+/**
+ * The run types and their inclusive run-number ranges: facts about the accelerator, shared by every rule set
+ * (a site's rules file can add one or override one, see lib/rules/load.ts). The seed left run3auau open-ended,
+ * which let the p+p and O+O runs of 2025-26 fall into it; these are the ranges the collaboration uses.
+ */
+export const RUN_TYPES: Readonly<Record<string, RunRange>> = {
   run2pp: { first: 47286, last: 53880 },
   run2auau: { first: 54128, last: 54974 },
-  // Run 3 is still taking data: open-ended, capped at PostgreSQL's largest integer.
-  run3auau: { first: 66457, last: 2147483647 },
-} as const
+  run3auau: { first: 66457, last: 78954 },
+  run3pp: { first: 79146, last: 81668 },
+  run3oo: { first: 82374, last: 82703 },
+}
 
-export type RunType = keyof typeof RUN_TYPES
+/** An inclusive run-number range. */
+export interface RunRange {
+  first: number
+  last: number
+}
 
-/** Whether a string names a known run type (and so is safe to use in file names). */
-export function isRunType(value: string): value is RunType {
+/** A run type's name, e.g. `run3auau`; which names exist depends on the rule set (its `runTypes`). */
+export type RunType = string
+
+/** A name that is safe in file names and labels: what a rules file may call a run type. */
+export const RUN_TYPE_NAME = /^[a-z][a-z0-9]{0,31}$/
+
+/** Whether a string names one of the shared run types. */
+export function isRunType(value: string): boolean {
   return Object.hasOwn(RUN_TYPES, value)
 }
 
-/** The inclusive run-number range of a run type. */
-export function runRange(runType: RunType): { first: number; last: number } {
-  return RUN_TYPES[runType]
+/** The inclusive run-number range of a run type, from `runTypes` (a rule set's, by default the shared facts). */
+export function runRange(runType: RunType, runTypes: Readonly<Record<string, RunRange>> = RUN_TYPES): RunRange {
+  const range = Object.hasOwn(runTypes, runType) ? runTypes[runType] : undefined
+  if (!range) throw new Error(`unknown run type "${runType}": expected one of ${Object.keys(runTypes).join(', ')}`)
+  return range
 }

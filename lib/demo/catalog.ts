@@ -40,14 +40,22 @@ export const CATALOG_SCHEMA = [
 export interface CatalogShape {
   /** @default 20260101 */
   seed?: number
-  /** Runs per run type. @default { run2pp: 8, run2auau: 6, run3auau: 30 } */
-  runs?: Partial<Record<'run2pp' | 'run2auau' | 'run3auau', number>>
+  /** Runs per run type. @default { run2pp: 8, run2auau: 6, run3auau: 30, run3pp: 0, run3oo: 0 } */
+  runs?: Partial<Record<'run2pp' | 'run2auau' | 'run3auau' | 'run3pp' | 'run3oo', number>>
   /** Segments per run and tag, drawn between these. @default [25, 90] */
   segments?: [number, number]
   /** Prefixed to every path, so a demo can put the files under its own directory. @default '' */
   root?: string
   /** Rows of other dataset types per segment, as noise the queries must skip (at most 8). @default 0.5 */
   noise?: number
+  /** HIST_CALOFITTINGQA files beside the QA files (the `current` rules list both), a few without a QA twin. @default true */
+  fittingQa?: boolean
+  /**
+   * The catalog's traps (README "Rules"): skimmed QA files, aggregated segment-9999 files, empty tags, copies of a
+   * file on a second host, tags reprocessed late in one run. Drawn from a generator of their own, so the rest of
+   * the catalog is the same with or without them. @default true
+   */
+  traps?: boolean
 }
 
 interface Production {
@@ -80,6 +88,20 @@ const PRODUCTIONS: Record<string, { first: number; productions: Production[] }> 
       { dataset: 'run3auau', tag: 'new_newcdbtag_v007', suffix: '', start: Date.UTC(2025, 6, 2, 10) },
       { dataset: 'run3auau', tag: 'new_newcdbtag_v008', suffix: '', start: Date.UTC(2025, 8, 15, 12) },
       { dataset: 'run3auau', tag: 'new_newcdbtag_v009', suffix: '', start: Date.UTC(2025, 10, 3, 7) },
+    ],
+  },
+  run3pp: {
+    first: 79146,
+    productions: [
+      { dataset: 'run3pp', tag: 'new_newcdbtag_v010', suffix: '', start: Date.UTC(2026, 0, 12, 9) },
+      { dataset: 'run3pp', tag: 'new_newcdbtag_v011', suffix: '', start: Date.UTC(2026, 2, 2, 9) },
+    ],
+  },
+  run3oo: {
+    first: 82374,
+    productions: [
+      { dataset: 'run3oo', tag: 'new_newcdbtag_v010', suffix: '', start: Date.UTC(2026, 0, 20, 9) },
+      { dataset: 'run3oo', tag: 'new_newcdbtag_v011', suffix: '', start: Date.UTC(2026, 2, 9, 9) },
     ],
   },
 }
@@ -117,10 +139,12 @@ function fileDir(root: string, runType: string, p: Production, dsttype: string, 
  */
 export function* generateCatalog(shape: CatalogShape = {}): Generator<{ datasets: DatasetRow[]; files: FileRow[] }> {
   const random = seededRandom(shape.seed ?? 20260101)
-  const runsByType = { run2pp: 8, run2auau: 6, run3auau: 30, ...shape.runs }
+  const runsByType = { run2pp: 8, run2auau: 6, run3auau: 30, run3pp: 0, run3oo: 0, ...shape.runs }
   const [minSeg, maxSeg] = shape.segments ?? [25, 90]
   const root = shape.root ?? ''
   const noise = shape.noise ?? 0.5
+  // The additions draw from their own sequence, so switching them leaves every other row as it was.
+  const extra = seededRandom((shape.seed ?? 20260101) ^ 0x5eed)
   for (const [runType, count] of Object.entries(runsByType)) {
     const { first, productions } = PRODUCTIONS[runType]
     let run = first + randomInt(random, 0, 20)
@@ -134,7 +158,10 @@ export function* generateCatalog(shape: CatalogShape = {}): Generator<{ datasets
       if (tagCount < productions.length && random() < 0.3) chosen.unshift(productions[0])
       for (const p of [...new Set(chosen)]) {
         const segments = randomInt(random, minSeg, maxSeg)
-        const runStart = p.start + (run - first) * 47_000 + randomInt(random, 0, 3_600_000)
+        let runStart = p.start + (run - first) * 47_000 + randomInt(random, 0, 3_600_000)
+        // A tag reprocessed late in this run: its files are newer than the newer tag's, so the seed's rule (the
+        // tag whose earliest file is latest) and today's (the tag with the newest QA file in the run) disagree.
+        if ((shape.traps ?? true) && chosen.length > 1 && p === chosen[0] && extra() < 0.1) runStart += 200 * 86_400_000
         for (let segment = 0; segment < segments; segment++) {
           const events = randomInt(random, 2_000, 16_000)
           const firstevent = segment * 20_000
@@ -159,7 +186,66 @@ export function* generateCatalog(shape: CatalogShape = {}): Generator<{ datasets
           }
         }
       }
+      if (shape.fittingQa ?? true) addFittingQa(datasets, files, extra)
+      if (shape.traps ?? true) addTraps(datasets, files, extra)
       yield { datasets, files }
     }
+  }
+}
+
+const at = (file: FileRow, ms: number) => timestamp(Date.parse(`${file.time.slice(0, 19).replace(' ', 'T')}Z`) + ms, 0)
+
+/** A HIST_CALOFITTINGQA file beside each QA file of the run, and a few on segments that have no QA file. */
+function addFittingQa(datasets: DatasetRow[], files: FileRow[], random: () => number): void {
+  const byName = new Map(files.map((f) => [f.lfn, f]))
+  const segment = (d: DatasetRow) => `${d.tag}/${d.segment}`
+  const withQa = new Set(datasets.filter((d) => d.dsttype.startsWith('HIST_CALOQA')).map(segment))
+  for (const d of [...datasets]) {
+    const isQa = d.dsttype.startsWith('HIST_CALOQA')
+    const lone = d.dsttype.startsWith('DST_CALOFITTING') && !withQa.has(segment(d)) && random() < 0.3
+    if (!isQa && !lone) continue
+    const qa = byName.get(d.filename)!
+    const dsttype = d.dsttype.replace(/^(HIST_CALOQA|DST_CALOFITTING)/, 'HIST_CALOFITTINGQA')
+    const filename = d.filename.replace(/^(HIST_CALOQA|DST_CALOFITTING)/, 'HIST_CALOFITTINGQA')
+    datasets.push({ ...d, filename, dsttype, size: 1_500_000 + d.segment })
+    files.push({ ...qa, lfn: filename, full_file_path: qa.full_file_path.replace(/(HIST_CALOQA|DST_CALOFITTING)/g, 'HIST_CALOFITTINGQA'), time: at(qa, 1000), size: 1_500_000 + d.segment })
+  }
+}
+
+/** The catalog's traps, a few of each (see CatalogShape.traps). */
+function addTraps(datasets: DatasetRow[], files: FileRow[], random: () => number): void {
+  const byName = new Map(files.map((f) => [f.lfn, f]))
+  const qa = datasets.filter((d) => d.dsttype.startsWith('HIST_CALOQA'))
+  const tags = [...new Set(qa.map((d) => d.tag))]
+  for (const tag of tags) {
+    const ofTag = qa.filter((d) => d.tag === tag)
+    const last = ofTag[ofTag.length - 1]
+    // The aggregated per-run file: segment 9999, newer than every file of the run and tag.
+    if (random() < 0.4) {
+      const filename = last.filename.replace(/-\d{5}\.root$/, '-09999.root')
+      const file = byName.get(last.filename)!
+      datasets.push({ ...last, filename, segment: 9999, size: 50_000_000 })
+      files.push({ ...file, lfn: filename, full_file_path: file.full_file_path.replace(/-\d{5}\.root$/, '-09999.root'), time: at(file, 3_600_000), size: 50_000_000 })
+    }
+    for (const d of ofTag) {
+      const file = byName.get(d.filename)!
+      const roll = random()
+      // A skimmed QA file beside the plain one: HIST_CALOQA% matches it, and the seed's join doubles its segment's events.
+      if (roll < 0.03) {
+        const filename = d.filename.replace('HIST_CALOQA', 'HIST_CALOQASKIMMED')
+        datasets.push({ ...d, filename, dsttype: d.dsttype.replace('HIST_CALOQA', 'HIST_CALOQASKIMMED') })
+        files.push({ ...file, lfn: filename, full_file_path: file.full_file_path.replace(/HIST_CALOQA/g, 'HIST_CALOQASKIMMED') })
+      } else if (roll < 0.05) {
+        // A copy on a second host (two files rows for one lfn), not on disk in the demo.
+        files.push({ ...file, full_host_name: 'gpfs', full_file_path: file.full_file_path.replace('/sphenix/lustre01/', '/sphenix/gpfs02/') })
+      }
+    }
+  }
+  // A segment with an empty tag: never a run's tag.
+  if (random() < 0.2 && qa.length) {
+    const d = qa[0]
+    const filename = d.filename.replace(`_${d.tag}-`, '_-')
+    datasets.push({ ...d, filename, tag: '' })
+    files.push({ ...byName.get(d.filename)!, lfn: filename, full_file_path: byName.get(d.filename)!.full_file_path.replace(`_${d.tag}-`, '_-') })
   }
 }

@@ -6,7 +6,10 @@ import { CATALOG_SCHEMA, generateCatalog, type CatalogShape, type DatasetRow, ty
 /**
  * A Run 3-sized FileCatalog at `scale` times the default: 3,000 run3auau runs with 1 to 3 production tags
  * each, 150 segments per run and tag, a DST_CALOFITTING twin for 96% of them, four rows of other dataset
- * types per segment (four times the HIST_CALOQA rows), and a few Run 2 runs outside the run range.
+ * types per segment (four times the HIST_CALOQA rows), a HIST_CALOFITTINGQA file beside each HIST_CALOQA file
+ * (what the `current` rules list too), and a few Run 2 runs outside the run range. Without the catalog's traps
+ * (skimmed files, segment 9999, ...): on it, the seed's own two-step selection and caloprod's give the same rows
+ * exactly (bench/plans.ts), which is the proof at scale; the traps are tested on smaller catalogs.
  */
 export function scaleShape(scale = 1, options: { root?: string; seed?: number } = {}): CatalogShape {
   if (!(scale > 0)) throw new Error(`scale ${scale} must be greater than 0`)
@@ -16,6 +19,8 @@ export function scaleShape(scale = 1, options: { root?: string; seed?: number } 
     segments: [150, 150],
     noise: 4,
     root: options.root ?? '',
+    fittingQa: true,
+    traps: false,
   }
 }
 
@@ -132,8 +137,8 @@ export async function copyCatalog(
 
 /** What a bench database holds, written as its comment so a later bench can reuse it. */
 function describeShape(shape: CatalogShape): string {
-  const { seed, runs, segments, noise, root } = shape
-  return `caloprod bench catalog ${JSON.stringify({ seed, runs, segments, noise, root })}`
+  const { seed, runs, segments, noise, root, fittingQa, traps } = shape
+  return `caloprod bench catalog ${JSON.stringify({ seed, runs, segments, noise, root, fittingQa, traps })}`
 }
 
 /**

@@ -1,10 +1,11 @@
-import { stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
+import { SEVEN_PAYLOAD_TYPES } from '../config/calibrations.js'
 import { field, readTable, writeCsv, type Table } from './csv.js'
 import { tagProblem } from './names.js'
 import { indexByRun } from './run-list.js'
 
 /**
- * A run whose seven payloads were all current for `tag` when the CDB was last asked, at `checked_at`:
+ * A run whose payloads of `payload_types` were all current for `tag` when the CDB was last asked, at `checked_at`:
  * a row of the check stage's cache `<runtype>-settled.csv`. The cache is state, not a result, so it holds a time.
  */
 export interface SettledRow {
@@ -12,37 +13,68 @@ export interface SettledRow {
   tag: string
   /** ISO 8601 UTC, e.g. `2025-11-29T03:00:00.000Z`. */
   checked_at: string
+  /**
+   * The payload types it was found current for, space-separated (the rule set's): a run settled under seven
+   * payloads is asked again under rules that need ten.
+   */
+  payload_types: string
 }
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/
 
+function settledRow([runnumber, tag, checkedAt]: readonly string[], payloadTypes: string): SettledRow {
+  const problem = tagProblem(tag)
+  if (problem) throw new Error(problem)
+  if (!ISO_UTC.test(checkedAt) || Number.isNaN(Date.parse(checkedAt))) {
+    throw new Error(`checked_at "${checkedAt}" is not a UTC time like 2025-11-29T03:00:00.000Z`)
+  }
+  if (!/^\w+( \w+)*$/.test(payloadTypes)) throw new Error(`payload_types "${payloadTypes}" is not a space-separated list of payload types`)
+  return { runnumber: field.count(runnumber, 'runnumber'), tag, checked_at: checkedAt, payload_types: payloadTypes }
+}
+
 /** The contract of `<runtype>-settled.csv`, sorted by run. */
 export const SETTLED_TABLE: Table<SettledRow> = {
+  columns: ['runnumber', 'tag', 'checked_at', 'payload_types'],
+  toFields: (r) => [r.runnumber, r.tag, r.checked_at, r.payload_types],
+  fromFields: (fields) => settledRow(fields, fields[3]),
+}
+
+/** The cache as caloprod wrote it before rule sets: every run in it was settled for the seven payloads. */
+export const LEGACY_SETTLED_TABLE: Table<SettledRow> = {
   columns: ['runnumber', 'tag', 'checked_at'],
   toFields: (r) => [r.runnumber, r.tag, r.checked_at],
-  fromFields([runnumber, tag, checkedAt]) {
-    const problem = tagProblem(tag)
-    if (problem) throw new Error(problem)
-    if (!ISO_UTC.test(checkedAt) || Number.isNaN(Date.parse(checkedAt))) {
-      throw new Error(`checked_at "${checkedAt}" is not a UTC time like 2025-11-29T03:00:00.000Z`)
-    }
-    return { runnumber: field.count(runnumber, 'runnumber'), tag, checked_at: checkedAt }
-  },
+  fromFields: (fields) => settledRow(fields, SEVEN_PAYLOAD_TYPES.join(' ')),
+}
+
+/** `payload_types` of a row settled for `types`. */
+export function payloadTypesField(types: readonly string[]): string {
+  return types.join(' ')
+}
+
+/** Whether an entry was settled for every one of `types`. */
+export function coversPayloads(entry: SettledRow, types: readonly string[]): boolean {
+  const settled = new Set(entry.payload_types.split(' '))
+  return types.every((type) => settled.has(type))
 }
 
 /**
- * Whether a cached entry still answers for (run, tag) at `now` without asking the CDB: same tag, and seen at most
- * `recheckAfter` seconds ago (a payload can be replaced by hand, so even settled runs are asked now and then).
+ * Whether a cached entry still answers for (run, tag) at `now` without asking the CDB: same tag, settled for every
+ * payload type the rule set needs, and seen at most `recheckAfter` seconds ago (a payload can be replaced by hand,
+ * so even settled runs are asked now and then).
  */
-export function stillSettled(entry: SettledRow | undefined, tag: string, now: Date, recheckAfter: number): boolean {
-  if (!entry || entry.tag !== tag) return false
+export function stillSettled(entry: SettledRow | undefined, tag: string, now: Date, recheckAfter: number, types: readonly string[] = SEVEN_PAYLOAD_TYPES): boolean {
+  if (!entry || entry.tag !== tag || !coversPayloads(entry, types)) return false
   return now.getTime() - Date.parse(entry.checked_at) <= recheckAfter * 1000
 }
 
-/** Reads the cache; none yet is an empty one. A damaged cache names its line: fix it or delete it. */
+/**
+ * Reads the cache; none yet is an empty one. A damaged cache names its line: fix it or delete it. A cache written
+ * before rule sets (no payload_types column) reads as settled for the seven payloads.
+ */
 export async function readSettled(path: string): Promise<SettledRow[]> {
   if (!(await stat(path).catch(() => undefined))) return []
-  const rows = await readTable(path, SETTLED_TABLE)
+  const legacy = (await readFile(path, 'utf8').catch(() => '')).startsWith(`${LEGACY_SETTLED_TABLE.columns.join(',')}\n`)
+  const rows = await readTable(path, legacy ? LEGACY_SETTLED_TABLE : SETTLED_TABLE)
   indexByRun(rows, path)
   return rows
 }

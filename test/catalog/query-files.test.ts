@@ -1,30 +1,59 @@
-// lib/catalog/query-files.ts. The selection query was rewritten for speed (one scan of datasets instead of two
-// and a semi-join): it must return exactly the rows of the seed's query as caloprod first ran it, on generated
-// catalogs and on the catalog's odd corners (nulls, SKIMMED types, copies on two hosts, several DST rows per
-// segment). Its answer comes as COPY's CSV, which SelectionFilter checks and passes through.
+// lib/catalog/query-files.ts and selection.ts. The query under --rules seed must return the seed's selection: the
+// reference is the seed's own two statements on one connection (test/helpers/reference-selection.ts: step A's
+// temporary table of twinned segments, step B's join on run, tag and segment). Stated precisely:
+// - on a catalog without the traps, caloprod's rows are the seed's rows, exactly (as multisets over the seed's
+//   columns tag, runnumber, full_file_path, events, time);
+// - on a catalog with the traps, caloprod's rows are the seed's rows on the same catalog with the trap rows deleted
+//   (HIST_CALOQASKIMMED rows, segment 9999, empty tags: TRAP_ROWS), a file the seed repeats once per DST row of its
+//   segment counted as one row with their events summed (a segment with two DST rows, e.g. old- and new-style types).
+// The one further difference, a segment with two QA files (whose DST events step A's join counts twice), is
+// asserted on its own below. Copies of a file on two hosts are two rows in both (query cannot see the disk; lists
+// chooses, see test/lists.test.ts).
 import t, { type Test } from 'tap'
 import type postgres from 'postgres'
 import { catalogTarget, connectCatalog } from '../../lib/catalog/connection.js'
-import { queryFiles, selectionSql, SelectionFilter, type SkippedRow } from '../../lib/catalog/query-files.js'
+import { queryFiles, SelectionFilter, type SkippedRow } from '../../lib/catalog/query-files.js'
+import { buildSelection } from '../../lib/catalog/selection.js'
 import { formatCsvRecord } from '../../lib/files/csv-lines.js'
-import type { RunType } from '../../lib/config/run-types.js'
+import { RUN_TYPES, type RunType } from '../../lib/config/run-types.js'
 import { CATALOG_SCHEMA, type DatasetRow, type FileRow } from '../../lib/demo/catalog.js'
 import { insertDatasets, insertFiles, loadCatalog } from '../../lib/demo/load.js'
+import { SEED_RULES } from '../../lib/rules/seed.js'
 import { freshDatabase } from '../helpers/database.js'
-import { referenceSelectionSql } from '../helpers/reference-selection.js'
+import { seedSelection, type SeedRow } from '../helpers/reference-selection.js'
 
 type Row = [number | null, string | null, number | null, string, string, string | null]
 
-/** The seed's selection as caloprod 0.1 ran it (test/helpers/reference-selection.ts). */
-async function seedQuery(sql: postgres.Sql, runType: RunType, minEvents: number): Promise<Row[]> {
-  return (await sql.unsafe(referenceSelectionSql(runType, minEvents)).values()) as unknown as Row[]
+/** The trap rows caloprod leaves out under every rule set (README "Rules"), as a predicate on `datasets`. */
+const TRAP_ROWS = `coalesce(dsttype like 'HIST\\_CALOQASKIMMED%', false) or coalesce(segment = 9999, false) or coalesce(tag = '', false)`
+
+async function ours(sql: postgres.Sql, runType: RunType, minEvents: number): Promise<Row[]> {
+  return (await sql.unsafe(buildSelection(SEED_RULES, runType, minEvents).select).values()) as unknown as Row[]
 }
 
-async function newQuery(sql: postgres.Sql, runType: RunType, minEvents: number): Promise<Row[]> {
-  return (await sql.unsafe(selectionSql(runType, minEvents)).values()) as unknown as Row[]
+/** Our row over the seed's columns. */
+const asSeed = (r: Row) => JSON.stringify([r[1], r[0], r[4], r[3], r[5]])
+
+/** The seed's rows with the repeats of one file (one per DST row of its segment) as one row, events summed. */
+function collapse(rows: SeedRow[]): string[] {
+  const files = new Map<string, { row: SeedRow; events: bigint }>()
+  for (const row of rows) {
+    const key = JSON.stringify([row[0], row[1], row[2], row[4]])
+    const seen = files.get(key)
+    const events = BigInt(row[3] ?? 0)
+    if (seen) seen.events += events
+    else files.set(key, { row, events })
+  }
+  return [...files.values()].map(({ row, events }) => JSON.stringify([row[0], row[1], row[2], String(events), row[4]]))
 }
 
-const key = (r: Row) => JSON.stringify(r)
+/** A copy of the catalog without its trap rows, in the schema `clean`. */
+async function cleanCopy(sql: postgres.Sql): Promise<void> {
+  await sql.unsafe('create schema clean')
+  await sql.unsafe(`create table clean.datasets as select * from public.datasets where not (${TRAP_ROWS})`)
+  await sql.unsafe('create table clean.files as select * from public.files')
+}
+
 const sortKey = (r: Row) => [r[0], r[1], r[2], r[4]] as const
 
 /** Whether rows come in the query's order: run, tag, segment, path (bytewise, nulls last). */
@@ -38,30 +67,52 @@ function ordered(rows: Row[]): boolean {
   return true
 }
 
-async function compare(t: Test, sql: postgres.Sql, cases: [RunType, number][]) {
+/**
+ * Compares caloprod's query with the seed's two steps for each (run type, threshold). `traps`: the catalog has
+ * trap rows, so the seed runs on its clean copy and its repeats are collapsed; otherwise the rows must be equal as
+ * they come. Returns how many rows were compared.
+ */
+async function compare(t: Test, sql: postgres.Sql, cases: [RunType, number][], traps: boolean): Promise<number> {
+  if (traps) await cleanCopy(sql)
+  // Fresh tables have no statistics: the planner would take step A's self-join for a nested loop over all rows.
+  await sql`analyze`
   let total = 0
   for (const [runType, minEvents] of cases) {
-    const [seed, ours] = [await seedQuery(sql, runType, minEvents), await newQuery(sql, runType, minEvents)]
-    total += seed.length
-    t.ok(ordered(ours), `${runType} > ${minEvents}: sorted by run, tag, segment, path`)
-    // Rows equal in every sort key may come in either order; as sets with counts they must be the same.
-    t.same(ours.map(key).sort(), seed.map(key).sort(), `${runType} > ${minEvents}: the same ${seed.length} rows`)
+    const mine = await ours(sql, runType, minEvents)
+    const seed = await seedSelection(sql, runType, minEvents, traps ? { schema: 'clean' } : {})
+    total += mine.length
+    t.ok(ordered(mine), `${runType} > ${minEvents}: sorted by run, tag, segment, path`)
+    const expected = traps ? collapse(seed) : seed.map((r) => JSON.stringify(r))
+    t.same(mine.map(asSeed).sort(), expected.sort(), `${runType} > ${minEvents}: the seed's ${expected.length} rows${traps ? ' (trap rows left out)' : ''}`)
   }
   return total
 }
 
-t.test('on generated catalogs, the new query returns the seed query\'s rows', async (t) => {
+t.test("on generated catalogs without traps, the query returns exactly the seed's rows", async (t) => {
   for (const seed of [20260101, 7]) {
     const { sql } = await freshDatabase(t)
-    await loadCatalog(sql, { seed, runs: { run2pp: 4, run2auau: 4, run3auau: 12 }, segments: [20, 60], noise: 4 })
+    await loadCatalog(sql, { seed, runs: { run2pp: 4, run2auau: 4, run3auau: 12, run3pp: 3, run3oo: 3 }, segments: [20, 60], noise: 4, traps: false })
     const total = await compare(t, sql, [
-      ['run3auau', 500000], ['run3auau', 300000], ['run3auau', 0], ['run2pp', 300000], ['run2auau', 200000],
-    ])
+      ['run3auau', 500000], ['run3auau', 300000], ['run3auau', 0], ['run2pp', 300000], ['run2auau', 200000], ['run3pp', 100000], ['run3oo', 0],
+    ], false)
     t.ok(total > 1000, `seed ${seed}: compared ${total} rows`)
   }
 })
 
-t.test("on the catalog's odd corners, the new query returns the seed query's rows", async (t) => {
+t.test("on generated catalogs with the traps, the query returns the seed's rows less the trap rows", async (t) => {
+  const { sql } = await freshDatabase(t)
+  await loadCatalog(sql, { seed: 11, runs: { run2pp: 3, run2auau: 3, run3auau: 16 }, segments: [20, 60], noise: 2 })
+  const [{ skimmed, aggregated }] = await sql`
+    select count(*) filter (where dsttype like 'HIST\_CALOQASKIMMED%')::int as skimmed, count(*) filter (where segment = 9999)::int as aggregated from datasets`
+  t.ok(skimmed > 0 && aggregated > 0, `the catalog has ${skimmed} skimmed and ${aggregated} segment-9999 rows`)
+  const seedAsIs = await seedSelection(sql, 'run3auau', 300000)
+  const mine = await ours(sql, 'run3auau', 300000)
+  t.not(seedAsIs.length, mine.length, 'on the catalog as it is, the seed lists the trap rows (the comparison below can fail)')
+  const total = await compare(t, sql, [['run3auau', 500000], ['run3auau', 300000], ['run2pp', 100000]], true)
+  t.ok(total > 500, `compared ${total} rows`)
+})
+
+t.test("on the catalog's odd corners and traps, the query returns the seed's rows less the trap rows", async (t) => {
   const { sql } = await freshDatabase(t)
   for (const statement of CATALOG_SCHEMA) await sql.unsafe(statement)
   const datasets: DatasetRow[] = []
@@ -86,40 +137,75 @@ t.test("on the catalog's odd corners, the new query returns the seed query's row
       }
     }
   }
-  // A plain run over the threshold, with a twinless histogram and a DST without histogram.
+  // A plain run over the threshold, with a twinless histogram (neither counted nor listed) and a DST without histogram.
   add('HIST_CALOQA', 66500, 'v1', 0, 0); add('DST_CALOFITTING', 66500, 'v1', 0, 400000)
   add('HIST_CALOQA', 66500, 'v1', 1, 0); add('DST_CALOFITTING', 66500, 'v1', 1, 200000)
   add('HIST_CALOQA', 66500, 'v1', 2, 0)
   add('DST_CALOFITTING', 66500, 'v1', 3, 900000)
-  // Two DST rows for one segment (old- and new-style types) and a SKIMMED histogram beside the plain one.
+  // Two DST rows for one segment (old- and new-style types) and a SKIMMED histogram beside the plain one (a trap:
+  // the seed lists it and its join counts the segment's 550000 events twice, which would lift 66501 over 599999).
   add('HIST_CALOQA', 66501, 'v1', 0, 0); add('DST_CALOFITTING', 66501, 'v1', 0, 300000); add('DST_CALOFITTING_run2pp', 66501, 'v1', 0, 250000)
   add('HIST_CALOQASKIMMED', 66501, 'v1', 0, 0)
   // Copies on two hosts; a histogram without a files row; a file without a time.
   add('HIST_CALOQA', 66502, 'v2', 0, 0, { hosts: ['lustre', 'gpfs'] }); add('DST_CALOFITTING', 66502, 'v2', 0, 600000)
   add('HIST_CALOQA', 66502, 'v2', 1, 0, false); add('DST_CALOFITTING', 66502, 'v2', 1, 7)
   add('HIST_CALOQA', 66502, 'v2', 2, 0, { time: null }); add('DST_CALOFITTING', 66502, 'v2', 2, 1)
-  // Nulls: a null segment on both types (they never match), null events, a null tag.
+  // Segment 9999 (an aggregated file with a DST twin: the seed lists and counts it) beside a run just under the threshold.
+  add('HIST_CALOQA', 66511, 'v1', 0, 0); add('DST_CALOFITTING', 66511, 'v1', 0, 400000)
+  add('HIST_CALOQA', 66511, 'v1', 9999, 0); add('DST_CALOFITTING', 66511, 'v1', 9999, 400000)
+  // Nulls: a null segment on both types (they never match), null events, a null tag; an empty tag (a trap).
   add('HIST_CALOQA', 66503, 'v1', null, 0); add('DST_CALOFITTING', 66503, 'v1', null, 900000)
   add('HIST_CALOQA', 66503, 'v1', 0, 0); add('DST_CALOFITTING', 66503, 'v1', 0, 300000)
   add('HIST_CALOQA', 66504, 'v1', 0, 0); add('DST_CALOFITTING', 66504, 'v1', 0, null)
   add('HIST_CALOQA', 66504, 'v1', 1, 0); add('DST_CALOFITTING', 66504, 'v1', 1, 600000)
   add('HIST_CALOQA', 66505, 'v1', 0, 0); add('DST_CALOFITTING', 66505, 'v1', 0, null)
   add('HIST_CALOQA', 66506, null, 0, 0); add('DST_CALOFITTING', 66506, null, 0, 900000)
+  add('HIST_CALOQA', 66512, '', 0, 0); add('DST_CALOFITTING', 66512, '', 0, 900000)
   // A run whose events sit exactly at the threshold, and one whose only DST segments lack histograms.
   add('HIST_CALOQA', 66507, 'v1', 0, 0); add('DST_CALOFITTING', 66507, 'v1', 0, 500000)
   add('HIST_CALOQA', 66508, 'v1', 0, 0); add('DST_CALOFITTING', 66508, 'v1', 1, 900000)
-  // Tags that sort differently bytewise and by locale, on one run; a run at each end of run2pp's range.
+  // Tags that sort differently bytewise and by locale, on one run.
   add('HIST_CALOQA', 66509, 'b', 0, 0); add('DST_CALOFITTING', 66509, 'b', 0, 600000)
   add('HIST_CALOQA', 66509, 'B', 0, 0); add('DST_CALOFITTING', 66509, 'B', 0, 600000)
   add('HIST_CALOQA', 66509, 'a_1', 0, 0); add('DST_CALOFITTING', 66509, 'a_1', 0, 600000)
-  add('HIST_CALOQA', 47286, 'v1', 0, 0); add('DST_CALOFITTING', 47286, 'v1', 0, 600000)
-  add('HIST_CALOQA', 53881, 'v1', 0, 0); add('DST_CALOFITTING', 53881, 'v1', 0, 600000)
-  // A segment with two histograms of the same type in two datasets.
-  add('HIST_CALOQA', 66510, 'v1', 0, 0); add('HIST_CALOQA', 66510, 'v1', 0, 0); add('DST_CALOFITTING', 66510, 'v1', 0, 600000)
+  // The edges of every run type's range: one run on each side of both ends.
+  for (const { first, last } of Object.values(RUN_TYPES)) {
+    for (const run of [first - 1, first, last, last + 1]) {
+      add('HIST_CALOQA', run, 'v1', 0, 0); add('DST_CALOFITTING', run, 'v1', 0, 600000)
+    }
+  }
   await insertDatasets(sql, datasets)
   await insertFiles(sql, files)
-  const total = await compare(t, sql, [['run3auau', 500000], ['run3auau', 0], ['run3auau', 599999], ['run2pp', 500000]])
+  const cases: [RunType, number][] = [['run3auau', 500000], ['run3auau', 0], ['run3auau', 599999], ...Object.keys(RUN_TYPES).map((r): [RunType, number] => [r, 500000])]
+  const total = await compare(t, sql, cases, true)
   t.ok(total > 20, `compared ${total} rows`)
+  // What the seed does on the catalog as it is: the traps, each of which caloprod leaves out.
+  const asIs = await seedSelection(sql, 'run3auau', 599999)
+  t.ok(asIs.some((r) => r[2].includes('SKIMMED')), 'the seed lists the skimmed file (double-counting its segment)')
+  t.ok(asIs.some((r) => r[2].includes('-09999-')), 'the seed lists the segment-9999 file')
+  t.notOk((await ours(sql, 'run3auau', 599999)).some((r) => r[0] === 66501 || r[0] === 66511), 'caloprod counts 66501 and 66511 once: under 599999')
+  t.notOk(asIs.some((r) => r[2].includes('66500-00002')), 'the twinless histogram is not in the seed\'s answer')
+  const bounds = (await ours(sql, 'run3oo', 500000)).map((r) => r[0])
+  t.same([...new Set(bounds)], [RUN_TYPES.run3oo.first, RUN_TYPES.run3oo.last], 'run3oo: both ends in, the runs beside them out')
+})
+
+t.test('a segment with two QA files: the seed counts its DST events once per file, caloprod once', async (t) => {
+  const { sql } = await freshDatabase(t)
+  for (const statement of CATALOG_SCHEMA) await sql.unsafe(statement)
+  const row = (filename: string, dsttype: string, dataset: string, events: number): DatasetRow => ({
+    filename, runnumber: 66510, segment: 0, size: 1, dataset, dsttype, events, firstevent: 0, lastevent: 0, tag: 'v1', status: 1,
+  })
+  await insertDatasets(sql, [
+    row('HIST_CALOQA_a-00066510-00000.root', 'HIST_CALOQA', 'run3auau', 0),
+    row('HIST_CALOQA_run3auau_a-00066510-00000.root', 'HIST_CALOQA_run3auau', 'run3auau', 0),
+    row('DST_CALOFITTING_a-00066510-00000.root', 'DST_CALOFITTING', 'run3auau', 300000),
+  ])
+  await insertFiles(sql, ['HIST_CALOQA_a-00066510-00000.root', 'HIST_CALOQA_run3auau_a-00066510-00000.root'].map((lfn) => ({
+    lfn, full_host_name: 'lustre', full_file_path: `/sphenix/lustre01/${lfn}`, time: '2025-07-01 00:00:00', size: 1, md5: 'x',
+  })))
+  t.equal((await seedSelection(sql, 'run3auau', 500000)).length, 4, 'the seed: 600000 events, each file twice')
+  t.same(await ours(sql, 'run3auau', 500000), [], 'caloprod: 300000 events, not over 500000')
+  t.equal((await ours(sql, 'run3auau', 200000)).length, 2, 'caloprod over 200000: each file once')
 })
 
 t.test('SelectionFilter passes usable rows through byte for byte, however the answer is cut into chunks', async (t) => {
@@ -167,7 +253,7 @@ t.test('a failure while writing cancels the query at once and leaves the connect
   t.teardown(() => catalog.end({ timeout: 1 }))
   const started = Date.now()
   let chunks = 0
-  const attempt = queryFiles(catalog, { runType: 'run3auau', minEvents: 0, statementTimeout: 60 }, async () => {
+  const attempt = queryFiles(catalog, { runType: 'run3auau', minEvents: 0, statementTimeout: 60, rules: SEED_RULES }, async () => {
     if (++chunks === 1) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
   })
   await t.rejects(attempt, { code: 'ENOSPC' })

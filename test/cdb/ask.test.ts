@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SEVEN_PAYLOAD_TYPES } from '../../lib/config/calibrations.js'
 import t, { type Test } from 'tap'
 import { askCdb, describeRuns, splitShards, type AskOptions } from '../../lib/cdb/ask.js'
 import type { RunTag } from '../../lib/files/run-list.js'
@@ -38,7 +39,7 @@ function setup(t: Test, state = STATE, extra: Record<string, string> = {}) {
   const root = tempDir(t)
   const cdb = fakeCdb(root, state)
   const options = (more: Partial<AskOptions> = {}): AskOptions => ({
-    bin: FAKE_FILTER_DATASETS, jobs: 4, timeoutMs: 20000, attempts: 3, env: { ...process.env, ...fakeCdbEnv(cdb, extra) },
+    bin: FAKE_FILTER_DATASETS, payloadTypes: SEVEN_PAYLOAD_TYPES, jobs: 4, timeoutMs: 20000, attempts: 3, env: { ...process.env, ...fakeCdbEnv(cdb, extra) },
     log: silent, retryBaseMs: 1, tempRoot: root, ...more,
   })
   return { root, cdb, options }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { PAYLOAD_TYPES } from '../../lib/config/calibrations.js'
+import { PAYLOAD_TYPES, SEVEN_PAYLOAD_TYPES } from '../../lib/config/calibrations.js'
 import {
   checkFilterDatasets,
   FilterDatasetsError,
@@ -33,10 +33,10 @@ async function ask(t: Test, runs: RunTag[], state: FakeCdbState, extra: Record<s
 // The fake's own checks (this one and the next): which payload keeps a run is decided by the fake
 // (test/fakes/cdb-filter-datasets.mjs), as the real tool decides it; caloprod only reads the answer. They make
 // sure the fake behaves as DESIGN.md describes the real tool, so the tests of caloprod built on it mean something.
-t.test('the fake\'s own check: each payload type: missing and outdated keep the run, current does not', async (t) => {
+t.test('the fake\'s own check: each payload type of a ten-type release: missing and outdated keep the run, current does not', async (t) => {
   for (const type of PAYLOAD_TYPES) {
     for (const [spec, kept] of [['missing', true], ['outdated', true], ['current', false]] as const) {
-      const { result } = await ask(t, [{ runnumber: 66500, tag: TAG }], { default: 'current', runs: { 66500: { [type]: spec } } })
+      const { result } = await ask(t, [{ runnumber: 66500, tag: TAG }], { default: 'current', runs: { 66500: { [type]: spec } } }, { FAKE_CDB_TYPES: '10' })
       const answer = await result
       t.same(answer.keep, kept ? [66500] : [], `${type} ${spec}`)
       for (const other of PAYLOAD_TYPES) {
@@ -73,7 +73,7 @@ t.test('a payload built from another tag of the same run is outdated; seven look
   t.same(answer.keep, [66502])
   t.same(answer.counts.CEMC_meanTime, { missing: 0, outdated: 1 })
   t.equal(lookups(cdb).length, 14)
-  t.same(lookups(cdb).slice(0, 7), PAYLOAD_TYPES.map((type) => `66502,${type}`))
+  t.same(lookups(cdb).slice(0, 7), SEVEN_PAYLOAD_TYPES.map((type) => `66502,${type}`))
 })
 
 t.test('failures of the tool are errors, never answers', async (t) => {

@@ -45,7 +45,8 @@ t.test('the environment gives defaults that flags override', async (t) => {
 
 t.test('usage errors name the flag', async (t) => {
   const cases: [string[], RegExp][] = [
-    [['--run-type', 'run4'], /--run-type: unknown run type "run4": expected one of run2pp, run2auau, run3auau/],
+    [['--run-type', 'run4'], /--run-type: unknown run type "run4" in rule set seed: expected one of run2pp, run2auau, run3auau, run3pp, run3oo/],
+    [['--run-type', '../x'], /--run-type: unknown run type "..\/x": expected one of run2pp/],
     [['--min-events', '-1'], /--min-events: cannot parse "-1"/],
     [['--nope'], /unknown flag --nope/],
     [['--output'], /--output needs a value/],

@@ -1,10 +1,12 @@
 // The fake CaloCDB-FilterDatasets IN.csv [OUTDIR] [debug] (the executable beside this file runs `main`): behaves
 // like the real one (coresoftware's filter-datasets) against the fake CDB in $FAKE_CDB_STATE (see cdb-lib.mjs):
-// reads IN.csv (header, then runnumber,tag), looks up the seven payloads of each run one after another, writes
+// reads IN.csv (header, then runnumber,tag), looks up the payloads of each run one after another (seven, or ten as
+// releases since 2025-10 do: FAKE_CDB_TYPES=10; the list is compiled into the real one), writes
 // OUTDIR/<stem of IN.csv>-process.csv (header runnumber, the runs with a payload missing or outdated), prints a
 // line per run and counters per type, exits 0; a usage error exits 1.
 //
 // Test controls, all optional:
+//   FAKE_CDB_TYPES=7|10        the release played: seven payload types (before 2025-10, default) or ten
 //   FAKE_CDB_DELAY_MS=N        each lookup takes N ms, as the real CDB's round trip does
 //   FAKE_CDB_LOOKUPS=FILE      append "run,type" to FILE for every lookup
 //   FAKE_CDB_CALLS=FILE        append "pid IN.csv" to FILE for every invocation
@@ -16,7 +18,7 @@
 import { spawn } from 'node:child_process'
 import { appendFileSync, closeSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { basename, extname } from 'node:path'
-import { GLOBAL_TAG, PAYLOAD_TYPES, loadState, lookup, payloadFile } from './cdb-lib.mjs'
+import { GLOBAL_TAG, loadState, lookup, payloadFile, releasePayloadTypes } from './cdb-lib.mjs'
 
 const env = process.env
 const out = (line) => process.stdout.write(`${line}\n`)
@@ -103,7 +105,7 @@ async function analyze({ runInfo, filename, debug, mode, state }) {
     bump('ctr_run')
     out(`Run: ${run}, Dataset: ${dataset}, Processing: ${ctr.get('ctr_run')}, ${cppDouble((ctr.get('ctr_run') * 100) / runInfo.length)} %`)
     let keep = false
-    for (const cdbName of PAYLOAD_TYPES) {
+    for (const cdbName of releasePayloadTypes(env)) {
       if (debug) out('Attempt to get Calibration')
       if (env.FAKE_CDB_DELAY_MS) await sleep(Number(env.FAKE_CDB_DELAY_MS))
       if (env.FAKE_CDB_LOOKUPS) appendFileSync(env.FAKE_CDB_LOOKUPS, `${run},${cdbName}\n`)

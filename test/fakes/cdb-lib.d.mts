@@ -5,6 +5,8 @@ export interface FakeCdbState {
   runs?: Record<string, Spec | Record<string, Spec>>
 }
 export declare const PAYLOAD_TYPES: readonly string[]
+export declare const ZS_PAYLOAD_TYPES: readonly string[]
+export declare function releasePayloadTypes(env?: Record<string, string | undefined>): readonly string[]
 export declare const GLOBAL_TAG: string
 export declare const OUTDATED_TAG: string
 export declare function payloadFile(type: string, tag: string, run: number | string): string

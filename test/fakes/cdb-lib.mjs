@@ -23,6 +23,20 @@ export const PAYLOAD_TYPES = [
   'HCALOUT_hotTowers_fracBadChi2',
 ]
 
+/** The three types releases since 2025-10 ask for too (the ZS cross-calibration). */
+export const ZS_PAYLOAD_TYPES = ['CEMC_ZSCrossCalib', 'HCALIN_ZSCrossCalib', 'HCALOUT_ZSCrossCalib']
+
+/**
+ * The payload types a filter-datasets release asks for: its list is compiled in. FAKE_CDB_TYPES picks the release
+ * the fake plays: 7 (before 2025-10, the default) or 10 (since 2025-10).
+ */
+export function releasePayloadTypes(env = process.env) {
+  const chosen = env.FAKE_CDB_TYPES ?? '7'
+  if (chosen === '7') return PAYLOAD_TYPES
+  if (chosen === '10') return [...PAYLOAD_TYPES, ...ZS_PAYLOAD_TYPES]
+  throw new Error(`FAKE_CDB_TYPES=${chosen}: expected 7 or 10`)
+}
+
 export const GLOBAL_TAG = 'newcdbtag'
 const BASE = '/cvmfs/sphenix.sdcc.bnl.gov/calibrations/sphnxpro/cdb'
 /** The tag an "outdated" payload was built from; no production tag looks like it. */
@@ -99,7 +113,7 @@ export function stateFromRunList(csvText, { current = 0.6, outdated = 0.1, seed 
   return { default: 'missing', runs }
 }
 
-/** Marks a run's seven payloads as built from `tag`, as a finished genStatus job and its upload would. */
+/** Marks a run's payloads (all types) as built from `tag`, as a finished genStatus job and its upload would. */
 export function calibrate(state, run, tag) {
   state.runs ??= {}
   state.runs[String(Number(run))] = `current:${tag}`
@@ -145,6 +159,6 @@ export function cli(args = process.argv.slice(2)) {
   if (command === 'calibrate') saveState(statePath, calibrate(loadState(statePath), run, tag))
   else if (command === 'show') {
     const state = loadState(statePath)
-    for (const type of PAYLOAD_TYPES) process.stdout.write(`${type} ${lookup(state, type, Number(run), tag)}\n`)
+    for (const type of releasePayloadTypes()) process.stdout.write(`${type} ${lookup(state, type, Number(run), tag)}\n`)
   } else fail(`unknown command "${command}"\n${CLI_USAGE}`)
 }

@@ -22,13 +22,14 @@ export const PIPELINE_KILLS = Number(process.env.CALOPROD_KILLS_PIPELINE ?? 6)
 const RUN_TYPE = 'run3auau'
 const MIN_EVENTS = '500000'
 const MEMORY = '0.5'
+const RULES = 'seed'
 
 /** The stages the runner may skip (sources + generates), their Taskfile labels and the outputs they write. */
 function skippable(dir: string): { stage: string; label: string; writes: (path: string) => boolean }[] {
   const out = join(dir, 'out')
   return [
-    { stage: 'reduce', label: `reduce-${RUN_TYPE}-${out}`, writes: (p) => p === `${RUN_TYPE}.csv` || p === 'reduce.csv' },
-    { stage: 'lists', label: `lists-${RUN_TYPE}-${out}-${MIN_EVENTS}`, writes: (p) => p === `${RUN_TYPE}-missing.csv` || p.startsWith('datasets/') },
+    { stage: 'reduce', label: `reduce-${RUN_TYPE}-${out}-${RULES}`, writes: (p) => p === `${RUN_TYPE}.csv` || p === 'reduce.csv' },
+    { stage: 'lists', label: `lists-${RUN_TYPE}-${out}-${RULES}-${MIN_EVENTS}`, writes: (p) => p === `${RUN_TYPE}-missing.csv` || p.startsWith('datasets/') },
     { stage: 'condor', label: `condor-${RUN_TYPE}-${out}-${MEMORY}-${join(dir, 'condor-log')}`, writes: (p) => p.startsWith('condor/') },
   ]
 }

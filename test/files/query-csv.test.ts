@@ -7,6 +7,7 @@ import { openCsvWriter } from '../../lib/files/csv-lines.js'
 import { formatCsv } from '../../lib/files/csv.js'
 import { copyQueryLines, QUERY_TABLE, scanQueryCsv, type QueryRow } from '../../lib/files/query-csv.js'
 import { runReduce } from '../../lib/reduce.js'
+import { SEED_RULES } from '../../lib/rules/seed.js'
 
 const row = (runnumber: number, tag: string, segment: number, path = `/d/${runnumber}/${tag}/${segment}.root`): QueryRow => ({
   runnumber, tag, segment, events: 1000 + segment, full_file_path: path, time: `2025-01-0${1 + (segment % 9)} 00:00:00`,
@@ -57,7 +58,7 @@ t.test('reduce gives the same outputs from a query.csv a person rewrote as from 
   const outputs: string[][] = []
   for (const content of [canonical, rewritten]) {
     const output = t.testdir({ 'query.csv': content })
-    const result = await runReduce({ output, runType: 'run3auau' })
+    const result = await runReduce({ output, runType: 'run3auau', rules: SEED_RULES })
     t.equal(result.files, 2)
     outputs.push(await Promise.all(['reduce.csv', 'run3auau.csv'].map((f) => readFile(join(output, f), 'utf8'))))
   }

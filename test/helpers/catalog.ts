@@ -44,4 +44,7 @@ export async function makeCatalog(sql: postgres.Sql, segments: readonly Segment[
   }
   await insertDatasets(sql, datasets)
   await insertFiles(sql, files)
+  // Statistics, as a catalog autovacuum keeps has them (lib/demo/load.ts says why).
+  await sql`analyze datasets`
+  await sql`analyze files`
 }

@@ -1,33 +1,69 @@
-// The seed's selection as caloprod first ported it (two scans of datasets and a semi-join, with the seed's
-// temporary table as the CTE `qa`): the reference lib/catalog/query-files.ts's faster SELECT must equal, in
-// test/catalog/query-files.test.ts on odd catalogs and in bench/plans.ts on the Run 3-sized one.
-import { runRange, type RunType } from '../../lib/config/run-types.js'
+// The seed's selection as the seed runs it (DESIGN.md, "The seed's exact rules"): two statements on one
+// connection. Step A makes the temporary table t1 of the DST_CALOFITTING rows (tag, runnumber, segment, events)
+// that have a HIST_CALOQA row of the same tag, run and segment, the HIST rows restricted to the run range (a join:
+// a segment with two histogram rows, e.g. a skimmed one beside the plain one, puts its DST row into t1 twice).
+// Step B joins the HIST_CALOQA rows of datasets (matched on filename) to t1's (tag, run) groups whose SUM(events)
+// is greater than the threshold, to t1 itself on (tag, run, segment), and to files on lfn = filename, selecting
+// tag, runnumber, full_file_path, t1.events, files.time. The patterns are the seed's own (LIKE with a bare `_`).
+// The equality tests (test/catalog/query-files.test.ts) and bench/plans.ts compare caloprod's query with it.
+import type postgres from 'postgres'
+import { runRange, RUN_TYPES, type RunType } from '../../lib/config/run-types.js'
 
-/** The reference SELECT, with the run range and threshold as literals (validated integers). */
-export function referenceSelectionSql(runType: RunType, minEvents: number): string {
-  const { first, last } = runRange(runType)
-  if (![first, last, minEvents].every(Number.isSafeInteger)) throw new Error('run range and threshold must be whole numbers')
+/** A row of the seed's answer: its step B's columns, events and time as text (null stays null). */
+export type SeedRow = [tag: string | null, runnumber: number, full_file_path: string, events: string | null, time: string | null]
+
+/** Step A: the temporary table t1 of twinned DST_CALOFITTING segments of the run range. */
+export function seedStepA(first: number, last: number): string {
+  if (![first, last].every(Number.isSafeInteger)) throw new Error('the run range must be whole numbers')
   return `
-    with qa as (
-      select runnumber, tag, segment, filename
-      from datasets
-      where dsttype like 'HIST\\_CALOQA%' and runnumber between ${first} and ${last}
-    ),
-    fit as (
-      select d.runnumber, d.tag, d.segment, sum(d.events) as events
-      from datasets d
-      where d.dsttype like 'DST\\_CALOFITTING%' and d.runnumber between ${first} and ${last}
-        and exists (select 1 from qa where qa.runnumber = d.runnumber and qa.tag = d.tag and qa.segment = d.segment)
-      group by d.runnumber, d.tag, d.segment
-    ),
-    qualified as (
-      select runnumber, tag from fit group by runnumber, tag having sum(events) > ${minEvents}
-    )
-    select qa.runnumber, qa.tag, qa.segment, coalesce(fit.events, 0)::text as events,
-           f.full_file_path, f.time::text as time
-    from qa
-    join qualified q on q.runnumber = qa.runnumber and q.tag = qa.tag
-    join files f on f.lfn = qa.filename
-    left join fit on fit.runnumber = qa.runnumber and fit.tag = qa.tag and fit.segment = qa.segment
-    order by qa.runnumber, qa.tag collate "C", qa.segment, f.full_file_path collate "C"`
+    create temporary table t1 as
+    select d.tag, d.runnumber, d.segment, d.events
+    from datasets d
+    join datasets h on h.tag = d.tag and h.runnumber = d.runnumber and h.segment = d.segment
+    where d.dsttype like 'DST_CALOFITTING%'
+      and h.dsttype like 'HIST_CALOQA%'
+      and h.runnumber between ${first} and ${last}`
+}
+
+/** Step B: the HIST_CALOQA files of the qualifying (tag, run)s whose segment is in t1. */
+export function seedStepB(minEvents: number): string {
+  if (!Number.isSafeInteger(minEvents)) throw new Error('the threshold must be a whole number')
+  return `
+    select h.tag, h.runnumber, f.full_file_path, t1.events, f.time
+    from datasets h
+    join (select tag, runnumber from t1 group by tag, runnumber having sum(events) > ${minEvents}) g
+      on g.tag = h.tag and g.runnumber = h.runnumber
+    join t1 on t1.tag = h.tag and t1.runnumber = h.runnumber and t1.segment = h.segment
+    join files f on f.lfn = h.filename
+    where h.filename like 'HIST_CALOQA%'`
+}
+
+/**
+ * Runs the seed's two steps on one connection of `sql` and returns step B's rows (events and time read as text,
+ * so nothing is rounded). `schema` picks the catalog's tables (default: the search path's); t1 is dropped after.
+ */
+export async function seedSelection(
+  sql: postgres.Sql,
+  runType: RunType,
+  minEvents: number,
+  options: { schema?: string; runTypes?: typeof RUN_TYPES } = {},
+): Promise<SeedRow[]> {
+  const { first, last } = runRange(runType, options.runTypes)
+  const conn = await sql.reserve()
+  try {
+    // The connection goes back to the pool afterwards: its settings are put back as they were.
+    const [saved] = await conn`select current_setting('DateStyle') as date_style, current_setting('search_path') as search_path`
+    await conn`select set_config('DateStyle', 'ISO, YMD', false)`
+    if (options.schema) await conn`select set_config('search_path', ${options.schema}, false)`
+    await conn.unsafe(seedStepA(first, last))
+    try {
+      const rows = await conn.unsafe(`select tag, runnumber, full_file_path, events::text as events, time::text as time from (${seedStepB(minEvents)}) b`).values()
+      return rows as unknown as SeedRow[]
+    } finally {
+      await conn.unsafe('drop table t1')
+      await conn`select set_config('DateStyle', ${saved.date_style}, false), set_config('search_path', ${saved.search_path}, false)`
+    }
+  } finally {
+    conn.release()
+  }
 }

@@ -1,0 +1,107 @@
+import { runRange, type RunType } from '../config/run-types.js'
+import { AGGREGATE_SEGMENT, type RuleSet } from '../rules/types.js'
+
+/** The SQL of one query stage run: the selection, and the count of the catalog traps it steps around. */
+export interface SelectionStatements {
+  /**
+   * Every histogram file the rule set lists, as rows `runnumber, tag, segment, events, full_file_path, time`,
+   * sorted by run, tag (bytewise), segment and path. What COPY writes to query.csv, and what the benchmark's
+   * psql floor runs.
+   */
+  select: string
+  /** One row: `excluded` (e.g. skimmed histograms), `aggregated` (segment 9999), `untagged` (NULL or empty tag). */
+  traps: string
+}
+
+/** A dataset type prefix as a LIKE pattern; load.ts allowed only letters, digits and `_`, so `_` is all to escape. */
+function likePrefix(column: string, prefix: string): string {
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(prefix)) throw new Error(`dataset type "${prefix}" may hold only letters, digits and _`)
+  return `${column} like '${prefix.replace(/_/g, '\\_')}%'`
+}
+
+function likeAny(column: string, prefixes: readonly string[]): string {
+  return prefixes.length ? `(${prefixes.map((p) => likePrefix(column, p)).join(' or ')})` : 'false'
+}
+
+/** An integer that goes into SQL text as a literal; COPY takes no bind parameters. */
+function sqlInteger(value: number, what: string): string {
+  if (!Number.isSafeInteger(value)) throw new Error(`${what} ${value} is not a whole number`)
+  return String(value)
+}
+
+/**
+ * Builds the query stage's SQL from a rule set: the one place where rules become SQL. Dataset types go in as
+ * validated prefixes, numbers as validated integers (COPY takes no bind parameters); nothing else of the rules is
+ * text in the statement.
+ *
+ * One scan of `datasets` groups histograms and DST twins by (run, tag, segment) (`segs`): each segment's twin
+ * events, whether it has a twin, whether it has a histogram that counts. Under every rule set, histograms of an
+ * excluded type (skimmed) are no histograms, segment 9999 is never listed or counted, a NULL or empty tag never
+ * matches; a DST row counts once however many histograms its segment has (the seed's step A join counted it once
+ * per histogram row). Then:
+ * - `twinRequired` lists a histogram only when its segment has a twin (the seed's step B join on segment);
+ * - a threshold keeps the (run, tag)s whose counted segments' twins hold more than `minEvents` events;
+ * - `newest-qa-file` keeps each run's tag whose newest `tagFileTypes` file is the latest (`winner`; segment 9999
+ *   counts there, as upstream; ties to the tag that sorts last).
+ * `events` of a row is its segment's twin events when the segment counts, else 0.
+ */
+export function buildSelection(rules: RuleSet, runType: RunType, minEvents: number | undefined): SelectionStatements {
+  const { first, last } = runRange(runType, rules.runTypes)
+  const inRange = (alias: string) => `${alias}runnumber between ${sqlInteger(first, 'run')} and ${sqlInteger(last, 'run')}`
+  const hist = (a: string) => likeAny(`${a}dsttype`, rules.histogramTypes)
+  const excluded = (a: string) => likeAny(`${a}dsttype`, rules.excludedTypes)
+  const usable = (a: string) => `${a}tag <> '' and not ${excluded(a)}`
+  const twin = likePrefix('dsttype', rules.twinType)
+  const counted = likeAny('dsttype', rules.countedTypes)
+  const aggregate = sqlInteger(AGGREGATE_SEGMENT, 'segment')
+
+  const ctes = [
+    `segs as (
+      select runnumber, tag, segment,
+             sum(events) filter (where ${twin}) as events,
+             bool_or(${twin}) as has_twin,
+             bool_or(${counted}) as counted
+      from datasets
+      where (${hist('')} or ${twin}) and ${usable('')} and ${inRange('')} and segment <> ${aggregate}
+      group by runnumber, tag, segment
+    )`,
+  ]
+  const joins = [`join segs s on s.runnumber = h.runnumber and s.tag = h.tag and s.segment = h.segment${rules.twinRequired ? ' and s.has_twin' : ''}`]
+  if (minEvents !== undefined) {
+    ctes.push(`qualified as (
+      select runnumber, tag from segs where counted and has_twin
+      group by runnumber, tag having sum(events) > ${sqlInteger(minEvents, '--min-events')}
+    )`)
+    joins.push('join qualified q on q.runnumber = h.runnumber and q.tag = h.tag')
+  }
+  if (rules.tagRule === 'newest-qa-file') {
+    ctes.push(`winner as (
+      select runnumber, tag from (
+        select d.runnumber, d.tag,
+               row_number() over (partition by d.runnumber order by max(f.time) desc nulls last, d.tag collate "C" desc) as rank
+        from datasets d join files f on f.lfn = d.filename
+        where ${likeAny('d.dsttype', rules.tagFileTypes)} and ${usable('d.')} and ${inRange('d.')}
+        group by d.runnumber, d.tag
+      ) ranked
+      where rank = 1
+    )`)
+    joins.push('join winner w on w.runnumber = h.runnumber and w.tag = h.tag')
+  }
+  const select = `
+    with ${ctes.join(',\n    ')}
+    select h.runnumber, h.tag, h.segment,
+           (case when s.counted and s.has_twin then coalesce(s.events, 0) else 0 end)::text as events,
+           f.full_file_path, f.time::text as time
+    from datasets h
+    ${joins.join('\n    ')}
+    join files f on f.lfn = h.filename
+    where ${hist('h.')} and ${usable('h.')} and ${inRange('h.')} and h.segment <> ${aggregate}
+    order by h.runnumber, h.tag collate "C", h.segment, f.full_file_path collate "C"`
+  const traps = `
+    select count(*) filter (where ${excluded('')}) as excluded,
+           count(*) filter (where not ${excluded('')} and segment = ${aggregate}) as aggregated,
+           count(*) filter (where not ${excluded('')} and (tag is null or tag = '')) as untagged
+    from datasets
+    where (${hist('')} or ${excluded('')}) and ${inRange('')}`
+  return { select, traps }
+}
