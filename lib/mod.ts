@@ -58,7 +58,7 @@ export { schedulerJobs, condorSubmit, JOB_STATUS, type SchedulerJob } from './sc
 export { runState, reconcile, type RunState } from './scheduler/job-state.js'
 
 // The rules.
-/** The seven payload types kept current, the CDB's global tag, and the file name a current payload has. */
+/** The payload types caloprod knows (a rule set keeps some current), the CDB global tag, a current payload's file name. */
 export { PAYLOAD_TYPES, GLOBAL_TAG, currentPayloadFile, type PayloadType } from './config/calibrations.js'
 /** The rule sets (seed, current, a site's file): run types, payload types, thresholds. */
 export { BUILTIN_RULES, resolveRules } from './rules/load.js'
