@@ -239,8 +239,9 @@ const STAGES: Stage[] = [
   },
   {
     // The cron job on an unchanged catalog and CDB, through the built-in runner and the Taskfile, as cron runs it:
-    // the warm-up run records the stages' sources; the measured runs are quiet nights (query and check run,
-    // reduce, lists and condor are skipped, submit finds every job in flight).
+    // the warm-up run records the stages' sources; the measured runs are quiet nights (query, check, lists and
+    // condor run and rewrite nothing, lists from its cache of reduce.csv; reduce is skipped; submit finds every
+    // job in flight).
     name: 'task submit',
     requires: [script('task'), join(ROOT, 'Taskfile.yml'), script('check'), script('lists'), script('condor'), script('submit')],
     // The steady state the target speaks of: the CDB has caught up with the catalog (every map current), so a

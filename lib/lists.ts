@@ -2,6 +2,7 @@ import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { formatDatasetList, parseListName, runTagKey } from './files/dataset-list.js'
 import { CaloprodError, InputError } from './errors.js'
+import { cachedRunFiles, LISTS_CACHE } from './lists-cache.js'
 import { writeFileIfChanged } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { writeMissingList } from './files/missing-list.js'
@@ -176,7 +177,8 @@ export interface ListsResult {
  */
 export async function runLists(options: ListsOptions, log: Log, deps: { concurrency?: number } = {}): Promise<ListsResult> {
   const processPath = layout.processCsv(options.output, options.runType)
-  const runs = await readRunFiles(processPath, layout.reduceCsv(options.output))
+  const reducePath = layout.reduceCsv(options.output)
+  const runs = await cachedRunFiles(join(options.output, LISTS_CACHE), [processPath, reducePath], () => readRunFiles(processPath, reducePath), log)
   const allPaths = [...new Set(runs.flatMap((run) => run.files.map((f) => f.path)))]
   const missing = await findMissing(allPaths, deps.concurrency ?? 64)
   const plan = planLists(runs, missing, options.minEvents)

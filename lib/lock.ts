@@ -1,10 +1,11 @@
 // One caloprod run at a time per output directory. The lock belongs to the pipeline (the task runner that
 // runs the stages one after another), so its stages enter it in turn while another cron run stays out; a
 // stage run by hand owns it alone. It is a JSON file created whole and atomically (link of a finished file).
-import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { link, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { basename, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { CaloprodError, LockedError } from './errors.js'
 import { processAlive, tempPathFor } from './files/atomic.js'
 import { layout } from './files/layout.js'
@@ -48,6 +49,8 @@ export interface LockOptions {
   /** Where process information is read. @default '/proc' */
   proc?: string
   now?: () => Date
+  /** Called between the steps of a takeover (tests force interleavings with it). */
+  pause?: (step: TakeoverStep) => Promise<void>
 }
 
 /** The parent pid and start time of a process, from `<proc>/<pid>/stat`; undefined when unreadable. */
@@ -131,22 +134,71 @@ async function overwrite(path: string, text: string): Promise<void> {
   await rename(temp, path)
 }
 
-/**
- * Removes a stale lock if it still holds `expected`, then tries to create ours. Two runs taking over at once:
- * only one moves the stale file aside; one that moved a fresh lock instead puts it back.
- */
-async function takeOver(path: string, expected: string, text: string): Promise<boolean> {
-  const aside = tempPathFor(path)
+/** A step of a takeover, where tests pause to force an interleaving. */
+export type TakeoverStep = 'read' | 'guarded'
+
+/** The guard that serializes the takeovers of one stale record: named after the record, so never reused. */
+function guardPathFor(path: string, record: string): string {
+  return `${path}.${createHash('sha256').update(record).digest('hex').slice(0, 16)}.takeover`
+}
+
+/** Whether a guard's writer is a process of this host that has ended (a guard of another host is honoured). */
+function abandoned(guard: string, host: string, proc: string): boolean {
   try {
-    await rename(path, aside)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
-    throw err
+    const writer = JSON.parse(guard) as { host?: unknown; pid?: unknown; start?: unknown }
+    return writer.host === host && typeof writer.pid === 'number' && !stillRunning(writer.pid, typeof writer.start === 'string' ? writer.start : null, proc)
+  } catch {
+    return false
   }
-  const moved = await readFile(aside, 'utf8')
-  if (moved !== expected) await link(aside, path).catch(() => {})
-  await unlink(aside)
-  return moved === expected && createExclusive(path, text)
+}
+
+interface Takeover {
+  host: string
+  proc: string
+  /** Who claims the guards: host, pid and start time of the stage. */
+  claim: string
+  pause?: (step: TakeoverStep) => Promise<void>
+}
+
+/**
+ * Replaces `path`, which held the stale record `expected`, by `text`, unless another run got there first; or
+ * throws LockedError when another live run is doing the same takeover right now. Every starter that found the
+ * same stale record must first create its guard file (a hard link: atomic on NFS, Lustre and GPFS), so they
+ * take over one at a time; the holder checks that `path` still holds `expected` and renames its lock over
+ * it, so the path is never empty and no starter can slip in. A stale record never comes back, so a guard
+ * is safe to drop once it has served. A guard whose writer died is taken over the same way, one level down.
+ */
+async function replaceStale(path: string, expected: string, text: string, how: Takeover, depth = 0): Promise<boolean> {
+  const guard = guardPathFor(path, expected)
+  if (!(await createExclusive(guard, how.claim))) {
+    const other = await readFile(guard, 'utf8').catch(() => undefined)
+    if (other === undefined) return false
+    if (depth >= 3 || !abandoned(other, how.host, how.proc)) {
+      throw new LockedError(`${path} is being taken over by another run (${guard}); this run stops. If no caloprod run is going on, remove both files`)
+    }
+    if (!(await replaceStale(guard, other, how.claim, how, depth + 1))) return false
+  }
+  try {
+    await how.pause?.('guarded')
+    const now = await readFile(path, 'utf8').catch(() => undefined)
+    if (now !== expected) return false
+    await overwrite(path, text)
+    return true
+  } finally {
+    await unlink(guard).catch(() => {})
+  }
+}
+
+/** Removes guards that a run killed in mid-takeover left: any guard not named after the record now in `path`. */
+async function sweepGuards(path: string, current: string): Promise<void> {
+  const own = basename(guardPathFor(path, current))
+  const prefix = `${basename(path)}.`
+  const names = await readdir(dirname(path)).catch(() => [] as string[])
+  for (const name of names) {
+    if (name.startsWith(prefix) && /^[0-9a-f]{16}\.takeover/.test(name.slice(prefix.length)) && !name.startsWith(own)) {
+      await unlink(join(dirname(path), name)).catch(() => {})
+    }
+  }
 }
 
 async function readRecord(path: string): Promise<{ text: string; record: LockRecord } | undefined> {
@@ -210,7 +262,10 @@ export async function acquireLock(output: string, stage: string, owner: LockOwne
     if (stageRunning || stillRunning(held.pid, held.start, proc)) {
       throw new LockedError(`${output} is in use by ${describe(held)}; this run stops. If that process is not caloprod, remove ${path}`)
     }
-    if (await takeOver(path, current.text, format(mine))) {
+    await options.pause?.('read')
+    const claim = JSON.stringify({ host, pid: self, start: mine.stageStart, since: now })
+    if (await replaceStale(path, current.text, format(mine), { host, proc, claim, pause: options.pause })) {
+      await sweepGuards(path, format(mine))
       if (held.stage) options.log?.warn(`took over the lock of ${describe(held)}: it ended without releasing it (killed?); check that run's log`)
       else options.log?.info(`took over the lock left by ${describe(held)}, which has finished`)
       return release(mine)

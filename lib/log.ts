@@ -1,5 +1,6 @@
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { writeError } from './files/disk-full.js'
 
 /** Where a stage's words go: the day's log file always, stderr when verbose or warning, stdout for the summary. */
 export interface Log {
@@ -34,7 +35,11 @@ export function openLog(options: LogOptions): Log {
   const write = (level: string, message: string) => {
     if (!options.file) return
     // Appended synchronously: a stage killed a moment later still leaves what it said.
-    appendFileSync(options.file, `${now().toISOString()} ${options.stage}[${process.pid}] ${level}: ${message}\n`)
+    try {
+      appendFileSync(options.file, `${now().toISOString()} ${options.stage}[${process.pid}] ${level}: ${message}\n`)
+    } catch (err) {
+      throw writeError(err, options.file)
+    }
   }
   return {
     info(message) {

@@ -85,7 +85,9 @@ export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageCo
     if (spec.lock && !readOnly) release = await acquireLock(options.output, spec.name, lockOwner(), { log })
     let summary: string
     try {
-      if (!readOnly) {
+      // Only a lock holder may judge a temporary file abandoned: its pid is looked up on this host, and on a
+      // shared output directory a stage of another node may be writing it. Read-only stages never sweep.
+      if (release) {
         const swept = (await Promise.all(STAGE_DIRS.map((dir) => sweepStaleTemps(dir(options.output))))).reduce((a, b) => a + b, 0)
         if (swept) log.info(`removed ${swept} temporary files left by killed runs`)
       }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { wrapperScript } from '../lib/condor/wrapper.js'
@@ -133,4 +133,16 @@ t.test('genStatus.sh runs genStatus in the scratch directory and copies its outp
   t.equal(usage.status, 2)
   t.match(usage.stderr, /expected 3 arguments/)
   t.ok(existsSync(join(FAKES, 'sphenix_setup.sh')))
+})
+
+t.test('a genStatus.sh that lost its executable bit is repaired by the next run', async (t) => {
+  const output = join(t.testdir(), 'out')
+  writeStageInputs(output, [{ run: 68002, tag: TAG, files: ['/d/a.root'] }])
+  t.equal((await condor(output)).code, 0)
+  const script = join(output, 'condor', 'genStatus.sh')
+  chmodSync(script, 0o644)
+  const again = await condor(output)
+  t.equal(again.code, 0, again.stderr)
+  t.equal(statSync(script).mode & 0o777, 0o755, 'executable again')
+  t.match(again.stdout, /updated/)
 })

@@ -189,6 +189,33 @@ t.test('a process list with a column a person added (note) is read as condor, su
   t.equal(read(join(output, 'datasets', '66502_v9.list')), `${path(hist(66502, 'v9', 0))}\n`)
 })
 
+t.test('the files of the runs to process are cached while both inputs are unchanged; the disk is asked every time', async (t) => {
+  const files: FileSpec[] = [
+    { run: 66900, tag: 'v1', segment: 0, events: 300000 },
+    { run: 66900, tag: 'v1', segment: 1, events: 300000, disk: 'absent' },
+  ]
+  const { output, path } = setup(t, files, [[66900, 'v1']])
+  const list = join(output, 'datasets', '66900_v1.list')
+  const logOf = () => readFileSync(join(output, 'log', `${new Date().toISOString().slice(0, 10)}.log`), 'utf8')
+  t.equal((await lists(output)).code, 0)
+  t.notOk(readdirSync(join(output, 'datasets')).length, 'too few events on disk: no list')
+  t.notMatch(logOf(), /come from/, 'the first night reads reduce.csv')
+
+  writeFileSync(path(hist(66900, 'v1', 1)), 'root file') // the transfer finished
+  t.equal((await lists(output)).code, 0)
+  t.equal(read(list), `${path(hist(66900, 'v1', 0))}\n${path(hist(66900, 'v1', 1))}\n`, 'the file that arrived is listed')
+  t.match(logOf(), /the files of the 1 runs to process come from .*\.lists-files\.json: .* are unchanged/)
+
+  // reduce.csv rewritten (a new night's reduce): read again, whatever the cache says.
+  const reduce = join(output, 'reduce.csv')
+  writeFileSync(reduce, read(reduce).replace(',1,300000,', ',1,200000,'))
+  t.equal((await lists(output)).code, 0)
+  t.notOk(readdirSync(join(output, 'datasets')).includes('66900_v1.list'), '500000 events are not more than the threshold: the list is gone')
+
+  writeFileSync(join(output, '.lists-files.json'), '{"version": 1, "inputs": [')
+  t.equal((await lists(output)).code, 0, 'a cache that does not parse is not used')
+})
+
 t.test('a file on two hosts is listed once: the copy on disk, the first by path when both are; none: both missing', async (t) => {
   const h = (segment: number) => hist(66500, 'v1', segment)
   const { output, path } = setup(t, [

@@ -1,6 +1,6 @@
 // End to end: `task submit` through the built-in runner and the project's Taskfile.yml, on the demo catalog,
 // with the fake CDB and HTCondor; then a night with nothing changed, then a night with one new run.
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -23,6 +23,9 @@ function mtimes(dir: string): Map<string, number> {
 
 const ledgerRows = (out: string) => readFileSync(join(out, 'submissions.csv'), 'utf8').trim().split('\n').slice(1)
 const processRuns = (out: string) => readFileSync(join(out, 'run3auau-process.csv'), 'utf8').trim().split('\n').slice(1)
+
+// Five nights and two plans, each a whole runner and its stages: more than tap's default on a busy machine.
+t.setTimeout(420_000)
 
 t.test('task submit: the whole chain, a quiet night, and a night with a new run', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'caloprod-pipeline-'))
@@ -53,13 +56,13 @@ t.test('task submit: the whole chain, a quiet night, and a night with a new run'
   t.equal(readFakeState(condorState).jobs.length, runs.length, 'one job per run')
   t.equal(ledgerRows(out).filter((r) => r.includes(',submitted,')).length, runs.length, 'each run in the ledger once')
 
-  // Night 2: nothing changed; the stages after check are skipped, nothing is written, nothing submitted.
+  // Night 2: nothing changed. reduce is skipped (its sources are files); lists and condor ask the disk and the
+  // software release, so they run, and find nothing to change: nothing is written, nothing submitted.
   const before = mtimes(out)
   const second = await task('--verbose', 'submit')
   t.equal(second.code, 0, second.stderr)
-  for (const stage of ['reduce', 'lists', 'condor']) {
-    t.match(second.stderr, new RegExp(`Task "${stage}-run3auau-[^"]*" is up to date`), `${stage} skipped`)
-  }
+  t.match(second.stderr, /Task "reduce-run3auau-[^"]*" is up to date/, 'reduce skipped')
+  for (const stage of ['lists', 'condor']) t.notMatch(second.stderr, new RegExp(`Task "${stage}[^"]*" is up to date`), `${stage} runs`)
   t.notMatch(second.stdout, /submitted/, 'nothing submitted')
   t.equal(readFakeState(condorState).jobs.length, runs.length, 'no new job')
   const after = mtimes(out)
@@ -81,10 +84,20 @@ t.test('task submit: the whole chain, a quiet night, and a night with a new run'
     time: '2026-11-28 12:00:00', size: 1, md5: 'x',
   }))
   await insertFiles(db.sql, newFiles)
-  await createCatalogFiles(newFiles, Infinity)
+  // Night 3: two of its three files are still in transfer: 300,000 events on disk, too few for a list.
+  await createCatalogFiles(newFiles.slice(0, 1), Infinity)
   const third = await task('--silent', 'submit')
   t.equal(third.code, 0, third.stderr)
-  t.match(third.stdout, /^submit: 1 run submitted to cluster 2 /m)
+  t.notMatch(third.stdout, /submitted/, 'nothing submitted while its files are missing')
+  t.notOk(existsSync(join(out, 'datasets', `${run}_${tag}.list`)), 'no list yet')
+  t.match(readFileSync(join(out, 'run3auau-missing.csv'), 'utf8'), newFiles[1].full_file_path, 'the missing files are named')
+
+  // Night 4: the files have arrived, nothing else changed: the list is written and only the run is submitted.
+  await createCatalogFiles(newFiles.slice(1), Infinity)
+  const fourth = await task('--silent', 'submit')
+  t.equal(fourth.code, 0, fourth.stderr)
+  t.equal(readFileSync(join(out, 'datasets', `${run}_${tag}.list`), 'utf8'), newFiles.map((f) => `${f.full_file_path}\n`).join(''), 'the list names all three')
+  t.match(fourth.stdout, /^submit: 1 run submitted to cluster 2 /m)
   const jobs = readFakeState(condorState).jobs
   t.equal(jobs.length, runs.length + 1, 'one new job')
   t.equal(jobs.at(-1)!.CaloprodRunTag, `${run}_${tag}`, 'the new run')
@@ -95,6 +108,19 @@ t.test('task submit: the whole chain, a quiet night, and a night with a new run'
   const plan = await task('--silent', 'plan')
   t.equal(plan.code, 0, plan.stderr)
   t.same(mtimes(out), planned, 'plan wrote nothing')
+
+  // A new software release: OFFLINE_MAIN points at another install, and the plan's condor stage follows it.
+  const install = (name: string) => {
+    mkdirSync(join(dir, name, 'bin'), { recursive: true })
+    copyFileSync(FAKE_GENSTATUS, join(dir, name, 'bin', 'CaloCDB-GenStatus'))
+    return join(dir, name)
+  }
+  const { CALOPROD_BIN_GENSTATUS: _, ...withoutBin } = env
+  for (const release of [install('ana.500'), install('ana.501')]) {
+    const planned = await runScript('task', ['--silent', 'plan', ...vars], { ...withoutBin, OFFLINE_MAIN: release })
+    t.equal(planned.code, 0, planned.stderr)
+    t.match(readFileSync(join(out, 'condor', 'genStatus.sub'), 'utf8'), `${release}/bin/CaloCDB-GenStatus`, `genStatus.sub names ${release}`)
+  }
 })
 
 t.test('task submit RULES=current RUN_TYPE=run3oo: ten payloads, the fitting-QA files, a run type of 2026; switching rules re-runs reduce', async (t) => {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { someRuns, TAG, writeStageInputs } from './helpers/condor-output.js'
@@ -42,4 +43,24 @@ t.test('status prints each run of the process list with its state, hold reason a
   const down = await runScript('status', ['--output', output], { ...env, FAKE_CONDOR_Q_MODE: 'fail' })
   t.equal(down.code, 1)
   t.match(down.stderr, /^caloprod status: cannot ask the scheduler what is in flight: condor_q failed \(exit 1\)/)
+})
+
+t.test("status and the plan leave other processes' temporary files alone; a locked stage sweeps its own directories", async (t) => {
+  const root = t.testdir()
+  const output = join(root, 'out')
+  const state = join(root, 'condor.json')
+  const env = fakeCondorEnv(state)
+  writeStageInputs(output, someRuns(2))
+  t.equal((await runScript('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
+  // Another node's stage writing the ledger: its pid means nothing on this host (here: a pid that has ended).
+  const gone = spawnSync(process.execPath, ['-e', '']).pid!
+  const names = [`.submissions.csv.${gone}.0123abcd.tmp`, `datasets/.68001_${TAG}.list.${gone}.89abcdef.tmp`, `condor/.jobs.list.${gone}.01234567.tmp`]
+  for (const name of names) writeFileSync(join(output, name), 'half written\n')
+
+  t.equal((await runScript('status', ['--output', output], env)).code, 0)
+  t.equal((await runScript('submit', ['--output', output], env)).code, 0, 'the plan')
+  t.same(names.filter((name) => !existsSync(join(output, name))), [], 'every temporary file is still there')
+
+  t.equal((await runScript('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
+  t.same(names.filter((name) => existsSync(join(output, name))), [], 'a stage holding the lock removed them')
 })

@@ -48,7 +48,8 @@ export interface TrapCounts {
  * postgres.js 3.4 pauses the socket when a CopyData fills the stream's buffer, and resumes it only when the
  * stream is read again; when CopyDone (or the error) came in the same network chunk, the stream has ended and
  * nothing resumes it, so the next statement (COMMIT, ROLLBACK) would wait forever (porsager/postgres#499, fix
- * in PR #1016, not yet released). The stream's own read hook resumes the socket.
+ * in PR #1016, not yet released). The stream's own read hook resumes the socket. Both hooks here lean on
+ * postgres.js internals: package.json pins 3.4.9 exactly and test/catalog/postgres-pin.test.ts checks them.
  */
 function resumeSocket(stream: Readable): void {
   try {

@@ -5,7 +5,7 @@ import { resolveRules } from '../rules/load.js'
 import { SEED_RULES } from '../rules/seed.js'
 import type { RuleSet } from '../rules/types.js'
 import { RUN_TYPE_NAME, type RunType } from './run-types.js'
-import { parseDuration, parseEventCount, parseGigabytes, parsePositiveInt } from './parse-values.js'
+import { parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseTimeout } from './parse-values.js'
 
 /** The process environment, passed in so tests can give a fake one. */
 export type Env = Record<string, string | undefined>
@@ -110,7 +110,7 @@ export const FLAGS = {
   },
   jobs: {
     key: 'jobs', kind: 'string', alias: 'j', value: 'N',
-    help: 'filter-datasets processes to run at once (default 4)', parse: parsePositiveInt,
+    help: 'filter-datasets processes to run at once, 1 to 64 (default 4)', parse: parseJobs,
   },
   recheck: { key: 'recheck', kind: 'boolean', help: 'ask the CDB about every run, ignoring the cache' },
   'recheck-after': {
@@ -119,7 +119,7 @@ export const FLAGS = {
   },
   timeout: {
     key: 'timeout', kind: 'string', value: 'DURATION',
-    help: 'longest one external call may take, e.g. 30m (default 30m)', parse: parseDuration,
+    help: 'longest one external call may take, 1s to 24h, e.g. 30m (default 30m)', parse: parseTimeout,
   },
   'cdb-retries': {
     key: 'cdbRetries', kind: 'string', value: 'N',

@@ -40,3 +40,24 @@ export function parseDuration(raw: string): number {
   if (!match) throw new Error(`cannot parse "${raw}": expected a duration such as 7d, 12h, 30m or 90s`)
   return Number(match[1]) * UNIT_SECONDS[match[2] || 's']
 }
+
+/** The longest external call allowed: Node's timers hold at most 2^31-1 ms (24.8 days), and a night is shorter. */
+const MAX_TIMEOUT_SECONDS = 86400
+
+/** Parses `--timeout`: a duration from 1 s to 24 h (0 would make every call time out at once). */
+export function parseTimeout(raw: string): number {
+  const seconds = parseDuration(raw)
+  if (seconds < 1) throw new Error(`"${raw}" is no time to run anything: expected from 1s to 24h, such as 30m`)
+  if (seconds > MAX_TIMEOUT_SECONDS) throw new Error(`"${raw}" is longer than 24h: expected from 1s to 24h, such as 30m`)
+  return seconds
+}
+
+/** More filter-datasets processes than this at once only crowd the submit host and the CDB. */
+const MAX_JOBS = 64
+
+/** Parses `--jobs`: filter-datasets processes at once, 1 to 64. */
+export function parseJobs(raw: string): number {
+  const jobs = parsePositiveInt(raw)
+  if (jobs > MAX_JOBS) throw new Error(`"${raw}" is more than ${MAX_JOBS} filter-datasets processes at once: expected 1 to ${MAX_JOBS}`)
+  return jobs
+}

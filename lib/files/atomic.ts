@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { createReadStream, readFileSync } from 'node:fs'
 import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { writeError } from './disk-full.js'
 
 /**
  * A temporary file beside `path`, hidden and suffixed `.tmp` so no glob of a later stage
@@ -66,6 +67,13 @@ export async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+/** Whether `path` holds exactly `bytes` and, when `mode` is given, has exactly that mode. */
+async function alreadyWritten(path: string, bytes: Buffer, mode: number | undefined): Promise<boolean> {
+  const old = await readFile(path).catch(() => undefined)
+  if (!old || !old.equals(bytes)) return false
+  return mode === undefined || ((await stat(path)).mode & 0o7777) === mode
+}
+
 /**
  * Writes `content` to a new file `path` and fsyncs it, with `mode` even under a umask; for files that become
  * visible only as part of something renamed into place later (a folder built under a temporary name).
@@ -77,17 +85,26 @@ export async function writeDurably(path: string, content: string | Buffer, mode?
 
 /**
  * Writes `content` to `path` atomically (temporary file, fsync, rename), and only when it differs from
- * what is there. Creates the parent directory. Returns whether `path` changed.
+ * what is there, or `mode` (set exactly, whatever the umask) differs from the file's: a script that lost its
+ * executable bit is written again. Creates the parent directory. Returns whether `path` changed.
  */
 export async function writeFileIfChanged(path: string, content: string | Buffer, mode?: number): Promise<boolean> {
   const bytes = typeof content === 'string' ? Buffer.from(content) : content
-  const old = await readFile(path).catch(() => undefined)
-  if (old && old.equals(bytes)) return false
+  if (await alreadyWritten(path, bytes, mode)) return false
+  try {
+    return await replaceWith(path, bytes, mode)
+  } catch (err) {
+    throw writeError(err, path)
+  }
+}
+
+async function replaceWith(path: string, bytes: Buffer, mode: number | undefined): Promise<true> {
   await mkdir(dirname(path), { recursive: true })
   const temp = tempPathFor(path)
   const handle = await open(temp, 'w', mode)
   try {
     await handle.writeFile(bytes)
+    if (mode !== undefined) await handle.chmod(mode)
     await handle.sync()
   } catch (err) {
     await handle.close()
@@ -115,6 +132,14 @@ const WRITE_BYTES = 256 << 10
 
 /** Opens a streamed atomic write of `path`, gathering small writes into large ones. */
 export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
+  try {
+    return await openStreamedWrite(path)
+  } catch (err) {
+    throw writeError(err, path)
+  }
+}
+
+async function openStreamedWrite(path: string): Promise<AtomicWriter> {
   await mkdir(dirname(path), { recursive: true })
   const temp = tempPathFor(path)
   const handle: FileHandle = await open(temp, 'w')
@@ -133,20 +158,30 @@ export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
       for (let done = 0; done < rest.length; done += bytesWritten) ({ bytesWritten } = await handle.write(rest, done))
     }
   }
+  // A full disk shows on a write, the fsync or the close: each names the file, not whoever fed it the bytes.
+  const named = async <T>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step()
+    } catch (err) {
+      throw writeError(err, path)
+    }
+  }
   return {
     async write(chunk) {
       const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
       if (buffer.length === 0) return
       pending.push(buffer)
       pendingBytes += buffer.length
-      if (pendingBytes >= WRITE_BYTES) await flush()
+      if (pendingBytes >= WRITE_BYTES) await named(flush)
     },
     async commit() {
-      await flush()
-      await handle.sync()
-      await handle.close()
-      closed = true
-      return commitTemp(temp, path)
+      return named(async () => {
+        await flush()
+        await handle.sync()
+        await handle.close()
+        closed = true
+        return commitTemp(temp, path)
+      })
     },
     async abort() {
       if (!closed) await handle.close().catch(() => {})

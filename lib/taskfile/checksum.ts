@@ -1,10 +1,10 @@
-// `method: checksum` state, byte-compatible with go-task (internal/fingerprint/sources_checksum.go): one
-// XXH3-128 over, for each matched source file in sorted order, its base name then its contents, written as
-// "%x%x\n" of the hash's high and low halves into <temp dir>/checksum/<task name with every character
-// outside [A-z0-9] replaced by "-">. Next to it this runner keeps a per-file manifest (<temp dir>/sources/)
-// so `--status --verbose` can say which source changed; go-task never reads it.
+// `method: checksum` state, byte-compatible with go-task v3.52 and later (internal/fingerprint/sources_checksum.go):
+// one XXH3-128 over, for each matched source file in sorted order, its base name then its contents, written as
+// "%x%x\n" of the hash's high and low halves into <fingerprint dir>/checksum/<task name with every character
+// that is not a letter or digit replaced by "-">. Next to it this runner keeps a per-file manifest
+// (<fingerprint dir>/sources/) so `--status --verbose` can say which source changed; go-task never reads it.
 import { closeSync, openSync, readFileSync, readSync, rmSync } from 'node:fs'
-import { basename, join, relative } from 'node:path'
+import { basename, isAbsolute, join, relative, resolve } from 'node:path'
 import { writeFileIfChanged } from '../files/atomic.js'
 import { globFiles, type GlobEntry } from './glob.js'
 import { Xxh3128 } from './xxh3.js'
@@ -17,9 +17,28 @@ export interface SourcesFingerprint {
   files: Record<string, string>
 }
 
-/** go-task's normalizeFilename: the regexp [^A-z0-9] (which keeps [ \ ] ^ _ and `) replaced by "-". */
+/**
+ * go-task's normalizeFilename since v3.52: every character outside [[:alnum:]] (ASCII letters and digits; Go
+ * matches one whole character at a time) becomes "-". Before v3.52 it was [^A-z0-9], which kept [ \ ] ^ _ and `.
+ */
 export function checksumFileName(taskName: string): string {
-  return taskName.replace(/[^A-z0-9]/gu, '-')
+  return taskName.replace(/[^A-Za-z0-9]/gu, '-')
+}
+
+/**
+ * Where go-task keeps checksums (its TempDir.Fingerprint): `<taskfile dir>/.task` by default; a relative
+ * TASK_TEMP_DIR is taken from the Taskfile's directory; an absolute one (or one starting with `~`) is shared
+ * between projects, so each project gets `<TASK_TEMP_DIR>/<base name of the project directory>`.
+ */
+export function fingerprintDir(taskfileDir: string, tempEnv: string | undefined, home: string | undefined): string {
+  if (!tempEnv) return join(taskfileDir, '.task')
+  if (tempEnv === '~' || tempEnv.startsWith('~/')) {
+    if (!home) throw new Error(`TASK_TEMP_DIR ${tempEnv}: HOME is not set`)
+    return join(home, tempEnv.slice(1), basename(resolve(taskfileDir)))
+  }
+  if (tempEnv.startsWith('~')) throw new Error(`TASK_TEMP_DIR ${tempEnv}: another user's home directory (~user) is not supported`)
+  if (isAbsolute(tempEnv)) return join(tempEnv, basename(resolve(taskfileDir)))
+  return join(taskfileDir, tempEnv)
 }
 
 /** Where go-task keeps a task's checksum. */

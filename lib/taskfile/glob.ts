@@ -1,9 +1,11 @@
-// `sources`/`generates` patterns, matched as go-task matches them (mvdan.cc/sh field expansion with
-// globstar and nullglob, then directories dropped): `*` and `?` within one path component, `**` as a whole
-// component for any depth of directories, names starting with "." only matched by a pattern starting with
-// "." (and never by `**`), `exclude:` entries removing what earlier entries matched. Shell features the
-// expansion would also apply ($VAR, ~, {a,b}, [abc], quotes) are rejected instead of half-supported.
-import { readdirSync, statSync, type Dirent } from 'node:fs'
+// `sources`/`generates` patterns, matched as go-task v3.53 and later match them: `*` and `?` within one path
+// component, `**` as a whole component for any depth of directories; before a `**` a name starting with "."
+// is only matched by a pattern component starting with ".", from a `**` on hidden files and directories are
+// matched like any other (v3.53); a match that is a dangling symlink drops the whole pattern (go-task's stat of
+// each match fails, and fingerprint.Globs skips a pattern that errs); `exclude:` entries remove what earlier
+// entries matched. Shell features the expansion would also apply ($VAR, ~, {a,b}, [abc], quotes) are rejected
+// instead of half-supported.
+import { lstatSync, readdirSync, statSync, type Dirent } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
 
 /** One `sources`/`generates` entry: a pattern, or `exclude: pattern`. */
@@ -46,56 +48,74 @@ function isDir(path: string): boolean {
   }
 }
 
-function isFile(path: string): boolean {
-  try {
-    return !statSync(path).isDirectory()
-  } catch {
-    return false
-  }
-}
-
-/** `dir` and every directory below it, skipping hidden ones and not following symlinks (bash globstar). */
+/** `dir` and every directory below it, hidden ones too, not following symlinks. */
 function walkDirs(dir: string, out: string[]): void {
   out.push(dir)
-  for (const e of entries(dir)) if (e.isDirectory() && !e.name.startsWith('.')) walkDirs(join(dir, e.name), out)
+  for (const e of entries(dir)) if (e.isDirectory()) walkDirs(join(dir, e.name), out)
 }
 
-/** Everything below `dir` (files and directories, not hidden), for a trailing `**`. */
+/** Everything below `dir` (files and directories, hidden ones too), for a trailing `**`. */
 function walkAll(dir: string, out: string[]): void {
   for (const e of entries(dir)) {
-    if (e.name.startsWith('.')) continue
     const path = join(dir, e.name)
     out.push(path)
     if (e.isDirectory()) walkAll(path, out)
   }
 }
 
-/** The existing files (not directories) one pattern matches, as absolute paths; `dir` anchors relative patterns. */
+/** Whether `path` is a directory entry of any kind (a dangling symlink is one). */
+function exists(path: string): boolean {
+  try {
+    lstatSync(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The existing files (not directories) one pattern matches, as absolute paths; `dir` anchors relative patterns.
+ * Empty when a match cannot be followed (a dangling symlink), as go-task drops such a pattern whole.
+ */
 export function matchGlob(dir: string, pattern: string): string[] {
   const reason = unsupportedGlob(pattern)
   if (reason) throw new Error(`${JSON.stringify(pattern)}: ${reason}`)
   const abs = isAbsolute(pattern) ? join(pattern) : join(dir, pattern)
-  if (!hasMeta(abs)) return isFile(abs) ? [abs] : []
-  const components = abs.split('/').filter((c) => c !== '')
-  let current = ['/']
-  components.forEach((component, index) => {
-    const last = index === components.length - 1
-    const next: string[] = []
-    for (const base of current) {
-      if (component === '**') {
-        if (last) walkAll(base, next)
-        else walkDirs(base, next)
-      } else if (hasMeta(component)) {
-        const re = componentRegex(component)
-        for (const e of entries(base)) {
-          if (e.name.startsWith('.') && !component.startsWith('.')) continue
-          if (re.test(e.name)) next.push(join(base, e.name))
-        }
-      } else next.push(join(base, component))
+  let current = [abs]
+  if (hasMeta(abs)) {
+    const components = abs.split('/').filter((c) => c !== '')
+    let afterGlobstar = false
+    current = ['/']
+    components.forEach((component, index) => {
+      const last = index === components.length - 1
+      const next: string[] = []
+      for (const base of current) {
+        if (component === '**') {
+          if (last) walkAll(base, next)
+          else walkDirs(base, next)
+        } else if (hasMeta(component)) {
+          const re = componentRegex(component)
+          for (const e of entries(base)) {
+            if (e.name.startsWith('.') && !component.startsWith('.') && !afterGlobstar) continue
+            if (re.test(e.name)) next.push(join(base, e.name))
+          }
+        } else next.push(join(base, component))
+      }
+      if (component === '**') afterGlobstar = true
+      current = last ? next.filter(exists) : next.filter(isDir)
+    })
+  }
+  const files: string[] = []
+  for (const path of new Set(current)) {
+    let info
+    try {
+      info = statSync(path)
+    } catch {
+      return []
     }
-    current = last ? next : next.filter(isDir)
-  })
-  return [...new Set(current)].filter(isFile)
+    if (!info.isDirectory()) files.push(path)
+  }
+  return files
 }
 
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b))

@@ -5,14 +5,14 @@
 // taken as up to date; and a `run: once`/`when_changed` task shared by several callers fails all of them
 // when it fails (go-task's --propagate-shared-errors) instead of letting the others carry on.
 import { existsSync, mkdirSync } from 'node:fs'
-import { removeChecksum, writeChecksum, fingerprintSources } from './checksum.js'
+import { fingerprintDir, fingerprintSources, removeChecksum, writeChecksum } from './checksum.js'
 import { compileTask, type CompiledTask } from './compile.js'
 import { ExitCode, TaskfileError, taskRunError } from './errors.js'
 import { commandEnv, runShell, type Writer } from './shell.js'
 import type { TaskDef, Taskfile, VarList } from './types.js'
 import { checkUpToDate, type UpToDate } from './uptodate.js'
 import type { Value } from './value.js'
-import { smartJoin, type VarContext } from './vars.js'
+import type { VarContext } from './vars.js'
 
 /** go-task's MaximumTaskCall: more calls of one task than this is taken as a cycle. */
 export const MAXIMUM_TASK_CALLS = 1000
@@ -65,7 +65,7 @@ function stableKey(value: unknown): string {
 
 /** Runs tasks of one loaded Taskfile; one instance per invocation (it remembers `run: once` tasks). */
 export class Runner {
-  /** Where checksums live: $TASK_TEMP_DIR (relative to the Taskfile's dir) or <Taskfile dir>/.task. */
+  /** Where checksums live, as go-task puts them (see fingerprintDir). */
   readonly tempDir: string
   private readonly ctx: VarContext
   private readonly executions = new Map<string, Promise<void>>()
@@ -73,8 +73,7 @@ export class Runner {
 
   constructor(private readonly options: RunnerOptions) {
     const { taskfile } = options
-    const tempEnv = options.processEnv.TASK_TEMP_DIR
-    this.tempDir = tempEnv ? smartJoin(taskfile.dir, tempEnv) : smartJoin(taskfile.dir, '.task')
+    this.tempDir = fingerprintDir(taskfile.dir, options.processEnv.TASK_TEMP_DIR || undefined, options.processEnv.HOME)
     const specials: Array<readonly [string, Value]> = [
       ['CLI_ARGS', options.cliArgs ?? ''],
       ['CLI_FORCE', options.force ?? false],
@@ -233,7 +232,10 @@ export class Runner {
       fingerprint = state.fingerprint
     }
 
-    const recordsChecksum = task.sources.length > 0 && task.def.method === 'checksum' && !options.dry
+    // A forced run records nothing, as in go-task (its checksum is written only by the up-to-date check); the old
+    // checksum is still removed first, so a forced run that fails or is killed never leaves the task up to date.
+    const recordsChecksum = task.sources.length > 0 && task.def.method === 'checksum' && !options.dry && !options.force
+    if (options.force && task.sources.length > 0 && !options.dry) removeChecksum(this.tempDir, task.name)
     if (recordsChecksum) {
       fingerprint ??= fingerprintSources(task.dir, task.sources)
       removeChecksum(this.tempDir, task.name)

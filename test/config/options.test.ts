@@ -82,3 +82,16 @@ t.test('CALOPROD_<FLAG> variables stand in for flags not given; flags win; empty
   t.equal(resolve(['-n', '2M'], env).minEvents, 2000000)
   t.throws(() => resolve([], { CALOPROD_MIN_EVENTS: 'many' }), /^CALOPROD_MIN_EVENTS: cannot parse "many"/)
 })
+
+t.test('--timeout must be a real time limit and --jobs a number of processes this host can run', async (t) => {
+  const check = (argv: string[]) => resolveOptions(argv, {}, '/work', ['timeout', 'jobs'])
+  t.equal(check(['--timeout', '90s']).timeout, 90)
+  t.equal(check(['--timeout', '24h']).timeout, 86400)
+  t.equal(check(['--jobs', '64']).jobs, 64)
+  t.throws(() => check(['--timeout', '0']), { constructor: UsageError, message: /^--timeout: "0" is no time to run anything: expected from 1s to 24h, such as 30m$/ })
+  t.throws(() => check(['--timeout', '0.5']), { message: /^--timeout: "0.5" is no time to run anything/ })
+  // Node's timers hold at most 2^31-1 ms (24.8 days); a longer one fires at once, as if every call had hung.
+  t.throws(() => check(['--timeout', '30d']), { message: /^--timeout: "30d" is longer than 24h/ })
+  t.throws(() => check(['--jobs', '1000000']), { constructor: UsageError, message: /^--jobs: "1000000" is more than 64 filter-datasets processes at once/ })
+  t.throws(() => check(['--jobs', '0']), { message: /^--jobs: cannot parse "0"/ })
+})

@@ -142,6 +142,8 @@ const BAD_FLAGS: [readonly string[], string[], RegExp][] = [
   [['condor'], ['--memory', '-1'], /--memory: cannot parse "-1"/],
   [['condor'], ['--memory', '100000'], /--memory: cannot parse "100000"/],
   [['check'], ['--jobs', '0'], /--jobs: cannot parse "0"/],
+  [['check'], ['--jobs', '1000000'], /--jobs: "1000000" is more than 64 filter-datasets processes at once/],
+  [['check', 'submit', 'status'], ['--timeout', '0'], /--timeout: "0" is no time to run anything/],
   [['submit'], ['--max-jobs', '-5'], /--max-jobs: cannot parse "-5"/],
   [['submit', 'status'], ['--max-attempts', '0'], /--max-attempts: cannot parse "0"/],
 ]

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs'
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { openAtomicWriter, sameContent, sweepStaleTemps, writeFileIfChanged } from '../../lib/files/atomic.js'
@@ -15,6 +15,25 @@ t.test('writeFileIfChanged writes new content and leaves equal content (and its 
   t.equal(await writeFileIfChanged(path, 'two\n'), true)
   t.equal(await readFile(path, 'utf8'), 'two\n')
   t.same(readdirSync(join(dir, 'sub')), ['a.csv'], 'no temporary file left')
+})
+
+t.test('writeFileIfChanged compares the mode too: a script that lost its executable bit is written again', async (t) => {
+  const path = join(t.testdir(), 'genStatus.sh')
+  t.equal(await writeFileIfChanged(path, '#!/bin/sh\n', 0o755), true)
+  t.equal((await stat(path)).mode & 0o777, 0o755)
+  t.equal(await writeFileIfChanged(path, '#!/bin/sh\n', 0o755), false, 'same bytes, same mode: left alone')
+  await chmod(path, 0o644)
+  t.equal(await writeFileIfChanged(path, '#!/bin/sh\n', 0o755), true, 'same bytes, another mode: repaired')
+  t.equal((await stat(path)).mode & 0o777, 0o755)
+  const old = process.umask(0o077)
+  try {
+    await chmod(path, 0o600)
+    t.equal(await writeFileIfChanged(path, '#!/bin/sh\n', 0o755), true)
+    t.equal((await stat(path)).mode & 0o777, 0o755, 'the mode asked for, whatever the umask')
+    t.equal(await writeFileIfChanged(path, '#!/bin/sh\n', 0o755), false, 'and then it is unchanged')
+  } finally {
+    process.umask(old)
+  }
 })
 
 t.test('a streamed write is invisible until commit, and abort leaves the old file', async (t) => {

@@ -1,11 +1,12 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import t from 'tap'
-import { fixture, lines, read, task } from './helpers.js'
+import { emptyDir, fixture, lines, read, task } from './helpers.js'
 
-// XXH3-128 of "a.txt" "alpha\n" "b.txt" "bravo\n" (libxxhash), as go-task writes it for the fixture's
-// sources: src/**/*.txt minus src/skip.txt, hidden files unmatched, sorted, base name then contents.
-const GO_TASK_CHECKSUM = '79151d92f29e9bc3ec3af26972b5a24a'
+// XXH3-128 of ".hidden.txt" "hidden\n" "a.txt" "alpha\n" "b.txt" "bravo\n" (libxxhash 0.8.1: `xxhsum -H2`), as
+// go-task v3.53+ writes it for the fixture's sources: src/**/*.txt (since v3.53 hidden files too) minus
+// src/skip.txt, sorted by path, base name then contents.
+const GO_TASK_CHECKSUM = '5124198d6b1d1ef72b5cd1fe802f0c25'
 
 const runs = (dir: string) => lines(dir, 'runs.log').length
 
@@ -44,13 +45,15 @@ t.test('a changed source makes it run again', async (t) => {
   t.equal(read(dir, 'out/result.txt'), 'alpha\nBRAVO\n')
 })
 
-t.test('excluded and hidden files are not sources', async (t) => {
+t.test('excluded files are not sources; hidden files under ** are (go-task v3.53)', async (t) => {
   const dir = fixture(t, 'checksum')
   await task(dir, ['build'])
   writeFileSync(join(dir, 'src/skip.txt'), 'changed\n')
+  await task(dir, ['build'])
+  t.equal(runs(dir), 1, 'an excluded file changed: up to date')
   writeFileSync(join(dir, 'src/.hidden.txt'), 'changed\n')
   await task(dir, ['build'])
-  t.equal(runs(dir), 1)
+  t.equal(runs(dir), 2, 'a hidden file changed: runs')
 })
 
 t.test('a missing generated file forces a run', async (t) => {
@@ -86,12 +89,17 @@ t.test('-n/--dry prints the commands and writes nothing', async (t) => {
   t.notOk(existsSync(join(dir, 'out')), 'no directory made')
 })
 
-t.test('-f/--force runs an up-to-date task', async (t) => {
+t.test('-f/--force runs an up-to-date task and, like go-task, records no checksum', async (t) => {
   const dir = fixture(t, 'checksum')
+  const forced = await task(dir, ['-f', 'build'])
+  t.equal(forced.code, 0)
+  t.notOk(existsSync(join(dir, '.task/checksum/build')), 'a forced first run writes no checksum')
   await task(dir, ['build'])
+  t.equal(read(dir, '.task/checksum/build'), GO_TASK_CHECKSUM + '\n')
   const r = await task(dir, ['-f', 'build'])
   t.equal(r.code, 0)
-  t.equal(runs(dir), 2)
+  t.equal(runs(dir), 3)
+  t.notOk(existsSync(join(dir, '.task/checksum/build')), 'nor after an up-to-date one (removed first: a forced run cut short is never up to date)')
 })
 
 t.test('--status exits 1 while a task is not up to date and 0 once it is', async (t) => {
@@ -142,9 +150,17 @@ t.test('the label names the checksum file, normalized like go-task', async (t) =
   t.equal(again.stderr, 'task: Task "pack/a/b c" is up to date\n')
 })
 
-t.test('TASK_TEMP_DIR moves the checksum directory', async (t) => {
+t.test('TASK_TEMP_DIR moves the checksum directory: relative to the Taskfile, or <absolute dir>/<project dir name>', async (t) => {
   const dir = fixture(t, 'checksum')
   await task(dir, ['build'], { TASK_TEMP_DIR: 'state' })
   t.equal(read(dir, 'state/checksum/build'), GO_TASK_CHECKSUM + '\n')
   t.notOk(existsSync(join(dir, '.task')))
+  // go-task's setupTempDir: an absolute TASK_TEMP_DIR is shared by projects, so each gets a folder of its name.
+  const shared = emptyDir(t)
+  await task(dir, ['build'], { TASK_TEMP_DIR: shared })
+  t.equal(readFileSync(join(shared, basename(dir), 'checksum', 'build'), 'utf8'), GO_TASK_CHECKSUM + '\n')
+  t.notOk(existsSync(join(shared, 'checksum')), 'nothing directly in the shared directory')
+  const home = emptyDir(t)
+  await task(dir, ['build'], { TASK_TEMP_DIR: '~/.cache/task', HOME: home })
+  t.equal(readFileSync(join(home, '.cache/task', basename(dir), 'checksum', 'build'), 'utf8'), GO_TASK_CHECKSUM + '\n')
 })

@@ -27,10 +27,21 @@ t.test('"**" matches any depth of directories, including none', async (t) => {
   t.same(rel(dir, globFiles(dir, [{ glob: 'lib/**', exclude: false }])), ['lib/a.ts', 'lib/x/b.ts', 'lib/x/y/c.js', 'lib/x/y/c.ts'])
 })
 
-t.test('hidden files and directories need a pattern starting with "."', async (t) => {
-  const dir = tree(t, ['src/.hidden.txt', 'src/shown.txt', 'src/.git/x.txt'])
-  t.same(rel(dir, globFiles(dir, [{ glob: 'src/**/*.txt', exclude: false }])), ['src/shown.txt'])
+t.test('hidden files: "*" needs a leading "." before any "**"; from a "**" on they match (go-task v3.53)', async (t) => {
+  const dir = tree(t, ['src/.hidden.txt', 'src/shown.txt', 'src/.git/x.txt', '.top/a.txt'])
+  t.same(rel(dir, globFiles(dir, [{ glob: 'src/**/*.txt', exclude: false }])), ['src/.git/x.txt', 'src/.hidden.txt', 'src/shown.txt'])
+  t.same(rel(dir, globFiles(dir, [{ glob: 'src/**', exclude: false }])), ['src/.git/x.txt', 'src/.hidden.txt', 'src/shown.txt'])
+  t.same(rel(dir, matchGlob(dir, 'src/*.txt')), ['src/shown.txt'])
   t.same(rel(dir, matchGlob(dir, 'src/.*.txt')), ['src/.hidden.txt'])
+  t.same(rel(dir, matchGlob(dir, '*/a.txt')), [], 'a hidden directory before any "**"')
+})
+
+t.test('a dangling symlink among the matches drops the whole pattern, as go-task does; other patterns still count', async (t) => {
+  const dir = tree(t, ['src/a.txt', 'src/b.txt', 'doc/c.md'])
+  symlinkSync(join(dir, 'gone.txt'), join(dir, 'src', 'link.txt'))
+  t.same(matchGlob(dir, 'src/*.txt'), [])
+  t.same(matchGlob(dir, 'src/link.txt'), [])
+  t.same(rel(dir, globFiles(dir, [{ glob: 'src/*.txt', exclude: false }, { glob: 'doc/*.md', exclude: false }])), ['doc/c.md'])
 })
 
 t.test('exclude entries remove what earlier entries matched; the result is sorted bytewise', async (t) => {

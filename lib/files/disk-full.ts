@@ -1,0 +1,39 @@
+import { statfsSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { CaloprodError } from '../errors.js'
+
+/** Error codes of a write that failed for want of room: the device is full, or the user's quota is. */
+const NO_ROOM: Record<string, string> = { ENOSPC: 'no space left on the device', EDQUOT: 'the disk quota is exceeded' }
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`
+  const units = ['KB', 'MB', 'GB', 'TB']
+  let value = bytes / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`
+}
+
+/** What is free for this user where `path` lives, or undefined where the file system cannot say. */
+function freeSpace(path: string): string | undefined {
+  try {
+    const info = statfsSync(dirname(path))
+    return formatBytes(Number(info.bavail) * Number(info.bsize))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A write error as one line for a person: for a full disk or quota, the file being written and the space left
+ * there (so it is not taken for the catalog's or the CDB's fault); any other error as it is.
+ */
+export function writeError(err: unknown, path: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code
+  if (!code || !NO_ROOM[code]) return err
+  const free = freeSpace(path)
+  return new CaloprodError(`cannot write ${path}: ${NO_ROOM[code]} (${code})${free === undefined ? '' : `; ${free} free in ${dirname(path)}`}`, 1, { cause: err })
+}

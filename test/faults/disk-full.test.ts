@@ -1,0 +1,66 @@
+// A full disk under the output directory: the stage says which file it could not write and how much room is
+// left, not "FileCatalog ...: ENOSPC" as if the catalog had failed; nothing half-written is left.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { loadCatalog } from '../../lib/demo/load.js'
+import { freshDatabase } from '../helpers/database.js'
+import { TAG, writeStageInputs } from '../helpers/condor-output.js'
+import { FAKE_GENSTATUS } from '../helpers/fake-condor.js'
+import { runScript } from '../helpers/run-script.js'
+
+/** A 2 MB tmpfs, unmounted and removed when the test ends; it needs root, elsewhere the test says why it did not run. */
+function mountTmpfs(t: Test): { disk?: string; why?: string } {
+  if (process.getuid?.() !== 0) return { why: 'needs root to mount a tmpfs' }
+  const disk = mkdtempSync(join(tmpdir(), 'caloprod-disk-'))
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk], { encoding: 'utf8' })
+  if (mounted.status !== 0) {
+    rmSync(disk, { recursive: true })
+    return { why: `mount -t tmpfs failed: ${mounted.stderr.trim()}` }
+  }
+  t.teardown(() => {
+    execFileSync('umount', [disk])
+    rmSync(disk, { recursive: true })
+  })
+  return { disk }
+}
+
+/** Fills the file system of `dir` but for about `leave` bytes. */
+function fill(dir: string, leave: number): void {
+  const { bavail, bsize } = statfsSync(dir)
+  writeFileSync(join(dir, 'filler'), Buffer.alloc(Math.max(0, Number(bavail) * Number(bsize) - leave)))
+}
+
+const allFiles = (dir: string) => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort()
+
+t.test('query with its output on a full 2 MB tmpfs: the file and the free space named, the old query.csv kept', async (t) => {
+  const { disk, why } = mountTmpfs(t)
+  if (!disk) return t.skip(why ?? 'no tmpfs', async () => {})
+  const db = await freshDatabase(t)
+  await loadCatalog(db.sql, { root: join(disk, 'files') })
+  const output = join(disk, 'out')
+  mkdirSync(output)
+  fill(disk, 64 << 10)
+  const before = allFiles(output)
+  const result = await runScript('query', ['--output', output, '--quiet'], { CALOPROD_DB_URL: db.url })
+  t.equal(result.code, 1)
+  t.match(result.stderr, new RegExp(`^caloprod query: cannot write ${output}/query\\.csv: no space left on the device \\(ENOSPC\\); \\d+(\\.\\d)? (bytes|KB) free in ${output}\\n$`))
+  t.comment(result.stderr.trim())
+  t.notMatch(result.stderr, /FileCatalog/)
+  t.same(allFiles(output).filter((f) => !f.startsWith('log/')), before, 'no query.csv, no temporary file')
+})
+
+t.test('condor with its output on a full disk names the file it was writing', async (t) => {
+  const { disk, why } = mountTmpfs(t)
+  if (!disk) return t.skip(why ?? 'no tmpfs', async () => {})
+  const output = join(disk, 'out')
+  writeStageInputs(output, [{ run: 68001, tag: TAG, files: ['/d/a.root'] }])
+  mkdirSync(join(output, 'log'))
+  writeFileSync(join(output, 'log', `${new Date().toISOString().slice(0, 10)}.log`), 'x'.repeat(8000)) // room for the log's lines
+  fill(disk, 0)
+  const result = await runScript('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(output, 'logs'), '--quiet'])
+  t.equal(result.code, 1)
+  t.match(result.stderr, new RegExp(`^caloprod condor: cannot write ${output}/(condor/\\S+|log/\\S+\\.log): no space left on the device \\(ENOSPC\\); 0 bytes free in `))
+})
