@@ -2,6 +2,8 @@
 // Measures the check stage against the fake CDB with a per-lookup delay: the seed's way (one sequential
 // filter-datasets call on the whole run list) against tasks/check.ts on a first run and on nightly re-runs.
 // Not a test: wall times depend on the machine. Usage: npx tsx bench/check.ts [--runs 500] [--delay-ms 50] [--jobs 4]
+// With --backends: the two CDB backends of check side by side instead (bench/check-backends.ts):
+//   npx tsx bench/check.ts --backends [--runs 3000] [--delay-ms 20] [--rest-only]
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,7 +15,14 @@ import { saveState, stateFromRunList } from '../test/fakes/cdb-lib.mjs'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FAKE = join(ROOT, 'test', 'fakes', 'CaloCDB-FilterDatasets')
 
-const args = mri(process.argv.slice(2), { string: ['runs', 'delay-ms', 'jobs'], default: { runs: '500', 'delay-ms': '50' } })
+const args = mri(process.argv.slice(2), { string: ['runs', 'delay-ms', 'jobs'], boolean: ['backends', 'rest-only'] })
+if (args.backends) {
+  const { benchBackends } = await import('./check-backends.js')
+  process.exitCode = await benchBackends({ runs: Number(args.runs ?? 3000), delayMs: Number(args['delay-ms'] ?? 20), restOnly: args['rest-only'] })
+  process.exit()
+}
+args.runs ??= '500'
+args['delay-ms'] ??= '50'
 const runs = Number(args.runs)
 const delayMs = Number(args['delay-ms'])
 const jobFlag = args.jobs ? ['--jobs', String(args.jobs)] : []

@@ -1,36 +1,28 @@
 import type { Env } from './config/options.js'
 import { PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
-import { askCdb } from './cdb/ask.js'
-import { checkFilterDatasets, emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'
+import { openCdb, type CdbChoice, type CdbDeps } from './cdb/backend.js'
+import { emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'
 import { coversPayloads, payloadTypesField, readSettled, stillSettled, writeSettled, type SettledRow } from './files/settled.js'
 import { layout } from './files/layout.js'
 import { writeProcessList } from './files/process-list.js'
 import { readRunList, type RunTag } from './files/run-list.js'
 import type { Log } from './log.js'
 
-export interface CheckOptions {
+/** The check stage's options; how to ask the CDB (filter-datasets or rest) is in CdbChoice. */
+export interface CheckOptions extends CdbChoice {
   output: string
   runType: string
-  jobs: number
   recheck: boolean
   /** Seconds. */
   recheckAfter: number
-  /** Seconds one filter-datasets call may take. */
-  timeout: number
-  cdbRetries: number
-  binFilterDatasets: string | undefined
   /** The rule set's payloads: a run needs each current for its tag. */
   rules: { name: string; payloadTypes: readonly PayloadType[] }
 }
 
 /** What the check stage gets besides its options; all but `env` are there for tests and benchmarks. */
-export interface CheckDeps {
+export interface CheckDeps extends CdbDeps {
   env: Env
   now?: () => Date
-  retryBaseMs?: number
-  maxShardRuns?: number
-  tempRoot?: string
-  signal?: AbortSignal
 }
 
 /** A run to ask the CDB about, and why it is asked. */
@@ -97,6 +89,8 @@ export function describeCounts(counts: PayloadCounts): string | undefined {
 }
 
 export interface CheckResult {
+  /** The backend asked. */
+  cdb: CheckOptions['cdb']
   runs: number
   /** Runs asked about. */
   asked: number
@@ -111,12 +105,13 @@ export interface CheckResult {
 
 /**
  * The check stage: which runs of `<runtype>.csv` need their maps made, written to `<runtype>-process.csv`
- * (`runnumber,tag`, sorted by run). Asks the CDB (filter-datasets, in shards) only about runs not settled in the
- * cache `<runtype>-settled.csv`; asks nothing, and starts no process, when every run is settled. Any failure of
- * the CDB fails the stage before anything is written. process.csv goes first, then the cache, each only if changed.
+ * (`runnumber,tag`, sorted by run). Asks the CDB (filter-datasets in shards, or nopayloaddb's REST API one request
+ * per run: `options.cdb`) only about runs not settled in the cache `<runtype>-settled.csv`; asks nothing, and starts
+ * no process nor request, when every run is settled. Any failure of the CDB fails the stage before anything is
+ * written. process.csv goes first, then the cache, each only if changed.
  */
 export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps): Promise<CheckResult> {
-  const bin = await checkFilterDatasets(options.binFilterDatasets)
+  const cdb = await openCdb({ ...options, payloadTypes: options.rules.payloadTypes }, log, deps)
   const runListPath = layout.runListCsv(options.output, options.runType)
   const settledPath = layout.settledCsv(options.output, options.runType)
   const runs = await readRunList(runListPath)
@@ -127,19 +122,8 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   const { payloadTypes } = options.rules
   const questions = planCheck(runs, new Map(settledRows.map((r) => [r.runnumber, r])), now, options.recheckAfter, options.recheck, payloadTypes)
   log.info(`${runs.length} runs in ${runListPath}; ${runs.length - questions.length} settled in the cache, ${questions.length} to ask the CDB about`)
-  const answer = await askCdb(questions, {
-    bin,
-    payloadTypes,
-    jobs: options.jobs,
-    timeoutMs: options.timeout * 1000,
-    attempts: options.cdbRetries,
-    env: deps.env,
-    log,
-    retryBaseMs: deps.retryBaseMs,
-    maxShardRuns: deps.maxShardRuns,
-    tempRoot: deps.tempRoot,
-    signal: deps.signal,
-  })
+  if (questions.length) log.info(`asking the CDB through ${cdb.name}: ${cdb.target}`)
+  const answer = await cdb.ask(questions)
 
   const toProcess = questions.filter((q) => answer.keep.has(q.runnumber))
   for (const q of toProcess) log.info(`run ${q.runnumber} (tag ${q.tag}): a map is missing or outdated; asked because ${q.why}`)
@@ -151,6 +135,7 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   // Unchanged when nothing was asked, even if a person reordered the file: the cache changes only by asking.
   const settled = questions.length > 0 && (await writeSettled(settledPath, nextSettled(settledRows, questions, answer.keep, now, payloadTypes)))
   return {
+    cdb: cdb.name,
     runs: runs.length,
     asked: questions.length,
     cached: runs.length - questions.length,

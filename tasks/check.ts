@@ -9,18 +9,22 @@ await main(
   {
     name: 'check',
     summary:
-      'Asks the CDB, through CaloCDB-FilterDatasets, which runs of <output>/<runtype>.csv lack a current map\n' +
-      '(one of the rule set\'s payloads missing, or built from another tag: seven under --rules seed, ten under\n' +
-      'current; the binary must ask the same number), and writes them to\n' +
-      '<output>/<runtype>-process.csv (runnumber,tag). Runs --jobs filter-datasets calls at once on shards of the\n' +
-      'run list. Runs found current are remembered in <output>/<runtype>-settled.csv and not asked again while\n' +
-      'their tag stays the same, for --recheck-after; --recheck asks about every run. If the CDB fails (a call\n' +
-      'crashes, times out or answers nonsense, --cdb-retries times), nothing is written.',
-    flags: ['run-type', 'rules', 'output', 'jobs', 'recheck', 'recheck-after', 'timeout', 'cdb-retries', 'bin-filter-datasets', 'verbose', 'quiet', 'help'],
+      'Asks the CDB which runs of <output>/<runtype>.csv lack a current map (one of the rule set\'s payloads\n' +
+      'missing, or built from another tag: seven under --rules seed, ten under current), and writes them to\n' +
+      '<output>/<runtype>-process.csv (runnumber,tag). With --cdb filter-datasets (the default) it runs --jobs\n' +
+      'CaloCDB-FilterDatasets calls at once on shards of the run list (the binary must ask the same number of\n' +
+      'payloads); with --cdb rest it asks nopayloaddb (--cdb-url, or $NOPAYLOADCLIENT_CONF) itself, one request per\n' +
+      'run, --jobs at a time. Runs found current are remembered in <output>/<runtype>-settled.csv and not asked\n' +
+      'again while their tag stays the same, for --recheck-after; --recheck asks about every run. If the CDB fails\n' +
+      '(a call crashes, times out or answers nonsense, --cdb-retries times), nothing is written.',
+    flags: [
+      'run-type', 'rules', 'output', 'cdb', 'cdb-url', 'global-tag', 'jobs', 'recheck', 'recheck-after', 'timeout', 'cdb-retries',
+      'bin-filter-datasets', 'verbose', 'quiet', 'help',
+    ],
     lock: true,
   },
   async ({ options, log, env }) => {
-    // A Ctrl-C or a cron kill stops the filter-datasets calls too (they run in process groups of their own).
+    // A Ctrl-C or a cron kill stops the filter-datasets calls (they run in process groups of their own) or the requests.
     const controller = new AbortController()
     const onSignal = (signal: NodeJS.Signals) => controller.abort(new CaloprodError(`interrupted by ${signal}; nothing was written`))
     process.once('SIGINT', onSignal)
@@ -28,9 +32,8 @@ await main(
     try {
       const result = await runCheck(options, log, { env, signal: controller.signal })
       const path = layout.processCsv(options.output, options.runType)
-      const asked = result.asked
-        ? `${result.asked} asked in ${result.calls} filter-datasets call${result.calls === 1 ? '' : 's'}`
-        : 'none asked'
+      const unit = result.cdb === 'rest' ? 'request' : 'filter-datasets call'
+      const asked = result.asked ? `${result.asked} asked in ${result.calls} ${unit}${result.calls === 1 ? '' : 's'}` : 'none asked'
       const why = describeCounts(result.counts)
       return `check: ${result.runs} runs, ${result.cached} settled, ${asked}; ${result.toProcess} to process` +
         `${why ? ` (${why})` : ''}; ${path} ${result.changed.process ? 'updated' : 'unchanged'}`

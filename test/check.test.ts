@@ -63,7 +63,7 @@ function setup(t: Test, state = STATE) {
   const cdb = fakeCdb(root, state)
   const options: CheckOptions = {
     output, runType: 'run3auau', jobs: 4, recheck: false, recheckAfter: 7 * DAY, timeout: 60, cdbRetries: 3, binFilterDatasets: FAKE_FILTER_DATASETS,
-    rules: SEED_RULES,
+    cdb: 'filter-datasets', cdbUrl: undefined, globalTag: 'newcdbtag', rules: SEED_RULES,
   }
   const paths = { process: join(output, 'run3auau-process.csv'), settled: join(output, 'run3auau-settled.csv'), runList: join(output, 'run3auau.csv') }
   return { root, output, cdb, options, paths, env: { ...process.env, ...fakeCdbEnv(cdb) } }

@@ -50,7 +50,10 @@ t.test('task submit: the whole chain, a quiet night, and a night with a new run'
   // Night 1: an empty CDB, so every run is submitted.
   const first = await task('--silent', 'submit')
   t.equal(first.code, 0, first.stderr)
-  const runs = processRuns(out)
+  // The runs with a list: a run of the process list whose files on disk hold too few events gets none (the demo
+  // catalog leaves files off disk and empty on purpose).
+  const runs = readdirSync(join(out, 'datasets')).filter((name) => name.endsWith('.list'))
+  t.ok(processRuns(out).length >= runs.length, 'no list without its run in the process list')
   t.ok(runs.length > 5, `${runs.length} runs to process`)
   t.match(first.stdout, new RegExp(`^submit: ${runs.length} runs submitted to cluster 1 `, 'm'))
   t.equal(readFakeState(condorState).jobs.length, runs.length, 'one job per run')

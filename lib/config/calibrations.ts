@@ -38,3 +38,6 @@ export function currentPayloadFile(type: PayloadType, tag: string, run: number):
   if (type === 'CEMC_BadTowerMap') return `EMCalHotMap_${tag}_${run}cdb.root`
   return `${type}_${tag}_${run}.root`
 }
+
+/** How a payload stands against (run, tag): what the CDB's answer says of one payload type. */
+export type PayloadState = 'current' | 'missing' | 'outdated'

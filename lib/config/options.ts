@@ -1,11 +1,17 @@
 import { isAbsolute, resolve } from 'node:path'
 import mri from 'mri'
+import { parseCdbUrl } from '../cdb/nopayload-config.js'
 import { UsageError } from '../errors.js'
 import { resolveRules } from '../rules/load.js'
 import { SEED_RULES } from '../rules/seed.js'
 import type { RuleSet } from '../rules/types.js'
+import { GLOBAL_TAG } from './calibrations.js'
 import { RUN_TYPE_NAME, type RunType } from './run-types.js'
 import { parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseTimeout } from './parse-values.js'
+
+/** The two ways check can ask the CDB. */
+export const CDB_BACKENDS = ['filter-datasets', 'rest'] as const
+export type CdbBackendName = (typeof CDB_BACKENDS)[number]
 
 /** The process environment, passed in so tests can give a fake one. */
 export type Env = Record<string, string | undefined>
@@ -30,8 +36,8 @@ export interface Options {
   statementTimeout: number
   /** Tries of a catalog query that fails for a passing reason (server restarting, dropped connection). @default 4 */
   dbRetries: number
-  /** filter-datasets processes run at once. @default 4 */
-  jobs: number
+  /** CDB lookups at once: filter-datasets processes, or requests with `--cdb rest`. @default 4, 16 for rest */
+  jobs: number | undefined
   /** Ask the CDB about every run, ignoring the cache of settled runs. */
   recheck: boolean
   /** Seconds after which a settled run is asked again. @default 7 days */
@@ -42,6 +48,12 @@ export interface Options {
   cdbRetries: number
   /** @default $OFFLINE_MAIN/bin/CaloCDB-FilterDatasets */
   binFilterDatasets: string | undefined
+  /** How check asks the CDB: the seed's filter-datasets, or nopayloaddb's REST API directly. @default 'filter-datasets' */
+  cdb: CdbBackendName
+  /** nopayloaddb's API root for `--cdb rest`. @default from the file named by NOPAYLOADCLIENT_CONF */
+  cdbUrl: string | undefined
+  /** The CDB global tag the maps are looked up under. @default 'newcdbtag' */
+  globalTag: string
   /** @default $OFFLINE_MAIN/bin/CaloCDB-GenStatus */
   binGenStatus: string | undefined
   /** A job wrapper script to use instead of the generated genStatus.sh. */
@@ -110,7 +122,7 @@ export const FLAGS = {
   },
   jobs: {
     key: 'jobs', kind: 'string', alias: 'j', value: 'N',
-    help: 'filter-datasets processes to run at once, 1 to 64 (default 4)', parse: parseJobs,
+    help: 'CDB lookups at once, 1 to 64: filter-datasets processes (default 4), requests with --cdb rest (default 16)', parse: parseJobs,
   },
   recheck: { key: 'recheck', kind: 'boolean', help: 'ask the CDB about every run, ignoring the cache' },
   'recheck-after': {
@@ -129,6 +141,27 @@ export const FLAGS = {
   'bin-filter-datasets': {
     key: 'binFilterDatasets', kind: 'string', alias: 'f', value: 'PATH',
     help: 'filter-datasets binary (default $OFFLINE_MAIN/bin/CaloCDB-FilterDatasets)', parse: absolute,
+  },
+  cdb: {
+    key: 'cdb', kind: 'string', value: 'BACKEND',
+    help: 'how to ask the CDB: filter-datasets (the seed\'s program, default) or rest (nopayloaddb directly)',
+    parse: (raw) => {
+      if (!(CDB_BACKENDS as readonly string[]).includes(raw)) throw new Error(`unknown CDB backend "${raw}": expected ${CDB_BACKENDS.join(' or ')}`)
+      return raw
+    },
+  },
+  'cdb-url': {
+    key: 'cdbUrl', kind: 'string', value: 'URL',
+    help: 'nopayloaddb API root for --cdb rest, e.g. http://host:8000/api/cdb_rest/ (default: base_url and api_res of $NOPAYLOADCLIENT_CONF)',
+    parse: parseCdbUrl,
+  },
+  'global-tag': {
+    key: 'globalTag', kind: 'string', value: 'TAG',
+    help: 'CDB global tag of the maps (default newcdbtag)',
+    parse: (raw) => {
+      if (!/^[A-Za-z0-9_.+-]+$/.test(raw)) throw new Error(`"${raw}" is not a global tag name (letters, digits and _.+-)`)
+      return raw
+    },
   },
   'bin-genStatus': {
     key: 'binGenStatus', kind: 'string', value: 'PATH',
@@ -180,13 +213,16 @@ export function defaultOptions(env: Env, cwd: string): Options {
     dbUrl: undefined,
     statementTimeout: 600,
     dbRetries: 4,
-    jobs: 4,
+    jobs: undefined,
     recheck: false,
     recheckAfter: 7 * 86400,
     timeout: 1800,
     cdbRetries: 3,
     binFilterDatasets: bin && `${bin}/CaloCDB-FilterDatasets`,
     binGenStatus: bin && `${bin}/CaloCDB-GenStatus`,
+    cdb: 'filter-datasets',
+    cdbUrl: undefined,
+    globalTag: GLOBAL_TAG,
     condorScript: undefined,
     condorLogDir: `/tmp/${env.USER || env.LOGNAME || 'caloprod'}/dump`,
     memory: 0.5,

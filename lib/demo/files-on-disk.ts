@@ -18,7 +18,7 @@ export async function createCatalogFiles(files: readonly FileRow[], missingEvery
       missing++
       continue
     }
-    const empty = index % (missingEvery * 5) === 1
+    const empty = Number.isFinite(missingEvery) && index % (missingEvery * 5) === 1
     if (empty) missing++
     const dir = dirname(file.full_file_path)
     if (!dirs.has(dir)) await mkdir(dir, { recursive: true }), dirs.add(dir)

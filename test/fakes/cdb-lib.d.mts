@@ -1,10 +1,26 @@
 // Types of the parts of the fake CDB (cdb-lib.mjs) that tests and benchmarks call directly.
 export type Spec = string
+export interface FakeIov {
+  type: string
+  spec: Spec
+  start: number
+  end?: number | null
+}
 export interface FakeCdbState {
   default?: Spec
   runs?: Record<string, Spec | Record<string, Spec>>
+  iovs?: FakeIov[]
+}
+export interface SelectedIov {
+  start: bigint
+  end: bigint
+  url: string
 }
 export declare const PAYLOAD_TYPES: readonly string[]
+export declare const ALL_PAYLOAD_TYPES: readonly string[]
+export declare const OPEN_END: bigint
+export declare function specFor(state: FakeCdbState, type: string, run: number): Spec
+export declare function selectIov(state: FakeCdbState, type: string, run: number, tagOf: (run: number) => string | undefined): SelectedIov | undefined
 export declare const ZS_PAYLOAD_TYPES: readonly string[]
 export declare function releasePayloadTypes(env?: Record<string, string | undefined>): readonly string[]
 export declare const GLOBAL_TAG: string

@@ -10,6 +10,11 @@
 //   "outdated"       a payload built from another tag
 //   "missing"        no payload: the CDB answers with a DataBaseException
 //   any other text   the URL itself, exactly as the CDB would return it
+// Each run's SPEC other than "missing" is an IOV [run, run+1) of its payload, as sPHENIX inserts a run's map.
+// Optionally, IOVs spanning several runs (open-ended when "end" is left out or null), for either fake to find:
+//   "iovs": [ { "type": "<payload type>" | "*", "spec": SPEC (not bare "current"), "start": RUN, "end": RUN } ]
+// Both fakes read the state as the CDB does: for each type, the IOV with the latest start at or before the run
+// (a run's own IOV wins a tie); a type is missing when there is none or it has ended (end <= run).
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 
@@ -25,6 +30,12 @@ export const PAYLOAD_TYPES = [
 
 /** The three types releases since 2025-10 ask for too (the ZS cross-calibration). */
 export const ZS_PAYLOAD_TYPES = ['CEMC_ZSCrossCalib', 'HCALIN_ZSCrossCalib', 'HCALOUT_ZSCrossCalib']
+
+/** The ten types of releases since 2025-10 (the seven and the ZS cross-calibrations): the fake CDB holds them all. */
+export const ALL_PAYLOAD_TYPES = [...PAYLOAD_TYPES, ...ZS_PAYLOAD_TYPES]
+
+/** The end of an open-ended IOV in nopayloaddb: 2^63-1, beyond a JavaScript number's exact range. */
+export const OPEN_END = 9223372036854775807n
 
 /**
  * The payload types a filter-datasets release asks for: its list is compiled in. FAKE_CDB_TYPES picks the release
@@ -66,11 +77,73 @@ export function resolveSpec(spec, type, run, tag) {
   return spec
 }
 
+/** The SPEC of a run's own IOV of `type` (see the top of this file). */
+export function specFor(state, type, run) {
+  const entry = state.runs?.[String(Number(run))]
+  return typeof entry === 'string' ? entry : (entry?.[type] ?? entry?.['*'] ?? state.default ?? 'missing')
+}
+
+/** The runs the state names, sorted, computed once per state object. */
+const listedRuns = new WeakMap()
+function sortedRuns(state) {
+  let runs = listedRuns.get(state)
+  if (!runs) listedRuns.set(state, (runs = Object.keys(state.runs ?? {}).map(Number).sort((a, b) => a - b)))
+  return runs
+}
+
+/** The start of the latest own IOV of `type` that starts before `run`, or undefined. */
+function previousOwnStart(state, type, run) {
+  if ((state.default ?? 'missing') !== 'missing') {
+    // Every run not listed has the default: only listed runs marked missing are skipped.
+    for (let k = run - 1, left = sortedRuns(state).length + 1; k >= 0 && left >= 0; k--, left--) {
+      if (specFor(state, type, k) !== 'missing') return k
+    }
+    return undefined
+  }
+  const runs = sortedRuns(state)
+  let lo = 0
+  let hi = runs.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (runs[mid] < run) lo = mid + 1
+    else hi = mid
+  }
+  for (let i = lo - 1; i >= 0; i--) if (specFor(state, type, runs[i]) !== 'missing') return runs[i]
+  return undefined
+}
+
+/**
+ * The IOV of `type` the CDB picks for `run`: the latest start at or before the run, ended or not, as
+ * { start, end, url } with bigint bounds; undefined when none starts by then. `tagOf(run)` is the production tag a
+ * bare "current" SPEC stands for (the tag asked for, or the run list's).
+ */
+export function selectIov(state, type, run, tagOf) {
+  const own = (start) => {
+    const spec = specFor(state, type, start)
+    const tag = spec === 'current' ? (tagOf(start) ?? OUTDATED_TAG) : undefined
+    return { start: BigInt(start), end: BigInt(start) + 1n, url: resolveSpec(spec, type, start, tag) }
+  }
+  let best
+  if (specFor(state, type, run) !== 'missing') best = own(run)
+  else {
+    const previous = previousOwnStart(state, type, run)
+    if (previous !== undefined) best = own(previous)
+  }
+  for (const iov of state.iovs ?? []) {
+    if (iov.type !== '*' && iov.type !== type) continue
+    const start = BigInt(iov.start)
+    if (start > BigInt(run) || (best && start <= best.start)) continue
+    if (iov.spec === 'current' || iov.spec === 'missing') throw new Error(`fake CDB state: an IOV of "iovs" cannot be "${iov.spec}"`)
+    const end = iov.end === undefined || iov.end === null ? OPEN_END : BigInt(iov.end)
+    best = { start, end, url: resolveSpec(iov.spec, type, iov.start, undefined) }
+  }
+  return best
+}
+
 /** The URL the fake CDB returns for (type, run); `tag` is what filter-datasets was given, for the "current" specs. */
 export function lookup(state, type, run, tag) {
-  const entry = state.runs?.[String(Number(run))]
-  const spec = typeof entry === 'string' ? entry : (entry?.[type] ?? entry?.['*'] ?? state.default ?? 'missing')
-  return resolveSpec(spec, type, run, tag)
+  const iov = selectIov(state, type, Number(run), (r) => (r === Number(run) ? tag : undefined))
+  return iov && iov.end > BigInt(run) ? iov.url : missingUrl(type, run)
 }
 
 /** Reads the state file; no file is an empty CDB. */

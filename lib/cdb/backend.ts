@@ -1,0 +1,91 @@
+import type { CdbBackendName, Env } from '../config/options.js'
+import { PAYLOAD_TYPES, type PayloadType } from '../config/calibrations.js'
+import { UsageError } from '../errors.js'
+import type { RunTag } from '../files/run-list.js'
+import type { Log } from '../log.js'
+import { askCdb, type CdbAnswer } from './ask.js'
+import { checkFilterDatasets } from './filter-datasets.js'
+import { NOPAYLOADCLIENT_CONF, readNopayloadConfig } from './nopayload-config.js'
+import { askRest } from './rest.js'
+
+/** What decides how the check stage asks the CDB. */
+export interface CdbChoice {
+  cdb: CdbBackendName
+  /** filter-datasets processes, or requests in flight; undefined: 4, or 16 for rest. */
+  jobs: number | undefined
+  /** Seconds one filter-datasets call, or all the requests of a rest ask, may take. */
+  timeout: number
+  /** Tries of a shard, or of a request, the first included. */
+  cdbRetries: number
+  binFilterDatasets: string | undefined
+  cdbUrl: string | undefined
+  globalTag: string
+  /** The payload types that must be current (the rule set's). @default the seed's seven */
+  payloadTypes?: readonly PayloadType[]
+}
+
+/** What the check stage gets besides its options; all but `env` are there for tests and benchmarks. */
+export interface CdbDeps {
+  env: Env
+  retryBaseMs?: number
+  maxShardRuns?: number
+  tempRoot?: string
+  signal?: AbortSignal
+  /** Longest one request of a rest ask may take. @default 30000 ms, or --timeout if shorter */
+  requestTimeoutMs?: number
+}
+
+/** A CDB ready to be asked: everything it needs was found before any input is read. */
+export interface Cdb {
+  name: CdbBackendName
+  /** What is asked, for the log: the binary, or the API root and global tag. */
+  target: string
+  ask(runs: readonly RunTag[]): Promise<CdbAnswer>
+}
+
+/** Longest one HTTP request may take unless --timeout is shorter: a healthy nopayloaddb answers in milliseconds. */
+export const REQUEST_TIMEOUT_MS = 30000
+
+/** The API root to ask: --cdb-url, else NOPAYLOADCLIENT_CONF's; neither is a usage error naming both. */
+export async function resolveApiUrl(cdbUrl: string | undefined, env: Env): Promise<string> {
+  if (cdbUrl) return cdbUrl
+  const conf = await readNopayloadConfig(env)
+  if (conf) return conf.apiUrl
+  throw new UsageError(
+    `--cdb rest needs nopayloaddb's address: set ${NOPAYLOADCLIENT_CONF} to a nopayloadclient configuration file (as the sPHENIX setup does) or pass --cdb-url URL (CALOPROD_CDB_URL), e.g. http://localhost:8000/api/cdb_rest/`,
+  )
+}
+
+/**
+ * Prepares the chosen backend: for filter-datasets, a checked binary; for rest, the API root (from --cdb-url or
+ * NOPAYLOADCLIENT_CONF). Fails here, before anything is read or asked, when either is missing or unusable.
+ */
+export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promise<Cdb> {
+  // The seed's seven (the first of PAYLOAD_TYPES) until the rule set names its own.
+  const payloadTypes = choice.payloadTypes ?? PAYLOAD_TYPES.slice(0, 7)
+  if (choice.cdb === 'filter-datasets') {
+    const bin = await checkFilterDatasets(choice.binFilterDatasets)
+    const jobs = choice.jobs ?? 4
+    return {
+      name: 'filter-datasets',
+      target: bin,
+      ask: (runs) =>
+        askCdb(runs, {
+          bin, payloadTypes, jobs, timeoutMs: choice.timeout * 1000, attempts: choice.cdbRetries, env: deps.env, log,
+          retryBaseMs: deps.retryBaseMs, maxShardRuns: deps.maxShardRuns, tempRoot: deps.tempRoot, signal: deps.signal,
+        }),
+    }
+  }
+  const apiUrl = await resolveApiUrl(choice.cdbUrl, deps.env)
+  const jobs = choice.jobs ?? 16
+  return {
+    name: 'rest',
+    target: `${apiUrl} (global tag ${choice.globalTag})`,
+    ask: (runs) =>
+      askRest(runs, {
+        apiUrl, globalTag: choice.globalTag, payloadTypes, jobs, attempts: choice.cdbRetries, log,
+        timeoutMs: Math.min(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, choice.timeout * 1000),
+        deadlineMs: choice.timeout * 1000, retryBaseMs: deps.retryBaseMs, signal: deps.signal,
+      }),
+  }
+}

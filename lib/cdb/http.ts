@@ -1,0 +1,286 @@
+import { getMaxListeners, setMaxListeners } from 'node:events'
+import { CaloprodError } from '../errors.js'
+import { withRetry } from '../retry.js'
+
+/** How a request failed; `retryable` says whether another try may help. */
+export type HttpFailure =
+  | 'refused' // nobody listens at the address (server down or restarting)
+  | 'dns' // the host name does not resolve
+  | 'unreachable' // no route, or the connection could not be made in time
+  | 'reset' // the connection broke before the answer began
+  | 'truncated' // the connection closed before the whole answer arrived
+  | 'timeout' // no whole answer within the timeout
+  | 'status' // an HTTP error status
+  | 'redirect' // a 3xx: the URL is not the API's (often a missing trailing slash)
+  | 'aborted' // stopped from outside (SIGTERM, another request failed)
+
+/** A request that failed: the message names the server, what was asked and what to do. */
+export class HttpError extends CaloprodError {
+  readonly failure: HttpFailure
+  readonly retryable: boolean
+  readonly status: number | undefined
+  /** What happened, without server or advice: `answered 503 Service Unavailable`. */
+  readonly reason: string
+  constructor(message: string, details: { failure: HttpFailure; retryable: boolean; reason: string; status?: number; cause?: unknown }) {
+    super(message, 1, { cause: details.cause })
+    this.name = 'HttpError'
+    this.failure = details.failure
+    this.retryable = details.retryable
+    this.status = details.status
+    this.reason = details.reason
+  }
+}
+
+export interface HttpClientOptions {
+  /** The server's API root, named in every message (any user:password in it is left out). */
+  server: string
+  /** Requests in flight at once; also the most connections kept open. @default 16 */
+  maxInFlight?: number
+  /** Longest one try of a request may take, answer and body. @default 30000 ms */
+  timeoutMs?: number
+  /** Tries of a request that fails for a passing reason, the first included. @default 4 */
+  attempts?: number
+  /** First pause between tries, doubling, jittered. @default 500 ms */
+  retryBaseMs?: number
+  /** @default 10000 ms */
+  retryMaxMs?: number
+  /** Sent as `Authorization: Bearer <token>`; never appears in a message or a log line. */
+  token?: string
+  /** Stops every request in flight or waiting. */
+  signal?: AbortSignal
+  /** Told of each try that failed and will be repeated. */
+  onRetry?: (message: string) => void
+  sleep?: (ms: number) => Promise<void>
+  /** @default globalThis.fetch (Node's undici: keep-alive connections) */
+  fetch?: typeof fetch
+}
+
+/** A whole answer with a 2xx status. */
+export interface HttpAnswer {
+  status: number
+  headers: Headers
+  body: string
+}
+
+export interface HttpRequest {
+  /** What is being asked, for messages: `run 66500`, `the payload lists of newcdbtag`. */
+  what: string
+  /** Sent as JSON. */
+  json?: unknown
+}
+
+/** A URL without user and password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    parsed.username = ''
+    parsed.password = ''
+    return parsed.href
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//')
+  }
+}
+
+const CODES: Record<string, [HttpFailure, boolean, string]> = {
+  ECONNREFUSED: ['refused', true, 'connection refused (nothing listens there: is nopayloaddb running?)'],
+  ENOTFOUND: ['dns', false, 'the host name does not resolve (DNS)'],
+  EAI_AGAIN: ['dns', true, 'the host name could not be resolved just now (DNS)'],
+  ECONNRESET: ['reset', true, 'the connection was reset before the answer'],
+  EPIPE: ['reset', true, 'the connection broke while sending'],
+  EHOSTUNREACH: ['unreachable', true, 'no route to the host'],
+  ENETUNREACH: ['unreachable', true, 'the network is unreachable'],
+  ETIMEDOUT: ['unreachable', true, 'the connection timed out'],
+  UND_ERR_CONNECT_TIMEOUT: ['unreachable', true, 'the connection could not be made in time'],
+  UND_ERR_SOCKET: ['reset', true, 'the server closed the connection before answering'],
+  UND_ERR_HEADERS_TIMEOUT: ['timeout', true, 'no answer in time'],
+  UND_ERR_BODY_TIMEOUT: ['timeout', true, 'the answer stopped arriving'],
+}
+
+const ADVICE: Record<HttpFailure, string> = {
+  refused: 'check that nopayloaddb is up and that NOPAYLOADCLIENT_CONF or --cdb-url name its host and port',
+  dns: 'check the host name in NOPAYLOADCLIENT_CONF (base_url) or --cdb-url',
+  unreachable: 'check the network and the host and port in NOPAYLOADCLIENT_CONF or --cdb-url',
+  reset: 'check that nopayloaddb is healthy (its logs), then try again',
+  truncated: 'a proxy or the server cut the answer short: check that nopayloaddb is healthy, then try again',
+  timeout: 'the server is slow or stuck: check that nopayloaddb is healthy (its logs, its database), then try again',
+  status: 'check the server log of nopayloaddb',
+  redirect: 'check api_res in NOPAYLOADCLIENT_CONF or --cdb-url: the path must be the API root, with its trailing slash',
+  aborted: 'nothing more to do: it was stopped on purpose',
+}
+
+/** The nested cause chain's first error code that says how a fetch failed. */
+function failureOf(err: unknown): [HttpFailure, boolean, string] | undefined {
+  for (let e = err as { code?: string; cause?: unknown; name?: string } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code && CODES[e.code]) return CODES[e.code]
+  }
+  return undefined
+}
+
+/** Waits `ms`, or less when `signal` aborts: the next try then fails at once as aborted. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}
+
+/** Bounds the requests in flight: a slot is held while a try runs, not while it waits to be repeated. */
+class Slots {
+  private free: number
+  private waiting: (() => void)[] = []
+  constructor(size: number) {
+    this.free = size
+  }
+  async take(): Promise<() => void> {
+    if (this.free > 0) this.free--
+    else await new Promise<void>((resolve) => this.waiting.push(resolve))
+    let given = false
+    return () => {
+      if (given) return
+      given = true
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.free++
+    }
+  }
+}
+
+/**
+ * An HTTP client for one nopayloaddb: Node's own fetch (undici; connections are kept alive and reused), at most
+ * `maxInFlight` requests at once, a timeout per try, and retries with backoff on connection errors, timeouts, 429
+ * and 5xx only. A 3xx or another 4xx fails at once. Every failure is an HttpError whose one line names the server,
+ * what was asked, what happened and what to do.
+ */
+export class HttpClient {
+  /** Tries made so far, repeated ones included. */
+  requests = 0
+  readonly server: string
+  private readonly slots: Slots
+  private readonly options: HttpClientOptions
+
+  constructor(options: HttpClientOptions) {
+    this.options = options
+    this.server = redactUrl(options.server)
+    this.slots = new Slots(options.maxInFlight ?? 16)
+    // Each try in flight listens to the outer signal: more than Node's default ten is no leak here.
+    if (options.signal) setMaxListeners(Math.max(getMaxListeners(options.signal), (options.maxInFlight ?? 16) + 10), options.signal)
+  }
+
+  /** GET `url`; the body of a 2xx answer. */
+  get(url: string, what: string): Promise<HttpAnswer> {
+    return this.request('GET', url, { what })
+  }
+
+  async request(method: string, url: string, request: HttpRequest): Promise<HttpAnswer> {
+    const attempts = this.options.attempts ?? 4
+    let tries = 0
+    try {
+      return await withRetry(
+        async () => {
+          tries++
+          return this.once(method, url, request)
+        },
+        {
+          attempts,
+          baseMs: this.options.retryBaseMs ?? 500,
+          maxMs: this.options.retryMaxMs ?? 10000,
+          retryable: (err) => err instanceof HttpError && err.retryable && !this.options.signal?.aborted,
+          onRetry: (err, attempt, delay) =>
+            this.options.onRetry?.(`${this.server} ${request.what}: try ${attempt} of ${attempts}: ${(err as HttpError).reason}; trying again in ${(delay / 1000).toFixed(1)} s`),
+          sleep: this.options.sleep ?? ((ms) => pause(ms, this.options.signal)),
+        },
+      )
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err
+      const tried = tries > 1 ? ` (tried ${tries} times)` : ''
+      const message = `nopayloaddb ${this.server}, ${request.what}: ${err.reason}${tried}; ${ADVICE[err.failure]}`
+      throw new HttpError(message, { failure: err.failure, retryable: false, reason: err.reason, status: err.status, cause: err })
+    }
+  }
+
+  /** One try. Its HttpError's `reason` is the bare cause; `request` adds server, tries and advice. */
+  private async once(method: string, url: string, request: HttpRequest): Promise<HttpAnswer> {
+    const release = await this.slots.take()
+    const timeoutMs = this.options.timeoutMs ?? 30000
+    // One controller and a plain timer per try: AbortSignal.timeout and .any cost more than the request on Node 20.
+    const controller = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs)
+    const outer = this.options.signal
+    const onOuterAbort = () => controller.abort()
+    if (outer?.aborted) controller.abort()
+    else outer?.addEventListener('abort', onOuterAbort, { once: true })
+    const signal = controller.signal
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
+    if (request.json !== undefined) headers['content-type'] = 'application/json'
+    const fail = (failure: HttpFailure, retryable: boolean, reason: string, status?: number, cause?: unknown): never => {
+      throw new HttpError(reason, { failure, retryable, reason, status, cause })
+    }
+    const stopped = (err: unknown, during: 'answer' | 'body'): never => {
+      if (this.options.signal?.aborted) return fail('aborted', false, 'stopped', undefined, err)
+      if (timedOut) return fail('timeout', true, `no ${during === 'answer' ? 'answer' : 'whole answer'} within ${timeoutMs / 1000} s`, undefined, err)
+      const known = failureOf(err)
+      if (during === 'body') return fail('truncated', true, `the answer was cut short (the connection closed after part of the body${known ? `: ${known[2]}` : ''})`, undefined, err)
+      if (known) return fail(known[0], known[1], known[2], undefined, err)
+      return fail('unreachable', true, `the request failed (${(err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message})`, undefined, err)
+    }
+    try {
+      this.requests++
+      let response: Response
+      try {
+        response = await (this.options.fetch ?? fetch)(url, {
+          method,
+          headers,
+          body: request.json === undefined ? undefined : JSON.stringify(request.json),
+          redirect: 'manual',
+          signal,
+        })
+      } catch (err) {
+        return stopped(err, 'answer')
+      }
+      let body: string
+      try {
+        body = await response.text()
+      } catch (err) {
+        return stopped(err, 'body')
+      }
+      const { status } = response
+      if (status >= 200 && status < 300) return { status, headers: response.headers, body }
+      const said = describeBody(body, response.headers.get('content-type'))
+      if (status >= 300 && status < 400) {
+        return fail('redirect', false, `answered ${status} (a redirect to ${response.headers.get('location') ?? 'nowhere'}) for ${redactUrl(url)}`, status)
+      }
+      if (status === 429) return fail('status', true, `answered 429 Too Many Requests${said}`, status)
+      if (status >= 500) return fail('status', true, `answered ${status} ${response.statusText || 'server error'}${said}`, status)
+      const hint = status === 401 || status === 403 ? ' (access refused: check the token and the account\'s rights)' : status === 404 ? ' (no such endpoint: check api_res)' : ''
+      return fail('status', false, `answered ${status} ${response.statusText}${hint}${said}`, status)
+    } finally {
+      clearTimeout(timer)
+      outer?.removeEventListener('abort', onOuterAbort)
+      release()
+    }
+  }
+}
+
+/** A short quote of an error body for a message: the `detail` of a JSON one, the title of an HTML page. */
+function describeBody(body: string, contentType: string | null): string {
+  const text = body.trim()
+  if (!text) return ''
+  if (contentType?.includes('json')) {
+    try {
+      const detail = (JSON.parse(text) as { detail?: unknown }).detail
+      if (typeof detail === 'string') return `: "${detail.slice(0, 200)}"`
+    } catch {
+      // Not JSON after all: quoted below.
+    }
+  }
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1]?.trim()
+  if (title) return `: an HTML page "${title.slice(0, 120)}"`
+  return `: "${text.replace(/\s+/g, ' ').slice(0, 120)}"`
+}

@@ -1,0 +1,130 @@
+import { readFile } from 'node:fs/promises'
+import type { Env } from '../config/options.js'
+import { CaloprodError } from '../errors.js'
+
+/** The environment variable nopayloadclient (and so every sPHENIX program) reads its configuration file from. */
+export const NOPAYLOADCLIENT_CONF = 'NOPAYLOADCLIENT_CONF'
+
+/**
+ * The parts of a nopayloadclient configuration file caloprod uses (JSON, e.g. nopayloadclient's
+ * config/default.json: `{"base_url": "localhost:8000", "api_res": "/api/cdb_rest/", "write_dir": ..., ...}`).
+ * Only base_url and api_res are required; the rest is read when present and checked for its type.
+ */
+export interface NopayloadConfig {
+  /** The file it was read from. */
+  file: string
+  /** Host and port, e.g. `localhost:8000` (nopayloadclient puts `http://` in front). */
+  baseUrl: string
+  /** The API's path, e.g. `/api/cdb_rest/`. */
+  apiRes: string
+  /** `http://<base_url><api_res>`, always ending with `/`: what every endpoint's path is appended to. */
+  apiUrl: string
+  /** Where insertPayload copies payload files to (the payload store). */
+  writeDir?: string
+  /** Where payload files are looked for, in order. */
+  readDirList?: string[]
+  /** nopayloadclient's own retry count and mean pause in seconds. */
+  nRetries?: number
+  retrySleepMean?: number
+  /** Every key of the file, as parsed, for what a later stage needs beyond these. */
+  raw: Record<string, unknown>
+}
+
+/** A file or value under NOPAYLOADCLIENT_CONF that cannot be used: one line naming the file and the key. */
+export class NopayloadConfigError extends CaloprodError {
+  constructor(file: string, message: string) {
+    super(`${NOPAYLOADCLIENT_CONF}=${file}: ${message}; fix the file or point ${NOPAYLOADCLIENT_CONF} at another (nopayloadclient's config/default.json shows the keys)`, 1)
+    this.name = 'NopayloadConfigError'
+  }
+}
+
+/**
+ * The API root for a base URL and an API path as nopayloadclient joins them: `http://` + base_url + api_res. A
+ * base_url that already has a scheme keeps it; the path gets the slashes the endpoints need. Throws Error.
+ */
+export function apiUrlOf(baseUrl: string, apiRes: string): string {
+  const base = /^https?:\/\//i.test(baseUrl) ? baseUrl : `http://${baseUrl}`
+  const path = `/${apiRes}/`.replace(/\/{2,}/g, '/')
+  const url = new URL(`${base.replace(/\/+$/, '')}${path}`)
+  if (url.search || url.hash) throw new Error(`"${baseUrl}${apiRes}" holds a query or fragment`)
+  return url.href
+}
+
+/**
+ * Checks a `--cdb-url` value: the API root of a nopayloaddb, e.g. `http://localhost:8000/api/cdb_rest/`
+ * (`http://` may be left out, as in base_url). Returns it ending with `/`. Throws Error naming the accepted form.
+ */
+export function parseCdbUrl(raw: string): string {
+  try {
+    const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${url.protocol} is not http: or https:`)
+    if (url.search || url.hash) throw new Error('it holds a query or fragment')
+    if (!url.pathname.endsWith('/')) url.pathname += '/'
+    return url.href
+  } catch (err) {
+    throw new Error(`"${raw}" is not a nopayloaddb API URL such as http://localhost:8000/api/cdb_rest/ (${(err as Error).message})`)
+  }
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string'
+
+/** Parses a configuration file's text; `file` names it in errors. Throws NopayloadConfigError. */
+export function parseNopayloadConfig(file: string, text: string): NopayloadConfig {
+  let raw: unknown
+  try {
+    raw = JSON.parse(text.replace(/^\uFEFF/, ''))
+  } catch (err) {
+    throw new NopayloadConfigError(file, `not JSON (${(err as Error).message})`)
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new NopayloadConfigError(file, 'not a JSON object of keys such as "base_url" and "api_res"')
+  const keys = raw as Record<string, unknown>
+  const need = (key: string, example: string): string => {
+    const value = keys[key]
+    if (value === undefined) throw new NopayloadConfigError(file, `key "${key}" is missing (e.g. "${key}": "${example}")`)
+    if (!isString(value) || value.trim() === '') throw new NopayloadConfigError(file, `key "${key}" must be a non-empty string (e.g. "${key}": "${example}"), not ${JSON.stringify(value)}`)
+    return value.trim()
+  }
+  const optional = <T>(key: string, check: (v: unknown) => v is T, what: string): T | undefined => {
+    const value = keys[key]
+    if (value === undefined) return undefined
+    if (!check(value)) throw new NopayloadConfigError(file, `key "${key}" must be ${what}, not ${JSON.stringify(value)}`)
+    return value
+  }
+  const baseUrl = need('base_url', 'localhost:8000')
+  const apiRes = need('api_res', '/api/cdb_rest/')
+  let apiUrl: string
+  try {
+    apiUrl = apiUrlOf(baseUrl, apiRes)
+  } catch (err) {
+    throw new NopayloadConfigError(file, `keys "base_url" and "api_res" do not make a URL (${(err as Error).message})`)
+  }
+  const count = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0
+  return {
+    file,
+    baseUrl,
+    apiRes,
+    apiUrl,
+    writeDir: optional('write_dir', (v): v is string => isString(v) && v !== '', 'a non-empty string (a directory)'),
+    readDirList: optional('read_dir_list', (v): v is string[] => Array.isArray(v) && v.every(isString), 'a list of directories'),
+    nRetries: optional('n_retries', count, 'a whole number'),
+    retrySleepMean: optional('retry_sleep_mean', (v): v is number => typeof v === 'number' && v >= 0, 'a number of seconds'),
+    raw: keys,
+  }
+}
+
+/**
+ * Reads the file named by NOPAYLOADCLIENT_CONF in `env`; undefined when the variable is unset or empty (the caller
+ * decides whether that is an error). Throws NopayloadConfigError for a file that cannot be read or used.
+ */
+export async function readNopayloadConfig(env: Env): Promise<NopayloadConfig | undefined> {
+  const file = env[NOPAYLOADCLIENT_CONF]
+  if (!file) return undefined
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new NopayloadConfigError(file, `cannot read it (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory, not a file' : (err as Error).message})`)
+  }
+  return parseNopayloadConfig(file, text)
+}

@@ -1,0 +1,114 @@
+import type { PayloadType } from '../config/calibrations.js'
+import { CaloprodError } from '../errors.js'
+import type { RunTag } from '../files/run-list.js'
+import type { Log } from '../log.js'
+import type { CdbAnswer } from './ask.js'
+import { emptyCounts } from './filter-datasets.js'
+import { HttpClient } from './http.js'
+import { judgeRun, parsePayloadIovs } from './payload-iovs.js'
+
+export interface RestAskOptions {
+  /** The API root, e.g. `http://localhost:8000/api/cdb_rest/` (ending with `/`). */
+  apiUrl: string
+  /** The CDB global tag, `newcdbtag` for sPHENIX's maps. */
+  globalTag: string
+  /** The payload types that must be current (the rule set's). */
+  payloadTypes: readonly PayloadType[]
+  /** Requests in flight at once. */
+  jobs: number
+  /** Longest one try of a request may take, in ms. */
+  timeoutMs: number
+  /** Tries of a request that fails for a passing reason, the first included. */
+  attempts: number
+  log: Log
+  /** @default 500 */
+  retryBaseMs?: number
+  /** Longest the whole ask may take, in ms; then it fails naming the runs still unanswered. */
+  deadlineMs?: number
+  /** Stops every request (e.g. on SIGTERM); the ask then fails. */
+  signal?: AbortSignal
+}
+
+/** The URL that asks nopayloaddb for every payload of `run` in `globalTag` (the path keeps its trailing slash). */
+export function payloadIovsUrl(apiUrl: string, globalTag: string, run: number): string {
+  return `${apiUrl}payloadiovs/?gtName=${encodeURIComponent(globalTag)}&majorIOV=0&minorIOV=${run}`
+}
+
+/**
+ * Asks nopayloaddb about `runs`, one request per run (it answers every payload type at once), `jobs` at a time,
+ * and judges each run as filter-datasets would (judgeRun). Any run left unanswered, after retries, or answered with
+ * something that is not payloadiovs rows, stops the others and throws one line naming the server, the run and what
+ * to do: the caller writes nothing. A global tag with no payload for any run asked gets one warning.
+ */
+export async function askRest(runs: readonly RunTag[], options: RestAskOptions): Promise<CdbAnswer> {
+  const answer: CdbAnswer = { keep: new Set(), counts: emptyCounts(), calls: 0, shards: 0 }
+  if (runs.length === 0) return answer
+  const { log } = options
+  const stopAll = new AbortController()
+  const deadline = options.deadlineMs === undefined ? undefined : AbortSignal.timeout(options.deadlineMs)
+  const signal = AbortSignal.any([stopAll.signal, ...(options.signal ? [options.signal] : []), ...(deadline ? [deadline] : [])])
+  const pending = new Set(runs.map((run) => run.runnumber))
+  const http = new HttpClient({
+    server: options.apiUrl,
+    maxInFlight: options.jobs,
+    timeoutMs: options.timeoutMs,
+    attempts: options.attempts,
+    retryBaseMs: options.retryBaseMs ?? 500,
+    signal,
+    onRetry: (message) => log.info(message),
+  })
+  let failure: CaloprodError | undefined
+  let empty = 0
+  const askRun = async (run: RunTag) => {
+    const what = `run ${run.runnumber}`
+    const { body } = await http.get(payloadIovsUrl(options.apiUrl, options.globalTag, run.runnumber), what)
+    let rows
+    try {
+      rows = parsePayloadIovs(body, run.runnumber)
+    } catch (err) {
+      throw new CaloprodError(
+        `nopayloaddb ${http.server}, ${what}: ${(err as Error).message}; check that --cdb-url or NOPAYLOADCLIENT_CONF (base_url, api_res) name a nopayloaddb API root`,
+      )
+    }
+    pending.delete(run.runnumber)
+    if (rows.length === 0) empty++
+    const states = judgeRun(rows, run.runnumber, run.tag, options.payloadTypes)
+    const missing = options.payloadTypes.filter((type) => states.get(type) === 'missing')
+    const outdated = options.payloadTypes.filter((type) => states.get(type) === 'outdated')
+    for (const type of missing) answer.counts[type].missing++
+    for (const type of outdated) answer.counts[type].outdated++
+    if (missing.length || outdated.length) {
+      answer.keep.add(run.runnumber)
+      const words = [missing.length && `missing ${missing.join(' ')}`, outdated.length && `outdated ${outdated.join(' ')}`].filter(Boolean)
+      log.info(`${what} (tag ${run.tag}): ${words.join('; ')}`)
+    }
+  }
+  await Promise.all(
+    runs.map((run) =>
+      askRun(run).catch((err: unknown) => {
+        // The first failure stops the rest; theirs (aborted) say nothing more. So does the deadline's.
+        if (failure || options.signal?.aborted || deadline?.aborted) return
+        failure = err instanceof CaloprodError ? err : new CaloprodError(`nopayloaddb ${http.server}, run ${run.runnumber}: ${(err as Error).message}`, 1, { cause: err })
+        stopAll.abort()
+      }),
+    ),
+  )
+  answer.calls = http.requests
+  if (options.signal?.aborted) {
+    const reason = options.signal.reason
+    throw reason instanceof CaloprodError ? reason : new CaloprodError('CDB check interrupted; nothing was written', 1)
+  }
+  if (!failure && deadline?.aborted) {
+    const left = [...pending].sort((a, b) => a - b)
+    const which = left.length === 1 ? `run ${left[0]}` : `runs ${left.slice(0, 5).join(', ')}${left.length > 5 ? ` and ${left.length - 5} more` : ''}`
+    failure = new CaloprodError(
+      `nopayloaddb ${http.server}, ${which}: no answer within --timeout ${options.deadlineMs! / 1000}s for the whole check; the server is slow or stuck: check that nopayloaddb is healthy, or raise --timeout`,
+    )
+  }
+  if (failure) throw new CaloprodError(`CDB check failed, nothing was written: ${failure.message}`, 1, { cause: failure })
+  if (empty === runs.length) {
+    log.warn(`global tag "${options.globalTag}" has no payload of any type for any of the ${runs.length} runs asked, so they are all missing: is the tag misspelt? (--global-tag, default newcdbtag)`)
+  }
+  log.info(`asked ${http.server} about ${runs.length} runs in ${http.requests} requests (${options.jobs} at a time): ${answer.keep.size} to process`)
+  return answer
+}

@@ -1,0 +1,123 @@
+// The HTTP client of lib/cdb/http.ts against the fake nopayloaddb (test/fakes/nopayloaddb.mjs) and its faults.
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import t, { type Test } from 'tap'
+import { HttpClient, HttpError, type HttpClientOptions } from '../../lib/cdb/http.js'
+import { startFakeNopayloaddb, type FakeNopayloaddbFaults } from '../fakes/nopayloaddb.mjs'
+
+const QUERY = 'payloadiovs/?gtName=newcdbtag&majorIOV=0&minorIOV=66500'
+
+async function fake(t: Test, faults: FakeNopayloaddbFaults = {}) {
+  const server = await startFakeNopayloaddb({ faults })
+  t.teardown(() => server.close())
+  return server
+}
+
+const client = (server: string, more: Partial<HttpClientOptions> = {}) =>
+  new HttpClient({ server, timeoutMs: 2000, attempts: 3, retryBaseMs: 1, retryMaxMs: 5, ...more })
+
+async function failure(t: Test, promise: Promise<unknown>): Promise<HttpError> {
+  const err = await promise.then(() => undefined, (e: unknown) => e)
+  t.type(err, HttpError)
+  return err as HttpError
+}
+
+t.test('a whole answer comes back as text; the path without its slash is a redirect, not followed', async (t) => {
+  const server = await fake(t)
+  const http = client(server.apiUrl)
+  const answer = await http.get(`${server.apiUrl}${QUERY}`, 'run 66500')
+  t.equal(answer.status, 200)
+  t.match(answer.body, /^\[\[/)
+  const err = await failure(t, http.get(`${server.apiUrl}payloadiovs?gtName=newcdbtag&majorIOV=0&minorIOV=66500`, 'run 66500'))
+  t.equal(err.failure, 'redirect')
+  t.match(err.message, /run 66500: answered 301 .*trailing slash/)
+  t.equal(server.requests.length, 2, 'a redirect is not retried')
+})
+
+t.test('500s then success: retried; 403: not retried; 429 retried', async (t) => {
+  const server = await fake(t, { fail500: 2 })
+  const retries: string[] = []
+  const http = client(server.apiUrl, { onRetry: (m) => void retries.push(m) })
+  t.equal((await http.get(`${server.apiUrl}${QUERY}`, 'run 66500')).status, 200)
+  t.equal(server.requests.length, 3)
+  t.equal(retries.length, 2)
+  t.match(retries[0], /run 66500: try 1 of 3: answered 500 .*Server Error \(500\)/)
+
+  server.setFaults({ status: 403 })
+  const err = await failure(t, http.get(`${server.apiUrl}${QUERY}`, 'run 66500'))
+  t.equal(server.requests.length, 4, 'one try only')
+  t.match(err.message, new RegExp(`^nopayloaddb ${server.apiUrl}, run 66500: answered 403 Forbidden \\(access refused`))
+  t.match(err.message, /You do not have permission/)
+
+  server.setFaults({ status: 429 })
+  const busy = await failure(t, http.get(`${server.apiUrl}${QUERY}`, 'run 66500'))
+  t.equal(server.requests.length, 7, 'three tries')
+  t.match(busy.message, /answered 429 Too Many Requests.*\(tried 3 times\)/)
+})
+
+t.test('connection refused, DNS failure, hang, truncated body: each named, with what to do', async (t) => {
+  const closed = await fake(t)
+  const deadUrl = closed.apiUrl
+  await closed.close()
+  const refused = await failure(t, client(deadUrl).get(`${deadUrl}${QUERY}`, 'run 66500'))
+  t.equal(refused.failure, 'refused')
+  t.match(refused.message, /run 66500: connection refused .*\(tried 3 times\); check that nopayloaddb is up/)
+
+  const dns = await failure(t, client('http://cdb.caloprod.invalid/api/').get(`http://cdb.caloprod.invalid/api/${QUERY}`, 'run 66500'))
+  t.equal(dns.failure, 'dns')
+  t.match(dns.message, /^nopayloaddb http:\/\/cdb\.caloprod\.invalid\/api\/, run 66500: the host name does not resolve/)
+
+  const hanging = await fake(t, { hang: true })
+  const start = Date.now()
+  const hang = await failure(t, client(hanging.apiUrl, { timeoutMs: 200, attempts: 2 }).get(`${hanging.apiUrl}${QUERY}`, 'run 66500'))
+  t.equal(hang.failure, 'timeout')
+  t.match(hang.message, /no answer within 0\.2 s \(tried 2 times\).*check that nopayloaddb is healthy/)
+  t.ok(Date.now() - start < 3000)
+
+  const cut = await fake(t, { truncate: true })
+  const truncated = await failure(t, client(cut.apiUrl).get(`${cut.apiUrl}${QUERY}`, 'run 66500'))
+  t.equal(truncated.failure, 'truncated')
+  t.match(truncated.message, /the answer was cut short/)
+  t.equal(cut.requests.length, 3, 'retried')
+})
+
+t.test('at most maxInFlight requests at once, over reused connections; the token is sent, never shown', async (t) => {
+  let inFlight = 0
+  let most = 0
+  const sockets = new Set<unknown>()
+  const auth: string[] = []
+  const server: Server = createServer((req, res) => {
+    sockets.add(req.socket)
+    auth.push(String(req.headers.authorization))
+    inFlight++
+    most = Math.max(most, inFlight)
+    setTimeout(() => {
+      inFlight--
+      res.writeHead(req.url?.includes('denied') ? 401 : 200, { 'content-type': 'application/json' }).end('[]')
+    }, 20)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  server.closeIdleConnections?.()
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+  const http = client(url, { maxInFlight: 3, token: 's3cret-token' })
+  await Promise.all(Array.from({ length: 30 }, (_, i) => http.get(`${url}?n=${i}`, `run ${i}`)))
+  t.equal(most, 3)
+  // undici returns a connection to its pool a moment after the body ends, so a few more than 3 may open.
+  t.ok(sockets.size <= 10, `connections reused: ${sockets.size} for 30 requests`)
+  t.ok(auth.every((a) => a === 'Bearer s3cret-token'))
+  const err = await failure(t, http.get(`${url}denied`, 'run 1'))
+  t.notMatch(err.message, /s3cret/)
+  t.match(err.message, /answered 401 .*check the token/)
+  server.closeAllConnections()
+})
+
+t.test('an outer abort stops a request at once, without retries', async (t) => {
+  const hanging = await fake(t, { hang: true })
+  const controller = new AbortController()
+  const http = client(hanging.apiUrl, { timeoutMs: 10000, signal: controller.signal })
+  setTimeout(() => controller.abort(), 50)
+  const err = await failure(t, http.get(`${hanging.apiUrl}${QUERY}`, 'run 66500'))
+  t.equal(err.failure, 'aborted')
+  t.equal(hanging.requests.length, 1)
+})

@@ -1,0 +1,38 @@
+import t from 'tap'
+import { iovEnded, judgeRun, parsePayloadIovs } from '../../lib/cdb/payload-iovs.js'
+
+const OPEN = '9223372036854775807'
+
+t.test('8 and 9 columns, objects, null size and revision; 2^63-1 exact', async (t) => {
+  const rows = parsePayloadIovs(
+    `[["CEMC_meanTime", "CEMC_meanTime/ab/cd/abcd_CEMC_meanTime_v8_66500.root", "abcd", null, 0, 66500, ${OPEN}, ${OPEN}, null],
+      ["HCALIN_meanTime", "x/HCALIN_meanTime_v8_66500.root", "ef", 10, 0, 66400, 0, 66500],
+      {"payload_type_name": "HCALOUT_meanTime", "payload_url": "y", "checksum": null, "size": null, "major_iov": 0, "minor_iov": 1,
+       "major_iov_end": 0, "minor_iov_end": 66501, "revision": 3}]`,
+    66500,
+  )
+  t.equal(rows[0].minorIovEnd, 9223372036854775807n)
+  t.equal(iovEnded(rows[0], 66500), false)
+  t.equal(iovEnded(rows[1], 66500), true, 'an IOV ending at the run has ended')
+  t.equal(iovEnded(rows[2], 66500), false)
+  const states = judgeRun(rows, 66500, 'v8', ['CEMC_meanTime', 'HCALIN_meanTime', 'HCALOUT_meanTime', 'CEMC_BadTowerMap'])
+  t.same(Object.fromEntries(states), { CEMC_meanTime: 'current', HCALIN_meanTime: 'missing', HCALOUT_meanTime: 'outdated', CEMC_BadTowerMap: 'missing' })
+})
+
+t.test('the BadTowerMap is named EMCalHotMap_<tag>_<run>cdb.root', async (t) => {
+  const row = (url: string) => `[["CEMC_BadTowerMap", "${url}", null, null, 0, 66500, 0, 66501]]`
+  const judge = (url: string) => judgeRun(parsePayloadIovs(row(url), 66500), 66500, 'v8', ['CEMC_BadTowerMap']).get('CEMC_BadTowerMap')
+  t.equal(judge('CEMC_BadTowerMap/00/11/0011_EMCalHotMap_v8_66500cdb.root'), 'current')
+  t.equal(judge('CEMC_BadTowerMap/00/11/0011_CEMC_BadTowerMap_v8_66500.root'), 'outdated')
+  t.equal(judge('CEMC_BadTowerMap/00/11/0011_EMCalHotMap_v7_66500cdb.root'), 'outdated')
+})
+
+t.test('an empty list is no payload at all; a non-list or a bad row says what is wrong', async (t) => {
+  t.same(parsePayloadIovs('[]', 66500), [])
+  t.throws(() => parsePayloadIovs('', 66500), /the answer is empty, not JSON/)
+  t.throws(() => parsePayloadIovs('<html><title>Bad Gateway</title></html>', 66500), /an HTML page "Bad Gateway", not JSON/)
+  t.throws(() => parsePayloadIovs('[["CEMC_meanTime", "", null, null, 0, 1, 0, 2]]', 66500), /row 1 \(CEMC_meanTime\): payload_url is string "", not a non-empty string/)
+  t.throws(() => parsePayloadIovs('[["CEMC_meanTime", "u", null, 1.5, 0, 1, 0, 2]]', 66500), /size is number 1.5, not an integer or null/)
+  t.throws(() => parsePayloadIovs('[[null, "u", null, null, 0, 1, 0, 2]]', 66500), /row 1: payload_type is null, not a name/)
+  t.throws(() => parsePayloadIovs('[7]', 66500), /row 1 is the integer 7, not a row of 8 or 9 columns/)
+})

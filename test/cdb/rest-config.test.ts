@@ -1,0 +1,66 @@
+// `check --cdb rest` when the server cannot be reached or its configuration is wrong, when its answers have the wrong
+// shape, and when the global tag is empty: one line naming what to fix, exit 1 (2 for usage), nothing written.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { payloadIovs, startFakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
+import { runListCsv } from '../helpers/fake-cdb.js'
+import { failedLine, read, RUN_LIST, setup } from '../helpers/rest-check.js'
+
+t.test('nobody there, a name that does not resolve, a malformed or missing configuration', async (t) => {
+  const { check, untouched, root } = await setup(t)
+  const closed = await startFakeNopayloaddb({})
+  await closed.close()
+  const refused = failedLine(t, 'refused', await check(['--cdb-retries', '2', '--cdb-url', closed.apiUrl]))
+  t.match(refused, new RegExp(`^caloprod check: CDB check failed, nothing was written: nopayloaddb ${closed.apiUrl}, run 665\\d\\d: connection refused .*\\(tried 2 times\\); check that nopayloaddb is up`))
+  untouched(t, 'refused')
+
+  const dns = failedLine(t, 'dns', await check(['--cdb-url', 'nopayloaddb.caloprod.invalid/api/cdb_rest/']))
+  t.match(dns, /nopayloaddb http:\/\/nopayloaddb\.caloprod\.invalid\/api\/cdb_rest\/, run 665\d\d: the host name does not resolve \(DNS\); check the host name/)
+  untouched(t, 'dns')
+
+  const bad = join(root, 'bad.json')
+  writeFileSync(bad, '{"base_url": 8000, "api_res": "/api/cdb_rest/"}\n')
+  const malformed = failedLine(t, 'malformed conf', await check([], { NOPAYLOADCLIENT_CONF: bad }))
+  t.equal(malformed, `caloprod check: NOPAYLOADCLIENT_CONF=${bad}: key "base_url" must be a non-empty string (e.g. "base_url": "localhost:8000"), not 8000; fix the file or point NOPAYLOADCLIENT_CONF at another (nopayloadclient's config/default.json shows the keys)`)
+  untouched(t, 'malformed conf')
+
+  const neither = failedLine(t, 'neither', await check([], { NOPAYLOADCLIENT_CONF: '' }), 2)
+  t.match(neither, /--cdb rest needs nopayloaddb's address: set NOPAYLOADCLIENT_CONF .* or pass --cdb-url URL/)
+  untouched(t, 'neither')
+
+  const usage = failedLine(t, 'bad flag', await check(['--cdb', 'soap']), 2)
+  t.match(usage, /--cdb: unknown CDB backend "soap": expected filter-datasets or rest/)
+  const url = failedLine(t, 'bad url', await check(['--cdb-url', 'ftp://cdb/']), 2)
+  t.match(url, /--cdb-url: "ftp:\/\/cdb\/" is not a nopayloaddb API URL/)
+  untouched(t, 'bad flags')
+})
+
+t.test('an answer of the wrong shape names the run and what is wrong, never "everything outdated"', async (t) => {
+  let body = ''
+  const { check, untouched } = await setup(t, { 'GET payloadiovs/': (ctx) => (ctx.query.get('minorIOV') === '66502' && body ? { body } : payloadIovs(ctx)) })
+  const shapes: [string, RegExp][] = [
+    ['[["CEMC_BadTowerMap", "x", null, null, 0, 66502, 0]]', /run 66502: row 1 has 7 columns, expected 8 or 9/],
+    ['{"detail": "GlobalTag newcdbtag does not exist"}', /run 66502: the answer is an object, not a list of payload rows/],
+    ['[["CEMC_meanTime", "u", null, null, 0, 66502, 0, "66503"]]', /run 66502: row 1 \(CEMC_meanTime\): minor_iov_end is string "66503", not an integer/],
+    ['[["CEMC_meanTime", "u", null, null, 0, 66600, 0, 66601]]', /run 66502: the row of CEMC_meanTime starts at IOV \(0, 66600\), after the run asked for/],
+    ['[["CEMC_meanTime", "u", null, null, 0, 1, 0, 2], ["CEMC_meanTime", "v", null, null, 0, 3, 0, 4]]', /run 66502: two rows for payload type CEMC_meanTime/],
+    ['[["CEMC_meanTime", "u", null, 12, 0, 66502, 0, 9223372036854775807', /run 66502: the answer is not whole JSON \(the text ends where "," or "\]" should follow/],
+  ]
+  for (const [text, message] of shapes) {
+    body = text
+    const line = failedLine(t, text, await check(['--recheck']))
+    t.match(line, /^caloprod check: CDB check failed, nothing was written: nopayloaddb http:\/\/127\.0\.0\.1:\d+\/api\/cdb_rest\/, /)
+    t.match(line, message, text)
+    untouched(t, text)
+  }
+})
+
+t.test('a global tag with nothing in it: the runs are missing, and one warning names the tag', async (t) => {
+  const { check, paths } = await setup(t)
+  const result = await check(['--recheck', '--global-tag', 'newcdbtga'])
+  t.equal(result.code, 0, result.stderr)
+  t.equal(result.stderr, 'check: warning: global tag "newcdbtga" has no payload of any type for any of the 5 runs asked, so they are all missing: is the tag misspelt? (--global-tag, default newcdbtag)\n')
+  t.equal(read(paths.process), runListCsv(RUN_LIST))
+  t.match(result.stdout, /5 to process \(CEMC_BadTowerMap 5 missing;/)
+})
