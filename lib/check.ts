@@ -1,13 +1,12 @@
-import { readFile, stat } from 'node:fs/promises'
 import type { Env } from './config/options.js'
 import { PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
 import { openCdb, type CdbChoice, type CdbDeps } from './cdb/backend.js'
 import { checkSummary, writeCheckSummary } from './cdb/check-summary.js'
 import { emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'
-import { coversPayloads, LEGACY_SETTLED_TABLE, payloadTypesField, SETTLED_TABLE, stillSettled, type SettledRow } from './cdb/settled.js'
-import { readCsvRows, writeCsv } from './files/csv.js'
+import { coversPayloads, payloadTypesField, readSettled, stillSettled, writeSettled, type SettledRow } from './files/settled.js'
 import { layout } from './files/layout.js'
-import { indexByRun, RUN_TAG_TABLE, type RunTag } from './files/run-tags.js'
+import { writeProcessList } from './files/process-list.js'
+import { readRunList, type RunTag } from './files/run-list.js'
 import type { Log } from './log.js'
 
 /** The check stage's options; how to ask the CDB (filter-datasets or rest) is in CdbChoice. */
@@ -106,18 +105,6 @@ export interface CheckResult {
 }
 
 /**
- * Reads the cache; none yet is an empty one. A damaged cache names its line: fix it or delete it. A cache written
- * before rule sets (no payload_types column) reads as settled for the seven payloads.
- */
-async function readSettled(path: string): Promise<SettledRow[]> {
-  if (!(await stat(path).catch(() => undefined))) return []
-  const legacy = (await readFile(path, 'utf8').catch(() => '')).startsWith(`${LEGACY_SETTLED_TABLE.columns.join(',')}\n`)
-  const rows = await readCsvRows(path, legacy ? LEGACY_SETTLED_TABLE : SETTLED_TABLE)
-  indexByRun(rows, path)
-  return rows
-}
-
-/**
  * The check stage: which runs of `<runtype>.csv` need their maps made, written to `<runtype>-process.csv`
  * (`runnumber,tag`, sorted by run). Asks the CDB (filter-datasets in shards, or nopayloaddb's REST API one request
  * per run: `options.cdb`) only about runs not settled in the cache `<runtype>-settled.csv`; asks nothing, and starts
@@ -128,8 +115,7 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   const cdb = await openCdb({ ...options, payloadTypes: options.rules.payloadTypes }, log, deps)
   const runListPath = layout.runListCsv(options.output, options.runType)
   const settledPath = layout.settledCsv(options.output, options.runType)
-  const runs = await readCsvRows(runListPath, RUN_TAG_TABLE)
-  indexByRun(runs, runListPath)
+  const runs = await readRunList(runListPath)
   runs.sort((a, b) => a.runnumber - b.runnumber)
   const settledRows = await readSettled(settledPath)
   const now = (deps.now ?? (() => new Date()))()
@@ -146,10 +132,10 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   const described = describeCounts(counts)
   if (described) log.info(`payloads missing or outdated, by type (runs): ${described}`)
 
-  const processChanged = await writeCsv(layout.processCsv(options.output, options.runType), RUN_TAG_TABLE, toProcess.map(({ runnumber, tag }) => ({ runnumber, tag })))
+  const processChanged = await writeProcessList(layout.processCsv(options.output, options.runType), toProcess)
   await writeCheckSummary(layout.checkJson(options.output, options.runType), checkSummary(runs.length, toProcess.length, counts, payloadTypes))
   // Unchanged when nothing was asked, even if a person reordered the file: the cache changes only by asking.
-  const settled = questions.length > 0 && (await writeCsv(settledPath, SETTLED_TABLE, nextSettled(settledRows, questions, answer.keep, now, payloadTypes)))
+  const settled = questions.length > 0 && (await writeSettled(settledPath, nextSettled(settledRows, questions, answer.keep, now, payloadTypes)))
   return {
     cdb: cdb.name,
     runs: runs.length,

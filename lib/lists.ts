@@ -1,47 +1,19 @@
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { parseListName, runTagKey } from './condor/jobs-list.js'
+import { formatDatasetList, parseListName, runTagKey } from './files/dataset-list.js'
 import { CaloprodError, InputError } from './errors.js'
 import { cachedRunFiles, LISTS_CACHE } from './lists-cache.js'
 import { writeFileIfChanged } from './files/atomic.js'
-import { field, readCsv, readCsvRows, writeCsv, type Table } from './files/csv.js'
 import { layout } from './files/layout.js'
-import { QUERY_TABLE } from './files/query-rows.js'
-import { indexByRun, RUN_TAG_TABLE, type RunTag } from './files/run-tags.js'
+import { writeMissingList } from './files/missing-list.js'
+import { readProcessList } from './files/process-list.js'
+import { readQueryRows } from './files/query-csv.js'
+import { indexByRun, type RunTag } from './files/run-list.js'
 import type { Log } from './log.js'
-
-/** A row of `<runtype>-missing.csv`: a catalogued file of a run to process that is not usable on disk. */
-export interface MissingRow {
-  full_file_path: string
-}
-
-/** The contract of `<runtype>-missing.csv`, sorted by path. */
-export const MISSING_TABLE: Table<MissingRow> = {
-  columns: ['full_file_path'],
-  toFields: (r) => [r.full_file_path],
-  fromFields: ([path]) => ({ full_file_path: field.text(path, 'full_file_path') }),
-}
+import { eachLimited } from './pool.js'
 
 /** Why a catalogued file is not used: not there, or there but empty (a zero-size ROOT file cannot be read). */
 export type MissingReason = 'absent' | 'empty' | 'not a file'
-
-/** Runs `task` on each item with at most `limit` in flight; resolves when all are done, rejects on the first error. */
-async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  let failed = false
-  const worker = async () => {
-    while (next < items.length && !failed) {
-      const item = items[next++]
-      try {
-        await task(item)
-      } catch (err) {
-        failed = true
-        throw err
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-}
 
 /**
  * Which of `paths` are missing, and why. Asks the file system with at most `concurrency` stats in flight: on a
@@ -154,13 +126,13 @@ function byText(a: string, b: string): number {
  * Throws InputError when the two disagree: a run whose tag differs, or a run reduce.csv does not have.
  */
 async function readRunFiles(processPath: string, reducePath: string): Promise<RunFiles[]> {
-  const processRows = await readCsvRows(processPath, RUN_TAG_TABLE)
+  const processRows = await readProcessList(processPath)
   const byRun = indexByRun(processRows, processPath)
   const lineOf = new Map(processRows.map((row, i) => [row.runnumber, i + 2]))
   const files = new Map<number, RunFile[]>()
   const outOfStep = 'the inputs are out of step: re-run the reduce and check stages'
   let line = 1
-  for await (const row of readCsv(reducePath, QUERY_TABLE)) {
+  for await (const row of readQueryRows(reducePath)) {
     line++ // Tags and paths hold no line breaks (QUERY_TABLE checks), so each row is one line.
     const entry = byRun.get(row.runnumber)
     if (!entry) continue
@@ -168,7 +140,10 @@ async function readRunFiles(processPath: string, reducePath: string): Promise<Ru
       throw new InputError(processPath, lineOf.get(row.runnumber), `run ${row.runnumber} has tag ${entry.tag} here but ${row.tag} in ${reducePath}:${line}; ${outOfStep}`)
     }
     let list = files.get(row.runnumber)
-    if (!list) files.set(row.runnumber, (list = []))
+    if (!list) {
+      list = []
+      files.set(row.runnumber, list)
+    }
     list.push({ segment: row.segment, events: row.events, path: row.full_file_path })
   }
   return processRows.map((run) => {
@@ -240,10 +215,10 @@ export async function runLists(
   })
 
   await mkdir(dir, { recursive: true })
-  const missingChanged = await writeCsv(layout.missingCsv(options.output, options.runType), MISSING_TABLE, plan.missing.map((p) => ({ full_file_path: p })))
+  const missingChanged = await writeMissingList(layout.missingCsv(options.output, options.runType), plan.missing)
   let written = 0
   await eachLimited(plan.lists, 16, async (list) => {
-    if (await writeFileIfChanged(layout.listFile(options.output, list.runnumber, list.tag), list.paths.map((p) => `${p}\n`).join(''))) written++
+    if (await writeFileIfChanged(layout.listFile(options.output, list.runnumber, list.tag), formatDatasetList(list.paths))) written++
   })
   for (const name of stale) {
     await unlink(join(dir, name)).catch((err: NodeJS.ErrnoException) => {

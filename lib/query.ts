@@ -1,9 +1,9 @@
 import { catalogError, isTransient } from './catalog/errors.js'
 import { connectCatalog, describeTarget, type CatalogTarget } from './catalog/connection.js'
 import { queryFiles, type QueryFilesOptions, type SkippedRow, type TrapCounts } from './catalog/query-files.js'
-import { openCsvWriter } from './files/csv.js'
+import { openCsvWriter } from './files/csv-lines.js'
 import { layout } from './files/layout.js'
-import { QUERY_TABLE } from './files/query-rows.js'
+import { QUERY_TABLE } from './files/query-csv.js'
 import type { Log } from './log.js'
 import { withRetry, type RetryPolicy } from './retry.js'
 

@@ -1,6 +1,6 @@
-import { copyCsvLines, openCsvWriter, readCsvBatches, scanCsv, writeCsv } from './files/csv.js'
-import { QUERY_TABLE, type QueryRow } from './files/query-rows.js'
-import { RUN_TAG_TABLE, type RunTag } from './files/run-tags.js'
+import { openCsvWriter } from './files/csv-lines.js'
+import { copyQueryLines, QUERY_TABLE, readQueryBatches, scanQueryCsv, type QueryRow } from './files/query-csv.js'
+import { writeRunList, type RunTag } from './files/run-list.js'
 import { layout } from './files/layout.js'
 import type { RuleSet } from './rules/types.js'
 
@@ -33,7 +33,10 @@ export function addToSurvey(survey: TagSurvey, row: QueryRow): void {
   const seen = survey.tagMinTime.get(row.tag)
   if (seen === undefined || compareTime(row.time, seen) < 0) survey.tagMinTime.set(row.tag, row.time)
   let tags = survey.runTags.get(row.runnumber)
-  if (!tags) survey.runTags.set(row.runnumber, (tags = new Set()))
+  if (!tags) {
+    tags = new Set()
+    survey.runTags.set(row.runnumber, tags)
+  }
   tags.add(row.tag)
   const key = `${row.runnumber}/${row.tag}`
   const newest = survey.runTagMaxTime.get(key)
@@ -91,7 +94,7 @@ export async function runReduce(options: { output: string; runType: string; rule
   // tag's time when it is earlier.
   const rule = options.rules.tagRule
   let last: QueryRow | undefined
-  const scan = await scanCsv(queryCsv, QUERY_TABLE, (rows) => {
+  const scan = await scanQueryCsv(queryCsv, (rows) => {
     for (const row of rows) {
       if (rule === 'earliest-file' && last && row.runnumber === last.runnumber && row.tag === last.tag && row.time >= last.time) continue
       addToSurvey(survey, row)
@@ -105,9 +108,9 @@ export async function runReduce(options: { output: string; runType: string; rule
   let files = 0
   try {
     if (scan.verbatim) {
-      files = await copyCsvLines(scan, 2, ([runnumber, tag]) => kept.get(Number(runnumber)) === tag, writer)
+      files = await copyQueryLines(scan, 2, ([runnumber, tag]) => kept.get(Number(runnumber)) === tag, writer)
     } else {
-      for await (const rows of readCsvBatches(queryCsv, QUERY_TABLE)) {
+      for await (const rows of readQueryBatches(queryCsv)) {
         const keep = rows.filter((row) => keepsRow(kept, row))
         await writer.write(keep)
         files += keep.length
@@ -119,6 +122,6 @@ export async function runReduce(options: { output: string; runType: string; rule
   }
   // The run list goes last: were reduce.csv to fail, the old pair stays consistent.
   const reduceChanged = await writer.commit()
-  const runListChanged = await writeCsv(layout.runListCsv(options.output, options.runType), RUN_TAG_TABLE, chosen)
+  const runListChanged = await writeRunList(layout.runListCsv(options.output, options.runType), chosen)
   return { runs: chosen.length, files, changed: { runList: runListChanged, reduce: reduceChanged } }
 }

@@ -19,7 +19,8 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 
 /**
  * Runs `operation` until it succeeds, a non-retryable error occurs, or the tries run out.
- * Pauses grow exponentially with full jitter, so many cron jobs hitting one restarting server spread out.
+ * Pauses grow exponentially with equal jitter (half the ceiling plus a random part of the other half): never
+ * shorter than half, so a restarting server gets time, and spread out, so many cron jobs do not return at once.
  */
 export async function withRetry<T>(operation: (attempt: number) => Promise<T>, policy: RetryPolicy): Promise<T> {
   const attempts = policy.attempts ?? 4

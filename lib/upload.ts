@@ -16,13 +16,13 @@ import {
   type CdbRequest,
   type PayloadIovRow,
 } from './cdb/nopayload-write.js'
-import { reconcile, runState } from './condor/job-state.js'
-import { readProcessList } from './condor/process-list.js'
-import { schedulerJobs } from './condor/scheduler.js'
+import { reconcile, runState } from './scheduler/job-state.js'
+import { readProcessList } from './files/process-list.js'
+import { schedulerJobs } from './scheduler/scheduler.js'
 import { CaloprodError, UsageError } from './errors.js'
 import { sweepStaleTemps, tempPathFor } from './files/atomic.js'
 import { layout } from './files/layout.js'
-import { readLedger } from './ledger.js'
+import { readLedger } from './files/ledger.js'
 import type { Log } from './log.js'
 import { appendUploads, latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
 import { findPayloads } from './upload/payload-files.js'

@@ -4,11 +4,10 @@
 // npm packages left as imports), so the Taskfile starts a stage with `node` alone: tsx's loader costs about half a
 // second and 30 MB per process, which is most of a quiet night. Plain JavaScript itself, so it runs before
 // anything is built. A bundle whose bytes did not change is not rewritten; a changed one is written beside it and
-// renamed into place, so a stage never starts from half a file.
-import { randomBytes } from 'node:crypto'
+// renamed into place (lib/files/atomic.ts, the one atomic writer), so a stage never starts from half a file.
 import { readdirSync } from 'node:fs'
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { mkdir } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 
@@ -17,6 +16,24 @@ const outdir = join(root, '.build')
 const entries = readdirSync(join(root, 'tasks'))
   .filter((name) => name.endsWith('.ts') && name !== 'main.ts' && name !== 'demo.ts')
   .map((name) => join(root, 'tasks', name))
+
+/**
+ * lib/files/atomic.ts, which is TypeScript: nothing is built yet when this script runs, so esbuild bundles it in
+ * memory and it is imported from that text.
+ * @returns {Promise<typeof import('../lib/files/atomic.ts')>}
+ */
+async function loadAtomicWriter() {
+  const result = await build({
+    entryPoints: [join(root, 'lib', 'files', 'atomic.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    write: false,
+    logLevel: 'silent',
+  })
+  return import(`data:text/javascript;base64,${Buffer.from(result.outputFiles[0].contents).toString('base64')}`)
+}
 
 /** Bundles every entry in memory, then writes the bundles that changed; returns how many it wrote. */
 async function bundle() {
@@ -32,19 +49,10 @@ async function bundle() {
     logLevel: 'silent',
   })
   await mkdir(outdir, { recursive: true })
+  const { writeFileIfChanged } = await loadAtomicWriter()
   let written = 0
   for (const file of result.outputFiles) {
-    const old = await readFile(file.path).catch(() => undefined)
-    if (old && Buffer.compare(old, file.contents) === 0) continue
-    const temp = join(dirname(file.path), `.${basename(file.path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-    try {
-      await writeFile(temp, file.contents, { flush: true })
-      await rename(temp, file.path)
-    } catch (err) {
-      await unlink(temp).catch(() => {})
-      throw err
-    }
-    written++
+    if (await writeFileIfChanged(file.path, Buffer.from(file.contents))) written++
   }
   return { bundles: result.outputFiles.length, written }
 }

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync
 import { dirname, join } from 'node:path'
 import t, { type Test } from 'tap'
 import { formatCsv } from '../lib/files/csv.js'
-import { QUERY_TABLE, type QueryRow } from '../lib/files/query-rows.js'
+import { QUERY_TABLE, type QueryRow } from '../lib/files/query-csv.js'
 import { findMissing, planLists } from '../lib/lists.js'
 import { runScript } from './helpers/run-script.js'
 
@@ -137,7 +137,7 @@ t.test('inputs out of step or malformed: exit 1 naming the file and line, nothin
     ['runnumber,tag\n66800,v1\nabc,v1\n', /run3auau-process.csv:3: runnumber "abc" is not a whole number\n$/],
     ['runnumber,tag\n66800,v1\n66801,v0\n', /run3auau-process.csv:3: run 66801 has tag v0 here but v1 in .*reduce.csv:3; the inputs are out of step: re-run the reduce and check stages\n$/],
     ['runnumber,tag\n66802,v1\n', /run3auau-process.csv:2: run 66802 \(tag v1\) has no files in .*reduce.csv; the inputs are out of step/],
-    ['runnumber\n66800\n', /run3auau-process.csv:1: header is "runnumber", expected "runnumber,tag"/],
+    ['runnumber\n66800\n', /run3auau-process.csv:1: header is "runnumber", expected at least the columns runnumber,tag/],
   ]
   for (const [content, message] of cases) {
     writeFileSync(processCsv, content)
@@ -179,6 +179,14 @@ t.test('planLists as data: sorted, each path once', async (t) => {
   t.same(plan.lists, [{ runnumber: 2, tag: 'b', paths: ['/a', '/z'] }])
   t.same(plan.dropped, [{ runnumber: 1, tag: 'a', events: 0, files: 0, missing: 1 }])
   t.same(plan.missing, ['/m'])
+})
+
+t.test('a process list with a column a person added (note) is read as condor, submit and status read it', async (t) => {
+  const { output, path } = setup(t, [{ run: 66502, tag: 'v9', segment: 0, events: 900000 }], [])
+  writeFileSync(join(output, 'run3auau-process.csv'), 'runnumber,tag,note\n66502,v9,"rerun, asked by Joe"\n')
+  const result = await lists(output)
+  t.equal(result.code, 0, result.stderr)
+  t.equal(read(join(output, 'datasets', '66502_v9.list')), `${path(hist(66502, 'v9', 0))}\n`)
 })
 
 t.test('the files of the runs to process are cached while both inputs are unchanged; the disk is asked every time', async (t) => {

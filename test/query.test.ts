@@ -1,8 +1,7 @@
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { readCsvRows } from '../lib/files/csv.js'
-import { QUERY_TABLE } from '../lib/files/query-rows.js'
+import { readQueryCsv } from '../lib/files/query-csv.js'
 import { makeCatalog, type Segment } from './helpers/catalog.js'
 import { freshDatabase, usingServer } from './helpers/database.js'
 import { runScript } from './helpers/run-script.js'
@@ -26,7 +25,7 @@ async function query(t: Test, segments: Segment[], args: string[] = []) {
 t.test('a run with exactly the threshold is excluded, one event more is included', async (t) => {
   const { result, csv } = await query(t, [...runWith(66500, 'v1', 500000), ...runWith(66501, 'v1', 500001)])
   t.equal(result.code, 0, result.stderr)
-  const rows = await readCsvRows(csv, QUERY_TABLE)
+  const rows = await readQueryCsv(csv)
   t.same([...new Set(rows.map((r) => r.runnumber))], [66501])
   t.match(result.stdout, /query: 2 files of 1 runs/)
 })
@@ -34,9 +33,9 @@ t.test('a run with exactly the threshold is excluded, one event more is included
 t.test('runs outside the run type range are not selected', async (t) => {
   const { result, csv } = await query(t, [...runWith(53000, 'v1', 900000), ...runWith(66457, 'v1', 900000)])
   t.equal(result.code, 0, result.stderr)
-  t.same((await readCsvRows(csv, QUERY_TABLE)).map((r) => r.runnumber), [66457, 66457])
+  t.same((await readQueryCsv(csv)).map((r) => r.runnumber), [66457, 66457])
   const run2pp = await query(t, [...runWith(53000, 'v1', 900000), ...runWith(53881, 'v1', 900000)], ['--run-type', 'run2pp'])
-  t.same((await readCsvRows(run2pp.csv, QUERY_TABLE)).map((r) => r.runnumber), [53000, 53000])
+  t.same((await readQueryCsv(run2pp.csv)).map((r) => r.runnumber), [53000, 53000])
 })
 
 t.test('events count only DST segments that have a HIST_CALOQA twin; a twinless histogram is not counted', async (t) => {
@@ -48,7 +47,7 @@ t.test('events count only DST segments that have a HIST_CALOQA twin; a twinless 
     { run: 66601, tag: 'v1', segment: 1, events: 300000 },
   ])
   t.equal(result.code, 0, result.stderr)
-  const rows = await readCsvRows(csv, QUERY_TABLE)
+  const rows = await readQueryCsv(csv)
   t.same(rows.map((r) => [r.runnumber, r.segment, r.events]), [[66601, 0, 300000], [66601, 1, 300000]])
 })
 
@@ -58,12 +57,12 @@ t.test('a twinless histogram of a qualifying run is not listed (as the seed\'s j
     { run: 66700, tag: 'v1', segment: 2 },
     { run: 66700, tag: 'v1', segment: 3, events: 5, filed: false },
   ])
-  const rows = await readCsvRows(csv, QUERY_TABLE)
+  const rows = await readQueryCsv(csv)
   t.same(rows.map((r) => [r.segment, r.events]), [[0, 599000], [1, 1000]])
   // Under today's rules no twin is needed: the same catalog lists it, with events 0 (it counts toward nothing).
   const current = await query(t, [...runWith(66700, 'v1', 600000), { run: 66700, tag: 'v1', segment: 2 }], ['--rules', 'current'])
   t.equal(current.result.code, 0, current.result.stderr)
-  t.same((await readCsvRows(current.csv, QUERY_TABLE)).map((r) => [r.segment, r.events]), [[0, 599000], [1, 1000], [2, 0]])
+  t.same((await readQueryCsv(current.csv)).map((r) => [r.segment, r.events]), [[0, 599000], [1, 1000], [2, 0]])
 })
 
 t.test('paths with spaces, commas and quotes survive the CSV; times are written as stored', async (t) => {
@@ -71,7 +70,7 @@ t.test('paths with spaces, commas and quotes survive the CSV; times are written 
   const { csv } = await query(t, [
     { run: 66800, tag: 'v1', segment: 0, events: 600000, path, time: '2025-07-01 12:34:56.000123' },
   ])
-  const rows = await readCsvRows(csv, QUERY_TABLE)
+  const rows = await readQueryCsv(csv)
   t.equal(rows[0].full_file_path, path)
   t.equal(rows[0].time, '2025-07-01 12:34:56.000123')
 })
@@ -82,7 +81,7 @@ t.test('rows are sorted by run, tag and segment', async (t) => {
     segments.push({ run, tag, segment, events: 200000 })
   }
   const { csv } = await query(t, segments)
-  const rows = await readCsvRows(csv, QUERY_TABLE)
+  const rows = await readQueryCsv(csv)
   const keys = rows.map((r) => `${r.runnumber}/${r.tag}/${String(r.segment).padStart(2, '0')}`)
   t.same(keys, [...keys].sort())
   t.equal(rows.length, 18)
@@ -102,7 +101,7 @@ t.test('hostile catalog rows (tag with a slash, relative path, newline in path) 
     { run: 66503, tag: 'v1', segment: 0, events: 600000, path: '/a\nb.root' },
   ])
   t.equal(result.code, 0, result.stderr)
-  t.same([...new Set((await readCsvRows(csv, QUERY_TABLE)).map((r) => r.runnumber))], [66500])
+  t.same([...new Set((await readQueryCsv(csv)).map((r) => r.runnumber))], [66500])
   t.match(result.stderr, /skipped catalog row of run 66501: tag "..\/evil"/)
   t.match(result.stdout, /3 unusable rows skipped/)
 })

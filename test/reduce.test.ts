@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { runScript } from './helpers/run-script.js'
 import { chooseTags, surveyTags } from '../lib/reduce.js'
-import type { QueryRow } from '../lib/files/query-rows.js'
+import type { QueryRow } from '../lib/files/query-csv.js'
 
 const row = (runnumber: number, tag: string, segment: number, time: string): QueryRow => ({
   runnumber, tag, segment, events: 1000, full_file_path: `/d/${runnumber}_${tag}_${segment}.root`, time,

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { readLedger } from '../lib/ledger.js'
+import { readLedger } from '../lib/files/ledger.js'
 import { fingerprint, prepareSubmit as prepare, someRuns, TAG, writeCondorDir, writeStageInputs, type Prepared as Setup } from './helpers/condor-output.js'
 import { FAKE_GENSTATUS, fakeCondor, readFakeState, submitCalls, type FakeJob } from './helpers/fake-condor.js'
 import { runScript } from './helpers/run-script.js'

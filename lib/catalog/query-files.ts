@@ -3,9 +3,9 @@ import type { Readable } from 'node:stream'
 import type postgres from 'postgres'
 import type { RunType } from '../config/run-types.js'
 import type { RuleSet } from '../rules/types.js'
-import { formatCsvRecord, quotedRecordEnd } from '../files/csv.js'
+import { CsvLines, formatCsvRecord } from '../files/csv-lines.js'
 import { pathProblem, tagProblem } from '../files/names.js'
-import type { QueryRow } from '../files/query-rows.js'
+import type { QueryRow } from '../files/query-csv.js'
 import { buildSelection } from './selection.js'
 
 export interface QueryFilesOptions {
@@ -131,85 +131,79 @@ export async function queryFiles(
   return { files: filter.files, runs: filter.runs, skipped: filter.skipped, traps }
 }
 
-const NEWLINE = 0x0a
 const COMMA = 0x2c
-const QUOTE = 0x22
 
 /**
  * Checks the CSV rows COPY writes (`runnumber,tag,segment,events,full_file_path,time`), passing usable rows
  * through unchanged and leaving out, with a reason, those whose tag or path must not reach file names and
  * lists, or whose time is empty. PostgreSQL quotes a field exactly when it holds a comma, a quote or a line
  * break, as csv-stringify does; a row with quotes is rewritten through the same formatter as every other CSV.
- * Works on the bytes: `\n`, `,` and `"` never occur inside a multi-byte UTF-8 character, and only the tag and
- * the path of a row are decoded, so the JavaScript heap sees no large strings.
+ * Works on the bytes (lib/files/csv-lines.ts): only the tag and the path of a row are decoded, so the
+ * JavaScript heap sees no large strings.
  */
 export class SelectionFilter {
   files = 0
   runs = 0
   skipped = 0
   private lastRun: Buffer | undefined
-  private rest: Buffer | undefined
+  private readonly lines = new CsvLines((_line, message) => {
+    throw new Error(`the catalog's answer ${message}`)
+  })
 
   /** Takes the next piece of COPY's output; returns the usable complete rows, adds the others to `skipped`. */
   push(chunk: Buffer, skipped: SkippedRow[]): Buffer[] {
-    const b = this.rest ? Buffer.concat([this.rest, chunk]) : chunk
     const kept: Buffer[] = []
-    let pos = 0
+    // Where the run of usable rows not yet passed on starts, in the buffer CsvLines works in.
     let keepFrom = 0
-    let nextQuote = b.indexOf(QUOTE)
-    for (;;) {
-      const nl = b.indexOf(NEWLINE, pos)
-      if (nl === -1) break
-      if (nextQuote !== -1 && nextQuote < pos) nextQuote = b.indexOf(QUOTE, pos)
-      if (nextQuote === -1 || nextQuote > nl) {
-        const c1 = b.indexOf(COMMA, pos)
-        const c2 = b.indexOf(COMMA, c1 + 1)
-        const c3 = b.indexOf(COMMA, c2 + 1)
-        const c4 = b.indexOf(COMMA, c3 + 1)
-        const c5 = b.indexOf(COMMA, c4 + 1)
-        const c6 = c5 === -1 ? -1 : b.indexOf(COMMA, c5 + 1)
-        if (c1 === -1 || c5 === -1 || c5 > nl || (c6 !== -1 && c6 < nl)) {
-          throw new Error(`the catalog's answer has a row without six fields: ${b.toString('utf8', pos, nl)}`)
-        }
-        // Only the tag and the path are decoded: a row that passes is copied as it is, and nearly all pass.
-        const tag = b.toString('utf8', c1 + 1, c2)
-        const path = b.toString('utf8', c4 + 1, c5)
-        const problem = tagProblem(tag) ?? pathProblem(path) ?? (c5 + 1 === nl ? 'files.time is empty' : undefined)
-        if (problem) {
-          const field = (from: number, to: number) => b.toString('utf8', from, to)
-          this.skip([field(pos, c1), tag, field(c2 + 1, c3), field(c3 + 1, c4), path, field(c5 + 1, nl)], problem, skipped)
-          if (pos > keepFrom) kept.push(b.subarray(keepFrom, pos))
-          keepFrom = nl + 1
-        } else {
-          this.files++
-          // Rows come sorted by run: the same run as the row before is compared in place.
-          const run = this.lastRun
-          if (!run || c1 - pos !== run.length || b.compare(run, 0, run.length, pos, c1) !== 0) {
-            this.lastRun = Buffer.from(b.subarray(pos, c1))
-            this.runs++
-          }
-        }
-        pos = nl + 1
-        continue
-      }
-      // A row with quoted fields, which may hold line breaks.
-      const end = quotedRecordEnd(b, pos)
-      if (end === -1) break
-      const record = parseQuotedRecord(b.toString('utf8', pos, end + 1), 0)
-      if (!record) throw new Error(`the catalog's answer is not valid CSV: ${b.toString('utf8', pos, end + 1)}`)
-      if (pos > keepFrom) kept.push(b.subarray(keepFrom, pos))
-      if (this.check(record.fields, skipped)) kept.push(Buffer.from(formatCsvRecord(record.fields)))
-      pos = keepFrom = end + 1
-    }
-    if (pos > keepFrom) kept.push(b.subarray(keepFrom, pos))
-    // A copy, so the chunk itself can be freed.
-    this.rest = pos < b.length ? Buffer.from(b.subarray(pos)) : undefined
+    const { buffer, end } = this.lines.push(chunk, {
+      line: (b, pos, nl) => {
+        if (this.checkLine(b, pos, nl, skipped)) return
+        if (pos > keepFrom) kept.push(b.subarray(keepFrom, pos))
+        keepFrom = nl + 1
+      },
+      quoted: (fields, b, pos, last) => {
+        if (pos > keepFrom) kept.push(b.subarray(keepFrom, pos))
+        if (this.check(fields, skipped)) kept.push(Buffer.from(formatCsvRecord(fields)))
+        keepFrom = last + 1
+      },
+    })
+    if (end > keepFrom) kept.push(buffer.subarray(keepFrom, end))
     return kept
   }
 
   /** The answer is complete: nothing may be left over. */
   end(): void {
-    if (this.rest) throw new Error("the catalog's answer ended in the middle of a row")
+    if (this.lines.pending) throw new Error("the catalog's answer ended in the middle of a row")
+  }
+
+  /** Whether a row without quotes, `b` from `pos` to `nl`, is usable; counts it either way. */
+  private checkLine(b: Buffer, pos: number, nl: number, skipped: SkippedRow[]): boolean {
+    const c1 = b.indexOf(COMMA, pos)
+    const c2 = b.indexOf(COMMA, c1 + 1)
+    const c3 = b.indexOf(COMMA, c2 + 1)
+    const c4 = b.indexOf(COMMA, c3 + 1)
+    const c5 = b.indexOf(COMMA, c4 + 1)
+    const c6 = c5 === -1 ? -1 : b.indexOf(COMMA, c5 + 1)
+    if (c1 === -1 || c5 === -1 || c5 > nl || (c6 !== -1 && c6 < nl)) {
+      throw new Error(`the catalog's answer has a row without six fields: ${b.toString('utf8', pos, nl)}`)
+    }
+    // Only the tag and the path are decoded: a row that passes is copied as it is, and nearly all pass.
+    const tag = b.toString('utf8', c1 + 1, c2)
+    const path = b.toString('utf8', c4 + 1, c5)
+    const problem = tagProblem(tag) ?? pathProblem(path) ?? (c5 + 1 === nl ? 'files.time is empty' : undefined)
+    if (problem) {
+      const field = (from: number, to: number) => b.toString('utf8', from, to)
+      this.skip([field(pos, c1), tag, field(c2 + 1, c3), field(c3 + 1, c4), path, field(c5 + 1, nl)], problem, skipped)
+      return false
+    }
+    this.files++
+    // Rows come sorted by run: the same run as the row before is compared in place.
+    const run = this.lastRun
+    if (!run || c1 - pos !== run.length || b.compare(run, 0, run.length, pos, c1) !== 0) {
+      this.lastRun = Buffer.from(b.subarray(pos, c1))
+      this.runs++
+    }
+    return true
   }
 
   /** Whether a row with quoted fields is usable; counts it either way. */
@@ -223,7 +217,10 @@ export class SelectionFilter {
     }
     this.files++
     const runBytes = Buffer.from(run)
-    if (!this.lastRun || !runBytes.equals(this.lastRun)) (this.lastRun = runBytes), this.runs++
+    if (!this.lastRun || !runBytes.equals(this.lastRun)) {
+      this.lastRun = runBytes
+      this.runs++
+    }
     return true
   }
 
@@ -232,42 +229,5 @@ export class SelectionFilter {
     this.skipped++
     const row = { runnumber: Number(run), tag, segment: Number(segment), events: Number(events), full_file_path: path, time }
     skipped.push({ row, problem })
-  }
-}
-
-/** Parses the CSV record starting at `start`; undefined when `s` ends before the record does. */
-function parseQuotedRecord(s: string, start: number): { fields: string[]; end: number } | undefined {
-  const fields: string[] = []
-  let field = ''
-  let i = start
-  for (;;) {
-    if (s[i] === '"') {
-      // A quoted field: "" stands for one quote; it ends at a lone quote.
-      i++
-      for (;;) {
-        const q = s.indexOf('"', i)
-        if (q === -1 || q + 1 >= s.length) return undefined
-        field += s.slice(i, q)
-        if (s[q + 1] === '"') {
-          field += '"'
-          i = q + 2
-        } else {
-          i = q + 1
-          break
-        }
-      }
-    } else {
-      let j = i
-      while (j < s.length && s[j] !== ',' && s[j] !== '\n') j++
-      if (j >= s.length) return undefined
-      field += s.slice(i, j)
-      i = j
-    }
-    fields.push(field)
-    field = ''
-    if (i >= s.length) return undefined
-    if (s[i] === '\n') return { fields, end: i }
-    if (s[i] !== ',') throw new Error(`the catalog's answer is not valid CSV near: ${s.slice(start, i + 1)}`)
-    i++
   }
 }

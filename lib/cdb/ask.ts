@@ -4,8 +4,9 @@ import { join } from 'node:path'
 import type { PayloadType } from '../config/calibrations.js'
 import type { Env } from '../config/options.js'
 import { CaloprodError } from '../errors.js'
-import type { RunTag } from '../files/run-tags.js'
+import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
+import { eachLimited } from '../pool.js'
 import { withRetry } from '../retry.js'
 import { addCounts, emptyCounts, FilterDatasetsError, runFilterDatasets, type PayloadCounts } from './filter-datasets.js'
 
@@ -84,7 +85,6 @@ export async function askCdb(runs: readonly RunTag[], options: AskOptions): Prom
   if (options.signal?.aborted) stopAll.abort()
   const work = await mkdtemp(join(options.tempRoot ?? tmpdir(), 'caloprod-check-'))
   let failure: CaloprodError | undefined
-  let next = 0
   const answeredBy = shards.map(() => 0)
   const onShardAnswered = (index: number) => (count: number) => {
     answeredBy[index] = count
@@ -129,23 +129,21 @@ export async function askCdb(runs: readonly RunTag[], options: AskOptions): Prom
     if (result.unknown.length) log.info(`${name}: counters of payload types caloprod does not check: ${result.unknown.join(', ')}`)
     log.info(`${name} (${describeRuns(shard)}): ${result.keep.length} to process`)
   }
-  const worker = async () => {
-    while (next < shards.length && !stopAll.signal.aborted) {
-      const index = next++
-      try {
-        await askShard(index)
-      } catch (err) {
-        if (!failure) {
-          failure = err instanceof CaloprodError && !(err instanceof FilterDatasetsError)
-            ? err
-            : new CaloprodError(`CDB check stopped: ${(err as Error).message}; nothing was written`, 1, { cause: err })
-        }
-        stopAll.abort()
+  // The first failure stops the shards in flight too (their filter-datasets are killed) and is the one reported.
+  const askOrStop = async (_shard: RunTag[], index: number) => {
+    try {
+      await askShard(index)
+    } catch (err) {
+      if (!failure) {
+        failure = err instanceof CaloprodError && !(err instanceof FilterDatasetsError)
+          ? err
+          : new CaloprodError(`CDB check stopped: ${(err as Error).message}; nothing was written`, 1, { cause: err })
       }
+      stopAll.abort()
     }
   }
   try {
-    await Promise.all(Array.from({ length: Math.min(options.jobs, shards.length) }, worker))
+    await eachLimited(shards, options.jobs, askOrStop, stopAll.signal)
   } finally {
     options.signal?.removeEventListener('abort', onOuterAbort)
     await rm(work, { recursive: true, force: true })

@@ -1,7 +1,7 @@
 import type { CdbBackendName, Env } from '../config/options.js'
 import { PAYLOAD_TYPES, type PayloadType } from '../config/calibrations.js'
 import { UsageError } from '../errors.js'
-import type { RunTag } from '../files/run-tags.js'
+import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
 import { askCdb, type CdbAnswer } from './ask.js'
 import { checkFilterDatasets } from './filter-datasets.js'

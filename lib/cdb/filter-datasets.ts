@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { constants } from 'node:fs'
 import { access, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -6,7 +5,8 @@ import type { Env } from '../config/options.js'
 import { PAYLOAD_TYPES, type PayloadType } from '../config/calibrations.js'
 import { CaloprodError, UsageError } from '../errors.js'
 import { formatCsv } from '../files/csv.js'
-import { RUN_TAG_TABLE, type RunTag } from '../files/run-tags.js'
+import { RUN_TAG_TABLE, type RunTag } from '../files/run-list.js'
+import { runInGroup } from '../spawn-group.js'
 
 /** Per payload type, how many runs had it missing or outdated, as filter-datasets counts them. */
 export type PayloadCounts = Record<PayloadType, { missing: number; outdated: number }>
@@ -89,88 +89,43 @@ interface Finished {
   aborted: boolean
 }
 
-/** Signals a whole process group: the tool and anything it started. */
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return
-  try {
-    process.kill(-pid, signal)
-  } catch {
-    // Already gone.
-  }
-}
-
 /**
  * Runs the tool in a process group of its own (so a timeout or an abort ends everything it started), collecting
  * its output. Resolves when it ended, whatever its exit; rejects only when it cannot be started.
  */
-function execute(call: FilterDatasetsCall, args: string[]): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(call.bin, args, {
-      cwd: call.dir,
-      env: call.env as NodeJS.ProcessEnv,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    let timedOut = false
-    let aborted = false
-    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined
-    let hardKill: NodeJS.Timeout | undefined
-    let drain: NodeJS.Timeout | undefined
-    let answered = 0
-    let counted = 0
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d
-      if (!call.onAnswered) return
-      // Whole lines only: a `Run: ` line may arrive in two pieces.
-      const end = stdout.lastIndexOf('\n') + 1
-      for (const line of stdout.slice(counted, end).split('\n')) if (line.startsWith('Run: ')) answered++
-      counted = end
-      call.onAnswered(answered)
-    })
+async function execute(call: FilterDatasetsCall, args: string[]): Promise<Finished> {
+  const stdout: Buffer[] = []
+  let stderr = Buffer.alloc(0)
+  // Progress: whole `Run: ` lines only (one may arrive in two pieces).
+  let pending = ''
+  let answered = 0
+  const count = (chunk: Buffer) => {
+    const text = pending + chunk.toString('latin1')
+    const end = text.lastIndexOf('\n') + 1
+    for (const line of text.slice(0, end).split('\n')) if (line.startsWith('Run: ')) answered++
+    pending = text.slice(end)
+    call.onAnswered!(answered)
+  }
+  const run = await runInGroup(call.bin, args, {
+    cwd: call.dir,
+    env: call.env,
+    stdio: 'pipe',
+    onStdout: (chunk) => {
+      stdout.push(chunk)
+      if (call.onAnswered) count(chunk)
+    },
     // Only the end of stderr goes into a message.
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4096)))
-    const stop = () => {
-      killGroup(child.pid, 'SIGTERM')
-      hardKill ??= setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS)
-    }
-    // setTimeout takes at most 2^31-1 ms (24.8 days); a longer --timeout would fire at once.
-    const timer = setTimeout(() => {
-      timedOut = true
-      stop()
-    }, Math.min(call.timeoutMs, 2 ** 31 - 1))
-    const onAbort = () => {
-      aborted = true
-      stop()
-    }
-    call.signal?.addEventListener('abort', onAbort, { once: true })
-    let done = false
-    const finish = () => {
-      if (done || !exited) return
-      done = true
-      clearTimeout(timer)
-      clearTimeout(hardKill)
-      clearTimeout(drain)
-      call.signal?.removeEventListener('abort', onAbort)
-      child.stdout!.destroy()
-      child.stderr!.destroy()
-      resolve({ ...exited, stdout, stderr, timedOut, aborted })
-    }
-    child.on('error', (err) => {
-      clearTimeout(timer)
-      call.signal?.removeEventListener('abort', onAbort)
-      reject(new FilterDatasetsError('exit', `cannot be started: ${err.message}`))
-    })
-    child.on('exit', (code, signal) => {
-      exited = { code, signal }
-      // Something it left behind may hold the pipes open: end its group, and read what is there.
-      killGroup(child.pid, 'SIGKILL')
-      drain = setTimeout(finish, KILL_GRACE_MS)
-    })
-    child.on('close', finish)
-    if (call.signal?.aborted) onAbort()
+    onStderr: (chunk) => {
+      stderr = Buffer.concat([stderr, chunk]).subarray(-4096)
+    },
+    signal: call.signal,
+    timeoutMs: call.timeoutMs,
+    graceMs: KILL_GRACE_MS,
+    reapOnExit: true,
+  }).catch((err: Error) => {
+    throw new FilterDatasetsError('exit', `cannot be started: ${err.message}`)
   })
+  return { ...run, stdout: Buffer.concat(stdout).toString('utf8'), stderr: stderr.toString('utf8') }
 }
 
 /** The last line of stderr worth quoting. */

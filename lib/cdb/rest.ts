@@ -1,6 +1,6 @@
 import type { PayloadType } from '../config/calibrations.js'
 import { CaloprodError } from '../errors.js'
-import type { RunTag } from '../files/run-tags.js'
+import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
 import type { CdbAnswer } from './ask.js'
 import { emptyCounts } from './filter-datasets.js'

@@ -1,11 +1,11 @@
 // A frozen submission: the copy of the submission directory that condor_submit runs from, so that later runs,
 // which rewrite condor/ and datasets/, never change a file a queued job still reads.
-import { chmod, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { UsageError } from '../errors.js'
-import { processAlive, tempPathFor } from '../files/atomic.js'
+import { processAlive, syncDirectory, tempPathFor, writeDurably } from '../files/atomic.js'
 import { layout } from '../files/layout.js'
-import { formatJobsList, type Job } from './jobs-list.js'
+import { formatJobsList, type Job } from '../files/jobs-list.js'
 import { macroValueProblem } from './quote.js'
 import { SUBMISSION_FILES } from './submit-file.js'
 
@@ -37,20 +37,6 @@ async function sweepHalfBuilt(dir: string): Promise<void> {
   for (const name of await readdir(dir)) {
     const match = TEMP_NAME.exec(name)
     if (match && !processAlive(Number(match[1]))) await rm(join(dir, name), { recursive: true, force: true })
-  }
-}
-
-async function writeDurably(path: string, content: string | Buffer, mode?: number): Promise<void> {
-  await writeFile(path, content, { flush: true, mode })
-  if (mode !== undefined) await chmod(path, mode)
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
   }
 }
 

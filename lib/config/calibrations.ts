@@ -39,7 +39,7 @@ export function currentPayloadFile(type: PayloadType, tag: string, run: number):
   return `${type}_${tag}_${run}.root`
 }
 
-/** How a payload's URL stands against (run, tag). */
+/** How a payload stands against (run, tag): what the CDB's answer says of one payload type. */
 export type PayloadState = 'current' | 'missing' | 'outdated'
 
 /**

@@ -254,11 +254,7 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
   for (const [name, spec] of specs) alias[name] = spec.alias ? [spec.alias] : []
   // mri mutates its options object: build it fresh on every call.
   // A negative number after a flag is its (bad) value, not a short flag: let the value's parser name it.
-  const args = argv.flatMap((arg, i) =>
-    /^-\d/.test(arg) && i > 0 && argv[i - 1].startsWith('--') && !argv[i - 1].includes('=') ? [] : [
-      /^-\d/.test(argv[i + 1] ?? '') && arg.startsWith('--') && !arg.includes('=') ? `${arg}=${argv[i + 1]}` : arg,
-    ],
-  )
+  const args = joinNegativeValues(argv)
   const parsed = mri(args, {
     boolean: specs.filter(([, s]) => s.kind === 'boolean').map(([n]) => n),
     string: specs.filter(([, s]) => s.kind === 'string').map(([n]) => n),
@@ -269,7 +265,8 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
   })
   if (parsed._.length > 0) throw new UsageError(`unexpected argument "${parsed._[0]}"; run with --help for usage`)
 
-  const options = defaultOptions(env, cwd) as unknown as Record<keyof Options, unknown>
+  // Each flag's value is checked by its spec's parser; Object.assign sets it under the spec's key.
+  const options = defaultOptions(env, cwd)
   let outputGiven = false
   let minEventsGiven = false
   for (const [name, spec] of specs) {
@@ -278,32 +275,34 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
     if (raw === undefined && spec.kind === 'string') {
       // Flag > CALOPROD_<FLAG> > default: lets a Taskfile or a cron environment set what a flag would.
       const variable = envName(name)
-      if (env[variable]) (raw = env[variable]), (source = variable)
+      if (env[variable]) {
+        raw = env[variable]
+        source = variable
+      }
     }
     if (raw === undefined) continue
     if (Array.isArray(raw)) throw new UsageError(`--${name} is given more than once`)
     if (spec.kind === 'boolean') {
-      options[spec.key] = raw === true
+      Object.assign(options, { [spec.key]: raw === true })
       continue
     }
     const text = String(raw)
     if (text === '' || raw === true) throw new UsageError(`--${name} needs a value (${spec.value ?? 'VALUE'})`)
     try {
-      options[spec.key] = spec.parse ? spec.parse(text, cwd) : text
+      Object.assign(options, { [spec.key]: spec.parse ? spec.parse(text, cwd) : text })
     } catch (err) {
       throw new UsageError(`${source}: ${(err as Error).message}`)
     }
     if (name === 'output') outputGiven = true
     if (name === 'min-events') minEventsGiven = true
   }
-  const result = options as unknown as Options
-  if (!Object.hasOwn(result.rules.runTypes, result.runType)) {
+  if (!Object.hasOwn(options.rules.runTypes, options.runType)) {
     const source = parsed['run-type'] === undefined && env[envName('run-type')] ? envName('run-type') : '--run-type'
-    throw new UsageError(`${source}: unknown run type "${result.runType}" in rule set ${result.rules.name}: expected one of ${Object.keys(result.rules.runTypes).join(', ')}`)
+    throw new UsageError(`${source}: unknown run type "${options.runType}" in rule set ${options.rules.name}: expected one of ${Object.keys(options.rules.runTypes).join(', ')}`)
   }
-  if (!minEventsGiven) result.minEvents = result.rules.minEvents
-  if (!outputGiven) result.output = resolve(cwd, result.runType)
-  return result
+  if (!minEventsGiven) options.minEvents = options.rules.minEvents
+  if (!outputGiven) options.output = resolve(cwd, options.runType)
+  return options
 }
 
 /** The usage text of a stage: what it does, then each flag it takes. */
@@ -315,4 +314,19 @@ export function usage(command: string, summary: string, accepted: readonly FlagN
   })
   return `Usage: ${command} [flags]\n\n${summary}\n\nFlags:\n${lines.join('\n')}\n\n` +
     `A flag not given may come from the environment: --min-events from CALOPROD_MIN_EVENTS, and so on.\n`
+}
+
+/** `--flag -5` as `--flag=-5`: a negative number after a flag is its (bad) value, not short flags for mri. */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const takesValue = (arg: string) => arg.startsWith('--') && !arg.includes('=')
+  const args: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    if (takesValue(argv[i]) && /^-\d/.test(argv[i + 1] ?? '')) {
+      args.push(`${argv[i]}=${argv[i + 1]}`)
+      i++
+    } else {
+      args.push(argv[i])
+    }
+  }
+  return args
 }

@@ -4,10 +4,10 @@
 // night until someone edits the file; anything else malformed names its file and line.
 import { open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { parse } from 'csv-parse/sync'
 import { stringify } from 'csv-stringify/sync'
 import { InputError } from '../errors.js'
-import type { Table } from './csv.js'
+import { syncDirectory } from './atomic.js'
+import { parseTable, type Table } from './csv.js'
 import { textShapeProblem } from './text-shape.js'
 
 export interface AppendOnlyContents<Row> {
@@ -33,25 +33,8 @@ export async function readAppendOnly<Row>(path: string, table: Table<Row>): Prom
   const lines = text.slice(0, end).split('\n').slice(0, -1)
   if (lines.length === 0) return { rows: [], tornTail }
   if (`${lines[0]}\n` !== header) throw new InputError(path, 1, `header is "${lines[0]}", expected "${header.trim()}"`)
-  // One parse of the whole body: a parse per line costs csv-parse's setup each time, seconds for a year's ledger.
-  let records: { record: string[]; info: { lines: number } }[]
-  try {
-    // csv-parse's types do not know what `info: true` returns: each record with the line it ends on.
-    const parsed: unknown = parse(lines.slice(1).map((line) => `${line}\n`).join(''), { relax_quotes: false, relax_column_count: true, info: true })
-    records = parsed as typeof records
-  } catch (err) {
-    throw new InputError(path, ((err as { lines?: number }).lines ?? 0) + 1, (err as Error).message)
-  }
-  const rows = records.map(({ record: fields, info }) => {
-    try {
-      if (fields.length !== table.columns.length) {
-        throw new Error(`has ${fields.length} fields, expected ${table.columns.length} (${table.columns.join(',')})`)
-      }
-      return table.fromFields(fields)
-    } catch (err) {
-      throw new InputError(path, info.lines + 1, (err as Error).message)
-    }
-  })
+  // The one CSV layer of every file a person may edit (one parse of the whole text, lines named in errors).
+  const rows = parseTable(text.slice(0, end), path, table)
   return { rows, tornTail }
 }
 
@@ -94,15 +77,6 @@ export async function appendRows<Row>(path: string, table: Table<Row>, rows: rea
     await handle.close()
   }
   // A new file's directory entry must be durable too.
-  if (created) await syncDir(dirname(path))
+  if (created) await syncDirectory(dirname(path))
   return cut
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { createReadStream, readFileSync } from 'node:fs'
-import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
+import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { writeError } from './disk-full.js'
 
@@ -57,8 +57,8 @@ export async function commitTemp(temp: string, path: string): Promise<boolean> {
   return true
 }
 
-/** Makes a rename durable: without it a crash can forget the new directory entry. */
-async function syncDirectory(dir: string): Promise<void> {
+/** Makes a rename or a new file durable: without it a crash can forget the new directory entry. */
+export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r')
   try {
     await handle.sync()
@@ -72,6 +72,15 @@ async function alreadyWritten(path: string, bytes: Buffer, mode: number | undefi
   const old = await readFile(path).catch(() => undefined)
   if (!old || !old.equals(bytes)) return false
   return mode === undefined || ((await stat(path)).mode & 0o7777) === mode
+}
+
+/**
+ * Writes `content` to a new file `path` and fsyncs it, with `mode` even under a umask; for files that become
+ * visible only as part of something renamed into place later (a folder built under a temporary name).
+ */
+export async function writeDurably(path: string, content: string | Buffer, mode?: number): Promise<void> {
+  await writeFile(path, content, { flush: true, mode })
+  if (mode !== undefined) await chmod(path, mode)
 }
 
 /**

@@ -3,14 +3,13 @@
 import { readdir, stat } from 'node:fs/promises'
 import type { Env } from '../config/options.js'
 import { readCheckSummary, type CheckSummary } from '../cdb/check-summary.js'
-import { SETTLED_TABLE, type SettledRow } from '../cdb/settled.js'
-import { readProcessList, type ProcessEntry } from '../condor/process-list.js'
-import { schedulerJobs, type SchedulerJob } from '../condor/scheduler.js'
+import { readSettled, type SettledRow } from '../files/settled.js'
+import { readProcessList, type ProcessEntry } from '../files/process-list.js'
+import { schedulerJobs, type SchedulerJob } from '../scheduler/scheduler.js'
 import { CaloprodError } from '../errors.js'
-import { readCsvRows } from '../files/csv.js'
 import { layout } from '../files/layout.js'
-import { RUN_TAG_TABLE, type RunTag } from '../files/run-tags.js'
-import { readLedger, type LedgerRow } from '../ledger.js'
+import { readRunList, type RunTag } from '../files/run-list.js'
+import { readLedger, type LedgerRow } from '../files/ledger.js'
 import { SEVEN_PAYLOAD_TYPES, type PayloadType } from '../config/calibrations.js'
 import { readUploads, type UploadRow } from '../upload/ledger.js'
 import { absentPayloads, runOutputDir } from '../upload/payload-files.js'
@@ -71,8 +70,8 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date):
   const process = await optional(layout.processCsv(output, runType), readProcessList)
   const toProcess = new Set((process ?? []).map((run) => run.runnumber))
   const [runList, settled, lists, runFiles, ledger, check, scheduler] = await Promise.all([
-    optional(layout.runListCsv(output, runType), (path) => readCsvRows(path, RUN_TAG_TABLE)),
-    optional(layout.settledCsv(output, runType), (path) => readCsvRows(path, SETTLED_TABLE)),
+    optional(layout.runListCsv(output, runType), readRunList),
+    optional(layout.settledCsv(output, runType), readSettled),
     readdir(layout.datasetsDir(output)).catch(() => [] as string[]),
     readRunFiles(layout.reduceCsv(output), layout.missingCsv(output, runType), toProcess),
     readLedger(layout.ledgerCsv(output)),

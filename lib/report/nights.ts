@@ -1,8 +1,8 @@
 // What each night submitted, and what became of each submission since: the ledger's rows by night, joined with
 // the scheduler's jobs and each run's state today.
-import { JOB_STATUS, type SchedulerJob } from '../condor/scheduler.js'
-import { runTagKey } from '../condor/jobs-list.js'
-import type { LedgerRow } from '../ledger.js'
+import { JOB_STATUS, type SchedulerJob } from '../scheduler/scheduler.js'
+import { runTagKey } from '../files/dataset-list.js'
+import type { LedgerRow } from '../files/ledger.js'
 import type { RunView } from './runs.js'
 import { STATE_BY_NAME } from './states.js'
 

@@ -4,9 +4,9 @@
 import { open, stat } from 'node:fs/promises'
 import { parse } from 'csv-parse/sync'
 import { InputError } from '../errors.js'
-import { readCsvRows } from '../files/csv.js'
-import { QUERY_TABLE } from '../files/query-rows.js'
-import { MISSING_TABLE } from '../lists.js'
+import { readTable } from '../files/csv.js'
+import { QUERY_TABLE } from '../files/query-csv.js'
+import { MISSING_TABLE } from '../files/missing-list.js'
 
 export interface RunFiles {
   tag: string
@@ -79,7 +79,7 @@ function parseLine(row: Row, b: Buffer, from: number, to: number, quoted: boolea
  * stage checks on disk). Throws InputError naming the file and line of anything malformed.
  */
 export async function readRunFiles(reducePath: string, missingPath: string, runsToProcess: ReadonlySet<number>): Promise<Map<number, RunFiles>> {
-  const missing = new Set((await exists(missingPath)) ? (await readCsvRows(missingPath, MISSING_TABLE)).map((row) => row.full_file_path) : [])
+  const missing = new Set((await exists(missingPath)) ? (await readTable(missingPath, MISSING_TABLE)).map((row) => row.full_file_path) : [])
   const runs = new Map<number, RunFiles>()
   if (!(await exists(reducePath))) return runs
   const wantPath = (run: number) => missing.size > 0 && runsToProcess.has(run)

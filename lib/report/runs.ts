@@ -1,8 +1,8 @@
 // One view per run of the run type: its state by the rules of states.ts, and what the table shows of it.
-import { reconcile, runState, type RunState } from '../condor/job-state.js'
-import { runTagKey } from '../condor/jobs-list.js'
-import type { SchedulerJob } from '../condor/scheduler.js'
-import type { LedgerRow } from '../ledger.js'
+import { reconcile, runState, type RunState } from '../scheduler/job-state.js'
+import { runTagKey } from '../files/dataset-list.js'
+import type { SchedulerJob } from '../scheduler/scheduler.js'
+import type { LedgerRow } from '../files/ledger.js'
 import { describeState } from '../status.js'
 import type { ReportInputs } from './gather.js'
 import { latestUploads } from '../upload/ledger.js'

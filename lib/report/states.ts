@@ -1,8 +1,8 @@
 // The report's state of each run of the run type, from what the check, the ledger and the scheduler say. The
 // states and the rules that assign them are data: a stage that learns more about a run (upload: in the CDB, not
 // yet checked again) adds a state to REPORT_STATES and a rule to STATE_RULES, and every part of the page follows.
-import type { RunState } from '../condor/job-state.js'
-import type { LedgerRow } from '../ledger.js'
+import type { RunState } from '../scheduler/job-state.js'
+import type { LedgerRow } from '../files/ledger.js'
 
 /** Every state a run can be in on the page, in the order the page lists them, with its words and colour. */
 export const REPORT_STATES = [

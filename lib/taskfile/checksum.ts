@@ -3,8 +3,9 @@
 // "%x%x\n" of the hash's high and low halves into <fingerprint dir>/checksum/<task name with every character
 // that is not a letter or digit replaced by "-">. Next to it this runner keeps a per-file manifest
 // (<fingerprint dir>/sources/) so `--status --verbose` can say which source changed; go-task never reads it.
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
+import { closeSync, openSync, readFileSync, readSync, rmSync } from 'node:fs'
+import { basename, isAbsolute, join, relative, resolve } from 'node:path'
+import { writeFileIfChanged } from '../files/atomic.js'
 import { globFiles, type GlobEntry } from './glob.js'
 import { Xxh3128 } from './xxh3.js'
 
@@ -97,20 +98,14 @@ function readManifest(tempDir: string, taskName: string): { hash: string; files:
   }
 }
 
-function writeAtomic(path: string, content: string): void {
-  mkdirSync(dirname(path), { recursive: true })
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
-  writeFileSync(tmp, content)
-  renameSync(tmp, path)
-}
-
 /**
  * Records `fingerprint` as the task's up-to-date state. Called only after every command succeeded
- * (go-task writes it before running them, issue #1178); each file is replaced atomically, the checksum last.
+ * (go-task writes it before running them, issue #1178); each file is replaced atomically and fsynced
+ * (lib/files/atomic.ts), the checksum last: a torn checksum after a crash would be a wrongly skipped stage.
  */
-export function writeChecksum(tempDir: string, taskName: string, fingerprint: SourcesFingerprint): void {
-  writeAtomic(manifestPath(tempDir, taskName), JSON.stringify({ hash: fingerprint.hash, files: fingerprint.files }, null, 2) + '\n')
-  writeAtomic(checksumPath(tempDir, taskName), fingerprint.hash + '\n')
+export async function writeChecksum(tempDir: string, taskName: string, fingerprint: SourcesFingerprint): Promise<void> {
+  await writeFileIfChanged(manifestPath(tempDir, taskName), JSON.stringify({ hash: fingerprint.hash, files: fingerprint.files }, null, 2) + '\n')
+  await writeFileIfChanged(checksumPath(tempDir, taskName), fingerprint.hash + '\n')
 }
 
 /** Forgets the task's recorded state, so a run that does not finish is never taken as up to date. */

@@ -1,20 +1,15 @@
 // Finds and reads a Taskfile, accepting exactly the subset this runner implements. go-task silently ignores
 // keys it does not know; here any key, value shape or template construct outside the subset is an error
 // that names it (exit 102), so the Taskfile cannot drift into something only one of the two runners runs.
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { dirname, relative } from 'node:path'
 import { parseDocument } from 'yaml'
 import { ExitCode, TaskfileError } from './errors.js'
 import { unsupportedGlob, type GlobEntry } from './glob.js'
+import { locateTaskfile, type LocateOptions } from './locate.js'
 import { parseTemplate, templateFields, TemplateError } from './template.js'
 import type { CmdDef, DepDef, PreconditionDef, RequiredVar, RunMode, TaskDef, Taskfile, VarDef, VarList } from './types.js'
 import { GoFloat, type Value } from './value.js'
-
-/** The names go-task looks for, in its order. */
-export const DEFAULT_TASKFILES = [
-  'Taskfile.yml', 'taskfile.yml', 'Taskfile.yaml', 'taskfile.yaml',
-  'Taskfile.dist.yml', 'taskfile.dist.yml', 'Taskfile.dist.yaml', 'taskfile.dist.yaml',
-]
 
 /**
  * go-task special variables this runner does not provide. A template reading one is rejected rather
@@ -24,60 +19,6 @@ export const UNSUPPORTED_SPECIAL_VARS = new Set(['TASK_EXE', 'TASK_VERSION', 'CL
 
 const ROOT_KEYS = ['version', 'vars', 'env', 'tasks']
 const TASK_KEYS = ['desc', 'summary', 'label', 'aliases', 'cmds', 'cmd', 'deps', 'vars', 'env', 'dir', 'sources', 'generates', 'method', 'status', 'preconditions', 'requires', 'run', 'silent', 'internal']
-
-export interface LocateOptions {
-  /** The directory the runner was started in. */
-  cwd: string
-  /** `--dir`: look only in this directory (relative to cwd). */
-  dir?: string
-  /** `--taskfile`: this file, or this directory's Taskfile (relative to `dir`, else cwd). */
-  taskfile?: string
-}
-
-function findIn(dir: string): string | undefined {
-  for (const name of DEFAULT_TASKFILES) {
-    const path = join(dir, name)
-    if (existsSync(path) && !statSync(path).isDirectory()) return path
-  }
-  return undefined
-}
-
-function ownerOf(dir: string): number | undefined {
-  try {
-    return statSync(dir).uid
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * The Taskfile to run, as go-task finds it: `--taskfile`, else `--dir`'s Taskfile, else the first default
- * name in the working directory or, failing that, its parents (stopping where the owner changes).
- */
-export function locateTaskfile(options: LocateOptions): string {
-  const base = options.dir === undefined ? options.cwd : resolve(options.cwd, options.dir)
-  if (options.taskfile !== undefined) {
-    const path = resolve(base, options.taskfile)
-    const found = existsSync(path) ? (statSync(path).isDirectory() ? findIn(path) : path) : undefined
-    if (found) return found
-    throw new TaskfileError(ExitCode.taskfileNotFound, `task: No Taskfile found at "${path}"`)
-  }
-  if (options.dir !== undefined) {
-    const found = findIn(base)
-    if (found) return found
-    throw new TaskfileError(ExitCode.taskfileNotFound, `task: No Taskfile found at "${base}"`)
-  }
-  let dir = base
-  const owner = ownerOf(dir)
-  for (;;) {
-    const found = findIn(dir)
-    if (found) return found
-    const parent = dirname(dir)
-    if (parent === dir || ownerOf(parent) !== owner) break
-    dir = parent
-  }
-  throw new TaskfileError(ExitCode.taskfileNotFound, `task: No Taskfile found at "${base}" (or any of the parent directories).`)
-}
 
 /** Where a bad value sits, for error messages: `tasks.build.cmds[2]`. */
 class Invalid extends Error {}

@@ -260,7 +260,7 @@ export class Runner {
       })
       if (code !== 0) throw new TaskfileError(ExitCode.unknown, `exit status ${code}`, { commandExitCode: code })
     }
-    if (recordsChecksum && fingerprint) writeChecksum(this.tempDir, task.name, fingerprint)
+    if (recordsChecksum && fingerprint) await writeChecksum(this.tempDir, task.name, fingerprint)
     if (options.verbose) this.log(`task: "${call.task}" finished`)
   }
 

@@ -1,7 +1,7 @@
 // Runs one command line through /bin/sh -c. go-task interprets commands with mvdan.cc/sh (a bash-like
 // interpreter in-process); a POSIX shell runs the simple command lines a Taskfile holds the same way.
-import { spawn } from 'node:child_process'
 import { constants } from 'node:os'
+import { runInGroup } from '../spawn-group.js'
 
 /** Where output goes: anything with a `write` (process.stdout, a test's collector). */
 export interface Writer {
@@ -31,41 +31,24 @@ export interface ShellResult {
 }
 
 /** Runs `command`; resolves with its exit status (never rejects for a non-zero status). */
-export function runShell(command: string, options: ShellOptions): Promise<ShellResult> {
-  return new Promise((resolvePromise, reject) => {
-    const stdio = options.stdio === 'inherit' ? 'inherit' : (['ignore', options.stdio === 'quiet' ? 'ignore' : 'pipe', options.stdio === 'quiet' ? 'ignore' : 'pipe'] as const)
-    // Its own process group (except when sharing our terminal, where the terminal signals the whole
-    // foreground group and a background group could not read it), so cancelling reaches the commands
-    // the shell started too, not only the shell.
-    const detached = options.stdio !== 'inherit'
-    const child = spawn(options.shell ?? '/bin/sh', ['-c', command], { cwd: options.cwd, env: options.env, stdio: stdio as never, detached })
-    const out: Buffer[] = []
-    child.stdout?.on('data', (chunk: Buffer) => {
+export async function runShell(command: string, options: ShellOptions): Promise<ShellResult> {
+  const out: Buffer[] = []
+  const stdio = { inherit: 'inherit', pipe: 'pipe', capture: 'pipe', quiet: 'ignore' } as const
+  // Its own process group (except when sharing our terminal), so cancelling reaches the commands the shell
+  // started too, not only the shell; its non-zero status then fails the task.
+  const run = await runInGroup(options.shell ?? '/bin/sh', ['-c', command], {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: stdio[options.stdio],
+    onStdout: (chunk) => {
       if (options.stdio === 'capture') out.push(chunk)
       else options.stdout?.write(chunk)
-    })
-    child.stderr?.on('data', (chunk: Buffer) => options.stderr?.write(chunk))
-    // Stop the command when the run is cancelled; its non-zero status then fails the task.
-    const onAbort = () => {
-      try {
-        if (detached && child.pid !== undefined) process.kill(-child.pid, 'SIGTERM')
-        else child.kill('SIGTERM')
-      } catch {
-        child.kill('SIGTERM')
-      }
-    }
-    if (options.signal?.aborted) onAbort()
-    else options.signal?.addEventListener('abort', onAbort, { once: true })
-    child.on('error', (err) => {
-      options.signal?.removeEventListener('abort', onAbort)
-      reject(err)
-    })
-    child.on('close', (code, signal) => {
-      options.signal?.removeEventListener('abort', onAbort)
-      const status = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)
-      resolvePromise({ code: status, stdout: Buffer.concat(out).toString('utf8') })
-    })
+    },
+    onStderr: (chunk) => options.stderr?.write(chunk),
+    signal: options.signal,
   })
+  const status = run.code ?? 128 + (run.signal ? (constants.signals[run.signal] ?? 0) : 0)
+  return { code: status, stdout: Buffer.concat(out).toString('utf8') }
 }
 
 /**

@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { currentPayloadFile, type PayloadType } from '../config/calibrations.js'
-import { runTagKey } from '../condor/jobs-list.js'
+import { runTagKey } from '../files/dataset-list.js'
 import { layout } from '../files/layout.js'
 
 /** A payload file ready to insert. */

@@ -12,7 +12,7 @@ import {
   type FilterDatasetsCall,
 } from '../../lib/cdb/filter-datasets.js'
 import { UsageError } from '../../lib/errors.js'
-import type { RunTag } from '../../lib/files/run-tags.js'
+import type { RunTag } from '../../lib/files/run-list.js'
 import { missingUrl, payloadUrl } from '../fakes/cdb-lib.mjs'
 import type { FakeCdbState } from '../fakes/cdb-lib.mjs'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, lookups, type FakeCdb } from '../helpers/fake-cdb.js'
@@ -30,7 +30,10 @@ async function ask(t: Test, runs: RunTag[], state: FakeCdbState, extra: Record<s
   return { cdb, call, result: runFilterDatasets(call) }
 }
 
-t.test('each payload type of a ten-type release: missing and outdated keep the run, current does not', async (t) => {
+// The fake's own checks (this one and the next): which payload keeps a run is decided by the fake
+// (test/fakes/cdb-filter-datasets.mjs), as the real tool decides it; caloprod only reads the answer. They make
+// sure the fake behaves as DESIGN.md describes the real tool, so the tests of caloprod built on it mean something.
+t.test('the fake\'s own check: each payload type of a ten-type release: missing and outdated keep the run, current does not', async (t) => {
   for (const type of PAYLOAD_TYPES) {
     for (const [spec, kept] of [['missing', true], ['outdated', true], ['current', false]] as const) {
       const { result } = await ask(t, [{ runnumber: 66500, tag: TAG }], { default: 'current', runs: { 66500: { [type]: spec } } }, { FAKE_CDB_TYPES: '10' })
@@ -44,7 +47,7 @@ t.test('each payload type of a ten-type release: missing and outdated keep the r
   }
 })
 
-t.test('CEMC_BadTowerMap is current only as EMCalHotMap_<tag>_<run>cdb.root', async (t) => {
+t.test('the fake\'s own check: CEMC_BadTowerMap is current only as EMCalHotMap_<tag>_<run>cdb.root', async (t) => {
   const run = 66501
   const cases: [string, boolean][] = [
     [payloadUrl('CEMC_BadTowerMap', TAG, run), false], // .../EMCalHotMap_<tag>_<run>cdb.root
@@ -162,7 +165,8 @@ t.test('the binary must be configured and executable', async (t) => {
   t.equal(await checkFilterDatasets(FAKE_FILTER_DATASETS), FAKE_FILTER_DATASETS)
 })
 
-t.test('the fake behaves like the real tool on the command line', async (t) => {
+// The fake's own check: its command line, as the real tool's.
+t.test('the fake\'s own check: it behaves like the real tool on the command line', async (t) => {
   const root = t.testdir({ 'run3auau.csv': 'runnumber,tag\n66530,v1\n' })
   const cdb: FakeCdb = fakeCdb(root, { default: 'current' })
   const env = { ...process.env, ...fakeCdbEnv(cdb) }

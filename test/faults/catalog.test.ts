@@ -4,8 +4,7 @@ import { readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { readCsvRows } from '../../lib/files/csv.js'
-import { QUERY_TABLE } from '../../lib/files/query-rows.js'
+import { readQueryCsv } from '../../lib/files/query-csv.js'
 import { closedPort, startPgProxy, type ConnectionPlan } from '../fakes/pg-proxy.js'
 import { makeCatalog } from '../helpers/catalog.js'
 import { freshDatabase, usingServer } from '../helpers/database.js'
@@ -65,7 +64,7 @@ t.test('server restarting (connection refused, then up): the retry succeeds', as
   t.equal(result.code, 0, result.stderr)
   t.equal(result.stderr, '', 'a retry that succeeds says nothing on stderr')
   t.equal(proxy.seen.length, 1)
-  t.equal((await readCsvRows(join(output, 'query.csv'), QUERY_TABLE)).length, 2)
+  t.equal((await readQueryCsv(join(output, 'query.csv'))).length, 2)
 })
 
 const transient: [string, ConnectionPlan][] = [
@@ -81,7 +80,7 @@ for (const [name, fault] of transient) {
     const { result, output } = await queryVia(t, proxy.port, db.database, 4)
     t.equal(result.code, 0, result.stderr)
     t.equal(proxy.seen.length, 3, 'two failed connections, one good')
-    t.equal((await readCsvRows(join(output, 'query.csv'), QUERY_TABLE)).length, 2)
+    t.equal((await readQueryCsv(join(output, 'query.csv'))).length, 2)
   })
 }
 
@@ -137,7 +136,7 @@ t.test('a connection dropped mid-query (pg_terminate_backend) is retried; withou
         t.equal(await readFile(join(output, 'query.csv'), 'utf8'), OLD)
       } else {
         t.match(log, /try 1: lost the connection to the FileCatalog/)
-        t.equal((await readCsvRows(join(output, 'query.csv'), QUERY_TABLE)).length, 2)
+        t.equal((await readQueryCsv(join(output, 'query.csv'))).length, 2)
       }
     }
   },

@@ -1,14 +1,13 @@
 // Killed at any moment: SIGKILL each stage at random points; after each kill nothing partial is visible
 // under a real name, and a re-run gives byte-identical outputs to a clean run's.
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { loadCatalog } from '../../lib/demo/load.js'
-import { seededRandom } from '../../lib/demo/random.js'
 import { freshDatabase } from '../helpers/database.js'
+import { killRepeatedly as killLoop } from '../helpers/kill.js'
 import { runScript, startScript } from '../helpers/run-script.js'
-import { partialFiles, snapshot } from '../helpers/snapshot.js'
 
 /** Kills per stage; the suite's total is reported in the README's reliability table. */
 export const KILLS_PER_STAGE = Number(process.env.CALOPROD_KILLS ?? 12)
@@ -20,35 +19,15 @@ interface Case {
   prepare: (output: string) => void
 }
 
+/** The kill loop of test/helpers/kill.ts on one stage, started with tsx, after one clean run. */
 async function killRepeatedly(t: Test, c: Case) {
-  const random = seededRandom(7)
-  const work = mkdtempSync(join(tmpdir(), `caloprod-kill-${c.stage}-`))
-  t.teardown(() => rmSync(work, { recursive: true, force: true }))
-  const cleanDir = join(work, 'clean')
-  mkdirSync(cleanDir)
-  c.prepare(cleanDir)
-  const before = snapshot(cleanDir)
-  const started = Date.now()
-  const result = await runScript(c.stage, c.args(cleanDir))
-  t.equal(result.code, 0, `clean ${c.stage}: ${result.stderr}`)
-  const took = Date.now() - started
-  const clean = snapshot(cleanDir)
-  let killedMidway = 0
-  for (let i = 0; i < KILLS_PER_STAGE; i++) {
-    const dir = join(work, `kill-${i}`)
-    mkdirSync(dir)
-    c.prepare(dir)
-    const { child, done } = startScript(c.stage, c.args(dir))
-    await new Promise((r) => setTimeout(r, Math.floor(random() * took * 1.1)))
-    child.kill('SIGKILL')
-    const ended = await done
-    if (ended.signal === 'SIGKILL') killedMidway++
-    t.same(partialFiles(snapshot(dir), clean, before), [], `kill ${i}: nothing partial under a real name`)
-    const rerun = await runScript(c.stage, c.args(dir))
-    t.equal(rerun.code, 0, `kill ${i}: re-run succeeds ${rerun.stderr}`)
-    t.same(snapshot(dir), clean, `kill ${i}: re-run equals a clean run`)
-    rmSync(dir, { recursive: true, force: true })
-  }
+  const { killedMidway } = await killLoop(t, {
+    name: c.stage,
+    kills: KILLS_PER_STAGE,
+    warmup: false,
+    prepare: c.prepare,
+    start: (dir) => startScript(c.stage, c.args(dir)),
+  })
   t.ok(killedMidway >= KILLS_PER_STAGE / 2, `most kills landed while ${c.stage} ran (${killedMidway}/${KILLS_PER_STAGE})`)
 }
 

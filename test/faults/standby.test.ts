@@ -2,8 +2,7 @@
 import { join } from 'node:path'
 import postgres from 'postgres'
 import t from 'tap'
-import { readCsvRows } from '../../lib/files/csv.js'
-import { QUERY_TABLE } from '../../lib/files/query-rows.js'
+import { readQueryCsv } from '../../lib/files/query-csv.js'
 import { makeCatalog } from '../helpers/catalog.js'
 import { runScript } from '../helpers/run-script.js'
 import { standbyUnavailable, startStandbyPair } from '../helpers/standby.js'
@@ -32,7 +31,7 @@ t.test('query reads a hot standby in recovery, with the same result as the prima
     const output = t.testdir()
     const result = await runScript('query', ['--db-url', `postgres://postgres@127.0.0.1:${port}/postgres`, '--output', output])
     t.equal(result.code, 0, result.stderr)
-    outputs.push(await readCsvRows(join(output, 'query.csv'), QUERY_TABLE))
+    outputs.push(await readQueryCsv(join(output, 'query.csv')))
   }
   t.equal(outputs[1].length, 2)
   t.same(outputs[1], outputs[0])

@@ -1,16 +1,13 @@
-// lib/files/csv.ts: the CSV reader and writer every stage uses, written for speed on files of a million rows;
-// csv-parse and csv-stringify are the reference they must agree with.
-import { readFile, stat, utimes, writeFile } from 'node:fs/promises'
+// lib/files/csv.ts, the reader and writer of the files a person edits (through csv-parse and csv-stringify), and
+// lib/files/csv-lines.ts, the fast path of query.csv, reduce.csv and the catalog's answer: both agree with them.
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parse } from 'csv-parse/sync'
 import { stringify } from 'csv-stringify/sync'
-import { SEED_RULES } from '../../lib/rules/seed.js'
 import t from 'tap'
-import {
-  copyCsvLines, field, formatCsv, formatCsvRecord, openCsvWriter, readCsvBatches, readCsvRows, scanCsv, type Table,
-} from '../../lib/files/csv.js'
-import { QUERY_TABLE, type QueryRow } from '../../lib/files/query-rows.js'
-import { runReduce } from '../../lib/reduce.js'
+import { formatCsvRecord, openCsvWriter } from '../../lib/files/csv-lines.js'
+import { field, formatCsv, readTable, type Table } from '../../lib/files/csv.js'
+import { QUERY_TABLE, readQueryCsv } from '../../lib/files/query-csv.js'
 
 /** Three free-text columns: any content a CSV can hold. */
 const TEXT: Table<string[]> = {
@@ -29,22 +26,31 @@ t.test('records are formatted exactly as csv-stringify formats them', async (t) 
   t.equal(formatCsv(TEXT, rows), stringify([TEXT.columns, ...rows], { record_delimiter: 'unix', eof: true }))
 })
 
-t.test('reading gives csv-parse\'s records, with quoted fields that span lines and chunks', async (t) => {
+t.test('a file a person edits reads as csv-parse reads it, with quoted fields that span lines', async (t) => {
   const dir = t.testdir()
-  const rows: string[][] = []
-  // Enough rows that records cross the reader's chunk boundaries at many offsets.
   // (A field with a lone carriage return is refused as a CRLF file: see below.)
   const values = TRICKY.filter((x) => !x.includes('\r'))
-  for (let i = 0; i < 40000; i++) rows.push([values[i % values.length], `${i}`, values[(i * 7) % values.length]])
+  const rows = values.map((x, i) => [x, `${i}`, values[(i * 7) % values.length]])
   const path = join(dir, 'x.csv')
   const text = stringify([TEXT.columns, ...rows], { record_delimiter: 'unix', eof: true })
   await writeFile(path, text)
-  const expected = (parse(text, { relax_column_count: true, record_delimiter: '\n' }) as string[][]).slice(1)
+  t.same(await readTable(path, TEXT), (parse(text, { relax_column_count: true, record_delimiter: '\n' }) as string[][]).slice(1))
+  await writeFile(path, `${text}1,2\n`)
+  const lines = text.split('\n').length
+  await t.rejects(readTable(path, TEXT), new RegExp(`x\\.csv:${lines}: has 2 fields, expected 3 \\(a,b,c\\)`), 'lines counted across quoted line breaks')
+})
+
+t.test('the fast path reads a query.csv as csv-parse does, with quoted paths across its chunks', async (t) => {
+  const dir = t.testdir()
+  const paths = TRICKY.filter((x) => !/[\r\n]/.test(x)).map((x) => `/d/${x}`)
+  const rows = Array.from({ length: 40000 }, (_, i) => ({
+    runnumber: 66000 + Math.floor(i / 50), tag: 'v1', segment: i % 50, events: i, full_file_path: paths[i % paths.length], time: '2025-01-01 00:00:00',
+  }))
+  const path = join(dir, 'query.csv')
+  const text = formatCsv(QUERY_TABLE, rows)
   t.ok(text.length > 1 << 19, 'the file spans several chunks')
-  t.same(await readCsvRows(path, TEXT), expected)
-  let batches = 0
-  for await (const _ of readCsvBatches(path, TEXT)) batches++
-  t.ok(batches > 1, `${batches} batches`)
+  await writeFile(path, text)
+  t.same(await readQueryCsv(path), rows)
 })
 
 t.test('malformed quoting names the line; an error after a record of several lines counts them', async (t) => {
@@ -59,67 +65,38 @@ t.test('malformed quoting names the line; an error after a record of several lin
   for (const [content, pattern] of cases) {
     const path = join(dir, 'x.csv')
     await writeFile(path, content)
-    await t.rejects(readCsvRows(path, TEXT), pattern, JSON.stringify(content))
+    await t.rejects(readTable(path, TEXT), pattern, JSON.stringify(content))
   }
-})
-
-const row = (runnumber: number, tag: string, segment: number, path = `/d/${runnumber}/${tag}/${segment}.root`): QueryRow => ({
-  runnumber, tag, segment, events: 1000 + segment, full_file_path: path, time: `2025-01-0${1 + (segment % 9)} 00:00:00`,
-})
-
-t.test('a file exactly as caloprod writes it is verbatim, and its kept lines are copied unchanged', async (t) => {
-  const dir = t.testdir()
-  const rows = [row(66500, 'a', 0), row(66500, 'a', 1), row(66500, 'b', 0), row(66501, 'a', 0), row(66502, 'b', 3), row(66502, 'b', 4)]
-  const path = join(dir, 'query.csv')
-  await writeFile(path, formatCsv(QUERY_TABLE, rows))
-  const seen: QueryRow[] = []
-  const scan = await scanCsv(path, QUERY_TABLE, (batch) => seen.push(...batch))
-  t.same(seen, rows)
-  t.same([scan.rows, scan.verbatim], [6, true])
-  const out = join(dir, 'kept.csv')
-  const writer = await openCsvWriter(out, QUERY_TABLE)
-  const copied = await copyCsvLines(scan, 2, ([run, tag]) => tag === 'b' || run === '66501', writer)
-  t.ok(await writer.commit())
-  t.equal(copied, 4)
-  t.equal(await readFile(out, 'utf8'), formatCsv(QUERY_TABLE, rows.filter((r) => r.tag === 'b' || r.runnumber === 66501)))
-
-  // Touched between the passes: the copy refuses.
-  await utimes(path, new Date(), new Date(Date.now() + 5000))
-  const again = await openCsvWriter(join(dir, 'again.csv'), QUERY_TABLE)
-  await t.rejects(copyCsvLines(scan, 2, () => true, again), /query\.csv: changed while it was being read/)
-  await again.abort()
-})
-
-t.test('a file a person wrote differently is not verbatim: quotes where none are needed, leading zeros', async (t) => {
-  const dir = t.testdir()
+  // The same errors from the fast path, in a query.csv.
   const header = QUERY_TABLE.columns.join(',')
-  for (const line of ['"66500",a,0,1000,/d/x.root,2025-01-01 00:00:00', '066500,a,0,1000,/d/x.root,2025-01-01 00:00:00', '66500,a,00,1000,/d/x.root,2025-01-01 00:00:00']) {
-    const path = join(dir, 'q.csv')
-    await writeFile(path, `${header}\n${line}\n`)
-    t.equal((await scanCsv(path, QUERY_TABLE, () => {})).verbatim, false, line)
+  const good = '66500,v1,0,1,/d/a.root,2025-01-01 00:00:00'
+  const fast: [string, RegExp][] = [
+    [`${header}\n${good}\n66500,v1,0,1,/d/x"y,2025-01-01 00:00:00\n`, /query\.csv:3: is not valid CSV: field 5 has a quote but does not start with one/],
+    [`${header}\n${good}\n66500,v1,0,1,"/d/x"y,2025-01-01 00:00:00\n`, /query\.csv:3: is not valid CSV: a closing quote in field 5 is followed by "y"/],
+    [`${header}\n${good}\n66500,v1,0,1,"/d/never closed\n${good}\n`, /query\.csv:3: is not valid CSV: a quoted field that starts here does not close/],
+    [`${header}\n${good}\n66500,v1,0,1,"/d/a,b",2025-01-01 00:00:00\n66500,v1\n`, /query\.csv:4: has 2 fields, expected 6/],
+    [`${header}\n66500,v1,0,1,"/d/two\nlines",2025-01-01 00:00:00\n`, /query\.csv:2: path "\/d\/two\\nlines" holds a line break/],
+  ]
+  for (const [content, pattern] of fast) {
+    const path = join(dir, 'query.csv')
+    await writeFile(path, content)
+    await t.rejects(readQueryCsv(path), pattern, JSON.stringify(content))
   }
-  const path = join(dir, 'q.csv')
-  await writeFile(path, `${header}\n66500,a,0,1000,"/d/a,b.root",2025-01-01 00:00:00\n`)
-  t.equal((await scanCsv(path, QUERY_TABLE, () => {})).verbatim, false, 'a quoted path')
 })
 
-t.test('reduce gives the same outputs from a query.csv a person rewrote as from the one query wrote', async (t) => {
-  const rows = [row(66500, 'old', 0), row(66500, 'old', 1), row(66500, 'new', 0, '/d/a,"b".root'), row(66501, 'old', 2)]
-  rows[2].time = '2025-06-01 00:00:00'
-  const canonical = formatCsv(QUERY_TABLE, rows)
-  const rewritten = canonical.replace(/^66500,/gm, '066500,').replace(/,old,/g, ',"old",')
-  t.not(rewritten, canonical)
-  const outputs: string[][] = []
-  for (const content of [canonical, rewritten]) {
-    const output = t.testdir({ 'query.csv': content })
-    const result = await runReduce({ output, runType: 'run3auau', rules: SEED_RULES })
-    t.equal(result.files, 2)
-    outputs.push(await Promise.all(['reduce.csv', 'run3auau.csv'].map((f) => readFile(join(output, f), 'utf8'))))
-  }
-  t.same(outputs[1], outputs[0])
-  t.equal(outputs[0][0], formatCsv(QUERY_TABLE, [rows[2], rows[3]]))
-  t.equal(outputs[0][1], 'runnumber,tag\n66500,new\n66501,old\n')
+t.test('a header may add columns only where the contract allows it, and they are passed on by name', async (t) => {
+  const dir = t.testdir()
+  const path = join(dir, 'x.csv')
+  await writeFile(path, 'a,b,c,note\n1,2,3,x\n')
+  await t.rejects(readTable(path, TEXT), /x\.csv:1: header is "a,b,c,note", expected "a,b,c"/)
+  const NOTED: Table<string> = { ...TEXT, extraColumns: true, toFields: () => [], fromFields: (f, extra = []) => `${f.join('')}:${extra.map((e) => `${e.column}=${e.value}`)}` }
+  t.same(await readTable(path, NOTED), ['123:note=x'])
+  await writeFile(path, 'note,c,a,b\nx,3,1,2\n')
+  t.same(await readTable(path, NOTED), ['123:note=x'], 'in any order')
+  await writeFile(path, 'a,b,note\n1,2,x\n')
+  await t.rejects(readTable(path, NOTED), /header is "a,b,note", expected at least the columns a,b,c/)
 })
+
 
 t.test('the writer leaves the file alone when nothing changed, and drops its temporary file on abort', async (t) => {
   const dir = t.testdir()

@@ -1,8 +1,8 @@
 // The report's view of finished runs: `uploaded` (the upload ledger has its payloads) and incomplete (genStatus
 // wrote no file for a type), in the states, the details and the runs that need a person.
 import t from 'tap'
-import type { SchedulerJob } from '../../lib/condor/scheduler.js'
-import type { LedgerRow } from '../../lib/ledger.js'
+import type { SchedulerJob } from '../../lib/scheduler/scheduler.js'
+import type { LedgerRow } from '../../lib/files/ledger.js'
 import { needsAPerson } from '../../lib/report/attention.js'
 import type { ReportInputs } from '../../lib/report/gather.js'
 import { runViews } from '../../lib/report/runs.js'

@@ -5,9 +5,8 @@
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import type postgres from 'postgres'
-import { readCsvRows } from '../../lib/files/csv.js'
-import { QUERY_TABLE } from '../../lib/files/query-rows.js'
-import { RUN_TAG_TABLE } from '../../lib/files/run-tags.js'
+import { readQueryCsv } from '../../lib/files/query-csv.js'
+import { readRunList } from '../../lib/files/run-list.js'
 import { CATALOG_SCHEMA, type DatasetRow, type FileRow } from '../../lib/demo/catalog.js'
 import { insertDatasets, insertFiles } from '../../lib/demo/load.js'
 import { freshDatabase } from '../helpers/database.js'
@@ -81,8 +80,8 @@ async function stages(t: Test, url: string, args: string[]) {
   t.equal(query.code, 0, query.stderr)
   const reduce = await runScript('reduce', ['--output', output, ...args.filter((a, i) => a === '--rules' || args[i - 1] === '--rules')])
   t.equal(reduce.code, 0, reduce.stderr)
-  const runs = await readCsvRows(join(output, 'run3auau.csv'), RUN_TAG_TABLE)
-  return { query, rows: await readCsvRows(join(output, 'query.csv'), QUERY_TABLE), runs: Object.fromEntries(runs.map((r) => [r.runnumber, r.tag])) }
+  const runs = await readRunList(join(output, 'run3auau.csv'))
+  return { query, rows: await readQueryCsv(join(output, 'query.csv')), runs: Object.fromEntries(runs.map((r) => [r.runnumber, r.tag])) }
 }
 
 t.test('current: the winning tag per run, fitting-QA files, no twin, no threshold', async (t) => {

@@ -3,7 +3,7 @@
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { readLedger } from '../../lib/ledger.js'
+import { readLedger } from '../../lib/files/ledger.js'
 import { prepareSubmit as prepare, someRuns, TAG, type Prepared as Setup } from '../helpers/condor-output.js'
 import { fakeCondor, readFakeState, submitCalls, type FakeJob } from '../helpers/fake-condor.js'
 import { runScript, startScript } from '../helpers/run-script.js'

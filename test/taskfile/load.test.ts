@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { ExitCode, TaskfileError } from '../../lib/taskfile/errors.js'
-import { loadTaskfile, locateTaskfile, parseTaskfile } from '../../lib/taskfile/load.js'
+import { loadTaskfile, parseTaskfile } from '../../lib/taskfile/load.js'
+import { locateTaskfile } from '../../lib/taskfile/locate.js'
 import { emptyDir, fixture, task } from './helpers.js'
 
 const parse = (yaml: string) => parseTaskfile('/x/Taskfile.yml', yaml, '/x')

@@ -1,7 +1,7 @@
 // What became of each run's jobs: the ledger (what caloprod submitted) joined with the scheduler (what condor
 // knows). Pure functions, shared by the submit and status stages.
-import type { LedgerRow } from '../ledger.js'
-import { runTagKey } from './jobs-list.js'
+import type { LedgerRow } from '../files/ledger.js'
+import { runTagKey } from '../files/dataset-list.js'
 import { JOB_STATUS, type SchedulerJob } from './scheduler.js'
 
 /** A run's state: `new` (never reached the scheduler), in flight (`queued`, `running`, `held`), or finished (`done`, `failed`). */
@@ -84,7 +84,7 @@ export function runState(runnumber: number, tag: string, rows: readonly LedgerRo
   const flying = mine.filter((job) => IN_FLIGHT.has(job.status)).at(-1)
   if (flying) {
     const id = `job ${flying.cluster}.${flying.proc}`
-    const state: RunStateName = flying.status === JOB_STATUS.idle ? 'queued' : flying.status === JOB_STATUS.held ? 'held' : 'running'
+    const state = flightState(flying.status)
     const detail = state === 'held' ? `${id}${jobTime(flying)}: ${flying.holdReason ?? 'no reason given'}` : `${id}${jobTime(flying)}`
     return { ...base, state, job: flying, cluster: flying.cluster, detail }
   }
@@ -103,6 +103,19 @@ export function runState(runnumber: number, tag: string, rows: readonly LedgerRo
   if (!job) return { ...base, state: 'failed', job, cluster, detail: `${tries}: cluster ${cluster} is in neither condor_q nor condor_history` }
   const id = `job ${job.cluster}.${job.proc}`
   if (job.status === JOB_STATUS.completed && job.exitCode === 0) return { ...base, state: 'done', job, cluster, detail: `${id} finished${jobTime(job, 'at')}` }
-  const how = job.status === JOB_STATUS.removed ? 'was removed' : job.exitCode === undefined ? 'ended abnormally (signal)' : `exited ${job.exitCode}`
-  return { ...base, state: 'failed', job, cluster, detail: `${tries}: ${id} ${how}${jobTime(job, 'at')}` }
+  return { ...base, state: 'failed', job, cluster, detail: `${tries}: ${id} ${howItEnded(job)}${jobTime(job, 'at')}` }
+}
+
+/** What a job still in condor_q is to us: idle is queued, held is held, anything else runs. */
+function flightState(status: number): RunStateName {
+  if (status === JOB_STATUS.idle) return 'queued'
+  if (status === JOB_STATUS.held) return 'held'
+  return 'running'
+}
+
+/** How a job that did not finish well ended, in words. */
+function howItEnded(job: SchedulerJob): string {
+  if (job.status === JOB_STATUS.removed) return 'was removed'
+  if (job.exitCode === undefined) return 'ended abnormally (signal)'
+  return `exited ${job.exitCode}`
 }

@@ -1,9 +1,9 @@
 // The ledger `<output>/submissions.csv`: one row per event of a submission of a run, appended and fsynced,
 // never rewritten. A submission is written as `submitting` before condor_submit runs and completed after it, so
 // a crash in between leaves a trace the next run reconciles with the scheduler instead of submitting twice.
-import { appendRows, readAppendOnly, type AppendOnlyContents } from './files/append-only.js'
-import { field, type Table } from './files/csv.js'
-import { tagProblem } from './files/names.js'
+import { appendRows, readAppendOnly, type AppendOnlyContents } from './append-only.js'
+import { field, type Table } from './csv.js'
+import { tagProblem } from './names.js'
 
 /**
  * What became of a submission of a run, as far as caloprod knows:

@@ -4,8 +4,8 @@
 import { $ } from 'zx/core'
 import type { Env } from '../config/options.js'
 import { CaloprodError } from '../errors.js'
-import { classAdString } from './quote.js'
-import { JOB_ATTRIBUTES, QUEUE_ARGS, SUBMISSION_FILES } from './submit-file.js'
+import { classAdString } from '../condor/quote.js'
+import { JOB_ATTRIBUTES, QUEUE_ARGS, SUBMISSION_FILES } from '../condor/submit-file.js'
 
 /** HTCondor's JobStatus values. */
 export const JOB_STATUS = { idle: 1, running: 2, removed: 3, completed: 4, held: 5, transferring: 6, suspended: 7 } as const

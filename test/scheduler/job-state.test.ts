@@ -1,7 +1,7 @@
 import t from 'tap'
-import { hasUnsettled, reconcile, runState } from '../../lib/condor/job-state.js'
-import type { SchedulerJob } from '../../lib/condor/scheduler.js'
-import type { LedgerRow } from '../../lib/ledger.js'
+import { hasUnsettled, reconcile, runState } from '../../lib/scheduler/job-state.js'
+import type { SchedulerJob } from '../../lib/scheduler/scheduler.js'
+import type { LedgerRow } from '../../lib/files/ledger.js'
 
 const TAG = 'new_newcdbtag_v008'
 const row = (over: Partial<LedgerRow>): LedgerRow => ({

@@ -1,14 +1,14 @@
 import { InputError } from '../errors.js'
-import { field, type Table } from './csv.js'
+import { field, readTable, writeCsv, type Table } from './csv.js'
 import { tagProblem } from './names.js'
 
-/** A run and the production tag chosen for it: a row of `<runtype>.csv` and `<runtype>-process.csv`. */
+/** A run and the production tag chosen for it: a row of `<runtype>.csv` (and of `<runtype>-process.csv`, lib/files/process-list.ts). */
 export interface RunTag {
   runnumber: number
   tag: string
 }
 
-/** The contract of `<runtype>.csv` (filter-datasets' input, as in the seed) and `<runtype>-process.csv`. */
+/** The contract of `<runtype>.csv`, the reduce stage's run list (filter-datasets' input, as in the seed), sorted by run. */
 export const RUN_TAG_TABLE: Table<RunTag> = {
   columns: ['runnumber', 'tag'],
   toFields: (r) => [r.runnumber, r.tag],
@@ -29,4 +29,16 @@ export function indexByRun<Row extends RunTag>(rows: readonly Row[], file: strin
     byRun.set(row.runnumber, row)
   })
   return byRun
+}
+
+/** Reads `<runtype>.csv`; throws InputError naming the file and line, a run that appears twice too. */
+export async function readRunList(path: string): Promise<RunTag[]> {
+  const runs = await readTable(path, RUN_TAG_TABLE)
+  indexByRun(runs, path)
+  return runs
+}
+
+/** Writes `<runtype>.csv` if its content changes; returns whether it did. */
+export async function writeRunList(path: string, runs: readonly RunTag[]): Promise<boolean> {
+  return writeCsv(path, RUN_TAG_TABLE, runs)
 }

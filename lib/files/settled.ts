@@ -1,6 +1,8 @@
+import { readFile, stat } from 'node:fs/promises'
 import { SEVEN_PAYLOAD_TYPES } from '../config/calibrations.js'
-import { field, type Table } from '../files/csv.js'
-import { tagProblem } from '../files/names.js'
+import { field, readTable, writeCsv, type Table } from './csv.js'
+import { tagProblem } from './names.js'
+import { indexByRun } from './run-list.js'
 
 /**
  * A run whose payloads of `payload_types` were all current for `tag` when the CDB was last asked, at `checked_at`:
@@ -63,4 +65,21 @@ export function coversPayloads(entry: SettledRow, types: readonly string[]): boo
 export function stillSettled(entry: SettledRow | undefined, tag: string, now: Date, recheckAfter: number, types: readonly string[] = SEVEN_PAYLOAD_TYPES): boolean {
   if (!entry || entry.tag !== tag || !coversPayloads(entry, types)) return false
   return now.getTime() - Date.parse(entry.checked_at) <= recheckAfter * 1000
+}
+
+/**
+ * Reads the cache; none yet is an empty one. A damaged cache names its line: fix it or delete it. A cache written
+ * before rule sets (no payload_types column) reads as settled for the seven payloads.
+ */
+export async function readSettled(path: string): Promise<SettledRow[]> {
+  if (!(await stat(path).catch(() => undefined))) return []
+  const legacy = (await readFile(path, 'utf8').catch(() => '')).startsWith(`${LEGACY_SETTLED_TABLE.columns.join(',')}\n`)
+  const rows = await readTable(path, legacy ? LEGACY_SETTLED_TABLE : SETTLED_TABLE)
+  indexByRun(rows, path)
+  return rows
+}
+
+/** Writes the cache if its content changes; returns whether it did. */
+export async function writeSettled(path: string, rows: Iterable<SettledRow>): Promise<boolean> {
+  return writeCsv(path, SETTLED_TABLE, rows)
 }

@@ -1,8 +1,8 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { InputError } from '../lib/errors.js'
-import { appendLedger, readLedger, type LedgerRow } from '../lib/ledger.js'
+import { InputError } from '../../lib/errors.js'
+import { appendLedger, readLedger, type LedgerRow } from '../../lib/files/ledger.js'
 
 const row = (over: Partial<LedgerRow> = {}): LedgerRow => ({
   time: '2025-01-01T02:00:00Z', runnumber: 68006, tag: 'new_newcdbtag_v008', attempt: 1, state: 'submitting',

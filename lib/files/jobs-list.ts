@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises'
-import { basename } from 'node:path'
 import { InputError } from '../errors.js'
-import { tagProblem } from '../files/names.js'
-import { macroValueProblem } from './quote.js'
+import { parseListName } from './dataset-list.js'
+import { macroValueProblem } from '../condor/quote.js'
 
 /** A run and tag, and the file list of its job. */
 export interface Job {
@@ -10,19 +9,6 @@ export interface Job {
   tag: string
   /** Absolute path of `<run>_<tag>.list`. */
   list: string
-}
-
-/** `<run>_<tag>`: the name of a run's list without `.list`, the job's `CaloprodRunTag`, and its output folder. */
-export function runTagKey(runnumber: number, tag: string): string {
-  return `${runnumber}_${tag}`
-}
-
-/** The run and tag a list's file name `<run>_<tag>.list` stands for, as CaloCDB-GenStatus reads them; undefined for any other name. */
-export function parseListName(path: string): { runnumber: number; tag: string } | undefined {
-  // As the lists stage writes it: no leading zero (`066500_x.list` is a person's file, not a list).
-  const match = /^([1-9]\d{0,9})_(.+)\.list$/.exec(basename(path))
-  if (!match || tagProblem(match[2])) return undefined
-  return { runnumber: Number(match[1]), tag: match[2] }
 }
 
 /** Orders jobs as jobs.list holds them: by run, then tag. */

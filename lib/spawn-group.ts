@@ -1,0 +1,102 @@
+// One way caloprod starts a program it may have to stop: in a process group of its own, so that a timeout or an
+// abort reaches everything the program started, not only the program. Used by the CDB check (filter-datasets)
+// and the Taskfile runner's commands.
+import { spawn } from 'node:child_process'
+
+export interface GroupOptions {
+  cwd: string
+  env: Readonly<Record<string, string | undefined>>
+  /**
+   * `pipe`: stdout and stderr go to `onStdout`/`onStderr`; `ignore`: discarded; `inherit`: the program shares
+   * our stdin, stdout and stderr, and our process group (a terminal signals its whole foreground group, and a
+   * background group could not read it), so stopping it reaches the program alone.
+   */
+  stdio: 'pipe' | 'ignore' | 'inherit'
+  onStdout?: (chunk: Buffer) => void
+  onStderr?: (chunk: Buffer) => void
+  signal?: AbortSignal
+  /** Stops the program (SIGTERM) after this long. */
+  timeoutMs?: number
+  /** After SIGTERM, SIGKILL follows this long later; without it, SIGTERM alone. */
+  graceMs?: number
+  /**
+   * When the program exits, SIGKILL what it left running in its group (which may hold the pipes open), and wait
+   * at most `graceMs` for the pipes to drain.
+   */
+  reapOnExit?: boolean
+}
+
+export interface GroupResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  timedOut: boolean
+  aborted: boolean
+}
+
+/** Signals a whole process group, or the child alone when it shares ours; nothing when it is gone. */
+function signalGroup(pid: number | undefined, ownGroup: boolean, signal: NodeJS.Signals): void {
+  if (pid === undefined) return
+  try {
+    process.kill(ownGroup ? -pid : pid, signal)
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Runs `bin args`; resolves when it ended, whatever its exit; rejects only when it cannot be started. */
+export function runInGroup(bin: string, args: readonly string[], options: GroupOptions): Promise<GroupResult> {
+  return new Promise((resolve, reject) => {
+    const ownGroup = options.stdio !== 'inherit'
+    const stdio = options.stdio === 'inherit' ? 'inherit' : (['ignore', options.stdio, options.stdio] as const)
+    const child = spawn(bin, args, { cwd: options.cwd, env: options.env as NodeJS.ProcessEnv, detached: ownGroup, stdio: stdio as never })
+    if (options.onStdout) child.stdout?.on('data', options.onStdout)
+    if (options.onStderr) child.stderr?.on('data', options.onStderr)
+    let timedOut = false
+    let aborted = false
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined
+    let hardKill: NodeJS.Timeout | undefined
+    let drain: NodeJS.Timeout | undefined
+    const stop = () => {
+      signalGroup(child.pid, ownGroup, 'SIGTERM')
+      if (options.graceMs !== undefined) hardKill ??= setTimeout(() => signalGroup(child.pid, ownGroup, 'SIGKILL'), options.graceMs)
+    }
+    // setTimeout takes at most 2^31-1 ms (24.8 days); a longer timeout would fire at once.
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
+      timedOut = true
+      stop()
+    }, Math.min(options.timeoutMs, 2 ** 31 - 1))
+    const onAbort = () => {
+      aborted = true
+      stop()
+    }
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+    let done = false
+    const finish = () => {
+      if (done || !exited) return
+      done = true
+      clearTimeout(timer)
+      clearTimeout(hardKill)
+      clearTimeout(drain)
+      options.signal?.removeEventListener('abort', onAbort)
+      child.stdout?.destroy()
+      child.stderr?.destroy()
+      resolve({ ...exited, timedOut, aborted })
+    }
+    child.on('error', (err) => {
+      clearTimeout(timer)
+      options.signal?.removeEventListener('abort', onAbort)
+      reject(err)
+    })
+    child.on('exit', (code, signal) => {
+      exited = { code, signal }
+      if (!options.reapOnExit) return
+      signalGroup(child.pid, ownGroup, 'SIGKILL')
+      drain = setTimeout(finish, options.graceMs ?? 0)
+    })
+    child.on('close', (code, signal) => {
+      exited ??= { code, signal }
+      finish()
+    })
+    if (options.signal?.aborted) onAbort()
+  })
+}

@@ -1,0 +1,69 @@
+// lib/files/query-csv.ts: query.csv and reduce.csv, read on the fast path; a file exactly as caloprod writes it
+// is copied line by line, one a person rewrote is parsed and written again, with the same outputs.
+import { readFile, utimes, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import t from 'tap'
+import { openCsvWriter } from '../../lib/files/csv-lines.js'
+import { formatCsv } from '../../lib/files/csv.js'
+import { copyQueryLines, QUERY_TABLE, scanQueryCsv, type QueryRow } from '../../lib/files/query-csv.js'
+import { runReduce } from '../../lib/reduce.js'
+import { SEED_RULES } from '../../lib/rules/seed.js'
+
+const row = (runnumber: number, tag: string, segment: number, path = `/d/${runnumber}/${tag}/${segment}.root`): QueryRow => ({
+  runnumber, tag, segment, events: 1000 + segment, full_file_path: path, time: `2025-01-0${1 + (segment % 9)} 00:00:00`,
+})
+
+t.test('a file exactly as caloprod writes it is verbatim, and its kept lines are copied unchanged', async (t) => {
+  const dir = t.testdir()
+  const rows = [row(66500, 'a', 0), row(66500, 'a', 1), row(66500, 'b', 0), row(66501, 'a', 0), row(66502, 'b', 3), row(66502, 'b', 4)]
+  const path = join(dir, 'query.csv')
+  await writeFile(path, formatCsv(QUERY_TABLE, rows))
+  const seen: QueryRow[] = []
+  const scan = await scanQueryCsv(path, (batch) => seen.push(...batch))
+  t.same(seen, rows)
+  t.same([scan.rows, scan.verbatim], [6, true])
+  const out = join(dir, 'kept.csv')
+  const writer = await openCsvWriter(out, QUERY_TABLE)
+  const copied = await copyQueryLines(scan, 2, ([run, tag]) => tag === 'b' || run === '66501', writer)
+  t.ok(await writer.commit())
+  t.equal(copied, 4)
+  t.equal(await readFile(out, 'utf8'), formatCsv(QUERY_TABLE, rows.filter((r) => r.tag === 'b' || r.runnumber === 66501)))
+
+  // Touched between the passes: the copy refuses.
+  await utimes(path, new Date(), new Date(Date.now() + 5000))
+  const again = await openCsvWriter(join(dir, 'again.csv'), QUERY_TABLE)
+  await t.rejects(copyQueryLines(scan, 2, () => true, again), /query\.csv: changed while it was being read/)
+  await again.abort()
+})
+
+t.test('a file a person wrote differently is not verbatim: quotes where none are needed, leading zeros', async (t) => {
+  const dir = t.testdir()
+  const header = QUERY_TABLE.columns.join(',')
+  for (const line of ['"66500",a,0,1000,/d/x.root,2025-01-01 00:00:00', '066500,a,0,1000,/d/x.root,2025-01-01 00:00:00', '66500,a,00,1000,/d/x.root,2025-01-01 00:00:00']) {
+    const path = join(dir, 'q.csv')
+    await writeFile(path, `${header}\n${line}\n`)
+    t.equal((await scanQueryCsv(path, () => {})).verbatim, false, line)
+  }
+  const path = join(dir, 'q.csv')
+  await writeFile(path, `${header}\n66500,a,0,1000,"/d/a,b.root",2025-01-01 00:00:00\n`)
+  t.equal((await scanQueryCsv(path, () => {})).verbatim, false, 'a quoted path')
+})
+
+t.test('reduce gives the same outputs from a query.csv a person rewrote as from the one query wrote', async (t) => {
+  const rows = [row(66500, 'old', 0), row(66500, 'old', 1), row(66500, 'new', 0, '/d/a,"b".root'), row(66501, 'old', 2)]
+  rows[2].time = '2025-06-01 00:00:00'
+  const canonical = formatCsv(QUERY_TABLE, rows)
+  const rewritten = canonical.replace(/^66500,/gm, '066500,').replace(/,old,/g, ',"old",')
+  t.not(rewritten, canonical)
+  const outputs: string[][] = []
+  for (const content of [canonical, rewritten]) {
+    const output = t.testdir({ 'query.csv': content })
+    const result = await runReduce({ output, runType: 'run3auau', rules: SEED_RULES })
+    t.equal(result.files, 2)
+    outputs.push(await Promise.all(['reduce.csv', 'run3auau.csv'].map((f) => readFile(join(output, f), 'utf8'))))
+  }
+  t.same(outputs[1], outputs[0])
+  t.equal(outputs[0][0], formatCsv(QUERY_TABLE, [rows[2], rows[3]]))
+  t.equal(outputs[0][1], 'runnumber,tag\n66500,new\n66501,old\n')
+})
+

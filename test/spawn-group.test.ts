@@ -1,0 +1,44 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { runInGroup } from '../lib/spawn-group.js'
+
+const sh = (script: string, options: Partial<Parameters<typeof runInGroup>[2]> = {}) =>
+  runInGroup('/bin/sh', ['-c', script], { cwd: '/', env: process.env, stdio: 'pipe', ...options })
+
+t.test('a program that ends: its exit status and its output', async (t) => {
+  const out: Buffer[] = []
+  const run = await sh('echo hi; exit 3', { onStdout: (c) => out.push(c) })
+  t.same(run, { code: 3, signal: null, timedOut: false, aborted: false })
+  t.equal(Buffer.concat(out).toString(), 'hi\n')
+})
+
+t.test('a timeout stops the whole group: what the program started does not live on', async (t) => {
+  const dir = t.testdir()
+  const mark = join(dir, 'grandchild-ran')
+  const started = Date.now()
+  const run = await sh(`(sleep 1; touch '${mark}') & sleep 30`, { timeoutMs: 200, graceMs: 500 })
+  t.equal(run.timedOut, true)
+  t.equal(run.signal, 'SIGTERM')
+  t.ok(Date.now() - started < 5000)
+  await new Promise((r) => setTimeout(r, 1500))
+  t.notOk(existsSync(mark), 'the background job was stopped with the program')
+})
+
+t.test('SIGKILL follows SIGTERM after the grace period; an abort is told apart from a timeout', async (t) => {
+  const stop = new AbortController()
+  setTimeout(() => stop.abort(), 100)
+  const run = await sh("trap '' TERM; sleep 30 & wait; sleep 30", { signal: stop.signal, graceMs: 300 })
+  t.same([run.aborted, run.timedOut, run.signal], [true, false, 'SIGKILL'])
+})
+
+t.test('reapOnExit ends what the program left holding the pipes', async (t) => {
+  const started = Date.now()
+  const run = await sh('sleep 30 & echo done', { reapOnExit: true, graceMs: 2000 })
+  t.equal(run.code, 0)
+  t.ok(Date.now() - started < 5000, 'did not wait for the background sleep')
+})
+
+t.test('a program that cannot be started rejects', async (t) => {
+  await t.rejects(runInGroup('/no/such/program', [], { cwd: '/', env: {}, stdio: 'ignore' }), /ENOENT/)
+})
