@@ -16,6 +16,7 @@ import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.j
 import { FAKE_GENSTATUS, fakeCondorEnv, readFakeState } from '../helpers/fake-condor.js'
 import { killRepeatedly, startRunnerGroup } from '../helpers/kill.js'
 import { ROOT } from '../helpers/run-script.js'
+import { listedRuns } from '../helpers/listed-runs.js'
 
 /** Kills of the whole `task submit` pipeline; the README's reliability table cites it. */
 export const PIPELINE_KILLS = Number(process.env.CALOPROD_KILLS_PIPELINE ?? 6)
@@ -59,7 +60,7 @@ t.test(`task submit killed at ${PIPELINE_KILLS} random points, then run again`, 
     TASK_TEMP_DIR: tempDir,
   })
   const vars = (dir: string) => [`RUN_TYPE=${RUN_TYPE}`, `OUTPUT=${join(dir, 'out')}`, `CONDOR_LOG_DIR=${join(dir, 'condor-log')}`, `MIN_EVENTS=${MIN_EVENTS}`, `MEMORY=${MEMORY}`]
-  const runTags = (dir: string) => readFileSync(layout.processCsv(join(dir, 'out'), RUN_TYPE), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 2).join('_')).sort()
+  const runTags = (dir: string) => listedRuns(join(dir, 'out'))
 
   const report = await killRepeatedly(t, {
     name: 'pipeline',

@@ -16,6 +16,7 @@ import { freshDatabase } from '../helpers/database.js'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, setCdbState } from '../helpers/fake-cdb.js'
 import { FAKE_GENSTATUS, fakeCondorEnv, readFakeState } from '../helpers/fake-condor.js'
 import { buildBundles, killRepeatedly, startBundled } from '../helpers/kill.js'
+import { listedRuns } from '../helpers/listed-runs.js'
 
 /** Kills per stage for check, lists, condor and submit; the README's reliability table cites it. */
 export const KILLS_PER_LATER_STAGE = Number(process.env.CALOPROD_KILLS_LATER ?? 5)
@@ -104,7 +105,7 @@ t.test('check, lists, condor and submit killed at random points', async (t) => {
     // Each directory has its own fake queue beside the output.
     const output = (dir: string) => join(dir, 'out')
     const env = (dir: string) => ({ ...condorEnv, ...fakeCondorEnv(join(dir, 'condor-state.json')) })
-    const expected = processRuns(source).map((line) => line.split(',').slice(0, 2).join('_')).sort()
+    const expected = listedRuns(source)
     const queued = (dir: string) => readFakeState(join(dir, 'condor-state.json')).jobs.map((j) => j.CaloprodRunTag).sort()
     const submittedRows = async (dir: string) =>
       (await readLedger(join(output(dir), 'submissions.csv'))).rows.filter((r) => r.state === 'submitted').map((r) => `${r.runnumber}_${r.tag}`).sort()

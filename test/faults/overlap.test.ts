@@ -15,6 +15,7 @@ import { freshDatabase } from '../helpers/database.js'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.js'
 import { FAKE_GENSTATUS, fakeCondorEnv, readFakeState } from '../helpers/fake-condor.js'
 import { startScript } from '../helpers/run-script.js'
+import { listedRuns } from '../helpers/listed-runs.js'
 
 /** How many `task submit` start at once; the README's reliability table cites it. */
 export const OVERLAPPING_RUNS = 5
@@ -55,7 +56,7 @@ t.test(`${OVERLAPPING_RUNS} task submit at once on one output: one runs, the oth
   }
   t.same([...holders], [String(winner.pid)], 'every locked run names the one that ran')
 
-  const runs = readFileSync(layout.processCsv(out, 'run3auau'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 2).join('_')).sort()
+  const runs = listedRuns(out)
   t.ok(runs.length > 3, `${runs.length} runs to submit`)
   t.same(readFakeState(state).jobs.map((j) => j.CaloprodRunTag).sort(), runs, 'the queue has each run once')
   t.equal(readFakeState(state).calls.filter((c) => c.program === 'condor_submit').length, 1, 'condor_submit ran once')
