@@ -52,6 +52,18 @@ export { queryFiles } from './catalog/query-files.js'
 export { buildSelection } from './catalog/selection.js'
 /** The CDB, asked through CaloCDB-FilterDatasets in shards: which runs lack a current payload. */
 export { askCdb } from './cdb/ask.js'
+/** The CDB asked directly over nopayloaddb's REST API: which runs lack a current payload, one request per run. */
+export { askRest, payloadIovsUrl } from './cdb/rest.js'
+/** One run's payload IOVs as nopayloaddb answers them, and each payload type's state (current, missing, outdated). */
+export { parsePayloadIovs, judgeRun, type PayloadIov } from './cdb/payload-iovs.js'
+/** The HTTP client for nopayloaddb (keep-alive, bounded in flight, timeouts, retries), and its configuration file. */
+export { HttpClient } from './cdb/http.js'
+export { readNopayloadConfig, type NopayloadConfig } from './cdb/nopayload-config.js'
+/** The upload stage (finished payloads into the CDB) and its ledger, uploads.csv. */
+export { runUpload } from './upload.js'
+export { readUploads, latestUploads, type UploadRow } from './upload/ledger.js'
+/** The report stage: <output>/report.html. */
+export { runReport } from './report.js'
 /** The scheduler: a run's jobs from condor_q and condor_history, and condor_submit. */
 export { schedulerJobs, condorSubmit, JOB_STATUS, type SchedulerJob } from './scheduler/scheduler.js'
 /** What the ledger and the scheduler together say of a run: new, queued, running, held, done or failed. */

@@ -103,8 +103,14 @@ t.test('a reused pid is not taken for the owner: its start time differs', async 
     host: hostname(), pid: other.pid, start: '1', command: 'task submit', pipeline: true, since: '2025-01-01T00:00:00.000Z',
     stage: null, stagePid: null, stageStart: null, stageSince: null,
   }))
-  const release = await acquireLock(output, 'submit', ownerOf(process.pid, false))
+  const noisy = recordingLog()
+  const release = await acquireLock(output, 'submit', ownerOf(process.pid, false), { log: noisy.log })
+  // Taken over: the lock now names us, and the takeover was logged (a stage of a finished pipeline, so quietly).
+  t.match(readLock(output), { pid: process.pid, stage: 'submit' })
+  t.not(readLock(output).pid, other.pid)
+  t.ok([...noisy.lines.info, ...noisy.lines.warn].some((line) => /took over/.test(line)), 'the takeover is logged')
   await release()
+  t.notOk(existsSync(layout.lockFile(output)), 'released')
 })
 
 t.test("another host's lock is honoured, saying so; a lock file that is not ours stops too", async (t) => {

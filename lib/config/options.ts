@@ -1,17 +1,13 @@
-import { isAbsolute, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import mri from 'mri'
-import { parseCdbUrl } from '../cdb/nopayload-config.js'
 import { UsageError } from '../errors.js'
-import { resolveRules } from '../rules/load.js'
 import { SEED_RULES } from '../rules/seed.js'
 import type { RuleSet } from '../rules/types.js'
 import { GLOBAL_TAG } from './calibrations.js'
-import { RUN_TYPE_NAME, type RunType } from './run-types.js'
-import { parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseTimeout } from './parse-values.js'
+import type { RunType } from './run-types.js'
+import { FLAGS, type CdbBackendName, type FlagName, type FlagSpec } from './flags.js'
 
-/** The two ways check can ask the CDB. */
-export const CDB_BACKENDS = ['filter-datasets', 'rest'] as const
-export type CdbBackendName = (typeof CDB_BACKENDS)[number]
+export { CDB_BACKENDS, FLAGS, type CdbBackendName, type FlagName } from './flags.js'
 
 /** The process environment, passed in so tests can give a fake one. */
 export type Env = Record<string, string | undefined>
@@ -73,134 +69,6 @@ export interface Options {
   json: boolean
 }
 
-interface FlagSpec {
-  key: keyof Options
-  kind: 'string' | 'boolean'
-  alias?: string
-  value?: string
-  help: string
-  parse?: (raw: string, cwd: string) => unknown
-}
-
-const absolute = (raw: string, cwd: string) => (isAbsolute(raw) ? raw : resolve(cwd, raw))
-
-/** All flags of all stages; each stage accepts the subset it names. */
-export const FLAGS = {
-  help: { key: 'help', kind: 'boolean', alias: 'h', help: 'print this help and exit' },
-  'run-type': {
-    key: 'runType', kind: 'string', alias: 'i', value: 'TYPE',
-    help: `run type: ${Object.keys(SEED_RULES.runTypes).join(', ')}, or one a rules file adds (default run3auau)`,
-    // Which names exist depends on --rules: resolveOptions checks the name against the rule set.
-    parse: (raw) => {
-      if (!RUN_TYPE_NAME.test(raw)) throw new Error(`unknown run type "${raw}": expected one of ${Object.keys(SEED_RULES.runTypes).join(', ')}`)
-      return raw
-    },
-  },
-  rules: {
-    key: 'rules', kind: 'string', value: 'NAME|PATH',
-    help: 'rule set: seed (the July 2025 script, default), current (since March 2026) or a YAML/JSON file',
-    parse: resolveRules,
-  },
-  'min-events': {
-    key: 'minEvents', kind: 'string', alias: 'n', value: 'N',
-    help: 'keep a run and tag with more than N events, e.g. 500000, 500k, 1.5M (default: the rule set\'s; seed 500k, current none)',
-    parse: parseEventCount,
-  },
-  output: {
-    key: 'output', kind: 'string', alias: 'o', value: 'DIR',
-    help: 'output directory (default: the run type, e.g. ./run3auau)', parse: absolute,
-  },
-  verbose: { key: 'verbose', kind: 'boolean', alias: 'v', help: 'also print the log to stderr' },
-  quiet: { key: 'quiet', kind: 'boolean', alias: 'q', help: 'print no summary line on stdout' },
-  'db-url': {
-    key: 'dbUrl', kind: 'string', value: 'URL',
-    help: 'FileCatalog URL, postgres://user@host:port/FileCatalog (default: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)',
-  },
-  'statement-timeout': {
-    key: 'statementTimeout', kind: 'string', value: 'DURATION',
-    help: 'longest a catalog query may run, e.g. 10m (default 10m)', parse: parseDuration,
-  },
-  'db-retries': {
-    key: 'dbRetries', kind: 'string', value: 'N',
-    help: 'tries of a catalog query that fails for a passing reason, with growing pauses (default 4)', parse: parsePositiveInt,
-  },
-  jobs: {
-    key: 'jobs', kind: 'string', alias: 'j', value: 'N',
-    help: 'CDB lookups at once, 1 to 64: filter-datasets processes (default 4), requests with --cdb rest (default 16)', parse: parseJobs,
-  },
-  recheck: { key: 'recheck', kind: 'boolean', help: 'ask the CDB about every run, ignoring the cache' },
-  'recheck-after': {
-    key: 'recheckAfter', kind: 'string', value: 'DURATION',
-    help: 'ask again about runs settled longer ago than this, e.g. 7d, 12h (default 7d)', parse: parseDuration,
-  },
-  timeout: {
-    key: 'timeout', kind: 'string', value: 'DURATION',
-    help: 'longest one external call may take, 1s to 24h, e.g. 30m (default 30m)', parse: parseTimeout,
-  },
-  'cdb-retries': {
-    key: 'cdbRetries', kind: 'string', value: 'N',
-    help: 'tries of a filter-datasets shard that fails (crash, timeout, bad output), with growing pauses (default 3)',
-    parse: parsePositiveInt,
-  },
-  'bin-filter-datasets': {
-    key: 'binFilterDatasets', kind: 'string', alias: 'f', value: 'PATH',
-    help: 'filter-datasets binary (default $OFFLINE_MAIN/bin/CaloCDB-FilterDatasets)', parse: absolute,
-  },
-  cdb: {
-    key: 'cdb', kind: 'string', value: 'BACKEND',
-    help: 'how to ask the CDB: filter-datasets (the seed\'s program, default) or rest (nopayloaddb directly)',
-    parse: (raw) => {
-      if (!(CDB_BACKENDS as readonly string[]).includes(raw)) throw new Error(`unknown CDB backend "${raw}": expected ${CDB_BACKENDS.join(' or ')}`)
-      return raw
-    },
-  },
-  'cdb-url': {
-    key: 'cdbUrl', kind: 'string', value: 'URL',
-    help: 'nopayloaddb API root for --cdb rest, e.g. http://host:8000/api/cdb_rest/ (default: base_url and api_res of $NOPAYLOADCLIENT_CONF)',
-    parse: parseCdbUrl,
-  },
-  'global-tag': {
-    key: 'globalTag', kind: 'string', value: 'TAG',
-    help: 'CDB global tag of the maps (default newcdbtag; upload --do-cdb-upload needs it given)',
-    parse: (raw) => {
-      if (!/^[A-Za-z0-9_.+-]+$/.test(raw)) throw new Error(`"${raw}" is not a global tag name (letters, digits and _.+-)`)
-      return raw
-    },
-  },
-  'bin-genStatus': {
-    key: 'binGenStatus', kind: 'string', value: 'PATH',
-    help: 'genStatus binary (default $OFFLINE_MAIN/bin/CaloCDB-GenStatus)', parse: absolute,
-  },
-  'condor-script': {
-    key: 'condorScript', kind: 'string', alias: 'e', value: 'PATH',
-    help: 'job wrapper script to use instead of the generated genStatus.sh', parse: absolute,
-  },
-  'condor-log-dir': {
-    key: 'condorLogDir', kind: 'string', alias: 'l', value: 'DIR',
-    help: 'directory of the condor job logs (default /tmp/$USER/dump)', parse: absolute,
-  },
-  memory: {
-    key: 'memory', kind: 'string', alias: 'm', value: 'GB',
-    help: 'memory to request per job in GB (default 0.5)', parse: parseGigabytes,
-  },
-  'do-condor-submit': {
-    key: 'doCondorSubmit', kind: 'boolean', alias: 's', help: 'submit the jobs (without it: print the plan, change nothing)',
-  },
-  'max-jobs': {
-    key: 'maxJobs', kind: 'string', value: 'N',
-    help: 'submit at most N runs per invocation (default 20000)', parse: parsePositiveInt,
-  },
-  'max-attempts': {
-    key: 'maxAttempts', kind: 'string', value: 'N',
-    help: 'submit one run and tag at most N times (default 3)', parse: parsePositiveInt,
-  },
-  'do-cdb-upload': {
-    key: 'doCdbUpload', kind: 'boolean', help: 'insert the payloads into the CDB (without it: print the plan, change nothing)',
-  },
-  json: { key: 'json', kind: 'boolean', help: 'print one JSON object per run, in a JSON array, instead of lines' },
-} as const satisfies Record<string, FlagSpec>
-
-export type FlagName = keyof typeof FLAGS
 
 /** The environment variable that stands in for a flag not given: `--condor-log-dir` is CALOPROD_CONDOR_LOG_DIR. */
 export function envName(flag: string): string {
