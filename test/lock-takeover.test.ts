@@ -1,28 +1,17 @@
 // Taking over a stale lock while other runs start at the same moment (issue 13.1): exactly one of them may
 // hold the lock, however their steps interleave.
-import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { fork, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { layout } from '../lib/files/layout.js'
 import { acquireLock, processInfo, type LockOwner, type TakeoverStep } from '../lib/lock.js'
+import { deadPid, liveProcess } from './helpers/processes.js'
 
 /** Rounds of the stress case: a stale lock, then STARTERS runs at once (each round about 0.1 s). */
 export const TAKEOVER_ROUNDS = Number(process.env.CALOPROD_TAKEOVER_ROUNDS ?? 40)
 export const STARTERS = 8
-
-function liveProcess(t: Test): ChildProcess {
-  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' })
-  t.teardown(() => child.kill('SIGKILL'))
-  return child
-}
-
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' })
-  await new Promise((resolve) => child.on('exit', resolve))
-  return child.pid!
-}
 
 const ownerOf = (pid: number): LockOwner => ({ pid, start: processInfo(pid)?.start, command: `stage (pid ${pid})`, pipeline: false })
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
@@ -9,20 +9,7 @@ import { acquireLock, isPipelineCommand, lockOwner, processInfo, type LockOwner 
 import { TAG, writeStageInputs } from './helpers/condor-output.js'
 import { FAKE_GENSTATUS } from './helpers/fake-condor.js'
 import { ROOT, runScript } from './helpers/run-script.js'
-
-/** A process that lives until the test ends. */
-function liveProcess(t: Test): ChildProcess {
-  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' })
-  t.teardown(() => child.kill('SIGKILL'))
-  return child
-}
-
-/** The pid of a process that has ended. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' })
-  await new Promise((resolve) => child.on('exit', resolve))
-  return child.pid!
-}
+import { deadPid, liveProcess } from './helpers/processes.js'
 
 const ownerOf = (pid: number, pipeline: boolean): LockOwner => ({ pid, start: processInfo(pid)?.start, command: pipeline ? 'task submit' : `stage (pid ${pid})`, pipeline })
 
