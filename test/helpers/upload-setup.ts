@@ -1,7 +1,7 @@
 // An output directory whose runs were submitted and whose jobs ran (the fake scheduler ran the fake genStatus),
 // with a fake nopayloaddb over a fake CDB state and a payload store: what the upload stage starts from.
 import { execFile, spawn } from 'node:child_process'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { promisify } from 'node:util'
 import type { Test } from 'tap'
@@ -99,4 +99,33 @@ export function patchState(setup: UploadSetup, change: (state: FakeCdbState & Re
   const state = JSON.parse(readFileSync(setup.cdbState, 'utf8'))
   change(state)
   writeFileSync(setup.cdbState, JSON.stringify(state))
+}
+
+/** The flags that make the upload stage act. */
+export const ACT = ['--do-cdb-upload', '--global-tag', 'newcdbtag']
+
+/**
+ * SIGKILLs the upload after each of `steps` (CALOPROD_TEST_UPLOAD_KILL), leaves a dead writer's temporary file in
+ * the store, re-runs it, and checks what every kill must leave: each of the 14 payloads attached once, the store
+ * whole with no temporary file, and a further run inserting nothing. Returns uploads.csv for the caller's checks.
+ */
+export async function killThenRerun(t: Test, s: UploadSetup, steps: readonly string[]): Promise<string> {
+  mkdirSync(s.store)
+  for (const step of steps) {
+    const killed = await s.upload(ACT, { CALOPROD_TEST_UPLOAD_KILL: step })
+    t.equal(killed.signal, 'SIGKILL', `killed after ${step}`)
+  }
+  // A copy killed before its rename: a hidden temporary file of a dead process in the store.
+  const dir = join(s.store, piovs(s)[0]!.url, '..')
+  writeFileSync(join(dir, '.x_EMCalHotMap.root.999999.0badc0de.tmp'), 'root half')
+  const rerun = await s.upload(ACT)
+  t.equal(rerun.code, 0, rerun.stderr)
+  const counts = attachedCounts(s)
+  t.equal(Object.keys(counts).length, 14)
+  t.same(Object.values(counts).filter((n) => n !== 1), [], 'no payload attached twice')
+  t.same(storeFiles(s.store).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left in the store')
+  t.equal(storeFiles(s.store).length, 14)
+  const ledger = readFileSync(join(s.output, 'uploads.csv'), 'utf8')
+  t.match((await s.upload(ACT)).stdout, /0 payloads inserted .* 14 skipped/)
+  return ledger
 }

@@ -1,9 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { prepareUpload } from '../helpers/upload-setup.js'
+import { ACT, prepareUpload } from '../helpers/upload-setup.js'
 
-const ACT = ['--do-cdb-upload', '--global-tag', 'newcdbtag']
 
 t.test('bad input (store, configuration, tag): one line, exit 1, nothing half-done', async (t) => {
   const s = await prepareUpload(t, 2)

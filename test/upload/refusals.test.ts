@@ -2,9 +2,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { TAG } from '../helpers/condor-output.js'
-import { attachedCounts, patchState, piovs, prepareUpload, storeFiles } from '../helpers/upload-setup.js'
+import { ACT, attachedCounts, patchState, piovs, prepareUpload, storeFiles } from '../helpers/upload-setup.js'
 
-const ACT = ['--do-cdb-upload', '--global-tag', 'newcdbtag']
 
 t.test('bad input (the CDB refuses, the files are bad): one line, exit 1, nothing half-done', async (t) => {
   const s = await prepareUpload(t, 2)
