@@ -29,10 +29,18 @@ export interface StageSpec {
 /** What a stage's body gets: its options, its log and the environment. */
 export interface StageContext {
   options: Options
+  /** The stage's own arguments, for the rare body that must know whether a flag was given rather than defaulted. */
+  argv: readonly string[]
   log: Log
   env: Env
   /** A line updated in place on a terminal; NO_PROGRESS unless stderr is a terminal and --quiet is not given. */
   progress: Progress
+}
+
+/** A stage script's declaration and body: what `tasks/main.ts` runs as a command and a test runs in-process. */
+export interface Stage {
+  spec: StageSpec
+  body: (ctx: StageContext) => Promise<string>
 }
 
 /** The process around a stage, passed in so tests can run a stage in-process. */
@@ -102,7 +110,7 @@ export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageCo
         const swept = (await Promise.all(STAGE_DIRS.map((dir) => sweepStaleTemps(dir(options.output))))).reduce((a, b) => a + b, 0)
         if (swept) log.info(`removed ${swept} temporary files left by killed runs`)
       }
-      summary = await body({ options, log, env: io.env, progress })
+      summary = await body({ options, argv: io.argv, log, env: io.env, progress })
     } finally {
       progress.clear()
       await release?.()

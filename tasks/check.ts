@@ -4,9 +4,10 @@ import { CaloprodError } from '../lib/errors.js'
 import { describeCounts, runCheck } from '../lib/check.js'
 import { layout } from '../lib/files/layout.js'
 import { NO_PROGRESS, progressCounter } from '../lib/progress.js'
-import { main } from './main.js'
+import { declareStage } from './main.js'
 
-await main(
+export const stage = await declareStage(
+  import.meta.url,
   {
     name: 'check',
     summary:

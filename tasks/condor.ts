@@ -2,9 +2,10 @@
 // condor: datasets/*.list + <runtype>-process.csv -> condor/jobs.list, condor/genStatus.sub, condor/genStatus.sh.
 import { layout } from '../lib/files/layout.js'
 import { runCondor } from '../lib/condor.js'
-import { main } from './main.js'
+import { declareStage } from './main.js'
 
-await main(
+export const stage = await declareStage(
+  import.meta.url,
   {
     name: 'condor',
     summary:

@@ -3,9 +3,10 @@
 import { layout } from '../lib/files/layout.js'
 import { runLists } from '../lib/lists.js'
 import { NO_PROGRESS, progressCounter } from '../lib/progress.js'
-import { main } from './main.js'
+import { declareStage } from './main.js'
 
-await main(
+export const stage = await declareStage(
+  import.meta.url,
   {
     name: 'lists',
     summary:

@@ -1,15 +1,37 @@
 // The one place stage scripts touch the process: argv, env, cwd, stdout, stderr and the exit code.
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { isPostgresNullSocketWrite } from '../lib/catalog/known-bugs.js'
-import { runStage, type StageContext, type StageSpec } from '../lib/stage.js'
+import { runStage, type Stage, type StageContext, type StageSpec } from '../lib/stage.js'
 
-process.on('uncaughtException', (err) => {
-  if (isPostgresNullSocketWrite(err)) return
-  process.stderr.write(`caloprod: internal error: ${err.stack ?? err}\n`)
-  process.exit(1)
-})
+/**
+ * Declares a stage script and, when node was started with that script (or its bundle), runs it as a command.
+ * Imported instead (by a test), it only hands back the stage, to be run in-process with lib/stage.ts's runStage.
+ */
+export async function declareStage(moduleUrl: string, spec: StageSpec, body: (ctx: StageContext) => Promise<string>): Promise<Stage> {
+  const declared = { spec, body }
+  if (isEntryPoint(moduleUrl)) await main(declared)
+  return declared
+}
+
+/** Whether `moduleUrl` is the file node was started with (argv[1] is absolute; either may be a symlink). */
+function isEntryPoint(moduleUrl: string): boolean {
+  const started = process.argv[1]
+  if (!started) return false
+  try {
+    return realpathSync(started) === realpathSync(fileURLToPath(moduleUrl))
+  } catch {
+    return false
+  }
+}
 
 /** Runs a stage as a command: sets the exit code for cron (0 done, 1 failed, 2 usage, 3 locked). */
-export async function main(spec: StageSpec, body: (ctx: StageContext) => Promise<string>): Promise<void> {
+async function main({ spec, body }: Stage): Promise<void> {
+  process.on('uncaughtException', (err) => {
+    if (isPostgresNullSocketWrite(err)) return
+    process.stderr.write(`caloprod: internal error: ${err.stack ?? err}\n`)
+    process.exit(1)
+  })
   process.exitCode = await runStage(
     spec,
     {

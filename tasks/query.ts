@@ -3,9 +3,10 @@
 import { catalogTarget } from '../lib/catalog/connection.js'
 import { NO_PROGRESS, progressCounter } from '../lib/progress.js'
 import { runQuery } from '../lib/query.js'
-import { main } from './main.js'
+import { declareStage } from './main.js'
 
-await main(
+export const stage = await declareStage(
+  import.meta.url,
   {
     name: 'query',
     summary:

@@ -2,9 +2,10 @@
 // reduce: query.csv -> <runtype>.csv (one tag per run) and reduce.csv (that tag's files).
 import { layout } from '../lib/files/layout.js'
 import { runReduce } from '../lib/reduce.js'
-import { main } from './main.js'
+import { declareStage } from './main.js'
 
-await main(
+export const stage = await declareStage(
+  import.meta.url,
   {
     name: 'reduce',
     summary:

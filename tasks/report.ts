@@ -1,9 +1,10 @@
 #!/usr/bin/env -S npx tsx
 // report: what every stage wrote + condor_q/condor_history -> <output>/report.html, the run type at a glance.
 import { runReport } from '../lib/report.js'
-import { main } from './main.js'
+import { declareStage } from './main.js'
 
-await main(
+export const stage = await declareStage(
+  import.meta.url,
   {
     name: 'report',
     summary:

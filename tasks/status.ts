@@ -1,9 +1,10 @@
 #!/usr/bin/env -S npx tsx
 // status: <runtype>-process.csv + submissions.csv + condor_q/condor_history -> one line per run on stdout.
 import { runStatus } from '../lib/status.js'
-import { main } from './main.js'
+import { declareStage } from './main.js'
 
-await main(
+export const stage = await declareStage(
+  import.meta.url,
   {
     name: 'status',
     summary:

@@ -2,9 +2,10 @@
 // submit: condor/ -> the plan (default), or with --do-condor-submit a frozen copy under submissions/, the
 // ledger submissions.csv and one condor_submit.
 import { runSubmit } from '../lib/submit.js'
-import { main } from './main.js'
+import { declareStage } from './main.js'
 
-await main(
+export const stage = await declareStage(
+  import.meta.url,
   {
     name: 'submit',
     summary:

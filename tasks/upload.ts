@@ -3,14 +3,10 @@
 // the payload store, the CDB (POST piov, PUT piov_attach) and the ledger uploads.csv.
 import { checkUploadOptions, runUpload, type UploadStep } from '../lib/upload.js'
 import { connectForUpload } from '../lib/upload/connect.js'
-import { main } from './main.js'
+import { declareStage } from './main.js'
 
-// Acting needs the tag given (a flag or CALOPROD_GLOBAL_TAG), never the reading default: a decision, not a default.
-const tagGiven = process.argv.slice(2).some((arg) => arg === '--global-tag' || arg.startsWith('--global-tag=')) || !!process.env.CALOPROD_GLOBAL_TAG
-// For the fault tests: SIGKILL the stage right after this step of the first insert (copied, posted, attached).
-const killAt = process.env.CALOPROD_TEST_UPLOAD_KILL as UploadStep | undefined
-
-await main(
+export const stage = await declareStage(
+  import.meta.url,
   {
     name: 'upload',
     summary:
@@ -24,7 +20,11 @@ await main(
     readOnly: (options) => !options.doCdbUpload,
     lock: true,
   },
-  async ({ options: resolved, log, env }) => {
+  async ({ options: resolved, argv, log, env }) => {
+    // Acting needs the tag given (a flag or CALOPROD_GLOBAL_TAG), never the reading default: a decision, not a default.
+    const tagGiven = argv.some((arg) => arg === '--global-tag' || arg.startsWith('--global-tag=')) || !!env.CALOPROD_GLOBAL_TAG
+    // For the fault tests: SIGKILL the stage right after this step of the first insert (copied, posted, attached).
+    const killAt = env.CALOPROD_TEST_UPLOAD_KILL as UploadStep | undefined
     const options = { ...resolved, globalTag: tagGiven ? resolved.globalTag : undefined }
     checkUploadOptions(options)
     const connection = await connectForUpload(env, { timeout: options.timeout, needStore: options.doCdbUpload, log })
