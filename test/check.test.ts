@@ -8,7 +8,7 @@ import type { SettledRow } from '../lib/files/settled.js'
 import type { Log } from '../lib/log.js'
 import type { FakeCdbState } from './fakes/cdb-lib.mjs'
 import { calls, FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, lookups, runListCsv, setCdbState, type FakeCdb } from './helpers/fake-cdb.js'
-import { runScript } from './helpers/run-script.js'
+import { runStageHere } from './helpers/run-script.js'
 
 const silent: Log = { info: () => {}, warn: () => {}, summary: () => {} }
 const DAY = 86400
@@ -141,7 +141,7 @@ t.test('a run whose tag changed is asked again; with --recheck every run is', as
 
 /** Runs tasks/check.ts on `output` with the fake CDB. */
 function check(output: string, cdb: FakeCdb, args: string[] = [], extra: Record<string, string> = {}) {
-  return runScript('check', ['--output', output, '--bin-filter-datasets', FAKE_FILTER_DATASETS, ...args], { ...fakeCdbEnv(cdb, extra), OFFLINE_MAIN: '' })
+  return runStageHere('check', ['--output', output, '--bin-filter-datasets', FAKE_FILTER_DATASETS, ...args], { ...fakeCdbEnv(cdb, extra), OFFLINE_MAIN: '' })
 }
 
 t.test('the stage writes process.csv and says why per type; an unchanged re-run asks nothing', async (t) => {
@@ -242,16 +242,16 @@ t.test('sharded equals sequential on the same CDB', async (t) => {
 
 t.test('no filter-datasets binary: a usage error that says how to give one', async (t) => {
   const { output, cdb } = setup(t)
-  const none = await runScript('check', ['--output', output], { ...fakeCdbEnv(cdb), OFFLINE_MAIN: '' })
+  const none = await runStageHere('check', ['--output', output], { ...fakeCdbEnv(cdb), OFFLINE_MAIN: '' })
   t.equal(none.code, 2)
   t.equal(none.stderr, 'caloprod check: no CaloCDB-FilterDatasets binary: OFFLINE_MAIN is not set; set OFFLINE_MAIN (source the sPHENIX setup) or pass --bin-filter-datasets PATH\n')
   const offline = join(output, '..', 'offline')
-  const wrong = await runScript('check', ['--output', output], { ...fakeCdbEnv(cdb), OFFLINE_MAIN: offline })
+  const wrong = await runStageHere('check', ['--output', output], { ...fakeCdbEnv(cdb), OFFLINE_MAIN: offline })
   t.equal(wrong.code, 2)
   t.match(wrong.stderr, /filter-datasets binary .*offline\/bin\/CaloCDB-FilterDatasets does not exist; set OFFLINE_MAIN/)
   mkdirSync(join(offline, 'bin'), { recursive: true })
   symlinkSync(FAKE_FILTER_DATASETS, join(offline, 'bin', 'CaloCDB-FilterDatasets'))
-  const found = await runScript('check', ['--output', output], { ...fakeCdbEnv(cdb), OFFLINE_MAIN: offline })
+  const found = await runStageHere('check', ['--output', output], { ...fakeCdbEnv(cdb), OFFLINE_MAIN: offline })
   t.equal(found.code, 0, found.stderr)
 })
 

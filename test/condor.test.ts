@@ -5,10 +5,10 @@ import t from 'tap'
 import { wrapperScript } from '../lib/condor/wrapper.js'
 import { fingerprint, TAG, writeStageInputs } from './helpers/condor-output.js'
 import { FAKE_GENSTATUS, FAKE_SPHENIX_SETUP, FAKES } from './helpers/fake-condor.js'
-import { runScript } from './helpers/run-script.js'
+import { runStageHere } from './helpers/run-script.js'
 
 const condor = (output: string, ...flags: string[]) =>
-  runScript('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(output, '..', 'logs'), ...flags])
+  runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(output, '..', 'logs'), ...flags])
 
 t.test('writes jobs.list, genStatus.sub and genStatus.sh for the runs of the process list that have a list', async (t) => {
   const output = join(t.testdir(), 'out')
@@ -62,10 +62,10 @@ t.test('refuses what a job could not run with, saying what to do, and writes not
   const root = t.testdir()
   const output = join(root, 'out')
   writeStageInputs(output, [{ run: 68001, tag: TAG, files: ['/d/a.root'] }])
-  const noBin = await runScript('condor', ['--output', output], { OFFLINE_MAIN: '' })
+  const noBin = await runStageHere('condor', ['--output', output], { OFFLINE_MAIN: '' })
   t.equal(noBin.code, 2)
   t.match(noBin.stderr, /^caloprod condor: no genStatus binary: OFFLINE_MAIN is not set; give --bin-genStatus PATH/)
-  const missing = await runScript('condor', ['--output', output, '--bin-genStatus', join(root, 'nope')])
+  const missing = await runStageHere('condor', ['--output', output, '--bin-genStatus', join(root, 'nope')])
   t.equal(missing.code, 2)
   t.match(missing.stderr, /genStatus binary .*nope is not an executable file/)
   t.notOk(existsSync(join(output, 'condor')), 'nothing written')

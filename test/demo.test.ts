@@ -4,7 +4,7 @@ import t from 'tap'
 import { generateCatalog } from '../lib/demo/catalog.js'
 import { loadCatalog } from '../lib/demo/load.js'
 import { freshDatabase } from './helpers/database.js'
-import { runScript } from './helpers/run-script.js'
+import { runStageHere } from './helpers/run-script.js'
 
 t.test('the generated catalog has what the pipeline must handle', async (t) => {
   const runs = [...generateCatalog()]
@@ -47,9 +47,9 @@ t.test('two loads of the demo catalog give byte-identical query outputs', async 
     const { url, sql } = await freshDatabase(t)
     await loadCatalog(sql, { runs: { run2pp: 2, run2auau: 2, run3auau: 8 } })
     const output = t.testdir()
-    const result = await runScript('query', ['--db-url', url, '--output', output, '--min-events', '300k'])
+    const result = await runStageHere('query', ['--db-url', url, '--output', output, '--min-events', '300k'])
     t.equal(result.code, 0, `${name}: ${result.stderr}`)
-    t.equal((await runScript('reduce', ['--output', output])).code, 0)
+    t.equal((await runStageHere('reduce', ['--output', output])).code, 0)
     outputs.push(output)
   }
   for (const file of ['query.csv', 'run3auau.csv', 'reduce.csv']) {

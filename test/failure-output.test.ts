@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { ROOT, runScript } from './helpers/run-script.js'
+import { ROOT, runTaskHere } from './helpers/run-script.js'
 
 const goTask = ['task', 'go-task'].find((name) => spawnSync(name, ['--version'], { encoding: 'utf8' }).stdout?.startsWith('Task version'))
 
@@ -13,7 +13,7 @@ t.test('a failed night prints two lines on stderr: the stage\'s and the runner\'
   writeFileSync(file, 'not a directory\n')
   const vars = ['--silent', 'submit', `OUTPUT=${file}`]
   const runners: [string, (args: string[]) => Promise<{ code: number | null; stdout: string; stderr: string }>][] = [
-    ['the built-in runner', (args) => runScript('task', args)],
+    ['the built-in runner', (args) => runTaskHere(args)],
   ]
   if (goTask) runners.push([goTask, async (args) => {
     const r = spawnSync(goTask, args, { cwd: ROOT, encoding: 'utf8' })

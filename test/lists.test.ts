@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import { formatCsv } from '../lib/files/csv.js'
 import { QUERY_TABLE, type QueryRow } from '../lib/files/query-csv.js'
 import { findMissing, planLists } from '../lib/lists.js'
-import { runScript } from './helpers/run-script.js'
+import { runStageHere } from './helpers/run-script.js'
 
 /** A catalogued file: on disk with content, empty, or not there. */
 interface FileSpec {
@@ -34,7 +34,7 @@ function setup(t: Test, files: FileSpec[], processRuns: [number, string][]) {
   return { root, output, store, path: (name: string) => join(store, name) }
 }
 
-const lists = (output: string, args: string[] = []) => runScript('lists', ['--output', output, ...args])
+const lists = (output: string, args: string[] = []) => runStageHere('lists', ['--output', output, ...args])
 const read = (path: string) => readFileSync(path, 'utf8')
 const hist = (run: number, tag: string, segment: number) => `HIST_CALOQA_run3auau_${tag}-${String(run).padStart(8, '0')}-${String(segment).padStart(5, '0')}.root`
 

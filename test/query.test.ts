@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import { readQueryCsv } from '../lib/files/query-csv.js'
 import { makeCatalog, type Segment } from './helpers/catalog.js'
 import { freshDatabase, usingServer } from './helpers/database.js'
-import { runScript } from './helpers/run-script.js'
+import { runStageHere } from './helpers/run-script.js'
 
 const HEADER = 'runnumber,tag,segment,events,full_file_path,time\n'
 
@@ -18,7 +18,7 @@ async function query(t: Test, segments: Segment[], args: string[] = []) {
   const { url, sql } = await freshDatabase(t)
   await makeCatalog(sql, segments)
   const output = t.testdir()
-  const result = await runScript('query', ['--db-url', url, '--output', output, ...args])
+  const result = await runStageHere('query', ['--db-url', url, '--output', output, ...args])
   return { url, sql, output, result, csv: join(output, 'query.csv') }
 }
 
@@ -110,7 +110,7 @@ t.test('a re-run on an unchanged catalog leaves query.csv untouched', async (t) 
   const { url, output, csv } = await query(t, runWith(66500, 'v1', 600000))
   const before = await stat(csv)
   await new Promise((r) => setTimeout(r, 20))
-  const again = await runScript('query', ['--db-url', url, '--output', output])
+  const again = await runStageHere('query', ['--db-url', url, '--output', output])
   t.equal(again.code, 0)
   t.match(again.stdout, /unchanged/)
   t.equal((await stat(csv)).mtimeMs, before.mtimeMs)
@@ -118,7 +118,7 @@ t.test('a re-run on an unchanged catalog leaves query.csv untouched', async (t) 
 
 t.test('an unreachable catalog: one line naming host and database, no password, exit 1, outputs kept', async (t) => {
   const output = t.testdir({ 'query.csv': 'precious\n' })
-  const result = await runScript('query', ['--output', output, '--db-retries', '1'], {
+  const result = await runStageHere('query', ['--output', output, '--db-retries', '1'], {
     PGHOST: '127.0.0.1', PGPORT: '1', PGUSER: 'calo', PGPASSWORD: 's3cret-pw', PGDATABASE: 'FileCatalog',
   })
   t.equal(result.code, 1)
@@ -130,7 +130,7 @@ t.test('an unreachable catalog: one line naming host and database, no password, 
 
 t.test('a --db-url password never reaches the log or stderr', async (t) => {
   const output = t.testdir()
-  const result = await runScript('query', ['--output', output, '--db-retries', '1', '--db-url', 'postgres://calo:hunter2@127.0.0.1:1/FileCatalog'])
+  const result = await runStageHere('query', ['--output', output, '--db-retries', '1', '--db-url', 'postgres://calo:hunter2@127.0.0.1:1/FileCatalog'])
   t.equal(result.code, 1)
   const { readdirSync } = await import('node:fs')
   const log = await readFile(join(output, 'log', readdirSync(join(output, 'log'))[0]), 'utf8')
@@ -141,7 +141,7 @@ t.test('a --db-url password never reaches the log or stderr', async (t) => {
 t.test('a database without the catalog tables: clear error, no query.csv', async (t) => {
   const { url } = await freshDatabase(t)
   const output = t.testdir()
-  const result = await runScript('query', ['--db-url', url, '--output', output])
+  const result = await runStageHere('query', ['--db-url', url, '--output', output])
   t.equal(result.code, 1)
   t.match(result.stderr, /relation "(public\.)?\w+" does not exist.*is this a FileCatalog database/)
   t.notOk((await import('node:fs')).existsSync(join(output, 'query.csv')))
@@ -154,7 +154,7 @@ t.test('a statement timeout fails the stage and leaves query.csv as it was', { s
   await sql.unsafe('alter table files rename to files_real')
   await sql.unsafe('create view files as select f.* from files_real f, (select pg_sleep(2)) s')
   const output = t.testdir({ 'query.csv': HEADER })
-  const result = await runScript('query', ['--db-url', url, '--output', output, '--statement-timeout', '0.2s'])
+  const result = await runStageHere('query', ['--db-url', url, '--output', output, '--statement-timeout', '0.2s'])
   t.equal(result.code, 1)
   t.match(result.stderr, /statement timeout.*raise --statement-timeout/)
   t.equal(await readFile(join(output, 'query.csv'), 'utf8'), HEADER)
@@ -168,18 +168,18 @@ t.test('bad flags exit 2 with the flag named', async (t) => {
     [['--min-events', '-5'], /--min-events/],
     [['--bogus'], /unknown flag --bogus/],
   ] as const) {
-    const result = await runScript('query', ['--output', output, ...args])
+    const result = await runStageHere('query', ['--output', output, ...args])
     t.equal(result.code, 2, args.join(' '))
     t.match(result.stderr, pattern)
   }
   await writeFile(join(output, 'afile'), '')
-  const onFile = await runScript('query', ['--output', join(output, 'afile')])
+  const onFile = await runStageHere('query', ['--output', join(output, 'afile')])
   t.equal(onFile.code, 2)
   t.match(onFile.stderr, /is a file, not a directory/)
 })
 
 t.test('--help prints the usage and exits 0', async (t) => {
-  const result = await runScript('query', ['--help'])
+  const result = await runStageHere('query', ['--help'])
   t.equal(result.code, 0)
   t.match(result.stdout, /Usage: npx tsx tasks\/query.ts/)
   t.match(result.stdout, /--min-events N/)

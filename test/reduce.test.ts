@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { runScript } from './helpers/run-script.js'
+import { runStageHere } from './helpers/run-script.js'
 import { chooseTags, surveyTags } from '../lib/reduce.js'
 import type { QueryRow } from '../lib/files/query-csv.js'
 
@@ -53,20 +53,20 @@ t.test('the stage writes <runtype>.csv and reduce.csv, and leaves them untouched
     row(66501, 'old', 0, '2025-01-02 00:00:00'),
   ]
   const output = t.testdir({ 'query.csv': queryCsv(rows) })
-  const result = await runScript('reduce', ['--output', output])
+  const result = await runStageHere('reduce', ['--output', output])
   t.equal(result.code, 0, result.stderr)
   t.match(result.stdout, /reduce: 2 runs, 3 files kept/)
   t.equal(await readFile(join(output, 'run3auau.csv'), 'utf8'), 'runnumber,tag\n66500,new\n66501,old\n')
   t.equal(await readFile(join(output, 'reduce.csv'), 'utf8'), queryCsv([rows[2], rows[3], rows[4]]))
   const before = [(await stat(join(output, 'run3auau.csv'))).mtimeMs, (await stat(join(output, 'reduce.csv'))).mtimeMs]
   await new Promise((r) => setTimeout(r, 20))
-  t.equal((await runScript('reduce', ['--output', output])).code, 0)
+  t.equal((await runStageHere('reduce', ['--output', output])).code, 0)
   t.same([(await stat(join(output, 'run3auau.csv'))).mtimeMs, (await stat(join(output, 'reduce.csv'))).mtimeMs], before)
 })
 
 t.test('an empty query.csv (header only) gives empty outputs with headers', async (t) => {
   const output = t.testdir({ 'query.csv': queryCsv([]).replace(/\n\n$/, '\n') })
-  const result = await runScript('reduce', ['--output', output, '--run-type', 'run2pp'])
+  const result = await runStageHere('reduce', ['--output', output, '--run-type', 'run2pp'])
   t.equal(result.code, 0, result.stderr)
   t.equal(await readFile(join(output, 'run2pp.csv'), 'utf8'), 'runnumber,tag\n')
 })
@@ -88,7 +88,7 @@ t.test('a malformed query.csv names the file and line, exits 1 and writes nothin
   ]
   for (const [name, content, pattern] of cases) {
     const output = t.testdir({ 'query.csv': content })
-    const result = await runScript('reduce', ['--output', output])
+    const result = await runStageHere('reduce', ['--output', output])
     t.equal(result.code, 1, name)
     t.match(result.stderr, pattern, name)
     t.equal(result.stderr.trim().split('\n').length, 1, `${name}: one line`)
@@ -98,7 +98,7 @@ t.test('a malformed query.csv names the file and line, exits 1 and writes nothin
 
 t.test('a missing query.csv says which stage to run', async (t) => {
   const output = t.testdir()
-  const result = await runScript('reduce', ['--output', output])
+  const result = await runStageHere('reduce', ['--output', output])
   t.equal(result.code, 1)
   t.match(result.stderr, /query\.csv: does not exist; run the stage that writes it first/)
 })

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { startBrowser, visitFile, type Browser, type PageVisit } from './helpers/browser.js'
 import { afterOneNight, afterSeveralNights, HOLD_REASON, RUNS } from './helpers/report-output.js'
-import { ROOT, runScript } from './helpers/run-script.js'
+import { ROOT, runStageHere } from './helpers/run-script.js'
 
 // Three nights of the pipeline and a real browser: more than the default 180 s on a machine shared by many.
 t.setTimeout(600_000)
@@ -46,7 +46,7 @@ async function plotShapes(visit: PageVisit) {
     }), PLOTS)
 }
 
-const report = (output: string, env: Record<string, string>, extra: string[] = []) => runScript('report', ['--output', output, '--max-attempts', '2', ...extra], env)
+const report = (output: string, env: Record<string, string>, extra: string[] = []) => runStageHere('report', ['--output', output, '--max-attempts', '2', ...extra], env)
 
 t.test('after one night', async (t) => {
   const out = await afterOneNight(t)
@@ -124,7 +124,7 @@ t.test('after several nights: held with its reason, given up, done too long, per
 
 t.test('a brand-new output directory: the page says there is nothing yet', async (t) => {
   const output = join(t.testdir(), 'new')
-  const result = await runScript('report', ['--output', output], { PATH: `${join(ROOT, 'test', 'fakes')}:${process.env.PATH}`, FAKE_CONDOR_STATE: join(output, '..', 'q.json') })
+  const result = await runStageHere('report', ['--output', output], { PATH: `${join(ROOT, 'test', 'fakes')}:${process.env.PATH}`, FAKE_CONDOR_STATE: join(output, '..', 'q.json') })
   t.equal(result.code, 0, result.stderr)
   t.match(result.stdout, /^report: 0 runs; 0 need a person; /)
   const visit = await load(t, output, 'brand-new')

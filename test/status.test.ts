@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { someRuns, TAG, writeStageInputs } from './helpers/condor-output.js'
 import { FAKE_GENSTATUS, fakeCondor, fakeCondorEnv } from './helpers/fake-condor.js'
-import { runScript } from './helpers/run-script.js'
+import { runStageHere } from './helpers/run-script.js'
 
 t.test('status prints each run of the process list with its state, hold reason and attempts', async (t) => {
   const root = t.testdir()
@@ -12,15 +12,15 @@ t.test('status prints each run of the process list with its state, hold reason a
   const state = join(root, 'condor.json')
   const env = fakeCondorEnv(state)
   writeStageInputs(output, [...someRuns(6), { run: 68007, tag: TAG }])
-  t.equal((await runScript('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
-  t.equal((await runScript('submit', ['--output', output, '--do-condor-submit', '--max-jobs', '5'], env)).code, 0)
+  t.equal((await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
+  t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit', '--max-jobs', '5'], env)).code, 0)
   await fakeCondor(state, 'set', '1.1', 'running')
   await fakeCondor(state, 'set', '1.2', 'held', 'reason=The job attribute PeriodicHold expression became true')
   await fakeCondor(state, 'set', '1.3', 'completed', 'exit=0')
   await fakeCondor(state, 'set', '1.4', 'completed', 'exit=2')
   const ledger = readFileSync(join(output, 'submissions.csv'), 'utf8')
 
-  const result = await runScript('status', ['--output', output], env)
+  const result = await runStageHere('status', ['--output', output], env)
   t.equal(result.code, 0, result.stderr)
   t.equal(result.stderr, '')
   const lines = result.stdout.split('\n')
@@ -37,7 +37,7 @@ t.test('status prints each run of the process list with its state, hold reason a
   ])
   t.equal(readFileSync(join(output, 'submissions.csv'), 'utf8'), ledger, 'status writes no ledger row')
 
-  const json = await runScript('status', ['--output', output, '--json'], env)
+  const json = await runStageHere('status', ['--output', output, '--json'], env)
   t.equal(json.code, 0, json.stderr)
   const records = JSON.parse(json.stdout)
   t.equal(json.stdout.trim().split('\n').length, 7 + 2, 'one object a line, between [ and ]')
@@ -48,10 +48,10 @@ t.test('status prints each run of the process list with its state, hold reason a
   t.match(records[4], { state: 'failed', detail: /^1 of 3 attempts; attempt 1: job 1\.4 exited 2/, hold_reason: null })
   t.match(records[6], { runnumber: 68007, state: 'new', attempts: 0, cluster: null, proc: null, detail: /^no list in datasets/ })
 
-  const givenUp = await runScript('status', ['--output', output, '--max-attempts', '1'], env)
+  const givenUp = await runStageHere('status', ['--output', output, '--max-attempts', '1'], env)
   t.match(givenUp.stdout, /^68005 new_newcdbtag_v008 failed: 1 of 1 attempts, given up; /m)
 
-  const down = await runScript('status', ['--output', output], { ...env, FAKE_CONDOR_Q_MODE: 'fail' })
+  const down = await runStageHere('status', ['--output', output], { ...env, FAKE_CONDOR_Q_MODE: 'fail' })
   t.equal(down.code, 1)
   t.match(down.stderr, /^caloprod status: cannot ask the scheduler what is in flight: condor_q failed \(exit 1\)/)
 })
@@ -62,16 +62,16 @@ t.test("status and the plan leave other processes' temporary files alone; a lock
   const state = join(root, 'condor.json')
   const env = fakeCondorEnv(state)
   writeStageInputs(output, someRuns(2))
-  t.equal((await runScript('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
+  t.equal((await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
   // Another node's stage writing the ledger: its pid means nothing on this host (here: a pid that has ended).
   const gone = spawnSync(process.execPath, ['-e', '']).pid!
   const names = [`.submissions.csv.${gone}.0123abcd.tmp`, `datasets/.68001_${TAG}.list.${gone}.89abcdef.tmp`, `condor/.jobs.list.${gone}.01234567.tmp`]
   for (const name of names) writeFileSync(join(output, name), 'half written\n')
 
-  t.equal((await runScript('status', ['--output', output], env)).code, 0)
-  t.equal((await runScript('submit', ['--output', output], env)).code, 0, 'the plan')
+  t.equal((await runStageHere('status', ['--output', output], env)).code, 0)
+  t.equal((await runStageHere('submit', ['--output', output], env)).code, 0, 'the plan')
   t.same(names.filter((name) => !existsSync(join(output, name))), [], 'every temporary file is still there')
 
-  t.equal((await runScript('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
+  t.equal((await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
   t.same(names.filter((name) => existsSync(join(output, name))), [], 'a stage holding the lock removed them')
 })

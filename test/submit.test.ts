@@ -4,10 +4,10 @@ import t from 'tap'
 import { readLedger } from '../lib/files/ledger.js'
 import { fingerprint, prepareSubmit as prepare, someRuns, TAG, writeCondorDir, writeStageInputs, type Prepared as Setup } from './helpers/condor-output.js'
 import { FAKE_GENSTATUS, fakeCondor, readFakeState, submitCalls, type FakeJob } from './helpers/fake-condor.js'
-import { runScript } from './helpers/run-script.js'
+import { runStageHere } from './helpers/run-script.js'
 
 const submit = (s: Setup, flags: string[] = [], env: Record<string, string> = {}) =>
-  runScript('submit', ['--output', s.output, ...flags], { ...s.env, ...env })
+  runStageHere('submit', ['--output', s.output, ...flags], { ...s.env, ...env })
 const act = (s: Setup, flags: string[] = [], env: Record<string, string> = {}) => submit(s, ['--do-condor-submit', ...flags], env)
 
 const jobsOf = (s: Setup, run: number): FakeJob[] => readFakeState(s.state).jobs.filter((j) => j.CaloprodRunTag === `${run}_${TAG}`)

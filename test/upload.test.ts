@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import t from 'tap'
 import { TAG } from './helpers/condor-output.js'
-import { attachedCounts, piovs, prepareUpload, runBuilt, storeFiles } from './helpers/upload-setup.js'
+import { attachedCounts, piovs, prepareUpload, storeFiles } from './helpers/upload-setup.js'
+import { runStageHere } from './helpers/run-script.js'
 import { FAKES } from './helpers/fake-condor.js'
 
 const SEVEN = ['CEMC_BadTowerMap', 'CEMC_meanTime', 'HCALIN_meanTime', 'HCALOUT_meanTime', 'CEMC_hotTowers_fracBadChi2', 'HCALIN_hotTowers_fracBadChi2', 'HCALOUT_hotTowers_fracBadChi2']
@@ -51,19 +52,19 @@ t.test('the whole loop: plan, upload, check finds the runs current, an incomplet
   t.equal(piovs(s).length, 13, 'a second upload inserts nothing')
   t.match((await s.upload([])).stdout, new RegExp(`^68001 ${TAG} CEMC_BadTowerMap skip: in the ledger: uploaded .* \\(piov \\d+\\)$`, 'm'))
 
-  const status = await runBuilt('status', ['--output', s.output], s.env)
+  const status = await runStageHere('status', ['--output', s.output], s.env)
   t.match(status.stdout, new RegExp(`^68001 ${TAG} uploaded: 7 payloads uploaded to the CDB \\(newcdbtag\\), awaiting the next check; job 1\\.0 finished`, 'm'))
   t.match(status.stdout, new RegExp(`^68002 ${TAG} uploaded: 6 payloads uploaded to the CDB \\(newcdbtag\\), awaiting the next check; incomplete: genStatus wrote no HCALIN_meanTime;`, 'm'))
   t.match(status.stdout, /^status: 2 runs: 2 uploaded$/m)
 
   // The next night's check (the fake filter-datasets over the same CDB state) finds 68001 current.
   writeFileSync(join(s.output, 'run3auau.csv'), `runnumber,tag\n68001,${TAG}\n68002,${TAG}\n`)
-  const check = await runBuilt('check', ['--output', s.output, '--bin-filter-datasets', join(FAKES, 'CaloCDB-FilterDatasets'), '--recheck'], s.env)
+  const check = await runStageHere('check', ['--output', s.output, '--bin-filter-datasets', join(FAKES, 'CaloCDB-FilterDatasets'), '--recheck'], s.env)
   t.equal(check.code, 0, check.stderr)
   t.equal(readFileSync(join(s.output, 'run3auau-process.csv'), 'utf8'), `runnumber,tag\n68002,${TAG}\n`, 'the uploaded run left the process list; the incomplete one stays')
   // And so does check asking nopayloaddb directly (the fake's read side over the same state).
   rmSync(join(s.output, 'run3auau-process.csv'))
-  const rest = await runBuilt('check', ['--output', s.output, '--cdb', 'rest', '--recheck'], s.env)
+  const rest = await runStageHere('check', ['--output', s.output, '--cdb', 'rest', '--recheck'], s.env)
   t.equal(rest.code, 0, rest.stderr)
   t.equal(readFileSync(join(s.output, 'run3auau-process.csv'), 'utf8'), `runnumber,tag\n68002,${TAG}\n`, 'check --cdb rest agrees')
 })

@@ -6,12 +6,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { fingerprint, prepareSubmit, someRuns, TAG, writeStageInputs } from '../helpers/condor-output.js'
 import { FAKE_GENSTATUS, readFakeState } from '../helpers/fake-condor.js'
-import { buildBundles, startBundled } from '../helpers/kill.js'
-
-/** A stage as the Taskfile runs it, from its bundle (half a second sooner than tsx, for many short runs). */
-const runScript = (stage: string, args: readonly string[], env: NodeJS.ProcessEnv = {}) => startBundled(stage, args, env).done
-
-t.before(buildBundles)
+import { runStageHere } from '../helpers/run-script.js'
 
 const HEADER = 'time,runnumber,tag,attempt,state,cluster,proc,submission,detail\n'
 const ROW = `2025-01-01T02:00:00Z,68001,${TAG},1,submitted,7,0,20250101T020000Z-1,ok\n`
@@ -40,7 +35,7 @@ for (const stage of ['submit', 'status'] as const) {
       writeFileSync(ledger, text)
       const before = written(s.output)
       const args = stage === 'submit' ? ['--output', s.output, '--do-condor-submit'] : ['--output', s.output]
-      const result = await runScript(stage, args, s.env)
+      const result = await runStageHere(stage, args, s.env)
       t.equal(result.code, 1, `${what}: exit 1`)
       t.equal(result.stdout, '', `${what}: nothing on stdout`)
       t.same(oneLine(result.stderr), [oneLine(result.stderr)[0]], `${what}: one line: ${JSON.stringify(result.stderr)}`)
@@ -56,10 +51,10 @@ for (const stage of ['submit', 'status'] as const) {
 t.test('an empty ledger (a crash just after creating it) is no submissions yet, not an error', async (t) => {
   const s = await prepareSubmit(t, someRuns(2))
   writeFileSync(join(s.output, 'submissions.csv'), '')
-  const status = await runScript('status', ['--output', s.output], s.env)
+  const status = await runStageHere('status', ['--output', s.output], s.env)
   t.equal(status.code, 0, status.stderr)
   t.match(status.stdout, /status: 2 runs: 2 new/)
-  const submit = await runScript('submit', ['--output', s.output, '--do-condor-submit'], s.env)
+  const submit = await runStageHere('submit', ['--output', s.output, '--do-condor-submit'], s.env)
   t.equal(submit.code, 0, submit.stderr)
   t.match(submit.stdout, /^submit: 2 runs submitted to cluster 1 /)
 })
@@ -89,7 +84,7 @@ for (const stage of ['condor', 'submit', 'status'] as const) {
         submit: ['--output', s.output, '--do-condor-submit'],
         status: ['--output', s.output],
       }[stage]
-      const result = await runScript(stage, args, s.env)
+      const result = await runStageHere(stage, args, s.env)
       t.equal(result.code, 1, `${what}: exit 1 ${result.stderr}`)
       t.equal(oneLine(result.stderr).length, 1, `${what}: one line: ${JSON.stringify(result.stderr)}`)
       t.match(result.stderr, new RegExp(`^caloprod ${stage}: ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${line}: `), `${what}: file and line named`)
@@ -113,20 +108,20 @@ t.test('condor: odd things in datasets/ are never taken for a run\'s list', asyn
   writeFileSync(join(datasets, 'README'), 'notes\n')
   writeFileSync(join(datasets, 'not-a-run_x.list'), '/d/x\n')
   const args = ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')]
-  const result = await runScript('condor', args)
+  const result = await runStageHere('condor', args)
   t.equal(result.code, 1, `a folder or an empty file under a list's name stops the stage: ${result.stderr}`)
   t.match(result.stderr, new RegExp(`^caloprod condor: .*datasets/68002_${TAG}\\.list: is not a regular file`))
   t.equal(oneLine(result.stderr).length, 1)
   t.notOk(readdirSync(output).includes('condor'), 'nothing written')
 
   rmSync(join(datasets, `68002_${TAG}.list`), { recursive: true })
-  const empty = await runScript('condor', args)
+  const empty = await runStageHere('condor', args)
   t.equal(empty.code, 1)
   t.match(empty.stderr, new RegExp(`datasets/68003_${TAG}\\.list: is empty`))
   t.notOk(readdirSync(output).includes('condor'), 'nothing written')
 
   rmSync(join(datasets, `68003_${TAG}.list`))
-  const fine = await runScript('condor', args)
+  const fine = await runStageHere('condor', args)
   t.equal(fine.code, 0, fine.stderr)
   t.match(fine.stdout, /condor: 1 jobs \(2 runs without a list\)/)
 })
@@ -153,7 +148,7 @@ t.test('bad flags: exit 2, one line naming the flag, nothing written, for every 
   for (const [stages, args, message] of BAD_FLAGS) {
     for (const stage of stages) {
       const output = join(root, `${stage}-${args.join('').replace(/\W/g, '_')}`)
-      const result = await runScript(stage, ['--output', output, ...args])
+      const result = await runStageHere(stage, ['--output', output, ...args])
       t.equal(result.code, 2, `${stage} ${args.join(' ')}: exit 2 ${result.stderr}`)
       t.equal(oneLine(result.stderr).length, 1, `${stage} ${args.join(' ')}: one line`)
       t.match(result.stderr, message, `${stage} ${args.join(' ')}`)
@@ -165,7 +160,7 @@ t.test('bad flags: exit 2, one line naming the flag, nothing written, for every 
   writeFileSync(file, 'not a directory\n')
   for (const stage of STAGES) {
     const extra = stage === 'submit' ? ['--do-condor-submit'] : []
-    const result = await runScript(stage, ['--output', file, ...extra])
+    const result = await runStageHere(stage, ['--output', file, ...extra])
     t.equal(result.code, 2, `${stage} --output FILE: exit 2 ${result.stderr}`)
     t.equal(oneLine(result.stderr).length, 1)
     t.match(result.stderr, new RegExp(`^caloprod ${stage}: --output ${file} is a file, not a directory`))

@@ -8,7 +8,7 @@ import { readQueryCsv } from '../../lib/files/query-csv.js'
 import { closedPort, startPgProxy, type ConnectionPlan } from '../fakes/pg-proxy.js'
 import { makeCatalog } from '../helpers/catalog.js'
 import { freshDatabase, usingServer } from '../helpers/database.js'
-import { runScript } from '../helpers/run-script.js'
+import { runStageHere } from '../helpers/run-script.js'
 
 const OLD = 'runnumber,tag,segment,events,full_file_path,time\n'
 
@@ -26,7 +26,7 @@ async function catalog(t: Test) {
 /** Runs query against a port, with an old query.csv in place, returning the result and what the directory holds. */
 async function queryVia(t: Test, port: number, database: string, retries: number, env: NodeJS.ProcessEnv = {}) {
   const output = t.testdir({ 'query.csv': OLD })
-  const result = await runScript('query', ['--output', output, '--db-retries', String(retries)], {
+  const result = await runStageHere('query', ['--output', output, '--db-retries', String(retries)], {
     PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: database, PGSSLMODE: 'disable', ...env,
   })
   const files = readdirSync(output).filter((f) => f !== 'log')
@@ -50,7 +50,7 @@ t.test('server restarting (connection refused, then up): the retry succeeds', as
   const db = await catalog(t)
   const port = await closedPort()
   const output = t.testdir()
-  const run = runScript('query', ['--output', output, '--db-retries', '4'], {
+  const run = runStageHere('query', ['--output', output, '--db-retries', '4'], {
     PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: db.database, PGSSLMODE: 'disable',
   })
   // The server comes up only after the first try was refused (the log says so before the pause).

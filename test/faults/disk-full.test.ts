@@ -9,7 +9,7 @@ import { loadCatalog } from '../../lib/demo/load.js'
 import { freshDatabase } from '../helpers/database.js'
 import { TAG, writeStageInputs } from '../helpers/condor-output.js'
 import { FAKE_GENSTATUS } from '../helpers/fake-condor.js'
-import { runScript } from '../helpers/run-script.js'
+import { runStageHere } from '../helpers/run-script.js'
 
 /** A 2 MB tmpfs, unmounted and removed when the test ends; it needs root, elsewhere the test says why it did not run. */
 function mountTmpfs(t: Test): { disk?: string; why?: string } {
@@ -44,7 +44,7 @@ t.test('query with its output on a full 2 MB tmpfs: the file and the free space 
   mkdirSync(output)
   fill(disk, 64 << 10)
   const before = allFiles(output)
-  const result = await runScript('query', ['--output', output, '--quiet'], { CALOPROD_DB_URL: db.url })
+  const result = await runStageHere('query', ['--output', output, '--quiet'], { CALOPROD_DB_URL: db.url })
   t.equal(result.code, 1)
   t.match(result.stderr, new RegExp(`^caloprod query: cannot write ${output}/query\\.csv: no space left on the device \\(ENOSPC\\); \\d+(\\.\\d)? (bytes|KB) free in ${output}\\n$`))
   t.comment(result.stderr.trim())
@@ -60,7 +60,7 @@ t.test('condor with its output on a full disk names the file it was writing', as
   mkdirSync(join(output, 'log'))
   writeFileSync(join(output, 'log', `${new Date().toISOString().slice(0, 10)}.log`), 'x'.repeat(8000)) // room for the log's lines
   fill(disk, 0)
-  const result = await runScript('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(output, 'logs'), '--quiet'])
+  const result = await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(output, 'logs'), '--quiet'])
   t.equal(result.code, 1)
   t.match(result.stderr, new RegExp(`^caloprod condor: cannot write ${output}/(condor/\\S+|log/\\S+\\.log): no space left on the device \\(ENOSPC\\); 0 bytes free in `))
 })

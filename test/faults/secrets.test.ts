@@ -14,8 +14,7 @@ import { freshDatabase, usingServer } from '../helpers/database.js'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.js'
 import { FAKE_GENSTATUS, fakeCondorEnv } from '../helpers/fake-condor.js'
 import { startPasswordProxy } from '../helpers/password-proxy.js'
-import { buildBundles, startBundled } from '../helpers/kill.js'
-import { runScript as runSource, type ScriptResult } from '../helpers/run-script.js'
+import { runStageHere, runTaskHere, type ScriptResult } from '../helpers/run-script.js'
 
 /** Every regular file under `dir`, hidden ones, logs and locks included, with its bytes as text. */
 function everyFile(dir: string): [string, string][] {
@@ -29,7 +28,6 @@ function everyFile(dir: string): [string, string][] {
 
 t.test('the password never reaches a log, an error, an output or the terminal', async (t) => {
   // A short directory: the Taskfile's labels carry the output path into checksum file names (255 bytes at most).
-  await buildBundles()
   const root = mkdtempSync(join(tmpdir(), 'caloprod-'))
   t.teardown(() => rmSync(root, { recursive: true, force: true }))
   // Distinctive, and with characters a URL must encode; the second one holds an '@' a person forgot to encode.
@@ -62,8 +60,8 @@ t.test('the password never reaches a log, an error, an output or the terminal', 
   }
   const results: [string, ScriptResult][] = []
   const run = async (what: string, name: string, args: string[], extra: Record<string, string | undefined> = {}) => {
-    // The runner from source (as `npm run task` would), the stages from their bundles (as the Taskfile runs them).
-    const result = name === 'task' ? await runSource(name, args, { ...env, ...extra }) : await startBundled(name, args, { ...env, ...extra }).done
+    // In this process: the runner (its stages are children, from their bundles, as the Taskfile runs them) or a stage.
+    const result = name === 'task' ? await runTaskHere(args, { ...env, ...extra }) : await runStageHere(name, args, { ...env, ...extra })
     results.push([what, result])
     return result
   }

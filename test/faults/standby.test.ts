@@ -4,7 +4,7 @@ import postgres from 'postgres'
 import t from 'tap'
 import { readQueryCsv } from '../../lib/files/query-csv.js'
 import { makeCatalog } from '../helpers/catalog.js'
-import { runScript } from '../helpers/run-script.js'
+import { runStageHere } from '../helpers/run-script.js'
 import { standbyUnavailable, startStandbyPair } from '../helpers/standby.js'
 
 t.test('query reads a hot standby in recovery, with the same result as the primary', { skip: standbyUnavailable() ?? false, timeout: 120000 }, async (t) => {
@@ -29,7 +29,7 @@ t.test('query reads a hot standby in recovery, with the same result as the prima
   const outputs = []
   for (const port of [pair.primaryPort, pair.standbyPort]) {
     const output = t.testdir()
-    const result = await runScript('query', ['--db-url', `postgres://postgres@127.0.0.1:${port}/postgres`, '--output', output])
+    const result = await runStageHere('query', ['--db-url', `postgres://postgres@127.0.0.1:${port}/postgres`, '--output', output])
     t.equal(result.code, 0, result.stderr)
     outputs.push(await readQueryCsv(join(output, 'query.csv')))
   }

@@ -44,28 +44,15 @@ export interface KillReport {
 }
 
 /**
- * Starts a stage from its bundle (`node .build/<name>.js`, as the Taskfile runs it: half a second sooner than
- * tsx, which matters for a loop of kills); `buildBundles` must have run first.
- */
-export function startBundled(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<ScriptResult> } {
-  return collectOutput(spawn(process.execPath, [join(ROOT, '.build', `${name}.js`), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }))
-}
-
-/**
- * Starts the built-in task runner (`node --import tsx tasks/task.ts ARGS`) in a process group of its own, so
- * killing the group kills the runner and every stage and program it started, as a crash of the machine would.
+ * Starts the built-in task runner from its bundle (`node .build/task.js ARGS`, as `npm run task` does) in a process
+ * group of its own, so killing the group kills the runner and every stage and program it started, as a crash of
+ * the machine would. `buildBundles` first.
  */
 export function startRunnerGroup(args: readonly string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<ScriptResult> } {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'tasks', 'task.ts'), ...args], {
+  const child = spawn(process.execPath, [join(ROOT, '.build', 'task.js'), ...args], {
     cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
   })
   return collectOutput(child)
-}
-
-/** Bundles the stage scripts into .build/ (tasks/build.mjs, which writes each bundle atomically). */
-export async function buildBundles(): Promise<void> {
-  const built = await collectOutput(spawn(process.execPath, [join(ROOT, 'tasks', 'build.mjs')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })).done
-  if (built.code !== 0) throw new Error(`tasks/build.mjs failed: ${built.stderr}`)
 }
 
 function killTree(child: ChildProcess, group: boolean): void {

@@ -6,7 +6,7 @@ import type { Test } from 'tap'
 import type { FakeCdbState } from '../fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb, type FakeRoute } from '../fakes/nopayloaddb.mjs'
 import { fakeCdb, runListCsv, setCdbState } from './fake-cdb.js'
-import { runScript } from './run-script.js'
+import { runStageHere } from './run-script.js'
 
 export const RUN_LIST: [number, string][] = [[66500, 'v8'], [66501, 'v8'], [66502, 'v8'], [66503, 'v9'], [66504, 'v9']]
 const STATE: FakeCdbState = { default: 'missing', runs: { 66500: 'current', 66501: { '*': 'current', CEMC_meanTime: 'outdated' }, 66503: 'current:v9' } }
@@ -26,7 +26,7 @@ export async function setup(t: Test, routes?: Record<string, FakeRoute>) {
   const conf = server.writeConfig(join(root, 'nopayloadclient.json'))
   const paths = { process: join(output, 'run3auau-process.csv'), settled: join(output, 'run3auau-settled.csv') }
   const check = (args: string[] = [], env: Record<string, string> = {}) =>
-    runScript('check', [...(args.includes('--cdb') ? [] : ['--cdb', 'rest']), '--output', output, ...args], { NOPAYLOADCLIENT_CONF: conf, ...env })
+    runStageHere('check', [...(args.includes('--cdb') ? [] : ['--cdb', 'rest']), '--output', output, ...args], { NOPAYLOADCLIENT_CONF: conf, ...env })
   // A first night, clean; then every map is made, so a run that got through would change both files.
   mkdirSync(output)
   writeFileSync(join(output, 'run3auau.csv'), runListCsv(RUN_LIST))

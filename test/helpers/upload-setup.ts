@@ -1,29 +1,14 @@
 // An output directory whose runs were submitted and whose jobs ran (the fake scheduler ran the fake genStatus),
 // with a fake nopayloaddb over a fake CDB state and a payload store: what the upload stage starts from.
-import { execFile, spawn } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { promisify } from 'node:util'
 import type { Test } from 'tap'
 import { saveState, type FakeCdbState } from '../fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb, type FakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
 import { prepareSubmit, someRuns, type Prepared } from './condor-output.js'
 import { fakeCondor } from './fake-condor.js'
-import { collectOutput, ROOT, type ScriptResult } from './run-script.js'
+import { runBuilt, runStageHere, type ScriptResult } from './run-script.js'
 
-const exec = promisify(execFile)
-let built: Promise<unknown> | undefined
-
-/**
- * Runs a stage from its bundle in .build/ (`node .build/<name>.js`), as the Taskfile does: these tests start a
- * dozen stages each, and tsx's loader would cost seconds per start on a busy machine. Builds once per test file.
- */
-export async function runBuilt(name: string, args: readonly string[], env: Record<string, string> = {}): Promise<ScriptResult> {
-  built ??= exec(process.execPath, [join(ROOT, 'tasks', 'build.mjs')])
-  await built
-  const child = spawn(process.execPath, [join(ROOT, '.build', `${name}.js`), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  return collectOutput(child).done
-}
 
 export interface UploadSetup extends Prepared {
   cdbState: string
@@ -31,7 +16,10 @@ export interface UploadSetup extends Prepared {
   server: FakeNopayloaddb
   /** The environment of every stage: fake condor, fake CDB (both backends), NOPAYLOADCLIENT_CONF. */
   env: Record<string, string>
+  /** Runs the upload stage in this process. */
   upload(args: string[], extra?: Record<string, string>): Promise<ScriptResult>
+  /** Runs it as a child process from its bundle: for the kills (CALOPROD_TEST_UPLOAD_KILL). */
+  uploadProcess(args: string[], extra?: Record<string, string>): Promise<ScriptResult>
 }
 
 /** A fake piov as cdb-write-lib.mjs keeps it. */
@@ -57,12 +45,13 @@ export async function prepareUpload(t: Test, count: number, state: FakeCdbState 
   t.teardown(() => server.close())
   const conf = server.writeConfig(join(root, 'npc.json'), { write_dir: store })
   const env = { ...p.env, FAKE_CDB_STATE: cdbState, NOPAYLOADCLIENT_CONF: conf, ...genStatusEnv }
-  const submitted = await runBuilt('submit', ['--output', p.output, '--do-condor-submit'], env)
+  const submitted = await runStageHere('submit', ['--output', p.output, '--do-condor-submit'], env)
   t.equal(submitted.code, 0, submitted.stderr)
   await fakeCondor(p.state, 'run', 'all')
   return {
     ...p, cdbState, store, server, env,
-    upload: (args, extra = {}) => runBuilt('upload', ['--output', p.output, ...args], { ...env, ...extra }),
+    upload: (args, extra = {}) => runStageHere('upload', ['--output', p.output, ...args], { ...env, ...extra }),
+    uploadProcess: (args, extra = {}) => runBuilt('upload', ['--output', p.output, ...args], { ...env, ...extra }),
   }
 }
 
@@ -112,7 +101,7 @@ export const ACT = ['--do-cdb-upload', '--global-tag', 'newcdbtag']
 export async function killThenRerun(t: Test, s: UploadSetup, steps: readonly string[]): Promise<string> {
   mkdirSync(s.store)
   for (const step of steps) {
-    const killed = await s.upload(ACT, { CALOPROD_TEST_UPLOAD_KILL: step })
+    const killed = await s.uploadProcess(ACT, { CALOPROD_TEST_UPLOAD_KILL: step })
     t.equal(killed.signal, 'SIGKILL', `killed after ${step}`)
   }
   // A copy killed before its rename: a hidden temporary file of a dead process in the store.

@@ -10,7 +10,7 @@ import { readRunList } from '../../lib/files/run-list.js'
 import { CATALOG_SCHEMA, type DatasetRow, type FileRow } from '../../lib/demo/catalog.js'
 import { insertDatasets, insertFiles } from '../../lib/demo/load.js'
 import { freshDatabase } from '../helpers/database.js'
-import { runScript } from '../helpers/run-script.js'
+import { runStageHere } from '../helpers/run-script.js'
 
 interface File {
   type?: string
@@ -76,9 +76,9 @@ const CATALOG: File[] = [
 
 async function stages(t: Test, url: string, args: string[]) {
   const output = t.testdir()
-  const query = await runScript('query', ['--db-url', url, '--output', output, ...args])
+  const query = await runStageHere('query', ['--db-url', url, '--output', output, ...args])
   t.equal(query.code, 0, query.stderr)
-  const reduce = await runScript('reduce', ['--output', output, ...args.filter((a, i) => a === '--rules' || args[i - 1] === '--rules')])
+  const reduce = await runStageHere('reduce', ['--output', output, ...args.filter((a, i) => a === '--rules' || args[i - 1] === '--rules')])
   t.equal(reduce.code, 0, reduce.stderr)
   const runs = await readRunList(join(output, 'run3auau.csv'))
   return { query, rows: await readQueryCsv(join(output, 'query.csv')), runs: Object.fromEntries(runs.map((r) => [r.runnumber, r.tag])) }

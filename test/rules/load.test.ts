@@ -7,7 +7,7 @@ import { resolveOptions } from '../../lib/config/options.js'
 import { CURRENT_RULES } from '../../lib/rules/current.js'
 import { resolveRules, RulesError } from '../../lib/rules/load.js'
 import { SEED_RULES } from '../../lib/rules/seed.js'
-import { runScript } from '../helpers/run-script.js'
+import { runStageHere } from '../helpers/run-script.js'
 
 t.test('seed and current by name; seed without the flag; CALOPROD_RULES stands in for it', async (t) => {
   t.equal(resolveRules('seed', '/'), SEED_RULES)
@@ -77,7 +77,7 @@ t.test('bad rules: one line naming the file and the key', async (t) => {
   // Through a stage: exit 2, one line naming the flag, the file and the key; no output directory created.
   for (const [file, message] of [['unknown.yaml', /key minEvent: unknown key/], ['overlap.yaml', /overlaps/], ['nonsense', /no such rule set/]] as const) {
     const output = join(dir, `out-${file}`)
-    const result = await runScript('reduce', ['--rules', join(dir, file).replace(/\/nonsense$/, '') === dir ? 'nonsense' : join(dir, file), '--output', output])
+    const result = await runStageHere('reduce', ['--rules', join(dir, file).replace(/\/nonsense$/, '') === dir ? 'nonsense' : join(dir, file), '--output', output])
     t.equal(result.code, 2, `${file}: exit 2`)
     t.match(result.stderr, /^caloprod reduce: --rules: /)
     t.match(result.stderr, message)
@@ -85,7 +85,7 @@ t.test('bad rules: one line naming the file and the key', async (t) => {
     t.notOk(existsSync(output), `${file}: nothing written`)
   }
   writeFileSync(join(dir, 'ok.yaml'), 'extends: seed\n')
-  const env = await runScript('reduce', ['--output', join(dir, 'out-env')], { CALOPROD_RULES: join(dir, 'unknown.yaml') })
+  const env = await runStageHere('reduce', ['--output', join(dir, 'out-env')], { CALOPROD_RULES: join(dir, 'unknown.yaml') })
   t.equal(env.code, 2)
   t.match(env.stderr, /CALOPROD_RULES: .*unknown\.yaml: key minEvent: unknown key/)
 })
