@@ -25,7 +25,6 @@ async function killRepeatedly(t: Test, c: Case) {
   const { killedMidway } = await killLoop(t, {
     name: c.stage,
     kills: KILLS_PER_STAGE,
-    warmup: false,
     prepare: c.prepare,
     start: (dir) => startBuilt(c.stage, c.args(dir)),
   })
