@@ -21,6 +21,7 @@ export const stage = await declareStage(
     const notes = [result.stale && `${result.stale} stale lists ignored`, result.unlisted && `${result.unlisted} runs without a list`]
       .filter(Boolean)
       .join(', ')
-    return `condor: ${result.jobs} jobs${notes ? ` (${notes})` : ''}; ${layout.condorDir(options.output)} ${result.changed ? 'updated' : 'unchanged'}`
+    const changed = result.changed ? 'updated' : 'unchanged'
+    return `condor: ${result.jobs} jobs${notes ? ` (${notes})` : ''}; ${layout.condorDir(options.output)} ${changed}`
   },
 )

@@ -73,7 +73,8 @@ try {
 
   say('night 2: the catalog has not changed; the runs just calibrated are current, nothing is submitted')
   await task('--verbose', 'submit', 'report')
-  say(`outputs are in ${shown(output)}/ (query.csv, run3auau.csv, reduce.csv, run3auau-process.csv, datasets/, condor/, submissions/, submissions.csv, uploads.csv, log/; the payload store in ${shown(join(root, 'store'))}/)`)
+  const files = 'query.csv, run3auau.csv, reduce.csv, run3auau-process.csv, datasets/, condor/, submissions/, submissions.csv, uploads.csv, log/'
+  say(`outputs are in ${shown(output)}/ (${files}; the payload store in ${shown(join(root, 'store'))}/)`)
   say(`the report, the run type at a glance: ${join(output, 'report.html')} (open it in a browser)`)
 } catch (err) {
   process.stderr.write(`demo: ${(err as Error).message.split('\n')[0]}\n`)

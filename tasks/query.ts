@@ -23,7 +23,9 @@ export const stage = await declareStage(
     const result = await runQuery(catalogTarget(options.dbUrl, env), { ...options, retry: { attempts: options.dbRetries }, onRows }, log)
     const skipped = result.skipped ? `, ${result.skipped} unusable rows skipped (see log)` : ''
     const { excluded, aggregated, untagged } = result.traps
-    const traps = excluded + aggregated + untagged ? `, ${excluded + aggregated + untagged} skimmed, segment-9999 or untagged rows left out (see log)` : ''
-    return `query: ${result.files} files of ${result.runs} runs${skipped}${traps}; ${result.path} ${result.changed ? 'updated' : 'unchanged'}`
+    const trapRows = excluded + aggregated + untagged
+    const traps = trapRows ? `, ${trapRows} skimmed, segment-9999 or untagged rows left out (see log)` : ''
+    const changed = result.changed ? 'updated' : 'unchanged'
+    return `query: ${result.files} files of ${result.runs} runs${skipped}${traps}; ${result.path} ${changed}`
   },
 )

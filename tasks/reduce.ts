@@ -10,7 +10,8 @@ export const stage = await declareStage(
     name: 'reduce',
     summary:
       'Keeps one production tag per run: under --rules seed the tag whose earliest file is the most recent (ties:\n' +
-      'the tag that sorts last); under --rules current the query already chose it (the newest QA file). Reads <output>/query.csv, writes <output>/<runtype>.csv (runnumber,tag) and\n' +
+      'the tag that sorts last); under --rules current the query already chose it (the newest QA file). Reads\n' +
+      '<output>/query.csv, writes <output>/<runtype>.csv (runnumber,tag) and\n' +
       '<output>/reduce.csv (the kept rows of query.csv).',
     flags: ['run-type', 'rules', 'output', 'verbose', 'quiet', 'help'],
     lock: true,

@@ -31,7 +31,8 @@ export const stage = await declareStage(
     const onStep = (step: UploadStep) => {
       if (step === killAt) process.kill(process.pid, 'SIGKILL')
     }
-    const result = await runUpload(options, { env, log, ...connection, readTag: resolved.globalTag, types: resolved.rules.payloadTypes, onStep })
+    const types = resolved.rules.payloadTypes
+    const result = await runUpload(options, { env, log, ...connection, readTag: resolved.globalTag, types, onStep })
     return result.lines.join('\n')
   },
 )
