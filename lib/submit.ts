@@ -1,7 +1,7 @@
 // The submit stage: plan first (which runs of condor/jobs.list to submit, and why each is or is not), then,
 // only with --do-condor-submit, act: settle interrupted submissions in the ledger, freeze a copy of the
 // submission directory, record `submitting`, run condor_submit there, record what it did.
-import { mkdir, readFile, stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import type { Env } from './config/options.js'
 import { CaloprodError, InputError } from './errors.js'
@@ -12,7 +12,7 @@ import { runTagKey } from './files/dataset-list.js'
 import { readJobsList, type Job } from './files/jobs-list.js'
 import { readProcessList } from './files/process-list.js'
 import { condorSubmit, schedulerJobs, type SchedulerJob } from './scheduler/scheduler.js'
-import { condorLogDirOf, outputAttributeLine, SUBMISSION_FILES } from './condor/submit-file.js'
+import { outputAttributeLine, SUBMISSION_FILES } from './condor/submit-file.js'
 import { appendLedger, readLedger, type LedgerRow } from './files/ledger.js'
 import type { Log } from './log.js'
 
@@ -190,9 +190,6 @@ export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Pro
   const now = ctx.now ?? (() => new Date())
   const time = () => now().toISOString().replace(/\.\d+Z$/, 'Z')
   const frozen = await freezeSubmission(options.output, submit.map((e) => e.job), now())
-  const subText = await readFile(join(frozen.dir, SUBMISSION_FILES.sub), 'utf8')
-  const logDir = condorLogDirOf(subText)
-  if (logDir) await mkdir(logDir, { recursive: true })
   await appendLedger(ledger, rowsFor(submit, frozen.name, time(), 'submitting', `condor_submit in ${relative(options.output, frozen.dir)}`))
   const outcome = await condorSubmit(frozen.dir, submit.length, { env: ctx.env, timeout: options.timeout })
   ctx.log.info(`${frozen.name}: ${outcome.detail}`)
