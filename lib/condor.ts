@@ -1,5 +1,5 @@
 import { constants } from 'node:fs'
-import { access, readdir, readFile, stat } from 'node:fs/promises'
+import { access, mkdir, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InputError, UsageError } from './errors.js'
 import { writeFileIfChanged } from './files/atomic.js'
@@ -76,8 +76,9 @@ async function checkList(path: string): Promise<void> {
 
 /**
  * The condor stage: one job per run of `<runtype>-process.csv` that has a list in datasets/, written as the
- * submission directory `<output>/condor/` (jobs.list, genStatus.sub, genStatus.sh). A list of a run that left
- * the process list (its maps became current) is not a job. Each file is rewritten only when it changed.
+ * submission directory `<output>/condor/` (jobs.list, genStatus.sub, genStatus.sh), and the condor log directory
+ * they name. A list of a run that left the process list (its maps became current) is not a job. Each file is
+ * rewritten only when it changed.
  */
 export async function runCondor(options: CondorOptions, log: Log): Promise<CondorResult> {
   const bin = await checkBinary(options.binGenStatus)
@@ -103,6 +104,10 @@ export async function runCondor(options: CondorOptions, log: Log): Promise<Condo
   if (unlisted) log.info(`${unlisted} runs of the process list have no list in datasets/ (see the lists stage's log): no job`)
   for (const stale of lists.values()) log.info(`not a job: ${stale.list} (run ${stale.runnumber} is not in the process list)`)
 
+  // condor_submit refuses a job whose event log has no directory: it is made with the submit file that names it.
+  await mkdir(options.condorLogDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`--condor-log-dir ${options.condorLogDir} cannot be created (${err.code ?? err.message}); give one you can write`)
+  })
   const dir = layout.condorDir(options.output)
   const sub = submitFileText({ binGenStatus: bin, output: options.output, condorLogDir: options.condorLogDir, memory: options.memory })
   // jobs.list goes last: a reader that sees the new jobs also sees the submit file they were written for.

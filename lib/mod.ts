@@ -12,12 +12,16 @@ export { runCheck, planCheck } from './check.js'
 export { runLists, planLists, findMissing } from './lists.js'
 /** condor: the submission files of the runs that have a list, under `condor/`. */
 export { runCondor } from './condor.js'
-/** submit: the plan (dry run) or the submission of the runs due, recorded in the ledger first. */
-export { runSubmit, planSubmission, formatPlan } from './submit.js'
+/** submit: the plan (dry run) or the submission of the runs due (or of `runs`, by hand), recorded in the ledger first. */
+export { runSubmit, planSubmission, formatPlan, type SubmitOptions } from './submit.js'
 /** status: one line per run of the process list, from the ledger and the scheduler. */
 export { runStatus } from './status.js'
-/** A stage's log, appended to `<output>/log/<date>.log`. */
-export { openLog, type Log } from './log.js'
+/** A stage's log, appended to `<output>/log/<date>.log` (`logFileFor`). */
+export { openLog, logFileFor, type Log } from './log.js'
+/** The output directory's lock, one caloprod run at a time: a script that acts takes it as the stages do (exit 3 when held). */
+export { acquireLock, lockOwner, type ReleaseLock } from './lock.js'
+/** Every stage setting's default, as the stage scripts start from (some read `env`: OFFLINE_MAIN, USER). */
+export { defaultOptions, type Options } from './config/options.js'
 
 // The output directory: where each file is, and each file's reader and writer.
 /** The path of every file of an output directory. */

@@ -1,10 +1,10 @@
 // The submit stage: plan first (which runs of condor/jobs.list to submit, and why each is or is not), then,
 // only with --do-condor-submit, act: settle interrupted submissions in the ledger, freeze a copy of the
 // submission directory, record `submitting`, run condor_submit there, record what it did.
-import { mkdir, readFile, stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import type { Env } from './config/options.js'
-import { CaloprodError, InputError } from './errors.js'
+import { CaloprodError, InputError, UsageError } from './errors.js'
 import { layout } from './files/layout.js'
 import { freezeSubmission } from './condor/freeze.js'
 import { hasUnsettled, reconcile, runState, type RunState } from './scheduler/job-state.js'
@@ -12,7 +12,7 @@ import { runTagKey } from './files/dataset-list.js'
 import { readJobsList, type Job } from './files/jobs-list.js'
 import { readProcessList } from './files/process-list.js'
 import { condorSubmit, schedulerJobs, type SchedulerJob } from './scheduler/scheduler.js'
-import { condorLogDirOf, outputAttributeLine, SUBMISSION_FILES } from './condor/submit-file.js'
+import { outputAttributeLine, SUBMISSION_FILES } from './condor/submit-file.js'
 import { appendLedger, readLedger, type LedgerRow } from './files/ledger.js'
 import type { Log } from './log.js'
 
@@ -24,6 +24,11 @@ export interface SubmitOptions {
   maxAttempts: number
   /** Seconds one condor command may take. */
   timeout: number
+  /**
+   * Only these runs of condor/jobs.list, asked for by a person (examples/resubmit.ts): a run given up after
+   * `maxAttempts` failures is submitted again, and the ledger's `submitting` rows say `by hand`. @default every run
+   */
+  runs?: readonly number[]
 }
 
 export interface SubmitContext {
@@ -68,8 +73,17 @@ function checkSubmitFile(text: string, path: string, output: string): void {
   }
 }
 
-/** What to do with a run in a given state. */
-function decide(state: RunState, maxAttempts: number): { action: Action; note: string } {
+/** The jobs of `runs` only; a run that is not there is an error, since a person asked for it by name. */
+function onlyRuns(jobs: readonly Job[], runs: readonly number[], path: string): Job[] {
+  const missing = runs.find((run) => !jobs.some((job) => job.runnumber === run))
+  if (missing !== undefined) {
+    throw new UsageError(`run ${missing} is not in ${path} (not in the process list, or it has no list); nothing was submitted`)
+  }
+  return jobs.filter((job) => runs.includes(job.runnumber))
+}
+
+/** What to do with a run in a given state; `byHand`: a person asked for the run, past --max-attempts too. */
+function decide(state: RunState, maxAttempts: number, byHand: boolean): { action: Action; note: string } {
   switch (state.state) {
     case 'new':
       return { action: 'submit', note: state.attempts === 0 ? 'new: never submitted' : `new: ${state.detail}` }
@@ -80,26 +94,32 @@ function decide(state: RunState, maxAttempts: number): { action: Action; note: s
     case 'done':
       return { action: 'skip', note: `done but still not current in the CDB: ${state.detail}; its payloads are in output/${state.runnumber}_${state.tag}/ (task upload puts them into the CDB)` }
     case 'failed':
-      return state.attempts < maxAttempts
-        ? { action: 'submit', note: `retry ${state.attempts + 1} of ${maxAttempts}: ${state.detail}` }
-        : { action: 'skip', note: `gave up after ${state.attempts} attempts (--max-attempts ${maxAttempts}): ${state.detail}` }
+      if (state.attempts < maxAttempts) return { action: 'submit', note: `retry ${state.attempts + 1} of ${maxAttempts}: ${state.detail}` }
+      if (byHand) {
+        return { action: 'submit', note: `by hand after ${state.attempts} attempts (--max-attempts ${maxAttempts}): ${state.detail}` }
+      }
+      return { action: 'skip', note: `gave up after ${state.attempts} attempts (--max-attempts ${maxAttempts}): ${state.detail}` }
   }
 }
 
 /**
- * The plan: every job of condor/jobs.list with its state (ledger + scheduler) and what to do with it. Reads
- * only; throws CaloprodError when the scheduler cannot be asked, since nothing can be decided without it.
+ * The plan: every job of condor/jobs.list (or of `options.runs`) with its state (ledger + scheduler) and what to
+ * do with it. Reads only; throws CaloprodError when the scheduler cannot be asked, since nothing can be decided
+ * without it, and UsageError for a run of `options.runs` that jobs.list does not have.
  */
 export async function planSubmission(options: SubmitOptions, ctx: SubmitContext): Promise<Plan> {
   const condor = layout.condorDir(options.output)
   const subPath = join(condor, SUBMISSION_FILES.sub)
   const jobsPath = join(condor, SUBMISSION_FILES.jobs)
-  const jobs = await readJobsList(jobsPath)
+  const listed = await readJobsList(jobsPath)
+  const jobs = options.runs ? onlyRuns(listed, options.runs, jobsPath) : listed
   checkSubmitFile(await readFile(subPath, 'utf8').catch(() => {
     throw new InputError(subPath, undefined, 'does not exist; run the condor stage first')
   }), subPath, options.output)
-  for (const [i, job] of jobs.entries()) {
-    if (!(await stat(job.list).catch(() => undefined))?.isFile()) throw new InputError(jobsPath, i + 1, `${job.list} does not exist; re-run the lists and condor stages`)
+  for (const job of jobs) {
+    if (!(await stat(job.list).catch(() => undefined))?.isFile()) {
+      throw new InputError(jobsPath, listed.indexOf(job) + 1, `${job.list} does not exist; re-run the lists and condor stages`)
+    }
   }
   const why = await reasons(options.output, options.runType)
   const ledger = await readLedger(layout.ledgerCsv(options.output))
@@ -107,13 +127,14 @@ export async function planSubmission(options: SubmitOptions, ctx: SubmitContext)
   // A night with no jobs and nothing to settle needs no scheduler: an outage then is not a failure.
   const scheduled = jobs.length === 0 && !hasUnsettled(ledger.rows) ? [] : await schedulerJobs(options.output, { env: ctx.env, timeout: options.timeout })
   const now = (ctx.now ?? (() => new Date()))().toISOString().replace(/\.\d+Z$/, 'Z')
-  const reconciled = reconcile(ledger.rows, scheduled, now)
+  // By hand, only the runs asked for are settled; the stage settles the others.
+  const reconciled = reconcile(ledger.rows, scheduled, now).filter((row) => !options.runs || options.runs.includes(row.runnumber))
   const rows = [...ledger.rows, ...reconciled]
 
   let submitting = 0
   const entries = jobs.map((job): PlanEntry => {
     const state = runState(job.runnumber, job.tag, rows, scheduled)
-    let { action, note } = decide(state, options.maxAttempts)
+    let { action, note } = decide(state, options.maxAttempts, options.runs !== undefined)
     if (action === 'submit' && ++submitting > options.maxJobs) {
       action = 'defer'
       note = `waits for the next run (--max-jobs ${options.maxJobs}); ${note}`
@@ -190,10 +211,8 @@ export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Pro
   const now = ctx.now ?? (() => new Date())
   const time = () => now().toISOString().replace(/\.\d+Z$/, 'Z')
   const frozen = await freezeSubmission(options.output, submit.map((e) => e.job), now())
-  const subText = await readFile(join(frozen.dir, SUBMISSION_FILES.sub), 'utf8')
-  const logDir = condorLogDirOf(subText)
-  if (logDir) await mkdir(logDir, { recursive: true })
-  await appendLedger(ledger, rowsFor(submit, frozen.name, time(), 'submitting', `condor_submit in ${relative(options.output, frozen.dir)}`))
+  const how = `${options.runs ? 'by hand: ' : ''}condor_submit in ${relative(options.output, frozen.dir)}`
+  await appendLedger(ledger, rowsFor(submit, frozen.name, time(), 'submitting', how))
   const outcome = await condorSubmit(frozen.dir, submit.length, { env: ctx.env, timeout: options.timeout })
   ctx.log.info(`${frozen.name}: ${outcome.detail}`)
   const cluster = outcome.kind === 'failed' ? undefined : outcome.cluster

@@ -38,6 +38,7 @@ t.test('writes jobs.list, genStatus.sub and genStatus.sh for the runs of the pro
   t.notMatch(sub, /^queue/m, 'the queue statement is given on the command line')
   t.equal(readFileSync(join(dir, 'genStatus.sh'), 'utf8'), wrapperScript())
   t.equal(statSync(join(dir, 'genStatus.sh')).mode & 0o111, 0o111, 'the wrapper is executable')
+  t.ok(statSync(join(output, '..', 'logs')).isDirectory(), 'the condor log directory the submit file names exists')
 
   const before = fingerprint(dir)
   const again = await condor(output, '--memory', '2')
@@ -82,6 +83,13 @@ t.test('refuses what a job could not run with, saying what to do, and writes not
   const early = await condor(noProcess)
   t.equal(early.code, 1)
   t.match(early.stderr, /run3auau-process\.csv: does not exist; run the check stage first/)
+
+  const notDir = join(root, 'a-file')
+  writeFileSync(notDir, '')
+  const noLogDir = await runScript('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(notDir, 'x')])
+  t.equal(noLogDir.code, 2)
+  t.match(noLogDir.stderr, /^caloprod condor: --condor-log-dir .*a-file\/x cannot be created \(ENOTDIR\); give one you can write\n$/)
+  t.notOk(existsSync(join(output, 'condor')), 'nothing written')
 })
 
 /** Runs a wrapper as condor would: its arguments as given, a scratch directory, the fake sPHENIX setup. */

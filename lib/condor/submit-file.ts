@@ -64,8 +64,3 @@ export function outputAttributeLine(output: string): string {
   return `+${JOB_ATTRIBUTES.output}  = ${submitLiteral(classAdString(output))}`
 }
 
-/** The condor log directory named by a submit file we wrote (its `log` line), so submit can create it. */
-export function condorLogDirOf(text: string): string | undefined {
-  const match = /^log\s*=\s*(.*)\/job-\$\(ClusterId\)-\$\(ProcId\)\.log\s*$/m.exec(text)
-  return match?.[1].replace(/\$\(DOLLAR\)/g, '$')
-}

@@ -1,6 +1,6 @@
 // What the submit stage does when things go wrong: a crash between the ledger's two rows, a scheduler that
 // cannot be asked, condor_submit failing, hanging or printing what cannot be read. Never a duplicate.
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { readLedger } from '../../lib/files/ledger.js'
@@ -82,6 +82,18 @@ t.test('condor_submit failing: the ledger says so, nothing counts as an attempt,
   t.equal(next.code, 0, next.stderr)
   t.match(next.stdout, /^submit: 2 runs submitted to cluster 1 /)
   t.same((await ledger(s)).slice(4).map((r) => [r.attempt, r.state]), [[1, 'submitting'], [1, 'submitting'], [1, 'submitted'], [1, 'submitted']])
+})
+
+t.test('the condor log directory deleted after the condor stage made it: condor_submit refuses, the ledger says so', async (t) => {
+  const s = await prepare(t, someRuns(1))
+  rmSync(s.logs, { recursive: true })
+  const failed = await act(s)
+  t.equal(failed.code, 1)
+  t.match(failed.stderr, /^caloprod submit: condor_submit failed \(exit 1\): .*ERROR: Can't open ".*\/condor logs\/job-1-0\.log/)
+  t.match(failed.stderr, /for the job's log.* \(in .*\); nothing was submitted; recorded in .*submissions\.csv\n$/)
+  t.same((await ledger(s)).map((r) => r.state), ['submitting', 'failed'])
+  t.equal(readFakeState(s.state).jobs.length, 0)
+  t.notOk(existsSync(s.logs), 'submit leaves the directory to the condor stage')
 })
 
 t.test('condor_submit printing nonsense after exit 0: recorded unknown, found by condor_q next time, not submitted twice', async (t) => {
