@@ -86,7 +86,7 @@ t.test('refuses what a job could not run with, saying what to do, and writes not
 
   const notDir = join(root, 'a-file')
   writeFileSync(notDir, '')
-  const noLogDir = await runScript('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(notDir, 'x')])
+  const noLogDir = await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(notDir, 'x')])
   t.equal(noLogDir.code, 2)
   t.match(noLogDir.stderr, /^caloprod condor: --condor-log-dir .*a-file\/x cannot be created \(ENOTDIR\); give one you can write\n$/)
   t.notOk(existsSync(join(output, 'condor')), 'nothing written')
