@@ -73,8 +73,8 @@ try {
 
   say('night 2: the catalog has not changed; the runs just calibrated are current, nothing is submitted')
   await task('--verbose', 'submit', 'report')
-  const files = ['query.csv', 'run3auau.csv', 'reduce.csv', 'run3auau-process.csv', 'datasets/', 'condor/', 'submissions/', 'submissions.csv',
-    'uploads.csv', 'log/'].join(', ')
+  const files = ['query.csv', 'run3auau.csv', 'reduce.csv', 'run3auau-process.csv', 'datasets/', 'condor/', 'submissions/',
+    'submissions.csv', 'uploads.csv', 'log/'].join(', ')
   say(`outputs are in ${shown(output)}/ (${files}; the payload store in ${shown(join(root, 'store'))}/)`)
   say(`the report, the run type at a glance: ${join(output, 'report.html')} (open it in a browser)`)
 } catch (err) {
