@@ -91,8 +91,10 @@ function decide(state: RunState, maxAttempts: number, byHand: boolean): { action
     case 'running':
     case 'held':
       return { action: 'skip', note: `${state.state}: ${state.detail}` }
-    case 'done':
-      return { action: 'skip', note: `done but still not current in the CDB: ${state.detail}; its payloads are in output/${state.runnumber}_${state.tag}/ (task upload puts them into the CDB)` }
+    case 'done': {
+      const payloads = `its payloads are in output/${state.runnumber}_${state.tag}/ (task upload puts them into the CDB)`
+      return { action: 'skip', note: `done but still not current in the CDB: ${state.detail}; ${payloads}` }
+    }
     case 'failed':
       if (state.attempts < maxAttempts) return { action: 'submit', note: `retry ${state.attempts + 1} of ${maxAttempts}: ${state.detail}` }
       if (byHand) {
@@ -123,9 +125,12 @@ export async function planSubmission(options: SubmitOptions, ctx: SubmitContext)
   }
   const why = await reasons(options.output, options.runType)
   const ledger = await readLedger(layout.ledgerCsv(options.output))
-  if (ledger.tornTail) ctx.log.warn(`${layout.ledgerCsv(options.output)}: the last line is incomplete (a crash while writing?); it is ignored`)
+  if (ledger.tornTail) {
+    ctx.log.warn(`${layout.ledgerCsv(options.output)}: the last line is incomplete (a crash while writing?); it is ignored`)
+  }
   // A night with no jobs and nothing to settle needs no scheduler: an outage then is not a failure.
-  const scheduled = jobs.length === 0 && !hasUnsettled(ledger.rows) ? [] : await schedulerJobs(options.output, { env: ctx.env, timeout: options.timeout })
+  const nothingToAsk = jobs.length === 0 && !hasUnsettled(ledger.rows)
+  const scheduled = nothingToAsk ? [] : await schedulerJobs(options.output, { env: ctx.env, timeout: options.timeout })
   const now = (ctx.now ?? (() => new Date()))().toISOString().replace(/\.\d+Z$/, 'Z')
   // By hand, only the runs asked for are settled; the stage settles the others.
   const reconciled = reconcile(ledger.rows, scheduled, now).filter((row) => !options.runs || options.runs.includes(row.runnumber))
@@ -175,7 +180,9 @@ export interface SubmitResult {
 }
 
 /** Ledger rows for the jobs of a submission, in one state. */
-function rowsFor(plan: PlanEntry[], submission: string, time: string, state: LedgerRow['state'], detail: string, cluster?: number): LedgerRow[] {
+function rowsFor(
+  plan: PlanEntry[], submission: string, time: string, state: LedgerRow['state'], detail: string, cluster?: number,
+): LedgerRow[] {
   return plan.map((entry, proc) => ({
     time, runnumber: entry.job.runnumber, tag: entry.job.tag, attempt: entry.attempt, state, submission, detail,
     cluster, proc: cluster === undefined ? undefined : proc,
@@ -192,20 +199,28 @@ export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Pro
   const deferred = plan.entries.filter((e) => e.action === 'defer').length
   const submit = plan.entries.filter((e) => e.action === 'submit')
   if (!options.doCondorSubmit) {
-    const settle = plan.reconciled.map((row) => `ledger: would record run ${row.runnumber} ${row.tag} of ${row.submission} as ${row.state}: ${row.detail}`)
+    const settle = plan.reconciled.map((row) =>
+      `ledger: would record run ${row.runnumber} ${row.tag} of ${row.submission} as ${row.state}: ${row.detail}`)
     const summary = `plan: would submit ${submitCounts(plan)}${counts(plan)}; nothing changed (--do-condor-submit submits)`
     return { lines: [...settle, ...formatPlan(plan), summary] }
   }
 
   const ledger = layout.ledgerCsv(options.output)
   if (await appendLedger(ledger, plan.reconciled)) ctx.log.warn(`${ledger}: cut off an incomplete last line`)
-  for (const row of plan.reconciled) ctx.log.info(`ledger: run ${row.runnumber} ${row.tag} of ${row.submission}: ${row.state}: ${row.detail}`)
+  for (const row of plan.reconciled) {
+    ctx.log.info(`ledger: run ${row.runnumber} ${row.tag} of ${row.submission}: ${row.state}: ${row.detail}`)
+  }
   for (const line of formatPlan(plan)) ctx.log.info(line)
   for (const entry of plan.entries) {
-    if (entry.state.state === 'held') ctx.log.warn(`run ${entry.job.runnumber} ${entry.job.tag}: ${entry.state.detail}; condor_release or condor_rm it`)
-    else if (entry.action === 'skip' && entry.state.state === 'failed') ctx.log.warn(`run ${entry.job.runnumber} ${entry.job.tag}: ${entry.note}`)
+    const run = `run ${entry.job.runnumber} ${entry.job.tag}`
+    if (entry.state.state === 'held') ctx.log.warn(`${run}: ${entry.state.detail}; condor_release or condor_rm it`)
+    else if (entry.action === 'skip' && entry.state.state === 'failed') ctx.log.warn(`${run}: ${entry.note}`)
   }
-  if (deferred) ctx.log.warn(`${submit.length + deferred} runs are due; submitting ${submit.length} (--max-jobs ${options.maxJobs}), the other ${deferred} wait for the next run`)
+  if (deferred) {
+    const due = submit.length + deferred
+    const rest = `the other ${deferred} wait for the next run`
+    ctx.log.warn(`${due} runs are due; submitting ${submit.length} (--max-jobs ${options.maxJobs}), ${rest}`)
+  }
   if (submit.length === 0) return { lines: [`submit: nothing to submit${counts(plan)}`] }
 
   const now = ctx.now ?? (() => new Date())
@@ -221,7 +236,9 @@ export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Pro
     throw new CaloprodError(`${outcome.detail} (in ${frozen.dir}); nothing was submitted; recorded in ${ledger}`)
   }
   if (outcome.kind === 'unknown') {
-    throw new CaloprodError(`${outcome.detail} (in ${frozen.dir}); recorded in ${ledger} as unknown: the next run asks condor_q before submitting these runs again`)
+    const next = 'the next run asks condor_q before submitting these runs again'
+    throw new CaloprodError(`${outcome.detail} (in ${frozen.dir}); recorded in ${ledger} as unknown: ${next}`)
   }
-  return { lines: [`submit: ${submitCounts(plan)} submitted to cluster ${outcome.cluster} (${relative(options.output, frozen.dir)})${counts(plan)}`] }
+  const where = relative(options.output, frozen.dir)
+  return { lines: [`submit: ${submitCounts(plan)} submitted to cluster ${outcome.cluster} (${where})${counts(plan)}`] }
 }
