@@ -51,7 +51,9 @@ export function planCheck(
     else if (entry.tag !== run.tag) ask.push({ ...run, why: `tag changed (settled for ${entry.tag} at ${entry.checked_at})` })
     else if (!coversPayloads(entry, payloadTypes)) {
       ask.push({ ...run, why: `settled for ${entry.payload_types.split(' ').length} payload types, the rules need ${payloadTypes.length}` })
-    } else if (!stillSettled(entry, run.tag, now, recheckAfter, payloadTypes)) ask.push({ ...run, why: `settled at ${entry.checked_at}, longer ago than --recheck-after` })
+    } else if (!stillSettled(entry, run.tag, now, recheckAfter, payloadTypes)) {
+      ask.push({ ...run, why: `settled at ${entry.checked_at}, longer ago than --recheck-after` })
+    }
   }
   return ask
 }
@@ -121,8 +123,10 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   const now = (deps.now ?? (() => new Date()))()
 
   const { payloadTypes } = options.rules
-  const questions = planCheck(runs, new Map(settledRows.map((r) => [r.runnumber, r])), now, options.recheckAfter, options.recheck, payloadTypes)
-  log.info(`${runs.length} runs in ${runListPath}; ${runs.length - questions.length} settled in the cache, ${questions.length} to ask the CDB about`)
+  const settledByRun = new Map(settledRows.map((r) => [r.runnumber, r]))
+  const questions = planCheck(runs, settledByRun, now, options.recheckAfter, options.recheck, payloadTypes)
+  const cached = runs.length - questions.length
+  log.info(`${runs.length} runs in ${runListPath}; ${cached} settled in the cache, ${questions.length} to ask the CDB about`)
   if (questions.length) log.info(`asking the CDB through ${cdb.name}: ${cdb.target}`)
   const answer = await cdb.ask(questions)
 
@@ -133,9 +137,13 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   if (described) log.info(`payloads missing or outdated, by type (runs): ${described}`)
 
   const processChanged = await writeProcessList(layout.processCsv(options.output, options.runType), toProcess)
-  await writeCheckSummary(layout.checkJson(options.output, options.runType), checkSummary(runs.length, toProcess.length, counts, payloadTypes))
+  await writeCheckSummary(
+    layout.checkJson(options.output, options.runType),
+    checkSummary(runs.length, toProcess.length, counts, payloadTypes),
+  )
   // Unchanged when nothing was asked, even if a person reordered the file: the cache changes only by asking.
-  const settled = questions.length > 0 && (await writeSettled(settledPath, nextSettled(settledRows, questions, answer.keep, now, payloadTypes)))
+  const settled =
+    questions.length > 0 && (await writeSettled(settledPath, nextSettled(settledRows, questions, answer.keep, now, payloadTypes)))
   return {
     cdb: cdb.name,
     runs: runs.length,

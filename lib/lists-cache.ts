@@ -37,7 +37,12 @@ async function readCache(path: string): Promise<CacheFile | undefined> {
  * The runs of the process list with their files: from the cache when `inputs` are the files it was made from,
  * else from `read`, and the cache renewed. A cache that cannot be read or does not fit is simply not used.
  */
-export async function cachedRunFiles(cachePath: string, inputs: readonly string[], read: () => Promise<RunFiles[]>, log: Pick<Log, 'info'>): Promise<RunFiles[]> {
+export async function cachedRunFiles(
+  cachePath: string,
+  inputs: readonly string[],
+  read: () => Promise<RunFiles[]>,
+  log: Pick<Log, 'info'>,
+): Promise<RunFiles[]> {
   const before = await Promise.all(inputs.map(identity))
   const cached = await readCache(cachePath)
   if (cached?.version === VERSION && before.every((id) => id !== undefined) && JSON.stringify(cached.inputs) === JSON.stringify(before)) {

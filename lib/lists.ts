@@ -21,13 +21,21 @@ export type MissingReason = 'absent' | 'empty' | 'not a file'
  * A file that does not exist, is empty or is not a regular file is missing; any other failure (EIO, EACCES, a
  * stale handle) throws, since it says nothing about the file and must not drop it silently.
  */
-export async function findMissing(paths: readonly string[], concurrency = 64, onChecked?: (checked: number) => void): Promise<Map<string, MissingReason>> {
+export async function findMissing(
+  paths: readonly string[],
+  concurrency = 64,
+  onChecked?: (checked: number) => void,
+): Promise<Map<string, MissingReason>> {
   const missing = new Map<string, MissingReason>()
   let checked = 0
   await eachLimited(paths, concurrency, async (path) => {
     const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined
-      throw new CaloprodError(`cannot check ${path}: ${err.code ?? err.message}; the file system may be unavailable: re-run the lists stage`, 1, { cause: err })
+      throw new CaloprodError(
+        `cannot check ${path}: ${err.code ?? err.message}; the file system may be unavailable: re-run the lists stage`,
+        1,
+        { cause: err },
+      )
     })
     if (!info) missing.set(path, 'absent')
     else if (!info.isFile()) missing.set(path, 'not a file')
@@ -90,7 +98,11 @@ export function chooseCopies(files: readonly RunFile[], missing: ReadonlyMap<str
  * to what remains, as the query does: the events of each segment that still has a file (counted once however many
  * files it has) must add up to more than `minEvents`; with no threshold, a run needs one file left.
  */
-export function planLists(runs: readonly RunFiles[], missing: ReadonlyMap<string, MissingReason>, minEvents: number | undefined): ListsPlan {
+export function planLists(
+  runs: readonly RunFiles[],
+  missing: ReadonlyMap<string, MissingReason>,
+  minEvents: number | undefined,
+): ListsPlan {
   const plan: ListsPlan = { lists: [], dropped: [], missing: [], copies: 0 }
   const missingPaths = new Set<string>()
   for (const run of [...runs].sort((a, b) => a.runnumber - b.runnumber)) {
@@ -110,7 +122,8 @@ export function planLists(runs: readonly RunFiles[], missing: ReadonlyMap<string
     }
     let events = 0
     for (const count of segments.values()) events += count
-    if (minEvents === undefined ? paths.size > 0 : events > minEvents) plan.lists.push({ runnumber: run.runnumber, tag: run.tag, paths: [...paths].sort(byText) })
+    const enough = minEvents === undefined ? paths.size > 0 : events > minEvents
+    if (enough) plan.lists.push({ runnumber: run.runnumber, tag: run.tag, paths: [...paths].sort(byText) })
     else plan.dropped.push({ runnumber: run.runnumber, tag: run.tag, events, files: paths.size, missing: missed })
   }
   plan.missing = [...missingPaths].sort(byText)
@@ -137,7 +150,11 @@ async function readRunFiles(processPath: string, reducePath: string): Promise<Ru
     const entry = byRun.get(row.runnumber)
     if (!entry) continue
     if (entry.tag !== row.tag) {
-      throw new InputError(processPath, lineOf.get(row.runnumber), `run ${row.runnumber} has tag ${entry.tag} here but ${row.tag} in ${reducePath}:${line}; ${outOfStep}`)
+      throw new InputError(
+        processPath,
+        lineOf.get(row.runnumber),
+        `run ${row.runnumber} has tag ${entry.tag} here but ${row.tag} in ${reducePath}:${line}; ${outOfStep}`,
+      )
     }
     let list = files.get(row.runnumber)
     if (!list) {
@@ -148,7 +165,10 @@ async function readRunFiles(processPath: string, reducePath: string): Promise<Ru
   }
   return processRows.map((run) => {
     const list = files.get(run.runnumber)
-    if (!list) throw new InputError(processPath, lineOf.get(run.runnumber), `run ${run.runnumber} (tag ${run.tag}) has no files in ${reducePath}; ${outOfStep}`)
+    if (!list) {
+      const why = `run ${run.runnumber} (tag ${run.tag}) has no files in ${reducePath}; ${outOfStep}`
+      throw new InputError(processPath, lineOf.get(run.runnumber), why)
+    }
     return { runnumber: run.runnumber, tag: run.tag, files: list }
   })
 }
@@ -184,9 +204,15 @@ export async function runLists(
 ): Promise<ListsResult> {
   const processPath = layout.processCsv(options.output, options.runType)
   const reducePath = layout.reduceCsv(options.output)
-  const runs = await cachedRunFiles(join(options.output, LISTS_CACHE), [processPath, reducePath], () => readRunFiles(processPath, reducePath), log)
+  const runs = await cachedRunFiles(
+    join(options.output, LISTS_CACHE),
+    [processPath, reducePath],
+    () => readRunFiles(processPath, reducePath),
+    log,
+  )
   const allPaths = [...new Set(runs.flatMap((run) => run.files.map((f) => f.path)))]
-  const missing = await findMissing(allPaths, deps.concurrency ?? 64, deps.onChecked && ((checked) => deps.onChecked!(checked, allPaths.length)))
+  const onChecked = deps.onChecked && ((checked: number) => deps.onChecked!(checked, allPaths.length))
+  const missing = await findMissing(allPaths, deps.concurrency ?? 64, onChecked)
   const plan = planLists(runs, missing, options.minEvents)
 
   const reasons = new Map<MissingReason, number>([['absent', 0], ['empty', 0], ['not a file', 0]])
@@ -226,5 +252,12 @@ export async function runLists(
     })
     log.info(`removed ${join(dir, name)}: run and tag no longer to process`)
   }
-  return { lists: plan.lists.length, written, removed: stale.length, dropped: plan.dropped.length, missing: plan.missing.length, changed: { missing: missingChanged } }
+  return {
+    lists: plan.lists.length,
+    written,
+    removed: stale.length,
+    dropped: plan.dropped.length,
+    missing: plan.missing.length,
+    changed: { missing: missingChanged },
+  }
 }

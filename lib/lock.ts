@@ -76,7 +76,8 @@ function commandLine(pid: number, proc: string): string[] | undefined {
 /** Whether a command line is a task runner: go-task (`task`) or caloprod's own (`tasks/task.ts`, or its bundle `.build/task.js`). */
 export function isPipelineCommand(argv: readonly string[]): boolean {
   const names = argv.slice(0, 2).map((arg) => basename(arg))
-  return names.some((name) => name === 'task' || name === 'go-task') || argv.some((arg) => /(^|\/)(tasks\/task\.ts|\.build\/task\.js)$/.test(arg))
+  const runsGoTask = names.some((name) => name === 'task' || name === 'go-task')
+  return runsGoTask || argv.some((arg) => /(^|\/)(tasks\/task\.ts|\.build\/task\.js)$/.test(arg))
 }
 
 /**
@@ -105,7 +106,9 @@ function describe(held: LockRecord): string {
   const since = held.stageSince ?? held.since
   if (!held.pipeline) return `the ${held.stage ?? 'unknown'} stage (pid ${held.pid}) on ${held.host} since ${since}`
   const runner = `the pipeline "${held.command}" (pid ${held.pid}) on ${held.host}`
-  return held.stage ? `the ${held.stage} stage (pid ${held.stagePid}) of ${runner} since ${since}` : `${runner}, between stages since ${since}`
+  return held.stage
+    ? `the ${held.stage} stage (pid ${held.stagePid}) of ${runner} since ${since}`
+    : `${runner}, between stages since ${since}`
 }
 
 function format(record: LockRecord): string {
@@ -146,7 +149,8 @@ function guardPathFor(path: string, record: string): string {
 function abandoned(guard: string, host: string, proc: string): boolean {
   try {
     const writer = JSON.parse(guard) as { host?: unknown; pid?: unknown; start?: unknown }
-    return writer.host === host && typeof writer.pid === 'number' && !stillRunning(writer.pid, typeof writer.start === 'string' ? writer.start : null, proc)
+    const start = typeof writer.start === 'string' ? writer.start : null
+    return writer.host === host && typeof writer.pid === 'number' && !stillRunning(writer.pid, start, proc)
   } catch {
     return false
   }
@@ -174,7 +178,9 @@ async function replaceStale(path: string, expected: string, text: string, how: T
     const other = await readFile(guard, 'utf8').catch(() => undefined)
     if (other === undefined) return false
     if (depth >= 3 || !abandoned(other, how.host, how.proc)) {
-      throw new LockedError(`${path} is being taken over by another run (${guard}); this run stops. If no caloprod run is going on, remove both files`)
+      throw new LockedError(
+        `${path} is being taken over by another run (${guard}); this run stops. If no caloprod run is going on, remove both files`,
+      )
     }
     if (!(await replaceStale(guard, other, how.claim, how, depth + 1))) return false
   }
@@ -250,7 +256,10 @@ export async function acquireLock(output: string, stage: string, owner: LockOwne
     if (!current) continue
     const held = current.record
     if (held.host !== host) {
-      throw new LockedError(`${output} is locked by ${describe(held)}, another host: caloprod cannot tell whether it still runs; if it does not, remove ${path}`)
+      throw new LockedError(
+        `${output} is locked by ${describe(held)}, another host: caloprod cannot tell whether it still runs; ` +
+          `if it does not, remove ${path}`,
+      )
     }
     const stageRunning = held.stagePid !== self && stillRunning(held.stagePid, held.stageStart, proc)
     if (held.pid === owner.pid && held.start === (owner.start ?? null)) {
@@ -266,8 +275,9 @@ export async function acquireLock(output: string, stage: string, owner: LockOwne
     const claim = JSON.stringify({ host, pid: self, start: mine.stageStart, since: now })
     if (await replaceStale(path, current.text, format(mine), { host, proc, claim, pause: options.pause })) {
       await sweepGuards(path, format(mine))
-      if (held.stage) options.log?.warn(`took over the lock of ${describe(held)}: it ended without releasing it (killed?); check that run's log`)
-      else options.log?.info(`took over the lock left by ${describe(held)}, which has finished`)
+      if (held.stage) {
+        options.log?.warn(`took over the lock of ${describe(held)}: it ended without releasing it (killed?); check that run's log`)
+      } else options.log?.info(`took over the lock left by ${describe(held)}, which has finished`)
       return release(mine)
     }
   }

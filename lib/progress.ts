@@ -47,7 +47,13 @@ function duration(seconds: number): string {
  * A counter on a progress line: `check: 120 of 282 runs answered, 35/s, 8 s left`; without a total,
  * `query: 51200 rows received`. Returns the function to call with the count so far.
  */
-export function progressCounter(progress: Progress, label: string, what: string, total?: number, now: () => number = Date.now): (done: number) => void {
+export function progressCounter(
+  progress: Progress,
+  label: string,
+  what: string,
+  total?: number,
+  now: () => number = Date.now,
+): (done: number) => void {
   const start = now()
   return (done) => {
     if (total === undefined) return progress.show(`${label}: ${done} ${what}`)

@@ -50,7 +50,10 @@ export async function runQuery(
       retryable: isTransient,
       // A retry that then succeeds is no error: the log has it, cron's mail does not.
       onRetry: (err, attempt, delay) =>
-        log.info(`FileCatalog at ${where}, try ${attempt}: ${catalogError(err, where).message}; trying again in ${(delay / 1000).toFixed(1)} s`),
+        log.info(
+          `FileCatalog at ${where}, try ${attempt}: ${catalogError(err, where).message}; ` +
+            `trying again in ${(delay / 1000).toFixed(1)} s`,
+        ),
       ...options.retry,
     })
   } catch (err) {
@@ -82,7 +85,12 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
   }
   const { files, runs, skipped: skippedCount, traps } = result
   // The catalog's traps, fixed under every rule set; counted so a person sees what the seed would have used.
-  if (traps.excluded) log.info(`left out ${traps.excluded} histogram rows of an excluded type (${options.rules.excludedTypes.join(', ')}): never listed, their segments' DST events counted once`)
+  if (traps.excluded) {
+    log.info(
+      `left out ${traps.excluded} histogram rows of an excluded type (${options.rules.excludedTypes.join(', ')}): ` +
+        "never listed, their segments' DST events counted once",
+    )
+  }
   if (traps.aggregated) log.info(`left out ${traps.aggregated} histogram rows of segment 9999 (aggregated per-run files): never listed`)
   if (traps.untagged) log.info(`left out ${traps.untagged} histogram rows with a NULL or empty tag: such a tag never wins`)
   for (const { row, problem } of skipped) log.warn(`skipped catalog row of run ${row.runnumber}: ${problem}`)

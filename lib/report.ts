@@ -31,13 +31,17 @@ function sources(inputs: ReportInputs, runs: readonly RunView[]): string[] {
   const { output, runType } = inputs.options
   const nights = new Set(inputs.ledger.map((row) => row.time.slice(0, 10))).size
   return [
-    `${basename(layout.runListCsv(output, runType))}: ${inputs.runList?.length ?? 0} runs; ${basename(layout.processCsv(output, runType))}: ` +
-      `${inputs.process?.length ?? 'no'} runs to process; ${basename(layout.settledCsv(output, runType))}: ${inputs.settled.size} settled.`,
+    `${basename(layout.runListCsv(output, runType))}: ${inputs.runList?.length ?? 0} runs; ` +
+      `${basename(layout.processCsv(output, runType))}: ${inputs.process?.length ?? 'no'} runs to process; ` +
+      `${basename(layout.settledCsv(output, runType))}: ${inputs.settled.size} settled.`,
     `reduce.csv: files and events of ${inputs.runFiles.size} runs; ${basename(layout.missingCsv(output, runType))}: ` +
       `${runs.reduce((sum, run) => sum + (run.missing ?? 0), 0)} missing files; datasets/: ${inputs.lists.size} lists.`,
     `submissions.csv: ${inputs.ledger.length} rows over ${nights} nights; the scheduler: ` +
-      (inputs.scheduler.answered ? `${inputs.scheduler.jobs.length} jobs of this output directory (condor_q and condor_history).` : 'no answer.'),
-    `${basename(layout.checkJson(output, runType))}: ${inputs.check ? `${Object.keys(inputs.check.payload_types).length} payload types` : 'not written yet'}.`,
+      (inputs.scheduler.answered
+        ? `${inputs.scheduler.jobs.length} jobs of this output directory (condor_q and condor_history).`
+        : 'no answer.'),
+    `${basename(layout.checkJson(output, runType))}: ` +
+      `${inputs.check ? `${Object.keys(inputs.check.payload_types).length} payload types` : 'not written yet'}.`,
   ]
 }
 
@@ -71,6 +75,8 @@ export async function runReport(options: ReportOptions, env: Env, now: Date = ne
   const { html, runs, attention } = buildReport(inputs)
   const path = layout.reportHtml(options.output)
   await writeFileIfChanged(path, html)
-  const counts = REPORT_STATES.map((state) => [state.label, runs.filter((run) => run.state === state.name).length] as [string, number]).filter(([, n]) => n > 0)
+  const counts = REPORT_STATES
+    .map((state) => [state.label, runs.filter((run) => run.state === state.name).length] as [string, number])
+    .filter(([, n]) => n > 0)
   return { path, runs: runs.length, counts, attention, schedulerAnswered: inputs.scheduler.answered, bytes: Buffer.byteLength(html) }
 }

@@ -42,9 +42,16 @@ const ORDER: readonly StatusStateName[] = ['new', 'queued', 'running', 'held', '
 /** A run's state and, for a done run, what the upload ledger says: `uploaded` (in the CDB, awaiting the next check). */
 export type StatusState = Omit<RunState, 'state'> & { state: StatusStateName }
 
-async function uploadedState(state: RunState, uploads: readonly UploadRow[], output: string, types: readonly PayloadType[]): Promise<StatusState> {
+async function uploadedState(
+  state: RunState,
+  uploads: readonly UploadRow[],
+  output: string,
+  types: readonly PayloadType[],
+): Promise<StatusState> {
   if (state.state !== 'done') return state
-  const mine = [...latestUploads(uploads).values()].filter((r) => r.runnumber === state.runnumber && r.tag === state.tag && r.state === 'uploaded')
+  const mine = [...latestUploads(uploads).values()].filter(
+    (r) => r.runnumber === state.runnumber && r.tag === state.tag && r.state === 'uploaded',
+  )
   // Incomplete: genStatus wrote no payload for a type (its histogram was empty), so the CDB will still lack it.
   const absent = await absentPayloads(output, state.runnumber, state.tag, types)
   const gap = absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''
@@ -57,7 +64,9 @@ async function uploadedState(state: RunState, uploads: readonly UploadRow[], out
 /** What to know about a run's state: hold reason, attempts made of the most (given up), a missing list. */
 export function describeState(state: StatusState, hasList: boolean, maxAttempts: number): string {
   let detail = state.detail
-  if (state.state === 'failed') detail = `${state.attempts} of ${maxAttempts} attempts${state.attempts >= maxAttempts ? ', given up' : ''}; ${detail}`
+  if (state.state === 'failed') {
+    detail = `${state.attempts} of ${maxAttempts} attempts${state.attempts >= maxAttempts ? ', given up' : ''}; ${detail}`
+  }
   if (state.state === 'new' && !hasList) detail = `no list in datasets/ (see the lists stage's log); ${detail}`
   return detail
 }
@@ -100,7 +109,9 @@ export async function runStatus(options: StatusOptions, env: Env): Promise<strin
   const rows = [...ledger.rows, ...reconcile(ledger.rows, jobs, new Date().toISOString())]
   const uploads = (await readUploads(layout.uploadsCsv(options.output))).rows
   const types = options.rules?.payloadTypes ?? SEVEN_PAYLOAD_TYPES
-  const states = await Promise.all(entries.map((entry) => uploadedState(runState(entry.runnumber, entry.tag, rows, jobs), uploads, options.output, types)))
+  const states = await Promise.all(
+    entries.map((entry) => uploadedState(runState(entry.runnumber, entry.tag, rows, jobs), uploads, options.output, types)),
+  )
   const hasList = (state: StatusState) => lists.has(`${runTagKey(state.runnumber, state.tag)}.list`)
   if (options.json) return jsonLines(states.map((state) => statusRecord(state, hasList(state), options.maxAttempts)))
   const lines = states.map((state) => line(state, hasList(state), options.maxAttempts))

@@ -87,7 +87,8 @@ async function settle(rows: readonly UploadRow[], request: CdbRequest, writeDir:
       state: held ? 'uploaded' : 'failed',
       detail: held
         ? 'settled: an interrupted upload; the CDB holds this checksum for the run'
-        : 'settled: an interrupted upload that never reached the global tag (a payload IOV made but not attached stays detached); will be tried again',
+        : 'settled: an interrupted upload that never reached the global tag ' +
+          '(a payload IOV made but not attached stays detached); will be tried again',
     })
   }
   return settled
@@ -122,7 +123,8 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
   const ledger = await readUploads(ledgerPath)
   const runs = await finishedRuns(options, ctx.env)
   if (options.doCdbUpload) await checkWritableStore(ctx.store)
-  const settled = ledger.rows.some((r) => r.state === 'uploading') ? await settle(ledger.rows, request, options.doCdbUpload ? ctx.store.writeDir : undefined) : []
+  const interrupted = ledger.rows.some((r) => r.state === 'uploading')
+  const settled = interrupted ? await settle(ledger.rows, request, options.doCdbUpload ? ctx.store.writeDir : undefined) : []
   const rows = [...ledger.rows, ...settled]
   if (options.doCdbUpload && settled.length > 0) {
     if (await appendUploads(ledgerPath, settled)) log.warn(`${ledgerPath}: cut off an incomplete last line`)
@@ -148,7 +150,11 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
   if (!options.doCdbUpload) {
     const tagNote = options.globalTag ? '' : ` (the tag check reads; --do-cdb-upload needs --global-tag)`
     return {
-      lines: [...plan.map(formatPlanLine), ...incomplete, `upload: plan for ${runs.length} finished runs into ${globalTag}${tagNote}: ${count('insert')} to insert, ${tail}`],
+      lines: [
+        ...plan.map(formatPlanLine),
+        ...incomplete,
+        `upload: plan for ${runs.length} finished runs into ${globalTag}${tagNote}: ${count('insert')} to insert, ${tail}`,
+      ],
       failed: 0,
     }
   }
@@ -161,7 +167,8 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
   for (const line of plan) if (line.problem && line.problem !== 'missing' && !broken.has(line.runnumber)) broken.set(line.runnumber, line)
   for (const [, line] of broken) {
     failed++
-    const message = `${line.runnumber} ${line.tag} ${line.type} ${line.why.slice(`${line.problem}: `.length)}; none of the run's payloads was inserted`
+    const why = line.why.slice(`${line.problem}: `.length)
+    const message = `${line.runnumber} ${line.tag} ${line.type} ${why}; none of the run's payloads was inserted`
     log.warn(message)
     firstFailure ??= message
   }
@@ -191,7 +198,10 @@ async function checkWritableStore(store: UploadContext['store']): Promise<void> 
     await writeFile(probe, '', { flag: 'wx' })
     await unlink(probe)
   } catch (err) {
-    throw new CaloprodError(`the payload store ${store.writeDir} (write_dir in ${store.source}) is not writable by this user (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was uploaded`)
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new CaloprodError(
+      `the payload store ${store.writeDir} (write_dir in ${store.source}) is not writable by this user (${why}); nothing was uploaded`,
+    )
   }
 }
 
@@ -204,10 +214,27 @@ const refusesEveryInsert = (err: unknown) => err instanceof CdbRefusal && (err.s
  * whose outcome is unknown (the CDB unreachable after the retries) leaves the `uploading` row for the next run to
  * settle, and stops the stage.
  */
-async function insertOne(line: PlanLine, globalTag: string, list: string, ctx: UploadContext, ledgerPath: string): Promise<string | undefined> {
+async function insertOne(
+  line: PlanLine,
+  globalTag: string,
+  list: string,
+  ctx: UploadContext,
+  ledgerPath: string,
+): Promise<string | undefined> {
   const file = line.file!
   const url = line.url!
-  const row: UploadRow = { time: now(), runnumber: line.runnumber, tag: line.tag, type: line.type, globalTag, state: 'uploading', checksum: file.md5, piov: undefined, url, detail: `into payload list ${list}` }
+  const row: UploadRow = {
+    time: now(),
+    runnumber: line.runnumber,
+    tag: line.tag,
+    type: line.type,
+    globalTag,
+    state: 'uploading',
+    checksum: file.md5,
+    piov: undefined,
+    url,
+    detail: `into payload list ${list}`,
+  }
   await appendUploads(ledgerPath, [row])
   let copied = false
   let reached = false
@@ -232,7 +259,9 @@ async function insertOne(line: PlanLine, globalTag: string, list: string, ctx: U
     if (copied) await unlink(join(ctx.store.writeDir, url)).catch(() => {})
     ctx.log.warn(message)
     if (!(err instanceof CdbRefusal)) throw new CaloprodError(message, 1, { cause: err })
-    if (refusesEveryInsert(err)) throw new CaloprodError(`${message}; set CALOPROD_CDB_TOKEN to a token the CDB accepts for writes (nothing more was uploaded)`)
+    if (refusesEveryInsert(err)) {
+      throw new CaloprodError(`${message}; set CALOPROD_CDB_TOKEN to a token the CDB accepts for writes (nothing more was uploaded)`)
+    }
     return message
   }
 }

@@ -15,13 +15,18 @@ const ADVICE: Record<string, string> = {
 }
 
 /** Node's socket-level error codes that mean the server could not be reached at all. */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'CONNECT_TIMEOUT', 'ENOENT'])
+const UNREACHABLE = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'CONNECT_TIMEOUT', 'ENOENT',
+])
 
 /** Codes of a connection that was up and then went away. */
 const LOST = new Set(['ECONNRESET', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EPIPE'])
 
 /** Error codes worth another try: the server restarting, overloaded, or a replica conflict. */
-const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EAI_AGAIN', '40001', '53300', '57P03', '08001', '08006', '08000', '08003', '57P01'])
+const TRANSIENT = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EAI_AGAIN',
+  '40001', '53300', '57P03', '08001', '08006', '08000', '08003', '57P01',
+])
 
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown })?.code
@@ -44,10 +49,18 @@ export function catalogError(err: unknown, where: string): CaloprodError {
   const message = (err as Error)?.message ?? String(err)
   if (code && ADVICE[code]) return new CaloprodError(`FileCatalog ${where}: ${message} (${code}); ${ADVICE[code]}`, 1, { cause: err })
   if (code && UNREACHABLE.has(code)) {
-    return new CaloprodError(`cannot reach the FileCatalog at ${where}: ${message}; check PGHOST/PGPORT or --db-url, and that the server is up`, 1, { cause: err })
+    return new CaloprodError(
+      `cannot reach the FileCatalog at ${where}: ${message}; check PGHOST/PGPORT or --db-url, and that the server is up`,
+      1,
+      { cause: err },
+    )
   }
   if (code && LOST.has(code)) {
-    return new CaloprodError(`lost the connection to the FileCatalog at ${where}: ${message}; the server may be restarting: try again later`, 1, { cause: err })
+    return new CaloprodError(
+      `lost the connection to the FileCatalog at ${where}: ${message}; the server may be restarting: try again later`,
+      1,
+      { cause: err },
+    )
   }
   return new CaloprodError(`FileCatalog ${where}: ${message}${code ? ` (${code})` : ''}`, 1, { cause: err })
 }

@@ -66,7 +66,8 @@ export function buildSelection(rules: RuleSet, runType: RunType, minEvents: numb
       group by runnumber, tag, segment
     )`,
   ]
-  const joins = [`join segs s on s.runnumber = h.runnumber and s.tag = h.tag and s.segment = h.segment${rules.twinRequired ? ' and s.has_twin' : ''}`]
+  const withTwin = rules.twinRequired ? ' and s.has_twin' : ''
+  const joins = [`join segs s on s.runnumber = h.runnumber and s.tag = h.tag and s.segment = h.segment${withTwin}`]
   if (minEvents !== undefined) {
     ctes.push(`qualified as (
       select runnumber, tag from segs where counted and has_twin

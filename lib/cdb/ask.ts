@@ -101,7 +101,14 @@ export async function askCdb(runs: readonly RunTag[], options: AskOptions): Prom
         const onAnswered = options.onAnswered && onShardAnswered(index)
         onAnswered?.(0)
         return runFilterDatasets({
-          bin: options.bin, payloadTypes: options.payloadTypes, runs: shard, dir, timeoutMs: options.timeoutMs, env: options.env, signal: stopAll.signal, onAnswered,
+          bin: options.bin,
+          payloadTypes: options.payloadTypes,
+          runs: shard,
+          dir,
+          timeoutMs: options.timeoutMs,
+          env: options.env,
+          signal: stopAll.signal,
+          onAnswered,
         })
       },
       {
@@ -110,7 +117,10 @@ export async function askCdb(runs: readonly RunTag[], options: AskOptions): Prom
         maxMs: 60000,
         retryable: (err) => err instanceof FilterDatasetsError && err.kind !== 'aborted' && !stopAll.signal.aborted,
         onRetry: (err, attempt, delay) =>
-          log.info(`${name} (${describeRuns(shard)}): try ${attempt} of ${options.attempts}: filter-datasets ${(err as Error).message}; trying again in ${(delay / 1000).toFixed(1)} s`),
+          log.info(
+            `${name} (${describeRuns(shard)}): try ${attempt} of ${options.attempts}: filter-datasets ${(err as Error).message}; ` +
+              `trying again in ${(delay / 1000).toFixed(1)} s`,
+          ),
         sleep: options.sleep,
       },
     ).catch((err: unknown) => {

@@ -54,7 +54,8 @@ export async function resolveApiUrl(cdbUrl: string | undefined, env: Env): Promi
   const conf = await readNopayloadConfig(env)
   if (conf) return conf.apiUrl
   throw new UsageError(
-    `--cdb rest needs nopayloaddb's address: set ${NOPAYLOADCLIENT_CONF} to a nopayloadclient configuration file (as the sPHENIX setup does) or pass --cdb-url URL (CALOPROD_CDB_URL), e.g. http://localhost:8000/api/cdb_rest/`,
+    `--cdb rest needs nopayloaddb's address: set ${NOPAYLOADCLIENT_CONF} to a nopayloadclient configuration file ` +
+      '(as the sPHENIX setup does) or pass --cdb-url URL (CALOPROD_CDB_URL), e.g. http://localhost:8000/api/cdb_rest/',
   )
 }
 

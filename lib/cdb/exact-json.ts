@@ -27,7 +27,10 @@ export function parseExactJson(text: string): ExactJson {
     while (at < text.length && WHITESPACE.has(text[at])) at++
   }
   const fail = (what: string): never => {
-    throw new ExactJsonError(at >= text.length ? `the text ends where ${what} should follow` : `unexpected ${JSON.stringify(text[at])}, expected ${what}`, at)
+    throw new ExactJsonError(
+      at >= text.length ? `the text ends where ${what} should follow` : `unexpected ${JSON.stringify(text[at])}, expected ${what}`,
+      at,
+    )
   }
   const literal = (word: string, value: ExactJson): ExactJson => {
     if (text.startsWith(word, at)) {

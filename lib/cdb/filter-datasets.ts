@@ -141,7 +141,11 @@ const TOTAL_LINE = /^Total Runs: (\d+)$/
 const COUNTER_LINE = /^CDB: cdb_(missing|outdated)_(\w+), Counts: (\d+), \S+ %$/
 
 /** What the tool's stdout says: its counters, after checking it went through every run of `runs` in order. */
-export function parseStdout(stdout: string, runs: readonly RunTag[], payloadTypes?: readonly PayloadType[]): { counts: PayloadCounts; unknown: string[] } {
+export function parseStdout(
+  stdout: string,
+  runs: readonly RunTag[],
+  payloadTypes?: readonly PayloadType[],
+): { counts: PayloadCounts; unknown: string[] } {
   const counts = emptyCounts()
   const unknown: string[] = []
   let next = 0
@@ -150,7 +154,12 @@ export function parseStdout(stdout: string, runs: readonly RunTag[], payloadType
   let lookups = -1
   const checkLookups = () => {
     if (!payloadTypes || lookups < 0 || lookups === payloadTypes.length) return
-    const release = lookups === 7 ? 'a release before 2025-10 (seven payload types)' : lookups === 10 ? 'a release since 2025-10 (ten payload types)' : `a build asking ${lookups} payload types`
+    const release =
+      lookups === 7
+        ? 'a release before 2025-10 (seven payload types)'
+        : lookups === 10
+          ? 'a release since 2025-10 (ten payload types)'
+          : `a build asking ${lookups} payload types`
     throw new UsageError(
       `filter-datasets is ${release}, but the rule set needs ${payloadTypes.length} (${payloadTypes.join(', ')}) for each run: ` +
         'use a matching release (--bin-filter-datasets) or other --rules; nothing was written',
@@ -188,7 +197,10 @@ export function parseStdout(stdout: string, runs: readonly RunTag[], payloadType
     }
   }
   if (next < runs.length) {
-    throw new FilterDatasetsError('output', `stopped early: its stdout goes through ${next} of its ${runs.length} runs, up to run ${runs[next].runnumber}`)
+    throw new FilterDatasetsError(
+      'output',
+      `stopped early: its stdout goes through ${next} of its ${runs.length} runs, up to run ${runs[next].runnumber}`,
+    )
   }
   if (total === undefined) throw new FilterDatasetsError('output', 'printed no "Total Runs:" line: it did not finish')
   if (total !== runs.length) throw new FilterDatasetsError('output', `printed "Total Runs: ${total}" for ${runs.length} runs`)
@@ -200,7 +212,9 @@ export function parseProcessCsv(text: string, runs: readonly RunTag[]): number[]
   const file = `its ${OUTPUT}`
   if (!text.endsWith('\n')) throw new FilterDatasetsError('output', `${file} is ${text === '' ? 'empty' : 'truncated'}`)
   const [header, ...lines] = text.slice(0, -1).split('\n')
-  if (header !== 'runnumber') throw new FilterDatasetsError('output', `${file} starts with "${header.slice(0, 80)}", not the header "runnumber"`)
+  if (header !== 'runnumber') {
+    throw new FilterDatasetsError('output', `${file} starts with "${header.slice(0, 80)}", not the header "runnumber"`)
+  }
   const asked = new Set(runs.map((r) => r.runnumber))
   const keep = new Set<number>()
   lines.forEach((line, i) => {
@@ -219,7 +233,10 @@ function checkConsistent(keep: readonly number[], counts: PayloadCounts, types: 
   let sum = 0
   for (const type of PAYLOAD_TYPES) sum += counts[type].missing + counts[type].outdated
   if (sum < keep.length || sum > keep.length * types) {
-    throw new FilterDatasetsError('output', `its counters (${sum} payloads missing or outdated) do not fit the ${keep.length} runs of its ${OUTPUT}`)
+    throw new FilterDatasetsError(
+      'output',
+      `its counters (${sum} payloads missing or outdated) do not fit the ${keep.length} runs of its ${OUTPUT}`,
+    )
   }
 }
 
@@ -243,7 +260,9 @@ export async function runFilterDatasets(call: FilterDatasetsCall): Promise<Filte
   } catch (err) {
     // The tool reports its own trouble (an unreadable input, an unwritable output) on stdout and exits 0.
     const said = run.stdout.split('\n').find((line) => /^(ERROR|Error)\b/.test(line))
-    if (said && err instanceof FilterDatasetsError) throw new FilterDatasetsError('output', `${err.message}; its stdout says "${said.slice(0, 300)}"`)
+    if (said && err instanceof FilterDatasetsError) {
+      throw new FilterDatasetsError('output', `${err.message}; its stdout says "${said.slice(0, 300)}"`)
+    }
     throw err
   }
   const { counts, unknown } = parsed

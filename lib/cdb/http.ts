@@ -110,7 +110,11 @@ const ADVICE: Record<HttpFailure, string> = {
 
 /** The nested cause chain's first error code that says how a fetch failed. */
 function failureOf(err: unknown): [HttpFailure, boolean, string] | undefined {
-  for (let e = err as { code?: string; cause?: unknown; name?: string } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { code?: string; cause?: unknown; name?: string } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     if (e.code && CODES[e.code]) return CODES[e.code]
   }
   return undefined
@@ -191,7 +195,10 @@ export class HttpClient {
           maxMs: this.options.retryMaxMs ?? 10000,
           retryable: (err) => err instanceof HttpError && err.retryable && !this.options.signal?.aborted,
           onRetry: (err, attempt, delay) =>
-            this.options.onRetry?.(`${this.server} ${request.what}: try ${attempt} of ${attempts}: ${(err as HttpError).reason}; trying again in ${(delay / 1000).toFixed(1)} s`),
+            this.options.onRetry?.(
+              `${this.server} ${request.what}: try ${attempt} of ${attempts}: ${(err as HttpError).reason}; ` +
+                `trying again in ${(delay / 1000).toFixed(1)} s`,
+            ),
           sleep: this.options.sleep ?? ((ms) => pause(ms, this.options.signal)),
         },
       )
@@ -224,11 +231,17 @@ export class HttpClient {
     }
     const stopped = (err: unknown, during: 'answer' | 'body'): never => {
       if (this.options.signal?.aborted) return fail('aborted', false, 'stopped', undefined, err)
-      if (timedOut) return fail('timeout', true, `no ${during === 'answer' ? 'answer' : 'whole answer'} within ${timeoutMs / 1000} s`, undefined, err)
+      if (timedOut) {
+        return fail('timeout', true, `no ${during === 'answer' ? 'answer' : 'whole answer'} within ${timeoutMs / 1000} s`, undefined, err)
+      }
       const known = failureOf(err)
-      if (during === 'body') return fail('truncated', true, `the answer was cut short (the connection closed after part of the body${known ? `: ${known[2]}` : ''})`, undefined, err)
+      if (during === 'body') {
+        const why = known ? `: ${known[2]}` : ''
+        return fail('truncated', true, `the answer was cut short (the connection closed after part of the body${why})`, undefined, err)
+      }
       if (known) return fail(known[0], known[1], known[2], undefined, err)
-      return fail('unreachable', true, `the request failed (${(err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message})`, undefined, err)
+      const cause = (err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message
+      return fail('unreachable', true, `the request failed (${cause})`, undefined, err)
     }
     try {
       this.requests++
@@ -254,11 +267,17 @@ export class HttpClient {
       if (status >= 200 && status < 300) return { status, headers: response.headers, body }
       const said = describeBody(body, response.headers.get('content-type'))
       if (status >= 300 && status < 400) {
-        return fail('redirect', false, `answered ${status} (a redirect to ${response.headers.get('location') ?? 'nowhere'}) for ${redactUrl(url)}`, status)
+        const location = response.headers.get('location') ?? 'nowhere'
+        return fail('redirect', false, `answered ${status} (a redirect to ${location}) for ${redactUrl(url)}`, status)
       }
       if (status === 429) return fail('status', true, `answered 429 Too Many Requests${said}`, status)
       if (status >= 500) return fail('status', true, `answered ${status} ${response.statusText || 'server error'}${said}`, status)
-      const hint = status === 401 || status === 403 ? ' (access refused: check the token and the account\'s rights)' : status === 404 ? ' (no such endpoint: check api_res)' : ''
+      const hint =
+        status === 401 || status === 403
+          ? ' (access refused: check the token and the account\'s rights)'
+          : status === 404
+            ? ' (no such endpoint: check api_res)'
+            : ''
       return fail('status', false, `answered ${status} ${response.statusText}${hint}${said}`, status)
     } finally {
       clearTimeout(timer)

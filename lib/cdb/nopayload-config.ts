@@ -33,7 +33,11 @@ export interface NopayloadConfig {
 /** A file or value under NOPAYLOADCLIENT_CONF that cannot be used: one line naming the file and the key. */
 export class NopayloadConfigError extends CaloprodError {
   constructor(file: string, message: string) {
-    super(`${NOPAYLOADCLIENT_CONF}=${file}: ${message}; fix the file or point ${NOPAYLOADCLIENT_CONF} at another (nopayloadclient's config/default.json shows the keys)`, 1)
+    super(
+      `${NOPAYLOADCLIENT_CONF}=${file}: ${message}; fix the file or point ${NOPAYLOADCLIENT_CONF} at another ` +
+        "(nopayloadclient's config/default.json shows the keys)",
+      1,
+    )
     this.name = 'NopayloadConfigError'
   }
 }
@@ -76,12 +80,19 @@ export function parseNopayloadConfig(file: string, text: string): NopayloadConfi
   } catch (err) {
     throw new NopayloadConfigError(file, `not JSON (${(err as Error).message})`)
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new NopayloadConfigError(file, 'not a JSON object of keys such as "base_url" and "api_res"')
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new NopayloadConfigError(file, 'not a JSON object of keys such as "base_url" and "api_res"')
+  }
   const keys = raw as Record<string, unknown>
   const need = (key: string, example: string): string => {
     const value = keys[key]
     if (value === undefined) throw new NopayloadConfigError(file, `key "${key}" is missing (e.g. "${key}": "${example}")`)
-    if (!isString(value) || value.trim() === '') throw new NopayloadConfigError(file, `key "${key}" must be a non-empty string (e.g. "${key}": "${example}"), not ${JSON.stringify(value)}`)
+    if (!isString(value) || value.trim() === '') {
+      throw new NopayloadConfigError(
+        file,
+        `key "${key}" must be a non-empty string (e.g. "${key}": "${example}"), not ${JSON.stringify(value)}`,
+      )
+    }
     return value.trim()
   }
   const optional = <T>(key: string, check: (v: unknown) => v is T, what: string): T | undefined => {
@@ -124,7 +135,8 @@ export async function readNopayloadConfig(env: Env): Promise<NopayloadConfig | u
     text = await readFile(file, 'utf8')
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw new NopayloadConfigError(file, `cannot read it (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory, not a file' : (err as Error).message})`)
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory, not a file' : (err as Error).message
+    throw new NopayloadConfigError(file, `cannot read it (${why})`)
   }
   return parseNopayloadConfig(file, text)
 }

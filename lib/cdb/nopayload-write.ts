@@ -37,8 +37,12 @@ export function cdbRequestOver(client: HttpClient, apiUrl: string): CdbRequest {
       const answer = await client.request(method, `${apiUrl}${path}`, { what, json: body })
       return parseExactJson(answer.body)
     } catch (err) {
-      if (err instanceof HttpError && err.failure === 'status' && err.status !== undefined) throw new CdbRefusal(`${method} ${path}`, err.status, err.reason)
-      if (err instanceof Error && err.name === 'ExactJsonError') throw new CaloprodError(`nopayloaddb ${client.server}, ${what}: the answer is not JSON (${err.message})`)
+      if (err instanceof HttpError && err.failure === 'status' && err.status !== undefined) {
+        throw new CdbRefusal(`${method} ${path}`, err.status, err.reason)
+      }
+      if (err instanceof Error && err.name === 'ExactJsonError') {
+        throw new CaloprodError(`nopayloaddb ${client.server}, ${what}: the answer is not JSON (${err.message})`)
+      }
       throw err
     }
   }
@@ -57,14 +61,20 @@ export interface PayloadIovRow {
 /** The payload lists of a global tag, by payload type (`{}` for a tag that has none, or does not exist). */
 export async function payloadLists(request: CdbRequest, globalTag: string): Promise<Map<string, string>> {
   const body = await request('GET', `gtPayloadLists/${encodeURIComponent(globalTag)}`)
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new CaloprodError(`the CDB answered gtPayloadLists/${globalTag} with ${JSON.stringify(body).slice(0, 100)}; expected an object of payload lists`)
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new CaloprodError(
+      `the CDB answered gtPayloadLists/${globalTag} with ${JSON.stringify(body).slice(0, 100)}; expected an object of payload lists`,
+    )
+  }
   return new Map(Object.entries(body as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'))
 }
 
 /** Whether the global tag exists (`GET globalTags`, as nopayloadclient checks it). */
 export async function globalTagExists(request: CdbRequest, globalTag: string): Promise<boolean> {
   const body = await request('GET', 'globalTags')
-  if (!Array.isArray(body)) throw new CaloprodError(`the CDB answered globalTags with ${JSON.stringify(body).slice(0, 100)}; expected a list of global tags`)
+  if (!Array.isArray(body)) {
+    throw new CaloprodError(`the CDB answered globalTags with ${JSON.stringify(body).slice(0, 100)}; expected a list of global tags`)
+  }
   return body.some((tag) => tag && typeof tag === 'object' && (tag as { name?: unknown }).name === globalTag)
 }
 
@@ -89,7 +99,9 @@ export async function createPayloadIov(request: CdbRequest, piov: NewPayloadIov)
   })
   const raw = (body as { id?: unknown } | null)?.id
   const id = typeof raw === 'bigint' ? Number(raw) : raw
-  if (typeof id !== 'number' || !Number.isSafeInteger(id)) throw new CaloprodError(`the CDB answered POST piov without an id: ${JSON.stringify(body).slice(0, 200)}`)
+  if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
+    throw new CaloprodError(`the CDB answered POST piov without an id: ${JSON.stringify(body).slice(0, 200)}`)
+  }
   return id
 }
 
@@ -107,7 +119,9 @@ function bigintOf(value: unknown): bigint | undefined {
 
 /** Reads one positional row `[type, url, checksum, size, major, minor, major_end, minor_end(, revision)]`. */
 export function parsePayloadIovRow(row: unknown): PayloadIovRow {
-  if (!Array.isArray(row) || row.length < 8) throw new CaloprodError(`the CDB answered payloadiovs with a row caloprod cannot read: ${JSON.stringify(row).slice(0, 200)}`)
+  if (!Array.isArray(row) || row.length < 8) {
+    throw new CaloprodError(`the CDB answered payloadiovs with a row caloprod cannot read: ${JSON.stringify(row).slice(0, 200)}`)
+  }
   const [type, url, checksum, , , minor, , minorEnd] = row
   const minorIov = bigintOf(minor)
   const minorIovEnd = bigintOf(minorEnd)
@@ -120,6 +134,8 @@ export function parsePayloadIovRow(row: unknown): PayloadIovRow {
 /** `GET payloadiovs/`: the payload of each type the CDB returns for the run (`[]` for an unknown tag). */
 export async function payloadIovs(request: CdbRequest, globalTag: string, run: number): Promise<PayloadIovRow[]> {
   const body = await request('GET', `payloadiovs/?gtName=${encodeURIComponent(globalTag)}&majorIOV=0&minorIOV=${run}`)
-  if (!Array.isArray(body)) throw new CaloprodError(`the CDB answered payloadiovs for run ${run} with ${JSON.stringify(body).slice(0, 100)}; expected a list`)
+  if (!Array.isArray(body)) {
+    throw new CaloprodError(`the CDB answered payloadiovs for run ${run} with ${JSON.stringify(body).slice(0, 100)}; expected a list`)
+  }
   return body.map(parsePayloadIovRow)
 }

@@ -13,7 +13,9 @@ export interface PayloadIov {
 }
 
 /** The columns of a positional row, in order; servers since 2026-03 add `revision` as a ninth. */
-const COLUMNS = ['payload_type', 'payload_url', 'checksum', 'size', 'major_iov', 'minor_iov', 'major_iov_end', 'minor_iov_end', 'revision'] as const
+const COLUMNS = [
+  'payload_type', 'payload_url', 'checksum', 'size', 'major_iov', 'minor_iov', 'major_iov_end', 'minor_iov_end', 'revision',
+] as const
 /** What `&shape=dict` calls the first column. */
 const DICT_TYPE_KEY = 'payload_type_name'
 
@@ -42,7 +44,9 @@ function parseRow(row: ExactJson, index: number): PayloadIov {
   if (typeof type !== 'string' || type === '') throw new Error(`${where}: payload_type is ${describe(type)}, not a name`)
   const text = (column: (typeof COLUMNS)[number]): string => {
     const value = get(column)
-    if (typeof value !== 'string' || value === '') throw new Error(`${where} (${type}): ${column} is ${describe(value)}, not a non-empty string`)
+    if (typeof value !== 'string' || value === '') {
+      throw new Error(`${where} (${type}): ${column} is ${describe(value)}, not a non-empty string`)
+    }
     return value
   }
   const integer = (column: (typeof COLUMNS)[number]): bigint => {
@@ -53,7 +57,9 @@ function parseRow(row: ExactJson, index: number): PayloadIov {
   const size = get('size')
   if (size !== null && typeof size !== 'bigint') throw new Error(`${where} (${type}): size is ${describe(size)}, not an integer or null`)
   const checksum = get('checksum')
-  if (checksum !== null && typeof checksum !== 'string') throw new Error(`${where} (${type}): checksum is ${describe(checksum)}, not a string or null`)
+  if (checksum !== null && typeof checksum !== 'string') {
+    throw new Error(`${where} (${type}): checksum is ${describe(checksum)}, not a string or null`)
+  }
   return {
     type,
     url: text('payload_url'),
@@ -106,7 +112,12 @@ export function iovEnded(row: PayloadIov, run: number): boolean {
  * ended; outdated when its URL does not end with the name a payload built for (run, tag) has; current otherwise.
  * Rows of types not asked about are ignored.
  */
-export function judgeRun(rows: readonly PayloadIov[], run: number, tag: string, types: readonly PayloadType[]): Map<PayloadType, PayloadState> {
+export function judgeRun(
+  rows: readonly PayloadIov[],
+  run: number,
+  tag: string,
+  types: readonly PayloadType[],
+): Map<PayloadType, PayloadState> {
   const byType = new Map(rows.map((row) => [row.type, row]))
   const states = new Map<PayloadType, PayloadState>()
   for (const type of types) {

@@ -69,7 +69,8 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
       rows = parsePayloadIovs(body, run.runnumber)
     } catch (err) {
       throw new CaloprodError(
-        `nopayloaddb ${http.server}, ${what}: ${(err as Error).message}; check that --cdb-url or NOPAYLOADCLIENT_CONF (base_url, api_res) name a nopayloaddb API root`,
+        `nopayloaddb ${http.server}, ${what}: ${(err as Error).message}; ` +
+          'check that --cdb-url or NOPAYLOADCLIENT_CONF (base_url, api_res) name a nopayloaddb API root',
       )
     }
     pending.delete(run.runnumber)
@@ -91,7 +92,10 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
       askRun(run).catch((err: unknown) => {
         // The first failure stops the rest; theirs (aborted) say nothing more. So does the deadline's.
         if (failure || options.signal?.aborted || deadline?.aborted) return
-        failure = err instanceof CaloprodError ? err : new CaloprodError(`nopayloaddb ${http.server}, run ${run.runnumber}: ${(err as Error).message}`, 1, { cause: err })
+        failure =
+          err instanceof CaloprodError
+            ? err
+            : new CaloprodError(`nopayloaddb ${http.server}, run ${run.runnumber}: ${(err as Error).message}`, 1, { cause: err })
         stopAll.abort()
       }),
     ),
@@ -103,15 +107,23 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
   }
   if (!failure && deadline?.aborted) {
     const left = [...pending].sort((a, b) => a - b)
-    const which = left.length === 1 ? `run ${left[0]}` : `runs ${left.slice(0, 5).join(', ')}${left.length > 5 ? ` and ${left.length - 5} more` : ''}`
+    const more = left.length > 5 ? ` and ${left.length - 5} more` : ''
+    const which = left.length === 1 ? `run ${left[0]}` : `runs ${left.slice(0, 5).join(', ')}${more}`
     failure = new CaloprodError(
-      `nopayloaddb ${http.server}, ${which}: no answer within --timeout ${options.deadlineMs! / 1000}s for the whole check; the server is slow or stuck: check that nopayloaddb is healthy, or raise --timeout`,
+      `nopayloaddb ${http.server}, ${which}: no answer within --timeout ${options.deadlineMs! / 1000}s for the whole check; ` +
+        'the server is slow or stuck: check that nopayloaddb is healthy, or raise --timeout',
     )
   }
   if (failure) throw new CaloprodError(`CDB check failed, nothing was written: ${failure.message}`, 1, { cause: failure })
   if (empty === runs.length) {
-    log.warn(`global tag "${options.globalTag}" has no payload of any type for any of the ${runs.length} runs asked, so they are all missing: is the tag misspelt? (--global-tag, default newcdbtag)`)
+    log.warn(
+      `global tag "${options.globalTag}" has no payload of any type for any of the ${runs.length} runs asked, so they are all missing: ` +
+        'is the tag misspelt? (--global-tag, default newcdbtag)',
+    )
   }
-  log.info(`asked ${http.server} about ${runs.length} runs in ${http.requests} requests (${options.jobs} at a time): ${answer.keep.size} to process`)
+  log.info(
+    `asked ${http.server} about ${runs.length} runs in ${http.requests} requests (${options.jobs} at a time): ` +
+      `${answer.keep.size} to process`,
+  )
   return answer
 }

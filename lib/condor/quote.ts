@@ -49,7 +49,9 @@ export interface MacroArgument {
 export function condorArguments(args: readonly (string | MacroArgument)[]): string {
   const quoted = args.map((arg) => {
     if (typeof arg !== 'string') return `'$(${arg.macro})'`
-    if (/[\n\r\0]/.test(arg)) throw new Error(`argument ${JSON.stringify(arg)} holds a line break or NUL, which HTCondor cannot pass to a job`)
+    if (/[\n\r\0]/.test(arg)) {
+      throw new Error(`argument ${JSON.stringify(arg)} holds a line break or NUL, which HTCondor cannot pass to a job`)
+    }
     return `'${submitLiteral(arg.replace(/'/g, "''").replace(/"/g, '""'))}'`
   })
   return `"${quoted.join(' ')}"`

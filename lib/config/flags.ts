@@ -30,7 +30,9 @@ export const FLAGS = {
     help: `run type: ${Object.keys(SEED_RULES.runTypes).join(', ')}, or one a rules file adds (default run3auau)`,
     // Which names exist depends on --rules: resolveOptions checks the name against the rule set.
     parse: (raw) => {
-      if (!RUN_TYPE_NAME.test(raw)) throw new Error(`unknown run type "${raw}": expected one of ${Object.keys(SEED_RULES.runTypes).join(', ')}`)
+      if (!RUN_TYPE_NAME.test(raw)) {
+        throw new Error(`unknown run type "${raw}": expected one of ${Object.keys(SEED_RULES.runTypes).join(', ')}`)
+      }
       return raw
     },
   },
@@ -88,13 +90,17 @@ export const FLAGS = {
     key: 'cdb', kind: 'string', value: 'BACKEND',
     help: 'how to ask the CDB: filter-datasets (the seed\'s program, default) or rest (nopayloaddb directly)',
     parse: (raw) => {
-      if (!(CDB_BACKENDS as readonly string[]).includes(raw)) throw new Error(`unknown CDB backend "${raw}": expected ${CDB_BACKENDS.join(' or ')}`)
+      if (!(CDB_BACKENDS as readonly string[]).includes(raw)) {
+        throw new Error(`unknown CDB backend "${raw}": expected ${CDB_BACKENDS.join(' or ')}`)
+      }
       return raw
     },
   },
   'cdb-url': {
     key: 'cdbUrl', kind: 'string', value: 'URL',
-    help: 'nopayloaddb API root for --cdb rest, e.g. http://host:8000/api/cdb_rest/ (default: base_url and api_res of $NOPAYLOADCLIENT_CONF)',
+    help:
+      'nopayloaddb API root for --cdb rest, e.g. http://host:8000/api/cdb_rest/ ' +
+      '(default: base_url and api_res of $NOPAYLOADCLIENT_CONF)',
     parse: parseCdbUrl,
   },
   'global-tag': {

@@ -166,7 +166,8 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
   }
   if (!Object.hasOwn(options.rules.runTypes, options.runType)) {
     const source = parsed['run-type'] === undefined && env[envName('run-type')] ? envName('run-type') : '--run-type'
-    throw new UsageError(`${source}: unknown run type "${options.runType}" in rule set ${options.rules.name}: expected one of ${Object.keys(options.rules.runTypes).join(', ')}`)
+    const known = Object.keys(options.rules.runTypes).join(', ')
+    throw new UsageError(`${source}: unknown run type "${options.runType}" in rule set ${options.rules.name}: expected one of ${known}`)
   }
   if (!minEventsGiven) options.minEvents = options.rules.minEvents
   if (!outputGiven) options.output = resolve(cwd, options.runType)

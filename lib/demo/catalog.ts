@@ -208,7 +208,13 @@ function addFittingQa(datasets: DatasetRow[], files: FileRow[], random: () => nu
     const dsttype = d.dsttype.replace(/^(HIST_CALOQA|DST_CALOFITTING)/, 'HIST_CALOFITTINGQA')
     const filename = d.filename.replace(/^(HIST_CALOQA|DST_CALOFITTING)/, 'HIST_CALOFITTINGQA')
     datasets.push({ ...d, filename, dsttype, size: 1_500_000 + d.segment })
-    files.push({ ...qa, lfn: filename, full_file_path: qa.full_file_path.replace(/(HIST_CALOQA|DST_CALOFITTING)/g, 'HIST_CALOFITTINGQA'), time: at(qa, 1000), size: 1_500_000 + d.segment })
+    files.push({
+      ...qa,
+      lfn: filename,
+      full_file_path: qa.full_file_path.replace(/(HIST_CALOQA|DST_CALOFITTING)/g, 'HIST_CALOFITTINGQA'),
+      time: at(qa, 1000),
+      size: 1_500_000 + d.segment,
+    })
   }
 }
 
@@ -225,7 +231,13 @@ function addTraps(datasets: DatasetRow[], files: FileRow[], random: () => number
       const filename = last.filename.replace(/-\d{5}\.root$/, '-09999.root')
       const file = byName.get(last.filename)!
       datasets.push({ ...last, filename, segment: 9999, size: 50_000_000 })
-      files.push({ ...file, lfn: filename, full_file_path: file.full_file_path.replace(/-\d{5}\.root$/, '-09999.root'), time: at(file, 3_600_000), size: 50_000_000 })
+      files.push({
+        ...file,
+        lfn: filename,
+        full_file_path: file.full_file_path.replace(/-\d{5}\.root$/, '-09999.root'),
+        time: at(file, 3_600_000),
+        size: 50_000_000,
+      })
     }
     for (const d of ofTag) {
       const file = byName.get(d.filename)!
@@ -237,7 +249,11 @@ function addTraps(datasets: DatasetRow[], files: FileRow[], random: () => number
         files.push({ ...file, lfn: filename, full_file_path: file.full_file_path.replace(/HIST_CALOQA/g, 'HIST_CALOQASKIMMED') })
       } else if (roll < 0.05) {
         // A copy on a second host (two files rows for one lfn), not on disk in the demo.
-        files.push({ ...file, full_host_name: 'gpfs', full_file_path: file.full_file_path.replace('/sphenix/lustre01/', '/sphenix/gpfs02/') })
+        files.push({
+          ...file,
+          full_host_name: 'gpfs',
+          full_file_path: file.full_file_path.replace('/sphenix/lustre01/', '/sphenix/gpfs02/'),
+        })
       }
     }
   }
@@ -246,6 +262,10 @@ function addTraps(datasets: DatasetRow[], files: FileRow[], random: () => number
     const d = qa[0]
     const filename = d.filename.replace(`_${d.tag}-`, '_-')
     datasets.push({ ...d, filename, tag: '' })
-    files.push({ ...byName.get(d.filename)!, lfn: filename, full_file_path: byName.get(d.filename)!.full_file_path.replace(`_${d.tag}-`, '_-') })
+    files.push({
+      ...byName.get(d.filename)!,
+      lfn: filename,
+      full_file_path: byName.get(d.filename)!.full_file_path.replace(`_${d.tag}-`, '_-'),
+    })
   }
 }

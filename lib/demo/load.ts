@@ -9,7 +9,9 @@ const BATCH = 4000
  * and drop its microseconds, and the JSON needs no per-column bind parameters.
  */
 export async function insertDatasets(sql: postgres.Sql, rows: readonly DatasetRow[]): Promise<void> {
-  if (rows.length) await sql`insert into datasets select * from json_populate_recordset(null::datasets, ${JSON.stringify(rows)}::text::json)`
+  if (rows.length) {
+    await sql`insert into datasets select * from json_populate_recordset(null::datasets, ${JSON.stringify(rows)}::text::json)`
+  }
 }
 
 /** Inserts `files` rows, keeping `time` exactly as given (see insertDatasets). */

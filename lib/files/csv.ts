@@ -49,7 +49,10 @@ export function csvParseProblem(err: unknown, firstLineOfRecord: number): { line
   const e = err as { code?: string; lines?: number; column?: number; message?: string }
   const field = (e.column ?? 0) + 1
   if (e.code === 'INVALID_OPENING_QUOTE') {
-    return { line: e.lines ?? 1, message: `field ${field} has a quote but does not start with one; quote the whole field and double the quotes inside` }
+    return {
+      line: e.lines ?? 1,
+      message: `field ${field} has a quote but does not start with one; quote the whole field and double the quotes inside`,
+    }
   }
   if (e.code === 'CSV_INVALID_CLOSING_QUOTE') {
     const got = /got "(.)"/.exec(e.message ?? '')?.[1] ?? '?'
@@ -115,7 +118,9 @@ export function parseTable<Row>(text: string, path: string, table: Table<Row>): 
   const width = header.fields.length
   return records.map(({ fields, line }) => {
     if (fields.length === 1 && fields[0] === '' && width > 1) throw new InputError(path, line, 'is an empty line')
-    if (fields.length !== width) throw new InputError(path, line, `has ${fields.length} fields, expected ${width} (${header.fields.join(',')})`)
+    if (fields.length !== width) {
+      throw new InputError(path, line, `has ${fields.length} fields, expected ${width} (${header.fields.join(',')})`)
+    }
     try {
       return table.fromFields(at.map((i) => fields[i]), extra.map((i) => ({ column: header.fields[i], value: fields[i] })))
     } catch (err) {
@@ -127,7 +132,9 @@ export function parseTable<Row>(text: string, path: string, table: Table<Row>): 
 /** Reads a whole CSV a person may edit, checking its shape (lib/files/text-shape.ts) and then parseTable. */
 export async function readTable<Row>(path: string, table: Table<Row>, options: ReadOptions = {}): Promise<Row[]> {
   const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw new InputError(path, undefined, `does not exist; ${options.missingHint ?? 'run the stage that writes it first'}`)
+    if (err.code === 'ENOENT') {
+      throw new InputError(path, undefined, `does not exist; ${options.missingHint ?? 'run the stage that writes it first'}`)
+    }
     throw new InputError(path, undefined, `cannot be read: ${err.message}`)
   })
   const shape = textShapeProblem(text, { header: table.columns.join(',') })

@@ -35,5 +35,6 @@ export function writeError(err: unknown, path: string): unknown {
   const code = (err as NodeJS.ErrnoException)?.code
   if (!code || !NO_ROOM[code]) return err
   const free = freeSpace(path)
-  return new CaloprodError(`cannot write ${path}: ${NO_ROOM[code]} (${code})${free === undefined ? '' : `; ${free} free in ${dirname(path)}`}`, 1, { cause: err })
+  const room = free === undefined ? '' : `; ${free} free in ${dirname(path)}`
+  return new CaloprodError(`cannot write ${path}: ${NO_ROOM[code]} (${code})${room}`, 1, { cause: err })
 }

@@ -66,7 +66,11 @@ async function checkShape(path: string): Promise<void> {
     const tail = Buffer.alloc(1)
     await handle.read(tail, 0, 1, size - 1)
     if (tail[0] !== NEWLINE) {
-      throw new InputError(path, undefined, 'last line is truncated (no newline at the end); restore the file or re-run the stage that writes it')
+      throw new InputError(
+        path,
+        undefined,
+        'last line is truncated (no newline at the end); restore the file or re-run the stage that writes it',
+      )
     }
   } finally {
     await handle.close()

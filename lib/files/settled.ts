@@ -62,7 +62,13 @@ export function coversPayloads(entry: SettledRow, types: readonly string[]): boo
  * payload type the rule set needs, and seen at most `recheckAfter` seconds ago (a payload can be replaced by hand,
  * so even settled runs are asked now and then).
  */
-export function stillSettled(entry: SettledRow | undefined, tag: string, now: Date, recheckAfter: number, types: readonly string[] = SEVEN_PAYLOAD_TYPES): boolean {
+export function stillSettled(
+  entry: SettledRow | undefined,
+  tag: string,
+  now: Date,
+  recheckAfter: number,
+  types: readonly string[] = SEVEN_PAYLOAD_TYPES,
+): boolean {
   if (!entry || entry.tag !== tag || !coversPayloads(entry, types)) return false
   return now.getTime() - Date.parse(entry.checked_at) <= recheckAfter * 1000
 }

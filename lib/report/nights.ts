@@ -34,8 +34,11 @@ function outcomeOf(row: LedgerRow, jobs: readonly SchedulerJob[] | undefined, ru
   const job = jobs.find((j) => j.cluster === row.cluster && j.runTag === key)
   if (job?.status === JOB_STATUS.idle) return 'queued'
   if (job?.status === JOB_STATUS.held) return 'held'
-  if (job?.status === JOB_STATUS.running || job?.status === JOB_STATUS.transferring || job?.status === JOB_STATUS.suspended) return 'running'
-  if (job?.status === JOB_STATUS.completed && job.exitCode === 0) return run?.state === 'current' && run.tag === row.tag ? 'in the CDB' : 'done, not in the CDB'
+  const active = job?.status === JOB_STATUS.running || job?.status === JOB_STATUS.transferring || job?.status === JOB_STATUS.suspended
+  if (active) return 'running'
+  if (job?.status === JOB_STATUS.completed && job.exitCode === 0) {
+    return run?.state === 'current' && run.tag === row.tag ? 'in the CDB' : 'done, not in the CDB'
+  }
   return 'failed'
 }
 

@@ -23,6 +23,11 @@ export interface PageModel {
 
 const STATE_CSS = REPORT_STATES.map((state) => `.s-${state.name}::before{background:${state.colour}}`).join('\n')
 
+// The coloured square before a state's name and before each headline count; STATE_CSS gives its colour.
+const SWATCH_CSS =
+  '.state::before,ul.headline li::before' +
+  '{content:"";display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:baseline}'
+
 const CSS = `
 :root{color-scheme:light;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:14px;color:#1b1b1b;background:#fff}
 body{margin:0 auto;max-width:1000px;padding:16px 20px 48px}
@@ -36,7 +41,7 @@ p{margin:4px 0}
 ul.headline{list-style:none;padding:0;margin:12px 0;display:flex;flex-wrap:wrap;gap:8px}
 ul.headline li{border:1px solid #ddd;border-radius:4px;padding:6px 10px;min-width:120px}
 ul.headline b{display:block;font-size:20px}
-.state::before,ul.headline li::before{content:"";display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:baseline}
+${SWATCH_CSS}
 ${STATE_CSS}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eee;vertical-align:top}
@@ -57,12 +62,18 @@ function headline(runs: readonly RunView[], madeAt: Date): string {
     const n = runs.filter((run) => run.state === state.name).length
     return n > 0 || state.always ? [`<li class="s-${state.name}"><b>${n}</b>${escapeHtml(state.label)}</li>`] : []
   })
-  return `<ul class="headline" id="headline">\n${items.join('\n')}\n</ul>\n<p class="made">${runs.length} runs; made at ${utcMinute(madeAt.toISOString())}</p>`
+  return (
+    `<ul class="headline" id="headline">\n${items.join('\n')}\n</ul>\n` +
+    `<p class="made">${runs.length} runs; made at ${utcMinute(madeAt.toISOString())}</p>`
+  )
 }
 
 function figureHtml(figure: Figure): string {
   const body = figure.markup ?? `<p class="none">${escapeHtml(figure.empty)}</p>`
-  return `<figure class="plot" id="${figure.id}">\n<h3>${escapeHtml(figure.title)}</h3>\n${body}\n<figcaption>${escapeHtml(figure.caption)}</figcaption>\n</figure>`
+  return (
+    `<figure class="plot" id="${figure.id}">\n<h3>${escapeHtml(figure.title)}</h3>\n${body}\n` +
+    `<figcaption>${escapeHtml(figure.caption)}</figcaption>\n</figure>`
+  )
 }
 
 /** The whole page. */
@@ -89,7 +100,8 @@ export function renderPage(model: PageModel): string {
   }
   if (!model.runs) {
     parts.push(
-      `<p class="empty" id="nothing-yet"><b>Nothing yet.</b> There is no run list (${escapeHtml(model.runType)}.csv) in this output directory: ` +
+      `<p class="empty" id="nothing-yet"><b>Nothing yet.</b> ` +
+        `There is no run list (${escapeHtml(model.runType)}.csv) in this output directory: ` +
         'no night has run here. The first <code>task submit report</code> fills this page.</p>',
       `<p class="made">made at ${utcMinute(model.madeAt.toISOString())}</p>`,
     )
@@ -104,7 +116,10 @@ export function renderPage(model: PageModel): string {
       runsTable(model.runs),
     )
   }
-  if (model.sources.length) parts.push('<h2>Where this comes from</h2>', `<ul class="sources">${model.sources.map((s) => `<li>${escapeHtml(s)}</li>`).join('')}</ul>`)
+  if (model.sources.length) {
+    const items = model.sources.map((s) => `<li>${escapeHtml(s)}</li>`).join('')
+    parts.push('<h2>Where this comes from</h2>', `<ul class="sources">${items}</ul>`)
+  }
   parts.push('</body>', '</html>', '')
   return parts.join('\n')
 }

@@ -48,12 +48,26 @@ interface Row {
  * million objects); the tag only when the run is not `knownRun` (rows come sorted by run), the path only when
  * `wantPath(run)`. Throws a message about the line.
  */
-function parseLine(row: Row, b: Buffer, from: number, to: number, quoted: boolean, knownRun: number, wantPath: (run: number) => boolean): void {
+function parseLine(
+  row: Row,
+  b: Buffer,
+  from: number,
+  to: number,
+  quoted: boolean,
+  knownRun: number,
+  wantPath: (run: number) => boolean,
+): void {
   if (quoted) {
     // A path with a comma or a quote: rare, so the general parser and the contract's own checks.
     const [fields] = parse(b.toString('utf8', from, to)) as string[][]
     const parsed = QUERY_TABLE.fromFields(fields ?? [])
-    Object.assign(row, { run: parsed.runnumber, tag: parsed.tag, segment: parsed.segment, events: parsed.events, path: parsed.full_file_path })
+    Object.assign(row, {
+      run: parsed.runnumber,
+      tag: parsed.tag,
+      segment: parsed.segment,
+      events: parsed.events,
+      path: parsed.full_file_path,
+    })
     return
   }
   const c1 = b.indexOf(COMMA, from)
@@ -65,7 +79,9 @@ function parseLine(row: Row, b: Buffer, from: number, to: number, quoted: boolea
   const run = count(b, from, c1)
   const segment = count(b, c2 + 1, c3)
   const events = count(b, c3 + 1, c4)
-  if (run < 0 || segment < 0 || events < 0 || c2 === c1 + 1) throw new Error('runnumber, segment and events must be whole numbers and the tag not empty')
+  if (run < 0 || segment < 0 || events < 0 || c2 === c1 + 1) {
+    throw new Error('runnumber, segment and events must be whole numbers and the tag not empty')
+  }
   row.run = run
   row.tag = run === knownRun ? '' : b.toString('utf8', c1 + 1, c2)
   row.segment = segment
@@ -78,7 +94,11 @@ function parseLine(row: Row, b: Buffer, from: number, to: number, quoted: boolea
  * exist yet (an empty map, no missing files). Paths are decoded only for `runsToProcess` (the only runs the lists
  * stage checks on disk). Throws InputError naming the file and line of anything malformed.
  */
-export async function readRunFiles(reducePath: string, missingPath: string, runsToProcess: ReadonlySet<number>): Promise<Map<number, RunFiles>> {
+export async function readRunFiles(
+  reducePath: string,
+  missingPath: string,
+  runsToProcess: ReadonlySet<number>,
+): Promise<Map<number, RunFiles>> {
   const missing = new Set((await exists(missingPath)) ? (await readTable(missingPath, MISSING_TABLE)).map((row) => row.full_file_path) : [])
   const runs = new Map<number, RunFiles>()
   if (!(await exists(reducePath))) return runs

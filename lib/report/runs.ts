@@ -50,15 +50,21 @@ export function settledLedger(inputs: ReportInputs): LedgerRow[] {
 }
 
 function detailOf(state: ReportStateName, facts: RunFacts, hasList: boolean, inputs: ReportInputs): string {
-  if (state === 'current') return `all payloads current for ${facts.tag} (checked ${inputs.settled.get(facts.runnumber)?.checked_at ?? '?'})`
+  if (state === 'current') {
+    return `all payloads current for ${facts.tag} (checked ${inputs.settled.get(facts.runnumber)?.checked_at ?? '?'})`
+  }
   if (state === 'unchecked') return 'in the run list, not yet asked about in the CDB (run the check stage)'
   if (state === 'submitted') {
     const row = facts.lastRow!
-    const job = row.cluster === undefined ? `submission ${row.submission} ${row.state}` : `cluster ${row.cluster} (submission ${row.submission})`
+    const job =
+      row.cluster === undefined ? `submission ${row.submission} ${row.state}` : `cluster ${row.cluster} (submission ${row.submission})`
     return `${job} at ${row.time}; the scheduler did not answer, so what became of it is not known`
   }
   if (state === 'uploaded') {
-    return `${facts.uploaded} payload${facts.uploaded === 1 ? '' : 's'} uploaded to the CDB, awaiting the next check; ${describeState(facts.job!, hasList, inputs.options.maxAttempts)}`
+    return (
+      `${facts.uploaded} payload${facts.uploaded === 1 ? '' : 's'} uploaded to the CDB, awaiting the next check; ` +
+      describeState(facts.job!, hasList, inputs.options.maxAttempts)
+    )
   }
   if (!facts.job) return hasList ? 'not submitted yet' : "not submitted yet; no list in datasets/ (see the lists stage's log)"
   return describeState(facts.job, hasList, inputs.options.maxAttempts)
@@ -73,9 +79,13 @@ export function runViews(inputs: ReportInputs): RunView[] {
   const rows = byRunTag(settledLedger(inputs), (row) => runTagKey(row.runnumber, row.tag))
   const uploaded = new Map<string, number>()
   for (const row of latestUploads(inputs.uploads).values()) {
-    if (row.state === 'uploaded') uploaded.set(runTagKey(row.runnumber, row.tag), (uploaded.get(runTagKey(row.runnumber, row.tag)) ?? 0) + 1)
+    if (row.state !== 'uploaded') continue
+    const key = runTagKey(row.runnumber, row.tag)
+    uploaded.set(key, (uploaded.get(key) ?? 0) + 1)
   }
-  const jobs: Map<string, SchedulerJob[]> | undefined = inputs.scheduler.answered ? byRunTag(inputs.scheduler.jobs, (job) => job.runTag) : undefined
+  const jobs: Map<string, SchedulerJob[]> | undefined = inputs.scheduler.answered
+    ? byRunTag(inputs.scheduler.jobs, (job) => job.runTag)
+    : undefined
 
   return [...universe].sort(([a], [b]) => a - b).map(([runnumber, tag]) => {
     const key = runTagKey(runnumber, tag)
@@ -110,7 +120,11 @@ export function runViews(inputs: ReportInputs): RunView[] {
       missing: sameTag?.missing,
       toProcess: facts.toProcess,
       hasList,
-      lastJob: latest ? `${latest.cluster}.${latest.proc}` : facts.lastRow?.cluster !== undefined ? `${facts.lastRow.cluster}.${facts.lastRow.proc ?? 0}` : undefined,
+      lastJob: latest
+        ? `${latest.cluster}.${latest.proc}`
+        : facts.lastRow?.cluster !== undefined
+          ? `${facts.lastRow.cluster}.${facts.lastRow.proc ?? 0}`
+          : undefined,
       lastWhen: (latest && isoOfEpoch(latest.since)) ?? facts.lastRow?.time,
       holdReason: state === 'held' ? (latest?.holdReason ?? 'no reason given') : undefined,
       absent,

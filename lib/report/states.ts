@@ -51,7 +51,10 @@ export const STATE_RULES: readonly StateRule[] = [
   { state: 'current', test: (r) => !r.toProcess && r.settled },
   // In the run list, neither to process nor settled: the check has not run since the run (or its tag) appeared.
   { state: 'unchecked', test: (r) => !r.toProcess },
-  { state: 'submitted', test: (r) => r.job === undefined && r.lastRow !== undefined && r.lastRow.state !== 'failed' && r.lastRow.state !== 'lost' },
+  {
+    state: 'submitted',
+    test: (r) => r.job === undefined && r.lastRow !== undefined && r.lastRow.state !== 'failed' && r.lastRow.state !== 'lost',
+  },
   { state: 'needs-maps', test: (r) => r.job === undefined || r.job.state === 'new' },
   { state: 'queued', test: (r) => r.job?.state === 'queued' },
   { state: 'running', test: (r) => r.job?.state === 'running' },

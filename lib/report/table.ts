@@ -35,7 +35,9 @@ export function runsTable(runs: readonly RunView[]): string {
 export function attentionTable(items: readonly AttentionItem[]): string {
   if (items.length === 0) return '<p class="none">None: every run is current, on its way, or waiting for the next night.</p>'
   const rows = items.map(
-    (item) => `<tr><td>${item.runnumber}</td><td>${escapeHtml(item.tag)}</td><td class="what">${escapeHtml(item.what)}</td><td>${escapeHtml(item.detail)}</td></tr>`,
+    (item) =>
+      `<tr><td>${item.runnumber}</td><td>${escapeHtml(item.tag)}</td>` +
+      `<td class="what">${escapeHtml(item.what)}</td><td>${escapeHtml(item.detail)}</td></tr>`,
   )
   return [
     '<table id="attention-table">',

@@ -10,7 +10,9 @@ import type { RuleSet } from './types.js'
  */
 export const CURRENT_RULES: RuleSet = {
   name: 'current',
-  description: 'runProd.py since March 2026: HIST_CALOQA and HIST_CALOFITTINGQA files of the tag with the newest QA file, no threshold, ten payloads',
+  description:
+    'runProd.py since March 2026: HIST_CALOQA and HIST_CALOFITTINGQA files of the tag with the newest QA file, ' +
+    'no threshold, ten payloads',
   runTypes: RUN_TYPES,
   histogramTypes: ['HIST_CALOQA', 'HIST_CALOFITTINGQA'],
   excludedTypes: ['HIST_CALOQASKIMMED'],

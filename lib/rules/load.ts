@@ -29,7 +29,11 @@ export class RulesError extends Error {
 export function resolveRules(spec: string, cwd: string): RuleSet {
   if (Object.hasOwn(BUILTIN_RULES, spec)) return BUILTIN_RULES[spec]
   if (!/[/.]/.test(spec)) {
-    throw new RulesError(spec, undefined, `no such rule set: expected ${Object.keys(BUILTIN_RULES).join(', ')} or the path of a .yaml, .yml or .json file`)
+    throw new RulesError(
+      spec,
+      undefined,
+      `no such rule set: expected ${Object.keys(BUILTIN_RULES).join(', ')} or the path of a .yaml, .yml or .json file`,
+    )
   }
   const file = isAbsolute(spec) ? spec : resolve(cwd, spec)
   let text: string
@@ -62,18 +66,28 @@ export function rulesFromData(data: unknown, file: string): RuleSet {
   if (!base || (data.extends !== undefined && typeof data.extends !== 'string')) {
     return fail('extends', `expected one of ${Object.keys(BUILTIN_RULES).join(', ')}`)
   }
-  const text: Check<string> = (v, key) => (typeof v === 'string' && v.trim() !== '' && !/[\n\r]/.test(v) ? v : fail(key, 'expected one line of text'))
-  const prefix: Check<string> = (v, key) => (typeof v === 'string' && TYPE_PREFIX.test(v) ? v : fail(key, `"${String(v)}" is not a dataset type (letters, digits and _)`))
-  const prefixes: Check<string[]> = (v, key) => (Array.isArray(v) ? v.map((p, i) => prefix(p, `${key}[${i}]`)) : fail(key, 'expected a list of dataset types'))
+  const text: Check<string> = (v, key) =>
+    typeof v === 'string' && v.trim() !== '' && !/[\n\r]/.test(v) ? v : fail(key, 'expected one line of text')
+  const prefix: Check<string> = (v, key) =>
+    typeof v === 'string' && TYPE_PREFIX.test(v) ? v : fail(key, `"${String(v)}" is not a dataset type (letters, digits and _)`)
+  const prefixes: Check<string[]> = (v, key) =>
+    Array.isArray(v) ? v.map((p, i) => prefix(p, `${key}[${i}]`)) : fail(key, 'expected a list of dataset types')
   const flag: Check<boolean> = (v, key) => (typeof v === 'boolean' ? v : fail(key, 'expected true or false'))
   const payloads: Check<PayloadType[]> = (v, key) => {
     if (!Array.isArray(v) || v.length === 0) return fail(key, 'expected a list of payload types')
-    const list = v.map((p, i) => (typeof p === 'string' && isPayloadType(p) ? p : fail(`${key}[${i}]`, `unknown payload type "${String(p)}"`)))
+    const list = v.map((p, i) =>
+      typeof p === 'string' && isPayloadType(p) ? p : fail(`${key}[${i}]`, `unknown payload type "${String(p)}"`),
+    )
     return new Set(list).size === list.length ? list : fail(key, 'names a payload type twice')
   }
   const threshold: Check<number | undefined> = (v, key) =>
-    v === null ? undefined : Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : fail(key, 'expected a whole number of events, or null for none')
-  const tagRule: Check<RuleSet['tagRule']> = (v, key) => (v === 'earliest-file' || v === 'newest-qa-file' ? v : fail(key, 'expected earliest-file or newest-qa-file'))
+    v === null
+      ? undefined
+      : Number.isSafeInteger(v) && (v as number) >= 0
+        ? (v as number)
+        : fail(key, 'expected a whole number of events, or null for none')
+  const tagRule: Check<RuleSet['tagRule']> = (v, key) =>
+    v === 'earliest-file' || v === 'newest-qa-file' ? v : fail(key, 'expected earliest-file or newest-qa-file')
   const checks: { [K in keyof RuleSet]?: Check<RuleSet[K]> } = {
     description: text,
     histogramTypes: (v, key) => {
@@ -101,7 +115,9 @@ export function rulesFromData(data: unknown, file: string): RuleSet {
     rules[key] = check(value, key)
   }
   const result = rules as unknown as RuleSet
-  if (result.tagRule === 'newest-qa-file' && result.tagFileTypes.length === 0) fail('tagFileTypes', 'newest-qa-file needs the types whose newest file decides')
+  if (result.tagRule === 'newest-qa-file' && result.tagFileTypes.length === 0) {
+    fail('tagFileTypes', 'newest-qa-file needs the types whose newest file decides')
+  }
   checkOverlaps(result.runTypes, fail)
   return result
 }

@@ -20,7 +20,9 @@ export interface RunState {
   detail: string
 }
 
-const IN_FLIGHT: ReadonlySet<number> = new Set([JOB_STATUS.idle, JOB_STATUS.running, JOB_STATUS.held, JOB_STATUS.transferring, JOB_STATUS.suspended])
+const IN_FLIGHT: ReadonlySet<number> = new Set([
+  JOB_STATUS.idle, JOB_STATUS.running, JOB_STATUS.held, JOB_STATUS.transferring, JOB_STATUS.suspended,
+])
 
 /** The last row of each submission of each run: a submission's current state. */
 function latestPerSubmission(rows: readonly LedgerRow[]): LedgerRow[] {
@@ -46,7 +48,9 @@ function jobTime(job: SchedulerJob, word: 'since' | 'at' = 'since'): string {
  * condor_submit never got through (`lost`: the run may be submitted again).
  */
 export function reconcile(rows: readonly LedgerRow[], jobs: readonly SchedulerJob[], now: string): LedgerRow[] {
-  const claimed = new Set(rows.filter((row) => row.cluster !== undefined).map((row) => `${runTagKey(row.runnumber, row.tag)}\0${row.cluster}`))
+  const claimed = new Set(
+    rows.filter((row) => row.cluster !== undefined).map((row) => `${runTagKey(row.runnumber, row.tag)}\0${row.cluster}`),
+  )
   const settled: LedgerRow[] = []
   for (const row of latestPerSubmission(rows)) {
     if (row.state !== 'submitting' && row.state !== 'unknown') continue
@@ -57,9 +61,23 @@ export function reconcile(rows: readonly LedgerRow[], jobs: readonly SchedulerJo
       mine.find((job) => !claimed.has(`${key}\0${job.cluster}`))
     if (found) {
       claimed.add(`${key}\0${found.cluster}`)
-      settled.push({ ...row, time: now, state: 'submitted', cluster: found.cluster, proc: found.proc, detail: `reconciled: ${found.source} knows it as job ${found.cluster}.${found.proc}` })
+      settled.push({
+        ...row,
+        time: now,
+        state: 'submitted',
+        cluster: found.cluster,
+        proc: found.proc,
+        detail: `reconciled: ${found.source} knows it as job ${found.cluster}.${found.proc}`,
+      })
     } else {
-      settled.push({ ...row, time: now, state: 'lost', cluster: undefined, proc: undefined, detail: `reconciled: was ${row.state}, but neither condor_q nor condor_history knows a job of it: never submitted` })
+      settled.push({
+        ...row,
+        time: now,
+        state: 'lost',
+        cluster: undefined,
+        proc: undefined,
+        detail: `reconciled: was ${row.state}, but neither condor_q nor condor_history knows a job of it: never submitted`,
+      })
     }
   }
   return settled
@@ -75,7 +93,9 @@ export function runState(runnumber: number, tag: string, rows: readonly LedgerRo
   const submissions = latestPerSubmission(rows.filter((row) => row.runnumber === runnumber && row.tag === tag))
   const mine = jobs.filter((job) => job.runTag === key)
   const clusters = new Map<number, SchedulerJob | undefined>()
-  for (const row of submissions) if (row.cluster !== undefined && row.state !== 'failed' && row.state !== 'lost') clusters.set(row.cluster, undefined)
+  for (const row of submissions) {
+    if (row.cluster !== undefined && row.state !== 'failed' && row.state !== 'lost') clusters.set(row.cluster, undefined)
+  }
   for (const job of mine) clusters.set(job.cluster, job)
   const pending = submissions.filter((row) => (row.state === 'submitting' || row.state === 'unknown') && row.cluster === undefined)
   const attempts = clusters.size + pending.length
@@ -90,7 +110,8 @@ export function runState(runnumber: number, tag: string, rows: readonly LedgerRo
   }
   if (pending.length > 0) {
     const row = pending.at(-1)!
-    return { ...base, state: 'queued', job: undefined, cluster: undefined, detail: `submission ${row.submission} is ${row.state} and not yet known to the scheduler` }
+    const detail = `submission ${row.submission} is ${row.state} and not yet known to the scheduler`
+    return { ...base, state: 'queued', job: undefined, cluster: undefined, detail }
   }
   if (clusters.size === 0) {
     const last = submissions.at(-1)
@@ -100,9 +121,13 @@ export function runState(runnumber: number, tag: string, rows: readonly LedgerRo
   const cluster = Math.max(...clusters.keys())
   const job = clusters.get(cluster)
   const tries = `attempt ${attempts}`
-  if (!job) return { ...base, state: 'failed', job, cluster, detail: `${tries}: cluster ${cluster} is in neither condor_q nor condor_history` }
+  if (!job) {
+    return { ...base, state: 'failed', job, cluster, detail: `${tries}: cluster ${cluster} is in neither condor_q nor condor_history` }
+  }
   const id = `job ${job.cluster}.${job.proc}`
-  if (job.status === JOB_STATUS.completed && job.exitCode === 0) return { ...base, state: 'done', job, cluster, detail: `${id} finished${jobTime(job, 'at')}` }
+  if (job.status === JOB_STATUS.completed && job.exitCode === 0) {
+    return { ...base, state: 'done', job, cluster, detail: `${id} finished${jobTime(job, 'at')}` }
+  }
   return { ...base, state: 'failed', job, cluster, detail: `${tries}: ${id} ${howItEnded(job)}${jobTime(job, 'at')}` }
 }
 

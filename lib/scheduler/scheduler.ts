@@ -63,7 +63,9 @@ function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJo
   }
   const numbers = [job.cluster, job.proc, job.status, job.exitCode ?? 0, job.since ?? 0]
   if (fields.length < FIELDS.length || numbers.some((n) => !Number.isInteger(n)) || job.runTag === '' || job.runTag === 'undefined') {
-    throw new CaloprodError(`${source} printed a line caloprod cannot read: ${JSON.stringify(line.slice(0, 200))}; expected ${FIELDS.join(', ')}`)
+    throw new CaloprodError(
+      `${source} printed a line caloprod cannot read: ${JSON.stringify(line.slice(0, 200))}; expected ${FIELDS.join(', ')}`,
+    )
   }
   return job
 }
@@ -72,10 +74,16 @@ function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJo
 async function ask(program: SchedulerJob['source'], constraint: string, options: SchedulerOptions): Promise<SchedulerJob[]> {
   const result = await run(options)`${program} -constraint ${constraint} -af:t ${FIELDS}`
   if (result.signal) {
-    throw new CaloprodError(`cannot ask the scheduler what is in flight: ${program} did not answer within ${options.timeout}s; is the schedd up (condor_status -schedd)?`)
+    throw new CaloprodError(
+      `cannot ask the scheduler what is in flight: ${program} did not answer within ${options.timeout}s; ` +
+        'is the schedd up (condor_status -schedd)?',
+    )
   }
   if (result.exitCode !== 0) {
-    throw new CaloprodError(`cannot ask the scheduler what is in flight: ${program} failed (exit ${result.exitCode}): ${firstLine(result.stderr || result.stdout)}`)
+    throw new CaloprodError(
+      `cannot ask the scheduler what is in flight: ${program} failed (exit ${result.exitCode}): ` +
+        `${firstLine(result.stderr || result.stdout)}`,
+    )
   }
   return result.stdout.split('\n').filter((line) => line.trim() !== '').map((line) => parseJobLine(line, program))
 }
@@ -107,16 +115,28 @@ export type SubmitOutcome =
 export async function condorSubmit(dir: string, jobs: number, options: SchedulerOptions): Promise<SubmitOutcome> {
   const result = await run({ ...options, cwd: dir })`condor_submit ${SUBMISSION_FILES.sub} -queue ${QUEUE_ARGS}`
   if (result.signal) {
-    return { kind: 'unknown', cluster: undefined, detail: `condor_submit did not finish within ${options.timeout}s and was stopped (${result.signal}); the jobs may have been submitted` }
+    return {
+      kind: 'unknown',
+      cluster: undefined,
+      detail:
+        `condor_submit did not finish within ${options.timeout}s and was stopped (${result.signal}); ` +
+        'the jobs may have been submitted',
+    }
   }
   if (result.exitCode !== 0) {
     return { kind: 'failed', detail: `condor_submit failed (exit ${result.exitCode}): ${firstLine(result.stderr || result.stdout)}` }
   }
   const match = /(\d+) job\(s\) submitted to cluster (\d+)\./.exec(result.stdout)
   if (!match) {
-    return { kind: 'unknown', cluster: undefined, detail: `condor_submit exited 0 without a "N job(s) submitted to cluster C." line: ${firstLine(result.stdout)}` }
+    return {
+      kind: 'unknown',
+      cluster: undefined,
+      detail: `condor_submit exited 0 without a "N job(s) submitted to cluster C." line: ${firstLine(result.stdout)}`,
+    }
   }
   const [count, cluster] = [Number(match[1]), Number(match[2])]
-  if (count !== jobs) return { kind: 'unknown', cluster, detail: `condor_submit reports ${count} jobs in cluster ${cluster}, expected ${jobs}` }
+  if (count !== jobs) {
+    return { kind: 'unknown', cluster, detail: `condor_submit reports ${count} jobs in cluster ${cluster}, expected ${jobs}` }
+  }
   return { kind: 'submitted', cluster, detail: `${count} job(s) submitted to cluster ${cluster}` }
 }

@@ -104,7 +104,8 @@ function readManifest(tempDir: string, taskName: string): { hash: string; files:
  * (lib/files/atomic.ts), the checksum last: a torn checksum after a crash would be a wrongly skipped stage.
  */
 export async function writeChecksum(tempDir: string, taskName: string, fingerprint: SourcesFingerprint): Promise<void> {
-  await writeFileIfChanged(manifestPath(tempDir, taskName), JSON.stringify({ hash: fingerprint.hash, files: fingerprint.files }, null, 2) + '\n')
+  const manifest = { hash: fingerprint.hash, files: fingerprint.files }
+  await writeFileIfChanged(manifestPath(tempDir, taskName), JSON.stringify(manifest, null, 2) + '\n')
   await writeFileIfChanged(checksumPath(tempDir, taskName), fingerprint.hash + '\n')
 }
 
@@ -118,7 +119,9 @@ export function removeChecksum(tempDir: string, taskName: string): void {
 export function describeSourceChanges(tempDir: string, taskName: string, current: SourcesFingerprint): string[] {
   const recorded = readManifest(tempDir, taskName)
   // A manifest that does not describe the stored checksum (go-task wrote it since) cannot tell which file.
-  if (!recorded || recorded.hash !== readChecksum(tempDir, taskName)) return ['sources differ from the recorded checksum (no per-file record of it to say which)']
+  if (!recorded || recorded.hash !== readChecksum(tempDir, taskName)) {
+    return ['sources differ from the recorded checksum (no per-file record of it to say which)']
+  }
   const reasons: string[] = []
   for (const [file, hash] of Object.entries(current.files)) {
     if (!(file in recorded.files)) reasons.push(`source added: ${file}`)

@@ -43,11 +43,22 @@ export const FLAGS: readonly FlagSpec[] = [
   { long: 'version', key: 'version', kind: 'bool', help: 'Show Task version.' },
   { long: 'list', short: 'l', key: 'list', kind: 'bool', help: 'Lists tasks with description of current Taskfile.' },
   { long: 'list-all', short: 'a', key: 'listAll', kind: 'bool', help: 'Lists tasks with or without a description.' },
-  { long: 'status', key: 'status', kind: 'bool', help: 'Exits with non-zero exit code if any of the given tasks is not up-to-date (with --verbose: says why).' },
+  {
+    long: 'status',
+    key: 'status',
+    kind: 'bool',
+    help: 'Exits with non-zero exit code if any of the given tasks is not up-to-date (with --verbose: says why).',
+  },
   { long: 'force', short: 'f', key: 'force', kind: 'bool', help: 'Forces execution even when the task is up-to-date.' },
   { long: 'verbose', short: 'v', key: 'verbose', kind: 'bool', help: 'Enables verbose mode.' },
   { long: 'silent', short: 's', key: 'silent', kind: 'bool', help: 'Disables echoing.' },
-  { long: 'dry', short: 'n', key: 'dry', kind: 'bool', help: 'Compiles and prints tasks in the order that they would be run, without executing them.' },
+  {
+    long: 'dry',
+    short: 'n',
+    key: 'dry',
+    kind: 'bool',
+    help: 'Compiles and prints tasks in the order that they would be run, without executing them.',
+  },
   { long: 'summary', key: 'summary', kind: 'bool', help: 'Show summary about a task.' },
   { long: 'exit-code', short: 'x', key: 'exitCode', kind: 'bool', help: 'Pass-through the exit code of the task command.' },
   { long: 'dir', short: 'd', key: 'dir', kind: 'string', help: 'Sets the directory in which Task will execute and look for a Taskfile.' },
@@ -73,7 +84,10 @@ export function usage(): string {
 function parseBool(value: string, flag: string): boolean {
   if (/^(1|t|T|true|TRUE|True)$/.test(value)) return true
   if (/^(0|f|F|false|FALSE|False)$/.test(value)) return false
-  throw new TaskfileError(ExitCode.usage, `invalid argument "${value}" for "${flag}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`)
+  throw new TaskfileError(
+    ExitCode.usage,
+    `invalid argument "${value}" for "${flag}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`,
+  )
 }
 
 /** Parses the arguments after the program name. Throws a TaskfileError with code 2 on a usage error. */

@@ -53,7 +53,8 @@ export async function compileTask(ctx: VarContext, def: TaskDef, call: CallVars,
     for (const [name, v] of list) {
       if (v.kind === 'static') {
         if (v.value === null) continue
-        const value = typeof v.value === 'string' ? r(v.value, `${at}.${name}`) : v.value instanceof GoFloat ? formatValue(v.value) : String(v.value)
+        const value =
+          typeof v.value === 'string' ? r(v.value, `${at}.${name}`) : v.value instanceof GoFloat ? formatValue(v.value) : String(v.value)
         env.set(name, value)
       } else if (evaluateSh) {
         env.set(name, await runDynamic(ctx, r(v.sh, `${at}.${name}.sh`), dir, commandEnv(ctx.processEnv, env)))

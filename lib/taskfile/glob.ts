@@ -19,7 +19,9 @@ const UNSUPPORTED = /[[{$'"\\`;|<>]/
 /** The reason a pattern cannot be matched by this runner, or undefined when it can. */
 export function unsupportedGlob(pattern: string): string | undefined {
   const bad = UNSUPPORTED.exec(pattern)
-  if (bad) return `the character ${JSON.stringify(bad[0])} (shell expansion, brace or bracket patterns) is not supported in sources/generates`
+  if (bad) {
+    return `the character ${JSON.stringify(bad[0])} (shell expansion, brace or bracket patterns) is not supported in sources/generates`
+  }
   if (/(^|\/)~/.test(pattern)) return 'a "~" home directory is not supported in sources/generates'
   if (pattern.startsWith('#')) return 'a pattern starting with "#" is a shell comment'
   return undefined

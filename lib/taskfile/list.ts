@@ -56,7 +56,9 @@ export async function listTasks(runner: Runner, names: readonly string[], option
     return true
   }
   if (tasks.length === 0) {
-    stdout.write(options.all ? 'task: No tasks available\n' : 'task: No tasks with description available. Try --list-all to list all tasks\n')
+    stdout.write(
+      options.all ? 'task: No tasks available\n' : 'task: No tasks with description available. Try --list-all to list all tasks\n',
+    )
     return false
   }
   stdout.write('task: Available tasks for this project:\n')

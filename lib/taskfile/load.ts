@@ -15,10 +15,15 @@ import { GoFloat, type Value } from './value.js'
  * go-task special variables this runner does not provide. A template reading one is rejected rather
  * than rendered empty (go-task would render a value).
  */
-export const UNSUPPORTED_SPECIAL_VARS = new Set(['TASK_EXE', 'TASK_VERSION', 'CLI_ARGS_LIST', 'CLI_OFFLINE', 'CLI_ASSUME_YES', 'CHECKSUM', 'TIMESTAMP', 'MATCH'])
+export const UNSUPPORTED_SPECIAL_VARS = new Set([
+  'TASK_EXE', 'TASK_VERSION', 'CLI_ARGS_LIST', 'CLI_OFFLINE', 'CLI_ASSUME_YES', 'CHECKSUM', 'TIMESTAMP', 'MATCH',
+])
 
 const ROOT_KEYS = ['version', 'vars', 'env', 'tasks']
-const TASK_KEYS = ['desc', 'summary', 'label', 'aliases', 'cmds', 'cmd', 'deps', 'vars', 'env', 'dir', 'sources', 'generates', 'method', 'status', 'preconditions', 'requires', 'run', 'silent', 'internal']
+const TASK_KEYS = [
+  'desc', 'summary', 'label', 'aliases', 'cmds', 'cmd', 'deps', 'vars', 'env', 'dir',
+  'sources', 'generates', 'method', 'status', 'preconditions', 'requires', 'run', 'silent', 'internal',
+]
 
 /** Where a bad value sits, for error messages: `tasks.build.cmds[2]`. */
 class Invalid extends Error {}
@@ -109,7 +114,12 @@ function cmdDef(v: unknown, where: string): CmdDef {
   const silent = bool(v.get('silent'), `${where}.silent`)
   if (v.has('task')) {
     if (v.has('cmd')) throw new Invalid(`${where}: an entry cannot have both "cmd" and "task"`)
-    return { kind: 'task', task: checkTemplate(text(v.get('task'), `${where}.task`), `${where}.task`), vars: varList(v.get('vars'), `${where}.vars`), silent }
+    return {
+      kind: 'task',
+      task: checkTemplate(text(v.get('task'), `${where}.task`), `${where}.task`),
+      vars: varList(v.get('vars'), `${where}.vars`),
+      silent,
+    }
   }
   if (v.has('vars')) throw new Invalid(`${where}: "vars" is only supported with "task"`)
   return { kind: 'cmd', cmd: checkTemplate(text(v.get('cmd'), `${where}.cmd`), `${where}.cmd`), silent }
@@ -172,7 +182,9 @@ function requires(v: unknown, where: string): RequiredVar[] {
 function oneOf<T extends string>(v: unknown, allowed: readonly T[], fallback: T, where: string, note = ''): T {
   if (v === undefined || v === null) return fallback
   const s = text(v, where)
-  if (!(allowed as readonly string[]).includes(s)) throw new Invalid(`${where}: "${s}" is not supported by this runner (use ${allowed.join(' or ')})${note}`)
+  if (!(allowed as readonly string[]).includes(s)) {
+    throw new Invalid(`${where}: "${s}" is not supported by this runner (use ${allowed.join(' or ')})${note}`)
+  }
   return s as T
 }
 
@@ -191,7 +203,9 @@ function taskDef(name: string, v: unknown): TaskDef {
   }
   checkKeys(v, TASK_KEYS, where)
   if (v.has('cmd') && v.has('cmds')) throw new Invalid(`${where}: a task cannot have both "cmd" and "cmds"`)
-  const cmds = v.has('cmd') ? [cmdDef(v.get('cmd'), `${where}.cmd`)] : list(v.get('cmds'), `${where}.cmds`).map((c, i) => cmdDef(c, `${where}.cmds[${i}]`))
+  const cmds = v.has('cmd')
+    ? [cmdDef(v.get('cmd'), `${where}.cmd`)]
+    : list(v.get('cmds'), `${where}.cmds`).map((c, i) => cmdDef(c, `${where}.cmds[${i}]`))
   const opt = (key: string) => checkTemplate(optionalText(v, key, where), `${where}.${key}`)
   return {
     name,
@@ -207,7 +221,9 @@ function taskDef(name: string, v: unknown): TaskDef {
     sources: globList(v.get('sources'), `${where}.sources`),
     generates: globList(v.get('generates'), `${where}.generates`),
     method: oneOf(v.get('method'), ['checksum', 'none'] as const, 'checksum', `${where}.method`, '; "timestamp" is not implemented'),
-    status: list(v.get('status'), `${where}.status`).map((s, i) => checkTemplate(text(s, `${where}.status[${i}]`), `${where}.status[${i}]`)),
+    status: list(v.get('status'), `${where}.status`).map((s, i) =>
+      checkTemplate(text(s, `${where}.status[${i}]`), `${where}.status[${i}]`),
+    ),
     preconditions: preconditions(v.get('preconditions'), `${where}.preconditions`),
     requires: requires(v.get('requires'), `${where}.requires`),
     run: oneOf<RunMode>(v.get('run'), ['always', 'once', 'when_changed'], 'always', `${where}.run`),
@@ -228,9 +244,13 @@ export function parseTaskfile(path: string, source: string, cwd = dirname(path))
     checkKeys(root, ROOT_KEYS, 'root')
     const version = root.get('version')
     if (version === undefined || version === null) throw new Invalid('"version" is required (this runner reads version 3)')
-    if (!/^3(\.\d+){0,2}$/.test(String(version))) throw new Invalid(`version ${JSON.stringify(String(version))} is not supported (this runner reads version 3)`)
+    if (!/^3(\.\d+){0,2}$/.test(String(version))) {
+      throw new Invalid(`version ${JSON.stringify(String(version))} is not supported (this runner reads version 3)`)
+    }
     const tasksNode = root.get('tasks')
-    if (tasksNode !== undefined && tasksNode !== null && !isMap(tasksNode)) throw new Invalid(`tasks: expected a mapping, got ${describe(tasksNode)}`)
+    if (tasksNode !== undefined && tasksNode !== null && !isMap(tasksNode)) {
+      throw new Invalid(`tasks: expected a mapping, got ${describe(tasksNode)}`)
+    }
     const tasks = new Map<string, TaskDef>()
     for (const [key, value] of tasksNode ?? new Map()) tasks.set(String(key), taskDef(String(key), value))
     checkAliases(tasks)

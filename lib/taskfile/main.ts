@@ -49,7 +49,9 @@ async function dispatch(opts: CliOptions, io: CliIo): Promise<number> {
     runner.checkCalls(calls)
   } catch (err) {
     // An unknown task: go-task shows what there is before the error.
-    if (err instanceof TaskfileError && err.code === ExitCode.taskNotFound) await listTasks(runner, names, { all: false, namesOnly: false }, io.stdout)
+    if (err instanceof TaskfileError && err.code === ExitCode.taskNotFound) {
+      await listTasks(runner, names, { all: false, namesOnly: false }, io.stdout)
+    }
     throw err
   }
   if (opts.summary) {

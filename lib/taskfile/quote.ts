@@ -2,8 +2,13 @@
 // (mvdan.cc/sh syntax.Quote for bash) and sprig's `quote` (Go's %q). Same bytes under both runners means
 // the same command lines, and the same `task: [x] cmd` lines in the logs.
 
-const SHELL_CHARS = new Set([';', '"', "'", '(', ')', '$', '|', '&', '>', '<', '`', ' ', '\t', '\r', '\n', '\\', '#', '{', '~', '*', '?', '[', '='])
-const BASH_KEYWORDS = new Set(['!', '[[', ']]', 'case', 'coproc', 'do', 'done', 'elif', 'else', 'esac', 'fi', 'for', 'function', 'if', 'in', 'select', 'then', 'time', 'until', 'while', '{', '}'])
+const SHELL_CHARS = new Set([
+  ';', '"', "'", '(', ')', '$', '|', '&', '>', '<', '`', ' ', '\t', '\r', '\n', '\\', '#', '{', '~', '*', '?', '[', '=',
+])
+const BASH_KEYWORDS = new Set([
+  '!', '[[', ']]', 'case', 'coproc', 'do', 'done', 'elif', 'else', 'esac', 'fi', 'for', 'function', 'if', 'in',
+  'select', 'then', 'time', 'until', 'while', '{', '}',
+])
 
 /** Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space. */
 function isPrint(ch: string): boolean {

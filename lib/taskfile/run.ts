@@ -99,7 +99,8 @@ export class Runner {
     if (direct) return direct
     const aliased = [...this.options.taskfile.tasks.values()].filter((t) => t.aliases.includes(name))
     if (aliased.length > 1) {
-      throw new TaskfileError(ExitCode.taskNameConflict, `task: Found multiple tasks (${aliased.map((t) => t.name).join(', ')}) that match "${name}"`)
+      const names = aliased.map((t) => t.name).join(', ')
+      throw new TaskfileError(ExitCode.taskNameConflict, `task: Found multiple tasks (${names}) that match "${name}"`)
     }
     if (aliased.length === 0) throw new TaskfileError(ExitCode.taskNotFound, `task: Task "${name}" does not exist`)
     return aliased[0]
@@ -156,7 +157,12 @@ export class Runner {
     this.callCounts.set(def.name, count)
     if (count >= MAXIMUM_TASK_CALLS) throw this.tooManyCalls(def.name)
 
-    const key = def.run === 'once' ? `once:${def.name}` : def.run === 'when_changed' ? `changed:${def.name}:${stableKey([task.vars, task.cmds, task.deps, task.env, task.dir])}` : undefined
+    const key =
+      def.run === 'once'
+        ? `once:${def.name}`
+        : def.run === 'when_changed'
+          ? `changed:${def.name}:${stableKey([task.vars, task.cmds, task.deps, task.env, task.dir])}`
+          : undefined
     const execute = () => this.execute(task, call, key === undefined ? call.chain : [...call.chain, key])
     let run: Promise<void>
     if (key === undefined) run = execute()
@@ -180,14 +186,20 @@ export class Runner {
   }
 
   private tooManyCalls(name: string): TaskfileError {
-    return new TaskfileError(ExitCode.taskCalledTooManyTimes, `task: Maximum task call exceeded (${MAXIMUM_TASK_CALLS}) for task "${name}": probably an cyclic dep or infinite loop`)
+    return new TaskfileError(
+      ExitCode.taskCalledTooManyTimes,
+      `task: Maximum task call exceeded (${MAXIMUM_TASK_CALLS}) for task "${name}": probably an cyclic dep or infinite loop`,
+    )
   }
 
   private checkRequires(task: CompiledTask): void {
     const missing = task.def.requires.filter((r) => !task.vars.has(r.name))
     if (missing.length === 0) return
     const names = missing.map((r) => (r.enum ? `${r.name} (allowed values: [${r.enum.join(' ')}])` : r.name))
-    throw new TaskfileError(ExitCode.taskMissingRequiredVars, `task: Task "${task.name}" cancelled because it is missing required variables: ${names.join(', ')}`)
+    throw new TaskfileError(
+      ExitCode.taskMissingRequiredVars,
+      `task: Task "${task.name}" cancelled because it is missing required variables: ${names.join(', ')}`,
+    )
   }
 
   private checkAllowedValues(task: CompiledTask): void {
@@ -196,8 +208,13 @@ export class Runner {
       return r.enum !== undefined && typeof value === 'string' && !r.enum.includes(value)
     })
     if (bad.length === 0) return
-    const lines = bad.map((r) => `  - ${r.name} has an invalid value : '${String(task.vars.get(r.name))}' (allowed values : [${(r.enum ?? []).join(' ')}])`)
-    throw new TaskfileError(ExitCode.taskNotAllowedVars, `task: Task "${task.name}" cancelled because it is missing required variables:\n${lines.join('\n')}`)
+    const lines = bad.map(
+      (r) => `  - ${r.name} has an invalid value : '${String(task.vars.get(r.name))}' (allowed values : [${(r.enum ?? []).join(' ')}])`,
+    )
+    throw new TaskfileError(
+      ExitCode.taskNotAllowedVars,
+      `task: Task "${task.name}" cancelled because it is missing required variables:\n${lines.join('\n')}`,
+    )
   }
 
   private async runDeps(task: CompiledTask, chain: readonly string[]): Promise<void> {

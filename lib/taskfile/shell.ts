@@ -56,7 +56,10 @@ export async function runShell(command: string, options: ShellOptions): Promise<
  * go-task v3 lets an environment variable that is already set win over the Taskfile's `env:` (unless its
  * ENV_PRECEDENCE experiment is on), and only strings, numbers and booleans are exported.
  */
-export function commandEnv(processEnv: Readonly<Record<string, string | undefined>>, extra: Iterable<readonly [string, string]>): Record<string, string> {
+export function commandEnv(
+  processEnv: Readonly<Record<string, string | undefined>>,
+  extra: Iterable<readonly [string, string]>,
+): Record<string, string> {
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(processEnv)) if (v !== undefined) env[k] = v
   for (const [k, v] of extra) if (!(k in env)) env[k] = v

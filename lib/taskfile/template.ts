@@ -45,7 +45,10 @@ type Token =
   | { t: 'literal'; value: Value }
 
 function unsupported(what: string): never {
-  throw new TemplateError(`${what} is not supported by this runner (supported: {{.VAR}}, pipes, string/number literals and the functions ${SUPPORTED_FUNCTIONS.join(', ')})`)
+  throw new TemplateError(
+    `${what} is not supported by this runner ` +
+      `(supported: {{.VAR}}, pipes, string/number literals and the functions ${SUPPORTED_FUNCTIONS.join(', ')})`,
+  )
 }
 
 /** Go string-literal escapes (strconv.Unquote) for "…" literals. */
@@ -68,6 +71,9 @@ function unquoteGo(body: string): string {
     }
   })
 }
+
+/** A Go number literal at the start of the text: hex, octal, decimal or float, `_` separators allowed. */
+const GO_NUMBER = /^[+-]?(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]+|[0-9][0-9_]*(\.[0-9_]*)?([eE][+-]?[0-9]+)?|\.[0-9]+([eE][+-]?[0-9]+)?)/
 
 function lexAction(src: string): Token[] {
   const tokens: Token[] = []
@@ -101,7 +107,7 @@ function lexAction(src: string): Token[] {
       i += m[0].length
       continue
     }
-    const num = /^[+-]?(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]+|[0-9][0-9_]*(\.[0-9_]*)?([eE][+-]?[0-9]+)?|\.[0-9]+([eE][+-]?[0-9]+)?)/.exec(src.slice(i))
+    const num = GO_NUMBER.exec(src.slice(i))
     if (num && (/[0-9]/.test(c) || ((c === '-' || c === '+') && /[0-9.]/.test(src[i + 1] ?? '')))) {
       const text = num[0].replace(/_/g, '')
       const isFloat = /[.eE]/.test(text) && !/^[+-]?0[xX]/.test(text)
@@ -224,7 +230,11 @@ function callFunction(fn: string, args: Value[]): Value {
       if (args.length !== 1) throw new TemplateError(`wrong number of args for ${fn}: want 1 got ${args.length}`)
       const [arg] = args
       if (typeof arg !== 'string') {
-        throw new TemplateError(arg === null ? `error calling ${fn}: invalid value; expected string` : `wrong type for value; expected string; got ${goTypeName(arg)}`)
+        throw new TemplateError(
+          arg === null
+            ? `error calling ${fn}: invalid value; expected string`
+            : `wrong type for value; expected string; got ${goTypeName(arg)}`,
+        )
       }
       return shellQuote(arg)
     }

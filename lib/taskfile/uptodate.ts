@@ -51,8 +51,9 @@ function sourcesReasons(task: CompiledTask, options: UpToDateOptions): { reasons
   }
   const reasons: string[] = []
   const recorded = readChecksum(options.tempDir, task.name)
-  if (recorded === undefined) reasons.push(`no checksum recorded for "${task.name}" (never run here, or its last run failed or was interrupted)`)
-  else if (recorded !== fingerprint.hash) reasons.push(...describeSourceChanges(options.tempDir, task.name, fingerprint))
+  if (recorded === undefined) {
+    reasons.push(`no checksum recorded for "${task.name}" (never run here, or its last run failed or was interrupted)`)
+  } else if (recorded !== fingerprint.hash) reasons.push(...describeSourceChanges(options.tempDir, task.name, fingerprint))
   try {
     for (const pattern of missingGenerates(task.dir, task.generates)) reasons.push(`generates "${pattern}" matches no file`)
   } catch (err) {

@@ -45,7 +45,9 @@ export function render(source: string, scope: ReadonlyMap<string, Value>, where:
     if (!template) templates.set(source, (template = parseTemplate(source)))
     return renderTemplate(template, scope)
   } catch (err) {
-    if (err instanceof TemplateError) throw new TaskfileError(ExitCode.unknown, `task: template ${JSON.stringify(source)} in ${where}: ${err.message}`)
+    if (err instanceof TemplateError) {
+      throw new TaskfileError(ExitCode.unknown, `task: template ${JSON.stringify(source)} in ${where}: ${err.message}`)
+    }
     throw err
   }
 }
@@ -88,7 +90,12 @@ export function runDynamic(ctx: VarContext, sh: string, dir: string, env: Record
  * (--list, --summary) `sh:` vars are not run and read as "", and template errors give "" as go-task's
  * fast compile does.
  */
-export async function resolveVars(ctx: VarContext, task: TaskDef | undefined, call: CallVars | undefined, evaluateSh: boolean): Promise<Map<string, Value>> {
+export async function resolveVars(
+  ctx: VarContext,
+  task: TaskDef | undefined,
+  call: CallVars | undefined,
+  evaluateSh: boolean,
+): Promise<Map<string, Value>> {
   const { taskfile } = ctx
   const result = new Map<string, Value>()
   for (const [k, v] of Object.entries(ctx.processEnv)) if (v !== undefined) result.set(k, v)

@@ -23,11 +23,16 @@ export interface UploadConnection {
 export async function connectForUpload(env: Env, options: { timeout: number; needStore: boolean; log: Log }): Promise<UploadConnection> {
   const config = await readNopayloadConfig(env)
   if (!config) {
-    throw new CaloprodError(`${NOPAYLOADCLIENT_CONF} is not set: upload talks to the CDB through nopayloaddb's REST API; point it at nopayloadclient's configuration file (base_url, api_res, write_dir)`)
+    throw new CaloprodError(
+      `${NOPAYLOADCLIENT_CONF} is not set: upload talks to the CDB through nopayloaddb's REST API; ` +
+        "point it at nopayloadclient's configuration file (base_url, api_res, write_dir)",
+    )
   }
   const source = `${NOPAYLOADCLIENT_CONF}=${config.file}`
   if (options.needStore && !config.writeDir) {
-    throw new CaloprodError(`${source} has no write_dir: inserting a payload copies it into that payload store; add write_dir to the file (nothing was uploaded)`)
+    throw new CaloprodError(
+      `${source} has no write_dir: inserting a payload copies it into that payload store; add write_dir to the file (nothing was uploaded)`,
+    )
   }
   const client = new HttpClient({
     server: config.apiUrl,

@@ -41,7 +41,9 @@ export const UPLOADS_TABLE: Table<UploadRow> = {
     if (Number.isNaN(Date.parse(time))) throw new Error(`time "${time}" is not a date`)
     const problem = tagProblem(tag) ?? tagProblem(globalTag)
     if (problem) throw new Error(problem)
-    if (!(PAYLOAD_TYPES as readonly string[]).includes(type)) throw new Error(`payload_type "${type}" is not one of ${PAYLOAD_TYPES.join(', ')}`)
+    if (!(PAYLOAD_TYPES as readonly string[]).includes(type)) {
+      throw new Error(`payload_type "${type}" is not one of ${PAYLOAD_TYPES.join(', ')}`)
+    }
     if (!(UPLOAD_STATES as readonly string[]).includes(state)) throw new Error(`state "${state}" is not one of ${UPLOAD_STATES.join(', ')}`)
     if (!MD5.test(checksum)) throw new Error(`checksum "${checksum}" is not an md5 (32 hex digits)`)
     return {

@@ -60,7 +60,10 @@ async function firstBytes(path: string, count: number): Promise<Buffer> {
 export async function checkPayload(output: string, runnumber: number, tag: string, type: PayloadType): Promise<PayloadCheck> {
   const name = currentPayloadFile(type, tag, runnumber)
   const path = join(runOutputDir(output, runnumber, tag), name)
-  const problem = (reason: PayloadProblem['reason'], detail: string): PayloadCheck => ({ ok: false, problem: { type, path, reason, detail } })
+  const problem = (reason: PayloadProblem['reason'], detail: string): PayloadCheck => ({
+    ok: false,
+    problem: { type, path, reason, detail },
+  })
   try {
     const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined
@@ -69,7 +72,9 @@ export async function checkPayload(output: string, runnumber: number, tag: strin
     if (!info) return problem('missing', `no ${name} (genStatus writes a payload only when its histogram has entries)`)
     if (!info.isFile()) return problem('unreadable', `${path} is not a regular file`)
     if (info.size === 0) return problem('empty', `${path} is empty`)
-    if (!(await firstBytes(path, ROOT_MAGIC.length)).equals(ROOT_MAGIC)) return problem('not ROOT', `${path} does not start with "root": not a ROOT file`)
+    if (!(await firstBytes(path, ROOT_MAGIC.length)).equals(ROOT_MAGIC)) {
+      return problem('not ROOT', `${path} does not start with "root": not a ROOT file`)
+    }
     return { ok: true, file: { type, path, name, size: info.size, md5: await md5File(path) } }
   } catch (err) {
     return problem('unreadable', `${path} cannot be read: ${(err as Error).message}`)
@@ -82,8 +87,15 @@ export async function findPayloads(output: string, runnumber: number, tag: strin
 }
 
 /** The payload types of (run, tag) for which genStatus wrote no file: what makes a run incomplete. */
-export async function absentPayloads(output: string, runnumber: number, tag: string, types: readonly PayloadType[]): Promise<PayloadType[]> {
+export async function absentPayloads(
+  output: string,
+  runnumber: number,
+  tag: string,
+  types: readonly PayloadType[],
+): Promise<PayloadType[]> {
   const dir = runOutputDir(output, runnumber, tag)
-  const present = await Promise.all(types.map((type) => stat(join(dir, currentPayloadFile(type, tag, runnumber))).then(() => true, () => false)))
+  const present = await Promise.all(
+    types.map((type) => stat(join(dir, currentPayloadFile(type, tag, runnumber))).then(() => true, () => false)),
+  )
   return types.filter((_, i) => !present[i])
 }

@@ -55,22 +55,37 @@ export function planRun(view: RunView, globalTag: string, lists: ReadonlyMap<str
     const { file } = check
     const done = latest.get(uploadKey({ ...base, globalTag }))
     if (done?.state === 'uploaded' && done.checksum === file.md5) {
-      return { ...base, action: 'skip', why: `in the ledger: uploaded ${done.time}${done.piov === undefined ? '' : ` (piov ${done.piov})`}` }
+      const piov = done.piov === undefined ? '' : ` (piov ${done.piov})`
+      return { ...base, action: 'skip', why: `in the ledger: uploaded ${done.time}${piov}` }
     }
-    if (cdbHolds(view.cdb, type, view.runnumber, file.md5)) return { ...base, action: 'skip', why: `already in the CDB with this checksum (${file.md5})` }
+    if (cdbHolds(view.cdb, type, view.runnumber, file.md5)) {
+      return { ...base, action: 'skip', why: `already in the CDB with this checksum (${file.md5})` }
+    }
     const present = coveringRow(view.cdb, type, view.runnumber)
     if (present && payloadState(type, view.tag, view.runnumber, present.url) === 'current') {
-      return { ...base, action: 'skip', why: `the CDB already has a current payload for this tag with another checksum (${present.url}); not replaced` }
+      return {
+        ...base,
+        action: 'skip',
+        why: `the CDB already has a current payload for this tag with another checksum (${present.url}); not replaced`,
+      }
     }
     if (!lists.has(type)) {
       return {
         ...base,
         action: 'not',
-        why: `global tag ${globalTag} has no payload list for ${type}; creating one in a tag is an administrator's act (nopayloadclient createPayloadList, then pl_attach)`,
+        why:
+          `global tag ${globalTag} has no payload list for ${type}; ` +
+          "creating one in a tag is an administrator's act (nopayloadclient createPayloadList, then pl_attach)",
       }
     }
     const url = storeUrl(type, file.md5, file.name)
-    return { ...base, action: 'insert', why: `${file.name} (${file.size} bytes, md5 ${file.md5}) as ${url}, IOV [${view.runnumber}, ${view.runnumber + 1})`, file, url }
+    return {
+      ...base,
+      action: 'insert',
+      why: `${file.name} (${file.size} bytes, md5 ${file.md5}) as ${url}, IOV [${view.runnumber}, ${view.runnumber + 1})`,
+      file,
+      url,
+    }
   })
 }
 

@@ -18,7 +18,9 @@ export function storeUrl(type: string, md5: string, name: string): string {
 export async function checkStore(writeDir: string, source: string): Promise<void> {
   const info = await stat(writeDir).catch(() => undefined)
   if (!info) throw new CaloprodError(`the payload store ${writeDir} (write_dir in ${source}) does not exist; mount it or fix write_dir`)
-  if (!info.isDirectory()) throw new CaloprodError(`the payload store ${writeDir} (write_dir in ${source}) is not a directory; fix write_dir`)
+  if (!info.isDirectory()) {
+    throw new CaloprodError(`the payload store ${writeDir} (write_dir in ${source}) is not a directory; fix write_dir`)
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -48,7 +50,11 @@ async function placeWithoutOverwrite(temp: string, target: string): Promise<void
     await link(temp, target)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EEXIST') throw new CaloprodError(`${target} appeared in the payload store while caloprod copied it; it is never overwritten: re-run the upload`)
+    if (code === 'EEXIST') {
+      throw new CaloprodError(
+        `${target} appeared in the payload store while caloprod copied it; it is never overwritten: re-run the upload`,
+      )
+    }
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err
     await rename(temp, target)
     return
@@ -67,7 +73,11 @@ export async function copyIntoStore(writeDir: string, url: string, source: strin
   const target = join(writeDir, url)
   const dir = dirname(target)
   const fail = (what: string, err: unknown) =>
-    new CaloprodError(`cannot ${what} in the payload store: ${(err as Error).message}; check that ${writeDir} is writable by this user`, 1, { cause: err })
+    new CaloprodError(
+      `cannot ${what} in the payload store: ${(err as Error).message}; check that ${writeDir} is writable by this user`,
+      1,
+      { cause: err },
+    )
   try {
     await mkdir(dir, { recursive: true })
   } catch (err) {
@@ -76,7 +86,10 @@ export async function copyIntoStore(writeDir: string, url: string, source: strin
   await sweepStaleTemps(dir)
   if (await stat(target).catch(() => undefined)) {
     if ((await md5File(target)) === md5) return 'present'
-    throw new CaloprodError(`${target} is already in the payload store with other bytes than ${source} (md5 ${md5}); it is never overwritten: ask the CDB's administrators`)
+    throw new CaloprodError(
+      `${target} is already in the payload store with other bytes than ${source} (md5 ${md5}); ` +
+        "it is never overwritten: ask the CDB's administrators",
+    )
   }
   const temp = tempPathFor(target)
   try {

@@ -7,7 +7,8 @@ import { PLOT_WIDTH, renderPlot, type Figure } from './render.js'
 /** Every day from `first` to `last` (YYYY-MM-DD, UTC), both included. */
 function days(first: string, last: string): string[] {
   const out: string[] = []
-  for (let t = Date.parse(`${first}T00:00:00Z`); t <= Date.parse(`${last}T00:00:00Z`); t += 86400_000) out.push(new Date(t).toISOString().slice(0, 10))
+  const end = Date.parse(`${last}T00:00:00Z`)
+  for (let t = Date.parse(`${first}T00:00:00Z`); t <= end; t += 86400_000) out.push(new Date(t).toISOString().slice(0, 10))
   return out
 }
 
