@@ -47,7 +47,11 @@ export async function freshDatabase(t: Test): Promise<TestDatabase> {
   }
   const server = await embedded
   const sql = postgres(server.url, { onnotice: () => {}, max: 1 })
-  await sql.unsafe('drop schema if exists public cascade; create schema public')
+  // One database for the whole file: start each test from nothing, every schema a test made dropped with public.
+  const schemas = await sql<{ name: string }[]>`
+    select nspname as name from pg_namespace where nspname not like 'pg\_%' and nspname <> 'information_schema'`
+  for (const { name } of schemas) await sql.unsafe(`drop schema "${name}" cascade`)
+  await sql.unsafe('create schema public')
   t.teardown(() => sql.end({ timeout: 5 }))
   return { url: server.url, sql }
 }
