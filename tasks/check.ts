@@ -18,9 +18,9 @@ export const stage = await declareStage(
       'payloads); with --cdb rest it asks nopayloaddb (--cdb-url, or $NOPAYLOADCLIENT_CONF) itself, one request per\n' +
       'run, --jobs at a time. Runs found current are remembered in <output>/<runtype>-settled.csv and not asked\n' +
       'again while their tag stays the same, for --recheck-after; --recheck asks about every run. If the CDB fails\n' +
-      '(a call crashes, times out or answers nonsense, --cdb-retries times), nothing is written.',
+      '(a call crashes, times out or answers nonsense, --cdb-tries times), nothing is written.',
     flags: [
-      'run-type', 'rules', 'output', 'cdb', 'cdb-url', 'global-tag', 'jobs', 'recheck', 'recheck-after', 'timeout', 'cdb-retries',
+      'run-type', 'rules', 'output', 'cdb', 'cdb-url', 'global-tag', 'jobs', 'recheck', 'recheck-after', 'timeout', 'cdb-tries',
       'bin-filter-datasets', 'verbose', 'quiet', 'help',
     ],
     lock: true,

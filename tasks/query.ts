@@ -15,12 +15,12 @@ export const stage = await declareStage(
       'HIST_CALOQA and HIST_CALOFITTINGQA files of the tag with the newest QA file), and writes them to\n' +
       '<output>/query.csv (rewritten only when the result changed).\n' +
       'The connection comes from --db-url, else PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (default FileCatalog).',
-    flags: ['run-type', 'rules', 'min-events', 'output', 'db-url', 'statement-timeout', 'db-retries', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'rules', 'min-events', 'output', 'db-url', 'statement-timeout', 'db-tries', 'verbose', 'quiet', 'help'],
     lock: true,
   },
   async ({ options, log, env, progress }) => {
     const onRows = progress === NO_PROGRESS ? undefined : progressCounter(progress, 'query', 'rows received')
-    const result = await runQuery(catalogTarget(options.dbUrl, env), { ...options, retry: { attempts: options.dbRetries }, onRows }, log)
+    const result = await runQuery(catalogTarget(options.dbUrl, env), { ...options, retry: { attempts: options.dbTries }, onRows }, log)
     const skipped = result.skipped ? `, ${result.skipped} unusable rows skipped (see log)` : ''
     const { excluded, aggregated, untagged } = result.traps
     const trapRows = excluded + aggregated + untagged

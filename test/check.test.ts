@@ -62,7 +62,7 @@ function setup(t: Test, state = STATE) {
   writeFileSync(join(output, 'run3auau.csv'), runListCsv(RUN_LIST))
   const cdb = fakeCdb(root, state)
   const options: CheckOptions = {
-    output, runType: 'run3auau', jobs: 4, recheck: false, recheckAfter: 7 * DAY, timeout: 60, cdbRetries: 3, binFilterDatasets: FAKE_FILTER_DATASETS,
+    output, runType: 'run3auau', jobs: 4, recheck: false, recheckAfter: 7 * DAY, timeout: 60, cdbTries: 3, binFilterDatasets: FAKE_FILTER_DATASETS,
     cdb: 'filter-datasets', cdbUrl: undefined, globalTag: 'newcdbtag', rules: SEED_RULES,
   }
   const paths = { process: join(output, 'run3auau-process.csv'), settled: join(output, 'run3auau-settled.csv'), runList: join(output, 'run3auau.csv') }
@@ -204,7 +204,7 @@ t.test('a failing CDB writes nothing and names the runs; each failure mode', asy
     ['no-output', [], /its stdout says "ERROR: Could not open file .*runs-process.csv for writing."/],
   ]
   for (const [mode, args, message] of modes) {
-    const result = await check(output, cdb, ['--cdb-retries', '1', ...args], { FAKE_CDB_FAIL: mode, FAKE_CDB_FAIL_RUN: '66502' })
+    const result = await check(output, cdb, ['--cdb-tries', '1', ...args], { FAKE_CDB_FAIL: mode, FAKE_CDB_FAIL_RUN: '66502' })
     t.equal(result.code, 1, mode)
     t.equal(result.stdout, '', mode)
     const lines = result.stderr.trim().split('\n')
@@ -303,7 +303,7 @@ t.test('--rules current asks ten payloads per run of a release since 2025-10; a 
 t.test('a filter-datasets that asks another number of payloads than the rules need: exit 2, one line, nothing written', async (t) => {
   for (const [rules, types, says] of [['current', '7', /a release before 2025-10 \(seven payload types\), but the rule set needs 10/], ['seed', '10', /a release since 2025-10 \(ten payload types\), but the rule set needs 7/]] as const) {
     const { output, cdb, paths } = setup(t, { default: 'current', runs: {} })
-    const result = await check(output, cdb, ['--rules', rules, '--cdb-retries', '3'], { FAKE_CDB_TYPES: types })
+    const result = await check(output, cdb, ['--rules', rules, '--cdb-tries', '3'], { FAKE_CDB_TYPES: types })
     t.equal(result.code, 2, `${rules} with a ${types}-type binary: exit 2`)
     t.match(result.stderr, says)
     t.equal(result.stderr.trim().split('\n').length, 1, 'one line')

@@ -118,7 +118,7 @@ t.test('a re-run on an unchanged catalog leaves query.csv untouched', async (t) 
 
 t.test('an unreachable catalog: one line naming host and database, no password, exit 1, outputs kept', async (t) => {
   const output = t.testdir({ 'query.csv': 'precious\n' })
-  const result = await runStageHere('query', ['--output', output, '--db-retries', '1'], {
+  const result = await runStageHere('query', ['--output', output, '--db-tries', '1'], {
     PGHOST: '127.0.0.1', PGPORT: '1', PGUSER: 'calo', PGPASSWORD: 's3cret-pw', PGDATABASE: 'FileCatalog',
   })
   t.equal(result.code, 1)
@@ -130,7 +130,7 @@ t.test('an unreachable catalog: one line naming host and database, no password, 
 
 t.test('a --db-url password never reaches the log or stderr', async (t) => {
   const output = t.testdir()
-  const result = await runStageHere('query', ['--output', output, '--db-retries', '1', '--db-url', 'postgres://calo:hunter2@127.0.0.1:1/FileCatalog'])
+  const result = await runStageHere('query', ['--output', output, '--db-tries', '1', '--db-url', 'postgres://calo:hunter2@127.0.0.1:1/FileCatalog'])
   t.equal(result.code, 1)
   const { readdirSync } = await import('node:fs')
   const log = await readFile(join(output, 'log', readdirSync(join(output, 'log'))[0]), 'utf8')

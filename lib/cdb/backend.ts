@@ -16,7 +16,7 @@ export interface CdbChoice {
   /** Seconds one filter-datasets call, or all the requests of a rest ask, may take. */
   timeout: number
   /** Tries of a shard, or of a request, the first included. */
-  cdbRetries: number
+  cdbTries: number
   binFilterDatasets: string | undefined
   cdbUrl: string | undefined
   globalTag: string
@@ -74,7 +74,7 @@ export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promi
       target: bin,
       ask: (runs) =>
         askCdb(runs, {
-          bin, payloadTypes, jobs, timeoutMs: choice.timeout * 1000, attempts: choice.cdbRetries, env: deps.env, log,
+          bin, payloadTypes, jobs, timeoutMs: choice.timeout * 1000, attempts: choice.cdbTries, env: deps.env, log,
           retryBaseMs: deps.retryBaseMs, maxShardRuns: deps.maxShardRuns, tempRoot: deps.tempRoot, signal: deps.signal,
           onAnswered: deps.onAnswered,
         }),
@@ -87,7 +87,7 @@ export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promi
     target: `${apiUrl} (global tag ${choice.globalTag})`,
     ask: (runs) =>
       askRest(runs, {
-        apiUrl, globalTag: choice.globalTag, payloadTypes, jobs, attempts: choice.cdbRetries, log,
+        apiUrl, globalTag: choice.globalTag, payloadTypes, jobs, attempts: choice.cdbTries, log,
         timeoutMs: Math.min(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, choice.timeout * 1000),
         deadlineMs: choice.timeout * 1000, retryBaseMs: deps.retryBaseMs, signal: deps.signal, onAnswered: deps.onAnswered,
       }),

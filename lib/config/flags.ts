@@ -60,8 +60,8 @@ export const FLAGS = {
     key: 'statementTimeout', kind: 'string', value: 'DURATION',
     help: 'longest a catalog query may run, e.g. 10m (default 10m)', parse: parseDuration,
   },
-  'db-retries': {
-    key: 'dbRetries', kind: 'string', value: 'N',
+  'db-tries': {
+    key: 'dbTries', kind: 'string', value: 'N',
     help: 'tries of a catalog query that fails for a passing reason, with growing pauses (default 4)', parse: parsePositiveInt,
   },
   jobs: {
@@ -77,8 +77,8 @@ export const FLAGS = {
     key: 'timeout', kind: 'string', value: 'DURATION',
     help: 'longest one external call may take, 1s to 24h, e.g. 30m (default 30m)', parse: parseTimeout,
   },
-  'cdb-retries': {
-    key: 'cdbRetries', kind: 'string', value: 'N',
+  'cdb-tries': {
+    key: 'cdbTries', kind: 'string', value: 'N',
     help: 'tries of a filter-datasets shard that fails (crash, timeout, bad output), with growing pauses (default 3)',
     parse: parsePositiveInt,
   },

@@ -31,7 +31,7 @@ export interface Options {
   /** Seconds a FileCatalog statement may run. @default 600 */
   statementTimeout: number
   /** Tries of a catalog query that fails for a passing reason (server restarting, dropped connection). @default 4 */
-  dbRetries: number
+  dbTries: number
   /** CDB lookups at once: filter-datasets processes, or requests with `--cdb rest`. @default 4, 16 for rest */
   jobs: number | undefined
   /** Ask the CDB about every run, ignoring the cache of settled runs. */
@@ -41,7 +41,7 @@ export interface Options {
   /** Seconds one external call (a filter-datasets shard, condor_submit) may take. @default 1800 */
   timeout: number
   /** Tries of a filter-datasets shard that fails (crash, timeout, bad output) before the check stage fails. @default 3 */
-  cdbRetries: number
+  cdbTries: number
   /** @default $OFFLINE_MAIN/bin/CaloCDB-FilterDatasets */
   binFilterDatasets: string | undefined
   /** How check asks the CDB: the seed's filter-datasets, or nopayloaddb's REST API directly. @default 'filter-datasets' */
@@ -88,12 +88,12 @@ export function defaultOptions(env: Env, cwd: string): Options {
     quiet: false,
     dbUrl: undefined,
     statementTimeout: 600,
-    dbRetries: 4,
+    dbTries: 4,
     jobs: undefined,
     recheck: false,
     recheckAfter: 7 * 86400,
     timeout: 1800,
-    cdbRetries: 3,
+    cdbTries: 3,
     binFilterDatasets: bin && `${bin}/CaloCDB-FilterDatasets`,
     binGenStatus: bin && `${bin}/CaloCDB-GenStatus`,
     cdb: 'filter-datasets',
@@ -122,7 +122,7 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
   for (const [name, spec] of specs) alias[name] = spec.alias ? [spec.alias] : []
   // mri mutates its options object: build it fresh on every call.
   // A negative number after a flag is its (bad) value, not a short flag: let the value's parser name it.
-  const args = joinNegativeValues(argv)
+  const args = joinNegativeValues(argv.map(renamedFlag))
   const parsed = mri(args, {
     boolean: specs.filter(([, s]) => s.kind === 'boolean').map(([n]) => n),
     string: specs.filter(([, s]) => s.kind === 'string').map(([n]) => n),
@@ -186,6 +186,18 @@ export function usage(command: string, summary: string, accepted: readonly FlagN
 }
 
 /** `--flag -5` as `--flag=-5`: a negative number after a flag is its (bad) value, not short flags for mri. */
+/**
+ * The flags' old names, still taken so a crontab written for them keeps working: they counted tries, not retries.
+ */
+const RENAMED: Record<string, string> = { '--db-retries': '--db-tries', '--cdb-retries': '--cdb-tries' }
+
+/** `--db-retries N` or `--db-retries=N` under the flag's present name; any other argument as it is. */
+function renamedFlag(arg: string): string {
+  const [name, ...value] = arg.split('=')
+  const renamed = RENAMED[name]
+  return renamed ? [renamed, ...value].join('=') : arg
+}
+
 function joinNegativeValues(argv: readonly string[]): string[] {
   const takesValue = (arg: string) => arg.startsWith('--') && !arg.includes('=')
   const args: string[] = []

@@ -11,7 +11,7 @@ t.test('nobody there, a name that does not resolve, a malformed or missing confi
   const { check, untouched, root } = await setup(t)
   const closed = await startFakeNopayloaddb({})
   await closed.close()
-  const refused = failedLine(t, 'refused', await check(['--cdb-retries', '2', '--cdb-url', closed.apiUrl]))
+  const refused = failedLine(t, 'refused', await check(['--cdb-tries', '2', '--cdb-url', closed.apiUrl]))
   t.match(refused, new RegExp(`^caloprod check: CDB check failed, nothing was written: nopayloaddb ${closed.apiUrl}, run 665\\d\\d: connection refused .*\\(tried 2 times\\); check that nopayloaddb is up`))
   untouched(t, 'refused')
 

@@ -97,7 +97,7 @@ t.test(`both backends agree on ${RANDOM_STATES} random CDB states`, async (t) =>
       writeFileSync(join(output, 'run3auau-settled.csv'), settled)
       server.runList = join(output, 'run3auau.csv')
       const options: CheckOptions = {
-        output, runType: 'run3auau', jobs: cdb === 'rest' ? 8 : 3, recheck, recheckAfter: 7 * 86400, timeout: 120, cdbRetries: 1,
+        output, runType: 'run3auau', jobs: cdb === 'rest' ? 8 : 3, recheck, recheckAfter: 7 * 86400, timeout: 120, cdbTries: 1,
         binFilterDatasets: FAKE_FILTER_DATASETS, cdb, cdbUrl: server.apiUrl, globalTag: 'newcdbtag', rules,
       }
       const result = await runCheck(options, silent, { env: { ...process.env, ...fakeCdbEnv(cdbFiles, { FAKE_CDB_TYPES: types }) }, now: () => NOW, retryBaseMs: 1, tempRoot: root })

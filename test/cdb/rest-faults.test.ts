@@ -19,7 +19,7 @@ t.test('each fault of the server: one line naming server, run and what to do; no
   for (const [name, faults, args, message, more] of cases) {
     server.setFaults(faults)
     server.requests.length = 0
-    const line = failedLine(t, name, await check(['--cdb-retries', '2', ...args]))
+    const line = failedLine(t, name, await check(['--cdb-tries', '2', ...args]))
     t.ok(line.startsWith(prefix), `${name}: names the server: ${line}`)
     t.match(line, message, name)
     more(server)

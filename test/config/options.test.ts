@@ -95,3 +95,19 @@ t.test('--timeout must be a real time limit and --jobs a number of processes thi
   t.throws(() => check(['--jobs', '1000000']), { constructor: UsageError, message: /^--jobs: "1000000" is more than 64 filter-datasets processes at once/ })
   t.throws(() => check(['--jobs', '0']), { message: /^--jobs: cannot parse "0"/ })
 })
+
+t.test('--db-tries and --cdb-tries count tries; their old names (--db-retries, --cdb-retries) are still taken', async (t) => {
+  const flags: FlagName[] = ['db-tries', 'cdb-tries', 'help']
+  const tries = (argv: string[]) => {
+    const o = resolveOptions(argv, {}, '/work', flags)
+    return [o.dbTries, o.cdbTries]
+  }
+  t.same(tries([]), [4, 3], 'the defaults')
+  t.same(tries(['--db-tries', '2', '--cdb-tries=5']), [2, 5])
+  t.same(tries(['--db-retries', '2', '--cdb-retries=5']), [2, 5], 'the old names, as a crontab may still give them')
+  t.throws(() => tries(['--db-retries', '0']), /--db-tries: /, 'an error names the flag by its present name')
+  t.throws(() => tries(['--db-retries', '1', '--db-tries', '2']), /--db-tries is given more than once/)
+  const text = usage('x', 'X.', flags)
+  t.match(text, /--db-tries N/)
+  t.notMatch(text, /retries N/, 'help shows only the present names')
+})

@@ -26,7 +26,7 @@ async function catalog(t: Test) {
 /** Runs query against a port, with an old query.csv in place, returning the result and what the directory holds. */
 async function queryVia(t: Test, port: number, database: string, retries: number, env: NodeJS.ProcessEnv = {}) {
   const output = t.testdir({ 'query.csv': OLD })
-  const result = await runStageHere('query', ['--output', output, '--db-retries', String(retries)], {
+  const result = await runStageHere('query', ['--output', output, '--db-tries', String(retries)], {
     PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: database, PGSSLMODE: 'disable', ...env,
   })
   const files = readdirSync(output).filter((f) => f !== 'log')
@@ -50,7 +50,7 @@ t.test('server restarting (connection refused, then up): the retry succeeds', as
   const db = await catalog(t)
   const port = await closedPort()
   const output = t.testdir()
-  const run = runStageHere('query', ['--output', output, '--db-retries', '4'], {
+  const run = runStageHere('query', ['--output', output, '--db-tries', '4'], {
     PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: db.database, PGSSLMODE: 'disable',
   })
   // The server comes up only after the first try was refused (the log says so before the pause).
@@ -128,7 +128,7 @@ t.test('a connection dropped mid-query (pg_terminate_backend) is retried; withou
       const run = queryVia(t, db.port, db.database, retries)
       await killOnce()
       const { result, output, files, log } = await run
-      t.equal(result.code, code, `--db-retries ${retries}: ${result.stderr}`)
+      t.equal(result.code, code, `--db-tries ${retries}: ${result.stderr}`)
       t.same(files, ['query.csv'], 'no temporary file left')
       if (code === 1) {
         oneLine(t, result.stderr)
