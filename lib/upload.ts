@@ -14,8 +14,8 @@ import {
   payloadIovs,
   payloadLists,
   type CdbRequest,
-  type PayloadIovRow,
 } from './cdb/nopayload-write.js'
+import type { PayloadIov } from './cdb/payload-iovs.js'
 import { reconcile, runState } from './scheduler/job-state.js'
 import { readProcessList } from './files/process-list.js'
 import { schedulerJobs } from './scheduler/scheduler.js'
@@ -73,7 +73,7 @@ const now = () => new Date().toISOString()
 /** The ledger rows that settle `uploading` rows (a crash mid-insert) by what the CDB holds for their run. */
 async function settle(rows: readonly UploadRow[], request: CdbRequest, writeDir: string | undefined): Promise<UploadRow[]> {
   const open = [...latestUploads(rows).values()].filter((row) => row.state === 'uploading')
-  const views = new Map<string, PayloadIovRow[]>()
+  const views = new Map<string, PayloadIov[]>()
   const settled: UploadRow[] = []
   for (const row of open) {
     const key = `${row.globalTag}\0${row.runnumber}`

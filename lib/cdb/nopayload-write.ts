@@ -3,12 +3,13 @@
 // list in the global tag (from `GET gtPayloadLists/<tag>`). nopayloaddb answers a refusal (a locked tag and a
 // conflicting IOV, an unknown list) with an HTTP error and `{"detail": "..."}`, which is passed on as it is.
 import { CaloprodError } from '../errors.js'
-import { parseExactJson } from './exact-json.js'
+import { parseExactJson, type ExactJson } from './exact-json.js'
 import { HttpError, type HttpClient } from './http.js'
+import { readPayloadIovs, type PayloadIov } from './payload-iovs.js'
 
 /** A JSON request to the CDB's API; `path` is relative to `<base_url><api_res>`. */
 export interface CdbRequest {
-  (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<unknown>
+  (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<ExactJson>
 }
 
 /** The server answered with an HTTP error: `detail` is its message. */
@@ -46,16 +47,6 @@ export function cdbRequestOver(client: HttpClient, apiUrl: string): CdbRequest {
       throw err
     }
   }
-}
-
-/** One row of `payloadiovs`: the payload of a type the CDB returns for a run. */
-export interface PayloadIovRow {
-  type: string
-  url: string
-  checksum: string
-  /** Start and end of the IOV's minor part (the run); the end as a bigint, since 2^63-1 marks an open end. */
-  minorIov: bigint
-  minorIovEnd: bigint
 }
 
 /** The payload lists of a global tag, by payload type (`{}` for a tag that has none, or does not exist). */
@@ -110,32 +101,12 @@ export async function attachPayloadIov(request: CdbRequest, payloadList: string,
   await request('PUT', 'piov_attach', { payload_list: payloadList, piov_id: piovId })
 }
 
-function bigintOf(value: unknown): bigint | undefined {
-  if (typeof value === 'bigint') return value
-  if (typeof value === 'number' && Number.isFinite(value)) return BigInt(Math.trunc(value))
-  if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value)
-  return undefined
-}
-
-/** Reads one positional row `[type, url, checksum, size, major, minor, major_end, minor_end(, revision)]`. */
-export function parsePayloadIovRow(row: unknown): PayloadIovRow {
-  if (!Array.isArray(row) || row.length < 8) {
-    throw new CaloprodError(`the CDB answered payloadiovs with a row caloprod cannot read: ${JSON.stringify(row).slice(0, 200)}`)
-  }
-  const [type, url, checksum, , , minor, , minorEnd] = row
-  const minorIov = bigintOf(minor)
-  const minorIovEnd = bigintOf(minorEnd)
-  if (typeof type !== 'string' || typeof url !== 'string' || minorIov === undefined || minorIovEnd === undefined) {
-    throw new CaloprodError(`the CDB answered payloadiovs with a row caloprod cannot read: ${JSON.stringify(row).slice(0, 200)}`)
-  }
-  return { type, url, checksum: typeof checksum === 'string' ? checksum : '', minorIov, minorIovEnd }
-}
-
 /** `GET payloadiovs/`: the payload of each type the CDB returns for the run (`[]` for an unknown tag). */
-export async function payloadIovs(request: CdbRequest, globalTag: string, run: number): Promise<PayloadIovRow[]> {
+export async function payloadIovs(request: CdbRequest, globalTag: string, run: number): Promise<PayloadIov[]> {
   const body = await request('GET', `payloadiovs/?gtName=${encodeURIComponent(globalTag)}&majorIOV=0&minorIOV=${run}`)
-  if (!Array.isArray(body)) {
-    throw new CaloprodError(`the CDB answered payloadiovs for run ${run} with ${JSON.stringify(body).slice(0, 100)}; expected a list`)
+  try {
+    return readPayloadIovs(body, run)
+  } catch (err) {
+    throw new CaloprodError(`the CDB answered payloadiovs for run ${run} with what caloprod cannot read: ${(err as Error).message}`)
   }
-  return body.map(parsePayloadIovRow)
 }

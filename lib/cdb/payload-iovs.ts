@@ -6,6 +6,8 @@ export interface PayloadIov {
   type: string
   /** Relative to the payload store: `<type>/<md5[0:2]>/<md5[2:4]>/<md5>_<name>` when nopayloadclient inserted it. */
   url: string
+  /** The payload file's md5, as the inserter gave it (null when it gave none). */
+  checksum: string | null
   majorIov: bigint
   minorIov: bigint
   majorIovEnd: bigint
@@ -63,6 +65,7 @@ function parseRow(row: ExactJson, index: number): PayloadIov {
   return {
     type,
     url: text('payload_url'),
+    checksum,
     majorIov: integer('major_iov'),
     minorIov: integer('minor_iov'),
     majorIovEnd: integer('major_iov_end'),
@@ -89,6 +92,11 @@ export function parsePayloadIovs(body: string, run: number): PayloadIov[] {
     if (body.trim() === '') throw new Error('the answer is empty, not JSON')
     throw new Error(`the answer is not whole JSON (${(err as Error).message}; ${body.length} characters)`)
   }
+  return readPayloadIovs(value, run)
+}
+
+/** The rows of a payloadiovs answer already parsed (parseExactJson), checked as parsePayloadIovs checks them. */
+export function readPayloadIovs(value: ExactJson, run: number): PayloadIov[] {
   if (!Array.isArray(value)) throw new Error(`the answer is ${describe(value)}, not a list of payload rows`)
   const rows = value.map(parseRow)
   const seen = new Set<string>()

@@ -1,7 +1,7 @@
 // What the upload stage would do with each payload of each finished run, decided from the files, the ledger and
 // what the CDB holds, before anything is touched: pure, so the plan and the act are the same decision.
 import { payloadState, type PayloadType } from '../config/calibrations.js'
-import type { PayloadIovRow } from '../cdb/nopayload-write.js'
+import { iovEnded, type PayloadIov } from '../cdb/payload-iovs.js'
 import type { PayloadCheck, PayloadFile, PayloadProblem } from './payload-files.js'
 import { latestUploads, uploadKey, type UploadRow } from './ledger.js'
 import { storeUrl } from './store.js'
@@ -27,17 +27,17 @@ export interface RunView {
   tag: string
   checks: readonly PayloadCheck[]
   /** The run's rows of `payloadiovs` in the global tag. */
-  cdb: readonly PayloadIovRow[]
+  cdb: readonly PayloadIov[]
 }
 
 /** The row of a type whose IOV covers the run (nopayloaddb also returns IOVs that ended before it). */
-function coveringRow(rows: readonly PayloadIovRow[], type: string, run: number): PayloadIovRow | undefined {
+function coveringRow(rows: readonly PayloadIov[], type: string, run: number): PayloadIov | undefined {
   const row = rows.find((r) => r.type === type)
-  return row && row.minorIov <= BigInt(run) && row.minorIovEnd > BigInt(run) ? row : undefined
+  return row && !iovEnded(row, run) ? row : undefined
 }
 
 /** Whether the CDB holds this payload (its checksum) for the run: what settles an interrupted upload. */
-export function cdbHolds(rows: readonly PayloadIovRow[], type: string, run: number, checksum: string): boolean {
+export function cdbHolds(rows: readonly PayloadIov[], type: string, run: number, checksum: string): boolean {
   return coveringRow(rows, type, run)?.checksum === checksum
 }
 

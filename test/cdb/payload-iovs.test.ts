@@ -1,5 +1,6 @@
 import t from 'tap'
-import { iovEnded, judgeRun, parsePayloadIovs } from '../../lib/cdb/payload-iovs.js'
+import { parseExactJson } from '../../lib/cdb/exact-json.js'
+import { iovEnded, judgeRun, parsePayloadIovs, readPayloadIovs } from '../../lib/cdb/payload-iovs.js'
 
 const OPEN = '9223372036854775807'
 
@@ -12,6 +13,7 @@ t.test('8 and 9 columns, objects, null size and revision; 2^63-1 exact', async (
     66500,
   )
   t.equal(rows[0].minorIovEnd, 9223372036854775807n)
+  t.same(rows.map((row) => row.checksum), ['abcd', 'ef', null], 'the checksum, which settles an interrupted upload')
   t.equal(iovEnded(rows[0], 66500), false)
   t.equal(iovEnded(rows[1], 66500), true, 'an IOV ending at the run has ended')
   t.equal(iovEnded(rows[2], 66500), false)
@@ -35,4 +37,12 @@ t.test('an empty list is no payload at all; a non-list or a bad row says what is
   t.throws(() => parsePayloadIovs('[["CEMC_meanTime", "u", null, 1.5, 0, 1, 0, 2]]', 66500), /size is number 1.5, not an integer or null/)
   t.throws(() => parsePayloadIovs('[[null, "u", null, null, 0, 1, 0, 2]]', 66500), /row 1: payload_type is null, not a name/)
   t.throws(() => parsePayloadIovs('[7]', 66500), /row 1 is the integer 7, not a row of 8 or 9 columns/)
+})
+
+t.test('an answer already parsed (as upload has it) is checked the same way', async (t) => {
+  const row = (start: number) => `["CEMC_meanTime", "u", "abcd", null, 0, ${start}, 0, 66501]`
+  t.same(readPayloadIovs(parseExactJson(`[${row(66500)}]`), 66500), parsePayloadIovs(`[${row(66500)}]`, 66500))
+  t.throws(() => readPayloadIovs(parseExactJson(`[${row(66500)}, ${row(66400)}]`), 66500), /two rows for payload type CEMC_meanTime/)
+  t.throws(() => readPayloadIovs(parseExactJson(`[${row(66501)}]`), 66500), /starts at IOV \(0, 66501\), after the run/)
+  t.throws(() => readPayloadIovs(parseExactJson('{"detail": "x"}'), 66500), /the answer is an object, not a list/)
 })
