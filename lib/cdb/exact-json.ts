@@ -97,3 +97,10 @@ export function parseExactJson(text: string): ExactJson {
   if (at < text.length) fail('the end of the text')
   return result
 }
+
+/** A value parsed by parseExactJson as JSON text again, for a message: JSON.stringify alone refuses a bigint. */
+export function formatExactJson(value: ExactJson): string {
+  // Each bigint goes out as a string marked by NULs (escaped as \u0000), then loses its quotes and marks.
+  const marked = JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? `\u0000${item}\u0000` : item))
+  return marked.replace(/"\\u0000(-?\d+)\\u0000"/g, '$1')
+}

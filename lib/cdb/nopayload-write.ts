@@ -3,7 +3,7 @@
 // list in the global tag (from `GET gtPayloadLists/<tag>`). nopayloaddb answers a refusal (a locked tag and a
 // conflicting IOV, an unknown list) with an HTTP error and `{"detail": "..."}`, which is passed on as it is.
 import { CaloprodError } from '../errors.js'
-import { parseExactJson, type ExactJson } from './exact-json.js'
+import { formatExactJson, parseExactJson, type ExactJson } from './exact-json.js'
 import { HttpError, type HttpClient } from './http.js'
 import { readPayloadIovs, type PayloadIov } from './payload-iovs.js'
 
@@ -54,7 +54,7 @@ export async function payloadLists(request: CdbRequest, globalTag: string): Prom
   const body = await request('GET', `gtPayloadLists/${encodeURIComponent(globalTag)}`)
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw new CaloprodError(
-      `the CDB answered gtPayloadLists/${globalTag} with ${JSON.stringify(body).slice(0, 100)}; expected an object of payload lists`,
+      `the CDB answered gtPayloadLists/${globalTag} with ${formatExactJson(body).slice(0, 100)}; expected an object of payload lists`,
     )
   }
   return new Map(Object.entries(body as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'))
@@ -64,7 +64,7 @@ export async function payloadLists(request: CdbRequest, globalTag: string): Prom
 export async function globalTagExists(request: CdbRequest, globalTag: string): Promise<boolean> {
   const body = await request('GET', 'globalTags')
   if (!Array.isArray(body)) {
-    throw new CaloprodError(`the CDB answered globalTags with ${JSON.stringify(body).slice(0, 100)}; expected a list of global tags`)
+    throw new CaloprodError(`the CDB answered globalTags with ${formatExactJson(body).slice(0, 100)}; expected a list of global tags`)
   }
   return body.some((tag) => tag && typeof tag === 'object' && (tag as { name?: unknown }).name === globalTag)
 }
@@ -91,7 +91,7 @@ export async function createPayloadIov(request: CdbRequest, piov: NewPayloadIov)
   const raw = (body as { id?: unknown } | null)?.id
   const id = typeof raw === 'bigint' ? Number(raw) : raw
   if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
-    throw new CaloprodError(`the CDB answered POST piov without an id: ${JSON.stringify(body).slice(0, 200)}`)
+    throw new CaloprodError(`the CDB answered POST piov without an id: ${formatExactJson(body).slice(0, 200)}`)
   }
   return id
 }
