@@ -67,7 +67,12 @@ interface Production {
   start: number
 }
 
+/** Productions whose dataset column is the run type itself, as since Run 2 Au+Au: [tag, start] each. */
+const underRunType = (runType: string, ...tags: [string, number][]): Production[] =>
+  tags.map(([tag, start]) => ({ dataset: runType, tag, suffix: '', start }))
+
 const PRODUCTIONS: Record<string, { first: number; productions: Production[] }> = {
+  // Run 2 p+p: the older naming, the tag as the dataset and the run type in the dsttype's suffix.
   run2pp: {
     first: 47286,
     productions: [
@@ -77,32 +82,28 @@ const PRODUCTIONS: Record<string, { first: number; productions: Production[] }> 
   },
   run2auau: {
     first: 54128,
-    productions: [
-      { dataset: 'run2auau', tag: 'ana462_2024p010_v001', suffix: '', start: Date.UTC(2025, 2, 3, 8) },
-      { dataset: 'run2auau', tag: 'new_newcdbtag_v005', suffix: '', start: Date.UTC(2025, 5, 11, 16) },
-    ],
+    productions: underRunType(
+      'run2auau',
+      ['ana462_2024p010_v001', Date.UTC(2025, 2, 3, 8)],
+      ['new_newcdbtag_v005', Date.UTC(2025, 5, 11, 16)],
+    ),
   },
   run3auau: {
     first: 66457,
-    productions: [
-      { dataset: 'run3auau', tag: 'new_newcdbtag_v007', suffix: '', start: Date.UTC(2025, 6, 2, 10) },
-      { dataset: 'run3auau', tag: 'new_newcdbtag_v008', suffix: '', start: Date.UTC(2025, 8, 15, 12) },
-      { dataset: 'run3auau', tag: 'new_newcdbtag_v009', suffix: '', start: Date.UTC(2025, 10, 3, 7) },
-    ],
+    productions: underRunType(
+      'run3auau',
+      ['new_newcdbtag_v007', Date.UTC(2025, 6, 2, 10)],
+      ['new_newcdbtag_v008', Date.UTC(2025, 8, 15, 12)],
+      ['new_newcdbtag_v009', Date.UTC(2025, 10, 3, 7)],
+    ),
   },
   run3pp: {
     first: 79146,
-    productions: [
-      { dataset: 'run3pp', tag: 'new_newcdbtag_v010', suffix: '', start: Date.UTC(2026, 0, 12, 9) },
-      { dataset: 'run3pp', tag: 'new_newcdbtag_v011', suffix: '', start: Date.UTC(2026, 2, 2, 9) },
-    ],
+    productions: underRunType('run3pp', ['new_newcdbtag_v010', Date.UTC(2026, 0, 12, 9)], ['new_newcdbtag_v011', Date.UTC(2026, 2, 2, 9)]),
   },
   run3oo: {
     first: 82374,
-    productions: [
-      { dataset: 'run3oo', tag: 'new_newcdbtag_v010', suffix: '', start: Date.UTC(2026, 0, 20, 9) },
-      { dataset: 'run3oo', tag: 'new_newcdbtag_v011', suffix: '', start: Date.UTC(2026, 2, 9, 9) },
-    ],
+    productions: underRunType('run3oo', ['new_newcdbtag_v010', Date.UTC(2026, 0, 20, 9)], ['new_newcdbtag_v011', Date.UTC(2026, 2, 9, 9)]),
   },
 }
 
