@@ -4,7 +4,8 @@
 // conflicting IOV, an unknown list) with an HTTP error and `{"detail": "..."}`, which is passed on as it is.
 import { CaloprodError } from '../errors.js'
 import { formatExactJson, parseExactJson, type ExactJson } from './exact-json.js'
-import { HttpError, type HttpClient } from './http.js'
+import { HttpError } from './http-error.js'
+import type { HttpClient } from './http.js'
 import { readPayloadIovs, type PayloadIov } from './payload-iovs.js'
 
 /** A JSON request to the CDB's API; `path` is relative to `<base_url><api_res>`. */

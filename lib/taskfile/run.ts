@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { fingerprintDir, fingerprintSources, removeChecksum, writeChecksum } from './checksum.js'
 import { compileTask, type CompiledTask } from './compile.js'
+import { checkAllowedValues, checkRequires } from './requires.js'
 import { ExitCode, TaskfileError, taskRunError } from './errors.js'
 import { commandEnv, runShell, type Writer } from './shell.js'
 import type { TaskDef, Taskfile, VarList } from './types.js'
@@ -149,9 +150,9 @@ export class Runner {
     const def = this.findTask(call.task)
     const callVars = { name: call.task, vars: call.vars ?? [] }
     // Missing required vars are reported before any `sh:` var runs, as go-task does.
-    if (def.requires.length > 0) this.checkRequires(await compileTask(this.ctx, def, callVars, false))
+    if (def.requires.length > 0) checkRequires(await compileTask(this.ctx, def, callVars, false))
     const task = await compileTask(this.ctx, def, callVars, true)
-    this.checkAllowedValues(task)
+    checkAllowedValues(task)
 
     const count = (this.callCounts.get(def.name) ?? 0) + 1
     this.callCounts.set(def.name, count)
@@ -189,31 +190,6 @@ export class Runner {
     return new TaskfileError(
       ExitCode.taskCalledTooManyTimes,
       `task: Maximum task call exceeded (${MAXIMUM_TASK_CALLS}) for task "${name}": probably an cyclic dep or infinite loop`,
-    )
-  }
-
-  private checkRequires(task: CompiledTask): void {
-    const missing = task.def.requires.filter((r) => !task.vars.has(r.name))
-    if (missing.length === 0) return
-    const names = missing.map((r) => (r.enum ? `${r.name} (allowed values: [${r.enum.join(' ')}])` : r.name))
-    throw new TaskfileError(
-      ExitCode.taskMissingRequiredVars,
-      `task: Task "${task.name}" cancelled because it is missing required variables: ${names.join(', ')}`,
-    )
-  }
-
-  private checkAllowedValues(task: CompiledTask): void {
-    const bad = task.def.requires.filter((r) => {
-      const value = task.vars.get(r.name)
-      return r.enum !== undefined && typeof value === 'string' && !r.enum.includes(value)
-    })
-    if (bad.length === 0) return
-    const lines = bad.map(
-      (r) => `  - ${r.name} has an invalid value : '${String(task.vars.get(r.name))}' (allowed values : [${(r.enum ?? []).join(' ')}])`,
-    )
-    throw new TaskfileError(
-      ExitCode.taskNotAllowedVars,
-      `task: Task "${task.name}" cancelled because it is missing required variables:\n${lines.join('\n')}`,
     )
   }
 
