@@ -1,10 +1,24 @@
 // The README's test command: runs tap over every test file and ends with a plain "N passed, N failed"
 // line that CI reads (tap's own closing line is not one it recognises). Arguments go to tap.
 import { spawn } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const tap = fileURLToPath(new URL('../node_modules/tap/dist/esm/run.mjs', import.meta.url))
-const child = spawn(process.execPath, [tap, '--reporter=tap', ...process.argv.slice(2)], { stdio: ['ignore', 'pipe', 'inherit'] })
+
+/**
+ * A directory argument (`npm test -- test/faults`) as the test files under it: tap finds `.ts` test files in a
+ * directory only through its TypeScript plugin, which is off (tsx loads the tests, package.json's node-arg).
+ */
+function testFiles(arg: string): string[] {
+  if (arg.startsWith('-') || !statSync(arg, { throwIfNoEntry: false })?.isDirectory()) return [arg]
+  const names = readdirSync(arg, { recursive: true, encoding: 'utf8' })
+  return names.filter((name) => name.endsWith('.test.ts')).map((name) => join(arg, name)).sort()
+}
+
+const args = process.argv.slice(2).flatMap(testFiles)
+const child = spawn(process.execPath, [tap, '--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
 let counts: { pass: number; fail: number } | undefined
 let rest = ''
 child.stdout.on('data', (chunk: Buffer) => {
