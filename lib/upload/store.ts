@@ -6,7 +6,7 @@ import { constants } from 'node:fs'
 import { copyFile, link, mkdir, open, rename, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { CaloprodError } from '../errors.js'
-import { sweepStaleTemps, tempPathFor } from '../files/atomic.js'
+import { sweepStaleTemps, syncDirectory, tempPathFor } from '../files/atomic.js'
 import { md5File } from './payload-files.js'
 
 /** The payload's URL relative to the store, as nopayloadclient builds it. */
@@ -20,15 +20,6 @@ export async function checkStore(writeDir: string, source: string): Promise<void
   if (!info) throw new CaloprodError(`the payload store ${writeDir} (write_dir in ${source}) does not exist; mount it or fix write_dir`)
   if (!info.isDirectory()) {
     throw new CaloprodError(`the payload store ${writeDir} (write_dir in ${source}) is not a directory; fix write_dir`)
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
   }
 }
 
@@ -97,7 +88,7 @@ export async function copyIntoStore(writeDir: string, url: string, source: strin
     await syncFile(temp)
     if ((await md5File(temp)) !== md5) throw new Error(`the copy of ${source} does not have md5 ${md5} (did the file change?)`)
     await placeWithoutOverwrite(temp, target)
-    await syncDir(dir)
+    await syncDirectory(dir)
   } catch (err) {
     await unlink(temp).catch(() => {})
     if (err instanceof CaloprodError) throw err
