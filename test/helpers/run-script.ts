@@ -66,14 +66,22 @@ export async function runStageHere(name: string, args: readonly string[], env: N
   return { code, signal: null, ...io.out }
 }
 
-/** Runs the built-in task runner in this process (`npm run task -- ARGS` without the process); its commands are children. */
-export async function runTaskHere(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<ScriptResult> {
+/**
+ * Runs the built-in task runner in this process with exactly `env` (`npm run task -- ARGS` without the process);
+ * its commands are children. Returns its exit code and what it printed.
+ */
+export async function runTaskWith(args: readonly string[], cwd: string, env: Readonly<Record<string, string | undefined>>) {
   const io = collector()
   const writer = (write: (text: string) => void) => ({
     write: (chunk: string | Uint8Array) => write(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()),
   })
-  const code = await runTaskCli(args, { cwd, env: mergedEnv(env), stdout: writer(io.stdout), stderr: writer(io.stderr) })
-  return { code, signal: null, ...io.out }
+  const code = await runTaskCli(args, { cwd, env, stdout: writer(io.stdout), stderr: writer(io.stderr) })
+  return { code, ...io.out }
+}
+
+/** runTaskWith with `env` over this process's environment, from the project root by default. */
+export async function runTaskHere(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<ScriptResult> {
+  return { ...(await runTaskWith(args, cwd, mergedEnv(env))), signal: null }
 }
 
 let built: Promise<unknown> | undefined

@@ -5,9 +5,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { runTaskCli } from '../../lib/taskfile/main.js'
+import { ROOT, runTaskWith } from '../helpers/run-script.js'
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url))
 const TSX = import.meta.resolve('tsx')
 
@@ -44,16 +43,8 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
 }
 
 /** Runs the `task` command in-process in `cwd`, collecting its output. */
-export async function task(cwd: string, argv: string[], env: Record<string, string> = {}): Promise<TaskResult> {
-  let stdout = ''
-  let stderr = ''
-  const code = await runTaskCli(argv, {
-    cwd,
-    env: cleanEnv(env),
-    stdout: { write: (c: string | Uint8Array) => (stdout += c.toString()) },
-    stderr: { write: (c: string | Uint8Array) => (stderr += c.toString()) },
-  })
-  return { code, stdout, stderr }
+export function task(cwd: string, argv: string[], env: Record<string, string> = {}): Promise<TaskResult> {
+  return runTaskWith(argv, cwd, cleanEnv(env))
 }
 
 export interface ChildResult extends TaskResult {
