@@ -5,7 +5,9 @@ import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
 import { askCdb, type CdbAnswer } from './ask.js'
 import { checkFilterDatasets } from './filter-datasets.js'
+import { redactUrl } from './http.js'
 import { NOPAYLOADCLIENT_CONF, readNopayloadConfig } from './nopayload-config.js'
+import { guardedAsk, type KnownCurrent } from './outage.js'
 import { askRest } from './rest.js'
 
 /** What decides how the check stage asks the CDB. */
@@ -42,7 +44,8 @@ export interface Cdb {
   name: CdbBackendName
   /** What is asked, for the log: the binary, or the API root and global tag. */
   target: string
-  ask(runs: readonly RunTag[]): Promise<CdbAnswer>
+  /** `known`: runs the settled cache found current, which an outage would call outdated too. */
+  ask(runs: readonly RunTag[], known?: KnownCurrent): Promise<CdbAnswer>
 }
 
 /** Longest one HTTP request may take unless --timeout is shorter: a healthy nopayloaddb answers in milliseconds. */
@@ -60,8 +63,9 @@ export async function resolveApiUrl(cdbUrl: string | undefined, env: Env): Promi
 }
 
 /**
- * Prepares the chosen backend: for filter-datasets, a checked binary; for rest, the API root (from --cdb-url or
- * NOPAYLOADCLIENT_CONF). Fails here, before anything is read or asked, when either is missing or unusable.
+ * Prepares the chosen backend: for filter-datasets, a checked binary, and the server it asks (from --cdb-url or
+ * NOPAYLOADCLIENT_CONF) if one is named, to tell an outage from outdated maps (outage.ts); for rest, the API root.
+ * Fails here, before anything is read or asked, when either is missing or unusable.
  */
 export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promise<Cdb> {
   // The seed's seven (the first of PAYLOAD_TYPES) until the rule set names its own.
@@ -69,15 +73,21 @@ export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promi
   if (choice.cdb === 'filter-datasets') {
     const bin = await checkFilterDatasets(choice.binFilterDatasets)
     const jobs = choice.jobs ?? 4
+    const apiUrl = choice.cdbUrl ?? (await readNopayloadConfig(deps.env))?.apiUrl
+    const check = {
+      apiUrl, globalTag: choice.globalTag, payloadTypes, attempts: choice.cdbTries, retryBaseMs: deps.retryBaseMs, signal: deps.signal, log,
+      timeoutMs: Math.min(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, choice.timeout * 1000),
+    }
     return {
       name: 'filter-datasets',
-      target: bin,
-      ask: (runs) =>
-        askCdb(runs, {
-          bin, payloadTypes, jobs, timeoutMs: choice.timeout * 1000, attempts: choice.cdbTries, env: deps.env, log,
-          retryBaseMs: deps.retryBaseMs, maxShardRuns: deps.maxShardRuns, tempRoot: deps.tempRoot, signal: deps.signal,
-          onAnswered: deps.onAnswered,
-        }),
+      target: apiUrl ? `${bin} (asking ${redactUrl(apiUrl)} itself before and after)` : `${bin} (${NOPAYLOADCLIENT_CONF} not set)`,
+      ask: (runs, known = { runs: new Set(), cache: '' }) =>
+        guardedAsk(runs, known, check, () =>
+          askCdb(runs, {
+            bin, payloadTypes, jobs, timeoutMs: choice.timeout * 1000, attempts: choice.cdbTries, env: deps.env, log,
+            retryBaseMs: deps.retryBaseMs, maxShardRuns: deps.maxShardRuns, tempRoot: deps.tempRoot, signal: deps.signal,
+            onAnswered: deps.onAnswered,
+          })),
     }
   }
   const apiUrl = await resolveApiUrl(choice.cdbUrl, deps.env)

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { payloadIovs, startFakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
-import { runListCsv } from '../helpers/fake-cdb.js'
+import { runListCsv, setCdbState } from '../helpers/fake-cdb.js'
 import { failedLine, read, RUN_LIST, setup } from '../helpers/rest-check.js'
 
 t.test('nobody there, a name that does not resolve, a malformed or missing configuration', async (t) => {
@@ -12,11 +12,11 @@ t.test('nobody there, a name that does not resolve, a malformed or missing confi
   const closed = await startFakeNopayloaddb({})
   await closed.close()
   const refused = failedLine(t, 'refused', await check(['--cdb-tries', '2', '--cdb-url', closed.apiUrl]))
-  t.match(refused, new RegExp(`^caloprod check: CDB check failed, nothing was written: nopayloaddb ${closed.apiUrl}, run 665\\d\\d: connection refused .*\\(tried 2 times\\); check that nopayloaddb is up`))
+  t.match(refused, new RegExp(`^caloprod check: CDB check failed, nothing was written: nopayloaddb ${closed.apiUrl}, the list of global tags: connection refused .*\\(tried 2 times\\); check that nopayloaddb is up`))
   untouched(t, 'refused')
 
   const dns = failedLine(t, 'dns', await check(['--cdb-url', 'nopayloaddb.caloprod.invalid/api/cdb_rest/']))
-  t.match(dns, /nopayloaddb http:\/\/nopayloaddb\.caloprod\.invalid\/api\/cdb_rest\/, run 665\d\d: the host name does not resolve \(DNS\); check the host name/)
+  t.match(dns, /nopayloaddb http:\/\/nopayloaddb\.caloprod\.invalid\/api\/cdb_rest\/, the list of global tags: the host name does not resolve \(DNS\); check the host name/)
   untouched(t, 'dns')
 
   const bad = join(root, 'bad.json')
@@ -56,11 +56,20 @@ t.test('an answer of the wrong shape names the run and what is wrong, never "eve
   }
 })
 
-t.test('a global tag with nothing in it: the runs are missing, and one warning names the tag', async (t) => {
-  const { check, paths } = await setup(t)
-  const result = await check(['--recheck', '--global-tag', 'newcdbtga'])
-  t.equal(result.code, 0, result.stderr)
-  t.equal(result.stderr, 'check: warning: global tag "newcdbtga" has no payload of any type for any of the 5 runs asked, so they are all missing: is the tag misspelt? (--global-tag, default newcdbtag)\n')
+t.test('a global tag the server does not have: exit 2 naming the tags it has; one with nothing in it: a warning', async (t) => {
+  const { check, paths, untouched, server, cdb } = await setup(t)
+  server.requests.length = 0
+  const typo = failedLine(t, 'typo', await check(['--recheck', '--global-tag', 'newcdbtga']), 2)
+  t.equal(typo, `caloprod check: global tag "newcdbtga" (--global-tag): nopayloaddb ${server.apiUrl} has no such tag; it has newcdbtag; nothing was written`)
+  t.same(server.requests.map((r) => r.path), ['globalTags'], 'asked once, and about no run')
+  const fromEnv = failedLine(t, 'typo from the environment', await check(['--recheck'], { CALOPROD_GLOBAL_TAG: 'newcdbtga' }), 2)
+  t.match(fromEnv, /global tag "newcdbtga" \(--global-tag\): .* has no such tag; it has newcdbtag/)
+  untouched(t, 'typo')
+
+  setCdbState(cdb, { default: 'current', runs: {}, globalTags: { newcdbtag: { status: 'locked' }, sphenix_empty: { status: 'unlocked' } } })
+  const empty = await check(['--recheck', '--global-tag', 'sphenix_empty'])
+  t.equal(empty.code, 0, empty.stderr)
+  t.equal(empty.stderr, 'check: warning: global tag "sphenix_empty" has no payload of any type for any of the 5 runs asked, so they are all missing\n')
   t.equal(read(paths.process), runListCsv(RUN_LIST))
-  t.match(result.stdout, /5 to process \(CEMC_BadTowerMap 5 missing;/)
+  t.match(empty.stdout, /5 to process \(CEMC_BadTowerMap 5 missing;/)
 })

@@ -8,7 +8,7 @@ t.test('each fault of the server: one line naming server, run and what to do; no
   const { server, check, untouched } = await setup(t)
   const prefix = `caloprod check: CDB check failed, nothing was written: nopayloaddb ${server.apiUrl}, `
   const cases: [string, FakeNopayloaddbFaults, string[], RegExp, (s: FakeNopayloaddb) => void][] = [
-    ['server down (proxy 503)', { status: 503 }, [], /run 665\d\d: answered 503 Service Unavailable: an HTML page "Application is not available" \(tried 2 times\); check the server log/, () => {}],
+    ['server down (proxy 503)', { status: 503 }, [], /the list of global tags: answered 503 Service Unavailable: an HTML page "Application is not available" \(tried 2 times\); check the server log/, () => {}],
     ['403', { status: 403, failRun: 66502 }, [], /run 66502: answered 403 Forbidden \(access refused: check the token.*"You do not have permission/, (s) =>
       t.equal(s.requests.filter((r) => r.run === '66502').length, 1, '403: not retried')],
     ['HTML page', { html: true, failRun: 66504 }, [], /run 66504: the answer is an HTML page "Single Sign-On: please log in", not JSON; check that --cdb-url or NOPAYLOADCLIENT_CONF/, () => {}],
@@ -30,12 +30,14 @@ t.test('each fault of the server: one line naming server, run and what to do; no
 
 t.test('500s then success: retried, and the stage goes on as on a clean night', async (t) => {
   const { server, check, paths, root } = await setup(t)
-  server.setFaults({ fail500: 3 })
+  // The list of global tags, then the 3 runs not settled, 66502 three times.
+  server.setFaults({ fail500: 2, failRun: 66502 })
   server.requests.length = 0
   const result = await check(['--verbose'])
   t.equal(result.code, 0, result.stderr)
-  t.equal(server.requests.length, 6, 'the 3 runs not settled, each twice')
-  t.match(result.stderr, /run 665\d\d: try 1 of 3: answered 500 Internal Server Error: an HTML page "Server Error \(500\)"; trying again in/)
+  t.same(server.requests.map((r) => r.run).sort(), ['66501', '66502', '66502', '66502', '66504', null].sort(), 'the runs not settled, 66502 thrice')
+  t.equal(server.requests[0].path, 'globalTags', 'the list of global tags first')
+  t.match(result.stderr, /run 66502: try 2 of 3: answered 500 Internal Server Error: an HTML page "Server Error \(500\)"; trying again in/)
   t.match(result.stdout, /^check: 5 runs, 2 settled, 3 asked in 6 requests; 0 to process; .* updated\n$/)
   t.equal(read(paths.process), 'runnumber,tag\n')
   // Everything settled now: the next night makes no request at all.
