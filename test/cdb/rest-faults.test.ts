@@ -1,8 +1,15 @@
 // `check --cdb rest` as cron runs it (tasks/check.ts), against the fake nopayloaddb and each of its faults: one line
 // naming the server, the run and what to do, exit 1, process list and cache untouched; and the retries that succeed.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { join } from 'node:path'
 import t from 'tap'
-import type { FakeNopayloaddb, FakeNopayloaddbFaults } from '../fakes/nopayloaddb.mjs'
-import { failedLine, read, setup } from '../helpers/rest-check.js'
+import { payloadIovs, type FakeNopayloaddb, type FakeNopayloaddbFaults } from '../fakes/nopayloaddb.mjs'
+import { runListCsv } from '../helpers/fake-cdb.js'
+import { failedLine, read, RUN_LIST, setup } from '../helpers/rest-check.js'
+import { ROOT, runScript, startScript } from '../helpers/run-script.js'
 
 t.test('each fault of the server: one line naming server, run and what to do; nothing written', async (t) => {
   const { server, check, untouched } = await setup(t)
@@ -48,3 +55,52 @@ t.test('500s then success: retried, and the stage goes on as on a clean night', 
   t.ok(root)
 })
 
+
+t.test('a server stopped with SIGSTOP, its listen queue full: the check exits as soon as it has said it failed', async (t) => {
+  const root = t.testdir()
+  const output = join(root, 'out')
+  mkdirSync(output)
+  writeFileSync(join(output, 'run3auau.csv'), runListCsv(RUN_LIST))
+  writeFileSync(join(root, 'state.json'), '{"default": "current", "runs": {}}\n')
+  const conf = join(root, 'nopayloadclient.json')
+  // The fake in a process of its own, to be stopped; its queue of one is full of other clients' connections, so a
+  // new connection waits for an answer to its SYN (Django's runserver has a queue of 10).
+  const server = spawn(process.execPath, [join(ROOT, 'test/fakes/nopayloaddb.mjs'), '--state', join(root, 'state.json'), '--port', '0', '--backlog', '1', '--conf', conf], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const [listening] = (await once(server.stdout!, 'data')) as [Buffer]
+  const port = Number(/127\.0\.0\.1:(\d+)\//.exec(listening.toString())![1])
+  server.kill('SIGSTOP')
+  const others = Array.from({ length: 4 }, () => connect(port, '127.0.0.1').on('error', () => {}))
+  t.teardown(() => {
+    for (const socket of others) socket.destroy()
+    server.kill('SIGCONT')
+    server.kill()
+  })
+  await new Promise((resolve) => setTimeout(resolve, 300))
+
+  const { child, done } = startScript('check', ['--cdb', 'rest', '--output', output, '--timeout', '2s'], { NOPAYLOADCLIENT_CONF: conf })
+  let saidAt = 0
+  child.stderr!.once('data', () => (saidAt = Date.now()))
+  const result = await done
+  const exitedAt = Date.now()
+  t.equal(result.code, 1, result.stderr)
+  t.match(result.stderr, /^caloprod check: CDB check failed, nothing was written: nopayloaddb http:\/\/127\.0\.0\.1:\d+\/api\/cdb_rest\/, .*no answer within --timeout 2s/)
+  // A connection that waits for its SYN must not hold the process: it did for undici's connect timeout, 10 s.
+  t.ok(exitedAt - saidAt < 5000, `exited ${exitedAt - saidAt} ms after saying it failed`)
+})
+
+t.test('every run answered 503 at once: one line on stderr, no warning of the listeners waiting to try again', async (t) => {
+  let down = false
+  const { output, conf, untouched } = await setup(t, {
+    'GET payloadiovs/': (ctx) => (down ? { status: 503, type: 'text/html', body: '<title>Service Unavailable</title>' } : payloadIovs(ctx)),
+  })
+  down = true
+  const runs = Array.from({ length: 60 }, (_, i): [number, string] => [67000 + i, 'v8'])
+  writeFileSync(join(output, 'run3auau.csv'), runListCsv(runs))
+  // As a command: Node prints the warning on the process's stderr.
+  const line = failedLine(t, '503s', await runScript('check', ['--cdb', 'rest', '--output', output, '--cdb-tries', '2'], { NOPAYLOADCLIENT_CONF: conf }))
+  t.match(line, /run 670\d\d: answered 503 Service Unavailable: an HTML page "Service Unavailable" \(tried 2 times\)/)
+  writeFileSync(join(output, 'run3auau.csv'), runListCsv(RUN_LIST))
+  untouched(t, '503s')
+})
