@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Env } from '../config/options.js'
 import { CaloprodError } from '../errors.js'
+import { redactUrl } from './http.js'
 
 /** The environment variable nopayloadclient (and so every sPHENIX program) reads its configuration file from. */
 export const NOPAYLOADCLIENT_CONF = 'NOPAYLOADCLIENT_CONF'
@@ -50,24 +51,31 @@ export function apiUrlOf(baseUrl: string, apiRes: string): string {
   const base = /^https?:\/\//i.test(baseUrl) ? baseUrl : `http://${baseUrl}`
   const path = `/${apiRes}/`.replace(/\/{2,}/g, '/')
   const url = new URL(`${base.replace(/\/+$/, '')}${path}`)
-  if (url.search || url.hash) throw new Error(`"${baseUrl}${apiRes}" holds a query or fragment`)
+  if (url.username || url.password) throw new Error(USER_INFO)
+  if (url.search || url.hash) throw new Error(`"${redactUrl(url.href)}" holds a query or fragment`)
   return url.href
 }
+
+/** Why a URL with user info is refused: it would reach logs and messages, and nopayloaddb takes a bearer token. */
+const USER_INFO = 'holds a user name or password, which caloprod refuses (it would reach logs); give a token in CALOPROD_CDB_TOKEN'
 
 /**
  * Checks a `--cdb-url` value: the API root of a nopayloaddb, e.g. `http://localhost:8000/api/cdb_rest/`
  * (`http://` may be left out, as in base_url). Returns it ending with `/`. Throws Error naming the accepted form.
  */
 export function parseCdbUrl(raw: string): string {
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`
+  let url: URL
   try {
-    const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`)
+    url = new URL(text)
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${url.protocol} is not http: or https:`)
     if (url.search || url.hash) throw new Error('it holds a query or fragment')
-    if (!url.pathname.endsWith('/')) url.pathname += '/'
-    return url.href
   } catch (err) {
-    throw new Error(`"${raw}" is not a nopayloaddb API URL such as http://localhost:8000/api/cdb_rest/ (${(err as Error).message})`)
+    throw new Error(`"${redactUrl(text)}" is not a nopayloaddb API URL such as http://localhost:8000/api/cdb_rest/ (${(err as Error).message})`)
   }
+  if (url.username || url.password) throw new Error(`"${redactUrl(text)}" ${USER_INFO}`)
+  if (!url.pathname.endsWith('/')) url.pathname += '/'
+  return url.href
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string'
@@ -107,7 +115,8 @@ export function parseNopayloadConfig(file: string, text: string): NopayloadConfi
   try {
     apiUrl = apiUrlOf(baseUrl, apiRes)
   } catch (err) {
-    throw new NopayloadConfigError(file, `keys "base_url" and "api_res" do not make a URL (${(err as Error).message})`)
+    const message = (err as Error).message
+    throw new NopayloadConfigError(file, message === USER_INFO ? `key "base_url" ${USER_INFO}` : `keys "base_url" and "api_res" do not make a URL (${message})`)
   }
   const count = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0
   return {

@@ -1,6 +1,6 @@
 // `check --cdb rest` when the server cannot be reached or its configuration is wrong, when its answers have the wrong
 // shape, and when the global tag is empty: one line naming what to fix, exit 1 (2 for usage), nothing written.
-import { writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { payloadIovs, startFakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
@@ -72,4 +72,26 @@ t.test('a global tag the server does not have: exit 2 naming the tags it has; on
   t.equal(empty.stderr, 'check: warning: global tag "sphenix_empty" has no payload of any type for any of the 5 runs asked, so they are all missing\n')
   t.equal(read(paths.process), runListCsv(RUN_LIST))
   t.match(empty.stdout, /5 to process \(CEMC_BadTowerMap 5 missing;/)
+})
+
+t.test('a CDB URL with a user name or password is refused, from the flag, the environment or the configuration; the secret is nowhere', async (t) => {
+  const { check, untouched, root, output, server } = await setup(t)
+  const secret = 'pa55word-s3cret'
+  const withSecret = `http://reader:${secret}@127.0.0.1:${server.port}/api/cdb_rest/`
+  const conf = join(root, 'with-password.json')
+  writeFileSync(conf, JSON.stringify({ base_url: `reader:${secret}@127.0.0.1:${server.port}`, api_res: '/api/cdb_rest/' }))
+  const cases: [string, string[], Record<string, string>, number][] = [
+    ['--cdb-url', ['--cdb-url', withSecret], {}, 2],
+    ['--cdb-url without scheme', ['--cdb-url', withSecret.slice('http://'.length)], {}, 2],
+    ['CALOPROD_CDB_URL', [], { CALOPROD_CDB_URL: withSecret }, 2],
+    ['NOPAYLOADCLIENT_CONF', [], { NOPAYLOADCLIENT_CONF: conf }, 1],
+    ['filter-datasets, --cdb-url', ['--cdb', 'filter-datasets', '--bin-filter-datasets', '/bin/true', '--cdb-url', withSecret], {}, 2],
+  ]
+  for (const [name, args, env, code] of cases) {
+    const line = failedLine(t, name, await check(['--recheck', ...args], env), code)
+    t.notMatch(line, secret, `${name}: not on stderr`)
+    t.match(line, code === 2 ? /holds a user name or password, which caloprod refuses .*; give a token in CALOPROD_CDB_TOKEN$/ : /key "base_url" holds a user name or password/, name)
+    untouched(t, name)
+  }
+  for (const file of readdirSync(join(output, 'log'))) t.notMatch(readFileSync(join(output, 'log', file), 'utf8'), secret, `log ${file}`)
 })
