@@ -1,5 +1,4 @@
 import { currentPayloadFile, type PayloadState, type PayloadType } from '../config/calibrations.js'
-import { parseExactJson, type ExactJson } from './exact-json.js'
 
 /** One row of nopayloaddb's payloadiovs answer: the IOV of one payload type with the latest start at or before the run. */
 export interface PayloadIov {
@@ -8,10 +7,11 @@ export interface PayloadIov {
   url: string
   /** The payload file's md5, as the inserter gave it (null when it gave none). */
   checksum: string | null
-  majorIov: bigint
-  minorIov: bigint
-  majorIovEnd: bigint
-  minorIovEnd: bigint
+  /** Plain numbers: the open end, 2^63-1, reads as 9223372036854775808, larger than any run, and that is all it is compared for. */
+  majorIov: number
+  minorIov: number
+  majorIovEnd: number
+  minorIovEnd: number
 }
 
 /** The columns of a positional row, in order; servers since 2026-03 add `revision` as a ninth. */
@@ -21,24 +21,24 @@ const COLUMNS = [
 /** What `&shape=dict` calls the first column. */
 const DICT_TYPE_KEY = 'payload_type_name'
 
-function describe(value: ExactJson | undefined): string {
+function describe(value: unknown): string {
   if (value === undefined) return 'absent'
   if (value === null) return 'null'
   if (Array.isArray(value)) return `a list of ${value.length}`
-  if (typeof value === 'bigint') return `the integer ${value}`
   if (typeof value === 'object') return 'an object'
   return `${typeof value} ${JSON.stringify(value).slice(0, 60)}`
 }
 
 /** One row, positional (8 or 9 columns) or an object with the same names. Throws Error naming row and column. */
-function parseRow(row: ExactJson, index: number): PayloadIov {
+function parseRow(row: unknown, index: number): PayloadIov {
   const where = `row ${index + 1}`
-  let get: (column: (typeof COLUMNS)[number]) => ExactJson | undefined
+  let get: (column: (typeof COLUMNS)[number]) => unknown
   if (Array.isArray(row)) {
     if (row.length !== 8 && row.length !== 9) throw new Error(`${where} has ${row.length} columns, expected 8 or 9 (${COLUMNS.join(', ')})`)
     get = (column) => row[COLUMNS.indexOf(column)]
   } else if (row !== null && typeof row === 'object') {
-    get = (column) => (column === 'payload_type' ? row[DICT_TYPE_KEY] : row[column])
+    const object = row as Record<string, unknown>
+    get = (column) => (column === 'payload_type' ? object[DICT_TYPE_KEY] : object[column])
   } else {
     throw new Error(`${where} is ${describe(row)}, not a row of ${COLUMNS.length - 1} or ${COLUMNS.length} columns`)
   }
@@ -51,13 +51,13 @@ function parseRow(row: ExactJson, index: number): PayloadIov {
     }
     return value
   }
-  const integer = (column: (typeof COLUMNS)[number]): bigint => {
+  const integer = (column: (typeof COLUMNS)[number]): number => {
     const value = get(column)
-    if (typeof value !== 'bigint') throw new Error(`${where} (${type}): ${column} is ${describe(value)}, not an integer`)
-    return value
+    if (!Number.isInteger(value)) throw new Error(`${where} (${type}): ${column} is ${describe(value)}, not an integer`)
+    return value as number
   }
   const size = get('size')
-  if (size !== null && typeof size !== 'bigint') throw new Error(`${where} (${type}): size is ${describe(size)}, not an integer or null`)
+  if (size !== null && !Number.isInteger(size)) throw new Error(`${where} (${type}): size is ${describe(size)}, not an integer or null`)
   const checksum = get('checksum')
   if (checksum !== null && typeof checksum !== 'string') {
     throw new Error(`${where} (${type}): checksum is ${describe(checksum)}, not a string or null`)
@@ -81,12 +81,12 @@ function htmlTitle(body: string): string {
 
 /**
  * Parses a payloadiovs answer for `run` (majorIOV 0): a JSON list of rows, at most one per payload type, none
- * starting after the run. Integers stay exact (2^63-1 marks an open end). Throws Error saying what was wrong.
+ * starting after the run. Throws Error saying what was wrong.
  */
 export function parsePayloadIovs(body: string, run: number): PayloadIov[] {
-  let value: ExactJson
+  let value: unknown
   try {
-    value = parseExactJson(body)
+    value = JSON.parse(body)
   } catch (err) {
     if (/^\s*</.test(body)) throw new Error(`the answer is an HTML page${htmlTitle(body)}, not JSON`)
     if (body.trim() === '') throw new Error('the answer is empty, not JSON')
@@ -95,15 +95,15 @@ export function parsePayloadIovs(body: string, run: number): PayloadIov[] {
   return readPayloadIovs(value, run)
 }
 
-/** The rows of a payloadiovs answer already parsed (parseExactJson), checked as parsePayloadIovs checks them. */
-export function readPayloadIovs(value: ExactJson, run: number): PayloadIov[] {
+/** The rows of a payloadiovs answer already parsed, checked as parsePayloadIovs checks them. */
+export function readPayloadIovs(value: unknown, run: number): PayloadIov[] {
   if (!Array.isArray(value)) throw new Error(`the answer is ${describe(value)}, not a list of payload rows`)
   const rows = value.map(parseRow)
   const seen = new Set<string>()
   for (const row of rows) {
     if (seen.has(row.type)) throw new Error(`two rows for payload type ${row.type}; payloadiovs gives one per type`)
     seen.add(row.type)
-    if (row.majorIov > 0n || (row.majorIov === 0n && row.minorIov > BigInt(run))) {
+    if (row.majorIov > 0 || (row.majorIov === 0 && row.minorIov > run)) {
       throw new Error(`the row of ${row.type} starts at IOV (${row.majorIov}, ${row.minorIov}), after the run asked for`)
     }
   }
@@ -112,7 +112,7 @@ export function readPayloadIovs(value: ExactJson, run: number): PayloadIov[] {
 
 /** Whether an IOV has ended by (0, run): its end, compared as (major, minor), is at or before it. */
 export function iovEnded(row: PayloadIov, run: number): boolean {
-  return row.majorIovEnd < 0n || (row.majorIovEnd === 0n && row.minorIovEnd <= BigInt(run))
+  return row.majorIovEnd < 0 || (row.majorIovEnd === 0 && row.minorIovEnd <= run)
 }
 
 /**
