@@ -5,7 +5,7 @@ import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
 import { askCdb, type CdbAnswer } from './ask.js'
 import { checkFilterDatasets } from './filter-datasets.js'
-import { redactUrl } from './http.js'
+import { HttpClient } from './http.js'
 import { NOPAYLOADCLIENT_CONF, readNopayloadConfig } from './nopayload-config.js'
 import { guardedAsk, type KnownCurrent } from './outage.js'
 import { askRest } from './rest.js'
@@ -74,13 +74,14 @@ export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promi
     const bin = await checkFilterDatasets(choice.binFilterDatasets)
     const jobs = choice.jobs ?? 4
     const apiUrl = choice.cdbUrl ?? (await readNopayloadConfig(deps.env))?.apiUrl
-    const check = {
-      apiUrl, globalTag: choice.globalTag, payloadTypes, attempts: choice.cdbTries, retryBaseMs: deps.retryBaseMs, signal: deps.signal, log,
-      timeoutMs: Math.min(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, choice.timeout * 1000),
-    }
+    const http = apiUrl && new HttpClient({
+      server: apiUrl, maxInFlight: 4, timeoutMs: Math.min(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, choice.timeout * 1000),
+      attempts: choice.cdbTries, retryBaseMs: deps.retryBaseMs, signal: deps.signal, onRetry: (message) => log.info(message),
+    })
+    const check = { server: http ? { apiUrl: apiUrl!, http } : undefined, globalTag: choice.globalTag, payloadTypes, log }
     return {
       name: 'filter-datasets',
-      target: apiUrl ? `${bin} (asking ${redactUrl(apiUrl)} itself before and after)` : `${bin} (${NOPAYLOADCLIENT_CONF} not set)`,
+      target: http ? `${bin} (asking ${http.server} itself before and after)` : `${bin} (${NOPAYLOADCLIENT_CONF} not set)`,
       ask: (runs, known = { runs: new Set(), cache: '' }) =>
         guardedAsk(runs, known, check, () =>
           askCdb(runs, {

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events'
+import { setTimeout as delay } from 'node:timers/promises'
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { withRetry } from '../retry.js'
@@ -83,40 +84,6 @@ function failureOf(err: unknown): [HttpFailure, boolean, string] | undefined {
   return undefined
 }
 
-/** Waits `ms`, or less when `signal` aborts: the next try then fails at once as aborted. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    signal?.addEventListener('abort', done, { once: true })
-  })
-}
-
-/** Bounds the requests in flight: a slot is held while a try runs, not while it waits to be repeated. */
-class Slots {
-  private free: number
-  private waiting: (() => void)[] = []
-  constructor(size: number) {
-    this.free = size
-  }
-  async take(): Promise<() => void> {
-    if (this.free > 0) this.free--
-    else await new Promise<void>((resolve) => this.waiting.push(resolve))
-    let given = false
-    return () => {
-      if (given) return
-      given = true
-      const next = this.waiting.shift()
-      if (next) next()
-      else this.free++
-    }
-  }
-}
-
 /**
  * An HTTP client for one nopayloaddb: node:http over an agent of its own (connections kept alive and reused), at most
  * `maxInFlight` requests at once, a timeout per try, and retries with backoff on connection errors, timeouts, 429
@@ -128,15 +95,14 @@ export class HttpClient {
   /** Tries made so far, repeated ones included. */
   requests = 0
   readonly server: string
-  private readonly slots: Slots
   private readonly options: HttpClientOptions
   private readonly agent: HttpAgent
 
   constructor(options: HttpClientOptions) {
     this.options = options
     this.server = redactUrl(options.server)
-    this.slots = new Slots(options.maxInFlight ?? 16)
-    // Idle kept-alive sockets are unref'ed by the agent: they never hold the process open.
+    // The agent bounds the requests in flight (the others wait in its queue); its idle kept-alive sockets are unref'ed,
+    // so they never hold the process open.
     const agentOptions = { keepAlive: true, maxSockets: options.maxInFlight ?? 16 }
     this.agent = /^https:/i.test(options.server) ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions)
     // Every request in flight or waiting to be repeated listens to the outer signal once: no leak, so no limit.
@@ -167,7 +133,8 @@ export class HttpClient {
               `${this.server} ${request.what}: try ${attempt} of ${attempts}: ${(err as HttpError).reason}; ` +
                 `trying again in ${(delay / 1000).toFixed(1)} s`,
             ),
-          sleep: this.options.sleep ?? ((ms) => pause(ms, this.options.signal)),
+          // Cut short by an abort: the next try then fails at once as aborted.
+          sleep: this.options.sleep ?? ((ms) => delay(ms, undefined, { signal: this.options.signal }).catch(() => {})),
         },
       )
     } catch (err) {
@@ -180,12 +147,12 @@ export class HttpClient {
 
   /** One try. Its HttpError's `reason` is the bare cause; `request` adds server, tries and advice. */
   private async once(method: string, url: string, request: HttpRequest): Promise<HttpAnswer> {
-    const release = await this.slots.take()
     const timeoutMs = this.options.timeoutMs ?? 30000
-    // One controller and a plain timer per try: AbortSignal.timeout and .any cost more than the request on Node 20.
+    // One controller and a plain timer per try, started when the try gets a connection, not while it waits for one.
     const controller = new AbortController()
     let timedOut = false
-    const timer = setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs)
+    let timer: NodeJS.Timeout | undefined
+    const onSocket = () => (timer = setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs))
     const outer = this.options.signal
     const onOuterAbort = () => controller.abort()
     if (outer?.aborted) controller.abort()
@@ -201,14 +168,16 @@ export class HttpClient {
       if (timedOut) {
         return fail('timeout', true, `no ${during === 'answer' ? 'answer' : 'whole answer'} within ${timeoutMs / 1000} s`, undefined, err)
       }
-      if (during === 'body') return fail('truncated', true, 'the answer was cut short (the connection closed after part of the body)', undefined, err)
+      if (during === 'body') {
+        return fail('truncated', true, 'the answer was cut short (the connection closed after part of the body)', undefined, err)
+      }
       const known = failureOf(err)
       if (known) return fail(known[0], known[1], known[2], undefined, err)
       return fail('unreachable', true, `the request failed (${(err as Error).message})`, undefined, err)
     }
     try {
       this.requests++
-      const { response, body } = await this.send(method, url, headers, request.json, controller.signal).catch(
+      const { response, body } = await this.send(method, url, headers, request.json, controller.signal, onSocket).catch(
         (err: Error & { during?: 'answer' | 'body' }) => stopped(err, err.during ?? 'answer'),
       )
       const status = response.statusCode ?? 0
@@ -230,12 +199,11 @@ export class HttpClient {
     } finally {
       clearTimeout(timer)
       outer?.removeEventListener('abort', onOuterAbort)
-      release()
     }
   }
 
   /** One request and its whole body; an error says whether it came before the answer or during its body. */
-  private send(method: string, url: string, headers: Record<string, string>, json: unknown, signal: AbortSignal) {
+  private send(method: string, url: string, headers: Record<string, string>, json: unknown, signal: AbortSignal, onSocket: () => void) {
     return new Promise<{ response: IncomingMessage; body: string }>((resolve, reject) => {
       const failed = (during: 'answer' | 'body') => (err: Error) => reject(Object.assign(err, { during }))
       const send = /^https:/i.test(url) ? httpsRequest : httpRequest
@@ -246,6 +214,7 @@ export class HttpClient {
         response.on('error', failed('body'))
         response.on('close', () => response.complete || failed('body')(new Error('the connection closed')))
       })
+      req.once('socket', onSocket)
       req.on('error', failed('answer'))
       req.end(json === undefined ? undefined : JSON.stringify(json))
     })
@@ -264,7 +233,12 @@ function describeBody(body: string, contentType: string | undefined): string {
       // Not JSON after all: quoted below.
     }
   }
-  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1]?.trim()
-  if (title) return `: an HTML page "${title.slice(0, 120)}"`
-  return `: "${text.replace(/\s+/g, ' ').slice(0, 120)}"`
+  const title = htmlTitle(text, 120)
+  return title ? `: an HTML page${title}` : `: "${text.replace(/\s+/g, ' ').slice(0, 120)}"`
+}
+
+/** ` "<title>"` of an HTML page (at most `max` characters), or '' when it has none. */
+export function htmlTitle(body: string, max: number): string {
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1]?.trim()
+  return title ? ` "${title.slice(0, max)}"` : ''
 }

@@ -7,9 +7,9 @@ import type { PayloadType } from '../config/calibrations.js'
 import { CaloprodError } from '../errors.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
-import type { CdbAnswer } from './ask.js'
+import { describeRuns, type CdbAnswer } from './ask.js'
 import { readGlobalTags, tagNames } from './global-tags.js'
-import { HttpClient } from './http.js'
+import type { HttpClient } from './http.js'
 import { judgeRun, parsePayloadIovs } from './payload-iovs.js'
 import { payloadIovsUrl } from './rest.js'
 
@@ -20,27 +20,16 @@ export interface KnownCurrent {
 }
 
 export interface OutageCheck {
-  /** The API root of the server filter-datasets asks; undefined when neither NOPAYLOADCLIENT_CONF nor --cdb-url is set. */
-  apiUrl: string | undefined
+  /** The server filter-datasets asks (`http` to it); undefined when neither NOPAYLOADCLIENT_CONF nor --cdb-url is set. */
+  server: { apiUrl: string; http: HttpClient } | undefined
   globalTag: string
   payloadTypes: readonly PayloadType[]
-  timeoutMs: number
-  attempts: number
-  retryBaseMs?: number
-  signal?: AbortSignal
   log: Log
 }
 
 const REFUSED = 'CDB check refused, nothing was written'
 /** Most kept runs asked directly: those the cache knew as current first, then others spread over the answer. */
 const SAMPLE = 10
-
-/** `run 1` or `runs 1, 2, 3` (ten at most, then how many more). */
-function runNames(runs: readonly RunTag[]): string {
-  const numbers = runs.map((r) => r.runnumber)
-  const more = numbers.length > 10 ? ` and ${numbers.length - 10} more` : ''
-  return `run${numbers.length === 1 ? '' : 's'} ${numbers.slice(0, 10).join(', ')}${more}`
-}
 
 /** `count` of `items`, spread evenly (first, ..., last). */
 function spread<T>(items: readonly T[], count: number): T[] {
@@ -54,53 +43,56 @@ function spread<T>(items: readonly T[], count: number): T[] {
  * current what filter-datasets called missing or outdated, or (no server named) when every lookup of every run failed
  * with runs among them that the cache knew as current.
  */
-export async function guardedAsk(runs: readonly RunTag[], known: KnownCurrent, check: OutageCheck, ask: () => Promise<CdbAnswer>): Promise<CdbAnswer> {
-  if (!check.apiUrl) {
+export async function guardedAsk(
+  runs: readonly RunTag[],
+  known: KnownCurrent,
+  check: OutageCheck,
+  ask: () => Promise<CdbAnswer>,
+): Promise<CdbAnswer> {
+  if (!check.server) {
     const answer = await ask()
     refuseWholeFailure(answer, runs, known, check.payloadTypes)
     return answer
   }
-  const http = new HttpClient({
-    server: check.apiUrl, maxInFlight: 4, timeoutMs: check.timeoutMs, attempts: check.attempts, retryBaseMs: check.retryBaseMs,
-    signal: check.signal, onRetry: (message) => check.log.info(message),
-  })
-  await probe(http, check, 'filter-datasets would count every payload of every run outdated')
+  const { http, apiUrl } = check.server
+  await probe(http, apiUrl, check.globalTag, 'filter-datasets would count every payload of every run outdated')
   const answer = await ask()
-  await probe(http, check, 'it stopped answering while filter-datasets ran, so that answer cannot be trusted')
+  await probe(http, apiUrl, check.globalTag, 'it stopped answering while filter-datasets ran, so that answer cannot be trusted')
   const kept = runs.filter((run) => answer.keep.has(run.runnumber))
   const witnesses = kept.filter((run) => known.runs.has(run.runnumber)).slice(0, SAMPLE)
   const sample = [...witnesses, ...spread(kept.filter((run) => !known.runs.has(run.runnumber)), SAMPLE - witnesses.length)]
-  const current = await Promise.all(sample.map((run) => isCurrent(http, run, check)))
+  const current = await Promise.all(sample.map((run) => isCurrent(http, apiUrl, run, check)))
   const denied = sample.filter((_, i) => current[i]).sort((a, b) => a.runnumber - b.runnumber)
   if (denied.length) {
     const their = denied.length === 1 ? 'its maps are' : 'their maps are'
     throw new CaloprodError(
-      `${REFUSED}: filter-datasets called ${runNames(denied)} missing or outdated, but nopayloaddb ${http.server} answers that ${their} current: ` +
-        "filter-datasets did not get the CDB's answers (an outage while it ran?); re-run the check stage when the CDB is healthy",
+      `${REFUSED}: filter-datasets called ${describeRuns(denied)} missing or outdated, but nopayloaddb ${http.server} answers ` +
+        `that ${their} current: filter-datasets did not get the CDB's answers (an outage while it ran?); ` +
+        're-run the check stage when the CDB is healthy',
     )
   }
-  if (sample.length) check.log.info(`nopayloaddb ${http.server}, asked directly about ${runNames(sample)}: agrees with filter-datasets`)
+  if (sample.length) check.log.info(`nopayloaddb ${http.server}, asked about ${describeRuns(sample)}: agrees with filter-datasets`)
   return answer
 }
 
 /** Refuses unless the server answers the list of global tags and has the one filter-datasets asks. */
-async function probe(http: HttpClient, check: OutageCheck, consequence: string): Promise<void> {
-  const tags = await readGlobalTags(http, check.apiUrl!).catch((err: unknown) => {
+async function probe(http: HttpClient, apiUrl: string, globalTag: string, consequence: string): Promise<void> {
+  const tags = await readGlobalTags(http, apiUrl).catch((err: unknown) => {
     throw err instanceof CaloprodError ? new CaloprodError(`${REFUSED}: ${err.message}; ${consequence}`, 1, { cause: err }) : err
   })
-  if (!tags.some((tag) => tag.name === check.globalTag)) {
+  if (!tags.some((tag) => tag.name === globalTag)) {
     throw new CaloprodError(
-      `${REFUSED}: nopayloaddb ${http.server} has no global tag "${check.globalTag}" (it has ${tagNames(tags)}), the one filter-datasets asks: ` +
-        `${consequence}; check that NOPAYLOADCLIENT_CONF names the production CDB`,
+      `${REFUSED}: nopayloaddb ${http.server} has no global tag "${globalTag}" (it has ${tagNames(tags)}), ` +
+        `the one filter-datasets asks: ${consequence}; check that NOPAYLOADCLIENT_CONF names the production CDB`,
     )
   }
 }
 
 /** Whether the server says every payload of `run` is current for its tag. */
-async function isCurrent(http: HttpClient, run: RunTag, check: OutageCheck): Promise<boolean> {
+async function isCurrent(http: HttpClient, apiUrl: string, run: RunTag, check: OutageCheck): Promise<boolean> {
   const what = `run ${run.runnumber}`
   try {
-    const { body } = await http.get(payloadIovsUrl(check.apiUrl!, check.globalTag, run.runnumber), what)
+    const { body } = await http.get(payloadIovsUrl(apiUrl, check.globalTag, run.runnumber), what)
     const states = judgeRun(parsePayloadIovs(body, run.runnumber), run.runnumber, run.tag, check.payloadTypes)
     return [...states.values()].every((state) => state === 'current')
   } catch (err) {
@@ -109,14 +101,15 @@ async function isCurrent(http: HttpClient, run: RunTag, check: OutageCheck): Pro
   }
 }
 
-/** No server to ask: refuses the answer an outage gives, every lookup of every run failed, when the cache knew some as current. */
+/** No server to ask: refuses the answer an outage gives (every lookup failed) when the cache knew some runs as current. */
 function refuseWholeFailure(answer: CdbAnswer, runs: readonly RunTag[], known: KnownCurrent, types: readonly PayloadType[]): void {
   const failed = types.reduce((sum, type) => sum + answer.counts[type].missing + answer.counts[type].outdated, 0)
   const witnesses = runs.filter((run) => known.runs.has(run.runnumber))
   if (!witnesses.length || answer.keep.size < runs.length || failed < runs.length * types.length) return
   throw new CaloprodError(
-    `${REFUSED}: filter-datasets answered every payload of all ${runs.length} runs missing or outdated, also of ${runNames(witnesses)}, ` +
-      'which were current when last asked: that is how it answers when it cannot reach the CDB; check the CDB and set NOPAYLOADCLIENT_CONF ' +
-      `so that caloprod can ask the CDB itself, or, if those maps are really gone, delete ${known.cache}`,
+    `${REFUSED}: filter-datasets answered every payload of all ${runs.length} runs missing or outdated, ` +
+      `also of ${describeRuns(witnesses)}, which were current when last asked: that is how it answers when it cannot ` +
+      'reach the CDB; check the CDB and set NOPAYLOADCLIENT_CONF so that caloprod can ask the CDB itself, or, if those ' +
+      `maps are really gone, delete ${known.cache}`,
   )
 }

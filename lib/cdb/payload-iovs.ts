@@ -1,4 +1,5 @@
 import { currentPayloadFile, type PayloadState, type PayloadType } from '../config/calibrations.js'
+import { htmlTitle } from './http.js'
 
 /** One row of nopayloaddb's payloadiovs answer: the IOV of one payload type with the latest start at or before the run. */
 export interface PayloadIov {
@@ -7,7 +8,7 @@ export interface PayloadIov {
   url: string
   /** The payload file's md5, as the inserter gave it (null when it gave none). */
   checksum: string | null
-  /** Plain numbers: the open end, 2^63-1, reads as 9223372036854775808, larger than any run, and that is all it is compared for. */
+  /** Plain numbers: the open end, 2^63-1, reads as 2^63, larger than any run, and that is all it is compared for. */
   majorIov: number
   minorIov: number
   majorIovEnd: number
@@ -18,8 +19,6 @@ export interface PayloadIov {
 const COLUMNS = [
   'payload_type', 'payload_url', 'checksum', 'size', 'major_iov', 'minor_iov', 'major_iov_end', 'minor_iov_end', 'revision',
 ] as const
-/** What `&shape=dict` calls the first column. */
-const DICT_TYPE_KEY = 'payload_type_name'
 
 function describe(value: unknown): string {
   if (value === undefined) return 'absent'
@@ -29,54 +28,30 @@ function describe(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value).slice(0, 60)}`
 }
 
-/** One row, positional (8 or 9 columns) or an object with the same names. Throws Error naming row and column. */
+/** One positional row (8 or 9 columns; caloprod never asks for `&shape=dict`). Throws Error naming row and column. */
 function parseRow(row: unknown, index: number): PayloadIov {
   const where = `row ${index + 1}`
-  let get: (column: (typeof COLUMNS)[number]) => unknown
-  if (Array.isArray(row)) {
-    if (row.length !== 8 && row.length !== 9) throw new Error(`${where} has ${row.length} columns, expected 8 or 9 (${COLUMNS.join(', ')})`)
-    get = (column) => row[COLUMNS.indexOf(column)]
-  } else if (row !== null && typeof row === 'object') {
-    const object = row as Record<string, unknown>
-    get = (column) => (column === 'payload_type' ? object[DICT_TYPE_KEY] : object[column])
-  } else {
-    throw new Error(`${where} is ${describe(row)}, not a row of ${COLUMNS.length - 1} or ${COLUMNS.length} columns`)
-  }
+  if (!Array.isArray(row)) throw new Error(`${where} is ${describe(row)}, not a row of ${COLUMNS.length - 1} or ${COLUMNS.length} columns`)
+  if (row.length !== 8 && row.length !== 9) throw new Error(`${where} has ${row.length} columns, expected 8 or 9 (${COLUMNS.join(', ')})`)
+  const get = (column: (typeof COLUMNS)[number]): unknown => row[COLUMNS.indexOf(column)]
   const type = get('payload_type')
   if (typeof type !== 'string' || type === '') throw new Error(`${where}: payload_type is ${describe(type)}, not a name`)
-  const text = (column: (typeof COLUMNS)[number]): string => {
+  const check = <T>(column: (typeof COLUMNS)[number], ok: (value: unknown) => boolean, what: string): T => {
     const value = get(column)
-    if (typeof value !== 'string' || value === '') {
-      throw new Error(`${where} (${type}): ${column} is ${describe(value)}, not a non-empty string`)
-    }
-    return value
+    if (!ok(value)) throw new Error(`${where} (${type}): ${column} is ${describe(value)}, not ${what}`)
+    return value as T
   }
-  const integer = (column: (typeof COLUMNS)[number]): number => {
-    const value = get(column)
-    if (!Number.isInteger(value)) throw new Error(`${where} (${type}): ${column} is ${describe(value)}, not an integer`)
-    return value as number
-  }
-  const size = get('size')
-  if (size !== null && !Number.isInteger(size)) throw new Error(`${where} (${type}): size is ${describe(size)}, not an integer or null`)
-  const checksum = get('checksum')
-  if (checksum !== null && typeof checksum !== 'string') {
-    throw new Error(`${where} (${type}): checksum is ${describe(checksum)}, not a string or null`)
-  }
+  const integer = (column: (typeof COLUMNS)[number]) => check<number>(column, Number.isInteger, 'an integer')
+  check('size', (v) => v === null || Number.isInteger(v), 'an integer or null')
   return {
     type,
-    url: text('payload_url'),
-    checksum,
+    url: check('payload_url', (v) => typeof v === 'string' && v !== '', 'a non-empty string'),
+    checksum: check('checksum', (v) => v === null || typeof v === 'string', 'a string or null'),
     majorIov: integer('major_iov'),
     minorIov: integer('minor_iov'),
     majorIovEnd: integer('major_iov_end'),
     minorIovEnd: integer('minor_iov_end'),
   }
-}
-
-/** The title of an HTML page, for saying what came instead of JSON. */
-function htmlTitle(body: string): string {
-  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1]?.trim()
-  return title ? ` "${title.slice(0, 100)}"` : ''
 }
 
 /**
@@ -88,7 +63,7 @@ export function parsePayloadIovs(body: string, run: number): PayloadIov[] {
   try {
     value = JSON.parse(body)
   } catch (err) {
-    if (/^\s*</.test(body)) throw new Error(`the answer is an HTML page${htmlTitle(body)}, not JSON`)
+    if (/^\s*</.test(body)) throw new Error(`the answer is an HTML page${htmlTitle(body, 100)}, not JSON`)
     if (body.trim() === '') throw new Error('the answer is empty, not JSON')
     throw new Error(`the answer is not whole JSON (${(err as Error).message}; ${body.length} characters)`)
   }

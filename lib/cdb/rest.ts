@@ -66,13 +66,16 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
   // The first failure stops the rest; theirs (aborted) say nothing more. So does the deadline's.
   const stop = (err: unknown, what: string) => {
     if (failure || options.signal?.aborted || deadline?.aborted) return
-    failure = err instanceof CaloprodError ? err : new CaloprodError(`nopayloaddb ${http.server}, ${what}: ${(err as Error).message}`, 1, { cause: err })
+    failure = err instanceof CaloprodError
+      ? err
+      : new CaloprodError(`nopayloaddb ${http.server}, ${what}: ${(err as Error).message}`, 1, { cause: err })
     stopAll.abort()
   }
   const tags = await readGlobalTags(http, options.apiUrl).catch((err: unknown) => void stop(err, 'the list of global tags'))
   if (tags && !tags.some((tag) => tag.name === options.globalTag)) {
     throw new UsageError(
-      `global tag "${options.globalTag}" (--global-tag): nopayloaddb ${http.server} has no such tag; it has ${tagNames(tags)}; nothing was written`,
+      `global tag "${options.globalTag}" (--global-tag): nopayloaddb ${http.server} has no such tag; ` +
+        `it has ${tagNames(tags)}; nothing was written`,
     )
   }
   let empty = 0

@@ -20,9 +20,6 @@ t.test('reads nopayloadclient\'s own default.json layout', async (t) => {
   const conf = await readNopayloadConfig({ NOPAYLOADCLIENT_CONF: path })
   t.equal(conf?.apiUrl, 'http://localhost:8000/api/cdb_rest/')
   t.equal(conf?.writeDir, '/tmp/remote_pl_store/')
-  t.same(conf?.readDirList, ['/tmp/remote_pl_store/', '/cvmfs/place/holder/'])
-  t.equal(conf?.nRetries, 5)
-  t.equal(conf?.raw.log_level, 'INFO')
   t.equal(await readNopayloadConfig({}), undefined, 'unset: no configuration')
   t.equal(await readNopayloadConfig({ NOPAYLOADCLIENT_CONF: '' }), undefined)
 })
@@ -43,7 +40,7 @@ t.test('a malformed file: one line naming the file and the key', async (t) => {
     ['no-base.json', '{"api_res": "/api/cdb_rest/"}', /no-base\.json: key "base_url" is missing \(e\.g\. "base_url": "localhost:8000"\)/],
     ['bad-base.json', '{"base_url": 8000, "api_res": "/api/cdb_rest/"}', /key "base_url" must be a non-empty string .*not 8000/],
     ['bad-api.json', '{"base_url": "localhost:8000", "api_res": ""}', /key "api_res" must be a non-empty string/],
-    ['bad-dirs.json', '{"base_url": "localhost:8000", "api_res": "/a/", "read_dir_list": "/tmp"}', /key "read_dir_list" must be a list of directories/],
+    ['bad-store.json', '{"base_url": "localhost:8000", "api_res": "/a/", "write_dir": ["/tmp"]}', /key "write_dir" must be a non-empty string, not \["\/tmp"\]/],
     ['bad-url.json', '{"base_url": "local host:80:80", "api_res": "/a/"}', /keys "base_url" and "api_res" do not make a URL/],
   ]
   for (const [name, text, message] of cases) {
