@@ -62,6 +62,9 @@ t.test('a global tag the server does not have: exit 2 naming the tags it has; on
   const typo = failedLine(t, 'typo', await check(['--recheck', '--global-tag', 'newcdbtga']), 2)
   t.equal(typo, `caloprod check: global tag "newcdbtga" (--global-tag): nopayloaddb ${server.apiUrl} has no such tag; it has newcdbtag; nothing was written`)
   t.same(server.requests.map((r) => r.path), ['globalTags'], 'asked once, and about no run')
+  const listed = (await (await fetch(`${server.apiUrl}globalTags`)).json()) as Record<string, unknown>[]
+  t.same(listed.map((tag) => Object.keys(tag)), [['id', 'name', 'author', 'status', 'payload_lists_count', 'payload_iov_count', 'created', 'updated']],
+    'the fake answers as nopayloaddb\'s GlobalTagListSerializer does')
   const fromEnv = failedLine(t, 'typo from the environment', await check(['--recheck'], { CALOPROD_GLOBAL_TAG: 'newcdbtga' }), 2)
   t.match(fromEnv, /global tag "newcdbtga" \(--global-tag\): .* has no such tag; it has newcdbtag/)
   untouched(t, 'typo')
