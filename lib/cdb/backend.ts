@@ -63,8 +63,8 @@ export async function resolveApiUrl(cdbUrl: string | undefined, env: Env): Promi
 }
 
 /**
- * Prepares the chosen backend: for filter-datasets, a checked binary, and the server it asks (from --cdb-url or
- * NOPAYLOADCLIENT_CONF) if one is named, to tell an outage from outdated maps (outage.ts); for rest, the API root.
+ * Prepares the chosen backend: for filter-datasets, a checked binary, and the server it asks (NOPAYLOADCLIENT_CONF's,
+ * else --cdb-url) if one is named, to tell an outage from outdated maps (outage.ts); for rest, the API root.
  * Fails here, before anything is read or asked, when either is missing or unusable.
  */
 export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promise<Cdb> {
@@ -73,7 +73,8 @@ export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promi
   if (choice.cdb === 'filter-datasets') {
     const bin = await checkFilterDatasets(choice.binFilterDatasets)
     const jobs = choice.jobs ?? 4
-    const apiUrl = choice.cdbUrl ?? (await readNopayloadConfig(deps.env))?.apiUrl
+    // The server filter-datasets itself asks: NOPAYLOADCLIENT_CONF's, which it reads too.
+    const apiUrl = (await readNopayloadConfig(deps.env))?.apiUrl ?? choice.cdbUrl
     const http = apiUrl && new HttpClient({
       server: apiUrl, maxInFlight: 4, timeoutMs: Math.min(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, choice.timeout * 1000),
       attempts: choice.cdbTries, retryBaseMs: deps.retryBaseMs, signal: deps.signal, onRetry: (message) => log.info(message),

@@ -51,7 +51,7 @@ export async function guardedAsk(
 ): Promise<CdbAnswer> {
   if (!check.server) {
     const answer = await ask()
-    refuseWholeFailure(answer, runs, known, check.payloadTypes)
+    refuseWholeFailure(answer, runs, known, check)
     return answer
   }
   const { http, apiUrl } = check.server
@@ -102,10 +102,12 @@ async function isCurrent(http: HttpClient, apiUrl: string, run: RunTag, check: O
 }
 
 /** No server to ask: refuses the answer an outage gives (every lookup failed) when the cache knew some runs as current. */
-function refuseWholeFailure(answer: CdbAnswer, runs: readonly RunTag[], known: KnownCurrent, types: readonly PayloadType[]): void {
+function refuseWholeFailure(answer: CdbAnswer, runs: readonly RunTag[], known: KnownCurrent, check: OutageCheck): void {
+  const { payloadTypes: types, log } = check
   const failed = types.reduce((sum, type) => sum + answer.counts[type].missing + answer.counts[type].outdated, 0)
   const witnesses = runs.filter((run) => known.runs.has(run.runnumber))
   if (!witnesses.length || answer.keep.size < runs.length || failed < runs.length * types.length) return
+  log.info(`runs the settled cache knew as current: ${witnesses.map((run) => run.runnumber).join(' ')}`)
   throw new CaloprodError(
     `${REFUSED}: filter-datasets answered every payload of all ${runs.length} runs missing or outdated, ` +
       `also of ${describeRuns(witnesses)}, which were current when last asked: that is how it answers when it cannot ` +
