@@ -128,7 +128,12 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   const cached = runs.length - questions.length
   log.info(`${runs.length} runs in ${runListPath}; ${cached} settled in the cache, ${questions.length} to ask the CDB about`)
   if (questions.length) log.info(`asking the CDB through ${cdb.name}: ${cdb.target}`)
-  const answer = await cdb.ask(questions)
+  // Runs settled as current for their tag and payloads: a night that calls them outdated is asked about twice.
+  const known = questions.filter((q) => {
+    const entry = settledByRun.get(q.runnumber)
+    return entry?.tag === q.tag && coversPayloads(entry, payloadTypes)
+  })
+  const answer = await cdb.ask(questions, { runs: new Set(known.map((q) => q.runnumber)), cache: settledPath })
 
   const toProcess = questions.filter((q) => answer.keep.has(q.runnumber))
   for (const q of toProcess) log.info(`run ${q.runnumber} (tag ${q.tag}): a map is missing or outdated; asked because ${q.why}`)

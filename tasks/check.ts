@@ -15,10 +15,11 @@ export const stage = await declareStage(
       'missing, or built from another tag: seven under --rules seed, ten under current), and writes them to\n' +
       '<output>/<runtype>-process.csv (runnumber,tag). With --cdb filter-datasets (the default) it runs --jobs\n' +
       'CaloCDB-FilterDatasets calls at once on shards of the run list (the binary must ask the same number of\n' +
-      'payloads); with --cdb rest it asks nopayloaddb (--cdb-url, or $NOPAYLOADCLIENT_CONF) itself, one request per\n' +
+      'payloads), and asks the server it uses (--cdb-url, or $NOPAYLOADCLIENT_CONF) itself before and after, so\n' +
+      'that an outage is not taken for outdated maps; with --cdb rest it asks nopayloaddb itself, one request per\n' +
       'run, --jobs at a time. Runs found current are remembered in <output>/<runtype>-settled.csv and not asked\n' +
       'again while their tag stays the same, for --recheck-after; --recheck asks about every run. If the CDB fails\n' +
-      '(a call crashes, times out or answers nonsense, --cdb-tries times), nothing is written.',
+      '(a call crashes, times out or answers nonsense, --cdb-tries times, or cannot be trusted), nothing is written.',
     flags: [
       'run-type', 'rules', 'output', 'cdb', 'cdb-url', 'global-tag', 'jobs', 'recheck', 'recheck-after', 'timeout', 'cdb-tries',
       'bin-filter-datasets', 'verbose', 'quiet', 'help',

@@ -5,7 +5,9 @@ import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
 import { askCdb, type CdbAnswer } from './ask.js'
 import { checkFilterDatasets } from './filter-datasets.js'
+import { HttpClient } from './http.js'
 import { NOPAYLOADCLIENT_CONF, readNopayloadConfig } from './nopayload-config.js'
+import { guardedAsk, type KnownCurrent } from './outage.js'
 import { askRest } from './rest.js'
 
 /** What decides how the check stage asks the CDB. */
@@ -42,7 +44,8 @@ export interface Cdb {
   name: CdbBackendName
   /** What is asked, for the log: the binary, or the API root and global tag. */
   target: string
-  ask(runs: readonly RunTag[]): Promise<CdbAnswer>
+  /** `known`: runs the settled cache found current, which an outage would call outdated too. */
+  ask(runs: readonly RunTag[], known?: KnownCurrent): Promise<CdbAnswer>
 }
 
 /** Longest one HTTP request may take unless --timeout is shorter: a healthy nopayloaddb answers in milliseconds. */
@@ -60,8 +63,9 @@ export async function resolveApiUrl(cdbUrl: string | undefined, env: Env): Promi
 }
 
 /**
- * Prepares the chosen backend: for filter-datasets, a checked binary; for rest, the API root (from --cdb-url or
- * NOPAYLOADCLIENT_CONF). Fails here, before anything is read or asked, when either is missing or unusable.
+ * Prepares the chosen backend: for filter-datasets, a checked binary, and the server it asks (NOPAYLOADCLIENT_CONF's,
+ * else --cdb-url) if one is named, to tell an outage from outdated maps (outage.ts); for rest, the API root.
+ * Fails here, before anything is read or asked, when either is missing or unusable.
  */
 export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promise<Cdb> {
   // The seed's seven (the first of PAYLOAD_TYPES) until the rule set names its own.
@@ -69,15 +73,23 @@ export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promi
   if (choice.cdb === 'filter-datasets') {
     const bin = await checkFilterDatasets(choice.binFilterDatasets)
     const jobs = choice.jobs ?? 4
+    // The server filter-datasets itself asks: NOPAYLOADCLIENT_CONF's, which it reads too.
+    const apiUrl = (await readNopayloadConfig(deps.env))?.apiUrl ?? choice.cdbUrl
+    const http = apiUrl && new HttpClient({
+      server: apiUrl, maxInFlight: 4, timeoutMs: Math.min(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, choice.timeout * 1000),
+      attempts: choice.cdbTries, retryBaseMs: deps.retryBaseMs, signal: deps.signal, onRetry: (message) => log.info(message),
+    })
+    const check = { server: http ? { apiUrl: apiUrl!, http } : undefined, globalTag: choice.globalTag, payloadTypes, log }
     return {
       name: 'filter-datasets',
-      target: bin,
-      ask: (runs) =>
-        askCdb(runs, {
-          bin, payloadTypes, jobs, timeoutMs: choice.timeout * 1000, attempts: choice.cdbTries, env: deps.env, log,
-          retryBaseMs: deps.retryBaseMs, maxShardRuns: deps.maxShardRuns, tempRoot: deps.tempRoot, signal: deps.signal,
-          onAnswered: deps.onAnswered,
-        }),
+      target: http ? `${bin} (asking ${http.server} itself before and after)` : `${bin} (${NOPAYLOADCLIENT_CONF} not set)`,
+      ask: (runs, known = { runs: new Set(), cache: '' }) =>
+        guardedAsk(runs, known, check, () =>
+          askCdb(runs, {
+            bin, payloadTypes, jobs, timeoutMs: choice.timeout * 1000, attempts: choice.cdbTries, env: deps.env, log,
+            retryBaseMs: deps.retryBaseMs, maxShardRuns: deps.maxShardRuns, tempRoot: deps.tempRoot, signal: deps.signal,
+            onAnswered: deps.onAnswered,
+          })),
     }
   }
   const apiUrl = await resolveApiUrl(choice.cdbUrl, deps.env)

@@ -1,4 +1,7 @@
-import { getMaxListeners, setMaxListeners } from 'node:events'
+import { setMaxListeners } from 'node:events'
+import { setTimeout as delay } from 'node:timers/promises'
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { withRetry } from '../retry.js'
 import { HttpError, type HttpFailure } from './http-error.js'
 
@@ -22,14 +25,11 @@ export interface HttpClientOptions {
   /** Told of each try that failed and will be repeated. */
   onRetry?: (message: string) => void
   sleep?: (ms: number) => Promise<void>
-  /** @default globalThis.fetch (Node's undici: keep-alive connections) */
-  fetch?: typeof fetch
 }
 
 /** A whole answer with a 2xx status. */
 export interface HttpAnswer {
   status: number
-  headers: Headers
   body: string
 }
 
@@ -61,10 +61,6 @@ const CODES: Record<string, [HttpFailure, boolean, string]> = {
   EHOSTUNREACH: ['unreachable', true, 'no route to the host'],
   ENETUNREACH: ['unreachable', true, 'the network is unreachable'],
   ETIMEDOUT: ['unreachable', true, 'the connection timed out'],
-  UND_ERR_CONNECT_TIMEOUT: ['unreachable', true, 'the connection could not be made in time'],
-  UND_ERR_SOCKET: ['reset', true, 'the server closed the connection before answering'],
-  UND_ERR_HEADERS_TIMEOUT: ['timeout', true, 'no answer in time'],
-  UND_ERR_BODY_TIMEOUT: ['timeout', true, 'the answer stopped arriving'],
 }
 
 const ADVICE: Record<HttpFailure, string> = {
@@ -79,71 +75,38 @@ const ADVICE: Record<HttpFailure, string> = {
   aborted: 'nothing more to do: it was stopped on purpose',
 }
 
-/** The nested cause chain's first error code that says how a fetch failed. */
+/** The first error code of the cause chain (or of an AggregateError's first error) that says how a request failed. */
 function failureOf(err: unknown): [HttpFailure, boolean, string] | undefined {
-  for (
-    let e = err as { code?: string; cause?: unknown; name?: string } | undefined, depth = 0;
-    e && depth < 5;
-    e = e.cause as typeof e, depth++
-  ) {
+  type Failed = { code?: string; cause?: unknown; errors?: unknown[] }
+  for (let e = err as Failed | undefined, depth = 0; e && depth < 5; e = (e.cause ?? e.errors?.[0]) as Failed | undefined, depth++) {
     if (e.code && CODES[e.code]) return CODES[e.code]
   }
   return undefined
 }
 
-/** Waits `ms`, or less when `signal` aborts: the next try then fails at once as aborted. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    signal?.addEventListener('abort', done, { once: true })
-  })
-}
-
-/** Bounds the requests in flight: a slot is held while a try runs, not while it waits to be repeated. */
-class Slots {
-  private free: number
-  private waiting: (() => void)[] = []
-  constructor(size: number) {
-    this.free = size
-  }
-  async take(): Promise<() => void> {
-    if (this.free > 0) this.free--
-    else await new Promise<void>((resolve) => this.waiting.push(resolve))
-    let given = false
-    return () => {
-      if (given) return
-      given = true
-      const next = this.waiting.shift()
-      if (next) next()
-      else this.free++
-    }
-  }
-}
-
 /**
- * An HTTP client for one nopayloaddb: Node's own fetch (undici; connections are kept alive and reused), at most
+ * An HTTP client for one nopayloaddb: node:http over an agent of its own (connections kept alive and reused), at most
  * `maxInFlight` requests at once, a timeout per try, and retries with backoff on connection errors, timeouts, 429
  * and 5xx only. A 3xx or another 4xx fails at once. Every failure is an HttpError whose one line names the server,
- * what was asked, what happened and what to do.
+ * what was asked, what happened and what to do. A try that is stopped (timeout, abort) destroys its socket, even one
+ * still connecting: fetch (undici) left such a connect running for its own 10 s, and with it the process.
  */
 export class HttpClient {
   /** Tries made so far, repeated ones included. */
   requests = 0
   readonly server: string
-  private readonly slots: Slots
   private readonly options: HttpClientOptions
+  private readonly agent: HttpAgent
 
   constructor(options: HttpClientOptions) {
     this.options = options
     this.server = redactUrl(options.server)
-    this.slots = new Slots(options.maxInFlight ?? 16)
-    // Each try in flight listens to the outer signal: more than Node's default ten is no leak here.
-    if (options.signal) setMaxListeners(Math.max(getMaxListeners(options.signal), (options.maxInFlight ?? 16) + 10), options.signal)
+    // The agent bounds the requests in flight (the others wait in its queue); its idle kept-alive sockets are unref'ed,
+    // so they never hold the process open.
+    const agentOptions = { keepAlive: true, maxSockets: options.maxInFlight ?? 16 }
+    this.agent = /^https:/i.test(options.server) ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions)
+    // Every request in flight or waiting to be repeated listens to the outer signal once: no leak, so no limit.
+    if (options.signal) setMaxListeners(0, options.signal)
   }
 
   /** GET `url`; the body of a 2xx answer. */
@@ -170,7 +133,8 @@ export class HttpClient {
               `${this.server} ${request.what}: try ${attempt} of ${attempts}: ${(err as HttpError).reason}; ` +
                 `trying again in ${(delay / 1000).toFixed(1)} s`,
             ),
-          sleep: this.options.sleep ?? ((ms) => pause(ms, this.options.signal)),
+          // Cut short by an abort: the next try then fails at once as aborted.
+          sleep: this.options.sleep ?? ((ms) => delay(ms, undefined, { signal: this.options.signal }).catch(() => {})),
         },
       )
     } catch (err) {
@@ -183,17 +147,16 @@ export class HttpClient {
 
   /** One try. Its HttpError's `reason` is the bare cause; `request` adds server, tries and advice. */
   private async once(method: string, url: string, request: HttpRequest): Promise<HttpAnswer> {
-    const release = await this.slots.take()
     const timeoutMs = this.options.timeoutMs ?? 30000
-    // One controller and a plain timer per try: AbortSignal.timeout and .any cost more than the request on Node 20.
+    // One controller and a plain timer per try, started when the try gets a connection, not while it waits for one.
     const controller = new AbortController()
     let timedOut = false
-    const timer = setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs)
+    let timer: NodeJS.Timeout | undefined
+    const onSocket = () => (timer = setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs))
     const outer = this.options.signal
     const onOuterAbort = () => controller.abort()
     if (outer?.aborted) controller.abort()
     else outer?.addEventListener('abort', onOuterAbort, { once: true })
-    const signal = controller.signal
     const headers: Record<string, string> = { accept: 'application/json' }
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
     if (request.json !== undefined) headers['content-type'] = 'application/json'
@@ -205,61 +168,61 @@ export class HttpClient {
       if (timedOut) {
         return fail('timeout', true, `no ${during === 'answer' ? 'answer' : 'whole answer'} within ${timeoutMs / 1000} s`, undefined, err)
       }
-      const known = failureOf(err)
       if (during === 'body') {
-        const why = known ? `: ${known[2]}` : ''
-        return fail('truncated', true, `the answer was cut short (the connection closed after part of the body${why})`, undefined, err)
+        return fail('truncated', true, 'the answer was cut short (the connection closed after part of the body)', undefined, err)
       }
+      const known = failureOf(err)
       if (known) return fail(known[0], known[1], known[2], undefined, err)
-      const cause = (err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message
-      return fail('unreachable', true, `the request failed (${cause})`, undefined, err)
+      return fail('unreachable', true, `the request failed (${(err as Error).message})`, undefined, err)
     }
     try {
       this.requests++
-      let response: Response
-      try {
-        response = await (this.options.fetch ?? fetch)(url, {
-          method,
-          headers,
-          body: request.json === undefined ? undefined : JSON.stringify(request.json),
-          redirect: 'manual',
-          signal,
-        })
-      } catch (err) {
-        return stopped(err, 'answer')
-      }
-      let body: string
-      try {
-        body = await response.text()
-      } catch (err) {
-        return stopped(err, 'body')
-      }
-      const { status } = response
-      if (status >= 200 && status < 300) return { status, headers: response.headers, body }
-      const said = describeBody(body, response.headers.get('content-type'))
+      const { response, body } = await this.send(method, url, headers, request.json, controller.signal, onSocket).catch(
+        (err: Error & { during?: 'answer' | 'body' }) => stopped(err, err.during ?? 'answer'),
+      )
+      const status = response.statusCode ?? 0
+      if (status >= 200 && status < 300) return { status, body }
+      const said = describeBody(body, response.headers['content-type'])
       if (status >= 300 && status < 400) {
-        const location = response.headers.get('location') ?? 'nowhere'
+        const location = response.headers.location ?? 'nowhere'
         return fail('redirect', false, `answered ${status} (a redirect to ${location}) for ${redactUrl(url)}`, status)
       }
       if (status === 429) return fail('status', true, `answered 429 Too Many Requests${said}`, status)
-      if (status >= 500) return fail('status', true, `answered ${status} ${response.statusText || 'server error'}${said}`, status)
+      if (status >= 500) return fail('status', true, `answered ${status} ${response.statusMessage || 'server error'}${said}`, status)
       const hint =
         status === 401 || status === 403
           ? ' (access refused: check the token and the account\'s rights)'
           : status === 404
             ? ' (no such endpoint: check api_res)'
             : ''
-      return fail('status', false, `answered ${status} ${response.statusText}${hint}${said}`, status)
+      return fail('status', false, `answered ${status} ${response.statusMessage}${hint}${said}`, status)
     } finally {
       clearTimeout(timer)
       outer?.removeEventListener('abort', onOuterAbort)
-      release()
     }
+  }
+
+  /** One request and its whole body; an error says whether it came before the answer or during its body. */
+  private send(method: string, url: string, headers: Record<string, string>, json: unknown, signal: AbortSignal, onSocket: () => void) {
+    return new Promise<{ response: IncomingMessage; body: string }>((resolve, reject) => {
+      const failed = (during: 'answer' | 'body') => (err: Error) => reject(Object.assign(err, { during }))
+      const send = /^https:/i.test(url) ? httpsRequest : httpRequest
+      const req = send(url, { method, headers, agent: this.agent, signal }, (response) => {
+        const chunks: Buffer[] = []
+        response.on('data', (chunk: Buffer) => chunks.push(chunk))
+        response.on('end', () => resolve({ response, body: Buffer.concat(chunks).toString('utf8') }))
+        response.on('error', failed('body'))
+        response.on('close', () => response.complete || failed('body')(new Error('the connection closed')))
+      })
+      req.once('socket', onSocket)
+      req.on('error', failed('answer'))
+      req.end(json === undefined ? undefined : JSON.stringify(json))
+    })
   }
 }
 
 /** A short quote of an error body for a message: the `detail` of a JSON one, the title of an HTML page. */
-function describeBody(body: string, contentType: string | null): string {
+function describeBody(body: string, contentType: string | undefined): string {
   const text = body.trim()
   if (!text) return ''
   if (contentType?.includes('json')) {
@@ -270,7 +233,12 @@ function describeBody(body: string, contentType: string | null): string {
       // Not JSON after all: quoted below.
     }
   }
-  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1]?.trim()
-  if (title) return `: an HTML page "${title.slice(0, 120)}"`
-  return `: "${text.replace(/\s+/g, ' ').slice(0, 120)}"`
+  const title = htmlTitle(text, 120)
+  return title ? `: an HTML page${title}` : `: "${text.replace(/\s+/g, ' ').slice(0, 120)}"`
+}
+
+/** ` "<title>"` of an HTML page (at most `max` characters), or '' when it has none. */
+export function htmlTitle(body: string, max: number): string {
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1]?.trim()
+  return title ? ` "${title.slice(0, max)}"` : ''
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Env } from '../config/options.js'
 import { CaloprodError } from '../errors.js'
+import { redactUrl } from './http.js'
 
 /** The environment variable nopayloadclient (and so every sPHENIX program) reads its configuration file from. */
 export const NOPAYLOADCLIENT_CONF = 'NOPAYLOADCLIENT_CONF'
@@ -8,7 +9,7 @@ export const NOPAYLOADCLIENT_CONF = 'NOPAYLOADCLIENT_CONF'
 /**
  * The parts of a nopayloadclient configuration file caloprod uses (JSON, e.g. nopayloadclient's
  * config/default.json: `{"base_url": "localhost:8000", "api_res": "/api/cdb_rest/", "write_dir": ..., ...}`).
- * Only base_url and api_res are required; the rest is read when present and checked for its type.
+ * Only base_url and api_res are required; write_dir is read when present and checked for its type.
  */
 export interface NopayloadConfig {
   /** The file it was read from. */
@@ -21,13 +22,6 @@ export interface NopayloadConfig {
   apiUrl: string
   /** Where insertPayload copies payload files to (the payload store). */
   writeDir?: string
-  /** Where payload files are looked for, in order. */
-  readDirList?: string[]
-  /** nopayloadclient's own retry count and mean pause in seconds. */
-  nRetries?: number
-  retrySleepMean?: number
-  /** Every key of the file, as parsed, for what a later stage needs beyond these. */
-  raw: Record<string, unknown>
 }
 
 /** A file or value under NOPAYLOADCLIENT_CONF that cannot be used: one line naming the file and the key. */
@@ -50,77 +44,66 @@ export function apiUrlOf(baseUrl: string, apiRes: string): string {
   const base = /^https?:\/\//i.test(baseUrl) ? baseUrl : `http://${baseUrl}`
   const path = `/${apiRes}/`.replace(/\/{2,}/g, '/')
   const url = new URL(`${base.replace(/\/+$/, '')}${path}`)
-  if (url.search || url.hash) throw new Error(`"${baseUrl}${apiRes}" holds a query or fragment`)
+  if (url.username || url.password) throw new Error(USER_INFO)
+  if (url.search || url.hash) throw new Error(`"${redactUrl(url.href)}" holds a query or fragment`)
   return url.href
 }
+
+/** Why a URL with user info is refused: it would reach logs and messages, and nopayloaddb takes a bearer token. */
+const USER_INFO =
+  'holds a user name or password, which caloprod refuses (it would reach logs); give a token in CALOPROD_CDB_TOKEN'
 
 /**
  * Checks a `--cdb-url` value: the API root of a nopayloaddb, e.g. `http://localhost:8000/api/cdb_rest/`
  * (`http://` may be left out, as in base_url). Returns it ending with `/`. Throws Error naming the accepted form.
  */
 export function parseCdbUrl(raw: string): string {
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`
+  let url: URL
   try {
-    const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`)
+    url = new URL(text)
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${url.protocol} is not http: or https:`)
     if (url.search || url.hash) throw new Error('it holds a query or fragment')
-    if (!url.pathname.endsWith('/')) url.pathname += '/'
-    return url.href
   } catch (err) {
-    throw new Error(`"${raw}" is not a nopayloaddb API URL such as http://localhost:8000/api/cdb_rest/ (${(err as Error).message})`)
+    const example = 'such as http://localhost:8000/api/cdb_rest/'
+    throw new Error(`"${redactUrl(text)}" is not a nopayloaddb API URL ${example} (${(err as Error).message})`)
   }
+  if (url.username || url.password) throw new Error(`"${redactUrl(text)}" ${USER_INFO}`)
+  if (!url.pathname.endsWith('/')) url.pathname += '/'
+  return url.href
 }
-
-const isString = (v: unknown): v is string => typeof v === 'string'
 
 /** Parses a configuration file's text; `file` names it in errors. Throws NopayloadConfigError. */
 export function parseNopayloadConfig(file: string, text: string): NopayloadConfig {
-  let raw: unknown
+  let keys: Record<string, unknown>
   try {
-    raw = JSON.parse(text.replace(/^\uFEFF/, ''))
+    keys = JSON.parse(text.replace(/^\uFEFF/, '')) as Record<string, unknown>
   } catch (err) {
     throw new NopayloadConfigError(file, `not JSON (${(err as Error).message})`)
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) {
     throw new NopayloadConfigError(file, 'not a JSON object of keys such as "base_url" and "api_res"')
   }
-  const keys = raw as Record<string, unknown>
-  const need = (key: string, example: string): string => {
+  /** A non-empty string, trimmed; `example` undefined: an optional key. */
+  const stringKey = (key: string, example?: string): string | undefined => {
     const value = keys[key]
+    if (value === undefined && example === undefined) return undefined
     if (value === undefined) throw new NopayloadConfigError(file, `key "${key}" is missing (e.g. "${key}": "${example}")`)
-    if (!isString(value) || value.trim() === '') {
-      throw new NopayloadConfigError(
-        file,
-        `key "${key}" must be a non-empty string (e.g. "${key}": "${example}"), not ${JSON.stringify(value)}`,
-      )
-    }
-    return value.trim()
+    if (typeof value === 'string' && value.trim() !== '') return value.trim()
+    const e = example === undefined ? '' : ` (e.g. "${key}": "${example}")`
+    throw new NopayloadConfigError(file, `key "${key}" must be a non-empty string${e}, not ${JSON.stringify(value)}`)
   }
-  const optional = <T>(key: string, check: (v: unknown) => v is T, what: string): T | undefined => {
-    const value = keys[key]
-    if (value === undefined) return undefined
-    if (!check(value)) throw new NopayloadConfigError(file, `key "${key}" must be ${what}, not ${JSON.stringify(value)}`)
-    return value
-  }
-  const baseUrl = need('base_url', 'localhost:8000')
-  const apiRes = need('api_res', '/api/cdb_rest/')
+  const baseUrl = stringKey('base_url', 'localhost:8000')!
+  const apiRes = stringKey('api_res', '/api/cdb_rest/')!
   let apiUrl: string
   try {
     apiUrl = apiUrlOf(baseUrl, apiRes)
   } catch (err) {
-    throw new NopayloadConfigError(file, `keys "base_url" and "api_res" do not make a URL (${(err as Error).message})`)
+    const message = (err as Error).message
+    const why = message === USER_INFO ? `key "base_url" ${USER_INFO}` : `keys "base_url" and "api_res" do not make a URL (${message})`
+    throw new NopayloadConfigError(file, why)
   }
-  const count = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0
-  return {
-    file,
-    baseUrl,
-    apiRes,
-    apiUrl,
-    writeDir: optional('write_dir', (v): v is string => isString(v) && v !== '', 'a non-empty string (a directory)'),
-    readDirList: optional('read_dir_list', (v): v is string[] => Array.isArray(v) && v.every(isString), 'a list of directories'),
-    nRetries: optional('n_retries', count, 'a whole number'),
-    retrySleepMean: optional('retry_sleep_mean', (v): v is number => typeof v === 'number' && v >= 0, 'a number of seconds'),
-    raw: keys,
-  }
+  return { file, baseUrl, apiRes, apiUrl, writeDir: stringKey('write_dir') }
 }
 
 /**

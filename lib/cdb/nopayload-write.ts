@@ -3,14 +3,13 @@
 // list in the global tag (from `GET gtPayloadLists/<tag>`). nopayloaddb answers a refusal (a locked tag and a
 // conflicting IOV, an unknown list) with an HTTP error and `{"detail": "..."}`, which is passed on as it is.
 import { CaloprodError } from '../errors.js'
-import { formatExactJson, parseExactJson, type ExactJson } from './exact-json.js'
 import { HttpError } from './http-error.js'
 import type { HttpClient } from './http.js'
 import { readPayloadIovs, type PayloadIov } from './payload-iovs.js'
 
 /** A JSON request to the CDB's API; `path` is relative to `<base_url><api_res>`. */
 export interface CdbRequest {
-  (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<ExactJson>
+  (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<unknown>
 }
 
 /** The server answered with an HTTP error: `detail` is its message. */
@@ -37,12 +36,12 @@ export function cdbRequestOver(client: HttpClient, apiUrl: string): CdbRequest {
     const what = `${WHAT[method]} ${path.replace(/\?.*/, '')}`
     try {
       const answer = await client.request(method, `${apiUrl}${path}`, { what, json: body })
-      return parseExactJson(answer.body)
+      return JSON.parse(answer.body) as unknown
     } catch (err) {
       if (err instanceof HttpError && err.failure === 'status' && err.status !== undefined) {
         throw new CdbRefusal(`${method} ${path}`, err.status, err.reason)
       }
-      if (err instanceof Error && err.name === 'ExactJsonError') {
+      if (err instanceof SyntaxError) {
         throw new CaloprodError(`nopayloaddb ${client.server}, ${what}: the answer is not JSON (${err.message})`)
       }
       throw err
@@ -55,7 +54,7 @@ export async function payloadLists(request: CdbRequest, globalTag: string): Prom
   const body = await request('GET', `gtPayloadLists/${encodeURIComponent(globalTag)}`)
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw new CaloprodError(
-      `the CDB answered gtPayloadLists/${globalTag} with ${formatExactJson(body).slice(0, 100)}; expected an object of payload lists`,
+      `the CDB answered gtPayloadLists/${globalTag} with ${JSON.stringify(body).slice(0, 100)}; expected an object of payload lists`,
     )
   }
   return new Map(Object.entries(body as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'))
@@ -65,7 +64,7 @@ export async function payloadLists(request: CdbRequest, globalTag: string): Prom
 export async function globalTagExists(request: CdbRequest, globalTag: string): Promise<boolean> {
   const body = await request('GET', 'globalTags')
   if (!Array.isArray(body)) {
-    throw new CaloprodError(`the CDB answered globalTags with ${formatExactJson(body).slice(0, 100)}; expected a list of global tags`)
+    throw new CaloprodError(`the CDB answered globalTags with ${JSON.stringify(body).slice(0, 100)}; expected a list of global tags`)
   }
   return body.some((tag) => tag && typeof tag === 'object' && (tag as { name?: unknown }).name === globalTag)
 }
@@ -89,10 +88,9 @@ export async function createPayloadIov(request: CdbRequest, piov: NewPayloadIov)
     major_iov_end: 0,
     minor_iov_end: piov.run + 1,
   })
-  const raw = (body as { id?: unknown } | null)?.id
-  const id = typeof raw === 'bigint' ? Number(raw) : raw
+  const id = (body as { id?: unknown } | null)?.id
   if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
-    throw new CaloprodError(`the CDB answered POST piov without an id: ${formatExactJson(body).slice(0, 200)}`)
+    throw new CaloprodError(`the CDB answered POST piov without an id: ${JSON.stringify(body).slice(0, 200)}`)
   }
   return id
 }

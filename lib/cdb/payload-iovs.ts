@@ -1,5 +1,5 @@
 import { currentPayloadFile, type PayloadState, type PayloadType } from '../config/calibrations.js'
-import { parseExactJson, type ExactJson } from './exact-json.js'
+import { htmlTitle } from './http.js'
 
 /** One row of nopayloaddb's payloadiovs answer: the IOV of one payload type with the latest start at or before the run. */
 export interface PayloadIov {
@@ -8,64 +8,45 @@ export interface PayloadIov {
   url: string
   /** The payload file's md5, as the inserter gave it (null when it gave none). */
   checksum: string | null
-  majorIov: bigint
-  minorIov: bigint
-  majorIovEnd: bigint
-  minorIovEnd: bigint
+  /** Plain numbers: the open end, 2^63-1, reads as 2^63, larger than any run, and that is all it is compared for. */
+  majorIov: number
+  minorIov: number
+  majorIovEnd: number
+  minorIovEnd: number
 }
 
 /** The columns of a positional row, in order; servers since 2026-03 add `revision` as a ninth. */
 const COLUMNS = [
   'payload_type', 'payload_url', 'checksum', 'size', 'major_iov', 'minor_iov', 'major_iov_end', 'minor_iov_end', 'revision',
 ] as const
-/** What `&shape=dict` calls the first column. */
-const DICT_TYPE_KEY = 'payload_type_name'
 
-function describe(value: ExactJson | undefined): string {
+function describe(value: unknown): string {
   if (value === undefined) return 'absent'
   if (value === null) return 'null'
   if (Array.isArray(value)) return `a list of ${value.length}`
-  if (typeof value === 'bigint') return `the integer ${value}`
   if (typeof value === 'object') return 'an object'
   return `${typeof value} ${JSON.stringify(value).slice(0, 60)}`
 }
 
-/** One row, positional (8 or 9 columns) or an object with the same names. Throws Error naming row and column. */
-function parseRow(row: ExactJson, index: number): PayloadIov {
+/** One positional row (8 or 9 columns; caloprod never asks for `&shape=dict`). Throws Error naming row and column. */
+function parseRow(row: unknown, index: number): PayloadIov {
   const where = `row ${index + 1}`
-  let get: (column: (typeof COLUMNS)[number]) => ExactJson | undefined
-  if (Array.isArray(row)) {
-    if (row.length !== 8 && row.length !== 9) throw new Error(`${where} has ${row.length} columns, expected 8 or 9 (${COLUMNS.join(', ')})`)
-    get = (column) => row[COLUMNS.indexOf(column)]
-  } else if (row !== null && typeof row === 'object') {
-    get = (column) => (column === 'payload_type' ? row[DICT_TYPE_KEY] : row[column])
-  } else {
-    throw new Error(`${where} is ${describe(row)}, not a row of ${COLUMNS.length - 1} or ${COLUMNS.length} columns`)
-  }
+  if (!Array.isArray(row)) throw new Error(`${where} is ${describe(row)}, not a row of ${COLUMNS.length - 1} or ${COLUMNS.length} columns`)
+  if (row.length !== 8 && row.length !== 9) throw new Error(`${where} has ${row.length} columns, expected 8 or 9 (${COLUMNS.join(', ')})`)
+  const get = (column: (typeof COLUMNS)[number]): unknown => row[COLUMNS.indexOf(column)]
   const type = get('payload_type')
   if (typeof type !== 'string' || type === '') throw new Error(`${where}: payload_type is ${describe(type)}, not a name`)
-  const text = (column: (typeof COLUMNS)[number]): string => {
+  const check = <T>(column: (typeof COLUMNS)[number], ok: (value: unknown) => boolean, what: string): T => {
     const value = get(column)
-    if (typeof value !== 'string' || value === '') {
-      throw new Error(`${where} (${type}): ${column} is ${describe(value)}, not a non-empty string`)
-    }
-    return value
+    if (!ok(value)) throw new Error(`${where} (${type}): ${column} is ${describe(value)}, not ${what}`)
+    return value as T
   }
-  const integer = (column: (typeof COLUMNS)[number]): bigint => {
-    const value = get(column)
-    if (typeof value !== 'bigint') throw new Error(`${where} (${type}): ${column} is ${describe(value)}, not an integer`)
-    return value
-  }
-  const size = get('size')
-  if (size !== null && typeof size !== 'bigint') throw new Error(`${where} (${type}): size is ${describe(size)}, not an integer or null`)
-  const checksum = get('checksum')
-  if (checksum !== null && typeof checksum !== 'string') {
-    throw new Error(`${where} (${type}): checksum is ${describe(checksum)}, not a string or null`)
-  }
+  const integer = (column: (typeof COLUMNS)[number]) => check<number>(column, Number.isInteger, 'an integer')
+  check('size', (v) => v === null || Number.isInteger(v), 'an integer or null')
   return {
     type,
-    url: text('payload_url'),
-    checksum,
+    url: check('payload_url', (v) => typeof v === 'string' && v !== '', 'a non-empty string'),
+    checksum: check('checksum', (v) => v === null || typeof v === 'string', 'a string or null'),
     majorIov: integer('major_iov'),
     minorIov: integer('minor_iov'),
     majorIovEnd: integer('major_iov_end'),
@@ -73,37 +54,31 @@ function parseRow(row: ExactJson, index: number): PayloadIov {
   }
 }
 
-/** The title of an HTML page, for saying what came instead of JSON. */
-function htmlTitle(body: string): string {
-  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1]?.trim()
-  return title ? ` "${title.slice(0, 100)}"` : ''
-}
-
 /**
  * Parses a payloadiovs answer for `run` (majorIOV 0): a JSON list of rows, at most one per payload type, none
- * starting after the run. Integers stay exact (2^63-1 marks an open end). Throws Error saying what was wrong.
+ * starting after the run. Throws Error saying what was wrong.
  */
 export function parsePayloadIovs(body: string, run: number): PayloadIov[] {
-  let value: ExactJson
+  let value: unknown
   try {
-    value = parseExactJson(body)
+    value = JSON.parse(body)
   } catch (err) {
-    if (/^\s*</.test(body)) throw new Error(`the answer is an HTML page${htmlTitle(body)}, not JSON`)
+    if (/^\s*</.test(body)) throw new Error(`the answer is an HTML page${htmlTitle(body, 100)}, not JSON`)
     if (body.trim() === '') throw new Error('the answer is empty, not JSON')
     throw new Error(`the answer is not whole JSON (${(err as Error).message}; ${body.length} characters)`)
   }
   return readPayloadIovs(value, run)
 }
 
-/** The rows of a payloadiovs answer already parsed (parseExactJson), checked as parsePayloadIovs checks them. */
-export function readPayloadIovs(value: ExactJson, run: number): PayloadIov[] {
+/** The rows of a payloadiovs answer already parsed, checked as parsePayloadIovs checks them. */
+export function readPayloadIovs(value: unknown, run: number): PayloadIov[] {
   if (!Array.isArray(value)) throw new Error(`the answer is ${describe(value)}, not a list of payload rows`)
   const rows = value.map(parseRow)
   const seen = new Set<string>()
   for (const row of rows) {
     if (seen.has(row.type)) throw new Error(`two rows for payload type ${row.type}; payloadiovs gives one per type`)
     seen.add(row.type)
-    if (row.majorIov > 0n || (row.majorIov === 0n && row.minorIov > BigInt(run))) {
+    if (row.majorIov > 0 || (row.majorIov === 0 && row.minorIov > run)) {
       throw new Error(`the row of ${row.type} starts at IOV (${row.majorIov}, ${row.minorIov}), after the run asked for`)
     }
   }
@@ -112,7 +87,7 @@ export function readPayloadIovs(value: ExactJson, run: number): PayloadIov[] {
 
 /** Whether an IOV has ended by (0, run): its end, compared as (major, minor), is at or before it. */
 export function iovEnded(row: PayloadIov, run: number): boolean {
-  return row.majorIovEnd < 0n || (row.majorIovEnd === 0n && row.minorIovEnd <= BigInt(run))
+  return row.majorIovEnd < 0 || (row.majorIovEnd === 0 && row.minorIovEnd <= run)
 }
 
 /**

@@ -1,9 +1,10 @@
 import type { PayloadType } from '../config/calibrations.js'
-import { CaloprodError } from '../errors.js'
+import { CaloprodError, UsageError } from '../errors.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
 import type { CdbAnswer } from './ask.js'
 import { emptyCounts } from './filter-datasets.js'
+import { readGlobalTags, tagNames } from './global-tags.js'
 import { HttpClient } from './http.js'
 import { judgeRun, parsePayloadIovs } from './payload-iovs.js'
 
@@ -38,9 +39,11 @@ export function payloadIovsUrl(apiUrl: string, globalTag: string, run: number): 
 
 /**
  * Asks nopayloaddb about `runs`, one request per run (it answers every payload type at once), `jobs` at a time,
- * and judges each run as filter-datasets would (judgeRun). Any run left unanswered, after retries, or answered with
- * something that is not payloadiovs rows, stops the others and throws one line naming the server, the run and what
- * to do: the caller writes nothing. A global tag with no payload for any run asked gets one warning.
+ * and judges each run as filter-datasets would (judgeRun). First it asks for the global tags: payloadiovs answers
+ * `[]` for a tag it does not have, which would read as every payload missing, so an unknown tag is a UsageError
+ * naming the tags it has. Any run left unanswered, after retries, or answered with something that is not
+ * payloadiovs rows, stops the others and throws one line naming the server, the run and what to do: the caller
+ * writes nothing. A tag with no payload for any run asked gets one warning.
  */
 export async function askRest(runs: readonly RunTag[], options: RestAskOptions): Promise<CdbAnswer> {
   const answer: CdbAnswer = { keep: new Set(), counts: emptyCounts(), calls: 0, shards: 0 }
@@ -60,6 +63,21 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
     onRetry: (message) => log.info(message),
   })
   let failure: CaloprodError | undefined
+  // The first failure stops the rest; theirs (aborted) say nothing more. So does the deadline's.
+  const stop = (err: unknown, what: string) => {
+    if (failure || options.signal?.aborted || deadline?.aborted) return
+    failure = err instanceof CaloprodError
+      ? err
+      : new CaloprodError(`nopayloaddb ${http.server}, ${what}: ${(err as Error).message}`, 1, { cause: err })
+    stopAll.abort()
+  }
+  const tags = await readGlobalTags(http, options.apiUrl).catch((err: unknown) => void stop(err, 'the list of global tags'))
+  if (tags && !tags.some((tag) => tag.name === options.globalTag)) {
+    throw new UsageError(
+      `global tag "${options.globalTag}" (--global-tag): nopayloaddb ${http.server} has no such tag; ` +
+        `it has ${tagNames(tags)}; nothing was written`,
+    )
+  }
   let empty = 0
   const askRun = async (run: RunTag) => {
     const what = `run ${run.runnumber}`
@@ -87,19 +105,7 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
       log.info(`${what} (tag ${run.tag}): ${words.join('; ')}`)
     }
   }
-  await Promise.all(
-    runs.map((run) =>
-      askRun(run).catch((err: unknown) => {
-        // The first failure stops the rest; theirs (aborted) say nothing more. So does the deadline's.
-        if (failure || options.signal?.aborted || deadline?.aborted) return
-        failure =
-          err instanceof CaloprodError
-            ? err
-            : new CaloprodError(`nopayloaddb ${http.server}, run ${run.runnumber}: ${(err as Error).message}`, 1, { cause: err })
-        stopAll.abort()
-      }),
-    ),
-  )
+  if (tags) await Promise.all(runs.map((run) => askRun(run).catch((err: unknown) => stop(err, `run ${run.runnumber}`))))
   answer.calls = http.requests
   if (options.signal?.aborted) {
     const reason = options.signal.reason
@@ -117,8 +123,7 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
   if (failure) throw new CaloprodError(`CDB check failed, nothing was written: ${failure.message}`, 1, { cause: failure })
   if (empty === runs.length) {
     log.warn(
-      `global tag "${options.globalTag}" has no payload of any type for any of the ${runs.length} runs asked, so they are all missing: ` +
-        'is the tag misspelt? (--global-tag, default newcdbtag)',
+      `global tag "${options.globalTag}" has no payload of any type for any of the ${runs.length} runs asked, so they are all missing`,
     )
   }
   log.info(

@@ -76,6 +76,36 @@ t.test('a payload built from another tag of the same run is outdated; seven look
   t.same(lookups(cdb).slice(0, 7), SEVEN_PAYLOAD_TYPES.map((type) => `66502,${type}`))
 })
 
+t.test('the fake\'s own check: what each release answers for an absent payload, and for a CDB it cannot get answers from', async (t) => {
+  const run = { runnumber: 66530, tag: TAG }
+  const state: FakeCdbState = {
+    default: 'current',
+    runs: { 66530: { CEMC_meanTime: 'missing', HCALIN_meanTime: 'missing' } },
+    iovs: [{ type: 'HCALIN_meanTime_default', spec: '/cdb/HCALIN_meanTime/default.root', start: 0 }],
+  }
+  const counts = async (extra: Record<string, string>, over: FakeCdbState = state) => {
+    const { cdb, result } = await ask(t, [run], over, extra)
+    const answer = await result
+    return { cemc: answer.counts.CEMC_meanTime, hcalin: answer.counts.HCALIN_meanTime, all: answer.counts, lookups: lookups(cdb) }
+  }
+  // Before 2026-03 (CDBUtils::getUrl): nopayloadclient's DataBaseException text, counted missing.
+  const utils = await counts({})
+  t.same([utils.cemc, utils.hcalin], [{ missing: 1, outdated: 0 }, { missing: 1, outdated: 0 }])
+  t.equal(utils.lookups.length, 7, 'one lookup per type')
+  // Since 2026-03 (CDBInterface::getUrl): '' then <type>_default; a default payload is some other file: outdated too.
+  const iface = await counts({ FAKE_CDB_RELEASE: 'cdbinterface' })
+  t.same([iface.cemc, iface.hcalin], [{ missing: 0, outdated: 1 }, { missing: 0, outdated: 1 }])
+  t.same(iface.lookups.filter((l) => l.endsWith('_default')), ['66530,CEMC_meanTime_default', '66530,HCALIN_meanTime_default'])
+  // A proxy's 504s: every lookup fails, and the program still exits 0.
+  const gateway = await counts({ FAKE_CDB_OUTAGE: 'gateway' })
+  t.same(Object.values(gateway.all).filter((c) => c.missing === 1).length, 7, 'cdbutils: every payload "missing"')
+  const gatewayIface = await counts({ FAKE_CDB_OUTAGE: 'gateway', FAKE_CDB_RELEASE: 'cdbinterface' })
+  t.same(Object.values(gatewayIface.all).filter((c) => c.outdated === 1).length, 7, 'cdbinterface: every payload outdated')
+  // A server without newcdbtag: BaseException text (cdbutils) or '' (cdbinterface), outdated either way.
+  const noTag = await counts({}, { ...state, globalTags: { other: { status: 'unlocked' } } } as FakeCdbState)
+  t.same(Object.values(noTag.all).filter((c) => c.outdated === 1).length, 7, 'no global tag: every payload outdated')
+})
+
 t.test('failures of the tool are errors, never answers', async (t) => {
   const runs = [66510, 66511, 66512, 66513].map((runnumber) => ({ runnumber, tag: TAG }))
   const cases: [string, FilterDatasetsError['kind'], RegExp][] = [

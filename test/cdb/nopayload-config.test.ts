@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { parseExactJson } from '../../lib/cdb/exact-json.js'
 import { apiUrlOf, NopayloadConfigError, parseCdbUrl, readNopayloadConfig } from '../../lib/cdb/nopayload-config.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'caloprod-conf-'))
@@ -21,9 +20,6 @@ t.test('reads nopayloadclient\'s own default.json layout', async (t) => {
   const conf = await readNopayloadConfig({ NOPAYLOADCLIENT_CONF: path })
   t.equal(conf?.apiUrl, 'http://localhost:8000/api/cdb_rest/')
   t.equal(conf?.writeDir, '/tmp/remote_pl_store/')
-  t.same(conf?.readDirList, ['/tmp/remote_pl_store/', '/cvmfs/place/holder/'])
-  t.equal(conf?.nRetries, 5)
-  t.equal(conf?.raw.log_level, 'INFO')
   t.equal(await readNopayloadConfig({}), undefined, 'unset: no configuration')
   t.equal(await readNopayloadConfig({ NOPAYLOADCLIENT_CONF: '' }), undefined)
 })
@@ -44,7 +40,7 @@ t.test('a malformed file: one line naming the file and the key', async (t) => {
     ['no-base.json', '{"api_res": "/api/cdb_rest/"}', /no-base\.json: key "base_url" is missing \(e\.g\. "base_url": "localhost:8000"\)/],
     ['bad-base.json', '{"base_url": 8000, "api_res": "/api/cdb_rest/"}', /key "base_url" must be a non-empty string .*not 8000/],
     ['bad-api.json', '{"base_url": "localhost:8000", "api_res": ""}', /key "api_res" must be a non-empty string/],
-    ['bad-dirs.json', '{"base_url": "localhost:8000", "api_res": "/a/", "read_dir_list": "/tmp"}', /key "read_dir_list" must be a list of directories/],
+    ['bad-store.json', '{"base_url": "localhost:8000", "api_res": "/a/", "write_dir": ["/tmp"]}', /key "write_dir" must be a non-empty string, not \["\/tmp"\]/],
     ['bad-url.json', '{"base_url": "local host:80:80", "api_res": "/a/"}', /keys "base_url" and "api_res" do not make a URL/],
   ]
   for (const [name, text, message] of cases) {
@@ -59,14 +55,22 @@ t.test('a malformed file: one line naming the file and the key', async (t) => {
   t.match((missing as Error).message, /nope\.json: cannot read it \(no such file\)/)
 })
 
-t.test('exact JSON: 2^63-1 stays exact, a cut-off text names where it ends', async (t) => {
-  t.same(parseExactJson('[["CEMC_meanTime", "u", null, 12, 0, 66500, 9223372036854775807, 9223372036854775807, null]]'), [
-    ['CEMC_meanTime', 'u', null, 12n, 0n, 66500n, 9223372036854775807n, 9223372036854775807n, null],
-  ])
-  t.same(parseExactJson(' {"a": [1.5, -2e3, true, false, "\\u00e9\\n"], "b": {}} '), { a: [1.5, -2000, true, false, 'é\n'], b: {} })
-  t.throws(() => parseExactJson('[["CEMC_meanTime", "u", nu'), /the text ends where a value should follow|unexpected/)
-  t.throws(() => parseExactJson('[1, 2'), /the text ends where "," or "\]" should follow at character 6/)
-  t.throws(() => parseExactJson('<!DOCTYPE html>'), /unexpected "<", expected a value at character 1/)
-  t.throws(() => parseExactJson('[1] x'), /expected the end of the text/)
-  t.throws(() => parseExactJson('01'), /expected the end of the text/)
+t.test('user info in a URL is refused and never quoted: --cdb-url and base_url', async (t) => {
+  for (const raw of ['http://reader:s3cret@cdb.example/api/cdb_rest/', 'reader:s3cret@cdb.example:8000/api/', 'https://s3cret@cdb.example/']) {
+    const err = (() => {
+      try {
+        parseCdbUrl(raw)
+      } catch (e) {
+        return e as Error
+      }
+    })()
+    t.match(err?.message, /holds a user name or password, which caloprod refuses .*CALOPROD_CDB_TOKEN/, raw)
+    t.notMatch(err?.message, /s3cret/, `${raw}: not quoted`)
+  }
+  const path = file('userinfo.json', JSON.stringify({ base_url: 'reader:s3cret@cdb.example', api_res: '/api/cdb_rest/' }))
+  const err = await readNopayloadConfig({ NOPAYLOADCLIENT_CONF: path }).catch((e: unknown) => e as Error)
+  t.type(err, NopayloadConfigError)
+  t.match((err as Error).message, /key "base_url" holds a user name or password/)
+  t.notMatch((err as Error).message, /s3cret/)
+  t.throws(() => apiUrlOf('cdb.example', '/api/?user=s3cret'), /holds a query or fragment/)
 })

@@ -1,19 +1,38 @@
 // The fake CaloCDB-FilterDatasets IN.csv [OUTDIR] [debug] (the executable beside this file runs `main`): behaves
-// like the real one (coresoftware's filter-datasets) against the fake CDB in $FAKE_CDB_STATE (see cdb-lib.mjs):
-// reads IN.csv (header, then runnumber,tag), looks up the payloads of each run one after another (seven, or ten as
-// releases since 2025-10 do: FAKE_CDB_TYPES=10; the list is compiled into the real one), writes
-// OUTDIR/<stem of IN.csv>-process.csv (header runnumber, the runs with a payload missing or outdated), prints a
-// line per run and counters per type, exits 0; a usage error exits 1.
+// like the real one (coresoftware's calibrations/calorimeter/calo_cdb/FilterDatasets.cc and CaloCDB-FilterDatasets.cc)
+// against the fake CDB in $FAKE_CDB_STATE (see cdb-lib.mjs): reads IN.csv (header, then runnumber,tag), looks up the
+// payloads of each run one after another (seven, or ten as releases since 2025-10 do: FAKE_CDB_TYPES=10; the list is
+// compiled into the real one), writes OUTDIR/<stem of IN.csv>-process.csv (header runnumber, the runs with a payload
+// missing or outdated), prints a line per run and counters per type, exits 0; a usage error exits 1.
+//
+// What a lookup answers (FAKE_CDB_RELEASE), as the real releases do:
+//   cdbutils      (default) releases from 2025-07 to 2026-03 (coresoftware e6b16f782, filter-datasets.cc over
+//                 offline/database/sphenixnpc/CDBUtils::getUrl): the payload's URL, or nopayloadclient's error message,
+//                 e.g. "DataBaseException: No valid payload with type T" (SphenixClient::getUrl), counted missing
+//   cdbinterface  releases since 2026-03 (coresoftware ce2fb5e92, FilterDatasets.cc over offline/framework/ffamodules/
+//                 CDBInterface::getUrl): an error is '' (SphenixClient::getCalibration), so an absent payload makes it
+//                 ask <type>_default (an IOV of "iovs" with exactly that type); absent too, the answer is '': outdated
+// A CDB it cannot get answers from (nopayloadclient fbce293: realwrapper.hpp/.cpp, nopayloadclient.cpp), never an
+// error of the program, which exits 0:
+//   FAKE_CDB_OUTAGE=gateway   a proxy answers 504 to every request: RealWrapper::getResponse gives up after n_retries
+//                 (NOPAYLOADCLIENT_CONF's, else 5) with DataBaseException "Request failed after N tries": each lookup
+//                 answers that text (cdbutils: counted missing) or '' (cdbinterface: outdated)
+//   FAKE_CDB_OUTAGE=refused   nothing listens: curl's empty answer goes to json::parse (CurlRequest::parseResponse),
+//                 whose parse_error NOPAYLOADCLIENT_TRY does not catch: std::terminate at the first lookup (SIGABRT)
+//   a state whose "globalTags" (cdb-write-lib.mjs) lacks newcdbtag, as a server on another database: checkGtExists
+//                 fails before each lookup, "BaseException: no global tag with name 'newcdbtag' exists" (cdbutils:
+//                 outdated) or '' (cdbinterface: outdated)
 //
 // Test controls, all optional:
 //   FAKE_CDB_TYPES=7|10        the release played: seven payload types (before 2025-10, default) or ten
 //   FAKE_CDB_DELAY_MS=N        each lookup takes N ms, as the real CDB's round trip does
-//   FAKE_CDB_LOOKUPS=FILE      append "run,type" to FILE for every lookup
+//   FAKE_CDB_LOOKUPS=FILE      append "run,type" to FILE for every lookup (and "run,type_default" for the second one)
 //   FAKE_CDB_CALLS=FILE        append "pid IN.csv" to FILE for every invocation
 //   FAKE_CDB_FAIL=MODE         fail half-way through the runs: exit1 (exit 1), crash-midway (SIGABRT), hang (never
 //                              ends; a child process holds stdout open too), garbage (exit 0 with garbled stdout and
 //                              process csv), no-output (exit 0 without a process csv, as when OUTDIR is not writable)
-//   FAKE_CDB_FAIL_TIMES=N      fail only the first N invocations (counted in FAKE_CDB_CALLS, which must be set)
+//   FAKE_CDB_FAIL_TIMES=N      fail (FAKE_CDB_FAIL or FAKE_CDB_OUTAGE) only the first N invocations (counted in
+//                              FAKE_CDB_CALLS, which must be set)
 //   FAKE_CDB_FAIL_RUN=R        fail only invocations whose input holds run R
 import { spawn } from 'node:child_process'
 import { appendFileSync, closeSync, openSync, readFileSync, writeSync } from 'node:fs'
@@ -71,22 +90,65 @@ export async function main(args = process.argv.slice(2)) {
       else runInfo.push([tokens[0], tokens[1]])
     }
     const filename = `${outdir}/${basename(input, extname(input))}-process.csv`
-    await analyze({ runInfo, filename, debug, mode: failureMode(runInfo, invocation), state: loadState(env.FAKE_CDB_STATE) })
+    const failing = failureApplies(runInfo, invocation)
+    const state = loadState(env.FAKE_CDB_STATE)
+    const ask = cdbAnswers(state, failing ? env.FAKE_CDB_OUTAGE : undefined)
+    await analyze({ runInfo, filename, debug, mode: failing ? env.FAKE_CDB_FAIL : undefined, ask })
   }
   out('======================================')
   out('done')
 }
 
-/** The failure this invocation plays, if any. */
-function failureMode(runInfo, invocation) {
-  const mode = env.FAKE_CDB_FAIL
-  if (!mode) return undefined
-  if (env.FAKE_CDB_FAIL_TIMES !== undefined && invocation >= Number(env.FAKE_CDB_FAIL_TIMES)) return undefined
-  if (env.FAKE_CDB_FAIL_RUN !== undefined && !runInfo.some(([run]) => run === env.FAKE_CDB_FAIL_RUN)) return undefined
-  return mode
+/** Whether this invocation plays the failure or outage asked for. */
+function failureApplies(runInfo, invocation) {
+  if (env.FAKE_CDB_FAIL_TIMES !== undefined && invocation >= Number(env.FAKE_CDB_FAIL_TIMES)) return false
+  return env.FAKE_CDB_FAIL_RUN === undefined || runInfo.some(([run]) => run === env.FAKE_CDB_FAIL_RUN)
 }
 
-async function analyze({ runInfo, filename, debug, mode, state }) {
+/** nopayloadclient's n_retries from NOPAYLOADCLIENT_CONF, as RealWrapper reads it; 5 as its config/default.json. */
+function retries() {
+  try {
+    return JSON.parse(readFileSync(env.NOPAYLOADCLIENT_CONF, 'utf8')).n_retries ?? 5
+  } catch {
+    return 5
+  }
+}
+
+/** The latest IOV of exactly `type` (a `<type>_default` payload) covering `run` in the state's "iovs", or undefined. */
+function defaultPayload(state, type, run) {
+  const covering = (state.iovs ?? []).filter((iov) => iov.type === type && iov.start <= run && (iov.end ?? Infinity) > run)
+  return covering.sort((a, b) => b.start - a.start)[0]?.spec
+}
+
+/** What getCalibration(type, run) returns for the release and outage played (see the top of this file). */
+function cdbAnswers(state, outage) {
+  const release = env.FAKE_CDB_RELEASE ?? 'cdbutils'
+  if (release !== 'cdbutils' && release !== 'cdbinterface') throw new Error(`FAKE_CDB_RELEASE=${release}: expected cdbutils or cdbinterface`)
+  if (outage && outage !== 'gateway' && outage !== 'refused') throw new Error(`FAKE_CDB_OUTAGE=${outage}: expected gateway or refused`)
+  const error =
+    outage === 'gateway'
+      ? `DataBaseException: Request failed after ${retries()} tries`
+      : state.globalTags && !(GLOBAL_TAG in state.globalTags)
+        ? `BaseException: no global tag with name '${GLOBAL_TAG}' exists`
+        : undefined
+  const record = (run, type) => env.FAKE_CDB_LOOKUPS && appendFileSync(env.FAKE_CDB_LOOKUPS, `${run},${type}\n`)
+  return (type, run, tag) => {
+    if (outage === 'refused') {
+      process.stderr.write(
+        "terminate called after throwing an instance of 'nlohmann::detail::parse_error'\n" +
+          "  what():  [json.exception.parse_error.101] parse error at line 1, column 1: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal\n",
+      )
+      process.abort()
+    }
+    record(run, type)
+    const url = error ?? lookup(state, type, Number(run), tag)
+    if (release === 'cdbutils' || !/^(DataBase|Base)Exception/.test(url)) return url
+    record(run, `${type}_default`)
+    return (error ? undefined : defaultPayload(state, `${type}_default`, Number(run))) ?? ''
+  }
+}
+
+async function analyze({ runInfo, filename, debug, mode, ask }) {
   let fd
   try {
     if (mode === 'no-output') throw new Error('not writable')
@@ -108,8 +170,7 @@ async function analyze({ runInfo, filename, debug, mode, state }) {
     for (const cdbName of releasePayloadTypes(env)) {
       if (debug) out('Attempt to get Calibration')
       if (env.FAKE_CDB_DELAY_MS) await sleep(Number(env.FAKE_CDB_DELAY_MS))
-      if (env.FAKE_CDB_LOOKUPS) appendFileSync(env.FAKE_CDB_LOOKUPS, `${run},${cdbName}\n`)
-      const cdb = lookup(state, cdbName, Number(run), dataset)
+      const cdb = ask(cdbName, run, dataset)
       if (debug) {
         bump('getCalib_calls')
         out(`Get Calibration Calls: ${ctr.get('getCalib_calls')}`)

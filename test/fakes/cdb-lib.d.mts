@@ -35,7 +35,7 @@ export declare const GLOBAL_TAG: string
 export declare const OUTDATED_TAG: string
 export declare function payloadFile(type: string, tag: string, run: number | string): string
 export declare function payloadUrl(type: string, tag: string, run: number | string): string
-export declare function missingUrl(type: string, run: number | string): string
+export declare function missingUrl(type: string, run?: number | string): string
 export declare function resolveSpec(spec: Spec, type: string, run: number, tag: string): string
 export declare function lookup(state: FakeCdbState, type: string, run: number, tag: string): string
 export declare function loadState(path: string | undefined): FakeCdbState

@@ -63,9 +63,9 @@ export function payloadUrl(type, tag, run) {
   return `${BASE}/${type}/${payloadFile(type, tag, run)}`
 }
 
-/** What the CDB answers for a payload it does not have. */
-export function missingUrl(type, run) {
-  return `DataBaseException: no payload of type ${type} for IOV ${run} in global tag ${GLOBAL_TAG}`
+/** What CDBUtils::getUrl answers for a payload the CDB does not have (sphenixnpc/SphenixClient.cc getUrl). */
+export function missingUrl(type) {
+  return `DataBaseException: No valid payload with type ${type}`
 }
 
 /** Resolves a SPEC (see the top of this file) into the URL the CDB returns when `run` is asked with `tag`. */

@@ -39,6 +39,8 @@ export interface FakeNopayloaddbOptions {
   state?: string
   host?: string
   port?: number
+  /** The listen queue (Django's runserver: 10). @default 511 */
+  backlog?: number
   apiRes?: string
   runList?: string
   globalTag?: string
@@ -61,6 +63,7 @@ export interface FakeNopayloaddb {
 export declare const OTHER_TYPE: string
 export declare function exactJson(value: unknown): string
 export declare const payloadIovs: FakeRoute
+export declare const globalTagsList: FakeRoute
 export declare function payloadIovRows(state: FakeCdbState, run: number, options?: { tagOf?: (run: number) => string | undefined; columns?: 8 | 9 }): unknown[][]
 export declare function startFakeNopayloaddb(options?: FakeNopayloaddbOptions): Promise<FakeNopayloaddb>
 export declare function cli(args?: string[]): Promise<void>

@@ -4,6 +4,7 @@
 // then `cdb.apiUrl`, `cdb.requests`, `cdb.faults`, `await cdb.close()`. By hand:
 //   node test/fakes/nopayloaddb.mjs --state STATE.json [--port 8000] [--run-list RUNLIST.csv] [--conf CONF.json]
 //        [--latency-ms N] [--columns 8|9] [--fail-500 N] [--status CODE] [--hang] [--html] [--truncate] [--fail-run R]
+//        [--backlog N]
 // (--conf writes a nopayloadclient configuration file pointing at the server, for NOPAYLOADCLIENT_CONF).
 //
 // What it answers, as a nopayloaddb of July 2026 does (api_res default /api/cdb_rest/):
@@ -13,6 +14,9 @@
 //       9223372036854775807 written out exactly; `&shape=dict` gives objects. `size` and `revision` are sometimes
 //       null. An unknown tag or a missing parameter: []. A run that is not a number: an HTML 500 page.
 //   GET payloadiovs?...   (no trailing slash) a 301 to the path with its slash.
+//   GET globalTags   200, a JSON list of every global tag (the state's "globalTags", by default newcdbtag unlocked) as
+//       GlobalTagListSerializer writes it: id, name, author, status, payload_lists_count, payload_iov_count, created,
+//       updated (naive ISO times: USE_TZ is False); checked against nopayloaddb 0c9f2f8 run on Debian's Django.
 // A bare "current" SPEC needs the production tag of the run, which a CDB does not know: it comes from the run
 // list (`runList`, a runnumber,tag CSV; a run not in it gets another tag's payload).
 //
@@ -23,8 +27,10 @@
 //                                                      hang     never answer (the connection stays open)
 //   html       200 with an HTML page (a proxy's)      truncate announce the whole body, send half, close
 //   columns    8 (servers before 2026-03) or 9 (default)
+// `backlog` (--backlog N) is the listen queue: Django's runserver has 10 (basehttp.py), so a server stopped with SIGSTOP leaves new
+// connections unanswered (their SYN dropped) once it is full, where a larger queue would take them and only hang.
 //
-// The write side (GET globalTags, GET gtPayloadLists/<tag>, POST piov, PUT piov_attach) is cdb-write-lib.mjs's, over
+// The write side (GET gtPayloadLists/<tag>, POST piov, PUT piov_attach) is cdb-write-lib.mjs's, over
 // the same state: what it inserts, payloadiovs and the fake filter-datasets return. More endpoints go into `routes`,
 // keyed "METHOD path-after-api_res" ("POST piov"; a trailing "*" matches a prefix), each (ctx) => { status, body }
 // with ctx = { method, path, query, headers, body (text), json() (parsed body), load() (the state), save(state), server }.
@@ -131,11 +137,23 @@ export function payloadIovs(ctx) {
   return { status: 200, body: exactJson(shaped) }
 }
 
+/** GET globalTags (see the top of this file). */
+export function globalTagsList(ctx) {
+  const state = ctx.load()
+  const tags = Object.entries(state.globalTags ?? { [GLOBAL_TAG]: { status: 'unlocked', lists: ALL_PAYLOAD_TYPES } })
+  const iovs = (name) => (state.piovs ?? []).filter((p) => p.globalTag === name && p.list).length
+  const rows = tags.map(([name, gt], i) => ({
+    id: i + 1, name, author: 'sphnxpro', status: gt.status, payload_lists_count: gt.lists?.length ?? 0, payload_iov_count: iovs(name),
+    created: '2024-05-02T14:03:11.123456', updated: '2025-11-20T09:41:07.654321',
+  }))
+  return { status: 200, body: JSON.stringify(rows) }
+}
+
 /** Starts the fake; resolves once it listens. */
 export async function startFakeNopayloaddb(options = {}) {
   const apiRes = options.apiRes ?? '/api/cdb_rest/'
   const readState = cachedReader((path) => loadState(path))
-  const routes = { 'GET payloadiovs/': payloadIovs, ...writeRoutes, ...options.routes }
+  const routes = { 'GET payloadiovs/': payloadIovs, ...writeRoutes, 'GET globalTags': globalTagsList, ...options.routes }
   const sockets = new Set()
   const server = {
     statePath: options.state,
@@ -211,7 +229,7 @@ export async function startFakeNopayloaddb(options = {}) {
   })
   await new Promise((resolve, reject) => {
     http.once('error', reject)
-    http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve(undefined))
+    http.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1', backlog: options.backlog ?? 511 }, () => resolve(undefined))
   })
   server.port = http.address().port
   server.url = `http://${options.host ?? '127.0.0.1'}:${server.port}`
@@ -244,6 +262,7 @@ export async function cli(args = process.argv.slice(2)) {
     state: flags.state,
     port: num(flags.port) ?? 8000,
     runList: flags['run-list'],
+    backlog: num(flags.backlog),
     apiRes: flags['api-res'],
     faults: {
       latencyMs: num(flags['latency-ms']), columns: num(flags.columns), fail500: num(flags['fail-500']), status: num(flags.status),

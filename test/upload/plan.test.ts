@@ -9,7 +9,7 @@ const md5 = 'ab'.repeat(16)
 const file = (type: 'CEMC_meanTime' | 'HCALIN_meanTime'): PayloadCheck => ({ ok: true, file: { type, path: `/out/${type}.root`, name: `${type}_${TAG}_${RUN}.root`, size: 10, md5 } })
 const lists = new Map([['CEMC_meanTime', 'CEMC_meanTime_1'], ['HCALIN_meanTime', 'HCALIN_meanTime_2']])
 const row = (type: string, url: string, checksum: string, start = RUN, end = RUN + 1) =>
-  ({ type, url, checksum, majorIov: 0n, minorIov: BigInt(start), majorIovEnd: 0n, minorIovEnd: BigInt(end) })
+  ({ type, url, checksum, majorIov: 0, minorIov: start, majorIovEnd: 0, minorIovEnd: end })
 
 t.test('insert, or skip by the ledger, the checksum in the CDB, a current payload built elsewhere; not without a list', async (t) => {
   const view = { runnumber: RUN, tag: TAG, checks: [file('CEMC_meanTime'), file('HCALIN_meanTime')] }

@@ -1,0 +1,37 @@
+// nopayloaddb's `GET globalTags`: every global tag the server has, as cdb_rest's GlobalTagListSerializer writes it
+// (id, name, author, status, payload_lists_count, payload_iov_count, created, updated). nopayloadclient asks it before
+// every lookup (checkGtExists); caloprod asks it once, to tell a tag the server lacks from payloads it lacks.
+import { CaloprodError } from '../errors.js'
+import type { HttpClient } from './http.js'
+
+export interface GlobalTag {
+  name: string
+  /** `unlocked`, `locked` or `frozen`. */
+  status: string
+}
+
+/** The global tags of the server behind `http`. Throws HttpError when it cannot be asked, CaloprodError for another answer. */
+export async function readGlobalTags(http: HttpClient, apiUrl: string): Promise<GlobalTag[]> {
+  const { body } = await http.get(`${apiUrl}globalTags`, 'the list of global tags')
+  let value: unknown
+  try {
+    value = JSON.parse(body)
+  } catch {
+    // Said below.
+  }
+  const isTag = (tag: unknown): tag is GlobalTag => typeof (tag as GlobalTag | null)?.name === 'string'
+  if (!Array.isArray(value) || !value.every(isTag)) {
+    throw new CaloprodError(
+      `nopayloaddb ${http.server}, the list of global tags: the answer is not a list of tags ("${body.slice(0, 80)}"); ` +
+        'check that --cdb-url or NOPAYLOADCLIENT_CONF (base_url, api_res) name a nopayloaddb API root',
+    )
+  }
+  return value.map((tag) => ({ name: tag.name, status: String(tag.status) }))
+}
+
+/** `a, b, c` for a message: the first twenty names and how many more. */
+export function tagNames(tags: readonly GlobalTag[]): string {
+  const names = tags.map((tag) => tag.name).sort()
+  if (names.length === 0) return 'none'
+  return names.length > 20 ? `${names.slice(0, 20).join(', ')} and ${names.length - 20} more` : names.join(', ')
+}

@@ -1,0 +1,145 @@
+// A CDB that cannot answer, seen through filter-datasets: it counts every lookup outdated (or missing) and exits 0
+// (test/fakes/cdb-filter-datasets.mjs, FAKE_CDB_OUTAGE, after nopayloadclient's and CDBInterface's sources). The check
+// asks the server of NOPAYLOADCLIENT_CONF itself before and after, and about runs filter-datasets calls not current;
+// a night it cannot trust exits 1 with one line naming the CDB and writes nothing. Nights that only look alike (new
+// runs with no maps, a map that really changed) go through.
+import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import type { FakeCdbState } from '../fakes/cdb-lib.mjs'
+import { startFakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
+import { calls, FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, lookups, runListCsv, setCdbState } from '../helpers/fake-cdb.js'
+import { runStageHere } from '../helpers/run-script.js'
+
+const RUN_LIST: [number, string][] = [[66500, 'v8'], [66501, 'v8'], [66502, 'v8'], [66503, 'v9'], [66504, 'v9']]
+const ALL_CURRENT: FakeCdbState = { default: 'current', runs: {} }
+const read = (path: string) => readFileSync(path, 'utf8')
+const mtime = (path: string) => statSync(path).mtimeMs
+const age = (path: string) => utimesSync(path, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'))
+
+/** A first night on which every map is current: all five runs settled, nothing to process. */
+async function settledNight(t: Test) {
+  const root = t.testdir()
+  const output = join(root, 'out')
+  mkdirSync(output)
+  const runList = join(output, 'run3auau.csv')
+  writeFileSync(runList, runListCsv(RUN_LIST))
+  const cdb = fakeCdb(root, ALL_CURRENT)
+  const server = await startFakeNopayloaddb({ state: cdb.state, runList })
+  t.teardown(() => server.close())
+  const conf = server.writeConfig(join(root, 'nopayloadclient.json'))
+  const paths = {
+    process: join(output, 'run3auau-process.csv'),
+    settled: join(output, 'run3auau-settled.csv'),
+    summary: join(output, 'run3auau-check.json'),
+    runList,
+  }
+  const check = (args: string[], env: Record<string, string> = {}) =>
+    runStageHere('check', ['--output', output, '--bin-filter-datasets', FAKE_FILTER_DATASETS, ...args], {
+      ...fakeCdbEnv(cdb), OFFLINE_MAIN: '', NOPAYLOADCLIENT_CONF: conf, ...env,
+    })
+  const first = await check([])
+  t.equal(first.code, 0, first.stderr)
+  t.equal(read(paths.process), 'runnumber,tag\n')
+  t.equal(read(paths.settled).split('\n').length, 7, 'five runs settled')
+  for (const path of [paths.process, paths.settled, paths.summary]) age(path)
+  const before = { process: read(paths.process), settled: read(paths.settled), summary: read(paths.summary) }
+  const mtimes = () => [paths.process, paths.settled, paths.summary].map(mtime)
+  const was = mtimes()
+  const untouched = (t: Test, name: string) => {
+    t.same({ process: read(paths.process), settled: read(paths.settled), summary: read(paths.summary) }, before, `${name}: files as they were`)
+    t.same(mtimes(), was, `${name}: untouched`)
+  }
+  return { root, output, cdb, server, conf, paths, check, untouched }
+}
+
+/** The one line of a refused check. */
+function refusedLine(t: Test, name: string, result: { code: number | null; stdout: string; stderr: string }): string {
+  t.equal(result.code, 1, `${name}: exit 1`)
+  t.equal(result.stdout, '', `${name}: no summary`)
+  const lines = result.stderr.trim().split('\n')
+  t.equal(lines.length, 1, `${name}: one line: ${result.stderr}`)
+  return lines[0]
+}
+
+for (const release of ['cdbinterface', 'cdbutils']) {
+  t.test(`${release}: the CDB down during --recheck: refused before filter-datasets runs, nothing written`, async (t) => {
+    const { server, check, untouched, cdb } = await settledNight(t)
+    await server.close()
+    const asked = calls(cdb).length
+    const line = refusedLine(t, 'down', await check(['--recheck', '--cdb-tries', '2'], { FAKE_CDB_OUTAGE: 'gateway', FAKE_CDB_RELEASE: release }))
+    t.match(line, /^caloprod check: CDB check refused, nothing was written: /)
+    t.match(line, `nopayloaddb ${server.apiUrl}, the list of global tags: connection refused`)
+    t.match(line, /filter-datasets would count every payload of every run outdated/)
+    t.equal(calls(cdb).length, asked, 'filter-datasets not started')
+    untouched(t, 'down')
+  })
+
+  t.test(`${release}: an outage while filter-datasets ran: the runs the cache knows as current are asked directly; refused`, async (t) => {
+    const { server, check, untouched } = await settledNight(t)
+    server.requests.length = 0
+    const line = refusedLine(t, 'outage', await check(['--recheck'], { FAKE_CDB_OUTAGE: 'gateway', FAKE_CDB_RELEASE: release }))
+    t.match(line, /^caloprod check: CDB check refused, nothing was written: filter-datasets called runs 66500, 66501, 66502, 66503, 66504 missing or outdated/)
+    t.match(line, `but nopayloaddb ${server.apiUrl} answers that their maps are current`)
+    t.match(line, /filter-datasets did not get the CDB's answers/)
+    t.same(server.requests.map((r) => r.path), ['globalTags', 'globalTags', ...Array(5).fill('payloadiovs/')], 'before, after, then each run the cache knew')
+    untouched(t, 'outage')
+  })
+}
+
+t.test('without NOPAYLOADCLIENT_CONF: a whole answer of failed lookups, settled runs among them, is refused', async (t) => {
+  const { check, untouched, output } = await settledNight(t)
+  const line = refusedLine(t, 'no conf', await check(['--recheck'], { FAKE_CDB_OUTAGE: 'gateway', FAKE_CDB_RELEASE: 'cdbinterface', NOPAYLOADCLIENT_CONF: '' }))
+  t.match(line, /^caloprod check: CDB check refused, nothing was written: filter-datasets answered every payload of all 5 runs missing or outdated, /)
+  t.match(line, /also of runs 66500, 66501, 66502, 66503, 66504, which were current when last asked/)
+  t.match(line, /set NOPAYLOADCLIENT_CONF so that caloprod can ask the CDB itself/)
+  t.match(line, join(output, 'run3auau-settled.csv'), 'says which cache to delete if the maps are really gone')
+  untouched(t, 'no conf')
+})
+
+t.test('a server without the global tag filter-datasets asks (another database): refused before filter-datasets runs', async (t) => {
+  const { check, untouched, cdb, server } = await settledNight(t)
+  setCdbState(cdb, { ...ALL_CURRENT, globalTags: { sphenix_test: { status: 'unlocked', lists: [] } } })
+  const asked = calls(cdb).length
+  const line = refusedLine(t, 'no tag', await check(['--recheck']))
+  t.match(line, `nopayloaddb ${server.apiUrl} has no global tag "newcdbtag" (it has sphenix_test)`)
+  t.equal(calls(cdb).length, asked, 'filter-datasets not started')
+  untouched(t, 'no tag')
+})
+
+t.test('nothing listens where filter-datasets looks: it crashes (nopayloadclient), and the check fails as for any crash', async (t) => {
+  const { check, untouched } = await settledNight(t)
+  const result = await check(['--recheck', '--cdb-tries', '1'], { FAKE_CDB_OUTAGE: 'refused', FAKE_CDB_FAIL_RUN: '66502' })
+  const line = refusedLine(t, 'refused', result)
+  t.match(line, /^caloprod check: CDB check failed for run 66502: filter-datasets crashed \(killed by SIGABRT\)/)
+  untouched(t, 'refused')
+})
+
+t.test('nights that only look like an outage go through', async (t) => {
+  const { check, cdb, paths, server } = await settledNight(t)
+  // New runs with no map yet: since 2026-03 every lookup of theirs answers '' too. The settled runs are not asked.
+  writeFileSync(paths.runList, runListCsv([...RUN_LIST, [66505, 'v9'], [66506, 'v9']]))
+  setCdbState(cdb, { default: 'current', runs: { 66505: 'missing', 66506: 'missing' } })
+  const fresh = await check([], { FAKE_CDB_RELEASE: 'cdbinterface' })
+  t.equal(fresh.code, 0, fresh.stderr)
+  t.equal(read(paths.process), 'runnumber,tag\n66505,v9\n66506,v9\n')
+  t.ok(lookups(cdb).includes('66505,CEMC_meanTime_default'), 'the second lookup of <type>_default')
+  t.match(fresh.stdout, /CEMC_meanTime 2 outdated/, 'counted outdated, as the 2026-03 release does')
+
+  // A map the cache knew as current really changed: the CDB, asked directly, agrees with filter-datasets.
+  setCdbState(cdb, { default: 'current', runs: { 66501: { '*': 'current', CEMC_meanTime: 'outdated' }, 66505: 'missing', 66506: 'missing' } })
+  server.requests.length = 0
+  const changed = await check(['--recheck'])
+  t.equal(changed.code, 0, changed.stderr)
+  t.equal(read(paths.process), 'runnumber,tag\n66501,v8\n66505,v9\n66506,v9\n')
+  t.same(server.requests.filter((r) => r.path === 'payloadiovs/').map((r) => r.run), ['66501', '66505', '66506'], 'the kept runs asked directly')
+})
+
+t.test('without NOPAYLOADCLIENT_CONF, new runs that lack every map go through', async (t) => {
+  const { check, cdb, paths } = await settledNight(t)
+  writeFileSync(paths.runList, runListCsv([...RUN_LIST, [66505, 'v9']]))
+  setCdbState(cdb, { default: 'current', runs: { 66505: 'missing' } })
+  const result = await check([], { FAKE_CDB_RELEASE: 'cdbinterface', NOPAYLOADCLIENT_CONF: '' })
+  t.equal(result.code, 0, result.stderr)
+  t.equal(read(paths.process), 'runnumber,tag\n66505,v9\n')
+})
