@@ -1,7 +1,9 @@
 #!/usr/bin/env -S npx tsx
 // The state of every run, as submit's plan and status compute it, on a run type of N runs: the ledger holds one
 // submission per run and the fake HTCondor (test/fakes) one job per run, a mix of finished, failed, running and
-// idle. Prints the median wall time of each over --repeat tries. Not part of the tests.
+// idle. Prints the median wall time of each over --repeat tries, and of the state step alone (the ledger and the
+// jobs in memory; `runStates` where lib/scheduler/job-state.ts has it, else `runState` per run as the stages did
+// before). Not part of the tests.
 //
 //   npx tsx bench/states.ts [--runs 3000,12000] [--repeat 3]
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -9,6 +11,9 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mri from 'mri'
+import * as jobState from '../lib/scheduler/job-state.js'
+import { readLedger } from '../lib/files/ledger.js'
+import { schedulerJobs } from '../lib/scheduler/scheduler.js'
 import { runStatus } from '../lib/status.js'
 import { planSubmission } from '../lib/submit.js'
 import { writeCondorDir, writeStageInputs, TAG } from '../test/helpers/condor-output.js'
@@ -62,8 +67,17 @@ for (const runs of sizes) {
     const plan = await median(() =>
       planSubmission({ ...common, doCondorSubmit: false, maxJobs: 20000 }, { env, log: quiet }))
     const status = await median(() => runStatus(common, env))
+    const rows = (await readLedger(join(output, 'submissions.csv'))).rows
+    const jobs = await schedulerJobs(output, { env, timeout: 600 })
+    const wanted = rows.map((row) => ({ runnumber: row.runnumber, tag: row.tag }))
+    const grouped = (jobState as { runStates?: (r: typeof wanted, l: typeof rows, j: typeof jobs) => unknown[] }).runStates
+    const states = await median(async () =>
+      grouped ? grouped(wanted, rows, jobs) : wanted.map((run) => jobState.runState(run.runnumber, run.tag, rows, jobs)))
     const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
-    process.stdout.write(`${runs} runs: submit's plan ${seconds(plan)}, status ${seconds(status)} (median of ${repeat})\n`)
+    process.stdout.write(
+      `${runs} runs: submit's plan ${seconds(plan)}, status ${seconds(status)}, ` +
+        `the states alone ${seconds(states)} (${grouped ? 'runStates' : 'runState per run'}; median of ${repeat})\n`,
+    )
   } finally {
     rmSync(root, { recursive: true, force: true })
   }

@@ -92,11 +92,11 @@ export async function appendRows<Row>(path: string, table: Table<Row>, rows: rea
  */
 async function upgrade<Row>(path: string, table: Table<Row>, former: Table<Row>): Promise<void> {
   const formerHeader = Buffer.from(`${former.columns.join(',')}\n`)
-  const head = await open(path, 'r').then(
-    async (handle) => (await handle.read(Buffer.alloc(formerHeader.length), 0, formerHeader.length, 0).finally(() => handle.close())).buffer,
-    () => undefined,
-  )
-  if (!head?.equals(formerHeader)) return
+  const handle = await open(path, 'r').catch(() => undefined)
+  if (!handle) return
+  const head = Buffer.alloc(formerHeader.length)
+  await handle.read(head, 0, head.length, 0).finally(() => handle.close())
+  if (!head.equals(formerHeader)) return
   const { rows } = await readAppendOnly(path, table, former)
   await writeFileIfChanged(path, `${table.columns.join(',')}\n${formatRows(table, rows)}`)
 }

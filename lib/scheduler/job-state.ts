@@ -61,6 +61,9 @@ function latestPerSubmission(rows: readonly LedgerRow[]): LedgerRow[] {
 
 const unsettled = (row: LedgerRow) => row.state === 'submitting' || row.state === 'unknown'
 
+/** Whether a job is the cluster a row names: a row without a schedd (an older ledger) names this host's. */
+const named = (row: LedgerRow) => (job: SchedulerJob) => job.cluster === row.cluster && (!row.schedd || job.schedd === row.schedd)
+
 /** Whether any submission is still `submitting` or `unknown`: only the scheduler can settle it. */
 export function hasUnsettled(rows: readonly LedgerRow[]): boolean {
   return latestPerSubmission(rows).some(unsettled)
@@ -91,16 +94,15 @@ export function reconcile(rows: readonly LedgerRow[], jobs: readonly SchedulerJo
   // A cluster a row names, by schedd; a row without one (an older ledger) names that cluster of any schedd.
   const id = (key: string, schedd: string | undefined, cluster: number | undefined) => `${key}\0${schedd ?? '*'}#${cluster}`
   const claimed = new Set(rows.filter((row) => row.cluster !== undefined).map((row) => id(rowKey(row), row.schedd, row.cluster)))
-  const isClaimed = (key: string, job: SchedulerJob) => claimed.has(id(key, job.schedd, job.cluster)) || claimed.has(id(key, '*', job.cluster))
+  const isClaimed = (key: string, job: SchedulerJob) =>
+    claimed.has(id(key, job.schedd, job.cluster)) || claimed.has(id(key, '*', job.cluster))
   const jobsOf = byRunTag(jobs, (job) => job.runTag)
   const settled: LedgerRow[] = []
   for (const row of latestPerSubmission(rows)) {
     if (!unsettled(row)) continue
     const key = rowKey(row)
     const mine = jobsOf.get(key) ?? []
-    const found =
-      (row.cluster !== undefined ? mine.find((job) => job.cluster === row.cluster && (!row.schedd || job.schedd === row.schedd)) : undefined) ??
-      mine.find((job) => !isClaimed(key, job))
+    const found = (row.cluster !== undefined ? mine.find(named(row)) : undefined) ?? mine.find((job) => !isClaimed(key, job))
     if (found) {
       claimed.add(id(key, found.schedd, found.cluster))
       settled.push({
@@ -142,8 +144,7 @@ function attemptsOf(rows: readonly LedgerRow[], jobs: readonly SchedulerJob[]): 
   const attempts = new Map<string, Attempt>()
   for (const row of latestPerSubmission(rows)) {
     if (row.cluster === undefined || row.state === 'failed' || row.state === 'lost') continue
-    // A row without a schedd (an older ledger, or condor_q did not name it) is this host's cluster of that number.
-    const job = jobs.find((j) => j.cluster === row.cluster && (!row.schedd || j.schedd === row.schedd))
+    const job = jobs.find(named(row))
     const schedd = job?.schedd ?? row.schedd
     attempts.set(`${schedd}#${row.cluster}`, { cluster: row.cluster, schedd, job, submitted: firstTime.get(row.submission)! })
   }
@@ -161,7 +162,9 @@ function attemptsOf(rows: readonly LedgerRow[], jobs: readonly SchedulerJob[]): 
  * attempt; a job in the queue makes it queued, running or held; else the latest attempt decides: done (exit 0),
  * failed (other exit, removed), or unknown (no schedd knows it).
  */
-function stateOf(runnumber: number, tag: string, rows: readonly LedgerRow[], jobs: readonly SchedulerJob[], context: StateContext): RunState {
+function stateOf(
+  runnumber: number, tag: string, rows: readonly LedgerRow[], jobs: readonly SchedulerJob[], context: StateContext,
+): RunState {
   const submissions = latestPerSubmission(rows)
   const ordered = attemptsOf(rows, jobs)
   const pending = submissions.filter((row) => unsettled(row) && row.cluster === undefined)

@@ -7,7 +7,7 @@ import { CaloprodError } from '../errors.js'
 import type { Env } from '../config/options.js'
 import { classAdString } from '../condor/quote.js'
 import { JOB_ATTRIBUTES, QUEUE_ARGS, resolvedOutput, SUBMISSION_FILES } from '../condor/submit-file.js'
-import { runInGroup } from '../spawn-group.js'
+import { runInGroup, type GroupResult } from '../spawn-group.js'
 
 /** HTCondor's JobStatus values. */
 export const JOB_STATUS = { idle: 1, running: 2, removed: 3, completed: 4, held: 5, transferring: 6, suspended: 7 } as const
@@ -48,14 +48,7 @@ const FIELDS = [
 /** After SIGTERM at the timeout, what still runs of the program's process group gets SIGKILL this much later. */
 const GRACE_MS = 5000
 
-interface Ran {
-  code: number | null
-  signal: NodeJS.Signals | null
-  /** Stopped at the timeout. */
-  timedOut: boolean
-  stdout: string
-  stderr: string
-}
+type Ran = GroupResult & { stdout: string; stderr: string }
 
 /** Runs `program args` with no shell and stdin closed; rejects with a CaloprodError when it cannot be started. */
 async function run(program: string, args: readonly string[], options: SchedulerOptions, cwd?: string): Promise<Ran> {
@@ -70,7 +63,7 @@ async function run(program: string, args: readonly string[], options: SchedulerO
     timeoutMs: options.timeout * 1000,
     graceMs: GRACE_MS,
   }).catch((error: NodeJS.ErrnoException) => {
-    const why = error.code === 'ENOENT' ? 'is not on PATH (source the sPHENIX or HTCondor environment)' : `cannot be started: ${error.message}`
+    const why = error.code === 'ENOENT' ? 'is not on PATH (source the HTCondor environment)' : `cannot be started: ${error.message}`
     throw new CaloprodError(`${program} ${why}`)
   })
   return { ...ended, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }
