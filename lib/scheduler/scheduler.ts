@@ -196,12 +196,8 @@ export async function condorSubmit(dir: string, jobs: number, options: Scheduler
   if (result.code !== 0) return { kind: 'failed', detail: `condor_submit failed ${howItFailed(result)}` }
   const match = /(\d+) job\(s\) submitted to cluster (\d+)\./.exec(result.stdout)
   if (!match) {
-    return {
-      kind: 'unknown',
-      cluster: undefined,
-      schedd: undefined,
-      detail: `condor_submit exited 0 without a "N job(s) submitted to cluster C." line: ${firstLine(result.stdout)}`,
-    }
+    const detail = `condor_submit exited 0 without a "N job(s) submitted to cluster C." line: ${firstLine(result.stdout)}`
+    return { kind: 'unknown', cluster: undefined, schedd: undefined, detail }
   }
   const [count, cluster] = [Number(match[1]), Number(match[2])]
   const schedd = await scheddOfCluster(cluster, options)
