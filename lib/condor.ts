@@ -8,7 +8,7 @@ import { parseListName, runTagKey } from './files/dataset-list.js'
 import { compareJobs, formatJobsList, type Job } from './files/jobs-list.js'
 import { readProcessList } from './files/process-list.js'
 import { macroValueProblem, submitValueProblem } from './condor/quote.js'
-import { SUBMISSION_FILES, submitFileText } from './condor/submit-file.js'
+import { resolvedOutput, SUBMISSION_FILES, submitFileText } from './condor/submit-file.js'
 import { wrapperScript } from './condor/wrapper.js'
 import type { Log } from './log.js'
 
@@ -109,7 +109,10 @@ export async function runCondor(options: CondorOptions, log: Log): Promise<Condo
     throw new UsageError(`--condor-log-dir ${options.condorLogDir} cannot be created (${err.code ?? err.message}); give one you can write`)
   })
   const dir = layout.condorDir(options.output)
-  const sub = submitFileText({ binGenStatus: bin, output: options.output, condorLogDir: options.condorLogDir, memory: options.memory })
+  const sub = submitFileText({
+    binGenStatus: bin, output: options.output, resolvedOutput: await resolvedOutput(options.output),
+    condorLogDir: options.condorLogDir, memory: options.memory,
+  })
   // jobs.list goes last: a reader that sees the new jobs also sees the submit file they were written for.
   const changed = [
     await writeFileIfChanged(join(dir, SUBMISSION_FILES.sub), sub),

@@ -1,12 +1,11 @@
 // The status command: per run of the process list, what became of it, from the ledger and the scheduler.
 import { readdir } from 'node:fs/promises'
 import type { Env } from './config/options.js'
-import { reconcile, runState, type RunState, type RunStateName } from './scheduler/job-state.js'
+import { byRunTag, type RunState, type RunStateName } from './scheduler/job-state.js'
+import { currentStates } from './scheduler/current-states.js'
 import { runTagKey } from './files/dataset-list.js'
 import { readProcessList } from './files/process-list.js'
-import { schedulerJobs } from './scheduler/scheduler.js'
 import { layout } from './files/layout.js'
-import { readLedger } from './files/ledger.js'
 import { SEVEN_PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
 import { latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
 import { absentPayloads } from './upload/payload-files.js'
@@ -37,21 +36,19 @@ export interface StatusRecord {
 /** A run's state as status tells it: the scheduler's view, and `uploaded` from the upload ledger. */
 export type StatusStateName = RunStateName | 'uploaded'
 
-const ORDER: readonly StatusStateName[] = ['new', 'queued', 'running', 'held', 'done', 'uploaded', 'failed']
+const ORDER: readonly StatusStateName[] = ['new', 'queued', 'running', 'held', 'unknown', 'done', 'uploaded', 'failed']
 
 /** A run's state and, for a done run, what the upload ledger says: `uploaded` (in the CDB, awaiting the next check). */
 export type StatusState = Omit<RunState, 'state'> & { state: StatusStateName }
 
 async function uploadedState(
   state: RunState,
-  uploads: readonly UploadRow[],
+  uploaded: ReadonlyMap<string, UploadRow[]>,
   output: string,
   types: readonly PayloadType[],
 ): Promise<StatusState> {
   if (state.state !== 'done') return state
-  const mine = [...latestUploads(uploads).values()].filter(
-    (r) => r.runnumber === state.runnumber && r.tag === state.tag && r.state === 'uploaded',
-  )
+  const mine = uploaded.get(runTagKey(state.runnumber, state.tag)) ?? []
   // Incomplete: genStatus wrote no payload for a type (its histogram was empty), so the CDB will still lack it.
   const absent = await absentPayloads(output, state.runnumber, state.tag, types)
   const gap = absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''
@@ -97,21 +94,20 @@ function jsonLines(records: readonly StatusRecord[]): string[] {
 }
 
 /**
- * The state of each run of `<runtype>-process.csv`: new, queued, running, held (with the hold reason), done or
- * failed (with attempts). Reads only; an interrupted submission is shown as reconciliation would settle it.
+ * The state of each run of `<runtype>-process.csv`: new, queued, running, held (with the hold reason), unknown (no
+ * schedd knows its job), done or failed (with attempts). Reads only; an interrupted submission is shown as
+ * reconciliation would settle it.
  * Returns the lines and a summary line; with `json`, the lines of a JSON array of StatusRecord.
  */
 export async function runStatus(options: StatusOptions, env: Env): Promise<string[]> {
   const entries = await readProcessList(layout.processCsv(options.output, options.runType))
   const lists = new Set(await readdir(layout.datasetsDir(options.output)).catch(() => [] as string[]))
-  const ledger = await readLedger(layout.ledgerCsv(options.output))
-  const jobs = await schedulerJobs(options.output, { env, timeout: options.timeout })
-  const rows = [...ledger.rows, ...reconcile(ledger.rows, jobs, new Date().toISOString())]
+  const { states: current } = await currentStates(options.output, entries, { env, timeout: options.timeout })
   const uploads = (await readUploads(layout.uploadsCsv(options.output))).rows
+  const latest = [...latestUploads(uploads).values()].filter((r) => r.state === 'uploaded')
+  const uploaded = byRunTag(latest, (r) => runTagKey(r.runnumber, r.tag))
   const types = options.rules?.payloadTypes ?? SEVEN_PAYLOAD_TYPES
-  const states = await Promise.all(
-    entries.map((entry) => uploadedState(runState(entry.runnumber, entry.tag, rows, jobs), uploads, options.output, types)),
-  )
+  const states = await Promise.all(current.map((state) => uploadedState(state, uploaded, options.output, types)))
   const hasList = (state: StatusState) => lists.has(`${runTagKey(state.runnumber, state.tag)}.list`)
   if (options.json) return jsonLines(states.map((state) => statusRecord(state, hasList(state), options.maxAttempts)))
   const lines = states.map((state) => line(state, hasList(state), options.maxAttempts))

@@ -7,13 +7,14 @@ import type { Env } from './config/options.js'
 import { CaloprodError, InputError, UsageError } from './errors.js'
 import { layout } from './files/layout.js'
 import { freezeSubmission } from './condor/freeze.js'
-import { hasUnsettled, reconcile, runState, type RunState } from './scheduler/job-state.js'
+import type { RunState } from './scheduler/job-state.js'
+import { currentStates } from './scheduler/current-states.js'
 import { runTagKey } from './files/dataset-list.js'
 import { readJobsList, type Job } from './files/jobs-list.js'
 import { readProcessList } from './files/process-list.js'
-import { condorSubmit, schedulerJobs, type SchedulerJob } from './scheduler/scheduler.js'
-import { outputAttributeLine, SUBMISSION_FILES } from './condor/submit-file.js'
-import { appendLedger, readLedger, type LedgerRow } from './files/ledger.js'
+import { condorSubmit, type SchedulerJob } from './scheduler/scheduler.js'
+import { memoryOfSubmitFile, outputAttributeLine, resolvedOutput, SUBMISSION_FILES } from './condor/submit-file.js'
+import { appendLedger, type LedgerRow } from './files/ledger.js'
 import type { Log } from './log.js'
 
 export interface SubmitOptions {
@@ -57,7 +58,19 @@ export interface Plan {
   /** Ledger rows settling interrupted submissions (appended only when acting). */
   reconciled: LedgerRow[]
   jobs: SchedulerJob[]
+  /** Schedds of the ledger that could not be asked, and why. */
+  unanswered: Map<string, string>
+  /** MB each job requests, by condor/genStatus.sub. */
+  memoryMb: number | undefined
 }
+
+/**
+ * Days after its submission that a run whose job no schedd knows, and which wrote nothing to output/, is sent
+ * again. A queue is never rotated, only a history: an unknown job has left its schedd's queue, or its schedd cannot
+ * be asked, and a job cut off from its schedd ends when its lease runs out (40 minutes by default). Two days let a
+ * schedd that is down for a night come back first.
+ */
+export const LOST_AFTER_DAYS = 2
 
 /** The process list's reasons by run, or none when it is not there (a hand-made condor/ directory). */
 async function reasons(output: string, runType: string): Promise<Map<string, string>> {
@@ -67,8 +80,9 @@ async function reasons(output: string, runType: string): Promise<Map<string, str
 }
 
 /** Refuses a condor/ directory written for another output directory (moved or copied): its jobs would write there. */
-function checkSubmitFile(text: string, path: string, output: string): void {
-  if (!text.split('\n').includes(outputAttributeLine(output))) {
+async function checkSubmitFile(text: string, path: string, output: string): Promise<void> {
+  const lines = new Set(text.split('\n'))
+  if (![await resolvedOutput(output), output].some((name) => lines.has(outputAttributeLine(name)))) {
     throw new InputError(path, undefined, `was not written by the condor stage for ${output}; re-run the condor stage`)
   }
 }
@@ -83,7 +97,12 @@ function onlyRuns(jobs: readonly Job[], runs: readonly number[], path: string): 
 }
 
 /** What to do with a run in a given state; `byHand`: a person asked for the run, past --max-attempts too. */
-function decide(state: RunState, maxAttempts: number, byHand: boolean): { action: Action; note: string } {
+function decide(state: RunState, maxAttempts: number, byHand: boolean, now: Date): { action: Action; note: string } {
+  const retry = (why: string): { action: Action; note: string } => {
+    if (state.attempts < maxAttempts) return { action: 'submit', note: `retry ${state.attempts + 1} of ${maxAttempts}: ${why}` }
+    if (byHand) return { action: 'submit', note: `by hand after ${state.attempts} attempts (--max-attempts ${maxAttempts}): ${why}` }
+    return { action: 'skip', note: `gave up after ${state.attempts} attempts (--max-attempts ${maxAttempts}): ${why}` }
+  }
   switch (state.state) {
     case 'new':
       return { action: 'submit', note: state.attempts === 0 ? 'new: never submitted' : `new: ${state.detail}` }
@@ -96,11 +115,16 @@ function decide(state: RunState, maxAttempts: number, byHand: boolean): { action
       return { action: 'skip', note: `done but still not current in the CDB: ${state.detail}; ${payloads}` }
     }
     case 'failed':
-      if (state.attempts < maxAttempts) return { action: 'submit', note: `retry ${state.attempts + 1} of ${maxAttempts}: ${state.detail}` }
-      if (byHand) {
-        return { action: 'submit', note: `by hand after ${state.attempts} attempts (--max-attempts ${maxAttempts}): ${state.detail}` }
+      return retry(state.detail)
+    case 'unknown': {
+      const due = Date.parse(state.submitted ?? '') + LOST_AFTER_DAYS * 86400_000
+      if (byHand) return { action: 'submit', note: `by hand: unknown: ${state.detail}` }
+      if (now.getTime() < due) {
+        const when = new Date(due).toISOString().slice(0, 16).replace('T', ' ')
+        return { action: 'skip', note: `unknown: ${state.detail}; sent again after ${when} UTC if it wrote nothing by then` }
       }
-      return { action: 'skip', note: `gave up after ${state.attempts} attempts (--max-attempts ${maxAttempts}): ${state.detail}` }
+      return retry(`${state.detail}, and it wrote nothing to output/ in ${LOST_AFTER_DAYS} days`)
+    }
   }
 }
 
@@ -115,38 +139,36 @@ export async function planSubmission(options: SubmitOptions, ctx: SubmitContext)
   const jobsPath = join(condor, SUBMISSION_FILES.jobs)
   const listed = await readJobsList(jobsPath)
   const jobs = options.runs ? onlyRuns(listed, options.runs, jobsPath) : listed
-  checkSubmitFile(await readFile(subPath, 'utf8').catch(() => {
+  const sub = await readFile(subPath, 'utf8').catch(() => {
     throw new InputError(subPath, undefined, 'does not exist; run the condor stage first')
-  }), subPath, options.output)
+  })
+  await checkSubmitFile(sub, subPath, options.output)
   for (const job of jobs) {
     if (!(await stat(job.list).catch(() => undefined))?.isFile()) {
       throw new InputError(jobsPath, listed.indexOf(job) + 1, `${job.list} does not exist; re-run the lists and condor stages`)
     }
   }
   const why = await reasons(options.output, options.runType)
-  const ledger = await readLedger(layout.ledgerCsv(options.output))
-  if (ledger.tornTail) {
+  const now = (ctx.now ?? (() => new Date()))()
+  // By hand, only the runs asked for are settled; the stage settles the others.
+  const settle = (row: LedgerRow) => !options.runs || options.runs.includes(row.runnumber)
+  const current = await currentStates(options.output, jobs, { env: ctx.env, timeout: options.timeout, now, settle })
+  if (current.tornTail) {
     ctx.log.warn(`${layout.ledgerCsv(options.output)}: the last line is incomplete (a crash while writing?); it is ignored`)
   }
-  // A night with no jobs and nothing to settle needs no scheduler: an outage then is not a failure.
-  const nothingToAsk = jobs.length === 0 && !hasUnsettled(ledger.rows)
-  const scheduled = nothingToAsk ? [] : await schedulerJobs(options.output, { env: ctx.env, timeout: options.timeout })
-  const now = (ctx.now ?? (() => new Date()))().toISOString().replace(/\.\d+Z$/, 'Z')
-  // By hand, only the runs asked for are settled; the stage settles the others.
-  const reconciled = reconcile(ledger.rows, scheduled, now).filter((row) => !options.runs || options.runs.includes(row.runnumber))
-  const rows = [...ledger.rows, ...reconciled]
 
   let submitting = 0
-  const entries = jobs.map((job): PlanEntry => {
-    const state = runState(job.runnumber, job.tag, rows, scheduled)
-    let { action, note } = decide(state, options.maxAttempts, options.runs !== undefined)
+  const entries = jobs.map((job, i): PlanEntry => {
+    const state = current.states[i]!
+    let { action, note } = decide(state, options.maxAttempts, options.runs !== undefined, now)
     if (action === 'submit' && ++submitting > options.maxJobs) {
       action = 'defer'
       note = `waits for the next run (--max-jobs ${options.maxJobs}); ${note}`
     }
     return { job, state, action, note, why: why.get(runTagKey(job.runnumber, job.tag)) ?? '', attempt: state.attempts + 1 }
   })
-  return { entries, reconciled, jobs: scheduled }
+  const { reconciled, unanswered } = current
+  return { entries, reconciled, jobs: current.jobs, unanswered, memoryMb: memoryOfSubmitFile(sub) }
 }
 
 /** One line per run of the plan. */
@@ -162,6 +184,7 @@ function counts(plan: Plan): string {
     [n((e) => e.state.state === 'held'), 'held'],
     [n((e) => e.state.state === 'done'), 'done but not yet in the CDB'],
     [n((e) => e.action === 'skip' && e.state.state === 'failed'), 'given up'],
+    [n((e) => e.action === 'skip' && e.state.state === 'unknown'), 'unknown to every schedd'],
     [n((e) => e.action === 'defer'), 'deferred by --max-jobs'],
   ] as const
   const text = parts.filter(([count]) => count > 0).map(([count, what]) => `${count} ${what}`).join(', ')
@@ -170,7 +193,7 @@ function counts(plan: Plan): string {
 
 function submitCounts(plan: Plan): string {
   const submit = plan.entries.filter((e) => e.action === 'submit')
-  const retries = submit.filter((e) => e.state.state === 'failed').length
+  const retries = submit.filter((e) => e.state.state === 'failed' || e.state.state === 'unknown').length
   return `${submit.length} run${submit.length === 1 ? '' : 's'}${retries ? ` (${retries} ${retries === 1 ? 'retry' : 'retries'})` : ''}`
 }
 
@@ -181,11 +204,13 @@ export interface SubmitResult {
 
 /** Ledger rows for the jobs of a submission, in one state. */
 function rowsFor(
-  plan: PlanEntry[], submission: string, time: string, state: LedgerRow['state'], detail: string, cluster?: number,
+  plan: Plan, submit: PlanEntry[], submission: string, time: string, state: LedgerRow['state'], detail: string,
+  cluster?: number, schedd?: string,
 ): LedgerRow[] {
-  return plan.map((entry, proc) => ({
+  return submit.map((entry, proc) => ({
     time, runnumber: entry.job.runnumber, tag: entry.job.tag, attempt: entry.attempt, state, submission, detail,
-    cluster, proc: cluster === undefined ? undefined : proc,
+    cluster, proc: cluster === undefined ? undefined : proc, ...(schedd ? { schedd } : {}),
+    ...(plan.memoryMb === undefined ? {} : { memoryMb: plan.memoryMb }),
   }))
 }
 
@@ -214,8 +239,11 @@ export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Pro
   for (const entry of plan.entries) {
     const run = `run ${entry.job.runnumber} ${entry.job.tag}`
     if (entry.state.state === 'held') ctx.log.warn(`${run}: ${entry.state.detail}; condor_release or condor_rm it`)
-    else if (entry.action === 'skip' && entry.state.state === 'failed') ctx.log.warn(`${run}: ${entry.note}`)
+    else if (entry.action === 'skip' && (entry.state.state === 'failed' || entry.state.state === 'unknown')) {
+      ctx.log.warn(`${run}: ${entry.note}`)
+    }
   }
+  for (const [schedd, why] of plan.unanswered) ctx.log.warn(`schedd ${schedd} did not answer (${why}): its runs are unknown`)
   if (deferred) {
     const due = submit.length + deferred
     const rest = `the other ${deferred} wait for the next run`
@@ -227,11 +255,11 @@ export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Pro
   const time = () => now().toISOString().replace(/\.\d+Z$/, 'Z')
   const frozen = await freezeSubmission(options.output, submit.map((e) => e.job), now())
   const how = `${options.runs ? 'by hand: ' : ''}condor_submit in ${relative(options.output, frozen.dir)}`
-  await appendLedger(ledger, rowsFor(submit, frozen.name, time(), 'submitting', how))
+  await appendLedger(ledger, rowsFor(plan, submit, frozen.name, time(), 'submitting', how))
   const outcome = await condorSubmit(frozen.dir, submit.length, { env: ctx.env, timeout: options.timeout })
   ctx.log.info(`${frozen.name}: ${outcome.detail}`)
-  const cluster = outcome.kind === 'failed' ? undefined : outcome.cluster
-  await appendLedger(ledger, rowsFor(submit, frozen.name, time(), outcome.kind, outcome.detail, cluster))
+  const [cluster, schedd] = outcome.kind === 'failed' ? [] : [outcome.cluster, outcome.schedd]
+  await appendLedger(ledger, rowsFor(plan, submit, frozen.name, time(), outcome.kind, outcome.detail, cluster, schedd))
   if (outcome.kind === 'failed') {
     throw new CaloprodError(`${outcome.detail} (in ${frozen.dir}); nothing was submitted; recorded in ${ledger}`)
   }

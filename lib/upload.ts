@@ -16,13 +16,11 @@ import {
   type CdbRequest,
 } from './cdb/nopayload-write.js'
 import type { PayloadIov } from './cdb/payload-iovs.js'
-import { reconcile, runState } from './scheduler/job-state.js'
+import { currentStates } from './scheduler/current-states.js'
 import { readProcessList } from './files/process-list.js'
-import { schedulerJobs } from './scheduler/scheduler.js'
 import { CaloprodError, UsageError } from './errors.js'
 import { sweepStaleTemps, tempPathFor } from './files/atomic.js'
 import { layout } from './files/layout.js'
-import { readLedger } from './files/ledger.js'
 import type { Log } from './log.js'
 import { appendUploads, latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
 import { findPayloads } from './upload/payload-files.js'
@@ -97,10 +95,8 @@ async function settle(rows: readonly UploadRow[], request: CdbRequest, writeDir:
 /** The finished runs of the process list: their latest job exited 0. */
 async function finishedRuns(options: UploadOptions, env: Env): Promise<{ runnumber: number; tag: string }[]> {
   const entries = await readProcessList(layout.processCsv(options.output, options.runType))
-  const ledger = await readLedger(layout.ledgerCsv(options.output))
-  const jobs = await schedulerJobs(options.output, { env, timeout: options.timeout })
-  const rows = [...ledger.rows, ...reconcile(ledger.rows, jobs, now())]
-  return entries.filter((e) => runState(e.runnumber, e.tag, rows, jobs).state === 'done')
+  const { states } = await currentStates(options.output, entries, { env, timeout: options.timeout })
+  return states.filter((state) => state.state === 'done')
 }
 
 function incompleteLine(runnumber: number, tag: string, lines: readonly PlanLine[]): string | undefined {

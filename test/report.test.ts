@@ -86,7 +86,7 @@ t.test('after one night', async (t) => {
     const before = readFileSync(join(out.output, 'report.html'), 'utf8')
     const ledger = join(out.output, 'submissions.csv')
     const good = readFileSync(ledger, 'utf8')
-    writeFileSync(ledger, `${good}2026-01-01T00:00:00Z,notarun,x,1,submitted,1,0,s,\n`)
+    writeFileSync(ledger, `${good}2026-01-01T00:00:00Z,notarun,x,1,submitted,1,0,,,s,\n`)
     t.teardown(() => writeFileSync(ledger, good))
     const broken = await report(out.output, out.env)
     t.equal(broken.code, 1)

@@ -1,3 +1,5 @@
+import { realpath } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import { classAdString, condorArguments, submitLiteral } from './quote.js'
 
 /** The names of the files of a submission directory (`<output>/condor/` and each frozen copy). */
@@ -16,15 +18,18 @@ export const QUEUE_ARGS = 'input_run from jobs.list'
 /**
  * The custom job attributes every caloprod job carries, so the scheduler can be asked about them:
  * `CaloprodRunTag` is `<run>_<tag>` (the list's name without `.list`: run and tag split at the first `_`),
- * `CaloprodOutput` the output directory, so two caloprod instances never take each other's jobs for their own.
+ * `CaloprodOutput` the output directory's resolved path (`resolvedOutput`), so two caloprod instances never take
+ * each other's jobs for their own, and every spelling of one directory finds the same jobs.
  */
 export const JOB_ATTRIBUTES = { runTag: 'CaloprodRunTag', output: 'CaloprodOutput' } as const
 
 export interface SubmitFileSpec {
   /** Absolute path of CaloCDB-GenStatus, the wrapper's first argument. */
   binGenStatus: string
-  /** The output directory: jobs write to `<output>/output`, and carry it as `CaloprodOutput`. */
+  /** The output directory: jobs write to `<output>/output`. */
   output: string
+  /** The output directory's resolved path, which jobs carry as `CaloprodOutput`. */
+  resolvedOutput: string
   /** Where condor writes the job event logs. */
   condorLogDir: string
   /** GB of memory per job. */
@@ -54,7 +59,7 @@ export function submitFileText(spec: SubmitFileSpec): string {
     `log             = ${submitLiteral(spec.condorLogDir)}/job-${jobId}.log`,
     `request_memory  = ${memoryMegabytes(spec.memory)}MB`,
     `+${JOB_ATTRIBUTES.runTag}  = "$Fn(input_run)"`,
-    outputAttributeLine(spec.output),
+    outputAttributeLine(spec.resolvedOutput),
   ]
   return `${lines.join('\n')}\n`
 }
@@ -64,3 +69,18 @@ export function outputAttributeLine(output: string): string {
   return `+${JOB_ATTRIBUTES.output}  = ${submitLiteral(classAdString(output))}`
 }
 
+
+/**
+ * The output directory as jobs carry it: its path with symlinks, `.`, `..` and a trailing slash resolved, so
+ * `/sphenix/u/x` and `/direct/sphenix+u/x` (one a symlink to the other) name the same jobs. A directory that does
+ * not exist (yet) is only made absolute.
+ */
+export async function resolvedOutput(output: string): Promise<string> {
+  return realpath(output).catch(() => resolve(output))
+}
+
+/** The MB a submit file of ours requests (its `request_memory` line), or undefined when it has none. */
+export function memoryOfSubmitFile(text: string): number | undefined {
+  const match = /^request_memory\s*=\s*(\d+)MB$/m.exec(text)
+  return match ? Number(match[1]) : undefined
+}

@@ -6,7 +6,7 @@ import { open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { stringify } from 'csv-stringify/sync'
 import { InputError } from '../errors.js'
-import { syncDirectory } from './atomic.js'
+import { syncDirectory, writeFileIfChanged } from './atomic.js'
 import { parseTable, type Table } from './csv.js'
 import { textShapeProblem } from './text-shape.js'
 
@@ -16,8 +16,11 @@ export interface AppendOnlyContents<Row> {
   tornTail: boolean
 }
 
-/** Reads an append-only ledger; no file means no rows yet. Throws InputError naming the line of anything malformed. */
-export async function readAppendOnly<Row>(path: string, table: Table<Row>): Promise<AppendOnlyContents<Row>> {
+/**
+ * Reads an append-only ledger; no file means no rows yet. A ledger whose header is `former`'s (its columns before a
+ * release added some) reads through `former`. Throws InputError naming the line of anything malformed.
+ */
+export async function readAppendOnly<Row>(path: string, table: Table<Row>, former?: Table<Row>): Promise<AppendOnlyContents<Row>> {
   const header = `${table.columns.join(',')}\n`
   let text: string
   try {
@@ -30,12 +33,12 @@ export async function readAppendOnly<Row>(path: string, table: Table<Row>): Prom
   if (shape) throw new InputError(path, shape.line, shape.message)
   const end = text.lastIndexOf('\n') + 1
   const tornTail = end < text.length
-  const lines = text.slice(0, end).split('\n').slice(0, -1)
-  if (lines.length === 0) return { rows: [], tornTail }
-  if (`${lines[0]}\n` !== header) throw new InputError(path, 1, `header is "${lines[0]}", expected "${header.trim()}"`)
+  const first = text.slice(0, text.indexOf('\n') + 1)
+  if (end === 0) return { rows: [], tornTail }
+  const read = former && first === `${former.columns.join(',')}\n` ? former : table
+  if (first !== header && read === table) throw new InputError(path, 1, `header is "${first.trim()}", expected "${header.trim()}"`)
   // The one CSV layer of every file a person may edit (one parse of the whole text, lines named in errors).
-  const rows = parseTable(text.slice(0, end), path, table)
-  return { rows, tornTail }
+  return { rows: parseTable(text.slice(0, end), path, read), tornTail }
 }
 
 /** One line per row: no field spans lines. */
@@ -47,11 +50,12 @@ function formatRows<Row>(table: Table<Row>, rows: readonly Row[]): string {
 /**
  * Appends rows (O_APPEND), with the header when the file is new, and fsyncs before returning. Earlier bytes are
  * never changed, except a torn last line (no newline: a crash mid-append), which is cut off first.
- * Returns whether a torn line was cut.
+ * Returns whether a torn line was cut. A file in `former`'s columns is first upgraded (see `upgrade`).
  */
-export async function appendRows<Row>(path: string, table: Table<Row>, rows: readonly Row[]): Promise<boolean> {
+export async function appendRows<Row>(path: string, table: Table<Row>, rows: readonly Row[], former?: Table<Row>): Promise<boolean> {
   if (rows.length === 0) return false
   const header = `${table.columns.join(',')}\n`
+  if (former) await upgrade(path, table, former)
   const handle = await open(path, 'a+')
   let cut = false
   let created = false
@@ -79,4 +83,20 @@ export async function appendRows<Row>(path: string, table: Table<Row>, rows: rea
   // A new file's directory entry must be durable too.
   if (created) await syncDirectory(dirname(path))
   return cut
+}
+
+/**
+ * Rewrites a ledger written in `former`'s columns in `table`'s, once and atomically (a copy, fsynced, renamed over
+ * it): its rows keep their order and values, the new columns empty, and a torn last line is dropped. Nothing else
+ * ever rewrites a ledger; the caller holds the lock, so no other writer appends meanwhile.
+ */
+async function upgrade<Row>(path: string, table: Table<Row>, former: Table<Row>): Promise<void> {
+  const formerHeader = Buffer.from(`${former.columns.join(',')}\n`)
+  const handle = await open(path, 'r').catch(() => undefined)
+  if (!handle) return
+  const head = Buffer.alloc(formerHeader.length)
+  await handle.read(head, 0, head.length, 0).finally(() => handle.close())
+  if (!head.equals(formerHeader)) return
+  const { rows } = await readAppendOnly(path, table, former)
+  await writeFileIfChanged(path, `${table.columns.join(',')}\n${formatRows(table, rows)}`)
 }

@@ -26,6 +26,10 @@ export interface LedgerRow {
   state: LedgerState
   cluster: number | undefined
   proc: number | undefined
+  /** The schedd that took the cluster (its `Name`, as GlobalJobId begins); unknown in ledgers written before 2026-12. */
+  schedd?: string
+  /** MB of memory each job requested (the condor stage's `--memory`). */
+  memoryMb?: number
   /** The frozen submission directory's name under `<output>/submissions/`. */
   submission: string
   /** What happened, in words (condor_submit's error, how the row was reconciled). */
@@ -34,16 +38,21 @@ export interface LedgerRow {
 
 const optionalCount = (value: string, column: string) => (value === '' ? undefined : field.count(value, column))
 
+const COLUMNS = ['time', 'runnumber', 'tag', 'attempt', 'state', 'cluster', 'proc', 'schedd', 'memory_mb', 'submission', 'detail']
+const FORMER_COLUMNS = COLUMNS.filter((column) => column !== 'schedd' && column !== 'memory_mb')
+
 /** The ledger's columns, in order. */
 export const LEDGER_TABLE: Table<LedgerRow> = {
-  columns: ['time', 'runnumber', 'tag', 'attempt', 'state', 'cluster', 'proc', 'submission', 'detail'],
-  toFields: (r) => [r.time, r.runnumber, r.tag, r.attempt, r.state, r.cluster ?? '', r.proc ?? '', r.submission, r.detail],
-  fromFields([time, runnumber, tag, attempt, state, cluster, proc, submission, detail]) {
+  columns: COLUMNS,
+  toFields: (r) => [
+    r.time, r.runnumber, r.tag, r.attempt, r.state, r.cluster ?? '', r.proc ?? '', r.schedd ?? '', r.memoryMb ?? '', r.submission, r.detail,
+  ],
+  fromFields([time, runnumber, tag, attempt, state, cluster, proc, schedd, memory, submission, detail]) {
     if (Number.isNaN(Date.parse(time))) throw new Error(`time "${time}" is not a date`)
     const problem = tagProblem(tag)
     if (problem) throw new Error(problem)
     if (!(LEDGER_STATES as readonly string[]).includes(state)) throw new Error(`state "${state}" is not one of ${LEDGER_STATES.join(', ')}`)
-    return {
+    const row: LedgerRow = {
       time,
       runnumber: field.count(runnumber, 'runnumber'),
       tag,
@@ -54,7 +63,18 @@ export const LEDGER_TABLE: Table<LedgerRow> = {
       submission: field.text(submission, 'submission'),
       detail,
     }
+    if (schedd) row.schedd = schedd
+    const memoryMb = optionalCount(memory, 'memory_mb')
+    if (memoryMb !== undefined) row.memoryMb = memoryMb
+    return row
   },
+}
+
+/** The ledger as written before it named the schedd and the memory: still read, and upgraded by the next append. */
+const FORMER_TABLE: Table<LedgerRow> = {
+  columns: FORMER_COLUMNS,
+  toFields: LEDGER_TABLE.toFields,
+  fromFields: (fields) => LEDGER_TABLE.fromFields([...fields.slice(0, 7), '', '', ...fields.slice(7)]),
 }
 
 /** What the ledger holds. */
@@ -62,13 +82,14 @@ export type LedgerContents = AppendOnlyContents<LedgerRow>
 
 /** Reads the ledger; no file means no submissions yet. Throws InputError naming the line of anything malformed. */
 export function readLedger(path: string): Promise<LedgerContents> {
-  return readAppendOnly(path, LEDGER_TABLE)
+  return readAppendOnly(path, LEDGER_TABLE, FORMER_TABLE)
 }
 
 /**
  * Appends rows to the ledger (O_APPEND), with the header when the file is new, and fsyncs before returning, so
  * a row is on disk before the action it announces. Returns whether a torn last line (a crash) was cut off first.
+ * A ledger in the former columns is first rewritten, atomically, in the present ones.
  */
 export function appendLedger(path: string, rows: readonly LedgerRow[]): Promise<boolean> {
-  return appendRows(path, LEDGER_TABLE, rows)
+  return appendRows(path, LEDGER_TABLE, rows, FORMER_TABLE)
 }

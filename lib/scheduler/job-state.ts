@@ -1,11 +1,16 @@
 // What became of each run's jobs: the ledger (what caloprod submitted) joined with the scheduler (what condor
-// knows). Pure functions, shared by the submit and status stages.
+// knows). Pure functions, shared by the submit, status, upload and report stages; the rows and jobs are grouped by
+// run and tag once, so the state of every run costs one pass over them.
 import type { LedgerRow } from '../files/ledger.js'
 import { runTagKey } from '../files/dataset-list.js'
 import { JOB_STATUS, type SchedulerJob } from './scheduler.js'
 
-/** A run's state: `new` (never reached the scheduler), in flight (`queued`, `running`, `held`), or finished (`done`, `failed`). */
-export type RunStateName = 'new' | 'queued' | 'running' | 'held' | 'done' | 'failed'
+/**
+ * A run's state: `new` (never reached the scheduler), in flight (`queued`, `running`, `held`), finished (`done`,
+ * `failed`), or `unknown`: its latest job is in the ledger but no schedd knows it (a rotated history, a schedd
+ * that does not answer), so it may have run or be running; see `writtenSince` and the submit stage's rule.
+ */
+export type RunStateName = 'new' | 'queued' | 'running' | 'held' | 'done' | 'failed' | 'unknown'
 
 export interface RunState {
   runnumber: number
@@ -16,13 +21,36 @@ export interface RunState {
   /** The job the state is about: the latest one. */
   job: SchedulerJob | undefined
   cluster: number | undefined
+  /** The schedd of the latest cluster, when the ledger or the scheduler names it. */
+  schedd: string | undefined
+  /** When the latest cluster was submitted, by the ledger (ISO 8601 UTC); undefined for a job it does not have. */
+  submitted: string | undefined
   /** The state in words: hold reason, exit code, cluster, why a submission did not count. */
   detail: string
+}
+
+/** What is known of the schedds beside the jobs: those that did not answer, and why. */
+export interface StateContext {
+  unanswered?: ReadonlyMap<string, string>
 }
 
 const IN_FLIGHT: ReadonlySet<number> = new Set([
   JOB_STATUS.idle, JOB_STATUS.running, JOB_STATUS.held, JOB_STATUS.transferring, JOB_STATUS.suspended,
 ])
+
+/** Items by `<run>_<tag>`, in their order. */
+export function byRunTag<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>()
+  for (const item of items) {
+    const k = key(item)
+    const group = groups.get(k)
+    if (group) group.push(item)
+    else groups.set(k, [item])
+  }
+  return groups
+}
+
+const rowKey = (row: LedgerRow) => runTagKey(row.runnumber, row.tag)
 
 /** The last row of each submission of each run: a submission's current state. */
 function latestPerSubmission(rows: readonly LedgerRow[]): LedgerRow[] {
@@ -31,42 +59,59 @@ function latestPerSubmission(rows: readonly LedgerRow[]): LedgerRow[] {
   return [...latest.values()]
 }
 
+const unsettled = (row: LedgerRow) => row.state === 'submitting' || row.state === 'unknown'
+
+/** Whether a job is the cluster a row names: a row without a schedd (an older ledger) names this host's. */
+const named = (row: LedgerRow) => (job: SchedulerJob) => job.cluster === row.cluster && (!row.schedd || job.schedd === row.schedd)
+
 /** Whether any submission is still `submitting` or `unknown`: only the scheduler can settle it. */
 export function hasUnsettled(rows: readonly LedgerRow[]): boolean {
-  return latestPerSubmission(rows).some((row) => row.state === 'submitting' || row.state === 'unknown')
+  return latestPerSubmission(rows).some(unsettled)
+}
+
+/** The schedds the latest cluster of each of `runs` went to, by the ledger: the ones to ask by name. Sorted. */
+export function scheddsToAsk(rows: readonly LedgerRow[], runs: readonly { runnumber: number; tag: string }[]): string[] {
+  const latest = new Map<string, string | undefined>()
+  for (const row of rows) if (row.cluster !== undefined) latest.set(rowKey(row), row.schedd)
+  const schedds = new Set(runs.map((run) => latest.get(runTagKey(run.runnumber, run.tag))))
+  return [...schedds].filter((schedd): schedd is string => schedd !== undefined).sort()
 }
 
 /** When a job entered its state, e.g. ` since 2025-01-01 02:00 UTC`. */
 function jobTime(job: SchedulerJob, word: 'since' | 'at' = 'since'): string {
-  return job.since === undefined ? '' : ` ${word} ${new Date(job.since * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`
+  return job.since === undefined ? '' : ` ${word} ${minutes(job.since * 1000)}`
 }
+
+const minutes = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`
 
 /**
  * The ledger rows that settle submissions left `submitting` (a crash between the ledger and condor_submit) or
  * `unknown` (condor_submit timed out or printed nonsense), by what the scheduler knows of their run: a job of
- * the run whose cluster no ledger row names is the one submitted (`submitted`, with its cluster); none means
- * condor_submit never got through (`lost`: the run may be submitted again).
+ * the run whose cluster no ledger row names is the one submitted (`submitted`, with its cluster and schedd); none
+ * means condor_submit never got through (`lost`: the run may be submitted again).
  */
 export function reconcile(rows: readonly LedgerRow[], jobs: readonly SchedulerJob[], now: string): LedgerRow[] {
-  const claimed = new Set(
-    rows.filter((row) => row.cluster !== undefined).map((row) => `${runTagKey(row.runnumber, row.tag)}\0${row.cluster}`),
-  )
+  // A cluster a row names, by schedd; a row without one (an older ledger) names that cluster of any schedd.
+  const id = (key: string, schedd: string | undefined, cluster: number | undefined) => `${key}\0${schedd ?? '*'}#${cluster}`
+  const claimed = new Set(rows.filter((row) => row.cluster !== undefined).map((row) => id(rowKey(row), row.schedd, row.cluster)))
+  const isClaimed = (key: string, job: SchedulerJob) =>
+    claimed.has(id(key, job.schedd, job.cluster)) || claimed.has(id(key, '*', job.cluster))
+  const jobsOf = byRunTag(jobs, (job) => job.runTag)
   const settled: LedgerRow[] = []
   for (const row of latestPerSubmission(rows)) {
-    if (row.state !== 'submitting' && row.state !== 'unknown') continue
-    const key = runTagKey(row.runnumber, row.tag)
-    const mine = jobs.filter((job) => job.runTag === key)
-    const found =
-      (row.cluster !== undefined ? mine.find((job) => job.cluster === row.cluster) : undefined) ??
-      mine.find((job) => !claimed.has(`${key}\0${job.cluster}`))
+    if (!unsettled(row)) continue
+    const key = rowKey(row)
+    const mine = jobsOf.get(key) ?? []
+    const found = (row.cluster !== undefined ? mine.find(named(row)) : undefined) ?? mine.find((job) => !isClaimed(key, job))
     if (found) {
-      claimed.add(`${key}\0${found.cluster}`)
+      claimed.add(id(key, found.schedd, found.cluster))
       settled.push({
         ...row,
         time: now,
         state: 'submitted',
         cluster: found.cluster,
         proc: found.proc,
+        ...(found.schedd ? { schedd: found.schedd } : {}),
         detail: `reconciled: ${found.source} knows it as job ${found.cluster}.${found.proc}`,
       })
     } else {
@@ -83,52 +128,122 @@ export function reconcile(rows: readonly LedgerRow[], jobs: readonly SchedulerJo
   return settled
 }
 
-/**
- * A run's state from its ledger rows (after `reconcile`) and the scheduler's jobs. Each cluster that ran the
- * run is one attempt; the latest job decides: in the queue it is queued, running or held; out of it, done
- * (exit 0) or failed (other exit, removed, or vanished from both queue and history).
- */
-export function runState(runnumber: number, tag: string, rows: readonly LedgerRow[], jobs: readonly SchedulerJob[]): RunState {
-  const key = runTagKey(runnumber, tag)
-  const submissions = latestPerSubmission(rows.filter((row) => row.runnumber === runnumber && row.tag === tag))
-  const mine = jobs.filter((job) => job.runTag === key)
-  const clusters = new Map<number, SchedulerJob | undefined>()
-  for (const row of submissions) {
-    if (row.cluster !== undefined && row.state !== 'failed' && row.state !== 'lost') clusters.set(row.cluster, undefined)
-  }
-  for (const job of mine) clusters.set(job.cluster, job)
-  const pending = submissions.filter((row) => (row.state === 'submitting' || row.state === 'unknown') && row.cluster === undefined)
-  const attempts = clusters.size + pending.length
-  const base = { runnumber, tag, attempts }
+/** One cluster that ran (or may have run) the run: an attempt. */
+interface Attempt {
+  cluster: number
+  schedd: string | undefined
+  job: SchedulerJob | undefined
+  /** When the ledger first recorded the submission ('' for a job it does not have: those count as the oldest). */
+  submitted: string
+}
 
-  const flying = mine.filter((job) => IN_FLIGHT.has(job.status)).at(-1)
-  if (flying) {
-    const id = `job ${flying.cluster}.${flying.proc}`
-    const state = flightState(flying.status)
-    const detail = state === 'held' ? `${id}${jobTime(flying)}: ${flying.holdReason ?? 'no reason given'}` : `${id}${jobTime(flying)}`
-    return { ...base, state, job: flying, cluster: flying.cluster, detail }
+/** A run's attempts, oldest first: each cluster the ledger names, and each job of the run it does not. */
+function attemptsOf(rows: readonly LedgerRow[], jobs: readonly SchedulerJob[]): Attempt[] {
+  const firstTime = new Map<string, string>()
+  for (const row of rows) if (!firstTime.has(row.submission)) firstTime.set(row.submission, row.time)
+  const attempts = new Map<string, Attempt>()
+  for (const row of latestPerSubmission(rows)) {
+    if (row.cluster === undefined || row.state === 'failed' || row.state === 'lost') continue
+    const job = jobs.find(named(row))
+    const schedd = job?.schedd ?? row.schedd
+    attempts.set(`${schedd}#${row.cluster}`, { cluster: row.cluster, schedd, job, submitted: firstTime.get(row.submission)! })
   }
+  for (const job of jobs) {
+    const key = `${job.schedd}#${job.cluster}`
+    const known = attempts.get(key)
+    if (known) known.job ??= job
+    else attempts.set(key, { cluster: job.cluster, schedd: job.schedd, job, submitted: '' })
+  }
+  return [...attempts.values()].sort((a, b) => (a.submitted < b.submitted ? -1 : a.submitted > b.submitted ? 1 : a.cluster - b.cluster))
+}
+
+/**
+ * A run's state from its own ledger rows (after `reconcile`) and jobs. Each cluster that ran the run is one
+ * attempt; a job in the queue makes it queued, running or held; else the latest attempt decides: done (exit 0),
+ * failed (other exit, removed), or unknown (no schedd knows it).
+ */
+function stateOf(
+  runnumber: number, tag: string, rows: readonly LedgerRow[], jobs: readonly SchedulerJob[], context: StateContext,
+): RunState {
+  const submissions = latestPerSubmission(rows)
+  const ordered = attemptsOf(rows, jobs)
+  const pending = submissions.filter((row) => unsettled(row) && row.cluster === undefined)
+  const attempts = ordered.length + pending.length
+  const base = { runnumber, tag, attempts }
+  const of = (attempt: Attempt) => ({ cluster: attempt.cluster, schedd: attempt.schedd, submitted: attempt.submitted || undefined })
+
+  const flying = ordered.filter((attempt) => attempt.job && IN_FLIGHT.has(attempt.job.status)).at(-1)
+  if (flying) {
+    const job = flying.job!
+    const id = `job ${job.cluster}.${job.proc}`
+    const state = flightState(job.status)
+    const detail = state === 'held' ? `${id}${jobTime(job)}: ${job.holdReason ?? 'no reason given'}` : `${id}${jobTime(job)}`
+    return { ...base, state, job, ...of(flying), detail }
+  }
+  const none = { job: undefined, cluster: undefined, schedd: undefined, submitted: undefined }
   if (pending.length > 0) {
     const row = pending.at(-1)!
     const detail = `submission ${row.submission} is ${row.state} and not yet known to the scheduler`
-    return { ...base, state: 'queued', job: undefined, cluster: undefined, detail }
+    return { ...base, state: 'queued', ...none, detail }
   }
-  if (clusters.size === 0) {
+  const latest = ordered.at(-1)
+  if (!latest) {
     const last = submissions.at(-1)
     const detail = last ? `not submitted yet: last try ${last.submission} ${last.state}: ${last.detail}` : 'not submitted yet'
-    return { ...base, state: 'new', job: undefined, cluster: undefined, detail }
+    return { ...base, state: 'new', ...none, detail }
   }
-  const cluster = Math.max(...clusters.keys())
-  const job = clusters.get(cluster)
   const tries = `attempt ${attempts}`
-  if (!job) {
-    return { ...base, state: 'failed', job, cluster, detail: `${tries}: cluster ${cluster} is in neither condor_q nor condor_history` }
-  }
+  const job = latest.job
+  if (!job) return { ...base, state: 'unknown', job, ...of(latest), detail: `${tries}: ${lostTrack(latest, context)}` }
   const id = `job ${job.cluster}.${job.proc}`
   if (job.status === JOB_STATUS.completed && job.exitCode === 0) {
-    return { ...base, state: 'done', job, cluster, detail: `${id} finished${jobTime(job, 'at')}` }
+    return { ...base, state: 'done', job, ...of(latest), detail: `${id} finished${jobTime(job, 'at')}` }
   }
-  return { ...base, state: 'failed', job, cluster, detail: `${tries}: ${id} ${howItEnded(job)}${jobTime(job, 'at')}` }
+  return { ...base, state: 'failed', job, ...of(latest), detail: `${tries}: ${id} ${howItEnded(job)}${jobTime(job, 'at')}` }
+}
+
+/** Why nobody knows a cluster: which schedd was asked, and what it said. */
+function lostTrack(attempt: Attempt, context: StateContext): string {
+  const where = attempt.schedd ? `schedd ${attempt.schedd}` : "this host's schedd (the ledger names none)"
+  const silent = attempt.schedd ? context.unanswered?.get(attempt.schedd) : undefined
+  const submitted = `submitted ${minutes(Date.parse(attempt.submitted))}`
+  if (silent) return `cluster ${attempt.cluster} (${submitted}): ${where} did not answer: ${silent}`
+  return `cluster ${attempt.cluster} (${submitted}) is known to neither condor_q nor condor_history of ${where}`
+}
+
+/**
+ * The state of each of `runs` from the whole ledger (after `reconcile`) and every job the scheduler reported,
+ * grouped by run and tag once: one pass over the rows and jobs for all the runs, in the order of `runs`.
+ */
+export function runStates(
+  runs: readonly { runnumber: number; tag: string }[],
+  rows: readonly LedgerRow[],
+  jobs: readonly SchedulerJob[],
+  context: StateContext = {},
+): RunState[] {
+  const rowsOf = byRunTag(rows, rowKey)
+  const jobsOf = byRunTag(jobs, (job) => job.runTag)
+  return runs.map(({ runnumber, tag }) => {
+    const key = runTagKey(runnumber, tag)
+    return stateOf(runnumber, tag, rowsOf.get(key) ?? [], jobsOf.get(key) ?? [], context)
+  })
+}
+
+/** The state of one run; for many, `runStates`, which groups the rows and jobs once. */
+export function runState(runnumber: number, tag: string, rows: readonly LedgerRow[], jobs: readonly SchedulerJob[]): RunState {
+  return runStates([{ runnumber, tag }], rows, jobs)[0]!
+}
+
+/**
+ * An `unknown` run whose job folder `output/<run>_<tag>/` got files after the cluster was submitted (`written`: the
+ * newest file's mtime, ms) is done: the job wrapper copies genStatus's output only when genStatus exited 0.
+ */
+export function writtenSince(state: RunState, written: number | undefined): RunState {
+  if (state.state !== 'unknown' || written === undefined || state.submitted === undefined) return state
+  if (written < Date.parse(state.submitted)) return state
+  const folder = `output/${runTagKey(state.runnumber, state.tag)}/`
+  const detail = `cluster ${state.cluster} is known to no schedd any more, but wrote ${folder} at ${minutes(written)}`
+  return { ...state, state: 'done', detail }
 }
 
 /** What a job still in condor_q is to us: idle is queued, held is held, anything else runs. */

@@ -1,11 +1,13 @@
 // The only module that talks to HTCondor: condor_q and condor_history (what is queued, what finished) and
-// condor_submit. Each runs with zx's `$` (arguments quoted), the caller's environment and a timeout; from
-// zx/core, because the whole of zx takes a tenth of a second more to load, on every night's submit.
-import { $ } from 'zx/core'
-import type { Env } from '../config/options.js'
+// condor_submit. Each is started directly, never through a shell: a bash given a socket for stdin and no SHLVL (as
+// zx's `$` starts it under cron) reads ~/.bashrc first, which once made a night take ten times as long. zx 8 cannot
+// start a program without a shell, so runInGroup does: stdin closed, output captured, and a timeout that stops the
+// program and everything it started.
 import { CaloprodError } from '../errors.js'
+import type { Env } from '../config/options.js'
 import { classAdString } from '../condor/quote.js'
-import { JOB_ATTRIBUTES, QUEUE_ARGS, SUBMISSION_FILES } from '../condor/submit-file.js'
+import { JOB_ATTRIBUTES, QUEUE_ARGS, resolvedOutput, SUBMISSION_FILES } from '../condor/submit-file.js'
+import { runInGroup, type GroupResult } from '../spawn-group.js'
 
 /** HTCondor's JobStatus values. */
 export const JOB_STATUS = { idle: 1, running: 2, removed: 3, completed: 4, held: 5, transferring: 6, suspended: 7 } as const
@@ -24,33 +26,71 @@ export interface SchedulerJob {
   since: number | undefined
   /** Which program reported it: a job in condor_history has left the queue. */
   source: 'condor_q' | 'condor_history'
+  /** The schedd that queued it: its GlobalJobId up to the first `#` (cluster ids are counted per schedd). */
+  schedd?: string
 }
 
 export interface SchedulerOptions {
   env: Env
   /** Seconds one call may take. */
   timeout: number
+  /** Schedds to ask by name (`-name`) besides this host's: those the ledger says took a submission. @default none */
+  schedds?: readonly string[]
+  /** Filled with each schedd of `schedds` that could not be asked, and why: not an error, its jobs are just unknown. */
+  unanswered?: Map<string, string>
 }
 
 /** HoldReason goes last: it is free text and may hold the separator. */
-const FIELDS = ['ClusterId', 'ProcId', 'JobStatus', 'ExitCode', 'EnteredCurrentStatus', JOB_ATTRIBUTES.runTag, 'HoldReason']
+const FIELDS = [
+  'ClusterId', 'ProcId', 'JobStatus', 'ExitCode', 'EnteredCurrentStatus', JOB_ATTRIBUTES.runTag, 'GlobalJobId', 'HoldReason',
+]
+
+/** After SIGTERM at the timeout, what still runs of the program's process group gets SIGKILL this much later. */
+const GRACE_MS = 5000
+
+type Ran = GroupResult & { stdout: string; stderr: string }
+
+/** Runs `program args` with no shell and stdin closed; rejects with a CaloprodError when it cannot be started. */
+async function run(program: string, args: readonly string[], options: SchedulerOptions, cwd?: string): Promise<Ran> {
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  const ended = await runInGroup(program, args, {
+    cwd: cwd ?? '/',
+    env: options.env,
+    stdio: 'pipe',
+    onStdout: (chunk) => out.push(chunk),
+    onStderr: (chunk) => err.push(chunk),
+    timeoutMs: options.timeout * 1000,
+    graceMs: GRACE_MS,
+  }).catch((error: NodeJS.ErrnoException) => {
+    const why = error.code === 'ENOENT' ? 'is not on PATH (source the HTCondor environment)' : `cannot be started: ${error.message}`
+    throw new CaloprodError(`${program} ${why}`)
+  })
+  return { ...ended, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }
+}
+
+/** How a program that did not exit 0 ended, with the first line it printed. */
+const howItFailed = (result: Ran) =>
+  `(${result.signal ? `killed by ${result.signal}` : `exit ${result.code}`}): ${firstLine(result.stderr || result.stdout)}`
 
 function firstLine(text: string): string {
   return text.split('\n').map((line) => line.trim()).find(Boolean)?.slice(0, 300) ?? '(no message)'
-}
-
-function run(options: SchedulerOptions & { cwd?: string }) {
-  return $({ env: options.env as NodeJS.ProcessEnv, cwd: options.cwd, timeout: options.timeout * 1000, quiet: true, nothrow: true })
 }
 
 function optionalInt(value: string): number | undefined {
   return value === 'undefined' ? undefined : /^-?\d+$/.test(value) ? Number(value) : NaN
 }
 
+/** The schedd's name in a GlobalJobId (`<schedd>#<cluster>.<proc>#<time>`), or undefined. */
+function scheddOf(globalJobId: string | undefined): string | undefined {
+  const at = globalJobId?.indexOf('#') ?? -1
+  return at > 0 ? globalJobId!.slice(0, at) : undefined
+}
+
 function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJob {
   const fields = line.split('\t')
-  const [cluster, proc, status, exitCode, since, runTag] = fields
-  const holdReason = fields.slice(6).join('\t')
+  const [cluster, proc, status, exitCode, since, runTag, globalJobId] = fields
+  const holdReason = fields.slice(7).join('\t')
   const job: SchedulerJob = {
     cluster: Number(cluster),
     proc: Number(proc),
@@ -61,6 +101,8 @@ function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJo
     holdReason: holdReason === 'undefined' || holdReason === '' ? undefined : holdReason,
     source,
   }
+  const schedd = scheddOf(globalJobId)
+  if (schedd) job.schedd = schedd
   const numbers = [job.cluster, job.proc, job.status, job.exitCode ?? 0, job.since ?? 0]
   if (fields.length < FIELDS.length || numbers.some((n) => !Number.isInteger(n)) || job.runTag === '' || job.runTag === 'undefined') {
     throw new CaloprodError(
@@ -70,73 +112,97 @@ function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJo
   return job
 }
 
-/** Asks condor_q or condor_history for the jobs matching `constraint`. Throws CaloprodError if it fails. */
-async function ask(program: SchedulerJob['source'], constraint: string, options: SchedulerOptions): Promise<SchedulerJob[]> {
-  const result = await run(options)`${program} -constraint ${constraint} -af:t ${FIELDS}`
-  if (result.signal) {
+/** Asks condor_q or condor_history (of `schedd`, else this host's) for the jobs matching `constraint`. */
+async function ask(program: SchedulerJob['source'], constraint: string, options: SchedulerOptions, schedd?: string) {
+  const name = schedd === undefined ? [] : ['-name', schedd]
+  const result = await run(program, [...name, '-constraint', constraint, '-af:t', ...FIELDS], options)
+  const who = `${program}${schedd === undefined ? '' : ` -name ${schedd}`}`
+  if (result.timedOut) {
     throw new CaloprodError(
-      `cannot ask the scheduler what is in flight: ${program} did not answer within ${options.timeout}s; ` +
+      `cannot ask the scheduler what is in flight: ${who} did not answer within ${options.timeout}s; ` +
         'is the schedd up (condor_status -schedd)?',
     )
   }
-  if (result.exitCode !== 0) {
-    throw new CaloprodError(
-      `cannot ask the scheduler what is in flight: ${program} failed (exit ${result.exitCode}): ` +
-        `${firstLine(result.stderr || result.stdout)}`,
-    )
-  }
+  if (result.code !== 0) throw new CaloprodError(`cannot ask the scheduler what is in flight: ${who} failed ${howItFailed(result)}`)
   return result.stdout.split('\n').filter((line) => line.trim() !== '').map((line) => parseJobLine(line, program))
 }
 
 /**
  * Every job of this output directory the scheduler knows: those in the queue (condor_q) and those that left it
- * (condor_history), asked by the `CaloprodOutput` attribute. A job in both (it just left) is taken from the
- * history. Sorted by cluster and proc. Throws CaloprodError when either program fails or times out.
+ * (condor_history), of this host's schedd and of each of `options.schedds` (a schedd whose jobs this host's answer
+ * already holds is not asked again), asked by the `CaloprodOutput` attribute: the directory's resolved path, so every
+ * spelling of it finds the same jobs (and the spelling given, which jobs submitted before caloprod resolved it
+ * carry). A job in both programs (it just left the queue) is taken from the history. Sorted by cluster and proc.
+ * Throws CaloprodError when this host's schedd cannot be asked; another schedd that cannot is put in `unanswered`.
  */
 export async function schedulerJobs(output: string, options: SchedulerOptions): Promise<SchedulerJob[]> {
   // `=?=` compares strings case-sensitively (ClassAd `==` does not) and is never undefined.
-  const constraint = `${JOB_ATTRIBUTES.output} =?= ${classAdString(output)}`
+  const names = [...new Set([await resolvedOutput(output), output])]
+  const constraint = names.map((name) => `${JOB_ATTRIBUTES.output} =?= ${classAdString(name)}`).join(' || ')
   const jobs = new Map<string, SchedulerJob>()
-  for (const job of await ask('condor_q', constraint, options)) jobs.set(`${job.cluster}.${job.proc}`, job)
-  for (const job of await ask('condor_history', constraint, options)) jobs.set(`${job.cluster}.${job.proc}`, job)
+  const askBoth = async (schedd?: string) => {
+    for (const program of ['condor_q', 'condor_history'] as const) {
+      for (const job of await ask(program, constraint, options, schedd)) jobs.set(`${job.schedd}#${job.cluster}.${job.proc}`, job)
+    }
+  }
+  await askBoth()
+  const answered = new Set([...jobs.values()].map((job) => job.schedd))
+  for (const schedd of options.schedds ?? []) {
+    if (answered.has(schedd)) continue
+    await askBoth(schedd).catch((err: unknown) => {
+      if (!(err instanceof CaloprodError)) throw err
+      options.unanswered?.set(schedd, err.message.replace(/^cannot ask the scheduler what is in flight: /, ''))
+    })
+  }
   return [...jobs.values()].sort((a, b) => a.cluster - b.cluster || a.proc - b.proc)
 }
 
-/** What condor_submit did. `unknown`: it may have submitted (timed out, or printed what we cannot read). */
+/** Which schedd queued cluster `cluster` from this host, by its first job's GlobalJobId; undefined if none says. */
+async function scheddOfCluster(cluster: number, options: SchedulerOptions): Promise<string | undefined> {
+  for (const program of ['condor_q', 'condor_history']) {
+    const result = await run(program, ['-constraint', `ClusterId == ${cluster} && ProcId == 0`, '-af', 'GlobalJobId'], options)
+      .catch(() => undefined)
+    const schedd = result?.code === 0 ? scheddOf(result.stdout.split('\n')[0]?.trim()) : undefined
+    if (schedd) return schedd
+  }
+  return undefined
+}
+
+/**
+ * What condor_submit did. `unknown`: it may have submitted (timed out, or printed what we cannot read). `schedd`:
+ * the schedd that took the cluster, as condor_q then names it (condor_submit itself never does).
+ */
 export type SubmitOutcome =
-  | { kind: 'submitted'; cluster: number; detail: string }
+  | { kind: 'submitted'; cluster: number; schedd: string | undefined; detail: string }
   | { kind: 'failed'; detail: string }
-  | { kind: 'unknown'; cluster: number | undefined; detail: string }
+  | { kind: 'unknown'; cluster: number | undefined; schedd: string | undefined; detail: string }
 
 /**
  * Runs `condor_submit genStatus.sub -queue "input_run from jobs.list"` in the submission directory `dir`
  * and reads the cluster from its `N job(s) submitted to cluster C.` line, which must count `jobs` jobs.
  */
 export async function condorSubmit(dir: string, jobs: number, options: SchedulerOptions): Promise<SubmitOutcome> {
-  const result = await run({ ...options, cwd: dir })`condor_submit ${SUBMISSION_FILES.sub} -queue ${QUEUE_ARGS}`
-  if (result.signal) {
-    return {
-      kind: 'unknown',
-      cluster: undefined,
-      detail:
-        `condor_submit did not finish within ${options.timeout}s and was stopped (${result.signal}); ` +
-        'the jobs may have been submitted',
-    }
+  let result: Ran
+  try {
+    result = await run('condor_submit', [SUBMISSION_FILES.sub, '-queue', QUEUE_ARGS], options, dir)
+  } catch (err) {
+    return { kind: 'failed', detail: (err as Error).message }
   }
-  if (result.exitCode !== 0) {
-    return { kind: 'failed', detail: `condor_submit failed (exit ${result.exitCode}): ${firstLine(result.stderr || result.stdout)}` }
+  if (result.timedOut || result.signal) {
+    const how = result.timedOut ? `did not finish within ${options.timeout}s and was stopped` : 'was killed'
+    const detail = `condor_submit ${how} (${result.signal}); the jobs may have been submitted`
+    return { kind: 'unknown', cluster: undefined, schedd: undefined, detail }
   }
+  if (result.code !== 0) return { kind: 'failed', detail: `condor_submit failed ${howItFailed(result)}` }
   const match = /(\d+) job\(s\) submitted to cluster (\d+)\./.exec(result.stdout)
   if (!match) {
-    return {
-      kind: 'unknown',
-      cluster: undefined,
-      detail: `condor_submit exited 0 without a "N job(s) submitted to cluster C." line: ${firstLine(result.stdout)}`,
-    }
+    const detail = `condor_submit exited 0 without a "N job(s) submitted to cluster C." line: ${firstLine(result.stdout)}`
+    return { kind: 'unknown', cluster: undefined, schedd: undefined, detail }
   }
   const [count, cluster] = [Number(match[1]), Number(match[2])]
+  const schedd = await scheddOfCluster(cluster, options)
   if (count !== jobs) {
-    return { kind: 'unknown', cluster, detail: `condor_submit reports ${count} jobs in cluster ${cluster}, expected ${jobs}` }
+    return { kind: 'unknown', cluster, schedd, detail: `condor_submit reports ${count} jobs in cluster ${cluster}, expected ${jobs}` }
   }
-  return { kind: 'submitted', cluster, detail: `${count} job(s) submitted to cluster ${cluster}` }
+  return { kind: 'submitted', cluster, schedd, detail: `${count} job(s) submitted to cluster ${cluster}` }
 }

@@ -1,5 +1,23 @@
-// The fake HTCondor behind test/fakes/condor_submit, condor_q, condor_history and fake-condor: a queue kept
-// in the JSON file $FAKE_CONDOR_STATE. Plain Node (no tsx), so the fakes start fast from any PATH.
+// The fake HTCondor behind test/fakes/condor_submit, condor_q, condor_history and fake-condor: the schedds of a pool
+// and their jobs, kept in the JSON file $FAKE_CONDOR_STATE. Plain Node (no tsx), so the fakes start fast from any PATH.
+//
+// Written from HTCondor's own source and manual (github.com/htcondor/htcondor at 7491a145, 2026-08-21; the manual
+// at htcondor.readthedocs.io is built from its docs/): man-pages/condor_q.rst, condor_history.rst (-name, -constraint,
+// -af), classad-attributes/job-classad-attributes.rst (GlobalJobId) and admin-manual/configuration/global.rst
+// (MAX_HISTORY_LOG, MAX_HISTORY_ROTATIONS: the history is rotated files of 20 MB by default, so a busy schedd forgets
+// a finished job within days); src/condor_q.V6/queue.cpp, src/condor_tools/history.cpp and
+// src/condor_schedd.V6/qmgmt.cpp (NewProcInternal) for what they print and how they fail. What it models:
+// - Several schedds in one state. Each job belongs to the schedd its GlobalJobId names (`<schedd>#<cluster>.<proc>#
+//   <submit time>`, set by the schedd when the job is queued); a job written into the state without one belongs to
+//   DEFAULT_SCHEDD. Cluster ids are counted per schedd, so two schedds have a cluster 1 each.
+// - The local schedd (the one condor_submit, and condor_q and condor_history without -name, talk to):
+//   $FAKE_CONDOR_SCHEDD (this host's schedd; a cron moved to another submit node sets another), else DEFAULT_SCHEDD.
+// - `-name SCHEDD` selects a schedd of the pool: DEFAULT_SCHEDD, the local one, those of `state.schedds` and every
+//   schedd with a job. Any other name fails as the real tools do: condor_q "Error: Collector has no record of
+//   schedd/submitter" (exit 1), condor_history "Unable to locate remote schedd (name=…, pool=)." (exit 1).
+// - FAKE_CONDOR_Q_MODE / FAKE_CONDOR_HISTORY_MODE=fail|hang: the program fails or never answers; FAKE_CONDOR_DOWN
+//   (comma-separated): schedds the collector lists that do not answer.
+// - A history that rotated: `fake-condor forget` drops finished jobs, which then are in neither program's answer.
 import { randomBytes } from 'node:crypto'
 import { accessSync, constants, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path'
@@ -19,15 +37,48 @@ export function statePath(program) {
   return path
 }
 
+/** The schedd of a state whose jobs carry no GlobalJobId, and the local one unless $FAKE_CONDOR_SCHEDD says another. */
+export const DEFAULT_SCHEDD = 'sphnxsub01.fake.bnl.gov'
+
+/** The schedd condor_submit and condor_q (without -name) talk to on this host. */
+export const localSchedd = () => process.env.FAKE_CONDOR_SCHEDD || DEFAULT_SCHEDD
+
+/** The schedd that queued a job: GlobalJobId up to its first `#`. */
+export const scheddOf = (job) => String(job.GlobalJobId).split('#')[0]
+
+/** The schedds the pool's collector knows. */
+export function knownSchedds(state) {
+  return new Set([DEFAULT_SCHEDD, localSchedd(), ...(state.schedds ?? []), ...state.jobs.map(scheddOf)])
+}
+
+/** The next cluster id of a schedd (`nextCluster` is DEFAULT_SCHEDD's, `nextClusters` the others'), and counts it. */
+export function takeCluster(state, schedd) {
+  if (schedd === DEFAULT_SCHEDD) return (state.nextCluster = (state.nextCluster ?? 1) + 1) - 1
+  state.nextClusters = state.nextClusters ?? {}
+  return (state.nextClusters[schedd] = (state.nextClusters[schedd] ?? 1) + 1) - 1
+}
+
 export function loadState(path) {
-  if (!existsSync(path)) return { nextCluster: 1, jobs: [], calls: [] }
-  return JSON.parse(readFileSync(path, 'utf8'))
+  const state = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : { nextCluster: 1, jobs: [], calls: [] }
+  for (const job of state.jobs) {
+    job.GlobalJobId ??= `${DEFAULT_SCHEDD}#${job.ClusterId}.${job.ProcId}#${job.QDate ?? job.EnteredCurrentStatus ?? 0}`
+  }
+  return state
 }
 
 export function saveState(path, state) {
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`
   writeFileSync(temp, `${JSON.stringify(state, null, 2)}\n`)
   renameSync(temp, path)
+}
+
+/** The command line of the process that started this one (Linux /proc): tests check no shell stands between. */
+export function parentCommand() {
+  try {
+    return readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ')
+  } catch {
+    return undefined
+  }
 }
 
 /** Blocks forever (until killed), as a scheduler that does not answer. */
@@ -126,16 +177,20 @@ export function lookup(job, name) {
   return key === undefined ? undefined : job[key]
 }
 
-/** condor_q / condor_history: `-constraint EXPR` and `-af[:opts] ATTR...` over the jobs `select` keeps. */
+/** condor_q / condor_history: `[-name SCHEDD] -constraint EXPR -af[:opts] ATTR...` over the jobs `select` keeps. */
 export function query(program, select) {
   const args = process.argv.slice(2)
   let constraint = () => true
   let attrs
   let separator = ' '
   let jobIds = false
+  let name
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
-    if (arg === '-constraint') {
+    if (arg === '-name') {
+      name = args[++i]
+      if (!name) fail(program, program === 'condor_q' ? 'Error: -name requires the name of a schedd as an argument.' : 'Error: Argument -name requires name of a remote schedd')
+    } else if (arg === '-constraint') {
       try { constraint = parseConstraint(args[++i] ?? '') } catch (err) { fail(program, `bad -constraint: ${err.message}`) }
     } else if (/^-af(:[a-z,]*)?$/.test(arg) || /^-autoformat(:[a-z,]*)?$/.test(arg)) {
       const opts = arg.split(':')[1] ?? ''
@@ -147,14 +202,23 @@ export function query(program, select) {
     } else fail(program, `the fake does not know the option ${arg}`)
   }
   const mode = process.env[program === 'condor_q' ? 'FAKE_CONDOR_Q_MODE' : 'FAKE_CONDOR_HISTORY_MODE']
-  if (mode === 'fail') fail(program, '-- Failed to fetch ads from: <127.0.0.1:9618> : schedd is down (fake)')
+  // FAKE_CONDOR_DOWN: schedds the collector still lists but that do not answer (a submit node being rebooted).
+  const down = (process.env.FAKE_CONDOR_DOWN ?? '').split(',').includes(name ?? localSchedd())
+  if (mode === 'fail' || down) fail(program, '-- Failed to fetch ads from: <127.0.0.1:9618> : schedd is down (fake)')
   if (mode === 'hang') return hang()
   const state = loadState(statePath(program))
-  state.calls.push({ program, argv: args })
+  const schedd = name ?? localSchedd()
+  state.calls.push({ program, argv: args, schedd, parent: parentCommand() })
   saveState(statePath(program), state)
+  if (!knownSchedds(state).has(schedd)) {
+    // As the real tools print it (queue.cpp, history.cpp): no program name before it.
+    const message = program === 'condor_q' ? 'Error: Collector has no record of schedd/submitter' : `Unable to locate remote schedd (name=${schedd}, pool=).`
+    process.stderr.write(`${message}\n`)
+    process.exit(1)
+  }
   if (!attrs || attrs.length === 0) fail(program, 'the fake answers only -af queries')
   const format = (value) => (value === undefined ? 'undefined' : String(value))
-  for (const job of state.jobs.filter(select).filter(constraint)) {
+  for (const job of state.jobs.filter((job) => scheddOf(job) === schedd).filter(select).filter(constraint)) {
     const fields = attrs.map((attr) => format(lookup(job, attr)))
     process.stdout.write(`${jobIds ? `${job.ClusterId}.${job.ProcId} ` : ''}${fields.join(separator)}\n`)
   }

@@ -1,12 +1,15 @@
 // The fake condor_submit FILE [-queue "VAR from LIST" | -queue N] (test/fakes/condor_submit): checks the submit
 // file for the commands caloprod writes (unknown command, missing executable, missing output folders and undefined macros are errors),
 // expands macros per job, parses `arguments` in the new syntax and records the jobs in $FAKE_CONDOR_STATE.
+// The jobs go to the local schedd (condor-lib.mjs: $FAKE_CONDOR_SCHEDD), which numbers its clusters itself and gives
+// each job its GlobalJobId (qmgmt.cpp NewProcInternal, htcondor/htcondor 7491a145); like the real one, condor_submit
+// prints only `N job(s) submitted to cluster C.`, never the schedd's name (src/condor_submit.V6/submit.cpp).
 // FAKE_CONDOR_SUBMIT_MODE: fail (exit 1, nothing queued), hang (before queueing), garbage (queues, prints
 // nonsense, exits 0), submit-then-hang (queues, then hangs), miscount (queues, reports one job too many).
 import { readFileSync } from 'node:fs'
 import {
-  absoluteFrom, checkExecutable, checkWritableDir, expandMacros, fail, hang, loadState, parseLiteral, parseNewArguments,
-  parseSubmitFile, saveState, statePath,
+  absoluteFrom, checkExecutable, checkWritableDir, expandMacros, fail, hang, loadState, localSchedd, parentCommand, parseLiteral, parseNewArguments,
+  parseSubmitFile, saveState, statePath, takeCluster,
 } from './condor-lib.mjs'
 
 /** Runs the fake condor_submit on process.argv. */
@@ -25,7 +28,7 @@ export function main() {
   const path = statePath(program)
   const mode = process.env.FAKE_CONDOR_SUBMIT_MODE ?? 'ok'
   const cwd = process.cwd()
-  const record = (state) => { state.calls.push({ program, argv: args, cwd, mode }); saveState(path, state) }
+  const record = (state) => { state.calls.push({ program, argv: args, cwd, mode, parent: parentCommand() }); saveState(path, state) }
 
   if (mode === 'fail') {
     record(loadState(path))
@@ -60,7 +63,8 @@ export function main() {
       if (memory !== undefined && !/^\d+(\.\d+)?\s*(K|KB|M|MB|G|GB|T|TB)?$/i.test(memory)) throw new Error(`request_memory "${memory}" is not a size`)
 
       const state = loadState(path)
-      const cluster = state.nextCluster
+      const schedd = localSchedd()
+      const cluster = takeCluster(state, schedd)
       const now = Math.floor(Date.now() / 1000)
       const jobs = items.map((item, proc) => {
         const vars = { [variable]: item, ClusterId: cluster, Cluster: cluster, ProcId: proc, Process: proc }
@@ -69,7 +73,10 @@ export function main() {
         const iwd = absoluteFrom(cwd, value('initialdir') ? expand(value('initialdir')) : '.')
         const cmd = absoluteFrom(iwd, expand(executable))
         checkExecutable(cmd)
-        const job = { ClusterId: cluster, ProcId: proc, JobStatus: 1, QDate: now, EnteredCurrentStatus: now, Iwd: iwd, Cmd: cmd }
+        const job = {
+          ClusterId: cluster, ProcId: proc, GlobalJobId: `${schedd}#${cluster}.${proc}#${now}`, JobStatus: 1, QDate: now,
+          EnteredCurrentStatus: now, Iwd: iwd, Cmd: cmd,
+        }
         const argumentsValue = value('arguments')
         job.Arguments = argumentsValue === undefined ? '' : expand(argumentsValue)
         job.Args = argumentsValue === undefined ? [] : parseNewArguments(job.Arguments)
@@ -82,7 +89,6 @@ export function main() {
         for (const c of commands.filter((c) => c.custom)) job[c.name] = parseLiteral(expand(c.value))
         return job
       })
-      state.nextCluster = cluster + 1
       state.jobs.push(...jobs)
       if (mode === 'submit-then-hang') state.hanging = [...(state.hanging ?? []), process.pid]
       record(state)

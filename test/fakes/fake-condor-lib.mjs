@@ -1,14 +1,18 @@
-// fake-condor (test/fakes/fake-condor) moves the fake queue ($FAKE_CONDOR_STATE) along, for tests and the demo:
-//   fake-condor set JOB|CLUSTER|all STATUS [exit=N] [reason=TEXT]   STATUS: idle running held completed removed (or 1-7)
-//   fake-condor run [JOB|CLUSTER|all]    runs idle jobs as condor would (Cmd Args in Iwd, a fresh _CONDOR_SCRATCH_DIR,
-//                                        stdout/stderr to Out/Err) and marks them completed with their exit code
-//   fake-condor list                     one line per job: id status CaloprodRunTag args
-//   fake-condor stop-hanging             kills fake condor commands left hanging by a *_MODE=hang
+// fake-condor (test/fakes/fake-condor) moves the fake pool ($FAKE_CONDOR_STATE, see condor-lib.mjs) along, for tests
+// and the demo. JOB is `C.P`, `C` (a cluster) or `all`, optionally after `SCHEDD#` (as GlobalJobId begins);
+// without it, the jobs of every schedd match.
+//   fake-condor set JOB STATUS [exit=N] [reason=TEXT]   STATUS: idle running held completed removed (or 1-7)
+//   fake-condor run [JOB]     runs idle jobs as condor would (Cmd Args in Iwd, a fresh _CONDOR_SCRATCH_DIR,
+//                             stdout/stderr to Out/Err) and marks them completed with their exit code
+//   fake-condor forget JOB    the history rotated: finished jobs (completed, removed) leave condor_history
+//                             (MAX_HISTORY_LOG, MAX_HISTORY_ROTATIONS in HTCondor's configuration manual)
+//   fake-condor list          one line per job: id, status, CaloprodRunTag, args
+//   fake-condor stop-hanging  kills fake condor commands left hanging by a *_MODE=hang
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { STATUS, fail, loadState, saveState, statePath } from './condor-lib.mjs'
+import { IN_QUEUE, STATUS, fail, loadState, saveState, scheddOf, statePath } from './condor-lib.mjs'
 
 /** Runs the fake-condor command on process.argv. */
 export function main() {
@@ -16,8 +20,10 @@ export function main() {
   const [command, ...args] = process.argv.slice(2)
   const path = statePath(program)
   const state = loadState(path)
-  const matches = (selector) => (job) =>
-    selector === undefined || selector === 'all' || selector === `${job.ClusterId}.${job.ProcId}` || selector === String(job.ClusterId)
+  const matches = (selector = 'all') => (job) => {
+    const [schedd, id] = selector.includes('#') ? selector.split('#') : [scheddOf(job), selector]
+    return schedd === scheddOf(job) && (id === 'all' || id === `${job.ClusterId}.${job.ProcId}` || id === String(job.ClusterId))
+  }
   const now = () => Math.floor(Date.now() / 1000)
 
   if (command === 'set') {
@@ -51,6 +57,11 @@ export function main() {
       else job.ExitCode = result.status
     }
     saveState(path, state)
+  } else if (command === 'forget') {
+    const forgotten = state.jobs.filter(matches(args[0])).filter((job) => !IN_QUEUE.has(job.JobStatus))
+    if (forgotten.length === 0) fail(program, `no finished job ${args[0]} to forget`)
+    state.jobs = state.jobs.filter((job) => !forgotten.includes(job))
+    saveState(path, state)
   } else if (command === 'list') {
     for (const job of state.jobs) process.stdout.write(`${job.ClusterId}.${job.ProcId} ${job.JobStatus} ${job.CaloprodRunTag} ${JSON.stringify(job.Args)}\n`)
   } else if (command === 'stop-hanging') {
@@ -60,6 +71,6 @@ export function main() {
     state.hanging = []
     saveState(path, state)
   } else {
-    fail(program, 'usage: fake-condor set|run|list|stop-hanging ...', 2)
+    fail(program, 'usage: fake-condor set|run|forget|list|stop-hanging ...', 2)
   }
 }

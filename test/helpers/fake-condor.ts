@@ -14,6 +14,8 @@ export const FAKE_SPHENIX_SETUP = join(FAKES, 'sphenix_setup.sh')
 export interface FakeJob {
   ClusterId: number
   ProcId: number
+  /** `<schedd>#<cluster>.<proc>#<submit time>`: the schedd that queued it. */
+  GlobalJobId?: string
   JobStatus: number
   ExitCode?: number
   HoldReason?: string
@@ -30,11 +32,20 @@ export interface FakeJob {
 }
 
 export interface FakeState {
+  /** The next cluster of DEFAULT_SCHEDD; `nextClusters` the other schedds'. */
   nextCluster: number
+  nextClusters?: Record<string, number>
   jobs: FakeJob[]
-  calls: { program: string; argv: string[]; cwd?: string; mode?: string }[]
+  /** More schedds of the pool than those with jobs (condor_q -name accepts them). */
+  schedds?: string[]
+  /** `schedd`: the one condor_q or condor_history asked. */
+  /** `parent`: the command line of the process that started the program. */
+  calls: { program: string; argv: string[]; cwd?: string; mode?: string; schedd?: string; parent?: string }[]
   hanging?: number[]
 }
+
+/** The schedd of a fake state whose jobs do not name one, and this host's unless FAKE_CONDOR_SCHEDD says another. */
+export const DEFAULT_SCHEDD = 'sphnxsub01.fake.bnl.gov'
 
 /** The environment that puts the fakes first on PATH with their queue in `stateFile`. */
 export function fakeCondorEnv(stateFile: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -62,7 +73,7 @@ export function stopHanging(stateFile: string): void {
   }
 }
 
-/** Runs `fake-condor ARGS...` (set, run, list, stop-hanging) on the queue in `stateFile`. */
+/** Runs `fake-condor ARGS...` (set, run, forget, list, stop-hanging) on the queue in `stateFile`. */
 export async function fakeCondor(stateFile: string, ...args: string[]): Promise<string> {
   const { stdout } = await promisify(execFile)(join(FAKES, 'fake-condor'), args, { env: { ...process.env, ...fakeCondorEnv(stateFile) } })
   return stdout

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { hasUnsettled, reconcile, runState } from '../../lib/scheduler/job-state.js'
+import { hasUnsettled, reconcile, runState, runStates, scheddsToAsk, writtenSince } from '../../lib/scheduler/job-state.js'
 import type { SchedulerJob } from '../../lib/scheduler/scheduler.js'
 import type { LedgerRow } from '../../lib/files/ledger.js'
 
@@ -16,7 +16,10 @@ t.test('the latest cluster decides; each cluster is an attempt', async (t) => {
   const rows = [row({ cluster: 1, proc: 0 }), row({ submission: 's-2', attempt: 2, cluster: 4, proc: 3 })]
   t.match(runState(68006, TAG, rows, [job({ status: 4, exitCode: 1, source: 'condor_history' }), job({ cluster: 4, proc: 3, status: 2 })]), { state: 'running', attempts: 2, cluster: 4 })
   t.match(runState(68006, TAG, rows, [job({ status: 4, exitCode: 0 }), job({ cluster: 4, proc: 3, status: 4, exitCode: 0 })]), { state: 'done', detail: /job 4\.3 finished at 2025-01-01 02:00 UTC/ })
-  t.match(runState(68006, TAG, rows, [job({ status: 4, exitCode: 1 })]), { state: 'failed', attempts: 2, detail: 'attempt 2: cluster 4 is in neither condor_q nor condor_history' })
+  t.match(runState(68006, TAG, rows, [job({ status: 4, exitCode: 1 })]), {
+    state: 'unknown', attempts: 2, cluster: 4, submitted: '2025-01-01T02:00:00Z',
+    detail: "attempt 2: cluster 4 (submitted 2025-01-01 02:00 UTC) is known to neither condor_q nor condor_history of this host's schedd (the ledger names none)",
+  }, 'a cluster no schedd knows is unknown, not failed')
   t.match(runState(68006, TAG, rows, [job({ cluster: 4, proc: 3, status: 4, exitCode: undefined })]), { state: 'failed', detail: /ended abnormally \(signal\)/ })
   t.match(runState(68006, TAG, [], [job({ status: 5, holdReason: 'disk full' })]), { state: 'held', attempts: 1, detail: /^job 1\.0 since .*: disk full$/ }, 'a job the ledger does not know still counts')
   t.match(runState(68006, TAG, [row({ state: 'failed', detail: 'condor_submit failed (exit 1): no schedd' })], []), { state: 'new', attempts: 0, detail: /last try s-1 failed: condor_submit failed/ })
@@ -40,4 +43,58 @@ t.test('reconcile settles interrupted submissions by the clusters no row names',
   ])
   t.equal(hasUnsettled([...rows, ...settled]), false)
   t.same(reconcile([...rows, ...settled], jobs, 'x'), [], 'settled once')
+})
+
+const A = 'sphnxsub01.sdcc.bnl.gov'
+const B = 'sphnxsub02.sdcc.bnl.gov'
+
+t.test('clusters of two schedds: each its own attempt, the ledger orders them, a row names its schedd', async (t) => {
+  // Night 1 on A (its cluster 900), night 2 on B, whose clusters start again at 5.
+  const rows = [
+    row({ cluster: 900, proc: 0, schedd: A }),
+    row({ time: '2025-01-02T02:00:00Z', submission: 's-2', attempt: 2, cluster: 5, proc: 0, schedd: B }),
+  ]
+  const onA = job({ cluster: 900, status: 4, exitCode: 1, source: 'condor_history', schedd: A })
+  t.match(runState(68006, TAG, rows, [onA, job({ cluster: 5, status: 4, exitCode: 0, schedd: B })]), { state: 'done', attempts: 2, cluster: 5, schedd: B },
+    'the later submission decides, though its cluster number is smaller')
+  t.match(runState(68006, TAG, rows, [onA, job({ cluster: 5, status: 4, exitCode: 0, schedd: A })]), { state: 'unknown', cluster: 5, schedd: B },
+    "A's cluster 5 is another job")
+  t.match(runState(68006, TAG, rows, [onA]), { state: 'unknown', attempts: 2, detail: /cluster 5 .* of schedd sphnxsub02\.sdcc\.bnl\.gov$/ })
+  const silent = runStates([{ runnumber: 68006, tag: TAG }], rows, [onA], { unanswered: new Map([[B, 'condor_q -name B failed (exit 1): down']]) })
+  t.match(silent, [{ state: 'unknown', detail: /: schedd sphnxsub02\.sdcc\.bnl\.gov did not answer: condor_q -name B failed \(exit 1\): down$/ }])
+  t.same(scheddsToAsk(rows, [{ runnumber: 68006, tag: TAG }, { runnumber: 68007, tag: TAG }]), [B], 'the schedd of each run\'s latest cluster')
+  t.same(scheddsToAsk([row({ cluster: 3 })], [{ runnumber: 68006, tag: TAG }]), [], 'a row of an older ledger names none')
+})
+
+t.test('an unknown run whose job folder got files after its submission is done', async (t) => {
+  const unknown = runState(68006, TAG, [row({ cluster: 4, proc: 0, schedd: A })], [])
+  t.equal(unknown.state, 'unknown')
+  const submitted = Date.parse('2025-01-01T02:00:00Z')
+  t.match(writtenSince(unknown, submitted + 3600_000), {
+    state: 'done', detail: `cluster 4 is known to no schedd any more, but wrote output/68006_${TAG}/ at 2025-01-01 03:00 UTC`,
+  })
+  t.equal(writtenSince(unknown, submitted - 1000), unknown, 'files from before the submission are an earlier job\'s')
+  t.equal(writtenSince(unknown, undefined), unknown)
+})
+
+t.test('runStates: every run at once equals each run alone', async (t) => {
+  const runs = Array.from({ length: 40 }, (_, i) => ({ runnumber: 68000 + i, tag: TAG }))
+  const rows = runs.flatMap(({ runnumber }, i) => (i % 5 === 4 ? [] : [row({ runnumber, submission: `s-${i % 3}`, cluster: i % 3 + 1, proc: i })]))
+  // By i % 5: queued, running, done, failed, held (a job the ledger has no row of); every 7th from 3 has no job.
+  const jobs = runs.flatMap(({ runnumber }, i) => (i % 7 === 3 ? [] : [job({
+    cluster: i % 3 + 1, proc: i, runTag: `${runnumber}_${TAG}`, status: [1, 2, 4, 4, 5][i % 5]!, exitCode: i % 5 === 3 ? 1 : 0,
+  })]))
+  const together = runStates(runs, rows, jobs)
+  t.same(together, runs.map(({ runnumber, tag }) => runState(runnumber, tag, rows, jobs)))
+  t.same(new Set(together.map((s) => s.state)), new Set(['new', 'queued', 'running', 'held', 'done', 'failed', 'unknown']))
+})
+
+t.test('reconcile takes the job of the schedd a row names, and records the schedd of the job it finds', async (t) => {
+  const rows = [
+    row({ cluster: 7, proc: 0, schedd: A }),
+    row({ submission: 's-2', attempt: 2, state: 'submitting' }),
+  ]
+  // B has a cluster 7 of this run too: not the one A's row names, so it is the interrupted submission's.
+  const settled = reconcile(rows, [job({ cluster: 7, schedd: A, status: 4, exitCode: 1 }), job({ cluster: 7, schedd: B })], 'now')
+  t.same(settled.map((r) => [r.state, r.cluster, r.schedd]), [['submitted', 7, B]])
 })

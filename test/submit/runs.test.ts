@@ -43,7 +43,7 @@ t.test('a run given up after --max-attempts: the stage leaves it; asked for by h
   await fakeCondor(s.state, 'set', '1.1', 'completed', 'exit=1')
   t.same((await stage()).lines, ['submit: nothing to submit; 2 in flight, 1 given up'])
   // An interrupted submission of another run: by hand settles only the runs asked for, the stage the rest.
-  appendFileSync(join(s.output, 'submissions.csv'), `2025-01-01T00:00:00Z,68001,${TAG},2,submitting,,,20250101T000000Z-9,x\n`)
+  appendFileSync(join(s.output, 'submissions.csv'), `2025-01-01T00:00:00Z,68001,${TAG},2,submitting,,,,,20250101T000000Z-9,x\n`)
   const before = (await ledger(s)).length
 
   const byHand = await stage({ runs: [68002] })

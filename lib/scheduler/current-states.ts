@@ -1,0 +1,63 @@
+// The state of some runs now, as the submit, status and upload stages need it: the ledger, the scheduler (this
+// host's schedd, and each other schedd the ledger says took one of these runs' latest clusters), the interrupted
+// submissions settled, and, for a job no schedd knows any more, whether it wrote its folder in output/.
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Env } from '../config/options.js'
+import { runTagKey } from '../files/dataset-list.js'
+import { layout } from '../files/layout.js'
+import { readLedger, type LedgerRow } from '../files/ledger.js'
+import { hasUnsettled, reconcile, runStates, scheddsToAsk, writtenSince, type RunState } from './job-state.js'
+import { schedulerJobs, type SchedulerJob } from './scheduler.js'
+
+export interface CurrentStates {
+  states: RunState[]
+  /** Rows that settle interrupted submissions (only a stage that acts appends them). */
+  reconciled: LedgerRow[]
+  jobs: SchedulerJob[]
+  /** Schedds of the ledger that could not be asked, and why. */
+  unanswered: Map<string, string>
+  /** The ledger's last line was torn (a crash while appending) and is ignored. */
+  tornTail: boolean
+}
+
+export interface CurrentStatesOptions {
+  env: Env
+  /** Seconds one scheduler call may take. */
+  timeout: number
+  now?: Date
+  /** Which interrupted submissions to settle. @default all */
+  settle?: (row: LedgerRow) => boolean
+}
+
+/** The newest mtime (ms) of the files directly in `dir`, or undefined when it has none. */
+async function newestFile(dir: string): Promise<number | undefined> {
+  const names = await readdir(dir).catch(() => [] as string[])
+  const times = await Promise.all(names.map((name) => stat(join(dir, name)).then((info) => (info.isFile() ? info.mtimeMs : 0), () => 0)))
+  const newest = Math.max(0, ...times)
+  return newest > 0 ? newest : undefined
+}
+
+/**
+ * The state of each of `runs` now. Asks the scheduler unless there is nothing to decide and nothing to settle
+ * (then an outage of the schedd is no failure); throws CaloprodError when this host's schedd cannot be asked.
+ */
+export async function currentStates(
+  output: string,
+  runs: readonly { runnumber: number; tag: string }[],
+  options: CurrentStatesOptions,
+): Promise<CurrentStates> {
+  const ledger = await readLedger(layout.ledgerCsv(output))
+  const unanswered = new Map<string, string>()
+  const ask = runs.length > 0 || hasUnsettled(ledger.rows)
+  const schedds = scheddsToAsk(ledger.rows, runs)
+  const jobs = ask ? await schedulerJobs(output, { env: options.env, timeout: options.timeout, schedds, unanswered }) : []
+  const now = (options.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z')
+  const reconciled = reconcile(ledger.rows, jobs, now).filter(options.settle ?? (() => true))
+  const states = runStates(runs, [...ledger.rows, ...reconciled], jobs, { unanswered })
+  const settled = await Promise.all(states.map(async (state) => {
+    if (state.state !== 'unknown') return state
+    return writtenSince(state, await newestFile(join(layout.jobOutputDir(output), runTagKey(state.runnumber, state.tag))))
+  }))
+  return { states: settled, reconciled, jobs, unanswered, tornTail: ledger.tornTail }
+}
