@@ -9,6 +9,8 @@ export interface FakeNopayloaddbFaults {
   html?: boolean
   truncate?: boolean
   failRun?: number | string
+  /** Limits the faults to one route: "POST piov", "PUT piov_attach", ... */
+  route?: string
   columns?: 8 | 9
 }
 export interface FakeRequest {
@@ -51,6 +53,8 @@ export interface FakeNopayloaddb {
   globalTag: string
   faults: FakeNopayloaddbFaults
   requests: FakeRequest[]
+  /** The exception line of each request the real server would have crashed on. */
+  errors: string[]
   url: string
   apiUrl: string
   port: number

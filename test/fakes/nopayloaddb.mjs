@@ -16,7 +16,8 @@
 // A bare "current" SPEC needs the production tag of the run, which a CDB does not know: it comes from the run
 // list (`runList`, a runnumber,tag CSV; a run not in it gets another tag's payload).
 //
-// Faults on demand (`faults`, changeable while running; `failRun` limits them to the requests of one run):
+// Faults on demand (`faults`, changeable while running; `failRun` limits them to the requests of one run, `route`
+// ("POST piov", "PUT piov_attach", ...) to the requests of one route, latency included):
 //   latencyMs  every answer waits this long          fail500  the next N requests answer an HTML 500 page
 //   status     every request answers this code (5xx: a proxy's HTML page "Application is not available", as
 //              OpenShift's router gives for a service that is down; 4xx: a JSON detail)
@@ -24,8 +25,9 @@
 //   html       200 with an HTML page (a proxy's)      truncate announce the whole body, send half, close
 //   columns    8 (servers before 2026-03) or 9 (default)
 //
-// The write side (GET globalTags, GET gtPayloadLists/<tag>, POST piov, PUT piov_attach) is cdb-write-lib.mjs's, over
-// the same state: what it inserts, payloadiovs and the fake filter-datasets return. More endpoints go into `routes`,
+// The write side (GET globalTags, GET gtPayloadLists/<tag>, GET piov, POST piov, PUT piov_attach) is
+// cdb-write-lib.mjs's, over the same state: what it inserts, payloadiovs and the fake filter-datasets return; what
+// would crash the real server answers Django's HTML 500 page and its exception line goes to `server.errors`. More endpoints go into `routes`,
 // keyed "METHOD path-after-api_res" ("POST piov"; a trailing "*" matches a prefix), each (ctx) => { status, body }
 // with ctx = { method, path, query, headers, body (text), json() (parsed body), load() (the state), save(state), server }.
 import { createHash } from 'node:crypto'
@@ -33,7 +35,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { pathToFileURL } from 'node:url'
 import { ALL_PAYLOAD_TYPES, GLOBAL_TAG, OPEN_END, loadState, saveState, selectIov } from './cdb-lib.mjs'
-import { writeRoutes } from './cdb-write-lib.mjs'
+import { DJANGO_500, writeRoutes } from './cdb-write-lib.mjs'
 
 const STORE_PREFIX = '/cvmfs/sphenix.sdcc.bnl.gov/calibrations/sphnxpro/cdb/'
 /** A payload type of the global tag that caloprod does not check: every answer has it, as the real tag has many. */
@@ -144,6 +146,8 @@ export async function startFakeNopayloaddb(options = {}) {
     faults: { ...options.faults },
     /** Every request: { method, path, query, run }. */
     requests: [],
+    /** The exception line of each request the real server would have crashed on (cdb-write-lib.mjs). */
+    errors: [],
     url: '',
     apiUrl: '',
     port: 0,
@@ -168,12 +172,13 @@ export async function startFakeNopayloaddb(options = {}) {
     const run = url.searchParams.get('minorIOV')
     server.requests.push({ method: req.method, path, query: url.search, run })
     const faults = server.faults
-    const faulty = faults.failRun === undefined || String(faults.failRun) === run
+    const onRoute = faults.route === undefined || faults.route === `${req.method} ${path}`
+    const faulty = onRoute && (faults.failRun === undefined || String(faults.failRun) === run)
     if (faulty && faults.hang) return
-    if (faults.latencyMs) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs))
+    if (onRoute && faults.latencyMs) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs))
     if (faulty && faults.fail500 > 0) {
       faults.fail500--
-      return send(res, { status: 500, type: 'text/html', body: html('Server Error (500)') })
+      return send(res, { status: 500, type: 'text/html', body: DJANGO_500 })
     }
     if (faulty && faults.status >= 500) return send(res, { status: faults.status, type: 'text/html', body: html('Application is not available') })
     if (faulty && faults.status) return send(res, { status: faults.status, body: JSON.stringify({ detail: 'You do not have permission to perform this action.' }) })
