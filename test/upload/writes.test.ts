@@ -2,11 +2,14 @@
 // a POST whose answer never came, attaches refused with Django's HTML 500, and the layouts its continuous insert
 // fails on or rewrites.
 import { mkdirSync, readFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { TAG } from '../helpers/condor-output.js'
 import { ACT, attachedCounts, patchState, piovs, prepareUpload, type UploadSetup } from '../helpers/upload-setup.js'
 import { PAYLOAD_TYPES } from '../fakes/cdb-lib.mjs'
+import { startFakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
+import { HttpClient } from '../../lib/cdb/http.js'
 
 const writes = (s: UploadSetup, route: string) => s.server.requests.filter((r) => `${r.method} ${r.path}` === route).length
 
@@ -38,7 +41,7 @@ t.test('a POST piov whose answer never comes is not sent again; the next run fin
   t.equal(lost.code, 1)
   t.match(lost.stderr, /^caloprod upload: 68001 \S+ CEMC_BadTowerMap: nopayloaddb http:\S+, POST piov: no answer within 3 s; .*; the next run asks the CDB what came of it before writing again$/m)
   t.equal(writes(s, 'POST piov'), 1, 'sent once')
-  await until('the paused server to make the payload IOV', () => piovs(s).length === 1)
+  await until('the paused server to make the payload IOV', () => piovs(s).length > 0)
   t.match(readFileSync(join(s.output, 'uploads.csv'), 'utf8'), /,uploading,[0-9a-f]{32},,/, 'the row stays open')
 
   s.server.setFaults({})
@@ -94,4 +97,29 @@ t.test('layouts nopayloaddb fails on are refused before anything is sent; below 
   t.equal(writes(s, 'PUT piov_attach'), 14)
   const meanTime = piovs(s).filter((p) => p.type === 'CEMC_meanTime' && p.list).map((p) => `${p.minor_iov}-${p.minor_iov_end} ${p.url.includes('seed') ? 'seed' : 'ours'}`)
   t.same(meanTime.sort(), ['68000-68001 seed', '68001-68002 ours', '68002-68003 ours', '68003-68011 seed'], 'what nopayloaddb made of the tag')
+})
+
+t.test('the HTTP client sends a write once (a 500, a 503, no answer) and reads again; a refused connection is tried again', async (t) => {
+  const server = await startFakeNopayloaddb({ state: join(t.testdir(), 'cdb.json') })
+  const client = new HttpClient({ server: server.apiUrl, timeoutMs: 2000, attempts: 3, retryBaseMs: 1, retryMaxMs: 5 })
+  const sent = () => server.requests.length
+  for (const faults of [{ fail500: 5 }, { status: 503 }, { latencyMs: 4000 }]) {
+    server.setFaults({ route: 'POST piov', ...faults })
+    const before = sent()
+    await t.rejects(client.request('POST', `${server.apiUrl}piov`, { what: 'POST piov', json: {} }))
+    t.equal(sent() - before, 1, `POST with ${JSON.stringify(faults)}: sent once`)
+    server.setFaults({ route: 'GET globalTags', ...faults })
+    await t.rejects(client.get(`${server.apiUrl}globalTags`, 'globalTags'))
+    t.equal(sent() - before, 4, `GET with ${JSON.stringify(faults)}: tried 3 times`)
+  }
+  await server.close()
+  // A port nobody listens on (and no connection kept alive to it).
+  const spare = createServer()
+  await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(spare.address() as AddressInfo).port}/api/cdb_rest/`
+  await new Promise((resolve) => spare.close(resolve))
+  const tries: string[] = []
+  const refused = new HttpClient({ server: url, attempts: 3, retryBaseMs: 1, retryMaxMs: 5, onRetry: (m) => tries.push(m) })
+  await t.rejects(refused.request('POST', `${url}piov`, { what: 'POST piov', json: {} }), /connection refused .*\(tried 3 times\)/)
+  t.equal(tries.length, 2, 'never sent: tried again')
 })
