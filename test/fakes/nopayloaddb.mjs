@@ -27,9 +27,10 @@
 //
 // The write side (GET globalTags, GET gtPayloadLists/<tag>, GET piov, POST piov, PUT piov_attach) is
 // cdb-write-lib.mjs's, over the same state: what it inserts, payloadiovs and the fake filter-datasets return; what
-// would crash the real server answers Django's HTML 500 page and its exception line goes to `server.errors`. More endpoints go into `routes`,
-// keyed "METHOD path-after-api_res" ("POST piov"; a trailing "*" matches a prefix), each (ctx) => { status, body }
-// with ctx = { method, path, query, headers, body (text), json() (parsed body), load() (the state), save(state), server }.
+// would crash the real server answers Django's HTML 500 page, its exception line in `server.errors`. More endpoints
+// go into `routes`, keyed "METHOD path-after-api_res" ("POST piov"; a trailing "*" matches a prefix), each
+// (ctx) => { status, body } with ctx = { method, path, query, headers, body (text), json() (parsed body), load() (the
+// state), save(state), server }.
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
