@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 // upload: the finished runs' payload files (output/<run>_<tag>/) -> the plan (default), or with --do-cdb-upload
 // the payload store, the CDB (POST piov, PUT piov_attach) and the ledger uploads.csv.
-import { checkUploadOptions, runUpload, type UploadStep } from '../lib/upload.js'
+import { checkUploadOptions, runUpload } from '../lib/upload.js'
 import { connectForUpload } from '../lib/upload/connect.js'
 import { declareStage } from './main.js'
 
@@ -23,16 +23,11 @@ export const stage = await declareStage(
   async ({ options: resolved, argv, log, env }) => {
     // Acting needs the tag given (a flag or CALOPROD_GLOBAL_TAG), never the reading default: a decision, not a default.
     const tagGiven = argv.some((arg) => arg === '--global-tag' || arg.startsWith('--global-tag=')) || !!env.CALOPROD_GLOBAL_TAG
-    // For the fault tests: SIGKILL the stage right after this step of the first insert (copied, posted, attached).
-    const killAt = env.CALOPROD_TEST_UPLOAD_KILL as UploadStep | undefined
     const options = { ...resolved, globalTag: tagGiven ? resolved.globalTag : undefined }
     checkUploadOptions(options)
     const connection = await connectForUpload(env, { timeout: options.timeout, needStore: options.doCdbUpload, log })
-    const onStep = (step: UploadStep) => {
-      if (step === killAt) process.kill(process.pid, 'SIGKILL')
-    }
     const types = resolved.rules.payloadTypes
-    const result = await runUpload(options, { env, log, ...connection, readTag: resolved.globalTag, types, onStep })
+    const result = await runUpload(options, { env, log, ...connection, readTag: resolved.globalTag, types })
     return result.lines.join('\n')
   },
 )

@@ -12,7 +12,7 @@ export interface HttpClientOptions {
   maxInFlight?: number
   /** Longest one try of a request may take, answer and body. @default 30000 ms */
   timeoutMs?: number
-  /** Tries of a request that fails for a passing reason, the first included. @default 4 */
+  /** Tries of a request that fails for a passing reason, the first included (a write: only when it was never sent). @default 4 */
   attempts?: number
   /** First pause between tries, doubling, jittered. @default 500 ms */
   retryBaseMs?: number
@@ -62,6 +62,9 @@ const CODES: Record<string, [HttpFailure, boolean, string]> = {
   ENETUNREACH: ['unreachable', true, 'the network is unreachable'],
   ETIMEDOUT: ['unreachable', true, 'the connection timed out'],
 }
+
+/** Failures of a request that never left this machine. */
+const UNSENT = new Set<HttpFailure>(['refused', 'dns'])
 
 const ADVICE: Record<HttpFailure, string> = {
   refused: 'check that nopayloaddb is up and that NOPAYLOADCLIENT_CONF or --cdb-url name its host and port',
@@ -127,7 +130,9 @@ export class HttpClient {
           attempts,
           baseMs: this.options.retryBaseMs ?? 500,
           maxMs: this.options.retryMaxMs ?? 10000,
-          retryable: (err) => err instanceof HttpError && err.retryable && !this.options.signal?.aborted,
+          // A write is repeated only when it surely never reached the server: POST piov is not idempotent.
+          retryable: (err) =>
+            err instanceof HttpError && err.retryable && !this.options.signal?.aborted && (method === 'GET' || UNSENT.has(err.failure)),
           onRetry: (err, attempt, delay) =>
             this.options.onRetry?.(
               `${this.server} ${request.what}: try ${attempt} of ${attempts}: ${(err as HttpError).reason}; ` +
@@ -234,7 +239,9 @@ function describeBody(body: string, contentType: string | undefined): string {
     }
   }
   const title = htmlTitle(text, 120)
-  return title ? `: an HTML page${title}` : `: "${text.replace(/\s+/g, ' ').slice(0, 120)}"`
+  if (title) return `: an HTML page${title}`
+  if (text.startsWith('<')) return ': an HTML page'
+  return `: "${text.replace(/\s+/g, ' ').slice(0, 120)}"`
 }
 
 /** ` "<title>"` of an HTML page (at most `max` characters), or '' when it has none. */

@@ -1,98 +1,83 @@
-// Inserting payloads through nopayloaddb's REST API, as nopayloadclient's insertPayload does: `POST piov` creates
-// the payload IOV (URL relative to the store, checksum, IOV), `PUT piov_attach` attaches it to the type's payload
-// list in the global tag (from `GET gtPayloadLists/<tag>`). nopayloaddb answers a refusal (a locked tag and a
-// conflicting IOV, an unknown list) with an HTTP error and `{"detail": "..."}`, which is passed on as it is.
+// Inserting payloads through nopayloaddb's REST API, as nopayloadclient's insertPayload does (nopayloadclient
+// fbce293, src/nopayloadclient.cpp and resthandler.cpp): `POST piov` makes the payload IOV (URL relative to the store,
+// checksum, IOV; no size: the server has no field for it), `PUT piov_attach` attaches it to the type's payload list
+// in the global tag (`GET gtPayloadLists/<tag>`). nopayloaddb (cdb_rest/views.py at 0c9f2f8) answers a refusal with
+// a 4xx or a 500 and {"detail"}, and a view that raised with Django's HTML 500 page; either way nothing was written
+// (a create saves last, an attach is one transaction). A 502/503/504 is a proxy's: whether it got through is unknown.
 import { CaloprodError } from '../errors.js'
 import { HttpError } from './http-error.js'
 import type { HttpClient } from './http.js'
-import { readPayloadIovs, type PayloadIov } from './payload-iovs.js'
+import { parsePayloadIovs, type PayloadIov } from './payload-iovs.js'
 
-/** A JSON request to the CDB's API; `path` is relative to `<base_url><api_res>`. */
-export interface CdbRequest {
-  (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<unknown>
-}
+/** A request to the CDB's API, `path` relative to `<base_url><api_res>`; resolves to the body of a 2xx answer. */
+export type CdbRequest = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => Promise<string>
 
-/** The server answered with an HTTP error: `detail` is its message. */
+/** nopayloaddb refused a request (nothing was written); the message names the server, the request and its words. */
 export class CdbRefusal extends CaloprodError {
   readonly status: number
-  readonly detail: string
-  constructor(what: string, status: number, detail: string) {
-    super(`the CDB refused ${what}: ${detail}`)
+  constructor(message: string, status: number) {
+    super(message)
     this.name = 'CdbRefusal'
     this.status = status
-    this.detail = detail
   }
 }
 
-const WHAT: Record<string, string> = { GET: 'reading', POST: 'creating', PUT: 'attaching' }
-
-/**
- * The CDB's API over the shared HTTP client (lib/cdb/http.ts: keep-alive, timeouts, retries on connection errors,
- * timeouts, 429 and 5xx, the bearer token): JSON in, exact JSON out. An HTTP error status becomes a CdbRefusal with
- * the server's message: nopayloaddb's views roll their transaction back before answering one, so nothing was done.
- */
+/** The CDB's API over the shared HTTP client (lib/cdb/http.ts: keep-alive, timeouts, the bearer token; writes are never repeated). */
 export function cdbRequestOver(client: HttpClient, apiUrl: string): CdbRequest {
   return async (method, path, body) => {
-    const what = `${WHAT[method]} ${path.replace(/\?.*/, '')}`
     try {
-      const answer = await client.request(method, `${apiUrl}${path}`, { what, json: body })
-      return JSON.parse(answer.body) as unknown
+      return (await client.request(method, `${apiUrl}${path}`, { what: `${method} ${path}`, json: body })).body
     } catch (err) {
-      if (err instanceof HttpError && err.failure === 'status' && err.status !== undefined) {
-        throw new CdbRefusal(`${method} ${path}`, err.status, err.reason)
-      }
-      if (err instanceof SyntaxError) {
-        throw new CaloprodError(`nopayloaddb ${client.server}, ${what}: the answer is not JSON (${err.message})`)
+      if (err instanceof HttpError && err.failure === 'status' && err.status !== undefined && err.status <= 500) {
+        throw new CdbRefusal(err.message, err.status)
       }
       throw err
     }
   }
 }
 
-/** The payload lists of a global tag, by payload type (`{}` for a tag that has none, or does not exist). */
-export async function payloadLists(request: CdbRequest, globalTag: string): Promise<Map<string, string>> {
-  const body = await request('GET', `gtPayloadLists/${encodeURIComponent(globalTag)}`)
-  if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw new CaloprodError(
-      `the CDB answered gtPayloadLists/${globalTag} with ${JSON.stringify(body).slice(0, 100)}; expected an object of payload lists`,
-    )
+/** The JSON answer to `what` when `ok` accepts it; else one line saying what came, never a whole page. */
+function parse(text: string, what: string, expected: string, ok: (value: unknown) => boolean): unknown {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    const came = /^\s*</.test(text) ? 'an HTML page' : `"${text.trim().slice(0, 60)}"`
+    throw new CaloprodError(`the CDB answered ${what} with ${came}, not JSON`)
   }
-  return new Map(Object.entries(body as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'))
+  if (!ok(value)) throw new CaloprodError(`the CDB answered ${what} with ${JSON.stringify(value).slice(0, 100)}; expected ${expected}`)
+  return value
 }
 
-/** Whether the global tag exists (`GET globalTags`, as nopayloadclient checks it). */
-export async function globalTagExists(request: CdbRequest, globalTag: string): Promise<boolean> {
-  const body = await request('GET', 'globalTags')
-  if (!Array.isArray(body)) {
-    throw new CaloprodError(`the CDB answered globalTags with ${JSON.stringify(body).slice(0, 100)}; expected a list of global tags`)
-  }
-  return body.some((tag) => tag && typeof tag === 'object' && (tag as { name?: unknown }).name === globalTag)
+const isObject = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v)
+
+/** The payload lists of a global tag, by payload type (`{}` for a tag that has none, or does not exist). */
+export async function payloadLists(request: CdbRequest, globalTag: string): Promise<Map<string, string>> {
+  const path = `gtPayloadLists/${encodeURIComponent(globalTag)}`
+  const body = parse(await request('GET', path), path, 'an object of payload lists', isObject) as Record<string, unknown>
+  return new Map(Object.entries(body).filter((e): e is [string, string] => typeof e[1] === 'string'))
+}
+
+/** The global tag's status (`unlocked`, `locked`, `frozen`) by `GET globalTags`; undefined for no such tag. */
+export async function globalTagStatus(request: CdbRequest, globalTag: string): Promise<string | undefined> {
+  const tags = parse(await request('GET', 'globalTags'), 'globalTags', 'a list of global tags', Array.isArray) as Record<string, unknown>[]
+  const tag = tags.find((t) => t?.name === globalTag)
+  return tag ? String(tag.status) : undefined
 }
 
 /** What a payload IOV is made of: sPHENIX inserts a run's map for [run, run+1), major 0 at both ends. */
 export interface NewPayloadIov {
   url: string
   checksum: string
-  size: number
   run: number
 }
 
 /** `POST piov`; returns the new payload IOV's id. The IOV is closed: an open end would cover every later run. */
 export async function createPayloadIov(request: CdbRequest, piov: NewPayloadIov): Promise<number> {
-  const body = await request('POST', 'piov', {
-    payload_url: piov.url,
-    checksum: piov.checksum,
-    size: piov.size,
-    major_iov: 0,
-    minor_iov: piov.run,
-    major_iov_end: 0,
-    minor_iov_end: piov.run + 1,
-  })
-  const id = (body as { id?: unknown } | null)?.id
-  if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
-    throw new CaloprodError(`the CDB answered POST piov without an id: ${JSON.stringify(body).slice(0, 200)}`)
-  }
-  return id
+  const iov = { major_iov: 0, minor_iov: piov.run, major_iov_end: 0, minor_iov_end: piov.run + 1 }
+  const text = await request('POST', 'piov', { payload_url: piov.url, checksum: piov.checksum, ...iov })
+  const created = parse(text, 'POST piov', 'the new payload IOV with its id', (v) => Number.isSafeInteger((v as { id?: unknown })?.id))
+  return (created as { id: number }).id
 }
 
 /** `PUT piov_attach`: the payload IOV joins the payload list (and so the global tag). */
@@ -100,11 +85,26 @@ export async function attachPayloadIov(request: CdbRequest, payloadList: string,
   await request('PUT', 'piov_attach', { payload_list: payloadList, piov_id: piovId })
 }
 
+/**
+ * The id of a payload IOV for [run, run+1) with this URL that is in no payload list: one a `POST piov` made whose
+ * answer never came back. nopayloaddb finds it by `GET piov?page=…&search=` (its browse endpoint); a server older
+ * than that answers every payload IOV it has, which is read the same way.
+ */
+export async function findDetachedPayloadIov(request: CdbRequest, url: string, run: number): Promise<number | undefined> {
+  const text = await request('GET', `piov?page=1&page_size=1000&search=${encodeURIComponent(url)}`)
+  const rowsOf = (v: unknown) => (Array.isArray(v) ? v : (v as { results?: unknown } | null)?.results)
+  const rows = rowsOf(parse(text, 'GET piov', 'payload IOVs', (v) => Array.isArray(rowsOf(v)))) as Record<string, unknown>[]
+  const ids = rows
+    .filter((r) => r.payload_url === url && Number(r.minor_iov) === run && Number(r.minor_iov_end) === run + 1 && !r.payload_list)
+    .map((r) => Number(r.id))
+  return ids.length ? Math.max(...ids) : undefined
+}
+
 /** `GET payloadiovs/`: the payload of each type the CDB returns for the run (`[]` for an unknown tag). */
 export async function payloadIovs(request: CdbRequest, globalTag: string, run: number): Promise<PayloadIov[]> {
   const body = await request('GET', `payloadiovs/?gtName=${encodeURIComponent(globalTag)}&majorIOV=0&minorIOV=${run}`)
   try {
-    return readPayloadIovs(body, run)
+    return parsePayloadIovs(body, run)
   } catch (err) {
     throw new CaloprodError(`the CDB answered payloadiovs for run ${run} with what caloprod cannot read: ${(err as Error).message}`)
   }

@@ -7,11 +7,14 @@ import { field, type Table } from '../files/csv.js'
 import { tagProblem } from '../files/names.js'
 
 /**
- * - `uploading`: about to copy into the store and insert (a row left alone in this state means a crash);
+ * - `uploading`: about to copy into the store and insert (a row left alone in this state means a crash, or a
+ *   `POST piov` whose answer never came: the next run looks for the payload IOV before making another);
+ * - `created`: the CDB made payload IOV `piov`, not attached yet (the attach was refused or interrupted): the next
+ *   run attaches it, never making a second one;
  * - `uploaded`: the CDB has the payload for [run, run+1) in the global tag (with the piov id when caloprod saw it);
  * - `failed`: not inserted (the CDB refused, or a crash left it out): the next run may try again.
  */
-export const UPLOAD_STATES = ['uploading', 'uploaded', 'failed'] as const
+export const UPLOAD_STATES = ['uploading', 'created', 'uploaded', 'failed'] as const
 export type UploadState = (typeof UPLOAD_STATES)[number]
 
 export interface UploadRow {

@@ -2,7 +2,7 @@
 // type, and checked before anything is copied: present, a regular file, not empty, a ROOT file by its magic bytes.
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { open, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { currentPayloadFile, type PayloadType } from '../config/calibrations.js'
 import { runTagKey } from '../files/dataset-list.js'
@@ -38,23 +38,19 @@ export function runOutputDir(output: string, runnumber: number, tag: string): st
   return join(layout.jobOutputDir(output), runTagKey(runnumber, tag))
 }
 
-/** md5 of a file, streamed so memory stays flat. */
-export async function md5File(path: string): Promise<string> {
+/** md5 of a file and its first four bytes, streamed so memory stays flat. */
+async function readPayload(path: string): Promise<{ md5: string; head: Buffer }> {
   const hash = createHash('md5')
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer)
-  return hash.digest('hex')
+  let head = Buffer.alloc(0)
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    if (head.length < ROOT_MAGIC.length) head = Buffer.concat([head, chunk as Buffer]).subarray(0, ROOT_MAGIC.length)
+    hash.update(chunk as Buffer)
+  }
+  return { md5: hash.digest('hex'), head }
 }
 
-async function firstBytes(path: string, count: number): Promise<Buffer> {
-  const handle = await open(path, 'r')
-  try {
-    const buffer = Buffer.alloc(count)
-    const { bytesRead } = await handle.read(buffer, 0, count, 0)
-    return buffer.subarray(0, bytesRead)
-  } finally {
-    await handle.close()
-  }
-}
+/** md5 of a file, hex. */
+export const md5File = async (path: string): Promise<string> => (await readPayload(path)).md5
 
 /** Finds and checks the payload file of one type of (run, tag). */
 export async function checkPayload(output: string, runnumber: number, tag: string, type: PayloadType): Promise<PayloadCheck> {
@@ -72,10 +68,9 @@ export async function checkPayload(output: string, runnumber: number, tag: strin
     if (!info) return problem('missing', `no ${name} (genStatus writes a payload only when its histogram has entries)`)
     if (!info.isFile()) return problem('unreadable', `${path} is not a regular file`)
     if (info.size === 0) return problem('empty', `${path} is empty`)
-    if (!(await firstBytes(path, ROOT_MAGIC.length)).equals(ROOT_MAGIC)) {
-      return problem('not ROOT', `${path} does not start with "root": not a ROOT file`)
-    }
-    return { ok: true, file: { type, path, name, size: info.size, md5: await md5File(path) } }
+    const { md5, head } = await readPayload(path)
+    if (!head.equals(ROOT_MAGIC)) return problem('not ROOT', `${path} does not start with "root": not a ROOT file`)
+    return { ok: true, file: { type, path, name, size: info.size, md5 } }
   } catch (err) {
     return problem('unreadable', `${path} cannot be read: ${(err as Error).message}`)
   }
@@ -87,15 +82,9 @@ export async function findPayloads(output: string, runnumber: number, tag: strin
 }
 
 /** The payload types of (run, tag) for which genStatus wrote no file: what makes a run incomplete. */
-export async function absentPayloads(
-  output: string,
-  runnumber: number,
-  tag: string,
-  types: readonly PayloadType[],
-): Promise<PayloadType[]> {
-  const dir = runOutputDir(output, runnumber, tag)
-  const present = await Promise.all(
-    types.map((type) => stat(join(dir, currentPayloadFile(type, tag, runnumber))).then(() => true, () => false)),
-  )
+export async function absentPayloads(output: string, run: number, tag: string, types: readonly PayloadType[]): Promise<PayloadType[]> {
+  const dir = runOutputDir(output, run, tag)
+  const there = (type: PayloadType) => stat(join(dir, currentPayloadFile(type, tag, run))).then(() => true, () => false)
+  const present = await Promise.all(types.map(there))
   return types.filter((_, i) => !present[i])
 }

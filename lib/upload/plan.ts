@@ -1,5 +1,5 @@
 // What the upload stage would do with each payload of each finished run, decided from the files, the ledger and
-// what the CDB holds, before anything is touched: pure, so the plan and the act are the same decision.
+// what the CDB holds around the run, before anything is touched: pure, so the plan and the act are the same decision.
 import { payloadState, type PayloadType } from '../config/calibrations.js'
 import { iovEnded, type PayloadIov } from '../cdb/payload-iovs.js'
 import type { PayloadCheck, PayloadFile, PayloadProblem } from './payload-files.js'
@@ -14,20 +14,27 @@ export interface PlanLine {
   type: PayloadType
   action: UploadAction
   why: string
-  /** For `not` because of the file: what is wrong with it. */
-  problem?: PayloadProblem['reason']
+  /** For `not`: what is wrong with the file, or `layout`: the CDB's insert would fail around the run. */
+  problem?: PayloadProblem['reason'] | 'layout'
   /** For `insert`: the file and its URL in the store. */
   file?: PayloadFile
   url?: string
+  /** For `insert`: the payload IOV an earlier run made and did not attach, attached instead of making another. */
+  piov?: number
+  /** For `insert`: what the insert does to the IOV after it (attachEffect). */
+  moves?: string
 }
 
-/** What the CDB says of one finished run, and the global tag's payload lists. */
+/** What the CDB says around one finished run (`payloadiovs` in the global tag), and its payload files. */
 export interface RunView {
   runnumber: number
   tag: string
   checks: readonly PayloadCheck[]
-  /** The run's rows of `payloadiovs` in the global tag. */
+  /** The rows for the run, for run - 1, for run + 1, and for the last run there is (the latest start of each type). */
   cdb: readonly PayloadIov[]
+  before?: readonly PayloadIov[]
+  after?: readonly PayloadIov[]
+  last?: readonly PayloadIov[]
 }
 
 /** The row of a type whose IOV covers the run (nopayloaddb also returns IOVs that ended before it). */
@@ -42,9 +49,38 @@ export function cdbHolds(rows: readonly PayloadIov[], type: string, run: number,
 }
 
 /**
- * One line per payload type of a finished run: `insert`, `skip` (the CDB has it with this checksum, the ledger
- * says it was uploaded, or the CDB already has a current payload for the run's tag, which is never replaced) or
- * `not` (the file is missing, empty or not ROOT; the global tag has no payload list for the type).
+ * What nopayloaddb's attach of [run, run+1) does around it in a continuous tag (PayloadIOVAttachAPIView.put,
+ * cdb_rest/views.py at 0c9f2f8): it detaches the run's own IOV, ends the IOV before it at the run, and moves the
+ * start of the IOV after it to run + 1 whether they touched or not. It fails (an HTML 500) with nothing before the
+ * run and something after, and when an earlier closed IOV reaches past run + 1, or to it with something after.
+ */
+export function attachEffect(type: string, view: RunView): { fails?: string; moves?: string } {
+  const run = view.runnumber
+  const of = (rows: readonly PayloadIov[] | undefined) => rows?.find((r) => r.type === type)
+  const start = (r: PayloadIov) => Number(r.minorIov)
+  const end = (r: PayloadIov) => Number(r.minorIovEnd)
+  const open = (r: PayloadIov) => Number(r.majorIovEnd) > 0
+  const at = of(view.cdb)
+  const own = at && start(at) === run && !open(at) && end(at) === run + 1
+  const prev = own ? of(view.before) : at
+  const last = of(view.last)
+  const later = last && start(last) > run ? start(last) : undefined
+  const lastStarts = `(the last starts at run ${later})`
+  if (!prev) return later === undefined ? {} : { fails: `no IOV of ${type} before run ${run} in the tag, but one after it ${lastStarts}` }
+  if (open(prev)) return {}
+  const inside = `run ${run} lies inside the closed IOV [${start(prev)}, ${end(prev)}) of ${prev.url}`
+  if (end(prev) > run + 1) return { fails: inside }
+  if (end(prev) === run + 1) return later === undefined ? {} : { fails: `${inside}, and the tag has an IOV after it` }
+  const next = of(view.after)
+  if (later === undefined || (next && start(next) === run + 1)) return {}
+  return { moves: `it moves the start of the next IOV of ${type} ${lastStarts} back to run ${run + 1}: the runs between get its payload` }
+}
+
+/**
+ * One line per payload type of a finished run: `insert` (attaching the payload IOV an earlier run made, if the
+ * ledger has one), `skip` (the CDB has it with this checksum, the ledger says it was uploaded, or the CDB already
+ * has a current payload for the run's tag, which is never replaced) or `not` (the file is missing, empty or not
+ * ROOT; the global tag has no payload list for the type; nopayloaddb's insert would fail around the run).
  */
 export function planRun(view: RunView, globalTag: string, lists: ReadonlyMap<string, string>, ledger: readonly UploadRow[]): PlanLine[] {
   const latest = latestUploads(ledger)
@@ -78,14 +114,20 @@ export function planRun(view: RunView, globalTag: string, lists: ReadonlyMap<str
           "creating one in a tag is an administrator's act (nopayloadclient createPayloadList, then pl_attach)",
       }
     }
-    const url = storeUrl(type, file.md5, file.name)
-    return {
-      ...base,
-      action: 'insert',
-      why: `${file.name} (${file.size} bytes, md5 ${file.md5}) as ${url}, IOV [${view.runnumber}, ${view.runnumber + 1})`,
-      file,
-      url,
+    const effect = attachEffect(type, view)
+    if (effect.fails) {
+      return {
+        ...base,
+        action: 'not',
+        problem: 'layout',
+        why: `${effect.fails}: nopayloaddb's continuous insert fails there (an HTML 500); ask the CDB's administrators to fix the IOVs`,
+      }
     }
+    const url = storeUrl(type, file.md5, file.name)
+    const piov = done?.state === 'created' && done.checksum === file.md5 ? done.piov : undefined
+    const what = piov === undefined ? `${file.name} (${file.size} bytes, md5 ${file.md5}) as ${url}` : `piov ${piov}, made for ${url}`
+    const why = `${what}, IOV [${view.runnumber}, ${view.runnumber + 1})${effect.moves ? `; ${effect.moves}` : ''}`
+    return { ...base, action: 'insert', why, file, url, piov, moves: effect.moves }
   })
 }
 

@@ -3,7 +3,7 @@
 // holds a partial file under a real name; a file already there is kept when it has the same bytes and is never
 // overwritten when it does not.
 import { constants } from 'node:fs'
-import { copyFile, link, mkdir, open, rename, stat, unlink } from 'node:fs/promises'
+import { copyFile, link, mkdir, open, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { CaloprodError } from '../errors.js'
 import { sweepStaleTemps, syncDirectory, tempPathFor } from '../files/atomic.js'
@@ -14,12 +14,22 @@ export function storeUrl(type: string, md5: string, name: string): string {
   return `${type}/${md5.slice(0, 2)}/${md5.slice(2, 4)}/${md5}_${name}`
 }
 
-/** Refuses a store that is not there or not a directory: creating it would hide a wrong configuration. */
+/**
+ * Refuses a store that is not there, not a directory (creating it would hide a wrong configuration) or not
+ * writable by this user: access() trusts the mode bits, so a file is created (root on a file system that refuses it).
+ */
 export async function checkStore(writeDir: string, source: string): Promise<void> {
+  const store = `the payload store ${writeDir} (write_dir in ${source})`
   const info = await stat(writeDir).catch(() => undefined)
-  if (!info) throw new CaloprodError(`the payload store ${writeDir} (write_dir in ${source}) does not exist; mount it or fix write_dir`)
-  if (!info.isDirectory()) {
-    throw new CaloprodError(`the payload store ${writeDir} (write_dir in ${source}) is not a directory; fix write_dir`)
+  if (!info) throw new CaloprodError(`${store} does not exist; mount it or fix write_dir`)
+  if (!info.isDirectory()) throw new CaloprodError(`${store} is not a directory; fix write_dir`)
+  const probe = tempPathFor(join(writeDir, 'caloprod-probe'))
+  try {
+    await writeFile(probe, '', { flag: 'wx' })
+    await unlink(probe)
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new CaloprodError(`${store} is not writable by this user (${why}); nothing was uploaded`)
   }
 }
 

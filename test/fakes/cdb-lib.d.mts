@@ -11,8 +11,21 @@ export interface FakeCdbState {
   runs?: Record<string, Spec | Record<string, Spec>>
   iovs?: FakeIov[]
   /** The write side (cdb-write-lib.mjs): global tags, inserted payload IOVs, the token writes need. */
-  globalTags?: Record<string, { status: 'unlocked' | 'locked'; lists?: string[] }>
-  piovs?: { id: number; type?: string; globalTag?: string; list?: string; url: string; checksum: string; size: number | null; minor_iov: number; minor_iov_end: number }[]
+  globalTags?: Record<string, { status: 'unlocked' | 'locked' | 'frozen'; lists?: string[] }>
+  /** Every payload IOV made; `list` null when detached; an open end is 9223372036854775807 as a string. */
+  piovs?: {
+    id: number
+    type?: string
+    globalTag?: string
+    list?: string | null
+    url: string
+    checksum?: string
+    size: number | null
+    major_iov?: number | string
+    minor_iov: number | string
+    major_iov_end?: number | string
+    minor_iov_end: number | string
+  }[]
   nextPiov?: number
   writeToken?: string
 }

@@ -9,6 +9,8 @@ export interface FakeNopayloaddbFaults {
   html?: boolean
   truncate?: boolean
   failRun?: number | string
+  /** Limits the faults to one route: "POST piov", "PUT piov_attach", ... */
+  route?: string
   columns?: 8 | 9
 }
 export interface FakeRequest {
@@ -53,6 +55,8 @@ export interface FakeNopayloaddb {
   globalTag: string
   faults: FakeNopayloaddbFaults
   requests: FakeRequest[]
+  /** The exception line of each request the real server would have crashed on. */
+  errors: string[]
   url: string
   apiUrl: string
   port: number
@@ -63,7 +67,6 @@ export interface FakeNopayloaddb {
 export declare const OTHER_TYPE: string
 export declare function exactJson(value: unknown): string
 export declare const payloadIovs: FakeRoute
-export declare const globalTagsList: FakeRoute
 export declare function payloadIovRows(state: FakeCdbState, run: number, options?: { tagOf?: (run: number) => string | undefined; columns?: 8 | 9 }): unknown[][]
 export declare function startFakeNopayloaddb(options?: FakeNopayloaddbOptions): Promise<FakeNopayloaddb>
 export declare function cli(args?: string[]): Promise<void>

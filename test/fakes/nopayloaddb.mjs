@@ -20,7 +20,8 @@
 // A bare "current" SPEC needs the production tag of the run, which a CDB does not know: it comes from the run
 // list (`runList`, a runnumber,tag CSV; a run not in it gets another tag's payload).
 //
-// Faults on demand (`faults`, changeable while running; `failRun` limits them to the requests of one run):
+// Faults on demand (`faults`, changeable while running; `failRun` limits them to the requests of one run, `route`
+// ("POST piov", "PUT piov_attach", ...) to the requests of one route, latency included):
 //   latencyMs  every answer waits this long          fail500  the next N requests answer an HTML 500 page
 //   status     every request answers this code (5xx: a proxy's HTML page "Application is not available", as
 //              OpenShift's router gives for a service that is down; 4xx: a JSON detail)
@@ -30,16 +31,18 @@
 // `backlog` (--backlog N) is the listen queue: Django's runserver has 10 (basehttp.py), so a server stopped with SIGSTOP leaves new
 // connections unanswered (their SYN dropped) once it is full, where a larger queue would take them and only hang.
 //
-// The write side (GET gtPayloadLists/<tag>, POST piov, PUT piov_attach) is cdb-write-lib.mjs's, over
-// the same state: what it inserts, payloadiovs and the fake filter-datasets return. More endpoints go into `routes`,
-// keyed "METHOD path-after-api_res" ("POST piov"; a trailing "*" matches a prefix), each (ctx) => { status, body }
-// with ctx = { method, path, query, headers, body (text), json() (parsed body), load() (the state), save(state), server }.
+// The write side (GET globalTags, GET gtPayloadLists/<tag>, GET piov, POST piov, PUT piov_attach) is
+// cdb-write-lib.mjs's, over the same state: what it inserts, payloadiovs and the fake filter-datasets return; what
+// would crash the real server answers Django's HTML 500 page, its exception line in `server.errors`. More endpoints
+// go into `routes`, keyed "METHOD path-after-api_res" ("POST piov"; a trailing "*" matches a prefix), each
+// (ctx) => { status, body } with ctx = { method, path, query, headers, body (text), json() (parsed body), load() (the
+// state), save(state), server }.
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { pathToFileURL } from 'node:url'
 import { ALL_PAYLOAD_TYPES, GLOBAL_TAG, OPEN_END, loadState, saveState, selectIov } from './cdb-lib.mjs'
-import { writeRoutes } from './cdb-write-lib.mjs'
+import { DJANGO_500, writeRoutes } from './cdb-write-lib.mjs'
 
 const STORE_PREFIX = '/cvmfs/sphenix.sdcc.bnl.gov/calibrations/sphnxpro/cdb/'
 /** A payload type of the global tag that caloprod does not check: every answer has it, as the real tag has many. */
@@ -137,23 +140,11 @@ export function payloadIovs(ctx) {
   return { status: 200, body: exactJson(shaped) }
 }
 
-/** GET globalTags (see the top of this file). */
-export function globalTagsList(ctx) {
-  const state = ctx.load()
-  const tags = Object.entries(state.globalTags ?? { [GLOBAL_TAG]: { status: 'unlocked', lists: ALL_PAYLOAD_TYPES } })
-  const iovs = (name) => (state.piovs ?? []).filter((p) => p.globalTag === name && p.list).length
-  const rows = tags.map(([name, gt], i) => ({
-    id: i + 1, name, author: 'sphnxpro', status: gt.status, payload_lists_count: gt.lists?.length ?? 0, payload_iov_count: iovs(name),
-    created: '2024-05-02T14:03:11.123456', updated: '2025-11-20T09:41:07.654321',
-  }))
-  return { status: 200, body: JSON.stringify(rows) }
-}
-
 /** Starts the fake; resolves once it listens. */
 export async function startFakeNopayloaddb(options = {}) {
   const apiRes = options.apiRes ?? '/api/cdb_rest/'
   const readState = cachedReader((path) => loadState(path))
-  const routes = { 'GET payloadiovs/': payloadIovs, ...writeRoutes, 'GET globalTags': globalTagsList, ...options.routes }
+  const routes = { 'GET payloadiovs/': payloadIovs, ...writeRoutes, ...options.routes }
   const sockets = new Set()
   const server = {
     statePath: options.state,
@@ -162,6 +153,8 @@ export async function startFakeNopayloaddb(options = {}) {
     faults: { ...options.faults },
     /** Every request: { method, path, query, run }. */
     requests: [],
+    /** The exception line of each request the real server would have crashed on (cdb-write-lib.mjs). */
+    errors: [],
     url: '',
     apiUrl: '',
     port: 0,
@@ -186,12 +179,13 @@ export async function startFakeNopayloaddb(options = {}) {
     const run = url.searchParams.get('minorIOV')
     server.requests.push({ method: req.method, path, query: url.search, run })
     const faults = server.faults
-    const faulty = faults.failRun === undefined || String(faults.failRun) === run
+    const onRoute = faults.route === undefined || faults.route === `${req.method} ${path}`
+    const faulty = onRoute && (faults.failRun === undefined || String(faults.failRun) === run)
     if (faulty && faults.hang) return
-    if (faults.latencyMs) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs))
+    if (onRoute && faults.latencyMs) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs))
     if (faulty && faults.fail500 > 0) {
       faults.fail500--
-      return send(res, { status: 500, type: 'text/html', body: html('Server Error (500)') })
+      return send(res, { status: 500, type: 'text/html', body: DJANGO_500 })
     }
     if (faulty && faults.status >= 500) return send(res, { status: faults.status, type: 'text/html', body: html('Application is not available') })
     if (faulty && faults.status) return send(res, { status: faults.status, body: JSON.stringify({ detail: 'You do not have permission to perform this action.' }) })

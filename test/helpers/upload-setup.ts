@@ -7,7 +7,7 @@ import { saveState, type FakeCdbState } from '../fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb, type FakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
 import { prepareSubmit, someRuns, type Prepared } from './condor-output.js'
 import { fakeCondor } from './fake-condor.js'
-import { runBuilt, runStageHere, type ScriptResult } from './run-script.js'
+import { ROOT, runScript, runStageHere, type ScriptResult } from './run-script.js'
 
 
 export interface UploadSetup extends Prepared {
@@ -18,20 +18,25 @@ export interface UploadSetup extends Prepared {
   env: Record<string, string>
   /** Runs the upload stage in this process. */
   upload(args: string[], extra?: Record<string, string>): Promise<ScriptResult>
-  /** Runs it as a child process from its bundle: for the kills (CALOPROD_TEST_UPLOAD_KILL). */
+  /** Runs it as a child process (tsx), as a person does: for the kills (killUploadAt). */
   uploadProcess(args: string[], extra?: Record<string, string>): Promise<ScriptResult>
 }
 
-/** A fake piov as cdb-write-lib.mjs keeps it. */
+/** A fake piov as cdb-write-lib.mjs keeps it (`list` null when detached). */
 export interface FakePiov {
   id: number
   type: string
   globalTag: string
-  list: string | undefined
+  list: string | null
   url: string
   checksum: string
   minor_iov: number
   minor_iov_end: number
+}
+
+/** The environment that makes the upload stage SIGKILL itself at `step` ("after POST piov": test/helpers/upload-kill.mjs). */
+export function killUploadAt(step: string): Record<string, string> {
+  return { NODE_OPTIONS: `--import=${join(ROOT, 'test', 'helpers', 'upload-kill.mjs')}`, UPLOAD_KILL_AT: step }
 }
 
 /** `count` runs from 68001, submitted, their jobs run to exit 0; `state` is the CDB before the upload. */
@@ -51,7 +56,7 @@ export async function prepareUpload(t: Test, count: number, state: FakeCdbState 
   return {
     ...p, cdbState, store, server, env,
     upload: (args, extra = {}) => runStageHere('upload', ['--output', p.output, ...args], { ...env, ...extra }),
-    uploadProcess: (args, extra = {}) => runBuilt('upload', ['--output', p.output, ...args], { ...env, ...extra }),
+    uploadProcess: (args, extra = {}) => runScript('upload', ['--output', p.output, ...args], { ...env, ...extra }),
   }
 }
 
@@ -94,24 +99,25 @@ export function patchState(setup: UploadSetup, change: (state: FakeCdbState & Re
 export const ACT = ['--do-cdb-upload', '--global-tag', 'newcdbtag']
 
 /**
- * SIGKILLs the upload after each of `steps` (CALOPROD_TEST_UPLOAD_KILL), leaves a dead writer's temporary file in
- * the store, re-runs it, and checks what every kill must leave: each of the 14 payloads attached once, the store
- * whole with no temporary file, and a further run inserting nothing. Returns uploads.csv for the caller's checks.
+ * SIGKILLs the upload at each of `steps` (killUploadAt), leaves a dead writer's temporary file in the store, re-runs
+ * it, and checks what every kill must leave: each of the 14 payloads attached once and no payload IOV made in vain,
+ * the store whole with no temporary file, and a further run inserting nothing. Returns uploads.csv.
  */
 export async function killThenRerun(t: Test, s: UploadSetup, steps: readonly string[]): Promise<string> {
   mkdirSync(s.store)
   for (const step of steps) {
-    const killed = await s.uploadProcess(ACT, { CALOPROD_TEST_UPLOAD_KILL: step })
-    t.equal(killed.signal, 'SIGKILL', `killed after ${step}`)
+    const killed = await s.uploadProcess(ACT, killUploadAt(step))
+    t.equal(killed.signal, 'SIGKILL', `killed ${step}`)
   }
   // A copy killed before its rename: a hidden temporary file of a dead process in the store.
-  const dir = join(s.store, piovs(s)[0]!.url, '..')
+  const dir = join(s.store, storeFiles(s.store)[0]!, '..')
   writeFileSync(join(dir, '.x_EMCalHotMap.root.999999.0badc0de.tmp'), 'root half')
   const rerun = await s.upload(ACT)
   t.equal(rerun.code, 0, rerun.stderr)
   const counts = attachedCounts(s)
   t.equal(Object.keys(counts).length, 14)
   t.same(Object.values(counts).filter((n) => n !== 1), [], 'no payload attached twice')
+  t.same(piovs(s).filter((p) => !p.list), [], 'no payload IOV left detached: each made once')
   t.same(storeFiles(s.store).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left in the store')
   t.equal(storeFiles(s.store).length, 14)
   const ledger = readFileSync(join(s.output, 'uploads.csv'), 'utf8')

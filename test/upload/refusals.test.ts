@@ -11,7 +11,8 @@ t.test('bad input (the CDB refuses, the files are bad): one line, exit 1, nothin
   patchState(s, (state) => (state.writeToken = 'sekrit-token-123'))
   const r4 = await s.upload(ACT)
   t.equal(r4.code, 1)
-  t.match(r4.stderr, /the CDB refused POST piov: answered 403 .*Authentication credentials were not provided.*set CALOPROD_CDB_TOKEN/)
+  t.match(r4.stderr, /^caloprod upload: 68001 \S+ CEMC_BadTowerMap: nopayloaddb http:\/\/127\.0\.0\.1:\d+\/api\/cdb_rest\/, POST piov: answered 403 .*"Authentication credentials were not provided".*set CALOPROD_CDB_TOKEN/m)
+  t.equal(s.server.requests.filter((r) => r.method === 'POST').length, 1, '403: sent once, nothing more tried')
   t.same(piovs(s), [], '403: nothing inserted')
   t.same(storeFiles(s.store), [], '403: the file copied for it is removed again')
 
@@ -30,17 +31,30 @@ t.test('bad input (the CDB refuses, the files are bad): one line, exit 1, nothin
   // The token works once right; it appears in no output, log or ledger.
   writeFileSync(join(s.output, 'output', `68001_${TAG}`, `CEMC_meanTime_${TAG}_68001.root`), 'root fixed')
   writeFileSync(join(s.output, 'output', `68002_${TAG}`, `HCALOUT_meanTime_${TAG}_68002.root`), 'root fixed too')
-  // A locked tag refuses an IOV that conflicts with one it has: 68002's CEMC_meanTime is there already.
+  // A locked tag is refused before anything is sent.
+  const LISTS = ['CEMC_BadTowerMap', 'CEMC_meanTime', 'HCALIN_meanTime', 'HCALOUT_meanTime', 'CEMC_hotTowers_fracBadChi2', 'HCALIN_hotTowers_fracBadChi2']
   patchState(s, (state) => {
-    state.globalTags = { newcdbtag: { status: 'locked', lists: ['CEMC_BadTowerMap', 'CEMC_meanTime', 'HCALIN_meanTime', 'HCALOUT_meanTime', 'CEMC_hotTowers_fracBadChi2', 'HCALIN_hotTowers_fracBadChi2'] } }
-    state.runs = { '68002': { CEMC_meanTime: 'outdated' } }
+    state.globalTags = { newcdbtag: { status: 'locked', lists: LISTS } }
+    state.runs = { '68001': { CEMC_meanTime: 'outdated' } }
   })
+  const writes = () => s.server.requests.filter((r) => r.method !== 'GET').length
+  const before = writes()
+  const ledgerBefore = readFileSync(join(s.output, 'uploads.csv'), 'utf8')
   const r6 = await s.upload(ACT, { CALOPROD_CDB_TOKEN: 'sekrit-token-123' })
   t.equal(r6.code, 1)
-  t.match(r6.stderr, /1 failed.*first failure: 68002 .* CEMC_meanTime: the CDB refused PUT piov_attach: .*GT is LOCKED\. You are attempting to insert IOV .*Conflicts with existing IOV/)
+  t.match(r6.stderr, /^caloprod upload: global tag newcdbtag is locked in the CDB: it takes no new payloads; nothing was uploaded\n$/m)
+  t.equal(writes(), before, 'locked: nothing sent')
+  t.equal(readFileSync(join(s.output, 'uploads.csv'), 'utf8'), ledgerBefore, 'locked: no ledger row')
+  t.match((await s.upload([])).stdout, /into newcdbtag .*; the tag is locked: --do-cdb-upload would insert nothing$/m, 'the plan says so')
+
+  // Unlocked: the outdated payload of 68001 is replaced (its IOV detached), a type without a payload list is not.
+  patchState(s, (state) => (state.globalTags = { newcdbtag: { status: 'unlocked', lists: LISTS } }))
+  const r7 = await s.upload(ACT, { CALOPROD_CDB_TOKEN: 'sekrit-token-123' })
+  t.equal(r7.code, 0, r7.stderr)
   t.match((await s.upload([])).stdout, /HCALOUT_hotTowers_fracBadChi2 not: global tag newcdbtag has no payload list for HCALOUT_hotTowers_fracBadChi2; creating one in a tag is an administrator's act/)
-  t.equal(Object.keys(attachedCounts(s)).length, 11, 'the rest went in')
-  for (const text of [r4.stdout, r4.stderr, r5.stderr, r6.stdout, r6.stderr, readFileSync(join(s.output, 'uploads.csv'), 'utf8'), readFileSync(join(s.output, 'log', `${new Date().toISOString().slice(0, 10)}.log`), 'utf8')]) {
+  t.equal(Object.keys(attachedCounts(s)).length, 12, 'the rest went in')
+  t.match(piovs(s).filter((p) => p.url.includes('ana000_fake_outdated')), [{ minor_iov: 68001, list: null }], 'the replaced IOV is detached')
+  for (const text of [r4.stdout, r4.stderr, r5.stderr, r6.stdout, r6.stderr, r7.stdout, r7.stderr, readFileSync(join(s.output, 'uploads.csv'), 'utf8'), readFileSync(join(s.output, 'log', `${new Date().toISOString().slice(0, 10)}.log`), 'utf8')]) {
     t.notMatch(text, /sekrit-token-123/, 'the token is never written')
   }
 })

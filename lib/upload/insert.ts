@@ -1,0 +1,118 @@
+// One run's inserts, as nopayloadclient's insertPayload makes them, each step in the ledger uploads.csv: `uploading`
+// before the copy into the store, `created` with the payload IOV's id as soon as the CDB made it, `uploaded` once
+// attached. Each write is sent once (POST piov is not idempotent): what the CDB refused is recorded, what came of a
+// write whose answer never arrived is asked of the CDB by the next run (lib/upload.ts, settle) before writing again.
+import { unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { attachPayloadIov, CdbRefusal, createPayloadIov, type CdbRequest } from '../cdb/nopayload-write.js'
+import type { PayloadIov } from '../cdb/payload-iovs.js'
+import { CaloprodError } from '../errors.js'
+import type { Log } from '../log.js'
+import { appendUploads, type UploadRow } from './ledger.js'
+import { formatPlanLine, type PlanLine } from './plan.js'
+import { copyIntoStore } from './store.js'
+
+/** What carrying out a plan needs. */
+export interface InsertContext {
+  log: Log
+  request: CdbRequest
+  store: { writeDir: string }
+  globalTag: string
+  /** The tag's payload lists by type. */
+  lists: ReadonlyMap<string, string>
+  ledgerPath: string
+}
+
+const now = () => new Date().toISOString()
+
+/** The row payloadiovs gives for an insert of this upload: [run, run+1). */
+export const insertedRow = (line: PlanLine): PayloadIov => {
+  const run = line.runnumber
+  return { type: line.type, url: line.url!, checksum: line.file!.md5, majorIov: 0, minorIov: run, majorIovEnd: 0, minorIovEnd: run + 1 }
+}
+
+/** Carries out one run's plan; returns its failures, one line each. Made inserts join `mine`. */
+export async function insertRun(lines: readonly PlanLine[], ctx: InsertContext, mine: PayloadIov[]): Promise<string[]> {
+  // A file that is there but unusable (empty, not ROOT) needs a person: none of its run's payloads go in.
+  const broken = lines.find((l) => l.problem && l.problem !== 'missing' && l.problem !== 'layout')
+  if (broken) {
+    const why = broken.why.slice(`${broken.problem}: `.length)
+    const failure = `${broken.runnumber} ${broken.tag} ${broken.type} ${why}; none of the run's payloads was inserted`
+    ctx.log.warn(failure)
+    return [failure]
+  }
+  const failures: string[] = []
+  for (const line of lines) {
+    if (line.problem === 'layout') failures.push(formatPlanLine(line))
+    if (line.action !== 'insert') {
+      if (line.problem === 'layout') ctx.log.warn(formatPlanLine(line))
+      else ctx.log.info(formatPlanLine(line))
+      continue
+    }
+    const refused = await insertOne(line, ctx)
+    if (refused === undefined) mine.push(insertedRow(line))
+    else failures.push(refused)
+  }
+  return failures
+}
+
+/**
+ * One payload: `uploading` row, copy into the store, POST piov, `created` row with its id, PUT piov_attach,
+ * `uploaded` row (a payload IOV an earlier run made starts at the attach). Each write is sent once. A refusal is
+ * recorded (`failed`, or `created` when the attach was refused: the next run attaches the same piov) and returned
+ * as one line; a 403 stops the stage. An error whose outcome is unknown stops it too, its row left open for the
+ * next run to settle with the CDB.
+ */
+async function insertOne(line: PlanLine, ctx: InsertContext): Promise<string | undefined> {
+  const { globalTag, ledgerPath } = ctx
+  const list = ctx.lists.get(line.type)!
+  const file = line.file!
+  const row: UploadRow = {
+    time: now(), runnumber: line.runnumber, tag: line.tag, type: line.type, globalTag,
+    state: 'uploading', checksum: file.md5, piov: line.piov, url: line.url!, detail: `into payload list ${list}`,
+  }
+  const record = (state: UploadRow['state'], piov: number | undefined, detail: string) =>
+    appendUploads(ledgerPath, [{ ...row, time: now(), state, piov, detail }])
+  const say = (text: string) => `${line.runnumber} ${line.tag} ${line.type}: ${text}`
+  const unknown = (err: unknown) =>
+    new CaloprodError(say(`${(err as Error).message}; the next run asks the CDB what came of it before writing again`), 1, { cause: err })
+  const refused = (err: CdbRefusal): string => {
+    ctx.log.warn(say(err.message))
+    if (err.status === 401 || err.status === 403) {
+      const advice = 'set CALOPROD_CDB_TOKEN to a token the CDB accepts for writes (nothing more was uploaded)'
+      throw new CaloprodError(say(`${err.message}; ${advice}`))
+    }
+    return say(err.message)
+  }
+  let piov = line.piov
+  if (piov === undefined) await appendUploads(ledgerPath, [row])
+  let copied: boolean
+  try {
+    copied = (await copyIntoStore(ctx.store.writeDir, row.url, file.path, file.md5)) === 'copied'
+  } catch (err) {
+    if (piov === undefined) await record('failed', undefined, (err as Error).message)
+    throw new CaloprodError(say((err as Error).message), 1, { cause: err })
+  }
+  if (piov === undefined) {
+    try {
+      piov = await createPayloadIov(ctx.request, { url: row.url, checksum: file.md5, run: line.runnumber })
+    } catch (err) {
+      if (!(err instanceof CdbRefusal)) throw unknown(err)
+      await record('failed', undefined, err.message)
+      // Nothing points at the file copied just now.
+      if (copied) await unlink(join(ctx.store.writeDir, row.url)).catch(() => {})
+      return refused(err)
+    }
+    await record('created', piov, `piov ${piov} made, to attach to ${list}`)
+  }
+  try {
+    await attachPayloadIov(ctx.request, list, piov)
+  } catch (err) {
+    if (!(err instanceof CdbRefusal)) throw unknown(err)
+    await record('created', piov, `the attach was refused (${err.message}); the next run attaches piov ${piov} again`)
+    return refused(err)
+  }
+  await record('uploaded', piov, `piov ${piov} attached to ${list}`)
+  ctx.log.info(say(`inserted as piov ${piov} (${row.url})${line.moves ? `; ${line.moves}` : ''}`))
+  return undefined
+}
