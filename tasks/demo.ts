@@ -53,7 +53,7 @@ try {
 
   say('night 1: the CDB knows 60% of the runs with their current tag, 10% with an outdated one')
   await task('reduce')
-  await sh`${join(fakes, 'fake-cdb')} init ${cdbState} ${join(output, 'run3auau.csv')} --current 0.6 --outdated 0.1`
+  await sh`${join(fakes, 'fake-cdb')} init ${cdbState} ${join(output, 'run3auau.csv')} --current 0.6 --outdated 0.1 --since 66457`
   await task('submit')
   await task('status')
 

@@ -176,7 +176,7 @@ function random(seed) {
  * a fraction `outdated` with one payload built from another tag, one in ten of those with one payload missing too,
  * the rest (new runs) missing everything. Deterministic for a seed.
  */
-export function stateFromRunList(csvText, { current = 0.6, outdated = 0.1, seed = 1 } = {}) {
+export function stateFromRunList(csvText, { current = 0.6, outdated = 0.1, seed = 1, since } = {}) {
   const next = random(seed)
   const runs = {}
   const lines = csvText.split('\n').slice(1).filter(Boolean)
@@ -190,7 +190,10 @@ export function stateFromRunList(csvText, { current = 0.6, outdated = 0.1, seed 
       if (next() < 0.1) runs[run][PAYLOAD_TYPES[(PAYLOAD_TYPES.indexOf(type) + 1) % PAYLOAD_TYPES.length]] = 'missing'
     }
   }
-  return { default: 'missing', runs }
+  // A tag in use holds maps from before this run list (a real one dates from the run type's first runs); without
+  // one, a run before every IOV of the tag is a layout the real server's continuous insert crashes on.
+  const iovs = since === undefined ? [] : [{ type: '*', spec: 'outdated', start: since, end: since + 1 }]
+  return { default: 'missing', runs, ...(iovs.length ? { iovs } : {}) }
 }
 
 /** Marks a run's payloads (all types) as built from `tag`, as a finished genStatus job and its upload would. */
@@ -207,7 +210,7 @@ export function saveState(path, state) {
   renameSync(temp, path)
 }
 
-const CLI_USAGE = `usage: fake-cdb init STATE RUNLIST.csv [--current F] [--outdated F] [--seed N]
+const CLI_USAGE = `usage: fake-cdb init STATE RUNLIST.csv [--current F] [--outdated F] [--seed N] [--since RUN]
        fake-cdb calibrate STATE RUN TAG
        fake-cdb show STATE RUN TAG`
 
@@ -224,7 +227,7 @@ export function cli(args = process.argv.slice(2)) {
     if (!runList) fail(CLI_USAGE)
     const options = {}
     for (let i = 0; i < flags.length; i += 2) {
-      const name = { '--current': 'current', '--outdated': 'outdated', '--seed': 'seed' }[flags[i]]
+      const name = { '--current': 'current', '--outdated': 'outdated', '--seed': 'seed', '--since': 'since' }[flags[i]]
       const value = Number(flags[i + 1])
       if (!name || !Number.isFinite(value)) fail(`bad option ${flags[i]} ${flags[i + 1] ?? ''}`)
       options[name] = value
