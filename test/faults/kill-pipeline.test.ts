@@ -15,11 +15,9 @@ import { freshDatabase } from '../helpers/database.js'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.js'
 import { FAKE_GENSTATUS, fakeCondorEnv, readFakeState } from '../helpers/fake-condor.js'
 import { killRepeatedly } from '../helpers/kill.js'
-import { buildBundles, runTask, startTask } from '../helpers/run-script.js'
+import { runTask, startTask } from '../helpers/run-script.js'
 import { listedRuns } from '../helpers/listed-runs.js'
 
-// Started from the bundles, as the Taskfile starts them.
-t.before(buildBundles)
 
 /** Kills of the whole `task submit` pipeline; the README's reliability table cites it. */
 export const PIPELINE_KILLS = Number(process.env.CALOPROD_KILLS_PIPELINE ?? 6)

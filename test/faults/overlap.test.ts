@@ -14,11 +14,9 @@ import { layout } from '../../lib/files/layout.js'
 import { freshDatabase } from '../helpers/database.js'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.js'
 import { FAKE_GENSTATUS, fakeCondorEnv, readFakeState } from '../helpers/fake-condor.js'
-import { buildBundles, startTask } from '../helpers/run-script.js'
+import { startTask } from '../helpers/run-script.js'
 import { listedRuns } from '../helpers/listed-runs.js'
 
-// Started from the bundles, as the Taskfile starts them.
-t.before(buildBundles)
 
 /** How many `task submit` start at once; the README's reliability table cites it. */
 export const OVERLAPPING_RUNS = 5

@@ -1,12 +1,9 @@
 // Runs a stage script or go-task. A stage runs in this process by default (runStageHere: the stage's own
 // declaration through lib/stage.ts, with no node or loader to start); as a child process where the process itself
-// is the point: from the stage's bundle (startBuilt, as the Taskfile runs it) for kills, signals and exit paths, or
-// from its source with tsx (runScript, as a person runs `npx tsx tasks/<stage>.ts`). go-task (runTask, startTask)
-// is the `task` on PATH, which `npm test` (test/run.ts) puts there.
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { join } from 'node:path'
+// is the point (kills, signals, exit paths), from its source with tsx as the Taskfile starts it (runScript,
+// startScript). go-task (runTask, startTask) is the `task` on PATH, which `npm test` (test/run.ts) puts there.
+import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { isPostgresNullSocketWrite } from '../../lib/catalog/known-bugs.js'
 import { runStage, type Stage } from '../../lib/stage.js'
 
@@ -79,27 +76,7 @@ export function runTask(args: readonly string[], env: NodeJS.ProcessEnv = {}, cw
   return startTask(args, env, { cwd }).done
 }
 
-let built: Promise<unknown> | undefined
-
-/** Bundles the stage scripts into .build/ (tasks/build.mjs, which writes each bundle atomically), once per test file. */
-export function buildBundles(): Promise<unknown> {
-  built ??= promisify(execFile)(process.execPath, [join(ROOT, 'tasks', 'build.mjs')])
-  return built
-}
-
-/** Starts stage `name` from its bundle (`node .build/<name>.js`, as the Taskfile does); `buildBundles` first. */
-export function startBuilt(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<ScriptResult> } {
-  const child = spawn(process.execPath, [join(ROOT, '.build', `${name}.js`), ...args], { cwd: ROOT, env: mergedEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
-  return collectOutput(child)
-}
-
-/** Runs stage `name` from its bundle, building the bundles first if this test file has not. */
-export async function runBuilt(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ScriptResult> {
-  await buildBundles()
-  return startBuilt(name, args, env).done
-}
-
-/** Runs `tasks/<name>.ts` with tsx, as a person runs it, from the project root; collects its output and exit code. */
+/** Runs `tasks/<name>.ts` with tsx, as the Taskfile and a person run it, from the project root; collects its output and exit code. */
 export function runScript(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<ScriptResult> {
   return startScript(name, args, env, cwd).done
 }
