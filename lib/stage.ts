@@ -52,6 +52,11 @@ export interface StageIo {
   stderr: (text: string) => void
   /** Whether stderr is a terminal (a person watching), never for cron or a log: then a stage may show progress. */
   stderrIsTerminal?: boolean
+  /**
+   * Receives, while the body runs, what to do before the process ends on a signal: log it, release the lock and
+   * remove this process's temporary files; undefined again when the body is done.
+   */
+  onInterrupt?: (cleanup: ((signal: string) => Promise<void>) | undefined) => void
 }
 
 /**
@@ -69,6 +74,21 @@ async function prepareOutput(output: string, create: boolean): Promise<void> {
   if (!info && create) await mkdir(output, { recursive: true })
 }
 
+/** The stage that writes each file a later stage reads and a person may break, by its path. */
+function writers({ output, runType }: Options): [string, string][] {
+  return [[layout.queryCsv(output), 'query'], [layout.runListCsv(output, runType), 'reduce'], [layout.reduceCsv(output), 'reduce'],
+    [layout.processCsv(output, runType), 'check'], [layout.missingCsv(output, runType), 'lists']]
+}
+
+/** `line` (an error naming a file) with the exact command that writes the file again, where it says to re-run that stage. */
+function withRerunCommand(line: string, options: Options | undefined): string {
+  const hint = 're-run the stage that writes it'
+  const writer = options && line.includes(hint) ? writers(options).find(([path]) => line.startsWith(`${path}:`))?.[1] : undefined
+  if (!writer || !options) return line
+  const arg = (text: string) => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`)
+  return line.replace(hint, `${hint}: task ${writer} RUN_TYPE=${arg(options.runType)} OUTPUT=${arg(options.output)}`)
+}
+
 /**
  * Runs a stage the way every stage runs: resolve options (or print help), prepare the output
  * directory, open the log, run the body, log its summary line. Errors become one line on stderr
@@ -77,8 +97,10 @@ async function prepareOutput(output: string, create: boolean): Promise<void> {
  */
 export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageContext) => Promise<string>): Promise<number> {
   let log: Log | undefined
+  let resolved: Options | undefined
   try {
     const options = resolveOptions(io.argv, io.env, io.cwd, spec.flags)
+    resolved = options
     if (options.help) {
       io.stdout(usage(`npx tsx tasks/${spec.name}.ts`, spec.summary, spec.flags))
       return 0
@@ -103,6 +125,11 @@ export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageCo
     let release: ReleaseLock | undefined
     if (spec.lock && !readOnly) release = await acquireLock(options.output, spec.name, lockOwner(), { log })
     let summary: string
+    io.onInterrupt?.(async (signal) => {
+      log?.info(`interrupted by ${signal}`)
+      await release?.()
+      await Promise.all(STAGE_DIRS.map((dir) => sweepStaleTemps(dir(options.output), process.pid)))
+    })
     try {
       // Only a lock holder may judge a temporary file abandoned: its pid is looked up on this host, and on a
       // shared output directory a stage of another node may be writing it. Read-only stages never sweep.
@@ -112,13 +139,14 @@ export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageCo
       }
       summary = await body({ options, argv: io.argv, log, env: io.env, progress })
     } finally {
+      io.onInterrupt?.(undefined)
       progress.clear()
       await release?.()
     }
     log.summary(summary)
     return 0
   } catch (err) {
-    const line = describeError(err)
+    const line = withRerunCommand(describeError(err), resolved)
     io.stderr(`caloprod ${spec.name}: ${line}\n`)
     try {
       log?.info(`failed: ${line}`)

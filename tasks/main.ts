@@ -25,8 +25,19 @@ function isEntryPoint(moduleUrl: string): boolean {
   }
 }
 
-/** Runs a stage as a command: sets the exit code for cron (0 done, 1 failed, 2 usage, 3 locked). */
+/**
+ * Runs a stage as a command: sets the exit code for cron (0 done, 1 failed, 2 usage, 3 locked; 130 and 143 when
+ * SIGINT or SIGTERM stopped it, after it released the lock and removed its temporary files).
+ */
 async function main({ spec, body }: Stage): Promise<void> {
+  let cleanup: ((signal: string) => Promise<void>) | undefined
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    // Once: a second signal ends the process at once, as a person pressing Ctrl-C twice expects.
+    process.once(signal, () => {
+      process.stderr.write(`caloprod ${spec.name}: stopped by ${signal}\n`)
+      void (cleanup?.(signal) ?? Promise.resolve()).catch(() => {}).finally(() => process.exit(code))
+    })
+  }
   process.on('uncaughtException', (err) => {
     if (isPostgresNullSocketWrite(err)) return
     process.stderr.write(`caloprod: internal error: ${err.stack ?? err}\n`)
@@ -41,6 +52,9 @@ async function main({ spec, body }: Stage): Promise<void> {
       stdout: (text) => process.stdout.write(text),
       stderr: (text) => process.stderr.write(text),
       stderrIsTerminal: process.stderr.isTTY === true,
+      onInterrupt: (then) => {
+        cleanup = then
+      },
     },
     body,
   )
