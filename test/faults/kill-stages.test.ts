@@ -64,6 +64,10 @@ const copy = (source: string, dir: string, ...names: string[]) => {
 /** Lists in `dir` name their files by absolute path: the copies keep pointing at the shared catalog files. */
 const processRuns = (dir: string) => readFileSync(join(dir, `${RUN_TYPE}-process.csv`), 'utf8').trim().split('\n').slice(1)
 
+// Each kill starts a stage from source (tsx) twice, the killed run and the re-run: more than tap's default on a busy
+// two-core machine.
+t.setTimeout(600_000)
+
 t.test('check, lists, condor and submit killed at random points', async (t) => {
   const { work, source, cdbEnv } = await sourceDirectory(t)
   const logs = join(work, 'condor-logs')

@@ -30,6 +30,10 @@ async function killRepeatedly(t: Test, c: Case) {
   t.ok(killedMidway >= KILLS_PER_STAGE / 2, `most kills landed while ${c.stage} ran (${killedMidway}/${KILLS_PER_STAGE})`)
 }
 
+// Each kill starts a stage from source (tsx) twice, the killed run and the re-run: more than tap's default on a busy
+// two-core machine.
+t.setTimeout(600_000)
+
 t.test('query', async (t) => {
   const { url, sql } = await freshDatabase(t)
   await loadCatalog(sql, { runs: { run2pp: 2, run2auau: 2, run3auau: 20 } })

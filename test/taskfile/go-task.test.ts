@@ -1,8 +1,7 @@
 // Taskfile.yml under the real go-task (the `task` on PATH, which `npm test` puts there): its flags, the variables
 // from the command line and the environment, the order of the stages, what is up to date, a failed night's page,
 // hand edits that heal, and interrupted nights. The night-by-night assertions are in test/pipeline.test.ts.
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
-import { mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
@@ -65,7 +64,7 @@ t.test('--dry: the stages in order, with the variables of the command line or th
   t.same(started(several.stderr), ['status', 'report', 'status'])
 })
 
-t.test('the variables reach the stages through the environment: RULES, MIN_EVENTS, JOBS are checked by the stage that reads them', async (t) => {
+t.test('RULES and MIN_EVENTS reach the stages through the environment, checked by the stage that reads them', async (t) => {
   const out = join(t.testdir(), 'out')
   const cases: [string, RegExp][] = [
     ['MIN_EVENTS=lots', /^caloprod query: CALOPROD_MIN_EVENTS: cannot parse "lots"/],
@@ -157,8 +156,12 @@ t.test('the cron line, a quiet night, --status, --force, a changed catalog file,
 })
 
 t.test('a failed night: the stage\'s line and go-task\'s, its exit code, and the page written once all the same', async (t) => {
-  const { out, task } = await night(t)
+  const { out, task, vars, env } = await night(t)
   t.equal((await task(['--silent', '-x', 'submit', 'report'])).code, 0)
+  // JOBS reaches check through CALOPROD_JOBS (a flag cannot be empty): a bad value is refused by check, naming it.
+  const jobs = await runTask(['--silent', '-x', 'check', ...vars.filter((v) => !v.startsWith('JOBS=')), 'JOBS=lots'], env)
+  t.equal(jobs.code, 2, jobs.stderr)
+  t.match(jobs.stderr, /^caloprod check: CALOPROD_JOBS/m)
   const page = layout.reportHtml(out)
   writeFileSync(page, 'yesterday\n')
   const failed = await task(['--silent', '-x', 'submit', 'report'], { FAKE_CDB_FAIL: 'exit1' })
