@@ -60,7 +60,7 @@ t.test('two submits in a row submit each run once', async (t) => {
   ])
   const job = jobsOf(s, 68002)[0]
   t.equal(job.CaloprodOutput, s.output, 'each job carries its output directory and its run and tag')
-  t.equal(job.RequestMemory, '512MB')
+  t.equal(job.RequestMemory, 512)
   const quiet = await act(s, ['--quiet'])
   t.equal(quiet.code, 0)
   t.equal(quiet.stdout + quiet.stderr, '', 'a quiet night with --quiet prints nothing')
