@@ -31,6 +31,8 @@ export interface StatusRecord {
   cluster: number | null
   proc: number | null
   hold_reason: string | null
+  /** MB the job asks for now (RequestMemory: a release for memory raises it). */
+  memory_mb: number | null
 }
 
 /** A run's state as status tells it: the scheduler's view, and `uploaded` from the upload ledger. */
@@ -64,6 +66,9 @@ export function describeState(state: StatusState, hasList: boolean, maxAttempts:
   if (state.state === 'failed') {
     detail = `${state.attempts} of ${maxAttempts} attempts${state.attempts >= maxAttempts ? ', given up' : ''}; ${detail}`
   }
+  if (state.state === 'held' && state.job?.requestMemory) {
+    detail = `${detail} (${state.job.requestMemory} MB asked; attempt ${state.attempts} of ${maxAttempts})`
+  }
   if (state.state === 'new' && !hasList) detail = `no list in datasets/ (see the lists stage's log); ${detail}`
   return detail
 }
@@ -84,6 +89,7 @@ export function statusRecord(state: StatusState, hasList: boolean, maxAttempts: 
     cluster: state.job?.cluster ?? state.cluster ?? null,
     proc: state.job?.proc ?? null,
     hold_reason: state.state === 'held' ? (state.job?.holdReason ?? null) : null,
+    memory_mb: state.job?.requestMemory ?? null,
   }
 }
 
