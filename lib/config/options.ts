@@ -73,8 +73,6 @@ export interface Options {
   memoryScale: number
   /** The runs `why` tells the story of. */
   runs: number[] | undefined
-  /** `why`: ask the catalog and the CDB now too. */
-  live: boolean
 }
 
 
@@ -118,7 +116,6 @@ export function defaultOptions(env: Env, cwd: string): Options {
     maxMemory: 4,
     memoryScale: 1.5,
     runs: undefined,
-    live: false,
   }
 }
 
