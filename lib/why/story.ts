@@ -15,7 +15,7 @@ import { readRunList } from '../files/run-list.js'
 import { readSettled } from '../files/settled.js'
 import type { RuleSet } from '../rules/types.js'
 import { currentStates } from '../scheduler/current-states.js'
-import type { RunState } from '../scheduler/job-state.js'
+import { byRunTag, type RunState } from '../scheduler/job-state.js'
 import { latestUploads, readUploads } from '../upload/ledger.js'
 import { findPayloads } from '../upload/payload-files.js'
 import { eventsOnDisk, readCatalogView, type CatalogView } from './catalog.js'
@@ -105,10 +105,15 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     readUploads(layout.uploadsCsv(output)),
   ])
   const missingPaths = new Set(missing.map((row) => row.full_file_path))
+  // By run once, so the stories of all the runs to process (the report's) cost one pass over each file.
+  const keptTags = new Map(runList.map((r) => [r.runnumber, r.tag]))
+  const settledOf = new Map(settled.map((r) => [r.runnumber, r]))
+  const processed = new Set(process.map((r) => `${r.runnumber}_${r.tag}`))
+  const rowsOf = byRunTag(ledger.rows.filter((row) => asked.has(row.runnumber)), (row) => `${row.runnumber}_${row.tag}`)
   const checked = await stat(layout.processCsv(output, runType)).then((s) => s.mtime.toISOString(), () => undefined)
   const submitted = options.runs.flatMap((run) => {
-    const tag = runList.find((r) => r.runnumber === run)?.tag
-    return tag && ledger.rows.some((row) => row.runnumber === run && row.tag === tag) ? [{ runnumber: run, tag }] : []
+    const tag = keptTags.get(run)
+    return tag && rowsOf.has(`${run}_${tag}`) ? [{ runnumber: run, tag }] : []
   })
   // The scheduler is asked only about runs the ledger says were submitted.
   let states: RunState[] = []
@@ -122,14 +127,16 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     }
   }
   const { first, last } = runRange(runType, rules.runTypes)
-  const latest = [...latestUploads(uploads.rows).values()]
+  const uploadsOf = byRunTag([...latestUploads(uploads.rows).values()], (row) => `${row.runnumber}_${row.tag}`)
+  const statesOf = new Map(states.map((state) => [`${state.runnumber}_${state.tag}`, state]))
 
   return Promise.all(options.runs.map(async (run): Promise<RunStory> => {
     const tagFiles = catalog.tags.get(run) ?? []
-    const keptTag = runList.find((r) => r.runnumber === run)?.tag ?? null
+    const keptTag = keptTags.get(run) ?? null
+    const key = `${run}_${keptTag}`
     const kept = tagFiles.find((t) => t.tag === keptTag)
-    const settledRow = settled.find((r) => r.runnumber === run && r.tag === keptTag)
-    const toProcess = process.some((r) => r.runnumber === run && r.tag === keptTag)
+    const settledRow = settledOf.get(run)?.tag === keptTag ? settledOf.get(run) : undefined
+    const toProcess = processed.has(key)
     const cdb: RunStory['cdb'] = {}
     let cdbNote = 'not asked: reduce has not kept the run'
     if (settledRow) {
@@ -140,11 +147,11 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     } else if (keptTag) cdbNote = `not asked yet: the check stage has not run since reduce kept ${keptTag}`
     const list = keptTag ? layout.listFile(output, run, keptTag) : undefined
     const listed = list ? (await readFile(list, 'utf8').catch(() => '')).split('\n').filter(Boolean) : []
-    const rows = ledger.rows.filter((row) => row.runnumber === run && row.tag === keptTag)
+    const rows = rowsOf.get(key) ?? []
     const submissions = rows.filter((row) => row.state !== 'submitting').map((row) => ({
       time: row.time, cluster: row.cluster ?? null, attempt: row.attempt, state: row.state, memoryMb: row.memoryMb ?? null, detail: row.detail,
     }))
-    const state = states.find((s) => s.runnumber === run && s.tag === keptTag)
+    const state = statesOf.get(key)
     const job = state
       ? {
           state: state.state, detail: state.detail, holdReason: state.job?.holdReason ?? null, holdCode: state.job?.holdCode ?? null,
@@ -165,8 +172,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
       missingFiles: (kept?.paths ?? []).map((p) => p.path).filter((p) => missingPaths.has(p)),
       eventsOnDisk: kept && toProcess ? eventsOnDisk(kept, missingPaths) : null,
       submissions, job, payloads,
-      uploads: latest.filter((row) => row.runnumber === run && row.tag === keptTag)
-        .map((row) => ({ type: row.type, state: row.state, globalTag: row.globalTag, time: row.time, detail: row.detail })),
+      uploads: (uploadsOf.get(key) ?? []).map((row) => ({ type: row.type, state: row.state, globalTag: row.globalTag, time: row.time, detail: row.detail })),
       next: '',
     }
     story.next = nextStep(story, { catalogRead: catalog.queried, state, first, last, ...options })
