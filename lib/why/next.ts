@@ -20,15 +20,17 @@ export interface NextContext {
 export function nextStep(s: RunStory, ctx: NextContext): string {
   const above = s.threshold === null ? 'with files' : `with more than ${s.threshold} events`
   if (!s.inRange) return `nothing, ever: run ${s.run} is outside ${s.runType}'s range ${ctx.first}-${ctx.last}; ask with the right --run-type`
-  if (!ctx.catalogRead) return 'the query stage has not run in this output directory yet: run `task submit` (or query) first'
-  if (!s.inCatalog) {
-    return `nothing until the catalog has histogram files of it ${above} (under rule set ${s.rules}); the query asks again every night`
+  if (!s.toProcess) {
+    if (!ctx.catalogRead) return 'the query stage has not run in this output directory yet: run `task submit` (or query) first'
+    if (!s.inCatalog) {
+      return `nothing until the catalog has histogram files of it ${above} (under rule set ${s.rules}); the query asks again every night`
+    }
+    if (!s.selected) return 'reduce has not run since the query: the next night keeps a tag for it'
+    if (s.cdbNote.startsWith('settled')) {
+      return 'nothing: its payloads are current in the CDB; the check asks again once the settled entry is older than --recheck-after'
+    }
+    return 'the next check asks the CDB about it'
   }
-  if (!s.selected) return 'reduce has not run since the query: the next night keeps a tag for it'
-  if (s.cdbNote.startsWith('settled')) {
-    return 'nothing: its payloads are current in the CDB; the check asks again once the settled entry is older than --recheck-after'
-  }
-  if (!s.toProcess) return 'the next check asks the CDB about it'
   if (s.listed.length === 0) {
     const onDisk = s.eventsOnDisk === null ? '' : ` (${s.eventsOnDisk} events on disk)`
     return `no job until its files are back${onDisk}: the lists stage looks again every night; a person can restore ` +

@@ -50,6 +50,8 @@ export interface RunStory {
   rules: string
   /** The run type's range holds the run. */
   inRange: boolean
+  /** Whether query.csv exists (the query stage has run here). */
+  queried: boolean
   /** In query.csv; false when the query ran and did not select it (absent, or below the threshold there). */
   inCatalog: boolean
   tags: { tag: string; events: number; files: number }[]
@@ -164,7 +166,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
       ? (await findPayloads(output, run, keptTag, rules.payloadTypes)).flatMap((p) => (p.ok ? [p.file.name] : []))
       : []
     const story: RunStory = {
-      run, runType, rules: rules.name, inRange: run >= first && run <= last, inCatalog: tagFiles.length > 0,
+      run, runType, rules: rules.name, inRange: run >= first && run <= last, queried: catalog.queried, inCatalog: tagFiles.length > 0,
       tags: tagFiles.map(({ tag, events, files }) => ({ tag, events, files })),
       threshold: options.minEvents ?? null, selected: keptTag !== null, keptTag,
       kept: keptBecause(tagFiles.map((t) => t.tag), keptTag, run, catalog, rules),

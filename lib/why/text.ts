@@ -8,6 +8,7 @@ export function storyLines(s: RunStory): string[] {
   const threshold = s.threshold === null ? 'no event threshold' : `threshold more than ${s.threshold} events`
   const lines = [`run ${s.run} (${s.runType}, rule set ${s.rules})`]
   if (!s.inRange) lines.push(`  catalog: outside ${s.runType}'s range`)
+  else if (!s.queried) lines.push('  catalog: query.csv is not written yet (the query stage has not run here)')
   else if (!s.inCatalog) {
     lines.push(`  catalog: not selected by the query (${threshold}): it has no histogram files there, or too few events`)
   } else {

@@ -1,5 +1,6 @@
 // A job held for memory is given more and released, night after night, until --max-attempts; any other hold is
 // left for a person. Played on the fake scheduler's condor_qedit and condor_release.
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { readLedger } from '../../lib/files/ledger.js'
@@ -54,6 +55,13 @@ t.test('held for memory: released with 1.5x on each night, up to --max-attempts;
   t.match(status.stdout, /^68001 new_newcdbtag_v008 held: .*job 1\.0 .*Job has gone over memory limit/m)
   const json = await runStageHere('status', ['--output', s.output, '--json'], s.env)
   t.match(JSON.parse(json.stdout), [{ runnumber: 68001, state: 'held', attempts: 3, memory_mb: 1152 }], 'status --json: attempts and memory')
+  // why needs the run list the reduce stage writes; this output directory was made from the process list on.
+  writeFileSync(join(s.output, 'run3auau.csv'), readFileSync(join(s.output, 'run3auau-process.csv')))
+  const why = await runStageHere('why', ['--output', s.output, '--run', '68001', '--max-attempts', '3', '--max-memory', '1.5'], s.env)
+  t.equal(why.code, 0, why.stderr)
+  t.match(why.stdout, /job: \S+ cluster 1 attempt 1, 512 MB: submitted .*\n  job: \S+ cluster 1 attempt 2, 768 MB: released .*\n  job: \S+ cluster 1 attempt 3, 1152 MB: released /,
+    'why: each release with its memory')
+  t.match(why.stdout, /scheduler now: held: .*\[HoldReasonCode 34\], 1152 MB asked\n  next: stays held: gave up after 3 attempts/)
 })
 
 t.test('--max-memory caps the memory given; a job already at the cap is left for a person', async (t) => {
