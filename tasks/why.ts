@@ -14,8 +14,11 @@ export const stage = await declareStage(
       'events, threshold), reduce (the tag kept and why), the CDB (settled or to process), lists (files listed and\n' +
       'missing), the jobs (each submission, memory, the scheduler\'s state now), upload, and what the next night does.\n' +
       'Reads what the stages wrote; asks the scheduler only about submitted runs; writes nothing, not even the log.\n' +
+      'With --live: also asks the catalog (--db-url, else PG*) for the run\'s tags and events without the threshold,\n' +
+      'and nopayloaddb (--cdb-url, else NOPAYLOADCLIENT_CONF) for each payload type of the kept tag.\n' +
       'With --json: a JSON array, one object per run.',
-    flags: ['run-type', 'rules', 'min-events', 'output', 'run', 'max-attempts', 'max-memory', 'memory-scale', 'timeout', 'json', 'help'],
+    flags: ['run-type', 'rules', 'min-events', 'output', 'run', 'max-attempts', 'max-memory', 'memory-scale', 'timeout', 'live', 'db-url',
+      'statement-timeout', 'cdb-url', 'global-tag', 'json', 'help'],
     readOnly: () => true,
   },
   async ({ options, env }) => {

@@ -166,6 +166,7 @@ export const FLAGS = {
         return Number(run)
       }),
   },
+  live: { key: 'live', kind: 'boolean', help: 'also ask the catalog and the CDB now (else: only what the stages wrote)' },
   json: { key: 'json', kind: 'boolean', help: 'print one JSON object per run, in a JSON array, instead of lines' },
 } as const satisfies Record<string, FlagSpec>
 

@@ -73,6 +73,8 @@ export interface Options {
   memoryScale: number
   /** The runs `why` tells the story of. */
   runs: number[] | undefined
+  /** `why`: ask the catalog and the CDB now too. */
+  live: boolean
 }
 
 
@@ -116,6 +118,7 @@ export function defaultOptions(env: Env, cwd: string): Options {
     maxMemory: 4,
     memoryScale: 1.5,
     runs: undefined,
+    live: false,
   }
 }
 

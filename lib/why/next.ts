@@ -22,6 +22,9 @@ export function nextStep(s: RunStory, ctx: NextContext): string {
   if (!s.inRange) return `nothing, ever: run ${s.run} is outside ${s.runType}'s range ${ctx.first}-${ctx.last}; ask with the right --run-type`
   if (!s.toProcess) {
     if (!ctx.catalogRead) return 'the query stage has not run in this output directory yet: run `task submit` (or query) first'
+    if (s.belowBy !== null && s.belowBy > 0) {
+      return `nothing until it has ${s.belowBy} more events in the catalog (--min-events ${s.threshold}); a person can lower --min-events`
+    }
     if (!s.inCatalog) {
       return `nothing until the catalog has histogram files of it ${above} (under rule set ${s.rules}); the query asks again every night`
     }

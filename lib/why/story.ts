@@ -19,6 +19,12 @@ import { byRunTag, type RunState } from '../scheduler/job-state.js'
 import { latestUploads, readUploads } from '../upload/ledger.js'
 import { findPayloads } from '../upload/payload-files.js'
 import { eventsOnDisk, readCatalogView, type CatalogView } from './catalog.js'
+import { catalogNow, cdbNow } from './live.js'
+import { catalogTarget, describeTarget } from '../catalog/connection.js'
+import { REQUEST_TIMEOUT_MS, resolveApiUrl } from '../cdb/backend.js'
+import { redactUrl } from '../cdb/http.js'
+import { GLOBAL_TAG } from '../config/calibrations.js'
+import type { RunTag } from '../files/run-list.js'
 import { nextStep } from './next.js'
 
 export interface WhyOptions {
@@ -32,6 +38,12 @@ export interface WhyOptions {
   memoryScale: number
   /** Seconds a scheduler call may take. */
   timeout: number
+  /** Ask the catalog (`dbUrl`, else the PG* variables) and nopayloaddb (`cdbUrl`, else NOPAYLOADCLIENT_CONF) now. */
+  live?: boolean
+  dbUrl?: string
+  cdbUrl?: string
+  globalTag?: string
+  statementTimeout?: number
 }
 
 /** One submission event of the ledger that reached (or may have reached) the scheduler, or a release. */
@@ -56,6 +68,10 @@ export interface RunStory {
   inCatalog: boolean
   tags: { tag: string; events: number; files: number }[]
   threshold: number | null
+  /** With --live, a run the catalog has but the query did not select: how many more events it needs. */
+  belowBy: number | null
+  /** What the catalog and the CDB said now (--live), or why they were not asked. */
+  live: string | null
   /** In the run list `<runtype>.csv` (reduce kept it). */
   selected: boolean
   keptTag: string | null
@@ -77,6 +93,18 @@ export interface RunStory {
   payloads: string[]
   uploads: { type: string; state: string; globalTag: string; time: string; detail: string }[]
   next: string
+}
+
+/** The catalog and the CDB now: each run's tags, each kept tag's payload states, and what was asked. */
+async function askNow(options: WhyOptions, env: Env, kept: RunTag[]) {
+  const target = catalogTarget(options.dbUrl, env)
+  const tags = await catalogNow(target, options.rules, options.runType, options.runs, options.statementTimeout ?? 600)
+  const catalogNote = `the catalog ${describeTarget(target)} asked now, without the threshold`
+  const apiUrl = await resolveApiUrl(options.cdbUrl, env).catch(() => undefined)
+  if (!apiUrl) return { tags, cdb: new Map<number, Map<PayloadType, PayloadState>>(), catalogNote, cdbNote: 'the CDB not asked: name nopayloaddb with --cdb-url or NOPAYLOADCLIENT_CONF' }
+  const globalTag = options.globalTag ?? GLOBAL_TAG
+  const cdb = await cdbNow(apiUrl, globalTag, kept, options.rules.payloadTypes, REQUEST_TIMEOUT_MS)
+  return { tags, cdb, catalogNote, cdbNote: `nopayloaddb ${redactUrl(apiUrl)} asked now (global tag ${globalTag})` }
 }
 
 const exists = (path: string) => stat(path).then(() => true, () => false)
@@ -129,14 +157,18 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     }
   }
   const { first, last } = runRange(runType, rules.runTypes)
+  const live = options.live ? await askNow(options, env, options.runs.flatMap((run) => {
+    const tag = keptTags.get(run)
+    return tag ? [{ runnumber: run, tag }] : []
+  })) : undefined
   const uploadsOf = byRunTag([...latestUploads(uploads.rows).values()], (row) => `${row.runnumber}_${row.tag}`)
   const statesOf = new Map(states.map((state) => [`${state.runnumber}_${state.tag}`, state]))
 
   return Promise.all(options.runs.map(async (run): Promise<RunStory> => {
-    const tagFiles = catalog.tags.get(run) ?? []
+    const tagFiles = live?.tags.get(run) ?? catalog.tags.get(run) ?? []
     const keptTag = keptTags.get(run) ?? null
     const key = `${run}_${keptTag}`
-    const kept = tagFiles.find((t) => t.tag === keptTag)
+    const kept = catalog.tags.get(run)?.find((t) => t.tag === keptTag)
     const settledRow = settledOf.get(run)?.tag === keptTag ? settledOf.get(run) : undefined
     const toProcess = processed.has(key)
     const cdb: RunStory['cdb'] = {}
@@ -147,6 +179,11 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     } else if (toProcess) {
       cdbNote = `a payload of ${rules.payloadTypes.join(', ')} is missing or outdated, by the check of ${checked ?? '?'} (which records only counts per type, not which)`
     } else if (keptTag) cdbNote = `not asked yet: the check stage has not run since reduce kept ${keptTag}`
+    const now = live?.cdb.get(run)
+    if (now) {
+      for (const [type, answer] of now) cdb[type] = answer
+      cdbNote = `${live!.cdbNote}${settledRow ? `; ${cdbNote}` : ''}`
+    }
     const list = keptTag ? layout.listFile(output, run, keptTag) : undefined
     const listed = list ? (await readFile(list, 'utf8').catch(() => '')).split('\n').filter(Boolean) : []
     const rows = rowsOf.get(key) ?? []
@@ -168,7 +205,11 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     const story: RunStory = {
       run, runType, rules: rules.name, inRange: run >= first && run <= last, queried: catalog.queried, inCatalog: tagFiles.length > 0,
       tags: tagFiles.map(({ tag, events, files }) => ({ tag, events, files })),
-      threshold: options.minEvents ?? null, selected: keptTag !== null, keptTag,
+      threshold: options.minEvents ?? null,
+      belowBy: live && options.minEvents !== undefined && tagFiles.length && !catalog.tags.has(run)
+        ? options.minEvents + 1 - Math.max(...tagFiles.map((t) => t.events)) : null,
+      live: live ? `${live.catalogNote}; ${live.cdbNote}` : null,
+      selected: keptTag !== null, keptTag,
       kept: keptBecause(tagFiles.map((t) => t.tag), keptTag, run, catalog, rules),
       cdb, cdbNote, toProcess, listed,
       missingFiles: (kept?.paths ?? []).map((p) => p.path).filter((p) => missingPaths.has(p)),

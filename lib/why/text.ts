@@ -9,11 +9,13 @@ export function storyLines(s: RunStory): string[] {
   const lines = [`run ${s.run} (${s.runType}, rule set ${s.rules})`]
   if (!s.inRange) lines.push(`  catalog: outside ${s.runType}'s range`)
   else if (!s.queried) lines.push('  catalog: query.csv is not written yet (the query stage has not run here)')
+  else if (!s.inCatalog && s.live) lines.push(`  catalog: no histogram file of it under rule set ${s.rules} (${s.live})`)
   else if (!s.inCatalog) {
-    lines.push(`  catalog: not selected by the query (${threshold}): it has no histogram files there, or too few events`)
+    lines.push(`  catalog: not selected by the query (${threshold}): no histogram files there, or too few events; --live asks the catalog`)
   } else {
     const tags = s.tags.map((t) => `${t.tag} ${plural(t.files, 'file')} ${t.events} events`).join('; ')
-    lines.push(`  catalog: ${tags} (${threshold})`)
+    const below = s.belowBy === null ? '' : `; below the threshold: ${s.belowBy} events short, so the query leaves it out`
+    lines.push(`  catalog${s.live ? ' now' : ''}: ${tags} (${threshold})${below}`)
   }
   if (s.keptTag) lines.push(`  reduce: kept ${s.kept}`)
   if (s.selected) {
