@@ -1,5 +1,5 @@
 // One view per run of the run type: its state by the rules of states.ts, and what the table shows of it.
-import { reconcile, runState, type RunState } from '../scheduler/job-state.js'
+import { byRunTag, reconcile, runState, type RunState } from '../scheduler/job-state.js'
 import { runTagKey } from '../files/dataset-list.js'
 import type { SchedulerJob } from '../scheduler/scheduler.js'
 import type { LedgerRow } from '../files/ledger.js'
@@ -27,18 +27,6 @@ export interface RunView {
   holdReason: string | undefined
   /** A finished run's payload types genStatus wrote no file for: the CDB will still lack them. */
   absent: readonly string[]
-}
-
-/** Groups items by `<run>_<tag>`. */
-function byRunTag<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>()
-  for (const item of items) {
-    const k = key(item)
-    const group = groups.get(k)
-    if (group) group.push(item)
-    else groups.set(k, [item])
-  }
-  return groups
 }
 
 const isoOfEpoch = (seconds: number | undefined) => (seconds === undefined ? undefined : new Date(seconds * 1000).toISOString())
