@@ -17,13 +17,13 @@ import type { RuleSet } from '../rules/types.js'
 import { currentStates } from '../scheduler/current-states.js'
 import { byRunTag, type RunState } from '../scheduler/job-state.js'
 import { latestUploads, readUploads } from '../upload/ledger.js'
-import { findPayloads } from '../upload/payload-files.js'
+import { absentPayloads } from '../upload/payload-files.js'
 import { eventsOnDisk, readCatalogView, type CatalogView } from './catalog.js'
 import { catalogNow, cdbNow } from './live.js'
 import { catalogTarget, describeTarget } from '../catalog/connection.js'
 import { REQUEST_TIMEOUT_MS, resolveApiUrl } from '../cdb/backend.js'
 import { redactUrl } from '../cdb/http.js'
-import { GLOBAL_TAG } from '../config/calibrations.js'
+import { currentPayloadFile, GLOBAL_TAG } from '../config/calibrations.js'
 import type { RunTag } from '../files/run-list.js'
 import { nextStep } from './next.js'
 
@@ -199,9 +199,8 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
       : rows.length && schedulerSilent
         ? { state: 'unknown', detail: schedulerSilent, holdReason: null, holdCode: null, exitCode: null, memoryMb: null }
         : null
-    const payloads = keptTag && rows.length
-      ? (await findPayloads(output, run, keptTag, rules.payloadTypes)).flatMap((p) => (p.ok ? [p.file.name] : []))
-      : []
+    const absent = keptTag && rows.length ? await absentPayloads(output, run, keptTag, rules.payloadTypes) : rules.payloadTypes
+    const payloads = rules.payloadTypes.filter((type) => !absent.includes(type)).map((type) => currentPayloadFile(type, keptTag!, run))
     const story: RunStory = {
       run, runType, rules: rules.name, inRange: run >= first && run <= last, queried: catalog.queried, inCatalog: tagFiles.length > 0,
       tags: tagFiles.map(({ tag, events, files }) => ({ tag, events, files })),
