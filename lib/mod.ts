@@ -16,6 +16,9 @@ export { runCondor } from './condor.js'
 export { runSubmit, planSubmission, formatPlan, type SubmitOptions } from './submit.js'
 /** status: one line per run of the process list, from the ledger and the scheduler. */
 export { runStatus } from './status.js'
+/** why: each run's story (catalog, reduce, CDB, lists, jobs, upload) and what the next night does; `storyLines` prints it. */
+export { tellStories, type RunStory, type WhyOptions } from './why/story.js'
+export { storyLines } from './why/text.js'
 /** A stage's log, appended to `<output>/log/<date>.log` (`logFileFor`). */
 export { openLog, logFileFor, type Log } from './log.js'
 /** The output directory's lock, one caloprod run at a time: a script that acts takes it as the stages do (exit 3 when held). */

@@ -9,7 +9,7 @@ t.test('a script imports caloprod by its name and finds the stages, the files, t
     'writeProcessList', 'writeMissingList', 'parseListName', 'runTagKey', 'readJobsList', 'appendLedger', 'readLedger',
     'readTable', 'writeCsv', 'writeFileIfChanged', 'catalogTarget', 'connectCatalog', 'queryFiles', 'askCdb',
     'schedulerJobs', 'condorSubmit', 'runState', 'currentPayloadFile', 'runRange', 'tagProblem', 'pathProblem',
-    'logFileFor', 'acquireLock', 'lockOwner', 'defaultOptions',
+    'logFileFor', 'acquireLock', 'lockOwner', 'defaultOptions', 'tellStories', 'storyLines',
   ]
   for (const name of functions) t.type(mod[name], 'function', name)
   t.ok((mod.PAYLOAD_TYPES as string[]).includes('CEMC_meanTime'), 'the payload types')
