@@ -85,6 +85,7 @@ export async function runReport(options: ReportOptions, env: Env, now: Date = ne
         output: options.output, runType: options.runType, rules: { ...SEED_RULES, ...options.rules }, minEvents: options.minEvents,
         runs: toProcess, maxAttempts: options.maxAttempts, maxMemory: options.maxMemory ?? 4,
         memoryScale: options.memoryScale ?? 1.5, timeout: options.timeout,
+        scheduler: inputs.scheduler.answered ? inputs.scheduler.jobs : inputs.scheduler.error,
       }, env)
     : []
   const { html, runs, attention } = buildReport(inputs, new Map(told.map((story) => [story.run, storyLines(story)])))

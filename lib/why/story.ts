@@ -15,7 +15,8 @@ import { readRunList } from '../files/run-list.js'
 import { readSettled } from '../files/settled.js'
 import type { RuleSet } from '../rules/types.js'
 import { currentStates } from '../scheduler/current-states.js'
-import { byRunTag, type RunState } from '../scheduler/job-state.js'
+import { byRunTag, reconcile, runStates, type RunState } from '../scheduler/job-state.js'
+import type { SchedulerJob } from '../scheduler/scheduler.js'
 import { latestUploads, readUploads } from '../upload/ledger.js'
 import { absentPayloads } from '../upload/payload-files.js'
 import { eventsOnDisk, readCatalogView, type CatalogView } from './catalog.js'
@@ -44,6 +45,8 @@ export interface WhyOptions {
   cdbUrl?: string
   globalTag?: string
   statementTimeout?: number
+  /** What the scheduler already answered (the report asked it), or why it said nothing: then it is not asked again. */
+  scheduler?: SchedulerJob[] | string
 }
 
 /** One submission event of the ledger that reached (or may have reached) the scheduler, or a release. */
@@ -148,7 +151,12 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   // The scheduler is asked only about runs the ledger says were submitted.
   let states: RunState[] = []
   let schedulerSilent: string | undefined
-  if (submitted.length) {
+  const known = options.scheduler
+  if (submitted.length === 0) states = []
+  else if (typeof known === 'string') schedulerSilent = known
+  else if (known) {
+    states = runStates(submitted, [...ledger.rows, ...reconcile(ledger.rows, known, new Date().toISOString())], known)
+  } else {
     try {
       states = (await currentStates(output, submitted, { env, timeout: options.timeout })).states
     } catch (err) {
