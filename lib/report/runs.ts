@@ -4,6 +4,7 @@ import { runTagKey } from '../files/dataset-list.js'
 import type { SchedulerJob } from '../scheduler/scheduler.js'
 import type { LedgerRow } from '../files/ledger.js'
 import { describeState } from '../status.js'
+import { decideHeld } from '../scheduler/memory-hold.js'
 import type { ReportInputs } from './gather.js'
 import { latestUploads } from '../upload/ledger.js'
 import { classify, type ReportStateName, type RunFacts } from './states.js'
@@ -25,6 +26,8 @@ export interface RunView {
   lastJob: string | undefined
   lastWhen: string | undefined
   holdReason: string | undefined
+  /** Held for memory and within its attempts and --max-memory: the next submit releases it with more. */
+  releasing: boolean
   /** A finished run's payload types genStatus wrote no file for: the CDB will still lack them. */
   absent: readonly string[]
 }
@@ -97,11 +100,15 @@ export function runViews(inputs: ReportInputs): RunView[] {
     const latest = job?.job
     const finished = state === 'done' || state === 'uploaded'
     const absent = finished ? (inputs.absent.get(runnumber) ?? []) : []
+    const { maxAttempts, maxMemory = 4, memoryScale = 1.5 } = inputs.options
+    const held = job && state === 'held'
+      ? decideHeld(job, { maxAttempts, maxMemoryMb: Math.round(maxMemory * 1024), scale: memoryScale, submittedMb: undefined })
+      : undefined
     return {
       runnumber,
       tag,
       state,
-      detail: detailOf(state, facts, hasList, inputs) + (absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''),
+      detail: detailOf(state, facts, hasList, inputs) + (held?.release ? `; next night: ${held.note}` : '') + (absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''),
       attempts: job?.attempts ?? new Set(mine.filter((r) => r.cluster !== undefined).map((r) => r.cluster)).size,
       events: sameTag?.events,
       files: sameTag?.files,
@@ -115,6 +122,7 @@ export function runViews(inputs: ReportInputs): RunView[] {
           : undefined,
       lastWhen: (latest && isoOfEpoch(latest.since)) ?? facts.lastRow?.time,
       holdReason: state === 'held' ? (latest?.holdReason ?? 'no reason given') : undefined,
+      releasing: held?.release ?? false,
       absent,
     }
   })

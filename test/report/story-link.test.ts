@@ -1,9 +1,11 @@
 // The report links each run to process to its story (`why`'s lines), a section of the same page: clicked in
 // headless Chromium, the link lands on the run's section, which says what `why` says.
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { startBrowser } from '../helpers/browser.js'
-import { afterSeveralNights } from '../helpers/report-output.js'
+import { fakeCondor } from '../helpers/fake-condor.js'
+import { afterSeveralNights, HOLD_REASON } from '../helpers/report-output.js'
 import { runStageHere } from '../helpers/run-script.js'
 
 t.setTimeout(600_000)
@@ -36,4 +38,18 @@ t.test('a run of the table links to its story on the same page', async (t) => {
   })
   t.ok(visible, `scrolled into view`)
   t.same(errors, [])
+})
+
+t.test('a run held for memory that the next submit releases needs no person; its row says what comes next', async (t) => {
+  const out = await afterSeveralNights(t)
+  const report = (extra: string[] = []) => runStageHere('report', ['--output', out.output, '--max-attempts', '2', ...extra], out.env)
+  t.equal((await report()).code, 0)
+  const attentionOf = (html: string) => /<table id="attention-table">[\s\S]*?<\/table>/.exec(html)?.[0] ?? ''
+  t.match(attentionOf(readFileSync(join(out.output, 'report.html'), 'utf8')), /<td>66503<\/td><td>[^<]*<\/td><td class="what">held<\/td>/, 'held for another reason: a person')
+  const id = (await fakeCondor(out.condorState, 'list')).split('\n').find((line) => line.includes('66503_'))!.split(' ')[0]!
+  await fakeCondor(out.condorState, 'set', id, 'held', `reason=${HOLD_REASON}`, 'code=34')
+  t.equal((await report()).code, 0)
+  const html = readFileSync(join(out.output, 'report.html'), 'utf8')
+  t.notMatch(attentionOf(html), /<td>66503<\/td><td>[^<]*<\/td><td class="what">held<\/td>/, 'held for memory, to be released: no person needed')
+  t.match(html, /title="[^"]*next night: release 2 of 2: held for memory with 512 MB; given 768 MB"/, 'the row says what the next night does')
 })
