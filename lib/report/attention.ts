@@ -14,7 +14,8 @@ export interface AttentionItem {
 export const DONE_TOO_LONG_S = 86400
 
 /**
- * Held runs (with the reason; not one held for memory that the next submit releases with more), runs given up, runs done but not in the CDB for more than a day, finished runs with
+ * Held runs (with the reason; not one held for memory that the next submit releases with more), runs given up,
+ * runs done but not in the CDB for more than a day, finished runs with
  * payload types genStatus wrote no file for, runs with missing files (k of n), runs to process without a list.
  * Newest run first; a run may appear more than once.
  */
