@@ -7,7 +7,7 @@ import type { Env } from '../config/options.js'
 import { appendLedger, type LedgerRow } from '../files/ledger.js'
 import type { Log } from '../log.js'
 import type { RunState } from './job-state.js'
-import { MEMORY_HOLD, raiseMemoryAndRelease } from './scheduler.js'
+import { DISK_SUBCODE, MEMORY_HOLD, raiseMemoryAndRelease } from './scheduler.js'
 
 export interface MemoryRules {
   maxAttempts: number
@@ -27,7 +27,8 @@ export interface HeldDecision {
 }
 
 /** Whether a held run's job is held for memory. */
-export const heldForMemory = (state: RunState) => state.state === 'held' && state.job?.holdCode === MEMORY_HOLD
+export const heldForMemory = (state: RunState) =>
+  state.state === 'held' && state.job?.holdCode === MEMORY_HOLD && state.job.holdSubCode !== DISK_SUBCODE
 
 /** The decision for a held run: more memory while attempts and --max-memory allow, else a person's turn. */
 export function decideHeld(state: RunState, rules: MemoryRules): HeldDecision {

@@ -24,6 +24,8 @@ export interface SchedulerJob {
   holdReason: string | undefined
   /** HoldReasonCode of a held job: 34 is "memory usage exceeded" (see MEMORY_HOLD). */
   holdCode?: number
+  /** HoldReasonSubCode: with 34, 104 means the scratch disk, not the memory, ran out. */
+  holdSubCode?: number
   /** RequestMemory in MB, as the schedd evaluates it (condor_qedit changes it). */
   requestMemory?: number
   /** When the job entered its status, seconds since the epoch. */
@@ -47,11 +49,16 @@ export interface SchedulerOptions {
 /** HoldReason goes last: it is free text and may hold the separator. */
 const FIELDS = [
   'ClusterId', 'ProcId', 'JobStatus', 'ExitCode', 'EnteredCurrentStatus', JOB_ATTRIBUTES.runTag, 'GlobalJobId', 'HoldReasonCode',
-  'RequestMemory', 'HoldReason',
+  'HoldReasonSubCode', 'RequestMemory', 'HoldReason',
 ]
 
-/** HoldReasonCode 34, JobOutOfResources: the starter held the job for using more memory than it requested. */
+/**
+ * HoldReasonCode 34, JobOutOfResources: the starter held the job for using more memory than it requested ("Job has
+ * gone over memory limit of N megabytes.", src/condor_starter.V6.1/vanilla_proc.cpp), unless HoldReasonSubCode is
+ * DISK_SUBCODE (its scratch disk outgrew STARTD_ENFORCE_DISK_LIMITS: condor_holdcodes.h).
+ */
 export const MEMORY_HOLD = 34
+export const DISK_SUBCODE = 104
 
 /** After SIGTERM at the timeout, what still runs of the program's process group gets SIGKILL this much later. */
 const GRACE_MS = 5000
@@ -97,8 +104,8 @@ function scheddOf(globalJobId: string | undefined): string | undefined {
 
 function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJob {
   const fields = line.split('\t')
-  const [cluster, proc, status, exitCode, since, runTag, globalJobId, holdCode, memory] = fields
-  const holdReason = fields.slice(9).join('\t')
+  const [cluster, proc, status, exitCode, since, runTag, globalJobId, holdCode, holdSubCode, memory] = fields
+  const holdReason = fields.slice(10).join('\t')
   const job: SchedulerJob = {
     cluster: Number(cluster),
     proc: Number(proc),
@@ -113,6 +120,8 @@ function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJo
   if (schedd) job.schedd = schedd
   const code = optionalInt(holdCode ?? '')
   if (code !== undefined && Number.isInteger(code)) job.holdCode = code
+  const subCode = optionalInt(holdSubCode ?? '')
+  if (subCode !== undefined && Number.isInteger(subCode)) job.holdSubCode = subCode
   // An expression the schedd cannot reduce to a number (RequestMemory unset) is no memory we know of.
   const mb = Number(memory)
   if (memory !== 'undefined' && Number.isFinite(mb) && mb > 0) job.requestMemory = Math.ceil(mb)

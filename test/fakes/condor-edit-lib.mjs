@@ -9,9 +9,9 @@
 // - src/condor_rm.V6/rm.cpp with JobActionResults::getResultString (src/condor_daemon_client/dc_schedd.cpp):
 //   `condor_release [-name SCHEDD] C.P` prints `Job C.P released` (stdout, exit 0), `Job C.P not found` or
 //   `Job C.P not held to be released` (stderr, exit 1); condor_rm prints `Job C.P marked for removal`.
-// The schedd applies a release at once: the job goes back to idle (JobStatus 1), its HoldReason and HoldReasonCode
-// gone; a removed job leaves the queue for the history (JobStatus 3). An edited RequestMemory holds from the next
-// match on, which is why caloprod edits before it releases.
+// The schedd applies a release at once: the job goes back to idle (JobStatus 1), its HoldReason, HoldReasonCode and
+// HoldReasonSubCode gone; a removed job leaves the queue for the history (JobStatus 3). An edited RequestMemory holds
+// from the next match on, which is why caloprod edits before it releases.
 // FAKE_CONDOR_EDIT_MODE=fail (every one of the three fails to reach the schedd), FAKE_CONDOR_DOWN as condor-lib.mjs.
 import { fail, knownSchedds, loadState, localSchedd, parentCommand, parseLiteral, saveState, scheddOf, statePath, STATUS } from './condor-lib.mjs'
 
@@ -70,6 +70,7 @@ export function main(program) {
     job.JobStatus = STATUS.idle
     delete job.HoldReason
     delete job.HoldReasonCode
+    delete job.HoldReasonSubCode
   } else {
     job.JobStatus = STATUS.removed
   }

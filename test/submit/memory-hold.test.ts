@@ -64,6 +64,15 @@ t.test('held for memory: released with 1.5x on each night, up to --max-attempts;
   t.match(why.stdout, /scheduler now: held: .*\[HoldReasonCode 34\], 1152 MB asked\n  next: stays held: gave up after 3 attempts/)
 })
 
+t.test('HoldReasonCode 34 for the scratch disk (HoldReasonSubCode 104) is no memory hold: left for a person', async (t) => {
+  const s = await prepareSubmit(t, someRuns(1))
+  t.equal((await act(s)).code, 0)
+  await fakeCondor(s.state, 'set', '1.0', 'held', 'reason=Job has exceeded allocated disk', 'code=34', 'subcode=104')
+  const result = await act(s)
+  t.match(result.stderr, /held: .*allocated disk; not for memory: left for a person/)
+  t.same(calls(s, 'condor_release'), [])
+})
+
 t.test('--max-memory caps the memory given; a job already at the cap is left for a person', async (t) => {
   const s = await prepareSubmit(t, someRuns(1))
   t.equal((await act(s, ['--max-memory', '0.7'])).code, 0)
