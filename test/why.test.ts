@@ -1,6 +1,6 @@
 // `why` on every state a run can be in, each built by the stages' own code (test/helpers/report-output.ts) on the
 // fake CDB and the fake scheduler: what it says, its JSON, and that it writes nothing.
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { formatCsv } from '../lib/files/csv.js'
@@ -67,6 +67,10 @@ t.test('why tells each state of a run after several nights, and writes nothing',
   t.match(text.stdout, /\n\nrun 66503 .*\n(  .*\n)*  job: \S+Z cluster 1 attempt 1, 512 MB: submitted/)
   t.match(text.stdout, /  scheduler now: held: job \d+\.\d+ since .*Job has gone over memory limit.* \[HoldReasonCode 34\], 512 MB asked\n  next: released with 768 MB/)
   t.same(fingerprint(out.output), before, 'nothing written: no log, no ledger row, no lock')
+
+  // A run in flight whose files went missing after it was submitted: its job decides, not the list it lost.
+  rmSync(join(out.output, 'datasets', `66510_${TAG}.list`))
+  t.match(JSON.parse((await why(out, [66510], ['--json'])).stdout), [{ listed: [], next: /^waits for its job .* \(queued\)/ }])
 
   const none = await runStageHere('why', ['--output', out.output], out.env)
   t.equal(none.code, 2)

@@ -34,13 +34,18 @@ export function nextStep(s: RunStory, ctx: NextContext): string {
     }
     return 'the next check asks the CDB about it'
   }
-  if (s.listed.length === 0) {
+  const state = ctx.state
+  const submitted = state !== undefined && state.state !== 'new'
+  if (!submitted && s.listed.length === 0) {
     const onDisk = s.eventsOnDisk === null ? '' : ` (${s.eventsOnDisk} events on disk)`
     return `no job until its files are back${onDisk}: the lists stage looks again every night; a person can restore ` +
       `the ${s.missingFiles.length} missing files or lower --min-events`
   }
-  const state = ctx.state
   if (!state || state.state === 'new') return `submitted next night (attempt ${(state?.attempts ?? 0) + 1} of ${ctx.maxAttempts})`
+  const dueAgain = (state.state === 'failed' && state.attempts < ctx.maxAttempts) || state.state === 'unknown'
+  if (dueAgain && s.listed.length === 0) {
+    return `not sent again while it has no list (${s.missingFiles.length} files missing on disk): the lists stage looks again every night`
+  }
   const id = state.job ? `${state.job.cluster}.${state.job.proc}` : String(state.cluster ?? '?')
   switch (state.state) {
     case 'queued':
