@@ -108,7 +108,8 @@ export function runViews(inputs: ReportInputs): RunView[] {
       runnumber,
       tag,
       state,
-      detail: detailOf(state, facts, hasList, inputs) + (held?.release ? `; next night: ${held.note}` : '') + (absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''),
+      detail: detailOf(state, facts, hasList, inputs) + (held?.release ? `; next night: ${held.note}` : '') +
+        (absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''),
       attempts: job?.attempts ?? new Set(mine.filter((r) => r.cluster !== undefined).map((r) => r.cluster)).size,
       events: sameTag?.events,
       files: sameTag?.files,

@@ -15,7 +15,9 @@ import type { RunTag } from '../files/run-list.js'
 export type LiveTags = Map<number, { tag: string; files: number; events: number }[]>
 
 /** Each run's tags in the catalog now, files and events (each segment once), under the rule set but no threshold. */
-export async function catalogNow(target: CatalogTarget, rules: RuleSet, runType: string, runs: readonly number[], timeoutS: number): Promise<LiveTags> {
+export async function catalogNow(
+  target: CatalogTarget, rules: RuleSet, runType: string, runs: readonly number[], timeoutS: number,
+): Promise<LiveTags> {
   const { select } = buildSelection(rules, runType, undefined)
   const sql = connectCatalog(target)
   try {
@@ -30,7 +32,9 @@ export async function catalogNow(target: CatalogTarget, rules: RuleSet, runType:
       )
     })
     const tags: LiveTags = new Map()
-    for (const row of rows) tags.set(row.runnumber, [...(tags.get(row.runnumber) ?? []), { tag: row.tag, files: row.files, events: Number(row.events) }])
+    for (const { runnumber, tag, files, events } of rows) {
+      tags.set(runnumber, [...(tags.get(runnumber) ?? []), { tag, files, events: Number(events) }])
+    }
     return tags
   } catch (err) {
     throw catalogError(err, describeTarget(target))

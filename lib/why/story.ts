@@ -91,7 +91,9 @@ export interface RunStory {
   eventsOnDisk: number | null
   submissions: Submission[]
   /** The scheduler's state of the latest job now (`new` when never submitted). */
-  job: { state: string; detail: string; holdReason: string | null; holdCode: number | null; exitCode: number | null; memoryMb: number | null } | null
+  job: {
+    state: string; detail: string; holdReason: string | null; holdCode: number | null; exitCode: number | null; memoryMb: number | null
+  } | null
   /** Payload files the job wrote into output/<run>_<tag>/. */
   payloads: string[]
   uploads: { type: string; state: string; globalTag: string; time: string; detail: string }[]
@@ -104,7 +106,10 @@ async function askNow(options: WhyOptions, env: Env, kept: RunTag[]) {
   const tags = await catalogNow(target, options.rules, options.runType, options.runs, options.statementTimeout ?? 600)
   const catalogNote = `the catalog ${describeTarget(target)} asked now, without the threshold`
   const apiUrl = await resolveApiUrl(options.cdbUrl, env).catch(() => undefined)
-  if (!apiUrl) return { tags, cdb: new Map<number, Map<PayloadType, PayloadState>>(), catalogNote, cdbNote: 'the CDB not asked: name nopayloaddb with --cdb-url or NOPAYLOADCLIENT_CONF' }
+  if (!apiUrl) {
+    const cdbNote = 'the CDB not asked: name nopayloaddb with --cdb-url or NOPAYLOADCLIENT_CONF'
+    return { tags, cdb: new Map<number, Map<PayloadType, PayloadState>>(), catalogNote, cdbNote }
+  }
   const globalTag = options.globalTag ?? GLOBAL_TAG
   const cdb = await cdbNow(apiUrl, globalTag, kept, options.rules.payloadTypes, REQUEST_TIMEOUT_MS)
   return { tags, cdb, catalogNote, cdbNote: `nopayloaddb ${redactUrl(apiUrl)} asked now (global tag ${globalTag})` }
@@ -119,7 +124,9 @@ function keptBecause(tags: readonly string[], kept: string | null, run: number, 
   if (tags.length <= 1) return `${kept}: the only tag`
   const time = (tag: string) =>
     rules.tagRule === 'earliest-file' ? catalog.survey.tagMinTime.get(tag) : catalog.survey.runTagMaxTime.get(`${run}/${tag}`)
-  const what = rules.tagRule === 'earliest-file' ? "the tag whose earliest file (of any run) is the latest" : 'the tag whose newest file of this run is the latest'
+  const what = rules.tagRule === 'earliest-file'
+    ? 'the tag whose earliest file (of any run) is the latest'
+    : 'the tag whose newest file of this run is the latest'
   const compared = [...tags].sort().map((tag) => `${tag} ${time(tag) ?? '?'}`).join(', ')
   return `${kept}: rule ${rules.tagRule} keeps ${what} (ties to the tag that sorts last): ${compared}`
 }
@@ -185,7 +192,8 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
       for (const type of settledRow.payload_types.split(' ')) cdb[type as PayloadType] = 'current'
       cdbNote = `settled: all current for ${keptTag} when asked at ${settledRow.checked_at}`
     } else if (toProcess) {
-      cdbNote = `a payload of ${rules.payloadTypes.join(', ')} is missing or outdated, by the check of ${checked ?? '?'} (which records only counts per type, not which)`
+      cdbNote = `a payload of ${rules.payloadTypes.join(', ')} is missing or outdated, by the check of ${checked ?? '?'} ` +
+        '(which records only counts per type, not which)'
     } else if (keptTag) cdbNote = `not asked yet: the check stage has not run since reduce kept ${keptTag}`
     const now = live?.cdb.get(run)
     if (now) {
@@ -222,7 +230,8 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
       missingFiles: (kept?.paths ?? []).map((p) => p.path).filter((p) => missingPaths.has(p)),
       eventsOnDisk: kept && toProcess ? eventsOnDisk(kept, missingPaths) : null,
       submissions, job, payloads,
-      uploads: (uploadsOf.get(key) ?? []).map((row) => ({ type: row.type, state: row.state, globalTag: row.globalTag, time: row.time, detail: row.detail })),
+      uploads: (uploadsOf.get(key) ?? [])
+        .map(({ type, state, globalTag, time, detail }) => ({ type, state, globalTag, time, detail })),
       next: '',
     }
     story.next = nextStep(story, { catalogRead: catalog.queried, state, first, last, ...options })
