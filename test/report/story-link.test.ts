@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { startBrowser } from '../helpers/browser.js'
-import { fakeCondor } from '../helpers/fake-condor.js'
+import { fakeCondor, readFakeState } from '../helpers/fake-condor.js'
 import { afterSeveralNights, HOLD_REASON } from '../helpers/report-output.js'
 import { runStageHere } from '../helpers/run-script.js'
 
@@ -12,8 +12,11 @@ t.setTimeout(600_000)
 
 t.test('a run of the table links to its story on the same page', async (t) => {
   const out = await afterSeveralNights(t)
+  const asked = () => readFakeState(out.condorState).calls.filter((call) => call.program === 'condor_q').length
+  const before = asked()
   const report = await runStageHere('report', ['--output', out.output, '--max-attempts', '2'], out.env)
   t.equal(report.code, 0, report.stderr)
+  t.equal(asked() - before, 1, 'the stories use the answer the report already has: the scheduler is asked once')
   const why = await runStageHere('why', ['--output', out.output, '--run', '66506', '--max-attempts', '2'], out.env)
   t.equal(why.code, 0, why.stderr)
 
