@@ -118,6 +118,13 @@ t.test('every relative link of README.md and docs/*.md names a file of the repos
   }
 })
 
+t.test('every script the README runs is a file of the repository', async (t) => {
+  const commands = codeBlocks(readFileSync(readme, 'utf8')).join('\n')
+  const scripts = [...commands.matchAll(/\bnpx tsx ((?:tasks|examples|bench)\/[\w./-]+\.ts)\b/g)].map((match) => match[1])
+  t.ok(scripts.length >= 4, `the README runs ${scripts.join(', ')}`)
+  for (const script of scripts) t.ok(existsSync(join(root, script)), script)
+})
+
 t.test('docs/ is reachable from the README', async (t) => {
   const linked = new Set(linkTargets(readFileSync(readme, 'utf8')).map((target) => resolve(root, target.split('#')[0])))
   for (const path of docs) t.ok(linked.has(path), `README.md links ${relative(root, path)}`)
