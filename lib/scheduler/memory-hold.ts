@@ -2,7 +2,7 @@
 // times, as sPHENIX's production system does with its memory scale factor. The job is edited in place
 // (condor_qedit RequestMemory, then condor_release), not removed and submitted again: it keeps its cluster and proc,
 // so no moment exists where the run has two jobs or none, and the ledger's cluster stays the one to ask about
-// (docs/operations.md says more).
+// (docs/why.md says more).
 import type { Env } from '../config/options.js'
 import { appendLedger, type LedgerRow } from '../files/ledger.js'
 import type { Log } from '../log.js'
