@@ -6,7 +6,7 @@ import { currentStates } from './scheduler/current-states.js'
 import { runTagKey } from './files/dataset-list.js'
 import { readProcessList } from './files/process-list.js'
 import { layout } from './files/layout.js'
-import { SEVEN_PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
+import type { PayloadType } from './config/calibrations.js'
 import { latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
 import { absentPayloads } from './upload/payload-files.js'
 
@@ -15,8 +15,8 @@ export interface StatusOptions {
   runType: string
   maxAttempts: number
   timeout: number
-  /** The rule set's payload types: a done run lacking a file of one is incomplete. @default the seven of the seed */
-  rules?: { payloadTypes: readonly PayloadType[] }
+  /** The rule set's payload types: a done run lacking a file of one is incomplete. */
+  rules: { payloadTypes: readonly PayloadType[] }
   /** One JSON object per run instead of the lines. */
   json?: boolean
 }
@@ -106,7 +106,7 @@ export async function runStatus(options: StatusOptions, env: Env): Promise<strin
   const uploads = (await readUploads(layout.uploadsCsv(options.output))).rows
   const latest = [...latestUploads(uploads).values()].filter((r) => r.state === 'uploaded')
   const uploaded = byRunTag(latest, (r) => runTagKey(r.runnumber, r.tag))
-  const types = options.rules?.payloadTypes ?? SEVEN_PAYLOAD_TYPES
+  const types = options.rules.payloadTypes
   const states = await Promise.all(current.map((state) => uploadedState(state, uploaded, options.output, types)))
   const hasList = (state: StatusState) => lists.has(`${runTagKey(state.runnumber, state.tag)}.list`)
   if (options.json) return jsonLines(states.map((state) => statusRecord(state, hasList(state), options.maxAttempts)))

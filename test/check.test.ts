@@ -24,13 +24,13 @@ t.test('the plan asks about new runs, changed tags, old entries, and everything 
     [3, { runnumber: 3, tag: 'v1', checked_at: '2025-11-01T03:00:00.000Z', payload_types: SEVEN }],
   ])
   const runs = [{ runnumber: 1, tag: 'v1' }, { runnumber: 2, tag: 'v2' }, { runnumber: 3, tag: 'v1' }, { runnumber: 4, tag: 'v1' }]
-  const plan = planCheck(runs, settled, now, 7 * DAY, false)
+  const plan = planCheck(runs, settled, now, 7 * DAY, false, SEVEN_PAYLOAD_TYPES)
   t.same(plan.map((q) => q.runnumber), [2, 3, 4])
   t.match(plan[0].why, /tag changed \(settled for v1 at 2025-11-28T03:00:00.000Z\)/)
   t.match(plan[1].why, /settled at 2025-11-01T03:00:00.000Z, longer ago than --recheck-after/)
   t.match(plan[2].why, /not settled/)
-  t.same(planCheck(runs, settled, now, 7 * DAY, true).map((q) => q.runnumber), [1, 2, 3, 4])
-  t.same(planCheck(runs, settled, now, 60 * DAY, false).map((q) => q.runnumber), [2, 4])
+  t.same(planCheck(runs, settled, now, 7 * DAY, true, SEVEN_PAYLOAD_TYPES).map((q) => q.runnumber), [1, 2, 3, 4])
+  t.same(planCheck(runs, settled, now, 60 * DAY, false, SEVEN_PAYLOAD_TYPES).map((q) => q.runnumber), [2, 4])
 })
 
 t.test('the next cache: current runs settled now, kept runs dropped, the rest as they were', async (t) => {
@@ -41,7 +41,7 @@ t.test('the next cache: current runs settled now, kept runs dropped, the rest as
     { runnumber: 3, tag: 'v1', checked_at: '2025-11-01T00:00:00.000Z', payload_types: SEVEN }, // asked, still current: renewed
   ]
   const asked = [{ runnumber: 2, tag: 'v2' }, { runnumber: 3, tag: 'v1' }, { runnumber: 4, tag: 'v1' }]
-  t.same(nextSettled(old, asked, new Set([2]), now), [
+  t.same(nextSettled(old, asked, new Set([2]), now, SEVEN_PAYLOAD_TYPES), [
     { runnumber: 3, tag: 'v1', checked_at: '2025-11-29T03:00:00.000Z', payload_types: SEVEN },
     { runnumber: 4, tag: 'v1', checked_at: '2025-11-29T03:00:00.000Z', payload_types: SEVEN },
     { runnumber: 9, tag: 'v1', checked_at: '2025-11-01T00:00:00.000Z', payload_types: SEVEN },
