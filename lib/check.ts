@@ -135,7 +135,7 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   })
   const answer = await cdb.ask(questions, { runs: new Set(known.map((q) => q.runnumber)), cache: settledPath })
 
-  const toProcess = questions.filter((q) => answer.keep.has(q.runnumber))
+  const toProcess = questions.filter((q) => answer.keep.has(q.runnumber)).map((q) => ({ ...q, ...answer.reasons.get(q.runnumber) }))
   for (const q of toProcess) log.info(`run ${q.runnumber} (tag ${q.tag}): a map is missing or outdated; asked because ${q.why}`)
   const counts = questions.length ? answer.counts : emptyCounts()
   const described = describeCounts(counts)
