@@ -39,7 +39,7 @@ export { MISSING_TABLE, writeMissingList } from './files/missing-list.js'
 /** `datasets/<run>_<tag>.list`: a run's list, its name and its content. */
 export { formatDatasetList, parseListName, runTagKey } from './files/dataset-list.js'
 /** `condor/jobs.list`: the lists condor_submit queues, one job each. */
-export { readJobsList, formatJobsList, type Job } from './files/jobs-list.js'
+export { readJobsList, formatJobsList, type Job } from './condor/jobs-list.js'
 /** `submissions.csv`: the ledger of submissions, appended and fsynced before each action. */
 export { appendLedger, readLedger, type LedgerRow } from './files/ledger.js'
 /** Reads any CSV a person edits against its table; writes one, atomically, only when it changes. */
