@@ -10,9 +10,9 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { promisify } from 'node:util'
 import postgres from 'postgres'
-import { createCatalogFiles } from '../lib/demo/files-on-disk.js'
-import { startEmbeddedPostgres } from '../lib/demo/embedded.js'
-import { loadCatalog } from '../lib/demo/load.js'
+import { createCatalogFiles } from '../test/demo/files-on-disk.js'
+import { startEmbeddedPostgres } from '../test/demo/embedded.js'
+import { loadCatalog } from '../test/demo/load.js'
 
 const ROOT = join(import.meta.dirname, '..')
 const FAKES = join(ROOT, 'test', 'fakes')

@@ -67,6 +67,14 @@ export interface Options {
   doCdbUpload: boolean
   /** Print JSON for scripts instead of lines (status). */
   json: boolean
+  /** GB a job held for memory may be given at most. @default 4 */
+  maxMemory: number
+  /** A job held for memory is released with its memory times this. @default 1.5 */
+  memoryScale: number
+  /** The runs `why` tells the story of. */
+  runs: number[] | undefined
+  /** `why`: ask the catalog and the CDB now too. */
+  live: boolean
 }
 
 
@@ -81,7 +89,7 @@ export function defaultOptions(env: Env, cwd: string): Options {
   return {
     help: false,
     runType: 'run3auau',
-    minEvents: undefined,
+    minEvents: SEED_RULES.minEvents,
     rules: SEED_RULES,
     output: resolve(cwd, 'run3auau'),
     verbose: false,
@@ -107,6 +115,10 @@ export function defaultOptions(env: Env, cwd: string): Options {
     maxAttempts: 3,
     doCdbUpload: false,
     json: false,
+    maxMemory: 4,
+    memoryScale: 1.5,
+    runs: undefined,
+    live: false,
   }
 }
 
@@ -149,6 +161,7 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
       }
     }
     if (raw === undefined) continue
+    if (Array.isArray(raw) && spec.repeat) raw = raw.join(',')
     if (Array.isArray(raw)) throw new UsageError(`--${name} is given more than once`)
     if (spec.kind === 'boolean') {
       Object.assign(options, { [spec.key]: raw === true })

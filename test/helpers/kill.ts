@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 import type { Test } from 'tap'
-import { seededRandom } from '../../lib/demo/random.js'
+import { seededRandom } from '../demo/random.js'
 import type { ScriptResult } from './run-script.js'
 import { partialFiles, snapshot } from './snapshot.js'
 

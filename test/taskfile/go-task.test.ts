@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, t
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { createCatalogFiles } from '../../lib/demo/files-on-disk.js'
-import { loadCatalog } from '../../lib/demo/load.js'
+import { createCatalogFiles } from '../demo/files-on-disk.js'
+import { loadCatalog } from '../demo/load.js'
 import { layout } from '../../lib/files/layout.js'
 import { freshDatabase } from '../helpers/database.js'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.js'
@@ -44,7 +44,7 @@ const starts = (out: string, stage: string) =>
 t.test('--list names every stage with its description', async (t) => {
   const listed = await runTask(['--list'])
   t.equal(listed.code, 0, listed.stderr)
-  for (const name of [...STAGES, 'plan', 'status', 'upload', 'report', 'demo', 'test']) t.match(listed.stdout, new RegExp(`^\\* ${name}:\\s+\\S`, 'm'), name)
+  for (const name of [...STAGES, 'plan', 'status', 'why', 'upload', 'report', 'demo', 'test']) t.match(listed.stdout, new RegExp(`^\\* ${name}:\\s+\\S`, 'm'), name)
 })
 
 t.test('--dry: the stages in order, with the variables of the command line or the environment, and nothing run', async (t) => {
