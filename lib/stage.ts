@@ -123,14 +123,16 @@ export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageCo
     })
     log.info(`start: ${redactArgv(io.argv).join(' ')}`)
     let release: ReleaseLock | undefined
-    if (spec.lock && !readOnly) release = await acquireLock(options.output, spec.name, lockOwner(), { log })
-    let summary: string
+    let acquiring: Promise<ReleaseLock> | undefined
+    // Before the lock is taken, so a signal while it is being taken still releases it.
     io.onInterrupt?.(async (signal) => {
       log?.info(`interrupted by ${signal}`)
-      await release?.()
+      await (await acquiring?.catch(() => undefined))?.()
       await Promise.all(STAGE_DIRS.map((dir) => sweepStaleTemps(dir(options.output), process.pid)))
     })
+    let summary: string
     try {
+      if (spec.lock && !readOnly) release = await (acquiring = acquireLock(options.output, spec.name, lockOwner(), { log }))
       // Only a lock holder may judge a temporary file abandoned: its pid is looked up on this host, and on a
       // shared output directory a stage of another node may be writing it. Read-only stages never sweep.
       if (release) {

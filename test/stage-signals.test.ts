@@ -15,7 +15,8 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     const out = t.testdir()
     const { child, done } = collectOutput(spawn(process.execPath, ['--import', 'tsx', HELD, '--output', out], { stdio: ['ignore', 'pipe', 'pipe'] }))
     const temps = () => readdirSync(out).filter((name) => name.endsWith('.tmp'))
-    while (temps().length === 0 || !existsSync(layout.lockFile(out))) await new Promise((resolve) => setTimeout(resolve, 100))
+    // In the body: the lock taken and held.csv's temporary file open (the lock has one of its own while taken).
+    while (!temps().some((name) => name.startsWith('.held.csv.')) || !existsSync(layout.lockFile(out))) await new Promise((resolve) => setTimeout(resolve, 100))
     child.kill(signal)
     const result = await done
     t.equal(result.code, code, result.stderr)
