@@ -5,7 +5,7 @@ import { resolveRules } from '../rules/load.js'
 import { SEED_RULES } from '../rules/seed.js'
 import type { Options } from './options.js'
 import { RUN_TYPE_NAME } from './run-types.js'
-import { parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseTimeout } from './parse-values.js'
+import { parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseStatConcurrency, parseTimeout } from './parse-values.js'
 
 /** The two ways check can ask the CDB. */
 export const CDB_BACKENDS = ['filter-datasets', 'rest'] as const
@@ -67,6 +67,10 @@ export const FLAGS = {
   jobs: {
     key: 'jobs', kind: 'string', alias: 'j', value: 'N',
     help: 'CDB lookups at once, 1 to 64: filter-datasets processes (default 4), requests with --cdb rest (default 16)', parse: parseJobs,
+  },
+  'stat-concurrency': {
+    key: 'statConcurrency', kind: 'string', value: 'N',
+    help: 'file-system stats in flight, 1 to 1024: the thread pool is sized to it (default 64)', parse: parseStatConcurrency,
   },
   recheck: { key: 'recheck', kind: 'boolean', help: 'ask the CDB about every run, ignoring the cache' },
   'recheck-after': {

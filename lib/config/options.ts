@@ -34,6 +34,8 @@ export interface Options {
   dbTries: number
   /** CDB lookups at once: filter-datasets processes, or requests with `--cdb rest`. @default 4, 16 for rest */
   jobs: number | undefined
+  /** File-system stats in flight (lists); the stage's thread pool is sized to it. @default 64 */
+  statConcurrency: number
   /** Ask the CDB about every run, ignoring the cache of settled runs. */
   recheck: boolean
   /** Seconds after which a settled run is asked again. @default 7 days */
@@ -90,6 +92,7 @@ export function defaultOptions(env: Env, cwd: string): Options {
     statementTimeout: 600,
     dbTries: 4,
     jobs: undefined,
+    statConcurrency: 64,
     recheck: false,
     recheckAfter: 7 * 86400,
     timeout: 1800,
