@@ -11,6 +11,15 @@ export interface SelectionStatements {
   select: string
   /** One row: `excluded` (e.g. skimmed histograms), `aggregated` (segment 9999), `untagged` (NULL or empty tag). */
   traps: string
+  /**
+   * One row, `fingerprint`: a text that changes whenever anything `select` and `traps` read changes. It covers
+   * every `datasets` row of the run range whose type is any of the rule set's (histogram, excluded, twin,
+   * counted, tag-file), with every column the selection reads (filename, runnumber, segment, dsttype, events,
+   * tag), and the `files` rows of those of a histogram or tag-file type (lfn, full_file_path, time): the rows'
+   * count, the files rows' count and the sum of a 64-bit hash of each row's values. What it does not cover (the
+   * statement itself, so the rules, the run range and the threshold) lib/catalog/fingerprint.ts compares apart.
+   */
+  fingerprint: string
 }
 
 /** A dataset type prefix as a LIKE pattern; load.ts allowed only letters, digits and `_`, so `_` is all to escape. */
@@ -104,5 +113,15 @@ export function buildSelection(rules: RuleSet, runType: RunType, minEvents: numb
            count(*) filter (where not ${excluded('')} and (tag is null or tag = '')) as untagged
     from datasets
     where (${hist('')} or ${excluded('')}) and ${inRange('')}`
-  return { select, traps }
+  const types = (list: readonly string[]) => likeAny('d.dsttype', [...new Set(list)])
+  const fingerprint = `
+    select count(*) || ' ' || count(f.lfn) || ' ' || coalesce(sum(hashtextextended(
+             row(d.filename, d.runnumber, d.segment, d.dsttype, d.events, d.tag, f.full_file_path, f.time)::text, 0)::numeric), 0)
+           as fingerprint
+    from datasets d
+    left join files f on f.lfn = d.filename and ${types([...rules.histogramTypes, ...rules.tagFileTypes])}
+    where ${inRange('d.')} and ${types([
+      ...rules.histogramTypes, ...rules.excludedTypes, rules.twinType, ...rules.countedTypes, ...rules.tagFileTypes,
+    ])}`
+  return { select, traps, fingerprint }
 }

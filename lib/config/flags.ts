@@ -60,6 +60,10 @@ export const FLAGS = {
     key: 'statementTimeout', kind: 'string', value: 'DURATION',
     help: 'longest a catalog query may run, e.g. 10m (default 10m)', parse: parseDuration,
   },
+  'full-query': {
+    key: 'fullQuery', kind: 'boolean',
+    help: "ask for the whole selection even when the catalog's fingerprint is the last query's",
+  },
   'db-tries': {
     key: 'dbTries', kind: 'string', value: 'N',
     help: 'tries of a catalog query that fails for a passing reason, with growing pauses (default 4)', parse: parsePositiveInt,

@@ -30,6 +30,8 @@ export interface Options {
   dbUrl: string | undefined
   /** Seconds a FileCatalog statement may run. @default 600 */
   statementTimeout: number
+  /** Ask for the whole selection even when the catalog's fingerprint is the last query's. */
+  fullQuery: boolean
   /** Tries of a catalog query that fails for a passing reason (server restarting, dropped connection). @default 4 */
   dbTries: number
   /** CDB lookups at once: filter-datasets processes, or requests with `--cdb rest`. @default 4, 16 for rest */
@@ -90,6 +92,7 @@ export function defaultOptions(env: Env, cwd: string): Options {
     quiet: false,
     dbUrl: undefined,
     statementTimeout: 600,
+    fullQuery: false,
     dbTries: 4,
     jobs: undefined,
     statConcurrency: 64,
