@@ -11,7 +11,8 @@ import type { QueryFilesResult } from './query-files.js'
  * equal the catalog can give nothing new, so the query stage keeps query.csv without asking for it.
  */
 export interface QueryStamp {
-  catalog: string
+  /** Undefined: the fingerprint cannot cover the catalog (catalogFingerprint); never equal to anything. */
+  catalog: string | undefined
   selection: string
   code: string
   queryCsv: { size: number; mtimeMs: number }
@@ -19,18 +20,19 @@ export interface QueryStamp {
 }
 
 /**
- * The catalog's fingerprint: `statement` (buildSelection's `fingerprint`) in a read-only transaction, with the
- * session settings the query uses (times as text in UTC, ISO), within the statement timeout. Taken before the
- * query, never after: a change between the two makes the next night query again, it is never lost.
+ * The catalog's fingerprint: `statement` (buildSelection's `fingerprint`) in a read-only transaction, within the
+ * statement timeout; undefined when it cannot cover every file the selection reads (a histogram whose file name
+ * does not start with its type): then every night asks. Taken before the query, never after: a change between the
+ * two makes the next night query again, it is never lost.
  */
-export async function catalogFingerprint(sql: postgres.Sql, statement: string, timeoutSeconds: number): Promise<string> {
+export async function catalogFingerprint(sql: postgres.Sql, statement: string, timeoutSeconds: number): Promise<string | undefined> {
   return sql.begin('read only', async (tx) => {
     await tx`select set_config('statement_timeout', ${String(Math.round(timeoutSeconds * 1000))}, true),
                     set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),
                     set_config('standard_conforming_strings', 'on', true)`
     await tx`select set_config('jit', 'off', true) from pg_settings where name = 'jit'`
-    const [row] = await tx.unsafe(statement)
-    return String(row.fingerprint)
+    const [{ datasets, files }] = await tx.unsafe(statement)
+    return String(datasets).endsWith(' 0') ? `${datasets} ${files}` : undefined
   })
 }
 
@@ -40,7 +42,7 @@ const digest = (text: string | Buffer) => createHash('sha256').update(text).dige
 const code = readFile(new URL(import.meta.url)).then(digest, () => 'unknown')
 
 /** The stamp a night would write for `catalog` and `select`, without query.csv's state and the result. */
-export async function stampFor(catalog: string, select: string): Promise<Pick<QueryStamp, 'catalog' | 'selection' | 'code'>> {
+export async function stampFor(catalog: string | undefined, select: string): Promise<Pick<QueryStamp, 'catalog' | 'selection' | 'code'>> {
   return { catalog, selection: digest(select), code: await code }
 }
 
@@ -57,7 +59,7 @@ export async function unchangedSince(
     return undefined
   }
   const csv = await stat(csvPath).catch(() => undefined)
-  const same = stamp.catalog === wanted.catalog && stamp.selection === wanted.selection && stamp.code === wanted.code &&
+  const same = wanted.catalog !== undefined && stamp.catalog === wanted.catalog && stamp.selection === wanted.selection && stamp.code === wanted.code &&
     csv !== undefined && csv.size === stamp.queryCsv?.size && csv.mtimeMs === stamp.queryCsv?.mtimeMs
   return same ? stamp : undefined
 }

@@ -12,12 +12,13 @@ export interface SelectionStatements {
   /** One row: `excluded` (e.g. skimmed histograms), `aggregated` (segment 9999), `untagged` (NULL or empty tag). */
   traps: string
   /**
-   * One row, `fingerprint`: a text that changes whenever anything `select` and `traps` read changes. It covers
-   * every `datasets` row of the run range whose type is any of the rule set's (histogram, excluded, twin,
-   * counted, tag-file), with every column the selection reads (filename, runnumber, segment, dsttype, events,
-   * tag), and the `files` rows of those of a histogram or tag-file type (lfn, full_file_path, time): the rows'
-   * count, the files rows' count and the sum of a 64-bit hash of each row's values. What it does not cover (the
-   * statement itself, so the rules, the run range and the threshold) lib/catalog/fingerprint.ts compares apart.
+   * One row of two texts that change whenever anything `select` and `traps` read changes (lib/catalog/fingerprint.ts).
+   * `datasets`: over every row of the run range whose type is any of the rule set's (histogram, excluded, twin,
+   * counted, tag-file), the count, the sum of a 64-bit hash of the columns the selection reads (filename,
+   * runnumber, segment, dsttype, events, tag), and how many rows of a histogram or tag-file type have a file name
+   * that does not start with one of those types. `files`: over the rows whose lfn starts with one of them, the
+   * count and the hash sum of lfn, full_file_path and time. The files the selection joins are those named by
+   * such rows: the files part covers them all while that last count is 0 (production names start with their type).
    */
   fingerprint: string
 }
@@ -161,15 +162,18 @@ export function buildSelection(
            count(*) filter (where not ${excluded('')} and (tag is null or tag = '')) as untagged
     from datasets
     where (${hist('')} or ${excluded('')}) and ${inRange('')}`
-  const types = (list: readonly string[]) => likeAny('d.dsttype', [...new Set(list)])
+  const fileTypes = [...new Set([...rules.histogramTypes, ...rules.tagFileTypes])]
+  const readTypes = [...new Set([...fileTypes, ...rules.excludedTypes, rules.twinType, ...rules.countedTypes])]
+  // Row hashes: each column's 64-bit hash (hashtextextended, its seed another column), XORed; NULL as \x7f or -1.
+  const text = (column: string) => `coalesce(${column}, E'\\x7f')`
   const fingerprint = `
-    select count(*) || ' ' || count(f.lfn) || ' ' || coalesce(sum(hashtextextended(
-             row(d.filename, d.runnumber, d.segment, d.dsttype, d.events, d.tag, f.full_file_path, f.time)::text, 0)::numeric), 0)
-           as fingerprint
-    from datasets d
-    left join files f on f.lfn = d.filename and ${types([...rules.histogramTypes, ...rules.tagFileTypes])}
-    where ${inRange('d.')} and ${types([
-      ...rules.histogramTypes, ...rules.excludedTypes, rules.twinType, ...rules.countedTypes, ...rules.tagFileTypes,
-    ])}`
+    select (select count(*) || ' ' || coalesce(sum(hashtextextended(d.filename, coalesce(d.runnumber, -1))
+                  # hashtextextended(${text('d.dsttype')}, coalesce(d.segment, -1))
+                  # hashtextextended(${text('d.tag')}, coalesce(d.events, -1))), 0)
+                  || ' ' || count(*) filter (where ${likeAny('d.dsttype', fileTypes)} and not ${likeAny('d.filename', fileTypes)})
+            from datasets d where ${inRange('d.')} and ${likeAny('d.dsttype', readTypes)}) as datasets,
+           (select count(*) || ' ' || coalesce(sum(hashtextextended(f.lfn, 0) # hashtextextended(f.full_file_path, 1)
+                  # coalesce(hash_numeric_extended(extract(epoch from f.time), 2), -1)), 0)
+            from files f where ${likeAny('f.lfn', fileTypes)}) as files`
   return { select, traps, fingerprint }
 }

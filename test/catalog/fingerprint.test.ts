@@ -64,4 +64,10 @@ t.test('every change of what the selection reads makes the next night ask; nothi
   t.notMatch(await night(), QUIET, 'back to no threshold asks')
   await writeFile(csv, 'runnumber,tag,segment,events,full_file_path,time\n')
   t.notMatch(await night(), QUIET, 'a query.csv changed by hand asks')
+
+  // A histogram whose file name does not start with its type: its files row is outside what the fingerprint reads.
+  await sql`update files set lfn = 'x-' || lfn where lfn like 'HIST\_CALOQA%00066501-00000.root'`
+  await sql`update datasets set filename = 'x-' || filename where filename like 'HIST\_CALOQA%00066501-00000.root'`
+  t.notMatch(await night(), QUIET, 'a file named otherwise asks')
+  t.notMatch(await night(), QUIET, '... and asks every night while it is there')
 })
