@@ -67,6 +67,24 @@ async function row(name: string, command: () => string[], note: (med: number) =>
 const psqlCopy = (select: string) => ['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `\\copy (${select.replace(/\s+/g, ' ').trim()}) to '/dev/null' with (format csv)`]
 const PSQL_ENV = { ...pgEnv, PGOPTIONS: '-c TimeZone=UTC -c DateStyle=ISO,YMD -c jit=off' }
 
+/**
+ * Server CPU seconds of one statement (utime + stime of its backend from /proc, no parallel workers): steadier than
+ * wall time on a shared machine. Needs the server on this machine; undefined otherwise.
+ */
+function serverCpu(select: string): number | undefined {
+  const script = [
+    'select pg_backend_pid() as pid \\gset', '\\setenv BPID :pid',
+    "\\! awk '{print \"cpu\", $14 + $15}' /proc/$BPID/stat",
+    psqlCopy(select).at(-1)!,
+    "\\! awk '{print \"cpu\", $14 + $15}' /proc/$BPID/stat",
+  ].join('\n')
+  const out = execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1'], {
+    input: script, env: { ...process.env, ...PSQL_ENV, PGOPTIONS: `${PSQL_ENV.PGOPTIONS} -c max_parallel_workers_per_gather=0` },
+  }).toString()
+  const ticks = [...out.matchAll(/^cpu (\d+)$/gm)].map((m) => Number(m[1]))
+  return ticks.length === 2 ? (ticks[1] - ticks[0]) / 100 : undefined
+}
+
 /** An output with a process list of the first runs of reduce.csv holding about `wantedPaths` files, all but every 40th on disk. */
 async function listsOutput(output: string): Promise<number> {
   const byRun = new Map<string, { tag: string; paths: string[] }>()
@@ -117,6 +135,22 @@ async function main(): Promise<void> {
   const quiet = (m: number) => `unchanged catalog, the check only: ≤ 5 s + check ${check === undefined ? '(not measured)' : `${(5 + check).toFixed(2)} s: ${m <= 5 + check ? 'PASS' : 'FAIL'}`}`
   await row('quiet current', () => query(currentOut, 'current'), quiet, pgEnv)
   await row('quiet seed', () => query(seedOut, 'seed'), quiet, pgEnv)
+
+  if (only?.has('cpu')) {
+    // Interleaved, so a drift of the machine falls on both.
+    const statements: [string, string][] = [['current', currentSql.select], ['fingerprint current', currentSql.fingerprint]]
+    if (argv['peer-sql']) statements.push(['peer', (await readFile(String(argv['peer-sql']), 'utf8')).replace(/;\s*$/, '')])
+    const cpu = new Map<string, number[]>(statements.map(([name]) => [name, []]))
+    for (let i = 0; i < Math.max(runs, 1); i++) {
+      for (const [name, select] of statements) cpu.get(name)!.push(serverCpu(select) ?? NaN)
+    }
+    const med = (name: string) => median(cpu.get(name)!)
+    for (const [name] of statements) {
+      const base = name === 'peer' ? undefined : cpu.has('peer') ? med('peer') : undefined
+      rows.push({ name: `cpu ${name}`, samples: [], note: `server CPU s ${cpu.get(name)!.map((c) => c.toFixed(2)).join(', ')}; median ${med(name).toFixed(2)}` +
+        (base && name === 'current' ? `; ${ratio(med(name), base, 1.1, 'peer')}` : '') })
+    }
+  }
 
   if (!only || only.has('lists')) {
     const reduced = await measure(stage('reduce', '--run-type', RUN_TYPE, '--output', seedOut, '--quiet'))
