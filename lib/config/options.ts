@@ -30,10 +30,14 @@ export interface Options {
   dbUrl: string | undefined
   /** Seconds a FileCatalog statement may run. @default 600 */
   statementTimeout: number
+  /** Ask for the whole selection even when the catalog's fingerprint is the last query's. */
+  fullQuery: boolean
   /** Tries of a catalog query that fails for a passing reason (server restarting, dropped connection). @default 4 */
   dbTries: number
   /** CDB lookups at once: filter-datasets processes, or requests with `--cdb rest`. @default 4, 16 for rest */
   jobs: number | undefined
+  /** File-system stats in flight (lists); the stage's thread pool is sized to it. @default 64 */
+  statConcurrency: number
   /** Ask the CDB about every run, ignoring the cache of settled runs. */
   recheck: boolean
   /** Seconds after which a settled run is asked again. @default 7 days */
@@ -96,8 +100,10 @@ export function defaultOptions(env: Env, cwd: string): Options {
     quiet: false,
     dbUrl: undefined,
     statementTimeout: 600,
+    fullQuery: false,
     dbTries: 4,
     jobs: undefined,
+    statConcurrency: 64,
     recheck: false,
     recheckAfter: 7 * 86400,
     timeout: 1800,
