@@ -3,8 +3,8 @@
 import t from 'tap'
 import { buildSelection } from '../../lib/catalog/selection.js'
 import type { RunType } from '../../lib/config/run-types.js'
-import { CATALOG_INDEXES } from '../../lib/demo/load-scale.js'
-import { loadCatalog } from '../../lib/demo/load.js'
+import { CATALOG_INDEXES } from '../demo/load-scale.js'
+import { loadCatalog } from '../demo/load.js'
 import { CURRENT_RULES } from '../../lib/rules/current.js'
 import { freshDatabase } from '../helpers/database.js'
 
