@@ -181,8 +181,10 @@ export function usage(command: string, summary: string, accepted: readonly FlagN
     const left = `${spec.alias ? `-${spec.alias}, ` : '    '}--${name}${spec.value ? ` ${spec.value}` : ''}`
     return `  ${left.padEnd(34)} ${spec.help}`
   })
-  return `Usage: ${command} [flags]\n\n${summary}\n\nFlags:\n${lines.join('\n')}\n\n` +
-    `A flag not given may come from the environment: --min-events from CALOPROD_MIN_EVENTS, and so on.\n`
+  // The example names a flag this stage takes (min-events where it does), and none when it takes no value.
+  const example = accepted.includes('min-events') ? 'min-events' : accepted.find((name) => FLAGS[name].kind === 'string')
+  const fromEnv = example ? `\nA flag not given may come from the environment: --${example} from ${envName(example)}, and so on.\n` : ''
+  return `Usage: ${command} [flags]\n\n${summary}\n\nFlags:\n${lines.join('\n')}\n${fromEnv}`
 }
 
 /** `--flag -5` as `--flag=-5`: a negative number after a flag is its (bad) value, not short flags for mri. */

@@ -71,6 +71,10 @@ t.test('usage lists every flag of the stage', async (t) => {
   t.match(text, /-i, --run-type TYPE/)
   t.match(text, /-h, --help/)
   t.notMatch(text, /--memory/)
+  t.match(text, /--run-type from CALOPROD_RUN_TYPE, and so on/, 'the environment example is a flag the stage takes')
+  t.notMatch(text, /min-events/)
+  t.match(usage('x', 'X.', ['min-events', 'output']), /--min-events from CALOPROD_MIN_EVENTS/)
+  t.notMatch(usage('x', 'X.', ['help', 'verbose']), /environment/, 'no example where no flag takes a value')
 })
 
 t.test('CALOPROD_<FLAG> variables stand in for flags not given; flags win; empty means unset', async (t) => {
