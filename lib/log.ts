@@ -36,7 +36,9 @@ export function openLog(options: LogOptions): Log {
     if (!options.file) return
     // Appended synchronously: a stage killed a moment later still leaves what it said.
     try {
-      appendFileSync(options.file, `${now().toISOString()} ${options.stage}[${process.pid}] ${level}: ${message}\n`)
+      // Each line of a message carries the time and stage, so `grep RUN log/*` finds every line about a run.
+      const head = `${now().toISOString()} ${options.stage}[${process.pid}] ${level}: `
+      appendFileSync(options.file, message.split('\n').map((line) => `${head}${line}\n`).join(''))
     } catch (err) {
       throw writeError(err, options.file)
     }

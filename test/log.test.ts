@@ -103,3 +103,16 @@ t.test('a full disk is named as such, with the file', { skip: !existsSync('/dev/
   })
   t.equal(out.stdout, '', 'no summary printed for a line the log did not take')
 })
+
+t.test('a message of several lines carries the time and stage on each line, so grep finds every one', async (t) => {
+  const file = join(t.testdir(), 'today.log')
+  const { log } = collected({ file })
+  log.summary('submit: 2 runs\n53879 ana464_nocdbtag_v001 submitted\n53880 ana464_nocdbtag_v001 submitted')
+  const stamp = `${NOW.toISOString()} check[${process.pid}] done:`
+  t.equal(readFileSync(file, 'utf8'), [
+    `${stamp} submit: 2 runs`,
+    `${stamp} 53879 ana464_nocdbtag_v001 submitted`,
+    `${stamp} 53880 ana464_nocdbtag_v001 submitted`,
+    '',
+  ].join('\n'))
+})
