@@ -69,12 +69,21 @@ export function buildReport(inputs: ReportInputs): { html: string; runs: RunView
   return { html, runs, attention: attention.length }
 }
 
-/** The report stage: gathers, builds and writes `<output>/report.html`. A silent scheduler is on the page, not an error. */
-export async function runReport(options: ReportOptions, env: Env, now: Date = new Date()): Promise<ReportResult> {
+/**
+ * The report stage: gathers, builds and writes `<output>/report.html`, or the file `to` names, or hands the page to
+ * `to` (report --stdout). A silent scheduler is on the page, not an error.
+ */
+export async function runReport(
+  options: ReportOptions,
+  env: Env,
+  now: Date = new Date(),
+  to: string | ((html: string) => void) = layout.reportHtml(options.output),
+): Promise<ReportResult> {
   const inputs = await gatherInputs(options, env, now)
   const { html, runs, attention } = buildReport(inputs)
-  const path = layout.reportHtml(options.output)
-  await writeFileIfChanged(path, html)
+  const path = typeof to === 'string' ? to : 'stdout'
+  if (typeof to === 'string') await writeFileIfChanged(to, html)
+  else to(html)
   const counts = REPORT_STATES
     .map((state) => [state.label, runs.filter((run) => run.state === state.name).length] as [string, number])
     .filter(([, n]) => n > 0)

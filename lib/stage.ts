@@ -35,13 +35,18 @@ export interface StageContext {
   env: Env
   /** A line updated in place on a terminal; NO_PROGRESS unless stderr is a terminal and --quiet is not given. */
   progress: Progress
+  /** The process's stdout, for a stage whose output is a document (report --stdout), whatever --quiet says. */
+  stdout: (text: string) => void
 }
 
 /** A stage script's declaration and body: what `tasks/main.ts` runs as a command and a test runs in-process. */
 export interface Stage {
   spec: StageSpec
-  body: (ctx: StageContext) => Promise<string>
+  body: StageBody
 }
+
+/** A stage's work; it returns its summary line, or undefined when it printed its output itself (report --stdout). */
+export type StageBody = (ctx: StageContext) => Promise<string | undefined>
 
 /** The process around a stage, passed in so tests can run a stage in-process. */
 export interface StageIo {
@@ -75,7 +80,7 @@ async function prepareOutput(output: string, create: boolean): Promise<void> {
  * (and in the log) and an exit code; nothing here exits the process.
  * Returns the exit code: 0 done, 1 failed, 2 usage, 3 locked.
  */
-export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageContext) => Promise<string>): Promise<number> {
+export async function runStage(spec: StageSpec, io: StageIo, body: StageBody): Promise<number> {
   let log: Log | undefined
   try {
     const options = resolveOptions(io.argv, io.env, io.cwd, spec.flags)
@@ -102,7 +107,7 @@ export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageCo
     log.info(`start: ${redactArgv(io.argv).join(' ')}`)
     let release: ReleaseLock | undefined
     if (spec.lock && !readOnly) release = await acquireLock(options.output, spec.name, lockOwner(), { log })
-    let summary: string
+    let summary: string | undefined
     try {
       // Only a lock holder may judge a temporary file abandoned: its pid is looked up on this host, and on a
       // shared output directory a stage of another node may be writing it. Read-only stages never sweep.
@@ -110,12 +115,12 @@ export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageCo
         const swept = (await Promise.all(STAGE_DIRS.map((dir) => sweepStaleTemps(dir(options.output))))).reduce((a, b) => a + b, 0)
         if (swept) log.info(`removed ${swept} temporary files left by killed runs`)
       }
-      summary = await body({ options, argv: io.argv, log, env: io.env, progress })
+      summary = await body({ options, argv: io.argv, log, env: io.env, progress, stdout: io.stdout })
     } finally {
       progress.clear()
       await release?.()
     }
-    log.summary(summary)
+    if (summary !== undefined) log.summary(summary)
     return 0
   } catch (err) {
     const line = describeError(err)

@@ -2,13 +2,13 @@
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { isPostgresNullSocketWrite } from '../lib/catalog/known-bugs.js'
-import { runStage, type Stage, type StageContext, type StageSpec } from '../lib/stage.js'
+import { runStage, type Stage, type StageBody, type StageSpec } from '../lib/stage.js'
 
 /**
  * Declares a stage script and, when node was started with that script (or its bundle), runs it as a command.
  * Imported instead (by a test), it only hands back the stage, to be run in-process with lib/stage.ts's runStage.
  */
-export async function declareStage(moduleUrl: string, spec: StageSpec, body: (ctx: StageContext) => Promise<string>): Promise<Stage> {
+export async function declareStage(moduleUrl: string, spec: StageSpec, body: StageBody): Promise<Stage> {
   const declared = { spec, body }
   if (isEntryPoint(moduleUrl)) await main(declared)
   return declared

@@ -11,9 +11,10 @@ export const stage = await declareStage(
       'Prints, for each run of <output>/<runtype>-process.csv, its state: new (not submitted), queued, running,\n' +
       'held (with the hold reason), done (finished, exit 0), uploaded (its payloads in the CDB, per <output>/uploads.csv,\n' +
       'awaiting the next check; incomplete when some type has none) or failed (with the attempts made), from the ledger\n' +
-      '<output>/submissions.csv and what condor_q and condor_history say. Changes nothing but the log.\n' +
+      '<output>/submissions.csv and what condor_q and condor_history say.\n' +
       'With --json: a JSON array, one object per run (runnumber, tag, state, detail, attempts, cluster, proc,\n' +
-      'hold_reason), one a line, and no count line.',
+      'hold_reason), one a line, and no count line. Writes nothing, not even the log: it works on a read-only directory.',
+    readOnly: () => true,
     flags: ['run-type', 'rules', 'output', 'max-attempts', 'timeout', 'json', 'verbose', 'quiet', 'help'],
   },
   async ({ options, env }) => (await runStatus(options, env)).join('\n'),

@@ -142,6 +142,12 @@ export const FLAGS = {
   'do-cdb-upload': {
     key: 'doCdbUpload', kind: 'boolean', help: 'insert the payloads into the CDB (without it: print the plan, change nothing)',
   },
+  stdout: { key: 'stdout', kind: 'boolean', help: 'print the page on stdout; writes nothing in the output directory, not even the log' },
+  'output-file': {
+    key: 'outputFile', kind: 'string', value: 'PATH',
+    help: 'write the page to PATH instead of <output>/report.html; writes nothing in the output directory, not even the log',
+    parse: absolute,
+  },
   json: { key: 'json', kind: 'boolean', help: 'print one JSON object per run, in a JSON array, instead of lines' },
 } as const satisfies Record<string, FlagSpec>
 

@@ -67,6 +67,10 @@ export interface Options {
   doCdbUpload: boolean
   /** Print JSON for scripts instead of lines (status). */
   json: boolean
+  /** Print the report's page on stdout instead of writing it (read-only: no log, no file in the output directory). */
+  stdout: boolean
+  /** Write the report's page here instead of <output>/report.html (read-only for the output directory). */
+  outputFile: string | undefined
 }
 
 
@@ -107,6 +111,8 @@ export function defaultOptions(env: Env, cwd: string): Options {
     maxAttempts: 3,
     doCdbUpload: false,
     json: false,
+    stdout: false,
+    outputFile: undefined,
   }
 }
 
