@@ -25,6 +25,8 @@ export interface ReportResult {
   attention: number
   schedulerAnswered: boolean
   bytes: number
+  /** Files the page had to leave out, one line each naming the file. */
+  problems: string[]
 }
 
 function sources(inputs: ReportInputs, runs: readonly RunView[]): string[] {
@@ -65,6 +67,8 @@ export function buildReport(inputs: ReportInputs): { html: string; runs: RunView
       payloadsPlot(inputs.check, basename(layout.checkJson(output, runType))),
     ],
     sources: sources(inputs, runs),
+    lastNight: inputs.lastNight,
+    problems: inputs.problems,
   })
   return { html, runs, attention: attention.length }
 }
@@ -87,5 +91,5 @@ export async function runReport(
   const counts = REPORT_STATES
     .map((state) => [state.label, runs.filter((run) => run.state === state.name).length] as [string, number])
     .filter(([, n]) => n > 0)
-  return { path, runs: runs.length, counts, attention, schedulerAnswered: inputs.scheduler.answered, bytes: Buffer.byteLength(html) }
+  return { path, runs: runs.length, counts, attention, schedulerAnswered: inputs.scheduler.answered, bytes: Buffer.byteLength(html), problems: inputs.problems }
 }

@@ -6,6 +6,7 @@ import { layout } from './files/layout.js'
 import { acquireLock, lockOwner, type ReleaseLock } from './lock.js'
 import { logFileFor, openLog, type Log } from './log.js'
 import { NO_PROGRESS, terminalProgress, type Progress } from './progress.js'
+import { recordStageEnd } from './report/last-night.js'
 
 /** The directories stages write into, where a killed writer may have left a temporary file. */
 const STAGE_DIRS = [(output: string) => output, layout.datasetsDir, layout.condorDir]
@@ -24,6 +25,8 @@ export interface StageSpec {
    * exits 3. The stages of one pipeline (one task runner) share it.
    */
   lock?: boolean
+  /** Its success (unless read-only) ends a good night, as last-night.json counts them: submit. */
+  endsNight?: boolean
 }
 
 /** What a stage's body gets: its options, its log and the environment. */
@@ -81,6 +84,17 @@ async function prepareOutput(output: string, create: boolean): Promise<void> {
  * Returns the exit code: 0 done, 1 failed, 2 usage, 3 locked.
  */
 export async function runStage(spec: StageSpec, io: StageIo, body: StageBody): Promise<number> {
+  const ended: { output?: string; line: string } = { line: '' }
+  const code = await runGuarded(spec, io, body, ended)
+  // Every exit of a stage that may write is recorded for the report's banner; a run kept out by the lock is not
+  // this directory's night (the run that holds it records its own).
+  if (ended.output && code !== 3) {
+    await recordStageEnd(ended.output, spec.name, { at: new Date().toISOString(), code, line: ended.line }, spec.endsNight === true)
+  }
+  return code
+}
+
+async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: { output?: string; line: string }): Promise<number> {
   let log: Log | undefined
   try {
     const options = resolveOptions(io.argv, io.env, io.cwd, spec.flags)
@@ -90,6 +104,7 @@ export async function runStage(spec: StageSpec, io: StageIo, body: StageBody): P
     }
     const readOnly = spec.readOnly?.(options) ?? false
     await prepareOutput(options.output, !readOnly)
+    if (!readOnly) ended.output = options.output
     const progress = io.stderrIsTerminal && !options.quiet ? terminalProgress(io.stderr) : NO_PROGRESS
     // Whatever else goes to stderr erases the progress line first; the next update draws it again below.
     const stderr = (text: string) => {
@@ -121,9 +136,11 @@ export async function runStage(spec: StageSpec, io: StageIo, body: StageBody): P
       await release?.()
     }
     if (summary !== undefined) log.summary(summary)
+    ended.line = summary ?? ''
     return 0
   } catch (err) {
     const line = describeError(err)
+    ended.line = line
     io.stderr(`caloprod ${spec.name}: ${line}\n`)
     try {
       log?.info(`failed: ${line}`)

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 // report: what every stage wrote + condor_q/condor_history -> <output>/report.html, the run type at a glance.
-import { UsageError } from '../lib/errors.js'
+import { CaloprodError, UsageError } from '../lib/errors.js'
 import { runReport } from '../lib/report.js'
 import { declareStage } from './main.js'
 
@@ -21,6 +21,9 @@ export const stage = await declareStage(
   async ({ options, env, stdout }) => {
     if (options.stdout && options.outputFile) throw new UsageError('--stdout and --output-file: give one, not both')
     const result = await runReport(options, env, new Date(), options.stdout ? stdout : options.outputFile)
+    // The page is written whatever could not be read (its banner names it); the stage still fails on it, as any would.
+    const [problem, ...more] = result.problems
+    if (problem) throw new CaloprodError(`${problem}${more.length ? ` (and ${more.length} more)` : ''}; the page was written without it`)
     if (options.stdout) return undefined
     const counts = result.counts.map(([label, n]) => `${n} ${label}`).join(', ')
     const silent = result.schedulerAnswered ? '' : '; the scheduler did not answer (the page shows the ledger\'s view)'

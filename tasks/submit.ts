@@ -16,6 +16,7 @@ export const stage = await declareStage(
       '<output>/submissions/<time>-<n>/. Every submission is in the ledger before condor_submit runs.',
     flags: ['run-type', 'rules', 'output', 'do-condor-submit', 'max-jobs', 'max-attempts', 'timeout', 'verbose', 'quiet', 'help'],
     readOnly: (options) => !options.doCondorSubmit,
+    endsNight: true,
     lock: true,
   },
   async ({ options, log, env }) => (await runSubmit(options, { env, log })).lines.join('\n'),

@@ -39,7 +39,7 @@ function fakeIo(t: Test, argv: string[], over: Partial<StageIo> = {}) {
 
 /** The text of the output directory's log files, in name order. */
 const logText = (output: string) =>
-  readdirSync(join(output, 'log')).sort().map((name) => readFileSync(join(output, 'log', name), 'utf8')).join('')
+  readdirSync(join(output, 'log')).filter((name) => name.endsWith('.log')).sort().map((name) => readFileSync(join(output, 'log', name), 'utf8')).join('')
 
 /** A body that records its context and returns `summary`. */
 function recorder(summary = 'demo: 3 things done') {

@@ -36,6 +36,8 @@ function inputs(uploads: UploadRow[], absent: Map<number, string[]>): ReportInpu
     absent: absent as ReportInputs['absent'],
     scheduler: { answered: true, jobs: runs.map((r, i) => finished(r.runnumber, 10 + i)) },
     check: undefined,
+    lastNight: { stages: {}, lastGood: null, badSince: null },
+    problems: [],
   }
 }
 
