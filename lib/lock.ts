@@ -8,6 +8,7 @@ import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { CaloprodError, LockedError } from './errors.js'
 import { processAlive, tempPathFor } from './files/atomic.js'
+import { writeError } from './files/disk-full.js'
 import { layout } from './files/layout.js'
 import type { Log } from './log.js'
 
@@ -118,13 +119,14 @@ function format(record: LockRecord): string {
 /** Creates the lock file whole, or returns false when one exists: a finished file is linked into place. */
 async function createExclusive(path: string, text: string): Promise<boolean> {
   const temp = tempPathFor(path)
-  await writeFile(temp, text, { flush: true })
   try {
+    await writeFile(temp, text, { flush: true })
     await link(temp, path)
     return true
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
-    throw err
+    // A directory that cannot be written (read-only, another user's, full) is named, not the lock's temporary file.
+    throw writeError(err, path)
   } finally {
     await unlink(temp).catch(() => {})
   }

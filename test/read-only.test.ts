@@ -1,27 +1,16 @@
 // Read-only looks: a colleague without write access, or anyone on a read-only mount, runs status and report
 // (--stdout, --output-file) and gets the answer; none of them writes a log or anything else in the output directory.
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { fingerprint, someRuns, writeStageInputs } from './helpers/condor-output.js'
 import { FAKE_GENSTATUS, fakeCondor, fakeCondorEnv } from './helpers/fake-condor.js'
-import { collectOutput, ROOT, runStageHere, type ScriptResult } from './helpers/run-script.js'
+import { canSwitchUser, runAsNobody as asNobody } from './helpers/as-nobody.js'
+import { runStageHere } from './helpers/run-script.js'
 
-const TSX = import.meta.resolve('tsx')
-const asRoot = process.getuid?.() === 0
 // Several stage processes started as another user, on a machine shared by many.
 t.setTimeout(300_000)
-
-/** Runs `tasks/<name>.ts` as the user nobody (no group, no supplementary groups), as a colleague would. */
-function asNobody(name: string, args: readonly string[], env: Record<string, string>): Promise<ScriptResult> {
-  const child = spawn(
-    'setpriv',
-    ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '--import', TSX, join(ROOT, 'tasks', `${name}.ts`), ...args],
-    { cwd: '/tmp', env: { ...process.env, HOME: '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  return collectOutput(child).done
-}
 
 /** An output directory after one submission: queued, running and held runs, a page written. */
 async function preparedOutput(root: string) {
@@ -39,7 +28,7 @@ async function preparedOutput(root: string) {
   return { output, env }
 }
 
-t.test('status and report --stdout/--output-file work for another user on a directory they cannot write, and write nothing there', { skip: !asRoot && 'needs root to run as nobody' }, async (t) => {
+t.test('status and report --stdout/--output-file work for another user on a directory they cannot write, and write nothing there', { skip: !canSwitchUser && 'needs root to run as nobody' }, async (t) => {
   const root = t.testdir()
   chmodSync(root, 0o755)
   const { output, env } = await preparedOutput(root)
@@ -67,7 +56,7 @@ t.test('status and report --stdout/--output-file work for another user on a dire
   t.same(fingerprint(output), before, 'nothing in the output directory changed, the log included')
 })
 
-t.test('status and report --stdout on a read-only bind mount', { skip: !asRoot && 'needs root to mount' }, async (t) => {
+t.test('status and report --stdout on a read-only bind mount', { skip: !canSwitchUser && 'needs root to mount' }, async (t) => {
   const root = t.testdir()
   const { output, env } = await preparedOutput(root)
   // Mounted read-only on its own path: the scheduler knows the jobs by the output directory's path.
