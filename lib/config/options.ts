@@ -170,6 +170,7 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
     if (name === 'output') outputGiven = true
     if (name === 'min-events') minEventsGiven = true
   }
+  checkOtherVariables(env, cwd, accepted)
   if (!Object.hasOwn(options.rules.runTypes, options.runType)) {
     const source = parsed['run-type'] === undefined && env[envName('run-type')] ? envName('run-type') : '--run-type'
     const known = Object.keys(options.rules.runTypes).join(', ')
@@ -178,6 +179,22 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
   if (!minEventsGiven) options.minEvents = options.rules.minEvents
   if (!outputGiven) options.output = resolve(cwd, options.runType)
   return options
+}
+
+/**
+ * Checks the CALOPROD_<FLAG> variables of flags this stage does not take: the Taskfile exports them for the whole
+ * pipeline, so a bad one (MEMORY=lots) stops its first stage, before the query runs, not the stage that uses it.
+ */
+function checkOtherVariables(env: Env, cwd: string, accepted: readonly FlagName[]): void {
+  for (const [name, spec] of Object.entries(FLAGS) as [FlagName, FlagSpec][]) {
+    const raw = env[envName(name)]
+    if (accepted.includes(name) || !raw || !spec.parse) continue
+    try {
+      spec.parse(raw, cwd)
+    } catch (err) {
+      throw new UsageError(`${envName(name)}: ${(err as Error).message}`)
+    }
+  }
 }
 
 /** The usage text of a stage: what it does, then each flag it takes. */

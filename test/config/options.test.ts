@@ -115,3 +115,9 @@ t.test('--db-tries and --cdb-tries count tries; their old names (--db-retries, -
   t.match(text, /--db-tries N/)
   t.notMatch(text, /retries N/, 'help shows only the present names')
 })
+
+t.test("a bad CALOPROD_<FLAG> of a flag the stage does not take is refused too, naming the variable", async (t) => {
+  t.throws(() => resolveOptions([], { CALOPROD_MEMORY: 'lots' }, '/w', ['output']), { constructor: UsageError, message: /^CALOPROD_MEMORY: / })
+  t.doesNotThrow(() => resolveOptions([], { CALOPROD_MEMORY: '2' }, '/w', ['output']))
+  t.doesNotThrow(() => resolveOptions([], { CALOPROD_MEMORY: '' }, '/w', ['output']), 'empty means unset')
+})
