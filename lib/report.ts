@@ -7,7 +7,8 @@ import { layout } from './files/layout.js'
 import { needsAPerson } from './report/attention.js'
 import { gatherInputs, type ReportInputs, type ReportOptions } from './report/gather.js'
 import { nightCounts } from './report/nights.js'
-import { renderPage } from './report/page.js'
+import { renderPage, type PageModel } from './report/page.js'
+import { changesSince, recordStates } from './report/changes.js'
 import { missingPlot } from './report/plots/missing.js'
 import { nightsPlot } from './report/plots/nights.js'
 import { payloadsPlot } from './report/plots/payloads.js'
@@ -48,9 +49,8 @@ function sources(inputs: ReportInputs, runs: readonly RunView[]): string[] {
 }
 
 /** Builds the page from gathered inputs (pure but for the clock the inputs carry): the HTML and what it shows. */
-export function buildReport(inputs: ReportInputs): { html: string; runs: RunView[]; attention: number } {
+export function buildReport(inputs: ReportInputs, runs: RunView[], changes: PageModel['changes']): { html: string; attention: number } {
   const { output, runType } = inputs.options
-  const runs = runViews(inputs)
   const attention = needsAPerson(runs, inputs.now)
   const jobs = inputs.scheduler.answered ? inputs.scheduler.jobs : undefined
   const html = renderPage({
@@ -69,8 +69,9 @@ export function buildReport(inputs: ReportInputs): { html: string; runs: RunView
     sources: sources(inputs, runs),
     lastNight: inputs.lastNight,
     problems: inputs.problems,
+    changes,
   })
-  return { html, runs, attention: attention.length }
+  return { html, attention: attention.length }
 }
 
 /**
@@ -84,10 +85,16 @@ export async function runReport(
   to: string | ((html: string) => void) = layout.reportHtml(options.output),
 ): Promise<ReportResult> {
   const inputs = await gatherInputs(options, env, now)
-  const { html, runs, attention } = buildReport(inputs)
+  const runs = runViews(inputs)
+  // What changed since the last good night, from the states earlier reports recorded.
+  const since = inputs.lastNight.lastGood
+  const changed = since ? await changesSince(options.output, runs, since).catch((err: Error) => void inputs.problems.push(err.message)) : undefined
+  const { html, attention } = buildReport(inputs, runs, since && changed ? { since, runs: changed } : undefined)
   const path = typeof to === 'string' ? to : 'stdout'
   if (typeof to === 'string') await writeFileIfChanged(to, html)
   else to(html)
+  // Only a report that writes into the output directory records the states (a read-only look writes nothing there).
+  if (to === layout.reportHtml(options.output)) await recordStates(options.output, runs, now)
   const counts = REPORT_STATES
     .map((state) => [state.label, runs.filter((run) => run.state === state.name).length] as [string, number])
     .filter(([, n]) => n > 0)

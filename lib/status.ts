@@ -9,6 +9,10 @@ import { layout } from './files/layout.js'
 import { SEVEN_PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
 import { latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
 import { absentPayloads } from './upload/payload-files.js'
+import { CaloprodError } from './errors.js'
+import { changesSince } from './report/changes.js'
+import { gatherInputs } from './report/gather.js'
+import { runViews } from './report/runs.js'
 import { readLastNight, type LastNight } from './report/last-night.js'
 
 /** When the check stage last succeeded (log/last-night.json). */
@@ -143,4 +147,18 @@ export async function runStatus(options: StatusOptions, env: Env): Promise<strin
     .filter(([, count]) => count > 0)
     .map(([name, count]) => `${count} ${name}`)
   return [...lines, `status: ${states.length} runs${counts.length ? `: ${counts.join(', ')}` : ''}`]
+}
+
+/**
+ * The runs whose state changed in the last `seconds`, in the report's words (new, submitted, queued, held, done,
+ * uploaded, current, …), from the states the nightly report records in log/run-states.csv. Reads only.
+ */
+export async function runStatusSince(options: StatusOptions, env: Env, seconds: number, now = new Date()): Promise<string[]> {
+  const inputs = await gatherInputs(options, env, now)
+  if (inputs.problems.length) throw new CaloprodError(inputs.problems[0]!)
+  const since = new Date(now.getTime() - seconds * 1000).toISOString()
+  const changes = await changesSince(options.output, runViews(inputs), since)
+  if (!changes) return [`status: no record of the runs' states as old as ${since} (each night's report records them)`]
+  const lines = changes.map((c) => `${c.runnumber} ${c.tag} ${c.before ?? 'new'} -> ${c.now}`)
+  return [...lines, `status: ${changes.length} runs changed state since ${since}`]
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 // status: <runtype>-process.csv + submissions.csv + condor_q/condor_history -> one line per run on stdout.
-import { runStatus } from '../lib/status.js'
+import { runStatus, runStatusSince } from '../lib/status.js'
 import { declareStage } from './main.js'
 
 export const stage = await declareStage(
@@ -13,9 +13,12 @@ export const stage = await declareStage(
       'awaiting the next check; incomplete when some type has none) or failed (with the attempts made), from the ledger\n' +
       '<output>/submissions.csv and what condor_q and condor_history say.\n' +
       'With --json: a JSON array, one object per run (runnumber, tag, state, detail, attempts, cluster, proc,\n' +
-      'hold_reason), one a line, and no count line. Writes nothing, not even the log: it works on a read-only directory.',
+      'hold_reason), one a line, and no count line. Writes nothing, not even the log: it works on a read-only directory.\n' +
+      'With --since DURATION: the runs whose state changed since then (new, submitted, queued, held, done, uploaded,\n' +
+      'current, ...), as each night\'s report records the states in <output>/log/run-states.csv.',
     readOnly: () => true,
-    flags: ['run-type', 'rules', 'output', 'max-attempts', 'timeout', 'json', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'rules', 'output', 'max-attempts', 'timeout', 'json', 'since', 'verbose', 'quiet', 'help'],
   },
-  async ({ options, env }) => (await runStatus(options, env)).join('\n'),
+  async ({ options, env }) =>
+    (options.since === undefined ? await runStatus(options, env) : await runStatusSince(options, env, options.since)).join('\n'),
 )

@@ -69,6 +69,8 @@ export interface Options {
   json: boolean
   /** Print the report's page on stdout instead of writing it (read-only: no log, no file in the output directory). */
   stdout: boolean
+  /** status: only the runs whose state changed in the last this many seconds. */
+  since: number | undefined
   /** Write the report's page here instead of <output>/report.html (read-only for the output directory). */
   outputFile: string | undefined
 }
@@ -113,6 +115,7 @@ export function defaultOptions(env: Env, cwd: string): Options {
     json: false,
     stdout: false,
     outputFile: undefined,
+    since: undefined,
   }
 }
 

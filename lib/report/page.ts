@@ -1,11 +1,12 @@
 // The page: one self-contained HTML file (inline CSS, inline SVG, no script, nothing fetched), so it reads the same
 // from file://, from a web server and as a mail attachment.
 import type { AttentionItem } from './attention.js'
+import type { StateChange } from './changes.js'
 import { failedSinceGood, type LastNight } from './last-night.js'
 import { escapeHtml, utcMinute } from './html.js'
 import type { Figure } from './plots/render.js'
 import type { RunView } from './runs.js'
-import { REPORT_STATES } from './states.js'
+import { REPORT_STATES, STATE_BY_NAME } from './states.js'
 import { attentionTable, runsTable } from './table.js'
 
 export interface PageModel {
@@ -24,6 +25,8 @@ export interface PageModel {
   lastNight: LastNight
   /** Files the report could not read, one line each naming the file. */
   problems: string[]
+  /** The runs whose state changed since the last good night; undefined before there is a record that old. */
+  changes: { since: string; runs: StateChange[] } | undefined
 }
 
 const STATE_CSS = REPORT_STATES.map((state) => `.s-${state.name}::before{background:${state.colour}}`).join('\n')
@@ -99,6 +102,20 @@ function nightBanner(runType: string, lastNight: LastNight): string | undefined 
   )
 }
 
+/** The runs whose state changed since the last good night: before and now. */
+function changesSection({ since, runs }: NonNullable<PageModel['changes']>): string[] {
+  const label = (state: string | undefined) => (state === undefined ? 'new' : (STATE_BY_NAME.get(state as never)?.label ?? state))
+  const rows = runs.map(
+    (c) => `<tr><td>${c.runnumber}</td><td>${escapeHtml(c.tag)}</td><td>${escapeHtml(label(c.before))}</td><td class="state s-${c.now}">${escapeHtml(label(c.now))}</td></tr>`,
+  )
+  return [
+    `<h2 id="changes">Changed since the last good night, ${utcMinute(since)} (${runs.length})</h2>`,
+    runs.length
+      ? `<table id="changes-table"><thead><tr><th>run</th><th>tag</th><th>then</th><th>now</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`
+      : '<p class="none">No run changed state.</p>',
+  ]
+}
+
 /** The whole page. */
 export function renderPage(model: PageModel): string {
   const title = `caloprod ${model.runType}`
@@ -142,6 +159,7 @@ export function renderPage(model: PageModel): string {
       headline(model.runs, model.madeAt),
       `<h2 id="attention">Runs that need a person (${model.attention.length})</h2>`,
       attentionTable(model.attention),
+      ...(model.changes ? changesSection(model.changes) : []),
       '<h2 id="plots">Plots</h2>',
       ...model.figures.map(figureHtml),
       `<h2 id="runs">Every run (${model.runs.length})</h2>`,
