@@ -39,8 +39,11 @@ interface LockRecord {
   stageSince: string | null
 }
 
-/** Releases a lock: a stage's own lock is removed; a pipeline's is kept, marked as between stages. */
-export type ReleaseLock = () => Promise<void>
+/**
+ * Releases a lock: a stage's own lock is removed; a pipeline's is kept, marked as between stages, and its text
+ * returned (for removeWhenEnded, which removes it once the pipeline has ended).
+ */
+export type ReleaseLock = () => Promise<string | undefined>
 
 export interface LockOptions {
   log?: Pick<Log, 'info' | 'warn'>
@@ -167,14 +170,14 @@ interface Takeover {
 }
 
 /**
- * Replaces `path`, which held the stale record `expected`, by `text`, unless another run got there first; or
+ * Replaces `path`, which held the stale record `expected`, by `text` (removes it for null), unless another run got there first; or
  * throws LockedError when another live run is doing the same takeover right now. Every starter that found the
  * same stale record must first create its guard file (a hard link: atomic on NFS, Lustre and GPFS), so they
  * take over one at a time; the holder checks that `path` still holds `expected` and renames its lock over
  * it, so the path is never empty and no starter can slip in. A stale record never comes back, so a guard
  * is safe to drop once it has served. A guard whose writer died is taken over the same way, one level down.
  */
-async function replaceStale(path: string, expected: string, text: string, how: Takeover, depth = 0): Promise<boolean> {
+async function replaceStale(path: string, expected: string, text: string | null, how: Takeover, depth = 0): Promise<boolean> {
   const guard = guardPathFor(path, expected)
   if (!(await createExclusive(guard, how.claim))) {
     const other = await readFile(guard, 'utf8').catch(() => undefined)
@@ -190,7 +193,8 @@ async function replaceStale(path: string, expected: string, text: string, how: T
     await how.pause?.('guarded')
     const now = await readFile(path, 'utf8').catch(() => undefined)
     if (now !== expected) return false
-    await overwrite(path, text)
+    if (text === null) await unlink(path)
+    else await overwrite(path, text)
     return true
   } finally {
     await unlink(guard).catch(() => {})
@@ -246,10 +250,12 @@ export async function acquireLock(output: string, stage: string, owner: LockOwne
     const current = await readRecord(path).catch(() => undefined)
     if (!current || current.text !== format(held)) {
       options.log?.warn(`the lock ${path} changed hands while this stage ran; left as it is`)
-      return
+      return undefined
     }
-    if (held.pipeline) await overwrite(path, format({ ...held, stage: null, stagePid: null, stageStart: null, stageSince: null }))
-    else await unlink(path)
+    if (!held.pipeline) return void (await unlink(path))
+    const between = format({ ...held, stage: null, stagePid: null, stageStart: null, stageSince: null })
+    await overwrite(path, between)
+    return between
   }
 
   for (let attempt = 0; attempt < 10; attempt++) {
@@ -284,4 +290,24 @@ export async function acquireLock(output: string, stage: string, owner: LockOwne
     }
   }
   throw new LockedError(`could not take the lock ${path}: other runs kept changing it; try again`)
+}
+
+/**
+ * Waits for the pipeline whose lock `kept` (its record between stages, as its last release left it) holds `output`
+ * to end, then removes the lock, so nothing looks running after a night. Leaves it when a stage of the pipeline
+ * entered it again or another run took it over; the removal takes the takeover's guard, so a run starting at that
+ * moment never loses a lock it just took. Returns whether it removed the lock.
+ */
+export async function removeWhenEnded(output: string, kept: string, options: { proc?: string; pollMs?: number } = {}): Promise<boolean> {
+  const path = layout.lockFile(output)
+  const proc = options.proc ?? '/proc'
+  const { pid, start } = JSON.parse(kept) as LockRecord
+  for (;;) {
+    if ((await readFile(path, 'utf8').catch(() => undefined)) !== kept) return false
+    if (!stillRunning(pid, start, proc)) break
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000))
+  }
+  const host = hostname()
+  const claim = JSON.stringify({ host, pid: process.pid, start: processInfo(process.pid, proc)?.start ?? null, since: new Date().toISOString() })
+  return replaceStale(path, kept, null, { host, proc, claim }).catch(() => false)
 }

@@ -60,6 +60,11 @@ export interface StageIo {
   stderr: (text: string) => void
   /** Whether stderr is a terminal (a person watching), never for cron or a log: then a stage may show progress. */
   stderrIsTerminal?: boolean
+  /**
+   * Called when a stage of a pipeline leaves the lock between stages (`lock`, its text): the command starts a
+   * process that removes it once the pipeline has ended (lib/lock.ts removeWhenEnded).
+   */
+  pipelineLockKept?: (output: string, lock: string) => void
 }
 
 /**
@@ -133,7 +138,8 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
       summary = await body({ options, argv: io.argv, log, env: io.env, progress, stdout: io.stdout })
     } finally {
       progress.clear()
-      await release?.()
+      const kept = await release?.()
+      if (kept) io.pipelineLockKept?.(options.output, kept)
     }
     if (summary !== undefined) log.summary(summary)
     ended.line = summary ?? ''
