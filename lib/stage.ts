@@ -1,5 +1,7 @@
 import { mkdir, stat } from 'node:fs/promises'
-import { resolveOptions, usage, type Env, type FlagName, type Options } from './config/options.js'
+import { resolve } from 'node:path'
+import mri from 'mri'
+import { envName, resolveOptions, usage, type Env, type FlagName, type Options } from './config/options.js'
 import { CaloprodError, describeError, exitCodeOf, UsageError } from './errors.js'
 import { sweepStaleTemps } from './files/atomic.js'
 import { layout } from './files/layout.js'
@@ -82,6 +84,14 @@ async function prepareOutput(output: string, create: boolean): Promise<void> {
   if (!info && create) await mkdir(output, { recursive: true })
 }
 
+/** The output directory a stage's arguments name, read leniently (the options did not resolve), if it exists. */
+async function existingOutput(io: StageIo): Promise<string | undefined> {
+  const args = mri([...io.argv], { string: ['output', 'run-type'], alias: { o: 'output', i: 'run-type' } })
+  const given = args.output ?? io.env[envName('output')] ?? args['run-type'] ?? io.env[envName('run-type')] ?? 'run3auau'
+  const output = resolve(io.cwd, String(given))
+  return (await stat(output)).isDirectory() ? output : undefined
+}
+
 /**
  * Runs a stage the way every stage runs: resolve options (or print help), prepare the output
  * directory, open the log, run the body, log its summary line. Errors become one line on stderr
@@ -147,6 +157,8 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
   } catch (err) {
     const line = describeError(err)
     ended.line = line
+    // Options that did not resolve (MEMORY=lots) still fail this directory's night: record it where it exists.
+    if (!ended.output && spec.lock) ended.output = await existingOutput(io).catch(() => undefined)
     io.stderr(`caloprod ${spec.name}: ${line}\n`)
     try {
       log?.info(`failed: ${line}`)
