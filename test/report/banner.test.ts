@@ -2,7 +2,7 @@
 // the run type has had no good night; files the stages would refuse are named there, and the page is still written.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { startBrowser, visitFile, type Browser } from '../helpers/browser.js'
 import { someRuns, TAG, writeStageInputs } from '../helpers/condor-output.js'
 import { FAKE_GENSTATUS, fakeCondorEnv } from '../helpers/fake-condor.js'
@@ -14,7 +14,7 @@ let browser: Browser | undefined
 t.teardown(async () => browser?.close())
 
 /** The text of `selector` on the report page as Chromium renders it, or null where the page has no such element. */
-async function shown(output: string, selector: string): Promise<string | null> {
+async function shown(t: Test, output: string, selector: string): Promise<string | null> {
   browser ??= await startBrowser()
   const visit = await visitFile(browser, join(output, 'report.html'))
   t.same(visit.consoleErrors, [])
@@ -40,17 +40,17 @@ t.test('a failed night opens the page: the stage, its line, and since when there
   t.equal((await runStageHere('condor', condor, env)).code, 0)
   t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)).code, 0)
   await report()
-  t.equal(await shown(output, '#last-night'), null, 'a good night: no banner')
+  t.equal(await shown(t, output, '#last-night'), null, 'a good night: no banner')
 
   const failed = await runStageHere('submit', ['--output', output, '--do-condor-submit'], { ...env, FAKE_CONDOR_Q_MODE: 'fail' })
   t.equal(failed.code, 1)
   const line = failed.stderr.trim().replace(/^caloprod submit: /, '')
   await report()
-  const banner = await shown(output, '#last-night')
+  const banner = await shown(t, output, '#last-night')
   t.match(banner, /^submit failed at \d{4}-\d\d-\d\d \d\d:\d\d UTC \(exit 1\): /)
   t.ok(banner?.includes(line), `the stage's own line: ${line}`)
   t.match(banner, /run3auau has had no good night since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(the last submit that succeeded\)/)
-  t.match(await shown(output, '#headline'), /3\s*submitted|3\s*queued/, 'the rest of the page as before')
+  t.match(await shown(t, output, '#headline'), /3\s*submitted|3\s*queued/, 'the rest of the page as before')
 
   // Files the stages refuse: an empty reduce.csv, a hand-broken uploads.csv; the page is written all the same.
   writeFileSync(join(output, 'reduce.csv'), '')
@@ -58,15 +58,15 @@ t.test('a failed night opens the page: the stage, its line, and since when there
   const broken = await runStageHere('report', ['--output', output], env)
   t.equal(broken.code, 1, 'the report fails on a file the stages would refuse')
   t.match(broken.stderr, /^caloprod report: .*(reduce|uploads)\.csv:1: .* \(and 1 more\); the page was written without it\n$/)
-  const unreadable = await shown(output, '#unreadable')
+  const unreadable = await shown(t, output, '#unreadable')
   t.match(unreadable, /reduce\.csv:1: is empty; expected at least the header/)
   t.match(unreadable, /uploads\.csv/)
-  t.match(await shown(output, '#last-night'), /^submit failed/, 'the failed night is still said')
+  t.match(await shown(t, output, '#last-night'), /^submit failed/, 'the failed night is still said')
 
   t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)).code, 0)
   writeFileSync(join(output, 'reduce.csv'), 'runnumber,tag,segment,events,full_file_path,time\n')
   writeFileSync(join(output, 'uploads.csv'), '')
   await report()
-  t.equal(await shown(output, '#last-night'), null, 'a good night again: the banner is gone')
-  t.equal(await shown(output, '#unreadable'), null)
+  t.equal(await shown(t, output, '#last-night'), null, 'a good night again: the banner is gone')
+  t.equal(await shown(t, output, '#unreadable'), null)
 })
