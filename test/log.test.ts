@@ -91,7 +91,10 @@ t.test('a log file that cannot be written fails the call, before anything reache
   const dir = t.testdir()
   mkdirSync(join(dir, 'a-directory.log'))
   const { log, out } = collected({ file: join(dir, 'a-directory.log'), verbose: true })
-  t.throws(() => log.info('lost'), { code: 'EISDIR' }, 'an error other than a full disk is passed on as it is')
+  t.throws(() => log.info('lost'), {
+    constructor: CaloprodError,
+    message: `${join(dir, 'a-directory.log')}: is a directory where caloprod reads or writes a file (EISDIR on open); move that directory away and run again`,
+  }, 'the file named, what is wrong, what to do')
   t.equal(out.stderr, '')
 })
 
