@@ -15,6 +15,9 @@ import { payloadsPlot } from './report/plots/payloads.js'
 import { statesPlot } from './report/plots/states.js'
 import { runViews, settledLedger, type RunView } from './report/runs.js'
 import { REPORT_STATES } from './report/states.js'
+import { SEED_RULES } from './rules/seed.js'
+import { tellStories } from './why/story.js'
+import { storyLines } from './why/text.js'
 
 export type { ReportOptions } from './report/gather.js'
 
@@ -49,7 +52,9 @@ function sources(inputs: ReportInputs, runs: readonly RunView[]): string[] {
 }
 
 /** Builds the page from gathered inputs (pure but for the clock the inputs carry): the HTML and what it shows. */
-export function buildReport(inputs: ReportInputs, runs: RunView[], changes: PageModel['changes']): { html: string; attention: number } {
+export function buildReport(
+  inputs: ReportInputs, runs: RunView[], changes: PageModel['changes'], stories?: ReadonlyMap<number, readonly string[]>,
+): { html: string; attention: number } {
   const { output, runType } = inputs.options
   const attention = needsAPerson(runs, inputs.now)
   const jobs = inputs.scheduler.answered ? inputs.scheduler.jobs : undefined
@@ -70,6 +75,7 @@ export function buildReport(inputs: ReportInputs, runs: RunView[], changes: Page
     lastNight: inputs.lastNight,
     problems: inputs.problems,
     changes,
+    stories,
   })
   return { html, attention: attention.length }
 }
@@ -89,7 +95,18 @@ export async function runReport(
   // What changed since the last good night, from the states earlier reports recorded.
   const since = inputs.lastNight.lastGood
   const changed = since ? await changesSince(options.output, runs, since).catch((err: Error) => void inputs.problems.push(err.message)) : undefined
-  const { html, attention } = buildReport(inputs, runs, since && changed ? { since, runs: changed } : undefined)
+  const toProcess = (inputs.process ?? []).map((run) => run.runnumber)
+  // `why`'s story of each run to process (the runs a person asks about; a current run's story is its row).
+  const told = toProcess.length
+    ? await tellStories({
+        output: options.output, runType: options.runType, rules: { ...SEED_RULES, ...options.rules }, minEvents: options.minEvents,
+        runs: toProcess, maxAttempts: options.maxAttempts, maxMemory: options.maxMemory ?? 4,
+        memoryScale: options.memoryScale ?? 1.5, timeout: options.timeout,
+        scheduler: inputs.scheduler.answered ? inputs.scheduler.jobs : inputs.scheduler.error,
+      }, env)
+    : []
+  const stories = new Map(told.map((story) => [story.run, storyLines(story)]))
+  const { html, attention } = buildReport(inputs, runs, since && changed ? { since, runs: changed } : undefined, stories)
   const path = typeof to === 'string' ? to : 'stdout'
   if (typeof to === 'string') await writeFileIfChanged(to, html)
   else to(html)

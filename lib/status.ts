@@ -3,10 +3,11 @@ import { readdir } from 'node:fs/promises'
 import type { Env } from './config/options.js'
 import { byRunTag, type RunState, type RunStateName } from './scheduler/job-state.js'
 import { currentStates } from './scheduler/current-states.js'
+import { MEMORY_HOLD } from './scheduler/scheduler.js'
 import { runTagKey } from './files/dataset-list.js'
 import { readProcessList } from './files/process-list.js'
 import { layout } from './files/layout.js'
-import { SEVEN_PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
+import type { PayloadType } from './config/calibrations.js'
 import { latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
 import { absentPayloads } from './upload/payload-files.js'
 import { CaloprodError } from './errors.js'
@@ -23,8 +24,8 @@ export interface StatusOptions {
   runType: string
   maxAttempts: number
   timeout: number
-  /** The rule set's payload types: a done run lacking a file of one is incomplete. @default the seven of the seed */
-  rules?: { payloadTypes: readonly PayloadType[] }
+  /** The rule set's payload types: a done run lacking a file of one is incomplete. */
+  rules: { payloadTypes: readonly PayloadType[] }
   /** One JSON object per run instead of the lines. */
   json?: boolean
 }
@@ -39,6 +40,8 @@ export interface StatusRecord {
   cluster: number | null
   proc: number | null
   hold_reason: string | null
+  /** MB the job asks for now (RequestMemory: a release for memory raises it). */
+  memory_mb: number | null
 }
 
 /** A run's state as status tells it: the scheduler's view, and `uploaded` from the upload ledger. */
@@ -96,13 +99,11 @@ export function describeState(state: StatusState, hasList: boolean, maxAttempts:
   if (state.state === 'failed') {
     detail = `${state.attempts} of ${maxAttempts} attempts${state.attempts >= maxAttempts ? ', given up' : ''}; ${detail}`
   }
+  if (state.state === 'held' && state.job?.holdCode === MEMORY_HOLD && state.job.requestMemory) {
+    detail = `${detail} (${state.job.requestMemory} MB asked; attempt ${state.attempts} of ${maxAttempts})`
+  }
   if (state.state === 'new' && !hasList) detail = `no list in datasets/ (see the lists stage's log); ${detail}`
   return detail
-}
-
-/** A run's line: run, tag, state, and what to know about it. */
-function line(state: StatusState, hasList: boolean, maxAttempts: number): string {
-  return `${state.runnumber} ${state.tag} ${state.state}: ${describeState(state, hasList, maxAttempts)}`
 }
 
 /** A run's object for `status --json`. */
@@ -116,6 +117,7 @@ export function statusRecord(state: StatusState, hasList: boolean, maxAttempts: 
     cluster: state.job?.cluster ?? state.cluster ?? null,
     proc: state.job?.proc ?? null,
     hold_reason: state.state === 'held' ? (state.job?.holdReason ?? null) : null,
+    memory_mb: state.job?.requestMemory ?? null,
   }
 }
 
@@ -127,26 +129,31 @@ function jsonLines(records: readonly StatusRecord[]): string[] {
 
 /**
  * The state of each run of `<runtype>-process.csv`: new, queued, running, held (with the hold reason), unknown (no
- * schedd knows its job), done or failed (with attempts). Reads only; an interrupted submission is shown as
- * reconciliation would settle it.
- * Returns the lines and a summary line; with `json`, the lines of a JSON array of StatusRecord.
+ * schedd knows its job), done or failed (with attempts), one object per run. Reads only; an interrupted submission
+ * is shown as reconciliation would settle it.
  */
-export async function runStatus(options: StatusOptions, env: Env): Promise<string[]> {
+export async function statusRecords(options: StatusOptions, env: Env): Promise<StatusRecord[]> {
   const entries = await readProcessList(layout.processCsv(options.output, options.runType))
   const lists = new Set(await readdir(layout.datasetsDir(options.output)).catch(() => [] as string[]))
   const { states: current } = await currentStates(options.output, entries, { env, timeout: options.timeout })
   const uploads = (await readUploads(layout.uploadsCsv(options.output))).rows
   const latest = byRunTag([...latestUploads(uploads).values()], (r) => runTagKey(r.runnumber, r.tag))
-  const types = options.rules?.payloadTypes ?? SEVEN_PAYLOAD_TYPES
+  const types = options.rules.payloadTypes
   const checkedAt = lastCheck((await readLastNight(options.output).catch(() => undefined)) ?? undefined)
   const states = await Promise.all(current.map((state) => uploadedState(state, latest, options.output, types, checkedAt)))
   const hasList = (state: StatusState) => lists.has(`${runTagKey(state.runnumber, state.tag)}.list`)
-  if (options.json) return jsonLines(states.map((state) => statusRecord(state, hasList(state), options.maxAttempts)))
-  const lines = states.map((state) => line(state, hasList(state), options.maxAttempts))
-  const counts = ORDER.map((name) => [name, states.filter((s) => s.state === name).length] as const)
+  return states.map((state) => statusRecord(state, hasList(state), options.maxAttempts))
+}
+
+/** The status stage's output: a line per run (run, tag, state: detail) and a count per state; with `json`, the JSON array. */
+export async function runStatus(options: StatusOptions, env: Env): Promise<string[]> {
+  const records = await statusRecords(options, env)
+  if (options.json) return jsonLines(records)
+  const counts = ORDER.map((name) => [name, records.filter((r) => r.state === name).length] as const)
     .filter(([, count]) => count > 0)
     .map(([name, count]) => `${count} ${name}`)
-  return [...lines, `status: ${states.length} runs${counts.length ? `: ${counts.join(', ')}` : ''}`]
+  const lines = records.map((r) => `${r.runnumber} ${r.tag} ${r.state}: ${r.detail}`)
+  return [...lines, `status: ${records.length} runs${counts.length ? `: ${counts.join(', ')}` : ''}`]
 }
 
 /**

@@ -1,11 +1,10 @@
 // The flags of every stage, as data: each one's key in Options, its help line and how its value is checked.
 import { isAbsolute, resolve } from 'node:path'
-import { parseCdbUrl } from '../cdb/nopayload-config.js'
 import { resolveRules } from '../rules/load.js'
 import { SEED_RULES } from '../rules/seed.js'
 import type { Options } from './options.js'
 import { RUN_TYPE_NAME } from './run-types.js'
-import { parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseTimeout } from './parse-values.js'
+import { parseCdbUrl, parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseTimeout } from './parse-values.js'
 
 /** The two ways check can ask the CDB. */
 export const CDB_BACKENDS = ['filter-datasets', 'rest'] as const
@@ -18,6 +17,8 @@ export interface FlagSpec {
   value?: string
   help: string
   parse?: (raw: string, cwd: string) => unknown
+  /** May be given more than once: the values reach `parse` joined by commas. */
+  repeat?: boolean
 }
 
 const absolute = (raw: string, cwd: string) => (isAbsolute(raw) ? raw : resolve(cwd, raw))
@@ -153,6 +154,29 @@ export const FLAGS = {
     help: 'write the page to PATH instead of <output>/report.html; writes nothing in the output directory, not even the log',
     parse: absolute,
   },
+  'max-memory': {
+    key: 'maxMemory', kind: 'string', value: 'GB',
+    help: 'most memory a job held for memory is given when released (default 4)', parse: parseGigabytes,
+  },
+  'memory-scale': {
+    key: 'memoryScale', kind: 'string', value: 'FACTOR',
+    help: 'a job held for memory is released with its memory times this (default 1.5)',
+    parse: (raw) => {
+      const value = Number(raw)
+      if (!/^\d+(\.\d+)?$/.test(raw) || !(value > 1) || value > 16) throw new Error(`"${raw}" is not a factor above 1, such as 1.5`)
+      return value
+    },
+  },
+  run: {
+    key: 'runs', kind: 'string', value: 'RUN', repeat: true,
+    help: 'a run to tell the story of; may be given more than once, or as RUN,RUN',
+    parse: (raw) =>
+      raw.split(',').map((run) => {
+        if (!/^[1-9]\d{0,9}$/.test(run.trim())) throw new Error(`"${run}" is not a run number`)
+        return Number(run)
+      }),
+  },
+  live: { key: 'live', kind: 'boolean', help: 'also ask the catalog and the CDB now (else: only what the stages wrote)' },
   json: { key: 'json', kind: 'boolean', help: 'print one JSON object per run, in a JSON array, instead of lines' },
 } as const satisfies Record<string, FlagSpec>
 

@@ -73,6 +73,14 @@ export interface Options {
   since: number | undefined
   /** Write the report's page here instead of <output>/report.html (read-only for the output directory). */
   outputFile: string | undefined
+  /** GB a job held for memory may be given at most. @default 4 */
+  maxMemory: number
+  /** A job held for memory is released with its memory times this. @default 1.5 */
+  memoryScale: number
+  /** The runs `why` tells the story of. */
+  runs: number[] | undefined
+  /** `why`: ask the catalog and the CDB now too. */
+  live: boolean
 }
 
 
@@ -87,7 +95,7 @@ export function defaultOptions(env: Env, cwd: string): Options {
   return {
     help: false,
     runType: 'run3auau',
-    minEvents: undefined,
+    minEvents: SEED_RULES.minEvents,
     rules: SEED_RULES,
     output: resolve(cwd, 'run3auau'),
     verbose: false,
@@ -116,6 +124,10 @@ export function defaultOptions(env: Env, cwd: string): Options {
     stdout: false,
     outputFile: undefined,
     since: undefined,
+    maxMemory: 4,
+    memoryScale: 1.5,
+    runs: undefined,
+    live: false,
   }
 }
 
@@ -158,6 +170,7 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
       }
     }
     if (raw === undefined) continue
+    if (Array.isArray(raw) && spec.repeat) raw = raw.join(',')
     if (Array.isArray(raw)) throw new UsageError(`--${name} is given more than once`)
     if (spec.kind === 'boolean') {
       Object.assign(options, { [spec.key]: raw === true })

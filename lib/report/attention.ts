@@ -14,16 +14,16 @@ export interface AttentionItem {
 export const DONE_TOO_LONG_S = 86400
 
 /**
- * Held runs (with the reason), runs given up, runs done but not in the CDB for more than a day, finished runs with
- * payload types genStatus wrote no file for, runs to process without a list (with their missing files, the usual
- * reason). Missing files alone are routine (the lists stage lists what is on disk): not here. One row per run, its
- * reasons joined; newest run first.
+ * Held runs (with the reason; not one held for memory that the next submit releases with more), runs given up,
+ * runs done but not in the CDB for more than a day, finished runs with payload types genStatus wrote no file for,
+ * runs to process without a list (with their missing files, the usual reason). Missing files alone are routine (the
+ * lists stage lists what is on disk): not here. One row per run, its reasons joined; newest run first.
  */
 export function needsAPerson(runs: readonly RunView[], now: Date): AttentionItem[] {
   const items: AttentionItem[] = []
   for (const run of [...runs].reverse()) {
     const reasons: { what: string; detail: string }[] = []
-    if (run.state === 'held') reasons.push({ what: 'held', detail: `${run.holdReason}; job ${run.lastJob}` })
+    if (run.state === 'held' && !run.releasing) reasons.push({ what: 'held', detail: `${run.holdReason}; job ${run.lastJob}` })
     if (run.state === 'given-up') reasons.push({ what: 'given up', detail: run.detail })
     if (run.state === 'done' && run.lastWhen && (now.getTime() - Date.parse(run.lastWhen)) / 1000 > DONE_TOO_LONG_S) {
       const at = `${run.lastWhen.slice(0, 16).replace('T', ' ')} UTC`

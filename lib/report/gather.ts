@@ -11,7 +11,7 @@ import { CaloprodError } from '../errors.js'
 import { layout } from '../files/layout.js'
 import { readRunList, type RunTag } from '../files/run-list.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
-import { SEVEN_PAYLOAD_TYPES, type PayloadType } from '../config/calibrations.js'
+import type { PayloadType } from '../config/calibrations.js'
 import { readUploads, type UploadRow } from '../upload/ledger.js'
 import { absentPayloads, runOutputDir } from '../upload/payload-files.js'
 import { readLastNight, type LastNight } from './last-night.js'
@@ -23,8 +23,12 @@ export interface ReportOptions {
   maxAttempts: number
   /** Seconds condor_q or condor_history may take. */
   timeout: number
-  /** The rule set's payload types: a finished run without a file of one is incomplete. @default the seed's seven */
-  rules?: { payloadTypes: readonly PayloadType[] }
+  /** The rule set's payload types: a finished run without a file of one is incomplete. */
+  rules: { payloadTypes: readonly PayloadType[] }
+  /** For the stories of the runs to process (`why`): the threshold, and the memory rules of a held job. */
+  minEvents?: number
+  maxMemory?: number
+  memoryScale?: number
 }
 
 /** What the scheduler said: its jobs, or why it said nothing. */
@@ -80,19 +84,20 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date):
       problems.push(err instanceof CaloprodError ? err.message : String((err as Error)?.message ?? err))
       return fallback
     })
-  const [process, runList, settled, lists, runFiles, ledger, check, scheduler, uploads, lastNight] = await Promise.all([
-    tolerant(() => optional(layout.processCsv(output, runType), readProcessList), undefined),
+  const process = await tolerant(() => optional(layout.processCsv(output, runType), readProcessList), undefined)
+  const toProcess = new Set((process ?? []).map((run) => run.runnumber))
+  const [runList, settled, lists, runFiles, ledger, check, scheduler, uploads, lastNight] = await Promise.all([
     tolerant(() => optional(layout.runListCsv(output, runType), readRunList), undefined),
     tolerant(() => optional(layout.settledCsv(output, runType), readSettled), undefined),
     readdir(layout.datasetsDir(output)).catch(() => [] as string[]),
-    tolerant(() => readRunFiles(layout.reduceCsv(output), layout.missingCsv(output, runType)), new Map<number, RunFiles>()),
+    tolerant(() => readRunFiles(layout.reduceCsv(output), layout.missingCsv(output, runType), toProcess), new Map<number, RunFiles>()),
     tolerant(() => readLedger(layout.ledgerCsv(output)), { rows: [] as LedgerRow[], tornTail: false }),
     tolerant(() => readCheckSummary(layout.checkJson(output, runType)), undefined),
     askScheduler(options, env),
     tolerant(() => readUploads(layout.uploadsCsv(output)), { rows: [] as UploadRow[], tornTail: false }),
     tolerant(() => readLastNight(output), { stages: {}, lastGood: null, badSince: null } as LastNight),
   ])
-  const types = options.rules?.payloadTypes ?? SEVEN_PAYLOAD_TYPES
+  const types = options.rules.payloadTypes
   const absent = new Map<number, PayloadType[]>()
   for (const run of process ?? []) {
     if (!(await exists(runOutputDir(output, run.runnumber, run.tag)))) continue

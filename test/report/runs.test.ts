@@ -27,7 +27,7 @@ function inputs(uploads: UploadRow[], absent: Map<number, string[]>): ReportInpu
     options: { output: '/nowhere', runType: 'run3auau', maxAttempts: 3, timeout: 60, rules: { payloadTypes: ['CEMC_meanTime', 'HCALIN_meanTime', 'HCALOUT_meanTime'] } },
     now,
     runList: runs,
-    process: runs.map((run) => ({ ...run, why: '' })),
+    process: runs.map((run) => ({ ...run, missing: [], outdated: [], why: '' })),
     settled: new Map(),
     lists: new Set(runs.map((r) => `${r.runnumber}_${tag}.list`)),
     runFiles: new Map(),
