@@ -96,14 +96,18 @@ export async function runReport(
   const since = inputs.lastNight.lastGood
   const changed = since ? await changesSince(options.output, runs, since).catch((err: Error) => void inputs.problems.push(err.message)) : undefined
   const toProcess = (inputs.process ?? []).map((run) => run.runnumber)
-  // `why`'s story of each run to process (the runs a person asks about; a current run's story is its row).
+  // `why`'s story of each run to process (the runs a person asks about; a current run's story is its row). A file
+  // why cannot read leaves the stories out; the page says which file, once.
   const told = toProcess.length
     ? await tellStories({
         output: options.output, runType: options.runType, rules: { ...SEED_RULES, ...options.rules }, minEvents: options.minEvents,
         runs: toProcess, maxAttempts: options.maxAttempts, maxMemory: options.maxMemory ?? 4,
         memoryScale: options.memoryScale ?? 1.5, timeout: options.timeout,
         scheduler: inputs.scheduler.answered ? inputs.scheduler.jobs : inputs.scheduler.error,
-      }, env)
+      }, env).catch((err: Error) => {
+        if (!inputs.problems.includes(err.message)) inputs.problems.push(err.message)
+        return []
+      })
     : []
   const stories = new Map(told.map((story) => [story.run, storyLines(story)]))
   const { html, attention } = buildReport(inputs, runs, since && changed ? { since, runs: changed } : undefined, stories)
