@@ -4,7 +4,7 @@ import { resolveRules } from '../rules/load.js'
 import { SEED_RULES } from '../rules/seed.js'
 import type { Options } from './options.js'
 import { RUN_TYPE_NAME } from './run-types.js'
-import { parseCdbUrl, parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseTimeout } from './parse-values.js'
+import { parseCdbUrl, parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseStatConcurrency, parseTimeout } from './parse-values.js'
 
 /** The two ways check can ask the CDB. */
 export const CDB_BACKENDS = ['filter-datasets', 'rest'] as const
@@ -61,6 +61,10 @@ export const FLAGS = {
     key: 'statementTimeout', kind: 'string', value: 'DURATION',
     help: 'longest a catalog query may run, e.g. 10m (default 10m)', parse: parseDuration,
   },
+  'full-query': {
+    key: 'fullQuery', kind: 'boolean',
+    help: "ask for the whole selection even when the catalog's fingerprint is the last query's",
+  },
   'db-tries': {
     key: 'dbTries', kind: 'string', value: 'N',
     help: 'tries of a catalog query that fails for a passing reason, with growing pauses (default 4)', parse: parsePositiveInt,
@@ -68,6 +72,10 @@ export const FLAGS = {
   jobs: {
     key: 'jobs', kind: 'string', alias: 'j', value: 'N',
     help: 'CDB lookups at once, 1 to 64: filter-datasets processes (default 4), requests with --cdb rest (default 16)', parse: parseJobs,
+  },
+  'stat-concurrency': {
+    key: 'statConcurrency', kind: 'string', value: 'N',
+    help: 'file-system stats in flight, 1 to 1024: the thread pool is sized to it (default 64)', parse: parseStatConcurrency,
   },
   recheck: { key: 'recheck', kind: 'boolean', help: 'ask the CDB about every run, ignoring the cache' },
   'recheck-after': {
@@ -142,6 +150,17 @@ export const FLAGS = {
   },
   'do-cdb-upload': {
     key: 'doCdbUpload', kind: 'boolean', help: 'insert the payloads into the CDB (without it: print the plan, change nothing)',
+  },
+  since: {
+    key: 'since', kind: 'string', value: 'DURATION',
+    help: 'only the runs whose state changed in the last DURATION (e.g. 1d, 12h), as the nightly report recorded them',
+    parse: parseDuration,
+  },
+  stdout: { key: 'stdout', kind: 'boolean', help: 'print the page on stdout; writes nothing in the output directory, not even the log' },
+  'output-file': {
+    key: 'outputFile', kind: 'string', value: 'PATH',
+    help: 'write the page to PATH instead of <output>/report.html; writes nothing in the output directory, not even the log',
+    parse: absolute,
   },
   'max-memory': {
     key: 'maxMemory', kind: 'string', value: 'GB',

@@ -52,9 +52,19 @@ export async function commitTemp(temp: string, path: string): Promise<boolean> {
     await unlink(temp)
     return false
   }
-  await rename(temp, path)
+  await renameOrDrop(temp, path)
   await syncDirectory(dirname(path))
   return true
+}
+
+/** Renames a finished temporary file into place, or removes it when that fails (a directory at `path`, a full disk). */
+async function renameOrDrop(temp: string, path: string): Promise<void> {
+  try {
+    await rename(temp, path)
+  } catch (err) {
+    await unlink(temp).catch(() => {})
+    throw err
+  }
 }
 
 /** Makes a rename or a new file durable: without it a crash can forget the new directory entry. */
@@ -112,7 +122,7 @@ async function replaceWith(path: string, bytes: Buffer, mode: number | undefined
     throw err
   }
   await handle.close()
-  await rename(temp, path)
+  await renameOrDrop(temp, path)
   await syncDirectory(dirname(path))
   return true
 }

@@ -65,5 +65,5 @@ t.test('SIGTERM to the launcher reaches the running stage: it cleans up and all 
   const result = await done
   t.equal(result.code, 143, result.stderr)
   t.match(result.stderr, 'caloprod check: stopped by SIGTERM')
-  t.equal(stage(), null, 'the lock is released')
+  t.notOk(stage(), 'the lock is released (between stages, or removed once go-task ended)')
 })
