@@ -164,7 +164,7 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
       log?.info(`interrupted by ${signal}`)
       const kept = await (await acquiring?.catch(() => undefined))?.()
       if (kept) io.pipelineLockKept?.(options.output, kept)
-      await Promise.all(STAGE_DIRS.map((dir) => sweepStaleTemps(dir(options.output), process.pid)))
+      await Promise.all([...STAGE_DIRS, layout.logDir].map((dir) => sweepStaleTemps(dir(options.output), process.pid)))
     })
     let summary: string | undefined
     try {
