@@ -2,9 +2,9 @@
 // to every CDB answer: filter-datasets run once sequentially (--jobs 1, the seed's way) and sharded 4 ways (each
 // of its seven lookups per run waits --delay-ms), and --cdb rest (each request waits --delay-ms at the fake
 // nopayloaddb); then a night where every run is settled, which must make no request. Each is measured once, as a
-// whole `check` process started as the Taskfile starts it (`node .build/check.js`), its wall and CPU time from GNU
+// whole `check` process started as the Taskfile starts it (`node --import tsx tasks/check.ts`), its wall and CPU time from GNU
 // time. Not a test. Run by `npx tsx bench/check.ts --backends [--runs 3000] [--delay-ms 20]`.
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
@@ -32,7 +32,7 @@ function check(args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: numbe
   const start = process.hrtime.bigint()
   const times = join(tmpdir(), `caloprod-bench-time-${process.pid}`)
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-o', times, '-f', '%U %S', process.execPath, join(ROOT, '.build', 'check.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('/usr/bin/time', ['-o', times, '-f', '%U %S', process.execPath, '--import', 'tsx', join(ROOT, 'tasks', 'check.ts'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk) => (stdout += chunk))
@@ -72,7 +72,6 @@ export async function benchBackends({ runs, delayMs, restOnly = false }: { runs:
       await mkdir(join(dir, name), { recursive: true })
       await writeFile(join(dir, name, 'run3auau.csv'), runList)
     }
-    execFileSync(process.execPath, [join(ROOT, 'tasks', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' })
     say(`${runs} runs, ${delayMs} ms added to every CDB answer, in ${dir}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
     const rest = await night('check --cdb rest, first night (16 requests at once)', join(dir, 'rest'), ['--cdb', 'rest', '--cdb-url', server.apiUrl])
     // --rest-only: the rest nights alone, for a quick look (the comparison needs the whole bench).

@@ -37,7 +37,7 @@ const PEERS = [
   'head script\'s existence check (a process Pool of os.path.exists and getsize), 25,064 paths at 2 ms per stat: 61.7 s',
 ]
 
-const stage = (name: string, ...args: string[]) => [process.execPath, join(ROOT, '.build', `${name}.js`), ...args]
+const stage = (name: string, ...args: string[]) => [process.execPath, '--import', 'tsx', join(ROOT, 'tasks', `${name}.ts`), ...args]
 const pgEnv = { PGDATABASE: database }
 
 interface Row {
@@ -112,7 +112,6 @@ async function listsOutput(output: string): Promise<number> {
 
 async function main(): Promise<void> {
   await loadBenchCatalog({ scale: 1, database, root: DEFAULT_ROOT, reuse: true })
-  execFileSync(process.execPath, [join(ROOT, 'tasks', 'build.mjs')])
   await mkdir(work, { recursive: true })
   const [seedOut, currentOut] = [join(work, 'seed'), join(work, 'current')]
   const query = (output: string, rules: string, ...more: string[]) =>

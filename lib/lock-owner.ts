@@ -36,11 +36,11 @@ function commandLine(pid: number, proc: string): string[] | undefined {
   }
 }
 
-/** Whether a command line is a task runner: go-task (`task`) or caloprod's own (`tasks/task.ts`, or its bundle `.build/task.js`). */
+/** Whether a command line is a task runner: go-task (`task`), or `tasks/task.ts`, which starts it (npm run task). */
 export function isPipelineCommand(argv: readonly string[]): boolean {
   const names = argv.slice(0, 2).map((arg) => basename(arg))
   const runsGoTask = names.some((name) => name === 'task' || name === 'go-task')
-  return runsGoTask || argv.some((arg) => /(^|\/)(tasks\/task\.ts|\.build\/task\.js)$/.test(arg))
+  return runsGoTask || argv.some((arg) => /(^|\/)tasks\/task\.ts$/.test(arg))
 }
 
 /**

@@ -63,6 +63,11 @@ export interface StageIo {
   /** Whether stderr is a terminal (a person watching), never for cron or a log: then a stage may show progress. */
   stderrIsTerminal?: boolean
   /**
+   * Receives, while the body runs, what to do before the process ends on a signal: log it, release the lock and
+   * remove this process's temporary files; undefined again when the body is done.
+   */
+  onInterrupt?: (cleanup: ((signal: string) => Promise<void>) | undefined) => void
+  /**
    * Called when a stage of a pipeline leaves the lock between stages (`lock`, its text): the command starts a
    * process that removes it once the pipeline has ended (lib/lock.ts removeWhenEnded).
    */
@@ -82,6 +87,21 @@ async function prepareOutput(output: string, create: boolean): Promise<void> {
   const info = await stat(output).catch(() => undefined)
   if (info && !info.isDirectory()) throw new UsageError(`--output ${output} is a file, not a directory`)
   if (!info && create) await mkdir(output, { recursive: true })
+}
+
+/** The stage that writes each file a later stage reads and a person may break, by its path. */
+function writers({ output, runType }: Options): [string, string][] {
+  return [[layout.queryCsv(output), 'query'], [layout.runListCsv(output, runType), 'reduce'], [layout.reduceCsv(output), 'reduce'],
+    [layout.processCsv(output, runType), 'check'], [layout.missingCsv(output, runType), 'lists']]
+}
+
+/** `line` (an error naming a file) with the exact command that writes the file again, where it says to re-run that stage. */
+function withRerunCommand(line: string, options: Options | undefined): string {
+  const hint = 're-run the stage that writes it'
+  const writer = options && line.includes(hint) ? writers(options).find(([path]) => line.startsWith(`${path}:`))?.[1] : undefined
+  if (!writer || !options) return line
+  const arg = (text: string) => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`)
+  return line.replace(hint, `${hint}: task ${writer} RUN_TYPE=${arg(options.runType)} OUTPUT=${arg(options.output)}`)
 }
 
 /** The output directory a stage's arguments name, read leniently (the options did not resolve), if it exists. */
@@ -111,8 +131,10 @@ export async function runStage(spec: StageSpec, io: StageIo, body: StageBody): P
 
 async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: { output?: string; line: string }): Promise<number> {
   let log: Log | undefined
+  let resolved: Options | undefined
   try {
     const options = resolveOptions(io.argv, io.env, io.cwd, spec.flags)
+    resolved = options
     if (options.help) {
       io.stdout(usage(`npx tsx tasks/${spec.name}.ts`, spec.summary, spec.flags))
       return 0
@@ -136,9 +158,17 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
     })
     log.info(`start: ${redactArgv(io.argv).join(' ')}`)
     let release: ReleaseLock | undefined
-    if (spec.lock && !readOnly) release = await acquireLock(options.output, spec.name, lockOwner(), { log })
+    let acquiring: Promise<ReleaseLock> | undefined
+    // Before the lock is taken, so a signal while it is being taken still releases it.
+    io.onInterrupt?.(async (signal) => {
+      log?.info(`interrupted by ${signal}`)
+      const kept = await (await acquiring?.catch(() => undefined))?.()
+      if (kept) io.pipelineLockKept?.(options.output, kept)
+      await Promise.all([...STAGE_DIRS, layout.logDir].map((dir) => sweepStaleTemps(dir(options.output), process.pid)))
+    })
     let summary: string | undefined
     try {
+      if (spec.lock && !readOnly) release = await (acquiring = acquireLock(options.output, spec.name, lockOwner(), { log }))
       // Only a lock holder may judge a temporary file abandoned: its pid is looked up on this host, and on a
       // shared output directory a stage of another node may be writing it. Read-only stages never sweep.
       if (release) {
@@ -147,6 +177,7 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
       }
       summary = await body({ options, argv: io.argv, log, env: io.env, progress, stdout: io.stdout })
     } finally {
+      io.onInterrupt?.(undefined)
       progress.clear()
       const kept = await release?.()
       if (kept) io.pipelineLockKept?.(options.output, kept)
@@ -155,7 +186,7 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
     ended.line = summary ?? ''
     return 0
   } catch (err) {
-    const line = describeError(err)
+    const line = withRerunCommand(describeError(err), resolved)
     ended.line = line
     // Options that did not resolve (MEMORY=lots) still fail this directory's night: record it where it exists.
     if (!ended.output && spec.lock) ended.output = await existingOutput(io).catch(() => undefined)

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 // demo [DIR]: the whole pipeline on a generated catalog in an embedded PostgreSQL, driven by the Taskfile through
-// the built-in runner, with the fake CDB, scheduler and genStatus of test/fakes; no server, no sPHENIX software.
+// go-task (tasks/task.ts, as `npm run task` starts it), with the fake CDB, scheduler and genStatus of test/fakes; no server, no sPHENIX software.
 // Two nights: the first submits the runs whose maps are missing or outdated; the scheduler runs them and their
 // payloads reach the CDB; the second finds nothing left to do.
 // demo shell [DIR] [-- COMMAND...]: afterwards, the same catalog served again and a shell (or COMMAND) with the

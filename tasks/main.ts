@@ -86,13 +86,24 @@ function watchLock(output: string, lock: string): void {
   spawn(process.execPath, [...process.execArgv, process.argv[1]!], { env, detached: true, stdio: 'ignore' }).unref()
 }
 
-/** Runs a stage as a command: sets the exit code for cron (0 done, 1 failed, 2 usage, 3 locked). */
+/**
+ * Runs a stage as a command: sets the exit code for cron (0 done, 1 failed, 2 usage, 3 locked; 130 and 143 when
+ * SIGINT or SIGTERM stopped it, after it released the lock and removed its temporary files).
+ */
 async function main({ spec, body }: Stage): Promise<void> {
   const watch = process.env[LOCK_WATCH]
   if (watch) {
     const { output, lock } = JSON.parse(watch) as { output: string; lock: string }
     await removeWhenEnded(output, lock)
     return
+  }
+  let cleanup: ((signal: string) => Promise<void>) | undefined
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    // Once: a second signal ends the process at once, as a person pressing Ctrl-C twice expects.
+    process.once(signal, () => {
+      process.stderr.write(`caloprod ${spec.name}: stopped by ${signal}\n`)
+      void (cleanup?.(signal) ?? Promise.resolve()).catch(() => {}).finally(() => process.exit(code))
+    })
   }
   process.on('uncaughtException', (err) => {
     if (isPostgresNullSocketWrite(err)) return
@@ -108,6 +119,9 @@ async function main({ spec, body }: Stage): Promise<void> {
       stdout: (text) => process.stdout.write(text),
       stderr: (text) => process.stderr.write(text),
       stderrIsTerminal: process.stderr.isTTY === true,
+      onInterrupt: (then) => {
+        cleanup = then
+      },
       pipelineLockKept: watchLock,
     },
     body,

@@ -1,26 +1,38 @@
-// `npm run task -- [flags] [task...] [VAR=value...] [-- CLI_ARGS]`: caloprod's runner for the subset of
-// go-task v3 its Taskfile uses (lib/taskfile/), for machines without the go-task binary. The only place
-// that reads the process and exits.
-import { runTaskCli } from '../lib/taskfile/main.js'
+// `npm run task -- ARGS`: runs go-task (tasks/go-task.ts finds or installs it) with ARGS, in a process group of
+// its own, and ends as it ends: its exit code, or its signal. A SIGINT, SIGTERM or SIGHUP that reaches this
+// process goes to go-task's whole group, so the stage it runs gets it too (go-task only reports a signal and
+// waits for its commands); the same signal repeated within half a second (a terminal's Ctrl-C, which npm
+// forwards too) is passed on once.
+import { spawn } from 'node:child_process'
+import { findGoTask } from './go-task.js'
 
-const controller = new AbortController()
-// Like go-task: the first SIGINT/SIGTERM stops the running commands and fails the run; a second one exits at once.
-let interrupted = false
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) process.exit(signal === 'SIGINT' ? 130 : 143)
-    interrupted = true
-    process.stderr.write(`task: signal received: ${signal}\n`)
-    controller.abort()
-  })
+let binary: string
+try {
+  binary = findGoTask()
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`)
+  process.exit(127)
 }
-
-const code = await runTaskCli(process.argv.slice(2), {
-  cwd: process.cwd(),
-  env: process.env,
-  stdout: process.stdout,
-  stderr: process.stderr,
-  childStdio: 'inherit',
-  signal: controller.signal,
+const child = spawn(binary, process.argv.slice(2), { stdio: 'inherit', detached: true })
+const last = new Map<NodeJS.Signals, number>()
+const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+const forward = (signal: NodeJS.Signals) => {
+  const now = Date.now()
+  if (now - (last.get(signal) ?? 0) < 500) return
+  last.set(signal, now)
+  try {
+    process.kill(-child.pid!, signal)
+  } catch {
+    // Already gone.
+  }
+}
+for (const signal of signals) process.on(signal, forward)
+child.on('error', (err) => {
+  process.stderr.write(`caloprod: cannot start ${binary}: ${err.message}\n`)
+  process.exitCode = 127
 })
-process.exitCode = code
+child.on('close', (code, signal) => {
+  for (const s of signals) process.off(s, forward)
+  if (signal) process.kill(process.pid, signal)
+  else process.exitCode = code ?? 1
+})

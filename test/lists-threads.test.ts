@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { formatCsv } from '../lib/files/csv.js'
 import { QUERY_TABLE } from '../lib/files/query-csv.js'
-import { buildBundles, collectOutput, ROOT, runBuilt } from './helpers/run-script.js'
+import { collectOutput, ROOT, runScript } from './helpers/run-script.js'
 
 function straceWorks(): string | false {
   try {
@@ -35,13 +35,12 @@ function outputWith(root: string, files: number) {
 }
 
 t.test('with no UV_THREADPOOL_SIZE, --stat-concurrency 16 makes more than libuv\'s default 4 threads stat at once', { skip: straceWorks() }, async (t) => {
-  await buildBundles()
   const dir = t.testdir()
   const { output, store } = outputWith(dir, 200)
   const trace = join(dir, 'trace')
   // 10 ms a stat: each thread stays busy long enough for every idle one to take the next path.
   const child = spawn('strace', ['-f', '-o', trace, '-e', 'trace=statx,newfstatat,stat,lstat', '-e', 'inject=statx,newfstatat,stat,lstat:delay_exit=10000',
-    process.execPath, join(ROOT, '.build', 'lists.js'), '--output', output, '--min-events', '0', '--stat-concurrency', '16'],
+    process.execPath, '--import', 'tsx', join(ROOT, 'tasks', 'lists.ts'), '--output', output, '--min-events', '0', '--stat-concurrency', '16'],
   { cwd: ROOT, env: { ...process.env, UV_THREADPOOL_SIZE: undefined }, stdio: ['ignore', 'pipe', 'pipe'] })
   const result = await collectOutput(child).done
   t.equal(result.code, 0, result.stderr)
@@ -54,7 +53,7 @@ t.test('with no UV_THREADPOOL_SIZE, --stat-concurrency 16 makes more than libuv\
 t.test('a stage started again for its thread pool exits with its code and says its error once', async (t) => {
   const output = join(t.testdir(), 'out')
   mkdirSync(output)
-  const result = await runBuilt('lists', ['--output', output, '--stat-concurrency', '8'], { UV_THREADPOOL_SIZE: undefined })
+  const result = await runScript('lists', ['--output', output, '--stat-concurrency', '8'], { UV_THREADPOOL_SIZE: undefined })
   t.equal(result.code, 1)
   t.equal(result.stderr.match(/run3auau-process\.csv/g)?.length, 1, result.stderr)
 })

@@ -1,9 +1,11 @@
 // The README's test command: runs tap over every test file and ends with a plain "N passed, N failed"
-// line that CI reads (tap's own closing line is not one it recognises). Arguments go to tap.
+// line that CI reads (tap's own closing line is not one it recognises). Arguments go to tap. go-task, which the
+// Taskfile's tests run, is found (or installed) first and put on the tests' PATH.
 import { spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { findGoTask } from '../tasks/go-task.js'
 
 const tap = fileURLToPath(new URL('../node_modules/tap/dist/esm/run.mjs', import.meta.url))
 
@@ -17,8 +19,16 @@ function testFiles(arg: string): string[] {
   return names.filter((name) => name.endsWith('.test.ts')).map((name) => join(arg, name)).sort()
 }
 
+let goTask: string
+try {
+  goTask = findGoTask()
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`)
+  process.exit(1)
+}
+const PATH = goTask === 'task' ? process.env.PATH : `${dirname(goTask)}${delimiter}${process.env.PATH ?? ''}`
 const args = process.argv.slice(2).flatMap(testFiles)
-const child = spawn(process.execPath, [tap, '--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+const child = spawn(process.execPath, [tap, '--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PATH } })
 let counts: { pass: number; fail: number } | undefined
 let rest = ''
 child.stdout.on('data', (chunk: Buffer) => {

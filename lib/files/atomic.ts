@@ -227,14 +227,15 @@ const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/
 
 /**
  * Removes the temporary files that a killed writer left in `dir` (those whose process is gone), so
- * a stage killed every night does not fill the directory. Returns how many it removed.
+ * a stage killed every night does not fill the directory; with `own`, that process's too (a stage interrupted,
+ * before it exits). Returns how many it removed.
  */
-export async function sweepStaleTemps(dir: string): Promise<number> {
+export async function sweepStaleTemps(dir: string, own?: number): Promise<number> {
   const names = await readdir(dir).catch(() => [] as string[])
   let removed = 0
   for (const name of names) {
     const match = TEMP_NAME.exec(name)
-    if (!match || processAlive(Number(match[1]))) continue
+    if (!match || (Number(match[1]) !== own && processAlive(Number(match[1])))) continue
     await unlink(join(dir, name)).then(() => removed++, () => {})
   }
   return removed

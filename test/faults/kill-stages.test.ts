@@ -16,7 +16,7 @@ import { freshDatabase } from '../helpers/database.js'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, setCdbState } from '../helpers/fake-cdb.js'
 import { FAKE_GENSTATUS, fakeCondorEnv, readFakeState } from '../helpers/fake-condor.js'
 import { killRepeatedly } from '../helpers/kill.js'
-import { buildBundles, startBuilt } from '../helpers/run-script.js'
+import { startScript } from '../helpers/run-script.js'
 import { listedRuns } from '../helpers/listed-runs.js'
 
 /** Kills per stage for check, lists, condor and submit; the README's reliability table cites it. */
@@ -41,17 +41,17 @@ async function sourceDirectory(t: Test) {
   const { files } = await loadCatalog(db.sql, { root: join(work, 'files') })
   await createCatalogFiles(files)
   const source = join(work, 'source')
-  const query = await startBuilt('query', ['--db-url', db.url, '--output', source, '--quiet']).done
+  const query = await startScript('query', ['--db-url', db.url, '--output', source, '--quiet']).done
   t.equal(query.code, 0, query.stderr)
-  const reduce = await startBuilt('reduce', ['--output', source, '--quiet']).done
+  const reduce = await startScript('reduce', ['--output', source, '--quiet']).done
   t.equal(reduce.code, 0, reduce.stderr)
   // A CDB where most runs are current, some outdated, the rest missing: check writes both its files.
   const cdb = fakeCdb(work)
   setCdbState(cdb, stateFromRunList(readFileSync(join(source, `${RUN_TYPE}.csv`), 'utf8'), { current: 0.4, outdated: 0.2 }))
   const cdbEnv = { ...fakeCdbEnv(cdb), CALOPROD_BIN_FILTER_DATASETS: FAKE_FILTER_DATASETS }
-  const check = await startBuilt('check', ['--output', source, '--quiet'], cdbEnv).done
+  const check = await startScript('check', ['--output', source, '--quiet'], cdbEnv).done
   t.equal(check.code, 0, check.stderr)
-  const lists = await startBuilt('lists', ['--output', source, '--quiet']).done
+  const lists = await startScript('lists', ['--output', source, '--quiet']).done
   t.equal(lists.code, 0, lists.stderr)
   return { work, source, cdbEnv }
 }
@@ -64,8 +64,11 @@ const copy = (source: string, dir: string, ...names: string[]) => {
 /** Lists in `dir` name their files by absolute path: the copies keep pointing at the shared catalog files. */
 const processRuns = (dir: string) => readFileSync(join(dir, `${RUN_TYPE}-process.csv`), 'utf8').trim().split('\n').slice(1)
 
+// Each kill starts a stage from source (tsx) twice, the killed run and the re-run: more than tap's default on a busy
+// two-core machine.
+t.setTimeout(600_000)
+
 t.test('check, lists, condor and submit killed at random points', async (t) => {
-  await buildBundles()
   const { work, source, cdbEnv } = await sourceDirectory(t)
   const logs = join(work, 'condor-logs')
   const condorEnv = { CALOPROD_BIN_GENSTATUS: FAKE_GENSTATUS, CALOPROD_CONDOR_LOG_DIR: logs }
@@ -76,7 +79,7 @@ t.test('check, lists, condor and submit killed at random points', async (t) => {
       name: 'check',
       kills: KILLS_PER_LATER_STAGE,
       prepare: (dir) => copy(source, dir, `${RUN_TYPE}.csv`, 'reduce.csv'),
-      start: (dir) => startBuilt('check', ['--output', dir, '--quiet'], cdbEnv),
+      start: (dir) => startScript('check', ['--output', dir, '--quiet'], cdbEnv),
       normalize: withoutCheckTimes,
     })
     t.ok(report.killedMidway >= KILLS_PER_LATER_STAGE / 2, `most kills landed while check ran (${report.killedMidway})`)
@@ -87,7 +90,7 @@ t.test('check, lists, condor and submit killed at random points', async (t) => {
       name: 'lists',
       kills: KILLS_PER_LATER_STAGE,
       prepare: (dir) => copy(source, dir, `${RUN_TYPE}-process.csv`, 'reduce.csv'),
-      start: (dir) => startBuilt('lists', ['--output', dir, '--quiet']),
+      start: (dir) => startScript('lists', ['--output', dir, '--quiet']),
     })
     t.ok(report.killedMidway >= KILLS_PER_LATER_STAGE / 2, `most kills landed while lists ran (${report.killedMidway})`)
   })
@@ -97,7 +100,7 @@ t.test('check, lists, condor and submit killed at random points', async (t) => {
       name: 'condor',
       kills: KILLS_PER_LATER_STAGE,
       prepare: (dir) => copy(source, dir, `${RUN_TYPE}-process.csv`, 'datasets'),
-      start: (dir) => startBuilt('condor', ['--output', dir, '--quiet'], condorEnv),
+      start: (dir) => startScript('condor', ['--output', dir, '--quiet'], condorEnv),
     })
     t.ok(report.killedMidway >= KILLS_PER_LATER_STAGE / 2, `most kills landed while condor ran (${report.killedMidway})`)
   })
@@ -136,7 +139,7 @@ t.test('check, lists, condor and submit killed at random points', async (t) => {
         await runCondor({ output: output(dir), runType: RUN_TYPE, binGenStatus: FAKE_GENSTATUS, condorScript: undefined, condorLogDir: logs, memory: 0.5 }, quietLog)
         writeFileSync(join(dir, 'condor-state.json'), JSON.stringify({ nextCluster: 1, jobs: [], calls: [] }))
       },
-      start: (dir) => startBuilt('submit', ['--output', output(dir), '--do-condor-submit'], env(dir)),
+      start: (dir) => startScript('submit', ['--output', output(dir), '--do-condor-submit'], env(dir)),
       // The ledger and the frozen copies carry the time of submission: checked on their own below.
       normalize: (files) => Object.fromEntries(Object.entries(files).filter(([path]) => path !== 'submissions.csv' && !path.startsWith('submissions/'))),
       afterKill: async (t, dir, i) => {

@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { loadCatalog } from '../demo/load.js'
 import { freshDatabase } from '../helpers/database.js'
 import { killRepeatedly as killLoop } from '../helpers/kill.js'
-import { buildBundles, runStageHere, startBuilt } from '../helpers/run-script.js'
+import { runStageHere, startScript } from '../helpers/run-script.js'
 
 /** Kills per stage; the suite's total is reported in the README's reliability table. */
 export const KILLS_PER_STAGE = Number(process.env.CALOPROD_KILLS ?? 12)
@@ -19,17 +19,20 @@ interface Case {
   prepare: (output: string) => void
 }
 
-/** The kill loop of test/helpers/kill.ts on one stage, started from its bundle as the Taskfile starts it. */
+/** The kill loop of test/helpers/kill.ts on one stage, started from its source as the Taskfile starts it. */
 async function killRepeatedly(t: Test, c: Case) {
-  await buildBundles()
   const { killedMidway } = await killLoop(t, {
     name: c.stage,
     kills: KILLS_PER_STAGE,
     prepare: c.prepare,
-    start: (dir) => startBuilt(c.stage, c.args(dir)),
+    start: (dir) => startScript(c.stage, c.args(dir)),
   })
   t.ok(killedMidway >= KILLS_PER_STAGE / 2, `most kills landed while ${c.stage} ran (${killedMidway}/${KILLS_PER_STAGE})`)
 }
+
+// Each kill starts a stage from source (tsx) twice, the killed run and the re-run: more than tap's default on a busy
+// two-core machine.
+t.setTimeout(600_000)
 
 t.test('query', async (t) => {
   const { url, sql } = await freshDatabase(t)

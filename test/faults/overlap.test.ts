@@ -14,11 +14,9 @@ import { layout } from '../../lib/files/layout.js'
 import { freshDatabase } from '../helpers/database.js'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.js'
 import { FAKE_GENSTATUS, fakeCondorEnv, readFakeState } from '../helpers/fake-condor.js'
-import { buildBundles, startBuilt } from '../helpers/run-script.js'
+import { startTask } from '../helpers/run-script.js'
 import { listedRuns } from '../helpers/listed-runs.js'
 
-// Started from the bundles, as the Taskfile starts them.
-t.before(buildBundles)
 
 /** How many `task submit` start at once; the README's reliability table cites it. */
 export const OVERLAPPING_RUNS = 5
@@ -42,7 +40,7 @@ t.test(`${OVERLAPPING_RUNS} task submit at once on one output: one runs, the oth
   }
   // As cron runs it: --silent -x, so the stage's exit code is the runner's.
   const args = ['--silent', '-x', 'submit', 'RUN_TYPE=run3auau', `OUTPUT=${out}`, `CONDOR_LOG_DIR=${join(root, 'condor-log')}`]
-  const started = Array.from({ length: OVERLAPPING_RUNS }, () => startBuilt('task', args, env))
+  const started = Array.from({ length: OVERLAPPING_RUNS }, () => startTask(args, env))
   const results = await Promise.all(started.map(async ({ child, done }) => ({ ...(await done), pid: child.pid })))
 
   const codes = results.map((r) => r.code).sort()
@@ -54,7 +52,7 @@ t.test(`${OVERLAPPING_RUNS} task submit at once on one output: one runs, the oth
     t.equal(loser.stdout, '', 'a locked run prints nothing on stdout')
     const named = loser.stderr.split('\n').filter((line) => / is in use by /.test(line))
     t.equal(named.length, 1, `one line names the holder: ${loser.stderr}`)
-    t.match(named[0], new RegExp(`^caloprod \\w+: ${out} is in use by .*the pipeline "[^"]*\\.build/task\\.js --silent -x submit [^"]*" \\(pid \\d+\\)`))
+    t.match(named[0], new RegExp(`^caloprod \\w+: ${out} is in use by .*the pipeline "task --silent -x submit [^"]*" \\(pid \\d+\\)`))
     holders.add(/the pipeline "[^"]*" \(pid (\d+)\)/.exec(named[0])?.[1] ?? '')
   }
   t.same([...holders], [String(winner.pid)], 'every locked run names the one that ran')

@@ -14,7 +14,7 @@ import { freshDatabase, usingServer } from '../helpers/database.js'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.js'
 import { FAKE_GENSTATUS, fakeCondorEnv } from '../helpers/fake-condor.js'
 import { startPasswordProxy } from '../helpers/password-proxy.js'
-import { runStageHere, runTaskHere, type ScriptResult } from '../helpers/run-script.js'
+import { runStageHere, runTask, type ScriptResult } from '../helpers/run-script.js'
 
 /** Every regular file under `dir`, hidden ones, logs and locks included, with its bytes as text. */
 function everyFile(dir: string): [string, string][] {
@@ -60,8 +60,8 @@ t.test('the password never reaches a log, an error, an output or the terminal', 
   }
   const results: [string, ScriptResult][] = []
   const run = async (what: string, name: string, args: string[], extra: Record<string, string | undefined> = {}) => {
-    // In this process: the runner (its stages are children, from their bundles, as the Taskfile runs them) or a stage.
-    const result = name === 'task' ? await runTaskHere(args, { ...env, ...extra }) : await runStageHere(name, args, { ...env, ...extra })
+    // go-task (its stages are children, as the Taskfile runs them) or a stage in this process.
+    const result = name === 'task' ? await runTask(args, { ...env, ...extra }) : await runStageHere(name, args, { ...env, ...extra })
     results.push([what, result])
     return result
   }

@@ -7,8 +7,7 @@ import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 import type { Test } from 'tap'
 import { seededRandom } from '../demo/random.js'
-import { spawn } from 'node:child_process'
-import { collectOutput, ROOT, type ScriptResult } from './run-script.js'
+import type { ScriptResult } from './run-script.js'
 import { partialFiles, snapshot } from './snapshot.js'
 
 export interface KillCase {
@@ -41,18 +40,6 @@ export interface KillReport {
   killedMidway: number
   /** How long the clean run took, ms. */
   took: number
-}
-
-/**
- * Starts the built-in task runner from its bundle (`node .build/task.js ARGS`, as `npm run task` does) in a process
- * group of its own, so killing the group kills the runner and every stage and program it started, as a crash of
- * the machine would. `buildBundles` first.
- */
-export function startRunnerGroup(args: readonly string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<ScriptResult> } {
-  const child = spawn(process.execPath, [join(ROOT, '.build', 'task.js'), ...args], {
-    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
-  })
-  return collectOutput(child)
 }
 
 function killTree(child: ChildProcess, group: boolean): void {

@@ -1,15 +1,11 @@
-// Runs a stage script or the task runner, in this process or as a child process. In this process (runStageHere,
-// runTaskHere) is the default: the stage's own declaration through lib/stage.ts, or the runner's runTaskCli, with
-// no node or loader to start. A child process where the process itself is the point: from the stage's bundle
-// (startBuilt, as the Taskfile runs it) for kills, signals and exit paths, or from its source with tsx (runScript,
-// as a person runs `npx tsx tasks/<stage>.ts`).
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { join } from 'node:path'
+// Runs a stage script or go-task. A stage runs in this process by default (runStageHere: the stage's own
+// declaration through lib/stage.ts, with no node or loader to start); as a child process where the process itself
+// is the point (kills, signals, exit paths), from its source with tsx as the Taskfile starts it (runScript,
+// startScript). go-task (runTask, startTask) is the `task` on PATH, which `npm test` (test/run.ts) puts there.
+import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { isPostgresNullSocketWrite } from '../../lib/catalog/known-bugs.js'
 import { runStage, type Stage } from '../../lib/stage.js'
-import { runTaskCli } from '../../lib/taskfile/main.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -67,44 +63,20 @@ export async function runStageHere(name: string, args: readonly string[], env: N
 }
 
 /**
- * Runs the built-in task runner in this process with exactly `env` (`npm run task -- ARGS` without the process);
- * its commands are children. Returns its exit code and what it printed.
+ * Starts go-task (`task ARGS`) with `env` over this process's environment, from the project root by default; with
+ * `group`, in a process group of its own, so a test can signal or kill it with everything it started.
  */
-export async function runTaskWith(args: readonly string[], cwd: string, env: Readonly<Record<string, string | undefined>>) {
-  const io = collector()
-  const writer = (write: (text: string) => void) => ({
-    write: (chunk: string | Uint8Array) => write(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()),
-  })
-  const code = await runTaskCli(args, { cwd, env, stdout: writer(io.stdout), stderr: writer(io.stderr) })
-  return { code, ...io.out }
-}
-
-/** runTaskWith with `env` over this process's environment, from the project root by default. */
-export async function runTaskHere(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<ScriptResult> {
-  return { ...(await runTaskWith(args, cwd, mergedEnv(env))), signal: null }
-}
-
-let built: Promise<unknown> | undefined
-
-/** Bundles the stage scripts into .build/ (tasks/build.mjs, which writes each bundle atomically), once per test file. */
-export function buildBundles(): Promise<unknown> {
-  built ??= promisify(execFile)(process.execPath, [join(ROOT, 'tasks', 'build.mjs')])
-  return built
-}
-
-/** Starts stage `name` from its bundle (`node .build/<name>.js`, as the Taskfile does); `buildBundles` first. */
-export function startBuilt(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<ScriptResult> } {
-  const child = spawn(process.execPath, [join(ROOT, '.build', `${name}.js`), ...args], { cwd: ROOT, env: mergedEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+export function startTask(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: { cwd?: string; group?: boolean } = {}): { child: ChildProcess; done: Promise<ScriptResult> } {
+  const child = spawn('task', args, { cwd: options.cwd ?? ROOT, env: mergedEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: options.group ?? false })
   return collectOutput(child)
 }
 
-/** Runs stage `name` from its bundle, building the bundles first if this test file has not. */
-export async function runBuilt(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ScriptResult> {
-  await buildBundles()
-  return startBuilt(name, args, env).done
+/** Runs go-task with `args` (startTask) and returns its exit code and what it printed. */
+export function runTask(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<ScriptResult> {
+  return startTask(args, env, { cwd }).done
 }
 
-/** Runs `tasks/<name>.ts` with tsx, as a person runs it, from the project root; collects its output and exit code. */
+/** Runs `tasks/<name>.ts` with tsx, as the Taskfile and a person run it, from the project root; collects its output and exit code. */
 export function runScript(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<ScriptResult> {
   return startScript(name, args, env, cwd).done
 }

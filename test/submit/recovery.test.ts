@@ -6,10 +6,8 @@ import t from 'tap'
 import { readLedger } from '../../lib/files/ledger.js'
 import { prepareSubmit as prepare, someRuns, TAG, type Prepared as Setup } from '../helpers/condor-output.js'
 import { fakeCondor, readFakeState, submitCalls, type FakeJob } from '../helpers/fake-condor.js'
-import { buildBundles, runStageHere, startBuilt } from '../helpers/run-script.js'
+import { runStageHere, startScript } from '../helpers/run-script.js'
 
-// Started from the bundles, as the Taskfile starts them.
-t.before(buildBundles)
 
 const act = (s: Setup, flags: string[] = [], env: Record<string, string> = {}) =>
   runStageHere('submit', ['--output', s.output, '--do-condor-submit', ...flags], { ...s.env, ...env })
@@ -18,7 +16,7 @@ const ledger = async (s: Setup) => (await readLedger(join(s.output, 'submissions
 
 t.test('killed between "submitting" and "submitted": the next run finds the jobs and submits nothing twice', async (t) => {
   const s = await prepare(t, someRuns(2))
-  const { child, done } = startBuilt('submit', ['--output', s.output, '--do-condor-submit'], { ...s.env, FAKE_CONDOR_SUBMIT_MODE: 'submit-then-hang' })
+  const { child, done } = startScript('submit', ['--output', s.output, '--do-condor-submit'], { ...s.env, FAKE_CONDOR_SUBMIT_MODE: 'submit-then-hang' })
   // Wait until condor_submit has queued the jobs (and hangs), then kill the stage as a crash would.
   while (readFakeState(s.state).jobs.length < 2) await new Promise((resolve) => setTimeout(resolve, 50))
   child.kill('SIGKILL')

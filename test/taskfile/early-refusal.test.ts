@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { runTaskHere } from '../helpers/run-script.js'
+import { runTask } from '../helpers/run-script.js'
 
 t.setTimeout(300_000)
 
@@ -10,7 +10,7 @@ t.test('MEMORY=lots is refused by the query, the first stage, naming the variabl
   const output = join(t.testdir(), 'out')
   mkdirSync(output) // a directory of earlier nights
   // No catalog anywhere: a query that got as far as connecting would fail otherwise.
-  const night = await runTaskHere(['--silent', 'submit', 'MEMORY=lots', `OUTPUT=${output}`], { CALOPROD_DB_URL: 'postgres://nobody@127.0.0.1:1/FileCatalog' })
+  const night = await runTask(['--silent', 'submit', 'MEMORY=lots', `OUTPUT=${output}`], { CALOPROD_DB_URL: 'postgres://nobody@127.0.0.1:1/FileCatalog' })
   t.not(night.code, 0)
   t.match(night.stderr, /^caloprod query: CALOPROD_MEMORY: /m)
   t.notMatch(night.stderr, /caloprod (reduce|check|lists|condor)/, 'no later stage ran')
