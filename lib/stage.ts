@@ -1,7 +1,7 @@
 import { mkdir, stat } from 'node:fs/promises'
 import { resolveOptions, usage, type Env, type FlagName, type Options } from './config/options.js'
 import { CaloprodError, describeError, exitCodeOf, UsageError } from './errors.js'
-import { sweepStaleTemps } from './files/atomic.js'
+import { sweepStaleTemps, withOwnTemps } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { acquireLock, lockOwner, type ReleaseLock } from './lock.js'
 import { logFileFor, openLog, type Log } from './log.js'
@@ -52,6 +52,11 @@ export interface StageIo {
   stderr: (text: string) => void
   /** Whether stderr is a terminal (a person watching), never for cron or a log: then a stage may show progress. */
   stderrIsTerminal?: boolean
+  /**
+   * Rejects with an error no code caught (the process's uncaught exceptions and rejections): the stage then
+   * fails at once as on any error, its lock released and its temporary files removed, while the body may still run.
+   */
+  internalError?: Promise<never>
 }
 
 /**
@@ -110,7 +115,9 @@ export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageCo
         const swept = (await Promise.all(STAGE_DIRS.map((dir) => sweepStaleTemps(dir(options.output))))).reduce((a, b) => a + b, 0)
         if (swept) log.info(`removed ${swept} temporary files left by killed runs`)
       }
-      summary = await body({ options, argv: io.argv, log, env: io.env, progress })
+      // The one cleanup of every way a stage ends: its own temporary files go, then the lock.
+      const ctx = { options, argv: io.argv, log, env: io.env, progress }
+      summary = await withOwnTemps(() => (io.internalError ? Promise.race([body(ctx), io.internalError]) : body(ctx)))
     } finally {
       progress.clear()
       await release?.()

@@ -1,7 +1,6 @@
 // The one place stage scripts touch the process: argv, env, cwd, stdout, stderr and the exit code.
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { isPostgresNullSocketWrite } from '../lib/catalog/known-bugs.js'
 import { runStage, type Stage, type StageContext, type StageSpec } from '../lib/stage.js'
 
 /**
@@ -25,14 +24,26 @@ function isEntryPoint(moduleUrl: string): boolean {
   }
 }
 
-/** Runs a stage as a command: sets the exit code for cron (0 done, 1 failed, 2 usage, 3 locked). */
+/**
+ * Runs a stage as a command: sets the exit code for cron (0 done, 1 failed, 2 usage, 3 locked). An error no code
+ * caught fails the stage through runStage, which releases the lock and removes the temporary files; the process
+ * then exits whatever is still pending.
+ */
 async function main({ spec, body }: Stage): Promise<void> {
-  process.on('uncaughtException', (err) => {
-    if (isPostgresNullSocketWrite(err)) return
-    process.stderr.write(`caloprod: internal error: ${err.stack ?? err}\n`)
-    process.exit(1)
+  let stageEnded = false
+  let crashed = false
+  const internalError = new Promise<never>((_, reject) => {
+    process.on('uncaughtException', (err) => {
+      if (stageEnded) {
+        process.stderr.write(`caloprod ${spec.name}: internal error after the stage ended: ${err.stack ?? err}\n`)
+        process.exit(1)
+      }
+      crashed = true
+      reject(err)
+    })
   })
-  process.exitCode = await runStage(
+  internalError.catch(() => {})
+  const code = await runStage(
     spec,
     {
       argv: process.argv.slice(2),
@@ -41,7 +52,11 @@ async function main({ spec, body }: Stage): Promise<void> {
       stdout: (text) => process.stdout.write(text),
       stderr: (text) => process.stderr.write(text),
       stderrIsTerminal: process.stderr.isTTY === true,
+      internalError,
     },
     body,
   )
+  stageEnded = true
+  if (crashed) process.exit(code)
+  process.exitCode = code
 }
