@@ -1,7 +1,8 @@
 import { catalogError, isTransient } from './catalog/errors.js'
 import { connectCatalog, describeTarget, type CatalogTarget } from './catalog/connection.js'
 import { queryFiles, type QueryFilesOptions, type SkippedRow, type TrapCounts } from './catalog/query-files.js'
-import { openCsvWriter } from './files/csv-lines.js'
+import { openAtomicWriter } from './files/atomic.js'
+import { formatCsvRecord } from './files/csv-lines.js'
 import { layout } from './files/layout.js'
 import { QUERY_TABLE } from './files/query-csv.js'
 import type { Log } from './log.js'
@@ -14,13 +15,6 @@ export interface QueryOptions extends QueryFilesOptions {
   onRows?: (received: number) => void
 }
 
-/** The rows in chunks of whole CSV lines (no field of query.csv holds a line break). */
-function countLines(chunks: readonly Buffer[]): number {
-  let lines = 0
-  for (const chunk of chunks) for (let at = chunk.indexOf(0x0a); at !== -1; at = chunk.indexOf(0x0a, at + 1)) lines++
-  return lines
-}
-
 export interface QueryResult {
   files: number
   runs: number
@@ -31,11 +25,11 @@ export interface QueryResult {
 }
 
 /**
- * The query stage: streams the catalog's selection (CSV written by the server, through COPY) into
- * `<output>/query.csv`. The file is replaced only when the whole query succeeded and its content changed;
- * on any error it stays as it was.
- * Transient failures (the server restarting or in recovery, too many connections, a dropped connection,
- * a recovery conflict) are tried again with backoff; anything else fails at once.
+ * The query stage: streams the catalog's selection into `<output>/query.csv`. The file is replaced only when the
+ * whole query succeeded and its content changed; on any error it stays as it was.
+ * Transient failures (the server restarting or in recovery, too many connections, a dropped or terminated
+ * connection, a recovery conflict) are tried again with backoff, each try on a new connection from the start,
+ * what a failed try wrote dropped; anything else fails at once.
  */
 export async function runQuery(
   target: CatalogTarget,
@@ -65,17 +59,17 @@ export async function runQuery(
 async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log): Promise<QueryResult> {
   const path = layout.queryCsv(options.output)
   const sql = connectCatalog(target)
-  const writer = await openCsvWriter(path, QUERY_TABLE)
+  const writer = await openAtomicWriter(path)
   const skipped: SkippedRow[] = []
-  let received = 0
   let result
   try {
-    // The server writes the CSV; the rows pass through to the temporary file as they arrive.
-    result = await queryFiles(sql, options, async (rows, bad) => {
+    await writer.write(formatCsvRecord(QUERY_TABLE.columns))
+    // Each batch is written as it comes, before the next row is read from the server.
+    result = await queryFiles(sql, options, (rows, bad, received) => {
       // A few examples are enough to act on; a hostile catalog must not flood the log.
       skipped.push(...bad.slice(0, Math.max(0, 20 - skipped.length)))
-      await writer.writeFormatted(rows)
-      if (options.onRows) options.onRows((received += countLines(rows) + bad.length))
+      writer.writeNow(rows)
+      options.onRows?.(received)
     })
   } catch (err) {
     await writer.abort()

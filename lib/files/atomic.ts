@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomBytes } from 'node:crypto'
-import { createReadStream, readFileSync } from 'node:fs'
+import { createReadStream, readFileSync, writeSync, writevSync } from 'node:fs'
 import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { writeError } from './disk-full.js'
@@ -149,6 +149,11 @@ async function replaceWith(path: string, bytes: Buffer, mode: number | undefined
 export interface AtomicWriter {
   /** Appends `chunk` (a string as UTF-8; a Buffer as it is, never decoded). */
   write(chunk: string | Buffer): Promise<void>
+  /**
+   * Appends `chunk` at once, the process waiting: for a producer that cannot be paused (the catalog's rows), so
+   * nothing piles up in memory. `chunk` may be reused when this returns; never while a `write` is under way.
+   */
+  writeNow(chunk: Buffer): void
   /** Finishes the file and moves it into place; returns whether `path` changed. */
   commit(): Promise<boolean>
   /** Drops the temporary file; `path` stays as it was. */
@@ -186,6 +191,17 @@ async function openStreamedWrite(path: string): Promise<AtomicWriter> {
       for (let done = 0; done < rest.length; done += bytesWritten) ({ bytesWritten } = await handle.write(rest, done))
     }
   }
+  const flushNow = (chunk: Buffer) => {
+    const buffers = [...pending, chunk]
+    const bytes = pendingBytes + chunk.length
+    pending = []
+    pendingBytes = 0
+    let written = writevSync(handle.fd, buffers)
+    if (written < bytes) {
+      const rest = Buffer.concat(buffers).subarray(written)
+      for (let done = 0; done < rest.length; done += written) written = writeSync(handle.fd, rest, done)
+    }
+  }
   // A full disk shows on a write, the fsync or the close: each names the file, not whoever fed it the bytes.
   const named = async <T>(step: () => Promise<T>): Promise<T> => {
     try {
@@ -201,6 +217,13 @@ async function openStreamedWrite(path: string): Promise<AtomicWriter> {
       pending.push(buffer)
       pendingBytes += buffer.length
       if (pendingBytes >= WRITE_BYTES) await named(flush)
+    },
+    writeNow(chunk) {
+      try {
+        flushNow(chunk)
+      } catch (err) {
+        throw writeError(err, path)
+      }
     },
     async commit() {
       return named(async () => {
