@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url'
 import mri from 'mri'
 import postgres from 'postgres'
 import { catalogTarget, connectCatalog, type CatalogTarget } from '../lib/catalog/connection.js'
-import { loadScaleDatabase, scaleShape } from '../lib/demo/load-scale.js'
+import { loadScaleDatabase, scaleShape } from '../test/demo/load-scale.js'
 
 const USAGE = `Usage: npx tsx bench/load-catalog.ts [--scale N] [--database NAME] [--root DIR] [--reuse]
 

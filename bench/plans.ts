@@ -2,7 +2,7 @@
 // The query stage's SELECT against the seed's own two statements (test/helpers/reference-selection.ts: step A's
 // temporary table t1, step B's join on run, tag and segment), on one connection of a bench catalog: the plans
 // with EXPLAIN (ANALYZE, BUFFERS), and the proof that both return the same rows (EXCEPT ALL both ways over the
-// seed's columns, so counts of duplicates count too). The bench catalog has no traps (lib/demo/load-scale.ts),
+// seed's columns, so counts of duplicates count too). The bench catalog has no traps (test/demo/load-scale.ts),
 // so the answers must be equal exactly. Not part of the tests.
 //
 //   npx tsx bench/plans.ts [--database caloprod_bench] [--out /tmp/bench-plans.txt]

@@ -11,6 +11,7 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mri from 'mri'
+import { SEED_RULES } from '../lib/rules/seed.js'
 import * as jobState from '../lib/scheduler/job-state.js'
 import { readLedger } from '../lib/files/ledger.js'
 import { schedulerJobs } from '../lib/scheduler/scheduler.js'
@@ -63,7 +64,7 @@ async function median(what: () => Promise<unknown>): Promise<number> {
 for (const runs of sizes) {
   const { output, env, root } = await setUp(runs)
   try {
-    const common = { output, runType: 'run3auau', maxAttempts: 3, timeout: 600 }
+    const common = { output, runType: 'run3auau', maxAttempts: 3, timeout: 600, rules: SEED_RULES }
     const plan = await median(() =>
       planSubmission({ ...common, doCondorSubmit: false, maxJobs: 20000 }, { env, log: quiet }))
     const status = await median(() => runStatus(common, env))

@@ -4,32 +4,19 @@
 // and why; with it, under the output directory's lock, a frozen copy under submissions/ and the ledger row before
 // condor_submit. A run queued, running or held (or done) is left alone; one given up after --max-attempts is
 // submitted again, and its ledger rows say `by hand`.
-import { resolve } from 'node:path'
-import { acquireLock, CaloprodError, defaultOptions, lockOwner, logFileFor, openLog, RUN_TYPES, runSubmit } from 'caloprod'
+import { caloprod, CaloprodError, RUN_TYPES } from 'caloprod'
 
-const args = process.argv.slice(2)
-const doCondorSubmit = args.includes('--do-condor-submit')
-const [output, run, ...rest] = args.filter((arg) => arg !== '--do-condor-submit')
+const doCondorSubmit = process.argv.includes('--do-condor-submit')
+const [output, run, ...rest] = process.argv.slice(2).filter((arg) => arg !== '--do-condor-submit')
 if (!output || !/^\d+$/.test(run ?? '') || rest.length > 0) {
   process.stderr.write('usage: resubmit.ts OUTPUT RUN [--do-condor-submit]\n')
   process.exit(2)
 }
-const runnumber = Number(run)
-// The run type only says which process list gives the run's reason in the plan line.
-const runType = Object.keys(RUN_TYPES).find((name) => RUN_TYPES[name].first <= runnumber && runnumber <= RUN_TYPES[name].last) ?? 'run3auau'
-const options = { ...defaultOptions(process.env, process.cwd()), output: resolve(output), runType, doCondorSubmit, runs: [runnumber] }
-// Verbose: the plan line (why the run is or is not submitted) goes to stderr; a dry run writes no log file.
-const log = openLog({
-  stage: 'resubmit', file: doCondorSubmit ? logFileFor(options.output) : undefined, verbose: true, quiet: false,
-  stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text),
-})
+// The run type only says which process list gives the run's reason; verbose: that plan line goes to stderr.
+const runType = Object.keys(RUN_TYPES).find((name) => RUN_TYPES[name].first <= Number(run) && Number(run) <= RUN_TYPES[name].last)
 try {
-  const release = doCondorSubmit ? await acquireLock(options.output, 'resubmit', lockOwner(), { log }) : undefined
-  try {
-    for (const line of (await runSubmit(options, { env: process.env, log })).lines) log.summary(line)
-  } finally {
-    await release?.()
-  }
+  const c = caloprod({ output, runType, name: 'resubmit', settings: { verbose: true } })
+  for (const line of (await c.submit({ runs: [Number(run)], doCondorSubmit })).lines) process.stdout.write(`${line}\n`)
 } catch (err) {
   if (!(err instanceof CaloprodError)) throw err
   process.stderr.write(`resubmit: ${err.message}\n`)

@@ -2,7 +2,7 @@
 // The files of one run and whether each is on disk:  npx tsx examples/run-files.ts OUTPUT RUN
 // Reads reduce.csv (the files of the tag chosen for each run) through caloprod's own reader.
 import { stat } from 'node:fs/promises'
-import { layout, readQueryRows } from 'caloprod'
+import { caloprod } from 'caloprod'
 
 const [output, run] = process.argv.slice(2)
 if (!output || !/^\d+$/.test(run ?? '')) {
@@ -10,11 +10,10 @@ if (!output || !/^\d+$/.test(run ?? '')) {
   process.exit(2)
 }
 let files = 0
-for await (const row of readQueryRows(layout.reduceCsv(output))) {
+for await (const row of caloprod({ output }).read.reduce()) {
   if (row.runnumber !== Number(run)) continue
   files++
   const size = await stat(row.full_file_path).then((s) => s.size, () => undefined)
-  const state = size === undefined ? 'absent' : size === 0 ? 'empty' : `${size} bytes`
-  process.stdout.write(`${row.tag} ${row.segment} ${row.full_file_path} ${state}\n`)
+  process.stdout.write(`${row.tag} ${row.segment} ${row.full_file_path} ${size === undefined ? 'absent' : size === 0 ? 'empty' : `${size} bytes`}\n`)
 }
-if (files === 0) process.stdout.write(`run ${run}: no files in ${layout.reduceCsv(output)}\n`)
+if (files === 0) process.stdout.write(`run ${run}: no files in the reduce.csv of ${output}\n`)

@@ -10,7 +10,7 @@ import { readRunList, type RunTag } from './files/run-list.js'
 import type { Log } from './log.js'
 
 /** The check stage's options; how to ask the CDB (filter-datasets or rest) is in CdbChoice. */
-export interface CheckOptions extends CdbChoice {
+export interface CheckOptions extends Omit<CdbChoice, 'payloadTypes'> {
   output: string
   runType: string
   recheck: boolean
@@ -41,7 +41,7 @@ export function planCheck(
   now: Date,
   recheckAfter: number,
   recheck: boolean,
-  payloadTypes: readonly string[] = PAYLOAD_TYPES.slice(0, 7),
+  payloadTypes: readonly string[],
 ): Question[] {
   const ask: Question[] = []
   for (const run of runs) {
@@ -68,7 +68,7 @@ export function nextSettled(
   asked: readonly RunTag[],
   keep: ReadonlySet<number>,
   now: Date,
-  payloadTypes: readonly string[] = PAYLOAD_TYPES.slice(0, 7),
+  payloadTypes: readonly string[],
 ): SettledRow[] {
   const byRun = new Map(old.map((row) => [row.runnumber, row]))
   const checkedAt = now.toISOString()
@@ -135,7 +135,7 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   })
   const answer = await cdb.ask(questions, { runs: new Set(known.map((q) => q.runnumber)), cache: settledPath })
 
-  const toProcess = questions.filter((q) => answer.keep.has(q.runnumber))
+  const toProcess = questions.filter((q) => answer.keep.has(q.runnumber)).map((q) => ({ ...q, ...answer.reasons.get(q.runnumber) }))
   for (const q of toProcess) log.info(`run ${q.runnumber} (tag ${q.tag}): a map is missing or outdated; asked because ${q.why}`)
   const counts = questions.length ? answer.counts : emptyCounts()
   const described = describeCounts(counts)

@@ -5,7 +5,6 @@
 // one into place, and an editor changes the mtime).
 import { readFile, stat } from 'node:fs/promises'
 import { writeFileIfChanged } from './files/atomic.js'
-import type { RunFiles } from './lists.js'
 import type { Log } from './log.js'
 
 /** The cache's file in the output directory: hidden, so no glob of a stage or the Taskfile sees it. */
@@ -19,15 +18,15 @@ async function identity(path: string): Promise<string | undefined> {
   return info && `${info.size}:${info.mtimeNs}:${info.ino}:${info.dev}`
 }
 
-interface CacheFile {
+interface CacheFile<Run> {
   version: number
   inputs: string[]
-  runs: RunFiles[]
+  runs: Run[]
 }
 
-async function readCache(path: string): Promise<CacheFile | undefined> {
+async function readCache<Run>(path: string): Promise<CacheFile<Run> | undefined> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as CacheFile
+    return JSON.parse(await readFile(path, 'utf8')) as CacheFile<Run>
   } catch {
     return undefined
   }
@@ -37,14 +36,14 @@ async function readCache(path: string): Promise<CacheFile | undefined> {
  * The runs of the process list with their files: from the cache when `inputs` are the files it was made from,
  * else from `read`, and the cache renewed. A cache that cannot be read or does not fit is simply not used.
  */
-export async function cachedRunFiles(
+export async function cachedRunFiles<Run>(
   cachePath: string,
   inputs: readonly string[],
-  read: () => Promise<RunFiles[]>,
+  read: () => Promise<Run[]>,
   log: Pick<Log, 'info'>,
-): Promise<RunFiles[]> {
+): Promise<Run[]> {
   const before = await Promise.all(inputs.map(identity))
-  const cached = await readCache(cachePath)
+  const cached = await readCache<Run>(cachePath)
   if (cached?.version === VERSION && before.every((id) => id !== undefined) && JSON.stringify(cached.inputs) === JSON.stringify(before)) {
     log.info(`the files of the ${cached.runs.length} runs to process come from ${cachePath}: ${inputs.join(' and ')} are unchanged`)
     return cached.runs
@@ -53,7 +52,7 @@ export async function cachedRunFiles(
   const after = await Promise.all(inputs.map(identity))
   // An input replaced while it was read (another stage ran meanwhile) is not cached: the next night reads it again.
   if (after.every((id, i) => id !== undefined && id === before[i])) {
-    await writeFileIfChanged(cachePath, JSON.stringify({ version: VERSION, inputs: after as string[], runs } satisfies CacheFile))
+    await writeFileIfChanged(cachePath, JSON.stringify({ version: VERSION, inputs: after as string[], runs } satisfies CacheFile<Run>))
   }
   return runs
 }

@@ -138,7 +138,7 @@ function byText(a: string, b: string): number {
  * Reads the runs of the process list with their files from reduce.csv (streamed; only those runs' rows are held).
  * Throws InputError when the two disagree: a run whose tag differs, or a run reduce.csv does not have.
  */
-async function readRunFiles(processPath: string, reducePath: string): Promise<RunFiles[]> {
+export async function runFilesOf(processPath: string, reducePath: string): Promise<RunFiles[]> {
   const processRows = await readProcessList(processPath)
   const byRun = indexByRun(processRows, processPath)
   const lineOf = new Map(processRows.map((row, i) => [row.runnumber, i + 2]))
@@ -207,7 +207,7 @@ export async function runLists(
   const runs = await cachedRunFiles(
     join(options.output, LISTS_CACHE),
     [processPath, reducePath],
-    () => readRunFiles(processPath, reducePath),
+    () => runFilesOf(processPath, reducePath),
     log,
   )
   const allPaths = [...new Set(runs.flatMap((run) => run.files.map((f) => f.path)))]

@@ -6,7 +6,7 @@ import { currentStates } from './scheduler/current-states.js'
 import { runTagKey } from './files/dataset-list.js'
 import { readProcessList } from './files/process-list.js'
 import { layout } from './files/layout.js'
-import { SEVEN_PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
+import type { PayloadType } from './config/calibrations.js'
 import { latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
 import { absentPayloads } from './upload/payload-files.js'
 
@@ -15,8 +15,8 @@ export interface StatusOptions {
   runType: string
   maxAttempts: number
   timeout: number
-  /** The rule set's payload types: a done run lacking a file of one is incomplete. @default the seven of the seed */
-  rules?: { payloadTypes: readonly PayloadType[] }
+  /** The rule set's payload types: a done run lacking a file of one is incomplete. */
+  rules: { payloadTypes: readonly PayloadType[] }
   /** One JSON object per run instead of the lines. */
   json?: boolean
 }
@@ -68,11 +68,6 @@ export function describeState(state: StatusState, hasList: boolean, maxAttempts:
   return detail
 }
 
-/** A run's line: run, tag, state, and what to know about it. */
-function line(state: StatusState, hasList: boolean, maxAttempts: number): string {
-  return `${state.runnumber} ${state.tag} ${state.state}: ${describeState(state, hasList, maxAttempts)}`
-}
-
 /** A run's object for `status --json`. */
 export function statusRecord(state: StatusState, hasList: boolean, maxAttempts: number): StatusRecord {
   return {
@@ -95,24 +90,28 @@ function jsonLines(records: readonly StatusRecord[]): string[] {
 
 /**
  * The state of each run of `<runtype>-process.csv`: new, queued, running, held (with the hold reason), unknown (no
- * schedd knows its job), done or failed (with attempts). Reads only; an interrupted submission is shown as
- * reconciliation would settle it.
- * Returns the lines and a summary line; with `json`, the lines of a JSON array of StatusRecord.
+ * schedd knows its job), done or failed (with attempts), one object per run. Reads only; an interrupted submission
+ * is shown as reconciliation would settle it.
  */
-export async function runStatus(options: StatusOptions, env: Env): Promise<string[]> {
+export async function statusRecords(options: StatusOptions, env: Env): Promise<StatusRecord[]> {
   const entries = await readProcessList(layout.processCsv(options.output, options.runType))
   const lists = new Set(await readdir(layout.datasetsDir(options.output)).catch(() => [] as string[]))
   const { states: current } = await currentStates(options.output, entries, { env, timeout: options.timeout })
   const uploads = (await readUploads(layout.uploadsCsv(options.output))).rows
   const latest = [...latestUploads(uploads).values()].filter((r) => r.state === 'uploaded')
   const uploaded = byRunTag(latest, (r) => runTagKey(r.runnumber, r.tag))
-  const types = options.rules?.payloadTypes ?? SEVEN_PAYLOAD_TYPES
-  const states = await Promise.all(current.map((state) => uploadedState(state, uploaded, options.output, types)))
+  const states = await Promise.all(current.map((state) => uploadedState(state, uploaded, options.output, options.rules.payloadTypes)))
   const hasList = (state: StatusState) => lists.has(`${runTagKey(state.runnumber, state.tag)}.list`)
-  if (options.json) return jsonLines(states.map((state) => statusRecord(state, hasList(state), options.maxAttempts)))
-  const lines = states.map((state) => line(state, hasList(state), options.maxAttempts))
-  const counts = ORDER.map((name) => [name, states.filter((s) => s.state === name).length] as const)
+  return states.map((state) => statusRecord(state, hasList(state), options.maxAttempts))
+}
+
+/** The status stage's output: a line per run (run, tag, state: detail) and a count per state; with `json`, the JSON array. */
+export async function runStatus(options: StatusOptions, env: Env): Promise<string[]> {
+  const records = await statusRecords(options, env)
+  if (options.json) return jsonLines(records)
+  const counts = ORDER.map((name) => [name, records.filter((r) => r.state === name).length] as const)
     .filter(([, count]) => count > 0)
     .map(([name, count]) => `${count} ${name}`)
-  return [...lines, `status: ${states.length} runs${counts.length ? `: ${counts.join(', ')}` : ''}`]
+  const lines = records.map((r) => `${r.runnumber} ${r.tag} ${r.state}: ${r.detail}`)
+  return [...lines, `status: ${records.length} runs${counts.length ? `: ${counts.join(', ')}` : ''}`]
 }

@@ -4,7 +4,7 @@
 // made it; rows left open by a crash or a lost answer are settled by asking the CDB before anything is decided.
 import { join } from 'node:path'
 import type { Env } from './config/options.js'
-import { SEVEN_PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
+import type { PayloadType } from './config/calibrations.js'
 import { findDetachedPayloadIov, globalTagStatus, payloadIovs, payloadLists, type CdbRequest } from './cdb/nopayload-write.js'
 import type { PayloadIov } from './cdb/payload-iovs.js'
 import { currentStates } from './scheduler/current-states.js'
@@ -44,8 +44,8 @@ export interface UploadContext {
   store: { writeDir: string; source: string }
   /** The global tag the plan reads when none is given (the one check asks). */
   readTag: string
-  /** Payload types of the rule set (options.rules.payloadTypes). @default the seven of the seed */
-  types?: readonly PayloadType[]
+  /** Payload types of the rule set (options.rules.payloadTypes). */
+  types: readonly PayloadType[]
 }
 
 export interface UploadResult {
@@ -155,7 +155,7 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
   const failures: string[] = []
   const mine: PayloadIov[] = []
   for (const run of await insertionOrder(request, globalTag, runs)) {
-    const checks = await findPayloads(options.output, run.runnumber, run.tag, ctx.types ?? SEVEN_PAYLOAD_TYPES)
+    const checks = await findPayloads(options.output, run.runnumber, run.tag, ctx.types)
     const around = [run.runnumber, run.runnumber - 1, run.runnumber + 1, LAST_RUN]
     const view = async (at: number) => withMine(await payloadIovs(request, globalTag, at), at, mine)
     const [cdb, before, after, last] = await Promise.all(around.map(view))

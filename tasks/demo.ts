@@ -7,9 +7,9 @@ import { mkdir, rm } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import postgres from 'postgres'
 import { $ } from 'zx'
-import { createCatalogFiles } from '../lib/demo/files-on-disk.js'
-import { loadCatalog } from '../lib/demo/load.js'
-import { startEmbeddedPostgres } from '../lib/demo/embedded.js'
+import { createCatalogFiles } from '../test/demo/files-on-disk.js'
+import { loadCatalog } from '../test/demo/load.js'
+import { startEmbeddedPostgres } from '../test/demo/embedded.js'
 import { startFakeNopayloaddb } from '../test/fakes/nopayloaddb.mjs'
 
 const root = resolve(process.argv[2] ?? 'demo')

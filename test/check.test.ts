@@ -24,13 +24,13 @@ t.test('the plan asks about new runs, changed tags, old entries, and everything 
     [3, { runnumber: 3, tag: 'v1', checked_at: '2025-11-01T03:00:00.000Z', payload_types: SEVEN }],
   ])
   const runs = [{ runnumber: 1, tag: 'v1' }, { runnumber: 2, tag: 'v2' }, { runnumber: 3, tag: 'v1' }, { runnumber: 4, tag: 'v1' }]
-  const plan = planCheck(runs, settled, now, 7 * DAY, false)
+  const plan = planCheck(runs, settled, now, 7 * DAY, false, SEVEN_PAYLOAD_TYPES)
   t.same(plan.map((q) => q.runnumber), [2, 3, 4])
   t.match(plan[0].why, /tag changed \(settled for v1 at 2025-11-28T03:00:00.000Z\)/)
   t.match(plan[1].why, /settled at 2025-11-01T03:00:00.000Z, longer ago than --recheck-after/)
   t.match(plan[2].why, /not settled/)
-  t.same(planCheck(runs, settled, now, 7 * DAY, true).map((q) => q.runnumber), [1, 2, 3, 4])
-  t.same(planCheck(runs, settled, now, 60 * DAY, false).map((q) => q.runnumber), [2, 4])
+  t.same(planCheck(runs, settled, now, 7 * DAY, true, SEVEN_PAYLOAD_TYPES).map((q) => q.runnumber), [1, 2, 3, 4])
+  t.same(planCheck(runs, settled, now, 60 * DAY, false, SEVEN_PAYLOAD_TYPES).map((q) => q.runnumber), [2, 4])
 })
 
 t.test('the next cache: current runs settled now, kept runs dropped, the rest as they were', async (t) => {
@@ -41,7 +41,7 @@ t.test('the next cache: current runs settled now, kept runs dropped, the rest as
     { runnumber: 3, tag: 'v1', checked_at: '2025-11-01T00:00:00.000Z', payload_types: SEVEN }, // asked, still current: renewed
   ]
   const asked = [{ runnumber: 2, tag: 'v2' }, { runnumber: 3, tag: 'v1' }, { runnumber: 4, tag: 'v1' }]
-  t.same(nextSettled(old, asked, new Set([2]), now), [
+  t.same(nextSettled(old, asked, new Set([2]), now, SEVEN_PAYLOAD_TYPES), [
     { runnumber: 3, tag: 'v1', checked_at: '2025-11-29T03:00:00.000Z', payload_types: SEVEN },
     { runnumber: 4, tag: 'v1', checked_at: '2025-11-29T03:00:00.000Z', payload_types: SEVEN },
     { runnumber: 9, tag: 'v1', checked_at: '2025-11-01T00:00:00.000Z', payload_types: SEVEN },
@@ -53,7 +53,8 @@ t.test('the next cache: current runs settled now, kept runs dropped, the rest as
 const RUN_LIST: [number, string][] = [[66500, 'v8'], [66501, 'v8'], [66502, 'v8'], [66503, 'v9'], [66504, 'v9']]
 /** 66500 and 66503 current, 66501 outdated in one type, 66502 and 66504 missing everything. */
 const STATE: FakeCdbState = { default: 'missing', runs: { 66500: 'current', 66501: { '*': 'current', CEMC_meanTime: 'outdated' }, 66503: 'current:v9' } }
-const PROCESS = 'runnumber,tag\n66501,v8\n66502,v8\n66504,v9\n'
+// Without a server to ask (no NOPAYLOADCLIENT_CONF), filter-datasets gives no reasons per run: the columns are empty.
+const PROCESS = 'runnumber,tag,missing,outdated\n66501,v8,,\n66502,v8,,\n66504,v9,,\n'
 
 function setup(t: Test, state = STATE) {
   const root = t.testdir()
@@ -98,7 +99,7 @@ t.test('first run asks every run; the re-run asks nothing and touches nothing; a
   setCdbState(cdb, { default: 'current', runs: {} })
   const third = await runCheck(options, silent, at('2025-11-22T03:00:00.000Z'))
   t.same([third.asked, third.toProcess], [3, 0])
-  t.equal(read(paths.process), 'runnumber,tag\n')
+  t.equal(read(paths.process), 'runnumber,tag,missing,outdated\n')
   age(paths.process)
   age(paths.settled)
   const quiet = { calls: calls(cdb).length, lookups: lookups(cdb).length, process: mtime(paths.process), settled: mtime(paths.settled) }
@@ -121,7 +122,7 @@ t.test('a run whose tag changed is asked again; with --recheck every run is', as
   const { options, paths, cdb, env } = setup(t, { default: 'current', runs: {} })
   const deps = { env, retryBaseMs: 1 }
   await runCheck(options, silent, deps)
-  t.equal(read(paths.process), 'runnumber,tag\n')
+  t.equal(read(paths.process), 'runnumber,tag,missing,outdated\n')
   // Run 66502 was reprocessed under v9: the CDB's payloads are built from v8, so it is outdated now.
   writeFileSync(paths.runList, runListCsv(RUN_LIST.map(([run, tag]) => [run, run === 66502 ? 'v9' : tag])))
   setCdbState(cdb, { default: 'current', runs: { 66502: 'current:v8' } })
@@ -129,7 +130,7 @@ t.test('a run whose tag changed is asked again; with --recheck every run is', as
   const result = await runCheck(options, silent, deps)
   t.equal(result.asked, 1)
   t.same(lookups(cdb).slice(seen).map((l) => l.split(',')[0]), Array(7).fill('66502'))
-  t.equal(read(paths.process), 'runnumber,tag\n66502,v9\n')
+  t.equal(read(paths.process), 'runnumber,tag,missing,outdated\n66502,v9,,\n')
   t.same(result.counts.HCALIN_meanTime, { missing: 0, outdated: 1 })
 
   const all = await runCheck({ ...options, recheck: true }, silent, deps)
@@ -282,7 +283,7 @@ t.test('--rules current asks ten payloads per run of a release since 2025-10; a 
   const { output, cdb, paths } = setup(t, { default: 'current', runs: { 66501: { '*': 'current', HCALIN_ZSCrossCalib: 'missing' } } })
   const seven = await check(output, cdb)
   t.equal(seven.code, 0, seven.stderr)
-  t.equal(read(paths.process), 'runnumber,tag\n', 'under seed every run is current: the ZS types are not asked')
+  t.equal(read(paths.process), 'runnumber,tag,missing,outdated\n', 'under seed every run is current: the ZS types are not asked')
   t.equal(lookups(cdb).length, 35)
   const summary = () => JSON.parse(read(join(output, 'run3auau-check.json'))).payload_types
   t.equal(Object.keys(summary()).length, 7, "check.json: the seed's seven types")
@@ -291,7 +292,7 @@ t.test('--rules current asks ten payloads per run of a release since 2025-10; a 
   t.match(ten.stdout, /0 settled, 5 asked/, 'settled for seven payloads, asked again for ten')
   t.match(ten.stderr, /settled for 7 payload types, the rules need 10/)
   t.equal(lookups(cdb).length - 35, 50, 'ten lookups a run')
-  t.equal(read(paths.process), 'runnumber,tag\n66501,v8\n', 'the missing ZS payload puts 66501 in the process list')
+  t.equal(read(paths.process), 'runnumber,tag,missing,outdated\n66501,v8,,\n', 'the missing ZS payload puts 66501 in the process list')
   t.match(ten.stdout, /HCALIN_ZSCrossCalib 1 missing/)
   t.equal(Object.keys(summary()).length, 10, 'check.json: the ten of the current rules')
   t.same(summary().HCALIN_ZSCrossCalib, { missing: 1, outdated: 0 })

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { generateCatalog } from '../lib/demo/catalog.js'
-import { loadCatalog } from '../lib/demo/load.js'
+import { generateCatalog } from './demo/catalog.js'
+import { loadCatalog } from './demo/load.js'
 import { freshDatabase } from './helpers/database.js'
 import { runStageHere } from './helpers/run-script.js'
 

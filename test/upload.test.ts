@@ -61,10 +61,10 @@ t.test('the whole loop: plan, upload, check finds the runs current, an incomplet
   writeFileSync(join(s.output, 'run3auau.csv'), `runnumber,tag\n68001,${TAG}\n68002,${TAG}\n`)
   const check = await runStageHere('check', ['--output', s.output, '--bin-filter-datasets', join(FAKES, 'CaloCDB-FilterDatasets'), '--recheck'], s.env)
   t.equal(check.code, 0, check.stderr)
-  t.equal(readFileSync(join(s.output, 'run3auau-process.csv'), 'utf8'), `runnumber,tag\n68002,${TAG}\n`, 'the uploaded run left the process list; the incomplete one stays')
+  t.equal(readFileSync(join(s.output, 'run3auau-process.csv'), 'utf8'), `runnumber,tag,missing,outdated\n68002,${TAG},HCALIN_meanTime,\n`, 'the uploaded run left the process list; the incomplete one stays, missing the payload its job did not write')
   // And so does check asking nopayloaddb directly (the fake's read side over the same state).
   rmSync(join(s.output, 'run3auau-process.csv'))
   const rest = await runStageHere('check', ['--output', s.output, '--cdb', 'rest', '--recheck'], s.env)
   t.equal(rest.code, 0, rest.stderr)
-  t.equal(readFileSync(join(s.output, 'run3auau-process.csv'), 'utf8'), `runnumber,tag\n68002,${TAG}\n`, 'check --cdb rest agrees')
+  t.equal(readFileSync(join(s.output, 'run3auau-process.csv'), 'utf8'), `runnumber,tag,missing,outdated\n68002,${TAG},HCALIN_meanTime,\n`, 'check --cdb rest agrees')
 })

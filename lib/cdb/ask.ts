@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { PayloadType } from '../config/calibrations.js'
 import type { Env } from '../config/options.js'
 import { CaloprodError } from '../errors.js'
+import type { Reasons } from '../files/process-list.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
 import { eachLimited } from '../pool.js'
@@ -40,6 +41,8 @@ export interface AskOptions {
 export interface CdbAnswer {
   /** Runs with a payload missing or outdated. */
   keep: Set<number>
+  /** Of kept runs, which payload types are missing and which outdated, where the CDB was asked per run. */
+  reasons: Map<number, Reasons>
   counts: PayloadCounts
   /** filter-datasets calls made, retries included. */
   calls: number
@@ -74,7 +77,7 @@ export function describeRuns(runs: readonly RunTag[]): string {
  * try stops the others and throws, naming its runs. Makes no call for no runs.
  */
 export async function askCdb(runs: readonly RunTag[], options: AskOptions): Promise<CdbAnswer> {
-  const answer: CdbAnswer = { keep: new Set(), counts: emptyCounts(), calls: 0, shards: 0 }
+  const answer: CdbAnswer = { keep: new Set(), reasons: new Map(), counts: emptyCounts(), calls: 0, shards: 0 }
   if (runs.length === 0) return answer
   const shards = splitShards(runs, options.jobs, options.maxShardRuns ?? 250)
   answer.shards = shards.length

@@ -1,5 +1,5 @@
 import type { CdbBackendName, Env } from '../config/options.js'
-import { PAYLOAD_TYPES, type PayloadType } from '../config/calibrations.js'
+import type { PayloadType } from '../config/calibrations.js'
 import { UsageError } from '../errors.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
@@ -22,8 +22,8 @@ export interface CdbChoice {
   binFilterDatasets: string | undefined
   cdbUrl: string | undefined
   globalTag: string
-  /** The payload types that must be current (the rule set's). @default the seed's seven */
-  payloadTypes?: readonly PayloadType[]
+  /** The payload types that must be current (the rule set's). */
+  payloadTypes: readonly PayloadType[]
 }
 
 /** What the check stage gets besides its options; all but `env` are there for tests and benchmarks. */
@@ -68,8 +68,7 @@ export async function resolveApiUrl(cdbUrl: string | undefined, env: Env): Promi
  * Fails here, before anything is read or asked, when either is missing or unusable.
  */
 export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promise<Cdb> {
-  // The seed's seven (the first of PAYLOAD_TYPES) until the rule set names its own.
-  const payloadTypes = choice.payloadTypes ?? PAYLOAD_TYPES.slice(0, 7)
+  const { payloadTypes } = choice
   if (choice.cdb === 'filter-datasets') {
     const bin = await checkFilterDatasets(choice.binFilterDatasets)
     const jobs = choice.jobs ?? 4

@@ -62,7 +62,7 @@ export async function checkFilterDatasets(bin: string | undefined): Promise<stri
 export interface FilterDatasetsCall {
   bin: string
   /** What the rule set needs asked per run; a binary that asks another number of payloads is refused. */
-  payloadTypes?: readonly PayloadType[]
+  payloadTypes: readonly PayloadType[]
   runs: readonly RunTag[]
   /** A directory of its own, empty: IN.csv goes there and the tool writes its process csv there. */
   dir: string
@@ -144,7 +144,7 @@ const COUNTER_LINE = /^CDB: cdb_(missing|outdated)_(\w+), Counts: (\d+), \S+ %$/
 export function parseStdout(
   stdout: string,
   runs: readonly RunTag[],
-  payloadTypes?: readonly PayloadType[],
+  payloadTypes: readonly PayloadType[],
 ): { counts: PayloadCounts; unknown: string[] } {
   const counts = emptyCounts()
   const unknown: string[] = []
@@ -153,7 +153,7 @@ export function parseStdout(
   // Lookups of the run being read (debug mode); checked against the rule set's payloads at the next run line.
   let lookups = -1
   const checkLookups = () => {
-    if (!payloadTypes || lookups < 0 || lookups === payloadTypes.length) return
+    if (lookups < 0 || lookups === payloadTypes.length) return
     const release =
       lookups === 7
         ? 'a release before 2025-10 (seven payload types)'
@@ -271,6 +271,6 @@ export async function runFilterDatasets(call: FilterDatasetsCall): Promise<Filte
     throw err
   })
   const keep = parseProcessCsv(text, call.runs)
-  checkConsistent(keep, counts, call.payloadTypes?.length ?? PAYLOAD_TYPES.length)
+  checkConsistent(keep, counts, call.payloadTypes.length)
   return { keep, counts, unknown }
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Env } from '../config/options.js'
 import { CaloprodError } from '../errors.js'
+import { parseCdbUrl, USER_INFO } from '../config/parse-values.js'
 import { redactUrl } from './http.js'
 
 /** The environment variable nopayloadclient (and so every sPHENIX program) reads its configuration file from. */
@@ -46,30 +47,6 @@ export function apiUrlOf(baseUrl: string, apiRes: string): string {
   const url = new URL(`${base.replace(/\/+$/, '')}${path}`)
   if (url.username || url.password) throw new Error(USER_INFO)
   if (url.search || url.hash) throw new Error(`"${redactUrl(url.href)}" holds a query or fragment`)
-  return url.href
-}
-
-/** Why a URL with user info is refused: it would reach logs and messages, and nopayloaddb takes a bearer token. */
-const USER_INFO =
-  'holds a user name or password, which caloprod refuses (it would reach logs); give a token in CALOPROD_CDB_TOKEN'
-
-/**
- * Checks a `--cdb-url` value: the API root of a nopayloaddb, e.g. `http://localhost:8000/api/cdb_rest/`
- * (`http://` may be left out, as in base_url). Returns it ending with `/`. Throws Error naming the accepted form.
- */
-export function parseCdbUrl(raw: string): string {
-  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`
-  let url: URL
-  try {
-    url = new URL(text)
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${url.protocol} is not http: or https:`)
-    if (url.search || url.hash) throw new Error('it holds a query or fragment')
-  } catch (err) {
-    const example = 'such as http://localhost:8000/api/cdb_rest/'
-    throw new Error(`"${redactUrl(text)}" is not a nopayloaddb API URL ${example} (${(err as Error).message})`)
-  }
-  if (url.username || url.password) throw new Error(`"${redactUrl(text)}" ${USER_INFO}`)
-  if (!url.pathname.endsWith('/')) url.pathname += '/'
   return url.href
 }
 

@@ -5,12 +5,13 @@
 // Without a server named, only the answer itself is left to judge.
 import type { PayloadType } from '../config/calibrations.js'
 import { CaloprodError } from '../errors.js'
+import type { Reasons } from '../files/process-list.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
 import { describeRuns, type CdbAnswer } from './ask.js'
 import { readGlobalTags, tagNames } from './global-tags.js'
 import type { HttpClient } from './http.js'
-import { judgeRun, parsePayloadIovs } from './payload-iovs.js'
+import { parsePayloadIovs, runReasons } from './payload-iovs.js'
 import { payloadIovsUrl } from './rest.js'
 
 /** Runs asked that the settled cache found current for the same tag and payload types, and the cache's path. */
@@ -28,19 +29,10 @@ export interface OutageCheck {
 }
 
 const REFUSED = 'CDB check refused, nothing was written'
-/** Most kept runs asked directly: those the cache knew as current first, then others spread over the answer. */
-const SAMPLE = 10
-
-/** `count` of `items`, spread evenly (first, ..., last). */
-function spread<T>(items: readonly T[], count: number): T[] {
-  if (count >= items.length) return [...items]
-  return Array.from({ length: count }, (_, i) => items[Math.round((i * (items.length - 1)) / Math.max(count - 1, 1))])
-}
-
 /**
  * Runs `ask` (a filter-datasets ask of `runs`) and returns its answer unless it cannot be trusted; throws CaloprodError
  * (one line naming the CDB) when the server cannot be asked or lacks the global tag, before or after, when it says
- * current what filter-datasets called missing or outdated, or (no server named) when every lookup of every run failed
+ * current a run filter-datasets called missing or outdated (it is asked about each, which gives their reasons), or (no server named) when every lookup of every run failed
  * with runs among them that the cache knew as current.
  */
 export async function guardedAsk(
@@ -58,11 +50,11 @@ export async function guardedAsk(
   await probe(http, apiUrl, check.globalTag, 'filter-datasets would count every payload of every run outdated')
   const answer = await ask()
   await probe(http, apiUrl, check.globalTag, 'it stopped answering while filter-datasets ran, so that answer cannot be trusted')
+  // Every kept run, asked directly: its reasons for the process list, and a check of the answer.
   const kept = runs.filter((run) => answer.keep.has(run.runnumber))
-  const witnesses = kept.filter((run) => known.runs.has(run.runnumber)).slice(0, SAMPLE)
-  const sample = [...witnesses, ...spread(kept.filter((run) => !known.runs.has(run.runnumber)), SAMPLE - witnesses.length)]
-  const current = await Promise.all(sample.map((run) => isCurrent(http, apiUrl, run, check)))
-  const denied = sample.filter((_, i) => current[i]).sort((a, b) => a.runnumber - b.runnumber)
+  const reasons = await Promise.all(kept.map((run) => askRun(http, apiUrl, run, check)))
+  kept.forEach((run, i) => answer.reasons.set(run.runnumber, reasons[i]))
+  const denied = kept.filter((_, i) => reasons[i].missing.length + reasons[i].outdated.length === 0)
   if (denied.length) {
     const their = denied.length === 1 ? 'its maps are' : 'their maps are'
     throw new CaloprodError(
@@ -71,7 +63,7 @@ export async function guardedAsk(
         're-run the check stage when the CDB is healthy',
     )
   }
-  if (sample.length) check.log.info(`nopayloaddb ${http.server}, asked about ${describeRuns(sample)}: agrees with filter-datasets`)
+  if (kept.length) check.log.info(`nopayloaddb ${http.server}, asked about ${describeRuns(kept)}: agrees with filter-datasets`)
   return answer
 }
 
@@ -88,13 +80,12 @@ async function probe(http: HttpClient, apiUrl: string, globalTag: string, conseq
   }
 }
 
-/** Whether the server says every payload of `run` is current for its tag. */
-async function isCurrent(http: HttpClient, apiUrl: string, run: RunTag, check: OutageCheck): Promise<boolean> {
+/** Which payloads of `run` the server says are missing and which outdated for its tag. */
+async function askRun(http: HttpClient, apiUrl: string, run: RunTag, check: OutageCheck): Promise<Reasons> {
   const what = `run ${run.runnumber}`
   try {
     const { body } = await http.get(payloadIovsUrl(apiUrl, check.globalTag, run.runnumber), what)
-    const states = judgeRun(parsePayloadIovs(body, run.runnumber), run.runnumber, run.tag, check.payloadTypes)
-    return [...states.values()].every((state) => state === 'current')
+    return runReasons(parsePayloadIovs(body, run.runnumber), run, check.payloadTypes)
   } catch (err) {
     const message = err instanceof CaloprodError ? err.message : `nopayloaddb ${http.server}, ${what}: ${(err as Error).message}`
     throw new CaloprodError(`${REFUSED}: ${message}; the answer of filter-datasets cannot be checked`, 1, { cause: err })

@@ -1,4 +1,5 @@
 import { currentPayloadFile, type PayloadState, type PayloadType } from '../config/calibrations.js'
+import type { RunTag } from '../files/run-list.js'
 import { htmlTitle } from './http.js'
 
 /** One row of nopayloaddb's payloadiovs answer: the IOV of one payload type with the latest start at or before the run. */
@@ -109,4 +110,11 @@ export function judgeRun(
     else states.set(type, row.url.endsWith(currentPayloadFile(type, tag, run)) ? 'current' : 'outdated')
   }
   return states
+}
+
+/** Which of `types` are missing and which outdated for `run` in the payloadiovs rows of its run (judgeRun). */
+export function runReasons(rows: PayloadIov[], run: RunTag, types: readonly PayloadType[]): Record<'missing' | 'outdated', PayloadType[]> {
+  const states = judgeRun(rows, run.runnumber, run.tag, types)
+  const inState = (state: PayloadState) => types.filter((type) => states.get(type) === state)
+  return { missing: inState('missing'), outdated: inState('outdated') }
 }

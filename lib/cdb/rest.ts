@@ -6,7 +6,7 @@ import type { CdbAnswer } from './ask.js'
 import { emptyCounts } from './filter-datasets.js'
 import { readGlobalTags, tagNames } from './global-tags.js'
 import { HttpClient } from './http.js'
-import { judgeRun, parsePayloadIovs } from './payload-iovs.js'
+import { parsePayloadIovs, runReasons } from './payload-iovs.js'
 
 export interface RestAskOptions {
   /** The API root, e.g. `http://localhost:8000/api/cdb_rest/` (ending with `/`). */
@@ -46,7 +46,7 @@ export function payloadIovsUrl(apiUrl: string, globalTag: string, run: number): 
  * writes nothing. A tag with no payload for any run asked gets one warning.
  */
 export async function askRest(runs: readonly RunTag[], options: RestAskOptions): Promise<CdbAnswer> {
-  const answer: CdbAnswer = { keep: new Set(), counts: emptyCounts(), calls: 0, shards: 0 }
+  const answer: CdbAnswer = { keep: new Set(), reasons: new Map(), counts: emptyCounts(), calls: 0, shards: 0 }
   if (runs.length === 0) return answer
   const { log } = options
   const stopAll = new AbortController()
@@ -94,13 +94,12 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
     pending.delete(run.runnumber)
     options.onAnswered?.(runs.length - pending.size, runs.length)
     if (rows.length === 0) empty++
-    const states = judgeRun(rows, run.runnumber, run.tag, options.payloadTypes)
-    const missing = options.payloadTypes.filter((type) => states.get(type) === 'missing')
-    const outdated = options.payloadTypes.filter((type) => states.get(type) === 'outdated')
+    const { missing, outdated } = runReasons(rows, run, options.payloadTypes)
     for (const type of missing) answer.counts[type].missing++
     for (const type of outdated) answer.counts[type].outdated++
     if (missing.length || outdated.length) {
       answer.keep.add(run.runnumber)
+      answer.reasons.set(run.runnumber, { missing, outdated })
       const words = [missing.length && `missing ${missing.join(' ')}`, outdated.length && `outdated ${outdated.join(' ')}`].filter(Boolean)
       log.info(`${what} (tag ${run.tag}): ${words.join('; ')}`)
     }

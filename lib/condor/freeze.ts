@@ -5,7 +5,7 @@ import { basename, join } from 'node:path'
 import { UsageError } from '../errors.js'
 import { processAlive, syncDirectory, tempPathFor, writeDurably } from '../files/atomic.js'
 import { layout } from '../files/layout.js'
-import { formatJobsList, type Job } from '../files/jobs-list.js'
+import { formatJobsList, type Job } from './jobs-list.js'
 import { macroValueProblem } from './quote.js'
 import { SUBMISSION_FILES } from './submit-file.js'
 

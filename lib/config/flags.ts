@@ -1,11 +1,10 @@
 // The flags of every stage, as data: each one's key in Options, its help line and how its value is checked.
 import { isAbsolute, resolve } from 'node:path'
-import { parseCdbUrl } from '../cdb/nopayload-config.js'
 import { resolveRules } from '../rules/load.js'
 import { SEED_RULES } from '../rules/seed.js'
 import type { Options } from './options.js'
 import { RUN_TYPE_NAME } from './run-types.js'
-import { parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseTimeout } from './parse-values.js'
+import { parseCdbUrl, parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseTimeout } from './parse-values.js'
 
 /** The two ways check can ask the CDB. */
 export const CDB_BACKENDS = ['filter-datasets', 'rest'] as const

@@ -81,7 +81,7 @@ export function defaultOptions(env: Env, cwd: string): Options {
   return {
     help: false,
     runType: 'run3auau',
-    minEvents: undefined,
+    minEvents: SEED_RULES.minEvents,
     rules: SEED_RULES,
     output: resolve(cwd, 'run3auau'),
     verbose: false,

@@ -61,3 +61,30 @@ export function parseJobs(raw: string): number {
   if (jobs > MAX_JOBS) throw new Error(`"${raw}" is more than ${MAX_JOBS} filter-datasets processes at once: expected 1 to ${MAX_JOBS}`)
   return jobs
 }
+
+/** `text` with the user info of a URL (`//user:pw@`) left out, for messages. */
+const withoutUserInfo = (text: string) => text.replace(/\/\/[^/@]*@/, '//')
+
+/** Why a URL with user info is refused: it would reach logs and messages, and nopayloaddb takes a bearer token. */
+export const USER_INFO =
+  'holds a user name or password, which caloprod refuses (it would reach logs); give a token in CALOPROD_CDB_TOKEN'
+
+/**
+ * Checks a `--cdb-url` value: the API root of a nopayloaddb, e.g. `http://localhost:8000/api/cdb_rest/`
+ * (`http://` may be left out, as in base_url). Returns it ending with `/`. Throws Error naming the accepted form.
+ */
+export function parseCdbUrl(raw: string): string {
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`
+  let url: URL
+  try {
+    url = new URL(text)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${url.protocol} is not http: or https:`)
+    if (url.search || url.hash) throw new Error('it holds a query or fragment')
+  } catch (err) {
+    const example = 'such as http://localhost:8000/api/cdb_rest/'
+    throw new Error(`"${withoutUserInfo(text)}" is not a nopayloaddb API URL ${example} (${(err as Error).message})`)
+  }
+  if (url.username || url.password) throw new Error(`"${withoutUserInfo(text)}" ${USER_INFO}`)
+  if (!url.pathname.endsWith('/')) url.pathname += '/'
+  return url.href
+}

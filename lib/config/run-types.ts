@@ -23,11 +23,6 @@ export type RunType = string
 /** A name that is safe in file names and labels: what a rules file may call a run type. */
 export const RUN_TYPE_NAME = /^[a-z][a-z0-9]{0,31}$/
 
-/** Whether a string names one of the shared run types. */
-export function isRunType(value: string): boolean {
-  return Object.hasOwn(RUN_TYPES, value)
-}
-
 /** The inclusive run-number range of a run type, from `runTypes` (a rule set's, by default the shared facts). */
 export function runRange(runType: RunType, runTypes: Readonly<Record<string, RunRange>> = RUN_TYPES): RunRange {
   const range = Object.hasOwn(runTypes, runType) ? runTypes[runType] : undefined

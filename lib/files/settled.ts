@@ -67,7 +67,7 @@ export function stillSettled(
   tag: string,
   now: Date,
   recheckAfter: number,
-  types: readonly string[] = SEVEN_PAYLOAD_TYPES,
+  types: readonly string[],
 ): boolean {
   if (!entry || entry.tag !== tag || !coversPayloads(entry, types)) return false
   return now.getTime() - Date.parse(entry.checked_at) <= recheckAfter * 1000

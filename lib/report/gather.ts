@@ -10,7 +10,7 @@ import { CaloprodError } from '../errors.js'
 import { layout } from '../files/layout.js'
 import { readRunList, type RunTag } from '../files/run-list.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
-import { SEVEN_PAYLOAD_TYPES, type PayloadType } from '../config/calibrations.js'
+import type { PayloadType } from '../config/calibrations.js'
 import { readUploads, type UploadRow } from '../upload/ledger.js'
 import { absentPayloads, runOutputDir } from '../upload/payload-files.js'
 import { readRunFiles, type RunFiles } from './run-files.js'
@@ -21,8 +21,8 @@ export interface ReportOptions {
   maxAttempts: number
   /** Seconds condor_q or condor_history may take. */
   timeout: number
-  /** The rule set's payload types: a finished run without a file of one is incomplete. @default the seed's seven */
-  rules?: { payloadTypes: readonly PayloadType[] }
+  /** The rule set's payload types: a finished run without a file of one is incomplete. */
+  rules: { payloadTypes: readonly PayloadType[] }
 }
 
 /** What the scheduler said: its jobs, or why it said nothing. */
@@ -79,7 +79,7 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date):
     askScheduler(options, env),
   ])
   const uploads = await readUploads(layout.uploadsCsv(output))
-  const types = options.rules?.payloadTypes ?? SEVEN_PAYLOAD_TYPES
+  const types = options.rules.payloadTypes
   const absent = new Map<number, PayloadType[]>()
   for (const run of process ?? []) {
     if (!(await exists(runOutputDir(output, run.runnumber, run.tag)))) continue

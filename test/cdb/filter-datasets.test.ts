@@ -26,7 +26,8 @@ async function ask(t: Test, runs: RunTag[], state: FakeCdbState, extra: Record<s
   const cdb = fakeCdb(root, state)
   const dir = join(root, `call-${dirs++}`)
   mkdirSync(dir)
-  const call: FilterDatasetsCall = { bin: FAKE_FILTER_DATASETS, runs, dir, timeoutMs, env: { ...process.env, ...fakeCdbEnv(cdb, extra) } }
+  const payloadTypes = extra.FAKE_CDB_TYPES === '10' ? PAYLOAD_TYPES : SEVEN_PAYLOAD_TYPES
+  const call: FilterDatasetsCall = { bin: FAKE_FILTER_DATASETS, payloadTypes, runs, dir, timeoutMs, env: { ...process.env, ...fakeCdbEnv(cdb, extra) } }
   return { cdb, call, result: runFilterDatasets(call) }
 }
 
@@ -139,7 +140,7 @@ t.test('an abort stops the call', async (t) => {
   const root = t.testdir()
   const cdb = fakeCdb(root)
   const call: FilterDatasetsCall = {
-    bin: FAKE_FILTER_DATASETS, runs: [{ runnumber: 1, tag: 'a' }], dir: root, timeoutMs: 60000,
+    bin: FAKE_FILTER_DATASETS, payloadTypes: SEVEN_PAYLOAD_TYPES, runs: [{ runnumber: 1, tag: 'a' }], dir: root, timeoutMs: 60000,
     env: { ...process.env, ...fakeCdbEnv(cdb, { FAKE_CDB_FAIL: 'hang' }) }, signal: controller.signal,
   }
   const pending = runFilterDatasets(call)
@@ -150,17 +151,19 @@ t.test('an abort stops the call', async (t) => {
 
 t.test('stdout must go through every run, in order, with its tag, and say how many', async (t) => {
   const runs: RunTag[] = [{ runnumber: 1, tag: 'a' }, { runnumber: 2, tag: 'b' }]
+  // As debug mode prints it (the only way caloprod runs it): a line per lookup, seven after each run's line.
+  const debug = (stdout: string) => stdout.replace(/^(Run: .*\n)/gm, `$1${'Attempt to get Calibration\n'.repeat(7)}`)
   const ok = 'Run: 1, Dataset: a, Processing: 1, 50 %\nRun: 2, Dataset: b, Processing: 2, 100 %\nTotal Runs: 2\n' +
     'CDB: cdb_missing_CEMC_meanTime, Counts: 2, 100 %\nCDB: cdb_outdated_HCALIN_meanTime, Counts: 1, 50 %\nCDB: cdb_missing_ZDC_thing, Counts: 1, 50 %\n'
-  const parsed = parseStdout(ok, runs)
+  const parsed = parseStdout(debug(ok), runs, SEVEN_PAYLOAD_TYPES)
   t.same(parsed.counts.CEMC_meanTime, { missing: 2, outdated: 0 })
   t.same(parsed.counts.HCALIN_meanTime, { missing: 0, outdated: 1 })
   t.same(parsed.unknown, ['missing ZDC_thing: 1'])
-  t.throws(() => parseStdout('Run: 1, Dataset: a, Processing: 1, 50 %\nTotal Runs: 2\n', runs), /stopped early: .* 1 of its 2 runs, up to run 2/)
-  t.throws(() => parseStdout('Run: 1, Dataset: x, Processing: 1, 50 %\n', runs), /where run 1 \(tag a\) as number 1 was expected/)
-  t.throws(() => parseStdout('Run: 2, Dataset: b, Processing: 1, 50 %\n', runs), /expected/)
-  t.throws(() => parseStdout(ok.replace('Total Runs: 2\n', ''), runs), /no "Total Runs:" line/)
-  t.throws(() => parseStdout(ok.replace('Total Runs: 2', 'Total Runs: 3'), runs), /Total Runs: 3" for 2 runs/)
+  t.throws(() => parseStdout(debug('Run: 1, Dataset: a, Processing: 1, 50 %\nTotal Runs: 2\n'), runs, SEVEN_PAYLOAD_TYPES), /stopped early: .* 1 of its 2 runs, up to run 2/)
+  t.throws(() => parseStdout(debug('Run: 1, Dataset: x, Processing: 1, 50 %\n'), runs, SEVEN_PAYLOAD_TYPES), /where run 1 \(tag a\) as number 1 was expected/)
+  t.throws(() => parseStdout(debug('Run: 2, Dataset: b, Processing: 1, 50 %\n'), runs, SEVEN_PAYLOAD_TYPES), /expected/)
+  t.throws(() => parseStdout(debug(ok.replace('Total Runs: 2\n', '')), runs, SEVEN_PAYLOAD_TYPES), /no "Total Runs:" line/)
+  t.throws(() => parseStdout(debug(ok.replace('Total Runs: 2', 'Total Runs: 3')), runs, SEVEN_PAYLOAD_TYPES), /Total Runs: 3" for 2 runs/)
 })
 
 t.test('the process csv must be complete and name only runs it was asked about, once', async (t) => {
@@ -179,11 +182,11 @@ t.test('counters that cannot belong to the process csv are an error', async (t) 
   const root = t.testdir()
   const liar = join(root, 'liar')
   // Keeps a run but counts no payload: a tool that says nothing true.
-  writeFileSync(liar, '#!/bin/sh\nprintf "runnumber\\n1\\n" > "$2/runs-process.csv"\necho "Run: 1, Dataset: a, Processing: 1, 100 %"\necho "Total Runs: 1"\n')
+  writeFileSync(liar, '#!/bin/sh\nprintf "runnumber\\n1\\n" > "$2/runs-process.csv"\necho "Run: 1, Dataset: a, Processing: 1, 100 %"\nfor i in 1 2 3 4 5 6 7; do echo "Attempt to get Calibration"; done\necho "Total Runs: 1"\n')
   chmodSync(liar, 0o755)
   const dir = join(root, 'call')
   mkdirSync(dir)
-  await t.rejects(runFilterDatasets({ bin: liar, runs: [{ runnumber: 1, tag: 'a' }], dir, timeoutMs: 10000, env: process.env }), /counters \(0 payloads missing or outdated\) do not fit the 1 runs/)
+  await t.rejects(runFilterDatasets({ bin: liar, payloadTypes: SEVEN_PAYLOAD_TYPES, runs: [{ runnumber: 1, tag: 'a' }], dir, timeoutMs: 10000, env: process.env }), /counters \(0 payloads missing or outdated\) do not fit the 1 runs/)
 })
 
 t.test('the binary must be configured and executable', async (t) => {

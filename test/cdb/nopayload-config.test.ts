@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { apiUrlOf, NopayloadConfigError, parseCdbUrl, readNopayloadConfig } from '../../lib/cdb/nopayload-config.js'
+import { apiUrlOf, NopayloadConfigError, readNopayloadConfig } from '../../lib/cdb/nopayload-config.js'
+import { parseCdbUrl } from '../../lib/config/parse-values.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'caloprod-conf-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))

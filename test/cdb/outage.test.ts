@@ -10,6 +10,8 @@ import type { FakeCdbState } from '../fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
 import { calls, FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, lookups, runListCsv, setCdbState } from '../helpers/fake-cdb.js'
 import { runStageHere } from '../helpers/run-script.js'
+import { SEVEN_PAYLOAD_TYPES } from '../../lib/config/calibrations.js'
+const SEVEN = SEVEN_PAYLOAD_TYPES.join(' ')
 
 const RUN_LIST: [number, string][] = [[66500, 'v8'], [66501, 'v8'], [66502, 'v8'], [66503, 'v9'], [66504, 'v9']]
 const ALL_CURRENT: FakeCdbState = { default: 'current', runs: {} }
@@ -40,7 +42,7 @@ async function settledNight(t: Test) {
     })
   const first = await check([])
   t.equal(first.code, 0, first.stderr)
-  t.equal(read(paths.process), 'runnumber,tag\n')
+  t.equal(read(paths.process), 'runnumber,tag,missing,outdated\n')
   t.equal(read(paths.settled).split('\n').length, 7, 'five runs settled')
   for (const path of [paths.process, paths.settled, paths.summary]) age(path)
   const before = { process: read(paths.process), settled: read(paths.settled), summary: read(paths.summary) }
@@ -122,7 +124,7 @@ t.test('nights that only look like an outage go through', async (t) => {
   setCdbState(cdb, { default: 'current', runs: { 66505: 'missing', 66506: 'missing' } })
   const fresh = await check([], { FAKE_CDB_RELEASE: 'cdbinterface' })
   t.equal(fresh.code, 0, fresh.stderr)
-  t.equal(read(paths.process), 'runnumber,tag\n66505,v9\n66506,v9\n')
+  t.equal(read(paths.process), `runnumber,tag,missing,outdated\n66505,v9,${SEVEN},\n66506,v9,${SEVEN},\n`)
   t.ok(lookups(cdb).includes('66505,CEMC_meanTime_default'), 'the second lookup of <type>_default')
   t.match(fresh.stdout, /CEMC_meanTime 2 outdated/, 'counted outdated, as the 2026-03 release does')
 
@@ -131,7 +133,7 @@ t.test('nights that only look like an outage go through', async (t) => {
   server.requests.length = 0
   const changed = await check(['--recheck'])
   t.equal(changed.code, 0, changed.stderr)
-  t.equal(read(paths.process), 'runnumber,tag\n66501,v8\n66505,v9\n66506,v9\n')
+  t.equal(read(paths.process), `runnumber,tag,missing,outdated\n66501,v8,,CEMC_meanTime\n66505,v9,${SEVEN},\n66506,v9,${SEVEN},\n`)
   t.same(server.requests.filter((r) => r.path === 'payloadiovs/').map((r) => r.run), ['66501', '66505', '66506'], 'the kept runs asked directly')
 })
 
@@ -141,5 +143,5 @@ t.test('without NOPAYLOADCLIENT_CONF, new runs that lack every map go through', 
   setCdbState(cdb, { default: 'current', runs: { 66505: 'missing' } })
   const result = await check([], { FAKE_CDB_RELEASE: 'cdbinterface', NOPAYLOADCLIENT_CONF: '' })
   t.equal(result.code, 0, result.stderr)
-  t.equal(read(paths.process), 'runnumber,tag\n66505,v9\n')
+  t.equal(read(paths.process), 'runnumber,tag,missing,outdated\n66505,v9,,\n')
 })

@@ -46,7 +46,7 @@ t.test('500s then success: retried, and the stage goes on as on a clean night', 
   t.equal(server.requests[0].path, 'globalTags', 'the list of global tags first')
   t.match(result.stderr, /run 66502: try 2 of 3: answered 500 Internal Server Error: an HTML page "Server Error \(500\)"; trying again in/)
   t.match(result.stdout, /^check: 5 runs, 2 settled, 3 asked in 6 requests; 0 to process; .* updated\n$/)
-  t.equal(read(paths.process), 'runnumber,tag\n')
+  t.equal(read(paths.process), 'runnumber,tag,missing,outdated\n')
   // Everything settled now: the next night makes no request at all.
   server.requests.length = 0
   const quiet = await check()

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { freezeSubmission } from '../../lib/condor/freeze.js'
 import { UsageError } from '../../lib/errors.js'
-import type { Job } from '../../lib/files/jobs-list.js'
+import type { Job } from '../../lib/condor/jobs-list.js'
 import { prepareSubmit, someRuns, TAG } from '../helpers/condor-output.js'
 import { deadPid } from '../helpers/processes.js'
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { resolveOptions, usage, type FlagName } from '../../lib/config/options.js'
+import { defaultOptions, resolveOptions, usage, type FlagName } from '../../lib/config/options.js'
 import { parseDuration, parseEventCount, parseGigabytes } from '../../lib/config/parse-values.js'
 import { UsageError } from '../../lib/errors.js'
 
@@ -33,6 +33,14 @@ t.test('defaults: the seed\'s run type and threshold; output named after the run
   t.equal(o.output, '/work/run3auau')
   t.equal(resolve(['-i', 'run2pp']).output, '/work/run2pp')
   t.equal(resolve(['--output', 'x']).output, '/work/x')
+})
+
+t.test('a script\'s defaults are the stage\'s: defaultOptions() applies the rule set\'s threshold (issue 21 §5)', async (t) => {
+  const script = defaultOptions({}, '/work')
+  const stage = resolve([])
+  t.equal(script.minEvents, stage.minEvents)
+  t.equal(script.minEvents, script.rules.minEvents)
+  t.same(script.rules.payloadTypes, stage.rules.payloadTypes)
 })
 
 t.test('the environment gives defaults that flags override', async (t) => {

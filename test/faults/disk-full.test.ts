@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { loadCatalog } from '../../lib/demo/load.js'
+import { loadCatalog } from '../demo/load.js'
 import { freshDatabase } from '../helpers/database.js'
 import { TAG, writeStageInputs } from '../helpers/condor-output.js'
 import { FAKE_GENSTATUS } from '../helpers/fake-condor.js'

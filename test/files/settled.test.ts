@@ -17,10 +17,10 @@ t.test('a settled row reads back as written and refuses what is not a UTC time o
 t.test('an entry answers for its own tag for --recheck-after seconds, not a moment longer', async (t) => {
   const entry: SettledRow = { runnumber: 1, tag: 'v1', checked_at: '2025-11-01T00:00:00.000Z', payload_types: SEVEN }
   const day = 86400
-  t.ok(stillSettled(entry, 'v1', new Date('2025-11-08T00:00:00.000Z'), 7 * day))
-  t.notOk(stillSettled(entry, 'v1', new Date('2025-11-08T00:00:00.001Z'), 7 * day))
-  t.notOk(stillSettled(entry, 'v2', new Date('2025-11-01T00:00:01.000Z'), 7 * day))
-  t.notOk(stillSettled(undefined, 'v1', new Date(), 7 * day))
+  t.ok(stillSettled(entry, 'v1', new Date('2025-11-08T00:00:00.000Z'), 7 * day, SEVEN_PAYLOAD_TYPES))
+  t.notOk(stillSettled(entry, 'v1', new Date('2025-11-08T00:00:00.001Z'), 7 * day, SEVEN_PAYLOAD_TYPES))
+  t.notOk(stillSettled(entry, 'v2', new Date('2025-11-01T00:00:01.000Z'), 7 * day, SEVEN_PAYLOAD_TYPES))
+  t.notOk(stillSettled(undefined, 'v1', new Date(), 7 * day, SEVEN_PAYLOAD_TYPES))
 })
 
 t.test('an entry settled for seven payloads does not answer for rules that need ten', async (t) => {

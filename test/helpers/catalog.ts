@@ -1,7 +1,7 @@
 // Hand-written FileCatalog rows for the query's edge cases.
 import type postgres from 'postgres'
-import { CATALOG_SCHEMA, type DatasetRow, type FileRow } from '../../lib/demo/catalog.js'
-import { insertDatasets, insertFiles } from '../../lib/demo/load.js'
+import { CATALOG_SCHEMA, type DatasetRow, type FileRow } from '../demo/catalog.js'
+import { insertDatasets, insertFiles } from '../demo/load.js'
 
 export interface Segment {
   run: number
@@ -44,7 +44,7 @@ export async function makeCatalog(sql: postgres.Sql, segments: readonly Segment[
   }
   await insertDatasets(sql, datasets)
   await insertFiles(sql, files)
-  // Statistics, as a catalog autovacuum keeps has them (lib/demo/load.ts says why).
+  // Statistics, as a catalog autovacuum keeps has them (test/demo/load.ts says why).
   await sql`analyze datasets`
   await sql`analyze files`
 }

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
 import tap from 'tap'
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../lib/demo/embedded.js'
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../demo/embedded.js'
 
 type Test = import('tap').Test
 

@@ -7,10 +7,12 @@ import type { FakeCdbState } from '../fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb, type FakeRoute } from '../fakes/nopayloaddb.mjs'
 import { fakeCdb, runListCsv, setCdbState } from './fake-cdb.js'
 import { runStageHere } from './run-script.js'
+import { SEVEN_PAYLOAD_TYPES } from '../../lib/config/calibrations.js'
 
 export const RUN_LIST: [number, string][] = [[66500, 'v8'], [66501, 'v8'], [66502, 'v8'], [66503, 'v9'], [66504, 'v9']]
 const STATE: FakeCdbState = { default: 'missing', runs: { 66500: 'current', 66501: { '*': 'current', CEMC_meanTime: 'outdated' }, 66503: 'current:v9' } }
-const PROCESS = 'runnumber,tag\n66501,v8\n66502,v8\n66504,v9\n'
+const SEVEN = SEVEN_PAYLOAD_TYPES.join(' ')
+const PROCESS = `runnumber,tag,missing,outdated\n66501,v8,,CEMC_meanTime\n66502,v8,${SEVEN},\n66504,v9,${SEVEN},\n`
 
 export const read = (path: string) => readFileSync(path, 'utf8')
 const mtime = (path: string) => statSync(path).mtimeMs

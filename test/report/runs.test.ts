@@ -1,4 +1,5 @@
 // The report's view of finished runs: `uploaded` (the upload ledger has its payloads) and incomplete (genStatus
+import { SEED_RULES } from '../../lib/rules/seed.js'
 // wrote no file for a type), in the states, the details and the runs that need a person.
 import t from 'tap'
 import type { SchedulerJob } from '../../lib/scheduler/scheduler.js'
@@ -24,10 +25,10 @@ const upload = (runnumber: number, type: UploadRow['type'], state: UploadRow['st
 function inputs(uploads: UploadRow[], absent: Map<number, string[]>): ReportInputs {
   const runs = [70001, 70002, 70003].map((runnumber) => ({ runnumber, tag }))
   return {
-    options: { output: '/nowhere', runType: 'run3auau', maxAttempts: 3, timeout: 60 },
+    options: { output: '/nowhere', runType: 'run3auau', maxAttempts: 3, timeout: 60, rules: SEED_RULES },
     now,
     runList: runs,
-    process: runs.map((run) => ({ ...run, why: '' })),
+    process: runs.map((run) => ({ ...run, missing: [], outdated: [], why: '' })),
     settled: new Map(),
     lists: new Set(runs.map((r) => `${r.runnumber}_${tag}.list`)),
     runFiles: new Map(),

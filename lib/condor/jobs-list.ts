@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { InputError } from '../errors.js'
-import { parseListName } from './dataset-list.js'
-import { macroValueProblem } from '../condor/quote.js'
+import { parseListName } from '../files/dataset-list.js'
+import { macroValueProblem } from './quote.js'
 
 /** A run and tag, and the file list of its job. */
 export interface Job {
