@@ -1,6 +1,7 @@
 // The one fast path of caloprod's CSV: query.csv and reduce.csv (a million rows). Lines without a quote, nearly
 // all of them, are handed over as bytes, never decoded as a whole; a record with quotes is parsed by csv-parse.
-// Bytes `\n`, `"` and `,` never occur inside a multi-byte UTF-8 character. The small files a person edits are read whole instead (lib/files/csv.ts).
+// Bytes `\n`, `"` and `,` never occur inside a multi-byte UTF-8 character. The small files a person edits are read
+// whole instead (lib/files/csv.ts).
 import { parse } from 'csv-parse/sync'
 import { openAtomicWriter } from './atomic.js'
 import { csvParseProblem, type Table } from './csv.js'
