@@ -92,6 +92,7 @@ export async function queryFiles(sql: postgres.Sql, options: QueryFilesOptions, 
 }
 
 const COMMA = 0x2c
+const QUOTE = 0x22
 const NEWLINE = 0x0a
 const BATCH_BYTES = 256 << 10
 const EMPTY = Buffer.alloc(0)
@@ -114,12 +115,13 @@ class QueryRows {
   constructor(private readonly batch: QueryBatch) {}
 
   add(row: (Buffer | null)[]): void {
-    const [run, tag, segment, events, path, time] = row.map((field) => field ?? EMPTY)
+    const fields = [row[0] ?? EMPTY, row[1] ?? EMPTY, row[2] ?? EMPTY, row[3] ?? EMPTY, row[4] ?? EMPTY, row[5] ?? EMPTY]
+    const [run, tag, , , path, time] = fields
     const tagText = tag.toString('utf8')
     const pathText = path.toString('utf8')
     const problem = tagProblem(tagText) ?? pathProblem(pathText) ?? (time.length === 0 ? 'files.time is empty' : undefined)
     if (problem) {
-      const [r, s, e, t] = [run, segment, events, time].map((field) => field.toString('utf8'))
+      const [r, , s, e, , t] = fields.map((field) => field.toString('utf8'))
       this.bad.push({ row: { runnumber: Number(r), tag: tagText, segment: Number(s), events: Number(e), full_file_path: pathText, time: t }, problem })
       this.skipped++
     } else {
@@ -129,8 +131,8 @@ class QueryRows {
         this.lastRun = Buffer.from(run)
         this.runs++
       }
-      if (/[",]/.test(pathText)) this.put(Buffer.from(formatCsvRecord([run, tag, segment, events, path, time].map((f) => f.toString('utf8')))))
-      else this.putLine([run, tag, segment, events, path, time])
+      if (path.includes(COMMA) || path.includes(QUOTE)) this.put(Buffer.from(formatCsvRecord(fields.map((f) => f.toString('utf8')))))
+      else this.putLine(fields)
     }
     if (this.at >= BATCH_BYTES - 4096 || this.bad.length >= 1000) this.flush()
   }
@@ -144,11 +146,13 @@ class QueryRows {
   }
 
   private putLine(fields: Buffer[]): void {
-    const length = fields.reduce((sum, field) => sum + field.length + 1, 0)
+    let length = 0
+    for (const field of fields) length += field.length + 1
     if (this.at + length > BATCH_BYTES) this.flush()
     if (length > BATCH_BYTES) return this.put(Buffer.concat(fields.flatMap((field, i) => [field, Buffer.from(i < fields.length - 1 ? ',' : '\n')])))
     for (let i = 0; i < fields.length; i++) {
-      this.at += fields[i].copy(this.out, this.at)
+      this.out.set(fields[i], this.at)
+      this.at += fields[i].length
       this.out[this.at++] = i < fields.length - 1 ? COMMA : NEWLINE
     }
   }
