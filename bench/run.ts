@@ -10,7 +10,6 @@
 // Stages after reduce run against the fakes in test/fakes (the CDB and HTCondor), as the tests do. A loaded
 // catalog is reused by the next bench (its database's comment names its shape). The targets of issue 6 close
 // the report, one line each, PASS or FAIL.
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -23,12 +22,12 @@ import { saveState } from '../test/fakes/cdb-lib.mjs'
 import { connectCatalog } from '../lib/catalog/connection.js'
 import { layout } from '../lib/files/layout.js'
 import { DEFAULT_DATABASE, DEFAULT_ROOT, benchTarget, loadBenchCatalog } from './load-catalog.js'
+import { measure, median, type Sample } from './measure.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FAKES = join(ROOT, 'test', 'fakes')
 const RUN_TYPE = 'run3auau'
 const MIN_EVENTS = '500000'
-const TIME = '/usr/bin/time'
 
 const argv = mri(process.argv.slice(2), {
   string: ['scale', 'runs', 'query-scales', 'only', 'database', 'work'],
@@ -58,14 +57,6 @@ const work: string = argv.work ?? join(tmpdir(), 'caloprod-bench')
 if (!(scale > 0) || !(runs >= 1) || queryScales.some((s) => !(s > 0))) {
   process.stderr.write('bench: --scale, --runs and --query-scales take numbers greater than 0\n')
   process.exit(2)
-}
-
-/** One measured process: wall seconds, peak RSS in MB, exit code and the end of its stderr. */
-interface Sample {
-  wall: number
-  rssMb: number
-  code: number | null
-  stderr: string
 }
 
 /** What a stage needs to run and to be judged. */
@@ -294,46 +285,6 @@ async function run(command: string[], env: NodeJS.ProcessEnv = {}): Promise<void
   if (sample.code !== 0) throw new Error(`${command.join(' ')} exited ${sample.code}: ${sample.stderr}`)
 }
 
-/** Runs one process from the project root and measures its wall time and peak RSS. */
-function measure(command: string[], env: NodeJS.ProcessEnv = {}): Promise<Sample> {
-  const timeFile = join(work, `.time.${process.pid}`)
-  const useTime = existsSync(TIME)
-  const argv = useTime ? [TIME, '-f', '%e %M', '-o', timeFile, ...command] : command
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint()
-    const child = spawn(argv[0], argv.slice(1), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
-    let stderr = ''
-    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)))
-    // Without GNU time: the peak resident set of the child as /proc reports it, polled.
-    let peakKb = 0
-    const poll = useTime
-      ? undefined
-      : setInterval(() => {
-          readFile(`/proc/${child.pid}/status`, 'utf8').then(
-            (status) => (peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0))),
-            () => {},
-          )
-        }, 20)
-    child.on('error', reject)
-    child.on('close', async (code) => {
-      if (poll) clearInterval(poll)
-      let wall = Number(process.hrtime.bigint() - started) / 1e9
-      if (useTime) {
-        const [seconds, kb] = (await readFile(timeFile, 'utf8')).trim().split('\n').pop()!.split(' ').map(Number)
-        wall = seconds
-        peakKb = kb
-        // GNU time reports a failed command's status on a line of its own: keep the code from the child.
-      }
-      resolve({ wall, rssMb: peakKb / 1024, code, stderr: stderr.trim() })
-    })
-  })
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
 /** The median of the query runs paired with the measured `task submit` runs (the warm-up's left out). */
 const pairedQueryMedian = (ctx: Context) => (ctx.pairedQuery.length > 1 ? median(ctx.pairedQuery.slice(1)) : undefined)
 
@@ -534,7 +485,6 @@ async function main(): Promise<void> {
   report.push('', 'targets (issue 6):', '', ...targets)
   report.push('', `machine: ${await machine()}`)
   process.stdout.write(`${report.join('\n')}\n`)
-  if (!argv.keep) await rm(join(work, `.time.${process.pid}`), { force: true })
 }
 
 try {

@@ -15,6 +15,7 @@ export type { ProcessEntry, Reasons } from './files/process-list.js'
 export type { Job } from './condor/jobs-list.js'
 export type { LedgerRow } from './files/ledger.js'
 export type { UploadRow } from './upload/ledger.js'
+export type { RunStory } from './why/story.js'
 
 /** The path of every file of an output directory. */
 export { layout } from './files/layout.js'

@@ -1,6 +1,8 @@
 import { catalogError, isTransient } from './catalog/errors.js'
 import { connectCatalog, describeTarget, type CatalogTarget } from './catalog/connection.js'
+import { catalogFingerprint, saveStamp, stampFor, unchangedSince } from './catalog/fingerprint.js'
 import { queryFiles, type QueryFilesOptions, type SkippedRow, type TrapCounts } from './catalog/query-files.js'
+import { buildSelection } from './catalog/selection.js'
 import { openAtomicWriter } from './files/atomic.js'
 import { formatCsvRecord } from './files/csv-lines.js'
 import { layout } from './files/layout.js'
@@ -10,6 +12,8 @@ import { withRetry, type RetryPolicy } from './retry.js'
 
 export interface QueryOptions extends QueryFilesOptions {
   output: string
+  /** Ask for the whole selection even when the catalog's fingerprint is last night's. */
+  fullQuery?: boolean
   retry?: Partial<RetryPolicy>
   /** Told the rows received so far, after each chunk (a terminal's progress line); counting costs a scan. */
   onRows?: (received: number) => void
@@ -21,6 +25,8 @@ export interface QueryResult {
   skipped: number
   traps: TrapCounts
   changed: boolean
+  /** The catalog's fingerprint was last night's: query.csv was kept without asking for the selection. */
+  unchangedCatalog: boolean
   path: string
 }
 
@@ -55,10 +61,38 @@ export async function runQuery(
   }
 }
 
-/** One try: a fresh connection and a fresh temporary file; on failure the temporary file is dropped. */
+/**
+ * One try: a fresh connection and a fresh temporary file; on failure the temporary file is dropped. First the
+ * catalog's fingerprint (lib/catalog/fingerprint.ts): when it, the statement and query.csv are as the last
+ * night left them, query.csv is kept and the selection is not asked for.
+ */
 async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log): Promise<QueryResult> {
   const path = layout.queryCsv(options.output)
+  const stampPath = layout.queryStamp(options.output)
+  const statements = buildSelection(options.rules, options.runType, options.minEvents)
   const sql = connectCatalog(target)
+  let stamp, last
+  try {
+    // A fingerprint the server cannot give (a version without the hash functions) costs only the skip.
+    const fingerprint = await catalogFingerprint(sql, statements.fingerprint, options.statementTimeout).catch((err) => {
+      // Only a statement this server cannot run (SQL classes 42, 0A, 22) is skipped; what the query would meet too
+      // (a lost connection, a refused password, a missing database) is the query's failure, tried again or not.
+      if (!/^(42|0A|22)/.test(String((err as { code?: unknown }).code))) throw err
+      log.warn(`the catalog's fingerprint failed (${catalogError(err, describeTarget(target)).message}): asking for the whole selection`)
+      return null
+    })
+    if (fingerprint === undefined) log.info("a histogram's file name does not start with its type: the fingerprint cannot cover its files, so every night asks")
+    stamp = await stampFor(fingerprint ?? undefined, statements.select)
+    last = options.fullQuery ? undefined : await unchangedSince(stampPath, path, stamp)
+  } catch (err) {
+    await sql.end({ timeout: 5 })
+    throw err
+  }
+  if (last) {
+    await sql.end({ timeout: 5 })
+    log.info(`the catalog's fingerprint (${stamp.catalog}) is the last query's: ${path} kept`)
+    return { ...last.result, changed: false, unchangedCatalog: true, path }
+  }
   const writer = await openAtomicWriter(path)
   const skipped: SkippedRow[] = []
   let result
@@ -90,5 +124,6 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
   for (const { row, problem } of skipped) log.warn(`skipped catalog row of run ${row.runnumber}: ${problem}`)
   if (skippedCount > skipped.length) log.warn(`skipped ${skippedCount - skipped.length} more catalog rows`)
   const changed = await writer.commit()
-  return { files, runs, skipped: skippedCount, traps, changed, path }
+  await saveStamp(stampPath, path, stamp, { files, runs, skipped: skippedCount, traps })
+  return { files, runs, skipped: skippedCount, traps, changed, unchangedCatalog: false, path }
 }

@@ -14,6 +14,9 @@ import { payloadsPlot } from './report/plots/payloads.js'
 import { statesPlot } from './report/plots/states.js'
 import { runViews, settledLedger, type RunView } from './report/runs.js'
 import { REPORT_STATES } from './report/states.js'
+import { SEED_RULES } from './rules/seed.js'
+import { tellStories } from './why/story.js'
+import { storyLines } from './why/text.js'
 
 export type { ReportOptions } from './report/gather.js'
 
@@ -46,7 +49,9 @@ function sources(inputs: ReportInputs, runs: readonly RunView[]): string[] {
 }
 
 /** Builds the page from gathered inputs (pure but for the clock the inputs carry): the HTML and what it shows. */
-export function buildReport(inputs: ReportInputs): { html: string; runs: RunView[]; attention: number } {
+export function buildReport(
+  inputs: ReportInputs, stories?: ReadonlyMap<number, readonly string[]>,
+): { html: string; runs: RunView[]; attention: number } {
   const { output, runType } = inputs.options
   const runs = runViews(inputs)
   const attention = needsAPerson(runs, inputs.now)
@@ -65,6 +70,7 @@ export function buildReport(inputs: ReportInputs): { html: string; runs: RunView
       payloadsPlot(inputs.check, basename(layout.checkJson(output, runType))),
     ],
     sources: sources(inputs, runs),
+    stories,
   })
   return { html, runs, attention: attention.length }
 }
@@ -72,7 +78,17 @@ export function buildReport(inputs: ReportInputs): { html: string; runs: RunView
 /** The report stage: gathers, builds and writes `<output>/report.html`. A silent scheduler is on the page, not an error. */
 export async function runReport(options: ReportOptions, env: Env, now: Date = new Date()): Promise<ReportResult> {
   const inputs = await gatherInputs(options, env, now)
-  const { html, runs, attention } = buildReport(inputs)
+  const toProcess = (inputs.process ?? []).map((run) => run.runnumber)
+  // `why`'s story of each run to process (the runs a person asks about; a current run's story is its row).
+  const told = toProcess.length
+    ? await tellStories({
+        output: options.output, runType: options.runType, rules: { ...SEED_RULES, ...options.rules }, minEvents: options.minEvents,
+        runs: toProcess, maxAttempts: options.maxAttempts, maxMemory: options.maxMemory ?? 4,
+        memoryScale: options.memoryScale ?? 1.5, timeout: options.timeout,
+        scheduler: inputs.scheduler.answered ? inputs.scheduler.jobs : inputs.scheduler.error,
+      }, env)
+    : []
+  const { html, runs, attention } = buildReport(inputs, new Map(told.map((story) => [story.run, storyLines(story)])))
   const path = layout.reportHtml(options.output)
   await writeFileIfChanged(path, html)
   const counts = REPORT_STATES

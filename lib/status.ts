@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises'
 import type { Env } from './config/options.js'
 import { byRunTag, type RunState, type RunStateName } from './scheduler/job-state.js'
 import { currentStates } from './scheduler/current-states.js'
+import { MEMORY_HOLD } from './scheduler/scheduler.js'
 import { runTagKey } from './files/dataset-list.js'
 import { readProcessList } from './files/process-list.js'
 import { layout } from './files/layout.js'
@@ -31,6 +32,8 @@ export interface StatusRecord {
   cluster: number | null
   proc: number | null
   hold_reason: string | null
+  /** MB the job asks for now (RequestMemory: a release for memory raises it). */
+  memory_mb: number | null
 }
 
 /** A run's state as status tells it: the scheduler's view, and `uploaded` from the upload ledger. */
@@ -64,6 +67,9 @@ export function describeState(state: StatusState, hasList: boolean, maxAttempts:
   if (state.state === 'failed') {
     detail = `${state.attempts} of ${maxAttempts} attempts${state.attempts >= maxAttempts ? ', given up' : ''}; ${detail}`
   }
+  if (state.state === 'held' && state.job?.holdCode === MEMORY_HOLD && state.job.requestMemory) {
+    detail = `${detail} (${state.job.requestMemory} MB asked; attempt ${state.attempts} of ${maxAttempts})`
+  }
   if (state.state === 'new' && !hasList) detail = `no list in datasets/ (see the lists stage's log); ${detail}`
   return detail
 }
@@ -79,6 +85,7 @@ export function statusRecord(state: StatusState, hasList: boolean, maxAttempts: 
     cluster: state.job?.cluster ?? state.cluster ?? null,
     proc: state.job?.proc ?? null,
     hold_reason: state.state === 'held' ? (state.job?.holdReason ?? null) : null,
+    memory_mb: state.job?.requestMemory ?? null,
   }
 }
 

@@ -16,6 +16,7 @@ import { condorSubmit, type SchedulerJob } from './scheduler/scheduler.js'
 import { memoryOfSubmitFile, outputAttributeLine, resolvedOutput, SUBMISSION_FILES } from './condor/submit-file.js'
 import { appendLedger, type LedgerRow } from './files/ledger.js'
 import type { Log } from './log.js'
+import { decideHeld, releaseHeld } from './scheduler/memory-hold.js'
 
 export interface SubmitOptions {
   output: string
@@ -30,6 +31,10 @@ export interface SubmitOptions {
    * `maxAttempts` failures is submitted again, and the ledger's `submitting` rows say `by hand`. @default every run
    */
   runs?: readonly number[]
+  /** GB a job held for memory may be given at most. @default 4 */
+  maxMemory?: number
+  /** A job held for memory is released with its memory times this. @default 1.5 */
+  memoryScale?: number
 }
 
 export interface SubmitContext {
@@ -38,8 +43,11 @@ export interface SubmitContext {
   now?: () => Date
 }
 
-/** What the plan does with a run: submit it, leave it (in flight, done, given up), or leave it for the next run (--max-jobs). */
-export type Action = 'submit' | 'skip' | 'defer'
+/**
+ * What the plan does with a run: submit it, release its job held for memory with more, leave it (in flight, done,
+ * given up), or leave it for the next run (--max-jobs).
+ */
+export type Action = 'submit' | 'release' | 'skip' | 'defer'
 
 export interface PlanEntry {
   job: Job
@@ -51,6 +59,8 @@ export interface PlanEntry {
   why: string
   /** The attempt number a submission would be. */
   attempt: number
+  /** MB a release gives the job. */
+  memoryMb?: number
 }
 
 export interface Plan {
@@ -158,17 +168,27 @@ export async function planSubmission(options: SubmitOptions, ctx: SubmitContext)
   }
 
   let submitting = 0
+  const memoryMb = memoryOfSubmitFile(sub)
+  const memoryRules = {
+    maxAttempts: options.maxAttempts, maxMemoryMb: Math.round((options.maxMemory ?? 4) * 1024),
+    scale: options.memoryScale ?? 1.5, submittedMb: memoryMb,
+  }
   const entries = jobs.map((job, i): PlanEntry => {
     const state = current.states[i]!
+    const base = { job, state, why: why.get(runTagKey(job.runnumber, job.tag)) ?? '', attempt: state.attempts + 1 }
+    if (state.state === 'held') {
+      const held = decideHeld(state, memoryRules)
+      return { ...base, action: held.release ? 'release' : 'skip', note: held.note, memoryMb: held.memoryMb }
+    }
     let { action, note } = decide(state, options.maxAttempts, options.runs !== undefined, now)
     if (action === 'submit' && ++submitting > options.maxJobs) {
       action = 'defer'
       note = `waits for the next run (--max-jobs ${options.maxJobs}); ${note}`
     }
-    return { job, state, action, note, why: why.get(runTagKey(job.runnumber, job.tag)) ?? '', attempt: state.attempts + 1 }
+    return { ...base, action, note }
   })
   const { reconciled, unanswered } = current
-  return { entries, reconciled, jobs: current.jobs, unanswered, memoryMb: memoryOfSubmitFile(sub) }
+  return { entries, reconciled, jobs: current.jobs, unanswered, memoryMb }
 }
 
 /** One line per run of the plan. */
@@ -181,7 +201,8 @@ function counts(plan: Plan): string {
   const n = (test: (e: PlanEntry) => boolean) => plan.entries.filter(test).length
   const parts = [
     [n((e) => e.state.state === 'queued' || e.state.state === 'running'), 'in flight'],
-    [n((e) => e.state.state === 'held'), 'held'],
+    [n((e) => e.action === 'release'), 'held for memory and released with more'],
+    [n((e) => e.state.state === 'held' && e.action !== 'release'), 'held'],
     [n((e) => e.state.state === 'done'), 'done but not yet in the CDB'],
     [n((e) => e.action === 'skip' && e.state.state === 'failed'), 'given up'],
     [n((e) => e.action === 'skip' && e.state.state === 'unknown'), 'unknown to every schedd'],
@@ -238,7 +259,7 @@ export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Pro
   for (const line of formatPlan(plan)) ctx.log.info(line)
   for (const entry of plan.entries) {
     const run = `run ${entry.job.runnumber} ${entry.job.tag}`
-    if (entry.state.state === 'held') ctx.log.warn(`${run}: ${entry.state.detail}; condor_release or condor_rm it`)
+    if (entry.state.state === 'held' && entry.action === 'skip') ctx.log.warn(`${run}: ${entry.note}`)
     else if (entry.action === 'skip' && (entry.state.state === 'failed' || entry.state.state === 'unknown')) {
       ctx.log.warn(`${run}: ${entry.note}`)
     }
@@ -249,10 +270,13 @@ export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Pro
     const rest = `the other ${deferred} wait for the next run`
     ctx.log.warn(`${due} runs are due; submitting ${submit.length} (--max-jobs ${options.maxJobs}), ${rest}`)
   }
-  if (submit.length === 0) return { lines: [`submit: nothing to submit${counts(plan)}`] }
-
   const now = ctx.now ?? (() => new Date())
   const time = () => now().toISOString().replace(/\.\d+Z$/, 'Z')
+  const release = plan.entries.filter((e) => e.action === 'release').map((e) => ({ state: e.state, memoryMb: e.memoryMb!, note: e.note }))
+  const refused = await releaseHeld(release, ledger, { env: ctx.env, log: ctx.log, timeout: options.timeout, time })
+  const notReleased = refused.length ? `; ${refused.length} not released (see the log)` : ''
+  if (submit.length === 0) return { lines: [`submit: nothing to submit${counts(plan)}${notReleased}`] }
+
   const frozen = await freezeSubmission(options.output, submit.map((e) => e.job), now())
   const how = `${options.runs ? 'by hand: ' : ''}condor_submit in ${relative(options.output, frozen.dir)}`
   await appendLedger(ledger, rowsFor(plan, submit, frozen.name, time(), 'submitting', how))
@@ -268,5 +292,5 @@ export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Pro
     throw new CaloprodError(`${outcome.detail} (in ${frozen.dir}); recorded in ${ledger} as unknown: ${next}`)
   }
   const where = relative(options.output, frozen.dir)
-  return { lines: [`submit: ${submitCounts(plan)} submitted to cluster ${outcome.cluster} (${where})${counts(plan)}`] }
+  return { lines: [`submit: ${submitCounts(plan)} submitted to cluster ${outcome.cluster} (${where})${counts(plan)}${notReleased}`] }
 }

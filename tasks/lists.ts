@@ -15,7 +15,7 @@ export const stage = await declareStage(
       'several hosts: the first on disk by path). Missing files go to\n' +
       '<output>/<runtype>-missing.csv; a run whose remaining files hold --min-events events or fewer gets no list.\n' +
       'Lists of runs no longer to process are removed, so datasets/ matches the process list.',
-    flags: ['run-type', 'rules', 'min-events', 'output', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'rules', 'min-events', 'output', 'stat-concurrency', 'verbose', 'quiet', 'help'],
     lock: true,
   },
   async ({ options, log, progress }) => {
@@ -24,7 +24,7 @@ export const stage = await declareStage(
       counter ??= progressCounter(progress, 'lists', 'files checked', total)
       counter(checked)
     }
-    const result = await runLists(options, log, { onChecked })
+    const result = await runLists(options, log, { concurrency: options.statConcurrency, onChecked })
     const notes = [
       `${result.written} written`,
       result.removed && `${result.removed} stale removed`,
@@ -34,4 +34,6 @@ export const stage = await declareStage(
     return `lists: ${result.lists} lists (${notes})${dropped}; ${result.missing} files missing; ` +
       `${layout.missingCsv(options.output, options.runType)} ${result.changed.missing ? 'updated' : 'unchanged'}`
   },
+  // Each stat holds one of libuv's threads while it waits for the file system.
+  (options) => options.statConcurrency,
 )

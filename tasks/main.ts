@@ -1,16 +1,67 @@
 // The one place stage scripts touch the process: argv, env, cwd, stdout, stderr and the exit code.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { realpathSync } from 'node:fs'
+import { constants } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { resolveOptions, type Options } from '../lib/config/options.js'
 import { runStage, type Stage, type StageContext, type StageSpec } from '../lib/stage.js'
 
 /**
  * Declares a stage script and, when node was started with that script (or its bundle), runs it as a command.
  * Imported instead (by a test), it only hands back the stage, to be run in-process with lib/stage.ts's runStage.
+ * `threads`: the thread pool the stage's options need (see relaunchForThreads).
  */
-export async function declareStage(moduleUrl: string, spec: StageSpec, body: (ctx: StageContext) => Promise<string>): Promise<Stage> {
+export async function declareStage(
+  moduleUrl: string,
+  spec: StageSpec,
+  body: (ctx: StageContext) => Promise<string>,
+  threads?: (options: Options) => number,
+): Promise<Stage> {
   const declared = { spec, body }
-  if (isEntryPoint(moduleUrl)) await main(declared)
+  if (isEntryPoint(moduleUrl)) {
+    const exitCode = threads && (await relaunchForThreads(spec, threads))
+    if (exitCode === undefined) await main(declared)
+    else process.exitCode = exitCode
+  }
   return declared
+}
+
+/**
+ * libuv reads UV_THREADPOOL_SIZE once, when its thread pool first runs, and an ES module's loading already runs it
+ * (Node 20 reads the modules with asynchronous calls): setting the variable from a stage's code is too late. A
+ * stage that needs more threads than this process has (4 unless the variable was set when it started: the
+ * Taskfile sets it for lists) runs itself again as a child with the variable set, and exits with the child's code;
+ * SIGINT, SIGTERM and SIGHUP are passed on. Undefined: the pool is large enough (or the flags do not parse, which
+ * the stage itself then reports).
+ */
+async function relaunchForThreads(spec: StageSpec, threads: (options: Options) => number): Promise<number | undefined> {
+  let wanted: number
+  try {
+    wanted = threads(resolveOptions(process.argv.slice(2), process.env, process.cwd(), spec.flags))
+  } catch {
+    return undefined
+  }
+  const set = process.env.UV_THREADPOOL_SIZE
+  // libuv's reading: atoi, 0 as 1, at most 1024 threads.
+  const pool = set === undefined ? 4 : Math.min(Math.max(Number.parseInt(set, 10) || 1, 1), 1024)
+  if (pool >= wanted) return undefined
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, UV_THREADPOOL_SIZE: String(wanted) },
+  })
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+  const pass = (signal: NodeJS.Signals) => child.kill(signal)
+  for (const signal of signals) process.on(signal, pass)
+  try {
+    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null]
+    return code ?? 128 + (signal ? constants.signals[signal] : 0)
+  } catch (err) {
+    process.stderr.write(`caloprod ${spec.name}: cannot start itself again with a larger thread pool: ${(err as Error).message}\n`)
+    return 1
+  } finally {
+    for (const signal of signals) process.off(signal, pass)
+  }
 }
 
 /** Whether `moduleUrl` is the file node was started with (argv[1] is absolute; either may be a symlink). */

@@ -13,9 +13,10 @@ export const stage = await declareStage(
       'Asks the FileCatalog for the histogram files of each run and tag of the run type that the rule set selects\n' +
       '(--rules seed: HIST_CALOQA files with a DST_CALOFITTING twin, more than --min-events events; --rules current:\n' +
       'HIST_CALOQA and HIST_CALOFITTINGQA files of the tag with the newest QA file), and writes them to\n' +
-      '<output>/query.csv (rewritten only when the result changed).\n' +
+      '<output>/query.csv (rewritten only when the result changed). When the catalog\'s fingerprint of what the\n' +
+      'selection reads is the last query\'s (<output>/query.fingerprint), query.csv is kept without asking for it.\n' +
       'The connection comes from --db-url, else PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (default FileCatalog).',
-    flags: ['run-type', 'rules', 'min-events', 'output', 'db-url', 'statement-timeout', 'db-tries', 'verbose', 'quiet', 'help'],
+    flags: ['run-type', 'rules', 'min-events', 'output', 'db-url', 'full-query', 'statement-timeout', 'db-tries', 'verbose', 'quiet', 'help'],
     lock: true,
   },
   async ({ options, log, env, progress }) => {
@@ -25,7 +26,7 @@ export const stage = await declareStage(
     const { excluded, aggregated, untagged } = result.traps
     const trapRows = excluded + aggregated + untagged
     const traps = trapRows ? `, ${trapRows} skimmed, segment-9999 or untagged rows left out (see log)` : ''
-    const changed = result.changed ? 'updated' : 'unchanged'
+    const changed = result.changed ? 'updated' : result.unchangedCatalog ? 'unchanged (catalog unchanged, not asked again)' : 'unchanged'
     return `query: ${result.files} files of ${result.runs} runs${skipped}${traps}; ${result.path} ${changed}`
   },
 )

@@ -13,8 +13,13 @@ export const stage = await declareStage(
       'why) and changes nothing on disk, not even the log. With it: asks condor_q and condor_history what is in\n' +
       'flight, reads the ledger <output>/submissions.csv, and submits each run not queued, running, held, done or\n' +
       'failed --max-attempts times, at most --max-jobs of them, as one cluster from a frozen copy\n' +
-      '<output>/submissions/<time>-<n>/. Every submission is in the ledger before condor_submit runs.',
-    flags: ['run-type', 'rules', 'output', 'do-condor-submit', 'max-jobs', 'max-attempts', 'timeout', 'verbose', 'quiet', 'help'],
+      '<output>/submissions/<time>-<n>/. Every submission is in the ledger before condor_submit runs. A job held\n' +
+      'for memory (HoldReasonCode 34) is given --memory-scale times its memory (at most --max-memory) and released\n' +
+      '(condor_qedit, condor_release), each release one of its --max-attempts.',
+    flags: [
+      'run-type', 'rules', 'output', 'do-condor-submit', 'max-jobs', 'max-attempts', 'max-memory', 'memory-scale', 'timeout', 'verbose',
+      'quiet', 'help',
+    ],
     readOnly: (options) => !options.doCondorSubmit,
     lock: true,
   },

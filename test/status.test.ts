@@ -42,7 +42,7 @@ t.test('status prints each run of the process list with its state, hold reason a
   const records = JSON.parse(json.stdout)
   t.equal(json.stdout.trim().split('\n').length, 7 + 2, 'one object a line, between [ and ]')
   t.same(records.map((r: { state: string }) => r.state), ['queued', 'running', 'held', 'done', 'failed', 'new', 'new'], 'the same states as the text')
-  t.same(Object.keys(records[0]), ['runnumber', 'tag', 'state', 'detail', 'attempts', 'cluster', 'proc', 'hold_reason'])
+  t.same(Object.keys(records[0]), ['runnumber', 'tag', 'state', 'detail', 'attempts', 'cluster', 'proc', 'hold_reason', 'memory_mb'])
   t.match(records[2], { runnumber: 68003, tag: 'new_newcdbtag_v008', state: 'held', attempts: 1, cluster: 1, proc: 2, hold_reason: 'The job attribute PeriodicHold expression became true' })
   t.match(records[2].detail, /^job 1\.2 since .* UTC: The job attribute PeriodicHold expression became true$/, 'the detail of the text')
   t.match(records[4], { state: 'failed', detail: /^1 of 3 attempts; attempt 1: job 1\.4 exited 2/, hold_reason: null })

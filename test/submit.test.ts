@@ -33,7 +33,7 @@ t.test('without --do-condor-submit: the plan, and the output directory stays byt
   t.match(plan.stdout.split('\n').map((line) => line.split(':')[0]), [
     'ledger', `68001 ${TAG} skip`, `68002 ${TAG} submit`, `68003 ${TAG} skip`, `68009 ${TAG} submit`, 'plan', '',
   ], 'the settling it would record, one line per run in run order, then the summary')
-  t.match(plan.stdout, /^68003 new_newcdbtag_v008 skip: held: job 1\.2 since .*: Error from slot1@node: out of memory$/m)
+  t.match(plan.stdout, /^68003 new_newcdbtag_v008 skip: held: job 1\.2 since .*: Error from slot1@node: out of memory; not for memory: left for a person/m)
   t.match(plan.stdout, /^68002 new_newcdbtag_v008 submit: retry 2 of 3: attempt 1: job 1\.1 exited 1 at /m)
   t.match(plan.stdout, /^ledger: would record run 68009 .* as lost/m)
   t.match(plan.stdout, /^plan: would submit 2 runs \(1 retry\); 1 in flight, 1 held; nothing changed \(--do-condor-submit submits\)\n$/m)
@@ -60,7 +60,7 @@ t.test('two submits in a row submit each run once', async (t) => {
   ])
   const job = jobsOf(s, 68002)[0]
   t.equal(job.CaloprodOutput, s.output, 'each job carries its output directory and its run and tag')
-  t.equal(job.RequestMemory, '512MB')
+  t.equal(job.RequestMemory, 512)
   const quiet = await act(s, ['--quiet'])
   t.equal(quiet.code, 0)
   t.equal(quiet.stdout + quiet.stderr, '', 'a quiet night with --quiet prints nothing')
@@ -119,14 +119,14 @@ t.test('a path with a space and a $ reaches the job intact, and the job writes i
   t.equal(submitCalls(s.state), 1)
 })
 
-t.test('a held job is left alone and reported with its reason', async (t) => {
+t.test('a job held for another reason than HoldReasonCode 34 is left alone and reported with its reason', async (t) => {
   const s = await prepare(t, someRuns(1))
   t.equal((await act(s)).code, 0)
   await fakeCondor(s.state, 'set', '1.0', 'held', 'reason=Error from slot1@sphnx02: Job has gone over memory limit of 512 megabytes.')
   const result = await act(s)
   t.equal(result.code, 0, result.stderr)
   t.equal(result.stdout, 'submit: nothing to submit; 1 held\n')
-  t.match(result.stderr, /^submit: warning: run 68001 new_newcdbtag_v008: job 1\.0 since .* UTC: Error from slot1@sphnx02: Job has gone over memory limit of 512 megabytes\.; condor_release or condor_rm it\n$/)
+  t.match(result.stderr, /^submit: warning: run 68001 new_newcdbtag_v008: held: job 1\.0 since .* UTC: Error from slot1@sphnx02: Job has gone over memory limit of 512 megabytes\.; not for memory: left for a person \(condor_release or condor_rm it\)\n$/)
   t.equal(submitCalls(s.state), 1)
 })
 

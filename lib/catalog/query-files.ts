@@ -50,23 +50,30 @@ export interface TrapCounts {
 export type QueryBatch = (csv: Buffer, skipped: readonly SkippedRow[], received: number) => void
 
 /**
- * Runs the selection (see lib/catalog/selection.ts) on `sql` and hands its rows to `batch` as the CSV rows of
- * `query.csv`, in batches of about 256 KB. Only postgres.js's public API: the rows come as raw bytes
- * (`.raw().forEach()`, no JavaScript values made of them), each is checked (only its tag and path are decoded) and
- * copied out; rows with a hostile tag or path (lib/files/names.ts) or no time are left out and named in `skipped`.
- * No transaction: a statement timeout, time zone UTC and read-only for the session, which the caller ends; a try
- * that fails is tried again on a new connection (lib/query.ts). Memory holds one batch whatever the catalog's size.
+ * The session every catalog statement of the query stage runs in, set on the connection (no transaction: a try that
+ * fails is tried again on a new connection): read-only, a statement timeout of `timeoutSeconds`, and `::text` that
+ * does not shift times (time zone UTC, ISO dates); the LIKE patterns need backslash to be an ordinary character.
  */
-export async function queryFiles(sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch): Promise<QueryFilesResult> {
-  const { select, traps: trapSql } = buildSelection(options.rules, options.runType, options.minEvents)
-  // ::text must not shift times: fix the session's zone and style for timestamptz columns; the LIKE patterns need
-  // backslash to be an ordinary character in literals.
-  await sql`select set_config('statement_timeout', ${String(Math.round(options.statementTimeout * 1000))}, false),
+export async function setSession(sql: postgres.Sql, timeoutSeconds: number): Promise<void> {
+  await sql`select set_config('statement_timeout', ${String(Math.round(timeoutSeconds * 1000))}, false),
                    set_config('TimeZone', 'UTC', false), set_config('DateStyle', 'ISO, YMD', false),
                    set_config('standard_conforming_strings', 'on', false),
                    set_config('default_transaction_read_only', 'on', false)`
   // JIT compiling this plan costs 0.5 to 1 s and saves nothing: its time goes to sorting and index lookups.
   await sql`select set_config('jit', 'off', false) from pg_settings where name = 'jit'`
+}
+
+/**
+ * Runs the selection (see lib/catalog/selection.ts) on `sql` and hands its rows to `batch` as the CSV rows of
+ * `query.csv`, in batches of about 256 KB. Only postgres.js's public API: the rows come as raw bytes
+ * (`.raw().forEach()`, no JavaScript values made of them), each is checked (only its tag and path are decoded) and
+ * copied out; rows with a hostile tag or path (lib/files/names.ts) or no time are left out and named in `skipped`.
+ * In the session of setSession, on a connection the caller ends; a try that fails is tried again on a new connection
+ * (lib/query.ts). Memory holds one batch whatever the catalog's size.
+ */
+export async function queryFiles(sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch): Promise<QueryFilesResult> {
+  const { select, traps: trapSql } = buildSelection(options.rules, options.runType, options.minEvents)
+  await setSession(sql, options.statementTimeout)
   const [counts] = await sql.unsafe(trapSql)
   const traps = { excluded: Number(counts.excluded), aggregated: Number(counts.aggregated), untagged: Number(counts.untagged) }
   const rows = new QueryRows(batch)

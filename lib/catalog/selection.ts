@@ -11,6 +11,16 @@ export interface SelectionStatements {
   select: string
   /** One row: `excluded` (e.g. skimmed histograms), `aggregated` (segment 9999), `untagged` (NULL or empty tag). */
   traps: string
+  /**
+   * One row of two texts that change whenever anything `select` and `traps` read changes (lib/catalog/fingerprint.ts).
+   * `datasets`: over every row of the run range whose type is any of the rule set's (histogram, excluded, twin,
+   * counted, tag-file), the count, the sum of a 64-bit hash of the columns the selection reads (filename,
+   * runnumber, segment, dsttype, events, tag), and how many rows of a histogram or tag-file type have a file name
+   * that does not start with one of those types. `files`: over the rows whose lfn starts with one of them, the
+   * count and the hash sum of lfn, full_file_path and time. The files the selection joins are those named by
+   * such rows: the files part covers them all while that last count is 0 (production names start with their type).
+   */
+  fingerprint: string
 }
 
 /** A dataset type prefix as a LIKE pattern; load.ts allowed only letters, digits and `_`, so `_` is all to escape. */
@@ -45,7 +55,13 @@ function sqlInteger(value: number, what: string): string {
  *   counts there, as upstream; ties to the tag that sorts last).
  * `events` of a row is its segment's twin events when the segment counts, else 0.
  */
-export function buildSelection(rules: RuleSet, runType: RunType, minEvents: number | undefined): SelectionStatements {
+export function buildSelection(
+  rules: RuleSet,
+  runType: RunType,
+  minEvents: number | undefined,
+  /** false: the general statement, even where winner-first gives the same rows (for the tests that say so). */
+  options: { winnerFirst?: boolean } = {},
+): SelectionStatements {
   const { first, last } = runRange(runType, rules.runTypes)
   const inRange = (alias: string) => `${alias}runnumber between ${sqlInteger(first, 'run')} and ${sqlInteger(last, 'run')}`
   const hist = (a: string) => likeAny(`${a}dsttype`, rules.histogramTypes)
@@ -75,20 +91,62 @@ export function buildSelection(rules: RuleSet, runType: RunType, minEvents: numb
     )`)
     joins.push('join qualified q on q.runnumber = h.runnumber and q.tag = h.tag')
   }
-  if (rules.tagRule === 'newest-qa-file') {
-    ctes.push(`winner as (
+  const winner = (types: string) => `winner as (
       select runnumber, tag from (
         select d.runnumber, d.tag,
                row_number() over (partition by d.runnumber order by max(f.time) desc nulls last, d.tag collate "C" desc) as rank
         from datasets d join files f on f.lfn = d.filename
-        where ${likeAny('d.dsttype', rules.tagFileTypes)} and ${usable('d.')} and ${inRange('d.')}
+        where ${types} and ${usable('d.')} and ${inRange('d.')}
         group by d.runnumber, d.tag
       ) ranked
       where rank = 1
-    )`)
+    )`
+  if (rules.tagRule === 'newest-qa-file') {
+    ctes.push(winner(likeAny('d.dsttype', rules.tagFileTypes)))
     joins.push('join winner w on w.runnumber = h.runnumber and w.tag = h.tag')
   }
-  const select = `
+  /**
+   * Without a threshold, the newest-qa-file rule reads only the winning tag's rows: `winner` first, then each
+   * winning (run, tag)'s histograms and twins by index (`datasets (dsttype, runnumber, tag, ...)`, on the exact
+   * types the prefixes match, found by a loose scan of that index: `types`), their twin events per segment by a
+   * window. The same rows as the statement below, without grouping every tag's segments.
+   */
+  const winnerFirst = () => {
+    const prefixes = [...new Set([...rules.histogramTypes, rules.twinType, ...rules.tagFileTypes])]
+    const loose = prefixes.map((prefix, i) => {
+      const next = (after: string) =>
+        `(select dsttype from datasets where ${likePrefix('dsttype', prefix)}${after} order by dsttype using ~<~ limit 1)`
+      return `t${i}(t) as (select ${next('')} union all select ${next(` and dsttype ~>~ t${i}.t`)} from t${i} where t${i}.t is not null)`
+    })
+    const typesOf = (condition: string) => `(select array_agg(t) from types where ${condition})::text[]`
+    const onT = (prefixes: readonly string[]) => likeAny('t', prefixes)
+    const row = (condition: string) => condition.replace(/\bdsttype\b/g, 'd.dsttype')
+    return `
+    with recursive ${loose.join(',\n    ')},
+    types as (
+      select t from (${prefixes.map((_, i) => `select t from t${i}`).join(' union ')}) u
+      where t is not null and not ${onT(rules.excludedTypes)}
+    ),
+    ${winner(`d.dsttype = any(${typesOf(onT(rules.tagFileTypes))})`)},
+    r as (
+      select d.runnumber, d.tag, d.segment, d.filename, ${hist('d.')} as listed,
+             sum(d.events) filter (where ${row(twin)}) over seg as events,
+             bool_or(${row(twin)}) over seg as has_twin,
+             bool_or(${row(counted)}) over seg as counted
+      from winner w
+      join datasets d on d.dsttype = any(${typesOf(`${onT(rules.histogramTypes)} or ${onT([rules.twinType])}`)})
+                     and d.runnumber = w.runnumber and d.tag = w.tag
+      where d.segment <> ${aggregate}
+      window seg as (partition by d.runnumber, d.segment)
+    )
+    select r.runnumber, r.tag, r.segment,
+           (case when r.counted and r.has_twin then coalesce(r.events, 0) else 0 end)::text as events,
+           f.full_file_path, f.time::text as time
+    from r join files f on f.lfn = r.filename
+    where r.listed${rules.twinRequired ? ' and r.has_twin' : ''}
+    order by r.runnumber, r.tag collate "C", r.segment, f.full_file_path collate "C"`
+  }
+  const select = rules.tagRule === 'newest-qa-file' && minEvents === undefined && options.winnerFirst !== false ? winnerFirst() : `
     with ${ctes.join(',\n    ')}
     select h.runnumber, h.tag, h.segment,
            (case when s.counted and s.has_twin then coalesce(s.events, 0) else 0 end)::text as events,
@@ -104,5 +162,18 @@ export function buildSelection(rules: RuleSet, runType: RunType, minEvents: numb
            count(*) filter (where not ${excluded('')} and (tag is null or tag = '')) as untagged
     from datasets
     where (${hist('')} or ${excluded('')}) and ${inRange('')}`
-  return { select, traps }
+  const fileTypes = [...new Set([...rules.histogramTypes, ...rules.tagFileTypes])]
+  const readTypes = [...new Set([...fileTypes, ...rules.excludedTypes, rules.twinType, ...rules.countedTypes])]
+  // Row hashes: each column's 64-bit hash (hashtextextended, its seed another column), XORed; NULL as \x7f or -1.
+  const text = (column: string) => `coalesce(${column}, E'\\x7f')`
+  const fingerprint = `
+    select (select count(*) || ' ' || coalesce(sum(hashtextextended(d.filename, coalesce(d.runnumber, -1))
+                  # hashtextextended(${text('d.dsttype')}, coalesce(d.segment, -1))
+                  # hashtextextended(${text('d.tag')}, coalesce(d.events, -1))), 0)
+                  || ' ' || count(*) filter (where ${likeAny('d.dsttype', fileTypes)} and not ${likeAny('d.filename', fileTypes)})
+            from datasets d where ${inRange('d.')} and ${likeAny('d.dsttype', readTypes)}) as datasets,
+           (select count(*) || ' ' || coalesce(sum(hashtextextended(f.lfn, 0) # hashtextextended(f.full_file_path, 1)
+                  # coalesce(hash_numeric_extended(extract(epoch from f.time), 2), -1)), 0)
+            from files f where ${likeAny('f.lfn', fileTypes)}) as files`
+  return { select, traps, fingerprint }
 }

@@ -4,7 +4,7 @@ import { resolveRules } from '../rules/load.js'
 import { SEED_RULES } from '../rules/seed.js'
 import type { Options } from './options.js'
 import { RUN_TYPE_NAME } from './run-types.js'
-import { parseCdbUrl, parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseTimeout } from './parse-values.js'
+import { parseCdbUrl, parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseStatConcurrency, parseTimeout } from './parse-values.js'
 
 /** The two ways check can ask the CDB. */
 export const CDB_BACKENDS = ['filter-datasets', 'rest'] as const
@@ -17,6 +17,8 @@ export interface FlagSpec {
   value?: string
   help: string
   parse?: (raw: string, cwd: string) => unknown
+  /** May be given more than once: the values reach `parse` joined by commas. */
+  repeat?: boolean
 }
 
 const absolute = (raw: string, cwd: string) => (isAbsolute(raw) ? raw : resolve(cwd, raw))
@@ -59,6 +61,10 @@ export const FLAGS = {
     key: 'statementTimeout', kind: 'string', value: 'DURATION',
     help: 'longest a catalog query may run, e.g. 10m (default 10m)', parse: parseDuration,
   },
+  'full-query': {
+    key: 'fullQuery', kind: 'boolean',
+    help: "ask for the whole selection even when the catalog's fingerprint is the last query's",
+  },
   'db-tries': {
     key: 'dbTries', kind: 'string', value: 'N',
     help: 'tries of a catalog query that fails for a passing reason, with growing pauses (default 4)', parse: parsePositiveInt,
@@ -66,6 +72,10 @@ export const FLAGS = {
   jobs: {
     key: 'jobs', kind: 'string', alias: 'j', value: 'N',
     help: 'CDB lookups at once, 1 to 64: filter-datasets processes (default 4), requests with --cdb rest (default 16)', parse: parseJobs,
+  },
+  'stat-concurrency': {
+    key: 'statConcurrency', kind: 'string', value: 'N',
+    help: 'file-system stats in flight, 1 to 1024: the thread pool is sized to it (default 64)', parse: parseStatConcurrency,
   },
   recheck: { key: 'recheck', kind: 'boolean', help: 'ask the CDB about every run, ignoring the cache' },
   'recheck-after': {
@@ -141,6 +151,29 @@ export const FLAGS = {
   'do-cdb-upload': {
     key: 'doCdbUpload', kind: 'boolean', help: 'insert the payloads into the CDB (without it: print the plan, change nothing)',
   },
+  'max-memory': {
+    key: 'maxMemory', kind: 'string', value: 'GB',
+    help: 'most memory a job held for memory is given when released (default 4)', parse: parseGigabytes,
+  },
+  'memory-scale': {
+    key: 'memoryScale', kind: 'string', value: 'FACTOR',
+    help: 'a job held for memory is released with its memory times this (default 1.5)',
+    parse: (raw) => {
+      const value = Number(raw)
+      if (!/^\d+(\.\d+)?$/.test(raw) || !(value > 1) || value > 16) throw new Error(`"${raw}" is not a factor above 1, such as 1.5`)
+      return value
+    },
+  },
+  run: {
+    key: 'runs', kind: 'string', value: 'RUN', repeat: true,
+    help: 'a run to tell the story of; may be given more than once, or as RUN,RUN',
+    parse: (raw) =>
+      raw.split(',').map((run) => {
+        if (!/^[1-9]\d{0,9}$/.test(run.trim())) throw new Error(`"${run}" is not a run number`)
+        return Number(run)
+      }),
+  },
+  live: { key: 'live', kind: 'boolean', help: 'also ask the catalog and the CDB now (else: only what the stages wrote)' },
   json: { key: 'json', kind: 'boolean', help: 'print one JSON object per run, in a JSON array, instead of lines' },
 } as const satisfies Record<string, FlagSpec>
 

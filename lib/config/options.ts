@@ -30,10 +30,14 @@ export interface Options {
   dbUrl: string | undefined
   /** Seconds a FileCatalog statement may run. @default 600 */
   statementTimeout: number
+  /** Ask for the whole selection even when the catalog's fingerprint is the last query's. */
+  fullQuery: boolean
   /** Tries of a catalog query that fails for a passing reason (server restarting, dropped connection). @default 4 */
   dbTries: number
   /** CDB lookups at once: filter-datasets processes, or requests with `--cdb rest`. @default 4, 16 for rest */
   jobs: number | undefined
+  /** File-system stats in flight (lists); the stage's thread pool is sized to it. @default 64 */
+  statConcurrency: number
   /** Ask the CDB about every run, ignoring the cache of settled runs. */
   recheck: boolean
   /** Seconds after which a settled run is asked again. @default 7 days */
@@ -67,6 +71,14 @@ export interface Options {
   doCdbUpload: boolean
   /** Print JSON for scripts instead of lines (status). */
   json: boolean
+  /** GB a job held for memory may be given at most. @default 4 */
+  maxMemory: number
+  /** A job held for memory is released with its memory times this. @default 1.5 */
+  memoryScale: number
+  /** The runs `why` tells the story of. */
+  runs: number[] | undefined
+  /** `why`: ask the catalog and the CDB now too. */
+  live: boolean
 }
 
 
@@ -88,8 +100,10 @@ export function defaultOptions(env: Env, cwd: string): Options {
     quiet: false,
     dbUrl: undefined,
     statementTimeout: 600,
+    fullQuery: false,
     dbTries: 4,
     jobs: undefined,
+    statConcurrency: 64,
     recheck: false,
     recheckAfter: 7 * 86400,
     timeout: 1800,
@@ -107,6 +121,10 @@ export function defaultOptions(env: Env, cwd: string): Options {
     maxAttempts: 3,
     doCdbUpload: false,
     json: false,
+    maxMemory: 4,
+    memoryScale: 1.5,
+    runs: undefined,
+    live: false,
   }
 }
 
@@ -149,6 +167,7 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
       }
     }
     if (raw === undefined) continue
+    if (Array.isArray(raw) && spec.repeat) raw = raw.join(',')
     if (Array.isArray(raw)) throw new UsageError(`--${name} is given more than once`)
     if (spec.kind === 'boolean') {
       Object.assign(options, { [spec.key]: raw === true })

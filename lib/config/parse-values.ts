@@ -88,3 +88,13 @@ export function parseCdbUrl(raw: string): string {
   if (!url.pathname.endsWith('/')) url.pathname += '/'
   return url.href
 }
+
+/** libuv's largest thread pool (UV_THREADPOOL_SIZE is capped there). */
+export const MAX_THREAD_POOL = 1024
+
+/** Parses `--stat-concurrency`: stats in flight, 1 to libuv's largest thread pool. */
+export function parseStatConcurrency(raw: string): number {
+  const n = parsePositiveInt(raw)
+  if (n > MAX_THREAD_POOL) throw new Error(`"${raw}" is more than libuv's ${MAX_THREAD_POOL} threads: expected 1 to ${MAX_THREAD_POOL}`)
+  return n
+}

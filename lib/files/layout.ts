@@ -6,6 +6,8 @@ import { join } from 'node:path'
  */
 export const layout = {
   queryCsv: (output: string) => join(output, 'query.csv'),
+  /** What the last query.csv was made from (lib/catalog/fingerprint.ts): a quiet night compares it. */
+  queryStamp: (output: string) => join(output, 'query.fingerprint'),
   /** `<runtype>.csv`: the seed's name; filter-datasets derives `<runtype>-process.csv` from it. */
   runListCsv: (output: string, runType: string) => join(output, `${runType}.csv`),
   reduceCsv: (output: string) => join(output, 'reduce.csv'),

@@ -11,9 +11,11 @@ import { tagProblem } from './names.js'
  * - `submitted`: condor_submit accepted it, with cluster and proc (or the scheduler showed it afterwards);
  * - `failed`: condor_submit refused it (nothing reached the scheduler; not an attempt);
  * - `unknown`: condor_submit timed out or printed what we could not read: it may have been submitted;
- * - `lost`: a `submitting` or `unknown` submission the scheduler has never heard of (not an attempt).
+ * - `lost`: a `submitting` or `unknown` submission the scheduler has never heard of (not an attempt);
+ * - `released`: its job, held for memory, about to be given `memory_mb` and released (condor_qedit, condor_release):
+ *   the same cluster and proc, one more attempt.
  */
-export const LEDGER_STATES = ['submitting', 'submitted', 'failed', 'unknown', 'lost'] as const
+export const LEDGER_STATES = ['submitting', 'submitted', 'failed', 'unknown', 'lost', 'released'] as const
 export type LedgerState = (typeof LEDGER_STATES)[number]
 
 export interface LedgerRow {

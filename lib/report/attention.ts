@@ -14,7 +14,8 @@ export interface AttentionItem {
 export const DONE_TOO_LONG_S = 86400
 
 /**
- * Held runs (with the reason), runs given up, runs done but not in the CDB for more than a day, finished runs with
+ * Held runs (with the reason; not one held for memory that the next submit releases with more), runs given up,
+ * runs done but not in the CDB for more than a day, finished runs with
  * payload types genStatus wrote no file for, runs with missing files (k of n), runs to process without a list.
  * Newest run first; a run may appear more than once.
  */
@@ -22,7 +23,7 @@ export function needsAPerson(runs: readonly RunView[], now: Date): AttentionItem
   const items: AttentionItem[] = []
   for (const run of [...runs].reverse()) {
     const base = { runnumber: run.runnumber, tag: run.tag }
-    if (run.state === 'held') items.push({ ...base, what: 'held', detail: `${run.holdReason}; job ${run.lastJob}` })
+    if (run.state === 'held' && !run.releasing) items.push({ ...base, what: 'held', detail: `${run.holdReason}; job ${run.lastJob}` })
     if (run.state === 'given-up') items.push({ ...base, what: 'given up', detail: run.detail })
     if (run.state === 'done' && run.lastWhen) {
       const age = (now.getTime() - Date.parse(run.lastWhen)) / 1000

@@ -23,6 +23,10 @@ export interface ReportOptions {
   timeout: number
   /** The rule set's payload types: a finished run without a file of one is incomplete. */
   rules: { payloadTypes: readonly PayloadType[] }
+  /** For the stories of the runs to process (`why`): the threshold, and the memory rules of a held job. */
+  minEvents?: number
+  maxMemory?: number
+  memoryScale?: number
 }
 
 /** What the scheduler said: its jobs, or why it said nothing. */

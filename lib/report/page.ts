@@ -19,6 +19,16 @@ export interface PageModel {
   figures: Figure[]
   /** Where the numbers come from, one sentence each. */
   sources: string[]
+  /** The story of each run to process (`why`'s lines), by run: a section `#run-<run>` the table links to. */
+  stories?: ReadonlyMap<number, readonly string[]>
+}
+
+/** One section per story, its id the run table's link. */
+function storySections(stories: ReadonlyMap<number, readonly string[]>): string[] {
+  if (stories.size === 0) return []
+  const sections = [...stories].map(([run, lines]) =>
+    `<section class="story" id="run-${run}"><pre>${escapeHtml(lines.join('\n'))}</pre></section>`)
+  return [`<h2 id="stories">The story of each run to process (${stories.size}), as <code>task why RUN=…</code> tells it</h2>`, ...sections]
 }
 
 const STATE_CSS = REPORT_STATES.map((state) => `.s-${state.name}::before{background:${state.colour}}`).join('\n')
@@ -29,6 +39,8 @@ const SWATCH_CSS =
   '{content:"";display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:baseline}'
 
 const CSS = `
+section.story pre{white-space:pre-wrap;margin:.3em 0;padding:.4em;background:#f6f6f6}
+section.story:target pre{outline:2px solid #3b6fb6}
 :root{color-scheme:light;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:14px;color:#1b1b1b;background:#fff}
 body{margin:0 auto;max-width:1000px;padding:16px 20px 48px}
 h1{font-size:22px;margin:8px 0 2px}
@@ -113,7 +125,8 @@ export function renderPage(model: PageModel): string {
       '<h2 id="plots">Plots</h2>',
       ...model.figures.map(figureHtml),
       `<h2 id="runs">Every run (${model.runs.length})</h2>`,
-      runsTable(model.runs),
+      runsTable(model.runs, model.stories),
+      ...storySections(model.stories ?? new Map()),
     )
   }
   if (model.sources.length) {

@@ -1,9 +1,10 @@
 // One view per run of the run type: its state by the rules of states.ts, and what the table shows of it.
-import { reconcile, runState, type RunState } from '../scheduler/job-state.js'
+import { byRunTag, reconcile, runState, type RunState } from '../scheduler/job-state.js'
 import { runTagKey } from '../files/dataset-list.js'
 import type { SchedulerJob } from '../scheduler/scheduler.js'
 import type { LedgerRow } from '../files/ledger.js'
 import { describeState } from '../status.js'
+import { decideHeld } from '../scheduler/memory-hold.js'
 import type { ReportInputs } from './gather.js'
 import { latestUploads } from '../upload/ledger.js'
 import { classify, type ReportStateName, type RunFacts } from './states.js'
@@ -25,20 +26,10 @@ export interface RunView {
   lastJob: string | undefined
   lastWhen: string | undefined
   holdReason: string | undefined
+  /** Held for memory and within its attempts and --max-memory: the next submit releases it with more. */
+  releasing: boolean
   /** A finished run's payload types genStatus wrote no file for: the CDB will still lack them. */
   absent: readonly string[]
-}
-
-/** Groups items by `<run>_<tag>`. */
-function byRunTag<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>()
-  for (const item of items) {
-    const k = key(item)
-    const group = groups.get(k)
-    if (group) group.push(item)
-    else groups.set(k, [item])
-  }
-  return groups
 }
 
 const isoOfEpoch = (seconds: number | undefined) => (seconds === undefined ? undefined : new Date(seconds * 1000).toISOString())
@@ -109,11 +100,16 @@ export function runViews(inputs: ReportInputs): RunView[] {
     const latest = job?.job
     const finished = state === 'done' || state === 'uploaded'
     const absent = finished ? (inputs.absent.get(runnumber) ?? []) : []
+    const { maxAttempts, maxMemory = 4, memoryScale = 1.5 } = inputs.options
+    const held = job && state === 'held'
+      ? decideHeld(job, { maxAttempts, maxMemoryMb: Math.round(maxMemory * 1024), scale: memoryScale, submittedMb: undefined })
+      : undefined
     return {
       runnumber,
       tag,
       state,
-      detail: detailOf(state, facts, hasList, inputs) + (absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''),
+      detail: detailOf(state, facts, hasList, inputs) + (held?.release ? `; next night: ${held.note}` : '') +
+        (absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''),
       attempts: job?.attempts ?? new Set(mine.filter((r) => r.cluster !== undefined).map((r) => r.cluster)).size,
       events: sameTag?.events,
       files: sameTag?.files,
@@ -127,6 +123,7 @@ export function runViews(inputs: ReportInputs): RunView[] {
           : undefined,
       lastWhen: (latest && isoOfEpoch(latest.since)) ?? facts.lastRow?.time,
       holdReason: state === 'held' ? (latest?.holdReason ?? 'no reason given') : undefined,
+      releasing: held?.release ?? false,
       absent,
     }
   })

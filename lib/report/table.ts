@@ -6,11 +6,11 @@ import { STATE_BY_NAME } from './states.js'
 
 const count = (n: number | undefined) => (n === undefined ? '' : String(n))
 
-/** One row per run, newest run first; the state's cell carries its detail as a tooltip. */
-export function runsTable(runs: readonly RunView[]): string {
+/** One row per run, newest run first; the state's cell carries its detail as a tooltip; a run with a story links to it. */
+export function runsTable(runs: readonly RunView[], stories?: ReadonlyMap<number, unknown>): string {
   const rows = [...runs].reverse().map((run) => {
     const cells = [
-      `<td>${run.runnumber}</td>`,
+      stories?.has(run.runnumber) ? `<td><a href="#run-${run.runnumber}">${run.runnumber}</a></td>` : `<td>${run.runnumber}</td>`,
       `<td>${escapeHtml(run.tag)}</td>`,
       `<td class="n">${count(run.events)}</td>`,
       `<td class="n">${count(run.files)}</td>`,

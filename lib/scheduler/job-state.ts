@@ -25,6 +25,8 @@ export interface RunState {
   schedd: string | undefined
   /** When the latest cluster was submitted, by the ledger (ISO 8601 UTC); undefined for a job it does not have. */
   submitted: string | undefined
+  /** The ledger's submission (frozen directory) of the latest cluster. */
+  submission?: string
   /** The state in words: hold reason, exit code, cluster, why a submission did not count. */
   detail: string
 }
@@ -135,6 +137,7 @@ interface Attempt {
   job: SchedulerJob | undefined
   /** When the ledger first recorded the submission ('' for a job it does not have: those count as the oldest). */
   submitted: string
+  submission?: string
 }
 
 /** A run's attempts, oldest first: each cluster the ledger names, and each job of the run it does not. */
@@ -146,7 +149,8 @@ function attemptsOf(rows: readonly LedgerRow[], jobs: readonly SchedulerJob[]): 
     if (row.cluster === undefined || row.state === 'failed' || row.state === 'lost') continue
     const job = jobs.find(named(row))
     const schedd = job?.schedd ?? row.schedd
-    attempts.set(`${schedd}#${row.cluster}`, { cluster: row.cluster, schedd, job, submitted: firstTime.get(row.submission)! })
+    const attempt = { cluster: row.cluster, schedd, job, submitted: firstTime.get(row.submission)!, submission: row.submission }
+    attempts.set(`${schedd}#${row.cluster}`, attempt)
   }
   for (const job of jobs) {
     const key = `${job.schedd}#${job.cluster}`
@@ -168,9 +172,13 @@ function stateOf(
   const submissions = latestPerSubmission(rows)
   const ordered = attemptsOf(rows, jobs)
   const pending = submissions.filter((row) => unsettled(row) && row.cluster === undefined)
-  const attempts = ordered.length + pending.length
+  // A job released with more memory keeps its cluster: each release is one more attempt.
+  const releases = rows.filter((row) => row.state === 'released').length
+  const attempts = ordered.length + pending.length + releases
   const base = { runnumber, tag, attempts }
-  const of = (attempt: Attempt) => ({ cluster: attempt.cluster, schedd: attempt.schedd, submitted: attempt.submitted || undefined })
+  const of = (attempt: Attempt) => ({
+    cluster: attempt.cluster, schedd: attempt.schedd, submitted: attempt.submitted || undefined, submission: attempt.submission,
+  })
 
   const flying = ordered.filter((attempt) => attempt.job && IN_FLIGHT.has(attempt.job.status)).at(-1)
   if (flying) {

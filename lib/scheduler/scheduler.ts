@@ -22,6 +22,12 @@ export interface SchedulerJob {
   /** Set once a job has exited normally. */
   exitCode: number | undefined
   holdReason: string | undefined
+  /** HoldReasonCode of a held job: 34 is "memory usage exceeded" (see MEMORY_HOLD). */
+  holdCode?: number
+  /** HoldReasonSubCode: with 34, 104 means the scratch disk, not the memory, ran out. */
+  holdSubCode?: number
+  /** RequestMemory in MB, as the schedd evaluates it (condor_qedit changes it). */
+  requestMemory?: number
   /** When the job entered its status, seconds since the epoch. */
   since: number | undefined
   /** Which program reported it: a job in condor_history has left the queue. */
@@ -42,8 +48,17 @@ export interface SchedulerOptions {
 
 /** HoldReason goes last: it is free text and may hold the separator. */
 const FIELDS = [
-  'ClusterId', 'ProcId', 'JobStatus', 'ExitCode', 'EnteredCurrentStatus', JOB_ATTRIBUTES.runTag, 'GlobalJobId', 'HoldReason',
+  'ClusterId', 'ProcId', 'JobStatus', 'ExitCode', 'EnteredCurrentStatus', JOB_ATTRIBUTES.runTag, 'GlobalJobId', 'HoldReasonCode',
+  'HoldReasonSubCode', 'RequestMemory', 'HoldReason',
 ]
+
+/**
+ * HoldReasonCode 34, JobOutOfResources: the starter held the job for using more memory than it requested ("Job has
+ * gone over memory limit of N megabytes.", src/condor_starter.V6.1/vanilla_proc.cpp), unless HoldReasonSubCode is
+ * DISK_SUBCODE (its scratch disk outgrew STARTD_ENFORCE_DISK_LIMITS: condor_holdcodes.h).
+ */
+export const MEMORY_HOLD = 34
+export const DISK_SUBCODE = 104
 
 /** After SIGTERM at the timeout, what still runs of the program's process group gets SIGKILL this much later. */
 const GRACE_MS = 5000
@@ -89,8 +104,8 @@ function scheddOf(globalJobId: string | undefined): string | undefined {
 
 function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJob {
   const fields = line.split('\t')
-  const [cluster, proc, status, exitCode, since, runTag, globalJobId] = fields
-  const holdReason = fields.slice(7).join('\t')
+  const [cluster, proc, status, exitCode, since, runTag, globalJobId, holdCode, holdSubCode, memory] = fields
+  const holdReason = fields.slice(10).join('\t')
   const job: SchedulerJob = {
     cluster: Number(cluster),
     proc: Number(proc),
@@ -103,6 +118,13 @@ function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJo
   }
   const schedd = scheddOf(globalJobId)
   if (schedd) job.schedd = schedd
+  const code = optionalInt(holdCode ?? '')
+  if (code !== undefined && Number.isInteger(code)) job.holdCode = code
+  const subCode = optionalInt(holdSubCode ?? '')
+  if (subCode !== undefined && Number.isInteger(subCode)) job.holdSubCode = subCode
+  // An expression the schedd cannot reduce to a number (RequestMemory unset) is no memory we know of.
+  const mb = Number(memory)
+  if (memory !== 'undefined' && Number.isFinite(mb) && mb > 0) job.requestMemory = Math.ceil(mb)
   const numbers = [job.cluster, job.proc, job.status, job.exitCode ?? 0, job.since ?? 0]
   if (fields.length < FIELDS.length || numbers.some((n) => !Number.isInteger(n)) || job.runTag === '' || job.runTag === 'undefined') {
     throw new CaloprodError(
@@ -205,4 +227,21 @@ export async function condorSubmit(dir: string, jobs: number, options: Scheduler
     return { kind: 'unknown', cluster, schedd, detail: `condor_submit reports ${count} jobs in cluster ${cluster}, expected ${jobs}` }
   }
   return { kind: 'submitted', cluster, schedd, detail: `${count} job(s) submitted to cluster ${cluster}` }
+}
+
+/**
+ * Gives a job held for memory `memoryMb` MB and lets it run again, keeping its cluster and proc:
+ * `condor_qedit C.P RequestMemory N` (the schedd matches the job against RequestMemory afresh when it leaves hold),
+ * then `condor_release C.P`, each of the schedd that queued it. Resolves to what went wrong, in words, or undefined.
+ */
+export async function raiseMemoryAndRelease(job: SchedulerJob, memoryMb: number, options: SchedulerOptions): Promise<string | undefined> {
+  const id = `${job.cluster}.${job.proc}`
+  const name = job.schedd === undefined ? [] : ['-name', job.schedd]
+  for (const [program, args] of [['condor_qedit', [id, 'RequestMemory', String(memoryMb)]], ['condor_release', [id]]] as const) {
+    const result = await run(program, [...name, ...args], options).catch((err: Error) => err.message)
+    if (typeof result === 'string') return result
+    if (result.timedOut) return `${program} ${id} did not answer within ${options.timeout}s`
+    if (result.code !== 0) return `${program} ${id} failed ${howItFailed(result)}`
+  }
+  return undefined
 }

@@ -12,6 +12,16 @@ import {
   parseSubmitFile, saveState, statePath, takeCluster,
 } from './condor-lib.mjs'
 
+/**
+ * request_memory as the schedd holds it: RequestMemory in MB, a whole number (submit_utils.cpp SetRequestMem: a
+ * size without a unit is MB; K, M, G, T scale it, rounded up).
+ */
+function megabytes(value) {
+  const [, number, unit = 'M'] = /^(\d+(?:\.\d+)?)\s*([KMGT])?B?$/i.exec(value)
+  const scale = { K: 1 / 1024, M: 1, G: 1024, T: 1024 * 1024 }[unit.toUpperCase()]
+  return Math.ceil(Number(number) * scale)
+}
+
 /** Runs the fake condor_submit on process.argv. */
 export function main() {
   const program = 'condor_submit'
@@ -85,7 +95,7 @@ export function main() {
           job[attr] = absoluteFrom(iwd, expand(value(name)))
           checkWritableDir(job[attr], name)
         }
-        if (memory !== undefined) job.RequestMemory = memory
+        if (memory !== undefined) job.RequestMemory = megabytes(memory)
         for (const c of commands.filter((c) => c.custom)) job[c.name] = parseLiteral(expand(c.value))
         return job
       })

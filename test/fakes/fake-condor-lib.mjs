@@ -1,7 +1,8 @@
 // fake-condor (test/fakes/fake-condor) moves the fake pool ($FAKE_CONDOR_STATE, see condor-lib.mjs) along, for tests
 // and the demo. JOB is `C.P`, `C` (a cluster) or `all`, optionally after `SCHEDD#` (as GlobalJobId begins);
 // without it, the jobs of every schedd match.
-//   fake-condor set JOB STATUS [exit=N] [reason=TEXT]   STATUS: idle running held completed removed (or 1-7)
+//   fake-condor set JOB STATUS [exit=N] [reason=TEXT] [code=N] [subcode=N]   STATUS: idle running held completed
+//                             removed (or 1-7); code, subcode: HoldReasonCode (34: out of memory), HoldReasonSubCode
 //   fake-condor run [JOB]     runs idle jobs as condor would (Cmd Args in Iwd, a fresh _CONDOR_SCRATCH_DIR,
 //                             stdout/stderr to Out/Err) and marks them completed with their exit code
 //   fake-condor forget JOB    the history rotated: finished jobs (completed, removed) leave condor_history
@@ -36,10 +37,14 @@ export function main() {
       job.JobStatus = code
       job.EnteredCurrentStatus = now()
       delete job.HoldReason
+      delete job.HoldReasonCode
+      delete job.HoldReasonSubCode
       for (const setting of rest) {
         const [key, ...value] = setting.split('=')
         if (key === 'exit') job.ExitCode = Number(value.join('='))
         else if (key === 'reason') job.HoldReason = value.join('=')
+        else if (key === 'code') job.HoldReasonCode = Number(value.join('='))
+        else if (key === 'subcode') job.HoldReasonSubCode = Number(value.join('='))
         else fail(program, `unknown setting ${setting}`)
       }
     }

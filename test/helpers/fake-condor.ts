@@ -26,7 +26,9 @@ export interface FakeJob {
   Out?: string
   Err?: string
   UserLog?: string
-  RequestMemory?: string
+  /** MB, as the schedd holds request_memory. */
+  RequestMemory?: number
+  HoldReasonCode?: number
   CaloprodRunTag: string
   CaloprodOutput: string
 }

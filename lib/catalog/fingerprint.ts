@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto'
+import { readFile, stat } from 'node:fs/promises'
+import type postgres from 'postgres'
+import { writeFileIfChanged } from '../files/atomic.js'
+import { setSession, type QueryFilesResult } from './query-files.js'
+
+/**
+ * What a quiet night compares, kept beside query.csv (`query.fingerprint`) by the night that wrote it: the
+ * catalog's fingerprint (lib/catalog/selection.ts: the rows the selection reads), the selection's statement
+ * (rules, run range, threshold), this code, and query.csv's size and mtime as that night left them. When all are
+ * equal the catalog can give nothing new, so the query stage keeps query.csv without asking for it.
+ */
+export interface QueryStamp {
+  /** Undefined: the fingerprint cannot cover the catalog (catalogFingerprint); never equal to anything. */
+  catalog: string | undefined
+  selection: string
+  code: string
+  queryCsv: { size: number; mtimeMs: number }
+  result: QueryFilesResult
+}
+
+/**
+ * The catalog's fingerprint: `statement` (buildSelection's `fingerprint`) in the query's read-only session, within
+ * the statement timeout (no transaction: postgres.js's `begin` leaves a promise no code holds when the connection
+ * drops in it); undefined when it cannot cover every file the selection reads (a histogram whose file name
+ * does not start with its type): then every night asks. Taken before the query, never after: a change between the
+ * two makes the next night query again, it is never lost.
+ */
+export async function catalogFingerprint(sql: postgres.Sql, statement: string, timeoutSeconds: number): Promise<string | undefined> {
+  await setSession(sql, timeoutSeconds)
+  const [{ datasets, files }] = await sql.unsafe(statement)
+  return String(datasets).endsWith(' 0') ? `${datasets} ${files}` : undefined
+}
+
+const digest = (text: string | Buffer) => createHash('sha256').update(text).digest('hex')
+
+/** This code: the bundle a stage runs from (all of lib/ that it uses), or this file when run from source. */
+const code = readFile(new URL(import.meta.url)).then(digest, () => 'unknown')
+
+/** The stamp a night would write for `catalog` and `select`, without query.csv's state and the result. */
+export async function stampFor(catalog: string | undefined, select: string): Promise<Pick<QueryStamp, 'catalog' | 'selection' | 'code'>> {
+  return { catalog, selection: digest(select), code: await code }
+}
+
+/** The stamp at `stampPath` if it matches `wanted` and query.csv is as it left it; else undefined. */
+export async function unchangedSince(
+  stampPath: string,
+  csvPath: string,
+  wanted: Pick<QueryStamp, 'catalog' | 'selection' | 'code'>,
+): Promise<QueryStamp | undefined> {
+  let stamp: QueryStamp
+  try {
+    stamp = JSON.parse(await readFile(stampPath, 'utf8')) as QueryStamp
+  } catch {
+    return undefined
+  }
+  const csv = await stat(csvPath).catch(() => undefined)
+  const same = wanted.catalog !== undefined && stamp.catalog === wanted.catalog && stamp.selection === wanted.selection && stamp.code === wanted.code &&
+    csv !== undefined && csv.size === stamp.queryCsv?.size && csv.mtimeMs === stamp.queryCsv?.mtimeMs
+  return same ? stamp : undefined
+}
+
+/** Records what this night's query.csv was made from; written after query.csv, so a crash between costs a query. */
+export async function saveStamp(
+  stampPath: string,
+  csvPath: string,
+  made: Pick<QueryStamp, 'catalog' | 'selection' | 'code'>,
+  result: QueryStamp['result'],
+): Promise<void> {
+  const { size, mtimeMs } = await stat(csvPath)
+  const stamp: QueryStamp = { ...made, queryCsv: { size, mtimeMs }, result }
+  await writeFileIfChanged(stampPath, `${JSON.stringify(stamp, null, 1)}\n`)
+}

@@ -1,0 +1,240 @@
+// `why`: the whole story of a run from what the stages wrote (query.csv, the run list, the settled cache, the process
+// list, the missing list, datasets/, the ledger, uploads.csv, the job folders) and, for a run that was submitted, the
+// scheduler now. Reads only. Each step says the rule that decided it; `next` says what the next night does.
+import { readFile, stat } from 'node:fs/promises'
+import type { Env } from '../config/options.js'
+import { runRange } from '../config/run-types.js'
+import type { PayloadState, PayloadType } from '../config/calibrations.js'
+import { CaloprodError } from '../errors.js'
+import { readTable } from '../files/csv.js'
+import { layout } from '../files/layout.js'
+import { readLedger, type LedgerRow } from '../files/ledger.js'
+import { MISSING_TABLE } from '../files/missing-list.js'
+import { readProcessList } from '../files/process-list.js'
+import { readRunList } from '../files/run-list.js'
+import { readSettled } from '../files/settled.js'
+import type { RuleSet } from '../rules/types.js'
+import { currentStates } from '../scheduler/current-states.js'
+import { byRunTag, reconcile, runStates, type RunState } from '../scheduler/job-state.js'
+import type { SchedulerJob } from '../scheduler/scheduler.js'
+import { latestUploads, readUploads } from '../upload/ledger.js'
+import { absentPayloads } from '../upload/payload-files.js'
+import { eventsOnDisk, readCatalogView, type CatalogView } from './catalog.js'
+import { catalogNow, cdbNow } from './live.js'
+import { catalogTarget, describeTarget } from '../catalog/connection.js'
+import { REQUEST_TIMEOUT_MS, resolveApiUrl } from '../cdb/backend.js'
+import { redactUrl } from '../cdb/http.js'
+import { currentPayloadFile, GLOBAL_TAG } from '../config/calibrations.js'
+import type { RunTag } from '../files/run-list.js'
+import { nextStep } from './next.js'
+
+export interface WhyOptions {
+  output: string
+  runType: string
+  rules: RuleSet
+  minEvents: number | undefined
+  runs: readonly number[]
+  maxAttempts: number
+  maxMemory: number
+  memoryScale: number
+  /** Seconds a scheduler call may take. */
+  timeout: number
+  /** Ask the catalog (`dbUrl`, else the PG* variables) and nopayloaddb (`cdbUrl`, else NOPAYLOADCLIENT_CONF) now. */
+  live?: boolean
+  dbUrl?: string
+  cdbUrl?: string
+  globalTag?: string
+  statementTimeout?: number
+  /** What the scheduler already answered (the report asked it), or why it said nothing: then it is not asked again. */
+  scheduler?: SchedulerJob[] | string
+}
+
+/** One submission event of the ledger that reached (or may have reached) the scheduler, or a release. */
+export interface Submission {
+  time: string
+  cluster: number | null
+  attempt: number
+  state: LedgerRow['state']
+  memoryMb: number | null
+  detail: string
+}
+
+export interface RunStory {
+  run: number
+  runType: string
+  rules: string
+  /** The run type's range holds the run. */
+  inRange: boolean
+  /** Whether query.csv exists (the query stage has run here). */
+  queried: boolean
+  /** In query.csv; false when the query ran and did not select it (absent, or below the threshold there). */
+  inCatalog: boolean
+  tags: { tag: string; events: number; files: number }[]
+  threshold: number | null
+  /** With --live, a run the catalog has but the query did not select: how many more events it needs. */
+  belowBy: number | null
+  /** What the catalog and the CDB said now (--live), or why they were not asked. */
+  live: string | null
+  /** In the run list `<runtype>.csv` (reduce kept it). */
+  selected: boolean
+  keptTag: string | null
+  /** Why reduce kept that tag, with the times compared. */
+  kept: string
+  /** Each payload type's state, when known: all current when settled (the check records only counts per type). */
+  cdb: Partial<Record<PayloadType, PayloadState>>
+  /** How the CDB's answer is known: settled since when, to process since the last check, or not yet asked. */
+  cdbNote: string
+  toProcess: boolean
+  listed: string[]
+  missingFiles: string[]
+  /** Events of the kept tag's files on disk, as the lists stage counts them. */
+  eventsOnDisk: number | null
+  submissions: Submission[]
+  /** The scheduler's state of the latest job now (`new` when never submitted). */
+  job: {
+    state: string; detail: string; holdReason: string | null; holdCode: number | null; exitCode: number | null; memoryMb: number | null
+  } | null
+  /** Payload files the job wrote into output/<run>_<tag>/. */
+  payloads: string[]
+  uploads: { type: string; state: string; globalTag: string; time: string; detail: string }[]
+  next: string
+}
+
+/** The catalog and the CDB now: each run's tags, each kept tag's payload states, and what was asked. */
+async function askNow(options: WhyOptions, env: Env, kept: RunTag[]) {
+  const target = catalogTarget(options.dbUrl, env)
+  const tags = await catalogNow(target, options.rules, options.runType, options.runs, options.statementTimeout ?? 600)
+  const catalogNote = `the catalog ${describeTarget(target)} asked now, without the threshold`
+  const apiUrl = await resolveApiUrl(options.cdbUrl, env).catch(() => undefined)
+  if (!apiUrl) {
+    const cdbNote = 'the CDB not asked: name nopayloaddb with --cdb-url or NOPAYLOADCLIENT_CONF'
+    return { tags, cdb: new Map<number, Map<PayloadType, PayloadState>>(), catalogNote, cdbNote }
+  }
+  const globalTag = options.globalTag ?? GLOBAL_TAG
+  const cdb = await cdbNow(apiUrl, globalTag, kept, options.rules.payloadTypes, REQUEST_TIMEOUT_MS)
+  return { tags, cdb, catalogNote, cdbNote: `nopayloaddb ${redactUrl(apiUrl)} asked now (global tag ${globalTag})` }
+}
+
+const exists = (path: string) => stat(path).then(() => true, () => false)
+const optional = async <T>(path: string, read: (path: string) => Promise<T>, none: T): Promise<T> => ((await exists(path)) ? read(path) : none)
+
+/** Why the kept tag won, under the rule set's tag rule, with the times it compared. */
+function keptBecause(tags: readonly string[], kept: string | null, run: number, catalog: CatalogView, rules: RuleSet): string {
+  if (!kept) return ''
+  if (tags.length <= 1) return `${kept}: the only tag`
+  const time = (tag: string) =>
+    rules.tagRule === 'earliest-file' ? catalog.survey.tagMinTime.get(tag) : catalog.survey.runTagMaxTime.get(`${run}/${tag}`)
+  const what = rules.tagRule === 'earliest-file'
+    ? 'the tag whose earliest file (of any run) is the latest'
+    : 'the tag whose newest file of this run is the latest'
+  const compared = [...tags].sort().map((tag) => `${tag} ${time(tag) ?? '?'}`).join(', ')
+  return `${kept}: rule ${rules.tagRule} keeps ${what} (ties to the tag that sorts last): ${compared}`
+}
+
+/** The stories of `options.runs`, in their order. Throws InputError for a malformed file, as the stages do. */
+export async function tellStories(options: WhyOptions, env: Env): Promise<RunStory[]> {
+  const { output, runType, rules } = options
+  const asked = new Set(options.runs)
+  const [catalog, runList, settled, process, missing, ledger, uploads] = await Promise.all([
+    readCatalogView(layout.queryCsv(output), asked),
+    optional(layout.runListCsv(output, runType), readRunList, []),
+    readSettled(layout.settledCsv(output, runType)),
+    optional(layout.processCsv(output, runType), readProcessList, []),
+    optional(layout.missingCsv(output, runType), (p) => readTable(p, MISSING_TABLE), []),
+    readLedger(layout.ledgerCsv(output)),
+    readUploads(layout.uploadsCsv(output)),
+  ])
+  const missingPaths = new Set(missing.map((row) => row.full_file_path))
+  // By run once, so the stories of all the runs to process (the report's) cost one pass over each file.
+  const keptTags = new Map(runList.map((r) => [r.runnumber, r.tag]))
+  const settledOf = new Map(settled.map((r) => [r.runnumber, r]))
+  const processed = new Set(process.map((r) => `${r.runnumber}_${r.tag}`))
+  const rowsOf = byRunTag(ledger.rows.filter((row) => asked.has(row.runnumber)), (row) => `${row.runnumber}_${row.tag}`)
+  const checked = await stat(layout.processCsv(output, runType)).then((s) => s.mtime.toISOString(), () => undefined)
+  const submitted = options.runs.flatMap((run) => {
+    const tag = keptTags.get(run)
+    return tag && rowsOf.has(`${run}_${tag}`) ? [{ runnumber: run, tag }] : []
+  })
+  // The scheduler is asked only about runs the ledger says were submitted.
+  let states: RunState[] = []
+  let schedulerSilent: string | undefined
+  const known = options.scheduler
+  if (submitted.length === 0) states = []
+  else if (typeof known === 'string') schedulerSilent = known
+  else if (known) {
+    states = runStates(submitted, [...ledger.rows, ...reconcile(ledger.rows, known, new Date().toISOString())], known)
+  } else {
+    try {
+      states = (await currentStates(output, submitted, { env, timeout: options.timeout })).states
+    } catch (err) {
+      if (!(err instanceof CaloprodError)) throw err
+      schedulerSilent = err.message
+    }
+  }
+  const { first, last } = runRange(runType, rules.runTypes)
+  const live = options.live ? await askNow(options, env, options.runs.flatMap((run) => {
+    const tag = keptTags.get(run)
+    return tag ? [{ runnumber: run, tag }] : []
+  })) : undefined
+  const uploadsOf = byRunTag([...latestUploads(uploads.rows).values()], (row) => `${row.runnumber}_${row.tag}`)
+  const statesOf = new Map(states.map((state) => [`${state.runnumber}_${state.tag}`, state]))
+
+  return Promise.all(options.runs.map(async (run): Promise<RunStory> => {
+    const tagFiles = live?.tags.get(run) ?? catalog.tags.get(run) ?? []
+    const keptTag = keptTags.get(run) ?? null
+    const key = `${run}_${keptTag}`
+    const kept = catalog.tags.get(run)?.find((t) => t.tag === keptTag)
+    const settledRow = settledOf.get(run)?.tag === keptTag ? settledOf.get(run) : undefined
+    const toProcess = processed.has(key)
+    const cdb: RunStory['cdb'] = {}
+    let cdbNote = 'not asked: reduce has not kept the run'
+    if (settledRow) {
+      for (const type of settledRow.payload_types.split(' ')) cdb[type as PayloadType] = 'current'
+      cdbNote = `settled: all current for ${keptTag} when asked at ${settledRow.checked_at}`
+    } else if (toProcess) {
+      cdbNote = `a payload of ${rules.payloadTypes.join(', ')} is missing or outdated, by the check of ${checked ?? '?'} ` +
+        '(which records only counts per type, not which)'
+    } else if (keptTag) cdbNote = `not asked yet: the check stage has not run since reduce kept ${keptTag}`
+    const now = live?.cdb.get(run)
+    if (now) {
+      for (const [type, answer] of now) cdb[type] = answer
+      cdbNote = `${live!.cdbNote}${settledRow ? `; ${cdbNote}` : ''}`
+    }
+    const list = keptTag ? layout.listFile(output, run, keptTag) : undefined
+    const listed = list ? (await readFile(list, 'utf8').catch(() => '')).split('\n').filter(Boolean) : []
+    const rows = rowsOf.get(key) ?? []
+    const submissions = rows.filter((row) => row.state !== 'submitting').map((row) => ({
+      time: row.time, cluster: row.cluster ?? null, attempt: row.attempt, state: row.state, memoryMb: row.memoryMb ?? null, detail: row.detail,
+    }))
+    const state = statesOf.get(key)
+    const job = state
+      ? {
+          state: state.state, detail: state.detail, holdReason: state.job?.holdReason ?? null, holdCode: state.job?.holdCode ?? null,
+          exitCode: state.job?.exitCode ?? null, memoryMb: state.job?.requestMemory ?? null,
+        }
+      : rows.length && schedulerSilent
+        ? { state: 'unknown', detail: schedulerSilent, holdReason: null, holdCode: null, exitCode: null, memoryMb: null }
+        : null
+    const absent = keptTag && rows.length ? await absentPayloads(output, run, keptTag, rules.payloadTypes) : rules.payloadTypes
+    const payloads = rules.payloadTypes.filter((type) => !absent.includes(type)).map((type) => currentPayloadFile(type, keptTag!, run))
+    const story: RunStory = {
+      run, runType, rules: rules.name, inRange: run >= first && run <= last, queried: catalog.queried, inCatalog: tagFiles.length > 0,
+      tags: tagFiles.map(({ tag, events, files }) => ({ tag, events, files })),
+      threshold: options.minEvents ?? null,
+      belowBy: live && options.minEvents !== undefined && tagFiles.length && !catalog.tags.has(run)
+        ? options.minEvents + 1 - Math.max(...tagFiles.map((t) => t.events)) : null,
+      live: live ? `${live.catalogNote}; ${live.cdbNote}` : null,
+      selected: keptTag !== null, keptTag,
+      kept: keptBecause(tagFiles.map((t) => t.tag), keptTag, run, catalog, rules),
+      cdb, cdbNote, toProcess, listed,
+      missingFiles: (kept?.paths ?? []).map((p) => p.path).filter((p) => missingPaths.has(p)),
+      eventsOnDisk: kept && toProcess ? eventsOnDisk(kept, missingPaths) : null,
+      submissions, job, payloads,
+      uploads: (uploadsOf.get(key) ?? [])
+        .map(({ type, state, globalTag, time, detail }) => ({ type, state, globalTag, time, detail })),
+      next: '',
+    }
+    story.next = nextStep(story, { catalogRead: catalog.queried, state, first, last, ...options })
+    return story
+  }))
+}

@@ -1,0 +1,73 @@
+// A quiet night: when nothing the selection reads changed, the query stage keeps query.csv without asking for the
+// selection (lib/catalog/fingerprint.ts). Each change of what it reads, made alone, must make the next night ask.
+import { stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import t from 'tap'
+import type postgres from 'postgres'
+import { makeCatalog } from '../helpers/catalog.js'
+import { freshDatabase } from '../helpers/database.js'
+import { runStageHere } from '../helpers/run-script.js'
+
+const QUIET = /query\.csv unchanged \(catalog unchanged, not asked again\)/
+
+t.test('every change of what the selection reads makes the next night ask; nothing else does', async (t) => {
+  const { url, sql } = await freshDatabase(t)
+  await makeCatalog(sql, [
+    { run: 66500, tag: 'v1', segment: 0, events: 400000 },
+    { run: 66500, tag: 'v1', segment: 1, events: 300000 },
+    { run: 66500, tag: 'v1', segment: 0, dsttype: 'HIST_CALOFITTINGQA' },
+    { run: 66500, tag: 'v2', segment: 0, events: 10, time: '2025-07-02 00:00:00' },
+    { run: 66501, tag: 'v1', segment: 0, events: 900000 },
+    // Outside run3auau's range: read by nothing until it moves in.
+    { run: 53000, tag: 'v1', segment: 0, events: 900000 },
+  ])
+  const output = t.testdir()
+  const csv = join(output, 'query.csv')
+  const night = async (...args: string[]) => {
+    const result = await runStageHere('query', ['--rules', 'current', '--db-url', url, '--output', output, ...args])
+    t.equal(result.code, 0, result.stderr)
+    return result.stdout
+  }
+  t.notMatch(await night(), QUIET, 'the first night asks')
+  const { mtimeMs } = await stat(csv)
+  t.match(await night(), QUIET, 'an unchanged catalog is not asked again')
+  t.equal((await stat(csv)).mtimeMs, mtimeMs, 'query.csv is left alone')
+
+  const changes: [string, (sql: postgres.Sql) => Promise<unknown>][] = [
+    ['a files row inserted (a copy on another host)', (sql) => sql`insert into files select lfn, 'gpfs', '/gpfs/' || lfn, time, size, md5 from files where lfn like 'HIST\\_CALOQA%' limit 1`],
+    ['a files row deleted', (sql) => sql`delete from files where full_host_name = 'gpfs'`],
+    ['a file\'s time', (sql) => sql`update files set time = time + interval '1 second' where lfn like '%00066500-00001.root' and lfn like 'HIST%'`],
+    ['a file\'s path', (sql) => sql`update files set full_file_path = full_file_path || '.moved' where lfn like 'HIST\\_CALOFITTINGQA%'`],
+    ['a twin\'s events', (sql) => sql`update datasets set events = events + 1 where dsttype = 'DST_CALOFITTING' and runnumber = 66501`],
+    ['a datasets row inserted (a new segment\'s histogram)', (sql) => sql`insert into datasets select replace(filename, '-00000.root', '-00002.root'), runnumber, 2, size, dataset, dsttype, events, firstevent, lastevent, tag, status from datasets where runnumber = 66501 and dsttype = 'HIST_CALOQA'`],
+    ['a datasets row deleted (a twin)', (sql) => sql`delete from datasets where dsttype = 'DST_CALOFITTING' and runnumber = 66500 and segment = 1`],
+    ['a new tag', (sql) => sql`insert into datasets select replace(filename, 'v1', 'v3'), runnumber, segment, size, dataset, dsttype, events, firstevent, lastevent, 'v3', status from datasets where runnumber = 66501 and dsttype = 'HIST_CALOQA' and segment = 0`],
+    ['a tag changed', (sql) => sql`update datasets set tag = '' where tag = 'v3'`],
+    ['a run moved into the range', (sql) => sql`update datasets set runnumber = 66999 where runnumber = 53000`],
+    ['a segment number', (sql) => sql`update datasets set segment = 9999 where runnumber = 66999 and dsttype = 'HIST_CALOQA'`],
+    ['a dataset type', (sql) => sql`update datasets set dsttype = 'HIST_CALOQASKIMMED' where runnumber = 66999 and dsttype = 'HIST_CALOQA'`],
+    ['a datasets row\'s file name', (sql) => sql`update datasets set filename = filename || '.renamed' where runnumber = 66500 and tag = 'v2' and dsttype = 'HIST_CALOQA'`],
+  ]
+  for (const [what, change] of changes) {
+    const result = await change(sql)
+    t.ok((result as unknown as { count: number }).count > 0, `${what}: the change touched a row`)
+    t.notMatch(await night(), QUIET, `${what}: the next night asks`)
+    t.match(await night(), QUIET, `${what}: the night after is quiet again`)
+  }
+
+  await sql`insert into datasets select replace(filename, 'HIST_CALOQA', 'DST_CALO'), runnumber, segment, size, dataset, 'DST_CALO', events, firstevent, lastevent, tag, status from datasets where dsttype = 'HIST_CALOQA'`
+  t.match(await night(), QUIET, 'a row of a type the selection never reads changes nothing')
+
+  t.notMatch(await night('--full-query'), QUIET, '--full-query asks')
+  t.notMatch(await night('--min-events', '10'), QUIET, 'another threshold asks')
+  t.match(await night('--min-events', '10'), QUIET, '... and is quiet the night after')
+  t.notMatch(await night(), QUIET, 'back to no threshold asks')
+  await writeFile(csv, 'runnumber,tag,segment,events,full_file_path,time\n')
+  t.notMatch(await night(), QUIET, 'a query.csv changed by hand asks')
+
+  // A histogram whose file name does not start with its type: its files row is outside what the fingerprint reads.
+  await sql`update files set lfn = 'x-' || lfn where lfn like 'HIST\_CALOQA%00066501-00000.root'`
+  await sql`update datasets set filename = 'x-' || filename where filename like 'HIST\_CALOQA%00066501-00000.root'`
+  t.notMatch(await night(), QUIET, 'a file named otherwise asks')
+  t.notMatch(await night(), QUIET, '... and asks every night while it is there')
+})

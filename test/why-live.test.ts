@@ -1,0 +1,57 @@
+// `why --live`: the catalog asked now tells a run the query left out as absent or below the threshold by how much;
+// nopayloaddb asked now tells each payload type's state of the kept tag (the fake nopayloaddb, a fresh catalog).
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { formatCsv } from '../lib/files/csv.js'
+import { QUERY_TABLE } from '../lib/files/query-csv.js'
+import { runReduce } from '../lib/reduce.js'
+import { SEED_RULES } from '../lib/rules/seed.js'
+import { startFakeNopayloaddb } from './fakes/nopayloaddb.mjs'
+import { makeCatalog } from './helpers/catalog.js'
+import { writeStageInputs } from './helpers/condor-output.js'
+import { freshDatabase } from './helpers/database.js'
+import { fakeCdb, runListCsv } from './helpers/fake-cdb.js'
+import { runStageHere } from './helpers/run-script.js'
+
+const TAG = 'new_newcdbtag_v008'
+
+t.test('why --live: below the threshold by how much, absent, and each payload type now', async (t) => {
+  const db = await freshDatabase(t)
+  // 66700: two segments of 100000 events (below 500000); 66701: four of 200000, selected.
+  await makeCatalog(db.sql, [
+    ...[0, 1].map((segment) => ({ run: 66700, tag: TAG, segment, events: 100000 })),
+    ...[0, 1, 2, 3].map((segment) => ({ run: 66701, tag: TAG, segment, events: 200000 })),
+  ])
+  const root = t.testdir()
+  const output = join(root, 'out')
+  const rows = [0, 1, 2, 3].map((segment) => ({
+    runnumber: 66701, tag: TAG, segment, events: 200000, full_file_path: `/l/${segment}.root`, time: '2025-07-01 00:00:00',
+  }))
+  writeStageInputs(output, [{ run: 66701, tag: TAG, files: rows.map((r) => r.full_file_path) }])
+  writeFileSync(join(output, 'query.csv'), formatCsv(QUERY_TABLE, rows))
+  await runReduce({ output, runType: 'run3auau', rules: SEED_RULES })
+  const cdb = fakeCdb(root, { default: 'missing', runs: { 66701: { '*': 'current', CEMC_meanTime: 'outdated', HCALIN_meanTime: 'missing' } } })
+  writeFileSync(join(root, 'runs.csv'), runListCsv([[66701, TAG]]))
+  const server = await startFakeNopayloaddb({ state: cdb.state, runList: join(root, 'runs.csv') })
+  t.teardown(() => server.close())
+  const conf = server.writeConfig(join(root, 'nopayloadclient.json'))
+
+  const offline = await runStageHere('why', ['--output', output, '--run', '66700'])
+  t.match(offline.stdout, /catalog: not selected by the query .*--live asks the catalog/, 'without --live: not told which')
+  const args = ['--output', output, '--run', '66700', '--run', '66701,70123', '--live', '--db-url', db.url]
+  const result = await runStageHere('why', [...args, '--json'], { NOPAYLOADCLIENT_CONF: conf })
+  t.equal(result.code, 0, result.stderr)
+  const [below, selected, absent] = JSON.parse(result.stdout)
+  t.match(below, { run: 66700, inCatalog: true, tags: [{ tag: TAG, events: 200000, files: 2 }], belowBy: 300001, selected: false,
+    next: /^nothing until it has 300001 more events in the catalog/ }, 'below the threshold, by how much')
+  t.match(selected, { run: 66701, belowBy: null, cdb: { CEMC_meanTime: 'outdated', HCALIN_meanTime: 'missing', CEMC_BadTowerMap: 'current' },
+    cdbNote: /^nopayloaddb http:\/\/127\.0\.0\.1:\d+\/api\/cdb_rest\/ asked now \(global tag newcdbtag\)/ }, 'each payload type now')
+  t.match(absent, { run: 70123, inCatalog: false, tags: [], next: /^nothing until the catalog has histogram files of it/ }, 'absent')
+  t.equal(server.requests.filter((r: { path: string }) => r.path.includes('payloadiovs')).length, 1, 'the CDB asked only about the kept run')
+
+  const text = await runStageHere('why', args, { NOPAYLOADCLIENT_CONF: conf })
+  t.match(text.stdout, /run 66700 .*\n  catalog now: new_newcdbtag_v008 2 files 200000 events \(threshold more than 500000 events\); below the threshold: 300001 events short/)
+  t.match(text.stdout, /run 70123 .*\n  catalog: no histogram file of it under rule set seed \(the catalog .* asked now/)
+  t.match(text.stdout, /CDB: .*CEMC_meanTime outdated.*HCALIN_meanTime missing/)
+})

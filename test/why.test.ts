@@ -1,0 +1,109 @@
+// `why` on every state a run can be in, each built by the stages' own code (test/helpers/report-output.ts) on the
+// fake CDB and the fake scheduler: what it says, its JSON, and that it writes nothing.
+import { rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { formatCsv } from '../lib/files/csv.js'
+import { QUERY_TABLE } from '../lib/files/query-csv.js'
+import { runReduce } from '../lib/reduce.js'
+import { SEED_RULES } from '../lib/rules/seed.js'
+import { appendUploads } from '../lib/upload/ledger.js'
+import { fingerprint, writeStageInputs } from './helpers/condor-output.js'
+import { fakeCondor } from './helpers/fake-condor.js'
+import { afterSeveralNights, HOLD_REASON, type PipelineOutput } from './helpers/report-output.js'
+import { runStageHere } from './helpers/run-script.js'
+
+const TAG = 'new_newcdbtag_v008'
+const why = (out: PipelineOutput, runs: number[], flags: string[] = []) =>
+  runStageHere('why', ['--output', out.output, ...runs.flatMap((run) => ['--run', String(run)]), '--max-attempts', '2', ...flags], out.env)
+
+interface Story { run: number; next: string; [key: string]: unknown }
+
+t.test('why tells each state of a run after several nights, and writes nothing', async (t) => {
+  const out = await afterSeveralNights(t)
+  // 66503 held for memory (HoldReasonCode 34), 66509 held for another reason; 66507 done and uploaded.
+  const ids = new Map((await fakeCondor(out.condorState, 'list')).split('\n').filter(Boolean).map((l) => [l.split(' ')[2], l.split(' ')[0]]))
+  await fakeCondor(out.condorState, 'set', ids.get(`66503_${TAG}`)!, 'held', `reason=${HOLD_REASON}`, 'code=34')
+  await fakeCondor(out.condorState, 'set', ids.get(`66509_${TAG}`)!, 'held', 'reason=The job attribute PeriodicHold expression became true', 'code=3')
+  const done = JSON.parse((await why(out, [66507], ['--json'])).stdout) as Story[]
+  t.match(done, [{ job: { state: 'done', exitCode: 0 }, uploads: [], next: /^its 0 payload files wait in output\/66507_new_newcdbtag_v008\/: task upload/ }],
+    'done, not uploaded yet')
+  await appendUploads(join(out.output, 'uploads.csv'), [{
+    time: '2026-12-01T03:00:00Z', runnumber: 66507, tag: TAG, type: 'CEMC_meanTime', globalTag: 'newcdbtag', state: 'uploaded',
+    checksum: '0'.repeat(32), piov: 7, url: 'a/b.root', detail: 'piov 7 attached',
+  }])
+  const before = fingerprint(out.output)
+  const runs = [66500, 66503, 66505, 66506, 66507, 66508, 66509, 66510, 70123, 50000]
+  const json = await why(out, runs, ['--json'])
+  t.equal(json.code, 0, json.stderr)
+  const stories = JSON.parse(json.stdout) as Story[]
+  const of = (run: number) => stories.find((s) => s.run === run)!
+  t.same(Object.keys(of(66500)).filter((k) => ['run', 'runType', 'rules', 'inCatalog', 'tags', 'threshold', 'selected', 'keptTag', 'cdb',
+    'listed', 'missingFiles', 'submissions', 'uploads', 'next'].includes(k)).length, 14, 'every field the issue names')
+
+  t.match(of(66500), { runType: 'run3auau', rules: 'seed', inCatalog: true, selected: true, keptTag: TAG, threshold: 500000,
+    tags: [{ tag: TAG, events: 800000, files: 4 }], cdb: { CEMC_meanTime: 'current' }, toProcess: false, submissions: [],
+    next: /^nothing: its payloads are current/ }, 'current: settled, nothing to do')
+  t.match(of(66503), { job: { state: 'held', holdCode: 34, memoryMb: 512 }, submissions: [{ cluster: 1, attempt: 1, state: 'submitted', memoryMb: 512 }],
+    next: /^released with 768 MB next night \(attempt 2 of 2\)/ }, 'held for memory: released next night')
+  t.match(of(66509), { job: { state: 'held', holdCode: 3 }, next: /stays held: not for memory.*condor_release \d+\.\d+ or condor_rm/ },
+    'held for another reason: a person')
+  t.match(of(66505), { listed: [], missingFiles: { length: 3 }, eventsOnDisk: 200000, next: /^no job until its files are back \(200000 events on disk\)/ },
+    'files missing: too few events on disk, no list')
+  t.match(of(66506), { job: { state: 'failed' }, submissions: { length: 2 }, next: /^nothing: given up after 2 attempts/ }, 'failed twice: given up')
+  t.match(of(66507), { job: { state: 'done' }, uploads: [{ type: 'CEMC_meanTime', state: 'uploaded', globalTag: 'newcdbtag' }],
+    next: /^the next check finds its uploaded payloads current/ }, 'done and uploaded')
+  t.match(of(66508), { job: { state: 'running' }, next: /^waits for its job/ }, 'running')
+  t.match(of(66510), { job: { state: 'queued' }, listed: { length: 4 }, next: /^waits for its job .* \(queued\)/ }, 'queued')
+  t.match(of(70123), { inRange: true, inCatalog: false, selected: false, keptTag: null, next: /^nothing until the catalog has histogram files of it with more than 500000 events/ },
+    'not in the catalog')
+  t.match(of(50000), { inRange: false, next: /outside run3auau's range 66457-78954/ }, 'out of range')
+
+  const text = await why(out, [66505, 66503])
+  t.equal(text.code, 0, text.stderr)
+  t.match(text.stdout, /^run 66505 \(run3auau, rule set seed\)\n  catalog: new_newcdbtag_v008 4 files 800000 events \(threshold more than 500000 events\)\n/)
+  t.match(text.stdout, /  lists: no list \(200000 events on disk, 300001 short of the threshold\); 3 files missing on disk: /)
+  t.match(text.stdout, /  CDB: a payload of .* is missing or outdated, by the check of /)
+  t.match(text.stdout, /\n\nrun 66503 .*\n(  .*\n)*  job: \S+Z cluster 1 attempt 1, 512 MB: submitted/)
+  t.match(text.stdout, /  scheduler now: held: job \d+\.\d+ since .*Job has gone over memory limit.* \[HoldReasonCode 34\], 512 MB asked\n  next: released with 768 MB/)
+  t.same(fingerprint(out.output), before, 'nothing written: no log, no ledger row, no lock')
+
+  // A run in flight whose files went missing after it was submitted: its job decides, not the list it lost.
+  rmSync(join(out.output, 'datasets', `66510_${TAG}.list`))
+  t.match(JSON.parse((await why(out, [66510], ['--json'])).stdout), [{ listed: [], next: /^waits for its job .* \(queued\)/ }])
+
+  const none = await runStageHere('why', ['--output', out.output], out.env)
+  t.equal(none.code, 2)
+  t.match(none.stderr, /--run is required/)
+  const bad = await runStageHere('why', ['--output', out.output, '--run', '66x'], out.env)
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /--run: "66x" is not a run number/)
+})
+
+t.test('why: a superseded tag, and why the kept one won', async (t) => {
+  const output = t.testdir()
+  const row = (tag: string, segment: number, time: string) => ({ runnumber: 66600, tag, segment, events: 300000, full_file_path: `/l/${tag}-${segment}.root`, time })
+  writeFileSync(join(output, 'query.csv'), formatCsv(QUERY_TABLE, [
+    row('new_newcdbtag_v008', 0, '2025-07-01 12:00:00'), row('new_newcdbtag_v008', 1, '2025-07-01 12:00:00'),
+    row('new_newcdbtag_v009', 0, '2026-03-01 08:00:00'), row('new_newcdbtag_v009', 1, '2026-03-01 08:00:00'),
+  ]))
+  await runReduce({ output, runType: 'run3auau', rules: SEED_RULES })
+  const result = await runStageHere('why', ['--output', output, '--run', '66600'])
+  t.equal(result.code, 0, result.stderr)
+  t.match(result.stdout, /catalog: new_newcdbtag_v008 2 files 600000 events; new_newcdbtag_v009 2 files 600000 events/)
+  t.match(result.stdout, /reduce: kept new_newcdbtag_v009: rule earliest-file keeps the tag whose earliest file \(of any run\) is the latest .*: new_newcdbtag_v008 2025-07-01 12:00:00, new_newcdbtag_v009 2026-03-01 08:00:00/)
+  t.match(result.stdout, /CDB: not asked yet: the check stage has not run/)
+  t.match(result.stdout, /next: the next check asks the CDB about it/)
+})
+
+t.test('why: payloads missing, listed, not submitted yet: submitted next night', async (t) => {
+  const output = t.testdir()
+  const rows = [0, 1].map((segment) => ({ runnumber: 66601, tag: TAG, segment, events: 300000, full_file_path: `/l/${segment}.root`, time: '2025-07-01 12:00:00' }))
+  writeFileSync(join(output, 'query.csv'), formatCsv(QUERY_TABLE, rows))
+  await runReduce({ output, runType: 'run3auau', rules: SEED_RULES })
+  writeStageInputs(output, [{ run: 66601, tag: TAG, files: ['/l/0.root', '/l/1.root'] }])
+  const result = await runStageHere('why', ['--output', output, '--run', '66601', '--json'])
+  t.equal(result.code, 0, result.stderr)
+  t.match(JSON.parse(result.stdout), [{ toProcess: true, cdb: {}, listed: ['/l/0.root', '/l/1.root'], missingFiles: [], submissions: [], job: null,
+    next: 'submitted next night (attempt 1 of 3)' }])
+})
