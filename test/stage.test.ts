@@ -13,7 +13,8 @@ import { acquireLock, lockOwner, processInfo } from '../lib/lock.js'
 import { logFileFor } from '../lib/log.js'
 import { NO_PROGRESS } from '../lib/progress.js'
 import { redactArgv, runStage, type StageContext, type StageIo, type StageSpec } from '../lib/stage.js'
-import { closedPort } from './fakes/pg-proxy.js'
+import { makeCatalog } from './helpers/catalog.js'
+import { freshDatabase } from './helpers/database.js'
 import { deadPid, liveProcess } from './helpers/processes.js'
 import { ROOT, runScript } from './helpers/run-script.js'
 
@@ -312,14 +313,18 @@ t.test('however the body fails, its temporary files are removed and the lock rel
 
 t.test('an error no code caught in a stage command: one line, exit 1, no lock, no temporary file', async (t) => {
   const crashHook = join(ROOT, 'test', 'helpers', 'crash-when-temp.mjs')
-  for (const [stage, prefix, files] of [['query', '.query.csv.', {}], ['reduce', '.reduce.csv.', { 'query.csv': 'runnumber,tag,segment,events,full_file_path,time\n' }]] as const) {
+  // query: the error comes once its temporary file is open, while its connection to the catalog is.
+  const { url, sql } = await freshDatabase(t)
+  await makeCatalog(sql, [{ run: 66500, tag: 'v1', segment: 0, events: 600000 }])
+  const cases = [
+    ['query', '.query.csv.', ['--db-url', url], {}],
+    ['reduce', '.reduce.csv.', [], { 'query.csv': 'runnumber,tag,segment,events,full_file_path,time\n' }],
+  ] as const
+  for (const [stage, prefix, args, files] of cases) {
     const output = join(testDir(t), stage)
     mkdirSync(output)
     for (const [name, text] of Object.entries(files)) writeFileSync(join(output, name), text)
-    // query: the error comes as soon as its temporary file is open, before any connection is made (PGPORT is closed).
-    const result = await runScript(stage, ['--output', output], {
-      NODE_OPTIONS: `--import ${crashHook}`, CALOPROD_CRASH_ON: prefix, PGHOST: '127.0.0.1', PGPORT: String(await closedPort()),
-    })
+    const result = await runScript(stage, ['--output', output, ...args], { NODE_OPTIONS: `--import ${crashHook}`, CALOPROD_CRASH_ON: prefix })
     t.equal(result.code, 1, `${stage}: ${result.stderr}`)
     t.equal(result.stderr, `caloprod ${stage}: TypeError: injected: an error no code catches\n`, `${stage}: one line`)
     t.same(readdirSync(output).filter((f) => f !== 'log').sort(), Object.keys(files), `${stage}: no lock, no temporary file`)
