@@ -35,9 +35,32 @@ export class LockedError extends CaloprodError {
   }
 }
 
-/** The one line printed for an error: our own messages as they are, anything else with its kind. */
+/** What a file system error says about its file, and what a person does about it. */
+const FILE_TROUBLE: Record<string, [string, string]> = {
+  EISDIR: ['is a directory where caloprod reads or writes a file', 'move that directory away and run again'],
+  ENOTDIR: ['lies under a file where a directory belongs', 'move that file away and run again'],
+  EACCES: ['permission denied', 'check the owner and mode of the file and its directory (ls -ld), or run as the user who owns them'],
+  EPERM: ['operation not permitted', 'check the owner, mode and attributes of the file and its directory (ls -ld, lsattr)'],
+  EROFS: ['the file system is read-only', 'give an --output on a writable file system (status and report --stdout write nothing)'],
+}
+
+/**
+ * A file system error as one line: the file (`path`, else the error's own), what is wrong with it, what to do;
+ * undefined for an error that is not one of those.
+ */
+export function fileError(err: unknown, path?: string): CaloprodError | undefined {
+  const { code, syscall, path: own } = (err ?? {}) as NodeJS.ErrnoException
+  const trouble = code ? FILE_TROUBLE[code] : undefined
+  const file = path ?? own
+  if (!trouble || !file) return undefined
+  return new CaloprodError(`${file}: ${trouble[0]} (${code}${syscall ? ` on ${syscall}` : ''}); ${trouble[1]}`, 1, { cause: err })
+}
+
+/** The one line printed for an error: our own messages as they are, a file's trouble naming it, anything else with its kind. */
 export function describeError(err: unknown): string {
   if (err instanceof CaloprodError) return err.message
+  const file = fileError(err)
+  if (file) return file.message
   if (err instanceof Error) return `${err.name}: ${err.message}`
   return String(err)
 }

@@ -215,10 +215,13 @@ export async function runLists(
   const missing = await findMissing(allPaths, deps.concurrency ?? 64, onChecked)
   const plan = planLists(runs, missing, options.minEvents)
 
+  // Counted as the summary counts them: a missing copy of a file on disk on another host is not a missing file.
   const reasons = new Map<MissingReason, number>([['absent', 0], ['empty', 0], ['not a file', 0]])
-  for (const reason of missing.values()) reasons.set(reason, reasons.get(reason)! + 1)
+  for (const path of plan.missing) reasons.set(missing.get(path)!, reasons.get(missing.get(path)!)! + 1)
   const described = [...reasons].filter(([, n]) => n > 0).map(([r, n]) => `${n} ${r}`).join(', ')
-  if (missing.size) log.info(`${missing.size} of ${allPaths.length} files missing: ${described}`)
+  const covered = missing.size - plan.missing.length
+  const copies = covered ? `; ${covered} more missing paths are copies of files on disk on another host` : ''
+  if (missing.size) log.info(`${plan.missing.length} of ${allPaths.length} catalogued paths are missing files: ${described}${copies}`)
   if (plan.copies) log.info(`${plan.copies} files are catalogued on several hosts: one copy of each listed, the first on disk by path`)
   for (const run of plan.dropped) {
     const why = options.minEvents === undefined

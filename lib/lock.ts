@@ -3,25 +3,16 @@
 // stage run by hand owns it alone. It is a JSON file created whole and atomically (link of a finished file).
 import { createHash } from 'node:crypto'
 import { link, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
-import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { CaloprodError, LockedError } from './errors.js'
-import { processAlive, tempPathFor } from './files/atomic.js'
+import { tempPathFor } from './files/atomic.js'
+import { processInfo, stillRunning, type LockOwner } from './lock-owner.js'
+
+export { isPipelineCommand, lockOwner, processInfo, type LockOwner } from './lock-owner.js'
+import { writeError } from './files/disk-full.js'
 import { layout } from './files/layout.js'
 import type { Log } from './log.js'
-
-/** Who a lock is taken for. */
-export interface LockOwner {
-  /** The task runner's pid when a pipeline runs the stage, else the stage's own. */
-  pid: number
-  /** The process's start time (from /proc/<pid>/stat), so a reused pid is not taken for it; undefined off Linux. */
-  start?: string
-  /** Its command line, for messages. */
-  command: string
-  /** A pipeline's lock outlives each of its stages; a stage run by hand releases it when done. */
-  pipeline: boolean
-}
 
 /** The lock file's content. */
 interface LockRecord {
@@ -38,8 +29,11 @@ interface LockRecord {
   stageSince: string | null
 }
 
-/** Releases a lock: a stage's own lock is removed; a pipeline's is kept, marked as between stages. */
-export type ReleaseLock = () => Promise<void>
+/**
+ * Releases a lock: a stage's own lock is removed; a pipeline's is kept, marked as between stages, and its text
+ * returned (for removeWhenEnded, which removes it once the pipeline has ended).
+ */
+export type ReleaseLock = () => Promise<string | undefined>
 
 export interface LockOptions {
   log?: Pick<Log, 'info' | 'warn'>
@@ -51,55 +45,6 @@ export interface LockOptions {
   now?: () => Date
   /** Called between the steps of a takeover (tests force interleavings with it). */
   pause?: (step: TakeoverStep) => Promise<void>
-}
-
-/** The parent pid and start time of a process, from `<proc>/<pid>/stat`; undefined when unreadable. */
-export function processInfo(pid: number, proc = '/proc'): { ppid: number; start: string } | undefined {
-  try {
-    const stat = readFileSync(join(proc, String(pid), 'stat'), 'utf8')
-    // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return { ppid: Number(fields[1]), start: fields[19] }
-  } catch {
-    return undefined
-  }
-}
-
-function commandLine(pid: number, proc: string): string[] | undefined {
-  try {
-    return readFileSync(join(proc, String(pid), 'cmdline'), 'utf8').split('\0').filter((arg, i, all) => arg !== '' || i < all.length - 1)
-  } catch {
-    return undefined
-  }
-}
-
-/** Whether a command line is a task runner: go-task (`task`) or caloprod's own (`tasks/task.ts`, or its bundle `.build/task.js`). */
-export function isPipelineCommand(argv: readonly string[]): boolean {
-  const names = argv.slice(0, 2).map((arg) => basename(arg))
-  const runsGoTask = names.some((name) => name === 'task' || name === 'go-task')
-  return runsGoTask || argv.some((arg) => /(^|\/)(tasks\/task\.ts|\.build\/task\.js)$/.test(arg))
-}
-
-/**
- * The owner of the lock for this stage: the nearest ancestor process that is a task runner, so every stage of
- * one pipeline run shares the lock; the stage itself when run by hand (or where /proc cannot be read).
- */
-export function lockOwner(self: { pid: number; ppid: number } = process, proc = '/proc'): LockOwner {
-  let pid = self.ppid
-  for (let depth = 0; depth < 64 && pid > 1; depth++) {
-    const argv = commandLine(pid, proc)
-    const info = processInfo(pid, proc)
-    if (!argv || !info) break
-    if (isPipelineCommand(argv)) return { pid, start: info.start, command: argv.join(' ').slice(0, 200), pipeline: true }
-    pid = info.ppid
-  }
-  return { pid: self.pid, start: processInfo(self.pid, proc)?.start, command: `stage (pid ${self.pid})`, pipeline: false }
-}
-
-/** Whether a process of this host is still the one that was recorded (alive, and not a reused pid). */
-function stillRunning(pid: number | null, start: string | null, proc: string): boolean {
-  if (pid === null || !processAlive(pid)) return false
-  return start === null || processInfo(pid, proc)?.start === start
 }
 
 function describe(held: LockRecord): string {
@@ -118,13 +63,14 @@ function format(record: LockRecord): string {
 /** Creates the lock file whole, or returns false when one exists: a finished file is linked into place. */
 async function createExclusive(path: string, text: string): Promise<boolean> {
   const temp = tempPathFor(path)
-  await writeFile(temp, text, { flush: true })
   try {
+    await writeFile(temp, text, { flush: true })
     await link(temp, path)
     return true
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
-    throw err
+    // A directory that cannot be written (read-only, another user's, full) is named, not the lock's temporary file.
+    throw writeError(err, path)
   } finally {
     await unlink(temp).catch(() => {})
   }
@@ -165,14 +111,14 @@ interface Takeover {
 }
 
 /**
- * Replaces `path`, which held the stale record `expected`, by `text`, unless another run got there first; or
+ * Replaces `path`, which held the stale record `expected`, by `text` (removes it for null), unless another run got there first; or
  * throws LockedError when another live run is doing the same takeover right now. Every starter that found the
  * same stale record must first create its guard file (a hard link: atomic on NFS, Lustre and GPFS), so they
  * take over one at a time; the holder checks that `path` still holds `expected` and renames its lock over
  * it, so the path is never empty and no starter can slip in. A stale record never comes back, so a guard
  * is safe to drop once it has served. A guard whose writer died is taken over the same way, one level down.
  */
-async function replaceStale(path: string, expected: string, text: string, how: Takeover, depth = 0): Promise<boolean> {
+async function replaceStale(path: string, expected: string, text: string | null, how: Takeover, depth = 0): Promise<boolean> {
   const guard = guardPathFor(path, expected)
   if (!(await createExclusive(guard, how.claim))) {
     const other = await readFile(guard, 'utf8').catch(() => undefined)
@@ -188,7 +134,8 @@ async function replaceStale(path: string, expected: string, text: string, how: T
     await how.pause?.('guarded')
     const now = await readFile(path, 'utf8').catch(() => undefined)
     if (now !== expected) return false
-    await overwrite(path, text)
+    if (text === null) await unlink(path)
+    else await overwrite(path, text)
     return true
   } finally {
     await unlink(guard).catch(() => {})
@@ -244,10 +191,12 @@ export async function acquireLock(output: string, stage: string, owner: LockOwne
     const current = await readRecord(path).catch(() => undefined)
     if (!current || current.text !== format(held)) {
       options.log?.warn(`the lock ${path} changed hands while this stage ran; left as it is`)
-      return
+      return undefined
     }
-    if (held.pipeline) await overwrite(path, format({ ...held, stage: null, stagePid: null, stageStart: null, stageSince: null }))
-    else await unlink(path)
+    if (!held.pipeline) return void (await unlink(path))
+    const between = format({ ...held, stage: null, stagePid: null, stageStart: null, stageSince: null })
+    await overwrite(path, between)
+    return between
   }
 
   for (let attempt = 0; attempt < 10; attempt++) {
@@ -282,4 +231,24 @@ export async function acquireLock(output: string, stage: string, owner: LockOwne
     }
   }
   throw new LockedError(`could not take the lock ${path}: other runs kept changing it; try again`)
+}
+
+/**
+ * Waits for the pipeline whose lock `kept` (its record between stages, as its last release left it) holds `output`
+ * to end, then removes the lock, so nothing looks running after a night. Leaves it when a stage of the pipeline
+ * entered it again or another run took it over; the removal takes the takeover's guard, so a run starting at that
+ * moment never loses a lock it just took. Returns whether it removed the lock.
+ */
+export async function removeWhenEnded(output: string, kept: string, options: { proc?: string; pollMs?: number } = {}): Promise<boolean> {
+  const path = layout.lockFile(output)
+  const proc = options.proc ?? '/proc'
+  const { pid, start } = JSON.parse(kept) as LockRecord
+  for (;;) {
+    if ((await readFile(path, 'utf8').catch(() => undefined)) !== kept) return false
+    if (!stillRunning(pid, start, proc)) break
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000))
+  }
+  const host = hostname()
+  const claim = JSON.stringify({ host, pid: process.pid, start: processInfo(process.pid, proc)?.start ?? null, since: new Date().toISOString() })
+  return replaceStale(path, kept, null, { host, proc, claim }).catch(() => false)
 }

@@ -28,15 +28,30 @@ export function logFileFor(output: string, now: Date = new Date()): string {
   return join(output, 'log', `${now.toISOString().slice(0, 10)}.log`)
 }
 
+/** Creates the log's directory, naming it when that fails (a recursive mkdir says ENOENT on a read-only mount). */
+function makeLogDir(file: string): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true })
+  } catch {
+    try {
+      mkdirSync(dirname(file))
+    } catch (err) {
+      throw writeError(err, dirname(file))
+    }
+  }
+}
+
 /** Opens a stage's log. Lines in the file carry the time, the stage and the process id. */
 export function openLog(options: LogOptions): Log {
   const now = options.now ?? (() => new Date())
-  if (options.file) mkdirSync(dirname(options.file), { recursive: true })
+  if (options.file) makeLogDir(options.file)
   const write = (level: string, message: string) => {
     if (!options.file) return
     // Appended synchronously: a stage killed a moment later still leaves what it said.
     try {
-      appendFileSync(options.file, `${now().toISOString()} ${options.stage}[${process.pid}] ${level}: ${message}\n`)
+      // Each line of a message carries the time and stage, so `grep RUN log/*` finds every line about a run.
+      const head = `${now().toISOString()} ${options.stage}[${process.pid}] ${level}: `
+      appendFileSync(options.file, message.split('\n').map((line) => `${head}${line}\n`).join(''))
     } catch (err) {
       throw writeError(err, options.file)
     }

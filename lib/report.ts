@@ -7,7 +7,8 @@ import { layout } from './files/layout.js'
 import { needsAPerson } from './report/attention.js'
 import { gatherInputs, type ReportInputs, type ReportOptions } from './report/gather.js'
 import { nightCounts } from './report/nights.js'
-import { renderPage } from './report/page.js'
+import { renderPage, type PageModel } from './report/page.js'
+import { changesSince, recordStates } from './report/changes.js'
 import { missingPlot } from './report/plots/missing.js'
 import { nightsPlot } from './report/plots/nights.js'
 import { payloadsPlot } from './report/plots/payloads.js'
@@ -28,6 +29,8 @@ export interface ReportResult {
   attention: number
   schedulerAnswered: boolean
   bytes: number
+  /** Files the page had to leave out, one line each naming the file. */
+  problems: string[]
 }
 
 function sources(inputs: ReportInputs, runs: readonly RunView[]): string[] {
@@ -50,10 +53,9 @@ function sources(inputs: ReportInputs, runs: readonly RunView[]): string[] {
 
 /** Builds the page from gathered inputs (pure but for the clock the inputs carry): the HTML and what it shows. */
 export function buildReport(
-  inputs: ReportInputs, stories?: ReadonlyMap<number, readonly string[]>,
-): { html: string; runs: RunView[]; attention: number } {
+  inputs: ReportInputs, runs: RunView[], changes: PageModel['changes'], stories?: ReadonlyMap<number, readonly string[]>,
+): { html: string; attention: number } {
   const { output, runType } = inputs.options
-  const runs = runViews(inputs)
   const attention = needsAPerson(runs, inputs.now)
   const jobs = inputs.scheduler.answered ? inputs.scheduler.jobs : undefined
   const html = renderPage({
@@ -70,29 +72,52 @@ export function buildReport(
       payloadsPlot(inputs.check, basename(layout.checkJson(output, runType))),
     ],
     sources: sources(inputs, runs),
+    lastNight: inputs.lastNight,
+    problems: inputs.problems,
+    changes,
     stories,
   })
-  return { html, runs, attention: attention.length }
+  return { html, attention: attention.length }
 }
 
-/** The report stage: gathers, builds and writes `<output>/report.html`. A silent scheduler is on the page, not an error. */
-export async function runReport(options: ReportOptions, env: Env, now: Date = new Date()): Promise<ReportResult> {
+/**
+ * The report stage: gathers, builds and writes `<output>/report.html`, or the file `to` names, or hands the page to
+ * `to` (report --stdout). A silent scheduler is on the page, not an error.
+ */
+export async function runReport(
+  options: ReportOptions,
+  env: Env,
+  now: Date = new Date(),
+  to: string | ((html: string) => void) = layout.reportHtml(options.output),
+): Promise<ReportResult> {
   const inputs = await gatherInputs(options, env, now)
+  const runs = runViews(inputs)
+  // What changed since the last good night, from the states earlier reports recorded.
+  const since = inputs.lastNight.lastGood
+  const changed = since ? await changesSince(options.output, runs, since).catch((err: Error) => void inputs.problems.push(err.message)) : undefined
   const toProcess = (inputs.process ?? []).map((run) => run.runnumber)
-  // `why`'s story of each run to process (the runs a person asks about; a current run's story is its row).
+  // `why`'s story of each run to process (the runs a person asks about; a current run's story is its row). A file
+  // why cannot read leaves the stories out; the page says which file, once.
   const told = toProcess.length
     ? await tellStories({
         output: options.output, runType: options.runType, rules: { ...SEED_RULES, ...options.rules }, minEvents: options.minEvents,
         runs: toProcess, maxAttempts: options.maxAttempts, maxMemory: options.maxMemory ?? 4,
         memoryScale: options.memoryScale ?? 1.5, timeout: options.timeout,
         scheduler: inputs.scheduler.answered ? inputs.scheduler.jobs : inputs.scheduler.error,
-      }, env)
+      }, env).catch((err: Error) => {
+        if (!inputs.problems.includes(err.message)) inputs.problems.push(err.message)
+        return []
+      })
     : []
-  const { html, runs, attention } = buildReport(inputs, new Map(told.map((story) => [story.run, storyLines(story)])))
-  const path = layout.reportHtml(options.output)
-  await writeFileIfChanged(path, html)
+  const stories = new Map(told.map((story) => [story.run, storyLines(story)]))
+  const { html, attention } = buildReport(inputs, runs, since && changed ? { since, runs: changed } : undefined, stories)
+  const path = typeof to === 'string' ? to : 'stdout'
+  if (typeof to === 'string') await writeFileIfChanged(to, html)
+  else to(html)
+  // Only a report that writes into the output directory records the states (a read-only look writes nothing there).
+  if (to === layout.reportHtml(options.output)) await recordStates(options.output, runs, now)
   const counts = REPORT_STATES
     .map((state) => [state.label, runs.filter((run) => run.state === state.name).length] as [string, number])
     .filter(([, n]) => n > 0)
-  return { path, runs: runs.length, counts, attention, schedulerAnswered: inputs.scheduler.answered, bytes: Buffer.byteLength(html) }
+  return { path, runs: runs.length, counts, attention, schedulerAnswered: inputs.scheduler.answered, bytes: Buffer.byteLength(html), problems: inputs.problems }
 }

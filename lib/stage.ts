@@ -1,11 +1,14 @@
 import { mkdir, stat } from 'node:fs/promises'
-import { resolveOptions, usage, type Env, type FlagName, type Options } from './config/options.js'
+import { resolve } from 'node:path'
+import mri from 'mri'
+import { envName, resolveOptions, usage, type Env, type FlagName, type Options } from './config/options.js'
 import { CaloprodError, describeError, exitCodeOf, UsageError } from './errors.js'
 import { sweepStaleTemps, withOwnTemps } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { acquireLock, lockOwner, type ReleaseLock } from './lock.js'
 import { logFileFor, openLog, type Log } from './log.js'
 import { NO_PROGRESS, terminalProgress, type Progress } from './progress.js'
+import { recordStageEnd } from './report/last-night.js'
 
 /** The directories stages write into, where a killed writer may have left a temporary file. */
 const STAGE_DIRS = [(output: string) => output, layout.datasetsDir, layout.condorDir]
@@ -24,6 +27,8 @@ export interface StageSpec {
    * exits 3. The stages of one pipeline (one task runner) share it.
    */
   lock?: boolean
+  /** Its success (unless read-only) ends a good night, as last-night.json counts them: submit. */
+  endsNight?: boolean
 }
 
 /** What a stage's body gets: its options, its log and the environment. */
@@ -35,13 +40,18 @@ export interface StageContext {
   env: Env
   /** A line updated in place on a terminal; NO_PROGRESS unless stderr is a terminal and --quiet is not given. */
   progress: Progress
+  /** The process's stdout, for a stage whose output is a document (report --stdout), whatever --quiet says. */
+  stdout: (text: string) => void
 }
 
 /** A stage script's declaration and body: what `tasks/main.ts` runs as a command and a test runs in-process. */
 export interface Stage {
   spec: StageSpec
-  body: (ctx: StageContext) => Promise<string>
+  body: StageBody
 }
+
+/** A stage's work; it returns its summary line, or undefined when it printed its output itself (report --stdout). */
+export type StageBody = (ctx: StageContext) => Promise<string | undefined>
 
 /** The process around a stage, passed in so tests can run a stage in-process. */
 export interface StageIo {
@@ -57,6 +67,11 @@ export interface StageIo {
    * fails at once as on any error, its lock released and its temporary files removed, while the body may still run.
    */
   internalError?: Promise<never>
+  /**
+   * Called when a stage of a pipeline leaves the lock between stages (`lock`, its text): the command starts a
+   * process that removes it once the pipeline has ended (lib/lock.ts removeWhenEnded).
+   */
+  pipelineLockKept?: (output: string, lock: string) => void
 }
 
 /**
@@ -74,13 +89,32 @@ async function prepareOutput(output: string, create: boolean): Promise<void> {
   if (!info && create) await mkdir(output, { recursive: true })
 }
 
+/** The output directory a stage's arguments name, read leniently (the options did not resolve), if it exists. */
+async function existingOutput(io: StageIo): Promise<string | undefined> {
+  const args = mri([...io.argv], { string: ['output', 'run-type'], alias: { o: 'output', i: 'run-type' } })
+  const given = args.output ?? io.env[envName('output')] ?? args['run-type'] ?? io.env[envName('run-type')] ?? 'run3auau'
+  const output = resolve(io.cwd, String(given))
+  return (await stat(output)).isDirectory() ? output : undefined
+}
+
 /**
  * Runs a stage the way every stage runs: resolve options (or print help), prepare the output
  * directory, open the log, run the body, log its summary line. Errors become one line on stderr
  * (and in the log) and an exit code; nothing here exits the process.
  * Returns the exit code: 0 done, 1 failed, 2 usage, 3 locked.
  */
-export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageContext) => Promise<string>): Promise<number> {
+export async function runStage(spec: StageSpec, io: StageIo, body: StageBody): Promise<number> {
+  const ended: { output?: string; line: string } = { line: '' }
+  const code = await runGuarded(spec, io, body, ended)
+  // Every exit of a stage that may write is recorded for the report's banner; a run kept out by the lock is not
+  // this directory's night (the run that holds it records its own).
+  if (ended.output && code !== 3) {
+    await recordStageEnd(ended.output, spec.name, { at: new Date().toISOString(), code, line: ended.line }, spec.endsNight === true)
+  }
+  return code
+}
+
+async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: { output?: string; line: string }): Promise<number> {
   let log: Log | undefined
   try {
     const options = resolveOptions(io.argv, io.env, io.cwd, spec.flags)
@@ -90,6 +124,7 @@ export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageCo
     }
     const readOnly = spec.readOnly?.(options) ?? false
     await prepareOutput(options.output, !readOnly)
+    if (!readOnly) ended.output = options.output
     const progress = io.stderrIsTerminal && !options.quiet ? terminalProgress(io.stderr) : NO_PROGRESS
     // Whatever else goes to stderr erases the progress line first; the next update draws it again below.
     const stderr = (text: string) => {
@@ -107,7 +142,7 @@ export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageCo
     log.info(`start: ${redactArgv(io.argv).join(' ')}`)
     let release: ReleaseLock | undefined
     if (spec.lock && !readOnly) release = await acquireLock(options.output, spec.name, lockOwner(), { log })
-    let summary: string
+    let summary: string | undefined
     try {
       // Only a lock holder may judge a temporary file abandoned: its pid is looked up on this host, and on a
       // shared output directory a stage of another node may be writing it. Read-only stages never sweep.
@@ -116,16 +151,21 @@ export async function runStage(spec: StageSpec, io: StageIo, body: (ctx: StageCo
         if (swept) log.info(`removed ${swept} temporary files left by killed runs`)
       }
       // The one cleanup of every way a stage ends: its own temporary files go, then the lock.
-      const ctx = { options, argv: io.argv, log, env: io.env, progress }
+      const ctx = { options, argv: io.argv, log, env: io.env, progress, stdout: io.stdout }
       summary = await withOwnTemps(() => (io.internalError ? Promise.race([body(ctx), io.internalError]) : body(ctx)))
     } finally {
       progress.clear()
-      await release?.()
+      const kept = await release?.()
+      if (kept) io.pipelineLockKept?.(options.output, kept)
     }
-    log.summary(summary)
+    if (summary !== undefined) log.summary(summary)
+    ended.line = summary ?? ''
     return 0
   } catch (err) {
     const line = describeError(err)
+    ended.line = line
+    // Options that did not resolve (MEMORY=lots) still fail this directory's night: record it where it exists.
+    if (!ended.output && spec.lock) ended.output = await existingOutput(io).catch(() => undefined)
     io.stderr(`caloprod ${spec.name}: ${line}\n`)
     try {
       log?.info(`failed: ${line}`)

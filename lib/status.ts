@@ -10,6 +10,14 @@ import { layout } from './files/layout.js'
 import type { PayloadType } from './config/calibrations.js'
 import { latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
 import { absentPayloads } from './upload/payload-files.js'
+import { CaloprodError } from './errors.js'
+import { changesSince } from './report/changes.js'
+import { gatherInputs } from './report/gather.js'
+import { runViews } from './report/runs.js'
+import { readLastNight, type LastNight } from './report/last-night.js'
+
+/** When the check stage last succeeded (log/last-night.json). */
+export const lastCheck = (record: LastNight | undefined) => (record?.stages.check?.code === 0 ? record.stages.check.at : undefined)
 
 export interface StatusOptions {
   output: string
@@ -44,21 +52,45 @@ const ORDER: readonly StatusStateName[] = ['new', 'queued', 'running', 'held', '
 /** A run's state and, for a done run, what the upload ledger says: `uploaded` (in the CDB, awaiting the next check). */
 export type StatusState = Omit<RunState, 'state'> & { state: StatusStateName }
 
+/**
+ * What the upload ledger says of a finished run, from its latest row per payload type: uploaded only when every
+ * payload genStatus wrote is in the CDB and no check since still found the run missing; else why not (a note
+ * for the run's detail, empty when nothing was uploaded).
+ */
+export function uploadVerdict(
+  latest: readonly UploadRow[],
+  written: readonly PayloadType[],
+  checkedAt: string | undefined,
+): { uploaded: number; note: string } {
+  const done = latest.filter((r) => r.state === 'uploaded')
+  if (done.length === 0) return { uploaded: 0, note: '' }
+  const tags = [...new Set(done.map((r) => r.globalTag))].join(', ')
+  const left = written.filter((type) => !done.some((r) => r.type === type))
+  if (left.length) {
+    return { uploaded: 0, note: `partly uploaded: ${done.length} of ${written.length} payloads in the CDB (${tags}), not ${left.join(', ')}: run upload again` }
+  }
+  const last = done.map((r) => r.time).sort().at(-1)!
+  if (checkedAt !== undefined && checkedAt > last) {
+    return { uploaded: 0, note: `uploaded to the CDB (${tags}) at ${last}, but the check at ${checkedAt} still found it missing or outdated: look at the global tag` }
+  }
+  return { uploaded: done.length, note: `${done.length} payload${done.length === 1 ? '' : 's'} uploaded to the CDB (${tags}), awaiting the next check` }
+}
+
 async function uploadedState(
   state: RunState,
-  uploaded: ReadonlyMap<string, UploadRow[]>,
+  uploads: ReadonlyMap<string, UploadRow[]>,
   output: string,
   types: readonly PayloadType[],
+  checkedAt: string | undefined,
 ): Promise<StatusState> {
   if (state.state !== 'done') return state
-  const mine = uploaded.get(runTagKey(state.runnumber, state.tag)) ?? []
   // Incomplete: genStatus wrote no payload for a type (its histogram was empty), so the CDB will still lack it.
   const absent = await absentPayloads(output, state.runnumber, state.tag, types)
   const gap = absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''
-  if (mine.length === 0) return { ...state, detail: `${state.detail}${gap}` }
-  const tags = [...new Set(mine.map((r) => r.globalTag))].join(', ')
-  const count = `${mine.length} payload${mine.length === 1 ? '' : 's'}`
-  return { ...state, state: 'uploaded', detail: `${count} uploaded to the CDB (${tags}), awaiting the next check${gap}; ${state.detail}` }
+  const written = types.filter((type) => !absent.includes(type))
+  const verdict = uploadVerdict(uploads.get(runTagKey(state.runnumber, state.tag)) ?? [], written, checkedAt)
+  if (!verdict.note) return { ...state, detail: `${state.detail}${gap}` }
+  return { ...state, state: verdict.uploaded ? 'uploaded' : 'done', detail: `${verdict.note}${gap}; ${state.detail}` }
 }
 
 /** What to know about a run's state: hold reason, attempts made of the most (given up), a missing list. */
@@ -105,9 +137,10 @@ export async function statusRecords(options: StatusOptions, env: Env): Promise<S
   const lists = new Set(await readdir(layout.datasetsDir(options.output)).catch(() => [] as string[]))
   const { states: current } = await currentStates(options.output, entries, { env, timeout: options.timeout })
   const uploads = (await readUploads(layout.uploadsCsv(options.output))).rows
-  const latest = [...latestUploads(uploads).values()].filter((r) => r.state === 'uploaded')
-  const uploaded = byRunTag(latest, (r) => runTagKey(r.runnumber, r.tag))
-  const states = await Promise.all(current.map((state) => uploadedState(state, uploaded, options.output, options.rules.payloadTypes)))
+  const latest = byRunTag([...latestUploads(uploads).values()], (r) => runTagKey(r.runnumber, r.tag))
+  const types = options.rules.payloadTypes
+  const checkedAt = lastCheck((await readLastNight(options.output).catch(() => undefined)) ?? undefined)
+  const states = await Promise.all(current.map((state) => uploadedState(state, latest, options.output, types, checkedAt)))
   const hasList = (state: StatusState) => lists.has(`${runTagKey(state.runnumber, state.tag)}.list`)
   return states.map((state) => statusRecord(state, hasList(state), options.maxAttempts))
 }
@@ -121,4 +154,18 @@ export async function runStatus(options: StatusOptions, env: Env): Promise<strin
     .map(([name, count]) => `${count} ${name}`)
   const lines = records.map((r) => `${r.runnumber} ${r.tag} ${r.state}: ${r.detail}`)
   return [...lines, `status: ${records.length} runs${counts.length ? `: ${counts.join(', ')}` : ''}`]
+}
+
+/**
+ * The runs whose state changed in the last `seconds`, in the report's words (new, submitted, queued, held, done,
+ * uploaded, current, …), from the states the nightly report records in log/run-states.csv. Reads only.
+ */
+export async function runStatusSince(options: StatusOptions, env: Env, seconds: number, now = new Date()): Promise<string[]> {
+  const inputs = await gatherInputs(options, env, now)
+  if (inputs.problems.length) throw new CaloprodError(inputs.problems[0]!)
+  const since = new Date(now.getTime() - seconds * 1000).toISOString()
+  const changes = await changesSince(options.output, runViews(inputs), since)
+  if (!changes) return [`status: no record of the runs' states as old as ${since} (each night's report records them)`]
+  const lines = changes.map((c) => `${c.runnumber} ${c.tag} ${c.before ?? 'new'} -> ${c.now}`)
+  return [...lines, `status: ${changes.length} runs changed state since ${since}`]
 }

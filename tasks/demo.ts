@@ -3,69 +3,124 @@
 // the built-in runner, with the fake CDB, scheduler and genStatus of test/fakes; no server, no sPHENIX software.
 // Two nights: the first submits the runs whose maps are missing or outdated; the scheduler runs them and their
 // payloads reach the CDB; the second finds nothing left to do.
+// demo shell [DIR] [-- COMMAND...]: afterwards, the same catalog served again and a shell (or COMMAND) with the
+// demo's environment, for the morning commands (status, report, plan, why) against the demo's own fakes.
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import postgres from 'postgres'
-import { $ } from 'zx'
+import { $, quote } from 'zx'
 import { createCatalogFiles } from '../test/demo/files-on-disk.js'
 import { loadCatalog } from '../test/demo/load.js'
 import { startEmbeddedPostgres } from '../test/demo/embedded.js'
 import { startFakeNopayloaddb } from '../test/fakes/nopayloaddb.mjs'
 
-const root = resolve(process.argv[2] ?? 'demo')
+const shellMode = process.argv[2] === 'shell'
+const args = process.argv.slice(shellMode ? 3 : 2)
+const dashes = args.indexOf('--')
+const root = resolve((dashes === -1 ? args : args.slice(0, dashes))[0] ?? 'demo')
+const command = dashes === -1 ? [] : args.slice(dashes + 1)
 const output = join(root, 'run3auau')
 const fakes = resolve('test/fakes')
 const say = (text: string) => process.stdout.write(`\ndemo: ${text}\n`)
 const shown = (path: string) => relative(process.cwd(), path) || '.'
 
-await rm(root, { recursive: true, force: true })
+/**
+ * What cron's environment would hold on an sPHENIX machine, pointed at the embedded catalog and the fakes; with
+ * RUN_TYPE, OUTPUT and CONDOR_LOG_DIR, which both task runners take from the environment as from the command line.
+ */
+function demoEnv(catalogUrl: string): Record<string, string> {
+  return {
+    PATH: `${fakes}:${process.env.PATH}`,
+    CALOPROD_DB_URL: catalogUrl,
+    CALOPROD_BIN_FILTER_DATASETS: join(fakes, 'CaloCDB-FilterDatasets'),
+    CALOPROD_BIN_GENSTATUS: join(fakes, 'CaloCDB-GenStatus'),
+    CALOPROD_SPHENIX_SETUP: join(fakes, 'sphenix_setup.sh'),
+    FAKE_CDB_STATE: join(root, 'cdb.json'),
+    FAKE_CONDOR_STATE: join(root, 'condor-queue.json'),
+    RUN_TYPE: 'run3auau',
+    OUTPUT: output,
+    CONDOR_LOG_DIR: join(root, 'condor-log'),
+  }
+}
+
+/** The environment as one line a shell takes (`export A=… B=…`). */
+const exportLine = (env: Record<string, string>) => `export ${Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`).join(' ')}`
+
+if (shellMode && !existsSync(join(output, 'run3auau.csv'))) {
+  process.stderr.write(`demo shell: ${shown(output)} has no run list: run \`npm run demo${args[0] && args[0] !== '--' ? ` -- ${args[0]}` : ''}\` first\n`)
+  process.exit(2)
+}
+if (!shellMode) await rm(root, { recursive: true, force: true })
 say('starting an embedded PostgreSQL (PGlite) with a generated FileCatalog ...')
 const server = await startEmbeddedPostgres()
 try {
   const sql = postgres(server.url, { onnotice: () => {} })
   let loaded
   try {
+    // The same seed gives the same catalog, so a shell after the demo sees the catalog the demo saw.
     loaded = await loadCatalog(sql, { root: join(root, 'files') })
   } finally {
     await sql.end({ timeout: 5 })
   }
-  const missing = await createCatalogFiles(loaded.files)
-  say(`catalog: ${loaded.datasets} datasets rows, ${loaded.files.length} files rows; ${missing} HIST_CALOQA files left off disk on purpose`)
-
-  // What cron's environment would hold on an sPHENIX machine, pointed at the embedded catalog and the fakes.
-  const cdbState = join(root, 'cdb.json')
-  const env = {
-    ...process.env,
-    PATH: `${fakes}:${process.env.PATH}`,
-    CALOPROD_DB_URL: server.url,
-    CALOPROD_BIN_FILTER_DATASETS: join(fakes, 'CaloCDB-FilterDatasets'),
-    CALOPROD_BIN_GENSTATUS: join(fakes, 'CaloCDB-GenStatus'),
-    CALOPROD_SPHENIX_SETUP: join(fakes, 'sphenix_setup.sh'),
-    FAKE_CDB_STATE: cdbState,
-    FAKE_CONDOR_STATE: join(root, 'condor-queue.json'),
+  const env = demoEnv(server.url)
+  if (shellMode) {
+    process.exitCode = await demoShell(env)
+  } else {
+    const missing = await createCatalogFiles(loaded.files)
+    say(`catalog: ${loaded.datasets} datasets rows, ${loaded.files.length} files rows; ${missing} HIST_CALOQA files left off disk on purpose`)
+    await twoNights(env)
   }
-  const vars = ['RUN_TYPE=run3auau', `OUTPUT=${output}`, `CONDOR_LOG_DIR=${join(root, 'condor-log')}`]
-  const sh = $({ env, stdio: 'inherit' })
+} catch (err) {
+  process.stderr.write(`demo: ${(err as Error).message.split('\n')[0]}\n`)
+  process.exitCode = 1
+} finally {
+  await server.stop()
+}
+
+/** A shell (or `command`) with the demo's environment while the catalog is served; its exit code. */
+function demoShell(env: Record<string, string>): Promise<number> {
+  const argv = command.length ? command : [process.env.SHELL || '/bin/sh', '-i']
+  if (!command.length) {
+    say(`a shell with the demo's environment (the catalog is served until you leave it with exit):\n${exportLine(env)}`)
+    process.stdout.write('try: npm run task -- status    npm run task -- report    npm run task -- plan\n')
+  }
+  return new Promise((done, fail) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } })
+    child.on('error', fail)
+    child.on('close', (code, signal) => done(code ?? (signal ? 1 : 0)))
+  })
+}
+
+/** The demo's two nights, each command printed exactly as it runs, under the environment printed first. */
+async function twoNights(env: Record<string, string>): Promise<void> {
+  const cdbState = env.FAKE_CDB_STATE!
+  say(`every command below runs in this environment (\`npm run demo -- shell\` gives you a shell in it afterwards):\n${exportLine(env)}`)
+  const sh = $({ env: { ...process.env, ...env }, stdio: 'inherit' })
   const task = (...args: string[]) => {
-    process.stdout.write(`$ npm run task -- ${args.join(' ')}\n`)
-    return sh`${process.execPath} --import tsx tasks/task.ts ${args} ${vars}`
+    process.stdout.write(`$ node --import tsx tasks/task.ts ${args.join(' ')}\n`)
+    return sh`${process.execPath} --import tsx tasks/task.ts ${args}`
   }
 
   say('night 1: the CDB knows 60% of the runs with their current tag, 10% with an outdated one')
   await task('reduce')
-  await sh`${join(fakes, 'fake-cdb')} init ${cdbState} ${join(output, 'run3auau.csv')} --current 0.6 --outdated 0.1 --since 66457`
+  const init = ['init', cdbState, join(output, 'run3auau.csv'), '--current', '0.6', '--outdated', '0.1', '--since', '66457']
+  process.stdout.write(`$ ${shown(join(fakes, 'fake-cdb'))} ${init.map((a) => quote(a)).join(' ')}\n`)
+  await sh`${join(fakes, 'fake-cdb')} ${init}`
   await task('submit')
   await task('status')
 
   say('the scheduler runs the jobs; upload puts their payloads into the CDB (a fake nopayloaddb over the same state)')
+  process.stdout.write(`$ ${shown(join(fakes, 'fake-condor'))} run all\n`)
   await sh`${join(fakes, 'fake-condor')} run all`
   const cdb = await startFakeNopayloaddb({ state: cdbState })
   try {
     await mkdir(join(root, 'store'))
     const conf = cdb.writeConfig(join(root, 'nopayloadclient.json'), { write_dir: join(root, 'store') })
-    const upload = ['upload', ...vars, '--', '--do-cdb-upload', '--global-tag', 'newcdbtag']
-    process.stdout.write(`$ npm run task -- ${upload.join(' ')}\n`)
-    await $({ env: { ...env, NOPAYLOADCLIENT_CONF: conf }, stdio: 'inherit' })`${process.execPath} --import tsx tasks/task.ts ${upload}`
+    const upload = ['upload', '--', '--do-cdb-upload', '--global-tag', 'newcdbtag']
+    process.stdout.write(`$ NOPAYLOADCLIENT_CONF=${quote(conf)} node --import tsx tasks/task.ts ${upload.join(' ')}\n`)
+    await $({ env: { ...process.env, ...env, NOPAYLOADCLIENT_CONF: conf }, stdio: 'inherit' })`${process.execPath} --import tsx tasks/task.ts ${upload}`
   } finally {
     await cdb.close()
   }
@@ -77,9 +132,6 @@ try {
     'submissions.csv', 'uploads.csv', 'log/'].join(', ')
   say(`outputs are in ${shown(output)}/ (${files}; the payload store in ${shown(join(root, 'store'))}/)`)
   say(`the report, the run type at a glance: ${join(output, 'report.html')} (open it in a browser)`)
-} catch (err) {
-  process.stderr.write(`demo: ${(err as Error).message.split('\n')[0]}\n`)
-  process.exitCode = 1
-} finally {
-  await server.stop()
+  const again = root === resolve('demo') ? '' : ` ${shown(root)}`
+  say(`the morning commands against the demo's fakes: npm run demo -- shell${again}   (or one: npm run demo -- shell${again} -- npm run task -- status)`)
 }

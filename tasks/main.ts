@@ -5,7 +5,8 @@ import { realpathSync } from 'node:fs'
 import { constants } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { resolveOptions, type Options } from '../lib/config/options.js'
-import { runStage, type Stage, type StageContext, type StageSpec } from '../lib/stage.js'
+import { removeWhenEnded } from '../lib/lock.js'
+import { runStage, type Stage, type StageBody, type StageSpec } from '../lib/stage.js'
 
 /**
  * Declares a stage script and, when node was started with that script (or its bundle), runs it as a command.
@@ -15,7 +16,7 @@ import { runStage, type Stage, type StageContext, type StageSpec } from '../lib/
 export async function declareStage(
   moduleUrl: string,
   spec: StageSpec,
-  body: (ctx: StageContext) => Promise<string>,
+  body: StageBody,
   threads?: (options: Options) => number,
 ): Promise<Stage> {
   const declared = { spec, body }
@@ -75,12 +76,27 @@ function isEntryPoint(moduleUrl: string): boolean {
   }
 }
 
+/** The variable that makes a stage's command the watcher that removes its pipeline's lock once the pipeline ended. */
+const LOCK_WATCH = 'CALOPROD_LOCK_WATCH'
+
+/** Starts this same command again, detached and silent, as the watcher of the lock a pipeline left between stages. */
+function watchLock(output: string, lock: string): void {
+  const env = { ...process.env, [LOCK_WATCH]: JSON.stringify({ output, lock }) }
+  spawn(process.execPath, [...process.execArgv, process.argv[1]!], { env, detached: true, stdio: 'ignore' }).unref()
+}
+
 /**
  * Runs a stage as a command: sets the exit code for cron (0 done, 1 failed, 2 usage, 3 locked). An error no code
  * caught fails the stage through runStage, which releases the lock and removes the temporary files; the process
  * then exits whatever is still pending.
  */
 async function main({ spec, body }: Stage): Promise<void> {
+  const watch = process.env[LOCK_WATCH]
+  if (watch) {
+    const { output, lock } = JSON.parse(watch) as { output: string; lock: string }
+    await removeWhenEnded(output, lock)
+    return
+  }
   let stageEnded = false
   let crashed = false
   const internalError = new Promise<never>((_, reject) => {
@@ -104,6 +120,7 @@ async function main({ spec, body }: Stage): Promise<void> {
       stderr: (text) => process.stderr.write(text),
       stderrIsTerminal: process.stderr.isTTY === true,
       internalError,
+      pipelineLockKept: watchLock,
     },
     body,
   )

@@ -1,5 +1,6 @@
 #!/usr/bin/env -S npx tsx
 // report: what every stage wrote + condor_q/condor_history -> <output>/report.html, the run type at a glance.
+import { CaloprodError, UsageError } from '../lib/errors.js'
 import { runReport } from '../lib/report.js'
 import { declareStage } from './main.js'
 
@@ -12,11 +13,18 @@ export const stage = await declareStage(
       'type and its state (current in the CDB, needs maps, queued, running, held, done but not in the CDB, failed,\n' +
       'given up), the runs that need a person, plots and a table of every run. Reads what the other stages wrote\n' +
       'and asks condor_q and condor_history as status does; a scheduler that does not answer is said on the page\n' +
-      '(the ledger\'s view), and the stage still succeeds. Takes no lock and changes nothing but the page and the log.',
-    flags: ['run-type', 'rules', 'output', 'max-attempts', 'timeout', 'verbose', 'quiet', 'help'],
+      '(the ledger\'s view), and the stage still succeeds. Takes no lock and changes nothing but the page and the log.\n' +
+      'With --stdout or --output-file it writes nothing in the output directory (a read-only look).',
+    flags: ['run-type', 'rules', 'output', 'stdout', 'output-file', 'max-attempts', 'timeout', 'verbose', 'quiet', 'help'],
+    readOnly: (options) => options.stdout || options.outputFile !== undefined,
   },
-  async ({ options, env }) => {
-    const result = await runReport(options, env)
+  async ({ options, env, stdout }) => {
+    if (options.stdout && options.outputFile) throw new UsageError('--stdout and --output-file: give one, not both')
+    const result = await runReport(options, env, new Date(), options.stdout ? stdout : options.outputFile)
+    // The page is written whatever could not be read (its banner names it); the stage still fails on it, as any would.
+    const [problem, ...more] = result.problems
+    if (problem) throw new CaloprodError(`${problem}${more.length ? ` (and ${more.length} more)` : ''}; the page was written without it`)
+    if (options.stdout) return undefined
     const counts = result.counts.map(([label, n]) => `${n} ${label}`).join(', ')
     const silent = result.schedulerAnswered ? '' : '; the scheduler did not answer (the page shows the ledger\'s view)'
     return `report: ${result.runs} runs${counts ? `: ${counts}` : ''}; ${result.attention} need a person${silent}; ${result.path}`

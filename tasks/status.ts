@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 // status: <runtype>-process.csv + submissions.csv + condor_q/condor_history -> one line per run on stdout.
-import { runStatus } from '../lib/status.js'
+import { runStatus, runStatusSince } from '../lib/status.js'
 import { declareStage } from './main.js'
 
 export const stage = await declareStage(
@@ -11,10 +11,14 @@ export const stage = await declareStage(
       'Prints, for each run of <output>/<runtype>-process.csv, its state: new (not submitted), queued, running,\n' +
       'held (with the hold reason), done (finished, exit 0), uploaded (its payloads in the CDB, per <output>/uploads.csv,\n' +
       'awaiting the next check; incomplete when some type has none) or failed (with the attempts made), from the ledger\n' +
-      '<output>/submissions.csv and what condor_q and condor_history say. Changes nothing but the log.\n' +
+      '<output>/submissions.csv and what condor_q and condor_history say.\n' +
       'With --json: a JSON array, one object per run (runnumber, tag, state, detail, attempts, cluster, proc,\n' +
-      'hold_reason), one a line, and no count line.',
-    flags: ['run-type', 'rules', 'output', 'max-attempts', 'timeout', 'json', 'verbose', 'quiet', 'help'],
+      'hold_reason), one a line, and no count line. Writes nothing, not even the log: it works on a read-only directory.\n' +
+      'With --since DURATION: the runs whose state changed since then (new, submitted, queued, held, done, uploaded,\n' +
+      'current, ...), as each night\'s report records the states in <output>/log/run-states.csv.',
+    readOnly: () => true,
+    flags: ['run-type', 'rules', 'output', 'max-attempts', 'timeout', 'json', 'since', 'verbose', 'quiet', 'help'],
   },
-  async ({ options, env }) => (await runStatus(options, env)).join('\n'),
+  async ({ options, env }) =>
+    (options.since === undefined ? await runStatus(options, env) : await runStatusSince(options, env, options.since)).join('\n'),
 )

@@ -21,6 +21,7 @@ export const stage = await declareStage(
       'quiet', 'help',
     ],
     readOnly: (options) => !options.doCondorSubmit,
+    endsNight: true,
     lock: true,
   },
   async ({ options, log, env }) => (await runSubmit(options, { env, log })).lines.join('\n'),

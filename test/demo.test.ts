@@ -1,10 +1,14 @@
+import { spawnSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { generateCatalog } from './demo/catalog.js'
 import { loadCatalog } from './demo/load.js'
 import { freshDatabase } from './helpers/database.js'
-import { runStageHere } from './helpers/run-script.js'
+import { ROOT, runScript, runStageHere } from './helpers/run-script.js'
+
+// The whole demo and four shells after it, each serving the catalog again: well over 180 s on a shared machine.
+t.setTimeout(900_000)
 
 t.test('the generated catalog has what the pipeline must handle', async (t) => {
   const runs = [...generateCatalog()]
@@ -57,4 +61,37 @@ t.test('two loads of the demo catalog give byte-identical query outputs', async 
     t.equal(a, b, file)
     t.ok(a.split('\n').length > 2, `${file} is not empty`)
   }
+})
+
+t.test('after the demo: its commands as printed, and the morning commands against its own fakes', async (t) => {
+  const dir = t.testdir()
+  const demo = (...args: string[]) => runScript('demo', args, { SHELL: '/bin/sh' })
+  const early = await demo('shell', dir, '--', 'true')
+  t.equal(early.code, 2, 'a shell before the demo ran is refused')
+  t.match(early.stderr, /has no run list: run `npm run demo -- .*` first/)
+
+  const night = await demo(dir)
+  t.equal(night.code, 0, night.stderr)
+  const exported = night.stdout.split('\n').find((line) => line.startsWith('export '))
+  t.ok(exported, 'the environment printed once, as a line a shell takes')
+  t.match(exported, new RegExp(`OUTPUT=${join(dir, 'run3auau')} `))
+  const commands = night.stdout.split('\n').filter((line) => line.startsWith('$ ')).map((line) => line.slice(2))
+  t.ok(commands.includes('node --import tsx tasks/task.ts status'), 'status as it ran: no variable left out')
+  t.ok(commands.includes('node --import tsx tasks/task.ts --verbose submit report'))
+  t.match(night.stdout, /the morning commands against the demo's fakes: npm run demo -- shell /)
+  // A printed command, run by a shell in the printed environment, does what the demo's did.
+  const again = spawnSync('sh', ['-c', `${exported}; node --import tsx tasks/task.ts --silent status`], { cwd: ROOT, encoding: 'utf8' })
+  t.equal(again.status, 0, again.stderr)
+  t.match(again.stdout, /^status: \d+ runs/m)
+
+  const inShell = (command: string) => demo('shell', dir, '--', 'sh', '-c', command)
+  const status = await inShell('npm run --silent task -- --silent status')
+  t.equal(status.code, 0, status.stderr)
+  t.match(status.stdout, /^status: \d+ runs/m)
+  const report = await inShell('npm run --silent task -- --silent report -- --stdout')
+  t.equal(report.code, 0, report.stderr)
+  t.match(report.stdout, /<!doctype html>[^]*<h1>caloprod run3auau<\/h1>/)
+  const plan = await inShell('npm run --silent task -- --silent plan')
+  t.equal(plan.code, 0, plan.stderr)
+  t.match(plan.stdout, /^plan: would submit \d+ runs/m, 'plan reaches the embedded catalog and the fake CDB')
 })

@@ -71,7 +71,7 @@ t.test('missing and empty files go to missing.csv; lists hold the rest, sorted; 
   const log = read(join(output, 'log', readdirSync(join(output, 'log'))[0]))
   t.match(log, /run 66500 \(tag v8\): no list: its 1 files on disk hold 300000 events, not more than --min-events 500000 \(2 of its files are missing\)/)
   t.match(log, /run 66501 \(tag v8\): no list: its 2 files on disk hold 500000 events/)
-  t.match(log, /4 of 9 files missing: 3 absent, 1 empty/)
+  t.match(log, /4 of 9 catalogued paths are missing files: 3 absent, 1 empty\n/)
 
   const lower = await lists(output, ['--min-events', '299999'])
   t.equal(lower.code, 0, lower.stderr)
@@ -237,6 +237,9 @@ t.test('a file on two hosts is listed once: the copy on disk, the first by path 
   t.equal(read(join(output, 'run3auau-missing.csv')), `full_file_path\n${[h(4), `gpfs/${h(3)}`, `lustre/${h(3)}`].map((n) => `${path(n)}\n`).join('')}`,
     'the copies of a file with none on disk, and the empty file, are missing; a copy not chosen is not')
   t.match(result.stderr, /4 files are catalogued on several hosts: one copy of each listed/)
+  t.match(result.stderr, /^lists: 3 of 10 catalogued paths are missing files: 2 absent, 1 empty; 2 more missing paths are copies of files on disk on another host$/m,
+    '--verbose counts the missing files as the summary does')
+  t.match(result.stdout, /; 3 files missing; /)
   t.notOk(readdirSync(join(output, 'datasets')).includes('66501_v1.list'), 'seed: 10 events are not more than 500000')
   const current = await lists(output, ['--rules', 'current'])
   t.equal(current.code, 0, current.stderr)

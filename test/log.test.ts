@@ -91,7 +91,10 @@ t.test('a log file that cannot be written fails the call, before anything reache
   const dir = t.testdir()
   mkdirSync(join(dir, 'a-directory.log'))
   const { log, out } = collected({ file: join(dir, 'a-directory.log'), verbose: true })
-  t.throws(() => log.info('lost'), { code: 'EISDIR' }, 'an error other than a full disk is passed on as it is')
+  t.throws(() => log.info('lost'), {
+    constructor: CaloprodError,
+    message: `${join(dir, 'a-directory.log')}: is a directory where caloprod reads or writes a file (EISDIR on open); move that directory away and run again`,
+  }, 'the file named, what is wrong, what to do')
   t.equal(out.stderr, '')
 })
 
@@ -102,4 +105,17 @@ t.test('a full disk is named as such, with the file', { skip: !existsSync('/dev/
     message: /^cannot write \/dev\/full: no space left on the device \(ENOSPC\)/,
   })
   t.equal(out.stdout, '', 'no summary printed for a line the log did not take')
+})
+
+t.test('a message of several lines carries the time and stage on each line, so grep finds every one', async (t) => {
+  const file = join(t.testdir(), 'today.log')
+  const { log } = collected({ file })
+  log.summary('submit: 2 runs\n53879 ana464_nocdbtag_v001 submitted\n53880 ana464_nocdbtag_v001 submitted')
+  const stamp = `${NOW.toISOString()} check[${process.pid}] done:`
+  t.equal(readFileSync(file, 'utf8'), [
+    `${stamp} submit: 2 runs`,
+    `${stamp} 53879 ana464_nocdbtag_v001 submitted`,
+    `${stamp} 53880 ana464_nocdbtag_v001 submitted`,
+    '',
+  ].join('\n'))
 })

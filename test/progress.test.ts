@@ -24,7 +24,7 @@ async function onTerminal(stage: string, args: string[], env: Record<string, str
   return stdout
 }
 
-const logText = (output: string) => readdirSync(join(output, 'log')).map((name) => readFileSync(join(output, 'log', name), 'utf8')).join('')
+const logText = (output: string) => readdirSync(join(output, 'log')).filter((name) => name.endsWith('.log')).map((name) => readFileSync(join(output, 'log', name), 'utf8')).join('')
 
 /** An output directory for lists: 40 files of two runs on disk, one missing. */
 function listsInput(t: Test): string {

@@ -45,7 +45,7 @@ function fakeIo(t: Test, argv: string[], over: Partial<StageIo> = {}) {
 
 /** The text of the output directory's log files, in name order. */
 const logText = (output: string) =>
-  readdirSync(join(output, 'log')).sort().map((name) => readFileSync(join(output, 'log', name), 'utf8')).join('')
+  readdirSync(join(output, 'log')).filter((name) => name.endsWith('.log')).sort().map((name) => readFileSync(join(output, 'log', name), 'utf8')).join('')
 
 /** A body that records its context and returns `summary`. */
 function recorder(summary = 'demo: 3 things done') {
@@ -166,7 +166,7 @@ t.test('a log that cannot be written fails the stage with one line, and the body
   const { calls, body } = recorder()
   t.equal(await runStage(SPEC, io, body), 1)
   t.equal(calls.length, 0)
-  t.equal(seen.stderr, `caloprod demo: Error: EISDIR: illegal operation on a directory, open '${logFileFor(output)}'\n`)
+  t.equal(seen.stderr, `caloprod demo: ${logFileFor(output)}: is a directory where caloprod reads or writes a file (EISDIR on open); move that directory away and run again\n`)
   t.equal(seen.stdout, '')
 })
 

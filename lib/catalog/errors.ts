@@ -1,4 +1,4 @@
-import { CaloprodError } from '../errors.js'
+import { CaloprodError, describeError } from '../errors.js'
 
 /** What to tell a person for the PostgreSQL error codes a catalog query meets. */
 const ADVICE: Record<string, string> = {
@@ -45,6 +45,8 @@ export function isTransient(err: unknown): boolean {
  */
 export function catalogError(err: unknown, where: string): CaloprodError {
   if (err instanceof CaloprodError) return err
+  // A local file's trouble (a rename into the output directory) is the file's, never the catalog's.
+  if (typeof (err as NodeJS.ErrnoException)?.path === 'string') return new CaloprodError(describeError(err), 1, { cause: err })
   const code = codeOf(err)
   const message = (err as Error)?.message ?? String(err)
   if (code && ADVICE[code]) return new CaloprodError(`FileCatalog ${where}: ${message} (${code}); ${ADVICE[code]}`, 1, { cause: err })

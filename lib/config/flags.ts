@@ -151,6 +151,17 @@ export const FLAGS = {
   'do-cdb-upload': {
     key: 'doCdbUpload', kind: 'boolean', help: 'insert the payloads into the CDB (without it: print the plan, change nothing)',
   },
+  since: {
+    key: 'since', kind: 'string', value: 'DURATION',
+    help: 'only the runs whose state changed in the last DURATION (e.g. 1d, 12h), as the nightly report recorded them',
+    parse: parseDuration,
+  },
+  stdout: { key: 'stdout', kind: 'boolean', help: 'print the page on stdout; writes nothing in the output directory, not even the log' },
+  'output-file': {
+    key: 'outputFile', kind: 'string', value: 'PATH',
+    help: 'write the page to PATH instead of <output>/report.html; writes nothing in the output directory, not even the log',
+    parse: absolute,
+  },
   'max-memory': {
     key: 'maxMemory', kind: 'string', value: 'GB',
     help: 'most memory a job held for memory is given when released (default 4)', parse: parseGigabytes,

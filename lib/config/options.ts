@@ -71,6 +71,12 @@ export interface Options {
   doCdbUpload: boolean
   /** Print JSON for scripts instead of lines (status). */
   json: boolean
+  /** Print the report's page on stdout instead of writing it (read-only: no log, no file in the output directory). */
+  stdout: boolean
+  /** status: only the runs whose state changed in the last this many seconds. */
+  since: number | undefined
+  /** Write the report's page here instead of <output>/report.html (read-only for the output directory). */
+  outputFile: string | undefined
   /** GB a job held for memory may be given at most. @default 4 */
   maxMemory: number
   /** A job held for memory is released with its memory times this. @default 1.5 */
@@ -121,6 +127,9 @@ export function defaultOptions(env: Env, cwd: string): Options {
     maxAttempts: 3,
     doCdbUpload: false,
     json: false,
+    stdout: false,
+    outputFile: undefined,
+    since: undefined,
     maxMemory: 4,
     memoryScale: 1.5,
     runs: undefined,
@@ -183,6 +192,7 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
     if (name === 'output') outputGiven = true
     if (name === 'min-events') minEventsGiven = true
   }
+  checkOtherVariables(env, cwd, accepted)
   if (!Object.hasOwn(options.rules.runTypes, options.runType)) {
     const source = parsed['run-type'] === undefined && env[envName('run-type')] ? envName('run-type') : '--run-type'
     const known = Object.keys(options.rules.runTypes).join(', ')
@@ -193,6 +203,22 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
   return options
 }
 
+/**
+ * Checks the CALOPROD_<FLAG> variables of flags this stage does not take: the Taskfile exports them for the whole
+ * pipeline, so a bad one (MEMORY=lots) stops its first stage, before the query runs, not the stage that uses it.
+ */
+function checkOtherVariables(env: Env, cwd: string, accepted: readonly FlagName[]): void {
+  for (const [name, spec] of Object.entries(FLAGS) as [FlagName, FlagSpec][]) {
+    const raw = env[envName(name)]
+    if (accepted.includes(name) || !raw || !spec.parse) continue
+    try {
+      spec.parse(raw, cwd)
+    } catch (err) {
+      throw new UsageError(`${envName(name)}: ${(err as Error).message}`)
+    }
+  }
+}
+
 /** The usage text of a stage: what it does, then each flag it takes. */
 export function usage(command: string, summary: string, accepted: readonly FlagName[]): string {
   const lines = accepted.map((name) => {
@@ -200,8 +226,10 @@ export function usage(command: string, summary: string, accepted: readonly FlagN
     const left = `${spec.alias ? `-${spec.alias}, ` : '    '}--${name}${spec.value ? ` ${spec.value}` : ''}`
     return `  ${left.padEnd(34)} ${spec.help}`
   })
-  return `Usage: ${command} [flags]\n\n${summary}\n\nFlags:\n${lines.join('\n')}\n\n` +
-    `A flag not given may come from the environment: --min-events from CALOPROD_MIN_EVENTS, and so on.\n`
+  // The example names a flag this stage takes (min-events where it does), and none when it takes no value.
+  const example = accepted.includes('min-events') ? 'min-events' : accepted.find((name) => FLAGS[name].kind === 'string')
+  const fromEnv = example ? `\nA flag not given may come from the environment: --${example} from ${envName(example)}, and so on.\n` : ''
+  return `Usage: ${command} [flags]\n\n${summary}\n\nFlags:\n${lines.join('\n')}\n${fromEnv}`
 }
 
 /** `--flag -5` as `--flag=-5`: a negative number after a flag is its (bad) value, not short flags for mri. */

@@ -78,10 +78,20 @@ export async function commitTemp(temp: string, path: string): Promise<boolean> {
     settled(temp)
     return false
   }
-  await rename(temp, path)
+  await renameOrDrop(temp, path)
   settled(temp)
   await syncDirectory(dirname(path))
   return true
+}
+
+/** Renames a finished temporary file into place, or removes it when that fails (a directory at `path`, a full disk). */
+async function renameOrDrop(temp: string, path: string): Promise<void> {
+  try {
+    await rename(temp, path)
+  } catch (err) {
+    await unlink(temp).catch(() => {})
+    throw err
+  }
 }
 
 /** Makes a rename or a new file durable: without it a crash can forget the new directory entry. */
@@ -139,7 +149,7 @@ async function replaceWith(path: string, bytes: Buffer, mode: number | undefined
     throw err
   }
   await handle.close()
-  await rename(temp, path)
+  await renameOrDrop(temp, path)
   settled(temp)
   await syncDirectory(dirname(path))
   return true

@@ -1,6 +1,6 @@
 import { statfsSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { CaloprodError } from '../errors.js'
+import { CaloprodError, fileError } from '../errors.js'
 
 /** Error codes of a write that failed for want of room: the device is full, or the user's quota is. */
 const NO_ROOM: Record<string, string> = { ENOSPC: 'no space left on the device', EDQUOT: 'the disk quota is exceeded' }
@@ -29,11 +29,12 @@ function freeSpace(path: string): string | undefined {
 
 /**
  * A write error as one line for a person: for a full disk or quota, the file being written and the space left
- * there (so it is not taken for the catalog's or the CDB's fault); any other error as it is.
+ * there (so it is not taken for the catalog's or the CDB's fault); a directory, a permission or a read-only file system
+ * in the way, naming `path` (not its temporary file); any other error as it is.
  */
 export function writeError(err: unknown, path: string): unknown {
   const code = (err as NodeJS.ErrnoException)?.code
-  if (!code || !NO_ROOM[code]) return err
+  if (!code || !NO_ROOM[code]) return fileError(err, path) ?? err
   const free = freeSpace(path)
   const room = free === undefined ? '' : `; ${free} free in ${dirname(path)}`
   return new CaloprodError(`cannot write ${path}: ${NO_ROOM[code]} (${code})${room}`, 1, { cause: err })

@@ -1,5 +1,6 @@
 // Everything the report reads: the files the other stages wrote, and the scheduler asked as status asks it.
-// A file not written yet is "nothing yet", never an error; a malformed one fails the report, naming it.
+// A file not written yet is "nothing yet", never an error. Each file is read with the stages' own rules; one they
+// would refuse (malformed, unreadable) is left out and named in `problems`, so the page is still written and says so.
 import { readdir, stat } from 'node:fs/promises'
 import type { Env } from '../config/options.js'
 import { readCheckSummary, type CheckSummary } from '../cdb/check-summary.js'
@@ -13,6 +14,7 @@ import { readLedger, type LedgerRow } from '../files/ledger.js'
 import type { PayloadType } from '../config/calibrations.js'
 import { readUploads, type UploadRow } from '../upload/ledger.js'
 import { absentPayloads, runOutputDir } from '../upload/payload-files.js'
+import { readLastNight, type LastNight } from './last-night.js'
 import { readRunFiles, type RunFiles } from './run-files.js'
 
 export interface ReportOptions {
@@ -50,6 +52,10 @@ export interface ReportInputs {
   absent: Map<number, PayloadType[]>
   scheduler: SchedulerView
   check: CheckSummary | undefined
+  /** How each stage last ended, for the banner. */
+  lastNight: LastNight
+  /** One line per file that could not be read, naming it: the page shows what it could without it. */
+  problems: string[]
 }
 
 const exists = (path: string) => stat(path).then(() => true, () => false)
@@ -71,23 +77,31 @@ async function askScheduler(options: ReportOptions, env: Env): Promise<Scheduler
 /** Reads every input of the report. */
 export async function gatherInputs(options: ReportOptions, env: Env, now: Date): Promise<ReportInputs> {
   const { output, runType } = options
-  const process = await optional(layout.processCsv(output, runType), readProcessList)
+  const problems: string[] = []
+  /** What `read` gives, or `fallback` with the reason (naming the file) in `problems`. */
+  const tolerant = <T>(read: () => Promise<T>, fallback: T): Promise<T> =>
+    read().catch((err: unknown) => {
+      problems.push(err instanceof CaloprodError ? err.message : String((err as Error)?.message ?? err))
+      return fallback
+    })
+  const process = await tolerant(() => optional(layout.processCsv(output, runType), readProcessList), undefined)
   const toProcess = new Set((process ?? []).map((run) => run.runnumber))
-  const [runList, settled, lists, runFiles, ledger, check, scheduler] = await Promise.all([
-    optional(layout.runListCsv(output, runType), readRunList),
-    optional(layout.settledCsv(output, runType), readSettled),
+  const [runList, settled, lists, runFiles, ledger, check, scheduler, uploads, lastNight] = await Promise.all([
+    tolerant(() => optional(layout.runListCsv(output, runType), readRunList), undefined),
+    tolerant(() => optional(layout.settledCsv(output, runType), readSettled), undefined),
     readdir(layout.datasetsDir(output)).catch(() => [] as string[]),
-    readRunFiles(layout.reduceCsv(output), layout.missingCsv(output, runType), toProcess),
-    readLedger(layout.ledgerCsv(output)),
-    readCheckSummary(layout.checkJson(output, runType)),
+    tolerant(() => readRunFiles(layout.reduceCsv(output), layout.missingCsv(output, runType), toProcess), new Map<number, RunFiles>()),
+    tolerant(() => readLedger(layout.ledgerCsv(output)), { rows: [] as LedgerRow[], tornTail: false }),
+    tolerant(() => readCheckSummary(layout.checkJson(output, runType)), undefined),
     askScheduler(options, env),
+    tolerant(() => readUploads(layout.uploadsCsv(output)), { rows: [] as UploadRow[], tornTail: false }),
+    tolerant(() => readLastNight(output), { stages: {}, lastGood: null, badSince: null } as LastNight),
   ])
-  const uploads = await readUploads(layout.uploadsCsv(output))
   const types = options.rules.payloadTypes
   const absent = new Map<number, PayloadType[]>()
   for (const run of process ?? []) {
     if (!(await exists(runOutputDir(output, run.runnumber, run.tag)))) continue
-    absent.set(run.runnumber, await absentPayloads(output, run.runnumber, run.tag, types))
+    absent.set(run.runnumber, await tolerant(() => absentPayloads(output, run.runnumber, run.tag, types), []))
   }
   return {
     options,
@@ -102,5 +116,7 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date):
     absent,
     scheduler,
     check,
+    lastNight,
+    problems,
   }
 }

@@ -1,10 +1,12 @@
 // The page: one self-contained HTML file (inline CSS, inline SVG, no script, nothing fetched), so it reads the same
 // from file://, from a web server and as a mail attachment.
 import type { AttentionItem } from './attention.js'
+import type { StateChange } from './changes.js'
+import { failedSinceGood, type LastNight } from './last-night.js'
 import { escapeHtml, utcMinute } from './html.js'
 import type { Figure } from './plots/render.js'
 import type { RunView } from './runs.js'
-import { REPORT_STATES } from './states.js'
+import { REPORT_STATES, STATE_BY_NAME } from './states.js'
 import { attentionTable, runsTable } from './table.js'
 
 export interface PageModel {
@@ -19,6 +21,12 @@ export interface PageModel {
   figures: Figure[]
   /** Where the numbers come from, one sentence each. */
   sources: string[]
+  /** How the stages last ended (log/last-night.json). */
+  lastNight: LastNight
+  /** Files the report could not read, one line each naming the file. */
+  problems: string[]
+  /** The runs whose state changed since the last good night; undefined before there is a record that old. */
+  changes: { since: string; runs: StateChange[] } | undefined
   /** The story of each run to process (`why`'s lines), by run: a section `#run-<run>` the table links to. */
   stories?: ReadonlyMap<number, readonly string[]>
 }
@@ -49,6 +57,8 @@ h3{font-size:14px;margin:18px 0 4px}
 p{margin:4px 0}
 .made{color:#555}
 .banner{background:#fff3cd;border:1px solid #e0b84c;padding:8px 12px;margin:12px 0;border-radius:4px}
+.banner.failed{background:#fde2e1;border-color:#d0453f}
+.banner ul{margin:4px 0;padding-left:20px}
 .empty{background:#f3f3f3;padding:16px;border-radius:4px;margin:16px 0}
 ul.headline{list-style:none;padding:0;margin:12px 0;display:flex;flex-wrap:wrap;gap:8px}
 ul.headline li{border:1px solid #ddd;border-radius:4px;padding:6px 10px;min-width:120px}
@@ -88,6 +98,36 @@ function figureHtml(figure: Figure): string {
   )
 }
 
+/** The banner of a bad night: the stage that failed last, its line, and since when there was no good night. */
+function nightBanner(runType: string, lastNight: LastNight): string | undefined {
+  const failed = failedSinceGood(lastNight)
+  if (failed.length === 0) return undefined
+  const [[stage, end], ...others] = failed
+  const also = others.length ? ` Also failed since: ${others.map(([name, e]) => `${name} (${utcMinute(e.at)})`).join(', ')}.` : ''
+  const since = lastNight.lastGood
+    ? `${runType} has had no good night since ${utcMinute(lastNight.lastGood)} (the last submit that succeeded).`
+    : `${runType} has had no good night in this output directory yet (failing since ${utcMinute(lastNight.badSince ?? end.at)}).`
+  return (
+    `<div class="banner failed" id="last-night"><p><b>${escapeHtml(stage)} failed</b> at ${utcMinute(end.at)} ` +
+    `(exit ${end.code}): <span class="line">${escapeHtml(end.line)}</span></p><p>${escapeHtml(since + also)} ` +
+    'The page below shows what the stages wrote before.</p></div>'
+  )
+}
+
+/** The runs whose state changed since the last good night: before and now. */
+function changesSection({ since, runs }: NonNullable<PageModel['changes']>): string[] {
+  const label = (state: string | undefined) => (state === undefined ? 'new' : (STATE_BY_NAME.get(state as never)?.label ?? state))
+  const rows = runs.map(
+    (c) => `<tr><td>${c.runnumber}</td><td>${escapeHtml(c.tag)}</td><td>${escapeHtml(label(c.before))}</td><td class="state s-${c.now}">${escapeHtml(label(c.now))}</td></tr>`,
+  )
+  return [
+    `<h2 id="changes">Changed since the last good night, ${utcMinute(since)} (${runs.length})</h2>`,
+    runs.length
+      ? `<table id="changes-table"><thead><tr><th>run</th><th>tag</th><th>then</th><th>now</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`
+      : '<p class="none">No run changed state.</p>',
+  ]
+}
+
 /** The whole page. */
 export function renderPage(model: PageModel): string {
   const title = `caloprod ${model.runType}`
@@ -104,6 +144,15 @@ export function renderPage(model: PageModel): string {
     `<h1>${escapeHtml(title)}</h1>`,
     `<p class="made">${escapeHtml(model.output)}</p>`,
   ]
+  const night = nightBanner(model.runType, model.lastNight)
+  if (night) parts.push(night)
+  if (model.problems.length) {
+    const items = model.problems.map((p) => `<li>${escapeHtml(p)}</li>`).join('')
+    parts.push(
+      `<div class="banner failed" id="unreadable"><p><b>Files the report could not read</b> (left out of the page below):</p>` +
+        `<ul>${items}</ul></div>`,
+    )
+  }
   if (model.schedulerError) {
     parts.push(
       `<p class="banner" id="scheduler-silent"><b>The scheduler did not answer</b>: ${escapeHtml(model.schedulerError)}. ` +
@@ -122,6 +171,7 @@ export function renderPage(model: PageModel): string {
       headline(model.runs, model.madeAt),
       `<h2 id="attention">Runs that need a person (${model.attention.length})</h2>`,
       attentionTable(model.attention),
+      ...(model.changes ? changesSection(model.changes) : []),
       '<h2 id="plots">Plots</h2>',
       ...model.figures.map(figureHtml),
       `<h2 id="runs">Every run (${model.runs.length})</h2>`,

@@ -1,6 +1,6 @@
 // Per run of reduce.csv: how many files the catalog has, how many events they hold, and how many of them the
-// lists stage found missing on disk. reduce.csv is read through the one reader of query.csv and reduce.csv
-// (lib/files/query-csv.ts), batch by batch.
+// lists stage found missing on disk. reduce.csv is read through the stages' own reader of query.csv and reduce.csv
+// (lib/files/query-csv.ts), batch by batch, so the page refuses what the stages refuse, naming the file and line.
 import { stat } from 'node:fs/promises'
 import { readTable } from '../files/csv.js'
 import { readQueryBatches } from '../files/query-csv.js'

@@ -3,7 +3,7 @@ import { byRunTag, reconcile, runState, type RunState } from '../scheduler/job-s
 import { runTagKey } from '../files/dataset-list.js'
 import type { SchedulerJob } from '../scheduler/scheduler.js'
 import type { LedgerRow } from '../files/ledger.js'
-import { describeState } from '../status.js'
+import { describeState, lastCheck, uploadVerdict } from '../status.js'
 import { decideHeld } from '../scheduler/memory-hold.js'
 import type { ReportInputs } from './gather.js'
 import { latestUploads } from '../upload/ledger.js'
@@ -68,12 +68,9 @@ export function runViews(inputs: ReportInputs): RunView[] {
   for (const run of inputs.process ?? []) if (!universe.has(run.runnumber)) universe.set(run.runnumber, run.tag)
   const toProcess = new Set((inputs.process ?? []).map((run) => run.runnumber))
   const rows = byRunTag(settledLedger(inputs), (row) => runTagKey(row.runnumber, row.tag))
-  const uploaded = new Map<string, number>()
-  for (const row of latestUploads(inputs.uploads).values()) {
-    if (row.state !== 'uploaded') continue
-    const key = runTagKey(row.runnumber, row.tag)
-    uploaded.set(key, (uploaded.get(key) ?? 0) + 1)
-  }
+  const uploads = byRunTag([...latestUploads(inputs.uploads).values()], (row) => runTagKey(row.runnumber, row.tag))
+  const types = inputs.options.rules.payloadTypes
+  const checkedAt = lastCheck(inputs.lastNight)
   const jobs: Map<string, SchedulerJob[]> | undefined = inputs.scheduler.answered
     ? byRunTag(inputs.scheduler.jobs, (job) => job.runTag)
     : undefined
@@ -83,6 +80,8 @@ export function runViews(inputs: ReportInputs): RunView[] {
     const mine = rows.get(key) ?? []
     const job: RunState | undefined = jobs && runState(runnumber, tag, mine, jobs.get(key) ?? [])
     const settled = inputs.settled.get(runnumber)
+    const written = types.filter((type) => !(inputs.absent.get(runnumber) ?? []).includes(type))
+    const verdict = uploadVerdict(uploads.get(key) ?? [], written, checkedAt)
     const facts: RunFacts = {
       runnumber,
       tag,
@@ -90,7 +89,7 @@ export function runViews(inputs: ReportInputs): RunView[] {
       settled: settled !== undefined && settled.tag === tag,
       job,
       lastRow: mine.at(-1),
-      uploaded: uploaded.get(key) ?? 0,
+      uploaded: verdict.uploaded,
       maxAttempts: inputs.options.maxAttempts,
     }
     const state = classify(facts)
@@ -108,7 +107,9 @@ export function runViews(inputs: ReportInputs): RunView[] {
       runnumber,
       tag,
       state,
-      detail: detailOf(state, facts, hasList, inputs) + (held?.release ? `; next night: ${held.note}` : '') +
+      detail:
+        (state === 'done' && verdict.note ? `${verdict.note}; ` : '') +
+        detailOf(state, facts, hasList, inputs) + (held?.release ? `; next night: ${held.note}` : '') +
         (absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''),
       attempts: job?.attempts ?? new Set(mine.filter((r) => r.cluster !== undefined).map((r) => r.cluster)).size,
       events: sameTag?.events,

@@ -79,6 +79,10 @@ t.test('usage lists every flag of the stage', async (t) => {
   t.match(text, /-i, --run-type TYPE/)
   t.match(text, /-h, --help/)
   t.notMatch(text, /--memory/)
+  t.match(text, /--run-type from CALOPROD_RUN_TYPE, and so on/, 'the environment example is a flag the stage takes')
+  t.notMatch(text, /min-events/)
+  t.match(usage('x', 'X.', ['min-events', 'output']), /--min-events from CALOPROD_MIN_EVENTS/)
+  t.notMatch(usage('x', 'X.', ['help', 'verbose']), /environment/, 'no example where no flag takes a value')
 })
 
 t.test('CALOPROD_<FLAG> variables stand in for flags not given; flags win; empty means unset', async (t) => {
@@ -118,4 +122,10 @@ t.test('--db-tries and --cdb-tries count tries; their old names (--db-retries, -
   const text = usage('x', 'X.', flags)
   t.match(text, /--db-tries N/)
   t.notMatch(text, /retries N/, 'help shows only the present names')
+})
+
+t.test("a bad CALOPROD_<FLAG> of a flag the stage does not take is refused too, naming the variable", async (t) => {
+  t.throws(() => resolveOptions([], { CALOPROD_MEMORY: 'lots' }, '/w', ['output']), { constructor: UsageError, message: /^CALOPROD_MEMORY: / })
+  t.doesNotThrow(() => resolveOptions([], { CALOPROD_MEMORY: '2' }, '/w', ['output']))
+  t.doesNotThrow(() => resolveOptions([], { CALOPROD_MEMORY: '' }, '/w', ['output']), 'empty means unset')
 })

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap'
 import { loadCatalog } from '../demo/load.js'
 import { freshDatabase } from '../helpers/database.js'
 import { TAG, writeStageInputs } from '../helpers/condor-output.js'
-import { FAKE_GENSTATUS } from '../helpers/fake-condor.js'
+import { FAKE_GENSTATUS, fakeCondorEnv, readFakeState } from '../helpers/fake-condor.js'
 import { runStageHere } from '../helpers/run-script.js'
 
 /** A 2 MB tmpfs, unmounted and removed when the test ends; it needs root, elsewhere the test says why it did not run. */
@@ -63,4 +63,20 @@ t.test('condor with its output on a full disk names the file it was writing', as
   const result = await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(output, 'logs'), '--quiet'])
   t.equal(result.code, 1)
   t.match(result.stderr, new RegExp(`^caloprod condor: cannot write ${output}/(condor/\\S+|log/\\S+\\.log): no space left on the device \\(ENOSPC\\); 0 bytes free in `))
+})
+
+t.test('submit on a full disk names the file it was writing, leaves no temporary file and submits nothing', async (t) => {
+  const { disk, why } = mountTmpfs(t)
+  if (!disk) return t.skip(why ?? 'no tmpfs', async () => {})
+  const output = join(disk, 'out')
+  const env = fakeCondorEnv(join(t.testdir(), 'condor.json'))
+  writeStageInputs(output, [{ run: 68001, tag: TAG, files: ['/d/a.root'] }, { run: 68002, tag: TAG, files: ['/d/b.root'] }])
+  t.equal((await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(output, 'logs'), '--quiet'], env)).code, 0)
+  writeFileSync(join(output, 'log', `${new Date().toISOString().slice(0, 10)}.log`), 'x'.repeat(8000), { flag: 'a' })
+  fill(disk, 0)
+  const result = await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)
+  t.equal(result.code, 1)
+  t.match(result.stderr, new RegExp(`^caloprod submit: cannot write ${output}/\\S+: no space left on the device \\(ENOSPC\\); 0 bytes free in \\S+\\n$`))
+  t.same(allFiles(output).filter((name) => name.endsWith('.tmp')), [], 'no temporary file left')
+  t.equal(readFakeState(join(t.testdir(), 'condor.json')).jobs.length, 0, 'nothing submitted')
 })

@@ -1,5 +1,4 @@
 // The report's view of finished runs: `uploaded` (the upload ledger has its payloads) and incomplete (genStatus
-import { SEED_RULES } from '../../lib/rules/seed.js'
 // wrote no file for a type), in the states, the details and the runs that need a person.
 import t from 'tap'
 import type { SchedulerJob } from '../../lib/scheduler/scheduler.js'
@@ -25,7 +24,7 @@ const upload = (runnumber: number, type: UploadRow['type'], state: UploadRow['st
 function inputs(uploads: UploadRow[], absent: Map<number, string[]>): ReportInputs {
   const runs = [70001, 70002, 70003].map((runnumber) => ({ runnumber, tag }))
   return {
-    options: { output: '/nowhere', runType: 'run3auau', maxAttempts: 3, timeout: 60, rules: SEED_RULES },
+    options: { output: '/nowhere', runType: 'run3auau', maxAttempts: 3, timeout: 60, rules: { payloadTypes: ['CEMC_meanTime', 'HCALIN_meanTime', 'HCALOUT_meanTime'] } },
     now,
     runList: runs,
     process: runs.map((run) => ({ ...run, missing: [], outdated: [], why: '' })),
@@ -37,6 +36,8 @@ function inputs(uploads: UploadRow[], absent: Map<number, string[]>): ReportInpu
     absent: absent as ReportInputs['absent'],
     scheduler: { answered: true, jobs: runs.map((r, i) => finished(r.runnumber, 10 + i)) },
     check: undefined,
+    lastNight: { stages: {}, lastGood: null, badSince: null },
+    problems: [],
   }
 }
 
@@ -47,7 +48,7 @@ t.test('a finished run with uploaded payloads is uploaded; without, done; a fail
     upload(70001, 'HCALIN_meanTime', 'uploaded'),
     upload(70003, 'CEMC_meanTime', 'uploading'),
     upload(70003, 'CEMC_meanTime', 'failed'),
-  ], new Map()))
+  ], new Map([[70001, ['HCALOUT_meanTime']]])))
   t.same(views.map((v) => v.state), ['uploaded', 'done', 'done'])
   t.match(views[0].detail, /^2 payloads uploaded to the CDB, awaiting the next check/)
 })
@@ -58,4 +59,32 @@ t.test('a finished run lacking a payload file is incomplete: in its detail and a
   t.notMatch(views[2].detail, /incomplete/)
   const items = needsAPerson(views, now)
   t.same(items.filter((i) => i.what === 'incomplete').map((i) => i.runnumber), [70002])
+})
+
+t.test('runs that need a person: one row per run with its reasons joined; routine missing files are not among them', async (t) => {
+  const views = runViews(inputs([], new Map([[70002, ['HCALOUT_meanTime']]])))
+  const [held, done, other] = views
+  Object.assign(held, { state: 'held', holdReason: 'over memory', lastJob: '1.0', absent: ['CEMC_meanTime'], missing: 2, files: 10, toProcess: true })
+  Object.assign(other, { missing: 3, files: 40, toProcess: true, hasList: true })
+  const items = needsAPerson([held, done, other], now)
+  t.same(items.map((i) => i.runnumber).sort(), [held.runnumber, done.runnumber].sort(), 'a run with a list and some files missing is routine')
+  const row = items.find((i) => i.runnumber === held.runnumber)!
+  t.equal(items.filter((i) => i.runnumber === held.runnumber).length, 1, 'a held run once')
+  t.equal(row.what, 'held, incomplete')
+  t.match(row.detail, /^over memory; job 1\.0; genStatus wrote no CEMC_meanTime/)
+})
+
+t.test('a run partly uploaded is done, not uploaded; so is one a check after the upload still found missing', async (t) => {
+  const partly = runViews(inputs([upload(70001, 'CEMC_meanTime', 'uploaded'), upload(70001, 'HCALIN_meanTime', 'failed')], new Map()))
+  t.equal(partly[0].state, 'done')
+  t.match(partly[0].detail, /^partly uploaded: 1 of 3 payloads in the CDB \(newcdbtag\), not HCALIN_meanTime, HCALOUT_meanTime: run upload again; /)
+  const all = (['CEMC_meanTime', 'HCALIN_meanTime', 'HCALOUT_meanTime'] as const).map((type) => upload(70001, type, 'uploaded'))
+  t.equal(runViews(inputs(all, new Map()))[0].state, 'uploaded', 'every payload in: uploaded, awaiting the next check')
+  const checked = inputs(all, new Map())
+  checked.lastNight.stages.check = { at: '2026-12-02T02:05:00Z', code: 0, line: 'check: 3 runs to process' }
+  const after = runViews(checked)[0]
+  t.equal(after.state, 'done', 'not "awaiting the next check" once a check has run and still lists it')
+  t.match(after.detail, /^uploaded to the CDB \(newcdbtag\) at 2026-12-01T03:00:00Z, but the check at 2026-12-02T02:05:00Z still found it missing or outdated/)
+  checked.lastNight.stages.check = { at: '2026-12-01T02:05:00Z', code: 0, line: '' }
+  t.equal(runViews(checked)[0].state, 'uploaded', 'a check before the upload says nothing of it')
 })
