@@ -1,14 +1,14 @@
 #!/usr/bin/env -S npx tsx
 // `npx tsx bench/csv-parsers.ts [rows]`: the throughput of the one fast CSV path, on a query.csv of `rows` rows
-// (default 1,000,000; one in 1,000 with a quoted path): the catalog's COPY answer through its filter, and the
-// file read back as reduce reads it (scan, and csv-parse's stream on the same file for comparison; then, on the file without quotes, the copy of the kept lines). Prints MB/s of each, best of three.
+// (default 1,000,000; one in 1,000 with a quoted path): the file read back as reduce reads it (scan, and csv-parse's
+// stream on the same file for comparison; then, on the file without quotes, the copy of the kept lines). Prints MB/s
+// of each, best of three.
 // Not part of the tests; compare before and after a change to the CSV code.
 import { createReadStream } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { parse } from 'csv-parse'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { SelectionFilter, type SkippedRow } from '../lib/catalog/query-files.js'
 import { openCsvWriter } from '../lib/files/csv-lines.js'
 import { copyQueryLines, QUERY_TABLE, scanQueryCsv } from '../lib/files/query-csv.js'
 
@@ -33,13 +33,6 @@ async function best(name: string, once: () => Promise<void>): Promise<void> {
   }
   console.log(`${name.padEnd(28)} ${(mb / (fastest / 1000)).toFixed(0).padStart(5)} MB/s (${fastest.toFixed(0)} ms, ${mb.toFixed(0)} MB)`)
 }
-
-await best('COPY answer through filter', async () => {
-  const filter = new SelectionFilter()
-  const skipped: SkippedRow[] = []
-  for (let pos = 0; pos < body.length; pos += 65536) filter.push(body.subarray(pos, pos + 65536), skipped)
-  filter.end()
-})
 
 const dir = await mkdtemp(join(tmpdir(), 'caloprod-bench-csv-'))
 try {

@@ -3,7 +3,8 @@ import { connectCatalog, describeTarget, type CatalogTarget } from './catalog/co
 import { catalogFingerprint, saveStamp, stampFor, unchangedSince } from './catalog/fingerprint.js'
 import { queryFiles, type QueryFilesOptions, type SkippedRow, type TrapCounts } from './catalog/query-files.js'
 import { buildSelection } from './catalog/selection.js'
-import { openCsvWriter } from './files/csv-lines.js'
+import { openAtomicWriter } from './files/atomic.js'
+import { formatCsvRecord } from './files/csv-lines.js'
 import { layout } from './files/layout.js'
 import { QUERY_TABLE } from './files/query-csv.js'
 import type { Log } from './log.js'
@@ -18,13 +19,6 @@ export interface QueryOptions extends QueryFilesOptions {
   onRows?: (received: number) => void
 }
 
-/** The rows in chunks of whole CSV lines (no field of query.csv holds a line break). */
-function countLines(chunks: readonly Buffer[]): number {
-  let lines = 0
-  for (const chunk of chunks) for (let at = chunk.indexOf(0x0a); at !== -1; at = chunk.indexOf(0x0a, at + 1)) lines++
-  return lines
-}
-
 export interface QueryResult {
   files: number
   runs: number
@@ -37,11 +31,11 @@ export interface QueryResult {
 }
 
 /**
- * The query stage: streams the catalog's selection (CSV written by the server, through COPY) into
- * `<output>/query.csv`. The file is replaced only when the whole query succeeded and its content changed;
- * on any error it stays as it was.
- * Transient failures (the server restarting or in recovery, too many connections, a dropped connection,
- * a recovery conflict) are tried again with backoff; anything else fails at once.
+ * The query stage: streams the catalog's selection into `<output>/query.csv`. The file is replaced only when the
+ * whole query succeeded and its content changed; on any error it stays as it was.
+ * Transient failures (the server restarting or in recovery, too many connections, a dropped or terminated
+ * connection, a recovery conflict) are tried again with backoff, each try on a new connection from the start,
+ * what a failed try wrote dropped; anything else fails at once.
  */
 export async function runQuery(
   target: CatalogTarget,
@@ -81,7 +75,9 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
   try {
     // A fingerprint the server cannot give (a version without the hash functions) costs only the skip.
     const fingerprint = await catalogFingerprint(sql, statements.fingerprint, options.statementTimeout).catch((err) => {
-      if (isTransient(err)) throw err
+      // Only a statement this server cannot run (SQL classes 42, 0A, 22) is skipped; what the query would meet too
+      // (a lost connection, a refused password, a missing database) is the query's failure, tried again or not.
+      if (!/^(42|0A|22)/.test(String((err as { code?: unknown }).code))) throw err
       log.warn(`the catalog's fingerprint failed (${catalogError(err, describeTarget(target)).message}): asking for the whole selection`)
       return null
     })
@@ -97,17 +93,17 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
     log.info(`the catalog's fingerprint (${stamp.catalog}) is the last query's: ${path} kept`)
     return { ...last.result, changed: false, unchangedCatalog: true, path }
   }
-  const writer = await openCsvWriter(path, QUERY_TABLE)
+  const writer = await openAtomicWriter(path)
   const skipped: SkippedRow[] = []
-  let received = 0
   let result
   try {
-    // The server writes the CSV; the rows pass through to the temporary file as they arrive.
-    result = await queryFiles(sql, options, async (rows, bad) => {
+    await writer.write(formatCsvRecord(QUERY_TABLE.columns))
+    // Each batch is written as it comes, before the next row is read from the server.
+    result = await queryFiles(sql, options, (rows, bad, received) => {
       // A few examples are enough to act on; a hostile catalog must not flood the log.
       skipped.push(...bad.slice(0, Math.max(0, 20 - skipped.length)))
-      await writer.writeFormatted(rows)
-      if (options.onRows) options.onRows((received += countLines(rows) + bad.length))
+      writer.writeNow(rows)
+      options.onRows?.(received)
     })
   } catch (err) {
     await writer.abort()

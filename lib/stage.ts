@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import mri from 'mri'
 import { envName, resolveOptions, usage, type Env, type FlagName, type Options } from './config/options.js'
 import { CaloprodError, describeError, exitCodeOf, UsageError } from './errors.js'
-import { sweepStaleTemps } from './files/atomic.js'
+import { sweepStaleTemps, withOwnTemps } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { acquireLock, lockOwner, type ReleaseLock } from './lock.js'
 import { logFileFor, openLog, type Log } from './log.js'
@@ -67,6 +67,11 @@ export interface StageIo {
    * remove this process's temporary files; undefined again when the body is done.
    */
   onInterrupt?: (cleanup: ((signal: string) => Promise<void>) | undefined) => void
+  /**
+   * Rejects with an error no code caught (the process's uncaught exceptions and rejections): the stage then
+   * fails at once as on any error, its lock released and its temporary files removed, while the body may still run.
+   */
+  internalError?: Promise<never>
   /**
    * Called when a stage of a pipeline leaves the lock between stages (`lock`, its text): the command starts a
    * process that removes it once the pipeline has ended (lib/lock.ts removeWhenEnded).
@@ -175,7 +180,9 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
         const swept = (await Promise.all(STAGE_DIRS.map((dir) => sweepStaleTemps(dir(options.output))))).reduce((a, b) => a + b, 0)
         if (swept) log.info(`removed ${swept} temporary files left by killed runs`)
       }
-      summary = await body({ options, argv: io.argv, log, env: io.env, progress, stdout: io.stdout })
+      // The one cleanup of every way a stage ends: its own temporary files go, then the lock.
+      const ctx = { options, argv: io.argv, log, env: io.env, progress, stdout: io.stdout }
+      summary = await withOwnTemps(() => (io.internalError ? Promise.race([body(ctx), io.internalError]) : body(ctx)))
     } finally {
       io.onInterrupt?.(undefined)
       progress.clear()

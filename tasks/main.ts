@@ -4,7 +4,6 @@ import { once } from 'node:events'
 import { realpathSync } from 'node:fs'
 import { constants } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { isPostgresNullSocketWrite } from '../lib/catalog/known-bugs.js'
 import { resolveOptions, type Options } from '../lib/config/options.js'
 import { removeWhenEnded } from '../lib/lock.js'
 import { runStage, type Stage, type StageBody, type StageSpec } from '../lib/stage.js'
@@ -88,7 +87,9 @@ function watchLock(output: string, lock: string): void {
 
 /**
  * Runs a stage as a command: sets the exit code for cron (0 done, 1 failed, 2 usage, 3 locked; 130 and 143 when
- * SIGINT or SIGTERM stopped it, after it released the lock and removed its temporary files).
+ * SIGINT or SIGTERM stopped it, after it released the lock and removed its temporary files). An error no code
+ * caught fails the stage through runStage, which releases the lock and removes the temporary files; the process
+ * then exits whatever is still pending.
  */
 async function main({ spec, body }: Stage): Promise<void> {
   const watch = process.env[LOCK_WATCH]
@@ -105,12 +106,20 @@ async function main({ spec, body }: Stage): Promise<void> {
       void (cleanup?.(signal) ?? Promise.resolve()).catch(() => {}).finally(() => process.exit(code))
     })
   }
-  process.on('uncaughtException', (err) => {
-    if (isPostgresNullSocketWrite(err)) return
-    process.stderr.write(`caloprod: internal error: ${err.stack ?? err}\n`)
-    process.exit(1)
+  let stageEnded = false
+  let crashed = false
+  const internalError = new Promise<never>((_, reject) => {
+    process.on('uncaughtException', (err) => {
+      if (stageEnded) {
+        process.stderr.write(`caloprod ${spec.name}: internal error after the stage ended: ${err.stack ?? err}\n`)
+        process.exit(1)
+      }
+      crashed = true
+      reject(err)
+    })
   })
-  process.exitCode = await runStage(
+  internalError.catch(() => {})
+  const code = await runStage(
     spec,
     {
       argv: process.argv.slice(2),
@@ -122,8 +131,12 @@ async function main({ spec, body }: Stage): Promise<void> {
       onInterrupt: (then) => {
         cleanup = then
       },
+      internalError,
       pipelineLockKept: watchLock,
     },
     body,
   )
+  stageEnded = true
+  if (crashed) process.exit(code)
+  process.exitCode = code
 }

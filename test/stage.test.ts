@@ -1,16 +1,22 @@
 // lib/stage.ts, run in-process with a fake StageIo: help, the exit codes (0 done, 1 failed, 2 usage, 3 locked),
-// the one line on stderr, the log of the output directory, read-only stages, the lock and the password in argv.
+// the one line on stderr, the log of the output directory, read-only stages, the lock and the password in argv;
+// every way a stage fails (an error no code caught included, in-process and as a command) releasing the lock and
+// removing its temporary files.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { usage, type FlagName } from '../lib/config/options.js'
 import { CaloprodError, UsageError } from '../lib/errors.js'
+import { openAtomicWriter, tempPathFor } from '../lib/files/atomic.js'
 import { layout } from '../lib/files/layout.js'
 import { acquireLock, lockOwner, processInfo } from '../lib/lock.js'
 import { logFileFor } from '../lib/log.js'
 import { NO_PROGRESS } from '../lib/progress.js'
 import { redactArgv, runStage, type StageContext, type StageIo, type StageSpec } from '../lib/stage.js'
+import { makeCatalog } from './helpers/catalog.js'
+import { freshDatabase } from './helpers/database.js'
 import { deadPid, liveProcess } from './helpers/processes.js'
+import { ROOT, runScript } from './helpers/run-script.js'
 
 const FLAGS: FlagName[] = ['help', 'output', 'verbose', 'quiet', 'db-url', 'do-condor-submit']
 const SPEC: StageSpec = { name: 'demo', summary: 'Does what a test asks.', flags: FLAGS }
@@ -276,4 +282,52 @@ t.test('the password of --db-url never reaches the log', async (t) => {
   t.equal(await runStage(SPEC, io, recorder().body), 0)
   t.match(logText(output), /start: --output \S+ --db-url postgres:\/\/calo:\*\*\*@db\/FC --verbose\n/)
   t.notMatch(logText(output) + seen.stderr + seen.stdout, /hunter2/)
+})
+
+t.test('however the body fails, its temporary files are removed and the lock released', async (t) => {
+  const output = join(testDir(t), 'out')
+  const owner = lockOwner()
+  // A streamed file and a folder built under a temporary name, both left half-made by the failure.
+  const halfWritten = async () => {
+    const writer = await openAtomicWriter(join(output, 'query.csv'))
+    await writer.write('runnumber,tag\n66500,')
+    const folder = tempPathFor(join(output, 'submission'))
+    mkdirSync(folder, { recursive: true })
+    writeFileSync(join(folder, 'jobs.csv'), 'half')
+  }
+  let crash: (err: unknown) => void = () => {}
+  const cases: [string, () => Promise<string>, RegExp][] = [
+    ['its own error', async () => (await halfWritten(), Promise.reject(new CaloprodError('cannot reach the CDB'))), /^caloprod demo: cannot reach the CDB\n$/],
+    ['an internal error', async () => (await halfWritten(), Promise.reject(new TypeError('x is undefined'))), /^caloprod demo: TypeError: x is undefined\n$/],
+    // As tasks/main.ts hands the process's uncaught errors in: the body itself never ends.
+    ['an error no code caught', async () => (await halfWritten(), crash(new TypeError('thrown from a timer')), new Promise<string>(() => {})), /^caloprod demo: TypeError: thrown from a timer\n$/],
+  ]
+  for (const [name, body, line] of cases) {
+    const internalError = new Promise<never>((_, reject) => (crash = reject))
+    const { io, seen } = fakeIo(t, ['--output', output], { internalError })
+    t.equal(await runStage({ ...SPEC, lock: true }, io, body), 1, name)
+    t.match(seen.stderr, line, `${name}: one line`)
+    t.same(readdirSync(output).filter((f) => f !== 'log' && !(owner.pipeline && f === '.caloprod.lock')), [], `${name}: no temporary file or folder${owner.pipeline ? '' : ', no lock'}`)
+  }
+})
+
+t.test('an error no code caught in a stage command: one line, exit 1, no lock, no temporary file', async (t) => {
+  const crashHook = join(ROOT, 'test', 'helpers', 'crash-when-temp.mjs')
+  // query: the error comes once its temporary file is open, while its connection to the catalog is.
+  const { url, sql } = await freshDatabase(t)
+  await makeCatalog(sql, [{ run: 66500, tag: 'v1', segment: 0, events: 600000 }])
+  const cases = [
+    ['query', '.query.csv.', ['--db-url', url], {}],
+    ['reduce', '.reduce.csv.', [], { 'query.csv': 'runnumber,tag,segment,events,full_file_path,time\n' }],
+  ] as const
+  for (const [stage, prefix, args, files] of cases) {
+    const output = join(testDir(t), stage)
+    mkdirSync(output)
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(output, name), text)
+    const result = await runScript(stage, ['--output', output, ...args], { NODE_OPTIONS: `--import ${crashHook}`, CALOPROD_CRASH_ON: prefix })
+    t.equal(result.code, 1, `${stage}: ${result.stderr}`)
+    t.equal(result.stderr, `caloprod ${stage}: TypeError: injected: an error no code catches\n`, `${stage}: one line`)
+    t.same(readdirSync(output).filter((f) => f !== 'log').sort(), Object.keys(files), `${stage}: no lock, no temporary file`)
+    t.match(readFileSync(join(output, 'log', readdirSync(join(output, 'log'))[0]), 'utf8'), /info: failed: TypeError: injected/, `${stage}: in the log`)
+  }
 })

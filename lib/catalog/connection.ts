@@ -56,7 +56,11 @@ export function describeTarget(target: CatalogTarget): string {
   return `${target.user}@${target.host}:${target.port}/${target.database}`
 }
 
-/** The postgres.js client for a target: quiet about NOTICEs, named in pg_stat_activity. */
+/**
+ * The postgres.js client for a target: quiet about NOTICEs, named in pg_stat_activity. It asks nothing of the
+ * server on connecting (`fetch_types`: caloprod sends and reads no arrays): postgres.js runs that question without
+ * handling its failure, so a connection lost during it became an error no code could catch.
+ */
 export function connectCatalog(target: CatalogTarget, options: { connectTimeout?: number } = {}): postgres.Sql {
   const socket = target.host.startsWith('/')
   return postgres({
@@ -69,6 +73,7 @@ export function connectCatalog(target: CatalogTarget, options: { connectTimeout?
     idle_timeout: 0,
     connect_timeout: options.connectTimeout ?? 30,
     onnotice: () => {},
+    fetch_types: false,
     connection: { application_name: 'caloprod' },
   })
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import type postgres from 'postgres'
 import { writeFileIfChanged } from '../files/atomic.js'
-import type { QueryFilesResult } from './query-files.js'
+import { setSession, type QueryFilesResult } from './query-files.js'
 
 /**
  * What a quiet night compares, kept beside query.csv (`query.fingerprint`) by the night that wrote it: the
@@ -20,20 +20,16 @@ export interface QueryStamp {
 }
 
 /**
- * The catalog's fingerprint: `statement` (buildSelection's `fingerprint`) in a read-only transaction, within the
- * statement timeout; undefined when it cannot cover every file the selection reads (a histogram whose file name
+ * The catalog's fingerprint: `statement` (buildSelection's `fingerprint`) in the query's read-only session, within
+ * the statement timeout (no transaction: postgres.js's `begin` leaves a promise no code holds when the connection
+ * drops in it); undefined when it cannot cover every file the selection reads (a histogram whose file name
  * does not start with its type): then every night asks. Taken before the query, never after: a change between the
  * two makes the next night query again, it is never lost.
  */
 export async function catalogFingerprint(sql: postgres.Sql, statement: string, timeoutSeconds: number): Promise<string | undefined> {
-  return sql.begin('read only', async (tx) => {
-    await tx`select set_config('statement_timeout', ${String(Math.round(timeoutSeconds * 1000))}, true),
-                    set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),
-                    set_config('standard_conforming_strings', 'on', true)`
-    await tx`select set_config('jit', 'off', true) from pg_settings where name = 'jit'`
-    const [{ datasets, files }] = await tx.unsafe(statement)
-    return String(datasets).endsWith(' 0') ? `${datasets} ${files}` : undefined
-  })
+  await setSession(sql, timeoutSeconds)
+  const [{ datasets, files }] = await sql.unsafe(statement)
+  return String(datasets).endsWith(' 0') ? `${datasets} ${files}` : undefined
 }
 
 const digest = (text: string | Buffer) => createHash('sha256').update(text).digest('hex')

@@ -1,9 +1,7 @@
-import { EventEmitter } from 'node:events'
-import type { Readable } from 'node:stream'
 import type postgres from 'postgres'
 import type { RunType } from '../config/run-types.js'
 import type { RuleSet } from '../rules/types.js'
-import { CsvLines, formatCsvRecord } from '../files/csv-lines.js'
+import { formatCsvRecord } from '../files/csv-lines.js'
 import { pathProblem, tagProblem } from '../files/names.js'
 import type { QueryRow } from '../files/query-csv.js'
 import { buildSelection } from './selection.js'
@@ -45,189 +43,130 @@ export interface TrapCounts {
 }
 
 /**
- * postgres.js 3.4 pauses the socket when a CopyData fills the stream's buffer, and resumes it only when the
- * stream is read again; when CopyDone (or the error) came in the same network chunk, the stream has ended and
- * nothing resumes it, so the next statement (COMMIT, ROLLBACK) would wait forever (porsager/postgres#499, fix
- * in PR #1016, not yet released). The stream's own read hook resumes the socket. Both hooks here lean on
- * postgres.js internals: package.json pins 3.4.9 exactly and test/catalog/postgres-pin.test.ts checks them.
+ * Takes a batch of the answer: `csv` the usable rows as query.csv's lines (without its header), `skipped` the rows
+ * left out, `received` the rows so far. It must be done with `csv` when it returns (the buffer is filled again),
+ * and it should write at once: while it runs, nothing more is read from the server, which then waits.
  */
-function resumeSocket(stream: Readable): void {
-  try {
-    stream._read(0)
-  } catch {
-    // The connection is gone: nothing to resume.
-  }
+export type QueryBatch = (csv: Buffer, skipped: readonly SkippedRow[], received: number) => void
+
+/**
+ * The session every catalog statement of the query stage runs in, set on the connection (no transaction: a try that
+ * fails is tried again on a new connection): read-only, a statement timeout of `timeoutSeconds`, and `::text` that
+ * does not shift times (time zone UTC, ISO dates); the LIKE patterns need backslash to be an ordinary character.
+ */
+export async function setSession(sql: postgres.Sql, timeoutSeconds: number): Promise<void> {
+  await sql`select set_config('statement_timeout', ${String(Math.round(timeoutSeconds * 1000))}, false),
+                   set_config('TimeZone', 'UTC', false), set_config('DateStyle', 'ISO, YMD', false),
+                   set_config('standard_conforming_strings', 'on', false),
+                   set_config('default_transaction_read_only', 'on', false)`
+  // JIT compiling this plan costs 0.5 to 1 s and saves nothing: its time goes to sorting and index lookups.
+  await sql`select set_config('jit', 'off', false) from pg_settings where name = 'jit'`
 }
 
 /**
- * Streams the selection (see lib/catalog/selection.ts) as the CSV rows of `query.csv`, without its header, in chunks.
- * The server writes the CSV (`COPY ... TO STDOUT`); usable rows pass through byte for byte (as pieces of
- * the chunks received, never decoded as a whole), and rows with a hostile tag or path (lib/files/names.ts)
- * or no time are left out and handed to `onChunk` as skipped. Runs in a read-only transaction with a
- * statement timeout and time zone UTC; memory holds one chunk.
+ * Runs the selection (see lib/catalog/selection.ts) on `sql` and hands its rows to `batch` as the CSV rows of
+ * `query.csv`, in batches of about 256 KB. Only postgres.js's public API: the rows come as raw bytes
+ * (`.raw().forEach()`, no JavaScript values made of them), each is checked (only its tag and path are decoded) and
+ * copied out; rows with a hostile tag or path (lib/files/names.ts) or no time are left out and named in `skipped`.
+ * In the session of setSession, on a connection the caller ends; a try that fails is tried again on a new connection
+ * (lib/query.ts). Memory holds one batch whatever the catalog's size.
  */
-export async function queryFiles(
-  sql: postgres.Sql,
-  options: QueryFilesOptions,
-  onChunk: (csv: Buffer[], skipped: SkippedRow[]) => Promise<void>,
-): Promise<QueryFilesResult> {
+export async function queryFiles(sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch): Promise<QueryFilesResult> {
   const { select, traps: trapSql } = buildSelection(options.rules, options.runType, options.minEvents)
-  let traps: TrapCounts = { excluded: 0, aggregated: 0, untagged: 0 }
-  const timeoutMs = Math.round(options.statementTimeout * 1000)
-  const filter = new SelectionFilter()
-  // The first error of reading or writing; a rollback failing after it must not hide it.
-  let failure: { error: unknown } | undefined
-  try {
-    await sql.begin('isolation level repeatable read read only', async (tx) => {
-      await tx`select set_config('statement_timeout', ${String(timeoutMs)}, true)`
-      // ::text must not shift times: fix the session's zone and style for timestamptz columns; the
-      // LIKE patterns need backslash to be an ordinary character in literals.
-      await tx`select set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),
-                      set_config('standard_conforming_strings', 'on', true)`
-      // JIT compiling this plan costs 0.5 to 1 s and saves nothing: its time goes to sorting and index lookups.
-      await tx`select set_config('jit', 'off', true) from pg_settings where name = 'jit'`
-      const [counts] = await tx.unsafe(trapSql)
-      traps = { excluded: Number(counts.excluded), aggregated: Number(counts.aggregated), untagged: Number(counts.untagged) }
-      const copy = tx.unsafe(`copy (${select}) to stdout with (format csv)`)
-      // An error that comes in the same network chunk as CopyOutResponse (a statement timeout before the first
-      // row) destroys the stream before this function can listen to it; postgres.js 3.4 hands the stream to
-      // the query's resolve, so a listener put there in time keeps the error from being thrown as unhandled.
-      // The loop below still gets it: a stream destroyed with an error throws it when read.
-      const hooked = copy as unknown as { resolve(value: unknown): void }
-      const resolve = hooked.resolve
-      hooked.resolve = (value) => {
-        if (value instanceof EventEmitter) value.on('error', () => {})
-        return resolve(value)
-      }
-      const stream: Readable = await copy.readable()
-      // An error of our own (writing the file): the server is asked to cancel, and what it still sends is read
-      // and dropped, so the connection stays usable and the transaction rolls back as usual.
-      let own: { error: unknown } | undefined
+  await setSession(sql, options.statementTimeout)
+  const [counts] = await sql.unsafe(trapSql)
+  const traps = { excluded: Number(counts.excluded), aggregated: Number(counts.aggregated), untagged: Number(counts.untagged) }
+  const rows = new QueryRows(batch)
+  const query = sql.unsafe(select, [], { prepare: false }).raw()
+  // An error of our own (writing the file): the server is asked to stop, and that error is the one thrown.
+  let own: { error: unknown } | undefined
+  await query
+    .forEach((row) => {
+      if (own) return
       try {
-        for await (const chunk of stream) {
-          if (own) continue
-          try {
-            const skipped: SkippedRow[] = []
-            const rows = filter.push(chunk as Buffer, skipped)
-            await onChunk(rows, skipped)
-          } catch (error) {
-            own = { error }
-            failure = own
-            copy.cancel()
-          }
-        }
-        if (!own) filter.end()
+        rows.add(row as unknown as (Buffer | null)[])
       } catch (error) {
-        // The server's error (a statement timeout, the cancel asked for above) or a lost connection.
-        failure ??= { error }
-      } finally {
-        resumeSocket(stream)
+        own = { error }
+        query.cancel()
       }
-      if (failure) throw failure.error
     })
-  } catch (error) {
-    throw failure ? failure.error : error
-  }
-  return { files: filter.files, runs: filter.runs, skipped: filter.skipped, traps }
+    .catch((error: unknown) => {
+      if (!own) throw error
+    })
+  if (own) throw own.error
+  rows.flush()
+  return { files: rows.files, runs: rows.runs, skipped: rows.skipped, traps }
 }
 
 const COMMA = 0x2c
+const QUOTE = 0x22
+const NEWLINE = 0x0a
+const BATCH_BYTES = 256 << 10
+const EMPTY = Buffer.alloc(0)
 
 /**
- * Checks the CSV rows COPY writes (`runnumber,tag,segment,events,full_file_path,time`), passing usable rows
- * through unchanged and leaving out, with a reason, those whose tag or path must not reach file names and
- * lists, or whose time is empty. PostgreSQL quotes a field exactly when it holds a comma, a quote or a line
- * break, as csv-stringify does; a row with quotes is rewritten through the same formatter as every other CSV.
- * Works on the bytes (lib/files/csv-lines.ts): only the tag and the path of a row are decoded, so the
- * JavaScript heap sees no large strings.
+ * Checks the selection's rows (`runnumber, tag, segment, events, full_file_path, time`, each the bytes of its text)
+ * and copies the usable ones as CSV lines, exactly as COPY's CSV passed through the CSV reader would give them: only
+ * a path can hold a comma or a quote (a tag that passes holds neither), and such a row goes through the formatter
+ * of every other CSV.
  */
-export class SelectionFilter {
+class QueryRows {
   files = 0
   runs = 0
   skipped = 0
   private lastRun: Buffer | undefined
-  private readonly lines = new CsvLines((_line, message) => {
-    throw new Error(`the catalog's answer ${message}`)
-  })
+  private readonly out = Buffer.allocUnsafe(BATCH_BYTES)
+  private at = 0
+  private bad: SkippedRow[] = []
 
-  /** Takes the next piece of COPY's output; returns the usable complete rows, adds the others to `skipped`. */
-  push(chunk: Buffer, skipped: SkippedRow[]): Buffer[] {
-    const kept: Buffer[] = []
-    // Where the run of usable rows not yet passed on starts, in the buffer CsvLines works in.
-    let keepFrom = 0
-    const { buffer, end } = this.lines.push(chunk, {
-      line: (b, pos, nl) => {
-        if (this.checkLine(b, pos, nl, skipped)) return
-        if (pos > keepFrom) kept.push(b.subarray(keepFrom, pos))
-        keepFrom = nl + 1
-      },
-      quoted: (fields, b, pos, last) => {
-        if (pos > keepFrom) kept.push(b.subarray(keepFrom, pos))
-        if (this.check(fields, skipped)) kept.push(Buffer.from(formatCsvRecord(fields)))
-        keepFrom = last + 1
-      },
-    })
-    if (end > keepFrom) kept.push(buffer.subarray(keepFrom, end))
-    return kept
-  }
+  constructor(private readonly batch: QueryBatch) {}
 
-  /** The answer is complete: nothing may be left over. */
-  end(): void {
-    if (this.lines.pending) throw new Error("the catalog's answer ended in the middle of a row")
-  }
-
-  /** Whether a row without quotes, `b` from `pos` to `nl`, is usable; counts it either way. */
-  private checkLine(b: Buffer, pos: number, nl: number, skipped: SkippedRow[]): boolean {
-    const c1 = b.indexOf(COMMA, pos)
-    const c2 = b.indexOf(COMMA, c1 + 1)
-    const c3 = b.indexOf(COMMA, c2 + 1)
-    const c4 = b.indexOf(COMMA, c3 + 1)
-    const c5 = b.indexOf(COMMA, c4 + 1)
-    const c6 = c5 === -1 ? -1 : b.indexOf(COMMA, c5 + 1)
-    if (c1 === -1 || c5 === -1 || c5 > nl || (c6 !== -1 && c6 < nl)) {
-      throw new Error(`the catalog's answer has a row without six fields: ${b.toString('utf8', pos, nl)}`)
-    }
-    // Only the tag and the path are decoded: a row that passes is copied as it is, and nearly all pass.
-    const tag = b.toString('utf8', c1 + 1, c2)
-    const path = b.toString('utf8', c4 + 1, c5)
-    const problem = tagProblem(tag) ?? pathProblem(path) ?? (c5 + 1 === nl ? 'files.time is empty' : undefined)
-    if (problem) {
-      const field = (from: number, to: number) => b.toString('utf8', from, to)
-      this.skip([field(pos, c1), tag, field(c2 + 1, c3), field(c3 + 1, c4), path, field(c5 + 1, nl)], problem, skipped)
-      return false
-    }
-    this.files++
-    // Rows come sorted by run: the same run as the row before is compared in place.
-    const run = this.lastRun
-    if (!run || c1 - pos !== run.length || b.compare(run, 0, run.length, pos, c1) !== 0) {
-      this.lastRun = Buffer.from(b.subarray(pos, c1))
-      this.runs++
-    }
-    return true
-  }
-
-  /** Whether a row with quoted fields is usable; counts it either way. */
-  private check(fields: readonly string[], skipped: SkippedRow[]): boolean {
-    if (fields.length !== 6) throw new Error(`the catalog's answer has a row with ${fields.length} fields, not 6`)
+  add(row: (Buffer | null)[]): void {
+    const fields = [row[0] ?? EMPTY, row[1] ?? EMPTY, row[2] ?? EMPTY, row[3] ?? EMPTY, row[4] ?? EMPTY, row[5] ?? EMPTY]
     const [run, tag, , , path, time] = fields
-    const problem = tagProblem(tag) ?? pathProblem(path) ?? (time === '' ? 'files.time is empty' : undefined)
+    const tagText = tag.toString('utf8')
+    const pathText = path.toString('utf8')
+    const problem = tagProblem(tagText) ?? pathProblem(pathText) ?? (time.length === 0 ? 'files.time is empty' : undefined)
     if (problem) {
-      this.skip(fields, problem, skipped)
-      return false
+      const [r, , s, e, , t] = fields.map((field) => field.toString('utf8'))
+      this.bad.push({ row: { runnumber: Number(r), tag: tagText, segment: Number(s), events: Number(e), full_file_path: pathText, time: t }, problem })
+      this.skipped++
+    } else {
+      this.files++
+      // Rows come sorted by run.
+      if (!this.lastRun || !run.equals(this.lastRun)) {
+        this.lastRun = Buffer.from(run)
+        this.runs++
+      }
+      if (path.includes(COMMA) || path.includes(QUOTE)) this.put(Buffer.from(formatCsvRecord(fields.map((f) => f.toString('utf8')))))
+      else this.putLine(fields)
     }
-    this.files++
-    const runBytes = Buffer.from(run)
-    if (!this.lastRun || !runBytes.equals(this.lastRun)) {
-      this.lastRun = runBytes
-      this.runs++
-    }
-    return true
+    if (this.at >= BATCH_BYTES - 4096 || this.bad.length >= 1000) this.flush()
   }
 
-  private skip(fields: readonly string[], problem: string, skipped: SkippedRow[]): void {
-    const [run, tag, segment, events, path, time] = fields
-    this.skipped++
-    const row = { runnumber: Number(run), tag, segment: Number(segment), events: Number(events), full_file_path: path, time }
-    skipped.push({ row, problem })
+  /** Hands on what was gathered. */
+  flush(): void {
+    if (this.at === 0 && this.bad.length === 0) return
+    this.batch(this.out.subarray(0, this.at), this.bad, this.files + this.skipped)
+    this.at = 0
+    this.bad = []
+  }
+
+  private putLine(fields: Buffer[]): void {
+    let length = 0
+    for (const field of fields) length += field.length + 1
+    if (this.at + length > BATCH_BYTES) this.flush()
+    if (length > BATCH_BYTES) return this.put(Buffer.concat(fields.flatMap((field, i) => [field, Buffer.from(i < fields.length - 1 ? ',' : '\n')])))
+    for (let i = 0; i < fields.length; i++) {
+      this.out.set(fields[i], this.at)
+      this.at += fields[i].length
+      this.out[this.at++] = i < fields.length - 1 ? COMMA : NEWLINE
+    }
+  }
+
+  private put(line: Buffer): void {
+    if (this.at + line.length > BATCH_BYTES) this.flush()
+    if (line.length > BATCH_BYTES) this.batch(line, [], this.files + this.skipped)
+    else this.at += line.copy(this.out, this.at)
   }
 }

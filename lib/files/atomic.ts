@@ -1,15 +1,40 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomBytes } from 'node:crypto'
-import { createReadStream, readFileSync } from 'node:fs'
-import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
+import { createReadStream, readFileSync, writeSync, writevSync } from 'node:fs'
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { writeError } from './disk-full.js'
 
+/** The temporary names made under `withOwnTemps`, still to be moved into place or removed. */
+const ownTemps = new AsyncLocalStorage<Set<string>>()
+
 /**
  * A temporary file beside `path`, hidden and suffixed `.tmp` so no glob of a later stage
- * or the Taskfile ever takes it for the real output.
+ * or the Taskfile ever takes it for the real output. Under `withOwnTemps` it is remembered until it is
+ * moved into place or dropped.
  */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  ownTemps.getStore()?.add(temp)
+  return temp
+}
+
+/** A temporary name moved into place or removed: nothing left to clean up. */
+function settled(temp: string): void {
+  ownTemps.getStore()?.delete(temp)
+}
+
+/**
+ * Runs `work` and then, however it ended (an error or a stage stopped by an internal error while `work` still
+ * runs), removes every temporary file or folder that `work` named through `tempPathFor` and that is still there.
+ */
+export async function withOwnTemps<T>(work: () => Promise<T>): Promise<T> {
+  const temps = new Set<string>()
+  try {
+    return await ownTemps.run(temps, work)
+  } finally {
+    await Promise.all([...temps].map((temp) => rm(temp, { recursive: true, force: true }).catch(() => {})))
+  }
 }
 
 /** Whether two files hold the same bytes, reading both in chunks so memory stays flat. */
@@ -50,9 +75,11 @@ export async function sameContent(a: string, b: string): Promise<boolean> {
 export async function commitTemp(temp: string, path: string): Promise<boolean> {
   if (await sameContent(temp, path)) {
     await unlink(temp)
+    settled(temp)
     return false
   }
   await renameOrDrop(temp, path)
+  settled(temp)
   await syncDirectory(dirname(path))
   return true
 }
@@ -123,6 +150,7 @@ async function replaceWith(path: string, bytes: Buffer, mode: number | undefined
   }
   await handle.close()
   await renameOrDrop(temp, path)
+  settled(temp)
   await syncDirectory(dirname(path))
   return true
 }
@@ -131,6 +159,11 @@ async function replaceWith(path: string, bytes: Buffer, mode: number | undefined
 export interface AtomicWriter {
   /** Appends `chunk` (a string as UTF-8; a Buffer as it is, never decoded). */
   write(chunk: string | Buffer): Promise<void>
+  /**
+   * Appends `chunk` at once, the process waiting: for a producer that cannot be paused (the catalog's rows), so
+   * nothing piles up in memory. `chunk` may be reused when this returns; never while a `write` is under way.
+   */
+  writeNow(chunk: Buffer): void
   /** Finishes the file and moves it into place; returns whether `path` changed. */
   commit(): Promise<boolean>
   /** Drops the temporary file; `path` stays as it was. */
@@ -168,6 +201,17 @@ async function openStreamedWrite(path: string): Promise<AtomicWriter> {
       for (let done = 0; done < rest.length; done += bytesWritten) ({ bytesWritten } = await handle.write(rest, done))
     }
   }
+  const flushNow = (chunk: Buffer) => {
+    const buffers = [...pending, chunk]
+    const bytes = pendingBytes + chunk.length
+    pending = []
+    pendingBytes = 0
+    let written = writevSync(handle.fd, buffers)
+    if (written < bytes) {
+      const rest = Buffer.concat(buffers).subarray(written)
+      for (let done = 0; done < rest.length; done += written) written = writeSync(handle.fd, rest, done)
+    }
+  }
   // A full disk shows on a write, the fsync or the close: each names the file, not whoever fed it the bytes.
   const named = async <T>(step: () => Promise<T>): Promise<T> => {
     try {
@@ -184,6 +228,13 @@ async function openStreamedWrite(path: string): Promise<AtomicWriter> {
       pendingBytes += buffer.length
       if (pendingBytes >= WRITE_BYTES) await named(flush)
     },
+    writeNow(chunk) {
+      try {
+        flushNow(chunk)
+      } catch (err) {
+        throw writeError(err, path)
+      }
+    },
     async commit() {
       return named(async () => {
         await flush()
@@ -196,7 +247,7 @@ async function openStreamedWrite(path: string): Promise<AtomicWriter> {
     async abort() {
       if (!closed) await handle.close().catch(() => {})
       closed = true
-      await unlink(temp).catch(() => {})
+      await unlink(temp).then(() => settled(temp), () => {})
     },
   }
 }

@@ -1,7 +1,7 @@
-// The one fast path of caloprod's CSV: query.csv and reduce.csv (a million rows) and the catalog's COPY answer
-// that becomes query.csv. Lines without a quote, nearly all of them, are handed over as bytes, never decoded
-// as a whole; a record with quotes is parsed by csv-parse. Bytes `\n`, `"` and `,` never occur inside a
-// multi-byte UTF-8 character. The small files a person edits are read whole instead (lib/files/csv.ts).
+// The one fast path of caloprod's CSV: query.csv and reduce.csv (a million rows). Lines without a quote, nearly
+// all of them, are handed over as bytes, never decoded as a whole; a record with quotes is parsed by csv-parse.
+// Bytes `\n`, `"` and `,` never occur inside a multi-byte UTF-8 character. The small files a person edits are read
+// whole instead (lib/files/csv.ts).
 import { parse } from 'csv-parse/sync'
 import { openAtomicWriter } from './atomic.js'
 import { csvParseProblem, type Table } from './csv.js'
@@ -129,8 +129,8 @@ export class CsvLines {
 export interface CsvWriter<Row> {
   write(rows: readonly Row[]): Promise<void>
   /**
-   * Appends records already formatted as this file's rows are (each ending in `\n`), e.g. passed through
-   * from COPY or copied from another file; Buffers are written as they are, without decoding.
+   * Appends records already formatted as this file's rows are (each ending in `\n`), e.g. copied from
+   * another file; Buffers are written as they are, without decoding.
    */
   writeFormatted(csv: string | readonly Buffer[]): Promise<void>
   commit(): Promise<boolean>

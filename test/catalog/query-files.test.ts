@@ -12,7 +12,8 @@
 import t, { type Test } from 'tap'
 import type postgres from 'postgres'
 import { catalogTarget, connectCatalog } from '../../lib/catalog/connection.js'
-import { queryFiles, SelectionFilter, type SkippedRow } from '../../lib/catalog/query-files.js'
+import { parse } from 'csv-parse/sync'
+import { queryFiles, type SkippedRow } from '../../lib/catalog/query-files.js'
 import { buildSelection } from '../../lib/catalog/selection.js'
 import { formatCsvRecord } from '../../lib/files/csv-lines.js'
 import { RUN_TYPES, type RunType } from '../../lib/config/run-types.js'
@@ -208,42 +209,53 @@ t.test('a segment with two QA files: the seed counts its DST events once per fil
   t.equal((await ours(sql, 'run3auau', 200000)).length, 2, 'caloprod over 200000: each file once')
 })
 
-t.test('SelectionFilter passes usable rows through byte for byte, however the answer is cut into chunks', async (t) => {
-  const good: string[][] = [
-    ['66500', 'v1', '0', '1000', '/sphenix/lustre01/a.root', '2025-07-01 12:34:56.000123'],
-    ['66500', 'v1', '1', '0', '/sphenix/odd dir/a,b "quoted" name.root', '2025-07-01 12:34:57'],
-    ['66500', 'v2', '', '7', '/sphenix/café/日本語.root', '2025-07-01 12:34:58'],
-    ['66501', 'v1', '0', '5', '/sphenix/lustre01/b.root', '2025-07-01 12:34:59'],
+t.test('the rows written are those COPY writes passed through the CSV reader, byte for byte; unusable rows skipped with why', async (t) => {
+  const { url, sql } = await freshDatabase(t)
+  for (const statement of CATALOG_SCHEMA) await sql.unsafe(statement)
+  const rows: [number, string, number, string, string | null][] = [
+    [66500, 'v1', 0, '/sphenix/lustre01/a.root', '2025-07-01 12:34:56.000123'],
+    [66500, 'v1', 1, '/sphenix/odd dir/a,b "quoted" name.root', '2025-07-01 12:34:57'],
+    [66500, 'v2', 2, '/sphenix/café/日本語.root', '2025-07-01 12:34:58'],
+    [66501, 'v1', 0, '/sphenix/lustre01/b.root', '2025-07-01 12:34:59'],
+    [66502, '../evil', 0, '/sphenix/c.root', '2025-07-01 00:00:00'],
+    [66502, 'v1', 1, 'relative/c.root', '2025-07-01 00:00:00'],
+    [66502, 'v1', 2, '/a\nb.root', '2025-07-01 00:00:00'],
+    [66502, 'v1', 3, '/a\r.root', '2025-07-01 00:00:00'],
+    [66502, 'v1', 4, '/sphenix/d.root', null],
   ]
-  const bad: [string[], RegExp][] = [
-    [['66502', '../evil', '0', '1', '/sphenix/c.root', '2025-07-01 00:00:00'], /tag "..\/evil"/],
-    [['66502', 'v1', '1', '1', 'relative/c.root', '2025-07-01 00:00:00'], /not absolute/],
-    [['66502', 'v1', '2', '1', '/a\nb.root', '2025-07-01 00:00:00'], /line break/],
-    [['66502', 'v1', '3', '1', '/a\r.root', '2025-07-01 00:00:00'], /line break/],
-    [['66502', 'v1', '4', '1', '/sphenix/d.root', ''], /files.time is empty/],
-  ]
-  // COPY's CSV: a field is quoted when it holds a comma, a quote or a line break.
-  const copyLine = (fields: string[]) => fields.map((f) => (/[",\n\r]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(',') + '\n'
-  const answer = Buffer.from([good[0], bad[0][0], good[1], bad[1][0], bad[2][0], good[2], bad[3][0], bad[4][0], good[3]].map(copyLine).join(''))
-  const expected = good.map((f) => formatCsvRecord(f)).join('')
-  for (const size of [1, 2, 3, 7, 16, 64, answer.length]) {
-    const filter = new SelectionFilter()
-    const skipped: SkippedRow[] = []
-    const out: Buffer[] = []
-    for (let i = 0; i < answer.length; i += size) out.push(...filter.push(answer.subarray(i, i + size), skipped))
-    filter.end()
-    t.equal(Buffer.concat(out).toString('utf8'), expected, `chunks of ${size} bytes: the usable rows, unchanged`)
-    t.same([filter.files, filter.runs, filter.skipped], [4, 2, 5], `chunks of ${size} bytes: counts`)
-    bad.forEach(([fields, problem], i) => {
-      t.match(skipped[i]?.problem, problem, `chunks of ${size} bytes: ${problem}`)
-      t.equal(skipped[i]?.row.runnumber, Number(fields[0]))
-    })
+  const datasets: DatasetRow[] = []
+  const files: FileRow[] = []
+  for (const [run, tag, segment, path, time] of rows) {
+    const base = { runnumber: run, segment, size: 1, dataset: 'run3auau', firstevent: 0, lastevent: 0, tag, status: 1 }
+    datasets.push({ ...base, filename: `H-${run}-${segment}-${tag}`, dsttype: 'HIST_CALOQA', events: 0 })
+    datasets.push({ ...base, filename: `D-${run}-${segment}-${tag}`, dsttype: 'DST_CALOFITTING', events: 1000 })
+    files.push({ lfn: `H-${run}-${segment}-${tag}`, full_host_name: 'lustre', full_file_path: path, time: time ?? '2025-07-01', size: 1, md5: 'x' })
   }
-  t.throws(() => {
-    const filter = new SelectionFilter()
-    filter.push(Buffer.from('66500,v1,0,1,/a.root,2025-07-01 00:00:00\n66500,v1'), [])
-    filter.end()
-  }, /ended in the middle of a row/)
+  await insertDatasets(sql, datasets)
+  await insertFiles(sql, files)
+  await sql`update files set time = null where lfn = 'H-66502-4-v1'`
+  const options = { runType: 'run3auau' as const, minEvents: undefined, statementTimeout: 60, rules: SEED_RULES }
+  // What the stage wrote before: the server's CSV (COPY), read record by record and written again where quoted.
+  const copied = await sql.unsafe(`copy (${buildSelection(SEED_RULES, 'run3auau', undefined).select}) to stdout with (format csv)`).readable()
+  const chunks: Buffer[] = []
+  for await (const chunk of copied) chunks.push(chunk as Buffer)
+  const usable = ([, tag, , , path, time]: string[]) => !tag.includes('..') && path.startsWith('/') && !/[\r\n]/.test(path) && time !== ''
+  const expected = (parse(Buffer.concat(chunks)) as string[][]).filter(usable).map((f) => formatCsvRecord(f)).join('')
+
+  const catalog = connectCatalog(catalogTarget(url, {}))
+  t.teardown(() => catalog.end({ timeout: 5 }))
+  const out: Buffer[] = []
+  const skipped: SkippedRow[] = []
+  const result = await queryFiles(catalog, options, (csv, bad) => {
+    out.push(Buffer.from(csv))
+    skipped.push(...bad)
+  })
+  t.equal(Buffer.concat(out).toString('utf8'), expected)
+  t.match(expected, /"\/sphenix\/odd dir\/a,b ""quoted"" name.root"/, 'a path with a comma and quotes is quoted as csv-stringify quotes it')
+  t.same([result.files, result.runs, result.skipped], [4, 2, 5])
+  t.match(skipped.map((s) => [s.row.runnumber, s.row.segment, s.problem]), [
+    [66502, 0, /tag "..\/evil"/], [66502, 1, /not absolute/], [66502, 2, /line break/], [66502, 3, /line break/], [66502, 4, /files.time is empty/],
+  ])
 })
 
 t.test('a failure while writing cancels the query at once and leaves the connection usable; the error is the writer\'s', async (t) => {
@@ -253,7 +265,7 @@ t.test('a failure while writing cancels the query at once and leaves the connect
   t.teardown(() => catalog.end({ timeout: 1 }))
   const started = Date.now()
   let chunks = 0
-  const attempt = queryFiles(catalog, { runType: 'run3auau', minEvents: 0, statementTimeout: 60, rules: SEED_RULES }, async () => {
+  const attempt = queryFiles(catalog, { runType: 'run3auau', minEvents: 0, statementTimeout: 60, rules: SEED_RULES }, () => {
     if (++chunks === 1) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
   })
   await t.rejects(attempt, { code: 'ENOSPC' })

@@ -1,9 +1,24 @@
 // A stand-in PostgreSQL endpoint for fault tests: each new connection is either forwarded to a real server
 // or answered, after the startup packet, with a FATAL error (as a server starting up, in recovery, full, or
-// refusing a password answers), or cut.
+// refusing a password answers), or cut; or forwarded with the server's answer held at one message while the
+// test does something to the real server (pg_terminate_backend on the backend), then passed on as it comes.
+// The messages are those of PostgreSQL's frontend/backend protocol 3.0 (type byte, then a length that counts
+// itself); the hold works on a connection without SSL (PGSSLMODE=disable), whose answer is messages from its
+// first byte.
 import net from 'node:net'
 
-export type ConnectionPlan = 'forward' | 'cut' | { code: string; message: string }
+/**
+ * Forward, but at the first message of the server that `at` picks (shown each whole message: its type, e.g. 'T'
+ * RowDescription or 'D' DataRow, the message itself, and how many bytes the server sent before it) stop passing
+ * the server's bytes on, that message included, until `meanwhile` has settled; then pass on what was held and
+ * everything after it.
+ */
+export interface Hold {
+  at: (type: string, message: Buffer, offset: number) => boolean
+  meanwhile: () => Promise<void>
+}
+
+export type ConnectionPlan = 'forward' | 'cut' | { code: string; message: string } | Hold
 
 export interface PgProxy {
   port: number
@@ -57,11 +72,13 @@ export async function startPgProxy(
     const what = plan(seen.length)
     seen.push(what)
     if (what === 'cut') return void socket.destroy()
-    if (what !== 'forward') return refuse(socket, what.code, what.message)
+    if (what !== 'forward' && 'code' in what) return refuse(socket, what.code, what.message)
     const upstream = net.connect(target.port, target.host)
     sockets.add(upstream)
     upstream.on('close', () => sockets.delete(upstream))
-    socket.pipe(upstream).pipe(socket)
+    socket.pipe(upstream)
+    if (what === 'forward') upstream.pipe(socket)
+    else holdAt(upstream, socket, what)
     const end = () => (socket.destroy(), upstream.destroy())
     socket.on('error', end)
     upstream.on('error', end)
@@ -76,6 +93,33 @@ export async function startPgProxy(
         server.close(() => resolve())
       }),
   }
+}
+
+/** Passes the server's messages on to the client until `hold.at` picks one; see Hold. */
+function holdAt(upstream: net.Socket, client: net.Socket, hold: Hold): void {
+  let pending = Buffer.alloc(0)
+  // Bytes of the server's answer before `pending`.
+  let offset = 0
+  const scan = (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk])
+    let pos = 0
+    for (let length; pending.length - pos >= 5 && pending.length - pos >= (length = 1 + pending.readInt32BE(pos + 1)); pos += length) {
+      if (!hold.at(String.fromCharCode(pending[pos]), pending.subarray(pos, pos + length), offset + pos)) continue
+      upstream.off('data', scan).off('end', ended).pause()
+      client.write(pending.subarray(0, pos))
+      const held = pending.subarray(pos)
+      void hold.meanwhile().finally(() => {
+        client.write(held)
+        upstream.pipe(client)
+      })
+      return
+    }
+    client.write(pending.subarray(0, pos))
+    offset += pos
+    pending = pending.subarray(pos)
+  }
+  const ended = () => client.end(pending)
+  upstream.on('data', scan).on('end', ended)
 }
 
 /** A loopback port with nothing listening, for "connection refused". */

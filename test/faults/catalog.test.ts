@@ -29,7 +29,8 @@ async function queryVia(t: Test, port: number, database: string, retries: number
   const result = await runStageHere('query', ['--output', output, '--db-tries', String(retries)], {
     PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: database, PGSSLMODE: 'disable', ...env,
   })
-  const files = readdirSync(output).filter((f) => f !== 'log')
+  // query.fingerprint: a successful query's stamp for the next quiet night (lib/catalog/fingerprint.ts).
+  const files = readdirSync(output).filter((f) => f !== 'log' && f !== 'query.fingerprint')
   const log = readdirSync(join(output, 'log')).map((f) => join(output, 'log', f))
   return { result, output, files, log: log.length ? await readFile(log[0], 'utf8') : '' }
 }
@@ -108,36 +109,97 @@ t.test('a wrong password fails at once, and the password appears nowhere', async
   t.notMatch(result.stderr + result.stdout + log, /Tr0ub4dor/)
 })
 
-t.test('a connection dropped mid-query (pg_terminate_backend) is retried; without tries left the old file stays',
+/**
+ * A catalog whose answer (60,000 rows, about 10 MB) is more than what the sockets between the server and the stage
+ * hold when the stage stops reading (about 5 MB here), so a backend killed 2.5 MB into it is still sending. Made by
+ * the server itself: fast to load.
+ */
+async function bigCatalog(t: Test) {
+  const db = await catalog(t)
+  await db.sql.unsafe(`
+    insert into datasets (filename, runnumber, segment, size, dataset, dsttype, events, firstevent, lastevent, tag, status)
+    select format('%s_run3auau_v2-%s-%s.root', type, lpad(r::text, 8, '0'), lpad(s::text, 5, '0')), r, s, 1, 'run3auau', type, 10000, 0, 0, 'v2', 1
+    from generate_series(66600, 66799) r, generate_series(0, 299) s, unnest(array['HIST_CALOQA', 'DST_CALOFITTING']) type`)
+  await db.sql.unsafe(`
+    insert into files (lfn, full_host_name, full_file_path, time, size, md5)
+    select filename, 'lustre', '/sphenix/lustre01/sphnxpro/production/run3auau/physics/calofitting/new_nocdbtag_v2/' || filename,
+           timestamp '2025-07-01' + segment * interval '1 minute', 1, 'x'
+    from datasets where dsttype = 'HIST_CALOQA' and tag = 'v2'`)
+  await db.sql`analyze datasets`
+  await db.sql`analyze files`
+  return db
+}
+
+/** pg_terminate_backend on the stage's backend from a second connection, returning its state then; waits until it is gone. */
+async function terminateStage(db: Awaited<ReturnType<typeof catalog>>): Promise<string | undefined> {
+  const [backend] = await db.sql<{ pid: number; state: string }[]>`
+    select pid, state from pg_stat_activity where application_name = 'caloprod' and datname = ${db.database}`
+  if (!backend) return undefined
+  await db.sql`select pg_terminate_backend(${backend.pid})`
+  while ((await db.sql`select 1 from pg_stat_activity where pid = ${backend.pid}`).length) await new Promise((r) => setTimeout(r, 20))
+  return backend.state
+}
+
+type At = (type: string, message: Buffer, offset: number) => boolean
+
+/** Whether a message starts the selection's answer: its RowDescription of six columns (or a CopyOutResponse of six). */
+const startsAnswer = (type: string, message: Buffer) => (type === 'T' || type === 'H') && message.readInt16BE(type === 'T' ? 5 : 6) === 6
+
+/**
+ * Where in the server's answer the first try's backend is killed: a fresh predicate for the proxy's hold, and
+ * whether rows are flowing then. The selection's answer starts before the server runs it (sorts).
+ */
+const KILL_POINTS: [string, () => At, boolean][] = [
+  ['as it connects (its first ReadyForQuery)', () => (type) => type === 'Z', false],
+  ['as it sets up the session', () => (type) => type === 'T', false],
+  ['as the selection starts (the server sorting)', () => startsAnswer, false],
+  ...[['at the first row', 1], ['1 MB into the rows', 1 << 20], ['2.5 MB into the rows', 2.5 * (1 << 20)]].map(([point, bytes]): [string, () => At, boolean] => [
+    point as string,
+    () => {
+      let answerAt: number | undefined
+      return (type, message, offset) => {
+        if (answerAt === undefined && startsAnswer(type, message)) answerAt = offset
+        return (type === 'D' || type === 'd') && answerAt !== undefined && offset - answerAt >= (bytes as number)
+      }
+    },
+    true,
+  ]),
+]
+
+t.test('the backend terminated (pg_terminate_backend) at any point of the query: tried again, with the same bytes as an undisturbed run; with no tries left, one line',
   { skip: usingServer ? false : 'PGlite has one backend and no pg_terminate_backend' },
   async (t) => {
-    const db = await catalog(t)
-    // A slow catalog, so the query is surely running when the second connection kills it.
-    await db.sql.unsafe('alter table files rename to files_real')
-    await db.sql.unsafe('create view files as select f.* from files_real f, (select pg_sleep(1.5)) s')
-    const killOnce = async () => {
-      for (let i = 0; i < 100; i++) {
-        const killed = await db.sql`
-          select pg_terminate_backend(pid) from pg_stat_activity
-          where application_name = 'caloprod' and datname = ${db.database} and state = 'active'`
-        if (killed.length) return
-        await new Promise((r) => setTimeout(r, 50))
-      }
+    const db = await bigCatalog(t)
+    const clean = await startPgProxy(db, () => 'forward')
+    t.teardown(() => clean.close())
+    const undisturbed = await queryVia(t, clean.port, db.database, 1)
+    t.equal(undisturbed.result.code, 0, undisturbed.result.stderr)
+    const expected = await readFile(join(undisturbed.output, 'query.csv'))
+    t.ok(expected.length > 8 << 20, `an answer larger than the sockets hold (${expected.length} bytes)`)
+    for (const [point, at, flowing] of KILL_POINTS) {
+      let state: string | undefined
+      const proxy = await startPgProxy(db, (n) => (n === 0 ? { at: at(), meanwhile: async () => void (state = await terminateStage(db)) } : 'forward'))
+      t.teardown(() => proxy.close())
+      const { result, output, files, log } = await queryVia(t, proxy.port, db.database, 3)
+      t.equal(result.code, 0, `${point}: ${result.stderr}`)
+      t.equal(result.stderr, '', `${point}: a retry that succeeds says nothing on stderr`)
+      t.ok(state, `${point}: the backend was there to kill`)
+      if (flowing) t.equal(state, 'active', `${point}: killed while still sending its rows`)
+      t.match(log, /try 1: .*(lost the connection|terminating connection|57P01)/, `${point}: the first try failed`)
+      t.equal(proxy.seen.length, 2, `${point}: a new connection for the second try`)
+      t.ok((await readFile(join(output, 'query.csv'))).equals(expected), `${point}: the same bytes as an undisturbed run`)
+      t.same(files, ['query.csv'], `${point}: no temporary file, no lock`)
     }
-    for (const [retries, code] of [[1, 1], [3, 0]] as const) {
-      const run = queryVia(t, db.port, db.database, retries)
-      await killOnce()
-      const { result, output, files, log } = await run
-      t.equal(result.code, code, `--db-tries ${retries}: ${result.stderr}`)
-      t.same(files, ['query.csv'], 'no temporary file left')
-      if (code === 1) {
-        oneLine(t, result.stderr)
-        t.match(result.stderr, /lost the connection to the FileCatalog|terminat.*57P01/)
-        t.equal(await readFile(join(output, 'query.csv'), 'utf8'), OLD)
-      } else {
-        t.match(log, /try 1: lost the connection to the FileCatalog/)
-        t.equal((await readQueryCsv(join(output, 'query.csv'))).length, 2)
-      }
+    // With no tries left: where the old code crashed (connecting, the session) and in the middle of the rows.
+    for (const [point, at] of KILL_POINTS.filter(([point]) => /connects|session|1 MB/.test(point))) {
+      const proxy = await startPgProxy(db, () => ({ at: at(), meanwhile: async () => void (await terminateStage(db)) }))
+      t.teardown(() => proxy.close())
+      const { result, output, files } = await queryVia(t, proxy.port, db.database, 1)
+      t.equal(result.code, 1, `no tries left, ${point}: ${result.stderr}`)
+      oneLine(t, result.stderr)
+      t.match(result.stderr, /^caloprod query: (lost the connection to the FileCatalog|FileCatalog .*terminating connection.*57P01)/, point)
+      t.same(files, ['query.csv'], `no tries left, ${point}: no temporary file, no lock`)
+      t.equal(await readFile(join(output, 'query.csv'), 'utf8'), OLD, `no tries left, ${point}: the old query.csv kept`)
     }
   },
 )
