@@ -17,6 +17,17 @@ export interface EmbeddedPostgres {
 export async function startEmbeddedPostgres(): Promise<EmbeddedPostgres> {
   const db = await PGlite.create()
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 16 })
+  // PGlite has one session, which every connection shares: what a client sets for its session (the query stage
+  // makes its own read-only, with a statement timeout) would outlive its connection and reach the next client's,
+  // as it never does on a real server. So each connection's end resets the session.
+  const seen = new WeakSet<EventTarget>()
+  server.addEventListener('connection', () => {
+    for (const handler of (server as unknown as { handlers: Set<EventTarget> }).handlers) {
+      if (seen.has(handler)) continue
+      seen.add(handler)
+      for (const end of ['close', 'error']) handler.addEventListener(end, () => void db.exec('RESET ALL').catch(() => {}))
+    }
+  })
   await server.start()
   const [host, port] = server.getServerConn().split(':')
   return {
