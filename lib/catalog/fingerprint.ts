@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto'
-import { readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type postgres from 'postgres'
 import { writeFileIfChanged } from '../files/atomic.js'
 import { setSession, type QueryFilesResult } from './query-files.js'
@@ -34,8 +36,19 @@ export async function catalogFingerprint(sql: postgres.Sql, statement: string, t
 
 const digest = (text: string | Buffer) => createHash('sha256').update(text).digest('hex')
 
-/** This code: the bundle a stage runs from (all of lib/ that it uses), or this file when run from source. */
-const code = readFile(new URL(import.meta.url)).then(digest, () => 'unknown')
+/** The `.ts` files under `dir`, names and bytes, as one digest. */
+export async function treeDigest(dir: string): Promise<string> {
+  const names = (await readdir(dir, { recursive: true })).filter((name) => name.endsWith('.ts')).sort()
+  const hash = createHash('sha256')
+  for (const name of names) hash.update(`${name}\0`).update(await readFile(join(dir, name)))
+  return hash.digest('hex')
+}
+
+/**
+ * This code: every file of lib/ (the stages run from source), so a change to how rows are read, checked or written
+ * makes the next night ask again, as reduce's sources in the Taskfile do.
+ */
+const code = treeDigest(fileURLToPath(new URL('..', import.meta.url))).catch(() => 'unknown')
 
 /** The stamp a night would write for `catalog` and `select`, without query.csv's state and the result. */
 export async function stampFor(catalog: string | undefined, select: string): Promise<Pick<QueryStamp, 'catalog' | 'selection' | 'code'>> {
@@ -55,7 +68,7 @@ export async function unchangedSince(
     return undefined
   }
   const csv = await stat(csvPath).catch(() => undefined)
-  const same = wanted.catalog !== undefined && stamp.catalog === wanted.catalog && stamp.selection === wanted.selection && stamp.code === wanted.code &&
+  const same = wanted.catalog !== undefined && stamp.catalog === wanted.catalog && stamp.selection === wanted.selection && stamp.code === wanted.code && wanted.code !== 'unknown' &&
     csv !== undefined && csv.size === stamp.queryCsv?.size && csv.mtimeMs === stamp.queryCsv?.mtimeMs
   return same ? stamp : undefined
 }

@@ -1,9 +1,10 @@
 // A quiet night: when nothing the selection reads changed, the query stage keeps query.csv without asking for the
 // selection (lib/catalog/fingerprint.ts). Each change of what it reads, made alone, must make the next night ask.
-import { stat, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import type postgres from 'postgres'
+import { treeDigest } from '../../lib/catalog/fingerprint.js'
 import { makeCatalog } from '../helpers/catalog.js'
 import { freshDatabase } from '../helpers/database.js'
 import { runStageHere } from '../helpers/run-script.js'
@@ -58,6 +59,12 @@ t.test('every change of what the selection reads makes the next night ask; nothi
   await sql`insert into datasets select replace(filename, 'HIST_CALOQA', 'DST_CALO'), runnumber, segment, size, dataset, 'DST_CALO', events, firstevent, lastevent, tag, status from datasets where dsttype = 'HIST_CALOQA'`
   t.match(await night(), QUIET, 'a row of a type the selection never reads changes nothing')
 
+  // Another caloprod (an upgrade, a fix in how rows are checked) wrote the stamp: the night asks.
+  const stampPath = join(output, 'query.fingerprint')
+  await writeFile(stampPath, JSON.stringify({ ...JSON.parse(await readFile(stampPath, 'utf8')), code: 'an older caloprod' }))
+  t.notMatch(await night(), QUIET, 'a stamp of other code asks')
+  t.match(await night(), QUIET, '... and the night after is quiet')
+
   t.notMatch(await night('--full-query'), QUIET, '--full-query asks')
   t.notMatch(await night('--min-events', '10'), QUIET, 'another threshold asks')
   t.match(await night('--min-events', '10'), QUIET, '... and is quiet the night after')
@@ -70,4 +77,17 @@ t.test('every change of what the selection reads makes the next night ask; nothi
   await sql`update datasets set filename = 'x-' || filename where filename like 'HIST\_CALOQA%00066501-00000.root'`
   t.notMatch(await night(), QUIET, 'a file named otherwise asks')
   t.notMatch(await night(), QUIET, '... and asks every night while it is there')
+})
+
+t.test('the code in the stamp covers every .ts file of the tree, in sub-folders too, and nothing else', async (t) => {
+  const dir = t.testdir({ 'stage.ts': 'one', 'README.md': 'words', catalog: { 'rows.ts': 'two' } })
+  const first = await treeDigest(dir)
+  await writeFile(join(dir, 'README.md'), 'other words')
+  t.equal(await treeDigest(dir), first, 'a file other than .ts changes nothing')
+  await writeFile(join(dir, 'catalog', 'rows.ts'), 'two, changed')
+  const second = await treeDigest(dir)
+  t.not(second, first, 'a changed file in a sub-folder changes it')
+  await mkdir(join(dir, 'new'))
+  await writeFile(join(dir, 'new', 'file.ts'), '')
+  t.not(await treeDigest(dir), second, 'a new file changes it')
 })
