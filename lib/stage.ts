@@ -124,17 +124,26 @@ async function existingOutput(io: StageIo): Promise<string | undefined> {
  * Returns the exit code: 0 done, 1 failed, 2 usage, 3 locked.
  */
 export async function runStage(spec: StageSpec, io: StageIo, body: StageBody): Promise<number> {
-  const ended: { output?: string; line: string } = { line: '' }
+  const ended: Ended = { line: '' }
   const code = await runGuarded(spec, io, body, ended)
   // Every exit of a stage that may write is recorded for the report's banner; a run kept out by the lock is not
-  // this directory's night (the run that holds it records its own).
-  if (ended.output && code !== 3) {
+  // this directory's night (the run that holds it records its own), nor is a stage a signal stopped: its process
+  // exits as soon as it has cleaned up, and a record begun then would be left half written.
+  if (ended.output && code !== 3 && !ended.interrupted) {
     await recordStageEnd(ended.output, spec.name, { at: new Date().toISOString(), code, line: ended.line }, spec.endsNight === true)
   }
   return code
 }
 
-async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: { output?: string; line: string }): Promise<number> {
+/** How a stage ended, for the record of the night. */
+interface Ended {
+  output?: string
+  line: string
+  /** A signal stopped it (see StageIo.onInterrupt). */
+  interrupted?: boolean
+}
+
+async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: Ended): Promise<number> {
   let log: Log | undefined
   let resolved: Options | undefined
   try {
@@ -166,6 +175,7 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
     let acquiring: Promise<ReleaseLock> | undefined
     // Before the lock is taken, so a signal while it is being taken still releases it.
     io.onInterrupt?.(async (signal) => {
+      ended.interrupted = true
       log?.info(`interrupted by ${signal}`)
       const kept = await (await acquiring?.catch(() => undefined))?.()
       if (kept) io.pipelineLockKept?.(options.output, kept)

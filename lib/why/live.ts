@@ -28,7 +28,8 @@ export async function catalogNow(
            select runnumber, tag, segment, count(*) as n, max(events::bigint) as events
            from (${select}) selected where runnumber = any($1::int[]) group by runnumber, tag, segment
          ) segments group by runnumber, tag order by runnumber, tag collate "C"`,
-        [runs as number[]],
+        // As an array literal: the catalog's connection fetches no array types (lib/catalog/connection.ts).
+        [`{${runs.join(',')}}`],
       )
     })
     const tags: LiveTags = new Map()
