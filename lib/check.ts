@@ -21,13 +21,13 @@ export interface CheckOptions extends Omit<CdbChoice, 'payloadTypes'> {
 }
 
 /** What the check stage gets besides its options; all but `env` are there for tests and benchmarks. */
-export interface CheckDeps extends CdbDeps {
+interface CheckDeps extends CdbDeps {
   env: Env
   now?: () => Date
 }
 
 /** A run to ask the CDB about, and why it is asked. */
-export interface Question extends RunTag {
+interface Question extends RunTag {
   why: string
 }
 

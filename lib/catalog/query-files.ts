@@ -47,7 +47,7 @@ export interface TrapCounts {
  * left out, `received` the rows so far. It must be done with `csv` when it returns (the buffer is filled again),
  * and it should write at once: while it runs, nothing more is read from the server, which then waits.
  */
-export type QueryBatch = (csv: Buffer, skipped: readonly SkippedRow[], received: number) => void
+type QueryBatch = (csv: Buffer, skipped: readonly SkippedRow[], received: number) => void
 
 /**
  * The session every catalog statement of the query stage runs in, set on the connection (no transaction: a try that

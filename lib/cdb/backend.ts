@@ -40,7 +40,7 @@ export interface CdbDeps {
 }
 
 /** A CDB ready to be asked: everything it needs was found before any input is read. */
-export interface Cdb {
+interface Cdb {
   name: CdbBackendName
   /** What is asked, for the log: the binary, or the API root and global tag. */
   target: string

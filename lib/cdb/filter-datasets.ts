@@ -26,14 +26,14 @@ export function addCounts(into: PayloadCounts, from: PayloadCounts): PayloadCoun
 }
 
 /** What one filter-datasets call said about its runs. */
-export interface FilterDatasetsAnswer {
+interface FilterDatasetsAnswer {
   /** The runs with a payload missing or outdated (its process csv), sorted. */
   keep: number[]
   counts: PayloadCounts
 }
 
 /** How a call went wrong: every kind but `aborted` may pass on a second try. */
-export type FailureKind = 'exit' | 'signal' | 'timeout' | 'output' | 'aborted'
+type FailureKind = 'exit' | 'signal' | 'timeout' | 'output' | 'aborted'
 
 /** One filter-datasets call that did not give a usable answer; the message says what it did instead. */
 export class FilterDatasetsError extends CaloprodError {

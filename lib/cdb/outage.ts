@@ -20,7 +20,7 @@ export interface KnownCurrent {
   cache: string
 }
 
-export interface OutageCheck {
+interface OutageCheck {
   /** The server filter-datasets asks (`http` to it); undefined when neither NOPAYLOADCLIENT_CONF nor --cdb-url is set. */
   server: { apiUrl: string; http: HttpClient } | undefined
   globalTag: string

@@ -32,7 +32,7 @@ export interface ReportOptions {
 }
 
 /** What the scheduler said: its jobs, or why it said nothing. */
-export type SchedulerView = { answered: true; jobs: SchedulerJob[] } | { answered: false; error: string }
+type SchedulerView = { answered: true; jobs: SchedulerJob[] } | { answered: false; error: string }
 
 export interface ReportInputs {
   options: ReportOptions

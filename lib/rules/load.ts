@@ -57,7 +57,7 @@ export function resolveRules(spec: string, cwd: string): RuleSet {
 type Check<T> = (value: unknown, key: string) => T
 
 /** Builds and validates a rule set from a parsed rules file. */
-export function rulesFromData(data: unknown, file: string): RuleSet {
+function rulesFromData(data: unknown, file: string): RuleSet {
   const fail = (key: string | undefined, message: string): never => {
     throw new RulesError(file, key, message)
   }

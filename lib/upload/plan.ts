@@ -6,7 +6,7 @@ import type { PayloadCheck, PayloadFile, PayloadProblem } from './payload-files.
 import { latestUploads, uploadKey, type UploadRow } from './ledger.js'
 import { storeUrl } from './store.js'
 
-export type UploadAction = 'insert' | 'skip' | 'not'
+type UploadAction = 'insert' | 'skip' | 'not'
 
 export interface PlanLine {
   runnumber: number
@@ -26,7 +26,7 @@ export interface PlanLine {
 }
 
 /** What the CDB says around one finished run (`payloadiovs` in the global tag), and its payload files. */
-export interface RunView {
+interface RunView {
   runnumber: number
   tag: string
   checks: readonly PayloadCheck[]

@@ -12,7 +12,7 @@ import { judgeRun, parsePayloadIovs } from '../cdb/payload-iovs.js'
 import { payloadIovsUrl } from '../cdb/rest.js'
 import type { RunTag } from '../files/run-list.js'
 
-export type LiveTags = Map<number, { tag: string; files: number; events: number }[]>
+type LiveTags = Map<number, { tag: string; files: number; events: number }[]>
 
 /** Each run's tags in the catalog now, files and events (each segment once), under the rule set but no threshold. */
 export async function catalogNow(

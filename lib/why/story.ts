@@ -28,7 +28,7 @@ import { currentPayloadFile, GLOBAL_TAG } from '../config/calibrations.js'
 import type { RunTag } from '../files/run-list.js'
 import { nextStep } from './next.js'
 
-export interface WhyOptions {
+interface WhyOptions {
   output: string
   runType: string
   rules: RuleSet
@@ -50,7 +50,7 @@ export interface WhyOptions {
 }
 
 /** One submission event of the ledger that reached (or may have reached) the scheduler, or a release. */
-export interface Submission {
+interface Submission {
   time: string
   cluster: number | null
   attempt: number
