@@ -1,5 +1,5 @@
 import type { Env } from './config/options.js'
-import { PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
+import { PAYLOAD_TYPES, type PayloadType } from './rules/calibrations.js'
 import { openCdb, type CdbChoice, type CdbDeps } from './cdb/backend.js'
 import { checkSummary, writeCheckSummary } from './cdb/check-summary.js'
 import { emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'

@@ -4,7 +4,7 @@
 // made it; rows left open by a crash or a lost answer are settled by asking the CDB before anything is decided.
 import { join } from 'node:path'
 import type { Env } from './config/options.js'
-import type { PayloadType } from './config/calibrations.js'
+import type { PayloadType } from './rules/calibrations.js'
 import { findDetachedPayloadIov, globalTagStatus, payloadIovs, payloadLists, type CdbRequest } from './cdb/nopayload-write.js'
 import type { PayloadIov } from './cdb/payload-iovs.js'
 import { currentStates } from './scheduler/current-states.js'

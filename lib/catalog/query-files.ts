@@ -1,5 +1,5 @@
 import type postgres from 'postgres'
-import type { RunType } from '../config/run-types.js'
+import type { RunType } from '../rules/run-types.js'
 import type { RuleSet } from '../rules/types.js'
 import { formatCsvRecord } from '../files/csv-lines.js'
 import { pathProblem, tagProblem } from '../files/names.js'

@@ -1,4 +1,4 @@
-import { runRange, type RunType } from '../config/run-types.js'
+import { runRange, type RunType } from '../rules/run-types.js'
 import { AGGREGATE_SEGMENT, type RuleSet } from '../rules/types.js'
 
 /** The SQL of one query stage run: the selection, and the count of the catalog traps it steps around. */

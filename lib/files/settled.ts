@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises'
-import { SEVEN_PAYLOAD_TYPES } from '../config/calibrations.js'
+import { SEVEN_PAYLOAD_TYPES } from '../rules/calibrations.js'
 import { field, readTable, writeCsv, type Table } from './csv.js'
 import { tagProblem } from './names.js'
 import { indexByRun } from './run-list.js'

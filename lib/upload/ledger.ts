@@ -1,7 +1,7 @@
 // The upload ledger `<output>/uploads.csv`, append-only like submissions.csv: an `uploading` row is on disk before
 // anything reaches the payload store or the CDB, and a second row after says how it ended, so the next run knows
 // what a crash interrupted and asks the CDB about exactly those payloads before deciding anything.
-import { PAYLOAD_TYPES, type PayloadType } from '../config/calibrations.js'
+import { PAYLOAD_TYPES, type PayloadType } from '../rules/calibrations.js'
 import { appendRows, readAppendOnly, type AppendOnlyContents } from '../files/append-only.js'
 import { field, type Table } from '../files/csv.js'
 import { tagProblem } from '../files/names.js'
