@@ -1,5 +1,5 @@
 import type { Env } from './config/options.js'
-import { PAYLOAD_TYPES, type PayloadType } from './config/calibrations.js'
+import { PAYLOAD_TYPES, type PayloadType } from './rules/calibrations.js'
 import { openCdb, type CdbChoice, type CdbDeps } from './cdb/backend.js'
 import { checkSummary, writeCheckSummary } from './cdb/check-summary.js'
 import { emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'
@@ -21,13 +21,13 @@ export interface CheckOptions extends Omit<CdbChoice, 'payloadTypes'> {
 }
 
 /** What the check stage gets besides its options; all but `env` are there for tests and benchmarks. */
-export interface CheckDeps extends CdbDeps {
+interface CheckDeps extends CdbDeps {
   env: Env
   now?: () => Date
 }
 
 /** A run to ask the CDB about, and why it is asked. */
-export interface Question extends RunTag {
+interface Question extends RunTag {
   why: string
 }
 

@@ -12,7 +12,7 @@ import { resolvedOutput, SUBMISSION_FILES, submitFileText } from './condor/submi
 import { wrapperScript } from './condor/wrapper.js'
 import type { Log } from './log.js'
 
-export interface CondorOptions {
+interface CondorOptions {
   output: string
   runType: string
   binGenStatus: string | undefined
@@ -21,7 +21,7 @@ export interface CondorOptions {
   memory: number
 }
 
-export interface CondorResult {
+interface CondorResult {
   /** Jobs in jobs.list. */
   jobs: number
   /** Lists in datasets/ of runs no longer in the process list (left alone, not submitted). */

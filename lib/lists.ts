@@ -13,7 +13,7 @@ import type { Log } from './log.js'
 import { eachLimited } from './pool.js'
 
 /** Why a catalogued file is not used: not there, or there but empty (a zero-size ROOT file cannot be read). */
-export type MissingReason = 'absent' | 'empty' | 'not a file'
+type MissingReason = 'absent' | 'empty' | 'not a file'
 
 /**
  * Which of `paths` are missing, and why. Asks the file system with at most `concurrency` stats in flight: on a
@@ -46,19 +46,19 @@ export async function findMissing(
 }
 
 /** A catalogued file of a run: its segment's events (of the segment's DST twin) and its path. */
-export interface RunFile {
+interface RunFile {
   segment: number
   events: number
   path: string
 }
 
 /** A run to process with its catalogued files. */
-export interface RunFiles extends RunTag {
+interface RunFiles extends RunTag {
   files: RunFile[]
 }
 
 /** What the lists stage will write. */
-export interface ListsPlan {
+interface ListsPlan {
   /** Files catalogued on several hosts (two `files` rows for one lfn) of which one copy was listed. */
   copies: number
   /** One list per run that passes the threshold, by run: its usable paths, sorted, each once. */
@@ -74,7 +74,7 @@ export interface ListsPlan {
  * copies of a file are the rows of one segment whose paths end in the same name (the catalog's lfn); the copy
  * listed is the first by path of those on disk. Returns the chosen rows, and how many files had several copies.
  */
-export function chooseCopies(files: readonly RunFile[], missing: ReadonlyMap<string, MissingReason>): { files: RunFile[]; copies: number } {
+function chooseCopies(files: readonly RunFile[], missing: ReadonlyMap<string, MissingReason>): { files: RunFile[]; copies: number } {
   const byFile = new Map<string, RunFile[]>()
   for (const file of files) {
     const key = `${file.segment}/${basename(file.path)}`
@@ -173,14 +173,14 @@ export async function runFilesOf(processPath: string, reducePath: string): Promi
   })
 }
 
-export interface ListsOptions {
+interface ListsOptions {
   output: string
   runType: string
   /** undefined: no threshold (a run needs one file on disk). */
   minEvents: number | undefined
 }
 
-export interface ListsResult {
+interface ListsResult {
   lists: number
   /** Lists written because new or changed. */
   written: number

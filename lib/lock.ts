@@ -35,7 +35,7 @@ interface LockRecord {
  */
 export type ReleaseLock = () => Promise<string | undefined>
 
-export interface LockOptions {
+interface LockOptions {
   log?: Pick<Log, 'info' | 'warn'>
   /** The stage's process. @default process.pid */
   self?: number

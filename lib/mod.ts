@@ -20,9 +20,9 @@ export type { RunStory } from './why/story.js'
 /** The path of every file of an output directory. */
 export { layout } from './files/layout.js'
 /** The payload types caloprod knows (a rule set keeps some current) and the CDB global tag of the maps. */
-export { PAYLOAD_TYPES, GLOBAL_TAG, type PayloadType } from './config/calibrations.js'
+export { PAYLOAD_TYPES, GLOBAL_TAG, type PayloadType } from './rules/calibrations.js'
 /** The run types and their run ranges; the rule sets that ship with caloprod. */
-export { RUN_TYPES, runRange, type RunType } from './config/run-types.js'
+export { RUN_TYPES, runRange, type RunType } from './rules/run-types.js'
 export { BUILTIN_RULES } from './rules/load.js'
 export type { RuleSet } from './rules/types.js'
 /** The errors a method may throw: each carries the exit code of DESIGN.md's contract (`exitCode`). */

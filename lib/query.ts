@@ -10,7 +10,7 @@ import { QUERY_TABLE } from './files/query-csv.js'
 import type { Log } from './log.js'
 import { withRetry, type RetryPolicy } from './retry.js'
 
-export interface QueryOptions extends QueryFilesOptions {
+interface QueryOptions extends QueryFilesOptions {
   output: string
   /** Ask for the whole selection even when the catalog's fingerprint is last night's. */
   fullQuery?: boolean
@@ -19,7 +19,7 @@ export interface QueryOptions extends QueryFilesOptions {
   onRows?: (received: number) => void
 }
 
-export interface QueryResult {
+interface QueryResult {
   files: number
   runs: number
   skipped: number

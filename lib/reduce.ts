@@ -71,11 +71,11 @@ export function chooseTags(survey: TagSurvey, rule: RuleSet['tagRule'] = 'earlie
 }
 
 /** Second pass: whether a row belongs to its run's kept tag. */
-export function keepsRow(kept: ReadonlyMap<number, string>, row: QueryRow): boolean {
+function keepsRow(kept: ReadonlyMap<number, string>, row: QueryRow): boolean {
   return kept.get(row.runnumber) === row.tag
 }
 
-export interface ReduceResult {
+interface ReduceResult {
   runs: number
   files: number
   changed: { runList: boolean; reduce: boolean }

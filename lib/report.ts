@@ -21,7 +21,7 @@ import { storyLines } from './why/text.js'
 
 export type { ReportOptions } from './report/gather.js'
 
-export interface ReportResult {
+interface ReportResult {
   path: string
   runs: number
   /** Runs per state, in REPORT_STATES' order, those above zero. */
@@ -52,7 +52,7 @@ function sources(inputs: ReportInputs, runs: readonly RunView[]): string[] {
 }
 
 /** Builds the page from gathered inputs (pure but for the clock the inputs carry): the HTML and what it shows. */
-export function buildReport(
+function buildReport(
   inputs: ReportInputs, runs: RunView[], changes: PageModel['changes'], stories?: ReadonlyMap<number, readonly string[]>,
 ): { html: string; attention: number } {
   const { output, runType } = inputs.options

@@ -3,7 +3,7 @@
 // and the Taskfile runner's commands.
 import { spawn } from 'node:child_process'
 
-export interface GroupOptions {
+interface GroupOptions {
   cwd: string
   env: Readonly<Record<string, string | undefined>>
   /**

@@ -7,7 +7,7 @@ import { MEMORY_HOLD } from './scheduler/scheduler.js'
 import { runTagKey } from './files/dataset-list.js'
 import { readProcessList } from './files/process-list.js'
 import { layout } from './files/layout.js'
-import type { PayloadType } from './config/calibrations.js'
+import type { PayloadType } from './rules/calibrations.js'
 import { latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
 import { absentPayloads } from './upload/payload-files.js'
 import { CaloprodError } from './errors.js'
@@ -19,7 +19,7 @@ import { readLastNight, type LastNight } from './report/last-night.js'
 /** When the check stage last succeeded (log/last-night.json). */
 export const lastCheck = (record: LastNight | undefined) => (record?.stages.check?.code === 0 ? record.stages.check.at : undefined)
 
-export interface StatusOptions {
+interface StatusOptions {
   output: string
   runType: string
   maxAttempts: number
@@ -45,12 +45,12 @@ export interface StatusRecord {
 }
 
 /** A run's state as status tells it: the scheduler's view, and `uploaded` from the upload ledger. */
-export type StatusStateName = RunStateName | 'uploaded'
+type StatusStateName = RunStateName | 'uploaded'
 
 const ORDER: readonly StatusStateName[] = ['new', 'queued', 'running', 'held', 'unknown', 'done', 'uploaded', 'failed']
 
 /** A run's state and, for a done run, what the upload ledger says: `uploaded` (in the CDB, awaiting the next check). */
-export type StatusState = Omit<RunState, 'state'> & { state: StatusStateName }
+type StatusState = Omit<RunState, 'state'> & { state: StatusStateName }
 
 /**
  * What the upload ledger says of a finished run, from its latest row per payload type: uploaded only when every
@@ -107,7 +107,7 @@ export function describeState(state: StatusState, hasList: boolean, maxAttempts:
 }
 
 /** A run's object for `status --json`. */
-export function statusRecord(state: StatusState, hasList: boolean, maxAttempts: number): StatusRecord {
+function statusRecord(state: StatusState, hasList: boolean, maxAttempts: number): StatusRecord {
   return {
     runnumber: state.runnumber,
     tag: state.tag,

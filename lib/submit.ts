@@ -37,7 +37,7 @@ export interface SubmitOptions {
   memoryScale?: number
 }
 
-export interface SubmitContext {
+interface SubmitContext {
   env: Env
   log: Log
   now?: () => Date
@@ -47,9 +47,9 @@ export interface SubmitContext {
  * What the plan does with a run: submit it, release its job held for memory with more, leave it (in flight, done,
  * given up), or leave it for the next run (--max-jobs).
  */
-export type Action = 'submit' | 'release' | 'skip' | 'defer'
+type Action = 'submit' | 'release' | 'skip' | 'defer'
 
-export interface PlanEntry {
+interface PlanEntry {
   job: Job
   state: RunState
   action: Action
@@ -63,7 +63,7 @@ export interface PlanEntry {
   memoryMb?: number
 }
 
-export interface Plan {
+interface Plan {
   entries: PlanEntry[]
   /** Ledger rows settling interrupted submissions (appended only when acting). */
   reconciled: LedgerRow[]
@@ -192,7 +192,7 @@ export async function planSubmission(options: SubmitOptions, ctx: SubmitContext)
 }
 
 /** One line per run of the plan. */
-export function formatPlan(plan: Plan): string[] {
+function formatPlan(plan: Plan): string[] {
   return plan.entries.map((e) => `${e.job.runnumber} ${e.job.tag} ${e.action}: ${e.note}${e.why ? ` [${e.why}]` : ''}`)
 }
 
@@ -218,7 +218,7 @@ function submitCounts(plan: Plan): string {
   return `${submit.length} run${submit.length === 1 ? '' : 's'}${retries ? ` (${retries} ${retries === 1 ? 'retry' : 'retries'})` : ''}`
 }
 
-export interface SubmitResult {
+interface SubmitResult {
   /** The plan (dry run) and the summary line, as printed. */
   lines: string[]
 }

@@ -4,7 +4,7 @@
 // made it; rows left open by a crash or a lost answer are settled by asking the CDB before anything is decided.
 import { join } from 'node:path'
 import type { Env } from './config/options.js'
-import type { PayloadType } from './config/calibrations.js'
+import type { PayloadType } from './rules/calibrations.js'
 import { findDetachedPayloadIov, globalTagStatus, payloadIovs, payloadLists, type CdbRequest } from './cdb/nopayload-write.js'
 import type { PayloadIov } from './cdb/payload-iovs.js'
 import { currentStates } from './scheduler/current-states.js'
@@ -19,7 +19,7 @@ import { findPayloads } from './upload/payload-files.js'
 import { cdbHolds, formatPlanLine, planRun, type PlanLine } from './upload/plan.js'
 import { checkStore } from './upload/store.js'
 
-export interface UploadOptions {
+interface UploadOptions {
   output: string
   runType: string
   timeout: number
@@ -35,7 +35,7 @@ export function checkUploadOptions(options: Pick<UploadOptions, 'doCdbUpload' | 
   }
 }
 
-export interface UploadContext {
+interface UploadContext {
   env: Env
   log: Log
   /** The CDB's API (lib/cdb/http.ts through NOPAYLOADCLIENT_CONF). */
@@ -48,7 +48,7 @@ export interface UploadContext {
   types: readonly PayloadType[]
 }
 
-export interface UploadResult {
+interface UploadResult {
   /** stdout: the plan, or the runs left incomplete and a summary (a failure throws, with the summary). */
   lines: string[]
 }

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { SEVEN_PAYLOAD_TYPES } from '../lib/config/calibrations.js'
+import { SEVEN_PAYLOAD_TYPES } from '../lib/rules/calibrations.js'
 import { SEED_RULES } from '../lib/rules/seed.js'
 import t, { type Test } from 'tap'
 import { nextSettled, planCheck, runCheck, type CheckOptions } from '../lib/check.js'

@@ -12,7 +12,7 @@ import { setSession, type QueryFilesResult } from './query-files.js'
  * (rules, run range, threshold), this code, and query.csv's size and mtime as that night left them. When all are
  * equal the catalog can give nothing new, so the query stage keeps query.csv without asking for it.
  */
-export interface QueryStamp {
+interface QueryStamp {
   /** Undefined: the fingerprint cannot cover the catalog (catalogFingerprint); never equal to anything. */
   catalog: string | undefined
   selection: string

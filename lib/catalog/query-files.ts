@@ -1,5 +1,5 @@
 import type postgres from 'postgres'
-import type { RunType } from '../config/run-types.js'
+import type { RunType } from '../rules/run-types.js'
 import type { RuleSet } from '../rules/types.js'
 import { formatCsvRecord } from '../files/csv-lines.js'
 import { pathProblem, tagProblem } from '../files/names.js'
@@ -47,7 +47,7 @@ export interface TrapCounts {
  * left out, `received` the rows so far. It must be done with `csv` when it returns (the buffer is filled again),
  * and it should write at once: while it runs, nothing more is read from the server, which then waits.
  */
-export type QueryBatch = (csv: Buffer, skipped: readonly SkippedRow[], received: number) => void
+type QueryBatch = (csv: Buffer, skipped: readonly SkippedRow[], received: number) => void
 
 /**
  * The session every catalog statement of the query stage runs in, set on the connection (no transaction: a try that

@@ -1,8 +1,8 @@
-import { runRange, type RunType } from '../config/run-types.js'
+import { runRange, type RunType } from '../rules/run-types.js'
 import { AGGREGATE_SEGMENT, type RuleSet } from '../rules/types.js'
 
 /** The SQL of one query stage run: the selection, and the count of the catalog traps it steps around. */
-export interface SelectionStatements {
+interface SelectionStatements {
   /**
    * Every histogram file the rule set lists, as rows `runnumber, tag, segment, events, full_file_path, time`,
    * sorted by run, tag (bytewise), segment and path. What COPY writes to query.csv, and what the benchmark's

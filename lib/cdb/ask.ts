@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { PayloadType } from '../config/calibrations.js'
+import type { PayloadType } from '../rules/calibrations.js'
 import type { Env } from '../config/options.js'
 import { CaloprodError } from '../errors.js'
 import type { Reasons } from '../files/process-list.js'

@@ -1,5 +1,5 @@
 import type { CdbBackendName, Env } from '../config/options.js'
-import type { PayloadType } from '../config/calibrations.js'
+import type { PayloadType } from '../rules/calibrations.js'
 import { UsageError } from '../errors.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
@@ -40,7 +40,7 @@ export interface CdbDeps {
 }
 
 /** A CDB ready to be asked: everything it needs was found before any input is read. */
-export interface Cdb {
+interface Cdb {
   name: CdbBackendName
   /** What is asked, for the log: the binary, or the API root and global tag. */
   target: string

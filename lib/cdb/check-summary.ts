@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises'
 import { InputError } from '../errors.js'
 import { writeFileIfChanged } from '../files/atomic.js'
-import type { PayloadType } from '../config/calibrations.js'
+import type { PayloadType } from '../rules/calibrations.js'
 import type { PayloadCounts } from './filter-datasets.js'
 
 export interface CheckSummary {

@@ -2,7 +2,7 @@ import { constants } from 'node:fs'
 import { access, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Env } from '../config/options.js'
-import { PAYLOAD_TYPES, type PayloadType } from '../config/calibrations.js'
+import { PAYLOAD_TYPES, type PayloadType } from '../rules/calibrations.js'
 import { CaloprodError, UsageError } from '../errors.js'
 import { formatCsv } from '../files/csv.js'
 import { RUN_TAG_TABLE, type RunTag } from '../files/run-list.js'
@@ -26,14 +26,14 @@ export function addCounts(into: PayloadCounts, from: PayloadCounts): PayloadCoun
 }
 
 /** What one filter-datasets call said about its runs. */
-export interface FilterDatasetsAnswer {
+interface FilterDatasetsAnswer {
   /** The runs with a payload missing or outdated (its process csv), sorted. */
   keep: number[]
   counts: PayloadCounts
 }
 
 /** How a call went wrong: every kind but `aborted` may pass on a second try. */
-export type FailureKind = 'exit' | 'signal' | 'timeout' | 'output' | 'aborted'
+type FailureKind = 'exit' | 'signal' | 'timeout' | 'output' | 'aborted'
 
 /** One filter-datasets call that did not give a usable answer; the message says what it did instead. */
 export class FilterDatasetsError extends CaloprodError {

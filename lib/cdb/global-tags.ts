@@ -4,7 +4,7 @@
 import { CaloprodError } from '../errors.js'
 import type { HttpClient } from './http.js'
 
-export interface GlobalTag {
+interface GlobalTag {
   name: string
   /** `unlocked`, `locked` or `frozen`. */
   status: string

@@ -28,12 +28,12 @@ export interface HttpClientOptions {
 }
 
 /** A whole answer with a 2xx status. */
-export interface HttpAnswer {
+interface HttpAnswer {
   status: number
   body: string
 }
 
-export interface HttpRequest {
+interface HttpRequest {
   /** What is being asked, for messages: `run 66500`, `the payload lists of newcdbtag`. */
   what: string
   /** Sent as JSON. */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Env } from '../config/options.js'
 import { CaloprodError } from '../errors.js'
-import { parseCdbUrl, USER_INFO } from '../config/parse-values.js'
+import { USER_INFO } from '../config/parse-values.js'
 import { redactUrl } from './http.js'
 
 /** The environment variable nopayloadclient (and so every sPHENIX program) reads its configuration file from. */
@@ -12,7 +12,7 @@ export const NOPAYLOADCLIENT_CONF = 'NOPAYLOADCLIENT_CONF'
  * config/default.json: `{"base_url": "localhost:8000", "api_res": "/api/cdb_rest/", "write_dir": ..., ...}`).
  * Only base_url and api_res are required; write_dir is read when present and checked for its type.
  */
-export interface NopayloadConfig {
+interface NopayloadConfig {
   /** The file it was read from. */
   file: string
   /** Host and port, e.g. `localhost:8000` (nopayloadclient puts `http://` in front). */
@@ -51,7 +51,7 @@ export function apiUrlOf(baseUrl: string, apiRes: string): string {
 }
 
 /** Parses a configuration file's text; `file` names it in errors. Throws NopayloadConfigError. */
-export function parseNopayloadConfig(file: string, text: string): NopayloadConfig {
+function parseNopayloadConfig(file: string, text: string): NopayloadConfig {
   let keys: Record<string, unknown>
   try {
     keys = JSON.parse(text.replace(/^\uFEFF/, '')) as Record<string, unknown>

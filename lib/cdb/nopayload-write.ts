@@ -66,7 +66,7 @@ export async function globalTagStatus(request: CdbRequest, globalTag: string): P
 }
 
 /** What a payload IOV is made of: sPHENIX inserts a run's map for [run, run+1), major 0 at both ends. */
-export interface NewPayloadIov {
+interface NewPayloadIov {
   url: string
   checksum: string
   run: number

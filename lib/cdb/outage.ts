@@ -3,7 +3,7 @@
 // counted outdated or missing, and it exits 0. So the check asks the server filter-datasets itself uses (the one
 // NOPAYLOADCLIENT_CONF names) directly: its global tags before and after the call, and the runs the call kept.
 // Without a server named, only the answer itself is left to judge.
-import type { PayloadType } from '../config/calibrations.js'
+import type { PayloadType } from '../rules/calibrations.js'
 import { CaloprodError } from '../errors.js'
 import type { Reasons } from '../files/process-list.js'
 import type { RunTag } from '../files/run-list.js'
@@ -20,7 +20,7 @@ export interface KnownCurrent {
   cache: string
 }
 
-export interface OutageCheck {
+interface OutageCheck {
   /** The server filter-datasets asks (`http` to it); undefined when neither NOPAYLOADCLIENT_CONF nor --cdb-url is set. */
   server: { apiUrl: string; http: HttpClient } | undefined
   globalTag: string

@@ -1,4 +1,4 @@
-import { currentPayloadFile, type PayloadState, type PayloadType } from '../config/calibrations.js'
+import { currentPayloadFile, type PayloadState, type PayloadType } from '../rules/calibrations.js'
 import type { RunTag } from '../files/run-list.js'
 import { htmlTitle } from './http.js'
 

@@ -1,4 +1,4 @@
-import type { PayloadType } from '../config/calibrations.js'
+import type { PayloadType } from '../rules/calibrations.js'
 import { CaloprodError, UsageError } from '../errors.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
@@ -8,7 +8,7 @@ import { readGlobalTags, tagNames } from './global-tags.js'
 import { HttpClient } from './http.js'
 import { parsePayloadIovs, runReasons } from './payload-iovs.js'
 
-export interface RestAskOptions {
+interface RestAskOptions {
   /** The API root, e.g. `http://localhost:8000/api/cdb_rest/` (ending with `/`). */
   apiUrl: string
   /** The CDB global tag, `newcdbtag` for sPHENIX's maps. */

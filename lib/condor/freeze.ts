@@ -9,7 +9,7 @@ import { formatJobsList, type Job } from './jobs-list.js'
 import { macroValueProblem } from './quote.js'
 import { SUBMISSION_FILES } from './submit-file.js'
 
-export interface FrozenSubmission {
+interface FrozenSubmission {
   /** `<timestamp>-<n>`, e.g. `20250101T020000Z-7`; n counts the submissions of this output directory. */
   name: string
   dir: string

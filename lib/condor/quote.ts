@@ -37,7 +37,7 @@ export function classAdString(value: string): string {
 }
 
 /** A macro reference to place in `arguments` as a whole argument, e.g. `{ macro: 'input_run' }`. */
-export interface MacroArgument {
+interface MacroArgument {
   macro: string
 }
 

@@ -23,7 +23,7 @@ export const QUEUE_ARGS = 'input_run from jobs.list'
  */
 export const JOB_ATTRIBUTES = { runTag: 'CaloprodRunTag', output: 'CaloprodOutput' } as const
 
-export interface SubmitFileSpec {
+interface SubmitFileSpec {
   /** Absolute path of CaloCDB-GenStatus, the wrapper's first argument. */
   binGenStatus: string
   /** The output directory: jobs write to `<output>/output`. */
@@ -37,7 +37,7 @@ export interface SubmitFileSpec {
 }
 
 /** The MB requested for `memory` GB: a whole number, the unit condor_submit reads without doubt. */
-export function memoryMegabytes(gigabytes: number): number {
+function memoryMegabytes(gigabytes: number): number {
   return Math.ceil(gigabytes * 1024)
 }
 

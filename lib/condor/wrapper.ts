@@ -1,5 +1,5 @@
 /** Where the collaboration's environment setup lives on the execute nodes. */
-export const SPHENIX_SETUP = '/opt/sphenix/core/bin/sphenix_setup.sh'
+const SPHENIX_SETUP = '/opt/sphenix/core/bin/sphenix_setup.sh'
 
 /**
  * The job wrapper genStatus.sh: `genStatus.sh BIN LIST OUTDIR`. Sets up the sPHENIX environment the way the

@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path'
 import { resolveRules } from '../rules/load.js'
 import { SEED_RULES } from '../rules/seed.js'
 import type { Options } from './options.js'
-import { RUN_TYPE_NAME } from './run-types.js'
+import { RUN_TYPE_NAME } from '../rules/run-types.js'
 import { parseCdbUrl, parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseStatConcurrency, parseTimeout } from './parse-values.js'
 
 /** The two ways check can ask the CDB. */

@@ -90,7 +90,7 @@ export function parseCdbUrl(raw: string): string {
 }
 
 /** libuv's largest thread pool (UV_THREADPOOL_SIZE is capped there). */
-export const MAX_THREAD_POOL = 1024
+const MAX_THREAD_POOL = 1024
 
 /** Parses `--stat-concurrency`: stats in flight, 1 to libuv's largest thread pool. */
 export function parseStatConcurrency(raw: string): number {

@@ -72,7 +72,7 @@ export async function sameContent(a: string, b: string): Promise<boolean> {
  * temporary file is dropped and `path` keeps its mtime, so nothing downstream re-runs.
  * Returns whether `path` changed.
  */
-export async function commitTemp(temp: string, path: string): Promise<boolean> {
+async function commitTemp(temp: string, path: string): Promise<boolean> {
   if (await sameContent(temp, path)) {
     await unlink(temp)
     settled(temp)
@@ -156,7 +156,7 @@ async function replaceWith(path: string, bytes: Buffer, mode: number | undefined
 }
 
 /** A file being streamed to a temporary name; `commit` moves it into place if its content changed. */
-export interface AtomicWriter {
+interface AtomicWriter {
   /** Appends `chunk` (a string as UTF-8; a Buffer as it is, never decoded). */
   write(chunk: string | Buffer): Promise<void>
   /**

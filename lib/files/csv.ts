@@ -22,13 +22,13 @@ export interface Table<Row> {
 }
 
 /** A field of a column the contract does not name, kept as text. */
-export interface ExtraField {
+interface ExtraField {
   column: string
   value: string
 }
 
 /** CSV text of records as every CSV caloprod writes: `\n` after each record, quoting only where needed. */
-export function formatRecords(records: readonly (readonly (string | number)[])[]): string {
+function formatRecords(records: readonly (readonly (string | number)[])[]): string {
   return stringify(records as (string | number)[][], { record_delimiter: 'unix', eof: true })
 }
 
@@ -63,7 +63,7 @@ export function csvParseProblem(err: unknown, firstLineOfRecord: number): { line
 }
 
 /** The records of CSV text with the line each starts on; throws InputError naming the line of bad quoting. */
-export function parseRecords(text: string, path: string): { fields: string[]; line: number }[] {
+function parseRecords(text: string, path: string): { fields: string[]; line: number }[] {
   // The line each record starts on: the one after where the record before it ended.
   const starts: number[] = []
   let nextLine = 1
@@ -86,7 +86,7 @@ export function parseRecords(text: string, path: string): { fields: string[]; li
 }
 
 /** Where each column of the contract is in a file's header, and the columns it adds; throws InputError. */
-export function headerColumns(header: readonly string[], table: Table<unknown>, path: string): { at: number[]; extra: number[] } {
+function headerColumns(header: readonly string[], table: Table<unknown>, path: string): { at: number[]; extra: number[] } {
   const expected = table.columns.join(',')
   const refuse = (): never => {
     const wanted = table.extraColumns ? `at least the columns ${expected}` : `"${expected}"`
@@ -102,7 +102,7 @@ export function headerColumns(header: readonly string[], table: Table<unknown>, 
 }
 
 /** How a reader treats what a crash, not a person, leaves (see the ledger). */
-export interface ReadOptions {
+interface ReadOptions {
   /** Said after "does not exist; " when the file is not there, e.g. `run the check stage first`. */
   missingHint?: string
 }

@@ -15,8 +15,8 @@ import { tagProblem } from './names.js'
  * - `released`: its job, held for memory, about to be given `memory_mb` and released (condor_qedit, condor_release):
  *   the same cluster and proc, one more attempt.
  */
-export const LEDGER_STATES = ['submitting', 'submitted', 'failed', 'unknown', 'lost', 'released'] as const
-export type LedgerState = (typeof LEDGER_STATES)[number]
+const LEDGER_STATES = ['submitting', 'submitted', 'failed', 'unknown', 'lost', 'released'] as const
+type LedgerState = (typeof LEDGER_STATES)[number]
 
 export interface LedgerRow {
   /** When the row was written, ISO 8601 UTC. */
@@ -80,7 +80,7 @@ const FORMER_TABLE: Table<LedgerRow> = {
 }
 
 /** What the ledger holds. */
-export type LedgerContents = AppendOnlyContents<LedgerRow>
+type LedgerContents = AppendOnlyContents<LedgerRow>
 
 /** Reads the ledger; no file means no submissions yet. Throws InputError naming the line of anything malformed. */
 export function readLedger(path: string): Promise<LedgerContents> {

@@ -1,7 +1,7 @@
 import { field, writeCsv, type Table } from './csv.js'
 
 /** A row of `<runtype>-missing.csv`: a catalogued file of a run to process that is not usable on disk. */
-export interface MissingRow {
+interface MissingRow {
   full_file_path: string
 }
 

@@ -22,7 +22,7 @@ const types = (text: string | undefined) => (text ? text.split(' ') : [])
  * may add columns (a note): every stage accepts them, and submit passes them on, the reasons too, as `column=value`
  * words; the check stage writes the file again without them.
  */
-export const PROCESS_TABLE: Table<ProcessEntry> = {
+const PROCESS_TABLE: Table<ProcessEntry> = {
   columns: ['runnumber', 'tag'],
   extraColumns: true,
   toFields: (r) => [r.runnumber, r.tag, r.missing.join(' '), r.outdated.join(' ')],

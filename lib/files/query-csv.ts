@@ -85,7 +85,7 @@ function printsAs(value: string | number, text: string): boolean {
 }
 
 /** What a full pass over a query.csv learned, so a second pass can copy its lines instead of parsing them. */
-export interface CsvScan {
+interface CsvScan {
   path: string
   size: number
   mtimeMs: number

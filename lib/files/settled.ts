@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises'
-import { SEVEN_PAYLOAD_TYPES } from '../config/calibrations.js'
+import { SEVEN_PAYLOAD_TYPES } from '../rules/calibrations.js'
 import { field, readTable, writeCsv, type Table } from './csv.js'
 import { tagProblem } from './names.js'
 import { indexByRun } from './run-list.js'
@@ -40,7 +40,7 @@ export const SETTLED_TABLE: Table<SettledRow> = {
 }
 
 /** The cache as caloprod wrote it before rule sets: every run in it was settled for the seven payloads. */
-export const LEGACY_SETTLED_TABLE: Table<SettledRow> = {
+const LEGACY_SETTLED_TABLE: Table<SettledRow> = {
   columns: ['runnumber', 'tag', 'checked_at'],
   toFields: (r) => [r.runnumber, r.tag, r.checked_at],
   fromFields: (fields) => settledRow(fields, SEVEN_PAYLOAD_TYPES.join(' ')),

@@ -3,7 +3,7 @@
 // that would garble the one line on a terminal. The large CSVs are checked as they stream (lib/files/csv.ts).
 
 /** A problem with the file as a whole: the line it is on and what to do. */
-export interface ShapeProblem {
+interface ShapeProblem {
   line: number | undefined
   message: string
 }

@@ -11,7 +11,7 @@ export interface AttentionItem {
 }
 
 /** Done for longer than this and still not in the CDB: nobody has put its maps in. */
-export const DONE_TOO_LONG_S = 86400
+const DONE_TOO_LONG_S = 86400
 
 /**
  * Held runs (with the reason; not one held for memory that the next submit releases with more), runs given up,

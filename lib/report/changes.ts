@@ -31,7 +31,7 @@ export interface StateChange {
   now: string
 }
 
-export const stateHistoryCsv = (output: string) => join(layout.logDir(output), 'run-states.csv')
+const stateHistoryCsv = (output: string) => join(layout.logDir(output), 'run-states.csv')
 
 const key = (run: { runnumber: number; tag: string }) => `${run.runnumber}_${run.tag}`
 

@@ -11,7 +11,7 @@ import { CaloprodError } from '../errors.js'
 import { layout } from '../files/layout.js'
 import { readRunList, type RunTag } from '../files/run-list.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
-import type { PayloadType } from '../config/calibrations.js'
+import type { PayloadType } from '../rules/calibrations.js'
 import { readUploads, type UploadRow } from '../upload/ledger.js'
 import { absentPayloads, runOutputDir } from '../upload/payload-files.js'
 import { readLastNight, type LastNight } from './last-night.js'
@@ -32,7 +32,7 @@ export interface ReportOptions {
 }
 
 /** What the scheduler said: its jobs, or why it said nothing. */
-export type SchedulerView = { answered: true; jobs: SchedulerJob[] } | { answered: false; error: string }
+type SchedulerView = { answered: true; jobs: SchedulerJob[] } | { answered: false; error: string }
 
 export interface ReportInputs {
   options: ReportOptions

@@ -7,7 +7,7 @@ import { writeFileIfChanged } from '../files/atomic.js'
 import { layout } from '../files/layout.js'
 
 /** How a stage last ended: when, its exit code, and its one line (the summary, or the error). */
-export interface StageEnd {
+interface StageEnd {
   at: string
   code: number
   line: string
@@ -22,7 +22,7 @@ export interface LastNight {
 }
 
 /** Beside the day's logs: a record of the runs, like them, not an output of the pipeline. */
-export const lastNightJson = (output: string) => join(layout.logDir(output), 'last-night.json')
+const lastNightJson = (output: string) => join(layout.logDir(output), 'last-night.json')
 
 /** The record, or an empty one where none was written yet. Throws a plain error naming the file when unreadable. */
 export async function readLastNight(output: string): Promise<LastNight> {

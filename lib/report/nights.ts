@@ -18,7 +18,7 @@ export const OUTCOMES = [
   { name: 'not known (scheduler silent)', colour: STATE_BY_NAME.get('submitted')!.colour },
 ] as const
 
-export type Outcome = (typeof OUTCOMES)[number]['name']
+type Outcome = (typeof OUTCOMES)[number]['name']
 
 export interface NightCount {
   /** The UTC day the submission was made, YYYY-MM-DD. */

@@ -21,7 +21,7 @@ export const REPORT_STATES = [
 ] as const
 
 export type ReportStateName = (typeof REPORT_STATES)[number]['name']
-export type ReportState = (typeof REPORT_STATES)[number]
+type ReportState = (typeof REPORT_STATES)[number]
 
 export const STATE_BY_NAME: ReadonlyMap<ReportStateName, ReportState> = new Map(REPORT_STATES.map((state) => [state.name, state]))
 
@@ -43,12 +43,12 @@ export interface RunFacts {
 }
 
 /** A rule: the first whose test holds decides the state. */
-export interface StateRule {
+interface StateRule {
   state: ReportStateName
   test: (run: RunFacts) => boolean
 }
 
-export const STATE_RULES: readonly StateRule[] = [
+const STATE_RULES: readonly StateRule[] = [
   { state: 'current', test: (r) => !r.toProcess && r.settled },
   // In the run list, neither to process nor settled: the check has not run since the run (or its tag) appeared.
   { state: 'unchecked', test: (r) => !r.toProcess },

@@ -1,5 +1,5 @@
-import { PAYLOAD_TYPES } from '../config/calibrations.js'
-import { RUN_TYPES } from '../config/run-types.js'
+import { PAYLOAD_TYPES } from './calibrations.js'
+import { RUN_TYPES } from './run-types.js'
 import type { RuleSet } from './types.js'
 
 /**

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { extname, isAbsolute, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { isPayloadType, type PayloadType } from '../config/calibrations.js'
-import { RUN_TYPE_NAME, type RunRange } from '../config/run-types.js'
+import { isPayloadType, type PayloadType } from './calibrations.js'
+import { RUN_TYPE_NAME, type RunRange } from './run-types.js'
 import { CURRENT_RULES } from './current.js'
 import { SEED_RULES } from './seed.js'
 import type { RuleSet } from './types.js'
@@ -57,7 +57,7 @@ export function resolveRules(spec: string, cwd: string): RuleSet {
 type Check<T> = (value: unknown, key: string) => T
 
 /** Builds and validates a rule set from a parsed rules file. */
-export function rulesFromData(data: unknown, file: string): RuleSet {
+function rulesFromData(data: unknown, file: string): RuleSet {
   const fail = (key: string | undefined, message: string): never => {
     throw new RulesError(file, key, message)
   }

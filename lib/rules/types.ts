@@ -1,5 +1,5 @@
-import type { PayloadType } from '../config/calibrations.js'
-import type { RunRange } from '../config/run-types.js'
+import type { PayloadType } from './calibrations.js'
+import type { RunRange } from './run-types.js'
 
 /**
  * A rule set: everything that decides which files and runs caloprod selects, as data. lib/catalog/selection.ts
@@ -12,7 +12,7 @@ export interface RuleSet {
   name: string
   /** One line: what these rules are and which upstream version they reproduce. */
   description: string
-  /** Run types and their inclusive ranges (the shared facts of lib/config/run-types.ts, plus the file's own). */
+  /** Run types and their inclusive ranges (the shared facts of lib/rules/run-types.ts, plus the file's own). */
   runTypes: Readonly<Record<string, RunRange>>
   /**
    * The histogram files of a run: `datasets.dsttype` starting with one of these (old entries append the dataset,

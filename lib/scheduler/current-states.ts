@@ -10,7 +10,7 @@ import { readLedger, type LedgerRow } from '../files/ledger.js'
 import { hasUnsettled, reconcile, runStates, scheddsToAsk, writtenSince, type RunState } from './job-state.js'
 import { schedulerJobs, type SchedulerJob } from './scheduler.js'
 
-export interface CurrentStates {
+interface CurrentStates {
   states: RunState[]
   /** Rows that settle interrupted submissions (only a stage that acts appends them). */
   reconciled: LedgerRow[]
@@ -21,7 +21,7 @@ export interface CurrentStates {
   tornTail: boolean
 }
 
-export interface CurrentStatesOptions {
+interface CurrentStatesOptions {
   env: Env
   /** Seconds one scheduler call may take. */
   timeout: number

@@ -32,7 +32,7 @@ export interface RunState {
 }
 
 /** What is known of the schedds beside the jobs: those that did not answer, and why. */
-export interface StateContext {
+interface StateContext {
   unanswered?: ReadonlyMap<string, string>
 }
 

@@ -9,7 +9,7 @@ import type { Log } from '../log.js'
 import type { RunState } from './job-state.js'
 import { DISK_SUBCODE, MEMORY_HOLD, raiseMemoryAndRelease } from './scheduler.js'
 
-export interface MemoryRules {
+interface MemoryRules {
   maxAttempts: number
   /** MB a job may be given at most (--max-memory). */
   maxMemoryMb: number
@@ -20,14 +20,14 @@ export interface MemoryRules {
 }
 
 /** What to do with a held run: release it with `memoryMb`, or leave it for a person (`memoryMb` undefined). */
-export interface HeldDecision {
+interface HeldDecision {
   release: boolean
   note: string
   memoryMb?: number
 }
 
 /** Whether a held run's job is held for memory. */
-export const heldForMemory = (state: RunState) =>
+const heldForMemory = (state: RunState) =>
   state.state === 'held' && state.job?.holdCode === MEMORY_HOLD && state.job.holdSubCode !== DISK_SUBCODE
 
 /** The decision for a held run: more memory while attempts and --max-memory allow, else a person's turn. */

@@ -194,7 +194,7 @@ async function scheddOfCluster(cluster: number, options: SchedulerOptions): Prom
  * What condor_submit did. `unknown`: it may have submitted (timed out, or printed what we cannot read). `schedd`:
  * the schedd that took the cluster, as condor_q then names it (condor_submit itself never does).
  */
-export type SubmitOutcome =
+type SubmitOutcome =
   | { kind: 'submitted'; cluster: number; schedd: string | undefined; detail: string }
   | { kind: 'failed'; detail: string }
   | { kind: 'unknown'; cluster: number | undefined; schedd: string | undefined; detail: string }

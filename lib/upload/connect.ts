@@ -9,9 +9,9 @@ import { CaloprodError } from '../errors.js'
 import type { Log } from '../log.js'
 
 /** The environment variable holding the token the CDB may require for writes. */
-export const CDB_TOKEN = 'CALOPROD_CDB_TOKEN'
+const CDB_TOKEN = 'CALOPROD_CDB_TOKEN'
 
-export interface UploadConnection {
+interface UploadConnection {
   request: CdbRequest
   store: { writeDir: string; source: string }
 }

@@ -13,7 +13,7 @@ import { formatPlanLine, type PlanLine } from './plan.js'
 import { copyIntoStore } from './store.js'
 
 /** What carrying out a plan needs. */
-export interface InsertContext {
+interface InsertContext {
   log: Log
   request: CdbRequest
   store: { writeDir: string }

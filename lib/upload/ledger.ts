@@ -1,7 +1,7 @@
 // The upload ledger `<output>/uploads.csv`, append-only like submissions.csv: an `uploading` row is on disk before
 // anything reaches the payload store or the CDB, and a second row after says how it ended, so the next run knows
 // what a crash interrupted and asks the CDB about exactly those payloads before deciding anything.
-import { PAYLOAD_TYPES, type PayloadType } from '../config/calibrations.js'
+import { PAYLOAD_TYPES, type PayloadType } from '../rules/calibrations.js'
 import { appendRows, readAppendOnly, type AppendOnlyContents } from '../files/append-only.js'
 import { field, type Table } from '../files/csv.js'
 import { tagProblem } from '../files/names.js'
@@ -14,8 +14,8 @@ import { tagProblem } from '../files/names.js'
  * - `uploaded`: the CDB has the payload for [run, run+1) in the global tag (with the piov id when caloprod saw it);
  * - `failed`: not inserted (the CDB refused, or a crash left it out): the next run may try again.
  */
-export const UPLOAD_STATES = ['uploading', 'created', 'uploaded', 'failed'] as const
-export type UploadState = (typeof UPLOAD_STATES)[number]
+const UPLOAD_STATES = ['uploading', 'created', 'uploaded', 'failed'] as const
+type UploadState = (typeof UPLOAD_STATES)[number]
 
 export interface UploadRow {
   /** When the row was written, ISO 8601 UTC. */
@@ -37,7 +37,7 @@ export interface UploadRow {
 
 const MD5 = /^[0-9a-f]{32}$/
 
-export const UPLOADS_TABLE: Table<UploadRow> = {
+const UPLOADS_TABLE: Table<UploadRow> = {
   columns: ['time', 'runnumber', 'tag', 'payload_type', 'global_tag', 'state', 'checksum', 'piov', 'url', 'detail'],
   toFields: (r) => [r.time, r.runnumber, r.tag, r.type, r.globalTag, r.state, r.checksum, r.piov ?? '', r.url, r.detail],
   fromFields([time, runnumber, tag, type, globalTag, state, checksum, piov, url, detail]) {

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { currentPayloadFile, type PayloadType } from '../config/calibrations.js'
+import { currentPayloadFile, type PayloadType } from '../rules/calibrations.js'
 import { runTagKey } from '../files/dataset-list.js'
 import { layout } from '../files/layout.js'
 

@@ -1,12 +1,12 @@
 // What the upload stage would do with each payload of each finished run, decided from the files, the ledger and
 // what the CDB holds around the run, before anything is touched: pure, so the plan and the act are the same decision.
-import { payloadState, type PayloadType } from '../config/calibrations.js'
+import { payloadState, type PayloadType } from '../rules/calibrations.js'
 import { iovEnded, type PayloadIov } from '../cdb/payload-iovs.js'
 import type { PayloadCheck, PayloadFile, PayloadProblem } from './payload-files.js'
 import { latestUploads, uploadKey, type UploadRow } from './ledger.js'
 import { storeUrl } from './store.js'
 
-export type UploadAction = 'insert' | 'skip' | 'not'
+type UploadAction = 'insert' | 'skip' | 'not'
 
 export interface PlanLine {
   runnumber: number
@@ -26,7 +26,7 @@ export interface PlanLine {
 }
 
 /** What the CDB says around one finished run (`payloadiovs` in the global tag), and its payload files. */
-export interface RunView {
+interface RunView {
   runnumber: number
   tag: string
   checks: readonly PayloadCheck[]

@@ -64,7 +64,7 @@ async function placeWithoutOverwrite(temp: string, target: string): Promise<void
 }
 
 /** What copying did: `copied`, or `present` (the same bytes were already there, from an earlier try). */
-export type StoreOutcome = 'copied' | 'present'
+type StoreOutcome = 'copied' | 'present'
 
 /**
  * Copies `source` (whose md5 is `md5`) into the store at `url`. A file there already is kept if its md5 matches;

@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises'
 import { readQueryRows } from '../files/query-csv.js'
 import { addToSurvey, emptySurvey, type TagSurvey } from '../reduce.js'
 
-export interface TagFiles {
+interface TagFiles {
   tag: string
   files: number
   /** Events of its segments, each segment counted once. */

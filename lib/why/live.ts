@@ -2,7 +2,7 @@
 // files and events without the threshold (the query stage's own selection, lib/catalog/selection.ts, with none), so
 // a run the query left out is told absent or below the threshold by how much; the CDB (nopayloaddb's payloadiovs,
 // as `check --cdb rest` asks it) answers each payload type's state for the kept tag.
-import type { PayloadState, PayloadType } from '../config/calibrations.js'
+import type { PayloadState, PayloadType } from '../rules/calibrations.js'
 import type { RuleSet } from '../rules/types.js'
 import { buildSelection } from '../catalog/selection.js'
 import { connectCatalog, describeTarget, type CatalogTarget } from '../catalog/connection.js'
@@ -12,7 +12,7 @@ import { judgeRun, parsePayloadIovs } from '../cdb/payload-iovs.js'
 import { payloadIovsUrl } from '../cdb/rest.js'
 import type { RunTag } from '../files/run-list.js'
 
-export type LiveTags = Map<number, { tag: string; files: number; events: number }[]>
+type LiveTags = Map<number, { tag: string; files: number; events: number }[]>
 
 /** Each run's tags in the catalog now, files and events (each segment once), under the rule set but no threshold. */
 export async function catalogNow(

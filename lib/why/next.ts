@@ -5,7 +5,7 @@ import { decideHeld } from '../scheduler/memory-hold.js'
 import { LOST_AFTER_DAYS } from '../submit.js'
 import type { RunStory } from './story.js'
 
-export interface NextContext {
+interface NextContext {
   /** Whether query.csv exists. */
   catalogRead: boolean
   state: RunState | undefined

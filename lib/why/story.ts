@@ -3,8 +3,8 @@
 // scheduler now. Reads only. Each step says the rule that decided it; `next` says what the next night does.
 import { readFile, stat } from 'node:fs/promises'
 import type { Env } from '../config/options.js'
-import { runRange } from '../config/run-types.js'
-import type { PayloadState, PayloadType } from '../config/calibrations.js'
+import { runRange } from '../rules/run-types.js'
+import type { PayloadState, PayloadType } from '../rules/calibrations.js'
 import { CaloprodError } from '../errors.js'
 import { readTable } from '../files/csv.js'
 import { layout } from '../files/layout.js'
@@ -24,11 +24,11 @@ import { catalogNow, cdbNow } from './live.js'
 import { catalogTarget, describeTarget } from '../catalog/connection.js'
 import { REQUEST_TIMEOUT_MS, resolveApiUrl } from '../cdb/backend.js'
 import { redactUrl } from '../cdb/http.js'
-import { currentPayloadFile, GLOBAL_TAG } from '../config/calibrations.js'
+import { currentPayloadFile, GLOBAL_TAG } from '../rules/calibrations.js'
 import type { RunTag } from '../files/run-list.js'
 import { nextStep } from './next.js'
 
-export interface WhyOptions {
+interface WhyOptions {
   output: string
   runType: string
   rules: RuleSet
@@ -50,7 +50,7 @@ export interface WhyOptions {
 }
 
 /** One submission event of the ledger that reached (or may have reached) the scheduler, or a release. */
-export interface Submission {
+interface Submission {
   time: string
   cluster: number | null
   attempt: number

@@ -2,7 +2,7 @@
 // winner-first); the general statement gives the same rows, in the same order, on catalogs with every trap.
 import t from 'tap'
 import { buildSelection } from '../../lib/catalog/selection.js'
-import type { RunType } from '../../lib/config/run-types.js'
+import type { RunType } from '../../lib/rules/run-types.js'
 import { CATALOG_INDEXES } from '../demo/load-scale.js'
 import { loadCatalog } from '../demo/load.js'
 import { CURRENT_RULES } from '../../lib/rules/current.js'

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { PAYLOAD_TYPES, SEVEN_PAYLOAD_TYPES } from '../../lib/config/calibrations.js'
+import { PAYLOAD_TYPES, SEVEN_PAYLOAD_TYPES } from '../../lib/rules/calibrations.js'
 import {
   checkFilterDatasets,
   FilterDatasetsError,

@@ -10,7 +10,7 @@ import type { FakeCdbState } from '../fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
 import { calls, FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, lookups, runListCsv, setCdbState } from '../helpers/fake-cdb.js'
 import { runStageHere } from '../helpers/run-script.js'
-import { SEVEN_PAYLOAD_TYPES } from '../../lib/config/calibrations.js'
+import { SEVEN_PAYLOAD_TYPES } from '../../lib/rules/calibrations.js'
 const SEVEN = SEVEN_PAYLOAD_TYPES.join(' ')
 
 const RUN_LIST: [number, string][] = [[66500, 'v8'], [66501, 'v8'], [66502, 'v8'], [66503, 'v9'], [66504, 'v9']]

@@ -6,7 +6,7 @@ import t from 'tap'
 import { payloadIovs, startFakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
 import { runListCsv, setCdbState } from '../helpers/fake-cdb.js'
 import { failedLine, read, RUN_LIST, setup } from '../helpers/rest-check.js'
-import { SEVEN_PAYLOAD_TYPES } from '../../lib/config/calibrations.js'
+import { SEVEN_PAYLOAD_TYPES } from '../../lib/rules/calibrations.js'
 
 t.test('nobody there, a name that does not resolve, a malformed or missing configuration', async (t) => {
   const { check, untouched, root } = await setup(t)

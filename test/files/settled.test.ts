@@ -1,5 +1,5 @@
 import t from 'tap'
-import { SEVEN_PAYLOAD_TYPES } from '../../lib/config/calibrations.js'
+import { SEVEN_PAYLOAD_TYPES } from '../../lib/rules/calibrations.js'
 import { SETTLED_TABLE, stillSettled, type SettledRow } from '../../lib/files/settled.js'
 
 const SEVEN = SEVEN_PAYLOAD_TYPES.join(' ')

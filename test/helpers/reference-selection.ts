@@ -7,7 +7,7 @@
 // tag, runnumber, full_file_path, t1.events, files.time. The patterns are the seed's own (LIKE with a bare `_`).
 // The equality tests (test/catalog/query-files.test.ts) and bench/plans.ts compare caloprod's query with it.
 import type postgres from 'postgres'
-import { runRange, RUN_TYPES, type RunType } from '../../lib/config/run-types.js'
+import { runRange, RUN_TYPES, type RunType } from '../../lib/rules/run-types.js'
 
 /** A row of the seed's answer: its step B's columns, events and time as text (null stays null). */
 export type SeedRow = [tag: string | null, runnumber: number, full_file_path: string, events: string | null, time: string | null]

@@ -7,7 +7,7 @@ import type { FakeCdbState } from '../fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb, type FakeRoute } from '../fakes/nopayloaddb.mjs'
 import { fakeCdb, runListCsv, setCdbState } from './fake-cdb.js'
 import { runStageHere } from './run-script.js'
-import { SEVEN_PAYLOAD_TYPES } from '../../lib/config/calibrations.js'
+import { SEVEN_PAYLOAD_TYPES } from '../../lib/rules/calibrations.js'
 
 export const RUN_LIST: [number, string][] = [[66500, 'v8'], [66501, 'v8'], [66502, 'v8'], [66503, 'v9'], [66504, 'v9']]
 const STATE: FakeCdbState = { default: 'missing', runs: { 66500: 'current', 66501: { '*': 'current', CEMC_meanTime: 'outdated' }, 66503: 'current:v9' } }

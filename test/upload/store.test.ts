@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { checkPayload, md5File } from '../../lib/upload/payload-files.js'
 import { copyIntoStore, storeUrl } from '../../lib/upload/store.js'
-import { payloadState } from '../../lib/config/calibrations.js'
+import { payloadState } from '../../lib/rules/calibrations.js'
 
 t.test('the store: nopayloadclient layout, copy once, same bytes kept, other bytes never overwritten', async (t) => {
   const dir = t.testdir({ 'a.root': 'root payload A', 'b.root': 'root payload B' })
