@@ -46,13 +46,15 @@ export async function treeDigest(dir: string): Promise<string> {
 
 /**
  * This code: every file of lib/ (the stages run from source), so a change to how rows are read, checked or written
- * makes the next night ask again, as reduce's sources in the Taskfile do.
+ * makes the next night ask again, as reduce's sources in the Taskfile do. Read on the first stamp, not on import:
+ * a script that imports lib/ and never queries reads none of it.
  */
-const code = treeDigest(fileURLToPath(new URL('..', import.meta.url))).catch(() => 'unknown')
+let code: Promise<string> | undefined
+const codeDigest = () => (code ??= treeDigest(fileURLToPath(new URL('..', import.meta.url))).catch(() => 'unknown'))
 
 /** The stamp a night would write for `catalog` and `select`, without query.csv's state and the result. */
 export async function stampFor(catalog: string | undefined, select: string): Promise<Pick<QueryStamp, 'catalog' | 'selection' | 'code'>> {
-  return { catalog, selection: digest(select), code: await code }
+  return { catalog, selection: digest(select), code: await codeDigest() }
 }
 
 /** The stamp at `stampPath` if it matches `wanted` and query.csv is as it left it; else undefined. */
