@@ -7,6 +7,7 @@ import type { RuleSet } from '../rules/types.js'
 import { buildSelection } from '../catalog/selection.js'
 import { connectCatalog, describeTarget, type CatalogTarget } from '../catalog/connection.js'
 import { catalogError } from '../catalog/errors.js'
+import { setSession } from '../catalog/query-files.js'
 import { HttpClient } from '../cdb/http.js'
 import { judgeRun, parsePayloadIovs } from '../cdb/payload-iovs.js'
 import { payloadIovsUrl } from '../cdb/rest.js'
@@ -21,17 +22,16 @@ export async function catalogNow(
   const { select } = buildSelection(rules, runType, undefined)
   const sql = connectCatalog(target)
   try {
-    const rows = await sql.begin('read only', async (tx) => {
-      await tx.unsafe(`set local statement_timeout = ${Math.round(timeoutS * 1000)}`)
-      return tx.unsafe<{ runnumber: number; tag: string; files: number; events: string }[]>(
-        `select runnumber, tag, sum(n)::int as files, sum(events)::text as events from (
-           select runnumber, tag, segment, count(*) as n, max(events::bigint) as events
-           from (${select}) selected where runnumber = any($1::int[]) group by runnumber, tag, segment
-         ) segments group by runnumber, tag order by runnumber, tag collate "C"`,
-        // As an array literal: the catalog's connection fetches no array types (lib/catalog/connection.ts).
-        [`{${runs.join(',')}}`],
-      )
-    })
+    // The query stage's session (read-only, its timeout, the settings its selection's patterns and times need).
+    await setSession(sql, timeoutS)
+    const rows = await sql.unsafe<{ runnumber: number; tag: string; files: number; events: string }[]>(
+      `select runnumber, tag, sum(n)::int as files, sum(events)::text as events from (
+         select runnumber, tag, segment, count(*) as n, max(events::bigint) as events
+         from (${select}) selected where runnumber = any($1::int[]) group by runnumber, tag, segment
+       ) segments group by runnumber, tag order by runnumber, tag collate "C"`,
+      // As an array literal: the catalog's connection fetches no array types (lib/catalog/connection.ts).
+      [`{${runs.join(',')}}`],
+    )
     const tags: LiveTags = new Map()
     for (const { runnumber, tag, files, events } of rows) {
       tags.set(runnumber, [...(tags.get(runnumber) ?? []), { tag, files, events: Number(events) }])
