@@ -1,6 +1,6 @@
 // End to end: `task submit` through go-task and the project's Taskfile.yml, on the demo catalog,
 // with the fake CDB and HTCondor; then a night with nothing changed, then a night with one new run.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -9,17 +9,8 @@ import { insertDatasets, insertFiles, loadCatalog } from './demo/load.js'
 import { freshDatabase } from './helpers/database.js'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from './helpers/fake-cdb.js'
 import { FAKE_GENSTATUS, fakeCondorEnv, readFakeState } from './helpers/fake-condor.js'
+import { mtimes } from './helpers/output-mtimes.js'
 import { runTask } from './helpers/run-script.js'
-
-/** Every file under `dir` (but the log, the lock, which records who ran last, and the page, written every night) with its mtime, to see what a run touched. */
-function mtimes(dir: string): Map<string, number> {
-  const seen = new Map<string, number>()
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    const path = join(entry.parentPath, entry.name)
-    if (entry.isFile() && !path.includes('/log/') && entry.name !== '.caloprod.lock' && entry.name !== 'report.html') seen.set(path.slice(dir.length + 1), statSync(path).mtimeMs)
-  }
-  return seen
-}
 
 const ledgerRows = (out: string) => readFileSync(join(out, 'submissions.csv'), 'utf8').trim().split('\n').slice(1)
 const processRuns = (out: string) => readFileSync(join(out, 'run3auau-process.csv'), 'utf8').trim().split('\n').slice(1)

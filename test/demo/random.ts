@@ -1,14 +1,5 @@
-/** A small seeded generator (mulberry32): the same seed gives the same catalog on every machine. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+// The demo's catalog is drawn from the fake CDB's seeded generator: the same seed gives the same catalog on every machine.
+export { seededRandom } from '../fakes/cdb-lib.mjs'
 
 /** A whole number in [low, high], drawn from `random`. */
 export function randomInt(random: () => number, low: number, high: number): number {

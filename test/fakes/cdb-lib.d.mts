@@ -55,3 +55,5 @@ export declare function loadState(path: string | undefined): FakeCdbState
 export declare function stateFromRunList(csvText: string, options?: { current?: number; outdated?: number; seed?: number }): FakeCdbState
 export declare function calibrate(state: FakeCdbState, run: number | string, tag: string): FakeCdbState
 export declare function saveState(path: string, state: FakeCdbState): void
+/** A small seeded generator (mulberry32): the same seed gives the same numbers on every machine. */
+export function seededRandom(seed: number): () => number

@@ -159,12 +159,15 @@ export function loadState(path) {
   return JSON.parse(readFileSync(path, 'utf8'))
 }
 
-/** A small seeded generator (mulberry32), so a state made from a run list is the same every time. */
-function random(seed) {
-  let a = seed >>> 0
+/**
+ * A small seeded generator (mulberry32), so a state made from a run list is the same every time; the demo's
+ * catalog draws from it too (test/demo/random.ts).
+ */
+export function seededRandom(seed) {
+  let state = seed >>> 0
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
@@ -177,7 +180,7 @@ function random(seed) {
  * the rest (new runs) missing everything. Deterministic for a seed.
  */
 export function stateFromRunList(csvText, { current = 0.6, outdated = 0.1, seed = 1, since } = {}) {
-  const next = random(seed)
+  const next = seededRandom(seed)
   const runs = {}
   const lines = csvText.split('\n').slice(1).filter(Boolean)
   for (const line of lines) {

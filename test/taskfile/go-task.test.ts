@@ -1,7 +1,7 @@
 // Taskfile.yml under the real go-task (the `task` on PATH, which `npm test` puts there): its flags, the variables
 // from the command line and the environment, the order of the stages, what is up to date, a failed night's page,
 // hand edits that heal, and interrupted nights. The night-by-night assertions are in test/pipeline.test.ts.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
@@ -11,6 +11,7 @@ import { layout } from '../../lib/files/layout.js'
 import { freshDatabase } from '../helpers/database.js'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.js'
 import { FAKE_GENSTATUS, fakeCondorEnv, readFakeState } from '../helpers/fake-condor.js'
+import { mtimes } from '../helpers/output-mtimes.js'
 import { runStageHere, runTask, startTask } from '../helpers/run-script.js'
 
 // Many whole nights, each a go-task and its stages started from source: more than tap's default on a busy machine.
@@ -24,16 +25,6 @@ const started = (stderr: string) => [...stderr.matchAll(/^task: \[[^\]]+\] .*tas
 /** Waits for `condition`, polling; the test's own time-out bounds it. */
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 100))
-}
-
-/** Files under `dir` (but the log, the lock and the page, written every night) with their mtimes, to see what a night rewrote. */
-function mtimes(dir: string): Map<string, number> {
-  const seen = new Map<string, number>()
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    const path = join(entry.parentPath, entry.name)
-    if (entry.isFile() && !path.includes('/log/') && entry.name !== '.caloprod.lock' && entry.name !== 'report.html') seen.set(path.slice(dir.length + 1), statSync(path).mtimeMs)
-  }
-  return seen
 }
 
 /** How many times `stage` started today, from the output's log. */
