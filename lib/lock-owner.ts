@@ -60,7 +60,7 @@ export function lockOwner(self: { pid: number; ppid: number } = process, proc = 
 }
 
 /** Whether a process of this host is still the one that was recorded (alive, and not a reused pid). */
-export function stillRunning(pid: number | null, start: string | null, proc: string): boolean {
+export function stillRunning(pid: number | null, start: string | null): boolean {
   if (pid === null || !processAlive(pid)) return false
-  return start === null || processInfo(pid, proc)?.start === start
+  return start === null || processInfo(pid)?.start === start
 }
