@@ -1,19 +1,76 @@
 // One caloprod run at a time per output directory. The lock belongs to the pipeline (the task runner that
 // runs the stages one after another), so its stages enter it in turn while another cron run stays out; a
 // stage run by hand owns it alone. It is a JSON file created whole and atomically (link of a finished file).
+// Who holds it is read from /proc: the process a stage runs for (its pipeline's task runner, or itself).
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { link, readdir, readFile, unlink, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CaloprodError, LockedError } from './errors.js'
-import { tempPathFor, writeFileIfChanged } from './files/atomic.js'
+import { processAlive, tempPathFor, writeFileIfChanged } from './files/atomic.js'
 import { writeError } from './files/disk-full.js'
 import { layout } from './files/layout.js'
-import { processInfo, stillRunning, type LockOwner } from './lock-owner.js'
 import type { Log } from './log.js'
 
-export { isPipelineCommand, lockOwner, processInfo, type LockOwner } from './lock-owner.js'
+/** Who a lock is taken for. */
+export interface LockOwner {
+  /** The task runner's pid when a pipeline runs the stage, else the stage's own. */
+  pid: number
+  /** The process's start time (from /proc/<pid>/stat), so a reused pid is not taken for it; undefined off Linux. */
+  start?: string
+  /** Its command line, for messages. */
+  command: string
+  /** A pipeline's lock outlives each of its stages; a stage run by hand releases it when done. */
+  pipeline: boolean
+}
+
+/** `<proc>/<pid>/<file>`, undefined when unreadable. */
+function readProc(pid: number, file: string, proc: string): string | undefined {
+  try {
+    return readFileSync(join(proc, String(pid), file), 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** The parent pid and start time of a process, from `<proc>/<pid>/stat`; undefined when unreadable. */
+export function processInfo(pid: number, proc = '/proc'): { ppid: number; start: string } | undefined {
+  const stat = readProc(pid, 'stat', proc)
+  if (stat === undefined) return undefined
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return { ppid: Number(fields[1]), start: fields[19] }
+}
+
+/** Whether a command line is a task runner: go-task (`task`), or `tasks/task.ts`, which starts it (npm run task). */
+export function isPipelineCommand(argv: readonly string[]): boolean {
+  const runsGoTask = argv.slice(0, 2).some((arg) => ['task', 'go-task'].includes(basename(arg)))
+  return runsGoTask || argv.some((arg) => /(^|\/)tasks\/task\.ts$/.test(arg))
+}
+
+/**
+ * The owner of the lock for this stage: the nearest ancestor process that is a task runner, so every stage of
+ * one pipeline run shares the lock; the stage itself when run by hand (or where /proc cannot be read).
+ */
+export function lockOwner(self: { pid: number; ppid: number } = process, proc = '/proc'): LockOwner {
+  let pid = self.ppid
+  for (let depth = 0; depth < 64 && pid > 1; depth++) {
+    const argv = readProc(pid, 'cmdline', proc)?.replace(/\0$/, '').split('\0')
+    const info = processInfo(pid, proc)
+    if (!argv || !info) break
+    if (isPipelineCommand(argv)) return { pid, start: info.start, command: argv.join(' ').slice(0, 200), pipeline: true }
+    pid = info.ppid
+  }
+  return { pid: self.pid, start: processInfo(self.pid, proc)?.start, command: `stage (pid ${self.pid})`, pipeline: false }
+}
+
+/** Whether a process of this host is still the one that was recorded (alive, and not a reused pid). */
+function stillRunning(pid: number | null, start: string | null): boolean {
+  if (pid === null || !processAlive(pid)) return false
+  return start === null || processInfo(pid)?.start === start
+}
 
 /** The lock file's content; `stage` and the stage's fields are null between the stages of a pipeline. */
 interface LockRecord {

@@ -171,22 +171,24 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
       stderr,
     })
     log.info(`start: ${redactArgv(io.argv).join(' ')}`)
-    let release: ReleaseLock | undefined
     let acquiring: Promise<ReleaseLock> | undefined
+    const releaseLock = async () => {
+      const kept = await (await acquiring?.catch(() => undefined))?.()
+      if (kept) io.pipelineLockKept?.(options.output, kept)
+    }
     // Before the lock is taken, so a signal while it is being taken still releases it.
     io.onInterrupt?.(async (signal) => {
       ended.interrupted = true
       log?.info(`interrupted by ${signal}`)
-      const kept = await (await acquiring?.catch(() => undefined))?.()
-      if (kept) io.pipelineLockKept?.(options.output, kept)
+      await releaseLock()
       await Promise.all([...STAGE_DIRS, layout.logDir].map((dir) => sweepStaleTemps(dir(options.output), process.pid)))
     })
     let summary: string | undefined
     try {
-      if (spec.lock && !readOnly) release = await (acquiring = acquireLock(options.output, spec.name, lockOwner(), { log }))
+      if (spec.lock && !readOnly) await (acquiring = acquireLock(options.output, spec.name, lockOwner(), { log }))
       // Only a lock holder may judge a temporary file abandoned: its pid is looked up on this host, and on a
       // shared output directory a stage of another node may be writing it. Read-only stages never sweep.
-      if (release) {
+      if (acquiring) {
         const swept = (await Promise.all(STAGE_DIRS.map((dir) => sweepStaleTemps(dir(options.output))))).reduce((a, b) => a + b, 0)
         if (swept) log.info(`removed ${swept} temporary files left by killed runs`)
       }
@@ -196,8 +198,7 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
     } finally {
       io.onInterrupt?.(undefined)
       progress.clear()
-      const kept = await release?.()
-      if (kept) io.pipelineLockKept?.(options.output, kept)
+      await releaseLock()
     }
     if (summary !== undefined) log.summary(summary)
     ended.line = summary ?? ''
