@@ -55,10 +55,7 @@ export async function sameContent(a: string, b: string): Promise<boolean> {
   }
 }
 
-/**
- * Renames a finished temporary file into place and makes that durable (without the directory's fsync a crash can
- * forget the new entry); removes it when the rename fails (a directory at `path`, a full disk).
- */
+/** Renames a finished temporary file into place, durably; removes it when that fails (a directory at `path`). */
 async function moveIntoPlace(temp: string, path: string): Promise<void> {
   try {
     await rename(temp, path)
@@ -98,7 +95,7 @@ export async function writeFileIfChanged(path: string, content: string | Buffer,
   const bytes = typeof content === 'string' ? Buffer.from(content) : content
   const old = await readFile(path).catch(() => undefined)
   if (old?.equals(bytes) && (mode === undefined || ((await stat(path)).mode & 0o7777) === mode)) return false
-  try {
+  return naming(path, async () => {
     await mkdir(dirname(path), { recursive: true })
     const temp = tempPathFor(path)
     await writeDurably(temp, bytes, mode).catch(async (err) => {
@@ -107,6 +104,13 @@ export async function writeFileIfChanged(path: string, content: string | Buffer,
     })
     await moveIntoPlace(temp, path)
     return true
+  })
+}
+
+/** Runs `step`; a full disk, shown on a write, an fsync or a close, names `path`, not whoever fed it the bytes. */
+async function naming<T>(path: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step()
   } catch (err) {
     throw writeError(err, path)
   }
@@ -132,17 +136,11 @@ const WRITE_BYTES = 256 << 10
 
 /** Opens a streamed atomic write of `path`, gathering small writes into large ones. */
 export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
-  try {
-    return await openStreamedWrite(path)
-  } catch (err) {
-    throw writeError(err, path)
-  }
-}
-
-async function openStreamedWrite(path: string): Promise<AtomicWriter> {
-  await mkdir(dirname(path), { recursive: true })
   const temp = tempPathFor(path)
-  const handle = await open(temp, 'w')
+  const handle = await naming(path, async () => {
+    await mkdir(dirname(path), { recursive: true })
+    return open(temp, 'w')
+  })
   let pending: Buffer[] = []
   let pendingBytes = 0
   let closed = false
@@ -157,21 +155,13 @@ async function openStreamedWrite(path: string): Promise<AtomicWriter> {
   const flush = async () => {
     if (pending.length > 0) await handle.writeFile(gathered())
   }
-  // A full disk shows on a write, the fsync or the close: each names the file, not whoever fed it the bytes.
-  const named = async <T>(step: () => Promise<T>): Promise<T> => {
-    try {
-      return await step()
-    } catch (err) {
-      throw writeError(err, path)
-    }
-  }
   return {
     async write(chunk) {
       const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
       if (buffer.length === 0) return
       pending.push(buffer)
       pendingBytes += buffer.length
-      if (pendingBytes >= WRITE_BYTES) await named(flush)
+      if (pendingBytes >= WRITE_BYTES) await naming(path, flush)
     },
     writeNow(chunk) {
       try {
@@ -181,7 +171,7 @@ async function openStreamedWrite(path: string): Promise<AtomicWriter> {
       }
     },
     async commit() {
-      return named(async () => {
+      return naming(path, async () => {
         await flush()
         await handle.sync()
         await handle.close()
