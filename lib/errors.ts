@@ -64,8 +64,3 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return `${err.name}: ${err.message}`
   return String(err)
 }
-
-/** The exit code for an error that reached a stage script's top level. */
-export function exitCodeOf(err: unknown): number {
-  return err instanceof CaloprodError ? err.exitCode : 1
-}

@@ -2,7 +2,7 @@ import { mkdir, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import mri from 'mri'
 import { envName, resolveOptions, usage, type Env, type FlagName, type Options } from './config/options.js'
-import { CaloprodError, describeError, exitCodeOf, UsageError } from './errors.js'
+import { CaloprodError, describeError, UsageError } from './errors.js'
 import { sweepStaleTemps, withOwnTemps } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { acquireLock, lockOwner, type ReleaseLock } from './lock.js'
@@ -45,10 +45,7 @@ export interface StageContext {
 }
 
 /** A stage script's declaration and body: what `tasks/main.ts` runs as a command and a test runs in-process. */
-export interface Stage {
-  spec: StageSpec
-  body: StageBody
-}
+export type Stage = { spec: StageSpec; body: StageBody }
 
 /** A stage's work; it returns its summary line, or undefined when it printed its output itself (report --stdout). */
 export type StageBody = (ctx: StageContext) => Promise<string | undefined>
@@ -135,20 +132,14 @@ export async function runStage(spec: StageSpec, io: StageIo, body: StageBody): P
   return code
 }
 
-/** How a stage ended, for the record of the night. */
-interface Ended {
-  output?: string
-  line: string
-  /** A signal stopped it (see StageIo.onInterrupt). */
-  interrupted?: boolean
-}
+/** How a stage ended, for the record of the night; `interrupted`: a signal stopped it (StageIo.onInterrupt). */
+type Ended = { output?: string; line: string; interrupted?: boolean }
 
 async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: Ended): Promise<number> {
   let log: Log | undefined
   let resolved: Options | undefined
   try {
-    const options = resolveOptions(io.argv, io.env, io.cwd, spec.flags)
-    resolved = options
+    const options = (resolved = resolveOptions(io.argv, io.env, io.cwd, spec.flags))
     if (options.help) {
       io.stdout(usage(`npx tsx tasks/${spec.name}.ts`, spec.summary, spec.flags))
       return 0
@@ -162,14 +153,8 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
       progress.clear()
       io.stderr(text)
     }
-    log = openLog({
-      stage: spec.name,
-      file: readOnly ? undefined : logFileFor(options.output),
-      verbose: options.verbose,
-      quiet: options.quiet,
-      stdout: io.stdout,
-      stderr,
-    })
+    const file = readOnly ? undefined : logFileFor(options.output)
+    log = openLog({ stage: spec.name, file, verbose: options.verbose, quiet: options.quiet, stdout: io.stdout, stderr })
     log.info(`start: ${redactArgv(io.argv).join(' ')}`)
     let acquiring: Promise<ReleaseLock> | undefined
     const releaseLock = async () => {
@@ -215,6 +200,6 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
       // The log itself may be what failed (a full disk); stderr already has the line.
     }
     if (!(err instanceof CaloprodError) && io.env.CALOPROD_DEBUG) io.stderr(`${(err as Error)?.stack}\n`)
-    return exitCodeOf(err)
+    return err instanceof CaloprodError ? err.exitCode : 1
   }
 }
