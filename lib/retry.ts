@@ -1,4 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises'
+import { setTimeout as wait } from 'node:timers/promises'
 
 /** How to retry an operation that may fail for a passing reason. */
 export interface RetryPolicy {
@@ -26,7 +26,7 @@ export async function withRetry<T>(operation: (attempt: number) => Promise<T>, p
   const attempts = policy.attempts ?? 4
   const base = policy.baseMs ?? 1000
   const max = policy.maxMs ?? 30000
-  const sleep = policy.sleep ?? delay
+  const sleep = policy.sleep ?? wait
   const random = policy.random ?? Math.random
   for (let attempt = 1; ; attempt++) {
     try {
