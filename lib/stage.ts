@@ -22,10 +22,7 @@ export interface StageSpec {
   flags: readonly FlagName[]
   /** A stage that must change nothing on disk (a dry run) writes no log file and creates no directory. */
   readOnly?: (options: Options) => boolean
-  /**
-   * Hold the output directory's lock (lib/lock.ts) while the body runs, unless read-only: an overlapping run
-   * exits 3. The stages of one pipeline (one task runner) share it.
-   */
+  /** Hold the output directory's lock (lib/lock.ts) while the body runs, unless read-only. */
   lock?: boolean
   /** Its success (unless read-only) ends a good night, as last-night.json counts them: submit. */
   endsNight?: boolean
@@ -59,20 +56,11 @@ export interface StageIo {
   stderr: (text: string) => void
   /** Whether stderr is a terminal (a person watching), never for cron or a log: then a stage may show progress. */
   stderrIsTerminal?: boolean
-  /**
-   * Receives, while the body runs, what to do before the process ends on a signal: log it, release the lock and
-   * remove this process's temporary files; undefined again when the body is done.
-   */
+  /** Receives, while the body runs, what to do before the process ends on a signal (undefined again after). */
   onInterrupt?: (cleanup: ((signal: string) => Promise<void>) | undefined) => void
-  /**
-   * Rejects with an error no code caught (the process's uncaught exceptions and rejections): the stage then
-   * fails at once as on any error, its lock released and its temporary files removed, while the body may still run.
-   */
+  /** Rejects with an error no code caught: the stage fails at once, cleaned up, while the body may still run. */
   internalError?: Promise<never>
-  /**
-   * Called when a stage of a pipeline leaves the lock between stages (`lock`, its text): the command starts a
-   * process that removes it once the pipeline has ended (lib/lock.ts removeWhenEnded).
-   */
+  /** Called when a pipeline's stage leaves the lock (`lock`) between stages, to start lock.ts removeWhenEnded. */
   pipelineLockKept?: (output: string, lock: string) => void
 }
 
@@ -115,9 +103,8 @@ async function existingOutput(io: StageIo): Promise<string | undefined> {
 }
 
 /**
- * Runs a stage the way every stage runs: resolve options (or print help), prepare the output
- * directory, open the log, run the body, log its summary line. Errors become one line on stderr
- * (and in the log) and an exit code; nothing here exits the process.
+ * Runs a stage: resolve options (or print help), prepare the output directory, open the log, run the body, log
+ * its summary. Errors become one line on stderr (and in the log); nothing here exits the process.
  * Returns the exit code: 0 done, 1 failed, 2 usage, 3 locked.
  */
 export async function runStage(spec: StageSpec, io: StageIo, body: StageBody): Promise<number> {
