@@ -1,7 +1,4 @@
-/**
- * The one error class callers must catch. `exitCode` follows DESIGN.md's contract for cron:
- * 1 a stage failed, 2 usage error, 3 another run holds the lock.
- */
+/** The one error class callers must catch; `exitCode` (DESIGN.md): 1 a stage failed, 2 usage, 3 locked. */
 export class CaloprodError extends Error {
   readonly exitCode: 1 | 2 | 3
   constructor(message: string, exitCode: 1 | 2 | 3 = 1, options?: { cause?: unknown }) {
@@ -44,10 +41,7 @@ const FILE_TROUBLE: Record<string, [string, string]> = {
   EROFS: ['the file system is read-only', 'give an --output on a writable file system (status and report --stdout write nothing)'],
 }
 
-/**
- * A file system error as one line: the file (`path`, else the error's own), what is wrong with it, what to do;
- * undefined for an error that is not one of those.
- */
+/** A FILE_TROUBLE error as one line: the file (`path`, else the error's own), what is wrong, what to do. */
 export function fileError(err: unknown, path?: string): CaloprodError | undefined {
   const { code, syscall, path: own } = (err ?? {}) as NodeJS.ErrnoException
   const trouble = code ? FILE_TROUBLE[code] : undefined

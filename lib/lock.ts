@@ -131,7 +131,8 @@ function guardPathFor(path: string, record: string): string {
 function abandoned(guard: string): boolean {
   try {
     const { host, pid, start } = JSON.parse(guard) as { host?: unknown; pid?: unknown; start?: unknown }
-    return host === hostname() && typeof pid === 'number' && !stillRunning(pid, typeof start === 'string' ? start : null)
+    const started = typeof start === 'string' ? start : null
+    return host === hostname() && typeof pid === 'number' && !stillRunning(pid, started)
   } catch {
     return false
   }
@@ -276,13 +277,13 @@ export async function acquireLock(
  * entered it again or another run took it over; the removal takes the takeover's guard, so a run starting at that
  * moment never loses a lock it just took. Returns whether it removed the lock.
  */
-export async function removeWhenEnded(output: string, kept: string, options: { pollMs?: number } = {}): Promise<boolean> {
+export async function removeWhenEnded(output: string, kept: string, { pollMs = 1000 } = {}): Promise<boolean> {
   const path = layout.lockFile(output)
   const { pid, start } = JSON.parse(kept) as LockRecord
   for (;;) {
     if ((await readFile(path, 'utf8').catch(() => undefined)) !== kept) return false
     if (!stillRunning(pid, start)) break
-    await sleep(options.pollMs ?? 1000)
+    await sleep(pollMs)
   }
   const own = processInfo(process.pid)?.start ?? null
   const claim = JSON.stringify({ host: hostname(), pid: process.pid, start: own, since: new Date().toISOString() })

@@ -15,10 +15,7 @@ interface GroupOptions {
   timeoutMs?: number
   /** After SIGTERM, SIGKILL follows this long later; without it, SIGTERM alone. */
   graceMs?: number
-  /**
-   * When the program exits, SIGKILL what it left running in its group (which may hold the pipes open), and wait
-   * at most `graceMs` for the pipes to drain.
-   */
+  /** On exit, SIGKILL what it left in its group (it may hold the pipes open); drain them at most `graceMs`. */
   reapOnExit?: boolean
 }
 
