@@ -3,7 +3,7 @@ export class CaloprodError extends Error {
   readonly exitCode: 1 | 2 | 3
   constructor(message: string, exitCode: 1 | 2 | 3 = 1, options?: { cause?: unknown }) {
     super(message, options)
-    this.name = 'CaloprodError'
+    this.name = new.target.name
     this.exitCode = exitCode
   }
 }
@@ -12,7 +12,6 @@ export class CaloprodError extends Error {
 export class UsageError extends CaloprodError {
   constructor(message: string) {
     super(message, 2)
-    this.name = 'UsageError'
   }
 }
 
@@ -20,7 +19,6 @@ export class UsageError extends CaloprodError {
 export class InputError extends CaloprodError {
   constructor(file: string, line: number | undefined, message: string) {
     super(`${file}${line === undefined ? '' : `:${line}`}: ${message}`, 1)
-    this.name = 'InputError'
   }
 }
 
@@ -28,7 +26,6 @@ export class InputError extends CaloprodError {
 export class LockedError extends CaloprodError {
   constructor(message: string) {
     super(message, 3)
-    this.name = 'LockedError'
   }
 }
 
