@@ -1,12 +1,9 @@
-/**
- * The one error class callers must catch. `exitCode` follows DESIGN.md's contract for cron:
- * 1 a stage failed, 2 usage error, 3 another run holds the lock.
- */
+/** The one error class callers must catch; `exitCode` (DESIGN.md): 1 a stage failed, 2 usage, 3 locked. */
 export class CaloprodError extends Error {
   readonly exitCode: 1 | 2 | 3
   constructor(message: string, exitCode: 1 | 2 | 3 = 1, options?: { cause?: unknown }) {
     super(message, options)
-    this.name = 'CaloprodError'
+    this.name = new.target.name
     this.exitCode = exitCode
   }
 }
@@ -15,7 +12,6 @@ export class CaloprodError extends Error {
 export class UsageError extends CaloprodError {
   constructor(message: string) {
     super(message, 2)
-    this.name = 'UsageError'
   }
 }
 
@@ -23,7 +19,6 @@ export class UsageError extends CaloprodError {
 export class InputError extends CaloprodError {
   constructor(file: string, line: number | undefined, message: string) {
     super(`${file}${line === undefined ? '' : `:${line}`}: ${message}`, 1)
-    this.name = 'InputError'
   }
 }
 
@@ -31,7 +26,6 @@ export class InputError extends CaloprodError {
 export class LockedError extends CaloprodError {
   constructor(message: string) {
     super(message, 3)
-    this.name = 'LockedError'
   }
 }
 
@@ -44,10 +38,7 @@ const FILE_TROUBLE: Record<string, [string, string]> = {
   EROFS: ['the file system is read-only', 'give an --output on a writable file system (status and report --stdout write nothing)'],
 }
 
-/**
- * A file system error as one line: the file (`path`, else the error's own), what is wrong with it, what to do;
- * undefined for an error that is not one of those.
- */
+/** A FILE_TROUBLE error as one line: the file (`path`, else the error's own), what is wrong, what to do. */
 export function fileError(err: unknown, path?: string): CaloprodError | undefined {
   const { code, syscall, path: own } = (err ?? {}) as NodeJS.ErrnoException
   const trouble = code ? FILE_TROUBLE[code] : undefined
@@ -63,9 +54,4 @@ export function describeError(err: unknown): string {
   if (file) return file.message
   if (err instanceof Error) return `${err.name}: ${err.message}`
   return String(err)
-}
-
-/** The exit code for an error that reached a stage script's top level. */
-export function exitCodeOf(err: unknown): number {
-  return err instanceof CaloprodError ? err.exitCode : 1
 }

@@ -1,20 +1,78 @@
 // One caloprod run at a time per output directory. The lock belongs to the pipeline (the task runner that
 // runs the stages one after another), so its stages enter it in turn while another cron run stays out; a
 // stage run by hand owns it alone. It is a JSON file created whole and atomically (link of a finished file).
+// Who holds it is read from /proc: the process a stage runs for (its pipeline's task runner, or itself).
 import { createHash } from 'node:crypto'
-import { link, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { link, readdir, readFile, unlink, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { CaloprodError, LockedError } from './errors.js'
-import { tempPathFor } from './files/atomic.js'
-import { processInfo, stillRunning, type LockOwner } from './lock-owner.js'
-
-export { isPipelineCommand, lockOwner, processInfo, type LockOwner } from './lock-owner.js'
+import { processAlive, tempPathFor, writeFileIfChanged } from './files/atomic.js'
 import { writeError } from './files/disk-full.js'
 import { layout } from './files/layout.js'
 import type { Log } from './log.js'
 
-/** The lock file's content. */
+/** Who a lock is taken for. */
+export interface LockOwner {
+  /** The task runner's pid when a pipeline runs the stage, else the stage's own. */
+  pid: number
+  /** The process's start time (from /proc/<pid>/stat), so a reused pid is not taken for it; undefined off Linux. */
+  start?: string
+  /** Its command line, for messages. */
+  command: string
+  /** A pipeline's lock outlives each of its stages; a stage run by hand releases it when done. */
+  pipeline: boolean
+}
+
+/** `<proc>/<pid>/<file>`, undefined when unreadable. */
+function readProc(pid: number, file: string, proc: string): string | undefined {
+  try {
+    return readFileSync(join(proc, String(pid), file), 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** The parent pid and start time of a process, from `<proc>/<pid>/stat`; undefined when unreadable. */
+export function processInfo(pid: number, proc = '/proc'): { ppid: number; start: string } | undefined {
+  const stat = readProc(pid, 'stat', proc)
+  if (stat === undefined) return undefined
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return { ppid: Number(fields[1]), start: fields[19] }
+}
+
+/** Whether a command line is a task runner: go-task (`task`), or `tasks/task.ts`, which starts it (npm run task). */
+export function isPipelineCommand(argv: readonly string[]): boolean {
+  const runsGoTask = argv.slice(0, 2).some((arg) => ['task', 'go-task'].includes(basename(arg)))
+  return runsGoTask || argv.some((arg) => /(^|\/)tasks\/task\.ts$/.test(arg))
+}
+
+/**
+ * The owner of the lock for this stage: the nearest ancestor process that is a task runner, so every stage of
+ * one pipeline run shares the lock; the stage itself when run by hand (or where /proc cannot be read).
+ */
+export function lockOwner(self: { pid: number; ppid: number } = process, proc = '/proc'): LockOwner {
+  let pid = self.ppid
+  for (let depth = 0; depth < 64 && pid > 1; depth++) {
+    const argv = readProc(pid, 'cmdline', proc)?.replace(/\0$/, '').split('\0')
+    const info = processInfo(pid, proc)
+    if (!argv || !info) break
+    if (isPipelineCommand(argv)) return { pid, start: info.start, command: argv.join(' ').slice(0, 200), pipeline: true }
+    pid = info.ppid
+  }
+  return { pid: self.pid, start: processInfo(self.pid, proc)?.start, command: `stage (pid ${self.pid})`, pipeline: false }
+}
+
+/** Whether a process of this host is still the one that was recorded (alive, and not a reused pid). */
+function stillRunning(pid: number | null, start: string | null): boolean {
+  if (pid === null || !processAlive(pid)) return false
+  return start === null || processInfo(pid)?.start === start
+}
+
+/** The lock file's content; `stage` and the stage's fields are null between the stages of a pipeline. */
 interface LockRecord {
   host: string
   pid: number
@@ -22,7 +80,6 @@ interface LockRecord {
   command: string
   pipeline: boolean
   since: string
-  /** The stage in progress, or null between the stages of a pipeline. */
   stage: string | null
   stagePid: number | null
   stageStart: string | null
@@ -35,17 +92,8 @@ interface LockRecord {
  */
 export type ReleaseLock = () => Promise<string | undefined>
 
-interface LockOptions {
-  log?: Pick<Log, 'info' | 'warn'>
-  /** The stage's process. @default process.pid */
-  self?: number
-  host?: string
-  /** Where process information is read. @default '/proc' */
-  proc?: string
-  now?: () => Date
-  /** Called between the steps of a takeover (tests force interleavings with it). */
-  pause?: (step: TakeoverStep) => Promise<void>
-}
+/** A step of a takeover, where tests pause to force an interleaving. */
+export type TakeoverStep = 'read' | 'guarded'
 
 function describe(held: LockRecord): string {
   const since = held.stageSince ?? held.since
@@ -56,11 +104,9 @@ function describe(held: LockRecord): string {
     : `${runner}, between stages since ${since}`
 }
 
-function format(record: LockRecord): string {
-  return `${JSON.stringify(record, null, 2)}\n`
-}
+const format = (record: LockRecord) => `${JSON.stringify(record, null, 2)}\n`
 
-/** Creates the lock file whole, or returns false when one exists: a finished file is linked into place. */
+/** Creates the file whole, or returns false when one exists: a finished file is linked into place. */
 async function createExclusive(path: string, text: string): Promise<boolean> {
   const temp = tempPathFor(path)
   try {
@@ -76,66 +122,55 @@ async function createExclusive(path: string, text: string): Promise<boolean> {
   }
 }
 
-/** Replaces our own lock's content in one step (nobody else may take a lock whose owner lives). */
-async function overwrite(path: string, text: string): Promise<void> {
-  const temp = tempPathFor(path)
-  await writeFile(temp, text, { flush: true })
-  await rename(temp, path)
-}
-
-/** A step of a takeover, where tests pause to force an interleaving. */
-export type TakeoverStep = 'read' | 'guarded'
-
 /** The guard that serializes the takeovers of one stale record: named after the record, so never reused. */
 function guardPathFor(path: string, record: string): string {
   return `${path}.${createHash('sha256').update(record).digest('hex').slice(0, 16)}.takeover`
 }
 
 /** Whether a guard's writer is a process of this host that has ended (a guard of another host is honoured). */
-function abandoned(guard: string, host: string, proc: string): boolean {
+function abandoned(guard: string): boolean {
   try {
-    const writer = JSON.parse(guard) as { host?: unknown; pid?: unknown; start?: unknown }
-    const start = typeof writer.start === 'string' ? writer.start : null
-    return writer.host === host && typeof writer.pid === 'number' && !stillRunning(writer.pid, start, proc)
+    const { host, pid, start } = JSON.parse(guard) as { host?: unknown; pid?: unknown; start?: unknown }
+    const started = typeof start === 'string' ? start : null
+    return host === hostname() && typeof pid === 'number' && !stillRunning(pid, started)
   } catch {
     return false
   }
 }
 
-interface Takeover {
-  host: string
-  proc: string
-  /** Who claims the guards: host, pid and start time of the stage. */
-  claim: string
-  pause?: (step: TakeoverStep) => Promise<void>
-}
-
 /**
- * Replaces `path`, which held the stale record `expected`, by `text` (removes it for null), unless another run got there first; or
- * throws LockedError when another live run is doing the same takeover right now. Every starter that found the
- * same stale record must first create its guard file (a hard link: atomic on NFS, Lustre and GPFS), so they
- * take over one at a time; the holder checks that `path` still holds `expected` and renames its lock over
- * it, so the path is never empty and no starter can slip in. A stale record never comes back, so a guard
- * is safe to drop once it has served. A guard whose writer died is taken over the same way, one level down.
+ * Replaces `path`, which held the stale record `expected`, by `text` (removes it for null), unless another run got
+ * there first; or throws LockedError when another live run is doing the same takeover right now. Every starter that
+ * found the same stale record must first create its guard file (a hard link: atomic on NFS, Lustre and GPFS), so
+ * they take over one at a time; the holder checks that `path` still holds `expected` and renames its lock over it,
+ * so the path is never empty and no starter can slip in. A stale record never comes back, so a guard is safe to
+ * drop once it has served. A guard whose writer died is taken over the same way, one level down. `claim`: the
+ * guard's content (host, pid and start time of the stage).
  */
-async function replaceStale(path: string, expected: string, text: string | null, how: Takeover, depth = 0): Promise<boolean> {
+async function replaceStale(
+  path: string,
+  expected: string,
+  text: string | null,
+  claim: string,
+  pause?: (step: TakeoverStep) => Promise<void>,
+  depth = 0,
+): Promise<boolean> {
   const guard = guardPathFor(path, expected)
-  if (!(await createExclusive(guard, how.claim))) {
+  if (!(await createExclusive(guard, claim))) {
     const other = await readFile(guard, 'utf8').catch(() => undefined)
     if (other === undefined) return false
-    if (depth >= 3 || !abandoned(other, how.host, how.proc)) {
+    if (depth >= 3 || !abandoned(other)) {
       throw new LockedError(
         `${path} is being taken over by another run (${guard}); this run stops. If no caloprod run is going on, remove both files`,
       )
     }
-    if (!(await replaceStale(guard, other, how.claim, how, depth + 1))) return false
+    if (!(await replaceStale(guard, other, claim, claim, pause, depth + 1))) return false
   }
   try {
-    await how.pause?.('guarded')
-    const now = await readFile(path, 'utf8').catch(() => undefined)
-    if (now !== expected) return false
+    await pause?.('guarded')
+    if ((await readFile(path, 'utf8').catch(() => undefined)) !== expected) return false
     if (text === null) await unlink(path)
-    else await overwrite(path, text)
+    else await writeFileIfChanged(path, text)
     return true
   } finally {
     await unlink(guard).catch(() => {})
@@ -146,8 +181,7 @@ async function replaceStale(path: string, expected: string, text: string | null,
 async function sweepGuards(path: string, current: string): Promise<void> {
   const own = basename(guardPathFor(path, current))
   const prefix = `${basename(path)}.`
-  const names = await readdir(dirname(path)).catch(() => [] as string[])
-  for (const name of names) {
+  for (const name of await readdir(dirname(path)).catch(() => [] as string[])) {
     if (name.startsWith(prefix) && /^[0-9a-f]{16}\.takeover/.test(name.slice(prefix.length)) && !name.startsWith(own)) {
       await unlink(join(dirname(path), name)).catch(() => {})
     }
@@ -155,20 +189,19 @@ async function sweepGuards(path: string, current: string): Promise<void> {
 }
 
 async function readRecord(path: string): Promise<{ text: string; record: LockRecord } | undefined> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined
     throw err
-  }
+  })
+  if (text === undefined) return undefined
+  let record: LockRecord | undefined
   try {
-    const record = JSON.parse(text) as LockRecord
-    if (typeof record.host !== 'string' || typeof record.pid !== 'number') throw new Error('no host or pid')
-    return { text, record }
-  } catch {
+    record = JSON.parse(text) as LockRecord
+  } catch {}
+  if (typeof record?.host !== 'string' || typeof record.pid !== 'number') {
     throw new CaloprodError(`lock file ${path} is not caloprod's (unreadable JSON); if no caloprod run is going on, remove it`, 3)
   }
+  return { text, record }
 }
 
 /**
@@ -176,26 +209,31 @@ async function readRecord(path: string): Promise<{ text: string; record: LockRec
  * holds it. Re-entrant for the same owner (the stages of one pipeline). A lock whose owner and stage are gone
  * (same host) is taken over: silently (logged) when a finished pipeline left it, with a warning when a stage
  * was killed in the middle. A lock of another host is honoured. Returns the function that releases it.
+ * `self`: the stage's process; `pause`: called between the steps of a takeover (tests force interleavings).
  */
-export async function acquireLock(output: string, stage: string, owner: LockOwner, options: LockOptions = {}): Promise<ReleaseLock> {
+export async function acquireLock(
+  output: string,
+  stage: string,
+  owner: LockOwner,
+  options: { log?: Pick<Log, 'info' | 'warn'>; self?: number; pause?: (step: TakeoverStep) => Promise<void> } = {},
+): Promise<ReleaseLock> {
   const path = layout.lockFile(output)
   const self = options.self ?? process.pid
-  const host = options.host ?? hostname()
-  const proc = options.proc ?? '/proc'
-  const now = (options.now ?? (() => new Date()))().toISOString()
+  const host = hostname()
+  const now = new Date().toISOString()
   const mine: LockRecord = {
     host, pid: owner.pid, start: owner.start ?? null, command: owner.command, pipeline: owner.pipeline, since: now,
-    stage, stagePid: self, stageStart: processInfo(self, proc)?.start ?? null, stageSince: now,
+    stage, stagePid: self, stageStart: processInfo(self)?.start ?? null, stageSince: now,
   }
   const release = (held: LockRecord): ReleaseLock => async () => {
     const current = await readRecord(path).catch(() => undefined)
-    if (!current || current.text !== format(held)) {
+    if (current?.text !== format(held)) {
       options.log?.warn(`the lock ${path} changed hands while this stage ran; left as it is`)
       return undefined
     }
     if (!held.pipeline) return void (await unlink(path))
     const between = format({ ...held, stage: null, stagePid: null, stageStart: null, stageSince: null })
-    await overwrite(path, between)
+    await writeFileIfChanged(path, between)
     return between
   }
 
@@ -210,19 +248,19 @@ export async function acquireLock(output: string, stage: string, owner: LockOwne
           `if it does not, remove ${path}`,
       )
     }
-    const stageRunning = held.stagePid !== self && stillRunning(held.stagePid, held.stageStart, proc)
+    const stageRunning = held.stagePid !== self && stillRunning(held.stagePid, held.stageStart)
     if (held.pid === owner.pid && held.start === (owner.start ?? null)) {
       if (stageRunning) throw new LockedError(`${output} is in use by ${describe(held)}; wait for that stage to finish`)
       const entered: LockRecord = { ...mine, since: held.since }
-      await overwrite(path, format(entered))
+      await writeFileIfChanged(path, format(entered))
       return release(entered)
     }
-    if (stageRunning || stillRunning(held.pid, held.start, proc)) {
+    if (stageRunning || stillRunning(held.pid, held.start)) {
       throw new LockedError(`${output} is in use by ${describe(held)}; this run stops. If that process is not caloprod, remove ${path}`)
     }
     await options.pause?.('read')
     const claim = JSON.stringify({ host, pid: self, start: mine.stageStart, since: now })
-    if (await replaceStale(path, current.text, format(mine), { host, proc, claim, pause: options.pause })) {
+    if (await replaceStale(path, current.text, format(mine), claim, options.pause)) {
       await sweepGuards(path, format(mine))
       if (held.stage) {
         options.log?.warn(`took over the lock of ${describe(held)}: it ended without releasing it (killed?); check that run's log`)
@@ -239,16 +277,15 @@ export async function acquireLock(output: string, stage: string, owner: LockOwne
  * entered it again or another run took it over; the removal takes the takeover's guard, so a run starting at that
  * moment never loses a lock it just took. Returns whether it removed the lock.
  */
-export async function removeWhenEnded(output: string, kept: string, options: { proc?: string; pollMs?: number } = {}): Promise<boolean> {
+export async function removeWhenEnded(output: string, kept: string, { pollMs = 1000 } = {}): Promise<boolean> {
   const path = layout.lockFile(output)
-  const proc = options.proc ?? '/proc'
   const { pid, start } = JSON.parse(kept) as LockRecord
   for (;;) {
     if ((await readFile(path, 'utf8').catch(() => undefined)) !== kept) return false
-    if (!stillRunning(pid, start, proc)) break
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000))
+    if (!stillRunning(pid, start)) break
+    await sleep(pollMs)
   }
-  const host = hostname()
-  const claim = JSON.stringify({ host, pid: process.pid, start: processInfo(process.pid, proc)?.start ?? null, since: new Date().toISOString() })
-  return replaceStale(path, kept, null, { host, proc, claim }).catch(() => false)
+  const own = processInfo(process.pid)?.start ?? null
+  const claim = JSON.stringify({ host: hostname(), pid: process.pid, start: own, since: new Date().toISOString() })
+  return replaceStale(path, kept, null, claim).catch(() => false)
 }

@@ -43,10 +43,7 @@ function duration(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)} h`
 }
 
-/**
- * A counter on a progress line: `check: 120 of 282 runs answered, 35/s, 8 s left`; without a total,
- * `query: 51200 rows received`. Returns the function to call with the count so far.
- */
+/** A counter, `check: 120 of 282 runs answered, 35/s, 8 s left` or `query: 51200 rows received`; give it the count. */
 export function progressCounter(
   progress: Progress,
   label: string,

@@ -1,3 +1,5 @@
+import { setTimeout as wait } from 'node:timers/promises'
+
 /** How to retry an operation that may fail for a passing reason. */
 export interface RetryPolicy {
   /** Tries in all, the first included. @default 4 */
@@ -15,8 +17,6 @@ export interface RetryPolicy {
   random?: () => number
 }
 
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
 /**
  * Runs `operation` until it succeeds, a non-retryable error occurs, or the tries run out.
  * Pauses grow exponentially with equal jitter (half the ceiling plus a random part of the other half): never
@@ -26,7 +26,7 @@ export async function withRetry<T>(operation: (attempt: number) => Promise<T>, p
   const attempts = policy.attempts ?? 4
   const base = policy.baseMs ?? 1000
   const max = policy.maxMs ?? 30000
-  const sleep = policy.sleep ?? realSleep
+  const sleep = policy.sleep ?? wait
   const random = policy.random ?? Math.random
   for (let attempt = 1; ; attempt++) {
     try {

@@ -1,17 +1,13 @@
 // One way caloprod starts a program it may have to stop: in a process group of its own, so that a timeout or an
 // abort reaches everything the program started, not only the program. Used by the CDB check (filter-datasets)
-// and the Taskfile runner's commands.
+// and the scheduler's programs.
 import { spawn } from 'node:child_process'
 
 interface GroupOptions {
   cwd: string
   env: Readonly<Record<string, string | undefined>>
-  /**
-   * `pipe`: stdout and stderr go to `onStdout`/`onStderr`; `ignore`: discarded; `inherit`: the program shares
-   * our stdin, stdout and stderr, and our process group (a terminal signals its whole foreground group, and a
-   * background group could not read it), so stopping it reaches the program alone.
-   */
-  stdio: 'pipe' | 'ignore' | 'inherit'
+  /** `pipe`: stdout and stderr go to `onStdout`/`onStderr`; `ignore`: discarded. stdin is closed. */
+  stdio: 'pipe' | 'ignore'
   onStdout?: (chunk: Buffer) => void
   onStderr?: (chunk: Buffer) => void
   signal?: AbortSignal
@@ -19,10 +15,7 @@ interface GroupOptions {
   timeoutMs?: number
   /** After SIGTERM, SIGKILL follows this long later; without it, SIGTERM alone. */
   graceMs?: number
-  /**
-   * When the program exits, SIGKILL what it left running in its group (which may hold the pipes open), and wait
-   * at most `graceMs` for the pipes to drain.
-   */
+  /** On exit, SIGKILL what it left in its group (it may hold the pipes open); drain them at most `graceMs`. */
   reapOnExit?: boolean
 }
 
@@ -33,11 +26,11 @@ export interface GroupResult {
   aborted: boolean
 }
 
-/** Signals a whole process group, or the child alone when it shares ours; nothing when it is gone. */
-function signalGroup(pid: number | undefined, ownGroup: boolean, signal: NodeJS.Signals): void {
+/** Signals a whole process group; nothing when it is gone. */
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return
   try {
-    process.kill(ownGroup ? -pid : pid, signal)
+    process.kill(-pid, signal)
   } catch {
     // Already gone.
   }
@@ -46,9 +39,8 @@ function signalGroup(pid: number | undefined, ownGroup: boolean, signal: NodeJS.
 /** Runs `bin args`; resolves when it ended, whatever its exit; rejects only when it cannot be started. */
 export function runInGroup(bin: string, args: readonly string[], options: GroupOptions): Promise<GroupResult> {
   return new Promise((resolve, reject) => {
-    const ownGroup = options.stdio !== 'inherit'
-    const stdio = options.stdio === 'inherit' ? 'inherit' : (['ignore', options.stdio, options.stdio] as const)
-    const child = spawn(bin, args, { cwd: options.cwd, env: options.env as NodeJS.ProcessEnv, detached: ownGroup, stdio: stdio as never })
+    const { cwd, env, stdio } = options
+    const child = spawn(bin, args, { cwd, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', stdio, stdio] })
     if (options.onStdout) child.stdout?.on('data', options.onStdout)
     if (options.onStderr) child.stderr?.on('data', options.onStderr)
     let timedOut = false
@@ -57,8 +49,8 @@ export function runInGroup(bin: string, args: readonly string[], options: GroupO
     let hardKill: NodeJS.Timeout | undefined
     let drain: NodeJS.Timeout | undefined
     const stop = () => {
-      signalGroup(child.pid, ownGroup, 'SIGTERM')
-      if (options.graceMs !== undefined) hardKill ??= setTimeout(() => signalGroup(child.pid, ownGroup, 'SIGKILL'), options.graceMs)
+      signalGroup(child.pid, 'SIGTERM')
+      if (options.graceMs !== undefined) hardKill ??= setTimeout(() => signalGroup(child.pid, 'SIGKILL'), options.graceMs)
     }
     // setTimeout takes at most 2^31-1 ms (24.8 days); a longer timeout would fire at once.
     const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
@@ -90,7 +82,7 @@ export function runInGroup(bin: string, args: readonly string[], options: GroupO
     child.on('exit', (code, signal) => {
       exited = { code, signal }
       if (!options.reapOnExit) return
-      signalGroup(child.pid, ownGroup, 'SIGKILL')
+      signalGroup(child.pid, 'SIGKILL')
       drain = setTimeout(finish, options.graceMs ?? 0)
     })
     child.on('close', (code, signal) => {

@@ -2,7 +2,7 @@ import { mkdir, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import mri from 'mri'
 import { envName, resolveOptions, usage, type Env, type FlagName, type Options } from './config/options.js'
-import { CaloprodError, describeError, exitCodeOf, UsageError } from './errors.js'
+import { CaloprodError, describeError, UsageError } from './errors.js'
 import { sweepStaleTemps, withOwnTemps } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { acquireLock, lockOwner, type ReleaseLock } from './lock.js'
@@ -22,10 +22,7 @@ export interface StageSpec {
   flags: readonly FlagName[]
   /** A stage that must change nothing on disk (a dry run) writes no log file and creates no directory. */
   readOnly?: (options: Options) => boolean
-  /**
-   * Hold the output directory's lock (lib/lock.ts) while the body runs, unless read-only: an overlapping run
-   * exits 3. The stages of one pipeline (one task runner) share it.
-   */
+  /** Hold the output directory's lock (lib/lock.ts) while the body runs, unless read-only. */
   lock?: boolean
   /** Its success (unless read-only) ends a good night, as last-night.json counts them: submit. */
   endsNight?: boolean
@@ -45,10 +42,7 @@ export interface StageContext {
 }
 
 /** A stage script's declaration and body: what `tasks/main.ts` runs as a command and a test runs in-process. */
-export interface Stage {
-  spec: StageSpec
-  body: StageBody
-}
+export type Stage = { spec: StageSpec; body: StageBody }
 
 /** A stage's work; it returns its summary line, or undefined when it printed its output itself (report --stdout). */
 export type StageBody = (ctx: StageContext) => Promise<string | undefined>
@@ -62,20 +56,11 @@ export interface StageIo {
   stderr: (text: string) => void
   /** Whether stderr is a terminal (a person watching), never for cron or a log: then a stage may show progress. */
   stderrIsTerminal?: boolean
-  /**
-   * Receives, while the body runs, what to do before the process ends on a signal: log it, release the lock and
-   * remove this process's temporary files; undefined again when the body is done.
-   */
+  /** Receives, while the body runs, what to do before the process ends on a signal (undefined again after). */
   onInterrupt?: (cleanup: ((signal: string) => Promise<void>) | undefined) => void
-  /**
-   * Rejects with an error no code caught (the process's uncaught exceptions and rejections): the stage then
-   * fails at once as on any error, its lock released and its temporary files removed, while the body may still run.
-   */
+  /** Rejects with an error no code caught: the stage fails at once, cleaned up, while the body may still run. */
   internalError?: Promise<never>
-  /**
-   * Called when a stage of a pipeline leaves the lock between stages (`lock`, its text): the command starts a
-   * process that removes it once the pipeline has ended (lib/lock.ts removeWhenEnded).
-   */
+  /** Called when a pipeline's stage leaves the lock (`lock`) between stages, to start lock.ts removeWhenEnded. */
   pipelineLockKept?: (output: string, lock: string) => void
 }
 
@@ -118,9 +103,8 @@ async function existingOutput(io: StageIo): Promise<string | undefined> {
 }
 
 /**
- * Runs a stage the way every stage runs: resolve options (or print help), prepare the output
- * directory, open the log, run the body, log its summary line. Errors become one line on stderr
- * (and in the log) and an exit code; nothing here exits the process.
+ * Runs a stage: resolve options (or print help), prepare the output directory, open the log, run the body, log
+ * its summary. Errors become one line on stderr (and in the log); nothing here exits the process.
  * Returns the exit code: 0 done, 1 failed, 2 usage, 3 locked.
  */
 export async function runStage(spec: StageSpec, io: StageIo, body: StageBody): Promise<number> {
@@ -135,20 +119,14 @@ export async function runStage(spec: StageSpec, io: StageIo, body: StageBody): P
   return code
 }
 
-/** How a stage ended, for the record of the night. */
-interface Ended {
-  output?: string
-  line: string
-  /** A signal stopped it (see StageIo.onInterrupt). */
-  interrupted?: boolean
-}
+/** How a stage ended, for the record of the night; `interrupted`: a signal stopped it (StageIo.onInterrupt). */
+type Ended = { output?: string; line: string; interrupted?: boolean }
 
 async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: Ended): Promise<number> {
   let log: Log | undefined
   let resolved: Options | undefined
   try {
-    const options = resolveOptions(io.argv, io.env, io.cwd, spec.flags)
-    resolved = options
+    const options = (resolved = resolveOptions(io.argv, io.env, io.cwd, spec.flags))
     if (options.help) {
       io.stdout(usage(`npx tsx tasks/${spec.name}.ts`, spec.summary, spec.flags))
       return 0
@@ -162,31 +140,27 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
       progress.clear()
       io.stderr(text)
     }
-    log = openLog({
-      stage: spec.name,
-      file: readOnly ? undefined : logFileFor(options.output),
-      verbose: options.verbose,
-      quiet: options.quiet,
-      stdout: io.stdout,
-      stderr,
-    })
+    const file = readOnly ? undefined : logFileFor(options.output)
+    log = openLog({ stage: spec.name, file, verbose: options.verbose, quiet: options.quiet, stdout: io.stdout, stderr })
     log.info(`start: ${redactArgv(io.argv).join(' ')}`)
-    let release: ReleaseLock | undefined
     let acquiring: Promise<ReleaseLock> | undefined
+    const releaseLock = async () => {
+      const kept = await (await acquiring?.catch(() => undefined))?.()
+      if (kept) io.pipelineLockKept?.(options.output, kept)
+    }
     // Before the lock is taken, so a signal while it is being taken still releases it.
     io.onInterrupt?.(async (signal) => {
       ended.interrupted = true
       log?.info(`interrupted by ${signal}`)
-      const kept = await (await acquiring?.catch(() => undefined))?.()
-      if (kept) io.pipelineLockKept?.(options.output, kept)
+      await releaseLock()
       await Promise.all([...STAGE_DIRS, layout.logDir].map((dir) => sweepStaleTemps(dir(options.output), process.pid)))
     })
     let summary: string | undefined
     try {
-      if (spec.lock && !readOnly) release = await (acquiring = acquireLock(options.output, spec.name, lockOwner(), { log }))
+      if (spec.lock && !readOnly) await (acquiring = acquireLock(options.output, spec.name, lockOwner(), { log }))
       // Only a lock holder may judge a temporary file abandoned: its pid is looked up on this host, and on a
       // shared output directory a stage of another node may be writing it. Read-only stages never sweep.
-      if (release) {
+      if (acquiring) {
         const swept = (await Promise.all(STAGE_DIRS.map((dir) => sweepStaleTemps(dir(options.output))))).reduce((a, b) => a + b, 0)
         if (swept) log.info(`removed ${swept} temporary files left by killed runs`)
       }
@@ -196,8 +170,7 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
     } finally {
       io.onInterrupt?.(undefined)
       progress.clear()
-      const kept = await release?.()
-      if (kept) io.pipelineLockKept?.(options.output, kept)
+      await releaseLock()
     }
     if (summary !== undefined) log.summary(summary)
     ended.line = summary ?? ''
@@ -214,6 +187,6 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
       // The log itself may be what failed (a full disk); stderr already has the line.
     }
     if (!(err instanceof CaloprodError) && io.env.CALOPROD_DEBUG) io.stderr(`${(err as Error)?.stack}\n`)
-    return exitCodeOf(err)
+    return err instanceof CaloprodError ? err.exitCode : 1
   }
 }

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomBytes } from 'node:crypto'
-import { createReadStream, readFileSync, writeSync, writevSync } from 'node:fs'
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { writeError } from './disk-full.js'
 
@@ -41,57 +41,30 @@ export async function withOwnTemps<T>(work: () => Promise<T>): Promise<T> {
 export async function sameContent(a: string, b: string): Promise<boolean> {
   const [sa, sb] = await Promise.all([stat(a), stat(b).catch(() => undefined)])
   if (!sb || sa.size !== sb.size) return false
-  const ra = createReadStream(a, { highWaterMark: 1 << 20 })[Symbol.asyncIterator]()
-  const rb = createReadStream(b, { highWaterMark: 1 << 20 })[Symbol.asyncIterator]()
-  let bufA: Buffer = Buffer.alloc(0)
-  let bufB: Buffer = Buffer.alloc(0)
+  const [ba, bb] = [Buffer.alloc(1 << 20), Buffer.alloc(1 << 20)]
+  const ha = await open(a)
+  const hb = await open(b).catch((err) => ha.close().then(() => Promise.reject(err)))
   try {
-    for (;;) {
-      if (bufA.length === 0) {
-        const next = await ra.next()
-        bufA = next.done ? Buffer.alloc(0) : (next.value as Buffer)
-      }
-      if (bufB.length === 0) {
-        const next = await rb.next()
-        bufB = next.done ? Buffer.alloc(0) : (next.value as Buffer)
-      }
-      if (bufA.length === 0 || bufB.length === 0) return bufA.length === bufB.length
-      const n = Math.min(bufA.length, bufB.length)
-      if (!bufA.subarray(0, n).equals(bufB.subarray(0, n))) return false
-      bufA = bufA.subarray(n)
-      bufB = bufB.subarray(n)
+    for (let at = 0; ; at += ba.length) {
+      const [ra, rb] = await Promise.all([ha.read(ba, 0, ba.length, at), hb.read(bb, 0, bb.length, at)])
+      if (!ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false
+      if (ra.bytesRead < ba.length) return true
     }
   } finally {
-    await ra.return?.()
-    await rb.return?.()
+    await Promise.all([ha.close(), hb.close()])
   }
 }
 
-/**
- * Moves a finished temporary file into place, unless `path` already holds the same bytes: then the
- * temporary file is dropped and `path` keeps its mtime, so nothing downstream re-runs.
- * Returns whether `path` changed.
- */
-async function commitTemp(temp: string, path: string): Promise<boolean> {
-  if (await sameContent(temp, path)) {
-    await unlink(temp)
-    settled(temp)
-    return false
-  }
-  await renameOrDrop(temp, path)
-  settled(temp)
-  await syncDirectory(dirname(path))
-  return true
-}
-
-/** Renames a finished temporary file into place, or removes it when that fails (a directory at `path`, a full disk). */
-async function renameOrDrop(temp: string, path: string): Promise<void> {
+/** Renames a finished temporary file into place, durably; removes it when that fails (a directory at `path`). */
+async function moveIntoPlace(temp: string, path: string): Promise<void> {
   try {
     await rename(temp, path)
   } catch (err) {
     await unlink(temp).catch(() => {})
     throw err
   }
+  settled(temp)
+  await syncDirectory(dirname(path))
 }
 
 /** Makes a rename or a new file durable: without it a crash can forget the new directory entry. */
@@ -102,13 +75,6 @@ export async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close()
   }
-}
-
-/** Whether `path` holds exactly `bytes` and, when `mode` is given, has exactly that mode. */
-async function alreadyWritten(path: string, bytes: Buffer, mode: number | undefined): Promise<boolean> {
-  const old = await readFile(path).catch(() => undefined)
-  if (!old || !old.equals(bytes)) return false
-  return mode === undefined || ((await stat(path)).mode & 0o7777) === mode
 }
 
 /**
@@ -127,32 +93,27 @@ export async function writeDurably(path: string, content: string | Buffer, mode?
  */
 export async function writeFileIfChanged(path: string, content: string | Buffer, mode?: number): Promise<boolean> {
   const bytes = typeof content === 'string' ? Buffer.from(content) : content
-  if (await alreadyWritten(path, bytes, mode)) return false
+  const old = await readFile(path).catch(() => undefined)
+  if (old?.equals(bytes) && (mode === undefined || ((await stat(path)).mode & 0o7777) === mode)) return false
+  return naming(path, async () => {
+    await mkdir(dirname(path), { recursive: true })
+    const temp = tempPathFor(path)
+    await writeDurably(temp, bytes, mode).catch(async (err) => {
+      await unlink(temp).catch(() => {})
+      throw err
+    })
+    await moveIntoPlace(temp, path)
+    return true
+  })
+}
+
+/** Runs `step`; a full disk, shown on a write, an fsync or a close, names `path`, not whoever fed it the bytes. */
+async function naming<T>(path: string, step: () => Promise<T>): Promise<T> {
   try {
-    return await replaceWith(path, bytes, mode)
+    return await step()
   } catch (err) {
     throw writeError(err, path)
   }
-}
-
-async function replaceWith(path: string, bytes: Buffer, mode: number | undefined): Promise<true> {
-  await mkdir(dirname(path), { recursive: true })
-  const temp = tempPathFor(path)
-  const handle = await open(temp, 'w', mode)
-  try {
-    await handle.writeFile(bytes)
-    if (mode !== undefined) await handle.chmod(mode)
-    await handle.sync()
-  } catch (err) {
-    await handle.close()
-    await unlink(temp).catch(() => {})
-    throw err
-  }
-  await handle.close()
-  await renameOrDrop(temp, path)
-  settled(temp)
-  await syncDirectory(dirname(path))
-  return true
 }
 
 /** A file being streamed to a temporary name; `commit` moves it into place if its content changed. */
@@ -175,50 +136,24 @@ const WRITE_BYTES = 256 << 10
 
 /** Opens a streamed atomic write of `path`, gathering small writes into large ones. */
 export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
-  try {
-    return await openStreamedWrite(path)
-  } catch (err) {
-    throw writeError(err, path)
-  }
-}
-
-async function openStreamedWrite(path: string): Promise<AtomicWriter> {
-  await mkdir(dirname(path), { recursive: true })
   const temp = tempPathFor(path)
-  const handle: FileHandle = await open(temp, 'w')
+  const handle = await naming(path, async () => {
+    await mkdir(dirname(path), { recursive: true })
+    return open(temp, 'w')
+  })
   let pending: Buffer[] = []
   let pendingBytes = 0
   let closed = false
+  // Gathered writes go at the file's position; writeFile and writeFileSync write all of them, however short a
+  // single write falls.
+  const gathered = (chunk?: Buffer) => {
+    const buffers = chunk ? [...pending, chunk] : pending
+    pending = []
+    pendingBytes = 0
+    return buffers.length === 1 ? buffers[0] : Buffer.concat(buffers)
+  }
   const flush = async () => {
-    const [buffers, bytes] = [pending, pendingBytes]
-    pending = []
-    pendingBytes = 0
-    if (buffers.length === 0) return
-    let { bytesWritten } = await handle.writev(buffers)
-    // libuv writes files whole; should a write ever stop short, the rest goes after it.
-    if (bytesWritten < bytes) {
-      const rest = Buffer.concat(buffers).subarray(bytesWritten)
-      for (let done = 0; done < rest.length; done += bytesWritten) ({ bytesWritten } = await handle.write(rest, done))
-    }
-  }
-  const flushNow = (chunk: Buffer) => {
-    const buffers = [...pending, chunk]
-    const bytes = pendingBytes + chunk.length
-    pending = []
-    pendingBytes = 0
-    let written = writevSync(handle.fd, buffers)
-    if (written < bytes) {
-      const rest = Buffer.concat(buffers).subarray(written)
-      for (let done = 0; done < rest.length; done += written) written = writeSync(handle.fd, rest, done)
-    }
-  }
-  // A full disk shows on a write, the fsync or the close: each names the file, not whoever fed it the bytes.
-  const named = async <T>(step: () => Promise<T>): Promise<T> => {
-    try {
-      return await step()
-    } catch (err) {
-      throw writeError(err, path)
-    }
+    if (pending.length > 0) await handle.writeFile(gathered())
   }
   return {
     async write(chunk) {
@@ -226,22 +161,25 @@ async function openStreamedWrite(path: string): Promise<AtomicWriter> {
       if (buffer.length === 0) return
       pending.push(buffer)
       pendingBytes += buffer.length
-      if (pendingBytes >= WRITE_BYTES) await named(flush)
+      if (pendingBytes >= WRITE_BYTES) await naming(path, flush)
     },
     writeNow(chunk) {
       try {
-        flushNow(chunk)
+        writeFileSync(handle.fd, gathered(chunk))
       } catch (err) {
         throw writeError(err, path)
       }
     },
     async commit() {
-      return named(async () => {
+      return naming(path, async () => {
         await flush()
         await handle.sync()
         await handle.close()
         closed = true
-        return commitTemp(temp, path)
+        if (!(await sameContent(temp, path))) return moveIntoPlace(temp, path).then(() => true)
+        await unlink(temp)
+        settled(temp)
+        return false
       })
     },
     async abort() {

@@ -7,14 +7,9 @@ const NO_ROOM: Record<string, string> = { ENOSPC: 'no space left on the device',
 
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} bytes`
-  const units = ['KB', 'MB', 'GB', 'TB']
-  let value = bytes / 1024
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`
+  const unit = Math.min(Math.floor(Math.log2(bytes) / 10), 4)
+  const value = bytes / 1024 ** unit
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${['KB', 'MB', 'GB', 'TB'][unit - 1]}`
 }
 
 /** What is free for this user where `path` lives, or undefined where the file system cannot say. */

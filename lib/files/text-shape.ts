@@ -2,20 +2,14 @@
 // parsing so the message says what happened rather than a header that looks right, and never carries a `\r`
 // that would garble the one line on a terminal. The large CSVs are checked as they stream (lib/files/csv.ts).
 
-/** A problem with the file as a whole: the line it is on and what to do. */
-interface ShapeProblem {
-  line: number | undefined
-  message: string
-}
-
 /**
  * The first of: an empty file (unless `emptyOk`), a byte-order mark, CRLF line ends, a last line without its
- * newline (unless `tornTailOk`). Undefined when the text has none of them.
+ * newline (unless `tornTailOk`), as the line it is on and what to do. Undefined when the text has none of them.
  */
 export function textShapeProblem(
   text: string,
   options: { header: string; emptyOk?: boolean; tornTailOk?: boolean },
-): ShapeProblem | undefined {
+): { line: number | undefined; message: string } | undefined {
   if (text.length === 0) {
     return options.emptyOk ? undefined : { line: 1, message: `is empty; expected at least the header "${options.header}"` }
   }
