@@ -3,19 +3,20 @@
 import { JOB_STATUS, type SchedulerJob } from '../scheduler/scheduler.js'
 import { runTagKey } from '../files/dataset-list.js'
 import type { LedgerRow } from '../files/ledger.js'
-import type { RunView } from './runs.js'
-import { STATE_BY_NAME } from './states.js'
+import { STATE_BY_NAME, type ReportStateName, type RunView } from './runs.js'
+
+const colour = (state: ReportStateName) => STATE_BY_NAME.get(state)!.colour
 
 /** What became of one submission of one run, with its colour (those of the run states where they agree). */
 export const OUTCOMES = [
-  { name: 'in the CDB', colour: STATE_BY_NAME.get('current')!.colour },
-  { name: 'done, not in the CDB', colour: STATE_BY_NAME.get('done')!.colour },
-  { name: 'queued', colour: STATE_BY_NAME.get('queued')!.colour },
-  { name: 'running', colour: STATE_BY_NAME.get('running')!.colour },
-  { name: 'held', colour: STATE_BY_NAME.get('held')!.colour },
-  { name: 'failed', colour: STATE_BY_NAME.get('failed')!.colour },
+  { name: 'in the CDB', colour: colour('current') },
+  { name: 'done, not in the CDB', colour: colour('done') },
+  { name: 'queued', colour: colour('queued') },
+  { name: 'running', colour: colour('running') },
+  { name: 'held', colour: colour('held') },
+  { name: 'failed', colour: colour('failed') },
   { name: 'never reached the scheduler', colour: '#bababa' },
-  { name: 'not known (scheduler silent)', colour: STATE_BY_NAME.get('submitted')!.colour },
+  { name: 'not known (scheduler silent)', colour: colour('submitted') },
 ] as const
 
 type Outcome = (typeof OUTCOMES)[number]['name']
@@ -27,19 +28,14 @@ export interface NightCount {
   runs: number
 }
 
-function outcomeOf(row: LedgerRow, jobs: readonly SchedulerJob[] | undefined, run: RunView | undefined): Outcome {
-  if (row.state === 'failed' || row.state === 'lost') return 'never reached the scheduler'
-  if (!jobs || row.cluster === undefined) return 'not known (scheduler silent)'
-  const key = runTagKey(row.runnumber, row.tag)
-  const job = jobs.find((j) => j.cluster === row.cluster && j.runTag === key)
-  if (job?.status === JOB_STATUS.idle) return 'queued'
-  if (job?.status === JOB_STATUS.held) return 'held'
-  const active = job?.status === JOB_STATUS.running || job?.status === JOB_STATUS.transferring || job?.status === JOB_STATUS.suspended
-  if (active) return 'running'
-  if (job?.status === JOB_STATUS.completed && job.exitCode === 0) {
-    return run?.state === 'current' && run.tag === row.tag ? 'in the CDB' : 'done, not in the CDB'
-  }
-  return 'failed'
+/** What became of a submission the scheduler took, by its job (undefined: no schedd knows it any more). */
+function outcomeOf(row: LedgerRow, job: SchedulerJob | undefined, run: RunView | undefined): Outcome {
+  const status = job?.status
+  if (status === JOB_STATUS.idle) return 'queued'
+  if (status === JOB_STATUS.held) return 'held'
+  if (status === JOB_STATUS.running || status === JOB_STATUS.transferring || status === JOB_STATUS.suspended) return 'running'
+  if (status !== JOB_STATUS.completed || job!.exitCode !== 0) return 'failed'
+  return run?.state === 'current' && run.tag === row.tag ? 'in the CDB' : 'done, not in the CDB'
 }
 
 /**
@@ -50,29 +46,23 @@ export function nightCounts(rows: readonly LedgerRow[], jobs: readonly Scheduler
   const first = new Map<string, string>()
   const last = new Map<string, LedgerRow>()
   for (const row of rows) {
-    const key = `${row.submission}\0${row.runnumber}\0${row.tag}`
     if (!first.has(row.submission)) first.set(row.submission, row.time)
-    last.set(key, row)
+    last.set(`${row.submission}\0${row.runnumber}\0${row.tag}`, row)
   }
   const byRun = new Map(runs.map((run) => [run.runnumber, run]))
-  const byCluster = new Map<number, SchedulerJob[]>()
-  for (const job of jobs ?? []) {
-    const same = byCluster.get(job.cluster)
-    if (same) same.push(job)
-    else byCluster.set(job.cluster, [job])
-  }
-  const counts = new Map<string, number>()
+  const jobOf = new Map<string, SchedulerJob>()
+  for (const job of jobs ?? []) if (!jobOf.has(`${job.cluster}\0${job.runTag}`)) jobOf.set(`${job.cluster}\0${job.runTag}`, job)
+  const counts = new Map<string, NightCount>()
   for (const row of last.values()) {
     const night = first.get(row.submission)!.slice(0, 10)
-    const clusterJobs = jobs && (row.cluster === undefined ? [] : (byCluster.get(row.cluster) ?? []))
-    const key = `${night}\0${outcomeOf(row, clusterJobs, byRun.get(row.runnumber))}`
-    counts.set(key, (counts.get(key) ?? 0) + 1)
+    const outcome: Outcome = row.state === 'failed' || row.state === 'lost'
+      ? 'never reached the scheduler'
+      : !jobs || row.cluster === undefined
+        ? 'not known (scheduler silent)'
+        : outcomeOf(row, jobOf.get(`${row.cluster}\0${runTagKey(row.runnumber, row.tag)}`), byRun.get(row.runnumber))
+    counts.set(`${night}\0${outcome}`, { night, outcome, runs: (counts.get(`${night}\0${outcome}`)?.runs ?? 0) + 1 })
   }
-  const order = new Map(OUTCOMES.map((o, i) => [o.name as string, i]))
-  return [...counts]
-    .map(([key, count]) => {
-      const [night, outcome] = key.split('\0') as [string, Outcome]
-      return { night, outcome, runs: count }
-    })
-    .sort((a, b) => (a.night < b.night ? -1 : a.night > b.night ? 1 : order.get(a.outcome)! - order.get(b.outcome)!))
+  const order = OUTCOMES.map((o): string => o.name)
+  return [...counts.values()]
+    .sort((a, b) => (a.night < b.night ? -1 : a.night > b.night ? 1 : order.indexOf(a.outcome) - order.indexOf(b.outcome)))
 }

@@ -9,8 +9,7 @@ import { escapeHtml, utcMinute } from './html.js'
 import { failedSinceGood, type LastNight } from './last-night.js'
 import { nightCounts } from './nights.js'
 import { missingPlot, nightsPlot, payloadsPlot, statesPlot } from './plots.js'
-import { settledLedger, type RunView } from './runs.js'
-import { REPORT_STATES, STATE_BY_NAME } from './states.js'
+import { REPORT_STATES, settledLedger, STATE_BY_NAME, type RunView } from './runs.js'
 
 const STATE_CSS = REPORT_STATES.map((state) => `.s-${state.name}::before{background:${state.colour}}`).join('\n')
 

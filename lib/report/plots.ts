@@ -5,8 +5,7 @@ import { parseHTML } from 'linkedom'
 import type { CheckSummary } from '../cdb/check-summary.js'
 import { escapeHtml } from './html.js'
 import { OUTCOMES, type NightCount } from './nights.js'
-import type { RunView } from './runs.js'
-import { REPORT_STATES, STATE_BY_NAME } from './states.js'
+import { REPORT_STATES, STATE_BY_NAME, type RunView } from './runs.js'
 
 /** Width of every plot, in CSS pixels: the page's column. */
 const PLOT_WIDTH = 960
