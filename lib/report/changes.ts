@@ -23,14 +23,6 @@ const TABLE: Table<StateRow> = {
   },
 }
 
-/** A run whose state changed since the time asked about: `before` undefined means it is new since. */
-export interface StateChange {
-  runnumber: number
-  tag: string
-  before: string | undefined
-  now: string
-}
-
 const stateHistoryCsv = (output: string) => join(layout.logDir(output), 'run-states.csv')
 
 const key = (run: { runnumber: number; tag: string }) => `${run.runnumber}_${run.tag}`
@@ -53,10 +45,10 @@ export async function recordStates(output: string, runs: readonly RunView[], now
 }
 
 /**
- * The runs whose state now differs from their recorded state at `since`; undefined when nothing was recorded that
- * early (no baseline: every run would look new).
+ * The runs whose state now differs from their recorded state at `since` (`before` undefined: new since); undefined
+ * when nothing was recorded that early (no baseline: every run would look new).
  */
-export async function changesSince(output: string, runs: readonly RunView[], since: string): Promise<StateChange[] | undefined> {
+export async function changesSince(output: string, runs: readonly RunView[], since: string) {
   const rows = (await readAppendOnly(stateHistoryCsv(output), TABLE)).rows
   if (!rows.some((row) => row.time <= since)) return undefined
   const before = statesAt(rows, since)
@@ -64,3 +56,5 @@ export async function changesSince(output: string, runs: readonly RunView[], sin
     .filter((run) => before.get(key(run)) !== run.state)
     .map((run) => ({ runnumber: run.runnumber, tag: run.tag, before: before.get(key(run)), now: run.state }))
 }
+
+export type StateChange = NonNullable<Awaited<ReturnType<typeof changesSince>>>[number]

@@ -3,13 +3,13 @@
 // would refuse (malformed, unreadable) is left out and named in `problems`, so the page is still written and says so.
 import { readdir, stat } from 'node:fs/promises'
 import type { Env } from '../config/options.js'
-import { readCheckSummary, type CheckSummary } from '../cdb/check-summary.js'
-import { readSettled, type SettledRow } from '../files/settled.js'
-import { readProcessList, type ProcessEntry } from '../files/process-list.js'
+import { readCheckSummary } from '../cdb/check-summary.js'
+import { readSettled } from '../files/settled.js'
+import { readProcessList } from '../files/process-list.js'
 import { schedulerJobs, type SchedulerJob } from '../scheduler/scheduler.js'
 import { CaloprodError } from '../errors.js'
 import { layout } from '../files/layout.js'
-import { readRunList, type RunTag } from '../files/run-list.js'
+import { readRunList } from '../files/run-list.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
 import type { PayloadType } from '../rules/calibrations.js'
 import { readUploads, type UploadRow } from '../upload/ledger.js'
@@ -34,48 +34,18 @@ export interface ReportOptions {
 /** What the scheduler said: its jobs, or why it said nothing. */
 type SchedulerView = { answered: true; jobs: SchedulerJob[] } | { answered: false; error: string }
 
-export interface ReportInputs {
-  options: ReportOptions
-  now: Date
-  /** `<runtype>.csv`; undefined before the first reduce. */
-  runList: RunTag[] | undefined
-  /** `<runtype>-process.csv`; undefined before the first check. */
-  process: ProcessEntry[] | undefined
-  settled: Map<number, SettledRow>
-  /** Names in datasets/. */
-  lists: Set<string>
-  runFiles: Map<number, RunFiles>
-  ledger: LedgerRow[]
-  /** uploads.csv, the upload stage's ledger. */
-  uploads: UploadRow[]
-  /** For each run to process with a folder in output/: the payload types genStatus wrote no file for. */
-  absent: Map<number, PayloadType[]>
-  scheduler: SchedulerView
-  check: CheckSummary | undefined
-  /** How each stage last ended, for the banner. */
-  lastNight: LastNight
-  /** One line per file that could not be read, naming it: the page shows what it could without it. */
-  problems: string[]
-}
-
 const exists = (path: string) => stat(path).then(() => true, () => false)
-
-async function optional<T>(path: string, read: (path: string) => Promise<T>): Promise<T | undefined> {
-  return (await exists(path)) ? read(path) : undefined
-}
+const optional = <T>(path: string, read: (path: string) => Promise<T>) => stat(path).then(() => read(path), () => undefined)
 
 /** Asks the scheduler about this output's jobs; a scheduler that does not answer is a fact for the page, not a failure. */
-async function askScheduler(options: ReportOptions, env: Env): Promise<SchedulerView> {
-  try {
-    return { answered: true, jobs: await schedulerJobs(options.output, { env, timeout: options.timeout }) }
-  } catch (err) {
-    if (err instanceof CaloprodError) return { answered: false, error: err.message }
-    return { answered: false, error: `cannot ask the scheduler: ${(err as Error).message}` }
-  }
-}
+const askScheduler = (options: ReportOptions, env: Env): Promise<SchedulerView> =>
+  schedulerJobs(options.output, { env, timeout: options.timeout }).then(
+    (jobs) => ({ answered: true, jobs }),
+    (err: Error) => ({ answered: false, error: err instanceof CaloprodError ? err.message : `cannot ask the scheduler: ${err.message}` }),
+  )
 
 /** Reads every input of the report. */
-export async function gatherInputs(options: ReportOptions, env: Env, now: Date): Promise<ReportInputs> {
+export async function gatherInputs(options: ReportOptions, env: Env, now: Date) {
   const { output, runType } = options
   const problems: string[] = []
   /** What `read` gives, or `fallback` with the reason (naming the file) in `problems`. */
@@ -106,17 +76,24 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date):
   return {
     options,
     now,
+    /** `<runtype>.csv`; undefined before the first reduce. */
     runList,
+    /** `<runtype>-process.csv`; undefined before the first check. */
     process,
     settled: new Map((settled ?? []).map((row) => [row.runnumber, row])),
+    /** Names in datasets/. */
     lists: new Set(lists),
     runFiles,
     ledger: ledger.rows,
     uploads: uploads.rows,
+    /** For each run to process with a folder in output/: the payload types genStatus wrote no file for. */
     absent,
     scheduler,
     check,
     lastNight,
+    /** One line per file that could not be read, naming it: the page shows what it could without it. */
     problems,
   }
 }
+
+export type ReportInputs = Awaited<ReturnType<typeof gatherInputs>>

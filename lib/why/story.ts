@@ -26,7 +26,7 @@ import { REQUEST_TIMEOUT_MS, resolveApiUrl } from '../cdb/backend.js'
 import { redactUrl } from '../cdb/http.js'
 import { currentPayloadFile, GLOBAL_TAG } from '../rules/calibrations.js'
 import type { RunTag } from '../files/run-list.js'
-import { nextStep } from './next.js'
+import { nextStep } from './text.js'
 
 interface WhyOptions {
   output: string
@@ -47,16 +47,6 @@ interface WhyOptions {
   statementTimeout?: number
   /** What the scheduler already answered (the report asked it), or why it said nothing: then it is not asked again. */
   scheduler?: SchedulerJob[] | string
-}
-
-/** One submission event of the ledger that reached (or may have reached) the scheduler, or a release. */
-interface Submission {
-  time: string
-  cluster: number | null
-  attempt: number
-  state: LedgerRow['state']
-  memoryMb: number | null
-  detail: string
 }
 
 export interface RunStory {
@@ -89,7 +79,8 @@ export interface RunStory {
   missingFiles: string[]
   /** Events of the kept tag's files on disk, as the lists stage counts them. */
   eventsOnDisk: number | null
-  submissions: Submission[]
+  /** Each event of the ledger that reached (or may have reached) the scheduler, or a release. */
+  submissions: { time: string; cluster: number | null; attempt: number; state: LedgerRow['state']; memoryMb: number | null; detail: string }[]
   /** The scheduler's state of the latest job now (`new` when never submitted). */
   job: {
     state: string; detail: string; holdReason: string | null; holdCode: number | null; exitCode: number | null; memoryMb: number | null
@@ -115,8 +106,7 @@ async function askNow(options: WhyOptions, env: Env, kept: RunTag[]) {
   return { tags, cdb, catalogNote, cdbNote: `nopayloaddb ${redactUrl(apiUrl)} asked now (global tag ${globalTag})` }
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false)
-const optional = async <T>(path: string, read: (path: string) => Promise<T>, none: T): Promise<T> => ((await exists(path)) ? read(path) : none)
+const optional = <T>(path: string, read: (path: string) => Promise<T>, none: T): Promise<T> => stat(path).then(() => read(path), () => none)
 
 /** Why the kept tag won, under the rule set's tag rule, with the times it compared. */
 function keptBecause(tags: readonly string[], kept: string | null, run: number, catalog: CatalogView, rules: RuleSet): string {
@@ -151,19 +141,16 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   const processed = new Set(process.map((r) => `${r.runnumber}_${r.tag}`))
   const rowsOf = byRunTag(ledger.rows.filter((row) => asked.has(row.runnumber)), (row) => `${row.runnumber}_${row.tag}`)
   const checked = await stat(layout.processCsv(output, runType)).then((s) => s.mtime.toISOString(), () => undefined)
-  const submitted = options.runs.flatMap((run) => {
-    const tag = keptTags.get(run)
-    return tag && rowsOf.has(`${run}_${tag}`) ? [{ runnumber: run, tag }] : []
-  })
+  const keptRuns = options.runs.map((run) => ({ runnumber: run, tag: keptTags.get(run)! })).filter((run) => run.tag)
   // The scheduler is asked only about runs the ledger says were submitted.
+  const submitted = keptRuns.filter((run) => rowsOf.has(`${run.runnumber}_${run.tag}`))
   let states: RunState[] = []
   let schedulerSilent: string | undefined
   const known = options.scheduler
-  if (submitted.length === 0) states = []
-  else if (typeof known === 'string') schedulerSilent = known
-  else if (known) {
+  if (submitted.length && typeof known === 'string') schedulerSilent = known
+  else if (submitted.length && typeof known === 'object') {
     states = runStates(submitted, [...ledger.rows, ...reconcile(ledger.rows, known, new Date().toISOString())], known)
-  } else {
+  } else if (submitted.length) {
     try {
       states = (await currentStates(output, submitted, { env, timeout: options.timeout })).states
     } catch (err) {
@@ -172,10 +159,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     }
   }
   const { first, last } = runRange(runType, rules.runTypes)
-  const live = options.live ? await askNow(options, env, options.runs.flatMap((run) => {
-    const tag = keptTags.get(run)
-    return tag ? [{ runnumber: run, tag }] : []
-  })) : undefined
+  const live = options.live ? await askNow(options, env, keptRuns) : undefined
   const uploadsOf = byRunTag([...latestUploads(uploads.rows).values()], (row) => `${row.runnumber}_${row.tag}`)
   const statesOf = new Map(states.map((state) => [`${state.runnumber}_${state.tag}`, state]))
 
@@ -234,7 +218,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
         .map(({ type, state, globalTag, time, detail }) => ({ type, state, globalTag, time, detail })),
       next: '',
     }
-    story.next = nextStep(story, { catalogRead: catalog.queried, state, first, last, ...options })
+    story.next = nextStep(story, state, { first, last, ...options })
     return story
   }))
 }
