@@ -41,7 +41,9 @@ const optional = <T>(path: string, read: (path: string) => Promise<T>) => stat(p
 const askScheduler = (options: ReportOptions, env: Env): Promise<SchedulerView> =>
   schedulerJobs(options.output, { env, timeout: options.timeout }).then(
     (jobs) => ({ answered: true, jobs }),
-    (err: Error) => ({ answered: false, error: err instanceof CaloprodError ? err.message : `cannot ask the scheduler: ${err.message}` }),
+    (err: Error) => ({
+      answered: false, error: err instanceof CaloprodError ? err.message : `cannot ask the scheduler: ${err.message}`,
+    }),
   )
 
 /** Reads every input of the report. */

@@ -90,7 +90,9 @@ function changesSection(since: string, runs: readonly StateChange[]): string[] {
     `<td class="state s-${c.now}">${escapeHtml(label(c.now))}</td></tr>`)
   return [
     `<h2 id="changes">Changed since the last good night, ${utcMinute(since)} (${runs.length})</h2>`,
-    runs.length ? table('changes-table', '<th>run</th><th>tag</th><th>then</th><th>now</th>', rows, '') : '<p class="none">No run changed state.</p>',
+    runs.length
+      ? table('changes-table', '<th>run</th><th>tag</th><th>then</th><th>now</th>', rows, '')
+      : '<p class="none">No run changed state.</p>',
   ]
 }
 

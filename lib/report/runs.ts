@@ -66,29 +66,6 @@ const STATE_RULES: readonly { state: ReportStateName; test: (run: RunFacts) => b
   { state: 'failed', test: (r) => r.job?.state === 'failed' },
 ]
 
-export interface RunView {
-  runnumber: number
-  tag: string
-  state: ReportStateName
-  /** The state in words (as status says it for runs of the process list). */
-  detail: string
-  attempts: number
-  /** From reduce.csv; undefined when it does not have the run. */
-  events: number | undefined
-  files: number | undefined
-  missing: number | undefined
-  toProcess: boolean
-  hasList: boolean
-  /** The latest job, `cluster.proc`, and when it entered its state (or the ledger's last word, ISO time). */
-  lastJob: string | undefined
-  lastWhen: string | undefined
-  holdReason: string | undefined
-  /** Held for memory and within its attempts and --max-memory: the next submit releases it with more. */
-  releasing: boolean
-  /** A finished run's payload types genStatus wrote no file for: the CDB will still lack them. */
-  absent: readonly string[]
-}
-
 /** The ledger with every interrupted submission settled as the scheduler's jobs settle it (status does the same). */
 export function settledLedger(inputs: ReportInputs): LedgerRow[] {
   if (!inputs.scheduler.answered) return inputs.ledger
@@ -117,7 +94,7 @@ function detailOf(state: ReportStateName, facts: RunFacts, hasList: boolean, inp
 }
 
 /** Every run of the run list (and of the process list, should it hold others), by run. */
-export function runViews(inputs: ReportInputs): RunView[] {
+export function runViews(inputs: ReportInputs) {
   const universe = new Map<number, string>()
   for (const run of inputs.runList ?? []) universe.set(run.runnumber, run.tag)
   for (const run of inputs.process ?? []) if (!universe.has(run.runnumber)) universe.set(run.runnumber, run.tag)
@@ -153,16 +130,19 @@ export function runViews(inputs: ReportInputs): RunView[] {
       runnumber,
       tag,
       state,
+      /** The state in words (as status says it for runs of the process list). */
       detail:
         (state === 'done' && verdict.note ? `${verdict.note}; ` : '') +
         detailOf(state, facts, hasList, inputs) + (held?.release ? `; next night: ${held.note}` : '') +
         (absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''),
       attempts: job?.attempts ?? new Set(mine.filter((r) => r.cluster !== undefined).map((r) => r.cluster)).size,
+      /** From reduce.csv; undefined when it does not have the run. */
       events: sameTag?.events,
       files: sameTag?.files,
       missing: sameTag?.missing,
       toProcess: facts.toProcess,
       hasList,
+      /** The latest job, `cluster.proc`, and when it entered its state (or the ledger's last word, ISO time). */
       lastJob: latest
         ? `${latest.cluster}.${latest.proc}`
         : facts.lastRow?.cluster !== undefined
@@ -170,8 +150,12 @@ export function runViews(inputs: ReportInputs): RunView[] {
           : undefined,
       lastWhen: (latest?.since === undefined ? undefined : new Date(latest.since * 1000).toISOString()) ?? facts.lastRow?.time,
       holdReason: state === 'held' ? (latest?.holdReason ?? 'no reason given') : undefined,
+      /** Held for memory and within its attempts and --max-memory: the next submit releases it with more. */
       releasing: held?.release ?? false,
+      /** A finished run's payload types genStatus wrote no file for: the CDB will still lack them. */
       absent,
     }
   })
 }
+
+export type RunView = ReturnType<typeof runViews>[number]

@@ -12,6 +12,7 @@ interface TagFiles {
   events: number
   /** Paths of its files, by segment: the lists stage drops a segment's events when its file is missing. */
   paths: { path: string; segment: number; events: number }[]
+  segments: Set<number>
 }
 
 export interface CatalogView {
@@ -27,21 +28,17 @@ export async function readCatalogView(path: string, runs: ReadonlySet<number>): 
   const survey = emptySurvey()
   const tags = new Map<number, TagFiles[]>()
   if (!(await stat(path).catch(() => undefined))) return { queried: false, tags, survey }
-  const segments = new Map<string, Set<number>>()
   for await (const row of readQueryRows(path)) {
     addToSurvey(survey, row)
     if (!runs.has(row.runnumber)) continue
     const list = tags.get(row.runnumber) ?? []
     tags.set(row.runnumber, list)
     let entry = list.find((t) => t.tag === row.tag)
-    if (!entry) list.push((entry = { tag: row.tag, files: 0, events: 0, paths: [] }))
+    if (!entry) list.push((entry = { tag: row.tag, files: 0, events: 0, paths: [], segments: new Set() }))
     entry.files++
     entry.paths.push({ path: row.full_file_path, segment: row.segment, events: row.events })
-    const key = `${row.runnumber}/${row.tag}`
-    const seen = segments.get(key) ?? new Set()
-    segments.set(key, seen)
-    if (!seen.has(row.segment)) entry.events += row.events
-    seen.add(row.segment)
+    if (!entry.segments.has(row.segment)) entry.events += row.events
+    entry.segments.add(row.segment)
   }
   return { queried: true, tags, survey }
 }

@@ -2,7 +2,7 @@
 // list, the missing list, datasets/, the ledger, uploads.csv, the job folders) and, for a run that was submitted, the
 // scheduler now. Reads only. Each step says the rule that decided it; `next` says what the next night does.
 import { readFile, stat } from 'node:fs/promises'
-import type { Env } from '../config/options.js'
+import type { Env, Options } from '../config/options.js'
 import { runRange } from '../rules/run-types.js'
 import type { PayloadState, PayloadType } from '../rules/calibrations.js'
 import { CaloprodError } from '../errors.js'
@@ -20,34 +20,14 @@ import type { SchedulerJob } from '../scheduler/scheduler.js'
 import { latestUploads, readUploads } from '../upload/ledger.js'
 import { absentPayloads } from '../upload/payload-files.js'
 import { eventsOnDisk, readCatalogView, type CatalogView } from './catalog.js'
-import { catalogNow, cdbNow } from './live.js'
-import { catalogTarget, describeTarget } from '../catalog/connection.js'
-import { REQUEST_TIMEOUT_MS, resolveApiUrl } from '../cdb/backend.js'
-import { redactUrl } from '../cdb/http.js'
-import { currentPayloadFile, GLOBAL_TAG } from '../rules/calibrations.js'
-import type { RunTag } from '../files/run-list.js'
+import { currentPayloadFile } from '../rules/calibrations.js'
+import { askNow } from './live.js'
 import { nextStep } from './text.js'
 
-interface WhyOptions {
-  output: string
-  runType: string
-  rules: RuleSet
-  minEvents: number | undefined
-  runs: readonly number[]
-  maxAttempts: number
-  maxMemory: number
-  memoryScale: number
-  /** Seconds a scheduler call may take. */
-  timeout: number
-  /** Ask the catalog (`dbUrl`, else the PG* variables) and nopayloaddb (`cdbUrl`, else NOPAYLOADCLIENT_CONF) now. */
-  live?: boolean
-  dbUrl?: string
-  cdbUrl?: string
-  globalTag?: string
-  statementTimeout?: number
-  /** What the scheduler already answered (the report asked it), or why it said nothing: then it is not asked again. */
-  scheduler?: SchedulerJob[] | string
-}
+/** `scheduler`: what it already answered (the report asked it), or why it said nothing: then it is not asked again. */
+type WhyOptions = Pick<Options, 'output' | 'rules' | 'minEvents' | 'maxAttempts' | 'maxMemory' | 'memoryScale' | 'timeout'>
+  & Partial<Pick<Options, 'live' | 'dbUrl' | 'cdbUrl' | 'globalTag' | 'statementTimeout'>>
+  & { runType: string; runs: readonly number[]; scheduler?: SchedulerJob[] | string }
 
 export interface RunStory {
   run: number
@@ -80,7 +60,9 @@ export interface RunStory {
   /** Events of the kept tag's files on disk, as the lists stage counts them. */
   eventsOnDisk: number | null
   /** Each event of the ledger that reached (or may have reached) the scheduler, or a release. */
-  submissions: { time: string; cluster: number | null; attempt: number; state: LedgerRow['state']; memoryMb: number | null; detail: string }[]
+  submissions: {
+    time: string; cluster: number | null; attempt: number; state: LedgerRow['state']; memoryMb: number | null; detail: string
+  }[]
   /** The scheduler's state of the latest job now (`new` when never submitted). */
   job: {
     state: string; detail: string; holdReason: string | null; holdCode: number | null; exitCode: number | null; memoryMb: number | null
@@ -89,21 +71,6 @@ export interface RunStory {
   payloads: string[]
   uploads: { type: string; state: string; globalTag: string; time: string; detail: string }[]
   next: string
-}
-
-/** The catalog and the CDB now: each run's tags, each kept tag's payload states, and what was asked. */
-async function askNow(options: WhyOptions, env: Env, kept: RunTag[]) {
-  const target = catalogTarget(options.dbUrl, env)
-  const tags = await catalogNow(target, options.rules, options.runType, options.runs, options.statementTimeout ?? 600)
-  const catalogNote = `the catalog ${describeTarget(target)} asked now, without the threshold`
-  const apiUrl = await resolveApiUrl(options.cdbUrl, env).catch(() => undefined)
-  if (!apiUrl) {
-    const cdbNote = 'the CDB not asked: name nopayloaddb with --cdb-url or NOPAYLOADCLIENT_CONF'
-    return { tags, cdb: new Map<number, Map<PayloadType, PayloadState>>(), catalogNote, cdbNote }
-  }
-  const globalTag = options.globalTag ?? GLOBAL_TAG
-  const cdb = await cdbNow(apiUrl, globalTag, kept, options.rules.payloadTypes, REQUEST_TIMEOUT_MS)
-  return { tags, cdb, catalogNote, cdbNote: `nopayloaddb ${redactUrl(apiUrl)} asked now (global tag ${globalTag})` }
 }
 
 const optional = <T>(path: string, read: (path: string) => Promise<T>, none: T): Promise<T> => stat(path).then(() => read(path), () => none)
