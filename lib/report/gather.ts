@@ -1,11 +1,15 @@
 // Everything the report reads: the files the other stages wrote, and the scheduler asked as status asks it.
 // A file not written yet is "nothing yet", never an error. Each file is read with the stages' own rules; one they
 // would refuse (malformed, unreadable) is left out and named in `problems`, so the page is still written and says so.
+// reduce.csv is read through the stages' own reader of query.csv and reduce.csv (lib/files/query-csv.ts), batch by batch.
 import { readdir, stat } from 'node:fs/promises'
 import type { Env } from '../config/options.js'
 import { readCheckSummary } from '../cdb/check-summary.js'
 import { readSettled } from '../files/settled.js'
 import { readProcessList } from '../files/process-list.js'
+import { readTable } from '../files/csv.js'
+import { readQueryBatches } from '../files/query-csv.js'
+import { MISSING_TABLE } from '../files/missing-list.js'
 import { schedulerJobs, type SchedulerJob } from '../scheduler/scheduler.js'
 import { CaloprodError } from '../errors.js'
 import { layout } from '../files/layout.js'
@@ -15,7 +19,6 @@ import type { PayloadType } from '../rules/calibrations.js'
 import { readUploads, type UploadRow } from '../upload/ledger.js'
 import { absentPayloads, runOutputDir } from '../upload/payload-files.js'
 import { readLastNight, type LastNight } from './last-night.js'
-import { readRunFiles, type RunFiles } from './run-files.js'
 
 export interface ReportOptions {
   output: string
@@ -36,6 +39,42 @@ type SchedulerView = { answered: true; jobs: SchedulerJob[] } | { answered: fals
 
 const exists = (path: string) => stat(path).then(() => true, () => false)
 const optional = <T>(path: string, read: (path: string) => Promise<T>) => stat(path).then(() => read(path), () => undefined)
+
+interface RunFiles {
+  tag: string
+  /** Catalogued files (rows of reduce.csv). */
+  files: number
+  /** Events of the run's segments, each segment counted once, as lists counts them. */
+  events: number
+  /** Of `files`, those in `<runtype>-missing.csv`. */
+  missing: number
+}
+
+/**
+ * Reads reduce.csv (streamed: memory holds one batch and one entry per run) and the missing files; either may not
+ * exist yet (an empty map, no missing files). Only the files of `runsToProcess` are looked up among the missing
+ * (the only runs the lists stage checks on disk). Throws InputError naming the file and line of anything malformed.
+ */
+async function readRunFiles(reducePath: string, missingPath: string, runsToProcess: ReadonlySet<number>) {
+  const missing = new Set((await exists(missingPath)) ? (await readTable(missingPath, MISSING_TABLE)).map((row) => row.full_file_path) : [])
+  const runs = new Map<number, RunFiles>()
+  if (!(await exists(reducePath))) return runs
+  // The segments of the run being read: reduce.csv is sorted by run.
+  let seen = new Set<number>()
+  let seenRun = -1
+  for await (const batch of readQueryBatches(reducePath)) {
+    for (const row of batch) {
+      let run = runs.get(row.runnumber)
+      if (!run) runs.set(row.runnumber, (run = { tag: row.tag, files: 0, events: 0, missing: 0 }))
+      if (row.runnumber !== seenRun) [seen, seenRun] = [new Set(), row.runnumber]
+      run.files++
+      if (runsToProcess.has(row.runnumber) && missing.has(row.full_file_path)) run.missing++
+      if (!seen.has(row.segment)) run.events += row.events
+      seen.add(row.segment)
+    }
+  }
+  return runs
+}
 
 /** Asks the scheduler about this output's jobs; a scheduler that does not answer is a fact for the page, not a failure. */
 const askScheduler = (options: ReportOptions, env: Env): Promise<SchedulerView> =>

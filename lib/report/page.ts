@@ -7,8 +7,7 @@ import type { StateChange } from './changes.js'
 import type { ReportInputs } from './gather.js'
 import { escapeHtml, utcMinute } from './html.js'
 import { failedSinceGood, type LastNight } from './last-night.js'
-import { nightCounts } from './nights.js'
-import { missingPlot, nightsPlot, payloadsPlot, statesPlot } from './plots.js'
+import { missingPlot, nightCounts, nightsPlot, payloadsPlot, statesPlot } from './plots.js'
 import { REPORT_STATES, settledLedger, STATE_BY_NAME, type RunView } from './runs.js'
 
 const STATE_CSS = REPORT_STATES.map((state) => `.s-${state.name}::before{background:${state.colour}}`).join('\n')
