@@ -3,11 +3,10 @@
 import type { Env } from './config/options.js'
 import { writeFileIfChanged } from './files/atomic.js'
 import { layout } from './files/layout.js'
-import { needsAPerson } from './report/attention.js'
 import { gatherInputs, type ReportOptions } from './report/gather.js'
 import { renderPage } from './report/page.js'
-import { changesSince, recordStates } from './report/changes.js'
-import { runViews } from './report/runs.js'
+import { changesSince, recordStates } from './report/last-night.js'
+import { needsAPerson, runViews } from './report/runs.js'
 import { REPORT_STATES } from './report/runs.js'
 import { SEED_RULES } from './rules/seed.js'
 import { tellStories } from './why/story.js'
@@ -16,9 +15,8 @@ import { storyLines } from './why/text.js'
 export type { ReportOptions } from './report/gather.js'
 
 /**
- * The report stage: gathers, builds and writes `<output>/report.html`, or the file `to` names, or hands the page to
- * `to` (report --stdout). A silent scheduler is on the page, not an error. Returns the runs per state (in
- * REPORT_STATES' order, those above zero) and the files the page had to leave out, one line each naming the file.
+ * The report stage: writes `<output>/report.html`, or the file `to` names, or hands the page to `to` (--stdout). A
+ * silent scheduler is on the page, not an error. Returns the runs per state (those above zero) and the files left out.
  */
 export async function runReport(
   options: ReportOptions,

@@ -1,9 +1,8 @@
 // Everything the report reads: the files the other stages wrote, and the scheduler asked as status asks it.
 // A file not written yet is "nothing yet", never an error. Each file is read with the stages' own rules; one they
 // would refuse (malformed, unreadable) is left out and named in `problems`, so the page is still written and says so.
-// reduce.csv is read through the stages' own reader of query.csv and reduce.csv (lib/files/query-csv.ts), batch by batch.
 import { readdir, stat } from 'node:fs/promises'
-import type { Env } from '../config/options.js'
+import type { Env, Options } from '../config/options.js'
 import { readCheckSummary } from '../cdb/check-summary.js'
 import { readSettled } from '../files/settled.js'
 import { readProcessList } from '../files/process-list.js'
@@ -20,19 +19,9 @@ import { readUploads, type UploadRow } from '../upload/ledger.js'
 import { absentPayloads, runOutputDir } from '../upload/payload-files.js'
 import { readLastNight, type LastNight } from './last-night.js'
 
-export interface ReportOptions {
-  output: string
-  runType: string
-  maxAttempts: number
-  /** Seconds condor_q or condor_history may take. */
-  timeout: number
-  /** The rule set's payload types: a finished run without a file of one is incomplete. */
-  rules: { payloadTypes: readonly PayloadType[] }
-  /** For the stories of the runs to process (`why`): the threshold, and the memory rules of a held job. */
-  minEvents?: number
-  maxMemory?: number
-  memoryScale?: number
-}
+/** `rules`: a finished run without a file of one of its payload types is incomplete; the rest is for `why`'s stories. */
+export type ReportOptions = Pick<Options, 'output' | 'maxAttempts' | 'timeout'> & Partial<Pick<Options, 'maxMemory' | 'memoryScale'>>
+  & { runType: string; rules: { payloadTypes: readonly PayloadType[] }; minEvents?: number }
 
 /** What the scheduler said: its jobs, or why it said nothing. */
 type SchedulerView = { answered: true; jobs: SchedulerJob[] } | { answered: false; error: string }
@@ -51,9 +40,9 @@ interface RunFiles {
 }
 
 /**
- * Reads reduce.csv (streamed: memory holds one batch and one entry per run) and the missing files; either may not
- * exist yet (an empty map, no missing files). Only the files of `runsToProcess` are looked up among the missing
- * (the only runs the lists stage checks on disk). Throws InputError naming the file and line of anything malformed.
+ * Reads reduce.csv (streamed with the stages' reader: memory holds one batch and one entry per run) and the missing
+ * files, either maybe not written yet. Only the files of `runsToProcess` (the runs lists checks on disk) are looked
+ * up among the missing. Throws InputError naming the file and line of anything malformed.
  */
 async function readRunFiles(reducePath: string, missingPath: string, runsToProcess: ReadonlySet<number>) {
   const missing = new Set((await exists(missingPath)) ? (await readTable(missingPath, MISSING_TABLE)).map((row) => row.full_file_path) : [])

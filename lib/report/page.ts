@@ -2,13 +2,11 @@
 // from file://, from a web server and as a mail attachment.
 import { basename } from 'node:path'
 import { layout } from '../files/layout.js'
-import type { AttentionItem } from './attention.js'
-import type { StateChange } from './changes.js'
 import type { ReportInputs } from './gather.js'
 import { escapeHtml, utcMinute } from './html.js'
-import { failedSinceGood, type LastNight } from './last-night.js'
+import { failedSinceGood, type LastNight, type StateChange } from './last-night.js'
 import { missingPlot, nightCounts, nightsPlot, payloadsPlot, statesPlot } from './plots.js'
-import { REPORT_STATES, settledLedger, STATE_BY_NAME, type RunView } from './runs.js'
+import { REPORT_STATES, settledLedger, STATE_BY_NAME, type AttentionItem, type RunView } from './runs.js'
 
 const STATE_CSS = REPORT_STATES.map((state) => `.s-${state.name}::before{background:${state.colour}}`).join('\n')
 
@@ -75,7 +73,6 @@ function runsTable(runs: readonly RunView[], stories: ReadonlyMap<number, unknow
   return table('runs-table', head, rows)
 }
 
-/** The runs that need a person, or a sentence saying there are none. */
 function attentionTable(items: readonly AttentionItem[]): string {
   if (items.length === 0) return '<p class="none">None: every run is current, on its way, or waiting for the next night.</p>'
   const rows = items.map((item) => `<tr><td>${item.runnumber}</td><td>${escapeHtml(item.tag)}</td>` +
@@ -83,7 +80,6 @@ function attentionTable(items: readonly AttentionItem[]): string {
   return table('attention-table', '<th>run</th><th>tag</th><th>what</th><th>detail</th>', rows)
 }
 
-/** The runs whose state changed since the last good night: before and now. */
 function changesSection(since: string, runs: readonly StateChange[]): string[] {
   const rows = runs.map((c) => `<tr><td>${c.runnumber}</td><td>${escapeHtml(c.tag)}</td><td>${escapeHtml(label(c.before))}</td>` +
     `<td class="state s-${c.now}">${escapeHtml(label(c.now))}</td></tr>`)
@@ -165,17 +161,10 @@ export function renderPage(
   const madeAt = inputs.now
   const jobs = inputs.scheduler.answered ? inputs.scheduler.jobs : undefined
   const parts = [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
+    '<!doctype html>', '<html lang="en">', '<head>', '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(title)}: the run type at a glance</title>`,
-    `<style>${CSS}</style>`,
-    '</head>',
-    '<body>',
-    `<h1>${escapeHtml(title)}</h1>`,
-    `<p class="made">${escapeHtml(output)}</p>`,
+    `<title>${escapeHtml(title)}: the run type at a glance</title>`, `<style>${CSS}</style>`, '</head>', '<body>',
+    `<h1>${escapeHtml(title)}</h1>`, `<p class="made">${escapeHtml(output)}</p>`,
     ...nightBanner(runType, inputs.lastNight),
   ]
   if (inputs.problems.length) {

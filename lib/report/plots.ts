@@ -1,6 +1,5 @@
 // The page's four plots: Observable Plot rendered to SVG text at build time, with linkedom as its document: the page
-// needs no script. Each night's submissions: the ledger's rows by night, joined with the scheduler's jobs and each
-// run's state today.
+// needs no script.
 import * as Plot from '@observablehq/plot'
 import { parseHTML } from 'linkedom'
 import type { CheckSummary } from '../cdb/check-summary.js'
@@ -16,10 +15,7 @@ const PLOT_WIDTH = 960
 /** A run number as it is written (66457, never 66,457). */
 const runNumber = (n: number) => String(n)
 
-/**
- * A plot on the page: `options` rendered (an `<svg>`, or a `<figure>` holding the legend and the `<svg>`), or, when
- * there is nothing to draw (no options), the sentence `empty`.
- */
+/** A plot on the page: `options` rendered (an `<svg>`, or a legend and an `<svg>`), or, with none, the sentence `empty`. */
 function figure(id: string, title: string, caption: string, empty: string, options: Plot.PlotOptions | undefined): string {
   const { document } = parseHTML('<!doctype html><html><body></body></html>')
   const body = options

@@ -1,6 +1,7 @@
 // One view per run of the run type: its state by the rules below, and what the table shows of it. The states and the
 // rules that assign them are data: a stage that learns more about a run (upload: in the CDB, not yet checked again)
-// adds a state to REPORT_STATES and a rule to STATE_RULES, and every part of the page follows.
+// adds a state to REPORT_STATES and a rule to STATE_RULES, and every part of the page follows. Last, the runs that need
+// a person: nothing more will happen to them without one.
 import { byRunTag, reconcile, runState, type RunState } from '../scheduler/job-state.js'
 import { runTagKey } from '../files/dataset-list.js'
 import type { LedgerRow } from '../files/ledger.js'
@@ -39,7 +40,6 @@ interface RunFacts {
   settled: boolean
   /** Its jobs, from the ledger and the scheduler; undefined when the scheduler did not answer. */
   job: RunState | undefined
-  /** The last ledger row of the run and tag. */
   lastRow: LedgerRow | undefined
   /** Payloads of the run and tag the upload ledger has as uploaded (its latest row per type). */
   uploaded: number
@@ -159,3 +159,39 @@ export function runViews(inputs: ReportInputs) {
 }
 
 export type RunView = ReturnType<typeof runViews>[number]
+
+/** Done for longer than this and still not in the CDB: nobody has put its maps in. */
+const DONE_TOO_LONG_S = 86400
+
+/**
+ * Held runs (with the reason; not one held for memory that the next submit releases with more), runs given up,
+ * runs done but not in the CDB for more than a day, finished runs with payload types genStatus wrote no file for,
+ * runs to process without a list (with their missing files, the usual reason). Missing files alone are routine (the
+ * lists stage lists what is on disk): not here. One row per run, its reasons (what is wrong, in a few words; what the
+ * page knows about it) joined; newest run first.
+ */
+export function needsAPerson(runs: readonly RunView[], now: Date) {
+  return [...runs].reverse().flatMap((run) => {
+    const reasons: [what: string, detail: string][] = []
+    if (run.state === 'held' && !run.releasing) reasons.push(['held', `${run.holdReason}; job ${run.lastJob}`])
+    if (run.state === 'given-up') reasons.push(['given up', run.detail])
+    if (run.state === 'done' && run.lastWhen && (now.getTime() - Date.parse(run.lastWhen)) / 1000 > DONE_TOO_LONG_S) {
+      const at = `${run.lastWhen.slice(0, 16).replace('T', ' ')} UTC`
+      const where = `output/${run.runnumber}_${run.tag}/`
+      reasons.push(['done, not in the CDB', `job ${run.lastJob} finished at ${at}, over a day ago; its maps wait in ${where}`])
+    }
+    if (run.absent.length) {
+      reasons.push(['incomplete', `genStatus wrote no ${run.absent.join(', ')}: the CDB will lack them (empty histograms?)`])
+    }
+    if (run.state === 'needs-maps' && !run.hasList) {
+      const missing = run.missing ? ` (${run.missing} of ${run.files} files missing on disk, see the missing-files list)` : ''
+      const detail = `no list in datasets/: too few events on disk${missing}, or lists has not run (see the lists stage's log)`
+      reasons.push(['no list', detail])
+    }
+    if (reasons.length === 0) return []
+    const [what, detail] = [reasons.map((r) => r[0]).join(', '), reasons.map((r) => r[1]).join('; ')]
+    return [{ runnumber: run.runnumber, tag: run.tag, what, detail }]
+  })
+}
+
+export type AttentionItem = ReturnType<typeof needsAPerson>[number]

@@ -85,7 +85,6 @@ interface TagFiles {
 }
 
 interface CatalogView {
-  /** Whether query.csv exists (the query stage has run). */
   queried: boolean
   /** The asked runs' tags, by run; a run the query did not select has none. */
   tags: Map<number, TagFiles[]>
@@ -93,9 +92,8 @@ interface CatalogView {
 }
 
 /**
- * What the catalog said of `runs`, as the query stage wrote it to query.csv: each run's tags with their files and
- * events, and each tag's recency under the rule set's tag rule (which needs every row: a tag's earliest file is looked
- * for across all runs). One streamed pass; memory holds the asked runs' paths and one time per tag.
+ * What query.csv says of `runs`: each run's tags with their files and events, and each tag's recency under the tag
+ * rule (which needs every row: a tag's earliest file is looked for across all runs). One streamed pass.
  */
 async function readCatalogView(path: string, runs: ReadonlySet<number>): Promise<CatalogView> {
   const survey = emptySurvey()
