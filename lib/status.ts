@@ -11,10 +11,9 @@ import type { PayloadType } from './rules/calibrations.js'
 import { latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
 import { absentPayloads } from './upload/payload-files.js'
 import { CaloprodError } from './errors.js'
-import { changesSince } from './report/changes.js'
 import { gatherInputs } from './report/gather.js'
 import { runViews } from './report/runs.js'
-import { readLastNight, type LastNight } from './report/last-night.js'
+import { changesSince, readLastNight, type LastNight } from './report/last-night.js'
 
 /** When the check stage last succeeded (log/last-night.json). */
 export const lastCheck = (record: LastNight | undefined) => (record?.stages.check?.code === 0 ? record.stages.check.at : undefined)

@@ -2,80 +2,80 @@
 // A file not written yet is "nothing yet", never an error. Each file is read with the stages' own rules; one they
 // would refuse (malformed, unreadable) is left out and named in `problems`, so the page is still written and says so.
 import { readdir, stat } from 'node:fs/promises'
-import type { Env } from '../config/options.js'
-import { readCheckSummary, type CheckSummary } from '../cdb/check-summary.js'
-import { readSettled, type SettledRow } from '../files/settled.js'
-import { readProcessList, type ProcessEntry } from '../files/process-list.js'
+import type { Env, Options } from '../config/options.js'
+import { readCheckSummary } from '../cdb/check-summary.js'
+import { readSettled } from '../files/settled.js'
+import { readProcessList } from '../files/process-list.js'
+import { readTable } from '../files/csv.js'
+import { readQueryBatches } from '../files/query-csv.js'
+import { MISSING_TABLE } from '../files/missing-list.js'
 import { schedulerJobs, type SchedulerJob } from '../scheduler/scheduler.js'
 import { CaloprodError } from '../errors.js'
 import { layout } from '../files/layout.js'
-import { readRunList, type RunTag } from '../files/run-list.js'
+import { readRunList } from '../files/run-list.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
 import type { PayloadType } from '../rules/calibrations.js'
 import { readUploads, type UploadRow } from '../upload/ledger.js'
 import { absentPayloads, runOutputDir } from '../upload/payload-files.js'
 import { readLastNight, type LastNight } from './last-night.js'
-import { readRunFiles, type RunFiles } from './run-files.js'
 
-export interface ReportOptions {
-  output: string
-  runType: string
-  maxAttempts: number
-  /** Seconds condor_q or condor_history may take. */
-  timeout: number
-  /** The rule set's payload types: a finished run without a file of one is incomplete. */
-  rules: { payloadTypes: readonly PayloadType[] }
-  /** For the stories of the runs to process (`why`): the threshold, and the memory rules of a held job. */
-  minEvents?: number
-  maxMemory?: number
-  memoryScale?: number
-}
+/** `rules`: a finished run without a file of one of its payload types is incomplete; the rest is for `why`'s stories. */
+export type ReportOptions = Pick<Options, 'output' | 'maxAttempts' | 'timeout'> & Partial<Pick<Options, 'maxMemory' | 'memoryScale'>>
+  & { runType: string; rules: { payloadTypes: readonly PayloadType[] }; minEvents?: number }
 
 /** What the scheduler said: its jobs, or why it said nothing. */
 type SchedulerView = { answered: true; jobs: SchedulerJob[] } | { answered: false; error: string }
 
-export interface ReportInputs {
-  options: ReportOptions
-  now: Date
-  /** `<runtype>.csv`; undefined before the first reduce. */
-  runList: RunTag[] | undefined
-  /** `<runtype>-process.csv`; undefined before the first check. */
-  process: ProcessEntry[] | undefined
-  settled: Map<number, SettledRow>
-  /** Names in datasets/. */
-  lists: Set<string>
-  runFiles: Map<number, RunFiles>
-  ledger: LedgerRow[]
-  /** uploads.csv, the upload stage's ledger. */
-  uploads: UploadRow[]
-  /** For each run to process with a folder in output/: the payload types genStatus wrote no file for. */
-  absent: Map<number, PayloadType[]>
-  scheduler: SchedulerView
-  check: CheckSummary | undefined
-  /** How each stage last ended, for the banner. */
-  lastNight: LastNight
-  /** One line per file that could not be read, naming it: the page shows what it could without it. */
-  problems: string[]
+const exists = (path: string) => stat(path).then(() => true, () => false)
+const optional = <T>(path: string, read: (path: string) => Promise<T>) => stat(path).then(() => read(path), () => undefined)
+
+interface RunFiles {
+  tag: string
+  /** Catalogued files (rows of reduce.csv). */
+  files: number
+  /** Events of the run's segments, each segment counted once, as lists counts them. */
+  events: number
+  /** Of `files`, those in `<runtype>-missing.csv`. */
+  missing: number
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false)
-
-async function optional<T>(path: string, read: (path: string) => Promise<T>): Promise<T | undefined> {
-  return (await exists(path)) ? read(path) : undefined
+/**
+ * Reads reduce.csv (streamed with the stages' reader: memory holds one batch and one entry per run) and the missing
+ * files, either maybe not written yet. Only the files of `runsToProcess` (the runs lists checks on disk) are looked
+ * up among the missing. Throws InputError naming the file and line of anything malformed.
+ */
+async function readRunFiles(reducePath: string, missingPath: string, runsToProcess: ReadonlySet<number>) {
+  const missing = new Set((await exists(missingPath)) ? (await readTable(missingPath, MISSING_TABLE)).map((row) => row.full_file_path) : [])
+  const runs = new Map<number, RunFiles>()
+  if (!(await exists(reducePath))) return runs
+  // The segments of the run being read: reduce.csv is sorted by run.
+  let seen = new Set<number>()
+  let seenRun = -1
+  for await (const batch of readQueryBatches(reducePath)) {
+    for (const row of batch) {
+      let run = runs.get(row.runnumber)
+      if (!run) runs.set(row.runnumber, (run = { tag: row.tag, files: 0, events: 0, missing: 0 }))
+      if (row.runnumber !== seenRun) [seen, seenRun] = [new Set(), row.runnumber]
+      run.files++
+      if (runsToProcess.has(row.runnumber) && missing.has(row.full_file_path)) run.missing++
+      if (!seen.has(row.segment)) run.events += row.events
+      seen.add(row.segment)
+    }
+  }
+  return runs
 }
 
 /** Asks the scheduler about this output's jobs; a scheduler that does not answer is a fact for the page, not a failure. */
-async function askScheduler(options: ReportOptions, env: Env): Promise<SchedulerView> {
-  try {
-    return { answered: true, jobs: await schedulerJobs(options.output, { env, timeout: options.timeout }) }
-  } catch (err) {
-    if (err instanceof CaloprodError) return { answered: false, error: err.message }
-    return { answered: false, error: `cannot ask the scheduler: ${(err as Error).message}` }
-  }
-}
+const askScheduler = (options: ReportOptions, env: Env): Promise<SchedulerView> =>
+  schedulerJobs(options.output, { env, timeout: options.timeout }).then(
+    (jobs) => ({ answered: true, jobs }),
+    (err: Error) => ({
+      answered: false, error: err instanceof CaloprodError ? err.message : `cannot ask the scheduler: ${err.message}`,
+    }),
+  )
 
 /** Reads every input of the report. */
-export async function gatherInputs(options: ReportOptions, env: Env, now: Date): Promise<ReportInputs> {
+export async function gatherInputs(options: ReportOptions, env: Env, now: Date) {
   const { output, runType } = options
   const problems: string[] = []
   /** What `read` gives, or `fallback` with the reason (naming the file) in `problems`. */
@@ -106,17 +106,24 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date):
   return {
     options,
     now,
+    /** `<runtype>.csv`; undefined before the first reduce. */
     runList,
+    /** `<runtype>-process.csv`; undefined before the first check. */
     process,
     settled: new Map((settled ?? []).map((row) => [row.runnumber, row])),
+    /** Names in datasets/. */
     lists: new Set(lists),
     runFiles,
     ledger: ledger.rows,
     uploads: uploads.rows,
+    /** For each run to process with a folder in output/: the payload types genStatus wrote no file for. */
     absent,
     scheduler,
     check,
     lastNight,
+    /** One line per file that could not be read, naming it: the page shows what it could without it. */
     problems,
   }
 }
+
+export type ReportInputs = Awaited<ReturnType<typeof gatherInputs>>

@@ -1,43 +1,12 @@
 // The page: one self-contained HTML file (inline CSS, inline SVG, no script, nothing fetched), so it reads the same
 // from file://, from a web server and as a mail attachment.
-import type { AttentionItem } from './attention.js'
-import type { StateChange } from './changes.js'
-import { failedSinceGood, type LastNight } from './last-night.js'
+import { basename } from 'node:path'
+import { layout } from '../files/layout.js'
+import type { ReportInputs } from './gather.js'
 import { escapeHtml, utcMinute } from './html.js'
-import type { Figure } from './plots/render.js'
-import type { RunView } from './runs.js'
-import { REPORT_STATES, STATE_BY_NAME } from './states.js'
-import { attentionTable, runsTable } from './table.js'
-
-export interface PageModel {
-  runType: string
-  output: string
-  madeAt: Date
-  /** Why the scheduler said nothing; undefined when it answered. */
-  schedulerError: string | undefined
-  /** Every run; undefined before the first night (no run list yet). */
-  runs: RunView[] | undefined
-  attention: AttentionItem[]
-  figures: Figure[]
-  /** Where the numbers come from, one sentence each. */
-  sources: string[]
-  /** How the stages last ended (log/last-night.json). */
-  lastNight: LastNight
-  /** Files the report could not read, one line each naming the file. */
-  problems: string[]
-  /** The runs whose state changed since the last good night; undefined before there is a record that old. */
-  changes: { since: string; runs: StateChange[] } | undefined
-  /** The story of each run to process (`why`'s lines), by run: a section `#run-<run>` the table links to. */
-  stories?: ReadonlyMap<number, readonly string[]>
-}
-
-/** One section per story, its id the run table's link. */
-function storySections(stories: ReadonlyMap<number, readonly string[]>): string[] {
-  if (stories.size === 0) return []
-  const sections = [...stories].map(([run, lines]) =>
-    `<section class="story" id="run-${run}"><pre>${escapeHtml(lines.join('\n'))}</pre></section>`)
-  return [`<h2 id="stories">The story of each run to process (${stories.size}), as <code>task why RUN=…</code> tells it</h2>`, ...sections]
-}
+import { failedSinceGood, type LastNight, type StateChange } from './last-night.js'
+import { missingPlot, nightCounts, nightsPlot, payloadsPlot, statesPlot } from './plots.js'
+import { REPORT_STATES, settledLedger, STATE_BY_NAME, type AttentionItem, type RunView } from './runs.js'
 
 const STATE_CSS = REPORT_STATES.map((state) => `.s-${state.name}::before{background:${state.colour}}`).join('\n')
 
@@ -79,6 +48,57 @@ figcaption{color:#555;font-size:12px;margin-top:2px}
 .sources{color:#555;font-size:12px}
 `
 
+/** A table: its head's cells and one `<tr>` per row, its parts on lines of their own unless `sep` says otherwise. */
+const table = (id: string, head: string, rows: readonly string[], sep = '\n') =>
+  [`<table id="${id}">`, `<thead><tr>${head}</tr></thead>`, `<tbody>\n${rows.join('\n')}\n</tbody>`, '</table>'].join(sep)
+
+const label = (state: string | undefined) => (state === undefined ? 'new' : (STATE_BY_NAME.get(state as never)?.label ?? state))
+
+/** One row per run, newest run first; the state's cell carries its detail as a tooltip; a run with a story links to it. */
+function runsTable(runs: readonly RunView[], stories: ReadonlyMap<number, unknown>): string {
+  const count = (n: number | undefined) => (n === undefined ? '' : String(n))
+  const rows = [...runs].reverse().map((run) => [
+    stories.has(run.runnumber) ? `<tr><td><a href="#run-${run.runnumber}">${run.runnumber}</a></td>` : `<tr><td>${run.runnumber}</td>`,
+    `<td>${escapeHtml(run.tag)}</td>`,
+    `<td class="n">${count(run.events)}</td>`,
+    `<td class="n">${count(run.files)}</td>`,
+    `<td class="n">${run.missing ? run.missing : ''}</td>`,
+    `<td class="state s-${run.state}" title="${escapeHtml(run.detail)}">${escapeHtml(label(run.state))}</td>`,
+    `<td class="n">${run.attempts || ''}</td>`,
+    `<td>${run.lastJob ?? ''}</td>`,
+    `<td>${utcMinute(run.lastWhen)}</td></tr>`,
+  ].join(''))
+  const head = '<th>run</th><th>tag</th><th class="n">events</th><th class="n">files</th><th class="n">missing</th>' +
+    '<th>state</th><th class="n">attempts</th><th>last job</th><th>when</th>'
+  return table('runs-table', head, rows)
+}
+
+function attentionTable(items: readonly AttentionItem[]): string {
+  if (items.length === 0) return '<p class="none">None: every run is current, on its way, or waiting for the next night.</p>'
+  const rows = items.map((item) => `<tr><td>${item.runnumber}</td><td>${escapeHtml(item.tag)}</td>` +
+    `<td class="what">${escapeHtml(item.what)}</td><td>${escapeHtml(item.detail)}</td></tr>`)
+  return table('attention-table', '<th>run</th><th>tag</th><th>what</th><th>detail</th>', rows)
+}
+
+function changesSection(since: string, runs: readonly StateChange[]): string[] {
+  const rows = runs.map((c) => `<tr><td>${c.runnumber}</td><td>${escapeHtml(c.tag)}</td><td>${escapeHtml(label(c.before))}</td>` +
+    `<td class="state s-${c.now}">${escapeHtml(label(c.now))}</td></tr>`)
+  return [
+    `<h2 id="changes">Changed since the last good night, ${utcMinute(since)} (${runs.length})</h2>`,
+    runs.length
+      ? table('changes-table', '<th>run</th><th>tag</th><th>then</th><th>now</th>', rows, '')
+      : '<p class="none">No run changed state.</p>',
+  ]
+}
+
+/** One section per story, its id the run table's link. */
+function storySections(stories: ReadonlyMap<number, readonly string[]>): string[] {
+  if (stories.size === 0) return []
+  const sections = [...stories].map(([run, lines]) =>
+    `<section class="story" id="run-${run}"><pre>${escapeHtml(lines.join('\n'))}</pre></section>`)
+  return [`<h2 id="stories">The story of each run to process (${stories.size}), as <code>task why RUN=…</code> tells it</h2>`, ...sections]
+}
+
 function headline(runs: readonly RunView[], madeAt: Date): string {
   const items = REPORT_STATES.flatMap((state) => {
     const n = runs.filter((run) => run.state === state.name).length
@@ -90,99 +110,100 @@ function headline(runs: readonly RunView[], madeAt: Date): string {
   )
 }
 
-function figureHtml(figure: Figure): string {
-  const body = figure.markup ?? `<p class="none">${escapeHtml(figure.empty)}</p>`
-  return (
-    `<figure class="plot" id="${figure.id}">\n<h3>${escapeHtml(figure.title)}</h3>\n${body}\n` +
-    `<figcaption>${escapeHtml(figure.caption)}</figcaption>\n</figure>`
-  )
-}
-
 /** The banner of a bad night: the stage that failed last, its line, and since when there was no good night. */
-function nightBanner(runType: string, lastNight: LastNight): string | undefined {
+function nightBanner(runType: string, lastNight: LastNight): string[] {
   const failed = failedSinceGood(lastNight)
-  if (failed.length === 0) return undefined
+  if (failed.length === 0) return []
   const [[stage, end], ...others] = failed
   const also = others.length ? ` Also failed since: ${others.map(([name, e]) => `${name} (${utcMinute(e.at)})`).join(', ')}.` : ''
   const since = lastNight.lastGood
     ? `${runType} has had no good night since ${utcMinute(lastNight.lastGood)} (the last submit that succeeded).`
     : `${runType} has had no good night in this output directory yet (failing since ${utcMinute(lastNight.badSince ?? end.at)}).`
-  return (
+  return [
     `<div class="banner failed" id="last-night"><p><b>${escapeHtml(stage)} failed</b> at ${utcMinute(end.at)} ` +
     `(exit ${end.code}): <span class="line">${escapeHtml(end.line)}</span></p><p>${escapeHtml(since + also)} ` +
-    'The page below shows what the stages wrote before.</p></div>'
-  )
+    'The page below shows what the stages wrote before.</p></div>',
+  ]
 }
 
-/** The runs whose state changed since the last good night: before and now. */
-function changesSection({ since, runs }: NonNullable<PageModel['changes']>): string[] {
-  const label = (state: string | undefined) => (state === undefined ? 'new' : (STATE_BY_NAME.get(state as never)?.label ?? state))
-  const rows = runs.map(
-    (c) => `<tr><td>${c.runnumber}</td><td>${escapeHtml(c.tag)}</td><td>${escapeHtml(label(c.before))}</td><td class="state s-${c.now}">${escapeHtml(label(c.now))}</td></tr>`,
-  )
+/** Where the numbers come from, one sentence each. */
+function sources(inputs: ReportInputs, runs: readonly RunView[]): string[] {
+  const { output, runType } = inputs.options
+  const nights = new Set(inputs.ledger.map((row) => row.time.slice(0, 10))).size
   return [
-    `<h2 id="changes">Changed since the last good night, ${utcMinute(since)} (${runs.length})</h2>`,
-    runs.length
-      ? `<table id="changes-table"><thead><tr><th>run</th><th>tag</th><th>then</th><th>now</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`
-      : '<p class="none">No run changed state.</p>',
+    `${basename(layout.runListCsv(output, runType))}: ${inputs.runList?.length ?? 0} runs; ` +
+      `${basename(layout.processCsv(output, runType))}: ${inputs.process?.length ?? 'no'} runs to process; ` +
+      `${basename(layout.settledCsv(output, runType))}: ${inputs.settled.size} settled.`,
+    `reduce.csv: files and events of ${inputs.runFiles.size} runs; ${basename(layout.missingCsv(output, runType))}: ` +
+      `${runs.reduce((sum, run) => sum + (run.missing ?? 0), 0)} missing files; datasets/: ${inputs.lists.size} lists.`,
+    `submissions.csv: ${inputs.ledger.length} rows over ${nights} nights; the scheduler: ` +
+      (inputs.scheduler.answered
+        ? `${inputs.scheduler.jobs.length} jobs of this output directory (condor_q and condor_history).`
+        : 'no answer.'),
+    `${basename(layout.checkJson(output, runType))}: ` +
+      `${inputs.check ? `${Object.keys(inputs.check.payload_types).length} payload types` : 'not written yet'}.`,
   ]
 }
 
-/** The whole page. */
-export function renderPage(model: PageModel): string {
-  const title = `caloprod ${model.runType}`
+/**
+ * The whole page (pure but for the clock the inputs carry). `changes`: the runs whose state changed since the last
+ * good night, undefined before there is a record that old; `stories`: `why`'s lines of each run to process, by run.
+ */
+export function renderPage(
+  inputs: ReportInputs,
+  runs: RunView[],
+  attention: readonly AttentionItem[],
+  changes: { since: string; runs: StateChange[] } | undefined,
+  stories: ReadonlyMap<number, readonly string[]>,
+): string {
+  const { output, runType } = inputs.options
+  const title = `caloprod ${runType}`
+  const madeAt = inputs.now
+  const jobs = inputs.scheduler.answered ? inputs.scheduler.jobs : undefined
   const parts = [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
+    '<!doctype html>', '<html lang="en">', '<head>', '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(title)}: the run type at a glance</title>`,
-    `<style>${CSS}</style>`,
-    '</head>',
-    '<body>',
-    `<h1>${escapeHtml(title)}</h1>`,
-    `<p class="made">${escapeHtml(model.output)}</p>`,
+    `<title>${escapeHtml(title)}: the run type at a glance</title>`, `<style>${CSS}</style>`, '</head>', '<body>',
+    `<h1>${escapeHtml(title)}</h1>`, `<p class="made">${escapeHtml(output)}</p>`,
+    ...nightBanner(runType, inputs.lastNight),
   ]
-  const night = nightBanner(model.runType, model.lastNight)
-  if (night) parts.push(night)
-  if (model.problems.length) {
-    const items = model.problems.map((p) => `<li>${escapeHtml(p)}</li>`).join('')
+  if (inputs.problems.length) {
+    const items = inputs.problems.map((p) => `<li>${escapeHtml(p)}</li>`).join('')
     parts.push(
       `<div class="banner failed" id="unreadable"><p><b>Files the report could not read</b> (left out of the page below):</p>` +
         `<ul>${items}</ul></div>`,
     )
   }
-  if (model.schedulerError) {
+  if (!inputs.scheduler.answered && inputs.scheduler.error) {
     parts.push(
-      `<p class="banner" id="scheduler-silent"><b>The scheduler did not answer</b>: ${escapeHtml(model.schedulerError)}. ` +
+      `<p class="banner" id="scheduler-silent"><b>The scheduler did not answer</b>: ${escapeHtml(inputs.scheduler.error)}. ` +
         'The states below are the ledger’s view: a submitted run shows as submitted, whatever became of it since.</p>',
     )
   }
-  if (!model.runs) {
+  if (!inputs.runList && !inputs.process) {
     parts.push(
       `<p class="empty" id="nothing-yet"><b>Nothing yet.</b> ` +
-        `There is no run list (${escapeHtml(model.runType)}.csv) in this output directory: ` +
+        `There is no run list (${escapeHtml(runType)}.csv) in this output directory: ` +
         'no night has run here. The first <code>task submit report</code> fills this page.</p>',
-      `<p class="made">made at ${utcMinute(model.madeAt.toISOString())}</p>`,
+      `<p class="made">made at ${utcMinute(madeAt.toISOString())}</p>`,
     )
   } else {
     parts.push(
-      headline(model.runs, model.madeAt),
-      `<h2 id="attention">Runs that need a person (${model.attention.length})</h2>`,
-      attentionTable(model.attention),
-      ...(model.changes ? changesSection(model.changes) : []),
+      headline(runs, madeAt),
+      `<h2 id="attention">Runs that need a person (${attention.length})</h2>`,
+      attentionTable(attention),
+      ...(changes ? changesSection(changes.since, changes.runs) : []),
       '<h2 id="plots">Plots</h2>',
-      ...model.figures.map(figureHtml),
-      `<h2 id="runs">Every run (${model.runs.length})</h2>`,
-      runsTable(model.runs, model.stories),
-      ...storySections(model.stories ?? new Map()),
+      statesPlot(runs),
+      nightsPlot(nightCounts(settledLedger(inputs), jobs, runs), madeAt.toISOString().slice(0, 10)),
+      missingPlot(runs),
+      payloadsPlot(inputs.check, basename(layout.checkJson(output, runType))),
+      `<h2 id="runs">Every run (${runs.length})</h2>`,
+      runsTable(runs, stories),
+      ...storySections(stories),
     )
   }
-  if (model.sources.length) {
-    const items = model.sources.map((s) => `<li>${escapeHtml(s)}</li>`).join('')
-    parts.push('<h2>Where this comes from</h2>', `<ul class="sources">${items}</ul>`)
-  }
-  parts.push('</body>', '</html>', '')
+  const items = sources(inputs, runs).map((s) => `<li>${escapeHtml(s)}</li>`).join('')
+  parts.push('<h2>Where this comes from</h2>', `<ul class="sources">${items}</ul>`, '</body>', '</html>', '')
   return parts.join('\n')
 }

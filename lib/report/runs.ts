@@ -1,38 +1,70 @@
-// One view per run of the run type: its state by the rules of states.ts, and what the table shows of it.
+// One view per run of the run type: its state by the rules below, and what the table shows of it. The states and the
+// rules that assign them are data: a stage that learns more about a run (upload: in the CDB, not yet checked again)
+// adds a state to REPORT_STATES and a rule to STATE_RULES, and every part of the page follows. Last, the runs that need
+// a person: nothing more will happen to them without one.
 import { byRunTag, reconcile, runState, type RunState } from '../scheduler/job-state.js'
 import { runTagKey } from '../files/dataset-list.js'
-import type { SchedulerJob } from '../scheduler/scheduler.js'
 import type { LedgerRow } from '../files/ledger.js'
 import { describeState, lastCheck, uploadVerdict } from '../status.js'
 import { decideHeld } from '../scheduler/memory-hold.js'
 import type { ReportInputs } from './gather.js'
 import { latestUploads } from '../upload/ledger.js'
-import { classify, type ReportStateName, type RunFacts } from './states.js'
 
-export interface RunView {
+/** Every state a run can be in on the page, in the order the page lists them, with its words and colour. */
+export const REPORT_STATES = [
+  { name: 'current', label: 'current in the CDB', colour: '#1a9850', always: true },
+  { name: 'needs-maps', label: 'needs maps', colour: '#fdae61', always: true },
+  { name: 'queued', label: 'queued', colour: '#92c5de', always: true },
+  { name: 'running', label: 'running', colour: '#2166ac', always: true },
+  { name: 'held', label: 'held', colour: '#d73027', always: true },
+  { name: 'unknown', label: 'unknown: no schedd knows its job', colour: '#bf812d', always: false },
+  { name: 'done', label: 'done, not yet in the CDB', colour: '#a6d96a', always: true },
+  { name: 'uploaded', label: 'uploaded, awaiting the next check', colour: '#66bd63', always: false },
+  { name: 'failed', label: 'failed, to be retried', colour: '#f46d43', always: true },
+  { name: 'given-up', label: 'failed, given up', colour: '#762a83', always: true },
+  { name: 'submitted', label: 'submitted, no word from the scheduler', colour: '#878787', always: false },
+  { name: 'unchecked', label: 'not yet checked in the CDB', colour: '#d9d9d9', always: false },
+] as const
+
+export type ReportStateName = (typeof REPORT_STATES)[number]['name']
+
+export const STATE_BY_NAME = new Map(REPORT_STATES.map((state) => [state.name as ReportStateName, state]))
+
+/** What is known of one run of the run type, for the rules. */
+interface RunFacts {
   runnumber: number
   tag: string
-  state: ReportStateName
-  /** The state in words (as status says it for runs of the process list). */
-  detail: string
-  attempts: number
-  /** From reduce.csv; undefined when it does not have the run. */
-  events: number | undefined
-  files: number | undefined
-  missing: number | undefined
+  /** In `<runtype>-process.csv`: a map is missing or outdated. */
   toProcess: boolean
-  hasList: boolean
-  /** The latest job, `cluster.proc`, and when it entered its state (or the ledger's last word, ISO time). */
-  lastJob: string | undefined
-  lastWhen: string | undefined
-  holdReason: string | undefined
-  /** Held for memory and within its attempts and --max-memory: the next submit releases it with more. */
-  releasing: boolean
-  /** A finished run's payload types genStatus wrote no file for: the CDB will still lack them. */
-  absent: readonly string[]
+  /** In the check's cache of settled runs with this tag: all payloads were current. */
+  settled: boolean
+  /** Its jobs, from the ledger and the scheduler; undefined when the scheduler did not answer. */
+  job: RunState | undefined
+  lastRow: LedgerRow | undefined
+  /** Payloads of the run and tag the upload ledger has as uploaded (its latest row per type). */
+  uploaded: number
+  maxAttempts: number
 }
 
-const isoOfEpoch = (seconds: number | undefined) => (seconds === undefined ? undefined : new Date(seconds * 1000).toISOString())
+/** The first rule whose test holds decides the state. */
+const STATE_RULES: readonly { state: ReportStateName; test: (run: RunFacts) => boolean }[] = [
+  { state: 'current', test: (r) => !r.toProcess && r.settled },
+  // In the run list, neither to process nor settled: the check has not run since the run (or its tag) appeared.
+  { state: 'unchecked', test: (r) => !r.toProcess },
+  {
+    state: 'submitted',
+    test: (r) => r.job === undefined && r.lastRow !== undefined && r.lastRow.state !== 'failed' && r.lastRow.state !== 'lost',
+  },
+  { state: 'needs-maps', test: (r) => r.job === undefined || r.job.state === 'new' },
+  { state: 'queued', test: (r) => r.job?.state === 'queued' },
+  { state: 'running', test: (r) => r.job?.state === 'running' },
+  { state: 'held', test: (r) => r.job?.state === 'held' },
+  { state: 'unknown', test: (r) => r.job?.state === 'unknown' },
+  { state: 'uploaded', test: (r) => r.job?.state === 'done' && r.uploaded > 0 },
+  { state: 'done', test: (r) => r.job?.state === 'done' },
+  { state: 'given-up', test: (r) => r.job?.state === 'failed' && r.job.attempts >= r.maxAttempts },
+  { state: 'failed', test: (r) => r.job?.state === 'failed' },
+]
 
 /** The ledger with every interrupted submission settled as the scheduler's jobs settle it (status does the same). */
 export function settledLedger(inputs: ReportInputs): LedgerRow[] {
@@ -62,44 +94,35 @@ function detailOf(state: ReportStateName, facts: RunFacts, hasList: boolean, inp
 }
 
 /** Every run of the run list (and of the process list, should it hold others), by run. */
-export function runViews(inputs: ReportInputs): RunView[] {
+export function runViews(inputs: ReportInputs) {
   const universe = new Map<number, string>()
   for (const run of inputs.runList ?? []) universe.set(run.runnumber, run.tag)
   for (const run of inputs.process ?? []) if (!universe.has(run.runnumber)) universe.set(run.runnumber, run.tag)
   const toProcess = new Set((inputs.process ?? []).map((run) => run.runnumber))
   const rows = byRunTag(settledLedger(inputs), (row) => runTagKey(row.runnumber, row.tag))
   const uploads = byRunTag([...latestUploads(inputs.uploads).values()], (row) => runTagKey(row.runnumber, row.tag))
-  const types = inputs.options.rules.payloadTypes
   const checkedAt = lastCheck(inputs.lastNight)
-  const jobs: Map<string, SchedulerJob[]> | undefined = inputs.scheduler.answered
-    ? byRunTag(inputs.scheduler.jobs, (job) => job.runTag)
-    : undefined
+  const jobs = inputs.scheduler.answered ? byRunTag(inputs.scheduler.jobs, (job) => job.runTag) : undefined
+  const { maxAttempts, maxMemory = 4, memoryScale = 1.5, rules } = inputs.options
 
   return [...universe].sort(([a], [b]) => a - b).map(([runnumber, tag]) => {
     const key = runTagKey(runnumber, tag)
     const mine = rows.get(key) ?? []
-    const job: RunState | undefined = jobs && runState(runnumber, tag, mine, jobs.get(key) ?? [])
+    const job = jobs && runState(runnumber, tag, mine, jobs.get(key) ?? [])
     const settled = inputs.settled.get(runnumber)
-    const written = types.filter((type) => !(inputs.absent.get(runnumber) ?? []).includes(type))
+    const written = rules.payloadTypes.filter((type) => !(inputs.absent.get(runnumber) ?? []).includes(type))
     const verdict = uploadVerdict(uploads.get(key) ?? [], written, checkedAt)
     const facts: RunFacts = {
-      runnumber,
-      tag,
-      toProcess: toProcess.has(runnumber),
-      settled: settled !== undefined && settled.tag === tag,
-      job,
-      lastRow: mine.at(-1),
-      uploaded: verdict.uploaded,
-      maxAttempts: inputs.options.maxAttempts,
+      runnumber, tag, toProcess: toProcess.has(runnumber), settled: settled !== undefined && settled.tag === tag, job,
+      lastRow: mine.at(-1), uploaded: verdict.uploaded, maxAttempts,
     }
-    const state = classify(facts)
+    const state = STATE_RULES.find((rule) => rule.test(facts))?.state
+    if (!state) throw new Error(`no report state for run ${runnumber}: a rule is missing in STATE_RULES`)
     const hasList = inputs.lists.has(`${key}.list`)
     const files = inputs.runFiles.get(runnumber)
     const sameTag = files && files.tag === tag ? files : undefined
     const latest = job?.job
-    const finished = state === 'done' || state === 'uploaded'
-    const absent = finished ? (inputs.absent.get(runnumber) ?? []) : []
-    const { maxAttempts, maxMemory = 4, memoryScale = 1.5 } = inputs.options
+    const absent = state === 'done' || state === 'uploaded' ? (inputs.absent.get(runnumber) ?? []) : []
     const held = job && state === 'held'
       ? decideHeld(job, { maxAttempts, maxMemoryMb: Math.round(maxMemory * 1024), scale: memoryScale, submittedMb: undefined })
       : undefined
@@ -107,25 +130,68 @@ export function runViews(inputs: ReportInputs): RunView[] {
       runnumber,
       tag,
       state,
+      /** The state in words (as status says it for runs of the process list). */
       detail:
         (state === 'done' && verdict.note ? `${verdict.note}; ` : '') +
         detailOf(state, facts, hasList, inputs) + (held?.release ? `; next night: ${held.note}` : '') +
         (absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''),
       attempts: job?.attempts ?? new Set(mine.filter((r) => r.cluster !== undefined).map((r) => r.cluster)).size,
+      /** From reduce.csv; undefined when it does not have the run. */
       events: sameTag?.events,
       files: sameTag?.files,
       missing: sameTag?.missing,
       toProcess: facts.toProcess,
       hasList,
+      /** The latest job, `cluster.proc`, and when it entered its state (or the ledger's last word, ISO time). */
       lastJob: latest
         ? `${latest.cluster}.${latest.proc}`
         : facts.lastRow?.cluster !== undefined
           ? `${facts.lastRow.cluster}.${facts.lastRow.proc ?? 0}`
           : undefined,
-      lastWhen: (latest && isoOfEpoch(latest.since)) ?? facts.lastRow?.time,
+      lastWhen: (latest?.since === undefined ? undefined : new Date(latest.since * 1000).toISOString()) ?? facts.lastRow?.time,
       holdReason: state === 'held' ? (latest?.holdReason ?? 'no reason given') : undefined,
+      /** Held for memory and within its attempts and --max-memory: the next submit releases it with more. */
       releasing: held?.release ?? false,
+      /** A finished run's payload types genStatus wrote no file for: the CDB will still lack them. */
       absent,
     }
   })
 }
+
+export type RunView = ReturnType<typeof runViews>[number]
+
+/** Done for longer than this and still not in the CDB: nobody has put its maps in. */
+const DONE_TOO_LONG_S = 86400
+
+/**
+ * Held runs (with the reason; not one held for memory that the next submit releases with more), runs given up,
+ * runs done but not in the CDB for more than a day, finished runs with payload types genStatus wrote no file for,
+ * runs to process without a list (with their missing files, the usual reason). Missing files alone are routine (the
+ * lists stage lists what is on disk): not here. One row per run, its reasons (what is wrong, in a few words; what the
+ * page knows about it) joined; newest run first.
+ */
+export function needsAPerson(runs: readonly RunView[], now: Date) {
+  return [...runs].reverse().flatMap((run) => {
+    const reasons: [what: string, detail: string][] = []
+    if (run.state === 'held' && !run.releasing) reasons.push(['held', `${run.holdReason}; job ${run.lastJob}`])
+    if (run.state === 'given-up') reasons.push(['given up', run.detail])
+    if (run.state === 'done' && run.lastWhen && (now.getTime() - Date.parse(run.lastWhen)) / 1000 > DONE_TOO_LONG_S) {
+      const at = `${run.lastWhen.slice(0, 16).replace('T', ' ')} UTC`
+      const where = `output/${run.runnumber}_${run.tag}/`
+      reasons.push(['done, not in the CDB', `job ${run.lastJob} finished at ${at}, over a day ago; its maps wait in ${where}`])
+    }
+    if (run.absent.length) {
+      reasons.push(['incomplete', `genStatus wrote no ${run.absent.join(', ')}: the CDB will lack them (empty histograms?)`])
+    }
+    if (run.state === 'needs-maps' && !run.hasList) {
+      const missing = run.missing ? ` (${run.missing} of ${run.files} files missing on disk, see the missing-files list)` : ''
+      const detail = `no list in datasets/: too few events on disk${missing}, or lists has not run (see the lists stage's log)`
+      reasons.push(['no list', detail])
+    }
+    if (reasons.length === 0) return []
+    const [what, detail] = [reasons.map((r) => r[0]).join(', '), reasons.map((r) => r[1]).join('; ')]
+    return [{ runnumber: run.runnumber, tag: run.tag, what, detail }]
+  })
+}
+
+export type AttentionItem = ReturnType<typeof needsAPerson>[number]

@@ -2,23 +2,21 @@
 // files and events without the threshold (the query stage's own selection, lib/catalog/selection.ts, with none), so
 // a run the query left out is told absent or below the threshold by how much; the CDB (nopayloaddb's payloadiovs,
 // as `check --cdb rest` asks it) answers each payload type's state for the kept tag.
-import type { PayloadState, PayloadType } from '../rules/calibrations.js'
+import type { Env, Options } from '../config/options.js'
+import { GLOBAL_TAG, type PayloadState, type PayloadType } from '../rules/calibrations.js'
 import type { RuleSet } from '../rules/types.js'
 import { buildSelection } from '../catalog/selection.js'
-import { connectCatalog, describeTarget, type CatalogTarget } from '../catalog/connection.js'
+import { catalogTarget, connectCatalog, describeTarget, type CatalogTarget } from '../catalog/connection.js'
 import { catalogError } from '../catalog/errors.js'
 import { setSession } from '../catalog/query-files.js'
-import { HttpClient } from '../cdb/http.js'
+import { REQUEST_TIMEOUT_MS, resolveApiUrl } from '../cdb/backend.js'
+import { HttpClient, redactUrl } from '../cdb/http.js'
 import { judgeRun, parsePayloadIovs } from '../cdb/payload-iovs.js'
 import { payloadIovsUrl } from '../cdb/rest.js'
 import type { RunTag } from '../files/run-list.js'
 
-type LiveTags = Map<number, { tag: string; files: number; events: number }[]>
-
 /** Each run's tags in the catalog now, files and events (each segment once), under the rule set but no threshold. */
-export async function catalogNow(
-  target: CatalogTarget, rules: RuleSet, runType: string, runs: readonly number[], timeoutS: number,
-): Promise<LiveTags> {
+async function catalogNow(target: CatalogTarget, rules: RuleSet, runType: string, runs: readonly number[], timeoutS: number) {
   const { select } = buildSelection(rules, runType, undefined)
   const sql = connectCatalog(target)
   try {
@@ -32,7 +30,7 @@ export async function catalogNow(
       // As an array literal: the catalog's connection fetches no array types (lib/catalog/connection.ts).
       [`{${runs.join(',')}}`],
     )
-    const tags: LiveTags = new Map()
+    const tags = new Map<number, { tag: string; files: number; events: number }[]>()
     for (const { runnumber, tag, files, events } of rows) {
       tags.set(runnumber, [...(tags.get(runnumber) ?? []), { tag, files, events: Number(events) }])
     }
@@ -44,15 +42,27 @@ export async function catalogNow(
   }
 }
 
-/** Each payload type's state for each run and tag, asked of nopayloaddb at `apiUrl` now. */
-export async function cdbNow(
-  apiUrl: string, globalTag: string, runs: readonly RunTag[], types: readonly PayloadType[], timeoutMs: number,
-): Promise<Map<number, Map<PayloadType, PayloadState>>> {
-  const http = new HttpClient({ server: apiUrl, maxInFlight: 4, timeoutMs, attempts: 2 })
-  const states = new Map<number, Map<PayloadType, PayloadState>>()
-  for (const { runnumber, tag } of runs) {
+/**
+ * The catalog and the CDB now: each run's tags, each `kept` tag's payload states (asked of nopayloaddb, `cdbUrl` else
+ * NOPAYLOADCLIENT_CONF's), and what was asked.
+ */
+export async function askNow(
+  options: Pick<Options, 'rules'> & Partial<Pick<Options, 'dbUrl' | 'cdbUrl' | 'globalTag' | 'statementTimeout'>>
+    & { runType: string; runs: readonly number[] },
+  env: Env,
+  kept: readonly RunTag[],
+) {
+  const target = catalogTarget(options.dbUrl, env)
+  const tags = await catalogNow(target, options.rules, options.runType, options.runs, options.statementTimeout ?? 600)
+  const catalogNote = `the catalog ${describeTarget(target)} asked now, without the threshold`
+  const cdb = new Map<number, Map<PayloadType, PayloadState>>()
+  const apiUrl = await resolveApiUrl(options.cdbUrl, env).catch(() => undefined)
+  if (!apiUrl) return { tags, cdb, catalogNote, cdbNote: 'the CDB not asked: name nopayloaddb with --cdb-url or NOPAYLOADCLIENT_CONF' }
+  const globalTag = options.globalTag ?? GLOBAL_TAG
+  const http = new HttpClient({ server: apiUrl, maxInFlight: 4, timeoutMs: REQUEST_TIMEOUT_MS, attempts: 2 })
+  for (const { runnumber, tag } of kept) {
     const { body } = await http.get(payloadIovsUrl(apiUrl, globalTag, runnumber), `run ${runnumber}`)
-    states.set(runnumber, judgeRun(parsePayloadIovs(body, runnumber), runnumber, tag, types))
+    cdb.set(runnumber, judgeRun(parsePayloadIovs(body, runnumber), runnumber, tag, options.rules.payloadTypes))
   }
-  return states
+  return { tags, cdb, catalogNote, cdbNote: `nopayloaddb ${redactUrl(apiUrl)} asked now (global tag ${globalTag})` }
 }

@@ -2,7 +2,7 @@
 // list, the missing list, datasets/, the ledger, uploads.csv, the job folders) and, for a run that was submitted, the
 // scheduler now. Reads only. Each step says the rule that decided it; `next` says what the next night does.
 import { readFile, stat } from 'node:fs/promises'
-import type { Env } from '../config/options.js'
+import type { Env, Options } from '../config/options.js'
 import { runRange } from '../rules/run-types.js'
 import type { PayloadState, PayloadType } from '../rules/calibrations.js'
 import { CaloprodError } from '../errors.js'
@@ -19,45 +19,16 @@ import { byRunTag, reconcile, runStates, type RunState } from '../scheduler/job-
 import type { SchedulerJob } from '../scheduler/scheduler.js'
 import { latestUploads, readUploads } from '../upload/ledger.js'
 import { absentPayloads } from '../upload/payload-files.js'
-import { eventsOnDisk, readCatalogView, type CatalogView } from './catalog.js'
-import { catalogNow, cdbNow } from './live.js'
-import { catalogTarget, describeTarget } from '../catalog/connection.js'
-import { REQUEST_TIMEOUT_MS, resolveApiUrl } from '../cdb/backend.js'
-import { redactUrl } from '../cdb/http.js'
-import { currentPayloadFile, GLOBAL_TAG } from '../rules/calibrations.js'
-import type { RunTag } from '../files/run-list.js'
-import { nextStep } from './next.js'
+import { readQueryRows } from '../files/query-csv.js'
+import { addToSurvey, emptySurvey, type TagSurvey } from '../reduce.js'
+import { currentPayloadFile } from '../rules/calibrations.js'
+import { askNow } from './live.js'
+import { nextStep } from './text.js'
 
-interface WhyOptions {
-  output: string
-  runType: string
-  rules: RuleSet
-  minEvents: number | undefined
-  runs: readonly number[]
-  maxAttempts: number
-  maxMemory: number
-  memoryScale: number
-  /** Seconds a scheduler call may take. */
-  timeout: number
-  /** Ask the catalog (`dbUrl`, else the PG* variables) and nopayloaddb (`cdbUrl`, else NOPAYLOADCLIENT_CONF) now. */
-  live?: boolean
-  dbUrl?: string
-  cdbUrl?: string
-  globalTag?: string
-  statementTimeout?: number
-  /** What the scheduler already answered (the report asked it), or why it said nothing: then it is not asked again. */
-  scheduler?: SchedulerJob[] | string
-}
-
-/** One submission event of the ledger that reached (or may have reached) the scheduler, or a release. */
-interface Submission {
-  time: string
-  cluster: number | null
-  attempt: number
-  state: LedgerRow['state']
-  memoryMb: number | null
-  detail: string
-}
+/** `scheduler`: what it already answered (the report asked it), or why it said nothing: then it is not asked again. */
+type WhyOptions = Pick<Options, 'output' | 'rules' | 'minEvents' | 'maxAttempts' | 'maxMemory' | 'memoryScale' | 'timeout'>
+  & Partial<Pick<Options, 'live' | 'dbUrl' | 'cdbUrl' | 'globalTag' | 'statementTimeout'>>
+  & { runType: string; runs: readonly number[]; scheduler?: SchedulerJob[] | string }
 
 export interface RunStory {
   run: number
@@ -89,7 +60,10 @@ export interface RunStory {
   missingFiles: string[]
   /** Events of the kept tag's files on disk, as the lists stage counts them. */
   eventsOnDisk: number | null
-  submissions: Submission[]
+  /** Each event of the ledger that reached (or may have reached) the scheduler, or a release. */
+  submissions: {
+    time: string; cluster: number | null; attempt: number; state: LedgerRow['state']; memoryMb: number | null; detail: string
+  }[]
   /** The scheduler's state of the latest job now (`new` when never submitted). */
   job: {
     state: string; detail: string; holdReason: string | null; holdCode: number | null; exitCode: number | null; memoryMb: number | null
@@ -100,23 +74,54 @@ export interface RunStory {
   next: string
 }
 
-/** The catalog and the CDB now: each run's tags, each kept tag's payload states, and what was asked. */
-async function askNow(options: WhyOptions, env: Env, kept: RunTag[]) {
-  const target = catalogTarget(options.dbUrl, env)
-  const tags = await catalogNow(target, options.rules, options.runType, options.runs, options.statementTimeout ?? 600)
-  const catalogNote = `the catalog ${describeTarget(target)} asked now, without the threshold`
-  const apiUrl = await resolveApiUrl(options.cdbUrl, env).catch(() => undefined)
-  if (!apiUrl) {
-    const cdbNote = 'the CDB not asked: name nopayloaddb with --cdb-url or NOPAYLOADCLIENT_CONF'
-    return { tags, cdb: new Map<number, Map<PayloadType, PayloadState>>(), catalogNote, cdbNote }
-  }
-  const globalTag = options.globalTag ?? GLOBAL_TAG
-  const cdb = await cdbNow(apiUrl, globalTag, kept, options.rules.payloadTypes, REQUEST_TIMEOUT_MS)
-  return { tags, cdb, catalogNote, cdbNote: `nopayloaddb ${redactUrl(apiUrl)} asked now (global tag ${globalTag})` }
+interface TagFiles {
+  tag: string
+  files: number
+  /** Events of its segments, each segment counted once. */
+  events: number
+  /** Paths of its files, by segment: the lists stage drops a segment's events when its file is missing. */
+  paths: { path: string; segment: number; events: number }[]
+  segments: Set<number>
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false)
-const optional = async <T>(path: string, read: (path: string) => Promise<T>, none: T): Promise<T> => ((await exists(path)) ? read(path) : none)
+interface CatalogView {
+  queried: boolean
+  /** The asked runs' tags, by run; a run the query did not select has none. */
+  tags: Map<number, TagFiles[]>
+  survey: TagSurvey
+}
+
+/**
+ * What query.csv says of `runs`: each run's tags with their files and events, and each tag's recency under the tag
+ * rule (which needs every row: a tag's earliest file is looked for across all runs). One streamed pass.
+ */
+async function readCatalogView(path: string, runs: ReadonlySet<number>): Promise<CatalogView> {
+  const survey = emptySurvey()
+  const tags = new Map<number, TagFiles[]>()
+  if (!(await stat(path).catch(() => undefined))) return { queried: false, tags, survey }
+  for await (const row of readQueryRows(path)) {
+    addToSurvey(survey, row)
+    if (!runs.has(row.runnumber)) continue
+    const list = tags.get(row.runnumber) ?? []
+    tags.set(row.runnumber, list)
+    let entry = list.find((t) => t.tag === row.tag)
+    if (!entry) list.push((entry = { tag: row.tag, files: 0, events: 0, paths: [], segments: new Set() }))
+    entry.files++
+    entry.paths.push({ path: row.full_file_path, segment: row.segment, events: row.events })
+    if (!entry.segments.has(row.segment)) entry.events += row.events
+    entry.segments.add(row.segment)
+  }
+  return { queried: true, tags, survey }
+}
+
+/** Events of a tag's segments that have a file not in `missing`, each segment once: what the lists stage counts. */
+function eventsOnDisk(tag: TagFiles, missing: ReadonlySet<string>): number {
+  const present = new Map<number, number>()
+  for (const file of tag.paths) if (!missing.has(file.path)) present.set(file.segment, file.events)
+  return [...present.values()].reduce((a, b) => a + b, 0)
+}
+
+const optional = <T>(path: string, read: (path: string) => Promise<T>, none: T): Promise<T> => stat(path).then(() => read(path), () => none)
 
 /** Why the kept tag won, under the rule set's tag rule, with the times it compared. */
 function keptBecause(tags: readonly string[], kept: string | null, run: number, catalog: CatalogView, rules: RuleSet): string {
@@ -151,19 +156,16 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   const processed = new Set(process.map((r) => `${r.runnumber}_${r.tag}`))
   const rowsOf = byRunTag(ledger.rows.filter((row) => asked.has(row.runnumber)), (row) => `${row.runnumber}_${row.tag}`)
   const checked = await stat(layout.processCsv(output, runType)).then((s) => s.mtime.toISOString(), () => undefined)
-  const submitted = options.runs.flatMap((run) => {
-    const tag = keptTags.get(run)
-    return tag && rowsOf.has(`${run}_${tag}`) ? [{ runnumber: run, tag }] : []
-  })
+  const keptRuns = options.runs.map((run) => ({ runnumber: run, tag: keptTags.get(run)! })).filter((run) => run.tag)
   // The scheduler is asked only about runs the ledger says were submitted.
+  const submitted = keptRuns.filter((run) => rowsOf.has(`${run.runnumber}_${run.tag}`))
   let states: RunState[] = []
   let schedulerSilent: string | undefined
   const known = options.scheduler
-  if (submitted.length === 0) states = []
-  else if (typeof known === 'string') schedulerSilent = known
-  else if (known) {
+  if (submitted.length && typeof known === 'string') schedulerSilent = known
+  else if (submitted.length && typeof known === 'object') {
     states = runStates(submitted, [...ledger.rows, ...reconcile(ledger.rows, known, new Date().toISOString())], known)
-  } else {
+  } else if (submitted.length) {
     try {
       states = (await currentStates(output, submitted, { env, timeout: options.timeout })).states
     } catch (err) {
@@ -172,10 +174,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     }
   }
   const { first, last } = runRange(runType, rules.runTypes)
-  const live = options.live ? await askNow(options, env, options.runs.flatMap((run) => {
-    const tag = keptTags.get(run)
-    return tag ? [{ runnumber: run, tag }] : []
-  })) : undefined
+  const live = options.live ? await askNow(options, env, keptRuns) : undefined
   const uploadsOf = byRunTag([...latestUploads(uploads.rows).values()], (row) => `${row.runnumber}_${row.tag}`)
   const statesOf = new Map(states.map((state) => [`${state.runnumber}_${state.tag}`, state]))
 
@@ -234,7 +233,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
         .map(({ type, state, globalTag, time, detail }) => ({ type, state, globalTag, time, detail })),
       next: '',
     }
-    story.next = nextStep(story, { catalogRead: catalog.queried, state, first, last, ...options })
+    story.next = nextStep(story, state, { first, last, ...options })
     return story
   }))
 }

@@ -3,9 +3,8 @@
 import t from 'tap'
 import type { SchedulerJob } from '../../lib/scheduler/scheduler.js'
 import type { LedgerRow } from '../../lib/files/ledger.js'
-import { needsAPerson } from '../../lib/report/attention.js'
 import type { ReportInputs } from '../../lib/report/gather.js'
-import { runViews } from '../../lib/report/runs.js'
+import { needsAPerson, runViews } from '../../lib/report/runs.js'
 import type { UploadRow } from '../../lib/upload/ledger.js'
 
 const tag = 'new_newcdbtag_v009'
