@@ -4,7 +4,7 @@ import { catalogFingerprint, saveStamp, stampFor, unchangedSince } from './catal
 import { queryFiles, type QueryFilesOptions, type SkippedRow, type TrapCounts } from './catalog/query-files.js'
 import { buildSelection } from './catalog/selection.js'
 import { openAtomicWriter } from './files/atomic.js'
-import { formatCsvRecord } from './files/csv-lines.js'
+import { formatCsvRecord } from './files/csv.js'
 import { layout } from './files/layout.js'
 import { QUERY_TABLE } from './files/query-csv.js'
 import type { Log } from './log.js'

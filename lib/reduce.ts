@@ -1,4 +1,4 @@
-import { openCsvWriter } from './files/csv-lines.js'
+import { openCsvWriter } from './files/csv.js'
 import { copyQueryLines, QUERY_TABLE, readQueryBatches, scanQueryCsv, type QueryRow } from './files/query-csv.js'
 import { writeRunList, type RunTag } from './files/run-list.js'
 import { layout } from './files/layout.js'

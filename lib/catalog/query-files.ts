@@ -1,7 +1,7 @@
 import type postgres from 'postgres'
 import type { RunType } from '../rules/run-types.js'
 import type { RuleSet } from '../rules/types.js'
-import { formatCsvRecord } from '../files/csv-lines.js'
+import { formatCsvRecord } from '../files/csv.js'
 import { pathProblem, tagProblem } from '../files/names.js'
 import type { QueryRow } from '../files/query-csv.js'
 import { buildSelection } from './selection.js'
