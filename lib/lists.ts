@@ -1,8 +1,7 @@
-import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { formatDatasetList, parseListName, runTagKey } from './files/dataset-list.js'
 import { CaloprodError, InputError } from './errors.js'
-import { cachedRunFiles, LISTS_CACHE } from './lists-cache.js'
 import { writeFileIfChanged } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { writeMissingList } from './files/missing-list.js'
@@ -31,11 +30,8 @@ export async function findMissing(
   await eachLimited(paths, concurrency, async (path) => {
     const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined
-      throw new CaloprodError(
-        `cannot check ${path}: ${err.code ?? err.message}; the file system may be unavailable: re-run the lists stage`,
-        1,
-        { cause: err },
-      )
+      const why = `cannot check ${path}: ${err.code ?? err.message}; the file system may be unavailable: re-run the lists stage`
+      throw new CaloprodError(why, 1, { cause: err })
     })
     if (!info) missing.set(path, 'absent')
     else if (!info.isFile()) missing.set(path, 'not a file')
@@ -85,10 +81,9 @@ function chooseCopies(files: readonly RunFile[], missing: ReadonlyMap<string, Mi
   const chosen: RunFile[] = []
   let copies = 0
   for (const group of byFile.values()) {
-    const paths = new Set(group.map((f) => f.path))
-    if (paths.size > 1) copies++
-    const onDisk = group.filter((f) => !missing.has(f.path)).sort((a, b) => byText(a.path, b.path))
-    chosen.push(...(onDisk.length ? onDisk.slice(0, 1) : group))
+    if (new Set(group.map((f) => f.path)).size > 1) copies++
+    const onDisk = group.filter((f) => !missing.has(f.path))
+    chosen.push(...(onDisk.length ? [onDisk.reduce((first, f) => (f.path < first.path ? f : first))] : group))
   }
   return { files: chosen, copies }
 }
@@ -120,18 +115,13 @@ export function planLists(
       segments.set(file.segment, file.events)
       paths.add(file.path)
     }
-    let events = 0
-    for (const count of segments.values()) events += count
+    const events = [...segments.values()].reduce((sum, count) => sum + count, 0)
     const enough = minEvents === undefined ? paths.size > 0 : events > minEvents
-    if (enough) plan.lists.push({ runnumber: run.runnumber, tag: run.tag, paths: [...paths].sort(byText) })
+    if (enough) plan.lists.push({ runnumber: run.runnumber, tag: run.tag, paths: [...paths].sort() })
     else plan.dropped.push({ runnumber: run.runnumber, tag: run.tag, events, files: paths.size, missing: missed })
   }
-  plan.missing = [...missingPaths].sort(byText)
+  plan.missing = [...missingPaths].sort()
   return plan
-}
-
-function byText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
 }
 
 /**
@@ -141,8 +131,8 @@ function byText(a: string, b: string): number {
 export async function runFilesOf(processPath: string, reducePath: string): Promise<RunFiles[]> {
   const processRows = await readProcessList(processPath)
   const byRun = indexByRun(processRows, processPath)
-  const lineOf = new Map(processRows.map((row, i) => [row.runnumber, i + 2]))
-  const files = new Map<number, RunFile[]>()
+  const lineOf = (run: number) => processRows.indexOf(byRun.get(run)!) + 2
+  const files = new Map(processRows.map((run) => [run.runnumber, [] as RunFile[]]))
   const outOfStep = 'the inputs are out of step: re-run the reduce and check stages'
   let line = 1
   for await (const row of readQueryRows(reducePath)) {
@@ -150,27 +140,49 @@ export async function runFilesOf(processPath: string, reducePath: string): Promi
     const entry = byRun.get(row.runnumber)
     if (!entry) continue
     if (entry.tag !== row.tag) {
-      throw new InputError(
-        processPath,
-        lineOf.get(row.runnumber),
-        `run ${row.runnumber} has tag ${entry.tag} here but ${row.tag} in ${reducePath}:${line}; ${outOfStep}`,
-      )
+      const why = `run ${row.runnumber} has tag ${entry.tag} here but ${row.tag} in ${reducePath}:${line}; ${outOfStep}`
+      throw new InputError(processPath, lineOf(row.runnumber), why)
     }
-    let list = files.get(row.runnumber)
-    if (!list) {
-      list = []
-      files.set(row.runnumber, list)
-    }
-    list.push({ segment: row.segment, events: row.events, path: row.full_file_path })
+    files.get(row.runnumber)!.push({ segment: row.segment, events: row.events, path: row.full_file_path })
   }
-  return processRows.map((run) => {
-    const list = files.get(run.runnumber)
-    if (!list) {
-      const why = `run ${run.runnumber} (tag ${run.tag}) has no files in ${reducePath}; ${outOfStep}`
-      throw new InputError(processPath, lineOf.get(run.runnumber), why)
+  return processRows.map(({ runnumber, tag }) => {
+    const list = files.get(runnumber)!
+    if (!list.length) {
+      throw new InputError(processPath, lineOf(runnumber), `run ${runnumber} (tag ${tag}) has no files in ${reducePath}; ${outOfStep}`)
     }
-    return { runnumber: run.runnumber, tag: run.tag, files: list }
+    return { runnumber, tag, files: list }
   })
+}
+
+/** What identifies a file's content without reading it; undefined when it cannot be read. */
+async function identity(path: string): Promise<string | undefined> {
+  const info = await stat(path, { bigint: true }).catch(() => undefined)
+  return info && `${info.size}:${info.mtimeNs}:${info.ino}:${info.dev}`
+}
+
+/**
+ * runFilesOf, kept between nights in `<output>/.lists-files.json` (hidden: no glob of a stage or the Taskfile sees
+ * it): it reads all of reduce.csv (hundreds of MB for Run 3), while on most nights neither input changed, only the
+ * disk, which is asked anew every time. The cache holds for the exact inputs it was made from (size, mtime to the
+ * nanosecond, inode and device of both: every stage renames a new file into place, and an editor changes the
+ * mtime); one that cannot be read or does not fit is not used.
+ */
+async function cachedRunFiles(output: string, processPath: string, reducePath: string, log: Pick<Log, 'info'>): Promise<RunFiles[]> {
+  const cachePath = join(output, '.lists-files.json')
+  const inputs = [processPath, reducePath]
+  const before = await Promise.all(inputs.map(identity))
+  const cached = await readFile(cachePath, 'utf8').then((text) => JSON.parse(text)).catch(() => undefined)
+  if (cached?.version === 1 && before.every((id) => id !== undefined) && JSON.stringify(cached.inputs) === JSON.stringify(before)) {
+    log.info(`the files of the ${cached.runs.length} runs to process come from ${cachePath}: ${inputs.join(' and ')} are unchanged`)
+    return cached.runs as RunFiles[]
+  }
+  const runs = await runFilesOf(processPath, reducePath)
+  const after = await Promise.all(inputs.map(identity))
+  // An input replaced while it was read (another stage ran meanwhile) is not cached: the next night reads it again.
+  if (after.every((id, i) => id !== undefined && id === before[i])) {
+    await writeFileIfChanged(cachePath, JSON.stringify({ version: 1, inputs: after, runs }))
+  }
+  return runs
 }
 
 interface ListsOptions {
@@ -204,12 +216,7 @@ export async function runLists(
 ): Promise<ListsResult> {
   const processPath = layout.processCsv(options.output, options.runType)
   const reducePath = layout.reduceCsv(options.output)
-  const runs = await cachedRunFiles(
-    join(options.output, LISTS_CACHE),
-    [processPath, reducePath],
-    () => runFilesOf(processPath, reducePath),
-    log,
-  )
+  const runs = await cachedRunFiles(options.output, processPath, reducePath, log)
   const allPaths = [...new Set(runs.flatMap((run) => run.files.map((f) => f.path)))]
   const onChecked = deps.onChecked && ((checked: number) => deps.onChecked!(checked, allPaths.length))
   const missing = await findMissing(allPaths, deps.concurrency ?? 64, onChecked)
