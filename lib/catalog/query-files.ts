@@ -21,18 +21,7 @@ export interface SkippedRow {
   problem: string
 }
 
-/** What a whole query returned. */
-export interface QueryFilesResult {
-  /** Rows passed on (usable files). */
-  files: number
-  /** Distinct runs among them. */
-  runs: number
-  skipped: number
-  /** Catalog rows of the run range that no rule set may use, by trap (see lib/catalog/selection.ts). */
-  traps: TrapCounts
-}
-
-/** Histogram rows of the run range left out under every rule set. */
+/** Histogram rows of the run range left out under every rule set (see lib/catalog/selection.ts). */
 export interface TrapCounts {
   /** Of an excluded type: the skimmed QA files. */
   excluded: number
@@ -40,6 +29,14 @@ export interface TrapCounts {
   aggregated: number
   /** A NULL or empty tag. */
   untagged: number
+}
+
+/** What a whole query returned: rows passed on (usable files), the distinct runs among them, rows skipped, traps. */
+export interface QueryFilesResult {
+  files: number
+  runs: number
+  skipped: number
+  traps: TrapCounts
 }
 
 /**
@@ -76,7 +73,7 @@ export async function queryFiles(sql: postgres.Sql, options: QueryFilesOptions, 
   await setSession(sql, options.statementTimeout)
   const [counts] = await sql.unsafe(trapSql)
   const traps = { excluded: Number(counts.excluded), aggregated: Number(counts.aggregated), untagged: Number(counts.untagged) }
-  const rows = new QueryRows(batch)
+  const rows = rowBatches(batch)
   const query = sql.unsafe(select, [], { prepare: false }).raw()
   // An error of our own (writing the file): the server is asked to stop, and that error is the one thrown.
   let own: { error: unknown } | undefined
@@ -95,7 +92,7 @@ export async function queryFiles(sql: postgres.Sql, options: QueryFilesOptions, 
     })
   if (own) throw own.error
   rows.flush()
-  return { files: rows.files, runs: rows.runs, skipped: rows.skipped, traps }
+  return { ...rows.counts, traps }
 }
 
 const COMMA = 0x2c
@@ -106,67 +103,59 @@ const EMPTY = Buffer.alloc(0)
 
 /**
  * Checks the selection's rows (`runnumber, tag, segment, events, full_file_path, time`, each the bytes of its text)
- * and copies the usable ones as CSV lines, exactly as COPY's CSV passed through the CSV reader would give them: only
- * a path can hold a comma or a quote (a tag that passes holds neither), and such a row goes through the formatter
- * of every other CSV.
+ * and copies the usable ones into batches as CSV lines, exactly as COPY's CSV passed through the CSV reader would
+ * give them: only a path can hold a comma or a quote (a tag that passes holds neither), and such a row goes through
+ * the formatter of every other CSV.
  */
-class QueryRows {
-  files = 0
-  runs = 0
-  skipped = 0
-  private lastRun: Buffer | undefined
-  private readonly out = Buffer.allocUnsafe(BATCH_BYTES)
-  private at = 0
-  private bad: SkippedRow[] = []
-
-  constructor(private readonly batch: QueryBatch) {}
-
-  add(row: (Buffer | null)[]): void {
-    const fields = [row[0] ?? EMPTY, row[1] ?? EMPTY, row[2] ?? EMPTY, row[3] ?? EMPTY, row[4] ?? EMPTY, row[5] ?? EMPTY]
+function rowBatches(batch: QueryBatch) {
+  const counts = { files: 0, runs: 0, skipped: 0 }
+  let lastRun: Buffer | undefined
+  const out = Buffer.allocUnsafe(BATCH_BYTES)
+  let at = 0
+  let bad: SkippedRow[] = []
+  const flush = () => {
+    if (at === 0 && bad.length === 0) return
+    batch(out.subarray(0, at), bad, counts.files + counts.skipped)
+    at = 0
+    bad = []
+  }
+  /** Adds the line of `fields` joined by commas; a line longer than a batch is handed on as a batch of its own. */
+  const put = (fields: readonly Buffer[]) => {
+    let length = 0
+    for (const field of fields) length += field.length + 1
+    if (at + length > BATCH_BYTES) flush()
+    if (length > BATCH_BYTES) {
+      const line = Buffer.concat(fields.flatMap((field, i) => [field, Buffer.from(i < fields.length - 1 ? ',' : '\n')]))
+      return batch(line, [], counts.files + counts.skipped)
+    }
+    for (let i = 0; i < fields.length; i++) {
+      at += fields[i].copy(out, at)
+      out[at++] = i < fields.length - 1 ? COMMA : NEWLINE
+    }
+  }
+  const add = (row: (Buffer | null)[]) => {
+    const fields = row.map((field) => field ?? EMPTY)
     const [run, tag, , , path, time] = fields
     const tagText = tag.toString('utf8')
     const pathText = path.toString('utf8')
     const problem = tagProblem(tagText) ?? pathProblem(pathText) ?? (time.length === 0 ? 'files.time is empty' : undefined)
     if (problem) {
       const [r, , s, e, , t] = fields.map((field) => field.toString('utf8'))
-      this.bad.push({ row: { runnumber: Number(r), tag: tagText, segment: Number(s), events: Number(e), full_file_path: pathText, time: t }, problem })
-      this.skipped++
+      const skipped = { runnumber: Number(r), tag: tagText, segment: Number(s), events: Number(e), full_file_path: pathText, time: t }
+      bad.push({ row: skipped, problem })
+      counts.skipped++
     } else {
-      this.files++
+      counts.files++
       // Rows come sorted by run.
-      if (!this.lastRun || !run.equals(this.lastRun)) {
-        this.lastRun = Buffer.from(run)
-        this.runs++
+      if (!lastRun || !run.equals(lastRun)) {
+        lastRun = Buffer.from(run)
+        counts.runs++
       }
-      if (path.includes(COMMA) || path.includes(QUOTE)) this.put(Buffer.from(formatCsvRecord(fields.map((f) => f.toString('utf8')))))
-      else this.putLine(fields)
+      if (!path.includes(COMMA) && !path.includes(QUOTE)) put(fields)
+      // Quoted: the whole line, formatted, as one field (put adds its newline).
+      else put([Buffer.from(formatCsvRecord(fields.map((f) => f.toString('utf8'))).slice(0, -1))])
     }
-    if (this.at >= BATCH_BYTES - 4096 || this.bad.length >= 1000) this.flush()
+    if (at >= BATCH_BYTES - 4096 || bad.length >= 1000) flush()
   }
-
-  /** Hands on what was gathered. */
-  flush(): void {
-    if (this.at === 0 && this.bad.length === 0) return
-    this.batch(this.out.subarray(0, this.at), this.bad, this.files + this.skipped)
-    this.at = 0
-    this.bad = []
-  }
-
-  private putLine(fields: Buffer[]): void {
-    let length = 0
-    for (const field of fields) length += field.length + 1
-    if (this.at + length > BATCH_BYTES) this.flush()
-    if (length > BATCH_BYTES) return this.put(Buffer.concat(fields.flatMap((field, i) => [field, Buffer.from(i < fields.length - 1 ? ',' : '\n')])))
-    for (let i = 0; i < fields.length; i++) {
-      this.out.set(fields[i], this.at)
-      this.at += fields[i].length
-      this.out[this.at++] = i < fields.length - 1 ? COMMA : NEWLINE
-    }
-  }
-
-  private put(line: Buffer): void {
-    if (this.at + line.length > BATCH_BYTES) this.flush()
-    if (line.length > BATCH_BYTES) this.batch(line, [], this.files + this.skipped)
-    else this.at += line.copy(this.out, this.at)
-  }
+  return { counts, add, flush }
 }

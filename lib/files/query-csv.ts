@@ -51,6 +51,7 @@ const NEWLINE = 0x0a
 const COMMA = 0x2c
 const CARRIAGE_RETURN = 0x0d
 const CRLF = 'has Windows (CRLF) line ends; convert it with dos2unix'
+const BYTE_ORDER_MARK = Buffer.from([0xef, 0xbb, 0xbf])
 
 /** What splitRecords does with each record, given the line it starts on. */
 interface RecordHandler {
@@ -145,7 +146,7 @@ async function checkShape(path: string): Promise<Stats> {
   } finally {
     await handle.close()
   }
-  if (head.equals(Buffer.from([0xef, 0xbb, 0xbf]))) throw new InputError(path, 1, 'starts with a byte-order mark; save it as UTF-8 without BOM')
+  if (head.equals(BYTE_ORDER_MARK)) throw new InputError(path, 1, 'starts with a byte-order mark; save it as UTF-8 without BOM')
   if (tail[0] !== NEWLINE) {
     const message = 'last line is truncated (no newline at the end); restore the file or re-run the stage that writes it'
     throw new InputError(path, undefined, message)
