@@ -71,7 +71,8 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
   const stampPath = layout.queryStamp(options.output)
   const statements = buildSelection(options.rules, options.runType, options.minEvents)
   const sql = connectCatalog(target)
-  let stamp, last
+  const skipped: SkippedRow[] = []
+  let stamp, writer, result
   try {
     // A fingerprint the server cannot give (a version without the hash functions) costs only the skip.
     const fingerprint = await catalogFingerprint(sql, statements.fingerprint, options.statementTimeout).catch((err) => {
@@ -83,30 +84,23 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
     })
     if (fingerprint === undefined) log.info("a histogram's file name does not start with its type: the fingerprint cannot cover its files, so every night asks")
     stamp = await stampFor(fingerprint ?? undefined, statements.select)
-    last = options.fullQuery ? undefined : await unchangedSince(stampPath, path, stamp)
-  } catch (err) {
-    await sql.end({ timeout: 5 })
-    throw err
-  }
-  if (last) {
-    await sql.end({ timeout: 5 })
-    log.info(`the catalog's fingerprint (${stamp.catalog}) is the last query's: ${path} kept`)
-    return { ...last.result, changed: false, unchangedCatalog: true, path }
-  }
-  const writer = await openAtomicWriter(path)
-  const skipped: SkippedRow[] = []
-  let result
-  try {
-    await writer.write(formatCsvRecord(QUERY_TABLE.columns))
+    const last = options.fullQuery ? undefined : await unchangedSince(stampPath, path, stamp)
+    if (last) {
+      log.info(`the catalog's fingerprint (${stamp.catalog}) is the last query's: ${path} kept`)
+      return { ...last.result, changed: false, unchangedCatalog: true, path }
+    }
+    const file = await openAtomicWriter(path)
+    writer = file
+    await file.write(formatCsvRecord(QUERY_TABLE.columns))
     // Each batch is written as it comes, before the next row is read from the server.
     result = await queryFiles(sql, options, (rows, bad, received) => {
       // A few examples are enough to act on; a hostile catalog must not flood the log.
       skipped.push(...bad.slice(0, Math.max(0, 20 - skipped.length)))
-      writer.writeNow(rows)
+      file.writeNow(rows)
       options.onRows?.(received)
     })
   } catch (err) {
-    await writer.abort()
+    await writer?.abort()
     throw err
   } finally {
     await sql.end({ timeout: 5 })
