@@ -239,18 +239,12 @@ export async function runLists(
 
   const dir = layout.datasetsDir(options.output)
   const wanted = new Set(plan.lists.map((l) => runTagKey(l.runnumber, l.tag)))
-  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [] as string[]
-    throw err
-  })
-  const stale = names.filter((name) => {
-    const parsed = name.startsWith('.') ? undefined : parseListName(name)
-    // Only names this stage writes: `066500_x.list` is a person's file, not a stale list.
-    const key = parsed && runTagKey(parsed.runnumber, parsed.tag)
-    return key !== undefined && name === `${key}.list` && !wanted.has(key)
-  })
-
   await mkdir(dir, { recursive: true })
+  // Only names this stage writes (parseListName): `066500_x.list` is a person's file, not a stale list.
+  const stale = (await readdir(dir)).filter((name) => {
+    const parsed = parseListName(name)
+    return parsed !== undefined && !wanted.has(runTagKey(parsed.runnumber, parsed.tag))
+  })
   const missingChanged = await writeMissingList(layout.missingCsv(options.output, options.runType), plan.missing)
   let written = 0
   await eachLimited(plan.lists, 16, async (list) => {

@@ -1,7 +1,7 @@
 import { catalogError, isTransient } from './catalog/errors.js'
 import { connectCatalog, describeTarget, type CatalogTarget } from './catalog/connection.js'
 import { catalogFingerprint, saveStamp, stampFor, unchangedSince } from './catalog/fingerprint.js'
-import { queryFiles, type QueryFilesOptions, type SkippedRow, type TrapCounts } from './catalog/query-files.js'
+import { queryFiles, type QueryFilesOptions, type QueryFilesResult, type SkippedRow } from './catalog/query-files.js'
 import { buildSelection } from './catalog/selection.js'
 import { openAtomicWriter } from './files/atomic.js'
 import { formatCsvRecord } from './files/csv.js'
@@ -19,11 +19,7 @@ interface QueryOptions extends QueryFilesOptions {
   onRows?: (received: number) => void
 }
 
-interface QueryResult {
-  files: number
-  runs: number
-  skipped: number
-  traps: TrapCounts
+interface QueryResult extends QueryFilesResult {
   changed: boolean
   /** The catalog's fingerprint was last night's: query.csv was kept without asking for the selection. */
   unchangedCatalog: boolean

@@ -21,22 +21,16 @@ export interface SkippedRow {
   problem: string
 }
 
-/** Histogram rows of the run range left out under every rule set (see lib/catalog/selection.ts). */
-export interface TrapCounts {
-  /** Of an excluded type: the skimmed QA files. */
-  excluded: number
-  /** Segment 9999: aggregated per-run files. */
-  aggregated: number
-  /** A NULL or empty tag. */
-  untagged: number
-}
-
-/** What a whole query returned: rows passed on (usable files), the distinct runs among them, rows skipped, traps. */
+/**
+ * What a whole query returned: rows passed on (usable files), the distinct runs among them, rows skipped, and the
+ * histogram rows of the run range left out under every rule set (lib/catalog/selection.ts): of an excluded type
+ * (skimmed), of segment 9999 (aggregated per-run files), with a NULL or empty tag.
+ */
 export interface QueryFilesResult {
   files: number
   runs: number
   skipped: number
-  traps: TrapCounts
+  traps: { excluded: number; aggregated: number; untagged: number }
 }
 
 /**

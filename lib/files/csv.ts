@@ -44,8 +44,8 @@ export async function writeCsv<Row>(path: string, table: Table<Row>, rows: Itera
 /** A CSV being streamed to disk; nothing appears under `path` until `commit`. */
 export interface CsvWriter<Row> {
   write(rows: readonly Row[]): Promise<void>
-  /** Appends records already formatted as this file's rows are (each ending in `\n`), Buffers without decoding. */
-  writeFormatted(csv: string | readonly Buffer[]): Promise<void>
+  /** Appends records already formatted as this file's rows are (each ending in `\n`), without decoding them. */
+  writeFormatted(csv: readonly Buffer[]): Promise<void>
   commit(): Promise<boolean>
   abort(): Promise<void>
 }
@@ -57,24 +57,22 @@ export interface CsvWriter<Row> {
  */
 export async function openCsvWriter<Row>(path: string, table: Table<Row>): Promise<CsvWriter<Row>> {
   const file = await openAtomicWriter(path)
-  const writer: CsvWriter<Row> = {
+  try {
+    await file.write(formatCsvRecord(table.columns))
+  } catch (err) {
+    await file.abort()
+    throw err
+  }
+  return {
     write: async (rows) => {
       if (rows.length > 0) await file.write(formatRecords(rows.map((row) => table.toFields(row))))
     },
     writeFormatted: async (csv) => {
-      if (typeof csv === 'string') await file.write(csv)
-      else for (const buffer of csv) await file.write(buffer)
+      for (const buffer of csv) await file.write(buffer)
     },
     commit: () => file.commit(),
     abort: () => file.abort(),
   }
-  try {
-    await writer.writeFormatted(formatCsvRecord(table.columns))
-  } catch (err) {
-    await writer.abort()
-    throw err
-  }
-  return writer
 }
 
 /**

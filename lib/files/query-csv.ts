@@ -171,8 +171,15 @@ interface CsvScan {
 /** A count written back differs from the text it was read from only by a leading zero (field.count takes digits). */
 const leadingZero = (text: string) => text.length > 1 && text.charCodeAt(0) === 0x30
 
-/** The batches of valid rows of a query.csv, noting in `scan` what a second pass may rely on. */
-async function* batches(path: string, scan: CsvScan): AsyncGenerator<QueryRow[]> {
+/**
+ * Reads a query.csv (or reduce.csv) in batches of rows, validating the header and every row, noting in `scan` what
+ * a second pass may rely on. Throws InputError naming the file and line for anything malformed. Memory holds one
+ * chunk of the file.
+ */
+export async function* readQueryBatches(
+  path: string,
+  scan: CsvScan = { path, size: 0, mtimeMs: 0, rows: 0, verbatim: true },
+): AsyncGenerator<QueryRow[]> {
   const { size, mtimeMs } = await checkShape(path)
   Object.assign(scan, { size, mtimeMs })
   let read: ((fields: string[], line: number) => QueryRow) | undefined
@@ -199,14 +206,6 @@ async function* batches(path: string, scan: CsvScan): AsyncGenerator<QueryRow[]>
   }
 }
 
-/**
- * Reads a query.csv (or reduce.csv) in batches of rows, validating the header and every row.
- * Throws InputError naming the file and line for anything malformed. Memory holds one chunk of the file.
- */
-export function readQueryBatches(path: string): AsyncGenerator<QueryRow[]> {
-  return batches(path, { path, size: 0, mtimeMs: 0, rows: 0, verbatim: true })
-}
-
 /** Reads a query.csv row by row (see readQueryBatches). */
 export async function* readQueryRows(path: string): AsyncGenerator<QueryRow> {
   for await (const rows of readQueryBatches(path)) yield* rows
@@ -225,7 +224,7 @@ export async function readQueryCsv(path: string): Promise<QueryRow[]> {
  */
 export async function scanQueryCsv(path: string, onBatch: (rows: QueryRow[]) => void): Promise<CsvScan> {
   const scan: CsvScan = { path, size: 0, mtimeMs: 0, rows: 0, verbatim: true }
-  for await (const rows of batches(path, scan)) onBatch(rows)
+  for await (const rows of readQueryBatches(path, scan)) onBatch(rows)
   return scan
 }
 
