@@ -185,13 +185,6 @@ async function cachedRunFiles(output: string, processPath: string, reducePath: s
   return runs
 }
 
-interface ListsOptions {
-  output: string
-  runType: string
-  /** undefined: no threshold (a run needs one file on disk). */
-  minEvents: number | undefined
-}
-
 interface ListsResult {
   lists: number
   /** Lists written because new or changed. */
@@ -206,11 +199,12 @@ interface ListsResult {
 /**
  * The lists stage: for each run of `<runtype>-process.csv`, its files of reduce.csv that are on disk, in
  * `datasets/<run>_<tag>.list` (absolute paths, sorted), unless too few events remain; the missing files in
- * `<runtype>-missing.csv`. Lists not wanted any more are removed, so datasets/ matches the process list.
+ * `<runtype>-missing.csv` (`minEvents` undefined: a run needs one file on disk). Lists not wanted any more are
+ * removed, so datasets/ matches the process list.
  * Everything is decided before anything is written; each file is written only when its content changes.
  */
 export async function runLists(
-  options: ListsOptions,
+  options: { output: string; runType: string; minEvents: number | undefined },
   log: Log,
   deps: { concurrency?: number; onChecked?: (checked: number, total: number) => void } = {},
 ): Promise<ListsResult> {

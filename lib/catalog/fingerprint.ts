@@ -61,14 +61,10 @@ export async function unchangedSince(
   csvPath: string,
   wanted: Pick<QueryStamp, 'catalog' | 'selection' | 'code'>,
 ): Promise<QueryStamp | undefined> {
-  let stamp: QueryStamp
-  try {
-    stamp = JSON.parse(await readFile(stampPath, 'utf8')) as QueryStamp
-  } catch {
-    return undefined
-  }
+  const stamp = await readFile(stampPath, 'utf8').then((text) => JSON.parse(text) as QueryStamp).catch(() => undefined)
+  if (stamp === undefined || wanted.catalog === undefined || wanted.code === 'unknown') return undefined
   const csv = await stat(csvPath).catch(() => undefined)
-  const same = wanted.catalog !== undefined && stamp.catalog === wanted.catalog && stamp.selection === wanted.selection && stamp.code === wanted.code && wanted.code !== 'unknown' &&
+  const same = stamp.catalog === wanted.catalog && stamp.selection === wanted.selection && stamp.code === wanted.code &&
     csv !== undefined && csv.size === stamp.queryCsv?.size && csv.mtimeMs === stamp.queryCsv?.mtimeMs
   return same ? stamp : undefined
 }

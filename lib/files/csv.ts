@@ -97,18 +97,14 @@ export function parseRecords(text: string, path: string, firstLine = 1): { field
   } catch (err) {
     const e = err as { code?: string; lines?: number; column?: number; message?: string }
     const field = (e.column ?? 0) + 1
-    let line = e.lines ?? nextLine
-    let message = e.message ?? String(err)
-    if (e.code === 'INVALID_OPENING_QUOTE') {
-      message = `field ${field} has a quote but does not start with one; quote the whole field and double the quotes inside`
-    } else if (e.code === 'CSV_INVALID_CLOSING_QUOTE') {
-      const got = /got "(.)"/.exec(e.message ?? '')?.[1] ?? '?'
-      message = `a closing quote in field ${field} is followed by "${got}", not a comma or the end of the line`
-    } else if (e.code === 'CSV_QUOTE_NOT_CLOSED') {
-      line = nextLine
-      message = 'a quoted field that starts here does not close'
+    const got = /got "(.)"/.exec(e.message ?? '')?.[1] ?? '?'
+    const messages: Record<string, string> = {
+      INVALID_OPENING_QUOTE: `field ${field} has a quote but does not start with one; quote the whole field and double the quotes inside`,
+      CSV_INVALID_CLOSING_QUOTE: `a closing quote in field ${field} is followed by "${got}", not a comma or the end of the line`,
+      CSV_QUOTE_NOT_CLOSED: 'a quoted field that starts here does not close',
     }
-    throw new InputError(path, firstLine - 1 + line, `is not valid CSV: ${message}`)
+    const line = e.code === 'CSV_QUOTE_NOT_CLOSED' ? nextLine : (e.lines ?? nextLine)
+    throw new InputError(path, firstLine - 1 + line, `is not valid CSV: ${messages[e.code ?? ''] ?? e.message ?? String(err)}`)
   }
 }
 
