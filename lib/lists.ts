@@ -48,7 +48,6 @@ interface RunFile {
   path: string
 }
 
-/** A run to process with its catalogued files. */
 interface RunFiles extends RunTag {
   files: RunFile[]
 }
@@ -125,8 +124,8 @@ export function planLists(
 }
 
 /**
- * Reads the runs of the process list with their files from reduce.csv (streamed; only those runs' rows are held).
- * Throws InputError when the two disagree: a run whose tag differs, or a run reduce.csv does not have.
+ * The runs of the process list with their files in reduce.csv (streamed; only those runs' rows are held). Throws
+ * InputError when the two disagree: a run whose tag differs, or a run reduce.csv does not have.
  */
 export async function runFilesOf(processPath: string, reducePath: string): Promise<RunFiles[]> {
   const processRows = await readProcessList(processPath)
@@ -198,10 +197,9 @@ interface ListsResult {
 
 /**
  * The lists stage: for each run of `<runtype>-process.csv`, its files of reduce.csv that are on disk, in
- * `datasets/<run>_<tag>.list` (absolute paths, sorted), unless too few events remain; the missing files in
- * `<runtype>-missing.csv` (`minEvents` undefined: a run needs one file on disk). Lists not wanted any more are
- * removed, so datasets/ matches the process list.
- * Everything is decided before anything is written; each file is written only when its content changes.
+ * `datasets/<run>_<tag>.list`, unless too few events remain (`minEvents` undefined: one file); the missing files in
+ * `<runtype>-missing.csv`; lists not wanted any more removed. All is decided before anything is written, and a
+ * file is written only when its content changes.
  */
 export async function runLists(
   options: { output: string; runType: string; minEvents: number | undefined },

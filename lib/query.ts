@@ -27,11 +27,10 @@ interface QueryResult extends QueryFilesResult {
 }
 
 /**
- * The query stage: streams the catalog's selection into `<output>/query.csv`. The file is replaced only when the
- * whole query succeeded and its content changed; on any error it stays as it was.
- * Transient failures (the server restarting or in recovery, too many connections, a dropped or terminated
- * connection, a recovery conflict) are tried again with backoff, each try on a new connection from the start,
- * what a failed try wrote dropped; anything else fails at once.
+ * The query stage: streams the catalog's selection into `<output>/query.csv`, replaced only when the whole query
+ * succeeded and its content changed. Transient failures (lib/catalog/errors.ts: a server restarting, full or in
+ * recovery, a lost connection, a recovery conflict) are tried again with backoff, each try from the start on a new
+ * connection; anything else fails at once.
  */
 export async function runQuery(
   target: CatalogTarget,
@@ -58,9 +57,8 @@ export async function runQuery(
 }
 
 /**
- * One try: a fresh connection and a fresh temporary file; on failure the temporary file is dropped. First the
- * catalog's fingerprint (lib/catalog/fingerprint.ts): when it, the statement and query.csv are as the last
- * night left them, query.csv is kept and the selection is not asked for.
+ * One try, on a fresh connection and temporary file. First the catalog's fingerprint (lib/catalog/fingerprint.ts):
+ * when it, the statement and query.csv are as the last night left them, query.csv is kept and nothing more asked.
  */
 async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log): Promise<QueryResult> {
   const path = layout.queryCsv(options.output)

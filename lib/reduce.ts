@@ -42,10 +42,8 @@ export function addToSurvey(survey: TagSurvey, row: QueryRow): void {
 }
 
 /**
- * The seed's rule: each run keeps the tag whose earliest time is the latest among its tags.
- * Where two tags share that time (the seed kept both), the tag that sorts last wins, so a
- * later version such as `_v009` beats `_v008`, and one run never gets two tags.
- * Returns one (run, tag) per run, sorted by run.
+ * The seed's rule: each run keeps the tag whose earliest time is the latest among its tags. Where two tags share
+ * that time (the seed kept both), the tag that sorts last wins (`_v009` beats `_v008`): one (run, tag) per run.
  */
 export function chooseTags(survey: TagSurvey, rule: RuleSet['tagRule'] = 'earliest-file'): RunTag[] {
   const chosen: RunTag[] = []
@@ -70,10 +68,9 @@ interface ReduceResult {
 }
 
 /**
- * The reduce stage: two streaming passes over query.csv (survey the tags, then keep the rows of each
- * run's chosen tag), so memory grows with the number of runs and tags, not of files. The first pass
- * validates every row; when every line is exactly what caloprod writes (as query writes it), the second
- * copies the kept lines as they are, else it parses and writes them again.
+ * The reduce stage: two streaming passes over query.csv (survey the tags, then keep the rows of each run's chosen
+ * tag), so memory grows with the runs and tags, not the files. The second copies the kept lines as they are when
+ * the first found every line exactly as caloprod writes it, else it parses and writes them again.
  */
 export async function runReduce(options: { output: string; runType: string; rules: RuleSet }): Promise<ReduceResult> {
   const queryCsv = layout.queryCsv(options.output)

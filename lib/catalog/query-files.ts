@@ -41,9 +41,9 @@ export interface QueryFilesResult {
 type QueryBatch = (csv: Buffer, skipped: readonly SkippedRow[], received: number) => void
 
 /**
- * The session every catalog statement of the query stage runs in, set on the connection (no transaction: a try that
- * fails is tried again on a new connection): read-only, a statement timeout of `timeoutSeconds`, and `::text` that
- * does not shift times (time zone UTC, ISO dates); the LIKE patterns need backslash to be an ordinary character.
+ * The session of every catalog statement of the query stage, set on the connection (no transaction: a failed try
+ * is tried again on a new connection): read-only, a statement timeout, `::text` that does not shift times (UTC,
+ * ISO dates), and backslash an ordinary character (the LIKE patterns).
  */
 export async function setSession(sql: postgres.Sql, timeoutSeconds: number): Promise<void> {
   await sql`select set_config('statement_timeout', ${String(Math.round(timeoutSeconds * 1000))}, false),
@@ -55,12 +55,10 @@ export async function setSession(sql: postgres.Sql, timeoutSeconds: number): Pro
 }
 
 /**
- * Runs the selection (see lib/catalog/selection.ts) on `sql` and hands its rows to `batch` as the CSV rows of
- * `query.csv`, in batches of about 256 KB. Only postgres.js's public API: the rows come as raw bytes
- * (`.raw().forEach()`, no JavaScript values made of them), each is checked (only its tag and path are decoded) and
- * copied out; rows with a hostile tag or path (lib/files/names.ts) or no time are left out and named in `skipped`.
- * In the session of setSession, on a connection the caller ends; a try that fails is tried again on a new connection
- * (lib/query.ts). Memory holds one batch whatever the catalog's size.
+ * Runs the selection (lib/catalog/selection.ts) on `sql`, in setSession's session, and hands its rows to `batch` as
+ * query.csv's lines, about 256 KB at a time: memory holds one batch whatever the catalog's size. The rows come as
+ * raw bytes (postgres.js's `.raw().forEach()`: no JavaScript values made of them), only tag and path decoded to be
+ * checked; rows with a hostile tag or path (lib/files/names.ts) or no time are left out and named in `skipped`.
  */
 export async function queryFiles(sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch): Promise<QueryFilesResult> {
   const { select, traps: trapSql } = buildSelection(options.rules, options.runType, options.minEvents)
