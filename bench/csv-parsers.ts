@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { parse } from 'csv-parse'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openCsvWriter } from '../lib/files/csv-lines.js'
+import { openCsvWriter } from '../lib/files/csv.js'
 import { copyQueryLines, QUERY_TABLE, scanQueryCsv } from '../lib/files/query-csv.js'
 
 const rows = Number(process.argv[2] ?? 1_000_000)

@@ -11,8 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import mri from 'mri'
 import { LEDGER_TABLE, type LedgerRow } from '../lib/files/ledger.js'
-import { formatCsv } from '../lib/files/csv.js'
-import { formatCsvRecord } from '../lib/files/csv-lines.js'
+import { formatCsv, formatCsvRecord } from '../lib/files/csv.js'
 import { startBrowser, visitFile } from '../test/helpers/browser.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))

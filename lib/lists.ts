@@ -1,8 +1,7 @@
-import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { formatDatasetList, parseListName, runTagKey } from './files/dataset-list.js'
 import { CaloprodError, InputError } from './errors.js'
-import { cachedRunFiles, LISTS_CACHE } from './lists-cache.js'
 import { writeFileIfChanged } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { writeMissingList } from './files/missing-list.js'
@@ -31,11 +30,8 @@ export async function findMissing(
   await eachLimited(paths, concurrency, async (path) => {
     const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined
-      throw new CaloprodError(
-        `cannot check ${path}: ${err.code ?? err.message}; the file system may be unavailable: re-run the lists stage`,
-        1,
-        { cause: err },
-      )
+      const why = `cannot check ${path}: ${err.code ?? err.message}; the file system may be unavailable: re-run the lists stage`
+      throw new CaloprodError(why, 1, { cause: err })
     })
     if (!info) missing.set(path, 'absent')
     else if (!info.isFile()) missing.set(path, 'not a file')
@@ -52,7 +48,6 @@ interface RunFile {
   path: string
 }
 
-/** A run to process with its catalogued files. */
 interface RunFiles extends RunTag {
   files: RunFile[]
 }
@@ -85,10 +80,9 @@ function chooseCopies(files: readonly RunFile[], missing: ReadonlyMap<string, Mi
   const chosen: RunFile[] = []
   let copies = 0
   for (const group of byFile.values()) {
-    const paths = new Set(group.map((f) => f.path))
-    if (paths.size > 1) copies++
-    const onDisk = group.filter((f) => !missing.has(f.path)).sort((a, b) => byText(a.path, b.path))
-    chosen.push(...(onDisk.length ? onDisk.slice(0, 1) : group))
+    if (new Set(group.map((f) => f.path)).size > 1) copies++
+    const onDisk = group.filter((f) => !missing.has(f.path))
+    chosen.push(...(onDisk.length ? [onDisk.reduce((first, f) => (f.path < first.path ? f : first))] : group))
   }
   return { files: chosen, copies }
 }
@@ -120,29 +114,24 @@ export function planLists(
       segments.set(file.segment, file.events)
       paths.add(file.path)
     }
-    let events = 0
-    for (const count of segments.values()) events += count
+    const events = [...segments.values()].reduce((sum, count) => sum + count, 0)
     const enough = minEvents === undefined ? paths.size > 0 : events > minEvents
-    if (enough) plan.lists.push({ runnumber: run.runnumber, tag: run.tag, paths: [...paths].sort(byText) })
+    if (enough) plan.lists.push({ runnumber: run.runnumber, tag: run.tag, paths: [...paths].sort() })
     else plan.dropped.push({ runnumber: run.runnumber, tag: run.tag, events, files: paths.size, missing: missed })
   }
-  plan.missing = [...missingPaths].sort(byText)
+  plan.missing = [...missingPaths].sort()
   return plan
 }
 
-function byText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}
-
 /**
- * Reads the runs of the process list with their files from reduce.csv (streamed; only those runs' rows are held).
- * Throws InputError when the two disagree: a run whose tag differs, or a run reduce.csv does not have.
+ * The runs of the process list with their files in reduce.csv (streamed; only those runs' rows are held). Throws
+ * InputError when the two disagree: a run whose tag differs, or a run reduce.csv does not have.
  */
 export async function runFilesOf(processPath: string, reducePath: string): Promise<RunFiles[]> {
   const processRows = await readProcessList(processPath)
   const byRun = indexByRun(processRows, processPath)
-  const lineOf = new Map(processRows.map((row, i) => [row.runnumber, i + 2]))
-  const files = new Map<number, RunFile[]>()
+  const lineOf = (run: number) => processRows.indexOf(byRun.get(run)!) + 2
+  const files = new Map(processRows.map((run) => [run.runnumber, [] as RunFile[]]))
   const outOfStep = 'the inputs are out of step: re-run the reduce and check stages'
   let line = 1
   for await (const row of readQueryRows(reducePath)) {
@@ -150,34 +139,49 @@ export async function runFilesOf(processPath: string, reducePath: string): Promi
     const entry = byRun.get(row.runnumber)
     if (!entry) continue
     if (entry.tag !== row.tag) {
-      throw new InputError(
-        processPath,
-        lineOf.get(row.runnumber),
-        `run ${row.runnumber} has tag ${entry.tag} here but ${row.tag} in ${reducePath}:${line}; ${outOfStep}`,
-      )
+      const why = `run ${row.runnumber} has tag ${entry.tag} here but ${row.tag} in ${reducePath}:${line}; ${outOfStep}`
+      throw new InputError(processPath, lineOf(row.runnumber), why)
     }
-    let list = files.get(row.runnumber)
-    if (!list) {
-      list = []
-      files.set(row.runnumber, list)
-    }
-    list.push({ segment: row.segment, events: row.events, path: row.full_file_path })
+    files.get(row.runnumber)!.push({ segment: row.segment, events: row.events, path: row.full_file_path })
   }
-  return processRows.map((run) => {
-    const list = files.get(run.runnumber)
-    if (!list) {
-      const why = `run ${run.runnumber} (tag ${run.tag}) has no files in ${reducePath}; ${outOfStep}`
-      throw new InputError(processPath, lineOf.get(run.runnumber), why)
+  return processRows.map(({ runnumber, tag }) => {
+    const list = files.get(runnumber)!
+    if (!list.length) {
+      throw new InputError(processPath, lineOf(runnumber), `run ${runnumber} (tag ${tag}) has no files in ${reducePath}; ${outOfStep}`)
     }
-    return { runnumber: run.runnumber, tag: run.tag, files: list }
+    return { runnumber, tag, files: list }
   })
 }
 
-interface ListsOptions {
-  output: string
-  runType: string
-  /** undefined: no threshold (a run needs one file on disk). */
-  minEvents: number | undefined
+/** What identifies a file's content without reading it; undefined when it cannot be read. */
+async function identity(path: string): Promise<string | undefined> {
+  const info = await stat(path, { bigint: true }).catch(() => undefined)
+  return info && `${info.size}:${info.mtimeNs}:${info.ino}:${info.dev}`
+}
+
+/**
+ * runFilesOf, kept between nights in `<output>/.lists-files.json` (hidden: no glob of a stage or the Taskfile sees
+ * it): it reads all of reduce.csv (hundreds of MB for Run 3), while on most nights neither input changed, only the
+ * disk, which is asked anew every time. The cache holds for the exact inputs it was made from (size, mtime to the
+ * nanosecond, inode and device of both: every stage renames a new file into place, and an editor changes the
+ * mtime); one that cannot be read or does not fit is not used.
+ */
+async function cachedRunFiles(output: string, processPath: string, reducePath: string, log: Pick<Log, 'info'>): Promise<RunFiles[]> {
+  const cachePath = join(output, '.lists-files.json')
+  const inputs = [processPath, reducePath]
+  const before = await Promise.all(inputs.map(identity))
+  const cached = await readFile(cachePath, 'utf8').then((text) => JSON.parse(text)).catch(() => undefined)
+  if (cached?.version === 1 && before.every((id) => id !== undefined) && JSON.stringify(cached.inputs) === JSON.stringify(before)) {
+    log.info(`the files of the ${cached.runs.length} runs to process come from ${cachePath}: ${inputs.join(' and ')} are unchanged`)
+    return cached.runs as RunFiles[]
+  }
+  const runs = await runFilesOf(processPath, reducePath)
+  const after = await Promise.all(inputs.map(identity))
+  // An input replaced while it was read (another stage ran meanwhile) is not cached: the next night reads it again.
+  if (after.every((id, i) => id !== undefined && id === before[i])) {
+    await writeFileIfChanged(cachePath, JSON.stringify({ version: 1, inputs: after, runs }))
+  }
+  return runs
 }
 
 interface ListsResult {
@@ -193,23 +197,18 @@ interface ListsResult {
 
 /**
  * The lists stage: for each run of `<runtype>-process.csv`, its files of reduce.csv that are on disk, in
- * `datasets/<run>_<tag>.list` (absolute paths, sorted), unless too few events remain; the missing files in
- * `<runtype>-missing.csv`. Lists not wanted any more are removed, so datasets/ matches the process list.
- * Everything is decided before anything is written; each file is written only when its content changes.
+ * `datasets/<run>_<tag>.list`, unless too few events remain (`minEvents` undefined: one file); the missing files in
+ * `<runtype>-missing.csv`; lists not wanted any more removed. All is decided before anything is written, and a
+ * file is written only when its content changes.
  */
 export async function runLists(
-  options: ListsOptions,
+  options: { output: string; runType: string; minEvents: number | undefined },
   log: Log,
   deps: { concurrency?: number; onChecked?: (checked: number, total: number) => void } = {},
 ): Promise<ListsResult> {
   const processPath = layout.processCsv(options.output, options.runType)
   const reducePath = layout.reduceCsv(options.output)
-  const runs = await cachedRunFiles(
-    join(options.output, LISTS_CACHE),
-    [processPath, reducePath],
-    () => runFilesOf(processPath, reducePath),
-    log,
-  )
+  const runs = await cachedRunFiles(options.output, processPath, reducePath, log)
   const allPaths = [...new Set(runs.flatMap((run) => run.files.map((f) => f.path)))]
   const onChecked = deps.onChecked && ((checked: number) => deps.onChecked!(checked, allPaths.length))
   const missing = await findMissing(allPaths, deps.concurrency ?? 64, onChecked)
@@ -232,18 +231,12 @@ export async function runLists(
 
   const dir = layout.datasetsDir(options.output)
   const wanted = new Set(plan.lists.map((l) => runTagKey(l.runnumber, l.tag)))
-  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [] as string[]
-    throw err
-  })
-  const stale = names.filter((name) => {
-    const parsed = name.startsWith('.') ? undefined : parseListName(name)
-    // Only names this stage writes: `066500_x.list` is a person's file, not a stale list.
-    const key = parsed && runTagKey(parsed.runnumber, parsed.tag)
-    return key !== undefined && name === `${key}.list` && !wanted.has(key)
-  })
-
   await mkdir(dir, { recursive: true })
+  // Only names this stage writes (parseListName): `066500_x.list` is a person's file, not a stale list.
+  const stale = (await readdir(dir)).filter((name) => {
+    const parsed = parseListName(name)
+    return parsed !== undefined && !wanted.has(runTagKey(parsed.runnumber, parsed.tag))
+  })
   const missingChanged = await writeMissingList(layout.missingCsv(options.output, options.runType), plan.missing)
   let written = 0
   await eachLimited(plan.lists, 16, async (list) => {

@@ -1,10 +1,10 @@
 import { catalogError, isTransient } from './catalog/errors.js'
 import { connectCatalog, describeTarget, type CatalogTarget } from './catalog/connection.js'
 import { catalogFingerprint, saveStamp, stampFor, unchangedSince } from './catalog/fingerprint.js'
-import { queryFiles, type QueryFilesOptions, type SkippedRow, type TrapCounts } from './catalog/query-files.js'
+import { queryFiles, type QueryFilesOptions, type QueryFilesResult, type SkippedRow } from './catalog/query-files.js'
 import { buildSelection } from './catalog/selection.js'
 import { openAtomicWriter } from './files/atomic.js'
-import { formatCsvRecord } from './files/csv-lines.js'
+import { formatCsvRecord } from './files/csv.js'
 import { layout } from './files/layout.js'
 import { QUERY_TABLE } from './files/query-csv.js'
 import type { Log } from './log.js'
@@ -19,11 +19,7 @@ interface QueryOptions extends QueryFilesOptions {
   onRows?: (received: number) => void
 }
 
-interface QueryResult {
-  files: number
-  runs: number
-  skipped: number
-  traps: TrapCounts
+interface QueryResult extends QueryFilesResult {
   changed: boolean
   /** The catalog's fingerprint was last night's: query.csv was kept without asking for the selection. */
   unchangedCatalog: boolean
@@ -31,11 +27,10 @@ interface QueryResult {
 }
 
 /**
- * The query stage: streams the catalog's selection into `<output>/query.csv`. The file is replaced only when the
- * whole query succeeded and its content changed; on any error it stays as it was.
- * Transient failures (the server restarting or in recovery, too many connections, a dropped or terminated
- * connection, a recovery conflict) are tried again with backoff, each try on a new connection from the start,
- * what a failed try wrote dropped; anything else fails at once.
+ * The query stage: streams the catalog's selection into `<output>/query.csv`, replaced only when the whole query
+ * succeeded and its content changed. Transient failures (lib/catalog/errors.ts: a server restarting, full or in
+ * recovery, a lost connection, a recovery conflict) are tried again with backoff, each try from the start on a new
+ * connection; anything else fails at once.
  */
 export async function runQuery(
   target: CatalogTarget,
@@ -62,16 +57,16 @@ export async function runQuery(
 }
 
 /**
- * One try: a fresh connection and a fresh temporary file; on failure the temporary file is dropped. First the
- * catalog's fingerprint (lib/catalog/fingerprint.ts): when it, the statement and query.csv are as the last
- * night left them, query.csv is kept and the selection is not asked for.
+ * One try, on a fresh connection and temporary file. First the catalog's fingerprint (lib/catalog/fingerprint.ts):
+ * when it, the statement and query.csv are as the last night left them, query.csv is kept and nothing more asked.
  */
 async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log): Promise<QueryResult> {
   const path = layout.queryCsv(options.output)
   const stampPath = layout.queryStamp(options.output)
   const statements = buildSelection(options.rules, options.runType, options.minEvents)
   const sql = connectCatalog(target)
-  let stamp, last
+  const skipped: SkippedRow[] = []
+  let stamp, writer, result
   try {
     // A fingerprint the server cannot give (a version without the hash functions) costs only the skip.
     const fingerprint = await catalogFingerprint(sql, statements.fingerprint, options.statementTimeout).catch((err) => {
@@ -83,30 +78,23 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
     })
     if (fingerprint === undefined) log.info("a histogram's file name does not start with its type: the fingerprint cannot cover its files, so every night asks")
     stamp = await stampFor(fingerprint ?? undefined, statements.select)
-    last = options.fullQuery ? undefined : await unchangedSince(stampPath, path, stamp)
-  } catch (err) {
-    await sql.end({ timeout: 5 })
-    throw err
-  }
-  if (last) {
-    await sql.end({ timeout: 5 })
-    log.info(`the catalog's fingerprint (${stamp.catalog}) is the last query's: ${path} kept`)
-    return { ...last.result, changed: false, unchangedCatalog: true, path }
-  }
-  const writer = await openAtomicWriter(path)
-  const skipped: SkippedRow[] = []
-  let result
-  try {
-    await writer.write(formatCsvRecord(QUERY_TABLE.columns))
+    const last = options.fullQuery ? undefined : await unchangedSince(stampPath, path, stamp)
+    if (last) {
+      log.info(`the catalog's fingerprint (${stamp.catalog}) is the last query's: ${path} kept`)
+      return { ...last.result, changed: false, unchangedCatalog: true, path }
+    }
+    const file = await openAtomicWriter(path)
+    writer = file
+    await file.write(formatCsvRecord(QUERY_TABLE.columns))
     // Each batch is written as it comes, before the next row is read from the server.
     result = await queryFiles(sql, options, (rows, bad, received) => {
       // A few examples are enough to act on; a hostile catalog must not flood the log.
       skipped.push(...bad.slice(0, Math.max(0, 20 - skipped.length)))
-      writer.writeNow(rows)
+      file.writeNow(rows)
       options.onRows?.(received)
     })
   } catch (err) {
-    await writer.abort()
+    await writer?.abort()
     throw err
   } finally {
     await sql.end({ timeout: 5 })

@@ -1,4 +1,4 @@
-import { openCsvWriter } from './files/csv-lines.js'
+import { openCsvWriter } from './files/csv.js'
 import { copyQueryLines, QUERY_TABLE, readQueryBatches, scanQueryCsv, type QueryRow } from './files/query-csv.js'
 import { writeRunList, type RunTag } from './files/run-list.js'
 import { layout } from './files/layout.js'
@@ -13,11 +13,6 @@ export interface TagSurvey {
   runTagMaxTime: Map<string, string>
 }
 
-/** Compares catalog timestamps; all come from one `::text` cast in one time zone, so text order is time order. */
-function compareTime(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}
-
 /** First pass: collects each tag's earliest time and the tags seen for each run. */
 export function surveyTags(rows: Iterable<QueryRow>, survey: TagSurvey = emptySurvey()): TagSurvey {
   for (const row of rows) addToSurvey(survey, row)
@@ -28,10 +23,13 @@ export function emptySurvey(): TagSurvey {
   return { tagMinTime: new Map(), runTags: new Map(), runTagMaxTime: new Map() }
 }
 
-/** Adds one row to a survey; for streaming callers. */
+/**
+ * Adds one row to a survey; for streaming callers. Times compare as text: all come from one `::text` cast in one
+ * time zone, so text order is time order.
+ */
 export function addToSurvey(survey: TagSurvey, row: QueryRow): void {
   const seen = survey.tagMinTime.get(row.tag)
-  if (seen === undefined || compareTime(row.time, seen) < 0) survey.tagMinTime.set(row.tag, row.time)
+  if (seen === undefined || row.time < seen) survey.tagMinTime.set(row.tag, row.time)
   let tags = survey.runTags.get(row.runnumber)
   if (!tags) {
     tags = new Set()
@@ -40,14 +38,12 @@ export function addToSurvey(survey: TagSurvey, row: QueryRow): void {
   tags.add(row.tag)
   const key = `${row.runnumber}/${row.tag}`
   const newest = survey.runTagMaxTime.get(key)
-  if (newest === undefined || compareTime(row.time, newest) > 0) survey.runTagMaxTime.set(key, row.time)
+  if (newest === undefined || row.time > newest) survey.runTagMaxTime.set(key, row.time)
 }
 
 /**
- * The seed's rule: each run keeps the tag whose earliest time is the latest among its tags.
- * Where two tags share that time (the seed kept both), the tag that sorts last wins, so a
- * later version such as `_v009` beats `_v008`, and one run never gets two tags.
- * Returns one (run, tag) per run, sorted by run.
+ * The seed's rule: each run keeps the tag whose earliest time is the latest among its tags. Where two tags share
+ * that time (the seed kept both), the tag that sorts last wins (`_v009` beats `_v008`): one (run, tag) per run.
  */
 export function chooseTags(survey: TagSurvey, rule: RuleSet['tagRule'] = 'earliest-file'): RunTag[] {
   const chosen: RunTag[] = []
@@ -56,23 +52,13 @@ export function chooseTags(survey: TagSurvey, rule: RuleSet['tagRule'] = 'earlie
     // so each run has one tag; were query.csv edited to hold more, its newest row decides, as close as it can.
     const recency = (tag: string) =>
       rule === 'earliest-file' ? survey.tagMinTime.get(tag)! : survey.runTagMaxTime.get(`${runnumber}/${tag}`)!
-    let best: string | undefined
-    for (const tag of tags) {
-      if (best === undefined) {
-        best = tag
-        continue
-      }
-      const order = compareTime(recency(tag), recency(best))
-      if (order > 0 || (order === 0 && tag > best)) best = tag
+    const later = (best: string, tag: string) => {
+      const [time, bestTime] = [recency(tag), recency(best)]
+      return time > bestTime || (time === bestTime && tag > best) ? tag : best
     }
-    chosen.push({ runnumber, tag: best! })
+    chosen.push({ runnumber, tag: [...tags].reduce(later) })
   }
   return chosen.sort((a, b) => a.runnumber - b.runnumber)
-}
-
-/** Second pass: whether a row belongs to its run's kept tag. */
-function keepsRow(kept: ReadonlyMap<number, string>, row: QueryRow): boolean {
-  return kept.get(row.runnumber) === row.tag
 }
 
 interface ReduceResult {
@@ -82,10 +68,9 @@ interface ReduceResult {
 }
 
 /**
- * The reduce stage: two streaming passes over query.csv (survey the tags, then keep the rows of each
- * run's chosen tag), so memory grows with the number of runs and tags, not of files. The first pass
- * validates every row; when every line is exactly what caloprod writes (as query writes it), the second
- * copies the kept lines as they are, else it parses and writes them again.
+ * The reduce stage: two streaming passes over query.csv (survey the tags, then keep the rows of each run's chosen
+ * tag), so memory grows with the runs and tags, not the files. The second copies the kept lines as they are when
+ * the first found every line exactly as caloprod writes it, else it parses and writes them again.
  */
 export async function runReduce(options: { output: string; runType: string; rules: RuleSet }): Promise<ReduceResult> {
   const queryCsv = layout.queryCsv(options.output)
@@ -111,7 +96,7 @@ export async function runReduce(options: { output: string; runType: string; rule
       files = await copyQueryLines(scan, 2, ([runnumber, tag]) => kept.get(Number(runnumber)) === tag, writer)
     } else {
       for await (const rows of readQueryBatches(queryCsv)) {
-        const keep = rows.filter((row) => keepsRow(kept, row))
+        const keep = rows.filter((row) => kept.get(row.runnumber) === row.tag)
         await writer.write(keep)
         files += keep.length
       }

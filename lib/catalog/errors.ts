@@ -35,8 +35,7 @@ function codeOf(err: unknown): string | undefined {
 
 /** Whether a failed catalog call may succeed if tried again after a pause. */
 export function isTransient(err: unknown): boolean {
-  const code = codeOf(err)
-  return code !== undefined && TRANSIENT.has(code)
+  return TRANSIENT.has(codeOf(err) ?? '')
 }
 
 /**
@@ -47,22 +46,14 @@ export function catalogError(err: unknown, where: string): CaloprodError {
   if (err instanceof CaloprodError) return err
   // A local file's trouble (a rename into the output directory) is the file's, never the catalog's.
   if (typeof (err as NodeJS.ErrnoException)?.path === 'string') return new CaloprodError(describeError(err), 1, { cause: err })
-  const code = codeOf(err)
+  const code = codeOf(err) ?? ''
   const message = (err as Error)?.message ?? String(err)
-  if (code && ADVICE[code]) return new CaloprodError(`FileCatalog ${where}: ${message} (${code}); ${ADVICE[code]}`, 1, { cause: err })
-  if (code && UNREACHABLE.has(code)) {
-    return new CaloprodError(
-      `cannot reach the FileCatalog at ${where}: ${message}; check PGHOST/PGPORT or --db-url, and that the server is up`,
-      1,
-      { cause: err },
-    )
+  let line = `FileCatalog ${where}: ${message}${code ? ` (${code})` : ''}`
+  if (ADVICE[code]) line += `; ${ADVICE[code]}`
+  else if (UNREACHABLE.has(code)) {
+    line = `cannot reach the FileCatalog at ${where}: ${message}; check PGHOST/PGPORT or --db-url, and that the server is up`
+  } else if (LOST.has(code)) {
+    line = `lost the connection to the FileCatalog at ${where}: ${message}; the server may be restarting: try again later`
   }
-  if (code && LOST.has(code)) {
-    return new CaloprodError(
-      `lost the connection to the FileCatalog at ${where}: ${message}; the server may be restarting: try again later`,
-      1,
-      { cause: err },
-    )
-  }
-  return new CaloprodError(`FileCatalog ${where}: ${message}${code ? ` (${code})` : ''}`, 1, { cause: err })
+  return new CaloprodError(line, 1, { cause: err })
 }

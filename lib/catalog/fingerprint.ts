@@ -34,8 +34,6 @@ export async function catalogFingerprint(sql: postgres.Sql, statement: string, t
   return String(datasets).endsWith(' 0') ? `${datasets} ${files}` : undefined
 }
 
-const digest = (text: string | Buffer) => createHash('sha256').update(text).digest('hex')
-
 /** The `.ts` files under `dir`, names and bytes, as one digest. */
 export async function treeDigest(dir: string): Promise<string> {
   const names = (await readdir(dir, { recursive: true })).filter((name) => name.endsWith('.ts')).sort()
@@ -54,7 +52,7 @@ const codeDigest = () => (code ??= treeDigest(fileURLToPath(new URL('..', import
 
 /** The stamp a night would write for `catalog` and `select`, without query.csv's state and the result. */
 export async function stampFor(catalog: string | undefined, select: string): Promise<Pick<QueryStamp, 'catalog' | 'selection' | 'code'>> {
-  return { catalog, selection: digest(select), code: await codeDigest() }
+  return { catalog, selection: createHash('sha256').update(select).digest('hex'), code: await codeDigest() }
 }
 
 /** The stamp at `stampPath` if it matches `wanted` and query.csv is as it left it; else undefined. */
@@ -63,14 +61,10 @@ export async function unchangedSince(
   csvPath: string,
   wanted: Pick<QueryStamp, 'catalog' | 'selection' | 'code'>,
 ): Promise<QueryStamp | undefined> {
-  let stamp: QueryStamp
-  try {
-    stamp = JSON.parse(await readFile(stampPath, 'utf8')) as QueryStamp
-  } catch {
-    return undefined
-  }
+  const stamp = await readFile(stampPath, 'utf8').then((text) => JSON.parse(text) as QueryStamp).catch(() => undefined)
+  if (stamp === undefined || wanted.catalog === undefined || wanted.code === 'unknown') return undefined
   const csv = await stat(csvPath).catch(() => undefined)
-  const same = wanted.catalog !== undefined && stamp.catalog === wanted.catalog && stamp.selection === wanted.selection && stamp.code === wanted.code && wanted.code !== 'unknown' &&
+  const same = stamp.catalog === wanted.catalog && stamp.selection === wanted.selection && stamp.code === wanted.code &&
     csv !== undefined && csv.size === stamp.queryCsv?.size && csv.mtimeMs === stamp.queryCsv?.mtimeMs
   return same ? stamp : undefined
 }

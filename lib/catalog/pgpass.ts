@@ -1,24 +1,18 @@
 import { readFileSync } from 'node:fs'
 
-/** The fields of one `.pgpass` line: host:port:database:user:password, each possibly `*`. */
+/** The fields of one `.pgpass` line, split at each `:`; a backslash takes the next character as it is. */
 function splitLine(line: string): string[] {
-  const fields: string[] = []
-  let current = ''
+  const fields = ['']
   for (let i = 0; i < line.length; i++) {
-    const c = line[i]
-    if (c === '\\' && i + 1 < line.length) current += line[++i]
-    else if (c === ':') {
-      fields.push(current)
-      current = ''
-    } else current += c
+    if (line[i] === ':') fields.push('')
+    else fields[fields.length - 1] += line[i] === '\\' && i + 1 < line.length ? line[++i] : line[i]
   }
-  fields.push(current)
   return fields
 }
 
 /**
- * Looks a password up in a libpq password file, as libpq does (postgres.js does not read it):
- * the first line whose four fields match, `*` matching anything. Unreadable files give undefined.
+ * Looks a password up in a libpq password file, as libpq does (postgres.js does not read it): the first line
+ * `host:port:database:user:password` whose four fields match, `*` matching anything. Unreadable files give undefined.
  */
 export function pgpassLookup(
   file: string,
@@ -30,17 +24,11 @@ export function pgpassLookup(
   } catch {
     return undefined
   }
+  const wanted = [want.host, String(want.port), want.database, want.user]
   for (const line of text.split('\n')) {
     if (line.trim() === '' || line.startsWith('#')) continue
-    const [host, port, database, user, password] = splitLine(line)
-    if (password === undefined) continue
-    const matches = (pattern: string, value: string) => pattern === '*' || pattern === value
-    if (
-      matches(host, want.host) &&
-      matches(port, String(want.port)) &&
-      matches(database, want.database) &&
-      matches(user, want.user)
-    ) return password
+    const fields = splitLine(line)
+    if (fields.length >= 5 && wanted.every((value, i) => fields[i] === '*' || fields[i] === value)) return fields[4]
   }
   return undefined
 }

@@ -1,7 +1,7 @@
 import type postgres from 'postgres'
 import type { RunType } from '../rules/run-types.js'
 import type { RuleSet } from '../rules/types.js'
-import { formatCsvRecord } from '../files/csv-lines.js'
+import { formatCsvRecord } from '../files/csv.js'
 import { pathProblem, tagProblem } from '../files/names.js'
 import type { QueryRow } from '../files/query-csv.js'
 import { buildSelection } from './selection.js'
@@ -21,25 +21,16 @@ export interface SkippedRow {
   problem: string
 }
 
-/** What a whole query returned. */
+/**
+ * What a whole query returned: rows passed on (usable files), the distinct runs among them, rows skipped, and the
+ * histogram rows of the run range left out under every rule set (lib/catalog/selection.ts): of an excluded type
+ * (skimmed), of segment 9999 (aggregated per-run files), with a NULL or empty tag.
+ */
 export interface QueryFilesResult {
-  /** Rows passed on (usable files). */
   files: number
-  /** Distinct runs among them. */
   runs: number
   skipped: number
-  /** Catalog rows of the run range that no rule set may use, by trap (see lib/catalog/selection.ts). */
-  traps: TrapCounts
-}
-
-/** Histogram rows of the run range left out under every rule set. */
-export interface TrapCounts {
-  /** Of an excluded type: the skimmed QA files. */
-  excluded: number
-  /** Segment 9999: aggregated per-run files. */
-  aggregated: number
-  /** A NULL or empty tag. */
-  untagged: number
+  traps: { excluded: number; aggregated: number; untagged: number }
 }
 
 /**
@@ -50,9 +41,9 @@ export interface TrapCounts {
 type QueryBatch = (csv: Buffer, skipped: readonly SkippedRow[], received: number) => void
 
 /**
- * The session every catalog statement of the query stage runs in, set on the connection (no transaction: a try that
- * fails is tried again on a new connection): read-only, a statement timeout of `timeoutSeconds`, and `::text` that
- * does not shift times (time zone UTC, ISO dates); the LIKE patterns need backslash to be an ordinary character.
+ * The session of every catalog statement of the query stage, set on the connection (no transaction: a failed try
+ * is tried again on a new connection): read-only, a statement timeout, `::text` that does not shift times (UTC,
+ * ISO dates), and backslash an ordinary character (the LIKE patterns).
  */
 export async function setSession(sql: postgres.Sql, timeoutSeconds: number): Promise<void> {
   await sql`select set_config('statement_timeout', ${String(Math.round(timeoutSeconds * 1000))}, false),
@@ -64,19 +55,17 @@ export async function setSession(sql: postgres.Sql, timeoutSeconds: number): Pro
 }
 
 /**
- * Runs the selection (see lib/catalog/selection.ts) on `sql` and hands its rows to `batch` as the CSV rows of
- * `query.csv`, in batches of about 256 KB. Only postgres.js's public API: the rows come as raw bytes
- * (`.raw().forEach()`, no JavaScript values made of them), each is checked (only its tag and path are decoded) and
- * copied out; rows with a hostile tag or path (lib/files/names.ts) or no time are left out and named in `skipped`.
- * In the session of setSession, on a connection the caller ends; a try that fails is tried again on a new connection
- * (lib/query.ts). Memory holds one batch whatever the catalog's size.
+ * Runs the selection (lib/catalog/selection.ts) on `sql`, in setSession's session, and hands its rows to `batch` as
+ * query.csv's lines, about 256 KB at a time: memory holds one batch whatever the catalog's size. The rows come as
+ * raw bytes (postgres.js's `.raw().forEach()`: no JavaScript values made of them), only tag and path decoded to be
+ * checked; rows with a hostile tag or path (lib/files/names.ts) or no time are left out and named in `skipped`.
  */
 export async function queryFiles(sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch): Promise<QueryFilesResult> {
   const { select, traps: trapSql } = buildSelection(options.rules, options.runType, options.minEvents)
   await setSession(sql, options.statementTimeout)
   const [counts] = await sql.unsafe(trapSql)
   const traps = { excluded: Number(counts.excluded), aggregated: Number(counts.aggregated), untagged: Number(counts.untagged) }
-  const rows = new QueryRows(batch)
+  const rows = rowBatches(batch)
   const query = sql.unsafe(select, [], { prepare: false }).raw()
   // An error of our own (writing the file): the server is asked to stop, and that error is the one thrown.
   let own: { error: unknown } | undefined
@@ -95,7 +84,7 @@ export async function queryFiles(sql: postgres.Sql, options: QueryFilesOptions, 
     })
   if (own) throw own.error
   rows.flush()
-  return { files: rows.files, runs: rows.runs, skipped: rows.skipped, traps }
+  return { ...rows.counts, traps }
 }
 
 const COMMA = 0x2c
@@ -106,67 +95,59 @@ const EMPTY = Buffer.alloc(0)
 
 /**
  * Checks the selection's rows (`runnumber, tag, segment, events, full_file_path, time`, each the bytes of its text)
- * and copies the usable ones as CSV lines, exactly as COPY's CSV passed through the CSV reader would give them: only
- * a path can hold a comma or a quote (a tag that passes holds neither), and such a row goes through the formatter
- * of every other CSV.
+ * and copies the usable ones into batches as CSV lines, exactly as COPY's CSV passed through the CSV reader would
+ * give them: only a path can hold a comma or a quote (a tag that passes holds neither), and such a row goes through
+ * the formatter of every other CSV.
  */
-class QueryRows {
-  files = 0
-  runs = 0
-  skipped = 0
-  private lastRun: Buffer | undefined
-  private readonly out = Buffer.allocUnsafe(BATCH_BYTES)
-  private at = 0
-  private bad: SkippedRow[] = []
-
-  constructor(private readonly batch: QueryBatch) {}
-
-  add(row: (Buffer | null)[]): void {
-    const fields = [row[0] ?? EMPTY, row[1] ?? EMPTY, row[2] ?? EMPTY, row[3] ?? EMPTY, row[4] ?? EMPTY, row[5] ?? EMPTY]
+function rowBatches(batch: QueryBatch) {
+  const counts = { files: 0, runs: 0, skipped: 0 }
+  let lastRun: Buffer | undefined
+  const out = Buffer.allocUnsafe(BATCH_BYTES)
+  let at = 0
+  let bad: SkippedRow[] = []
+  const flush = () => {
+    if (at === 0 && bad.length === 0) return
+    batch(out.subarray(0, at), bad, counts.files + counts.skipped)
+    at = 0
+    bad = []
+  }
+  /** Adds the line of `fields` joined by commas; a line longer than a batch is handed on as a batch of its own. */
+  const put = (fields: readonly Buffer[]) => {
+    let length = 0
+    for (const field of fields) length += field.length + 1
+    if (at + length > BATCH_BYTES) flush()
+    if (length > BATCH_BYTES) {
+      const line = Buffer.concat(fields.flatMap((field, i) => [field, Buffer.from(i < fields.length - 1 ? ',' : '\n')]))
+      return batch(line, [], counts.files + counts.skipped)
+    }
+    for (let i = 0; i < fields.length; i++) {
+      at += fields[i].copy(out, at)
+      out[at++] = i < fields.length - 1 ? COMMA : NEWLINE
+    }
+  }
+  const add = (row: (Buffer | null)[]) => {
+    const fields = row.map((field) => field ?? EMPTY)
     const [run, tag, , , path, time] = fields
     const tagText = tag.toString('utf8')
     const pathText = path.toString('utf8')
     const problem = tagProblem(tagText) ?? pathProblem(pathText) ?? (time.length === 0 ? 'files.time is empty' : undefined)
     if (problem) {
       const [r, , s, e, , t] = fields.map((field) => field.toString('utf8'))
-      this.bad.push({ row: { runnumber: Number(r), tag: tagText, segment: Number(s), events: Number(e), full_file_path: pathText, time: t }, problem })
-      this.skipped++
+      const skipped = { runnumber: Number(r), tag: tagText, segment: Number(s), events: Number(e), full_file_path: pathText, time: t }
+      bad.push({ row: skipped, problem })
+      counts.skipped++
     } else {
-      this.files++
+      counts.files++
       // Rows come sorted by run.
-      if (!this.lastRun || !run.equals(this.lastRun)) {
-        this.lastRun = Buffer.from(run)
-        this.runs++
+      if (!lastRun || !run.equals(lastRun)) {
+        lastRun = Buffer.from(run)
+        counts.runs++
       }
-      if (path.includes(COMMA) || path.includes(QUOTE)) this.put(Buffer.from(formatCsvRecord(fields.map((f) => f.toString('utf8')))))
-      else this.putLine(fields)
+      if (!path.includes(COMMA) && !path.includes(QUOTE)) put(fields)
+      // Quoted: the whole line, formatted, as one field (put adds its newline).
+      else put([Buffer.from(formatCsvRecord(fields.map((f) => f.toString('utf8'))).slice(0, -1))])
     }
-    if (this.at >= BATCH_BYTES - 4096 || this.bad.length >= 1000) this.flush()
+    if (at >= BATCH_BYTES - 4096 || bad.length >= 1000) flush()
   }
-
-  /** Hands on what was gathered. */
-  flush(): void {
-    if (this.at === 0 && this.bad.length === 0) return
-    this.batch(this.out.subarray(0, this.at), this.bad, this.files + this.skipped)
-    this.at = 0
-    this.bad = []
-  }
-
-  private putLine(fields: Buffer[]): void {
-    let length = 0
-    for (const field of fields) length += field.length + 1
-    if (this.at + length > BATCH_BYTES) this.flush()
-    if (length > BATCH_BYTES) return this.put(Buffer.concat(fields.flatMap((field, i) => [field, Buffer.from(i < fields.length - 1 ? ',' : '\n')])))
-    for (let i = 0; i < fields.length; i++) {
-      this.out.set(fields[i], this.at)
-      this.at += fields[i].length
-      this.out[this.at++] = i < fields.length - 1 ? COMMA : NEWLINE
-    }
-  }
-
-  private put(line: Buffer): void {
-    if (this.at + line.length > BATCH_BYTES) this.flush()
-    if (line.length > BATCH_BYTES) this.batch(line, [], this.files + this.skipped)
-    else this.at += line.copy(this.out, this.at)
-  }
+  return { counts, add, flush }
 }

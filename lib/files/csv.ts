@@ -1,11 +1,11 @@
-// The CSV files a person may edit (run list, process list, settled cache, missing list, ledger): read whole
-// through csv-parse and written through csv-stringify, with one rule for the header and one vocabulary of errors.
-// query.csv and reduce.csv, a million rows, take the one fast path instead (lib/files/csv-lines.ts).
+// caloprod's one CSV layer, on csv-parse and csv-stringify. The files a person may edit (run list, process list,
+// settled cache, missing list, ledger) are read whole; query.csv and reduce.csv, a million rows, are streamed by the
+// fast path (lib/files/query-csv.ts), which parses its quoted records and checks its rows with the functions below.
 import { readFile } from 'node:fs/promises'
 import { parse } from 'csv-parse/sync'
 import { stringify } from 'csv-stringify/sync'
 import { InputError } from '../errors.js'
-import { writeFileIfChanged } from './atomic.js'
+import { openAtomicWriter, writeFileIfChanged } from './atomic.js'
 import { textShapeProblem } from './text-shape.js'
 
 /**
@@ -17,14 +17,8 @@ import { textShapeProblem } from './text-shape.js'
 export interface Table<Row> {
   columns: readonly string[]
   toFields(row: Row): readonly (string | number)[]
-  fromFields(fields: readonly string[], extra?: readonly ExtraField[]): Row
+  fromFields(fields: readonly string[], extra?: readonly { column: string; value: string }[]): Row
   extraColumns?: boolean
-}
-
-/** A field of a column the contract does not name, kept as text. */
-interface ExtraField {
-  column: string
-  value: string
 }
 
 /** CSV text of records as every CSV caloprod writes: `\n` after each record, quoting only where needed. */
@@ -32,11 +26,14 @@ function formatRecords(records: readonly (readonly (string | number)[])[]): stri
   return stringify(records as (string | number)[][], { record_delimiter: 'unix', eof: true })
 }
 
+/** One CSV record with its `\n`. */
+export function formatCsvRecord(record: readonly (string | number)[]): string {
+  return formatRecords([record])
+}
+
 /** Formats rows as CSV text, header first. */
 export function formatCsv<Row>(table: Table<Row>, rows: Iterable<Row>): string {
-  const records: (readonly (string | number)[])[] = [table.columns]
-  for (const row of rows) records.push(table.toFields(row))
-  return formatRecords(records)
+  return formatRecords([table.columns, ...Array.from(rows, (row) => table.toFields(row))])
 }
 
 /** Writes rows as CSV atomically, leaving the file untouched when its content would not change. */
@@ -44,32 +41,50 @@ export async function writeCsv<Row>(path: string, table: Table<Row>, rows: Itera
   return writeFileIfChanged(path, formatCsv(table, rows))
 }
 
-/** A record csv-parse could not read: the line it names (relative to the text parsed) and what is wrong. */
-export function csvParseProblem(err: unknown, firstLineOfRecord: number): { line: number; message: string } {
-  const e = err as { code?: string; lines?: number; column?: number; message?: string }
-  const field = (e.column ?? 0) + 1
-  if (e.code === 'INVALID_OPENING_QUOTE') {
-    return {
-      line: e.lines ?? 1,
-      message: `field ${field} has a quote but does not start with one; quote the whole field and double the quotes inside`,
-    }
-  }
-  if (e.code === 'CSV_INVALID_CLOSING_QUOTE') {
-    const got = /got "(.)"/.exec(e.message ?? '')?.[1] ?? '?'
-    return { line: e.lines ?? 1, message: `a closing quote in field ${field} is followed by "${got}", not a comma or the end of the line` }
-  }
-  if (e.code === 'CSV_QUOTE_NOT_CLOSED') return { line: firstLineOfRecord, message: 'a quoted field that starts here does not close' }
-  return { line: e.lines ?? firstLineOfRecord, message: e.message ?? String(err) }
+/** A CSV being streamed to disk; nothing appears under `path` until `commit`. */
+export interface CsvWriter<Row> {
+  write(rows: readonly Row[]): Promise<void>
+  /** Appends records already formatted as this file's rows are (each ending in `\n`), without decoding them. */
+  writeFormatted(csv: readonly Buffer[]): Promise<void>
+  commit(): Promise<boolean>
+  abort(): Promise<void>
 }
 
-/** The records of CSV text with the line each starts on; throws InputError naming the line of bad quoting. */
-function parseRecords(text: string, path: string): { fields: string[]; line: number }[] {
+/**
+ * Opens a streamed, atomic, write-if-changed CSV for outputs too large to hold in memory: a hidden temporary
+ * file beside `path`, fsynced and renamed into place on `commit` unless `path` already holds the same bytes
+ * (lib/files/atomic.ts).
+ */
+export async function openCsvWriter<Row>(path: string, table: Table<Row>): Promise<CsvWriter<Row>> {
+  const file = await openAtomicWriter(path)
+  try {
+    await file.write(formatCsvRecord(table.columns))
+  } catch (err) {
+    await file.abort()
+    throw err
+  }
+  return {
+    write: async (rows) => {
+      if (rows.length > 0) await file.write(formatRecords(rows.map((row) => table.toFields(row))))
+    },
+    writeFormatted: async (csv) => {
+      for (const buffer of csv) await file.write(buffer)
+    },
+    commit: () => file.commit(),
+    abort: () => file.abort(),
+  }
+}
+
+/**
+ * The records of CSV text with the line each starts on, counted from `firstLine`; throws InputError naming the
+ * line of bad quoting.
+ */
+export function parseRecords(text: string, path: string, firstLine = 1): { fields: string[]; line: number }[] {
   // The line each record starts on: the one after where the record before it ended.
   const starts: number[] = []
   let nextLine = 1
-  let parsed: string[][]
   try {
-    parsed = parse(text, {
+    const parsed: string[][] = parse(text, {
       relax_column_count: true,
       record_delimiter: '\n',
       on_record: (record, context) => {
@@ -78,59 +93,58 @@ function parseRecords(text: string, path: string): { fields: string[]; line: num
         return record
       },
     })
+    return parsed.map((fields, i) => ({ fields, line: firstLine - 1 + starts[i] }))
   } catch (err) {
-    const problem = csvParseProblem(err, nextLine)
-    throw new InputError(path, problem.line, `is not valid CSV: ${problem.message}`)
+    const e = err as { code?: string; lines?: number; column?: number; message?: string }
+    const field = (e.column ?? 0) + 1
+    const got = /got "(.)"/.exec(e.message ?? '')?.[1] ?? '?'
+    const messages: Record<string, string> = {
+      INVALID_OPENING_QUOTE: `field ${field} has a quote but does not start with one; quote the whole field and double the quotes inside`,
+      CSV_INVALID_CLOSING_QUOTE: `a closing quote in field ${field} is followed by "${got}", not a comma or the end of the line`,
+      CSV_QUOTE_NOT_CLOSED: 'a quoted field that starts here does not close',
+    }
+    const line = e.code === 'CSV_QUOTE_NOT_CLOSED' ? nextLine : (e.lines ?? nextLine)
+    throw new InputError(path, firstLine - 1 + line, `is not valid CSV: ${messages[e.code ?? ''] ?? e.message ?? String(err)}`)
   }
-  return parsed.map((fields, i) => ({ fields, line: starts[i] }))
-}
-
-/** Where each column of the contract is in a file's header, and the columns it adds; throws InputError. */
-function headerColumns(header: readonly string[], table: Table<unknown>, path: string): { at: number[]; extra: number[] } {
-  const expected = table.columns.join(',')
-  const refuse = (): never => {
-    const wanted = table.extraColumns ? `at least the columns ${expected}` : `"${expected}"`
-    throw new InputError(path, 1, `header is "${header.join(',')}", expected ${wanted}`)
-  }
-  if (!table.extraColumns) {
-    if (header.join(',') !== expected) refuse()
-    return { at: table.columns.map((_, i) => i), extra: [] }
-  }
-  const at = table.columns.map((column) => header.indexOf(column))
-  if (at.includes(-1) || new Set(header).size !== header.length) refuse()
-  return { at, extra: header.map((_, i) => i).filter((i) => !at.includes(i)) }
-}
-
-/** How a reader treats what a crash, not a person, leaves (see the ledger). */
-interface ReadOptions {
-  /** Said after "does not exist; " when the file is not there, e.g. `run the check stage first`. */
-  missingHint?: string
 }
 
 /**
- * Parses CSV text against `table`: the header (see Table), then every row, each of the header's width.
- * Throws InputError naming the file and line for anything malformed.
+ * Checks a file's header against `table` (see Table) and returns the reader of its records: each must have the
+ * header's width. Throws InputError naming the file and line for anything malformed.
  */
-export function parseTable<Row>(text: string, path: string, table: Table<Row>): Row[] {
-  const [header, ...records] = parseRecords(text, path)
-  if (!header) return []
-  const { at, extra } = headerColumns(header.fields, table, path)
-  const width = header.fields.length
-  return records.map(({ fields, line }) => {
-    if (fields.length === 1 && fields[0] === '' && width > 1) throw new InputError(path, line, 'is an empty line')
-    if (fields.length !== width) {
-      throw new InputError(path, line, `has ${fields.length} fields, expected ${width} (${header.fields.join(',')})`)
+export function rowReader<Row>(path: string, table: Table<Row>, header: readonly string[]): (fields: string[], line: number) => Row {
+  const expected = table.columns.join(',')
+  const at = table.columns.map((column) => header.indexOf(column))
+  const extra = header.map((_, i) => i).filter((i) => !at.includes(i))
+  const exact = header.join(',') === expected
+  if (table.extraColumns ? at.includes(-1) || new Set(header).size !== header.length : !exact) {
+    const wanted = table.extraColumns ? `at least the columns ${expected}` : `"${expected}"`
+    throw new InputError(path, 1, `header is "${header.join(',')}", expected ${wanted}`)
+  }
+  return (fields, line) => {
+    if (fields.length === 1 && fields[0] === '' && header.length > 1) throw new InputError(path, line, 'is an empty line')
+    if (fields.length !== header.length) {
+      throw new InputError(path, line, `has ${fields.length} fields, expected ${header.length} (${header.join(',')})`)
     }
     try {
-      return table.fromFields(at.map((i) => fields[i]), extra.map((i) => ({ column: header.fields[i], value: fields[i] })))
+      if (!table.extraColumns) return table.fromFields(fields, [])
+      return table.fromFields(at.map((i) => fields[i]), extra.map((i) => ({ column: header[i], value: fields[i] })))
     } catch (err) {
       throw new InputError(path, line, (err as Error).message)
     }
-  })
+  }
+}
+
+/** Parses CSV text against `table`: the header, then every row (rowReader). */
+export function parseTable<Row>(text: string, path: string, table: Table<Row>): Row[] {
+  const [header, ...records] = parseRecords(text, path)
+  if (!header) return []
+  const read = rowReader(path, table, header.fields)
+  return records.map(({ fields, line }) => read(fields, line))
 }
 
 /** Reads a whole CSV a person may edit, checking its shape (lib/files/text-shape.ts) and then parseTable. */
-export async function readTable<Row>(path: string, table: Table<Row>, options: ReadOptions = {}): Promise<Row[]> {
+export async function readTable<Row>(path: string, table: Table<Row>, options: { missingHint?: string } = {}): Promise<Row[]> {
   const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') {
       throw new InputError(path, undefined, `does not exist; ${options.missingHint ?? 'run the stage that writes it first'}`)

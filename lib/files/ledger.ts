@@ -43,7 +43,6 @@ const optionalCount = (value: string, column: string) => (value === '' ? undefin
 const COLUMNS = ['time', 'runnumber', 'tag', 'attempt', 'state', 'cluster', 'proc', 'schedd', 'memory_mb', 'submission', 'detail']
 const FORMER_COLUMNS = COLUMNS.filter((column) => column !== 'schedd' && column !== 'memory_mb')
 
-/** The ledger's columns, in order. */
 export const LEDGER_TABLE: Table<LedgerRow> = {
   columns: COLUMNS,
   toFields: (r) => [
@@ -79,11 +78,8 @@ const FORMER_TABLE: Table<LedgerRow> = {
   fromFields: (fields) => LEDGER_TABLE.fromFields([...fields.slice(0, 7), '', '', ...fields.slice(7)]),
 }
 
-/** What the ledger holds. */
-type LedgerContents = AppendOnlyContents<LedgerRow>
-
 /** Reads the ledger; no file means no submissions yet. Throws InputError naming the line of anything malformed. */
-export function readLedger(path: string): Promise<LedgerContents> {
+export function readLedger(path: string): Promise<AppendOnlyContents<LedgerRow>> {
   return readAppendOnly(path, LEDGER_TABLE, FORMER_TABLE)
 }
 

@@ -1,10 +1,12 @@
-// The contract of query.csv and reduce.csv, and their reader: the one fast path (lib/files/csv-lines.ts), as
-// these files hold a row per file of the run type, a million for Run 3; reduce copies kept lines unparsed.
-import { createReadStream } from 'node:fs'
+// The contract of query.csv and reduce.csv, and the one fast path of caloprod's CSV: these files hold a row per file
+// of the run type, a million for Run 3, which csv-parse's stream reads at 21 MB/s and this path at 97 MB/s
+// (bench/csv-parsers.ts). Lines without a quote, nearly all of them, are split as bytes, never decoded as a whole; a
+// record with quotes goes to csv-parse (lib/files/csv.ts). Bytes `\n`, `"` and `,` never occur inside a multi-byte
+// UTF-8 character. Reduce's second pass copies the kept lines without parsing them.
+import { createReadStream, type Stats } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { InputError } from '../errors.js'
-import { CsvLines, type CsvWriter, type LineHandler } from './csv-lines.js'
-import { field, type Table } from './csv.js'
+import { field, parseRecords, rowReader, type CsvWriter, type Table } from './csv.js'
 import { pathProblem, tagProblem } from './names.js'
 
 /** One HIST_CALOQA file of a qualifying (run, tag): a row of `query.csv` and of `reduce.csv`. */
@@ -40,128 +42,85 @@ export const QUERY_TABLE: Table<QueryRow> = {
   },
 }
 
-
 /** Bytes read at a time: the rows of one chunk are alive together, so it stays small. */
 const READ_BYTES = 256 << 10
-
+/** Longest record accepted: a quote that never closes must fail fast, not swallow the file. */
+const MAX_RECORD = 16 << 20
+const QUOTE = 0x22
 const NEWLINE = 0x0a
 const COMMA = 0x2c
 const CARRIAGE_RETURN = 0x0d
-const CANONICAL_COUNT = /^(?:0|[1-9][0-9]*)$/
+const CRLF = 'has Windows (CRLF) line ends; convert it with dos2unix'
+const BYTE_ORDER_MARK = Buffer.from([0xef, 0xbb, 0xbf])
 
-/** Checks what a person's editor may have done to the file, from its first and last bytes, before streaming it. */
-async function checkShape(path: string): Promise<void> {
-  const size = await stat(path).then((s) => s.size, (err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw new InputError(path, undefined, 'does not exist; run the stage that writes it first')
-    throw new InputError(path, undefined, `cannot be read: ${err.message}`)
-  })
-  if (size === 0) throw new InputError(path, 1, `is empty; expected at least the header "${QUERY_TABLE.columns.join(',')}"`)
-  const handle = await open(path, 'r')
-  try {
-    const head = Buffer.alloc(Math.min(3, size))
-    await handle.read(head, 0, head.length, 0)
-    if (head.length === 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) {
-      throw new InputError(path, 1, 'starts with a byte-order mark; save it as UTF-8 without BOM')
-    }
-    const tail = Buffer.alloc(1)
-    await handle.read(tail, 0, 1, size - 1)
-    if (tail[0] !== NEWLINE) {
-      throw new InputError(
-        path,
-        undefined,
-        'last line is truncated (no newline at the end); restore the file or re-run the stage that writes it',
-      )
-    }
-  } finally {
-    await handle.close()
+/** What splitRecords does with each record, given the line it starts on. */
+interface RecordHandler {
+  /** A line without quotes: `b` from `start` to `end` (its newline, not included). */
+  line(b: Buffer, start: number, end: number, line: number): void
+  /** A record with quotes, parsed. */
+  quoted(fields: string[], line: number): void
+}
+
+/**
+ * Where a CSV record with quoted fields, starting at `pos`, ends: the first newline after an even number of
+ * quotes (a quoted field may hold line breaks). -1 when `b` does not hold its end yet.
+ */
+function quotedRecordEnd(b: Buffer, pos: number): number {
+  let quotes = 0
+  for (let i = pos; i < b.length; i++) {
+    if (b[i] === QUOTE) quotes++
+    else if (b[i] === NEWLINE && quotes % 2 === 0) return i
   }
+  return -1
 }
 
-/** Whether a value read from `text` is written back as `text`; a count's test skips printing the number. */
-function printsAs(value: string | number, text: string): boolean {
-  if (typeof value === 'string') return value === text
-  if (Number.isSafeInteger(value) && value >= 0) return CANONICAL_COUNT.test(text) && text.length <= 16 && Number(text) === value
-  return String(value) === text
-}
-
-/** What a full pass over a query.csv learned, so a second pass can copy its lines instead of parsing them. */
-interface CsvScan {
-  path: string
-  size: number
-  mtimeMs: number
-  /** Rows after the header. */
-  rows: number
-  /**
-   * Every row is one line without quotes and exactly what formatCsvRecord writes for it, so a line copied
-   * as it is gives the same bytes as the row parsed and written again.
-   */
-  verbatim: boolean
-}
-
-/** The batches of valid rows of a query.csv, noting in `scan` what a second pass may rely on. */
-async function* batches(path: string, scan: CsvScan): AsyncGenerator<QueryRow[]> {
-  await checkShape(path)
-  const header = QUERY_TABLE.columns.join(',')
-  const width = QUERY_TABLE.columns.length
+/**
+ * Streams a CSV file's records (RFC 4180, `\n` ends a record) to `handler`, refusing carriage returns; after each
+ * chunk, yields the buffer the records were in and where the last complete one ends. Throws InputError naming the
+ * file and line.
+ */
+async function* splitRecords(path: string, handler: RecordHandler): AsyncGenerator<{ buffer: Buffer; end: number }> {
   const stream = createReadStream(path, { highWaterMark: READ_BYTES })
-  const lines = new CsvLines((line, message) => {
-    throw new InputError(path, line, message)
-  })
-  let first = true
-  let rows: QueryRow[] = []
-  // Most chunks hold no carriage return at all; only those that do are checked field by field.
-  let carriageReturns = true
-  const onRecord = (record: string[], line: number, quoted: boolean) => {
-    if (carriageReturns) {
-      for (const field of record) {
-        if (field.includes('\r')) throw new InputError(path, line, 'has Windows (CRLF) line ends; convert it with dos2unix')
-      }
-    }
-    if (first) {
-      first = false
-      if (record.join(',') !== header) throw new InputError(path, line, `header is "${record.join(',')}", expected "${header}"`)
-      scan.verbatim &&= !quoted
-      return
-    }
-    if (record.length === 1 && record[0] === '') throw new InputError(path, line, 'is an empty line')
-    if (record.length !== width) throw new InputError(path, line, `has ${record.length} fields, expected ${width} (${header})`)
-    let row: QueryRow
-    try {
-      row = QUERY_TABLE.fromFields(record, [])
-    } catch (err) {
-      throw new InputError(path, line, (err as Error).message)
-    }
-    rows.push(row)
-    scan.rows++
-    // Unquoted fields hold no comma, quote or line break, so the line is what we would write iff every
-    // value prints back as it was read (no "0066500").
-    if (scan.verbatim) {
-      if (quoted) scan.verbatim = false
-      else {
-        const fields = QUERY_TABLE.toFields(row)
-        for (let i = 0; i < width; i++) if (!printsAs(fields[i], record[i])) scan.verbatim = false
-      }
-    }
-  }
-  const handler: LineHandler = {
-    // Each line is decoded on its own, so a field a caller keeps holds on to its line, not to a whole chunk.
-    line: (b, start, end, line) => onRecord(b.toString('utf8', start, end).split(','), line, false),
-    quoted: (fields, _b, _start, _end, line) => onRecord(fields, line, true),
+  let rest: Buffer | undefined
+  let line = 1
+  // A record that does not end: the most precise problem is csv-parse's (a stray quote), else a quote left open.
+  const unclosed = (): never => {
+    parseRecords(rest!.toString('utf8'), path, line)
+    throw new InputError(path, line, 'is not valid CSV: a quoted field that starts here does not close')
   }
   try {
-    const info = await stat(path)
-    scan.size = info.size
-    scan.mtimeMs = info.mtimeMs
     for await (const chunk of stream) {
-      carriageReturns = lines.pendingCarriageReturn || (chunk as Buffer).includes(CARRIAGE_RETURN)
-      lines.push(chunk as Buffer, handler)
-      if (rows.length > 0) {
-        yield rows
-        rows = []
+      const b: Buffer = rest ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer)
+      // The first carriage return: any record up to it is refused, in the order records are read.
+      const cr = b.indexOf(CARRIAGE_RETURN)
+      let pos = 0
+      let nextQuote = b.indexOf(QUOTE)
+      for (;;) {
+        const nl = b.indexOf(NEWLINE, pos)
+        if (nl === -1) break
+        if (nextQuote !== -1 && nextQuote < pos) nextQuote = b.indexOf(QUOTE, pos)
+        if (nextQuote === -1 || nextQuote > nl) {
+          if (cr !== -1 && cr < nl) throw new InputError(path, line, CRLF)
+          handler.line(b, pos, nl, line++)
+          pos = nl + 1
+          continue
+        }
+        const end = quotedRecordEnd(b, pos)
+        if (end === -1) break
+        const text = b.toString('utf8', pos, end + 1)
+        const records = parseRecords(text, path, line)
+        if (records.length !== 1) throw new InputError(path, line, 'is not valid CSV: a quoted field that starts here does not close')
+        if (cr !== -1 && cr < end) throw new InputError(path, line, CRLF)
+        handler.quoted(records[0].fields, line)
+        line += text.split('\n').length - 1
+        pos = end + 1
       }
+      // A copy, so the chunk itself can be freed.
+      rest = pos < b.length ? Buffer.from(b.subarray(pos)) : undefined
+      if (rest && rest.length > MAX_RECORD) unclosed()
+      yield { buffer: b, end: pos }
     }
-    lines.end()
-    if (rows.length > 0) yield rows
+    if (rest) unclosed()
   } catch (err) {
     if (!(err instanceof InputError) && typeof (err as NodeJS.ErrnoException).code === 'string') {
       throw new InputError(path, undefined, `cannot be read: ${(err as Error).message}`)
@@ -172,12 +131,79 @@ async function* batches(path: string, scan: CsvScan): AsyncGenerator<QueryRow[]>
   }
 }
 
+/** Checks what a person's editor may have done to the file, from its first and last bytes, before streaming it. */
+async function checkShape(path: string): Promise<Stats> {
+  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new InputError(path, undefined, 'does not exist; run the stage that writes it first')
+    throw new InputError(path, undefined, `cannot be read: ${err.message}`)
+  })
+  if (info.size === 0) throw new InputError(path, 1, `is empty; expected at least the header "${QUERY_TABLE.columns.join(',')}"`)
+  const [head, tail] = [Buffer.alloc(3), Buffer.alloc(1)]
+  const handle = await open(path, 'r')
+  try {
+    await handle.read(head, 0, 3, 0)
+    await handle.read(tail, 0, 1, info.size - 1)
+  } finally {
+    await handle.close()
+  }
+  if (head.equals(BYTE_ORDER_MARK)) throw new InputError(path, 1, 'starts with a byte-order mark; save it as UTF-8 without BOM')
+  if (tail[0] !== NEWLINE) {
+    const message = 'last line is truncated (no newline at the end); restore the file or re-run the stage that writes it'
+    throw new InputError(path, undefined, message)
+  }
+  return info
+}
+
+/** What a full pass over a query.csv learned, so a second pass can copy its lines instead of parsing them. */
+interface CsvScan {
+  path: string
+  size: number
+  mtimeMs: number
+  /** Rows after the header. */
+  rows: number
+  /**
+   * Every row is one line without quotes and exactly what csv-stringify writes for it, so a line copied as it is
+   * gives the same bytes as the row parsed and written again.
+   */
+  verbatim: boolean
+}
+
+/** A count written back differs from the text it was read from only by a leading zero (field.count takes digits). */
+const leadingZero = (text: string) => text.length > 1 && text.charCodeAt(0) === 0x30
+
 /**
- * Reads a query.csv (or reduce.csv) in batches of rows, validating the header and every row.
- * Throws InputError naming the file and line for anything malformed. Memory holds one chunk of the file.
+ * Reads a query.csv (or reduce.csv) in batches of rows, validating the header and every row, noting in `scan` what
+ * a second pass may rely on. Throws InputError naming the file and line for anything malformed. Memory holds one
+ * chunk of the file.
  */
-export function readQueryBatches(path: string): AsyncGenerator<QueryRow[]> {
-  return batches(path, { path, size: 0, mtimeMs: 0, rows: 0, verbatim: true })
+export async function* readQueryBatches(
+  path: string,
+  scan: CsvScan = { path, size: 0, mtimeMs: 0, rows: 0, verbatim: true },
+): AsyncGenerator<QueryRow[]> {
+  const { size, mtimeMs } = await checkShape(path)
+  Object.assign(scan, { size, mtimeMs })
+  let read: ((fields: string[], line: number) => QueryRow) | undefined
+  let rows: QueryRow[] = []
+  const onRecord = (record: string[], line: number, quoted: boolean) => {
+    if (!read) {
+      read = rowReader(path, QUERY_TABLE, record)
+      scan.verbatim &&= !quoted
+      return
+    }
+    rows.push(read(record, line))
+    scan.rows++
+    // Unquoted fields hold no comma, quote or line break, and a tag, path or time is written as it was read.
+    scan.verbatim &&= !quoted && !leadingZero(record[0]) && !leadingZero(record[2]) && !leadingZero(record[3])
+  }
+  const records = splitRecords(path, {
+    // Each line is decoded on its own, so a field a caller keeps holds on to its line, not to a whole chunk.
+    line: (b, start, end, line) => onRecord(b.toString('utf8', start, end).split(','), line, false),
+    quoted: (fields, line) => onRecord(fields, line, true),
+  })
+  for await (const _ of records) {
+    if (rows.length > 0) yield rows
+    rows = []
+  }
 }
 
 /** Reads a query.csv row by row (see readQueryBatches). */
@@ -198,7 +224,7 @@ export async function readQueryCsv(path: string): Promise<QueryRow[]> {
  */
 export async function scanQueryCsv(path: string, onBatch: (rows: QueryRow[]) => void): Promise<CsvScan> {
   const scan: CsvScan = { path, size: 0, mtimeMs: 0, rows: 0, verbatim: true }
-  for await (const rows of batches(path, scan)) onBatch(rows)
+  for await (const rows of readQueryBatches(path, scan)) onBatch(rows)
   return scan
 }
 
@@ -218,55 +244,43 @@ export async function copyQueryLines(
   const changed = () => new InputError(scan.path, undefined, 'changed while it was being read; run the stage again')
   const info = await stat(scan.path)
   if (info.size !== scan.size || info.mtimeMs !== scan.mtimeMs) throw changed()
-  const stream = createReadStream(scan.path, { highWaterMark: READ_BYTES })
-  let rest: Buffer | undefined
-  let header = true
-  let rows = 0
+  let rows = -1 // The header is not a row.
   let copied = 0
   let lastKey: Buffer | undefined
-  let lastDecision = false
-  try {
-    for await (const chunk of stream) {
-      const b: Buffer = rest ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer)
-      const out: Buffer[] = []
-      let pos = 0
-      let keepFrom = -1
-      for (;;) {
-        const nl = b.indexOf(NEWLINE, pos)
-        if (nl === -1) break
-        if (header) {
-          header = false
-          pos = nl + 1
-          continue
-        }
-        rows++
-        let keyEnd = pos - 1
-        for (let k = 0; k < keyFields; k++) {
-          keyEnd = b.indexOf(COMMA, keyEnd + 1)
-          if (keyEnd === -1 || keyEnd > nl) throw changed()
-        }
-        let decision = lastDecision
-        if (!lastKey || lastKey.length !== keyEnd - pos || b.compare(lastKey, 0, lastKey.length, pos, keyEnd) !== 0) {
-          lastKey = Buffer.from(b.subarray(pos, keyEnd))
-          lastDecision = keep(lastKey.toString('utf8').split(','))
-          decision = lastDecision
-        }
-        if (decision) {
-          if (keepFrom === -1) keepFrom = pos
-          copied++
-        } else if (keepFrom !== -1) {
-          out.push(b.subarray(keepFrom, pos))
-          keepFrom = -1
-        }
-        pos = nl + 1
+  let decision = false
+  // The kept lines of the chunk being read: whole runs of them, from `keepFrom`.
+  let out: Buffer[] = []
+  let keepFrom = -1
+  const lines = splitRecords(scan.path, {
+    line(b, start, end) {
+      if (rows++ < 0) return
+      let keyEnd = start - 1
+      for (let k = 0; k < keyFields; k++) {
+        keyEnd = b.indexOf(COMMA, keyEnd + 1)
+        if (keyEnd === -1 || keyEnd > end) throw changed()
       }
-      if (keepFrom !== -1) out.push(b.subarray(keepFrom, pos))
-      rest = pos < b.length ? Buffer.from(b.subarray(pos)) : undefined
-      if (out.length > 0) await writer.writeFormatted(out)
-    }
-  } finally {
-    stream.destroy()
+      if (!lastKey || b.compare(lastKey, 0, lastKey.length, start, keyEnd) !== 0) {
+        lastKey = Buffer.from(b.subarray(start, keyEnd))
+        decision = keep(lastKey.toString('utf8').split(','))
+      }
+      if (decision) {
+        if (keepFrom === -1) keepFrom = start
+        copied++
+      } else if (keepFrom !== -1) {
+        out.push(b.subarray(keepFrom, start))
+        keepFrom = -1
+      }
+    },
+    quoted: () => {
+      throw changed()
+    },
+  })
+  for await (const { buffer, end } of lines) {
+    if (keepFrom !== -1) out.push(buffer.subarray(keepFrom, end))
+    keepFrom = -1
+    if (out.length > 0) await writer.writeFormatted(out)
+    out = []
   }
-  if (rest || rows !== scan.rows) throw changed()
+  if (rows !== scan.rows) throw changed()
   return copied
 }

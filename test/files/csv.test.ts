@@ -1,12 +1,11 @@
 // lib/files/csv.ts, the reader and writer of the files a person edits (through csv-parse and csv-stringify), and
-// lib/files/csv-lines.ts, the fast path of query.csv, reduce.csv and the catalog's answer: both agree with them.
+// lib/files/query-csv.ts, the fast path of query.csv, reduce.csv and the catalog's answer: both agree with them.
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parse } from 'csv-parse/sync'
 import { stringify } from 'csv-stringify/sync'
 import t from 'tap'
-import { formatCsvRecord, openCsvWriter } from '../../lib/files/csv-lines.js'
-import { field, formatCsv, readTable, type Table } from '../../lib/files/csv.js'
+import { field, formatCsv, formatCsvRecord, openCsvWriter, readTable, type Table } from '../../lib/files/csv.js'
 import { QUERY_TABLE, readQueryCsv } from '../../lib/files/query-csv.js'
 
 /** Three free-text columns: any content a CSV can hold. */
