@@ -15,7 +15,7 @@ import { layout } from './files/layout.js'
 import type { Log } from './log.js'
 import { appendUploads, latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
 import { insertedRow, insertRun } from './upload/insert.js'
-import { findPayloads } from './upload/payload-files.js'
+import { checkPayload } from './upload/payload-files.js'
 import { cdbHolds, formatPlanLine, planRun, type PlanLine } from './upload/plan.js'
 import { checkStore } from './upload/store.js'
 
@@ -155,7 +155,7 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
   const failures: string[] = []
   const mine: PayloadIov[] = []
   for (const run of await insertionOrder(request, globalTag, runs)) {
-    const checks = await findPayloads(options.output, run.runnumber, run.tag, ctx.types)
+    const checks = await Promise.all(ctx.types.map((type) => checkPayload(options.output, run.runnumber, run.tag, type)))
     const around = [run.runnumber, run.runnumber - 1, run.runnumber + 1, LAST_RUN]
     const view = async (at: number) => withMine(await payloadIovs(request, globalTag, at), at, mine)
     const [cdb, before, after, last] = await Promise.all(around.map(view))

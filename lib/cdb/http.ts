@@ -24,20 +24,12 @@ export interface HttpClientOptions {
   signal?: AbortSignal
   /** Told of each try that failed and will be repeated. */
   onRetry?: (message: string) => void
-  sleep?: (ms: number) => Promise<void>
 }
 
 /** A whole answer with a 2xx status. */
 interface HttpAnswer {
   status: number
   body: string
-}
-
-interface HttpRequest {
-  /** What is being asked, for messages: `run 66500`, `the payload lists of newcdbtag`. */
-  what: string
-  /** Sent as JSON. */
-  json?: unknown
 }
 
 /** A URL without user and password, for messages. */
@@ -87,6 +79,11 @@ function failureOf(err: unknown): [HttpFailure, boolean, string] | undefined {
   return undefined
 }
 
+/** One try's failure; its `reason` is the bare cause, `request` adds server, tries and advice. */
+function fail(failure: HttpFailure, retryable: boolean, reason: string, status?: number, cause?: unknown): never {
+  throw new HttpError(reason, { failure, retryable, reason, status, cause })
+}
+
 /**
  * An HTTP client for one nopayloaddb: node:http over an agent of its own (connections kept alive and reused), at most
  * `maxInFlight` requests at once, a timeout per try, and retries with backoff on connection errors, timeouts, 429
@@ -117,14 +114,15 @@ export class HttpClient {
     return this.request('GET', url, { what })
   }
 
-  async request(method: string, url: string, request: HttpRequest): Promise<HttpAnswer> {
-    const attempts = this.options.attempts ?? 4
+  /** `what` is asked, for messages (`run 66500`); `json` is sent as JSON. */
+  async request(method: string, url: string, request: { what: string; json?: unknown }): Promise<HttpAnswer> {
+    const { attempts = 4, signal } = this.options
     let tries = 0
     try {
       return await withRetry(
-        async () => {
-          tries++
-          return this.once(method, url, request)
+        (attempt) => {
+          tries = attempt
+          return this.once(method, url, request.json)
         },
         {
           attempts,
@@ -132,14 +130,14 @@ export class HttpClient {
           maxMs: this.options.retryMaxMs ?? 10000,
           // A write is repeated only when it surely never reached the server: POST piov is not idempotent.
           retryable: (err) =>
-            err instanceof HttpError && err.retryable && !this.options.signal?.aborted && (method === 'GET' || UNSENT.has(err.failure)),
+            err instanceof HttpError && err.retryable && !signal?.aborted && (method === 'GET' || UNSENT.has(err.failure)),
           onRetry: (err, attempt, delay) =>
             this.options.onRetry?.(
               `${this.server} ${request.what}: try ${attempt} of ${attempts}: ${(err as HttpError).reason}; ` +
                 `trying again in ${(delay / 1000).toFixed(1)} s`,
             ),
           // Cut short by an abort: the next try then fails at once as aborted.
-          sleep: this.options.sleep ?? ((ms) => delay(ms, undefined, { signal: this.options.signal }).catch(() => {})),
+          sleep: (ms) => delay(ms, undefined, { signal }).catch(() => {}),
         },
       )
     } catch (err) {
@@ -150,27 +148,18 @@ export class HttpClient {
     }
   }
 
-  /** One try. Its HttpError's `reason` is the bare cause; `request` adds server, tries and advice. */
-  private async once(method: string, url: string, request: HttpRequest): Promise<HttpAnswer> {
+  private async once(method: string, url: string, json: unknown): Promise<HttpAnswer> {
     const timeoutMs = this.options.timeoutMs ?? 30000
-    // One controller and a plain timer per try, started when the try gets a connection, not while it waits for one.
-    const controller = new AbortController()
-    let timedOut = false
+    // A plain timer per try, started when the try gets a connection, not while it waits for one.
+    const timeout = new AbortController()
     let timer: NodeJS.Timeout | undefined
-    const onSocket = () => (timer = setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs))
     const outer = this.options.signal
-    const onOuterAbort = () => controller.abort()
-    if (outer?.aborted) controller.abort()
-    else outer?.addEventListener('abort', onOuterAbort, { once: true })
     const headers: Record<string, string> = { accept: 'application/json' }
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
-    if (request.json !== undefined) headers['content-type'] = 'application/json'
-    const fail = (failure: HttpFailure, retryable: boolean, reason: string, status?: number, cause?: unknown): never => {
-      throw new HttpError(reason, { failure, retryable, reason, status, cause })
-    }
+    if (json !== undefined) headers['content-type'] = 'application/json'
     const stopped = (err: unknown, during: 'answer' | 'body'): never => {
-      if (this.options.signal?.aborted) return fail('aborted', false, 'stopped', undefined, err)
-      if (timedOut) {
+      if (outer?.aborted) return fail('aborted', false, 'stopped', undefined, err)
+      if (timeout.signal.aborted) {
         return fail('timeout', true, `no ${during === 'answer' ? 'answer' : 'whole answer'} within ${timeoutMs / 1000} s`, undefined, err)
       }
       if (during === 'body') {
@@ -180,37 +169,10 @@ export class HttpClient {
       if (known) return fail(known[0], known[1], known[2], undefined, err)
       return fail('unreachable', true, `the request failed (${(err as Error).message})`, undefined, err)
     }
-    try {
-      this.requests++
-      const { response, body } = await this.send(method, url, headers, request.json, controller.signal, onSocket).catch(
-        (err: Error & { during?: 'answer' | 'body' }) => stopped(err, err.during ?? 'answer'),
-      )
-      const status = response.statusCode ?? 0
-      if (status >= 200 && status < 300) return { status, body }
-      const said = describeBody(body, response.headers['content-type'])
-      if (status >= 300 && status < 400) {
-        const location = response.headers.location ?? 'nowhere'
-        return fail('redirect', false, `answered ${status} (a redirect to ${location}) for ${redactUrl(url)}`, status)
-      }
-      if (status === 429) return fail('status', true, `answered 429 Too Many Requests${said}`, status)
-      if (status >= 500) return fail('status', true, `answered ${status} ${response.statusMessage || 'server error'}${said}`, status)
-      const hint =
-        status === 401 || status === 403
-          ? ' (access refused: check the token and the account\'s rights)'
-          : status === 404
-            ? ' (no such endpoint: check api_res)'
-            : ''
-      return fail('status', false, `answered ${status} ${response.statusMessage}${hint}${said}`, status)
-    } finally {
-      clearTimeout(timer)
-      outer?.removeEventListener('abort', onOuterAbort)
-    }
-  }
-
-  /** One request and its whole body; an error says whether it came before the answer or during its body. */
-  private send(method: string, url: string, headers: Record<string, string>, json: unknown, signal: AbortSignal, onSocket: () => void) {
-    return new Promise<{ response: IncomingMessage; body: string }>((resolve, reject) => {
+    this.requests++
+    const { response, body } = await new Promise<{ response: IncomingMessage; body: string }>((resolve, reject) => {
       const failed = (during: 'answer' | 'body') => (err: Error) => reject(Object.assign(err, { during }))
+      const signal = outer ? AbortSignal.any([outer, timeout.signal]) : timeout.signal
       const send = /^https:/i.test(url) ? httpsRequest : httpRequest
       const req = send(url, { method, headers, agent: this.agent, signal }, (response) => {
         const chunks: Buffer[] = []
@@ -219,10 +181,28 @@ export class HttpClient {
         response.on('error', failed('body'))
         response.on('close', () => response.complete || failed('body')(new Error('the connection closed')))
       })
-      req.once('socket', onSocket)
+      req.once('socket', () => (timer = setTimeout(() => timeout.abort(), timeoutMs)))
       req.on('error', failed('answer'))
       req.end(json === undefined ? undefined : JSON.stringify(json))
     })
+      .catch((err: Error & { during?: 'answer' | 'body' }) => stopped(err, err.during ?? 'answer'))
+      .finally(() => clearTimeout(timer))
+    const status = response.statusCode ?? 0
+    if (status >= 200 && status < 300) return { status, body }
+    const said = describeBody(body, response.headers['content-type'])
+    if (status >= 300 && status < 400) {
+      const location = response.headers.location ?? 'nowhere'
+      return fail('redirect', false, `answered ${status} (a redirect to ${location}) for ${redactUrl(url)}`, status)
+    }
+    if (status === 429) return fail('status', true, `answered 429 Too Many Requests${said}`, status)
+    if (status >= 500) return fail('status', true, `answered ${status} ${response.statusMessage || 'server error'}${said}`, status)
+    const hint =
+      status === 401 || status === 403
+        ? ' (access refused: check the token and the account\'s rights)'
+        : status === 404
+          ? ' (no such endpoint: check api_res)'
+          : ''
+    return fail('status', false, `answered ${status} ${response.statusMessage}${hint}${said}`, status)
   }
 }
 

@@ -8,32 +8,22 @@ import { CaloprodError } from '../errors.js'
 import { HttpError } from './http-error.js'
 import type { HttpClient } from './http.js'
 import { parsePayloadIovs, type PayloadIov } from './payload-iovs.js'
+import { payloadIovsUrl } from './rest.js'
 
 /** A request to the CDB's API, `path` relative to `<base_url><api_res>`; resolves to the body of a 2xx answer. */
 export type CdbRequest = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => Promise<string>
 
-/** nopayloaddb refused a request (nothing was written); the message names the server, the request and its words. */
-export class CdbRefusal extends CaloprodError {
-  readonly status: number
-  constructor(message: string, status: number) {
-    super(message)
-    this.name = 'CdbRefusal'
-    this.status = status
-  }
+/**
+ * Whether nopayloaddb refused a request (a 4xx or 500: nothing was written); the HttpError's message names the
+ * server, the request and its words.
+ */
+export function isRefusal(err: unknown): err is HttpError & { status: number } {
+  return err instanceof HttpError && err.failure === 'status' && err.status !== undefined && err.status <= 500
 }
 
 /** The CDB's API over the shared HTTP client (lib/cdb/http.ts: keep-alive, timeouts, the bearer token; writes are never repeated). */
 export function cdbRequestOver(client: HttpClient, apiUrl: string): CdbRequest {
-  return async (method, path, body) => {
-    try {
-      return (await client.request(method, `${apiUrl}${path}`, { what: `${method} ${path}`, json: body })).body
-    } catch (err) {
-      if (err instanceof HttpError && err.failure === 'status' && err.status !== undefined && err.status <= 500) {
-        throw new CdbRefusal(err.message, err.status)
-      }
-      throw err
-    }
-  }
+  return async (method, path, body) => (await client.request(method, `${apiUrl}${path}`, { what: `${method} ${path}`, json: body })).body
 }
 
 /** The JSON answer to `what` when `ok` accepts it; else one line saying what came, never a whole page. */
@@ -102,7 +92,7 @@ export async function findDetachedPayloadIov(request: CdbRequest, url: string, r
 
 /** `GET payloadiovs/`: the payload of each type the CDB returns for the run (`[]` for an unknown tag). */
 export async function payloadIovs(request: CdbRequest, globalTag: string, run: number): Promise<PayloadIov[]> {
-  const body = await request('GET', `payloadiovs/?gtName=${encodeURIComponent(globalTag)}&majorIOV=0&minorIOV=${run}`)
+  const body = await request('GET', payloadIovsUrl('', globalTag, run))
   try {
     return parsePayloadIovs(body, run)
   } catch (err) {

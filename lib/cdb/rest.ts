@@ -2,7 +2,7 @@ import type { PayloadType } from '../rules/calibrations.js'
 import { CaloprodError, UsageError } from '../errors.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
-import type { CdbAnswer } from './ask.js'
+import { throwIfInterrupted, type CdbAnswer } from './ask.js'
 import { emptyCounts } from './filter-datasets.js'
 import { readGlobalTags, tagNames } from './global-tags.js'
 import { HttpClient } from './http.js'
@@ -11,15 +11,14 @@ import { parsePayloadIovs, runReasons } from './payload-iovs.js'
 interface RestAskOptions {
   /** The API root, e.g. `http://localhost:8000/api/cdb_rest/` (ending with `/`). */
   apiUrl: string
-  /** The CDB global tag, `newcdbtag` for sPHENIX's maps. */
+  /** `newcdbtag` for sPHENIX's maps. */
   globalTag: string
-  /** The payload types that must be current (the rule set's). */
   payloadTypes: readonly PayloadType[]
   /** Requests in flight at once. */
   jobs: number
   /** Longest one try of a request may take, in ms. */
   timeoutMs: number
-  /** Tries of a request that fails for a passing reason, the first included. */
+  /** Tries of a request, the first included. */
   attempts: number
   log: Log
   /** @default 500 */
@@ -28,7 +27,6 @@ interface RestAskOptions {
   deadlineMs?: number
   /** Stops every request (e.g. on SIGTERM); the ask then fails. */
   signal?: AbortSignal
-  /** Told the runs answered so far of those asked (a terminal's progress line). */
   onAnswered?: (answered: number, total: number) => void
 }
 
@@ -106,10 +104,7 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
   }
   if (tags) await Promise.all(runs.map((run) => askRun(run).catch((err: unknown) => stop(err, `run ${run.runnumber}`))))
   answer.calls = http.requests
-  if (options.signal?.aborted) {
-    const reason = options.signal.reason
-    throw reason instanceof CaloprodError ? reason : new CaloprodError('CDB check interrupted; nothing was written', 1)
-  }
+  throwIfInterrupted(options.signal)
   if (!failure && deadline?.aborted) {
     const left = [...pending].sort((a, b) => a - b)
     const more = left.length > 5 ? ` and ${left.length - 5} more` : ''

@@ -76,11 +76,6 @@ export async function checkPayload(output: string, runnumber: number, tag: strin
   }
 }
 
-/** The payload files of (run, tag), type by type in the order given. */
-export async function findPayloads(output: string, runnumber: number, tag: string, types: readonly PayloadType[]): Promise<PayloadCheck[]> {
-  return Promise.all(types.map((type) => checkPayload(output, runnumber, tag, type)))
-}
-
 /** The payload types of (run, tag) for which genStatus wrote no file: what makes a run incomplete. */
 export async function absentPayloads(output: string, run: number, tag: string, types: readonly PayloadType[]): Promise<PayloadType[]> {
   const dir = runOutputDir(output, run, tag)
