@@ -37,22 +37,19 @@ export interface AskOptions {
   onAnswered?: (answered: number, total: number) => void
 }
 
-/** What the CDB said about a set of runs, merged over the calls that asked it. */
+/**
+ * What the CDB said about a set of runs, merged over the calls that asked it: the runs with a payload missing or
+ * outdated and, where the CDB was asked per run, which types; `calls` counts retries too.
+ */
 export interface CdbAnswer {
-  /** Runs with a payload missing or outdated. */
   keep: Set<number>
-  /** Of kept runs, which payload types are missing and which outdated, where the CDB was asked per run. */
   reasons: Map<number, Reasons>
   counts: PayloadCounts
-  /** filter-datasets calls made, retries included. */
   calls: number
   shards: number
 }
 
-/**
- * Splits runs into at least `jobs` shards (when there are that many runs) of at most `maxRuns` runs each,
- * as even as possible and in order, so every call takes about as long.
- */
+/** At least `jobs` shards (given that many runs) of at most `maxRuns` runs, even and in order: calls take as long. */
 export function splitShards<T>(items: readonly T[], jobs: number, maxRuns: number): T[][] {
   if (items.length === 0) return []
   const count = Math.min(items.length, Math.max(jobs, Math.ceil(items.length / maxRuns)))

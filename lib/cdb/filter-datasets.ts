@@ -17,12 +17,11 @@ export function emptyCounts(): PayloadCounts {
 }
 
 /** Adds `from` into `into`. */
-export function addCounts(into: PayloadCounts, from: PayloadCounts): PayloadCounts {
+export function addCounts(into: PayloadCounts, from: PayloadCounts): void {
   for (const type of PAYLOAD_TYPES) {
     into[type].missing += from[type].missing
     into[type].outdated += from[type].outdated
   }
-  return into
 }
 
 /** How a call went wrong: every kind but `aborted` may pass on a second try. */
@@ -38,10 +37,7 @@ export class FilterDatasetsError extends CaloprodError {
   }
 }
 
-/**
- * The filter-datasets binary to run: refuses one not configured, or not an executable file, with a message saying
- * how to give it (UsageError: exit 2, nothing asked).
- */
+/** The filter-datasets binary to run; one not configured or not executable is a UsageError (exit 2, nothing asked). */
 export async function checkFilterDatasets(bin: string | undefined): Promise<string> {
   const advice = 'set OFFLINE_MAIN (source the sPHENIX setup) or pass --bin-filter-datasets PATH'
   if (!bin) throw new UsageError(`no CaloCDB-FilterDatasets binary: OFFLINE_MAIN is not set; ${advice}`)
@@ -51,13 +47,12 @@ export async function checkFilterDatasets(bin: string | undefined): Promise<stri
   return bin
 }
 
-/** A call of `BIN IN.csv OUTDIR 1`. */
+/** A call of `BIN IN.csv OUTDIR 1`; `dir` is its own, empty, for IN.csv and the process csv it writes. */
 export interface FilterDatasetsCall {
   bin: string
   /** What the rule set needs asked per run; a binary that asks another number of payloads is refused. */
   payloadTypes: readonly PayloadType[]
   runs: readonly RunTag[]
-  /** A directory of its own, empty: IN.csv goes there and the tool writes its process csv there. */
   dir: string
   timeoutMs: number
   env: Env

@@ -5,8 +5,7 @@
 // a 4xx or a 500 and {"detail"}, and a view that raised with Django's HTML 500 page; either way nothing was written
 // (a create saves last, an attach is one transaction). A 502/503/504 is a proxy's: whether it got through is unknown.
 import { CaloprodError } from '../errors.js'
-import { HttpError } from './http-error.js'
-import type { HttpClient } from './http.js'
+import { HttpError, type HttpClient } from './http.js'
 import { parsePayloadIovs, type PayloadIov } from './payload-iovs.js'
 import { payloadIovsUrl } from './rest.js'
 
