@@ -33,8 +33,6 @@ export interface CdbDeps {
   maxShardRuns?: number
   tempRoot?: string
   signal?: AbortSignal
-  /** Longest one request of a rest ask may take. @default 30000 ms, or --timeout if shorter */
-  requestTimeoutMs?: number
   /** Told the runs the CDB answered so far of those asked (a terminal's progress line). */
   onAnswered?: (answered: number, total: number) => void
 }
@@ -66,7 +64,7 @@ export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promi
 }> {
   const { payloadTypes, globalTag, cdbTries: attempts } = choice
   const { retryBaseMs, signal, onAnswered } = deps
-  const timeoutMs = Math.min(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, choice.timeout * 1000)
+  const timeoutMs = Math.min(REQUEST_TIMEOUT_MS, choice.timeout * 1000)
   if (choice.cdb === 'filter-datasets') {
     const bin = await checkFilterDatasets(choice.binFilterDatasets)
     // The server filter-datasets itself asks: NOPAYLOADCLIENT_CONF's, which it reads too.

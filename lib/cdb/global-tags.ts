@@ -4,14 +4,8 @@
 import { CaloprodError } from '../errors.js'
 import type { HttpClient } from './http.js'
 
-interface GlobalTag {
-  name: string
-  /** `unlocked`, `locked` or `frozen`. */
-  status: string
-}
-
-/** The global tags of the server behind `http`. Throws HttpError when it cannot be asked, CaloprodError for another answer. */
-export async function readGlobalTags(http: HttpClient, apiUrl: string): Promise<GlobalTag[]> {
+/** The global tags' names of the server behind `http`. Throws HttpError when it cannot be asked, CaloprodError for another answer. */
+export async function readGlobalTags(http: HttpClient, apiUrl: string): Promise<string[]> {
   const { body } = await http.get(`${apiUrl}globalTags`, 'the list of global tags')
   let value: unknown
   try {
@@ -19,19 +13,19 @@ export async function readGlobalTags(http: HttpClient, apiUrl: string): Promise<
   } catch {
     // Said below.
   }
-  const isTag = (tag: unknown): tag is GlobalTag => typeof (tag as GlobalTag | null)?.name === 'string'
+  const isTag = (tag: unknown): tag is { name: string } => typeof (tag as { name?: unknown } | null)?.name === 'string'
   if (!Array.isArray(value) || !value.every(isTag)) {
     throw new CaloprodError(
       `nopayloaddb ${http.server}, the list of global tags: the answer is not a list of tags ("${body.slice(0, 80)}"); ` +
         'check that --cdb-url or NOPAYLOADCLIENT_CONF (base_url, api_res) name a nopayloaddb API root',
     )
   }
-  return value.map((tag) => ({ name: tag.name, status: String(tag.status) }))
+  return value.map((tag) => tag.name)
 }
 
 /** `a, b, c` for a message: the first twenty names and how many more. */
-export function tagNames(tags: readonly GlobalTag[]): string {
-  const names = tags.map((tag) => tag.name).sort()
+export function tagNames(tags: readonly string[]): string {
+  const names = [...tags].sort()
   if (names.length === 0) return 'none'
   return names.length > 20 ? `${names.slice(0, 20).join(', ')} and ${names.length - 20} more` : names.join(', ')
 }

@@ -72,7 +72,7 @@ async function probe(http: HttpClient, apiUrl: string, globalTag: string, conseq
   const tags = await readGlobalTags(http, apiUrl).catch((err: unknown) => {
     throw err instanceof CaloprodError ? new CaloprodError(`${REFUSED}: ${err.message}; ${consequence}`, 1, { cause: err }) : err
   })
-  if (!tags.some((tag) => tag.name === globalTag)) {
+  if (!tags.includes(globalTag)) {
     throw new CaloprodError(
       `${REFUSED}: nopayloaddb ${http.server} has no global tag "${globalTag}" (it has ${tagNames(tags)}), ` +
         `the one filter-datasets asks: ${consequence}; check that NOPAYLOADCLIENT_CONF names the production CDB`,

@@ -46,20 +46,13 @@ export function payloadIovsUrl(apiUrl: string, globalTag: string, run: number): 
 export async function askRest(runs: readonly RunTag[], options: RestAskOptions): Promise<CdbAnswer> {
   const answer: CdbAnswer = { keep: new Set(), reasons: new Map(), counts: emptyCounts(), calls: 0, shards: 0 }
   if (runs.length === 0) return answer
-  const { log } = options
+  const { log, jobs: maxInFlight, timeoutMs, attempts, retryBaseMs = 500 } = options
   const stopAll = new AbortController()
   const deadline = options.deadlineMs === undefined ? undefined : AbortSignal.timeout(options.deadlineMs)
   const signal = AbortSignal.any([stopAll.signal, ...(options.signal ? [options.signal] : []), ...(deadline ? [deadline] : [])])
   const pending = new Set(runs.map((run) => run.runnumber))
-  const http = new HttpClient({
-    server: options.apiUrl,
-    maxInFlight: options.jobs,
-    timeoutMs: options.timeoutMs,
-    attempts: options.attempts,
-    retryBaseMs: options.retryBaseMs ?? 500,
-    signal,
-    onRetry: (message) => log.info(message),
-  })
+  const onRetry = (message: string) => log.info(message)
+  const http = new HttpClient({ server: options.apiUrl, maxInFlight, timeoutMs, attempts, retryBaseMs, signal, onRetry })
   let failure: CaloprodError | undefined
   // The first failure stops the rest; theirs (aborted) say nothing more. So does the deadline's.
   const stop = (err: unknown, what: string) => {
@@ -70,7 +63,7 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
     stopAll.abort()
   }
   const tags = await readGlobalTags(http, options.apiUrl).catch((err: unknown) => void stop(err, 'the list of global tags'))
-  if (tags && !tags.some((tag) => tag.name === options.globalTag)) {
+  if (tags && !tags.includes(options.globalTag)) {
     throw new UsageError(
       `global tag "${options.globalTag}" (--global-tag): nopayloaddb ${http.server} has no such tag; ` +
         `it has ${tagNames(tags)}; nothing was written`,
