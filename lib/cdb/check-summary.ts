@@ -27,13 +27,11 @@ const isCount = (value: unknown): value is number => Number.isSafeInteger(value)
 
 /** Reads it; undefined when there is none yet (no check since this file was added). Throws InputError if malformed. */
 export async function readCheckSummary(path: string): Promise<CheckSummary | undefined> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new InputError(path, undefined, `cannot be read: ${(err as Error).message}`)
-  }
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined
+    throw new InputError(path, undefined, `cannot be read: ${err.message}`)
+  })
+  if (text === undefined) return undefined
   let value: Partial<CheckSummary>
   try {
     value = JSON.parse(text) as Partial<CheckSummary>

@@ -24,13 +24,10 @@ export function addCounts(into: PayloadCounts, from: PayloadCounts): void {
   }
 }
 
-/** How a call went wrong: every kind but `aborted` may pass on a second try. */
-type FailureKind = 'exit' | 'signal' | 'timeout' | 'output' | 'aborted'
-
-/** One filter-datasets call that did not give a usable answer; the message says what it did instead. */
+/** A filter-datasets call without a usable answer, saying what it did instead; all but `aborted` may pass on a retry. */
 export class FilterDatasetsError extends CaloprodError {
-  readonly kind: FailureKind
-  constructor(kind: FailureKind, message: string) {
+  readonly kind: 'exit' | 'signal' | 'timeout' | 'output' | 'aborted'
+  constructor(kind: FilterDatasetsError['kind'], message: string) {
     super(message, 1)
     this.name = 'FilterDatasetsError'
     this.kind = kind

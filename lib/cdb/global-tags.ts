@@ -2,17 +2,12 @@
 // (id, name, author, status, payload_lists_count, payload_iov_count, created, updated). nopayloadclient asks it before
 // every lookup (checkGtExists); caloprod asks it once, to tell a tag the server lacks from payloads it lacks.
 import { CaloprodError } from '../errors.js'
-import type { HttpClient } from './http.js'
+import { jsonOrUndefined, type HttpClient } from './http.js'
 
 /** The global tags' names of the server behind `http`. Throws HttpError when it cannot be asked, CaloprodError for another answer. */
 export async function readGlobalTags(http: HttpClient, apiUrl: string): Promise<string[]> {
   const { body } = await http.get(`${apiUrl}globalTags`, 'the list of global tags')
-  let value: unknown
-  try {
-    value = JSON.parse(body)
-  } catch {
-    // Said below.
-  }
+  const value = jsonOrUndefined(body)
   const isTag = (tag: unknown): tag is { name: string } => typeof (tag as { name?: unknown } | null)?.name === 'string'
   if (!Array.isArray(value) || !value.every(isTag)) {
     throw new CaloprodError(

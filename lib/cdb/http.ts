@@ -43,9 +43,8 @@ export interface HttpClientOptions {
   timeoutMs?: number
   /** Tries of a request that fails for a passing reason, the first included (a write: only when it was never sent). @default 4 */
   attempts?: number
-  /** First pause between tries, doubling, jittered. @default 500 ms */
+  /** First pause between tries (doubling, jittered), and the longest. @default 500 and 10000 ms */
   retryBaseMs?: number
-  /** @default 10000 ms */
   retryMaxMs?: number
   /** Sent as `Authorization: Bearer <token>`; never appears in a message or a log line. */
   token?: string
@@ -56,10 +55,7 @@ export interface HttpClientOptions {
 }
 
 /** A whole answer with a 2xx status. */
-interface HttpAnswer {
-  status: number
-  body: string
-}
+type HttpAnswer = { status: number; body: string }
 
 /** A URL without user and password, for messages. */
 export function redactUrl(url: string): string {
@@ -235,18 +231,22 @@ export class HttpClient {
   }
 }
 
+/** The value of a JSON text; undefined when it is not JSON. */
+export function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
 /** A short quote of an error body for a message: the `detail` of a JSON one, the title of an HTML page. */
 function describeBody(body: string, contentType: string | undefined): string {
   const text = body.trim()
   if (!text) return ''
-  if (contentType?.includes('json')) {
-    try {
-      const detail = (JSON.parse(text) as { detail?: unknown }).detail
-      if (typeof detail === 'string') return `: "${detail.slice(0, 200)}"`
-    } catch {
-      // Not JSON after all: quoted below.
-    }
-  }
+  // A body that is not JSON after all is quoted below.
+  const detail = contentType?.includes('json') && (jsonOrUndefined(text) as { detail?: unknown } | null)?.detail
+  if (typeof detail === 'string') return `: "${detail.slice(0, 200)}"`
   const title = htmlTitle(text, 120)
   if (title) return `: an HTML page${title}`
   if (text.startsWith('<')) return ': an HTML page'

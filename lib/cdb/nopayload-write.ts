@@ -5,7 +5,7 @@
 // a 4xx or a 500 and {"detail"}, and a view that raised with Django's HTML 500 page; either way nothing was written
 // (a create saves last, an attach is one transaction). A 502/503/504 is a proxy's: whether it got through is unknown.
 import { CaloprodError } from '../errors.js'
-import { HttpError, type HttpClient } from './http.js'
+import { HttpError, jsonOrUndefined, type HttpClient } from './http.js'
 import { parsePayloadIovs, type PayloadIov } from './payload-iovs.js'
 import { payloadIovsUrl } from './rest.js'
 
@@ -27,10 +27,8 @@ export function cdbRequestOver(client: HttpClient, apiUrl: string): CdbRequest {
 
 /** The JSON answer to `what` when `ok` accepts it; else one line saying what came, never a whole page. */
 function parse(text: string, what: string, expected: string, ok: (value: unknown) => boolean): unknown {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
+  const value = jsonOrUndefined(text)
+  if (value === undefined) {
     const came = /^\s*</.test(text) ? 'an HTML page' : `"${text.trim().slice(0, 60)}"`
     throw new CaloprodError(`the CDB answered ${what} with ${came}, not JSON`)
   }
@@ -54,15 +52,11 @@ export async function globalTagStatus(request: CdbRequest, globalTag: string): P
   return tag ? String(tag.status) : undefined
 }
 
-/** What a payload IOV is made of: sPHENIX inserts a run's map for [run, run+1), major 0 at both ends. */
-interface NewPayloadIov {
-  url: string
-  checksum: string
-  run: number
-}
-
-/** `POST piov`; returns the new payload IOV's id. The IOV is closed: an open end would cover every later run. */
-export async function createPayloadIov(request: CdbRequest, piov: NewPayloadIov): Promise<number> {
+/**
+ * `POST piov`; returns the new payload IOV's id. sPHENIX inserts a run's map for [run, run+1), major 0 at both ends:
+ * closed, as an open end would cover every later run.
+ */
+export async function createPayloadIov(request: CdbRequest, piov: { url: string; checksum: string; run: number }): Promise<number> {
   const iov = { major_iov: 0, minor_iov: piov.run, major_iov_end: 0, minor_iov_end: piov.run + 1 }
   const text = await request('POST', 'piov', { payload_url: piov.url, checksum: piov.checksum, ...iov })
   const created = parse(text, 'POST piov', 'the new payload IOV with its id', (v) => Number.isSafeInteger((v as { id?: unknown })?.id))

@@ -32,8 +32,8 @@ const REFUSED = 'CDB check refused, nothing was written'
 /**
  * Runs `ask` (a filter-datasets ask of `runs`) and returns its answer unless it cannot be trusted; throws CaloprodError
  * (one line naming the CDB) when the server cannot be asked or lacks the global tag, before or after, when it says
- * current a run filter-datasets called missing or outdated (it is asked about each, which gives their reasons), or (no server named) when every lookup of every run failed
- * with runs among them that the cache knew as current.
+ * current a run filter-datasets called missing or outdated (asking each gives their reasons), or (no server named)
+ * when every lookup of every run failed with runs among them that the cache knew as current.
  */
 export async function guardedAsk(
   runs: readonly RunTag[],

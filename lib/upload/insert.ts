@@ -12,13 +12,12 @@ import { appendUploads, type UploadRow } from './ledger.js'
 import { formatPlanLine, type PlanLine } from './plan.js'
 import { copyIntoStore } from './store.js'
 
-/** What carrying out a plan needs. */
+/** What carrying out a plan needs; `lists`: the tag's payload lists by type. */
 interface InsertContext {
   log: Log
   request: CdbRequest
   store: { writeDir: string }
   globalTag: string
-  /** The tag's payload lists by type. */
   lists: ReadonlyMap<string, string>
   ledgerPath: string
 }
@@ -86,13 +85,10 @@ async function insertOne(line: PlanLine, ctx: InsertContext): Promise<string | u
   }
   let piov = line.piov
   if (piov === undefined) await appendUploads(ledgerPath, [row])
-  let copied: boolean
-  try {
-    copied = (await copyIntoStore(ctx.store.writeDir, row.url, file.path, file.md5)) === 'copied'
-  } catch (err) {
-    if (piov === undefined) await record('failed', undefined, (err as Error).message)
-    throw new CaloprodError(say((err as Error).message), 1, { cause: err })
-  }
+  const stored = await copyIntoStore(ctx.store.writeDir, row.url, file.path, file.md5).catch(async (err: Error) => {
+    if (piov === undefined) await record('failed', undefined, err.message)
+    throw new CaloprodError(say(err.message), 1, { cause: err })
+  })
   if (piov === undefined) {
     try {
       piov = await createPayloadIov(ctx.request, { url: row.url, checksum: file.md5, run: line.runnumber })
@@ -100,7 +96,7 @@ async function insertOne(line: PlanLine, ctx: InsertContext): Promise<string | u
       if (!isRefusal(err)) throw unknown(err)
       await record('failed', undefined, err.message)
       // Nothing points at the file copied just now.
-      if (copied) await unlink(join(ctx.store.writeDir, row.url)).catch(() => {})
+      if (stored === 'copied') await unlink(join(ctx.store.writeDir, row.url)).catch(() => {})
       return refused(err)
     }
     await record('created', piov, `piov ${piov} made, to attach to ${list}`)

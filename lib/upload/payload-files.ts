@@ -56,10 +56,8 @@ export const md5File = async (path: string): Promise<string> => (await readPaylo
 export async function checkPayload(output: string, runnumber: number, tag: string, type: PayloadType): Promise<PayloadCheck> {
   const name = currentPayloadFile(type, tag, runnumber)
   const path = join(runOutputDir(output, runnumber, tag), name)
-  const problem = (reason: PayloadProblem['reason'], detail: string): PayloadCheck => ({
-    ok: false,
-    problem: { type, path, reason, detail },
-  })
+  const problem = (reason: PayloadProblem['reason'], detail: string): PayloadCheck =>
+    ({ ok: false, problem: { type, path, reason, detail } })
   try {
     const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined
