@@ -74,7 +74,6 @@ export function nextSettled(
 /** `counts` as `CEMC_meanTime 3 missing, 1 outdated; ...` for the types with any; undefined when none. */
 export function describeCounts(counts: PayloadCounts): string | undefined {
   const parts = PAYLOAD_TYPES.flatMap((type) => {
-    if (!counts[type]) return []
     const { missing, outdated } = counts[type]
     const words = [missing && `${missing} missing`, outdated && `${outdated} outdated`].filter(Boolean)
     return words.length ? [`${type} ${words.join(', ')}`] : []

@@ -16,7 +16,6 @@ export function emptyCounts(): PayloadCounts {
   return Object.fromEntries(PAYLOAD_TYPES.map((type) => [type, { missing: 0, outdated: 0 }])) as PayloadCounts
 }
 
-/** Adds `from` into `into`. */
 export function addCounts(into: PayloadCounts, from: PayloadCounts): void {
   for (const type of PAYLOAD_TYPES) {
     into[type].missing += from[type].missing

@@ -9,10 +9,9 @@ import type { Reasons } from '../files/process-list.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
 import { describeRuns, type CdbAnswer } from './ask.js'
-import { readGlobalTags, tagNames } from './global-tags.js'
 import type { HttpClient } from './http.js'
 import { parsePayloadIovs, runReasons } from './payload-iovs.js'
-import { payloadIovsUrl } from './rest.js'
+import { payloadIovsUrl, readGlobalTags, tagNames } from './rest.js'
 
 /** Runs asked that the settled cache found current for the same tag and payload types, and the cache's path. */
 export interface KnownCurrent {

@@ -4,8 +4,7 @@ import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
 import { throwIfInterrupted, type CdbAnswer } from './ask.js'
 import { emptyCounts } from './filter-datasets.js'
-import { readGlobalTags, tagNames } from './global-tags.js'
-import { HttpClient } from './http.js'
+import { HttpClient, jsonOrUndefined } from './http.js'
 import { parsePayloadIovs, runReasons } from './payload-iovs.js'
 
 interface RestAskOptions {
@@ -28,6 +27,31 @@ interface RestAskOptions {
   /** Stops every request (e.g. on SIGTERM); the ask then fails. */
   signal?: AbortSignal
   onAnswered?: (answered: number, total: number) => void
+}
+
+/**
+ * The names of the server's global tags: nopayloaddb's `GET globalTags` (cdb_rest's GlobalTagListSerializer: id, name,
+ * author, status, ...). nopayloadclient asks it before every lookup (checkGtExists); caloprod asks it once, to tell a
+ * tag the server lacks from payloads it lacks. Throws HttpError when it cannot be asked, CaloprodError for another answer.
+ */
+export async function readGlobalTags(http: HttpClient, apiUrl: string): Promise<string[]> {
+  const { body } = await http.get(`${apiUrl}globalTags`, 'the list of global tags')
+  const value = jsonOrUndefined(body)
+  const isTag = (tag: unknown): tag is { name: string } => typeof (tag as { name?: unknown } | null)?.name === 'string'
+  if (!Array.isArray(value) || !value.every(isTag)) {
+    throw new CaloprodError(
+      `nopayloaddb ${http.server}, the list of global tags: the answer is not a list of tags ("${body.slice(0, 80)}"); ` +
+        'check that --cdb-url or NOPAYLOADCLIENT_CONF (base_url, api_res) name a nopayloaddb API root',
+    )
+  }
+  return value.map((tag) => tag.name)
+}
+
+/** `a, b, c` for a message: the first twenty names and how many more. */
+export function tagNames(tags: readonly string[]): string {
+  const names = [...tags].sort()
+  if (names.length === 0) return 'none'
+  return names.length > 20 ? `${names.slice(0, 20).join(', ')} and ${names.length - 20} more` : names.join(', ')
 }
 
 /** The URL that asks nopayloaddb for every payload of `run` in `globalTag` (the path keeps its trailing slash). */

@@ -49,7 +49,6 @@ async function readPayload(path: string): Promise<{ md5: string; head: Buffer }>
   return { md5: hash.digest('hex'), head }
 }
 
-/** md5 of a file, hex. */
 export const md5File = async (path: string): Promise<string> => (await readPayload(path)).md5
 
 /** Finds and checks the payload file of one type of (run, tag). */
