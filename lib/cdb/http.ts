@@ -48,9 +48,8 @@ export interface HttpClientOptions {
   retryMaxMs?: number
   /** Sent as `Authorization: Bearer <token>`; never appears in a message or a log line. */
   token?: string
-  /** Stops every request in flight or waiting. */
+  /** Stops every request in flight or waiting; onRetry is told of each try that failed and will be repeated. */
   signal?: AbortSignal
-  /** Told of each try that failed and will be repeated. */
   onRetry?: (message: string) => void
 }
 
