@@ -1,7 +1,6 @@
-import type { Env } from './config/options.js'
 import { PAYLOAD_TYPES, type PayloadType } from './rules/calibrations.js'
 import { openCdb, type CdbChoice, type CdbDeps } from './cdb/backend.js'
-import { checkSummary, writeCheckSummary } from './cdb/check-summary.js'
+import { writeCheckSummary } from './cdb/check-summary.js'
 import { emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'
 import { coversPayloads, payloadTypesField, readSettled, stillSettled, writeSettled, type SettledRow } from './files/settled.js'
 import { layout } from './files/layout.js'
@@ -20,16 +19,8 @@ export interface CheckOptions extends Omit<CdbChoice, 'payloadTypes'> {
   rules: { name: string; payloadTypes: readonly PayloadType[] }
 }
 
-/** What the check stage gets besides its options; all but `env` are there for tests and benchmarks. */
-interface CheckDeps extends CdbDeps {
-  env: Env
-  now?: () => Date
-}
-
 /** A run to ask the CDB about, and why it is asked. */
-interface Question extends RunTag {
-  why: string
-}
+type Question = RunTag & { why: string }
 
 /**
  * Which runs of the run list to ask about: every run without a settled entry for its current tag that is at most
@@ -83,7 +74,6 @@ export function nextSettled(
 /** `counts` as `CEMC_meanTime 3 missing, 1 outdated; ...` for the types with any; undefined when none. */
 export function describeCounts(counts: PayloadCounts): string | undefined {
   const parts = PAYLOAD_TYPES.flatMap((type) => {
-    if (!counts[type]) return []
     const { missing, outdated } = counts[type]
     const words = [missing && `${missing} missing`, outdated && `${outdated} outdated`].filter(Boolean)
     return words.length ? [`${type} ${words.join(', ')}`] : []
@@ -92,10 +82,8 @@ export function describeCounts(counts: PayloadCounts): string | undefined {
 }
 
 export interface CheckResult {
-  /** The backend asked. */
   cdb: CheckOptions['cdb']
   runs: number
-  /** Runs asked about. */
   asked: number
   /** Runs whose settled entry answered for them. */
   cached: number
@@ -113,7 +101,7 @@ export interface CheckResult {
  * no process nor request, when every run is settled. Any failure of the CDB fails the stage before anything is
  * written. process.csv goes first, then the cache, each only if changed.
  */
-export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps): Promise<CheckResult> {
+export async function runCheck(options: CheckOptions, log: Log, deps: CdbDeps & { now?: () => Date }): Promise<CheckResult> {
   const cdb = await openCdb({ ...options, payloadTypes: options.rules.payloadTypes }, log, deps)
   const runListPath = layout.runListCsv(options.output, options.runType)
   const settledPath = layout.settledCsv(options.output, options.runType)
@@ -142,10 +130,7 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
   if (described) log.info(`payloads missing or outdated, by type (runs): ${described}`)
 
   const processChanged = await writeProcessList(layout.processCsv(options.output, options.runType), toProcess)
-  await writeCheckSummary(
-    layout.checkJson(options.output, options.runType),
-    checkSummary(runs.length, toProcess.length, counts, payloadTypes),
-  )
+  await writeCheckSummary(layout.checkJson(options.output, options.runType), runs.length, toProcess.length, counts, payloadTypes)
   // Unchanged when nothing was asked, even if a person reordered the file: the cache changes only by asking.
   const settled =
     questions.length > 0 && (await writeSettled(settledPath, nextSettled(settledRows, questions, answer.keep, now, payloadTypes)))
@@ -153,7 +138,7 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CheckDeps)
     cdb: cdb.name,
     runs: runs.length,
     asked: questions.length,
-    cached: runs.length - questions.length,
+    cached,
     toProcess: toProcess.length,
     counts,
     calls: answer.calls,

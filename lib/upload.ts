@@ -15,7 +15,7 @@ import { layout } from './files/layout.js'
 import type { Log } from './log.js'
 import { appendUploads, latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
 import { insertedRow, insertRun } from './upload/insert.js'
-import { findPayloads } from './upload/payload-files.js'
+import { checkPayload } from './upload/payload-files.js'
 import { cdbHolds, formatPlanLine, planRun, type PlanLine } from './upload/plan.js'
 import { checkStore } from './upload/store.js'
 
@@ -38,19 +38,13 @@ export function checkUploadOptions(options: Pick<UploadOptions, 'doCdbUpload' | 
 interface UploadContext {
   env: Env
   log: Log
-  /** The CDB's API (lib/cdb/http.ts through NOPAYLOADCLIENT_CONF). */
   request: CdbRequest
   /** The payload store (write_dir) and where it was configured, for messages. */
   store: { writeDir: string; source: string }
   /** The global tag the plan reads when none is given (the one check asks). */
   readTag: string
-  /** Payload types of the rule set (options.rules.payloadTypes). */
+  /** The rule set's payload types. */
   types: readonly PayloadType[]
-}
-
-interface UploadResult {
-  /** stdout: the plan, or the runs left incomplete and a summary (a failure throws, with the summary). */
-  lines: string[]
 }
 
 const now = () => new Date().toISOString()
@@ -84,13 +78,6 @@ async function settle(rows: readonly UploadRow[], request: CdbRequest, writeDir:
   return settled
 }
 
-/** The finished runs of the process list: their latest job exited 0. */
-async function finishedRuns(options: UploadOptions, env: Env): Promise<{ runnumber: number; tag: string }[]> {
-  const entries = await readProcessList(layout.processCsv(options.output, options.runType))
-  const { states } = await currentStates(options.output, entries, { env, timeout: options.timeout })
-  return states.filter((state) => state.state === 'done')
-}
-
 /**
  * The order of the inserts: runs below the tag's last IOV downwards, then the rest upwards. nopayloaddb moves the
  * IOV after an inserted one back to meet it; inserting downwards makes that IOV the run just inserted, where upwards
@@ -112,25 +99,22 @@ function withMine(rows: readonly PayloadIov[], at: number, mine: readonly Payloa
   return [...byType.values()]
 }
 
-function incompleteLine(runnumber: number, tag: string, lines: readonly PlanLine[]): string | undefined {
-  const absent = lines.filter((l) => l.problem === 'missing').map((l) => l.type)
-  if (absent.length === 0) return undefined
-  return `${runnumber} ${tag} incomplete: genStatus wrote no payload for ${absent.join(', ')}; the run stays in the process list`
-}
-
 /**
- * Plans (default) or carries out (`doCdbUpload`) the upload of every finished run's payloads. The plan writes
- * nothing. Acting needs `globalTag`; it stops at once, with one line, on what concerns every insert (the tag does
- * not exist or is locked, the store is missing or not writable, the CDB refuses the credentials, an answer that
- * never came) and goes on past a refusal of one payload, which then makes the stage fail.
+ * Plans (default) or carries out (`doCdbUpload`) the upload of every finished run's payloads (their latest job
+ * exited 0). The plan writes nothing. Acting needs `globalTag`; it stops at once, with one line, on what concerns
+ * every insert (the tag does not exist or is locked, the store is missing or not writable, the CDB refuses the
+ * credentials, an answer that never came) and goes on past a refusal of one payload, which then makes the stage fail.
+ * `lines` go to stdout: the plan, or the runs left incomplete and a summary (a failure throws, with the summary).
  */
-export async function runUpload(options: UploadOptions, ctx: UploadContext): Promise<UploadResult> {
+export async function runUpload(options: UploadOptions, ctx: UploadContext): Promise<{ lines: string[] }> {
   const { log, request } = ctx
   checkUploadOptions(options)
   const globalTag = options.globalTag ?? ctx.readTag
   const ledgerPath = layout.uploadsCsv(options.output)
   const ledger = await readUploads(ledgerPath)
-  const runs = await finishedRuns(options, ctx.env)
+  const entries = await readProcessList(layout.processCsv(options.output, options.runType))
+  const { states } = await currentStates(options.output, entries, { env: ctx.env, timeout: options.timeout })
+  const runs = states.filter((state) => state.state === 'done')
   if (options.doCdbUpload) await checkStore(ctx.store.writeDir, ctx.store.source)
   const settled = await settle(ledger.rows, request, options.doCdbUpload ? ctx.store.writeDir : undefined)
   const rows = [...ledger.rows, ...settled]
@@ -155,14 +139,15 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
   const failures: string[] = []
   const mine: PayloadIov[] = []
   for (const run of await insertionOrder(request, globalTag, runs)) {
-    const checks = await findPayloads(options.output, run.runnumber, run.tag, ctx.types)
+    const checks = await Promise.all(ctx.types.map((type) => checkPayload(options.output, run.runnumber, run.tag, type)))
     const around = [run.runnumber, run.runnumber - 1, run.runnumber + 1, LAST_RUN]
     const view = async (at: number) => withMine(await payloadIovs(request, globalTag, at), at, mine)
     const [cdb, before, after, last] = await Promise.all(around.map(view))
     const lines = planRun({ ...run, checks, cdb, before, after, last }, globalTag, lists, rows)
     plan.push(...lines)
-    const gap = incompleteLine(run.runnumber, run.tag, lines)
-    if (gap) incomplete.push(gap)
+    const absent = lines.filter((l) => l.problem === 'missing').map((l) => l.type)
+    const gap = `genStatus wrote no payload for ${absent.join(', ')}; the run stays in the process list`
+    if (absent.length) incomplete.push(`${run.runnumber} ${run.tag} incomplete: ${gap}`)
     if (options.doCdbUpload) failures.push(...(await insertRun(lines, { ...ctx, globalTag, lists, ledgerPath }, mine)))
     // The plan sees the inserts it plans, as the act sees those it made.
     else mine.push(...lines.filter((l) => l.action === 'insert').map(insertedRow))

@@ -37,22 +37,19 @@ export interface AskOptions {
   onAnswered?: (answered: number, total: number) => void
 }
 
-/** What the CDB said about a set of runs, merged over the calls that asked it. */
+/**
+ * What the CDB said about a set of runs, merged over the calls that asked it: the runs with a payload missing or
+ * outdated and, where the CDB was asked per run, which types; `calls` counts retries too.
+ */
 export interface CdbAnswer {
-  /** Runs with a payload missing or outdated. */
   keep: Set<number>
-  /** Of kept runs, which payload types are missing and which outdated, where the CDB was asked per run. */
   reasons: Map<number, Reasons>
   counts: PayloadCounts
-  /** filter-datasets calls made, retries included. */
   calls: number
   shards: number
 }
 
-/**
- * Splits runs into at least `jobs` shards (when there are that many runs) of at most `maxRuns` runs each,
- * as even as possible and in order, so every call takes about as long.
- */
+/** At least `jobs` shards (given that many runs) of at most `maxRuns` runs, even and in order: calls take as long. */
 export function splitShards<T>(items: readonly T[], jobs: number, maxRuns: number): T[][] {
   if (items.length === 0) return []
   const count = Math.min(items.length, Math.max(jobs, Math.ceil(items.length / maxRuns)))
@@ -81,47 +78,35 @@ export async function askCdb(runs: readonly RunTag[], options: AskOptions): Prom
   if (runs.length === 0) return answer
   const shards = splitShards(runs, options.jobs, options.maxShardRuns ?? 250)
   answer.shards = shards.length
-  const { log } = options
+  const { log, attempts } = options
   const stopAll = new AbortController()
-  const onOuterAbort = () => stopAll.abort()
-  options.signal?.addEventListener('abort', onOuterAbort, { once: true })
-  if (options.signal?.aborted) stopAll.abort()
+  const signal = options.signal ? AbortSignal.any([stopAll.signal, options.signal]) : stopAll.signal
   const work = await mkdtemp(join(options.tempRoot ?? tmpdir(), 'caloprod-check-'))
   let failure: CaloprodError | undefined
   const answeredBy = shards.map(() => 0)
-  const onShardAnswered = (index: number) => (count: number) => {
-    answeredBy[index] = count
-    options.onAnswered?.(answeredBy.reduce((a, b) => a + b, 0), runs.length)
-  }
-  const askShard = async (index: number) => {
-    const shard = shards[index]
+  const askShard = async (shard: RunTag[], index: number) => {
     const name = `shard ${index + 1} of ${shards.length}`
+    const onAnswered = options.onAnswered && ((count: number) => {
+      answeredBy[index] = count
+      options.onAnswered!(answeredBy.reduce((a, b) => a + b, 0), runs.length)
+    })
     const result = await withRetry(
       async (attempt) => {
         const dir = join(work, `shard-${index + 1}-try-${attempt}`)
         await mkdir(dir)
         answer.calls++
-        const onAnswered = options.onAnswered && onShardAnswered(index)
         onAnswered?.(0)
-        return runFilterDatasets({
-          bin: options.bin,
-          payloadTypes: options.payloadTypes,
-          runs: shard,
-          dir,
-          timeoutMs: options.timeoutMs,
-          env: options.env,
-          signal: stopAll.signal,
-          onAnswered,
-        })
+        const { bin, payloadTypes, timeoutMs, env } = options
+        return runFilterDatasets({ bin, payloadTypes, runs: shard, dir, timeoutMs, env, signal, onAnswered })
       },
       {
-        attempts: options.attempts,
+        attempts,
         baseMs: options.retryBaseMs ?? 2000,
         maxMs: 60000,
-        retryable: (err) => err instanceof FilterDatasetsError && err.kind !== 'aborted' && !stopAll.signal.aborted,
+        retryable: (err) => err instanceof FilterDatasetsError && err.kind !== 'aborted' && !signal.aborted,
         onRetry: (err, attempt, delay) =>
           log.info(
-            `${name} (${describeRuns(shard)}): try ${attempt} of ${options.attempts}: filter-datasets ${(err as Error).message}; ` +
+            `${name} (${describeRuns(shard)}): try ${attempt} of ${attempts}: filter-datasets ${(err as Error).message}; ` +
               `trying again in ${(delay / 1000).toFixed(1)} s`,
           ),
         sleep: options.sleep,
@@ -129,9 +114,9 @@ export async function askCdb(runs: readonly RunTag[], options: AskOptions): Prom
     ).catch((err: unknown) => {
       if (!(err instanceof FilterDatasetsError) || err.kind === 'aborted') throw err
       log.info(`${name} failed; its runs: ${shard.map((r) => r.runnumber).join(' ')}`)
-      const tries = options.attempts === 1 ? '' : ` (tried ${options.attempts} times)`
+      const tries = attempts === 1 ? '' : ` (tried ${attempts} times)`
       throw new CaloprodError(
-        `CDB check failed for ${describeRuns(shard)}: filter-datasets ${(err as Error).message}${tries}; ` +
+        `CDB check failed for ${describeRuns(shard)}: filter-datasets ${err.message}${tries}; ` +
           'nothing was written; check that the CDB is reachable and re-run the check stage',
         1,
         { cause: err },
@@ -143,28 +128,25 @@ export async function askCdb(runs: readonly RunTag[], options: AskOptions): Prom
     log.info(`${name} (${describeRuns(shard)}): ${result.keep.length} to process`)
   }
   // The first failure stops the shards in flight too (their filter-datasets are killed) and is the one reported.
-  const askOrStop = async (_shard: RunTag[], index: number) => {
-    try {
-      await askShard(index)
-    } catch (err) {
-      if (!failure) {
-        failure = err instanceof CaloprodError && !(err instanceof FilterDatasetsError)
-          ? err
-          : new CaloprodError(`CDB check stopped: ${(err as Error).message}; nothing was written`, 1, { cause: err })
-      }
+  const askOrStop = (shard: RunTag[], index: number) =>
+    askShard(shard, index).catch((err: unknown) => {
+      failure ??= err instanceof CaloprodError && !(err instanceof FilterDatasetsError)
+        ? err
+        : new CaloprodError(`CDB check stopped: ${(err as Error).message}; nothing was written`, 1, { cause: err })
       stopAll.abort()
-    }
-  }
+    })
   try {
-    await eachLimited(shards, options.jobs, askOrStop, stopAll.signal)
+    await eachLimited(shards, options.jobs, askOrStop, signal)
   } finally {
-    options.signal?.removeEventListener('abort', onOuterAbort)
     await rm(work, { recursive: true, force: true })
   }
-  if (options.signal?.aborted) {
-    const reason = options.signal.reason
-    throw reason instanceof CaloprodError ? reason : new CaloprodError('CDB check interrupted; nothing was written', 1)
-  }
+  throwIfInterrupted(options.signal)
   if (failure) throw failure
   return answer
+}
+
+/** Stopped from outside (e.g. SIGTERM): its reason if that is ours, else a line saying so. */
+export function throwIfInterrupted(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return
+  throw signal.reason instanceof CaloprodError ? signal.reason : new CaloprodError('CDB check interrupted; nothing was written', 1)
 }

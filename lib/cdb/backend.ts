@@ -22,7 +22,7 @@ export interface CdbChoice {
   binFilterDatasets: string | undefined
   cdbUrl: string | undefined
   globalTag: string
-  /** The payload types that must be current (the rule set's). */
+  /** The rule set's payload types, which must be current. */
   payloadTypes: readonly PayloadType[]
 }
 
@@ -33,19 +33,8 @@ export interface CdbDeps {
   maxShardRuns?: number
   tempRoot?: string
   signal?: AbortSignal
-  /** Longest one request of a rest ask may take. @default 30000 ms, or --timeout if shorter */
-  requestTimeoutMs?: number
   /** Told the runs the CDB answered so far of those asked (a terminal's progress line). */
   onAnswered?: (answered: number, total: number) => void
-}
-
-/** A CDB ready to be asked: everything it needs was found before any input is read. */
-interface Cdb {
-  name: CdbBackendName
-  /** What is asked, for the log: the binary, or the API root and global tag. */
-  target: string
-  /** `known`: runs the settled cache found current, which an outage would call outdated too. */
-  ask(runs: readonly RunTag[], known?: KnownCurrent): Promise<CdbAnswer>
 }
 
 /** Longest one HTTP request may take unless --timeout is shorter: a healthy nopayloaddb answers in milliseconds. */
@@ -65,42 +54,43 @@ export async function resolveApiUrl(cdbUrl: string | undefined, env: Env): Promi
 /**
  * Prepares the chosen backend: for filter-datasets, a checked binary, and the server it asks (NOPAYLOADCLIENT_CONF's,
  * else --cdb-url) if one is named, to tell an outage from outdated maps (outage.ts); for rest, the API root.
- * Fails here, before anything is read or asked, when either is missing or unusable.
+ * Fails here, before anything is read or asked, when either is missing or unusable. `target` says what is asked, for
+ * the log; `known` are the runs the settled cache found current, which an outage would call outdated too.
  */
-export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promise<Cdb> {
-  const { payloadTypes } = choice
+export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promise<{
+  name: CdbBackendName
+  target: string
+  ask(runs: readonly RunTag[], known?: KnownCurrent): Promise<CdbAnswer>
+}> {
+  const { payloadTypes, globalTag, cdbTries: attempts } = choice
+  const { retryBaseMs, signal, onAnswered } = deps
+  const timeoutMs = Math.min(REQUEST_TIMEOUT_MS, choice.timeout * 1000)
   if (choice.cdb === 'filter-datasets') {
     const bin = await checkFilterDatasets(choice.binFilterDatasets)
-    const jobs = choice.jobs ?? 4
     // The server filter-datasets itself asks: NOPAYLOADCLIENT_CONF's, which it reads too.
     const apiUrl = (await readNopayloadConfig(deps.env))?.apiUrl ?? choice.cdbUrl
-    const http = apiUrl && new HttpClient({
-      server: apiUrl, maxInFlight: 4, timeoutMs: Math.min(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, choice.timeout * 1000),
-      attempts: choice.cdbTries, retryBaseMs: deps.retryBaseMs, signal: deps.signal, onRetry: (message) => log.info(message),
-    })
-    const check = { server: http ? { apiUrl: apiUrl!, http } : undefined, globalTag: choice.globalTag, payloadTypes, log }
+    const onRetry = (message: string) => log.info(message)
+    const http = apiUrl && new HttpClient({ server: apiUrl, maxInFlight: 4, timeoutMs, attempts, retryBaseMs, signal, onRetry })
+    const check = { server: http ? { apiUrl: apiUrl!, http } : undefined, globalTag, payloadTypes, log }
     return {
       name: 'filter-datasets',
       target: http ? `${bin} (asking ${http.server} itself before and after)` : `${bin} (${NOPAYLOADCLIENT_CONF} not set)`,
       ask: (runs, known = { runs: new Set(), cache: '' }) =>
         guardedAsk(runs, known, check, () =>
           askCdb(runs, {
-            bin, payloadTypes, jobs, timeoutMs: choice.timeout * 1000, attempts: choice.cdbTries, env: deps.env, log,
-            retryBaseMs: deps.retryBaseMs, maxShardRuns: deps.maxShardRuns, tempRoot: deps.tempRoot, signal: deps.signal,
-            onAnswered: deps.onAnswered,
+            bin, payloadTypes, jobs: choice.jobs ?? 4, timeoutMs: choice.timeout * 1000, attempts, env: deps.env, log,
+            retryBaseMs, maxShardRuns: deps.maxShardRuns, tempRoot: deps.tempRoot, signal, onAnswered,
           })),
     }
   }
   const apiUrl = await resolveApiUrl(choice.cdbUrl, deps.env)
-  const jobs = choice.jobs ?? 16
   return {
     name: 'rest',
-    target: `${apiUrl} (global tag ${choice.globalTag})`,
+    target: `${apiUrl} (global tag ${globalTag})`,
     ask: (runs) =>
       askRest(runs, {
-        apiUrl, globalTag: choice.globalTag, payloadTypes, jobs, attempts: choice.cdbTries, log,
-        timeoutMs: Math.min(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, choice.timeout * 1000),
-        deadlineMs: choice.timeout * 1000, retryBaseMs: deps.retryBaseMs, signal: deps.signal, onAnswered: deps.onAnswered,
+        apiUrl, globalTag, payloadTypes, jobs: choice.jobs ?? 16, attempts, log, timeoutMs,
+        deadlineMs: choice.timeout * 1000, retryBaseMs, signal, onAnswered,
       }),
   }
 }

@@ -15,15 +15,11 @@ export interface CheckSummary {
   payload_types: Record<string, { missing: number; outdated: number }>
 }
 
-/** The summary of a check: the rule set's payload types, in its order. */
-export function checkSummary(runs: number, toProcess: number, counts: PayloadCounts, types: readonly PayloadType[]): CheckSummary {
+/** Writes the summary of a check (the rule set's payload types, in its order) atomically, two-space indented, if changed. */
+export function writeCheckSummary(path: string, runs: number, toProcess: number, counts: PayloadCounts, types: readonly PayloadType[]) {
   const payloadTypes: CheckSummary['payload_types'] = {}
   for (const type of types) payloadTypes[type] = { missing: counts[type]?.missing ?? 0, outdated: counts[type]?.outdated ?? 0 }
-  return { runs, to_process: toProcess, payload_types: payloadTypes }
-}
-
-/** Writes it atomically, two-space indented, only when it changed. */
-export function writeCheckSummary(path: string, summary: CheckSummary): Promise<boolean> {
+  const summary: CheckSummary = { runs, to_process: toProcess, payload_types: payloadTypes }
   return writeFileIfChanged(path, `${JSON.stringify(summary, null, 2)}\n`)
 }
 
@@ -31,13 +27,11 @@ const isCount = (value: unknown): value is number => Number.isSafeInteger(value)
 
 /** Reads it; undefined when there is none yet (no check since this file was added). Throws InputError if malformed. */
 export async function readCheckSummary(path: string): Promise<CheckSummary | undefined> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new InputError(path, undefined, `cannot be read: ${(err as Error).message}`)
-  }
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined
+    throw new InputError(path, undefined, `cannot be read: ${err.message}`)
+  })
+  if (text === undefined) return undefined
   let value: Partial<CheckSummary>
   try {
     value = JSON.parse(text) as Partial<CheckSummary>

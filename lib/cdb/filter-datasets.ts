@@ -16,39 +16,24 @@ export function emptyCounts(): PayloadCounts {
   return Object.fromEntries(PAYLOAD_TYPES.map((type) => [type, { missing: 0, outdated: 0 }])) as PayloadCounts
 }
 
-/** Adds `from` into `into`. */
-export function addCounts(into: PayloadCounts, from: PayloadCounts): PayloadCounts {
+export function addCounts(into: PayloadCounts, from: PayloadCounts): void {
   for (const type of PAYLOAD_TYPES) {
     into[type].missing += from[type].missing
     into[type].outdated += from[type].outdated
   }
-  return into
 }
 
-/** What one filter-datasets call said about its runs. */
-interface FilterDatasetsAnswer {
-  /** The runs with a payload missing or outdated (its process csv), sorted. */
-  keep: number[]
-  counts: PayloadCounts
-}
-
-/** How a call went wrong: every kind but `aborted` may pass on a second try. */
-type FailureKind = 'exit' | 'signal' | 'timeout' | 'output' | 'aborted'
-
-/** One filter-datasets call that did not give a usable answer; the message says what it did instead. */
+/** A filter-datasets call without a usable answer, saying what it did instead; all but `aborted` may pass on a retry. */
 export class FilterDatasetsError extends CaloprodError {
-  readonly kind: FailureKind
-  constructor(kind: FailureKind, message: string) {
+  readonly kind: 'exit' | 'signal' | 'timeout' | 'output' | 'aborted'
+  constructor(kind: FilterDatasetsError['kind'], message: string) {
     super(message, 1)
     this.name = 'FilterDatasetsError'
     this.kind = kind
   }
 }
 
-/**
- * The filter-datasets binary to run: refuses one not configured, or not an executable file, with a message saying
- * how to give it (UsageError: exit 2, nothing asked).
- */
+/** The filter-datasets binary to run; one not configured or not executable is a UsageError (exit 2, nothing asked). */
 export async function checkFilterDatasets(bin: string | undefined): Promise<string> {
   const advice = 'set OFFLINE_MAIN (source the sPHENIX setup) or pass --bin-filter-datasets PATH'
   if (!bin) throw new UsageError(`no CaloCDB-FilterDatasets binary: OFFLINE_MAIN is not set; ${advice}`)
@@ -58,13 +43,12 @@ export async function checkFilterDatasets(bin: string | undefined): Promise<stri
   return bin
 }
 
-/** A call of `BIN IN.csv OUTDIR 1`. */
+/** A call of `BIN IN.csv OUTDIR 1`; `dir` is its own, empty, for IN.csv and the process csv it writes. */
 export interface FilterDatasetsCall {
   bin: string
   /** What the rule set needs asked per run; a binary that asks another number of payloads is refused. */
   payloadTypes: readonly PayloadType[]
   runs: readonly RunTag[]
-  /** A directory of its own, empty: IN.csv goes there and the tool writes its process csv there. */
   dir: string
   timeoutMs: number
   env: Env
@@ -79,54 +63,6 @@ const OUTPUT = 'runs-process.csv'
 
 /** How long a killed tool gets to end before SIGKILL, and its pipes to drain after it ended. */
 const KILL_GRACE_MS = 2000
-
-interface Finished {
-  code: number | null
-  signal: NodeJS.Signals | null
-  stdout: string
-  stderr: string
-  timedOut: boolean
-  aborted: boolean
-}
-
-/**
- * Runs the tool in a process group of its own (so a timeout or an abort ends everything it started), collecting
- * its output. Resolves when it ended, whatever its exit; rejects only when it cannot be started.
- */
-async function execute(call: FilterDatasetsCall, args: string[]): Promise<Finished> {
-  const stdout: Buffer[] = []
-  let stderr = Buffer.alloc(0)
-  // Progress: whole `Run: ` lines only (one may arrive in two pieces).
-  let pending = ''
-  let answered = 0
-  const count = (chunk: Buffer) => {
-    const text = pending + chunk.toString('latin1')
-    const end = text.lastIndexOf('\n') + 1
-    for (const line of text.slice(0, end).split('\n')) if (line.startsWith('Run: ')) answered++
-    pending = text.slice(end)
-    call.onAnswered!(answered)
-  }
-  const run = await runInGroup(call.bin, args, {
-    cwd: call.dir,
-    env: call.env,
-    stdio: 'pipe',
-    onStdout: (chunk) => {
-      stdout.push(chunk)
-      if (call.onAnswered) count(chunk)
-    },
-    // Only the end of stderr goes into a message.
-    onStderr: (chunk) => {
-      stderr = Buffer.concat([stderr, chunk]).subarray(-4096)
-    },
-    signal: call.signal,
-    timeoutMs: call.timeoutMs,
-    graceMs: KILL_GRACE_MS,
-    reapOnExit: true,
-  }).catch((err: Error) => {
-    throw new FilterDatasetsError('exit', `cannot be started: ${err.message}`)
-  })
-  return { ...run, stdout: Buffer.concat(stdout).toString('utf8'), stderr: stderr.toString('utf8') }
-}
 
 /** The last line of stderr worth quoting. */
 function stderrTail(stderr: string): string {
@@ -166,12 +102,10 @@ export function parseStdout(
     )
   }
   for (const line of stdout.split('\n')) {
+    const [run, totalMatch, counter] = [RUN_LINE.exec(line), TOTAL_LINE.exec(line), COUNTER_LINE.exec(line)]
     if (LOOKUP_LINE.test(line)) {
       if (lookups >= 0) lookups++
-      continue
-    }
-    const run = RUN_LINE.exec(line)
-    if (run) {
+    } else if (run) {
       checkLookups()
       lookups = 0
       const expected = runs[next]
@@ -180,17 +114,11 @@ export function parseStdout(
         throw new FilterDatasetsError('output', `printed "${line}" where ${wanted} was expected`)
       }
       next++
-      continue
-    }
-    const totalMatch = TOTAL_LINE.exec(line)
-    if (totalMatch) {
+    } else if (totalMatch) {
       checkLookups()
       lookups = -1
       total = Number(totalMatch[1])
-      continue
-    }
-    const counter = COUNTER_LINE.exec(line)
-    if (counter) {
+    } else if (counter) {
       const [, state, type, count] = counter
       if ((PAYLOAD_TYPES as readonly string[]).includes(type)) counts[type as PayloadType][state as 'missing' | 'outdated'] += Number(count)
       else unknown.push(`${state} ${type}: ${count}`)
@@ -228,38 +156,50 @@ export function parseProcessCsv(text: string, runs: readonly RunTag[]): number[]
   return [...keep].sort((a, b) => a - b)
 }
 
-/** Checks that the counters agree with the process csv: each kept run counts at least one payload, at most all. */
-function checkConsistent(keep: readonly number[], counts: PayloadCounts, types: number): void {
-  let sum = 0
-  for (const type of PAYLOAD_TYPES) sum += counts[type].missing + counts[type].outdated
-  if (sum < keep.length || sum > keep.length * types) {
-    throw new FilterDatasetsError(
-      'output',
-      `its counters (${sum} payloads missing or outdated) do not fit the ${keep.length} runs of its ${OUTPUT}`,
-    )
-  }
-}
-
 /**
- * Runs `BIN IN.csv OUTDIR 1` (debug mode) once on `call.runs` (written to IN.csv as `runnumber,tag`) and reads its answer.
+ * Runs `BIN IN.csv OUTDIR 1` (debug mode) once on `call.runs` (written to IN.csv as `runnumber,tag`) in a process
+ * group of its own (so a timeout or an abort ends everything it started) and reads its answer.
  * Throws FilterDatasetsError for anything but a clean, complete answer: a non-zero exit, a signal, the timeout,
  * an abort, a missing or malformed process csv, or stdout that does not go through every run.
- * Returns the runs to process and the per-type counts; `unknown` holds counters of payload types caloprod does not know.
+ * Returns the runs to process (sorted) and the per-type counts; `unknown` holds counters of payload types caloprod does not know.
  */
-export async function runFilterDatasets(call: FilterDatasetsCall): Promise<FilterDatasetsAnswer & { unknown: string[] }> {
+export async function runFilterDatasets(call: FilterDatasetsCall): Promise<{ keep: number[]; counts: PayloadCounts; unknown: string[] }> {
   await writeFile(join(call.dir, INPUT), formatCsv(RUN_TAG_TABLE, call.runs))
+  const chunks: Buffer[] = []
+  let stderrEnd = Buffer.alloc(0)
+  // Progress: whole `Run: ` lines only (one may arrive in two pieces).
+  let pending = ''
+  let answered = 0
   // Debug mode (`1`) prints a line per lookup, which tells how many payload types the binary asks.
-  const run = await execute(call, [join(call.dir, INPUT), call.dir, '1'])
+  const run = await runInGroup(call.bin, [join(call.dir, INPUT), call.dir, '1'], {
+    cwd: call.dir, env: call.env, stdio: 'pipe', signal: call.signal, timeoutMs: call.timeoutMs, graceMs: KILL_GRACE_MS,
+    reapOnExit: true,
+    onStdout: (chunk) => {
+      chunks.push(chunk)
+      if (!call.onAnswered) return
+      const text = pending + chunk.toString('latin1')
+      const end = text.lastIndexOf('\n') + 1
+      answered += text.slice(0, end).split('\n').filter((line) => line.startsWith('Run: ')).length
+      pending = text.slice(end)
+      call.onAnswered(answered)
+    },
+    // Only the end of stderr goes into a message.
+    onStderr: (chunk) => void (stderrEnd = Buffer.concat([stderrEnd, chunk]).subarray(-4096)),
+  }).catch((err: Error) => {
+    throw new FilterDatasetsError('exit', `cannot be started: ${err.message}`)
+  })
+  const stdout = Buffer.concat(chunks).toString('utf8')
+  const lastWords = stderrTail(stderrEnd.toString('utf8'))
   if (run.aborted) throw new FilterDatasetsError('aborted', 'was stopped because another part of the check failed')
   if (run.timedOut) throw new FilterDatasetsError('timeout', `did not finish within ${call.timeoutMs / 1000} s (--timeout) and was killed`)
-  if (run.signal) throw new FilterDatasetsError('signal', `crashed (killed by ${run.signal})${stderrTail(run.stderr)}`)
-  if (run.code !== 0) throw new FilterDatasetsError('exit', `exited with code ${run.code}${stderrTail(run.stderr)}`)
+  if (run.signal) throw new FilterDatasetsError('signal', `crashed (killed by ${run.signal})${lastWords}`)
+  if (run.code !== 0) throw new FilterDatasetsError('exit', `exited with code ${run.code}${lastWords}`)
   let parsed: ReturnType<typeof parseStdout>
   try {
-    parsed = parseStdout(run.stdout, call.runs, call.payloadTypes)
+    parsed = parseStdout(stdout, call.runs, call.payloadTypes)
   } catch (err) {
     // The tool reports its own trouble (an unreadable input, an unwritable output) on stdout and exits 0.
-    const said = run.stdout.split('\n').find((line) => /^(ERROR|Error)\b/.test(line))
+    const said = stdout.split('\n').find((line) => /^(ERROR|Error)\b/.test(line))
     if (said && err instanceof FilterDatasetsError) {
       throw new FilterDatasetsError('output', `${err.message}; its stdout says "${said.slice(0, 300)}"`)
     }
@@ -267,10 +207,17 @@ export async function runFilterDatasets(call: FilterDatasetsCall): Promise<Filte
   }
   const { counts, unknown } = parsed
   const text = await readFile(join(call.dir, OUTPUT), 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw new FilterDatasetsError('output', `exited 0 but wrote no ${OUTPUT}${stderrTail(run.stderr)}`)
+    if (err.code === 'ENOENT') throw new FilterDatasetsError('output', `exited 0 but wrote no ${OUTPUT}${lastWords}`)
     throw err
   })
   const keep = parseProcessCsv(text, call.runs)
-  checkConsistent(keep, counts, call.payloadTypes.length)
+  // The counters must agree with the process csv: each kept run counts at least one payload, at most all.
+  const sum = PAYLOAD_TYPES.reduce((total, type) => total + counts[type].missing + counts[type].outdated, 0)
+  if (sum < keep.length || sum > keep.length * call.payloadTypes.length) {
+    throw new FilterDatasetsError(
+      'output',
+      `its counters (${sum} payloads missing or outdated) do not fit the ${keep.length} runs of its ${OUTPUT}`,
+    )
+  }
   return { keep, counts, unknown }
 }

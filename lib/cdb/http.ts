@@ -3,7 +3,36 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { withRetry } from '../retry.js'
-import { HttpError, type HttpFailure } from './http-error.js'
+import { CaloprodError } from '../errors.js'
+
+/** How a request failed; `retryable` says whether another try may help. */
+export type HttpFailure =
+  | 'refused' // nobody listens at the address (server down or restarting)
+  | 'dns' // the host name does not resolve
+  | 'unreachable' // no route, or the connection could not be made in time
+  | 'reset' // the connection broke before the answer began
+  | 'truncated' // the connection closed before the whole answer arrived
+  | 'timeout' // no whole answer within the timeout
+  | 'status' // an HTTP error status
+  | 'redirect' // a 3xx: the URL is not the API's (often a missing trailing slash)
+  | 'aborted' // stopped from outside (SIGTERM, another request failed)
+
+/** A request that failed: the message names the server, what was asked and what to do. */
+export class HttpError extends CaloprodError {
+  readonly failure: HttpFailure
+  readonly retryable: boolean
+  readonly status: number | undefined
+  /** What happened, without server or advice: `answered 503 Service Unavailable`. */
+  readonly reason: string
+  constructor(message: string, details: { failure: HttpFailure; retryable: boolean; reason: string; status?: number; cause?: unknown }) {
+    super(message, 1, { cause: details.cause })
+    this.name = 'HttpError'
+    this.failure = details.failure
+    this.retryable = details.retryable
+    this.status = details.status
+    this.reason = details.reason
+  }
+}
 
 export interface HttpClientOptions {
   /** The server's API root, named in every message (any user:password in it is left out). */
@@ -14,31 +43,18 @@ export interface HttpClientOptions {
   timeoutMs?: number
   /** Tries of a request that fails for a passing reason, the first included (a write: only when it was never sent). @default 4 */
   attempts?: number
-  /** First pause between tries, doubling, jittered. @default 500 ms */
+  /** First pause between tries (doubling, jittered), and the longest. @default 500 and 10000 ms */
   retryBaseMs?: number
-  /** @default 10000 ms */
   retryMaxMs?: number
   /** Sent as `Authorization: Bearer <token>`; never appears in a message or a log line. */
   token?: string
-  /** Stops every request in flight or waiting. */
+  /** Stops every request in flight or waiting; onRetry is told of each try that failed and will be repeated. */
   signal?: AbortSignal
-  /** Told of each try that failed and will be repeated. */
   onRetry?: (message: string) => void
-  sleep?: (ms: number) => Promise<void>
 }
 
 /** A whole answer with a 2xx status. */
-interface HttpAnswer {
-  status: number
-  body: string
-}
-
-interface HttpRequest {
-  /** What is being asked, for messages: `run 66500`, `the payload lists of newcdbtag`. */
-  what: string
-  /** Sent as JSON. */
-  json?: unknown
-}
+type HttpAnswer = { status: number; body: string }
 
 /** A URL without user and password, for messages. */
 export function redactUrl(url: string): string {
@@ -87,6 +103,11 @@ function failureOf(err: unknown): [HttpFailure, boolean, string] | undefined {
   return undefined
 }
 
+/** One try's failure; its `reason` is the bare cause, `request` adds server, tries and advice. */
+function fail(failure: HttpFailure, retryable: boolean, reason: string, status?: number, cause?: unknown): never {
+  throw new HttpError(reason, { failure, retryable, reason, status, cause })
+}
+
 /**
  * An HTTP client for one nopayloaddb: node:http over an agent of its own (connections kept alive and reused), at most
  * `maxInFlight` requests at once, a timeout per try, and retries with backoff on connection errors, timeouts, 429
@@ -117,14 +138,15 @@ export class HttpClient {
     return this.request('GET', url, { what })
   }
 
-  async request(method: string, url: string, request: HttpRequest): Promise<HttpAnswer> {
-    const attempts = this.options.attempts ?? 4
+  /** `what` is asked, for messages (`run 66500`); `json` is sent as JSON. */
+  async request(method: string, url: string, request: { what: string; json?: unknown }): Promise<HttpAnswer> {
+    const { attempts = 4, signal } = this.options
     let tries = 0
     try {
       return await withRetry(
-        async () => {
-          tries++
-          return this.once(method, url, request)
+        (attempt) => {
+          tries = attempt
+          return this.once(method, url, request.json)
         },
         {
           attempts,
@@ -132,14 +154,14 @@ export class HttpClient {
           maxMs: this.options.retryMaxMs ?? 10000,
           // A write is repeated only when it surely never reached the server: POST piov is not idempotent.
           retryable: (err) =>
-            err instanceof HttpError && err.retryable && !this.options.signal?.aborted && (method === 'GET' || UNSENT.has(err.failure)),
+            err instanceof HttpError && err.retryable && !signal?.aborted && (method === 'GET' || UNSENT.has(err.failure)),
           onRetry: (err, attempt, delay) =>
             this.options.onRetry?.(
               `${this.server} ${request.what}: try ${attempt} of ${attempts}: ${(err as HttpError).reason}; ` +
                 `trying again in ${(delay / 1000).toFixed(1)} s`,
             ),
           // Cut short by an abort: the next try then fails at once as aborted.
-          sleep: this.options.sleep ?? ((ms) => delay(ms, undefined, { signal: this.options.signal }).catch(() => {})),
+          sleep: (ms) => delay(ms, undefined, { signal }).catch(() => {}),
         },
       )
     } catch (err) {
@@ -150,27 +172,18 @@ export class HttpClient {
     }
   }
 
-  /** One try. Its HttpError's `reason` is the bare cause; `request` adds server, tries and advice. */
-  private async once(method: string, url: string, request: HttpRequest): Promise<HttpAnswer> {
+  private async once(method: string, url: string, json: unknown): Promise<HttpAnswer> {
     const timeoutMs = this.options.timeoutMs ?? 30000
-    // One controller and a plain timer per try, started when the try gets a connection, not while it waits for one.
-    const controller = new AbortController()
-    let timedOut = false
+    // A plain timer per try, started when the try gets a connection, not while it waits for one.
+    const timeout = new AbortController()
     let timer: NodeJS.Timeout | undefined
-    const onSocket = () => (timer = setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs))
     const outer = this.options.signal
-    const onOuterAbort = () => controller.abort()
-    if (outer?.aborted) controller.abort()
-    else outer?.addEventListener('abort', onOuterAbort, { once: true })
     const headers: Record<string, string> = { accept: 'application/json' }
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
-    if (request.json !== undefined) headers['content-type'] = 'application/json'
-    const fail = (failure: HttpFailure, retryable: boolean, reason: string, status?: number, cause?: unknown): never => {
-      throw new HttpError(reason, { failure, retryable, reason, status, cause })
-    }
+    if (json !== undefined) headers['content-type'] = 'application/json'
     const stopped = (err: unknown, during: 'answer' | 'body'): never => {
-      if (this.options.signal?.aborted) return fail('aborted', false, 'stopped', undefined, err)
-      if (timedOut) {
+      if (outer?.aborted) return fail('aborted', false, 'stopped', undefined, err)
+      if (timeout.signal.aborted) {
         return fail('timeout', true, `no ${during === 'answer' ? 'answer' : 'whole answer'} within ${timeoutMs / 1000} s`, undefined, err)
       }
       if (during === 'body') {
@@ -180,37 +193,10 @@ export class HttpClient {
       if (known) return fail(known[0], known[1], known[2], undefined, err)
       return fail('unreachable', true, `the request failed (${(err as Error).message})`, undefined, err)
     }
-    try {
-      this.requests++
-      const { response, body } = await this.send(method, url, headers, request.json, controller.signal, onSocket).catch(
-        (err: Error & { during?: 'answer' | 'body' }) => stopped(err, err.during ?? 'answer'),
-      )
-      const status = response.statusCode ?? 0
-      if (status >= 200 && status < 300) return { status, body }
-      const said = describeBody(body, response.headers['content-type'])
-      if (status >= 300 && status < 400) {
-        const location = response.headers.location ?? 'nowhere'
-        return fail('redirect', false, `answered ${status} (a redirect to ${location}) for ${redactUrl(url)}`, status)
-      }
-      if (status === 429) return fail('status', true, `answered 429 Too Many Requests${said}`, status)
-      if (status >= 500) return fail('status', true, `answered ${status} ${response.statusMessage || 'server error'}${said}`, status)
-      const hint =
-        status === 401 || status === 403
-          ? ' (access refused: check the token and the account\'s rights)'
-          : status === 404
-            ? ' (no such endpoint: check api_res)'
-            : ''
-      return fail('status', false, `answered ${status} ${response.statusMessage}${hint}${said}`, status)
-    } finally {
-      clearTimeout(timer)
-      outer?.removeEventListener('abort', onOuterAbort)
-    }
-  }
-
-  /** One request and its whole body; an error says whether it came before the answer or during its body. */
-  private send(method: string, url: string, headers: Record<string, string>, json: unknown, signal: AbortSignal, onSocket: () => void) {
-    return new Promise<{ response: IncomingMessage; body: string }>((resolve, reject) => {
+    this.requests++
+    const { response, body } = await new Promise<{ response: IncomingMessage; body: string }>((resolve, reject) => {
       const failed = (during: 'answer' | 'body') => (err: Error) => reject(Object.assign(err, { during }))
+      const signal = outer ? AbortSignal.any([outer, timeout.signal]) : timeout.signal
       const send = /^https:/i.test(url) ? httpsRequest : httpRequest
       const req = send(url, { method, headers, agent: this.agent, signal }, (response) => {
         const chunks: Buffer[] = []
@@ -219,10 +205,37 @@ export class HttpClient {
         response.on('error', failed('body'))
         response.on('close', () => response.complete || failed('body')(new Error('the connection closed')))
       })
-      req.once('socket', onSocket)
+      req.once('socket', () => (timer = setTimeout(() => timeout.abort(), timeoutMs)))
       req.on('error', failed('answer'))
       req.end(json === undefined ? undefined : JSON.stringify(json))
     })
+      .catch((err: Error & { during?: 'answer' | 'body' }) => stopped(err, err.during ?? 'answer'))
+      .finally(() => clearTimeout(timer))
+    const status = response.statusCode ?? 0
+    if (status >= 200 && status < 300) return { status, body }
+    const said = describeBody(body, response.headers['content-type'])
+    if (status >= 300 && status < 400) {
+      const location = response.headers.location ?? 'nowhere'
+      return fail('redirect', false, `answered ${status} (a redirect to ${location}) for ${redactUrl(url)}`, status)
+    }
+    if (status === 429) return fail('status', true, `answered 429 Too Many Requests${said}`, status)
+    if (status >= 500) return fail('status', true, `answered ${status} ${response.statusMessage || 'server error'}${said}`, status)
+    const hint =
+      status === 401 || status === 403
+        ? ' (access refused: check the token and the account\'s rights)'
+        : status === 404
+          ? ' (no such endpoint: check api_res)'
+          : ''
+    return fail('status', false, `answered ${status} ${response.statusMessage}${hint}${said}`, status)
+  }
+}
+
+/** The value of a JSON text; undefined when it is not JSON. */
+export function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
   }
 }
 
@@ -230,14 +243,9 @@ export class HttpClient {
 function describeBody(body: string, contentType: string | undefined): string {
   const text = body.trim()
   if (!text) return ''
-  if (contentType?.includes('json')) {
-    try {
-      const detail = (JSON.parse(text) as { detail?: unknown }).detail
-      if (typeof detail === 'string') return `: "${detail.slice(0, 200)}"`
-    } catch {
-      // Not JSON after all: quoted below.
-    }
-  }
+  // A body that is not JSON after all is quoted below.
+  const detail = contentType?.includes('json') && (jsonOrUndefined(text) as { detail?: unknown } | null)?.detail
+  if (typeof detail === 'string') return `: "${detail.slice(0, 200)}"`
   const title = htmlTitle(text, 120)
   if (title) return `: an HTML page${title}`
   if (text.startsWith('<')) return ': an HTML page'

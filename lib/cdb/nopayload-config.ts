@@ -15,10 +15,6 @@ export const NOPAYLOADCLIENT_CONF = 'NOPAYLOADCLIENT_CONF'
 interface NopayloadConfig {
   /** The file it was read from. */
   file: string
-  /** Host and port, e.g. `localhost:8000` (nopayloadclient puts `http://` in front). */
-  baseUrl: string
-  /** The API's path, e.g. `/api/cdb_rest/`. */
-  apiRes: string
   /** `http://<base_url><api_res>`, always ending with `/`: what every endpoint's path is appended to. */
   apiUrl: string
   /** Where insertPayload copies payload files to (the payload store). */
@@ -50,8 +46,17 @@ export function apiUrlOf(baseUrl: string, apiRes: string): string {
   return url.href
 }
 
-/** Parses a configuration file's text; `file` names it in errors. Throws NopayloadConfigError. */
-function parseNopayloadConfig(file: string, text: string): NopayloadConfig {
+/**
+ * Reads the file named by NOPAYLOADCLIENT_CONF in `env`; undefined when the variable is unset or empty (the caller
+ * decides whether that is an error). Throws NopayloadConfigError for a file that cannot be read or used.
+ */
+export async function readNopayloadConfig(env: Env): Promise<NopayloadConfig | undefined> {
+  const file = env[NOPAYLOADCLIENT_CONF]
+  if (!file) return undefined
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'a directory, not a file' : err.message
+    throw new NopayloadConfigError(file, `cannot read it (${why})`)
+  })
   let keys: Record<string, unknown>
   try {
     keys = JSON.parse(text.replace(/^\uFEFF/, '')) as Record<string, unknown>
@@ -80,23 +85,5 @@ function parseNopayloadConfig(file: string, text: string): NopayloadConfig {
     const why = message === USER_INFO ? `key "base_url" ${USER_INFO}` : `keys "base_url" and "api_res" do not make a URL (${message})`
     throw new NopayloadConfigError(file, why)
   }
-  return { file, baseUrl, apiRes, apiUrl, writeDir: stringKey('write_dir') }
-}
-
-/**
- * Reads the file named by NOPAYLOADCLIENT_CONF in `env`; undefined when the variable is unset or empty (the caller
- * decides whether that is an error). Throws NopayloadConfigError for a file that cannot be read or used.
- */
-export async function readNopayloadConfig(env: Env): Promise<NopayloadConfig | undefined> {
-  const file = env[NOPAYLOADCLIENT_CONF]
-  if (!file) return undefined
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory, not a file' : (err as Error).message
-    throw new NopayloadConfigError(file, `cannot read it (${why})`)
-  }
-  return parseNopayloadConfig(file, text)
+  return { file, apiUrl, writeDir: stringKey('write_dir') }
 }

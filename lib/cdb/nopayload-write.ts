@@ -5,43 +5,30 @@
 // a 4xx or a 500 and {"detail"}, and a view that raised with Django's HTML 500 page; either way nothing was written
 // (a create saves last, an attach is one transaction). A 502/503/504 is a proxy's: whether it got through is unknown.
 import { CaloprodError } from '../errors.js'
-import { HttpError } from './http-error.js'
-import type { HttpClient } from './http.js'
+import { HttpError, jsonOrUndefined, type HttpClient } from './http.js'
 import { parsePayloadIovs, type PayloadIov } from './payload-iovs.js'
+import { payloadIovsUrl } from './rest.js'
 
 /** A request to the CDB's API, `path` relative to `<base_url><api_res>`; resolves to the body of a 2xx answer. */
 export type CdbRequest = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => Promise<string>
 
-/** nopayloaddb refused a request (nothing was written); the message names the server, the request and its words. */
-export class CdbRefusal extends CaloprodError {
-  readonly status: number
-  constructor(message: string, status: number) {
-    super(message)
-    this.name = 'CdbRefusal'
-    this.status = status
-  }
+/**
+ * Whether nopayloaddb refused a request (a 4xx or 500: nothing was written); the HttpError's message names the
+ * server, the request and its words.
+ */
+export function isRefusal(err: unknown): err is HttpError & { status: number } {
+  return err instanceof HttpError && err.failure === 'status' && err.status !== undefined && err.status <= 500
 }
 
 /** The CDB's API over the shared HTTP client (lib/cdb/http.ts: keep-alive, timeouts, the bearer token; writes are never repeated). */
 export function cdbRequestOver(client: HttpClient, apiUrl: string): CdbRequest {
-  return async (method, path, body) => {
-    try {
-      return (await client.request(method, `${apiUrl}${path}`, { what: `${method} ${path}`, json: body })).body
-    } catch (err) {
-      if (err instanceof HttpError && err.failure === 'status' && err.status !== undefined && err.status <= 500) {
-        throw new CdbRefusal(err.message, err.status)
-      }
-      throw err
-    }
-  }
+  return async (method, path, body) => (await client.request(method, `${apiUrl}${path}`, { what: `${method} ${path}`, json: body })).body
 }
 
 /** The JSON answer to `what` when `ok` accepts it; else one line saying what came, never a whole page. */
 function parse(text: string, what: string, expected: string, ok: (value: unknown) => boolean): unknown {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
+  const value = jsonOrUndefined(text)
+  if (value === undefined) {
     const came = /^\s*</.test(text) ? 'an HTML page' : `"${text.trim().slice(0, 60)}"`
     throw new CaloprodError(`the CDB answered ${what} with ${came}, not JSON`)
   }
@@ -65,15 +52,11 @@ export async function globalTagStatus(request: CdbRequest, globalTag: string): P
   return tag ? String(tag.status) : undefined
 }
 
-/** What a payload IOV is made of: sPHENIX inserts a run's map for [run, run+1), major 0 at both ends. */
-interface NewPayloadIov {
-  url: string
-  checksum: string
-  run: number
-}
-
-/** `POST piov`; returns the new payload IOV's id. The IOV is closed: an open end would cover every later run. */
-export async function createPayloadIov(request: CdbRequest, piov: NewPayloadIov): Promise<number> {
+/**
+ * `POST piov`; returns the new payload IOV's id. sPHENIX inserts a run's map for [run, run+1), major 0 at both ends:
+ * closed, as an open end would cover every later run.
+ */
+export async function createPayloadIov(request: CdbRequest, piov: { url: string; checksum: string; run: number }): Promise<number> {
   const iov = { major_iov: 0, minor_iov: piov.run, major_iov_end: 0, minor_iov_end: piov.run + 1 }
   const text = await request('POST', 'piov', { payload_url: piov.url, checksum: piov.checksum, ...iov })
   const created = parse(text, 'POST piov', 'the new payload IOV with its id', (v) => Number.isSafeInteger((v as { id?: unknown })?.id))
@@ -102,7 +85,7 @@ export async function findDetachedPayloadIov(request: CdbRequest, url: string, r
 
 /** `GET payloadiovs/`: the payload of each type the CDB returns for the run (`[]` for an unknown tag). */
 export async function payloadIovs(request: CdbRequest, globalTag: string, run: number): Promise<PayloadIov[]> {
-  const body = await request('GET', `payloadiovs/?gtName=${encodeURIComponent(globalTag)}&majorIOV=0&minorIOV=${run}`)
+  const body = await request('GET', payloadIovsUrl('', globalTag, run))
   try {
     return parsePayloadIovs(body, run)
   } catch (err) {

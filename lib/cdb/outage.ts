@@ -9,10 +9,9 @@ import type { Reasons } from '../files/process-list.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
 import { describeRuns, type CdbAnswer } from './ask.js'
-import { readGlobalTags, tagNames } from './global-tags.js'
 import type { HttpClient } from './http.js'
 import { parsePayloadIovs, runReasons } from './payload-iovs.js'
-import { payloadIovsUrl } from './rest.js'
+import { payloadIovsUrl, readGlobalTags, tagNames } from './rest.js'
 
 /** Runs asked that the settled cache found current for the same tag and payload types, and the cache's path. */
 export interface KnownCurrent {
@@ -32,8 +31,8 @@ const REFUSED = 'CDB check refused, nothing was written'
 /**
  * Runs `ask` (a filter-datasets ask of `runs`) and returns its answer unless it cannot be trusted; throws CaloprodError
  * (one line naming the CDB) when the server cannot be asked or lacks the global tag, before or after, when it says
- * current a run filter-datasets called missing or outdated (it is asked about each, which gives their reasons), or (no server named) when every lookup of every run failed
- * with runs among them that the cache knew as current.
+ * current a run filter-datasets called missing or outdated (asking each gives their reasons), or (no server named)
+ * when every lookup of every run failed with runs among them that the cache knew as current.
  */
 export async function guardedAsk(
   runs: readonly RunTag[],
@@ -72,7 +71,7 @@ async function probe(http: HttpClient, apiUrl: string, globalTag: string, conseq
   const tags = await readGlobalTags(http, apiUrl).catch((err: unknown) => {
     throw err instanceof CaloprodError ? new CaloprodError(`${REFUSED}: ${err.message}; ${consequence}`, 1, { cause: err }) : err
   })
-  if (!tags.some((tag) => tag.name === globalTag)) {
+  if (!tags.includes(globalTag)) {
     throw new CaloprodError(
       `${REFUSED}: nopayloaddb ${http.server} has no global tag "${globalTag}" (it has ${tagNames(tags)}), ` +
         `the one filter-datasets asks: ${consequence}; check that NOPAYLOADCLIENT_CONF names the production CDB`,

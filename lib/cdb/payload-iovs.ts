@@ -2,12 +2,13 @@ import { currentPayloadFile, type PayloadState, type PayloadType } from '../rule
 import type { RunTag } from '../files/run-list.js'
 import { htmlTitle } from './http.js'
 
-/** One row of nopayloaddb's payloadiovs answer: the IOV of one payload type with the latest start at or before the run. */
+/**
+ * One row of nopayloaddb's payloadiovs answer: the IOV of one payload type with the latest start at or before the
+ * run. `url` is relative to the payload store; `checksum` is the md5 the inserter gave, if any.
+ */
 export interface PayloadIov {
   type: string
-  /** Relative to the payload store: `<type>/<md5[0:2]>/<md5[2:4]>/<md5>_<name>` when nopayloadclient inserted it. */
   url: string
-  /** The payload file's md5, as the inserter gave it (null when it gave none). */
   checksum: string | null
   /** Plain numbers: the open end, 2^63-1, reads as 2^63, larger than any run, and that is all it is compared for. */
   majorIov: number
@@ -34,11 +35,10 @@ function parseRow(row: unknown, index: number): PayloadIov {
   const where = `row ${index + 1}`
   if (!Array.isArray(row)) throw new Error(`${where} is ${describe(row)}, not a row of ${COLUMNS.length - 1} or ${COLUMNS.length} columns`)
   if (row.length !== 8 && row.length !== 9) throw new Error(`${where} has ${row.length} columns, expected 8 or 9 (${COLUMNS.join(', ')})`)
-  const get = (column: (typeof COLUMNS)[number]): unknown => row[COLUMNS.indexOf(column)]
-  const type = get('payload_type')
+  const type: unknown = row[0]
   if (typeof type !== 'string' || type === '') throw new Error(`${where}: payload_type is ${describe(type)}, not a name`)
   const check = <T>(column: (typeof COLUMNS)[number], ok: (value: unknown) => boolean, what: string): T => {
-    const value = get(column)
+    const value: unknown = row[COLUMNS.indexOf(column)]
     if (!ok(value)) throw new Error(`${where} (${type}): ${column} is ${describe(value)}, not ${what}`)
     return value as T
   }
@@ -55,10 +55,7 @@ function parseRow(row: unknown, index: number): PayloadIov {
   }
 }
 
-/**
- * Parses a payloadiovs answer for `run` (majorIOV 0): a JSON list of rows, at most one per payload type, none
- * starting after the run. Throws Error saying what was wrong.
- */
+/** A payloadiovs answer for `run` (majorIOV 0): a JSON list of at most one row per type, none starting after the run. */
 export function parsePayloadIovs(body: string, run: number): PayloadIov[] {
   let value: unknown
   try {
@@ -94,7 +91,6 @@ export function iovEnded(row: PayloadIov, run: number): boolean {
 /**
  * Each payload type's state for (run, tag) by filter-datasets's rules: missing without a row or when its IOV has
  * ended; outdated when its URL does not end with the name a payload built for (run, tag) has; current otherwise.
- * Rows of types not asked about are ignored.
  */
 export function judgeRun(
   rows: readonly PayloadIov[],

@@ -2,24 +2,22 @@ import type { PayloadType } from '../rules/calibrations.js'
 import { CaloprodError, UsageError } from '../errors.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
-import type { CdbAnswer } from './ask.js'
+import { throwIfInterrupted, type CdbAnswer } from './ask.js'
 import { emptyCounts } from './filter-datasets.js'
-import { readGlobalTags, tagNames } from './global-tags.js'
-import { HttpClient } from './http.js'
+import { HttpClient, jsonOrUndefined } from './http.js'
 import { parsePayloadIovs, runReasons } from './payload-iovs.js'
 
 interface RestAskOptions {
   /** The API root, e.g. `http://localhost:8000/api/cdb_rest/` (ending with `/`). */
   apiUrl: string
-  /** The CDB global tag, `newcdbtag` for sPHENIX's maps. */
+  /** `newcdbtag` for sPHENIX's maps. */
   globalTag: string
-  /** The payload types that must be current (the rule set's). */
   payloadTypes: readonly PayloadType[]
   /** Requests in flight at once. */
   jobs: number
   /** Longest one try of a request may take, in ms. */
   timeoutMs: number
-  /** Tries of a request that fails for a passing reason, the first included. */
+  /** Tries of a request, the first included. */
   attempts: number
   log: Log
   /** @default 500 */
@@ -28,8 +26,32 @@ interface RestAskOptions {
   deadlineMs?: number
   /** Stops every request (e.g. on SIGTERM); the ask then fails. */
   signal?: AbortSignal
-  /** Told the runs answered so far of those asked (a terminal's progress line). */
   onAnswered?: (answered: number, total: number) => void
+}
+
+/**
+ * The names of the server's global tags: nopayloaddb's `GET globalTags` (cdb_rest's GlobalTagListSerializer: id, name,
+ * author, status, ...). nopayloadclient asks it before every lookup (checkGtExists); caloprod asks it once, to tell a
+ * tag the server lacks from payloads it lacks. Throws HttpError when it cannot be asked, CaloprodError for another answer.
+ */
+export async function readGlobalTags(http: HttpClient, apiUrl: string): Promise<string[]> {
+  const { body } = await http.get(`${apiUrl}globalTags`, 'the list of global tags')
+  const value = jsonOrUndefined(body)
+  const isTag = (tag: unknown): tag is { name: string } => typeof (tag as { name?: unknown } | null)?.name === 'string'
+  if (!Array.isArray(value) || !value.every(isTag)) {
+    throw new CaloprodError(
+      `nopayloaddb ${http.server}, the list of global tags: the answer is not a list of tags ("${body.slice(0, 80)}"); ` +
+        'check that --cdb-url or NOPAYLOADCLIENT_CONF (base_url, api_res) name a nopayloaddb API root',
+    )
+  }
+  return value.map((tag) => tag.name)
+}
+
+/** `a, b, c` for a message: the first twenty names and how many more. */
+export function tagNames(tags: readonly string[]): string {
+  const names = [...tags].sort()
+  if (names.length === 0) return 'none'
+  return names.length > 20 ? `${names.slice(0, 20).join(', ')} and ${names.length - 20} more` : names.join(', ')
 }
 
 /** The URL that asks nopayloaddb for every payload of `run` in `globalTag` (the path keeps its trailing slash). */
@@ -48,20 +70,13 @@ export function payloadIovsUrl(apiUrl: string, globalTag: string, run: number): 
 export async function askRest(runs: readonly RunTag[], options: RestAskOptions): Promise<CdbAnswer> {
   const answer: CdbAnswer = { keep: new Set(), reasons: new Map(), counts: emptyCounts(), calls: 0, shards: 0 }
   if (runs.length === 0) return answer
-  const { log } = options
+  const { log, jobs: maxInFlight, timeoutMs, attempts, retryBaseMs = 500 } = options
   const stopAll = new AbortController()
   const deadline = options.deadlineMs === undefined ? undefined : AbortSignal.timeout(options.deadlineMs)
   const signal = AbortSignal.any([stopAll.signal, ...(options.signal ? [options.signal] : []), ...(deadline ? [deadline] : [])])
   const pending = new Set(runs.map((run) => run.runnumber))
-  const http = new HttpClient({
-    server: options.apiUrl,
-    maxInFlight: options.jobs,
-    timeoutMs: options.timeoutMs,
-    attempts: options.attempts,
-    retryBaseMs: options.retryBaseMs ?? 500,
-    signal,
-    onRetry: (message) => log.info(message),
-  })
+  const onRetry = (message: string) => log.info(message)
+  const http = new HttpClient({ server: options.apiUrl, maxInFlight, timeoutMs, attempts, retryBaseMs, signal, onRetry })
   let failure: CaloprodError | undefined
   // The first failure stops the rest; theirs (aborted) say nothing more. So does the deadline's.
   const stop = (err: unknown, what: string) => {
@@ -72,7 +87,7 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
     stopAll.abort()
   }
   const tags = await readGlobalTags(http, options.apiUrl).catch((err: unknown) => void stop(err, 'the list of global tags'))
-  if (tags && !tags.some((tag) => tag.name === options.globalTag)) {
+  if (tags && !tags.includes(options.globalTag)) {
     throw new UsageError(
       `global tag "${options.globalTag}" (--global-tag): nopayloaddb ${http.server} has no such tag; ` +
         `it has ${tagNames(tags)}; nothing was written`,
@@ -106,10 +121,7 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
   }
   if (tags) await Promise.all(runs.map((run) => askRun(run).catch((err: unknown) => stop(err, `run ${run.runnumber}`))))
   answer.calls = http.requests
-  if (options.signal?.aborted) {
-    const reason = options.signal.reason
-    throw reason instanceof CaloprodError ? reason : new CaloprodError('CDB check interrupted; nothing was written', 1)
-  }
+  throwIfInterrupted(options.signal)
   if (!failure && deadline?.aborted) {
     const left = [...pending].sort((a, b) => a - b)
     const more = left.length > 5 ? ` and ${left.length - 5} more` : ''

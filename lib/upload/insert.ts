@@ -4,7 +4,7 @@
 // write whose answer never arrived is asked of the CDB by the next run (lib/upload.ts, settle) before writing again.
 import { unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { attachPayloadIov, CdbRefusal, createPayloadIov, type CdbRequest } from '../cdb/nopayload-write.js'
+import { attachPayloadIov, createPayloadIov, isRefusal, type CdbRequest } from '../cdb/nopayload-write.js'
 import type { PayloadIov } from '../cdb/payload-iovs.js'
 import { CaloprodError } from '../errors.js'
 import type { Log } from '../log.js'
@@ -12,13 +12,12 @@ import { appendUploads, type UploadRow } from './ledger.js'
 import { formatPlanLine, type PlanLine } from './plan.js'
 import { copyIntoStore } from './store.js'
 
-/** What carrying out a plan needs. */
+/** What carrying out a plan needs; `lists`: the tag's payload lists by type. */
 interface InsertContext {
   log: Log
   request: CdbRequest
   store: { writeDir: string }
   globalTag: string
-  /** The tag's payload lists by type. */
   lists: ReadonlyMap<string, string>
   ledgerPath: string
 }
@@ -76,7 +75,7 @@ async function insertOne(line: PlanLine, ctx: InsertContext): Promise<string | u
   const say = (text: string) => `${line.runnumber} ${line.tag} ${line.type}: ${text}`
   const unknown = (err: unknown) =>
     new CaloprodError(say(`${(err as Error).message}; the next run asks the CDB what came of it before writing again`), 1, { cause: err })
-  const refused = (err: CdbRefusal): string => {
+  const refused = (err: Error & { status: number }): string => {
     ctx.log.warn(say(err.message))
     if (err.status === 401 || err.status === 403) {
       const advice = 'set CALOPROD_CDB_TOKEN to a token the CDB accepts for writes (nothing more was uploaded)'
@@ -86,21 +85,18 @@ async function insertOne(line: PlanLine, ctx: InsertContext): Promise<string | u
   }
   let piov = line.piov
   if (piov === undefined) await appendUploads(ledgerPath, [row])
-  let copied: boolean
-  try {
-    copied = (await copyIntoStore(ctx.store.writeDir, row.url, file.path, file.md5)) === 'copied'
-  } catch (err) {
-    if (piov === undefined) await record('failed', undefined, (err as Error).message)
-    throw new CaloprodError(say((err as Error).message), 1, { cause: err })
-  }
+  const stored = await copyIntoStore(ctx.store.writeDir, row.url, file.path, file.md5).catch(async (err: Error) => {
+    if (piov === undefined) await record('failed', undefined, err.message)
+    throw new CaloprodError(say(err.message), 1, { cause: err })
+  })
   if (piov === undefined) {
     try {
       piov = await createPayloadIov(ctx.request, { url: row.url, checksum: file.md5, run: line.runnumber })
     } catch (err) {
-      if (!(err instanceof CdbRefusal)) throw unknown(err)
+      if (!isRefusal(err)) throw unknown(err)
       await record('failed', undefined, err.message)
       // Nothing points at the file copied just now.
-      if (copied) await unlink(join(ctx.store.writeDir, row.url)).catch(() => {})
+      if (stored === 'copied') await unlink(join(ctx.store.writeDir, row.url)).catch(() => {})
       return refused(err)
     }
     await record('created', piov, `piov ${piov} made, to attach to ${list}`)
@@ -108,7 +104,7 @@ async function insertOne(line: PlanLine, ctx: InsertContext): Promise<string | u
   try {
     await attachPayloadIov(ctx.request, list, piov)
   } catch (err) {
-    if (!(err instanceof CdbRefusal)) throw unknown(err)
+    if (!isRefusal(err)) throw unknown(err)
     await record('created', piov, `the attach was refused (${err.message}); the next run attaches piov ${piov} again`)
     return refused(err)
   }

@@ -17,8 +17,8 @@ import { tagProblem } from '../files/names.js'
 const UPLOAD_STATES = ['uploading', 'created', 'uploaded', 'failed'] as const
 type UploadState = (typeof UPLOAD_STATES)[number]
 
+/** `time`: when the row was written (ISO 8601 UTC); `checksum`: the file's md5; `piov`: the payload IOV's id, when known. */
 export interface UploadRow {
-  /** When the row was written, ISO 8601 UTC. */
   time: string
   runnumber: number
   tag: string
@@ -26,9 +26,7 @@ export interface UploadRow {
   /** The CDB global tag the payload went into. */
   globalTag: string
   state: UploadState
-  /** md5 of the payload file. */
   checksum: string
-  /** The payload IOV's id in the CDB, when known. */
   piov: number | undefined
   /** The payload's URL relative to the store. */
   url: string
@@ -49,18 +47,9 @@ const UPLOADS_TABLE: Table<UploadRow> = {
     }
     if (!(UPLOAD_STATES as readonly string[]).includes(state)) throw new Error(`state "${state}" is not one of ${UPLOAD_STATES.join(', ')}`)
     if (!MD5.test(checksum)) throw new Error(`checksum "${checksum}" is not an md5 (32 hex digits)`)
-    return {
-      time,
-      runnumber: field.count(runnumber, 'runnumber'),
-      tag,
-      type: type as PayloadType,
-      globalTag,
-      state: state as UploadState,
-      checksum,
-      piov: piov === '' ? undefined : field.count(piov, 'piov'),
-      url: field.text(url, 'url'),
-      detail,
-    }
+    const [run, id] = [field.count(runnumber, 'runnumber'), piov === '' ? undefined : field.count(piov, 'piov')]
+    const row = { time, runnumber: run, tag, type: type as PayloadType, globalTag, state: state as UploadState, checksum }
+    return { ...row, piov: id, url: field.text(url, 'url'), detail }
   },
 }
 

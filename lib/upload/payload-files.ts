@@ -49,17 +49,14 @@ async function readPayload(path: string): Promise<{ md5: string; head: Buffer }>
   return { md5: hash.digest('hex'), head }
 }
 
-/** md5 of a file, hex. */
 export const md5File = async (path: string): Promise<string> => (await readPayload(path)).md5
 
 /** Finds and checks the payload file of one type of (run, tag). */
 export async function checkPayload(output: string, runnumber: number, tag: string, type: PayloadType): Promise<PayloadCheck> {
   const name = currentPayloadFile(type, tag, runnumber)
   const path = join(runOutputDir(output, runnumber, tag), name)
-  const problem = (reason: PayloadProblem['reason'], detail: string): PayloadCheck => ({
-    ok: false,
-    problem: { type, path, reason, detail },
-  })
+  const problem = (reason: PayloadProblem['reason'], detail: string): PayloadCheck =>
+    ({ ok: false, problem: { type, path, reason, detail } })
   try {
     const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined
@@ -74,11 +71,6 @@ export async function checkPayload(output: string, runnumber: number, tag: strin
   } catch (err) {
     return problem('unreadable', `${path} cannot be read: ${(err as Error).message}`)
   }
-}
-
-/** The payload files of (run, tag), type by type in the order given. */
-export async function findPayloads(output: string, runnumber: number, tag: string, types: readonly PayloadType[]): Promise<PayloadCheck[]> {
-  return Promise.all(types.map((type) => checkPayload(output, runnumber, tag, type)))
 }
 
 /** The payload types of (run, tag) for which genStatus wrote no file: what makes a run incomplete. */

@@ -16,21 +16,22 @@ export interface PlanLine {
   why: string
   /** For `not`: what is wrong with the file, or `layout`: the CDB's insert would fail around the run. */
   problem?: PayloadProblem['reason'] | 'layout'
-  /** For `insert`: the file and its URL in the store. */
+  /** For `insert`: the file, its URL in the store, the payload IOV an earlier run made and did not attach (attached
+   * instead of making another), and what the insert does to the IOV after it (attachEffect). */
   file?: PayloadFile
   url?: string
-  /** For `insert`: the payload IOV an earlier run made and did not attach, attached instead of making another. */
   piov?: number
-  /** For `insert`: what the insert does to the IOV after it (attachEffect). */
   moves?: string
 }
 
-/** What the CDB says around one finished run (`payloadiovs` in the global tag), and its payload files. */
+/**
+ * What the CDB says around one finished run (`payloadiovs` in the global tag: the rows for the run, for run - 1,
+ * for run + 1, and for the last run there is, the latest start of each type), and its payload files.
+ */
 interface RunView {
   runnumber: number
   tag: string
   checks: readonly PayloadCheck[]
-  /** The rows for the run, for run - 1, for run + 1, and for the last run there is (the latest start of each type). */
   cdb: readonly PayloadIov[]
   before?: readonly PayloadIov[]
   after?: readonly PayloadIov[]
@@ -99,29 +100,17 @@ export function planRun(view: RunView, globalTag: string, lists: ReadonlyMap<str
     }
     const present = coveringRow(view.cdb, type, view.runnumber)
     if (present && payloadState(type, view.tag, view.runnumber, present.url) === 'current') {
-      return {
-        ...base,
-        action: 'skip',
-        why: `the CDB already has a current payload for this tag with another checksum (${present.url}); not replaced`,
-      }
+      const why = `the CDB already has a current payload for this tag with another checksum (${present.url}); not replaced`
+      return { ...base, action: 'skip', why }
     }
     if (!lists.has(type)) {
-      return {
-        ...base,
-        action: 'not',
-        why:
-          `global tag ${globalTag} has no payload list for ${type}; ` +
-          "creating one in a tag is an administrator's act (nopayloadclient createPayloadList, then pl_attach)",
-      }
+      const admin = "creating one in a tag is an administrator's act (nopayloadclient createPayloadList, then pl_attach)"
+      return { ...base, action: 'not', why: `global tag ${globalTag} has no payload list for ${type}; ${admin}` }
     }
     const effect = attachEffect(type, view)
     if (effect.fails) {
-      return {
-        ...base,
-        action: 'not',
-        problem: 'layout',
-        why: `${effect.fails}: nopayloaddb's continuous insert fails there (an HTML 500); ask the CDB's administrators to fix the IOVs`,
-      }
+      const why = `${effect.fails}: nopayloaddb's continuous insert fails there (an HTML 500); ask the CDB's administrators to fix the IOVs`
+      return { ...base, action: 'not', problem: 'layout', why }
     }
     const url = storeUrl(type, file.md5, file.name)
     const piov = done?.state === 'created' && done.checksum === file.md5 ? done.piov : undefined

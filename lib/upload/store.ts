@@ -3,7 +3,7 @@
 // holds a partial file under a real name; a file already there is kept when it has the same bytes and is never
 // overwritten when it does not.
 import { constants } from 'node:fs'
-import { copyFile, link, mkdir, open, rename, stat, unlink, writeFile } from 'node:fs/promises'
+import { copyFile, link, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { CaloprodError } from '../errors.js'
 import { sweepStaleTemps, syncDirectory, tempPathFor } from '../files/atomic.js'
@@ -33,15 +33,6 @@ export async function checkStore(writeDir: string, source: string): Promise<void
   }
 }
 
-async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r+')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-}
-
 /**
  * Gives the finished temporary file its real name without ever replacing a file that appeared there meanwhile: a
  * hard link fails on an existing name, where rename would overwrite it. A store without hard links gets rename.
@@ -63,14 +54,11 @@ async function placeWithoutOverwrite(temp: string, target: string): Promise<void
   await unlink(temp)
 }
 
-/** What copying did: `copied`, or `present` (the same bytes were already there, from an earlier try). */
-type StoreOutcome = 'copied' | 'present'
-
 /**
- * Copies `source` (whose md5 is `md5`) into the store at `url`. A file there already is kept if its md5 matches;
- * a different one stops the upload (it is never overwritten). Throws CaloprodError naming the path.
+ * Copies `source` (whose md5 is `md5`) into the store at `url`: `copied`, or `present` when a file there already has
+ * that md5 (from an earlier try); a different one stops the upload (it is never overwritten). Throws CaloprodError naming the path.
  */
-export async function copyIntoStore(writeDir: string, url: string, source: string, md5: string): Promise<StoreOutcome> {
+export async function copyIntoStore(writeDir: string, url: string, source: string, md5: string): Promise<'copied' | 'present'> {
   const target = join(writeDir, url)
   const dir = dirname(target)
   const fail = (what: string, err: unknown) =>
@@ -95,7 +83,8 @@ export async function copyIntoStore(writeDir: string, url: string, source: strin
   const temp = tempPathFor(target)
   try {
     await copyFile(source, temp, constants.COPYFILE_EXCL)
-    await syncFile(temp)
+    // syncDirectory fsyncs any path it can open, a file too.
+    await syncDirectory(temp)
     if ((await md5File(temp)) !== md5) throw new Error(`the copy of ${source} does not have md5 ${md5} (did the file change?)`)
     await placeWithoutOverwrite(temp, target)
     await syncDirectory(dir)

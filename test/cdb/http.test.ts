@@ -2,8 +2,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import { HttpError } from '../../lib/cdb/http-error.js'
-import { HttpClient, type HttpClientOptions } from '../../lib/cdb/http.js'
+import { HttpClient, HttpError, type HttpClientOptions } from '../../lib/cdb/http.js'
 import { startFakeNopayloaddb, type FakeNopayloaddbFaults } from '../fakes/nopayloaddb.mjs'
 
 const QUERY = 'payloadiovs/?gtName=newcdbtag&majorIOV=0&minorIOV=66500'
