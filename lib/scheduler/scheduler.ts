@@ -88,13 +88,10 @@ async function run(program: string, args: readonly string[], options: SchedulerO
 const howItFailed = (result: Ran) =>
   `(${result.signal ? `killed by ${result.signal}` : `exit ${result.code}`}): ${firstLine(result.stderr || result.stdout)}`
 
-function firstLine(text: string): string {
-  return text.split('\n').map((line) => line.trim()).find(Boolean)?.slice(0, 300) ?? '(no message)'
-}
+const firstLine = (text: string) => text.split('\n').map((line) => line.trim()).find(Boolean)?.slice(0, 300) ?? '(no message)'
 
-function optionalInt(value: string): number | undefined {
-  return value === 'undefined' ? undefined : /^-?\d+$/.test(value) ? Number(value) : NaN
-}
+/** A whole number condor printed; `undefined` when the attribute is unset, NaN when it is no number. */
+const optionalInt = (value = '') => (value === 'undefined' ? undefined : /^-?\d+$/.test(value) ? Number(value) : NaN)
 
 /** The schedd's name in a GlobalJobId (`<schedd>#<cluster>.<proc>#<time>`), or undefined. */
 function scheddOf(globalJobId: string | undefined): string | undefined {
@@ -104,24 +101,18 @@ function scheddOf(globalJobId: string | undefined): string | undefined {
 
 function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJob {
   const fields = line.split('\t')
-  const [cluster, proc, status, exitCode, since, runTag, globalJobId, holdCode, holdSubCode, memory] = fields
+  const [cluster, proc, status, exitCode, since, runTag = '', globalJobId, holdCode, holdSubCode, memory] = fields
   const holdReason = fields.slice(10).join('\t')
   const job: SchedulerJob = {
-    cluster: Number(cluster),
-    proc: Number(proc),
-    status: Number(status),
-    exitCode: optionalInt(exitCode ?? ''),
-    since: optionalInt(since ?? ''),
-    runTag: runTag ?? '',
+    cluster: Number(cluster), proc: Number(proc), status: Number(status), exitCode: optionalInt(exitCode),
+    since: optionalInt(since), runTag, source,
     holdReason: holdReason === 'undefined' || holdReason === '' ? undefined : holdReason,
-    source,
   }
   const schedd = scheddOf(globalJobId)
   if (schedd) job.schedd = schedd
-  const code = optionalInt(holdCode ?? '')
-  if (code !== undefined && Number.isInteger(code)) job.holdCode = code
-  const subCode = optionalInt(holdSubCode ?? '')
-  if (subCode !== undefined && Number.isInteger(subCode)) job.holdSubCode = subCode
+  const [code, subCode] = [optionalInt(holdCode), optionalInt(holdSubCode)]
+  if (Number.isInteger(code)) job.holdCode = code
+  if (Number.isInteger(subCode)) job.holdSubCode = subCode
   // An expression the schedd cannot reduce to a number (RequestMemory unset) is no memory we know of.
   const mb = Number(memory)
   if (memory !== 'undefined' && Number.isFinite(mb) && mb > 0) job.requestMemory = Math.ceil(mb)
@@ -187,7 +178,6 @@ async function scheddOfCluster(cluster: number, options: SchedulerOptions): Prom
     const schedd = result?.code === 0 ? scheddOf(result.stdout.split('\n')[0]?.trim()) : undefined
     if (schedd) return schedd
   }
-  return undefined
 }
 
 /**
