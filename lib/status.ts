@@ -108,24 +108,18 @@ export function describeState(state: StatusState, hasList: boolean, maxAttempts:
 
 /** A run's object for `status --json`. */
 function statusRecord(state: StatusState, hasList: boolean, maxAttempts: number): StatusRecord {
+  const { runnumber, tag, job, attempts } = state
+  const detail = describeState(state, hasList, maxAttempts)
+  const holdReason = state.state === 'held' ? (job?.holdReason ?? null) : null
   return {
-    runnumber: state.runnumber,
-    tag: state.tag,
-    state: state.state,
-    detail: describeState(state, hasList, maxAttempts),
-    attempts: state.attempts,
-    cluster: state.job?.cluster ?? state.cluster ?? null,
-    proc: state.job?.proc ?? null,
-    hold_reason: state.state === 'held' ? (state.job?.holdReason ?? null) : null,
-    memory_mb: state.job?.requestMemory ?? null,
+    runnumber, tag, state: state.state, detail, attempts,
+    cluster: job?.cluster ?? state.cluster ?? null, proc: job?.proc ?? null, hold_reason: holdReason, memory_mb: job?.requestMemory ?? null,
   }
 }
 
 /** A JSON array with one object per line, so it reads in a terminal and greps like the text. */
-function jsonLines(records: readonly StatusRecord[]): string[] {
-  if (records.length === 0) return ['[]']
-  return ['[', ...records.map((record, i) => `${JSON.stringify(record)}${i < records.length - 1 ? ',' : ''}`), ']']
-}
+const jsonLines = (records: readonly StatusRecord[]) => (records.length === 0 ? ['[]']
+  : ['[', ...records.map((record, i) => `${JSON.stringify(record)}${i < records.length - 1 ? ',' : ''}`), ']'])
 
 /**
  * The state of each run of `<runtype>-process.csv`: new, queued, running, held (with the hold reason), unknown (no

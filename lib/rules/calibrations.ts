@@ -22,11 +22,6 @@ export type PayloadType = (typeof PAYLOAD_TYPES)[number]
 /** The seven types of the seed (and of filter-datasets before 2025-10). */
 export const SEVEN_PAYLOAD_TYPES: readonly PayloadType[] = PAYLOAD_TYPES.slice(0, 7)
 
-/** Whether a string names a payload type caloprod knows. */
-export function isPayloadType(value: string): value is PayloadType {
-  return (PAYLOAD_TYPES as readonly string[]).includes(value)
-}
-
 /** The CDB global tag the payloads are looked up under. */
 export const GLOBAL_TAG = 'newcdbtag'
 
