@@ -1,6 +1,6 @@
 // The status command: per run of the process list, what became of it, from the ledger and the scheduler.
 import { readdir } from 'node:fs/promises'
-import type { Env } from './config/options.js'
+import type { Env, Options } from './config/options.js'
 import { byRunTag, type RunState, type RunStateName } from './scheduler/job-state.js'
 import { currentStates } from './scheduler/current-states.js'
 import { MEMORY_HOLD } from './scheduler/scheduler.js'
@@ -19,14 +19,9 @@ import { readLastNight, type LastNight } from './report/last-night.js'
 /** When the check stage last succeeded (log/last-night.json). */
 export const lastCheck = (record: LastNight | undefined) => (record?.stages.check?.code === 0 ? record.stages.check.at : undefined)
 
-interface StatusOptions {
-  output: string
-  runType: string
-  maxAttempts: number
-  timeout: number
-  /** The rule set's payload types: a done run lacking a file of one is incomplete. */
+/** `rules.payloadTypes`: a done run lacking a file of one is incomplete; `json`: one JSON object per run. */
+type StatusOptions = Pick<Options, 'output' | 'runType' | 'maxAttempts' | 'timeout'> & {
   rules: { payloadTypes: readonly PayloadType[] }
-  /** One JSON object per run instead of the lines. */
   json?: boolean
 }
 

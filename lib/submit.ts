@@ -3,7 +3,7 @@
 // submission directory, record `submitting`, run condor_submit there, record what it did.
 import { readFile, stat } from 'node:fs/promises'
 import { join, relative } from 'node:path'
-import type { Env } from './config/options.js'
+import type { Env, Options } from './config/options.js'
 import { CaloprodError, InputError, UsageError } from './errors.js'
 import { layout } from './files/layout.js'
 import { freezeSubmission } from './condor/freeze.js'
@@ -18,23 +18,13 @@ import { appendLedger, type LedgerRow } from './files/ledger.js'
 import type { Log } from './log.js'
 import { decideHeld, releaseHeld } from './scheduler/memory-hold.js'
 
-export interface SubmitOptions {
-  output: string
-  runType: string
-  doCondorSubmit: boolean
-  maxJobs: number
-  maxAttempts: number
-  /** Seconds one condor command may take. */
-  timeout: number
+export type SubmitOptions = Pick<Options, 'output' | 'runType' | 'doCondorSubmit' | 'maxJobs' | 'maxAttempts' | 'timeout'>
+  & Partial<Pick<Options, 'maxMemory' | 'memoryScale'>> & {
   /**
    * Only these runs of condor/jobs.list, asked for by a person (examples/resubmit.ts): a run given up after
    * `maxAttempts` failures is submitted again, and the ledger's `submitting` rows say `by hand`. @default every run
    */
   runs?: readonly number[]
-  /** GB a job held for memory may be given at most. @default 4 */
-  maxMemory?: number
-  /** A job held for memory is released with its memory times this. @default 1.5 */
-  memoryScale?: number
 }
 
 type SubmitContext = { env: Env; log: Log; now?: () => Date }
