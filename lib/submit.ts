@@ -116,9 +116,8 @@ function decide(state: RunState, maxAttempts: number, byHand: boolean, now: Date
 }
 
 /**
- * The plan: every job of condor/jobs.list (or of `options.runs`) with its state (ledger + scheduler) and what to
- * do with it. Reads only; throws CaloprodError when the scheduler cannot be asked, since nothing can be decided
- * without it, and UsageError for a run of `options.runs` that jobs.list does not have.
+ * The plan: every job of condor/jobs.list (or of `options.runs`) with its state and what to do with it. Reads
+ * only; throws CaloprodError when the scheduler cannot be asked (nothing can be decided without it).
  */
 export async function planSubmission(options: SubmitOptions, ctx: SubmitContext) {
   const condor = layout.condorDir(options.output)
@@ -167,10 +166,8 @@ export async function planSubmission(options: SubmitOptions, ctx: SubmitContext)
   return { entries, reconciled: current.reconciled, jobs: current.jobs, unanswered: current.unanswered, memoryMb }
 }
 
-/** One line per run of the plan. */
-function formatPlan(plan: Plan): string[] {
-  return plan.entries.map((e) => `${e.job.runnumber} ${e.job.tag} ${e.action}: ${e.note}${e.why ? ` [${e.why}]` : ''}`)
-}
+const formatPlan = (plan: Plan) =>
+  plan.entries.map((e) => `${e.job.runnumber} ${e.job.tag} ${e.action}: ${e.note}${e.why ? ` [${e.why}]` : ''}`)
 
 /** The counts of a plan, for the summary line. */
 function counts(plan: Plan): string {

@@ -115,10 +115,8 @@ export const FLAGS = {
   },
   'cdb-url': {
     key: 'cdbUrl', kind: 'string', value: 'URL',
-    help:
-      'nopayloaddb API root (no user or password), asked by --cdb rest and around filter-datasets, ' +
-      'e.g. http://host:8000/api/cdb_rest/ ' +
-      '(default: base_url and api_res of $NOPAYLOADCLIENT_CONF)',
+    help: 'nopayloaddb API root (no user or password), asked by --cdb rest and around filter-datasets, ' +
+      'e.g. http://host:8000/api/cdb_rest/ (default: base_url and api_res of $NOPAYLOADCLIENT_CONF)',
     parse: parseCdbUrl,
   },
   'global-tag': {

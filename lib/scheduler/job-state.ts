@@ -38,7 +38,7 @@ const IN_FLIGHT: ReadonlySet<number> = new Set([
   JOB_STATUS.idle, JOB_STATUS.running, JOB_STATUS.held, JOB_STATUS.transferring, JOB_STATUS.suspended,
 ])
 
-/** Items by `<run>_<tag>`, in their order. */
+/** Items by `<run>_<tag>` (or any key), in their order. */
 export function byRunTag<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>()
   for (const item of items) {
@@ -116,14 +116,9 @@ export function reconcile(rows: readonly LedgerRow[], jobs: readonly SchedulerJo
   return settled
 }
 
-/** One cluster that ran (or may have run) the run: an attempt. */
-interface Attempt {
-  cluster: number
-  schedd: string | undefined
-  job: SchedulerJob | undefined
-  /** When the ledger first recorded the submission ('' for a job it does not have: those count as the oldest). */
-  submitted: string
-  submission?: string
+/** One cluster that ran (or may have run) the run; `submitted` '' for a job the ledger lacks: the oldest. */
+type Attempt = {
+  cluster: number; schedd: string | undefined; job: SchedulerJob | undefined; submitted: string; submission?: string
 }
 
 /** A run's attempts, oldest first: each cluster the ledger names, and each job of the run it does not. */
@@ -205,10 +200,7 @@ function lostTrack(attempt: Attempt, context: StateContext): string {
   return `cluster ${attempt.cluster} (${submitted}) is known to neither condor_q nor condor_history of ${where}`
 }
 
-/**
- * The state of each of `runs` from the whole ledger (after `reconcile`) and every job the scheduler reported,
- * grouped by run and tag once: one pass over the rows and jobs for all the runs, in the order of `runs`.
- */
+/** The state of each of `runs`, in their order, from the whole ledger (after `reconcile`) and every job reported. */
 export function runStates(
   runs: readonly { runnumber: number; tag: string }[],
   rows: readonly LedgerRow[],

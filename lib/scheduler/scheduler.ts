@@ -141,12 +141,10 @@ async function ask(program: SchedulerJob['source'], constraint: string, options:
 }
 
 /**
- * Every job of this output directory the scheduler knows: those in the queue (condor_q) and those that left it
- * (condor_history), of this host's schedd and of each of `options.schedds` (a schedd whose jobs this host's answer
- * already holds is not asked again), asked by the `CaloprodOutput` attribute: the directory's resolved path, so every
- * spelling of it finds the same jobs (and the spelling given, which jobs submitted before caloprod resolved it
- * carry). A job in both programs (it just left the queue) is taken from the history. Sorted by cluster and proc.
- * Throws CaloprodError when this host's schedd cannot be asked; another schedd that cannot is put in `unanswered`.
+ * Every job of this output directory in condor_q and condor_history (a job in both just left the queue: the
+ * history's is taken), of this host's schedd and of each of `options.schedds` not already in its answer, by
+ * `CaloprodOutput`: the resolved path, and the path as given, which jobs submitted before caloprod resolved it carry.
+ * Sorted by cluster and proc. Throws CaloprodError when this host's schedd cannot be asked; another goes to `unanswered`.
  */
 export async function schedulerJobs(output: string, options: SchedulerOptions): Promise<SchedulerJob[]> {
   // `=?=` compares strings case-sensitively (ClassAd `==` does not) and is never undefined.
@@ -189,10 +187,7 @@ type SubmitOutcome =
   | { kind: 'failed'; detail: string }
   | { kind: 'unknown'; cluster: number | undefined; schedd: string | undefined; detail: string }
 
-/**
- * Runs `condor_submit genStatus.sub -queue "input_run from jobs.list"` in the submission directory `dir`
- * and reads the cluster from its `N job(s) submitted to cluster C.` line, which must count `jobs` jobs.
- */
+/** Runs condor_submit in the submission directory `dir`; its `N job(s) submitted to cluster C.` must count `jobs`. */
 export async function condorSubmit(dir: string, jobs: number, options: SchedulerOptions): Promise<SubmitOutcome> {
   let result: Ran
   try {
