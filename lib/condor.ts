@@ -11,26 +11,9 @@ import { macroValueProblem, submitValueProblem } from './condor/quote.js'
 import { resolvedOutput, SUBMISSION_FILES, submitFileText } from './condor/submit-file.js'
 import { wrapperScript } from './condor/wrapper.js'
 import type { Log } from './log.js'
+import type { Options } from './config/options.js'
 
-interface CondorOptions {
-  output: string
-  runType: string
-  binGenStatus: string | undefined
-  condorScript: string | undefined
-  condorLogDir: string
-  memory: number
-}
-
-interface CondorResult {
-  /** Jobs in jobs.list. */
-  jobs: number
-  /** Lists in datasets/ of runs no longer in the process list (left alone, not submitted). */
-  stale: number
-  /** Runs of the process list without a list (the lists stage found too few files on disk). */
-  unlisted: number
-  /** Whether any of the three files changed. */
-  changed: boolean
-}
+type CondorOptions = Pick<Options, 'output' | 'runType' | 'binGenStatus' | 'condorScript' | 'condorLogDir' | 'memory'>
 
 /** Refuses a genStatus binary that is not given, not absolute, not executable here, or not expressible in a submit file. */
 async function checkBinary(bin: string | undefined): Promise<string> {
@@ -78,9 +61,10 @@ async function checkList(path: string): Promise<void> {
  * The condor stage: one job per run of `<runtype>-process.csv` that has a list in datasets/, written as the
  * submission directory `<output>/condor/` (jobs.list, genStatus.sub, genStatus.sh), and the condor log directory
  * they name. A list of a run that left the process list (its maps became current) is not a job. Each file is
- * rewritten only when it changed.
+ * rewritten only when it changed. Counts the jobs, the `stale` lists (of runs no longer in the process list: not
+ * submitted) and the `unlisted` runs (the lists stage found too few files on disk).
  */
-export async function runCondor(options: CondorOptions, log: Log): Promise<CondorResult> {
+export async function runCondor(options: CondorOptions, log: Log) {
   const bin = await checkBinary(options.binGenStatus)
   const outputProblem = macroValueProblem(options.output)
   if (outputProblem) throw new UsageError(`--output ${outputProblem}; job arguments name files under it: choose another output directory`)

@@ -1,6 +1,6 @@
 // The status command: per run of the process list, what became of it, from the ledger and the scheduler.
 import { readdir } from 'node:fs/promises'
-import type { Env } from './config/options.js'
+import type { Env, Options } from './config/options.js'
 import { byRunTag, type RunState, type RunStateName } from './scheduler/job-state.js'
 import { currentStates } from './scheduler/current-states.js'
 import { MEMORY_HOLD } from './scheduler/scheduler.js'
@@ -18,14 +18,9 @@ import { changesSince, readLastNight, type LastNight } from './report/last-night
 /** When the check stage last succeeded (log/last-night.json). */
 export const lastCheck = (record: LastNight | undefined) => (record?.stages.check?.code === 0 ? record.stages.check.at : undefined)
 
-interface StatusOptions {
-  output: string
-  runType: string
-  maxAttempts: number
-  timeout: number
-  /** The rule set's payload types: a done run lacking a file of one is incomplete. */
+/** `rules.payloadTypes`: a done run lacking a file of one is incomplete; `json`: one JSON object per run. */
+type StatusOptions = Pick<Options, 'output' | 'runType' | 'maxAttempts' | 'timeout'> & {
   rules: { payloadTypes: readonly PayloadType[] }
-  /** One JSON object per run instead of the lines. */
   json?: boolean
 }
 
@@ -107,24 +102,18 @@ export function describeState(state: StatusState, hasList: boolean, maxAttempts:
 
 /** A run's object for `status --json`. */
 function statusRecord(state: StatusState, hasList: boolean, maxAttempts: number): StatusRecord {
+  const { runnumber, tag, job, attempts } = state
+  const detail = describeState(state, hasList, maxAttempts)
+  const holdReason = state.state === 'held' ? (job?.holdReason ?? null) : null
   return {
-    runnumber: state.runnumber,
-    tag: state.tag,
-    state: state.state,
-    detail: describeState(state, hasList, maxAttempts),
-    attempts: state.attempts,
-    cluster: state.job?.cluster ?? state.cluster ?? null,
-    proc: state.job?.proc ?? null,
-    hold_reason: state.state === 'held' ? (state.job?.holdReason ?? null) : null,
-    memory_mb: state.job?.requestMemory ?? null,
+    runnumber, tag, state: state.state, detail, attempts,
+    cluster: job?.cluster ?? state.cluster ?? null, proc: job?.proc ?? null, hold_reason: holdReason, memory_mb: job?.requestMemory ?? null,
   }
 }
 
 /** A JSON array with one object per line, so it reads in a terminal and greps like the text. */
-function jsonLines(records: readonly StatusRecord[]): string[] {
-  if (records.length === 0) return ['[]']
-  return ['[', ...records.map((record, i) => `${JSON.stringify(record)}${i < records.length - 1 ? ',' : ''}`), ']']
-}
+const jsonLines = (records: readonly StatusRecord[]) => (records.length === 0 ? ['[]']
+  : ['[', ...records.map((record, i) => `${JSON.stringify(record)}${i < records.length - 1 ? ',' : ''}`), ']'])
 
 /**
  * The state of each run of `<runtype>-process.csv`: new, queued, running, held (with the hold reason), unknown (no

@@ -3,7 +3,7 @@
 // submission directory, record `submitting`, run condor_submit there, record what it did.
 import { readFile, stat } from 'node:fs/promises'
 import { join, relative } from 'node:path'
-import type { Env } from './config/options.js'
+import type { Env, Options } from './config/options.js'
 import { CaloprodError, InputError, UsageError } from './errors.js'
 import { layout } from './files/layout.js'
 import { freezeSubmission } from './condor/freeze.js'
@@ -12,36 +12,22 @@ import { currentStates } from './scheduler/current-states.js'
 import { runTagKey } from './files/dataset-list.js'
 import { readJobsList, type Job } from './condor/jobs-list.js'
 import { readProcessList } from './files/process-list.js'
-import { condorSubmit, type SchedulerJob } from './scheduler/scheduler.js'
+import { condorSubmit } from './scheduler/scheduler.js'
 import { memoryOfSubmitFile, outputAttributeLine, resolvedOutput, SUBMISSION_FILES } from './condor/submit-file.js'
 import { appendLedger, type LedgerRow } from './files/ledger.js'
 import type { Log } from './log.js'
 import { decideHeld, releaseHeld } from './scheduler/memory-hold.js'
 
-export interface SubmitOptions {
-  output: string
-  runType: string
-  doCondorSubmit: boolean
-  maxJobs: number
-  maxAttempts: number
-  /** Seconds one condor command may take. */
-  timeout: number
+export type SubmitOptions = Pick<Options, 'output' | 'runType' | 'doCondorSubmit' | 'maxJobs' | 'maxAttempts' | 'timeout'>
+  & Partial<Pick<Options, 'maxMemory' | 'memoryScale'>> & {
   /**
    * Only these runs of condor/jobs.list, asked for by a person (examples/resubmit.ts): a run given up after
    * `maxAttempts` failures is submitted again, and the ledger's `submitting` rows say `by hand`. @default every run
    */
   runs?: readonly number[]
-  /** GB a job held for memory may be given at most. @default 4 */
-  maxMemory?: number
-  /** A job held for memory is released with its memory times this. @default 1.5 */
-  memoryScale?: number
 }
 
-interface SubmitContext {
-  env: Env
-  log: Log
-  now?: () => Date
-}
+type SubmitContext = { env: Env; log: Log; now?: () => Date }
 
 /**
  * What the plan does with a run: submit it, release its job held for memory with more, leave it (in flight, done,
@@ -53,7 +39,6 @@ interface PlanEntry {
   job: Job
   state: RunState
   action: Action
-  /** Why, in words. */
   note: string
   /** The process list's reason for the run, if it gives one. */
   why: string
@@ -63,16 +48,8 @@ interface PlanEntry {
   memoryMb?: number
 }
 
-interface Plan {
-  entries: PlanEntry[]
-  /** Ledger rows settling interrupted submissions (appended only when acting). */
-  reconciled: LedgerRow[]
-  jobs: SchedulerJob[]
-  /** Schedds of the ledger that could not be asked, and why. */
-  unanswered: Map<string, string>
-  /** MB each job requests, by condor/genStatus.sub. */
-  memoryMb: number | undefined
-}
+/** `reconciled`: rows settling interrupted submissions (appended only when acting); `memoryMb`: genStatus.sub's. */
+type Plan = Awaited<ReturnType<typeof planSubmission>>
 
 /**
  * Days after its submission that a run whose job no schedd knows, and which wrote nothing to output/, is sent
@@ -139,11 +116,10 @@ function decide(state: RunState, maxAttempts: number, byHand: boolean, now: Date
 }
 
 /**
- * The plan: every job of condor/jobs.list (or of `options.runs`) with its state (ledger + scheduler) and what to
- * do with it. Reads only; throws CaloprodError when the scheduler cannot be asked, since nothing can be decided
- * without it, and UsageError for a run of `options.runs` that jobs.list does not have.
+ * The plan: every job of condor/jobs.list (or of `options.runs`) with its state and what to do with it. Reads
+ * only; throws CaloprodError when the scheduler cannot be asked (nothing can be decided without it).
  */
-export async function planSubmission(options: SubmitOptions, ctx: SubmitContext): Promise<Plan> {
+export async function planSubmission(options: SubmitOptions, ctx: SubmitContext) {
   const condor = layout.condorDir(options.output)
   const subPath = join(condor, SUBMISSION_FILES.sub)
   const jobsPath = join(condor, SUBMISSION_FILES.jobs)
@@ -187,14 +163,11 @@ export async function planSubmission(options: SubmitOptions, ctx: SubmitContext)
     }
     return { ...base, action, note }
   })
-  const { reconciled, unanswered } = current
-  return { entries, reconciled, jobs: current.jobs, unanswered, memoryMb }
+  return { entries, reconciled: current.reconciled, jobs: current.jobs, unanswered: current.unanswered, memoryMb }
 }
 
-/** One line per run of the plan. */
-function formatPlan(plan: Plan): string[] {
-  return plan.entries.map((e) => `${e.job.runnumber} ${e.job.tag} ${e.action}: ${e.note}${e.why ? ` [${e.why}]` : ''}`)
-}
+const formatPlan = (plan: Plan) =>
+  plan.entries.map((e) => `${e.job.runnumber} ${e.job.tag} ${e.action}: ${e.note}${e.why ? ` [${e.why}]` : ''}`)
 
 /** The counts of a plan, for the summary line. */
 function counts(plan: Plan): string {
@@ -218,11 +191,6 @@ function submitCounts(plan: Plan): string {
   return `${submit.length} run${submit.length === 1 ? '' : 's'}${retries ? ` (${retries} ${retries === 1 ? 'retry' : 'retries'})` : ''}`
 }
 
-interface SubmitResult {
-  /** The plan (dry run) and the summary line, as printed. */
-  lines: string[]
-}
-
 /** Ledger rows for the jobs of a submission, in one state. */
 function rowsFor(
   plan: Plan, submit: PlanEntry[], submission: string, time: string, state: LedgerRow['state'], detail: string,
@@ -240,7 +208,7 @@ function rowsFor(
  * (at most --max-jobs) as one cluster from a frozen copy, recording each step in the ledger first. Throws
  * CaloprodError (exit 1) when condor_submit fails, times out or cannot be read, after the ledger says so.
  */
-export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Promise<SubmitResult> {
+export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Promise<{ lines: string[] }> {
   const plan = await planSubmission(options, ctx)
   const deferred = plan.entries.filter((e) => e.action === 'defer').length
   const submit = plan.entries.filter((e) => e.action === 'submit')
@@ -257,18 +225,14 @@ export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Pro
     ctx.log.info(`ledger: run ${row.runnumber} ${row.tag} of ${row.submission}: ${row.state}: ${row.detail}`)
   }
   for (const line of formatPlan(plan)) ctx.log.info(line)
-  for (const entry of plan.entries) {
-    const run = `run ${entry.job.runnumber} ${entry.job.tag}`
-    if (entry.state.state === 'held' && entry.action === 'skip') ctx.log.warn(`${run}: ${entry.note}`)
-    else if (entry.action === 'skip' && (entry.state.state === 'failed' || entry.state.state === 'unknown')) {
-      ctx.log.warn(`${run}: ${entry.note}`)
-    }
+  for (const { job, state, action, note } of plan.entries) {
+    const leftForAPerson = action === 'skip' && ['held', 'failed', 'unknown'].includes(state.state)
+    if (leftForAPerson) ctx.log.warn(`run ${job.runnumber} ${job.tag}: ${note}`)
   }
   for (const [schedd, why] of plan.unanswered) ctx.log.warn(`schedd ${schedd} did not answer (${why}): its runs are unknown`)
   if (deferred) {
-    const due = submit.length + deferred
-    const rest = `the other ${deferred} wait for the next run`
-    ctx.log.warn(`${due} runs are due; submitting ${submit.length} (--max-jobs ${options.maxJobs}), ${rest}`)
+    const rest = `(--max-jobs ${options.maxJobs}), the other ${deferred} wait for the next run`
+    ctx.log.warn(`${submit.length + deferred} runs are due; submitting ${submit.length} ${rest}`)
   }
   const now = ctx.now ?? (() => new Date())
   const time = () => now().toISOString().replace(/\.\d+Z$/, 'Z')

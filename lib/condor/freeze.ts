@@ -9,27 +9,14 @@ import { formatJobsList, type Job } from './jobs-list.js'
 import { macroValueProblem } from './quote.js'
 import { SUBMISSION_FILES } from './submit-file.js'
 
-interface FrozenSubmission {
-  /** `<timestamp>-<n>`, e.g. `20250101T020000Z-7`; n counts the submissions of this output directory. */
-  name: string
-  dir: string
-  /** The jobs, their lists now the frozen copies. */
-  jobs: Job[]
-}
-
-/** `2025-01-01T02:00:00.000Z` -> `20250101T020000Z`. */
-function stamp(now: Date): string {
-  return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '')
-}
-
 const FROZEN_NAME = /^\d{8}T\d{6}Z-(\d+)$/
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/
 
-/** The next submission's name: its time and one more than the highest number so far. */
+/** The next submission's name, e.g. `20250101T020000Z-7`: its time and one more than the highest number so far. */
 async function nextName(dir: string, now: Date): Promise<string> {
   const names = await readdir(dir)
   const highest = Math.max(0, ...names.map((name) => Number(FROZEN_NAME.exec(name)?.[1] ?? 0)))
-  return `${stamp(now)}-${highest + 1}`
+  return `${now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '')}-${highest + 1}`
 }
 
 /** Removes half-built submission folders of killed runs (hidden temporary names whose process is gone). */
@@ -43,9 +30,9 @@ async function sweepHalfBuilt(dir: string): Promise<void> {
 /**
  * Builds `<output>/submissions/<name>/` with copies of condor/genStatus.sub, condor/genStatus.sh and the lists
  * of `jobs`, a jobs.list naming the copies, and the stdout/ and error/ folders the jobs write to. It is built
- * under a hidden name and renamed into place whole.
+ * under a hidden name and renamed into place whole. Returns its name, folder and jobs (their lists the copies).
  */
-export async function freezeSubmission(output: string, jobs: readonly Job[], now: Date): Promise<FrozenSubmission> {
+export async function freezeSubmission(output: string, jobs: readonly Job[], now: Date) {
   const root = layout.submissionsDir(output)
   await mkdir(root, { recursive: true })
   await sweepHalfBuilt(root)

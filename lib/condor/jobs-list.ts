@@ -3,13 +3,8 @@ import { InputError } from '../errors.js'
 import { parseListName } from '../files/dataset-list.js'
 import { macroValueProblem } from './quote.js'
 
-/** A run and tag, and the file list of its job. */
-export interface Job {
-  runnumber: number
-  tag: string
-  /** Absolute path of `<run>_<tag>.list`. */
-  list: string
-}
+/** A run and tag, and the file list of its job (the absolute path of `<run>_<tag>.list`). */
+export type Job = { runnumber: number; tag: string; list: string }
 
 /** Orders jobs as jobs.list holds them: by run, then tag. */
 export function compareJobs(a: Job, b: Job): number {
@@ -17,9 +12,7 @@ export function compareJobs(a: Job, b: Job): number {
 }
 
 /** jobs.list: the absolute path of each job's list, one a line, in `compareJobs` order. */
-export function formatJobsList(jobs: readonly Job[]): string {
-  return jobs.map((job) => `${job.list}\n`).join('')
-}
+export const formatJobsList = (jobs: readonly Job[]) => jobs.map((job) => `${job.list}\n`).join('')
 
 /**
  * Reads a jobs.list, checking each line is an absolute `<run>_<tag>.list` path that condor_submit can pass to a

@@ -27,26 +27,17 @@ export function macroValueProblem(value: string): string | undefined {
 }
 
 /** Text that condor_submit reads back literally: every `$` becomes `$(DOLLAR)`. */
-export function submitLiteral(value: string): string {
-  return value.replace(/\$/g, DOLLAR)
-}
+export const submitLiteral = (value: string) => value.replace(/\$/g, DOLLAR)
 
 /** A ClassAd string literal, e.g. for `+CaloprodOutput = "..."` or a `-constraint` (backslash escapes). */
-export function classAdString(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
-}
-
-/** A macro reference to place in `arguments` as a whole argument, e.g. `{ macro: 'input_run' }`. */
-interface MacroArgument {
-  macro: string
-}
+export const classAdString = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
 
 /**
  * The value of `arguments` in the new syntax: each argument in single quotes (so spaces and tabs stay inside
  * it), `'` and `"` doubled, `$` written as `$(DOLLAR)`. A macro argument is written as `'$(NAME)'`; its value
  * must pass `macroValueProblem`. Throws for a literal a submit file cannot hold.
  */
-export function condorArguments(args: readonly (string | MacroArgument)[]): string {
+export function condorArguments(args: readonly (string | { macro: string })[]): string {
   const quoted = args.map((arg) => {
     if (typeof arg !== 'string') return `'$(${arg.macro})'`
     if (/[\n\r\0]/.test(arg)) {

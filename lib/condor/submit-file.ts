@@ -2,14 +2,9 @@ import { realpath } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { classAdString, condorArguments, submitLiteral } from './quote.js'
 
-/** The names of the files of a submission directory (`<output>/condor/` and each frozen copy). */
+/** The files of a submission directory (`<output>/condor/` and each frozen copy); job output relative to it. */
 export const SUBMISSION_FILES = {
-  sub: 'genStatus.sub',
-  script: 'genStatus.sh',
-  jobs: 'jobs.list',
-  /** Job stdout and stderr, relative to the directory condor_submit runs in. */
-  stdoutDir: 'stdout',
-  stderrDir: 'error',
+  sub: 'genStatus.sub', script: 'genStatus.sh', jobs: 'jobs.list', stdoutDir: 'stdout', stderrDir: 'error',
 } as const
 
 /** The queue statement given to condor_submit (DESIGN.md): one job per line of jobs.list. */
@@ -23,22 +18,13 @@ export const QUEUE_ARGS = 'input_run from jobs.list'
  */
 export const JOB_ATTRIBUTES = { runTag: 'CaloprodRunTag', output: 'CaloprodOutput' } as const
 
+/** `output`: jobs write to `<output>/output`; `resolvedOutput`: jobs carry it as `CaloprodOutput`; `memory`: GB. */
 interface SubmitFileSpec {
-  /** Absolute path of CaloCDB-GenStatus, the wrapper's first argument. */
   binGenStatus: string
-  /** The output directory: jobs write to `<output>/output`. */
   output: string
-  /** The output directory's resolved path, which jobs carry as `CaloprodOutput`. */
   resolvedOutput: string
-  /** Where condor writes the job event logs. */
   condorLogDir: string
-  /** GB of memory per job. */
   memory: number
-}
-
-/** The MB requested for `memory` GB: a whole number, the unit condor_submit reads without doubt. */
-function memoryMegabytes(gigabytes: number): number {
-  return Math.ceil(gigabytes * 1024)
 }
 
 /**
@@ -57,7 +43,8 @@ export function submitFileText(spec: SubmitFileSpec): string {
     `output          = ${SUBMISSION_FILES.stdoutDir}/job-${jobId}.out`,
     `error           = ${SUBMISSION_FILES.stderrDir}/job-${jobId}.err`,
     `log             = ${submitLiteral(spec.condorLogDir)}/job-${jobId}.log`,
-    `request_memory  = ${memoryMegabytes(spec.memory)}MB`,
+    // Whole MB: the unit condor_submit reads without doubt.
+    `request_memory  = ${Math.ceil(spec.memory * 1024)}MB`,
     `+${JOB_ATTRIBUTES.runTag}  = "$Fn(input_run)"`,
     outputAttributeLine(spec.resolvedOutput),
   ]
@@ -68,7 +55,6 @@ export function submitFileText(spec: SubmitFileSpec): string {
 export function outputAttributeLine(output: string): string {
   return `+${JOB_ATTRIBUTES.output}  = ${submitLiteral(classAdString(output))}`
 }
-
 
 /**
  * The output directory as jobs carry it: its path with symlinks, `.`, `..` and a trailing slash resolved, so

@@ -2,11 +2,8 @@
 const SPHENIX_SETUP = '/opt/sphenix/core/bin/sphenix_setup.sh'
 
 /**
- * The job wrapper genStatus.sh: `genStatus.sh BIN LIST OUTDIR`. Sets up the sPHENIX environment the way the
- * collaboration's job scripts do, runs `BIN LIST` in the job's scratch directory (it writes ./output), copies
- * output/* to OUTDIR and exits with BIN's exit code. Paths arrive as arguments and are only ever expanded in
- * double quotes, so nothing in them is re-read by the shell. `CALOPROD_SPHENIX_SETUP` replaces the setup script
- * (for tests); it is empty on the collaboration's nodes.
+ * The job wrapper genStatus.sh (its header says what it does). Paths arrive as arguments and are only expanded in
+ * double quotes, so the shell re-reads nothing in them. `CALOPROD_SPHENIX_SETUP` replaces the setup script (tests).
  */
 export function wrapperScript(): string {
   return `#!/bin/bash

@@ -52,15 +52,15 @@ export function parseTimeout(raw: string): number {
   return seconds
 }
 
-/** More filter-datasets processes than this at once only crowd the submit host and the CDB. */
-const MAX_JOBS = 64
-
-/** Parses `--jobs`: filter-datasets processes at once, 1 to 64. */
-export function parseJobs(raw: string): number {
-  const jobs = parsePositiveInt(raw)
-  if (jobs > MAX_JOBS) throw new Error(`"${raw}" is more than ${MAX_JOBS} filter-datasets processes at once: expected 1 to ${MAX_JOBS}`)
-  return jobs
+/** A whole number from 1 to `max`; above it, `"N" is more than <what>`. */
+const upTo = (max: number, what: string) => (raw: string): number => {
+  const n = parsePositiveInt(raw)
+  if (n > max) throw new Error(`"${raw}" is more than ${what}: expected 1 to ${max}`)
+  return n
 }
+
+/** `--jobs`: more filter-datasets processes than this at once only crowd the submit host and the CDB. */
+export const parseJobs = upTo(64, '64 filter-datasets processes at once')
 
 /** `text` with the user info of a URL (`//user:pw@`) left out, for messages. */
 const withoutUserInfo = (text: string) => text.replace(/\/\/[^/@]*@/, '//')
@@ -89,12 +89,5 @@ export function parseCdbUrl(raw: string): string {
   return url.href
 }
 
-/** libuv's largest thread pool (UV_THREADPOOL_SIZE is capped there). */
-const MAX_THREAD_POOL = 1024
-
-/** Parses `--stat-concurrency`: stats in flight, 1 to libuv's largest thread pool. */
-export function parseStatConcurrency(raw: string): number {
-  const n = parsePositiveInt(raw)
-  if (n > MAX_THREAD_POOL) throw new Error(`"${raw}" is more than libuv's ${MAX_THREAD_POOL} threads: expected 1 to ${MAX_THREAD_POOL}`)
-  return n
-}
+/** `--stat-concurrency`: stats in flight, up to libuv's largest thread pool (UV_THREADPOOL_SIZE is capped there). */
+export const parseStatConcurrency = upTo(1024, "libuv's 1024 threads")

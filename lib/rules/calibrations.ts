@@ -1,8 +1,6 @@
 /**
  * Every CDB payload type caloprod knows, in the order filter-datasets asks for them: the seven of the seed, then
- * the three ZS cross-calibrations that releases since 2025-10 ask for too. A rule set names the ones it keeps
- * current (`payloadTypes`, lib/rules/). The CDB's only record of what produced a payload is its file name: see
- * `currentPayloadFile`.
+ * the three ZS cross-calibrations that releases since 2025-10 ask for too. A rule set names the ones it keeps current.
  */
 export const PAYLOAD_TYPES = [
   'CEMC_BadTowerMap',
@@ -22,19 +20,12 @@ export type PayloadType = (typeof PAYLOAD_TYPES)[number]
 /** The seven types of the seed (and of filter-datasets before 2025-10). */
 export const SEVEN_PAYLOAD_TYPES: readonly PayloadType[] = PAYLOAD_TYPES.slice(0, 7)
 
-/** Whether a string names a payload type caloprod knows. */
-export function isPayloadType(value: string): value is PayloadType {
-  return (PAYLOAD_TYPES as readonly string[]).includes(value)
-}
-
 /** The CDB global tag the payloads are looked up under. */
 export const GLOBAL_TAG = 'newcdbtag'
 
-/**
- * The file name a payload's URL ends with when it was built for (run, tag).
- * CEMC_BadTowerMap is the exception: genStatus writes it as the EMCal hot map.
- */
+/** The file name a payload's URL ends with when built for (run, tag): the CDB's only record of what produced it. */
 export function currentPayloadFile(type: PayloadType, tag: string, run: number): string {
+  // genStatus writes CEMC_BadTowerMap as the EMCal hot map.
   if (type === 'CEMC_BadTowerMap') return `EMCalHotMap_${tag}_${run}cdb.root`
   return `${type}_${tag}_${run}.root`
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { extname, isAbsolute, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { isPayloadType, type PayloadType } from './calibrations.js'
+import { PAYLOAD_TYPES, type PayloadType } from './calibrations.js'
 import { RUN_TYPE_NAME, type RunRange } from './run-types.js'
 import { CURRENT_RULES } from './current.js'
 import { SEED_RULES } from './seed.js'
@@ -29,11 +29,8 @@ export class RulesError extends Error {
 export function resolveRules(spec: string, cwd: string): RuleSet {
   if (Object.hasOwn(BUILTIN_RULES, spec)) return BUILTIN_RULES[spec]
   if (!/[/.]/.test(spec)) {
-    throw new RulesError(
-      spec,
-      undefined,
-      `no such rule set: expected ${Object.keys(BUILTIN_RULES).join(', ')} or the path of a .yaml, .yml or .json file`,
-    )
+    const expected = `${Object.keys(BUILTIN_RULES).join(', ')} or the path of a .yaml, .yml or .json file`
+    throw new RulesError(spec, undefined, `no such rule set: expected ${expected}`)
   }
   const file = isAbsolute(spec) ? spec : resolve(cwd, spec)
   let text: string
@@ -75,17 +72,12 @@ function rulesFromData(data: unknown, file: string): RuleSet {
   const flag: Check<boolean> = (v, key) => (typeof v === 'boolean' ? v : fail(key, 'expected true or false'))
   const payloads: Check<PayloadType[]> = (v, key) => {
     if (!Array.isArray(v) || v.length === 0) return fail(key, 'expected a list of payload types')
-    const list = v.map((p, i) =>
-      typeof p === 'string' && isPayloadType(p) ? p : fail(`${key}[${i}]`, `unknown payload type "${String(p)}"`),
-    )
+    const known = (p: unknown): p is PayloadType => (PAYLOAD_TYPES as readonly unknown[]).includes(p)
+    const list = v.map((p, i) => (known(p) ? p : fail(`${key}[${i}]`, `unknown payload type "${String(p)}"`)))
     return new Set(list).size === list.length ? list : fail(key, 'names a payload type twice')
   }
-  const threshold: Check<number | undefined> = (v, key) =>
-    v === null
-      ? undefined
-      : Number.isSafeInteger(v) && (v as number) >= 0
-        ? (v as number)
-        : fail(key, 'expected a whole number of events, or null for none')
+  const threshold: Check<number | undefined> = (v, key) => (v === null ? undefined
+    : Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : fail(key, 'expected a whole number of events, or null for none'))
   const tagRule: Check<RuleSet['tagRule']> = (v, key) =>
     v === 'earliest-file' || v === 'newest-qa-file' ? v : fail(key, 'expected earliest-file or newest-qa-file')
   const checks: { [K in keyof RuleSet]?: Check<RuleSet[K]> } = {
@@ -122,9 +114,8 @@ function rulesFromData(data: unknown, file: string): RuleSet {
   return result
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** A file's `runTypes`: each `name: [first, last]` or `name: {first, last}`. */
 function runTypes(value: unknown, fail: (key: string, message: string) => never): Record<string, RunRange> {

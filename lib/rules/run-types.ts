@@ -12,10 +12,7 @@ export const RUN_TYPES: Readonly<Record<string, RunRange>> = {
 }
 
 /** An inclusive run-number range. */
-export interface RunRange {
-  first: number
-  last: number
-}
+export type RunRange = { first: number; last: number }
 
 /** A run type's name, e.g. `run3auau`; which names exist depends on the rule set (its `runTypes`). */
 export type RunType = string

@@ -2,22 +2,17 @@ import type { PayloadType } from './calibrations.js'
 import type { RunRange } from './run-types.js'
 
 /**
- * A rule set: everything that decides which files and runs caloprod selects, as data. lib/catalog/selection.ts
- * turns it into the query's SQL, lib/reduce.ts and lib/lists.ts follow its tag rule and threshold, lib/check.ts
- * asks the CDB for its payload types. Two ship with caloprod (seed.ts, current.ts); a site's own file (YAML or
- * JSON) starts from one of them (load.ts).
+ * A rule set: everything that decides which files and runs caloprod selects, as data (lib/catalog/selection.ts
+ * makes it SQL). Two ship with caloprod (seed.ts, current.ts); a site's YAML or JSON file starts from one (load.ts).
  */
 export interface RuleSet {
   /** `seed`, `current`, or the path of the file it came from. */
   name: string
   /** One line: what these rules are and which upstream version they reproduce. */
   description: string
-  /** Run types and their inclusive ranges (the shared facts of lib/rules/run-types.ts, plus the file's own). */
+  /** Run types and their inclusive ranges (the shared facts of run-types.ts, plus the file's own). */
   runTypes: Readonly<Record<string, RunRange>>
-  /**
-   * The histogram files of a run: `datasets.dsttype` starting with one of these (old entries append the dataset,
-   * `HIST_CALOQA_run2pp`, which a prefix matches too).
-   */
+  /** Prefixes of a run's histogram `datasets.dsttype` (old entries append the dataset: `HIST_CALOQA_run2pp`). */
   histogramTypes: readonly string[]
   /** Types that start like a histogram type but are not one (the skimmed QA files). */
   excludedTypes: readonly string[]
@@ -28,11 +23,9 @@ export interface RuleSet {
   /** Whether a histogram is listed only when its segment has a DST twin (the seed's step B join on segment). */
   twinRequired: boolean
   /**
-   * Which tag a run keeps:
-   * - `earliest-file` (reduce): a tag's recency is the earliest `time` of any of its listed files across all runs;
-   *   each run keeps its most recent tag.
+   * Which tag a run keeps (ties go to the tag that sorts last, bytewise):
+   * - `earliest-file` (reduce): the tag whose earliest listed file, across all runs, is the most recent;
    * - `newest-qa-file` (query): the tag whose newest file of `tagFileTypes` in that run is the latest.
-   * Ties go to the tag that sorts last (bytewise).
    */
   tagRule: 'earliest-file' | 'newest-qa-file'
   /** For `newest-qa-file`: the types whose newest file decides (segment 9999 counts, as upstream does). */

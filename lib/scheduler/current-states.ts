@@ -7,28 +7,11 @@ import type { Env } from '../config/options.js'
 import { runTagKey } from '../files/dataset-list.js'
 import { layout } from '../files/layout.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
-import { hasUnsettled, reconcile, runStates, scheddsToAsk, writtenSince, type RunState } from './job-state.js'
-import { schedulerJobs, type SchedulerJob } from './scheduler.js'
+import { hasUnsettled, reconcile, runStates, scheddsToAsk, writtenSince } from './job-state.js'
+import { schedulerJobs } from './scheduler.js'
 
-interface CurrentStates {
-  states: RunState[]
-  /** Rows that settle interrupted submissions (only a stage that acts appends them). */
-  reconciled: LedgerRow[]
-  jobs: SchedulerJob[]
-  /** Schedds of the ledger that could not be asked, and why. */
-  unanswered: Map<string, string>
-  /** The ledger's last line was torn (a crash while appending) and is ignored. */
-  tornTail: boolean
-}
-
-interface CurrentStatesOptions {
-  env: Env
-  /** Seconds one scheduler call may take. */
-  timeout: number
-  now?: Date
-  /** Which interrupted submissions to settle. @default all */
-  settle?: (row: LedgerRow) => boolean
-}
+/** `timeout`: seconds one scheduler call may take; `settle`: which interrupted submissions to settle (default all). */
+type CurrentStatesOptions = { env: Env; timeout: number; now?: Date; settle?: (row: LedgerRow) => boolean }
 
 /** The newest mtime (ms) of the files directly in `dir`, or undefined when it has none. */
 async function newestFile(dir: string): Promise<number | undefined> {
@@ -41,12 +24,14 @@ async function newestFile(dir: string): Promise<number | undefined> {
 /**
  * The state of each of `runs` now. Asks the scheduler unless there is nothing to decide and nothing to settle
  * (then an outage of the schedd is no failure); throws CaloprodError when this host's schedd cannot be asked.
+ * `reconciled`: the rows that settle interrupted submissions (only a stage that acts appends them); `unanswered`:
+ * the schedds of the ledger that could not be asked, and why; `tornTail`: the ledger's torn last line was ignored.
  */
 export async function currentStates(
   output: string,
   runs: readonly { runnumber: number; tag: string }[],
   options: CurrentStatesOptions,
-): Promise<CurrentStates> {
+) {
   const ledger = await readLedger(layout.ledgerCsv(output))
   const unanswered = new Map<string, string>()
   const ask = runs.length > 0 || hasUnsettled(ledger.rows)

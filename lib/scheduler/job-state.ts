@@ -32,22 +32,19 @@ export interface RunState {
 }
 
 /** What is known of the schedds beside the jobs: those that did not answer, and why. */
-interface StateContext {
-  unanswered?: ReadonlyMap<string, string>
-}
+type StateContext = { unanswered?: ReadonlyMap<string, string> }
 
 const IN_FLIGHT: ReadonlySet<number> = new Set([
   JOB_STATUS.idle, JOB_STATUS.running, JOB_STATUS.held, JOB_STATUS.transferring, JOB_STATUS.suspended,
 ])
 
-/** Items by `<run>_<tag>`, in their order. */
+/** Items by `<run>_<tag>` (or any key), in their order. */
 export function byRunTag<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>()
   for (const item of items) {
     const k = key(item)
-    const group = groups.get(k)
-    if (group) group.push(item)
-    else groups.set(k, [item])
+    if (!groups.has(k)) groups.set(k, [])
+    groups.get(k)!.push(item)
   }
   return groups
 }
@@ -80,9 +77,8 @@ export function scheddsToAsk(rows: readonly LedgerRow[], runs: readonly { runnum
 }
 
 /** When a job entered its state, e.g. ` since 2025-01-01 02:00 UTC`. */
-function jobTime(job: SchedulerJob, word: 'since' | 'at' = 'since'): string {
-  return job.since === undefined ? '' : ` ${word} ${minutes(job.since * 1000)}`
-}
+const jobTime = (job: SchedulerJob, word: 'since' | 'at' = 'since') =>
+  job.since === undefined ? '' : ` ${word} ${minutes(job.since * 1000)}`
 
 const minutes = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`
 
@@ -108,36 +104,21 @@ export function reconcile(rows: readonly LedgerRow[], jobs: readonly SchedulerJo
     if (found) {
       claimed.add(id(key, found.schedd, found.cluster))
       settled.push({
-        ...row,
-        time: now,
-        state: 'submitted',
-        cluster: found.cluster,
-        proc: found.proc,
+        ...row, time: now, state: 'submitted', cluster: found.cluster, proc: found.proc,
         ...(found.schedd ? { schedd: found.schedd } : {}),
         detail: `reconciled: ${found.source} knows it as job ${found.cluster}.${found.proc}`,
       })
     } else {
-      settled.push({
-        ...row,
-        time: now,
-        state: 'lost',
-        cluster: undefined,
-        proc: undefined,
-        detail: `reconciled: was ${row.state}, but neither condor_q nor condor_history knows a job of it: never submitted`,
-      })
+      const detail = `reconciled: was ${row.state}, but neither condor_q nor condor_history knows a job of it: never submitted`
+      settled.push({ ...row, time: now, state: 'lost', cluster: undefined, proc: undefined, detail })
     }
   }
   return settled
 }
 
-/** One cluster that ran (or may have run) the run: an attempt. */
-interface Attempt {
-  cluster: number
-  schedd: string | undefined
-  job: SchedulerJob | undefined
-  /** When the ledger first recorded the submission ('' for a job it does not have: those count as the oldest). */
-  submitted: string
-  submission?: string
+/** One cluster that ran (or may have run) the run; `submitted` '' for a job the ledger lacks: the oldest. */
+type Attempt = {
+  cluster: number; schedd: string | undefined; job: SchedulerJob | undefined; submitted: string; submission?: string
 }
 
 /** A run's attempts, oldest first: each cluster the ledger names, and each job of the run it does not. */
@@ -219,10 +200,7 @@ function lostTrack(attempt: Attempt, context: StateContext): string {
   return `cluster ${attempt.cluster} (${submitted}) is known to neither condor_q nor condor_history of ${where}`
 }
 
-/**
- * The state of each of `runs` from the whole ledger (after `reconcile`) and every job the scheduler reported,
- * grouped by run and tag once: one pass over the rows and jobs for all the runs, in the order of `runs`.
- */
+/** The state of each of `runs`, in their order, from the whole ledger (after `reconcile`) and every job reported. */
 export function runStates(
   runs: readonly { runnumber: number; tag: string }[],
   rows: readonly LedgerRow[],
@@ -255,15 +233,9 @@ export function writtenSince(state: RunState, written: number | undefined): RunS
 }
 
 /** What a job still in condor_q is to us: idle is queued, held is held, anything else runs. */
-function flightState(status: number): RunStateName {
-  if (status === JOB_STATUS.idle) return 'queued'
-  if (status === JOB_STATUS.held) return 'held'
-  return 'running'
-}
+const flightState = (status: number): RunStateName =>
+  status === JOB_STATUS.idle ? 'queued' : status === JOB_STATUS.held ? 'held' : 'running'
 
 /** How a job that did not finish well ended, in words. */
-function howItEnded(job: SchedulerJob): string {
-  if (job.status === JOB_STATUS.removed) return 'was removed'
-  if (job.exitCode === undefined) return 'ended abnormally (signal)'
-  return `exited ${job.exitCode}`
-}
+const howItEnded = (job: SchedulerJob) => (job.status === JOB_STATUS.removed ? 'was removed'
+  : job.exitCode === undefined ? 'ended abnormally (signal)' : `exited ${job.exitCode}`)

@@ -9,22 +9,11 @@ import type { Log } from '../log.js'
 import type { RunState } from './job-state.js'
 import { DISK_SUBCODE, MEMORY_HOLD, raiseMemoryAndRelease } from './scheduler.js'
 
-interface MemoryRules {
-  maxAttempts: number
-  /** MB a job may be given at most (--max-memory). */
-  maxMemoryMb: number
-  /** The factor of each release (--memory-scale). */
-  scale: number
-  /** MB the job asked for when the scheduler does not say (condor/genStatus.sub's). */
-  submittedMb: number | undefined
-}
+/** --max-memory and --memory-scale; `submittedMb`: condor/genStatus.sub's, for a job the scheduler says none of. */
+type MemoryRules = { maxAttempts: number; maxMemoryMb: number; scale: number; submittedMb: number | undefined }
 
 /** What to do with a held run: release it with `memoryMb`, or leave it for a person (`memoryMb` undefined). */
-interface HeldDecision {
-  release: boolean
-  note: string
-  memoryMb?: number
-}
+type HeldDecision = { release: boolean; note: string; memoryMb?: number }
 
 /** Whether a held run's job is held for memory. */
 const heldForMemory = (state: RunState) =>

@@ -88,13 +88,10 @@ async function run(program: string, args: readonly string[], options: SchedulerO
 const howItFailed = (result: Ran) =>
   `(${result.signal ? `killed by ${result.signal}` : `exit ${result.code}`}): ${firstLine(result.stderr || result.stdout)}`
 
-function firstLine(text: string): string {
-  return text.split('\n').map((line) => line.trim()).find(Boolean)?.slice(0, 300) ?? '(no message)'
-}
+const firstLine = (text: string) => text.split('\n').map((line) => line.trim()).find(Boolean)?.slice(0, 300) ?? '(no message)'
 
-function optionalInt(value: string): number | undefined {
-  return value === 'undefined' ? undefined : /^-?\d+$/.test(value) ? Number(value) : NaN
-}
+/** A whole number condor printed; `undefined` when the attribute is unset, NaN when it is no number. */
+const optionalInt = (value = '') => (value === 'undefined' ? undefined : /^-?\d+$/.test(value) ? Number(value) : NaN)
 
 /** The schedd's name in a GlobalJobId (`<schedd>#<cluster>.<proc>#<time>`), or undefined. */
 function scheddOf(globalJobId: string | undefined): string | undefined {
@@ -104,24 +101,18 @@ function scheddOf(globalJobId: string | undefined): string | undefined {
 
 function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJob {
   const fields = line.split('\t')
-  const [cluster, proc, status, exitCode, since, runTag, globalJobId, holdCode, holdSubCode, memory] = fields
+  const [cluster, proc, status, exitCode, since, runTag = '', globalJobId, holdCode, holdSubCode, memory] = fields
   const holdReason = fields.slice(10).join('\t')
   const job: SchedulerJob = {
-    cluster: Number(cluster),
-    proc: Number(proc),
-    status: Number(status),
-    exitCode: optionalInt(exitCode ?? ''),
-    since: optionalInt(since ?? ''),
-    runTag: runTag ?? '',
+    cluster: Number(cluster), proc: Number(proc), status: Number(status), exitCode: optionalInt(exitCode),
+    since: optionalInt(since), runTag, source,
     holdReason: holdReason === 'undefined' || holdReason === '' ? undefined : holdReason,
-    source,
   }
   const schedd = scheddOf(globalJobId)
   if (schedd) job.schedd = schedd
-  const code = optionalInt(holdCode ?? '')
-  if (code !== undefined && Number.isInteger(code)) job.holdCode = code
-  const subCode = optionalInt(holdSubCode ?? '')
-  if (subCode !== undefined && Number.isInteger(subCode)) job.holdSubCode = subCode
+  const [code, subCode] = [optionalInt(holdCode), optionalInt(holdSubCode)]
+  if (Number.isInteger(code)) job.holdCode = code
+  if (Number.isInteger(subCode)) job.holdSubCode = subCode
   // An expression the schedd cannot reduce to a number (RequestMemory unset) is no memory we know of.
   const mb = Number(memory)
   if (memory !== 'undefined' && Number.isFinite(mb) && mb > 0) job.requestMemory = Math.ceil(mb)
@@ -150,12 +141,10 @@ async function ask(program: SchedulerJob['source'], constraint: string, options:
 }
 
 /**
- * Every job of this output directory the scheduler knows: those in the queue (condor_q) and those that left it
- * (condor_history), of this host's schedd and of each of `options.schedds` (a schedd whose jobs this host's answer
- * already holds is not asked again), asked by the `CaloprodOutput` attribute: the directory's resolved path, so every
- * spelling of it finds the same jobs (and the spelling given, which jobs submitted before caloprod resolved it
- * carry). A job in both programs (it just left the queue) is taken from the history. Sorted by cluster and proc.
- * Throws CaloprodError when this host's schedd cannot be asked; another schedd that cannot is put in `unanswered`.
+ * Every job of this output directory in condor_q and condor_history (a job in both just left the queue: the
+ * history's is taken), of this host's schedd and of each of `options.schedds` not already in its answer, by
+ * `CaloprodOutput`: the resolved path, and the path as given, which jobs submitted before caloprod resolved it carry.
+ * Sorted by cluster and proc. Throws CaloprodError when this host's schedd cannot be asked; another goes to `unanswered`.
  */
 export async function schedulerJobs(output: string, options: SchedulerOptions): Promise<SchedulerJob[]> {
   // `=?=` compares strings case-sensitively (ClassAd `==` does not) and is never undefined.
@@ -187,7 +176,6 @@ async function scheddOfCluster(cluster: number, options: SchedulerOptions): Prom
     const schedd = result?.code === 0 ? scheddOf(result.stdout.split('\n')[0]?.trim()) : undefined
     if (schedd) return schedd
   }
-  return undefined
 }
 
 /**
@@ -199,10 +187,7 @@ type SubmitOutcome =
   | { kind: 'failed'; detail: string }
   | { kind: 'unknown'; cluster: number | undefined; schedd: string | undefined; detail: string }
 
-/**
- * Runs `condor_submit genStatus.sub -queue "input_run from jobs.list"` in the submission directory `dir`
- * and reads the cluster from its `N job(s) submitted to cluster C.` line, which must count `jobs` jobs.
- */
+/** Runs condor_submit in the submission directory `dir`; its `N job(s) submitted to cluster C.` must count `jobs`. */
 export async function condorSubmit(dir: string, jobs: number, options: SchedulerOptions): Promise<SubmitOutcome> {
   let result: Ran
   try {
