@@ -1,13 +1,22 @@
 // The page's four plots: Observable Plot rendered to SVG text at build time, with linkedom as its document: the page
-// needs no script.
+// needs no script. And text into HTML, times as the page writes them.
 import * as Plot from '@observablehq/plot'
 import { parseHTML } from 'linkedom'
 import type { CheckSummary } from '../cdb/check-summary.js'
-import { escapeHtml } from './html.js'
 import { JOB_STATUS, type SchedulerJob } from '../scheduler/scheduler.js'
 import { runTagKey } from '../files/dataset-list.js'
 import type { LedgerRow } from '../files/ledger.js'
 import { REPORT_STATES, STATE_BY_NAME, type ReportStateName, type RunView } from './runs.js'
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
+/** Escapes text for an element or a quoted attribute. */
+export function escapeHtml(text: string | number): string {
+  return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]!)
+}
+
+/** `2026-12-01 02:15 UTC` from an ISO time; empty for none. */
+export const utcMinute = (iso: string | undefined) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : '')
 
 /** Width of every plot, in CSS pixels: the page's column. */
 const PLOT_WIDTH = 960
