@@ -67,13 +67,6 @@ export function redactArgv(argv: readonly string[]): string[] {
   return argv.map((arg) => arg.replace(/(\w+:\/\/[^:/@\s]*:)[^\s/?#]*@/g, '$1***@'))
 }
 
-/** Refuses an --output that exists but is not a directory, and creates it otherwise. */
-async function prepareOutput(output: string, create: boolean): Promise<void> {
-  const info = await stat(output).catch(() => undefined)
-  if (info && !info.isDirectory()) throw new UsageError(`--output ${output} is a file, not a directory`)
-  if (!info && create) await mkdir(output, { recursive: true })
-}
-
 /** The stage that writes each file a later stage reads and a person may break, by its path. */
 function writers({ output, runType }: Options): [string, string][] {
   return [[layout.queryCsv(output), 'query'], [layout.runListCsv(output, runType), 'reduce'], [layout.reduceCsv(output), 'reduce'],
@@ -125,7 +118,9 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
       return 0
     }
     const readOnly = spec.readOnly?.(options) ?? false
-    await prepareOutput(options.output, !readOnly)
+    const info = await stat(options.output).catch(() => undefined)
+    if (info && !info.isDirectory()) throw new UsageError(`--output ${options.output} is a file, not a directory`)
+    if (!info && !readOnly) await mkdir(options.output, { recursive: true })
     if (!readOnly) ended.output = options.output
     const progress = io.stderrIsTerminal && !options.quiet ? terminalProgress(io.stderr) : NO_PROGRESS
     // Whatever else goes to stderr erases the progress line first; the next update draws it again below.

@@ -103,10 +103,8 @@ function headline(runs: readonly RunView[], madeAt: Date): string {
     const n = runs.filter((run) => run.state === state.name).length
     return n > 0 || state.always ? [`<li class="s-${state.name}"><b>${n}</b>${escapeHtml(state.label)}</li>`] : []
   })
-  return (
-    `<ul class="headline" id="headline">\n${items.join('\n')}\n</ul>\n` +
+  return `<ul class="headline" id="headline">\n${items.join('\n')}\n</ul>\n` +
     `<p class="made">${runs.length} runs; made at ${utcMinute(madeAt.toISOString())}</p>`
-  )
 }
 
 /** The banner of a bad night: the stage that failed last, its line, and since when there was no good night. */
@@ -118,11 +116,9 @@ function nightBanner(runType: string, lastNight: LastNight): string[] {
   const since = lastNight.lastGood
     ? `${runType} has had no good night since ${utcMinute(lastNight.lastGood)} (the last submit that succeeded).`
     : `${runType} has had no good night in this output directory yet (failing since ${utcMinute(lastNight.badSince ?? end.at)}).`
-  return [
-    `<div class="banner failed" id="last-night"><p><b>${escapeHtml(stage)} failed</b> at ${utcMinute(end.at)} ` +
+  return [`<div class="banner failed" id="last-night"><p><b>${escapeHtml(stage)} failed</b> at ${utcMinute(end.at)} ` +
     `(exit ${end.code}): <span class="line">${escapeHtml(end.line)}</span></p><p>${escapeHtml(since + also)} ` +
-    'The page below shows what the stages wrote before.</p></div>',
-  ]
+    'The page below shows what the stages wrote before.</p></div>']
 }
 
 /** Where the numbers come from, one sentence each. */
@@ -168,16 +164,12 @@ export function renderPage(
   ]
   if (inputs.problems.length) {
     const items = inputs.problems.map((p) => `<li>${escapeHtml(p)}</li>`).join('')
-    parts.push(
-      `<div class="banner failed" id="unreadable"><p><b>Files the report could not read</b> (left out of the page below):</p>` +
-        `<ul>${items}</ul></div>`,
-    )
+    parts.push(`<div class="banner failed" id="unreadable"><p><b>Files the report could not read</b> (left out of the page below):</p>` +
+      `<ul>${items}</ul></div>`)
   }
   if (!inputs.scheduler.answered && inputs.scheduler.error) {
-    parts.push(
-      `<p class="banner" id="scheduler-silent"><b>The scheduler did not answer</b>: ${escapeHtml(inputs.scheduler.error)}. ` +
-        'The states below are the ledger’s view: a submitted run shows as submitted, whatever became of it since.</p>',
-    )
+    parts.push(`<p class="banner" id="scheduler-silent"><b>The scheduler did not answer</b>: ${escapeHtml(inputs.scheduler.error)}. ` +
+      'The states below are the ledger’s view: a submitted run shows as submitted, whatever became of it since.</p>')
   }
   if (!inputs.runList && !inputs.process) {
     parts.push(

@@ -30,10 +30,8 @@ function figure(id: string, title: string, caption: string, empty: string, optio
   const body = options
     ? Plot.plot({ width: PLOT_WIDTH, style: { fontSize: '12px' }, ...options, document: document as unknown as Document }).outerHTML
     : `<p class="none">${escapeHtml(empty)}</p>`
-  return (
-    `<figure class="plot" id="${id}">\n<h3>${escapeHtml(title)}</h3>\n${body}\n` +
+  return `<figure class="plot" id="${id}">\n<h3>${escapeHtml(title)}</h3>\n${body}\n` +
     `<figcaption>${escapeHtml(caption)}</figcaption>\n</figure>`
-  )
 }
 
 /** Every run of the run type along the run-number axis, one row per state, coloured by state. */

@@ -82,10 +82,8 @@ function detailOf(state: ReportStateName, facts: RunFacts, hasList: boolean, inp
     return `${job} at ${row.time}; the scheduler did not answer, so what became of it is not known`
   }
   if (state === 'uploaded') {
-    return (
-      `${facts.uploaded} payload${facts.uploaded === 1 ? '' : 's'} uploaded to the CDB, awaiting the next check; ` +
+    return `${facts.uploaded} payload${facts.uploaded === 1 ? '' : 's'} uploaded to the CDB, awaiting the next check; ` +
       describeState(facts.job!, hasList, inputs.options.maxAttempts)
-    )
   }
   if (!facts.job) return hasList ? 'not submitted yet' : "not submitted yet; no list in datasets/ (see the lists stage's log)"
   return describeState(facts.job, hasList, inputs.options.maxAttempts)
@@ -141,11 +139,8 @@ export function runViews(inputs: ReportInputs) {
       toProcess: facts.toProcess,
       hasList,
       /** The latest job, `cluster.proc`, and when it entered its state (or the ledger's last word, ISO time). */
-      lastJob: latest
-        ? `${latest.cluster}.${latest.proc}`
-        : facts.lastRow?.cluster !== undefined
-          ? `${facts.lastRow.cluster}.${facts.lastRow.proc ?? 0}`
-          : undefined,
+      lastJob: latest ? `${latest.cluster}.${latest.proc}`
+        : facts.lastRow?.cluster !== undefined ? `${facts.lastRow.cluster}.${facts.lastRow.proc ?? 0}` : undefined,
       lastWhen: (latest?.since === undefined ? undefined : new Date(latest.since * 1000).toISOString()) ?? facts.lastRow?.time,
       holdReason: state === 'held' ? (latest?.holdReason ?? 'no reason given') : undefined,
       /** Held for memory and within its attempts and --max-memory: the next submit releases it with more. */
