@@ -17,12 +17,7 @@ import type { Log } from './log.js'
  * Who a lock is taken for: the task runner when a pipeline runs the stage (its lock outlives each stage), else the
  * stage. `start` (from /proc/<pid>/stat) tells a reused pid apart; undefined off Linux.
  */
-export interface LockOwner {
-  pid: number
-  start?: string
-  command: string
-  pipeline: boolean
-}
+export type LockOwner = { pid: number; start?: string; command: string; pipeline: boolean }
 
 /** `<proc>/<pid>/<file>`, undefined when unreadable. */
 function readProc(pid: number, file: string, proc: string): string | undefined {
@@ -68,18 +63,8 @@ function stillRunning(pid: number | null, start: string | null): boolean {
 }
 
 /** The lock file's content; the stage's fields are null between a pipeline's stages. */
-interface LockRecord {
-  host: string
-  pid: number
-  start: string | null
-  command: string
-  pipeline: boolean
-  since: string
-  stage: string | null
-  stagePid: number | null
-  stageStart: string | null
-  stageSince: string | null
-}
+type LockRecord = { host: string; pid: number; start: string | null; command: string; pipeline: boolean; since: string }
+  & { stage: string | null; stagePid: number | null; stageStart: string | null; stageSince: string | null }
 
 /** Removes a stage's own lock; marks a pipeline's as between stages and returns its text (for removeWhenEnded). */
 export type ReleaseLock = () => Promise<string | undefined>

@@ -20,12 +20,7 @@ interface GroupOptions {
   reapOnExit?: boolean
 }
 
-export interface GroupResult {
-  code: number | null
-  signal: NodeJS.Signals | null
-  timedOut: boolean
-  aborted: boolean
-}
+export type GroupResult = { code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; aborted: boolean }
 
 /** Signals a whole process group; nothing when it is gone. */
 function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {

@@ -13,11 +13,7 @@ import type { RunView } from './runs.js'
 type StageEnd = { at: string; code: number; line: string }
 
 /** `lastGood`: when `submit --do-condor-submit` last succeeded; `badSince`: the first failure after it. */
-export interface LastNight {
-  stages: Record<string, StageEnd>
-  lastGood: string | null
-  badSince: string | null
-}
+export type LastNight = { stages: Record<string, StageEnd>; lastGood: string | null; badSince: string | null }
 
 /** Beside the day's logs: a record of the runs, like them, not an output of the pipeline. */
 const lastNightJson = (output: string) => join(layout.logDir(output), 'last-night.json')

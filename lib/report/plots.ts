@@ -67,12 +67,8 @@ const OUTCOMES = [
 
 type Outcome = (typeof OUTCOMES)[number]['name']
 
-interface NightCount {
-  /** The UTC day the submission was made, YYYY-MM-DD. */
-  night: string
-  outcome: Outcome
-  runs: number
-}
+/** `night`: the UTC day the submission was made, YYYY-MM-DD. */
+type NightCount = { night: string; outcome: Outcome; runs: number }
 
 /** What became of a submission the scheduler took, by its job (undefined: no schedd knows it any more). */
 function outcomeOf(row: LedgerRow, job: SchedulerJob | undefined, run: RunView | undefined): Outcome {

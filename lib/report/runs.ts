@@ -33,16 +33,8 @@ export const STATE_BY_NAME = new Map(REPORT_STATES.map((state) => [state.name as
  * What the rules know of a run. `toProcess`: a map is missing or outdated; `settled`: all current for this tag;
  * `job`: undefined when the scheduler did not answer; `uploaded`: payloads the upload ledger has as uploaded.
  */
-interface RunFacts {
-  runnumber: number
-  tag: string
-  toProcess: boolean
-  settled: boolean
-  job: RunState | undefined
-  lastRow: LedgerRow | undefined
-  uploaded: number
-  maxAttempts: number
-}
+type RunFacts = { runnumber: number; tag: string; toProcess: boolean; settled: boolean; job: RunState | undefined }
+  & { lastRow: LedgerRow | undefined; uploaded: number; maxAttempts: number }
 
 /** The first rule whose test holds decides the state. */
 const STATE_RULES: readonly { state: ReportStateName; test: (run: RunFacts) => boolean }[] = [

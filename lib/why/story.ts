@@ -71,13 +71,8 @@ export interface RunStory {
 }
 
 /** `events`: each segment once; `paths` by segment: lists drops a segment's events when its file is missing. */
-interface TagFiles {
-  tag: string
-  files: number
-  events: number
-  paths: { path: string; segment: number; events: number }[]
-  segments: Set<number>
-}
+type TagFiles = { tag: string; files: number; events: number; segments: Set<number> }
+  & { paths: { path: string; segment: number; events: number }[] }
 
 /**
  * What query.csv says of `runs` (a run the query did not select has no tags): each run's tags with their files and
