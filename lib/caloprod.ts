@@ -34,14 +34,8 @@ import { readUploads } from './upload/ledger.js'
  * `output` defaults to the run type's name in `cwd`; `runType` to run3auau; `rules` (`seed`, `current` or a file) to
  * seed; `settings`: any other stage setting, e.g. `{ cdb: 'rest', maxAttempts: 5 }`; `name`: the log's, caloprod.
  */
-export interface CaloprodInit {
-  output?: string
-  runType?: string
-  rules?: string
-  settings?: Partial<Options>
-  name?: string
-  env?: Env
-  cwd?: string
+export type CaloprodInit = {
+  output?: string; runType?: string; rules?: string; settings?: Partial<Options>; name?: string; env?: Env; cwd?: string
 }
 
 /** A run type's output directory and settings, resolved once; see caloprod(). */

@@ -10,15 +10,8 @@ export interface Log {
 }
 
 /** `file`: none for a dry run, which must change nothing on disk. */
-export interface LogOptions {
-  stage: string
-  file: string | undefined
-  verbose: boolean
-  quiet: boolean
-  stdout: (text: string) => void
-  stderr: (text: string) => void
-  now?: () => Date
-}
+export type LogOptions = { stage: string; file: string | undefined; verbose: boolean; quiet: boolean; now?: () => Date }
+  & { stdout: (text: string) => void; stderr: (text: string) => void }
 
 /** The log file of the day for an output directory: every invocation appends to it, so cron keeps a history. */
 export function logFileFor(output: string, now: Date = new Date()): string {
