@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { writeError } from './files/disk-full.js'
 
-/** Where a stage's words go: the day's log file always; stderr for `warn` (`info` with --verbose); stdout: `summary`. */
+/** Where a stage's words go: the day's log file always; stderr: `warn` (`info` with --verbose); stdout: `summary`. */
 export interface Log {
   info(message: string): void
   warn(message: string): void

@@ -18,27 +18,15 @@ const STAGE_DIRS = [(output: string) => output, layout.datasetsDir, layout.condo
  * creates no directory; `lock`: hold the output's lock while the body runs; `endsNight`: its success ends a good
  * night in last-night.json (submit).
  */
-export interface StageSpec {
-  name: string
-  summary: string
-  flags: readonly FlagName[]
-  readOnly?: (options: Options) => boolean
-  lock?: boolean
-  endsNight?: boolean
-}
+export type StageSpec = { name: string; summary: string; flags: readonly FlagName[]; lock?: boolean; endsNight?: boolean }
+  & { readOnly?: (options: Options) => boolean }
 
 /**
  * What a stage's body gets. `argv`: for the rare body that must know whether a flag was given; `progress`: NO_PROGRESS
  * unless stderr is a terminal and not --quiet; `stdout`: for a document (report --stdout), whatever --quiet says.
  */
-export interface StageContext {
-  options: Options
-  argv: readonly string[]
-  log: Log
-  env: Env
-  progress: Progress
-  stdout: (text: string) => void
-}
+export type StageContext = { options: Options; argv: readonly string[]; log: Log; env: Env; progress: Progress }
+  & { stdout: (text: string) => void }
 
 /** What `tasks/main.ts` runs as a command and a test in-process; the body returns its summary line, or undefined. */
 export type Stage = { spec: StageSpec; body: StageBody }
@@ -73,7 +61,7 @@ function writers({ output, runType }: Options): [string, string][] {
     [layout.processCsv(output, runType), 'check'], [layout.missingCsv(output, runType), 'lists']]
 }
 
-/** `line` (an error naming a file) with the exact command to re-run the stage that writes it, where it asks for that. */
+/** `line` (an error naming a file) with the exact command to re-run the stage that writes it, where it says to. */
 function withRerunCommand(line: string, options: Options | undefined): string {
   const hint = 're-run the stage that writes it'
   const writer = options && line.includes(hint) ? writers(options).find(([path]) => line.startsWith(`${path}:`))?.[1] : undefined

@@ -98,8 +98,8 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date) 
   // runList, process: undefined before the first reduce, check; lists: names in datasets/; absent: per run to process
   // with a folder in output/, the payload types genStatus wrote no file for; problems: a line per unreadable file.
   return {
-    options, now, runList, process, settled: new Map((settled ?? []).map((row) => [row.runnumber, row])), lists: new Set(lists),
-    runFiles, ledger: ledger.rows, uploads: uploads.rows, absent, scheduler, check, lastNight, problems,
+    options, now, runList, process, settled: new Map((settled ?? []).map((row) => [row.runnumber, row])),
+    lists: new Set(lists), runFiles, ledger: ledger.rows, uploads: uploads.rows, absent, scheduler, check, lastNight, problems,
   }
 }
 

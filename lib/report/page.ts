@@ -164,12 +164,16 @@ export function renderPage(
   ]
   if (inputs.problems.length) {
     const items = inputs.problems.map((p) => `<li>${escapeHtml(p)}</li>`).join('')
-    parts.push(`<div class="banner failed" id="unreadable"><p><b>Files the report could not read</b> (left out of the page below):</p>` +
-      `<ul>${items}</ul></div>`)
+    parts.push(
+      `<div class="banner failed" id="unreadable"><p><b>Files the report could not read</b> (left out of the page below):</p>` +
+        `<ul>${items}</ul></div>`,
+    )
   }
   if (!inputs.scheduler.answered && inputs.scheduler.error) {
-    parts.push(`<p class="banner" id="scheduler-silent"><b>The scheduler did not answer</b>: ${escapeHtml(inputs.scheduler.error)}. ` +
-      'The states below are the ledger’s view: a submitted run shows as submitted, whatever became of it since.</p>')
+    parts.push(
+      `<p class="banner" id="scheduler-silent"><b>The scheduler did not answer</b>: ${escapeHtml(inputs.scheduler.error)}. ` +
+        'The states below are the ledger’s view: a submitted run shows as submitted, whatever became of it since.</p>',
+    )
   }
   if (!inputs.runList && !inputs.process) {
     parts.push(
