@@ -1,6 +1,5 @@
-// The scripting API (README.md, "Scripting caloprod"): `caloprod({ output, runType, rules })` resolves a run type's
-// settings once, as a stage would (the flags' defaults, CALOPROD_* variables, the rule set's threshold and payload
-// types), and gives each stage as a method that returns data, and each output file's reader.
+// The scripting API (README.md, "Scripting caloprod"): resolves a run type's settings once, as a stage would, and
+// gives each stage as a method that returns data, and each output file's reader.
 import { join } from 'node:path'
 import { catalogTarget } from './catalog/connection.js'
 import { resolveApiUrl } from './cdb/backend.js'
@@ -31,31 +30,20 @@ import { checkUploadOptions, runUpload } from './upload.js'
 import { connectForUpload } from './upload/connect.js'
 import { readUploads } from './upload/ledger.js'
 
-export interface CaloprodInit {
-  /** @default the run type's name, in `cwd` */
-  output?: string
-  /** @default run3auau */
-  runType?: string
-  /** `seed`, `current` or a rule file's path. @default seed */
-  rules?: string
-  /** Any other setting of the stages, e.g. `{ cdb: 'rest', maxAttempts: 5, verbose: true }`. */
-  settings?: Partial<Options>
-  /** The name the log and its lines carry. @default caloprod */
-  name?: string
-  /** @default process.env */
-  env?: Env
-  /** @default process.cwd() */
-  cwd?: string
+/**
+ * `output` defaults to the run type's name in `cwd`; `runType` to run3auau; `rules` (`seed`, `current` or a file) to
+ * seed; `settings`: any other stage setting, e.g. `{ cdb: 'rest', maxAttempts: 5 }`; `name`: the log's, caloprod.
+ */
+export type CaloprodInit = {
+  output?: string; runType?: string; rules?: string; settings?: Partial<Options>; name?: string; env?: Env; cwd?: string
 }
 
 /** A run type's output directory and settings, resolved once; see caloprod(). */
 export type Caloprod = ReturnType<typeof caloprod>
 
 /**
- * Resolves the context of a script; throws UsageError for a setting a stage would refuse. Its log (`log`) says
- * warnings on stderr, and everything with `verbose`; a method that writes (every stage but status, submit and
- * upload without acting) appends to `<output>/log/<date>.log` too, and one that acts on the scheduler or the CDB
- * holds the output directory's lock while it runs, as the stages do.
+ * Resolves a script's context; throws UsageError for a setting a stage would refuse. A method that writes appends to
+ * `<output>/log/<date>.log` too; one that acts on the scheduler or the CDB holds the lock while it runs, as stages do.
  */
 export function caloprod(init: CaloprodInit = {}) {
   const env = init.env ?? process.env
@@ -68,7 +56,6 @@ export function caloprod(init: CaloprodInit = {}) {
     stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text),
   })
   const log = logTo(undefined)
-  /** Runs `body` with the day's log file, under the lock when `lock`. */
   const writing = async <T>(lock: boolean, body: (log: Log) => Promise<T>): Promise<T> => {
     const fileLog = logTo(logFileFor(output))
     const release = lock ? await acquireLock(output, init.name ?? 'caloprod', lockOwner(), { log: fileLog }) : undefined

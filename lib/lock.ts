@@ -1,7 +1,6 @@
-// One caloprod run at a time per output directory. The lock belongs to the pipeline (the task runner that
-// runs the stages one after another), so its stages enter it in turn while another cron run stays out; a
-// stage run by hand owns it alone. It is a JSON file created whole and atomically (link of a finished file).
-// Who holds it is read from /proc: the process a stage runs for (its pipeline's task runner, or itself).
+// One caloprod run at a time per output directory. The lock belongs to the pipeline (the task runner), so its
+// stages enter it in turn while another cron run stays out; a stage run by hand owns it alone. A JSON file created
+// whole (link of a finished file); its holder is read from /proc: the pipeline's task runner, or the stage itself.
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { link, readdir, readFile, unlink, writeFile } from 'node:fs/promises'
@@ -14,17 +13,11 @@ import { writeError } from './files/disk-full.js'
 import { layout } from './files/layout.js'
 import type { Log } from './log.js'
 
-/** Who a lock is taken for. */
-export interface LockOwner {
-  /** The task runner's pid when a pipeline runs the stage, else the stage's own. */
-  pid: number
-  /** The process's start time (from /proc/<pid>/stat), so a reused pid is not taken for it; undefined off Linux. */
-  start?: string
-  /** Its command line, for messages. */
-  command: string
-  /** A pipeline's lock outlives each of its stages; a stage run by hand releases it when done. */
-  pipeline: boolean
-}
+/**
+ * Who a lock is taken for: the task runner when a pipeline runs the stage (its lock outlives each stage), else the
+ * stage. `start` (from /proc/<pid>/stat) tells a reused pid apart; undefined off Linux.
+ */
+export type LockOwner = { pid: number; start?: string; command: string; pipeline: boolean }
 
 /** `<proc>/<pid>/<file>`, undefined when unreadable. */
 function readProc(pid: number, file: string, proc: string): string | undefined {
@@ -50,10 +43,7 @@ export function isPipelineCommand(argv: readonly string[]): boolean {
   return runsGoTask || argv.some((arg) => /(^|\/)tasks\/task\.ts$/.test(arg))
 }
 
-/**
- * The owner of the lock for this stage: the nearest ancestor process that is a task runner, so every stage of
- * one pipeline run shares the lock; the stage itself when run by hand (or where /proc cannot be read).
- */
+/** The lock's owner: the nearest ancestor that is a task runner, else (by hand, no /proc) the stage itself. */
 export function lockOwner(self: { pid: number; ppid: number } = process, proc = '/proc'): LockOwner {
   let pid = self.ppid
   for (let depth = 0; depth < 64 && pid > 1; depth++) {
@@ -72,27 +62,13 @@ function stillRunning(pid: number | null, start: string | null): boolean {
   return start === null || processInfo(pid)?.start === start
 }
 
-/** The lock file's content; `stage` and the stage's fields are null between the stages of a pipeline. */
-interface LockRecord {
-  host: string
-  pid: number
-  start: string | null
-  command: string
-  pipeline: boolean
-  since: string
-  stage: string | null
-  stagePid: number | null
-  stageStart: string | null
-  stageSince: string | null
-}
+/** The lock file's content; the stage's fields are null between a pipeline's stages. */
+type LockRecord = { host: string; pid: number; start: string | null; command: string; pipeline: boolean; since: string }
+  & { stage: string | null; stagePid: number | null; stageStart: string | null; stageSince: string | null }
 
-/**
- * Releases a lock: a stage's own lock is removed; a pipeline's is kept, marked as between stages, and its text
- * returned (for removeWhenEnded, which removes it once the pipeline has ended).
- */
+/** Removes a stage's own lock; marks a pipeline's as between stages and returns its text (for removeWhenEnded). */
 export type ReleaseLock = () => Promise<string | undefined>
 
-/** A step of a takeover, where tests pause to force an interleaving. */
 export type TakeoverStep = 'read' | 'guarded'
 
 function describe(held: LockRecord): string {
@@ -131,21 +107,18 @@ function guardPathFor(path: string, record: string): string {
 function abandoned(guard: string): boolean {
   try {
     const { host, pid, start } = JSON.parse(guard) as { host?: unknown; pid?: unknown; start?: unknown }
-    const started = typeof start === 'string' ? start : null
-    return host === hostname() && typeof pid === 'number' && !stillRunning(pid, started)
+    return host === hostname() && typeof pid === 'number' && !stillRunning(pid, typeof start === 'string' ? start : null)
   } catch {
     return false
   }
 }
 
 /**
- * Replaces `path`, which held the stale record `expected`, by `text` (removes it for null), unless another run got
- * there first; or throws LockedError when another live run is doing the same takeover right now. Every starter that
- * found the same stale record must first create its guard file (a hard link: atomic on NFS, Lustre and GPFS), so
- * they take over one at a time; the holder checks that `path` still holds `expected` and renames its lock over it,
- * so the path is never empty and no starter can slip in. A stale record never comes back, so a guard is safe to
- * drop once it has served. A guard whose writer died is taken over the same way, one level down. `claim`: the
- * guard's content (host, pid and start time of the stage).
+ * Replaces `path`'s stale record `expected` by `text` (null: removes it) unless another run got there first; throws
+ * LockedError while another live run does the same takeover. Each starter first creates the record's guard (a hard
+ * link: atomic on NFS, Lustre and GPFS), so they go one at a time; the holder checks `expected` and renames over it,
+ * so the path is never empty. A stale record never returns, so a used guard can go; a dead writer's guard is taken
+ * over the same way, one level down. `claim`: the guard's content (host, pid, start).
  */
 async function replaceStale(
   path: string,
@@ -205,11 +178,9 @@ async function readRecord(path: string): Promise<{ text: string; record: LockRec
 }
 
 /**
- * Takes the output directory's lock for `stage` on behalf of `owner`, or throws LockedError (exit 3) naming who
- * holds it. Re-entrant for the same owner (the stages of one pipeline). A lock whose owner and stage are gone
- * (same host) is taken over: silently (logged) when a finished pipeline left it, with a warning when a stage
- * was killed in the middle. A lock of another host is honoured. Returns the function that releases it.
- * `self`: the stage's process; `pause`: called between the steps of a takeover (tests force interleavings).
+ * Takes the output directory's lock for `stage` on behalf of `owner` (re-entrant for one pipeline's stages), or
+ * throws LockedError naming the holder. A same-host lock whose owner and stage are gone is taken over: logged when a
+ * finished pipeline left it, a warning when a stage was killed; another host's is honoured. `pause`: for tests.
  */
 export async function acquireLock(
   output: string,
@@ -272,10 +243,8 @@ export async function acquireLock(
 }
 
 /**
- * Waits for the pipeline whose lock `kept` (its record between stages, as its last release left it) holds `output`
- * to end, then removes the lock, so nothing looks running after a night. Leaves it when a stage of the pipeline
- * entered it again or another run took it over; the removal takes the takeover's guard, so a run starting at that
- * moment never loses a lock it just took. Returns whether it removed the lock.
+ * Removes the lock `kept` (a pipeline's record between stages) once that pipeline has ended, so nothing looks running
+ * after a night; leaves it if it changed. Removing takes the takeover's guard, so a run starting then keeps its lock.
  */
 export async function removeWhenEnded(output: string, kept: string, { pollMs = 1000 } = {}): Promise<boolean> {
   const path = layout.lockFile(output)

@@ -2,26 +2,16 @@ import { appendFileSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { writeError } from './files/disk-full.js'
 
-/** Where a stage's words go: the day's log file always, stderr when verbose or warning, stdout for the summary. */
+/** Where a stage's words go: the day's log file always; stderr: `warn` (`info` with --verbose); stdout: `summary`. */
 export interface Log {
-  /** Detail: the log file, and stderr with --verbose. */
   info(message: string): void
-  /** Something a person should see even on a quiet night: the log file and stderr. */
   warn(message: string): void
-  /** The one line a stage prints on stdout (none with --quiet). */
   summary(message: string): void
 }
 
-export interface LogOptions {
-  stage: string
-  /** The log file to append to; none for a dry run, which must change nothing on disk. */
-  file: string | undefined
-  verbose: boolean
-  quiet: boolean
-  stdout: (text: string) => void
-  stderr: (text: string) => void
-  now?: () => Date
-}
+/** `file`: none for a dry run, which must change nothing on disk. */
+export type LogOptions = { stage: string; file: string | undefined; verbose: boolean; quiet: boolean; now?: () => Date }
+  & { stdout: (text: string) => void; stderr: (text: string) => void }
 
 /** The log file of the day for an output directory: every invocation appends to it, so cron keeps a history. */
 export function logFileFor(output: string, now: Date = new Date()): string {

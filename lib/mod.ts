@@ -1,12 +1,10 @@
 // The library a person scripts against (Deno's convention: one entry module): caloprod() and what its methods and
 // readers return. The rest of lib/ is caloprod's own. See README.md, "Scripting caloprod".
 
-/** A run type's context, resolved once: its stages as methods that return data, each output file's reader. */
 export { caloprod, type Caloprod, type CaloprodInit } from './caloprod.js'
 export type { Options } from './config/options.js'
 export type { Log } from './log.js'
 
-// What the methods and readers return.
 export type { StatusRecord } from './status.js'
 export type { QueryRow } from './files/query-csv.js'
 export type { RunTag } from './files/run-list.js'

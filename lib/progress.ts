@@ -1,12 +1,9 @@
-// One updating line on a terminal for the stages a person waits on (query, check, lists). A stage gets a real
-// one only when stderr is a terminal and --quiet is not given (lib/stage.ts), so cron's mail and the log never
-// see it; everything else gets NO_PROGRESS.
+// One updating line on a terminal for the stages a person waits on (query, check, lists), only when stderr is a
+// terminal and not --quiet (lib/stage.ts), so cron's mail and the log never see it; else NO_PROGRESS.
 
-/** A line redrawn in place. */
+/** `show` draws at most every REDRAW_MS, but always the first call and a `final` one; `clear` erases the line. */
 export interface Progress {
-  /** Shows `text`, at most every REDRAW_MS; the first call, and one with `final` (the count is complete), always draw. */
   show(text: string, final?: boolean): void
-  /** Erases the line (before other output, and when the stage ends). */
   clear(): void
 }
 

@@ -1,18 +1,15 @@
 import { setTimeout as wait } from 'node:timers/promises'
 
-/** How to retry an operation that may fail for a passing reason. */
+/**
+ * How to retry an operation that may fail for a passing reason: `attempts` in all (default 4), pauses from `baseMs`
+ * (1000), doubling up to `maxMs` (30000); `onRetry` is told before each pause; `sleep`, `random`: for tests.
+ */
 export interface RetryPolicy {
-  /** Tries in all, the first included. @default 4 */
   attempts?: number
-  /** The first pause, in ms; each next one doubles. @default 1000 */
   baseMs?: number
-  /** The longest pause, in ms. @default 30000 */
   maxMs?: number
-  /** Whether an error is worth another try. */
   retryable: (err: unknown) => boolean
-  /** Told before each pause: which try failed, why, and how long the pause is. */
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void
-  /** Injectable for tests. */
   sleep?: (ms: number) => Promise<void>
   random?: () => number
 }

@@ -3,37 +3,31 @@
 // and the scheduler's programs.
 import { spawn } from 'node:child_process'
 
+/**
+ * `stdio` `pipe`: output to `onStdout`/`onStderr`, stdin closed; `timeoutMs`: SIGTERM after it; `graceMs`: SIGKILL
+ * that long after SIGTERM (else SIGTERM alone); `reapOnExit`: on exit, SIGKILL what the program left in its group
+ * (it may hold the pipes open), draining them at most `graceMs`.
+ */
 interface GroupOptions {
   cwd: string
   env: Readonly<Record<string, string | undefined>>
-  /** `pipe`: stdout and stderr go to `onStdout`/`onStderr`; `ignore`: discarded. stdin is closed. */
   stdio: 'pipe' | 'ignore'
   onStdout?: (chunk: Buffer) => void
   onStderr?: (chunk: Buffer) => void
   signal?: AbortSignal
-  /** Stops the program (SIGTERM) after this long. */
   timeoutMs?: number
-  /** After SIGTERM, SIGKILL follows this long later; without it, SIGTERM alone. */
   graceMs?: number
-  /** On exit, SIGKILL what it left in its group (it may hold the pipes open); drain them at most `graceMs`. */
   reapOnExit?: boolean
 }
 
-export interface GroupResult {
-  code: number | null
-  signal: NodeJS.Signals | null
-  timedOut: boolean
-  aborted: boolean
-}
+export type GroupResult = { code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; aborted: boolean }
 
 /** Signals a whole process group; nothing when it is gone. */
 function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return
   try {
     process.kill(-pid, signal)
-  } catch {
-    // Already gone.
-  }
+  } catch {} // already gone
 }
 
 /** Runs `bin args`; resolves when it ended, whatever its exit; rejects only when it cannot be started. */

@@ -13,70 +13,46 @@ import { recordStageEnd } from './report/last-night.js'
 /** The directories stages write into, where a killed writer may have left a temporary file. */
 const STAGE_DIRS = [(output: string) => output, layout.datasetsDir, layout.condorDir]
 
-/** What a stage script declares about itself. */
-export interface StageSpec {
-  /** The stage's name, as in `tasks/<name>.ts`. */
-  name: string
-  /** One paragraph for --help. */
-  summary: string
-  flags: readonly FlagName[]
-  /** A stage that must change nothing on disk (a dry run) writes no log file and creates no directory. */
-  readOnly?: (options: Options) => boolean
-  /** Hold the output directory's lock (lib/lock.ts) while the body runs, unless read-only. */
-  lock?: boolean
-  /** Its success (unless read-only) ends a good night, as last-night.json counts them: submit. */
-  endsNight?: boolean
-}
+/**
+ * What a stage script (`tasks/<name>.ts`) declares: `summary` for --help; `readOnly` (a dry run) writes no log and
+ * creates no directory; `lock`: hold the output's lock while the body runs; `endsNight`: its success ends a good
+ * night in last-night.json (submit).
+ */
+export type StageSpec = { name: string; summary: string; flags: readonly FlagName[]; lock?: boolean; endsNight?: boolean }
+  & { readOnly?: (options: Options) => boolean }
 
-/** What a stage's body gets: its options, its log and the environment. */
-export interface StageContext {
-  options: Options
-  /** The stage's own arguments, for the rare body that must know whether a flag was given rather than defaulted. */
-  argv: readonly string[]
-  log: Log
-  env: Env
-  /** A line updated in place on a terminal; NO_PROGRESS unless stderr is a terminal and --quiet is not given. */
-  progress: Progress
-  /** The process's stdout, for a stage whose output is a document (report --stdout), whatever --quiet says. */
-  stdout: (text: string) => void
-}
+/**
+ * What a stage's body gets. `argv`: for the rare body that must know whether a flag was given; `progress`: NO_PROGRESS
+ * unless stderr is a terminal and not --quiet; `stdout`: for a document (report --stdout), whatever --quiet says.
+ */
+export type StageContext = { options: Options; argv: readonly string[]; log: Log; env: Env; progress: Progress }
+  & { stdout: (text: string) => void }
 
-/** A stage script's declaration and body: what `tasks/main.ts` runs as a command and a test runs in-process. */
+/** What `tasks/main.ts` runs as a command and a test in-process; the body returns its summary line, or undefined. */
 export type Stage = { spec: StageSpec; body: StageBody }
-
-/** A stage's work; it returns its summary line, or undefined when it printed its output itself (report --stdout). */
 export type StageBody = (ctx: StageContext) => Promise<string | undefined>
 
-/** The process around a stage, passed in so tests can run a stage in-process. */
+/**
+ * The process around a stage, passed in so tests can run one in-process. `stderrIsTerminal`: a person watching (never
+ * cron), so progress may show; `onInterrupt` receives, while the body runs, the cleanup to do before the process ends
+ * on a signal; `internalError` rejects with an error no code caught: the stage fails at once, cleaned up, while the
+ * body may still run; `pipelineLockKept`: a pipeline's lock left between stages, for lock.ts removeWhenEnded.
+ */
 export interface StageIo {
   argv: readonly string[]
   env: Env
   cwd: string
   stdout: (text: string) => void
   stderr: (text: string) => void
-  /** Whether stderr is a terminal (a person watching), never for cron or a log: then a stage may show progress. */
   stderrIsTerminal?: boolean
-  /** Receives, while the body runs, what to do before the process ends on a signal (undefined again after). */
   onInterrupt?: (cleanup: ((signal: string) => Promise<void>) | undefined) => void
-  /** Rejects with an error no code caught: the stage fails at once, cleaned up, while the body may still run. */
   internalError?: Promise<never>
-  /** Called when a pipeline's stage leaves the lock (`lock`) between stages, to start lock.ts removeWhenEnded. */
   pipelineLockKept?: (output: string, lock: string) => void
 }
 
-/**
- * Hides the password of any URL on a command line, so logs never hold one: everything up to the last `@` of the
- * URL's authority, since a password may hold an `@` a person forgot to encode (URL parsers split at the last).
- */
+/** Hides URL passwords on a command line, up to the authority's last `@` (a password may hold an unencoded `@`). */
 export function redactArgv(argv: readonly string[]): string[] {
   return argv.map((arg) => arg.replace(/(\w+:\/\/[^:/@\s]*:)[^\s/?#]*@/g, '$1***@'))
-}
-
-/** Refuses an --output that exists but is not a directory, and creates it otherwise. */
-async function prepareOutput(output: string, create: boolean): Promise<void> {
-  const info = await stat(output).catch(() => undefined)
-  if (info && !info.isDirectory()) throw new UsageError(`--output ${output} is a file, not a directory`)
-  if (!info && create) await mkdir(output, { recursive: true })
 }
 
 /** The stage that writes each file a later stage reads and a person may break, by its path. */
@@ -85,7 +61,7 @@ function writers({ output, runType }: Options): [string, string][] {
     [layout.processCsv(output, runType), 'check'], [layout.missingCsv(output, runType), 'lists']]
 }
 
-/** `line` (an error naming a file) with the exact command that writes the file again, where it says to re-run that stage. */
+/** `line` (an error naming a file) with the exact command to re-run the stage that writes it, where it says to. */
 function withRerunCommand(line: string, options: Options | undefined): string {
   const hint = 're-run the stage that writes it'
   const writer = options && line.includes(hint) ? writers(options).find(([path]) => line.startsWith(`${path}:`))?.[1] : undefined
@@ -103,16 +79,14 @@ async function existingOutput(io: StageIo): Promise<string | undefined> {
 }
 
 /**
- * Runs a stage: resolve options (or print help), prepare the output directory, open the log, run the body, log
- * its summary. Errors become one line on stderr (and in the log); nothing here exits the process.
- * Returns the exit code: 0 done, 1 failed, 2 usage, 3 locked.
+ * Runs a stage: options (or help), the output directory, the log, the body, its summary. Errors become one line on
+ * stderr (and in the log); nothing here exits. Returns the exit code: 0 done, 1 failed, 2 usage, 3 locked.
  */
 export async function runStage(spec: StageSpec, io: StageIo, body: StageBody): Promise<number> {
   const ended: Ended = { line: '' }
   const code = await runGuarded(spec, io, body, ended)
-  // Every exit of a stage that may write is recorded for the report's banner; a run kept out by the lock is not
-  // this directory's night (the run that holds it records its own), nor is a stage a signal stopped: its process
-  // exits as soon as it has cleaned up, and a record begun then would be left half written.
+  // Every exit of a stage that may write is recorded for the report's banner; not a run kept out by the lock (the
+  // holder records its own), nor one a signal stopped (its process exits at once: the record would be half written).
   if (ended.output && code !== 3 && !ended.interrupted) {
     await recordStageEnd(ended.output, spec.name, { at: new Date().toISOString(), code, line: ended.line }, spec.endsNight === true)
   }
@@ -132,7 +106,9 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
       return 0
     }
     const readOnly = spec.readOnly?.(options) ?? false
-    await prepareOutput(options.output, !readOnly)
+    const info = await stat(options.output).catch(() => undefined)
+    if (info && !info.isDirectory()) throw new UsageError(`--output ${options.output} is a file, not a directory`)
+    if (!info && !readOnly) await mkdir(options.output, { recursive: true })
     if (!readOnly) ended.output = options.output
     const progress = io.stderrIsTerminal && !options.quiet ? terminalProgress(io.stderr) : NO_PROGRESS
     // Whatever else goes to stderr erases the progress line first; the next update draws it again below.

@@ -29,20 +29,12 @@ type SchedulerView = { answered: true; jobs: SchedulerJob[] } | { answered: fals
 const exists = (path: string) => stat(path).then(() => true, () => false)
 const optional = <T>(path: string, read: (path: string) => Promise<T>) => stat(path).then(() => read(path), () => undefined)
 
-interface RunFiles {
-  tag: string
-  /** Catalogued files (rows of reduce.csv). */
-  files: number
-  /** Events of the run's segments, each segment counted once, as lists counts them. */
-  events: number
-  /** Of `files`, those in `<runtype>-missing.csv`. */
-  missing: number
-}
+/** A run's rows of reduce.csv; `events`: each segment once, as lists counts; `missing`: in `<runtype>-missing.csv`. */
+type RunFiles = { tag: string; files: number; events: number; missing: number }
 
 /**
- * Reads reduce.csv (streamed with the stages' reader: memory holds one batch and one entry per run) and the missing
- * files, either maybe not written yet. Only the files of `runsToProcess` (the runs lists checks on disk) are looked
- * up among the missing. Throws InputError naming the file and line of anything malformed.
+ * Reads reduce.csv (streamed: memory holds one batch and one entry per run) and the missing files, either maybe not
+ * written yet; only `runsToProcess` (those lists checks on disk) are looked up among the missing.
  */
 async function readRunFiles(reducePath: string, missingPath: string, runsToProcess: ReadonlySet<number>) {
   const missing = new Set((await exists(missingPath)) ? (await readTable(missingPath, MISSING_TABLE)).map((row) => row.full_file_path) : [])
@@ -103,26 +95,11 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date) 
     if (!(await exists(runOutputDir(output, run.runnumber, run.tag)))) continue
     absent.set(run.runnumber, await tolerant(() => absentPayloads(output, run.runnumber, run.tag, types), []))
   }
+  // runList, process: undefined before the first reduce, check; lists: names in datasets/; absent: per run to process
+  // with a folder in output/, the payload types genStatus wrote no file for; problems: a line per unreadable file.
   return {
-    options,
-    now,
-    /** `<runtype>.csv`; undefined before the first reduce. */
-    runList,
-    /** `<runtype>-process.csv`; undefined before the first check. */
-    process,
-    settled: new Map((settled ?? []).map((row) => [row.runnumber, row])),
-    /** Names in datasets/. */
-    lists: new Set(lists),
-    runFiles,
-    ledger: ledger.rows,
-    uploads: uploads.rows,
-    /** For each run to process with a folder in output/: the payload types genStatus wrote no file for. */
-    absent,
-    scheduler,
-    check,
-    lastNight,
-    /** One line per file that could not be read, naming it: the page shows what it could without it. */
-    problems,
+    options, now, runList, process, settled: new Map((settled ?? []).map((row) => [row.runnumber, row])),
+    lists: new Set(lists), runFiles, ledger: ledger.rows, uploads: uploads.rows, absent, scheduler, check, lastNight, problems,
   }
 }
 

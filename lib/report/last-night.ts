@@ -1,9 +1,6 @@
-// <output>/log/last-night.json: how each stage last ended, and since when this output directory has had no good night.
-// lib/stage.ts records every exit of a stage that may write (a read-only look records nothing); the report opens
-// with it, so a failed night is on the page even when the page is all that was written.
-// And what changed since a time: <output>/log/run-states.csv records each run's state whenever a report that writes
-// into the output directory finds it different from the last row of that run (an append-only ledger, as
-// submissions.csv); a run's state at a time is its last row at or before it.
+// <output>/log/last-night.json: how each stage that may write last ended (lib/stage.ts records it), and since when
+// there was no good night: the report opens with it, so a failed night is on the page. And <output>/log/run-states.csv,
+// append-only: each run's state whenever a writing report finds it changed; a run's state at a time is its last row.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { appendRows, readAppendOnly } from '../files/append-only.js'
@@ -13,19 +10,10 @@ import { layout } from '../files/layout.js'
 import type { RunView } from './runs.js'
 
 /** How a stage last ended: when, its exit code, and its one line (the summary, or the error). */
-interface StageEnd {
-  at: string
-  code: number
-  line: string
-}
+type StageEnd = { at: string; code: number; line: string }
 
-export interface LastNight {
-  stages: Record<string, StageEnd>
-  /** When `submit --do-condor-submit` last succeeded: the end of the last good night. */
-  lastGood: string | null
-  /** The first failure after `lastGood`. */
-  badSince: string | null
-}
+/** `lastGood`: when `submit --do-condor-submit` last succeeded; `badSince`: the first failure after it. */
+export type LastNight = { stages: Record<string, StageEnd>; lastGood: string | null; badSince: string | null }
 
 /** Beside the day's logs: a record of the runs, like them, not an output of the pipeline. */
 const lastNightJson = (output: string) => join(layout.logDir(output), 'last-night.json')
@@ -47,10 +35,7 @@ export async function readLastNight(output: string): Promise<LastNight> {
   }
 }
 
-/**
- * Records how `stage` ended. A successful submit that submits makes a good night. Never throws: the record must not
- * change a stage's exit code (a full or read-only disk already has its own line).
- */
+/** Records how `stage` ended. Never throws: it must not change a stage's exit code (a full disk has its own line). */
 export async function recordStageEnd(output: string, stage: string, end: StageEnd, submits: boolean): Promise<void> {
   try {
     const record = await readLastNight(output).catch(() => ({ stages: {}, lastGood: null, badSince: null }) as LastNight)
@@ -70,12 +55,7 @@ export function failedSinceGood(record: LastNight): [string, StageEnd][] {
     .sort(([, a], [, b]) => (a.at < b.at ? 1 : -1))
 }
 
-interface StateRow {
-  time: string
-  runnumber: number
-  tag: string
-  state: string
-}
+type StateRow = { time: string; runnumber: number; tag: string; state: string }
 
 const TABLE: Table<StateRow> = {
   columns: ['time', 'runnumber', 'tag', 'state'],

@@ -3,9 +3,8 @@
 import { basename } from 'node:path'
 import { layout } from '../files/layout.js'
 import type { ReportInputs } from './gather.js'
-import { escapeHtml, utcMinute } from './html.js'
 import { failedSinceGood, type LastNight, type StateChange } from './last-night.js'
-import { missingPlot, nightCounts, nightsPlot, payloadsPlot, statesPlot } from './plots.js'
+import { escapeHtml, missingPlot, nightCounts, nightsPlot, payloadsPlot, statesPlot, utcMinute } from './plots.js'
 import { REPORT_STATES, settledLedger, STATE_BY_NAME, type AttentionItem, type RunView } from './runs.js'
 
 const STATE_CSS = REPORT_STATES.map((state) => `.s-${state.name}::before{background:${state.colour}}`).join('\n')
@@ -104,10 +103,8 @@ function headline(runs: readonly RunView[], madeAt: Date): string {
     const n = runs.filter((run) => run.state === state.name).length
     return n > 0 || state.always ? [`<li class="s-${state.name}"><b>${n}</b>${escapeHtml(state.label)}</li>`] : []
   })
-  return (
-    `<ul class="headline" id="headline">\n${items.join('\n')}\n</ul>\n` +
+  return `<ul class="headline" id="headline">\n${items.join('\n')}\n</ul>\n` +
     `<p class="made">${runs.length} runs; made at ${utcMinute(madeAt.toISOString())}</p>`
-  )
 }
 
 /** The banner of a bad night: the stage that failed last, its line, and since when there was no good night. */
@@ -119,11 +116,9 @@ function nightBanner(runType: string, lastNight: LastNight): string[] {
   const since = lastNight.lastGood
     ? `${runType} has had no good night since ${utcMinute(lastNight.lastGood)} (the last submit that succeeded).`
     : `${runType} has had no good night in this output directory yet (failing since ${utcMinute(lastNight.badSince ?? end.at)}).`
-  return [
-    `<div class="banner failed" id="last-night"><p><b>${escapeHtml(stage)} failed</b> at ${utcMinute(end.at)} ` +
+  return [`<div class="banner failed" id="last-night"><p><b>${escapeHtml(stage)} failed</b> at ${utcMinute(end.at)} ` +
     `(exit ${end.code}): <span class="line">${escapeHtml(end.line)}</span></p><p>${escapeHtml(since + also)} ` +
-    'The page below shows what the stages wrote before.</p></div>',
-  ]
+    'The page below shows what the stages wrote before.</p></div>']
 }
 
 /** Where the numbers come from, one sentence each. */

@@ -1,13 +1,22 @@
 // The page's four plots: Observable Plot rendered to SVG text at build time, with linkedom as its document: the page
-// needs no script.
+// needs no script. And text into HTML, times as the page writes them.
 import * as Plot from '@observablehq/plot'
 import { parseHTML } from 'linkedom'
 import type { CheckSummary } from '../cdb/check-summary.js'
-import { escapeHtml } from './html.js'
 import { JOB_STATUS, type SchedulerJob } from '../scheduler/scheduler.js'
 import { runTagKey } from '../files/dataset-list.js'
 import type { LedgerRow } from '../files/ledger.js'
 import { REPORT_STATES, STATE_BY_NAME, type ReportStateName, type RunView } from './runs.js'
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
+/** Escapes text for an element or a quoted attribute. */
+export function escapeHtml(text: string | number): string {
+  return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]!)
+}
+
+/** `2026-12-01 02:15 UTC` from an ISO time; empty for none. */
+export const utcMinute = (iso: string | undefined) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : '')
 
 /** Width of every plot, in CSS pixels: the page's column. */
 const PLOT_WIDTH = 960
@@ -21,10 +30,8 @@ function figure(id: string, title: string, caption: string, empty: string, optio
   const body = options
     ? Plot.plot({ width: PLOT_WIDTH, style: { fontSize: '12px' }, ...options, document: document as unknown as Document }).outerHTML
     : `<p class="none">${escapeHtml(empty)}</p>`
-  return (
-    `<figure class="plot" id="${id}">\n<h3>${escapeHtml(title)}</h3>\n${body}\n` +
+  return `<figure class="plot" id="${id}">\n<h3>${escapeHtml(title)}</h3>\n${body}\n` +
     `<figcaption>${escapeHtml(caption)}</figcaption>\n</figure>`
-  )
 }
 
 /** Every run of the run type along the run-number axis, one row per state, coloured by state. */
@@ -60,12 +67,8 @@ const OUTCOMES = [
 
 type Outcome = (typeof OUTCOMES)[number]['name']
 
-interface NightCount {
-  /** The UTC day the submission was made, YYYY-MM-DD. */
-  night: string
-  outcome: Outcome
-  runs: number
-}
+/** `night`: the UTC day the submission was made, YYYY-MM-DD. */
+type NightCount = { night: string; outcome: Outcome; runs: number }
 
 /** What became of a submission the scheduler took, by its job (undefined: no schedd knows it any more). */
 function outcomeOf(row: LedgerRow, job: SchedulerJob | undefined, run: RunView | undefined): Outcome {

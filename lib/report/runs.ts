@@ -1,7 +1,6 @@
-// One view per run of the run type: its state by the rules below, and what the table shows of it. The states and the
-// rules that assign them are data: a stage that learns more about a run (upload: in the CDB, not yet checked again)
-// adds a state to REPORT_STATES and a rule to STATE_RULES, and every part of the page follows. Last, the runs that need
-// a person: nothing more will happen to them without one.
+// One view per run of the run type: its state by the rules below, and what the table shows of it. States and rules
+// are data: a stage that learns more about a run adds a state to REPORT_STATES and a rule to STATE_RULES, and the
+// page follows. Last, the runs that need a person: nothing more will happen to them without one.
 import { byRunTag, reconcile, runState, type RunState } from '../scheduler/job-state.js'
 import { runTagKey } from '../files/dataset-list.js'
 import type { LedgerRow } from '../files/ledger.js'
@@ -30,21 +29,12 @@ export type ReportStateName = (typeof REPORT_STATES)[number]['name']
 
 export const STATE_BY_NAME = new Map(REPORT_STATES.map((state) => [state.name as ReportStateName, state]))
 
-/** What is known of one run of the run type, for the rules. */
-interface RunFacts {
-  runnumber: number
-  tag: string
-  /** In `<runtype>-process.csv`: a map is missing or outdated. */
-  toProcess: boolean
-  /** In the check's cache of settled runs with this tag: all payloads were current. */
-  settled: boolean
-  /** Its jobs, from the ledger and the scheduler; undefined when the scheduler did not answer. */
-  job: RunState | undefined
-  lastRow: LedgerRow | undefined
-  /** Payloads of the run and tag the upload ledger has as uploaded (its latest row per type). */
-  uploaded: number
-  maxAttempts: number
-}
+/**
+ * What the rules know of a run. `toProcess`: a map is missing or outdated; `settled`: all current for this tag;
+ * `job`: undefined when the scheduler did not answer; `uploaded`: payloads the upload ledger has as uploaded.
+ */
+type RunFacts = { runnumber: number; tag: string; toProcess: boolean; settled: boolean; job: RunState | undefined }
+  & { lastRow: LedgerRow | undefined; uploaded: number; maxAttempts: number }
 
 /** The first rule whose test holds decides the state. */
 const STATE_RULES: readonly { state: ReportStateName; test: (run: RunFacts) => boolean }[] = [
@@ -84,10 +74,8 @@ function detailOf(state: ReportStateName, facts: RunFacts, hasList: boolean, inp
     return `${job} at ${row.time}; the scheduler did not answer, so what became of it is not known`
   }
   if (state === 'uploaded') {
-    return (
-      `${facts.uploaded} payload${facts.uploaded === 1 ? '' : 's'} uploaded to the CDB, awaiting the next check; ` +
+    return `${facts.uploaded} payload${facts.uploaded === 1 ? '' : 's'} uploaded to the CDB, awaiting the next check; ` +
       describeState(facts.job!, hasList, inputs.options.maxAttempts)
-    )
   }
   if (!facts.job) return hasList ? 'not submitted yet' : "not submitted yet; no list in datasets/ (see the lists stage's log)"
   return describeState(facts.job, hasList, inputs.options.maxAttempts)
@@ -143,11 +131,8 @@ export function runViews(inputs: ReportInputs) {
       toProcess: facts.toProcess,
       hasList,
       /** The latest job, `cluster.proc`, and when it entered its state (or the ledger's last word, ISO time). */
-      lastJob: latest
-        ? `${latest.cluster}.${latest.proc}`
-        : facts.lastRow?.cluster !== undefined
-          ? `${facts.lastRow.cluster}.${facts.lastRow.proc ?? 0}`
-          : undefined,
+      lastJob: latest ? `${latest.cluster}.${latest.proc}`
+        : facts.lastRow?.cluster !== undefined ? `${facts.lastRow.cluster}.${facts.lastRow.proc ?? 0}` : undefined,
       lastWhen: (latest?.since === undefined ? undefined : new Date(latest.since * 1000).toISOString()) ?? facts.lastRow?.time,
       holdReason: state === 'held' ? (latest?.holdReason ?? 'no reason given') : undefined,
       /** Held for memory and within its attempts and --max-memory: the next submit releases it with more. */

@@ -20,7 +20,7 @@ import type { SchedulerJob } from '../scheduler/scheduler.js'
 import { latestUploads, readUploads } from '../upload/ledger.js'
 import { absentPayloads } from '../upload/payload-files.js'
 import { readQueryRows } from '../files/query-csv.js'
-import { addToSurvey, emptySurvey, type TagSurvey } from '../reduce.js'
+import { addToSurvey, emptySurvey } from '../reduce.js'
 import { currentPayloadFile } from '../rules/calibrations.js'
 import { askNow } from './live.js'
 import { nextStep } from './text.js'
@@ -30,72 +30,55 @@ type WhyOptions = Pick<Options, 'output' | 'rules' | 'minEvents' | 'maxAttempts'
   & Partial<Pick<Options, 'live' | 'dbUrl' | 'cdbUrl' | 'globalTag' | 'statementTimeout'>>
   & { runType: string; runs: readonly number[]; scheduler?: SchedulerJob[] | string }
 
+/**
+ * One run's story. `queried`: query.csv exists; `inCatalog`: query.csv has the run; `belowBy` (--live): the events a
+ * run the catalog has but the query left out still needs; `live`: what the catalog and CDB said now, or why not asked;
+ * `selected`: in the run list; `kept`: why reduce kept `keptTag`, with the times compared; `cdb`: each payload type's
+ * state when known (all current when settled: the check records only counts); `cdbNote`: how that is known;
+ * `eventsOnDisk`: the kept tag's, as lists counts them; `submissions`: the ledger's events that reached (or may have
+ * reached) the scheduler, or a release; `job`: the scheduler's state of the latest job now; `payloads`: files the
+ * job wrote into output/<run>_<tag>/.
+ */
 export interface RunStory {
   run: number
   runType: string
   rules: string
-  /** The run type's range holds the run. */
   inRange: boolean
-  /** Whether query.csv exists (the query stage has run here). */
   queried: boolean
-  /** In query.csv; false when the query ran and did not select it (absent, or below the threshold there). */
   inCatalog: boolean
   tags: { tag: string; events: number; files: number }[]
   threshold: number | null
-  /** With --live, a run the catalog has but the query did not select: how many more events it needs. */
   belowBy: number | null
-  /** What the catalog and the CDB said now (--live), or why they were not asked. */
   live: string | null
-  /** In the run list `<runtype>.csv` (reduce kept it). */
   selected: boolean
   keptTag: string | null
-  /** Why reduce kept that tag, with the times compared. */
   kept: string
-  /** Each payload type's state, when known: all current when settled (the check records only counts per type). */
   cdb: Partial<Record<PayloadType, PayloadState>>
-  /** How the CDB's answer is known: settled since when, to process since the last check, or not yet asked. */
   cdbNote: string
   toProcess: boolean
   listed: string[]
   missingFiles: string[]
-  /** Events of the kept tag's files on disk, as the lists stage counts them. */
   eventsOnDisk: number | null
-  /** Each event of the ledger that reached (or may have reached) the scheduler, or a release. */
   submissions: {
     time: string; cluster: number | null; attempt: number; state: LedgerRow['state']; memoryMb: number | null; detail: string
   }[]
-  /** The scheduler's state of the latest job now (`new` when never submitted). */
   job: {
     state: string; detail: string; holdReason: string | null; holdCode: number | null; exitCode: number | null; memoryMb: number | null
   } | null
-  /** Payload files the job wrote into output/<run>_<tag>/. */
   payloads: string[]
   uploads: { type: string; state: string; globalTag: string; time: string; detail: string }[]
   next: string
 }
 
-interface TagFiles {
-  tag: string
-  files: number
-  /** Events of its segments, each segment counted once. */
-  events: number
-  /** Paths of its files, by segment: the lists stage drops a segment's events when its file is missing. */
-  paths: { path: string; segment: number; events: number }[]
-  segments: Set<number>
-}
-
-interface CatalogView {
-  queried: boolean
-  /** The asked runs' tags, by run; a run the query did not select has none. */
-  tags: Map<number, TagFiles[]>
-  survey: TagSurvey
-}
+/** `events`: each segment once; `paths` by segment: lists drops a segment's events when its file is missing. */
+type TagFiles = { tag: string; files: number; events: number; segments: Set<number> }
+  & { paths: { path: string; segment: number; events: number }[] }
 
 /**
- * What query.csv says of `runs`: each run's tags with their files and events, and each tag's recency under the tag
- * rule (which needs every row: a tag's earliest file is looked for across all runs). One streamed pass.
+ * What query.csv says of `runs` (a run the query did not select has no tags): each run's tags with their files and
+ * events, and each tag's recency under the tag rule (which needs every row: a tag's earliest file is of any run).
  */
-async function readCatalogView(path: string, runs: ReadonlySet<number>): Promise<CatalogView> {
+async function readCatalogView(path: string, runs: ReadonlySet<number>) {
   const survey = emptySurvey()
   const tags = new Map<number, TagFiles[]>()
   if (!(await stat(path).catch(() => undefined))) return { queried: false, tags, survey }
@@ -120,6 +103,8 @@ function eventsOnDisk(tag: TagFiles, missing: ReadonlySet<string>): number {
   for (const file of tag.paths) if (!missing.has(file.path)) present.set(file.segment, file.events)
   return [...present.values()].reduce((a, b) => a + b, 0)
 }
+
+type CatalogView = Awaited<ReturnType<typeof readCatalogView>>
 
 const optional = <T>(path: string, read: (path: string) => Promise<T>, none: T): Promise<T> => stat(path).then(() => read(path), () => none)
 

@@ -1,6 +1,5 @@
-// A run's story as a physicist reads it: one line per step, the rule that decided it, and the conclusion: what the
-// next night does with it, and what a person can do, by the same rules the stages follow (the threshold, the settled
-// cache, the lists stage's count, submit's attempts and memory releases).
+// A run's story as a physicist reads it: one line per step, the rule that decided it, and what the next night does
+// and a person can do, by the stages' own rules (threshold, settled cache, lists' count, submit's attempts, memory).
 import type { RunState } from '../scheduler/job-state.js'
 import { decideHeld } from '../scheduler/memory-hold.js'
 import { LOST_AFTER_DAYS } from '../submit.js'
