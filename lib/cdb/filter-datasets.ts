@@ -28,7 +28,6 @@ export class FilterDatasetsError extends CaloprodError {
   readonly kind: 'exit' | 'signal' | 'timeout' | 'output' | 'aborted'
   constructor(kind: FilterDatasetsError['kind'], message: string) {
     super(message, 1)
-    this.name = 'FilterDatasetsError'
     this.kind = kind
   }
 }

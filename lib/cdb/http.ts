@@ -26,7 +26,6 @@ export class HttpError extends CaloprodError {
   readonly reason: string
   constructor(message: string, details: { failure: HttpFailure; retryable: boolean; reason: string; status?: number; cause?: unknown }) {
     super(message, 1, { cause: details.cause })
-    this.name = 'HttpError'
     this.failure = details.failure
     this.retryable = details.retryable
     this.status = details.status

@@ -29,7 +29,6 @@ export class NopayloadConfigError extends CaloprodError {
         "(nopayloadclient's config/default.json shows the keys)",
       1,
     )
-    this.name = 'NopayloadConfigError'
   }
 }
 

@@ -10,8 +10,8 @@ import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
 import { describeRuns, type CdbAnswer } from './ask.js'
 import type { HttpClient } from './http.js'
-import { parsePayloadIovs, runReasons } from './payload-iovs.js'
-import { payloadIovsUrl, readGlobalTags, tagNames } from './rest.js'
+import { getPayloadIovs, runReasons } from './payload-iovs.js'
+import { readGlobalTags, tagNames } from './rest.js'
 
 /** Runs asked that the settled cache found current for the same tag and payload types, and the cache's path. */
 export interface KnownCurrent {
@@ -81,12 +81,11 @@ async function probe(http: HttpClient, apiUrl: string, globalTag: string, conseq
 
 /** Which payloads of `run` the server says are missing and which outdated for its tag. */
 async function askRun(http: HttpClient, apiUrl: string, run: RunTag, check: OutageCheck): Promise<Reasons> {
-  const what = `run ${run.runnumber}`
   try {
-    const { body } = await http.get(payloadIovsUrl(apiUrl, check.globalTag, run.runnumber), what)
-    return runReasons(parsePayloadIovs(body, run.runnumber), run, check.payloadTypes)
+    return runReasons(await getPayloadIovs(http, apiUrl, check.globalTag, run.runnumber), run, check.payloadTypes)
   } catch (err) {
-    const message = err instanceof CaloprodError ? err.message : `nopayloaddb ${http.server}, ${what}: ${(err as Error).message}`
+    const message =
+      err instanceof CaloprodError ? err.message : `nopayloaddb ${http.server}, run ${run.runnumber}: ${(err as Error).message}`
     throw new CaloprodError(`${REFUSED}: ${message}; the answer of filter-datasets cannot be checked`, 1, { cause: err })
   }
 }

@@ -1,6 +1,6 @@
 import { currentPayloadFile, type PayloadState, type PayloadType } from '../rules/calibrations.js'
 import type { RunTag } from '../files/run-list.js'
-import { htmlTitle } from './http.js'
+import { htmlTitle, type HttpClient } from './http.js'
 
 /**
  * One row of nopayloaddb's payloadiovs answer: the IOV of one payload type with the latest start at or before the
@@ -66,6 +66,17 @@ export function parsePayloadIovs(body: string, run: number): PayloadIov[] {
     throw new Error(`the answer is not whole JSON (${(err as Error).message}; ${body.length} characters)`)
   }
   return readPayloadIovs(value, run)
+}
+
+/** The URL that asks nopayloaddb for every payload of `run` in `globalTag` (the path keeps its trailing slash). */
+export function payloadIovsUrl(apiUrl: string, globalTag: string, run: number): string {
+  return `${apiUrl}payloadiovs/?gtName=${encodeURIComponent(globalTag)}&majorIOV=0&minorIOV=${run}`
+}
+
+/** `GET payloadiovs` for `run` and its rows: HttpError when it cannot be asked, Error when the rows cannot be read. */
+export async function getPayloadIovs(http: HttpClient, apiUrl: string, globalTag: string, run: number): Promise<PayloadIov[]> {
+  const { body } = await http.get(payloadIovsUrl(apiUrl, globalTag, run), `run ${run}`)
+  return parsePayloadIovs(body, run)
 }
 
 /** The rows of a payloadiovs answer already parsed, checked as parsePayloadIovs checks them. */

@@ -5,7 +5,7 @@ import type { Log } from '../log.js'
 import { throwIfInterrupted, type CdbAnswer } from './ask.js'
 import { emptyCounts } from './filter-datasets.js'
 import { HttpClient, jsonOrUndefined } from './http.js'
-import { parsePayloadIovs, runReasons } from './payload-iovs.js'
+import { getPayloadIovs, runReasons } from './payload-iovs.js'
 
 interface RestAskOptions {
   /** The API root, e.g. `http://localhost:8000/api/cdb_rest/` (ending with `/`). */
@@ -54,11 +54,6 @@ export function tagNames(tags: readonly string[]): string {
   return names.length > 20 ? `${names.slice(0, 20).join(', ')} and ${names.length - 20} more` : names.join(', ')
 }
 
-/** The URL that asks nopayloaddb for every payload of `run` in `globalTag` (the path keeps its trailing slash). */
-export function payloadIovsUrl(apiUrl: string, globalTag: string, run: number): string {
-  return `${apiUrl}payloadiovs/?gtName=${encodeURIComponent(globalTag)}&majorIOV=0&minorIOV=${run}`
-}
-
 /**
  * Asks nopayloaddb about `runs`, one request per run (it answers every payload type at once), `jobs` at a time,
  * and judges each run as filter-datasets would (judgeRun). First it asks for the global tags: payloadiovs answers
@@ -96,16 +91,13 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
   let empty = 0
   const askRun = async (run: RunTag) => {
     const what = `run ${run.runnumber}`
-    const { body } = await http.get(payloadIovsUrl(options.apiUrl, options.globalTag, run.runnumber), what)
-    let rows
-    try {
-      rows = parsePayloadIovs(body, run.runnumber)
-    } catch (err) {
+    const rows = await getPayloadIovs(http, options.apiUrl, options.globalTag, run.runnumber).catch((err: Error) => {
+      if (err instanceof CaloprodError) throw err
       throw new CaloprodError(
-        `nopayloaddb ${http.server}, ${what}: ${(err as Error).message}; ` +
+        `nopayloaddb ${http.server}, ${what}: ${err.message}; ` +
           'check that --cdb-url or NOPAYLOADCLIENT_CONF (base_url, api_res) name a nopayloaddb API root',
       )
-    }
+    })
     pending.delete(run.runnumber)
     options.onAnswered?.(runs.length - pending.size, runs.length)
     if (rows.length === 0) empty++
