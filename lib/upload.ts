@@ -5,7 +5,11 @@
 import { join } from 'node:path'
 import type { Env } from './config/options.js'
 import type { PayloadType } from './rules/calibrations.js'
-import { findDetachedPayloadIov, globalTagStatus, payloadIovs, payloadLists, type CdbRequest } from './cdb/nopayload-write.js'
+import { HttpClient } from './cdb/http.js'
+import { NOPAYLOADCLIENT_CONF, readNopayloadConfig } from './cdb/nopayload-config.js'
+import {
+  cdbRequestOver, findDetachedPayloadIov, globalTagStatus, payloadIovs, payloadLists, type CdbRequest,
+} from './cdb/nopayload-write.js'
 import type { PayloadIov } from './cdb/payload-iovs.js'
 import { currentStates } from './scheduler/current-states.js'
 import { readProcessList } from './files/process-list.js'
@@ -33,6 +37,30 @@ export function checkUploadOptions(options: Pick<UploadOptions, 'doCdbUpload' | 
   if (options.doCdbUpload && !options.globalTag) {
     throw new UsageError('--do-cdb-upload needs --global-tag TAG: there is no default, writing to a production tag must be a decision')
   }
+}
+
+/**
+ * Reads NOPAYLOADCLIENT_CONF (the server and the payload store) and opens the client; CALOPROD_CDB_TOKEN, when set,
+ * is sent as a bearer token (the client keeps it out of every message). Acting (`needStore`) needs write_dir.
+ */
+export async function connectForUpload(env: Env, options: { timeout: number; needStore: boolean; log: Log }) {
+  const config = await readNopayloadConfig(env)
+  if (!config) {
+    throw new CaloprodError(
+      `${NOPAYLOADCLIENT_CONF} is not set: upload talks to the CDB through nopayloaddb's REST API; ` +
+        "point it at nopayloadclient's configuration file (base_url, api_res, write_dir)",
+    )
+  }
+  const source = `${NOPAYLOADCLIENT_CONF}=${config.file}`
+  if (options.needStore && !config.writeDir) {
+    throw new CaloprodError(
+      `${source} has no write_dir: inserting a payload copies it into that payload store; add write_dir to the file (nothing was uploaded)`,
+    )
+  }
+  const onRetry = (message: string) => options.log.info(message)
+  const timeoutMs = Math.min(options.timeout, 300) * 1000
+  const client = new HttpClient({ server: config.apiUrl, token: env.CALOPROD_CDB_TOKEN || undefined, timeoutMs, onRetry })
+  return { request: cdbRequestOver(client, config.apiUrl), store: { writeDir: config.writeDir ?? '', source } }
 }
 
 interface UploadContext {
