@@ -81,18 +81,7 @@ export function describeCounts(counts: PayloadCounts): string | undefined {
   return parts.length ? parts.join('; ') : undefined
 }
 
-export interface CheckResult {
-  cdb: CheckOptions['cdb']
-  runs: number
-  asked: number
-  /** Runs whose settled entry answered for them. */
-  cached: number
-  toProcess: number
-  counts: PayloadCounts
-  calls: number
-  shards: number
-  changed: { process: boolean; settled: boolean }
-}
+export type CheckResult = Awaited<ReturnType<typeof runCheck>>
 
 /**
  * The check stage: which runs of `<runtype>.csv` need their maps made, written to `<runtype>-process.csv`
@@ -101,7 +90,7 @@ export interface CheckResult {
  * no process nor request, when every run is settled. Any failure of the CDB fails the stage before anything is
  * written. process.csv goes first, then the cache, each only if changed.
  */
-export async function runCheck(options: CheckOptions, log: Log, deps: CdbDeps & { now?: () => Date }): Promise<CheckResult> {
+export async function runCheck(options: CheckOptions, log: Log, deps: CdbDeps & { now?: () => Date }) {
   const cdb = await openCdb({ ...options, payloadTypes: options.rules.payloadTypes }, log, deps)
   const runListPath = layout.runListCsv(options.output, options.runType)
   const settledPath = layout.settledCsv(options.output, options.runType)
@@ -134,15 +123,9 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CdbDeps & 
   // Unchanged when nothing was asked, even if a person reordered the file: the cache changes only by asking.
   const settled =
     questions.length > 0 && (await writeSettled(settledPath, nextSettled(settledRows, questions, answer.keep, now, payloadTypes)))
+  // `cached`: runs whose settled entry answered for them.
   return {
-    cdb: cdb.name,
-    runs: runs.length,
-    asked: questions.length,
-    cached,
-    toProcess: toProcess.length,
-    counts,
-    calls: answer.calls,
-    shards: answer.shards,
-    changed: { process: processChanged, settled },
+    cdb: cdb.name, runs: runs.length, asked: questions.length, cached, toProcess: toProcess.length, counts,
+    calls: answer.calls, shards: answer.shards, changed: { process: processChanged, settled },
   }
 }

@@ -11,29 +11,25 @@ import { eachLimited } from '../pool.js'
 import { withRetry } from '../retry.js'
 import { addCounts, emptyCounts, FilterDatasetsError, runFilterDatasets, type PayloadCounts } from './filter-datasets.js'
 
+/**
+ * `bin` is checked (checkFilterDatasets) and must ask exactly `payloadTypes` (its list is compiled in); `jobs` calls
+ * at once, each (one shard) within `timeoutMs`, tried `attempts` times, pauses doubling from `retryBaseMs` (2 s).
+ * `maxShardRuns` (250) keeps a call well within the timeout and a retry small. `onAnswered` is told the runs
+ * answered of all `runs`; a retried shard starts again.
+ */
 export interface AskOptions {
-  /** The filter-datasets binary, already checked (checkFilterDatasets). */
   bin: string
-  /** The payload types the rule set needs; the binary must ask exactly these (its list is compiled in). */
   payloadTypes: readonly PayloadType[]
-  /** Calls at once. */
   jobs: number
-  /** Longest one call (one shard) may take, in ms. */
   timeoutMs: number
-  /** Tries of a shard, the first included. */
   attempts: number
   env: Env
   log: Log
-  /** The first pause between tries of a shard, doubling each time, jittered. @default 2000 */
   retryBaseMs?: number
-  /** Most runs in one call, so one call stays well within the timeout and a retry repeats little. @default 250 */
   maxShardRuns?: number
-  /** Where the private working directory goes. @default os.tmpdir() */
   tempRoot?: string
-  /** Stops every call (e.g. on SIGTERM); the ask then fails. */
   signal?: AbortSignal
   sleep?: (ms: number) => Promise<void>
-  /** Told the runs answered so far of all `runs` (a terminal's progress line); a retried shard starts again. */
   onAnswered?: (answered: number, total: number) => void
 }
 

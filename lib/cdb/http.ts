@@ -33,21 +33,20 @@ export class HttpError extends CaloprodError {
   }
 }
 
+/**
+ * `server` is named in messages without user:password; `maxInFlight` (16) also bounds the connections kept open;
+ * `timeoutMs` (30 s) is per try, answer and body; `attempts` (4) count the first (a write is repeated only when it
+ * was never sent); pauses double from `retryBaseMs` (500) to `retryMaxMs` (10 s); `token` is sent as a bearer
+ * token and never appears in a message.
+ */
 export interface HttpClientOptions {
-  /** The server's API root, named in every message (any user:password in it is left out). */
   server: string
-  /** Requests in flight at once; also the most connections kept open. @default 16 */
   maxInFlight?: number
-  /** Longest one try of a request may take, answer and body. @default 30000 ms */
   timeoutMs?: number
-  /** Tries of a request that fails for a passing reason, the first included (a write: only when it was never sent). @default 4 */
   attempts?: number
-  /** First pause between tries (doubling, jittered), and the longest. @default 500 and 10000 ms */
   retryBaseMs?: number
   retryMaxMs?: number
-  /** Sent as `Authorization: Bearer <token>`; never appears in a message or a log line. */
   token?: string
-  /** Stops every request in flight or waiting; onRetry is told of each try that failed and will be repeated. */
   signal?: AbortSignal
   onRetry?: (message: string) => void
 }
@@ -77,6 +76,9 @@ const CODES: Record<string, [HttpFailure, boolean, string]> = {
   ENETUNREACH: ['unreachable', true, 'the network is unreachable'],
   ETIMEDOUT: ['unreachable', true, 'the connection timed out'],
 }
+
+const REFUSED_HINT = ' (access refused: check the token and the account\'s rights)'
+const STATUS_HINTS: Record<number, string> = { 401: REFUSED_HINT, 403: REFUSED_HINT, 404: ' (no such endpoint: check api_res)' }
 
 /** Failures of a request that never left this machine. */
 const UNSENT = new Set<HttpFailure>(['refused', 'dns'])
@@ -124,15 +126,13 @@ export class HttpClient {
   constructor(options: HttpClientOptions) {
     this.options = options
     this.server = redactUrl(options.server)
-    // The agent bounds the requests in flight (the others wait in its queue); its idle kept-alive sockets are unref'ed,
-    // so they never hold the process open.
+    // The agent queues requests beyond maxSockets; its idle kept-alive sockets are unref'ed (never hold the process).
     const agentOptions = { keepAlive: true, maxSockets: options.maxInFlight ?? 16 }
     this.agent = /^https:/i.test(options.server) ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions)
     // Every request in flight or waiting to be repeated listens to the outer signal once: no leak, so no limit.
     if (options.signal) setMaxListeners(0, options.signal)
   }
 
-  /** GET `url`; the body of a 2xx answer. */
   get(url: string, what: string): Promise<HttpAnswer> {
     return this.request('GET', url, { what })
   }
@@ -219,17 +219,11 @@ export class HttpClient {
     }
     if (status === 429) return fail('status', true, `answered 429 Too Many Requests${said}`, status)
     if (status >= 500) return fail('status', true, `answered ${status} ${response.statusMessage || 'server error'}${said}`, status)
-    const hint =
-      status === 401 || status === 403
-        ? ' (access refused: check the token and the account\'s rights)'
-        : status === 404
-          ? ' (no such endpoint: check api_res)'
-          : ''
+    const hint = STATUS_HINTS[status] ?? ''
     return fail('status', false, `answered ${status} ${response.statusMessage}${hint}${said}`, status)
   }
 }
 
-/** The value of a JSON text; undefined when it is not JSON. */
 export function jsonOrUndefined(text: string): unknown {
   try {
     return JSON.parse(text)
@@ -242,7 +236,6 @@ export function jsonOrUndefined(text: string): unknown {
 function describeBody(body: string, contentType: string | undefined): string {
   const text = body.trim()
   if (!text) return ''
-  // A body that is not JSON after all is quoted below.
   const detail = contentType?.includes('json') && (jsonOrUndefined(text) as { detail?: unknown } | null)?.detail
   if (typeof detail === 'string') return `: "${detail.slice(0, 200)}"`
   const title = htmlTitle(text, 120)

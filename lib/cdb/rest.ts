@@ -7,24 +7,20 @@ import { emptyCounts } from './filter-datasets.js'
 import { HttpClient, jsonOrUndefined } from './http.js'
 import { getPayloadIovs, runReasons } from './payload-iovs.js'
 
+/**
+ * `apiUrl` ends with `/` (`http://localhost:8000/api/cdb_rest/`); `jobs` requests in flight, each try within
+ * `timeoutMs`, `attempts` tries; past `deadlineMs` for the whole ask it fails naming the runs still unanswered.
+ */
 interface RestAskOptions {
-  /** The API root, e.g. `http://localhost:8000/api/cdb_rest/` (ending with `/`). */
   apiUrl: string
-  /** `newcdbtag` for sPHENIX's maps. */
   globalTag: string
   payloadTypes: readonly PayloadType[]
-  /** Requests in flight at once. */
   jobs: number
-  /** Longest one try of a request may take, in ms. */
   timeoutMs: number
-  /** Tries of a request, the first included. */
   attempts: number
   log: Log
-  /** @default 500 */
   retryBaseMs?: number
-  /** Longest the whole ask may take, in ms; then it fails naming the runs still unanswered. */
   deadlineMs?: number
-  /** Stops every request (e.g. on SIGTERM); the ask then fails. */
   signal?: AbortSignal
   onAnswered?: (answered: number, total: number) => void
 }
