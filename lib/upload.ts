@@ -27,7 +27,6 @@ interface UploadOptions {
   output: string
   runType: string
   timeout: number
-  /** The global tag to insert into; required to act. */
   globalTag: string | undefined
   doCdbUpload: boolean
 }
@@ -63,15 +62,13 @@ export async function connectForUpload(env: Env, options: { timeout: number; nee
   return { request: cdbRequestOver(client, config.apiUrl), store: { writeDir: config.writeDir ?? '', source } }
 }
 
+/** `store`: write_dir and where it was configured; `readTag`: the tag the plan reads without --global-tag (check's). */
 interface UploadContext {
   env: Env
   log: Log
   request: CdbRequest
-  /** The payload store (write_dir) and where it was configured, for messages. */
   store: { writeDir: string; source: string }
-  /** The global tag the plan reads when none is given (the one check asks). */
   readTag: string
-  /** The rule set's payload types. */
   types: readonly PayloadType[]
 }
 
@@ -128,11 +125,10 @@ function withMine(rows: readonly PayloadIov[], at: number, mine: readonly Payloa
 }
 
 /**
- * Plans (default) or carries out (`doCdbUpload`) the upload of every finished run's payloads (their latest job
- * exited 0). The plan writes nothing. Acting needs `globalTag`; it stops at once, with one line, on what concerns
- * every insert (the tag does not exist or is locked, the store is missing or not writable, the CDB refuses the
- * credentials, an answer that never came) and goes on past a refusal of one payload, which then makes the stage fail.
- * `lines` go to stdout: the plan, or the runs left incomplete and a summary (a failure throws, with the summary).
+ * Plans (default, writing nothing) or carries out (`doCdbUpload`, needs `globalTag`) the upload of every finished
+ * run's payloads. Acting stops at once on what concerns every insert (no such tag, a locked one, the store, refused
+ * credentials, a lost answer) and goes on past a refusal of one payload, which then fails the stage. `lines` go to
+ * stdout: the plan, or the runs left incomplete and a summary (a failure throws, with the summary).
  */
 export async function runUpload(options: UploadOptions, ctx: UploadContext): Promise<{ lines: string[] }> {
   const { log, request } = ctx

@@ -7,8 +7,7 @@ import { askCdb, type CdbAnswer } from './ask.js'
 import { checkFilterDatasets } from './filter-datasets.js'
 import { HttpClient } from './http.js'
 import { NOPAYLOADCLIENT_CONF, readNopayloadConfig } from './nopayload-config.js'
-import { guardedAsk, type KnownCurrent } from './outage.js'
-import { askRest } from './rest.js'
+import { askRest, guardedAsk, type KnownCurrent } from './rest.js'
 
 /** What decides how the check stage asks the CDB. */
 export interface CdbChoice {
@@ -53,7 +52,7 @@ export async function resolveApiUrl(cdbUrl: string | undefined, env: Env): Promi
 
 /**
  * Prepares the chosen backend: for filter-datasets, a checked binary, and the server it asks (NOPAYLOADCLIENT_CONF's,
- * else --cdb-url) if one is named, to tell an outage from outdated maps (outage.ts); for rest, the API root.
+ * else --cdb-url) if one is named, to tell an outage from outdated maps (guardedAsk); for rest, the API root.
  * Fails here, before anything is read or asked, when either is missing or unusable. `target` says what is asked, for
  * the log; `known` are the runs the settled cache found current, which an outage would call outdated too.
  */

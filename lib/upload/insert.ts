@@ -12,7 +12,7 @@ import { appendUploads, type UploadRow } from './ledger.js'
 import { formatPlanLine, type PlanLine } from './plan.js'
 import { copyIntoStore } from './store.js'
 
-/** What carrying out a plan needs; `lists`: the tag's payload lists by type. */
+/** `lists`: the tag's payload lists by type. */
 interface InsertContext {
   log: Log
   request: CdbRequest
