@@ -13,18 +13,13 @@ export interface CheckOptions extends Omit<CdbChoice, 'payloadTypes'> {
   output: string
   runType: string
   recheck: boolean
-  /** Seconds. */
   recheckAfter: number
-  /** The rule set's payloads: a run needs each current for its tag. */
   rules: { name: string; payloadTypes: readonly PayloadType[] }
 }
 
-/** A run to ask the CDB about, and why it is asked. */
-type Question = RunTag & { why: string }
-
 /**
- * Which runs of the run list to ask about: every run without a settled entry for its current tag that is at most
- * `recheckAfter` seconds old; with `recheck`, all of them.
+ * Which runs of the run list to ask about, and why: every run without a settled entry for its current tag that is at
+ * most `recheckAfter` seconds old; with `recheck`, all of them.
  */
 export function planCheck(
   runs: readonly RunTag[],
@@ -33,8 +28,8 @@ export function planCheck(
   recheckAfter: number,
   recheck: boolean,
   payloadTypes: readonly string[],
-): Question[] {
-  const ask: Question[] = []
+): (RunTag & { why: string })[] {
+  const ask: (RunTag & { why: string })[] = []
   for (const run of runs) {
     const entry = settled.get(run.runnumber)
     if (recheck) ask.push({ ...run, why: '--recheck' })

@@ -9,19 +9,18 @@ import { HttpClient } from './http.js'
 import { NOPAYLOADCLIENT_CONF, readNopayloadConfig } from './nopayload-config.js'
 import { askRest, guardedAsk, type KnownCurrent } from './rest.js'
 
-/** What decides how the check stage asks the CDB. */
+/**
+ * How the check stage asks the CDB: `jobs` filter-datasets processes or requests in flight (undefined: 4, or 16 for
+ * rest); `timeout` seconds for one filter-datasets call or all of a rest ask; `cdbTries` of a shard or a request.
+ */
 export interface CdbChoice {
   cdb: CdbBackendName
-  /** filter-datasets processes, or requests in flight; undefined: 4, or 16 for rest. */
   jobs: number | undefined
-  /** Seconds one filter-datasets call, or all the requests of a rest ask, may take. */
   timeout: number
-  /** Tries of a shard, or of a request, the first included. */
   cdbTries: number
   binFilterDatasets: string | undefined
   cdbUrl: string | undefined
   globalTag: string
-  /** The rule set's payload types, which must be current. */
   payloadTypes: readonly PayloadType[]
 }
 
@@ -32,7 +31,6 @@ export interface CdbDeps {
   maxShardRuns?: number
   tempRoot?: string
   signal?: AbortSignal
-  /** Told the runs the CDB answered so far of those asked (a terminal's progress line). */
   onAnswered?: (answered: number, total: number) => void
 }
 

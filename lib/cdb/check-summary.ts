@@ -6,12 +6,10 @@ import { writeFileIfChanged } from '../files/atomic.js'
 import type { PayloadType } from '../rules/calibrations.js'
 import type { PayloadCounts } from './filter-datasets.js'
 
+/** The runs of `<runtype>.csv` and of `<runtype>-process.csv`, and per payload type those missing or outdated. */
 export interface CheckSummary {
-  /** Runs of `<runtype>.csv`. */
   runs: number
-  /** Runs of `<runtype>-process.csv`. */
   to_process: number
-  /** Per payload type, the runs that have it missing and those that have it from another tag. */
   payload_types: Record<string, { missing: number; outdated: number }>
 }
 

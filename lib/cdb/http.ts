@@ -5,17 +5,19 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { withRetry } from '../retry.js'
 import { CaloprodError } from '../errors.js'
 
-/** How a request failed; `retryable` says whether another try may help. */
-export type HttpFailure =
-  | 'refused' // nobody listens at the address (server down or restarting)
-  | 'dns' // the host name does not resolve
-  | 'unreachable' // no route, or the connection could not be made in time
-  | 'reset' // the connection broke before the answer began
-  | 'truncated' // the connection closed before the whole answer arrived
-  | 'timeout' // no whole answer within the timeout
-  | 'status' // an HTTP error status
-  | 'redirect' // a 3xx: the URL is not the API's (often a missing trailing slash)
-  | 'aborted' // stopped from outside (SIGTERM, another request failed)
+/** How a request failed, each with what to do about it. */
+const ADVICE = {
+  refused: 'check that nopayloaddb is up and that NOPAYLOADCLIENT_CONF or --cdb-url name its host and port',
+  dns: 'check the host name in NOPAYLOADCLIENT_CONF (base_url) or --cdb-url',
+  unreachable: 'check the network and the host and port in NOPAYLOADCLIENT_CONF or --cdb-url',
+  reset: 'check that nopayloaddb is healthy (its logs), then try again',
+  truncated: 'a proxy or the server cut the answer short: check that nopayloaddb is healthy, then try again',
+  timeout: 'the server is slow or stuck: check that nopayloaddb is healthy (its logs, its database), then try again',
+  status: 'check the server log of nopayloaddb',
+  redirect: 'check api_res in NOPAYLOADCLIENT_CONF or --cdb-url: the path must be the API root, with its trailing slash',
+  aborted: 'nothing more to do: it was stopped on purpose',
+}
+export type HttpFailure = keyof typeof ADVICE
 
 /** A request that failed: the message names the server, what was asked and what to do. */
 export class HttpError extends CaloprodError {
@@ -82,18 +84,6 @@ const STATUS_HINTS: Record<number, string> = { 401: REFUSED_HINT, 403: REFUSED_H
 
 /** Failures of a request that never left this machine. */
 const UNSENT = new Set<HttpFailure>(['refused', 'dns'])
-
-const ADVICE: Record<HttpFailure, string> = {
-  refused: 'check that nopayloaddb is up and that NOPAYLOADCLIENT_CONF or --cdb-url name its host and port',
-  dns: 'check the host name in NOPAYLOADCLIENT_CONF (base_url) or --cdb-url',
-  unreachable: 'check the network and the host and port in NOPAYLOADCLIENT_CONF or --cdb-url',
-  reset: 'check that nopayloaddb is healthy (its logs), then try again',
-  truncated: 'a proxy or the server cut the answer short: check that nopayloaddb is healthy, then try again',
-  timeout: 'the server is slow or stuck: check that nopayloaddb is healthy (its logs, its database), then try again',
-  status: 'check the server log of nopayloaddb',
-  redirect: 'check api_res in NOPAYLOADCLIENT_CONF or --cdb-url: the path must be the API root, with its trailing slash',
-  aborted: 'nothing more to do: it was stopped on purpose',
-}
 
 /** The first error code of the cause chain (or of an AggregateError's first error) that says how a request failed. */
 function failureOf(err: unknown): [HttpFailure, boolean, string] | undefined {
