@@ -47,13 +47,9 @@ export interface CdbAnswer {
 
 /** At least `jobs` shards (given that many runs) of at most `maxRuns` runs, even and in order: calls take as long. */
 export function splitShards<T>(items: readonly T[], jobs: number, maxRuns: number): T[][] {
-  if (items.length === 0) return []
   const count = Math.min(items.length, Math.max(jobs, Math.ceil(items.length / maxRuns)))
-  const shards: T[][] = []
-  for (let i = 0; i < count; i++) {
-    shards.push(items.slice(Math.floor((i * items.length) / count), Math.floor(((i + 1) * items.length) / count)))
-  }
-  return shards
+  const at = (i: number) => Math.floor((i * items.length) / count)
+  return Array.from({ length: count }, (_, i) => items.slice(at(i), at(i + 1)))
 }
 
 /** A shard's runs for a message: all of a small one, the first ten and a count otherwise. */

@@ -39,12 +39,7 @@ export async function readCheckSummary(path: string): Promise<CheckSummary | und
   const types = value?.payload_types
   const valid = isCount(value?.runs) && isCount(value?.to_process) && typeof types === 'object' && types !== null &&
     Object.values(types).every((c) => isCount(c?.missing) && isCount(c?.outdated))
-  if (!valid) {
-    throw new InputError(
-      path,
-      undefined,
-      'does not hold runs, to_process and payload_types {type: {missing, outdated}}; delete it and re-run the check stage',
-    )
-  }
+  const holds = 'runs, to_process and payload_types {type: {missing, outdated}}'
+  if (!valid) throw new InputError(path, undefined, `does not hold ${holds}; delete it and re-run the check stage`)
   return value as CheckSummary
 }

@@ -25,10 +25,8 @@ export function addCounts(into: PayloadCounts, from: PayloadCounts): void {
 
 /** A filter-datasets call without a usable answer, saying what it did instead; all but `aborted` may pass on a retry. */
 export class FilterDatasetsError extends CaloprodError {
-  readonly kind: 'exit' | 'signal' | 'timeout' | 'output' | 'aborted'
-  constructor(kind: FilterDatasetsError['kind'], message: string) {
+  constructor(readonly kind: 'exit' | 'signal' | 'timeout' | 'output' | 'aborted', message: string) {
     super(message, 1)
-    this.kind = kind
   }
 }
 

@@ -42,10 +42,9 @@ export async function insertRun(lines: readonly PlanLine[], ctx: InsertContext, 
   }
   const failures: string[] = []
   for (const line of lines) {
-    if (line.problem === 'layout') failures.push(formatPlanLine(line))
     if (line.action !== 'insert') {
-      if (line.problem === 'layout') ctx.log.warn(formatPlanLine(line))
-      else ctx.log.info(formatPlanLine(line))
+      if (line.problem === 'layout') failures.push(formatPlanLine(line))
+      ctx.log[line.problem === 'layout' ? 'warn' : 'info'](formatPlanLine(line))
       continue
     }
     const refused = await insertOne(line, ctx)
