@@ -8,7 +8,6 @@ import { writeProcessList } from './files/process-list.js'
 import { readRunList, type RunTag } from './files/run-list.js'
 import type { Log } from './log.js'
 
-/** The check stage's options; how to ask the CDB (filter-datasets or rest) is in CdbChoice. */
 export interface CheckOptions extends Omit<CdbChoice, 'payloadTypes'> {
   output: string
   runType: string
@@ -79,11 +78,9 @@ export function describeCounts(counts: PayloadCounts): string | undefined {
 export type CheckResult = Awaited<ReturnType<typeof runCheck>>
 
 /**
- * The check stage: which runs of `<runtype>.csv` need their maps made, written to `<runtype>-process.csv`
- * (`runnumber,tag`, sorted by run). Asks the CDB (filter-datasets in shards, or nopayloaddb's REST API one request
- * per run: `options.cdb`) only about runs not settled in the cache `<runtype>-settled.csv`; asks nothing, and starts
- * no process nor request, when every run is settled. Any failure of the CDB fails the stage before anything is
- * written. process.csv goes first, then the cache, each only if changed.
+ * The check stage: which runs of `<runtype>.csv` need their maps made, into `<runtype>-process.csv`. Asks the CDB only
+ * about runs not settled in `<runtype>-settled.csv` (nothing started when all are); any failure of the CDB fails the
+ * stage before anything is written. process.csv goes first, then the cache, each only if changed.
  */
 export async function runCheck(options: CheckOptions, log: Log, deps: CdbDeps & { now?: () => Date }) {
   const cdb = await openCdb({ ...options, payloadTypes: options.rules.payloadTypes }, log, deps)

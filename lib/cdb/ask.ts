@@ -60,10 +60,9 @@ export function describeRuns(runs: readonly RunTag[]): string {
 }
 
 /**
- * Asks the CDB about `runs` the way the seed does (filter-datasets), but in shards run `jobs` at a time, each in a
- * directory of its own, and merges the answers: the same runs as one sequential call would keep.
- * A shard that fails (see runFilterDatasets) is tried again after a growing, jittered pause; one that fails every
- * try stops the others and throws, naming its runs. Makes no call for no runs.
+ * Asks the CDB about `runs` as the seed does (filter-datasets), in shards `jobs` at a time, each in a directory of
+ * its own, and merges the answers: the runs one sequential call would keep. A shard that fails every try stops the
+ * others and throws, naming its runs.
  */
 export async function askCdb(runs: readonly RunTag[], options: AskOptions): Promise<CdbAnswer> {
   const answer: CdbAnswer = { keep: new Set(), reasons: new Map(), counts: emptyCounts(), calls: 0, shards: 0 }

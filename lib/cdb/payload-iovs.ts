@@ -79,7 +79,6 @@ export async function getPayloadIovs(http: HttpClient, apiUrl: string, globalTag
   return parsePayloadIovs(body, run)
 }
 
-/** The rows of a payloadiovs answer already parsed, checked as parsePayloadIovs checks them. */
 export function readPayloadIovs(value: unknown, run: number): PayloadIov[] {
   if (!Array.isArray(value)) throw new Error(`the answer is ${describe(value)}, not a list of payload rows`)
   const rows = value.map(parseRow)

@@ -161,23 +161,16 @@ const REFUSED = 'CDB check refused, nothing was written'
  * when every lookup of every run failed with runs among them that the cache knew as current.
  */
 export async function guardedAsk(
-  runs: readonly RunTag[],
-  known: KnownCurrent,
-  check: OutageCheck,
-  ask: () => Promise<CdbAnswer>,
+  runs: readonly RunTag[], known: KnownCurrent, check: OutageCheck, ask: () => Promise<CdbAnswer>,
 ): Promise<CdbAnswer> {
-  if (!check.server) {
-    const answer = await ask()
-    refuseWholeFailure(answer, runs, known, check)
-    return answer
-  }
+  if (!check.server) return refuseWholeFailure(await ask(), runs, known, check)
   const { http, apiUrl } = check.server
   await probe(http, apiUrl, check.globalTag, 'filter-datasets would count every payload of every run outdated')
   const answer = await ask()
   await probe(http, apiUrl, check.globalTag, 'it stopped answering while filter-datasets ran, so that answer cannot be trusted')
   // Every kept run, asked directly: its reasons for the process list, and a check of the answer.
   const kept = runs.filter((run) => answer.keep.has(run.runnumber))
-  const reasons = await Promise.all(kept.map((run) => askRun(http, apiUrl, run, check)))
+  const reasons = await Promise.all(kept.map((run) => reasonsOf(http, apiUrl, run, check)))
   kept.forEach((run, i) => answer.reasons.set(run.runnumber, reasons[i]))
   const denied = kept.filter((_, i) => reasons[i].missing.length + reasons[i].outdated.length === 0)
   if (denied.length) {
@@ -206,7 +199,7 @@ async function probe(http: HttpClient, apiUrl: string, globalTag: string, conseq
 }
 
 /** Which payloads of `run` the server says are missing and which outdated for its tag. */
-async function askRun(http: HttpClient, apiUrl: string, run: RunTag, check: OutageCheck): Promise<Reasons> {
+async function reasonsOf(http: HttpClient, apiUrl: string, run: RunTag, check: OutageCheck): Promise<Reasons> {
   try {
     return runReasons(await getPayloadIovs(http, apiUrl, check.globalTag, run.runnumber), run, check.payloadTypes)
   } catch (err) {
@@ -216,12 +209,12 @@ async function askRun(http: HttpClient, apiUrl: string, run: RunTag, check: Outa
   }
 }
 
-/** No server to ask: refuses the answer an outage gives (every lookup failed) when the cache knew some runs as current. */
-function refuseWholeFailure(answer: CdbAnswer, runs: readonly RunTag[], known: KnownCurrent, check: OutageCheck): void {
+/** No server to ask: the answer, unless an outage gave it (every lookup failed) and the cache knew some runs as current. */
+function refuseWholeFailure(answer: CdbAnswer, runs: readonly RunTag[], known: KnownCurrent, check: OutageCheck) {
   const { payloadTypes: types, log } = check
   const failed = types.reduce((sum, type) => sum + answer.counts[type].missing + answer.counts[type].outdated, 0)
   const witnesses = runs.filter((run) => known.runs.has(run.runnumber))
-  if (!witnesses.length || answer.keep.size < runs.length || failed < runs.length * types.length) return
+  if (!witnesses.length || answer.keep.size < runs.length || failed < runs.length * types.length) return answer
   log.info(`runs the settled cache knew as current: ${witnesses.map((run) => run.runnumber).join(' ')}`)
   throw new CaloprodError(
     `${REFUSED}: filter-datasets answered every payload of all ${runs.length} runs missing or outdated, ` +

@@ -54,10 +54,7 @@ async function placeWithoutOverwrite(temp: string, target: string): Promise<void
   await unlink(temp)
 }
 
-/**
- * Copies `source` (whose md5 is `md5`) into the store at `url`: `copied`, or `present` when a file there already has
- * that md5 (from an earlier try); a different one stops the upload (it is never overwritten). Throws CaloprodError naming the path.
- */
+/** Copies `source` into the store at `url`: `copied`, or `present` when a file there has its md5 (an earlier try). */
 export async function copyIntoStore(writeDir: string, url: string, source: string, md5: string): Promise<'copied' | 'present'> {
   const target = join(writeDir, url)
   const dir = dirname(target)

@@ -41,10 +41,7 @@ async function catalogNow(target: CatalogTarget, rules: RuleSet, runType: string
   }
 }
 
-/**
- * The catalog and the CDB now: each run's tags, each `kept` tag's payload states (asked of nopayloaddb, `cdbUrl` else
- * NOPAYLOADCLIENT_CONF's), and what was asked.
- */
+/** The catalog and the CDB now: each run's tags, each `kept` tag's payload states, and what was asked. */
 export async function askNow(
   options: Pick<Options, 'rules'> & Partial<Pick<Options, 'dbUrl' | 'cdbUrl' | 'globalTag' | 'statementTimeout'>>
     & { runType: string; runs: readonly number[] },
