@@ -21,11 +21,7 @@ export interface CheckOptions extends Omit<CdbChoice, 'payloadTypes'> {
  * most `recheckAfter` seconds old; with `recheck`, all of them.
  */
 export function planCheck(
-  runs: readonly RunTag[],
-  settled: ReadonlyMap<number, SettledRow>,
-  now: Date,
-  recheckAfter: number,
-  recheck: boolean,
+  runs: readonly RunTag[], settled: ReadonlyMap<number, SettledRow>, now: Date, recheckAfter: number, recheck: boolean,
   payloadTypes: readonly string[],
 ): (RunTag & { why: string })[] {
   const ask: (RunTag & { why: string })[] = []
@@ -49,11 +45,7 @@ export function planCheck(
  * only if they come back with another tag or grow old). Sorted by run.
  */
 export function nextSettled(
-  old: readonly SettledRow[],
-  asked: readonly RunTag[],
-  keep: ReadonlySet<number>,
-  now: Date,
-  payloadTypes: readonly string[],
+  old: readonly SettledRow[], asked: readonly RunTag[], keep: ReadonlySet<number>, now: Date, payloadTypes: readonly string[],
 ): SettledRow[] {
   const byRun = new Map(old.map((row) => [row.runnumber, row]))
   const checkedAt = now.toISOString()

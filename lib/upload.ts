@@ -72,7 +72,6 @@ interface UploadContext {
   types: readonly PayloadType[]
 }
 
-const now = () => new Date().toISOString()
 /** A run beyond every real one: `payloadiovs` there answers the latest IOV of each type. */
 const LAST_RUN = Number.MAX_SAFE_INTEGER
 
@@ -91,7 +90,7 @@ async function settle(rows: readonly UploadRow[], request: CdbRequest, writeDir:
     // A copy killed before its rename leaves a hidden temporary file: remove it, so the store holds no partial file.
     if (writeDir) await sweepStaleTemps(join(writeDir, row.url, '..'))
     const settledAs = (state: UploadRow['state'], piov: number | undefined, detail: string) =>
-      settled.push({ ...row, time: now(), state, piov, detail: `settled: an interrupted upload; ${detail}` })
+      settled.push({ ...row, time: new Date().toISOString(), state, piov, detail: `settled: an interrupted upload; ${detail}` })
     if (cdbHolds(views.get(key)!, row.type, row.runnumber, row.checksum)) {
       settledAs('uploaded', row.piov, 'the CDB holds this checksum for the run')
     } else if (row.state === 'uploading') {

@@ -61,12 +61,6 @@ const OUTPUT = 'runs-process.csv'
 /** How long a killed tool gets to end before SIGKILL, and its pipes to drain after it ended. */
 const KILL_GRACE_MS = 2000
 
-/** The last line of stderr worth quoting. */
-function stderrTail(stderr: string): string {
-  const line = stderr.split('\n').map((l) => l.trim()).filter(Boolean).pop()
-  return line ? `; its last words: "${line.slice(0, 300)}"` : ''
-}
-
 const RUN_LINE = /^Run: (\d+), Dataset: ([^,]*), Processing: (\d+), \S+ %$/
 /** In debug mode the tool prints this before each payload lookup: how many it makes per run is its compiled-in list. */
 const LOOKUP_LINE = /^Attempt to get Calibration$/
@@ -185,7 +179,8 @@ export async function runFilterDatasets(call: FilterDatasetsCall): Promise<{ kee
     throw new FilterDatasetsError('exit', `cannot be started: ${err.message}`)
   })
   const stdout = Buffer.concat(chunks).toString('utf8')
-  const lastWords = stderrTail(stderrEnd.toString('utf8'))
+  const lastLine = stderrEnd.toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean).pop()
+  const lastWords = lastLine ? `; its last words: "${lastLine.slice(0, 300)}"` : ''
   if (run.aborted) throw new FilterDatasetsError('aborted', 'was stopped because another part of the check failed')
   if (run.timedOut) throw new FilterDatasetsError('timeout', `did not finish within ${call.timeoutMs / 1000} s (--timeout) and was killed`)
   if (run.signal) throw new FilterDatasetsError('signal', `crashed (killed by ${run.signal})${lastWords}`)

@@ -178,9 +178,8 @@ export class HttpClient {
       if (during === 'body') {
         return fail('truncated', true, 'the answer was cut short (the connection closed after part of the body)', undefined, err)
       }
-      const known = failureOf(err)
-      if (known) return fail(known[0], known[1], known[2], undefined, err)
-      return fail('unreachable', true, `the request failed (${(err as Error).message})`, undefined, err)
+      const unknown: [HttpFailure, boolean, string] = ['unreachable', true, `the request failed (${(err as Error).message})`]
+      return fail(...(failureOf(err) ?? unknown), undefined, err)
     }
     this.requests++
     const { response, body } = await new Promise<{ response: IncomingMessage; body: string }>((resolve, reject) => {

@@ -103,10 +103,7 @@ export function iovEnded(row: PayloadIov, run: number): boolean {
  * ended; outdated when its URL does not end with the name a payload built for (run, tag) has; current otherwise.
  */
 export function judgeRun(
-  rows: readonly PayloadIov[],
-  run: number,
-  tag: string,
-  types: readonly PayloadType[],
+  rows: readonly PayloadIov[], run: number, tag: string, types: readonly PayloadType[],
 ): Map<PayloadType, PayloadState> {
   const byType = new Map(rows.map((row) => [row.type, row]))
   const states = new Map<PayloadType, PayloadState>()
