@@ -26,8 +26,7 @@ import { runReduce } from './reduce.js'
 import { runReport } from './report.js'
 import { statusRecords } from './status.js'
 import { runSubmit } from './submit.js'
-import { checkUploadOptions, runUpload } from './upload.js'
-import { connectForUpload } from './upload/connect.js'
+import { checkUploadOptions, connectForUpload, runUpload } from './upload.js'
 import { readUploads } from './upload/ledger.js'
 
 /**

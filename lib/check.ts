@@ -8,33 +8,23 @@ import { writeProcessList } from './files/process-list.js'
 import { readRunList, type RunTag } from './files/run-list.js'
 import type { Log } from './log.js'
 
-/** The check stage's options; how to ask the CDB (filter-datasets or rest) is in CdbChoice. */
 export interface CheckOptions extends Omit<CdbChoice, 'payloadTypes'> {
   output: string
   runType: string
   recheck: boolean
-  /** Seconds. */
   recheckAfter: number
-  /** The rule set's payloads: a run needs each current for its tag. */
   rules: { name: string; payloadTypes: readonly PayloadType[] }
 }
 
-/** A run to ask the CDB about, and why it is asked. */
-type Question = RunTag & { why: string }
-
 /**
- * Which runs of the run list to ask about: every run without a settled entry for its current tag that is at most
- * `recheckAfter` seconds old; with `recheck`, all of them.
+ * Which runs of the run list to ask about, and why: every run without a settled entry for its current tag that is at
+ * most `recheckAfter` seconds old; with `recheck`, all of them.
  */
 export function planCheck(
-  runs: readonly RunTag[],
-  settled: ReadonlyMap<number, SettledRow>,
-  now: Date,
-  recheckAfter: number,
-  recheck: boolean,
+  runs: readonly RunTag[], settled: ReadonlyMap<number, SettledRow>, now: Date, recheckAfter: number, recheck: boolean,
   payloadTypes: readonly string[],
-): Question[] {
-  const ask: Question[] = []
+): (RunTag & { why: string })[] {
+  const ask: (RunTag & { why: string })[] = []
   for (const run of runs) {
     const entry = settled.get(run.runnumber)
     if (recheck) ask.push({ ...run, why: '--recheck' })
@@ -55,11 +45,7 @@ export function planCheck(
  * only if they come back with another tag or grow old). Sorted by run.
  */
 export function nextSettled(
-  old: readonly SettledRow[],
-  asked: readonly RunTag[],
-  keep: ReadonlySet<number>,
-  now: Date,
-  payloadTypes: readonly string[],
+  old: readonly SettledRow[], asked: readonly RunTag[], keep: ReadonlySet<number>, now: Date, payloadTypes: readonly string[],
 ): SettledRow[] {
   const byRun = new Map(old.map((row) => [row.runnumber, row]))
   const checkedAt = now.toISOString()
@@ -81,27 +67,14 @@ export function describeCounts(counts: PayloadCounts): string | undefined {
   return parts.length ? parts.join('; ') : undefined
 }
 
-export interface CheckResult {
-  cdb: CheckOptions['cdb']
-  runs: number
-  asked: number
-  /** Runs whose settled entry answered for them. */
-  cached: number
-  toProcess: number
-  counts: PayloadCounts
-  calls: number
-  shards: number
-  changed: { process: boolean; settled: boolean }
-}
+export type CheckResult = Awaited<ReturnType<typeof runCheck>>
 
 /**
- * The check stage: which runs of `<runtype>.csv` need their maps made, written to `<runtype>-process.csv`
- * (`runnumber,tag`, sorted by run). Asks the CDB (filter-datasets in shards, or nopayloaddb's REST API one request
- * per run: `options.cdb`) only about runs not settled in the cache `<runtype>-settled.csv`; asks nothing, and starts
- * no process nor request, when every run is settled. Any failure of the CDB fails the stage before anything is
- * written. process.csv goes first, then the cache, each only if changed.
+ * The check stage: which runs of `<runtype>.csv` need their maps made, into `<runtype>-process.csv`. Asks the CDB only
+ * about runs not settled in `<runtype>-settled.csv` (nothing started when all are); any failure of the CDB fails the
+ * stage before anything is written. process.csv goes first, then the cache, each only if changed.
  */
-export async function runCheck(options: CheckOptions, log: Log, deps: CdbDeps & { now?: () => Date }): Promise<CheckResult> {
+export async function runCheck(options: CheckOptions, log: Log, deps: CdbDeps & { now?: () => Date }) {
   const cdb = await openCdb({ ...options, payloadTypes: options.rules.payloadTypes }, log, deps)
   const runListPath = layout.runListCsv(options.output, options.runType)
   const settledPath = layout.settledCsv(options.output, options.runType)
@@ -134,15 +107,9 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CdbDeps & 
   // Unchanged when nothing was asked, even if a person reordered the file: the cache changes only by asking.
   const settled =
     questions.length > 0 && (await writeSettled(settledPath, nextSettled(settledRows, questions, answer.keep, now, payloadTypes)))
+  // `cached`: runs whose settled entry answered for them.
   return {
-    cdb: cdb.name,
-    runs: runs.length,
-    asked: questions.length,
-    cached,
-    toProcess: toProcess.length,
-    counts,
-    calls: answer.calls,
-    shards: answer.shards,
-    changed: { process: processChanged, settled },
+    cdb: cdb.name, runs: runs.length, asked: questions.length, cached, toProcess: toProcess.length, counts,
+    calls: answer.calls, shards: answer.shards, changed: { process: processChanged, settled },
   }
 }

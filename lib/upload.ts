@@ -5,7 +5,11 @@
 import { join } from 'node:path'
 import type { Env } from './config/options.js'
 import type { PayloadType } from './rules/calibrations.js'
-import { findDetachedPayloadIov, globalTagStatus, payloadIovs, payloadLists, type CdbRequest } from './cdb/nopayload-write.js'
+import { HttpClient } from './cdb/http.js'
+import { NOPAYLOADCLIENT_CONF, readNopayloadConfig } from './cdb/nopayload-config.js'
+import {
+  cdbRequestOver, findDetachedPayloadIov, globalTagStatus, payloadIovs, payloadLists, type CdbRequest,
+} from './cdb/nopayload-write.js'
 import type { PayloadIov } from './cdb/payload-iovs.js'
 import { currentStates } from './scheduler/current-states.js'
 import { readProcessList } from './files/process-list.js'
@@ -23,7 +27,6 @@ interface UploadOptions {
   output: string
   runType: string
   timeout: number
-  /** The global tag to insert into; required to act. */
   globalTag: string | undefined
   doCdbUpload: boolean
 }
@@ -35,19 +38,40 @@ export function checkUploadOptions(options: Pick<UploadOptions, 'doCdbUpload' | 
   }
 }
 
+/**
+ * Reads NOPAYLOADCLIENT_CONF (the server and the payload store) and opens the client; CALOPROD_CDB_TOKEN, when set,
+ * is sent as a bearer token (the client keeps it out of every message). Acting (`needStore`) needs write_dir.
+ */
+export async function connectForUpload(env: Env, options: { timeout: number; needStore: boolean; log: Log }) {
+  const config = await readNopayloadConfig(env)
+  if (!config) {
+    throw new CaloprodError(
+      `${NOPAYLOADCLIENT_CONF} is not set: upload talks to the CDB through nopayloaddb's REST API; ` +
+        "point it at nopayloadclient's configuration file (base_url, api_res, write_dir)",
+    )
+  }
+  const source = `${NOPAYLOADCLIENT_CONF}=${config.file}`
+  if (options.needStore && !config.writeDir) {
+    throw new CaloprodError(
+      `${source} has no write_dir: inserting a payload copies it into that payload store; add write_dir to the file (nothing was uploaded)`,
+    )
+  }
+  const onRetry = (message: string) => options.log.info(message)
+  const timeoutMs = Math.min(options.timeout, 300) * 1000
+  const client = new HttpClient({ server: config.apiUrl, token: env.CALOPROD_CDB_TOKEN || undefined, timeoutMs, onRetry })
+  return { request: cdbRequestOver(client, config.apiUrl), store: { writeDir: config.writeDir ?? '', source } }
+}
+
+/** `store`: write_dir and where it was configured; `readTag`: the tag the plan reads without --global-tag (check's). */
 interface UploadContext {
   env: Env
   log: Log
   request: CdbRequest
-  /** The payload store (write_dir) and where it was configured, for messages. */
   store: { writeDir: string; source: string }
-  /** The global tag the plan reads when none is given (the one check asks). */
   readTag: string
-  /** The rule set's payload types. */
   types: readonly PayloadType[]
 }
 
-const now = () => new Date().toISOString()
 /** A run beyond every real one: `payloadiovs` there answers the latest IOV of each type. */
 const LAST_RUN = Number.MAX_SAFE_INTEGER
 
@@ -66,7 +90,7 @@ async function settle(rows: readonly UploadRow[], request: CdbRequest, writeDir:
     // A copy killed before its rename leaves a hidden temporary file: remove it, so the store holds no partial file.
     if (writeDir) await sweepStaleTemps(join(writeDir, row.url, '..'))
     const settledAs = (state: UploadRow['state'], piov: number | undefined, detail: string) =>
-      settled.push({ ...row, time: now(), state, piov, detail: `settled: an interrupted upload; ${detail}` })
+      settled.push({ ...row, time: new Date().toISOString(), state, piov, detail: `settled: an interrupted upload; ${detail}` })
     if (cdbHolds(views.get(key)!, row.type, row.runnumber, row.checksum)) {
       settledAs('uploaded', row.piov, 'the CDB holds this checksum for the run')
     } else if (row.state === 'uploading') {
@@ -100,11 +124,10 @@ function withMine(rows: readonly PayloadIov[], at: number, mine: readonly Payloa
 }
 
 /**
- * Plans (default) or carries out (`doCdbUpload`) the upload of every finished run's payloads (their latest job
- * exited 0). The plan writes nothing. Acting needs `globalTag`; it stops at once, with one line, on what concerns
- * every insert (the tag does not exist or is locked, the store is missing or not writable, the CDB refuses the
- * credentials, an answer that never came) and goes on past a refusal of one payload, which then makes the stage fail.
- * `lines` go to stdout: the plan, or the runs left incomplete and a summary (a failure throws, with the summary).
+ * Plans (default, writing nothing) or carries out (`doCdbUpload`, needs `globalTag`) the upload of every finished
+ * run's payloads. Acting stops at once on what concerns every insert (no such tag, a locked one, the store, refused
+ * credentials, a lost answer) and goes on past a refusal of one payload, which then fails the stage. `lines` go to
+ * stdout: the plan, or the runs left incomplete and a summary (a failure throws, with the summary).
  */
 export async function runUpload(options: UploadOptions, ctx: UploadContext): Promise<{ lines: string[] }> {
   const { log, request } = ctx

@@ -1,8 +1,7 @@
 #!/usr/bin/env -S npx tsx
 // upload: the finished runs' payload files (output/<run>_<tag>/) -> the plan (default), or with --do-cdb-upload
 // the payload store, the CDB (POST piov, PUT piov_attach) and the ledger uploads.csv.
-import { checkUploadOptions, runUpload } from '../lib/upload.js'
-import { connectForUpload } from '../lib/upload/connect.js'
+import { checkUploadOptions, connectForUpload, runUpload } from '../lib/upload.js'
 import { declareStage } from './main.js'
 
 export const stage = await declareStage(

@@ -11,29 +11,25 @@ import { eachLimited } from '../pool.js'
 import { withRetry } from '../retry.js'
 import { addCounts, emptyCounts, FilterDatasetsError, runFilterDatasets, type PayloadCounts } from './filter-datasets.js'
 
+/**
+ * `bin` is checked (checkFilterDatasets) and must ask exactly `payloadTypes` (its list is compiled in); `jobs` calls
+ * at once, each (one shard) within `timeoutMs`, tried `attempts` times, pauses doubling from `retryBaseMs` (2 s).
+ * `maxShardRuns` (250) keeps a call well within the timeout and a retry small. `onAnswered` is told the runs
+ * answered of all `runs`; a retried shard starts again.
+ */
 export interface AskOptions {
-  /** The filter-datasets binary, already checked (checkFilterDatasets). */
   bin: string
-  /** The payload types the rule set needs; the binary must ask exactly these (its list is compiled in). */
   payloadTypes: readonly PayloadType[]
-  /** Calls at once. */
   jobs: number
-  /** Longest one call (one shard) may take, in ms. */
   timeoutMs: number
-  /** Tries of a shard, the first included. */
   attempts: number
   env: Env
   log: Log
-  /** The first pause between tries of a shard, doubling each time, jittered. @default 2000 */
   retryBaseMs?: number
-  /** Most runs in one call, so one call stays well within the timeout and a retry repeats little. @default 250 */
   maxShardRuns?: number
-  /** Where the private working directory goes. @default os.tmpdir() */
   tempRoot?: string
-  /** Stops every call (e.g. on SIGTERM); the ask then fails. */
   signal?: AbortSignal
   sleep?: (ms: number) => Promise<void>
-  /** Told the runs answered so far of all `runs` (a terminal's progress line); a retried shard starts again. */
   onAnswered?: (answered: number, total: number) => void
 }
 
@@ -51,13 +47,9 @@ export interface CdbAnswer {
 
 /** At least `jobs` shards (given that many runs) of at most `maxRuns` runs, even and in order: calls take as long. */
 export function splitShards<T>(items: readonly T[], jobs: number, maxRuns: number): T[][] {
-  if (items.length === 0) return []
   const count = Math.min(items.length, Math.max(jobs, Math.ceil(items.length / maxRuns)))
-  const shards: T[][] = []
-  for (let i = 0; i < count; i++) {
-    shards.push(items.slice(Math.floor((i * items.length) / count), Math.floor(((i + 1) * items.length) / count)))
-  }
-  return shards
+  const at = (i: number) => Math.floor((i * items.length) / count)
+  return Array.from({ length: count }, (_, i) => items.slice(at(i), at(i + 1)))
 }
 
 /** A shard's runs for a message: all of a small one, the first ten and a count otherwise. */
@@ -68,10 +60,9 @@ export function describeRuns(runs: readonly RunTag[]): string {
 }
 
 /**
- * Asks the CDB about `runs` the way the seed does (filter-datasets), but in shards run `jobs` at a time, each in a
- * directory of its own, and merges the answers: the same runs as one sequential call would keep.
- * A shard that fails (see runFilterDatasets) is tried again after a growing, jittered pause; one that fails every
- * try stops the others and throws, naming its runs. Makes no call for no runs.
+ * Asks the CDB about `runs` as the seed does (filter-datasets), in shards `jobs` at a time, each in a directory of
+ * its own, and merges the answers: the runs one sequential call would keep. A shard that fails every try stops the
+ * others and throws, naming its runs.
  */
 export async function askCdb(runs: readonly RunTag[], options: AskOptions): Promise<CdbAnswer> {
   const answer: CdbAnswer = { keep: new Set(), reasons: new Map(), counts: emptyCounts(), calls: 0, shards: 0 }

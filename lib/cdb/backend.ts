@@ -7,22 +7,20 @@ import { askCdb, type CdbAnswer } from './ask.js'
 import { checkFilterDatasets } from './filter-datasets.js'
 import { HttpClient } from './http.js'
 import { NOPAYLOADCLIENT_CONF, readNopayloadConfig } from './nopayload-config.js'
-import { guardedAsk, type KnownCurrent } from './outage.js'
-import { askRest } from './rest.js'
+import { askRest, guardedAsk, type KnownCurrent } from './rest.js'
 
-/** What decides how the check stage asks the CDB. */
+/**
+ * How the check stage asks the CDB: `jobs` filter-datasets processes or requests in flight (undefined: 4, or 16 for
+ * rest); `timeout` seconds for one filter-datasets call or all of a rest ask; `cdbTries` of a shard or a request.
+ */
 export interface CdbChoice {
   cdb: CdbBackendName
-  /** filter-datasets processes, or requests in flight; undefined: 4, or 16 for rest. */
   jobs: number | undefined
-  /** Seconds one filter-datasets call, or all the requests of a rest ask, may take. */
   timeout: number
-  /** Tries of a shard, or of a request, the first included. */
   cdbTries: number
   binFilterDatasets: string | undefined
   cdbUrl: string | undefined
   globalTag: string
-  /** The rule set's payload types, which must be current. */
   payloadTypes: readonly PayloadType[]
 }
 
@@ -33,7 +31,6 @@ export interface CdbDeps {
   maxShardRuns?: number
   tempRoot?: string
   signal?: AbortSignal
-  /** Told the runs the CDB answered so far of those asked (a terminal's progress line). */
   onAnswered?: (answered: number, total: number) => void
 }
 
@@ -53,7 +50,7 @@ export async function resolveApiUrl(cdbUrl: string | undefined, env: Env): Promi
 
 /**
  * Prepares the chosen backend: for filter-datasets, a checked binary, and the server it asks (NOPAYLOADCLIENT_CONF's,
- * else --cdb-url) if one is named, to tell an outage from outdated maps (outage.ts); for rest, the API root.
+ * else --cdb-url) if one is named, to tell an outage from outdated maps (guardedAsk); for rest, the API root.
  * Fails here, before anything is read or asked, when either is missing or unusable. `target` says what is asked, for
  * the log; `known` are the runs the settled cache found current, which an outage would call outdated too.
  */

@@ -6,12 +6,10 @@ import { writeFileIfChanged } from '../files/atomic.js'
 import type { PayloadType } from '../rules/calibrations.js'
 import type { PayloadCounts } from './filter-datasets.js'
 
+/** The runs of `<runtype>.csv` and of `<runtype>-process.csv`, and per payload type those missing or outdated. */
 export interface CheckSummary {
-  /** Runs of `<runtype>.csv`. */
   runs: number
-  /** Runs of `<runtype>-process.csv`. */
   to_process: number
-  /** Per payload type, the runs that have it missing and those that have it from another tag. */
   payload_types: Record<string, { missing: number; outdated: number }>
 }
 
@@ -41,12 +39,7 @@ export async function readCheckSummary(path: string): Promise<CheckSummary | und
   const types = value?.payload_types
   const valid = isCount(value?.runs) && isCount(value?.to_process) && typeof types === 'object' && types !== null &&
     Object.values(types).every((c) => isCount(c?.missing) && isCount(c?.outdated))
-  if (!valid) {
-    throw new InputError(
-      path,
-      undefined,
-      'does not hold runs, to_process and payload_types {type: {missing, outdated}}; delete it and re-run the check stage',
-    )
-  }
+  const holds = 'runs, to_process and payload_types {type: {missing, outdated}}'
+  if (!valid) throw new InputError(path, undefined, `does not hold ${holds}; delete it and re-run the check stage`)
   return value as CheckSummary
 }

@@ -25,11 +25,8 @@ export function addCounts(into: PayloadCounts, from: PayloadCounts): void {
 
 /** A filter-datasets call without a usable answer, saying what it did instead; all but `aborted` may pass on a retry. */
 export class FilterDatasetsError extends CaloprodError {
-  readonly kind: 'exit' | 'signal' | 'timeout' | 'output' | 'aborted'
-  constructor(kind: FilterDatasetsError['kind'], message: string) {
+  constructor(readonly kind: 'exit' | 'signal' | 'timeout' | 'output' | 'aborted', message: string) {
     super(message, 1)
-    this.name = 'FilterDatasetsError'
-    this.kind = kind
   }
 }
 
@@ -43,40 +40,41 @@ export async function checkFilterDatasets(bin: string | undefined): Promise<stri
   return bin
 }
 
-/** A call of `BIN IN.csv OUTDIR 1`; `dir` is its own, empty, for IN.csv and the process csv it writes. */
+/**
+ * A call of `BIN IN.csv OUTDIR 1`; `dir` is its own, empty, for IN.csv and the process csv it writes. A binary that
+ * asks another number of payloads than `payloadTypes` is refused; `onAnswered` is told the runs answered so far.
+ */
 export interface FilterDatasetsCall {
   bin: string
-  /** What the rule set needs asked per run; a binary that asks another number of payloads is refused. */
   payloadTypes: readonly PayloadType[]
   runs: readonly RunTag[]
   dir: string
   timeoutMs: number
   env: Env
   signal?: AbortSignal
-  /** Told the runs answered so far by this call, as its `Run: ` lines arrive (a terminal's progress line). */
   onAnswered?: (runs: number) => void
 }
 
-/** Its input's name: the tool names its output `<stem>-process.csv` after it. */
+/** The tool names its output `<stem>-process.csv` after its input. */
 const INPUT = 'runs.csv'
 const OUTPUT = 'runs-process.csv'
-
 /** How long a killed tool gets to end before SIGKILL, and its pipes to drain after it ended. */
 const KILL_GRACE_MS = 2000
-
-/** The last line of stderr worth quoting. */
-function stderrTail(stderr: string): string {
-  const line = stderr.split('\n').map((l) => l.trim()).filter(Boolean).pop()
-  return line ? `; its last words: "${line.slice(0, 300)}"` : ''
-}
 
 const RUN_LINE = /^Run: (\d+), Dataset: ([^,]*), Processing: (\d+), \S+ %$/
 /** In debug mode the tool prints this before each payload lookup: how many it makes per run is its compiled-in list. */
 const LOOKUP_LINE = /^Attempt to get Calibration$/
 const TOTAL_LINE = /^Total Runs: (\d+)$/
 const COUNTER_LINE = /^CDB: cdb_(missing|outdated)_(\w+), Counts: (\d+), \S+ %$/
+const RELEASES: Record<number, string> = {
+  7: 'a release before 2025-10 (seven payload types)',
+  10: 'a release since 2025-10 (ten payload types)',
+}
 
-/** What the tool's stdout says: its counters, after checking it went through every run of `runs` in order. */
+/**
+ * What the tool's stdout says: its counters, after checking it went through every run of `runs` in order. Debug
+ * mode prints a line per lookup, which tells how many payload types the binary asks.
+ */
 export function parseStdout(
   stdout: string,
   runs: readonly RunTag[],
@@ -90,12 +88,7 @@ export function parseStdout(
   let lookups = -1
   const checkLookups = () => {
     if (lookups < 0 || lookups === payloadTypes.length) return
-    const release =
-      lookups === 7
-        ? 'a release before 2025-10 (seven payload types)'
-        : lookups === 10
-          ? 'a release since 2025-10 (ten payload types)'
-          : `a build asking ${lookups} payload types`
+    const release = RELEASES[lookups] ?? `a build asking ${lookups} payload types`
     throw new UsageError(
       `filter-datasets is ${release}, but the rule set needs ${payloadTypes.length} (${payloadTypes.join(', ')}) for each run: ` +
         'use a matching release (--bin-filter-datasets) or other --rules; nothing was written',
@@ -157,11 +150,9 @@ export function parseProcessCsv(text: string, runs: readonly RunTag[]): number[]
 }
 
 /**
- * Runs `BIN IN.csv OUTDIR 1` (debug mode) once on `call.runs` (written to IN.csv as `runnumber,tag`) in a process
- * group of its own (so a timeout or an abort ends everything it started) and reads its answer.
- * Throws FilterDatasetsError for anything but a clean, complete answer: a non-zero exit, a signal, the timeout,
- * an abort, a missing or malformed process csv, or stdout that does not go through every run.
- * Returns the runs to process (sorted) and the per-type counts; `unknown` holds counters of payload types caloprod does not know.
+ * Runs `BIN IN.csv OUTDIR 1` (debug mode) on `call.runs` in a process group of its own (a timeout or an abort ends
+ * all it started). Throws FilterDatasetsError for anything but a clean, complete answer. Returns the runs to process
+ * (sorted), the per-type counts, and in `unknown` the counters of payload types caloprod does not know.
  */
 export async function runFilterDatasets(call: FilterDatasetsCall): Promise<{ keep: number[]; counts: PayloadCounts; unknown: string[] }> {
   await writeFile(join(call.dir, INPUT), formatCsv(RUN_TAG_TABLE, call.runs))
@@ -170,7 +161,6 @@ export async function runFilterDatasets(call: FilterDatasetsCall): Promise<{ kee
   // Progress: whole `Run: ` lines only (one may arrive in two pieces).
   let pending = ''
   let answered = 0
-  // Debug mode (`1`) prints a line per lookup, which tells how many payload types the binary asks.
   const run = await runInGroup(call.bin, [join(call.dir, INPUT), call.dir, '1'], {
     cwd: call.dir, env: call.env, stdio: 'pipe', signal: call.signal, timeoutMs: call.timeoutMs, graceMs: KILL_GRACE_MS,
     reapOnExit: true,
@@ -189,7 +179,8 @@ export async function runFilterDatasets(call: FilterDatasetsCall): Promise<{ kee
     throw new FilterDatasetsError('exit', `cannot be started: ${err.message}`)
   })
   const stdout = Buffer.concat(chunks).toString('utf8')
-  const lastWords = stderrTail(stderrEnd.toString('utf8'))
+  const lastLine = stderrEnd.toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean).pop()
+  const lastWords = lastLine ? `; its last words: "${lastLine.slice(0, 300)}"` : ''
   if (run.aborted) throw new FilterDatasetsError('aborted', 'was stopped because another part of the check failed')
   if (run.timedOut) throw new FilterDatasetsError('timeout', `did not finish within ${call.timeoutMs / 1000} s (--timeout) and was killed`)
   if (run.signal) throw new FilterDatasetsError('signal', `crashed (killed by ${run.signal})${lastWords}`)

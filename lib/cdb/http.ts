@@ -5,17 +5,19 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { withRetry } from '../retry.js'
 import { CaloprodError } from '../errors.js'
 
-/** How a request failed; `retryable` says whether another try may help. */
-export type HttpFailure =
-  | 'refused' // nobody listens at the address (server down or restarting)
-  | 'dns' // the host name does not resolve
-  | 'unreachable' // no route, or the connection could not be made in time
-  | 'reset' // the connection broke before the answer began
-  | 'truncated' // the connection closed before the whole answer arrived
-  | 'timeout' // no whole answer within the timeout
-  | 'status' // an HTTP error status
-  | 'redirect' // a 3xx: the URL is not the API's (often a missing trailing slash)
-  | 'aborted' // stopped from outside (SIGTERM, another request failed)
+/** How a request failed, each with what to do about it. */
+const ADVICE = {
+  refused: 'check that nopayloaddb is up and that NOPAYLOADCLIENT_CONF or --cdb-url name its host and port',
+  dns: 'check the host name in NOPAYLOADCLIENT_CONF (base_url) or --cdb-url',
+  unreachable: 'check the network and the host and port in NOPAYLOADCLIENT_CONF or --cdb-url',
+  reset: 'check that nopayloaddb is healthy (its logs), then try again',
+  truncated: 'a proxy or the server cut the answer short: check that nopayloaddb is healthy, then try again',
+  timeout: 'the server is slow or stuck: check that nopayloaddb is healthy (its logs, its database), then try again',
+  status: 'check the server log of nopayloaddb',
+  redirect: 'check api_res in NOPAYLOADCLIENT_CONF or --cdb-url: the path must be the API root, with its trailing slash',
+  aborted: 'nothing more to do: it was stopped on purpose',
+}
+export type HttpFailure = keyof typeof ADVICE
 
 /** A request that failed: the message names the server, what was asked and what to do. */
 export class HttpError extends CaloprodError {
@@ -26,7 +28,6 @@ export class HttpError extends CaloprodError {
   readonly reason: string
   constructor(message: string, details: { failure: HttpFailure; retryable: boolean; reason: string; status?: number; cause?: unknown }) {
     super(message, 1, { cause: details.cause })
-    this.name = 'HttpError'
     this.failure = details.failure
     this.retryable = details.retryable
     this.status = details.status
@@ -34,21 +35,20 @@ export class HttpError extends CaloprodError {
   }
 }
 
+/**
+ * `server` is named in messages without user:password; `maxInFlight` (16) also bounds the connections kept open;
+ * `timeoutMs` (30 s) is per try, answer and body; `attempts` (4) count the first (a write is repeated only when it
+ * was never sent); pauses double from `retryBaseMs` (500) to `retryMaxMs` (10 s); `token` is sent as a bearer
+ * token and never appears in a message.
+ */
 export interface HttpClientOptions {
-  /** The server's API root, named in every message (any user:password in it is left out). */
   server: string
-  /** Requests in flight at once; also the most connections kept open. @default 16 */
   maxInFlight?: number
-  /** Longest one try of a request may take, answer and body. @default 30000 ms */
   timeoutMs?: number
-  /** Tries of a request that fails for a passing reason, the first included (a write: only when it was never sent). @default 4 */
   attempts?: number
-  /** First pause between tries (doubling, jittered), and the longest. @default 500 and 10000 ms */
   retryBaseMs?: number
   retryMaxMs?: number
-  /** Sent as `Authorization: Bearer <token>`; never appears in a message or a log line. */
   token?: string
-  /** Stops every request in flight or waiting; onRetry is told of each try that failed and will be repeated. */
   signal?: AbortSignal
   onRetry?: (message: string) => void
 }
@@ -79,20 +79,11 @@ const CODES: Record<string, [HttpFailure, boolean, string]> = {
   ETIMEDOUT: ['unreachable', true, 'the connection timed out'],
 }
 
+const REFUSED_HINT = ' (access refused: check the token and the account\'s rights)'
+const STATUS_HINTS: Record<number, string> = { 401: REFUSED_HINT, 403: REFUSED_HINT, 404: ' (no such endpoint: check api_res)' }
+
 /** Failures of a request that never left this machine. */
 const UNSENT = new Set<HttpFailure>(['refused', 'dns'])
-
-const ADVICE: Record<HttpFailure, string> = {
-  refused: 'check that nopayloaddb is up and that NOPAYLOADCLIENT_CONF or --cdb-url name its host and port',
-  dns: 'check the host name in NOPAYLOADCLIENT_CONF (base_url) or --cdb-url',
-  unreachable: 'check the network and the host and port in NOPAYLOADCLIENT_CONF or --cdb-url',
-  reset: 'check that nopayloaddb is healthy (its logs), then try again',
-  truncated: 'a proxy or the server cut the answer short: check that nopayloaddb is healthy, then try again',
-  timeout: 'the server is slow or stuck: check that nopayloaddb is healthy (its logs, its database), then try again',
-  status: 'check the server log of nopayloaddb',
-  redirect: 'check api_res in NOPAYLOADCLIENT_CONF or --cdb-url: the path must be the API root, with its trailing slash',
-  aborted: 'nothing more to do: it was stopped on purpose',
-}
 
 /** The first error code of the cause chain (or of an AggregateError's first error) that says how a request failed. */
 function failureOf(err: unknown): [HttpFailure, boolean, string] | undefined {
@@ -125,15 +116,13 @@ export class HttpClient {
   constructor(options: HttpClientOptions) {
     this.options = options
     this.server = redactUrl(options.server)
-    // The agent bounds the requests in flight (the others wait in its queue); its idle kept-alive sockets are unref'ed,
-    // so they never hold the process open.
+    // The agent queues requests beyond maxSockets; its idle kept-alive sockets are unref'ed (never hold the process).
     const agentOptions = { keepAlive: true, maxSockets: options.maxInFlight ?? 16 }
     this.agent = /^https:/i.test(options.server) ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions)
     // Every request in flight or waiting to be repeated listens to the outer signal once: no leak, so no limit.
     if (options.signal) setMaxListeners(0, options.signal)
   }
 
-  /** GET `url`; the body of a 2xx answer. */
   get(url: string, what: string): Promise<HttpAnswer> {
     return this.request('GET', url, { what })
   }
@@ -189,9 +178,8 @@ export class HttpClient {
       if (during === 'body') {
         return fail('truncated', true, 'the answer was cut short (the connection closed after part of the body)', undefined, err)
       }
-      const known = failureOf(err)
-      if (known) return fail(known[0], known[1], known[2], undefined, err)
-      return fail('unreachable', true, `the request failed (${(err as Error).message})`, undefined, err)
+      const unknown: [HttpFailure, boolean, string] = ['unreachable', true, `the request failed (${(err as Error).message})`]
+      return fail(...(failureOf(err) ?? unknown), undefined, err)
     }
     this.requests++
     const { response, body } = await new Promise<{ response: IncomingMessage; body: string }>((resolve, reject) => {
@@ -220,17 +208,11 @@ export class HttpClient {
     }
     if (status === 429) return fail('status', true, `answered 429 Too Many Requests${said}`, status)
     if (status >= 500) return fail('status', true, `answered ${status} ${response.statusMessage || 'server error'}${said}`, status)
-    const hint =
-      status === 401 || status === 403
-        ? ' (access refused: check the token and the account\'s rights)'
-        : status === 404
-          ? ' (no such endpoint: check api_res)'
-          : ''
+    const hint = STATUS_HINTS[status] ?? ''
     return fail('status', false, `answered ${status} ${response.statusMessage}${hint}${said}`, status)
   }
 }
 
-/** The value of a JSON text; undefined when it is not JSON. */
 export function jsonOrUndefined(text: string): unknown {
   try {
     return JSON.parse(text)
@@ -243,7 +225,6 @@ export function jsonOrUndefined(text: string): unknown {
 function describeBody(body: string, contentType: string | undefined): string {
   const text = body.trim()
   if (!text) return ''
-  // A body that is not JSON after all is quoted below.
   const detail = contentType?.includes('json') && (jsonOrUndefined(text) as { detail?: unknown } | null)?.detail
   if (typeof detail === 'string') return `: "${detail.slice(0, 200)}"`
   const title = htmlTitle(text, 120)

@@ -7,20 +7,6 @@ import { redactUrl } from './http.js'
 /** The environment variable nopayloadclient (and so every sPHENIX program) reads its configuration file from. */
 export const NOPAYLOADCLIENT_CONF = 'NOPAYLOADCLIENT_CONF'
 
-/**
- * The parts of a nopayloadclient configuration file caloprod uses (JSON, e.g. nopayloadclient's
- * config/default.json: `{"base_url": "localhost:8000", "api_res": "/api/cdb_rest/", "write_dir": ..., ...}`).
- * Only base_url and api_res are required; write_dir is read when present and checked for its type.
- */
-interface NopayloadConfig {
-  /** The file it was read from. */
-  file: string
-  /** `http://<base_url><api_res>`, always ending with `/`: what every endpoint's path is appended to. */
-  apiUrl: string
-  /** Where insertPayload copies payload files to (the payload store). */
-  writeDir?: string
-}
-
 /** A file or value under NOPAYLOADCLIENT_CONF that cannot be used: one line naming the file and the key. */
 export class NopayloadConfigError extends CaloprodError {
   constructor(file: string, message: string) {
@@ -29,7 +15,6 @@ export class NopayloadConfigError extends CaloprodError {
         "(nopayloadclient's config/default.json shows the keys)",
       1,
     )
-    this.name = 'NopayloadConfigError'
   }
 }
 
@@ -47,10 +32,12 @@ export function apiUrlOf(baseUrl: string, apiRes: string): string {
 }
 
 /**
- * Reads the file named by NOPAYLOADCLIENT_CONF in `env`; undefined when the variable is unset or empty (the caller
- * decides whether that is an error). Throws NopayloadConfigError for a file that cannot be read or used.
+ * Reads the file named by NOPAYLOADCLIENT_CONF (JSON, as nopayloadclient's config/default.json: `{"base_url":
+ * "localhost:8000", "api_res": "/api/cdb_rest/", "write_dir": ...}`); undefined when the variable is unset or empty.
+ * Returns the file, `apiUrl` (ending with `/`, what every endpoint's path is appended to) and `writeDir` (the payload
+ * store insertPayload copies into, optional). Throws NopayloadConfigError for a file that cannot be read or used.
  */
-export async function readNopayloadConfig(env: Env): Promise<NopayloadConfig | undefined> {
+export async function readNopayloadConfig(env: Env) {
   const file = env[NOPAYLOADCLIENT_CONF]
   if (!file) return undefined
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
@@ -66,7 +53,7 @@ export async function readNopayloadConfig(env: Env): Promise<NopayloadConfig | u
   if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) {
     throw new NopayloadConfigError(file, 'not a JSON object of keys such as "base_url" and "api_res"')
   }
-  /** A non-empty string, trimmed; `example` undefined: an optional key. */
+  // A non-empty string, trimmed; without `example`, an optional key.
   const stringKey = (key: string, example?: string): string | undefined => {
     const value = keys[key]
     if (value === undefined && example === undefined) return undefined

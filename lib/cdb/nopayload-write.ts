@@ -6,16 +6,12 @@
 // (a create saves last, an attach is one transaction). A 502/503/504 is a proxy's: whether it got through is unknown.
 import { CaloprodError } from '../errors.js'
 import { HttpError, jsonOrUndefined, type HttpClient } from './http.js'
-import { parsePayloadIovs, type PayloadIov } from './payload-iovs.js'
-import { payloadIovsUrl } from './rest.js'
+import { parsePayloadIovs, payloadIovsUrl, type PayloadIov } from './payload-iovs.js'
 
 /** A request to the CDB's API, `path` relative to `<base_url><api_res>`; resolves to the body of a 2xx answer. */
 export type CdbRequest = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => Promise<string>
 
-/**
- * Whether nopayloaddb refused a request (a 4xx or 500: nothing was written); the HttpError's message names the
- * server, the request and its words.
- */
+/** Whether nopayloaddb refused a request (a 4xx or 500: nothing was written). */
 export function isRefusal(err: unknown): err is HttpError & { status: number } {
   return err instanceof HttpError && err.failure === 'status' && err.status !== undefined && err.status <= 500
 }

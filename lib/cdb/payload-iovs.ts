@@ -1,6 +1,6 @@
 import { currentPayloadFile, type PayloadState, type PayloadType } from '../rules/calibrations.js'
 import type { RunTag } from '../files/run-list.js'
-import { htmlTitle } from './http.js'
+import { htmlTitle, type HttpClient } from './http.js'
 
 /**
  * One row of nopayloaddb's payloadiovs answer: the IOV of one payload type with the latest start at or before the
@@ -68,7 +68,17 @@ export function parsePayloadIovs(body: string, run: number): PayloadIov[] {
   return readPayloadIovs(value, run)
 }
 
-/** The rows of a payloadiovs answer already parsed, checked as parsePayloadIovs checks them. */
+/** The URL that asks nopayloaddb for every payload of `run` in `globalTag` (the path keeps its trailing slash). */
+export function payloadIovsUrl(apiUrl: string, globalTag: string, run: number): string {
+  return `${apiUrl}payloadiovs/?gtName=${encodeURIComponent(globalTag)}&majorIOV=0&minorIOV=${run}`
+}
+
+/** `GET payloadiovs` for `run` and its rows: HttpError when it cannot be asked, Error when the rows cannot be read. */
+export async function getPayloadIovs(http: HttpClient, apiUrl: string, globalTag: string, run: number): Promise<PayloadIov[]> {
+  const { body } = await http.get(payloadIovsUrl(apiUrl, globalTag, run), `run ${run}`)
+  return parsePayloadIovs(body, run)
+}
+
 export function readPayloadIovs(value: unknown, run: number): PayloadIov[] {
   if (!Array.isArray(value)) throw new Error(`the answer is ${describe(value)}, not a list of payload rows`)
   const rows = value.map(parseRow)
@@ -93,10 +103,7 @@ export function iovEnded(row: PayloadIov, run: number): boolean {
  * ended; outdated when its URL does not end with the name a payload built for (run, tag) has; current otherwise.
  */
 export function judgeRun(
-  rows: readonly PayloadIov[],
-  run: number,
-  tag: string,
-  types: readonly PayloadType[],
+  rows: readonly PayloadIov[], run: number, tag: string, types: readonly PayloadType[],
 ): Map<PayloadType, PayloadState> {
   const byType = new Map(rows.map((row) => [row.type, row]))
   const states = new Map<PayloadType, PayloadState>()

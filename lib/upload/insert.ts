@@ -12,7 +12,7 @@ import { appendUploads, type UploadRow } from './ledger.js'
 import { formatPlanLine, type PlanLine } from './plan.js'
 import { copyIntoStore } from './store.js'
 
-/** What carrying out a plan needs; `lists`: the tag's payload lists by type. */
+/** `lists`: the tag's payload lists by type. */
 interface InsertContext {
   log: Log
   request: CdbRequest
@@ -42,10 +42,9 @@ export async function insertRun(lines: readonly PlanLine[], ctx: InsertContext, 
   }
   const failures: string[] = []
   for (const line of lines) {
-    if (line.problem === 'layout') failures.push(formatPlanLine(line))
     if (line.action !== 'insert') {
-      if (line.problem === 'layout') ctx.log.warn(formatPlanLine(line))
-      else ctx.log.info(formatPlanLine(line))
+      if (line.problem === 'layout') failures.push(formatPlanLine(line))
+      ctx.log[line.problem === 'layout' ? 'warn' : 'info'](formatPlanLine(line))
       continue
     }
     const refused = await insertOne(line, ctx)
@@ -56,11 +55,9 @@ export async function insertRun(lines: readonly PlanLine[], ctx: InsertContext, 
 }
 
 /**
- * One payload: `uploading` row, copy into the store, POST piov, `created` row with its id, PUT piov_attach,
- * `uploaded` row (a payload IOV an earlier run made starts at the attach). Each write is sent once. A refusal is
- * recorded (`failed`, or `created` when the attach was refused: the next run attaches the same piov) and returned
- * as one line; a 403 stops the stage. An error whose outcome is unknown stops it too, its row left open for the
- * next run to settle with the CDB.
+ * One payload (a piov an earlier run made starts at the attach). A refusal is recorded (`failed`, or `created` when
+ * the attach was refused) and returned as one line; a 403 stops the stage, and so does an error whose outcome is
+ * unknown, its row left open for the next run to settle with the CDB.
  */
 async function insertOne(line: PlanLine, ctx: InsertContext): Promise<string | undefined> {
   const { globalTag, ledgerPath } = ctx

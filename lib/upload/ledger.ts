@@ -17,18 +17,16 @@ import { tagProblem } from '../files/names.js'
 const UPLOAD_STATES = ['uploading', 'created', 'uploaded', 'failed'] as const
 type UploadState = (typeof UPLOAD_STATES)[number]
 
-/** `time`: when the row was written (ISO 8601 UTC); `checksum`: the file's md5; `piov`: the payload IOV's id, when known. */
+/** `time`: ISO 8601 UTC; `checksum`: the file's md5; `piov`: the payload IOV's id, when known; `url`: in the store. */
 export interface UploadRow {
   time: string
   runnumber: number
   tag: string
   type: PayloadType
-  /** The CDB global tag the payload went into. */
   globalTag: string
   state: UploadState
   checksum: string
   piov: number | undefined
-  /** The payload's URL relative to the store. */
   url: string
   detail: string
 }
@@ -62,7 +60,6 @@ export function appendUploads(path: string, rows: readonly UploadRow[]): Promise
   return appendRows(path, UPLOADS_TABLE, rows)
 }
 
-/** The key of one payload of one run in one global tag. */
 export function uploadKey(row: Pick<UploadRow, 'runnumber' | 'tag' | 'type' | 'globalTag'>): string {
   return `${row.globalTag}\0${row.runnumber}\0${row.tag}\0${row.type}`
 }

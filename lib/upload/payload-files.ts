@@ -8,19 +8,15 @@ import { currentPayloadFile, type PayloadType } from '../rules/calibrations.js'
 import { runTagKey } from '../files/dataset-list.js'
 import { layout } from '../files/layout.js'
 
-/** A payload file ready to insert. */
+/** A payload file ready to insert; its `name` is kept by the CDB, the only record of the tag and run it was built for. */
 export interface PayloadFile {
   type: PayloadType
-  /** Absolute path in the job's output folder. */
   path: string
-  /** The file's name, which the CDB keeps: it is the only record of the tag and run it was built for. */
   name: string
   size: number
-  /** md5 of the bytes, hex: nopayloadclient's checksum and the store's folder. */
   md5: string
 }
 
-/** Why a payload type of a run cannot be inserted. */
 export interface PayloadProblem {
   type: PayloadType
   path: string
@@ -33,7 +29,6 @@ export type PayloadCheck = { ok: true; file: PayloadFile } | { ok: false; proble
 /** Every ROOT file starts with these four bytes (TFile's header). */
 const ROOT_MAGIC = Buffer.from('root')
 
-/** The folder genStatus wrote a run's payloads into. */
 export function runOutputDir(output: string, runnumber: number, tag: string): string {
   return join(layout.jobOutputDir(output), runTagKey(runnumber, tag))
 }
@@ -51,7 +46,6 @@ async function readPayload(path: string): Promise<{ md5: string; head: Buffer }>
 
 export const md5File = async (path: string): Promise<string> => (await readPayload(path)).md5
 
-/** Finds and checks the payload file of one type of (run, tag). */
 export async function checkPayload(output: string, runnumber: number, tag: string, type: PayloadType): Promise<PayloadCheck> {
   const name = currentPayloadFile(type, tag, runnumber)
   const path = join(runOutputDir(output, runnumber, tag), name)

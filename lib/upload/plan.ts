@@ -16,18 +16,14 @@ export interface PlanLine {
   why: string
   /** For `not`: what is wrong with the file, or `layout`: the CDB's insert would fail around the run. */
   problem?: PayloadProblem['reason'] | 'layout'
-  /** For `insert`: the file, its URL in the store, the payload IOV an earlier run made and did not attach (attached
-   * instead of making another), and what the insert does to the IOV after it (attachEffect). */
+  /** For `insert`; `piov`: one an earlier run made and did not attach; `moves`: see attachEffect. */
   file?: PayloadFile
   url?: string
   piov?: number
   moves?: string
 }
 
-/**
- * What the CDB says around one finished run (`payloadiovs` in the global tag: the rows for the run, for run - 1,
- * for run + 1, and for the last run there is, the latest start of each type), and its payload files.
- */
+/** One finished run's payload files and `payloadiovs` in the global tag at the run, run ± 1 and the last run. */
 interface RunView {
   runnumber: number
   tag: string
@@ -120,7 +116,6 @@ export function planRun(view: RunView, globalTag: string, lists: ReadonlyMap<str
   })
 }
 
-/** A plan line as printed: `<run> <tag> <type> <action>: <why>`. */
 export function formatPlanLine(line: PlanLine): string {
   return `${line.runnumber} ${line.tag} ${line.type} ${line.action}: ${line.why}`
 }

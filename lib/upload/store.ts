@@ -42,11 +42,8 @@ async function placeWithoutOverwrite(temp: string, target: string): Promise<void
     await link(temp, target)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EEXIST') {
-      throw new CaloprodError(
-        `${target} appeared in the payload store while caloprod copied it; it is never overwritten: re-run the upload`,
-      )
-    }
+    const appeared = `${target} appeared in the payload store while caloprod copied it`
+    if (code === 'EEXIST') throw new CaloprodError(`${appeared}; it is never overwritten: re-run the upload`)
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err
     await rename(temp, target)
     return
@@ -54,19 +51,13 @@ async function placeWithoutOverwrite(temp: string, target: string): Promise<void
   await unlink(temp)
 }
 
-/**
- * Copies `source` (whose md5 is `md5`) into the store at `url`: `copied`, or `present` when a file there already has
- * that md5 (from an earlier try); a different one stops the upload (it is never overwritten). Throws CaloprodError naming the path.
- */
+/** Copies `source` into the store at `url`: `copied`, or `present` when a file there has its md5 (an earlier try). */
 export async function copyIntoStore(writeDir: string, url: string, source: string, md5: string): Promise<'copied' | 'present'> {
   const target = join(writeDir, url)
   const dir = dirname(target)
+  const writable = `check that ${writeDir} is writable by this user`
   const fail = (what: string, err: unknown) =>
-    new CaloprodError(
-      `cannot ${what} in the payload store: ${(err as Error).message}; check that ${writeDir} is writable by this user`,
-      1,
-      { cause: err },
-    )
+    new CaloprodError(`cannot ${what} in the payload store: ${(err as Error).message}; ${writable}`, 1, { cause: err })
   try {
     await mkdir(dir, { recursive: true })
   } catch (err) {

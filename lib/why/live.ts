@@ -11,8 +11,7 @@ import { catalogError } from '../catalog/errors.js'
 import { setSession } from '../catalog/query-files.js'
 import { REQUEST_TIMEOUT_MS, resolveApiUrl } from '../cdb/backend.js'
 import { HttpClient, redactUrl } from '../cdb/http.js'
-import { judgeRun, parsePayloadIovs } from '../cdb/payload-iovs.js'
-import { payloadIovsUrl } from '../cdb/rest.js'
+import { getPayloadIovs, judgeRun } from '../cdb/payload-iovs.js'
 import type { RunTag } from '../files/run-list.js'
 
 /** Each run's tags in the catalog now, files and events (each segment once), under the rule set but no threshold. */
@@ -42,10 +41,7 @@ async function catalogNow(target: CatalogTarget, rules: RuleSet, runType: string
   }
 }
 
-/**
- * The catalog and the CDB now: each run's tags, each `kept` tag's payload states (asked of nopayloaddb, `cdbUrl` else
- * NOPAYLOADCLIENT_CONF's), and what was asked.
- */
+/** The catalog and the CDB now: each run's tags, each `kept` tag's payload states, and what was asked. */
 export async function askNow(
   options: Pick<Options, 'rules'> & Partial<Pick<Options, 'dbUrl' | 'cdbUrl' | 'globalTag' | 'statementTimeout'>>
     & { runType: string; runs: readonly number[] },
@@ -61,8 +57,7 @@ export async function askNow(
   const globalTag = options.globalTag ?? GLOBAL_TAG
   const http = new HttpClient({ server: apiUrl, maxInFlight: 4, timeoutMs: REQUEST_TIMEOUT_MS, attempts: 2 })
   for (const { runnumber, tag } of kept) {
-    const { body } = await http.get(payloadIovsUrl(apiUrl, globalTag, runnumber), `run ${runnumber}`)
-    cdb.set(runnumber, judgeRun(parsePayloadIovs(body, runnumber), runnumber, tag, options.rules.payloadTypes))
+    cdb.set(runnumber, judgeRun(await getPayloadIovs(http, apiUrl, globalTag, runnumber), runnumber, tag, options.rules.payloadTypes))
   }
   return { tags, cdb, catalogNote, cdbNote: `nopayloaddb ${redactUrl(apiUrl)} asked now (global tag ${globalTag})` }
 }
