@@ -129,3 +129,19 @@ t.test('docs/ is reachable from the README', async (t) => {
   const linked = new Set(linkTargets(readFileSync(readme, 'utf8')).map((target) => resolve(root, target.split('#')[0])))
   for (const path of docs) t.ok(linked.has(path), `README.md links ${relative(root, path)}`)
 })
+
+t.test("docs/development.md's map of lib/ follows the tree: every entry of lib/ is on it, and every name on it is a file", async (t) => {
+  const text = readFileSync(join(root, 'docs', 'development.md'), 'utf8')
+  const map = text.slice(text.indexOf('## The map of `lib/`'), text.indexOf('\n## ', text.indexOf('## The map of `lib/`') + 1))
+  const named = new Set([...map.matchAll(/`([\w.-]+(?:\/[\w.-]+)*\/?)`/g)].map((match) => match[1]))
+  const everything = readdirSync(join(root, 'lib'), { recursive: true, encoding: 'utf8' })
+  for (const entry of readdirSync(join(root, 'lib'), { withFileTypes: true })) {
+    const name = entry.isDirectory() ? `${entry.name}/` : entry.name
+    t.ok(named.has(name), `the map names lib/${name}`)
+  }
+  for (const name of named) {
+    if (!/\.(ts|sh)$|\/$/.test(name) || name === 'lib/' || /^(tasks|test)\//.test(name)) continue
+    const clean = name.replace(/\/$/, '')
+    t.ok(everything.some((path) => path === clean || path.endsWith(`/${clean}`)), `lib/ holds the map's ${name}`)
+  }
+})
