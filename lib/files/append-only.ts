@@ -7,8 +7,7 @@ import { dirname } from 'node:path'
 import { stringify } from 'csv-stringify/sync'
 import { InputError } from '../errors.js'
 import { syncDirectory, writeFileIfChanged } from './atomic.js'
-import { parseTable, type Table } from './csv.js'
-import { textShapeProblem } from './text-shape.js'
+import { parseTable, textShapeProblem, type Table } from './csv.js'
 
 export interface AppendOnlyContents<Row> {
   rows: Row[]
@@ -91,12 +90,8 @@ export async function appendRows<Row>(path: string, table: Table<Row>, rows: rea
  * ever rewrites a ledger; the caller holds the lock, so no other writer appends meanwhile.
  */
 async function upgrade<Row>(path: string, table: Table<Row>, former: Table<Row>): Promise<void> {
-  const formerHeader = Buffer.from(`${former.columns.join(',')}\n`)
-  const handle = await open(path, 'r').catch(() => undefined)
-  if (!handle) return
-  const head = Buffer.alloc(formerHeader.length)
-  await handle.read(head, 0, head.length, 0).finally(() => handle.close())
-  if (!head.equals(formerHeader)) return
+  const text = await readFile(path, 'utf8').catch((err) => (err.code === 'ENOENT' ? '' : Promise.reject(err)))
+  if (!text.startsWith(`${former.columns.join(',')}\n`)) return
   const { rows } = await readAppendOnly(path, table, former)
   await writeFileIfChanged(path, `${table.columns.join(',')}\n${formatRows(table, rows)}`)
 }

@@ -6,7 +6,6 @@ import { parse } from 'csv-parse/sync'
 import { stringify } from 'csv-stringify/sync'
 import { InputError } from '../errors.js'
 import { openAtomicWriter, writeFileIfChanged } from './atomic.js'
-import { textShapeProblem } from './text-shape.js'
 
 /**
  * A CSV file's contract: its columns (the header, in order) and how a row maps to fields and back.
@@ -143,7 +142,32 @@ export function parseTable<Row>(text: string, path: string, table: Table<Row>): 
   return records.map(({ fields, line }) => read(fields, line))
 }
 
-/** Reads a whole CSV a person may edit, checking its shape (lib/files/text-shape.ts) and then parseTable. */
+/** What to do about an editor's damage to a CSV (the large ones are checked as they stream, lib/files/query-csv.ts). */
+export const SHAPE = {
+  bom: 'starts with a byte-order mark; save it as UTF-8 without BOM',
+  crlf: 'has Windows (CRLF) line ends; convert it with dos2unix',
+  truncated: 'last line is truncated (no newline at the end); restore the file or re-run the stage that writes it',
+  empty: (header: string) => `is empty; expected at least the header "${header}"`,
+}
+
+/**
+ * The first problem of a small CSV read whole, checked before parsing so the message says what happened (and never
+ * carries a `\r` that garbles the line on a terminal): empty (unless `emptyOk`), a byte-order mark, CRLF line ends,
+ * a last line without its newline (unless `tornTailOk`).
+ */
+export function textShapeProblem(
+  text: string,
+  options: { header: string; emptyOk?: boolean; tornTailOk?: boolean },
+): { line: number | undefined; message: string } | undefined {
+  if (text.length === 0) return options.emptyOk ? undefined : { line: 1, message: SHAPE.empty(options.header) }
+  if (text.charCodeAt(0) === 0xfeff) return { line: 1, message: SHAPE.bom }
+  const cr = text.indexOf('\r')
+  if (cr !== -1) return { line: text.slice(0, cr).split('\n').length, message: SHAPE.crlf }
+  if (!options.tornTailOk && !text.endsWith('\n')) return { line: text.split('\n').length, message: SHAPE.truncated }
+  return undefined
+}
+
+/** Reads a whole CSV a person may edit, checking its shape (textShapeProblem) and then parseTable. */
 export async function readTable<Row>(path: string, table: Table<Row>, options: { missingHint?: string } = {}): Promise<Row[]> {
   const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') {

@@ -6,7 +6,7 @@
 import { createReadStream, type Stats } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { InputError } from '../errors.js'
-import { field, parseRecords, rowReader, type CsvWriter, type Table } from './csv.js'
+import { field, parseRecords, rowReader, SHAPE, type CsvWriter, type Table } from './csv.js'
 import { pathProblem, tagProblem } from './names.js'
 
 /** One HIST_CALOQA file of a qualifying (run, tag): a row of `query.csv` and of `reduce.csv`. */
@@ -50,7 +50,6 @@ const QUOTE = 0x22
 const NEWLINE = 0x0a
 const COMMA = 0x2c
 const CARRIAGE_RETURN = 0x0d
-const CRLF = 'has Windows (CRLF) line ends; convert it with dos2unix'
 const BYTE_ORDER_MARK = Buffer.from([0xef, 0xbb, 0xbf])
 
 /** What splitRecords does with each record, given the line it starts on. */
@@ -100,7 +99,7 @@ async function* splitRecords(path: string, handler: RecordHandler): AsyncGenerat
         if (nl === -1) break
         if (nextQuote !== -1 && nextQuote < pos) nextQuote = b.indexOf(QUOTE, pos)
         if (nextQuote === -1 || nextQuote > nl) {
-          if (cr !== -1 && cr < nl) throw new InputError(path, line, CRLF)
+          if (cr !== -1 && cr < nl) throw new InputError(path, line, SHAPE.crlf)
           handler.line(b, pos, nl, line++)
           pos = nl + 1
           continue
@@ -110,7 +109,7 @@ async function* splitRecords(path: string, handler: RecordHandler): AsyncGenerat
         const text = b.toString('utf8', pos, end + 1)
         const records = parseRecords(text, path, line)
         if (records.length !== 1) throw new InputError(path, line, 'is not valid CSV: a quoted field that starts here does not close')
-        if (cr !== -1 && cr < end) throw new InputError(path, line, CRLF)
+        if (cr !== -1 && cr < end) throw new InputError(path, line, SHAPE.crlf)
         handler.quoted(records[0].fields, line)
         line += text.split('\n').length - 1
         pos = end + 1
@@ -137,7 +136,7 @@ async function checkShape(path: string): Promise<Stats> {
     if (err.code === 'ENOENT') throw new InputError(path, undefined, 'does not exist; run the stage that writes it first')
     throw new InputError(path, undefined, `cannot be read: ${err.message}`)
   })
-  if (info.size === 0) throw new InputError(path, 1, `is empty; expected at least the header "${QUERY_TABLE.columns.join(',')}"`)
+  if (info.size === 0) throw new InputError(path, 1, SHAPE.empty(QUERY_TABLE.columns.join(',')))
   const [head, tail] = [Buffer.alloc(3), Buffer.alloc(1)]
   const handle = await open(path, 'r')
   try {
@@ -146,11 +145,8 @@ async function checkShape(path: string): Promise<Stats> {
   } finally {
     await handle.close()
   }
-  if (head.equals(BYTE_ORDER_MARK)) throw new InputError(path, 1, 'starts with a byte-order mark; save it as UTF-8 without BOM')
-  if (tail[0] !== NEWLINE) {
-    const message = 'last line is truncated (no newline at the end); restore the file or re-run the stage that writes it'
-    throw new InputError(path, undefined, message)
-  }
+  if (head.equals(BYTE_ORDER_MARK)) throw new InputError(path, 1, SHAPE.bom)
+  if (tail[0] !== NEWLINE) throw new InputError(path, undefined, SHAPE.truncated)
   return info
 }
 
