@@ -15,16 +15,11 @@ import { eachLimited } from './pool.js'
 type MissingReason = 'absent' | 'empty' | 'not a file'
 
 /**
- * Which of `paths` are missing, and why. Asks the file system with at most `concurrency` stats in flight: on a
- * network file system each one is a round trip, so hundreds of thousands one after another take minutes.
- * A file that does not exist, is empty or is not a regular file is missing; any other failure (EIO, EACCES, a
- * stale handle) throws, since it says nothing about the file and must not drop it silently.
+ * Which of `paths` are missing (absent, empty or not a regular file), and why, with at most `concurrency` stats in
+ * flight: on a network file system each is a round trip. Any other failure (EIO, EACCES, a stale handle) throws:
+ * it says nothing about the file, which must not be dropped silently.
  */
-export async function findMissing(
-  paths: readonly string[],
-  concurrency = 64,
-  onChecked?: (checked: number) => void,
-): Promise<Map<string, MissingReason>> {
+export async function findMissing(paths: readonly string[], concurrency = 64, onChecked?: (checked: number) => void) {
   const missing = new Map<string, MissingReason>()
   let checked = 0
   await eachLimited(paths, concurrency, async (path) => {
@@ -92,11 +87,7 @@ function chooseCopies(files: readonly RunFile[], missing: ReadonlyMap<string, Mi
  * to what remains, as the query does: the events of each segment that still has a file (counted once however many
  * files it has) must add up to more than `minEvents`; with no threshold, a run needs one file left.
  */
-export function planLists(
-  runs: readonly RunFiles[],
-  missing: ReadonlyMap<string, MissingReason>,
-  minEvents: number | undefined,
-): ListsPlan {
+export function planLists(runs: readonly RunFiles[], missing: ReadonlyMap<string, MissingReason>, minEvents?: number) {
   const plan: ListsPlan = { lists: [], dropped: [], missing: [], copies: 0 }
   const missingPaths = new Set<string>()
   for (const run of [...runs].sort((a, b) => a.runnumber - b.runnumber)) {
@@ -184,17 +175,6 @@ async function cachedRunFiles(output: string, processPath: string, reducePath: s
   return runs
 }
 
-interface ListsResult {
-  lists: number
-  /** Lists written because new or changed. */
-  written: number
-  /** Lists removed because their run is no longer to process with that tag. */
-  removed: number
-  dropped: number
-  missing: number
-  changed: { missing: boolean }
-}
-
 /**
  * The lists stage: for each run of `<runtype>-process.csv`, its files of reduce.csv that are on disk, in
  * `datasets/<run>_<tag>.list`, unless too few events remain (`minEvents` undefined: one file); the missing files in
@@ -205,7 +185,7 @@ export async function runLists(
   options: { output: string; runType: string; minEvents: number | undefined },
   log: Log,
   deps: { concurrency?: number; onChecked?: (checked: number, total: number) => void } = {},
-): Promise<ListsResult> {
+) {
   const processPath = layout.processCsv(options.output, options.runType)
   const reducePath = layout.reduceCsv(options.output)
   const runs = await cachedRunFiles(options.output, processPath, reducePath, log)
@@ -248,12 +228,6 @@ export async function runLists(
     })
     log.info(`removed ${join(dir, name)}: run and tag no longer to process`)
   }
-  return {
-    lists: plan.lists.length,
-    written,
-    removed: stale.length,
-    dropped: plan.dropped.length,
-    missing: plan.missing.length,
-    changed: { missing: missingChanged },
-  }
+  const counts = { lists: plan.lists.length, written, removed: stale.length, dropped: plan.dropped.length }
+  return { ...counts, missing: plan.missing.length, changed: { missing: missingChanged } }
 }

@@ -63,11 +63,7 @@ export function coversPayloads(entry: SettledRow, types: readonly string[]): boo
  * so even settled runs are asked now and then).
  */
 export function stillSettled(
-  entry: SettledRow | undefined,
-  tag: string,
-  now: Date,
-  recheckAfter: number,
-  types: readonly string[],
+  entry: SettledRow | undefined, tag: string, now: Date, recheckAfter: number, types: readonly string[],
 ): boolean {
   if (!entry || entry.tag !== tag || !coversPayloads(entry, types)) return false
   return now.getTime() - Date.parse(entry.checked_at) <= recheckAfter * 1000
