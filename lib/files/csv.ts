@@ -40,21 +40,11 @@ export async function writeCsv<Row>(path: string, table: Table<Row>, rows: Itera
   return writeFileIfChanged(path, formatCsv(table, rows))
 }
 
-/** A CSV being streamed to disk; nothing appears under `path` until `commit`. */
-export interface CsvWriter<Row> {
-  write(rows: readonly Row[]): Promise<void>
-  /** Appends records already formatted as this file's rows are (each ending in `\n`), without decoding them. */
-  writeFormatted(csv: readonly Buffer[]): Promise<void>
-  commit(): Promise<boolean>
-  abort(): Promise<void>
-}
-
 /**
- * Opens a streamed, atomic, write-if-changed CSV for outputs too large to hold in memory: a hidden temporary
- * file beside `path`, fsynced and renamed into place on `commit` unless `path` already holds the same bytes
- * (lib/files/atomic.ts).
+ * Opens a streamed, atomic, write-if-changed CSV for outputs too large to hold in memory (openAtomicWriter):
+ * nothing appears under `path` until `commit`, and only when its bytes change.
  */
-export async function openCsvWriter<Row>(path: string, table: Table<Row>): Promise<CsvWriter<Row>> {
+export async function openCsvWriter<Row>(path: string, table: Table<Row>) {
   const file = await openAtomicWriter(path)
   try {
     await file.write(formatCsvRecord(table.columns))
@@ -63,10 +53,11 @@ export async function openCsvWriter<Row>(path: string, table: Table<Row>): Promi
     throw err
   }
   return {
-    write: async (rows) => {
+    write: async (rows: readonly Row[]) => {
       if (rows.length > 0) await file.write(formatRecords(rows.map((row) => table.toFields(row))))
     },
-    writeFormatted: async (csv) => {
+    /** Appends records already formatted as this file's rows are (each ending in `\n`), without decoding them. */
+    writeFormatted: async (csv: readonly Buffer[]) => {
       for (const buffer of csv) await file.write(buffer)
     },
     commit: () => file.commit(),

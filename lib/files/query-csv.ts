@@ -6,7 +6,7 @@
 import { createReadStream, type Stats } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { InputError } from '../errors.js'
-import { field, parseRecords, rowReader, SHAPE, type CsvWriter, type Table } from './csv.js'
+import { field, parseRecords, rowReader, SHAPE, type Table } from './csv.js'
 import { pathProblem, tagProblem } from './names.js'
 
 /** One HIST_CALOQA file of a qualifying (run, tag): a row of `query.csv` and of `reduce.csv`. */
@@ -52,14 +52,6 @@ const COMMA = 0x2c
 const CARRIAGE_RETURN = 0x0d
 const BYTE_ORDER_MARK = Buffer.from([0xef, 0xbb, 0xbf])
 
-/** What splitRecords does with each record, given the line it starts on. */
-interface RecordHandler {
-  /** A line without quotes: `b` from `start` to `end` (its newline, not included). */
-  line(b: Buffer, start: number, end: number, line: number): void
-  /** A record with quotes, parsed. */
-  quoted(fields: string[], line: number): void
-}
-
 /**
  * Where a CSV record with quoted fields, starting at `pos`, ends: the first newline after an even number of
  * quotes (a quoted field may hold line breaks). -1 when `b` does not hold its end yet.
@@ -74,11 +66,15 @@ function quotedRecordEnd(b: Buffer, pos: number): number {
 }
 
 /**
- * Streams a CSV file's records (RFC 4180, `\n` ends a record) to `handler`, refusing carriage returns; after each
- * chunk, yields the buffer the records were in and where the last complete one ends. Throws InputError naming the
- * file and line.
+ * Streams a CSV file's records (RFC 4180, `\n` ends a record) to `handler`, with the line each starts on: a line
+ * without quotes as `b` from `start` to `end` (its newline excluded), a record with quotes parsed. Refuses carriage
+ * returns; after each chunk, yields the buffer the records were in and where the last complete one ends. Throws
+ * InputError naming the file and line.
  */
-async function* splitRecords(path: string, handler: RecordHandler): AsyncGenerator<{ buffer: Buffer; end: number }> {
+async function* splitRecords(
+  path: string,
+  handler: { line(b: Buffer, start: number, end: number, line: number): void; quoted(fields: string[], line: number): void },
+): AsyncGenerator<{ buffer: Buffer; end: number }> {
   const stream = createReadStream(path, { highWaterMark: READ_BYTES })
   let rest: Buffer | undefined
   let line = 1
@@ -231,10 +227,8 @@ export async function scanQueryCsv(path: string, onBatch: (rows: QueryRow[]) => 
  * changed since the scan.
  */
 export async function copyQueryLines(
-  scan: CsvScan,
-  keyFields: number,
-  keep: (key: string[]) => boolean,
-  writer: CsvWriter<unknown>,
+  scan: CsvScan, keyFields: number, keep: (key: string[]) => boolean,
+  writer: { writeFormatted(csv: readonly Buffer[]): Promise<void> },
 ): Promise<number> {
   if (!scan.verbatim) throw new Error(`copyQueryLines: ${scan.path} has rows that must be parsed and written again`)
   const changed = () => new InputError(scan.path, undefined, 'changed while it was being read; run the stage again')
