@@ -21,7 +21,7 @@ export interface Table<Row> {
 }
 
 /** CSV text of records as every CSV caloprod writes: `\n` after each record, quoting only where needed. */
-function formatRecords(records: readonly (readonly (string | number)[])[]): string {
+export function formatRecords(records: readonly (readonly (string | number)[])[]): string {
   return stringify(records as (string | number)[][], { record_delimiter: 'unix', eof: true })
 }
 
