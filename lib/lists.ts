@@ -60,9 +60,9 @@ interface ListsPlan {
 }
 
 /**
- * One copy of each file: the catalog has a `files` row per host a file is on, and query.csv a row per copy. The
- * copies of a file are the rows of one segment whose paths end in the same name (the catalog's lfn); the copy
- * listed is the first by path of those on disk. Returns the chosen rows, and how many files had several copies.
+ * One copy of each file: the catalog has a `files` row per host a file is on. Copies are the rows of one segment
+ * whose paths end in the same name (the lfn); the first by path of those on disk is listed. Also counts the files
+ * that had several copies.
  */
 function chooseCopies(files: readonly RunFile[], missing: ReadonlyMap<string, MissingReason>): { files: RunFile[]; copies: number } {
   const byFile = new Map<string, RunFile[]>()
@@ -151,11 +151,9 @@ async function identity(path: string): Promise<string | undefined> {
 }
 
 /**
- * runFilesOf, kept between nights in `<output>/.lists-files.json` (hidden: no glob of a stage or the Taskfile sees
- * it): it reads all of reduce.csv (hundreds of MB for Run 3), while on most nights neither input changed, only the
- * disk, which is asked anew every time. The cache holds for the exact inputs it was made from (size, mtime to the
- * nanosecond, inode and device of both: every stage renames a new file into place, and an editor changes the
- * mtime); one that cannot be read or does not fit is not used.
+ * runFilesOf, kept in the hidden `<output>/.lists-files.json`: it reads all of reduce.csv (hundreds of MB for
+ * Run 3), while most nights only the disk changed (asked anew every time). It holds for the exact inputs it was
+ * made from (size, mtime in ns, inode and device: a stage renames a new file into place, an editor changes mtime).
  */
 async function cachedRunFiles(output: string, processPath: string, reducePath: string, log: Pick<Log, 'info'>): Promise<RunFiles[]> {
   const cachePath = join(output, '.lists-files.json')
@@ -176,10 +174,9 @@ async function cachedRunFiles(output: string, processPath: string, reducePath: s
 }
 
 /**
- * The lists stage: for each run of `<runtype>-process.csv`, its files of reduce.csv that are on disk, in
- * `datasets/<run>_<tag>.list`, unless too few events remain (`minEvents` undefined: one file); the missing files in
- * `<runtype>-missing.csv`; lists not wanted any more removed. All is decided before anything is written, and a
- * file is written only when its content changes.
+ * The lists stage: each run of `<runtype>-process.csv`'s files of reduce.csv that are on disk, in
+ * `datasets/<run>_<tag>.list`, unless too few events remain; the missing files in `<runtype>-missing.csv`; lists
+ * not wanted any more removed. All is decided before anything is written, and only changed content is written.
  */
 export async function runLists(
   options: { output: string; runType: string; minEvents: number | undefined },
