@@ -78,9 +78,8 @@ export async function writeDurably(path: string, content: string | Buffer, mode?
 }
 
 /**
- * Writes `content` to `path` atomically (temporary file, fsync, rename), and only when it differs from
- * what is there, or `mode` (set exactly, whatever the umask) differs from the file's: a script that lost its
- * executable bit is written again. Creates the parent directory. Returns whether `path` changed.
+ * Writes `content` to `path` atomically (temporary file, fsync, rename), only when it or `mode` (set exactly,
+ * whatever the umask: a script that lost its executable bit is written again) differs. Returns whether it did.
  */
 export async function writeFileIfChanged(path: string, content: string | Buffer, mode?: number): Promise<boolean> {
   const bytes = typeof content === 'string' ? Buffer.from(content) : content

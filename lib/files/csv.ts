@@ -65,10 +65,7 @@ export async function openCsvWriter<Row>(path: string, table: Table<Row>) {
   }
 }
 
-/**
- * The records of CSV text with the line each starts on, counted from `firstLine`; throws InputError naming the
- * line of bad quoting.
- */
+/** The records of CSV text with the line each starts on, counted from `firstLine`; bad quoting throws InputError. */
 export function parseRecords(text: string, path: string, firstLine = 1): { fields: string[]; line: number }[] {
   // The line each record starts on: the one after where the record before it ended.
   const starts: number[] = []
@@ -98,10 +95,7 @@ export function parseRecords(text: string, path: string, firstLine = 1): { field
   }
 }
 
-/**
- * Checks a file's header against `table` (see Table) and returns the reader of its records: each must have the
- * header's width. Throws InputError naming the file and line for anything malformed.
- */
+/** Checks a file's header against `table` and returns the reader of its records, each of the header's width. */
 export function rowReader<Row>(path: string, table: Table<Row>, header: readonly string[]): (fields: string[], line: number) => Row {
   const expected = table.columns.join(',')
   const at = table.columns.map((column) => header.indexOf(column))

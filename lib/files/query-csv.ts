@@ -66,10 +66,9 @@ function quotedRecordEnd(b: Buffer, pos: number): number {
 }
 
 /**
- * Streams a CSV file's records (RFC 4180, `\n` ends a record) to `handler`, with the line each starts on: a line
- * without quotes as `b` from `start` to `end` (its newline excluded), a record with quotes parsed. Refuses carriage
- * returns; after each chunk, yields the buffer the records were in and where the last complete one ends. Throws
- * InputError naming the file and line.
+ * Streams a CSV file's records (RFC 4180, `\n` ends a record) to `handler`: a line without quotes as bytes `start`
+ * to `end`, a record with quotes parsed. Refuses carriage returns. After each chunk, yields the buffer the records
+ * were in and where the last complete one ends.
  */
 async function* splitRecords(
   path: string,
@@ -165,8 +164,7 @@ const leadingZero = (text: string) => text.length > 1 && text.charCodeAt(0) === 
 
 /**
  * Reads a query.csv (or reduce.csv) in batches of rows, validating the header and every row, noting in `scan` what
- * a second pass may rely on. Throws InputError naming the file and line for anything malformed. Memory holds one
- * chunk of the file.
+ * a second pass may rely on. Memory holds one chunk of the file.
  */
 export async function* readQueryBatches(
   path: string,
@@ -210,10 +208,7 @@ export async function readQueryCsv(path: string): Promise<QueryRow[]> {
   return rows
 }
 
-/**
- * Reads a whole query.csv, validating it as readQueryBatches does and handing its rows to `onBatch` batch by
- * batch; returns what a second pass needs to copy lines instead of parsing them (copyQueryLines).
- */
+/** readQueryBatches, handing each batch to `onBatch`; returns what copyQueryLines needs. */
 export async function scanQueryCsv(path: string, onBatch: (rows: QueryRow[]) => void): Promise<CsvScan> {
   const scan: CsvScan = { path, size: 0, mtimeMs: 0, rows: 0, verbatim: true }
   for await (const rows of readQueryBatches(path, scan)) onBatch(rows)
@@ -221,10 +216,9 @@ export async function scanQueryCsv(path: string, onBatch: (rows: QueryRow[]) => 
 }
 
 /**
- * The second pass over a file that scanQueryCsv read and found verbatim: copies to `writer`, unchanged, every
- * row whose first `keyFields` fields `keep` accepts, and returns how many. Consecutive rows with the same
- * key bytes share one decision, so a sorted file costs little more than its reading. Throws when the file
- * changed since the scan.
+ * The second pass over a file that scanQueryCsv found verbatim: copies to `writer`, unchanged, every row whose first
+ * `keyFields` fields `keep` accepts, and returns how many. Consecutive rows with the same key share one decision.
+ * Throws when the file changed since the scan.
  */
 export async function copyQueryLines(
   scan: CsvScan, keyFields: number, keep: (key: string[]) => boolean,

@@ -69,10 +69,7 @@ export function stillSettled(
   return now.getTime() - Date.parse(entry.checked_at) <= recheckAfter * 1000
 }
 
-/**
- * Reads the cache; none yet is an empty one. A damaged cache names its line: fix it or delete it. A cache written
- * before rule sets (no payload_types column) reads as settled for the seven payloads.
- */
+/** Reads the cache; none yet is an empty one. A damaged cache names its line: fix it or delete it. */
 export async function readSettled(path: string): Promise<SettledRow[]> {
   if (!(await stat(path).catch(() => undefined))) return []
   const legacy = (await readFile(path, 'utf8').catch(() => '')).startsWith(`${LEGACY_SETTLED_TABLE.columns.join(',')}\n`)
