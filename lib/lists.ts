@@ -43,9 +43,7 @@ interface RunFile {
   path: string
 }
 
-interface RunFiles extends RunTag {
-  files: RunFile[]
-}
+type RunFiles = RunTag & { files: RunFile[] }
 
 /** What the lists stage will write. */
 interface ListsPlan {

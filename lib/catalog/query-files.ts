@@ -51,9 +51,8 @@ export async function setSession(sql: postgres.Sql, timeoutSeconds: number): Pro
 }
 
 /**
- * Runs the selection (lib/catalog/selection.ts) on `sql`, in setSession's session, and hands its rows to `batch` as
- * query.csv's lines, about 256 KB at a time: memory holds one batch whatever the catalog's size. The rows come as
- * raw bytes (postgres.js's `.raw().forEach()`: no JavaScript values made of them), only tag and path decoded to be
+ * Runs the selection on `sql` in setSession's session, handing its rows to `batch` as query.csv's lines, about
+ * 256 KB at a time. Rows come as raw bytes (postgres.js's `.raw().forEach()`), only tag and path decoded to be
  * checked; rows with a hostile tag or path (lib/files/names.ts) or no time are left out and named in `skipped`.
  */
 export async function queryFiles(sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch): Promise<QueryFilesResult> {

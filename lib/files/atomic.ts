@@ -122,8 +122,7 @@ export async function openAtomicWriter(path: string) {
   let pending: Buffer[] = []
   let pendingBytes = 0
   let closed = false
-  // Gathered writes go at the file's position; writeFile and writeFileSync write all of them, however short a
-  // single write falls.
+  // writeFile and writeFileSync write all of a buffer at the file's position, however short a single write falls.
   const gathered = (chunk?: Buffer) => {
     const buffers = chunk ? [...pending, chunk] : pending
     pending = []

@@ -8,10 +8,9 @@ import { InputError } from '../errors.js'
 import { openAtomicWriter, writeFileIfChanged } from './atomic.js'
 
 /**
- * A CSV file's contract: its columns (the header, in order) and how a row maps to fields and back.
- * `fromFields` throws a plain Error with a message about the bad field; readers add file and line.
- * With `extraColumns`, a header may name further columns after or between the contract's (a person's notes):
- * they are accepted, and `fromFields` gets them, by name, to pass on.
+ * A CSV file's contract: its columns (the header, in order) and how a row maps to fields and back; `fromFields`
+ * throws a plain Error, readers add file and line. With `extraColumns`, a header may hold more columns (a person's
+ * notes), handed to `fromFields` by name.
  */
 export interface Table<Row> {
   columns: readonly string[]

@@ -13,10 +13,7 @@ export interface SettledRow {
   tag: string
   /** ISO 8601 UTC, e.g. `2025-11-29T03:00:00.000Z`. */
   checked_at: string
-  /**
-   * The payload types it was found current for, space-separated (the rule set's): a run settled under seven
-   * payloads is asked again under rules that need ten.
-   */
+  /** The payload types found current, space-separated: one settled under seven is asked again under rules of ten. */
   payload_types: string
 }
 
