@@ -15,16 +15,11 @@ import { eachLimited } from './pool.js'
 type MissingReason = 'absent' | 'empty' | 'not a file'
 
 /**
- * Which of `paths` are missing, and why. Asks the file system with at most `concurrency` stats in flight: on a
- * network file system each one is a round trip, so hundreds of thousands one after another take minutes.
- * A file that does not exist, is empty or is not a regular file is missing; any other failure (EIO, EACCES, a
- * stale handle) throws, since it says nothing about the file and must not drop it silently.
+ * Which of `paths` are missing (absent, empty or not a regular file), and why, with at most `concurrency` stats in
+ * flight: on a network file system each is a round trip. Any other failure (EIO, EACCES, a stale handle) throws:
+ * it says nothing about the file, which must not be dropped silently.
  */
-export async function findMissing(
-  paths: readonly string[],
-  concurrency = 64,
-  onChecked?: (checked: number) => void,
-): Promise<Map<string, MissingReason>> {
+export async function findMissing(paths: readonly string[], concurrency = 64, onChecked?: (checked: number) => void) {
   const missing = new Map<string, MissingReason>()
   let checked = 0
   await eachLimited(paths, concurrency, async (path) => {
@@ -48,9 +43,7 @@ interface RunFile {
   path: string
 }
 
-interface RunFiles extends RunTag {
-  files: RunFile[]
-}
+type RunFiles = RunTag & { files: RunFile[] }
 
 /** What the lists stage will write. */
 interface ListsPlan {
@@ -65,9 +58,9 @@ interface ListsPlan {
 }
 
 /**
- * One copy of each file: the catalog has a `files` row per host a file is on, and query.csv a row per copy. The
- * copies of a file are the rows of one segment whose paths end in the same name (the catalog's lfn); the copy
- * listed is the first by path of those on disk. Returns the chosen rows, and how many files had several copies.
+ * One copy of each file: the catalog has a `files` row per host a file is on. Copies are the rows of one segment
+ * whose paths end in the same name (the lfn); the first by path of those on disk is listed. Also counts the files
+ * that had several copies.
  */
 function chooseCopies(files: readonly RunFile[], missing: ReadonlyMap<string, MissingReason>): { files: RunFile[]; copies: number } {
   const byFile = new Map<string, RunFile[]>()
@@ -92,11 +85,7 @@ function chooseCopies(files: readonly RunFile[], missing: ReadonlyMap<string, Mi
  * to what remains, as the query does: the events of each segment that still has a file (counted once however many
  * files it has) must add up to more than `minEvents`; with no threshold, a run needs one file left.
  */
-export function planLists(
-  runs: readonly RunFiles[],
-  missing: ReadonlyMap<string, MissingReason>,
-  minEvents: number | undefined,
-): ListsPlan {
+export function planLists(runs: readonly RunFiles[], missing: ReadonlyMap<string, MissingReason>, minEvents?: number) {
   const plan: ListsPlan = { lists: [], dropped: [], missing: [], copies: 0 }
   const missingPaths = new Set<string>()
   for (const run of [...runs].sort((a, b) => a.runnumber - b.runnumber)) {
@@ -160,11 +149,9 @@ async function identity(path: string): Promise<string | undefined> {
 }
 
 /**
- * runFilesOf, kept between nights in `<output>/.lists-files.json` (hidden: no glob of a stage or the Taskfile sees
- * it): it reads all of reduce.csv (hundreds of MB for Run 3), while on most nights neither input changed, only the
- * disk, which is asked anew every time. The cache holds for the exact inputs it was made from (size, mtime to the
- * nanosecond, inode and device of both: every stage renames a new file into place, and an editor changes the
- * mtime); one that cannot be read or does not fit is not used.
+ * runFilesOf, kept in the hidden `<output>/.lists-files.json`: it reads all of reduce.csv (hundreds of MB for
+ * Run 3), while most nights only the disk changed (asked anew every time). It holds for the exact inputs it was
+ * made from (size, mtime in ns, inode and device: a stage renames a new file into place, an editor changes mtime).
  */
 async function cachedRunFiles(output: string, processPath: string, reducePath: string, log: Pick<Log, 'info'>): Promise<RunFiles[]> {
   const cachePath = join(output, '.lists-files.json')
@@ -184,28 +171,16 @@ async function cachedRunFiles(output: string, processPath: string, reducePath: s
   return runs
 }
 
-interface ListsResult {
-  lists: number
-  /** Lists written because new or changed. */
-  written: number
-  /** Lists removed because their run is no longer to process with that tag. */
-  removed: number
-  dropped: number
-  missing: number
-  changed: { missing: boolean }
-}
-
 /**
- * The lists stage: for each run of `<runtype>-process.csv`, its files of reduce.csv that are on disk, in
- * `datasets/<run>_<tag>.list`, unless too few events remain (`minEvents` undefined: one file); the missing files in
- * `<runtype>-missing.csv`; lists not wanted any more removed. All is decided before anything is written, and a
- * file is written only when its content changes.
+ * The lists stage: each run of `<runtype>-process.csv`'s files of reduce.csv that are on disk, in
+ * `datasets/<run>_<tag>.list`, unless too few events remain; the missing files in `<runtype>-missing.csv`; lists
+ * not wanted any more removed. All is decided before anything is written, and only changed content is written.
  */
 export async function runLists(
   options: { output: string; runType: string; minEvents: number | undefined },
   log: Log,
   deps: { concurrency?: number; onChecked?: (checked: number, total: number) => void } = {},
-): Promise<ListsResult> {
+) {
   const processPath = layout.processCsv(options.output, options.runType)
   const reducePath = layout.reduceCsv(options.output)
   const runs = await cachedRunFiles(options.output, processPath, reducePath, log)
@@ -248,12 +223,6 @@ export async function runLists(
     })
     log.info(`removed ${join(dir, name)}: run and tag no longer to process`)
   }
-  return {
-    lists: plan.lists.length,
-    written,
-    removed: stale.length,
-    dropped: plan.dropped.length,
-    missing: plan.missing.length,
-    changed: { missing: missingChanged },
-  }
+  const counts = { lists: plan.lists.length, written, removed: stale.length, dropped: plan.dropped.length }
+  return { ...counts, missing: plan.missing.length, changed: { missing: missingChanged } }
 }

@@ -28,15 +28,10 @@ interface QueryResult extends QueryFilesResult {
 
 /**
  * The query stage: streams the catalog's selection into `<output>/query.csv`, replaced only when the whole query
- * succeeded and its content changed. Transient failures (lib/catalog/errors.ts: a server restarting, full or in
- * recovery, a lost connection, a recovery conflict) are tried again with backoff, each try from the start on a new
- * connection; anything else fails at once.
+ * succeeded and its content changed. Transient failures (lib/catalog/errors.ts) are tried again with backoff, each
+ * from the start on a new connection; anything else fails at once.
  */
-export async function runQuery(
-  target: CatalogTarget,
-  options: QueryOptions,
-  log: Log,
-): Promise<QueryResult> {
+export async function runQuery(target: CatalogTarget, options: QueryOptions, log: Log): Promise<QueryResult> {
   const where = describeTarget(target)
   const threshold = options.minEvents === undefined ? 'no event threshold' : `more than ${options.minEvents} events`
   log.info(`querying ${where} for ${options.runType} under rules ${options.rules.name}, ${threshold}`)
@@ -44,11 +39,10 @@ export async function runQuery(
     return await withRetry(() => queryOnce(target, options, log), {
       retryable: isTransient,
       // A retry that then succeeds is no error: the log has it, cron's mail does not.
-      onRetry: (err, attempt, delay) =>
-        log.info(
-          `FileCatalog at ${where}, try ${attempt}: ${catalogError(err, where).message}; ` +
-            `trying again in ${(delay / 1000).toFixed(1)} s`,
-        ),
+      onRetry: (err, attempt, delay) => {
+        const why = catalogError(err, where).message
+        log.info(`FileCatalog at ${where}, try ${attempt}: ${why}; trying again in ${(delay / 1000).toFixed(1)} s`)
+      },
       ...options.retry,
     })
   } catch (err) {
@@ -101,12 +95,9 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
   }
   const { files, runs, skipped: skippedCount, traps } = result
   // The catalog's traps, fixed under every rule set; counted so a person sees what the seed would have used.
-  if (traps.excluded) {
-    log.info(
-      `left out ${traps.excluded} histogram rows of an excluded type (${options.rules.excludedTypes.join(', ')}): ` +
-        "never listed, their segments' DST events counted once",
-    )
-  }
+  const excludedTypes = options.rules.excludedTypes.join(', ')
+  const once = "never listed, their segments' DST events counted once"
+  if (traps.excluded) log.info(`left out ${traps.excluded} histogram rows of an excluded type (${excludedTypes}): ${once}`)
   if (traps.aggregated) log.info(`left out ${traps.aggregated} histogram rows of segment 9999 (aggregated per-run files): never listed`)
   if (traps.untagged) log.info(`left out ${traps.untagged} histogram rows with a NULL or empty tag: such a tag never wins`)
   for (const { row, problem } of skipped) log.warn(`skipped catalog row of run ${row.runnumber}: ${problem}`)

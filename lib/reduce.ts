@@ -14,14 +14,12 @@ export interface TagSurvey {
 }
 
 /** First pass: collects each tag's earliest time and the tags seen for each run. */
-export function surveyTags(rows: Iterable<QueryRow>, survey: TagSurvey = emptySurvey()): TagSurvey {
+export function surveyTags(rows: Iterable<QueryRow>, survey = emptySurvey()): TagSurvey {
   for (const row of rows) addToSurvey(survey, row)
   return survey
 }
 
-export function emptySurvey(): TagSurvey {
-  return { tagMinTime: new Map(), runTags: new Map(), runTagMaxTime: new Map() }
-}
+export const emptySurvey = (): TagSurvey => ({ tagMinTime: new Map(), runTags: new Map(), runTagMaxTime: new Map() })
 
 /**
  * Adds one row to a survey; for streaming callers. Times compare as text: all come from one `::text` cast in one
@@ -61,18 +59,12 @@ export function chooseTags(survey: TagSurvey, rule: RuleSet['tagRule'] = 'earlie
   return chosen.sort((a, b) => a.runnumber - b.runnumber)
 }
 
-interface ReduceResult {
-  runs: number
-  files: number
-  changed: { runList: boolean; reduce: boolean }
-}
-
 /**
  * The reduce stage: two streaming passes over query.csv (survey the tags, then keep the rows of each run's chosen
  * tag), so memory grows with the runs and tags, not the files. The second copies the kept lines as they are when
  * the first found every line exactly as caloprod writes it, else it parses and writes them again.
  */
-export async function runReduce(options: { output: string; runType: string; rules: RuleSet }): Promise<ReduceResult> {
+export async function runReduce(options: { output: string; runType: string; rules: RuleSet }) {
   const queryCsv = layout.queryCsv(options.output)
   const survey = emptySurvey()
   // query.csv is sorted: under the seed's rule a row of the same run and tag as the one before can only lower the

@@ -22,10 +22,9 @@ const UNREACHABLE = new Set([
 /** Codes of a connection that was up and then went away. */
 const LOST = new Set(['ECONNRESET', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EPIPE'])
 
-/** Error codes worth another try: the server restarting, overloaded, or a replica conflict. */
+/** Error codes worth another try: a lost connection, the server restarting, overloaded, or a replica conflict. */
 const TRANSIENT = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EAI_AGAIN',
-  '40001', '53300', '57P03', '08001', '08006', '08000', '08003', '57P01',
+  ...LOST, 'ECONNREFUSED', 'CONNECT_TIMEOUT', 'EAI_AGAIN', '40001', '53300', '57P03', '08001', '08006', '08000', '08003', '57P01',
 ])
 
 function codeOf(err: unknown): string | undefined {

@@ -6,27 +6,29 @@ import type postgres from 'postgres'
 import { writeFileIfChanged } from '../files/atomic.js'
 import { setSession, type QueryFilesResult } from './query-files.js'
 
-/**
- * What a quiet night compares, kept beside query.csv (`query.fingerprint`) by the night that wrote it: the
- * catalog's fingerprint (lib/catalog/selection.ts: the rows the selection reads), the selection's statement
- * (rules, run range, threshold), this code, and query.csv's size and mtime as that night left them. When all are
- * equal the catalog can give nothing new, so the query stage keeps query.csv without asking for it.
- */
-interface QueryStamp {
+/** What a night's query.csv was made from: the catalog's fingerprint, the selection's statement, this code. */
+interface Made {
   /** Undefined: the fingerprint cannot cover the catalog (catalogFingerprint); never equal to anything. */
   catalog: string | undefined
   selection: string
   code: string
+}
+
+/**
+ * What a quiet night compares, kept beside query.csv (`query.fingerprint`) by the night that wrote it: `Made`, and
+ * query.csv's size and mtime as that night left them. When all are equal the catalog can give nothing new, so the
+ * query stage keeps query.csv without asking for it.
+ */
+interface QueryStamp extends Made {
   queryCsv: { size: number; mtimeMs: number }
   result: QueryFilesResult
 }
 
 /**
- * The catalog's fingerprint: `statement` (buildSelection's `fingerprint`) in the query's read-only session, within
- * the statement timeout (no transaction: postgres.js's `begin` leaves a promise no code holds when the connection
- * drops in it); undefined when it cannot cover every file the selection reads (a histogram whose file name
- * does not start with its type): then every night asks. Taken before the query, never after: a change between the
- * two makes the next night query again, it is never lost.
+ * The catalog's fingerprint: `statement` (buildSelection's) in the query's read-only session (no transaction:
+ * postgres.js's `begin` leaves a promise no code holds when the connection drops in it); undefined when it cannot
+ * cover every file the selection reads (a histogram whose file name does not start with its type). Taken before
+ * the query, never after: a change between the two makes the next night query again, it is never lost.
  */
 export async function catalogFingerprint(sql: postgres.Sql, statement: string, timeoutSeconds: number): Promise<string | undefined> {
   await setSession(sql, timeoutSeconds)
@@ -43,24 +45,19 @@ export async function treeDigest(dir: string): Promise<string> {
 }
 
 /**
- * This code: every file of lib/ (the stages run from source), so a change to how rows are read, checked or written
- * makes the next night ask again, as reduce's sources in the Taskfile do. Read on the first stamp, not on import:
- * a script that imports lib/ and never queries reads none of it.
+ * This code: every file of lib/ (the stages run from source), so a change to how rows are read or written makes the
+ * next night ask again. Read on the first stamp, not on import: a script that never queries reads none of it.
  */
 let code: Promise<string> | undefined
 const codeDigest = () => (code ??= treeDigest(fileURLToPath(new URL('..', import.meta.url))).catch(() => 'unknown'))
 
 /** The stamp a night would write for `catalog` and `select`, without query.csv's state and the result. */
-export async function stampFor(catalog: string | undefined, select: string): Promise<Pick<QueryStamp, 'catalog' | 'selection' | 'code'>> {
+export async function stampFor(catalog: string | undefined, select: string): Promise<Made> {
   return { catalog, selection: createHash('sha256').update(select).digest('hex'), code: await codeDigest() }
 }
 
 /** The stamp at `stampPath` if it matches `wanted` and query.csv is as it left it; else undefined. */
-export async function unchangedSince(
-  stampPath: string,
-  csvPath: string,
-  wanted: Pick<QueryStamp, 'catalog' | 'selection' | 'code'>,
-): Promise<QueryStamp | undefined> {
+export async function unchangedSince(stampPath: string, csvPath: string, wanted: Made): Promise<QueryStamp | undefined> {
   const stamp = await readFile(stampPath, 'utf8').then((text) => JSON.parse(text) as QueryStamp).catch(() => undefined)
   if (stamp === undefined || wanted.catalog === undefined || wanted.code === 'unknown') return undefined
   const csv = await stat(csvPath).catch(() => undefined)
@@ -70,12 +67,7 @@ export async function unchangedSince(
 }
 
 /** Records what this night's query.csv was made from; written after query.csv, so a crash between costs a query. */
-export async function saveStamp(
-  stampPath: string,
-  csvPath: string,
-  made: Pick<QueryStamp, 'catalog' | 'selection' | 'code'>,
-  result: QueryStamp['result'],
-): Promise<void> {
+export async function saveStamp(stampPath: string, csvPath: string, made: Made, result: QueryFilesResult): Promise<void> {
   const { size, mtimeMs } = await stat(csvPath)
   const stamp: QueryStamp = { ...made, queryCsv: { size, mtimeMs }, result }
   await writeFileIfChanged(stampPath, `${JSON.stringify(stamp, null, 1)}\n`)

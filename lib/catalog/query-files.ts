@@ -8,11 +8,9 @@ import { buildSelection } from './selection.js'
 
 export interface QueryFilesOptions {
   runType: RunType
-  /** undefined: no threshold. */
   minEvents: number | undefined
   rules: RuleSet
-  /** Seconds. */
-  statementTimeout: number
+  statementTimeout: number // seconds
 }
 
 /** A catalog row that cannot be used safely (hostile or broken content), with why. */
@@ -22,9 +20,8 @@ export interface SkippedRow {
 }
 
 /**
- * What a whole query returned: rows passed on (usable files), the distinct runs among them, rows skipped, and the
- * histogram rows of the run range left out under every rule set (lib/catalog/selection.ts): of an excluded type
- * (skimmed), of segment 9999 (aggregated per-run files), with a NULL or empty tag.
+ * What a whole query returned: usable files, the distinct runs among them, rows skipped, and the histogram rows
+ * left out under every rule set (lib/catalog/selection.ts): of an excluded type, of segment 9999, untagged.
  */
 export interface QueryFilesResult {
   files: number
@@ -34,9 +31,8 @@ export interface QueryFilesResult {
 }
 
 /**
- * Takes a batch of the answer: `csv` the usable rows as query.csv's lines (without its header), `skipped` the rows
- * left out, `received` the rows so far. It must be done with `csv` when it returns (the buffer is filled again),
- * and it should write at once: while it runs, nothing more is read from the server, which then waits.
+ * Takes a batch: `csv` the usable rows as query.csv's lines (no header), `skipped` the rows left out, `received` the
+ * rows so far. `csv` is filled again after it returns; while it runs, nothing more is read from the server.
  */
 type QueryBatch = (csv: Buffer, skipped: readonly SkippedRow[], received: number) => void
 
@@ -55,9 +51,8 @@ export async function setSession(sql: postgres.Sql, timeoutSeconds: number): Pro
 }
 
 /**
- * Runs the selection (lib/catalog/selection.ts) on `sql`, in setSession's session, and hands its rows to `batch` as
- * query.csv's lines, about 256 KB at a time: memory holds one batch whatever the catalog's size. The rows come as
- * raw bytes (postgres.js's `.raw().forEach()`: no JavaScript values made of them), only tag and path decoded to be
+ * Runs the selection on `sql` in setSession's session, handing its rows to `batch` as query.csv's lines, about
+ * 256 KB at a time. Rows come as raw bytes (postgres.js's `.raw().forEach()`), only tag and path decoded to be
  * checked; rows with a hostile tag or path (lib/files/names.ts) or no time are left out and named in `skipped`.
  */
 export async function queryFiles(sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch): Promise<QueryFilesResult> {

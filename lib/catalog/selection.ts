@@ -3,22 +3,16 @@ import { AGGREGATE_SEGMENT, type RuleSet } from '../rules/types.js'
 
 /** The SQL of one query stage run: the selection, and the count of the catalog traps it steps around. */
 interface SelectionStatements {
-  /**
-   * Every histogram file the rule set lists, as rows `runnumber, tag, segment, events, full_file_path, time`,
-   * sorted by run, tag (bytewise), segment and path. What COPY writes to query.csv, and what the benchmark's
-   * psql floor runs.
-   */
+  /** Every listed histogram file as query.csv's rows, sorted by run, tag (bytewise), segment and path. */
   select: string
   /** One row: `excluded` (e.g. skimmed histograms), `aggregated` (segment 9999), `untagged` (NULL or empty tag). */
   traps: string
   /**
    * One row of two texts that change whenever anything `select` and `traps` read changes (lib/catalog/fingerprint.ts).
-   * `datasets`: over every row of the run range whose type is any of the rule set's (histogram, excluded, twin,
-   * counted, tag-file), the count, the sum of a 64-bit hash of the columns the selection reads (filename,
-   * runnumber, segment, dsttype, events, tag), and how many rows of a histogram or tag-file type have a file name
-   * that does not start with one of those types. `files`: over the rows whose lfn starts with one of them, the
-   * count and the hash sum of lfn, full_file_path and time. The files the selection joins are those named by
-   * such rows: the files part covers them all while that last count is 0 (production names start with their type).
+   * `datasets`: over the run range's rows of any of the rule set's types, the count, the sum of a 64-bit hash of the
+   * columns read, and how many histogram or tag-file rows have a file name not starting with one of those types.
+   * `files`: over the rows whose lfn starts with one of them, the count and hash sum of lfn, path and time; it covers
+   * every file the selection joins while that last count is 0 (production names start with their type).
    */
   fingerprint: string
 }
@@ -41,8 +35,7 @@ function sqlInteger(value: number, what: string): string {
 
 /**
  * Builds the query stage's SQL from a rule set: the one place where rules become SQL. Dataset types go in as
- * validated prefixes, numbers as validated integers (COPY takes no bind parameters); nothing else of the rules is
- * text in the statement.
+ * validated prefixes, numbers as validated integers; nothing else of the rules is text in the statement.
  *
  * One scan of `datasets` groups histograms and DST twins by (run, tag, segment) (`segs`): each segment's twin
  * events, whether it has a twin, whether it has a histogram that counts. Under every rule set, histograms of an
@@ -105,12 +98,9 @@ export function buildSelection(
     ctes.push(winner(likeAny('d.dsttype', rules.tagFileTypes)))
     joins.push('join winner w on w.runnumber = h.runnumber and w.tag = h.tag')
   }
-  /**
-   * Without a threshold, the newest-qa-file rule reads only the winning tag's rows: `winner` first, then each
-   * winning (run, tag)'s histograms and twins by index (`datasets (dsttype, runnumber, tag, ...)`, on the exact
-   * types the prefixes match, found by a loose scan of that index: `types`), their twin events per segment by a
-   * window. The same rows as the statement below, without grouping every tag's segments.
-   */
+  // Without a threshold, newest-qa-file reads only the winning tag's rows: `winner` first, then its histograms
+  // and twins by index (on the exact types the prefixes match, found by a loose index scan: `types`), twin events
+  // per segment by a window. The same rows as the statement below, without grouping every tag's segments.
   const winnerFirst = () => {
     const prefixes = [...new Set([...rules.histogramTypes, rules.twinType, ...rules.tagFileTypes])]
     const loose = prefixes.map((prefix, i) => {

@@ -4,11 +4,9 @@
 // night until someone edits the file; anything else malformed names its file and line.
 import { open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { stringify } from 'csv-stringify/sync'
 import { InputError } from '../errors.js'
 import { syncDirectory, writeFileIfChanged } from './atomic.js'
-import { parseTable, type Table } from './csv.js'
-import { textShapeProblem } from './text-shape.js'
+import { formatRecords, parseTable, textShapeProblem, type Table } from './csv.js'
 
 export interface AppendOnlyContents<Row> {
   rows: Row[]
@@ -43,14 +41,13 @@ export async function readAppendOnly<Row>(path: string, table: Table<Row>, forme
 
 /** One line per row: no field spans lines. */
 function formatRows<Row>(table: Table<Row>, rows: readonly Row[]): string {
-  const records = rows.map((row) => table.toFields(row).map((f) => (typeof f === 'string' ? f.replace(/[\r\n]+/g, ' ') : f)))
-  return stringify(records as (string | number)[][], { record_delimiter: 'unix' })
+  const oneLine = (f: string | number) => (typeof f === 'string' ? f.replace(/[\r\n]+/g, ' ') : f)
+  return formatRecords(rows.map((row) => table.toFields(row).map(oneLine)))
 }
 
 /**
- * Appends rows (O_APPEND), with the header when the file is new, and fsyncs before returning. Earlier bytes are
- * never changed, except a torn last line (no newline: a crash mid-append), which is cut off first.
- * Returns whether a torn line was cut. A file in `former`'s columns is first upgraded (see `upgrade`).
+ * Appends rows (O_APPEND), with the header when the file is new, and fsyncs before returning. Earlier bytes never
+ * change, except a torn last line, cut off first (returns whether one was) and a file in `former`'s columns (upgrade).
  */
 export async function appendRows<Row>(path: string, table: Table<Row>, rows: readonly Row[], former?: Table<Row>): Promise<boolean> {
   if (rows.length === 0) return false
@@ -62,20 +59,13 @@ export async function appendRows<Row>(path: string, table: Table<Row>, rows: rea
   try {
     const size = (await handle.stat()).size
     created = size === 0
-    let prefix = size === 0 ? header : ''
-    if (size > 0) {
-      const last = Buffer.alloc(1)
-      await handle.read(last, 0, 1, size - 1)
-      if (last[0] !== 0x0a) {
-        // Find the start of the torn line and cut it: it never became a row.
-        const text = await readFile(path)
-        const keep = text.lastIndexOf(0x0a) + 1
-        await handle.truncate(keep)
-        prefix = keep === 0 ? header : ''
-        cut = true
-      }
-    }
-    await handle.write(prefix + formatRows(table, rows))
+    const last = Buffer.alloc(1)
+    if (size > 0) await handle.read(last, 0, 1, size - 1)
+    // A torn last line never became a row: cut it, from its start.
+    cut = size > 0 && last[0] !== 0x0a
+    const keep = cut ? (await readFile(path)).lastIndexOf(0x0a) + 1 : size
+    if (cut) await handle.truncate(keep)
+    await handle.write((keep === 0 ? header : '') + formatRows(table, rows))
     await handle.sync()
   } finally {
     await handle.close()
@@ -86,17 +76,12 @@ export async function appendRows<Row>(path: string, table: Table<Row>, rows: rea
 }
 
 /**
- * Rewrites a ledger written in `former`'s columns in `table`'s, once and atomically (a copy, fsynced, renamed over
- * it): its rows keep their order and values, the new columns empty, and a torn last line is dropped. Nothing else
- * ever rewrites a ledger; the caller holds the lock, so no other writer appends meanwhile.
+ * Rewrites a ledger in `former`'s columns in `table`'s, once and atomically: rows keep their order and values, the
+ * new columns empty, a torn last line dropped. The caller holds the lock, so no other writer appends meanwhile.
  */
 async function upgrade<Row>(path: string, table: Table<Row>, former: Table<Row>): Promise<void> {
-  const formerHeader = Buffer.from(`${former.columns.join(',')}\n`)
-  const handle = await open(path, 'r').catch(() => undefined)
-  if (!handle) return
-  const head = Buffer.alloc(formerHeader.length)
-  await handle.read(head, 0, head.length, 0).finally(() => handle.close())
-  if (!head.equals(formerHeader)) return
+  const text = await readFile(path, 'utf8').catch((err) => (err.code === 'ENOENT' ? '' : Promise.reject(err)))
+  if (!text.startsWith(`${former.columns.join(',')}\n`)) return
   const { rows } = await readAppendOnly(path, table, former)
   await writeFileIfChanged(path, `${table.columns.join(',')}\n${formatRows(table, rows)}`)
 }

@@ -9,9 +9,8 @@ import { writeError } from './disk-full.js'
 const ownTemps = new AsyncLocalStorage<Set<string>>()
 
 /**
- * A temporary file beside `path`, hidden and suffixed `.tmp` so no glob of a later stage
- * or the Taskfile ever takes it for the real output. Under `withOwnTemps` it is remembered until it is
- * moved into place or dropped.
+ * A temporary file beside `path`, hidden and suffixed `.tmp` so no glob of a later stage or the Taskfile takes it
+ * for the real output; under `withOwnTemps`, remembered until moved into place or dropped.
  */
 export function tempPathFor(path: string): string {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
@@ -19,15 +18,7 @@ export function tempPathFor(path: string): string {
   return temp
 }
 
-/** A temporary name moved into place or removed: nothing left to clean up. */
-function settled(temp: string): void {
-  ownTemps.getStore()?.delete(temp)
-}
-
-/**
- * Runs `work` and then, however it ended (an error or a stage stopped by an internal error while `work` still
- * runs), removes every temporary file or folder that `work` named through `tempPathFor` and that is still there.
- */
+/** Runs `work`, then, however it ended, removes every temporary file or folder it named that is still there. */
 export async function withOwnTemps<T>(work: () => Promise<T>): Promise<T> {
   const temps = new Set<string>()
   try {
@@ -63,7 +54,7 @@ async function moveIntoPlace(temp: string, path: string): Promise<void> {
     await unlink(temp).catch(() => {})
     throw err
   }
-  settled(temp)
+  ownTemps.getStore()?.delete(temp)
   await syncDirectory(dirname(path))
 }
 
@@ -87,9 +78,8 @@ export async function writeDurably(path: string, content: string | Buffer, mode?
 }
 
 /**
- * Writes `content` to `path` atomically (temporary file, fsync, rename), and only when it differs from
- * what is there, or `mode` (set exactly, whatever the umask) differs from the file's: a script that lost its
- * executable bit is written again. Creates the parent directory. Returns whether `path` changed.
+ * Writes `content` to `path` atomically (temporary file, fsync, rename), only when it or `mode` (set exactly,
+ * whatever the umask: a script that lost its executable bit is written again) differs. Returns whether it did.
  */
 export async function writeFileIfChanged(path: string, content: string | Buffer, mode?: number): Promise<boolean> {
   const bytes = typeof content === 'string' ? Buffer.from(content) : content
@@ -116,26 +106,14 @@ async function naming<T>(path: string, step: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A file being streamed to a temporary name; `commit` moves it into place if its content changed. */
-interface AtomicWriter {
-  /** Appends `chunk` (a string as UTF-8; a Buffer as it is, never decoded). */
-  write(chunk: string | Buffer): Promise<void>
-  /**
-   * Appends `chunk` at once, the process waiting: for a producer that cannot be paused (the catalog's rows), so
-   * nothing piles up in memory. `chunk` may be reused when this returns; never while a `write` is under way.
-   */
-  writeNow(chunk: Buffer): void
-  /** Finishes the file and moves it into place; returns whether `path` changed. */
-  commit(): Promise<boolean>
-  /** Drops the temporary file; `path` stays as it was. */
-  abort(): Promise<void>
-}
-
 /** Bytes gathered before a write: large writes, and little held at any time. */
 const WRITE_BYTES = 256 << 10
 
-/** Opens a streamed atomic write of `path`, gathering small writes into large ones. */
-export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
+/**
+ * Opens a streamed atomic write of `path` to a temporary name, gathering small writes into large ones; `commit`
+ * moves it into place if its content changed and returns whether it did, `abort` drops it.
+ */
+export async function openAtomicWriter(path: string) {
   const temp = tempPathFor(path)
   const handle = await naming(path, async () => {
     await mkdir(dirname(path), { recursive: true })
@@ -144,8 +122,7 @@ export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
   let pending: Buffer[] = []
   let pendingBytes = 0
   let closed = false
-  // Gathered writes go at the file's position; writeFile and writeFileSync write all of them, however short a
-  // single write falls.
+  // writeFile and writeFileSync write all of a buffer at the file's position, however short a single write falls.
   const gathered = (chunk?: Buffer) => {
     const buffers = chunk ? [...pending, chunk] : pending
     pending = []
@@ -156,21 +133,26 @@ export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
     if (pending.length > 0) await handle.writeFile(gathered())
   }
   return {
-    async write(chunk) {
+    /** A string is written as UTF-8; a Buffer as it is, never decoded. */
+    async write(chunk: string | Buffer): Promise<void> {
       const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
       if (buffer.length === 0) return
       pending.push(buffer)
       pendingBytes += buffer.length
       if (pendingBytes >= WRITE_BYTES) await naming(path, flush)
     },
-    writeNow(chunk) {
+    /**
+     * Writes at once, the process waiting: for a producer that cannot be paused (the catalog's rows), so nothing
+     * piles up. `chunk` may be reused when this returns; never call it while a `write` is under way.
+     */
+    writeNow(chunk: Buffer): void {
       try {
         writeFileSync(handle.fd, gathered(chunk))
       } catch (err) {
         throw writeError(err, path)
       }
     },
-    async commit() {
+    async commit(): Promise<boolean> {
       return naming(path, async () => {
         await flush()
         await handle.sync()
@@ -178,14 +160,14 @@ export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
         closed = true
         if (!(await sameContent(temp, path))) return moveIntoPlace(temp, path).then(() => true)
         await unlink(temp)
-        settled(temp)
+        ownTemps.getStore()?.delete(temp)
         return false
       })
     },
-    async abort() {
+    async abort(): Promise<void> {
       if (!closed) await handle.close().catch(() => {})
       closed = true
-      await unlink(temp).then(() => settled(temp), () => {})
+      await unlink(temp).then(() => ownTemps.getStore()?.delete(temp), () => {})
     },
   }
 }
@@ -215,9 +197,8 @@ function isZombie(pid: number): boolean {
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/
 
 /**
- * Removes the temporary files that a killed writer left in `dir` (those whose process is gone), so
- * a stage killed every night does not fill the directory; with `own`, that process's too (a stage interrupted,
- * before it exits). Returns how many it removed.
+ * Removes the temporary files in `dir` of writers whose process is gone (a stage killed every night must not fill
+ * it), and with `own` that process's too (a stage interrupted, before it exits). Returns how many it removed.
  */
 export async function sweepStaleTemps(dir: string, own?: number): Promise<number> {
   const names = await readdir(dir).catch(() => [] as string[])

@@ -6,13 +6,11 @@ import { parse } from 'csv-parse/sync'
 import { stringify } from 'csv-stringify/sync'
 import { InputError } from '../errors.js'
 import { openAtomicWriter, writeFileIfChanged } from './atomic.js'
-import { textShapeProblem } from './text-shape.js'
 
 /**
- * A CSV file's contract: its columns (the header, in order) and how a row maps to fields and back.
- * `fromFields` throws a plain Error with a message about the bad field; readers add file and line.
- * With `extraColumns`, a header may name further columns after or between the contract's (a person's notes):
- * they are accepted, and `fromFields` gets them, by name, to pass on.
+ * A CSV file's contract: its columns (the header, in order) and how a row maps to fields and back; `fromFields`
+ * throws a plain Error, readers add file and line. With `extraColumns`, a header may hold more columns (a person's
+ * notes), handed to `fromFields` by name.
  */
 export interface Table<Row> {
   columns: readonly string[]
@@ -22,7 +20,7 @@ export interface Table<Row> {
 }
 
 /** CSV text of records as every CSV caloprod writes: `\n` after each record, quoting only where needed. */
-function formatRecords(records: readonly (readonly (string | number)[])[]): string {
+export function formatRecords(records: readonly (readonly (string | number)[])[]): string {
   return stringify(records as (string | number)[][], { record_delimiter: 'unix', eof: true })
 }
 
@@ -41,21 +39,11 @@ export async function writeCsv<Row>(path: string, table: Table<Row>, rows: Itera
   return writeFileIfChanged(path, formatCsv(table, rows))
 }
 
-/** A CSV being streamed to disk; nothing appears under `path` until `commit`. */
-export interface CsvWriter<Row> {
-  write(rows: readonly Row[]): Promise<void>
-  /** Appends records already formatted as this file's rows are (each ending in `\n`), without decoding them. */
-  writeFormatted(csv: readonly Buffer[]): Promise<void>
-  commit(): Promise<boolean>
-  abort(): Promise<void>
-}
-
 /**
- * Opens a streamed, atomic, write-if-changed CSV for outputs too large to hold in memory: a hidden temporary
- * file beside `path`, fsynced and renamed into place on `commit` unless `path` already holds the same bytes
- * (lib/files/atomic.ts).
+ * Opens a streamed, atomic, write-if-changed CSV for outputs too large to hold in memory (openAtomicWriter):
+ * nothing appears under `path` until `commit`, and only when its bytes change.
  */
-export async function openCsvWriter<Row>(path: string, table: Table<Row>): Promise<CsvWriter<Row>> {
+export async function openCsvWriter<Row>(path: string, table: Table<Row>) {
   const file = await openAtomicWriter(path)
   try {
     await file.write(formatCsvRecord(table.columns))
@@ -64,10 +52,11 @@ export async function openCsvWriter<Row>(path: string, table: Table<Row>): Promi
     throw err
   }
   return {
-    write: async (rows) => {
+    write: async (rows: readonly Row[]) => {
       if (rows.length > 0) await file.write(formatRecords(rows.map((row) => table.toFields(row))))
     },
-    writeFormatted: async (csv) => {
+    /** Appends records already formatted as this file's rows are (each ending in `\n`), without decoding them. */
+    writeFormatted: async (csv: readonly Buffer[]) => {
       for (const buffer of csv) await file.write(buffer)
     },
     commit: () => file.commit(),
@@ -75,10 +64,7 @@ export async function openCsvWriter<Row>(path: string, table: Table<Row>): Promi
   }
 }
 
-/**
- * The records of CSV text with the line each starts on, counted from `firstLine`; throws InputError naming the
- * line of bad quoting.
- */
+/** The records of CSV text with the line each starts on, counted from `firstLine`; bad quoting throws InputError. */
 export function parseRecords(text: string, path: string, firstLine = 1): { fields: string[]; line: number }[] {
   // The line each record starts on: the one after where the record before it ended.
   const starts: number[] = []
@@ -108,10 +94,7 @@ export function parseRecords(text: string, path: string, firstLine = 1): { field
   }
 }
 
-/**
- * Checks a file's header against `table` (see Table) and returns the reader of its records: each must have the
- * header's width. Throws InputError naming the file and line for anything malformed.
- */
+/** Checks a file's header against `table` and returns the reader of its records, each of the header's width. */
 export function rowReader<Row>(path: string, table: Table<Row>, header: readonly string[]): (fields: string[], line: number) => Row {
   const expected = table.columns.join(',')
   const at = table.columns.map((column) => header.indexOf(column))
@@ -143,7 +126,32 @@ export function parseTable<Row>(text: string, path: string, table: Table<Row>): 
   return records.map(({ fields, line }) => read(fields, line))
 }
 
-/** Reads a whole CSV a person may edit, checking its shape (lib/files/text-shape.ts) and then parseTable. */
+/** What to do about an editor's damage to a CSV (the large ones are checked as they stream, lib/files/query-csv.ts). */
+export const SHAPE = {
+  bom: 'starts with a byte-order mark; save it as UTF-8 without BOM',
+  crlf: 'has Windows (CRLF) line ends; convert it with dos2unix',
+  truncated: 'last line is truncated (no newline at the end); restore the file or re-run the stage that writes it',
+  empty: (header: string) => `is empty; expected at least the header "${header}"`,
+}
+
+/**
+ * The first problem of a small CSV read whole, checked before parsing so the message says what happened (and never
+ * carries a `\r` that garbles the line on a terminal): empty (unless `emptyOk`), a byte-order mark, CRLF line ends,
+ * a last line without its newline (unless `tornTailOk`).
+ */
+export function textShapeProblem(
+  text: string,
+  options: { header: string; emptyOk?: boolean; tornTailOk?: boolean },
+): { line: number | undefined; message: string } | undefined {
+  if (text.length === 0) return options.emptyOk ? undefined : { line: 1, message: SHAPE.empty(options.header) }
+  if (text.charCodeAt(0) === 0xfeff) return { line: 1, message: SHAPE.bom }
+  const cr = text.indexOf('\r')
+  if (cr !== -1) return { line: text.slice(0, cr).split('\n').length, message: SHAPE.crlf }
+  if (!options.tornTailOk && !text.endsWith('\n')) return { line: text.split('\n').length, message: SHAPE.truncated }
+  return undefined
+}
+
+/** Reads a whole CSV a person may edit, checking its shape (textShapeProblem) and then parseTable. */
 export async function readTable<Row>(path: string, table: Table<Row>, options: { missingHint?: string } = {}): Promise<Row[]> {
   const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') {

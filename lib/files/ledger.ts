@@ -78,16 +78,12 @@ const FORMER_TABLE: Table<LedgerRow> = {
   fromFields: (fields) => LEDGER_TABLE.fromFields([...fields.slice(0, 7), '', '', ...fields.slice(7)]),
 }
 
-/** Reads the ledger; no file means no submissions yet. Throws InputError naming the line of anything malformed. */
+/** Reads the ledger (readAppendOnly); no file means no submissions yet. */
 export function readLedger(path: string): Promise<AppendOnlyContents<LedgerRow>> {
   return readAppendOnly(path, LEDGER_TABLE, FORMER_TABLE)
 }
 
-/**
- * Appends rows to the ledger (O_APPEND), with the header when the file is new, and fsyncs before returning, so
- * a row is on disk before the action it announces. Returns whether a torn last line (a crash) was cut off first.
- * A ledger in the former columns is first rewritten, atomically, in the present ones.
- */
+/** Appends rows to the ledger (appendRows, upgrading the former columns); returns whether a torn line was cut. */
 export function appendLedger(path: string, rows: readonly LedgerRow[]): Promise<boolean> {
   return appendRows(path, LEDGER_TABLE, rows, FORMER_TABLE)
 }

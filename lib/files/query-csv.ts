@@ -6,7 +6,7 @@
 import { createReadStream, type Stats } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { InputError } from '../errors.js'
-import { field, parseRecords, rowReader, type CsvWriter, type Table } from './csv.js'
+import { field, parseRecords, rowReader, SHAPE, type Table } from './csv.js'
 import { pathProblem, tagProblem } from './names.js'
 
 /** One HIST_CALOQA file of a qualifying (run, tag): a row of `query.csv` and of `reduce.csv`. */
@@ -50,16 +50,7 @@ const QUOTE = 0x22
 const NEWLINE = 0x0a
 const COMMA = 0x2c
 const CARRIAGE_RETURN = 0x0d
-const CRLF = 'has Windows (CRLF) line ends; convert it with dos2unix'
 const BYTE_ORDER_MARK = Buffer.from([0xef, 0xbb, 0xbf])
-
-/** What splitRecords does with each record, given the line it starts on. */
-interface RecordHandler {
-  /** A line without quotes: `b` from `start` to `end` (its newline, not included). */
-  line(b: Buffer, start: number, end: number, line: number): void
-  /** A record with quotes, parsed. */
-  quoted(fields: string[], line: number): void
-}
 
 /**
  * Where a CSV record with quoted fields, starting at `pos`, ends: the first newline after an even number of
@@ -75,11 +66,14 @@ function quotedRecordEnd(b: Buffer, pos: number): number {
 }
 
 /**
- * Streams a CSV file's records (RFC 4180, `\n` ends a record) to `handler`, refusing carriage returns; after each
- * chunk, yields the buffer the records were in and where the last complete one ends. Throws InputError naming the
- * file and line.
+ * Streams a CSV file's records (RFC 4180, `\n` ends a record) to `handler`: a line without quotes as bytes `start`
+ * to `end`, a record with quotes parsed. Refuses carriage returns. After each chunk, yields the buffer the records
+ * were in and where the last complete one ends.
  */
-async function* splitRecords(path: string, handler: RecordHandler): AsyncGenerator<{ buffer: Buffer; end: number }> {
+async function* splitRecords(
+  path: string,
+  handler: { line(b: Buffer, start: number, end: number, line: number): void; quoted(fields: string[], line: number): void },
+): AsyncGenerator<{ buffer: Buffer; end: number }> {
   const stream = createReadStream(path, { highWaterMark: READ_BYTES })
   let rest: Buffer | undefined
   let line = 1
@@ -100,7 +94,7 @@ async function* splitRecords(path: string, handler: RecordHandler): AsyncGenerat
         if (nl === -1) break
         if (nextQuote !== -1 && nextQuote < pos) nextQuote = b.indexOf(QUOTE, pos)
         if (nextQuote === -1 || nextQuote > nl) {
-          if (cr !== -1 && cr < nl) throw new InputError(path, line, CRLF)
+          if (cr !== -1 && cr < nl) throw new InputError(path, line, SHAPE.crlf)
           handler.line(b, pos, nl, line++)
           pos = nl + 1
           continue
@@ -110,7 +104,7 @@ async function* splitRecords(path: string, handler: RecordHandler): AsyncGenerat
         const text = b.toString('utf8', pos, end + 1)
         const records = parseRecords(text, path, line)
         if (records.length !== 1) throw new InputError(path, line, 'is not valid CSV: a quoted field that starts here does not close')
-        if (cr !== -1 && cr < end) throw new InputError(path, line, CRLF)
+        if (cr !== -1 && cr < end) throw new InputError(path, line, SHAPE.crlf)
         handler.quoted(records[0].fields, line)
         line += text.split('\n').length - 1
         pos = end + 1
@@ -137,7 +131,7 @@ async function checkShape(path: string): Promise<Stats> {
     if (err.code === 'ENOENT') throw new InputError(path, undefined, 'does not exist; run the stage that writes it first')
     throw new InputError(path, undefined, `cannot be read: ${err.message}`)
   })
-  if (info.size === 0) throw new InputError(path, 1, `is empty; expected at least the header "${QUERY_TABLE.columns.join(',')}"`)
+  if (info.size === 0) throw new InputError(path, 1, SHAPE.empty(QUERY_TABLE.columns.join(',')))
   const [head, tail] = [Buffer.alloc(3), Buffer.alloc(1)]
   const handle = await open(path, 'r')
   try {
@@ -146,11 +140,8 @@ async function checkShape(path: string): Promise<Stats> {
   } finally {
     await handle.close()
   }
-  if (head.equals(BYTE_ORDER_MARK)) throw new InputError(path, 1, 'starts with a byte-order mark; save it as UTF-8 without BOM')
-  if (tail[0] !== NEWLINE) {
-    const message = 'last line is truncated (no newline at the end); restore the file or re-run the stage that writes it'
-    throw new InputError(path, undefined, message)
-  }
+  if (head.equals(BYTE_ORDER_MARK)) throw new InputError(path, 1, SHAPE.bom)
+  if (tail[0] !== NEWLINE) throw new InputError(path, undefined, SHAPE.truncated)
   return info
 }
 
@@ -173,8 +164,7 @@ const leadingZero = (text: string) => text.length > 1 && text.charCodeAt(0) === 
 
 /**
  * Reads a query.csv (or reduce.csv) in batches of rows, validating the header and every row, noting in `scan` what
- * a second pass may rely on. Throws InputError naming the file and line for anything malformed. Memory holds one
- * chunk of the file.
+ * a second pass may rely on. Memory holds one chunk of the file.
  */
 export async function* readQueryBatches(
   path: string,
@@ -218,10 +208,7 @@ export async function readQueryCsv(path: string): Promise<QueryRow[]> {
   return rows
 }
 
-/**
- * Reads a whole query.csv, validating it as readQueryBatches does and handing its rows to `onBatch` batch by
- * batch; returns what a second pass needs to copy lines instead of parsing them (copyQueryLines).
- */
+/** readQueryBatches, handing each batch to `onBatch`; returns what copyQueryLines needs. */
 export async function scanQueryCsv(path: string, onBatch: (rows: QueryRow[]) => void): Promise<CsvScan> {
   const scan: CsvScan = { path, size: 0, mtimeMs: 0, rows: 0, verbatim: true }
   for await (const rows of readQueryBatches(path, scan)) onBatch(rows)
@@ -229,16 +216,13 @@ export async function scanQueryCsv(path: string, onBatch: (rows: QueryRow[]) => 
 }
 
 /**
- * The second pass over a file that scanQueryCsv read and found verbatim: copies to `writer`, unchanged, every
- * row whose first `keyFields` fields `keep` accepts, and returns how many. Consecutive rows with the same
- * key bytes share one decision, so a sorted file costs little more than its reading. Throws when the file
- * changed since the scan.
+ * The second pass over a file that scanQueryCsv found verbatim: copies to `writer`, unchanged, every row whose first
+ * `keyFields` fields `keep` accepts, and returns how many. Consecutive rows with the same key share one decision.
+ * Throws when the file changed since the scan.
  */
 export async function copyQueryLines(
-  scan: CsvScan,
-  keyFields: number,
-  keep: (key: string[]) => boolean,
-  writer: CsvWriter<unknown>,
+  scan: CsvScan, keyFields: number, keep: (key: string[]) => boolean,
+  writer: { writeFormatted(csv: readonly Buffer[]): Promise<void> },
 ): Promise<number> {
   if (!scan.verbatim) throw new Error(`copyQueryLines: ${scan.path} has rows that must be parsed and written again`)
   const changed = () => new InputError(scan.path, undefined, 'changed while it was being read; run the stage again')

@@ -13,10 +13,7 @@ export interface SettledRow {
   tag: string
   /** ISO 8601 UTC, e.g. `2025-11-29T03:00:00.000Z`. */
   checked_at: string
-  /**
-   * The payload types it was found current for, space-separated (the rule set's): a run settled under seven
-   * payloads is asked again under rules that need ten.
-   */
+  /** The payload types found current, space-separated: one settled under seven is asked again under rules of ten. */
   payload_types: string
 }
 
@@ -63,20 +60,13 @@ export function coversPayloads(entry: SettledRow, types: readonly string[]): boo
  * so even settled runs are asked now and then).
  */
 export function stillSettled(
-  entry: SettledRow | undefined,
-  tag: string,
-  now: Date,
-  recheckAfter: number,
-  types: readonly string[],
+  entry: SettledRow | undefined, tag: string, now: Date, recheckAfter: number, types: readonly string[],
 ): boolean {
   if (!entry || entry.tag !== tag || !coversPayloads(entry, types)) return false
   return now.getTime() - Date.parse(entry.checked_at) <= recheckAfter * 1000
 }
 
-/**
- * Reads the cache; none yet is an empty one. A damaged cache names its line: fix it or delete it. A cache written
- * before rule sets (no payload_types column) reads as settled for the seven payloads.
- */
+/** Reads the cache; none yet is an empty one. A damaged cache names its line: fix it or delete it. */
 export async function readSettled(path: string): Promise<SettledRow[]> {
   if (!(await stat(path).catch(() => undefined))) return []
   const legacy = (await readFile(path, 'utf8').catch(() => '')).startsWith(`${LEGACY_SETTLED_TABLE.columns.join(',')}\n`)

@@ -1,6 +1,5 @@
 import t from 'tap'
-import { catalogTarget, describeTarget } from '../../lib/catalog/connection.js'
-import { pgpassLookup } from '../../lib/catalog/pgpass.js'
+import { catalogTarget, describeTarget, pgpassLookup } from '../../lib/catalog/connection.js'
 
 t.test('defaults: localhost:5432, database FileCatalog, the login user', async (t) => {
   const target = catalogTarget(undefined, { USER: 'phnxreco' })
