@@ -58,11 +58,9 @@ async function checkList(path: string): Promise<void> {
 }
 
 /**
- * The condor stage: one job per run of `<runtype>-process.csv` that has a list in datasets/, written as the
- * submission directory `<output>/condor/` (jobs.list, genStatus.sub, genStatus.sh), and the condor log directory
- * they name. A list of a run that left the process list (its maps became current) is not a job. Each file is
- * rewritten only when it changed. Counts the jobs, the `stale` lists (of runs no longer in the process list: not
- * submitted) and the `unlisted` runs (the lists stage found too few files on disk).
+ * The condor stage: `<output>/condor/` with a job per run of the process list that has a list in datasets/, each
+ * file rewritten only when it changed. `stale`: lists of runs that left the process list (their maps became
+ * current); `unlisted`: runs without a list (the lists stage found too few files on disk).
  */
 export async function runCondor(options: CondorOptions, log: Log) {
   const bin = await checkBinary(options.binGenStatus)

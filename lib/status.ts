@@ -24,7 +24,7 @@ type StatusOptions = Pick<Options, 'output' | 'runType' | 'maxAttempts' | 'timeo
   json?: boolean
 }
 
-/** A run's state as `status --json` prints it: the text's state and detail, and the job's numbers. */
+/** A run's state as `status --json` prints it. */
 export interface StatusRecord {
   runnumber: number
   tag: string
@@ -47,14 +47,11 @@ const ORDER: readonly StatusStateName[] = ['new', 'queued', 'running', 'held', '
 type StatusState = Omit<RunState, 'state'> & { state: StatusStateName }
 
 /**
- * What the upload ledger says of a finished run, from its latest row per payload type: uploaded only when every
- * payload genStatus wrote is in the CDB and no check since still found the run missing; else why not (a note
- * for the run's detail, empty when nothing was uploaded).
+ * A done run's upload, from the latest row per payload type: uploaded only when every payload genStatus wrote is
+ * in the CDB and no check since still found the run missing; else why not (no note when nothing was uploaded).
  */
 export function uploadVerdict(
-  latest: readonly UploadRow[],
-  written: readonly PayloadType[],
-  checkedAt: string | undefined,
+  latest: readonly UploadRow[], written: readonly PayloadType[], checkedAt: string | undefined,
 ): { uploaded: number; note: string } {
   const done = latest.filter((r) => r.state === 'uploaded')
   if (done.length === 0) return { uploaded: 0, note: '' }
@@ -71,10 +68,7 @@ export function uploadVerdict(
 }
 
 async function uploadedState(
-  state: RunState,
-  uploads: ReadonlyMap<string, UploadRow[]>,
-  output: string,
-  types: readonly PayloadType[],
+  state: RunState, uploads: ReadonlyMap<string, UploadRow[]>, output: string, types: readonly PayloadType[],
   checkedAt: string | undefined,
 ): Promise<StatusState> {
   if (state.state !== 'done') return state
@@ -100,7 +94,6 @@ export function describeState(state: StatusState, hasList: boolean, maxAttempts:
   return detail
 }
 
-/** A run's object for `status --json`. */
 function statusRecord(state: StatusState, hasList: boolean, maxAttempts: number): StatusRecord {
   const { runnumber, tag, job, attempts } = state
   const detail = describeState(state, hasList, maxAttempts)
@@ -115,11 +108,7 @@ function statusRecord(state: StatusState, hasList: boolean, maxAttempts: number)
 const jsonLines = (records: readonly StatusRecord[]) => (records.length === 0 ? ['[]']
   : ['[', ...records.map((record, i) => `${JSON.stringify(record)}${i < records.length - 1 ? ',' : ''}`), ']'])
 
-/**
- * The state of each run of `<runtype>-process.csv`: new, queued, running, held (with the hold reason), unknown (no
- * schedd knows its job), done or failed (with attempts), one object per run. Reads only; an interrupted submission
- * is shown as reconciliation would settle it.
- */
+/** The state of each run of `<runtype>-process.csv`. Reads only: an interrupted submission is shown as settled. */
 export async function statusRecords(options: StatusOptions, env: Env): Promise<StatusRecord[]> {
   const entries = await readProcessList(layout.processCsv(options.output, options.runType))
   const lists = new Set(await readdir(layout.datasetsDir(options.output)).catch(() => [] as string[]))

@@ -1,6 +1,5 @@
-// The submit stage: plan first (which runs of condor/jobs.list to submit, and why each is or is not), then,
-// only with --do-condor-submit, act: settle interrupted submissions in the ledger, freeze a copy of the
-// submission directory, record `submitting`, run condor_submit there, record what it did.
+// The submit stage: plan (what to do with each run of condor/jobs.list, and why), then, with --do-condor-submit,
+// settle interrupted submissions, freeze a copy of condor/, record `submitting`, condor_submit, record what it did.
 import { readFile, stat } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import type { Env, Options } from './config/options.js'
@@ -20,19 +19,13 @@ import { decideHeld, releaseHeld } from './scheduler/memory-hold.js'
 
 export type SubmitOptions = Pick<Options, 'output' | 'runType' | 'doCondorSubmit' | 'maxJobs' | 'maxAttempts' | 'timeout'>
   & Partial<Pick<Options, 'maxMemory' | 'memoryScale'>> & {
-  /**
-   * Only these runs of condor/jobs.list, asked for by a person (examples/resubmit.ts): a run given up after
-   * `maxAttempts` failures is submitted again, and the ledger's `submitting` rows say `by hand`. @default every run
-   */
+  /** Runs a person asked for (examples/resubmit.ts): submitted even past `maxAttempts`, `by hand` in the ledger. */
   runs?: readonly number[]
 }
 
 type SubmitContext = { env: Env; log: Log; now?: () => Date }
 
-/**
- * What the plan does with a run: submit it, release its job held for memory with more, leave it (in flight, done,
- * given up), or leave it for the next run (--max-jobs).
- */
+/** `release`: a job held for memory, with more; `defer`: left for the next run by --max-jobs. */
 type Action = 'submit' | 'release' | 'skip' | 'defer'
 
 interface PlanEntry {
@@ -42,20 +35,18 @@ interface PlanEntry {
   note: string
   /** The process list's reason for the run, if it gives one. */
   why: string
-  /** The attempt number a submission would be. */
   attempt: number
   /** MB a release gives the job. */
   memoryMb?: number
 }
 
-/** `reconciled`: rows settling interrupted submissions (appended only when acting); `memoryMb`: genStatus.sub's. */
+/** `reconciled` rows are appended only when acting; `memoryMb`: genStatus.sub's. */
 type Plan = Awaited<ReturnType<typeof planSubmission>>
 
 /**
- * Days after its submission that a run whose job no schedd knows, and which wrote nothing to output/, is sent
- * again. A queue is never rotated, only a history: an unknown job has left its schedd's queue, or its schedd cannot
- * be asked, and a job cut off from its schedd ends when its lease runs out (40 minutes by default). Two days let a
- * schedd that is down for a night come back first.
+ * Days after which a run whose job no schedd knows, and which wrote nothing to output/, is sent again. Only a
+ * history is rotated, never a queue, and a job cut off from its schedd ends when its lease runs out (40 minutes by
+ * default); two days let a schedd that is down for a night come back first.
  */
 export const LOST_AFTER_DAYS = 2
 
@@ -115,10 +106,7 @@ function decide(state: RunState, maxAttempts: number, byHand: boolean, now: Date
   }
 }
 
-/**
- * The plan: every job of condor/jobs.list (or of `options.runs`) with its state and what to do with it. Reads
- * only; throws CaloprodError when the scheduler cannot be asked (nothing can be decided without it).
- */
+/** Every job of condor/jobs.list (or `options.runs`), its state and action. Reads only; needs the scheduler. */
 export async function planSubmission(options: SubmitOptions, ctx: SubmitContext) {
   const condor = layout.condorDir(options.output)
   const subPath = join(condor, SUBMISSION_FILES.sub)
@@ -204,9 +192,8 @@ function rowsFor(
 }
 
 /**
- * The submit stage. Without `doCondorSubmit`: the plan, changing nothing. With it: submits the runs to submit
- * (at most --max-jobs) as one cluster from a frozen copy, recording each step in the ledger first. Throws
- * CaloprodError (exit 1) when condor_submit fails, times out or cannot be read, after the ledger says so.
+ * Without `doCondorSubmit`: the plan, changing nothing. With it: one cluster from a frozen copy, each step in the
+ * ledger first; throws CaloprodError (exit 1) when condor_submit fails, times out or cannot be read.
  */
 export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Promise<{ lines: string[] }> {
   const plan = await planSubmission(options, ctx)

@@ -28,9 +28,8 @@ async function sweepHalfBuilt(dir: string): Promise<void> {
 }
 
 /**
- * Builds `<output>/submissions/<name>/` with copies of condor/genStatus.sub, condor/genStatus.sh and the lists
- * of `jobs`, a jobs.list naming the copies, and the stdout/ and error/ folders the jobs write to. It is built
- * under a hidden name and renamed into place whole. Returns its name, folder and jobs (their lists the copies).
+ * Builds `<output>/submissions/<name>/` (copies of condor/'s files and of the lists, a jobs.list naming the copies,
+ * the jobs' stdout/ and error/) under a hidden name, and renames it into place whole.
  */
 export async function freezeSubmission(output: string, jobs: readonly Job[], now: Date) {
   const root = layout.submissionsDir(output)
