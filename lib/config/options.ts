@@ -18,11 +18,7 @@ export function defaultOptions(env: Env, cwd: string): Options {
   return Object.fromEntries(specs.map((spec) => [spec.key, value(spec)])) as Options
 }
 
-/**
- * Resolves a stage's options: a flag given wins over its CALOPROD_<FLAG> environment variable (when set and not
- * empty), which wins over the default (some defaults read `env` too, such as OFFLINE_MAIN and USER).
- * Throws UsageError naming the flag for anything unknown, repeated, empty or malformed.
- */
+/** A stage's options; throws UsageError naming the flag for anything unknown, repeated, empty or malformed. */
 export function resolveOptions(argv: readonly string[], env: Env, cwd: string, accepted: readonly FlagName[]): Options {
   const specs = accepted.map((name) => [name, FLAGS[name] as FlagSpec] as const)
   // mri knows only the names in `alias` (keys or values) when `unknown` is set: list every flag there.
@@ -44,7 +40,7 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
   for (const [name, spec] of specs) {
     let raw: unknown = parsed[name]
     let source = `--${name}`
-    // Flag > CALOPROD_<FLAG> > default: lets a Taskfile or a cron environment set what a flag would.
+    // Flag > CALOPROD_<FLAG> (set, not empty) > default: lets a Taskfile or a cron environment set what a flag would.
     if (raw === undefined && spec.kind === 'string' && env[envName(name)]) {
       source = envName(name)
       raw = env[source]
@@ -99,13 +95,10 @@ export function usage(command: string, summary: string, accepted: readonly FlagN
   return `Usage: ${command} [flags]\n\n${summary}\n\nFlags:\n${lines.join('\n')}\n${fromEnv}`
 }
 
-/** The flags' old names, still taken so a crontab written for them keeps working: they counted tries, not retries. */
+/** Old names, still taken for old crontabs: they counted tries, not retries. */
 const RENAMED: Record<string, string> = { '--db-retries': '--db-tries', '--cdb-retries': '--cdb-tries' }
 
-/**
- * The arguments as mri is to read them: an old name (`--db-retries N`, `--db-retries=N`) as the present one, and
- * `--flag -5` as `--flag=-5`: a negative number after a flag is its (bad) value for the parser to name.
- */
+/** Old names as the present ones, and `--flag -5` as `--flag=-5`: a (bad) value for the parser to name. */
 function normalized(argv: readonly string[]): string[] {
   const args: string[] = []
   for (const arg of argv) {
