@@ -50,30 +50,6 @@ type Plan = Awaited<ReturnType<typeof planSubmission>>
  */
 export const LOST_AFTER_DAYS = 2
 
-/** The process list's reasons by run, or none when it is not there (a hand-made condor/ directory). */
-async function reasons(output: string, runType: string): Promise<Map<string, string>> {
-  const path = layout.processCsv(output, runType)
-  if (!(await stat(path).catch(() => undefined))) return new Map()
-  return new Map((await readProcessList(path)).map((entry) => [runTagKey(entry.runnumber, entry.tag), entry.why]))
-}
-
-/** Refuses a condor/ directory written for another output directory (moved or copied): its jobs would write there. */
-async function checkSubmitFile(text: string, path: string, output: string): Promise<void> {
-  const lines = new Set(text.split('\n'))
-  if (![await resolvedOutput(output), output].some((name) => lines.has(outputAttributeLine(name)))) {
-    throw new InputError(path, undefined, `was not written by the condor stage for ${output}; re-run the condor stage`)
-  }
-}
-
-/** The jobs of `runs` only; a run that is not there is an error, since a person asked for it by name. */
-function onlyRuns(jobs: readonly Job[], runs: readonly number[], path: string): Job[] {
-  const missing = runs.find((run) => !jobs.some((job) => job.runnumber === run))
-  if (missing !== undefined) {
-    throw new UsageError(`run ${missing} is not in ${path} (not in the process list, or it has no list); nothing was submitted`)
-  }
-  return jobs.filter((job) => runs.includes(job.runnumber))
-}
-
 /** What to do with a run in a given state; `byHand`: a person asked for the run, past --max-attempts too. */
 function decide(state: RunState, maxAttempts: number, byHand: boolean, now: Date): { action: Action; note: string } {
   const retry = (why: string): { action: Action; note: string } => {
@@ -106,23 +82,40 @@ function decide(state: RunState, maxAttempts: number, byHand: boolean, now: Date
   }
 }
 
-/** Every job of condor/jobs.list (or `options.runs`), its state and action. Reads only; needs the scheduler. */
+/**
+ * The plan: every job of condor/jobs.list (or of `options.runs`) with its state and what to do with it. Reads
+ * only; throws CaloprodError when the scheduler cannot be asked (nothing can be decided without it).
+ */
 export async function planSubmission(options: SubmitOptions, ctx: SubmitContext) {
   const condor = layout.condorDir(options.output)
   const subPath = join(condor, SUBMISSION_FILES.sub)
   const jobsPath = join(condor, SUBMISSION_FILES.jobs)
   const listed = await readJobsList(jobsPath)
-  const jobs = options.runs ? onlyRuns(listed, options.runs, jobsPath) : listed
+  // A run asked for by name that is not there is an error.
+  const missing = options.runs?.find((run) => !listed.some((job) => job.runnumber === run))
+  if (missing !== undefined) {
+    const where = `${jobsPath} (not in the process list, or it has no list)`
+    throw new UsageError(`run ${missing} is not in ${where}; nothing was submitted`)
+  }
+  const jobs = options.runs ? listed.filter((job) => options.runs!.includes(job.runnumber)) : listed
   const sub = await readFile(subPath, 'utf8').catch(() => {
     throw new InputError(subPath, undefined, 'does not exist; run the condor stage first')
   })
-  await checkSubmitFile(sub, subPath, options.output)
+  // A condor/ directory written for another output directory (moved or copied): its jobs would write there.
+  const subLines = new Set(sub.split('\n'))
+  if (![await resolvedOutput(options.output), options.output].some((name) => subLines.has(outputAttributeLine(name)))) {
+    const why = `was not written by the condor stage for ${options.output}; re-run the condor stage`
+    throw new InputError(subPath, undefined, why)
+  }
   for (const job of jobs) {
     if (!(await stat(job.list).catch(() => undefined))?.isFile()) {
       throw new InputError(jobsPath, listed.indexOf(job) + 1, `${job.list} does not exist; re-run the lists and condor stages`)
     }
   }
-  const why = await reasons(options.output, options.runType)
+  // The process list's reasons by run, or none when it is not there (a hand-made condor/ directory).
+  const processCsv = layout.processCsv(options.output, options.runType)
+  const processList = (await stat(processCsv).catch(() => undefined)) ? await readProcessList(processCsv) : []
+  const why = new Map(processList.map((entry) => [runTagKey(entry.runnumber, entry.tag), entry.why]))
   const now = (ctx.now ?? (() => new Date()))()
   // By hand, only the runs asked for are settled; the stage settles the others.
   const settle = (row: LedgerRow) => !options.runs || options.runs.includes(row.runnumber)
@@ -212,10 +205,8 @@ export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Pro
     ctx.log.info(`ledger: run ${row.runnumber} ${row.tag} of ${row.submission}: ${row.state}: ${row.detail}`)
   }
   for (const line of formatPlan(plan)) ctx.log.info(line)
-  for (const { job, state, action, note } of plan.entries) {
-    const leftForAPerson = action === 'skip' && ['held', 'failed', 'unknown'].includes(state.state)
-    if (leftForAPerson) ctx.log.warn(`run ${job.runnumber} ${job.tag}: ${note}`)
-  }
+  const leftForAPerson = (e: PlanEntry) => e.action === 'skip' && ['held', 'failed', 'unknown'].includes(e.state.state)
+  for (const { job, note } of plan.entries.filter(leftForAPerson)) ctx.log.warn(`run ${job.runnumber} ${job.tag}: ${note}`)
   for (const [schedd, why] of plan.unanswered) ctx.log.warn(`schedd ${schedd} did not answer (${why}): its runs are unknown`)
   if (deferred) {
     const rest = `(--max-jobs ${options.maxJobs}), the other ${deferred} wait for the next run`
