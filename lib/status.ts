@@ -94,21 +94,14 @@ export function describeState(state: StatusState, hasList: boolean, maxAttempts:
   return detail
 }
 
-function statusRecord(state: StatusState, hasList: boolean, maxAttempts: number): StatusRecord {
-  const { runnumber, tag, job, attempts } = state
-  const detail = describeState(state, hasList, maxAttempts)
-  const holdReason = state.state === 'held' ? (job?.holdReason ?? null) : null
-  return {
-    runnumber, tag, state: state.state, detail, attempts,
-    cluster: job?.cluster ?? state.cluster ?? null, proc: job?.proc ?? null, hold_reason: holdReason, memory_mb: job?.requestMemory ?? null,
-  }
-}
-
 /** A JSON array with one object per line, so it reads in a terminal and greps like the text. */
 const jsonLines = (records: readonly StatusRecord[]) => (records.length === 0 ? ['[]']
   : ['[', ...records.map((record, i) => `${JSON.stringify(record)}${i < records.length - 1 ? ',' : ''}`), ']'])
 
-/** The state of each run of `<runtype>-process.csv`. Reads only: an interrupted submission is shown as settled. */
+/**
+ * The state of each run of `<runtype>-process.csv`: new, queued, running, held (with the hold reason), unknown (no
+ * schedd knows its job), done or failed (with attempts). Reads only: an interrupted submission is shown as settled.
+ */
 export async function statusRecords(options: StatusOptions, env: Env): Promise<StatusRecord[]> {
   const entries = await readProcessList(layout.processCsv(options.output, options.runType))
   const lists = new Set(await readdir(layout.datasetsDir(options.output)).catch(() => [] as string[]))
@@ -118,8 +111,16 @@ export async function statusRecords(options: StatusOptions, env: Env): Promise<S
   const types = options.rules.payloadTypes
   const checkedAt = lastCheck((await readLastNight(options.output).catch(() => undefined)) ?? undefined)
   const states = await Promise.all(current.map((state) => uploadedState(state, latest, options.output, types, checkedAt)))
-  const hasList = (state: StatusState) => lists.has(`${runTagKey(state.runnumber, state.tag)}.list`)
-  return states.map((state) => statusRecord(state, hasList(state), options.maxAttempts))
+  return states.map((state): StatusRecord => {
+    const { runnumber, tag, job, attempts } = state
+    const detail = describeState(state, lists.has(`${runTagKey(runnumber, tag)}.list`), options.maxAttempts)
+    const holdReason = state.state === 'held' ? (job?.holdReason ?? null) : null
+    return {
+      runnumber, tag, state: state.state, detail, attempts,
+      cluster: job?.cluster ?? state.cluster ?? null, proc: job?.proc ?? null,
+      hold_reason: holdReason, memory_mb: job?.requestMemory ?? null,
+    }
+  })
 }
 
 /** The status stage's output: a line per run (run, tag, state: detail) and a count per state; with `json`, the JSON array. */
