@@ -6,9 +6,7 @@ import { FLAGS, type Env, type FlagName, type FlagSpec, type Options } from './f
 export { FLAGS, type CdbBackendName, type Env, type FlagName, type Options } from './flags.js'
 
 /** The environment variable that stands in for a flag not given: `--condor-log-dir` is CALOPROD_CONDOR_LOG_DIR. */
-export function envName(flag: string): string {
-  return `CALOPROD_${flag.toUpperCase().replace(/-/g, '_')}`
-}
+export const envName = (flag: string): string => `CALOPROD_${flag.toUpperCase().replace(/-/g, '_')}`
 
 /** The defaults, some of which come from the environment. */
 export function defaultOptions(env: Env, cwd: string): Options {
@@ -18,12 +16,14 @@ export function defaultOptions(env: Env, cwd: string): Options {
   return Object.fromEntries(specs.map((spec) => [spec.key, value(spec)])) as Options
 }
 
-/** A stage's options; throws UsageError naming the flag for anything unknown, repeated, empty or malformed. */
+/**
+ * Resolves a stage's options: flag > CALOPROD_<FLAG> > default (some defaults read `env` too, such as OFFLINE_MAIN
+ * and USER). Throws UsageError naming the flag for anything unknown, repeated, empty or malformed.
+ */
 export function resolveOptions(argv: readonly string[], env: Env, cwd: string, accepted: readonly FlagName[]): Options {
   const specs = accepted.map((name) => [name, FLAGS[name] as FlagSpec] as const)
   // mri knows only the names in `alias` (keys or values) when `unknown` is set: list every flag there.
-  const alias: Record<string, string[]> = {}
-  for (const [name, spec] of specs) alias[name] = spec.alias ? [spec.alias] : []
+  const alias = Object.fromEntries(specs.map(([name, spec]) => [name, spec.alias ? [spec.alias] : []]))
   // mri mutates its options object: build it fresh on every call.
   const parsed = mri(normalized(argv), {
     boolean: specs.filter(([, s]) => s.kind === 'boolean').map(([n]) => n),

@@ -17,8 +17,7 @@ type CurrentStatesOptions = { env: Env; timeout: number; now?: Date; settle?: (r
 async function newestFile(dir: string): Promise<number | undefined> {
   const names = await readdir(dir).catch(() => [] as string[])
   const times = await Promise.all(names.map((name) => stat(join(dir, name)).then((info) => (info.isFile() ? info.mtimeMs : 0), () => 0)))
-  const newest = Math.max(0, ...times)
-  return newest > 0 ? newest : undefined
+  return Math.max(0, ...times) || undefined
 }
 
 /**

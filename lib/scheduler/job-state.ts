@@ -16,11 +16,14 @@ export interface RunState {
   state: RunStateName
   /** Submissions that reached (or may have reached) the scheduler. */
   attempts: number
-  /** The latest job; its cluster's schedd, submission time by the ledger (ISO 8601 UTC) and frozen directory. */
+  /** The job the state is about: the latest one. */
   job: SchedulerJob | undefined
   cluster: number | undefined
+  /** The schedd of the latest cluster, when the ledger or the scheduler names it. */
   schedd: string | undefined
+  /** When the latest cluster was submitted, by the ledger (ISO 8601 UTC); undefined for a job it does not have. */
   submitted: string | undefined
+  /** The ledger's submission (frozen directory) of the latest cluster. */
   submission?: string
   /** The state in words: hold reason, exit code, cluster, why a submission did not count. */
   detail: string

@@ -20,8 +20,9 @@ export interface SchedulerJob {
   /** Set once a job has exited normally. */
   exitCode: number | undefined
   holdReason: string | undefined
-  /** HoldReasonCode and HoldReasonSubCode (see MEMORY_HOLD). */
+  /** HoldReasonCode of a held job: 34 is "memory usage exceeded" (see MEMORY_HOLD). */
   holdCode?: number
+  /** HoldReasonSubCode: with 34, 104 means the scratch disk, not the memory, ran out. */
   holdSubCode?: number
   /** RequestMemory in MB, as the schedd evaluates it (condor_qedit changes it). */
   requestMemory?: number
@@ -166,7 +167,10 @@ async function scheddOfCluster(cluster: number, options: SchedulerOptions): Prom
   }
 }
 
-/** `unknown`: it may have submitted; `schedd`: as condor_q then names it (condor_submit never does). */
+/**
+ * What condor_submit did. `unknown`: it may have submitted (timed out, or printed what we cannot read). `schedd`:
+ * the schedd that took the cluster, as condor_q then names it (condor_submit itself never does).
+ */
 type SubmitOutcome =
   | { kind: 'submitted'; cluster: number; schedd: string | undefined; detail: string }
   | { kind: 'failed'; detail: string }
