@@ -1,4 +1,4 @@
-import { constants } from 'node:fs'
+import { constants, readFileSync } from 'node:fs'
 import { access, mkdir, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InputError, UsageError } from './errors.js'
@@ -9,7 +9,6 @@ import { compareJobs, formatJobsList, type Job } from './condor/jobs-list.js'
 import { readProcessList } from './files/process-list.js'
 import { macroValueProblem, submitValueProblem } from './condor/quote.js'
 import { resolvedOutput, SUBMISSION_FILES, submitFileText } from './condor/submit-file.js'
-import { wrapperScript } from './condor/wrapper.js'
 import type { Log } from './log.js'
 import type { Options } from './config/options.js'
 
@@ -26,6 +25,9 @@ async function checkBinary(bin: string | undefined): Promise<string> {
   if (!executable) throw new UsageError(`genStatus binary ${bin} is not an executable file; ${advice}`)
   return bin
 }
+
+/** Our job wrapper, a shell file beside this module (CALOPROD_SPHENIX_SETUP replaces its setup script, for tests). */
+export const wrapperScript = (): string => readFileSync(new URL('./condor/genStatus.sh', import.meta.url), 'utf8')
 
 /** The job wrapper: ours, or the text of --condor-script. */
 async function wrapperText(condorScript: string | undefined): Promise<string> {
@@ -50,19 +52,10 @@ async function listsOnDisk(output: string): Promise<Map<string, Job>> {
   return lists
 }
 
-/** Refuses a list a job could not run on: a folder (or anything but a file) under a list's name, or an empty file. */
-async function checkList(path: string): Promise<void> {
-  const info = await stat(path)
-  if (!info.isFile()) throw new InputError(path, undefined, 'is not a regular file; remove it and re-run the lists stage')
-  if (info.size === 0) throw new InputError(path, undefined, 'is empty: a job would have no files; remove it and re-run the lists stage')
-}
-
 /**
- * The condor stage: one job per run of `<runtype>-process.csv` that has a list in datasets/, written as the
- * submission directory `<output>/condor/` (jobs.list, genStatus.sub, genStatus.sh), and the condor log directory
- * they name. A list of a run that left the process list (its maps became current) is not a job. Each file is
- * rewritten only when it changed. Counts the jobs, the `stale` lists (of runs no longer in the process list: not
- * submitted) and the `unlisted` runs (the lists stage found too few files on disk).
+ * The condor stage: `<output>/condor/` with a job per run of the process list that has a list in datasets/, each
+ * file rewritten only when it changed. `stale`: lists of runs that left the process list (their maps became
+ * current); `unlisted`: runs without a list (the lists stage found too few files on disk).
  */
 export async function runCondor(options: CondorOptions, log: Log) {
   const bin = await checkBinary(options.binGenStatus)
@@ -84,7 +77,12 @@ export async function runCondor(options: CondorOptions, log: Log) {
     else unlisted++
   }
   jobs.sort(compareJobs)
-  for (const job of jobs) await checkList(job.list)
+  for (const { list } of jobs) {
+    const info = await stat(list)
+    const rerun = 'remove it and re-run the lists stage'
+    if (!info.isFile()) throw new InputError(list, undefined, `is not a regular file; ${rerun}`)
+    if (info.size === 0) throw new InputError(list, undefined, `is empty: a job would have no files; ${rerun}`)
+  }
   if (unlisted) log.info(`${unlisted} runs of the process list have no list in datasets/ (see the lists stage's log): no job`)
   for (const stale of lists.values()) log.info(`not a job: ${stale.list} (run ${stale.runnumber} is not in the process list)`)
 

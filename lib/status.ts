@@ -24,7 +24,7 @@ type StatusOptions = Pick<Options, 'output' | 'runType' | 'maxAttempts' | 'timeo
   json?: boolean
 }
 
-/** A run's state as `status --json` prints it: the text's state and detail, and the job's numbers. */
+/** A run's state as `status --json` prints it. */
 export interface StatusRecord {
   runnumber: number
   tag: string
@@ -47,14 +47,11 @@ const ORDER: readonly StatusStateName[] = ['new', 'queued', 'running', 'held', '
 type StatusState = Omit<RunState, 'state'> & { state: StatusStateName }
 
 /**
- * What the upload ledger says of a finished run, from its latest row per payload type: uploaded only when every
- * payload genStatus wrote is in the CDB and no check since still found the run missing; else why not (a note
- * for the run's detail, empty when nothing was uploaded).
+ * A done run's upload, from the latest row per payload type: uploaded only when every payload genStatus wrote is
+ * in the CDB and no check since still found the run missing; else why not (no note when nothing was uploaded).
  */
 export function uploadVerdict(
-  latest: readonly UploadRow[],
-  written: readonly PayloadType[],
-  checkedAt: string | undefined,
+  latest: readonly UploadRow[], written: readonly PayloadType[], checkedAt: string | undefined,
 ): { uploaded: number; note: string } {
   const done = latest.filter((r) => r.state === 'uploaded')
   if (done.length === 0) return { uploaded: 0, note: '' }
@@ -71,10 +68,7 @@ export function uploadVerdict(
 }
 
 async function uploadedState(
-  state: RunState,
-  uploads: ReadonlyMap<string, UploadRow[]>,
-  output: string,
-  types: readonly PayloadType[],
+  state: RunState, uploads: ReadonlyMap<string, UploadRow[]>, output: string, types: readonly PayloadType[],
   checkedAt: string | undefined,
 ): Promise<StatusState> {
   if (state.state !== 'done') return state
@@ -100,25 +94,13 @@ export function describeState(state: StatusState, hasList: boolean, maxAttempts:
   return detail
 }
 
-/** A run's object for `status --json`. */
-function statusRecord(state: StatusState, hasList: boolean, maxAttempts: number): StatusRecord {
-  const { runnumber, tag, job, attempts } = state
-  const detail = describeState(state, hasList, maxAttempts)
-  const holdReason = state.state === 'held' ? (job?.holdReason ?? null) : null
-  return {
-    runnumber, tag, state: state.state, detail, attempts,
-    cluster: job?.cluster ?? state.cluster ?? null, proc: job?.proc ?? null, hold_reason: holdReason, memory_mb: job?.requestMemory ?? null,
-  }
-}
-
 /** A JSON array with one object per line, so it reads in a terminal and greps like the text. */
 const jsonLines = (records: readonly StatusRecord[]) => (records.length === 0 ? ['[]']
   : ['[', ...records.map((record, i) => `${JSON.stringify(record)}${i < records.length - 1 ? ',' : ''}`), ']'])
 
 /**
  * The state of each run of `<runtype>-process.csv`: new, queued, running, held (with the hold reason), unknown (no
- * schedd knows its job), done or failed (with attempts), one object per run. Reads only; an interrupted submission
- * is shown as reconciliation would settle it.
+ * schedd knows its job), done or failed (with attempts). Reads only: an interrupted submission is shown as settled.
  */
 export async function statusRecords(options: StatusOptions, env: Env): Promise<StatusRecord[]> {
   const entries = await readProcessList(layout.processCsv(options.output, options.runType))
@@ -129,8 +111,16 @@ export async function statusRecords(options: StatusOptions, env: Env): Promise<S
   const types = options.rules.payloadTypes
   const checkedAt = lastCheck((await readLastNight(options.output).catch(() => undefined)) ?? undefined)
   const states = await Promise.all(current.map((state) => uploadedState(state, latest, options.output, types, checkedAt)))
-  const hasList = (state: StatusState) => lists.has(`${runTagKey(state.runnumber, state.tag)}.list`)
-  return states.map((state) => statusRecord(state, hasList(state), options.maxAttempts))
+  return states.map((state): StatusRecord => {
+    const { runnumber, tag, job, attempts } = state
+    const detail = describeState(state, lists.has(`${runTagKey(runnumber, tag)}.list`), options.maxAttempts)
+    const holdReason = state.state === 'held' ? (job?.holdReason ?? null) : null
+    return {
+      runnumber, tag, state: state.state, detail, attempts,
+      cluster: job?.cluster ?? state.cluster ?? null, proc: job?.proc ?? null,
+      hold_reason: holdReason, memory_mb: job?.requestMemory ?? null,
+    }
+  })
 }
 
 /** The status stage's output: a line per run (run, tag, state: detail) and a count per state; with `json`, the JSON array. */

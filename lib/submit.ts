@@ -1,6 +1,5 @@
-// The submit stage: plan first (which runs of condor/jobs.list to submit, and why each is or is not), then,
-// only with --do-condor-submit, act: settle interrupted submissions in the ledger, freeze a copy of the
-// submission directory, record `submitting`, run condor_submit there, record what it did.
+// The submit stage: plan (what to do with each run of condor/jobs.list, and why), then, with --do-condor-submit,
+// settle interrupted submissions, freeze a copy of condor/, record `submitting`, condor_submit, record what it did.
 import { readFile, stat } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import type { Env, Options } from './config/options.js'
@@ -20,19 +19,13 @@ import { decideHeld, releaseHeld } from './scheduler/memory-hold.js'
 
 export type SubmitOptions = Pick<Options, 'output' | 'runType' | 'doCondorSubmit' | 'maxJobs' | 'maxAttempts' | 'timeout'>
   & Partial<Pick<Options, 'maxMemory' | 'memoryScale'>> & {
-  /**
-   * Only these runs of condor/jobs.list, asked for by a person (examples/resubmit.ts): a run given up after
-   * `maxAttempts` failures is submitted again, and the ledger's `submitting` rows say `by hand`. @default every run
-   */
+  /** Runs a person asked for (examples/resubmit.ts): submitted even past `maxAttempts`, `by hand` in the ledger. */
   runs?: readonly number[]
 }
 
 type SubmitContext = { env: Env; log: Log; now?: () => Date }
 
-/**
- * What the plan does with a run: submit it, release its job held for memory with more, leave it (in flight, done,
- * given up), or leave it for the next run (--max-jobs).
- */
+/** `release`: a job held for memory, with more; `defer`: left for the next run by --max-jobs. */
 type Action = 'submit' | 'release' | 'skip' | 'defer'
 
 interface PlanEntry {
@@ -42,46 +35,20 @@ interface PlanEntry {
   note: string
   /** The process list's reason for the run, if it gives one. */
   why: string
-  /** The attempt number a submission would be. */
   attempt: number
   /** MB a release gives the job. */
   memoryMb?: number
 }
 
-/** `reconciled`: rows settling interrupted submissions (appended only when acting); `memoryMb`: genStatus.sub's. */
+/** `reconciled` rows are appended only when acting; `memoryMb`: genStatus.sub's. */
 type Plan = Awaited<ReturnType<typeof planSubmission>>
 
 /**
- * Days after its submission that a run whose job no schedd knows, and which wrote nothing to output/, is sent
- * again. A queue is never rotated, only a history: an unknown job has left its schedd's queue, or its schedd cannot
- * be asked, and a job cut off from its schedd ends when its lease runs out (40 minutes by default). Two days let a
- * schedd that is down for a night come back first.
+ * Days after which a run whose job no schedd knows, and which wrote nothing to output/, is sent again. Only a
+ * history is rotated, never a queue, and a job cut off from its schedd ends when its lease runs out (40 minutes by
+ * default); two days let a schedd that is down for a night come back first.
  */
 export const LOST_AFTER_DAYS = 2
-
-/** The process list's reasons by run, or none when it is not there (a hand-made condor/ directory). */
-async function reasons(output: string, runType: string): Promise<Map<string, string>> {
-  const path = layout.processCsv(output, runType)
-  if (!(await stat(path).catch(() => undefined))) return new Map()
-  return new Map((await readProcessList(path)).map((entry) => [runTagKey(entry.runnumber, entry.tag), entry.why]))
-}
-
-/** Refuses a condor/ directory written for another output directory (moved or copied): its jobs would write there. */
-async function checkSubmitFile(text: string, path: string, output: string): Promise<void> {
-  const lines = new Set(text.split('\n'))
-  if (![await resolvedOutput(output), output].some((name) => lines.has(outputAttributeLine(name)))) {
-    throw new InputError(path, undefined, `was not written by the condor stage for ${output}; re-run the condor stage`)
-  }
-}
-
-/** The jobs of `runs` only; a run that is not there is an error, since a person asked for it by name. */
-function onlyRuns(jobs: readonly Job[], runs: readonly number[], path: string): Job[] {
-  const missing = runs.find((run) => !jobs.some((job) => job.runnumber === run))
-  if (missing !== undefined) {
-    throw new UsageError(`run ${missing} is not in ${path} (not in the process list, or it has no list); nothing was submitted`)
-  }
-  return jobs.filter((job) => runs.includes(job.runnumber))
-}
 
 /** What to do with a run in a given state; `byHand`: a person asked for the run, past --max-attempts too. */
 function decide(state: RunState, maxAttempts: number, byHand: boolean, now: Date): { action: Action; note: string } {
@@ -124,17 +91,31 @@ export async function planSubmission(options: SubmitOptions, ctx: SubmitContext)
   const subPath = join(condor, SUBMISSION_FILES.sub)
   const jobsPath = join(condor, SUBMISSION_FILES.jobs)
   const listed = await readJobsList(jobsPath)
-  const jobs = options.runs ? onlyRuns(listed, options.runs, jobsPath) : listed
+  // A run asked for by name that is not there is an error.
+  const missing = options.runs?.find((run) => !listed.some((job) => job.runnumber === run))
+  if (missing !== undefined) {
+    const where = `${jobsPath} (not in the process list, or it has no list)`
+    throw new UsageError(`run ${missing} is not in ${where}; nothing was submitted`)
+  }
+  const jobs = options.runs ? listed.filter((job) => options.runs!.includes(job.runnumber)) : listed
   const sub = await readFile(subPath, 'utf8').catch(() => {
     throw new InputError(subPath, undefined, 'does not exist; run the condor stage first')
   })
-  await checkSubmitFile(sub, subPath, options.output)
+  // A condor/ directory written for another output directory (moved or copied): its jobs would write there.
+  const subLines = new Set(sub.split('\n'))
+  if (![await resolvedOutput(options.output), options.output].some((name) => subLines.has(outputAttributeLine(name)))) {
+    const why = `was not written by the condor stage for ${options.output}; re-run the condor stage`
+    throw new InputError(subPath, undefined, why)
+  }
   for (const job of jobs) {
     if (!(await stat(job.list).catch(() => undefined))?.isFile()) {
       throw new InputError(jobsPath, listed.indexOf(job) + 1, `${job.list} does not exist; re-run the lists and condor stages`)
     }
   }
-  const why = await reasons(options.output, options.runType)
+  // The process list's reasons by run, or none when it is not there (a hand-made condor/ directory).
+  const processCsv = layout.processCsv(options.output, options.runType)
+  const processList = (await stat(processCsv).catch(() => undefined)) ? await readProcessList(processCsv) : []
+  const why = new Map(processList.map((entry) => [runTagKey(entry.runnumber, entry.tag), entry.why]))
   const now = (ctx.now ?? (() => new Date()))()
   // By hand, only the runs asked for are settled; the stage settles the others.
   const settle = (row: LedgerRow) => !options.runs || options.runs.includes(row.runnumber)
@@ -204,9 +185,8 @@ function rowsFor(
 }
 
 /**
- * The submit stage. Without `doCondorSubmit`: the plan, changing nothing. With it: submits the runs to submit
- * (at most --max-jobs) as one cluster from a frozen copy, recording each step in the ledger first. Throws
- * CaloprodError (exit 1) when condor_submit fails, times out or cannot be read, after the ledger says so.
+ * Without `doCondorSubmit`: the plan, changing nothing. With it: one cluster from a frozen copy, each step in the
+ * ledger first; throws CaloprodError (exit 1) when condor_submit fails, times out or cannot be read.
  */
 export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Promise<{ lines: string[] }> {
   const plan = await planSubmission(options, ctx)
@@ -225,10 +205,8 @@ export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Pro
     ctx.log.info(`ledger: run ${row.runnumber} ${row.tag} of ${row.submission}: ${row.state}: ${row.detail}`)
   }
   for (const line of formatPlan(plan)) ctx.log.info(line)
-  for (const { job, state, action, note } of plan.entries) {
-    const leftForAPerson = action === 'skip' && ['held', 'failed', 'unknown'].includes(state.state)
-    if (leftForAPerson) ctx.log.warn(`run ${job.runnumber} ${job.tag}: ${note}`)
-  }
+  const leftForAPerson = (e: PlanEntry) => e.action === 'skip' && ['held', 'failed', 'unknown'].includes(e.state.state)
+  for (const { job, note } of plan.entries.filter(leftForAPerson)) ctx.log.warn(`run ${job.runnumber} ${job.tag}: ${note}`)
   for (const [schedd, why] of plan.unanswered) ctx.log.warn(`schedd ${schedd} did not answer (${why}): its runs are unknown`)
   if (deferred) {
     const rest = `(--max-jobs ${options.maxJobs}), the other ${deferred} wait for the next run`

@@ -12,31 +12,21 @@ import { SUBMISSION_FILES } from './submit-file.js'
 const FROZEN_NAME = /^\d{8}T\d{6}Z-(\d+)$/
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/
 
-/** The next submission's name, e.g. `20250101T020000Z-7`: its time and one more than the highest number so far. */
-async function nextName(dir: string, now: Date): Promise<string> {
-  const names = await readdir(dir)
-  const highest = Math.max(0, ...names.map((name) => Number(FROZEN_NAME.exec(name)?.[1] ?? 0)))
-  return `${now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '')}-${highest + 1}`
-}
-
-/** Removes half-built submission folders of killed runs (hidden temporary names whose process is gone). */
-async function sweepHalfBuilt(dir: string): Promise<void> {
-  for (const name of await readdir(dir)) {
-    const match = TEMP_NAME.exec(name)
-    if (match && !processAlive(Number(match[1]))) await rm(join(dir, name), { recursive: true, force: true })
-  }
-}
-
 /**
- * Builds `<output>/submissions/<name>/` with copies of condor/genStatus.sub, condor/genStatus.sh and the lists
- * of `jobs`, a jobs.list naming the copies, and the stdout/ and error/ folders the jobs write to. It is built
- * under a hidden name and renamed into place whole. Returns its name, folder and jobs (their lists the copies).
+ * Builds `<output>/submissions/<name>/` (copies of condor/'s files and of the lists, a jobs.list naming the copies,
+ * the jobs' stdout/ and error/) under a hidden name, and renames it into place whole.
  */
 export async function freezeSubmission(output: string, jobs: readonly Job[], now: Date) {
   const root = layout.submissionsDir(output)
   await mkdir(root, { recursive: true })
-  await sweepHalfBuilt(root)
-  const name = await nextName(root, now)
+  const names = await readdir(root)
+  // Half-built submissions of killed runs: hidden temporary names whose process is gone.
+  for (const match of names.map((name) => TEMP_NAME.exec(name))) {
+    if (match && !processAlive(Number(match[1]))) await rm(join(root, match[0]), { recursive: true, force: true })
+  }
+  // Its time and one more than the highest number so far, e.g. `20250101T020000Z-7`.
+  const highest = Math.max(0, ...names.map((name) => Number(FROZEN_NAME.exec(name)?.[1] ?? 0)))
+  const name = `${now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '')}-${highest + 1}`
   const dir = join(root, name)
   const frozen = jobs.map((job) => ({ ...job, list: join(dir, 'datasets', basename(job.list)) }))
   for (const job of frozen) {
@@ -46,9 +36,8 @@ export async function freezeSubmission(output: string, jobs: readonly Job[], now
 
   const temp = tempPathFor(dir)
   try {
-    await mkdir(join(temp, 'datasets'), { recursive: true })
-    await mkdir(join(temp, SUBMISSION_FILES.stdoutDir))
-    await mkdir(join(temp, SUBMISSION_FILES.stderrDir))
+    const { stdoutDir, stderrDir } = SUBMISSION_FILES
+    for (const sub of ['datasets', stdoutDir, stderrDir]) await mkdir(join(temp, sub), { recursive: true })
     const condor = layout.condorDir(output)
     await writeDurably(join(temp, SUBMISSION_FILES.sub), await readFile(join(condor, SUBMISSION_FILES.sub)))
     await writeDurably(join(temp, SUBMISSION_FILES.script), await readFile(join(condor, SUBMISSION_FILES.script)), 0o755)

@@ -10,7 +10,6 @@ const DOLLAR = '$(DOLLAR)'
 export function submitValueProblem(value: string): string | undefined {
   if (/[\n\r\0]/.test(value)) return `${JSON.stringify(value)} holds a line break or NUL, which an HTCondor submit file cannot express`
   if (value !== value.trim()) return `${JSON.stringify(value)} starts or ends with white space, which condor_submit strips`
-  return undefined
 }
 
 /**
@@ -23,7 +22,6 @@ export function macroValueProblem(value: string): string | undefined {
   if (problem) return problem
   if (/['"]/.test(value)) return `${JSON.stringify(value)} holds a quote, which condor_submit cannot pass through $(input_run) unchanged`
   if (/\$[A-Za-z0-9_]*\(/.test(value)) return `${JSON.stringify(value)} holds "$(" or "$NAME(", which condor_submit would expand as a macro`
-  return undefined
 }
 
 /** Text that condor_submit reads back literally: every `$` becomes `$(DOLLAR)`. */

@@ -11,27 +11,18 @@ export const SUBMISSION_FILES = {
 export const QUEUE_ARGS = 'input_run from jobs.list'
 
 /**
- * The custom job attributes every caloprod job carries, so the scheduler can be asked about them:
- * `CaloprodRunTag` is `<run>_<tag>` (the list's name without `.list`: run and tag split at the first `_`),
- * `CaloprodOutput` the output directory's resolved path (`resolvedOutput`), so two caloprod instances never take
- * each other's jobs for their own, and every spelling of one directory finds the same jobs.
+ * Attributes every caloprod job carries: `CaloprodRunTag` is `<run>_<tag>` (the list's name without `.list`),
+ * `CaloprodOutput` the resolved output directory, so two caloprod instances never take each other's jobs.
  */
 export const JOB_ATTRIBUTES = { runTag: 'CaloprodRunTag', output: 'CaloprodOutput' } as const
 
-/** `output`: jobs write to `<output>/output`; `resolvedOutput`: jobs carry it as `CaloprodOutput`; `memory`: GB. */
-interface SubmitFileSpec {
-  binGenStatus: string
-  output: string
-  resolvedOutput: string
-  condorLogDir: string
-  memory: number
-}
-
 /**
- * The text of genStatus.sub. Every path in it is absolute or relative to the directory condor_submit runs
- * in, so a copy of the directory submits the same jobs. Callers check the values with `submitValueProblem`.
+ * genStatus.sub: every path absolute or relative to the directory condor_submit runs in, so a copy submits the
+ * same jobs. Callers check the values with `submitValueProblem`. Jobs write to `<output>/output`; `memory` in GB.
  */
-export function submitFileText(spec: SubmitFileSpec): string {
+export function submitFileText(spec: {
+  binGenStatus: string; output: string; resolvedOutput: string; condorLogDir: string; memory: number
+}): string {
   const jobId = '$(ClusterId)-$(ProcId)'
   const lines = [
     '# genStatus.sub, written by caloprod (tasks/condor.ts): one job per run, each running genStatus.sh on the',
@@ -57,9 +48,8 @@ export function outputAttributeLine(output: string): string {
 }
 
 /**
- * The output directory as jobs carry it: its path with symlinks, `.`, `..` and a trailing slash resolved, so
- * `/sphenix/u/x` and `/direct/sphenix+u/x` (one a symlink to the other) name the same jobs. A directory that does
- * not exist (yet) is only made absolute.
+ * The output directory as jobs carry it, symlinks resolved, so `/sphenix/u/x` and `/direct/sphenix+u/x` (one a
+ * symlink to the other) name the same jobs. A directory that does not exist (yet) is only made absolute.
  */
 export async function resolvedOutput(output: string): Promise<string> {
   return realpath(output).catch(() => resolve(output))

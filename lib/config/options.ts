@@ -6,9 +6,7 @@ import { FLAGS, type Env, type FlagName, type FlagSpec, type Options } from './f
 export { FLAGS, type CdbBackendName, type Env, type FlagName, type Options } from './flags.js'
 
 /** The environment variable that stands in for a flag not given: `--condor-log-dir` is CALOPROD_CONDOR_LOG_DIR. */
-export function envName(flag: string): string {
-  return `CALOPROD_${flag.toUpperCase().replace(/-/g, '_')}`
-}
+export const envName = (flag: string): string => `CALOPROD_${flag.toUpperCase().replace(/-/g, '_')}`
 
 /** The defaults, some of which come from the environment. */
 export function defaultOptions(env: Env, cwd: string): Options {
@@ -19,15 +17,13 @@ export function defaultOptions(env: Env, cwd: string): Options {
 }
 
 /**
- * Resolves a stage's options: a flag given wins over its CALOPROD_<FLAG> environment variable (when set and not
- * empty), which wins over the default (some defaults read `env` too, such as OFFLINE_MAIN and USER).
- * Throws UsageError naming the flag for anything unknown, repeated, empty or malformed.
+ * Resolves a stage's options: flag > CALOPROD_<FLAG> > default (some defaults read `env` too, such as OFFLINE_MAIN
+ * and USER). Throws UsageError naming the flag for anything unknown, repeated, empty or malformed.
  */
 export function resolveOptions(argv: readonly string[], env: Env, cwd: string, accepted: readonly FlagName[]): Options {
   const specs = accepted.map((name) => [name, FLAGS[name] as FlagSpec] as const)
   // mri knows only the names in `alias` (keys or values) when `unknown` is set: list every flag there.
-  const alias: Record<string, string[]> = {}
-  for (const [name, spec] of specs) alias[name] = spec.alias ? [spec.alias] : []
+  const alias = Object.fromEntries(specs.map(([name, spec]) => [name, spec.alias ? [spec.alias] : []]))
   // mri mutates its options object: build it fresh on every call.
   const parsed = mri(normalized(argv), {
     boolean: specs.filter(([, s]) => s.kind === 'boolean').map(([n]) => n),
@@ -44,7 +40,7 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
   for (const [name, spec] of specs) {
     let raw: unknown = parsed[name]
     let source = `--${name}`
-    // Flag > CALOPROD_<FLAG> > default: lets a Taskfile or a cron environment set what a flag would.
+    // Flag > CALOPROD_<FLAG> (set, not empty) > default: lets a Taskfile or a cron environment set what a flag would.
     if (raw === undefined && spec.kind === 'string' && env[envName(name)]) {
       source = envName(name)
       raw = env[source]
@@ -99,13 +95,10 @@ export function usage(command: string, summary: string, accepted: readonly FlagN
   return `Usage: ${command} [flags]\n\n${summary}\n\nFlags:\n${lines.join('\n')}\n${fromEnv}`
 }
 
-/** The flags' old names, still taken so a crontab written for them keeps working: they counted tries, not retries. */
+/** Old names, still taken for old crontabs: they counted tries, not retries. */
 const RENAMED: Record<string, string> = { '--db-retries': '--db-tries', '--cdb-retries': '--cdb-tries' }
 
-/**
- * The arguments as mri is to read them: an old name (`--db-retries N`, `--db-retries=N`) as the present one, and
- * `--flag -5` as `--flag=-5`: a negative number after a flag is its (bad) value for the parser to name.
- */
+/** Old names as the present ones, and `--flag -5` as `--flag=-5`: a (bad) value for the parser to name. */
 function normalized(argv: readonly string[]): string[] {
   const args: string[] = []
   for (const arg of argv) {

@@ -5,7 +5,7 @@ const SUFFIXES: Record<string, number> = { '': 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6
 /** Larger than any run's event count: a typo, not a threshold. */
 const MAX_EVENTS = 1e12
 
-/** Parses an event count such as `500000`, `500k` or `1.5M` into a whole number. */
+/** An event count such as `500000`, `500k` or `1.5M`. */
 export function parseEventCount(raw: string): number {
   const match = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(raw.trim())
   if (!match) throw new Error(`cannot parse "${raw}": expected a number such as 500000, 500k or 1.5M`)
@@ -41,14 +41,11 @@ export function parseDuration(raw: string): number {
   return Number(match[1]) * UNIT_SECONDS[match[2] || 's']
 }
 
-/** The longest external call allowed: Node's timers hold at most 2^31-1 ms (24.8 days), and a night is shorter. */
-const MAX_TIMEOUT_SECONDS = 86400
-
-/** Parses `--timeout`: a duration from 1 s to 24 h (0 would make every call time out at once). */
+/** `--timeout`: 1 s to 24 h (0 times every call out; Node's timers hold at most 2^31-1 ms, a night is shorter). */
 export function parseTimeout(raw: string): number {
   const seconds = parseDuration(raw)
   if (seconds < 1) throw new Error(`"${raw}" is no time to run anything: expected from 1s to 24h, such as 30m`)
-  if (seconds > MAX_TIMEOUT_SECONDS) throw new Error(`"${raw}" is longer than 24h: expected from 1s to 24h, such as 30m`)
+  if (seconds > 86400) throw new Error(`"${raw}" is longer than 24h: expected from 1s to 24h, such as 30m`)
   return seconds
 }
 
@@ -69,10 +66,7 @@ const withoutUserInfo = (text: string) => text.replace(/\/\/[^/@]*@/, '//')
 export const USER_INFO =
   'holds a user name or password, which caloprod refuses (it would reach logs); give a token in CALOPROD_CDB_TOKEN'
 
-/**
- * Checks a `--cdb-url` value: the API root of a nopayloaddb, e.g. `http://localhost:8000/api/cdb_rest/`
- * (`http://` may be left out, as in base_url). Returns it ending with `/`. Throws Error naming the accepted form.
- */
+/** `--cdb-url`: a nopayloaddb API root (`http://` may be left out, as in base_url), returned ending with `/`. */
 export function parseCdbUrl(raw: string): string {
   const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`
   let url: URL

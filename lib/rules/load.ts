@@ -22,9 +22,8 @@ export class RulesError extends Error {
 }
 
 /**
- * The rule set `--rules NAME|PATH` names: `seed`, `current`, or a YAML or JSON file (relative to `cwd`) that
- * starts from one of them (`extends`, default seed) and overrides any of its keys; `runTypes` adds or overrides
- * single run types. Throws RulesError naming the file and key for anything it cannot use.
+ * `--rules NAME|PATH`: `seed`, `current`, or a YAML or JSON file that `extends` one (default seed) and overrides any
+ * of its keys; `runTypes` adds or overrides single run types. Throws RulesError naming the file and key.
  */
 export function resolveRules(spec: string, cwd: string): RuleSet {
   if (Object.hasOwn(BUILTIN_RULES, spec)) return BUILTIN_RULES[spec]
@@ -53,7 +52,6 @@ export function resolveRules(spec: string, cwd: string): RuleSet {
 
 type Check<T> = (value: unknown, key: string) => T
 
-/** Builds and validates a rule set from a parsed rules file. */
 function rulesFromData(data: unknown, file: string): RuleSet {
   const fail = (key: string | undefined, message: string): never => {
     throw new RulesError(file, key, message)

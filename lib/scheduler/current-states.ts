@@ -17,20 +17,15 @@ type CurrentStatesOptions = { env: Env; timeout: number; now?: Date; settle?: (r
 async function newestFile(dir: string): Promise<number | undefined> {
   const names = await readdir(dir).catch(() => [] as string[])
   const times = await Promise.all(names.map((name) => stat(join(dir, name)).then((info) => (info.isFile() ? info.mtimeMs : 0), () => 0)))
-  const newest = Math.max(0, ...times)
-  return newest > 0 ? newest : undefined
+  return Math.max(0, ...times) || undefined
 }
 
 /**
- * The state of each of `runs` now. Asks the scheduler unless there is nothing to decide and nothing to settle
- * (then an outage of the schedd is no failure); throws CaloprodError when this host's schedd cannot be asked.
- * `reconciled`: the rows that settle interrupted submissions (only a stage that acts appends them); `unanswered`:
- * the schedds of the ledger that could not be asked, and why; `tornTail`: the ledger's torn last line was ignored.
+ * The state of each of `runs` now. Asks the scheduler unless there is nothing to decide or settle (then a schedd
+ * outage is no failure). `reconciled`: rows settling interrupted submissions (only a stage that acts appends them).
  */
 export async function currentStates(
-  output: string,
-  runs: readonly { runnumber: number; tag: string }[],
-  options: CurrentStatesOptions,
+  output: string, runs: readonly { runnumber: number; tag: string }[], options: CurrentStatesOptions,
 ) {
   const ledger = await readLedger(layout.ledgerCsv(output))
   const unanswered = new Map<string, string>()

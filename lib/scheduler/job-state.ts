@@ -1,14 +1,12 @@
-// What became of each run's jobs: the ledger (what caloprod submitted) joined with the scheduler (what condor
-// knows). Pure functions, shared by the submit, status, upload and report stages; the rows and jobs are grouped by
-// run and tag once, so the state of every run costs one pass over them.
+// What became of each run's jobs: the ledger (what caloprod submitted) joined with what condor knows. Pure; rows
+// and jobs are grouped by run and tag once, so the state of every run costs one pass over them.
 import type { LedgerRow } from '../files/ledger.js'
 import { runTagKey } from '../files/dataset-list.js'
 import { JOB_STATUS, type SchedulerJob } from './scheduler.js'
 
 /**
- * A run's state: `new` (never reached the scheduler), in flight (`queued`, `running`, `held`), finished (`done`,
- * `failed`), or `unknown`: its latest job is in the ledger but no schedd knows it (a rotated history, a schedd
- * that does not answer), so it may have run or be running; see `writtenSince` and the submit stage's rule.
+ * `unknown`: the latest job is in the ledger but no schedd knows it (a rotated history, a schedd that does not
+ * answer), so it may have run or be running; see `writtenSince` and the submit stage's rule.
  */
 export type RunStateName = 'new' | 'queued' | 'running' | 'held' | 'done' | 'failed' | 'unknown'
 
@@ -31,7 +29,7 @@ export interface RunState {
   detail: string
 }
 
-/** What is known of the schedds beside the jobs: those that did not answer, and why. */
+/** The schedds that did not answer, and why. */
 type StateContext = { unanswered?: ReadonlyMap<string, string> }
 
 const IN_FLIGHT: ReadonlySet<number> = new Set([
@@ -83,10 +81,8 @@ const jobTime = (job: SchedulerJob, word: 'since' | 'at' = 'since') =>
 const minutes = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`
 
 /**
- * The ledger rows that settle submissions left `submitting` (a crash between the ledger and condor_submit) or
- * `unknown` (condor_submit timed out or printed nonsense), by what the scheduler knows of their run: a job of
- * the run whose cluster no ledger row names is the one submitted (`submitted`, with its cluster and schedd); none
- * means condor_submit never got through (`lost`: the run may be submitted again).
+ * Rows settling submissions left `submitting` (a crash before condor_submit) or `unknown` (it timed out or printed
+ * nonsense): a job of the run whose cluster no row names is the one submitted; none means `lost` (submit again).
  */
 export function reconcile(rows: readonly LedgerRow[], jobs: readonly SchedulerJob[], now: string): LedgerRow[] {
   // A cluster a row names, by schedd; a row without one (an older ledger) names that cluster of any schedd.
@@ -142,11 +138,7 @@ function attemptsOf(rows: readonly LedgerRow[], jobs: readonly SchedulerJob[]): 
   return [...attempts.values()].sort((a, b) => (a.submitted < b.submitted ? -1 : a.submitted > b.submitted ? 1 : a.cluster - b.cluster))
 }
 
-/**
- * A run's state from its own ledger rows (after `reconcile`) and jobs. Each cluster that ran the run is one
- * attempt; a job in the queue makes it queued, running or held; else the latest attempt decides: done (exit 0),
- * failed (other exit, removed), or unknown (no schedd knows it).
- */
+/** A run's state from its rows (after `reconcile`) and jobs: a job in the queue decides, else the latest attempt. */
 function stateOf(
   runnumber: number, tag: string, rows: readonly LedgerRow[], jobs: readonly SchedulerJob[], context: StateContext,
 ): RunState {
@@ -165,7 +157,7 @@ function stateOf(
   if (flying) {
     const job = flying.job!
     const id = `job ${job.cluster}.${job.proc}`
-    const state = flightState(job.status)
+    const state = job.status === JOB_STATUS.idle ? 'queued' : job.status === JOB_STATUS.held ? 'held' : 'running'
     const detail = state === 'held' ? `${id}${jobTime(job)}: ${job.holdReason ?? 'no reason given'}` : `${id}${jobTime(job)}`
     return { ...base, state, job, ...of(flying), detail }
   }
@@ -188,7 +180,9 @@ function stateOf(
   if (job.status === JOB_STATUS.completed && job.exitCode === 0) {
     return { ...base, state: 'done', job, ...of(latest), detail: `${id} finished${jobTime(job, 'at')}` }
   }
-  return { ...base, state: 'failed', job, ...of(latest), detail: `${tries}: ${id} ${howItEnded(job)}${jobTime(job, 'at')}` }
+  const how = job.status === JOB_STATUS.removed ? 'was removed'
+    : job.exitCode === undefined ? 'ended abnormally (signal)' : `exited ${job.exitCode}`
+  return { ...base, state: 'failed', job, ...of(latest), detail: `${tries}: ${id} ${how}${jobTime(job, 'at')}` }
 }
 
 /** Why nobody knows a cluster: which schedd was asked, and what it said. */
@@ -202,9 +196,7 @@ function lostTrack(attempt: Attempt, context: StateContext): string {
 
 /** The state of each of `runs`, in their order, from the whole ledger (after `reconcile`) and every job reported. */
 export function runStates(
-  runs: readonly { runnumber: number; tag: string }[],
-  rows: readonly LedgerRow[],
-  jobs: readonly SchedulerJob[],
+  runs: readonly { runnumber: number; tag: string }[], rows: readonly LedgerRow[], jobs: readonly SchedulerJob[],
   context: StateContext = {},
 ): RunState[] {
   const rowsOf = byRunTag(rows, rowKey)
@@ -231,11 +223,3 @@ export function writtenSince(state: RunState, written: number | undefined): RunS
   const detail = `cluster ${state.cluster} is known to no schedd any more, but wrote ${folder} at ${minutes(written)}`
   return { ...state, state: 'done', detail }
 }
-
-/** What a job still in condor_q is to us: idle is queued, held is held, anything else runs. */
-const flightState = (status: number): RunStateName =>
-  status === JOB_STATUS.idle ? 'queued' : status === JOB_STATUS.held ? 'held' : 'running'
-
-/** How a job that did not finish well ended, in words. */
-const howItEnded = (job: SchedulerJob) => (job.status === JOB_STATUS.removed ? 'was removed'
-  : job.exitCode === undefined ? 'ended abnormally (signal)' : `exited ${job.exitCode}`)

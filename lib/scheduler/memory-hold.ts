@@ -1,8 +1,6 @@
-// A job HTCondor held for going over its memory (HoldReasonCode 34) is given more and released, a bounded number of
-// times, as sPHENIX's production system does with its memory scale factor. The job is edited in place
-// (condor_qedit RequestMemory, then condor_release), not removed and submitted again: it keeps its cluster and proc,
-// so no moment exists where the run has two jobs or none, and the ledger's cluster stays the one to ask about
-// (docs/why.md says more).
+// A job held for going over its memory (HoldReasonCode 34) is given more and released a bounded number of times,
+// as sPHENIX's production system does with its memory scale factor. Edited in place, not resubmitted, it keeps its
+// cluster and proc: the run never has two jobs or none, and the ledger's cluster stays the one to ask (docs/why.md).
 import type { Env } from '../config/options.js'
 import { appendLedger, type LedgerRow } from '../files/ledger.js'
 import type { Log } from '../log.js'
@@ -12,17 +10,11 @@ import { DISK_SUBCODE, MEMORY_HOLD, raiseMemoryAndRelease } from './scheduler.js
 /** --max-memory and --memory-scale; `submittedMb`: condor/genStatus.sub's, for a job the scheduler says none of. */
 type MemoryRules = { maxAttempts: number; maxMemoryMb: number; scale: number; submittedMb: number | undefined }
 
-/** What to do with a held run: release it with `memoryMb`, or leave it for a person (`memoryMb` undefined). */
-type HeldDecision = { release: boolean; note: string; memoryMb?: number }
-
-/** Whether a held run's job is held for memory. */
-const heldForMemory = (state: RunState) =>
-  state.state === 'held' && state.job?.holdCode === MEMORY_HOLD && state.job.holdSubCode !== DISK_SUBCODE
-
-/** The decision for a held run: more memory while attempts and --max-memory allow, else a person's turn. */
-export function decideHeld(state: RunState, rules: MemoryRules): HeldDecision {
+/** Release a held run with `memoryMb` while attempts and --max-memory allow, else leave it for a person. */
+export function decideHeld(state: RunState, rules: MemoryRules): { release: boolean; note: string; memoryMb?: number } {
   const held = `held: ${state.detail}`
-  if (!heldForMemory(state)) return { release: false, note: `${held}; not for memory: left for a person (condor_release or condor_rm it)` }
+  const forMemory = state.state === 'held' && state.job?.holdCode === MEMORY_HOLD && state.job.holdSubCode !== DISK_SUBCODE
+  if (!forMemory) return { release: false, note: `${held}; not for memory: left for a person (condor_release or condor_rm it)` }
   const asked = state.job?.requestMemory ?? rules.submittedMb
   if (state.attempts >= rules.maxAttempts) {
     return { release: false, note: `${held}; gave up after ${state.attempts} attempts (--max-attempts ${rules.maxAttempts}): left for a person` }
@@ -38,9 +30,8 @@ export function decideHeld(state: RunState, rules: MemoryRules): HeldDecision {
 }
 
 /**
- * Releases each of `held` (run state and memory) with its memory: the ledger's `released` row first (fsynced), then
- * condor_qedit and condor_release. Returns the runs that could not be released, in words (the row stays: the
- * attempt is counted, so a schedd that keeps refusing cannot make this go on for ever).
+ * The ledger's `released` row first (fsynced), then condor_qedit and condor_release. Returns the runs that could
+ * not be released, in words; the row stays, so a schedd that keeps refusing cannot make this go on for ever.
  */
 export async function releaseHeld(
   held: readonly { state: RunState; memoryMb: number; note: string }[],

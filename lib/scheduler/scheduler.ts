@@ -1,8 +1,6 @@
-// The only module that talks to HTCondor: condor_q and condor_history (what is queued, what finished) and
-// condor_submit. Each is started directly, never through a shell: a bash given a socket for stdin and no SHLVL (as
-// zx's `$` starts it under cron) reads ~/.bashrc first, which once made a night take ten times as long. zx 8 cannot
-// start a program without a shell, so runInGroup does: stdin closed, output captured, and a timeout that stops the
-// program and everything it started.
+// The only module that talks to HTCondor. Programs are started without a shell: a bash given a socket for stdin
+// and no SHLVL (as zx's `$` starts it under cron) reads ~/.bashrc first, which once made a night ten times longer.
+// zx 8 cannot start a program without a shell, so runInGroup does (stdin closed, timeout kills the whole group).
 import { CaloprodError } from '../errors.js'
 import type { Env } from '../config/options.js'
 import { classAdString } from '../condor/quote.js'
@@ -28,11 +26,11 @@ export interface SchedulerJob {
   holdSubCode?: number
   /** RequestMemory in MB, as the schedd evaluates it (condor_qedit changes it). */
   requestMemory?: number
-  /** When the job entered its status, seconds since the epoch. */
+  /** EnteredCurrentStatus, seconds since the epoch. */
   since: number | undefined
-  /** Which program reported it: a job in condor_history has left the queue. */
+  /** A job in condor_history has left the queue. */
   source: 'condor_q' | 'condor_history'
-  /** The schedd that queued it: its GlobalJobId up to the first `#` (cluster ids are counted per schedd). */
+  /** GlobalJobId up to the first `#` (cluster ids are counted per schedd). */
   schedd?: string
 }
 
@@ -40,9 +38,9 @@ export interface SchedulerOptions {
   env: Env
   /** Seconds one call may take. */
   timeout: number
-  /** Schedds to ask by name (`-name`) besides this host's: those the ledger says took a submission. @default none */
+  /** Schedds to ask by name (`-name`) besides this host's: those the ledger says took a submission. */
   schedds?: readonly string[]
-  /** Filled with each schedd of `schedds` that could not be asked, and why: not an error, its jobs are just unknown. */
+  /** Filled with each of `schedds` that could not be asked, and why: not an error, its jobs are just unknown. */
   unanswered?: Map<string, string>
 }
 
@@ -60,9 +58,6 @@ const FIELDS = [
 export const MEMORY_HOLD = 34
 export const DISK_SUBCODE = 104
 
-/** After SIGTERM at the timeout, what still runs of the program's process group gets SIGKILL this much later. */
-const GRACE_MS = 5000
-
 type Ran = GroupResult & { stdout: string; stderr: string }
 
 /** Runs `program args` with no shell and stdin closed; rejects with a CaloprodError when it cannot be started. */
@@ -76,7 +71,7 @@ async function run(program: string, args: readonly string[], options: SchedulerO
     onStdout: (chunk) => out.push(chunk),
     onStderr: (chunk) => err.push(chunk),
     timeoutMs: options.timeout * 1000,
-    graceMs: GRACE_MS,
+    graceMs: 5000, // SIGKILL for what still runs of the group 5 s after the timeout's SIGTERM
   }).catch((error: NodeJS.ErrnoException) => {
     const why = error.code === 'ENOENT' ? 'is not on PATH (source the HTCondor environment)' : `cannot be started: ${error.message}`
     throw new CaloprodError(`${program} ${why}`)
@@ -94,10 +89,7 @@ const firstLine = (text: string) => text.split('\n').map((line) => line.trim()).
 const optionalInt = (value = '') => (value === 'undefined' ? undefined : /^-?\d+$/.test(value) ? Number(value) : NaN)
 
 /** The schedd's name in a GlobalJobId (`<schedd>#<cluster>.<proc>#<time>`), or undefined. */
-function scheddOf(globalJobId: string | undefined): string | undefined {
-  const at = globalJobId?.indexOf('#') ?? -1
-  return at > 0 ? globalJobId!.slice(0, at) : undefined
-}
+const scheddOf = (globalJobId = '') => /^([^#]+)#/.exec(globalJobId)?.[1]
 
 function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJob {
   const fields = line.split('\t')
@@ -131,20 +123,17 @@ async function ask(program: SchedulerJob['source'], constraint: string, options:
   const result = await run(program, [...name, '-constraint', constraint, '-af:t', ...FIELDS], options)
   const who = `${program}${schedd === undefined ? '' : ` -name ${schedd}`}`
   if (result.timedOut) {
-    throw new CaloprodError(
-      `cannot ask the scheduler what is in flight: ${who} did not answer within ${options.timeout}s; ` +
-        'is the schedd up (condor_status -schedd)?',
-    )
+    const silent = `did not answer within ${options.timeout}s; is the schedd up (condor_status -schedd)?`
+    throw new CaloprodError(`cannot ask the scheduler what is in flight: ${who} ${silent}`)
   }
   if (result.code !== 0) throw new CaloprodError(`cannot ask the scheduler what is in flight: ${who} failed ${howItFailed(result)}`)
   return result.stdout.split('\n').filter((line) => line.trim() !== '').map((line) => parseJobLine(line, program))
 }
 
 /**
- * Every job of this output directory in condor_q and condor_history (a job in both just left the queue: the
- * history's is taken), of this host's schedd and of each of `options.schedds` not already in its answer, by
- * `CaloprodOutput`: the resolved path, and the path as given, which jobs submitted before caloprod resolved it carry.
- * Sorted by cluster and proc. Throws CaloprodError when this host's schedd cannot be asked; another goes to `unanswered`.
+ * Every job of this output directory (by `CaloprodOutput`: the resolved path, and the path as given, which older
+ * jobs carry) in condor_q then condor_history (a job in both just left the queue), of this host's schedd and each
+ * of `options.schedds` not in its answer, sorted. Throws CaloprodError only when this host's schedd cannot be asked.
  */
 export async function schedulerJobs(output: string, options: SchedulerOptions): Promise<SchedulerJob[]> {
   // `=?=` compares strings case-sensitively (ClassAd `==` does not) and is never undefined.
@@ -189,12 +178,9 @@ type SubmitOutcome =
 
 /** Runs condor_submit in the submission directory `dir`; its `N job(s) submitted to cluster C.` must count `jobs`. */
 export async function condorSubmit(dir: string, jobs: number, options: SchedulerOptions): Promise<SubmitOutcome> {
-  let result: Ran
-  try {
-    result = await run('condor_submit', [SUBMISSION_FILES.sub, '-queue', QUEUE_ARGS], options, dir)
-  } catch (err) {
-    return { kind: 'failed', detail: (err as Error).message }
-  }
+  const result = await run('condor_submit', [SUBMISSION_FILES.sub, '-queue', QUEUE_ARGS], options, dir)
+    .catch((err: Error) => err.message)
+  if (typeof result === 'string') return { kind: 'failed', detail: result }
   if (result.timedOut || result.signal) {
     const how = result.timedOut ? `did not finish within ${options.timeout}s and was stopped` : 'was killed'
     const detail = `condor_submit ${how} (${result.signal}); the jobs may have been submitted`
@@ -215,9 +201,8 @@ export async function condorSubmit(dir: string, jobs: number, options: Scheduler
 }
 
 /**
- * Gives a job held for memory `memoryMb` MB and lets it run again, keeping its cluster and proc:
- * `condor_qedit C.P RequestMemory N` (the schedd matches the job against RequestMemory afresh when it leaves hold),
- * then `condor_release C.P`, each of the schedd that queued it. Resolves to what went wrong, in words, or undefined.
+ * `condor_qedit C.P RequestMemory N` (the schedd matches a job against RequestMemory afresh when it leaves hold),
+ * then `condor_release C.P`, at the schedd that queued it. Resolves to what went wrong, in words, or undefined.
  */
 export async function raiseMemoryAndRelease(job: SchedulerJob, memoryMb: number, options: SchedulerOptions): Promise<string | undefined> {
   const id = `${job.cluster}.${job.proc}`
@@ -228,5 +213,4 @@ export async function raiseMemoryAndRelease(job: SchedulerJob, memoryMb: number,
     if (result.timedOut) return `${program} ${id} did not answer within ${options.timeout}s`
     if (result.code !== 0) return `${program} ${id} failed ${howItFailed(result)}`
   }
-  return undefined
 }
