@@ -55,9 +55,12 @@ export async function openCsvWriter<Row>(path: string, table: Table<Row>) {
     write: async (rows: readonly Row[]) => {
       if (rows.length > 0) await file.write(formatRecords(rows.map((row) => table.toFields(row))))
     },
-    /** Appends records already formatted as this file's rows are (each ending in `\n`), without decoding them. */
+    /**
+     * Appends records already formatted as this file's rows are (each ending in `\n`), without decoding them, at
+     * once: the buffers may be reused when it returns.
+     */
     writeFormatted: async (csv: readonly Buffer[]) => {
-      for (const buffer of csv) await file.write(buffer)
+      for (const buffer of csv) file.writeNow(buffer)
     },
     commit: () => file.commit(),
     abort: () => file.abort(),

@@ -66,3 +66,34 @@ t.test('reduce gives the same outputs from a query.csv a person rewrote as from 
   t.equal(outputs[0][1], 'runnumber,tag\n66500,new\n66501,old\n')
 })
 
+
+t.test('a file of many reads is copied exactly though each read reuses one buffer', async (t) => {
+  const dir = t.testdir()
+  // 20,000 rows (about 1.4 MB): six reads of the copy pass, dozens of the row pass; runs kept and left out in turn.
+  const rows = Array.from({ length: 20000 }, (_, i) => row(60000 + Math.floor(i / 7), i % 3 ? 'a' : 'b', i % 7, `/d/${'x'.repeat(i % 40)}/${i}.root`))
+  const path = join(dir, 'query.csv')
+  await writeFile(path, formatCsv(QUERY_TABLE, rows))
+  const seen: QueryRow[] = []
+  const scan = await scanQueryCsv(path, (batch) => seen.push(...batch))
+  t.equal(JSON.stringify(seen), JSON.stringify(rows))
+  const keep = (r: { runnumber: number; tag: string }) => (r.runnumber % 3 === 0) !== (r.tag === 'b')
+  const writer = await openCsvWriter(join(dir, 'kept.csv'), QUERY_TABLE)
+  const copied = await copyQueryLines(scan, 2, ([run, tag]) => keep({ runnumber: Number(run), tag }), writer)
+  await writer.commit()
+  const expected = rows.filter(keep)
+  t.equal(copied, expected.length)
+  t.equal(await readFile(join(dir, 'kept.csv'), 'utf8'), formatCsv(QUERY_TABLE, expected))
+})
+
+t.test('a quoted record longer than a read is read whole; one that never closes is named by its line', async (t) => {
+  const dir = t.testdir()
+  const long = `/d/${'a,b'.repeat(200000)}.root` // 600 KB, quoted for its commas
+  const rows = [row(66500, 'a', 0), row(66500, 'a', 1, long), row(66500, 'a', 2)]
+  const path = join(dir, 'query.csv')
+  await writeFile(path, formatCsv(QUERY_TABLE, rows))
+  const seen: QueryRow[] = []
+  t.equal((await scanQueryCsv(path, (batch) => seen.push(...batch))).verbatim, false)
+  t.same(seen, rows)
+  await writeFile(path, formatCsv(QUERY_TABLE, rows).replace(`"${long}"`, `"${long}`))
+  await t.rejects(scanQueryCsv(path, () => {}), /query\.csv:3: is not valid CSV/)
+})
