@@ -70,15 +70,17 @@ export interface RunStory {
   next: string
 }
 
-/** `events`: each segment once; `paths` by segment: lists drops a segment's events when its file is missing. */
-type TagFiles = { tag: string; files: number; events: number; segments: Set<number> }
-  & { paths: { path: string; segment: number; events: number }[] }
+/**
+ * `events`: each segment once; `missing`: its files among the missing; `onDisk`: each segment's events from its
+ * last file not missing, as lists counts them. Paths are not kept: a run's are tens of thousands.
+ */
+type TagFiles = { tag: string; files: number; events: number; segments: Set<number>; missing: string[]; onDisk: Map<number, number> }
 
 /**
  * What query.csv says of `runs` (a run the query did not select has no tags): each run's tags with their files and
  * events, and each tag's recency under the tag rule (which needs every row: a tag's earliest file is of any run).
  */
-async function readCatalogView(path: string, runs: ReadonlySet<number>) {
+async function readCatalogView(path: string, runs: ReadonlySet<number>, missing: ReadonlySet<string>) {
   const survey = emptySurvey()
   const tags = new Map<number, TagFiles[]>()
   if (!(await stat(path).catch(() => undefined))) return { queried: false, tags, survey }
@@ -88,20 +90,14 @@ async function readCatalogView(path: string, runs: ReadonlySet<number>) {
     const list = tags.get(row.runnumber) ?? []
     tags.set(row.runnumber, list)
     let entry = list.find((t) => t.tag === row.tag)
-    if (!entry) list.push((entry = { tag: row.tag, files: 0, events: 0, paths: [], segments: new Set() }))
+    if (!entry) list.push((entry = { tag: row.tag, files: 0, events: 0, segments: new Set(), missing: [], onDisk: new Map() }))
     entry.files++
-    entry.paths.push({ path: row.full_file_path, segment: row.segment, events: row.events })
+    if (missing.has(row.full_file_path)) entry.missing.push(row.full_file_path)
+    else entry.onDisk.set(row.segment, row.events)
     if (!entry.segments.has(row.segment)) entry.events += row.events
     entry.segments.add(row.segment)
   }
   return { queried: true, tags, survey }
-}
-
-/** Events of a tag's segments that have a file not in `missing`, each segment once: what the lists stage counts. */
-function eventsOnDisk(tag: TagFiles, missing: ReadonlySet<string>): number {
-  const present = new Map<number, number>()
-  for (const file of tag.paths) if (!missing.has(file.path)) present.set(file.segment, file.events)
-  return [...present.values()].reduce((a, b) => a + b, 0)
 }
 
 type CatalogView = Awaited<ReturnType<typeof readCatalogView>>
@@ -125,16 +121,16 @@ function keptBecause(tags: readonly string[], kept: string | null, run: number, 
 export async function tellStories(options: WhyOptions, env: Env): Promise<RunStory[]> {
   const { output, runType, rules } = options
   const asked = new Set(options.runs)
-  const [catalog, runList, settled, process, missing, ledger, uploads] = await Promise.all([
-    readCatalogView(layout.queryCsv(output), asked),
+  const missing = await optional(layout.missingCsv(output, runType), (p) => readTable(p, MISSING_TABLE), [])
+  const missingPaths = new Set(missing.map((row) => row.full_file_path))
+  const [catalog, runList, settled, process, ledger, uploads] = await Promise.all([
+    readCatalogView(layout.queryCsv(output), asked, missingPaths),
     optional(layout.runListCsv(output, runType), readRunList, []),
     readSettled(layout.settledCsv(output, runType)),
     optional(layout.processCsv(output, runType), readProcessList, []),
-    optional(layout.missingCsv(output, runType), (p) => readTable(p, MISSING_TABLE), []),
     readLedger(layout.ledgerCsv(output)),
     readUploads(layout.uploadsCsv(output)),
   ])
-  const missingPaths = new Set(missing.map((row) => row.full_file_path))
   // By run once, so the stories of all the runs to process (the report's) cost one pass over each file.
   const keptTags = new Map(runList.map((r) => [r.runnumber, r.tag]))
   const settledOf = new Map(settled.map((r) => [r.runnumber, r]))
@@ -211,8 +207,8 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
       selected: keptTag !== null, keptTag,
       kept: keptBecause(tagFiles.map((t) => t.tag), keptTag, run, catalog, rules),
       cdb, cdbNote, toProcess, listed,
-      missingFiles: (kept?.paths ?? []).map((p) => p.path).filter((p) => missingPaths.has(p)),
-      eventsOnDisk: kept && toProcess ? eventsOnDisk(kept, missingPaths) : null,
+      missingFiles: kept?.missing ?? [],
+      eventsOnDisk: kept && toProcess ? [...kept.onDisk.values()].reduce((a, b) => a + b, 0) : null,
       submissions, job, payloads,
       uploads: (uploadsOf.get(key) ?? [])
         .map(({ type, state, globalTag, time, detail }) => ({ type, state, globalTag, time, detail })),
