@@ -1,8 +1,9 @@
-import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises'
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { formatDatasetList, parseListName, runTagKey } from './files/dataset-list.js'
 import { CaloprodError, InputError } from './errors.js'
 import { writeFileIfChanged } from './files/atomic.js'
+import { derivedFrom } from './files/derived-cache.js'
 import { layout } from './files/layout.js'
 import { writeMissingList } from './files/missing-list.js'
 import { readProcessList } from './files/process-list.js'
@@ -142,32 +143,15 @@ export async function runFilesOf(processPath: string, reducePath: string): Promi
   })
 }
 
-/** What identifies a file's content without reading it; undefined when it cannot be read. */
-async function identity(path: string): Promise<string | undefined> {
-  const info = await stat(path, { bigint: true }).catch(() => undefined)
-  return info && `${info.size}:${info.mtimeNs}:${info.ino}:${info.dev}`
-}
-
 /**
- * runFilesOf, kept in the hidden `<output>/.lists-files.json`: it reads all of reduce.csv (hundreds of MB for
- * Run 3), while most nights only the disk changed (asked anew every time). It holds for the exact inputs it was
- * made from (size, mtime in ns, inode and device: a stage renames a new file into place, an editor changes mtime).
+ * runFilesOf, kept in the hidden `<output>/.lists-files.json` (derivedFrom): it reads all of reduce.csv, while
+ * most nights only the disk changed (asked anew every time).
  */
 async function cachedRunFiles(output: string, processPath: string, reducePath: string, log: Pick<Log, 'info'>): Promise<RunFiles[]> {
   const cachePath = join(output, '.lists-files.json')
   const inputs = [processPath, reducePath]
-  const before = await Promise.all(inputs.map(identity))
-  const cached = await readFile(cachePath, 'utf8').then((text) => JSON.parse(text)).catch(() => undefined)
-  if (cached?.version === 1 && before.every((id) => id !== undefined) && JSON.stringify(cached.inputs) === JSON.stringify(before)) {
-    log.info(`the files of the ${cached.runs.length} runs to process come from ${cachePath}: ${inputs.join(' and ')} are unchanged`)
-    return cached.runs as RunFiles[]
-  }
-  const runs = await runFilesOf(processPath, reducePath)
-  const after = await Promise.all(inputs.map(identity))
-  // An input replaced while it was read (another stage ran meanwhile) is not cached: the next night reads it again.
-  if (after.every((id, i) => id !== undefined && id === before[i])) {
-    await writeFileIfChanged(cachePath, JSON.stringify({ version: 1, inputs: after, runs }))
-  }
+  const { value: runs, kept } = await derivedFrom(cachePath, inputs, () => runFilesOf(processPath, reducePath), { version: 2 })
+  if (kept) log.info(`the files of the ${runs.length} runs to process come from ${cachePath}: ${inputs.join(' and ')} are unchanged`)
   return runs
 }
 

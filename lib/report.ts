@@ -23,7 +23,7 @@ export async function runReport(
   now: Date = new Date(),
   to: string | ((html: string) => void) = layout.reportHtml(options.output),
 ) {
-  const inputs = await gatherInputs(options, env, now)
+  const inputs = await gatherInputs(options, env, now, { keep: to === layout.reportHtml(options.output) })
   const runs = runViews(inputs)
   // What changed since the last good night, from the states earlier reports recorded.
   const since = inputs.lastNight.lastGood

@@ -83,6 +83,34 @@ t.test('after one night', async (t) => {
     t.equal(await visit.page.locator('#runs-table tbody tr').count(), RUNS)
   })
 
+  t.test("reduce.csv's runs are kept in .report-runs.json while reduce.csv, the missing and process lists are unchanged", async (t) => {
+    const footer = () => /reduce\.csv: files and events of (\d+) runs; \S+: (\d+) missing files/.exec(readFileSync(join(out.output, 'report.html'), 'utf8'))!.slice(1).map(Number)
+    t.equal((await report(out.output, out.env)).code, 0)
+    const [runs, missing] = footer()
+    t.equal(runs, RUNS)
+    t.ok(missing > 0)
+    const cachePath = join(out.output, '.report-runs.json')
+    const cache = JSON.parse(readFileSync(cachePath, 'utf8'))
+    // A record whose inputs match is used as it is: one run left in it shows on the page.
+    writeFileSync(cachePath, JSON.stringify({ ...cache, value: cache.value.slice(0, 1) }))
+    t.equal((await report(out.output, out.env)).code, 0)
+    t.same(footer(), [1, 0])
+    // A missing file more: the record no longer holds, reduce.csv is read again.
+    const missingCsv = join(out.output, readdirSync(out.output).find((name) => name.endsWith('-missing.csv'))!)
+    const before = readFileSync(missingCsv, 'utf8')
+    const reduce = readFileSync(join(out.output, 'reduce.csv'), 'utf8').split('\n')
+    const present = reduce.map((line) => line.split(',')[4]).find((path) => path && path.startsWith('/') && !before.includes(path))!
+    writeFileSync(missingCsv, `${before}${present}\n`)
+    t.teardown(() => writeFileSync(missingCsv, before))
+    t.equal((await report(out.output, out.env)).code, 0)
+    t.same(footer(), [RUNS, missing], 'read again: every run')
+    // A read-only look reads the record but never writes it.
+    writeFileSync(cachePath, JSON.stringify({ ...cache, value: cache.value.slice(0, 1) }))
+    const stdout = await report(out.output, out.env, ['--stdout'])
+    t.equal(stdout.code, 0)
+    t.equal(readFileSync(cachePath, 'utf8'), JSON.stringify({ ...cache, value: cache.value.slice(0, 1) }))
+  })
+
   t.test('a hand-broken input fails the report with its file and line; the page is written, naming it', async (t) => {
     const ledger = join(out.output, 'submissions.csv')
     const good = readFileSync(ledger, 'utf8')

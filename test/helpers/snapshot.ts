@@ -6,7 +6,7 @@ import { join, relative } from 'node:path'
  * Maps each file's path (relative to `dir`) to its content; skips `log/`, the directory's lock (who runs now, not
  * an output), the lists stage's cache (it records its inputs' inodes and mtimes) and hidden temporary files.
  */
-export function snapshot(dir: string, skip: (path: string) => boolean = (p) => p.startsWith('log/') || p === '.caloprod.lock' || p === '.lists-files.json'): Record<string, string> {
+export function snapshot(dir: string, skip: (path: string) => boolean = (p) => p.startsWith('log/') || p === '.caloprod.lock' || p === '.lists-files.json' || p === '.report-runs.json'): Record<string, string> {
   const files: Record<string, string> = {}
   const walk = (at: string) => {
     for (const name of readdirSync(at)) {
