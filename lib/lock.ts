@@ -242,6 +242,9 @@ export async function acquireLock(
   throw new LockedError(`could not take the lock ${path}: other runs kept changing it; try again`)
 }
 
+/** The variable that hands tasks/watch-lock.ts the output directory and the lock's record to watch. */
+export const LOCK_WATCH = 'CALOPROD_LOCK_WATCH'
+
 /**
  * Removes the lock `kept` (a pipeline's record between stages) once that pipeline has ended, so nothing looks running
  * after a night; leaves it if it changed. Removing takes the takeover's guard, so a run starting then keeps its lock.

@@ -5,8 +5,8 @@ import { realpathSync } from 'node:fs'
 import { constants } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { resolveOptions, type Options } from '../lib/config/options.js'
-import { removeWhenEnded } from '../lib/lock.js'
 import { runStage, type Stage, type StageBody, type StageSpec } from '../lib/stage.js'
+import { LOCK_WATCH } from '../lib/lock.js'
 
 /**
  * Declares a stage script and, when node was started with that script (or its bundle), runs it as a command.
@@ -76,13 +76,14 @@ function isEntryPoint(moduleUrl: string): boolean {
   }
 }
 
-/** The variable that makes a stage's command the watcher that removes its pipeline's lock once the pipeline ended. */
-const LOCK_WATCH = 'CALOPROD_LOCK_WATCH'
-
-/** Starts this same command again, detached and silent, as the watcher of the lock a pipeline left between stages. */
+/**
+ * Starts tasks/watch-lock.ts, detached and silent, as the watcher of the lock a pipeline left between stages (in its
+ * environment, not its command line, where `ps` would show the lock's record).
+ */
 function watchLock(output: string, lock: string): void {
   const env = { ...process.env, [LOCK_WATCH]: JSON.stringify({ output, lock }) }
-  spawn(process.execPath, [...process.execArgv, process.argv[1]!], { env, detached: true, stdio: 'ignore' }).unref()
+  const script = fileURLToPath(new URL('./watch-lock.ts', import.meta.url))
+  spawn(process.execPath, [...process.execArgv, script], { env, detached: true, stdio: 'ignore' }).unref()
 }
 
 /**
@@ -92,12 +93,6 @@ function watchLock(output: string, lock: string): void {
  * then exits whatever is still pending.
  */
 async function main({ spec, body }: Stage): Promise<void> {
-  const watch = process.env[LOCK_WATCH]
-  if (watch) {
-    const { output, lock } = JSON.parse(watch) as { output: string; lock: string }
-    await removeWhenEnded(output, lock)
-    return
-  }
   let cleanup: ((signal: string) => Promise<void>) | undefined
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     // Once: a second signal ends the process at once, as a person pressing Ctrl-C twice expects.
