@@ -63,15 +63,15 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
   let stamp, writer, result
   try {
     // A fingerprint the server cannot give (a version without the hash functions) costs only the skip.
-    const fingerprint = await catalogFingerprint(sql, statements.fingerprint, options.statementTimeout).catch((err) => {
+    const taken = await catalogFingerprint(sql, statements.fingerprint, options.statementTimeout).catch((err) => {
       // Only a statement this server cannot run (SQL classes 42, 0A, 22) is skipped; what the query would meet too
       // (a lost connection, a refused password, a missing database) is the query's failure, tried again or not.
       if (!/^(42|0A|22)/.test(String((err as { code?: unknown }).code))) throw err
       log.warn(`the catalog's fingerprint failed (${catalogError(err, describeTarget(target)).message}): asking for the whole selection`)
       return null
     })
-    if (fingerprint === undefined) log.info("a histogram's file name does not start with its type: the fingerprint cannot cover its files, so every night asks")
-    stamp = await stampFor(fingerprint ?? undefined, statements.select)
+    if (taken && taken.fingerprint === undefined) log.info("a histogram's file name does not start with its type: the fingerprint cannot cover its files, so every night asks")
+    stamp = await stampFor(taken?.fingerprint, statements.select)
     const last = options.fullQuery ? undefined : await unchangedSince(stampPath, path, stamp)
     if (last) {
       log.info(`the catalog's fingerprint (${stamp.catalog}) is the last query's: ${path} kept`)
@@ -86,7 +86,7 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
       skipped.push(...bad.slice(0, Math.max(0, 20 - skipped.length)))
       file.writeNow(rows)
       options.onRows?.(received)
-    })
+    }, taken?.traps)
   } catch (err) {
     await writer?.abort()
     throw err

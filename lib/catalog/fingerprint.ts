@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type postgres from 'postgres'
 import { writeFileIfChanged } from '../files/atomic.js'
-import { setSession, type QueryFilesResult } from './query-files.js'
+import { setSession, trapCounts, type QueryFilesResult } from './query-files.js'
 
 /** What a night's query.csv was made from: the catalog's fingerprint, the selection's statement, this code. */
 interface Made {
@@ -26,14 +26,17 @@ interface QueryStamp extends Made {
 
 /**
  * The catalog's fingerprint: `statement` (buildSelection's) in the query's read-only session (no transaction:
- * postgres.js's `begin` leaves a promise no code holds when the connection drops in it); undefined when it cannot
- * cover every file the selection reads (a histogram whose file name does not start with its type). Taken before
- * the query, never after: a change between the two makes the next night query again, it is never lost.
+ * postgres.js's `begin` leaves a promise no code holds when the connection drops in it); `fingerprint` undefined
+ * when it cannot cover every file the selection reads (a histogram whose file name does not start with its type).
+ * Taken before the query, never after: a change between the two makes the next night query again, it is never
+ * lost. `traps`: the selection's trap counts from the same scan, for the query that may follow (a change between
+ * the two shows in the next night's counts).
  */
-export async function catalogFingerprint(sql: postgres.Sql, statement: string, timeoutSeconds: number): Promise<string | undefined> {
+export async function catalogFingerprint(sql: postgres.Sql, statement: string, timeoutSeconds: number) {
   await setSession(sql, timeoutSeconds)
-  const [{ datasets, files }] = await sql.unsafe(statement)
-  return String(datasets).endsWith(' 0') ? `${datasets} ${files}` : undefined
+  const [row] = await sql.unsafe(statement)
+  const fingerprint = String(row.datasets).endsWith(' 0') ? `${row.datasets} ${row.files}` : undefined
+  return { fingerprint, traps: trapCounts(row) }
 }
 
 /** The `.ts` files under `dir`, names and bytes, as one digest. */

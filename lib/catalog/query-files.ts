@@ -13,6 +13,12 @@ export interface QueryFilesOptions {
   statementTimeout: number // seconds
 }
 
+export type Traps = { excluded: number; aggregated: number; untagged: number }
+
+/** The three counts of a `traps` row (or of the fingerprint's), as numbers: bigint comes back as a string. */
+export const trapCounts = (row: Record<string, unknown>): Traps =>
+  ({ excluded: Number(row.excluded), aggregated: Number(row.aggregated), untagged: Number(row.untagged) })
+
 /** A catalog row that cannot be used safely (hostile or broken content), with why. */
 export interface SkippedRow {
   row: QueryRow
@@ -27,7 +33,7 @@ export interface QueryFilesResult {
   files: number
   runs: number
   skipped: number
-  traps: { excluded: number; aggregated: number; untagged: number }
+  traps: Traps
 }
 
 /**
@@ -55,11 +61,14 @@ export async function setSession(sql: postgres.Sql, timeoutSeconds: number): Pro
  * 256 KB at a time. Rows come as raw bytes (postgres.js's `.raw().forEach()`), only tag and path decoded to be
  * checked; rows with a hostile tag or path (lib/files/names.ts) or no time are left out and named in `skipped`.
  */
-export async function queryFiles(sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch): Promise<QueryFilesResult> {
+export async function queryFiles(
+  sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch,
+  /** The traps' counts when the fingerprint already gave them (catalogFingerprint); else they are asked for. */
+  knownTraps?: Traps,
+): Promise<QueryFilesResult> {
   const { select, traps: trapSql } = buildSelection(options.rules, options.runType, options.minEvents)
   await setSession(sql, options.statementTimeout)
-  const [counts] = await sql.unsafe(trapSql)
-  const traps = { excluded: Number(counts.excluded), aggregated: Number(counts.aggregated), untagged: Number(counts.untagged) }
+  const traps = knownTraps ?? trapCounts((await sql.unsafe(trapSql))[0])
   const rows = rowBatches(batch)
   const query = sql.unsafe(select, [], { prepare: false }).raw()
   // An error of our own (writing the file): the server is asked to stop, and that error is the one thrown.

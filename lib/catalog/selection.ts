@@ -8,7 +8,8 @@ interface SelectionStatements {
   /** One row: `excluded` (e.g. skimmed histograms), `aggregated` (segment 9999), `untagged` (NULL or empty tag). */
   traps: string
   /**
-   * One row of two texts that change whenever anything `select` and `traps` read changes (lib/catalog/fingerprint.ts).
+   * One row: two texts that change whenever anything `select` and `traps` read changes (lib/catalog/fingerprint.ts),
+   * and `traps`' three counts, from the same scan.
    * `datasets`: over the run range's rows of any of the rule set's types, the count, the sum of a 64-bit hash of the
    * columns read, and how many histogram or tag-file rows have a file name not starting with one of those types.
    * `files`: over the rows whose lfn starts with one of them, the count and hash sum of lfn, path and time; it covers
@@ -156,14 +157,20 @@ export function buildSelection(
   const readTypes = [...new Set([...fileTypes, ...rules.excludedTypes, rules.twinType, ...rules.countedTypes])]
   // Row hashes: each column's 64-bit hash (hashtextextended, its seed another column), XORed; NULL as \x7f or -1.
   const text = (column: string) => `coalesce(${column}, E'\\x7f')`
+  // The traps' counts come from the same scan (their rows are among the fingerprint's), so a night that goes on
+  // to the query does not read those rows of datasets a third time.
   const fingerprint = `
-    select (select count(*) || ' ' || coalesce(sum(hashtextextended(d.filename, coalesce(d.runnumber, -1))
-                  # hashtextextended(${text('d.dsttype')}, coalesce(d.segment, -1))
-                  # hashtextextended(${text('d.tag')}, coalesce(d.events, -1))), 0)
-                  || ' ' || count(*) filter (where ${likeAny('d.dsttype', fileTypes)} and not ${likeAny('d.filename', fileTypes)})
-            from datasets d where ${inRange('d.')} and ${likeAny('d.dsttype', readTypes)}) as datasets,
+    select d.datasets, d.excluded, d.aggregated, d.untagged,
            (select count(*) || ' ' || coalesce(sum(hashtextextended(f.lfn, 0) # hashtextextended(f.full_file_path, 1)
                   # coalesce(hash_numeric_extended(extract(epoch from f.time), 2), -1)), 0)
-            from files f where ${likeAny('f.lfn', fileTypes)}) as files`
+            from files f where ${likeAny('f.lfn', fileTypes)}) as files
+    from (select count(*) || ' ' || coalesce(sum(hashtextextended(d.filename, coalesce(d.runnumber, -1))
+                  # hashtextextended(${text('d.dsttype')}, coalesce(d.segment, -1))
+                  # hashtextextended(${text('d.tag')}, coalesce(d.events, -1))), 0)
+                  || ' ' || count(*) filter (where ${likeAny('d.dsttype', fileTypes)} and not ${likeAny('d.filename', fileTypes)}) as datasets,
+                 count(*) filter (where ${excluded('d.')}) as excluded,
+                 count(*) filter (where ${hist('d.')} and not ${excluded('d.')} and d.segment = ${aggregate}) as aggregated,
+                 count(*) filter (where ${hist('d.')} and not ${excluded('d.')} and (d.tag is null or d.tag = '')) as untagged
+          from datasets d where ${inRange('d.')} and ${likeAny('d.dsttype', readTypes)}) d`
   return { select, traps, fingerprint }
 }

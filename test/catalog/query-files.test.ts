@@ -20,6 +20,7 @@ import { RUN_TYPES, type RunType } from '../../lib/rules/run-types.js'
 import { CATALOG_SCHEMA, type DatasetRow, type FileRow } from '../demo/catalog.js'
 import { insertDatasets, insertFiles, loadCatalog } from '../demo/load.js'
 import { SEED_RULES } from '../../lib/rules/seed.js'
+import { BUILTIN_RULES } from '../../lib/rules/load.js'
 import { freshDatabase } from '../helpers/database.js'
 import { seedSelection, type SeedRow } from '../helpers/reference-selection.js'
 
@@ -111,6 +112,23 @@ t.test("on generated catalogs with the traps, the query returns the seed's rows 
   t.not(seedAsIs.length, mine.length, 'on the catalog as it is, the seed lists the trap rows (the comparison below can fail)')
   const total = await compare(t, sql, [['run3auau', 500000], ['run3auau', 300000], ['run2pp', 100000]], true)
   t.ok(total > 500, `compared ${total} rows`)
+})
+
+t.test("the fingerprint's trap counts are the traps statement's, under every rule set", async (t) => {
+  const { sql } = await freshDatabase(t)
+  await loadCatalog(sql, { seed: 11, runs: { run2pp: 3, run2auau: 3, run3auau: 16 }, segments: [20, 60], noise: 2 })
+  // Some tags emptied, so every count has something to count.
+  await sql`update datasets set tag = case when segment % 7 = 0 then null else '' end where segment % 5 = 0 and dsttype like 'HIST\_CALOQA%'`
+  for (const [name, rules] of Object.entries(BUILTIN_RULES)) {
+    for (const [runType, minEvents] of [['run3auau', 300000], ['run2pp', undefined]] as [RunType, number | undefined][]) {
+      const statements = buildSelection(rules, runType, minEvents)
+      const [traps] = await sql.unsafe(statements.traps)
+      const [fingerprint] = await sql.unsafe(statements.fingerprint)
+      const counts = (row: Record<string, unknown>) => [row.excluded, row.aggregated, row.untagged].map(Number)
+      t.same(counts(fingerprint), counts(traps), `${name}, ${runType}`)
+      if (runType === 'run3auau') t.ok(counts(traps).every((n) => n > 0), `${name}: ${counts(traps).join(', ')}`)
+    }
+  }
 })
 
 t.test("on the catalog's odd corners and traps, the query returns the seed's rows less the trap rows", async (t) => {
