@@ -71,7 +71,9 @@ export function measure(command: string[], env: NodeJS.ProcessEnv = {}, options:
           if (polling || child.pid === undefined) return
           polling = true
           pollTree(child.pid, tree).finally(() => (polling = false))
-        }, 50)
+          // VmHWM is a peak, so seldom is enough for processes that live a few tenths of a second; often would cost
+          // the 2-core machine the time it measures.
+        }, 200)
       : undefined
     child.on('error', reject)
     child.on('close', async (code) => {
