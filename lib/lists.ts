@@ -148,7 +148,7 @@ export async function runFilesOf(processPath: string, reducePath: string): Promi
  * most nights only the disk changed (asked anew every time).
  */
 async function cachedRunFiles(output: string, processPath: string, reducePath: string, log: Pick<Log, 'info'>): Promise<RunFiles[]> {
-  const cachePath = join(output, '.lists-files.json')
+  const cachePath = layout.listsCache(output)
   const inputs = [processPath, reducePath]
   const { value: runs, kept } = await derivedFrom(cachePath, inputs, () => runFilesOf(processPath, reducePath), { version: 2 })
   if (kept) log.info(`the files of the ${runs.length} runs to process come from ${cachePath}: ${inputs.join(' and ')} are unchanged`)

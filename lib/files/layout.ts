@@ -28,4 +28,7 @@ export const layout = {
   logDir: (output: string) => join(output, 'log'),
   jobOutputDir: (output: string) => join(output, 'output'),
   reportHtml: (output: string) => join(output, 'report.html'),
+  /** What lists and the report derive from reduce.csv, kept while their inputs are the same files (derived-cache.ts). */
+  listsCache: (output: string) => join(output, '.lists-files.json'),
+  reportCache: (output: string) => join(output, '.report-runs.json'),
 } as const

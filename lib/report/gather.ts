@@ -2,7 +2,6 @@
 // A file not written yet is "nothing yet", never an error. Each file is read with the stages' own rules; one they
 // would refuse (malformed, unreadable) is left out and named in `problems`, so the page is still written and says so.
 import { readdir, stat } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { Env, Options } from '../config/options.js'
 import { readCheckSummary } from '../cdb/check-summary.js'
 import { readSettled } from '../files/settled.js'
@@ -65,7 +64,7 @@ async function readRunFiles(reducePath: string, missingPath: string, runsToProce
  */
 async function cachedRunFiles(output: string, runType: string, runsToProcess: ReadonlySet<number>, keep: boolean) {
   const [reduce, missing, process] = [layout.reduceCsv(output), layout.missingCsv(output, runType), layout.processCsv(output, runType)]
-  const { value } = await derivedFrom(join(output, '.report-runs.json'), [reduce, missing, process],
+  const { value } = await derivedFrom(layout.reportCache(output), [reduce, missing, process],
     async () => [...(await readRunFiles(reduce, missing, runsToProcess))], { save: keep })
   return new Map(value)
 }

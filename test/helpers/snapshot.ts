@@ -1,12 +1,14 @@
 // What an output directory holds, as a person (or the next stage) sees it: every file under its real name.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { layout } from '../../lib/files/layout.js'
 
 /**
  * Maps each file's path (relative to `dir`) to its content; skips `log/`, the directory's lock (who runs now, not
- * an output), the lists stage's cache (it records its inputs' inodes and mtimes) and hidden temporary files.
+ * an output), the lists and report stages' caches (they record their inputs' inodes and mtimes) and hidden
+ * temporary files.
  */
-export function snapshot(dir: string, skip: (path: string) => boolean = (p) => p.startsWith('log/') || p === '.caloprod.lock' || p === '.lists-files.json' || p === '.report-runs.json'): Record<string, string> {
+export function snapshot(dir: string, skip: (path: string) => boolean = (p) => p.startsWith('log/') || p === '.caloprod.lock' || p === layout.listsCache('') || p === layout.reportCache('')): Record<string, string> {
   const files: Record<string, string> = {}
   const walk = (at: string) => {
     for (const name of readdirSync(at)) {
