@@ -120,10 +120,13 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
     log = openLog({ stage: spec.name, file, verbose: options.verbose, quiet: options.quiet, stdout: io.stdout, stderr })
     log.info(`start: ${redactArgv(io.argv).join(' ')}`)
     let acquiring: Promise<ReleaseLock> | undefined
-    const releaseLock = async () => {
+    // Once, shared: a signal's cleanup and the body's end (its children died of the same signal) both release, and
+    // the process exits when the cleanup's release is done, so a second write of the lock would be cut off mid-way.
+    let releasing: Promise<void> | undefined
+    const releaseLock = () => (releasing ??= (async () => {
       const kept = await (await acquiring?.catch(() => undefined))?.()
       if (kept) io.pipelineLockKept?.(options.output, kept)
-    }
+    })())
     // Before the lock is taken, so a signal while it is being taken still releases it.
     io.onInterrupt?.(async (signal) => {
       ended.interrupted = true
@@ -156,7 +159,9 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
     ended.line = line
     // Options that did not resolve (MEMORY=lots) still fail this directory's night: record it where it exists.
     if (!ended.output && spec.lock) ended.output = await existingOutput(io).catch(() => undefined)
-    io.stderr(`caloprod ${spec.name}: ${line}\n`)
+    // After a signal, the body's error is the signal's doing (its children died of it): the log keeps it, stderr
+    // keeps the one line that says what stopped the stage.
+    if (!ended.interrupted) io.stderr(`caloprod ${spec.name}: ${line}\n`)
     try {
       log?.info(`failed: ${line}`)
     } catch {

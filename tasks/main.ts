@@ -94,9 +94,12 @@ function watchLock(output: string, lock: string): void {
  */
 async function main({ spec, body }: Stage): Promise<void> {
   let cleanup: ((signal: string) => Promise<void>) | undefined
+  let stopping = false
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    // Once: a second signal ends the process at once, as a person pressing Ctrl-C twice expects.
-    process.once(signal, () => {
+    process.on(signal, () => {
+      // A second signal, of either kind, ends the process at once, as a person pressing Ctrl-C twice expects.
+      if (stopping) process.exit(code)
+      stopping = true
       process.stderr.write(`caloprod ${spec.name}: stopped by ${signal}\n`)
       void (cleanup?.(signal) ?? Promise.resolve()).catch(() => {}).finally(() => process.exit(code))
     })

@@ -284,6 +284,31 @@ t.test('the password of --db-url never reaches the log', async (t) => {
   t.notMatch(logText(output) + seen.stderr + seen.stdout, /hunter2/)
 })
 
+t.test('a signal that also ends the body (its children died of it): the lock is released once, the error only logged', async (t) => {
+  const output = join(testDir(t), 'out')
+  const owner = lockOwner()
+  let cleanup: ((signal: string) => Promise<void>) | undefined
+  const kept: string[] = []
+  const { io, seen } = fakeIo(t, ['--output', output], { onInterrupt: (then) => (cleanup = then), pipelineLockKept: (_, lock) => kept.push(lock) })
+  let childDied: (err: Error) => void = () => {}
+  let started: () => void = () => {}
+  const inBody = new Promise<void>((resolve) => (started = resolve))
+  const ran = runStage({ ...SPEC, lock: true }, io, () => (started(), new Promise<string>((_, reject) => (childDied = reject))))
+  await inBody
+  // As the signal comes: tasks/main.ts runs the cleanup, and the body's child dies of the same signal.
+  const cleaned = cleanup!('SIGTERM')
+  childDied(new CaloprodError('filter-datasets was killed by SIGTERM'))
+  await cleaned
+  t.notOk(existsSync(layout.lockFile(output)) && JSON.parse(readFileSync(layout.lockFile(output), 'utf8')).stage, 'released when the cleanup is done')
+  t.equal(await ran, 1)
+  t.equal(seen.stderr, '', "the body's error is the signal's doing: not on stderr")
+  const log = logText(output)
+  t.match(log, /interrupted by SIGTERM/)
+  t.match(log, /failed: filter-datasets was killed by SIGTERM/)
+  t.notMatch(log, /changed hands|ENOENT/, 'released once')
+  t.equal(kept.length, owner.pipeline ? 1 : 0, "a pipeline's lock is handed to one watcher")
+})
+
 t.test('however the body fails, its temporary files are removed and the lock released', async (t) => {
   const output = join(testDir(t), 'out')
   const owner = lockOwner()
