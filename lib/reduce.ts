@@ -1,4 +1,5 @@
 import { openCsvWriter } from './files/csv.js'
+import { identities, keepDerived } from './files/derived-cache.js'
 import { copyQueryLines, QUERY_TABLE, readQueryBatches, scanQueryCsv, type QueryRow } from './files/query-csv.js'
 import { writeRunList, type RunTag } from './files/run-list.js'
 import { layout } from './files/layout.js'
@@ -66,6 +67,7 @@ export function chooseTags(survey: TagSurvey, rule: RuleSet['tagRule'] = 'earlie
  */
 export async function runReduce(options: { output: string; runType: string; rules: RuleSet }) {
   const queryCsv = layout.queryCsv(options.output)
+  const queryRead = await identities([queryCsv])
   const survey = emptySurvey()
   // query.csv is sorted: under the seed's rule a row of the same run and tag as the one before can only lower the
   // tag's time when it is earlier.
@@ -78,6 +80,8 @@ export async function runReduce(options: { output: string; runType: string; rule
       last = row
     }
   })
+  // For `why`, the one fact of a run's story its own rows do not give (a tag's earliest file is of any run).
+  await keepDerived(layout.tagTimesCache(options.output), [queryCsv], queryRead, [...survey.tagMinTime])
   const chosen = chooseTags(survey, rule)
   const kept = new Map(chosen.map((r) => [r.runnumber, r.tag]))
 

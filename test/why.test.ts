@@ -1,9 +1,10 @@
 // `why` on every state a run can be in, each built by the stages' own code (test/helpers/report-output.ts) on the
 // fake CDB and the fake scheduler: what it says, its JSON, and that it writes nothing.
-import { rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { formatCsv } from '../lib/files/csv.js'
+import { layout } from '../lib/files/layout.js'
 import { QUERY_TABLE } from '../lib/files/query-csv.js'
 import { runReduce } from '../lib/reduce.js'
 import { SEED_RULES } from '../lib/rules/seed.js'
@@ -94,6 +95,34 @@ t.test('why: a superseded tag, and why the kept one won', async (t) => {
   t.match(result.stdout, /reduce: kept new_newcdbtag_v009: rule earliest-file keeps the tag whose earliest file \(of any run\) is the latest .*: new_newcdbtag_v008 2025-07-01 12:00:00, new_newcdbtag_v009 2026-03-01 08:00:00/)
   t.match(result.stdout, /CDB: not asked yet: the check stage has not run/)
   t.match(result.stdout, /next: the next check asks the CDB about it/)
+})
+
+t.test("why reads only its runs' rows of a query.csv reduce surveyed (a tag's earliest time kept by reduce); all of it otherwise", async (t) => {
+  const output = t.testdir()
+  const query = join(output, 'query.csv')
+  const row = (runnumber: number, tag: string, time: string) => ({ runnumber, tag, segment: 0, events: 300000, full_file_path: `/l/${runnumber}-${tag}.root`, time })
+  // v009's earliest file is of run 66610: the story of 66600 compares that time, which 66600's rows do not hold.
+  writeFileSync(query, formatCsv(QUERY_TABLE, [
+    row(66600, 'new_newcdbtag_v008', '2025-07-01 12:00:00'), row(66600, 'new_newcdbtag_v009', '2026-03-01 08:00:00'),
+    row(66610, 'new_newcdbtag_v009', '2024-01-01 00:00:00'),
+  ]))
+  // A whole second, so the mtime set again after the edit below is the same to the nanosecond.
+  utimesSync(query, 1e9, 1e9)
+  await runReduce({ output, runType: 'run3auau', rules: SEED_RULES })
+  const kept = /reduce: kept new_newcdbtag_v008: .*: new_newcdbtag_v008 2025-07-01 12:00:00, new_newcdbtag_v009 2024-01-01 00:00:00/
+  const first = await runStageHere('why', ['--output', output, '--run', '66600'])
+  t.match(first.stdout, kept)
+  // Run 66610's row broken in place, the file's size, inode and mtime as reduce saw them.
+  writeFileSync(query, readFileSync(query, 'utf8').replace('66610,new_newcdbtag_v009,0,300000', '66610,new_newcdbtag_v009,0,30000x'))
+  utimesSync(query, 1e9, 1e9)
+  const again = await runStageHere('why', ['--output', output, '--run', '66600'])
+  t.equal(again.code, 0, again.stderr)
+  t.equal(again.stdout, first.stdout, "66610's row is not read: the tag's time is reduce's")
+  const broken = await runStageHere('why', ['--output', output, '--run', '66610'])
+  t.match(broken.stderr, /query\.csv:4: /, "the asked run's own rows are read, and checked")
+  rmSync(layout.tagTimesCache(output))
+  const whole = await runStageHere('why', ['--output', output, '--run', '66600'])
+  t.match(whole.stderr, /query\.csv:4: /, 'without what reduce kept, the whole file is read')
 })
 
 t.test('why: payloads missing, listed, not submitted yet: submitted next night', async (t) => {

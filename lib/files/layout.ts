@@ -31,4 +31,6 @@ export const layout = {
   /** What lists and the report derive from reduce.csv, kept while their inputs are the same files (derived-cache.ts). */
   listsCache: (output: string) => join(output, '.lists-files.json'),
   reportCache: (output: string) => join(output, '.report-runs.json'),
+  /** Each tag's earliest file time in query.csv (reduce's survey), kept for `why` while query.csv is the same file. */
+  tagTimesCache: (output: string) => join(output, '.query-tag-times.json'),
 } as const

@@ -178,13 +178,28 @@ interface CsvScan {
 /** A count written back differs from the text it was read from only by a leading zero (field.count takes digits). */
 const leadingZero = (text: string) => text.length > 1 && text.charCodeAt(0) === 0x30
 
+/** The run number a line starts with, read from its bytes; NaN when it does not start with digits and a comma. */
+function leadingRun(b: Buffer, start: number, end: number): number {
+  let run = 0
+  for (let i = start; i < end; i++) {
+    const byte = b[i]!
+    if (byte === COMMA) return i > start ? run : NaN
+    if (byte < 0x30 || byte > 0x39) return NaN
+    run = run * 10 + byte - 0x30
+  }
+  return NaN
+}
+
 /**
  * Reads a query.csv (or reduce.csv) in batches of rows, validating the header and every row, noting in `scan` what
- * a second pass may rely on. Memory holds one chunk of the file.
+ * a second pass may rely on. Memory holds one chunk of the file. `only`: the rows of these runs alone; a line of
+ * another run is passed over by its leading bytes, neither decoded nor checked (an unquoted line; a quoted record
+ * is parsed first).
  */
 export async function* readQueryBatches(
   path: string,
   scan: CsvScan = { path, size: 0, mtimeMs: 0, rows: 0, verbatim: true },
+  only?: ReadonlySet<number>,
 ): AsyncGenerator<QueryRow[]> {
   const { size, mtimeMs } = await checkShape(path)
   Object.assign(scan, { size, mtimeMs })
@@ -196,6 +211,7 @@ export async function* readQueryBatches(
       scan.verbatim &&= !quoted
       return
     }
+    if (only && !only.has(Number(record[0]))) return
     rows.push(read(record, line))
     scan.rows++
     // Unquoted fields hold no comma, quote or line break, and a tag, path or time is written as it was read.
@@ -203,7 +219,10 @@ export async function* readQueryBatches(
   }
   const records = splitRecords(path, {
     // Each line is decoded on its own, so a field a caller keeps holds on to its line, not to a whole chunk.
-    line: (b, start, end, line) => onRecord(b.toString('utf8', start, end).split(','), line, false),
+    line: (b, start, end, line) => {
+      if (only && read && !only.has(leadingRun(b, start, end))) return
+      onRecord(b.toString('utf8', start, end).split(','), line, false)
+    },
     quoted: (fields, line) => onRecord(fields, line, true),
   }, ROW_READ_BYTES)
   for await (const _ of records) {
@@ -212,9 +231,9 @@ export async function* readQueryBatches(
   }
 }
 
-/** Reads a query.csv row by row (see readQueryBatches). */
-export async function* readQueryRows(path: string): AsyncGenerator<QueryRow> {
-  for await (const rows of readQueryBatches(path)) yield* rows
+/** Reads a query.csv row by row (see readQueryBatches); `only`: the rows of these runs alone. */
+export async function* readQueryRows(path: string, only?: ReadonlySet<number>): AsyncGenerator<QueryRow> {
+  for await (const rows of readQueryBatches(path, undefined, only)) yield* rows
 }
 
 /** Reads a whole query.csv into memory (a script's or a test's; the stages stream it). */

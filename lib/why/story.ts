@@ -20,7 +20,7 @@ import type { SchedulerJob } from '../scheduler/scheduler.js'
 import { latestUploads, readUploads } from '../upload/ledger.js'
 import { absentPayloads } from '../upload/payload-files.js'
 import { readQueryRows } from '../files/query-csv.js'
-import { addToSurvey, emptySurvey } from '../reduce.js'
+import { keptFor } from '../files/derived-cache.js'
 import { currentPayloadFile } from '../rules/calibrations.js'
 import { askNow } from './live.js'
 import { nextStep } from './text.js'
@@ -78,15 +78,22 @@ type TagFiles = { tag: string; files: number; events: number; segments: Set<numb
 
 /**
  * What query.csv says of `runs` (a run the query did not select has no tags): each run's tags with their files and
- * events, and each tag's recency under the tag rule (which needs every row: a tag's earliest file is of any run).
+ * events, and each tag's recency under the tag rule. A tag's earliest file is of any run, so that needs every row:
+ * reduce keeps each tag's earliest time (`tagTimesCache`) while query.csv is the same file, and then only the rows of
+ * `runs` are read; otherwise the whole file is, as reduce read it.
  */
-async function readCatalogView(path: string, runs: ReadonlySet<number>, missing: ReadonlySet<string>) {
-  const survey = emptySurvey()
+async function readCatalogView(output: string, runs: ReadonlySet<number>, missing: ReadonlySet<string>) {
+  const path = layout.queryCsv(output)
   const tags = new Map<number, TagFiles[]>()
+  const survey = { tagMinTime: new Map<string, string>(), runTagMaxTime: new Map<string, string>() }
   if (!(await stat(path).catch(() => undefined))) return { queried: false, tags, survey }
-  for await (const row of readQueryRows(path)) {
-    addToSurvey(survey, row)
+  const tagTimes = await keptFor<[string, string][]>(layout.tagTimesCache(output), [path])
+  if (tagTimes) survey.tagMinTime = new Map(tagTimes)
+  for await (const row of readQueryRows(path, tagTimes ? runs : undefined)) {
+    if (!tagTimes && !(row.time >= survey.tagMinTime.get(row.tag)!)) survey.tagMinTime.set(row.tag, row.time)
     if (!runs.has(row.runnumber)) continue
+    const key = `${row.runnumber}/${row.tag}`
+    if (!(row.time <= survey.runTagMaxTime.get(key)!)) survey.runTagMaxTime.set(key, row.time)
     const list = tags.get(row.runnumber) ?? []
     tags.set(row.runnumber, list)
     let entry = list.find((t) => t.tag === row.tag)
@@ -124,7 +131,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   const missing = await optional(layout.missingCsv(output, runType), (p) => readTable(p, MISSING_TABLE), [])
   const missingPaths = new Set(missing.map((row) => row.full_file_path))
   const [catalog, runList, settled, process, ledger, uploads] = await Promise.all([
-    readCatalogView(layout.queryCsv(output), asked, missingPaths),
+    readCatalogView(output, asked, missingPaths),
     optional(layout.runListCsv(output, runType), readRunList, []),
     readSettled(layout.settledCsv(output, runType)),
     optional(layout.processCsv(output, runType), readProcessList, []),

@@ -5,10 +5,11 @@ import { layout } from '../../lib/files/layout.js'
 
 /**
  * Maps each file's path (relative to `dir`) to its content; skips `log/`, the directory's lock (who runs now, not
- * an output), the lists and report stages' caches (they record their inputs' inodes and mtimes) and hidden
+ * an output), the caches of lists, the report and reduce (they record their inputs' inodes and mtimes) and hidden
  * temporary files.
  */
-export function snapshot(dir: string, skip: (path: string) => boolean = (p) => p.startsWith('log/') || p === '.caloprod.lock' || p === layout.listsCache('') || p === layout.reportCache('')): Record<string, string> {
+const CACHES = [layout.listsCache(''), layout.reportCache(''), layout.tagTimesCache('')]
+export function snapshot(dir: string, skip: (path: string) => boolean = (p) => p.startsWith('log/') || p === '.caloprod.lock' || CACHES.includes(p)): Record<string, string> {
   const files: Record<string, string> = {}
   const walk = (at: string) => {
     for (const name of readdirSync(at)) {
