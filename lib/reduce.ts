@@ -80,8 +80,6 @@ export async function runReduce(options: { output: string; runType: string; rule
       last = row
     }
   })
-  // For `why`, the one fact of a run's story its own rows do not give (a tag's earliest file is of any run).
-  await keepDerived(layout.tagTimesCache(options.output), [queryCsv], queryRead, [...survey.tagMinTime])
   const chosen = chooseTags(survey, rule)
   const kept = new Map(chosen.map((r) => [r.runnumber, r.tag]))
 
@@ -104,5 +102,8 @@ export async function runReduce(options: { output: string; runType: string; rule
   // The run list goes last: were reduce.csv to fail, the old pair stays consistent.
   const reduceChanged = await writer.commit()
   const runListChanged = await writeRunList(layout.runListCsv(options.output, options.runType), chosen)
+  // For `why`, the one fact of a run's story its own rows do not give (a tag's earliest file is of any run); kept
+  // only by a reduce that finished, like its outputs.
+  await keepDerived(layout.tagTimesCache(options.output), [queryCsv], queryRead, [...survey.tagMinTime])
   return { runs: chosen.length, files, changed: { runList: runListChanged, reduce: reduceChanged } }
 }
