@@ -21,6 +21,7 @@ import { latestUploads, readUploads } from '../upload/ledger.js'
 import { absentPayloads } from '../upload/payload-files.js'
 import { readQueryRows } from '../files/query-csv.js'
 import { keptFor } from '../files/derived-cache.js'
+import { addToSurvey, emptySurvey } from '../reduce.js'
 import { currentPayloadFile } from '../rules/calibrations.js'
 import { askNow } from './live.js'
 import { nextStep } from './text.js'
@@ -85,15 +86,14 @@ type TagFiles = { tag: string; files: number; events: number; segments: Set<numb
 async function readCatalogView(output: string, runs: ReadonlySet<number>, missing: ReadonlySet<string>) {
   const path = layout.queryCsv(output)
   const tags = new Map<number, TagFiles[]>()
-  const survey = { tagMinTime: new Map<string, string>(), runTagMaxTime: new Map<string, string>() }
+  const survey = emptySurvey()
   if (!(await stat(path).catch(() => undefined))) return { queried: false, tags, survey }
   const tagTimes = await keptFor<[string, string][]>(layout.tagTimesCache(output), [path])
   if (tagTimes) survey.tagMinTime = new Map(tagTimes)
+  // With reduce's times, only the asked runs' rows come (they cannot lower a tag's earliest time any further).
   for await (const row of readQueryRows(path, tagTimes ? runs : undefined)) {
-    if (!tagTimes && !(row.time >= survey.tagMinTime.get(row.tag)!)) survey.tagMinTime.set(row.tag, row.time)
+    addToSurvey(survey, row)
     if (!runs.has(row.runnumber)) continue
-    const key = `${row.runnumber}/${row.tag}`
-    if (!(row.time <= survey.runTagMaxTime.get(key)!)) survey.runTagMaxTime.set(key, row.time)
     const list = tags.get(row.runnumber) ?? []
     tags.set(row.runnumber, list)
     let entry = list.find((t) => t.tag === row.tag)
