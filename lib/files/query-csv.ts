@@ -211,7 +211,6 @@ export async function* readQueryBatches(
       scan.verbatim &&= !quoted
       return
     }
-    if (only && !only.has(Number(record[0]))) return
     rows.push(read(record, line))
     scan.rows++
     // Unquoted fields hold no comma, quote or line break, and a tag, path or time is written as it was read.
@@ -223,7 +222,10 @@ export async function* readQueryBatches(
       if (only && read && !only.has(leadingRun(b, start, end))) return
       onRecord(b.toString('utf8', start, end).split(','), line, false)
     },
-    quoted: (fields, line) => onRecord(fields, line, true),
+    quoted: (fields, line) => {
+      if (only && read && !only.has(Number(fields[0]))) return
+      onRecord(fields, line, true)
+    },
   }, ROW_READ_BYTES)
   for await (const _ of records) {
     if (rows.length > 0) yield rows
