@@ -4,7 +4,7 @@ import { readFile, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { formatCsv, openCsvWriter } from '../../lib/files/csv.js'
-import { copyQueryLines, QUERY_TABLE, scanQueryCsv, type QueryRow } from '../../lib/files/query-csv.js'
+import { copyQueryLines, QUERY_TABLE, readQueryRows, scanQueryCsv, type QueryRow } from '../../lib/files/query-csv.js'
 import { runReduce } from '../../lib/reduce.js'
 import { SEED_RULES } from '../../lib/rules/seed.js'
 
@@ -66,7 +66,6 @@ t.test('reduce gives the same outputs from a query.csv a person rewrote as from 
   t.equal(outputs[0][1], 'runnumber,tag\n66500,new\n66501,old\n')
 })
 
-
 t.test('a file of many reads is copied exactly though each read reuses one buffer', async (t) => {
   const dir = t.testdir()
   // 20,000 rows (about 1.4 MB): six reads of the copy pass, dozens of the row pass; runs kept and left out in turn.
@@ -96,4 +95,21 @@ t.test('a quoted record longer than a read is read whole; one that never closes 
   t.same(seen, rows)
   await writeFile(path, formatCsv(QUERY_TABLE, rows).replace(`"${long}"`, `"${long}`))
   await t.rejects(scanQueryCsv(path, () => {}), /query\.csv:3: is not valid CSV/)
+})
+
+t.test("readQueryRows(path, only): those runs' rows, quoted or not; other lines passed over unread", async (t) => {
+  const dir = t.testdir()
+  const quoted = (run: number, segment: number) => row(run, 'a', segment, `/d/${run},${segment}.root`) // a comma: quoted
+  const rows = [row(66500, 'a', 0), quoted(66500, 1), row(66501, 'a', 0), quoted(66501, 1), row(66502, 'a', 0), row(665020, 'a', 0)]
+  const path = join(dir, 'query.csv')
+  // Run 66501's unquoted line broken: a read of other runs never decodes it.
+  await writeFile(path, formatCsv(QUERY_TABLE, rows).replace('66501,a,0,1000,', '66501,a,0,10x0,'))
+  const read = async (only?: ReadonlySet<number>) => {
+    const seen: QueryRow[] = []
+    for await (const r of readQueryRows(path, only)) seen.push(r)
+    return seen
+  }
+  t.same(await read(new Set([66500, 66502])), [rows[0], rows[1], rows[4]], 'a run number that only starts like one is not it')
+  await t.rejects(read(new Set([66501])), /query\.csv:4: events "10x0"/, "an asked run's rows are checked")
+  await t.rejects(read(), /query\.csv:4: events "10x0"/, 'as every row is without `only`')
 })
