@@ -1,6 +1,7 @@
 // The page's four plots: Observable Plot rendered to SVG text at build time, with linkedom as its document: the page
 // needs no script. And text into HTML, times as the page writes them.
-import * as Plot from '@observablehq/plot'
+import type * as PlotTypes from '@observablehq/plot'
+import { Plot } from './plot-umd.js'
 // linkedom's one-file build (its `worker` export; the same code and output): its 150 modules one by one cost the
 // report 0.3 s of CPU and 5 MB more through tsx's loader.
 import { parseHTML } from 'linkedom/worker'
@@ -27,7 +28,7 @@ const PLOT_WIDTH = 960
 const runNumber = (n: number) => String(n)
 
 /** A plot on the page: `options` rendered (an `<svg>`, or a legend and an `<svg>`), or, with none, the sentence `empty`. */
-function figure(id: string, title: string, caption: string, empty: string, options: Plot.PlotOptions | undefined): string {
+function figure(id: string, title: string, caption: string, empty: string, options: PlotTypes.PlotOptions | undefined): string {
   const { document } = parseHTML('<!doctype html><html><body></body></html>')
   const body = options
     ? Plot.plot({ width: PLOT_WIDTH, style: { fontSize: '12px' }, ...options, document: document as unknown as Document }).outerHTML
