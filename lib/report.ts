@@ -4,6 +4,7 @@ import type { Env } from './config/options.js'
 import { writeFileIfChanged } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { gatherInputs, type ReportOptions } from './report/gather.js'
+import { renderPage } from './report/page.js'
 import { changesSince, recordStates } from './report/last-night.js'
 import { needsAPerson, REPORT_STATES, runViews } from './report/runs.js'
 import { SEED_RULES } from './rules/seed.js'
@@ -22,10 +23,6 @@ export async function runReport(
   now: Date = new Date(),
   to: string | ((html: string) => void) = layout.reportHtml(options.output),
 ) {
-  // The page and its plots (Observable Plot, d3, linkedom: 0.7 s and 40 MB of modules) load while the files are
-  // read and the scheduler asked, not before.
-  const page = import('./report/page.js')
-  page.catch(() => {})
   const inputs = await gatherInputs(options, env, now, { keep: to === layout.reportHtml(options.output) })
   const runs = runViews(inputs)
   // What changed since the last good night, from the states earlier reports recorded.
@@ -47,7 +44,6 @@ export async function runReport(
     : []
   const stories = new Map(told.map((story) => [story.run, storyLines(story)]))
   const attention = needsAPerson(runs, inputs.now)
-  const { renderPage } = await page
   const html = renderPage(inputs, runs, attention, since && changed ? { since, runs: changed } : undefined, stories)
   const path = typeof to === 'string' ? to : 'stdout'
   if (typeof to === 'string') await writeFileIfChanged(to, html)

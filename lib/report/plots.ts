@@ -1,15 +1,19 @@
 // The page's four plots: Observable Plot rendered to SVG text at build time, with linkedom as its document: the page
 // needs no script. And text into HTML, times as the page writes them.
 import type * as PlotTypes from '@observablehq/plot'
-import { Plot } from './plot-umd.js'
-// linkedom's one-file build (its `worker` export; the same code and output): its 150 modules one by one cost the
-// report 0.3 s of CPU and 5 MB more through tsx's loader.
-import { parseHTML } from 'linkedom/worker'
+import { createRequire } from 'node:module'
+import { packageFile, Plot } from './plot-umd.js'
 import type { CheckSummary } from '../cdb/check-summary.js'
 import { JOB_STATUS, type SchedulerJob } from '../scheduler/scheduler.js'
 import { runTagKey } from '../files/dataset-list.js'
 import type { LedgerRow } from '../files/ledger.js'
 import { REPORT_STATES, STATE_BY_NAME, type ReportStateName, type RunView } from './runs.js'
+
+// linkedom's one-file build (its `worker` export; the same code and output): its 150 modules one by one cost the
+// report 0.3 s of CPU and 5 MB more through tsx's loader. Required by its path: the export has only an `import`
+// condition, which a stage started through tasks/start.cjs (CommonJS) cannot resolve.
+const linkedomWorker = packageFile('linkedom', (pkg) => (pkg.exports?.['./worker'] as { import?: string } | undefined)?.import, 'worker build')
+const { parseHTML } = createRequire(import.meta.url)(linkedomWorker) as typeof import('linkedom/worker')
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 
