@@ -6,7 +6,7 @@ import { layout } from '../lib/files/layout.js'
 import { NO_PROGRESS, progressCounter } from '../lib/progress.js'
 import { declareStage } from './main.js'
 
-export const stage = await declareStage(
+export const stage = declareStage(
   import.meta.url,
   {
     name: 'check',

@@ -5,7 +5,7 @@ import { runLists } from '../lib/lists.js'
 import { NO_PROGRESS, progressCounter } from '../lib/progress.js'
 import { declareStage } from './main.js'
 
-export const stage = await declareStage(
+export const stage = declareStage(
   import.meta.url,
   {
     name: 'lists',

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { realpathSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { constants } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { resolveOptions, type Options } from '../lib/config/options.js'
@@ -9,23 +10,37 @@ import { runStage, type Stage, type StageBody, type StageSpec } from '../lib/sta
 import { LOCK_WATCH } from '../lib/lock.js'
 
 /**
- * Declares a stage script and, when node was started with that script (or its bundle), runs it as a command.
- * Imported instead (by a test), it only hands back the stage, to be run in-process with lib/stage.ts's runStage.
- * `threads`: the thread pool the stage's options need (see relaunchForThreads).
+ * Declares a stage script and, when node was started with that script (directly or through tasks/start.cjs), runs
+ * it as a command, after the script's module has loaded: synchronous, so that the script has no top-level await
+ * (tasks/start.cjs requires it). Imported instead (by a test), it only hands back the stage, to be run in-process
+ * with lib/stage.ts's runStage. `threads`: the thread pool the stage's options need (see relaunchForThreads).
  */
-export async function declareStage(
+export function declareStage(
   moduleUrl: string,
   spec: StageSpec,
   body: StageBody,
   threads?: (options: Options) => number,
-): Promise<Stage> {
+): Stage {
   const declared = { spec, body }
-  if (isEntryPoint(moduleUrl)) {
-    const exitCode = threads && (await relaunchForThreads(spec, threads))
-    if (exitCode === undefined) await main(declared)
-    else process.exitCode = exitCode
-  }
+  if (isEntryPoint(moduleUrl)) void runAsCommand(declared, threads)
   return declared
+}
+
+/** main, or the same script again with a larger thread pool; main catches every error of the stage itself. */
+async function runAsCommand(declared: Stage, threads?: (options: Options) => number): Promise<void> {
+  const exitCode = threads && (await relaunchForThreads(declared.spec, threads))
+  if (exitCode === undefined) await main(declared)
+  else process.exitCode = exitCode
+}
+
+/**
+ * The arguments that start `script` with node as this process was started: through tasks/start.cjs when that was
+ * the entry (CommonJS's `require.main`, undefined when the entry is an ES module, as under `node --import tsx`),
+ * else directly; node's own flags either way.
+ */
+export function nodeArgsFor(script: string): string[] {
+  const launcher = createRequire(import.meta.url).main?.filename
+  return [...process.execArgv, ...(launcher ? [launcher] : []), script]
 }
 
 /**
@@ -47,7 +62,7 @@ async function relaunchForThreads(spec: StageSpec, threads: (options: Options) =
   // libuv's reading: atoi, 0 as 1, at most 1024 threads.
   const pool = set === undefined ? 4 : Math.min(Math.max(Number.parseInt(set, 10) || 1, 1), 1024)
   if (pool >= wanted) return undefined
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+  const child = spawn(process.execPath, nodeArgsFor(process.argv[1]!).concat(process.argv.slice(2)), {
     stdio: 'inherit',
     env: { ...process.env, UV_THREADPOOL_SIZE: String(wanted) },
   })
@@ -83,7 +98,7 @@ function isEntryPoint(moduleUrl: string): boolean {
 function watchLock(output: string, lock: string): void {
   const env = { ...process.env, [LOCK_WATCH]: JSON.stringify({ output, lock }) }
   const script = fileURLToPath(new URL('./watch-lock.ts', import.meta.url))
-  spawn(process.execPath, [...process.execArgv, script], { env, detached: true, stdio: 'ignore' }).unref()
+  spawn(process.execPath, nodeArgsFor(script), { env, detached: true, stdio: 'ignore' }).unref()
 }
 
 /**

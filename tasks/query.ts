@@ -5,7 +5,7 @@ import { NO_PROGRESS, progressCounter } from '../lib/progress.js'
 import { runQuery } from '../lib/query.js'
 import { declareStage } from './main.js'
 
-export const stage = await declareStage(
+export const stage = declareStage(
   import.meta.url,
   {
     name: 'query',

@@ -4,7 +4,7 @@ import { layout } from '../lib/files/layout.js'
 import { runReduce } from '../lib/reduce.js'
 import { declareStage } from './main.js'
 
-export const stage = await declareStage(
+export const stage = declareStage(
   import.meta.url,
   {
     name: 'reduce',

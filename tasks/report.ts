@@ -4,7 +4,7 @@ import { CaloprodError, UsageError } from '../lib/errors.js'
 import { runReport } from '../lib/report.js'
 import { declareStage } from './main.js'
 
-export const stage = await declareStage(
+export const stage = declareStage(
   import.meta.url,
   {
     name: 'report',

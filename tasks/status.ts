@@ -3,7 +3,7 @@
 import { runStatus, runStatusSince } from '../lib/status.js'
 import { declareStage } from './main.js'
 
-export const stage = await declareStage(
+export const stage = declareStage(
   import.meta.url,
   {
     name: 'status',

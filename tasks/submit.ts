@@ -4,7 +4,7 @@
 import { runSubmit } from '../lib/submit.js'
 import { declareStage } from './main.js'
 
-export const stage = await declareStage(
+export const stage = declareStage(
   import.meta.url,
   {
     name: 'submit',

@@ -4,7 +4,7 @@
 import { checkUploadOptions, connectForUpload, runUpload } from '../lib/upload.js'
 import { declareStage } from './main.js'
 
-export const stage = await declareStage(
+export const stage = declareStage(
   import.meta.url,
   {
     name: 'upload',

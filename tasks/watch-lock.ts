@@ -3,8 +3,9 @@
 // the lock's code only, not its stage's (the report's plots cost 0.7 s of CPU to load).
 import { LOCK_WATCH, removeWhenEnded } from '../lib/lock.js'
 
+// No top-level await: tasks/start.cjs requires this script when the stage that started it came that way.
 const watch = process.env[LOCK_WATCH]
 if (watch) {
   const { output, lock } = JSON.parse(watch) as { output: string; lock: string }
-  await removeWhenEnded(output, lock)
+  void removeWhenEnded(output, lock)
 }

@@ -5,7 +5,7 @@ import { storyLines } from '../lib/why/text.js'
 import { tellStories } from '../lib/why/story.js'
 import { declareStage } from './main.js'
 
-export const stage = await declareStage(
+export const stage = declareStage(
   import.meta.url,
   {
     name: 'why',

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { openAtomicWriter } from '../../lib/files/atomic.js'
 import { declareStage } from '../../tasks/main.js'
 
-export const stage = await declareStage(
+export const stage = declareStage(
   import.meta.url,
   { name: 'held', summary: 'Holds a write open until a signal.', flags: ['output', 'quiet', 'help'], lock: true },
   async ({ options, env }) => {
