@@ -32,7 +32,7 @@ function check(args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: numbe
   const start = process.hrtime.bigint()
   const times = join(tmpdir(), `caloprod-bench-time-${process.pid}`)
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-o', times, '-f', '%U %S', process.execPath, '--import', 'tsx', join(ROOT, 'tasks', 'check.ts'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('/usr/bin/time', ['-o', times, '-f', '%U %S', process.execPath, join(ROOT, 'tasks', 'start.cjs'), join(ROOT, 'tasks', 'check.ts'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk) => (stdout += chunk))

@@ -91,9 +91,9 @@ interface Stage {
   target?: (median: { wall: number; rssMb: number }, ctx: Context) => { text: string; ok: boolean }
 }
 
-/** A stage as the Taskfile (and so cron) starts it: `node --import tsx tasks/<stage>.ts`. */
+/** A stage as the Taskfile (and so cron) starts it: `node tasks/start.cjs tasks/<stage>.ts`. */
 const stageCommand = (name: string, ...args: string[]) =>
-  [process.execPath, '--import', 'tsx', join(ROOT, 'tasks', `${name}.ts`), ...args]
+  [process.execPath, join(ROOT, 'tasks', 'start.cjs'), join(ROOT, 'tasks', `${name}.ts`), ...args]
 const script = (name: string) => join(ROOT, 'tasks', `${name}.ts`)
 /** A command line as short as a table cell allows: a stage by its script's name, anything else by its first words. */
 const shortCommand = (command: string) => /tasks\/(\w+)\.ts/.exec(command)?.[0] ?? command.split(' ').slice(0, 3).join(' ')

@@ -37,7 +37,7 @@ const PEERS = [
   'head script\'s existence check (a process Pool of os.path.exists and getsize), 25,064 paths at 2 ms per stat: 61.7 s',
 ]
 
-const stage = (name: string, ...args: string[]) => [process.execPath, '--import', 'tsx', join(ROOT, 'tasks', `${name}.ts`), ...args]
+const stage = (name: string, ...args: string[]) => [process.execPath, join(ROOT, 'tasks', 'start.cjs'), join(ROOT, 'tasks', `${name}.ts`), ...args]
 const pgEnv = { PGDATABASE: database }
 
 interface Row {

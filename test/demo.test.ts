@@ -1,11 +1,11 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { generateCatalog } from './demo/catalog.js'
 import { loadCatalog } from './demo/load.js'
 import { freshDatabase } from './helpers/database.js'
-import { ROOT, runScript, runStageHere } from './helpers/run-script.js'
+import { collectOutput, ROOT, runStageHere } from './helpers/run-script.js'
 
 // The whole demo and four shells after it, each serving the catalog again: well over 180 s on a shared machine.
 t.setTimeout(900_000)
@@ -65,7 +65,10 @@ t.test('two loads of the demo catalog give byte-identical query outputs', async 
 
 t.test('after the demo: its commands as printed, and the morning commands against its own fakes', async (t) => {
   const dir = t.testdir()
-  const demo = (...args: string[]) => runScript('demo', args, { SHELL: '/bin/sh' })
+  // The demo is no stage: it runs as `npm run demo` runs it, through tsx's ES-module loader (it awaits at top level).
+  const demo = (...args: string[]) => collectOutput(spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tasks', 'demo.ts'), ...args], {
+    cwd: ROOT, env: { ...process.env, SHELL: '/bin/sh' }, stdio: ['ignore', 'pipe', 'pipe'],
+  })).done
   const early = await demo('shell', dir, '--', 'true')
   t.equal(early.code, 2, 'a shell before the demo ran is refused')
   t.match(early.stderr, /has no run list: run `npm run demo -- .*` first/)

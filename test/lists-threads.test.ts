@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { formatCsv } from '../lib/files/csv.js'
 import { QUERY_TABLE } from '../lib/files/query-csv.js'
-import { collectOutput, ROOT, runScript } from './helpers/run-script.js'
+import { collectOutput, ROOT, runScript, stageArgs } from './helpers/run-script.js'
 
 function straceWorks(): string | false {
   try {
@@ -34,21 +34,29 @@ function outputWith(root: string, files: number) {
   return { output, store }
 }
 
-t.test('with no UV_THREADPOOL_SIZE, --stat-concurrency 16 makes more than libuv\'s default 4 threads stat at once', { skip: straceWorks() }, async (t) => {
-  const dir = t.testdir()
-  const { output, store } = outputWith(dir, 200)
-  const trace = join(dir, 'trace')
-  // 10 ms a stat: each thread stays busy long enough for every idle one to take the next path.
-  const child = spawn('strace', ['-f', '-o', trace, '-e', 'trace=statx,newfstatat,stat,lstat', '-e', 'inject=statx,newfstatat,stat,lstat:delay_exit=10000',
-    process.execPath, '--import', 'tsx', join(ROOT, 'tasks', 'lists.ts'), '--output', output, '--min-events', '0', '--stat-concurrency', '16'],
-  { cwd: ROOT, env: { ...process.env, UV_THREADPOOL_SIZE: undefined }, stdio: ['ignore', 'pipe', 'pipe'] })
-  const result = await collectOutput(child).done
-  t.equal(result.code, 0, result.stderr)
-  t.match(result.stdout, /^lists: 1 lists \(1 written\); 0 files missing/, 'the summary comes through the relaunch')
-  const threads = new Set<string>()
-  for (const line of readFileSync(trace, 'utf8').split('\n')) if (line.includes(store)) threads.add(line.split(' ')[0])
-  t.ok(threads.size > 4 && threads.size <= 16, `the files were checked by ${threads.size} threads`)
-})
+// Both ways a stage starts: as the Taskfile starts it (tasks/start.cjs: the relaunch goes through it again) and
+// with tsx's ES-module loader, as `npx tsx tasks/lists.ts` does.
+const starts: [string, (...args: string[]) => string[]][] = [
+  ['tasks/start.cjs', (...args) => stageArgs('lists', ...args)],
+  ['node --import tsx', (...args) => ['--import', 'tsx', join(ROOT, 'tasks', 'lists.ts'), ...args]],
+]
+for (const [how, nodeArgs] of starts) {
+  t.test(`${how}: with no UV_THREADPOOL_SIZE, --stat-concurrency 16 makes more than libuv's default 4 threads stat at once`, { skip: straceWorks() }, async (t) => {
+    const dir = t.testdir()
+    const { output, store } = outputWith(dir, 200)
+    const trace = join(dir, 'trace')
+    // 10 ms a stat: each thread stays busy long enough for every idle one to take the next path.
+    const child = spawn('strace', ['-f', '-o', trace, '-e', 'trace=statx,newfstatat,stat,lstat', '-e', 'inject=statx,newfstatat,stat,lstat:delay_exit=10000',
+      process.execPath, ...nodeArgs('--output', output, '--min-events', '0', '--stat-concurrency', '16')],
+    { cwd: ROOT, env: { ...process.env, UV_THREADPOOL_SIZE: undefined }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const result = await collectOutput(child).done
+    t.equal(result.code, 0, result.stderr)
+    t.match(result.stdout, /^lists: 1 lists \(1 written\); 0 files missing/, 'the summary comes through the relaunch')
+    const threads = new Set<string>()
+    for (const line of readFileSync(trace, 'utf8').split('\n')) if (line.includes(store)) threads.add(line.split(' ')[0])
+    t.ok(threads.size > 4 && threads.size <= 16, `the files were checked by ${threads.size} threads`)
+  })
+}
 
 t.test('a stage started again for its thread pool exits with its code and says its error once', async (t) => {
   const output = join(t.testdir(), 'out')

@@ -11,15 +11,14 @@ import { progressCounter, terminalProgress } from '../lib/progress.js'
 import { makeCatalog } from './helpers/catalog.js'
 import { freshDatabase } from './helpers/database.js'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, runListCsv } from './helpers/fake-cdb.js'
-import { ROOT, runScript } from './helpers/run-script.js'
+import { ROOT, runScript, stageArgs } from './helpers/run-script.js'
 
-const TSX = import.meta.resolve('tsx')
 const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`
 const ERASE = '\r\x1b[K'
 
 /** Runs `tasks/<stage>.ts ARGS` under a pseudo-terminal; what the terminal showed (stdout and stderr together). */
 async function onTerminal(stage: string, args: string[], env: Record<string, string> = {}): Promise<string> {
-  const command = [process.execPath, '--import', TSX, join(ROOT, 'tasks', `${stage}.ts`), ...args].map(quote).join(' ')
+  const command = [process.execPath, ...stageArgs(stage, ...args)].map(quote).join(' ')
   const { stdout } = await promisify(execFile)('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...env }, cwd: ROOT })
   return stdout
 }

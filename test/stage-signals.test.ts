@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { layout } from '../lib/files/layout.js'
-import { collectOutput } from './helpers/run-script.js'
+import { collectOutput, ROOT } from './helpers/run-script.js'
 import { spawn } from 'node:child_process'
 
 const HELD = join(import.meta.dirname, 'helpers', 'held-stage.ts')
@@ -35,7 +35,8 @@ async function inBody(out: string): Promise<number> {
  * pipeline's and is written again, not removed, when the stage releases it.
  */
 function startHeld(out: string, { pipeline = false, env = {} as NodeJS.ProcessEnv } = {}) {
-  const command = [process.execPath, '--import', 'tsx', HELD, '--output', out]
+  // Started as the Taskfile starts a stage (tasks/start.cjs).
+  const command = [process.execPath, join(ROOT, 'tasks', 'start.cjs'), HELD, '--output', out]
   const runner = join(out, '..', 'task')
   if (pipeline) writeFileSync(runner, '#!/bin/sh\n"$@"\n', { mode: 0o755 })
   const [file, args] = pipeline ? [runner, command] : [command[0], command.slice(1)]

@@ -1,16 +1,18 @@
 // Runs a stage script or go-task. A stage runs in this process by default (runStageHere: the stage's own
 // declaration through lib/stage.ts, with no node or loader to start); as a child process where the process itself
-// is the point (kills, signals, exit paths), from its source with tsx as the Taskfile starts it (runScript,
-// startScript). go-task (runTask, startTask) is the `task` on PATH, which `npm test` (test/run.ts) puts there.
+// is the point (kills, signals, exit paths), from its source through tasks/start.cjs as the Taskfile starts it
+// (runScript, startScript). go-task (runTask, startTask) is the `task` on PATH, which `npm test` (test/run.ts) puts there.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { runStage, type Stage } from '../../lib/stage.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
-/** tsx's loader by absolute URL, so scripts run from any working directory. */
-const TSX = import.meta.resolve('tsx')
+/** node's arguments that start `tasks/<name>.ts` as the Taskfile does (tasks/start.cjs), from any working directory. */
+export const stageArgs = (name: string, ...args: readonly string[]) =>
+  [join(ROOT, 'tasks', 'start.cjs'), join(ROOT, 'tasks', `${name}.ts`), ...args]
 
 export interface ScriptResult {
   code: number | null
@@ -74,14 +76,14 @@ export function runTask(args: readonly string[], env: NodeJS.ProcessEnv = {}, cw
   return startTask(args, env, { cwd }).done
 }
 
-/** Runs `tasks/<name>.ts` with tsx, as the Taskfile and a person run it, from the project root; collects its output and exit code. */
+/** Runs `tasks/<name>.ts` from source, as the Taskfile and a person run it, from the project root; collects its output and exit code. */
 export function runScript(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<ScriptResult> {
   return startScript(name, args, env, cwd).done
 }
 
-/** Starts `tasks/<name>.ts` with tsx; `child` is there to be killed, `done` settles when it ends. */
+/** Starts `tasks/<name>.ts` as the Taskfile does; `child` is there to be killed, `done` settles when it ends. */
 export function startScript(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): { child: ChildProcess; done: Promise<ScriptResult> } {
-  const child = spawn(process.execPath, ['--import', TSX, `${ROOT}/tasks/${name}.ts`, ...args], {
+  const child = spawn(process.execPath, stageArgs(name, ...args), {
     cwd,
     env: mergedEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
