@@ -5,6 +5,7 @@ import { writeFileIfChanged } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { gatherInputs, type ReportOptions } from './report/gather.js'
 import { renderPage } from './report/page.js'
+import { plotDocumentLoaded } from './report/plots.js'
 import { changesSince, recordStates } from './report/last-night.js'
 import { needsAPerson, REPORT_STATES, runViews } from './report/runs.js'
 import { SEED_RULES } from './rules/seed.js'
@@ -44,6 +45,7 @@ export async function runReport(
     : []
   const stories = new Map(told.map((story) => [story.run, storyLines(story)]))
   const attention = needsAPerson(runs, inputs.now)
+  await plotDocumentLoaded
   const html = renderPage(inputs, runs, attention, since && changed ? { since, runs: changed } : undefined, stories)
   const path = typeof to === 'string' ? to : 'stdout'
   if (typeof to === 'string') await writeFileIfChanged(to, html)

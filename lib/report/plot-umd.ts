@@ -8,31 +8,24 @@ import { dirname, join } from 'node:path'
 import { compileFunction } from 'node:vm'
 import type * as PlotModule from '@observablehq/plot'
 
-type PackageJson = { name?: string; exports?: Record<string, unknown> }
-
 /**
- * The file of package `name` that `choose` picks from its package.json (the nearest above its entry with that name),
- * or an error naming the package.json and `what` it lacks. Resolved as `require` would: under tsx's CommonJS hooks
- * (tasks/start.cjs) there is no `import.meta.resolve`.
+ * The file `name`'s package.json names as its `umd` export, from the nearest package.json above its entry, found as
+ * `require` finds it: under tsx's CommonJS hooks (tasks/start.cjs) there is no `import.meta.resolve`.
  */
-export function packageFile(name: string, choose: (pkg: PackageJson) => unknown, what: string): string {
+export function umdFile(name: string): string {
   for (let dir = dirname(createRequire(import.meta.url).resolve(name)); dir !== dirname(dir); dir = dirname(dir)) {
-    let pkg: PackageJson
+    let pkg: { name?: string; exports?: { umd?: string } }
     try {
       pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
     } catch {
       continue
     }
     if (pkg.name !== name) continue
-    const file = choose(pkg)
-    if (typeof file !== 'string') throw new Error(`${join(dir, 'package.json')} exports no ${what}`)
-    return join(dir, file)
+    if (!pkg.exports?.umd) throw new Error(`${join(dir, 'package.json')} exports no umd build`)
+    return join(dir, pkg.exports.umd)
   }
   throw new Error(`no package.json of ${name} above its entry`)
 }
-
-/** The file `name`'s package.json names as its `umd` export. */
-export const umdFile = (name: string) => packageFile(name, (pkg) => pkg.exports?.umd, 'umd build')
 
 /** Runs a UMD build as CommonJS would, in this realm; `require` answers its imports, anything else is an error. */
 function loadUmd(file: string, require: (name: string) => unknown = (name) => {

@@ -1,8 +1,7 @@
 // The page's four plots: Observable Plot rendered to SVG text at build time, with linkedom as its document: the page
 // needs no script. And text into HTML, times as the page writes them.
 import type * as PlotTypes from '@observablehq/plot'
-import { createRequire } from 'node:module'
-import { packageFile, Plot } from './plot-umd.js'
+import { Plot } from './plot-umd.js'
 import type { CheckSummary } from '../cdb/check-summary.js'
 import { JOB_STATUS, type SchedulerJob } from '../scheduler/scheduler.js'
 import { runTagKey } from '../files/dataset-list.js'
@@ -10,10 +9,17 @@ import type { LedgerRow } from '../files/ledger.js'
 import { REPORT_STATES, STATE_BY_NAME, type ReportStateName, type RunView } from './runs.js'
 
 // linkedom's one-file build (its `worker` export; the same code and output): its 150 modules one by one cost the
-// report 0.3 s of CPU and 5 MB more through tsx's loader. Required by its path: the export has only an `import`
-// condition, which a stage started through tasks/start.cjs (CommonJS) cannot resolve.
-const linkedomWorker = packageFile('linkedom', (pkg) => (pkg.exports?.['./worker'] as { import?: string } | undefined)?.import, 'worker build')
-const { parseHTML } = createRequire(import.meta.url)(linkedomWorker) as typeof import('linkedom/worker')
+// report 0.3 s of CPU and 5 MB more. Loaded with import(), which node serves itself, plain JavaScript, under
+// tasks/start.cjs: a require would pass its 690 KB through tsx's compiler, 11 MB more memory (docs/speed.md).
+let linkedom: typeof import('linkedom/worker') | undefined
+/**
+ * Settles once linkedom has loaded, which the plots need: started when this module loads, so that it loads while
+ * the report reads its files; the report waits for it before drawing (an error reaches it there, not before).
+ */
+export const plotDocumentLoaded: Promise<void> = import('linkedom/worker').then((module) => {
+  linkedom = module
+})
+plotDocumentLoaded.catch(() => {})
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 
@@ -33,7 +39,8 @@ const runNumber = (n: number) => String(n)
 
 /** A plot on the page: `options` rendered (an `<svg>`, or a legend and an `<svg>`), or, with none, the sentence `empty`. */
 function figure(id: string, title: string, caption: string, empty: string, options: PlotTypes.PlotOptions | undefined): string {
-  const { document } = parseHTML('<!doctype html><html><body></body></html>')
+  if (!linkedom) throw new Error('the plots are drawn before linkedom has loaded: await plotDocumentLoaded')
+  const { document } = linkedom.parseHTML('<!doctype html><html><body></body></html>')
   const body = options
     ? Plot.plot({ width: PLOT_WIDTH, style: { fontSize: '12px' }, ...options, document: document as unknown as Document }).outerHTML
     : `<p class="none">${escapeHtml(empty)}</p>`
