@@ -2,7 +2,7 @@
 // to every CDB answer: filter-datasets run once sequentially (--jobs 1, the seed's way) and sharded 4 ways (each
 // of its seven lookups per run waits --delay-ms), and --cdb rest (each request waits --delay-ms at the fake
 // nopayloaddb); then a night where every run is settled, which must make no request. Each is measured once, as a
-// whole `check` process started as the Taskfile starts it (`node --import tsx tasks/check.ts`), its wall and CPU time from GNU
+// whole `check` process started as the Taskfile starts it (`node tasks/start.cjs tasks/check.ts`), its wall and CPU time from GNU
 // time. Not a test. Run by `npx tsx bench/check.ts --backends [--runs 3000] [--delay-ms 20]`.
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'

@@ -50,7 +50,7 @@ async function measure(name: string, step: () => Promise<unknown>): Promise<{ na
   return result
 }
 
-const check = () => sh`${process.execPath} --import tsx tasks/check.ts --output ${output} --bin-filter-datasets ${FAKE} --quiet ${jobFlag}`
+const check = () => sh`${process.execPath} tasks/start.cjs tasks/check.ts --output ${output} --bin-filter-datasets ${FAKE} --quiet ${jobFlag}`
 
 try {
   await $({ quiet: true })`mkdir -p ${output}`

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 // `npm run bench`: loads a Run 3-sized catalog into the PostgreSQL server at PGHOST once (bench/load-catalog.ts),
-// then runs each stage as a user runs it (`node --import tsx tasks/<stage>.ts ...`, a whole process) several
+// then runs each stage as a user runs it (`node tasks/start.cjs tasks/<stage>.ts ...`, a whole process) several
 // times, and prints the median wall time and peak RSS of each, next to the floor: the same SELECT copied out
 // by psql's \copy, which is what the database alone costs. Not part of the tests.
 //
@@ -430,7 +430,7 @@ async function main(): Promise<void> {
   const main = context(database, `out-x${scale}`)
   for (const dir of [main.output, main.state]) await rm(dir, { recursive: true, force: true }), await mkdir(dir, { recursive: true })
   const rows = await measureStages(main, STAGES)
-  const started = 'node --import tsx tasks/<stage>.ts, as the Taskfile starts them'
+  const started = 'node tasks/start.cjs tasks/<stage>.ts, as the Taskfile starts them'
   const report = [
     `caloprod bench, catalog scale ${scale} (${database}), stages started as ${started}; median of ${runs} measured runs ` +
       'per stage after one warm-up; wall time and peak RSS of the whole process (GNU time)',
