@@ -4,7 +4,7 @@
 // times, and prints the median wall time and peak RSS of each, next to the floor: the same SELECT copied out
 // by psql's \copy, which is what the database alone costs. Not part of the tests.
 //
-//   npm run bench -- [--scale N] [--runs N] [--query-scales 2,4] [--only query,reduce] [--reload] [--drop]
+//   npm run bench -- [--scale N] [--runs N] [--query-scales 2,4] [--only query,reduce] [--reload] [--drop] [--esm-loader]
 //
 // Each stage is one entry of STAGES; an entry whose script (or fake) does not exist yet is listed as skipped.
 // Stages after reduce run against the fakes in test/fakes (the CDB and HTCondor), as the tests do. A loaded
@@ -31,7 +31,7 @@ const MIN_EVENTS = '500000'
 
 const argv = mri(process.argv.slice(2), {
   string: ['scale', 'runs', 'query-scales', 'only', 'database', 'work'],
-  boolean: ['reload', 'drop', 'keep', 'help'],
+  boolean: ['reload', 'drop', 'keep', 'esm-loader', 'help'],
 })
 if (argv.help) {
   process.stdout.write(`Usage: npm run bench -- [flags]
@@ -44,6 +44,8 @@ if (argv.help) {
   --reload           load the catalogs again even when their databases already hold them
   --drop             drop the databases of --query-scales afterwards (default: keep them for the next bench)
   --keep             keep the outputs of --query-scales in the work directory
+  --esm-loader       start the stages with node --import tsx (tsx's ES-module hooks, on a loader thread of their
+                     own) instead of tasks/start.cjs, the Taskfile's way: to compare the two
 `)
   process.exit(0)
 }
@@ -92,8 +94,9 @@ interface Stage {
 }
 
 /** A stage as the Taskfile (and so cron) starts it: `node tasks/start.cjs tasks/<stage>.ts`. */
-const stageCommand = (name: string, ...args: string[]) =>
-  [process.execPath, join(ROOT, 'tasks', 'start.cjs'), join(ROOT, 'tasks', `${name}.ts`), ...args]
+const stageCommand = (name: string, ...args: string[]) => argv['esm-loader']
+  ? [process.execPath, '--import', 'tsx', join(ROOT, 'tasks', `${name}.ts`), ...args]
+  : [process.execPath, join(ROOT, 'tasks', 'start.cjs'), join(ROOT, 'tasks', `${name}.ts`), ...args]
 const script = (name: string) => join(ROOT, 'tasks', `${name}.ts`)
 /** A command line as short as a table cell allows: a stage by its script's name, anything else by its first words. */
 const shortCommand = (command: string) => /tasks\/(\w+)\.ts/.exec(command)?.[0] ?? command.split(' ').slice(0, 3).join(' ')
@@ -259,7 +262,7 @@ const STAGES: Stage[] = [
     },
     command: (ctx) => ({
       argv: ['task', '-x', 'submit', `RUN_TYPE=${RUN_TYPE}`, `OUTPUT=${ctx.output}`,
-        `MIN_EVENTS=${MIN_EVENTS}`, `CONDOR_LOG_DIR=${condorLogDir(ctx)}`],
+        `MIN_EVENTS=${MIN_EVENTS}`, `CONDOR_LOG_DIR=${condorLogDir(ctx)}`, ...(argv['esm-loader'] ? ['STAGE=node --import tsx'] : [])],
       env: { ...fakeEnv(ctx), CALOPROD_DB_URL: catalogUrl(ctx), TASK_TEMP_DIR: join(ctx.state, '.task') },
     }),
     remark: async (ctx) => `unchanged catalog, CDB current; ${await lookupCount(ctx)} CDB lookups a night`,
@@ -430,7 +433,7 @@ async function main(): Promise<void> {
   const main = context(database, `out-x${scale}`)
   for (const dir of [main.output, main.state]) await rm(dir, { recursive: true, force: true }), await mkdir(dir, { recursive: true })
   const rows = await measureStages(main, STAGES)
-  const started = 'node tasks/start.cjs tasks/<stage>.ts, as the Taskfile starts them'
+  const started = argv['esm-loader'] ? 'node --import tsx tasks/<stage>.ts (--esm-loader)' : 'node tasks/start.cjs tasks/<stage>.ts, as the Taskfile starts them'
   const report = [
     `caloprod bench, catalog scale ${scale} (${database}), stages started as ${started}; median of ${runs} measured runs ` +
       'per stage after one warm-up; wall time and peak RSS of the whole process (GNU time)',

@@ -6,13 +6,18 @@
 // The script sees itself as argv[1], as it would if started directly, so its flags and tasks/main.ts's
 // isEntryPoint are the same either way. A stage script therefore has no top-level await.
 'use strict'
+const { existsSync } = require('node:fs')
 const { resolve } = require('node:path')
 
-require('tsx/cjs')
-const script = process.argv[2]
-if (!script) {
+if (!process.argv[2]) {
   process.stderr.write('usage: node tasks/start.cjs tasks/<stage>.ts [flags]\n')
   process.exit(2)
 }
-process.argv.splice(1, 2, resolve(script))
-require(process.argv[1])
+const script = resolve(process.argv[2])
+if (!existsSync(script)) {
+  process.stderr.write(`caloprod: ${script}: no such script\n`)
+  process.exit(2)
+}
+require('tsx/cjs')
+process.argv.splice(1, 2, script)
+require(script)
