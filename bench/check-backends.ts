@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { saveState, stateFromRunList } from '../test/fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb } from '../test/fakes/nopayloaddb.mjs'
+import { stageArgs } from '../test/helpers/run-script.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FAKE = join(ROOT, 'test', 'fakes', 'CaloCDB-FilterDatasets')
@@ -32,7 +33,7 @@ function check(args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: numbe
   const start = process.hrtime.bigint()
   const times = join(tmpdir(), `caloprod-bench-time-${process.pid}`)
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-o', times, '-f', '%U %S', process.execPath, join(ROOT, 'tasks', 'start.cjs'), join(ROOT, 'tasks', 'check.ts'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('/usr/bin/time', ['-o', times, '-f', '%U %S', process.execPath, ...stageArgs('check', ...args)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk) => (stdout += chunk))

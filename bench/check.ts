@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import mri from 'mri'
 import { $ } from 'zx'
 import { saveState, stateFromRunList } from '../test/fakes/cdb-lib.mjs'
+import { stageArgs } from '../test/helpers/run-script.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FAKE = join(ROOT, 'test', 'fakes', 'CaloCDB-FilterDatasets')
@@ -50,7 +51,7 @@ async function measure(name: string, step: () => Promise<unknown>): Promise<{ na
   return result
 }
 
-const check = () => sh`${process.execPath} tasks/start.cjs tasks/check.ts --output ${output} --bin-filter-datasets ${FAKE} --quiet ${jobFlag}`
+const check = () => sh`${process.execPath} ${stageArgs('check', '--output', output, '--bin-filter-datasets', FAKE, '--quiet', ...jobFlag)}`
 
 try {
   await $({ quiet: true })`mkdir -p ${output}`

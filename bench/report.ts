@@ -13,6 +13,7 @@ import mri from 'mri'
 import { LEDGER_TABLE, type LedgerRow } from '../lib/files/ledger.js'
 import { formatCsv, formatCsvRecord } from '../lib/files/csv.js'
 import { startBrowser, visitFile } from '../test/helpers/browser.js'
+import { stageArgs } from '../test/helpers/run-script.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const args = mri(process.argv.slice(2), { string: ['runs', 'nights', 'repeat'], boolean: ['keep'], default: { runs: '3000', nights: '30', repeat: '3' } })
@@ -98,7 +99,7 @@ function synthesize(): void {
 function measure(): { seconds: number; cpu: number; mb: number } {
   const timeFile = join(dir, '.time')
   const env = { ...process.env, PATH: `${join(ROOT, 'test', 'fakes')}:${process.env.PATH}`, FAKE_CONDOR_STATE: condorState }
-  const result = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, process.execPath, join(ROOT, 'tasks', 'start.cjs'), join(ROOT, 'tasks', 'report.ts'), '--output', output, '--quiet'], { cwd: ROOT, env, encoding: 'utf8' })
+  const result = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, process.execPath, ...stageArgs('report', '--output', output, '--quiet')], { cwd: ROOT, env, encoding: 'utf8' })
   if (result.status !== 0) throw new Error(`report exited ${result.status}: ${result.stderr}`)
   const [seconds, user, sys, kb] = spawnSync('tail', ['-1', timeFile], { encoding: 'utf8' }).stdout.trim().split(' ').map(Number)
   return { seconds: seconds!, cpu: user! + sys!, mb: kb! / 1024 }

@@ -23,6 +23,7 @@ import { connectCatalog } from '../lib/catalog/connection.js'
 import { layout } from '../lib/files/layout.js'
 import { DEFAULT_DATABASE, DEFAULT_ROOT, benchTarget, loadBenchCatalog } from './load-catalog.js'
 import { measure, median, type Sample } from './measure.js'
+import { stageArgs } from '../test/helpers/run-script.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FAKES = join(ROOT, 'test', 'fakes')
@@ -96,7 +97,7 @@ interface Stage {
 /** A stage as the Taskfile (and so cron) starts it: `node tasks/start.cjs tasks/<stage>.ts`. */
 const stageCommand = (name: string, ...args: string[]) => argv['esm-loader']
   ? [process.execPath, '--import', 'tsx', join(ROOT, 'tasks', `${name}.ts`), ...args]
-  : [process.execPath, join(ROOT, 'tasks', 'start.cjs'), join(ROOT, 'tasks', `${name}.ts`), ...args]
+  : [process.execPath, ...stageArgs(name, ...args)]
 const script = (name: string) => join(ROOT, 'tasks', `${name}.ts`)
 /** A command line as short as a table cell allows: a stage by its script's name, anything else by its first words. */
 const shortCommand = (command: string) => /tasks\/(\w+)\.ts/.exec(command)?.[0] ?? command.split(' ').slice(0, 3).join(' ')

@@ -18,7 +18,8 @@ import { buildSelection } from '../lib/catalog/selection.js'
 import { layout } from '../lib/files/layout.js'
 import { BUILTIN_RULES } from '../lib/rules/load.js'
 import { DEFAULT_DATABASE, DEFAULT_ROOT, loadBenchCatalog } from './load-catalog.js'
-import { measure, median, ROOT, type Sample } from './measure.js'
+import { measure, median, type Sample } from './measure.js'
+import { stageArgs } from '../test/helpers/run-script.js'
 
 const argv = mri(process.argv.slice(2), { string: ['runs', 'database', 'work', 'paths', 'peer-sql', 'only', 'stat-concurrency'] })
 const runs = Number(argv.runs ?? 3)
@@ -37,7 +38,7 @@ const PEERS = [
   'head script\'s existence check (a process Pool of os.path.exists and getsize), 25,064 paths at 2 ms per stat: 61.7 s',
 ]
 
-const stage = (name: string, ...args: string[]) => [process.execPath, join(ROOT, 'tasks', 'start.cjs'), join(ROOT, 'tasks', `${name}.ts`), ...args]
+const stage = (name: string, ...args: string[]) => [process.execPath, ...stageArgs(name, ...args)]
 const pgEnv = { PGDATABASE: database }
 
 interface Row {

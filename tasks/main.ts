@@ -38,7 +38,7 @@ async function runAsCommand(declared: Stage, threads?: (options: Options) => num
  * the entry (CommonJS's `require.main`, undefined when the entry is an ES module, as under `node --import tsx`),
  * else directly; node's own flags either way.
  */
-export function nodeArgsFor(script: string): string[] {
+function nodeArgsFor(script: string): string[] {
   const launcher = createRequire(import.meta.url).main?.filename
   return [...process.execArgv, ...(launcher ? [launcher] : []), script]
 }

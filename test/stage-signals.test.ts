@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { layout } from '../lib/files/layout.js'
-import { collectOutput, ROOT } from './helpers/run-script.js'
+import { collectOutput, STAGE_START } from './helpers/run-script.js'
 import { spawn } from 'node:child_process'
 
 const HELD = join(import.meta.dirname, 'helpers', 'held-stage.ts')
@@ -36,7 +36,7 @@ async function inBody(out: string): Promise<number> {
  */
 function startHeld(out: string, { pipeline = false, env = {} as NodeJS.ProcessEnv } = {}) {
   // Started as the Taskfile starts a stage (tasks/start.cjs).
-  const command = [process.execPath, join(ROOT, 'tasks', 'start.cjs'), HELD, '--output', out]
+  const command = [process.execPath, STAGE_START, HELD, '--output', out]
   const runner = join(out, '..', 'task')
   if (pipeline) writeFileSync(runner, '#!/bin/sh\n"$@"\n', { mode: 0o755 })
   const [file, args] = pipeline ? [runner, command] : [command[0], command.slice(1)]

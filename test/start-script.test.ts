@@ -4,10 +4,10 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import t from 'tap'
-import { collectOutput, ROOT } from './helpers/run-script.js'
+import { collectOutput, ROOT, STAGE_START } from './helpers/run-script.js'
 
 const start = (...args: string[]) =>
-  collectOutput(spawn(process.execPath, [join(ROOT, 'tasks', 'start.cjs'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })).done
+  collectOutput(spawn(process.execPath, [STAGE_START, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })).done
 
 t.test('no script: the usage, exit 2', async (t) => {
   const result = await start()

@@ -5,14 +5,15 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { runStage, type Stage } from '../../lib/stage.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
-/** node's arguments that start `tasks/<name>.ts` as the Taskfile does (tasks/start.cjs), from any working directory. */
-export const stageArgs = (name: string, ...args: readonly string[]) =>
-  [join(ROOT, 'tasks', 'start.cjs'), join(ROOT, 'tasks', `${name}.ts`), ...args]
+/** The file the Taskfile starts every stage script through (tsx's CommonJS hooks). */
+export const STAGE_START = join(ROOT, 'tasks', 'start.cjs')
+
+/** node's arguments that start `tasks/<name>.ts` as the Taskfile does, from any working directory. */
+export const stageArgs = (name: string, ...args: readonly string[]) => [STAGE_START, join(ROOT, 'tasks', `${name}.ts`), ...args]
 
 export interface ScriptResult {
   code: number | null
