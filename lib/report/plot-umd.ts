@@ -1,7 +1,8 @@
 // Observable Plot and d3 from the one-file builds their packages publish (the `umd` entry of each package.json's
 // `exports`): the same version's code as their ES modules, which are 116 files (Plot's 81, d3 and its packages the
-// rest) that each make a round trip through tsx's loader. Measured on the bench output: the report takes about 0.6 s
-// less CPU and 7 MB less memory (docs/speed.md). test/report/plot-umd.test.ts draws the page's marks with both.
+// rest), each resolved and loaded on its own. Read as plain files here, they do not pass through tsx at all. Measured
+// on the bench output under tsx's ES-module loader: the report took about 0.6 s less CPU and 7 MB less memory
+// (docs/speed.md). test/report/plot-umd.test.ts draws the page's marks with both.
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
