@@ -5,7 +5,7 @@ import { writeFileIfChanged } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { gatherInputs, type ReportOptions } from './report/gather.js'
 import { renderPage } from './report/page.js'
-import { plotDocumentLoaded } from './report/plots.js'
+import { loadPlotLibraries } from './report/plots.js'
 import { changesSince, recordStates } from './report/last-night.js'
 import { needsAPerson, REPORT_STATES, runViews } from './report/runs.js'
 import { SEED_RULES } from './rules/seed.js'
@@ -24,6 +24,9 @@ export async function runReport(
   now: Date = new Date(),
   to: string | ((html: string) => void) = layout.reportHtml(options.output),
 ) {
+  // The plots' libraries (Observable Plot, d3, linkedom) load while the files are read and the scheduler asked.
+  const plotLibraries = loadPlotLibraries()
+  plotLibraries.catch(() => {})
   const inputs = await gatherInputs(options, env, now, { keep: to === layout.reportHtml(options.output) })
   const runs = runViews(inputs)
   // What changed since the last good night, from the states earlier reports recorded.
@@ -45,7 +48,7 @@ export async function runReport(
     : []
   const stories = new Map(told.map((story) => [story.run, storyLines(story)]))
   const attention = needsAPerson(runs, inputs.now)
-  await plotDocumentLoaded
+  await plotLibraries
   const html = renderPage(inputs, runs, attention, since && changed ? { since, runs: changed } : undefined, stories)
   const path = typeof to === 'string' ? to : 'stdout'
   if (typeof to === 'string') await writeFileIfChanged(to, html)

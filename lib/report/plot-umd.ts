@@ -37,9 +37,15 @@ function loadUmd(file: string, require: (name: string) => unknown = (name) => {
   return module.exports
 }
 
-const d3 = loadUmd(umdFile('d3'))
-/** Plot's build imports d3 by a versioned CDN name (`d3@7.9.0/dist/d3.min.js`): it gets the d3 installed here. */
-export const Plot = loadUmd(umdFile('@observablehq/plot'), (name) => {
-  if (/^d3(@|\/|$)/.test(name)) return d3
-  throw new Error(`@observablehq/plot's build imports ${name}`)
-}) as typeof PlotModule
+/**
+ * Observable Plot and the d3 it imports, loaded now (each call loads them again: lib/report/plots.ts loads them once,
+ * when a page is to be drawn). Plot's build imports d3 by a versioned CDN name (`d3@7.9.0/dist/d3.min.js`): it gets
+ * the d3 installed here.
+ */
+export function loadObservablePlot(): typeof PlotModule {
+  const d3 = loadUmd(umdFile('d3'))
+  return loadUmd(umdFile('@observablehq/plot'), (name) => {
+    if (/^d3(@|\/|$)/.test(name)) return d3
+    throw new Error(`@observablehq/plot's build imports ${name}`)
+  }) as typeof PlotModule
+}

@@ -1,25 +1,40 @@
 // The page's four plots: Observable Plot rendered to SVG text at build time, with linkedom as its document: the page
 // needs no script. And text into HTML, times as the page writes them.
 import type * as PlotTypes from '@observablehq/plot'
-import { Plot } from './plot-umd.js'
+import { loadObservablePlot } from './plot-umd.js'
 import type { CheckSummary } from '../cdb/check-summary.js'
 import { JOB_STATUS, type SchedulerJob } from '../scheduler/scheduler.js'
 import { runTagKey } from '../files/dataset-list.js'
 import type { LedgerRow } from '../files/ledger.js'
 import { REPORT_STATES, STATE_BY_NAME, type ReportStateName, type RunView } from './runs.js'
 
-// linkedom's one-file build (its `worker` export; the same code and output): its 150 modules one by one cost the
-// report 0.3 s of CPU and 5 MB more. Loaded with import(), which node serves itself, plain JavaScript, under
-// tasks/start.cjs: a require would pass its 690 KB through tsx's compiler, 11 MB more memory (docs/speed.md).
-let linkedom: typeof import('linkedom/worker') | undefined
+/** What the plots draw with: Observable Plot, and linkedom's `parseHTML` for the document Plot renders into. */
+interface PlotLibraries {
+  Plot: typeof PlotTypes
+  parseHTML: typeof import('linkedom/worker').parseHTML
+}
+let libraries: PlotLibraries | undefined
+let loading: Promise<void> | undefined
+
 /**
- * Settles once linkedom has loaded, which the plots need: started when this module loads, so that it loads while
- * the report reads its files; the report waits for it before drawing (an error reaches it there, not before).
+ * Loads the plots' libraries, once; nothing is loaded when this module is imported, so a script that imports
+ * caloprod and draws no page loads none of them. The report starts it before it reads its files and waits for it
+ * before drawing. linkedom comes from its one-file build (its `worker` export; the same code and output: its 150
+ * modules one by one cost the report 0.3 s of CPU and 5 MB more), by import(), which node serves itself, plain
+ * JavaScript: under tasks/start.cjs a require would pass its 690 KB through tsx's compiler, 11 MB more memory
+ * (docs/speed.md). Then Plot and d3 (lib/report/plot-umd.ts).
  */
-export const plotDocumentLoaded: Promise<void> = import('linkedom/worker').then((module) => {
-  linkedom = module
-})
-plotDocumentLoaded.catch(() => {})
+export function loadPlotLibraries(): Promise<void> {
+  return (loading ??= import('linkedom/worker').then(({ parseHTML }) => {
+    libraries = { Plot: loadObservablePlot(), parseHTML }
+  }))
+}
+
+/** The plots' libraries, once loadPlotLibraries has settled. */
+function drawing(): PlotLibraries {
+  if (!libraries) throw new Error('the plots are drawn before their libraries have loaded: await loadPlotLibraries()')
+  return libraries
+}
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 
@@ -39,8 +54,8 @@ const runNumber = (n: number) => String(n)
 
 /** A plot on the page: `options` rendered (an `<svg>`, or a legend and an `<svg>`), or, with none, the sentence `empty`. */
 function figure(id: string, title: string, caption: string, empty: string, options: PlotTypes.PlotOptions | undefined): string {
-  if (!linkedom) throw new Error('the plots are drawn before linkedom has loaded: await plotDocumentLoaded')
-  const { document } = linkedom.parseHTML('<!doctype html><html><body></body></html>')
+  const { Plot, parseHTML } = drawing()
+  const { document } = parseHTML('<!doctype html><html><body></body></html>')
   const body = options
     ? Plot.plot({ width: PLOT_WIDTH, style: { fontSize: '12px' }, ...options, document: document as unknown as Document }).outerHTML
     : `<p class="none">${escapeHtml(empty)}</p>`
@@ -50,6 +65,7 @@ function figure(id: string, title: string, caption: string, empty: string, optio
 
 /** Every run of the run type along the run-number axis, one row per state, coloured by state. */
 export function statesPlot(runs: readonly RunView[]): string {
+  const { Plot } = drawing()
   const present = REPORT_STATES.filter((state) => runs.some((run) => run.state === state.name))
   const label = (run: RunView) => STATE_BY_NAME.get(run.state)!.label
   return figure('plot-states', 'Every run by state', 'Each tick is a run of the run type, at its run number.', 'No runs yet.',
@@ -136,6 +152,7 @@ function days(first: string, last: string): string[] {
  * `today`), so a night without submissions shows as a gap.
  */
 export function nightsPlot(counts: readonly NightCount[], today: string): string {
+  const { Plot } = drawing()
   const present = OUTCOMES.filter((outcome) => counts.some((c) => c.outcome === outcome.name))
   const domain = counts.length ? days(counts[0]!.night, today > counts.at(-1)!.night ? today : counts.at(-1)!.night) : []
   // About twenty labels at most, the latest night always among them.
@@ -165,6 +182,7 @@ export function nightsPlot(counts: readonly NightCount[], today: string): string
 
 /** Missing files per run: the runs to process whose catalogued files are not all on disk. */
 export function missingPlot(runs: readonly RunView[]): string {
+  const { Plot } = drawing()
   const missing = runs.filter((run) => run.missing)
   const all = runs.map((run) => run.runnumber)
   const title = (run: RunView) => `${run.runnumber} ${run.tag}: ${run.missing} of ${run.files} files missing`
@@ -191,6 +209,7 @@ const KINDS = [
 
 /** Missing and outdated counts per payload type, from the check's <runtype>-check.json. */
 export function payloadsPlot(check: CheckSummary | undefined, checkFile: string): string {
+  const { Plot } = drawing()
   const types = Object.keys(check?.payload_types ?? {})
   const data = types.flatMap((type) => KINDS.map((kind) => ({ type, kind: kind.name, runs: check!.payload_types[type]![kind.name] })))
   return figure('plot-payloads', 'Missing and outdated payloads, by type',

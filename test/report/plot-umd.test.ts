@@ -3,7 +3,9 @@
 import t from 'tap'
 import * as PlotEsm from '@observablehq/plot'
 import { parseHTML } from 'linkedom/worker'
-import { Plot as PlotUmd, umdFile } from '../../lib/report/plot-umd.js'
+import { loadObservablePlot, umdFile } from '../../lib/report/plot-umd.js'
+
+const PlotUmd = loadObservablePlot()
 
 type PlotLib = typeof PlotEsm
 const runs = Array.from({ length: 40 }, (_, i) => ({
