@@ -57,11 +57,14 @@ export function describeTarget(target: CatalogTarget): string {
 }
 
 /**
- * The postgres.js client for a target: quiet about NOTICEs, named in pg_stat_activity. It asks nothing of the
- * server on connecting (`fetch_types`: caloprod sends and reads no arrays): postgres.js runs that question without
- * handling its failure, so a connection lost during it became an error no code could catch.
+ * The postgres.js client for a target: one connection, quiet about NOTICEs, named in pg_stat_activity. It asks
+ * nothing of the server on connecting (`fetch_types`: caloprod sends and reads no arrays): postgres.js runs that
+ * question without handling its failure, so a connection lost during it became an error no code could catch. The
+ * connection is never retired for its age (postgres.js's `max_lifetime`, 30 to 60 minutes by default), which would
+ * end a transaction under the statements that follow; `onClose` is told when it closes, since postgres.js opens a
+ * new one for the next statement without a word.
  */
-export function connectCatalog(target: CatalogTarget, options: { connectTimeout?: number } = {}): postgres.Sql {
+export function connectCatalog(target: CatalogTarget, options: { connectTimeout?: number; onClose?: () => void } = {}): postgres.Sql {
   const socket = target.host.startsWith('/')
   return postgres({
     ...(socket ? { path: `${target.host}/.s.PGSQL.${target.port}` } : { host: target.host, port: target.port }),
@@ -71,8 +74,10 @@ export function connectCatalog(target: CatalogTarget, options: { connectTimeout?
     ssl: socket ? false : target.ssl,
     max: 1,
     idle_timeout: 0,
+    max_lifetime: 0,
     connect_timeout: options.connectTimeout ?? 30,
     onnotice: () => {},
+    ...(options.onClose ? { onclose: options.onClose } : {}),
     fetch_types: false,
     connection: { application_name: 'caloprod' },
   })
