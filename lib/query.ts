@@ -1,8 +1,10 @@
 import { catalogError, isTransient } from './catalog/errors.js'
 import { connectCatalog, describeTarget, type CatalogTarget } from './catalog/connection.js'
-import { catalogFingerprint, saveStamp, stampFor, unchangedSince } from './catalog/fingerprint.js'
-import { queryFiles, type QueryFilesOptions, type QueryFilesResult, type SkippedRow } from './catalog/query-files.js'
+import type postgres from 'postgres'
+import { catalogFingerprint, lastStamp, saveStamp, stampFor } from './catalog/fingerprint.js'
+import { askTraps, queryFiles, setSession, type QueryFilesOptions, type QueryFilesResult, type SkippedRow } from './catalog/query-files.js'
 import { buildSelection } from './catalog/selection.js'
+import { beginSnapshot, endSnapshot, separateSessions, shareSnapshot } from './catalog/snapshot.js'
 import { openAtomicWriter } from './files/atomic.js'
 import { formatCsvRecord } from './files/csv.js'
 import { layout } from './files/layout.js'
@@ -17,6 +19,11 @@ interface QueryOptions extends QueryFilesOptions {
   retry?: Partial<RetryPolicy>
   /** Told the rows received so far, after each chunk (a terminal's progress line); counting costs a scan. */
   onRows?: (received: number) => void
+  /**
+   * Called once the snapshot the fingerprint and the query read is taken: before both when they run at once, else
+   * between them (tests change the catalog there).
+   */
+  onSnapshot?: () => Promise<void>
 }
 
 interface QueryResult extends QueryFilesResult {
@@ -51,49 +58,87 @@ export async function runQuery(target: CatalogTarget, options: QueryOptions, log
 }
 
 /**
- * One try, on a fresh connection and temporary file. First the catalog's fingerprint (lib/catalog/fingerprint.ts):
- * when it, the statement and query.csv are as the last night left them, query.csv is kept and nothing more asked.
+ * One try, on fresh connections and a temporary file. The catalog's fingerprint (lib/catalog/fingerprint.ts) and
+ * the selection read one snapshot (lib/catalog/snapshot.ts), so the stamp a night leaves describes exactly its
+ * query.csv. A night that may be quiet (the last stamp is of this statement and code, query.csv as it left it) asks
+ * for the fingerprint first and keeps query.csv when it is the stamp's; any other night cannot be spared the query,
+ * and asks for both at once, on a second connection, where the server gives it a second session.
  */
 async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log): Promise<QueryResult> {
   const path = layout.queryCsv(options.output)
   const stampPath = layout.queryStamp(options.output)
   const statements = buildSelection(options.rules, options.runType, options.minEvents)
-  const sql = connectCatalog(target)
+  const last = options.fullQuery ? undefined : await lastStamp(stampPath, path, await stampFor(undefined, statements.select))
+  // postgres.js replaces a lost connection for the next statement without a word: that statement would run outside
+  // the snapshot and the session, so a close before the end fails the try (to be tried again), as a lost statement does.
+  const closed = new Set<postgres.Sql>()
+  const connect = () => {
+    const sql: postgres.Sql = connectCatalog(target, { onClose: () => void closed.add(sql) })
+    return sql
+  }
+  const sql = connect()
+  let second: postgres.Sql | undefined
   const skipped: SkippedRow[] = []
-  let stamp, writer, result
+  let writer: AtomicWriter | undefined
+  let taken: Fingerprint | null
+  let counts: Omit<QueryFilesResult, 'traps'>
+  let traps: QueryFilesResult['traps']
   try {
-    // A fingerprint the server cannot give (a version without the hash functions) costs only the skip.
-    const taken = await catalogFingerprint(sql, statements.fingerprint, options.statementTimeout).catch((err) => {
+    await setSession(sql, options.statementTimeout)
+    if (!last) second = await secondSession(connect, sql, options.statementTimeout)
+    const shared = second !== undefined && await shareSnapshot(sql, second)
+    // Beside the query the fingerprint has the query's whole time: one process is enough, and the server's parallel
+    // workers stay the query's (on 2 cores, a fingerprint with workers made a first night 1 s slower, not faster).
+    if (shared) await sql`select set_config(name, '0', false) from pg_settings where name = 'max_parallel_workers_per_gather'`
+    if (!shared) await beginSnapshot(sql)
+    const fingerprint = () => catalogFingerprint(sql, statements.fingerprint).catch(async (err) => {
       // Only a statement this server cannot run (SQL classes 42, 0A, 22) is skipped; what the query would meet too
       // (a lost connection, a refused password, a missing database) is the query's failure, tried again or not.
       if (!/^(42|0A|22)/.test(String((err as { code?: unknown }).code))) throw err
       log.warn(`the catalog's fingerprint failed (${catalogError(err, describeTarget(target)).message}): asking for the whole selection`)
       return null
     })
-    if (taken && taken.fingerprint === undefined) log.info("a histogram's file name does not start with its type: the fingerprint cannot cover its files, so every night asks")
-    stamp = await stampFor(taken?.fingerprint, statements.select)
-    const last = options.fullQuery ? undefined : await unchangedSince(stampPath, path, stamp)
-    if (last) {
-      log.info(`the catalog's fingerprint (${stamp.catalog}) is the last query's: ${path} kept`)
-      return { ...last.result, changed: false, unchangedCatalog: true, path }
+    const select = async (on: postgres.Sql) => {
+      writer = await openAtomicWriter(path)
+      await writer.write(formatCsvRecord(QUERY_TABLE.columns))
+      const file = writer
+      // Each batch is written as it comes, before the next row is read from the server.
+      return queryFiles(on, options, (rows, bad, received) => {
+        // A few examples are enough to act on; a hostile catalog must not flood the log.
+        skipped.push(...bad.slice(0, Math.max(0, 20 - skipped.length)))
+        file.writeNow(rows)
+        options.onRows?.(received)
+      })
     }
-    const file = await openAtomicWriter(path)
-    writer = file
-    await file.write(formatCsvRecord(QUERY_TABLE.columns))
-    // Each batch is written as it comes, before the next row is read from the server.
-    result = await queryFiles(sql, options, (rows, bad, received) => {
-      // A few examples are enough to act on; a hostile catalog must not flood the log.
-      skipped.push(...bad.slice(0, Math.max(0, 20 - skipped.length)))
-      file.writeNow(rows)
-      options.onRows?.(received)
-    }, taken?.traps)
+    let on = sql
+    if (shared) {
+      on = second!
+      await options.onSnapshot?.()
+      // The fingerprint's transaction ends when it has its answer; the query's snapshot was imported already.
+      ;[taken, counts] = await Promise.all([fingerprint().then(async (got) => (await endSnapshot(sql), got)), select(on)])
+    } else {
+      taken = await fingerprint()
+      await options.onSnapshot?.()
+      // A failed statement ends the transaction's use: the query begins another (no fingerprint is kept with it).
+      if (taken === null) await endSnapshot(sql).then(() => beginSnapshot(sql))
+      if (last && taken?.fingerprint !== undefined && taken.fingerprint === last.catalog) {
+        if (closed.has(sql)) throw lostBetweenStatements()
+        log.info(`the catalog's fingerprint (${taken.fingerprint}) is the last query's: ${path} kept`)
+        return { ...last.result, changed: false, unchangedCatalog: true, path }
+      }
+      counts = await select(on)
+    }
+    traps = taken?.traps ?? await askTraps(on, options)
+    await endSnapshot(on)
+    if (closed.has(sql) || closed.has(on)) throw lostBetweenStatements()
   } catch (err) {
     await writer?.abort()
     throw err
   } finally {
-    await sql.end({ timeout: 5 })
+    await Promise.all([sql.end({ timeout: 5 }), second?.end({ timeout: 5 })])
   }
-  const { files, runs, skipped: skippedCount, traps } = result
+  if (taken?.fingerprint === undefined && taken) log.info("a histogram's file name does not start with its type: the fingerprint cannot cover its files, so every night asks")
+  const { files, runs, skipped: skippedCount } = counts
   // The catalog's traps, fixed under every rule set; counted so a person sees what the seed would have used.
   const excludedTypes = options.rules.excludedTypes.join(', ')
   const once = "never listed, their segments' DST events counted once"
@@ -102,7 +147,31 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
   if (traps.untagged) log.info(`left out ${traps.untagged} histogram rows with a NULL or empty tag: such a tag never wins`)
   for (const { row, problem } of skipped) log.warn(`skipped catalog row of run ${row.runnumber}: ${problem}`)
   if (skippedCount > skipped.length) log.warn(`skipped ${skippedCount - skipped.length} more catalog rows`)
-  const changed = await writer.commit()
-  await saveStamp(stampPath, path, stamp, { files, runs, skipped: skippedCount, traps })
+  const changed = await writer!.commit()
+  await saveStamp(stampPath, path, await stampFor(taken?.fingerprint, statements.select), { files, runs, skipped: skippedCount, traps })
   return { files, runs, skipped: skippedCount, traps, changed, unchangedCatalog: false, path }
+}
+
+type Fingerprint = Awaited<ReturnType<typeof catalogFingerprint>>
+type AtomicWriter = Awaited<ReturnType<typeof openAtomicWriter>>
+
+/** A transient error (lib/catalog/errors.ts) for a connection that closed between two statements of one snapshot. */
+const lostBetweenStatements = () =>
+  Object.assign(new Error('the connection closed between two statements of one snapshot'), { code: 'CONNECTION_CLOSED' })
+
+/**
+ * A second connection in the query's session settings, or undefined where there is none to have: the server
+ * refuses it (a connection limit on the role, too many connections) or serves it from the first's session
+ * (PGlite), where two snapshots at once would wait on each other for ever.
+ */
+async function secondSession(connect: () => postgres.Sql, first: postgres.Sql, timeoutSeconds: number): Promise<postgres.Sql | undefined> {
+  const second = connect()
+  try {
+    await setSession(second, timeoutSeconds)
+    if (await separateSessions(first, second)) return second
+  } catch {
+    // The first connection's trouble shows on its own next statement; the second is only a way to be quicker.
+  }
+  await second.end({ timeout: 5 })
+  return undefined
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type postgres from 'postgres'
 import { writeFileIfChanged } from '../files/atomic.js'
-import { setSession, trapCounts, type QueryFilesResult } from './query-files.js'
+import { trapCounts, type QueryFilesResult } from './query-files.js'
 
 /** What a night's query.csv was made from: the catalog's fingerprint, the selection's statement, this code. */
 interface Made {
@@ -25,15 +25,12 @@ interface QueryStamp extends Made {
 }
 
 /**
- * The catalog's fingerprint: `statement` (buildSelection's) in the query's read-only session (no transaction:
- * postgres.js's `begin` leaves a promise no code holds when the connection drops in it); `fingerprint` undefined
- * when it cannot cover every file the selection reads (a histogram whose file name does not start with its type).
- * Taken before the query, never after: a change between the two makes the next night query again, it is never
- * lost. `traps`: the selection's trap counts from the same scan, for the query that may follow (a change between
- * the two shows in the next night's counts).
+ * The catalog's fingerprint: `statement` (buildSelection's) on `sql`, in the session and snapshot the caller set
+ * (setSession, lib/catalog/snapshot.ts: the query's snapshot, so the fingerprint describes exactly the rows the
+ * query returns); `fingerprint` undefined when it cannot cover every file the selection reads (a histogram whose
+ * file name does not start with its type). `traps`: the selection's trap counts from the same scan.
  */
-export async function catalogFingerprint(sql: postgres.Sql, statement: string, timeoutSeconds: number) {
-  await setSession(sql, timeoutSeconds)
+export async function catalogFingerprint(sql: postgres.Sql, statement: string) {
   const [row] = await sql.unsafe(statement)
   const fingerprint = String(row.datasets).endsWith(' 0') ? `${row.datasets} ${row.files}` : undefined
   return { fingerprint, traps: trapCounts(row) }
@@ -59,12 +56,16 @@ export async function stampFor(catalog: string | undefined, select: string): Pro
   return { catalog, selection: createHash('sha256').update(select).digest('hex'), code: await codeDigest() }
 }
 
-/** The stamp at `stampPath` if it matches `wanted` and query.csv is as it left it; else undefined. */
-export async function unchangedSince(stampPath: string, csvPath: string, wanted: Made): Promise<QueryStamp | undefined> {
+/**
+ * The stamp at `stampPath` when everything in it but the catalog's fingerprint is `wanted`'s and query.csv is as it
+ * left it: a night whose fingerprint is the stamp's can keep query.csv. Undefined when no fingerprint could spare
+ * the query (no stamp, another statement or code, query.csv changed, this code unreadable).
+ */
+export async function lastStamp(stampPath: string, csvPath: string, wanted: Omit<Made, 'catalog'>): Promise<QueryStamp | undefined> {
   const stamp = await readFile(stampPath, 'utf8').then((text) => JSON.parse(text) as QueryStamp).catch(() => undefined)
-  if (stamp === undefined || wanted.catalog === undefined || wanted.code === 'unknown') return undefined
+  if (stamp === undefined || stamp.catalog === undefined || wanted.code === 'unknown') return undefined
   const csv = await stat(csvPath).catch(() => undefined)
-  const same = stamp.catalog === wanted.catalog && stamp.selection === wanted.selection && stamp.code === wanted.code &&
+  const same = stamp.selection === wanted.selection && stamp.code === wanted.code &&
     csv !== undefined && csv.size === stamp.queryCsv?.size && csv.mtimeMs === stamp.queryCsv?.mtimeMs
   return same ? stamp : undefined
 }

@@ -56,19 +56,20 @@ export async function setSession(sql: postgres.Sql, timeoutSeconds: number): Pro
   await sql`select set_config('jit', 'off', false) from pg_settings where name = 'jit'`
 }
 
+/** The selection's trap counts, asked on their own (when the fingerprint could not give them). */
+export async function askTraps(sql: postgres.Sql, options: QueryFilesOptions): Promise<Traps> {
+  const [row] = await sql.unsafe(buildSelection(options.rules, options.runType, options.minEvents).traps)
+  return trapCounts(row)
+}
+
 /**
- * Runs the selection on `sql` in setSession's session, handing its rows to `batch` as query.csv's lines, about
- * 256 KB at a time. Rows come as raw bytes (postgres.js's `.raw().forEach()`), only tag and path decoded to be
- * checked; rows with a hostile tag or path (lib/files/names.ts) or no time are left out and named in `skipped`.
+ * Runs the selection on `sql`, in the session the caller set (setSession), handing its rows to `batch` as
+ * query.csv's lines, about 256 KB at a time. Rows come as raw bytes (postgres.js's `.raw().forEach()`), only tag
+ * and path decoded to be checked; rows with a hostile tag or path (lib/files/names.ts) or no time are left out and
+ * named in `skipped`.
  */
-export async function queryFiles(
-  sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch,
-  /** The traps' counts when the fingerprint already gave them (catalogFingerprint); else they are asked for. */
-  knownTraps?: Traps,
-): Promise<QueryFilesResult> {
-  const { select, traps: trapSql } = buildSelection(options.rules, options.runType, options.minEvents)
-  await setSession(sql, options.statementTimeout)
-  const traps = knownTraps ?? trapCounts((await sql.unsafe(trapSql))[0])
+export async function queryFiles(sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch): Promise<Omit<QueryFilesResult, 'traps'>> {
+  const { select } = buildSelection(options.rules, options.runType, options.minEvents)
   const rows = rowBatches(batch)
   const query = sql.unsafe(select, [], { prepare: false }).raw()
   // An error of our own (writing the file): the server is asked to stop, and that error is the one thrown.
@@ -88,7 +89,7 @@ export async function queryFiles(
     })
   if (own) throw own.error
   rows.flush()
-  return { ...rows.counts, traps }
+  return rows.counts
 }
 
 const COMMA = 0x2c

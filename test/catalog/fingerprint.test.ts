@@ -4,9 +4,12 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import type postgres from 'postgres'
+import { catalogTarget } from '../../lib/catalog/connection.js'
 import { treeDigest } from '../../lib/catalog/fingerprint.js'
+import { runQuery } from '../../lib/query.js'
+import { BUILTIN_RULES } from '../../lib/rules/load.js'
 import { makeCatalog } from '../helpers/catalog.js'
-import { freshDatabase } from '../helpers/database.js'
+import { freshDatabase, usingServer } from '../helpers/database.js'
 import { runStageHere } from '../helpers/run-script.js'
 
 const QUIET = /query\.csv unchanged \(catalog unchanged, not asked again\)/
@@ -78,6 +81,63 @@ t.test('every change of what the selection reads makes the next night ask; nothi
   t.notMatch(await night(), QUIET, 'a file named otherwise asks')
   t.notMatch(await night(), QUIET, '... and asks every night while it is there')
 })
+
+t.test('the fingerprint and the query read one snapshot: a change made while a night runs, and undone before the next, is never kept',
+  { skip: usingServer ? false : 'PGlite serves every connection from one session: a change from another waits for the stage\'s snapshot' },
+  async (t) => {
+    const { url, sql } = await freshDatabase(t)
+    await makeCatalog(sql, [
+      { run: 66500, tag: 'v1', segment: 0, events: 400000 },
+      { run: 66500, tag: 'v1', segment: 1, events: 300000 },
+      { run: 66501, tag: 'v1', segment: 0, events: 900000 },
+    ])
+    // A newer tag of run 66500 (under the current rules its QA file, the newest, wins the run), and its removal.
+    const insert = async () => {
+      await sql`insert into datasets select replace(filename, '_v1-', '_v9-'), runnumber, segment, size, dataset, dsttype, events, firstevent, lastevent, 'v9', status
+                from datasets where runnumber = 66500 and dsttype = 'HIST_CALOQA'`
+      await sql`insert into files select replace(lfn, '_v1-', '_v9-'), full_host_name, replace(full_file_path, '_v1-', '_v9-'), time + interval '1 day', size, md5
+                from files where lfn like 'HIST\_CALOQA%v1-00066500-%'`
+    }
+    const remove = async () => {
+      await sql`delete from datasets where tag = 'v9'`
+      await sql`delete from files where lfn like '%\_v9-%'`
+    }
+    const output = t.testdir()
+    const log = { info() {}, warn() {}, summary() {} }
+    const options = { runType: 'run3auau', rules: BUILTIN_RULES.current, minEvents: undefined, statementTimeout: 60, output } as const
+    const night = (more: { onSnapshot?: () => Promise<void>; fullQuery?: boolean; output?: string } = {}) =>
+      runQuery(catalogTarget(url, {}), { ...options, retry: { attempts: 1 }, ...more }, log)
+    const tags = async (dir = output) => [...new Set((await readFile(join(dir, 'query.csv'), 'utf8')).split('\n').slice(1, -1).map((line) => line.split(',').slice(0, 2).join(' ')))]
+    /** query.csv as a full query of the catalog as it is now writes it. */
+    const fresh = async () => {
+      const dir = t.testdir()
+      await night({ output: dir, fullQuery: true })
+      return readFile(join(dir, 'query.csv'), 'utf8')
+    }
+
+    // A first night: the fingerprint and the query at once, on two connections sharing one snapshot.
+    await night({ onSnapshot: insert })
+    t.same(await tags(), ['66500 v1', '66501 v1'], 'a first night reads the catalog as its snapshot began')
+    await remove()
+    const quiet = await night()
+    t.ok(quiet.unchangedCatalog, 'the change undone: the catalog is the one the first night read, so the night is quiet')
+    t.equal(await readFile(join(output, 'query.csv'), 'utf8'), await fresh(), '... and query.csv is what a full query gives')
+
+    // A night that may be quiet, but the catalog changed before it: the fingerprint, then the query, one snapshot.
+    await sql`update files set time = time + interval '1 second' where lfn like 'HIST\_CALOQA%00066501-00000.root'`
+    const asked = await night({ onSnapshot: insert })
+    t.notOk(asked.unchangedCatalog, 'a changed catalog is asked for')
+    t.same(await tags(), ['66500 v1', '66501 v1'], 'the query read the snapshot its fingerprint read')
+    await remove()
+    t.ok((await night()).unchangedCatalog, 'undone again: quiet')
+    t.equal(await readFile(join(output, 'query.csv'), 'utf8'), await fresh(), '... and query.csv is what a full query gives')
+
+    // The change kept: the next night sees it.
+    await insert()
+    t.notOk((await night()).unchangedCatalog, 'a change kept is asked for')
+    t.same(await tags(), ['66500 v9', '66501 v1'])
+  },
+)
 
 t.test('the code in the stamp covers every .ts file of the tree, in sub-folders too, and nothing else', async (t) => {
   const dir = t.testdir({ 'stage.ts': 'one', 'README.md': 'words', catalog: { 'rows.ts': 'two' } })

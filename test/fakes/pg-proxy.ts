@@ -15,7 +15,8 @@ import net from 'node:net'
  */
 export interface Hold {
   at: (type: string, message: Buffer, offset: number) => boolean
-  meanwhile: () => Promise<void>
+  /** Told the port the server sees the connection come from (pg_stat_activity's client_port). */
+  meanwhile: (clientPort: number) => Promise<void>
 }
 
 export type ConnectionPlan = 'forward' | 'cut' | { code: string; message: string } | Hold
@@ -108,7 +109,7 @@ function holdAt(upstream: net.Socket, client: net.Socket, hold: Hold): void {
       upstream.off('data', scan).off('end', ended).pause()
       client.write(pending.subarray(0, pos))
       const held = pending.subarray(pos)
-      void hold.meanwhile().finally(() => {
+      void hold.meanwhile(upstream.localPort!).finally(() => {
         client.write(held)
         upstream.pipe(client)
       })

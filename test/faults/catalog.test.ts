@@ -4,7 +4,10 @@ import { readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import { catalogTarget } from '../../lib/catalog/connection.js'
 import { readQueryCsv } from '../../lib/files/query-csv.js'
+import { runQuery } from '../../lib/query.js'
+import { BUILTIN_RULES } from '../../lib/rules/load.js'
 import { closedPort, startPgProxy, type ConnectionPlan } from '../fakes/pg-proxy.js'
 import { makeCatalog } from '../helpers/catalog.js'
 import { freshDatabase, usingServer } from '../helpers/database.js'
@@ -64,7 +67,7 @@ t.test('server restarting (connection refused, then up): the retry succeeds', as
   const result = await run
   t.equal(result.code, 0, result.stderr)
   t.equal(result.stderr, '', 'a retry that succeeds says nothing on stderr')
-  t.equal(proxy.seen.length, 1)
+  t.equal(proxy.seen.length, 2, "the try's two connections: the fingerprint's and the selection's (PGlite's second is closed unused)")
   t.equal((await readQueryCsv(join(output, 'query.csv'))).length, 2)
 })
 
@@ -80,10 +83,52 @@ for (const [name, fault] of transient) {
     t.teardown(() => proxy.close())
     const { result, output } = await queryVia(t, proxy.port, db.database, 4)
     t.equal(result.code, 0, result.stderr)
-    t.equal(proxy.seen.length, 3, 'two failed connections, one good')
+    t.equal(proxy.seen.length, 4, "two failed connections, then a try's two")
     t.equal((await readQueryCsv(join(output, 'query.csv'))).length, 2)
   })
 }
+
+t.test("a second connection refused (a role's connection limit): the night reads on one connection, not tried again", async (t) => {
+  const db = await catalog(t)
+  const proxy = await startPgProxy(db, (n) => (n === 1 ? { code: '53300', message: 'too many connections for role "postgres"' } : 'forward'))
+  t.teardown(() => proxy.close())
+  const { result, output, log } = await queryVia(t, proxy.port, db.database, 1)
+  t.equal(result.code, 0, result.stderr)
+  t.equal(result.stderr, '')
+  t.equal(proxy.seen.length, 2, 'one refused, one used')
+  t.notMatch(log, /try 1/)
+  t.equal((await readQueryCsv(join(output, 'query.csv'))).length, 2)
+})
+
+t.test('a connection closed between the fingerprint and the query: the try fails and is tried again, never read outside its snapshot',
+  { skip: usingServer ? false : 'PGlite has one backend and no pg_terminate_backend' },
+  async (t) => {
+    const db = await catalog(t)
+    const output = t.testdir()
+    const target = catalogTarget(db.url, {})
+    const messages: string[] = []
+    const log = { info: (m: string) => void messages.push(m), warn: (m: string) => void messages.push(m), summary() {} }
+    const options = { runType: 'run3auau', rules: BUILTIN_RULES.current, minEvents: undefined, statementTimeout: 60, output } as const
+    await runQuery(target, options, log)
+    // The catalog changed: the next night asks for the fingerprint, then the selection, on one connection.
+    await db.sql`update files set time = time + interval '1 second'`
+    let kills = 0
+    const result = await runQuery(target, {
+      ...options,
+      retry: { attempts: 2, baseMs: 10 },
+      onSnapshot: async () => {
+        if (kills++) return
+        const [backend] = await db.sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name = 'caloprod' and datname = ${db.database}`
+        await db.sql`select pg_terminate_backend(${backend.pid})`
+        while ((await db.sql`select 1 from pg_stat_activity where pid = ${backend.pid}`).length) await new Promise((r) => setTimeout(r, 20))
+      },
+    }, log)
+    t.equal(kills, 2, 'a second try')
+    t.match(messages.join('\n'), /try 1: .*(closed between two statements|terminating connection|lost the connection)/)
+    t.notOk(result.unchangedCatalog)
+    t.equal(result.files, 2)
+  },
+)
 
 t.test('a server that stays in recovery: bounded tries, then one line with what to do', async (t) => {
   const db = await catalog(t)
@@ -131,10 +176,14 @@ async function bigCatalog(t: Test) {
   return db
 }
 
-/** pg_terminate_backend on the stage's backend from a second connection, returning its state then; waits until it is gone. */
-async function terminateStage(db: Awaited<ReturnType<typeof catalog>>): Promise<string | undefined> {
+/**
+ * pg_terminate_backend on the stage's backend that the proxy holds (the one whose connection comes from
+ * `clientPort`), returning its state then; waits until it is gone.
+ */
+async function terminateStage(db: Awaited<ReturnType<typeof catalog>>, clientPort: number): Promise<string | undefined> {
   const [backend] = await db.sql<{ pid: number; state: string }[]>`
-    select pid, state from pg_stat_activity where application_name = 'caloprod' and datname = ${db.database}`
+    select pid, state from pg_stat_activity
+    where application_name = 'caloprod' and datname = ${db.database} and client_port = ${clientPort}`
   if (!backend) return undefined
   await db.sql`select pg_terminate_backend(${backend.pid})`
   while ((await db.sql`select 1 from pg_stat_activity where pid = ${backend.pid}`).length) await new Promise((r) => setTimeout(r, 20))
@@ -147,14 +196,16 @@ type At = (type: string, message: Buffer, offset: number) => boolean
 const startsAnswer = (type: string, message: Buffer) => (type === 'T' || type === 'H') && message.readInt16BE(type === 'T' ? 5 : 6) === 6
 
 /**
- * Where in the server's answer the first try's backend is killed: a fresh predicate for the proxy's hold, and
- * whether rows are flowing then. The selection's answer starts before the server runs it (sorts).
+ * Where in the server's answer the first try's backend is killed: a fresh predicate for the proxy's hold, whether
+ * rows are flowing then, and which of the try's connections it is on: the first (the fingerprint's, which sets up
+ * the session before the second is opened) or the second (the selection's, on a first night). The selection's
+ * answer starts before the server runs it (sorts).
  */
-const KILL_POINTS: [string, () => At, boolean][] = [
-  ['as it connects (its first ReadyForQuery)', () => (type) => type === 'Z', false],
-  ['as it sets up the session', () => (type) => type === 'T', false],
-  ['as the selection starts (the server sorting)', () => startsAnswer, false],
-  ...[['at the first row', 1], ['1 MB into the rows', 1 << 20], ['2.5 MB into the rows', 2.5 * (1 << 20)]].map(([point, bytes]): [string, () => At, boolean] => [
+const KILL_POINTS: [string, () => At, boolean, 0 | 1][] = [
+  ['as it connects (its first ReadyForQuery)', () => (type) => type === 'Z', false, 0],
+  ['as it sets up the session', () => (type) => type === 'T', false, 0],
+  ['as the selection starts (the server sorting)', () => startsAnswer, false, 1],
+  ...[['at the first row', 1], ['1 MB into the rows', 1 << 20], ['2.5 MB into the rows', 2.5 * (1 << 20)]].map(([point, bytes]): [string, () => At, boolean, 0 | 1] => [
     point as string,
     () => {
       let answerAt: number | undefined
@@ -164,6 +215,7 @@ const KILL_POINTS: [string, () => At, boolean][] = [
       }
     },
     true,
+    1,
   ]),
 ]
 
@@ -177,32 +229,32 @@ t.test('the backend terminated (pg_terminate_backend) at any point of the query:
     t.equal(undisturbed.result.code, 0, undisturbed.result.stderr)
     const expected = await readFile(join(undisturbed.output, 'query.csv'))
     t.ok(expected.length > 8 << 20, `an answer larger than the sockets hold (${expected.length} bytes)`)
-    for (const [point, at, flowing] of KILL_POINTS) {
+    for (const [point, at, flowing, connection] of KILL_POINTS) {
       // The kill must land while the backend still answers. Linux grows a loopback receive buffer up to tcp_rmem's
       // maximum (32 MB on some machines), so the sockets behind the held proxy may take the rest of the answer and
       // the backend finish before pg_terminate_backend reaches it: the query then succeeds on its first connection,
       // which says nothing of a retry. Such a run is done again, up to five times; any other outcome is judged.
       const killed = async () => {
         let state: string | undefined
-        const proxy = await startPgProxy(db, (n) => (n === 0 ? { at: at(), meanwhile: async () => void (state = await terminateStage(db)) } : 'forward'))
+        const proxy = await startPgProxy(db, (n) => (n === connection ? { at: at(), meanwhile: async (port) => void (state = await terminateStage(db, port)) } : 'forward'))
         t.teardown(() => proxy.close())
         return { ...(await queryVia(t, proxy.port, db.database, 3)), proxy, state }
       }
       let run = await killed()
-      for (let again = 0; again < 4 && run.result.code === 0 && run.proxy.seen.length === 1; again++) run = await killed()
+      for (let again = 0; again < 4 && run.result.code === 0 && !run.log.includes('try 1'); again++) run = await killed()
       const { result, output, files, log, proxy, state } = run
       t.equal(result.code, 0, `${point}: ${result.stderr}`)
       t.equal(result.stderr, '', `${point}: a retry that succeeds says nothing on stderr`)
       t.ok(state, `${point}: the backend was there to kill`)
       if (flowing) t.equal(state, 'active', `${point}: killed while still sending its rows`)
       t.match(log, /try 1: .*(lost the connection|terminating connection|57P01)/, `${point}: the first try failed`)
-      t.equal(proxy.seen.length, 2, `${point}: a new connection for the second try`)
+      t.equal(proxy.seen.length, connection + 3, `${point}: the first try's ${connection + 1} connection(s), then the second try's two`)
       t.ok((await readFile(join(output, 'query.csv'))).equals(expected), `${point}: the same bytes as an undisturbed run`)
       t.same(files, ['query.csv'], `${point}: no temporary file, no lock`)
     }
     // With no tries left: where the old code crashed (connecting, the session) and in the middle of the rows.
     for (const [point, at] of KILL_POINTS.filter(([point]) => /connects|session|1 MB/.test(point))) {
-      const proxy = await startPgProxy(db, () => ({ at: at(), meanwhile: async () => void (await terminateStage(db)) }))
+      const proxy = await startPgProxy(db, () => ({ at: at(), meanwhile: async (port) => void (await terminateStage(db, port)) }))
       t.teardown(() => proxy.close())
       const { result, output, files } = await queryVia(t, proxy.port, db.database, 1)
       t.equal(result.code, 1, `no tries left, ${point}: ${result.stderr}`)
