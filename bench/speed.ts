@@ -7,6 +7,9 @@
 // --peer-sql FILE is timed as the floors are. Wall times on a shared machine move; each row is a median.
 //
 //   npx tsx bench/speed.ts [--runs N] [--database NAME] [--work DIR] [--paths N] [--peer-sql FILE] [--only L]
+//
+// --only takes the rows' first words: floor, query, fingerprint, quiet, lists, and two sets never run unless named:
+// cpu (server CPU of the statements) and spare (a first night's query against its floor with a core to spare).
 import { execFileSync } from 'node:child_process'
 import { createReadStream, existsSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -122,19 +125,34 @@ async function main(): Promise<void> {
   const seedSql = buildSelection(BUILTIN_RULES.seed, RUN_TYPE, 500000)
   const currentSql = buildSelection(BUILTIN_RULES.current, RUN_TYPE, undefined)
   const seedFloor = await row('floor seed', () => psqlCopy(seedSql.select), () => 'its own statement, psql \\copy', PSQL_ENV)
-  const seedQuery = await row('query seed', () => query(seedOut, 'seed'), (m) => ratio(m, seedFloor, 1.05, 'floor seed') + '; first night: fingerprint + query', pgEnv, fresh(seedOut))
+  const seedQuery = await row('query seed', () => query(seedOut, 'seed'), (m) => ratio(m, seedFloor, 1.05, 'floor seed') + '; first night: the fingerprint beside the query', pgEnv, fresh(seedOut))
   const currentFloor = await row('floor current', () => psqlCopy(currentSql.select), () => 'its own statement, psql \\copy', PSQL_ENV)
   let peer: number | undefined
   if (argv['peer-sql']) {
     const text = (await readFile(String(argv['peer-sql']), 'utf8')).replace(/;\s*$/, '')
     peer = await row('floor peer', () => psqlCopy(text), () => `${argv['peer-sql']}, psql \\copy`, PSQL_ENV)
   }
-  await row('query current', () => query(currentOut, 'current'), (m) => ratio(m, currentFloor, 1.1, 'floor current') + '; first night: fingerprint + query', pgEnv, fresh(currentOut))
+  await row('query current', () => query(currentOut, 'current'), (m) => ratio(m, currentFloor, 1.1, 'floor current') + '; first night: the fingerprint beside the query', pgEnv, fresh(currentOut))
   if (peer !== undefined && currentFloor !== undefined) rows.push({ name: 'floor current / peer', samples: [], note: ratio(currentFloor, peer, 1.1, 'floor peer') })
   const check = await row('fingerprint current', () => psqlCopy(currentSql.fingerprint), () => 'the cheap check alone, psql \\copy', PSQL_ENV)
   const quiet = (m: number) => `unchanged catalog, the check only: ≤ 5 s + check ${check === undefined ? '(not measured)' : `${(5 + check).toFixed(2)} s: ${m <= 5 + check ? 'PASS' : 'FAIL'}`}`
   await row('quiet current', () => query(currentOut, 'current'), quiet, pgEnv)
   await row('quiet seed', () => query(seedOut, 'seed'), quiet, pgEnv)
+
+  if (only?.has('spare')) {
+    // One process per statement (no parallel workers, set on the bench database for these rows only): the 2-core
+    // machine then has a core to spare beside the query, as a FileCatalog server with more cores has.
+    const workers = (value: string) => execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c',
+      `alter database "${database}" ${value === 'reset' ? 'reset max_parallel_workers_per_gather' : `set max_parallel_workers_per_gather = ${value}`}`],
+    { env: { ...process.env, PGDATABASE: 'postgres' } })
+    workers('0')
+    try {
+      const floor = await row('spare floor seed', () => psqlCopy(seedSql.select), () => 'its own statement, psql \\copy, no parallel workers', PSQL_ENV)
+      await row('spare query seed', () => query(seedOut, 'seed'), (m) => ratio(m, floor, 1.05, 'spare floor seed') + '; first night, no parallel workers', pgEnv, fresh(seedOut))
+    } finally {
+      workers('reset')
+    }
+  }
 
   if (only?.has('cpu')) {
     // Interleaved, so a drift of the machine falls on both.
