@@ -3,9 +3,9 @@ import type postgres from 'postgres'
 /**
  * One snapshot of the catalog for a night's fingerprint and its query (lib/query.ts): a read-only repeatable-read
  * transaction on one connection, or shared by two (`pg_export_snapshot`, `SET TRANSACTION SNAPSHOT`: PostgreSQL 9.2
- * and later, also on a hot standby). The fingerprint a night records then describes exactly the rows of its
- * query.csv: a change made while the night ran, even one undone before the next night, cannot hide behind an equal
- * fingerprint.
+ * and later; on a hot standby since 10, where 9.x refuses and the night asks one statement after the other). The
+ * fingerprint a night records then describes exactly the rows of its query.csv: a change made while the night ran,
+ * even one undone before the next night, cannot hide behind an equal fingerprint.
  */
 const BEGIN = 'begin isolation level repeatable read, read only'
 
