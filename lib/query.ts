@@ -85,7 +85,8 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
   let traps: QueryFilesResult['traps']
   try {
     await setSession(sql, options.statementTimeout)
-    if (!last) second = await secondSession(connect, sql, options.statementTimeout)
+    if (!last) second = await secondSession(connect, sql, options.statementTimeout, (err) =>
+      log.info(`a second connection failed (${catalogError(err, describeTarget(target)).message}): the fingerprint and the selection one after the other`))
     const shared = second !== undefined && await shareSnapshot(sql, second)
     // Beside the query the fingerprint has the query's whole time: one process is enough, and the server's parallel
     // workers stay the query's (on 2 cores, a fingerprint with workers made a first night 1 s slower, not faster).
@@ -164,13 +165,16 @@ const lostBetweenStatements = () =>
  * refuses it (a connection limit on the role, too many connections) or serves it from the first's session
  * (PGlite), where two snapshots at once would wait on each other for ever.
  */
-async function secondSession(connect: () => postgres.Sql, first: postgres.Sql, timeoutSeconds: number): Promise<postgres.Sql | undefined> {
+async function secondSession(
+  connect: () => postgres.Sql, first: postgres.Sql, timeoutSeconds: number, refused: (err: unknown) => void,
+): Promise<postgres.Sql | undefined> {
   const second = connect()
   try {
     await setSession(second, timeoutSeconds)
     if (await separateSessions(first, second)) return second
-  } catch {
+  } catch (err) {
     // The first connection's trouble shows on its own next statement; the second is only a way to be quicker.
+    refused(err)
   }
   await second.end({ timeout: 5 })
   return undefined

@@ -97,6 +97,7 @@ t.test("a second connection refused (a role's connection limit): the night reads
   t.equal(result.stderr, '')
   t.equal(proxy.seen.length, 2, 'one refused, one used')
   t.notMatch(log, /try 1/)
+  t.match(log, /a second connection failed \(.*too many connections for role.*\): the fingerprint and the selection one after the other/)
   t.equal((await readQueryCsv(join(output, 'query.csv'))).length, 2)
 })
 
