@@ -9,8 +9,10 @@
 //   npx tsx bench/speed.ts [--runs N] [--database NAME] [--work DIR] [--paths N] [--peer-sql FILE] [--only L]
 //
 // --only takes the rows' first words: floor, query, fingerprint, quiet, lists, and two sets never run unless named:
-// cpu (server CPU of the statements) and spare (a first night's query against its floor with a core to spare).
-import { execFileSync } from 'node:child_process'
+// cpu (server CPU of the statements), spare (a first night's query against its floor with a core to spare) and
+// fuse (lists through bench/slow-fs, a file system whose file lookups wait 0 and 2 ms: needs root, /dev/fuse, go).
+import { execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { createReadStream, existsSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -170,7 +172,7 @@ async function main(): Promise<void> {
     }
   }
 
-  if (!only || only.has('lists')) {
+  if (!only || only.has('lists') || only.has('fuse')) {
     const reduced = await measure(stage('reduce', '--run-type', RUN_TYPE, '--output', seedOut, '--quiet'))
     if (reduced.code !== 0) throw new Error(`reduce: ${reduced.stderr}`)
     const paths = await listsOutput(seedOut)
@@ -186,6 +188,13 @@ async function main(): Promise<void> {
       `${paths} paths; floor ${paths} × ${STAT_DELAY_MS} ms ÷ ${concurrency} = ${floor.toFixed(2)} s; ${ratio(m, floor, 2, 'floor')}; ` +
       `${ratio(m, traced === undefined ? undefined : traced + floor, 2, 'traced + floor')}; ` +
       `head's check on 25,064 paths: 61.7 s (documented) = ${(61.7 / 25064 * paths / m).toFixed(1)}× this`)
+    if (only?.has('fuse')) {
+      // The same paths through bench/slow-fs: the delay spent in parallel, as on the real file system.
+      const own = await withSlowFs(0, () => row('fuse 0 ms', lists(), () => `${paths} paths through bench/slow-fs without delay: its own cost`))
+      await withSlowFs(STAT_DELAY_MS, () => row(`fuse ${STAT_DELAY_MS} ms`, lists(), (m) =>
+        `${paths} paths, ${STAT_DELAY_MS} ms a lookup; ${ratio(m, floor, 2, 'floor')}; ${ratio(m, own === undefined ? undefined : own + floor, 2, 'fuse 0 ms + floor')}; ` +
+        `the delay's own cost ${own === undefined ? '?' : (m - own).toFixed(2)} s against the floor's ${floor.toFixed(2)} s`))
+    }
   }
 
   const out = ['| row | wall s (median) | min–max | peak RSS MB | notes |', '| --- | ---: | ---: | ---: | --- |']
@@ -200,6 +209,32 @@ async function main(): Promise<void> {
     `machine: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${new Date().toISOString().slice(0, 16)}Z; ` +
     `median of ${runs} after one warm-up\n`)
   void seedQuery
+}
+
+/**
+ * Runs `fn` with bench/slow-fs (built here with go) mounted over the bench's files, `delayMs` per lookup of a file,
+ * serving them from a bind mount of the same directory; unmounts both after. Needs root and /dev/fuse.
+ */
+async function withSlowFs<T>(delayMs: number, fn: () => Promise<T>): Promise<T> {
+  const binary = join(work, 'slow-fs')
+  const backing = join(work, 'slow-fs-backing')
+  execFileSync('go', ['build', '-o', binary, '.'], { cwd: join(import.meta.dirname, 'slow-fs'), stdio: 'inherit' })
+  await mkdir(backing, { recursive: true })
+  execFileSync('mount', ['--bind', DEFAULT_ROOT, backing])
+  const daemon = spawn(binary, ['-delay', `${delayMs}ms`, backing, DEFAULT_ROOT], { stdio: ['ignore', 'inherit', 'inherit'] })
+  const exited = once(daemon, 'exit')
+  try {
+    const mounted = async () => (await readFile('/proc/self/mounts', 'utf8')).split('\n').some((line) => line.split(' ')[1] === DEFAULT_ROOT && line.includes('fuse'))
+    while (!(await mounted())) {
+      if (daemon.exitCode !== null) throw new Error(`slow-fs exited ${daemon.exitCode} before mounting ${DEFAULT_ROOT}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    return await fn()
+  } finally {
+    daemon.kill('SIGTERM')
+    await exited
+    execFileSync('umount', [backing])
+  }
 }
 
 function ratio(value: number | undefined, base: number | undefined, target: number, what: string): string {
