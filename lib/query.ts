@@ -78,6 +78,9 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
   }
   const sql = connect()
   let second: postgres.Sql | undefined
+  // The connections in a snapshot of this try's: ended by the stage, even when it fails (see the catch).
+  const inSnapshot = new Set<postgres.Sql>()
+  const end = (c: postgres.Sql) => endSnapshot(c).then(() => void inSnapshot.delete(c))
   const skipped: SkippedRow[] = []
   let writer: AtomicWriter | undefined
   let taken: Fingerprint | null
@@ -88,10 +91,11 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
     if (!last) second = await secondSession(connect, sql, options.statementTimeout, (err) =>
       log.info(`a second connection failed (${catalogError(err, describeTarget(target)).message}): the fingerprint and the selection one after the other`))
     const shared = second !== undefined && await shareSnapshot(sql, second)
+    if (shared) inSnapshot.add(sql).add(second!)
     // Beside the query the fingerprint has the query's whole time: one process is enough, and the server's parallel
     // workers stay the query's (on 2 cores, a fingerprint with workers made a first night 1 s slower, not faster).
     if (shared) await sql`select set_config(name, '0', false) from pg_settings where name = 'max_parallel_workers_per_gather'`
-    if (!shared) await beginSnapshot(sql)
+    if (!shared) await beginSnapshot(sql).then(() => inSnapshot.add(sql))
     const fingerprint = () => catalogFingerprint(sql, statements.fingerprint).catch(async (err) => {
       // Only a statement this server cannot run (SQL classes 42, 0A, 22) is skipped; what the query would meet too
       // (a lost connection, a refused password, a missing database) is the query's failure, tried again or not.
@@ -116,13 +120,14 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
       on = second!
       await options.onSnapshot?.()
       // The fingerprint's transaction ends when it has its answer; the query's snapshot was imported already.
-      ;[taken, counts] = await Promise.all([fingerprint().then(async (got) => (await endSnapshot(sql), got)), select(on)])
+      ;[taken, counts] = await Promise.all([fingerprint().then(async (got) => (await end(sql), got)), select(on)])
     } else {
       taken = await fingerprint()
       await options.onSnapshot?.()
       // A failed statement ends the transaction's use: the query begins another (no fingerprint is kept with it).
       if (taken === null) await endSnapshot(sql).then(() => beginSnapshot(sql))
       if (last && taken?.fingerprint !== undefined && taken.fingerprint === last.catalog) {
+        await end(sql)
         if (closed.has(sql)) throw lostBetweenStatements()
         log.info(`the catalog's fingerprint (${taken.fingerprint}) is the last query's: ${path} kept`)
         return { ...last.result, changed: false, unchangedCatalog: true, path }
@@ -130,10 +135,13 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
       counts = await select(on)
     }
     traps = taken?.traps ?? await askTraps(on, options)
-    await endSnapshot(on)
+    await end(on)
     if (closed.has(sql) || closed.has(on)) throw lostBetweenStatements()
   } catch (err) {
     await writer?.abort()
+    // A snapshot is ended by the stage, not left to the connection's end: PGlite's connections share one session,
+    // and the next client's statements would run in it (read-only). A closed connection has none left to end.
+    await Promise.all([...inSnapshot].filter((c) => !closed.has(c)).map((c) => c.unsafe('rollback').catch(() => {})))
     throw err
   } finally {
     await Promise.all([sql.end({ timeout: 5 }), second?.end({ timeout: 5 })])
