@@ -68,7 +68,8 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
   const path = layout.queryCsv(options.output)
   const stampPath = layout.queryStamp(options.output)
   const statements = buildSelection(options.rules, options.runType, options.minEvents)
-  const last = options.fullQuery ? undefined : await lastStamp(stampPath, path, await stampFor(undefined, statements.select))
+  const made = await stampFor(statements.select)
+  const last = options.fullQuery ? undefined : await lastStamp(stampPath, path, made)
   // postgres.js replaces a lost connection for the next statement without a word: that statement would run outside
   // the snapshot and the session, so a close before the end fails the try (to be tried again), as a lost statement does.
   const closed = new Set<postgres.Sql>()
@@ -134,7 +135,7 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
       }
       counts = await select(on)
     }
-    traps = taken?.traps ?? await askTraps(on, options)
+    traps = taken?.traps ?? await askTraps(on, statements.traps)
     await end(on)
     if (closed.has(sql) || closed.has(on)) throw lostBetweenStatements()
   } catch (err) {
@@ -157,7 +158,7 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
   for (const { row, problem } of skipped) log.warn(`skipped catalog row of run ${row.runnumber}: ${problem}`)
   if (skippedCount > skipped.length) log.warn(`skipped ${skippedCount - skipped.length} more catalog rows`)
   const changed = await writer!.commit()
-  await saveStamp(stampPath, path, await stampFor(taken?.fingerprint, statements.select), { files, runs, skipped: skippedCount, traps })
+  await saveStamp(stampPath, path, { ...made, catalog: taken?.fingerprint }, { files, runs, skipped: skippedCount, traps })
   return { files, runs, skipped: skippedCount, traps, changed, unchangedCatalog: false, path }
 }
 

@@ -51,9 +51,9 @@ export async function treeDigest(dir: string): Promise<string> {
 let code: Promise<string> | undefined
 const codeDigest = () => (code ??= treeDigest(fileURLToPath(new URL('..', import.meta.url))).catch(() => 'unknown'))
 
-/** The stamp a night would write for `catalog` and `select`, without query.csv's state and the result. */
-export async function stampFor(catalog: string | undefined, select: string): Promise<Made> {
-  return { catalog, selection: createHash('sha256').update(select).digest('hex'), code: await codeDigest() }
+/** What a night's stamp holds for `select` besides the catalog's fingerprint, query.csv's state and the result. */
+export async function stampFor(select: string): Promise<Omit<Made, 'catalog'>> {
+  return { selection: createHash('sha256').update(select).digest('hex'), code: await codeDigest() }
 }
 
 /**

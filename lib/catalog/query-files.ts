@@ -56,9 +56,9 @@ export async function setSession(sql: postgres.Sql, timeoutSeconds: number): Pro
   await sql`select set_config('jit', 'off', false) from pg_settings where name = 'jit'`
 }
 
-/** The selection's trap counts, asked on their own (when the fingerprint could not give them). */
-export async function askTraps(sql: postgres.Sql, options: QueryFilesOptions): Promise<Traps> {
-  const [row] = await sql.unsafe(buildSelection(options.rules, options.runType, options.minEvents).traps)
+/** The selection's trap counts: `statement` (buildSelection's `traps`), asked when the fingerprint could not give them. */
+export async function askTraps(sql: postgres.Sql, statement: string): Promise<Traps> {
+  const [row] = await sql.unsafe(statement)
   return trapCounts(row)
 }
 
