@@ -139,6 +139,33 @@ t.test('the fingerprint and the query read one snapshot: a change made while a n
   },
 )
 
+t.test("a server that cannot give the fingerprint: a warning, the traps counted on their own, and every night asks",
+  { skip: usingServer ? false : 'PGlite has one database, whose settings would reach every other test of the file' },
+  async (t) => {
+    const { url, sql } = await freshDatabase(t)
+    await makeCatalog(sql, [
+      { run: 66500, tag: 'v1', segment: 0, events: 400000 },
+      { run: 66500, tag: 'v1', segment: 9999, events: 1 },
+    ])
+    // A hash function of its own, found before pg_catalog's, that this "server" does not support (0A000).
+    const database = new URL(url).pathname.slice(1)
+    await sql.unsafe(`create schema shadow`)
+    await sql.unsafe(`create function shadow.hashtextextended(text, bigint) returns bigint language plpgsql as
+      $$ begin raise exception 'hashtextextended is not here' using errcode = 'feature_not_supported'; end $$`)
+    await sql.unsafe(`alter database "${database}" set search_path = shadow, pg_catalog, public`)
+    const output = t.testdir()
+    const night = () => runStageHere('query', ['--rules', 'current', '--db-url', url, '--output', output, '--verbose'])
+    for (const which of ['first', 'second']) {
+      const result = await night()
+      t.equal(result.code, 0, result.stderr)
+      t.match(result.stderr, /the catalog's fingerprint failed \(.*hashtextextended is not here \(0A000\)\): asking for the whole selection/, `${which} night`)
+      t.match(result.stderr, /left out 1 histogram rows of segment 9999/, `${which} night: the traps counted`)
+      t.notMatch(result.stdout, QUIET, `${which} night asks`)
+      t.match(result.stdout, /query: 1 files of 1 runs/)
+    }
+  },
+)
+
 t.test('the code in the stamp covers every .ts file of the tree, in sub-folders too, and nothing else', async (t) => {
   const dir = t.testdir({ 'stage.ts': 'one', 'README.md': 'words', catalog: { 'rows.ts': 'two' } })
   const first = await treeDigest(dir)
