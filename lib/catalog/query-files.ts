@@ -2,7 +2,7 @@ import type postgres from 'postgres'
 import type { RunType } from '../rules/run-types.js'
 import type { RuleSet } from '../rules/types.js'
 import { formatCsvRecord } from '../files/csv.js'
-import { pathProblem, tagProblem } from '../files/names.js'
+import { pathProblem, plainPathBytes, plainTagBytes, tagProblem } from '../files/names.js'
 import type { QueryRow } from '../files/query-csv.js'
 import { buildSelection } from './selection.js'
 
@@ -131,28 +131,32 @@ function rowBatches(batch: QueryBatch) {
     }
   }
   const add = (row: (Buffer | null)[]) => {
-    const fields = row.map((field) => field ?? EMPTY)
-    const [run, tag, , , path, time] = fields
-    const tagText = tag.toString('utf8')
-    const pathText = path.toString('utf8')
-    const problem = tagProblem(tagText) ?? pathProblem(pathText) ?? (time.length === 0 ? 'files.time is empty' : undefined)
-    if (problem) {
-      const [r, , s, e, , t] = fields.map((field) => field.toString('utf8'))
-      const skipped = { runnumber: Number(r), tag: tagText, segment: Number(s), events: Number(e), full_file_path: pathText, time: t }
-      bad.push({ row: skipped, problem })
-      counts.skipped++
-    } else {
-      counts.files++
-      // Rows come sorted by run.
-      if (!lastRun || !run.equals(lastRun)) {
-        lastRun = Buffer.from(run)
-        counts.runs++
+    // Most rows are checked on their bytes; a row those checks cannot pass is decoded and asked as text.
+    const [run, tag, segment, events, path, time] = row
+    if (run && tag && segment && events && path && time?.length && plainTagBytes(tag) && plainPathBytes(path)) keep(row as Buffer[])
+    else {
+      const fields = row.map((field) => field ?? EMPTY)
+      const [r, tagText, s, e, pathText, t] = fields.map((field) => field.toString('utf8'))
+      const problem = tagProblem(tagText) ?? pathProblem(pathText) ?? (t === '' ? 'files.time is empty' : undefined)
+      if (!problem) keep(fields)
+      else {
+        bad.push({ row: { runnumber: Number(r), tag: tagText, segment: Number(s), events: Number(e), full_file_path: pathText, time: t }, problem })
+        counts.skipped++
       }
-      if (!path.includes(COMMA) && !path.includes(QUOTE)) put(fields)
-      // Quoted: the whole line, formatted, as one field (put adds its newline).
-      else put([Buffer.from(formatCsvRecord(fields.map((f) => f.toString('utf8'))).slice(0, -1))])
     }
     if (at >= BATCH_BYTES - 4096 || bad.length >= 1000) flush()
+  }
+  const keep = (fields: Buffer[]) => {
+    const [run, , , , path] = fields
+    counts.files++
+    // Rows come sorted by run.
+    if (!lastRun || !run.equals(lastRun)) {
+      lastRun = Buffer.from(run)
+      counts.runs++
+    }
+    if (!path.includes(COMMA) && !path.includes(QUOTE)) put(fields)
+    // Quoted: the whole line, formatted, as one field (put adds its newline).
+    else put([Buffer.from(formatCsvRecord(fields.map((f) => f.toString('utf8'))).slice(0, -1))])
   }
   return { counts, add, flush }
 }
