@@ -1,10 +1,9 @@
 import { catalogError, isTransient } from './catalog/errors.js'
-import { connectCatalog, describeTarget, type CatalogTarget } from './catalog/connection.js'
-import type postgres from 'postgres'
+import { describeTarget, type CatalogTarget } from './catalog/connection.js'
 import { catalogFingerprint, lastStamp, saveStamp, stampFor } from './catalog/fingerprint.js'
 import { askTraps, queryFiles, setSession, type QueryFilesOptions, type QueryFilesResult, type SkippedRow } from './catalog/query-files.js'
 import { buildSelection } from './catalog/selection.js'
-import { beginSnapshot, endSnapshot, separateSessions, shareSnapshot } from './catalog/snapshot.js'
+import { separateSessions, shareSnapshot, snapshotConnection, type SnapshotConnection } from './catalog/snapshot.js'
 import { openAtomicWriter } from './files/atomic.js'
 import { formatCsvRecord } from './files/csv.js'
 import { layout } from './files/layout.js'
@@ -67,85 +66,71 @@ export async function runQuery(target: CatalogTarget, options: QueryOptions, log
 async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log): Promise<QueryResult> {
   const path = layout.queryCsv(options.output)
   const stampPath = layout.queryStamp(options.output)
+  const where = describeTarget(target)
   const statements = buildSelection(options.rules, options.runType, options.minEvents)
   const made = await stampFor(statements.select)
   const last = options.fullQuery ? undefined : await lastStamp(stampPath, path, made)
-  // postgres.js replaces a lost connection for the next statement without a word: that statement would run outside
-  // the snapshot and the session, so a close before the end fails the try (to be tried again), as a lost statement does.
-  const closed = new Set<postgres.Sql>()
-  const connect = () => {
-    const sql: postgres.Sql = connectCatalog(target, { onClose: () => void closed.add(sql) })
-    return sql
-  }
-  const sql = connect()
-  let second: postgres.Sql | undefined
-  // The connections in a snapshot of this try's: ended by the stage, even when it fails (see the catch).
-  const inSnapshot = new Set<postgres.Sql>()
-  const end = (c: postgres.Sql) => endSnapshot(c).then(() => void inSnapshot.delete(c))
+  const first = snapshotConnection(target)
+  let second: SnapshotConnection | undefined
   const skipped: SkippedRow[] = []
   let writer: AtomicWriter | undefined
   let taken: Fingerprint | null
   let counts: Omit<QueryFilesResult, 'traps'>
   let traps: QueryFilesResult['traps']
+  const fingerprint = (on: SnapshotConnection) => catalogFingerprint(on.sql, statements.fingerprint).catch(async (err) => {
+    // Only a statement this server cannot run (SQL classes 42, 0A, 22) is skipped; what the query would meet too
+    // (a lost connection, a refused password, a missing database) is the query's failure, tried again or not.
+    if (!/^(42|0A|22)/.test(String((err as { code?: unknown }).code))) throw err
+    log.warn(`the catalog's fingerprint failed (${catalogError(err, where).message}): asking for the whole selection`)
+    return null
+  })
+  const select = async (on: SnapshotConnection, stop?: AbortSignal) => {
+    writer = await openAtomicWriter(path)
+    await writer.write(formatCsvRecord(QUERY_TABLE.columns))
+    const file = writer
+    // Each batch is written as it comes, before the next row is read from the server.
+    return queryFiles(on.sql, options, (rows, bad, received) => {
+      // A few examples are enough to act on; a hostile catalog must not flood the log.
+      skipped.push(...bad.slice(0, Math.max(0, 20 - skipped.length)))
+      file.writeNow(rows)
+      options.onRows?.(received)
+    }, stop)
+  }
   try {
-    await setSession(sql, options.statementTimeout)
-    if (!last) second = await secondSession(connect, sql, options.statementTimeout, (err) =>
-      log.info(`a second connection failed (${catalogError(err, describeTarget(target)).message}): the fingerprint and the selection one after the other`))
-    const shared = second !== undefined && await shareSnapshot(sql, second)
-    if (shared) inSnapshot.add(sql).add(second!)
-    // Beside the query the fingerprint has the query's whole time: one process is enough, and the server's parallel
-    // workers stay the query's (on 2 cores, a fingerprint with workers made a first night 1 s slower, not faster).
-    if (shared) await sql`select set_config(name, '0', false) from pg_settings where name = 'max_parallel_workers_per_gather'`
-    if (!shared) await beginSnapshot(sql).then(() => inSnapshot.add(sql))
-    const fingerprint = () => catalogFingerprint(sql, statements.fingerprint).catch(async (err) => {
-      // Only a statement this server cannot run (SQL classes 42, 0A, 22) is skipped; what the query would meet too
-      // (a lost connection, a refused password, a missing database) is the query's failure, tried again or not.
-      if (!/^(42|0A|22)/.test(String((err as { code?: unknown }).code))) throw err
-      log.warn(`the catalog's fingerprint failed (${catalogError(err, describeTarget(target)).message}): asking for the whole selection`)
-      return null
-    })
-    const select = async (on: postgres.Sql) => {
-      writer = await openAtomicWriter(path)
-      await writer.write(formatCsvRecord(QUERY_TABLE.columns))
-      const file = writer
-      // Each batch is written as it comes, before the next row is read from the server.
-      return queryFiles(on, options, (rows, bad, received) => {
-        // A few examples are enough to act on; a hostile catalog must not flood the log.
-        skipped.push(...bad.slice(0, Math.max(0, 20 - skipped.length)))
-        file.writeNow(rows)
-        options.onRows?.(received)
-      })
-    }
-    let on = sql
-    if (shared) {
-      on = second!
+    await setSession(first.sql, options.statementTimeout)
+    if (!last) second = await secondSession(target, first, options.statementTimeout, (err) =>
+      log.info(`a second connection failed (${catalogError(err, where).message}): the fingerprint and the selection one after the other`))
+    if (second && await shareSnapshot(first, second)) {
+      const query = second
+      // Beside the query the fingerprint has the query's whole time: one process is enough, and the server's parallel
+      // workers stay the query's (on 2 cores, a fingerprint with workers made a first night 1 s slower, not faster).
+      await first.sql`select set_config(name, '0', false) from pg_settings where name = 'max_parallel_workers_per_gather'`
       await options.onSnapshot?.()
       // The fingerprint's transaction ends when it has its answer; the query's snapshot was imported already.
-      ;[taken, counts] = await Promise.all([fingerprint().then(async (got) => (await end(sql), got)), select(on)])
+      ;[taken, counts] = await bothAtOnce(() => fingerprint(first).then(async (got) => (await first.end(), got)), (stop) => select(query, stop))
+      traps = taken?.traps ?? await askTraps(query.sql, statements.traps)
+      await query.end()
     } else {
-      taken = await fingerprint()
+      await first.begin()
+      taken = await fingerprint(first)
       await options.onSnapshot?.()
       // A failed statement ends the transaction's use: the query begins another (no fingerprint is kept with it).
-      if (taken === null) await endSnapshot(sql).then(() => beginSnapshot(sql))
+      if (taken === null) await first.end().then(() => first.begin())
       if (last && taken?.fingerprint !== undefined && taken.fingerprint === last.catalog) {
-        await end(sql)
-        if (closed.has(sql)) throw lostBetweenStatements()
+        await first.end()
         log.info(`the catalog's fingerprint (${taken.fingerprint}) is the last query's: ${path} kept`)
         return { ...last.result, changed: false, unchangedCatalog: true, path }
       }
-      counts = await select(on)
+      counts = await select(first)
+      traps = taken?.traps ?? await askTraps(first.sql, statements.traps)
+      await first.end()
     }
-    traps = taken?.traps ?? await askTraps(on, statements.traps)
-    await end(on)
-    if (closed.has(sql) || closed.has(on)) throw lostBetweenStatements()
   } catch (err) {
     await writer?.abort()
-    // A snapshot is ended by the stage, not left to the connection's end: PGlite's connections share one session,
-    // and the next client's statements would run in it (read-only). A closed connection has none left to end.
-    await Promise.all([...inSnapshot].filter((c) => !closed.has(c)).map((c) => c.unsafe('rollback').catch(() => {})))
+    await Promise.all([first.abandon(), second?.abandon()])
     throw err
   } finally {
-    await Promise.all([sql.end({ timeout: 5 }), second?.end({ timeout: 5 })])
+    await Promise.all([first.close(), second?.close()])
   }
   if (taken?.fingerprint === undefined && taken) log.info("a histogram's file name does not start with its type: the fingerprint cannot cover its files, so every night asks")
   const { files, runs, skipped: skippedCount } = counts
@@ -165,9 +150,22 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
 type Fingerprint = Awaited<ReturnType<typeof catalogFingerprint>>
 type AtomicWriter = Awaited<ReturnType<typeof openAtomicWriter>>
 
-/** A transient error (lib/catalog/errors.ts) for a connection that closed between two statements of one snapshot. */
-const lostBetweenStatements = () =>
-  Object.assign(new Error('the connection closed between two statements of one snapshot'), { code: 'CONNECTION_CLOSED' })
+/**
+ * Runs `a` and `b` at once and waits for both: the first to fail stops `b` (a fingerprint is short, a selection is
+ * not), and its error is thrown once neither is still running, so nothing writes after the try has failed.
+ */
+async function bothAtOnce<A, B>(a: () => Promise<A>, b: (stop: AbortSignal) => Promise<B>): Promise<[A, B]> {
+  const stop = new AbortController()
+  let failure: { error: unknown } | undefined
+  const settle = <T>(promise: Promise<T>) => promise.catch((error: unknown) => {
+    failure ??= { error }
+    stop.abort()
+    return undefined as T
+  })
+  const both = await Promise.all([settle(a()), settle(b(stop.signal))])
+  if (failure) throw failure.error
+  return both
+}
 
 /**
  * A second connection in the query's session settings, or undefined where there is none to have: the server
@@ -175,16 +173,16 @@ const lostBetweenStatements = () =>
  * (PGlite), where two snapshots at once would wait on each other for ever.
  */
 async function secondSession(
-  connect: () => postgres.Sql, first: postgres.Sql, timeoutSeconds: number, refused: (err: unknown) => void,
-): Promise<postgres.Sql | undefined> {
-  const second = connect()
+  target: CatalogTarget, first: SnapshotConnection, timeoutSeconds: number, refused: (err: unknown) => void,
+): Promise<SnapshotConnection | undefined> {
+  const second = snapshotConnection(target)
   try {
-    await setSession(second, timeoutSeconds)
-    if (await separateSessions(first, second)) return second
+    await setSession(second.sql, timeoutSeconds)
+    if (await separateSessions(first.sql, second.sql)) return second
   } catch (err) {
     // The first connection's trouble shows on its own next statement; the second is only a way to be quicker.
     refused(err)
   }
-  await second.end({ timeout: 5 })
+  await second.close()
   return undefined
 }

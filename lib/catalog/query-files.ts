@@ -66,12 +66,18 @@ export async function askTraps(sql: postgres.Sql, statement: string): Promise<Tr
  * Runs the selection on `sql`, in the session the caller set (setSession), handing its rows to `batch` as
  * query.csv's lines, about 256 KB at a time. Rows come as raw bytes (postgres.js's `.raw().forEach()`), only tag
  * and path decoded to be checked; rows with a hostile tag or path (lib/files/names.ts) or no time are left out and
- * named in `skipped`.
+ * named in `skipped`. `stop` cancels it.
  */
-export async function queryFiles(sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch): Promise<Omit<QueryFilesResult, 'traps'>> {
+export async function queryFiles(
+  sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch, stop?: AbortSignal,
+): Promise<Omit<QueryFilesResult, 'traps'>> {
   const { select } = buildSelection(options.rules, options.runType, options.minEvents)
   const rows = rowBatches(batch)
   const query = sql.unsafe(select, [], { prepare: false }).raw()
+  // `stop` (the caller's) asks the server to stop; the query then fails with 57014, query_canceled.
+  const cancel = () => void query.cancel()
+  stop?.addEventListener('abort', cancel, { once: true })
+  if (stop?.aborted) cancel()
   // An error of our own (writing the file): the server is asked to stop, and that error is the one thrown.
   let own: { error: unknown } | undefined
   await query
@@ -87,6 +93,7 @@ export async function queryFiles(sql: postgres.Sql, options: QueryFilesOptions, 
     .catch((error: unknown) => {
       if (!own) throw error
     })
+    .finally(() => stop?.removeEventListener('abort', cancel))
   if (own) throw own.error
   rows.flush()
   return rows.counts

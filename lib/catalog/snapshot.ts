@@ -1,4 +1,5 @@
 import type postgres from 'postgres'
+import { connectCatalog, type CatalogTarget } from './connection.js'
 
 /**
  * One snapshot of the catalog for a night's fingerprint and its query (lib/query.ts): a read-only repeatable-read
@@ -9,42 +10,93 @@ import type postgres from 'postgres'
  */
 const BEGIN = 'begin isolation level repeatable read, read only'
 
-/** Begins the snapshot on `sql`, taken now (not at the next statement): statements until `endSnapshot` read it. */
-export async function beginSnapshot(sql: postgres.Sql): Promise<void> {
-  await sql.unsafe(BEGIN)
-  await sql`select 1`
+/**
+ * A catalog connection whose snapshots the stage begins and ends itself, and whose loss it cannot miss. postgres.js
+ * opens a new connection for the next statement when one is lost, without a word: that statement would run outside
+ * the snapshot and outside the session's settings, so `end` fails, to be tried again, on a connection lost at any
+ * time before. A failed try calls `abandon`: a snapshot is not left to the connection's end, since PGlite's
+ * connections share one session and the next client's statements would run in it (read-only).
+ */
+export interface SnapshotConnection {
+  readonly sql: postgres.Sql
+  /** Begins a snapshot of its own, taken now (not at the next statement). */
+  begin(): Promise<void>
+  /** Begins a snapshot and names it for another session to import (`pg_export_snapshot`). */
+  exportSnapshot(): Promise<string>
+  /** Begins a transaction in the snapshot another session exported. */
+  importSnapshot(id: string): Promise<void>
+  /** Ends the snapshot (a read-only transaction has nothing to keep; an aborted one is rolled back). */
+  end(): Promise<void>
+  /** Rolls back a snapshot still open on a connection still there; never fails (a failed try's end). */
+  abandon(): Promise<void>
+  /** Closes the connection (postgres.js's `end`, 5 s before it is cut). */
+  close(): Promise<void>
 }
 
-/** Ends the snapshot (a read-only transaction has nothing to keep; an aborted one is rolled back). */
-export async function endSnapshot(sql: postgres.Sql): Promise<void> {
-  await sql.unsafe('commit')
+/** A transient error (lib/catalog/errors.ts) for a connection that closed while the stage held a snapshot on it. */
+export const lostBetweenStatements = () =>
+  Object.assign(new Error('the connection closed between two statements of one snapshot'), { code: 'CONNECTION_CLOSED' })
+
+/** SQL classes of a statement this server cannot run here (a feature missing, not allowed, or a bad value). */
+export const cannotRun = (err: unknown): boolean => /^(42|0A|22|25|55)/.test(String((err as { code?: unknown })?.code))
+
+/** Opens a SnapshotConnection to `target` (connectCatalog). */
+export function snapshotConnection(target: CatalogTarget): SnapshotConnection {
+  let lost = false
+  let open = false
+  const sql = connectCatalog(target, { onClose: () => void (lost = true) })
+  const begin = async () => {
+    await sql.unsafe(BEGIN)
+    open = true
+  }
+  return {
+    sql,
+    async begin() {
+      await begin()
+      await sql`select 1`
+    },
+    async exportSnapshot() {
+      await begin()
+      const [{ id }] = await sql`select pg_export_snapshot() as id`
+      // The server names it (hex digits and dashes); SET TRANSACTION SNAPSHOT takes no parameter, so it is checked.
+      if (!/^[0-9A-Fa-f-]+$/.test(String(id))) throw Object.assign(new Error(`snapshot name ${String(id)}`), { code: '22023' })
+      return String(id)
+    },
+    async importSnapshot(id) {
+      await begin()
+      await sql.unsafe(`set transaction snapshot '${id}'`)
+    },
+    async end() {
+      if (lost) throw lostBetweenStatements()
+      await sql.unsafe('commit')
+      open = false
+      if (lost) throw lostBetweenStatements()
+    },
+    async abandon() {
+      if (open && !lost) await sql.unsafe('rollback').catch(() => {})
+      open = false
+    },
+    close: () => sql.end({ timeout: 5 }),
+  }
+}
+
+/**
+ * Begins one snapshot on `exporter` and `importer` (two sessions). False, with neither in a transaction, when this
+ * server cannot share it (`cannotRun`); a lost connection is thrown.
+ */
+export async function shareSnapshot(exporter: SnapshotConnection, importer: SnapshotConnection): Promise<boolean> {
+  try {
+    await importer.importSnapshot(await exporter.exportSnapshot())
+    return true
+  } catch (err) {
+    if (!cannotRun(err)) throw err
+    await Promise.all([exporter.end(), importer.end()])
+    return false
+  }
 }
 
 /** Whether `a` and `b` are two sessions of the server: PGlite serves every connection from its one session. */
 export async function separateSessions(a: postgres.Sql, b: postgres.Sql): Promise<boolean> {
   const [[first], [second]] = await Promise.all([a`select pg_backend_pid() as pid`, b`select pg_backend_pid() as pid`])
   return first.pid !== second.pid
-}
-
-/** SQL classes of a statement this server cannot run here (a feature missing, not allowed, or a bad value). */
-export const cannotRun = (err: unknown): boolean => /^(42|0A|22|25|55)/.test(String((err as { code?: unknown })?.code))
-
-/**
- * Begins one snapshot on `exporter` and `importer` (their own sessions). False, with neither in a transaction,
- * when this server cannot share it (`cannotRun`); a lost connection is thrown.
- */
-export async function shareSnapshot(exporter: postgres.Sql, importer: postgres.Sql): Promise<boolean> {
-  try {
-    await exporter.unsafe(BEGIN)
-    const [{ id }] = await exporter`select pg_export_snapshot() as id`
-    // The server names it (hex digits and dashes); SET TRANSACTION SNAPSHOT takes no parameter, so it is checked.
-    if (!/^[0-9A-Fa-f-]+$/.test(String(id))) throw Object.assign(new Error(`snapshot name ${String(id)}`), { code: '22023' })
-    await importer.unsafe(BEGIN)
-    await importer.unsafe(`set transaction snapshot '${String(id)}'`)
-    return true
-  } catch (err) {
-    if (!cannotRun(err)) throw err
-    await Promise.all([exporter.unsafe('rollback'), importer.unsafe('rollback')])
-    return false
-  }
 }
