@@ -25,6 +25,8 @@ export interface PgProxy {
   port: number
   /** How many connections arrived, and what each got. */
   seen: ConnectionPlan[]
+  /** Settles when a forwarded connection first brings a CancelRequest (a client asking the server to stop a statement). */
+  cancelRequested: Promise<void>
   close(): Promise<void>
 }
 
@@ -38,6 +40,7 @@ function errorResponse(code: string, message: string): Buffer {
 }
 
 const SSL_REQUEST = 80877103
+const CANCEL_REQUEST = 80877102
 
 /** Answers a connection with a FATAL error once its startup packet (after any SSL request) has arrived. */
 function refuse(socket: net.Socket, code: string, message: string): void {
@@ -67,6 +70,8 @@ export async function startPgProxy(
 ): Promise<PgProxy> {
   const seen: ConnectionPlan[] = []
   const sockets = new Set<net.Socket>()
+  let cancelArrived!: () => void
+  const cancelRequested = new Promise<void>((resolve) => (cancelArrived = resolve))
   const server = net.createServer((socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
@@ -78,6 +83,8 @@ export async function startPgProxy(
     sockets.add(upstream)
     upstream.on('close', () => sockets.delete(upstream))
     socket.pipe(upstream)
+    // A CancelRequest is a connection's whole first packet: its length (16), then the code.
+    socket.once('data', (chunk: Buffer) => void (chunk.length >= 8 && chunk.readInt32BE(0) === 16 && chunk.readInt32BE(4) === CANCEL_REQUEST && cancelArrived()))
     if (what === 'forward') upstream.pipe(socket)
     else holdAt(upstream, socket, what)
     const end = () => (socket.destroy(), upstream.destroy())
@@ -88,6 +95,7 @@ export async function startPgProxy(
   return {
     port: (server.address() as net.AddressInfo).port,
     seen,
+    cancelRequested,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy()

@@ -131,6 +131,43 @@ t.test('a connection closed between the fingerprint and the query: the try fails
   },
 )
 
+t.test("a first night's fingerprint connection lost while the selection runs beside it: the selection is stopped, the try fails with the loss and is tried again",
+  { skip: usingServer ? false : 'PGlite has one backend and no pg_terminate_backend' },
+  async (t) => {
+    const db = await bigCatalog(t)
+    const options = { runType: 'run3auau', rules: BUILTIN_RULES.current, minEvents: undefined, statementTimeout: 60 } as const
+    const quiet = { info() {}, warn() {}, summary() {} }
+    const dir = t.testdir({ clean: {}, night: { 'query.csv': OLD } })
+    const [clean, output] = [join(dir, 'clean'), join(dir, 'night')]
+    await runQuery(catalogTarget(db.url, {}), { ...options, output: clean }, quiet)
+    // The fingerprint's connection (the try's first) is killed once the server has its answer; the selection's (the
+    // second) is held at its first row until a CancelRequest arrives: a try that waited for the selection to end
+    // before it failed would wait for ever.
+    const killed: number[] = []
+    const proxy = await startPgProxy(db, (n): ConnectionPlan => {
+      if (n === 0) return { at: (type, message) => type === 'T' && message.includes('datasets\0'), meanwhile: async (port) => void killed.push(port, await terminateStage(db, port) ? 1 : 0) }
+      if (n === 1) {
+        let answer = false
+        return { at: (type, message) => (answer ||= startsAnswer(type, message)) && type === 'D', meanwhile: () => proxy.cancelRequested }
+      }
+      return 'forward'
+    })
+    t.teardown(() => proxy.close())
+    const messages: string[] = []
+    const log = { info: (m: string) => void messages.push(m), warn: (m: string) => void messages.push(m), summary() {} }
+    const target = catalogTarget(`postgres://postgres@127.0.0.1:${proxy.port}/${db.database}?sslmode=disable`, {})
+    const result = await runQuery(target, { ...options, output, retry: { attempts: 2, baseMs: 10 } }, log)
+    t.equal(killed[1], 1, "the fingerprint's backend was there to kill")
+    const tries = messages.filter((m) => /try \d/.test(m))
+    t.equal(tries.length, 1, 'one try failed')
+    t.match(tries[0], /try 1: .*(closed between two statements|terminating connection|lost the connection|57P01)/, 'it failed with the loss')
+    t.notMatch(tries[0], /cancel/i, "not with the selection's cancellation, which the loss caused")
+    t.equal(result.files, (await readQueryCsv(join(clean, 'query.csv'))).length)
+    t.ok((await readFile(join(output, 'query.csv'))).equals(await readFile(join(clean, 'query.csv'))), 'the same bytes as an undisturbed night')
+    t.same(readdirSync(output).filter((f) => f !== 'query.fingerprint').sort(), ['query.csv'], 'no temporary file')
+  },
+)
+
 t.test('a server that stays in recovery: bounded tries, then one line with what to do', async (t) => {
   const db = await catalog(t)
   const proxy = await startPgProxy(db, () => ({ code: '57P03', message: 'the database system is in recovery mode' }))
