@@ -214,7 +214,9 @@ const STAGES: Stage[] = [
     name: 'lists',
     requires: [script('lists')],
     setup: async (ctx) => materializeProcessFiles(ctx),
-    command: (ctx) => ({ argv: stageCommand('lists', '--run-type', RUN_TYPE, '--min-events', MIN_EVENTS, '--output', ctx.output, '--quiet') }),
+    // The thread pool as the Taskfile's lists task sizes it (the default 64 stats in flight): without it the stage
+    // starts itself again with the pool it needs, a second node start the nightly run does not pay.
+    command: (ctx) => ({ argv: stageCommand('lists', '--run-type', RUN_TYPE, '--min-events', MIN_EVENTS, '--output', ctx.output, '--quiet'), env: { UV_THREADPOOL_SIZE: '64' } }),
     remark: async (ctx) => `${await rowsOf(layout.missingCsv(ctx.output, RUN_TYPE))} missing files listed`,
     target: withinThirdOfQuery,
   },

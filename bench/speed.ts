@@ -178,22 +178,25 @@ async function main(): Promise<void> {
     const paths = await listsOutput(seedOut)
     const lists = (...wrap: string[]) => () => [...wrap, ...stage('lists', '--run-type', RUN_TYPE, '--output', seedOut, '--min-events', '0',
       '--stat-concurrency', String(concurrency), '--quiet')]
+    // The thread pool as the Taskfile's lists task sizes it: without it the stage starts itself again with the pool
+    // it needs (tasks/main.ts), a second node start the nightly run does not pay.
+    const pool = { UV_THREADPOOL_SIZE: String(concurrency) }
     const floor = (paths * STAT_DELAY_MS) / 1000 / concurrency
-    await row('lists 0 ms', lists(), () => `${paths} paths, ${concurrency} stats in flight`)
+    await row('lists 0 ms', lists(), () => `${paths} paths, ${concurrency} stats in flight`, pool)
     const strace = ['strace', '-f', '--seccomp-bpf', '-o', '/dev/null', '-e', 'trace=statx,newfstatat,stat,lstat',
       '-e', `inject=statx,newfstatat,stat,lstat:delay_exit=${STAT_DELAY_MS * 1000}`]
     // strace stops each traced call twice and serves the stops one at a time: its own cost, without the delay.
-    const traced = await row('lists traced', lists(...strace.slice(0, -2)), () => `${paths} paths under strace without delay: the tracing's own cost`)
+    const traced = await row('lists traced', lists(...strace.slice(0, -2)), () => `${paths} paths under strace without delay: the tracing's own cost`, pool)
     await row(`lists ${STAT_DELAY_MS} ms`, lists(...strace), (m) =>
       `${paths} paths; floor ${paths} × ${STAT_DELAY_MS} ms ÷ ${concurrency} = ${floor.toFixed(2)} s; ${ratio(m, floor, 2, 'floor')}; ` +
       `${ratio(m, traced === undefined ? undefined : traced + floor, 2, 'traced + floor')}; ` +
-      `head's check on 25,064 paths: 61.7 s (documented) = ${(61.7 / 25064 * paths / m).toFixed(1)}× this`)
+      `head's check on 25,064 paths: 61.7 s (documented) = ${(61.7 / 25064 * paths / m).toFixed(1)}× this`, pool)
     if (only?.has('fuse')) {
       // The same paths through bench/slow-fs: the delay spent in parallel, as on the real file system.
-      const own = await withSlowFs(0, () => row('fuse 0 ms', lists(), () => `${paths} paths through bench/slow-fs without delay: its own cost`))
+      const own = await withSlowFs(0, () => row('fuse 0 ms', lists(), () => `${paths} paths through bench/slow-fs without delay: its own cost`, pool))
       await withSlowFs(STAT_DELAY_MS, () => row(`fuse ${STAT_DELAY_MS} ms`, lists(), (m) =>
         `${paths} paths, ${STAT_DELAY_MS} ms a lookup; ${ratio(m, floor, 2, 'floor')}; ${ratio(m, own === undefined ? undefined : own + floor, 2, 'fuse 0 ms + floor')}; ` +
-        `the delay's own cost ${own === undefined ? '?' : (m - own).toFixed(2)} s against the floor's ${floor.toFixed(2)} s`))
+        `the delay's own cost ${own === undefined ? '?' : (m - own).toFixed(2)} s against the floor's ${floor.toFixed(2)} s`, pool))
     }
   }
 
