@@ -94,7 +94,7 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
       skipped.push(...bad.slice(0, Math.max(0, 20 - skipped.length)))
       file.writeNow(rows)
       options.onRows?.(received)
-    }, stop)
+    }, { stop, cancel: () => on.cancel() })
   }
   try {
     await setSession(first.sql, options.statementTimeout)
@@ -178,7 +178,7 @@ async function secondSession(
   const second = snapshotConnection(target)
   try {
     await setSession(second.sql, timeoutSeconds)
-    if (await separateSessions(first.sql, second.sql)) return second
+    if (await separateSessions(first, second)) return second
   } catch (err) {
     // The first connection's trouble shows on its own next statement; the second is only a way to be quicker.
     refused(err)

@@ -43,9 +43,22 @@ export interface QueryFilesResult {
 type QueryBatch = (csv: Buffer, skipped: readonly SkippedRow[], received: number) => void
 
 /**
- * The session of every catalog statement of the query stage, set on the connection (no transaction: a failed try
- * is tried again on a new connection): read-only, a statement timeout, `::text` that does not shift times (UTC,
- * ISO dates), and backslash an ordinary character (the LIKE patterns).
+ * How a caller stops the selection. `stop`: once aborted, the statement is cancelled and fails with 57014
+ * (query_canceled), or is never sent. `cancel`: how to cancel it, then and when a batch fails; without it,
+ * postgres.js's `query.cancel()`, whose own failure (its cancel connection refused) no code can catch
+ * (`SnapshotConnection.cancel`, lib/catalog/snapshot.ts, cannot fail).
+ */
+export interface QueryControl {
+  stop?: AbortSignal
+  cancel?: () => Promise<void>
+}
+
+const stopped = () => Object.assign(new Error('canceling statement due to user request'), { code: '57014' })
+
+/**
+ * The session of every catalog statement of the query stage, set on the connection for as long as it lasts (not
+ * only for a transaction; a failed try is tried again on a new connection): read-only, a statement timeout,
+ * `::text` that does not shift times (UTC, ISO dates), and backslash an ordinary character (the LIKE patterns).
  */
 export async function setSession(sql: postgres.Sql, timeoutSeconds: number): Promise<void> {
   await sql`select set_config('statement_timeout', ${String(Math.round(timeoutSeconds * 1000))}, false),
@@ -64,20 +77,20 @@ export async function askTraps(sql: postgres.Sql, statement: string): Promise<Tr
 
 /**
  * Runs the selection on `sql`, in the session the caller set (setSession), handing its rows to `batch` as
- * query.csv's lines, about 256 KB at a time. Rows come as raw bytes (postgres.js's `.raw().forEach()`), only tag
- * and path decoded to be checked; rows with a hostile tag or path (lib/files/names.ts) or no time are left out and
- * named in `skipped`. `stop` cancels it.
+ * query.csv's lines, about 256 KB at a time. Rows come as raw bytes (postgres.js's `.raw().forEach()`), tag and
+ * path checked as bytes, never decoded unless refused; rows with a hostile tag or path (lib/files/names.ts) or no
+ * time are left out and named in `skipped`. `control` stops it (QueryControl).
  */
 export async function queryFiles(
-  sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch, stop?: AbortSignal,
+  sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch, control: QueryControl = {},
 ): Promise<Omit<QueryFilesResult, 'traps'>> {
   const { select } = buildSelection(options.rules, options.runType, options.minEvents)
+  const { stop } = control
+  if (stop?.aborted) throw stopped()
   const rows = rowBatches(batch)
   const query = sql.unsafe(select, [], { prepare: false }).raw()
-  // `stop` (the caller's) asks the server to stop; the query then fails with 57014, query_canceled.
-  const cancel = () => void query.cancel()
+  const cancel = () => void (control.cancel ? control.cancel() : query.cancel())
   stop?.addEventListener('abort', cancel, { once: true })
-  if (stop?.aborted) cancel()
   // An error of our own (writing the file): the server is asked to stop, and that error is the one thrown.
   let own: { error: unknown } | undefined
   await query
@@ -87,7 +100,7 @@ export async function queryFiles(
         rows.add(row as unknown as (Buffer | null)[])
       } catch (error) {
         own = { error }
-        query.cancel()
+        cancel()
       }
     })
     .catch((error: unknown) => {

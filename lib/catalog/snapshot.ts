@@ -29,7 +29,16 @@ export interface SnapshotConnection {
   end(): Promise<void>
   /** Rolls back a snapshot still open on a connection still there; never fails (a failed try's end). */
   abandon(): Promise<void>
-  /** Closes the connection (postgres.js's `end`, 5 s before it is cut). */
+  /** Its backend's process id (asked once; `begin` asks it too). */
+  backendPid(): Promise<number>
+  /**
+   * Asks the server to cancel the statement this connection runs (`pg_cancel_backend`, from a connection of its own).
+   * postgres.js's `query.cancel()` drops a promise that rejects when its cancel connection fails (the server down
+   * or full), an error no code can catch; this one never fails. It does nothing on a lost connection, whose process
+   * id may be another session's by now, or before the id is known.
+   */
+  cancel(): Promise<void>
+  /** Closes the connection (postgres.js's `end`: 5 s before it is cut, none when it was lost). */
   close(): Promise<void>
 }
 
@@ -44,6 +53,7 @@ export const cannotRun = (err: unknown): boolean => /^(42|0A|22|25|55)/.test(Str
 export function snapshotConnection(target: CatalogTarget): SnapshotConnection {
   let lost = false
   let open = false
+  let pid: number | undefined
   const sql = connectCatalog(target, { onClose: () => void (lost = true) })
   const begin = async () => {
     await sql.unsafe(BEGIN)
@@ -53,7 +63,9 @@ export function snapshotConnection(target: CatalogTarget): SnapshotConnection {
     sql,
     async begin() {
       await begin()
-      await sql`select 1`
+      // The snapshot is taken by the transaction's first query.
+      const [row] = await sql`select pg_backend_pid() as pid`
+      pid = row.pid
     },
     async exportSnapshot() {
       await begin()
@@ -76,7 +88,22 @@ export function snapshotConnection(target: CatalogTarget): SnapshotConnection {
       if (open && !lost) await sql.unsafe('rollback').catch(() => {})
       open = false
     },
-    close: () => sql.end({ timeout: 5 }),
+    async backendPid() {
+      if (pid === undefined) [{ pid }] = await sql`select pg_backend_pid() as pid`
+      return pid!
+    },
+    async cancel() {
+      if (lost || pid === undefined) return
+      const other = connectCatalog(target, { connectTimeout: 10 })
+      // A server that takes the connection and never answers must not keep the process alive.
+      const cut = setTimeout(() => void other.end({ timeout: 0 }).catch(() => {}), 20_000).unref()
+      await other`select pg_cancel_backend(${pid}::int)`.catch(() => {})
+      clearTimeout(cut)
+      await other.end({ timeout: 5 }).catch(() => {})
+    },
+    // A lost connection has nothing left to finish: postgres.js would otherwise wait the whole 5 s for a statement
+    // that failed with it.
+    close: () => sql.end({ timeout: lost ? 0 : 5 }),
   }
 }
 
@@ -96,7 +123,7 @@ export async function shareSnapshot(exporter: SnapshotConnection, importer: Snap
 }
 
 /** Whether `a` and `b` are two sessions of the server: PGlite serves every connection from its one session. */
-export async function separateSessions(a: postgres.Sql, b: postgres.Sql): Promise<boolean> {
-  const [[first], [second]] = await Promise.all([a`select pg_backend_pid() as pid`, b`select pg_backend_pid() as pid`])
-  return first.pid !== second.pid
+export async function separateSessions(a: SnapshotConnection, b: SnapshotConnection): Promise<boolean> {
+  const [first, second] = await Promise.all([a.backendPid(), b.backendPid()])
+  return first !== second
 }

@@ -25,8 +25,13 @@ export interface PgProxy {
   port: number
   /** How many connections arrived, and what each got. */
   seen: ConnectionPlan[]
-  /** Settles when a forwarded connection first brings a CancelRequest (a client asking the server to stop a statement). */
-  cancelRequested: Promise<void>
+  /**
+   * Settles once a client has sent `text` on a forwarded connection (a statement's text, within one of its writes),
+   * from the proxy's start on.
+   */
+  clientSent(text: string): Promise<void>
+  /** Stops taking connections (a new one is refused, ECONNREFUSED), keeping those it has. */
+  stopListening(): Promise<void>
   close(): Promise<void>
 }
 
@@ -40,7 +45,6 @@ function errorResponse(code: string, message: string): Buffer {
 }
 
 const SSL_REQUEST = 80877103
-const CANCEL_REQUEST = 80877102
 
 /** Answers a connection with a FATAL error once its startup packet (after any SSL request) has arrived. */
 function refuse(socket: net.Socket, code: string, message: string): void {
@@ -70,8 +74,16 @@ export async function startPgProxy(
 ): Promise<PgProxy> {
   const seen: ConnectionPlan[] = []
   const sockets = new Set<net.Socket>()
-  let cancelArrived!: () => void
-  const cancelRequested = new Promise<void>((resolve) => (cancelArrived = resolve))
+  const sent: Buffer[] = []
+  const watchers = new Set<{ text: string; resolve: () => void }>()
+  const heard = (chunk: Buffer) => {
+    sent.push(chunk)
+    for (const watcher of watchers) {
+      if (!chunk.includes(watcher.text)) continue
+      watchers.delete(watcher)
+      watcher.resolve()
+    }
+  }
   const server = net.createServer((socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
@@ -83,8 +95,7 @@ export async function startPgProxy(
     sockets.add(upstream)
     upstream.on('close', () => sockets.delete(upstream))
     socket.pipe(upstream)
-    // A CancelRequest is a connection's whole first packet: its length (16), then the code.
-    socket.once('data', (chunk: Buffer) => void (chunk.length >= 8 && chunk.readInt32BE(0) === 16 && chunk.readInt32BE(4) === CANCEL_REQUEST && cancelArrived()))
+    socket.on('data', heard)
     if (what === 'forward') upstream.pipe(socket)
     else holdAt(upstream, socket, what)
     const end = () => (socket.destroy(), upstream.destroy())
@@ -95,7 +106,12 @@ export async function startPgProxy(
   return {
     port: (server.address() as net.AddressInfo).port,
     seen,
-    cancelRequested,
+    clientSent: (text) => new Promise<void>((resolve) => {
+      if (sent.some((chunk) => chunk.includes(text))) resolve()
+      else watchers.add({ text, resolve })
+    }),
+    // The listening socket closes at once; the server's 'close' waits for the connections it keeps.
+    stopListening: async () => void server.close(),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy()

@@ -141,14 +141,14 @@ t.test("a first night's fingerprint connection lost while the selection runs bes
     const [clean, output] = [join(dir, 'clean'), join(dir, 'night')]
     await runQuery(catalogTarget(db.url, {}), { ...options, output: clean }, quiet)
     // The fingerprint's connection (the try's first) is killed once the server has its answer; the selection's (the
-    // second) is held at its first row until a CancelRequest arrives: a try that waited for the selection to end
-    // before it failed would wait for ever.
+    // second) is held at its first row until the stage asks the server to cancel it: a try that waited for the
+    // selection to end before it failed would wait for ever.
     const killed: number[] = []
     const proxy = await startPgProxy(db, (n): ConnectionPlan => {
       if (n === 0) return { at: (type, message) => type === 'T' && message.includes('datasets\0'), meanwhile: async (port) => void killed.push(port, await terminateStage(db, port) ? 1 : 0) }
       if (n === 1) {
         let answer = false
-        return { at: (type, message) => (answer ||= startsAnswer(type, message)) && type === 'D', meanwhile: () => proxy.cancelRequested }
+        return { at: (type, message) => (answer ||= startsAnswer(type, message)) && type === 'D', meanwhile: () => proxy.clientSent('pg_cancel_backend') }
       }
       return 'forward'
     })
