@@ -33,8 +33,8 @@ export interface SnapshotConnection {
   backendPid(): Promise<number>
   /**
    * Asks the server to cancel the statement this connection runs (`pg_cancel_backend`, from a connection of its own).
-   * postgres.js's `query.cancel()` drops a promise that rejects when its cancel connection fails (the server down
-   * or full), an error no code can catch; this one never fails. It does nothing on a lost connection, whose process
+   * postgres.js's `query.cancel()` drops a promise that rejects when its cancel connection is refused (a server
+   * going down), an error no code can catch; this one never fails. It does nothing on a lost connection, whose process
    * id may be another session's by now, or before the id is known.
    */
   cancel(): Promise<void>
