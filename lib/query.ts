@@ -13,6 +13,8 @@ import { withRetry, type RetryPolicy } from './retry.js'
 
 interface QueryOptions extends QueryFilesOptions {
   output: string
+  /** Seconds a statement may run (setSession). */
+  statementTimeout: number
   /** Ask for the whole selection even when the catalog's fingerprint is last night's. */
   fullQuery?: boolean
   retry?: Partial<RetryPolicy>

@@ -10,7 +10,6 @@ export interface QueryFilesOptions {
   runType: RunType
   minEvents: number | undefined
   rules: RuleSet
-  statementTimeout: number // seconds
 }
 
 export type Traps = { excluded: number; aggregated: number; untagged: number }

@@ -252,7 +252,7 @@ t.test('the rows written are those COPY writes passed through the CSV reader, by
   await insertDatasets(sql, datasets)
   await insertFiles(sql, files)
   await sql`update files set time = null where lfn = 'H-66502-4-v1'`
-  const options = { runType: 'run3auau' as const, minEvents: undefined, statementTimeout: 60, rules: SEED_RULES }
+  const options = { runType: 'run3auau' as const, minEvents: undefined, rules: SEED_RULES }
   // What the stage wrote before: the server's CSV (COPY), read record by record and written again where quoted.
   const copied = await sql.unsafe(`copy (${buildSelection(SEED_RULES, 'run3auau', undefined).select}) to stdout with (format csv)`).readable()
   const chunks: Buffer[] = []
@@ -283,7 +283,7 @@ t.test('a failure while writing cancels the query at once and leaves the connect
   t.teardown(() => catalog.end({ timeout: 1 }))
   const started = Date.now()
   let chunks = 0
-  const attempt = queryFiles(catalog, { runType: 'run3auau', minEvents: 0, statementTimeout: 60, rules: SEED_RULES }, () => {
+  const attempt = queryFiles(catalog, { runType: 'run3auau', minEvents: 0, rules: SEED_RULES }, () => {
     if (++chunks === 1) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
   })
   await t.rejects(attempt, { code: 'ENOSPC' })
