@@ -38,6 +38,12 @@ async function queryVia(t: Test, port: number, database: string, retries: number
   return { result, output, files, log: log.length ? await readFile(log[0], 'utf8') : '' }
 }
 
+/** A Log for runQuery that keeps its info and warning lines. */
+function keptLog() {
+  const messages: string[] = []
+  return { messages, log: { info: (m: string) => void messages.push(m), warn: (m: string) => void messages.push(m), summary() {} } }
+}
+
 const oneLine = (t: Test, stderr: string) => t.equal(stderr.trim().split('\n').length, 1, `one line: ${stderr}`)
 
 t.test('server unreachable: retried, then one line, exit 1, the old query.csv kept', async (t) => {
@@ -107,8 +113,7 @@ t.test('a connection closed between the fingerprint and the query: the try fails
     const db = await catalog(t)
     const output = t.testdir()
     const target = catalogTarget(db.url, {})
-    const messages: string[] = []
-    const log = { info: (m: string) => void messages.push(m), warn: (m: string) => void messages.push(m), summary() {} }
+    const { messages, log } = keptLog()
     const options = { runType: 'run3auau', rules: BUILTIN_RULES.current, minEvents: undefined, statementTimeout: 60, output } as const
     await runQuery(target, options, log)
     // The catalog changed: the next night asks for the fingerprint, then the selection, on one connection.
@@ -120,8 +125,7 @@ t.test('a connection closed between the fingerprint and the query: the try fails
       onSnapshot: async () => {
         if (kills++) return
         const [backend] = await db.sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name = 'caloprod' and datname = ${db.database}`
-        await db.sql`select pg_terminate_backend(${backend.pid})`
-        while ((await db.sql`select 1 from pg_stat_activity where pid = ${backend.pid}`).length) await new Promise((r) => setTimeout(r, 20))
+        await terminate(db, backend.pid)
       },
     }, log)
     t.equal(kills, 2, 'a second try')
@@ -153,8 +157,7 @@ t.test("a first night's fingerprint connection lost while the selection runs bes
       return 'forward'
     })
     t.teardown(() => proxy.close())
-    const messages: string[] = []
-    const log = { info: (m: string) => void messages.push(m), warn: (m: string) => void messages.push(m), summary() {} }
+    const { messages, log } = keptLog()
     const target = catalogTarget(`postgres://postgres@127.0.0.1:${proxy.port}/${db.database}?sslmode=disable`, {})
     const result = await runQuery(target, { ...options, output, retry: { attempts: 2, baseMs: 10 } }, log)
     t.equal(killed[1], 1, "the fingerprint's backend was there to kill")
@@ -223,9 +226,14 @@ async function terminateStage(db: Awaited<ReturnType<typeof catalog>>, clientPor
     select pid, state from pg_stat_activity
     where application_name = 'caloprod' and datname = ${db.database} and client_port = ${clientPort}`
   if (!backend) return undefined
-  await db.sql`select pg_terminate_backend(${backend.pid})`
-  while ((await db.sql`select 1 from pg_stat_activity where pid = ${backend.pid}`).length) await new Promise((r) => setTimeout(r, 20))
+  await terminate(db, backend.pid)
   return backend.state
+}
+
+/** pg_terminate_backend on `pid`; waits until it is gone. */
+async function terminate(db: Awaited<ReturnType<typeof catalog>>, pid: number): Promise<void> {
+  await db.sql`select pg_terminate_backend(${pid})`
+  while ((await db.sql`select 1 from pg_stat_activity where pid = ${pid}`).length) await new Promise((r) => setTimeout(r, 20))
 }
 
 type At = (type: string, message: Buffer, offset: number) => boolean
