@@ -55,27 +55,27 @@ export function snapshotConnection(target: CatalogTarget): SnapshotConnection {
   let open = false
   let pid: number | undefined
   const sql = connectCatalog(target, { onClose: () => void (lost = true) })
-  const begin = async () => {
+  const beginTransaction = async () => {
     await sql.unsafe(BEGIN)
     open = true
   }
   return {
     sql,
     async begin() {
-      await begin()
+      await beginTransaction()
       // The snapshot is taken by the transaction's first query.
       const [row] = await sql`select pg_backend_pid() as pid`
       pid = row.pid
     },
     async exportSnapshot() {
-      await begin()
+      await beginTransaction()
       const [{ id }] = await sql`select pg_export_snapshot() as id`
       // The server names it (hex digits and dashes); SET TRANSACTION SNAPSHOT takes no parameter, so it is checked.
       if (!/^[0-9A-Fa-f-]+$/.test(String(id))) throw Object.assign(new Error(`snapshot name ${String(id)}`), { code: '22023' })
       return String(id)
     },
     async importSnapshot(id) {
-      await begin()
+      await beginTransaction()
       await sql.unsafe(`set transaction snapshot '${id}'`)
     },
     async end() {
