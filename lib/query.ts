@@ -1,7 +1,7 @@
 import { catalogError, isTransient } from './catalog/errors.js'
 import { describeTarget, type CatalogTarget } from './catalog/connection.js'
 import { catalogFingerprint, lastStamp, saveStamp, stampFor } from './catalog/fingerprint.js'
-import { askTraps, queryFiles, setSession, type QueryFilesOptions, type QueryFilesResult, type SkippedRow } from './catalog/query-files.js'
+import { askTraps, queryFiles, setSession, type QueryFilesResult, type SkippedRow } from './catalog/query-files.js'
 import { buildSelection } from './catalog/selection.js'
 import { separateSessions, shareSnapshot, snapshotConnection, type SnapshotConnection } from './catalog/snapshot.js'
 import { openAtomicWriter } from './files/atomic.js'
@@ -10,8 +10,14 @@ import { layout } from './files/layout.js'
 import { QUERY_TABLE } from './files/query-csv.js'
 import type { Log } from './log.js'
 import { withRetry, type RetryPolicy } from './retry.js'
+import type { RunType } from './rules/run-types.js'
+import type { RuleSet } from './rules/types.js'
 
-interface QueryOptions extends QueryFilesOptions {
+interface QueryOptions {
+  runType: RunType
+  /** Keep only the (run, tag)s whose counted twins hold more events; undefined: no threshold. */
+  minEvents: number | undefined
+  rules: RuleSet
   output: string
   /** Seconds a statement may run (setSession). */
   statementTimeout: number
@@ -91,7 +97,7 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
     await writer.write(formatCsvRecord(QUERY_TABLE.columns))
     const file = writer
     // Each batch is written as it comes, before the next row is read from the server.
-    return queryFiles(on.sql, options, (rows, bad, received) => {
+    return queryFiles(on.sql, statements.select, (rows, bad, received) => {
       // A few examples are enough to act on; a hostile catalog must not flood the log.
       skipped.push(...bad.slice(0, Math.max(0, 20 - skipped.length)))
       file.writeNow(rows)

@@ -1,16 +1,7 @@
 import type postgres from 'postgres'
-import type { RunType } from '../rules/run-types.js'
-import type { RuleSet } from '../rules/types.js'
 import { formatCsvRecord } from '../files/csv.js'
 import { pathProblem, plainPathBytes, plainTagBytes, tagProblem } from '../files/names.js'
 import type { QueryRow } from '../files/query-csv.js'
-import { buildSelection } from './selection.js'
-
-export interface QueryFilesOptions {
-  runType: RunType
-  minEvents: number | undefined
-  rules: RuleSet
-}
 
 export type Traps = { excluded: number; aggregated: number; untagged: number }
 
@@ -43,13 +34,13 @@ type QueryBatch = (csv: Buffer, skipped: readonly SkippedRow[], received: number
 
 /**
  * How a caller stops the selection. `stop`: once aborted, the statement is cancelled and fails with 57014
- * (query_canceled), or is never sent. `cancel`: how to cancel it, then and when a batch fails; without it,
- * postgres.js's `query.cancel()`, whose own failure (its cancel connection refused) no code can catch
- * (`SnapshotConnection.cancel`, lib/catalog/snapshot.ts, cannot fail).
+ * (query_canceled), or is never sent. `cancel`: how to cancel it, then and when a batch fails; one that cannot fail
+ * (`SnapshotConnection.cancel`, lib/catalog/snapshot.ts), not postgres.js's `query.cancel()`, which drops a promise
+ * that rejects when its cancel connection is refused (a server going down): an error no code can catch.
  */
 export interface QueryControl {
   stop?: AbortSignal
-  cancel?: () => Promise<void>
+  cancel: () => Promise<void>
 }
 
 const stopped = () => Object.assign(new Error('canceling statement due to user request'), { code: '57014' })
@@ -75,20 +66,19 @@ export async function askTraps(sql: postgres.Sql, statement: string): Promise<Tr
 }
 
 /**
- * Runs the selection on `sql`, in the session the caller set (setSession), handing its rows to `batch` as
- * query.csv's lines, about 256 KB at a time. Rows come as raw bytes (postgres.js's `.raw().forEach()`), tag and
- * path checked as bytes, never decoded unless refused; rows with a hostile tag or path (lib/files/names.ts) or no
- * time are left out and named in `skipped`. `control` stops it (QueryControl).
+ * Runs `select` (buildSelection's, lib/catalog/selection.ts) on `sql`, in the session the caller set (setSession),
+ * handing its rows to `batch` as query.csv's lines, about 256 KB at a time. Rows come as raw bytes (postgres.js's
+ * `.raw().forEach()`), tag and path checked as bytes, never decoded unless refused; rows with a hostile tag or path
+ * (lib/files/names.ts) or no time are left out and named in `skipped`. `control` stops it (QueryControl).
  */
 export async function queryFiles(
-  sql: postgres.Sql, options: QueryFilesOptions, batch: QueryBatch, control: QueryControl = {},
+  sql: postgres.Sql, select: string, batch: QueryBatch, control: QueryControl,
 ): Promise<Omit<QueryFilesResult, 'traps'>> {
-  const { select } = buildSelection(options.rules, options.runType, options.minEvents)
   const { stop } = control
   if (stop?.aborted) throw stopped()
   const rows = rowBatches(batch)
   const query = sql.unsafe(select, [], { prepare: false }).raw()
-  const cancel = () => void (control.cancel ? control.cancel() : query.cancel())
+  const cancel = () => void control.cancel()
   stop?.addEventListener('abort', cancel, { once: true })
   // An error of our own (writing the file): the server is asked to stop, and that error is the one thrown.
   let own: { error: unknown } | undefined

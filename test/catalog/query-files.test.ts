@@ -11,9 +11,10 @@
 // chooses, see test/lists.test.ts).
 import t, { type Test } from 'tap'
 import type postgres from 'postgres'
-import { catalogTarget, connectCatalog } from '../../lib/catalog/connection.js'
+import { catalogTarget } from '../../lib/catalog/connection.js'
 import { parse } from 'csv-parse/sync'
 import { queryFiles, type SkippedRow } from '../../lib/catalog/query-files.js'
+import { snapshotConnection } from '../../lib/catalog/snapshot.js'
 import { buildSelection } from '../../lib/catalog/selection.js'
 import { formatCsvRecord } from '../../lib/files/csv.js'
 import { RUN_TYPES, type RunType } from '../../lib/rules/run-types.js'
@@ -260,14 +261,15 @@ t.test('the rows written are those COPY writes passed through the CSV reader, by
   const usable = ([, tag, , , path, time]: string[]) => !tag.includes('..') && path.startsWith('/') && !/[\r\n]/.test(path) && time !== ''
   const expected = (parse(Buffer.concat(chunks)) as string[][]).filter(usable).map((f) => formatCsvRecord(f)).join('')
 
-  const catalog = connectCatalog(catalogTarget(url, {}))
-  t.teardown(() => catalog.end({ timeout: 5 }))
+  const catalog = snapshotConnection(catalogTarget(url, {}))
+  t.teardown(() => catalog.close())
   const out: Buffer[] = []
   const skipped: SkippedRow[] = []
-  const result = await queryFiles(catalog, options, (csv, bad) => {
+  const select = buildSelection(options.rules, options.runType, options.minEvents).select
+  const result = await queryFiles(catalog.sql, select, (csv, bad) => {
     out.push(Buffer.from(csv))
     skipped.push(...bad)
-  })
+  }, { cancel: () => catalog.cancel() })
   t.equal(Buffer.concat(out).toString('utf8'), expected)
   t.match(expected, /"\/sphenix\/odd dir\/a,b ""quoted"" name.root"/, 'a path with a comma and quotes is quoted as csv-stringify quotes it')
   t.same([result.files, result.runs, result.skipped], [4, 2, 5])
@@ -279,14 +281,20 @@ t.test('the rows written are those COPY writes passed through the CSV reader, by
 t.test('a failure while writing cancels the query at once and leaves the connection usable; the error is the writer\'s', async (t) => {
   const { url, sql } = await freshDatabase(t)
   await loadCatalog(sql, { runs: { run2pp: 0, run2auau: 0, run3auau: 20 }, segments: [80, 90], noise: 0 })
-  const catalog = connectCatalog(catalogTarget(url, {}))
-  t.teardown(() => catalog.end({ timeout: 1 }))
+  const connection = snapshotConnection(catalogTarget(url, {}))
+  t.teardown(() => connection.close())
+  const catalog = connection.sql
+  // The process id its cancel names (the stage's connections learn it when their snapshot begins).
+  await connection.backendPid()
   const started = Date.now()
   let chunks = 0
-  const attempt = queryFiles(catalog, { runType: 'run3auau', minEvents: 0, rules: SEED_RULES }, () => {
+  let cancels = 0
+  const select = buildSelection(SEED_RULES, 'run3auau', 0).select
+  const attempt = queryFiles(catalog, select, () => {
     if (++chunks === 1) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
-  })
+  }, { cancel: () => (cancels++, connection.cancel()) })
   await t.rejects(attempt, { code: 'ENOSPC' })
+  t.equal(cancels, 1, 'the server was asked to stop once')
   t.ok(Date.now() - started < 10000, 'it did not wait for the rest of the answer')
   const next = Promise.race([catalog`select 1 as x`, new Promise((resolve) => setTimeout(() => resolve('stuck'), 5000))])
   t.same(await next, [{ x: 1 }], 'the connection answers the next statement')
