@@ -117,10 +117,18 @@ function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJo
   return job
 }
 
+/**
+ * condor_q shows only the jobs of the account that asks (CONDOR_Q_ONLY_MY_JOBS, true by default; a constraint does
+ * not lift it), so a person looking from their own account would see the production account's queued jobs as
+ * unknown, and a resubmit by hand would send them again: `-allusers` (HTCondor 8.5 and later). condor_history shows
+ * every account's jobs and has no such option.
+ */
+const everyOwner = (program: string) => (program === 'condor_q' ? ['-allusers'] : [])
+
 /** Asks condor_q or condor_history (of `schedd`, else this host's) for the jobs matching `constraint`. */
 async function ask(program: SchedulerJob['source'], constraint: string, options: SchedulerOptions, schedd?: string) {
   const name = schedd === undefined ? [] : ['-name', schedd]
-  const result = await run(program, [...name, '-constraint', constraint, '-af:t', ...FIELDS], options)
+  const result = await run(program, [...name, ...everyOwner(program), '-constraint', constraint, '-af:t', ...FIELDS], options)
   const who = `${program}${schedd === undefined ? '' : ` -name ${schedd}`}`
   if (result.timedOut) {
     const silent = `did not answer within ${options.timeout}s; is the schedd up (condor_status -schedd)?`
@@ -160,7 +168,7 @@ export async function schedulerJobs(output: string, options: SchedulerOptions): 
 /** Which schedd queued cluster `cluster` from this host, by its first job's GlobalJobId; undefined if none says. */
 async function scheddOfCluster(cluster: number, options: SchedulerOptions): Promise<string | undefined> {
   for (const program of ['condor_q', 'condor_history']) {
-    const result = await run(program, ['-constraint', `ClusterId == ${cluster} && ProcId == 0`, '-af', 'GlobalJobId'], options)
+    const result = await run(program, [...everyOwner(program), '-constraint', `ClusterId == ${cluster} && ProcId == 0`, '-af', 'GlobalJobId'], options)
       .catch(() => undefined)
     const schedd = result?.code === 0 ? scheddOf(result.stdout.split('\n')[0]?.trim()) : undefined
     if (schedd) return schedd

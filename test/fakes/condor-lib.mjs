@@ -18,7 +18,13 @@
 // - FAKE_CONDOR_Q_MODE / FAKE_CONDOR_HISTORY_MODE=fail|hang: the program fails or never answers; FAKE_CONDOR_DOWN
 //   (comma-separated): schedds the collector lists that do not answer.
 // - A history that rotated: `fake-condor forget` drops finished jobs, which then are in neither program's answer.
+// - Whose jobs condor_q shows: the caller's only (CONDOR_Q_ONLY_MY_JOBS defaults to true: queue.cpp, main and
+//   processCommandLineArguments; its usage text: "Only information about jobs owned by the current user will be
+//   returned"), unless `-allusers` is given; a constraint does not lift it. condor_history shows every user's (it has
+//   no such option). The caller is $FAKE_CONDOR_USER, else the process's user; condor_submit sets a job's Owner to
+//   it, and a job written into the state without one is the caller's.
 import { randomBytes } from 'node:crypto'
+import { userInfo } from 'node:os'
 import { accessSync, constants, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path'
 
@@ -30,6 +36,9 @@ export function fail(program, message, code = 1) {
   process.stderr.write(`${program}: ${message}\n`)
   process.exit(code)
 }
+
+/** The user a fake program runs as: $FAKE_CONDOR_USER (a person's own account beside the production one), else the process's. */
+export const callerName = () => process.env.FAKE_CONDOR_USER || userInfo().username
 
 export function statePath(program) {
   const path = process.env.FAKE_CONDOR_STATE
@@ -185,9 +194,11 @@ export function query(program, select) {
   let separator = ' '
   let jobIds = false
   let name
+  let allUsers = program !== 'condor_q'
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
-    if (arg === '-name') {
+    if (arg === '-allusers' && program === 'condor_q') allUsers = true
+    else if (arg === '-name') {
       name = args[++i]
       if (!name) fail(program, program === 'condor_q' ? 'Error: -name requires the name of a schedd as an argument.' : 'Error: Argument -name requires name of a remote schedd')
     } else if (arg === '-constraint') {
@@ -218,7 +229,8 @@ export function query(program, select) {
   }
   if (!attrs || attrs.length === 0) fail(program, 'the fake answers only -af queries')
   const format = (value) => (value === undefined ? 'undefined' : String(value))
-  for (const job of state.jobs.filter((job) => scheddOf(job) === schedd).filter(select).filter(constraint)) {
+  const visible = (job) => allUsers || (job.Owner ?? callerName()) === callerName()
+  for (const job of state.jobs.filter((job) => scheddOf(job) === schedd).filter(select).filter(visible).filter(constraint)) {
     const fields = attrs.map((attr) => format(lookup(job, attr)))
     process.stdout.write(`${jobIds ? `${job.ClusterId}.${job.ProcId} ` : ''}${fields.join(separator)}\n`)
   }

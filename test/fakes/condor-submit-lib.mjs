@@ -8,7 +8,7 @@
 // nonsense, exits 0), submit-then-hang (queues, then hangs), miscount (queues, reports one job too many).
 import { readFileSync } from 'node:fs'
 import {
-  absoluteFrom, checkExecutable, checkWritableDir, expandMacros, fail, hang, loadState, localSchedd, parentCommand, parseLiteral, parseNewArguments,
+  absoluteFrom, callerName, checkExecutable, checkWritableDir, expandMacros, fail, hang, loadState, localSchedd, parentCommand, parseLiteral, parseNewArguments,
   parseSubmitFile, saveState, statePath, takeCluster,
 } from './condor-lib.mjs'
 
@@ -85,7 +85,7 @@ export function main() {
         checkExecutable(cmd)
         const job = {
           ClusterId: cluster, ProcId: proc, GlobalJobId: `${schedd}#${cluster}.${proc}#${now}`, JobStatus: 1, QDate: now,
-          EnteredCurrentStatus: now, Iwd: iwd, Cmd: cmd,
+          EnteredCurrentStatus: now, Iwd: iwd, Cmd: cmd, Owner: callerName(),
         }
         const argumentsValue = value('arguments')
         job.Arguments = argumentsValue === undefined ? '' : expand(argumentsValue)

@@ -1,13 +1,14 @@
 // lib/scheduler/scheduler.ts in-process against the fake HTCondor (test/fakes: condor_q, condor_history and
 // condor_submit first on PATH, their queue in FAKE_CONDOR_STATE): what the scheduler reports, what condor_submit
 // did, and each way they fail (FAKE_CONDOR_*_MODE) or do not answer in time.
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { CaloprodError } from '../../lib/errors.js'
 import { condorSubmit, JOB_STATUS, schedulerJobs, type SchedulerOptions } from '../../lib/scheduler/scheduler.js'
 import { prepareSubmit, someRuns, TAG } from '../helpers/condor-output.js'
-import { DEFAULT_SCHEDD, fakeCondorEnv, readFakeState, stopHanging } from '../helpers/fake-condor.js'
+import { DEFAULT_SCHEDD, FAKES, fakeCondorEnv, readFakeState, stopHanging } from '../helpers/fake-condor.js'
 
 /** A fake queue holding `jobs` (their attributes as condor_q would print them). */
 function fakeQueue(t: Test, jobs: Record<string, unknown>[]): { dir: string; state: string } {
@@ -56,7 +57,23 @@ t.test("schedulerJobs: this output directory's jobs from condor_q and condor_his
   const [q, history] = readFakeState(state).calls
   t.equal(q.program, 'condor_q')
   t.equal(history.program, 'condor_history')
-  t.same(q.argv.slice(0, 3), ['-constraint', 'CaloprodOutput =?= "/data/run3auau"', '-af:t'], 'asked by output, case-sensitively')
+  t.same(q.argv.slice(0, 4), ['-allusers', '-constraint', 'CaloprodOutput =?= "/data/run3auau"', '-af:t'], 'asked by output, case-sensitively')
+  t.same(history.argv.slice(0, 3), ['-constraint', 'CaloprodOutput =?= "/data/run3auau"', '-af:t'], 'condor_history has no -allusers')
+})
+
+t.test("schedulerJobs: the production account's jobs, asked from a person's own account (condor_q -allusers)", async (t) => {
+  const output = '/data/run3auau'
+  const { state } = fakeQueue(t, [
+    job(output, 3, 0, JOB_STATUS.held, { Owner: 'sphnxpro', HoldReason: 'memory usage exceeded' }),
+    job(output, 2, 0, JOB_STATUS.completed, { Owner: 'sphnxpro', ExitCode: 0 }),
+  ])
+  const asAlice = options(state, { FAKE_CONDOR_USER: 'alice' })
+  // What condor_q shows alice without -allusers (CONDOR_Q_ONLY_MY_JOBS): none of them.
+  const bare = execFileSync(join(FAKES, 'condor_q'), ['-constraint', 'true', '-af', 'ClusterId'], { env: asAlice.env, encoding: 'utf8' })
+  t.equal(bare, '', 'condor_q alone shows only the asking account\'s jobs')
+  const jobs = await schedulerJobs(output, asAlice)
+  t.same(jobs.map((j) => [j.cluster, j.status, j.source]), [[2, JOB_STATUS.completed, 'condor_history'], [3, JOB_STATUS.held, 'condor_q']],
+    'the held job is seen as held, not unknown')
 })
 
 t.test('schedulerJobs: an empty queue is no jobs; an output path with quotes is matched exactly', async (t) => {
@@ -190,7 +207,7 @@ t.test('schedulerJobs: other schedds by name (-name), each cluster by its schedd
   ])
   const calls = readFakeState(state).calls
   t.same(calls.map((c) => [c.program, c.schedd, c.argv.slice(0, 2)]), [
-    ['condor_q', DEFAULT_SCHEDD, ['-constraint', `CaloprodOutput =?= "${output}"`]],
+    ['condor_q', DEFAULT_SCHEDD, ['-allusers', '-constraint']],
     ['condor_history', DEFAULT_SCHEDD, ['-constraint', `CaloprodOutput =?= "${output}"`]],
     ['condor_q', other, ['-name', other]],
     ['condor_history', other, ['-name', other]],
