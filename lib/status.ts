@@ -48,23 +48,30 @@ type StatusState = Omit<RunState, 'state'> & { state: StatusStateName }
 
 /**
  * A done run's upload, from the latest row per payload type: uploaded only when every payload genStatus wrote is
- * in the CDB and no check since still found the run missing; else why not (no note when nothing was uploaded).
+ * in the CDB (inserted, or found there by upload: `present`) and no check since still found the run missing; else
+ * why not (no note when upload has not recorded a payload of it in the CDB).
  */
 export function uploadVerdict(
   latest: readonly UploadRow[], written: readonly PayloadType[], checkedAt: string | undefined,
 ): { uploaded: number; note: string } {
-  const done = latest.filter((r) => r.state === 'uploaded')
-  if (done.length === 0) return { uploaded: 0, note: '' }
-  const tags = [...new Set(done.map((r) => r.globalTag))].join(', ')
-  const left = written.filter((type) => !done.some((r) => r.type === type))
+  const inCdb = latest.filter((r) => r.state === 'uploaded' || r.state === 'present')
+  if (inCdb.length === 0) return { uploaded: 0, note: '' }
+  const tags = [...new Set(inCdb.map((r) => r.globalTag))].join(', ')
+  const left = written.filter((type) => !inCdb.some((r) => r.type === type))
   if (left.length) {
-    return { uploaded: 0, note: `partly uploaded: ${done.length} of ${written.length} payloads in the CDB (${tags}), not ${left.join(', ')}: run upload again` }
+    return { uploaded: 0, note: `partly uploaded: ${inCdb.length} of ${written.length} payloads in the CDB (${tags}), not ${left.join(', ')}: run upload again` }
   }
-  const last = done.map((r) => r.time).sort().at(-1)!
+  const last = inCdb.map((r) => r.time).sort().at(-1)!
   if (checkedAt !== undefined && checkedAt > last) {
     return { uploaded: 0, note: `uploaded to the CDB (${tags}) at ${last}, but the check at ${checkedAt} still found it missing or outdated: look at the global tag` }
   }
-  return { uploaded: done.length, note: `${done.length} payload${done.length === 1 ? '' : 's'} uploaded to the CDB (${tags}), awaiting the next check` }
+  const present = inCdb.filter((r) => r.state === 'present').length
+  const inserted = inCdb.length - present
+  const payloads = (n: number) => `${n} payload${n === 1 ? '' : 's'}`
+  const were = `${present === 1 ? 'was' : 'were'} current there already`
+  const what = inserted === 0 ? `${payloads(present)} in the CDB (${tags}): all ${were}`
+    : `${payloads(inserted)} uploaded to the CDB (${tags})${present === 0 ? '' : `, ${present} more ${were}`}`
+  return { uploaded: inCdb.length, note: `${what}, awaiting the next check` }
 }
 
 async function uploadedState(

@@ -157,6 +157,7 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
     throw new CaloprodError(`global tag ${globalTag} is ${status} in the CDB: it takes no new payloads; nothing was uploaded`)
   }
   const lists = await payloadLists(request, globalTag)
+  const latest = latestUploads(rows)
   const plan: PlanLine[] = []
   const incomplete: string[] = []
   const failures: string[] = []
@@ -171,7 +172,7 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
     const absent = lines.filter((l) => l.problem === 'missing').map((l) => l.type)
     const gap = `genStatus wrote no payload for ${absent.join(', ')}; the run stays in the process list`
     if (absent.length) incomplete.push(`${run.runnumber} ${run.tag} incomplete: ${gap}`)
-    if (options.doCdbUpload) failures.push(...(await insertRun(lines, { ...ctx, globalTag, lists, ledgerPath }, mine)))
+    if (options.doCdbUpload) failures.push(...(await insertRun(lines, { ...ctx, globalTag, lists, ledgerPath, latest }, mine)))
     // The plan sees the inserts it plans, as the act sees those it made.
     else mine.push(...lines.filter((l) => l.action === 'insert').map(insertedRow))
   }

@@ -68,3 +68,33 @@ t.test('the whole loop: plan, upload, check finds the runs current, an incomplet
   t.equal(rest.code, 0, rest.stderr)
   t.equal(readFileSync(join(s.output, 'run3auau-process.csv'), 'utf8'), `runnumber,tag,missing,outdated\n68002,${TAG},HCALIN_meanTime,\n`, 'check --cdb rest agrees')
 })
+
+t.test('payloads the CDB already holds are recorded once (present, or uploaded when the same file): status does not ask for another upload', async (t) => {
+  // 68001's CEMC_meanTime is current in the CDB, another file than its job wrote (a tag's payload built elsewhere).
+  const s = await prepareUpload(t, 1, { default: 'missing', runs: { 68001: { CEMC_meanTime: `current:${TAG}` } } })
+  mkdirSync(s.store)
+  const act = await s.upload(['--do-cdb-upload', '--global-tag', 'newcdbtag'])
+  t.equal(act.code, 0, act.stderr)
+  t.match(act.stdout, /upload: 6 payloads inserted into newcdbtag from 1 finished runs, 0 failed, 1 skipped/)
+  const rows = () => readFileSync(join(s.output, 'uploads.csv'), 'utf8').trim().split('\n').slice(1)
+  const present = rows().filter((l) => l.includes(',present,'))
+  t.equal(present.length, 1)
+  t.match(present[0], new RegExp(`,68001,${TAG},CEMC_meanTime,newcdbtag,present,[0-9a-f]{32},,CEMC_meanTime/.*,nothing inserted: the CDB already has a current payload`))
+  const status = await runStageHere('status', ['--output', s.output], s.env)
+  t.match(status.stdout, new RegExp(`^68001 ${TAG} uploaded: 6 payloads uploaded to the CDB \\(newcdbtag\\), 1 more was current there already, awaiting the next check;`, 'm'))
+
+  // The ledger lost (a hand edit): the CDB now holds this job's own files; upload records them as uploaded, once.
+  const before = rows().length
+  writeFileSync(join(s.output, 'uploads.csv'), 'time,runnumber,tag,payload_type,global_tag,state,checksum,piov,url,detail\n')
+  const again = await s.upload(['--do-cdb-upload', '--global-tag', 'newcdbtag'])
+  t.equal(again.code, 0, again.stderr)
+  t.match(again.stdout, /0 payloads inserted .* 7 skipped/)
+  t.same(rows().map((l) => l.split(',')[5]).sort(), [...Array(6).fill('uploaded'), 'present'].sort(), 'each payload recorded once')
+  t.ok(rows().every((l) => /,nothing inserted: /.test(l)))
+  const third = await s.upload(['--do-cdb-upload', '--global-tag', 'newcdbtag'])
+  t.equal(third.code, 0, third.stderr)
+  t.equal(rows().length, 7, 'a night that finds the same adds no row')
+  t.ok(before > 7, 'the first upload wrote its uploading and uploaded rows besides')
+  const status2 = await runStageHere('status', ['--output', s.output], s.env)
+  t.match(status2.stdout, /uploaded: 6 payloads uploaded to the CDB \(newcdbtag\), 1 more was current there already/)
+})

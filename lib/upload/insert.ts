@@ -8,11 +8,11 @@ import { attachPayloadIov, createPayloadIov, isRefusal, type CdbRequest } from '
 import type { PayloadIov } from '../cdb/payload-iovs.js'
 import { CaloprodError } from '../errors.js'
 import type { Log } from '../log.js'
-import { appendUploads, type UploadRow } from './ledger.js'
+import { appendUploads, uploadKey, type UploadRow } from './ledger.js'
 import { formatPlanLine, type PlanLine } from './plan.js'
 import { copyIntoStore } from './store.js'
 
-/** `lists`: the tag's payload lists by type. */
+/** `lists`: the tag's payload lists by type; `latest`: the ledger's last row of each payload (latestUploads). */
 interface InsertContext {
   log: Log
   request: CdbRequest
@@ -20,6 +20,7 @@ interface InsertContext {
   globalTag: string
   lists: ReadonlyMap<string, string>
   ledgerPath: string
+  latest: ReadonlyMap<string, UploadRow>
 }
 
 const now = () => new Date().toISOString()
@@ -41,6 +42,8 @@ export async function insertRun(lines: readonly PlanLine[], ctx: InsertContext, 
     return [failure]
   }
   const failures: string[] = []
+  const held = heldRows(lines, ctx)
+  if (held.length > 0) await appendUploads(ctx.ledgerPath, held)
   for (const line of lines) {
     if (line.action !== 'insert') {
       if (line.problem === 'layout') failures.push(formatPlanLine(line))
@@ -52,6 +55,23 @@ export async function insertRun(lines: readonly PlanLine[], ctx: InsertContext, 
     else failures.push(refused)
   }
   return failures
+}
+
+/**
+ * The ledger rows of the payloads the CDB already holds for the run (PlanLine.held): `uploaded` when it is this very
+ * file, `present` when another current one; none where the ledger says so already, so nights do not repeat them.
+ */
+function heldRows(lines: readonly PlanLine[], ctx: InsertContext): UploadRow[] {
+  return lines.flatMap((line): UploadRow[] => {
+    if (!line.held) return []
+    const { url, same, checksum } = line.held
+    const state = same ? 'uploaded' : 'present'
+    const key = { runnumber: line.runnumber, tag: line.tag, type: line.type, globalTag: ctx.globalTag }
+    const last = ctx.latest.get(uploadKey(key))
+    if (last?.state === state && last.checksum === checksum && last.url === url) return []
+    const detail = same ? 'nothing inserted: the CDB already held this file for the run' : `nothing inserted: ${line.why}`
+    return [{ ...key, time: now(), state, checksum, piov: undefined, url, detail }]
+  })
 }
 
 /**

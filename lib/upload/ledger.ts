@@ -12,9 +12,12 @@ import { tagProblem } from '../files/names.js'
  * - `created`: the CDB made payload IOV `piov`, not attached yet (the attach was refused or interrupted): the next
  *   run attaches it, never making a second one;
  * - `uploaded`: the CDB has the payload for [run, run+1) in the global tag (with the piov id when caloprod saw it);
- * - `failed`: not inserted (the CDB refused, or a crash left it out): the next run may try again.
+ * - `failed`: not inserted (the CDB refused, or a crash left it out): the next run may try again;
+ * - `present`: not inserted, and nothing to insert: the CDB already had a current payload of this tag for the run, of
+ *   another file (`url` is the CDB's; `checksum` this run's file's). A payload the CDB held with this very checksum
+ *   is recorded `uploaded`, without a piov. Either way the type is in the CDB: status and why count it so.
  */
-const UPLOAD_STATES = ['uploading', 'created', 'uploaded', 'failed'] as const
+const UPLOAD_STATES = ['uploading', 'created', 'uploaded', 'failed', 'present'] as const
 type UploadState = (typeof UPLOAD_STATES)[number]
 
 /** `time`: ISO 8601 UTC; `checksum`: the file's md5; `piov`: the payload IOV's id, when known; `url`: in the store. */

@@ -16,6 +16,11 @@ export interface PlanLine {
   why: string
   /** For `not`: what is wrong with the file, or `layout`: the CDB's insert would fail around the run. */
   problem?: PayloadProblem['reason'] | 'layout'
+  /**
+   * For a `skip` because the CDB holds a current payload of this tag for the run: its url, and whether it is this
+   * run's file (same checksum). The act records it in the ledger (recordHeld), so status need not ask the CDB.
+   */
+  held?: { url: string; same: boolean; checksum: string }
   /** For `insert`; `piov`: one an earlier run made and did not attach; `moves`: see attachEffect. */
   file?: PayloadFile
   url?: string
@@ -91,13 +96,14 @@ export function planRun(view: RunView, globalTag: string, lists: ReadonlyMap<str
       const piov = done.piov === undefined ? '' : ` (piov ${done.piov})`
       return { ...base, action: 'skip', why: `in the ledger: uploaded ${done.time}${piov}` }
     }
-    if (cdbHolds(view.cdb, type, view.runnumber, file.md5)) {
-      return { ...base, action: 'skip', why: `already in the CDB with this checksum (${file.md5})` }
-    }
     const present = coveringRow(view.cdb, type, view.runnumber)
+    if (present?.checksum === file.md5) {
+      const held = { url: present.url, same: true, checksum: file.md5 }
+      return { ...base, action: 'skip', why: `already in the CDB with this checksum (${file.md5})`, held }
+    }
     if (present && payloadState(type, view.tag, view.runnumber, present.url) === 'current') {
       const why = `the CDB already has a current payload for this tag with another checksum (${present.url}); not replaced`
-      return { ...base, action: 'skip', why }
+      return { ...base, action: 'skip', why, held: { url: present.url, same: false, checksum: file.md5 } }
     }
     if (!lists.has(type)) {
       const admin = "creating one in a tag is an administrator's act (nopayloadclient createPayloadList, then pl_attach)"
