@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises'
 import type { Env, Options } from './config/options.js'
 import { byRunTag, type RunState, type RunStateName } from './scheduler/job-state.js'
 import { currentStates } from './scheduler/current-states.js'
-import { MEMORY_HOLD } from './scheduler/scheduler.js'
+import { heldForMemory } from './scheduler/scheduler.js'
 import { runTagKey } from './files/dataset-list.js'
 import { readProcessList } from './files/process-list.js'
 import { layout } from './files/layout.js'
@@ -94,7 +94,7 @@ export function describeState(state: StatusState, hasList: boolean, maxAttempts:
   if (state.state === 'failed') {
     detail = `${state.attempts} of ${maxAttempts} attempts${state.attempts >= maxAttempts ? ', given up' : ''}; ${detail}`
   }
-  if (state.state === 'held' && state.job?.holdCode === MEMORY_HOLD && state.job.requestMemory) {
+  if (state.state === 'held' && heldForMemory(state.job) && state.job?.requestMemory) {
     detail = `${detail} (${state.job.requestMemory} MB asked; attempt ${state.attempts} of ${maxAttempts})`
   }
   if (state.state === 'new' && !hasList) detail = `no list in datasets/ (see the lists stage's log); ${detail}`

@@ -75,3 +75,14 @@ t.test("status and the plan leave other processes' temporary files alone; a lock
   t.equal((await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
   t.same(names.filter((name) => existsSync(join(output, name))), [], 'a stage holding the lock removed them')
 })
+
+t.test('a hold for memory names the memory asked; a hold for scratch disk (code 34, subcode 104) does not', async (t) => {
+  const { describeState } = await import('../lib/status.js')
+  const held = (holdSubCode: number | undefined) => ({
+    runnumber: 68001, tag: TAG, state: 'held' as const, attempts: 1, cluster: 1, schedd: undefined, submitted: undefined,
+    detail: 'job 1.0 held: over its limit',
+    job: { cluster: 1, proc: 0, runTag: `68001_${TAG}`, status: 5, exitCode: undefined, since: 0, source: 'condor_q' as const, schedd: 'a', holdReason: 'over its limit', holdCode: 34, holdSubCode, requestMemory: 512 },
+  })
+  t.equal(describeState(held(undefined), true, 3), 'job 1.0 held: over its limit (512 MB asked; attempt 1 of 3)')
+  t.equal(describeState(held(104), true, 3), 'job 1.0 held: over its limit', 'the disk: no memory to speak of')
+})

@@ -5,7 +5,7 @@ import type { Env } from '../config/options.js'
 import { appendLedger, type LedgerRow } from '../files/ledger.js'
 import type { Log } from '../log.js'
 import type { RunState } from './job-state.js'
-import { DISK_SUBCODE, MEMORY_HOLD, raiseMemoryAndRelease } from './scheduler.js'
+import { heldForMemory, raiseMemoryAndRelease } from './scheduler.js'
 
 /** --max-memory and --memory-scale; `submittedMb`: condor/genStatus.sub's, for a job the scheduler says none of. */
 type MemoryRules = { maxAttempts: number; maxMemoryMb: number; scale: number; submittedMb: number | undefined }
@@ -13,7 +13,7 @@ type MemoryRules = { maxAttempts: number; maxMemoryMb: number; scale: number; su
 /** Release a held run with `memoryMb` while attempts and --max-memory allow, else leave it for a person. */
 export function decideHeld(state: RunState, rules: MemoryRules): { release: boolean; note: string; memoryMb?: number } {
   const held = `held: ${state.detail}`
-  const forMemory = state.state === 'held' && state.job?.holdCode === MEMORY_HOLD && state.job.holdSubCode !== DISK_SUBCODE
+  const forMemory = state.state === 'held' && heldForMemory(state.job)
   if (!forMemory) return { release: false, note: `${held}; not for memory: left for a person (condor_release or condor_rm it)` }
   const asked = state.job?.requestMemory ?? rules.submittedMb
   if (state.attempts >= rules.maxAttempts) {

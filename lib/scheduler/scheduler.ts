@@ -58,6 +58,10 @@ const FIELDS = [
 export const MEMORY_HOLD = 34
 export const DISK_SUBCODE = 104
 
+/** Whether the scheduler holds `job` for its memory (MEMORY_HOLD, and not for its disk). */
+export const heldForMemory = (job: Pick<SchedulerJob, 'holdCode' | 'holdSubCode'> | undefined): boolean =>
+  job?.holdCode === MEMORY_HOLD && job.holdSubCode !== DISK_SUBCODE
+
 type Ran = GroupResult & { stdout: string; stderr: string }
 
 /** Runs `program args` with no shell and stdin closed; rejects with a CaloprodError when it cannot be started. */
