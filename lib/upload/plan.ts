@@ -55,8 +55,11 @@ export function cdbHolds(rows: readonly PayloadIov[], type: string, run: number,
  * cdb_rest/views.py at 0c9f2f8): it detaches the run's own IOV, ends the IOV before it at the run, and moves the
  * start of the IOV after it to run + 1 whether they touched or not. It fails (an HTML 500) with nothing before the
  * run and something after, and when an earlier closed IOV reaches past run + 1, or to it with something after.
+ * An open IOV that starts at the run itself is ended there, [run, run): payloadiovs orders by the start alone
+ * (cdb_rest/queries.py), so readers of the run may get that empty IOV instead of the new one, and find the run
+ * missing for ever; caloprod does not insert there either.
  */
-export function attachEffect(type: string, view: RunView): { fails?: string; moves?: string } {
+export function attachEffect(type: string, view: RunView): { fails?: string; hides?: string; moves?: string } {
   const run = view.runnumber
   const of = (rows: readonly PayloadIov[] | undefined) => rows?.find((r) => r.type === type)
   const start = (r: PayloadIov) => Number(r.minorIov)
@@ -69,7 +72,11 @@ export function attachEffect(type: string, view: RunView): { fails?: string; mov
   const later = last && start(last) > run ? start(last) : undefined
   const lastStarts = `(the last starts at run ${later})`
   if (!prev) return later === undefined ? {} : { fails: `no IOV of ${type} before run ${run} in the tag, but one after it ${lastStarts}` }
-  if (open(prev)) return {}
+  if (open(prev)) {
+    if (start(prev) !== run) return {}
+    const ended = `the open IOV of ${prev.url} starts at run ${run}: the insert would end it there, an empty IOV [${run}, ${run})`
+    return { hides: `${ended} that readers of the run may get instead of the new one (payloadiovs orders by the start alone)` }
+  }
   const inside = `run ${run} lies inside the closed IOV [${start(prev)}, ${end(prev)}) of ${prev.url}`
   if (end(prev) > run + 1) return { fails: inside }
   if (end(prev) === run + 1) return later === undefined ? {} : { fails: `${inside}, and the tag has an IOV after it` }
@@ -110,10 +117,12 @@ export function planRun(view: RunView, globalTag: string, lists: ReadonlyMap<str
       return { ...base, action: 'not', why: `global tag ${globalTag} has no payload list for ${type}; ${admin}` }
     }
     const effect = attachEffect(type, view)
+    const fixIovs = "ask the CDB's administrators to fix the IOVs"
     if (effect.fails) {
-      const why = `${effect.fails}: nopayloaddb's continuous insert fails there (an HTML 500); ask the CDB's administrators to fix the IOVs`
+      const why = `${effect.fails}: nopayloaddb's continuous insert fails there (an HTML 500); ${fixIovs}`
       return { ...base, action: 'not', problem: 'layout', why }
     }
+    if (effect.hides) return { ...base, action: 'not', problem: 'layout', why: `${effect.hides}; ${fixIovs}` }
     const url = storeUrl(type, file.md5, file.name)
     const piov = done?.state === 'created' && done.checksum === file.md5 ? done.piov : undefined
     const what = piov === undefined ? `${file.name} (${file.size} bytes, md5 ${file.md5}) as ${url}` : `piov ${piov}, made for ${url}`

@@ -4,6 +4,7 @@ import type { PayloadCheck } from '../../lib/upload/payload-files.js'
 import type { UploadRow } from '../../lib/upload/ledger.js'
 import type { PayloadIov } from '../../lib/cdb/payload-iovs.js'
 import { attachPiov, Crash, MAXSIZE } from '../fakes/cdb-write-lib.mjs'
+import { selectIov } from '../fakes/cdb-lib.mjs'
 
 const TAG = 'new_newcdbtag_v008'
 const RUN = 68001
@@ -62,6 +63,7 @@ t.test('attachEffect foresees what the fake nopayloaddb (the real one\'s algorit
   const mismatches: string[] = []
   let fails = 0
   let moves = 0
+  let hidden = 0
   for (let round = 0; round < 3000; round++) {
     // A list of a few non-overlapping IOVs between runs 0 and 40, some open, some one run long; the run to insert.
     const piovs: { id: number; url: string; checksum: string; size: null; minor_iov: number; minor_iov_end: number | string; major_iov_end: number | string; list: string | null }[] = []
@@ -83,7 +85,10 @@ t.test('attachEffect foresees what the fake nopayloaddb (the real one\'s algorit
     const effect = attachEffect('T', { runnumber: run, tag: 'x', checks: [], cdb: rowsAt(run), before: rowsAt(run - 1), after: rowsAt(run + 1), last: rowsAt(1e9) })
     const state = {
       globalTags: { g: { status: 'unlocked' as const, lists: ['T'] } },
-      piovs: [...piovs.map((p) => ({ ...p, list: 'T_g' })), { id: 99, url: 'new', checksum: 'c', size: null, minor_iov: run, minor_iov_end: run + 1, major_iov_end: 0, list: null }],
+      piovs: [
+        ...piovs.map((p) => ({ ...p, list: 'T_g', type: 'T', globalTag: 'g' })),
+        { id: 99, url: 'new', checksum: 'c', size: null, minor_iov: run, minor_iov_end: run + 1, major_iov_end: 0, list: null },
+      ],
     }
     let crashed = false
     try {
@@ -94,10 +99,16 @@ t.test('attachEffect foresees what the fake nopayloaddb (the real one\'s algorit
     }
     // Moved: an IOV kept in the list whose start went back over runs no longer its own neighbour's.
     const moved = !crashed && state.piovs.some((p) => p.id !== 99 && p.list && piovs.find((q) => q.id === p.id && q.minor_iov > p.minor_iov))
+    // Hidden: what payloadiovs then answers at the run (the fake's read side) is not the new payload.
+    const hides = !crashed && selectIov(state, 'T', run, () => undefined, 'g')?.url !== 'new'
     if (crashed) fails++
     if (moved) moves++
-    if (crashed !== !!effect.fails || moved !== !!effect.moves) mismatches.push(`${bounds} + [${run},${run + 1}): fake ${crashed ? 'fails' : moved ? 'moves' : 'ok'}, foreseen ${JSON.stringify(effect)}`)
+    if (hides) hidden++
+    const fake = crashed ? 'fails' : hides ? 'hides' : moved ? 'moves' : 'ok'
+    if (crashed !== !!effect.fails || hides !== !!effect.hides || moved !== !!effect.moves) {
+      mismatches.push(`${bounds} + [${run},${run + 1}): fake ${fake}, foreseen ${JSON.stringify(effect)}`)
+    }
   }
   t.same(mismatches.slice(0, 5), [], 'every layout foreseen')
-  t.ok(fails > 300 && moves > 300, `both kinds occur (${fails} fail, ${moves} move)`)
+  t.ok(fails > 300 && moves > 300 && hidden > 10, `every kind occurs (${fails} fail, ${hidden} hide, ${moves} move)`)
 })
