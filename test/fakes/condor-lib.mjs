@@ -25,7 +25,7 @@
 //   it, and a job written into the state without one is the caller's.
 import { randomBytes } from 'node:crypto'
 import { userInfo } from 'node:os'
-import { accessSync, constants, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path'
 
 export const STATUS = { idle: 1, running: 2, removed: 3, completed: 4, held: 5, transferring: 6, suspended: 7 }
@@ -327,14 +327,24 @@ export function parseLiteral(value) {
   throw new Error(`the fake reads only literal attribute values, not ${value}`)
 }
 
+/**
+ * What condor_submit checks of a transferred executable (submit.cpp check_sub_file, SFR_EXECUTABLE): that stat
+ * finds it and it is not empty; not its execute bit (the job then fails where it runs).
+ */
 export function checkExecutable(path) {
-  if (!existsSync(path) || !statSync(path).isFile()) throw new Error(`Executable file ${path} does not exist`)
-  try { accessSync(path, constants.X_OK) } catch { throw new Error(`Executable file ${path} is not executable`) }
+  if (!existsSync(path)) throw new Error(`Can't access executable file ${path}: No such file or directory`)
+  if (statSync(path).size === 0) throw new Error(`Executable file ${path} has zero length`)
 }
 
+/**
+ * The file checks condor_submit makes only where SUBMIT_SKIP_FILECHECKS is false ($FAKE_CONDOR_SUBMIT_FILECHECKS=1):
+ * the default is true (submit.cpp, param_boolean_crufty("SUBMIT_SKIP_FILECHECKS", true)), and then nothing is
+ * opened at submit time: a job whose log cannot be written is held when it starts (fake-condor run: code 22).
+ */
 export function checkWritableDir(path, what) {
+  if (process.env.FAKE_CONDOR_SUBMIT_FILECHECKS !== '1') return
   if (!existsSync(dirname(path)) || !statSync(dirname(path)).isDirectory()) {
-    throw new Error(`Can't open "${path}" for the job's ${what}: no directory ${dirname(path)}`)
+    throw new Error(what === 'log' ? `Invalid log file: "${path}" (No such file or directory)` : `Can't open "${path}" for the job's ${what}: no directory ${dirname(path)}`)
   }
 }
 

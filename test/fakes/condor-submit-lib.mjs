@@ -1,5 +1,6 @@
 // The fake condor_submit FILE [-queue "VAR from LIST" | -queue N] (test/fakes/condor_submit): checks the submit
-// file for the commands caloprod writes (unknown command, missing executable, missing output folders and undefined macros are errors),
+// file for the commands caloprod writes (unknown command, a missing or empty executable and undefined macros are
+// errors; missing folders for the log, output and error only where the site turned file checks on: condor-lib.mjs),
 // expands macros per job, parses `arguments` in the new syntax and records the jobs in $FAKE_CONDOR_STATE.
 // The jobs go to the local schedd (condor-lib.mjs: $FAKE_CONDOR_SCHEDD), which numbers its clusters itself and gives
 // each job its GlobalJobId (qmgmt.cpp NewProcInternal, htcondor/htcondor 7491a145); like the real one, condor_submit

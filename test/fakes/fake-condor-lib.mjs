@@ -10,9 +10,9 @@
 //   fake-condor list          one line per job: id, status, CaloprodRunTag, args
 //   fake-condor stop-hanging  kills fake condor commands left hanging by a *_MODE=hang
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { IN_QUEUE, STATUS, fail, loadState, saveState, scheddOf, statePath } from './condor-lib.mjs'
 
 /** Runs the fake-condor command on process.argv. */
@@ -51,6 +51,19 @@ export function main() {
     saveState(path, state)
   } else if (command === 'run') {
     for (const job of state.jobs.filter(matches(args[0])).filter((j) => j.JobStatus === STATUS.idle)) {
+      // The shadow opens the job's log before anything runs (baseshadow.cpp initUserLog): where it cannot, the job
+      // is held, HoldReasonCode 22 (UnableToInitUserLog, condor_holdcodes.h), subcode 0, with this reason.
+      // Standard output and error that cannot be written back hold it too (TransferOutputError, 12, the errno as
+      // subcode); that reason's words are the fake's own.
+      const unwritable = [job.UserLog, job.Out, job.Err].find((file) => file && !existsSync(dirname(file)))
+      if (unwritable) {
+        const log = unwritable === job.UserLog
+        Object.assign(job, {
+          JobStatus: STATUS.held, EnteredCurrentStatus: now(), HoldReasonCode: log ? 22 : 12, HoldReasonSubCode: log ? 0 : 2,
+          HoldReason: log ? 'Failed to initialize user log' : `Failed to write ${unwritable}: No such file or directory (errno 2)`,
+        })
+        continue
+      }
       const scratch = mkdtempSync(join(tmpdir(), 'fake-condor-scratch-'))
       const result = spawnSync(job.Cmd, job.Args, { cwd: job.Iwd, env: { ...process.env, _CONDOR_SCRATCH_DIR: scratch }, encoding: 'utf8' })
       rmSync(scratch, { recursive: true, force: true })

@@ -83,13 +83,29 @@ t.test('condor_submit failing: the ledger says so, nothing counts as an attempt,
   t.same((await ledger(s)).slice(4).map((r) => [r.attempt, r.state]), [[1, 'submitting'], [1, 'submitting'], [1, 'submitted'], [1, 'submitted']])
 })
 
-t.test('the condor log directory deleted after the condor stage made it: condor_submit refuses, the ledger says so', async (t) => {
+t.test('the condor log directory deleted after the condor stage made it: the job is held when it starts, left for a person', async (t) => {
+  // condor_submit opens no file by default (SUBMIT_SKIP_FILECHECKS): the shadow cannot open the log and holds the job.
   const s = await prepare(t, someRuns(1))
   rmSync(s.logs, { recursive: true })
-  const failed = await act(s)
+  const sent = await act(s)
+  t.equal(sent.code, 0, sent.stderr)
+  await fakeCondor(s.state, 'run', 'all')
+  t.match(jobsOf(s, 68001), [{ JobStatus: 5, HoldReasonCode: 22, HoldReason: 'Failed to initialize user log' }])
+  const status = await runStageHere('status', ['--output', s.output], s.env)
+  t.match(status.stdout, new RegExp(`^68001 ${TAG} held: .*Failed to initialize user log`, 'm'))
+  const next = await act(s)
+  t.equal(next.code, 0, next.stderr)
+  t.match(next.stderr, /run 68001 .*held: .*Failed to initialize user log.*not for memory: left for a person/)
+  t.equal(submitCalls(s.state), 1, 'not submitted again, not released')
+})
+
+t.test('the same where the site turned file checks on (SUBMIT_SKIP_FILECHECKS = false): condor_submit refuses, the ledger says so', async (t) => {
+  const s = await prepare(t, someRuns(1))
+  rmSync(s.logs, { recursive: true })
+  const failed = await act(s, [], { FAKE_CONDOR_SUBMIT_FILECHECKS: '1' })
   t.equal(failed.code, 1)
-  t.match(failed.stderr, /^caloprod submit: condor_submit failed \(exit 1\): .*ERROR: Can't open ".*\/condor logs\/job-1-0\.log/)
-  t.match(failed.stderr, /for the job's log.* \(in .*\); nothing was submitted; recorded in .*submissions\.csv\n$/)
+  t.match(failed.stderr, /^caloprod submit: condor_submit failed \(exit 1\): .*ERROR: Invalid log file: ".*\/condor logs\/job-1-0\.log" \(No such file or directory\)/)
+  t.match(failed.stderr, / \(in .*\); nothing was submitted; recorded in .*submissions\.csv\n$/)
   t.same((await ledger(s)).map((r) => r.state), ['submitting', 'failed'])
   t.equal(readFakeState(s.state).jobs.length, 0)
   t.notOk(existsSync(s.logs), 'submit leaves the directory to the condor stage')
