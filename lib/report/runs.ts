@@ -86,7 +86,9 @@ export function runViews(inputs: ReportInputs) {
   const universe = new Map<number, string>()
   for (const run of inputs.runList ?? []) universe.set(run.runnumber, run.tag)
   for (const run of inputs.process ?? []) if (!universe.has(run.runnumber)) universe.set(run.runnumber, run.tag)
-  const toProcess = new Set((inputs.process ?? []).map((run) => run.runnumber))
+  // By run and tag: a run whose newer tag reduce kept after the check last ran is still in the process list under its
+  // old tag, and the newer tag has not been asked about yet (unchecked), as status and why see it.
+  const toProcess = new Set((inputs.process ?? []).map((run) => runTagKey(run.runnumber, run.tag)))
   const rows = byRunTag(settledLedger(inputs), (row) => runTagKey(row.runnumber, row.tag))
   const uploads = byRunTag([...latestUploads(inputs.uploads).values()], (row) => runTagKey(row.runnumber, row.tag))
   const checkedAt = lastCheck(inputs.lastNight)
@@ -101,7 +103,7 @@ export function runViews(inputs: ReportInputs) {
     const written = rules.payloadTypes.filter((type) => !(inputs.absent.get(runnumber) ?? []).includes(type))
     const verdict = uploadVerdict(uploads.get(key) ?? [], written, checkedAt)
     const facts: RunFacts = {
-      runnumber, tag, toProcess: toProcess.has(runnumber), settled: settled !== undefined && settled.tag === tag, job,
+      runnumber, tag, toProcess: toProcess.has(key), settled: settled !== undefined && settled.tag === tag, job,
       lastRow: mine.at(-1), uploaded: verdict.uploaded, maxAttempts,
     }
     const state = STATE_RULES.find((rule) => rule.test(facts))?.state

@@ -1,0 +1,49 @@
+// The report's view of jobs must be status's: a job no schedd knows that wrote its folder is done, a schedd the
+// ledger names is asked by name, a run is matched to the process list by run and tag, and a finished job whose
+// folder is gone wrote none of its payloads. Each case is built with the fake scheduler, as status sees it.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { gatherInputs } from '../../lib/report/gather.js'
+import { needsAPerson, runViews } from '../../lib/report/runs.js'
+import { runReport } from '../../lib/report.js'
+import { SEED_RULES } from '../../lib/rules/seed.js'
+import { prepareSubmit as prepare, someRuns, TAG, type Prepared } from '../helpers/condor-output.js'
+import { DEFAULT_SCHEDD, fakeCondor } from '../helpers/fake-condor.js'
+import { runStageHere } from '../helpers/run-script.js'
+
+const OTHER = 'sphnxsub02.fake.bnl.gov'
+
+const options = (s: Prepared) =>
+  ({ output: s.output, runType: 'run3auau', maxAttempts: 3, timeout: 60, rules: { payloadTypes: SEED_RULES.payloadTypes } })
+
+/** The report's rows, as runViews makes them from what gatherInputs read. */
+async function views(s: Prepared, env: Record<string, string> = {}) {
+  return runViews(await gatherInputs(options(s), { ...s.env, ...env }, new Date()))
+}
+
+/** The page's text, tags dropped. */
+async function page(s: Prepared): Promise<string> {
+  let html = ''
+  await runReport(options(s), s.env, new Date(), (text) => (html = text))
+  return html.replace(/<[^>]+>/g, ' ').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/\s+/g, ' ')
+}
+
+/** Two runs, in the run list and the process list, submitted to this host's schedd as cluster 1. */
+async function submitted(t: Parameters<typeof prepare>[0]): Promise<Prepared> {
+  const s = await prepare(t, someRuns(2))
+  writeFileSync(join(s.output, 'run3auau.csv'), `runnumber,tag\n68001,${TAG}\n68002,${TAG}\n`)
+  const result = await runStageHere('submit', ['--output', s.output, '--do-condor-submit'], s.env)
+  t.equal(result.code, 0, result.stderr)
+  return s
+}
+
+t.test('a newer tag than the process list has (its check refused) is not yet checked, not a run without a list', async (t) => {
+  const s = await submitted(t)
+  const newer = 'new_newcdbtag_v009'
+  writeFileSync(join(s.output, 'run3auau.csv'), `runnumber,tag\n68001,${newer}\n68002,${TAG}\n`)
+  const [run, other] = await views(s)
+  t.match(run, { runnumber: 68001, tag: newer, state: 'unchecked', toProcess: false })
+  t.match(other, { runnumber: 68002, state: 'queued', toProcess: true })
+  t.same(needsAPerson([run!, other!], new Date()), [], 'nothing for a person: the next check asks about it')
+})
