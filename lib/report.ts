@@ -40,7 +40,7 @@ export async function runReport(
         output: options.output, runType: options.runType, rules: { ...SEED_RULES, ...options.rules }, minEvents: options.minEvents,
         runs: toProcess, maxAttempts: options.maxAttempts, maxMemory: options.maxMemory ?? 4,
         memoryScale: options.memoryScale ?? 1.5, timeout: options.timeout,
-        scheduler: inputs.scheduler.answered ? inputs.scheduler.jobs : inputs.scheduler.error,
+        scheduler: inputs.scheduler.answered ? inputs.scheduler : inputs.scheduler.error,
       }, env).catch((err: Error) => {
         if (!inputs.problems.includes(err.message)) inputs.problems.push(err.message)
         return []

@@ -11,6 +11,7 @@ import { readQueryBatches } from '../files/query-csv.js'
 import { derivedFrom } from '../files/derived-cache.js'
 import { MISSING_TABLE } from '../files/missing-list.js'
 import { schedulerJobs, type SchedulerJob } from '../scheduler/scheduler.js'
+import { scheddsToAsk } from '../scheduler/job-state.js'
 import { CaloprodError } from '../errors.js'
 import { layout } from '../files/layout.js'
 import { readRunList } from '../files/run-list.js'
@@ -24,8 +25,8 @@ import { readLastNight, type LastNight } from './last-night.js'
 export type ReportOptions = Pick<Options, 'output' | 'maxAttempts' | 'timeout'> & Partial<Pick<Options, 'maxMemory' | 'memoryScale'>>
   & { runType: string; rules: { payloadTypes: readonly PayloadType[] }; minEvents?: number }
 
-/** What the scheduler said: its jobs, or why it said nothing. */
-type SchedulerView = { answered: true; jobs: SchedulerJob[] } | { answered: false; error: string }
+/** What the scheduler said: its jobs and the schedds named in the ledger that did not answer (and why), or why it said nothing. */
+type SchedulerView = { answered: true; jobs: SchedulerJob[]; unanswered: ReadonlyMap<string, string> } | { answered: false; error: string }
 
 const exists = (path: string) => stat(path).then(() => true, () => false)
 const optional = <T>(path: string, read: (path: string) => Promise<T>) => stat(path).then(() => read(path), () => undefined)
@@ -69,14 +70,19 @@ async function cachedRunFiles(output: string, runType: string, runsToProcess: Re
   return new Map(value)
 }
 
-/** Asks the scheduler about this output's jobs; a scheduler that does not answer is a fact for the page, not a failure. */
-const askScheduler = (options: ReportOptions, env: Env): Promise<SchedulerView> =>
-  schedulerJobs(options.output, { env, timeout: options.timeout }).then(
-    (jobs) => ({ answered: true, jobs }),
+/**
+ * Asks the scheduler about this output's jobs: this host's schedd and, by name, `schedds` (those the ledger says took
+ * a run's latest cluster), as status asks. A scheduler that does not answer is a fact for the page, not a failure.
+ */
+function askScheduler(options: ReportOptions, env: Env, schedds: readonly string[]): Promise<SchedulerView> {
+  const unanswered = new Map<string, string>()
+  return schedulerJobs(options.output, { env, timeout: options.timeout, schedds, unanswered }).then(
+    (jobs) => ({ answered: true, jobs, unanswered }),
     (err: Error) => ({
       answered: false, error: err instanceof CaloprodError ? err.message : `cannot ask the scheduler: ${err.message}`,
     }),
   )
+}
 
 /**
  * Reads every input of the report. `keep`: what it derives from reduce.csv is kept in `<output>/.report-runs.json`
@@ -93,14 +99,18 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
     })
   const process = await tolerant(() => optional(layout.processCsv(output, runType), readProcessList), undefined)
   const toProcess = new Set((process ?? []).map((run) => run.runnumber))
-  const [runList, settled, lists, runFiles, ledger, check, scheduler, uploads, lastNight] = await Promise.all([
+  // The ledger and the run list first: they name the schedds to ask besides this host's.
+  const [runList, ledger] = await Promise.all([
     tolerant(() => optional(layout.runListCsv(output, runType), readRunList), undefined),
+    tolerant(() => readLedger(layout.ledgerCsv(output)), { rows: [] as LedgerRow[], tornTail: false }),
+  ])
+  const schedds = scheddsToAsk(ledger.rows, [...(runList ?? []), ...(process ?? [])])
+  const [settled, lists, runFiles, check, scheduler, uploads, lastNight] = await Promise.all([
     tolerant(() => optional(layout.settledCsv(output, runType), readSettled), undefined),
     readdir(layout.datasetsDir(output)).catch(() => [] as string[]),
     tolerant(() => cachedRunFiles(output, runType, toProcess, keep), new Map<number, RunFiles>()),
-    tolerant(() => readLedger(layout.ledgerCsv(output)), { rows: [] as LedgerRow[], tornTail: false }),
     tolerant(() => readCheckSummary(layout.checkJson(output, runType)), undefined),
-    askScheduler(options, env),
+    askScheduler(options, env, schedds),
     tolerant(() => readUploads(layout.uploadsCsv(output)), { rows: [] as UploadRow[], tornTail: false }),
     tolerant(() => readLastNight(output), { stages: {}, lastGood: null, badSince: null } as LastNight),
   ])

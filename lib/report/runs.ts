@@ -93,12 +93,13 @@ export function runViews(inputs: ReportInputs) {
   const uploads = byRunTag([...latestUploads(inputs.uploads).values()], (row) => runTagKey(row.runnumber, row.tag))
   const checkedAt = lastCheck(inputs.lastNight)
   const jobs = inputs.scheduler.answered ? byRunTag(inputs.scheduler.jobs, (job) => job.runTag) : undefined
+  const context = { unanswered: inputs.scheduler.answered ? inputs.scheduler.unanswered : undefined }
   const { maxAttempts, maxMemory = 4, memoryScale = 1.5, rules } = inputs.options
 
   return [...universe].sort(([a], [b]) => a - b).map(([runnumber, tag]) => {
     const key = runTagKey(runnumber, tag)
     const mine = rows.get(key) ?? []
-    const job = jobs && runState(runnumber, tag, mine, jobs.get(key) ?? [])
+    const job = jobs && runState(runnumber, tag, mine, jobs.get(key) ?? [], context)
     const settled = inputs.settled.get(runnumber)
     const written = rules.payloadTypes.filter((type) => !(inputs.absent.get(runnumber) ?? []).includes(type))
     const verdict = uploadVerdict(uploads.get(key) ?? [], written, checkedAt)

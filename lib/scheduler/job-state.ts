@@ -30,7 +30,7 @@ export interface RunState {
 }
 
 /** The schedds that did not answer, and why. */
-type StateContext = { unanswered?: ReadonlyMap<string, string> }
+export type StateContext = { unanswered?: ReadonlyMap<string, string> }
 
 const IN_FLIGHT: ReadonlySet<number> = new Set([
   JOB_STATUS.idle, JOB_STATUS.running, JOB_STATUS.held, JOB_STATUS.transferring, JOB_STATUS.suspended,
@@ -208,8 +208,10 @@ export function runStates(
 }
 
 /** The state of one run; for many, `runStates`, which groups the rows and jobs once. */
-export function runState(runnumber: number, tag: string, rows: readonly LedgerRow[], jobs: readonly SchedulerJob[]): RunState {
-  return runStates([{ runnumber, tag }], rows, jobs)[0]!
+export function runState(
+  runnumber: number, tag: string, rows: readonly LedgerRow[], jobs: readonly SchedulerJob[], context: StateContext = {},
+): RunState {
+  return runStates([{ runnumber, tag }], rows, jobs, context)[0]!
 }
 
 /**

@@ -26,10 +26,13 @@ import { currentPayloadFile } from '../rules/calibrations.js'
 import { askNow } from './live.js'
 import { nextStep } from './text.js'
 
-/** `scheduler`: what it already answered (the report asked it), or why it said nothing: then it is not asked again. */
+/**
+ * `scheduler`: what it already answered (the report asked it: its jobs and the schedds the ledger names that did not
+ * answer), or why it said nothing: then it is not asked again.
+ */
 type WhyOptions = Pick<Options, 'output' | 'rules' | 'minEvents' | 'maxAttempts' | 'maxMemory' | 'memoryScale' | 'timeout'>
   & Partial<Pick<Options, 'live' | 'dbUrl' | 'cdbUrl' | 'globalTag' | 'statementTimeout'>>
-  & { runType: string; runs: readonly number[]; scheduler?: SchedulerJob[] | string }
+  & { runType: string; runs: readonly number[]; scheduler?: { jobs: SchedulerJob[]; unanswered: ReadonlyMap<string, string> } | string }
 
 /**
  * One run's story. `queried`: query.csv exists; `inCatalog`: query.csv has the run; `belowBy` (--live): the events a
@@ -152,7 +155,8 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   const known = options.scheduler
   if (submitted.length && typeof known === 'string') schedulerSilent = known
   else if (submitted.length && typeof known === 'object') {
-    states = runStates(submitted, [...ledger.rows, ...reconcile(ledger.rows, known, new Date().toISOString())], known)
+    const { jobs, unanswered } = known
+    states = runStates(submitted, [...ledger.rows, ...reconcile(ledger.rows, jobs, new Date().toISOString())], jobs, { unanswered })
   } else if (submitted.length) {
     try {
       states = (await currentStates(output, submitted, { env, timeout: options.timeout })).states

@@ -23,9 +23,9 @@ async function views(s: Prepared, env: Record<string, string> = {}) {
 }
 
 /** The page's text, tags dropped. */
-async function page(s: Prepared): Promise<string> {
+async function page(s: Prepared, env: Record<string, string> = {}): Promise<string> {
   let html = ''
-  await runReport(options(s), s.env, new Date(), (text) => (html = text))
+  await runReport(options(s), { ...s.env, ...env }, new Date(), (text) => (html = text))
   return html.replace(/<[^>]+>/g, ' ').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/\s+/g, ' ')
 }
 
@@ -37,6 +37,23 @@ async function submitted(t: Parameters<typeof prepare>[0]): Promise<Prepared> {
   t.equal(result.code, 0, result.stderr)
   return s
 }
+
+t.test("a job on a schedd the ledger names, not this host's: asked by name, held as status says", async (t) => {
+  const s = await submitted(t)
+  await fakeCondor(s.state, 'set', '1.0', 'held', 'code=21', 'reason=Cannot access initial working directory')
+  const moved = { FAKE_CONDOR_SCHEDD: OTHER }
+  const status = await runStageHere('status', ['--output', s.output], { ...s.env, ...moved })
+  t.match(status.stdout, /^68001 \S+ held: /m)
+  const [held, queued] = await views(s, moved)
+  t.equal(held!.state, 'held')
+  t.equal(held!.holdReason, 'Cannot access initial working directory')
+  t.equal(queued!.state, 'queued')
+  t.match(await page(s, moved), /run 68001 .* scheduler now: held: /, "the run's story says held")
+  // That schedd down: its runs are unknown, and the row says which schedd did not answer.
+  const down = await views(s, { ...moved, FAKE_CONDOR_DOWN: DEFAULT_SCHEDD })
+  t.equal(down[0]!.state, 'unknown')
+  t.match(down[0]!.detail, new RegExp(`schedd ${DEFAULT_SCHEDD.replace(/\./g, '\\.')} did not answer`))
+})
 
 t.test('a newer tag than the process list has (its check refused) is not yet checked, not a run without a list', async (t) => {
   const s = await submitted(t)
