@@ -12,8 +12,10 @@ import { derivedFrom } from '../files/derived-cache.js'
 import { MISSING_TABLE } from '../files/missing-list.js'
 import { schedulerJobs, type SchedulerJob } from '../scheduler/scheduler.js'
 import { scheddsToAsk } from '../scheduler/job-state.js'
+import { newestFile } from '../scheduler/current-states.js'
 import { CaloprodError } from '../errors.js'
 import { layout } from '../files/layout.js'
+import { runTagKey } from '../files/dataset-list.js'
 import { readRunList } from '../files/run-list.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
 import type { PayloadType } from '../rules/calibrations.js'
@@ -116,15 +118,22 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   ])
   const types = options.rules.payloadTypes
   const absent = new Map<number, PayloadType[]>()
+  const written = new Map<string, number>()
   for (const run of process ?? []) {
-    if (!(await exists(runOutputDir(output, run.runnumber, run.tag)))) continue
+    const folder = runOutputDir(output, run.runnumber, run.tag)
+    if (!(await exists(folder))) continue
     absent.set(run.runnumber, await tolerant(() => absentPayloads(output, run.runnumber, run.tag, types), []))
+    const newest = await newestFile(folder)
+    if (newest !== undefined) written.set(runTagKey(run.runnumber, run.tag), newest)
   }
   // runList, process: undefined before the first reduce, check; lists: names in datasets/; absent: per run to process
-  // with a folder in output/, the payload types genStatus wrote no file for; problems: a line per unreadable file.
+  // with a folder in output/, the payload types genStatus wrote no file for; written: per `<run>_<tag>` to process,
+  // the newest file's mtime (ms) in its folder (a job no schedd knows that wrote it is done: writtenSince);
+  // problems: a line per unreadable file.
   return {
     options, now, runList, process, settled: new Map((settled ?? []).map((row) => [row.runnumber, row])),
-    lists: new Set(lists), runFiles, ledger: ledger.rows, uploads: uploads.rows, absent, scheduler, check, lastNight, problems,
+    lists: new Set(lists), runFiles, ledger: ledger.rows, uploads: uploads.rows, absent, written, scheduler, check, lastNight,
+    problems,
   }
 }
 

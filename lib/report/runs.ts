@@ -1,7 +1,7 @@
 // One view per run of the run type: its state by the rules below, and what the table shows of it. States and rules
 // are data: a stage that learns more about a run adds a state to REPORT_STATES and a rule to STATE_RULES, and the
 // page follows. Last, the runs that need a person: nothing more will happen to them without one.
-import { byRunTag, reconcile, runState, type RunState } from '../scheduler/job-state.js'
+import { byRunTag, reconcile, runState, writtenSince, type RunState } from '../scheduler/job-state.js'
 import { runTagKey } from '../files/dataset-list.js'
 import type { LedgerRow } from '../files/ledger.js'
 import { describeState, lastCheck, uploadVerdict } from '../status.js'
@@ -99,7 +99,8 @@ export function runViews(inputs: ReportInputs) {
   return [...universe].sort(([a], [b]) => a - b).map(([runnumber, tag]) => {
     const key = runTagKey(runnumber, tag)
     const mine = rows.get(key) ?? []
-    const job = jobs && runState(runnumber, tag, mine, jobs.get(key) ?? [], context)
+    // A job no schedd knows any more that wrote its folder is done, as status says (writtenSince).
+    const job = jobs && writtenSince(runState(runnumber, tag, mine, jobs.get(key) ?? [], context), inputs.written.get(key))
     const settled = inputs.settled.get(runnumber)
     const written = rules.payloadTypes.filter((type) => !(inputs.absent.get(runnumber) ?? []).includes(type))
     const verdict = uploadVerdict(uploads.get(key) ?? [], written, checkedAt)

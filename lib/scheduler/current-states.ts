@@ -7,14 +7,14 @@ import type { Env } from '../config/options.js'
 import { runTagKey } from '../files/dataset-list.js'
 import { layout } from '../files/layout.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
-import { hasUnsettled, reconcile, runStates, scheddsToAsk, writtenSince } from './job-state.js'
+import { hasUnsettled, reconcile, runStates, scheddsToAsk, writtenSince, type RunState } from './job-state.js'
 import { schedulerJobs } from './scheduler.js'
 
 /** `timeout`: seconds one scheduler call may take; `settle`: which interrupted submissions to settle (default all). */
 type CurrentStatesOptions = { env: Env; timeout: number; now?: Date; settle?: (row: LedgerRow) => boolean }
 
 /** The newest mtime (ms) of the files directly in `dir`, or undefined when it has none. */
-async function newestFile(dir: string): Promise<number | undefined> {
+export async function newestFile(dir: string): Promise<number | undefined> {
   const names = await readdir(dir).catch(() => [] as string[])
   const times = await Promise.all(names.map((name) => stat(join(dir, name)).then((info) => (info.isFile() ? info.mtimeMs : 0), () => 0)))
   return Math.max(0, ...times) || undefined
@@ -34,10 +34,14 @@ export async function currentStates(
   const jobs = ask ? await schedulerJobs(output, { env: options.env, timeout: options.timeout, schedds, unanswered }) : []
   const now = (options.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z')
   const reconciled = reconcile(ledger.rows, jobs, now).filter(options.settle ?? (() => true))
-  const states = runStates(runs, [...ledger.rows, ...reconciled], jobs, { unanswered })
-  const settled = await Promise.all(states.map(async (state) => {
+  const states = await settleUnknown(output, runStates(runs, [...ledger.rows, ...reconciled], jobs, { unanswered }))
+  return { states, reconciled, jobs, unanswered, tornTail: ledger.tornTail }
+}
+
+/** `states`, each unknown one done when its job folder got files after its submission (`writtenSince`). */
+export function settleUnknown(output: string, states: readonly RunState[]): Promise<RunState[]> {
+  return Promise.all(states.map(async (state) => {
     if (state.state !== 'unknown') return state
     return writtenSince(state, await newestFile(join(layout.jobOutputDir(output), runTagKey(state.runnumber, state.tag))))
   }))
-  return { states: settled, reconciled, jobs, unanswered, tornTail: ledger.tornTail }
 }

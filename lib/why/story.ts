@@ -14,7 +14,7 @@ import { readProcessList } from '../files/process-list.js'
 import { readRunList } from '../files/run-list.js'
 import { readSettled } from '../files/settled.js'
 import type { RuleSet } from '../rules/types.js'
-import { currentStates } from '../scheduler/current-states.js'
+import { currentStates, settleUnknown } from '../scheduler/current-states.js'
 import { byRunTag, reconcile, runStates, type RunState } from '../scheduler/job-state.js'
 import type { SchedulerJob } from '../scheduler/scheduler.js'
 import { latestUploads, readUploads } from '../upload/ledger.js'
@@ -156,7 +156,9 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   if (submitted.length && typeof known === 'string') schedulerSilent = known
   else if (submitted.length && typeof known === 'object') {
     const { jobs, unanswered } = known
-    states = runStates(submitted, [...ledger.rows, ...reconcile(ledger.rows, jobs, new Date().toISOString())], jobs, { unanswered })
+    const rows = [...ledger.rows, ...reconcile(ledger.rows, jobs, new Date().toISOString())]
+    // A job no schedd knows any more that wrote its folder is done, as currentStates says for status and why.
+    states = await settleUnknown(output, runStates(submitted, rows, jobs, { unanswered }))
   } else if (submitted.length) {
     try {
       states = (await currentStates(output, submitted, { env, timeout: options.timeout })).states

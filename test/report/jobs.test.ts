@@ -38,6 +38,22 @@ async function submitted(t: Parameters<typeof prepare>[0]): Promise<Prepared> {
   return s
 }
 
+t.test('a job no schedd knows that wrote its folder is done, in the row and in the story, as status says', async (t) => {
+  const s = await submitted(t)
+  await fakeCondor(s.state, 'set', '1.0', 'completed', 'exit=0')
+  await fakeCondor(s.state, 'forget', '1')
+  const folder = join(s.output, 'output', `68001_${TAG}`)
+  mkdirSync(folder, { recursive: true })
+  writeFileSync(join(folder, `CEMC_meanTime_${TAG}_68001.root`), 'root')
+  const [run] = await views(s)
+  t.equal(run!.state, 'done')
+  t.match(run!.detail, new RegExp(`^cluster 1 is known to no schedd any more, but wrote output/68001_${TAG}/ at `))
+  const text = await page(s)
+  t.match(text, /scheduler now: done: cluster 1 is known to no schedd any more/, "the run's story says done")
+  t.notMatch(text, /68001[^]*known to neither condor_q nor condor_history/, 'nowhere unknown')
+  t.notMatch(text, /submitted again if it wrote nothing/, 'not to be sent again')
+})
+
 t.test("a job on a schedd the ledger names, not this host's: asked by name, held as status says", async (t) => {
   const s = await submitted(t)
   await fakeCondor(s.state, 'set', '1.0', 'held', 'code=21', 'reason=Cannot access initial working directory')
