@@ -121,14 +121,19 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   const written = new Map<string, number>()
   for (const run of process ?? []) {
     const folder = runOutputDir(output, run.runnumber, run.tag)
-    if (!(await exists(folder))) continue
+    // No folder: a finished job wrote none of its payloads (or they were deleted), as status counts it; a run not
+    // finished yet is never shown incomplete (runViews looks at `absent` of finished runs only).
+    if (!(await exists(folder))) {
+      absent.set(run.runnumber, [...types])
+      continue
+    }
     absent.set(run.runnumber, await tolerant(() => absentPayloads(output, run.runnumber, run.tag, types), []))
     const newest = await newestFile(folder)
     if (newest !== undefined) written.set(runTagKey(run.runnumber, run.tag), newest)
   }
-  // runList, process: undefined before the first reduce, check; lists: names in datasets/; absent: per run to process
-  // with a folder in output/, the payload types genStatus wrote no file for; written: per `<run>_<tag>` to process,
-  // the newest file's mtime (ms) in its folder (a job no schedd knows that wrote it is done: writtenSince);
+  // runList, process: undefined before the first reduce, check; lists: names in datasets/; absent: per run to process,
+  // the payload types genStatus wrote no file for (all without a folder in output/); written: per `<run>_<tag>` to
+  // process with a folder, its newest file's mtime (ms) (a job no schedd knows that wrote it is done: writtenSince);
   // problems: a line per unreadable file.
   return {
     options, now, runList, process, settled: new Map((settled ?? []).map((row) => [row.runnumber, row])),

@@ -80,3 +80,16 @@ t.test('a newer tag than the process list has (its check refused) is not yet che
   t.match(other, { runnumber: 68002, state: 'queued', toProcess: true })
   t.same(needsAPerson([run!, other!], new Date()), [], 'nothing for a person: the next check asks about it')
 })
+
+t.test("a finished job whose folder is gone wrote none of its payloads: incomplete, as status says", async (t) => {
+  const s = await submitted(t)
+  await fakeCondor(s.state, 'set', '1.0', 'completed', 'exit=0')
+  rmSync(join(s.output, 'output', `68001_${TAG}`), { recursive: true, force: true })
+  const status = await runStageHere('status', ['--output', s.output], s.env)
+  t.match(status.stdout, /^68001 \S+ done: .*; incomplete: genStatus wrote no CEMC_BadTowerMap/m)
+  const [run] = await views(s)
+  t.equal(run!.state, 'done')
+  t.same(run!.absent, SEED_RULES.payloadTypes)
+  t.match(run!.detail, /; incomplete: genStatus wrote no CEMC_BadTowerMap, /)
+  t.match(needsAPerson([run!], new Date()), [{ runnumber: 68001, what: 'incomplete' }])
+})
