@@ -47,11 +47,15 @@ t.test('why tells each state of a run after several nights, and writes nothing',
     next: /^nothing: its payloads are current/ }, 'current: settled, nothing to do')
   t.match(of(66503), { job: { state: 'held', holdCode: 34, memoryMb: 512 }, submissions: [{ cluster: 1, attempt: 1, state: 'submitted', memoryMb: 512 }],
     next: /^released with 768 MB next night \(attempt 2 of 2\)/ }, 'held for memory: released next night')
+  // The by-hand command as examples/resubmit.ts takes it (OUTPUT RUN), not with flags it refuses.
+  const resubmit = (run: number) => `then npx tsx examples/resubmit.ts ${out.output} ${run} --do-condor-submit`
   t.match(of(66509), { job: { state: 'held', holdCode: 3 }, next: /stays held: not for memory.*condor_release \d+\.\d+ or condor_rm/ },
     'held for another reason: a person')
+  t.ok(of(66509).next.endsWith(resubmit(66509)), 'held: the command that resubmits it')
   t.match(of(66505), { listed: [], missingFiles: { length: 3 }, eventsOnDisk: 200000, next: /^no job until its files are back \(200000 events on disk\)/ },
     'files missing: too few events on disk, no list')
   t.match(of(66506), { job: { state: 'failed' }, submissions: { length: 2 }, next: /^nothing: given up after 2 attempts/ }, 'failed twice: given up')
+  t.ok(of(66506).next.endsWith(resubmit(66506)), `given up: the command that resubmits it: ${of(66506).next}`)
   t.match(of(66507), { job: { state: 'done' }, uploads: [{ type: 'CEMC_meanTime', state: 'uploaded', globalTag: 'newcdbtag' }],
     next: /^the next check finds its uploaded payloads current/ }, 'done and uploaded')
   t.match(of(66508), { job: { state: 'running' }, next: /^waits for its job/ }, 'running')

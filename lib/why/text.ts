@@ -5,6 +5,9 @@ import { decideHeld } from '../scheduler/memory-hold.js'
 import { LOST_AFTER_DAYS } from '../submit.js'
 import type { RunStory } from './story.js'
 
+/** A path as a shell reads it: quoted only when it needs to be. */
+const shellWord = (word: string) => (/^[\w./:=+-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`)
+
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
 
 /** The lines of one story, headed by the run. */
@@ -51,8 +54,11 @@ export function storyLines(s: RunStory): string[] {
 
 /** One sentence: what happens next night, and what a person can do. */
 export function nextStep(
-  s: RunStory, state: RunState | undefined, ctx: { first: number; last: number; maxAttempts: number; maxMemory: number; memoryScale: number },
+  s: RunStory, state: RunState | undefined,
+  ctx: { first: number; last: number; maxAttempts: number; maxMemory: number; memoryScale: number; output: string },
 ): string {
+  // The by-hand command as README gives it: the script takes the output directory and the run, no flags for them.
+  const resubmit = `npx tsx examples/resubmit.ts ${shellWord(ctx.output)} ${s.run} --do-condor-submit`
   const above = s.threshold === null ? 'with files' : `with more than ${s.threshold} events`
   if (!s.inRange) return `nothing, ever: run ${s.run} is outside ${s.runType}'s range ${ctx.first}-${ctx.last}; ask with the right --run-type`
   if (!s.toProcess) {
@@ -90,12 +96,12 @@ export function nextStep(
         maxAttempts: ctx.maxAttempts, maxMemoryMb: Math.round(ctx.maxMemory * 1024), scale: ctx.memoryScale, submittedMb: undefined,
       })
       if (held.release) return `released with ${held.memoryMb} MB next night (attempt ${state.attempts + 1} of ${ctx.maxAttempts})`
-      return `stays held: ${held.note.replace(/^held: .*?; /, '')}; a person: condor_release ${id} or condor_rm ${id}, then examples/resubmit.ts`
+      return `stays held: ${held.note.replace(/^held: .*?; /, '')}; a person: condor_release ${id} or condor_rm ${id}, then ${resubmit}`
     }
     case 'failed':
       if (state.attempts < ctx.maxAttempts) return `submitted again next night (attempt ${state.attempts + 1} of ${ctx.maxAttempts})`
       return `nothing: given up after ${state.attempts} attempts (--max-attempts ${ctx.maxAttempts}); a person: read the job's log, ` +
-        `then examples/resubmit.ts --run ${s.run}`
+        `then ${resubmit}`
     case 'unknown':
       return `nothing for ${LOST_AFTER_DAYS} days after its submission, then submitted again if it wrote nothing to output/`
     case 'done':
