@@ -77,6 +77,12 @@ t.test('why tells each state of a run after several nights, and writes nothing',
   rmSync(join(out.output, 'datasets', `66510_${TAG}.list`))
   t.match(JSON.parse((await why(out, [66510], ['--json'])).stdout), [{ listed: [], next: /^waits for its job .* \(queued\)/ }])
 
+  // The scheduler does not answer: a run it has a job of is not "submitted next night" (submit submits nothing then).
+  const silent = await runStageHere('why', ['--output', out.output, '--run', '66503', '--json'], { ...out.env, FAKE_CONDOR_Q_MODE: 'fail' })
+  t.equal(silent.code, 0, silent.stderr)
+  t.match(JSON.parse(silent.stdout), [{ job: { state: 'unknown', detail: /condor_q/ },
+    next: /^not known while the scheduler cannot be asked: .*submits nothing/ }], 'scheduler silent: unknown, not new')
+
   const none = await runStageHere('why', ['--output', out.output], out.env)
   t.equal(none.code, 2)
   t.match(none.stderr, /--run is required/)

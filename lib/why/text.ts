@@ -75,6 +75,11 @@ export function nextStep(
     }
     return 'the next check asks the CDB about it'
   }
+  // A job but no state: the ledger has submissions and the scheduler could not be asked (see `job.detail`).
+  if (!state && s.job) {
+    return 'not known while the scheduler cannot be asked: its job may be queued, running or done; submit asks it ' +
+      'first and, while it cannot, fails (exit 1) and submits nothing; once it answers, this run is decided by its job'
+  }
   const submitted = state !== undefined && state.state !== 'new'
   if (!submitted && s.listed.length === 0) {
     const onDisk = s.eventsOnDisk === null ? '' : ` (${s.eventsOnDisk} events on disk)`
