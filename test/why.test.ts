@@ -1,12 +1,13 @@
 // `why` on every state a run can be in, each built by the stages' own code (test/helpers/report-output.ts) on the
 // fake CDB and the fake scheduler: what it says, its JSON, and that it writes nothing.
-import { readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { formatCsv } from '../lib/files/csv.js'
 import { layout } from '../lib/files/layout.js'
 import { QUERY_TABLE } from '../lib/files/query-csv.js'
 import { runReduce } from '../lib/reduce.js'
+import { currentPayloadFile } from '../lib/rules/calibrations.js'
 import { SEED_RULES } from '../lib/rules/seed.js'
 import { appendUploads } from '../lib/upload/ledger.js'
 import { fingerprint, writeStageInputs } from './helpers/condor-output.js'
@@ -82,6 +83,27 @@ t.test('why tells each state of a run after several nights, and writes nothing',
   t.equal(silent.code, 0, silent.stderr)
   t.match(JSON.parse(silent.stdout), [{ job: { state: 'unknown', detail: /condor_q/ },
     next: /^not known while the scheduler cannot be asked: .*submits nothing/ }], 'scheduler silent: unknown, not new')
+
+  // Done, genStatus wrote every payload, the upload stopped part way: status's verdict, not "settles it".
+  const folder = join(out.output, 'output', `66507_${TAG}`)
+  mkdirSync(folder, { recursive: true })
+  for (const type of SEED_RULES.payloadTypes) writeFileSync(join(folder, currentPayloadFile(type, TAG, 66507)), 'root')
+  await appendUploads(join(out.output, 'uploads.csv'), [{
+    time: '2026-12-01T03:01:00Z', runnumber: 66507, tag: TAG, type: 'HCALIN_meanTime', globalTag: 'newcdbtag', state: 'uploading',
+    checksum: '0'.repeat(32), piov: 8, url: 'a/c.root', detail: 'piov 8 made',
+  }])
+  const partlyRun = await why(out, [66507], ['--json'])
+  t.equal(partlyRun.code, 0, partlyRun.stderr)
+  const partly = JSON.parse(partlyRun.stdout) as Story[]
+  t.match(partly, [{ next: /^partly uploaded: 1 of 7 payloads in the CDB \(newcdbtag\), not .*HCALIN_meanTime.*: run upload again$/ }],
+    'interrupted upload: upload again, as status says')
+  const status = await runStageHere('status', ['--output', out.output], out.env)
+  t.match(status.stdout, /66507 \S+ done: partly uploaded: 1 of 7 payloads/, 'status says the same')
+  // Every payload written (CEMC_meanTime) is in the CDB but genStatus wrote no file for the others: the check keeps the run.
+  for (const type of SEED_RULES.payloadTypes.filter((type) => type !== 'CEMC_meanTime')) rmSync(join(folder, currentPayloadFile(type, TAG, 66507)))
+  const incomplete = JSON.parse((await why(out, [66507], ['--json'])).stdout) as Story[]
+  t.match(incomplete, [{ next: /^the next check finds its uploaded payloads current; incomplete: genStatus wrote no .*HCALIN_meanTime.*keeps the run/ }],
+    'uploaded but incomplete: not settled')
 
   const none = await runStageHere('why', ['--output', out.output], out.env)
   t.equal(none.code, 2)

@@ -23,6 +23,8 @@ import { readQueryRows } from '../files/query-csv.js'
 import { keptFor } from '../files/derived-cache.js'
 import { addToSurvey, emptySurvey } from '../reduce.js'
 import { currentPayloadFile } from '../rules/calibrations.js'
+import { readLastNight } from '../report/last-night.js'
+import { lastCheck, uploadVerdict } from '../status.js'
 import { askNow } from './live.js'
 import { nextStep } from './text.js'
 
@@ -147,6 +149,8 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   const processed = new Set(process.map((r) => `${r.runnumber}_${r.tag}`))
   const rowsOf = byRunTag(ledger.rows.filter((row) => asked.has(row.runnumber)), (row) => `${row.runnumber}_${row.tag}`)
   const checked = await stat(layout.processCsv(output, runType)).then((s) => s.mtime.toISOString(), () => undefined)
+  // As status reads it: an upload the last check still found missing is no upload awaiting that check.
+  const checkedAt = lastCheck((await readLastNight(output).catch(() => undefined)) ?? undefined)
   const keptRuns = options.runs.map((run) => ({ runnumber: run, tag: keptTags.get(run)! })).filter((run) => run.tag)
   // The scheduler is asked only about runs the ledger says were submitted.
   const submitted = keptRuns.filter((run) => rowsOf.has(`${run.runnumber}_${run.tag}`))
@@ -209,7 +213,9 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
         ? { state: 'unknown', detail: schedulerSilent, holdReason: null, holdCode: null, exitCode: null, memoryMb: null }
         : null
     const absent = keptTag && rows.length ? await absentPayloads(output, run, keptTag, rules.payloadTypes) : rules.payloadTypes
-    const payloads = rules.payloadTypes.filter((type) => !absent.includes(type)).map((type) => currentPayloadFile(type, keptTag!, run))
+    const written = rules.payloadTypes.filter((type) => !absent.includes(type))
+    const payloads = written.map((type) => currentPayloadFile(type, keptTag!, run))
+    const uploaded = uploadVerdict(uploadsOf.get(key) ?? [], written, checkedAt)
     const story: RunStory = {
       run, runType, rules: rules.name, inRange: run >= first && run <= last, queried: catalog.queried, inCatalog: tagFiles.length > 0,
       tags: tagFiles.map(({ tag, events, files }) => ({ tag, events, files })),
@@ -227,7 +233,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
         .map(({ type, state, globalTag, time, detail }) => ({ type, state, globalTag, time, detail })),
       next: '',
     }
-    story.next = nextStep(story, state, { first, last, ...options })
+    story.next = nextStep(story, state, { first, last, ...options, uploaded, absent })
     return story
   }))
 }

@@ -1,5 +1,6 @@
 // A run's story as a physicist reads it: one line per step, the rule that decided it, and what the next night does
 // and a person can do, by the stages' own rules (threshold, settled cache, lists' count, submit's attempts, memory).
+import type { PayloadType } from '../rules/calibrations.js'
 import type { RunState } from '../scheduler/job-state.js'
 import { decideHeld } from '../scheduler/memory-hold.js'
 import { LOST_AFTER_DAYS } from '../submit.js'
@@ -55,7 +56,11 @@ export function storyLines(s: RunStory): string[] {
 /** One sentence: what happens next night, and what a person can do. */
 export function nextStep(
   s: RunStory, state: RunState | undefined,
-  ctx: { first: number; last: number; maxAttempts: number; maxMemory: number; memoryScale: number; output: string },
+  ctx: {
+    first: number; last: number; maxAttempts: number; maxMemory: number; memoryScale: number; output: string
+    /** status's verdict on the upload of the payloads genStatus wrote; `absent`: the types it wrote no file for. */
+    uploaded: { uploaded: number; note: string }; absent: readonly PayloadType[]
+  },
 ): string {
   // The by-hand command as README gives it: the script takes the output directory and the run, no flags for them.
   const resubmit = `npx tsx examples/resubmit.ts ${shellWord(ctx.output)} ${s.run} --do-condor-submit`
@@ -109,9 +114,15 @@ export function nextStep(
         `then ${resubmit}`
     case 'unknown':
       return `nothing for ${LOST_AFTER_DAYS} days after its submission, then submitted again if it wrote nothing to output/`
-    case 'done':
-      if (s.uploads.some((u) => u.state === 'uploaded')) return 'the next check finds its uploaded payloads current and settles it'
+    case 'done': {
+      // As status tells it (uploadVerdict): every payload written in the CDB, some only, or none yet.
+      const gap = ctx.absent.length
+        ? `; incomplete: genStatus wrote no ${ctx.absent.join(', ')}, so the CDB will still lack them and the check keeps the run`
+        : ''
+      if (ctx.uploaded.uploaded) return `the next check finds its uploaded payloads current${gap || ' and settles it'}`
+      if (ctx.uploaded.note) return `${ctx.uploaded.note}${gap}`
       return `its ${s.payloads.length} payload files wait in output/${s.run}_${s.keptTag}/: ` +
-        'task upload -- --do-cdb-upload --global-tag TAG puts them into the CDB'
+        `task upload -- --do-cdb-upload --global-tag TAG puts them into the CDB${gap}`
+    }
   }
 }
