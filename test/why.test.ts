@@ -105,6 +105,18 @@ t.test('why tells each state of a run after several nights, and writes nothing',
   t.match(incomplete, [{ next: /^the next check finds its uploaded payloads current; incomplete: genStatus wrote no .*HCALIN_meanTime.*keeps the run/ }],
     'uploaded but incomplete: not settled')
 
+  // A submit killed between condor_submit and its `submitted` row: the submission shows, unconfirmed, as status settles it.
+  const ledger = join(out.output, 'submissions.csv')
+  writeFileSync(ledger, readFileSync(ledger, 'utf8').split('\n').filter((line) => !(line.includes(`,66510,${TAG},`) && line.includes(',submitted,'))).join('\n'))
+  const cut = JSON.parse((await why(out, [66510], ['--json'])).stdout) as Story[]
+  t.match(cut, [{ job: { state: 'queued' }, submissions: [{ attempt: 1, state: 'submitting', cluster: Number,
+    detail: /; not confirmed: the submit stopped before recording it submitted; reconciled: condor_q knows it as job \d+\.\d+$/ }],
+  next: /^waits for its job/ }], 'only `submitting` rows: shown, with the job the scheduler has')
+  t.match((await why(out, [66510])).stdout, /  job: \S+Z cluster \d+ attempt 1, 512 MB: submitting \(.*; not confirmed: /)
+  const statusNow = await runStageHere('status', ['--output', out.output, '--json'], out.env)
+  const cluster = (cut[0]!.submissions as { cluster: number }[])[0]!.cluster
+  t.match(statusNow.stdout, new RegExp(`"runnumber":66510,"tag":"${TAG}","state":"queued".*"attempts":1,"cluster":${cluster},`), 'status: the same cluster')
+
   const none = await runStageHere('why', ['--output', out.output], out.env)
   t.equal(none.code, 2)
   t.match(none.stderr, /--run is required/)

@@ -155,6 +155,8 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   // The scheduler is asked only about runs the ledger says were submitted.
   const submitted = keptRuns.filter((run) => rowsOf.has(`${run.runnumber}_${run.tag}`))
   let states: RunState[] = []
+  // Rows settling submissions a submit left `submitting`, as status reads them (never written here).
+  let reconciled: LedgerRow[] = []
   let schedulerSilent: string | undefined
   const known = options.scheduler
   if (submitted.length && typeof known === 'string') schedulerSilent = known
@@ -165,7 +167,9 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     states = await settleUnknown(output, runStates(submitted, rows, jobs, { unanswered }))
   } else if (submitted.length) {
     try {
-      states = (await currentStates(output, submitted, { env, timeout: options.timeout })).states
+      const current = await currentStates(output, submitted, { env, timeout: options.timeout })
+      states = current.states
+      reconciled = current.reconciled
     } catch (err) {
       if (!(err instanceof CaloprodError)) throw err
       schedulerSilent = err.message
@@ -175,6 +179,8 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   const live = options.live ? await askNow(options, env, keptRuns) : undefined
   const uploadsOf = byRunTag([...latestUploads(uploads.rows).values()], (row) => `${row.runnumber}_${row.tag}`)
   const statesOf = new Map(states.map((state) => [`${state.runnumber}_${state.tag}`, state]))
+  if (typeof known === 'object' && submitted.length) reconciled = reconcile(ledger.rows, known, new Date().toISOString())
+  const reconciledOf = new Map(reconciled.map((row) => [`${row.submission}\0${row.runnumber}_${row.tag}`, row]))
 
   return Promise.all(options.runs.map(async (run): Promise<RunStory> => {
     const tagFiles = live?.tags.get(run) ?? catalog.tags.get(run) ?? []
@@ -200,9 +206,18 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     const list = keptTag ? layout.listFile(output, run, keptTag) : undefined
     const listed = list ? (await readFile(list, 'utf8').catch(() => '')).split('\n').filter(Boolean) : []
     const rows = rowsOf.get(key) ?? []
-    const submissions = rows.filter((row) => row.state !== 'submitting').map((row) => ({
-      time: row.time, cluster: row.cluster ?? null, attempt: row.attempt, state: row.state, memoryMb: row.memoryMb ?? null, detail: row.detail,
-    }))
+    // A `submitting` row followed by its `submitted` one is the same event; one left alone is a submit stopped
+    // before it recorded what condor_submit did: shown as it is, with what the scheduler says of it now.
+    const lastOf = new Map(rows.map((row) => [row.submission, row]))
+    const submissions = rows.filter((row) => row.state !== 'submitting' || lastOf.get(row.submission) === row).map((row) => {
+      const settled = row.state === 'submitting' ? reconciledOf.get(`${row.submission}\0${key}`) : undefined
+      const detail = row.state !== 'submitting' ? row.detail
+        : [row.detail, 'not confirmed: the submit stopped before recording it submitted', settled?.detail ?? 'unsettled until the scheduler answers']
+            .filter(Boolean).join('; ')
+      return {
+        time: row.time, cluster: row.cluster ?? settled?.cluster ?? null, attempt: row.attempt, state: row.state, memoryMb: row.memoryMb ?? null, detail,
+      }
+    })
     const state = statesOf.get(key)
     const job = state
       ? {
