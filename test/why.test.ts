@@ -117,6 +117,19 @@ t.test('why tells each state of a run after several nights, and writes nothing',
   const cluster = (cut[0]!.submissions as { cluster: number }[])[0]!.cluster
   t.match(statusNow.stdout, new RegExp(`"runnumber":66510,"tag":"${TAG}","state":"queued".*"attempts":1,"cluster":${cluster},`), 'status: the same cluster')
 
+  // A run that left the selection (its rows gone from query.csv, the run list, the process list) with its job still
+  // held: its submissions and the job are told, not hidden behind "not selected".
+  await fakeCondor(out.condorState, 'set', ids.get(`66508_${TAG}`)!, 'held', 'reason=Cannot access initial working directory', 'code=21')
+  for (const file of [layout.queryCsv(out.output), layout.runListCsv(out.output, 'run3auau'), layout.processCsv(out.output, 'run3auau')]) {
+    writeFileSync(file, readFileSync(file, 'utf8').split('\n').filter((line) => !line.startsWith('66508,')).join('\n'))
+  }
+  const gone = JSON.parse((await why(out, [66508], ['--json'])).stdout) as Story[]
+  t.match(gone, [{ selected: false, keptTag: null, submissions: [{ tag: TAG, cluster: Number, attempt: 1, state: 'submitted' }],
+    job: { tag: TAG, state: 'held', holdCode: 21 },
+    next: /^nothing until the catalog has histogram files of it .*; its job \d+\.\d+ of new_newcdbtag_v008 is still held, .*condor_rm/ }],
+  'left the selection: every tag\'s submissions, and its job')
+  t.match((await why(out, [66508])).stdout, /  job: \S+Z new_newcdbtag_v008 cluster \d+ attempt 1.*\n  scheduler now \(new_newcdbtag_v008\): held: /)
+
   const none = await runStageHere('why', ['--output', out.output], out.env)
   t.equal(none.code, 2)
   t.match(none.stderr, /--run is required/)

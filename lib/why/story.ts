@@ -42,7 +42,8 @@ type WhyOptions = Pick<Options, 'output' | 'rules' | 'minEvents' | 'maxAttempts'
  * `selected`: in the run list; `kept`: why reduce kept `keptTag`, with the times compared; `cdb`: each payload type's
  * state when known (all current when settled: the check records only counts); `cdbNote`: how that is known;
  * `eventsOnDisk`: the kept tag's, as lists counts them; `submissions`: the ledger's events that reached (or may have
- * reached) the scheduler, or a release; `job`: the scheduler's state of the latest job now; `payloads`: files the
+ * reached) the scheduler, or a release, of every tag of the run; `job`: the scheduler's state of the latest job now
+ * (of the kept tag, else of the tag the ledger names last: a run that left the selection may still have one); `payloads`: files the
  * job wrote into output/<run>_<tag>/.
  */
 export interface RunStory {
@@ -66,10 +67,10 @@ export interface RunStory {
   missingFiles: string[]
   eventsOnDisk: number | null
   submissions: {
-    time: string; cluster: number | null; attempt: number; state: LedgerRow['state']; memoryMb: number | null; detail: string
+    time: string; tag: string; cluster: number | null; attempt: number; state: LedgerRow['state']; memoryMb: number | null; detail: string
   }[]
   job: {
-    state: string; detail: string; holdReason: string | null; holdCode: number | null; exitCode: number | null; memoryMb: number | null
+    tag: string | null; state: string; detail: string; holdReason: string | null; holdCode: number | null; exitCode: number | null; memoryMb: number | null
   } | null
   payloads: string[]
   uploads: { type: string; state: string; globalTag: string; time: string; detail: string }[]
@@ -152,8 +153,12 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   // As status reads it: an upload the last check still found missing is no upload awaiting that check.
   const checkedAt = lastCheck((await readLastNight(output).catch(() => undefined)) ?? undefined)
   const keptRuns = options.runs.map((run) => ({ runnumber: run, tag: keptTags.get(run)! })).filter((run) => run.tag)
-  // The scheduler is asked only about runs the ledger says were submitted.
-  const submitted = keptRuns.filter((run) => rowsOf.has(`${run.runnumber}_${run.tag}`))
+  // The scheduler is asked only about runs the ledger says were submitted: each tag of them, kept or not (a run
+  // that left the selection, or whose kept tag changed, may still have a job of another tag).
+  const ledgerRuns = ledger.rows.filter((row) => asked.has(row.runnumber))
+  const submitted = [...new Map(ledgerRuns.map(({ runnumber, tag }) => [`${runnumber}_${tag}`, { runnumber, tag }])).values()]
+  // Each run's rows of every tag, and the tag of its latest row: the job to tell when the kept tag has none.
+  const runRows = byRunTag(ledgerRuns, (row) => String(row.runnumber))
   let states: RunState[] = []
   // Rows settling submissions a submit left `submitting`, as status reads them (never written here).
   let reconciled: LedgerRow[] = []
@@ -206,26 +211,29 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     const list = keptTag ? layout.listFile(output, run, keptTag) : undefined
     const listed = list ? (await readFile(list, 'utf8').catch(() => '')).split('\n').filter(Boolean) : []
     const rows = rowsOf.get(key) ?? []
+    const allRows = runRows.get(String(run)) ?? []
+    const jobTag = rows.length ? keptTag : (allRows.at(-1)?.tag ?? keptTag)
     // A `submitting` row followed by its `submitted` one is the same event; one left alone is a submit stopped
     // before it recorded what condor_submit did: shown as it is, with what the scheduler says of it now.
-    const lastOf = new Map(rows.map((row) => [row.submission, row]))
-    const submissions = rows.filter((row) => row.state !== 'submitting' || lastOf.get(row.submission) === row).map((row) => {
-      const settled = row.state === 'submitting' ? reconciledOf.get(`${row.submission}\0${key}`) : undefined
+    const lastOf = new Map(allRows.map((row) => [`${row.submission}\0${row.tag}`, row]))
+    const submissions = allRows.filter((row) => row.state !== 'submitting' || lastOf.get(`${row.submission}\0${row.tag}`) === row).map((row) => {
+      const settled = row.state === 'submitting' ? reconciledOf.get(`${row.submission}\0${run}_${row.tag}`) : undefined
       const detail = row.state !== 'submitting' ? row.detail
         : [row.detail, 'not confirmed: the submit stopped before recording it submitted', settled?.detail ?? 'unsettled until the scheduler answers']
             .filter(Boolean).join('; ')
       return {
-        time: row.time, cluster: row.cluster ?? settled?.cluster ?? null, attempt: row.attempt, state: row.state, memoryMb: row.memoryMb ?? null, detail,
+        time: row.time, tag: row.tag, cluster: row.cluster ?? settled?.cluster ?? null, attempt: row.attempt, state: row.state, memoryMb: row.memoryMb ?? null, detail,
       }
     })
     const state = statesOf.get(key)
-    const job = state
+    const jobState = statesOf.get(`${run}_${jobTag}`)
+    const job = jobState
       ? {
-          state: state.state, detail: state.detail, holdReason: state.job?.holdReason ?? null, holdCode: state.job?.holdCode ?? null,
-          exitCode: state.job?.exitCode ?? null, memoryMb: state.job?.requestMemory ?? null,
+          tag: jobState.tag, state: jobState.state, detail: jobState.detail, holdReason: jobState.job?.holdReason ?? null, holdCode: jobState.job?.holdCode ?? null,
+          exitCode: jobState.job?.exitCode ?? null, memoryMb: jobState.job?.requestMemory ?? null,
         }
-      : rows.length && schedulerSilent
-        ? { state: 'unknown', detail: schedulerSilent, holdReason: null, holdCode: null, exitCode: null, memoryMb: null }
+      : allRows.length && schedulerSilent
+        ? { tag: jobTag, state: 'unknown', detail: schedulerSilent, holdReason: null, holdCode: null, exitCode: null, memoryMb: null }
         : null
     const absent = keptTag && rows.length ? await absentPayloads(output, run, keptTag, rules.payloadTypes) : rules.payloadTypes
     const written = rules.payloadTypes.filter((type) => !absent.includes(type))
@@ -248,7 +256,8 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
         .map(({ type, state, globalTag, time, detail }) => ({ type, state, globalTag, time, detail })),
       next: '',
     }
-    story.next = nextStep(story, state, { first, last, ...options, uploaded, absent })
+    const silent = rows.length ? schedulerSilent : undefined
+    story.next = nextStep(story, state, { first, last, ...options, uploaded, absent, silent, job: jobState })
     return story
   }))
 }

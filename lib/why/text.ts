@@ -40,12 +40,14 @@ export function storyLines(s: RunStory): string[] {
   for (const sub of s.submissions) {
     const memory = sub.memoryMb === null ? '' : `, ${sub.memoryMb} MB`
     const cluster = sub.cluster === null ? '' : ` cluster ${sub.cluster}`
-    lines.push(`  job: ${sub.time}${cluster} attempt ${sub.attempt}${memory}: ${sub.state}${sub.detail ? ` (${sub.detail})` : ''}`)
+    const tag = sub.tag === s.keptTag ? '' : ` ${sub.tag}`
+    lines.push(`  job: ${sub.time}${tag}${cluster} attempt ${sub.attempt}${memory}: ${sub.state}${sub.detail ? ` (${sub.detail})` : ''}`)
   }
   if (s.job) {
     const memory = s.job.memoryMb === null ? '' : `, ${s.job.memoryMb} MB asked`
     const code = s.job.holdCode === null ? '' : ` [HoldReasonCode ${s.job.holdCode}]`
-    lines.push(`  scheduler now: ${s.job.state}: ${s.job.detail}${code}${memory}`)
+    const tag = s.job.tag === s.keptTag || s.job.tag === null ? '' : ` (${s.job.tag})`
+    lines.push(`  scheduler now${tag}: ${s.job.state}: ${s.job.detail}${code}${memory}`)
   }
   if (s.payloads.length) lines.push(`  payloads written: ${s.payloads.join(' ')}`)
   for (const u of s.uploads) lines.push(`  upload: ${u.type} ${u.state} into ${u.globalTag} at ${u.time}${u.detail ? `: ${u.detail}` : ''}`)
@@ -60,28 +62,17 @@ export function nextStep(
     first: number; last: number; maxAttempts: number; maxMemory: number; memoryScale: number; output: string
     /** status's verdict on the upload of the payloads genStatus wrote; `absent`: the types it wrote no file for. */
     uploaded: { uploaded: number; note: string }; absent: readonly PayloadType[]
+    /** Why the scheduler could not be asked about the kept tag's submissions; `job`: the state of the job told. */
+    silent?: string; job?: RunState
   },
 ): string {
   // The by-hand command as README gives it: the script takes the output directory and the run, no flags for them.
   const resubmit = `npx tsx examples/resubmit.ts ${shellWord(ctx.output)} ${s.run} --do-condor-submit`
   const above = s.threshold === null ? 'with files' : `with more than ${s.threshold} events`
   if (!s.inRange) return `nothing, ever: run ${s.run} is outside ${s.runType}'s range ${ctx.first}-${ctx.last}; ask with the right --run-type`
-  if (!s.toProcess) {
-    if (!s.queried) return 'the query stage has not run in this output directory yet: run `task submit` (or query) first'
-    if (s.belowBy !== null && s.belowBy > 0) {
-      return `nothing until it has ${s.belowBy} more events in the catalog (--min-events ${s.threshold}); a person can lower --min-events`
-    }
-    if (!s.inCatalog) {
-      return `nothing until the catalog has histogram files of it ${above} (under rule set ${s.rules}); the query asks again every night`
-    }
-    if (!s.selected) return 'reduce has not run since the query: the next night keeps a tag for it'
-    if (s.cdbNote.startsWith('settled')) {
-      return 'nothing: its payloads are current in the CDB; the check asks again once the settled entry is older than --recheck-after'
-    }
-    return 'the next check asks the CDB about it'
-  }
-  // A job but no state: the ledger has submissions and the scheduler could not be asked (see `job.detail`).
-  if (!state && s.job) {
+  if (!s.toProcess) return `${notToProcess(s, above)}${leftInFlight(ctx.job)}`
+  // No state: the ledger has submissions of the kept tag and the scheduler could not be asked (see `job.detail`).
+  if (!state && ctx.silent) {
     return 'not known while the scheduler cannot be asked: its job may be queued, running or done; submit asks it ' +
       'first and, while it cannot, fails (exit 1) and submits nothing; once it answers, this run is decided by its job'
   }
@@ -125,4 +116,29 @@ export function nextStep(
         `task upload -- --do-cdb-upload --global-tag TAG puts them into the CDB${gap}`
     }
   }
+}
+
+/** What becomes of a run not to process (not in the process list): the stage that left it out, and why. */
+function notToProcess(s: RunStory, above: string): string {
+  if (!s.queried) return 'the query stage has not run in this output directory yet: run `task submit` (or query) first'
+  if (s.belowBy !== null && s.belowBy > 0) {
+    return `nothing until it has ${s.belowBy} more events in the catalog (--min-events ${s.threshold}); a person can lower --min-events`
+  }
+  if (!s.inCatalog) {
+    return `nothing until the catalog has histogram files of it ${above} (under rule set ${s.rules}); the query asks again every night`
+  }
+  if (!s.selected) return 'reduce has not run since the query: the next night keeps a tag for it'
+  if (s.cdbNote.startsWith('settled')) {
+    return 'nothing: its payloads are current in the CDB; the check asks again once the settled entry is older than --recheck-after'
+  }
+  return 'the next check asks the CDB about it'
+}
+
+const IN_FLIGHT = new Set(['queued', 'running', 'held'])
+
+/** A job still in the scheduler of a run not to process (it left the selection, its tag changed, it is current). */
+function leftInFlight(job: RunState | undefined): string {
+  if (!job || !IN_FLIGHT.has(job.state)) return ''
+  const id = job.job ? `${job.job.cluster}.${job.job.proc}` : String(job.cluster ?? '?')
+  return `; its job ${id} of ${job.tag} is still ${job.state}, though the run is not to process: a person can condor_rm ${id}`
 }
