@@ -167,9 +167,9 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   if (submitted.length && typeof known === 'string') schedulerSilent = known
   else if (submitted.length && typeof known === 'object') {
     const { jobs, unanswered } = known
-    const rows = [...ledger.rows, ...reconcile(ledger.rows, jobs, new Date().toISOString())]
+    reconciled = reconcile(ledger.rows, jobs, new Date().toISOString())
     // A job no schedd knows any more that wrote its folder is done, as currentStates says for status and why.
-    states = await settleUnknown(output, runStates(submitted, rows, jobs, { unanswered }))
+    states = await settleUnknown(output, runStates(submitted, [...ledger.rows, ...reconciled], jobs, { unanswered }))
   } else if (submitted.length) {
     try {
       const current = await currentStates(output, submitted, { env, timeout: options.timeout })
@@ -184,7 +184,6 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   const live = options.live ? await askNow(options, env, keptRuns) : undefined
   const uploadsOf = byRunTag([...latestUploads(uploads.rows).values()], (row) => `${row.runnumber}_${row.tag}`)
   const statesOf = new Map(states.map((state) => [`${state.runnumber}_${state.tag}`, state]))
-  if (typeof known === 'object' && submitted.length) reconciled = reconcile(ledger.rows, known, new Date().toISOString())
   const reconciledOf = new Map(reconciled.map((row) => [`${row.submission}\0${row.runnumber}_${row.tag}`, row]))
 
   return Promise.all(options.runs.map(async (run): Promise<RunStory> => {
