@@ -36,7 +36,7 @@ async function settledNight(t: Test) {
     summary: join(output, 'run3auau-check.json'),
     runList,
   }
-  const check = (args: string[], env: Record<string, string> = {}) =>
+  const check = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     runStageHere('check', ['--output', output, '--bin-filter-datasets', FAKE_FILTER_DATASETS, ...args], {
       ...fakeCdbEnv(cdb), OFFLINE_MAIN: '', NOPAYLOADCLIENT_CONF: conf, ...env,
     })
@@ -91,7 +91,7 @@ for (const release of ['cdbinterface', 'cdbutils']) {
 
 t.test('without NOPAYLOADCLIENT_CONF: a whole answer of failed lookups, settled runs among them, is refused', async (t) => {
   const { check, untouched, output } = await settledNight(t)
-  const line = refusedLine(t, 'no conf', await check(['--recheck'], { FAKE_CDB_OUTAGE: 'gateway', FAKE_CDB_RELEASE: 'cdbinterface', NOPAYLOADCLIENT_CONF: '' }))
+  const line = refusedLine(t, 'no conf', await check(['--recheck'], { FAKE_CDB_OUTAGE: 'gateway', FAKE_CDB_RELEASE: 'cdbinterface', NOPAYLOADCLIENT_CONF: undefined }))
   t.match(line, /^caloprod check: CDB check refused, nothing was written: filter-datasets answered every payload of all 5 runs missing or outdated, /)
   t.match(line, /also of runs 66500, 66501, 66502, 66503, 66504, which were current when last asked/)
   t.match(line, /set NOPAYLOADCLIENT_CONF so that caloprod can ask the CDB itself/)
@@ -141,7 +141,22 @@ t.test('without NOPAYLOADCLIENT_CONF, new runs that lack every map go through', 
   const { check, cdb, paths } = await settledNight(t)
   writeFileSync(paths.runList, runListCsv([...RUN_LIST, [66505, 'v9']]))
   setCdbState(cdb, { default: 'current', runs: { 66505: 'missing' } })
-  const result = await check([], { FAKE_CDB_RELEASE: 'cdbinterface', NOPAYLOADCLIENT_CONF: '' })
+  const result = await check([], { FAKE_CDB_RELEASE: 'cdbinterface', NOPAYLOADCLIENT_CONF: undefined })
   t.equal(result.code, 0, result.stderr)
   t.equal(read(paths.process), 'runnumber,tag,missing,outdated\n66505,v9,,\n')
+})
+
+t.test('a NOPAYLOADCLIENT_CONF that names no file, or a file without a key nopayloadclient requires: filter-datasets exits 1, the check fails naming it', async (t) => {
+  const { check, conf, root, untouched } = await settledNight(t)
+  const empty = await check(['--recheck'], { NOPAYLOADCLIENT_CONF: '', FAKE_CDB_RELEASE: 'cdbinterface' })
+  t.equal(empty.code, 1)
+  t.match(empty.stderr, /filter-datasets exited with code 1; its last words: "config file does not exist:/)
+  // The server's own configuration less one key: caloprod's own questions to nopayloaddb go through, filter-datasets stops.
+  const partial = join(root, 'partial.json')
+  const { cache_life_time: _, ...rest } = JSON.parse(readFileSync(conf, 'utf8')) as Record<string, unknown>
+  writeFileSync(partial, JSON.stringify(rest))
+  const missingKey = await check(['--recheck'], { NOPAYLOADCLIENT_CONF: partial, FAKE_CDB_RELEASE: 'cdbinterface' })
+  t.equal(missingKey.code, 1)
+  t.match(missingKey.stderr, /filter-datasets exited with code 1; its last words: "config does not contain key <cache_life_time>"/)
+  untouched(t, 'bad conf')
 })

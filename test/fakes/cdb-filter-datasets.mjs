@@ -23,6 +23,11 @@
 //                 fails before each lookup, "BaseException: no global tag with name 'newcdbtag' exists" (cdbutils:
 //                 outdated) or '' (cdbinterface: outdated)
 //
+// Its configuration, as nopayloadclient reads it (fbce293 src/config.cpp) before the first lookup: NOPAYLOADCLIENT_CONF
+// unset, the installed default (a line on stdout says so); set but naming no file ('' included), "config file does not
+// exist: PATH" on stderr and exit 1; a file without one of the twelve keys nopayloadclient requires, "config does not
+// contain key <KEY>" and exit 1. The real one reads it when it first needs the CDB; the fake, once the input is read.
+//
 // Test controls, all optional:
 //   FAKE_CDB_TYPES=7|10        the release played: seven payload types (before 2025-10, default) or ten
 //   FAKE_CDB_DELAY_MS=N        each lookup takes N ms, as the real CDB's round trip does
@@ -89,6 +94,7 @@ export async function main(args = process.argv.slice(2)) {
       if (tokens.length < 2) out(`ERROR: line does not contain both RUN and DATASET information! Skipping: ${line}`)
       else runInfo.push([tokens[0], tokens[1]])
     }
+    readClientConfig()
     const filename = `${outdir}/${basename(input, extname(input))}-process.csv`
     const failing = failureApplies(runInfo, invocation)
     const state = loadState(env.FAKE_CDB_STATE)
@@ -103,6 +109,29 @@ export async function main(args = process.argv.slice(2)) {
 function failureApplies(runInfo, invocation) {
   if (env.FAKE_CDB_FAIL_TIMES !== undefined && invocation >= Number(env.FAKE_CDB_FAIL_TIMES)) return false
   return env.FAKE_CDB_FAIL_RUN === undefined || runInfo.some(([run]) => run === env.FAKE_CDB_FAIL_RUN)
+}
+
+/** The keys nopayloadclient's config must hold (src/config.cpp, _checkKeys). */
+const CLIENT_KEYS = ['base_url', 'api_res', 'n_retries', 'retry_sleep_mean', 'write_dir', 'read_dir_list', 'cache_life_time',
+  'cache_max_mb', 'print_time_stamps', 'use_fake_backend', 'logger', 'log_level']
+
+/** nopayloadclient's config::getDict: the file NOPAYLOADCLIENT_CONF names, with every key, or exit 1. */
+function readClientConfig() {
+  const file = env.NOPAYLOADCLIENT_CONF
+  if (file === undefined) return out('variable NOPAYLOADCLIENT_CONF not set. Using default...')
+  let text
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    process.stderr.write(`config file does not exist: ${file}\n`)
+    process.exit(1)
+  }
+  const conf = JSON.parse(text)
+  const missing = CLIENT_KEYS.find((key) => !(key in conf))
+  if (missing) {
+    process.stderr.write(`config does not contain key <${missing}>\n`)
+    process.exit(1)
+  }
 }
 
 /** nopayloadclient's n_retries from NOPAYLOADCLIENT_CONF, as RealWrapper reads it; 5 as its config/default.json. */

@@ -163,7 +163,12 @@ export async function startFakeNopayloaddb(options = {}) {
     },
     /** Writes a nopayloadclient configuration file naming this server; returns its path. */
     writeConfig(path, extra = {}) {
-      const conf = { base_url: `127.0.0.1:${server.port}`, api_res: apiRes, write_dir: '/tmp/fake_pl_store/', read_dir_list: ['/tmp/fake_pl_store/'], n_retries: 5, retry_sleep_mean: 3, ...extra }
+      // Every key nopayloadclient requires (fbce293 src/config.cpp), the others as its config/default.json has them.
+      const conf = {
+        base_url: `127.0.0.1:${server.port}`, api_res: apiRes, write_dir: '/tmp/fake_pl_store/', read_dir_list: ['/tmp/fake_pl_store/'],
+        n_retries: 5, retry_sleep_mean: 3, cache_life_time: 10, cache_max_mb: 1, print_time_stamps: false, use_fake_backend: false,
+        logger: 'terminal', log_level: 'INFO', ...extra,
+      }
       writeFileSync(path, `${JSON.stringify(conf, null, 2)}\n`)
       return path
     },
