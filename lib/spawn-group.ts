@@ -1,7 +1,10 @@
 // One way caloprod starts a program it may have to stop: in a process group of its own, so that a timeout or an
 // abort reaches everything the program started, not only the program. Used by the CDB check (filter-datasets)
-// and the scheduler's programs.
+// and the scheduler's programs. A stage's groups are also stopped, and waited for, however the stage ends (a signal,
+// an internal error) before it releases its lock: a condor_submit left running would queue its jobs after the next
+// night had found none and submitted them again.
 import { spawn } from 'node:child_process'
+import { AsyncLocalStorage } from 'node:async_hooks'
 
 /**
  * `stdio` `pipe`: output to `onStdout`/`onStderr`, stdin closed; `timeoutMs`: SIGTERM after it; `graceMs`: SIGKILL
@@ -22,6 +25,49 @@ interface GroupOptions {
 
 export type GroupResult = { code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; aborted: boolean }
 
+/** A program started by runInGroup and not ended yet: its group, and when its leader exits. */
+type Running = { pid: number; exited: Promise<void> }
+
+/** The groups started under `withOwnGroups` (a stage's body), and every such set alive (for a signal's cleanup). */
+const ownGroups = new AsyncLocalStorage<Set<Running>>()
+const liveSets = new Set<Set<Running>>()
+
+/** How long a group has after SIGTERM before SIGKILL, when a stage stops it. */
+const STOP_GRACE_MS = 5000
+
+/** Runs `work`; then, however it ended, stops the process groups it started that still run, and waits for them. */
+export async function withOwnGroups<T>(work: () => Promise<T>): Promise<T> {
+  const groups = new Set<Running>()
+  liveSets.add(groups)
+  try {
+    return await ownGroups.run(groups, work)
+  } finally {
+    await stopGroups(groups)
+    liveSets.delete(groups)
+  }
+}
+
+/** Stops every group started under any `withOwnGroups` still running (a signal stops the process). */
+export async function stopAllGroups(): Promise<void> {
+  await Promise.all([...liveSets].map(stopGroups))
+}
+
+/** SIGKILL to every such group at once, without waiting (a second signal ends the process now). */
+export function killAllGroups(): void {
+  for (const groups of liveSets) for (const { pid } of groups) signalGroup(pid, 'SIGKILL')
+}
+
+/** SIGTERM to each group, SIGKILL after STOP_GRACE_MS; resolves once every leader has exited. */
+async function stopGroups(groups: ReadonlySet<Running>): Promise<void> {
+  if (groups.size === 0) return
+  for (const { pid } of groups) signalGroup(pid, 'SIGTERM')
+  const kill = setTimeout(() => {
+    for (const { pid } of groups) signalGroup(pid, 'SIGKILL')
+  }, STOP_GRACE_MS)
+  await Promise.all([...groups].map((group) => group.exited))
+  clearTimeout(kill)
+}
+
 /** Signals a whole process group; nothing when it is gone. */
 function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return
@@ -35,6 +81,15 @@ export function runInGroup(bin: string, args: readonly string[], options: GroupO
   return new Promise((resolve, reject) => {
     const { cwd, env, stdio } = options
     const child = spawn(bin, args, { cwd, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', stdio, stdio] })
+    const groups = ownGroups.getStore()
+    if (child.pid !== undefined && groups) {
+      const running: Running = {
+        pid: child.pid,
+        exited: new Promise((ended) => child.once('exit', () => ended()).once('error', () => ended())),
+      }
+      groups.add(running)
+      void running.exited.then(() => groups.delete(running))
+    }
     if (options.onStdout) child.stdout?.on('data', options.onStdout)
     if (options.onStderr) child.stderr?.on('data', options.onStderr)
     let timedOut = false

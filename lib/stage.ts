@@ -3,7 +3,8 @@ import { resolve } from 'node:path'
 import mri from 'mri'
 import { envName, resolveOptions, usage, type Env, type FlagName, type Options } from './config/options.js'
 import { CaloprodError, describeError, UsageError } from './errors.js'
-import { sweepStaleTemps, withOwnTemps } from './files/atomic.js'
+import { removeAllOwnTemps, sweepStaleTemps, withOwnTemps } from './files/atomic.js'
+import { stopAllGroups, withOwnGroups } from './spawn-group.js'
 import { layout } from './files/layout.js'
 import { acquireLock, lockOwner, type ReleaseLock } from './lock.js'
 import { logFileFor, openLog, type Log } from './log.js'
@@ -131,6 +132,10 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
     io.onInterrupt?.(async (signal) => {
       ended.interrupted = true
       log?.info(`interrupted by ${signal}`)
+      // The programs it started first (a condor_submit still running would queue its jobs after the lock is gone),
+      // then its temporary files, then the lock.
+      await stopAllGroups()
+      await removeAllOwnTemps()
       await releaseLock()
       await Promise.all([...STAGE_DIRS, layout.logDir].map((dir) => sweepStaleTemps(dir(options.output), process.pid)))
     })
@@ -145,7 +150,8 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
       }
       // The one cleanup of every way a stage ends: its own temporary files go, then the lock.
       const ctx = { options, argv: io.argv, log, env: io.env, progress, stdout: io.stdout }
-      summary = await withOwnTemps(() => (io.internalError ? Promise.race([body(ctx), io.internalError]) : body(ctx)))
+      // Programs it started are stopped before its temporary files go (an internal error ends it while they run).
+      summary = await withOwnTemps(() => withOwnGroups(() => (io.internalError ? Promise.race([body(ctx), io.internalError]) : body(ctx))))
     } finally {
       io.onInterrupt?.(undefined)
       progress.clear()

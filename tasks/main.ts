@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { resolveOptions, type Options } from '../lib/config/options.js'
 import { runStage, type Stage, type StageBody, type StageSpec } from '../lib/stage.js'
 import { LOCK_WATCH } from '../lib/lock.js'
+import { killAllGroups } from '../lib/spawn-group.js'
 
 /**
  * Declares a stage script and, when node was started with that script (directly or through tasks/start.cjs), runs
@@ -112,8 +113,12 @@ async function main({ spec, body }: Stage): Promise<void> {
   let stopping = false
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.on(signal, () => {
-      // A second signal, of either kind, ends the process at once, as a person pressing Ctrl-C twice expects.
-      if (stopping) process.exit(code)
+      // A second signal, of either kind, ends the process at once, as a person pressing Ctrl-C twice expects; the
+      // programs it started end with it.
+      if (stopping) {
+        killAllGroups()
+        process.exit(code)
+      }
       stopping = true
       process.stderr.write(`caloprod ${spec.name}: stopped by ${signal}\n`)
       void (cleanup?.(signal) ?? Promise.resolve()).catch(() => {}).finally(() => process.exit(code))

@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import type { PayloadType } from '../rules/calibrations.js'
 import type { Env } from '../config/options.js'
 import { CaloprodError } from '../errors.js'
+import { ownTemp } from '../files/atomic.js'
+import { writeError } from '../files/disk-full.js'
 import type { Reasons } from '../files/process-list.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
@@ -72,7 +74,7 @@ export async function askCdb(runs: readonly RunTag[], options: AskOptions): Prom
   const { log, attempts } = options
   const stopAll = new AbortController()
   const signal = options.signal ? AbortSignal.any([stopAll.signal, options.signal]) : stopAll.signal
-  const work = await mkdtemp(join(options.tempRoot ?? tmpdir(), 'caloprod-check-'))
+  const work = ownTemp(await mkdtemp(join(options.tempRoot ?? tmpdir(), 'caloprod-check-')))
   let failure: CaloprodError | undefined
   const answeredBy = shards.map(() => 0)
   const askShard = async (shard: RunTag[], index: number) => {
@@ -121,9 +123,7 @@ export async function askCdb(runs: readonly RunTag[], options: AskOptions): Prom
   // The first failure stops the shards in flight too (their filter-datasets are killed) and is the one reported.
   const askOrStop = (shard: RunTag[], index: number) =>
     askShard(shard, index).catch((err: unknown) => {
-      failure ??= err instanceof CaloprodError && !(err instanceof FilterDatasetsError)
-        ? err
-        : new CaloprodError(`CDB check stopped: ${(err as Error).message}; nothing was written`, 1, { cause: err })
+      failure ??= err instanceof CaloprodError && !(err instanceof FilterDatasetsError) ? err : stopped(err, work)
       stopAll.abort()
     })
   try {
@@ -134,6 +134,19 @@ export async function askCdb(runs: readonly RunTag[], options: AskOptions): Prom
   throwIfInterrupted(options.signal)
   if (failure) throw failure
   return answer
+}
+
+/**
+ * The line of an error of the check's own (not filter-datasets'): a file of its working folder that cannot be written
+ * (a full TMPDIR, say) names that file and the room left, not the CDB.
+ */
+function stopped(err: unknown, work: string): CaloprodError {
+  // A write's error names no file (fs/promises): the working folder, whose file system is TMPDIR's, stands for it.
+  const described = writeError(err, (err as NodeJS.ErrnoException)?.path ?? work)
+  if (described instanceof CaloprodError) {
+    return new CaloprodError(`CDB check stopped: ${described.message} (its working folder ${work}: TMPDIR); nothing was written`, 1, { cause: err })
+  }
+  return new CaloprodError(`CDB check stopped: ${(err as Error).message}; nothing was written`, 1, { cause: err })
 }
 
 /** Stopped from outside (e.g. SIGTERM): its reason if that is ours, else a line saying so. */

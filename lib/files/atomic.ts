@@ -5,8 +5,9 @@ import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeF
 import { basename, dirname, join } from 'node:path'
 import { writeError } from './disk-full.js'
 
-/** The temporary names made under `withOwnTemps`, still to be moved into place or removed. */
+/** The temporary names made under `withOwnTemps`, still to be moved into place or removed; and every such set alive. */
 const ownTemps = new AsyncLocalStorage<Set<string>>()
+const liveTemps = new Set<Set<string>>()
 
 /**
  * A temporary file beside `path`, hidden and suffixed `.tmp` so no glob of a later stage or the Taskfile takes it
@@ -18,14 +19,30 @@ export function tempPathFor(path: string): string {
   return temp
 }
 
+/** `path`, a temporary file or folder made elsewhere (e.g. mkdtemp under TMPDIR), remembered as tempPathFor's are. */
+export function ownTemp(path: string): string {
+  ownTemps.getStore()?.add(path)
+  return path
+}
+
+const removeTemps = (temps: ReadonlySet<string>) =>
+  Promise.all([...temps].map((temp) => rm(temp, { recursive: true, force: true }).catch(() => {})))
+
 /** Runs `work`, then, however it ended, removes every temporary file or folder it named that is still there. */
 export async function withOwnTemps<T>(work: () => Promise<T>): Promise<T> {
   const temps = new Set<string>()
+  liveTemps.add(temps)
   try {
     return await ownTemps.run(temps, work)
   } finally {
-    await Promise.all([...temps].map((temp) => rm(temp, { recursive: true, force: true }).catch(() => {})))
+    await removeTemps(temps)
+    liveTemps.delete(temps)
   }
+}
+
+/** Removes the temporary names of every `withOwnTemps` still running (a signal ends the process before they end). */
+export async function removeAllOwnTemps(): Promise<void> {
+  await Promise.all([...liveTemps].map(removeTemps))
 }
 
 /** Whether two files hold the same bytes, reading both in chunks so memory stays flat. */

@@ -10,6 +10,9 @@ import { freshDatabase } from '../helpers/database.js'
 import { TAG, writeStageInputs } from '../helpers/condor-output.js'
 import { FAKE_GENSTATUS, fakeCondorEnv, readFakeState } from '../helpers/fake-condor.js'
 import { runStageHere } from '../helpers/run-script.js'
+import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.js'
+import { askCdb } from '../../lib/cdb/ask.js'
+import { SEVEN_PAYLOAD_TYPES } from '../../lib/rules/calibrations.js'
 
 /** A 2 MB tmpfs, unmounted and removed when the test ends; it needs root, elsewhere the test says why it did not run. */
 function mountTmpfs(t: Test): { disk?: string; why?: string } {
@@ -79,4 +82,20 @@ t.test('submit on a full disk names the file it was writing, leaves no temporary
   t.match(result.stderr, new RegExp(`^caloprod submit: cannot write ${output}/\\S+: no space left on the device \\(ENOSPC\\); 0 bytes free in \\S+\\n$`))
   t.same(allFiles(output).filter((name) => name.endsWith('.tmp')), [], 'no temporary file left')
   t.equal(readFakeState(join(t.testdir(), 'condor.json')).jobs.length, 0, 'nothing submitted')
+})
+
+t.test("the check's working folder on a full TMPDIR: the file, the free space and TMPDIR named, not the CDB", async (t) => {
+  const { disk, why } = mountTmpfs(t)
+  if (!disk) return t.skip(why ?? 'no tmpfs', async () => {})
+  fill(disk, 0)
+  const root = mkdtempSync(join(tmpdir(), 'caloprod-test-'))
+  t.teardown(() => rmSync(root, { recursive: true, force: true }))
+  const cdb = fakeCdb(root, { default: 'current', runs: {} })
+  const runs = [{ runnumber: 66500, tag: 'v8' }, { runnumber: 66501, tag: 'v8' }]
+  const asked = askCdb(runs, {
+    bin: FAKE_FILTER_DATASETS, payloadTypes: SEVEN_PAYLOAD_TYPES, jobs: 2, timeoutMs: 20000, attempts: 1,
+    env: { ...process.env, ...fakeCdbEnv(cdb) }, log: { info: () => {}, warn: () => {}, summary: () => {} }, tempRoot: disk,
+  })
+  await t.rejects(asked, { message: /^CDB check stopped: cannot write .*caloprod-check-.*: no space left on the device \(ENOSPC\); .* free in .* \(its working folder .*: TMPDIR\); nothing was written$/ })
+  t.same(readdirSync(disk).filter((name) => name.startsWith('caloprod-')), [], 'its working folder removed')
 })

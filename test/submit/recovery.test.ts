@@ -1,11 +1,11 @@
 // What the submit stage does when things go wrong: a crash between the ledger's two rows, a scheduler that
 // cannot be asked, condor_submit failing, hanging or printing what cannot be read. Never a duplicate.
-import { existsSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { readLedger } from '../../lib/files/ledger.js'
 import { prepareSubmit as prepare, someRuns, TAG, type Prepared as Setup } from '../helpers/condor-output.js'
-import { fakeCondor, readFakeState, submitCalls, type FakeJob } from '../helpers/fake-condor.js'
+import { FAKES, fakeCondor, readFakeState, submitCalls, type FakeJob } from '../helpers/fake-condor.js'
 import { runStageHere, startScript } from '../helpers/run-script.js'
 
 
@@ -151,4 +151,38 @@ t.test('a night with no jobs and nothing to settle needs no scheduler: an outage
   t.equal(result.code, 0, result.stderr)
   t.equal(result.stdout, 'submit: nothing to submit\n')
   t.equal(readFakeState(s.state).calls.length, 0)
+})
+
+t.test('SIGTERM while condor_submit runs: it is stopped before the lock is released, and the next run submits each run once', async (t) => {
+  const s = await prepare(t, someRuns(2))
+  // A condor_submit that says it started, then takes its time before it queues anything.
+  const bin = join(s.output, '..', 'slow-bin')
+  const pidFile = join(s.output, '..', 'submit.pid')
+  mkdirSync(bin)
+  writeFileSync(join(bin, 'condor_submit'), `#!/bin/sh\necho $$ > "${pidFile}"\nsleep 30\nexec "${join(FAKES, 'condor_submit')}" "$@"\n`)
+  chmodSync(join(bin, 'condor_submit'), 0o755)
+  const { child, done } = startScript('submit', ['--output', s.output, '--do-condor-submit'], { ...s.env, PATH: `${bin}:${s.env.PATH}` })
+  let ended = false
+  void done.then(() => (ended = true))
+  while (!ended && (!existsSync(pidFile) || readFileSync(pidFile, 'utf8').trim() === '')) await new Promise((resolve) => setTimeout(resolve, 50))
+  if (ended) return t.fail(`the stage ended before condor_submit started: ${(await done).stderr}`)
+  const pid = Number(readFileSync(pidFile, 'utf8'))
+  child.kill('SIGTERM')
+  const stopped = await done
+  t.equal(stopped.code, 143, stopped.stderr)
+  const alive = (() => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  })()
+  t.notOk(alive, 'condor_submit did not outlive the stage')
+  t.equal(readFakeState(s.state).jobs.length, 0, 'nothing was queued')
+
+  const next = await act(s)
+  t.equal(next.code, 0, next.stderr)
+  t.match(next.stdout, /^submit: 2 runs submitted to cluster 1 /)
+  t.equal(readFakeState(s.state).jobs.length, 2, 'each run once')
 })

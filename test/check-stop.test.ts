@@ -1,0 +1,73 @@
+// A check stopped while filter-datasets runs (a signal, an internal error): the programs it started end before it
+// does, and its working folder under TMPDIR goes with it (lib/spawn-group.ts withOwnGroups, lib/files/atomic.ts ownTemp).
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import t, { type Test } from 'tap'
+import { calls, FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, runListCsv } from './helpers/fake-cdb.js'
+import { startScript } from './helpers/run-script.js'
+
+const RUNS: [number, string][] = [[66500, 'v8'], [66501, 'v8'], [66502, 'v8'], [66503, 'v9']]
+
+/** caloprod's own under TMPDIR (tsx keeps its cache there too). */
+const ours = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('caloprod-'))
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A check of four runs in two shards whose every lookup takes 3 s, started as cron starts it; `env` added. */
+function slowCheck(t: Test, env: NodeJS.ProcessEnv = {}) {
+  const root = t.testdir()
+  const output = join(root, 'out')
+  const tmp = join(root, 'tmp')
+  mkdirSync(output)
+  mkdirSync(tmp)
+  writeFileSync(join(output, 'run3auau.csv'), runListCsv(RUNS))
+  const cdb = fakeCdb(root, { default: 'current', runs: {} })
+  const started = startScript('check', ['--output', output, '--bin-filter-datasets', FAKE_FILTER_DATASETS, '--jobs', '2'], {
+    ...fakeCdbEnv(cdb, { FAKE_CDB_DELAY_MS: '3000' }), TMPDIR: tmp, OFFLINE_MAIN: '', NOPAYLOADCLIENT_CONF: undefined, ...env,
+  })
+  return { ...started, cdb, tmp, output }
+}
+
+/** Waits until filter-datasets has started (its calls file names it), or the stage has ended. */
+async function filterDatasetsStarted(c: ReturnType<typeof slowCheck>): Promise<number[]> {
+  let ended = false
+  void c.done.then(() => (ended = true))
+  while (!ended && calls(c.cdb).length === 0) await new Promise((resolve) => setTimeout(resolve, 50))
+  return calls(c.cdb).map((line) => Number(line.split(' ')[0]))
+}
+
+t.test('SIGTERM while filter-datasets runs: it is stopped, the working folder removed, then the stage exits 143', async (t) => {
+  const c = slowCheck(t)
+  const pids = await filterDatasetsStarted(c)
+  t.ok(pids.length > 0, 'filter-datasets was running')
+  c.child.kill('SIGTERM')
+  const result = await c.done
+  t.equal(result.code, 143, result.stderr)
+  t.same(ours(c.tmp), [], `nothing left under TMPDIR: ${result.stderr}`)
+  t.same(pids.filter(alive), [], 'no filter-datasets outlived the stage')
+  t.notOk(existsSync(join(c.output, 'run3auau-process.csv')), 'nothing written')
+})
+
+t.test('an internal error while filter-datasets runs: the same', async (t) => {
+  // An error no code catches, thrown in the stage's process only (NODE_OPTIONS reaches filter-datasets too).
+  // Beside the test's folder, which slowCheck makes afresh.
+  const preload = join(mkdtempSync(join(tmpdir(), 'caloprod-test-boom-')), 'boom.mjs')
+  t.teardown(() => rmSync(dirname(preload), { recursive: true, force: true }))
+  writeFileSync(preload, "if (process.argv.some((a) => a.endsWith('check.ts'))) setTimeout(() => { throw new TypeError('boom') }, 1500)\n")
+  const c = slowCheck(t, { NODE_OPTIONS: `--import ${preload}` })
+  const pids = await filterDatasetsStarted(c)
+  const result = await c.done
+  t.ok(pids.length > 0, `filter-datasets was running: ${result.stderr}`)
+  t.equal(result.code, 1, result.stderr)
+  t.match(result.stderr, /boom/)
+  t.same(ours(c.tmp), [], 'nothing left under TMPDIR')
+  t.same(pids.filter(alive), [], 'no filter-datasets outlived the stage')
+})
