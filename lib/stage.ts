@@ -9,6 +9,7 @@ import { layout } from './files/layout.js'
 import { acquireLock, lockOwner, type ReleaseLock } from './lock.js'
 import { logFileFor, openLog, type Log } from './log.js'
 import { NO_PROGRESS, terminalProgress, type Progress } from './progress.js'
+import { redactUrl, redactUrls } from './redact.js'
 import { recordStageEnd } from './report/last-night.js'
 
 /** The directories stages write into, where a killed writer may have left a temporary file. */
@@ -51,9 +52,19 @@ export interface StageIo {
   pipelineLockKept?: (output: string, lock: string) => void
 }
 
-/** Hides URL passwords on a command line, up to the authority's last `@` (a password may hold an unencoded `@`). */
+/** The flags whose value is a URL, whose scheme may be left out (`--cdb-url user:pw@host:8000/api/`). */
+const URL_FLAGS = ['--db-url', '--cdb-url']
+
+/**
+ * A command line for the log with the secrets of its URLs hidden (lib/redact.ts): the user info, up to the last `@`
+ * (a password may hold an unencoded `@`, `/`, `?`, `#` or space), and a password or token in the query.
+ */
 export function redactArgv(argv: readonly string[]): string[] {
-  return argv.map((arg) => arg.replace(/(\w+:\/\/[^:/@\s]*:)[^\s/?#]*@/g, '$1***@'))
+  return argv.map((arg, i) => {
+    const flag = URL_FLAGS.find((name) => arg.startsWith(`${name}=`))
+    if (flag) return `${flag}=${redactUrl(arg.slice(flag.length + 1))}`
+    return URL_FLAGS.includes(argv[i - 1]) ? redactUrl(arg) : redactUrls(arg)
+  })
 }
 
 /** The stage that writes each file a later stage reads and a person may break, by its path. */

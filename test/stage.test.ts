@@ -263,24 +263,29 @@ t.test('on a terminal the stage gets a progress line, erased before anything els
   t.equal(quiet.seen.stdout, '', '--quiet prints no summary')
 })
 
-t.test('redactArgv hides the password of any URL, up to the last @ of its authority', async (t) => {
+t.test('redactArgv hides the user info of any URL, up to the last @, and a secret in its query', async (t) => {
   t.same(
     redactArgv(['--db-url', 'postgres://calo:hunter2@db:5432/FileCatalog', '-v']),
-    ['--db-url', 'postgres://calo:***@db:5432/FileCatalog', '-v'],
+    ['--db-url', 'postgres://***@db:5432/FileCatalog', '-v'],
   )
-  t.same(redactArgv(['--db-url=postgres://calo:p@ss:w@rd@db/FC']), ['--db-url=postgres://calo:***@db/FC'], 'an unencoded @ in the password')
-  t.same(redactArgv(['http://u:a@h/ and https://v:b@k/']), ['http://u:***@h/ and https://v:***@k/'], 'every URL of an argument')
-  t.same(redactArgv(['postgres://calo@db/FC', 'http://host:8000/api/cdb_rest/', 'user:pw@host']), [
-    'postgres://calo@db/FC', 'http://host:8000/api/cdb_rest/', 'user:pw@host',
-  ], 'no password, a port, or no URL at all: unchanged')
-  t.same(redactArgv(['http://host/path?who=a:b@c']), ['http://host/path?who=a:b@c'], 'an @ after the authority is not a password')
+  t.same(redactArgv(['--db-url=postgres://calo:p@ss:w@rd@db/FC']), ['--db-url=postgres://***@db/FC'], 'an unencoded @ in the password')
+  for (const pw of ['ab/SEKRIT', 'ab?SEKRIT', 'ab#SEKRIT', 'ab SEKRIT', 'a@b/c?d#SEKRIT']) {
+    t.same(redactArgv(['--db-url', `postgres://calo:${pw}@db:5432/FC`]), ['--db-url', 'postgres://***@db:5432/FC'], pw)
+  }
+  t.same(redactArgv(['--db-url', 'postgres://calo@db/FC?sslmode=require&password=SEKRIT&x=1']), ['--db-url', 'postgres://***@db/FC?sslmode=require&password=***'])
+  t.same(redactArgv(['--db-url', 'postgres://db/FC?password=ab@SEKRIT']), ['--db-url', 'postgres://***'], 'an @ in a query password')
+  t.same(redactArgv(['--cdb-url', 'u:SEKRIT@host:8000/api/', '--cdb-url=u:SEKRIT@h/']), ['--cdb-url', '***@host:8000/api/', '--cdb-url=***@h/'], 'no scheme')
+  t.same(redactArgv(['http://u:a@h/ and https://v:b@k/']), ['http://***@k/'], 'up to the last @ of an argument: never less than a password')
+  t.same(redactArgv(['postgres://db/FC', 'http://host:8000/api/cdb_rest/', 'user:pw@host']), [
+    'postgres://db/FC', 'http://host:8000/api/cdb_rest/', 'user:pw@host',
+  ], 'no user info, a port, or no URL at all: unchanged')
 })
 
 t.test('the password of --db-url never reaches the log', async (t) => {
   const output = join(testDir(t), 'out')
   const { io, seen } = fakeIo(t, ['--output', output, '--db-url', 'postgres://calo:hunter2@db/FC', '--verbose'])
   t.equal(await runStage(SPEC, io, recorder().body), 0)
-  t.match(logText(output), /start: --output \S+ --db-url postgres:\/\/calo:\*\*\*@db\/FC --verbose\n/)
+  t.match(logText(output), /start: --output \S+ --db-url postgres:\/\/\*\*\*@db\/FC --verbose\n/)
   t.notMatch(logText(output) + seen.stderr + seen.stdout, /hunter2/)
 })
 

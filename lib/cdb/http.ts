@@ -4,6 +4,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { withRetry } from '../retry.js'
 import { CaloprodError } from '../errors.js'
+import { redactUrl } from '../redact.js'
 
 /** How a request failed, each with what to do about it. */
 const ADVICE = {
@@ -55,18 +56,6 @@ export interface HttpClientOptions {
 
 /** A whole answer with a 2xx status. */
 type HttpAnswer = { status: number; body: string }
-
-/** A URL without user and password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    parsed.username = ''
-    parsed.password = ''
-    return parsed.href
-  } catch {
-    return url.replace(/\/\/[^/@]*@/, '//')
-  }
-}
 
 const CODES: Record<string, [HttpFailure, boolean, string]> = {
   ECONNREFUSED: ['refused', true, 'connection refused (nothing listens there: is nopayloaddb running?)'],
@@ -204,7 +193,7 @@ export class HttpClient {
     const said = describeBody(body, response.headers['content-type'])
     if (status >= 300 && status < 400) {
       const location = response.headers.location ?? 'nowhere'
-      return fail('redirect', false, `answered ${status} (a redirect to ${location}) for ${redactUrl(url)}`, status)
+      return fail('redirect', false, `answered ${status} (a redirect to ${redactUrl(location)}) for ${redactUrl(url)}`, status)
     }
     if (status === 429) return fail('status', true, `answered 429 Too Many Requests${said}`, status)
     if (status >= 500) return fail('status', true, `answered ${status} ${response.statusMessage || 'server error'}${said}`, status)

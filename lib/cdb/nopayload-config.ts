@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import type { Env } from '../config/options.js'
 import { CaloprodError } from '../errors.js'
 import { USER_INFO } from '../config/parse-values.js'
-import { redactUrl } from './http.js'
+import { redactUrl } from '../redact.js'
 
 /** The environment variable nopayloadclient (and so every sPHENIX program) reads its configuration file from. */
 export const NOPAYLOADCLIENT_CONF = 'NOPAYLOADCLIENT_CONF'

@@ -1,5 +1,7 @@
 // Parsers for flag values. Each throws a message that names the accepted form, for UsageError to carry.
 
+import { redactUrl } from '../redact.js'
+
 const SUFFIXES: Record<string, number> = { '': 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6 }
 
 /** Larger than any run's event count: a typo, not a threshold. */
@@ -59,9 +61,6 @@ const upTo = (max: number, what: string) => (raw: string): number => {
 /** `--jobs`: more filter-datasets processes than this at once only crowd the submit host and the CDB. */
 export const parseJobs = upTo(64, '64 filter-datasets processes at once')
 
-/** `text` with the user info of a URL (`//user:pw@`) left out, for messages. */
-const withoutUserInfo = (text: string) => text.replace(/\/\/[^/@]*@/, '//')
-
 /** Why a URL with user info is refused: it would reach logs and messages, and nopayloaddb takes a bearer token. */
 export const USER_INFO =
   'holds a user name or password, which caloprod refuses (it would reach logs); give a token in CALOPROD_CDB_TOKEN'
@@ -76,9 +75,9 @@ export function parseCdbUrl(raw: string): string {
     if (url.search || url.hash) throw new Error('it holds a query or fragment')
   } catch (err) {
     const example = 'such as http://localhost:8000/api/cdb_rest/'
-    throw new Error(`"${withoutUserInfo(text)}" is not a nopayloaddb API URL ${example} (${(err as Error).message})`)
+    throw new Error(`"${redactUrl(text)}" is not a nopayloaddb API URL ${example} (${(err as Error).message})`)
   }
-  if (url.username || url.password) throw new Error(`"${withoutUserInfo(text)}" ${USER_INFO}`)
+  if (url.username || url.password) throw new Error(`"${redactUrl(text)}" ${USER_INFO}`)
   if (!url.pathname.endsWith('/')) url.pathname += '/'
   return url.href
 }

@@ -10,7 +10,8 @@ import { catalogTarget, connectCatalog, describeTarget, type CatalogTarget } fro
 import { catalogError } from '../catalog/errors.js'
 import { setSession } from '../catalog/query-files.js'
 import { REQUEST_TIMEOUT_MS, resolveApiUrl } from '../cdb/backend.js'
-import { HttpClient, redactUrl } from '../cdb/http.js'
+import { HttpClient } from '../cdb/http.js'
+import { redactUrl } from '../redact.js'
 import { getPayloadIovs, judgeRun } from '../cdb/payload-iovs.js'
 import type { RunTag } from '../files/run-list.js'
 

@@ -99,3 +99,28 @@ t.test('a CDB URL with a user name or password is refused, from the flag, the en
   }
   for (const file of readdirSync(join(output, 'log'))) t.notMatch(readFileSync(join(output, 'log', file), 'utf8'), secret, `log ${file}`)
 })
+
+t.test('a CDB URL whose password holds an unencoded @, /, ?, # or space, or a token in its query: the secret is nowhere', async (t) => {
+  const { check, untouched, output, server } = await setup(t)
+  const host = `127.0.0.1:${server.port}/api/cdb_rest/`
+  const urls: [string, string][] = [
+    ['an @', `http://u:pa@SEKRIT1@${host}`],
+    ['a /', `http://u:ab/SEKRIT2@${host}`],
+    ['a ?', `http://u:ab?SEKRIT3@${host}`],
+    ['a #', `http://u:ab#SEKRIT4@${host}`],
+    ['a space', `http://u:ab SEKRIT5@${host}`],
+    ['no scheme and a /', `u:ab/SEKRIT6@${host}`],
+    ['a token in the query', `http://${host}?token=SEKRIT7`],
+    ['a password in the query, with an @', `http://${host}?x=1&password=ab@SEKRIT8`],
+  ]
+  for (const [what, url] of urls) {
+    for (const [source, args, env] of [['--cdb-url', ['--cdb-url', url], {}], ['CALOPROD_CDB_URL', [], { CALOPROD_CDB_URL: url }]] as const) {
+      const name = `${what}, ${source}`
+      const line = failedLine(t, name, await check(['--recheck', ...args], env), 2)
+      t.match(line, new RegExp(`^caloprod check: ${source}: `), `${name}: names ${source}`)
+      t.notMatch(line, /SEKRIT/, `${name}: not on stderr: ${line}`)
+      untouched(t, name)
+    }
+  }
+  for (const file of readdirSync(join(output, 'log'))) t.notMatch(readFileSync(join(output, 'log', file), 'utf8'), /SEKRIT/, `log ${file}`)
+})
