@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import postgres from 'postgres'
 import { UsageError } from '../errors.js'
+import { parseDbUrl } from '../config/parse-values.js'
 import type { Env } from '../config/options.js'
 
 /** Where the FileCatalog is, resolved from --db-url, then the libpq variables, then defaults. */
@@ -25,13 +26,11 @@ const SSL_MODES: Record<string, CatalogTarget['ssl']> = {
 export function catalogTarget(dbUrl: string | undefined, env: Env): CatalogTarget {
   let url: URL | undefined
   if (dbUrl !== undefined) {
+    // Options have checked it (naming --db-url or CALOPROD_DB_URL); again here for a caller that did not.
     try {
-      url = new URL(dbUrl)
-    } catch {
-      throw new UsageError(`--db-url is not a URL; expected postgres://user@host:5432/FileCatalog`)
-    }
-    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-      throw new UsageError(`--db-url must start with postgres://, not ${url.protocol}//`)
+      url = new URL(parseDbUrl(dbUrl))
+    } catch (err) {
+      throw new UsageError(`the FileCatalog URL: ${(err as Error).message}`)
     }
   }
   const fromUrl = (value: string | undefined) => (value ? decodeURIComponent(value) : undefined)

@@ -5,7 +5,7 @@ import { GLOBAL_TAG } from '../rules/calibrations.js'
 import { resolveRules } from '../rules/load.js'
 import { SEED_RULES } from '../rules/seed.js'
 import { RUN_TYPE_NAME } from '../rules/run-types.js'
-import { parseCdbUrl, parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseStatConcurrency, parseTimeout } from './parse-values.js'
+import { parseCdbUrl, parseDbUrl, parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseStatConcurrency, parseTimeout } from './parse-values.js'
 
 /** The process environment, passed in so tests can give a fake one. */
 export type Env = Record<string, string | undefined>
@@ -63,6 +63,7 @@ export const FLAGS = {
   'db-url': {
     key: 'dbUrl', kind: 'string', value: 'URL',
     help: 'FileCatalog URL, postgres://user@host:port/FileCatalog (default: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)',
+    parse: parseDbUrl,
   },
   'statement-timeout': {
     key: 'statementTimeout', kind: 'string', value: 'DURATION', default: 600,

@@ -82,5 +82,27 @@ export function parseCdbUrl(raw: string): string {
   return url.href
 }
 
+/** `--db-url`: a FileCatalog URL, checked here so that a bad one is refused naming the flag or its variable. */
+export function parseDbUrl(raw: string): string {
+  const example = 'expected postgres://user@host:5432/FileCatalog'
+  const encode = '(an @, /, ?, # or space in the user name or password is written %40, %2F, %3F, %23 or %20)'
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new Error(`"${redactUrl(raw)}" is not a URL; ${example} ${encode}`)
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new Error(`must start with postgres://, not ${url.protocol}//`)
+  const parts: [string, string][] = [['user name', url.username], ['password', url.password], ['host', url.hostname], ['database', url.pathname]]
+  for (const [part, value] of parts) {
+    try {
+      decodeURIComponent(value)
+    } catch {
+      throw new Error(`the URL's ${part} holds a % that is not followed by two hex digits (a % itself is written %25); ${example}`)
+    }
+  }
+  return raw
+}
+
 /** `--stat-concurrency`: stats in flight, up to libuv's largest thread pool (UV_THREADPOOL_SIZE is capped there). */
 export const parseStatConcurrency = upTo(1024, "libuv's 1024 threads")

@@ -18,7 +18,8 @@ t.test('--db-url wins over the environment; what it lacks comes from the environ
 })
 
 t.test('bad URLs and ports are usage errors', async (t) => {
-  t.throws(() => catalogTarget('not a url', {}), /--db-url is not a URL/)
+  t.throws(() => catalogTarget('not a url', {}), /the FileCatalog URL: "not a url" is not a URL/)
+  t.throws(() => catalogTarget('postgres://u:ab%zz@h/db', {}), /the FileCatalog URL: the URL's password holds a % that is not followed by two hex digits/)
   t.throws(() => catalogTarget('mysql://h/db', {}), /must start with postgres:\/\//)
   t.throws(() => catalogTarget(undefined, { PGPORT: 'x' }), /port "x" is not a TCP port/)
   t.throws(() => catalogTarget(undefined, { PGSSLMODE: 'maybe' }), /sslmode "maybe"/)
