@@ -43,6 +43,12 @@ export function checkUploadOptions(options: Pick<UploadOptions, 'doCdbUpload' | 
  * is sent as a bearer token (the client keeps it out of every message). Acting (`needStore`) needs write_dir.
  */
 export async function connectForUpload(env: Env, options: { timeout: number; needStore: boolean; log: Log }) {
+  const token = env.CALOPROD_CDB_TOKEN || undefined
+  // Anything but visible ASCII (a line break of a token file read whole, a tab, a space) would fail every request
+  // as a network fault (Node refuses the header): refused here, the token itself never shown.
+  if (token !== undefined && /[^\x21-\x7e]/.test(token)) {
+    throw new UsageError('CALOPROD_CDB_TOKEN holds a line break, space or other character a bearer token cannot have; set it to the token alone (nothing was uploaded)')
+  }
   const config = await readNopayloadConfig(env)
   if (!config) {
     throw new CaloprodError(
@@ -58,7 +64,7 @@ export async function connectForUpload(env: Env, options: { timeout: number; nee
   }
   const onRetry = (message: string) => options.log.info(message)
   const timeoutMs = Math.min(options.timeout, 300) * 1000
-  const client = new HttpClient({ server: config.apiUrl, token: env.CALOPROD_CDB_TOKEN || undefined, timeoutMs, onRetry })
+  const client = new HttpClient({ server: config.apiUrl, token, timeoutMs, onRetry })
   return { request: cdbRequestOver(client, config.apiUrl), store: { writeDir: config.writeDir ?? '', source } }
 }
 

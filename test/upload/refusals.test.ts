@@ -58,3 +58,15 @@ t.test('bad input (the CDB refuses, the files are bad): one line, exit 1, nothin
     t.notMatch(text, /sekrit-token-123/, 'the token is never written')
   }
 })
+
+t.test('a CALOPROD_CDB_TOKEN with a line break or control character is refused up front, naming it, never showing it', async (t) => {
+  const s = await prepareUpload(t, 2)
+  mkdirSync(s.store)
+  for (const [what, token] of [['a trailing line break', 'SEKRITtok\n'], ['a line break inside', 'SEKRIT\ntok'], ['a control character', 'SEKRIT\x01tok'], ['a space', 'SEKRIT tok']]) {
+    const result = await s.upload(ACT, { CALOPROD_CDB_TOKEN: token })
+    t.equal(result.code, 2, `${what}: exit 2`)
+    t.equal(result.stderr, 'caloprod upload: CALOPROD_CDB_TOKEN holds a line break, space or other character a bearer token cannot have; set it to the token alone (nothing was uploaded)\n', what)
+    t.notMatch(result.stdout + result.stderr, /SEKRIT/, `${what}: the token is not shown`)
+    t.equal(s.server.requests.filter((r) => r.method !== 'GET').length, 0, `${what}: nothing sent`)
+  }
+})
