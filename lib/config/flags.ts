@@ -5,7 +5,10 @@ import { GLOBAL_TAG } from '../rules/calibrations.js'
 import { resolveRules } from '../rules/load.js'
 import { SEED_RULES } from '../rules/seed.js'
 import { RUN_TYPE_NAME } from '../rules/run-types.js'
-import { parseCdbUrl, parseDbUrl, parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseStatConcurrency, parseTimeout } from './parse-values.js'
+import {
+  parseCdbUrl, parseDbUrl, parseDuration, parseEventCount, parseGigabytes, parseJobs, parsePositiveInt, parseStatConcurrency,
+  parseStatementTimeout, parseTimeout,
+} from './parse-values.js'
 
 /** The process environment, passed in so tests can give a fake one. */
 export type Env = Record<string, string | undefined>
@@ -67,7 +70,7 @@ export const FLAGS = {
   },
   'statement-timeout': {
     key: 'statementTimeout', kind: 'string', value: 'DURATION', default: 600,
-    help: 'longest a catalog query may run, e.g. 10m (default 10m)', parse: parseDuration,
+    help: 'longest a catalog query may run, 1s to 24d, e.g. 10m (default 10m)', parse: parseStatementTimeout,
   },
   'full-query': {
     key: 'fullQuery', kind: 'boolean',

@@ -36,11 +36,31 @@ export function parseGigabytes(raw: string): number {
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
 
-/** Parses a duration such as `7d`, `12h`, `30m`, `90s` or a plain number of seconds, into seconds. */
+/** Longer than any duration caloprod means (a night, a recheck, a look back): a typo, and past it dates overflow. */
+const MAX_DURATION_DAYS = 3650
+
+/** Parses a duration such as `7d`, `12h`, `30m`, `90s` or a plain number of seconds, into seconds; at most 3650d. */
 export function parseDuration(raw: string): number {
   const match = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(raw.trim())
   if (!match) throw new Error(`cannot parse "${raw}": expected a duration such as 7d, 12h, 30m or 90s`)
-  return Number(match[1]) * UNIT_SECONDS[match[2] || 's']
+  const seconds = Number(match[1]) * UNIT_SECONDS[match[2] || 's']
+  if (!(seconds <= MAX_DURATION_DAYS * 86400)) {
+    throw new Error(`"${raw}" is longer than ${MAX_DURATION_DAYS}d (ten years): expected a duration such as 7d, 12h, 30m or 90s`)
+  }
+  return seconds
+}
+
+/** PostgreSQL's largest statement_timeout, in ms (an int): about 24.8 days. */
+const MAX_STATEMENT_TIMEOUT_MS = 2147483647
+
+/** `--statement-timeout`: 1 s up to PostgreSQL's limit (0, or anything under 1 ms, would turn the timeout off). */
+export function parseStatementTimeout(raw: string): number {
+  const seconds = parseDuration(raw)
+  if (seconds < 1) throw new Error(`"${raw}" is no time to run a query (0 turns the timeout off): expected from 1s to 24d, such as 10m`)
+  if (Math.round(seconds * 1000) > MAX_STATEMENT_TIMEOUT_MS) {
+    throw new Error(`"${raw}" is longer than PostgreSQL's statement_timeout allows (${MAX_STATEMENT_TIMEOUT_MS} ms, about 24.8 days): expected from 1s to 24d, such as 10m`)
+  }
+  return seconds
 }
 
 /** `--timeout`: 1 s to 24 h (0 times every call out; Node's timers hold at most 2^31-1 ms, a night is shorter). */
