@@ -70,7 +70,7 @@ export const FLAGS = {
   },
   'statement-timeout': {
     key: 'statementTimeout', kind: 'string', value: 'DURATION', default: 600,
-    help: 'longest a catalog query may run, 1s to 24d, e.g. 10m (default 10m)', parse: parseStatementTimeout,
+    help: 'longest a catalog query may run, 0.001s to 24d, e.g. 10m (default 10m)', parse: parseStatementTimeout,
   },
   'full-query': {
     key: 'fullQuery', kind: 'boolean',

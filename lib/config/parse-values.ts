@@ -53,12 +53,13 @@ export function parseDuration(raw: string): number {
 /** PostgreSQL's largest statement_timeout, in ms (an int): about 24.8 days. */
 const MAX_STATEMENT_TIMEOUT_MS = 2147483647
 
-/** `--statement-timeout`: 1 s up to PostgreSQL's limit (0, or anything under 1 ms, would turn the timeout off). */
+/** `--statement-timeout`: 1 ms (setSession sends whole ms; 0 turns the timeout off) up to PostgreSQL's limit. */
 export function parseStatementTimeout(raw: string): number {
   const seconds = parseDuration(raw)
-  if (seconds < 1) throw new Error(`"${raw}" is no time to run a query (0 turns the timeout off): expected from 1s to 24d, such as 10m`)
-  if (Math.round(seconds * 1000) > MAX_STATEMENT_TIMEOUT_MS) {
-    throw new Error(`"${raw}" is longer than PostgreSQL's statement_timeout allows (${MAX_STATEMENT_TIMEOUT_MS} ms, about 24.8 days): expected from 1s to 24d, such as 10m`)
+  const ms = Math.round(seconds * 1000)
+  if (ms < 1) throw new Error(`"${raw}" is 0 ms, which turns the timeout off: expected from 0.001s to 24d, such as 10m`)
+  if (ms > MAX_STATEMENT_TIMEOUT_MS) {
+    throw new Error(`"${raw}" is longer than PostgreSQL's statement_timeout allows (${MAX_STATEMENT_TIMEOUT_MS} ms, about 24.8 days): expected from 0.001s to 24d, such as 10m`)
   }
   return seconds
 }
