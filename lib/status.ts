@@ -102,7 +102,7 @@ export function describeState(state: StatusState, hasList: boolean, maxAttempts:
 }
 
 /** A JSON array with one object per line, so it reads in a terminal and greps like the text. */
-const jsonLines = (records: readonly StatusRecord[]) => (records.length === 0 ? ['[]']
+const jsonLines = (records: readonly object[]) => (records.length === 0 ? ['[]']
   : ['[', ...records.map((record, i) => `${JSON.stringify(record)}${i < records.length - 1 ? ',' : ''}`), ']'])
 
 /**
@@ -143,14 +143,22 @@ export async function runStatus(options: StatusOptions, env: Env): Promise<strin
 
 /**
  * The runs whose state changed in the last `seconds`, in the report's words (new, submitted, queued, held, done,
- * uploaded, current, …), from the states the nightly report records in log/run-states.csv. Reads only.
+ * uploaded, current, …), from the states the nightly report records in log/run-states.csv. Reads only. With `json`,
+ * the JSON array of them, one object a line ({runnumber, tag, before, state}: `before` null where no state was
+ * recorded then, the text's "new"), and no count line; a record not reaching back that far is then an error (exit 1),
+ * not an empty array that would say nothing changed.
  */
 export async function runStatusSince(options: StatusOptions, env: Env, seconds: number, now = new Date()): Promise<string[]> {
   const inputs = await gatherInputs(options, env, now)
   if (inputs.problems.length) throw new CaloprodError(inputs.problems[0]!)
   const since = new Date(now.getTime() - seconds * 1000).toISOString()
   const changes = await changesSince(options.output, runViews(inputs), since)
-  if (!changes) return [`status: no record of the runs' states as old as ${since} (each night's report records them)`]
+  const noRecord = `no record of the runs' states as old as ${since} (each night's report records them)`
+  if (options.json) {
+    if (!changes) throw new CaloprodError(noRecord)
+    return jsonLines(changes.map((c) => ({ runnumber: c.runnumber, tag: c.tag, before: c.before ?? null, state: c.now })))
+  }
+  if (!changes) return [`status: ${noRecord}`]
   const lines = changes.map((c) => `${c.runnumber} ${c.tag} ${c.before ?? 'new'} -> ${c.now}`)
   return [...lines, `status: ${changes.length} runs changed state since ${since}`]
 }

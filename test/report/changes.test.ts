@@ -43,6 +43,22 @@ t.test('the page and status --since list the runs whose state changed, with the 
   const since = await runStageHere('status', ['--output', output, '--since', '1d'], env)
   t.equal(since.code, 0, since.stderr)
   t.match(since.stdout, /^68002 new_newcdbtag_v008 queued -> held\n68003 new_newcdbtag_v008 queued -> done\nstatus: 2 runs changed state since \S+\n$/)
+  // --json: the JSON array of the changes, one a line, no count line (it printed the text before).
+  const json = await runStageHere('status', ['--output', output, '--since', '1d', '--json'], env)
+  t.equal(json.code, 0, json.stderr)
+  t.equal(json.stdout, [
+    '[',
+    '{"runnumber":68002,"tag":"new_newcdbtag_v008","before":"queued","state":"held"},',
+    '{"runnumber":68003,"tag":"new_newcdbtag_v008","before":"queued","state":"done"}',
+    ']',
+    '',
+  ].join('\n'))
+  t.same(JSON.parse(json.stdout).length, 2)
   const tooFar = await runStageHere('status', ['--output', output, '--since', '3d'], env)
   t.match(tooFar.stdout, /^status: no record of the runs' states as old as /)
+  // With --json an empty array would say nothing changed: one line on stderr instead, nothing on stdout, exit 1.
+  const tooFarJson = await runStageHere('status', ['--output', output, '--since', '3d', '--json'], env)
+  t.equal(tooFarJson.code, 1)
+  t.equal(tooFarJson.stdout, '')
+  t.match(tooFarJson.stderr, /^caloprod status: no record of the runs' states as old as \S+ \(each night's report records them\)\n$/)
 })
