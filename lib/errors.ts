@@ -29,10 +29,15 @@ export class LockedError extends CaloprodError {
   }
 }
 
-/** What a file system error says about its file, and what a person does about it. */
+/**
+ * What a file system error says about its file, and what a person does about it; keyed `CODE` or, where a code means
+ * different things by call, `CODE syscall` (first).
+ */
 const FILE_TROUBLE: Record<string, [string, string]> = {
   EISDIR: ['is a directory where caloprod reads or writes a file', 'move that directory away and run again'],
-  ENOTDIR: ['lies under a file where a directory belongs', 'move that file away and run again'],
+  ENOTDIR: ['is, or lies under, a file where a directory belongs', 'move that file away and run again'],
+  // mkdir (recursive or not) of a path that is a file; EEXIST elsewhere (an exclusive create) is no trouble of this kind.
+  'EEXIST mkdir': ['is a file where a directory belongs', 'move that file away and run again'],
   EACCES: ['permission denied', 'check the owner and mode of the file and its directory (ls -ld), or run as the user who owns them'],
   EPERM: ['operation not permitted', 'check the owner, mode and attributes of the file and its directory (ls -ld, lsattr)'],
   EROFS: ['the file system is read-only', 'give an --output on a writable file system (status and report --stdout write nothing)'],
@@ -41,8 +46,9 @@ const FILE_TROUBLE: Record<string, [string, string]> = {
 /** A FILE_TROUBLE error as one line: the file (`path`, else the error's own), what is wrong, what to do. */
 export function fileError(err: unknown, path?: string): CaloprodError | undefined {
   const { code, syscall, path: own } = (err ?? {}) as NodeJS.ErrnoException
-  const trouble = code ? FILE_TROUBLE[code] : undefined
-  const file = path ?? own
+  const trouble = code ? (FILE_TROUBLE[`${code} ${syscall}`] ?? FILE_TROUBLE[code]) : undefined
+  // mkdir's own path is the directory in the way, never a temporary name: it beats the file being written.
+  const file = (syscall === 'mkdir' ? own : undefined) ?? path ?? own
   if (!trouble || !file) return undefined
   return new CaloprodError(`${file}: ${trouble[0]} (${code}${syscall ? ` on ${syscall}` : ''}); ${trouble[1]}`, 1, { cause: err })
 }

@@ -7,7 +7,7 @@ import { link, readdir, readFile, unlink, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { CaloprodError, LockedError } from './errors.js'
+import { CaloprodError, fileError, LockedError } from './errors.js'
 import { processAlive, tempPathFor, writeFileIfChanged } from './files/atomic.js'
 import { writeError } from './files/disk-full.js'
 import { layout } from './files/layout.js'
@@ -164,7 +164,8 @@ async function sweepGuards(path: string, current: string): Promise<void> {
 async function readRecord(path: string): Promise<{ text: string; record: LockRecord } | undefined> {
   const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined
-    throw err
+    // A directory (EISDIR) or an unreadable file at the lock's path: named, as readFile's error does not.
+    throw fileError(err, path) ?? err
   })
   if (text === undefined) return undefined
   let record: LockRecord | undefined
