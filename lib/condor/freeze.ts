@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { UsageError } from '../errors.js'
 import { processAlive, syncDirectory, tempPathFor, writeDurably } from '../files/atomic.js'
+import { writeError } from '../files/disk-full.js'
 import { layout } from '../files/layout.js'
 import { formatJobsList, type Job } from './jobs-list.js'
 import { macroValueProblem } from './quote.js'
@@ -18,7 +19,7 @@ const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/
  */
 export async function freezeSubmission(output: string, jobs: readonly Job[], now: Date) {
   const root = layout.submissionsDir(output)
-  await mkdir(root, { recursive: true })
+  await mkdir(root, { recursive: true }).catch((err) => Promise.reject(writeError(err, root)))
   const names = await readdir(root)
   // Half-built submissions of killed runs: hidden temporary names whose process is gone.
   for (const match of names.map((name) => TEMP_NAME.exec(name))) {
@@ -35,21 +36,33 @@ export async function freezeSubmission(output: string, jobs: readonly Job[], now
   }
 
   const temp = tempPathFor(dir)
+  // What is being written, as it will be named once in place (not the hidden temporary name), for a full disk's
+  // line; undefined while reading condor/ and the lists, whose errors name their own files.
+  let writing: string | undefined = dir
+  /** Writes `name` under the temporary folder. */
+  const put = async (name: string, content: string | Buffer, mode?: number) => {
+    writing = join(dir, name)
+    await writeDurably(join(temp, name), content, mode)
+    writing = undefined
+  }
   try {
     const { stdoutDir, stderrDir } = SUBMISSION_FILES
     for (const sub of ['datasets', stdoutDir, stderrDir]) await mkdir(join(temp, sub), { recursive: true })
+    writing = undefined
     const condor = layout.condorDir(output)
-    await writeDurably(join(temp, SUBMISSION_FILES.sub), await readFile(join(condor, SUBMISSION_FILES.sub)))
-    await writeDurably(join(temp, SUBMISSION_FILES.script), await readFile(join(condor, SUBMISSION_FILES.script)), 0o755)
-    for (const job of jobs) await writeDurably(join(temp, 'datasets', basename(job.list)), await readFile(job.list))
-    await writeDurably(join(temp, SUBMISSION_FILES.jobs), formatJobsList(frozen))
+    await put(SUBMISSION_FILES.sub, await readFile(join(condor, SUBMISSION_FILES.sub)))
+    await put(SUBMISSION_FILES.script, await readFile(join(condor, SUBMISSION_FILES.script)), 0o755)
+    for (const job of jobs) await put(join('datasets', basename(job.list)), await readFile(job.list))
+    await put(SUBMISSION_FILES.jobs, formatJobsList(frozen))
+    writing = dir
     await syncDirectory(join(temp, 'datasets'))
     await syncDirectory(temp)
     await rename(temp, dir)
     await syncDirectory(root)
   } catch (err) {
     await rm(temp, { recursive: true, force: true })
-    throw err
+    // The space left is measured in submissions/, which exists (the frozen folder does not, having failed).
+    throw writing === undefined ? err : writeError(err, writing, root)
   }
   return { name, dir, jobs: frozen }
 }

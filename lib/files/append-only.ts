@@ -6,6 +6,7 @@ import { open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { InputError } from '../errors.js'
 import { syncDirectory, writeFileIfChanged } from './atomic.js'
+import { writeError } from './disk-full.js'
 import { formatRecords, parseTable, textShapeProblem, type Table } from './csv.js'
 
 export interface AppendOnlyContents<Row> {
@@ -51,8 +52,17 @@ function formatRows<Row>(table: Table<Row>, rows: readonly Row[]): string {
  */
 export async function appendRows<Row>(path: string, table: Table<Row>, rows: readonly Row[], former?: Table<Row>): Promise<boolean> {
   if (rows.length === 0) return false
-  const header = `${table.columns.join(',')}\n`
   if (former) await upgrade(path, table, former)
+  try {
+    return await append(path, table, rows)
+  } catch (err) {
+    // A full disk (or a directory, a permission in the way) names the ledger and the space left, not a bare "write".
+    throw writeError(err, path)
+  }
+}
+
+async function append<Row>(path: string, table: Table<Row>, rows: readonly Row[]): Promise<boolean> {
+  const header = `${table.columns.join(',')}\n`
   const handle = await open(path, 'a+')
   let cut = false
   let created = false

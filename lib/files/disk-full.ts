@@ -12,10 +12,10 @@ function formatBytes(bytes: number): string {
   return `${value.toFixed(value < 10 ? 1 : 0)} ${['KB', 'MB', 'GB', 'TB'][unit - 1]}`
 }
 
-/** What is free for this user where `path` lives, or undefined where the file system cannot say. */
-function freeSpace(path: string): string | undefined {
+/** What is free for this user in directory `dir`, or undefined where the file system cannot say. */
+function freeSpace(dir: string): string | undefined {
   try {
-    const info = statfsSync(dirname(path))
+    const info = statfsSync(dir)
     return formatBytes(Number(info.bavail) * Number(info.bsize))
   } catch {
     return undefined
@@ -25,12 +25,13 @@ function freeSpace(path: string): string | undefined {
 /**
  * A write error as one line for a person: for a full disk or quota, the file being written and the space left
  * there (so it is not taken for the catalog's or the CDB's fault); a directory, a permission or a read-only file system
- * in the way, naming `path` (not its temporary file); any other error as it is.
+ * in the way, naming `path` (not its temporary file); any other error as it is. The space left is measured in `where`
+ * (default: `path`'s directory; give an existing one when that is not there yet, as a folder built under another name).
  */
-export function writeError(err: unknown, path: string): unknown {
+export function writeError(err: unknown, path: string, where = dirname(path)): unknown {
   const code = (err as NodeJS.ErrnoException)?.code
   if (!code || !NO_ROOM[code]) return fileError(err, path) ?? err
-  const free = freeSpace(path)
-  const room = free === undefined ? '' : `; ${free} free in ${dirname(path)}`
+  const free = freeSpace(where)
+  const room = free === undefined ? '' : `; ${free} free in ${where}`
   return new CaloprodError(`cannot write ${path}: ${NO_ROOM[code]} (${code})${room}`, 1, { cause: err })
 }

@@ -99,3 +99,22 @@ t.test("the check's working folder on a full TMPDIR: the file, the free space an
   await t.rejects(asked, { message: /^CDB check stopped: cannot write .*caloprod-check-.*: no space left on the device \(ENOSPC\); .* free in .* \(its working folder .*: TMPDIR\); nothing was written$/ })
   t.same(readdirSync(disk).filter((name) => name.startsWith('caloprod-')), [], 'its working folder removed')
 })
+
+t.test('submit with a little room left names the frozen submission\'s file it was writing, not a bare "write"', async (t) => {
+  const { disk, why } = mountTmpfs(t)
+  if (!disk) return t.skip(why ?? 'no tmpfs', async () => {})
+  const output = join(disk, 'out')
+  const env = fakeCondorEnv(join(t.testdir(), 'condor.json'))
+  writeStageInputs(output, [{ run: 68001, tag: TAG, files: ['/d/a.root'] }, { run: 68002, tag: TAG, files: ['/d/b.root'] }])
+  t.equal((await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(output, 'logs'), '--quiet'], env)).code, 0)
+  writeFileSync(join(output, 'log', `${new Date().toISOString().slice(0, 10)}.log`), 'x'.repeat(8000), { flag: 'a' })
+  // Room for the log, the lock and the scheduler's answers, not for the frozen copy of condor/ and the lists.
+  fill(disk, 16 << 10)
+  const result = await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)
+  t.equal(result.code, 1)
+  // Before: "caloprod submit: Error: ENOSPC: no space left on device, write".
+  t.match(result.stderr, new RegExp(`^caloprod submit: cannot write ${output}/submissions/\\d{8}T\\d{6}Z-1/\\S+: no space left on the device \\(ENOSPC\\); \\d+(\\.\\d)? (bytes|KB) free in ${output}/submissions\\n$`))
+  t.comment(result.stderr.trim())
+  t.same(readdirSync(join(output, 'submissions')), [], 'no half-built submission left')
+  t.equal(readFakeState(join(t.testdir(), 'condor.json')).jobs.length, 0, 'nothing submitted')
+})

@@ -1,8 +1,9 @@
-import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { InputError } from '../../lib/errors.js'
-import { appendLedger, readLedger, type LedgerRow } from '../../lib/files/ledger.js'
+import { CaloprodError, InputError } from '../../lib/errors.js'
+import { appendRows } from '../../lib/files/append-only.js'
+import { appendLedger, LEDGER_TABLE, readLedger, type LedgerRow } from '../../lib/files/ledger.js'
 
 const row = (over: Partial<LedgerRow> = {}): LedgerRow => ({
   time: '2025-01-01T02:00:00Z', runnumber: 68006, tag: 'new_newcdbtag_v008', attempt: 1, state: 'submitting',
@@ -95,4 +96,12 @@ t.test('a ledger in the columns before the schedd and the memory reads, and the 
   await appendLedger(path, [next])
   t.equal(readFileSync(path, 'utf8').slice(0, text.length), text, 'upgraded once: later appends only append')
   t.same(readdirSync(dir), ['submissions.csv'], 'no temporary file left')
+})
+
+t.test('a full disk while appending names the ledger and the space left', { skip: !existsSync('/dev/full') && 'no /dev/full here' }, async (t) => {
+  // Before: "Error: ENOSPC: no space left on device, write", naming no file.
+  await t.rejects(appendRows('/dev/full', LEDGER_TABLE, [row()]), {
+    constructor: CaloprodError,
+    message: /^cannot write \/dev\/full: no space left on the device \(ENOSPC\); \S+ \S+ free in \/dev$/,
+  })
 })
