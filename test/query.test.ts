@@ -135,7 +135,7 @@ t.test('a --db-url password never reaches the log or stderr', async (t) => {
   const { readdirSync } = await import('node:fs')
   const log = await readFile(join(output, 'log', readdirSync(join(output, 'log'))[0]), 'utf8')
   t.notMatch(result.stderr + log, /hunter2/)
-  t.match(log, /calo:\*\*\*@127/)
+  t.match(log, /--db-url postgres:\/\/\*\*\*@127\.0\.0\.1:1\/FileCatalog/)
 })
 
 t.test('a database without the catalog tables: clear error, no query.csv', async (t) => {
