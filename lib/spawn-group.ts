@@ -31,6 +31,8 @@ type Running = { pid: number; exited: Promise<void> }
 /** The groups started under `withOwnGroups` (a stage's body), and every such set alive (for a signal's cleanup). */
 const ownGroups = new AsyncLocalStorage<Set<Running>>()
 const liveSets = new Set<Set<Running>>()
+/** Sets whose stage is ending: a body still running (an internal error does not stop it) starts nothing more. */
+const ended = new WeakSet<Set<Running>>()
 
 /** How long a group has after SIGTERM before SIGKILL, when a stage stops it. */
 const STOP_GRACE_MS = 5000
@@ -42,6 +44,7 @@ export async function withOwnGroups<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await ownGroups.run(groups, work)
   } finally {
+    ended.add(groups)
     await stopGroups(groups)
     liveSets.delete(groups)
   }
@@ -49,6 +52,7 @@ export async function withOwnGroups<T>(work: () => Promise<T>): Promise<T> {
 
 /** Stops every group started under any `withOwnGroups` still running (a signal stops the process). */
 export async function stopAllGroups(): Promise<void> {
+  for (const groups of liveSets) ended.add(groups)
   await Promise.all([...liveSets].map(stopGroups))
 }
 
@@ -76,12 +80,18 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   } catch {} // already gone
 }
 
-/** Runs `bin args`; resolves when it ended, whatever its exit; rejects only when it cannot be started. */
+/**
+ * Runs `bin args`; resolves when it ended, whatever its exit; rejects only when it cannot be started (ECANCELED: its
+ * stage is ending).
+ */
 export function runInGroup(bin: string, args: readonly string[], options: GroupOptions): Promise<GroupResult> {
   return new Promise((resolve, reject) => {
+    const groups = ownGroups.getStore()
+    if (groups && ended.has(groups)) {
+      return reject(Object.assign(new Error(`${bin} not started: the stage is ending`), { code: 'ECANCELED' }))
+    }
     const { cwd, env, stdio } = options
     const child = spawn(bin, args, { cwd, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', stdio, stdio] })
-    const groups = ownGroups.getStore()
     if (child.pid !== undefined && groups) {
       const running: Running = {
         pid: child.pid,

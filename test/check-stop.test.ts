@@ -61,7 +61,15 @@ t.test('an internal error while filter-datasets runs: the same', async (t) => {
   // Beside the test's folder, which slowCheck makes afresh.
   const preload = join(mkdtempSync(join(tmpdir(), 'caloprod-test-boom-')), 'boom.mjs')
   t.teardown(() => rmSync(dirname(preload), { recursive: true, force: true }))
-  writeFileSync(preload, "if (process.argv.some((a) => a.endsWith('check.ts'))) setTimeout(() => { throw new TypeError('boom') }, 1500)\n")
+  // Thrown once filter-datasets has started (its calls file names it), however long the stage took to get there.
+  writeFileSync(preload, [
+    "import { readFileSync } from 'node:fs'",
+    "const started = () => { try { return readFileSync(process.env.FAKE_CDB_CALLS, 'utf8') !== '' } catch { return false } }",
+    "if (process.argv.some((a) => a.endsWith('check.ts'))) {",
+    "  const poll = setInterval(() => { if (started()) { clearInterval(poll); throw new TypeError('boom') } }, 20)",
+    '  poll.unref()',
+    '}',
+  ].join('\n'))
   const c = slowCheck(t, { NODE_OPTIONS: `--import ${preload}` })
   const pids = await filterDatasetsStarted(c)
   const result = await c.done

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { runInGroup } from '../lib/spawn-group.js'
+import { runInGroup, withOwnGroups } from '../lib/spawn-group.js'
 
 const sh = (script: string, options: Partial<Parameters<typeof runInGroup>[2]> = {}) =>
   runInGroup('/bin/sh', ['-c', script], { cwd: '/', env: process.env, stdio: 'pipe', ...options })
@@ -41,4 +41,22 @@ t.test('reapOnExit ends what the program left holding the pipes', async (t) => {
 
 t.test('a program that cannot be started rejects', async (t) => {
   await t.rejects(runInGroup('/no/such/program', [], { cwd: '/', env: {}, stdio: 'ignore' }), /ENOENT/)
+})
+
+t.test('withOwnGroups: a program still running when the work ends is stopped and waited for; after, nothing more starts', async (t) => {
+  let late: Promise<unknown> | undefined
+  let pid: number | undefined
+  const started = Date.now()
+  await t.rejects(withOwnGroups(async () => {
+    // A program that ignores SIGTERM: SIGKILL after the grace ends it.
+    void sh('trap "" TERM; echo $$; sleep 60', { onStdout: (c) => (pid ??= Number(String(c).trim())) })
+    while (pid === undefined) await new Promise((resolve) => setTimeout(resolve, 20))
+    // Work that goes on after its stage failed (an internal error does not stop it).
+    late = new Promise((resolve) => setTimeout(resolve, 100)).then(() => sh('echo never'))
+    late.catch(() => {}) // looked at below
+    throw new Error('internal')
+  }), { message: 'internal' })
+  t.ok(Date.now() - started < 30000, 'it did not wait for the sleep')
+  t.throws(() => process.kill(pid!, 0), { code: 'ESRCH' }, 'the program is gone')
+  await t.rejects(late!, { code: 'ECANCELED' }, 'a program the ended work asks for is not started')
 })

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomBytes } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { writeError } from './disk-full.js'
@@ -8,6 +8,15 @@ import { writeError } from './disk-full.js'
 /** The temporary names made under `withOwnTemps`, still to be moved into place or removed; and every such set alive. */
 const ownTemps = new AsyncLocalStorage<Set<string>>()
 const liveTemps = new Set<Set<string>>()
+/** Sets already removed: a body still running after its stage ended (an internal error) makes no temporary file more. */
+const removed = new WeakSet<Set<string>>()
+
+/** The set a temporary name joins; throws once the stage has removed its temporary files. */
+function tempsOf(path: string): Set<string> | undefined {
+  const temps = ownTemps.getStore()
+  if (temps && removed.has(temps)) throw Object.assign(new Error(`${path}: not made, the stage is ending`), { code: 'ECANCELED' })
+  return temps
+}
 
 /**
  * A temporary file beside `path`, hidden and suffixed `.tmp` so no glob of a later stage or the Taskfile takes it
@@ -15,13 +24,18 @@ const liveTemps = new Set<Set<string>>()
  */
 export function tempPathFor(path: string): string {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-  ownTemps.getStore()?.add(temp)
+  tempsOf(temp)?.add(temp)
   return temp
 }
 
 /** `path`, a temporary file or folder made elsewhere (e.g. mkdtemp under TMPDIR), remembered as tempPathFor's are. */
 export function ownTemp(path: string): string {
-  ownTemps.getStore()?.add(path)
+  try {
+    tempsOf(path)?.add(path)
+  } catch (err) {
+    rmSync(path, { recursive: true, force: true })
+    throw err
+  }
   return path
 }
 
@@ -35,6 +49,7 @@ export async function withOwnTemps<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await ownTemps.run(temps, work)
   } finally {
+    removed.add(temps)
     await removeTemps(temps)
     liveTemps.delete(temps)
   }
@@ -42,6 +57,7 @@ export async function withOwnTemps<T>(work: () => Promise<T>): Promise<T> {
 
 /** Removes the temporary names of every `withOwnTemps` still running (a signal ends the process before they end). */
 export async function removeAllOwnTemps(): Promise<void> {
+  for (const temps of liveTemps) removed.add(temps)
   await Promise.all([...liveTemps].map(removeTemps))
 }
 

@@ -1,8 +1,8 @@
-import { readdirSync } from 'node:fs'
+import { mkdtempSync, readdirSync } from 'node:fs'
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { openAtomicWriter, sameContent, sweepStaleTemps, writeFileIfChanged } from '../../lib/files/atomic.js'
+import { openAtomicWriter, ownTemp, sameContent, sweepStaleTemps, withOwnTemps, writeFileIfChanged } from '../../lib/files/atomic.js'
 
 t.test('writeFileIfChanged writes new content and leaves equal content (and its mtime) alone', async (t) => {
   const dir = t.testdir()
@@ -86,4 +86,17 @@ t.test('temporary files of dead processes are swept; those of live ones and real
   })
   t.equal(await sweepStaleTemps(dir), 1)
   t.same(readdirSync(dir).sort(), [`.query.csv.${process.pid}.0123abcd.tmp`, 'query.csv'])
+})
+
+t.test('withOwnTemps: what it named goes, however it ended; a temporary name asked for after is refused and removed', async (t) => {
+  const dir = t.testdir()
+  let late: Promise<unknown> | undefined
+  await t.rejects(withOwnTemps(async () => {
+    ownTemp(mkdtempSync(join(dir, 'work-')))
+    late = new Promise((resolve) => setTimeout(resolve, 50)).then(() => ownTemp(mkdtempSync(join(dir, 'late-'))))
+    late.catch(() => {}) // looked at below
+    throw new Error('internal')
+  }), { message: 'internal' })
+  await t.rejects(late!, { code: 'ECANCELED' })
+  t.same(readdirSync(dir), [], 'neither folder is left')
 })
