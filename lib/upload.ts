@@ -173,7 +173,7 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
     const around = [run.runnumber, run.runnumber - 1, run.runnumber + 1, LAST_RUN]
     const view = async (at: number) => withMine(await payloadIovs(request, globalTag, at), at, mine)
     const [cdb, before, after, last] = await Promise.all(around.map(view))
-    const lines = planRun({ ...run, checks, cdb, before, after, last }, globalTag, lists, rows)
+    const lines = planRun({ ...run, checks, cdb, before, after, last }, globalTag, lists, latest)
     plan.push(...lines)
     const absent = lines.filter((l) => l.problem === 'missing').map((l) => l.type)
     const gap = `genStatus wrote no payload for ${absent.join(', ')}; the run stays in the process list`

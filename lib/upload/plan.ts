@@ -3,7 +3,7 @@
 import { payloadState, type PayloadType } from '../rules/calibrations.js'
 import { iovEnded, type PayloadIov } from '../cdb/payload-iovs.js'
 import type { PayloadCheck, PayloadFile, PayloadProblem } from './payload-files.js'
-import { latestUploads, uploadKey, type UploadRow } from './ledger.js'
+import { uploadKey, type UploadRow } from './ledger.js'
 import { storeUrl } from './store.js'
 
 type UploadAction = 'insert' | 'skip' | 'not'
@@ -18,7 +18,7 @@ export interface PlanLine {
   problem?: PayloadProblem['reason'] | 'layout'
   /**
    * For a `skip` because the CDB holds a current payload of this tag for the run: its url, and whether it is this
-   * run's file (same checksum). The act records it in the ledger (recordHeld), so status need not ask the CDB.
+   * run's file (same checksum). The act records it in the ledger (insert.ts, heldRows), so status need not ask the CDB.
    */
   held?: { url: string; same: boolean; checksum: string }
   /** For `insert`; `piov`: one an earlier run made and did not attach; `moves`: see attachEffect. */
@@ -89,10 +89,12 @@ export function attachEffect(type: string, view: RunView): { fails?: string; hid
  * One line per payload type of a finished run: `insert` (attaching the payload IOV an earlier run made, if the
  * ledger has one), `skip` (the CDB has it with this checksum, the ledger says it was uploaded, or the CDB already
  * has a current payload for the run's tag, which is never replaced) or `not` (the file is missing, empty or not
- * ROOT; the global tag has no payload list for the type; nopayloaddb's insert would fail around the run).
+ * ROOT; the global tag has no payload list for the type; nopayloaddb's insert would fail around the run). `latest`:
+ * the ledger's last row of each payload (latestUploads), read once for every run.
  */
-export function planRun(view: RunView, globalTag: string, lists: ReadonlyMap<string, string>, ledger: readonly UploadRow[]): PlanLine[] {
-  const latest = latestUploads(ledger)
+export function planRun(
+  view: RunView, globalTag: string, lists: ReadonlyMap<string, string>, latest: ReadonlyMap<string, UploadRow>,
+): PlanLine[] {
   return view.checks.map((check): PlanLine => {
     const type = check.ok ? check.file.type : check.problem.type
     const base = { runnumber: view.runnumber, tag: view.tag, type }

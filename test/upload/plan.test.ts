@@ -1,7 +1,7 @@
 import t from 'tap'
 import { attachEffect, planRun } from '../../lib/upload/plan.js'
 import type { PayloadCheck } from '../../lib/upload/payload-files.js'
-import type { UploadRow } from '../../lib/upload/ledger.js'
+import { latestUploads, type UploadRow } from '../../lib/upload/ledger.js'
 import type { PayloadIov } from '../../lib/cdb/payload-iovs.js'
 import { attachPiov, Crash, MAXSIZE } from '../fakes/cdb-write-lib.mjs'
 import { selectIov } from '../fakes/cdb-lib.mjs'
@@ -16,34 +16,34 @@ const row = (type: string, url: string, checksum: string, start = RUN, end = RUN
 
 t.test('insert, or skip by the ledger, the checksum in the CDB, a current payload built elsewhere; not without a list', async (t) => {
   const view = { runnumber: RUN, tag: TAG, checks: [file('CEMC_meanTime'), file('HCALIN_meanTime')] }
-  const [a, b] = planRun({ ...view, cdb: [] }, 'newcdbtag', lists, [])
+  const [a, b] = planRun({ ...view, cdb: [] }, 'newcdbtag', lists, latestUploads([]))
   t.match(a, { action: 'insert', url: `CEMC_meanTime/ab/ab/${md5}_CEMC_meanTime_${TAG}_${RUN}.root`, why: /IOV \[68001, 68002\)$/ })
   t.equal(b!.action, 'insert')
 
   const uploaded: UploadRow = { time: '2026-12-01T00:00:00Z', runnumber: RUN, tag: TAG, type: 'CEMC_meanTime', globalTag: 'newcdbtag', state: 'uploaded', checksum: md5, piov: 7, url: 'x', detail: '' }
-  t.match(planRun({ ...view, cdb: [] }, 'newcdbtag', lists, [uploaded])[0], { action: 'skip', why: /^in the ledger: uploaded .* \(piov 7\)$/ })
-  t.equal(planRun({ ...view, cdb: [] }, 'othertag', lists, [uploaded])[0]!.action, 'insert', 'the ledger counts per global tag')
-  t.equal(planRun({ ...view, cdb: [] }, 'newcdbtag', lists, [uploaded, { ...uploaded, state: 'failed' }])[0]!.action, 'insert', 'the latest row decides')
+  t.match(planRun({ ...view, cdb: [] }, 'newcdbtag', lists, latestUploads([uploaded]))[0], { action: 'skip', why: /^in the ledger: uploaded .* \(piov 7\)$/ })
+  t.equal(planRun({ ...view, cdb: [] }, 'othertag', lists, latestUploads([uploaded]))[0]!.action, 'insert', 'the ledger counts per global tag')
+  t.equal(planRun({ ...view, cdb: [] }, 'newcdbtag', lists, latestUploads([uploaded, { ...uploaded, state: 'failed' }]))[0]!.action, 'insert', 'the latest row decides')
   const created = { ...uploaded, state: 'created' as const, piov: 9 }
-  t.match(planRun({ ...view, cdb: [] }, 'newcdbtag', lists, [created])[0], { action: 'insert', piov: 9, why: /^piov 9, made for / }, 'a piov made and not attached is attached, not made again')
-  t.match(planRun({ ...view, cdb: [] }, 'newcdbtag', lists, [{ ...created, checksum: 'cd'.repeat(16) }])[0], { action: 'insert', piov: undefined }, 'unless the file changed')
+  t.match(planRun({ ...view, cdb: [] }, 'newcdbtag', lists, latestUploads([created]))[0], { action: 'insert', piov: 9, why: /^piov 9, made for / }, 'a piov made and not attached is attached, not made again')
+  t.match(planRun({ ...view, cdb: [] }, 'newcdbtag', lists, latestUploads([{ ...created, checksum: 'cd'.repeat(16) }]))[0], { action: 'insert', piov: undefined }, 'unless the file changed')
 
-  t.match(planRun({ ...view, cdb: [row('CEMC_meanTime', 'u', md5)] }, 'newcdbtag', lists, [])[0], { action: 'skip', why: /already in the CDB with this checksum/ })
-  t.equal(planRun({ ...view, cdb: [row('CEMC_meanTime', 'u', md5, RUN - 10, RUN)] }, 'newcdbtag', lists, [])[0]!.action, 'insert', 'an IOV that ended before the run does not count')
+  t.match(planRun({ ...view, cdb: [row('CEMC_meanTime', 'u', md5)] }, 'newcdbtag', lists, latestUploads([]))[0], { action: 'skip', why: /already in the CDB with this checksum/ })
+  t.equal(planRun({ ...view, cdb: [row('CEMC_meanTime', 'u', md5, RUN - 10, RUN)] }, 'newcdbtag', lists, latestUploads([]))[0]!.action, 'insert', 'an IOV that ended before the run does not count')
   const elsewhere = row('CEMC_meanTime', `/cdb/CEMC_meanTime_${TAG}_${RUN}.root`, 'ff'.repeat(16), RUN - 5, RUN + 100)
-  t.match(planRun({ ...view, cdb: [elsewhere] }, 'newcdbtag', lists, [])[0], { action: 'skip', why: /already has a current payload .* not replaced/ })
+  t.match(planRun({ ...view, cdb: [elsewhere] }, 'newcdbtag', lists, latestUploads([]))[0], { action: 'skip', why: /already has a current payload .* not replaced/ })
   const outdated = row('CEMC_meanTime', `/cdb/CEMC_meanTime_old_${RUN}.root`, 'ff'.repeat(16))
-  t.equal(planRun({ ...view, cdb: [outdated] }, 'newcdbtag', lists, [])[0]!.action, 'insert', 'an outdated payload is replaced for this run')
+  t.equal(planRun({ ...view, cdb: [outdated] }, 'newcdbtag', lists, latestUploads([]))[0]!.action, 'insert', 'an outdated payload is replaced for this run')
   const spanning = row('CEMC_meanTime', `/cdb/CEMC_meanTime_old_${RUN}.root`, 'ff'.repeat(16), RUN - 5, RUN + 100)
-  t.match(planRun({ ...view, cdb: [spanning] }, 'newcdbtag', lists, [])[0], {
+  t.match(planRun({ ...view, cdb: [spanning] }, 'newcdbtag', lists, latestUploads([]))[0], {
     action: 'not',
     problem: 'layout',
     why: /^run 68001 lies inside the closed IOV \[67996, 68101\) of .*: nopayloaddb's continuous insert fails there \(an HTML 500\)/,
   })
 
-  t.match(planRun({ ...view, cdb: [] }, 'newcdbtag', new Map([['CEMC_meanTime', 'l']]), [])[1], { action: 'not', why: /no payload list for HCALIN_meanTime; creating one in a tag is an administrator's act/ })
+  t.match(planRun({ ...view, cdb: [] }, 'newcdbtag', new Map([['CEMC_meanTime', 'l']]), latestUploads([]))[1], { action: 'not', why: /no payload list for HCALIN_meanTime; creating one in a tag is an administrator's act/ })
   const missing: PayloadCheck = { ok: false, problem: { type: 'HCALIN_meanTime', path: '/x', reason: 'missing', detail: 'no file' } }
-  t.match(planRun({ ...view, checks: [missing], cdb: [] }, 'newcdbtag', lists, [])[0], { action: 'not', problem: 'missing', why: 'missing: no file' })
+  t.match(planRun({ ...view, checks: [missing], cdb: [] }, 'newcdbtag', lists, latestUploads([]))[0], { action: 'not', problem: 'missing', why: 'missing: no file' })
 })
 
 /** A small seeded generator (mulberry32): the same layouts every run. */
