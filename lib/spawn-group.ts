@@ -4,7 +4,7 @@
 // an internal error) before it releases its lock: a condor_submit left running would queue its jobs after the next
 // night had found none and submitted them again.
 import { spawn } from 'node:child_process'
-import { AsyncLocalStorage } from 'node:async_hooks'
+import { scopedSets } from './scoped-sets.js'
 
 /**
  * `stdio` `pipe`: output to `onStdout`/`onStderr`, stdin closed; `timeoutMs`: SIGTERM after it; `graceMs`: SIGKILL
@@ -28,37 +28,21 @@ export type GroupResult = { code: number | null; signal: NodeJS.Signals | null; 
 /** A program started by runInGroup and not ended yet: its group, and when its leader exits. */
 type Running = { pid: number; exited: Promise<void> }
 
-/** The groups started under `withOwnGroups` (a stage's body), and every such set alive (for a signal's cleanup). */
-const ownGroups = new AsyncLocalStorage<Set<Running>>()
-const liveSets = new Set<Set<Running>>()
-/** Sets whose stage is ending: a body still running (an internal error does not stop it) starts nothing more. */
-const ended = new WeakSet<Set<Running>>()
-
 /** How long a group has after SIGTERM before SIGKILL, when a stage stops it. */
 const STOP_GRACE_MS = 5000
 
+/** The groups started under `withOwnGroups` (a stage's body): lib/scoped-sets.ts. */
+const stageGroups = scopedSets<Running>((groups) => stopGroups(groups))
+
 /** Runs `work`; then, however it ended, stops the process groups it started that still run, and waits for them. */
-export async function withOwnGroups<T>(work: () => Promise<T>): Promise<T> {
-  const groups = new Set<Running>()
-  liveSets.add(groups)
-  try {
-    return await ownGroups.run(groups, work)
-  } finally {
-    ended.add(groups)
-    await stopGroups(groups)
-    liveSets.delete(groups)
-  }
-}
+export const withOwnGroups = <T>(work: () => Promise<T>): Promise<T> => stageGroups.within(work)
 
 /** Stops every group started under any `withOwnGroups` still running (a signal stops the process). */
-export async function stopAllGroups(): Promise<void> {
-  for (const groups of liveSets) ended.add(groups)
-  await Promise.all([...liveSets].map(stopGroups))
-}
+export const stopAllGroups = (): Promise<void> => stageGroups.releaseAll()
 
 /** SIGKILL to every such group at once, without waiting (a second signal ends the process now). */
 export function killAllGroups(): void {
-  for (const groups of liveSets) for (const { pid } of groups) signalGroup(pid, 'SIGKILL')
+  for (const groups of stageGroups.open()) for (const { pid } of groups) signalGroup(pid, 'SIGKILL')
 }
 
 /** SIGTERM to each group, SIGKILL after STOP_GRACE_MS; resolves once every leader has exited. */
@@ -86,10 +70,9 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
  */
 export function runInGroup(bin: string, args: readonly string[], options: GroupOptions): Promise<GroupResult> {
   return new Promise((resolve, reject) => {
-    const groups = ownGroups.getStore()
-    if (groups && ended.has(groups)) {
-      return reject(Object.assign(new Error(`${bin} not started: the stage is ending`), { code: 'ECANCELED' }))
-    }
+    const scope = stageGroups.current()
+    if (scope?.closed) return reject(Object.assign(new Error(`${bin} not started: the stage is ending`), { code: 'ECANCELED' }))
+    const groups = scope?.items
     const { cwd, env, stdio } = options
     const child = spawn(bin, args, { cwd, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', stdio, stdio] })
     if (child.pid !== undefined && groups) {

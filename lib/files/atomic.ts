@@ -1,21 +1,25 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomBytes } from 'node:crypto'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { scopedSets } from '../scoped-sets.js'
 import { writeError } from './disk-full.js'
 
-/** The temporary names made under `withOwnTemps`, still to be moved into place or removed; and every such set alive. */
-const ownTemps = new AsyncLocalStorage<Set<string>>()
-const liveTemps = new Set<Set<string>>()
-/** Sets already removed: a body still running after its stage ended (an internal error) makes no temporary file more. */
-const removed = new WeakSet<Set<string>>()
+const removeTemps = async (temps: ReadonlySet<string>) => {
+  await Promise.all([...temps].map((temp) => rm(temp, { recursive: true, force: true }).catch(() => {})))
+}
+
+/** The temporary names made under `withOwnTemps` (a stage's body), still to be moved into place or removed. */
+const stageTemps = scopedSets<string>(removeTemps)
+
+/** A temporary name moved into place or removed: the stage's cleanup has nothing left to do for it. */
+const forget = (temp: string) => void stageTemps.current()?.items.delete(temp)
 
 /** The set a temporary name joins; throws once the stage has removed its temporary files. */
 function tempsOf(path: string): Set<string> | undefined {
-  const temps = ownTemps.getStore()
-  if (temps && removed.has(temps)) throw Object.assign(new Error(`${path}: not made, the stage is ending`), { code: 'ECANCELED' })
-  return temps
+  const scope = stageTemps.current()
+  if (scope?.closed) throw Object.assign(new Error(`${path}: not made, the stage is ending`), { code: 'ECANCELED' })
+  return scope?.items
 }
 
 /**
@@ -39,27 +43,11 @@ export function ownTemp(path: string): string {
   return path
 }
 
-const removeTemps = (temps: ReadonlySet<string>) =>
-  Promise.all([...temps].map((temp) => rm(temp, { recursive: true, force: true }).catch(() => {})))
-
 /** Runs `work`, then, however it ended, removes every temporary file or folder it named that is still there. */
-export async function withOwnTemps<T>(work: () => Promise<T>): Promise<T> {
-  const temps = new Set<string>()
-  liveTemps.add(temps)
-  try {
-    return await ownTemps.run(temps, work)
-  } finally {
-    removed.add(temps)
-    await removeTemps(temps)
-    liveTemps.delete(temps)
-  }
-}
+export const withOwnTemps = <T>(work: () => Promise<T>): Promise<T> => stageTemps.within(work)
 
 /** Removes the temporary names of every `withOwnTemps` still running (a signal ends the process before they end). */
-export async function removeAllOwnTemps(): Promise<void> {
-  for (const temps of liveTemps) removed.add(temps)
-  await Promise.all([...liveTemps].map(removeTemps))
-}
+export const removeAllOwnTemps = (): Promise<void> => stageTemps.releaseAll()
 
 /** Whether two files hold the same bytes, reading both in chunks so memory stays flat. */
 export async function sameContent(a: string, b: string): Promise<boolean> {
@@ -87,7 +75,7 @@ async function moveIntoPlace(temp: string, path: string): Promise<void> {
     await unlink(temp).catch(() => {})
     throw err
   }
-  ownTemps.getStore()?.delete(temp)
+  forget(temp)
   await syncDirectory(dirname(path))
 }
 
@@ -193,14 +181,14 @@ export async function openAtomicWriter(path: string) {
         closed = true
         if (!(await sameContent(temp, path))) return moveIntoPlace(temp, path).then(() => true)
         await unlink(temp)
-        ownTemps.getStore()?.delete(temp)
+        forget(temp)
         return false
       })
     },
     async abort(): Promise<void> {
       if (!closed) await handle.close().catch(() => {})
       closed = true
-      await unlink(temp).then(() => ownTemps.getStore()?.delete(temp), () => {})
+      await unlink(temp).then(() => forget(temp), () => {})
     },
   }
 }
