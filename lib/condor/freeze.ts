@@ -36,33 +36,30 @@ export async function freezeSubmission(output: string, jobs: readonly Job[], now
   }
 
   const temp = tempPathFor(dir)
-  // What is being written, as it will be named once in place (not the hidden temporary name), for a full disk's
-  // line; undefined while reading condor/ and the lists, whose errors name their own files.
-  let writing: string | undefined = dir
+  // A write that fails names what it wrote as it will be named once in place (not the hidden temporary name), with
+  // the space left in submissions/ (the frozen folder is not there yet); reading condor/ and the lists names its own.
+  const naming = (path: string) => (err: unknown) => Promise.reject(writeError(err, path, root))
   /** Writes `name` under the temporary folder. */
-  const put = async (name: string, content: string | Buffer, mode?: number) => {
-    writing = join(dir, name)
-    await writeDurably(join(temp, name), content, mode)
-    writing = undefined
-  }
+  const put = (name: string, content: string | Buffer, mode?: number) =>
+    writeDurably(join(temp, name), content, mode).catch(naming(join(dir, name)))
   try {
     const { stdoutDir, stderrDir } = SUBMISSION_FILES
-    for (const sub of ['datasets', stdoutDir, stderrDir]) await mkdir(join(temp, sub), { recursive: true })
-    writing = undefined
+    for (const sub of ['datasets', stdoutDir, stderrDir]) await mkdir(join(temp, sub), { recursive: true }).catch(naming(dir))
     const condor = layout.condorDir(output)
     await put(SUBMISSION_FILES.sub, await readFile(join(condor, SUBMISSION_FILES.sub)))
     await put(SUBMISSION_FILES.script, await readFile(join(condor, SUBMISSION_FILES.script)), 0o755)
     for (const job of jobs) await put(join('datasets', basename(job.list)), await readFile(job.list))
     await put(SUBMISSION_FILES.jobs, formatJobsList(frozen))
-    writing = dir
-    await syncDirectory(join(temp, 'datasets'))
-    await syncDirectory(temp)
-    await rename(temp, dir)
-    await syncDirectory(root)
+    const moveIntoPlace = async () => {
+      await syncDirectory(join(temp, 'datasets'))
+      await syncDirectory(temp)
+      await rename(temp, dir)
+      await syncDirectory(root)
+    }
+    await moveIntoPlace().catch(naming(dir))
   } catch (err) {
     await rm(temp, { recursive: true, force: true })
-    // The space left is measured in submissions/, which exists (the frozen folder does not, having failed).
-    throw writing === undefined ? err : writeError(err, writing, root)
+    throw err
   }
   return { name, dir, jobs: frozen }
 }
