@@ -262,3 +262,18 @@ export async function removeWhenEnded(output: string, kept: string, { pollMs = 1
   const claim = JSON.stringify({ host: hostname(), pid: process.pid, start: own, since: new Date().toISOString() })
   return replaceStale(path, kept, null, claim).catch(() => false)
 }
+
+/** A submit stage running now: when it took the lock (ISO 8601) and who it is, in words. */
+export type SubmitInFlight = { since: string; by: string }
+
+/**
+ * The submit stage that holds `output`'s lock now, if any: the `submitting` and `unknown` rows it has written since
+ * are its own, still being decided, not a stopped submit's. Another host's submit counts as running (acquireLock
+ * honours it too). `self`: this process, which is never in flight for itself. A lock that cannot be read: none.
+ */
+export async function submitInFlight(output: string, self = process.pid): Promise<SubmitInFlight | undefined> {
+  const held = (await readRecord(layout.lockFile(output)).catch(() => undefined))?.record
+  if (held?.stage !== 'submit' || typeof held.stageSince !== 'string') return undefined
+  if (held.host === hostname() && (held.stagePid === self || !stillRunning(held.stagePid, held.stageStart))) return undefined
+  return { since: held.stageSince, by: describe(held) }
+}

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { LockedError } from '../lib/errors.js'
 import { layout } from '../lib/files/layout.js'
-import { acquireLock, isPipelineCommand, lockOwner, processInfo, type LockOwner } from '../lib/lock.js'
+import { acquireLock, isPipelineCommand, lockOwner, processInfo, submitInFlight, type LockOwner } from '../lib/lock.js'
 import { TAG, writeStageInputs } from './helpers/condor-output.js'
 import { FAKE_GENSTATUS } from './helpers/fake-condor.js'
 import { ROOT, runScript } from './helpers/run-script.js'
@@ -214,4 +214,26 @@ t.test('under a task runner the stages share its lock; the next run takes over t
   t.equal(next.code, 0, next.stderr)
   t.equal(next.stderr, '', 'taken over quietly')
   t.match(readFileSync(join(output, 'log', `${new Date().toISOString().slice(0, 10)}.log`), 'utf8'), /took over the lock left by the pipeline .* which has finished/)
+})
+
+t.test('submitInFlight: a submit stage holding the lock now, here or on another host; none for a dead one, itself or another stage', async (t) => {
+  const output = t.testdir()
+  t.equal(await submitInFlight(output), undefined, 'no lock')
+  const other = liveProcess(t)
+  const release = await acquireLock(output, 'submit', ownerOf(other.pid!, false), { self: other.pid })
+  t.match(await submitInFlight(output), { since: readLock(output).stageSince, by: `the submit stage (pid ${other.pid}) on ${hostname()} since ${readLock(output).stageSince}` })
+  t.equal(await submitInFlight(output, other.pid), undefined, 'the submit itself')
+  await release()
+  await acquireLock(output, 'report', ownerOf(other.pid!, false), { self: other.pid })
+  t.equal(await submitInFlight(output), undefined, 'another stage')
+  const record = (host: string, stagePid: number) => ({
+    host, pid: stagePid, start: null, command: 'task submit', pipeline: true, since: '2025-01-01T00:00:00.000Z',
+    stage: 'submit', stagePid, stageStart: null, stageSince: '2025-01-01T00:00:01.000Z',
+  })
+  writeFileSync(layout.lockFile(output), JSON.stringify(record(hostname(), await deadPid())))
+  t.equal(await submitInFlight(output), undefined, 'a killed submit: its rows are a stopped submit\'s')
+  writeFileSync(layout.lockFile(output), JSON.stringify(record('sphnxprod02', 1240)))
+  t.match(await submitInFlight(output), { since: '2025-01-01T00:00:01.000Z', by: /the submit stage \(pid 1240\) of the pipeline "task submit" \(pid 1240\) on sphnxprod02/ })
+  writeFileSync(layout.lockFile(output), 'not json')
+  t.equal(await submitInFlight(output), undefined, 'an unreadable lock: none (the next stage names it)')
 })

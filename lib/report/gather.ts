@@ -18,6 +18,7 @@ import { layout } from '../files/layout.js'
 import { runTagKey } from '../files/dataset-list.js'
 import { readRunList } from '../files/run-list.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
+import { submitInFlight } from '../lock.js'
 import type { PayloadType } from '../rules/calibrations.js'
 import { readUploads, type UploadRow } from '../upload/ledger.js'
 import { absentPayloads, runOutputDir } from '../upload/payload-files.js'
@@ -107,7 +108,7 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
     tolerant(() => readLedger(layout.ledgerCsv(output)), { rows: [] as LedgerRow[], tornTail: false }),
   ])
   const schedds = scheddsToAsk(ledger.rows, [...(runList ?? []), ...(process ?? [])])
-  const [settled, lists, runFiles, check, scheduler, uploads, lastNight] = await Promise.all([
+  const [settled, lists, runFiles, check, scheduler, uploads, lastNight, inFlight] = await Promise.all([
     tolerant(() => optional(layout.settledCsv(output, runType), readSettled), undefined),
     readdir(layout.datasetsDir(output)).catch(() => [] as string[]),
     tolerant(() => cachedRunFiles(output, runType, toProcess, keep), new Map<number, RunFiles>()),
@@ -115,6 +116,7 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
     askScheduler(options, env, schedds),
     tolerant(() => readUploads(layout.uploadsCsv(output)), { rows: [] as UploadRow[], tornTail: false }),
     tolerant(() => readLastNight(output), { stages: {}, lastGood: null, badSince: null } as LastNight),
+    submitInFlight(output),
   ])
   const types = options.rules.payloadTypes
   const absent = new Map<number, PayloadType[]>()
@@ -134,11 +136,11 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   // runList, process: undefined before the first reduce, check; lists: names in datasets/; absent: per run to process,
   // the payload types genStatus wrote no file for (all without a folder in output/); written: per `<run>_<tag>` to
   // process with a folder, its newest file's mtime (ms) (a job no schedd knows that wrote it is done: writtenSince);
-  // problems: a line per unreadable file.
+  // problems: a line per unreadable file; inFlight: the submit stage running now, whose own rows are left to it.
   return {
     options, now, runList, process, settled: new Map((settled ?? []).map((row) => [row.runnumber, row])),
     lists: new Set(lists), runFiles, ledger: ledger.rows, uploads: uploads.rows, absent, written, scheduler, check, lastNight,
-    problems,
+    inFlight, problems,
   }
 }
 

@@ -59,7 +59,7 @@ const STATE_RULES: readonly { state: ReportStateName; test: (run: RunFacts) => b
 /** The ledger with every interrupted submission settled as the scheduler's jobs settle it (status does the same). */
 export function settledLedger(inputs: ReportInputs): LedgerRow[] {
   if (!inputs.scheduler.answered) return inputs.ledger
-  return [...inputs.ledger, ...reconcile(inputs.ledger, inputs.scheduler.jobs, inputs.now.toISOString())]
+  return [...inputs.ledger, ...reconcile(inputs.ledger, inputs.scheduler.jobs, inputs.now.toISOString(), inputs.inFlight)]
 }
 
 function detailOf(state: ReportStateName, facts: RunFacts, hasList: boolean, inputs: ReportInputs): string {
@@ -93,7 +93,7 @@ export function runViews(inputs: ReportInputs) {
   const uploads = byRunTag([...latestUploads(inputs.uploads).values()], (row) => runTagKey(row.runnumber, row.tag))
   const checkedAt = lastCheck(inputs.lastNight)
   const jobs = inputs.scheduler.answered ? byRunTag(inputs.scheduler.jobs, (job) => job.runTag) : undefined
-  const context = { unanswered: inputs.scheduler.answered ? inputs.scheduler.unanswered : undefined }
+  const context = { unanswered: inputs.scheduler.answered ? inputs.scheduler.unanswered : undefined, inFlight: inputs.inFlight }
   const { maxAttempts, maxMemory = 4, memoryScale = 1.5, rules } = inputs.options
 
   return [...universe].sort(([a], [b]) => a - b).map(([runnumber, tag]) => {

@@ -7,6 +7,7 @@ import type { Env } from '../config/options.js'
 import { runTagKey } from '../files/dataset-list.js'
 import { layout } from '../files/layout.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
+import { submitInFlight } from '../lock.js'
 import { hasUnsettled, reconcile, runStates, scheddsToAsk, writtenSince, type RunState } from './job-state.js'
 import { schedulerJobs } from './scheduler.js'
 
@@ -33,9 +34,11 @@ export async function currentStates(
   const schedds = scheddsToAsk(ledger.rows, runs)
   const jobs = ask ? await schedulerJobs(output, { env: options.env, timeout: options.timeout, schedds, unanswered }) : []
   const now = (options.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z')
-  const reconciled = reconcile(ledger.rows, jobs, now).filter(options.settle ?? (() => true))
-  const states = await settleUnknown(output, runStates(runs, [...ledger.rows, ...reconciled], jobs, { unanswered }))
-  return { states, reconciled, jobs, unanswered, tornTail: ledger.tornTail }
+  // A submit running now (status or why asked meanwhile) is deciding its own rows: they are not a stopped submit's.
+  const inFlight = await submitInFlight(output)
+  const reconciled = reconcile(ledger.rows, jobs, now, inFlight).filter(options.settle ?? (() => true))
+  const states = await settleUnknown(output, runStates(runs, [...ledger.rows, ...reconciled], jobs, { unanswered, inFlight }))
+  return { states, reconciled, jobs, unanswered, inFlight, tornTail: ledger.tornTail }
 }
 
 /** `states`, each unknown one done when its job folder got files after its submission (`writtenSince`). */

@@ -29,8 +29,8 @@ export interface RunState {
   detail: string
 }
 
-/** The schedds that did not answer, and why. */
-export type StateContext = { unanswered?: ReadonlyMap<string, string> }
+/** The schedds that did not answer, and why; the submit stage running now (lock.ts `submitInFlight`), if any. */
+export type StateContext = { unanswered?: ReadonlyMap<string, string>; inFlight?: { since: string; by: string } }
 
 const IN_FLIGHT: ReadonlySet<number> = new Set([
   JOB_STATUS.idle, JOB_STATUS.running, JOB_STATUS.held, JOB_STATUS.transferring, JOB_STATUS.suspended,
@@ -81,10 +81,21 @@ const jobTime = (job: SchedulerJob, word: 'since' | 'at' = 'since') =>
 const minutes = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`
 
 /**
+ * Whether a row was written by the submit stage running now (`inFlight.since`: when it took the lock; the ledger's
+ * times are whole seconds): its `submitting` and `unknown` rows are being decided, not left by a stopped submit.
+ */
+export function writtenInFlight(row: LedgerRow, inFlight: { since: string } | undefined): boolean {
+  return inFlight !== undefined && Date.parse(row.time) >= Math.floor(Date.parse(inFlight.since) / 1000) * 1000
+}
+
+/**
  * Rows settling submissions left `submitting` (a crash before condor_submit) or `unknown` (it timed out or printed
  * nonsense): a job of the run whose cluster no row names is the one submitted; none means `lost` (submit again).
+ * `inFlight`: the submit stage running now (lock.ts `submitInFlight`), whose own rows are left to it.
  */
-export function reconcile(rows: readonly LedgerRow[], jobs: readonly SchedulerJob[], now: string): LedgerRow[] {
+export function reconcile(
+  rows: readonly LedgerRow[], jobs: readonly SchedulerJob[], now: string, inFlight?: { since: string },
+): LedgerRow[] {
   // A cluster a row names, by schedd; a row without one (an older ledger) names that cluster of any schedd.
   const id = (key: string, schedd: string | undefined, cluster: number | undefined) => `${key}\0${schedd ?? '*'}#${cluster}`
   const claimed = new Set(rows.filter((row) => row.cluster !== undefined).map((row) => id(rowKey(row), row.schedd, row.cluster)))
@@ -93,7 +104,7 @@ export function reconcile(rows: readonly LedgerRow[], jobs: readonly SchedulerJo
   const jobsOf = byRunTag(jobs, (job) => job.runTag)
   const settled: LedgerRow[] = []
   for (const row of latestPerSubmission(rows)) {
-    if (!unsettled(row)) continue
+    if (!unsettled(row) || writtenInFlight(row, inFlight)) continue
     const key = rowKey(row)
     const mine = jobsOf.get(key) ?? []
     const found = (row.cluster !== undefined ? mine.find(named(row)) : undefined) ?? mine.find((job) => !isClaimed(key, job))
@@ -164,7 +175,9 @@ function stateOf(
   const none = { job: undefined, cluster: undefined, schedd: undefined, submitted: undefined }
   if (pending.length > 0) {
     const row = pending.at(-1)!
-    const detail = `submission ${row.submission} is ${row.state} and not yet known to the scheduler`
+    const detail = writtenInFlight(row, context.inFlight)
+      ? `submission ${row.submission} is being submitted now, by ${context.inFlight!.by}`
+      : `submission ${row.submission} is ${row.state} and not yet known to the scheduler`
     return { ...base, state: 'queued', ...none, detail }
   }
   const latest = ordered.at(-1)

@@ -13,9 +13,10 @@ import { MISSING_TABLE } from '../files/missing-list.js'
 import { readProcessList } from '../files/process-list.js'
 import { readRunList } from '../files/run-list.js'
 import { readSettled } from '../files/settled.js'
+import { submitInFlight } from '../lock.js'
 import type { RuleSet } from '../rules/types.js'
 import { currentStates, settleUnknown } from '../scheduler/current-states.js'
-import { byRunTag, reconcile, runStates, type RunState } from '../scheduler/job-state.js'
+import { byRunTag, reconcile, runStates, writtenInFlight, type RunState } from '../scheduler/job-state.js'
 import type { SchedulerJob } from '../scheduler/scheduler.js'
 import { latestUploads, readUploads } from '../upload/ledger.js'
 import { absentPayloads } from '../upload/payload-files.js'
@@ -163,18 +164,21 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   // Rows settling submissions a submit left `submitting`, as status reads them (never written here).
   let reconciled: LedgerRow[] = []
   let schedulerSilent: string | undefined
+  // A submit running now: its own `submitting` rows are being decided, not a stopped submit's.
+  let inFlight = await submitInFlight(output)
   const known = options.scheduler
   if (submitted.length && typeof known === 'string') schedulerSilent = known
   else if (submitted.length && typeof known === 'object') {
     const { jobs, unanswered } = known
-    reconciled = reconcile(ledger.rows, jobs, new Date().toISOString())
+    reconciled = reconcile(ledger.rows, jobs, new Date().toISOString(), inFlight)
     // A job no schedd knows any more that wrote its folder is done, as currentStates says for status and why.
-    states = await settleUnknown(output, runStates(submitted, [...ledger.rows, ...reconciled], jobs, { unanswered }))
+    states = await settleUnknown(output, runStates(submitted, [...ledger.rows, ...reconciled], jobs, { unanswered, inFlight }))
   } else if (submitted.length) {
     try {
       const current = await currentStates(output, submitted, { env, timeout: options.timeout })
       states = current.states
       reconciled = current.reconciled
+      inFlight = current.inFlight
     } catch (err) {
       if (!(err instanceof CaloprodError)) throw err
       schedulerSilent = err.message
@@ -218,6 +222,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     const submissions = allRows.filter((row) => row.state !== 'submitting' || lastOf.get(`${row.submission}\0${row.tag}`) === row).map((row) => {
       const settled = row.state === 'submitting' ? reconciledOf.get(`${row.submission}\0${run}_${row.tag}`) : undefined
       const detail = row.state !== 'submitting' ? row.detail
+        : writtenInFlight(row, inFlight) ? [row.detail, `being submitted now, by ${inFlight!.by}`].filter(Boolean).join('; ')
         : [row.detail, 'not confirmed: the submit stopped before recording it submitted', settled?.detail ?? 'unsettled until the scheduler answers']
             .filter(Boolean).join('; ')
       return {

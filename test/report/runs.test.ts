@@ -37,6 +37,7 @@ function inputs(uploads: UploadRow[], absent: Map<number, string[]>): ReportInpu
     scheduler: { answered: true, jobs: runs.map((r, i) => finished(r.runnumber, 10 + i)), unanswered: new Map() },
     check: undefined,
     lastNight: { stages: {}, lastGood: null, badSince: null },
+    inFlight: undefined,
     problems: [],
   }
 }

@@ -98,3 +98,15 @@ t.test('reconcile takes the job of the schedd a row names, and records the sched
   const settled = reconcile(rows, [job({ cluster: 7, schedd: A, status: 4, exitCode: 1 }), job({ cluster: 7, schedd: B })], 'now')
   t.same(settled.map((r) => [r.state, r.cluster, r.schedd]), [['submitted', 7, B]])
 })
+
+t.test('reconcile leaves a submit running now its own rows: written since it took the lock (whole seconds)', async (t) => {
+  const inFlight = { since: '2025-01-02T00:00:00.700Z', by: 'the submit stage (pid 42)' }
+  const rows = [
+    row({ submission: 's-1', state: 'submitting', time: '2025-01-01T23:59:59Z' }), // a stopped submit's
+    row({ submission: 's-2', runnumber: 68007, state: 'submitting', time: '2025-01-02T00:00:00Z' }), // the running one's
+  ]
+  t.same(reconcile(rows, [], 'now', inFlight).map((r) => [r.runnumber, r.state]), [[68006, 'lost']])
+  t.same(reconcile(rows, [], 'now').map((r) => [r.runnumber, r.state]), [[68006, 'lost'], [68007, 'lost']], 'none running: both')
+  t.match(runState(68007, TAG, rows, [], { inFlight }), { state: 'queued', detail: 'submission s-2 is being submitted now, by the submit stage (pid 42)' })
+  t.match(runState(68007, TAG, rows, []), { state: 'queued', detail: 'submission s-2 is submitting and not yet known to the scheduler' })
+})
