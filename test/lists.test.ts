@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import t, { type Test } from 'tap'
@@ -244,4 +245,16 @@ t.test('a file on two hosts is listed once: the copy on disk, the first by path 
   const current = await lists(output, ['--rules', 'current'])
   t.equal(current.code, 0, current.stderr)
   t.equal(read(join(output, 'datasets', '66501_v1.list')), `${path(hist(66501, 'v1', 0))}\n`, 'current: no threshold')
+})
+
+t.test('a FIFO where a list belongs is replaced by the list, not read (reading it would wait for ever)', async (t) => {
+  const { output, path } = setup(t, [{ run: 66700, tag: 'v2', segment: 0, events: 900000 }], [[66700, 'v2']])
+  mkdirSync(join(output, 'datasets'))
+  const list = join(output, 'datasets', '66700_v2.list')
+  execFileSync('mkfifo', [list])
+  const result = await lists(output)
+  t.equal(result.code, 0, result.stderr)
+  t.match(result.stdout, /1 lists \(1 written\)/)
+  t.ok(statSync(list).isFile(), 'a regular file now')
+  t.equal(read(list), `${path(hist(66700, 'v2', 0))}\n`)
 })

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { constants, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmod, mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { scopedSets } from '../scoped-sets.js'
 import { writeError } from './disk-full.js'
@@ -52,7 +52,8 @@ export const removeAllOwnTemps = (): Promise<void> => stageTemps.releaseAll()
 /** Whether two files hold the same bytes, reading both in chunks so memory stays flat. */
 export async function sameContent(a: string, b: string): Promise<boolean> {
   const [sa, sb] = await Promise.all([stat(a), stat(b).catch(() => undefined)])
-  if (!sb || sa.size !== sb.size) return false
+  // Only a regular file can hold the same bytes: opening a FIFO there would wait for a writer that never comes.
+  if (!sb?.isFile() || sa.size !== sb.size) return false
   const [ba, bb] = [Buffer.alloc(1 << 20), Buffer.alloc(1 << 20)]
   const ha = await open(a)
   const hb = await open(b).catch((err) => ha.close().then(() => Promise.reject(err)))
@@ -104,8 +105,8 @@ export async function writeDurably(path: string, content: string | Buffer, mode?
  */
 export async function writeFileIfChanged(path: string, content: string | Buffer, mode?: number): Promise<boolean> {
   const bytes = typeof content === 'string' ? Buffer.from(content) : content
-  const old = await readFile(path).catch(() => undefined)
-  if (old?.equals(bytes) && (mode === undefined || ((await stat(path)).mode & 0o7777) === mode)) return false
+  const old = await readRegularFile(path)
+  if (old?.bytes.equals(bytes) && (mode === undefined || (old.mode & 0o7777) === mode)) return false
   return naming(path, async () => {
     await mkdir(dirname(path), { recursive: true })
     const temp = tempPathFor(path)
@@ -116,6 +117,23 @@ export async function writeFileIfChanged(path: string, content: string | Buffer,
     await moveIntoPlace(temp, path)
     return true
   })
+}
+
+/**
+ * The bytes and mode of `path` when it is a regular file, else undefined (none, unreadable, or something else: a
+ * FIFO is opened without blocking and not read, as reading it would wait for a writer that never comes).
+ */
+async function readRegularFile(path: string): Promise<{ bytes: Buffer; mode: number } | undefined> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined)
+  if (!handle) return undefined
+  try {
+    const info = await handle.stat()
+    return info.isFile() ? { bytes: await handle.readFile(), mode: info.mode } : undefined
+  } catch {
+    return undefined
+  } finally {
+    await handle.close()
+  }
 }
 
 /** Runs `step`; a full disk, shown on a write, an fsync or a close, names `path`, not whoever fed it the bytes. */

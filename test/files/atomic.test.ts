@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
@@ -99,4 +100,16 @@ t.test('withOwnTemps: what it named goes, however it ended; a temporary name ask
   }), { message: 'internal' })
   await t.rejects(late!, { code: 'ECANCELED' })
   t.same(readdirSync(dir), [], 'neither folder is left')
+})
+
+t.test('writeFileIfChanged and sameContent do not open a FIFO to read it: it is different content, replaced', async (t) => {
+  const dir = t.testdir()
+  const path = join(dir, 'x.list')
+  execFileSync('mkfifo', [path])
+  t.equal(await writeFileIfChanged(path, ''), true, 'empty content, as a FIFO stats: still written')
+  t.ok(statSync(path).isFile())
+  const fifo = join(dir, 'y.list')
+  execFileSync('mkfifo', [fifo])
+  writeFileSync(join(dir, 'empty'), '')
+  t.equal(await sameContent(join(dir, 'empty'), fifo), false)
 })
