@@ -112,7 +112,9 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
   let log: Log | undefined
   let resolved: Options | undefined
   try {
-    const options = (resolved = resolveOptions(io.argv, io.env, io.cwd, spec.flags))
+    // A stage that takes no lock (report, status, why) starts nothing of the pipeline's: another stage's bad
+    // variable is that stage's to refuse, and the report, deferred, still writes the page that says so.
+    const options = (resolved = resolveOptions(io.argv, io.env, io.cwd, spec.flags, { othersVars: spec.lock === true }))
     if (options.help) {
       io.stdout(usage(`npx tsx tasks/${spec.name}.ts`, spec.summary, spec.flags))
       return 0

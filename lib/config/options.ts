@@ -18,9 +18,12 @@ export function defaultOptions(env: Env, cwd: string): Options {
 
 /**
  * Resolves a stage's options: flag > CALOPROD_<FLAG> > default (some defaults read `env` too, such as OFFLINE_MAIN
- * and USER). Throws UsageError naming the flag for anything unknown, repeated, empty or malformed.
+ * and USER). Throws UsageError naming the flag for anything unknown, repeated, empty or malformed. `othersVars`:
+ * whether a malformed CALOPROD_<FLAG> of a flag the stage does not take stops it too (the pipeline's stages).
  */
-export function resolveOptions(argv: readonly string[], env: Env, cwd: string, accepted: readonly FlagName[]): Options {
+export function resolveOptions(
+  argv: readonly string[], env: Env, cwd: string, accepted: readonly FlagName[], { othersVars = true } = {},
+): Options {
   const specs = accepted.map((name) => [name, FLAGS[name] as FlagSpec] as const)
   // mri knows only the names in `alias` (keys or values) when `unknown` is set: list every flag there.
   const alias = Object.fromEntries(specs.map(([name, spec]) => [name, spec.alias ? [spec.alias] : []]))
@@ -61,7 +64,7 @@ export function resolveOptions(argv: readonly string[], env: Env, cwd: string, a
   // (MEMORY=lots) stops the first stage, before the query runs, not the stage that uses it.
   for (const [name, spec] of Object.entries(FLAGS) as [FlagName, FlagSpec][]) {
     const raw = env[envName(name)]
-    if (!accepted.includes(name) && raw) parseValue(spec, raw, envName(name), cwd)
+    if (othersVars && !accepted.includes(name) && raw) parseValue(spec, raw, envName(name), cwd)
   }
   if (!Object.hasOwn(options.rules.runTypes, options.runType)) {
     const source = parsed['run-type'] === undefined && env[envName('run-type')] ? envName('run-type') : '--run-type'

@@ -146,4 +146,7 @@ t.test("a bad CALOPROD_<FLAG> of a flag the stage does not take is refused too, 
   t.throws(() => resolveOptions([], { CALOPROD_MEMORY: 'lots' }, '/w', ['output']), { constructor: UsageError, message: /^CALOPROD_MEMORY: / })
   t.doesNotThrow(() => resolveOptions([], { CALOPROD_MEMORY: '2' }, '/w', ['output']))
   t.doesNotThrow(() => resolveOptions([], { CALOPROD_MEMORY: '' }, '/w', ['output']), 'empty means unset')
+  t.doesNotThrow(() => resolveOptions([], { CALOPROD_MEMORY: 'lots' }, '/w', ['output'], { othersVars: false }), 'a stage that takes no lock')
+  t.throws(() => resolveOptions([], { CALOPROD_TIMEOUT: 'lots' }, '/w', ['timeout'], { othersVars: false }), { message: /^CALOPROD_TIMEOUT: / },
+    'its own flags still')
 })

@@ -17,4 +17,10 @@ t.test('MEMORY=lots is refused by the query, the first stage, naming the variabl
   t.notOk(existsSync(join(output, 'query.csv')))
   const record = JSON.parse(readFileSync(join(output, 'log', 'last-night.json'), 'utf8'))
   t.match(record.stages.query, { code: 2, line: /^CALOPROD_MEMORY: / }, "the report's banner will say it")
+  // The deferred report takes no memory: it writes the page, whose banner says why the night stopped, and the mail
+  // holds one line, not the same refusal twice.
+  t.equal(night.stderr.match(/^caloprod \w+: /gm)?.length, 1, night.stderr)
+  t.match(record.stages.report, { code: 0 })
+  const page = readFileSync(join(output, 'report.html'), 'utf8')
+  t.match(page, /<b>query failed<\/b> at [^<]* \(exit 2\): <span class="line">CALOPROD_MEMORY: cannot parse &quot;lots&quot;/)
 })
