@@ -146,6 +146,29 @@ t.test('the cron line, a quiet night, --status, --force, a changed catalog file,
   t.equal(readFileSync(layout.reduceCsv(out), 'utf8'), reduced, 'and a deleted reduce.csv')
 })
 
+t.test('an OUTPUT holding shell characters: the nights run, and the second finds reduce up to date', async (t) => {
+  const { dir, vars, env } = await night(t)
+  // go-task reads `sources` and `generates` as shell words: $HOME expanded, a backslash an escape, a quote unclosed.
+  const out = join(dir, 'out $HOME & (x) \\ y')
+  const odd = vars.map((v) => (v.startsWith('OUTPUT=') ? `OUTPUT=${out}` : v))
+  const first = await runTask(['--silent', '-x', 'submit', ...odd], env)
+  t.equal(first.code, 0, first.stderr)
+  t.match(first.stdout, /^submit: \d+ runs submitted to cluster 1 /m)
+  const second = await runTask(['--verbose', '-x', 'submit', ...odd], env)
+  t.equal(second.code, 0, second.stderr)
+  t.match(second.stderr, /Task "reduce-run3auau-[^"]*" is up to date/)
+  t.ok(existsSync(layout.reportHtml(out)))
+
+  // A quote: condor_submit cannot pass it through to the job, so the condor stage refuses it in one line, and the
+  // page says so; go-task itself no longer stops on it first ("reached EOF without closing quote").
+  const quoted = join(dir, "it's")
+  const refused = await runTask(['--silent', '-x', 'submit', ...vars.map((v) => (v.startsWith('OUTPUT=') ? `OUTPUT=${quoted}` : v))], env)
+  t.equal(refused.code, 2, refused.stderr)
+  t.match(refused.stderr, /^caloprod condor: --output .* holds a quote/m)
+  t.notMatch(refused.stderr, /closing quote/)
+  t.match(readFileSync(layout.reportHtml(quoted), 'utf8'), /<b>condor failed<\/b>/)
+})
+
 t.test('a failed night: the stage\'s line and go-task\'s, its exit code, and the page written once all the same', async (t) => {
   const { out, task, vars, env } = await night(t)
   t.equal((await task(['--silent', '-x', 'submit', 'report'])).code, 0)
