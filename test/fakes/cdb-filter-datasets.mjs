@@ -6,8 +6,10 @@
 // missing or outdated), prints a line per run and counters per type, exits 0; a usage error exits 1.
 //
 // What a lookup answers (FAKE_CDB_RELEASE), as the real releases do:
-//   cdbutils      (default) releases from 2025-07 to 2026-03 (coresoftware e6b16f782, filter-datasets.cc over
-//                 offline/database/sphenixnpc/CDBUtils::getUrl): the payload's URL, or nopayloadclient's error message,
+//   cdbutils      (default) releases from 2025-07 to 2026-03 (coresoftware filter-datasets.cc over
+//                 offline/database/sphenixnpc/CDBUtils::getUrl, added by e6b16f782, as of 4da2c62b6 of 2025-07-22:
+//                 global tag newcdbtag since 913c84940, "_" between dataset and run in the payload's file name since
+//                 4da2c62b6): the payload's URL, or nopayloadclient's error message,
 //                 e.g. "DataBaseException: No valid payload with type T" (SphenixClient::getUrl), counted missing
 //   cdbinterface  releases since 2026-03 (coresoftware ce2fb5e92, FilterDatasets.cc over offline/framework/ffamodules/
 //                 CDBInterface::getUrl): an error is '' (SphenixClient::getCalibration), so an absent payload makes it
