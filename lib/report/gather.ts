@@ -8,11 +8,11 @@ import { readSettled } from '../files/settled.js'
 import { readProcessList } from '../files/process-list.js'
 import { readTable } from '../files/csv.js'
 import { readQueryBatches } from '../files/query-csv.js'
+import { folderFiles, newestOf } from '../files/folder-files.js'
 import { derivedFrom } from '../files/derived-cache.js'
 import { MISSING_TABLE } from '../files/missing-list.js'
 import { schedulerJobs, type SchedulerJob } from '../scheduler/scheduler.js'
 import { scheddsToAsk } from '../scheduler/job-state.js'
-import { newestFile } from '../scheduler/current-states.js'
 import { CaloprodError } from '../errors.js'
 import { layout } from '../files/layout.js'
 import { runTagKey } from '../files/dataset-list.js'
@@ -21,7 +21,7 @@ import { readLedger, type LedgerRow } from '../files/ledger.js'
 import { submitInFlight } from '../lock.js'
 import type { PayloadType } from '../rules/calibrations.js'
 import { readUploads, type UploadRow } from '../upload/ledger.js'
-import { absentPayloads, runOutputDir } from '../upload/payload-files.js'
+import { absentFrom, runOutputDir } from '../upload/payload-files.js'
 import { readLastNight, type LastNight } from './last-night.js'
 
 /** `rules`: a finished run without a file of one of its payload types is incomplete; the rest is for `why`'s stories. */
@@ -121,18 +121,15 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   const types = options.rules.payloadTypes
   const absent = new Map<number, PayloadType[]>()
   const written = new Map<string, number>()
-  for (const run of process ?? []) {
-    const folder = runOutputDir(output, run.runnumber, run.tag)
-    // No folder: a finished job wrote none of its payloads (or they were deleted), as status counts it; a run not
-    // finished yet is never shown incomplete (runViews looks at `absent` of finished runs only).
-    if (!(await exists(folder))) {
-      absent.set(run.runnumber, [...types])
-      continue
-    }
-    absent.set(run.runnumber, await tolerant(() => absentPayloads(output, run.runnumber, run.tag, types), []))
-    const newest = await newestFile(folder)
-    if (newest !== undefined) written.set(runTagKey(run.runnumber, run.tag), newest)
-  }
+  // Each run's folder read once, all at once. No folder: a finished job wrote none of its payloads (or they were
+  // deleted), as status counts it; a run not finished yet is never shown incomplete (runViews looks at `absent` of
+  // finished runs only).
+  await Promise.all((process ?? []).map(async ({ runnumber, tag }) => {
+    const files = await folderFiles(runOutputDir(output, runnumber, tag))
+    absent.set(runnumber, absentFrom(files, runnumber, tag, types))
+    const newest = newestOf(files)
+    if (newest !== undefined) written.set(runTagKey(runnumber, tag), newest)
+  }))
   // runList, process: undefined before the first reduce, check; lists: names in datasets/; absent: per run to process,
   // the payload types genStatus wrote no file for (all without a folder in output/); written: per `<run>_<tag>` to
   // process with a folder, its newest file's mtime (ms) (a job no schedd knows that wrote it is done: writtenSince);

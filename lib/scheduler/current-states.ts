@@ -1,10 +1,10 @@
 // The state of some runs now, as the submit, status and upload stages need it: the ledger, the scheduler (this
 // host's schedd, and each other schedd the ledger says took one of these runs' latest clusters), the interrupted
 // submissions settled, and, for a job no schedd knows any more, whether it wrote its folder in output/.
-import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Env } from '../config/options.js'
 import { runTagKey } from '../files/dataset-list.js'
+import { folderFiles, newestOf } from '../files/folder-files.js'
 import { layout } from '../files/layout.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
 import { submitInFlight } from '../lock.js'
@@ -13,13 +13,6 @@ import { schedulerJobs } from './scheduler.js'
 
 /** `timeout`: seconds one scheduler call may take; `settle`: which interrupted submissions to settle (default all). */
 type CurrentStatesOptions = { env: Env; timeout: number; now?: Date; settle?: (row: LedgerRow) => boolean }
-
-/** The newest mtime (ms) of the files directly in `dir`, or undefined when it has none. */
-export async function newestFile(dir: string): Promise<number | undefined> {
-  const names = await readdir(dir).catch(() => [] as string[])
-  const times = await Promise.all(names.map((name) => stat(join(dir, name)).then((info) => (info.isFile() ? info.mtimeMs : 0), () => 0)))
-  return Math.max(0, ...times) || undefined
-}
 
 /**
  * The state of each of `runs` now. Asks the scheduler unless there is nothing to decide or settle (then a schedd
@@ -45,6 +38,6 @@ export async function currentStates(
 export function settleUnknown(output: string, states: readonly RunState[]): Promise<RunState[]> {
   return Promise.all(states.map(async (state) => {
     if (state.state !== 'unknown') return state
-    return writtenSince(state, await newestFile(join(layout.jobOutputDir(output), runTagKey(state.runnumber, state.tag))))
+    return writtenSince(state, newestOf(await folderFiles(join(layout.jobOutputDir(output), runTagKey(state.runnumber, state.tag)))))
   }))
 }

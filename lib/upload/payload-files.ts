@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { currentPayloadFile, type PayloadType } from '../rules/calibrations.js'
 import { runTagKey } from '../files/dataset-list.js'
+import { folderFiles } from '../files/folder-files.js'
 import { layout } from '../files/layout.js'
 
 /** A payload file ready to insert; its `name` is kept by the CDB, the only record of the tag and run it was built for. */
@@ -69,8 +70,12 @@ export async function checkPayload(output: string, runnumber: number, tag: strin
 
 /** The payload types of (run, tag) for which genStatus wrote no file: what makes a run incomplete. */
 export async function absentPayloads(output: string, run: number, tag: string, types: readonly PayloadType[]): Promise<PayloadType[]> {
-  const dir = runOutputDir(output, run, tag)
-  const there = (type: PayloadType) => stat(join(dir, currentPayloadFile(type, tag, run))).then(() => true, () => false)
-  const present = await Promise.all(types.map(there))
-  return types.filter((_, i) => !present[i])
+  return absentFrom(await folderFiles(runOutputDir(output, run, tag)), run, tag, types)
+}
+
+/** absentPayloads from the files of the run's folder (`folderFiles`, undefined: no folder), read once. */
+export function absentFrom(
+  files: ReadonlyMap<string, number> | undefined, run: number, tag: string, types: readonly PayloadType[],
+): PayloadType[] {
+  return types.filter((type) => !files?.has(currentPayloadFile(type, tag, run)))
 }

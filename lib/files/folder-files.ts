@@ -1,0 +1,16 @@
+// The regular files directly in a folder, each with its mtime: what a job left in its output folder, read once.
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+
+/** The regular files (a link followed) directly in `dir`, by name, each with its mtime (ms); undefined: no folder. */
+export async function folderFiles(dir: string): Promise<Map<string, number> | undefined> {
+  const names = await readdir(dir).catch(() => undefined)
+  if (!names) return undefined
+  const files = await Promise.all(names.map((name) =>
+    stat(join(dir, name)).then((info) => (info.isFile() ? ([name, info.mtimeMs] as const) : undefined), () => undefined)))
+  return new Map(files.filter((file) => file !== undefined))
+}
+
+/** The newest mtime (ms) among `files`, undefined when there are none. */
+export const newestOf = (files: ReadonlyMap<string, number> | undefined): number | undefined =>
+  files?.size ? Math.max(...files.values()) : undefined
