@@ -6,7 +6,8 @@ import type { Log } from '../log.js'
 import { describeRuns, throwIfInterrupted, type CdbAnswer } from './ask.js'
 import { emptyCounts } from './filter-datasets.js'
 import { HttpClient, jsonOrUndefined } from './http.js'
-import { getPayloadIovs, runReasons } from './payload-iovs.js'
+import { answerGaps } from './answer-gaps.js'
+import { getPayloadIovs, runReasons, type PayloadIov } from './payload-iovs.js'
 
 /**
  * `apiUrl` ends with `/` (`http://localhost:8000/api/cdb_rest/`); `jobs` requests in flight, each try within
@@ -32,16 +33,29 @@ interface RestAskOptions {
  * tag the server lacks from payloads it lacks. Throws HttpError when it cannot be asked, CaloprodError for another answer.
  */
 export async function readGlobalTags(http: HttpClient, apiUrl: string): Promise<string[]> {
+  return (await readGlobalTagList(http, apiUrl)).map((tag) => tag.name)
+}
+
+/** A global tag as `GET globalTags` lists it: its name and, where the server says, how many payload IOVs it holds. */
+export interface GlobalTagEntry {
+  name: string
+  payloadIovCount: number | undefined
+}
+
+/** `GET globalTags` (see readGlobalTags): each tag's name and `payload_iov_count` (counted on the primary database). */
+export async function readGlobalTagList(http: HttpClient, apiUrl: string): Promise<GlobalTagEntry[]> {
   const { body } = await http.get(`${apiUrl}globalTags`, 'the list of global tags')
   const value = jsonOrUndefined(body)
-  const isTag = (tag: unknown): tag is { name: string } => typeof (tag as { name?: unknown } | null)?.name === 'string'
+  type Listed = { name: string; payload_iov_count?: unknown }
+  const isTag = (tag: unknown): tag is Listed => typeof (tag as { name?: unknown } | null)?.name === 'string'
   if (!Array.isArray(value) || !value.every(isTag)) {
     throw new CaloprodError(
       `nopayloaddb ${http.server}, the list of global tags: the answer is not a list of tags ("${body.slice(0, 80)}"); ` +
         'check that --cdb-url or NOPAYLOADCLIENT_CONF (base_url, api_res) name a nopayloaddb API root',
     )
   }
-  return value.map((tag) => tag.name)
+  const count = (tag: Listed) => (Number.isInteger(tag.payload_iov_count) ? (tag.payload_iov_count as number) : undefined)
+  return value.map((tag) => ({ name: tag.name, payloadIovCount: count(tag) }))
 }
 
 /** `a, b, c` for a message: the first twenty names and how many more. */
@@ -78,37 +92,38 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
       : new CaloprodError(`nopayloaddb ${http.server}, ${what}: ${(err as Error).message}`, 1, { cause: err })
     stopAll.abort()
   }
-  const tags = await readGlobalTags(http, options.apiUrl).catch((err: unknown) => void stop(err, 'the list of global tags'))
-  if (tags && !tags.includes(options.globalTag)) {
+  const tags = await readGlobalTagList(http, options.apiUrl).catch((err: unknown) => void stop(err, 'the list of global tags'))
+  const tag = tags?.find((entry) => entry.name === options.globalTag)
+  if (tags && !tag) {
     throw new UsageError(
       `global tag "${options.globalTag}" (--global-tag): nopayloaddb ${http.server} has no such tag; ` +
-        `it has ${tagNames(tags)}; nothing was written`,
+        `it has ${tagNames(tags.map((entry) => entry.name))}; nothing was written`,
     )
   }
-  let empty = 0
+  const answers = new Map<number, PayloadIov[]>()
   const askRun = async (run: RunTag) => {
-    const what = `run ${run.runnumber}`
     const rows = await getPayloadIovs(http, options.apiUrl, options.globalTag, run.runnumber).catch((err: Error) => {
       if (err instanceof CaloprodError) throw err
       throw new CaloprodError(
-        `nopayloaddb ${http.server}, ${what}: ${err.message}; ` +
+        `nopayloaddb ${http.server}, run ${run.runnumber}: ${err.message}; ` +
           'check that --cdb-url or NOPAYLOADCLIENT_CONF (base_url, api_res) name a nopayloaddb API root',
       )
     })
-    pending.delete(run.runnumber)
-    options.onAnswered?.(runs.length - pending.size, runs.length)
-    if (rows.length === 0) empty++
-    const { missing, outdated } = runReasons(rows, run, options.payloadTypes)
-    for (const type of missing) answer.counts[type].missing++
-    for (const type of outdated) answer.counts[type].outdated++
-    if (missing.length || outdated.length) {
-      answer.keep.add(run.runnumber)
-      answer.reasons.set(run.runnumber, { missing, outdated })
-      const words = [missing.length && `missing ${missing.join(' ')}`, outdated.length && `outdated ${outdated.join(' ')}`].filter(Boolean)
-      log.info(`${what} (tag ${run.tag}): ${words.join('; ')}`)
+    if (!answers.has(run.runnumber)) {
+      pending.delete(run.runnumber)
+      options.onAnswered?.(runs.length - pending.size, runs.length)
     }
+    answers.set(run.runnumber, rows)
   }
-  if (tags) await Promise.all(runs.map((run) => askRun(run).catch((err: unknown) => stop(err, `run ${run.runnumber}`))))
+  const askAll = (some: readonly RunTag[]) =>
+    Promise.all(some.map((run) => askRun(run).catch((err: unknown) => stop(err, `run ${run.runnumber}`))))
+  if (tag) await askAll(runs)
+  // Answers that contradict each other are asked again, and refused if they still do (answer-gaps.ts); answers that
+  // are all empty are checked against the tag's newest IOVs and its count of IOVs, which the primary database gives.
+  if (tag && !failure) {
+    const refused = await settleGaps(runs, answers, { http, options, askAll, tag, failed: () => failure })
+    failure = failure ?? refused
+  }
   answer.calls = http.requests
   throwIfInterrupted(options.signal)
   if (!failure && deadline?.aborted) {
@@ -121,6 +136,20 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
     )
   }
   if (failure) throw new CaloprodError(`CDB check failed, nothing was written: ${failure.message}`, 1, { cause: failure })
+  let empty = 0
+  for (const run of runs) {
+    const rows = answers.get(run.runnumber) ?? []
+    if (rows.length === 0) empty++
+    const { missing, outdated } = runReasons(rows, run, options.payloadTypes)
+    for (const type of missing) answer.counts[type].missing++
+    for (const type of outdated) answer.counts[type].outdated++
+    if (missing.length || outdated.length) {
+      answer.keep.add(run.runnumber)
+      answer.reasons.set(run.runnumber, { missing, outdated })
+      const words = [missing.length && `missing ${missing.join(' ')}`, outdated.length && `outdated ${outdated.join(' ')}`].filter(Boolean)
+      log.info(`run ${run.runnumber} (tag ${run.tag}): ${words.join('; ')}`)
+    }
+  }
   if (empty === runs.length) {
     log.warn(
       `global tag "${options.globalTag}" has no payload of any type for any of the ${runs.length} runs asked, so they are all missing`,
@@ -131,6 +160,66 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
       `${answer.keep.size} to process`,
   )
   return answer
+}
+
+/** How many times in all a run whose answer has a gap (answer-gaps.ts) is asked before the check is refused. */
+const GAP_TRIES = 3
+/** The run asked for each type's newest IOV: past any real run (JavaScript's largest exact integer). */
+const NEWEST_IOVS = Number.MAX_SAFE_INTEGER
+
+interface GapContext {
+  http: HttpClient
+  options: RestAskOptions
+  askAll: (runs: readonly RunTag[]) => Promise<unknown>
+  tag: GlobalTagEntry
+  failed: () => CaloprodError | undefined
+}
+
+/**
+ * Asks again the runs whose answers another answer contradicts (answerGaps), up to GAP_TRIES in all, and returns the
+ * error that refuses the check if they still do. When every answer is empty though the tag holds payload IOVs (its
+ * count, from the primary database), the tag's newest IOVs witness too: none at all means payloadiovs is misanswered.
+ */
+async function settleGaps(runs: readonly RunTag[], answers: Map<number, PayloadIov[]>, ctx: GapContext) {
+  const { http, options, tag } = ctx
+  const witnesses = new Map<number, PayloadIov[]>()
+  const count = tag.payloadIovCount ?? 0
+  if (count > 0 && [...answers.values()].every((rows) => rows.length === 0)) {
+    let newest: PayloadIov[]
+    try {
+      newest = await getPayloadIovs(http, options.apiUrl, options.globalTag, NEWEST_IOVS)
+    } catch (err) {
+      return err instanceof CaloprodError
+        ? err
+        : new CaloprodError(`nopayloaddb ${http.server}, the newest IOVs of "${tag.name}": ${(err as Error).message}`)
+    }
+    if (newest.length === 0) {
+      return new CaloprodError(
+        `nopayloaddb ${http.server} answers no payload of global tag "${tag.name}" for any of the ${runs.length} runs ` +
+          `asked, nor for its newest IOVs (minorIOV=${NEWEST_IOVS}), though its list of global tags counts ${count} ` +
+          'payload IOVs in it: a proxy dropping the query string, or a read replica without the tag? check the server',
+      )
+    }
+    witnesses.set(NEWEST_IOVS, newest)
+  }
+  for (let tries = 1; ; tries++) {
+    const gaps = answerGaps(answers, witnesses)
+    if (gaps.length === 0) return undefined
+    const gapRuns = runs.filter((run) => gaps.some((gap) => gap.run === run.runnumber))
+    if (tries === GAP_TRIES) {
+      const [first] = gaps
+      const by = first.witness === NEWEST_IOVS ? 'its newest IOVs show' : `its answer for run ${first.witness} shows`
+      const more = gapRuns.length > 1 ? ` (so were ${gapRuns.length - 1} more runs)` : ''
+      return new CaloprodError(
+        `nopayloaddb ${http.server} answered run ${first.run} without ${first.type} in ${GAP_TRIES} tries${more}, though ` +
+          `${by} ${first.type}'s IOV starting at run ${first.start}, which payloadiovs always answers for a later run: ` +
+          'a read replica out of step with the others, or a proxy dropping the query string? check the server',
+      )
+    }
+    options.log.info(`nopayloaddb ${http.server}: ${describeRuns(gapRuns)} answered without payloads other answers show; asking again`)
+    await ctx.askAll(gapRuns)
+    if (ctx.failed()) return undefined
+  }
 }
 
 // filter-datasets cannot tell a CDB it could not get answers from (down, a proxy's 504s, a server without the global

@@ -12,7 +12,7 @@ export declare class Refusal extends Error {
 export declare class Crash extends Error {}
 export declare function globalTags(state: FakeCdbState): NonNullable<FakeCdbState['globalTags']>
 export declare function payloadListsOf(state: FakeCdbState, tag: string): Record<string, string>
-export declare function globalTagList(state: FakeCdbState): Record<string, unknown>[]
+export declare function globalTagList(state: FakeCdbState, readTag?: string): Record<string, unknown>[]
 export declare function createPiov(state: FakeCdbState, body: unknown): Record<string, unknown>
 export declare function attachPiov(state: FakeCdbState, body: unknown, readTag?: string): Record<string, unknown>
 export declare function searchPiovs(state: FakeCdbState, query: URLSearchParams): Record<string, unknown>

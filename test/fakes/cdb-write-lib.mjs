@@ -76,15 +76,29 @@ export function payloadListsOf(state, tag) {
 
 const STAMP = '2026-07-01T00:00:00.000000'
 
-/** GET globalTags: GlobalTagListSerializer's fields (its `type` has no model field and is left out). */
-export function globalTagList(state) {
+/**
+ * The payload IOVs the read side (cdb-lib.mjs's state, served for the server's tag) holds: the explicit
+ * "iovs", each listed run's own IOV of each type it does not mark missing, and the one of the type every answer has.
+ */
+function readSideIovs(state) {
+  const own = Object.keys(state.runs ?? {}).reduce(
+    (sum, run) => sum + ALL_PAYLOAD_TYPES.filter((type) => specFor(state, type, Number(run)) !== 'missing').length, 0)
+  return (state.iovs ?? []).length + own + 1
+}
+
+/**
+ * GET globalTags: GlobalTagListSerializer's fields (its `type` has no model field and is left out). payload_iov_count
+ * counts, as the real one does on the primary database, every payload IOV in the tag's lists: those inserted, and
+ * for `readTag` (the tag payloadiovs serves) the read side's.
+ */
+export function globalTagList(state, readTag = GLOBAL_TAG) {
   return Object.entries(globalTags(state)).map(([name, gt], i) => ({
     id: i + 1,
     name,
     author: 'sphnxpro',
     status: gt.status,
     payload_lists_count: (gt.lists ?? []).length,
-    payload_iov_count: (state.piovs ?? []).filter((p) => p.globalTag === name && p.list).length,
+    payload_iov_count: (state.piovs ?? []).filter((p) => p.globalTag === name && p.list).length + (name === readTag ? readSideIovs(state) : 0),
     created: STAMP,
     updated: STAMP,
   }))
@@ -294,7 +308,7 @@ function write(ctx, change) {
 
 /** The routes of the write side, for startFakeNopayloaddb (keys "METHOD path-after-api_res"). */
 export const writeRoutes = {
-  'GET globalTags': (ctx) => answer(ctx, () => globalTagList(ctx.load())),
+  'GET globalTags': (ctx) => answer(ctx, () => globalTagList(ctx.load(), ctx.server.globalTag)),
   'GET gtPayloadLists/*': (ctx) => answer(ctx, () => payloadListsOf(ctx.load(), decodeURIComponent(ctx.path.slice('gtPayloadLists/'.length)))),
   'GET piov': (ctx) => answer(ctx, () => (ctx.query.has('page') ? searchPiovs(ctx.load(), ctx.query) : (ctx.load().piovs ?? []).map(row))),
   'POST piov': (ctx) => write(ctx, (state, body) => createPiov(state, body)),
