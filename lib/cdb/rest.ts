@@ -247,11 +247,13 @@ const REFUSED = 'CDB check refused, nothing was written'
  * Runs `ask` (a filter-datasets ask of `runs`) and returns its answer unless it cannot be trusted; throws CaloprodError
  * (one line naming the CDB) when the server cannot be asked or lacks the global tag, before or after, when it says
  * current a run filter-datasets called missing or outdated (asking each gives their reasons), or (no server named)
- * when every lookup of every run failed with runs among them that the cache knew as current.
+ * when every lookup of every run failed with runs among them that the cache knew as current. No runs: nothing is
+ * asked, of the server either (a night with every run settled needs nothing of the CDB, up or down).
  */
 export async function guardedAsk(
   runs: readonly RunTag[], known: KnownCurrent, check: OutageCheck, ask: () => Promise<CdbAnswer>,
 ): Promise<CdbAnswer> {
+  if (runs.length === 0) return ask()
   if (!check.server) return refuseWholeFailure(await ask(), runs, known, check)
   const { http, apiUrl } = check.server
   await probe(http, apiUrl, check.globalTag, 'filter-datasets would count every payload of every run outdated')

@@ -89,6 +89,24 @@ for (const release of ['cdbinterface', 'cdbutils']) {
   })
 }
 
+t.test('every run settled: nothing to ask, so the CDB is not asked at all, down or not', async (t) => {
+  const { server, check, untouched, cdb } = await settledNight(t)
+  const asked = calls(cdb).length
+  server.requests.length = 0
+  const up = await check([])
+  t.equal(up.code, 0, up.stderr)
+  t.match(up.stdout, /5 settled, none asked; 0 to process/)
+  t.same(server.requests, [], 'no request to nopayloaddb')
+  // The CDB down: the later stages still run on a night that needs nothing of it.
+  await server.close()
+  const down = await check([])
+  t.equal(down.code, 0, down.stderr)
+  t.equal(down.stderr, '', 'nothing said')
+  t.match(down.stdout, /5 settled, none asked; 0 to process/)
+  t.equal(calls(cdb).length, asked, 'filter-datasets not started')
+  untouched(t, 'settled')
+})
+
 t.test('without NOPAYLOADCLIENT_CONF: a whole answer of failed lookups, settled runs among them, is refused', async (t) => {
   const { check, untouched, output } = await settledNight(t)
   const line = refusedLine(t, 'no conf', await check(['--recheck'], { FAKE_CDB_OUTAGE: 'gateway', FAKE_CDB_RELEASE: 'cdbinterface', NOPAYLOADCLIENT_CONF: undefined }))
