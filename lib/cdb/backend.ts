@@ -7,6 +7,7 @@ import { askCdb, type CdbAnswer } from './ask.js'
 import { checkFilterDatasets } from './filter-datasets.js'
 import { HttpClient } from './http.js'
 import { NOPAYLOADCLIENT_CONF, readNopayloadConfig } from './nopayload-config.js'
+import { redactUrl } from '../redact.js'
 import { askRest, guardedAsk, type KnownCurrent } from './rest.js'
 
 /**
@@ -67,11 +68,16 @@ export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promi
     // The server filter-datasets itself asks: NOPAYLOADCLIENT_CONF's, which it reads too.
     const apiUrl = (await readNopayloadConfig(deps.env))?.apiUrl ?? choice.cdbUrl
     const onRetry = (message: string) => log.info(message)
-    const http = apiUrl && new HttpClient({ server: apiUrl, maxInFlight: 4, timeoutMs, attempts, retryBaseMs, signal, onRetry })
-    const check = { server: http ? { apiUrl: apiUrl!, http } : undefined, globalTag, payloadTypes, log }
+    // Its questions as --cdb rest asks: --jobs at a time (16 unless given), each step's within --timeout.
+    const jobs = choice.jobs ?? 16
+    const server = !apiUrl ? undefined : {
+      apiUrl, jobs, deadlineMs: choice.timeout * 1000, signal,
+      client: (stop: AbortSignal) => new HttpClient({ server: apiUrl, maxInFlight: jobs, timeoutMs, attempts, retryBaseMs, signal: stop, onRetry }),
+    }
+    const check = { server, globalTag, payloadTypes, log }
     return {
       name: 'filter-datasets',
-      target: http ? `${bin} (asking ${http.server} itself before and after)` : `${bin} (${NOPAYLOADCLIENT_CONF} not set)`,
+      target: apiUrl ? `${bin} (asking ${redactUrl(apiUrl)} itself before and after)` : `${bin} (${NOPAYLOADCLIENT_CONF} not set)`,
       ask: (runs, known = { runs: new Set(), cache: '' }) =>
         guardedAsk(runs, known, check, () =>
           askCdb(runs, {

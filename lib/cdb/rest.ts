@@ -234,9 +234,22 @@ export interface KnownCurrent {
   cache: string
 }
 
+/**
+ * The server filter-datasets asks, as the guard asks it: `client(signal)` a client to it with `jobs` requests in
+ * flight that stops when `signal` aborts; the questions of one step (before filter-datasets, after it) together
+ * within `deadlineMs` (--timeout); `signal` stops everything from outside (SIGTERM).
+ */
+export interface GuardServer {
+  apiUrl: string
+  client: (signal: AbortSignal) => HttpClient
+  jobs: number
+  deadlineMs: number
+  signal?: AbortSignal
+}
+
 interface OutageCheck {
-  /** The server filter-datasets asks (`http` to it); undefined when neither NOPAYLOADCLIENT_CONF nor --cdb-url is set. */
-  server: { apiUrl: string; http: HttpClient } | undefined
+  /** The server filter-datasets asks; undefined when neither NOPAYLOADCLIENT_CONF nor --cdb-url is set. */
+  server: GuardServer | undefined
   globalTag: string
   payloadTypes: readonly PayloadType[]
   log: Log
@@ -254,33 +267,79 @@ export async function guardedAsk(
   runs: readonly RunTag[], known: KnownCurrent, check: OutageCheck, ask: () => Promise<CdbAnswer>,
 ): Promise<CdbAnswer> {
   if (runs.length === 0) return ask()
-  if (!check.server) return refuseWholeFailure(await ask(), runs, known, check)
-  const { http, apiUrl } = check.server
-  await probe(http, apiUrl, check.globalTag, 'filter-datasets would count every payload of every run outdated')
+  const { server } = check
+  if (!server) return refuseWholeFailure(await ask(), runs, known, check)
+  const { apiUrl } = server
+  await step(server, 'filter-datasets was not started', (http, asking) =>
+    probe(http, apiUrl, check.globalTag, asking, 'filter-datasets would count every payload of every run outdated'))
   const answer = await ask()
-  await probe(http, apiUrl, check.globalTag, 'it stopped answering while filter-datasets ran, so that answer cannot be trusted')
   // Every kept run, asked directly: its reasons for the process list, and a check of the answer.
   const kept = runs.filter((run) => answer.keep.has(run.runnumber))
-  const reasons = await Promise.all(kept.map((run) => reasonsOf(http, apiUrl, run, check)))
+  let name = ''
+  const reasons = await step(server, 'the answer of filter-datasets cannot be checked', async (http, asking) => {
+    name = http.server
+    await probe(http, apiUrl, check.globalTag, asking, 'it stopped answering while filter-datasets ran, so that answer cannot be trusted')
+    return Promise.all(kept.map((run) => reasonsOf(http, apiUrl, run, check, asking)))
+  })
   kept.forEach((run, i) => answer.reasons.set(run.runnumber, reasons[i]))
   const denied = kept.filter((_, i) => reasons[i].missing.length + reasons[i].outdated.length === 0)
   if (denied.length) {
     const their = denied.length === 1 ? 'its maps are' : 'their maps are'
     throw new CaloprodError(
-      `${REFUSED}: filter-datasets called ${describeRuns(denied)} missing or outdated, but nopayloaddb ${http.server} answers ` +
+      `${REFUSED}: filter-datasets called ${describeRuns(denied)} missing or outdated, but nopayloaddb ${name} answers ` +
         `that ${their} current: filter-datasets did not get the CDB's answers (an outage while it ran?); ` +
         're-run the check stage when the CDB is healthy',
     )
   }
-  if (kept.length) check.log.info(`nopayloaddb ${http.server}, asked about ${describeRuns(kept)}: agrees with filter-datasets`)
+  if (kept.length) check.log.info(`nopayloaddb ${name}, asked about ${describeRuns(kept)}: agrees with filter-datasets`)
   return answer
 }
 
+/**
+ * One step of the guard's questions to `server` (`work`, asking through `http` and naming in `asking` what is asked
+ * until answered): `jobs` requests in flight, all within --timeout, and the first failure stops the rest, so no
+ * request outlives the step. Past the deadline it refuses naming what is still unanswered and `consequence`.
+ */
+async function step<T>(
+  server: GuardServer, consequence: string, work: (http: HttpClient, asking: Set<string>) => Promise<T>,
+): Promise<T> {
+  const stopAll = new AbortController()
+  const deadline = AbortSignal.timeout(server.deadlineMs)
+  const http = server.client(AbortSignal.any([stopAll.signal, deadline, ...(server.signal ? [server.signal] : [])]))
+  const asking = new Set<string>()
+  try {
+    return await work(http, asking)
+  } catch (err) {
+    stopAll.abort()
+    throwIfInterrupted(server.signal)
+    if (!deadline.aborted) throw err
+    const which = describeAsking([...asking])
+    throw new CaloprodError(
+      `${REFUSED}: nopayloaddb ${http.server}, ${which}: no answer within --timeout ${server.deadlineMs / 1000}s ` +
+        `(${server.jobs} requests at a time); ${consequence}; the server is slow or stuck: check that nopayloaddb is ` +
+        'healthy, or raise --timeout or --jobs',
+      1,
+      { cause: err },
+    )
+  }
+}
+
+/** What is still being asked (`run 66500`, `the list of global tags`) for a message: the first five runs and a count. */
+function describeAsking(asking: readonly string[]): string {
+  const runs = asking.filter((what) => what.startsWith('run ')).map((what) => what.slice('run '.length))
+  const more = runs.length > 5 ? ` and ${runs.length - 5} more` : ''
+  const named = runs.length === 1 ? [`run ${runs[0]}`] : runs.length ? [`runs ${runs.slice(0, 5).join(', ')}${more}`] : []
+  return [...asking.filter((what) => !what.startsWith('run ')), ...named].join(', ')
+}
+
 /** Refuses unless the server answers the list of global tags and has the one filter-datasets asks. */
-async function probe(http: HttpClient, apiUrl: string, globalTag: string, consequence: string): Promise<void> {
+async function probe(http: HttpClient, apiUrl: string, globalTag: string, asking: Set<string>, consequence: string): Promise<void> {
+  const what = 'the list of global tags'
+  asking.add(what)
   const tags = await readGlobalTags(http, apiUrl).catch((err: unknown) => {
     throw err instanceof CaloprodError ? new CaloprodError(`${REFUSED}: ${err.message}; ${consequence}`, 1, { cause: err }) : err
   })
+  asking.delete(what)
   if (!tags.includes(globalTag)) {
     throw new CaloprodError(
       `${REFUSED}: nopayloaddb ${http.server} has no global tag "${globalTag}" (it has ${tagNames(tags)}), ` +
@@ -290,9 +349,13 @@ async function probe(http: HttpClient, apiUrl: string, globalTag: string, conseq
 }
 
 /** Which payloads of `run` the server says are missing and which outdated for its tag. */
-async function reasonsOf(http: HttpClient, apiUrl: string, run: RunTag, check: OutageCheck): Promise<Reasons> {
+async function reasonsOf(http: HttpClient, apiUrl: string, run: RunTag, check: OutageCheck, asking: Set<string>): Promise<Reasons> {
+  const what = `run ${run.runnumber}`
+  asking.add(what)
   try {
-    return runReasons(await getPayloadIovs(http, apiUrl, check.globalTag, run.runnumber), run, check.payloadTypes)
+    const reasons = runReasons(await getPayloadIovs(http, apiUrl, check.globalTag, run.runnumber), run, check.payloadTypes)
+    asking.delete(what)
+    return reasons
   } catch (err) {
     const message =
       err instanceof CaloprodError ? err.message : `nopayloaddb ${http.server}, run ${run.runnumber}: ${(err as Error).message}`
