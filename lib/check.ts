@@ -1,6 +1,8 @@
+import { tmpdir } from 'node:os'
 import { PAYLOAD_TYPES, type PayloadType } from './rules/calibrations.js'
 import { openCdb, type CdbChoice, type CdbDeps } from './cdb/backend.js'
 import { writeCheckSummary } from './cdb/check-summary.js'
+import { sweepWorkDirs } from './cdb/work-dir.js'
 import { emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'
 import { coversPayloads, payloadTypesField, readSettled, stillSettled, writeSettled, type SettledRow } from './files/settled.js'
 import { layout } from './files/layout.js'
@@ -72,10 +74,14 @@ export type CheckResult = Awaited<ReturnType<typeof runCheck>>
 /**
  * The check stage: which runs of `<runtype>.csv` need their maps made, into `<runtype>-process.csv`. Asks the CDB only
  * about runs not settled in `<runtype>-settled.csv` (nothing started when all are); any failure of the CDB fails the
- * stage before anything is written. process.csv goes first, then the cache, each only if changed.
+ * stage before anything is written. process.csv goes first, then the cache, each only if changed. Call it holding the
+ * output's lock: it removes the working folders of killed checks under TMPDIR.
  */
 export async function runCheck(options: CheckOptions, log: Log, deps: CdbDeps & { now?: () => Date }) {
   const cdb = await openCdb({ ...options, payloadTypes: options.rules.payloadTypes }, log, deps)
+  // Run under the lock: what a check killed with SIGKILL left under TMPDIR is gone before this one makes its own.
+  const swept = await sweepWorkDirs(deps.tempRoot ?? tmpdir())
+  if (swept) log.info(`removed ${swept} working folder${swept === 1 ? '' : 's'} of checks that were killed, under ${deps.tempRoot ?? tmpdir()}`)
   const runListPath = layout.runListCsv(options.output, options.runType)
   const settledPath = layout.settledCsv(options.output, options.runType)
   const runs = await readRunList(runListPath)

@@ -1,11 +1,13 @@
 // A check stopped while filter-datasets runs (a signal, an internal error): the programs it started end before it
 // does, and its working folder under TMPDIR goes with it (lib/spawn-group.ts withOwnGroups, lib/files/atomic.ts ownTemp).
+// One killed by SIGKILL cannot clean up: the next check, once it holds the lock, removes the folder (lib/cdb/work-dir.ts).
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import t, { type Test } from 'tap'
 import { calls, FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, runListCsv } from './helpers/fake-cdb.js'
-import { startScript } from './helpers/run-script.js'
+import { runScript, startScript } from './helpers/run-script.js'
+import { processInfo } from '../lib/lock.js'
 
 const RUNS: [number, string][] = [[66500, 'v8'], [66501, 'v8'], [66502, 'v8'], [66503, 'v9']]
 
@@ -78,4 +80,29 @@ t.test('an internal error while filter-datasets runs: the same', async (t) => {
   t.match(result.stderr, /boom/)
   t.same(ours(c.tmp), [], 'nothing left under TMPDIR')
   t.same(pids.filter(alive), [], 'no filter-datasets outlived the stage')
+})
+
+t.test('SIGKILL while filter-datasets runs: the next check removes the working folder it left, and no live one', async (t) => {
+  const c = slowCheck(t)
+  const pids = await filterDatasetsStarted(c)
+  t.ok(pids.length > 0, 'filter-datasets was running')
+  // Its filter-datasets run on in process groups of their own (nothing stops them): ended here, by their ids.
+  t.teardown(() => pids.filter(alive).forEach((pid) => process.kill(-pid, 'SIGKILL')))
+  c.child.kill('SIGKILL')
+  await c.done
+  const left = ours(c.tmp)
+  t.equal(left.length, 1, `the killed check left its working folder: ${left}`)
+  t.match(left[0], new RegExp(`^caloprod-check-${c.child.pid}-`), 'named after its process')
+  // A live check's folder (this process's), and a folder of a dead process whose pid is alive again (another start).
+  const start = processInfo(process.pid)!.start
+  const live = `caloprod-check-${process.pid}-${start}-aB3dE9`
+  const reused = `caloprod-check-${process.pid}-${Number(start) + 1}-Zz0000`
+  const other = 'caloprod-checkout'
+  for (const name of [live, reused, other]) mkdirSync(join(c.tmp, name))
+  const next = await runScript('check', ['--output', c.output, '--bin-filter-datasets', FAKE_FILTER_DATASETS, '--verbose'], {
+    ...fakeCdbEnv(c.cdb), TMPDIR: c.tmp, OFFLINE_MAIN: '', NOPAYLOADCLIENT_CONF: undefined,
+  })
+  t.equal(next.code, 0, next.stderr)
+  t.match(next.stderr, /removed 2 working folders of checks that were killed/)
+  t.same(ours(c.tmp).sort(), [live, other].sort(), 'the killed check\'s folder and the reused pid\'s removed, the live one and another name kept')
 })

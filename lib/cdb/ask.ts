@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { PayloadType } from '../rules/calibrations.js'
@@ -12,6 +12,7 @@ import type { Log } from '../log.js'
 import { eachLimited } from '../pool.js'
 import { withRetry } from '../retry.js'
 import { addCounts, emptyCounts, FilterDatasetsError, runFilterDatasets, type PayloadCounts } from './filter-datasets.js'
+import { makeWorkDir } from './work-dir.js'
 
 /**
  * `bin` is checked (checkFilterDatasets) and must ask exactly `payloadTypes` (its list is compiled in); `jobs` calls
@@ -74,7 +75,7 @@ export async function askCdb(runs: readonly RunTag[], options: AskOptions): Prom
   const { log, attempts } = options
   const stopAll = new AbortController()
   const signal = options.signal ? AbortSignal.any([stopAll.signal, options.signal]) : stopAll.signal
-  const work = ownTemp(await mkdtemp(join(options.tempRoot ?? tmpdir(), 'caloprod-check-')))
+  const work = ownTemp(await makeWorkDir(options.tempRoot ?? tmpdir()))
   let failure: CaloprodError | undefined
   const answeredBy = shards.map(() => 0)
   const askShard = async (shard: RunTag[], index: number) => {
