@@ -66,7 +66,10 @@ export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promi
   if (choice.cdb === 'filter-datasets') {
     const bin = await checkFilterDatasets(choice.binFilterDatasets)
     // The server filter-datasets itself asks: NOPAYLOADCLIENT_CONF's, which it reads too.
-    const apiUrl = (await readNopayloadConfig(deps.env))?.apiUrl ?? choice.cdbUrl
+    const conf = await readNopayloadConfig(deps.env)
+    const apiUrl = conf?.apiUrl ?? choice.cdbUrl
+    // Where nopayloadclient looks for the payload files: named when it misses answers the server gives.
+    const readDirs = conf?.readDirs && { dirs: conf.readDirs, file: conf.file }
     const onRetry = (message: string) => log.info(message)
     // Its questions as --cdb rest asks: --jobs at a time (16 unless given), each step's within --timeout.
     const jobs = choice.jobs ?? 16
@@ -74,7 +77,7 @@ export async function openCdb(choice: CdbChoice, log: Log, deps: CdbDeps): Promi
       apiUrl, jobs, deadlineMs: choice.timeout * 1000, signal,
       client: (stop: AbortSignal) => new HttpClient({ server: apiUrl, maxInFlight: jobs, timeoutMs, attempts, retryBaseMs, signal: stop, onRetry }),
     }
-    const check = { server, globalTag, payloadTypes, log }
+    const check = { server, readDirs, globalTag, payloadTypes, log }
     return {
       name: 'filter-datasets',
       target: apiUrl ? `${bin} (asking ${redactUrl(apiUrl)} itself before and after)` : `${bin} (${NOPAYLOADCLIENT_CONF} not set)`,

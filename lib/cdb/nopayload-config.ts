@@ -34,8 +34,10 @@ export function apiUrlOf(baseUrl: string, apiRes: string): string {
 /**
  * Reads the file named by NOPAYLOADCLIENT_CONF (JSON, as nopayloadclient's config/default.json: `{"base_url":
  * "localhost:8000", "api_res": "/api/cdb_rest/", "write_dir": ...}`); undefined when the variable is unset or empty.
- * Returns the file, `apiUrl` (ending with `/`, what every endpoint's path is appended to) and `writeDir` (the payload
- * store insertPayload copies into, optional). Throws NopayloadConfigError for a file that cannot be read or used.
+ * Returns the file, `apiUrl` (ending with `/`, what every endpoint's path is appended to), `writeDir` (the payload
+ * store insertPayload copies into, optional) and `readDirs` (read_dir_list: the folders nopayloadclient looks for a
+ * payload file in, in order; undefined unless a list of strings). Throws NopayloadConfigError for a file that cannot
+ * be read or used.
  */
 export async function readNopayloadConfig(env: Env) {
   const file = env[NOPAYLOADCLIENT_CONF]
@@ -72,5 +74,7 @@ export async function readNopayloadConfig(env: Env) {
     const why = message === USER_INFO ? `key "base_url" ${USER_INFO}` : `keys "base_url" and "api_res" do not make a URL (${message})`
     throw new NopayloadConfigError(file, why)
   }
-  return { file, apiUrl, writeDir: stringKey('write_dir') }
+  const dirs = keys.read_dir_list
+  const readDirs = Array.isArray(dirs) && dirs.every((dir) => typeof dir === 'string') ? (dirs as string[]) : undefined
+  return { file, apiUrl, writeDir: stringKey('write_dir'), readDirs }
 }

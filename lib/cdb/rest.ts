@@ -7,6 +7,8 @@ import { describeRuns, throwIfInterrupted, type CdbAnswer } from './ask.js'
 import { emptyCounts } from './filter-datasets.js'
 import { HttpClient, jsonOrUndefined } from './http.js'
 import { answerGaps } from './answer-gaps.js'
+import { NOPAYLOADCLIENT_CONF } from './nopayload-config.js'
+import { firstUnreadable } from './payload-files.js'
 import { getPayloadIovs, runReasons, type PayloadIov } from './payload-iovs.js'
 
 /**
@@ -250,6 +252,8 @@ export interface GuardServer {
 interface OutageCheck {
   /** The server filter-datasets asks; undefined when neither NOPAYLOADCLIENT_CONF nor --cdb-url is set. */
   server: GuardServer | undefined
+  /** read_dir_list of NOPAYLOADCLIENT_CONF (`file`), where nopayloadclient looks for payload files; undefined if unknown. */
+  readDirs?: { dirs: readonly string[]; file: string }
   globalTag: string
   payloadTypes: readonly PayloadType[]
   log: Log
@@ -281,14 +285,14 @@ export async function guardedAsk(
     await probe(http, apiUrl, check.globalTag, asking, 'it stopped answering while filter-datasets ran, so that answer cannot be trusted')
     return Promise.all(kept.map((run) => reasonsOf(http, apiUrl, run, check, asking)))
   })
-  kept.forEach((run, i) => answer.reasons.set(run.runnumber, reasons[i]))
-  const denied = kept.filter((_, i) => reasons[i].missing.length + reasons[i].outdated.length === 0)
+  kept.forEach((run, i) => answer.reasons.set(run.runnumber, reasons[i].reasons))
+  const denied = kept.filter((_, i) => reasons[i].reasons.missing.length + reasons[i].reasons.outdated.length === 0)
   if (denied.length) {
     const their = denied.length === 1 ? 'its maps are' : 'their maps are'
+    const rows = new Map(kept.flatMap((run, i) => (denied.includes(run) ? [[run.runnumber, reasons[i].rows] as const] : [])))
     throw new CaloprodError(
       `${REFUSED}: filter-datasets called ${describeRuns(denied)} missing or outdated, but nopayloaddb ${name} answers ` +
-        `that ${their} current: filter-datasets did not get the CDB's answers (an outage while it ran?); ` +
-        're-run the check stage when the CDB is healthy',
+        `that ${their} current: filter-datasets did not get the CDB's answers: ${await whyDenied(rows, check.readDirs)}`,
     )
   }
   if (kept.length) check.log.info(`nopayloaddb ${name}, asked about ${describeRuns(kept)}: agrees with filter-datasets`)
@@ -348,14 +352,35 @@ async function probe(http: HttpClient, apiUrl: string, globalTag: string, asking
   }
 }
 
-/** Which payloads of `run` the server says are missing and which outdated for its tag. */
-async function reasonsOf(http: HttpClient, apiUrl: string, run: RunTag, check: OutageCheck, asking: Set<string>): Promise<Reasons> {
+/**
+ * Why filter-datasets missed answers the server gives, with what to do: an outage while it ran, or payload files
+ * nopayloadclient cannot find under read_dir_list; which of them when the folders are known (the files of the
+ * disputed runs' rows looked for there, as nopayloadclient does: lib/cdb/payload-files.ts).
+ */
+async function whyDenied(rows: ReadonlyMap<number, readonly PayloadIov[]>, readDirs: OutageCheck['readDirs']): Promise<string> {
+  const outage = 're-run the check stage when the CDB is healthy'
+  if (!readDirs?.dirs.length) {
+    return `an outage while it ran, or payload files nopayloadclient cannot find under the folders of read_dir_list in ` +
+      `${NOPAYLOADCLIENT_CONF} (cvmfs not mounted or not yet published there); ${outage}, or check that those folders hold the payload files`
+  }
+  const where = `read_dir_list of ${NOPAYLOADCLIENT_CONF}=${readDirs.file} (${readDirs.dirs.join(' ')})`
+  const unreadable = await firstUnreadable(rows, readDirs.dirs)
+  if (!unreadable) return `the payload files of the runs are all under ${where}, so an outage while it ran, most likely; ${outage}`
+  return `nopayloadclient cannot find their payload files: none of the folders of ${where} holds ${unreadable.url} ` +
+    `(run ${unreadable.run}), and it fails every lookup of a run with one such file; check that the payload store is ` +
+    'mounted there (cvmfs) and published, then re-run the check stage'
+}
+
+/** Which payloads of `run` the server says are missing and which outdated for its tag, and its rows. */
+async function reasonsOf(
+  http: HttpClient, apiUrl: string, run: RunTag, check: OutageCheck, asking: Set<string>,
+): Promise<{ reasons: Reasons; rows: PayloadIov[] }> {
   const what = `run ${run.runnumber}`
   asking.add(what)
   try {
-    const reasons = runReasons(await getPayloadIovs(http, apiUrl, check.globalTag, run.runnumber), run, check.payloadTypes)
+    const rows = await getPayloadIovs(http, apiUrl, check.globalTag, run.runnumber)
     asking.delete(what)
-    return reasons
+    return { reasons: runReasons(rows, run, check.payloadTypes), rows }
   } catch (err) {
     const message =
       err instanceof CaloprodError ? err.message : `nopayloaddb ${http.server}, run ${run.runnumber}: ${(err as Error).message}`

@@ -3,11 +3,11 @@
 // asks the server of NOPAYLOADCLIENT_CONF itself before and after, and about runs filter-datasets calls not current;
 // a night it cannot trust exits 1 with one line naming the CDB and writes nothing. Nights that only look alike (new
 // runs with no maps, a map that really changed) go through.
-import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import t, { type Test } from 'tap'
 import type { FakeCdbState } from '../fakes/cdb-lib.mjs'
-import { startFakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
+import { payloadIovRows, startFakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
 import { calls, FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, lookups, runListCsv, setCdbState } from '../helpers/fake-cdb.js'
 import { runStageHere } from '../helpers/run-script.js'
 import { SEVEN_PAYLOAD_TYPES } from '../../lib/rules/calibrations.js'
@@ -29,7 +29,15 @@ async function settledNight(t: Test) {
   const cdb = fakeCdb(root, ALL_CURRENT)
   const server = await startFakeNopayloaddb({ state: cdb.state, runList })
   t.teardown(() => server.close())
-  const conf = server.writeConfig(join(root, 'nopayloadclient.json'))
+  // The payload store nopayloadclient reads (read_dir_list), holding the file of every row the server answers.
+  const store = join(root, 'store/')
+  const tags = new Map(RUN_LIST)
+  const files = RUN_LIST.flatMap(([run]) => payloadIovRows(ALL_CURRENT, run, { tagOf: (r) => tags.get(r) }).map((row) => `${store}${String(row[1])}`))
+  for (const file of files) {
+    mkdirSync(dirname(file), { recursive: true })
+    writeFileSync(file, '')
+  }
+  const conf = server.writeConfig(join(root, 'nopayloadclient.json'), { read_dir_list: ['/cvmfs/not-mounted/', store] })
   const paths = {
     process: join(output, 'run3auau-process.csv'),
     settled: join(output, 'run3auau-settled.csv'),
@@ -52,7 +60,7 @@ async function settledNight(t: Test) {
     t.same({ process: read(paths.process), settled: read(paths.settled), summary: read(paths.summary) }, before, `${name}: files as they were`)
     t.same(mtimes(), was, `${name}: untouched`)
   }
-  return { root, output, cdb, server, conf, paths, check, untouched }
+  return { root, output, cdb, server, conf, store, paths, check, untouched }
 }
 
 /** The one line of a refused check. */
@@ -83,9 +91,24 @@ for (const release of ['cdbinterface', 'cdbutils']) {
     const line = refusedLine(t, 'outage', await check(['--recheck'], { FAKE_CDB_OUTAGE: 'gateway', FAKE_CDB_RELEASE: release }))
     t.match(line, /^caloprod check: CDB check refused, nothing was written: filter-datasets called runs 66500, 66501, 66502, 66503, 66504 missing or outdated/)
     t.match(line, `but nopayloaddb ${server.apiUrl} answers that their maps are current`)
-    t.match(line, /filter-datasets did not get the CDB's answers/)
+    t.match(line, /filter-datasets did not get the CDB's answers: the payload files of the runs are all under read_dir_list of NOPAYLOADCLIENT_CONF=.*nopayloadclient\.json \(\/cvmfs\/not-mounted\/ .*\/store\/\), so an outage while it ran, most likely; re-run the check stage when the CDB is healthy$/)
     t.same(server.requests.map((r) => r.path), ['globalTags', 'globalTags', ...Array(5).fill('payloadiovs/')], 'before, after, then each run the cache knew')
     untouched(t, 'outage')
+  })
+
+  t.test(`${release}: a payload file nopayloadclient cannot find under read_dir_list: refused, naming the folders and the file`, async (t) => {
+    const { server, check, untouched, store, conf } = await settledNight(t)
+    // One file of run 66502 not (yet) in the store: nopayloadclient fails every lookup of that run (plhandler.cpp).
+    const tags = new Map(RUN_LIST)
+    const gone = String(payloadIovRows(ALL_CURRENT, 66502, { tagOf: (r) => tags.get(r) })[3][1])
+    rmSync(join(store, gone))
+    const line = refusedLine(t, 'no file', await check(['--recheck'], { FAKE_CDB_PAYLOAD_FILES: '1', FAKE_CDB_RELEASE: release }))
+    t.match(line, `filter-datasets called run 66502 missing or outdated, but nopayloaddb ${server.apiUrl} answers that its maps are current: `)
+    t.match(line, `filter-datasets did not get the CDB's answers: nopayloadclient cannot find their payload files: none of the folders of ` +
+      `read_dir_list of NOPAYLOADCLIENT_CONF=${conf} (/cvmfs/not-mounted/ ${store}) holds ${gone} (run 66502)`)
+    t.match(line, /check that the payload store is mounted there \(cvmfs\) and published, then re-run the check stage$/)
+    t.notMatch(line, /an outage while it ran/, 'not called an outage')
+    untouched(t, 'no file')
   })
 }
 

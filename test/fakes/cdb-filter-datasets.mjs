@@ -24,6 +24,13 @@
 //   a state whose "globalTags" (cdb-write-lib.mjs) lacks newcdbtag, as a server on another database: checkGtExists
 //                 fails before each lookup, "BaseException: no global tag with name 'newcdbtag' exists" (cdbutils:
 //                 outdated) or '' (cdbinterface: outdated)
+//   FAKE_CDB_PAYLOAD_FILES=1  the payload files are checked, as nopayloadclient does (fbce293 src/plhandler.cpp
+//                 getFirstGoodUrl, called by decoratePrefixes from NoPayloadClient::getPayloadIOVs on every row of the
+//                 run's answer, of every type, before the type asked is picked): a row whose payload_url (as the fake
+//                 nopayloaddb answers it, nopayloaddb.mjs payloadIovRows) is under none of read_dir_list's folders
+//                 (NOPAYLOADCLIENT_CONF's; the folder and the URL joined as they are) makes every lookup of that run
+//                 answer "BaseException: Could not find payload <URL> in any of the following read dirs: D1 D2"
+//                 (cdbutils: outdated) or '' (cdbinterface: outdated), as when cvmfs is not mounted or not yet published
 //
 // Its configuration, as nopayloadclient reads it (fbce293 src/config.cpp) before the first lookup: NOPAYLOADCLIENT_CONF
 // unset, the installed default (a line on stdout says so); set but naming no file ('' included), "config file does not
@@ -42,9 +49,10 @@
 //                              FAKE_CDB_CALLS, which must be set)
 //   FAKE_CDB_FAIL_RUN=R        fail only invocations whose input holds run R
 import { spawn } from 'node:child_process'
-import { appendFileSync, closeSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { basename, extname } from 'node:path'
 import { GLOBAL_TAG, loadState, lookup, payloadFile, releasePayloadTypes } from './cdb-lib.mjs'
+import { payloadIovRows } from './nopayloaddb.mjs'
 
 const env = process.env
 const out = (line) => process.stdout.write(`${line}\n`)
@@ -145,6 +153,27 @@ function retries() {
   }
 }
 
+/** read_dir_list of NOPAYLOADCLIENT_CONF, as PLHandler's constructor reads it; [] when there is none to read. */
+function readDirs() {
+  try {
+    return JSON.parse(readFileSync(env.NOPAYLOADCLIENT_CONF, 'utf8')).read_dir_list ?? []
+  } catch {
+    return []
+  }
+}
+
+/**
+ * PLHandler::decoratePrefixes over the rows of `run` (FAKE_CDB_PAYLOAD_FILES): getFirstGoodUrl's BaseException text
+ * for the first row whose payload file is under none of `dirs` (dir + url, stat), else undefined.
+ */
+function unreadablePayload(state, run, tag, dirs) {
+  for (const [, url] of payloadIovRows(state, Number(run), { tagOf: (r) => (r === Number(run) ? tag : undefined) })) {
+    if (dirs.some((dir) => existsSync(dir + url))) continue
+    return `BaseException: Could not find payload <${url}> in any of the following read dirs:${dirs.map((dir) => ` ${dir}`).join('')}`
+  }
+  return undefined
+}
+
 /** The latest IOV of exactly `type` (a `<type>_default` payload) covering `run` in the state's "iovs", or undefined. */
 function defaultPayload(state, type, run) {
   const covering = (state.iovs ?? []).filter((iov) => iov.type === type && iov.start <= run && (iov.end ?? Infinity) > run)
@@ -162,6 +191,7 @@ function cdbAnswers(state, outage) {
       : state.globalTags && !(GLOBAL_TAG in state.globalTags)
         ? `BaseException: no global tag with name '${GLOBAL_TAG}' exists`
         : undefined
+  const dirs = env.FAKE_CDB_PAYLOAD_FILES ? readDirs() : undefined
   const record = (run, type) => env.FAKE_CDB_LOOKUPS && appendFileSync(env.FAKE_CDB_LOOKUPS, `${run},${type}\n`)
   return (type, run, tag) => {
     if (outage === 'refused') {
@@ -172,10 +202,11 @@ function cdbAnswers(state, outage) {
       process.abort()
     }
     record(run, type)
-    const url = error ?? lookup(state, type, Number(run), tag)
+    const unreadable = error ?? (dirs && unreadablePayload(state, run, tag, dirs))
+    const url = unreadable ?? lookup(state, type, Number(run), tag)
     if (release === 'cdbutils' || !/^(DataBase|Base)Exception/.test(url)) return url
     record(run, `${type}_default`)
-    return (error ? undefined : defaultPayload(state, `${type}_default`, Number(run))) ?? ''
+    return (unreadable ? undefined : defaultPayload(state, `${type}_default`, Number(run))) ?? ''
   }
 }
 
