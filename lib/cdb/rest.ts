@@ -29,22 +29,18 @@ interface RestAskOptions {
   onAnswered?: (answered: number, total: number) => void
 }
 
-/**
- * The names of the server's global tags: nopayloaddb's `GET globalTags` (cdb_rest's GlobalTagListSerializer: id, name,
- * author, status, ...). nopayloadclient asks it before every lookup (checkGtExists); caloprod asks it once, to tell a
- * tag the server lacks from payloads it lacks. Throws HttpError when it cannot be asked, CaloprodError for another answer.
- */
-export async function readGlobalTags(http: HttpClient, apiUrl: string): Promise<string[]> {
-  return (await readGlobalTagList(http, apiUrl)).map((tag) => tag.name)
-}
-
 /** A global tag as `GET globalTags` lists it: its name and, where the server says, how many payload IOVs it holds. */
 export interface GlobalTagEntry {
   name: string
   payloadIovCount: number | undefined
 }
 
-/** `GET globalTags` (see readGlobalTags): each tag's name and `payload_iov_count` (counted on the primary database). */
+/**
+ * The server's global tags: nopayloaddb's `GET globalTags` (cdb_rest's GlobalTagListSerializer: id, name, author,
+ * status, payload_lists_count, payload_iov_count (counted on the primary database), ...). nopayloadclient asks it
+ * before every lookup (checkGtExists); caloprod asks it once, to tell a tag the server lacks from payloads it lacks.
+ * Throws HttpError when it cannot be asked, CaloprodError for another answer.
+ */
 export async function readGlobalTagList(http: HttpClient, apiUrl: string): Promise<GlobalTagEntry[]> {
   const { body } = await http.get(`${apiUrl}globalTags`, 'the list of global tags')
   const value = jsonOrUndefined(body)
@@ -123,7 +119,7 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
   // Answers that contradict each other are asked again, and refused if they still do (answer-gaps.ts); answers that
   // are all empty are checked against the tag's newest IOVs and its count of IOVs, which the primary database gives.
   if (tag && !failure) {
-    const refused = await settleGaps(runs, answers, { http, options, askAll, tag, failed: () => failure })
+    const refused = await settleGaps(runs, () => answers, { http, apiUrl: options.apiUrl, log, askAll, tag, failed: () => failure })
     failure = failure ?? refused
   }
   answer.calls = http.requests
@@ -171,7 +167,9 @@ const NEWEST_IOVS = Number.MAX_SAFE_INTEGER
 
 interface GapContext {
   http: HttpClient
-  options: RestAskOptions
+  apiUrl: string
+  log: Log
+  /** Asks `runs` again, each answer replacing its run's in the answers given to settleGaps. */
   askAll: (runs: readonly RunTag[]) => Promise<unknown>
   tag: GlobalTagEntry
   failed: () => CaloprodError | undefined
@@ -182,14 +180,16 @@ interface GapContext {
  * error that refuses the check if they still do. When every answer is empty though the tag holds payload IOVs (its
  * count, from the primary database), the tag's newest IOVs witness too: none at all means payloadiovs is misanswered.
  */
-async function settleGaps(runs: readonly RunTag[], answers: Map<number, PayloadIov[]>, ctx: GapContext) {
-  const { http, options, tag } = ctx
+async function settleGaps(
+  runs: readonly RunTag[], answersNow: () => ReadonlyMap<number, readonly PayloadIov[]>, ctx: GapContext,
+): Promise<CaloprodError | undefined> {
+  const { http, apiUrl, log, tag } = ctx
   const witnesses = new Map<number, PayloadIov[]>()
   const count = tag.payloadIovCount ?? 0
-  if (count > 0 && [...answers.values()].every((rows) => rows.length === 0)) {
+  if (count > 0 && [...answersNow().values()].every((rows) => rows.length === 0)) {
     let newest: PayloadIov[]
     try {
-      newest = await getPayloadIovs(http, options.apiUrl, options.globalTag, NEWEST_IOVS)
+      newest = await getPayloadIovs(http, apiUrl, tag.name, NEWEST_IOVS)
     } catch (err) {
       return err instanceof CaloprodError
         ? err
@@ -205,7 +205,7 @@ async function settleGaps(runs: readonly RunTag[], answers: Map<number, PayloadI
     witnesses.set(NEWEST_IOVS, newest)
   }
   for (let tries = 1; ; tries++) {
-    const gaps = answerGaps(answers, witnesses)
+    const gaps = answerGaps(answersNow(), witnesses)
     if (gaps.length === 0) return undefined
     const gapRuns = runs.filter((run) => gaps.some((gap) => gap.run === run.runnumber))
     if (tries === GAP_TRIES) {
@@ -218,7 +218,7 @@ async function settleGaps(runs: readonly RunTag[], answers: Map<number, PayloadI
           'a read replica out of step with the others, or a proxy dropping the query string? check the server',
       )
     }
-    options.log.info(`nopayloaddb ${http.server}: ${describeRuns(gapRuns)} answered without payloads other answers show; asking again`)
+    log.info(`nopayloaddb ${http.server}: ${describeRuns(gapRuns)} answered without payloads other answers show; asking again`)
     await ctx.askAll(gapRuns)
     if (ctx.failed()) return undefined
   }
@@ -282,8 +282,16 @@ export async function guardedAsk(
   let name = ''
   const reasons = await step(server, 'the answer of filter-datasets cannot be checked', async (http, asking) => {
     name = http.server
-    await probe(http, apiUrl, check.globalTag, asking, 'it stopped answering while filter-datasets ran, so that answer cannot be trusted')
-    return Promise.all(kept.map((run) => reasonsOf(http, apiUrl, run, check, asking)))
+    const tag = await probe(http, apiUrl, check.globalTag, asking, 'it stopped answering while filter-datasets ran, so that answer cannot be trusted')
+    const answers = new Map<number, { reasons: Reasons; rows: PayloadIov[] }>()
+    const askAll = (some: readonly RunTag[]) =>
+      Promise.all(some.map(async (run) => void answers.set(run.runnumber, await reasonsOf(http, apiUrl, run, check, asking))))
+    await askAll(kept)
+    // The server's answers confirm filter-datasets's only when they agree with each other (answer-gaps.ts).
+    const rows = () => new Map(kept.map((run) => [run.runnumber, answers.get(run.runnumber)!.rows]))
+    const refused = await settleGaps(kept, rows, { http, apiUrl, log: check.log, askAll, tag, failed: () => undefined })
+    if (refused) throw new CaloprodError(`${REFUSED}: ${refused.message}; the answer of filter-datasets cannot be checked`)
+    return kept.map((run) => answers.get(run.runnumber)!)
   })
   kept.forEach((run, i) => answer.reasons.set(run.runnumber, reasons[i].reasons))
   const denied = kept.filter((_, i) => reasons[i].reasons.missing.length + reasons[i].reasons.outdated.length === 0)
@@ -337,19 +345,23 @@ function describeAsking(asking: readonly string[]): string {
 }
 
 /** Refuses unless the server answers the list of global tags and has the one filter-datasets asks. */
-async function probe(http: HttpClient, apiUrl: string, globalTag: string, asking: Set<string>, consequence: string): Promise<void> {
+async function probe(
+  http: HttpClient, apiUrl: string, globalTag: string, asking: Set<string>, consequence: string,
+): Promise<GlobalTagEntry> {
   const what = 'the list of global tags'
   asking.add(what)
-  const tags = await readGlobalTags(http, apiUrl).catch((err: unknown) => {
+  const tags = await readGlobalTagList(http, apiUrl).catch((err: unknown) => {
     throw err instanceof CaloprodError ? new CaloprodError(`${REFUSED}: ${err.message}; ${consequence}`, 1, { cause: err }) : err
   })
   asking.delete(what)
-  if (!tags.includes(globalTag)) {
+  const tag = tags.find((entry) => entry.name === globalTag)
+  if (!tag) {
     throw new CaloprodError(
-      `${REFUSED}: nopayloaddb ${http.server} has no global tag "${globalTag}" (it has ${tagNames(tags)}), ` +
+      `${REFUSED}: nopayloaddb ${http.server} has no global tag "${globalTag}" (it has ${tagNames(tags.map((entry) => entry.name))}), ` +
         `the one filter-datasets asks: ${consequence}; check that NOPAYLOADCLIENT_CONF names the production CDB`,
     )
   }
+  return tag
 }
 
 /**

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } 
 import { dirname, join } from 'node:path'
 import t, { type Test } from 'tap'
 import type { FakeCdbState } from '../fakes/cdb-lib.mjs'
-import { payloadIovRows, startFakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
+import { payloadIovRows, payloadIovs, startFakeNopayloaddb, type FakeRoute } from '../fakes/nopayloaddb.mjs'
 import { calls, FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, lookups, runListCsv, setCdbState } from '../helpers/fake-cdb.js'
 import { runStageHere } from '../helpers/run-script.js'
 import { SEVEN_PAYLOAD_TYPES } from '../../lib/rules/calibrations.js'
@@ -20,14 +20,14 @@ const mtime = (path: string) => statSync(path).mtimeMs
 const age = (path: string) => utimesSync(path, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'))
 
 /** A first night on which every map is current: all five runs settled, nothing to process. */
-async function settledNight(t: Test) {
+async function settledNight(t: Test, routes?: Record<string, FakeRoute>) {
   const root = t.testdir()
   const output = join(root, 'out')
   mkdirSync(output)
   const runList = join(output, 'run3auau.csv')
   writeFileSync(runList, runListCsv(RUN_LIST))
   const cdb = fakeCdb(root, ALL_CURRENT)
-  const server = await startFakeNopayloaddb({ state: cdb.state, runList })
+  const server = await startFakeNopayloaddb({ state: cdb.state, runList, routes })
   t.teardown(() => server.close())
   // The payload store nopayloadclient reads (read_dir_list), holding the file of every row the server answers.
   const store = join(root, 'store/')
@@ -111,6 +111,17 @@ for (const release of ['cdbinterface', 'cdbutils']) {
     untouched(t, 'no file')
   })
 }
+
+t.test('an outage while filter-datasets ran, and payloadiovs answering [] for every run (a proxy dropping the query string): refused, not every run sent', async (t) => {
+  let dropped = false
+  const route: FakeRoute = (ctx) => payloadIovs(dropped ? { ...ctx, query: new URLSearchParams() } : ctx)
+  const { server, check, untouched } = await settledNight(t, { 'GET payloadiovs/': route })
+  dropped = true
+  const line = refusedLine(t, 'dropped', await check(['--recheck'], { FAKE_CDB_OUTAGE: 'gateway', FAKE_CDB_RELEASE: 'cdbinterface' }))
+  t.match(line, `caloprod check: CDB check refused, nothing was written: nopayloaddb ${server.apiUrl} answers no payload of global tag "newcdbtag" for any of the 5 runs asked, nor for its newest IOVs`)
+  t.match(line, /a proxy dropping the query string, or a read replica without the tag\? check the server; the answer of filter-datasets cannot be checked$/)
+  untouched(t, 'dropped')
+})
 
 t.test('every run settled: nothing to ask, so the CDB is not asked at all, down or not', async (t) => {
   const { server, check, untouched, cdb } = await settledNight(t)
