@@ -49,11 +49,12 @@ export async function globalTagStatus(request: CdbRequest, globalTag: string): P
 }
 
 /**
- * `POST piov`; returns the new payload IOV's id. sPHENIX inserts a run's map for [run, run+1), major 0 at both ends:
- * closed, as an open end would cover every later run.
+ * `POST piov`; returns the new payload IOV's id. A run's map is [run, run+1), major 0 at both ends; `open`: [run, ∞),
+ * no end sent (nopayloaddb stores 2^63-1 at both ends), as CDBUtils insertPayload with a start alone makes it.
  */
-export async function createPayloadIov(request: CdbRequest, piov: { url: string; checksum: string; run: number }): Promise<number> {
-  const iov = { major_iov: 0, minor_iov: piov.run, major_iov_end: 0, minor_iov_end: piov.run + 1 }
+export async function createPayloadIov(request: CdbRequest, piov: { url: string; checksum: string; run: number; open?: boolean }): Promise<number> {
+  const start = { major_iov: 0, minor_iov: piov.run }
+  const iov = piov.open ? start : { ...start, major_iov_end: 0, minor_iov_end: piov.run + 1 }
   const text = await request('POST', 'piov', { payload_url: piov.url, checksum: piov.checksum, ...iov })
   const created = parse(text, 'POST piov', 'the new payload IOV with its id', (v) => Number.isSafeInteger((v as { id?: unknown })?.id))
   return (created as { id: number }).id
