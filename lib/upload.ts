@@ -18,8 +18,10 @@ import { sweepStaleTemps } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import type { Log } from './log.js'
 import { appendUploads, latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
-import { insertedRow, insertRun } from './upload/insert.js'
-import { checkPayload } from './upload/payload-files.js'
+import { insertRun } from './upload/insert.js'
+import { firstAfter, insertedRow, withMine, type Inserted } from './upload/model.js'
+import { insertionGroups } from './upload/order.js'
+import { checkPayload, type PayloadCheck } from './upload/payload-files.js'
 import { cdbHolds, formatPlanLine, planRun, type PlanLine } from './upload/plan.js'
 import { checkStore } from './upload/store.js'
 
@@ -108,26 +110,7 @@ async function settle(rows: readonly UploadRow[], request: CdbRequest, writeDir:
   return settled
 }
 
-/**
- * The order of the inserts: runs below the tag's last IOV downwards, then the rest upwards. nopayloaddb moves the
- * IOV after an inserted one back to meet it; inserting downwards makes that IOV the run just inserted, where upwards
- * the next run would fall inside the moved one and fail.
- */
-async function insertionOrder<T extends { runnumber: number }>(request: CdbRequest, globalTag: string, runs: readonly T[]): Promise<T[]> {
-  const top = Math.max(-1, ...(await payloadIovs(request, globalTag, LAST_RUN)).map((row) => Number(row.minorIov)))
-  const sorted = [...runs].sort((a, b) => a.runnumber - b.runnumber)
-  return [...sorted.filter((r) => r.runnumber < top).reverse(), ...sorted.filter((r) => r.runnumber >= top)]
-}
-
-/** payloadiovs' rows at run `at` with this upload's inserts (`mine`) in: the latest start at or before it wins. */
-function withMine(rows: readonly PayloadIov[], at: number, mine: readonly PayloadIov[]): PayloadIov[] {
-  const byType = new Map(rows.map((row) => [row.type, row]))
-  for (const row of mine) {
-    const held = byType.get(row.type)
-    if (Number(row.minorIov) <= at && (!held || Number(held.minorIov) < Number(row.minorIov))) byType.set(row.type, row)
-  }
-  return [...byType.values()]
-}
+const checkType = (check: PayloadCheck) => (check.ok ? check.file.type : check.problem.type)
 
 /**
  * Plans (default, writing nothing) or carries out (`doCdbUpload`, needs `globalTag`) the upload of every finished
@@ -167,20 +150,38 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
   const plan: PlanLine[] = []
   const incomplete: string[] = []
   const failures: string[] = []
-  const mine: PayloadIov[] = []
-  for (const run of await insertionOrder(request, globalTag, runs)) {
-    const checks = await Promise.all(ctx.types.map((type) => checkPayload(options.output, run.runnumber, run.tag, type)))
-    const around = [run.runnumber, run.runnumber - 1, run.runnumber + 1, LAST_RUN]
-    const view = async (at: number) => withMine(await payloadIovs(request, globalTag, at), at, mine)
-    const [cdb, before, after, last] = await Promise.all(around.map(view))
-    const lines = planRun({ ...run, checks, cdb, before, after, last }, globalTag, lists, latest)
-    plan.push(...lines)
-    const absent = lines.filter((l) => l.problem === 'missing').map((l) => l.type)
+  const mine: Inserted[] = []
+  const view = async (at: number) => withMine(await payloadIovs(request, globalTag, at), at, mine)
+  const checked = new Map<(typeof runs)[number], PayloadCheck[]>()
+  const checksOf = async (run: (typeof runs)[number]) => {
+    if (!checked.has(run)) checked.set(run, await Promise.all(ctx.types.map((type) => checkPayload(options.output, run.runnumber, run.tag, type))))
+    return checked.get(run)!
+  }
+  // Each group of types in its own order; a run's types are planned and inserted group by group.
+  for (const group of insertionGroups(runs, ctx.types, await payloadIovs(request, globalTag, LAST_RUN))) {
+    for (const run of group.runs) {
+      const all = await checksOf(run)
+      const checks = all.filter((check) => group.types.includes(checkType(check)))
+      const around = [run.runnumber, run.runnumber - 1, run.runnumber + 1, LAST_RUN]
+      const [cdb, before, after, last] = await Promise.all(around.map(view))
+      const lines = planRun({ ...run, checks, cdb, before, after, last }, globalTag, lists, latest)
+      for (const line of lines.filter((l) => l.moves)) {
+        line.moved = await firstAfter(view, line.type, run.runnumber, last.find((row) => row.type === line.type))
+      }
+      plan.push(...lines)
+      // A file that is there but unusable stops the whole run: the group that holds it reports it (insertRun).
+      const broken = all.find((check) => !check.ok && check.problem.reason !== 'missing')
+      if (broken && !checks.includes(broken)) continue
+      if (options.doCdbUpload) failures.push(...(await insertRun(lines, { ...ctx, globalTag, lists, ledgerPath, latest }, mine)))
+      // The plan sees the inserts it plans, as the act sees those it made.
+      else if (!broken) mine.push(...lines.filter((l) => l.action === 'insert').map(insertedRow))
+    }
+  }
+  plan.sort((a, b) => a.runnumber - b.runnumber || ctx.types.indexOf(a.type) - ctx.types.indexOf(b.type))
+  for (const run of [...runs].sort((a, b) => a.runnumber - b.runnumber)) {
+    const absent = (await checksOf(run)).filter((c) => !c.ok && c.problem.reason === 'missing').map(checkType)
     const gap = `genStatus wrote no payload for ${absent.join(', ')}; the run stays in the process list`
     if (absent.length) incomplete.push(`${run.runnumber} ${run.tag} incomplete: ${gap}`)
-    if (options.doCdbUpload) failures.push(...(await insertRun(lines, { ...ctx, globalTag, lists, ledgerPath, latest }, mine)))
-    // The plan sees the inserts it plans, as the act sees those it made.
-    else mine.push(...lines.filter((l) => l.action === 'insert').map(insertedRow))
   }
   const count = (action: PlanLine['action']) => plan.filter((l) => l.action === action).length
   const tail = `${count('skip')} skipped, ${count('not')} not insertable, ${incomplete.length} runs incomplete`

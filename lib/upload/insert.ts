@@ -5,10 +5,10 @@
 import { unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { attachPayloadIov, createPayloadIov, isRefusal, type CdbRequest } from '../cdb/nopayload-write.js'
-import type { PayloadIov } from '../cdb/payload-iovs.js'
 import { CaloprodError } from '../errors.js'
 import type { Log } from '../log.js'
 import { appendUploads, uploadKey, type UploadRow } from './ledger.js'
+import { insertedRow, type Inserted } from './model.js'
 import { formatPlanLine, type PlanLine } from './plan.js'
 import { copyIntoStore } from './store.js'
 
@@ -25,14 +25,8 @@ interface InsertContext {
 
 const now = () => new Date().toISOString()
 
-/** The row payloadiovs gives for an insert of this upload: [run, run+1). */
-export const insertedRow = (line: PlanLine): PayloadIov => {
-  const run = line.runnumber
-  return { type: line.type, url: line.url!, checksum: line.file!.md5, majorIov: 0, minorIov: run, majorIovEnd: 0, minorIovEnd: run + 1 }
-}
-
 /** Carries out one run's plan; returns its failures, one line each. Made inserts join `mine`. */
-export async function insertRun(lines: readonly PlanLine[], ctx: InsertContext, mine: PayloadIov[]): Promise<string[]> {
+export async function insertRun(lines: readonly PlanLine[], ctx: InsertContext, mine: Inserted[]): Promise<string[]> {
   // A file that is there but unusable (empty, not ROOT) needs a person: none of its run's payloads go in.
   const broken = lines.find((l) => l.problem && l.problem !== 'missing' && l.problem !== 'layout')
   if (broken) {
@@ -108,7 +102,7 @@ async function insertOne(line: PlanLine, ctx: InsertContext): Promise<string | u
   })
   if (piov === undefined) {
     try {
-      piov = await createPayloadIov(ctx.request, { url: row.url, checksum: file.md5, run: line.runnumber })
+      piov = await createPayloadIov(ctx.request, { url: row.url, checksum: file.md5, run: line.runnumber, open: line.open })
     } catch (err) {
       if (!isRefusal(err)) throw unknown(err)
       await record('failed', undefined, err.message)
@@ -126,6 +120,6 @@ async function insertOne(line: PlanLine, ctx: InsertContext): Promise<string | u
     return refused(err)
   }
   await record('uploaded', piov, `piov ${piov} attached to ${list}`)
-  ctx.log.info(say(`inserted as piov ${piov} (${row.url})${line.moves ? `; ${line.moves}` : ''}`))
+  ctx.log.info(say(`inserted as piov ${piov} (${row.url})${line.open ? `, IOV [${line.runnumber}, ∞)` : ''}${line.moves ? `; ${line.moves}` : ''}`))
   return undefined
 }

@@ -21,11 +21,16 @@ export interface PlanLine {
    * run's file (same checksum). The act records it in the ledger (insert.ts, heldRows), so status need not ask the CDB.
    */
   held?: { url: string; same: boolean; checksum: string }
-  /** For `insert`; `piov`: one an earlier run made and did not attach; `moves`: see attachEffect. */
+  /**
+   * For `insert`; `piov`: one an earlier run made and did not attach; `moves`: see attachEffect, and `moved` the IOV
+   * it moves back (lib/upload/model.ts); `open`: inserted as [run, ∞), not [run, run+1).
+   */
   file?: PayloadFile
   url?: string
   piov?: number
   moves?: string
+  moved?: PayloadIov
+  open?: boolean
 }
 
 /** One finished run's payload files and `payloadiovs` in the global tag at the run, run ± 1 and the last run. */
@@ -51,15 +56,20 @@ export function cdbHolds(rows: readonly PayloadIov[], type: string, run: number,
 }
 
 /**
- * What nopayloaddb's attach of [run, run+1) does around it in a continuous tag (PayloadIOVAttachAPIView.put,
- * cdb_rest/views.py at 0c9f2f8): it detaches the run's own IOV, ends the IOV before it at the run, and moves the
- * start of the IOV after it to run + 1 whether they touched or not. It fails (an HTML 500) with nothing before the
- * run and something after, and when an earlier closed IOV reaches past run + 1, or to it with something after.
- * An open IOV that starts at the run itself is ended there, [run, run): payloadiovs orders by the start alone
- * (cdb_rest/queries.py), so readers of the run may get that empty IOV instead of the new one, and find the run
- * missing for ever; caloprod does not insert there either.
+ * How the run's payload of `type` goes in, and what nopayloaddb's attach does around it in a continuous tag
+ * (PayloadIOVAttachAPIView.put, cdb_rest/views.py at 0c9f2f8). Where the type's last IOV is open and starts before
+ * the run, as [run, ∞) (`open`), as sPHENIX's CDBUtils insertPayload with a start alone does: the attach detaches
+ * every IOV from the run on (there is none but its own) and ends the open one at the run, so the next run above goes
+ * in the same way. A closed [run, run+1) there would cut the open IOV at the run and add a copy of it from run + 1,
+ * which then hides run + 1's insert (below). Anywhere else as [run, run+1) (an open end there would detach the later
+ * IOVs): the attach detaches the run's own IOV, ends the IOV before it at the run (a copy of it goes on from run + 1
+ * when it reached further), and moves the start of the IOV after it to run + 1 whether they touched or not. It fails
+ * (an HTML 500) with nothing before the run and something after, and when an earlier closed IOV reaches past run + 1,
+ * or to it with something after. An open IOV that starts at the run itself is ended there, [run, run): payloadiovs
+ * orders by the start alone (cdb_rest/queries.py), so readers of the run may get that empty IOV instead of the new
+ * one, and find the run missing for ever; caloprod does not insert there either.
  */
-export function attachEffect(type: string, view: RunView): { fails?: string; hides?: string; moves?: string } {
+export function attachEffect(type: string, view: RunView): { fails?: string; hides?: string; moves?: string; open?: boolean } {
   const run = view.runnumber
   const of = (rows: readonly PayloadIov[] | undefined) => rows?.find((r) => r.type === type)
   const start = (r: PayloadIov) => Number(r.minorIov)
@@ -69,6 +79,7 @@ export function attachEffect(type: string, view: RunView): { fails?: string; hid
   const own = at && start(at) === run && !open(at) && end(at) === run + 1
   const prev = own ? of(view.before) : at
   const last = of(view.last)
+  if (last && open(last) && start(last) < run) return { open: true }
   const later = last && start(last) > run ? start(last) : undefined
   const lastStarts = `(the last starts at run ${later})`
   if (!prev) return later === undefined ? {} : { fails: `no IOV of ${type} before run ${run} in the tag, but one after it ${lastStarts}` }
@@ -128,8 +139,11 @@ export function planRun(
     const url = storeUrl(type, file.md5, file.name)
     const piov = done?.state === 'created' && done.checksum === file.md5 ? done.piov : undefined
     const what = piov === undefined ? `${file.name} (${file.size} bytes, md5 ${file.md5}) as ${url}` : `piov ${piov}, made for ${url}`
-    const why = `${what}, IOV [${view.runnumber}, ${view.runnumber + 1})${effect.moves ? `; ${effect.moves}` : ''}`
-    return { ...base, action: 'insert', why, file, url, piov, moves: effect.moves }
+    const iov = effect.open
+      ? `IOV [${view.runnumber}, ∞): the type's last IOV is open, so the run's ends it and later runs get this payload until their own`
+      : `IOV [${view.runnumber}, ${view.runnumber + 1})`
+    const why = `${what}, ${iov}${effect.moves ? `; ${effect.moves}` : ''}`
+    return { ...base, action: 'insert', why, file, url, piov, moves: effect.moves, open: effect.open }
   })
 }
 

@@ -3,8 +3,11 @@ import { attachEffect, planRun } from '../../lib/upload/plan.js'
 import type { PayloadCheck } from '../../lib/upload/payload-files.js'
 import { latestUploads, type UploadRow } from '../../lib/upload/ledger.js'
 import type { PayloadIov } from '../../lib/cdb/payload-iovs.js'
+import { firstAfter, insertedRow, OPEN_END, withMine, type Inserted } from '../../lib/upload/model.js'
+import { insertionGroups } from '../../lib/upload/order.js'
+import type { PlanLine } from '../../lib/upload/plan.js'
 import { attachPiov, Crash, MAXSIZE } from '../fakes/cdb-write-lib.mjs'
-import { selectIov } from '../fakes/cdb-lib.mjs'
+import { selectIov, type FakeCdbState } from '../fakes/cdb-lib.mjs'
 
 const TAG = 'new_newcdbtag_v008'
 const RUN = 68001
@@ -87,7 +90,9 @@ t.test('attachEffect foresees what the fake nopayloaddb (the real one\'s algorit
       globalTags: { g: { status: 'unlocked' as const, lists: ['T'] } },
       piovs: [
         ...piovs.map((p) => ({ ...p, list: 'T_g', type: 'T', globalTag: 'g' })),
-        { id: 99, url: 'new', checksum: 'c', size: null, minor_iov: run, minor_iov_end: run + 1, major_iov_end: 0, list: null },
+        effect.open
+          ? { id: 99, url: 'new', checksum: 'c', size: null, minor_iov: run, minor_iov_end: MAXSIZE.toString(), major_iov_end: MAXSIZE.toString(), list: null }
+          : { id: 99, url: 'new', checksum: 'c', size: null, minor_iov: run, minor_iov_end: run + 1, major_iov_end: 0, list: null },
       ],
     }
     let crashed = false
@@ -111,4 +116,116 @@ t.test('attachEffect foresees what the fake nopayloaddb (the real one\'s algorit
   }
   t.same(mismatches.slice(0, 5), [], 'every layout foreseen')
   t.ok(fails > 300 && moves > 300 && hidden > 10, `every kind occurs (${fails} fail, ${hidden} hide, ${moves} move)`)
+})
+
+type FakeState = FakeCdbState & { globalTags: Record<string, { status: 'unlocked'; lists: string[] }>; piovs: NonNullable<FakeCdbState['piovs']> }
+const LAST = 1e9
+/** payloadiovs' row of type T at run `r` in the fake (its read side, selectIov: the older of two rows with one start). */
+function fakeRows(state: FakeState, r: number): PayloadIov[] {
+  const iov = selectIov(state, 'T', r, () => undefined, 'g') as { start: bigint; end: bigint; url: string; checksum?: string } | undefined
+  if (!iov) return []
+  const open = iov.end >= MAXSIZE
+  return [{ type: 'T', url: iov.url, checksum: iov.checksum ?? 'c', majorIov: 0, minorIov: Number(iov.start), majorIovEnd: open ? OPEN_END : 0, minorIovEnd: open ? OPEN_END : Number(iov.end) }]
+}
+
+/** Attaches a new piov of [run, run+1) or [run, ∞) in the fake; whether nopayloaddb crashed on it. */
+function fakeInsert(state: FakeState, run: number, open: boolean): boolean {
+  const id = 1000 + run
+  const end = open ? MAXSIZE.toString() : run + 1
+  state.piovs.push({ id, url: `n${run}`, checksum: 'c', size: null, minor_iov: run, minor_iov_end: end, major_iov_end: open ? end : 0, list: null })
+  try {
+    attachPiov(state, { payload_list: 'T_g', piov_id: id }, 'none')
+    return false
+  } catch (err) {
+    if (!(err instanceof Crash)) throw err
+    state.piovs.pop()
+    return true
+  }
+}
+
+/**
+ * One upload of `runs` into type T as runUpload does it: insertionGroups' order, each run's views with this
+ * upload's inserts in (withMine), attachEffect's decision. `act`: each insert made in the fake and its views read
+ * from it; else (the plan) every view is of the state before the upload. What each step saw and decided.
+ */
+async function upload(state0: FakeState, runs: number[], act: boolean) {
+  const state = structuredClone(state0)
+  const mine: Inserted[] = []
+  const rows = (at: number) => withMine(fakeRows(act ? state : state0, at), at, mine)
+  const steps: string[] = []
+  const refused: { run: number; effect: ReturnType<typeof attachEffect>; before: FakeState }[] = []
+  const [group] = insertionGroups(runs.map((runnumber) => ({ runnumber })), ['T'], fakeRows(state0, LAST))
+  for (const { runnumber: run } of group!.runs) {
+    const views = { cdb: rows(run), before: rows(run - 1), after: rows(run + 1), last: rows(LAST) }
+    const effect = attachEffect('T', { runnumber: run, tag: 'x', checks: [], ...views })
+    const moved = effect.moves ? await firstAfter(async (at) => rows(at), 'T', run, views.last[0]) : undefined
+    steps.push(`${run}: ${JSON.stringify(views)} ${JSON.stringify({ ...effect, moves: !!effect.moves, moved })}`)
+    if (effect.fails || effect.hides) {
+      refused.push({ run, effect, before: structuredClone(state) })
+      continue
+    }
+    if (act && fakeInsert(state, run, !!effect.open)) steps.push(`${run}: crashed`)
+    else mine.push(insertedRow({ runnumber: run, type: 'T', url: `n${run}`, file: { md5: 'c' }, open: effect.open, moved } as unknown as PlanLine))
+  }
+  return { steps, state, mine, refused }
+}
+
+t.test('one upload of several runs, open last IOVs too: the plan foresees every view the act sees and the fake\'s outcome', async (t) => {
+  const next = random(8)
+  const pick = (n: number) => Math.floor(next() * n)
+  const mismatches: string[] = []
+  const counts = { open: 0, inserted: 0, allIn: 0, consecutiveOverOpen: 0, refusedFails: 0, refusedHides: 0, moved: 0 }
+  for (let round = 0; round < 3000; round++) {
+    const piovs: FakeState['piovs'] = []
+    let at = pick(4)
+    while (at < 40 && piovs.length < 5) {
+      const open = next() < 0.3
+      const end = next() < 0.5 ? at + 1 : at + 1 + pick(8)
+      piovs.push({ id: piovs.length + 1, url: `u${at}`, checksum: 'c', size: null, minor_iov: at, minor_iov_end: open ? MAXSIZE.toString() : end, major_iov_end: open ? MAXSIZE.toString() : 0, list: 'T_g', type: 'T', globalTag: 'g' })
+      if (open) break
+      at = end + pick(6)
+    }
+    // 1 to 5 runs, often consecutive.
+    const runs = new Set<number>()
+    let run = pick(45)
+    for (let n = 1 + pick(5); n > 0; n--) {
+      runs.add(run)
+      run += next() < 0.6 ? 1 : 2 + pick(6)
+    }
+    const state0: FakeState = { globalTags: { g: { status: 'unlocked', lists: ['T'] } }, piovs }
+    const bounds = piovs.map((p) => `[${p.minor_iov},${p.major_iov_end === 0 ? p.minor_iov_end : 'inf'})`).join(' ')
+    const layout = `${bounds} + runs ${[...runs].join(',')}`
+    const plan = await upload(state0, [...runs], false)
+    const done = await upload(state0, [...runs], true)
+    const differ = plan.steps.findIndex((step, i) => step !== done.steps[i])
+    if (differ >= 0 || plan.steps.length !== done.steps.length) {
+      mismatches.push(`${layout}: the plan saw ${plan.steps[differ]}, the act ${done.steps[differ]}`)
+      continue
+    }
+    // Each run inserted is its own readers' payload; each run refused is one the fake would fail or hide.
+    for (const { row } of done.mine) {
+      if (fakeRows(done.state, row.minorIov)[0]?.url !== row.url) mismatches.push(`${layout}: run ${row.minorIov} does not read its payload`)
+    }
+    for (const { run, effect, before } of done.refused) {
+      const crashed = fakeInsert(before, run, false)
+      const hides = !crashed && fakeRows(before, run)[0]?.url !== `n${run}`
+      if (crashed !== !!effect.fails || hides !== !!effect.hides) mismatches.push(`${layout}: run ${run} refused as ${JSON.stringify(effect)}, fake ${crashed ? 'fails' : hides ? 'hides' : 'takes it'}`)
+      if (effect.fails) counts.refusedFails++
+      else counts.refusedHides++
+    }
+    const lastOpen = piovs.at(-1)?.major_iov_end !== 0 && piovs.length > 0
+    const above = [...runs].filter((r) => lastOpen && r > (piovs.at(-1)!.minor_iov as number))
+    counts.open += done.mine.filter((m) => m.row.majorIovEnd > 0).length
+    counts.moved += done.mine.filter((m) => m.moved).length
+    counts.inserted += done.mine.length
+    if (done.refused.length === 0) counts.allIn++
+    if (above.some((r) => runs.has(r + 1))) {
+      counts.consecutiveOverOpen++
+      // Above an open last IOV every run goes in.
+      const missed = above.filter((r) => !done.mine.some((m) => m.row.minorIov === r))
+      if (missed.length) mismatches.push(`${layout}: runs ${missed.join(',')} above the open last IOV not inserted`)
+    }
+  }
+  t.same(mismatches.slice(0, 5), [], 'every upload foreseen')
+  t.ok(counts.open > 500 && counts.consecutiveOverOpen > 200 && counts.moved > 100 && counts.refusedFails > 100 && counts.refusedHides > 10, JSON.stringify(counts))
 })
