@@ -34,6 +34,12 @@ const LAYOUTS: Record<string, Layout> = {
     answers: [200, 200],
     list: ['[100,105) u100_null_0', '[105,106) u105_106_1', '[106,inf) u100_null_0'],
   },
+  // Recorded by the review of uploads over an open IOV (at 68000, then 68001, 68002, 68003 each open): each ends the one before.
+  'open-ended inserts upwards over an open IOV': {
+    steps: [[100, null], [101, null], [102, null], [103, null]],
+    answers: [200, 200, 200, 200],
+    list: ['[100,101) u100_null_0', '[101,102) u101_null_1', '[102,103) u102_null_2', '[103,inf) u103_null_3'],
+  },
   'the first run replaced while a later one is there': {
     steps: [[100, 101], [101, 102], [100, 101]],
     answers: [200, 200, 'html 500'],
