@@ -2,8 +2,10 @@
 // as [run, ∞), upwards, each ending the one before; the order is chosen per type, so another type's later IOV does
 // not turn these downwards. The reviewer's reproductions (test/review/order.test.ts, order2.test.ts), against the fake
 // nopayloaddb, whose attach follows the real one (cdb_rest/views.py at 0c9f2f8, PayloadIOVAttachAPIView.put).
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import { TAG } from '../helpers/condor-output.js'
 import { ACT, attachedCounts, patchState, piovs, prepareUpload, type UploadSetup } from '../helpers/upload-setup.js'
 import { PAYLOAD_TYPES, selectIov } from '../fakes/cdb-lib.mjs'
 
@@ -71,4 +73,18 @@ t.test("another type's IOV after the runs does not send every type downwards: th
   t.match(reader(s, 'CEMC_meanTime', 70000), { start: 68003, end: 'inf' })
   t.match(reader(s, 'HCALIN_meanTime', 69000), { url: 'HCALIN_meanTime/00/00/seed_HCALIN_meanTime_69000.root', start: 68004 }, 'below the later IOV downwards, closed: it moves back to meet the runs, as the plan says')
   t.match(reader(s, 'HCALOUT_meanTime', 70000), { start: 68003, end: 68004 }, 'above a closed last IOV: closed inserts upwards')
+})
+
+t.test('a run with an unusable file inserts nothing, though its types are inserted in different orders', async (t) => {
+  const s = await prepareUpload(t, 2)
+  mkdirSync(s.store)
+  seed(s, 'CEMC_meanTime', 68000)
+  seed(s, 'HCALIN_meanTime', 67000, 67001)
+  seed(s, 'HCALIN_meanTime', 69000, 69001)
+  writeFileSync(join(s.output, 'output', `68001_${TAG}`, `HCALOUT_meanTime_${TAG}_68001.root`), 'not a ROOT file')
+  const act = await s.upload(ACT)
+  t.equal(act.code, 1)
+  t.match(act.stderr, /first failure: 68001 \S+ HCALOUT_meanTime .*none of the run's payloads was inserted/)
+  t.same(Object.keys(attachedCounts(s)).filter((k) => k.startsWith('68001 ')), [], 'nothing of run 68001, in any group')
+  t.equal(Object.keys(attachedCounts(s)).filter((k) => k.startsWith('68002 ')).length, 7, 'run 68002 whole')
 })
