@@ -114,6 +114,11 @@ export function parseDbUrl(raw: string): string {
     throw new Error(`"${redactUrl(raw)}" is not a URL; ${example} ${encode}`)
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new Error(`must start with postgres://, not ${url.protocol}//`)
+  // A password with an unencoded / ? or # ends the authority there: `user:2024/SECRET@host/db` is host `user`, port
+  // 2024 and database `SECRET@host/db`, which messages name. An @ further on is such a password's end, never a host's.
+  if (/@/.test(url.pathname + url.search + url.hash)) {
+    throw new Error(`"${redactUrl(raw)}" holds an @ after its host, as from an unencoded /, ? or # in the password: percent-encode it (%2F, %3F, %23)`)
+  }
   const parts: [string, string][] = [['user name', url.username], ['password', url.password], ['host', url.hostname], ['database', url.pathname]]
   for (const [part, value] of parts) {
     try {

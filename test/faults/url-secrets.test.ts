@@ -18,6 +18,12 @@ t.test('the password of a URL a person typed is in no log, stderr line or record
     ['an @', `postgres://postgres:ab@SEKRIT5@${host}/revacat`],
     ['a password in the query', `postgres://postgres@${host}/revacat?password=SEKRIT6`],
     ['a bad %-escape', `postgres://postgres:SEKRIT7%zz@${host}/revacat`],
+    // A password that starts with digits (or nothing) and then a / ? or # parses, as a port and a path, query or
+    // fragment: host "postgres", port 2024, database "SEKRIT8@127.0.0.1:.../revacat".
+    ['digits then a /', `postgres://postgres:2024/SEKRIT8@${host}/revacat`],
+    ['nothing then a /', `postgres://postgres:/SEKRIT9@${host}/revacat`],
+    ['digits then a ?', `postgres://postgres:2024?SEKRIT10@${host}/revacat`],
+    ['digits then a #', `postgres://postgres:2024#SEKRIT11@${host}/revacat`],
   ]
   let n = 0
   for (const [what, url] of urls) {
@@ -51,6 +57,8 @@ t.test('a URL that does not parse or holds a bad %-escape is refused naming wher
     ['a bad %-escape, --db-url', ['--db-url', 'postgres://postgres:ab%zz@127.0.0.1:5432/revacat'], {}, /^caloprod query: --db-url: the URL's password holds a %/],
     ['a bad %-escape in the database', ['--db-url', 'postgres://postgres@127.0.0.1:5432/reva%cat'], {}, /^caloprod query: --db-url: the URL's database holds a %/],
     ['no URL, CALOPROD_DB_URL', [], { CALOPROD_DB_URL: 'not a url' }, /^caloprod query: CALOPROD_DB_URL: "not a url" is not a URL; expected postgres:\/\/user@host:5432\/FileCatalog/],
+    ['an unencoded / after digits, CALOPROD_DB_URL', [], { CALOPROD_DB_URL: 'postgres://calo:2024/SEKRIT@127.0.0.1:5432/revacat' }, /^caloprod query: CALOPROD_DB_URL: "postgres:\/\/\*\*\*@127\.0\.0\.1:5432\/revacat" holds an @ after its host, as from an unencoded \/, \? or # in the password: percent-encode it/],
+    ['an unencoded / after digits, --db-url', ['--db-url', 'postgres://calo:/SEKRIT@127.0.0.1:5432/revacat'], {}, /^caloprod query: --db-url: .* holds an @ after its host/],
     ['not postgres, CALOPROD_DB_URL', [], { CALOPROD_DB_URL: 'mysql://h/db' }, /^caloprod query: CALOPROD_DB_URL: must start with postgres:\/\/, not mysql:\/\//],
   ]
   for (const [name, args, env, line] of cases) {
@@ -58,5 +66,6 @@ t.test('a URL that does not parse or holds a bad %-escape is refused naming wher
     t.equal(result.code, 2, `${name}: exit 2`)
     t.match(result.stderr, line, name)
     t.equal(result.stderr.trim().split('\n').length, 1, `${name}: one line: ${result.stderr}`)
+    t.notMatch(result.stderr, /SEKRIT/, `${name}: the password is not in it`)
   }
 })
