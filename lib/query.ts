@@ -1,4 +1,4 @@
-import { catalogError, isTransient } from './catalog/errors.js'
+import { catalogError, isFingerprintOnly, isTransient } from './catalog/errors.js'
 import { describeTarget, type CatalogTarget } from './catalog/connection.js'
 import { catalogFingerprint, lastStamp, saveStamp, stampFor } from './catalog/fingerprint.js'
 import { askTraps, queryFiles, setSession, type QueryFilesResult, type SkippedRow } from './catalog/query-files.js'
@@ -86,9 +86,10 @@ async function queryOnce(target: CatalogTarget, options: QueryOptions, log: Log)
   let counts: Omit<QueryFilesResult, 'traps'>
   let traps: QueryFilesResult['traps']
   const fingerprint = (on: SnapshotConnection) => catalogFingerprint(on.sql, statements.fingerprint).catch(async (err) => {
-    // Only a statement this server cannot run (SQL classes 42, 0A, 22) is skipped; what the query would meet too
-    // (a lost connection, a refused password, a missing database) is the query's failure, tried again or not.
-    if (!/^(42|0A|22)/.test(String((err as { code?: unknown }).code))) throw err
+    // Only what the fingerprint alone meets (isFingerprintOnly: a function or feature this server lacks) is
+    // skipped; what the query would meet too (a lost connection, a refused password, no SELECT, a table or column
+    // missing) is the query's failure, one line, tried again or not.
+    if (!isFingerprintOnly(err)) throw err
     log.warn(`the catalog's fingerprint failed (${catalogError(err, where).message}): asking for the whole selection`)
     return null
   })

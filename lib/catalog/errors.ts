@@ -5,6 +5,7 @@ const ADVICE: Record<string, string> = {
   '57014': 'the query ran past its statement timeout; raise --statement-timeout or ask the catalog\'s admins',
   '42P01': 'a table is missing: is this a FileCatalog database? check PGDATABASE or --db-url',
   '42703': 'a column is missing: is this a FileCatalog database? check PGDATABASE or --db-url',
+  '42501': "this user may not read the catalog's tables; check PGUSER or --db-url, or ask the catalog's admins for SELECT",
   '3D000': 'the database does not exist; check PGDATABASE or --db-url',
   '28P01': 'the password was refused; check PGPASSWORD, ~/.pgpass or --db-url',
   '28000': 'the server refused this user; check PGUSER or --db-url',
@@ -30,6 +31,20 @@ const TRANSIENT = new Set([
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown })?.code
   return typeof code === 'string' ? code : undefined
+}
+
+/**
+ * Codes of a statement this server cannot run as written, which only the fingerprint's hashing meets: a function
+ * missing (hashtextextended before PostgreSQL 11) or not taking a column's type, a feature not supported, a value
+ * the hash cannot take (class 22). What the selection would meet as well (no SELECT, a table or column missing) is
+ * none of these.
+ */
+const FINGERPRINT_ONLY = new Set(['42883', '42725', '42804', '42846', '0A000'])
+
+/** Whether a failed fingerprint may be skipped for the whole selection, rather than fail the night. */
+export function isFingerprintOnly(err: unknown): boolean {
+  const code = codeOf(err) ?? ''
+  return FINGERPRINT_ONLY.has(code) || code.startsWith('22')
 }
 
 /** Whether a failed catalog call may succeed if tried again after a pause. */

@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import type postgres from 'postgres'
 import { catalogTarget } from '../../lib/catalog/connection.js'
 import { readQueryCsv } from '../../lib/files/query-csv.js'
 import { runQuery } from '../../lib/query.js'
@@ -194,6 +195,48 @@ t.test('a wrong password fails at once, and the password appears nowhere', async
   t.match(result.stderr, /password was refused; check PGPASSWORD, ~\/\.pgpass or --db-url/)
   t.notMatch(result.stderr + result.stdout + log, /Tr0ub4dor/)
 })
+
+// What the selection meets as well is the night's one failure, never "the catalog's fingerprint failed" first.
+const selectionFailures: [string, { skip?: string }, (sql: postgres.Sql) => Promise<string | undefined>, RegExp][] = [
+  ['a user without SELECT on the tables (42501)', { skip: usingServer ? undefined : 'PGlite serves every connection as one user' }, async (sql) => {
+    const role = `caloprod_noselect_${process.pid}`
+    await sql.unsafe(`create role ${role} login`)
+    return role
+  }, /permission denied for table \w+ \(42501\); this user may not read the catalog's tables; check PGUSER or --db-url/],
+  ['a column missing (42703)', {}, async (sql) => {
+    await sql`alter table datasets drop column events`
+    return undefined
+  }, /column \S*events"? does not exist \(42703\); a column is missing: is this a FileCatalog database\?/],
+  ['no catalog tables (42P01)', {}, async (sql) => {
+    await sql`drop table datasets, files`
+    return undefined
+  }, /relation "(public\.)?\w+" does not exist \(42P01\); a table is missing: is this a FileCatalog database\?/],
+]
+for (const [name, options, make, line] of selectionFailures) {
+  t.test(`${name}: one line with what to do, exit 1, no fingerprint warning; first night and stamped night alike`, options, async (t) => {
+    const db = await catalog(t)
+    const night = (output: string, url: string) =>
+      runStageHere('query', ['--rules', 'current', '--db-url', url, '--output', output, '--db-tries', '2'])
+    // A night as postgres leaves its stamp: the next night there asks for the fingerprint first, on one connection.
+    const stamped = t.testdir()
+    t.equal((await night(stamped, db.url)).code, 0, 'a night before the change')
+    const user = await make(db.sql)
+    try {
+      const url = new URL(db.url)
+      if (user) url.username = user
+      // A fresh output: a first night asks for the fingerprint and the selection at once (where there are two sessions).
+      for (const [which, output] of [['first night', t.testdir()], ['stamped night', stamped]]) {
+        const result = await night(output, url.href)
+        t.equal(result.code, 1, `${which}: exit 1`)
+        oneLine(t, result.stderr)
+        t.match(result.stderr, line, which)
+        t.notMatch(result.stderr, /fingerprint/, `${which}: no word of the fingerprint`)
+      }
+    } finally {
+      if (user) await db.sql.unsafe(`drop role ${user}`)
+    }
+  })
+}
 
 /**
  * A catalog whose answer (60,000 rows, about 10 MB) is more than what the sockets between the server and the stage
