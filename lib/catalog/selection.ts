@@ -155,18 +155,25 @@ export function buildSelection(
     where (${hist('')} or ${excluded('')}) and ${inRange('')}`
   const fileTypes = [...new Set([...rules.histogramTypes, ...rules.tagFileTypes])]
   const readTypes = [...new Set([...fileTypes, ...rules.excludedTypes, rules.twinType, ...rules.countedTypes])]
-  // Row hashes: each column's 64-bit hash (hashtextextended, its seed another column), XORed; NULL as \x7f or -1.
-  const text = (column: string) => `coalesce(${column}, E'\\x7f')`
+  // Row hashes: each column's 64-bit hash (hashtextextended, its seed another column), XORed, and a bit per column
+  // that may be NULL, set when it is: a NULL hashes as '' or 0, and its bit tells it from a real '' or 0. (NULL once
+  // hashed as -1 or E'\x7f', so a twin's events or a segment going from NULL to -1 kept a stale query.csv: the
+  // selection tells them apart, sum(events) skipping a NULL, segment <> 9999 being NULL for one.)
+  const nullBits = (columns: string[]) => `(${columns.map((column, i) => `((${column} is null)::int << ${i})`).join(' | ')})`
+  const text = (column: string) => `coalesce(${column}, '')`
+  const number = (column: string) => `coalesce(${column}, 0)`
   // The traps' counts come from the same scan (their rows are among the fingerprint's), so a night that goes on
   // to the query does not read those rows of datasets a third time.
   const fingerprint = `
     select d.datasets, d.excluded, d.aggregated, d.untagged,
-           (select count(*) || ' ' || coalesce(sum(hashtextextended(f.lfn, 0) # hashtextextended(f.full_file_path, 1)
-                  # coalesce(hash_numeric_extended(extract(epoch from f.time), 2), -1)), 0)
+           (select count(*) || ' ' || coalesce(sum(hashtextextended(f.lfn, 0) # hashtextextended(${text('f.full_file_path')}, 1)
+                  # coalesce(hash_numeric_extended(extract(epoch from f.time), 2), 0)
+                  # ${nullBits(['f.full_file_path', 'f.time'])}), 0)
             from files f where ${likeAny('f.lfn', fileTypes)}) as files
-    from (select count(*) || ' ' || coalesce(sum(hashtextextended(d.filename, coalesce(d.runnumber, -1))
-                  # hashtextextended(${text('d.dsttype')}, coalesce(d.segment, -1))
-                  # hashtextextended(${text('d.tag')}, coalesce(d.events, -1))), 0)
+    from (select count(*) || ' ' || coalesce(sum(hashtextextended(${text('d.filename')}, ${number('d.runnumber')})
+                  # hashtextextended(d.dsttype, ${number('d.segment')})
+                  # hashtextextended(${text('d.tag')}, ${number('d.events')})
+                  # ${nullBits(['d.filename', 'd.runnumber', 'd.segment', 'd.tag', 'd.events'])}), 0)
                   || ' ' || count(*) filter (where ${likeAny('d.dsttype', fileTypes)} and not ${likeAny('d.filename', fileTypes)}) as datasets,
                  count(*) filter (where ${excluded('d.')}) as excluded,
                  count(*) filter (where ${hist('d.')} and not ${excluded('d.')} and d.segment = ${aggregate}) as aggregated,

@@ -51,6 +51,13 @@ t.test('every change of what the selection reads makes the next night ask; nothi
     ['a segment number', (sql) => sql`update datasets set segment = 9999 where runnumber = 66999 and dsttype = 'HIST_CALOQA'`],
     ['a dataset type', (sql) => sql`update datasets set dsttype = 'HIST_CALOQASKIMMED' where runnumber = 66999 and dsttype = 'HIST_CALOQA'`],
     ['a datasets row\'s file name', (sql) => sql`update datasets set filename = filename || '.renamed' where runnumber = 66500 and tag = 'v2' and dsttype = 'HIST_CALOQA'`],
+    // A NULL and the value that once stood in for it in the hash (-1, E'\x7f'): the selection tells them apart.
+    ['a twin\'s events to NULL', (sql) => sql`update datasets set events = null where dsttype = 'DST_CALOFITTING' and runnumber = 66501 and segment = 0`],
+    ['a twin\'s events from NULL to -1', (sql) => sql`update datasets set events = -1 where dsttype = 'DST_CALOFITTING' and runnumber = 66501 and segment = 0`],
+    ['a segment to NULL', (sql) => sql`update datasets set segment = null where dsttype = 'HIST_CALOQA' and runnumber = 66501 and tag = 'v1' and segment = 0`],
+    ['a segment from NULL to -1', (sql) => sql`update datasets set segment = -1 where dsttype = 'HIST_CALOQA' and runnumber = 66501 and tag = 'v1' and segment is null`],
+    ['a tag to NULL', (sql) => sql`update datasets set tag = null where dsttype = 'HIST_CALOFITTINGQA' and runnumber = 66500`],
+    ['a tag from NULL to chr(127)', (sql) => sql`update datasets set tag = chr(127) where dsttype = 'HIST_CALOFITTINGQA' and runnumber = 66500`],
   ]
   for (const [what, change] of changes) {
     const result = await change(sql)
