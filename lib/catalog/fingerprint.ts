@@ -32,7 +32,7 @@ interface QueryStamp extends Made {
  */
 export async function catalogFingerprint(sql: postgres.Sql, statement: string) {
   const [row] = await sql.unsafe(statement)
-  const fingerprint = String(row.datasets).endsWith(' 0') ? `${row.datasets} ${row.files}` : undefined
+  const fingerprint = String(row.datasets).endsWith(' 0') ? `${row.datasets} ${row.files} ${row.columns}` : undefined
   return { fingerprint, traps: trapCounts(row) }
 }
 

@@ -8,15 +8,26 @@ interface SelectionStatements {
   /** One row: `excluded` (e.g. skimmed histograms), `aggregated` (segment 9999), `untagged` (NULL or empty tag). */
   traps: string
   /**
-   * One row: two texts that change whenever anything `select` and `traps` read changes (lib/catalog/fingerprint.ts),
+   * One row: three texts that change whenever anything `select` and `traps` read changes (lib/catalog/fingerprint.ts),
    * and `traps`' three counts, from the same scan.
    * `datasets`: over the run range's rows of any of the rule set's types, the count, the sum of a 64-bit hash of the
    * columns read, and how many histogram or tag-file rows have a file name not starting with one of those types.
    * `files`: over the rows whose lfn starts with one of them, the count and hash sum of lfn, path and time; it covers
    * every file the selection joins while that last count is 0 (production names start with their type).
+   * `columns`: a hash of the type (with its modifier) and collation of each column `select` reads (READ_COLUMNS).
    */
   fingerprint: string
 }
+
+/**
+ * The columns the selection reads. Their values are hashed row by row; their types and collations once a night, as
+ * the text query.csv gets depends on them too: `time` of a timestamptz is written with `+00`, a char(n) path with its
+ * padding, while the hashes see the same epoch and the same unpadded text.
+ */
+const READ_COLUMNS = {
+  datasets: ['dsttype', 'events', 'filename', 'runnumber', 'segment', 'tag'],
+  files: ['full_file_path', 'lfn', 'time'],
+} as const
 
 /** A dataset type prefix as a LIKE pattern; load.ts allowed only letters, digits and `_`, so `_` is all to escape. */
 function likePrefix(column: string, prefix: string): string {
@@ -164,8 +175,15 @@ export function buildSelection(
   const number = (column: string) => `coalesce(${column}, 0)`
   // The traps' counts come from the same scan (their rows are among the fingerprint's), so a night that goes on
   // to the query does not read those rows of datasets a third time.
+  // The types from the catalog's own tables: a few rows, whatever the size of the catalog.
+  const readColumns = Object.entries(READ_COLUMNS).map(([table, columns]) =>
+    `(c.attrelid = '${table}'::regclass and c.attname in (${columns.map((column) => `'${column}'`).join(', ')}))`)
+  const columns = `
+           (select hashtextextended(string_agg(format('%s.%s %s %s', c.attrelid::regclass, c.attname,
+                     format_type(c.atttypid, c.atttypmod), c.attcollation), ', ' order by c.attrelid::regclass::text, c.attname), 3)
+            from pg_attribute c where not c.attisdropped and (${readColumns.join(' or ')})) as columns`
   const fingerprint = `
-    select d.datasets, d.excluded, d.aggregated, d.untagged,
+    select d.datasets, d.excluded, d.aggregated, d.untagged,${columns},
            (select count(*) || ' ' || coalesce(sum(hashtextextended(f.lfn, 0) # hashtextextended(${text('f.full_file_path')}, 1)
                   # coalesce(hash_numeric_extended(extract(epoch from f.time), 2), 0)
                   # ${nullBits(['f.full_file_path', 'f.time'])}), 0)

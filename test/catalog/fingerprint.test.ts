@@ -66,6 +66,19 @@ t.test('every change of what the selection reads makes the next night ask; nothi
     t.match(await night(), QUIET, `${what}: the night after is quiet again`)
   }
 
+  // A column's type changes the text query.csv gets, not the values hashed: the same epoch, the same unpadded text.
+  const typeChanges: [string, string][] = [
+    ['files.time from timestamp to timestamptz (written with +00)', `alter table files alter column time type timestamptz using time at time zone 'UTC'`],
+    ['files.full_file_path to char(300) (written padded)', 'alter table files alter column full_file_path type char(300)'],
+  ]
+  for (const [what, ddl] of typeChanges) {
+    await sql.unsafe(ddl)
+    t.notMatch(await night(), QUIET, `${what}: the next night asks`)
+    t.match(await night(), QUIET, `${what}: the night after is quiet again`)
+  }
+  await sql`alter table files alter column md5 type varchar(64)`
+  t.match(await night(), QUIET, 'the type of a column the selection never reads changes nothing')
+
   await sql`insert into datasets select replace(filename, 'HIST_CALOQA', 'DST_CALO'), runnumber, segment, size, dataset, 'DST_CALO', events, firstevent, lastevent, tag, status from datasets where dsttype = 'HIST_CALOQA'`
   t.match(await night(), QUIET, 'a row of a type the selection never reads changes nothing')
 
