@@ -67,6 +67,6 @@ export interface FakeNopayloaddb {
 export declare const OTHER_TYPE: string
 export declare function exactJson(value: unknown): string
 export declare const payloadIovs: FakeRoute
-export declare function payloadIovRows(state: FakeCdbState, run: number, options?: { tagOf?: (run: number) => string | undefined; columns?: 8 | 9 }): unknown[][]
+export declare function payloadIovRows(state: FakeCdbState, run: number, options?: { tagOf?: (run: number) => string | undefined; columns?: 8 | 9; globalTag?: string; other?: boolean }): unknown[][]
 export declare function startFakeNopayloaddb(options?: FakeNopayloaddbOptions): Promise<FakeNopayloaddb>
 export declare function cli(args?: string[]): Promise<void>

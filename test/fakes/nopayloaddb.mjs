@@ -12,7 +12,9 @@
 //       major_iov, minor_iov, major_iov_end, minor_iov_end(, revision)], one per payload type of the tag with an IOV
 //       starting at or before R (the latest start; ended IOVs included), in no particular order; open ends are
 //       9223372036854775807 written out exactly; `&shape=dict` gives objects. `size` and `revision` are sometimes
-//       null. An unknown tag or a missing parameter: []. A run that is not a number: an HTML 500 page.
+//       null. An unknown tag or a missing parameter: []. A run that is not a number: an HTML 500 page. The seeded
+//       state (cdb-lib.mjs) is the read tag's (`globalTag`, newcdbtag); any other tag holds just the payloads attached
+//       to its lists (cdb-write-lib.mjs), as the real server answers every tag from its payload lists.
 //   GET payloadiovs?...   (no trailing slash) a 301 to the path with its slash.
 //   GET globalTags   200, a JSON list of every global tag (the state's "globalTags", by default newcdbtag unlocked) as
 //       GlobalTagListSerializer writes it: id, name, author, status, payload_lists_count, payload_iov_count, created,
@@ -83,7 +85,7 @@ const OTHER_URL = `${OTHER_TYPE}/00/00/${md5(OTHER_TYPE)}_zdc_towermap.root`
 const OTHER_SUM = md5(OTHER_URL)
 
 /** The rows payloadiovs answers for `run` (see the top of this file). */
-export function payloadIovRows(state, run, { tagOf = () => undefined, columns = 9, globalTag = GLOBAL_TAG } = {}) {
+export function payloadIovRows(state, run, { tagOf = () => undefined, columns = 9, globalTag = GLOBAL_TAG, other = true } = {}) {
   const rows = []
   for (const type of ALL_PAYLOAD_TYPES) {
     const iov = selectIov(state, type, run, tagOf, globalTag)
@@ -95,7 +97,7 @@ export function payloadIovRows(state, run, { tagOf = () => undefined, columns = 
     const open = iov.end === OPEN_END
     rows.push([type, url, sum, size, 0n, iov.start, open ? OPEN_END : 0n, iov.end, parseInt(sum.slice(8, 10), 16) % 3 === 0 ? null : 1])
   }
-  rows.push([OTHER_TYPE, OTHER_URL, OTHER_SUM, 1234, 0n, 0n, OPEN_END, OPEN_END, null])
+  if (other) rows.push([OTHER_TYPE, OTHER_URL, OTHER_SUM, 1234, 0n, 0n, OPEN_END, OPEN_END, null])
   return shuffle(rows, run).map((row) => (columns === 8 ? row.slice(0, 8) : row))
 }
 
@@ -133,9 +135,13 @@ export function payloadIovs(ctx) {
   if (gtName === null || major === null || minor === null) return { status: 200, body: '[]' }
   if (!/^-?\d+$/.test(major) || !/^-?\d+$/.test(minor)) return { status: 500, type: 'text/html', body: html('Server Error (500)') }
   if (major !== '0') return { status: 500, type: 'text/html', body: html('fake nopayloaddb: only majorIOV=0 is modelled') }
-  if (gtName !== server.globalTag) return { status: 200, body: '[]' }
   const tags = readRunList(server.runList)
-  const rows = payloadIovRows(ctx.load(), Number(minor), { tagOf: (run) => tags.get(run), columns: server.faults.columns ?? 9, globalTag: server.globalTag })
+  const columns = server.faults.columns ?? 9
+  const state = ctx.load()
+  const rows = gtName === server.globalTag
+    ? payloadIovRows(state, Number(minor), { tagOf: (run) => tags.get(run), columns, globalTag: gtName })
+    // Another tag: only what was attached to its lists ([] for a tag with none, or none at all).
+    : payloadIovRows({ default: 'missing', runs: {}, piovs: state.piovs }, Number(minor), { columns, globalTag: gtName, other: false })
   const shaped = query.get('shape') === 'dict' ? rows.map((row) => Object.fromEntries(row.map((v, i) => [DICT_KEYS[i], v]))) : rows
   return { status: 200, body: exactJson(shaped) }
 }

@@ -68,8 +68,8 @@ const LAYOUTS: Record<string, Layout> = {
 
 interface Target {
   api: string
-  /** A new global tag with one (empty) payload list, unlocked; returns the list's name and how to set the status. */
-  newList(): Promise<{ list: string; setStatus(status: string): Promise<void> }>
+  /** A new global tag with one (empty) payload list, unlocked; returns the tag's and the list's names and how to set the status. */
+  newList(): Promise<{ tag: string; list: string; setStatus(status: string): Promise<void> }>
 }
 
 async function call(api: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
@@ -96,7 +96,7 @@ async function fakeTarget(t: Test): Promise<Target & { state: string; errors: st
     async newList() {
       const tag = `t${n++}`
       setTag(tag, 'unlocked')
-      return { list: `CEMC_meanTime_${tag}`, setStatus: async (status) => setTag(tag, status) }
+      return { tag, list: `CEMC_meanTime_${tag}`, setStatus: async (status) => setTag(tag, status) }
     },
   }
 }
@@ -112,7 +112,7 @@ function realTarget(api: string): Target {
       await call(api, 'POST', 'gt', { name: tag, status: 'unlocked', author: 'caloprod' })
       const list = (await call(api, 'POST', 'pl', { payload_type: 'CEMC_meanTime' })).json().name as string
       await call(api, 'PUT', 'pl_attach', { payload_list: list, global_tag: tag })
-      return { list, setStatus: async (status) => void (await call(api, 'PUT', `gt_change_status/${tag}/${status}`)) }
+      return { tag, list, setStatus: async (status) => void (await call(api, 'PUT', `gt_change_status/${tag}/${status}`)) }
     },
   }
 }
@@ -150,14 +150,25 @@ async function checkLayouts(t: Test, target: Target) {
   }
 }
 
+/** payloadiovs of any global tag answers what was attached to its lists (the fake's seeded state is newcdbtag's only). */
+async function checkReadBack(t: Test, target: Target) {
+  const { tag, list } = await target.newList()
+  t.equal((await insert(target.api, list, [100, 101], 'rb')).status, 200)
+  const read = async (run: number) => (await call(target.api, 'GET', `payloadiovs/?gtName=${tag}&majorIOV=0&minorIOV=${run}`)).json() as unknown[][]
+  t.match(await read(100), [['CEMC_meanTime', 'u100_101_rb', 'c', null, 0, 100, 0, 101]], `payloadiovs of ${tag} at run 100`)
+  t.same(await read(99), [], 'nothing starts at or before run 99')
+}
+
 t.test('the fake: each layout answered and rewritten as nopayloaddb 0c9f2f8 does', async (t) => {
   const fake = await fakeTarget(t)
   await checkLayouts(t, fake)
+  await checkReadBack(t, fake)
 })
 
 const real = process.env.CALOPROD_REAL_NOPAYLOADDB
 t.test('a real nopayloaddb: the same layouts (CALOPROD_REAL_NOPAYLOADDB)', { skip: real ? false : 'CALOPROD_REAL_NOPAYLOADDB is not set' }, async (t) => {
   await checkLayouts(t, realTarget(real!))
+  await checkReadBack(t, realTarget(real!))
 })
 
 t.test('the fake: size dropped, 403 never 401, an HTML 500 for what crashes, the created row unattached', async (t) => {
