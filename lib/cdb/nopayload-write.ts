@@ -5,7 +5,7 @@
 // a 4xx or a 500 and {"detail"}, and a view that raised with Django's HTML 500 page; either way nothing was written
 // (a create saves last, an attach is one transaction). A 502/503/504 is a proxy's: whether it got through is unknown.
 import { CaloprodError } from '../errors.js'
-import { HttpError, jsonOrUndefined, type HttpClient } from './http.js'
+import { HttpError, htmlTitle, jsonOrUndefined, type HttpClient } from './http.js'
 import { parsePayloadIovs, payloadIovsUrl, type PayloadIov } from './payload-iovs.js'
 
 /** A request to the CDB's API, `path` relative to `<base_url><api_res>`; resolves to the body of a 2xx answer. */
@@ -25,7 +25,7 @@ export function cdbRequestOver(client: HttpClient, apiUrl: string): CdbRequest {
 function parse(text: string, what: string, expected: string, ok: (value: unknown) => boolean): unknown {
   const value = jsonOrUndefined(text)
   if (value === undefined) {
-    const came = /^\s*</.test(text) ? 'an HTML page' : `"${text.trim().slice(0, 60)}"`
+    const came = /^\s*</.test(text) ? `an HTML page${htmlTitle(text, 60)}` : `"${text.trim().slice(0, 60)}"`
     throw new CaloprodError(`the CDB answered ${what} with ${came}, not JSON`)
   }
   if (!ok(value)) throw new CaloprodError(`the CDB answered ${what} with ${JSON.stringify(value).slice(0, 100)}; expected ${expected}`)
@@ -60,9 +60,16 @@ export async function createPayloadIov(request: CdbRequest, piov: { url: string;
   return (created as { id: number }).id
 }
 
-/** `PUT piov_attach`: the payload IOV joins the payload list (and so the global tag). */
+/**
+ * `PUT piov_attach`: the payload IOV joins the payload list (and so the global tag). nopayloaddb answers the payload
+ * IOV it attached as PayloadIOVSerializer writes it, its list by name (PayloadIOVAttachAPIView.put, serializers.py at
+ * 0c9f2f8); any other 200 (a proxy's or a single sign-on page) says nothing of what the CDB did: it throws, an
+ * outcome unknown, never a refusal.
+ */
 export async function attachPayloadIov(request: CdbRequest, payloadList: string, piovId: number): Promise<void> {
-  await request('PUT', 'piov_attach', { payload_list: payloadList, piov_id: piovId })
+  const text = await request('PUT', 'piov_attach', { payload_list: payloadList, piov_id: piovId })
+  const attached = (v: unknown) => isObject(v) && (v as { id?: unknown }).id === piovId && (v as { payload_list?: unknown }).payload_list === payloadList
+  parse(text, 'PUT piov_attach', `payload IOV ${piovId} in payload list ${payloadList}`, attached)
 }
 
 /**

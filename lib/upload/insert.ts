@@ -71,7 +71,8 @@ function heldRows(lines: readonly PlanLine[], ctx: InsertContext): UploadRow[] {
 /**
  * One payload (a piov an earlier run made starts at the attach). A refusal is recorded (`failed`, or `created` when
  * the attach was refused) and returned as one line; a 403 stops the stage, and so does an error whose outcome is
- * unknown, its row left open for the next run to settle with the CDB.
+ * unknown (no answer, or a 200 that is not nopayloaddb's: attachPayloadIov), its row left open for the next run to
+ * settle with the CDB.
  */
 async function insertOne(line: PlanLine, ctx: InsertContext): Promise<string | undefined> {
   const { globalTag, ledgerPath } = ctx
