@@ -24,6 +24,7 @@ import { insertionGroups } from './upload/order.js'
 import { checkPayload, type PayloadCheck } from './upload/payload-files.js'
 import { cdbHolds, formatPlanLine, planRun, type PlanLine } from './upload/plan.js'
 import { checkStore } from './upload/store.js'
+import { detachedUploads } from './upload/unconfirmed.js'
 
 interface UploadOptions {
   output: string
@@ -164,7 +165,8 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
       const checks = all.filter((check) => group.types.includes(checkType(check)))
       const around = [run.runnumber, run.runnumber - 1, run.runnumber + 1, LAST_RUN]
       const [cdb, before, after, last] = await Promise.all(around.map(view))
-      const lines = planRun({ ...run, checks, cdb, before, after, last }, globalTag, lists, latest)
+      const detached = await detachedUploads(request, { ...run, checks, cdb }, globalTag, latest)
+      const lines = planRun({ ...run, checks, cdb, before, after, last, detached }, globalTag, lists, latest)
       for (const line of lines.filter((l) => l.moves)) {
         line.moved = await firstAfter(view, line.type, run.runnumber, last.find((row) => row.type === line.type))
       }

@@ -73,17 +73,22 @@ export async function attachPayloadIov(request: CdbRequest, payloadList: string,
 }
 
 /**
- * The id of a payload IOV for [run, run+1) with this URL that is in no payload list: one a `POST piov` made whose
- * answer never came back. nopayloaddb finds it by `GET piov?page=…&search=` (its browse endpoint); a server older
- * than that answers every payload IOV it has, which is read the same way.
+ * The ids of the payload IOVs for [run, run+1) with this URL that are in no payload list: made by a `POST piov` whose
+ * answer never came back, or never attached. nopayloaddb finds them by `GET piov?page=…&search=` (its browse
+ * endpoint); a server older than that answers every payload IOV it has, which is read the same way.
  */
-export async function findDetachedPayloadIov(request: CdbRequest, url: string, run: number): Promise<number | undefined> {
+export async function detachedPayloadIovs(request: CdbRequest, url: string, run: number): Promise<number[]> {
   const text = await request('GET', `piov?page=1&page_size=1000&search=${encodeURIComponent(url)}`)
   const rowsOf = (v: unknown) => (Array.isArray(v) ? v : (v as { results?: unknown } | null)?.results)
   const rows = rowsOf(parse(text, 'GET piov', 'payload IOVs', (v) => Array.isArray(rowsOf(v)))) as Record<string, unknown>[]
-  const ids = rows
+  return rows
     .filter((r) => r.payload_url === url && Number(r.minor_iov) === run && Number(r.minor_iov_end) === run + 1 && !r.payload_list)
     .map((r) => Number(r.id))
+}
+
+/** The latest of detachedPayloadIovs: the one a `POST piov` whose answer never came back made. */
+export async function findDetachedPayloadIov(request: CdbRequest, url: string, run: number): Promise<number | undefined> {
+  const ids = await detachedPayloadIovs(request, url, run)
   return ids.length ? Math.max(...ids) : undefined
 }
 

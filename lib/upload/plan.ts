@@ -33,7 +33,10 @@ export interface PlanLine {
   open?: boolean
 }
 
-/** One finished run's payload files and `payloadiovs` in the global tag at the run, run ± 1 and the last run. */
+/**
+ * One finished run's payload files and `payloadiovs` in the global tag at the run, run ± 1 and the last run;
+ * `detached`: the payload IOVs the ledger says it attached for the run that the CDB holds in no payload list.
+ */
 interface RunView {
   runnumber: number
   tag: string
@@ -42,6 +45,7 @@ interface RunView {
   before?: readonly PayloadIov[]
   after?: readonly PayloadIov[]
   last?: readonly PayloadIov[]
+  detached?: ReadonlySet<number>
 }
 
 /** The row of a type whose IOV covers the run (nopayloaddb also returns IOVs that ended before it). */
@@ -98,10 +102,12 @@ export function attachEffect(type: string, view: RunView): { fails?: string; hid
 
 /**
  * One line per payload type of a finished run: `insert` (attaching the payload IOV an earlier run made, if the
- * ledger has one), `skip` (the CDB has it with this checksum, the ledger says it was uploaded, or the CDB already
- * has a current payload for the run's tag, which is never replaced) or `not` (the file is missing, empty or not
- * ROOT; the global tag has no payload list for the type; nopayloaddb's insert would fail around the run). `latest`:
- * the ledger's last row of each payload (latestUploads), read once for every run.
+ * ledger has one), `skip` (the CDB has it with this checksum, which the ledger may say it uploaded, or the CDB
+ * already has a current payload for the run's tag, which is never replaced) or `not` (the file is missing, empty or
+ * not ROOT; the global tag has no payload list for the type; nopayloaddb's insert would fail around the run).
+ * `latest`: the ledger's last row of each payload (latestUploads), read once for every run. The ledger's `uploaded`
+ * alone skips nothing: a payload the CDB does not hold for the run is planned again, attaching the payload IOV the
+ * ledger names when the CDB has it in no payload list (`view.detached`), never making a second one.
  */
 export function planRun(
   view: RunView, globalTag: string, lists: ReadonlyMap<string, string>, latest: ReadonlyMap<string, UploadRow>,
@@ -112,39 +118,51 @@ export function planRun(
     if (!check.ok) return { ...base, action: 'not', why: `${check.problem.reason}: ${check.problem.detail}`, problem: check.problem.reason }
     const { file } = check
     const done = latest.get(uploadKey({ ...base, globalTag }))
-    if (done?.state === 'uploaded' && done.checksum === file.md5) {
-      const piov = done.piov === undefined ? '' : ` (piov ${done.piov})`
-      return { ...base, action: 'skip', why: `in the ledger: uploaded ${done.time}${piov}` }
+    const uploaded = done?.state === 'uploaded' && done.checksum === file.md5
+    const ledgerPiov = done?.piov === undefined ? '' : ` (piov ${done.piov})`
+    if (uploaded && cdbHolds(view.cdb, type, view.runnumber, file.md5)) {
+      return { ...base, action: 'skip', why: `in the ledger: uploaded ${done.time}${ledgerPiov}` }
     }
-    const present = coveringRow(view.cdb, type, view.runnumber)
-    if (present?.checksum === file.md5) {
-      const held = { url: present.url, same: true, checksum: file.md5 }
-      return { ...base, action: 'skip', why: `already in the CDB with this checksum (${file.md5})`, held }
-    }
-    if (present && payloadState(type, view.tag, view.runnumber, present.url) === 'current') {
-      const why = `the CDB already has a current payload for this tag with another checksum (${present.url}); not replaced`
-      return { ...base, action: 'skip', why, held: { url: present.url, same: false, checksum: file.md5 } }
-    }
-    if (!lists.has(type)) {
-      const admin = "creating one in a tag is an administrator's act (nopayloadclient createPayloadList, then pl_attach)"
-      return { ...base, action: 'not', why: `global tag ${globalTag} has no payload list for ${type}; ${admin}` }
-    }
-    const effect = attachEffect(type, view)
-    const fixIovs = "ask the CDB's administrators to fix the IOVs"
-    if (effect.fails) {
-      const why = `${effect.fails}: nopayloaddb's continuous insert fails there (an HTML 500); ${fixIovs}`
-      return { ...base, action: 'not', problem: 'layout', why }
-    }
-    if (effect.hides) return { ...base, action: 'not', problem: 'layout', why: `${effect.hides}; ${fixIovs}` }
-    const url = storeUrl(type, file.md5, file.name)
-    const piov = done?.state === 'created' && done.checksum === file.md5 ? done.piov : undefined
-    const what = piov === undefined ? `${file.name} (${file.size} bytes, md5 ${file.md5}) as ${url}` : `piov ${piov}, made for ${url}`
-    const iov = effect.open
-      ? `IOV [${view.runnumber}, ∞): the type's last IOV is open, so the run's ends it and later runs get this payload until their own`
-      : `IOV [${view.runnumber}, ${view.runnumber + 1})`
-    const why = `${what}, ${iov}${effect.moves ? `; ${effect.moves}` : ''}`
-    return { ...base, action: 'insert', why, file, url, piov, moves: effect.moves, open: effect.open }
+    // The payload IOV an earlier run made for this file and the CDB holds in no list: attached, not made again.
+    const made = done?.piov !== undefined && done.checksum === file.md5 &&
+      (done.state === 'created' || (uploaded && view.detached?.has(done.piov) === true))
+    const line = planFile(view, file, globalTag, lists, made ? done.piov : undefined)
+    if (!uploaded) return line
+    return { ...line, why: `${line.why}; the ledger says uploaded ${done.time}${ledgerPiov}, but the CDB does not hold this checksum for the run` }
   })
+}
+
+/** planRun for a payload file the ledger does not call uploaded (or the CDB does not bear out); `piov`: one to attach. */
+function planFile(view: RunView, file: PayloadFile, globalTag: string, lists: ReadonlyMap<string, string>, piov: number | undefined): PlanLine {
+  const type = file.type
+  const base = { runnumber: view.runnumber, tag: view.tag, type }
+  const present = coveringRow(view.cdb, type, view.runnumber)
+  if (present?.checksum === file.md5) {
+    const held = { url: present.url, same: true, checksum: file.md5 }
+    return { ...base, action: 'skip', why: `already in the CDB with this checksum (${file.md5})`, held }
+  }
+  if (present && payloadState(type, view.tag, view.runnumber, present.url) === 'current') {
+    const why = `the CDB already has a current payload for this tag with another checksum (${present.url}); not replaced`
+    return { ...base, action: 'skip', why, held: { url: present.url, same: false, checksum: file.md5 } }
+  }
+  if (!lists.has(type)) {
+    const admin = "creating one in a tag is an administrator's act (nopayloadclient createPayloadList, then pl_attach)"
+    return { ...base, action: 'not', why: `global tag ${globalTag} has no payload list for ${type}; ${admin}` }
+  }
+  const effect = attachEffect(type, view)
+  const fixIovs = "ask the CDB's administrators to fix the IOVs"
+  if (effect.fails) {
+    const why = `${effect.fails}: nopayloaddb's continuous insert fails there (an HTML 500); ${fixIovs}`
+    return { ...base, action: 'not', problem: 'layout', why }
+  }
+  if (effect.hides) return { ...base, action: 'not', problem: 'layout', why: `${effect.hides}; ${fixIovs}` }
+  const url = storeUrl(type, file.md5, file.name)
+  const what = piov === undefined ? `${file.name} (${file.size} bytes, md5 ${file.md5}) as ${url}` : `piov ${piov}, made for ${url}`
+  const iov = effect.open
+    ? `IOV [${view.runnumber}, ∞): the type's last IOV is open, so the run's ends it and later runs get this payload until their own`
+    : `IOV [${view.runnumber}, ${view.runnumber + 1})`
+  const why = `${what}, ${iov}${effect.moves ? `; ${effect.moves}` : ''}`
+  return { ...base, action: 'insert', why, file, url, piov, moves: effect.moves, open: effect.open }
 }
 
 export function formatPlanLine(line: PlanLine): string {

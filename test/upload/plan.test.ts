@@ -24,7 +24,13 @@ t.test('insert, or skip by the ledger, the checksum in the CDB, a current payloa
   t.equal(b!.action, 'insert')
 
   const uploaded: UploadRow = { time: '2026-12-01T00:00:00Z', runnumber: RUN, tag: TAG, type: 'CEMC_meanTime', globalTag: 'newcdbtag', state: 'uploaded', checksum: md5, piov: 7, url: 'x', detail: '' }
-  t.match(planRun({ ...view, cdb: [] }, 'newcdbtag', lists, latestUploads([uploaded]))[0], { action: 'skip', why: /^in the ledger: uploaded .* \(piov 7\)$/ })
+  const holds = [row('CEMC_meanTime', 'x', md5)]
+  t.match(planRun({ ...view, cdb: holds }, 'newcdbtag', lists, latestUploads([uploaded]))[0], { action: 'skip', why: /^in the ledger: uploaded .* \(piov 7\)$/ })
+  const lost = /, IOV \[68001, 68002\); the ledger says uploaded 2026-12-01T00:00:00Z \(piov 7\), but the CDB does not hold this checksum for the run$/
+  t.match(planRun({ ...view, cdb: [] }, 'newcdbtag', lists, latestUploads([uploaded]))[0], { action: 'insert', piov: undefined, why: lost }, 'the ledger alone skips nothing')
+  t.match(planRun({ ...view, cdb: [row('CEMC_meanTime', 'x', md5, RUN - 10, RUN)] }, 'newcdbtag', lists, latestUploads([uploaded]))[0], { action: 'insert' }, 'nor by an IOV of it that ended before the run')
+  t.match(planRun({ ...view, cdb: [], detached: new Set([7]) }, 'newcdbtag', lists, latestUploads([uploaded]))[0], { action: 'insert', piov: 7, why: /^piov 7, made for / }, 'its payload IOV in no list: attached, not made again')
+  t.match(planRun({ ...view, cdb: [], detached: new Set([7]) }, 'newcdbtag', lists, latestUploads([{ ...uploaded, checksum: 'cd'.repeat(16) }]))[0], { action: 'insert', piov: undefined }, 'not for another file')
   t.equal(planRun({ ...view, cdb: [] }, 'othertag', lists, latestUploads([uploaded]))[0]!.action, 'insert', 'the ledger counts per global tag')
   t.equal(planRun({ ...view, cdb: [] }, 'newcdbtag', lists, latestUploads([uploaded, { ...uploaded, state: 'failed' }]))[0]!.action, 'insert', 'the latest row decides')
   const created = { ...uploaded, state: 'created' as const, piov: 9 }
