@@ -2,19 +2,15 @@
 // never twice. Candidates are the runs of the process list whose latest job finished with exit 0 (as status sees
 // them). Every insert is in the ledger uploads.csv before it starts, and the payload IOV's id as soon as the CDB
 // made it; rows left open by a crash or a lost answer are settled by asking the CDB before anything is decided.
-import { join } from 'node:path'
 import type { Env } from './config/options.js'
 import type { PayloadType } from './rules/calibrations.js'
 import { HttpClient } from './cdb/http.js'
 import { NOPAYLOADCLIENT_CONF, readNopayloadConfig } from './cdb/nopayload-config.js'
-import {
-  cdbRequestOver, findDetachedPayloadIov, globalTagStatus, payloadIovs, payloadLists, type CdbRequest,
-} from './cdb/nopayload-write.js'
+import { cdbRequestOver, globalTagStatus, payloadIovs, payloadLists, type CdbRequest } from './cdb/nopayload-write.js'
 import type { PayloadIov } from './cdb/payload-iovs.js'
 import { currentStates } from './scheduler/current-states.js'
 import { readProcessList } from './files/process-list.js'
 import { CaloprodError, UsageError } from './errors.js'
-import { sweepStaleTemps } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import type { Log } from './log.js'
 import { appendUploads, latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
@@ -22,7 +18,8 @@ import { insertRun } from './upload/insert.js'
 import { firstAfter, insertedRow, withMine, type Inserted } from './upload/model.js'
 import { insertionGroups } from './upload/order.js'
 import { checkPayload, type PayloadCheck } from './upload/payload-files.js'
-import { cdbHolds, formatPlanLine, planRun, type PlanLine } from './upload/plan.js'
+import { formatPlanLine, planRun, type PlanLine } from './upload/plan.js'
+import { settle } from './upload/settle.js'
 import { checkStore } from './upload/store.js'
 import { detachedUploads } from './upload/unconfirmed.js'
 
@@ -83,33 +80,6 @@ interface UploadContext {
 
 /** A run beyond every real one: `payloadiovs` there answers the latest IOV of each type. */
 const LAST_RUN = Number.MAX_SAFE_INTEGER
-
-/**
- * The ledger rows that settle open rows by what the CDB holds: an `uploading` or `created` row whose checksum the
- * CDB returns for the run is `uploaded`; an `uploading` one whose payload IOV the CDB made but never attached (a
- * crash, or an answer that never came) becomes `created` with its id, so it is attached instead of made again.
- */
-async function settle(rows: readonly UploadRow[], request: CdbRequest, writeDir: string | undefined): Promise<UploadRow[]> {
-  const open = [...latestUploads(rows).values()].filter((row) => row.state === 'uploading' || row.state === 'created')
-  const views = new Map<string, PayloadIov[]>()
-  const settled: UploadRow[] = []
-  for (const row of open) {
-    const key = `${row.globalTag}\0${row.runnumber}`
-    if (!views.has(key)) views.set(key, await payloadIovs(request, row.globalTag, row.runnumber))
-    // A copy killed before its rename leaves a hidden temporary file: remove it, so the store holds no partial file.
-    if (writeDir) await sweepStaleTemps(join(writeDir, row.url, '..'))
-    const settledAs = (state: UploadRow['state'], piov: number | undefined, detail: string) =>
-      settled.push({ ...row, time: new Date().toISOString(), state, piov, detail: `settled: an interrupted upload; ${detail}` })
-    if (cdbHolds(views.get(key)!, row.type, row.runnumber, row.checksum)) {
-      settledAs('uploaded', row.piov, 'the CDB holds this checksum for the run')
-    } else if (row.state === 'uploading') {
-      const piov = await findDetachedPayloadIov(request, row.url, row.runnumber)
-      if (piov !== undefined) settledAs('created', piov, `the CDB made piov ${piov} for it, in no payload list: it is attached next`)
-      else settledAs('failed', undefined, 'the CDB made no payload IOV for it; will be tried again')
-    }
-  }
-  return settled
-}
 
 const checkType = (check: PayloadCheck) => (check.ok ? check.file.type : check.problem.type)
 

@@ -72,24 +72,35 @@ export async function attachPayloadIov(request: CdbRequest, payloadList: string,
   parse(text, 'PUT piov_attach', `payload IOV ${piovId} in payload list ${payloadList}`, attached)
 }
 
+/** A payload IOV in no payload list; `inserted`: when nopayloaddb made it (ms since the epoch), if it said so readably. */
+export interface DetachedPayloadIov {
+  id: number
+  inserted: number | undefined
+}
+
 /**
- * The ids of the payload IOVs for [run, run+1) with this URL that are in no payload list: made by a `POST piov` whose
- * answer never came back, or never attached. nopayloaddb finds them by `GET piov?page=…&search=` (its browse
- * endpoint); a server older than that answers every payload IOV it has, which is read the same way.
+ * nopayloaddb's `inserted` in ms: Django writes a naive time when USE_TZ is False, in its TIME_ZONE, 'UTC' in
+ * nopayloaddb/settings.py at 0c9f2f8; a time with an offset (a deployment with USE_TZ) is read as it says.
  */
-export async function detachedPayloadIovs(request: CdbRequest, url: string, run: number): Promise<number[]> {
+function insertedAt(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined
+  const ms = Date.parse(/(?:[zZ]|[+-]\d\d:?\d\d)$/.test(value) ? value : `${value}Z`)
+  return Number.isNaN(ms) ? undefined : ms
+}
+
+/**
+ * The payload IOVs for [run, run+1) with this URL that are in no payload list: made by a `POST piov` whose answer
+ * never came back, or never attached. nopayloaddb finds them by `GET piov?page=…&search=` (its browse endpoint,
+ * PayloadIOVBrowseSerializer); a server older than that answers every payload IOV it has (PayloadIOVSerializer),
+ * which is read the same way. Both carry `inserted`, the model's creation time (auto_now_add).
+ */
+export async function detachedPayloadIovs(request: CdbRequest, url: string, run: number): Promise<DetachedPayloadIov[]> {
   const text = await request('GET', `piov?page=1&page_size=1000&search=${encodeURIComponent(url)}`)
   const rowsOf = (v: unknown) => (Array.isArray(v) ? v : (v as { results?: unknown } | null)?.results)
   const rows = rowsOf(parse(text, 'GET piov', 'payload IOVs', (v) => Array.isArray(rowsOf(v)))) as Record<string, unknown>[]
   return rows
     .filter((r) => r.payload_url === url && Number(r.minor_iov) === run && Number(r.minor_iov_end) === run + 1 && !r.payload_list)
-    .map((r) => Number(r.id))
-}
-
-/** The latest of detachedPayloadIovs: the one a `POST piov` whose answer never came back made. */
-export async function findDetachedPayloadIov(request: CdbRequest, url: string, run: number): Promise<number | undefined> {
-  const ids = await detachedPayloadIovs(request, url, run)
-  return ids.length ? Math.max(...ids) : undefined
+    .map((r) => ({ id: Number(r.id), inserted: insertedAt(r.inserted) }))
 }
 
 /** `GET payloadiovs/`: the payload of each type the CDB returns for the run (`[]` for an unknown tag). */

@@ -29,7 +29,7 @@ export async function detachedUploads(
     const done = latest.get(uploadKey({ runnumber: run.runnumber, tag: run.tag, type, globalTag }))
     if (done?.state !== 'uploaded' || done.checksum !== md5 || done.piov === undefined) continue
     if (cdbHolds(run.cdb, type, run.runnumber, md5)) continue
-    if ((await detachedPayloadIovs(request, done.url, run.runnumber)).includes(done.piov)) ids.add(done.piov)
+    if ((await detachedPayloadIovs(request, done.url, run.runnumber)).some((p) => p.id === done.piov)) ids.add(done.piov)
   }
   return ids
 }

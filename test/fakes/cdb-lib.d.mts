@@ -25,6 +25,8 @@ export interface FakeCdbState {
     minor_iov: number | string
     major_iov_end?: number | string
     minor_iov_end: number | string
+    /** When the fake made it, as nopayloaddb writes `inserted`: naive UTC. */
+    inserted?: string
   }[]
   nextPiov?: number
   writeToken?: string

@@ -8,9 +8,10 @@
 // State (the file of cdb-lib.mjs, $FAKE_CDB_STATE), all optional:
 //   "globalTags": { "<name>": { "status": "unlocked" | "locked" | "frozen", "lists": ["<payload type>", ...] } }
 //        default: newcdbtag, unlocked, with a payload list for every payload type caloprod knows
-//   "piovs": [ { id, url, checksum, size, minor_iov, minor_iov_end, major_iov_end, list, type, globalTag } ]
+//   "piovs": [ { id, url, checksum, size, minor_iov, minor_iov_end, major_iov_end, list, type, globalTag, inserted } ]
 //        every payload IOV made; `list` null when detached. major_iov is 0; an open end is 9223372036854775807 at
-//        both ends, written as a string; major_iov_end is 0 otherwise.
+//        both ends, written as a string; major_iov_end is 0 otherwise. `inserted`: when it was made, as the server
+//        writes it (naive UTC); a seeded one has none and answers 2026-07-01.
 //   "nextPiov": N           the next payload IOV id
 //   "writeToken": "T"       writes need "Authorization: Bearer T", as a server with CDB_AUTH_CLASS set
 //
@@ -77,6 +78,12 @@ export function payloadListsOf(state, tag) {
 const STAMP = '2026-07-01T00:00:00.000000'
 
 /**
+ * A payload IOV's `inserted` (auto_now_add, models.py at 0c9f2f8) as nopayloaddb writes it: now, naive (USE_TZ is
+ * False) in its TIME_ZONE 'UTC' (nopayloaddb/settings.py), with microseconds (DRF's isoformat).
+ */
+const insertedNow = () => new Date().toISOString().replace('Z', '000')
+
+/**
  * The payload IOVs the read side (cdb-lib.mjs's state, served for the server's tag) holds: the explicit
  * "iovs", each listed run's own IOV of each type it does not mark missing, and the one of the type every answer has.
  */
@@ -121,7 +128,7 @@ function row(p) {
   return {
     id: p.id, payload_url: p.url, checksum: p.checksum ?? '', major_iov: start[0], minor_iov: start[1],
     comb_iov: `${start[0]}.${start[1].toString().padStart(19, '0')}`, major_iov_end: end[0], minor_iov_end: end[1],
-    payload_list: p.list ?? null, inserted: STAMP,
+    payload_list: p.list ?? null, inserted: p.inserted ?? STAMP,
   }
 }
 
@@ -146,6 +153,7 @@ export function createPiov(state, body) {
   const piov = {
     id: newId(state), url: body.payload_url, checksum: body.checksum, size: null,
     minor_iov: Number(start[1]), minor_iov_end: stored(end[1]), major_iov_end: stored(end[0]), list: null, type: undefined, globalTag: undefined,
+    inserted: insertedNow(),
   }
   ;(state.piovs ??= []).push(piov)
   return row(piov)
@@ -237,7 +245,7 @@ export function attachPiov(state, body, readTag = GLOBAL_TAG) {
       prevEnd = bounds(prev).end
       if (cmp(P.start, prevEnd) < 0) Object.assign(prev, { major_iov_end: stored(P.start[0]), minor_iov_end: stored(P.start[1]) })
       if (cmp(P.end, prevEnd) < 0) {
-        state.piovs.push({ ...prev, id: newId(state), major_iov: stored(P.end[0]), minor_iov: stored(P.end[1]), major_iov_end: stored(prevEnd[0]), minor_iov_end: stored(prevEnd[1]) })
+        state.piovs.push({ ...prev, id: newId(state), inserted: insertedNow(), major_iov: stored(P.end[0]), minor_iov: stored(P.end[1]), major_iov_end: stored(prevEnd[0]), minor_iov_end: stored(prevEnd[1]) })
       }
     }
     // (c) the IOV after it starts where it ends, whether they overlapped or not

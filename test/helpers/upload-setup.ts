@@ -32,6 +32,7 @@ export interface FakePiov {
   checksum: string
   minor_iov: number
   minor_iov_end: number
+  inserted?: string
 }
 
 /** The environment that makes the upload stage SIGKILL itself at `step` ("after POST piov": test/helpers/upload-kill.mjs). */

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { saveState, loadState } from '../fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
+import { CLOCK_SKEW_MS } from '../../lib/upload/settle.js'
 
 type Iov = readonly [number, number | null]
 interface Layout {
@@ -159,16 +160,31 @@ async function checkReadBack(t: Test, target: Target) {
   t.same(await read(99), [], 'nothing starts at or before run 99')
 }
 
+/**
+ * A payload IOV's `inserted` is when the server made it, naive UTC (TIME_ZONE 'UTC', USE_TZ False): what settling an
+ * interrupted upload compares with its ledger row, within CLOCK_SKEW_MS (lib/upload/settle.ts).
+ */
+async function checkInserted(t: Test, target: Target) {
+  const body = { payload_url: `ins_${Date.now()}`, checksum: 'c', major_iov: 0, minor_iov: 1, major_iov_end: 0, minor_iov_end: 2 }
+  const created = (await call(target.api, 'POST', 'piov', body)).json() as { inserted: string }
+  t.match(created.inserted, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?$/, 'naive')
+  t.ok(Math.abs(Date.parse(`${created.inserted}Z`) - Date.now()) < CLOCK_SKEW_MS, `UTC, now: ${created.inserted}`)
+  const found = (await call(target.api, 'GET', `piov?page=1&search=${body.payload_url}`)).json() as { results: { inserted: string }[] }
+  t.equal(found.results[0]?.inserted, created.inserted, 'the search carries it')
+}
+
 t.test('the fake: each layout answered and rewritten as nopayloaddb 0c9f2f8 does', async (t) => {
   const fake = await fakeTarget(t)
   await checkLayouts(t, fake)
   await checkReadBack(t, fake)
+  await checkInserted(t, fake)
 })
 
 const real = process.env.CALOPROD_REAL_NOPAYLOADDB
 t.test('a real nopayloaddb: the same layouts (CALOPROD_REAL_NOPAYLOADDB)', { skip: real ? false : 'CALOPROD_REAL_NOPAYLOADDB is not set' }, async (t) => {
   await checkLayouts(t, realTarget(real!))
   await checkReadBack(t, realTarget(real!))
+  await checkInserted(t, realTarget(real!))
 })
 
 t.test('the fake: size dropped, 403 never 401, an HTML 500 for what crashes, the created row unattached', async (t) => {
