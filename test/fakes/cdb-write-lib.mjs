@@ -21,7 +21,8 @@
 //   a header that is not two words: an HTML 500 (a ValueError). Never 401 (the class has no authenticate_header).
 // - POST piov: no end means open (2^63-1 at both ends); `size` is not a field of its serializer: dropped, stored
 //   null. An empty or reversed IOV: 500 {"detail"}. A missing or non-numeric major_iov/minor_iov: an HTML 500. A
-//   missing payload_url or checksum: 400. Nothing is attached: it answers the row with "payload_list": null.
+//   missing payload_url or checksum, or one over 255 characters (models.py: max_length=255): 400 {"<field>": [why]}.
+//   Nothing is attached: it answers the row with "payload_list": null.
 // - PUT piov_attach in an unlocked tag: (a) detaches the list's IOVs inside the new one (a replaced run's old IOV),
 //   (b) cuts the IOV before it to end where the new one starts, and when that one went on past the new one's end,
 //   adds a copy of it from there, (c) moves the start of the IOV after it to the new one's end. Two layouts crash
@@ -147,8 +148,14 @@ export function createPiov(state, body) {
         `${start[0]} major_iov_end: ${end[0]} minor_iov: ${start[1]} minor_iov_end: ${end[1]}`,
     )
   }
-  const missing = ['payload_url', 'checksum'].filter((key) => typeof body[key] !== 'string' || body[key] === '')
-  if (missing.length) throw new Refusal(400, Object.fromEntries(missing.map((key) => [key, ['This field is required.']])))
+  // The serializer's validation: both required, and at most 255 characters (PayloadIOV.payload_url and .checksum are
+  // CharField(max_length=255) in cdb_rest/models.py at 0c9f2f8; DRF's MaxLengthValidator words the refusal).
+  const invalid = {}
+  for (const key of ['payload_url', 'checksum']) {
+    if (typeof body[key] !== 'string' || body[key] === '') invalid[key] = ['This field is required.']
+    else if ([...body[key]].length > 255) invalid[key] = ['Ensure this field has no more than 255 characters.']
+  }
+  if (Object.keys(invalid).length) throw new Refusal(400, invalid)
   if (start[0] !== 0n) throw new Crash('fake nopayloaddb: only major_iov 0 is modelled')
   const piov = {
     id: newId(state), url: body.payload_url, checksum: body.checksum, size: null,

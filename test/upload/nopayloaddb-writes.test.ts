@@ -173,11 +173,23 @@ async function checkInserted(t: Test, target: Target) {
   t.equal(found.results[0]?.inserted, created.inserted, 'the search carries it')
 }
 
+/** PayloadIOV's payload_url and checksum are CharField(max_length=255) (cdb_rest/models.py): 256 characters are refused. */
+async function checkMaxLength(t: Test, target: Target) {
+  const piov = (url: string, checksum = 'c') => call(target.api, 'POST', 'piov', { payload_url: url, checksum, major_iov: 0, minor_iov: 1, major_iov_end: 0, minor_iov_end: 2 })
+  const long = `ml_${Date.now()}_`.padEnd(256, 'x')
+  const refused = await piov(long)
+  t.equal(refused.status, 400)
+  t.equal(refused.text, '{"payload_url":["Ensure this field has no more than 255 characters."]}')
+  t.same((await piov('u', 'c'.repeat(256))).json(), { checksum: ['Ensure this field has no more than 255 characters.'] })
+  t.equal((await piov(long.slice(0, 255))).status, 200, '255 characters are taken')
+}
+
 t.test('the fake: each layout answered and rewritten as nopayloaddb 0c9f2f8 does', async (t) => {
   const fake = await fakeTarget(t)
   await checkLayouts(t, fake)
   await checkReadBack(t, fake)
   await checkInserted(t, fake)
+  await checkMaxLength(t, fake)
 })
 
 const real = process.env.CALOPROD_REAL_NOPAYLOADDB
@@ -185,6 +197,7 @@ t.test('a real nopayloaddb: the same layouts (CALOPROD_REAL_NOPAYLOADDB)', { ski
   await checkLayouts(t, realTarget(real!))
   await checkReadBack(t, realTarget(real!))
   await checkInserted(t, realTarget(real!))
+  await checkMaxLength(t, realTarget(real!))
 })
 
 t.test('the fake: size dropped, 403 never 401, an HTML 500 for what crashes, the created row unattached', async (t) => {
