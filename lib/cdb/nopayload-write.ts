@@ -11,6 +11,13 @@ import { parsePayloadIovs, payloadIovsUrl, type PayloadIov } from './payload-iov
 /** A request to the CDB's API, `path` relative to `<base_url><api_res>`; resolves to the body of a 2xx answer. */
 export type CdbRequest = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => Promise<string>
 
+/**
+ * The longest payload URL nopayloaddb keeps: PayloadIOV.payload_url is CharField(max_length=255) (cdb_rest/models.py
+ * at 0c9f2f8); `POST piov` with a longer one is refused, 400. Of the other fields caloprod writes, the checksum (also
+ * 255) is an md5 and the IOV bounds are integers; tag, type and list names are only read.
+ */
+export const PAYLOAD_URL_MAX = 255
+
 /** Whether nopayloaddb refused a request (a 4xx or 500: nothing was written). */
 export function isRefusal(err: unknown): err is HttpError & { status: number } {
   return err instanceof HttpError && err.failure === 'status' && err.status !== undefined && err.status <= 500

@@ -28,7 +28,7 @@ const now = () => new Date().toISOString()
 /** Carries out one run's plan; returns its failures, one line each. Made inserts join `mine`. */
 export async function insertRun(lines: readonly PlanLine[], ctx: InsertContext, mine: Inserted[]): Promise<string[]> {
   // A file that is there but unusable (empty, not ROOT) needs a person: none of its run's payloads go in.
-  const broken = lines.find((l) => l.problem && l.problem !== 'missing' && l.problem !== 'layout')
+  const broken = lines.find((l) => l.problem && l.problem !== 'missing' && l.problem !== 'layout' && l.problem !== 'url')
   if (broken) {
     const why = broken.why.slice(`${broken.problem}: `.length)
     const failure = `${broken.runnumber} ${broken.tag} ${broken.type} ${why}; none of the run's payloads was inserted`
@@ -41,7 +41,7 @@ export async function insertRun(lines: readonly PlanLine[], ctx: InsertContext, 
   for (const line of lines) {
     if (line.action !== 'insert') {
       if (line.problem === 'layout') failures.push(formatPlanLine(line))
-      ctx.log[line.problem === 'layout' ? 'warn' : 'info'](formatPlanLine(line))
+      ctx.log[line.problem === 'layout' || line.problem === 'url' ? 'warn' : 'info'](formatPlanLine(line))
       continue
     }
     const refused = await insertOne(line, ctx)

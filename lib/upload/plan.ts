@@ -1,6 +1,7 @@
 // What the upload stage would do with each payload of each finished run, decided from the files, the ledger and
 // what the CDB holds around the run, before anything is touched: pure, so the plan and the act are the same decision.
 import { payloadState, type PayloadType } from '../rules/calibrations.js'
+import { PAYLOAD_URL_MAX } from '../cdb/nopayload-write.js'
 import { iovEnded, type PayloadIov } from '../cdb/payload-iovs.js'
 import type { PayloadCheck, PayloadFile, PayloadProblem } from './payload-files.js'
 import { uploadKey, type UploadRow } from './ledger.js'
@@ -14,8 +15,11 @@ export interface PlanLine {
   type: PayloadType
   action: UploadAction
   why: string
-  /** For `not`: what is wrong with the file, or `layout`: the CDB's insert would fail around the run. */
-  problem?: PayloadProblem['reason'] | 'layout'
+  /**
+   * For `not`: what is wrong with the file, `layout`: the CDB's insert would fail around the run, `url`: its URL is
+   * longer than nopayloaddb keeps.
+   */
+  problem?: PayloadProblem['reason'] | 'layout' | 'url'
   /**
    * For a `skip` because the CDB holds a current payload of this tag for the run: its url, and whether it is this
    * run's file (same checksum). The act records it in the ledger (insert.ts, heldRows), so status need not ask the CDB.
@@ -104,7 +108,8 @@ export function attachEffect(type: string, view: RunView): { fails?: string; hid
  * One line per payload type of a finished run: `insert` (attaching the payload IOV an earlier run made, if the
  * ledger has one), `skip` (the CDB has it with this checksum, which the ledger may say it uploaded, or the CDB
  * already has a current payload for the run's tag, which is never replaced) or `not` (the file is missing, empty or
- * not ROOT; the global tag has no payload list for the type; nopayloaddb's insert would fail around the run).
+ * not ROOT; the global tag has no payload list for the type; its URL is longer than nopayloaddb keeps; nopayloaddb's
+ * insert would fail around the run).
  * `latest`: the ledger's last row of each payload (latestUploads), read once for every run. The ledger's `uploaded`
  * alone skips nothing: a payload the CDB does not hold for the run is planned again, attaching the payload IOV the
  * ledger names when the CDB has it in no payload list (`view.detached`), never making a second one.
@@ -149,6 +154,12 @@ function planFile(view: RunView, file: PayloadFile, globalTag: string, lists: Re
     const admin = "creating one in a tag is an administrator's act (nopayloadclient createPayloadList, then pl_attach)"
     return { ...base, action: 'not', why: `global tag ${globalTag} has no payload list for ${type}; ${admin}` }
   }
+  const url = storeUrl(type, file.md5, file.name)
+  if ([...url].length > PAYLOAD_URL_MAX) {
+    const why = `its URL in the store has ${[...url].length} characters, more than the ${PAYLOAD_URL_MAX} nopayloaddb keeps ` +
+      `(PayloadIOV.payload_url): POST piov would be refused; only a shorter tag makes it fit`
+    return { ...base, action: 'not', problem: 'url', why }
+  }
   const effect = attachEffect(type, view)
   const fixIovs = "ask the CDB's administrators to fix the IOVs"
   if (effect.fails) {
@@ -156,7 +167,6 @@ function planFile(view: RunView, file: PayloadFile, globalTag: string, lists: Re
     return { ...base, action: 'not', problem: 'layout', why }
   }
   if (effect.hides) return { ...base, action: 'not', problem: 'layout', why: `${effect.hides}; ${fixIovs}` }
-  const url = storeUrl(type, file.md5, file.name)
   const what = piov === undefined ? `${file.name} (${file.size} bytes, md5 ${file.md5}) as ${url}` : `piov ${piov}, made for ${url}`
   const iov = effect.open
     ? `IOV [${view.runnumber}, ∞): the type's last IOV is open, so the run's ends it and later runs get this payload until their own`

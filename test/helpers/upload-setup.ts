@@ -5,7 +5,7 @@ import { join, relative } from 'node:path'
 import type { Test } from 'tap'
 import { saveState, type FakeCdbState } from '../fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb, type FakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
-import { prepareSubmit, someRuns, type Prepared } from './condor-output.js'
+import { prepareSubmit, someRuns, type Prepared, type RunSpec } from './condor-output.js'
 import { fakeCondor } from './fake-condor.js'
 import { ROOT, runScript, runStageHere, type ScriptResult } from './run-script.js'
 
@@ -40,9 +40,9 @@ export function killUploadAt(step: string): Record<string, string> {
   return { NODE_OPTIONS: `--import=${join(ROOT, 'test', 'helpers', 'upload-kill.mjs')}`, UPLOAD_KILL_AT: step }
 }
 
-/** `count` runs from 68001, submitted, their jobs run to exit 0; `state` is the CDB before the upload. */
-export async function prepareUpload(t: Test, count: number, state: FakeCdbState = { default: 'missing', runs: {} }, genStatusEnv: Record<string, string> = {}): Promise<UploadSetup> {
-  const p = await prepareSubmit(t, someRuns(count))
+/** `count` runs from 68001 (or these runs), submitted, their jobs run to exit 0; `state` is the CDB before the upload. */
+export async function prepareUpload(t: Test, count: number | RunSpec[], state: FakeCdbState = { default: 'missing', runs: {} }, genStatusEnv: Record<string, string> = {}): Promise<UploadSetup> {
+  const p = await prepareSubmit(t, typeof count === 'number' ? someRuns(count) : count)
   const root = join(p.output, '..')
   const cdbState = join(root, 'cdb.json')
   const store = join(root, 'store')

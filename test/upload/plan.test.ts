@@ -235,3 +235,11 @@ t.test('one upload of several runs, open last IOVs too: the plan foresees every 
   t.same(mismatches.slice(0, 5), [], 'every upload foreseen')
   t.ok(counts.open > 500 && counts.consecutiveOverOpen > 200 && counts.moved > 100 && counts.refusedFails > 100 && counts.refusedHides > 10, JSON.stringify(counts))
 })
+
+t.test('a payload URL of 255 characters is insertable, one of 256 not (PayloadIOV.payload_url, max_length 255)', async (t) => {
+  const named = (name: string): PayloadCheck => ({ ok: true, file: { type: 'CEMC_meanTime', path: '/x', name, size: 10, md5 } })
+  const prefix = `CEMC_meanTime/ab/ab/${md5}_`.length
+  const plan = (name: string) => planRun({ runnumber: RUN, tag: TAG, checks: [named(name)], cdb: [] }, 'newcdbtag', lists, latestUploads([]))[0]!
+  t.match(plan('n'.repeat(255 - prefix)), { action: 'insert' })
+  t.match(plan('n'.repeat(256 - prefix)), { action: 'not', problem: 'url', why: /^its URL in the store has 256 characters, more than the 255 nopayloaddb keeps/ })
+})
