@@ -110,6 +110,18 @@ export async function detachedPayloadIovs(request: CdbRequest, url: string, run:
     .map((r) => ({ id: Number(r.id), inserted: insertedAt(r.inserted) }))
 }
 
+/**
+ * Whether payload IOV `id` (with this URL) is open-ended, [run, ∞), by `GET piov?search=` as detachedPayloadIovs asks;
+ * undefined when the CDB does not list it. The open end, 2^63-1, reads as a double past 2^62.
+ */
+export async function payloadIovIsOpen(request: CdbRequest, url: string, id: number): Promise<boolean | undefined> {
+  const text = await request('GET', `piov?page=1&page_size=1000&search=${encodeURIComponent(url)}`)
+  const rowsOf = (v: unknown) => (Array.isArray(v) ? v : (v as { results?: unknown } | null)?.results)
+  const rows = rowsOf(parse(text, 'GET piov', 'payload IOVs', (v) => Array.isArray(rowsOf(v)))) as Record<string, unknown>[]
+  const row = rows.find((r) => Number(r.id) === id)
+  return row === undefined ? undefined : Number(row.minor_iov_end) >= 2 ** 62
+}
+
 /** `GET payloadiovs/`: the payload of each type the CDB returns for the run (`[]` for an unknown tag). */
 export async function payloadIovs(request: CdbRequest, globalTag: string, run: number): Promise<PayloadIov[]> {
   const body = await request('GET', payloadIovsUrl('', globalTag, run))

@@ -4,7 +4,7 @@
 // write whose answer never arrived is asked of the CDB by the next run (lib/upload.ts, settle) before writing again.
 import { unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { attachPayloadIov, createPayloadIov, isRefusal, type CdbRequest } from '../cdb/nopayload-write.js'
+import { attachPayloadIov, createPayloadIov, isRefusal, payloadIovIsOpen, type CdbRequest } from '../cdb/nopayload-write.js'
 import { CaloprodError } from '../errors.js'
 import type { Log } from '../log.js'
 import { appendUploads, uploadKey, type UploadRow } from './ledger.js'
@@ -96,7 +96,15 @@ async function insertOne(line: PlanLine, ctx: InsertContext): Promise<string | u
     return say(err.message)
   }
   let piov = line.piov
-  if (piov === undefined) await appendUploads(ledgerPath, [row])
+  // A payload IOV an earlier run made keeps the end it was made with. Made open, [run, ∞), and attached where the
+  // tag now has a later IOV, it would take every later IOV out of the list: one that no longer fits is left detached.
+  const open = piov === undefined ? undefined : await payloadIovIsOpen(ctx.request, row.url, piov)
+  if (piov !== undefined && open !== undefined && open !== Boolean(line.open)) {
+    const iov = (isOpen: boolean) => (isOpen ? `[${line.runnumber}, ∞)` : `[${line.runnumber}, ${line.runnumber + 1})`)
+    ctx.log.warn(say(`piov ${piov} was made for ${iov(open)}, but the tag's IOVs now take ${iov(!open)}: left detached, a new one is made`))
+    piov = undefined
+  }
+  if (piov === undefined) await appendUploads(ledgerPath, [{ ...row, piov: undefined }])
   const stored = await copyIntoStore(ctx.store.writeDir, row.url, file.path, file.md5).catch(async (err: Error) => {
     if (piov === undefined) await record('failed', undefined, err.message)
     throw new CaloprodError(say(err.message), 1, { cause: err })

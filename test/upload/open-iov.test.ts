@@ -88,3 +88,22 @@ t.test('a run with an unusable file inserts nothing, though its types are insert
   t.same(Object.keys(attachedCounts(s)).filter((k) => k.startsWith('68001 ')), [], 'nothing of run 68001, in any group')
   t.equal(Object.keys(attachedCounts(s)).filter((k) => k.startsWith('68002 ')).length, 7, 'run 68002 whole')
 })
+
+t.test('a payload IOV made open whose attach was refused, the tag meanwhile given a later IOV: not attached (it would take the later one out), a closed one made', async (t) => {
+  const s = await prepareUpload(t, 1)
+  mkdirSync(s.store)
+  for (const type of PAYLOAD_TYPES) seed(s, type, 68000)
+  s.server.setFaults({ route: 'PUT piov_attach', fail500: 1000 })
+  const refused = await s.upload(ACT)
+  t.equal(refused.code, 1)
+  const made = piovs(s).filter((p) => !p.list)
+  t.ok(made.length > 0 && made.every((p) => String(p.minor_iov_end) === OPEN), 'made open, [68001, ∞), and left detached')
+  s.server.setFaults({})
+  // Someone inserts a later IOV of every type meanwhile: 68001 now lies below it, so its payload must be closed.
+  for (const type of PAYLOAD_TYPES) seed(s, type, 69000, 69001)
+  const next = await s.upload(ACT)
+  t.equal(next.code, 0, next.stderr)
+  t.match(next.stderr, /68001 \S+ CEMC_meanTime: piov \d+ was made for \[68001, ∞\), but the tag's IOVs now take \[68001, 68002\): left detached, a new one is made/)
+  for (const type of PAYLOAD_TYPES) t.match(reader(s, type, 69000), { url: `${type}/00/00/seed_${type}_69000.root`, start: 69000, end: 69001 }, `${type}: the later IOV still read`)
+  eachRunReadsItsOwn(t, s, [68001], PAYLOAD_TYPES)
+})
