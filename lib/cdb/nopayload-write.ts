@@ -96,29 +96,33 @@ function insertedAt(value: unknown): number | undefined {
 }
 
 /**
- * The payload IOVs for [run, run+1) with this URL that are in no payload list: made by a `POST piov` whose answer
- * never came back, or never attached. nopayloaddb finds them by `GET piov?page=…&search=` (its browse endpoint,
- * PayloadIOVBrowseSerializer); a server older than that answers every payload IOV it has (PayloadIOVSerializer),
- * which is read the same way. Both carry `inserted`, the model's creation time (auto_now_add).
+ * The payload IOVs whose URL holds `url`, as rows: nopayloaddb's `GET piov?page=…&search=` (its browse endpoint,
+ * PayloadIOVBrowseSerializer, a page with `results`); a server older than that answers every payload IOV it has
+ * (PayloadIOVSerializer, a list), which is read the same way.
  */
-export async function detachedPayloadIovs(request: CdbRequest, url: string, run: number): Promise<DetachedPayloadIov[]> {
+async function payloadIovsWithUrl(request: CdbRequest, url: string): Promise<Record<string, unknown>[]> {
   const text = await request('GET', `piov?page=1&page_size=1000&search=${encodeURIComponent(url)}`)
   const rowsOf = (v: unknown) => (Array.isArray(v) ? v : (v as { results?: unknown } | null)?.results)
-  const rows = rowsOf(parse(text, 'GET piov', 'payload IOVs', (v) => Array.isArray(rowsOf(v)))) as Record<string, unknown>[]
-  return rows
+  return rowsOf(parse(text, 'GET piov', 'payload IOVs', (v) => Array.isArray(rowsOf(v)))) as Record<string, unknown>[]
+}
+
+/**
+ * The payload IOVs for [run, run+1) with this URL that are in no payload list (payloadIovsWithUrl): made by a
+ * `POST piov` whose answer never came back, or never attached. Both answers carry `inserted`, the model's creation
+ * time (auto_now_add).
+ */
+export async function detachedPayloadIovs(request: CdbRequest, url: string, run: number): Promise<DetachedPayloadIov[]> {
+  return (await payloadIovsWithUrl(request, url))
     .filter((r) => r.payload_url === url && Number(r.minor_iov) === run && Number(r.minor_iov_end) === run + 1 && !r.payload_list)
     .map((r) => ({ id: Number(r.id), inserted: insertedAt(r.inserted) }))
 }
 
 /**
- * Whether payload IOV `id` (with this URL) is open-ended, [run, ∞), by `GET piov?search=` as detachedPayloadIovs asks;
- * undefined when the CDB does not list it. The open end, 2^63-1, reads as a double past 2^62.
+ * Whether payload IOV `id` (with this URL) is open-ended, [run, ∞) (payloadIovsWithUrl); undefined when the CDB does
+ * not list it. The open end, 2^63-1, reads as a double past 2^62.
  */
 export async function payloadIovIsOpen(request: CdbRequest, url: string, id: number): Promise<boolean | undefined> {
-  const text = await request('GET', `piov?page=1&page_size=1000&search=${encodeURIComponent(url)}`)
-  const rowsOf = (v: unknown) => (Array.isArray(v) ? v : (v as { results?: unknown } | null)?.results)
-  const rows = rowsOf(parse(text, 'GET piov', 'payload IOVs', (v) => Array.isArray(rowsOf(v)))) as Record<string, unknown>[]
-  const row = rows.find((r) => Number(r.id) === id)
+  const row = (await payloadIovsWithUrl(request, url)).find((r) => Number(r.id) === id)
   return row === undefined ? undefined : Number(row.minor_iov_end) >= 2 ** 62
 }
 
