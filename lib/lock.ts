@@ -57,7 +57,7 @@ export function lockOwner(self: { pid: number; ppid: number } = process, proc = 
 }
 
 /** Whether a process of this host is still the one that was recorded (alive, and not a reused pid). */
-function stillRunning(pid: number | null, start: string | null): boolean {
+export function stillRunning(pid: number | null, start: string | null): boolean {
   if (pid === null || !processAlive(pid)) return false
   return start === null || processInfo(pid)?.start === start
 }

@@ -2,8 +2,7 @@
 // that one left by a check killed with SIGKILL, which removes nothing, is found and removed by the next check.
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { processAlive } from '../files/atomic.js'
-import { processInfo } from '../lock.js'
+import { processInfo, stillRunning } from '../lock.js'
 
 const PREFIX = 'caloprod-check-'
 /** `caloprod-check-<pid>-<start>-XXXXXX` (mkdtemp's six characters); `<start>` left out where /proc cannot say. */
@@ -13,13 +12,6 @@ const WORK_DIR_NAME = /^caloprod-check-(\d+)(?:-(\d+))?-[A-Za-z0-9]{6}$/
 export function makeWorkDir(root: string): Promise<string> {
   const start = processInfo(process.pid)?.start
   return mkdtemp(join(root, `${PREFIX}${process.pid}-${start ? `${start}-` : ''}`))
-}
-
-/** Whether the process a folder is named after has ended: no such pid, or the pid of a process started since. */
-function ended(pid: number, start: string | undefined): boolean {
-  if (!processAlive(pid)) return true
-  const now = start === undefined ? undefined : processInfo(pid)?.start
-  return now !== undefined && now !== start
 }
 
 /**
@@ -32,7 +24,8 @@ export async function sweepWorkDirs(root: string): Promise<number> {
   let removed = 0
   for (const name of names) {
     const match = WORK_DIR_NAME.exec(name)
-    if (!match || Number(match[1]) === process.pid || !ended(Number(match[1]), match[2])) continue
+    // Ended: no such pid, or the pid of a process started since (lock.ts's test of a lock's holder).
+    if (!match || Number(match[1]) === process.pid || stillRunning(Number(match[1]), match[2] ?? null)) continue
     // Another user's (a shared /tmp) cannot be removed: left as it is.
     await rm(join(root, name), { recursive: true, force: true }).then(() => removed++, () => {})
   }
