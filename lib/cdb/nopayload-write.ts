@@ -106,24 +106,29 @@ async function payloadIovsWithUrl(request: CdbRequest, url: string): Promise<Rec
   return rowsOf(parse(text, 'GET piov', 'payload IOVs', (v) => Array.isArray(rowsOf(v)))) as Record<string, unknown>[]
 }
 
+/** An IOV end that is nopayloaddb's open end, 2^63-1: read as a double, anything past 2^62 (no run comes near). */
+const isOpenEnd = (end: unknown) => Number(end) >= 2 ** 62
+
 /**
- * The payload IOVs for [run, run+1) with this URL that are in no payload list (payloadIovsWithUrl): made by a
- * `POST piov` whose answer never came back, or never attached. Both answers carry `inserted`, the model's creation
- * time (auto_now_add).
+ * The payload IOVs starting at `run` with this URL that are in no payload list (payloadIovsWithUrl): made by a
+ * `POST piov` whose answer never came back, or never attached; closed, [run, run+1), or open, [run, ∞), as
+ * createPayloadIov makes them (the insert checks which end the plan wants before it attaches one). Both answers
+ * carry `inserted`, the model's creation time (auto_now_add).
  */
 export async function detachedPayloadIovs(request: CdbRequest, url: string, run: number): Promise<DetachedPayloadIov[]> {
+  const madeEnd = (end: unknown) => Number(end) === run + 1 || isOpenEnd(end)
   return (await payloadIovsWithUrl(request, url))
-    .filter((r) => r.payload_url === url && Number(r.minor_iov) === run && Number(r.minor_iov_end) === run + 1 && !r.payload_list)
+    .filter((r) => r.payload_url === url && Number(r.minor_iov) === run && madeEnd(r.minor_iov_end) && !r.payload_list)
     .map((r) => ({ id: Number(r.id), inserted: insertedAt(r.inserted) }))
 }
 
 /**
  * Whether payload IOV `id` (with this URL) is open-ended, [run, ∞) (payloadIovsWithUrl); undefined when the CDB does
- * not list it. The open end, 2^63-1, reads as a double past 2^62.
+ * not list it.
  */
 export async function payloadIovIsOpen(request: CdbRequest, url: string, id: number): Promise<boolean | undefined> {
   const row = (await payloadIovsWithUrl(request, url)).find((r) => Number(r.id) === id)
-  return row === undefined ? undefined : Number(row.minor_iov_end) >= 2 ** 62
+  return row === undefined ? undefined : isOpenEnd(row.minor_iov_end)
 }
 
 /** `GET payloadiovs/`: the payload of each type the CDB returns for the run (`[]` for an unknown tag). */

@@ -10,6 +10,7 @@ import { CLOCK_SKEW_MS, madeFor } from '../../lib/upload/settle.js'
 import type { UploadRow } from '../../lib/upload/ledger.js'
 
 const SEVEN = PAYLOAD_TYPES.slice(0, 7)
+const OPEN = '9223372036854775807'
 
 t.test('madeFor: the latest payload IOV in no list that no ledger row names, stamped no earlier than the row less the skew', async (t) => {
   const time = '2026-12-01T12:00:00.000Z'
@@ -60,4 +61,22 @@ t.test('a payload IOV with the URL made before the upload began (someone else\'s
   t.same(Object.values(attachedCounts(s)), Array(7).fill(1))
   t.match(piovs(s).find((p) => p.id === 1), { list: null }, 'piov 1 left as it was')
   t.match(readFileSync(join(s.output, 'uploads.csv'), 'utf8'), /,failed,.*the CDB made no payload IOV for it \(1 in no payload list .*\); will be tried again/)
+})
+
+t.test('an open POST piov ([run, ∞)) whose answer was lost is found and attached, not made again', async (t) => {
+  const s = await prepareUpload(t, 1)
+  mkdirSync(s.store)
+  patchState(s, (state) => {
+    ;(state.piovs ??= []).push(...SEVEN.map((type, i) => ({ id: 1000 + i, url: `${type}/00/00/seed_${type}_68000.root`, checksum: 'ee'.repeat(16), size: null,
+      minor_iov: 68000, minor_iov_end: OPEN, major_iov_end: OPEN, list: `${type}_newcdbtag`, type, globalTag: 'newcdbtag' })))
+    state.nextPiov = 2000
+  })
+  t.equal((await s.uploadProcess(ACT, killUploadAt('after POST piov'))).signal, 'SIGKILL', 'killed after its first open POST: piov 2000 made, its id unseen')
+  t.match(piovs(s).find((p) => p.id === 2000), { minor_iov: 68001, list: null }, 'made open and detached')
+  const next = await s.upload(ACT)
+  t.equal(next.code, 0, next.stderr)
+  t.match(readFileSync(join(s.output, 'uploads.csv'), 'utf8'), /,created,[0-9a-f]{32},2000,.*settled: an interrupted upload; the CDB made piov 2000 for it/)
+  t.same(piovs(s).filter((p) => p.list === null), [], 'no payload IOV left detached: piov 2000 attached, none made in vain')
+  t.equal(piovs(s).length, 14)
+  t.same(Object.values(attachedCounts(s)).filter((n) => n !== 1), [], 'one IOV per run and type')
 })
