@@ -23,9 +23,17 @@ const UNREACHABLE = new Set([
 /** Codes of a connection that was up and then went away. */
 const LOST = new Set(['ECONNRESET', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EPIPE'])
 
-/** Error codes worth another try: a lost connection, the server restarting, overloaded, or a replica conflict. */
+/**
+ * Error codes worth another try: a lost connection, the server restarting, overloaded, or a replica conflict; a
+ * socket that timed out (ETIMEDOUT: TCP keepalive or retransmission gave up on a connection that was up; a connect
+ * that never answers is postgres.js's CONNECT_TIMEOUT, tried again already); a deadlock (40P01) or a lock not
+ * granted within the role's lock_timeout (55P03), as an ALTER of a table being read meets; the server ending every
+ * backend after a crash of one of them (57P02). PostgreSQL's docs (errcodes-appendix) and its retry advice for
+ * classes 40 and 57.
+ */
 const TRANSIENT = new Set([
-  ...LOST, 'ECONNREFUSED', 'CONNECT_TIMEOUT', 'EAI_AGAIN', '40001', '53300', '57P03', '08001', '08006', '08000', '08003', '57P01',
+  ...LOST, 'ECONNREFUSED', 'CONNECT_TIMEOUT', 'EAI_AGAIN', 'ETIMEDOUT', '40001', '40P01', '55P03', '53300', '57P02', '57P03',
+  '08001', '08006', '08000', '08003', '57P01',
 ])
 
 function codeOf(err: unknown): string | undefined {

@@ -82,6 +82,9 @@ const transient: [string, ConnectionPlan][] = [
   ['a server in recovery or starting up (57P03)', { code: '57P03', message: 'the database system is starting up' }],
   ['too many connections (53300)', { code: '53300', message: 'sorry, too many clients already' }],
   ['a connection cut during startup', 'cut'],
+  ['a deadlock (40P01)', { code: '40P01', message: 'deadlock detected' }],
+  ["a lock not granted within the role's lock_timeout (55P03)", { code: '55P03', message: 'canceling statement due to lock timeout' }],
+  ['every backend ended after another crashed (57P02)', { code: '57P02', message: 'terminating connection because of crash of another server process' }],
 ]
 for (const [name, fault] of transient) {
   t.test(`${name}: retried with backoff, then succeeds`, async (t) => {
