@@ -8,7 +8,8 @@ import { checkFilterDatasets } from './filter-datasets.js'
 import { HttpClient } from './http.js'
 import { NOPAYLOADCLIENT_CONF, readNopayloadConfig } from './nopayload-config.js'
 import { redactUrl } from '../redact.js'
-import { askRest, guardedAsk, type KnownCurrent } from './rest.js'
+import { guardedAsk, type KnownCurrent } from './outage-guard.js'
+import { askRest } from './rest.js'
 
 /**
  * How the check stage asks the CDB: `jobs` filter-datasets processes or requests in flight (undefined: 4, or 16 for

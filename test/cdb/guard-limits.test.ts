@@ -1,4 +1,4 @@
-// The guard of the filter-datasets backend (lib/cdb/rest.ts guardedAsk) asks nopayloaddb about every run
+// The guard of the filter-datasets backend (lib/cdb/outage-guard.ts guardedAsk) asks nopayloaddb about every run
 // filter-datasets kept, as --cdb rest does: --jobs requests at a time, all of them within --timeout, and the first
 // failure stops the others, so the process ends as soon as it has said it failed. (It asked 4 at a time whatever
 // --jobs said, with no deadline, and a failure left the other requests running: hours on a slow server.)
