@@ -81,7 +81,8 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CdbDeps & 
   const cdb = await openCdb({ ...options, payloadTypes: options.rules.payloadTypes }, log, deps)
   // Run under the lock: what a check killed with SIGKILL left under TMPDIR is gone before this one makes its own.
   const swept = await sweepWorkDirs(deps.tempRoot ?? tmpdir())
-  if (swept) log.info(`removed ${swept} working folder${swept === 1 ? '' : 's'} of checks that were killed, under ${deps.tempRoot ?? tmpdir()}`)
+  if (swept.processes) log.info(`killed ${swept.processes} process${swept.processes === 1 ? '' : 'es'} (filter-datasets) that checks killed before them left running`)
+  if (swept.folders) log.info(`removed ${swept.folders} working folder${swept.folders === 1 ? '' : 's'} of checks that were killed, under ${deps.tempRoot ?? tmpdir()}`)
   const runListPath = layout.runListCsv(options.output, options.runType)
   const settledPath = layout.settledCsv(options.output, options.runType)
   const runs = await readRunList(runListPath)

@@ -1,7 +1,7 @@
 // A check stopped while filter-datasets runs (a signal, an internal error): the programs it started end before it
 // does, and its working folder under TMPDIR goes with it (lib/spawn-group.ts withOwnGroups, lib/files/atomic.ts ownTemp).
 // One killed by SIGKILL cannot clean up: the next check, once it holds the lock, removes the folder (lib/cdb/work-dir.ts).
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import t, { type Test } from 'tap'
@@ -14,10 +14,10 @@ const RUNS: [number, string][] = [[66500, 'v8'], [66501, 'v8'], [66502, 'v8'], [
 /** caloprod's own under TMPDIR (tsx keeps its cache there too). */
 const ours = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('caloprod-'))
 
+/** Whether `pid` runs: not gone, nor a zombie waiting for whoever took it in to reap it. */
 const alive = (pid: number) => {
   try {
-    process.kill(pid, 0)
-    return true
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
   } catch {
     return false
   }
@@ -82,14 +82,17 @@ t.test('an internal error while filter-datasets runs: the same', async (t) => {
   t.same(pids.filter(alive), [], 'no filter-datasets outlived the stage')
 })
 
-t.test('SIGKILL while filter-datasets runs: the next check removes the working folder it left, and no live one', async (t) => {
-  const c = slowCheck(t)
+t.test('SIGKILL while filter-datasets runs: the next check kills the filter-datasets it left and removes its working folder, and no live one', async (t) => {
+  // Lookups of 10 minutes: the calls left running end only if something ends them.
+  const c = slowCheck(t, { FAKE_CDB_DELAY_MS: '600000' })
   const pids = await filterDatasetsStarted(c)
   t.ok(pids.length > 0, 'filter-datasets was running')
-  // Its filter-datasets run on in process groups of their own (nothing stops them): ended here, by their ids.
+  // Its filter-datasets run on in process groups of their own (nothing stops them): should the check fail to, ended
+  // here, by their ids.
   t.teardown(() => pids.filter(alive).forEach((pid) => process.kill(-pid, 'SIGKILL')))
   c.child.kill('SIGKILL')
   await c.done
+  t.same(pids.filter(alive), pids, 'the killed check left its filter-datasets running')
   const left = ours(c.tmp)
   t.equal(left.length, 1, `the killed check left its working folder: ${left}`)
   t.match(left[0], new RegExp(`^caloprod-check-${c.child.pid}-`), 'named after its process')
@@ -99,10 +102,16 @@ t.test('SIGKILL while filter-datasets runs: the next check removes the working f
   const reused = `caloprod-check-${process.pid}-${Number(start) + 1}-Zz0000`
   const other = 'caloprod-checkout'
   for (const name of [live, reused, other]) mkdirSync(join(c.tmp, name))
+  // TMPDIR through a link this time: /proc names a process's folder with links resolved.
+  const linked = join(dirname(c.tmp), 'tmp-link')
+  symlinkSync(c.tmp, linked)
   const next = await runScript('check', ['--output', c.output, '--bin-filter-datasets', FAKE_FILTER_DATASETS, '--verbose'], {
-    ...fakeCdbEnv(c.cdb), TMPDIR: c.tmp, OFFLINE_MAIN: '', NOPAYLOADCLIENT_CONF: undefined,
+    ...fakeCdbEnv(c.cdb), TMPDIR: linked, OFFLINE_MAIN: '', NOPAYLOADCLIENT_CONF: undefined,
   })
   t.equal(next.code, 0, next.stderr)
+  t.match(next.stderr, new RegExp(`killed ${pids.length} process(es)? \\(filter-datasets\\) that checks killed before them left running`))
   t.match(next.stderr, /removed 2 working folders of checks that were killed/)
+  // SIGKILL is sent before the check goes on: each ends at once (a zombie until pid 1 reaps it counts as ended).
+  t.same(pids.filter(alive), [], 'no filter-datasets of the killed check runs on')
   t.same(ours(c.tmp).sort(), [live, other].sort(), 'the killed check\'s folder and the reused pid\'s removed, the live one and another name kept')
 })

@@ -1,7 +1,8 @@
 // The check's working folder under TMPDIR (filter-datasets' input and output per shard): named after its process, so
-// that one left by a check killed with SIGKILL, which removes nothing, is found and removed by the next check.
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+// that one left by a check killed with SIGKILL, which removes nothing, is found and removed by the next check, with
+// the filter-datasets calls it left running there.
+import { mkdtemp, readdir, readlink, realpath, rm } from 'node:fs/promises'
+import { basename, join, sep } from 'node:path'
 import { processInfo, stillRunning } from '../lock.js'
 
 const PREFIX = 'caloprod-check-'
@@ -17,17 +18,46 @@ export function makeWorkDir(root: string): Promise<string> {
 /**
  * Removes the working folders under `root` of checks whose process has ended (killed with SIGKILL: every other end
  * removes its own); never a live process's, nor a name of another kind (older checks' `caloprod-check-XXXXXX`).
- * Only a check holding the lock calls it; pids are of this host, as TMPDIR is. Returns how many it removed.
+ * The programs such a check left running in its folder (filter-datasets, started there: lib/cdb/filter-datasets.ts,
+ * and what they started) are killed first: nothing would read their answers, and they would go on asking the CDB
+ * until their own --timeout. Only a check holding the lock calls it; pids are of this host, as TMPDIR is.
+ * Returns how many folders it removed and processes it killed.
  */
-export async function sweepWorkDirs(root: string): Promise<number> {
+export async function sweepWorkDirs(root: string, proc = '/proc'): Promise<{ folders: number; processes: number }> {
   const names = await readdir(root).catch(() => [] as string[])
-  let removed = 0
+  const dead: string[] = []
   for (const name of names) {
     const match = WORK_DIR_NAME.exec(name)
     // Ended: no such pid, or the pid of a process started since (lock.ts's test of a lock's holder).
     if (!match || Number(match[1]) === process.pid || stillRunning(Number(match[1]), match[2] ?? null)) continue
-    // Another user's (a shared /tmp) cannot be removed: left as it is.
-    await rm(join(root, name), { recursive: true, force: true }).then(() => removed++, () => {})
+    dead.push(join(root, name))
   }
-  return removed
+  if (dead.length === 0) return { folders: 0, processes: 0 }
+  // /proc gives a process's folder with every link resolved: TMPDIR may be a link.
+  const realRoot = await realpath(root).catch(() => root)
+  const processes = killWorkingIn(dead.map((dir) => join(realRoot, basename(dir))), await processesByCwd(proc))
+  let folders = 0
+  // Another user's (a shared /tmp) cannot be removed: left as it is.
+  for (const dir of dead) await rm(dir, { recursive: true, force: true }).then(() => folders++, () => {})
+  return { folders, processes }
+}
+
+/** The working folder of each process this user may see (`/proc/<pid>/cwd`); others' are unreadable, and skipped. */
+async function processesByCwd(proc: string): Promise<Map<number, string>> {
+  const pids = (await readdir(proc).catch(() => [] as string[])).filter((name) => /^\d+$/.test(name)).map(Number)
+  const cwds = await Promise.all(pids.map((pid) => readlink(join(proc, String(pid), 'cwd')).catch(() => undefined)))
+  return new Map(pids.flatMap((pid, i) => (cwds[i] === undefined ? [] : [[pid, cwds[i]] as const])))
+}
+
+/** SIGKILL to each process working in one of `dirs` (or below); how many were signalled. */
+function killWorkingIn(dirs: readonly string[], cwds: ReadonlyMap<number, string>): number {
+  let killed = 0
+  for (const [pid, cwd] of cwds) {
+    if (pid === process.pid || !dirs.some((dir) => cwd === dir || cwd.startsWith(dir + sep))) continue
+    try {
+      process.kill(pid, 'SIGKILL')
+      killed++
+    } catch {} // gone meanwhile, or not ours
+  }
+  return killed
 }
