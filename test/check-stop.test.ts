@@ -1,6 +1,7 @@
 // A check stopped while filter-datasets runs (a signal, an internal error): the programs it started end before it
 // does, and its working folder under TMPDIR goes with it (lib/spawn-group.ts withOwnGroups, lib/files/atomic.ts ownTemp).
 // One killed by SIGKILL cannot clean up: the next check, once it holds the lock, removes the folder (lib/cdb/work-dir.ts).
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -102,6 +103,9 @@ t.test('SIGKILL while filter-datasets runs: the next check kills the filter-data
   const reused = `caloprod-check-${process.pid}-${Number(start) + 1}-Zz0000`
   const other = 'caloprod-checkout'
   for (const name of [live, reused, other]) mkdirSync(join(c.tmp, name))
+  // A person looking into the folder: a program working there, in the session of whoever started it.
+  const looking = spawn('sleep', ['600'], { cwd: join(c.tmp, left[0]), stdio: 'ignore' })
+  t.teardown(() => void looking.kill('SIGKILL'))
   // TMPDIR through a link this time: /proc names a process's folder with links resolved.
   const linked = join(dirname(c.tmp), 'tmp-link')
   symlinkSync(c.tmp, linked)
@@ -113,5 +117,6 @@ t.test('SIGKILL while filter-datasets runs: the next check kills the filter-data
   t.match(next.stderr, /removed 2 working folders of checks that were killed/)
   // SIGKILL is sent before the check goes on: each ends at once (a zombie until pid 1 reaps it counts as ended).
   t.same(pids.filter(alive), [], 'no filter-datasets of the killed check runs on')
+  t.ok(alive(looking.pid!), "a program a person started there is left alone")
   t.same(ours(c.tmp).sort(), [live, other].sort(), 'the killed check\'s folder and the reused pid\'s removed, the live one and another name kept')
 })

@@ -1,7 +1,7 @@
 // The check's working folder under TMPDIR (filter-datasets' input and output per shard): named after its process, so
 // that one left by a check killed with SIGKILL, which removes nothing, is found and removed by the next check, with
 // the filter-datasets calls it left running there.
-import { mkdtemp, readdir, readlink, realpath, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, readlink, realpath, rm } from 'node:fs/promises'
 import { basename, join, sep } from 'node:path'
 import { processInfo, stillRunning } from '../lock.js'
 
@@ -42,18 +42,34 @@ export async function sweepWorkDirs(root: string, proc = '/proc'): Promise<{ fol
   return { folders, processes }
 }
 
-/** The working folder of each process this user may see (`/proc/<pid>/cwd`); others' are unreadable, and skipped. */
-async function processesByCwd(proc: string): Promise<Map<number, string>> {
+/** A process as /proc shows it: its working folder, session and controlling terminal (0: none). */
+type ProcessSeen = { cwd: string; session: number; tty: number }
+
+/** Each process this user may see (`/proc/<pid>/cwd` and `stat`); others' are unreadable, and skipped. */
+async function processesByCwd(proc: string): Promise<Map<number, ProcessSeen>> {
   const pids = (await readdir(proc).catch(() => [] as string[])).filter((name) => /^\d+$/.test(name)).map(Number)
-  const cwds = await Promise.all(pids.map((pid) => readlink(join(proc, String(pid), 'cwd')).catch(() => undefined)))
-  return new Map(pids.flatMap((pid, i) => (cwds[i] === undefined ? [] : [[pid, cwds[i]] as const])))
+  const seen = await Promise.all(pids.map(async (pid): Promise<ProcessSeen | undefined> => {
+    const [cwd, stat] = await Promise.all([readlink(join(proc, String(pid), 'cwd')), readFile(join(proc, String(pid), 'stat'), 'utf8')])
+      .catch(() => [undefined, undefined])
+    if (cwd === undefined || stat === undefined) return undefined
+    // After the command name, in parentheses and maybe with spaces: state, ppid, pgrp, session, tty_nr.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return { cwd, session: Number(fields[3]), tty: Number(fields[4]) }
+  }))
+  return new Map(pids.flatMap((pid, i) => (seen[i] ? [[pid, seen[i]] as const] : [])))
 }
 
-/** SIGKILL to each process working in one of `dirs` (or below); how many were signalled. */
-function killWorkingIn(dirs: readonly string[], cwds: ReadonlyMap<number, string>): number {
+/**
+ * SIGKILL to each process a check left working in one of `dirs`: working there (or below), with no terminal, in a
+ * session whose leader works there too. filter-datasets starts a session of its own there (spawn-group.ts: detached);
+ * a person's shell or what it runs, looking into the folder, is in a session of a terminal, and is left alone.
+ * How many were signalled.
+ */
+function killWorkingIn(dirs: readonly string[], seen: ReadonlyMap<number, ProcessSeen>): number {
+  const inside = (cwd: string | undefined) => cwd !== undefined && dirs.some((dir) => cwd === dir || cwd.startsWith(dir + sep))
   let killed = 0
-  for (const [pid, cwd] of cwds) {
-    if (pid === process.pid || !dirs.some((dir) => cwd === dir || cwd.startsWith(dir + sep))) continue
+  for (const [pid, { cwd, session, tty }] of seen) {
+    if (pid === process.pid || tty !== 0 || !inside(cwd) || !inside(seen.get(session)?.cwd)) continue
     try {
       process.kill(pid, 'SIGKILL')
       killed++
