@@ -46,7 +46,8 @@ type Plan = Awaited<ReturnType<typeof planSubmission>>
 /**
  * Days after which a run whose job no schedd knows, and which wrote nothing to output/, is sent again. Only a
  * history is rotated, never a queue, and a job cut off from its schedd ends when its lease runs out (40 minutes by
- * default); two days let a schedd that is down for a night come back first.
+ * default); two days let a schedd that is down for a night come back first. A run whose schedd does not answer now
+ * is not sent however old its submission (`RunState.silent`): that schedd may still queue or run its job.
  */
 export const LOST_AFTER_DAYS = 2
 
@@ -73,6 +74,8 @@ function decide(state: RunState, maxAttempts: number, byHand: boolean, now: Date
     case 'unknown': {
       const due = Date.parse(state.submitted ?? '') + LOST_AFTER_DAYS * 86400_000
       if (byHand) return { action: 'submit', note: `by hand: unknown: ${state.detail}` }
+      // Its job may be queued or running at that schedd: the days count only against a schedd that answers.
+      if (state.silent) return { action: 'skip', note: `unknown: ${state.detail}; not sent again while its schedd does not answer` }
       if (now.getTime() < due) {
         const when = new Date(due).toISOString().slice(0, 16).replace('T', ' ')
         return { action: 'skip', note: `unknown: ${state.detail}; sent again after ${when} UTC if it wrote nothing by then` }

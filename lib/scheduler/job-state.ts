@@ -27,6 +27,11 @@ export interface RunState {
   submission?: string
   /** The state in words: hold reason, exit code, cluster, why a submission did not count. */
   detail: string
+  /**
+   * An `unknown` run whose schedd did not answer now (not one that answered without the job): its job may well be
+   * queued or running there, however long ago it was submitted.
+   */
+  silent?: boolean
 }
 
 /** The schedds that did not answer, and why; the submit stage running now (lock.ts `submitInFlight`), if any. */
@@ -188,7 +193,10 @@ function stateOf(
   }
   const tries = `attempt ${attempts}`
   const job = latest.job
-  if (!job) return { ...base, state: 'unknown', job, ...of(latest), detail: `${tries}: ${lostTrack(latest, context)}` }
+  if (!job) {
+    const silent = latest.schedd !== undefined && context.unanswered?.has(latest.schedd) === true
+    return { ...base, state: 'unknown', job, ...of(latest), detail: `${tries}: ${lostTrack(latest, context)}`, ...(silent ? { silent } : {}) }
+  }
   const id = `job ${job.cluster}.${job.proc}`
   if (job.status === JOB_STATUS.completed && job.exitCode === 0) {
     return { ...base, state: 'done', job, ...of(latest), detail: `${id} finished${jobTime(job, 'at')}` }

@@ -104,6 +104,7 @@ export function nextStep(
       return `nothing: given up after ${state.attempts} attempts (--max-attempts ${ctx.maxAttempts}); a person: read the job's log, ` +
         `then ${resubmit}`
     case 'unknown':
+      if (state.silent) return `nothing while schedd ${state.schedd} does not answer: its job may be queued or running there`
       return `nothing for ${LOST_AFTER_DAYS} days after its submission, then submitted again if it wrote nothing to output/`
     case 'done': {
       // As status tells it (uploadVerdict): every payload written in the CDB, some only, or none yet.

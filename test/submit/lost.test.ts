@@ -133,3 +133,22 @@ t.test('one output directory by a symlink, a relative path or a trailing slash: 
   t.equal(submitCalls(s.state), 1)
   t.equal(readFakeState(s.state).jobs.length, 3)
 })
+
+t.test('a schedd that does not answer keeps its runs unknown however old: never sent again while it is silent', async (t) => {
+  const s = await prepare(t, someRuns(2))
+  t.equal((await act(s)).code, 0)
+  const moved = { FAKE_CONDOR_SCHEDD: OTHER }
+  // Three days on, both jobs still idle on the first node's schedd (a long queue), which is down tonight.
+  backdate(s, 3)
+  const down = await act(s, { ...moved, FAKE_CONDOR_DOWN: DEFAULT_SCHEDD })
+  t.equal(down.code, 0, down.stderr)
+  t.equal(down.stdout, 'submit: nothing to submit; 2 unknown to every schedd\n')
+  t.match(down.stderr, /run 68001 .*: unknown: attempt 1: cluster 1 \(submitted .*\): schedd sphnxsub01\.fake\.bnl\.gov did not answer: .*; not sent again while its schedd does not answer/)
+  t.equal(submitCalls(s.state), 1, 'nothing sent twice')
+  t.equal(readFakeState(s.state).jobs.length, 2)
+  const plan = (await runStageHere('submit', ['--output', s.output], { ...s.env, ...moved, FAKE_CONDOR_DOWN: DEFAULT_SCHEDD })).stdout
+  t.match(plan, /^68002 new_newcdbtag_v008 skip: unknown: .*did not answer/m)
+  // Back up: the jobs are there, in flight.
+  t.equal((await act(s, moved)).stdout, 'submit: nothing to submit; 2 in flight\n')
+  t.equal(submitCalls(s.state), 1)
+})
