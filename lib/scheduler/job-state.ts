@@ -128,9 +128,13 @@ export function reconcile(
   return settled
 }
 
-/** One cluster that ran (or may have run) the run; `submitted` '' for a job the ledger lacks: the oldest. */
+/**
+ * One cluster that ran (or may have run) the run; `submitted` '' for a job the ledger lacks. `at` orders attempts:
+ * the ledger's time, else the job's QDate (a cluster submitted by hand, or by a condor_submit that reported a failed
+ * commit the schedd had made), else the oldest.
+ */
 type Attempt = {
-  cluster: number; schedd: string | undefined; job: SchedulerJob | undefined; submitted: string; submission?: string
+  cluster: number; schedd: string | undefined; job: SchedulerJob | undefined; submitted: string; submission?: string; at: number
 }
 
 /** A run's attempts, oldest first: each cluster the ledger names, and each job of the run it does not. */
@@ -142,16 +146,17 @@ function attemptsOf(rows: readonly LedgerRow[], jobs: readonly SchedulerJob[]): 
     if (row.cluster === undefined || row.state === 'failed' || row.state === 'lost') continue
     const job = jobs.find(named(row))
     const schedd = job?.schedd ?? row.schedd
-    const attempt = { cluster: row.cluster, schedd, job, submitted: firstTime.get(row.submission)!, submission: row.submission }
+    const submitted = firstTime.get(row.submission)!
+    const attempt = { cluster: row.cluster, schedd, job, submitted, submission: row.submission, at: Date.parse(submitted) }
     attempts.set(`${schedd}#${row.cluster}`, attempt)
   }
   for (const job of jobs) {
     const key = `${job.schedd}#${job.cluster}`
     const known = attempts.get(key)
     if (known) known.job ??= job
-    else attempts.set(key, { cluster: job.cluster, schedd: job.schedd, job, submitted: '' })
+    else attempts.set(key, { cluster: job.cluster, schedd: job.schedd, job, submitted: '', at: (job.queued ?? -Infinity) * 1000 })
   }
-  return [...attempts.values()].sort((a, b) => (a.submitted < b.submitted ? -1 : a.submitted > b.submitted ? 1 : a.cluster - b.cluster))
+  return [...attempts.values()].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.cluster - b.cluster))
 }
 
 /** A run's state from its rows (after `reconcile`) and jobs: a job in the queue decides, else the latest attempt. */

@@ -28,6 +28,8 @@ export interface SchedulerJob {
   requestMemory?: number
   /** EnteredCurrentStatus, seconds since the epoch. */
   since: number | undefined
+  /** QDate: when the job was submitted, seconds since the epoch (orders a cluster the ledger does not name). */
+  queued?: number
   /** A job in condor_history has left the queue. */
   source: 'condor_q' | 'condor_history'
   /** GlobalJobId up to the first `#` (cluster ids are counted per schedd). */
@@ -47,7 +49,7 @@ export interface SchedulerOptions {
 /** HoldReason goes last: it is free text and may hold the separator. */
 const FIELDS = [
   'ClusterId', 'ProcId', 'JobStatus', 'ExitCode', 'EnteredCurrentStatus', JOB_ATTRIBUTES.runTag, 'GlobalJobId', 'HoldReasonCode',
-  'HoldReasonSubCode', 'RequestMemory', 'HoldReason',
+  'HoldReasonSubCode', 'RequestMemory', 'QDate', 'HoldReason',
 ]
 
 /**
@@ -97,8 +99,8 @@ const scheddOf = (globalJobId = '') => /^([^#]+)#/.exec(globalJobId)?.[1]
 
 function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJob {
   const fields = line.split('\t')
-  const [cluster, proc, status, exitCode, since, runTag = '', globalJobId, holdCode, holdSubCode, memory] = fields
-  const holdReason = fields.slice(10).join('\t')
+  const [cluster, proc, status, exitCode, since, runTag = '', globalJobId, holdCode, holdSubCode, memory, qdate] = fields
+  const holdReason = fields.slice(11).join('\t')
   const job: SchedulerJob = {
     cluster: Number(cluster), proc: Number(proc), status: Number(status), exitCode: optionalInt(exitCode),
     since: optionalInt(since), runTag, source,
@@ -109,6 +111,8 @@ function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJo
   const [code, subCode] = [optionalInt(holdCode), optionalInt(holdSubCode)]
   if (Number.isInteger(code)) job.holdCode = code
   if (Number.isInteger(subCode)) job.holdSubCode = subCode
+  const queued = optionalInt(qdate)
+  if (Number.isInteger(queued)) job.queued = queued
   // An expression the schedd cannot reduce to a number (RequestMemory unset) is no memory we know of.
   const mb = Number(memory)
   if (memory !== 'undefined' && Number.isFinite(mb) && mb > 0) job.requestMemory = Math.ceil(mb)

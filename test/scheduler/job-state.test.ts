@@ -110,3 +110,13 @@ t.test('reconcile leaves a submit running now its own rows: written since it too
   t.match(runState(68007, TAG, rows, [], { inFlight }), { state: 'queued', detail: 'submission s-2 is being submitted now, by the submit stage (pid 42)' })
   t.match(runState(68007, TAG, rows, []), { state: 'queued', detail: 'submission s-2 is submitting and not yet known to the scheduler' })
 })
+
+t.test('a cluster the ledger does not name is ordered by its QDate, not taken for the oldest', async (t) => {
+  const rows = [row({ cluster: 1, proc: 0 })]
+  const failed = job({ status: 4, exitCode: 1, source: 'condor_history' })
+  // Submitted a day after the ledger's cluster (by hand, or by a condor_submit whose commit reply was lost).
+  const later = job({ cluster: 2, status: 4, exitCode: 0, queued: Date.parse('2025-01-02T02:00:00Z') / 1000 })
+  t.match(runState(68006, TAG, rows, [failed, later]), { state: 'done', attempts: 2, detail: /^job 2\.0 finished/ })
+  t.match(runState(68006, TAG, rows, [failed, { ...later, queued: undefined }]), { state: 'failed', detail: /job 1\.0 exited 1/ },
+    'without a QDate it is the oldest, as before')
+})

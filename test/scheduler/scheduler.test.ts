@@ -112,9 +112,9 @@ t.test('schedulerJobs: a line it cannot read fails with that line, not a wrong j
   await t.rejects(schedulerJobs('/data/out', options(state)), {
     constructor: CaloprodError,
     message:
-      `condor_q printed a line caloprod cannot read: "9\\t0\\t1\\tundefined\\t1751400009\\tundefined\\t${DEFAULT_SCHEDD}#9.0#1751400009\\tundefined\\tundefined\\tundefined\\tundefined"; ` +
+      `condor_q printed a line caloprod cannot read: "9\\t0\\t1\\tundefined\\t1751400009\\tundefined\\t${DEFAULT_SCHEDD}#9.0#1751400009\\tundefined\\tundefined\\tundefined\\tundefined\\tundefined"; ` +
       'expected ClusterId, ProcId, JobStatus, ExitCode, EnteredCurrentStatus, CaloprodRunTag, GlobalJobId, HoldReasonCode, ' +
-      'HoldReasonSubCode, RequestMemory, HoldReason',
+      'HoldReasonSubCode, RequestMemory, QDate, HoldReason',
   })
 })
 

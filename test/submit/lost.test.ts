@@ -1,12 +1,14 @@
 // Jobs the scheduler of this host does not know: a history that rotated, a cron moved to another submit node (its
 // schedd asked by name, with clusters numbered again from 1), a schedd that does not answer, a ledger written before
 // it named schedds. And one output directory spelled several ways. Never a run sent twice while its job may live.
+import { execFile } from 'node:child_process'
 import { mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { readLedger } from '../../lib/files/ledger.js'
 import { prepareSubmit as prepare, someRuns, TAG, type Prepared as Setup } from '../helpers/condor-output.js'
-import { DEFAULT_SCHEDD, fakeCondor, readFakeState, submitCalls } from '../helpers/fake-condor.js'
+import { DEFAULT_SCHEDD, FAKES, fakeCondor, readFakeState, submitCalls } from '../helpers/fake-condor.js'
 import { runStageHere } from '../helpers/run-script.js'
 
 const OTHER = 'sphnxsub02.fake.bnl.gov'
@@ -151,4 +153,21 @@ t.test('a schedd that does not answer keeps its runs unknown however old: never 
   // Back up: the jobs are there, in flight.
   t.equal((await act(s, moved)).stdout, 'submit: nothing to submit; 2 in flight\n')
   t.equal(submitCalls(s.state), 1)
+})
+
+t.test('a cluster the ledger does not name, submitted after the ledger\'s: ordered by its QDate, it decides', async (t) => {
+  const s = await prepare(t, someRuns(1))
+  t.equal((await act(s)).code, 0)
+  await fakeCondor(s.state, 'set', '1.0', 'completed', 'exit=1')
+  backdate(s, 1)
+  // A person submits condor/ by hand, as genStatus.sub's header says how; the job succeeds.
+  const byHand = await promisify(execFile)(join(FAKES, 'condor_submit'), ['genStatus.sub', '-queue', 'input_run from jobs.list'],
+    { cwd: join(s.output, 'condor'), env: { ...process.env, ...s.env } })
+  t.match(byHand.stdout, /1 job\(s\) submitted to cluster 2\./)
+  await fakeCondor(s.state, 'set', '2.0', 'completed', 'exit=0')
+  const next = await act(s)
+  t.equal(next.code, 0, next.stderr)
+  t.equal(next.stdout, 'submit: nothing to submit; 1 done but not yet in the CDB\n', 'not sent again for nothing')
+  t.equal(submitCalls(s.state), 2)
+  t.match((await status(s)).stdout, new RegExp(`^68001 ${TAG} done: job 2\\.0 finished at `, 'm'))
 })
