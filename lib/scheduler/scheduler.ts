@@ -202,7 +202,14 @@ export async function condorSubmit(dir: string, jobs: number, options: Scheduler
     const detail = `condor_submit ${how} (${result.signal}); the jobs may have been submitted`
     return { kind: 'unknown', cluster: undefined, schedd: undefined, detail }
   }
-  if (result.code !== 0) return { kind: 'failed', detail: `condor_submit failed ${howItFailed(result)}` }
+  if (result.code !== 0) {
+    // Its commit went out and no answer came back: the schedd may hold the cluster (submit.cpp, MyQ->disconnect).
+    if (/Failed to commit job submission/.test(result.stderr)) {
+      const detail = `condor_submit failed ${howItFailed(result)}; the jobs may have been submitted`
+      return { kind: 'unknown', cluster: undefined, schedd: undefined, detail }
+    }
+    return { kind: 'failed', detail: `condor_submit failed ${howItFailed(result)}` }
+  }
   const match = /(\d+) job\(s\) submitted to cluster (\d+)\./.exec(result.stdout)
   if (!match) {
     const detail = `condor_submit exited 0 without a "N job(s) submitted to cluster C." line: ${firstLine(result.stdout)}`

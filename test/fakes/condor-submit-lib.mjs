@@ -6,7 +6,10 @@
 // each job its GlobalJobId (qmgmt.cpp NewProcInternal, htcondor/htcondor 7491a145); like the real one, condor_submit
 // prints only `N job(s) submitted to cluster C.`, never the schedd's name (src/condor_submit.V6/submit.cpp).
 // FAKE_CONDOR_SUBMIT_MODE: fail (exit 1, nothing queued), hang (before queueing), garbage (queues, prints
-// nonsense, exits 0), submit-then-hang (queues, then hangs), miscount (queues, reports one job too many).
+// nonsense, exits 0), submit-then-hang (queues, then hangs), miscount (queues, reports one job too many),
+// commit-lost (the schedd commits the jobs but condor_submit does not learn it: the real one then prints
+// "ERROR: Failed to commit job submission into the queue." on stderr and exits 1 before any "N job(s) submitted"
+// line: submit.cpp main, MyQ->disconnect failing, htcondor/htcondor 7491a145).
 import { readFileSync } from 'node:fs'
 import {
   absoluteFrom, callerName, checkExecutable, checkWritableDir, expandMacros, fail, hang, loadState, localSchedd, parentCommand, parseLiteral, parseNewArguments,
@@ -106,6 +109,10 @@ export function main() {
       if (mode === 'submit-then-hang') {
         process.stdout.write('Submitting job(s)')
         hang()
+      } else if (mode === 'commit-lost') {
+        process.stdout.write(`Submitting job(s)${'.'.repeat(jobs.length)}`)
+        process.stderr.write('\nERROR: Failed to commit job submission into the queue.\n')
+        process.exit(1)
       } else if (mode === 'garbage') {
         process.stdout.write('Submitting job(s)\n\u0007?? schedd said: %&*( \n')
       } else {

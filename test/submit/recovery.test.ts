@@ -186,3 +186,19 @@ t.test('SIGTERM while condor_submit runs: it is stopped before the lock is relea
   t.match(next.stdout, /^submit: 2 runs submitted to cluster 1 /)
   t.equal(readFakeState(s.state).jobs.length, 2, 'each run once')
 })
+
+t.test('condor_submit "Failed to commit" after the schedd committed: unknown, not "nothing was submitted"; no duplicate', async (t) => {
+  const s = await prepare(t, someRuns(2))
+  const first = await act(s, [], { FAKE_CONDOR_SUBMIT_MODE: 'commit-lost' })
+  t.equal(first.code, 1)
+  t.match(first.stderr, /Failed to commit job submission into the queue.*the jobs may have been submitted/)
+  t.notMatch(first.stderr, /nothing was submitted/)
+  t.same((await ledger(s)).map((r) => r.state), ['submitting', 'submitting', 'unknown', 'unknown'])
+  t.equal(readFakeState(s.state).jobs.length, 2, 'the schedd has them')
+
+  const next = await act(s)
+  t.equal(next.code, 0, next.stderr)
+  t.equal(next.stdout, 'submit: nothing to submit; 2 in flight\n')
+  t.equal(submitCalls(s.state), 1)
+  t.same((await ledger(s)).slice(4).map((r) => [r.runnumber, r.state, r.cluster, r.proc]), [[68001, 'submitted', 1, 0], [68002, 'submitted', 1, 1]])
+})
