@@ -59,7 +59,9 @@ const STATE_RULES: readonly { state: ReportStateName; test: (run: RunFacts) => b
 /** The ledger with every interrupted submission settled as the scheduler's jobs settle it (status does the same). */
 export function settledLedger(inputs: ReportInputs): LedgerRow[] {
   if (!inputs.scheduler.answered) return inputs.ledger
-  return [...inputs.ledger, ...reconcile(inputs.ledger, inputs.scheduler.jobs, inputs.now.toISOString(), inputs.inFlight)]
+  return [...inputs.ledger, ...reconcile(inputs.ledger, inputs.scheduler.jobs, inputs.now.toISOString(), {
+    inFlight: inputs.inFlight, unanswered: inputs.scheduler.unanswered,
+  })]
 }
 
 function detailOf(state: ReportStateName, facts: RunFacts, hasList: boolean, inputs: ReportInputs): string {

@@ -29,7 +29,7 @@ export async function currentStates(
   const now = (options.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z')
   // A submit running now (status or why asked meanwhile) is deciding its own rows: they are not a stopped submit's.
   const inFlight = await submitInFlight(output)
-  const reconciled = reconcile(ledger.rows, jobs, now, inFlight).filter(options.settle ?? (() => true))
+  const reconciled = reconcile(ledger.rows, jobs, now, { inFlight, unanswered }).filter(options.settle ?? (() => true))
   const states = await settleUnknown(output, runStates(runs, [...ledger.rows, ...reconciled], jobs, { unanswered, inFlight }))
   return { states, reconciled, jobs, unanswered, inFlight, tornTail: ledger.tornTail }
 }

@@ -71,11 +71,15 @@ export function hasUnsettled(rows: readonly LedgerRow[]): boolean {
   return latestPerSubmission(rows).some(unsettled)
 }
 
-/** The schedds the latest cluster of each of `runs` went to, by the ledger: the ones to ask by name. Sorted. */
+/**
+ * The schedds to ask by name, by the ledger: the one the latest cluster of each of `runs` went to, and the one of
+ * each unsettled submission of any run (`reconcile` settles them all, and only an answer from its schedd may). Sorted.
+ */
 export function scheddsToAsk(rows: readonly LedgerRow[], runs: readonly { runnumber: number; tag: string }[]): string[] {
   const latest = new Map<string, string | undefined>()
   for (const row of rows) if (row.cluster !== undefined) latest.set(rowKey(row), row.schedd)
   const schedds = new Set(runs.map((run) => latest.get(runTagKey(run.runnumber, run.tag))))
+  for (const row of latestPerSubmission(rows)) if (unsettled(row)) schedds.add(row.schedd)
   return [...schedds].filter((schedd): schedd is string => schedd !== undefined).sort()
 }
 
@@ -95,11 +99,13 @@ export function writtenInFlight(row: LedgerRow, inFlight: { since: string } | un
 
 /**
  * Rows settling submissions left `submitting` (a crash before condor_submit) or `unknown` (it timed out or printed
- * nonsense): a job of the run whose cluster no row names is the one submitted; none means `lost` (submit again).
- * `inFlight`: the submit stage running now (lock.ts `submitInFlight`), whose own rows are left to it.
+ * nonsense): a job of the run (at the row's schedd, if it names one) whose cluster no row names is the one
+ * submitted; none means `lost` (submit again). Left as they are: the rows of the submit stage running now
+ * (`context.inFlight`, lock.ts `submitInFlight`), and those whose schedd did not answer (`context.unanswered`): its
+ * silence is no proof the job is not there.
  */
 export function reconcile(
-  rows: readonly LedgerRow[], jobs: readonly SchedulerJob[], now: string, inFlight?: { since: string },
+  rows: readonly LedgerRow[], jobs: readonly SchedulerJob[], now: string, context: StateContext = {},
 ): LedgerRow[] {
   // A cluster a row names, by schedd; a row without one (an older ledger) names that cluster of any schedd.
   const id = (key: string, schedd: string | undefined, cluster: number | undefined) => `${key}\0${schedd ?? '*'}#${cluster}`
@@ -109,9 +115,10 @@ export function reconcile(
   const jobsOf = byRunTag(jobs, (job) => job.runTag)
   const settled: LedgerRow[] = []
   for (const row of latestPerSubmission(rows)) {
-    if (!unsettled(row) || writtenInFlight(row, inFlight)) continue
+    if (!unsettled(row) || writtenInFlight(row, context.inFlight)) continue
+    if (row.schedd !== undefined && context.unanswered?.has(row.schedd)) continue
     const key = rowKey(row)
-    const mine = jobsOf.get(key) ?? []
+    const mine = (jobsOf.get(key) ?? []).filter((job) => !row.schedd || job.schedd === row.schedd)
     const found = (row.cluster !== undefined ? mine.find(named(row)) : undefined) ?? mine.find((job) => !isClaimed(key, job))
     if (found) {
       claimed.add(id(key, found.schedd, found.cluster))

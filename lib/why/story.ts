@@ -170,7 +170,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   if (submitted.length && typeof known === 'string') schedulerSilent = known
   else if (submitted.length && typeof known === 'object') {
     const { jobs, unanswered } = known
-    reconciled = reconcile(ledger.rows, jobs, new Date().toISOString(), inFlight)
+    reconciled = reconcile(ledger.rows, jobs, new Date().toISOString(), { inFlight, unanswered })
     // A job no schedd knows any more that wrote its folder is done, as currentStates says for status and why.
     states = await settleUnknown(output, runStates(submitted, [...ledger.rows, ...reconciled], jobs, { unanswered, inFlight }))
   } else if (submitted.length) {

@@ -105,7 +105,7 @@ t.test('reconcile leaves a submit running now its own rows: written since it too
     row({ submission: 's-1', state: 'submitting', time: '2025-01-01T23:59:59Z' }), // a stopped submit's
     row({ submission: 's-2', runnumber: 68007, state: 'submitting', time: '2025-01-02T00:00:00Z' }), // the running one's
   ]
-  t.same(reconcile(rows, [], 'now', inFlight).map((r) => [r.runnumber, r.state]), [[68006, 'lost']])
+  t.same(reconcile(rows, [], 'now', { inFlight }).map((r) => [r.runnumber, r.state]), [[68006, 'lost']])
   t.same(reconcile(rows, [], 'now').map((r) => [r.runnumber, r.state]), [[68006, 'lost'], [68007, 'lost']], 'none running: both')
   t.match(runState(68007, TAG, rows, [], { inFlight }), { state: 'queued', detail: 'submission s-2 is being submitted now, by the submit stage (pid 42)' })
   t.match(runState(68007, TAG, rows, []), { state: 'queued', detail: 'submission s-2 is submitting and not yet known to the scheduler' })
@@ -119,4 +119,18 @@ t.test('a cluster the ledger does not name is ordered by its QDate, not taken fo
   t.match(runState(68006, TAG, rows, [failed, later]), { state: 'done', attempts: 2, detail: /^job 2\.0 finished/ })
   t.match(runState(68006, TAG, rows, [failed, { ...later, queued: undefined }]), { state: 'failed', detail: /job 1\.0 exited 1/ },
     'without a QDate it is the oldest, as before')
+})
+
+t.test('reconcile leaves a row whose schedd did not answer unsettled; a row naming a schedd takes only its jobs', async (t) => {
+  const rows = [
+    row({ state: 'unknown', cluster: 3, proc: 0, schedd: A }), // a wrong job count on A
+    row({ submission: 's-2', runnumber: 68007, state: 'submitting', schedd: B }),
+  ]
+  t.same(scheddsToAsk(rows, []), [A, B], 'each unsettled row\'s schedd is asked, whatever the runs asked about')
+  const unanswered = new Map([[A, 'condor_q -name A failed']])
+  const onA = job({ cluster: 3, schedd: A })
+  t.same(reconcile(rows, [job({ cluster: 7, runTag: `68007_${TAG}`, schedd: A })], 'now', { unanswered }).map((r) => [r.runnumber, r.state]),
+    [[68007, 'lost']], 'A is silent: its row is left; B answered without 68007 (its job on A is no job of this submission)')
+  t.match(reconcile(rows, [onA], 'now'), [{ runnumber: 68006, state: 'submitted', cluster: 3, schedd: A }, { runnumber: 68007, state: 'lost' }])
+  t.match(runState(68006, TAG, rows, [], { unanswered }), { state: 'unknown', silent: true, detail: /schedd sphnxsub01\.sdcc\.bnl\.gov did not answer/ })
 })

@@ -171,3 +171,23 @@ t.test('a cluster the ledger does not name, submitted after the ledger\'s: order
   t.equal(submitCalls(s.state), 2)
   t.match((await status(s)).stdout, new RegExp(`^68001 ${TAG} done: job 2\\.0 finished at `, 'm'))
 })
+
+t.test('an unknown submission that names a schedd which does not answer is left unsettled: not lost, not sent again', async (t) => {
+  const s = await prepare(t, someRuns(2))
+  // condor_submit reports a job count it was not asked for: unknown, with the cluster and the schedd that took it.
+  t.equal((await act(s, { FAKE_CONDOR_SUBMIT_MODE: 'miscount' })).code, 1)
+  t.match((await ledger(s)).slice(2), [{ state: 'unknown', cluster: 1, schedd: DEFAULT_SCHEDD }, { state: 'unknown', cluster: 1 }])
+  // The cron moved to another submit node, and the first node's schedd is down tonight.
+  const silent = { FAKE_CONDOR_SCHEDD: OTHER, FAKE_CONDOR_DOWN: DEFAULT_SCHEDD }
+  const down = await act(s, silent)
+  t.equal(down.code, 0, down.stderr)
+  t.equal(down.stdout, 'submit: nothing to submit; 2 unknown to every schedd\n')
+  t.match(down.stderr, /run 68001 .*: unknown: attempt 1: cluster 1 \(submitted .*\): schedd sphnxsub01\.fake\.bnl\.gov did not answer: .*not sent again while its schedd does not answer/)
+  t.equal(submitCalls(s.state), 1, 'nothing sent twice')
+  t.same((await ledger(s)).map((r) => r.state), ['submitting', 'submitting', 'unknown', 'unknown'], 'nothing settled as lost')
+  t.match((await status(s, [], silent)).stdout, /^68002 new_newcdbtag_v008 unknown: .*schedd sphnxsub01\.fake\.bnl\.gov did not answer/m)
+  // Back up: the jobs are found and the rows settled.
+  t.equal((await act(s, { FAKE_CONDOR_SCHEDD: OTHER })).stdout, 'submit: nothing to submit; 2 in flight\n')
+  t.match((await ledger(s)).slice(4), [{ state: 'submitted', cluster: 1, schedd: DEFAULT_SCHEDD }, { state: 'submitted', cluster: 1 }])
+  t.equal(submitCalls(s.state), 1)
+})
