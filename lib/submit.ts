@@ -11,7 +11,7 @@ import { currentStates } from './scheduler/current-states.js'
 import { runTagKey } from './files/dataset-list.js'
 import { readJobsList, type Job } from './condor/jobs-list.js'
 import { readProcessList } from './files/process-list.js'
-import { condorSubmit } from './scheduler/scheduler.js'
+import { condorSubmit, localScheddName } from './scheduler/scheduler.js'
 import { memoryOfSubmitFile, outputAttributeLine, resolvedOutput, SUBMISSION_FILES } from './condor/submit-file.js'
 import { appendLedger, type LedgerRow } from './files/ledger.js'
 import type { Log } from './log.js'
@@ -222,12 +222,17 @@ export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Pro
   const notReleased = refused.length ? `; ${refused.length} not released (see the log)` : ''
   if (submit.length === 0) return { lines: [`submit: nothing to submit${counts(plan)}${notReleased}`] }
 
+  // Named before condor_submit runs: a submission whose answer is lost is settled by asking that schedd, from any host.
+  const local = await localScheddName({ env: ctx.env, timeout: options.timeout }).catch((err: unknown) => {
+    throw err instanceof CaloprodError ? new CaloprodError(`${err.message}; nothing was submitted`) : err
+  })
   const frozen = await freezeSubmission(options.output, submit.map((e) => e.job), now())
   const how = `${options.runs ? 'by hand: ' : ''}condor_submit in ${relative(options.output, frozen.dir)}`
-  await appendLedger(ledger, rowsFor(plan, submit, frozen.name, time(), 'submitting', how))
+  await appendLedger(ledger, rowsFor(plan, submit, frozen.name, time(), 'submitting', how, undefined, local))
   const outcome = await condorSubmit(frozen.dir, submit.length, { env: ctx.env, timeout: options.timeout })
   ctx.log.info(`${frozen.name}: ${outcome.detail}`)
-  const [cluster, schedd] = outcome.kind === 'failed' ? [] : [outcome.cluster, outcome.schedd]
+  const cluster = outcome.kind === 'failed' ? undefined : outcome.cluster
+  const schedd = (outcome.kind === 'failed' ? undefined : outcome.schedd) ?? local
   await appendLedger(ledger, rowsFor(plan, submit, frozen.name, time(), outcome.kind, outcome.detail, cluster, schedd))
   if (outcome.kind === 'failed') {
     throw new CaloprodError(`${outcome.detail} (in ${frozen.dir}); nothing was submitted; recorded in ${ledger}`)

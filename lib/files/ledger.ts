@@ -28,7 +28,10 @@ export interface LedgerRow {
   state: LedgerState
   cluster: number | undefined
   proc: number | undefined
-  /** The schedd that took the cluster (its `Name`, as GlobalJobId begins); unknown in ledgers written before 2026-12. */
+  /**
+   * The schedd that took the cluster, or (a `submitting` row, an `unknown` one without a cluster) that condor_submit
+   * sends to (its `Name`, as GlobalJobId begins); unknown in ledgers written before 2026-12 (this host's schedd).
+   */
   schedd?: string
   /** MB of memory each job requested (the condor stage's `--memory`). */
   memoryMb?: number

@@ -192,6 +192,12 @@ function stateOf(
   const none = { job: undefined, cluster: undefined, schedd: undefined, submitted: undefined }
   if (pending.length > 0) {
     const row = pending.at(-1)!
+    // Left unsettled by `reconcile` because the schedd it went to did not answer: its job may be there, or not.
+    const silent = !writtenInFlight(row, context.inFlight) && row.schedd !== undefined ? context.unanswered?.get(row.schedd) : undefined
+    if (silent !== undefined) {
+      const detail = `submission ${row.submission} is ${row.state}: schedd ${row.schedd} did not answer: ${silent}`
+      return { ...base, state: 'unknown', ...none, schedd: row.schedd, submission: row.submission, detail, silent: true }
+    }
     const detail = writtenInFlight(row, context.inFlight)
       ? `submission ${row.submission} is being submitted now, by ${context.inFlight!.by}`
       : `submission ${row.submission} is ${row.state} and not yet known to the scheduler`

@@ -173,6 +173,25 @@ export async function schedulerJobs(output: string, options: SchedulerOptions): 
   return [...jobs.values()].sort((a, b) => a.cluster - b.cluster || a.proc - b.proc)
 }
 
+/**
+ * The Name of this host's schedd, the one condor_submit sends to, as `condor_q -totals` titles its answer:
+ * `-- Schedd: <Name> : <address> @ <time>` (queue.cpp show_schedd_queue and print_full_header, htcondor 7491a145;
+ * condor_q locates the schedd condor_submit does and prints its Name, which heads each job's GlobalJobId). Asked
+ * before condor_submit runs, so that a submission whose answer is lost names the schedd to ask from any host.
+ * Throws CaloprodError when condor_q fails, times out or names none.
+ */
+export async function localScheddName(options: SchedulerOptions): Promise<string> {
+  const result = await run('condor_q', ['-totals'], options)
+  const cannot = 'cannot learn the name of this host\'s schedd (condor_submit\'s)'
+  if (result.timedOut) throw new CaloprodError(`${cannot}: condor_q -totals did not answer within ${options.timeout}s`)
+  if (result.code !== 0) throw new CaloprodError(`${cannot}: condor_q -totals failed ${howItFailed(result)}`)
+  const name = /^-- Schedd: (\S+) : /m.exec(result.stdout)?.[1]
+  if (!name || name === 'Unknown') {
+    throw new CaloprodError(`${cannot}: condor_q -totals printed no "-- Schedd: <name> : <address>" line: ${firstLine(result.stdout)}`)
+  }
+  return name
+}
+
 /** Which schedd queued cluster `cluster` from this host, by its first job's GlobalJobId; undefined if none says. */
 async function scheddOfCluster(cluster: number, options: SchedulerOptions): Promise<string | undefined> {
   for (const program of ['condor_q', 'condor_history']) {

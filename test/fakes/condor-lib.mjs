@@ -18,6 +18,10 @@
 // - FAKE_CONDOR_Q_MODE / FAKE_CONDOR_HISTORY_MODE=fail|hang: the program fails or never answers; FAKE_CONDOR_DOWN
 //   (comma-separated): schedds the collector lists that do not answer.
 // - A history that rotated: `fake-condor forget` drops finished jobs, which then are in neither program's answer.
+// - `condor_q [-name SCHEDD] -totals` (no -af): the title `-- Schedd: <Name> : <address> @ <time>` after two empty
+//   lines, then the three `Total for …` lines (queue.cpp: show_schedd_queue's source_label, print_full_header,
+//   standard_summary3), Name being the schedd's, as its GlobalJobIds begin (condor_q locates the local schedd by
+//   the same Name: queue.cpp main, `schedd.name()`).
 // - Whose jobs condor_q shows: the caller's only (CONDOR_Q_ONLY_MY_JOBS defaults to true: queue.cpp, main and
 //   processCommandLineArguments; its usage text: "Only information about jobs owned by the current user will be
 //   returned"), unless `-allusers` is given; a constraint does not lift it. condor_history shows every user's (it has
@@ -194,10 +198,12 @@ export function query(program, select) {
   let separator = ' '
   let jobIds = false
   let name
+  let totals = false
   let allUsers = program !== 'condor_q'
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
     if (arg === '-allusers' && program === 'condor_q') allUsers = true
+    else if (arg === '-totals' && program === 'condor_q') totals = true
     else if (arg === '-name') {
       name = args[++i]
       if (!name) fail(program, program === 'condor_q' ? 'Error: -name requires the name of a schedd as an argument.' : 'Error: Argument -name requires name of a remote schedd')
@@ -227,13 +233,27 @@ export function query(program, select) {
     process.stderr.write(`${message}\n`)
     process.exit(1)
   }
-  if (!attrs || attrs.length === 0) fail(program, 'the fake answers only -af queries')
+  if (totals && !attrs) return printTotals(state, schedd)
+  if (!attrs || attrs.length === 0) fail(program, 'the fake answers only -af and -totals queries')
   const format = (value) => (value === undefined ? 'undefined' : String(value))
   const visible = (job) => allUsers || (job.Owner ?? callerName()) === callerName()
   for (const job of state.jobs.filter((job) => scheddOf(job) === schedd).filter(select).filter(visible).filter(constraint)) {
     const fields = attrs.map((attr) => format(lookup(job, attr)))
     process.stdout.write(`${jobIds ? `${job.ClusterId}.${job.ProcId} ` : ''}${fields.join(separator)}\n`)
   }
+}
+
+/** `condor_q -totals`: the title naming the schedd, then the job counts of the query, the caller and all users. */
+function printTotals(state, schedd) {
+  const mine = state.jobs.filter((job) => scheddOf(job) === schedd && IN_QUEUE.has(job.JobStatus))
+  const line = (who, jobs) => {
+    const count = (status) => jobs.filter((job) => job.JobStatus === status).length
+    return `Total for ${who}: ${jobs.length} jobs; ${count(STATUS.completed)} completed, ${count(STATUS.removed)} removed, ` +
+      `${count(STATUS.idle)} idle, ${count(STATUS.running)} running, ${count(STATUS.held)} held, ${count(STATUS.suspended)} suspended`
+  }
+  const own = mine.filter((job) => (job.Owner ?? callerName()) === callerName())
+  const time = new Date().toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T([\d:]{8}).*$/, '$2/$3/$1 $4')
+  process.stdout.write(`\n\n-- Schedd: ${schedd} : <127.0.0.1:9618?... @ ${time}\n${line('query', own)}\n${line(callerName(), own)}\n${line('all users', mine)}\n`)
 }
 
 // ---- condor_submit: the submit file commands caloprod uses, macros, and arguments in the new syntax.

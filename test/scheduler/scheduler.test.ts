@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { CaloprodError } from '../../lib/errors.js'
-import { condorSubmit, JOB_STATUS, schedulerJobs, type SchedulerOptions } from '../../lib/scheduler/scheduler.js'
+import { condorSubmit, JOB_STATUS, localScheddName, schedulerJobs, type SchedulerOptions } from '../../lib/scheduler/scheduler.js'
 import { prepareSubmit, someRuns, TAG } from '../helpers/condor-output.js'
 import { DEFAULT_SCHEDD, FAKES, fakeCondorEnv, readFakeState, stopHanging } from '../helpers/fake-condor.js'
 
@@ -251,4 +251,21 @@ t.test('no shell between caloprod and condor: a login shell would read ~/.bashrc
   for (const call of calls) {
     t.match(call.parent, new RegExp(`^${process.execPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`), `${call.program} started by node itself`)
   }
+})
+
+t.test("localScheddName: this host's schedd by condor_q -totals's title; one that fails or names none is an error", async (t) => {
+  const { dir, state } = fakeQueue(t, [])
+  t.equal(await localScheddName(options(state)), DEFAULT_SCHEDD)
+  t.equal(await localScheddName(options(state, { FAKE_CONDOR_SCHEDD: 'sphnxsub02.fake.bnl.gov' })), 'sphnxsub02.fake.bnl.gov', 'another submit node')
+  await t.rejects(localScheddName(options(state, { FAKE_CONDOR_Q_MODE: 'fail' })),
+    { message: /^cannot learn the name of this host's schedd \(condor_submit's\): condor_q -totals failed \(exit 1\): .*schedd is down/ })
+  // A condor_q whose answer has no title (as a site's wrapper might print): no name is guessed.
+  const bin = join(dir, 'bin')
+  mkdirSync(bin)
+  writeFileSync(join(bin, 'condor_q'), '#!/bin/sh\necho "Total for query: 0 jobs; 0 completed, 0 removed, 0 idle, 0 running, 0 held, 0 suspended"\n', { mode: 0o755 })
+  const untitled = options(state)
+  untitled.env = { ...untitled.env, PATH: `${bin}:${untitled.env.PATH}` }
+  await t.rejects(localScheddName(untitled), new CaloprodError(
+    'cannot learn the name of this host\'s schedd (condor_submit\'s): condor_q -totals printed no "-- Schedd: <name> : <address>" line: Total for query: 0 jobs; 0 completed, 0 removed, 0 idle, 0 running, 0 held, 0 suspended',
+  ))
 })

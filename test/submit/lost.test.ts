@@ -73,9 +73,9 @@ t.test('the cron moved to another submit node: the first schedd is asked by name
   const s = await prepare(t, someRuns(2))
   t.equal((await act(s)).code, 0)
   t.match(await ledger(s), [
-    { state: 'submitting', schedd: undefined, memoryMb: 512 }, { state: 'submitting' },
+    { state: 'submitting', cluster: undefined, schedd: DEFAULT_SCHEDD, memoryMb: 512 }, { state: 'submitting', schedd: DEFAULT_SCHEDD },
     { state: 'submitted', cluster: 1, proc: 0, schedd: DEFAULT_SCHEDD, memoryMb: 512 }, { state: 'submitted', cluster: 1, proc: 1, schedd: DEFAULT_SCHEDD },
-  ], 'the ledger names the schedd that took the cluster and the memory asked')
+  ], 'the ledger names the schedd condor_submit goes to (before it runs), the one that took the cluster and the memory asked')
   const moved = { FAKE_CONDOR_SCHEDD: OTHER }
 
   const second = await act(s, moved)

@@ -5,8 +5,10 @@ import { join } from 'node:path'
 import t from 'tap'
 import { readLedger } from '../../lib/files/ledger.js'
 import { prepareSubmit as prepare, someRuns, TAG, type Prepared as Setup } from '../helpers/condor-output.js'
-import { FAKES, fakeCondor, readFakeState, submitCalls, type FakeJob } from '../helpers/fake-condor.js'
+import { DEFAULT_SCHEDD, FAKES, fakeCondor, readFakeState, submitCalls, type FakeJob } from '../helpers/fake-condor.js'
 import { runStageHere, startScript } from '../helpers/run-script.js'
+
+const OTHER = 'sphnxsub02.fake.bnl.gov'
 
 
 const act = (s: Setup, flags: string[] = [], env: Record<string, string> = {}) =>
@@ -201,4 +203,52 @@ t.test('condor_submit "Failed to commit" after the schedd committed: unknown, no
   t.equal(next.stdout, 'submit: nothing to submit; 2 in flight\n')
   t.equal(submitCalls(s.state), 1)
   t.same((await ledger(s)).slice(4).map((r) => [r.runnumber, r.state, r.cluster, r.proc]), [[68001, 'submitted', 1, 0], [68002, 'submitted', 1, 1]])
+})
+
+t.test('"Failed to commit" on one submit node, settled by a run on another: its schedd is asked by name, no duplicate', async (t) => {
+  const s = await prepare(t, someRuns(2))
+  t.equal((await act(s, [], { FAKE_CONDOR_SUBMIT_MODE: 'commit-lost' })).code, 1)
+  t.match(await ledger(s), [
+    { state: 'submitting', cluster: undefined, schedd: DEFAULT_SCHEDD }, { state: 'submitting', schedd: DEFAULT_SCHEDD },
+    { state: 'unknown', cluster: undefined, schedd: DEFAULT_SCHEDD }, { state: 'unknown', schedd: DEFAULT_SCHEDD },
+  ], 'the schedd condor_submit talks to is named before it runs')
+  t.equal(readFakeState(s.state).jobs.length, 2, 'the first node\'s schedd has them')
+  // The cron moved to another submit node: its own schedd has none of these jobs.
+  const moved = { FAKE_CONDOR_SCHEDD: OTHER }
+  const down = await act(s, [], { ...moved, FAKE_CONDOR_DOWN: DEFAULT_SCHEDD })
+  t.equal(down.code, 0, down.stderr)
+  t.equal(down.stdout, 'submit: nothing to submit; 2 unknown to every schedd\n', 'its schedd silent: left unknown')
+  t.match(down.stderr, /run 68001 .*: unknown: submission .* is unknown: schedd sphnxsub01\.fake\.bnl\.gov did not answer: .*not sent again while its schedd does not answer/)
+  t.match((await runStageHere('status', ['--output', s.output], { ...s.env, ...moved, FAKE_CONDOR_DOWN: DEFAULT_SCHEDD })).stdout,
+    /^68002 new_newcdbtag_v008 unknown: submission .* schedd sphnxsub01\.fake\.bnl\.gov did not answer/m)
+  const next = await act(s, [], moved)
+  t.equal(next.code, 0, next.stderr)
+  t.equal(next.stdout, 'submit: nothing to submit; 2 in flight\n')
+  t.equal(submitCalls(s.state), 1, 'nothing sent twice')
+  t.match((await ledger(s)).slice(4), [
+    { runnumber: 68001, state: 'submitted', cluster: 1, proc: 0, schedd: DEFAULT_SCHEDD }, { runnumber: 68002, state: 'submitted', cluster: 1, proc: 1 },
+  ])
+})
+
+t.test('condor_submit timing out on one node, settled on another: the named schedd answers without it, so it is lost and sent', async (t) => {
+  const s = await prepare(t, someRuns(1))
+  t.equal((await act(s, ['--timeout', '10s'], { FAKE_CONDOR_SUBMIT_MODE: 'hang' })).code, 1)
+  const next = await act(s, [], { FAKE_CONDOR_SCHEDD: OTHER })
+  t.equal(next.code, 0, next.stderr)
+  t.match(next.stdout, /^submit: 1 run submitted to cluster 1 /)
+  t.match((await ledger(s)).slice(2), [{ state: 'lost', schedd: DEFAULT_SCHEDD }, { state: 'submitting', schedd: OTHER }, { state: 'submitted', schedd: OTHER }])
+})
+
+t.test("this host's schedd's name cannot be learned: the stage fails before condor_submit, nothing recorded", async (t) => {
+  const s = await prepare(t, someRuns(1))
+  // condor_q answers the stage's job queries, but its -totals fails (the schedd went down between the two).
+  const bin = join(s.output, '..', 'totals-bin')
+  mkdirSync(bin)
+  writeFileSync(join(bin, 'condor_q'), `#!/bin/sh\ncase " $* " in *" -totals "*) echo "-- Failed to fetch ads from: <127.0.0.1:9618> (fake)" >&2; exit 1;; esac\nexec "${join(FAKES, 'condor_q')}" "$@"\n`, { mode: 0o755 })
+  const failed = await act(s, [], { PATH: `${bin}:${s.env.PATH}` })
+  t.equal(failed.code, 1)
+  t.match(failed.stderr, /^caloprod submit: cannot learn the name of this host's schedd \(condor_submit's\): condor_q -totals failed \(exit 1\): .*; nothing was submitted\n$/)
+  t.equal(submitCalls(s.state), 0)
+  t.notOk(existsSync(join(s.output, 'submissions.csv')), 'no submitting row')
+  t.match((await act(s)).stdout, /^submit: 1 run submitted to cluster 1 /, 'the next run submits')
 })
