@@ -149,7 +149,7 @@ async function ask(program: SchedulerJob['source'], constraint: string, options:
 /**
  * Every job of this output directory (by `CaloprodOutput`: the resolved path, and the path as given, which older
  * jobs carry) in condor_q then condor_history (a job in both just left the queue), of this host's schedd and each
- * of `options.schedds` not in its answer, sorted. Throws CaloprodError only when this host's schedd cannot be asked.
+ * of `options.schedds` other than it (asked by -name), sorted. Throws CaloprodError only when this host's schedd cannot be asked.
  */
 export async function schedulerJobs(output: string, options: SchedulerOptions): Promise<SchedulerJob[]> {
   // `=?=` compares strings case-sensitively (ClassAd `==` does not) and is never undefined.
@@ -163,6 +163,11 @@ export async function schedulerJobs(output: string, options: SchedulerOptions): 
   }
   await askBoth()
   const answered = new Set([...jobs.values()].map((job) => job.schedd))
+  // This host's schedd has just answered, whatever its answer held: its name (condor_q -totals, which needs no
+  // collector either) spares asking it again by -name, which asks the collector first and fails while it is down.
+  if ((options.schedds ?? []).some((schedd) => !answered.has(schedd))) {
+    answered.add(await localScheddName(options).catch(() => undefined))
+  }
   for (const schedd of options.schedds ?? []) {
     if (answered.has(schedd)) continue
     await askBoth(schedd).catch((err: unknown) => {

@@ -17,6 +17,11 @@
 //   schedd/submitter" (exit 1), condor_history "Unable to locate remote schedd (name=…, pool=)." (exit 1).
 // - FAKE_CONDOR_Q_MODE / FAKE_CONDOR_HISTORY_MODE=fail|hang: the program fails or never answers; FAKE_CONDOR_DOWN
 //   (comma-separated): schedds the collector lists that do not answer.
+// - FAKE_CONDOR_COLLECTOR=down: the central manager does not answer. A query with `-name` fails, as it asks the
+//   collector where that schedd is: condor_q "Error: Couldn't contact the condor_collector on <COLLECTOR_HOST>."
+//   and its Extra Info (queue.cpp main, Q_COMMUNICATION_ERROR; error_utils.cpp printNoCollectorContact), condor_history
+//   "Unable to locate remote schedd (name=…, pool=)." (history.cpp), exit 1; one without `-name` reaches the local
+//   schedd through its address file and answers (queue.cpp main: `schedd.locate()` of the local schedd).
 // - A history that rotated: `fake-condor forget` drops finished jobs, which then are in neither program's answer.
 // - `condor_q [-name SCHEDD] -totals` (no -af): the title `-- Schedd: <Name> : <address> @ <time>` after two empty
 //   lines, then the three `Total for …` lines (queue.cpp: show_schedd_queue's source_label, print_full_header,
@@ -223,6 +228,12 @@ export function query(program, select) {
   const down = (process.env.FAKE_CONDOR_DOWN ?? '').split(',').includes(name ?? localSchedd())
   if (mode === 'fail' || down) fail(program, '-- Failed to fetch ads from: <127.0.0.1:9618> : schedd is down (fake)')
   if (mode === 'hang') return hang()
+  if (name !== undefined && process.env.FAKE_CONDOR_COLLECTOR === 'down') {
+    process.stderr.write(program === 'condor_q'
+      ? "Error: Couldn't contact the condor_collector on your central manager.\n\nExtra Info: the condor_collector is a process that runs on the central manager of your Condor pool and collects the status of all the machines and jobs in the Condor pool. The condor_collector might not be running, it might be refusing to communicate with you, there might be a network problem, or there may be some other problem. Check with your system administrator to fix this problem.\n"
+      : `Unable to locate remote schedd (name=${name}, pool=).\n`)
+    process.exit(1)
+  }
   const state = loadState(statePath(program))
   const schedd = name ?? localSchedd()
   state.calls.push({ program, argv: args, schedd, parent: parentCommand() })

@@ -209,10 +209,11 @@ t.test('schedulerJobs: other schedds by name (-name), each cluster by its schedd
   t.same(calls.map((c) => [c.program, c.schedd, c.argv.slice(0, 2)]), [
     ['condor_q', DEFAULT_SCHEDD, ['-allusers', '-constraint']],
     ['condor_history', DEFAULT_SCHEDD, ['-constraint', `CaloprodOutput =?= "${output}"`]],
+    ['condor_q', DEFAULT_SCHEDD, ['-totals']],
     ['condor_q', other, ['-name', other]],
     ['condor_history', other, ['-name', other]],
     ['condor_q', 'gone.fake.bnl.gov', ['-name', 'gone.fake.bnl.gov']],
-  ], "this host's schedd is not asked again by name; a schedd the collector does not know stops at condor_q")
+  ], "this host's schedd is not asked again by name (its name from -totals); a schedd the collector does not know stops at condor_q")
   t.same([...unanswered], [
     ['gone.fake.bnl.gov', 'condor_q -name gone.fake.bnl.gov failed (exit 1): Error: Collector has no record of schedd/submitter'],
   ])

@@ -81,9 +81,9 @@ t.test('the cron moved to another submit node: the first schedd is asked by name
   const second = await act(s, moved)
   t.equal(second.code, 0, second.stderr)
   t.equal(second.stdout, 'submit: nothing to submit; 2 in flight\n')
-  t.same(readFakeState(s.state).calls.filter((c) => c.program !== 'condor_submit').slice(-4).map((c) => [c.program, c.schedd]), [
-    ['condor_q', OTHER], ['condor_history', OTHER], ['condor_q', DEFAULT_SCHEDD], ['condor_history', DEFAULT_SCHEDD],
-  ], 'this host first, then the schedd the ledger names')
+  t.same(readFakeState(s.state).calls.filter((c) => c.program !== 'condor_submit').slice(-5).map((c) => [c.program, c.schedd, c.argv.includes('-totals')]), [
+    ['condor_q', OTHER, false], ['condor_history', OTHER, false], ['condor_q', OTHER, true], ['condor_q', DEFAULT_SCHEDD, false], ['condor_history', DEFAULT_SCHEDD, false],
+  ], "this host first, its name, then the schedd the ledger names")
 
   await fakeCondor(s.state, 'set', `${DEFAULT_SCHEDD}#1.1`, 'completed', 'exit=1')
   const retry = await act(s, moved)

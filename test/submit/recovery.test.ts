@@ -239,6 +239,18 @@ t.test('condor_submit timing out on one node, settled on another: the named sche
   t.match((await ledger(s)).slice(2), [{ state: 'lost', schedd: DEFAULT_SCHEDD }, { state: 'submitting', schedd: OTHER }, { state: 'submitted', schedd: OTHER }])
 })
 
+t.test("a pending row naming this host's schedd is settled by this host's answer: a collector that does not answer (-name fails) holds nothing up", async (t) => {
+  const s = await prepare(t, someRuns(1))
+  t.equal((await act(s, ['--timeout', '10s'], { FAKE_CONDOR_SUBMIT_MODE: 'hang' })).code, 1)
+  t.match(await ledger(s), [{ state: 'submitting', schedd: DEFAULT_SCHEDD }, { state: 'unknown', schedd: DEFAULT_SCHEDD }])
+  // The central manager is down: condor_q and condor_history with -name fail; this host's schedd still answers.
+  const next = await act(s, [], { FAKE_CONDOR_COLLECTOR: 'down' })
+  t.equal(next.code, 0, next.stderr)
+  t.match(next.stdout, /^submit: 1 run submitted to cluster 1 /, 'this host\'s schedd never saw it: lost, and sent')
+  t.same((await ledger(s)).map((r) => r.state), ['submitting', 'unknown', 'lost', 'submitting', 'submitted'])
+  t.equal(submitCalls(s.state), 2)
+})
+
 t.test("this host's schedd's name cannot be learned: the stage fails before condor_submit, nothing recorded", async (t) => {
   const s = await prepare(t, someRuns(1))
   // condor_q answers the stage's job queries, but its -totals fails (the schedd went down between the two).
