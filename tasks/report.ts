@@ -14,8 +14,13 @@ export const stage = declareStage(
       'given up), the runs that need a person, plots and a table of every run. Reads what the other stages wrote\n' +
       'and asks condor_q and condor_history as status does; a scheduler that does not answer is said on the page\n' +
       '(the ledger\'s view), and the stage still succeeds. Takes no lock and changes nothing but the page and the log.\n' +
-      'With --stdout or --output-file it writes nothing in the output directory (a read-only look).',
-    flags: ['run-type', 'rules', 'output', 'stdout', 'output-file', 'max-attempts', 'timeout', 'verbose', 'quiet', 'help'],
+      'With --stdout or --output-file it writes nothing in the output directory (a read-only look). --max-attempts,\n' +
+      '--max-memory and --memory-scale are submit\'s, so the page says what the next night does with a held job (the\n' +
+      'submit task passes what follows -- to the report it defers).',
+    flags: [
+      'run-type', 'rules', 'output', 'stdout', 'output-file', 'max-attempts', 'max-memory', 'memory-scale', 'timeout', 'verbose', 'quiet',
+      'help',
+    ],
     readOnly: (options) => options.stdout || options.outputFile !== undefined,
   },
   async ({ options, env, stdout }) => {

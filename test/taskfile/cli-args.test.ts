@@ -1,0 +1,60 @@
+// What comes after `--` on a cron line under the real go-task: `submit` gets it, and so does the report it defers
+// (`{{.STAGE_FLAGS}} {{.CLI_ARGS}}`). Each of submit's flags given there must leave the night's page written, and
+// the page must judge the runs as that submit did.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { createCatalogFiles } from '../demo/files-on-disk.js'
+import { loadCatalog } from '../demo/load.js'
+import { layout } from '../../lib/files/layout.js'
+import { freshDatabase } from '../helpers/database.js'
+import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.js'
+import { FAKE_GENSTATUS, fakeCondor, fakeCondorEnv } from '../helpers/fake-condor.js'
+import { runTask } from '../helpers/run-script.js'
+
+t.setTimeout(600_000)
+
+const OVER = 'Job has gone over memory limit of 512 megabytes (MemoryUsage > RequestMemory)'
+
+/** A first night on a small catalog; returns a function running go-task's cron line on the same output. */
+async function firstNight(t: Test) {
+  const dir = mkdtempSync(join(tmpdir(), 'caloprod-cli-args-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const db = await freshDatabase(t)
+  const { files } = await loadCatalog(db.sql, { root: join(dir, 'files'), runs: { run3auau: 4 } })
+  await createCatalogFiles(files)
+  const out = join(dir, 'out')
+  const condor = join(dir, 'condor.json')
+  const env = {
+    ...fakeCdbEnv(fakeCdb(dir)),
+    ...fakeCondorEnv(condor),
+    CALOPROD_DB_URL: db.url,
+    CALOPROD_BIN_FILTER_DATASETS: FAKE_FILTER_DATASETS,
+    CALOPROD_BIN_GENSTATUS: FAKE_GENSTATUS,
+    TASK_TEMP_DIR: join(dir, '.task'),
+  }
+  const vars = ['RUN_TYPE=run3auau', `OUTPUT=${out}`, `CONDOR_LOG_DIR=${join(dir, 'condor-log')}`, 'JOBS=2']
+  const cron = (after: string[]) => runTask(['--silent', '-x', 'submit', 'report', ...vars, '--', ...after], env)
+  const first = await cron([])
+  t.equal(first.code, 0, first.stderr)
+  t.match(first.stdout, /^submit: \d+ runs submitted to cluster 1 /m)
+  return { out, condor, cron }
+}
+
+t.test("submit's memory flags after --: the deferred report takes them and judges a held job as submit did", async (t) => {
+  const { out, condor, cron } = await firstNight(t)
+  // Held for memory at 512 MB; with --max-memory 0.5 submit cannot give it more and leaves it for a person.
+  await fakeCondor(condor, 'set', '1.0', 'held', `reason=${OVER}`, 'code=34')
+  const page = layout.reportHtml(out)
+  writeFileSync(page, 'yesterday\n')
+  const night = await cron(['--max-memory', '0.5', '--memory-scale', '2'])
+  t.equal(night.code, 0, night.stderr)
+  t.notMatch(night.stderr, /caloprod report:|task: Failed/, 'the report took the flags (it refused them: unknown flag --max-memory)')
+  t.match(night.stderr, /it has 512 MB, the most --max-memory allows: left for a person/, "submit's warning")
+  const html = readFileSync(page, 'utf8')
+  t.not(html, 'yesterday\n', 'the page is written')
+  t.match(html, /held/)
+  // With its own defaults (4 GB, 1.5) the page would promise what submit did not do.
+  t.notMatch(html, /next night: release/, 'no release promised that submit, at --max-memory 0.5, does not make')
+})
