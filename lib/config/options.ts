@@ -50,6 +50,9 @@ export function resolveOptions(
     }
     if (raw === undefined) continue
     if (Array.isArray(raw) && spec.repeat) raw = raw.join(',')
+    // A switch given twice says it once: `task submit -- --quiet` gives the report it defers the Taskfile's --quiet
+    // (STAGE_FLAGS) and this one. A flag with a value given twice is refused: which one was meant?
+    if (Array.isArray(raw) && spec.kind === 'boolean' && new Set(raw).size === 1) raw = (raw as unknown[])[0]
     if (Array.isArray(raw)) throw new UsageError(`--${name} is given more than once`)
     if (spec.kind === 'boolean') {
       Object.assign(options, { [spec.key]: raw === true })

@@ -59,11 +59,18 @@ t.test('usage errors name the flag', async (t) => {
     [['--nope'], /unknown flag --nope/],
     [['--output'], /--output needs a value/],
     [['--output', 'a', '--output', 'b'], /--output is given more than once/],
+    [['--memory', '1', '--memory', '1'], /--memory is given more than once/],
     [['stray'], /unexpected argument "stray"/],
     [['--memory', '0'], /--memory: cannot parse "0"/],
   ]
   for (const [argv, pattern] of cases) t.throws(() => resolve(argv), pattern, argv.join(' '))
   t.throws(() => resolve(['--nope']), UsageError)
+})
+
+t.test('a switch given twice is given once (the Taskfile\'s --quiet and the one after --)', async (t) => {
+  const switches = (argv: string[]) => resolveOptions(argv, {}, '/work', ['output', 'quiet', 'verbose'])
+  t.equal(switches(['--quiet', '--quiet']).quiet, true)
+  t.match(switches(['-q', '--quiet', '--verbose', '-v']), { quiet: true, verbose: true })
 })
 
 t.test('a stage rejects flags it does not take', async (t) => {

@@ -58,3 +58,14 @@ t.test("submit's memory flags after --: the deferred report takes them and judge
   // With its own defaults (4 GB, 1.5) the page would promise what submit did not do.
   t.notMatch(html, /next night: release/, 'no release promised that submit, at --max-memory 0.5, does not make')
 })
+
+t.test('--quiet after --: a quiet cron line (a mail only on failure) still writes the page', async (t) => {
+  const { out, cron } = await firstNight(t)
+  const page = layout.reportHtml(out)
+  writeFileSync(page, 'yesterday\n')
+  const night = await cron(['--quiet'])
+  t.equal(night.code, 0, night.stderr)
+  t.equal(night.stdout, '', 'nothing on stdout')
+  t.equal(night.stderr, '', 'nothing on stderr (the report got --quiet twice: "--quiet is given more than once", exit 2)')
+  t.not(readFileSync(page, 'utf8'), 'yesterday\n', 'the page is written')
+})
