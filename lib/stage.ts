@@ -1,4 +1,5 @@
 import { mkdir, stat } from 'node:fs/promises'
+import { constants as osConstants } from 'node:os'
 import { resolve } from 'node:path'
 import mri from 'mri'
 import { envName, resolveOptions, usage, type Env, type FlagName, type Options } from './config/options.js'
@@ -98,7 +99,7 @@ export async function runStage(spec: StageSpec, io: StageIo, body: StageBody): P
   const ended: Ended = { line: '' }
   const code = await runGuarded(spec, io, body, ended)
   // Every exit of a stage that may write is recorded for the report's banner; not a run kept out by the lock (the
-  // holder records its own), nor one a signal stopped (its process exits at once: the record would be half written).
+  // holder records its own), nor one a signal stopped (its interrupt cleanup records that, before the process exits).
   if (ended.output && code !== 3 && !ended.interrupted) {
     await recordStageEnd(ended.output, spec.name, { at: new Date().toISOString(), code, line: ended.line }, spec.endsNight === true)
   }
@@ -151,6 +152,13 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
       await removeAllOwnTemps()
       await releaseLock()
       await Promise.all([...STAGE_DIRS, layout.logDir].map((dir) => sweepStaleTemps(dir(options.output), process.pid)))
+      // Last, so the report that go-task runs next (deferred by submit) opens with the stopped stage: without it the
+      // page of a night cron's time limit killed showed the night before's stages, all succeeded. Written whole
+      // (a rename), so a second signal, which exits at once, leaves the old record or the new one.
+      if (ended.output) {
+        const code = 128 + (osConstants.signals[signal as NodeJS.Signals] ?? 0)
+        await recordStageEnd(ended.output, spec.name, { at: new Date().toISOString(), code, line: `stopped by ${signal}` }, false)
+      }
     })
     let summary: string | undefined
     try {
