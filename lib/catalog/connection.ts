@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { userInfo } from 'node:os'
 import postgres from 'postgres'
 import { UsageError } from '../errors.js'
 import { parseDbUrl } from '../config/parse-values.js'
@@ -39,7 +40,7 @@ export function catalogTarget(dbUrl: string | undefined, env: Env): CatalogTarge
   const port = Number(portText)
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`port "${portText}" is not a TCP port`)
   const database = fromUrl(url?.pathname.slice(1)) ?? env.PGDATABASE ?? 'FileCatalog'
-  const user = fromUrl(url?.username) ?? env.PGUSER ?? env.USER ?? 'postgres'
+  const user = fromUrl(url?.username) ?? env.PGUSER ?? processUser(env)
   const sslmode = url?.searchParams.get('sslmode') ?? env.PGSSLMODE ?? 'prefer'
   if (!Object.hasOwn(SSL_MODES, sslmode)) throw new UsageError(`sslmode "${sslmode}" is not one of ${Object.keys(SSL_MODES).join(', ')}`)
   let password = fromUrl(url?.password) ?? env.PGPASSWORD
@@ -48,6 +49,19 @@ export function catalogTarget(dbUrl: string | undefined, env: Env): CatalogTarge
     if (passfile) password = pgpassLookup(passfile, { host, port, database, user })
   }
   return { host, port, database, user, password, ssl: SSL_MODES[sslmode] }
+}
+
+/**
+ * libpq's default user: the name of the process's user (getpwuid), not $USER, which cron leaves unset (Debian's
+ * sets LOGNAME only): the nightly run then connected as `postgres` while the same command by hand used the login.
+ * $USER, then $LOGNAME, only where the user has no name (a container's uid without a passwd entry).
+ */
+function processUser(env: Env): string {
+  try {
+    return userInfo().username
+  } catch {
+    return env.USER || env.LOGNAME || 'postgres'
+  }
 }
 
 /** Names a target for messages and logs: user, host, port and database, never the password. */

@@ -1,9 +1,11 @@
+import { userInfo } from 'node:os'
 import t from 'tap'
 import { catalogTarget, describeTarget, pgpassLookup } from '../../lib/catalog/connection.js'
 
-t.test('defaults: localhost:5432, database FileCatalog, the login user', async (t) => {
-  const target = catalogTarget(undefined, { USER: 'phnxreco' })
-  t.match(target, { host: 'localhost', port: 5432, database: 'FileCatalog', user: 'phnxreco', password: undefined })
+t.test("defaults: localhost:5432, database FileCatalog, the process's user (libpq's, whatever $USER says)", async (t) => {
+  const user = userInfo().username
+  t.match(catalogTarget(undefined, { USER: 'phnxreco' }), { host: 'localhost', port: 5432, database: 'FileCatalog', user, password: undefined })
+  t.match(catalogTarget(undefined, {}), { user }, 'no USER, as under cron')
 })
 
 t.test('the libpq variables override the defaults', async (t) => {
