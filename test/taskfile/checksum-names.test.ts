@@ -1,0 +1,43 @@
+// go-task keeps a task's checksum of its sources in a file named after its label, every character but letters and
+// digits made `-` (fingerprint/sources_checksum.go, normalizeFilename). reduce's label carries its variables, so
+// two output directories whose names differ only there (calo/run, calo_run) must still keep apart: after reduce's
+// code changed, a night of the one must not make the other's reduce "up to date" with outputs of the old code.
+// The code is changed in a copy of the project, never in this one.
+import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { createCatalogFiles } from '../demo/files-on-disk.js'
+import { loadCatalog } from '../demo/load.js'
+import { freshDatabase } from '../helpers/database.js'
+import { ROOT, runTask } from '../helpers/run-script.js'
+
+t.setTimeout(600_000)
+
+t.test('reduce after a change of its code: OUTPUT=calo/run then OUTPUT=calo_run both run it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'caloprod-checksum-names-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const project = join(dir, 'project')
+  for (const entry of ['Taskfile.yml', 'tasks', 'lib', 'package.json', 'tsconfig.json']) cpSync(join(ROOT, entry), join(project, entry), { recursive: true })
+  symlinkSync(join(ROOT, 'node_modules'), join(project, 'node_modules'))
+  const db = await freshDatabase(t)
+  const { files } = await loadCatalog(db.sql, { root: join(dir, 'files'), runs: { run3auau: 3 } })
+  await createCatalogFiles(files)
+  const env = { CALOPROD_DB_URL: db.url, TASK_TEMP_DIR: join(dir, '.task') }
+  const reduce = (output: string) => runTask(['--verbose', '-x', 'reduce', `OUTPUT=${join(dir, output)}`], env, project)
+  const upToDate = /Task "reduce-[^"]*" is up to date/
+
+  for (const output of ['calo/run', 'calo_run']) {
+    const first = await reduce(output)
+    t.equal(first.code, 0, first.stderr)
+    t.notMatch(first.stderr, upToDate, `${output}: the first night runs reduce`)
+    t.match((await reduce(output)).stderr, upToDate, `${output}: the next finds it up to date`)
+  }
+  appendFileSync(join(project, 'lib', 'reduce.ts'), '// a change of reduce\'s code\n')
+  for (const output of ['calo/run', 'calo_run']) {
+    const changed = await reduce(output)
+    t.equal(changed.code, 0, changed.stderr)
+    t.notMatch(changed.stderr, upToDate, `${output}: its code changed since its last reduce: it runs (calo_run was skipped)`)
+    t.match((await reduce(output)).stderr, upToDate, `${output}: and is up to date after`)
+  }
+})
