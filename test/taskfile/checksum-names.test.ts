@@ -3,9 +3,9 @@
 // two output directories whose names differ only there (calo/run, calo_run) must still keep apart: after reduce's
 // code changed, a night of the one must not make the other's reduce "up to date" with outputs of the old code.
 // The code is changed in a copy of the project, never in this one.
-import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import t from 'tap'
 import { createCatalogFiles } from '../demo/files-on-disk.js'
 import { loadCatalog } from '../demo/load.js'
@@ -40,4 +40,24 @@ t.test('reduce after a change of its code: OUTPUT=calo/run then OUTPUT=calo_run 
     t.notMatch(changed.stderr, upToDate, `${output}: its code changed since its last reduce: it runs (calo_run was skipped)`)
     t.match((await reduce(output)).stderr, upToDate, `${output}: and is up to date after`)
   }
+})
+
+t.test('a long OUTPUT and a long RULES path: the checksum file name stays within 255 bytes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'caloprod-checksum-long-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const db = await freshDatabase(t)
+  const { files } = await loadCatalog(db.sql, { root: join(dir, 'files'), runs: { run3auau: 3 } })
+  await createCatalogFiles(files)
+  // Each well within PATH_MAX; together, in go-task's label, past NAME_MAX (255).
+  const output = join(dir, 'o'.repeat(100), 'p'.repeat(100))
+  const rules = join(dir, 'r'.repeat(100), 'site-rules.yaml')
+  mkdirSync(dirname(rules), { recursive: true })
+  writeFileSync(rules, 'extends: seed\n')
+  const env = { CALOPROD_DB_URL: db.url, TASK_TEMP_DIR: join(dir, '.task') }
+  const reduce = () => runTask(['--verbose', '-x', 'reduce', `OUTPUT=${output}`, `RULES=${rules}`], env)
+  const first = await reduce()
+  t.equal(first.code, 0, first.stderr)
+  t.notMatch(first.stderr, /file name too long/, 'the night ran (it failed: "open .task/checksum/reduce-…: file name too long", exit 201)')
+  t.match((await reduce()).stderr, /Task "reduce-[^"]*" is up to date/, 'and the next finds reduce up to date')
+  for (const name of readdirSync(join(dir, '.task'), { recursive: true, encoding: 'utf8' })) t.ok(basename(name).length <= 255, name)
 })
