@@ -103,15 +103,18 @@ function watchLock(output: string, lock: string): void {
 }
 
 /**
- * Runs a stage as a command: sets the exit code for cron (0 done, 1 failed, 2 usage, 3 locked; 130 and 143 when
- * SIGINT or SIGTERM stopped it, after it released the lock and removed its temporary files). An error no code
+ * Runs a stage as a command: sets the exit code for cron (0 done, 1 failed, 2 usage, 3 locked; 130, 143 and 129
+ * when SIGINT, SIGTERM or SIGHUP stopped it, after it released the lock and removed its temporary files). An error no code
  * caught fails the stage through runStage, which releases the lock and removes the temporary files; the process
  * then exits whatever is still pending.
  */
 async function main({ spec, body }: Stage): Promise<void> {
   let cleanup: ((signal: string) => Promise<void>) | undefined
   let stopping = false
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  // SIGHUP too: a terminal that hangs up (an ssh session lost during a run by hand) sends it to the foreground group,
+  // and `npm run task` passes it on; node's default ended the stage at once, leaving condor_submit or filter-datasets
+  // running in their own groups, their working folder and the lock.
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
     process.on(signal, () => {
       // A second signal, of either kind, ends the process at once, as a person pressing Ctrl-C twice expects; the
       // programs it started end with it.

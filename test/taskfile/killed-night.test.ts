@@ -1,7 +1,7 @@
 // A night cron's time limit ends (`timeout 6h task …` sends SIGTERM to its process group: go-task and the stage):
 // the stage stops and go-task still runs the report submit deferred. That page, and the next morning's `status`,
 // must say the night was stopped, not show the night before's stages as this night's.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -9,7 +9,7 @@ import { createCatalogFiles } from '../demo/files-on-disk.js'
 import { loadCatalog } from '../demo/load.js'
 import { layout } from '../../lib/files/layout.js'
 import { freshDatabase } from '../helpers/database.js'
-import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.js'
+import { calls, FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.js'
 import { FAKE_GENSTATUS, fakeCondorEnv } from '../helpers/fake-condor.js'
 import { runTask, startTask } from '../helpers/run-script.js'
 
@@ -71,3 +71,47 @@ t.test('a night stopped by SIGTERM in the check: its page opens with the stopped
   t.equal(next.code, 0, next.stderr)
   t.equal(banner(), undefined, 'the next good night: the banner is gone')
 })
+
+t.test('SIGHUP (a terminal hanging up on a run by hand): the stage stops filter-datasets, removes its folder and exits 129', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'caloprod-hangup-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const db = await freshDatabase(t)
+  const { files } = await loadCatalog(db.sql, { root: join(dir, 'files'), runs: { run3auau: 4 } })
+  await createCatalogFiles(files)
+  const out = join(dir, 'out')
+  const tmp = join(dir, 'tmp')
+  mkdirSync(tmp)
+  const cdb = fakeCdb(dir)
+  const env = {
+    ...fakeCdbEnv(cdb, { FAKE_CDB_DELAY_MS: '60000' }),
+    ...fakeCondorEnv(join(dir, 'condor.json')),
+    CALOPROD_DB_URL: db.url,
+    CALOPROD_BIN_FILTER_DATASETS: FAKE_FILTER_DATASETS,
+    CALOPROD_BIN_GENSTATUS: FAKE_GENSTATUS,
+    TASK_TEMP_DIR: join(dir, '.task'),
+    TMPDIR: tmp,
+  }
+  const args = ['--silent', '-x', 'submit', 'report', 'RUN_TYPE=run3auau', `OUTPUT=${out}`, `CONDOR_LOG_DIR=${join(dir, 'log')}`, 'JOBS=2']
+  const { child, done } = startTask(args, env, { group: true })
+  await until(() => calls(cdb).length > 0)
+  const pids = calls(cdb).map((line) => Number(line.split(' ')[0]))
+  process.kill(-child.pid!, 'SIGHUP') // the terminal's foreground group: go-task and the stage
+  const night = await done
+  t.teardown(() => pids.filter(alive).forEach((pid) => process.kill(pid, 'SIGKILL')))
+  t.equal(night.code, 129, night.stderr)
+  t.match(night.stderr, /^caloprod check: stopped by SIGHUP$/m, 'the stage says what stopped it (it died at once, saying nothing)')
+  t.same(pids.filter(alive), [], 'no filter-datasets outlived the stage')
+  t.same(readdirSync(tmp).filter((name) => name.startsWith('caloprod-')), [], 'its working folder is removed')
+  const lock = existsSync(layout.lockFile(out)) ? JSON.parse(readFileSync(layout.lockFile(out), 'utf8')) : undefined
+  t.equal(lock?.stage ?? null, null, 'no stage holds the lock')
+  t.match(JSON.parse(readFileSync(join(layout.logDir(out), 'last-night.json'), 'utf8')).stages.check, { code: 129, line: 'stopped by SIGHUP' })
+})
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
