@@ -55,7 +55,7 @@ export function uploadVerdict(
   latest: readonly UploadRow[], written: readonly PayloadType[], checkedAt: string | undefined,
 ): { uploaded: number; note: string } {
   const inCdb = latest.filter((r) => r.state === 'uploaded' || r.state === 'present')
-  if (inCdb.length === 0) return { uploaded: 0, note: '' }
+  if (inCdb.length === 0) return { uploaded: 0, note: failedUpload(latest) }
   const tags = [...new Set(inCdb.map((r) => r.globalTag))].join(', ')
   const left = written.filter((type) => !inCdb.some((r) => r.type === type))
   if (left.length) {
@@ -72,6 +72,20 @@ export function uploadVerdict(
   const what = inserted === 0 ? `${payloads(present)} in the CDB (${tags}): all ${were}`
     : `${payloads(inserted)} uploaded to the CDB (${tags})${present === 0 ? '' : `, ${present} more ${were}`}`
   return { uploaded: inCdb.length, note: `${what}, awaiting the next check` }
+}
+
+/**
+ * An upload none of whose payloads reached the CDB but that was tried and ended `failed` (the CDB refused it, or it
+ * was left out): said, with the latest failure's words, so a refused upload is not told as a run merely done.
+ */
+function failedUpload(latest: readonly UploadRow[]): string {
+  const failed = latest.filter((r) => r.state === 'failed').sort((a, b) => (a.time < b.time ? -1 : 1))
+  const last = failed.at(-1)
+  if (!last) return ''
+  const tags = [...new Set(failed.map((r) => r.globalTag))].join(', ')
+  const payloads = `${failed.length} payload${failed.length === 1 ? '' : 's'}`
+  return `upload failed: ${payloads} not inserted into the CDB (${tags}), the last at ${last.time}: ` +
+    `${last.detail || 'see uploads.csv'}; run upload again once that is fixed`
 }
 
 async function uploadedState(

@@ -6,6 +6,7 @@ import type { LedgerRow } from '../../lib/files/ledger.js'
 import type { ReportInputs } from '../../lib/report/gather.js'
 import { needsAPerson, runViews } from '../../lib/report/runs.js'
 import type { UploadRow } from '../../lib/upload/ledger.js'
+import { uploadVerdict } from '../../lib/status.js'
 
 const tag = 'new_newcdbtag_v009'
 const now = new Date('2026-12-01T12:00:00Z')
@@ -88,4 +89,15 @@ t.test('a run partly uploaded is done, not uploaded; so is one a check after the
   t.match(after.detail, /^uploaded to the CDB \(newcdbtag\) at 2026-12-01T03:00:00Z, but the check at 2026-12-02T02:05:00Z still found it missing or outdated/)
   checked.lastNight.stages.check = { at: '2026-12-01T02:05:00Z', code: 0, line: '' }
   t.equal(runViews(checked)[0].state, 'uploaded', 'a check before the upload says nothing of it')
+})
+
+t.test('a finished run whose upload failed says so, with the CDB\'s words, in the report, status and why', async (t) => {
+  const refused = { ...upload(70003, 'CEMC_meanTime', 'failed'), detail: 'POST piov: answered 400 Bad Request: "locked"' }
+  const views = runViews(inputs([upload(70003, 'CEMC_meanTime', 'uploading'), refused], new Map()))
+  t.equal(views[2].state, 'done', 'not in the CDB: done, not uploaded')
+  const said = /^upload failed: 1 payload not inserted into the CDB \(newcdbtag\), the last at 2026-12-01T03:00:00Z: POST piov: answered 400 Bad Request: "locked"; run upload again once that is fixed/
+  t.match(views[2].detail, said, 'the report\'s detail')
+  // status and why tell a finished run's upload through uploadVerdict.
+  t.match(uploadVerdict([refused], ['CEMC_meanTime'], undefined), { uploaded: 0, note: said })
+  t.same(uploadVerdict([], ['CEMC_meanTime'], undefined), { uploaded: 0, note: '' }, 'never tried: nothing to say')
 })
