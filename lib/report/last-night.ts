@@ -18,6 +18,29 @@ export type LastNight = { stages: Record<string, StageEnd>; lastGood: string | n
 /** Beside the day's logs: a record of the runs, like them, not an output of the pipeline. */
 const lastNightJson = (output: string) => join(layout.logDir(output), 'last-night.json')
 
+const isTime = (value: unknown) => typeof value === 'string' && !Number.isNaN(Date.parse(value))
+
+/**
+ * What in a parsed record is not as recordStageEnd writes it (a hand edit, another program's file): every reader
+ * compares its times and reads each stage's code, so a stage `null`, a code in quotes or a time that is no date would
+ * crash the report or hide a failed night.
+ */
+function shapeProblem(parsed: unknown): string | undefined {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'not a JSON object'
+  const record = parsed as Record<string, unknown>
+  if (typeof record.stages !== 'object' || record.stages === null || Array.isArray(record.stages)) return 'no "stages"'
+  for (const [stage, end] of Object.entries(record.stages)) {
+    const e = end as Record<string, unknown> | null
+    if (typeof e !== 'object' || e === null || !isTime(e.at) || !Number.isInteger(e.code) || typeof e.line !== 'string') {
+      return `stage "${stage}" is not {"at": a time, "code": a number, "line": a text}`
+    }
+  }
+  for (const key of ['lastGood', 'badSince']) {
+    if (record[key] !== undefined && record[key] !== null && !isTime(record[key])) return `"${key}" is neither a time nor null`
+  }
+  return undefined
+}
+
 /** The record, or an empty one where none was written yet. Throws a plain error naming the file when unreadable. */
 export async function readLastNight(output: string): Promise<LastNight> {
   const path = lastNightJson(output)
@@ -28,8 +51,9 @@ export async function readLastNight(output: string): Promise<LastNight> {
   if (text === undefined) return { stages: {}, lastGood: null, badSince: null }
   try {
     const parsed = JSON.parse(text) as LastNight
-    if (typeof parsed.stages !== 'object' || parsed.stages === null) throw new Error('no "stages"')
-    return parsed
+    const problem = shapeProblem(parsed)
+    if (problem) throw new Error(problem)
+    return { stages: parsed.stages, lastGood: parsed.lastGood ?? null, badSince: parsed.badSince ?? null }
   } catch (err) {
     throw new Error(`${path} is not caloprod's record of the last night (${(err as Error).message}); remove it, the next stage writes it again`)
   }

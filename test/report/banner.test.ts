@@ -1,6 +1,6 @@
 // The page after a bad night, in headless Chromium: it opens with the stage that failed, its one line and since when
 // the run type has had no good night; files the stages would refuse are named there, and the page is still written.
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { startBrowser, visitFile, type Browser } from '../helpers/browser.js'
@@ -69,4 +69,21 @@ t.test('a failed night opens the page: the stage, its line, and since when there
   await report()
   t.equal(await shown(t, output, '#last-night'), null, 'a good night again: the banner is gone')
   t.equal(await shown(t, output, '#unreadable'), null)
+
+  // A hand-edited record of the nights (a stage null, a code in quotes, a time that is no date): named on the page,
+  // which is still written, not a TypeError and no page; the next stage writes the record afresh.
+  const record = join(output, 'log', 'last-night.json')
+  for (const edit of ['{"stages": {"check": null}}', '{"stages": {"submit": {"at": "2026-12-01T02:00:00Z", "code": "1", "line": "x"}}}',
+    '{"stages": {}, "lastGood": "yesterday"}']) {
+    writeFileSync(record, `${edit}\n`)
+    rmSync(join(output, 'report.html'))
+    const edited = await runStageHere('report', ['--output', output], env)
+    t.equal(edited.code, 1, edit)
+    t.match(edited.stderr, /^caloprod report: \S+last-night\.json is not caloprod's record of the last night \(.+\); remove it, the next stage writes it again; the page was written without it\n$/)
+    t.match(await shown(t, output, '#unreadable'), /last-night\.json is not caloprod's record/, 'named on the page')
+    t.match(await shown(t, output, '#headline'), /3\s*(submitted|queued)/, 'the rest of the page written')
+  }
+  t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)).code, 0)
+  await report()
+  t.equal(await shown(t, output, '#unreadable'), null, 'written afresh by the next stage')
 })
