@@ -13,7 +13,7 @@ import { absentPayloads } from './upload/payload-files.js'
 import { CaloprodError } from './errors.js'
 import { gatherInputs } from './report/gather.js'
 import { runViews } from './report/runs.js'
-import { changesSince, readLastNight, type LastNight } from './report/last-night.js'
+import { badNight, changesSince, readLastNight, type LastNight } from './report/last-night.js'
 
 /** When the check stage last succeeded (log/last-night.json). */
 export const lastCheck = (record: LastNight | undefined) => (record?.stages.check?.code === 0 ? record.stages.check.at : undefined)
@@ -152,7 +152,20 @@ export async function runStatus(options: StatusOptions, env: Env): Promise<strin
     .filter(([, count]) => count > 0)
     .map(([name, count]) => `${count} ${name}`)
   const lines = records.map((r) => `${r.runnumber} ${r.tag} ${r.state}: ${r.detail}`)
-  return [...lines, `status: ${records.length} runs${counts.length ? `: ${counts.join(', ')}` : ''}`]
+  return [...lines, `status: ${records.length} runs${counts.length ? `: ${counts.join(', ')}` : ''}`, ...(await nightLine(options))]
+}
+
+/**
+ * After a bad night, what report.html's banner opens with: the stage that failed, its line, since when there was no
+ * good night (the states above are what the stages wrote before). Nothing after a good night, or when the record
+ * cannot be read (the report names that file).
+ */
+async function nightLine(options: StatusOptions): Promise<string[]> {
+  const record = await readLastNight(options.output).catch(() => undefined)
+  const bad = record && badNight(options.runType, record)
+  if (!bad) return []
+  return [`status: ${bad.stage} failed at ${bad.at} (exit ${bad.end.code}): ${bad.end.line}; ${bad.since} ` +
+    'The states above are what the stages wrote before.']
 }
 
 /**

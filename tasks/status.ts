@@ -11,7 +11,8 @@ export const stage = declareStage(
       'Prints, for each run of <output>/<runtype>-process.csv, its state: new (not submitted), queued, running,\n' +
       'held (with the hold reason), done (finished, exit 0), uploaded (its payloads in the CDB, per <output>/uploads.csv,\n' +
       'awaiting the next check; incomplete when some type has none) or failed (with the attempts made), from the ledger\n' +
-      '<output>/submissions.csv and what condor_q and condor_history say.\n' +
+      '<output>/submissions.csv and what condor_q and condor_history say. After a bad night, a last line names the stage\n' +
+      'that failed and its line, as report.html opens with it (<output>/log/last-night.json).\n' +
       'With --json: a JSON array, one object per run (runnumber, tag, state, detail, attempts, cluster, proc,\n' +
       'hold_reason), one a line, and no count line. Writes nothing, not even the log: it works on a read-only directory.\n' +
       'With --since DURATION: the runs whose state changed since then (new, submitted, queued, held, done, uploaded,\n' +

@@ -54,6 +54,21 @@ t.test('status prints each run of the process list with its state, hold reason a
   const down = await runStageHere('status', ['--output', output], { ...env, FAKE_CONDOR_Q_MODE: 'fail' })
   t.equal(down.code, 1)
   t.match(down.stderr, /^caloprod status: cannot ask the scheduler what is in flight: condor_q failed \(exit 1\)/)
+  // After a bad night, the line report.html's banner opens with, after the count (the report's words); --json: the runs only.
+  const failed = await runStageHere('submit', ['--output', output, '--do-condor-submit'], { ...env, FAKE_CONDOR_Q_MODE: 'fail' })
+  t.equal(failed.code, 1)
+  const line = failed.stderr.trim().replace(/^caloprod submit: /, '')
+  const bad = await runStageHere('status', ['--output', output], env)
+  t.equal(bad.code, 0, bad.stderr)
+  const [count, night, end] = bad.stdout.split('\n').slice(-3)
+  t.match(count, /^status: 7 runs: /)
+  t.match(night, /^status: submit failed at \d{4}-\d\d-\d\d \d\d:\d\d UTC \(exit 1\): /)
+  t.ok(night!.includes(`: ${line}; run3auau has had no good night since `), `the stage's own line: ${night}`)
+  t.match(night, /\(the last submit that succeeded\)\. The states above are what the stages wrote before\.$/)
+  t.equal(end, '')
+  t.equal(JSON.parse((await runStageHere('status', ['--output', output, '--json'], env)).stdout).length, 7, '--json: the runs only')
+  t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)).code, 0)
+  t.notMatch((await runStageHere('status', ['--output', output], env)).stdout, /failed at/, 'a good night again: no such line')
 })
 
 t.test("status and the plan leave other processes' temporary files alone; a locked stage sweeps its own directories", async (t) => {

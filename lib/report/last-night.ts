@@ -79,6 +79,24 @@ export function failedSinceGood(record: LastNight): [string, StageEnd][] {
     .sort(([, a], [, b]) => (a.at < b.at ? 1 : -1))
 }
 
+const minute = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`
+
+/**
+ * A bad night as the page's banner and status tell it: the stage that failed last since the last good night, how it
+ * ended, when (`at`, minutes UTC), and since when the run type has had no good night (with the other stages failed
+ * since); undefined when no stage failed since.
+ */
+export function badNight(runType: string, record: LastNight) {
+  const failed = failedSinceGood(record)
+  if (failed.length === 0) return undefined
+  const [[stage, end], ...others] = failed
+  const also = others.length ? ` Also failed since: ${others.map(([name, e]) => `${name} (${minute(e.at)})`).join(', ')}.` : ''
+  const since = record.lastGood
+    ? `${runType} has had no good night since ${minute(record.lastGood)} (the last submit that succeeded).`
+    : `${runType} has had no good night in this output directory yet (failing since ${minute(record.badSince ?? end.at)}).`
+  return { stage, end, at: minute(end.at), since: since + also }
+}
+
 type StateRow = { time: string; runnumber: number; tag: string; state: string }
 
 const TABLE: Table<StateRow> = {

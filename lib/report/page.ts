@@ -3,7 +3,7 @@
 import { basename } from 'node:path'
 import { layout } from '../files/layout.js'
 import type { ReportInputs } from './gather.js'
-import { failedSinceGood, type LastNight, type StateChange } from './last-night.js'
+import { badNight, type LastNight, type StateChange } from './last-night.js'
 import { escapeHtml, missingPlot, nightCounts, nightsPlot, payloadsPlot, statesPlot, utcMinute } from './plots.js'
 import { REPORT_STATES, settledLedger, STATE_BY_NAME, type AttentionItem, type RunView } from './runs.js'
 
@@ -109,15 +109,10 @@ function headline(runs: readonly RunView[], madeAt: Date): string {
 
 /** The banner of a bad night: the stage that failed last, its line, and since when there was no good night. */
 function nightBanner(runType: string, lastNight: LastNight): string[] {
-  const failed = failedSinceGood(lastNight)
-  if (failed.length === 0) return []
-  const [[stage, end], ...others] = failed
-  const also = others.length ? ` Also failed since: ${others.map(([name, e]) => `${name} (${utcMinute(e.at)})`).join(', ')}.` : ''
-  const since = lastNight.lastGood
-    ? `${runType} has had no good night since ${utcMinute(lastNight.lastGood)} (the last submit that succeeded).`
-    : `${runType} has had no good night in this output directory yet (failing since ${utcMinute(lastNight.badSince ?? end.at)}).`
-  return [`<div class="banner failed" id="last-night"><p><b>${escapeHtml(stage)} failed</b> at ${utcMinute(end.at)} ` +
-    `(exit ${end.code}): <span class="line">${escapeHtml(end.line)}</span></p><p>${escapeHtml(since + also)} ` +
+  const bad = badNight(runType, lastNight)
+  if (!bad) return []
+  return [`<div class="banner failed" id="last-night"><p><b>${escapeHtml(bad.stage)} failed</b> at ${bad.at} ` +
+    `(exit ${bad.end.code}): <span class="line">${escapeHtml(bad.end.line)}</span></p><p>${escapeHtml(bad.since)} ` +
     'The page below shows what the stages wrote before.</p></div>']
 }
 
