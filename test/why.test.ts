@@ -182,6 +182,25 @@ t.test("why reads only its runs' rows of a query.csv reduce surveyed (a tag's ea
   t.match(whole.stderr, /query\.csv:4: /, 'without what reduce kept, the whole file is read')
 })
 
+t.test('why: the CDB as the check that last succeeded found it, not when the process list last changed', async (t) => {
+  const output = t.testdir()
+  writeStageInputs(output, [{ run: 66601, tag: TAG, files: ['/l/0.root'] }])
+  writeFileSync(join(output, 'run3auau.csv'), `runnumber,tag\n66601,${TAG}\n`)
+  // Written on the first night; the checks since found the same runs, so they left the file (and its mtime) alone.
+  utimesSync(join(output, 'run3auau-process.csv'), new Date('2026-11-01T02:05:00Z'), new Date('2026-11-01T02:05:00Z'))
+  mkdirSync(join(output, 'log'))
+  const night = (code: number, at: string) => writeFileSync(join(output, 'log', 'last-night.json'),
+    JSON.stringify({ stages: { check: { at, code, line: 'check: 1 run to process' } }, lastGood: null, badSince: null }))
+  const cdbNote = async () => (JSON.parse((await runStageHere('why', ['--output', output, '--run', '66601', '--json'])).stdout) as Story[])[0]!.cdbNote
+  night(0, '2026-12-01T02:05:00.000Z')
+  t.match(await cdbNote(), /missing or outdated, by the check of 2026-12-01T02:05:00\.000Z \(/, 'the last check')
+  night(1, '2026-12-02T02:05:00.000Z')
+  t.match(await cdbNote(), /by the check of 2026-11-01T02:05:00\.000Z \(.*\); the check of 2026-12-02T02:05:00\.000Z failed \(exit 1\), so this is from an earlier one$/,
+    'the last check failed: the earlier answer, said to be so')
+  rmSync(join(output, 'log', 'last-night.json'))
+  t.match(await cdbNote(), /by the check of 2026-11-01T02:05:00\.000Z \(/, 'no record: the process list written then')
+})
+
 t.test('why: payloads missing, listed, not submitted yet: submitted next night', async (t) => {
   const output = t.testdir()
   const rows = [0, 1].map((segment) => ({ runnumber: 66601, tag: TAG, segment, events: 300000, full_file_path: `/l/${segment}.root`, time: '2025-07-01 12:00:00' }))

@@ -150,9 +150,14 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   const settledOf = new Map(settled.map((r) => [r.runnumber, r]))
   const processed = new Set(process.map((r) => `${r.runnumber}_${r.tag}`))
   const rowsOf = byRunTag(ledger.rows.filter((row) => asked.has(row.runnumber)), (row) => `${row.runnumber}_${row.tag}`)
-  const checked = await stat(layout.processCsv(output, runType)).then((s) => s.mtime.toISOString(), () => undefined)
   // As status reads it: an upload the last check still found missing is no upload awaiting that check.
-  const checkedAt = lastCheck((await readLastNight(output).catch(() => undefined)) ?? undefined)
+  const lastNight = await readLastNight(output).catch(() => undefined)
+  const checkedAt = lastCheck(lastNight)
+  // When the CDB was last asked: the check that last succeeded. The process list's mtime is only when its content last
+  // changed (a check that finds the same runs leaves the file alone), so it is the fallback for a record without one.
+  const checked = checkedAt ?? await stat(layout.processCsv(output, runType)).then((s) => s.mtime.toISOString(), () => undefined)
+  const checkFailed = lastNight?.stages.check && lastNight.stages.check.code !== 0
+    ? `; the check of ${lastNight.stages.check.at} failed (exit ${lastNight.stages.check.code}), so this is from an earlier one` : ''
   const keptRuns = options.runs.map((run) => ({ runnumber: run, tag: keptTags.get(run)! })).filter((run) => run.tag)
   // The scheduler is asked only about runs the ledger says were submitted: each tag of them, kept or not (a run
   // that left the selection, or whose kept tag changed, may still have a job of another tag).
@@ -204,7 +209,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
       cdbNote = `settled: all current for ${keptTag} when asked at ${settledRow.checked_at}`
     } else if (toProcess) {
       cdbNote = `a payload of ${rules.payloadTypes.join(', ')} is missing or outdated, by the check of ${checked ?? '?'} ` +
-        '(which records only counts per type, not which)'
+        `(which records only counts per type, not which)${checkFailed}`
     } else if (keptTag) cdbNote = `not asked yet: the check stage has not run since reduce kept ${keptTag}`
     const now = live?.cdb.get(run)
     if (now) {
