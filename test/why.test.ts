@@ -201,6 +201,24 @@ t.test('why: the CDB as the check that last succeeded found it, not when the pro
   t.match(await cdbNote(), /by the check of 2026-11-01T02:05:00\.000Z \(/, 'no record: the process list written then')
 })
 
+t.test("why: which payload types the check found missing or outdated, from the process list's columns", async (t) => {
+  const output = t.testdir()
+  writeStageInputs(output, [{ run: 66601, tag: TAG, files: ['/l/0.root'] }, { run: 66602, tag: TAG, files: ['/l/1.root'] }])
+  writeFileSync(join(output, 'run3auau.csv'), `runnumber,tag\n66601,${TAG}\n66602,${TAG}\n`)
+  // As the check writes it with reasons (--cdb rest, or filter-datasets with its server named); 66602's unknown.
+  writeFileSync(join(output, 'run3auau-process.csv'),
+    `runnumber,tag,missing,outdated\n66601,${TAG},CEMC_meanTime HCALIN_meanTime,CEMC_BadTowerMap\n66602,${TAG},,\n`)
+  const json = await runStageHere('why', ['--output', output, '--run', '66601', '--run', '66602', '--json'])
+  t.equal(json.code, 0, json.stderr)
+  const [told, unknown] = JSON.parse(json.stdout) as Story[]
+  t.same(told!.cdb, { CEMC_meanTime: 'missing', HCALIN_meanTime: 'missing', CEMC_BadTowerMap: 'outdated' })
+  t.match(told!.cdbNote, /^by the check of \S+ \(the process list's missing and outdated columns\)$/)
+  t.same(unknown!.cdb, {}, 'no reasons recorded: none told')
+  t.match(unknown!.cdbNote, /which records only counts per type, not which/)
+  const text = await runStageHere('why', ['--output', output, '--run', '66601'])
+  t.match(text.stdout, /\n  CDB: CEMC_meanTime missing, HCALIN_meanTime missing, CEMC_BadTowerMap outdated; by the check of /)
+})
+
 t.test('why: payloads missing, listed, not submitted yet: submitted next night', async (t) => {
   const output = t.testdir()
   const rows = [0, 1].map((segment) => ({ runnumber: 66601, tag: TAG, segment, events: 300000, full_file_path: `/l/${segment}.root`, time: '2025-07-01 12:00:00' }))

@@ -148,7 +148,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   // By run once, so the stories of all the runs to process (the report's) cost one pass over each file.
   const keptTags = new Map(runList.map((r) => [r.runnumber, r.tag]))
   const settledOf = new Map(settled.map((r) => [r.runnumber, r]))
-  const processed = new Set(process.map((r) => `${r.runnumber}_${r.tag}`))
+  const processed = new Map(process.map((r) => [`${r.runnumber}_${r.tag}`, r]))
   const rowsOf = byRunTag(ledger.rows.filter((row) => asked.has(row.runnumber)), (row) => `${row.runnumber}_${row.tag}`)
   // As status reads it: an upload the last check still found missing is no upload awaiting that check.
   const lastNight = await readLastNight(output).catch(() => undefined)
@@ -201,12 +201,18 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     const key = `${run}_${keptTag}`
     const kept = catalog.tags.get(run)?.find((t) => t.tag === keptTag)
     const settledRow = settledOf.get(run)?.tag === keptTag ? settledOf.get(run) : undefined
-    const toProcess = processed.has(key)
+    const reasons = processed.get(key)
+    const toProcess = reasons !== undefined
     const cdb: RunStory['cdb'] = {}
     let cdbNote = 'not asked: reduce has not kept the run'
     if (settledRow) {
       for (const type of settledRow.payload_types.split(' ')) cdb[type as PayloadType] = 'current'
       cdbNote = `settled: all current for ${keptTag} when asked at ${settledRow.checked_at}`
+    } else if (reasons && reasons.missing.length + reasons.outdated.length > 0) {
+      // The check's reasons for this run (process list's missing and outdated columns): which type, not just counts.
+      for (const type of reasons.missing) cdb[type as PayloadType] = 'missing'
+      for (const type of reasons.outdated) cdb[type as PayloadType] = 'outdated'
+      cdbNote = `by the check of ${checked ?? '?'} (the process list's missing and outdated columns)${checkFailed}`
     } else if (toProcess) {
       cdbNote = `a payload of ${rules.payloadTypes.join(', ')} is missing or outdated, by the check of ${checked ?? '?'} ` +
         `(which records only counts per type, not which)${checkFailed}`
