@@ -157,7 +157,7 @@ export async function runStatus(options: StatusOptions, env: Env): Promise<strin
 
 /**
  * After a bad night, what report.html's banner opens with: the stage that failed, its line, since when there was no
- * good night (the states above are what the stages wrote before). Nothing after a good night, or when the record
+ * good night (the runs above are the process list the check last wrote). Nothing after a good night, or when the record
  * cannot be read (the report names that file).
  */
 async function nightLine(options: StatusOptions): Promise<string[]> {
@@ -165,7 +165,7 @@ async function nightLine(options: StatusOptions): Promise<string[]> {
   const bad = record && badNight(options.runType, record)
   if (!bad) return []
   return [`status: ${bad.stage} failed at ${bad.at} (exit ${bad.end.code}): ${bad.end.line}; ${bad.since} ` +
-    'The states above are what the stages wrote before.']
+    'The runs above are those of the process list the check last wrote.']
 }
 
 /**

@@ -64,7 +64,7 @@ t.test('status prints each run of the process list with its state, hold reason a
   t.match(count, /^status: 7 runs: /)
   t.match(night, /^status: submit failed at \d{4}-\d\d-\d\d \d\d:\d\d UTC \(exit 1\): /)
   t.ok(night!.includes(`: ${line}; run3auau has had no good night since `), `the stage's own line: ${night}`)
-  t.match(night, /\(the last submit that succeeded\)\. The states above are what the stages wrote before\.$/)
+  t.match(night, /\(the last submit that succeeded\)\. The runs above are those of the process list the check last wrote\.$/)
   t.equal(end, '')
   t.equal(JSON.parse((await runStageHere('status', ['--output', output, '--json'], env)).stdout).length, 7, '--json: the runs only')
   t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)).code, 0)
