@@ -55,7 +55,7 @@ export function uploadVerdict(
   latest: readonly UploadRow[], written: readonly PayloadType[], checkedAt: string | undefined,
 ): { uploaded: number; note: string } {
   const inCdb = latest.filter((r) => r.state === 'uploaded' || r.state === 'present')
-  if (inCdb.length === 0) return { uploaded: 0, note: failedUpload(latest) }
+  if (inCdb.length === 0) return { uploaded: 0, note: unfinishedUpload(latest) }
   const tags = [...new Set(inCdb.map((r) => r.globalTag))].join(', ')
   const left = written.filter((type) => !inCdb.some((r) => r.type === type))
   if (left.length) {
@@ -75,17 +75,23 @@ export function uploadVerdict(
 }
 
 /**
- * An upload none of whose payloads reached the CDB but that was tried and ended `failed` (the CDB refused it, or it
- * was left out): said, with the latest failure's words, so a refused upload is not told as a run merely done.
+ * An upload none of whose payloads reached the CDB but that was tried: refused (`failed`), made but not attached
+ * (`created`: its attach refused), or interrupted (`uploading`; both also for an instant while an upload runs): said
+ * with the latest refusal's words, so it is not told as a run merely done.
  */
-function failedUpload(latest: readonly UploadRow[]): string {
-  const failed = latest.filter((r) => r.state === 'failed').sort((a, b) => (a.time < b.time ? -1 : 1))
-  const last = failed.at(-1)
-  if (!last) return ''
-  const tags = [...new Set(failed.map((r) => r.globalTag))].join(', ')
-  const payloads = `${failed.length} payload${failed.length === 1 ? '' : 's'}`
-  return `upload failed: ${payloads} not inserted into the CDB (${tags}), the last at ${last.time}: ` +
-    `${last.detail || 'see uploads.csv'}; run upload again once that is fixed`
+function unfinishedUpload(latest: readonly UploadRow[]): string {
+  const byTime = (a: UploadRow, b: UploadRow) => (a.time < b.time ? -1 : 1)
+  const tried = latest.filter((r) => r.state === 'failed' || r.state === 'created' || r.state === 'uploading').sort(byTime)
+  if (tried.length === 0) return ''
+  const tags = [...new Set(tried.map((r) => r.globalTag))].join(', ')
+  const how = ([['failed', 'refused'], ['created', 'made but not attached'], ['uploading', 'interrupted or under way']] as const)
+    .map(([state, words]) => [tried.filter((r) => r.state === state).length, words] as const)
+    .filter(([n]) => n > 0).map(([n, words]) => `${n} ${words}`).join(', ')
+  const payloads = `${tried.length} payload${tried.length === 1 ? '' : 's'}`
+  // The CDB's words: of the latest refusal (an interrupted row's detail only names the payload list).
+  const last = tried.filter((r) => r.state !== 'uploading').at(-1) ?? tried.at(-1)!
+  const words = last.state === 'uploading' ? 'see uploads.csv' : last.detail || 'see uploads.csv'
+  return `upload unfinished: ${payloads} not in the CDB (${tags}): ${how}; the last at ${last.time}: ${words}; run upload again once that is fixed`
 }
 
 async function uploadedState(

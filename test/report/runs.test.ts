@@ -95,9 +95,16 @@ t.test('a finished run whose upload failed says so, with the CDB\'s words, in th
   const refused = { ...upload(70003, 'CEMC_meanTime', 'failed'), detail: 'POST piov: answered 400 Bad Request: "locked"' }
   const views = runViews(inputs([upload(70003, 'CEMC_meanTime', 'uploading'), refused], new Map()))
   t.equal(views[2].state, 'done', 'not in the CDB: done, not uploaded')
-  const said = /^upload failed: 1 payload not inserted into the CDB \(newcdbtag\), the last at 2026-12-01T03:00:00Z: POST piov: answered 400 Bad Request: "locked"; run upload again once that is fixed/
+  const said = /^upload unfinished: 1 payload not in the CDB \(newcdbtag\): 1 refused; the last at 2026-12-01T03:00:00Z: POST piov: answered 400 Bad Request: "locked"; run upload again once that is fixed/
   t.match(views[2].detail, said, 'the report\'s detail')
   // status and why tell a finished run's upload through uploadVerdict.
   t.match(uploadVerdict([refused], ['CEMC_meanTime'], undefined), { uploaded: 0, note: said })
   t.same(uploadVerdict([], ['CEMC_meanTime'], undefined), { uploaded: 0, note: '' }, 'never tried: nothing to say')
+  // An attach refused leaves the payload IOV made (`created`); an interrupted one `uploading`: not in the CDB either.
+  const attach = { ...upload(70003, 'HCALIN_meanTime', 'created'), time: '2026-12-01T03:00:01Z', detail: 'the attach was refused (PUT piov_attach: 400)' }
+  const stopped = { ...upload(70003, 'HCALOUT_meanTime', 'uploading'), time: '2026-12-01T03:00:02Z', detail: 'into payload list HCALOUT_meanTime_newcdbtag' }
+  t.match(uploadVerdict([refused, attach, stopped], ['CEMC_meanTime', 'HCALIN_meanTime', 'HCALOUT_meanTime'], undefined), {
+    uploaded: 0,
+    note: /^upload unfinished: 3 payloads not in the CDB \(newcdbtag\): 1 refused, 1 made but not attached, 1 interrupted or under way; the last at 2026-12-01T03:00:01Z: the attach was refused \(PUT piov_attach: 400\); run upload again/,
+  }, 'the latest refusal\'s words, not an interrupted row\'s')
 })
