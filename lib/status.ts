@@ -163,12 +163,18 @@ export async function runStatus(options: StatusOptions, env: Env): Promise<strin
 
 /**
  * After a bad night, what report.html's banner opens with: the stage that failed, its line, since when there was no
- * good night (the runs above are the process list the check last wrote). Nothing after a good night, or when the record
- * cannot be read (the report names that file).
+ * good night (the runs above are the process list the check last wrote); or that the record cannot be read. Nothing
+ * after a good night.
  */
 async function nightLine(options: StatusOptions): Promise<string[]> {
-  const record = await readLastNight(options.output).catch(() => undefined)
-  const bad = record && badNight(options.runType, record)
+  let record: LastNight
+  try {
+    record = await readLastNight(options.output)
+  } catch (err) {
+    // Read as if there were none (no last check for the uploads' verdict), and said, as the report names it.
+    return [`status: ${(err as Error).message}`]
+  }
+  const bad = badNight(options.runType, record)
   if (!bad) return []
   return [`status: ${bad.stage} failed at ${bad.at} (exit ${bad.end.code}): ${bad.end.line}; ${bad.since} ` +
     'The runs above are those of the process list the check last wrote.']

@@ -69,6 +69,11 @@ t.test('status prints each run of the process list with its state, hold reason a
   t.equal(JSON.parse((await runStageHere('status', ['--output', output, '--json'], env)).stdout).length, 7, '--json: the runs only')
   t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)).code, 0)
   t.notMatch((await runStageHere('status', ['--output', output], env)).stdout, /failed at/, 'a good night again: no such line')
+  // A record status cannot read (hand-edited): the runs as before, and the file named, as the report names it.
+  writeFileSync(join(output, 'log', 'last-night.json'), '{"stages": {"check": null}}\n')
+  const edited = await runStageHere('status', ['--output', output], env)
+  t.equal(edited.code, 0, edited.stderr)
+  t.match(edited.stdout, /\nstatus: 7 runs: .*\nstatus: \S+last-night\.json is not caloprod's record of the last night \(.*\); remove it, the next stage writes it again\n$/)
 })
 
 t.test("status and the plan leave other processes' temporary files alone; a locked stage sweeps its own directories", async (t) => {
