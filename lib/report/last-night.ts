@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { appendRows, readAppendOnly } from '../files/append-only.js'
 import { writeFileIfChanged } from '../files/atomic.js'
+import { withFileLock } from '../files/file-lock.js'
 import { field, type Table } from '../files/csv.js'
 import { layout } from '../files/layout.js'
 import type { RunView } from './runs.js'
@@ -62,11 +63,15 @@ export async function readLastNight(output: string): Promise<LastNight> {
 /** Records how `stage` ended. Never throws: it must not change a stage's exit code (a full disk has its own line). */
 export async function recordStageEnd(output: string, stage: string, end: StageEnd, submits: boolean): Promise<void> {
   try {
-    const record = await readLastNight(output).catch(() => ({ stages: {}, lastGood: null, badSince: null }) as LastNight)
-    record.stages[stage] = { ...end, line: end.line.split('\n')[0]! }
-    if (end.code === 0 && submits) Object.assign(record, { lastGood: end.at, badSince: null })
-    if (end.code !== 0) record.badSince ??= end.at
-    await writeFileIfChanged(lastNightJson(output), `${JSON.stringify(record, null, 2)}\n`)
+    // A report (no lock) may record beside a pipeline's stage: each read-modify-write under a short hold, so neither
+    // drops the other's entry (lib/files/file-lock.ts).
+    await withFileLock(lastNightJson(output), async () => {
+      const record = await readLastNight(output).catch(() => ({ stages: {}, lastGood: null, badSince: null }) as LastNight)
+      record.stages[stage] = { ...end, line: end.line.split('\n')[0]! }
+      if (end.code === 0 && submits) Object.assign(record, { lastGood: end.at, badSince: null })
+      if (end.code !== 0) record.badSince ??= end.at
+      await writeFileIfChanged(lastNightJson(output), `${JSON.stringify(record, null, 2)}\n`)
+    })
   } catch {
     // Nothing to do: the stage's own line already says what went wrong with the disk.
   }

@@ -1,0 +1,54 @@
+// The short hold on a read-modify-write (lib/files/file-lock.ts) and the record it guards, log/last-night.json:
+// writers holding no common lock (a pipeline's stage, a report beside it) each keep their own entry; a hold its
+// holder left behind (killed) is passed over; waiting for a live one is bounded.
+import { execFile } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { withFileLock } from '../../lib/files/file-lock.js'
+import { processInfo } from '../../lib/lock.js'
+import { deadPid } from '../helpers/processes.js'
+
+const WRITERS = 6
+const ENDS = 25
+
+t.test('six processes recording their ends at once: every last entry is kept', async (t) => {
+  const output = t.testdir({ log: {} })
+  const writer = new URL('../helpers/record-ends.ts', import.meta.url).pathname
+  await Promise.all(Array.from({ length: WRITERS }, (_, i) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', writer, output, `stage${i}`, String(ENDS)])))
+  const record = JSON.parse(readFileSync(join(output, 'log', 'last-night.json'), 'utf8'))
+  const lines = Object.fromEntries(Object.entries(record.stages as Record<string, { line: string }>).map(([stage, end]) => [stage, end.line]))
+  t.same(lines, Object.fromEntries(Array.from({ length: WRITERS }, (_, i) => [`stage${i}`, `stage${i} end ${ENDS}`])), "each writer's last end")
+  t.notOk(existsSync(join(output, 'log', 'last-night.json.lock')), 'no hold left behind')
+})
+
+t.test('a hold whose holder ended, or that was never named, is passed over; the hold goes when the work throws', async (t) => {
+  const dir = t.testdir()
+  const file = join(dir, 'record.json')
+  writeFileSync(`${file}.lock`, `${hostname()} ${await deadPid()} \n`)
+  t.equal(await withFileLock(file, async () => 'done', 60_000), 'done', 'an ended holder is not waited for')
+  t.notOk(existsSync(`${file}.lock`))
+  writeFileSync(`${file}.lock`, '')
+  const unnamed = Date.now()
+  await withFileLock(file, async () => {}, 60_000)
+  t.ok(Date.now() - unnamed < 30_000, 'an empty hold is passed over once it is old enough, long before the wait ends')
+  await t.rejects(withFileLock(file, async () => { throw new Error('boom') }), /boom/)
+  t.notOk(existsSync(`${file}.lock`), 'removed however the work ended')
+})
+
+t.test("a live holder's hold is waited for, up to the bound, then the work goes ahead and the hold is left to it", async (t) => {
+  const dir = t.testdir()
+  mkdirSync(join(dir, 'sub'))
+  const file = join(dir, 'sub', 'record.json')
+  const live = `${hostname()} ${process.pid} ${processInfo(process.pid)?.start ?? ''}\n`
+  writeFileSync(`${file}.lock`, live)
+  const began = Date.now()
+  let ran = false
+  await withFileLock(file, async () => void (ran = true), 1500)
+  t.ok(ran)
+  t.ok(Date.now() - began >= 1500, 'waited the bound')
+  t.equal(readFileSync(`${file}.lock`, 'utf8'), live, "the live holder's hold is not touched")
+})
