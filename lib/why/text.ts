@@ -3,6 +3,7 @@
 import type { PayloadType } from '../rules/calibrations.js'
 import type { RunState } from '../scheduler/job-state.js'
 import { decideHeld } from '../scheduler/memory-hold.js'
+import { heldForMemory } from '../scheduler/scheduler.js'
 import { LOST_AFTER_DAYS } from '../submit.js'
 import type { RunStory } from './story.js'
 
@@ -97,7 +98,13 @@ export function nextStep(
         maxAttempts: ctx.maxAttempts, maxMemoryMb: Math.round(ctx.maxMemory * 1024), scale: ctx.memoryScale, submittedMb: undefined,
       })
       if (held.release) return `released with ${held.memoryMb} MB next night (attempt ${state.attempts + 1} of ${ctx.maxAttempts})`
-      return `stays held: ${held.note.replace(/^held: .*?; /, '')}; a person: condor_release ${id} or condor_rm ${id}, then ${resubmit}`
+      const why = held.note.replace(/^held: .*?; /, '')
+      if (!heldForMemory(state.job)) return `stays held: ${why}; a person: condor_release ${id} or condor_rm ${id}, then ${resubmit}`
+      // Released as it is, it goes over the same limit and is held again: more memory first, as submit itself does.
+      const asked = state.job?.requestMemory
+      const more = asked === undefined ? '<MB>' : String(Math.ceil(asked * ctx.memoryScale))
+      return `stays held: ${why}; a person: condor_qedit ${id} RequestMemory ${more}, then condor_release ${id} ` +
+        `(released as it is, it is held again), or condor_rm ${id}, then ${resubmit}`
     }
     case 'failed':
       if (state.attempts < ctx.maxAttempts) return `submitted again next night (attempt ${state.attempts + 1} of ${ctx.maxAttempts})`

@@ -62,6 +62,8 @@ t.test('held for memory: released with 1.5x on each night, up to --max-attempts;
   t.match(why.stdout, /job: \S+ cluster 1 attempt 1, 512 MB: submitted .*\n  job: \S+ cluster 1 attempt 2, 768 MB: released .*\n  job: \S+ cluster 1 attempt 3, 1152 MB: released /,
     'why: each release with its memory')
   t.match(why.stdout, /scheduler now: held: .*\[HoldReasonCode 34\], 1152 MB asked\n  next: stays held: gave up after 3 attempts/)
+  t.match(why.stdout, /next: .*; a person: condor_qedit 1\.0 RequestMemory 1728, then condor_release 1\.0 \(released as it is, it is held again\), or condor_rm 1\.0, then /,
+    'why: more memory before a release, never a bare condor_release of a memory hold')
 })
 
 t.test('HoldReasonCode 34 for the scratch disk (HoldReasonSubCode 104) is no memory hold: left for a person', async (t) => {
