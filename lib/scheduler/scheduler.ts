@@ -165,8 +165,12 @@ export async function schedulerJobs(output: string, options: SchedulerOptions): 
   const answered = new Set([...jobs.values()].map((job) => job.schedd))
   // This host's schedd has just answered, whatever its answer held: its name (condor_q -totals, which needs no
   // collector either) spares asking it again by -name, which asks the collector first and fails while it is down.
+  // Taken only if its jobs' GlobalJobIds agree: without the schedd's local ad condor_q names it by the host alone,
+  // where a schedd run by a user names itself user@host (daemon.cpp localName, get_daemon_name.cpp); then it is
+  // asked by that name as any other.
   if ((options.schedds ?? []).some((schedd) => !answered.has(schedd))) {
-    answered.add(await localScheddName(options).catch(() => undefined))
+    const local = await localScheddName(options).catch(() => undefined)
+    if (local !== undefined && [...answered].every((schedd) => schedd === local)) answered.add(local)
   }
   for (const schedd of options.schedds ?? []) {
     if (answered.has(schedd)) continue

@@ -270,3 +270,21 @@ t.test("localScheddName: this host's schedd by condor_q -totals's title; one tha
     'cannot learn the name of this host\'s schedd (condor_submit\'s): condor_q -totals printed no "-- Schedd: <name> : <address>" line: Total for query: 0 jobs; 0 completed, 0 removed, 0 idle, 0 running, 0 held, 0 suspended',
   ))
 })
+
+t.test("schedulerJobs: the -totals name spares asking this host's schedd by -name only where its jobs' GlobalJobIds agree", async (t) => {
+  const output = '/data/run3auau'
+  const { dir, state } = fakeQueue(t, [job(output, 4, 0, JOB_STATUS.running)])
+  // A collector that is down: only this host's schedd can be asked.
+  const agree = { ...options(state, { FAKE_CONDOR_COLLECTOR: 'down' }), schedds: [DEFAULT_SCHEDD, 'sphnxsub02.fake.bnl.gov'], unanswered: new Map<string, string>() }
+  await schedulerJobs(output, agree)
+  t.same([...agree.unanswered.keys()], ['sphnxsub02.fake.bnl.gov'], "this host's schedd is not asked again by -name")
+  // condor_q naming this host's schedd by the host alone (no local ad of a schedd a user runs, which names itself
+  // user@host in its GlobalJobIds): that name is no proof, and it is asked by -name as any other.
+  const bin = join(dir, 'bin')
+  mkdirSync(bin)
+  writeFileSync(join(bin, 'condor_q'), `#!/bin/sh\ncase " $* " in *" -totals "*) printf '\\n\\n-- Schedd: host-only.fake.bnl.gov : <127.0.0.1:9618> @ 12/07/26 02:00:00\\n'; exit 0;; esac\nexec "${join(FAKES, 'condor_q')}" "$@"\n`, { mode: 0o755 })
+  const disagree = { ...options(state, { FAKE_CONDOR_COLLECTOR: 'down' }), schedds: ['host-only.fake.bnl.gov'], unanswered: new Map<string, string>() }
+  disagree.env = { ...disagree.env, PATH: `${bin}:${disagree.env.PATH}` }
+  await schedulerJobs(output, disagree)
+  t.same([...disagree.unanswered.keys()], ['host-only.fake.bnl.gov'], 'asked by -name, and silent with the collector down: its rows stay unknown, never lost')
+})
