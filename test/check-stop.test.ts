@@ -86,13 +86,16 @@ t.test('an internal error while filter-datasets runs: the same', async (t) => {
 t.test('SIGKILL while filter-datasets runs: the next check kills the filter-datasets it left and removes its working folder, and no live one', async (t) => {
   // Lookups of 10 minutes: the calls left running end only if something ends them.
   const c = slowCheck(t, { FAKE_CDB_DELAY_MS: '600000' })
-  const pids = await filterDatasetsStarted(c)
-  t.ok(pids.length > 0, 'filter-datasets was running')
-  // Its filter-datasets run on in process groups of their own (nothing stops them): should the check fail to, ended
-  // here, by their ids.
-  t.teardown(() => pids.filter(alive).forEach((pid) => process.kill(-pid, 'SIGKILL')))
+  t.ok((await filterDatasetsStarted(c)).length > 0, 'filter-datasets was running')
+  // Both calls of --jobs 2 under way (each lookup takes 10 minutes: no third starts), so the count killed is known.
+  while (calls(c.cdb).length < 2) await new Promise((resolve) => setTimeout(resolve, 50))
   c.child.kill('SIGKILL')
   await c.done
+  // Each in a process group of its own.
+  const pids = calls(c.cdb).map((line) => Number(line.split(' ')[0]))
+  t.equal(pids.length, 2)
+  // Should the next check fail to end them, ended here, by their ids.
+  t.teardown(() => pids.filter(alive).forEach((pid) => process.kill(-pid, 'SIGKILL')))
   t.same(pids.filter(alive), pids, 'the killed check left its filter-datasets running')
   const left = ours(c.tmp)
   t.equal(left.length, 1, `the killed check left its working folder: ${left}`)
