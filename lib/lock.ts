@@ -263,17 +263,36 @@ export async function removeWhenEnded(output: string, kept: string, { pollMs = 1
   return replaceStale(path, kept, null, claim).catch(() => false)
 }
 
-/** A submit stage running now: when it took the lock (ISO 8601) and who it is, in words. */
-export type SubmitInFlight = { since: string; by: string }
+/** A stage running now that holds the output's lock: when it took the lock (ISO 8601) and who it is, in words. */
+export type StageInFlight = { since: string; by: string }
+
+/** A submit stage running now (submitInFlight). */
+export type SubmitInFlight = StageInFlight
+
+/**
+ * The stage `stage` that holds `output`'s lock now, if any. Another host's counts as running (acquireLock honours it
+ * too). `self`: this process, which is never in flight for itself. A lock that cannot be read: none.
+ */
+async function stageInFlight(output: string, stage: string, self: number): Promise<StageInFlight | undefined> {
+  const held = (await readRecord(layout.lockFile(output)).catch(() => undefined))?.record
+  if (held?.stage !== stage || typeof held.stageSince !== 'string') return undefined
+  if (held.host === hostname() && (held.stagePid === self || !stillRunning(held.stagePid, held.stageStart))) return undefined
+  return { since: held.stageSince, by: describe(held) }
+}
 
 /**
  * The submit stage that holds `output`'s lock now, if any: the `submitting` and `unknown` rows it has written since
- * are its own, still being decided, not a stopped submit's. Another host's submit counts as running (acquireLock
- * honours it too). `self`: this process, which is never in flight for itself. A lock that cannot be read: none.
+ * are its own, still being decided, not a stopped submit's.
  */
-export async function submitInFlight(output: string, self = process.pid): Promise<SubmitInFlight | undefined> {
-  const held = (await readRecord(layout.lockFile(output)).catch(() => undefined))?.record
-  if (held?.stage !== 'submit' || typeof held.stageSince !== 'string') return undefined
-  if (held.host === hostname() && (held.stagePid === self || !stillRunning(held.stagePid, held.stageStart))) return undefined
-  return { since: held.stageSince, by: describe(held) }
+export function submitInFlight(output: string, self = process.pid): Promise<SubmitInFlight | undefined> {
+  return stageInFlight(output, 'submit', self)
+}
+
+/**
+ * The upload stage (`--do-cdb-upload`, the only upload that takes the lock) that holds `output`'s lock now, if any:
+ * the rows of uploads.csv written since are its own, payloads it is putting into the CDB now, not an upload that
+ * stopped half-way.
+ */
+export function uploadInFlight(output: string, self = process.pid): Promise<StageInFlight | undefined> {
+  return stageInFlight(output, 'upload', self)
 }

@@ -11,6 +11,7 @@ import type { PayloadType } from './rules/calibrations.js'
 import { latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
 import { absentPayloads } from './upload/payload-files.js'
 import { CaloprodError } from './errors.js'
+import { uploadInFlight } from './lock.js'
 import { gatherInputs } from './report/gather.js'
 import { runViews } from './report/runs.js'
 import { badNight, changesSince, readLastNight, type LastNight } from './report/last-night.js'
@@ -46,20 +47,39 @@ const ORDER: readonly StatusStateName[] = ['new', 'queued', 'running', 'held', '
 /** A run's state and, for a done run, what the upload ledger says: `uploaded` (in the CDB, awaiting the next check). */
 type StatusState = Omit<RunState, 'state'> & { state: StatusStateName }
 
+/** An upload running now (lock.ts uploadInFlight): when it took the lock and who it is. */
+type UploadInFlight = { since: string; by: string }
+
+/**
+ * Whether an upload row was written by the upload running now (`inFlight.since`: when it took the lock; both times
+ * from its own clock, to the millisecond): a payload it is putting into the CDB now, not one an upload left.
+ */
+export function uploadedInFlight(row: Pick<UploadRow, 'time'>, inFlight: UploadInFlight | undefined): boolean {
+  return inFlight !== undefined && Date.parse(row.time) >= Date.parse(inFlight.since)
+}
+
 /**
  * A done run's upload, from the latest row per payload type: uploaded only when every payload genStatus wrote is
  * in the CDB (inserted, or found there by upload: `present`) and no check since still found the run missing; else
- * why not (no note when upload has not recorded a payload of it in the CDB).
+ * why not (no note when upload has not recorded a payload of it in the CDB). `inFlight`: the upload running now: a
+ * run it has written rows of and not finished is being uploaded, not unfinished.
  */
 export function uploadVerdict(
-  latest: readonly UploadRow[], written: readonly PayloadType[], checkedAt: string | undefined,
+  latest: readonly UploadRow[], written: readonly PayloadType[], checkedAt: string | undefined, inFlight?: UploadInFlight,
 ): { uploaded: number; note: string } {
   const inCdb = latest.filter((r) => r.state === 'uploaded' || r.state === 'present')
-  if (inCdb.length === 0) return { uploaded: 0, note: unfinishedUpload(latest) }
-  const tags = [...new Set(inCdb.map((r) => r.globalTag))].join(', ')
   const left = written.filter((type) => !inCdb.some((r) => r.type === type))
+  if (left.length && latest.some((r) => uploadedInFlight(r, inFlight))) {
+    return { uploaded: 0, note: beingUploaded(latest, inCdb, written, inFlight!) }
+  }
+  // What an upload running now may yet take up, instead of asking for another.
+  const again = inFlight ? `the upload running now (${inFlight.by}) may yet take it up` : 'run upload again'
+  if (inCdb.length === 0) {
+    return { uploaded: 0, note: unfinishedUpload(latest, inFlight ? again : `${again} once that is fixed`) }
+  }
+  const tags = [...new Set(inCdb.map((r) => r.globalTag))].join(', ')
   if (left.length) {
-    return { uploaded: 0, note: `partly uploaded: ${inCdb.length} of ${written.length} payloads in the CDB (${tags}), not ${left.join(', ')}: run upload again` }
+    return { uploaded: 0, note: `partly uploaded: ${inCdb.length} of ${written.length} payloads in the CDB (${tags}), not ${left.join(', ')}: ${again}` }
   }
   const last = inCdb.map((r) => r.time).sort().at(-1)!
   if (checkedAt !== undefined && checkedAt > last) {
@@ -75,35 +95,45 @@ export function uploadVerdict(
 }
 
 /**
- * An upload none of whose payloads reached the CDB but that was tried: refused (`failed`), made but not attached
- * (`created`: its attach refused), or interrupted (`uploading`; both also for an instant while an upload runs): said
- * with the latest refusal's words, so it is not told as a run merely done.
+ * A run the upload running now has written rows of, not all its payloads in the CDB yet: how far it has got (what it
+ * could not put in is told once it has ended).
  */
-function unfinishedUpload(latest: readonly UploadRow[]): string {
+function beingUploaded(latest: readonly UploadRow[], inCdb: readonly UploadRow[], written: readonly PayloadType[], inFlight: UploadInFlight): string {
+  const tags = [...new Set(latest.filter((r) => uploadedInFlight(r, inFlight)).map((r) => r.globalTag))].join(', ')
+  const payloads = `${written.length} payload${written.length === 1 ? '' : 's'}`
+  return `being uploaded now into ${tags}, by ${inFlight.by}: ${inCdb.length} of ${payloads} in the CDB so far`
+}
+
+/**
+ * An upload none of whose payloads reached the CDB but that was tried: refused (`failed`), made but not attached
+ * (`created`: its attach refused), or interrupted (`uploading`): said with the latest refusal's words, so it is not
+ * told as a run merely done; `then`: what to do. (Rows of an upload running now are beingUploaded's.)
+ */
+function unfinishedUpload(latest: readonly UploadRow[], then: string): string {
   const byTime = (a: UploadRow, b: UploadRow) => (a.time < b.time ? -1 : 1)
   const tried = latest.filter((r) => r.state === 'failed' || r.state === 'created' || r.state === 'uploading').sort(byTime)
   if (tried.length === 0) return ''
   const tags = [...new Set(tried.map((r) => r.globalTag))].join(', ')
-  const how = ([['failed', 'refused'], ['created', 'made but not attached'], ['uploading', 'interrupted or under way']] as const)
+  const how = ([['failed', 'refused'], ['created', 'made but not attached'], ['uploading', 'interrupted']] as const)
     .map(([state, words]) => [tried.filter((r) => r.state === state).length, words] as const)
     .filter(([n]) => n > 0).map(([n, words]) => `${n} ${words}`).join(', ')
   const payloads = `${tried.length} payload${tried.length === 1 ? '' : 's'}`
   // The CDB's words: of the latest refusal (an interrupted row's detail only names the payload list).
   const last = tried.filter((r) => r.state !== 'uploading').at(-1) ?? tried.at(-1)!
   const words = last.state === 'uploading' ? 'see uploads.csv' : last.detail || 'see uploads.csv'
-  return `upload unfinished: ${payloads} not in the CDB (${tags}): ${how}; the last at ${last.time}: ${words}; run upload again once that is fixed`
+  return `upload unfinished: ${payloads} not in the CDB (${tags}): ${how}; the last at ${last.time}: ${words}; ${then}`
 }
 
 async function uploadedState(
   state: RunState, uploads: ReadonlyMap<string, UploadRow[]>, output: string, types: readonly PayloadType[],
-  checkedAt: string | undefined,
+  checkedAt: string | undefined, inFlight: UploadInFlight | undefined,
 ): Promise<StatusState> {
   if (state.state !== 'done') return state
   // Incomplete: genStatus wrote no payload for a type (its histogram was empty), so the CDB will still lack it.
   const absent = await absentPayloads(output, state.runnumber, state.tag, types)
   const gap = absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''
   const written = types.filter((type) => !absent.includes(type))
-  const verdict = uploadVerdict(uploads.get(runTagKey(state.runnumber, state.tag)) ?? [], written, checkedAt)
+  const verdict = uploadVerdict(uploads.get(runTagKey(state.runnumber, state.tag)) ?? [], written, checkedAt, inFlight)
   if (!verdict.note) return { ...state, detail: `${state.detail}${gap}` }
   return { ...state, state: verdict.uploaded ? 'uploaded' : 'done', detail: `${verdict.note}${gap}; ${state.detail}` }
 }
@@ -134,10 +164,12 @@ export async function statusRecords(options: StatusOptions, env: Env): Promise<S
   const lists = new Set(await readdir(layout.datasetsDir(options.output)).catch(() => [] as string[]))
   const { states: current } = await currentStates(options.output, entries, { env, timeout: options.timeout })
   const uploads = (await readUploads(layout.uploadsCsv(options.output))).rows
+  // After the ledger: an upload running now wrote every row of it since its lock (read first, it might start between).
+  const uploading = await uploadInFlight(options.output)
   const latest = byRunTag([...latestUploads(uploads).values()], (r) => runTagKey(r.runnumber, r.tag))
   const types = options.rules.payloadTypes
   const checkedAt = lastCheck((await readLastNight(options.output).catch(() => undefined)) ?? undefined)
-  const states = await Promise.all(current.map((state) => uploadedState(state, latest, options.output, types, checkedAt)))
+  const states = await Promise.all(current.map((state) => uploadedState(state, latest, options.output, types, checkedAt, uploading)))
   return states.map((state): StatusRecord => {
     const { runnumber, tag, job, attempts } = state
     const detail = describeState(state, lists.has(`${runTagKey(runnumber, tag)}.list`), options.maxAttempts)

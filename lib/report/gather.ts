@@ -18,7 +18,7 @@ import { layout } from '../files/layout.js'
 import { runTagKey } from '../files/dataset-list.js'
 import { readRunList } from '../files/run-list.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
-import { submitInFlight } from '../lock.js'
+import { submitInFlight, uploadInFlight } from '../lock.js'
 import type { PayloadType } from '../rules/calibrations.js'
 import { readUploads, type UploadRow } from '../upload/ledger.js'
 import { absentFrom, runOutputDir } from '../upload/payload-files.js'
@@ -118,6 +118,8 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
     tolerant(() => readLastNight(output), { stages: {}, lastGood: null, badSince: null } as LastNight),
     submitInFlight(output),
   ])
+  // After uploads.csv: an upload running now wrote every row of it since its lock (read first, it might start between).
+  const uploading = await uploadInFlight(output)
   const types = options.rules.payloadTypes
   const absent = new Map<number, PayloadType[]>()
   const written = new Map<string, number>()
@@ -133,11 +135,12 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   // runList, process: undefined before the first reduce, check; lists: names in datasets/; absent: per run to process,
   // the payload types genStatus wrote no file for (all without a folder in output/); written: per `<run>_<tag>` to
   // process with a folder, its newest file's mtime (ms) (a job no schedd knows that wrote it is done: writtenSince);
-  // problems: a line per unreadable file; inFlight: the submit stage running now, whose own rows are left to it.
+  // problems: a line per unreadable file; inFlight: the submit stage running now, whose own rows are left to it;
+  // uploading: the upload stage running now, whose runs are being uploaded, not unfinished.
   return {
     options, now, runList, process, settled: new Map((settled ?? []).map((row) => [row.runnumber, row])),
     lists: new Set(lists), runFiles, ledger: ledger.rows, uploads: uploads.rows, absent, written, scheduler, check, lastNight,
-    inFlight, problems,
+    inFlight, uploading, problems,
   }
 }
 

@@ -105,7 +105,7 @@ export function runViews(inputs: ReportInputs) {
     const job = jobs && writtenSince(runState(runnumber, tag, mine, jobs.get(key) ?? [], context), inputs.written.get(key))
     const settled = inputs.settled.get(runnumber)
     const written = rules.payloadTypes.filter((type) => !(inputs.absent.get(runnumber) ?? []).includes(type))
-    const verdict = uploadVerdict(uploads.get(key) ?? [], written, checkedAt)
+    const verdict = uploadVerdict(uploads.get(key) ?? [], written, checkedAt, inputs.uploading)
     const facts: RunFacts = {
       runnumber, tag, toProcess: toProcess.has(key), settled: settled !== undefined && settled.tag === tag, job,
       lastRow: mine.at(-1), uploaded: verdict.uploaded, maxAttempts,

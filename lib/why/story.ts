@@ -13,7 +13,7 @@ import { MISSING_TABLE } from '../files/missing-list.js'
 import { readProcessList } from '../files/process-list.js'
 import { readRunList } from '../files/run-list.js'
 import { readSettled } from '../files/settled.js'
-import { submitInFlight } from '../lock.js'
+import { submitInFlight, uploadInFlight } from '../lock.js'
 import type { RuleSet } from '../rules/types.js'
 import { currentStates, settleUnknown } from '../scheduler/current-states.js'
 import { byRunTag, reconcile, runStates, writtenInFlight, type RunState } from '../scheduler/job-state.js'
@@ -25,7 +25,7 @@ import { keptFor } from '../files/derived-cache.js'
 import { addToSurvey, emptySurvey } from '../reduce.js'
 import { currentPayloadFile } from '../rules/calibrations.js'
 import { readLastNight } from '../report/last-night.js'
-import { lastCheck, uploadVerdict } from '../status.js'
+import { lastCheck, uploadedInFlight, uploadVerdict } from '../status.js'
 import { askNow } from './live.js'
 import { nextStep } from './text.js'
 
@@ -145,6 +145,8 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     readLedger(layout.ledgerCsv(output)),
     readUploads(layout.uploadsCsv(output)),
   ])
+  // After uploads.csv: an upload running now wrote every row of it since its lock (read first, it might start between).
+  const uploading = await uploadInFlight(output)
   // By run once, so the stories of all the runs to process (the report's) cost one pass over each file.
   const keptTags = new Map(runList.map((r) => [r.runnumber, r.tag]))
   const settledOf = new Map(settled.map((r) => [r.runnumber, r]))
@@ -253,7 +255,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     const absent = keptTag && rows.length ? await absentPayloads(output, run, keptTag, rules.payloadTypes) : rules.payloadTypes
     const written = rules.payloadTypes.filter((type) => !absent.includes(type))
     const payloads = written.map((type) => currentPayloadFile(type, keptTag!, run))
-    const uploaded = uploadVerdict(uploadsOf.get(key) ?? [], written, checkedAt)
+    const uploaded = uploadVerdict(uploadsOf.get(key) ?? [], written, checkedAt, uploading)
     const story: RunStory = {
       run, runType, rules: rules.name, inRange: run >= first && run <= last, queried: catalog.queried, inCatalog: tagFiles.length > 0,
       tags: tagFiles.map(({ tag, events, files }) => ({ tag, events, files })),
@@ -267,8 +269,12 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
       missingFiles: kept?.missing ?? [],
       eventsOnDisk: kept && toProcess ? [...kept.onDisk.values()].reduce((a, b) => a + b, 0) : null,
       submissions, job, payloads,
-      uploads: (uploadsOf.get(key) ?? [])
-        .map(({ type, state, globalTag, time, detail }) => ({ type, state, globalTag, time, detail })),
+      // A row the upload running now left open is its payload under way, not an upload that stopped.
+      uploads: (uploadsOf.get(key) ?? []).map((row) => {
+        const { type, state, globalTag, time } = row
+        const live = (state === 'uploading' || state === 'created') && uploadedInFlight(row, uploading)
+        return { type, state, globalTag, time, detail: live ? [row.detail, `being uploaded now, by ${uploading!.by}`].filter(Boolean).join('; ') : row.detail }
+      }),
       next: '',
     }
     const silent = rows.length ? schedulerSilent : undefined

@@ -1,23 +1,46 @@
-// Loaded into the upload stage by the kill tests only (NODE_OPTIONS=--import <this file>, killUploadAt): SIGKILLs the
-// process at one step of its first insert, UPLOAD_KILL_AT="<before|after> <METHOD> <path>": "before POST piov" (the
-// payload is in the store), "after POST piov" (the CDB made the payload IOV, caloprod has not seen its id), "before
-// PUT piov_attach", "after PUT piov_attach". The production script knows nothing of it: the hook wraps node:http's
-// request (lib/cdb/http.ts's client), before any module of the stage is loaded.
+// Loaded into the upload stage by the kill and pause tests only (NODE_OPTIONS=--import <this file>, killUploadAt,
+// pauseUploadAt): SIGKILLs the process at one step of its first insert, UPLOAD_KILL_AT="<before|after> <METHOD>
+// <path>": "before POST piov" (the payload is in the store), "after POST piov" (the CDB made the payload IOV, caloprod
+// has not seen its id), "before PUT piov_attach", "after PUT piov_attach". Or holds it there, UPLOAD_PAUSE_AT="<before|
+// after> <METHOD> <path> [n]" (at the n-th such request, default 1): it writes its pid to UPLOAD_PAUSED and waits,
+// alive and holding the lock, until the file UPLOAD_GO exists. The production script knows nothing of either: the
+// hook wraps node:http's request (lib/cdb/http.ts's client), before any module of the stage is loaded.
+import { existsSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { syncBuiltinESMExports } from 'node:module'
 
-const at = process.env.UPLOAD_KILL_AT
-if (at) {
-  const [when, method, path] = at.split(' ')
-  const request = http.request
-  http.request = (url, options, callback) => {
+/** `at` parsed, and whether a request is the one it names. */
+function step(at) {
+  const [when, method, path, nth] = at.split(' ')
+  let seen = 0
+  const hit = (url, options) => {
     const opts = typeof url === 'object' && !(url instanceof URL) ? url : options ?? {}
     const target = url instanceof URL || typeof url === 'string' ? new URL(String(url)) : undefined
     const pathname = (target?.pathname ?? String(opts.path ?? '')).replace(/\?.*/, '')
-    const hit = (opts.method ?? 'GET') === method && pathname.endsWith(`/${path}`)
-    if (hit && when === 'before') process.kill(process.pid, 'SIGKILL')
+    return (opts.method ?? 'GET') === method && pathname.endsWith(`/${path}`) && ++seen === Number(nth ?? 1)
+  }
+  return { when, hit }
+}
+
+/** Blocks the whole process (no request, no timer of the stage runs) until UPLOAD_GO exists. */
+function pause() {
+  writeFileSync(process.env.UPLOAD_PAUSED, String(process.pid))
+  const cell = new Int32Array(new SharedArrayBuffer(4))
+  while (!existsSync(process.env.UPLOAD_GO)) Atomics.wait(cell, 0, 0, 100)
+}
+
+const kill = process.env.UPLOAD_KILL_AT ? step(process.env.UPLOAD_KILL_AT) : undefined
+const hold = process.env.UPLOAD_PAUSE_AT ? step(process.env.UPLOAD_PAUSE_AT) : undefined
+if (kill || hold) {
+  const request = http.request
+  http.request = (url, options, callback) => {
+    const killHere = kill?.hit(url, options) ?? false
+    const holdHere = hold?.hit(url, options) ?? false
+    if (killHere && kill.when === 'before') process.kill(process.pid, 'SIGKILL')
+    if (holdHere && hold.when === 'before') pause()
     const req = request(url, options, callback)
-    if (hit && when === 'after') req.on('response', () => process.kill(process.pid, 'SIGKILL'))
+    if (killHere && kill.when === 'after') req.on('response', () => process.kill(process.pid, 'SIGKILL'))
+    if (holdHere && hold.when === 'after') req.on('response', pause)
     return req
   }
   syncBuiltinESMExports()

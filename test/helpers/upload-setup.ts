@@ -40,6 +40,17 @@ export function killUploadAt(step: string): Record<string, string> {
   return { NODE_OPTIONS: `--import=${join(ROOT, 'test', 'helpers', 'upload-kill.mjs')}`, UPLOAD_KILL_AT: step }
 }
 
+/**
+ * The environment that holds the upload stage at the `nth` request of `step` ("before PUT piov_attach"): it writes
+ * its pid to `paused` and waits there, alive and holding the lock, until the file `go` exists (upload-kill.mjs).
+ */
+export function pauseUploadAt(step: string, nth: number, paused: string, go: string): Record<string, string> {
+  return {
+    NODE_OPTIONS: `--import=${join(ROOT, 'test', 'helpers', 'upload-kill.mjs')}`,
+    UPLOAD_PAUSE_AT: `${step} ${nth}`, UPLOAD_PAUSED: paused, UPLOAD_GO: go,
+  }
+}
+
 /** `count` runs from 68001 (or these runs), submitted, their jobs run to exit 0; `state` is the CDB before the upload. */
 export async function prepareUpload(t: Test, count: number | RunSpec[], state: FakeCdbState = { default: 'missing', runs: {} }, genStatusEnv: Record<string, string> = {}): Promise<UploadSetup> {
   const p = await prepareSubmit(t, typeof count === 'number' ? someRuns(count) : count)

@@ -39,6 +39,7 @@ function inputs(uploads: UploadRow[], absent: Map<number, string[]>): ReportInpu
     check: undefined,
     lastNight: { stages: {}, lastGood: null, badSince: null },
     inFlight: undefined,
+    uploading: undefined,
     problems: [],
   }
 }
@@ -105,6 +106,20 @@ t.test('a finished run whose upload failed says so, with the CDB\'s words, in th
   const stopped = { ...upload(70003, 'HCALOUT_meanTime', 'uploading'), time: '2026-12-01T03:00:02Z', detail: 'into payload list HCALOUT_meanTime_newcdbtag' }
   t.match(uploadVerdict([refused, attach, stopped], ['CEMC_meanTime', 'HCALIN_meanTime', 'HCALOUT_meanTime'], undefined), {
     uploaded: 0,
-    note: /^upload unfinished: 3 payloads not in the CDB \(newcdbtag\): 1 refused, 1 made but not attached, 1 interrupted or under way; the last at 2026-12-01T03:00:01Z: the attach was refused \(PUT piov_attach: 400\); run upload again/,
+    note: /^upload unfinished: 3 payloads not in the CDB \(newcdbtag\): 1 refused, 1 made but not attached, 1 interrupted; the last at 2026-12-01T03:00:01Z: the attach was refused \(PUT piov_attach: 400\); run upload again/,
   }, 'the latest refusal\'s words, not an interrupted row\'s')
+})
+
+t.test('while an upload runs, a run it has written rows of is being uploaded; one it has not reached, it may yet take up', async (t) => {
+  const uploading = { since: '2026-12-01T03:00:00.500Z', by: 'the upload stage (pid 4242) on host since 2026-12-01T03:00:00.500Z' }
+  const types = ['CEMC_meanTime', 'HCALIN_meanTime', 'HCALOUT_meanTime'] as const
+  const mine = [{ ...upload(70001, 'CEMC_meanTime', 'uploaded'), time: '2026-12-01T03:00:01.000Z' }, { ...upload(70001, 'HCALIN_meanTime', 'created'), time: '2026-12-01T03:00:01.200Z' }]
+  // A refusal of an earlier upload, half a second before this one took the lock.
+  const earlier = { ...upload(70002, 'CEMC_meanTime', 'failed'), time: '2026-12-01T03:00:00.000Z', detail: 'POST piov: answered 400' }
+  const views = runViews({ ...inputs([...mine, earlier], new Map()), uploading })
+  t.match(views[0], { state: 'done', detail: /^being uploaded now into newcdbtag, by the upload stage \(pid 4242\) on host since \S+: 1 of 3 payloads in the CDB so far; job / })
+  t.match(views[1].detail, /^upload unfinished: 1 payload not in the CDB \(newcdbtag\): 1 refused; the last at \S+: POST piov: answered 400; the upload running now \(the upload stage \(pid 4242\) .*\) may yet take it up; /)
+  t.match(uploadVerdict(mine, [...types], undefined), { note: /^partly uploaded: 1 of 3 payloads .*: run upload again$/ }, 'once it has ended: partly uploaded')
+  const all = types.map((type) => ({ ...upload(70001, type, 'uploaded'), time: '2026-12-01T03:00:02.000Z' }))
+  t.match(uploadVerdict(all, [...types], undefined, uploading), { uploaded: 3, note: /^3 payloads uploaded to the CDB \(newcdbtag\), awaiting the next check$/ }, 'every payload in: uploaded, though it still runs')
 })
