@@ -62,28 +62,31 @@ export function uploadedInFlight(row: Pick<UploadRow, 'time'>, inFlight: UploadI
  * A done run's upload, from the latest row per payload type: uploaded only when every payload genStatus wrote is
  * in the CDB (inserted, or found there by upload: `present`) and no check since still found the run missing; else
  * why not (no note when upload has not recorded a payload of it in the CDB). `inFlight`: the upload running now: a
- * run it has written rows of and not finished is being uploaded, not unfinished.
+ * run it has written rows of and not finished is being uploaded, not unfinished. `unfinished`: a payload written
+ * is not in the CDB though upload tried it (or put in the others), and no upload runs now: a person's matter.
  */
 export function uploadVerdict(
   latest: readonly UploadRow[], written: readonly PayloadType[], checkedAt: string | undefined, inFlight?: UploadInFlight,
-): { uploaded: number; note: string } {
+): { uploaded: number; note: string; unfinished: boolean } {
   const inCdb = latest.filter((r) => r.state === 'uploaded' || r.state === 'present')
   const left = written.filter((type) => !inCdb.some((r) => r.type === type))
   if (left.length && latest.some((r) => uploadedInFlight(r, inFlight))) {
-    return { uploaded: 0, note: beingUploaded(latest, inCdb, written, inFlight!) }
+    return { uploaded: 0, note: beingUploaded(latest, inCdb, written, inFlight!), unfinished: false }
   }
   // What an upload running now may yet take up, instead of asking for another.
   const again = inFlight ? `the upload running now (${inFlight.by}) may yet take it up` : 'run upload again'
   if (inCdb.length === 0) {
-    return { uploaded: 0, note: unfinishedUpload(latest, inFlight ? again : `${again} once that is fixed`) }
+    const note = unfinishedUpload(latest, inFlight ? again : `${again} once that is fixed`)
+    return { uploaded: 0, note, unfinished: note !== '' && !inFlight }
   }
   const tags = [...new Set(inCdb.map((r) => r.globalTag))].join(', ')
   if (left.length) {
-    return { uploaded: 0, note: `partly uploaded: ${inCdb.length} of ${written.length} payloads in the CDB (${tags}), not ${left.join(', ')}: ${again}` }
+    const note = `partly uploaded: ${inCdb.length} of ${written.length} payloads in the CDB (${tags}), not ${left.join(', ')}: ${again}`
+    return { uploaded: 0, note, unfinished: !inFlight }
   }
   const last = inCdb.map((r) => r.time).sort().at(-1)!
   if (checkedAt !== undefined && checkedAt > last) {
-    return { uploaded: 0, note: `uploaded to the CDB (${tags}) at ${last}, but the check at ${checkedAt} still found it missing or outdated: look at the global tag` }
+    return { uploaded: 0, note: `uploaded to the CDB (${tags}) at ${last}, but the check at ${checkedAt} still found it missing or outdated: look at the global tag`, unfinished: false }
   }
   const present = inCdb.filter((r) => r.state === 'present').length
   const inserted = inCdb.length - present
@@ -91,7 +94,7 @@ export function uploadVerdict(
   const were = `${present === 1 ? 'was' : 'were'} current there already`
   const what = inserted === 0 ? `${payloads(present)} in the CDB (${tags}): all ${were}`
     : `${payloads(inserted)} uploaded to the CDB (${tags})${present === 0 ? '' : `, ${present} more ${were}`}`
-  return { uploaded: inCdb.length, note: `${what}, awaiting the next check` }
+  return { uploaded: inCdb.length, note: `${what}, awaiting the next check`, unfinished: false }
 }
 
 /**

@@ -145,6 +145,8 @@ export function runViews(inputs: ReportInputs) {
       releasing: held?.release ?? false,
       /** A finished run's payload types genStatus wrote no file for: the CDB will still lack them. */
       absent,
+      /** A finished run's upload that stopped short of the CDB, no upload running now (uploadVerdict): its note. */
+      uploadUnfinished: state === 'done' && verdict.unfinished ? verdict.note : undefined,
     }
   })
 }
@@ -156,7 +158,8 @@ const DONE_TOO_LONG_S = 86400
 
 /**
  * Held runs (with the reason; not one held for memory that the next submit releases with more), runs given up,
- * runs done but not in the CDB for more than a day, finished runs with payload types genStatus wrote no file for,
+ * finished runs whose upload stopped short of the CDB (refused, interrupted; not while an upload runs), runs done but
+ * not in the CDB for more than a day, finished runs with payload types genStatus wrote no file for,
  * runs to process without a list (with their missing files, the usual reason). Missing files alone are routine (the
  * lists stage lists what is on disk): not here. One row per run, its reasons (what is wrong, in a few words; what the
  * page knows about it) joined; newest run first.
@@ -166,7 +169,10 @@ export function needsAPerson(runs: readonly RunView[], now: Date) {
     const reasons: [what: string, detail: string][] = []
     if (run.state === 'held' && !run.releasing) reasons.push(['held', `${run.holdReason}; job ${run.lastJob}`])
     if (run.state === 'given-up') reasons.push(['given up', run.detail])
-    if (run.state === 'done' && run.lastWhen && (now.getTime() - Date.parse(run.lastWhen)) / 1000 > DONE_TOO_LONG_S) {
+    // Tried, and not every payload in: nothing puts the rest in (no stage uploads by itself) until a person has read
+    // the CDB's words and run upload again. Said instead of "done, not in the CDB", which it is too.
+    if (run.uploadUnfinished) reasons.push(['upload unfinished', run.uploadUnfinished])
+    else if (run.state === 'done' && run.lastWhen && (now.getTime() - Date.parse(run.lastWhen)) / 1000 > DONE_TOO_LONG_S) {
       const at = `${run.lastWhen.slice(0, 16).replace('T', ' ')} UTC`
       const where = `output/${run.runnumber}_${run.tag}/`
       reasons.push(['done, not in the CDB', `job ${run.lastJob} finished at ${at}, over a day ago; its maps wait in ${where}`])

@@ -1,6 +1,7 @@
 // status, why and the report asked while `upload --do-cdb-upload` runs: the payloads it is putting into the CDB are
 // being uploaded, not an upload that stopped half-way (which they call unfinished, for a person to run again). Once
-// the upload is gone without finishing, the same rows are an interrupted upload's again.
+// the upload is gone without finishing, the same rows are an interrupted upload's again, and the report puts the run
+// among those that need a person.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
@@ -13,6 +14,10 @@ const until = async (ready: () => boolean, ended: () => boolean) => {
 }
 
 type Story = { uploads: { type: string; state: string; detail: string }[]; next: string }
+
+/** The rows of the report's "Runs that need a person" table: run and what. */
+const attention = (html: string) => [...(html.match(/<table[^>]*attention-table[\s\S]*?<\/table>/)?.[0] ?? '')
+  .matchAll(/<tr><td>(\d+)<\/td><td>[^<]*<\/td><td class="what">([^<]*)<\/td>/g)].map((m) => `${m[1]} ${m[2]}`)
 
 t.test('while upload attaches a payload, its run is being uploaded; after a kill, its upload is unfinished', async (t) => {
   const s = await prepareUpload(t, 2)
@@ -44,6 +49,7 @@ t.test('while upload attaches a payload, its run is being uploaded; after a kill
   t.equal(report.code, 0, report.stderr)
   t.match(report.stdout, new RegExp(`being uploaded now into newcdbtag, ${by}`))
   t.notMatch(report.stdout, /upload unfinished|partly uploaded|run upload again/)
+  t.same(attention(report.stdout), [], 'no run needs a person while its upload runs')
 
   // Stopped for good before it could attach (SIGKILL: no cleanup, the lock left behind): an upload that stopped half-way.
   child.kill('SIGKILL')
@@ -55,7 +61,9 @@ t.test('while upload attaches a payload, its run is being uploaded; after a kill
   const [told] = JSON.parse((await runStageHere('why', ['--output', s.output, '--run', '68001', '--json'], s.env)).stdout) as Story[]
   t.match(told, { next: /^partly uploaded: 2 of 7 payloads/ })
   t.notMatch(told!.uploads.find((u) => u.type === 'HCALIN_meanTime')!.detail, /being uploaded/)
-  t.notMatch((await runStageHere('report', ['--output', s.output, '--stdout'], s.env)).stdout, /being uploaded now/)
+  const page = (await runStageHere('report', ['--output', s.output, '--stdout'], s.env)).stdout
+  t.notMatch(page, /being uploaded now/)
+  t.same(attention(page), ['68001 upload unfinished'], 'the run whose upload stopped needs a person; 68002, never tried, does not')
 })
 
 t.test('while upload makes its first payload IOV, its run is being uploaded; after a kill, interrupted', async (t) => {
