@@ -3,27 +3,19 @@
 // two output directories whose names differ only there (calo/run, calo_run) must still keep apart: after reduce's
 // code changed, a night of the one must not make the other's reduce "up to date" with outputs of the old code.
 // The code is changed in a copy of the project, never in this one.
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { appendFileSync, cpSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import t from 'tap'
-import { createCatalogFiles } from '../demo/files-on-disk.js'
-import { loadCatalog } from '../demo/load.js'
-import { freshDatabase } from '../helpers/database.js'
+import { nightWorld } from '../helpers/night-world.js'
 import { ROOT, runTask } from '../helpers/run-script.js'
 
 t.setTimeout(600_000)
 
 t.test('reduce after a change of its code: OUTPUT=calo/run then OUTPUT=calo_run both run it', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'caloprod-checksum-names-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const { dir, env } = await nightWorld(t, 'checksum-names', 3)
   const project = join(dir, 'project')
   for (const entry of ['Taskfile.yml', 'tasks', 'lib', 'package.json', 'tsconfig.json']) cpSync(join(ROOT, entry), join(project, entry), { recursive: true })
   symlinkSync(join(ROOT, 'node_modules'), join(project, 'node_modules'))
-  const db = await freshDatabase(t)
-  const { files } = await loadCatalog(db.sql, { root: join(dir, 'files'), runs: { run3auau: 3 } })
-  await createCatalogFiles(files)
-  const env = { CALOPROD_DB_URL: db.url, TASK_TEMP_DIR: join(dir, '.task') }
   const reduce = (output: string) => runTask(['--verbose', '-x', 'reduce', `OUTPUT=${join(dir, output)}`], env, project)
   const upToDate = /Task "reduce-[^"]*" is up to date/
 
@@ -43,17 +35,12 @@ t.test('reduce after a change of its code: OUTPUT=calo/run then OUTPUT=calo_run 
 })
 
 t.test('a long OUTPUT and a long RULES path: the checksum file name stays within 255 bytes', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'caloprod-checksum-long-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const db = await freshDatabase(t)
-  const { files } = await loadCatalog(db.sql, { root: join(dir, 'files'), runs: { run3auau: 3 } })
-  await createCatalogFiles(files)
+  const { dir, env } = await nightWorld(t, 'checksum-long', 3)
   // Each well within PATH_MAX; together, in go-task's label, past NAME_MAX (255).
   const output = join(dir, 'o'.repeat(100), 'p'.repeat(100))
   const rules = join(dir, 'r'.repeat(100), 'site-rules.yaml')
   mkdirSync(dirname(rules), { recursive: true })
   writeFileSync(rules, 'extends: seed\n')
-  const env = { CALOPROD_DB_URL: db.url, TASK_TEMP_DIR: join(dir, '.task') }
   const reduce = () => runTask(['--verbose', '-x', 'reduce', `OUTPUT=${output}`, `RULES=${rules}`], env)
   const first = await reduce()
   t.equal(first.code, 0, first.stderr)

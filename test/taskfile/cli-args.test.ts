@@ -1,16 +1,12 @@
 // What comes after `--` on a cron line under the real go-task: `submit` gets it, and so does the report it defers
 // (`{{.STAGE_FLAGS}} {{.CLI_ARGS}}`). Each of submit's flags given there must leave the night's page written, and
 // the page must judge the runs as that submit did.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { createCatalogFiles } from '../demo/files-on-disk.js'
-import { loadCatalog } from '../demo/load.js'
 import { layout } from '../../lib/files/layout.js'
-import { freshDatabase } from '../helpers/database.js'
-import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.js'
-import { FAKE_GENSTATUS, fakeCondor, fakeCondorEnv } from '../helpers/fake-condor.js'
+import { fakeCondor } from '../helpers/fake-condor.js'
+import { nightWorld } from '../helpers/night-world.js'
 import { runTask } from '../helpers/run-script.js'
 
 t.setTimeout(600_000)
@@ -19,21 +15,7 @@ const OVER = 'Job has gone over memory limit of 512 megabytes (MemoryUsage > Req
 
 /** A first night on a small catalog; returns a function running go-task's cron line on the same output. */
 async function firstNight(t: Test) {
-  const dir = mkdtempSync(join(tmpdir(), 'caloprod-cli-args-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const db = await freshDatabase(t)
-  const { files } = await loadCatalog(db.sql, { root: join(dir, 'files'), runs: { run3auau: 4 } })
-  await createCatalogFiles(files)
-  const out = join(dir, 'out')
-  const condor = join(dir, 'condor.json')
-  const env = {
-    ...fakeCdbEnv(fakeCdb(dir)),
-    ...fakeCondorEnv(condor),
-    CALOPROD_DB_URL: db.url,
-    CALOPROD_BIN_FILTER_DATASETS: FAKE_FILTER_DATASETS,
-    CALOPROD_BIN_GENSTATUS: FAKE_GENSTATUS,
-    TASK_TEMP_DIR: join(dir, '.task'),
-  }
+  const { dir, out, condor, env } = await nightWorld(t, 'cli-args', 4)
   const vars = ['RUN_TYPE=run3auau', `OUTPUT=${out}`, `CONDOR_LOG_DIR=${join(dir, 'condor-log')}`, 'JOBS=2']
   const cron = (after: string[]) => runTask(['--silent', '-x', 'submit', 'report', ...vars, '--', ...after], env)
   const first = await cron([])

@@ -1,16 +1,12 @@
 // A night cron's time limit ends (`timeout 6h task …` sends SIGTERM to its process group: go-task and the stage):
 // the stage stops and go-task still runs the report submit deferred. That page, and the next morning's `status`,
 // must say the night was stopped, not show the night before's stages as this night's.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { createCatalogFiles } from '../demo/files-on-disk.js'
-import { loadCatalog } from '../demo/load.js'
 import { layout } from '../../lib/files/layout.js'
-import { freshDatabase } from '../helpers/database.js'
-import { calls, FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv } from '../helpers/fake-cdb.js'
-import { FAKE_GENSTATUS, fakeCondorEnv } from '../helpers/fake-condor.js'
+import { calls } from '../helpers/fake-cdb.js'
+import { nightWorld } from '../helpers/night-world.js'
 import { runTask, startTask } from '../helpers/run-script.js'
 
 t.setTimeout(600_000)
@@ -21,21 +17,7 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 t.test('a night stopped by SIGTERM in the check: its page opens with the stopped stage; the next good night clears it', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'caloprod-killed-night-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const db = await freshDatabase(t)
-  const { files } = await loadCatalog(db.sql, { root: join(dir, 'files'), runs: { run3auau: 4 } })
-  await createCatalogFiles(files)
-  const out = join(dir, 'out')
-  const cdb = fakeCdb(dir)
-  const env = {
-    ...fakeCdbEnv(cdb),
-    ...fakeCondorEnv(join(dir, 'condor.json')),
-    CALOPROD_DB_URL: db.url,
-    CALOPROD_BIN_FILTER_DATASETS: FAKE_FILTER_DATASETS,
-    CALOPROD_BIN_GENSTATUS: FAKE_GENSTATUS,
-    TASK_TEMP_DIR: join(dir, '.task'),
-  }
+  const { dir, out, cdb, env } = await nightWorld(t, 'killed-night', 4)
   // The CDB has none of the maps: every night's check asks it about every run again.
   const args = ['--silent', '-x', 'submit', 'report', 'RUN_TYPE=run3auau', `OUTPUT=${out}`, `CONDOR_LOG_DIR=${join(dir, 'log')}`, 'JOBS=2']
   const page = layout.reportHtml(out)
@@ -73,24 +55,11 @@ t.test('a night stopped by SIGTERM in the check: its page opens with the stopped
 })
 
 t.test('SIGHUP (a terminal hanging up on a run by hand): the stage stops filter-datasets, removes its folder and exits 129', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'caloprod-hangup-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const db = await freshDatabase(t)
-  const { files } = await loadCatalog(db.sql, { root: join(dir, 'files'), runs: { run3auau: 4 } })
-  await createCatalogFiles(files)
-  const out = join(dir, 'out')
+  const world = await nightWorld(t, 'hangup', 4, { FAKE_CDB_DELAY_MS: '60000' })
+  const { dir, out, cdb } = world
   const tmp = join(dir, 'tmp')
   mkdirSync(tmp)
-  const cdb = fakeCdb(dir)
-  const env = {
-    ...fakeCdbEnv(cdb, { FAKE_CDB_DELAY_MS: '60000' }),
-    ...fakeCondorEnv(join(dir, 'condor.json')),
-    CALOPROD_DB_URL: db.url,
-    CALOPROD_BIN_FILTER_DATASETS: FAKE_FILTER_DATASETS,
-    CALOPROD_BIN_GENSTATUS: FAKE_GENSTATUS,
-    TASK_TEMP_DIR: join(dir, '.task'),
-    TMPDIR: tmp,
-  }
+  const env = { ...world.env, TMPDIR: tmp }
   const args = ['--silent', '-x', 'submit', 'report', 'RUN_TYPE=run3auau', `OUTPUT=${out}`, `CONDOR_LOG_DIR=${join(dir, 'log')}`, 'JOBS=2']
   const { child, done } = startTask(args, env, { group: true })
   await until(() => calls(cdb).length > 0)
