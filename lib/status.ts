@@ -64,10 +64,12 @@ export function uploadedInFlight(row: Pick<UploadRow, 'time'>, inFlight: UploadI
  * why not (no note when upload has not recorded a payload of it in the CDB). `inFlight`: the upload running now: a
  * run it has written rows of and not finished is being uploaded, not unfinished. `unfinished`: a payload written
  * is not in the CDB though upload tried it (or put in the others), and no upload runs now: a person's matter.
+ * `notCurrent`: every payload is in the CDB, and a check since still found the run missing or outdated: a person's
+ * matter too (the global tag, or files nopayloadclient cannot read): no stage changes that by itself.
  */
 export function uploadVerdict(
   latest: readonly UploadRow[], written: readonly PayloadType[], checkedAt: string | undefined, inFlight?: UploadInFlight,
-): { uploaded: number; note: string; unfinished: boolean } {
+): { uploaded: number; note: string; unfinished: boolean; notCurrent?: true } {
   const inCdb = latest.filter((r) => r.state === 'uploaded' || r.state === 'present')
   const left = written.filter((type) => !inCdb.some((r) => r.type === type))
   if (left.length && latest.some((r) => uploadedInFlight(r, inFlight))) {
@@ -86,7 +88,8 @@ export function uploadVerdict(
   }
   const last = inCdb.map((r) => r.time).sort().at(-1)!
   if (checkedAt !== undefined && checkedAt > last) {
-    return { uploaded: 0, note: `uploaded to the CDB (${tags}) at ${last}, but the check at ${checkedAt} still found it missing or outdated: look at the global tag`, unfinished: false }
+    const note = `uploaded to the CDB (${tags}) at ${last}, but the check at ${checkedAt} still found it missing or outdated: look at the global tag`
+    return { uploaded: 0, note, unfinished: false, notCurrent: true }
   }
   const present = inCdb.filter((r) => r.state === 'present').length
   const inserted = inCdb.length - present

@@ -147,6 +147,8 @@ export function runViews(inputs: ReportInputs) {
       absent,
       /** A finished run's upload that stopped short of the CDB, no upload running now (uploadVerdict): its note. */
       uploadUnfinished: state === 'done' && verdict.unfinished ? verdict.note : undefined,
+      /** A finished run whose payloads are all in the CDB, which a check since still found missing or outdated. */
+      uploadedNotCurrent: state === 'done' && verdict.notCurrent ? verdict.note : undefined,
     }
   })
 }
@@ -172,6 +174,8 @@ export function needsAPerson(runs: readonly RunView[], now: Date) {
     // Tried, and not every payload in: nothing puts the rest in (no stage uploads by itself) until a person has read
     // the CDB's words and run upload again. Said instead of "done, not in the CDB", which it is too.
     if (run.uploadUnfinished) reasons.push(['upload unfinished', run.uploadUnfinished])
+    // In the CDB, and the check still asks for it: no night changes that (the tag, or files nopayloadclient cannot read).
+    else if (run.uploadedNotCurrent) reasons.push(['uploaded, not current', run.uploadedNotCurrent])
     else if (run.state === 'done' && run.lastWhen && (now.getTime() - Date.parse(run.lastWhen)) / 1000 > DONE_TOO_LONG_S) {
       const at = `${run.lastWhen.slice(0, 16).replace('T', ' ')} UTC`
       const where = `output/${run.runnumber}_${run.tag}/`

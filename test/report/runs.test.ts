@@ -88,8 +88,13 @@ t.test('a run partly uploaded is done, not uploaded; so is one a check after the
   const after = runViews(checked)[0]
   t.equal(after.state, 'done', 'not "awaiting the next check" once a check has run and still lists it')
   t.match(after.detail, /^uploaded to the CDB \(newcdbtag\) at 2026-12-01T03:00:00Z, but the check at 2026-12-02T02:05:00Z still found it missing or outdated/)
+  t.same(needsAPerson([after], now).map((i) => `${i.runnumber} ${i.what}: ${i.detail}`),
+    [`70001 uploaded, not current: ${after.detail.split('; ')[0]}`], 'a person: no night changes it')
+  const dayLater = new Date('2026-12-03T12:00:00Z')
+  t.same(needsAPerson([after], dayLater).map((i) => i.what), ['uploaded, not current'], 'not "done, not in the CDB" a day on: it is in the CDB')
   checked.lastNight.stages.check = { at: '2026-12-01T02:05:00Z', code: 0, line: '' }
   t.equal(runViews(checked)[0].state, 'uploaded', 'a check before the upload says nothing of it')
+  t.same(needsAPerson(runViews(checked), now), [], 'nor needs a person')
 })
 
 t.test('a finished run whose upload failed says so, with the CDB\'s words, in the report, status and why', async (t) => {
