@@ -82,8 +82,11 @@ function describe(held: LockRecord): string {
 
 const format = (record: LockRecord) => `${JSON.stringify(record, null, 2)}\n`
 
-/** Creates the file whole, or returns false when one exists: a finished file is linked into place. */
-async function createExclusive(path: string, text: string): Promise<boolean> {
+/**
+ * Creates the file whole, or returns false when one exists: a finished file is linked into place (a hard link is
+ * atomic on NFS, Lustre and GPFS, where O_EXCL may not be, and no reader ever sees it empty).
+ */
+export async function createExclusive(path: string, text: string): Promise<boolean> {
   const temp = tempPathFor(path)
   try {
     await writeFile(temp, text, { flush: true })
