@@ -83,7 +83,12 @@ export function uploadVerdict(
   }
   const tags = [...new Set(inCdb.map((r) => r.globalTag))].join(', ')
   if (left.length) {
-    const note = `partly uploaded: ${inCdb.length} of ${written.length} payloads in the CDB (${tags}), not ${left.join(', ')}: ${again}`
+    // Why the rest are not in, in the CDB's words, as for an upload that put nothing in; nothing more for payloads
+    // never tried or only interrupted (their rows name no refusal).
+    const tried = latest.filter((r) => left.includes(r.type) && (r.state === 'failed' || r.state === 'created'))
+      .sort((a, b) => (a.time < b.time ? -1 : 1))
+    const why = tried.length ? `; ${lastWords(tried)}` : ''
+    const note = `partly uploaded: ${inCdb.length} of ${written.length} payloads in the CDB (${tags}), not ${left.join(', ')}: ${again}${why}`
     return { uploaded: 0, note, unfinished: !inFlight }
   }
   const last = inCdb.map((r) => r.time).sort().at(-1)!
@@ -124,10 +129,17 @@ function unfinishedUpload(latest: readonly UploadRow[], then: string): string {
     .map(([state, words]) => [tried.filter((r) => r.state === state).length, words] as const)
     .filter(([n]) => n > 0).map(([n, words]) => `${n} ${words}`).join(', ')
   const payloads = `${tried.length} payload${tried.length === 1 ? '' : 's'}`
-  // The CDB's words: of the latest refusal (an interrupted row's detail only names the payload list).
+  return `upload unfinished: ${payloads} not in the CDB (${tags}): ${how}; ${lastWords(tried)}; ${then}`
+}
+
+/**
+ * `the last at TIME: <the CDB's words>` of the latest refusal among `tried` (time-ordered rows not in the CDB); an
+ * interrupted row's detail only names the payload list: `see uploads.csv`.
+ */
+function lastWords(tried: readonly UploadRow[]): string {
   const last = tried.filter((r) => r.state !== 'uploading').at(-1) ?? tried.at(-1)!
   const words = last.state === 'uploading' ? 'see uploads.csv' : last.detail || 'see uploads.csv'
-  return `upload unfinished: ${payloads} not in the CDB (${tags}): ${how}; the last at ${last.time}: ${words}; ${then}`
+  return `the last at ${last.time}: ${words}`
 }
 
 async function uploadedState(

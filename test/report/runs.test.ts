@@ -124,7 +124,7 @@ t.test('while an upload runs, a run it has written rows of is being uploaded; on
   const views = runViews({ ...inputs([...mine, earlier], new Map()), uploading })
   t.match(views[0], { state: 'done', detail: /^being uploaded now into newcdbtag, by the upload stage \(pid 4242\) on host since \S+: 1 of 3 payloads in the CDB so far; job / })
   t.match(views[1].detail, /^upload unfinished: 1 payload not in the CDB \(newcdbtag\): 1 refused; the last at \S+: POST piov: answered 400; the upload running now \(the upload stage \(pid 4242\) .*\) may yet take it up; /)
-  t.match(uploadVerdict(mine, [...types], undefined), { note: /^partly uploaded: 1 of 3 payloads .*: run upload again$/ }, 'once it has ended: partly uploaded')
+  t.match(uploadVerdict(mine, [...types], undefined), { note: /^partly uploaded: 1 of 3 payloads .*: run upload again; the last at 2026-12-01T03:00:01.200Z: see uploads.csv$/ }, 'once it has ended: partly uploaded, and the last word of what is not in')
   const all = types.map((type) => ({ ...upload(70001, type, 'uploaded'), time: '2026-12-01T03:00:02.000Z' }))
   t.match(uploadVerdict(all, [...types], undefined, uploading), { uploaded: 3, note: /^3 payloads uploaded to the CDB \(newcdbtag\), awaiting the next check$/ }, 'every payload in: uploaded, though it still runs')
 })
@@ -137,7 +137,7 @@ t.test('a finished run whose upload stopped short of the CDB needs a person, unl
   const items = needsAPerson(runViews(inputs(rows, new Map())), now)
   t.same(items.map((i) => `${i.runnumber} ${i.what}`), ['70003 upload unfinished', '70002 upload unfinished'], 'refused, and partly in; not the uploaded run')
   t.match(items[0]!.detail, /^upload unfinished: 1 payload not in the CDB \(newcdbtag\): 1 refused; .*"locked"; run upload again once that is fixed$/)
-  t.match(items[1]!.detail, /^partly uploaded: 1 of 3 payloads in the CDB \(newcdbtag\), not HCALIN_meanTime, HCALOUT_meanTime: run upload again$/)
+  t.match(items[1]!.detail, /^partly uploaded: 1 of 3 payloads in the CDB \(newcdbtag\), not HCALIN_meanTime, HCALOUT_meanTime: run upload again; the last at \S+: the attach was refused$/, "with the CDB's words")
   // Finished over a day ago: one reason, the upload's, not "done, not in the CDB" beside it.
   const old = { ...inputs([refused], new Map()), now: new Date('2026-12-03T12:00:00Z') }
   t.same(needsAPerson(runViews(old), old.now).map((i) => `${i.runnumber} ${i.what}`),

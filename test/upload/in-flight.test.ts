@@ -56,7 +56,7 @@ t.test('while upload attaches a payload, its run is being uploaded; after a kill
   t.equal((await done).signal, 'SIGKILL')
   const after = await runStageHere('status', ['--output', s.output], s.env)
   t.equal(after.code, 0, after.stderr)
-  t.match(after.stdout, new RegExp(`^68001 ${TAG} done: partly uploaded: 2 of 7 payloads in the CDB \\(newcdbtag\\), not HCALIN_meanTime, .*: run upload again; job `, 'm'))
+  t.match(after.stdout, new RegExp(`^68001 ${TAG} done: partly uploaded: 2 of 7 payloads in the CDB \\(newcdbtag\\), not HCALIN_meanTime, .*: run upload again; the last at \\S+: piov \\d+ made, to attach to \\S+; job `, 'm'))
   t.notMatch(after.stdout, /being uploaded/)
   const [told] = JSON.parse((await runStageHere('why', ['--output', s.output, '--run', '68001', '--json'], s.env)).stdout) as Story[]
   t.match(told, { next: /^partly uploaded: 2 of 7 payloads/ })
