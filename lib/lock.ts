@@ -28,13 +28,16 @@ function readProc(pid: number, file: string, proc: string): string | undefined {
   }
 }
 
-/** The parent pid and start time of a process, from `<proc>/<pid>/stat`; undefined when unreadable. */
-export function processInfo(pid: number, proc = '/proc'): { ppid: number; start: string } | undefined {
+/**
+ * The parent pid, start time, session and controlling terminal (0: none) of a process, from `<proc>/<pid>/stat`;
+ * undefined when unreadable.
+ */
+export function processInfo(pid: number, proc = '/proc'): { ppid: number; start: string; session: number; tty: number } | undefined {
   const stat = readProc(pid, 'stat', proc)
   if (stat === undefined) return undefined
   // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return { ppid: Number(fields[1]), start: fields[19] }
+  return { ppid: Number(fields[1]), start: fields[19], session: Number(fields[3]), tty: Number(fields[4]) }
 }
 
 /** Whether a command line is a task runner: go-task (`task`), or `tasks/task.ts`, which starts it (npm run task). */

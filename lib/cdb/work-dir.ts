@@ -1,7 +1,7 @@
 // The check's working folder under TMPDIR (filter-datasets' input and output per shard): named after its process, so
 // that one left by a check killed with SIGKILL, which removes nothing, is found and removed by the next check, with
 // the filter-datasets calls it left running there.
-import { mkdtemp, readdir, readFile, readlink, realpath, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readlink, realpath, rm } from 'node:fs/promises'
 import { basename, join, sep } from 'node:path'
 import { processInfo, stillRunning } from '../lock.js'
 
@@ -45,16 +45,13 @@ export async function sweepWorkDirs(root: string, proc = '/proc'): Promise<{ fol
 /** A process as /proc shows it: its working folder, session and controlling terminal (0: none). */
 type ProcessSeen = { cwd: string; session: number; tty: number }
 
-/** Each process this user may see (`/proc/<pid>/cwd` and `stat`); others' are unreadable, and skipped. */
+/** Each process this user may see (`/proc/<pid>/cwd`, and `stat` by processInfo); others' are unreadable, and skipped. */
 async function processesByCwd(proc: string): Promise<Map<number, ProcessSeen>> {
   const pids = (await readdir(proc).catch(() => [] as string[])).filter((name) => /^\d+$/.test(name)).map(Number)
   const seen = await Promise.all(pids.map(async (pid): Promise<ProcessSeen | undefined> => {
-    const [cwd, stat] = await Promise.all([readlink(join(proc, String(pid), 'cwd')), readFile(join(proc, String(pid), 'stat'), 'utf8')])
-      .catch(() => [undefined, undefined])
-    if (cwd === undefined || stat === undefined) return undefined
-    // After the command name, in parentheses and maybe with spaces: state, ppid, pgrp, session, tty_nr.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return { cwd, session: Number(fields[3]), tty: Number(fields[4]) }
+    const cwd = await readlink(join(proc, String(pid), 'cwd')).catch(() => undefined)
+    const info = cwd === undefined ? undefined : processInfo(pid, proc)
+    return info && { cwd: cwd!, session: info.session, tty: info.tty }
   }))
   return new Map(pids.flatMap((pid, i) => (seen[i] ? [[pid, seen[i]] as const] : [])))
 }
