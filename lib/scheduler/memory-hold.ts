@@ -10,23 +10,27 @@ import { heldForMemory, raiseMemoryAndRelease } from './scheduler.js'
 /** --max-memory and --memory-scale; `submittedMb`: condor/genStatus.sub's, for a job the scheduler says none of. */
 type MemoryRules = { maxAttempts: number; maxMemoryMb: number; scale: number; submittedMb: number | undefined }
 
-/** Release a held run with `memoryMb` while attempts and --max-memory allow, else leave it for a person. */
-export function decideHeld(state: RunState, rules: MemoryRules): { release: boolean; note: string; memoryMb?: number } {
+/**
+ * Release a held run with `memoryMb` while attempts and --max-memory allow, else leave it for a person. `forMemory`:
+ * held for its memory; `moreMb`: then --memory-scale times what it has (known), what a person would give it too.
+ */
+export function decideHeld(
+  state: RunState, rules: MemoryRules,
+): { release: boolean; note: string; memoryMb?: number; forMemory: boolean; moreMb?: number } {
   const held = `held: ${state.detail}`
   const forMemory = state.state === 'held' && heldForMemory(state.job)
-  if (!forMemory) return { release: false, note: `${held}; not for memory: left for a person (condor_release or condor_rm it)` }
+  if (!forMemory) return { release: false, note: `${held}; not for memory: left for a person (condor_release or condor_rm it)`, forMemory }
   const asked = state.job?.requestMemory ?? rules.submittedMb
-  if (state.attempts >= rules.maxAttempts) {
-    return { release: false, note: `${held}; gave up after ${state.attempts} attempts (--max-attempts ${rules.maxAttempts}): left for a person` }
-  }
-  if (!state.submission) return { release: false, note: `${held}; no submission of the ledger names it: left for a person` }
+  const moreMb = asked === undefined ? undefined : Math.ceil(asked * rules.scale)
+  const person = (why: string) => ({ release: false, note: `${held}; ${why}: left for a person`, forMemory, moreMb })
+  if (state.attempts >= rules.maxAttempts) return person(`gave up after ${state.attempts} attempts (--max-attempts ${rules.maxAttempts})`)
+  if (!state.submission) return person('no submission of the ledger names it')
   if (asked === undefined || asked >= rules.maxMemoryMb) {
-    const at = asked === undefined ? 'its memory is not known' : `it has ${asked} MB, the most --max-memory allows`
-    return { release: false, note: `${held}; ${at}: left for a person` }
+    return person(asked === undefined ? 'its memory is not known' : `it has ${asked} MB, the most --max-memory allows`)
   }
-  const memoryMb = Math.min(Math.ceil(asked * rules.scale), rules.maxMemoryMb)
+  const memoryMb = Math.min(moreMb!, rules.maxMemoryMb)
   const note = `release ${state.attempts + 1} of ${rules.maxAttempts}: held for memory with ${asked} MB; given ${memoryMb} MB`
-  return { release: true, note, memoryMb }
+  return { release: true, note, memoryMb, forMemory, moreMb }
 }
 
 /**

@@ -3,7 +3,6 @@
 import type { PayloadType } from '../rules/calibrations.js'
 import type { RunState } from '../scheduler/job-state.js'
 import { decideHeld } from '../scheduler/memory-hold.js'
-import { heldForMemory } from '../scheduler/scheduler.js'
 import { LOST_AFTER_DAYS } from '../submit.js'
 import type { RunStory } from './story.js'
 
@@ -99,11 +98,9 @@ export function nextStep(
       })
       if (held.release) return `released with ${held.memoryMb} MB next night (attempt ${state.attempts + 1} of ${ctx.maxAttempts})`
       const why = held.note.replace(/^held: .*?; /, '')
-      if (!heldForMemory(state.job)) return `stays held: ${why}; a person: condor_release ${id} or condor_rm ${id}, then ${resubmit}`
+      if (!held.forMemory) return `stays held: ${why}; a person: condor_release ${id} or condor_rm ${id}, then ${resubmit}`
       // Released as it is, it goes over the same limit and is held again: more memory first, as submit itself does.
-      const asked = state.job?.requestMemory
-      const more = asked === undefined ? '<MB>' : String(Math.ceil(asked * ctx.memoryScale))
-      return `stays held: ${why}; a person: condor_qedit ${id} RequestMemory ${more}, then condor_release ${id} ` +
+      return `stays held: ${why}; a person: condor_qedit ${id} RequestMemory ${held.moreMb ?? '<MB>'}, then condor_release ${id} ` +
         `(released as it is, it is held again), or condor_rm ${id}, then ${resubmit}`
     }
     case 'failed':
