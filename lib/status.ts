@@ -11,7 +11,7 @@ import type { PayloadType } from './rules/calibrations.js'
 import { latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
 import { absentPayloads } from './upload/payload-files.js'
 import { CaloprodError } from './errors.js'
-import { uploadInFlight } from './lock.js'
+import { uploadInFlight, type StageInFlight } from './lock.js'
 import { gatherInputs } from './report/gather.js'
 import { runViews } from './report/runs.js'
 import { badNight, changesSince, readLastNight, type LastNight } from './report/last-night.js'
@@ -47,14 +47,11 @@ const ORDER: readonly StatusStateName[] = ['new', 'queued', 'running', 'held', '
 /** A run's state and, for a done run, what the upload ledger says: `uploaded` (in the CDB, awaiting the next check). */
 type StatusState = Omit<RunState, 'state'> & { state: StatusStateName }
 
-/** An upload running now (lock.ts uploadInFlight): when it took the lock and who it is. */
-type UploadInFlight = { since: string; by: string }
-
 /**
  * Whether an upload row was written by the upload running now (`inFlight.since`: when it took the lock; both times
  * from its own clock, to the millisecond): a payload it is putting into the CDB now, not one an upload left.
  */
-export function uploadedInFlight(row: Pick<UploadRow, 'time'>, inFlight: UploadInFlight | undefined): boolean {
+export function uploadedInFlight(row: Pick<UploadRow, 'time'>, inFlight: StageInFlight | undefined): boolean {
   return inFlight !== undefined && Date.parse(row.time) >= Date.parse(inFlight.since)
 }
 
@@ -68,7 +65,7 @@ export function uploadedInFlight(row: Pick<UploadRow, 'time'>, inFlight: UploadI
  * matter too (the global tag, or files nopayloadclient cannot read): no stage changes that by itself.
  */
 export function uploadVerdict(
-  latest: readonly UploadRow[], written: readonly PayloadType[], checkedAt: string | undefined, inFlight?: UploadInFlight,
+  latest: readonly UploadRow[], written: readonly PayloadType[], checkedAt: string | undefined, inFlight?: StageInFlight,
 ): { uploaded: number; note: string; unfinished: boolean; notCurrent?: true } {
   const inCdb = latest.filter((r) => r.state === 'uploaded' || r.state === 'present')
   const left = written.filter((type) => !inCdb.some((r) => r.type === type))
@@ -109,7 +106,7 @@ export function uploadVerdict(
  * A run the upload running now has written rows of, not all its payloads in the CDB yet: how far it has got (what it
  * could not put in is told once it has ended).
  */
-function beingUploaded(latest: readonly UploadRow[], inCdb: readonly UploadRow[], written: readonly PayloadType[], inFlight: UploadInFlight): string {
+function beingUploaded(latest: readonly UploadRow[], inCdb: readonly UploadRow[], written: readonly PayloadType[], inFlight: StageInFlight): string {
   const tags = [...new Set(latest.filter((r) => uploadedInFlight(r, inFlight)).map((r) => r.globalTag))].join(', ')
   const payloads = `${written.length} payload${written.length === 1 ? '' : 's'}`
   return `being uploaded now into ${tags}, by ${inFlight.by}: ${inCdb.length} of ${payloads} in the CDB so far`
@@ -144,7 +141,7 @@ function lastWords(tried: readonly UploadRow[]): string {
 
 async function uploadedState(
   state: RunState, uploads: ReadonlyMap<string, UploadRow[]>, output: string, types: readonly PayloadType[],
-  checkedAt: string | undefined, inFlight: UploadInFlight | undefined,
+  checkedAt: string | undefined, inFlight: StageInFlight | undefined,
 ): Promise<StatusState> {
   if (state.state !== 'done') return state
   // Incomplete: genStatus wrote no payload for a type (its histogram was empty), so the CDB will still lack it.
