@@ -9,6 +9,7 @@ import { withFileLock } from '../files/file-lock.js'
 import { field, type Table } from '../files/csv.js'
 import { layout } from '../files/layout.js'
 import type { RunView } from './runs.js'
+import { utcMinute } from './utc-minute.js'
 
 /** How a stage last ended: when, its exit code, and its one line (the summary, or the error). */
 type StageEnd = { at: string; code: number; line: string }
@@ -84,8 +85,6 @@ export function failedSinceGood(record: LastNight): [string, StageEnd][] {
     .sort(([, a], [, b]) => (a.at < b.at ? 1 : -1))
 }
 
-const minute = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`
-
 /**
  * A bad night as the page's banner and status tell it: the stage that failed last since the last good night, how it
  * ended, when (`at`, minutes UTC), and since when the run type has had no good night (with the other stages failed
@@ -95,11 +94,11 @@ export function badNight(runType: string, record: LastNight) {
   const failed = failedSinceGood(record)
   if (failed.length === 0) return undefined
   const [[stage, end], ...others] = failed
-  const also = others.length ? ` Also failed since: ${others.map(([name, e]) => `${name} (${minute(e.at)})`).join(', ')}.` : ''
+  const also = others.length ? ` Also failed since: ${others.map(([name, e]) => `${name} (${utcMinute(e.at)})`).join(', ')}.` : ''
   const since = record.lastGood
-    ? `${runType} has had no good night since ${minute(record.lastGood)} (the last submit that succeeded).`
-    : `${runType} has had no good night in this output directory yet (failing since ${minute(record.badSince ?? end.at)}).`
-  return { stage, end, at: minute(end.at), since: since + also }
+    ? `${runType} has had no good night since ${utcMinute(record.lastGood)} (the last submit that succeeded).`
+    : `${runType} has had no good night in this output directory yet (failing since ${utcMinute(record.badSince ?? end.at)}).`
+  return { stage, end, at: utcMinute(end.at), since: since + also }
 }
 
 type StateRow = { time: string; runnumber: number; tag: string; state: string }

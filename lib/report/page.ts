@@ -4,7 +4,8 @@ import { basename } from 'node:path'
 import { layout } from '../files/layout.js'
 import type { ReportInputs } from './gather.js'
 import { badNight, type LastNight, type StateChange } from './last-night.js'
-import { escapeHtml, missingPlot, nightCounts, nightsPlot, payloadsPlot, statesPlot, utcMinute } from './plots.js'
+import { escapeHtml, missingPlot, nightCounts, nightsPlot, payloadsPlot, statesPlot } from './plots.js'
+import { utcMinute } from './utc-minute.js'
 import { REPORT_STATES, settledLedger, STATE_BY_NAME, type AttentionItem, type RunView } from './runs.js'
 
 const STATE_CSS = REPORT_STATES.map((state) => `.s-${state.name}::before{background:${state.colour}}`).join('\n')

@@ -43,9 +43,6 @@ export function escapeHtml(text: string | number): string {
   return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]!)
 }
 
-/** `2026-12-01 02:15 UTC` from an ISO time; empty for none. */
-export const utcMinute = (iso: string | undefined) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : '')
-
 /** Width of every plot, in CSS pixels: the page's column. */
 const PLOT_WIDTH = 960
 

@@ -8,6 +8,7 @@ import { describeState, lastCheck, uploadVerdict } from '../status.js'
 import { decideHeld } from '../scheduler/memory-hold.js'
 import type { ReportInputs } from './gather.js'
 import { latestUploads } from '../upload/ledger.js'
+import { utcMinute } from './utc-minute.js'
 
 /** Every state a run can be in on the page, in the order the page lists them, with its words and colour. */
 export const REPORT_STATES = [
@@ -177,7 +178,7 @@ export function needsAPerson(runs: readonly RunView[], now: Date) {
     // In the CDB, and the check still asks for it: no night changes that (the tag, or files nopayloadclient cannot read).
     else if (run.uploadedNotCurrent) reasons.push(['uploaded, not current', run.uploadedNotCurrent])
     else if (run.state === 'done' && run.lastWhen && (now.getTime() - Date.parse(run.lastWhen)) / 1000 > DONE_TOO_LONG_S) {
-      const at = `${run.lastWhen.slice(0, 16).replace('T', ' ')} UTC`
+      const at = utcMinute(run.lastWhen)
       const where = `output/${run.runnumber}_${run.tag}/`
       reasons.push(['done, not in the CDB', `job ${run.lastJob} finished at ${at}, over a day ago; its maps wait in ${where}`])
     }
