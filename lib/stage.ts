@@ -91,6 +91,9 @@ async function existingOutput(io: StageIo): Promise<string | undefined> {
   return (await stat(output)).isDirectory() ? output : undefined
 }
 
+/** The exit code of a stage a signal stopped, as a shell gives it: 128 + its number (130 SIGINT, 143 SIGTERM, 129 SIGHUP). */
+export const signalExitCode = (signal: NodeJS.Signals): number => 128 + osConstants.signals[signal]
+
 /**
  * Runs a stage: options (or help), the output directory, the log, the body, its summary. Errors become one line on
  * stderr (and in the log); nothing here exits. Returns the exit code: 0 done, 1 failed, 2 usage, 3 locked.
@@ -156,7 +159,7 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
       // page of a night cron's time limit killed showed the night before's stages, all succeeded. Written whole
       // (a rename), so a second signal, which exits at once, leaves the old record or the new one.
       if (ended.output) {
-        const code = 128 + (osConstants.signals[signal as NodeJS.Signals] ?? 0)
+        const code = signalExitCode(signal as NodeJS.Signals)
         await recordStageEnd(ended.output, spec.name, { at: new Date().toISOString(), code, line: `stopped by ${signal}` }, false)
       }
     })

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module'
 import { constants } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { resolveOptions, type Options } from '../lib/config/options.js'
-import { runStage, type Stage, type StageBody, type StageSpec } from '../lib/stage.js'
+import { runStage, signalExitCode, type Stage, type StageBody, type StageSpec } from '../lib/stage.js'
 import { LOCK_WATCH } from '../lib/lock.js'
 import { killAllGroups } from '../lib/spawn-group.js'
 
@@ -114,7 +114,8 @@ async function main({ spec, body }: Stage): Promise<void> {
   // SIGHUP too: a terminal that hangs up (an ssh session lost during a run by hand) sends it to the foreground group,
   // and `npm run task` passes it on; node's default ended the stage at once, leaving condor_submit or filter-datasets
   // running in their own groups, their working folder and the lock.
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const code = signalExitCode(signal)
     process.on(signal, () => {
       // A second signal, of either kind, ends the process at once, as a person pressing Ctrl-C twice expects; the
       // programs it started end with it.
