@@ -3,12 +3,14 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { realpathSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { constants } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { resolveOptions, type Options } from '../lib/config/options.js'
 import { runStage, signalExitCode, type Stage, type StageBody, type StageSpec } from '../lib/stage.js'
 import { LOCK_WATCH } from '../lib/lock.js'
 import { killAllGroups } from '../lib/spawn-group.js'
+
+/** The signals a stage stops on cleanly (a person's Ctrl-C, cron's time limit, a terminal that hangs up). */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 
 /**
  * Declares a stage script and, when node was started with that script (directly or through tasks/start.cjs), runs
@@ -67,17 +69,16 @@ async function relaunchForThreads(spec: StageSpec, threads: (options: Options) =
     stdio: 'inherit',
     env: { ...process.env, UV_THREADPOOL_SIZE: String(wanted) },
   })
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
   const pass = (signal: NodeJS.Signals) => child.kill(signal)
-  for (const signal of signals) process.on(signal, pass)
+  for (const signal of STOP_SIGNALS) process.on(signal, pass)
   try {
     const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null]
-    return code ?? 128 + (signal ? constants.signals[signal] : 0)
+    return code ?? (signal ? signalExitCode(signal) : 128)
   } catch (err) {
     process.stderr.write(`caloprod ${spec.name}: cannot start itself again with a larger thread pool: ${(err as Error).message}\n`)
     return 1
   } finally {
-    for (const signal of signals) process.off(signal, pass)
+    for (const signal of STOP_SIGNALS) process.off(signal, pass)
   }
 }
 
@@ -114,7 +115,7 @@ async function main({ spec, body }: Stage): Promise<void> {
   // SIGHUP too: a terminal that hangs up (an ssh session lost during a run by hand) sends it to the foreground group,
   // and `npm run task` passes it on; node's default ended the stage at once, leaving condor_submit or filter-datasets
   // running in their own groups, their working folder and the lock.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  for (const signal of STOP_SIGNALS) {
     const code = signalExitCode(signal)
     process.on(signal, () => {
       // A second signal, of either kind, ends the process at once, as a person pressing Ctrl-C twice expects; the
