@@ -55,6 +55,9 @@ export function uploadedInFlight(row: Pick<UploadRow, 'time'>, inFlight: StageIn
   return inFlight !== undefined && Date.parse(row.time) >= Date.parse(inFlight.since)
 }
 
+/** Upload rows, earliest first. */
+const byTime = (a: UploadRow, b: UploadRow) => (a.time < b.time ? -1 : 1)
+
 /**
  * A done run's upload, from the latest row per payload type: uploaded only when every payload genStatus wrote is
  * in the CDB (inserted, or found there by upload: `present`) and no check since still found the run missing; else
@@ -82,8 +85,7 @@ export function uploadVerdict(
   if (left.length) {
     // Why the rest are not in, in the CDB's words, as for an upload that put nothing in; nothing more for payloads
     // never tried or only interrupted (their rows name no refusal).
-    const tried = latest.filter((r) => left.includes(r.type) && (r.state === 'failed' || r.state === 'created'))
-      .sort((a, b) => (a.time < b.time ? -1 : 1))
+    const tried = latest.filter((r) => left.includes(r.type) && (r.state === 'failed' || r.state === 'created')).sort(byTime)
     const why = tried.length ? `; ${lastWords(tried)}` : ''
     const note = `partly uploaded: ${inCdb.length} of ${written.length} payloads in the CDB (${tags}), not ${left.join(', ')}: ${again}${why}`
     return { uploaded: 0, note, unfinished: !inFlight }
@@ -118,7 +120,6 @@ function beingUploaded(latest: readonly UploadRow[], inCdb: readonly UploadRow[]
  * told as a run merely done; `then`: what to do. (Rows of an upload running now are beingUploaded's.)
  */
 function unfinishedUpload(latest: readonly UploadRow[], then: string): string {
-  const byTime = (a: UploadRow, b: UploadRow) => (a.time < b.time ? -1 : 1)
   const tried = latest.filter((r) => r.state === 'failed' || r.state === 'created' || r.state === 'uploading').sort(byTime)
   if (tried.length === 0) return ''
   const tags = [...new Set(tried.map((r) => r.globalTag))].join(', ')
