@@ -8,7 +8,7 @@ import { runTagKey } from './files/dataset-list.js'
 import { readProcessList } from './files/process-list.js'
 import { layout } from './files/layout.js'
 import type { PayloadType } from './rules/calibrations.js'
-import { latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
+import { latestUploads, readUploads, refusedRow, type UploadRow } from './upload/ledger.js'
 import { absentPayloads } from './upload/payload-files.js'
 import { CaloprodError } from './errors.js'
 import { uploadInFlight, type StageInFlight } from './lock.js'
@@ -105,13 +105,17 @@ export function uploadVerdict(
 }
 
 /**
- * A run the upload running now has written rows of, not all its payloads in the CDB yet: how far it has got (what it
- * could not put in is told once it has ended).
+ * A run the upload running now has written rows of, not all its payloads in the CDB yet: how far it has got, and
+ * what it has had refused so far, with the latest refusal's words (the upload may come back to the run for another
+ * group of types, so it is not told finished before the upload ends).
  */
 function beingUploaded(latest: readonly UploadRow[], inCdb: readonly UploadRow[], written: readonly PayloadType[], inFlight: StageInFlight): string {
-  const tags = [...new Set(latest.filter((r) => uploadedInFlight(r, inFlight)).map((r) => r.globalTag))].join(', ')
+  const mine = latest.filter((r) => uploadedInFlight(r, inFlight))
+  const tags = [...new Set(mine.map((r) => r.globalTag))].join(', ')
   const payloads = `${written.length} payload${written.length === 1 ? '' : 's'}`
-  return `being uploaded now into ${tags}, by ${inFlight.by}: ${inCdb.length} of ${payloads} in the CDB so far`
+  const refused = mine.filter(refusedRow).sort(byTime)
+  const soFar = refused.length ? `; ${refused.length} refused so far, ${lastWords(refused)}` : ''
+  return `being uploaded now into ${tags}, by ${inFlight.by}: ${inCdb.length} of ${payloads} in the CDB so far${soFar}`
 }
 
 /**

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { attachPayloadIov, createPayloadIov, isRefusal, payloadIovIsOpen, type CdbRequest } from '../cdb/nopayload-write.js'
 import { CaloprodError } from '../errors.js'
 import type { Log } from '../log.js'
-import { appendUploads, uploadKey, type UploadRow } from './ledger.js'
+import { appendUploads, ATTACH_REFUSED, uploadKey, type UploadRow } from './ledger.js'
 import { insertedRow, type Inserted } from './model.js'
 import { formatPlanLine, type PlanLine } from './plan.js'
 import { copyIntoStore } from './store.js'
@@ -125,7 +125,7 @@ async function insertOne(line: PlanLine, ctx: InsertContext): Promise<string | u
     await attachPayloadIov(ctx.request, list, piov)
   } catch (err) {
     if (!isRefusal(err)) throw unknown(err)
-    await record('created', piov, `the attach was refused (${err.message}); the next run attaches piov ${piov} again`)
+    await record('created', piov, `${ATTACH_REFUSED} (${err.message}); the next run attaches piov ${piov} again`)
     return refused(err)
   }
   await record('uploaded', piov, `piov ${piov} attached to ${list}`)

@@ -20,6 +20,16 @@ import { tagProblem } from '../files/names.js'
 const UPLOAD_STATES = ['uploading', 'created', 'uploaded', 'failed', 'present'] as const
 type UploadState = (typeof UPLOAD_STATES)[number]
 
+/**
+ * The start of a `created` row's detail when the CDB refused the attach (insert.ts writes it), as against the
+ * `created` row written between making the payload IOV and attaching it: the ledger's states do not tell the two apart.
+ */
+export const ATTACH_REFUSED = 'the attach was refused'
+
+/** Whether this row's payload was turned down: not inserted (`failed`), or its attach refused (`created`, ATTACH_REFUSED). */
+export const refusedRow = (row: Pick<UploadRow, 'state' | 'detail'>): boolean =>
+  row.state === 'failed' || (row.state === 'created' && row.detail.startsWith(ATTACH_REFUSED))
+
 /** `time`: ISO 8601 UTC; `checksum`: the file's md5; `piov`: the payload IOV's id, when known; `url`: in the store. */
 export interface UploadRow {
   time: string

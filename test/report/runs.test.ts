@@ -125,6 +125,12 @@ t.test('while an upload runs, a run it has written rows of is being uploaded; on
   t.match(views[0], { state: 'done', detail: /^being uploaded now into newcdbtag, by the upload stage \(pid 4242\) on host since \S+: 1 of 3 payloads in the CDB so far; job / })
   t.match(views[1].detail, /^upload unfinished: 1 payload not in the CDB \(newcdbtag\): 1 refused; the last at \S+: POST piov: answered 400; the upload running now \(the upload stage \(pid 4242\) .*\) may yet take it up; /)
   t.match(uploadVerdict(mine, [...types], undefined), { note: /^partly uploaded: 1 of 3 payloads .*: run upload again; the last at 2026-12-01T03:00:01.200Z: see uploads.csv$/ }, 'once it has ended: partly uploaded, and the last word of what is not in')
+  // Refused earlier in the upload running now: said with the CDB's words, though the upload may come back to the run.
+  const attachRefused = { ...upload(70001, 'HCALIN_meanTime', 'created'), time: '2026-12-01T03:00:01.300Z', detail: 'the attach was refused (PUT piov_attach: 400); the next run attaches piov 7 again' }
+  const postRefused = { ...upload(70001, 'HCALOUT_meanTime', 'failed'), time: '2026-12-01T03:00:01.400Z', detail: 'POST piov: answered 400 Bad Request: "locked"' }
+  t.match(uploadVerdict([...mine, attachRefused], [...types], undefined, uploading), { note: /^being uploaded now into newcdbtag, by .*: 1 of 3 payloads in the CDB so far; 1 refused so far, the last at 2026-12-01T03:00:01.300Z: the attach was refused \(PUT piov_attach: 400\); the next run attaches piov 7 again$/ })
+  t.match(uploadVerdict([...mine, attachRefused, postRefused], [...types], undefined, uploading), { note: /; 2 refused so far, the last at 2026-12-01T03:00:01.400Z: POST piov: answered 400 Bad Request: "locked"$/ })
+  t.match(uploadVerdict(mine, [...types], undefined, uploading), { note: /: 1 of 3 payloads in the CDB so far$/ }, 'a payload IOV made, its attach to come: nothing refused')
   const all = types.map((type) => ({ ...upload(70001, type, 'uploaded'), time: '2026-12-01T03:00:02.000Z' }))
   t.match(uploadVerdict(all, [...types], undefined, uploading), { uploaded: 3, note: /^3 payloads uploaded to the CDB \(newcdbtag\), awaiting the next check$/ }, 'every payload in: uploaded, though it still runs')
 })
