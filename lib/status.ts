@@ -171,6 +171,12 @@ export function describeState(state: StatusState, hasList: boolean, maxAttempts:
   return detail
 }
 
+/** last-night.json as read once by status: the record, or why it cannot be read (`record` then undefined). */
+type NightRecord = { record?: LastNight; problem?: string }
+
+const readNight = (output: string): Promise<NightRecord> =>
+  readLastNight(output).then((record) => ({ record }), (err: Error) => ({ problem: err.message }))
+
 /** A JSON array with one object per line, so it reads in a terminal and greps like the text. */
 const jsonLines = (records: readonly object[]) => (records.length === 0 ? ['[]']
   : ['[', ...records.map((record, i) => `${JSON.stringify(record)}${i < records.length - 1 ? ',' : ''}`), ']'])
@@ -179,7 +185,7 @@ const jsonLines = (records: readonly object[]) => (records.length === 0 ? ['[]']
  * The state of each run of `<runtype>-process.csv`: new, queued, running, held (with the hold reason), unknown (no
  * schedd knows its job), done or failed (with attempts). Reads only: an interrupted submission is shown as settled.
  */
-export async function statusRecords(options: StatusOptions, env: Env): Promise<StatusRecord[]> {
+export async function statusRecords(options: StatusOptions, env: Env, night?: NightRecord): Promise<StatusRecord[]> {
   const entries = await readProcessList(layout.processCsv(options.output, options.runType))
   const lists = new Set(await readdir(layout.datasetsDir(options.output)).catch(() => [] as string[]))
   const { states: current } = await currentStates(options.output, entries, { env, timeout: options.timeout })
@@ -188,7 +194,8 @@ export async function statusRecords(options: StatusOptions, env: Env): Promise<S
   const uploading = await uploadInFlight(options.output)
   const latest = byRunTag([...latestUploads(uploads).values()], (r) => runTagKey(r.runnumber, r.tag))
   const types = options.rules.payloadTypes
-  const checkedAt = lastCheck((await readLastNight(options.output).catch(() => undefined)) ?? undefined)
+  const { record } = night ?? (await readNight(options.output))
+  const checkedAt = lastCheck(record)
   const states = await Promise.all(current.map((state) => uploadedState(state, latest, options.output, types, checkedAt, uploading)))
   return states.map((state): StatusRecord => {
     const { runnumber, tag, job, attempts } = state
@@ -204,13 +211,15 @@ export async function statusRecords(options: StatusOptions, env: Env): Promise<S
 
 /** The status stage's output: a line per run (run, tag, state: detail) and a count per state; with `json`, the JSON array. */
 export async function runStatus(options: StatusOptions, env: Env): Promise<string[]> {
-  const records = await statusRecords(options, env)
+  // One read of last-night.json for the uploads' verdicts and the night's line, so the two agree.
+  const night = await readNight(options.output)
+  const records = await statusRecords(options, env, night)
   if (options.json) return jsonLines(records)
   const counts = ORDER.map((name) => [name, records.filter((r) => r.state === name).length] as const)
     .filter(([, count]) => count > 0)
     .map(([name, count]) => `${count} ${name}`)
   const lines = records.map((r) => `${r.runnumber} ${r.tag} ${r.state}: ${r.detail}`)
-  return [...lines, `status: ${records.length} runs${counts.length ? `: ${counts.join(', ')}` : ''}`, ...(await nightLine(options))]
+  return [...lines, `status: ${records.length} runs${counts.length ? `: ${counts.join(', ')}` : ''}`, ...nightLine(options.runType, night)]
 }
 
 /**
@@ -218,15 +227,10 @@ export async function runStatus(options: StatusOptions, env: Env): Promise<strin
  * good night (the runs above are the process list the check last wrote); or that the record cannot be read. Nothing
  * after a good night.
  */
-async function nightLine(options: StatusOptions): Promise<string[]> {
-  let record: LastNight
-  try {
-    record = await readLastNight(options.output)
-  } catch (err) {
-    // Read as if there were none (no last check for the uploads' verdict), and said, as the report names it.
-    return [`status: ${(err as Error).message}`]
-  }
-  const bad = badNight(options.runType, record)
+function nightLine(runType: string, { record, problem }: NightRecord): string[] {
+  // Unreadable: read as if there were none (no last check for the uploads' verdict), and said, as the report names it.
+  if (problem) return [`status: ${problem}`]
+  const bad = record && badNight(runType, record)
   if (!bad) return []
   return [`status: ${bad.stage} failed at ${bad.at} (exit ${bad.end.code}): ${bad.end.line}; ${bad.since} ` +
     'The runs above are those of the process list the check last wrote.']
