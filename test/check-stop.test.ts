@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import t, { type Test } from 'tap'
 import { calls, FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, runListCsv } from './helpers/fake-cdb.js'
+import { alive } from './helpers/processes.js'
 import { runScript, startScript } from './helpers/run-script.js'
 import { processInfo } from '../lib/lock.js'
 
@@ -15,14 +16,6 @@ const RUNS: [number, string][] = [[66500, 'v8'], [66501, 'v8'], [66502, 'v8'], [
 /** caloprod's own under TMPDIR (tsx keeps its cache there too). */
 const ours = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('caloprod-'))
 
-/** Whether `pid` runs: not gone, nor a zombie waiting for whoever took it in to reap it. */
-const alive = (pid: number) => {
-  try {
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return false
-  }
-}
 
 /** A check of four runs in two shards whose every lookup takes 3 s, started as cron starts it; `env` added. */
 function slowCheck(t: Test, env: NodeJS.ProcessEnv = {}) {

@@ -6,6 +6,7 @@ import t from 'tap'
 import { readLedger } from '../../lib/files/ledger.js'
 import { prepareSubmit as prepare, someRuns, TAG, type Prepared as Setup } from '../helpers/condor-output.js'
 import { DEFAULT_SCHEDD, FAKES, fakeCondor, readFakeState, submitCalls, type FakeJob } from '../helpers/fake-condor.js'
+import { alive } from '../helpers/processes.js'
 import { runStageHere, startScript } from '../helpers/run-script.js'
 
 const OTHER = 'sphnxsub02.fake.bnl.gov'
@@ -172,15 +173,7 @@ t.test('SIGTERM while condor_submit runs: it is stopped before the lock is relea
   child.kill('SIGTERM')
   const stopped = await done
   t.equal(stopped.code, 143, stopped.stderr)
-  const alive = (() => {
-    try {
-      process.kill(pid, 0)
-      return true
-    } catch {
-      return false
-    }
-  })()
-  t.notOk(alive, 'condor_submit did not outlive the stage')
+  t.notOk(alive(pid), 'condor_submit did not outlive the stage')
   t.equal(readFakeState(s.state).jobs.length, 0, 'nothing was queued')
 
   const next = await act(s)

@@ -7,6 +7,7 @@ import t from 'tap'
 import { layout } from '../../lib/files/layout.js'
 import { calls } from '../helpers/fake-cdb.js'
 import { nightWorld } from '../helpers/night-world.js'
+import { alive } from '../helpers/processes.js'
 import { runTask, startTask } from '../helpers/run-script.js'
 
 t.setTimeout(600_000)
@@ -75,12 +76,3 @@ t.test('SIGHUP (a terminal hanging up on a run by hand): the stage stops filter-
   t.equal(lock?.stage ?? null, null, 'no stage holds the lock')
   t.match(JSON.parse(readFileSync(join(layout.logDir(out), 'last-night.json'), 'utf8')).stages.check, { code: 129, line: 'stopped by SIGHUP' })
 })
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
