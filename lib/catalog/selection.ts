@@ -76,26 +76,31 @@ export function buildSelection(
   const counted = likeAny('dsttype', rules.countedTypes)
   const aggregate = sqlInteger(AGGREGATE_SEGMENT, 'segment')
 
+  // `segs` is read once, and grouped by the tag's bytes (as equality already is under a deterministic collation), so
+  // its rows come in the answer's order: the histograms and files are joined on in that order, and the server sends
+  // rows as it makes them, sorting only each segment's few paths, where a second read of `segs` (a CTE of its own
+  // for the threshold) made it one whole sort of the answer (on disk) after every row was made.
+  const threshold = minEvents === undefined ? ''
+    : `,\n             sum(events) filter (where counted and has_twin) over (partition by runnumber, tag) as tag_events`
   const ctes = [
     `segs as (
-      select runnumber, tag, segment,
-             sum(events) filter (where ${twin}) as events,
-             bool_or(${twin}) as has_twin,
-             bool_or(${counted}) as counted
-      from datasets
-      where (${hist('')} or ${twin}) and ${usable('')} and ${inRange('')} and segment <> ${aggregate}
-      group by runnumber, tag, segment
+      select runnumber, tag, segment, events, has_twin, counted${threshold}
+      from (
+        select runnumber, tag collate "C" as tag, segment,
+               sum(events) filter (where ${twin}) as events,
+               bool_or(${twin}) as has_twin,
+               bool_or(${counted}) as counted
+        from datasets
+        where (${hist('')} or ${twin}) and ${usable('')} and ${inRange('')} and segment <> ${aggregate}
+        group by runnumber, tag collate "C", segment
+      ) g
     )`,
   ]
-  const withTwin = rules.twinRequired ? ' and s.has_twin' : ''
-  const joins = [`join segs s on s.runnumber = h.runnumber and s.tag = h.tag and s.segment = h.segment${withTwin}`]
-  if (minEvents !== undefined) {
-    ctes.push(`qualified as (
-      select runnumber, tag from segs where counted and has_twin
-      group by runnumber, tag having sum(events) > ${sqlInteger(minEvents, '--min-events')}
-    )`)
-    joins.push('join qualified q on q.runnumber = h.runnumber and q.tag = h.tag')
-  }
+  const joins = ['join datasets h on h.runnumber = s.runnumber and h.tag collate "C" = s.tag and h.segment = s.segment']
+  const kept = [
+    ...(rules.twinRequired ? ['s.has_twin'] : []),
+    ...(minEvents === undefined ? [] : [`s.tag_events > ${sqlInteger(minEvents, '--min-events')}`]),
+  ]
   const winner = (types: string) => `winner as (
       select runnumber, tag from (
         select d.runnumber, d.tag,
@@ -150,14 +155,14 @@ export function buildSelection(
   }
   const select = rules.tagRule === 'newest-qa-file' && minEvents === undefined && options.winnerFirst !== false ? winnerFirst() : `
     with ${ctes.join(',\n    ')}
-    select h.runnumber, h.tag, h.segment,
+    select s.runnumber, s.tag, s.segment,
            (case when s.counted and s.has_twin then coalesce(s.events, 0) else 0 end)::text as events,
            f.full_file_path, f.time::text as time
-    from datasets h
+    from segs s
     ${joins.join('\n    ')}
     join files f on f.lfn = h.filename
-    where ${hist('h.')} and ${usable('h.')} and ${inRange('h.')} and h.segment <> ${aggregate}
-    order by h.runnumber, h.tag collate "C", h.segment, f.full_file_path collate "C"`
+    where ${[...kept, hist('h.'), usable('h.'), inRange('h.'), `h.segment <> ${aggregate}`].join(' and ')}
+    order by s.runnumber, s.tag, s.segment, f.full_file_path collate "C"`
   const traps = `
     select count(*) filter (where ${excluded('')}) as excluded,
            count(*) filter (where not ${excluded('')} and segment = ${aggregate}) as aggregated,
