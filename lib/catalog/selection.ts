@@ -77,11 +77,14 @@ export function buildSelection(
   const aggregate = sqlInteger(AGGREGATE_SEGMENT, 'segment')
 
   // `segs` is read once, and grouped by the tag's bytes (as equality already is under a deterministic collation), so
-  // its rows come in the answer's order: the histograms and files are joined on in that order, and the server sends
-  // rows as it makes them, sorting only each segment's few paths, where a second read of `segs` (a CTE of its own
-  // for the threshold) made it one whole sort of the answer (on disk) after every row was made.
+  // its rows come in the answer's order: the histograms are merged on by run, tag and segment and the files joined
+  // in that order, and the server sends rows as it makes them, sorting only each segment's few paths, where a second
+  // read of `segs` (a CTE of its own for the threshold) made it sort the whole answer (on disk) after every row was
+  // made. The threshold's window is ordered by segment over its whole partition (the same sum) so that its rows keep
+  // the segment order the merge needs.
   const threshold = minEvents === undefined ? ''
-    : `,\n             sum(events) filter (where counted and has_twin) over (partition by runnumber, tag) as tag_events`
+    : `,\n             sum(events) filter (where counted and has_twin)
+               over (partition by runnumber, tag order by segment rows between unbounded preceding and unbounded following) as tag_events`
   const ctes = [
     `segs as (
       select runnumber, tag, segment, events, has_twin, counted${threshold}
