@@ -6,6 +6,7 @@ import type { ReportInputs } from './gather.js'
 import { badNight, type LastNight, type StateChange } from './last-night.js'
 import { escapeHtml, missingPlot, nightCounts, nightsPlot, payloadsPlot, statesPlot } from './plots.js'
 import { utcMinute } from './utc-minute.js'
+import { visibleLine } from '../visible.js'
 import { REPORT_STATES, settledLedger, STATE_BY_NAME, type AttentionItem, type RunView } from './runs.js'
 
 const STATE_CSS = REPORT_STATES.map((state) => `.s-${state.name}::before{background:${state.colour}}`).join('\n')
@@ -65,8 +66,8 @@ function runsTable(runs: readonly RunView[], stories: ReadonlyMap<number, unknow
     `<td class="n">${run.missing ? run.missing : ''}</td>`,
     `<td class="state s-${run.state}" title="${escapeHtml(run.detail)}">${escapeHtml(label(run.state))}</td>`,
     `<td class="n">${run.attempts || ''}</td>`,
-    `<td>${run.lastJob ?? ''}</td>`,
-    `<td>${utcMinute(run.lastWhen)}</td></tr>`,
+    `<td>${escapeHtml(run.lastJob ?? '')}</td>`,
+    `<td>${escapeHtml(utcMinute(run.lastWhen))}</td></tr>`,
   ].join(''))
   const head = '<th>run</th><th>tag</th><th class="n">events</th><th class="n">files</th><th class="n">missing</th>' +
     '<th>state</th><th class="n">attempts</th><th>last job</th><th>when</th>'
@@ -84,7 +85,7 @@ function changesSection(since: string, runs: readonly StateChange[]): string[] {
   const rows = runs.map((c) => `<tr><td>${c.runnumber}</td><td>${escapeHtml(c.tag)}</td><td>${escapeHtml(label(c.before))}</td>` +
     `<td class="state s-${c.now}">${escapeHtml(label(c.now))}</td></tr>`)
   return [
-    `<h2 id="changes">Changed since the last good night, ${utcMinute(since)} (${runs.length})</h2>`,
+    `<h2 id="changes">Changed since the last good night, ${escapeHtml(utcMinute(since))} (${runs.length})</h2>`,
     runs.length
       ? table('changes-table', '<th>run</th><th>tag</th><th>then</th><th>now</th>', rows, '')
       : '<p class="none">No run changed state.</p>',
@@ -95,7 +96,7 @@ function changesSection(since: string, runs: readonly StateChange[]): string[] {
 function storySections(stories: ReadonlyMap<number, readonly string[]>): string[] {
   if (stories.size === 0) return []
   const sections = [...stories].map(([run, lines]) =>
-    `<section class="story" id="run-${run}"><pre>${escapeHtml(lines.join('\n'))}</pre></section>`)
+    `<section class="story" id="run-${run}"><pre>${escapeHtml(lines.map(visibleLine).join('\n'))}</pre></section>`)
   return [`<h2 id="stories">The story of each run to process (${stories.size}), as <code>task why RUN=…</code> tells it</h2>`, ...sections]
 }
 
@@ -112,8 +113,8 @@ function headline(runs: readonly RunView[], madeAt: Date): string {
 function nightBanner(runType: string, lastNight: LastNight): string[] {
   const bad = badNight(runType, lastNight)
   if (!bad) return []
-  return [`<div class="banner failed" id="last-night"><p><b>${escapeHtml(bad.stage)} failed</b> at ${bad.at} ` +
-    `(exit ${bad.end.code}): <span class="line">${escapeHtml(bad.end.line)}</span></p><p>${escapeHtml(bad.since)} ` +
+  return [`<div class="banner failed" id="last-night"><p><b>${escapeHtml(bad.stage)} failed</b> at ${escapeHtml(bad.at)} ` +
+    `(exit ${escapeHtml(bad.end.code)}): <span class="line">${escapeHtml(bad.end.line)}</span></p><p>${escapeHtml(bad.since)} ` +
     'The page below shows what the stages wrote before.</p></div>']
 }
 

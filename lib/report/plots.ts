@@ -7,6 +7,7 @@ import { JOB_STATUS, type SchedulerJob } from '../scheduler/scheduler.js'
 import { runTagKey } from '../files/dataset-list.js'
 import type { LedgerRow } from '../files/ledger.js'
 import { REPORT_STATES, STATE_BY_NAME, type ReportStateName, type RunView } from './runs.js'
+import { visible } from '../visible.js'
 
 /** What the plots draw with: Observable Plot, and linkedom's `parseHTML` for the document Plot renders into. */
 interface PlotLibraries {
@@ -38,9 +39,12 @@ function drawing(): PlotLibraries {
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 
-/** Escapes text for an element or a quoted attribute. */
+/**
+ * Text for an element or a quoted attribute: its markup escaped, and its control and bidi characters shown as
+ * `\u001b` (lib/visible.ts), as status and why show them: a browser draws an override as text reversed.
+ */
 export function escapeHtml(text: string | number): string {
-  return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]!)
+  return visible(String(text)).replace(/[&<>"']/g, (c) => ESCAPES[c]!)
 }
 
 /** Width of every plot, in CSS pixels: the page's column. */

@@ -1,0 +1,67 @@
+// Text caloprod did not write, on the page in headless Chromium: a hold reason from HTCondor, a stage's line, and the
+// times of hand-edited files (the ledger, last-night.json; Date.parse takes a time with words before it) carrying
+// markup must show as text and run nothing; a bidi override shows as `\u202e`, not as text reversed.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { startBrowser, visitFile, type Browser } from '../helpers/browser.js'
+import { someRuns, TAG, writeStageInputs } from '../helpers/condor-output.js'
+import { FAKE_GENSTATUS, fakeCondor, fakeCondorEnv } from '../helpers/fake-condor.js'
+import { runStageHere } from '../helpers/run-script.js'
+
+t.setTimeout(300_000)
+
+let browser: Browser | undefined
+t.teardown(async () => browser?.close())
+
+/** Each handler, should it run, sets the title and calls a function no page has: an error Chromium reports. */
+const run = (name: string) => `document.title='${name}';${name}()`
+const HOLD = `Error from slot1@wn: <img src=x onerror="${run('hold')}"> \u202eevil.sh`
+const LINE = `nopayloaddb answered 500: an HTML page "<img src=x onerror=${run('line')}>"`
+
+t.test('outside text on the page shows as text and runs nothing', async (t) => {
+  const root = t.testdir()
+  const output = join(root, 'out')
+  const env = fakeCondorEnv(join(root, 'condor.json'))
+  const runs = someRuns(3)
+  writeStageInputs(output, runs)
+  writeFileSync(join(output, 'run3auau.csv'), `runnumber,tag\n${runs.map((r) => `${r.run},${TAG}\n`).join('')}`)
+  const condor = ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')]
+  t.equal((await runStageHere('condor', condor, env)).code, 0)
+  t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)).code, 0)
+  await fakeCondor(join(root, 'condor.json'), 'set', '1.0', 'held', `reason=${HOLD}`)
+  // 68003's job gone from every schedd: the page's time for it is the ledger's.
+  const queue = JSON.parse(readFileSync(join(root, 'condor.json'), 'utf8'))
+  queue.jobs = queue.jobs.filter((job: { CaloprodRunTag: string }) => job.CaloprodRunTag !== `68003_${TAG}`)
+  writeFileSync(join(root, 'condor.json'), JSON.stringify(queue))
+
+  // A first report records the runs' states, so that the page has changes since the last good night to show.
+  t.equal((await runStageHere('report', ['--output', output], env)).code, 0)
+  // A person's edits: the ledger's time of 68003, the last good night and the record of a failed stage after it, each
+  // a time Date.parse takes.
+  const ledger = join(output, 'submissions.csv')
+  const [header, ...rows] = readFileSync(ledger, 'utf8').trimEnd().split('\n')
+  const edited = rows.map((row) => (row.includes(',68003,') ? row.replace(/^[^,]+/, '<svg/onload=c()>2026-12-01') : row))
+  writeFileSync(ledger, `${[header, ...edited].join('\n')}\n`)
+  const record = join(output, 'log', 'last-night.json')
+  const night = JSON.parse(readFileSync(record, 'utf8'))
+  night.lastGood = '<svg/onload=_()>2026-11-30'
+  night.stages.upload = { at: '<svg/onload=a()>2099-12-01', code: 1, line: LINE }
+  writeFileSync(record, JSON.stringify(night))
+
+  const result = await runStageHere('report', ['--output', output], env)
+  t.equal(result.code, 0, result.stderr)
+  browser ??= await startBrowser()
+  const visit = await visitFile(browser, join(output, 'report.html'))
+  t.same(visit.consoleErrors, [], 'no handler ran (each would throw)')
+  t.equal(await visit.page.title(), 'caloprod run3auau: the run type at a glance', 'no handler set the title')
+  t.equal(await visit.page.locator('img, svg[onload]').count(), 0, 'no element from outside text')
+  const text = await visit.page.innerText('body')
+  t.ok(text.includes(`<img src=x onerror="${run('hold')}"> \\u202eevil.sh`), 'the hold reason as text, its override shown')
+  t.ok(text.includes(LINE), "the stage's line as text")
+  t.ok(text.includes('<svg/onload=a()> UTC'), "the record's time as text")
+  t.ok(text.includes('<svg/onload=c()> UTC'), "the ledger's time as text")
+  t.ok(text.includes('Changed since the last good night, <svg/onload=_()> UTC'), 'the last good night as text')
+  t.notOk(text.includes('\u202e'), 'no bidi override reaches the page')
+  await visit.page.close()
+})
