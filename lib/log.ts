@@ -1,8 +1,12 @@
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { writeError } from './files/disk-full.js'
+import { visible } from './visible.js'
 
-/** Where a stage's words go: the day's log file always; stderr: `warn` (`info` with --verbose); stdout: `summary`. */
+/**
+ * Where a stage's words go: the day's log file always; stderr: `warn` (`info` with --verbose); stdout: `summary`. Each
+ * shown as `visible` shows it: outside text in a message (a path, a hold reason, the CDB's words) moves no cursor.
+ */
 export interface Log {
   info(message: string): void
   warn(message: string): void
@@ -48,16 +52,19 @@ export function openLog(options: LogOptions): Log {
   }
   return {
     info(message) {
-      write('info', message)
-      if (options.verbose) options.stderr(`${options.stage}: ${message}\n`)
+      const text = visible(message)
+      write('info', text)
+      if (options.verbose) options.stderr(`${options.stage}: ${text}\n`)
     },
     warn(message) {
-      write('warn', message)
-      options.stderr(`${options.stage}: warning: ${message}\n`)
+      const text = visible(message)
+      write('warn', text)
+      options.stderr(`${options.stage}: warning: ${text}\n`)
     },
     summary(message) {
-      write('done', message)
-      if (!options.quiet) options.stdout(`${message}\n`)
+      const text = visible(message)
+      write('done', text)
+      if (!options.quiet) options.stdout(`${text}\n`)
     },
   }
 }

@@ -12,6 +12,7 @@ import { logFileFor, openLog, type Log } from './log.js'
 import { NO_PROGRESS, terminalProgress, type Progress } from './progress.js'
 import { redactUrl, redactUrls } from './redact.js'
 import { recordStageEnd } from './report/last-night.js'
+import { visibleLine } from './visible.js'
 
 /** The directories stages write into, where a killed writer may have left a temporary file. */
 const STAGE_DIRS = [(output: string) => output, layout.datasetsDir, layout.condorDir]
@@ -31,9 +32,12 @@ export type StageSpec = { name: string; summary: string; flags: readonly FlagNam
 export type StageContext = { options: Options; argv: readonly string[]; log: Log; env: Env; progress: Progress }
   & { stdout: (text: string) => void }
 
-/** What `tasks/main.ts` runs as a command and a test in-process; the body returns its summary line, or undefined. */
+/**
+ * What `tasks/main.ts` runs as a command and a test in-process; the body returns its summary: a text, its lines (each
+ * kept one line: a field of outside text cannot add a line), or undefined.
+ */
 export type Stage = { spec: StageSpec; body: StageBody }
-export type StageBody = (ctx: StageContext) => Promise<string | undefined>
+export type StageBody = (ctx: StageContext) => Promise<string | readonly string[] | undefined>
 
 /**
  * The process around a stage, passed in so tests can run one in-process. `stderrIsTerminal`: a person watching (never
@@ -163,7 +167,7 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
         await recordStageEnd(ended.output, spec.name, { at: new Date().toISOString(), code, line: `stopped by ${signal}` }, false)
       }
     })
-    let summary: string | undefined
+    let said: string | readonly string[] | undefined
     try {
       if (spec.lock && !readOnly) await (acquiring = acquireLock(options.output, spec.name, lockOwner(), { log }))
       // Only a lock holder may judge a temporary file abandoned: its pid is looked up on this host, and on a
@@ -175,17 +179,19 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
       // The one cleanup of every way a stage ends: its own temporary files go, then the lock.
       const ctx = { options, argv: io.argv, log, env: io.env, progress, stdout: io.stdout }
       // Programs it started are stopped before its temporary files go (an internal error ends it while they run).
-      summary = await withOwnTemps(() => withOwnGroups(() => (io.internalError ? Promise.race([body(ctx), io.internalError]) : body(ctx))))
+      said = await withOwnTemps(() => withOwnGroups(() => (io.internalError ? Promise.race([body(ctx), io.internalError]) : body(ctx))))
     } finally {
       io.onInterrupt?.(undefined)
       progress.clear()
       await releaseLock()
     }
+    const summary = typeof said === 'string' || said === undefined ? said : said.map(visibleLine).join('\n')
     if (summary !== undefined) log.summary(summary)
     ended.line = summary ?? ''
     return 0
   } catch (err) {
-    const line = withRerunCommand(describeError(err), resolved)
+    // One line, whatever outside text the error quotes (lib/visible.ts); the log and the record keep the same.
+    const line = visibleLine(withRerunCommand(describeError(err), resolved))
     ended.line = line
     // Options that did not resolve (MEMORY=lots) still fail this directory's night: record it where it exists.
     if (!ended.output && spec.lock) ended.output = await existingOutput(io).catch(() => undefined)

@@ -22,5 +22,5 @@ export const stage = declareStage(
     flags: ['run-type', 'rules', 'output', 'max-attempts', 'timeout', 'json', 'since', 'verbose', 'quiet', 'help'],
   },
   async ({ options, env }) =>
-    (options.since === undefined ? await runStatus(options, env) : await runStatusSince(options, env, options.since)).join('\n'),
+    options.since === undefined ? await runStatus(options, env) : await runStatusSince(options, env, options.since),
 )

@@ -24,5 +24,5 @@ export const stage = declareStage(
     endsNight: true,
     lock: true,
   },
-  async ({ options, log, env }) => (await runSubmit(options, { env, log })).lines.join('\n'),
+  async ({ options, log, env }) => (await runSubmit(options, { env, log })).lines,
 )

@@ -27,6 +27,6 @@ export const stage = declareStage(
     const connection = await connectForUpload(env, { timeout: options.timeout, needStore: options.doCdbUpload, log })
     const types = resolved.rules.payloadTypes
     const result = await runUpload(options, { env, log, ...connection, readTag: resolved.globalTag, types })
-    return result.lines.join('\n')
+    return result.lines
   },
 )

@@ -25,6 +25,6 @@ export const stage = declareStage(
     if (!options.runs?.length) throw new UsageError('--run is required: which run to tell the story of')
     const stories = await tellStories({ ...options, runs: options.runs }, env)
     if (options.json) return JSON.stringify(stories, null, 1)
-    return stories.map((story) => storyLines(story).join('\n')).join('\n\n')
+    return stories.flatMap((story, i) => [...(i ? [''] : []), ...storyLines(story)])
   },
 )
