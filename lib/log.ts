@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { writeError } from './files/disk-full.js'
-import { visible } from './visible.js'
+import { visible, visibleLine } from './visible.js'
 
 /**
  * Where a stage's words go: the day's log file always; stderr: `warn` (`info` with --verbose); stdout: `summary`. Each
@@ -57,7 +57,8 @@ export function openLog(options: LogOptions): Log {
       if (options.verbose) options.stderr(`${options.stage}: ${text}\n`)
     },
     warn(message) {
-      const text = visible(message)
+      // One line, as a warning is read (`<stage>: warning: …`): a CDB's words with a line break of their own stay in it.
+      const text = visibleLine(message)
       write('warn', text)
       options.stderr(`${options.stage}: warning: ${text}\n`)
     },

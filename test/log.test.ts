@@ -119,3 +119,12 @@ t.test('a message of several lines carries the time and stage on each line, so g
     '',
   ].join('\n'))
 })
+
+t.test("a warning is one line on stderr and in the file, whatever outside text it quotes; each shown, never obeyed", async (t) => {
+  const file = join(t.testdir(), 'out', 'log', '2025-07-01.log')
+  const { log, out } = collected({ file })
+  log.warn('68001 new_tag CEMC_meanTime: answered 400: "duplicate key\n68002 new_tag uploaded: fine \x1b[1A\u202e"')
+  const shown = '68001 new_tag CEMC_meanTime: answered 400: "duplicate key\\u000a68002 new_tag uploaded: fine \\u001b[1A\\u202e"'
+  t.equal(out.stderr, `check: warning: ${shown}\n`)
+  t.equal(readFileSync(file, 'utf8'), `${NOW.toISOString()} check[${process.pid}] warn: ${shown}\n`)
+})

@@ -210,20 +210,23 @@ export function jsonOrUndefined(text: string): unknown {
   }
 }
 
-/** A short quote of an error body for a message: the `detail` of a JSON one, the title of an HTML page. */
+/** The server's words on one line, as a message quotes them: a Django error's `DETAIL:` line would start a line of its own. */
+const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim()
+
+/** A short quote of an error body for a message, on one line: the `detail` of a JSON one, the title of an HTML page. */
 function describeBody(body: string, contentType: string | undefined): string {
   const text = body.trim()
   if (!text) return ''
   const detail = contentType?.includes('json') && (jsonOrUndefined(text) as { detail?: unknown } | null)?.detail
-  if (typeof detail === 'string') return `: "${detail.slice(0, 200)}"`
+  if (typeof detail === 'string') return `: "${oneLine(detail).slice(0, 200)}"`
   const title = htmlTitle(text, 120)
   if (title) return `: an HTML page${title}`
   if (text.startsWith('<')) return ': an HTML page'
-  return `: "${text.replace(/\s+/g, ' ').slice(0, 120)}"`
+  return `: "${oneLine(text).slice(0, 120)}"`
 }
 
-/** ` "<title>"` of an HTML page (at most `max` characters), or '' when it has none. */
+/** ` "<title>"` of an HTML page (at most `max` characters, on one line), or '' when it has none. */
 export function htmlTitle(body: string, max: number): string {
-  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1]?.trim()
+  const title = oneLine(/<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1] ?? '')
   return title ? ` "${title.slice(0, max)}"` : ''
 }

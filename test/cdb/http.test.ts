@@ -126,3 +126,22 @@ t.test('an outer abort stops a request at once, without retries', async (t) => {
   t.equal(err.failure, 'aborted')
   t.equal(hanging.requests.length, 1)
 })
+
+t.test("the server's words quoted in a message are one line: a JSON detail's or an HTML title's line breaks as spaces", async (t) => {
+  const answers = [
+    { type: 'application/json', body: JSON.stringify({ detail: 'duplicate key value violates unique constraint\nDETAIL:  Key (id)=(7) already exists.' }) },
+    { type: 'text/html', body: '<html><head><title>Server\r\nError\n66500 all current</title></head></html>' },
+  ]
+  const server: Server = createServer((_, res) => {
+    const answer = answers.shift()!
+    res.writeHead(400, { 'content-type': answer.type }).end(answer.body)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
+  const http = client(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/`)
+  const json = await failure(t, http.get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/x`, 'run 66500'))
+  t.match(json.message, /run 66500: answered 400 Bad Request: "duplicate key value violates unique constraint DETAIL: Key \(id\)=\(7\) already exists\."; /)
+  const html = await failure(t, http.get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/x`, 'run 66500'))
+  t.match(html.message, /run 66500: answered 400 Bad Request: an HTML page "Server Error 66500 all current"; /)
+  for (const err of [json, html]) t.notMatch(err.message, /[\r\n]/, 'one line')
+})
