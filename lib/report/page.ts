@@ -49,6 +49,12 @@ figcaption{color:#555;font-size:12px;margin-top:2px}
 .sources{color:#555;font-size:12px}
 `
 
+/**
+ * What the page may do: its inline styles (and Plot's), nothing else: no script runs, not even an inline handler, and
+ * nothing is fetched, should outside text ever slip past escapeHtml (test/report/hostile-text.test.ts).
+ */
+const POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
 /** A table: its head's cells and one `<tr>` per row, its parts on lines of their own unless `sep` says otherwise. */
 const table = (id: string, head: string, rows: readonly string[], sep = '\n') =>
   [`<table id="${id}">`, `<thead><tr>${head}</tr></thead>`, `<tbody>\n${rows.join('\n')}\n</tbody>`, '</table>'].join(sep)
@@ -154,7 +160,7 @@ export function renderPage(
   const jobs = inputs.scheduler.answered ? inputs.scheduler.jobs : undefined
   const parts = [
     '<!doctype html>', '<html lang="en">', '<head>', '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">', `<meta http-equiv="Content-Security-Policy" content="${POLICY}">`,
     `<title>${escapeHtml(title)}: the run type at a glance</title>`, `<style>${CSS}</style>`, '</head>', '<body>',
     `<h1>${escapeHtml(title)}</h1>`, `<p class="made">${escapeHtml(output)}</p>`,
     ...nightBanner(runType, inputs.lastNight),

@@ -65,3 +65,28 @@ t.test('outside text on the page shows as text and runs nothing', async (t) => {
   t.notOk(text.includes('\u202e'), 'no bidi override reaches the page')
   await visit.page.close()
 })
+
+t.test('should markup slip into the page one day, its Content-Security-Policy runs no script and fetches nothing', async (t) => {
+  const root = t.testdir()
+  const output = join(root, 'out')
+  const runs = someRuns(2)
+  writeStageInputs(output, runs)
+  writeFileSync(join(output, 'run3auau.csv'), `runnumber,tag\n${runs.map((r) => `${r.run},${TAG}\n`).join('')}`)
+  t.equal((await runStageHere('report', ['--output', output], fakeCondorEnv(join(root, 'condor.json')))).code, 0)
+  const page = join(output, 'report.html')
+  const clean = await visitFile((browser ??= await startBrowser()), page)
+  t.same(clean.consoleErrors, [], 'the page as written breaks no rule of its own policy')
+  t.ok(await clean.page.locator('#plot-states svg').count(), 'the plots drawn under it')
+  await clean.page.close()
+  // What an escape forgotten in page.ts would let through.
+  const slip = `<img src="http://127.0.0.1:9/x.png" onerror="${run('slip')}"><svg onload="${run('svg')}"></svg>` +
+    `<iframe src="data:text/html,<script>parent.document.title='frame'</script>"></iframe>`
+  writeFileSync(page, readFileSync(page, 'utf8').replace('<h2 id="attention">', `${slip}<h2 id="attention">`))
+  const visit = await visitFile(browser, page)
+  t.equal(await visit.page.title(), 'caloprod run3auau: the run type at a glance', 'no handler ran')
+  // Chromium announces the image's request, then blocks it: its console says so, as it does for the frame.
+  t.ok(visit.consoleErrors.some((e) => /^Loading the image 'http:\/\/127\.0\.0\.1:9\/x\.png' violates .*Content Security Policy/.test(e)), 'no image fetched')
+  t.ok(visit.consoleErrors.some((e) => /^Framing .* violates .*Content Security Policy/.test(e)), 'no frame loaded')
+  t.notOk(visit.consoleErrors.some((e) => /is not defined/.test(e)), 'no handler ran (each would throw)')
+  await visit.page.close()
+})
