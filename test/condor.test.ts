@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { wrapperScript } from '../lib/condor.js'
 import { fingerprint, TAG, writeStageInputs } from './helpers/condor-output.js'
 import { FAKE_GENSTATUS, FAKE_SPHENIX_SETUP, FAKES } from './helpers/fake-condor.js'
@@ -153,4 +153,62 @@ t.test('a genStatus.sh that lost its executable bit is repaired by the next run'
   t.equal(again.code, 0, again.stderr)
   t.equal(statSync(script).mode & 0o777, 0o755, 'executable again')
   t.match(again.stdout, /updated/)
+})
+
+/** A wrapper in a fresh folder, a list of two files for run 68006, and the OUTDIR and scratch a job would get. */
+function wrapperSetup(t: Test) {
+  const root = t.testdir()
+  const script = join(root, 'genStatus.sh')
+  writeFileSync(script, wrapperScript(), { mode: 0o755 })
+  const list = join(root, `68006_${TAG}.list`)
+  writeFileSync(list, '/d/HIST_CALOQA_a.root\n/d/HIST_CALOQA_b.root\n')
+  const scratch = join(root, 'scratch')
+  mkdirSync(scratch)
+  return { root, script, list, outdir: join(root, 'output'), scratch, run: join(root, 'output', `68006_${TAG}`) }
+}
+
+t.test("genStatus.sh replaces the run's folder whole: nothing of an earlier attempt stays beside this one's files", async (t) => {
+  const { script, list, outdir, scratch, run } = wrapperSetup(t)
+  // An earlier attempt of the run: a payload this attempt does not write (its histogram is empty now), and the
+  // hidden copy of an attempt killed while copying.
+  mkdirSync(join(run, 'QA'), { recursive: true })
+  writeFileSync(join(run, `HCALIN_meanTime_${TAG}_68006.root`), 'root from an earlier attempt\n')
+  const killed = join(outdir, `.68006_${TAG}.caloprod-new.worker.123`)
+  mkdirSync(killed)
+  writeFileSync(join(killed, `CEMC_meanTime_${TAG}_68006.root`), 'root half')
+
+  const ok = runWrapper(script, [FAKE_GENSTATUS, list, outdir], { _CONDOR_SCRATCH_DIR: scratch, FAKE_GENSTATUS_SKIP: 'HCALIN_meanTime' })
+  t.equal(ok.status, 0, ok.stderr)
+  t.notOk(existsSync(join(run, `HCALIN_meanTime_${TAG}_68006.root`)), "the earlier attempt's payload is gone")
+  t.match(readFileSync(join(run, `CEMC_meanTime_${TAG}_68006.root`), 'utf8'), /from 2 files/)
+  t.same(readdirSync(outdir), [`68006_${TAG}`], 'no hidden copy is left, of this attempt or a killed one')
+  t.notOk(existsSync(join(run, 'CaloValid.list')), "genStatus's CaloValid.list stays in the scratch directory")
+})
+
+t.test('genStatus.sh fails the job when CaloCDB-GenStatus, exiting 0, could read nothing', async (t) => {
+  const { root, script, list, outdir, scratch } = wrapperSetup(t)
+  // The fake, like the real program, exits 0 with an empty <run>_<tag>/QA/ when it cannot open the list.
+  const direct = spawnSync(FAKE_GENSTATUS, [join(root, `68007_${TAG}.list`)], { cwd: scratch, encoding: 'utf8' })
+  t.equal(direct.status, 0)
+  t.match(direct.stdout, /Failed to open file list/)
+  t.same(readdirSync(join(scratch, 'output', `68007_${TAG}`)), ['QA'])
+
+  const noList = runWrapper(script, [FAKE_GENSTATUS, join(root, 'gone', `68006_${TAG}.list`), outdir], { _CONDOR_SCRATCH_DIR: scratch })
+  t.equal(noList.status, 1)
+  t.match(noList.stderr, /^genStatus\.sh: cannot read the file list .*gone\/68006_.*\.list on .*; nothing run, nothing copied\n$/)
+  t.notOk(existsSync(outdir))
+
+  const unreadable = runWrapper(script, [FAKE_GENSTATUS, list, outdir], { _CONDOR_SCRATCH_DIR: scratch, FAKE_GENSTATUS_UNREADABLE: '1' })
+  t.equal(unreadable.status, 1)
+  t.match(unreadable.stdout, /EMCal Hot Map FAILED to Create/)
+  t.match(unreadable.stderr, /wrote no file under \.\/output for .*68006_.*\.list \(see its stdout\); nothing copied/)
+  t.notOk(existsSync(outdir))
+})
+
+t.test('genStatus.sh killed by the memory limit after genStatus wrote some payloads: its signal, nothing copied', async (t) => {
+  const { script, list, outdir, scratch } = wrapperSetup(t)
+  const killed = runWrapper(script, [FAKE_GENSTATUS, list, outdir], { _CONDOR_SCRATCH_DIR: scratch, FAKE_GENSTATUS_SIGNAL: 'KILL' })
+  t.equal(killed.status, 137, 'bash reports a child killed by SIGKILL as 128 + 9')
+  t.match(killed.stderr, /failed \(exit 137\).*nothing copied/)
+  t.notOk(existsSync(outdir))
 })

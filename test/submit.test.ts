@@ -110,7 +110,7 @@ t.test('a path with a space and a $ reaches the job intact, and the job writes i
   t.equal(done.ExitCode, 0, readFileSync(done.Err!, 'utf8'))
   t.ok(existsSync(join(s.output, 'output', `68006_${TAG}`, `CEMC_meanTime_${TAG}_68006.root`)))
   t.ok(existsSync(join(s.output, 'output', `68006_${TAG}`, 'QA', `EMCalHotMap_${TAG}_68006.root`)))
-  t.match(readFileSync(done.Out!, 'utf8'), /genStatus\.sh: copied 1 entries to .*out dir \$x\/output/)
+  t.match(readFileSync(done.Out!, 'utf8'), new RegExp(`genStatus\\.sh: copied 68006_${TAG} to .*out dir \\$x/output`))
 
   const after = await act(s)
   t.equal(after.code, 0, after.stderr)
