@@ -61,6 +61,10 @@ export async function runCondor(options: CondorOptions, log: Log) {
   const bin = await checkBinary(options.binGenStatus)
   const outputProblem = macroValueProblem(options.output)
   if (outputProblem) throw new UsageError(`--output ${outputProblem}; job arguments name files under it: choose another output directory`)
+  // Every job carries the resolved path (CaloprodOutput), which a symlink may make another string.
+  const resolved = await resolvedOutput(options.output)
+  const resolvedProblem = submitValueProblem(resolved)
+  if (resolvedProblem) throw new UsageError(`--output ${options.output} resolves to ${resolvedProblem}; choose another output directory`)
   const logDirProblem = submitValueProblem(options.condorLogDir)
   if (logDirProblem) throw new UsageError(`--condor-log-dir ${logDirProblem}`)
   const script = await wrapperText(options.condorScript)
@@ -92,7 +96,7 @@ export async function runCondor(options: CondorOptions, log: Log) {
   })
   const dir = layout.condorDir(options.output)
   const sub = submitFileText({
-    binGenStatus: bin, output: options.output, resolvedOutput: await resolvedOutput(options.output),
+    binGenStatus: bin, output: options.output, resolvedOutput: resolved,
     condorLogDir: options.condorLogDir, memory: options.memory,
   })
   // jobs.list goes last: a reader that sees the new jobs also sees the submit file they were written for.

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { wrapperScript } from '../lib/condor.js'
@@ -211,4 +211,32 @@ t.test('genStatus.sh killed by the memory limit after genStatus wrote some paylo
   t.equal(killed.status, 137, 'bash reports a child killed by SIGKILL as 128 + 9')
   t.match(killed.stderr, /failed \(exit 137\).*nothing copied/)
   t.notOk(existsSync(outdir))
+})
+
+t.test('refuses a binary, log folder or resolved output directory holding "$$(", which the schedd expands at match time', async (t) => {
+  const root = t.testdir()
+  const output = join(root, 'out')
+  writeStageInputs(output, [{ run: 68001, tag: TAG, files: ['/d/a.root'] }])
+  const binDir = join(root, 'bin$$(Name)')
+  mkdirSync(binDir)
+  const bin = join(binDir, 'CaloCDB-GenStatus')
+  writeFileSync(bin, '#!/bin/sh\n', { mode: 0o755 })
+  const badBin = await runStageHere('condor', ['--output', output, '--bin-genStatus', bin, '--condor-log-dir', join(root, 'logs')])
+  t.equal(badBin.code, 2)
+  t.match(badBin.stderr, /^caloprod condor: genStatus binary ".*bin\$\$\(Name\)\/CaloCDB-GenStatus" holds "\$\$\(", which HTCondor expands when the job is matched to a machine; give --bin-genStatus PATH/)
+
+  const badLog = await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs$$(Name)')])
+  t.equal(badLog.code, 2)
+  t.match(badLog.stderr, /^caloprod condor: --condor-log-dir ".*logs\$\$\(Name\)" holds "\$\$\(", which HTCondor expands when the job is matched to a machine\n$/)
+
+  // The output directory named through a symlink: jobs carry its real path (CaloprodOutput).
+  const real = join(root, 'real$$(Name)')
+  writeStageInputs(real, [{ run: 68001, tag: TAG, files: ['/d/a.root'] }])
+  const link = join(root, 'link')
+  symlinkSync(real, link)
+  const badReal = await condor(link)
+  t.equal(badReal.code, 2)
+  t.match(badReal.stderr, /^caloprod condor: --output .*link resolves to ".*real\$\$\(Name\)" holds "\$\$\(", which HTCondor expands when the job is matched to a machine; choose another output directory\n$/)
+  t.notOk(existsSync(join(real, 'condor')), 'nothing written')
+  t.notOk(existsSync(join(output, 'condor')), 'nothing written')
 })

@@ -1,7 +1,9 @@
 // Writing values into an HTCondor submit file so that condor_submit reads back exactly what we meant.
 // condor_submit first expands macros (`$(NAME)`, `$Fn(NAME)`, ...) in every value, then parses `arguments`
 // in the "new syntax": the whole value in double quotes, arguments separated by spaces, an argument with spaces
-// in single quotes, `'` doubled inside single quotes, `"` doubled everywhere.
+// in single quotes, `'` doubled inside single quotes, `"` doubled everywhere. What it leaves as `$$(…)` the schedd
+// expands later, in every attribute of the job, when the job is matched (qmgmt.cpp dollarDollarExpand, htcondor
+// 7491a145): from the machine's ad, or the job is held; `$(DOLLAR)` cannot stop that, so such a value is refused.
 
 /** A literal `$` in a submit file: condor_submit expands `$(DOLLAR)` last, so the result is never re-read as a macro. */
 const DOLLAR = '$(DOLLAR)'
@@ -10,6 +12,7 @@ const DOLLAR = '$(DOLLAR)'
 export function submitValueProblem(value: string): string | undefined {
   if (/[\n\r\0]/.test(value)) return `${JSON.stringify(value)} holds a line break or NUL, which an HTCondor submit file cannot express`
   if (value !== value.trim()) return `${JSON.stringify(value)} starts or ends with white space, which condor_submit strips`
+  if (value.includes('$$(')) return `${JSON.stringify(value)} holds "$$(", which HTCondor expands when the job is matched to a machine`
 }
 
 /**
@@ -41,6 +44,7 @@ export function condorArguments(args: readonly (string | { macro: string })[]): 
     if (/[\n\r\0]/.test(arg)) {
       throw new Error(`argument ${JSON.stringify(arg)} holds a line break or NUL, which HTCondor cannot pass to a job`)
     }
+    if (arg.includes('$$(')) throw new Error(`argument ${JSON.stringify(arg)} holds "$$(", which HTCondor expands when the job is matched`)
     return `'${submitLiteral(arg.replace(/'/g, "''").replace(/"/g, '""'))}'`
   })
   return `"${quoted.join(' ')}"`

@@ -4,7 +4,8 @@
 //   fake-condor set JOB STATUS [exit=N] [reason=TEXT] [code=N] [subcode=N]   STATUS: idle running held completed
 //                             removed (or 1-7); code, subcode: HoldReasonCode (34: out of memory), HoldReasonSubCode
 //   fake-condor run [JOB]     runs idle jobs as condor would (Cmd Args in Iwd, a fresh _CONDOR_SCRATCH_DIR,
-//                             stdout/stderr to Out/Err) and marks them completed with their exit code
+//                             stdout/stderr to Out/Err) and marks them completed with their exit code; holds a job
+//                             whose log folder is gone, or that holds $$( in an attribute
 //   fake-condor forget JOB    the history rotated: finished jobs (completed, removed) leave condor_history
 //                             (MAX_HISTORY_LOG, MAX_HISTORY_ROTATIONS in HTCondor's configuration manual)
 //   fake-condor list          one line per job: id, status, CaloprodRunTag, args
@@ -61,6 +62,19 @@ export function main() {
         Object.assign(job, {
           JobStatus: STATUS.held, EnteredCurrentStatus: now(), HoldReasonCode: log ? 22 : 12, HoldReasonSubCode: log ? 0 : 2,
           HoldReason: log ? 'Failed to initialize user log' : `Failed to write ${unwritable}: No such file or directory (errno 2)`,
+        })
+        continue
+      }
+      // When a job is matched the schedd expands $$(NAME) and $$([expr]) in every attribute but MATCH_* from the
+      // machine's ad, then the job's (qmgmt.cpp dollarDollarExpand, htcondor 7491a145); a name found in neither holds
+      // the job: holdJob with reason code 0 and "Cannot expand $$ expression (NAME).". The fake has no machine ad,
+      // so it holds every such job (a real machine's ad may instead define the name, changing the value silently).
+      const unexpanded = Object.entries(job).filter(([name, value]) => !/^MATCH_/i.test(name) && typeof value === 'string')
+        .map(([, value]) => /\$\$\(([^)]*)\)/.exec(value)?.[1]).find((name) => name !== undefined)
+      if (unexpanded !== undefined) {
+        Object.assign(job, {
+          JobStatus: STATUS.held, EnteredCurrentStatus: now(), HoldReasonCode: 0, HoldReasonSubCode: 0,
+          HoldReason: `Cannot expand $$ expression (${unexpanded}).`,
         })
         continue
       }
