@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process'
 import { chmodSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import t from 'tap'
 import { classAdString, condorArguments, macroValueProblem, submitLiteral, submitValueProblem } from '../../lib/condor/quote.js'
+import { formatJobsList } from '../../lib/condor/jobs-list.js'
 import { fakeCondor, fakeCondorEnv, fakeCondorLib, FAKES, readFakeState } from '../helpers/fake-condor.js'
 
 const { expandMacros, parseConstraint, parseLiteral, parseNewArguments } = fakeCondorLib
@@ -65,4 +67,13 @@ t.test('the fake schedd holds a job that still has "$$(" when it is matched, as 
   const job = readFakeState(state).jobs[0]!
   t.equal(job.JobStatus, 5)
   t.equal(job.HoldReason, 'Cannot expand $$ expression (Name).')
+})
+
+t.test('each line of jobs.list reaches $(input_run) whole, as condor_submit reads an items file', async (t) => {
+  const { readItems } = (await import(pathToFileURL(join(FAKES, 'condor-submit-lib.mjs')).href)) as { readItems(text: string): string[] }
+  // The fake reads as condor_submit does (its header): trimmed lines, `\` continuation, blank and `#` lines as items.
+  t.same(readItems('/a b, c.list\n\n  #x\\  \n/p\\\n/q\n'), ['/a b, c.list', '', '#x', '/p/q'])
+  const lists = ['/data/run 5, #2/68006_new_newcdbtag_v008.list', '/data/ünï ✓/$x/68007_ana451_2024p009.list', `/d/${'x'.repeat(5000)}/68008_t.list`]
+  const jobs = lists.map((list, i) => ({ runnumber: 68006 + i, tag: 't', list }))
+  t.same(readItems(formatJobsList(jobs)), lists)
 })

@@ -64,7 +64,7 @@ export function main() {
       const from = /^(\w+)\s+from\s+(.+)$/i.exec(statement.trim())
       if (from) {
         variable = from[1]
-        items = readFileSync(absoluteFrom(cwd, from[2].trim()), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '')
+        items = readItems(readFileSync(absoluteFrom(cwd, from[2].trim()), 'utf8'))
       } else if (/^\d*$/.test(statement.trim())) {
         items = Array.from({ length: Number(statement.trim() || 1) }, () => '')
       } else throw new Error(`the fake does not know the queue statement "${statement}"`)
@@ -124,4 +124,30 @@ export function main() {
       fail(program, `ERROR: ${err.message}`)
     }
   }
+}
+
+/**
+ * The items of a `queue VAR from FILE`, one job each, as condor_submit reads them (htcondor 7491a145:
+ * submit_utils.cpp load_external_q_foreach_items over config.cpp getline_trim): C white space trimmed at both ends of
+ * each line; a line ending in `\` goes on with the next (the `\` dropped), except one starting with `#`, which
+ * only loses its `\`; a continuation line starting with `#` adds only its last character; an empty line or one
+ * starting with `#` is an item like any other (submit.cpp queue_item). With one variable the whole item is its
+ * value (SubmitForeachArgs::split_item).
+ */
+export function readItems(text) {
+  const items = []
+  let pending = null
+  const lines = text.split('\n')
+  if (lines.at(-1) === '') lines.pop()
+  for (const raw of lines) {
+    let line = raw.replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '')
+    const comment = line.startsWith('#')
+    if (comment && pending !== null) line = line.slice(-1)
+    const joined = (pending ?? '') + line
+    const first = pending === null
+    if (joined.endsWith('\\') && !(first && comment)) pending = joined.slice(0, -1)
+    else { items.push(joined.endsWith('\\') ? joined.slice(0, -1) : joined); pending = null }
+  }
+  if (pending !== null) items.push(pending)
+  return items
 }
