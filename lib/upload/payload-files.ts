@@ -1,5 +1,6 @@
 // The payload files a finished genStatus job left in `<output>/output/<run>_<tag>/`, found by name, one per payload
-// type, and checked before anything is copied: present, a regular file, not empty, a ROOT file by its magic bytes.
+// type, and checked before anything is copied: present, a regular file, not empty, a ROOT file by its magic bytes,
+// and whole: as long as its header says.
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
@@ -21,7 +22,7 @@ export interface PayloadFile {
 export interface PayloadProblem {
   type: PayloadType
   path: string
-  reason: 'missing' | 'empty' | 'not ROOT' | 'unreadable'
+  reason: 'missing' | 'empty' | 'not ROOT' | 'truncated' | 'unreadable'
   detail: string
 }
 
@@ -30,16 +31,29 @@ export type PayloadCheck = { ok: true; file: PayloadFile } | { ok: false; proble
 /** Every ROOT file starts with these four bytes (TFile's header). */
 const ROOT_MAGIC = Buffer.from('root')
 
+/**
+ * The file's length by its ROOT header (TFile::WriteHeader, ROOT's "File header format" page): big-endian, the
+ * format version at byte 4, END at byte 12, 4 bytes, or 8 when the version is over 1000000 (files past 2 GB). TFile
+ * writes END, the file's size, when it closes the file; a file cut off, or never closed (its writer killed, or out
+ * of space), is not as long as its END. Undefined when the header itself is cut off.
+ */
+function rootEnd(head: Buffer): number | undefined {
+  if (head.length < 16) return undefined
+  if (head.readInt32BE(4) < 1000000) return head.readInt32BE(12)
+  return head.length < 20 ? undefined : Number(head.readBigInt64BE(12))
+}
+const ROOT_HEADER = 20
+
 export function runOutputDir(output: string, runnumber: number, tag: string): string {
   return join(layout.jobOutputDir(output), runTagKey(runnumber, tag))
 }
 
-/** md5 of a file and its first four bytes, streamed so memory stays flat. */
+/** md5 of a file and its first bytes (ROOT's header), streamed so memory stays flat. */
 async function readPayload(path: string): Promise<{ md5: string; head: Buffer }> {
   const hash = createHash('md5')
   let head = Buffer.alloc(0)
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    if (head.length < ROOT_MAGIC.length) head = Buffer.concat([head, chunk as Buffer]).subarray(0, ROOT_MAGIC.length)
+    if (head.length < ROOT_HEADER) head = Buffer.concat([head, chunk as Buffer]).subarray(0, ROOT_HEADER)
     hash.update(chunk as Buffer)
   }
   return { md5: hash.digest('hex'), head }
@@ -61,7 +75,12 @@ export async function checkPayload(output: string, runnumber: number, tag: strin
     if (!info.isFile()) return problem('unreadable', `${path} is not a regular file`)
     if (info.size === 0) return problem('empty', `${path} is empty`)
     const { md5, head } = await readPayload(path)
-    if (!head.equals(ROOT_MAGIC)) return problem('not ROOT', `${path} does not start with "root": not a ROOT file`)
+    if (!head.subarray(0, ROOT_MAGIC.length).equals(ROOT_MAGIC)) return problem('not ROOT', `${path} does not start with "root": not a ROOT file`)
+    const end = rootEnd(head)
+    if (end !== info.size) {
+      const says = end === undefined ? 'is shorter than a ROOT header' : `has ${info.size} bytes where its ROOT header says ${end}`
+      return problem('truncated', `${path} ${says}: cut off, or never closed by genStatus (killed, or out of space, while writing it); send the run again (examples/resubmit.ts)`)
+    }
     return { ok: true, file: { type, path, name, size: info.size, md5 } }
   } catch (err) {
     return problem('unreadable', `${path} cannot be read: ${(err as Error).message}`)

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { TAG } from '../helpers/condor-output.js'
+import { rootFile } from '../helpers/root-file.js'
 import { ACT, attachedCounts, patchState, piovs, prepareUpload, storeFiles } from '../helpers/upload-setup.js'
 
 
@@ -29,8 +30,8 @@ t.test('bad input (the CDB refuses, the files are bad): one line, exit 1, nothin
   t.same(piovs(s), [])
 
   // The token works once right; it appears in no output, log or ledger.
-  writeFileSync(join(s.output, 'output', `68001_${TAG}`, `CEMC_meanTime_${TAG}_68001.root`), 'root fixed')
-  writeFileSync(join(s.output, 'output', `68002_${TAG}`, `HCALOUT_meanTime_${TAG}_68002.root`), 'root fixed too')
+  writeFileSync(join(s.output, 'output', `68001_${TAG}`, `CEMC_meanTime_${TAG}_68001.root`), rootFile('fixed'))
+  writeFileSync(join(s.output, 'output', `68002_${TAG}`, `HCALOUT_meanTime_${TAG}_68002.root`), rootFile('fixed too'))
   // A locked tag is refused before anything is sent.
   const LISTS = ['CEMC_BadTowerMap', 'CEMC_meanTime', 'HCALIN_meanTime', 'HCALOUT_meanTime', 'CEMC_hotTowers_fracBadChi2', 'HCALIN_hotTowers_fracBadChi2']
   patchState(s, (state) => {

@@ -4,9 +4,10 @@ import t from 'tap'
 import { checkPayload, md5File } from '../../lib/upload/payload-files.js'
 import { copyIntoStore, storeUrl } from '../../lib/upload/store.js'
 import { payloadState } from '../../lib/rules/calibrations.js'
+import { rootFile } from '../helpers/root-file.js'
 
 t.test('the store: nopayloadclient layout, copy once, same bytes kept, other bytes never overwritten', async (t) => {
-  const dir = t.testdir({ 'a.root': 'root payload A', 'b.root': 'root payload B' })
+  const dir = t.testdir({ 'a.root': 'root payload A', 'b.root': 'root payload B' }) // the store copies any bytes
   const store = join(dir, 'store')
   mkdirSync(store)
   const md5 = await md5File(join(dir, 'a.root'))
@@ -22,10 +23,25 @@ t.test('the store: nopayloadclient layout, copy once, same bytes kept, other byt
   t.same(readdirSync(join(store, url, '..')).filter((n) => n.endsWith('.tmp')), [], 'no temporary file left')
 })
 
-t.test('payload files: missing, empty, not ROOT, ok', async (t) => {
+t.test('payload files: missing, empty, not ROOT, cut off or never closed, ok', async (t) => {
   const tag = 'new_newcdbtag_v008'
-  const output = t.testdir({ output: { [`68001_${tag}`]: { [`EMCalHotMap_${tag}_68001cdb.root`]: 'root map', [`CEMC_meanTime_${tag}_68001.root`]: '', [`HCALIN_meanTime_${tag}_68001.root`]: 'TFile?' } } })
-  t.match(await checkPayload(output, 68001, tag, 'CEMC_BadTowerMap'), { ok: true, file: { name: `EMCalHotMap_${tag}_68001cdb.root`, size: 8 } })
+  const whole = rootFile('map')
+  // A big file's header: version over 1000000, END in 8 bytes.
+  const big = Buffer.concat([Buffer.from('root'), Buffer.alloc(20), Buffer.from('big')])
+  big.writeInt32BE(1062206, 4)
+  big.writeBigInt64BE(BigInt(big.length), 12)
+  const unclosed = rootFile('records written, header never rewritten')
+  unclosed.writeInt32BE(100, 12)
+  const output = t.testdir({ output: { [`68001_${tag}`]: {
+    [`EMCalHotMap_${tag}_68001cdb.root`]: whole, [`CEMC_meanTime_${tag}_68001.root`]: '', [`HCALIN_meanTime_${tag}_68001.root`]: 'TFile?',
+    [`CEMC_hotTowers_fracBadChi2_${tag}_68001.root`]: rootFile('all of it').subarray(0, 25), [`HCALIN_hotTowers_fracBadChi2_${tag}_68001.root`]: unclosed,
+    [`HCALOUT_hotTowers_fracBadChi2_${tag}_68001.root`]: 'root', [`CEMC_ZSCrossCalib_${tag}_68001.root`]: big,
+  } } })
+  t.match(await checkPayload(output, 68001, tag, 'CEMC_BadTowerMap'), { ok: true, file: { name: `EMCalHotMap_${tag}_68001cdb.root`, size: whole.length } })
+  t.match(await checkPayload(output, 68001, tag, 'CEMC_ZSCrossCalib'), { ok: true, file: { size: big.length } })
+  t.match(await checkPayload(output, 68001, tag, 'CEMC_hotTowers_fracBadChi2'), { ok: false, problem: { reason: 'truncated', detail: /has 25 bytes where its ROOT header says 29: cut off, or never closed/ } })
+  t.match(await checkPayload(output, 68001, tag, 'HCALIN_hotTowers_fracBadChi2'), { ok: false, problem: { reason: 'truncated', detail: /where its ROOT header says 100/ } })
+  t.match(await checkPayload(output, 68001, tag, 'HCALOUT_hotTowers_fracBadChi2'), { ok: false, problem: { reason: 'truncated', detail: /is shorter than a ROOT header/ } })
   t.match(await checkPayload(output, 68001, tag, 'CEMC_meanTime'), { ok: false, problem: { reason: 'empty' } })
   t.match(await checkPayload(output, 68001, tag, 'HCALIN_meanTime'), { ok: false, problem: { reason: 'not ROOT' } })
   t.match(await checkPayload(output, 68001, tag, 'HCALOUT_meanTime'), { ok: false, problem: { reason: 'missing' } })
