@@ -36,6 +36,10 @@ const ROOT_MAGIC = Buffer.from('root')
  * format version at byte 4, END at byte 12, 4 bytes, or 8 when the version is over 1000000 (files past 2 GB). TFile
  * writes END, the file's size, when it closes the file; a file cut off, or never closed (its writer killed, or out
  * of space), is not as long as its END. Undefined when the header itself is cut off.
+ *
+ * Stricter than ROOT itself, which opens a file longer than its END without a word when its keys' record was written
+ * (TFile::Init: `fSeekKeys > fBEGIN && fEND <= size`): a file rewritten in place can be. A payload never is: genStatus
+ * writes each one new (CDBTTree::WriteCDBTTree: RECREATE, Write, Close), and a longer one is a file never closed.
  */
 function rootEnd(head: Buffer): number | undefined {
   if (head.length < 16) return undefined
