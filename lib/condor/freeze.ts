@@ -1,6 +1,6 @@
 // A frozen submission: the copy of the submission directory that condor_submit runs from, so that later runs,
 // which rewrite condor/ and datasets/, never change a file a queued job still reads.
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { UsageError } from '../errors.js'
 import { processAlive, syncDirectory, tempPathFor, writeDurably } from '../files/atomic.js'
@@ -62,4 +62,13 @@ export async function freezeSubmission(output: string, jobs: readonly Job[], now
     throw err
   }
   return { name, dir, jobs: frozen }
+}
+
+/**
+ * When submission `name` was frozen, by the clock of the file server that holds the output directory (its jobs.list's
+ * mtime, ms; written before condor_submit and never after), undefined when it is gone. A job's files in output/ carry
+ * that server's clock too, so the two compare whatever this host's clock says.
+ */
+export async function frozenAt(output: string, name: string): Promise<number | undefined> {
+  return (await stat(join(layout.submissionsDir(output), name, SUBMISSION_FILES.jobs)).catch(() => undefined))?.mtimeMs
 }

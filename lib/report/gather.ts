@@ -8,6 +8,7 @@ import { readSettled } from '../files/settled.js'
 import { readProcessList } from '../files/process-list.js'
 import { readTable } from '../files/csv.js'
 import { readQueryBatches } from '../files/query-csv.js'
+import { frozenAt } from '../condor/freeze.js'
 import { folderFiles, newestOf } from '../files/folder-files.js'
 import { derivedFrom } from '../files/derived-cache.js'
 import { MISSING_TABLE } from '../files/missing-list.js'
@@ -132,14 +133,22 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
     const newest = newestOf(files)
     if (newest !== undefined) written.set(runTagKey(runnumber, tag), newest)
   }))
+  // When each submission of a run with a folder was frozen, by the same file server's clock as `written`.
+  const names = new Set(ledger.rows.filter((row) => written.has(runTagKey(row.runnumber, row.tag))).map((row) => row.submission))
+  const frozen = new Map<string, number>()
+  await Promise.all([...names].map(async (name) => {
+    const at = await frozenAt(output, name)
+    if (at !== undefined) frozen.set(name, at)
+  }))
   // runList, process: undefined before the first reduce, check; lists: names in datasets/; absent: per run to process,
   // the payload types genStatus wrote no file for (all without a folder in output/); written: per `<run>_<tag>` to
   // process with a folder, its newest file's mtime (ms) (a job no schedd knows that wrote it is done: writtenSince);
+  // frozen: per submission of such a run, when it was frozen (frozenAt), to compare with `written`;
   // problems: a line per unreadable file; inFlight: the submit stage running now, whose own rows are left to it;
   // uploading: the upload stage running now, whose runs are being uploaded, not unfinished.
   return {
     options, now, runList, process, settled: new Map((settled ?? []).map((row) => [row.runnumber, row])),
-    lists: new Set(lists), runFiles, ledger: ledger.rows, uploads: uploads.rows, absent, written, scheduler, check, lastNight,
+    lists: new Set(lists), runFiles, ledger: ledger.rows, uploads: uploads.rows, absent, written, frozen, scheduler, check, lastNight,
     inFlight, uploading, problems,
   }
 }

@@ -103,7 +103,8 @@ export function runViews(inputs: ReportInputs) {
     const key = runTagKey(runnumber, tag)
     const mine = rows.get(key) ?? []
     // A job no schedd knows any more that wrote its folder is done, as status says (writtenSince).
-    const job = jobs && writtenSince(runState(runnumber, tag, mine, jobs.get(key) ?? [], context), inputs.written.get(key))
+    const known = jobs && runState(runnumber, tag, mine, jobs.get(key) ?? [], context)
+    const job = known && writtenSince(known, inputs.written.get(key), known.submission === undefined ? undefined : inputs.frozen.get(known.submission))
     const settled = inputs.settled.get(runnumber)
     const written = rules.payloadTypes.filter((type) => !(inputs.absent.get(runnumber) ?? []).includes(type))
     const verdict = uploadVerdict(uploads.get(key) ?? [], written, checkedAt, inputs.uploading)

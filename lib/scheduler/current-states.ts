@@ -4,6 +4,7 @@
 import { join } from 'node:path'
 import type { Env } from '../config/options.js'
 import { runTagKey } from '../files/dataset-list.js'
+import { frozenAt } from '../condor/freeze.js'
 import { folderFiles, newestOf } from '../files/folder-files.js'
 import { layout } from '../files/layout.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
@@ -38,6 +39,7 @@ export async function currentStates(
 export function settleUnknown(output: string, states: readonly RunState[]): Promise<RunState[]> {
   return Promise.all(states.map(async (state) => {
     if (state.state !== 'unknown') return state
-    return writtenSince(state, newestOf(await folderFiles(join(layout.jobOutputDir(output), runTagKey(state.runnumber, state.tag)))))
+    const written = newestOf(await folderFiles(join(layout.jobOutputDir(output), runTagKey(state.runnumber, state.tag))))
+    return writtenSince(state, written, state.submission === undefined ? undefined : await frozenAt(output, state.submission))
   }))
 }

@@ -255,11 +255,13 @@ export function runState(
 
 /**
  * An `unknown` run whose job folder `output/<run>_<tag>/` got files after the cluster was submitted (`written`: the
- * newest file's mtime, ms) is done: the job wrapper copies genStatus's output only when genStatus exited 0.
+ * newest file's mtime, ms) is done: the job wrapper copies genStatus's output only when genStatus exited 0. Both
+ * times by the file server's clock: `frozen` is when its submission was frozen (condor/freeze.ts frozenAt); only
+ * without it (the folder deleted) the ledger's time, by the clock of the host that submitted.
  */
-export function writtenSince(state: RunState, written: number | undefined): RunState {
+export function writtenSince(state: RunState, written: number | undefined, frozen?: number): RunState {
   if (state.state !== 'unknown' || written === undefined || state.submitted === undefined) return state
-  if (written < Date.parse(state.submitted)) return state
+  if (written < (frozen ?? Date.parse(state.submitted))) return state
   const folder = `output/${runTagKey(state.runnumber, state.tag)}/`
   const detail = `cluster ${state.cluster} is known to no schedd any more, but wrote ${folder} at ${minutes(written)}`
   return { ...state, state: 'done', detail }
