@@ -25,7 +25,8 @@ async function heldByEnded(lock: string): Promise<boolean> {
  */
 export async function withFileLock<T>(path: string, work: () => Promise<T>, waitMs = 5000): Promise<T> {
   const lock = `${path}.lock`
-  const until = Date.now() + waitMs
+  // By the monotonic clock: a wall clock stepped back (NTP) while waiting would stretch the bound by the step.
+  const until = performance.now() + waitMs
   const holder = `${hostname()} ${process.pid} ${processInfo(process.pid)?.start ?? ''}\n`
   let held = false
   for (;;) {
@@ -34,7 +35,7 @@ export async function withFileLock<T>(path: string, work: () => Promise<T>, wait
     held = made === true
     if (made !== false) break
     if (await heldByEnded(lock)) await unlink(lock).catch(() => {})
-    else if (Date.now() >= until) break
+    else if (performance.now() >= until) break
     else await wait(10 + Math.random() * 20)
   }
   try {

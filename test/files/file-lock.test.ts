@@ -42,10 +42,33 @@ t.test("a live holder's hold is waited for, up to the bound, then the work goes 
   const file = join(dir, 'sub', 'record.json')
   const live = `${hostname()} ${process.pid} ${processInfo(process.pid)?.start ?? ''}\n`
   writeFileSync(`${file}.lock`, live)
-  const began = Date.now()
+  const began = performance.now()
   let ran = false
   await withFileLock(file, async () => void (ran = true), 1500)
   t.ok(ran)
-  t.ok(Date.now() - began >= 1500, 'waited the bound')
+  t.ok(performance.now() - began >= 1500, 'waited the bound')
   t.equal(readFileSync(`${file}.lock`, 'utf8'), live, "the live holder's hold is not touched")
+})
+
+t.test('a wall clock stepped back an hour while waiting does not stretch the bound', async (t) => {
+  const dir = t.testdir()
+  const file = join(dir, 'record.json')
+  writeFileSync(`${file}.lock`, `${hostname()} ${process.pid} ${processInfo(process.pid)?.start ?? ''}\n`)
+  // As NTP stepping the clock back: Date.now reads an hour earlier from the first wait on, until 20 bounds have
+  // passed on the monotonic clock (then it is right again, so a wait by the wall clock ends and the test says why).
+  const realNow = Date.now
+  const started = performance.now()
+  let calls = 0
+  let stretched = false
+  Date.now = () => {
+    if (++calls === 1) return realNow()
+    if (performance.now() - started > 20 * 100) return (stretched = true, realNow() + 3600_000)
+    return realNow() - 3600_000
+  }
+  t.teardown(() => void (Date.now = realNow))
+  let ran = false
+  await withFileLock(file, async () => void (ran = true), 100)
+  Date.now = realNow
+  t.ok(ran)
+  t.notOk(stretched, 'the wait ended by its bound, not when the wall clock came back')
 })
