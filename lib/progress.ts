@@ -11,10 +11,13 @@ export interface Progress {
 export const NO_PROGRESS: Progress = { show() {}, clear() {} }
 
 const REDRAW_MS = 100
+
+/** Milliseconds by the monotonic clock: a wall clock stepped back (NTP) would stop the redraws and the rate. */
+const monotonic = () => performance.now()
 const ERASE = '\r\x1b[K'
 
 /** A progress line written to `write` (a terminal's stderr). */
-export function terminalProgress(write: (text: string) => void, now: () => number = Date.now): Progress {
+export function terminalProgress(write: (text: string) => void, now: () => number = monotonic): Progress {
   let drawnAt = -Infinity
   let shown = false
   return {
@@ -46,7 +49,7 @@ export function progressCounter(
   label: string,
   what: string,
   total?: number,
-  now: () => number = Date.now,
+  now: () => number = monotonic,
 ): (done: number) => void {
   const start = now()
   return (done) => {

@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { setTimeout } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
 import { formatCsv } from '../lib/files/csv.js'
@@ -92,6 +93,25 @@ t.test('query draws the rows received', async (t) => {
   const piped = await runScript('query', ['--db-url', url, '--output', output])
   t.equal(piped.code, 0, piped.stderr)
   t.equal(piped.stderr, '')
+})
+
+t.test('a wall clock stepped back an hour neither stops the redraws nor the rate (durations by the monotonic clock)', async (t) => {
+  const written: string[] = []
+  // The wall clock as NTP steps it back an hour after the first draw; then more than the redraw interval passes.
+  const realNow = Date.now
+  let step = 0
+  Date.now = () => realNow() - step
+  t.teardown(() => void (Date.now = realNow))
+  const progress = terminalProgress((text) => written.push(text))
+  const count = progressCounter(progress, 'check', 'runs answered', 100)
+  count(10)
+  step = 3600_000
+  const drawn = performance.now()
+  while (performance.now() - drawn < 150) await setTimeout(20)
+  count(20)
+  Date.now = realNow
+  t.equal(written.length, 2, 'drawn again')
+  t.match(written.at(-1), /^\r\x1b\[Kcheck: 20 of 100 runs answered, [\d.]+\/s, .* left$/)
 })
 
 t.test('the line: redrawn at most every 100 ms, erased before other output; the counter gives rate and time left', async (t) => {
