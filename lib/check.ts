@@ -4,7 +4,7 @@ import { openCdb, type CdbChoice, type CdbDeps } from './cdb/backend.js'
 import { writeCheckSummary } from './cdb/check-summary.js'
 import { sweepWorkDirs } from './cdb/work-dir.js'
 import { emptyCounts, type PayloadCounts } from './cdb/filter-datasets.js'
-import { coversPayloads, payloadTypesField, readSettled, stillSettled, writeSettled, type SettledRow } from './files/settled.js'
+import { checkedAhead, coversPayloads, payloadTypesField, readSettled, stillSettled, writeSettled, type SettledRow } from './files/settled.js'
 import { layout } from './files/layout.js'
 import { writeProcessList } from './files/process-list.js'
 import { readRunList, type RunTag } from './files/run-list.js'
@@ -35,7 +35,8 @@ export function planCheck(
     else if (!coversPayloads(entry, payloadTypes)) {
       ask.push({ ...run, why: `settled for ${entry.payload_types.split(' ').length} payload types, the rules need ${payloadTypes.length}` })
     } else if (!stillSettled(entry, run.tag, now, recheckAfter, payloadTypes)) {
-      ask.push({ ...run, why: `settled at ${entry.checked_at}, longer ago than --recheck-after` })
+      const when = checkedAhead(entry, now) ? `later than now (${now.toISOString()}): a clock was wrong` : 'longer ago than --recheck-after'
+      ask.push({ ...run, why: `settled at ${entry.checked_at}, ${when}` })
     }
   }
   return ask

@@ -33,6 +33,19 @@ t.test('the plan asks about new runs, changed tags, old entries, and everything 
   t.same(planCheck(runs, settled, now, 60 * DAY, false, SEVEN_PAYLOAD_TYPES).map((q) => q.runnumber), [2, 4])
 })
 
+t.test('an entry stamped by a clock that was ahead (a host booted years fast, corrected since) is asked again, not trusted until then', async (t) => {
+  const now = new Date('2026-11-29T03:00:00.000Z')
+  const settled = new Map<number, SettledRow>([
+    [1, { runnumber: 1, tag: 'v1', checked_at: '2036-11-29T03:00:00.000Z', payload_types: SEVEN }], // ten years ahead
+    [2, { runnumber: 2, tag: 'v1', checked_at: '2026-11-29T04:00:00.000Z', payload_types: SEVEN }], // an hour ahead
+    [3, { runnumber: 3, tag: 'v1', checked_at: '2026-11-29T03:04:00.000Z', payload_types: SEVEN }], // another node, minutes ahead
+  ])
+  const runs = [1, 2, 3].map((runnumber) => ({ runnumber, tag: 'v1' }))
+  const plan = planCheck(runs, settled, now, 7 * DAY, false, SEVEN_PAYLOAD_TYPES)
+  t.same(plan.map((q) => q.runnumber), [1, 2], 'within the 5 minutes hosts are kept to, it still answers')
+  t.match(plan[0].why, /^settled at 2036-11-29T03:00:00.000Z, later than now \(2026-11-29T03:00:00.000Z\): a clock was wrong$/)
+})
+
 t.test('the next cache: current runs settled now, kept runs dropped, the rest as they were', async (t) => {
   const now = new Date('2025-11-29T03:00:00.000Z')
   const old: SettledRow[] = [

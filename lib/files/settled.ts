@@ -55,14 +55,26 @@ export function coversPayloads(entry: SettledRow, types: readonly string[]): boo
 }
 
 /**
+ * How far past `now` a `checked_at` may be and still count: another submit node's clock a little ahead (hosts are
+ * kept within 5 minutes, as upload/settle.ts assumes of the CDB). One later than that was stamped by a clock that was
+ * wrong (a host booted with a bad clock, stepped back by NTP since), and would be trusted until that time came.
+ */
+export const SETTLED_AHEAD_MS = 5 * 60 * 1000
+
+/** Whether an entry was stamped later than `now` allows (SETTLED_AHEAD_MS): its time says nothing, ask again. */
+export function checkedAhead(entry: SettledRow, now: Date): boolean {
+  return Date.parse(entry.checked_at) - now.getTime() > SETTLED_AHEAD_MS
+}
+
+/**
  * Whether a cached entry still answers for (run, tag) at `now` without asking the CDB: same tag, settled for every
  * payload type the rule set needs, and seen at most `recheckAfter` seconds ago (a payload can be replaced by hand,
- * so even settled runs are asked now and then).
+ * so even settled runs are asked now and then), and not later than now (checkedAhead).
  */
 export function stillSettled(
   entry: SettledRow | undefined, tag: string, now: Date, recheckAfter: number, types: readonly string[],
 ): boolean {
-  if (!entry || entry.tag !== tag || !coversPayloads(entry, types)) return false
+  if (!entry || entry.tag !== tag || !coversPayloads(entry, types) || checkedAhead(entry, now)) return false
   return now.getTime() - Date.parse(entry.checked_at) <= recheckAfter * 1000
 }
 
