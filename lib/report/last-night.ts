@@ -11,16 +11,28 @@ import { layout } from '../files/layout.js'
 import type { RunView } from './runs.js'
 import { utcMinute } from './utc-minute.js'
 
-/** How a stage last ended: when, its exit code, and its one line (the summary, or the error). */
-type StageEnd = { at: string; code: number; line: string }
+/**
+ * How a stage last ended: when, its exit code, and its one line (the summary, or the error); `seq`: its place among
+ * every end recorded in the file (absent in a record written before it counted them).
+ */
+type StageEnd = { at: string; code: number; line: string; seq?: number }
 
-/** `lastGood`: when `submit --do-condor-submit` last succeeded; `badSince`: the first failure after it. */
-export type LastNight = { stages: Record<string, StageEnd>; lastGood: string | null; badSince: string | null }
+/**
+ * `lastGood`: when `submit --do-condor-submit` last succeeded, `lastGoodSeq` its `seq`; `badSince`: the first failure
+ * after it; `seq`: how many ends were recorded. What came after what is told by `seq`, not by the times: they are
+ * each writer's clock, which another host's, or one NTP stepped back, puts in another order.
+ */
+export type LastNight = {
+  stages: Record<string, StageEnd>; lastGood: string | null; badSince: string | null; seq?: number; lastGoodSeq?: number
+}
 
 /** Beside the day's logs: a record of the runs, like them, not an output of the pipeline. */
 const lastNightJson = (output: string) => join(layout.logDir(output), 'last-night.json')
 
 const isTime = (value: unknown) => typeof value === 'string' && !Number.isNaN(Date.parse(value))
+
+/** An optional count: absent, or a whole number from 0. */
+const isCount = (value: unknown) => value === undefined || (Number.isSafeInteger(value) && (value as number) >= 0)
 
 /**
  * What in a parsed record is not as recordStageEnd writes it (a hand edit, another program's file): every reader
@@ -33,13 +45,15 @@ function shapeProblem(parsed: unknown): string | undefined {
   if (typeof record.stages !== 'object' || record.stages === null || Array.isArray(record.stages)) return 'no "stages"'
   for (const [stage, end] of Object.entries(record.stages)) {
     const e = end as Record<string, unknown> | null
-    if (typeof e !== 'object' || e === null || !isTime(e.at) || !Number.isInteger(e.code) || typeof e.line !== 'string') {
+    if (typeof e !== 'object' || e === null || !isTime(e.at) || !Number.isInteger(e.code) || typeof e.line !== 'string' ||
+      !isCount(e.seq)) {
       return `stage "${stage}" is not {"at": a time, "code": a number, "line": a text}`
     }
   }
   for (const key of ['lastGood', 'badSince']) {
     if (record[key] !== undefined && record[key] !== null && !isTime(record[key])) return `"${key}" is neither a time nor null`
   }
+  for (const key of ['seq', 'lastGoodSeq']) if (!isCount(record[key])) return `"${key}" is not a whole number`
   return undefined
 }
 
@@ -55,7 +69,8 @@ export async function readLastNight(output: string): Promise<LastNight> {
     const parsed = JSON.parse(text) as LastNight
     const problem = shapeProblem(parsed)
     if (problem) throw new Error(problem)
-    return { stages: parsed.stages, lastGood: parsed.lastGood ?? null, badSince: parsed.badSince ?? null }
+    const { seq, lastGoodSeq } = parsed
+    return { stages: parsed.stages, lastGood: parsed.lastGood ?? null, badSince: parsed.badSince ?? null, seq, lastGoodSeq }
   } catch (err) {
     throw new Error(`${path} is not caloprod's record of the last night (${(err as Error).message}); remove it, the next stage writes it again`)
   }
@@ -68,8 +83,10 @@ export async function recordStageEnd(output: string, stage: string, end: StageEn
     // drops the other's entry (lib/files/file-lock.ts).
     await withFileLock(lastNightJson(output), async () => {
       const record = await readLastNight(output).catch(() => ({ stages: {}, lastGood: null, badSince: null }) as LastNight)
-      record.stages[stage] = { ...end, line: end.line.split('\n')[0]! }
-      if (end.code === 0 && submits) Object.assign(record, { lastGood: end.at, badSince: null })
+      const seq = (record.seq ?? 0) + 1
+      record.seq = seq
+      record.stages[stage] = { ...end, line: end.line.split('\n')[0]!, seq }
+      if (end.code === 0 && submits) Object.assign(record, { lastGood: end.at, lastGoodSeq: seq, badSince: null })
       if (end.code !== 0) record.badSince ??= end.at
       await writeFileIfChanged(lastNightJson(output), `${JSON.stringify(record, null, 2)}\n`)
     })
@@ -78,11 +95,16 @@ export async function recordStageEnd(output: string, stage: string, end: StageEn
   }
 }
 
+/** Whether end `a` was recorded after end `b`: by their `seq` where both have one, else (an older record) by time. */
+const later = (a: { at: string; seq?: number }, b: { at: string; seq?: number }) =>
+  a.seq !== undefined && b.seq !== undefined ? a.seq > b.seq : a.at > b.at
+
 /** The stages whose last end failed after the last good night, latest first. */
 export function failedSinceGood(record: LastNight): [string, StageEnd][] {
+  const good = record.lastGood === null ? undefined : { at: record.lastGood, seq: record.lastGoodSeq }
   return Object.entries(record.stages)
-    .filter(([, end]) => end.code !== 0 && (record.lastGood === null || end.at > record.lastGood))
-    .sort(([, a], [, b]) => (a.at < b.at ? 1 : -1))
+    .filter(([, end]) => end.code !== 0 && (good === undefined || later(end, good)))
+    .sort(([, a], [, b]) => (later(a, b) ? -1 : 1))
 }
 
 /**
