@@ -137,8 +137,9 @@ export function reconcile(
 
 /**
  * One cluster that ran (or may have run) the run; `submitted` '' for a job the ledger lacks. `at` orders attempts:
- * the ledger's time, else the job's QDate (a cluster submitted by hand, or by a condor_submit that reported a failed
- * commit the schedd had made), else the oldest.
+ * the ledger's time, never before an earlier row's (the ledger is appended in order; its times are each submitting
+ * host's clock, which a node behind or a clock stepped back puts out of it), else the job's QDate (a cluster
+ * submitted by hand, or by a condor_submit that reported a failed commit the schedd had made), else the oldest.
  */
 type Attempt = {
   cluster: number; schedd: string | undefined; job: SchedulerJob | undefined; submitted: string; submission?: string; at: number
@@ -147,14 +148,21 @@ type Attempt = {
 /** A run's attempts, oldest first: each cluster the ledger names, and each job of the run it does not. */
 function attemptsOf(rows: readonly LedgerRow[], jobs: readonly SchedulerJob[]): Attempt[] {
   const firstTime = new Map<string, string>()
-  for (const row of rows) if (!firstTime.has(row.submission)) firstTime.set(row.submission, row.time)
+  const order = new Map<string, number>()
+  let latest = -Infinity
+  for (const row of rows) {
+    if (firstTime.has(row.submission)) continue
+    firstTime.set(row.submission, row.time)
+    latest = Math.max(latest, Date.parse(row.time))
+    order.set(row.submission, latest)
+  }
   const attempts = new Map<string, Attempt>()
   for (const row of latestPerSubmission(rows)) {
     if (row.cluster === undefined || row.state === 'failed' || row.state === 'lost') continue
     const job = jobs.find(named(row))
     const schedd = job?.schedd ?? row.schedd
     const submitted = firstTime.get(row.submission)!
-    const attempt = { cluster: row.cluster, schedd, job, submitted, submission: row.submission, at: Date.parse(submitted) }
+    const attempt = { cluster: row.cluster, schedd, job, submitted, submission: row.submission, at: order.get(row.submission)! }
     attempts.set(`${schedd}#${row.cluster}`, attempt)
   }
   for (const job of jobs) {

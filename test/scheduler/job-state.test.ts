@@ -134,3 +134,17 @@ t.test('reconcile leaves a row whose schedd did not answer unsettled; a row nami
   t.match(reconcile(rows, [onA], 'now'), [{ runnumber: 68006, state: 'submitted', cluster: 3, schedd: A }, { runnumber: 68007, state: 'lost' }])
   t.match(runState(68006, TAG, rows, [], { unanswered }), { state: 'unknown', silent: true, detail: /schedd sphnxsub01\.sdcc\.bnl\.gov did not answer/ })
 })
+
+t.test('attempts are in the order the ledger recorded them, whatever the clock of the host that submitted each', async (t) => {
+  // Attempt 2 sent by hand from a node whose clock is an hour behind, half an hour after attempt 1 failed: its row
+  // comes later in the ledger with an earlier time. Its job finished well: the run is done, not failed and sent again.
+  const rows = [
+    row({ time: '2025-01-01T02:00:00Z', cluster: 1, proc: 0, schedd: A }),
+    row({ time: '2025-01-01T01:30:00Z', submission: 's-2', attempt: 2, cluster: 8, proc: 0, schedd: B }),
+  ]
+  const jobs = [job({ cluster: 1, schedd: A, status: 4, exitCode: 1, source: 'condor_history' }), job({ cluster: 8, schedd: B, status: 4, exitCode: 0 })]
+  t.match(runState(68006, TAG, rows, jobs), { state: 'done', cluster: 8, attempts: 2, submitted: '2025-01-01T01:30:00Z' })
+  // A cluster the ledger does not name still goes by its QDate: one queued after both is the latest.
+  const byHand = job({ cluster: 3, schedd: A, status: 4, exitCode: 1, queued: Date.parse('2025-01-01T03:00:00Z') / 1000 })
+  t.match(runState(68006, TAG, rows, [...jobs, byHand]), { state: 'failed', cluster: 3, attempts: 3 })
+})
