@@ -6,7 +6,7 @@ import { layout } from './files/layout.js'
 import { gatherInputs, type ReportOptions } from './report/gather.js'
 import { renderPage } from './report/page.js'
 import { loadPlotLibraries } from './report/plots.js'
-import { changesSince, recordStates } from './report/last-night.js'
+import { changesSince, readStateHistory, recordStates } from './report/last-night.js'
 import { needsAPerson, REPORT_STATES, runViews } from './report/runs.js'
 import { SEED_RULES } from './rules/seed.js'
 import { tellStories } from './why/story.js'
@@ -31,7 +31,13 @@ export async function runReport(
   const runs = runViews(inputs)
   // What changed since the last good night, from the states earlier reports recorded.
   const since = inputs.lastNight.lastGood
-  const changed = since ? await changesSince(options.output, runs, since).catch((err: Error) => void inputs.problems.push(err.message)) : undefined
+  // log/run-states.csv, read once for the changes and for the states recorded after the page is written.
+  const writes = to === layout.reportHtml(options.output)
+  const history = since || writes ? readStateHistory(options.output) : Promise.resolve([])
+  history.catch(() => {})
+  const changed = since
+    ? await history.then((rows) => changesSince(options.output, runs, since, rows)).catch((err: Error) => void inputs.problems.push(err.message))
+    : undefined
   const toProcess = (inputs.process ?? []).map((run) => run.runnumber)
   // `why`'s story of each run to process (the runs a person asks about; a current run's story is its row). A file
   // why cannot read leaves the stories out; the page says which file, once.
@@ -41,6 +47,9 @@ export async function runReport(
         runs: toProcess, maxAttempts: options.maxAttempts, maxMemory: options.maxMemory ?? 4,
         memoryScale: options.memoryScale ?? 1.5, timeout: options.timeout,
         scheduler: inputs.scheduler.answered ? inputs.scheduler : inputs.scheduler.error,
+        // Read once: a year of uploads.csv is a hundred MB. A file gather could not read is read again by the stories,
+        // whose error the page names as before.
+        ledgers: inputs.problems.length === 0 ? { ledger: inputs.ledger, uploads: inputs.uploads } : undefined,
       }, env).catch((err: Error) => {
         if (!inputs.problems.includes(err.message)) inputs.problems.push(err.message)
         return []
@@ -54,7 +63,7 @@ export async function runReport(
   if (typeof to === 'string') await writeFileIfChanged(to, html)
   else to(html)
   // Only a report that writes into the output directory records the states (a read-only look writes nothing there).
-  if (to === layout.reportHtml(options.output)) await recordStates(options.output, runs, now)
+  if (writes) await recordStates(options.output, runs, now, await history)
   const counts = REPORT_STATES
     .map((state) => [state.label, runs.filter((run) => run.state === state.name).length] as [string, number])
     .filter(([, n]) => n > 0)

@@ -145,10 +145,18 @@ function statesAt(rows: readonly StateRow[], time: string | undefined): Map<stri
   return states
 }
 
-/** Appends the runs whose state differs from their last row; returns how many. */
-export async function recordStates(output: string, runs: readonly RunView[], now: Date): Promise<number> {
+/** The rows of log/run-states.csv, oldest first (none before the first report wrote it). */
+export async function readStateHistory(output: string): Promise<readonly StateRow[]> {
+  return (await readAppendOnly(stateHistoryCsv(output), TABLE)).rows
+}
+
+/**
+ * Appends the runs whose state differs from their last row; returns how many. `history`: the file's rows, when the
+ * caller has just read them (the report, for changesSince too: a year of them is read once).
+ */
+export async function recordStates(output: string, runs: readonly RunView[], now: Date, history?: readonly StateRow[]): Promise<number> {
   const path = stateHistoryCsv(output)
-  const last = statesAt((await readAppendOnly(path, TABLE)).rows, undefined)
+  const last = statesAt(history ?? await readStateHistory(output), undefined)
   const time = now.toISOString()
   const rows = runs.filter((run) => last.get(key(run)) !== run.state).map((run) => ({ time, runnumber: run.runnumber, tag: run.tag, state: run.state }))
   if (rows.length) await appendRows(path, TABLE, rows)
@@ -159,8 +167,8 @@ export async function recordStates(output: string, runs: readonly RunView[], now
  * The runs whose state now differs from their recorded state at `since` (`before` undefined: new since); undefined
  * when nothing was recorded that early (no baseline: every run would look new).
  */
-export async function changesSince(output: string, runs: readonly RunView[], since: string) {
-  const rows = (await readAppendOnly(stateHistoryCsv(output), TABLE)).rows
+export async function changesSince(output: string, runs: readonly RunView[], since: string, history?: readonly StateRow[]) {
+  const rows = history ?? await readStateHistory(output)
   if (!rows.some((row) => row.time <= since)) return undefined
   const before = statesAt(rows, since)
   return runs

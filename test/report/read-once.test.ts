@@ -1,0 +1,53 @@
+// A year of nights makes submissions.csv, uploads.csv and log/run-states.csv the largest files the report reads (a
+// hundred MB of uploads: bench/year-old.ts): the report stage opens each of them once, seen from outside with strace.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { SEVEN_PAYLOAD_TYPES } from '../../lib/rules/calibrations.js'
+import { appendUploads } from '../../lib/upload/ledger.js'
+import { someRuns, TAG, writeStageInputs } from '../helpers/condor-output.js'
+import { FAKE_GENSTATUS, fakeCondor, fakeCondorEnv } from '../helpers/fake-condor.js'
+import { ROOT, runStageHere, stageArgs } from '../helpers/run-script.js'
+
+t.setTimeout(300_000)
+
+function straceWorks(): string | false {
+  try {
+    execFileSync('strace', ['-f', '-o', '/dev/null', 'true'], { stdio: 'ignore' })
+    return false
+  } catch {
+    return 'strace is not installed or may not trace here'
+  }
+}
+
+t.test('the report opens the ledger, the upload ledger and the run-state history once each', { skip: straceWorks() }, async (t) => {
+  const root = t.testdir()
+  const output = join(root, 'out')
+  const queue = join(root, 'condor.json')
+  const env = fakeCondorEnv(queue)
+  const runs = someRuns(3)
+  writeStageInputs(output, runs)
+  writeFileSync(join(output, 'run3auau.csv'), `runnumber,tag\n${runs.map((r) => `${r.run},${TAG}\n`).join('')}`)
+  t.equal((await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
+  t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)).code, 0)
+  await fakeCondor(queue, 'set', '1.1', 'completed', 'exit=0')
+  // An upload tried for the finished run, so the page and its stories read uploads.csv's rows.
+  await appendUploads(join(output, 'uploads.csv'), SEVEN_PAYLOAD_TYPES.map((type) => ({
+    time: new Date().toISOString(), runnumber: 68002, tag: TAG, type, globalTag: 'newcdbtag', state: 'failed' as const,
+    checksum: 'a'.repeat(32), piov: undefined, url: `${type}/aa/aa/x.root`, detail: 'POST piov answered 400: refused',
+  })))
+  // A first report records the states, so the next has a history to compare with since the last good night.
+  t.equal((await runStageHere('report', ['--output', output], env)).code, 0)
+
+  const trace = join(root, 'trace')
+  const report = spawnSync('strace', ['-f', '-o', trace, '-e', 'trace=open,openat,openat2', process.execPath, ...stageArgs('report', '--output', output)],
+    { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' })
+  t.equal(report.status, 0, report.stderr)
+  t.match(readFileSync(join(output, 'report.html'), 'utf8'), /upload unfinished/, 'the page tells the upload, from uploads.csv')
+  const opened = readFileSync(trace, 'utf8').split('\n').filter((line) => !line.includes('ENOENT'))
+  for (const file of ['submissions.csv', 'uploads.csv', join('log', 'run-states.csv')]) {
+    const path = JSON.stringify(join(output, file))
+    t.equal(opened.filter((line) => line.includes(path)).length, 1, `${file} is opened once`)
+  }
+})
