@@ -8,7 +8,7 @@ import { runTagKey } from './files/dataset-list.js'
 import { readProcessList } from './files/process-list.js'
 import { layout } from './files/layout.js'
 import type { PayloadType } from './rules/calibrations.js'
-import { latestUploads, readUploads, refusedRow, type UploadRow } from './upload/ledger.js'
+import { latestUploads, readLatestUploads, refusedRow, type UploadRow } from './upload/ledger.js'
 import { absentPayloads } from './upload/payload-files.js'
 import { CaloprodError } from './errors.js'
 import { uploadInFlight, type StageInFlight } from './lock.js'
@@ -189,7 +189,7 @@ export async function statusRecords(options: StatusOptions, env: Env, night?: Ni
   const entries = await readProcessList(layout.processCsv(options.output, options.runType))
   const lists = new Set(await readdir(layout.datasetsDir(options.output)).catch(() => [] as string[]))
   const { states: current } = await currentStates(options.output, entries, { env, timeout: options.timeout })
-  const uploads = (await readUploads(layout.uploadsCsv(options.output))).rows
+  const uploads = await readLatestUploads(layout.uploadsCsv(options.output))
   // After the ledger: an upload running now wrote every row of it since its lock (read first, it might start between).
   const uploading = await uploadInFlight(options.output)
   const latest = byRunTag([...latestUploads(uploads).values()], (r) => runTagKey(r.runnumber, r.tag))

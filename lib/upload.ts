@@ -13,7 +13,7 @@ import { readProcessList } from './files/process-list.js'
 import { CaloprodError, UsageError } from './errors.js'
 import { layout } from './files/layout.js'
 import type { Log } from './log.js'
-import { appendUploads, latestUploads, readUploads, type UploadRow } from './upload/ledger.js'
+import { appendUploads, readUploadState, uploadKey, type UploadRow } from './upload/ledger.js'
 import { insertRun } from './upload/insert.js'
 import { firstAfter, insertedRow, withMine, type Inserted } from './upload/model.js'
 import { insertionGroups } from './upload/order.js'
@@ -94,13 +94,13 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
   checkUploadOptions(options)
   const globalTag = options.globalTag ?? ctx.readTag
   const ledgerPath = layout.uploadsCsv(options.output)
-  const ledger = await readUploads(ledgerPath)
+  // The latest row of each payload and the payload IOVs rows name: a year of the ledger is not kept whole.
+  const ledger = await readUploadState(ledgerPath)
   const entries = await readProcessList(layout.processCsv(options.output, options.runType))
   const { states } = await currentStates(options.output, entries, { env: ctx.env, timeout: options.timeout })
   const runs = states.filter((state) => state.state === 'done')
   if (options.doCdbUpload) await checkStore(ctx.store.writeDir, ctx.store.source)
-  const settled = await settle(ledger.rows, request, options.doCdbUpload ? ctx.store.writeDir : undefined)
-  const rows = [...ledger.rows, ...settled]
+  const settled = await settle(ledger, request, options.doCdbUpload ? ctx.store.writeDir : undefined)
   if (options.doCdbUpload && settled.length > 0) {
     if (await appendUploads(ledgerPath, settled)) log.warn(`${ledgerPath}: cut off an incomplete last line`)
     for (const row of settled) log.info(`${row.runnumber} ${row.tag} ${row.type}: ${row.state}: ${row.detail}`)
@@ -117,7 +117,9 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
     throw new CaloprodError(`global tag ${globalTag} is ${status} in the CDB: it takes no new payloads; nothing was uploaded`)
   }
   const lists = await payloadLists(request, globalTag)
-  const latest = latestUploads(rows)
+  // latestUploads of the ledger's rows and then the settling ones: each settles a payload the ledger already has.
+  const latest = new Map(ledger.latest)
+  for (const row of settled) latest.set(uploadKey(row), row)
   const plan: PlanLine[] = []
   const incomplete: string[] = []
   const failures: string[] = []

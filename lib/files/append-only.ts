@@ -7,7 +7,7 @@ import { dirname } from 'node:path'
 import { InputError } from '../errors.js'
 import { syncDirectory, writeFileIfChanged } from './atomic.js'
 import { writeError } from './disk-full.js'
-import { formatRecords, parseTable, textShapeProblem, type Table } from './csv.js'
+import { eachRow, formatRecords, textShapeProblem, type Table } from './csv.js'
 
 export interface AppendOnlyContents<Row> {
   rows: Row[]
@@ -20,12 +20,24 @@ export interface AppendOnlyContents<Row> {
  * release added some) reads through `former`. Throws InputError naming the line of anything malformed.
  */
 export async function readAppendOnly<Row>(path: string, table: Table<Row>, former?: Table<Row>): Promise<AppendOnlyContents<Row>> {
+  const rows: Row[] = []
+  const { tornTail } = await eachAppendOnly(path, table, (row) => rows.push(row), former)
+  return { rows, tornTail }
+}
+
+/**
+ * readAppendOnly, each row handed to `visit` in the file's order rather than all kept (the same checks, the same
+ * errors): for a reader that keeps a little of each row of a ledger a year long. Returns whether a torn line was left.
+ */
+export async function eachAppendOnly<Row>(
+  path: string, table: Table<Row>, visit: (row: Row) => void, former?: Table<Row>,
+): Promise<{ tornTail: boolean }> {
   const header = `${table.columns.join(',')}\n`
   let text: string
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { rows: [], tornTail: false }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { tornTail: false }
     throw new InputError(path, undefined, `cannot be read: ${(err as Error).message}`)
   }
   const shape = textShapeProblem(text, { header: header.trim(), emptyOk: true, tornTailOk: true })
@@ -33,11 +45,12 @@ export async function readAppendOnly<Row>(path: string, table: Table<Row>, forme
   const end = text.lastIndexOf('\n') + 1
   const tornTail = end < text.length
   const first = text.slice(0, text.indexOf('\n') + 1)
-  if (end === 0) return { rows: [], tornTail }
+  if (end === 0) return { tornTail }
   const read = former && first === `${former.columns.join(',')}\n` ? former : table
   if (first !== header && read === table) throw new InputError(path, 1, `header is "${first.trim()}", expected "${header.trim()}"`)
   // The one CSV layer of every file a person may edit (one parse of the whole text, lines named in errors).
-  return { rows: parseTable(text.slice(0, end), path, read), tornTail }
+  eachRow(text.slice(0, end), path, read, visit)
+  return { tornTail }
 }
 
 /** One line per row: no field spans lines. */

@@ -77,6 +77,12 @@ export async function openCsvWriter<Row>(path: string, table: Table<Row>) {
  */
 export function parseRecords(text: string, path: string, firstLine = 1): { fields: string[]; line: number }[] {
   const records: { fields: string[]; line: number }[] = []
+  eachRecord(text, path, firstLine, (fields, line) => records.push({ fields, line }))
+  return records
+}
+
+/** parseRecords, each record handed to `visit` as it is read rather than all kept: a year of a ledger is 100 MB. */
+export function eachRecord(text: string, path: string, firstLine: number, visit: (fields: string[], line: number) => void): void {
   let line = firstLine
   // The first quote at or after `at` (-1: none left), found again only once passed: each byte is searched once.
   let quote = text.indexOf('"')
@@ -85,7 +91,7 @@ export function parseRecords(text: string, path: string, firstLine = 1): { field
     if (end === -1) end = text.length
     if (quote !== -1 && quote < at) quote = text.indexOf('"', at)
     if (quote === -1 || quote > end) {
-      records.push({ fields: text.slice(at, end).split(','), line })
+      visit(text.slice(at, end).split(','), line)
       line++
       at = end + 1
       continue
@@ -101,12 +107,11 @@ export function parseRecords(text: string, path: string, firstLine = 1): { field
       if (end === -1) end = text.length
     }
     const fields = lines === 1 ? quotedFields(text, at, end) : undefined
-    if (fields) records.push({ fields, line })
-    else records.push(...csvParseRecords(text.slice(at, end + 1), path, line))
+    if (fields) visit(fields, line)
+    else for (const record of csvParseRecords(text.slice(at, end + 1), path, line)) visit(record.fields, record.line)
     line += lines
     at = end + 1
   }
-  return records
 }
 
 /**
@@ -204,10 +209,28 @@ export function rowReader<Row>(path: string, table: Table<Row>, header: readonly
 
 /** Parses CSV text against `table`: the header, then every row (rowReader). */
 export function parseTable<Row>(text: string, path: string, table: Table<Row>): Row[] {
-  const [header, ...records] = parseRecords(text, path)
-  if (!header) return []
-  const read = rowReader(path, table, header.fields)
-  return records.map(({ fields, line }) => read(fields, line))
+  const rows: Row[] = []
+  eachRow(text, path, table, (row) => rows.push(row))
+  return rows
+}
+
+/**
+ * parseTable, each row handed to `visit` rather than all kept. The errors are parseTable's, in its order: bad CSV
+ * anywhere first (the text is read to its end after a bad row), then the header, then the first bad row.
+ */
+export function eachRow<Row>(text: string, path: string, table: Table<Row>, visit: (row: Row) => void): void {
+  let read: ((fields: string[], line: number) => Row) | undefined
+  let failed: unknown
+  eachRecord(text, path, 1, (fields, line) => {
+    if (failed !== undefined) return
+    try {
+      if (read) visit(read(fields, line))
+      else read = rowReader(path, table, fields)
+    } catch (err) {
+      failed = err
+    }
+  })
+  if (failed !== undefined) throw failed
 }
 
 /** What to do about an editor's damage to a CSV (the large ones are checked as they stream, lib/files/query-csv.ts). */

@@ -21,7 +21,7 @@ import { readRunList } from '../files/run-list.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
 import { submitInFlight, uploadInFlight } from '../lock.js'
 import type { PayloadType } from '../rules/calibrations.js'
-import { readUploads, type UploadRow } from '../upload/ledger.js'
+import { readLatestUploads, type UploadRow } from '../upload/ledger.js'
 import { absentFrom, runOutputDir } from '../upload/payload-files.js'
 import { readLastNight, type LastNight } from './last-night.js'
 
@@ -115,7 +115,7 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
     tolerant(() => cachedRunFiles(output, runType, toProcess, keep), new Map<number, RunFiles>()),
     tolerant(() => readCheckSummary(layout.checkJson(output, runType)), undefined),
     askScheduler(options, env, schedds),
-    tolerant(() => readUploads(layout.uploadsCsv(output)), { rows: [] as UploadRow[], tornTail: false }),
+    tolerant(() => readLatestUploads(layout.uploadsCsv(output)), [] as UploadRow[]),
     tolerant(() => readLastNight(output), { stages: {}, lastGood: null, badSince: null } as LastNight),
     submitInFlight(output),
   ])
@@ -145,10 +145,11 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   // process with a folder, its newest file's mtime (ms) (a job no schedd knows that wrote it is done: writtenSince);
   // frozen: per submission of such a run, when it was frozen (frozenAt), to compare with `written`;
   // problems: a line per unreadable file; inFlight: the submit stage running now, whose own rows are left to it;
-  // uploading: the upload stage running now, whose runs are being uploaded, not unfinished.
+  // uploading: the upload stage running now, whose runs are being uploaded, not unfinished; uploads: the latest row of
+  // each payload in uploads.csv (readLatestUploads), all the page and the stories read of it.
   return {
     options, now, runList, process, settled: new Map((settled ?? []).map((row) => [row.runnumber, row])),
-    lists: new Set(lists), runFiles, ledger: ledger.rows, uploads: uploads.rows, absent, written, frozen, scheduler, check, lastNight,
+    lists: new Set(lists), runFiles, ledger: ledger.rows, uploads, absent, written, frozen, scheduler, check, lastNight,
     inFlight, uploading, problems,
   }
 }

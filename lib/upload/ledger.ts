@@ -2,7 +2,7 @@
 // anything reaches the payload store or the CDB, and a second row after says how it ended, so the next run knows
 // what a crash interrupted and asks the CDB about exactly those payloads before deciding anything.
 import { PAYLOAD_TYPES, type PayloadType } from '../rules/calibrations.js'
-import { appendRows, readAppendOnly, type AppendOnlyContents } from '../files/append-only.js'
+import { appendRows, eachAppendOnly, readAppendOnly, type AppendOnlyContents } from '../files/append-only.js'
 import { field, type Table } from '../files/csv.js'
 import { tagProblem } from '../files/names.js'
 
@@ -66,6 +66,31 @@ const UPLOADS_TABLE: Table<UploadRow> = {
 
 export function readUploads(path: string): Promise<AppendOnlyContents<UploadRow>> {
   return readAppendOnly(path, UPLOADS_TABLE)
+}
+
+/**
+ * The last row of each (global tag, run, tag, type), as latestUploads gives them: all that status, why and the report
+ * read of uploads.csv. Each row is checked as readUploads checks it, and only the latest are kept: a year of the
+ * ledger is a hundred MB and three hundred thousand rows, a few of them still where a payload stands.
+ */
+export async function readLatestUploads(path: string): Promise<UploadRow[]> {
+  const latest = new Map<string, UploadRow>()
+  await eachAppendOnly(path, UPLOADS_TABLE, (row) => latest.set(uploadKey(row), row))
+  return [...latest.values()]
+}
+
+/**
+ * What the upload stage needs of uploads.csv: the latest row of each payload (latestUploads) and every payload IOV a
+ * row names (a payload IOV no row names may be one an interrupted upload made). Every row checked, none kept whole.
+ */
+export async function readUploadState(path: string): Promise<{ latest: Map<string, UploadRow>; piovs: Set<number> }> {
+  const latest = new Map<string, UploadRow>()
+  const piovs = new Set<number>()
+  await eachAppendOnly(path, UPLOADS_TABLE, (row) => {
+    latest.set(uploadKey(row), row)
+    if (row.piov !== undefined) piovs.add(row.piov)
+  })
+  return { latest, piovs }
 }
 
 /** Appends and fsyncs; returns whether a torn last line (a crash) was cut off first. */

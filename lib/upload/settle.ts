@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { detachedPayloadIovs, payloadIovs, type CdbRequest, type DetachedPayloadIov } from '../cdb/nopayload-write.js'
 import type { PayloadIov } from '../cdb/payload-iovs.js'
 import { sweepStaleTemps } from '../files/atomic.js'
-import { latestUploads, type UploadRow } from './ledger.js'
+import type { UploadRow } from './ledger.js'
 import { cdbHolds } from './plan.js'
 
 /**
@@ -31,11 +31,14 @@ export function madeFor(row: UploadRow, found: readonly DetachedPayloadIov[], cl
  * The ledger rows that settle open rows by what the CDB holds: an `uploading` or `created` row whose checksum the
  * CDB returns for the run is `uploaded`; an `uploading` one whose payload IOV the CDB made but never attached (a
  * crash, or an answer that never came: madeFor) becomes `created` with its id, so it is attached instead of made
- * again. `rows`: the whole ledger; `writeDir`: the store to sweep of a killed copy's temporary files, when acting.
+ * again. `ledger`: the latest row of each payload and every payload IOV a row names (readUploadState); `writeDir`:
+ * the store to sweep of a killed copy's temporary files, when acting.
  */
-export async function settle(rows: readonly UploadRow[], request: CdbRequest, writeDir: string | undefined): Promise<UploadRow[]> {
-  const open = [...latestUploads(rows).values()].filter((row) => row.state === 'uploading' || row.state === 'created')
-  const claimed = new Set(rows.flatMap((row) => (row.piov === undefined ? [] : [row.piov])))
+export async function settle(
+  ledger: { latest: ReadonlyMap<string, UploadRow>; piovs: ReadonlySet<number> }, request: CdbRequest, writeDir: string | undefined,
+): Promise<UploadRow[]> {
+  const open = [...ledger.latest.values()].filter((row) => row.state === 'uploading' || row.state === 'created')
+  const claimed = new Set(ledger.piovs)
   const views = new Map<string, PayloadIov[]>()
   const settled: UploadRow[] = []
   for (const row of open) {

@@ -18,7 +18,7 @@ import type { RuleSet } from '../rules/types.js'
 import { currentStates, settleUnknown } from '../scheduler/current-states.js'
 import { byRunTag, reconcile, runStates, writtenInFlight, type RunState } from '../scheduler/job-state.js'
 import type { SchedulerJob } from '../scheduler/scheduler.js'
-import { latestUploads, readUploads, type UploadRow } from '../upload/ledger.js'
+import { latestUploads, readLatestUploads, type UploadRow } from '../upload/ledger.js'
 import { absentPayloads } from '../upload/payload-files.js'
 import { readQueryRows } from '../files/query-csv.js'
 import { keptFor } from '../files/derived-cache.js'
@@ -31,8 +31,8 @@ import { nextStep } from './text.js'
 
 /**
  * `scheduler`: what it already answered (the report asked it: its jobs and the schedds the ledger names that did not
- * answer), or why it said nothing: then it is not asked again. `ledgers`: the rows of submissions.csv and uploads.csv
- * the report has just read, so a year of them is not read a second time.
+ * answer), or why it said nothing: then it is not asked again. `ledgers`: the rows of submissions.csv and the latest of
+ * uploads.csv (readLatestUploads) the report has just read, so a year of them is not read a second time.
  */
 type WhyOptions = Pick<Options, 'output' | 'rules' | 'minEvents' | 'maxAttempts' | 'maxMemory' | 'memoryScale' | 'timeout'>
   & Partial<Pick<Options, 'live' | 'dbUrl' | 'cdbUrl' | 'globalTag' | 'statementTimeout'>>
@@ -145,7 +145,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     readSettled(layout.settledCsv(output, runType)),
     optional(layout.processCsv(output, runType), readProcessList, []),
     options.ledgers ? { rows: options.ledgers.ledger } : readLedger(layout.ledgerCsv(output)),
-    options.ledgers ? { rows: options.ledgers.uploads } : readUploads(layout.uploadsCsv(output)),
+    options.ledgers ? { rows: options.ledgers.uploads } : readLatestUploads(layout.uploadsCsv(output)).then((rows) => ({ rows })),
   ])
   // After uploads.csv: an upload running now wrote every row of it since its lock (read first, it might start between).
   const uploading = await uploadInFlight(output)
