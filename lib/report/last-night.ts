@@ -83,7 +83,9 @@ export async function recordStageEnd(output: string, stage: string, end: StageEn
     // drops the other's entry (lib/files/file-lock.ts).
     await withFileLock(lastNightJson(output), async () => {
       const record = await readLastNight(output).catch(() => ({ stages: {}, lastGood: null, badSince: null }) as LastNight)
-      const seq = (record.seq ?? 0) + 1
+      // On from the highest seq the record holds: an older caloprod writing it back keeps its stages' seq but drops
+      // the count, and counting again from 1 would put every end before those.
+      const seq = Math.max(record.seq ?? 0, record.lastGoodSeq ?? 0, ...Object.values(record.stages).map((e) => e.seq ?? 0)) + 1
       record.seq = seq
       record.stages[stage] = { ...end, line: end.line.split('\n')[0]!, seq }
       if (end.code === 0 && submits) Object.assign(record, { lastGood: end.at, lastGoodSeq: seq, badSince: null })

@@ -40,3 +40,23 @@ t.test('a record written before ends were counted is read by the times, and coun
   writeFileSync(path, JSON.stringify({ stages: {}, lastGood: null, badSince: null, seq: 'two' }))
   await t.rejects(readLastNight(out), /is not caloprod's record of the last night \("seq" is not a whole number\)/)
 })
+
+t.test('a record an older caloprod wrote back (its stages keep their seq, the count is gone) counts on from the highest', async (t) => {
+  const out = output(t)
+  const path = join(out, 'log', 'last-night.json')
+  // As an older caloprod rewrites the record after a stage of its own: it keeps the stages whole and drops the
+  // fields it does not know (`seq`, `lastGoodSeq`); the check failed before the good submit.
+  writeFileSync(path, JSON.stringify({
+    stages: {
+      check: { at: '2026-12-01T07:15:10.000Z', code: 1, line: 'check: CDB unreachable', seq: 5 },
+      submit: { at: '2026-12-01T07:15:40.000Z', code: 0, line: 'submit: 3 runs', seq: 6 },
+      report: { at: '2026-12-01T07:16:00.000Z', code: 0, line: 'report: 3 runs' },
+    },
+    lastGood: '2026-12-01T07:15:40.000Z', badSince: null,
+  }))
+  // The next night's good submit, by a clock behind the check's: recorded after it, so the check's failure is past.
+  await recordStageEnd(out, 'submit', { at: '2026-12-01T07:14:00.000Z', code: 0, line: 'submit: nothing to submit' }, true)
+  const record = await readLastNight(out)
+  t.same(failedSinceGood(record), [], 'the check failed before this good night')
+  t.equal(record.seq, 7, 'counted on from the highest seq a stage holds')
+})
