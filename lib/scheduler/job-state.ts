@@ -143,18 +143,20 @@ export function reconcile(
  */
 type Attempt = {
   cluster: number; schedd: string | undefined; job: SchedulerJob | undefined; submitted: string; submission?: string; at: number
+  /** Its place in the ledger (of the submission's first row); undefined for a job the ledger lacks. */
+  rank?: number
 }
 
 /** A run's attempts, oldest first: each cluster the ledger names, and each job of the run it does not. */
 function attemptsOf(rows: readonly LedgerRow[], jobs: readonly SchedulerJob[]): Attempt[] {
   const firstTime = new Map<string, string>()
-  const order = new Map<string, number>()
+  const order = new Map<string, { at: number; rank: number }>()
   let latest = -Infinity
   for (const row of rows) {
     if (firstTime.has(row.submission)) continue
     firstTime.set(row.submission, row.time)
     latest = Math.max(latest, Date.parse(row.time))
-    order.set(row.submission, latest)
+    order.set(row.submission, { at: latest, rank: order.size })
   }
   const attempts = new Map<string, Attempt>()
   for (const row of latestPerSubmission(rows)) {
@@ -162,7 +164,7 @@ function attemptsOf(rows: readonly LedgerRow[], jobs: readonly SchedulerJob[]): 
     const job = jobs.find(named(row))
     const schedd = job?.schedd ?? row.schedd
     const submitted = firstTime.get(row.submission)!
-    const attempt = { cluster: row.cluster, schedd, job, submitted, submission: row.submission, at: order.get(row.submission)! }
+    const attempt = { cluster: row.cluster, schedd, job, submitted, submission: row.submission, ...order.get(row.submission)! }
     attempts.set(`${schedd}#${row.cluster}`, attempt)
   }
   for (const job of jobs) {
@@ -171,7 +173,9 @@ function attemptsOf(rows: readonly LedgerRow[], jobs: readonly SchedulerJob[]): 
     if (known) known.job ??= job
     else attempts.set(key, { cluster: job.cluster, schedd: job.schedd, job, submitted: '', at: (job.queued ?? -Infinity) * 1000 })
   }
-  return [...attempts.values()].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.cluster - b.cluster))
+  // A time lifted to the one before ties with it: the ledger says which came later (each schedd numbers its own clusters).
+  const tie = (a: Attempt, b: Attempt) => (a.rank !== undefined && b.rank !== undefined ? a.rank - b.rank : a.cluster - b.cluster)
+  return [...attempts.values()].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : tie(a, b)))
 }
 
 /** A run's state from its rows (after `reconcile`) and jobs: a job in the queue decides, else the latest attempt. */

@@ -148,3 +148,14 @@ t.test('attempts are in the order the ledger recorded them, whatever the clock o
   const byHand = job({ cluster: 3, schedd: A, status: 4, exitCode: 1, queued: Date.parse('2025-01-01T03:00:00Z') / 1000 })
   t.match(runState(68006, TAG, rows, [...jobs, byHand]), { state: 'failed', cluster: 3, attempts: 3 })
 })
+
+t.test('an attempt whose time the ledger order lifts to its predecessor\'s stays after it, whatever the clusters\' numbers', async (t) => {
+  // Each schedd numbers its clusters itself: the retry from the node behind got cluster 8 on B, the failed attempt
+  // cluster 900 on A. Lifted to attempt 1's time, the retry ties with it; the ledger, not the numbers, says which is later.
+  const rows = [
+    row({ time: '2025-01-01T02:00:00Z', cluster: 900, proc: 0, schedd: A }),
+    row({ time: '2025-01-01T01:30:00Z', submission: 's-2', attempt: 2, cluster: 8, proc: 0, schedd: B }),
+  ]
+  const jobs = [job({ cluster: 900, schedd: A, status: 4, exitCode: 1, source: 'condor_history' }), job({ cluster: 8, schedd: B, status: 4, exitCode: 0 })]
+  t.match(runState(68006, TAG, rows, jobs), { state: 'done', cluster: 8, attempts: 2 })
+})
