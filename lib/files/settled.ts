@@ -3,6 +3,7 @@ import { SEVEN_PAYLOAD_TYPES } from '../rules/calibrations.js'
 import { field, readTable, writeCsv, type Table } from './csv.js'
 import { tagProblem } from './names.js'
 import { indexByRun } from './run-list.js'
+import { CLOCK_SKEW_MS } from '../clock-skew.js'
 
 /**
  * A run whose payloads of `payload_types` were all current for `tag` when the CDB was last asked, at `checked_at`:
@@ -55,15 +56,12 @@ export function coversPayloads(entry: SettledRow, types: readonly string[]): boo
 }
 
 /**
- * How far past `now` a `checked_at` may be and still count: another submit node's clock a little ahead (hosts are
- * kept within 5 minutes, as upload/settle.ts assumes of the CDB). One later than that was stamped by a clock that was
- * wrong (a host booted with a bad clock, stepped back by NTP since), and would be trusted until that time came.
+ * Whether an entry was stamped later than `now` allows: another submit node's clock may be a little ahead
+ * (CLOCK_SKEW_MS), but one later than that was stamped by a clock that was wrong (a host booted with a bad clock,
+ * stepped back by NTP since), and would be trusted until that time came: its time says nothing, ask again.
  */
-export const SETTLED_AHEAD_MS = 5 * 60 * 1000
-
-/** Whether an entry was stamped later than `now` allows (SETTLED_AHEAD_MS): its time says nothing, ask again. */
 export function checkedAhead(entry: SettledRow, now: Date): boolean {
-  return Date.parse(entry.checked_at) - now.getTime() > SETTLED_AHEAD_MS
+  return Date.parse(entry.checked_at) - now.getTime() > CLOCK_SKEW_MS
 }
 
 /**

@@ -7,13 +7,11 @@ import type { PayloadIov } from '../cdb/payload-iovs.js'
 import { sweepStaleTemps } from '../files/atomic.js'
 import type { UploadRow } from './ledger.js'
 import { cdbHolds } from './plan.js'
+import { CLOCK_SKEW_MS } from '../clock-skew.js'
 
-/**
- * How far nopayloaddb's clock may be behind ours when it stamps a payload IOV `inserted`: 5 minutes, the clock skew
- * Kerberos tolerates by default, which the sites' hosts are kept within (NTP). An `uploading` row is on disk before
- * its copy and its POST, so a payload IOV stamped more than this before the row was made for something else.
- */
-export const CLOCK_SKEW_MS = 5 * 60 * 1000
+// nopayloaddb's clock may be behind ours by CLOCK_SKEW_MS when it stamps a payload IOV `inserted`. An `uploading` row
+// is on disk before its copy and its POST, so a payload IOV stamped more than that before the row was made for
+// something else.
 
 /**
  * The payload IOV an `uploading` row's POST made: in no payload list, with the row's URL and IOV, named by no ledger

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { saveState, loadState } from '../fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
-import { CLOCK_SKEW_MS } from '../../lib/upload/settle.js'
+import { CLOCK_SKEW_MS } from '../../lib/clock-skew.js'
 
 type Iov = readonly [number, number | null]
 interface Layout {

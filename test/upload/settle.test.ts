@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import t from 'tap'
 import { ACT, attachedCounts, killUploadAt, patchState, piovs, prepareUpload, type FakePiov } from '../helpers/upload-setup.js'
 import { PAYLOAD_TYPES } from '../fakes/cdb-lib.mjs'
-import { CLOCK_SKEW_MS, madeFor } from '../../lib/upload/settle.js'
+import { CLOCK_SKEW_MS } from '../../lib/clock-skew.js'
+import { madeFor } from '../../lib/upload/settle.js'
 import type { UploadRow } from '../../lib/upload/ledger.js'
 
 const SEVEN = PAYLOAD_TYPES.slice(0, 7)
