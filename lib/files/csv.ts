@@ -1,6 +1,7 @@
 // caloprod's one CSV layer, on csv-parse and csv-stringify. The files a person may edit (run list, process list,
-// settled cache, missing list, ledger) are read whole; query.csv and reduce.csv, a million rows, are streamed by the
-// fast path (lib/files/query-csv.ts), which parses its quoted records and checks its rows with the functions below.
+// settled cache, missing list) are read whole; the append-only ledgers a chunk at a time, record by record
+// (lib/files/append-only.ts); query.csv and reduce.csv, a million rows, are streamed by the fast path
+// (lib/files/query-csv.ts). Both parse their quoted records and check their rows with the functions below.
 import { readFile } from 'node:fs/promises'
 import { parse } from 'csv-parse/sync'
 import { stringify } from 'csv-stringify/sync'
@@ -81,8 +82,11 @@ export function parseRecords(text: string, path: string, firstLine = 1): { field
   return records
 }
 
-/** parseRecords, each record handed to `visit` as it is read rather than all kept: a year of a ledger is 100 MB. */
-export function eachRecord(text: string, path: string, firstLine: number, visit: (fields: string[], line: number) => void): void {
+/**
+ * parseRecords, each record handed to `visit` as it is read rather than all kept: a year of a ledger is 100 MB.
+ * Returns the line after the text (`firstLine` and its line ends).
+ */
+export function eachRecord(text: string, path: string, firstLine: number, visit: (fields: string[], line: number) => void): number {
   let line = firstLine
   // The first quote at or after `at` (-1: none left), found again only once passed: each byte is searched once.
   let quote = text.indexOf('"')
@@ -112,6 +116,21 @@ export function eachRecord(text: string, path: string, firstLine: number, visit:
     line += lines
     at = end + 1
   }
+  return line
+}
+
+/**
+ * Where the CSV record (or the run of lines eachRecord gives csv-parse as one) starting at `pos` of `b` ends: the
+ * first newline after an even number of quotes (a quoted field may hold line breaks). -1 when `b` does not hold its
+ * end yet. A record ends where eachRecord's does, so bytes cut there read as the whole text does.
+ */
+export function quotedRecordEnd(b: Buffer, pos: number): number {
+  let quotes = 0
+  for (let i = pos; i < b.length; i++) {
+    if (b[i] === QUOTE) quotes++
+    else if (b[i] === NEWLINE && quotes % 2 === 0) return i
+  }
+  return -1
 }
 
 /**
@@ -152,6 +171,7 @@ function quotedFields(text: string, at: number, end: number): string[] | undefin
 
 const QUOTE = 0x22
 const COMMA = 0x2c
+const NEWLINE = 0x0a
 
 /** parseRecords through csv-parse alone: for the records with a quote (and, read whole, the reference of the tests). */
 export function csvParseRecords(text: string, path: string, firstLine: number): { fields: string[]; line: number }[] {
@@ -219,18 +239,33 @@ export function parseTable<Row>(text: string, path: string, table: Table<Row>): 
  * anywhere first (the text is read to its end after a bad row), then the header, then the first bad row.
  */
 export function eachRow<Row>(text: string, path: string, table: Table<Row>, visit: (row: Row) => void): void {
+  const rows = rowVisitor(path, table, visit)
+  eachRecord(text, path, 1, rows.record)
+  rows.done()
+}
+
+/**
+ * eachRow's reading of records given in the file's order, the header's first, from however many texts: `record`
+ * checks each and hands its row to `visit` until one is bad; the records after it are still read, for bad CSV
+ * there is the error rather than the row, and `done` (after the last) throws the first bad row.
+ */
+export function rowVisitor<Row>(path: string, table: Table<Row>, visit: (row: Row) => void) {
   let read: ((fields: string[], line: number) => Row) | undefined
   let failed: unknown
-  eachRecord(text, path, 1, (fields, line) => {
-    if (failed !== undefined) return
-    try {
-      if (read) visit(read(fields, line))
-      else read = rowReader(path, table, fields)
-    } catch (err) {
-      failed = err
-    }
-  })
-  if (failed !== undefined) throw failed
+  return {
+    record(fields: string[], line: number): void {
+      if (failed !== undefined) return
+      try {
+        if (read) visit(read(fields, line))
+        else read = rowReader(path, table, fields)
+      } catch (err) {
+        failed = err
+      }
+    },
+    done(): void {
+      if (failed !== undefined) throw failed
+    },
+  }
 }
 
 /** What to do about an editor's damage to a CSV (the large ones are checked as they stream, lib/files/query-csv.ts). */

@@ -6,7 +6,7 @@
 import type { Stats } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { InputError } from '../errors.js'
-import { field, parseRecords, rowReader, SHAPE, type Table } from './csv.js'
+import { field, parseRecords, quotedRecordEnd, rowReader, SHAPE, type Table } from './csv.js'
 import { pathProblem, tagProblem } from './names.js'
 
 /** One HIST_CALOQA file of a qualifying (run, tag): a row of `query.csv` and of `reduce.csv`. */
@@ -56,19 +56,6 @@ const NEWLINE = 0x0a
 const COMMA = 0x2c
 const CARRIAGE_RETURN = 0x0d
 const BYTE_ORDER_MARK = Buffer.from([0xef, 0xbb, 0xbf])
-
-/**
- * Where a CSV record with quoted fields, starting at `pos`, ends: the first newline after an even number of
- * quotes (a quoted field may hold line breaks). -1 when `b` does not hold its end yet.
- */
-function quotedRecordEnd(b: Buffer, pos: number): number {
-  let quotes = 0
-  for (let i = pos; i < b.length; i++) {
-    if (b[i] === QUOTE) quotes++
-    else if (b[i] === NEWLINE && quotes % 2 === 0) return i
-  }
-  return -1
-}
 
 /**
  * Streams a CSV file's records (RFC 4180, `\n` ends a record) to `handler`: a line without quotes as bytes `start`
