@@ -8,7 +8,7 @@ import { runTagKey } from './files/dataset-list.js'
 import { readProcessList } from './files/process-list.js'
 import { layout } from './files/layout.js'
 import type { PayloadType } from './rules/calibrations.js'
-import { latestUploads, readLatestUploads, refusedRow, type UploadRow } from './upload/ledger.js'
+import { readLatestUploads, refusedRow, type UploadRow } from './upload/ledger.js'
 import { absentPayloads } from './upload/payload-files.js'
 import { CaloprodError } from './errors.js'
 import { uploadInFlight, type StageInFlight } from './lock.js'
@@ -192,7 +192,8 @@ export async function statusRecords(options: StatusOptions, env: Env, night?: Ni
   const uploads = await readLatestUploads(layout.uploadsCsv(options.output))
   // After the ledger: an upload running now wrote every row of it since its lock (read first, it might start between).
   const uploading = await uploadInFlight(options.output)
-  const latest = byRunTag([...latestUploads(uploads).values()], (r) => runTagKey(r.runnumber, r.tag))
+  // Already the latest row of each payload (readLatestUploads).
+  const latest = byRunTag(uploads, (r) => runTagKey(r.runnumber, r.tag))
   const types = options.rules.payloadTypes
   const { record } = night ?? (await readNight(options.output))
   const checkedAt = lastCheck(record)

@@ -18,7 +18,7 @@ import type { RuleSet } from '../rules/types.js'
 import { currentStates, settleUnknown } from '../scheduler/current-states.js'
 import { byRunTag, reconcile, runStates, writtenInFlight, type RunState } from '../scheduler/job-state.js'
 import type { SchedulerJob } from '../scheduler/scheduler.js'
-import { latestUploads, readLatestUploads, type UploadRow } from '../upload/ledger.js'
+import { readLatestUploads, type UploadRow } from '../upload/ledger.js'
 import { absentPayloads } from '../upload/payload-files.js'
 import { readQueryRows } from '../files/query-csv.js'
 import { keptFor } from '../files/derived-cache.js'
@@ -195,7 +195,8 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
   }
   const { first, last } = runRange(runType, rules.runTypes)
   const live = options.live ? await askNow(options, env, keptRuns) : undefined
-  const uploadsOf = byRunTag([...latestUploads(uploads.rows).values()], (row) => `${row.runnumber}_${row.tag}`)
+  // Already the latest row of each payload (readLatestUploads, or the report's read of it).
+  const uploadsOf = byRunTag(uploads.rows, (row) => `${row.runnumber}_${row.tag}`)
   const statesOf = new Map(states.map((state) => [`${state.runnumber}_${state.tag}`, state]))
   const reconciledOf = new Map(reconciled.map((row) => [`${row.submission}\0${row.runnumber}_${row.tag}`, row]))
 
