@@ -189,10 +189,11 @@ export async function statusRecords(options: StatusOptions, env: Env, night?: Ni
   const entries = await readProcessList(layout.processCsv(options.output, options.runType))
   const lists = new Set(await readdir(layout.datasetsDir(options.output)).catch(() => [] as string[]))
   const { states: current } = await currentStates(options.output, entries, { env, timeout: options.timeout })
-  const uploads = await readLatestUploads(layout.uploadsCsv(options.output))
+  const shown = new Set(current.map((state) => runTagKey(state.runnumber, state.tag)))
+  const uploads = await readLatestUploads(layout.uploadsCsv(options.output), (row) => shown.has(runTagKey(row.runnumber, row.tag)))
   // After the ledger: an upload running now wrote every row of it since its lock (read first, it might start between).
   const uploading = await uploadInFlight(options.output)
-  // Already the latest row of each payload (readLatestUploads).
+  // Already the latest row of each payload of the runs shown (readLatestUploads).
   const latest = byRunTag(uploads, (r) => runTagKey(r.runnumber, r.tag))
   const types = options.rules.payloadTypes
   const { record } = night ?? (await readNight(options.output))

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { PAYLOAD_TYPES } from '../lib/rules/calibrations.js'
 import { join } from 'node:path'
 import t from 'tap'
 import { someRuns, TAG, writeStageInputs } from './helpers/condor-output.js'
 import { FAKE_GENSTATUS, fakeCondor, fakeCondorEnv } from './helpers/fake-condor.js'
-import { runStageHere } from './helpers/run-script.js'
+import { runScript, runStageHere } from './helpers/run-script.js'
 
 t.test('status prints each run of the process list with its state, hold reason and attempts', async (t) => {
   const root = t.testdir()
@@ -105,4 +106,27 @@ t.test('a hold for memory names the memory asked; a hold for scratch disk (code 
   })
   t.equal(describeState(held(undefined), true, 3), 'job 1.0 held: over its limit (512 MB asked; attempt 1 of 3)')
   t.equal(describeState(held(104), true, 3), 'job 1.0 held: over its limit', 'the disk: no memory to speak of')
+})
+
+t.test("status and why keep of uploads.csv only their runs' payloads: a year of other campaigns' rows fits a small heap", async (t) => {
+  const root = t.testdir()
+  const output = join(root, 'out')
+  writeStageInputs(output, someRuns(2))
+  const ok = (run: number, i: number) =>
+    `2026-01-01T00:00:00.000Z,${run},${TAG},${PAYLOAD_TYPES[i % 7]},newcdbtag,uploaded,${'ab'.repeat(16)},${i},/sphenix/cdb/${run}/${i}.root,\n`
+  // 120,000 payloads of runs status does not show (21 MB): kept whole, they need about 150 MB of heap.
+  const rows = Array.from({ length: 120_000 }, (_, i) => ok(70_000 + Math.floor(i / 7), i))
+  writeFileSync(join(output, 'uploads.csv'), `time,runnumber,tag,payload_type,global_tag,state,checksum,piov,url,detail\n${rows.join('')}${ok(68001, 1)}`)
+  const env = { ...fakeCondorEnv(join(root, 'condor.json')), NODE_OPTIONS: '--max-old-space-size=48' }
+  const result = await runScript('status', ['--output', output], env)
+  t.equal(result.code, 0, result.stderr)
+  t.match(result.stdout, /\nstatus: 2 runs: 2 new\n$/)
+  const why = await runScript('why', ['--output', output, '--run', '68001'], env)
+  t.equal(why.code, 0, `why keeps only the run asked's: ${why.stderr}`)
+  t.match(why.stdout, /^run 68001 /)
+  // Every row is still read: one broken far from the runs shown is the error.
+  writeFileSync(join(output, 'uploads.csv'), readFileSync(join(output, 'uploads.csv'), 'utf8').replace(',70010,', ',7o010,'))
+  const broken = await runScript('status', ['--output', output], env)
+  t.equal(broken.code, 1)
+  t.match(broken.stderr, /uploads\.csv:72: runnumber "7o010"/)
 })

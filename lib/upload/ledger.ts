@@ -71,11 +71,17 @@ export function readUploads(path: string): Promise<AppendOnlyContents<UploadRow>
 /**
  * The last row of each (global tag, run, tag, type), as latestUploads gives them: all that status, why and the report
  * read of uploads.csv. Each row is checked as readUploads checks it, and only the latest are kept: a year of the
- * ledger is a hundred MB and three hundred thousand rows, a few of them still where a payload stands.
+ * ledger is a hundred MB and three hundred thousand rows, a few of them still where a payload stands. `keep`: only
+ * the payloads of the runs it takes (those a caller shows: status its process list, why the runs asked), every
+ * row still checked, so memory follows what is shown and not the year's campaigns.
  */
-export async function readLatestUploads(path: string): Promise<UploadRow[]> {
+export async function readLatestUploads(
+  path: string, keep?: (row: Pick<UploadRow, 'runnumber' | 'tag'>) => boolean,
+): Promise<UploadRow[]> {
   const latest = new Map<string, UploadRow>()
-  await eachAppendOnly(path, UPLOADS_TABLE, (row) => latest.set(uploadKey(row), row))
+  await eachAppendOnly(path, UPLOADS_TABLE, (row) => {
+    if (!keep || keep(row)) latest.set(uploadKey(row), row)
+  })
   return [...latest.values()]
 }
 

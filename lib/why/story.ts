@@ -145,7 +145,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
     readSettled(layout.settledCsv(output, runType)),
     optional(layout.processCsv(output, runType), readProcessList, []),
     options.ledgers ? { rows: options.ledgers.ledger } : readLedger(layout.ledgerCsv(output)),
-    options.ledgers ? { rows: options.ledgers.uploads } : readLatestUploads(layout.uploadsCsv(output)).then((rows) => ({ rows })),
+    options.ledgers ? { rows: options.ledgers.uploads } : readLatestUploads(layout.uploadsCsv(output), (row) => asked.has(row.runnumber)).then((rows) => ({ rows })),
   ])
   // After uploads.csv: an upload running now wrote every row of it since its lock (read first, it might start between).
   const uploading = await uploadInFlight(output)

@@ -44,3 +44,18 @@ t.test('a ledger broken twice fails with the error readUploads gives: bad CSV fi
   writeFileSync(path, `time,runnumber,tag,payload_type,global_tag,state,checksum,piov,url,detail\n${good}${good.replace(',uploaded,', ',sent,')}${good.replace('68002', 'x')}`)
   t.match(await readLatestUploads(path).then(() => 'read', (err: Error) => err.message), /uploads\.csv:3: state "sent" is not one of/)
 })
+
+t.test('keep: only the payloads of the runs it takes are kept, and a bad row of any other run is still the error', async (t) => {
+  const path = join(t.testdir(), 'uploads.csv')
+  const row = (runnumber: number, tag: string, state: UploadRow['state']): UploadRow => ({
+    time: '2026-01-01T00:00:00.000Z', runnumber, tag, type: 'CEMC_meanTime', globalTag: 'newcdbtag', state,
+    checksum: 'ab'.repeat(16), piov: undefined, url: 'x.root', detail: '',
+  })
+  await appendUploads(path, [row(68001, 'v1', 'uploading'), row(68002, 'v1', 'uploading'), row(68001, 'v2', 'failed'), row(68001, 'v1', 'uploaded')])
+  const shown = (r: Pick<UploadRow, 'runnumber' | 'tag'>) => r.runnumber === 68001 && r.tag === 'v1'
+  t.same(await readLatestUploads(path, shown), [row(68001, 'v1', 'uploaded')], 'the latest row of the run shown, no other')
+  t.same(await readLatestUploads(path, (r) => r.runnumber === 68001), [row(68001, 'v1', 'uploaded'), row(68001, 'v2', 'failed')])
+  appendFileSync(path, `2026-01-01T00:00:01.000Z,68002,v1,CEMC_meanTime,newcdbtag,sent,${'ab'.repeat(16)},,x.root,\n`)
+  t.match(await readLatestUploads(path, shown).then(() => 'read', (err: Error) => err.message), /uploads\.csv:6: state "sent" is not one of/,
+    'a row of a run not shown is checked all the same')
+})
