@@ -17,8 +17,9 @@ const child = spawn(binary, process.argv.slice(2), { stdio: 'inherit', detached:
 const last = new Map<NodeJS.Signals, number>()
 const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 const forward = (signal: NodeJS.Signals) => {
-  const now = Date.now()
-  if (now - (last.get(signal) ?? 0) < 500) return
+  // The monotonic clock: a wall clock stepped back would swallow every repeat until it caught up.
+  const now = performance.now()
+  if (now - (last.get(signal) ?? -Infinity) < 500) return
   last.set(signal, now)
   try {
     process.kill(-child.pid!, signal)
