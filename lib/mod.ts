@@ -23,5 +23,10 @@ export { PAYLOAD_TYPES, GLOBAL_TAG, type PayloadType } from './rules/calibration
 export { RUN_TYPES, runRange, type RunType } from './rules/run-types.js'
 export { BUILTIN_RULES } from './rules/load.js'
 export type { RuleSet } from './rules/types.js'
+/**
+ * Text caloprod did not write (a catalog's path, a hold reason, condor_submit's or the CDB's words) as a terminal
+ * should show it: each control and bidi character as `\uXXXX`, as the stages print it; `visibleLine` also a line feed.
+ */
+export { visible, visibleLine } from './visible.js'
 /** The errors a method may throw: each carries the exit code of DESIGN.md's contract (`exitCode`). */
 export { CaloprodError, InputError, UsageError, LockedError } from './errors.js'

@@ -26,6 +26,11 @@ t.test('examples/run-files.ts: the files of one run, and whether each is on disk
   writeFileSync(join(output, 'reduce.csv'), formatCsv(QUERY_TABLE, [row(66500, 0), row(66500, 1), row(66500, 2), row(66501, 0)]))
   const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'examples', 'run-files.ts'), output, '66500'], { cwd: ROOT })
   t.equal(stdout, `v1 0 ${file(0)} 9 bytes\nv1 1 ${file(1)} empty\nv1 2 ${file(2)} absent\n`)
+  // A catalog's path that would clear the terminal's line and back over it, as the stages show it.
+  const hostile = join(root, 'a\u001b[2K\bb.root')
+  writeFileSync(join(output, 'reduce.csv'), formatCsv(QUERY_TABLE, [{ ...row(66502, 0), full_file_path: hostile }]))
+  const shown = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'examples', 'run-files.ts'), output, '66502'], { cwd: ROOT })
+  t.equal(shown.stdout, `v1 0 ${join(root, 'a\\u001b[2K\\u0008b.root')} absent\n`)
 })
 
 t.test('examples/lacking-payload.ts: which runs of run3pp lack a current CEMC_meanTime, asked of nopayloaddb', async (t) => {
