@@ -9,7 +9,7 @@ import { readProcessList } from './files/process-list.js'
 import { layout } from './files/layout.js'
 import type { PayloadType } from './rules/calibrations.js'
 import { readLatestUploads, refusedRow, type UploadRow } from './upload/ledger.js'
-import { absentPayloads } from './upload/payload-files.js'
+import { absentPayloads, unusablePayloads } from './upload/payload-files.js'
 import { CaloprodError } from './errors.js'
 import { uploadInFlight, type StageInFlight } from './lock.js'
 import { gatherInputs } from './report/gather.js'
@@ -151,9 +151,12 @@ async function uploadedState(
   if (state.state !== 'done') return state
   // Incomplete: genStatus wrote no payload for a type (its histogram was empty), so the CDB will still lack it.
   const absent = await absentPayloads(output, state.runnumber, state.tag, types)
-  const gap = absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''
   const written = types.filter((type) => !absent.includes(type))
   const verdict = uploadVerdict(uploads.get(runTagKey(state.runnumber, state.tag)) ?? [], written, checkedAt, inFlight)
+  // A payload upload would refuse (cut off, empty, not ROOT) says so here, before an upload fails on it (by its size
+  // and header: the files are not read whole); once every payload is in the CDB, the files no longer matter.
+  const unusable = verdict.uploaded ? [] : await unusablePayloads(output, state.runnumber, state.tag, written)
+  const gap = `${absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''}${unusable.map((p) => `; ${p.type} ${p.reason}: ${p.detail}`).join('')}`
   if (!verdict.note) return { ...state, detail: `${state.detail}${gap}` }
   return { ...state, state: verdict.uploaded ? 'uploaded' : 'done', detail: `${verdict.note}${gap}; ${state.detail}` }
 }

@@ -98,3 +98,20 @@ t.test('payloads the CDB already holds are recorded once (present, or uploaded w
   const status2 = await runStageHere('status', ['--output', s.output], s.env)
   t.match(status2.stdout, /uploaded: 6 payloads uploaded to the CDB \(newcdbtag\), 1 more was current there already/)
 })
+
+t.test('a payload cut off: status says so of the finished run, as the upload that refuses it does', async (t) => {
+  const s = await prepareUpload(t, 1)
+  mkdirSync(s.store)
+  const file = join(s.output, 'output', `68001_${TAG}`, `CEMC_meanTime_${TAG}_68001.root`)
+  const whole = readFileSync(file)
+  writeFileSync(file, whole.subarray(0, whole.length - 1))
+  const status = await runStageHere('status', ['--output', s.output], s.env)
+  t.equal(status.code, 0, status.stderr)
+  const cut = `CEMC_meanTime truncated: ${file} has ${whole.length - 1} bytes where its ROOT header says ${whole.length}: cut off`
+  t.match(status.stdout, new RegExp(`^68001 ${TAG} done: job 1\\.0 finished .*; ${cut.replace(/[.()]/g, '\\$&')}`, 'm'))
+  const upload = await s.upload(['--do-cdb-upload', '--global-tag', 'newcdbtag'])
+  t.equal(upload.code, 1)
+  t.ok(upload.stderr.includes(`has ${whole.length - 1} bytes where its ROOT header says ${whole.length}`), upload.stderr)
+  writeFileSync(file, whole)
+  t.notMatch((await runStageHere('status', ['--output', s.output], s.env)).stdout, /truncated/, 'whole again: nothing said')
+})

@@ -3,7 +3,7 @@
 // and whole: as long as its header says.
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { currentPayloadFile, type PayloadType } from '../rules/calibrations.js'
 import { runTagKey } from '../files/dataset-list.js'
@@ -79,16 +79,50 @@ export async function checkPayload(output: string, runnumber: number, tag: strin
     if (!info.isFile()) return problem('unreadable', `${path} is not a regular file`)
     if (info.size === 0) return problem('empty', `${path} is empty`)
     const { md5, head } = await readPayload(path)
-    if (!head.subarray(0, ROOT_MAGIC.length).equals(ROOT_MAGIC)) return problem('not ROOT', `${path} does not start with "root": not a ROOT file`)
-    const end = rootEnd(head)
-    if (end !== info.size) {
-      const says = end === undefined ? 'is shorter than a ROOT header' : `has ${info.size} bytes where its ROOT header says ${end}`
-      return problem('truncated', `${path} ${says}: cut off, or never closed by genStatus (killed, or out of space, while writing it); send the run again (examples/resubmit.ts)`)
-    }
+    const bad = headProblem(path, info.size, head)
+    if (bad) return problem(...bad)
     return { ok: true, file: { type, path, name, size: info.size, md5 } }
   } catch (err) {
     return problem('unreadable', `${path} cannot be read: ${(err as Error).message}`)
   }
+}
+
+/** What a payload's first bytes say is wrong with a file of `size` bytes: not ROOT, or not as long as its header says. */
+function headProblem(path: string, size: number, head: Buffer): [PayloadProblem['reason'], string] | undefined {
+  if (!head.subarray(0, ROOT_MAGIC.length).equals(ROOT_MAGIC)) return ['not ROOT', `${path} does not start with "root": not a ROOT file`]
+  const end = rootEnd(head)
+  if (end === size) return undefined
+  const says = end === undefined ? 'is shorter than a ROOT header' : `has ${size} bytes where its ROOT header says ${end}`
+  return ['truncated', `${path} ${says}: cut off, or never closed by genStatus (killed, or out of space, while writing it); send the run again (examples/resubmit.ts)`]
+}
+
+/**
+ * The payloads of `types` genStatus wrote for (run, tag) that upload would refuse (empty, not ROOT, cut off), by
+ * their size and ROOT header alone: what status tells of a finished run without reading the files whole. A type with
+ * no file is absentPayloads', not here.
+ */
+export async function unusablePayloads(output: string, run: number, tag: string, types: readonly PayloadType[]): Promise<PayloadProblem[]> {
+  const found = await Promise.all(types.map(async (type): Promise<PayloadProblem | undefined> => {
+    const path = join(runOutputDir(output, run, tag), currentPayloadFile(type, tag, run))
+    const problem = (reason: PayloadProblem['reason'], detail: string) => ({ type, path, reason, detail })
+    try {
+      const file = await open(path)
+      try {
+        const info = await file.stat()
+        if (!info.isFile()) return problem('unreadable', `${path} is not a regular file`)
+        if (info.size === 0) return problem('empty', `${path} is empty`)
+        const { buffer, bytesRead } = await file.read(Buffer.alloc(ROOT_HEADER), 0, ROOT_HEADER, 0)
+        const bad = headProblem(path, info.size, buffer.subarray(0, bytesRead))
+        return bad && problem(...bad)
+      } finally {
+        await file.close()
+      }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      return code === 'ENOENT' || code === 'ENOTDIR' ? undefined : problem('unreadable', `${path} cannot be read: ${(err as Error).message}`)
+    }
+  }))
+  return found.filter((problem) => problem !== undefined)
 }
 
 /** The payload types of (run, tag) for which genStatus wrote no file: what makes a run incomplete. */

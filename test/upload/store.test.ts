@@ -1,9 +1,9 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { checkPayload, md5File } from '../../lib/upload/payload-files.js'
+import { checkPayload, md5File, unusablePayloads, type PayloadProblem } from '../../lib/upload/payload-files.js'
 import { copyIntoStore, storeUrl } from '../../lib/upload/store.js'
-import { payloadState } from '../../lib/rules/calibrations.js'
+import { PAYLOAD_TYPES, payloadState } from '../../lib/rules/calibrations.js'
 import { rootFile } from '../helpers/root-file.js'
 
 t.test('the store: nopayloadclient layout, copy once, same bytes kept, other bytes never overwritten', async (t) => {
@@ -45,6 +45,12 @@ t.test('payload files: missing, empty, not ROOT, cut off or never closed, ok', a
   t.match(await checkPayload(output, 68001, tag, 'CEMC_meanTime'), { ok: false, problem: { reason: 'empty' } })
   t.match(await checkPayload(output, 68001, tag, 'HCALIN_meanTime'), { ok: false, problem: { reason: 'not ROOT' } })
   t.match(await checkPayload(output, 68001, tag, 'HCALOUT_meanTime'), { ok: false, problem: { reason: 'missing' } })
+  // What status tells by the size and header alone: the same problems, but for a missing file (absentPayloads' part).
+  const checks = await Promise.all(PAYLOAD_TYPES.map((type) => checkPayload(output, 68001, tag, type)))
+  const refused = checks.flatMap((c): PayloadProblem[] => (c.ok || c.problem.reason === 'missing' ? [] : [c.problem]))
+  t.equal(refused.length, 5)
+  t.same(await unusablePayloads(output, 68001, tag, PAYLOAD_TYPES), refused)
+  t.same(await unusablePayloads(output, 68002, tag, PAYLOAD_TYPES), [], 'no folder: nothing unusable')
 })
 
 t.test('a payload in the store keeps its md5 prefix and is still current', async (t) => {
