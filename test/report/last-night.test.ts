@@ -1,9 +1,12 @@
 // log/last-night.json as the stages write it (recordStageEnd) and the page and status read it: what failed after the
 // last good night is told by the order the ends were recorded in, not by their times, which are each writer's clock.
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { badNight, failedSinceGood, readLastNight, recordStageEnd } from '../../lib/report/last-night.js'
+import { someRuns, writeStageInputs } from '../helpers/condor-output.js'
+import { FAKE_GENSTATUS, fakeCondorEnv } from '../helpers/fake-condor.js'
+import { runStageHere } from '../helpers/run-script.js'
 
 const output = (t: Test) => t.testdir({ log: {} })
 
@@ -59,4 +62,21 @@ t.test('a record an older caloprod wrote back (its stages keep their seq, the co
   const record = await readLastNight(out)
   t.same(failedSinceGood(record), [], 'the check failed before this good night')
   t.equal(record.seq, 7, 'counted on from the highest seq a stage holds')
+})
+
+t.test("a dry run (submit's plan) records nothing, failed or not: the night's record stays the night's", async (t) => {
+  const root = t.testdir()
+  const out = join(root, 'out')
+  const env = fakeCondorEnv(join(root, 'condor.json'))
+  writeStageInputs(out, someRuns(2))
+  t.equal((await runStageHere('condor', ['--output', out, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
+  t.equal((await runStageHere('submit', ['--output', out, '--do-condor-submit'], env)).code, 0)
+  const path = join(out, 'log', 'last-night.json')
+  const night = readFileSync(path, 'utf8')
+  const plan = await runStageHere('submit', ['--output', out], { ...env, FAKE_CONDOR_Q_MODE: 'fail' })
+  t.equal(plan.code, 1)
+  t.match(plan.stderr, /^caloprod submit: cannot ask the scheduler/)
+  t.equal(readFileSync(path, 'utf8'), night, 'a failed plan by hand is no bad night on the page')
+  t.equal((await runStageHere('submit', ['--output', out], env)).code, 0)
+  t.equal(readFileSync(path, 'utf8'), night, 'nor a plan that succeeded a good one')
 })
