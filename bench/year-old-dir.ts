@@ -17,6 +17,7 @@ import { currentPayloadFile, SEVEN_PAYLOAD_TYPES } from '../lib/rules/calibratio
 import { appendUploads, type UploadRow } from '../lib/upload/ledger.js'
 import { writeCondorDir } from '../test/helpers/condor-output.js'
 import { DEFAULT_SCHEDD, type FakeJob } from '../test/helpers/fake-condor.js'
+import { rootFile } from '../test/helpers/root-file.js'
 
 export interface YearOptions {
   /** Nights of history (365). */
@@ -89,7 +90,7 @@ const listOf = (run: number, tag: string, segments: number) =>
 function writePayloads(output: string, run: number, tag: string) {
   const dir = join(output, 'output', `${run}_${tag}`)
   mkdirSync(dir, { recursive: true })
-  for (const type of SEVEN_PAYLOAD_TYPES) writeFileSync(join(dir, currentPayloadFile(type, tag, run)), `root payload ${type} ${run}\n`)
+  for (const type of SEVEN_PAYLOAD_TYPES) writeFileSync(join(dir, currentPayloadFile(type, tag, run)), rootFile(`payload ${type} ${run}\n`))
 }
 
 /**

@@ -9,7 +9,7 @@ import { readProcessList } from './files/process-list.js'
 import { layout } from './files/layout.js'
 import type { PayloadType } from './rules/calibrations.js'
 import { readLatestUploads, refusedRow, type UploadRow } from './upload/ledger.js'
-import { absentPayloads, unusablePayloads } from './upload/payload-files.js'
+import { absentPayloads, unusablePayloads, type PayloadProblem } from './upload/payload-files.js'
 import { CaloprodError } from './errors.js'
 import { uploadInFlight, type StageInFlight } from './lock.js'
 import { gatherInputs } from './report/gather.js'
@@ -156,9 +156,19 @@ async function uploadedState(
   // A payload upload would refuse (cut off, empty, not ROOT) says so here, before an upload fails on it (by its size
   // and header: the files are not read whole); once every payload is in the CDB, the files no longer matter.
   const unusable = verdict.uploaded ? [] : await unusablePayloads(output, state.runnumber, state.tag, written)
-  const gap = `${absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''}${unusable.map((p) => `; ${p.type} ${p.reason}: ${p.detail}`).join('')}`
+  const gap = `${absent.length ? `; incomplete: genStatus wrote no ${absent.join(', ')}` : ''}${refusedPayloads(unusable)}`
   if (!verdict.note) return { ...state, detail: `${state.detail}${gap}` }
   return { ...state, state: verdict.uploaded ? 'uploaded' : 'done', detail: `${verdict.note}${gap}; ${state.detail}` }
+}
+
+/**
+ * The payloads upload would refuse, in one clause: each type with its reason, then the first one's detail (each
+ * names its file and says what to do; one is enough to act on): `; upload would refuse CEMC_meanTime (truncated),
+ * HCALIN_meanTime (empty): <detail>`.
+ */
+function refusedPayloads(unusable: readonly PayloadProblem[]): string {
+  if (unusable.length === 0) return ''
+  return `; upload would refuse ${unusable.map((p) => `${p.type} (${p.reason})`).join(', ')}: ${unusable[0]!.detail}`
 }
 
 /** What to know about a run's state: hold reason, attempts made of the most (given up), a missing list. */

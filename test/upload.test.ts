@@ -107,7 +107,7 @@ t.test('a payload cut off: status says so of the finished run, as the upload tha
   writeFileSync(file, whole.subarray(0, whole.length - 1))
   const status = await runStageHere('status', ['--output', s.output], s.env)
   t.equal(status.code, 0, status.stderr)
-  const cut = `CEMC_meanTime truncated: ${file} has ${whole.length - 1} bytes where its ROOT header says ${whole.length}: cut off`
+  const cut = `upload would refuse CEMC_meanTime (truncated): ${file} has ${whole.length - 1} bytes where its ROOT header says ${whole.length}: cut off`
   t.match(status.stdout, new RegExp(`^68001 ${TAG} done: job 1\\.0 finished .*; ${cut.replace(/[.()]/g, '\\$&')}`, 'm'))
   const upload = await s.upload(['--do-cdb-upload', '--global-tag', 'newcdbtag'])
   t.equal(upload.code, 1)
