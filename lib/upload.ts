@@ -9,6 +9,7 @@ import { NOPAYLOADCLIENT_CONF, readNopayloadConfig } from './cdb/nopayload-confi
 import { cdbRequestOver, globalTagStatus, payloadIovs, payloadLists, type CdbRequest } from './cdb/nopayload-write.js'
 import type { PayloadIov } from './cdb/payload-iovs.js'
 import { currentStates } from './scheduler/current-states.js'
+import { runTagKey } from './files/dataset-list.js'
 import { readProcessList } from './files/process-list.js'
 import { CaloprodError, UsageError } from './errors.js'
 import { layout } from './files/layout.js'
@@ -94,9 +95,11 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
   checkUploadOptions(options)
   const globalTag = options.globalTag ?? ctx.readTag
   const ledgerPath = layout.uploadsCsv(options.output)
-  // The latest row of each payload and the payload IOVs rows name: a year of the ledger is not kept whole.
-  const ledger = await readUploadState(ledgerPath)
   const entries = await readProcessList(layout.processCsv(options.output, options.runType))
+  // The payload IOVs rows name, and the latest row of each payload of the process list's runs and of every payload
+  // still unsettled: a year of the ledger is not kept whole, nor its other campaigns' payloads.
+  const listed = new Set(entries.map((entry) => runTagKey(entry.runnumber, entry.tag)))
+  const ledger = await readUploadState(ledgerPath, (row) => listed.has(runTagKey(row.runnumber, row.tag)))
   const { states } = await currentStates(options.output, entries, { env: ctx.env, timeout: options.timeout })
   const runs = states.filter((state) => state.state === 'done')
   if (options.doCdbUpload) await checkStore(ctx.store.writeDir, ctx.store.source)

@@ -85,15 +85,24 @@ export async function readLatestUploads(
   return [...latest.values()]
 }
 
+/** A payload whose latest row is one of these is unsettled: the next upload asks the CDB about it, whatever its run. */
+const OPEN_STATES: readonly UploadState[] = ['uploading', 'created']
+
 /**
  * What the upload stage needs of uploads.csv: the latest row of each payload (latestUploads) and every payload IOV a
  * row names (a payload IOV no row names may be one an interrupted upload made). Every row checked, none kept whole.
+ * `keep`: the latest rows only of the runs it takes (the process list's) and of every payload still unsettled
+ * (`uploading`, `created`: settle asks about those of any run), so memory follows the runs, not the year.
  */
-export async function readUploadState(path: string): Promise<{ latest: Map<string, UploadRow>; piovs: Set<number> }> {
+export async function readUploadState(
+  path: string, keep?: (row: Pick<UploadRow, 'runnumber' | 'tag'>) => boolean,
+): Promise<{ latest: Map<string, UploadRow>; piovs: Set<number> }> {
   const latest = new Map<string, UploadRow>()
   const piovs = new Set<number>()
   await eachAppendOnly(path, UPLOADS_TABLE, (row) => {
-    latest.set(uploadKey(row), row)
+    if (!keep || keep(row) || OPEN_STATES.includes(row.state)) latest.set(uploadKey(row), row)
+    // A later settled row of a run not kept: the payload's latest is neither kept nor open.
+    else latest.delete(uploadKey(row))
     if (row.piov !== undefined) piovs.add(row.piov)
   })
   return { latest, piovs }

@@ -11,7 +11,8 @@ const STATES = ['uploading', 'created', 'uploaded', 'failed', 'present'] as cons
 const DETAILS = ['', 'piov 7 made, to attach to CEMC_meanTime_newcdbtag', 'POST piov answered 400: {"detail": "locked"}', 'plain words']
 
 t.test('the latest row of each payload, in latestUploads order, on a ledger of 2000 rows', async (t) => {
-  const path = join(t.testdir(), 'uploads.csv')
+  const dir = t.testdir()
+  const path = join(dir, 'uploads.csv')
   let seed = 7
   const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n)
   const rows: UploadRow[] = Array.from({ length: 2000 }, (_, i) => ({
@@ -23,11 +24,20 @@ t.test('the latest row of each payload, in latestUploads order, on a ledger of 2
   const whole = [...latestUploads((await readUploads(path)).rows).values()]
   t.ok(whole.length > 100 && whole.length < 2000, `${whole.length} payloads`)
   t.same(await readLatestUploads(path), whole)
-  t.same(await readLatestUploads(join(t.testdir(), 'none.csv')), [], 'no ledger: no rows')
+  // (A second t.testdir() would empty the folder, and every read after it would compare nothing with nothing.)
+  t.same(await readLatestUploads(join(dir, 'none.csv')), [], 'no ledger: no rows')
   const all = (await readUploads(path)).rows
+  t.equal(all.length, 2000)
   const state = await readUploadState(path)
   t.same([...state.latest], [...latestUploads(all)], "the upload stage's latest rows")
   t.same([...state.piovs].sort(), [...new Set(all.flatMap((r) => (r.piov === undefined ? [] : [r.piov])))].sort(), 'and every payload IOV a row names')
+  // Kept to the runs of a process list: their latest rows, and every other payload whose latest row is unsettled.
+  const listed = (r: Pick<UploadRow, 'runnumber' | 'tag'>) => r.runnumber < 68010 && r.tag !== 'new_newcdbtag_v001'
+  const kept = await readUploadState(path, listed)
+  const expected = [...latestUploads(all)].filter(([, r]) => listed(r) || r.state === 'uploading' || r.state === 'created')
+  t.ok(expected.length > 20 && expected.length < state.latest.size, `${expected.length} of ${state.latest.size} payloads kept`)
+  t.same(new Map(kept.latest), new Map(expected), 'the listed runs\' latest rows and the unsettled payloads of any run')
+  t.same(kept.piovs, state.piovs, 'every payload IOV a row names, of any run')
 })
 
 t.test('a ledger broken twice fails with the error readUploads gives: bad CSV first, then the first bad row', async (t) => {

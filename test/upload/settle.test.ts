@@ -1,7 +1,7 @@
 // Settling an `uploading` row a crash or a lost answer left open takes up only the payload IOV its own POST made: not
 // one another ledger row names (of another global tag: a payload IOV belongs to one list, and attaching it to a
 // second moves it out of the first), nor one nopayloaddb made before the row (CLOCK_SKEW_MS).
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { ACT, attachedCounts, killUploadAt, patchState, piovs, prepareUpload, type FakePiov } from '../helpers/upload-setup.js'
@@ -80,4 +80,23 @@ t.test('an open POST piov ([run, ∞)) whose answer was lost is found and attach
   t.same(piovs(s).filter((p) => p.list === null), [], 'no payload IOV left detached: piov 2000 attached, none made in vain')
   t.equal(piovs(s).length, 14)
   t.same(Object.values(attachedCounts(s)).filter((n) => n !== 1), [], 'one IOV per run and type')
+})
+
+t.test("a run that left the process list after its upload was interrupted is still settled; other campaigns' payloads are not kept", async (t) => {
+  const s = await prepareUpload(t, 1)
+  mkdirSync(s.store)
+  t.equal((await s.uploadProcess(ACT, killUploadAt('after POST piov'))).signal, 'SIGKILL', 'killed after its POST: a payload IOV made, its id unseen')
+  // The check then found 68001 current and wrote a process list without it; a year of other runs' payloads before.
+  writeFileSync(join(s.output, 'run3auau-process.csv'), 'runnumber,tag\n')
+  const ledger = join(s.output, 'uploads.csv')
+  const [header, ...rows] = readFileSync(ledger, 'utf8').split('\n')
+  const other = (i: number) => `2026-01-01T00:00:00.000Z,${70_000 + Math.floor(i / 7)},v1,${PAYLOAD_TYPES[i % 7]},newcdbtag,uploaded,${'ab'.repeat(16)},${100_000 + i},/sphenix/cdb/${i}.root,\n`
+  writeFileSync(ledger, `${header}\n${Array.from({ length: 120_000 }, (_, i) => other(i)).join('')}${rows.join('\n')}`)
+  const after = await s.uploadProcess(ACT, { NODE_OPTIONS: '--max-old-space-size=48' })
+  t.equal(after.code, 0, after.stderr)
+  t.match(after.stdout, /no finished run in the process list/)
+  const last = readFileSync(ledger, 'utf8').trim().split('\n').at(-1)!
+  t.match(last, /^[^,]+,68001,new_newcdbtag_v008,[^,]+,newcdbtag,created,[0-9a-f]{32},1,.*"settled: an interrupted upload; the CDB made piov 1 for it/,
+    'the interrupted payload settled: its own payload IOV found (attached only for a run the process list still has)')
+  t.equal(piovs(s).length, 1, 'nothing made again')
 })
