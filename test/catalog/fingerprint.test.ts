@@ -1,5 +1,6 @@
 // A quiet night: when nothing the selection reads changed, the query stage keeps query.csv without asking for the
 // selection (lib/catalog/fingerprint.ts). Each change of what it reads, made alone, must make the next night ask.
+import { mkdtempSync } from 'node:fs'
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
@@ -122,7 +123,9 @@ t.test('the fingerprint and the query read one snapshot: a change made while a n
       await sql`delete from datasets where tag = 'v9'`
       await sql`delete from files where lfn like '%\_v9-%'`
     }
-    const output = t.testdir()
+    // One t.testdir() for the night's output and every fresh query's: a second call would empty the first's folder.
+    const root = t.testdir({ night: {} })
+    const output = join(root, 'night')
     const log = { info() {}, warn() {}, summary() {} }
     const options = { runType: 'run3auau', rules: BUILTIN_RULES.current, minEvents: undefined, statementTimeout: 60, output } as const
     const night = (more: { onSnapshot?: () => Promise<void>; fullQuery?: boolean; output?: string } = {}) =>
@@ -130,7 +133,7 @@ t.test('the fingerprint and the query read one snapshot: a change made while a n
     const tags = async (dir = output) => [...new Set((await readFile(join(dir, 'query.csv'), 'utf8')).split('\n').slice(1, -1).map((line) => line.split(',').slice(0, 2).join(' ')))]
     /** query.csv as a full query of the catalog as it is now writes it. */
     const fresh = async () => {
-      const dir = t.testdir()
+      const dir = mkdtempSync(join(root, 'fresh-'))
       await night({ output: dir, fullQuery: true })
       return readFile(join(dir, 'query.csv'), 'utf8')
     }

@@ -1,6 +1,6 @@
 // The FileCatalog misbehaving: each fault gives one clear line and a non-zero exit, or (when it passes) a
 // retry that succeeds; either way no partial query.csv is ever visible and an old one is never lost.
-import { readdirSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
@@ -221,14 +221,17 @@ for (const [name, options, make, line] of selectionFailures) {
     const night = (output: string, url: string) =>
       runStageHere('query', ['--rules', 'current', '--db-url', url, '--output', output, '--db-tries', '2'])
     // A night as postgres leaves its stamp: the next night there asks for the fingerprint first, on one connection.
-    const stamped = t.testdir()
+    // (One t.testdir() for both outputs: a second call empties the first's folder, stamp and all.)
+    const root = t.testdir({ stamped: {}, first: {} })
+    const stamped = join(root, 'stamped')
     t.equal((await night(stamped, db.url)).code, 0, 'a night before the change')
+    t.ok(existsSync(join(stamped, 'query.csv')), 'the night left query.csv and its stamp')
     const user = await make(db.sql)
     try {
       const url = new URL(db.url)
       if (user) url.username = user
       // A fresh output: a first night asks for the fingerprint and the selection at once (where there are two sessions).
-      for (const [which, output] of [['first night', t.testdir()], ['stamped night', stamped]]) {
+      for (const [which, output] of [['first night', join(root, 'first')], ['stamped night', stamped]]) {
         const result = await night(output, url.href)
         t.equal(result.code, 1, `${which}: exit 1`)
         oneLine(t, result.stderr)

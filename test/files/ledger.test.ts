@@ -45,7 +45,7 @@ t.test('a torn last line (a crash mid-append) is ignored when read and cut off b
   t.equal(healed.tornTail, false)
   t.same(healed.rows, [row(), row({ state: 'submitted', cluster: 3, proc: 0 })])
 
-  const headerOnly = join(t.testdir(), 'torn-header.csv')
+  const headerOnly = join(path, '..', 'torn-header.csv')
   writeFileSync(headerOnly, 'time,runnu')
   t.same(await readLedger(headerOnly), { rows: [], tornTail: true })
   await appendLedger(headerOnly, [row()])
