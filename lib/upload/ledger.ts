@@ -58,9 +58,10 @@ const UPLOADS_TABLE: Table<UploadRow> = {
     }
     if (!(UPLOAD_STATES as readonly string[]).includes(state)) throw new Error(`state "${state}" is not one of ${UPLOAD_STATES.join(', ')}`)
     if (!MD5.test(checksum)) throw new Error(`checksum "${checksum}" is not an md5 (32 hex digits)`)
-    const [run, id] = [field.count(runnumber, 'runnumber'), piov === '' ? undefined : field.count(piov, 'piov')]
-    const row = { time, runnumber: run, tag, type: type as PayloadType, globalTag, state: state as UploadState, checksum }
-    return { ...row, piov: id, url: field.text(url, 'url'), detail }
+    return {
+      time, runnumber: field.count(runnumber, 'runnumber'), tag, type: type as PayloadType, globalTag, state: state as UploadState, checksum,
+      piov: piov === '' ? undefined : field.count(piov, 'piov'), url: field.text(url, 'url'), detail,
+    }
   },
 }
 
