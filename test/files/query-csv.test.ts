@@ -113,3 +113,27 @@ t.test("readQueryRows(path, only): those runs' rows, quoted or not; other lines 
   await t.rejects(read(new Set([66501])), /query\.csv:4: events "10x0"/, "an asked run's rows are checked")
   await t.rejects(read(), /query\.csv:4: events "10x0"/, 'as every row is without `only`')
 })
+
+t.test('records are refused in the order read: a bad row before a carriage return, which is named at its record', async (t) => {
+  const dir = t.testdir()
+  const path = join(dir, 'query.csv')
+  const header = QUERY_TABLE.columns.join(',')
+  const good = '66500,v1,0,1,/d/a.root,2025-01-01 00:00:00'
+  const cases: [string, RegExp][] = [
+    [`${header}\n${good}\n66500,v1,0,10x0,/d/b.root,2025-01-01 00:00:00\n${good}\r\n`, /query\.csv:3: events "10x0"/],
+    [`${header}\n${good}\r\n66500,v1,0,10x0,/d/b.root,2025-01-01 00:00:00\n`, /query\.csv:2: has Windows \(CRLF\) line ends/],
+    // Unlike a ledger's (lib/files/append-only.ts), at the line its record starts on, not its own.
+    [`${header}\n${good}\n66500,v1,0,1,"/d/two\nli\rnes",2025-01-01 00:00:00\n`, /query\.csv:3: has Windows \(CRLF\) line ends/],
+  ]
+  for (const [content, pattern] of cases) {
+    await writeFile(path, content)
+    await t.rejects(scanQueryCsv(path, () => {}), pattern, JSON.stringify(content))
+  }
+})
+
+t.test('a record that does not fit a buffer of 32 MB (MAX_RECORD 16 MB carried) is refused at its line, as a quote that never closes', async (t) => {
+  const path = join(t.testdir(), 'query.csv')
+  const long = `/d/${'a,b'.repeat(12_000_000)}.root` // 36 MB, quoted for its commas
+  await writeFile(path, formatCsv(QUERY_TABLE, [row(66500, 'a', 0), row(66500, 'a', 1, long), row(66500, 'a', 2)]))
+  await t.rejects(scanQueryCsv(path, () => {}), /query\.csv:3: is not valid CSV: a quoted field that starts here does not close/)
+})
