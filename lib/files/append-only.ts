@@ -7,7 +7,8 @@ import { dirname } from 'node:path'
 import { InputError } from '../errors.js'
 import { syncDirectory, writeFileIfChanged } from './atomic.js'
 import { writeError } from './disk-full.js'
-import { eachRecord, formatRecords, quotedRecordEnd, rowVisitor, SHAPE, type Table } from './csv.js'
+import { eachRecord, formatRecords, rowVisitor, type Table } from './csv.js'
+import { recordChunks } from './record-chunks.js'
 
 export interface AppendOnlyContents<Row> {
   rows: Row[]
@@ -36,14 +37,14 @@ export async function eachAppendOnly<Row>(
 ): Promise<{ tornTail: boolean }> {
   const header = `${table.columns.join(',')}\n`
   let rows: ReturnType<typeof rowVisitor<Row>> | undefined
-  const records = (text: string, line: number): number => {
+  const records = (text: string, line: number): void => {
     if (!rows) {
       const first = text.slice(0, text.indexOf('\n') + 1)
       const read = former && first === `${former.columns.join(',')}\n` ? former : table
       if (first !== header && read === table) throw new InputError(path, 1, `header is "${first.trim()}", expected "${header.trim()}"`)
       rows = rowVisitor(path, read, visit)
     }
-    return eachRecord(text, path, line, rows.record)
+    eachRecord(text, path, line, rows.record)
   }
   const tornTail = await eachRecordText(path, records)
   rows?.done()
@@ -52,84 +53,31 @@ export async function eachAppendOnly<Row>(
 
 /** Bytes read at a time: the rows of a read are alive together (query-csv.ts's ROW_READ_BYTES). */
 const READ_BYTES = 256 << 10
-const QUOTE = 0x22
-const NEWLINE = 0x0a
-const CARRIAGE_RETURN = 0x0d
 
 /**
- * Reads a ledger through one buffer, reused, handing `records` each complete record (a line, or the lines
- * eachRecord would give csv-parse together) as its own text and first line; `records` returns the next line. The
- * checks and errors are those of the whole text (textShapeProblem first, then the header and the records): a byte-order
- * mark, and a carriage return anywhere (which comes first, so the first error of the records is kept until the end
- * is read without one). Each record is decoded on its own, so a field a caller keeps holds on to its line, not to a
- * chunk. No file: nothing. Returns whether a torn last line (no newline) was left out.
+ * Reads a ledger a chunk at a time (recordChunks), handing `records` each complete record (a line, or the lines
+ * eachRecord would give csv-parse together) as its own text and first line. The checks and errors are those of the
+ * whole text (textShapeProblem first, then the header and the records): a byte-order mark, and a carriage return
+ * anywhere (which comes first, so the first error of the records is kept until the end is read without one). Each
+ * record is decoded on its own, so a field a caller keeps holds on to its line, not to a chunk. No file: nothing.
+ * Returns whether a torn last line (no newline) was left out.
  */
-async function eachRecordText(path: string, records: (text: string, line: number) => number): Promise<boolean> {
-  let handle
-  try {
-    handle = await open(path, 'r')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
-    throw new InputError(path, undefined, `cannot be read: ${(err as Error).message}`)
-  }
-  let buffer = Buffer.allocUnsafe(READ_BYTES)
-  // Bytes at the buffer's start not handed on yet: the start of a record, on `line`.
-  let carried = 0
-  let line = 1
-  let failed: unknown
-  try {
-    for (let first = true; ; first = false) {
-      // A record longer than half the buffer: a larger one (a quote that never closes reads the rest of the file, as before).
-      if (carried > buffer.length / 2) buffer = Buffer.concat([buffer.subarray(0, carried)], 2 * buffer.length)
-      const { bytesRead } = await handle.read(buffer, carried, buffer.length - carried, null)
-      if (bytesRead === 0) break
-      const b = buffer.subarray(0, carried + bytesRead)
-      if (first && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) throw new InputError(path, 1, SHAPE.bom)
-      const cr = b.indexOf(CARRIAGE_RETURN, carried)
-      if (cr !== -1) throw new InputError(path, line + newlines(b, 0, cr), SHAPE.crlf)
-      let pos = 0
-      try {
-        // A line without a quote ends at its newline; the next quote is searched for again only once passed.
-        for (let quote = b.indexOf(QUOTE); failed === undefined;) {
-          const nl = b.indexOf(NEWLINE, pos)
-          if (nl === -1) break
-          if (quote !== -1 && quote < pos) quote = b.indexOf(QUOTE, pos)
-          const end = quote === -1 || quote > nl ? nl : quotedRecordEnd(b, pos)
-          if (end === -1) break
-          line = records(b.toString('utf8', pos, end + 1), line)
-          pos = end + 1
-        }
-      } catch (err) {
-        failed = err
-      }
-      // After an error only carriage returns are looked for: the lines are counted, nothing is carried but a line's start.
-      if (failed !== undefined) {
-        const after = b.lastIndexOf(NEWLINE) + 1
-        if (after > pos) [line, pos] = [line + newlines(b, pos, after), after]
-      }
-      b.copyWithin(0, pos)
-      carried = b.length - pos
-    }
-    if (failed !== undefined) throw failed
-    // What is left is a record that does not end (bad CSV, as the whole text reads it) and a torn last line.
-    const end = buffer.subarray(0, carried).lastIndexOf(NEWLINE) + 1
-    if (end > 0) records(buffer.toString('utf8', 0, end), line)
-    return end < carried
-  } catch (err) {
-    if (!(err instanceof InputError) && typeof (err as NodeJS.ErrnoException).code === 'string') {
-      throw new InputError(path, undefined, `cannot be read: ${(err as Error).message}`)
-    }
-    throw err
-  } finally {
-    await handle.close()
-  }
-}
-
-/** How many line ends b[from, to) holds. */
-function newlines(b: Buffer, from: number, to: number): number {
-  let count = 0
-  for (let at = b.indexOf(NEWLINE, from); at !== -1 && at < to; at = b.indexOf(NEWLINE, at + 1)) count++
-  return count
+async function eachRecordText(path: string, records: (text: string, line: number) => void): Promise<boolean> {
+  let tornTail = false
+  const record = (b: Buffer, start: number, end: number, line: number) => records(b.toString('utf8', start, end + 1), line)
+  const chunks = recordChunks(path, {
+    line: record,
+    quoted: record,
+    // A record that does not end (bad CSV, as the whole text reads it: a quote that never closes reads the rest of
+    // the file), then a torn last line.
+    rest(b, line) {
+      const end = b.lastIndexOf(0x0a) + 1
+      if (end > 0) records(b.toString('utf8', 0, end), line)
+      tornTail = end < b.length
+    },
+  }, { readBytes: READ_BYTES, missingOk: true, carriageReturnFirst: true })
+  for await (const _ of chunks);
+  return tornTail
 }
 
 /** One line per row: no field spans lines. */
