@@ -6,8 +6,9 @@
 import type { Stats } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { InputError } from '../errors.js'
-import { field, parseRecords, quotedRecordEnd, rowReader, SHAPE, type Table } from './csv.js'
+import { field, parseRecords, rowReader, SHAPE, type Table } from './csv.js'
 import { pathProblem, tagProblem } from './names.js'
+import { recordChunks } from './record-chunks.js'
 
 /** One HIST_CALOQA file of a qualifying (run, tag): a row of `query.csv` and of `reduce.csv`. */
 export interface QueryRow {
@@ -51,80 +52,40 @@ const READ_BYTES = 256 << 10
 const ROW_READ_BYTES = 32 << 10
 /** Longest record accepted: a quote that never closes must fail fast, not swallow the file. */
 const MAX_RECORD = 16 << 20
-const QUOTE = 0x22
 const NEWLINE = 0x0a
 const COMMA = 0x2c
-const CARRIAGE_RETURN = 0x0d
 const BYTE_ORDER_MARK = Buffer.from([0xef, 0xbb, 0xbf])
 
 /**
- * Streams a CSV file's records (RFC 4180, `\n` ends a record) to `handler`: a line without quotes as bytes `start`
- * to `end`, a record with quotes parsed. Refuses carriage returns. After each read, yields the buffer the records
- * were in and where the last complete one ends; the buffer is read into again once the caller asks for more.
- * One buffer for the whole file: a fresh one per read (a stream's way) is memory outside V8's heap that a pass
- * allocating little inside it does not collect for tens of megabytes (reduce's copy pass: 35 MB more resident).
+ * Streams a CSV file's records to `handler` (recordChunks): a line without quotes as bytes `start` to `end`, a
+ * record with quotes parsed. Refuses carriage returns, the first record holding one at its line (a quoted record
+ * once parsed), in the order records are read. After each read, yields the buffer the records were in and where the
+ * last complete one ends; the buffer is read into again once the caller asks for more.
  */
 async function* splitRecords(
   path: string,
   handler: { line(b: Buffer, start: number, end: number, line: number): void; quoted(fields: string[], line: number): void },
   readBytes = READ_BYTES,
 ): AsyncGenerator<{ buffer: Buffer; end: number }> {
-  let buffer = Buffer.allocUnsafe(readBytes)
-  // Bytes at the buffer's start carried from the last read: a record not yet complete.
-  let carried = 0
-  let line = 1
   // A record that does not end: the most precise problem is csv-parse's (a stray quote), else a quote left open.
-  const unclosed = (): never => {
-    parseRecords(buffer.toString('utf8', 0, carried), path, line)
+  const unclosed = (b: Buffer, line: number): never => {
+    parseRecords(b.toString('utf8'), path, line)
     throw new InputError(path, line, 'is not valid CSV: a quoted field that starts here does not close')
   }
-  let handle
-  try {
-    handle = await open(path, 'r')
-    for (;;) {
-      // A record longer than half the buffer: a larger one, so each read brings in at least as much as it holds.
-      if (carried > buffer.length / 2) buffer = Buffer.concat([buffer.subarray(0, carried)], 2 * buffer.length)
-      const { bytesRead } = await handle.read(buffer, carried, buffer.length - carried, null)
-      if (bytesRead === 0) break
-      const b = buffer.subarray(0, carried + bytesRead)
-      // The first carriage return: any record up to it is refused, in the order records are read.
-      const cr = b.indexOf(CARRIAGE_RETURN)
-      let pos = 0
-      let nextQuote = b.indexOf(QUOTE)
-      for (;;) {
-        const nl = b.indexOf(NEWLINE, pos)
-        if (nl === -1) break
-        if (nextQuote !== -1 && nextQuote < pos) nextQuote = b.indexOf(QUOTE, pos)
-        if (nextQuote === -1 || nextQuote > nl) {
-          if (cr !== -1 && cr < nl) throw new InputError(path, line, SHAPE.crlf)
-          handler.line(b, pos, nl, line++)
-          pos = nl + 1
-          continue
-        }
-        const end = quotedRecordEnd(b, pos)
-        if (end === -1) break
-        const text = b.toString('utf8', pos, end + 1)
-        const records = parseRecords(text, path, line)
-        if (records.length !== 1) throw new InputError(path, line, 'is not valid CSV: a quoted field that starts here does not close')
-        if (cr !== -1 && cr < end) throw new InputError(path, line, SHAPE.crlf)
-        handler.quoted(records[0].fields, line)
-        line += text.split('\n').length - 1
-        pos = end + 1
-      }
-      const rest = b.length - pos
-      if (rest <= MAX_RECORD) yield { buffer: b, end: pos }
-      buffer.copyWithin(0, pos, b.length)
-      carried = rest
-      if (carried > MAX_RECORD) unclosed()
-    }
-    if (carried > 0) unclosed()
-  } catch (err) {
-    if (!(err instanceof InputError) && typeof (err as NodeJS.ErrnoException).code === 'string') {
-      throw new InputError(path, undefined, `cannot be read: ${(err as Error).message}`)
-    }
-    throw err
-  } finally {
-    await handle?.close()
+  const chunks = recordChunks(path, {
+    line: handler.line,
+    quoted(b, start, end, line) {
+      const text = b.toString('utf8', start, end + 1)
+      const records = parseRecords(text, path, line)
+      if (records.length !== 1) throw new InputError(path, line, 'is not valid CSV: a quoted field that starts here does not close')
+      if (text.includes('\r')) throw new InputError(path, line, SHAPE.crlf)
+      handler.quoted(records[0].fields, line)
+    },
+    rest: unclosed,
+  }, { readBytes })
+  for await (const { buffer, end, line } of chunks) {
+    if (buffer.length - end > MAX_RECORD) unclosed(buffer.subarray(end), line)
+    yield { buffer, end }
   }
 }
 
