@@ -1,7 +1,8 @@
 // caloprod's one CSV layer, on csv-parse and csv-stringify. The files a person may edit (run list, process list,
 // settled cache, missing list) are read whole; the append-only ledgers a chunk at a time, record by record
 // (lib/files/append-only.ts); query.csv and reduce.csv, a million rows, are streamed by the fast path
-// (lib/files/query-csv.ts). Both parse their quoted records and check their rows with the functions below.
+// (lib/files/query-csv.ts), both through one chunked reader (lib/files/record-chunks.ts). Both parse their quoted
+// records and check their rows with the functions below.
 import { readFile } from 'node:fs/promises'
 import { parse } from 'csv-parse/sync'
 import { stringify } from 'csv-stringify/sync'
