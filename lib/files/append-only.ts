@@ -76,6 +76,7 @@ async function eachRecordText(path: string, records: (text: string, line: number
       tornTail = end < b.length
     },
   }, { readBytes: READ_BYTES, missingOk: true, carriageReturnFirst: true })
+  // The records are handed on as each chunk is read; nothing is kept of the chunks.
   for await (const _ of chunks);
   return tornTail
 }
