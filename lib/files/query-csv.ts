@@ -50,7 +50,10 @@ const READ_BYTES = 256 << 10
  * them (reduce on the bench catalog: 150 MB resident with 256 KB reads, 102 MB with 32 KB; `npm run bench`).
  */
 const ROW_READ_BYTES = 32 << 10
-/** Longest record accepted: a quote that never closes must fail fast, not swallow the file. */
+/**
+ * Carried bytes past which a record is refused: a quote that never closes must fail fast, not swallow the file. The
+ * check runs after a read, so a record is refused once it spans more than this and a read: up to about twice it.
+ */
 const MAX_RECORD = 16 << 20
 const NEWLINE = 0x0a
 const COMMA = 0x2c
