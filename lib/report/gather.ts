@@ -17,7 +17,7 @@ import { scheddsToAsk } from '../scheduler/job-state.js'
 import { CaloprodError } from '../errors.js'
 import { layout } from '../files/layout.js'
 import { runTagKey } from '../files/dataset-list.js'
-import { readRunList } from '../files/run-list.js'
+import { readRunList, type RunTag } from '../files/run-list.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
 import { submitInFlight, uploadInFlight } from '../lock.js'
 import type { PayloadType } from '../rules/calibrations.js'
@@ -75,6 +75,23 @@ async function cachedRunFiles(output: string, runType: string, runsToProcess: Re
 }
 
 /**
+ * The (run, tag)s whose rows of uploads.csv the page and the stories read: each run of the process list under its
+ * tag and under its run list's tag. runViews reads a run's uploads only when it is to process (any other is current
+ * or unchecked, whatever was uploaded), and why's story tells the uploads of the run list's (kept) tag. A year of
+ * campaigns is a hundred thousand payloads; these are a night's few hundred runs.
+ */
+export function shownUploads(runList: readonly RunTag[] | undefined, process: readonly RunTag[] | undefined) {
+  const kept = new Map((runList ?? []).map((run) => [run.runnumber, run.tag]))
+  const shown = new Set<string>()
+  for (const { runnumber, tag } of process ?? []) {
+    shown.add(runTagKey(runnumber, tag))
+    const keptTag = kept.get(runnumber)
+    if (keptTag !== undefined) shown.add(runTagKey(runnumber, keptTag))
+  }
+  return (row: Pick<UploadRow, 'runnumber' | 'tag'>) => shown.has(runTagKey(row.runnumber, row.tag))
+}
+
+/**
  * Asks the scheduler about this output's jobs: this host's schedd and, by name, `schedds` (those the ledger says took
  * a run's latest cluster), as status asks. A scheduler that does not answer is a fact for the page, not a failure.
  */
@@ -115,7 +132,7 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
     tolerant(() => cachedRunFiles(output, runType, toProcess, keep), new Map<number, RunFiles>()),
     tolerant(() => readCheckSummary(layout.checkJson(output, runType)), undefined),
     askScheduler(options, env, schedds),
-    tolerant(() => readLatestUploads(layout.uploadsCsv(output)), [] as UploadRow[]),
+    tolerant(() => readLatestUploads(layout.uploadsCsv(output), shownUploads(runList, process)), [] as UploadRow[]),
     tolerant(() => readLastNight(output), { stages: {}, lastGood: null, badSince: null } as LastNight),
     submitInFlight(output),
   ])
@@ -146,7 +163,8 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   // frozen: per submission of such a run, when it was frozen (frozenAt), to compare with `written`;
   // problems: a line per unreadable file; inFlight: the submit stage running now, whose own rows are left to it;
   // uploading: the upload stage running now, whose runs are being uploaded, not unfinished; uploads: the latest row of
-  // each payload in uploads.csv (readLatestUploads), all the page and the stories read of it.
+  // each payload in uploads.csv of the runs to process (readLatestUploads, shownUploads), all the page and the stories
+  // read of it.
   return {
     options, now, runList, process, settled: new Map((settled ?? []).map((row) => [row.runnumber, row])),
     lists: new Set(lists), runFiles, ledger: ledger.rows, uploads, absent, written, frozen, scheduler, check, lastNight,

@@ -93,6 +93,7 @@ export function runViews(inputs: ReportInputs) {
   // old tag, and the newer tag has not been asked about yet (unchecked), as status and why see it.
   const toProcess = new Set((inputs.process ?? []).map((run) => runTagKey(run.runnumber, run.tag)))
   const rows = byRunTag(settledLedger(inputs), (row) => runTagKey(row.runnumber, row.tag))
+  // Only the runs to process have their uploads here (shownUploads), the only runs whose state reads them (see STATE_RULES).
   const uploads = byRunTag([...latestUploads(inputs.uploads).values()], (row) => runTagKey(row.runnumber, row.tag))
   const checkedAt = lastCheck(inputs.lastNight)
   const jobs = inputs.scheduler.answered ? byRunTag(inputs.scheduler.jobs, (job) => job.runTag) : undefined
