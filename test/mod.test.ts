@@ -9,7 +9,7 @@ t.test('a script imports caloprod by its name: about 30 names, caloprod() first'
   const mod = (await import('caloprod')) as Record<string, unknown>
   t.same(Object.keys(mod).sort(), [
     'BUILTIN_RULES', 'CaloprodError', 'GLOBAL_TAG', 'InputError', 'LockedError', 'PAYLOAD_TYPES', 'RUN_TYPES', 'UsageError',
-    'caloprod', 'layout', 'runRange',
+    'caloprod', 'layout', 'runRange', 'visible', 'visibleLine',
   ], 'the values; the rest are types')
   t.equal(mod.caloprod, (await import('../lib/mod.js')).caloprod, 'the package name resolves to lib/mod.ts')
 })
