@@ -57,6 +57,15 @@ function shapeProblem(parsed: unknown): string | undefined {
   return undefined
 }
 
+/**
+ * `lastGoodSeq` while it is the seq of `lastGood`'s end. A caloprod from before ends were counted (d767aa6 and
+ * earlier) keeps the fields it does not know but writes its stages' ends without a seq: its good submit moves
+ * `lastGood` and leaves the `lastGoodSeq` of the good night before, which would put every end recorded between
+ * the two after its good night. So a submit end without a seq makes the good night's place unknown: undefined,
+ * and the failures are compared with it by their times, as in a record from before the count.
+ */
+const goodSeq = (record: LastNight) => (record.stages.submit?.seq === undefined ? undefined : record.lastGoodSeq)
+
 /** The record, or an empty one where none was written yet. Throws a plain error naming the file when unreadable. */
 export async function readLastNight(output: string): Promise<LastNight> {
   const path = lastNightJson(output)
@@ -69,8 +78,8 @@ export async function readLastNight(output: string): Promise<LastNight> {
     const parsed = JSON.parse(text) as LastNight
     const problem = shapeProblem(parsed)
     if (problem) throw new Error(problem)
-    const { seq, lastGoodSeq } = parsed
-    return { stages: parsed.stages, lastGood: parsed.lastGood ?? null, badSince: parsed.badSince ?? null, seq, lastGoodSeq }
+    const { seq } = parsed
+    return { stages: parsed.stages, lastGood: parsed.lastGood ?? null, badSince: parsed.badSince ?? null, seq, lastGoodSeq: goodSeq(parsed) }
   } catch (err) {
     throw new Error(`${path} is not caloprod's record of the last night (${(err as Error).message}); remove it, the next stage writes it again`)
   }

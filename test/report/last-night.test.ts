@@ -80,3 +80,31 @@ t.test("a dry run (submit's plan) records nothing, failed or not: the night's re
   t.equal((await runStageHere('submit', ['--output', out], env)).code, 0)
   t.equal(readFileSync(path, 'utf8'), night, 'nor a plan that succeeded a good one')
 })
+
+t.test('a good night an older caloprod recorded (its submit without a seq, the good seq it found kept) is after the failures before it', async (t) => {
+  const out = output(t)
+  const path = join(out, 'log', 'last-night.json')
+  // As d767aa6 (2026-12-06) left it after a rollback, lines shortened: this caloprod's upload failed (seq 12, after
+  // its good submit, seq 6); d767aa6 then ran a good night. It rewrote the ends of its own stages without a seq,
+  // moved lastGood and kept the fields it does not know: `seq` and `lastGoodSeq`, the good night before.
+  writeFileSync(path, JSON.stringify({
+    stages: {
+      query: { at: '2026-12-07T08:34:38.476Z', code: 0, line: 'query: 2026 files of 18 runs' },
+      reduce: { at: '2026-12-07T08:32:10.773Z', code: 0, line: 'reduce: 18 runs, 1291 files kept', seq: 2 },
+      submit: { at: '2026-12-07T08:34:53.732Z', code: 0, line: 'submit: nothing to submit; 5 in flight' },
+      report: { at: '2026-12-07T08:34:58.747Z', code: 0, line: 'report: 18 runs' },
+      upload: { at: '2026-12-07T08:34:32.555Z', code: 1, line: 'nopayloaddb ...: connection refused', seq: 12 },
+    },
+    lastGood: '2026-12-07T08:34:53.732Z', badSince: null, seq: 12, lastGoodSeq: 6,
+  }, null, 2))
+  t.same(failedSinceGood(await readLastNight(out)), [], 'the upload failed before the good night d767aa6 recorded')
+  t.equal(badNight('run3auau', await readLastNight(out)), undefined)
+  // This caloprod's next failure is after that good night; the upload's is still before it.
+  await recordStageEnd(out, 'submit', { at: '2026-12-08T02:20:00.000Z', code: 1, line: 'submit: condor_submit failed' }, true)
+  t.same(failedSinceGood(await readLastNight(out)).map(([stage]) => stage), ['submit'])
+  // The next good submit counts again.
+  await recordStageEnd(out, 'submit', { at: '2026-12-09T02:20:00.000Z', code: 0, line: 'submit: 1 run' }, true)
+  const record = await readLastNight(out)
+  t.same(failedSinceGood(record), [])
+  t.equal(record.lastGoodSeq, record.stages.submit!.seq)
+})
