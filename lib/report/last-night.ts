@@ -58,11 +58,11 @@ function shapeProblem(parsed: unknown): string | undefined {
 }
 
 /**
- * `lastGoodSeq` while it is the seq of `lastGood`'s end. A caloprod from before ends were counted (d767aa6 and
- * earlier) keeps the fields it does not know but writes its stages' ends without a seq: its good submit moves
- * `lastGood` and leaves the `lastGoodSeq` of the good night before, which would put every end recorded between
- * the two after its good night. So a submit end without a seq makes the good night's place unknown: undefined,
- * and the failures are compared with it by their times, as in a record from before the count.
+ * `lastGoodSeq` while it is the seq of `lastGood`'s end. A caloprod from before ends were counted (dc2366d to
+ * before 51ff009, d767aa6 among them) keeps the fields it does not know but writes its stages' ends without a seq:
+ * its good submit moves `lastGood` and leaves the `lastGoodSeq` of the good night before, which would put every end
+ * recorded between the two after its good night. So a submit end without a seq makes the good night's place
+ * unknown: undefined, and the failures are compared with it by their times, as in a record from before the count.
  */
 const goodSeq = (record: LastNight) => (record.stages.submit?.seq === undefined ? undefined : record.lastGoodSeq)
 

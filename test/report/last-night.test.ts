@@ -84,7 +84,7 @@ t.test("a dry run (submit's plan) records nothing, failed or not: the night's re
 t.test('a good night an older caloprod recorded (its submit without a seq, the good seq it found kept) is after the failures before it', async (t) => {
   const out = output(t)
   const path = join(out, 'log', 'last-night.json')
-  // As d767aa6 (2026-12-06) left it after a rollback, lines shortened: this caloprod's upload failed (seq 12, after
+  // As d767aa6 (2026-12-06; any version from dc2366d to before 51ff009) left it after a rollback, lines shortened: this caloprod's upload failed (seq 12, after
   // its good submit, seq 6); d767aa6 then ran a good night. It rewrote the ends of its own stages without a seq,
   // moved lastGood and kept the fields it does not know: `seq` and `lastGoodSeq`, the good night before.
   writeFileSync(path, JSON.stringify({
