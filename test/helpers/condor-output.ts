@@ -1,9 +1,10 @@
-// An output directory as the check and lists stages leave it, for the condor, submit and status tests.
+// An output directory as the check and lists stages leave it, for the condor, submit, status and report tests.
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import type { Test } from 'tap'
 import { runCondor } from '../../lib/condor.js'
 import { FAKE_GENSTATUS, fakeCondorEnv, stopHanging } from './fake-condor.js'
+import { runStageHere } from './run-script.js'
 
 export interface RunSpec {
   run: number
@@ -73,4 +74,31 @@ export async function prepareSubmit(t: Test, runs: RunSpec[], name = 'out'): Pro
   await writeCondorDir(prepared)
   t.teardown(() => stopHanging(prepared.state))
   return prepared
+}
+
+/** A test's output directory as the stages leave it, the fake queue beside it. */
+export interface Staged {
+  root: string
+  /** `<root>/out`. */
+  output: string
+  /** The fake queue's state file, `<root>/condor.json`. */
+  queue: string
+  env: Record<string, string>
+  /** The condor stage's flags for this output directory (its logs in `<root>/logs`). */
+  condor: string[]
+}
+
+/**
+ * A test directory with `runs` as check and lists leave them; with `runList`, reduce's `run3auau.csv` of the same
+ * runs; with `condor`, the condor stage then run against the fake queue, its exit code checked.
+ */
+export async function stagedOutput(t: Test, runs: RunSpec[], options: { runList?: boolean; condor?: boolean } = {}): Promise<Staged> {
+  const root = t.testdir()
+  const output = join(root, 'out')
+  const queue = join(root, 'condor.json')
+  const staged = { root, output, queue, env: fakeCondorEnv(queue), condor: ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')] }
+  writeStageInputs(output, runs)
+  if (options.runList) writeFileSync(join(output, 'run3auau.csv'), `runnumber,tag\n${runs.map((r) => `${r.run},${r.tag}\n`).join('')}`)
+  if (options.condor) t.equal((await runStageHere('condor', staged.condor, staged.env)).code, 0)
+  return staged
 }

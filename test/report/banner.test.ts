@@ -4,8 +4,7 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { startBrowser, visitFile, type Browser } from '../helpers/browser.js'
-import { someRuns, TAG, writeStageInputs } from '../helpers/condor-output.js'
-import { FAKE_GENSTATUS, fakeCondorEnv } from '../helpers/fake-condor.js'
+import { someRuns, stagedOutput } from '../helpers/condor-output.js'
 import { runStageHere } from '../helpers/run-script.js'
 
 t.setTimeout(300_000)
@@ -24,20 +23,13 @@ async function shown(t: Test, output: string, selector: string): Promise<string 
 }
 
 t.test('a failed night opens the page: the stage, its line, and since when there was no good night', async (t) => {
-  const root = t.testdir()
-  const output = join(root, 'out')
-  const env = fakeCondorEnv(join(root, 'condor.json'))
-  const runs = someRuns(3)
-  writeStageInputs(output, runs)
-  writeFileSync(join(output, 'run3auau.csv'), `runnumber,tag\n${runs.map((r) => `${r.run},${TAG}\n`).join('')}`)
-  const condor = ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')]
+  const { output, env } = await stagedOutput(t, someRuns(3), { runList: true, condor: true })
   const report = async () => {
     const result = await runStageHere('report', ['--output', output], env)
     t.equal(result.code, 0, result.stderr)
     return result
   }
 
-  t.equal((await runStageHere('condor', condor, env)).code, 0)
   t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)).code, 0)
   await report()
   t.equal(await shown(t, output, '#last-night'), null, 'a good night: no banner')

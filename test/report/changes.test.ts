@@ -2,27 +2,20 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { someRuns, TAG, writeStageInputs } from '../helpers/condor-output.js'
-import { FAKE_GENSTATUS, fakeCondor, fakeCondorEnv } from '../helpers/fake-condor.js'
+import { someRuns, stagedOutput } from '../helpers/condor-output.js'
+import { fakeCondor } from '../helpers/fake-condor.js'
 import { runStageHere } from '../helpers/run-script.js'
 
 t.setTimeout(300_000)
 
 t.test('the page and status --since list the runs whose state changed, with the state before and now', async (t) => {
-  const root = t.testdir()
-  const output = join(root, 'out')
-  const queue = join(root, 'condor.json')
-  const env = fakeCondorEnv(queue)
-  const runs = someRuns(3)
-  writeStageInputs(output, runs)
-  writeFileSync(join(output, 'run3auau.csv'), `runnumber,tag\n${runs.map((r) => `${r.run},${TAG}\n`).join('')}`)
+  const { output, queue, env } = await stagedOutput(t, someRuns(3), { runList: true, condor: true })
   const night = async () => {
     t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)).code, 0)
     const report = await runStageHere('report', ['--output', output], env)
     t.equal(report.code, 0, report.stderr)
     return readFileSync(join(output, 'report.html'), 'utf8')
   }
-  t.equal((await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
   const first = await night()
   t.notMatch(first, /id="changes"/, 'the first night has nothing to compare with')
   const history = join(output, 'log', 'run-states.csv')

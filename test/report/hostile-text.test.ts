@@ -5,8 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { startBrowser, visitFile, type Browser } from '../helpers/browser.js'
-import { someRuns, TAG, writeStageInputs } from '../helpers/condor-output.js'
-import { FAKE_GENSTATUS, fakeCondor, fakeCondorEnv } from '../helpers/fake-condor.js'
+import { someRuns, stagedOutput, TAG } from '../helpers/condor-output.js'
+import { fakeCondor } from '../helpers/fake-condor.js'
 import { runStageHere } from '../helpers/run-script.js'
 
 t.setTimeout(300_000)
@@ -20,20 +20,13 @@ const HOLD = `Error from slot1@wn: <img src=x onerror="${run('hold')}"> \u202eev
 const LINE = `nopayloaddb answered 500: an HTML page "<img src=x onerror=${run('line')}>"`
 
 t.test('outside text on the page shows as text and runs nothing', async (t) => {
-  const root = t.testdir()
-  const output = join(root, 'out')
-  const env = fakeCondorEnv(join(root, 'condor.json'))
-  const runs = someRuns(3)
-  writeStageInputs(output, runs)
-  writeFileSync(join(output, 'run3auau.csv'), `runnumber,tag\n${runs.map((r) => `${r.run},${TAG}\n`).join('')}`)
-  const condor = ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')]
-  t.equal((await runStageHere('condor', condor, env)).code, 0)
+  const { output, queue, env } = await stagedOutput(t, someRuns(3), { runList: true, condor: true })
   t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)).code, 0)
-  await fakeCondor(join(root, 'condor.json'), 'set', '1.0', 'held', `reason=${HOLD}`)
+  await fakeCondor(queue, 'set', '1.0', 'held', `reason=${HOLD}`)
   // 68003's job gone from every schedd: the page's time for it is the ledger's.
-  const queue = JSON.parse(readFileSync(join(root, 'condor.json'), 'utf8'))
-  queue.jobs = queue.jobs.filter((job: { CaloprodRunTag: string }) => job.CaloprodRunTag !== `68003_${TAG}`)
-  writeFileSync(join(root, 'condor.json'), JSON.stringify(queue))
+  const state = JSON.parse(readFileSync(queue, 'utf8'))
+  state.jobs = state.jobs.filter((job: { CaloprodRunTag: string }) => job.CaloprodRunTag !== `68003_${TAG}`)
+  writeFileSync(queue, JSON.stringify(state))
 
   // A first report records the runs' states, so that the page has changes since the last good night to show.
   t.equal((await runStageHere('report', ['--output', output], env)).code, 0)
@@ -67,12 +60,8 @@ t.test('outside text on the page shows as text and runs nothing', async (t) => {
 })
 
 t.test('should markup slip into the page one day, its Content-Security-Policy runs no script and fetches nothing', async (t) => {
-  const root = t.testdir()
-  const output = join(root, 'out')
-  const runs = someRuns(2)
-  writeStageInputs(output, runs)
-  writeFileSync(join(output, 'run3auau.csv'), `runnumber,tag\n${runs.map((r) => `${r.run},${TAG}\n`).join('')}`)
-  t.equal((await runStageHere('report', ['--output', output], fakeCondorEnv(join(root, 'condor.json')))).code, 0)
+  const { output, env } = await stagedOutput(t, someRuns(2), { runList: true })
+  t.equal((await runStageHere('report', ['--output', output], env)).code, 0)
   const page = join(output, 'report.html')
   const clean = await visitFile((browser ??= await startBrowser()), page)
   t.same(clean.consoleErrors, [], 'the page as written breaks no rule of its own policy')

@@ -1,13 +1,13 @@
 // A year of nights makes submissions.csv, uploads.csv and log/run-states.csv the largest files the report reads (a
 // hundred MB of uploads: bench/year-old.ts): the report stage opens each of them once, seen from outside with strace.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { SEVEN_PAYLOAD_TYPES } from '../../lib/rules/calibrations.js'
 import { appendUploads } from '../../lib/upload/ledger.js'
-import { someRuns, TAG, writeStageInputs } from '../helpers/condor-output.js'
-import { FAKE_GENSTATUS, fakeCondor, fakeCondorEnv } from '../helpers/fake-condor.js'
+import { someRuns, stagedOutput, TAG } from '../helpers/condor-output.js'
+import { fakeCondor } from '../helpers/fake-condor.js'
 import { ROOT, runStageHere, stageArgs } from '../helpers/run-script.js'
 
 t.setTimeout(300_000)
@@ -22,14 +22,7 @@ function straceWorks(): string | false {
 }
 
 t.test('the report opens the ledger, the upload ledger and the run-state history once each', { skip: straceWorks() }, async (t) => {
-  const root = t.testdir()
-  const output = join(root, 'out')
-  const queue = join(root, 'condor.json')
-  const env = fakeCondorEnv(queue)
-  const runs = someRuns(3)
-  writeStageInputs(output, runs)
-  writeFileSync(join(output, 'run3auau.csv'), `runnumber,tag\n${runs.map((r) => `${r.run},${TAG}\n`).join('')}`)
-  t.equal((await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
+  const { root, output, queue, env } = await stagedOutput(t, someRuns(3), { runList: true, condor: true })
   t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)).code, 0)
   await fakeCondor(queue, 'set', '1.1', 'completed', 'exit=0')
   // An upload tried for the finished run, so the page and its stories read uploads.csv's rows.
