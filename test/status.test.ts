@@ -3,17 +3,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { PAYLOAD_TYPES } from '../lib/rules/calibrations.js'
 import { join } from 'node:path'
 import t from 'tap'
-import { someRuns, TAG, writeStageInputs } from './helpers/condor-output.js'
-import { FAKE_GENSTATUS, fakeCondor, fakeCondorEnv } from './helpers/fake-condor.js'
+import { someRuns, stagedOutput, TAG } from './helpers/condor-output.js'
+import { fakeCondor } from './helpers/fake-condor.js'
 import { runScript, runStageHere } from './helpers/run-script.js'
 
 t.test('status prints each run of the process list with its state, hold reason and attempts', async (t) => {
-  const root = t.testdir()
-  const output = join(root, 'out')
-  const state = join(root, 'condor.json')
-  const env = fakeCondorEnv(state)
-  writeStageInputs(output, [...someRuns(6), { run: 68007, tag: TAG }])
-  t.equal((await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
+  const { output, queue: state, env } = await stagedOutput(t, [...someRuns(6), { run: 68007, tag: TAG }], { condor: true })
   t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit', '--max-jobs', '5'], env)).code, 0)
   await fakeCondor(state, 'set', '1.1', 'running')
   await fakeCondor(state, 'set', '1.2', 'held', 'reason=The job attribute PeriodicHold expression became true')
@@ -78,12 +73,7 @@ t.test('status prints each run of the process list with its state, hold reason a
 })
 
 t.test("status and the plan leave other processes' temporary files alone; a locked stage sweeps its own directories", async (t) => {
-  const root = t.testdir()
-  const output = join(root, 'out')
-  const state = join(root, 'condor.json')
-  const env = fakeCondorEnv(state)
-  writeStageInputs(output, someRuns(2))
-  t.equal((await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
+  const { output, env, condor } = await stagedOutput(t, someRuns(2), { condor: true })
   // Another node's stage writing the ledger: its pid means nothing on this host (here: a pid that has ended).
   const gone = spawnSync(process.execPath, ['-e', '']).pid!
   const names = [`.submissions.csv.${gone}.0123abcd.tmp`, `datasets/.68001_${TAG}.list.${gone}.89abcdef.tmp`, `condor/.jobs.list.${gone}.01234567.tmp`]
@@ -93,7 +83,7 @@ t.test("status and the plan leave other processes' temporary files alone; a lock
   t.equal((await runStageHere('submit', ['--output', output], env)).code, 0, 'the plan')
   t.same(names.filter((name) => !existsSync(join(output, name))), [], 'every temporary file is still there')
 
-  t.equal((await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
+  t.equal((await runStageHere('condor', condor, env)).code, 0)
   t.same(names.filter((name) => existsSync(join(output, name))), [], 'a stage holding the lock removed them')
 })
 
@@ -109,15 +99,14 @@ t.test('a hold for memory names the memory asked; a hold for scratch disk (code 
 })
 
 t.test("status and why keep of uploads.csv only their runs' payloads: a year of other campaigns' rows fits a small heap", async (t) => {
-  const root = t.testdir()
-  const output = join(root, 'out')
-  writeStageInputs(output, someRuns(2))
+  const staged = await stagedOutput(t, someRuns(2))
+  const output = staged.output
   const ok = (run: number, i: number) =>
     `2026-01-01T00:00:00.000Z,${run},${TAG},${PAYLOAD_TYPES[i % 7]},newcdbtag,uploaded,${'ab'.repeat(16)},${i},/sphenix/cdb/${run}/${i}.root,\n`
   // 120,000 payloads of runs status does not show (21 MB): kept whole, they need about 150 MB of heap.
   const rows = Array.from({ length: 120_000 }, (_, i) => ok(70_000 + Math.floor(i / 7), i))
   writeFileSync(join(output, 'uploads.csv'), `time,runnumber,tag,payload_type,global_tag,state,checksum,piov,url,detail\n${rows.join('')}${ok(68001, 1)}`)
-  const env = { ...fakeCondorEnv(join(root, 'condor.json')), NODE_OPTIONS: '--max-old-space-size=48' }
+  const env = { ...staged.env, NODE_OPTIONS: '--max-old-space-size=48' }
   const result = await runScript('status', ['--output', output], env)
   t.equal(result.code, 0, result.stderr)
   t.match(result.stdout, /\nstatus: 2 runs: 2 new\n$/)

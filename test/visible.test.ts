@@ -5,8 +5,8 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { someRuns, TAG, writeStageInputs } from './helpers/condor-output.js'
-import { FAKE_GENSTATUS, fakeCondor, fakeCondorEnv } from './helpers/fake-condor.js'
+import { someRuns, stagedOutput, TAG } from './helpers/condor-output.js'
+import { fakeCondor } from './helpers/fake-condor.js'
 import { runStageHere } from './helpers/run-script.js'
 import { visible, visibleLine } from '../lib/visible.js'
 
@@ -28,13 +28,7 @@ t.test('visible and visibleLine: controls and bidi as \\uXXXX, lines kept or joi
 })
 
 t.test('status, why, an error line and the log show outside text, never obey it', async (t) => {
-  const root = t.testdir()
-  const output = join(root, 'out')
-  const state = join(root, 'condor.json')
-  const env = fakeCondorEnv(state)
-  writeStageInputs(output, someRuns(2))
-  const condor = ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')]
-  t.equal((await runStageHere('condor', condor, env)).code, 0)
+  const { output, queue: state, env, condor } = await stagedOutput(t, someRuns(2), { condor: true })
   t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)).code, 0)
   await fakeCondor(state, 'set', '1.0', 'held', `reason=${HOLD}`)
   // A hand-edited record of the night: a failed stage whose line holds a line of its own.

@@ -4,8 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { badNight, failedSinceGood, readLastNight, recordStageEnd } from '../../lib/report/last-night.js'
-import { someRuns, writeStageInputs } from '../helpers/condor-output.js'
-import { FAKE_GENSTATUS, fakeCondorEnv } from '../helpers/fake-condor.js'
+import { someRuns, stagedOutput } from '../helpers/condor-output.js'
 import { runStageHere } from '../helpers/run-script.js'
 
 const output = (t: Test) => t.testdir({ log: {} })
@@ -65,11 +64,7 @@ t.test('a record an older caloprod wrote back (its stages keep their seq, the co
 })
 
 t.test("a dry run (submit's plan) records nothing, failed or not: the night's record stays the night's", async (t) => {
-  const root = t.testdir()
-  const out = join(root, 'out')
-  const env = fakeCondorEnv(join(root, 'condor.json'))
-  writeStageInputs(out, someRuns(2))
-  t.equal((await runStageHere('condor', ['--output', out, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(root, 'logs')], env)).code, 0)
+  const { output: out, env } = await stagedOutput(t, someRuns(2), { condor: true })
   t.equal((await runStageHere('submit', ['--output', out, '--do-condor-submit'], env)).code, 0)
   const path = join(out, 'log', 'last-night.json')
   const night = readFileSync(path, 'utf8')
