@@ -1,22 +1,14 @@
 // The lists stage's stats are as parallel as --stat-concurrency says: libuv runs them on its thread pool (4
 // threads unless UV_THREADPOOL_SIZE was set when node started), so the stage sizes the pool by starting itself
 // again (tasks/main.ts). Seen from outside with strace: each stat slowed down, the threads that make them counted.
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { formatCsv } from '../lib/files/csv.js'
 import { QUERY_TABLE } from '../lib/files/query-csv.js'
 import { collectOutput, ROOT, runScript, stageArgs } from './helpers/run-script.js'
-
-function straceWorks(): string | false {
-  try {
-    execFileSync('strace', ['-f', '-o', '/dev/null', 'true'], { stdio: 'ignore' })
-    return false
-  } catch {
-    return 'strace is not installed or may not trace here'
-  }
-}
+import { straceWorks } from './helpers/strace.js'
 
 /** An output directory whose process list names one run of `files` files on disk under `store`. */
 function outputWith(root: string, files: number) {

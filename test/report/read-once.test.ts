@@ -1,6 +1,6 @@
 // A year of nights makes submissions.csv, uploads.csv and log/run-states.csv the largest files the report reads (a
 // hundred MB of uploads: bench/year-old.ts): the report stage opens each of them once, seen from outside with strace.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
@@ -9,17 +9,9 @@ import { appendUploads } from '../../lib/upload/ledger.js'
 import { someRuns, stagedOutput, TAG } from '../helpers/condor-output.js'
 import { fakeCondor } from '../helpers/fake-condor.js'
 import { ROOT, runStageHere, stageArgs } from '../helpers/run-script.js'
+import { straceWorks } from '../helpers/strace.js'
 
 t.setTimeout(300_000)
-
-function straceWorks(): string | false {
-  try {
-    execFileSync('strace', ['-f', '-o', '/dev/null', 'true'], { stdio: 'ignore' })
-    return false
-  } catch {
-    return 'strace is not installed or may not trace here'
-  }
-}
 
 t.test('the report opens the ledger, the upload ledger and the run-state history once each', { skip: straceWorks() }, async (t) => {
   const { root, output, queue, env } = await stagedOutput(t, someRuns(3), { runList: true, condor: true })
