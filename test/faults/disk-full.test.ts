@@ -71,23 +71,24 @@ t.test('condor with its output on a full disk names the file it was writing', as
 /** Two runs' submission ready under `disk` (the condor stage run, the log given room for its lines), before it fills. */
 async function readyToSubmit(t: Test, disk: string) {
   const output = join(disk, 'out')
-  const env = fakeCondorEnv(join(t.testdir(), 'condor.json'))
+  const queue = join(t.testdir(), 'condor.json')
+  const env = fakeCondorEnv(queue)
   writeStageInputs(output, [{ run: 68001, tag: TAG, files: ['/d/a.root'] }, { run: 68002, tag: TAG, files: ['/d/b.root'] }])
   t.equal((await runStageHere('condor', ['--output', output, '--bin-genStatus', FAKE_GENSTATUS, '--condor-log-dir', join(output, 'logs'), '--quiet'], env)).code, 0)
   writeFileSync(join(output, 'log', `${new Date().toISOString().slice(0, 10)}.log`), 'x'.repeat(8000), { flag: 'a' })
-  return { output, env }
+  return { output, env, queue }
 }
 
 t.test('submit on a full disk names the file it was writing, leaves no temporary file and submits nothing', async (t) => {
   const { disk, why } = mountTmpfs(t)
   if (!disk) return t.skip(why ?? 'no tmpfs', async () => {})
-  const { output, env } = await readyToSubmit(t, disk)
+  const { output, env, queue } = await readyToSubmit(t, disk)
   fill(disk, 0)
   const result = await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)
   t.equal(result.code, 1)
   t.match(result.stderr, new RegExp(`^caloprod submit: cannot write ${output}/\\S+: no space left on the device \\(ENOSPC\\); 0 bytes free in \\S+\\n$`))
   t.same(allFiles(output).filter((name) => name.endsWith('.tmp')), [], 'no temporary file left')
-  t.equal(readFakeState(join(t.testdir(), 'condor.json')).jobs.length, 0, 'nothing submitted')
+  t.equal(readFakeState(queue).jobs.length, 0, 'nothing submitted')
 })
 
 t.test("the check's working folder on a full TMPDIR: the file, the free space and TMPDIR named, not the CDB", async (t) => {
@@ -109,7 +110,7 @@ t.test("the check's working folder on a full TMPDIR: the file, the free space an
 t.test('submit with a little room left names the frozen submission\'s file it was writing, not a bare "write"', async (t) => {
   const { disk, why } = mountTmpfs(t)
   if (!disk) return t.skip(why ?? 'no tmpfs', async () => {})
-  const { output, env } = await readyToSubmit(t, disk)
+  const { output, env, queue } = await readyToSubmit(t, disk)
   // Room for the log, the lock and the scheduler's answers, not for the frozen copy of condor/ and the lists.
   fill(disk, 16 << 10)
   const result = await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)
@@ -118,5 +119,5 @@ t.test('submit with a little room left names the frozen submission\'s file it wa
   t.match(result.stderr, new RegExp(`^caloprod submit: cannot write ${output}/submissions/\\d{8}T\\d{6}Z-1/\\S+: no space left on the device \\(ENOSPC\\); \\d+(\\.\\d)? (bytes|KB) free in ${output}/submissions\\n$`))
   t.comment(result.stderr.trim())
   t.same(readdirSync(join(output, 'submissions')), [], 'no half-built submission left')
-  t.equal(readFakeState(join(t.testdir(), 'condor.json')).jobs.length, 0, 'nothing submitted')
+  t.equal(readFakeState(queue).jobs.length, 0, 'nothing submitted')
 })
