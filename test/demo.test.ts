@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
@@ -46,11 +47,14 @@ t.test('the generated catalog has what the pipeline must handle', async (t) => {
 })
 
 t.test('two loads of the demo catalog give byte-identical query outputs', async (t) => {
+  // One folder each, both kept: a second t.testdir() would empty the first's, leaving nothing to compare.
+  const root = t.testdir()
   const outputs: string[] = []
   for (const name of ['first', 'second']) {
     const { url, sql } = await freshDatabase(t)
     await loadCatalog(sql, { runs: { run2pp: 2, run2auau: 2, run3auau: 8 } })
-    const output = t.testdir()
+    const output = join(root, name)
+    mkdirSync(output)
     const result = await runStageHere('query', ['--db-url', url, '--output', output, '--min-events', '300k'])
     t.equal(result.code, 0, `${name}: ${result.stderr}`)
     t.equal((await runStageHere('reduce', ['--output', output])).code, 0)
