@@ -6,12 +6,15 @@ import { UsageError } from '../errors.js'
 import { processAlive, syncDirectory, tempPathFor, writeDurably } from '../files/atomic.js'
 import { writeError } from '../files/disk-full.js'
 import { layout } from '../files/layout.js'
+import { eachLimited } from '../pool.js'
 import { formatJobsList, type Job } from './jobs-list.js'
 import { macroValueProblem } from './quote.js'
 import { SUBMISSION_FILES } from './submit-file.js'
 
 const FROZEN_NAME = /^\d{8}T\d{6}Z-(\d+)$/
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/
+/** Lists copied (read, written and fsynced) at once. */
+const LIST_WRITES = 16
 
 /**
  * Builds `<output>/submissions/<name>/` (copies of condor/'s files and of the lists, a jobs.list naming the copies,
@@ -48,7 +51,9 @@ export async function freezeSubmission(output: string, jobs: readonly Job[], now
     const condor = layout.condorDir(output)
     await put(SUBMISSION_FILES.sub, await readFile(join(condor, SUBMISSION_FILES.sub)))
     await put(SUBMISSION_FILES.script, await readFile(join(condor, SUBMISSION_FILES.script)), 0o755)
-    for (const job of jobs) await put(join('datasets', basename(job.list)), await readFile(job.list))
+    // Several at once, as lists writes them: on a campaign night (every run outdated by a new tag) there are thousands,
+    // and one fsync after another made the copy most of submit's wall time (docs/speed.md, "A campaign night").
+    await eachLimited(jobs, LIST_WRITES, async (job) => put(join('datasets', basename(job.list)), await readFile(job.list)))
     await put(SUBMISSION_FILES.jobs, formatJobsList(frozen))
     const moveIntoPlace = async () => {
       await syncDirectory(join(temp, 'datasets'))
