@@ -2,7 +2,8 @@
 // A campaign night: the production team released a new tag, so every run of the run type is outdated at once and the
 // night must process all of them (thousands) instead of the usual ~180. Synthesizes, for each --runs N, an output
 // directory as reduce leaves it (N runs of --segments files each, the files on disk, the fake CDB answering
-// "outdated" for every run, an empty fake queue), then runs each stage after reduce once, in the night's order, as
+// "outdated" for every run (check asks it through the fake nopayloaddb, as NOPAYLOADCLIENT_CONF makes it), an
+// empty fake queue), then runs each stage after reduce once, in the night's order, as
 // a process under GNU time: check, lists, condor, submit --do-condor-submit, status, why --run, report, the upload
 // plan. Prints wall and CPU (user + system) seconds and peak RSS per stage and N, and the report page's size;
 // CPU is the figure to compare on a loaded machine. With --page, also the page's time to interactive in headless
