@@ -106,11 +106,12 @@ export async function unusablePayloads(output: string, run: number, tag: string,
     const path = join(runOutputDir(output, run, tag), currentPayloadFile(type, tag, run))
     const problem = (reason: PayloadProblem['reason'], detail: string) => ({ type, path, reason, detail })
     try {
+      // Asked before it is opened: opening a FIFO left in the folder would wait for a writer.
+      const info = await stat(path)
+      if (!info.isFile()) return problem('unreadable', `${path} is not a regular file`)
+      if (info.size === 0) return problem('empty', `${path} is empty`)
       const file = await open(path)
       try {
-        const info = await file.stat()
-        if (!info.isFile()) return problem('unreadable', `${path} is not a regular file`)
-        if (info.size === 0) return problem('empty', `${path} is empty`)
         const { buffer, bytesRead } = await file.read(Buffer.alloc(ROOT_HEADER), 0, ROOT_HEADER, 0)
         const bad = headProblem(path, info.size, buffer.subarray(0, bytesRead))
         return bad && problem(...bad)

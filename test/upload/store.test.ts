@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
 import t from 'tap'
 import { checkPayload, md5File, unusablePayloads, type PayloadProblem } from '../../lib/upload/payload-files.js'
 import { copyIntoStore, storeUrl } from '../../lib/upload/store.js'
@@ -51,6 +52,10 @@ t.test('payload files: missing, empty, not ROOT, cut off or never closed, ok', a
   t.equal(refused.length, 5)
   t.same(await unusablePayloads(output, 68001, tag, PAYLOAD_TYPES), refused)
   t.same(await unusablePayloads(output, 68002, tag, PAYLOAD_TYPES), [], 'no folder: nothing unusable')
+  // A FIFO under a payload's name: said, never opened (opening it would wait for a writer for ever).
+  const fifo = join(output, 'output', `68001_${tag}`, `HCALOUT_meanTime_${tag}_68001.root`)
+  execFileSync('mkfifo', [fifo])
+  t.match(await unusablePayloads(output, 68001, tag, ['HCALOUT_meanTime']), [{ reason: 'unreadable', detail: /is not a regular file/ }])
 })
 
 t.test('a payload in the store keeps its md5 prefix and is still current', async (t) => {
