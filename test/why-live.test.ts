@@ -1,10 +1,12 @@
 // `why --live`: the catalog asked now tells a run the query left out as absent or below the threshold by how much;
 // nopayloaddb asked now tells each payload type's state of the kept tag (the fake nopayloaddb, a fresh catalog).
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { formatCsv } from '../lib/files/csv.js'
+import { layout } from '../lib/files/layout.js'
 import { QUERY_TABLE } from '../lib/files/query-csv.js'
+import { payloadTypesField, writeSettled } from '../lib/files/settled.js'
 import { runReduce } from '../lib/reduce.js'
 import { SEED_RULES } from '../lib/rules/seed.js'
 import { startFakeNopayloaddb } from './fakes/nopayloaddb.mjs'
@@ -54,4 +56,33 @@ t.test('why --live: below the threshold by how much, absent, and each payload ty
   t.match(text.stdout, /run 66700 .*\n  catalog now: new_newcdbtag_v008 2 files 200000 events \(threshold more than 500000 events\); below the threshold: 300001 events short/)
   t.match(text.stdout, /run 70123 .*\n  catalog: no histogram file of it under rule set seed \(the catalog .* asked now/)
   t.match(text.stdout, /CDB: .*CEMC_meanTime outdated.*HCALIN_meanTime missing/)
+})
+
+t.test('why --live: a run settled current still says the next night leaves it alone', async (t) => {
+  // Before: the live note came first in cdbNote, so `next` missed the settled entry and said the check asks again.
+  const db = await freshDatabase(t)
+  await makeCatalog(db.sql, [0, 1, 2, 3].map((segment) => ({ run: 66701, tag: TAG, segment, events: 200000 })))
+  const root = t.testdir()
+  const output = join(root, 'out')
+  mkdirSync(output)
+  const rows = [0, 1, 2, 3].map((segment) => ({
+    runnumber: 66701, tag: TAG, segment, events: 200000, full_file_path: `/l/${segment}.root`, time: '2025-07-01 00:00:00',
+  }))
+  writeFileSync(join(output, 'query.csv'), formatCsv(QUERY_TABLE, rows))
+  await runReduce({ output, runType: 'run3auau', rules: SEED_RULES })
+  await writeSettled(layout.settledCsv(output, 'run3auau'), [
+    { runnumber: 66701, tag: TAG, checked_at: new Date().toISOString(), payload_types: payloadTypesField(SEED_RULES.payloadTypes) },
+  ])
+  const cdb = fakeCdb(root, { default: 'current', runs: {} })
+  writeFileSync(join(root, 'runs.csv'), runListCsv([[66701, TAG]]))
+  const server = await startFakeNopayloaddb({ state: cdb.state, runList: join(root, 'runs.csv') })
+  t.teardown(() => server.close())
+  const conf = server.writeConfig(join(root, 'nopayloadclient.json'))
+
+  const settled = /^nothing: its payloads are current in the CDB/
+  const offline = await runStageHere('why', ['--output', output, '--run', '66701', '--json'])
+  t.match(JSON.parse(offline.stdout), [{ run: 66701, toProcess: false, next: settled }], 'without --live')
+  const live = await runStageHere('why', ['--output', output, '--run', '66701', '--live', '--db-url', db.url, '--json'], { NOPAYLOADCLIENT_CONF: conf })
+  t.equal(live.code, 0, live.stderr)
+  t.match(JSON.parse(live.stdout), [{ run: 66701, toProcess: false, cdbNote: /asked now .*; settled: all current/, next: settled }], 'with --live')
 })
