@@ -53,6 +53,22 @@ t.test('examples/lacking-payload.ts: which runs of run3pp lack a current CEMC_me
   t.equal(server.requests.filter((r) => r.path === 'payloadiovs/').length, 4, 'one request per run')
 })
 
+t.test('examples/run-files.ts and lacking-payload.ts: an output directory without the file they read is one line, exit 1', async (t) => {
+  // Before: an uncaught InputError, its stack trace and Node's version on stderr.
+  const output = join(t.testdir(), 'out')
+  mkdirSync(output)
+  type Failed = { code: number; stdout: string; stderr: string }
+  const fails = (script: string, args: string[]) => run(process.execPath, ['--import', 'tsx', join(ROOT, 'examples', script), ...args], {
+    cwd: ROOT, env: { ...process.env, NOPAYLOADCLIENT_CONF: join(output, 'none.json') },
+  }).then(() => undefined, (err: Failed) => err)
+  const files = await fails('run-files.ts', [output, '66500'])
+  t.equal(files?.code, 1)
+  t.match(files?.stderr, new RegExp(`^run-files: ${join(output, 'reduce.csv')}: does not exist; [^\\n]*\\n$`))
+  const lacking = await fails('lacking-payload.ts', [output, 'run3pp', 'CEMC_meanTime'])
+  t.equal(lacking?.code, 1)
+  t.match(lacking?.stderr, new RegExp(`^lacking-payload: ${join(output, 'run3pp.csv')}: does not exist; [^\\n]*\\n$`))
+})
+
 t.test('examples/resubmit.ts: one run submitted by hand through the submit stage, in the ledger, never twice', async (t) => {
   const s = await prepareSubmit(t, someRuns(3))
   const script = join(ROOT, 'examples', 'resubmit.ts')
