@@ -9,12 +9,13 @@ export const stage = declareStage(
     name: 'status',
     summary:
       'Prints, for each run of <output>/<runtype>-process.csv, its state: new (not submitted), queued, running,\n' +
-      'held (with the hold reason), done (finished, exit 0), uploaded (its payloads in the CDB, per <output>/uploads.csv,\n' +
-      'awaiting the next check; incomplete when some type has none) or failed (with the attempts made), from the ledger\n' +
-      '<output>/submissions.csv and what condor_q and condor_history say. After a bad night, a last line names the stage\n' +
-      'that failed and its line, as report.html opens with it (<output>/log/last-night.json).\n' +
+      'held (with the hold reason), unknown (no schedd knows its latest job), done (finished, exit 0), uploaded (its\n' +
+      'payloads in the CDB, per <output>/uploads.csv, awaiting the next check; incomplete when some type has none) or\n' +
+      'failed (with the attempts made), from the ledger <output>/submissions.csv and what condor_q and condor_history\n' +
+      'say. After a bad night, a last line names the stage that failed and its line, as report.html opens with it\n' +
+      '(<output>/log/last-night.json).\n' +
       'With --json: a JSON array, one object per run (runnumber, tag, state, detail, attempts, cluster, proc,\n' +
-      'hold_reason), one a line, and no count line. Writes nothing, not even the log: it works on a read-only directory.\n' +
+      'hold_reason, memory_mb), one a line, and no count line. Writes nothing, not even the log: it works on a read-only directory.\n' +
       'With --since DURATION: the runs whose state changed since then (new, submitted, queued, held, done, uploaded,\n' +
       'current, ...), as each night\'s report records the states in <output>/log/run-states.csv; with --json, a JSON\n' +
       'array of them (runnumber, tag, before: the state then or null, state: now), one a line, and no count line.',
