@@ -1,7 +1,7 @@
 // The README's test command: runs tap over every test file and ends with a plain "N passed, N failed"
 // line that CI reads (tap's own closing line is not one it recognises). Arguments go to tap. go-task, which the
 // Taskfile's tests run, is found (or installed) first and put on the tests' PATH.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,6 +17,21 @@ function testFiles(arg: string): string[] {
   if (arg.startsWith('-') || !statSync(arg, { throwIfNoEntry: false })?.isDirectory()) return [arg]
   const names = readdirSync(arg, { recursive: true, encoding: 'utf8' })
   return names.filter((name) => name.endsWith('.test.ts')).map((name) => join(arg, name)).sort()
+}
+
+// tap builds its Test class for package.json's plugin set when that differs from the one it was built with, but the
+// run that rebuilds it still starts every test file with the old set's loaders (tapjs/tapjs#974): the first `npm test`
+// after `npm ci` loaded ts-node (@tapjs/typescript, which package.json turns off) into every test, beside tsx, and
+// tests that took seconds took minutes and timed out. So the same comparison first, in a child (tap's own modules
+// print TAP when loaded), and `tap build` before the run when they differ.
+const SAME_PLUGINS = "const { TapConfig } = await import('@tapjs/config'); const config = await TapConfig.load(); " +
+  "const { signature } = await import('@tapjs/test'); process.exit(signature === config.pluginSignature ? 0 : 1)"
+if (spawnSync(process.execPath, ['--input-type=module', '-e', SAME_PLUGINS], { stdio: 'ignore' }).status !== 0) {
+  const built = spawnSync(process.execPath, [tap, 'build'], { stdio: ['ignore', 'ignore', 'inherit'] })
+  if (built.status !== 0) {
+    process.stderr.write(`tap build failed (exit ${built.status}): tap would load the wrong plugins; run \`npx tap build\` and look at what it says\n`)
+    process.exit(1)
+  }
 }
 
 let goTask: string
