@@ -4,7 +4,7 @@
 // Two nights: the first submits the runs whose maps are missing or outdated; the scheduler runs them and their
 // payloads reach the CDB; the second finds nothing left to do.
 // demo shell [DIR] [-- COMMAND...]: afterwards, the same catalog served again and a shell (or COMMAND) with the
-// demo's environment, for the morning commands (status, report, plan, why) against the demo's own fakes.
+// demo's environment, for the morning commands (status, report, plan, why, upload) against the demo's own fakes.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
@@ -66,7 +66,15 @@ try {
   }
   const env = demoEnv(server.url)
   if (shellMode) {
-    process.exitCode = await demoShell(env)
+    // The night's fake nopayloaddb again, over the same state, so that upload (and why --live) reach the demo's CDB.
+    const cdb = await startFakeNopayloaddb({ state: env.FAKE_CDB_STATE })
+    try {
+      await mkdir(join(root, 'store'), { recursive: true })
+      const conf = cdb.writeConfig(join(root, 'nopayloadclient.json'), { write_dir: join(root, 'store') })
+      process.exitCode = await demoShell({ ...env, NOPAYLOADCLIENT_CONF: conf })
+    } finally {
+      await cdb.close()
+    }
   } else {
     const missing = await createCatalogFiles(loaded.files)
     say(`catalog: ${loaded.datasets} datasets rows, ${loaded.files.length} files rows; ${missing} HIST_CALOQA files left off disk on purpose`)
@@ -84,7 +92,7 @@ function demoShell(env: Record<string, string>): Promise<number> {
   const argv = command.length ? command : [process.env.SHELL || '/bin/sh', '-i']
   if (!command.length) {
     say(`a shell with the demo's environment (the catalog is served until you leave it with exit):\n${exportLine(env)}`)
-    process.stdout.write('try: npm run task -- status    npm run task -- report    npm run task -- plan\n')
+    process.stdout.write('try: npm run task -- status    npm run task -- report    npm run task -- plan    npm run task -- upload\n')
   }
   return new Promise((done, fail) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } })

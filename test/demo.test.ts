@@ -8,7 +8,7 @@ import { loadCatalog } from './demo/load.js'
 import { freshDatabase } from './helpers/database.js'
 import { collectOutput, ROOT, runStageHere } from './helpers/run-script.js'
 
-// The whole demo and four shells after it, each serving the catalog again: well over 180 s on a shared machine.
+// The whole demo and five shells after it, each serving the catalog again: well over 180 s on a shared machine.
 t.setTimeout(900_000)
 
 t.test('the generated catalog has what the pipeline must handle', async (t) => {
@@ -101,4 +101,9 @@ t.test('after the demo: its commands as printed, and the morning commands agains
   const plan = await inShell('npm run --silent task -- --silent plan')
   t.equal(plan.code, 0, plan.stderr)
   t.match(plan.stdout, /^plan: would submit \d+ runs/m, 'plan reaches the embedded catalog and the fake CDB')
+  // README's morning commands include the upload plan: the shell serves the demo's fake nopayloaddb again (before:
+  // NOPAYLOADCLIENT_CONF unset, exit 1).
+  const upload = await inShell('npm run --silent task -- --silent upload')
+  t.equal(upload.code, 0, upload.stderr)
+  t.match(upload.stdout, /^upload: .*newcdbtag/m, 'upload reaches the fake nopayloaddb')
 })
