@@ -4,12 +4,14 @@ import { join, relative } from 'node:path'
 import { layout } from '../../lib/files/layout.js'
 
 /**
- * Maps each file's path (relative to `dir`) to its content; skips `log/`, the directory's lock (who runs now, not
- * an output), the caches of lists, the report and reduce (they record their inputs' inodes and mtimes) and hidden
+ * Maps each file's path (relative to `dir`) to its content; skips `log/`, the directory's lock and the guards of its
+ * takeovers (who runs now, not an output: a run killed mid-takeover leaves its guard, which the next run removes,
+ * lib/lock.ts), the caches of lists, the report and reduce (they record their inputs' inodes and mtimes) and hidden
  * temporary files.
  */
 const CACHES = [layout.listsCache(''), layout.reportCache(''), layout.tagTimesCache('')]
-export function snapshot(dir: string, skip: (path: string) => boolean = (p) => p.startsWith('log/') || p === '.caloprod.lock' || CACHES.includes(p)): Record<string, string> {
+const LOCK = /^\.caloprod\.lock(\.[0-9a-f]{16}\.takeover)?$/
+export function snapshot(dir: string, skip: (path: string) => boolean = (p) => p.startsWith('log/') || LOCK.test(p) || CACHES.includes(p)): Record<string, string> {
   const files: Record<string, string> = {}
   const walk = (at: string) => {
     for (const name of readdirSync(at)) {
