@@ -113,15 +113,14 @@ export async function runStage(spec: StageSpec, io: StageIo, body: StageBody): P
   return code
 }
 
-/**
- * How a stage ended, for the record of the night; `interrupted`: a signal stopped it (StageIo.onInterrupt);
- * `readOnly`: a dry run, whose end is not recorded.
- */
-type Ended = { output?: string; line: string; interrupted?: boolean; readOnly?: boolean }
+/** How a stage ended, for the record of the night; `interrupted`: a signal stopped it (StageIo.onInterrupt). */
+type Ended = { output?: string; line: string; interrupted?: boolean }
 
 async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: Ended): Promise<number> {
   let log: Log | undefined
   let resolved: Options | undefined
+  // A dry run (the plan) is a person's question, not the night: it records nothing, failed or not.
+  let readOnly = false
   try {
     // A stage that takes no lock (report, status, why) starts nothing of the pipeline's: another stage's bad
     // variable is that stage's to refuse, and the report, deferred, still writes the page that says so.
@@ -130,13 +129,11 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
       io.stdout(usage(`npx tsx tasks/${spec.name}.ts`, spec.summary, spec.flags))
       return 0
     }
-    const readOnly = spec.readOnly?.(options) ?? false
+    readOnly = spec.readOnly?.(options) ?? false
     const info = await stat(options.output).catch(() => undefined)
     if (info && !info.isDirectory()) throw new UsageError(`--output ${options.output} is a file, not a directory`)
     if (!info && !readOnly) await mkdir(options.output, { recursive: true })
-    // A dry run (the plan) is a person's question, not the night: it records nothing, failed or not.
     if (!readOnly) ended.output = options.output
-    else ended.readOnly = true
     const progress = io.stderrIsTerminal && !options.quiet ? terminalProgress(io.stderr) : NO_PROGRESS
     // Whatever else goes to stderr erases the progress line first; the next update draws it again below.
     const stderr = (text: string) => {
@@ -199,7 +196,7 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
     const line = visibleLine(withRerunCommand(describeError(err), resolved))
     ended.line = line
     // Options that did not resolve (MEMORY=lots) still fail this directory's night: record it where it exists.
-    if (!ended.output && spec.lock && !ended.readOnly) ended.output = await existingOutput(io).catch(() => undefined)
+    if (!ended.output && spec.lock && !readOnly) ended.output = await existingOutput(io).catch(() => undefined)
     // After a signal, the body's error is the signal's doing (its children died of it): the log keeps it, stderr
     // keeps the one line that says what stopped the stage.
     if (!ended.interrupted) io.stderr(`caloprod ${spec.name}: ${line}\n`)
