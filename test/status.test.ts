@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { PAYLOAD_TYPES } from '../lib/rules/calibrations.js'
 import { join } from 'node:path'
 import t from 'tap'
 import { someRuns, stagedOutput, TAG } from './helpers/condor-output.js'
 import { fakeCondor } from './helpers/fake-condor.js'
 import { runScript, runStageHere } from './helpers/run-script.js'
+import { otherRunsUploads, uploadedLine } from './helpers/upload-setup.js'
 
 t.test('status prints each run of the process list with its state, hold reason and attempts', async (t) => {
   const { output, queue: state, env } = await stagedOutput(t, [...someRuns(6), { run: 68007, tag: TAG }], { condor: true })
@@ -101,11 +101,8 @@ t.test('a hold for memory names the memory asked; a hold for scratch disk (code 
 t.test("status and why keep of uploads.csv only their runs' payloads: a year of other campaigns' rows fits a small heap", async (t) => {
   const staged = await stagedOutput(t, someRuns(2))
   const output = staged.output
-  const ok = (run: number, i: number) =>
-    `2026-01-01T00:00:00.000Z,${run},${TAG},${PAYLOAD_TYPES[i % 7]},newcdbtag,uploaded,${'ab'.repeat(16)},${i},/sphenix/cdb/${run}/${i}.root,\n`
   // 120,000 payloads of runs status does not show (21 MB): kept whole, they need about 150 MB of heap.
-  const rows = Array.from({ length: 120_000 }, (_, i) => ok(70_000 + Math.floor(i / 7), i))
-  writeFileSync(join(output, 'uploads.csv'), `time,runnumber,tag,payload_type,global_tag,state,checksum,piov,url,detail\n${rows.join('')}${ok(68001, 1)}`)
+  writeFileSync(join(output, 'uploads.csv'), `time,runnumber,tag,payload_type,global_tag,state,checksum,piov,url,detail\n${otherRunsUploads(120_000)}${uploadedLine(68001, 1, TAG)}`)
   const env = { ...staged.env, NODE_OPTIONS: '--max-old-space-size=48' }
   const result = await runScript('status', ['--output', output], env)
   t.equal(result.code, 0, result.stderr)

@@ -7,6 +7,7 @@ import { saveState, type FakeCdbState } from '../fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb, type FakeNopayloaddb } from '../fakes/nopayloaddb.mjs'
 import { prepareSubmit, someRuns, type Prepared, type RunSpec } from './condor-output.js'
 import { fakeCondor } from './fake-condor.js'
+import { PAYLOAD_TYPES } from '../../lib/rules/calibrations.js'
 import { ROOT, runScript, runStageHere, type ScriptResult } from './run-script.js'
 
 
@@ -136,3 +137,10 @@ export async function killThenRerun(t: Test, s: UploadSetup, steps: readonly str
   t.match((await s.upload(ACT)).stdout, /0 payloads inserted .* 14 skipped/)
   return ledger
 }
+
+/** A line of uploads.csv: payload `i` (one of seven types, by `i`) uploaded for `run` and `tag`, as the ledger writes it. */
+export const uploadedLine = (run: number, i: number, tag = 'v1') =>
+  `2026-01-01T00:00:00.000Z,${run},${tag},${PAYLOAD_TYPES[i % 7]},newcdbtag,uploaded,${'ab'.repeat(16)},${100_000 + i},/sphenix/cdb/${run}/${i}.root,\n`
+
+/** `count` such lines, seven a run from run 70000 on, which no test's process list names: other campaigns' payloads. */
+export const otherRunsUploads = (count: number) => Array.from({ length: count }, (_, i) => uploadedLine(70_000 + Math.floor(i / 7), i)).join('')

@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { ACT, attachedCounts, killUploadAt, patchState, piovs, prepareUpload, type FakePiov } from '../helpers/upload-setup.js'
+import { ACT, attachedCounts, killUploadAt, otherRunsUploads, patchState, piovs, prepareUpload, type FakePiov } from '../helpers/upload-setup.js'
 import { PAYLOAD_TYPES } from '../fakes/cdb-lib.mjs'
 import { CLOCK_SKEW_MS } from '../../lib/clock-skew.js'
 import { madeFor } from '../../lib/upload/settle.js'
@@ -90,8 +90,7 @@ t.test("a run that left the process list after its upload was interrupted is sti
   writeFileSync(join(s.output, 'run3auau-process.csv'), 'runnumber,tag\n')
   const ledger = join(s.output, 'uploads.csv')
   const [header, ...rows] = readFileSync(ledger, 'utf8').split('\n')
-  const other = (i: number) => `2026-01-01T00:00:00.000Z,${70_000 + Math.floor(i / 7)},v1,${PAYLOAD_TYPES[i % 7]},newcdbtag,uploaded,${'ab'.repeat(16)},${100_000 + i},/sphenix/cdb/${i}.root,\n`
-  writeFileSync(ledger, `${header}\n${Array.from({ length: 120_000 }, (_, i) => other(i)).join('')}${rows.join('\n')}`)
+  writeFileSync(ledger, `${header}\n${otherRunsUploads(120_000)}${rows.join('\n')}`)
   const after = await s.uploadProcess(ACT, { NODE_OPTIONS: '--max-old-space-size=48' })
   t.equal(after.code, 0, after.stderr)
   t.match(after.stdout, /no finished run in the process list/)
