@@ -14,7 +14,7 @@ import { CaloprodError } from './errors.js'
 import { uploadInFlight, type StageInFlight } from './lock.js'
 import { gatherInputs } from './report/gather.js'
 import { runViews } from './report/runs.js'
-import { badNight, changesSince, readLastNight, type LastNight } from './report/last-night.js'
+import { badNight, changesSince, oldestRecord, readLastNight, readStateHistory, type LastNight } from './report/last-night.js'
 
 /** When the check stage last succeeded (log/last-night.json). */
 export const lastCheck = (record: LastNight | undefined) => (record?.stages.check?.code === 0 ? record.stages.check.at : undefined)
@@ -255,20 +255,23 @@ function nightLine(runType: string, { record, problem }: NightRecord): string[] 
  * The runs whose state changed in the last `seconds`, in the report's words (new, submitted, queued, held, done,
  * uploaded, current, …), from the states the nightly report records in log/run-states.csv. Reads only. With `json`,
  * the JSON array of them, one object a line ({runnumber, tag, before, state}: `before` null where no state was
- * recorded then, the text's "new"), and no count line; a record not reaching back that far is then an error (exit 1),
- * not an empty array that would say nothing changed.
+ * recorded then, the text's "new"), and no count line. A record not reaching back that far is an error in both forms
+ * (exit 1), naming the oldest record, not an answer that would call every run new or say nothing changed.
  */
 export async function runStatusSince(options: StatusOptions, env: Env, seconds: number, now = new Date()): Promise<string[]> {
   const inputs = await gatherInputs(options, env, now)
   if (inputs.problems.length) throw new CaloprodError(inputs.problems[0]!)
   const since = new Date(now.getTime() - seconds * 1000).toISOString()
-  const changes = await changesSince(options.output, runViews(inputs), since)
-  const noRecord = `no record of the runs' states as old as ${since} (each night's report records them)`
-  if (options.json) {
-    if (!changes) throw new CaloprodError(noRecord)
-    return jsonLines(changes.map((c) => ({ runnumber: c.runnumber, tag: c.tag, before: c.before ?? null, state: c.now })))
+  const history = await readStateHistory(options.output)
+  const changes = await changesSince(options.output, runViews(inputs), since, history)
+  // Without a record that old every run would look new, and an empty answer would say nothing changed: neither is
+  // an answer, so both forms fail, naming the oldest record to ask from instead.
+  if (!changes) {
+    const oldest = oldestRecord(history)
+    const known = oldest ? `the oldest is from ${oldest}` : 'none yet'
+    throw new CaloprodError(`no record of the runs' states as old as ${since} (each night's report records them; ${known})`)
   }
-  if (!changes) return [`status: ${noRecord}`]
+  if (options.json) return jsonLines(changes.map((c) => ({ runnumber: c.runnumber, tag: c.tag, before: c.before ?? null, state: c.now })))
   const lines = changes.map((c) => `${c.runnumber} ${c.tag} ${c.before ?? 'new'} -> ${c.now}`)
   return [...lines, `status: ${changes.length} runs changed state since ${since}`]
 }

@@ -18,7 +18,8 @@ export const stage = declareStage(
       'hold_reason, memory_mb), one a line, and no count line. Writes nothing, not even the log: it works on a read-only directory.\n' +
       'With --since DURATION: the runs whose state changed since then (new, submitted, queued, held, done, uploaded,\n' +
       'current, ...), as each night\'s report records the states in <output>/log/run-states.csv; with --json, a JSON\n' +
-      'array of them (runnumber, tag, before: the state then or null, state: now), one a line, and no count line.',
+      'array of them (runnumber, tag, before: the state then or null, state: now), one a line, and no count line.\n' +
+      'A record not reaching back that far is an error naming the oldest record (exit 1), in both forms.',
     readOnly: () => true,
     flags: ['run-type', 'rules', 'output', 'max-attempts', 'timeout', 'json', 'since', 'verbose', 'quiet', 'help'],
   },

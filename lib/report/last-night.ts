@@ -187,4 +187,8 @@ export async function changesSince(output: string, runs: readonly RunView[], sin
     .map((run) => ({ runnumber: run.runnumber, tag: run.tag, before: before.get(key(run)), now: run.state }))
 }
 
+/** The time of the earliest row of `rows` (each writer's clock, so not necessarily the first), undefined if none. */
+export const oldestRecord = (rows: readonly StateRow[]): string | undefined =>
+  rows.reduce<string | undefined>((oldest, row) => (oldest === undefined || row.time < oldest ? row.time : oldest), undefined)
+
 export type StateChange = NonNullable<Awaited<ReturnType<typeof changesSince>>>[number]

@@ -16,6 +16,9 @@ t.test('the page and status --since list the runs whose state changed, with the 
     t.equal(report.code, 0, report.stderr)
     return readFileSync(join(output, 'report.html'), 'utf8')
   }
+  const before = await runStageHere('status', ['--output', output, '--since', '1d'], env)
+  t.equal(before.code, 1, 'no report yet')
+  t.match(before.stderr, /^caloprod status: no record of the runs' states as old as \S+ \(each night's report records them; none yet\)\n$/)
   const first = await night()
   t.notMatch(first, /id="changes"/, 'the first night has nothing to compare with')
   const history = join(output, 'log', 'run-states.csv')
@@ -47,11 +50,14 @@ t.test('the page and status --since list the runs whose state changed, with the 
     '',
   ].join('\n'))
   t.same(JSON.parse(json.stdout).length, 2)
-  const tooFar = await runStageHere('status', ['--output', output, '--since', '3d'], env)
-  t.match(tooFar.stdout, /^status: no record of the runs' states as old as /)
-  // With --json an empty array would say nothing changed: one line on stderr instead, nothing on stdout, exit 1.
-  const tooFarJson = await runStageHere('status', ['--output', output, '--since', '3d', '--json'], env)
-  t.equal(tooFarJson.code, 1)
-  t.equal(tooFarJson.stdout, '')
-  t.match(tooFarJson.stderr, /^caloprod status: no record of the runs' states as old as \S+ \(each night's report records them\)\n$/)
+  // A record not that old is no answer: every run would look new, and an empty --json array would say nothing
+  // changed. One line on stderr naming the oldest record instead, nothing on stdout, exit 1, in both forms.
+  const [oldest] = readFileSync(join(output, 'log', 'run-states.csv'), 'utf8').split('\n')[1]!.split(',')
+  for (const json of [[], ['--json']]) {
+    const tooFar = await runStageHere('status', ['--output', output, '--since', '3d', ...json], env)
+    t.equal(tooFar.code, 1, `too far back ${json}`)
+    t.equal(tooFar.stdout, '')
+    t.equal(tooFar.stderr.replace(/as old as \S+/, 'as old as T'),
+      `caloprod status: no record of the runs' states as old as T (each night's report records them; the oldest is from ${oldest})\n`)
+  }
 })

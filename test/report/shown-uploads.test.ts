@@ -89,7 +89,7 @@ t.test('a report and a status --since over other runs\' payloads, on a heap they
   const onSmallHeap = (stage: string, ...args: string[]) => promisify(execFile)(process.execPath, ['--max-old-space-size=64', ...stageArgs(stage, ...args)],
     { cwd: ROOT, env: { ...process.env, ...s.env } }).then(({ stdout }) => stdout,
     (err: Error & { stderr: string }) => err.stderr.split('\n').find((line) => /FATAL|Error|failed/.test(line)) ?? err.message)
-  t.match(await onSmallHeap('status', '--output', s.output, '--since', '1d'), /^status: (no record of the runs' states|\d+ runs changed state since)/m, 'status --since')
+  t.match(await onSmallHeap('status', '--output', s.output, '--since', '1d'), /^(caloprod status: no record of the runs' states|status: \d+ runs changed state since)/m, 'status --since')
   t.equal(await onSmallHeap('report', '--output', s.output, '--quiet'), '', 'the report written')
   t.match(readFileSync(join(s.output, 'report.html'), 'utf8'), /uploaded, awaiting the next check/, "the page tells 68001's uploads")
 })
