@@ -85,4 +85,11 @@ t.test('why --live: a run settled current still says the next night leaves it al
   const live = await runStageHere('why', ['--output', output, '--run', '66701', '--live', '--db-url', db.url, '--json'], { NOPAYLOADCLIENT_CONF: conf })
   t.equal(live.code, 0, live.stderr)
   t.match(JSON.parse(live.stdout), [{ run: 66701, toProcess: false, cdbNote: /asked now .*; settled: all current/, next: settled }], 'with --live')
+  t.match(JSON.parse(live.stdout), [{ settledAt: /^\d{4}-\d\d-\d\dT/ }], 'the settled entry\'s time')
+
+  // Without the entry: not settled, and the next check asks (next reads the flag, not the note's words).
+  await writeSettled(layout.settledCsv(output, 'run3auau'), [])
+  const unsettled = await runStageHere('why', ['--output', output, '--run', '66701', '--live', '--db-url', db.url, '--json'], { NOPAYLOADCLIENT_CONF: conf })
+  t.equal(unsettled.code, 0, unsettled.stderr)
+  t.match(JSON.parse(unsettled.stdout), [{ run: 66701, settledAt: null, next: /^the next check asks the CDB/ }])
 })

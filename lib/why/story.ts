@@ -44,6 +44,7 @@ type WhyOptions = Pick<Options, 'output' | 'rules' | 'minEvents' | 'maxAttempts'
  * run the catalog has but the query left out still needs; `live`: what the catalog and CDB said now, or why not asked;
  * `selected`: in the run list; `kept`: why reduce kept `keptTag`, with the times compared; `cdb`: each payload type's
  * state when known (all current when settled: the check records only counts); `cdbNote`: how that is known;
+ * `settledAt`: when the check found every payload of `keptTag` current (its settled entry), null if it has not;
  * `eventsOnDisk`: the kept tag's, as lists counts them; `submissions`: the ledger's events that reached (or may have
  * reached) the scheduler, or a release, of every tag of the run; `job`: the scheduler's state of the latest job now
  * (of the kept tag, else of the tag the ledger names last: a run that left the selection may still have one); `payloads`: files the
@@ -65,6 +66,7 @@ export interface RunStory {
   kept: string
   cdb: Partial<Record<PayloadType, PayloadState>>
   cdbNote: string
+  settledAt: string | null
   toProcess: boolean
   listed: string[]
   missingFiles: string[]
@@ -268,7 +270,7 @@ export async function tellStories(options: WhyOptions, env: Env): Promise<RunSto
       live: live ? `${live.catalogNote}; ${live.cdbNote}` : null,
       selected: keptTag !== null, keptTag,
       kept: keptBecause(tagFiles.map((t) => t.tag), keptTag, run, catalog, rules),
-      cdb, cdbNote, toProcess, listed,
+      cdb, cdbNote, settledAt: settledRow?.checked_at ?? null, toProcess, listed,
       missingFiles: kept?.missing ?? [],
       eventsOnDisk: kept && toProcess ? [...kept.onDisk.values()].reduce((a, b) => a + b, 0) : null,
       submissions, job, payloads,

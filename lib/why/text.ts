@@ -133,8 +133,7 @@ function notToProcess(s: RunStory, above: string): string {
     return `nothing until the catalog has histogram files of it ${above} (under rule set ${s.rules}); the query asks again every night`
   }
   if (!s.selected) return 'reduce has not run since the query: the next night keeps a tag for it'
-  // With --live the note opens with what nopayloaddb said now, and the settled entry follows it.
-  if (/(?:^|; )settled: /.test(s.cdbNote)) {
+  if (s.settledAt !== null) {
     return 'nothing: its payloads are current in the CDB; the check asks again once the settled entry is older than --recheck-after'
   }
   return 'the next check asks the CDB about it'
