@@ -7,6 +7,7 @@ import { askRest } from './cdb/rest.js'
 import { runCheck } from './check.js'
 import type { PayloadType } from './rules/calibrations.js'
 import { FLAGS, resolveOptions, type Env, type FlagName, type Options } from './config/options.js'
+import { checkSettings } from './config/settings.js'
 import { runCondor } from './condor.js'
 import { readJobsList } from './condor/jobs-list.js'
 import { SUBMISSION_FILES } from './condor/submit-file.js'
@@ -31,7 +32,8 @@ import { readUploads } from './upload/ledger.js'
 
 /**
  * `output` defaults to the run type's name in `cwd`; `runType` to run3auau; `rules` (`seed`, `current` or a file) to
- * seed; `settings`: any other stage setting, e.g. `{ cdb: 'rest', maxAttempts: 5 }`; `name`: the log's, caloprod.
+ * seed; `settings`: any other stage setting, e.g. `{ cdb: 'rest', maxAttempts: 5, recheckAfter: '3d' }`, each checked
+ * as its flag's value (lib/config/settings.ts); `name`: the log's, caloprod.
  */
 export type CaloprodInit = {
   output?: string; runType?: string; rules?: string; settings?: Partial<Options>; name?: string; env?: Env; cwd?: string
@@ -48,7 +50,8 @@ export function caloprod(init: CaloprodInit = {}) {
   const env = init.env ?? process.env
   const given = { 'run-type': init.runType, rules: init.rules, output: init.output }
   const argv = Object.entries(given).flatMap(([flag, value]) => (value === undefined ? [] : [`--${flag}`, value]))
-  const options: Options = { ...resolveOptions(argv, env, init.cwd ?? process.cwd(), Object.keys(FLAGS) as FlagName[]), ...init.settings }
+  const cwd = init.cwd ?? process.cwd()
+  const options: Options = { ...resolveOptions(argv, env, cwd, Object.keys(FLAGS) as FlagName[]), ...checkSettings(init.settings ?? {}, cwd) }
   const { output, runType } = options
   const logTo = (file: string | undefined) => openLog({
     stage: init.name ?? 'caloprod', file, verbose: options.verbose, quiet: options.quiet,

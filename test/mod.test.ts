@@ -29,6 +29,33 @@ t.test('caloprod() resolves the settings a stage would: the rule set\'s threshol
   t.throws(() => caloprod({ runType: 'run9xx', env: {} }), /--run-type: unknown run type "run9xx"/)
 })
 
+t.test('caloprod()\'s settings are checked as the flags they stand for, and an error names the setting', async (t) => {
+  const { caloprod } = await import('caloprod')
+  const settings = (settings: Record<string, unknown>) => caloprod({ env: {}, cwd: '/work', settings }).options
+  const stage = resolveOptions(['--max-attempts', '5', '--recheck-after', '3d', '--memory', '2', '--cdb', 'rest', '--verbose'], {}, '/work',
+    ['max-attempts', 'recheck-after', 'memory', 'cdb', 'verbose'])
+  const script = settings({ maxAttempts: 5, recheckAfter: '3d', memory: 2, cdb: 'rest', verbose: true, timeout: undefined })
+  for (const key of ['maxAttempts', 'recheckAfter', 'memory', 'cdb', 'verbose'] as const) t.equal(script[key], stage[key], key)
+  t.equal(script.timeout, 1800, 'undefined: not given, the default')
+  t.equal(settings({ recheckAfter: 60 }).recheckAfter, 60, 'a number where the flag takes one: seconds')
+  t.same(settings({ runs: [68001, 68002] }).runs, resolveOptions(['--run', '68001', '--run', '68002'], {}, '/work', ['run']).runs, 'a list')
+  // Each of these was taken as it came, and met a stage only when it was used (a global tag of any text went to the CDB).
+  const refused: [Record<string, unknown>, RegExp][] = [
+    [{ maxAttempts: -1 }, /^settings\.maxAttempts: cannot parse "-1"/],
+    [{ cdb: 'soap' }, /^settings\.cdb: /],
+    [{ globalTag: 'new tag; drop' }, /^settings\.globalTag: "new tag; drop" is not a global tag name/],
+    [{ memory: 0 }, /^settings\.memory: /],
+    [{ verbose: 'yes' }, /^settings\.verbose: expected true or false$/],
+    [{ timeout: { seconds: 5 } }, /^settings\.timeout: expected DURATION$/],
+    [{ maxAtempts: 5 }, /^settings\.maxAtempts: not a setting; the settings are .*maxAttempts/],
+    [{ output: '/elsewhere' }, /^settings\.output: give it as caloprod\(\{ output \}\), beside settings$/],
+  ]
+  for (const [given, message] of refused) {
+    t.throws(() => settings(given), UsageError, JSON.stringify(given))
+    t.throws(() => settings(given), message)
+  }
+})
+
 t.test('status() is data, one object per run; the readers read the output directory', async (t) => {
   const { caloprod } = await import('caloprod')
   const s = await prepareSubmit(t, someRuns(2))

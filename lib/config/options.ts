@@ -80,7 +80,7 @@ export function resolveOptions(
 }
 
 /** A flag's value checked by its parser; a UsageError names `source`, the flag or its variable. */
-function parseValue(spec: FlagSpec, text: string, source: string, cwd: string): unknown {
+export function parseValue(spec: FlagSpec, text: string, source: string, cwd: string): unknown {
   try {
     return spec.parse ? spec.parse(text, cwd) : text
   } catch (err) {
