@@ -102,25 +102,70 @@ t.test('a release the schedd refuses is in the ledger and the log, and counts as
 })
 
 t.test('the fake tools answer as HTCondor does', async (t) => {
-  const s = await prepareSubmit(t, someRuns(1))
+  const s = await prepareSubmit(t, someRuns(3))
   t.equal((await act(s)).code, 0)
   const run = (program: string, ...args: string[]) => runFake(s, program, args)
-  t.match(await run('condor_release', '1.0'), { code: 1, stderr: 'Job 1.0 not held to be released\n' })
-  t.match(await run('condor_release', '7.0'), { code: 1, stderr: 'Job 7.0 not found\n' })
+  t.match(await run('condor_release', '1.0'), { code: 1, stdout: '', stderr: '\nJob 1.0 not held to be released\n' })
+  t.match(await run('condor_release', '7.0'), { code: 1, stderr: '\nJob 7.0 not found\n' })
   t.match(await run('condor_qedit', '7.0', 'RequestMemory', '900'), {
-    code: 1, stderr: 'Failed to set attribute "RequestMemory" for job 7.0.\nTransaction failed.  No attributes were set.\n',
+    code: 1, stderr: 'Failed to set attribute "RequestMemory" for job 7.0.\nQueue transaction failed.  No attributes were set.\n',
   })
-  t.match(await run('condor_qedit', '1.0', 'RequestMemory', '900'), { code: 0, stdout: 'Set attribute "RequestMemory".\n' })
+  t.match(await run('condor_qedit', '1.0', 'RequestMemory', '900'), { code: 0, stdout: 'Set attribute "RequestMemory" for 1 matching jobs.\n' })
   t.match(await run('condor_qedit', '-name', 'nosuch', '1.0', 'RequestMemory', '900'), { code: 1, stderr: /No such schedd named nosuch/ })
-  t.match(await run('condor_rm', '1.0'), { code: 0, stdout: 'Job 1.0 marked for removal\n' })
+  t.match(await run('condor_qedit', '1.0', 'Owner', '"eve"'), {
+    code: 1, stderr: 'Update of immutable attribute "Owner" is not allowed.\nTransaction failed.  No attributes were set.\n',
+  })
+
+  // Several job ids: one transaction, all or nothing; the first job not in the queue names itself.
+  t.match(await run('condor_qedit', '1.2', '1.0', '7.0', 'RequestMemory', '1000'), {
+    code: 1, stderr: 'Failed to set attribute "RequestMemory" for job 7.0.\nQueue transaction failed.  No attributes were set.\n',
+  })
+  t.equal(job(s, '1.0').RequestMemory, 900, 'nothing was set')
+  t.match(await run('condor_qedit', '1.2', '1.0', 'RequestMemory', '1000'), { code: 0, stdout: 'Set attribute "RequestMemory" for 2 matching jobs.\n' })
+  // -constraint: what matches, and none is an error.
+  const named = '(ClusterId == 1 && (ProcId == 1 || ProcId == 2)) || (ClusterId == 7 && ProcId == 0)'
+  t.match(await run('condor_qedit', '-constraint', named, 'RequestMemory', '1100'), { code: 0, stdout: 'Set attribute "RequestMemory" for 2 matching jobs.\n' })
+  t.same([job(s, '1.0').RequestMemory, job(s, '1.1').RequestMemory, job(s, '1.2').RequestMemory], [1000, 1100, 1100])
+  t.match(await run('condor_qedit', '-constraint', 'ClusterId == 7', 'RequestMemory', '1'), {
+    code: 1, stderr: 'Failed to set attribute "RequestMemory" by constraint: ( (ClusterId == 7) )\nQueue transaction failed.  No attributes were set.\n',
+  })
+  t.match(await run('condor_qedit', '-constraint', 'ClusterId ==', 'RequestMemory', '1'), { code: 1, stderr: 'condor_qedit: invalid constraint: ClusterId ==\n' })
+
+  // condor_release of several: a line per job in the order given, exit 0 when any was released.
+  await fakeCondor(s.state, 'set', '1.0', 'held', `reason=${OVER}`, 'code=34')
+  await fakeCondor(s.state, 'set', '1.2', 'held', `reason=${OVER}`, 'code=34')
+  t.match(await run('condor_release', '1.0', '7.0', '1.1', '1.2'), {
+    code: 0, stdout: 'Job 1.0 released\nJob 1.2 released\n', stderr: 'Job 7.0 not found\nJob 1.1 not held to be released\n',
+  })
+  t.same([job(s, '1.0').JobStatus, job(s, '1.2').JobStatus], [1, 1])
+  t.match(await run('condor_release', '-name', 'nosuch', '1.0'), { code: 1, stderr: 'Error: cannot get address of schedd nosuch\n' })
+  t.match(await runFake(s, 'condor_release', ['1.0', '1.1'], { FAKE_CONDOR_EDIT_MODE: 'fail' }), {
+    code: 1, stderr: 'DCSchedd::actOnJobs:6001:Failed to connect to schedd\nNo result found for job 1.0\nNo result found for job 1.1\n',
+  })
+  t.match(await run('condor_rm', '1.0', '7.0'), { code: 0, stdout: 'Job 1.0 marked for removal\n', stderr: 'Job 7.0 not found\n' })
   t.equal(job(s, '1.0').JobStatus, 3)
 })
 
-async function runFake(s: Prepared, program: string, args: string[]) {
+t.test('the fake tools act on the caller\'s jobs only, as the schedd does', async (t) => {
+  const s = await prepareSubmit(t, someRuns(2))
+  t.equal((await act(s)).code, 0)
+  await fakeCondor(s.state, 'set', '1', 'held', `reason=${OVER}`, 'code=34')
+  const eve = { FAKE_CONDOR_USER: 'eve' }
+  t.match(await runFake(s, 'condor_qedit', ['-constraint', 'ClusterId == 1', 'RequestMemory', '900'], eve), {
+    code: 1, stderr: /^Failed to set attribute "RequestMemory" by constraint/, // CONDOR_Q_ONLY_MY_JOBS: none of eve's
+  })
+  t.match(await runFake(s, 'condor_qedit', ['1.0', 'RequestMemory', '900'], eve), { code: 1, stderr: /^Failed to set attribute "RequestMemory" for job 1\.0\./ })
+  t.match(await runFake(s, 'condor_release', ['1.0', '1.1'], eve), {
+    code: 1, stderr: '\nPermission denied to release job 1.0\nPermission denied to release job 1.1\n',
+  })
+  t.equal(job(s, '1.0').JobStatus, 5, 'still held')
+})
+
+async function runFake(s: Prepared, program: string, args: string[], env: Record<string, string> = {}) {
   const { execFile } = await import('node:child_process')
   const { FAKES } = await import('../helpers/fake-condor.js')
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(join(FAKES, program), args, { env: { ...process.env, ...s.env } }, (err, stdout, stderr) =>
+    execFile(join(FAKES, program), args, { env: { ...process.env, ...s.env, ...env } }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }))
   })
 }
