@@ -1,11 +1,12 @@
 // A job held for going over its memory (HoldReasonCode 34) is given more and released a bounded number of times,
 // as sPHENIX's production system does with its memory scale factor. Edited in place, not resubmitted, it keeps its
 // cluster and proc: the run never has two jobs or none, and the ledger's cluster stays the one to ask (docs/why.md).
+import { chunkJobs } from '../condor/job-ids.js'
 import type { Env } from '../config/options.js'
 import { appendLedger, type LedgerRow } from '../files/ledger.js'
 import type { Log } from '../log.js'
 import type { RunState } from './job-state.js'
-import { heldForMemory, raiseMemoryAndRelease } from './scheduler.js'
+import { heldForMemory, releaseJobs, setRequestMemory } from './scheduler.js'
 
 /** --max-memory and --memory-scale; `submittedMb`: condor/genStatus.sub's, for a job the scheduler says none of. */
 type MemoryRules = { maxAttempts: number; maxMemoryMb: number; scale: number; submittedMb: number | undefined }
@@ -33,30 +34,54 @@ export function decideHeld(
   return { release: true, note, memoryMb, forMemory, moreMb }
 }
 
+type Held = { state: RunState; memoryMb: number; note: string }
+
+/** `held` by the schedd that queued each job and the memory it is given (one condor_qedit each), in order. */
+function bySchedd(held: readonly Held[]): Held[][] {
+  const groups = new Map<string, Held[]>()
+  for (const one of held) {
+    const key = `${one.state.job!.schedd ?? ''}\0${one.memoryMb}`
+    if (!groups.has(key)) groups.set(key, [])
+    groups.get(key)!.push(one)
+  }
+  return [...groups.values()]
+}
+
 /**
- * The ledger's `released` row first (fsynced), then condor_qedit and condor_release. Returns the runs that could
- * not be released, in words; the row stays, so a schedd that keeps refusing cannot make this go on for ever.
+ * Releases held jobs a group at a time (one schedd, one memory): the group's `released` ledger rows in one append
+ * (fsynced) first, then per chunk of jobs (lib/condor/job-ids.ts) one condor_qedit of their RequestMemory and one
+ * condor_release. A chunk whose edit fails is not released (released as it is, a job is held again). Each job's
+ * outcome is logged and, when it was not released, returned in words; its row stays, so a schedd that keeps refusing
+ * cannot make this go on for ever. `chunkJobs`: at most that many jobs a call (tests).
  */
 export async function releaseHeld(
-  held: readonly { state: RunState; memoryMb: number; note: string }[],
+  held: readonly Held[],
   ledger: string,
-  ctx: { env: Env; log: Log; timeout: number; time: () => string },
+  ctx: { env: Env; log: Log; timeout: number; time: () => string; chunkJobs?: number },
 ): Promise<string[]> {
   const failures: string[] = []
-  for (const { state, memoryMb, note } of held) {
-    const job = state.job!
-    const row: LedgerRow = {
-      time: ctx.time(), runnumber: state.runnumber, tag: state.tag, attempt: state.attempts + 1, state: 'released',
-      cluster: job.cluster, proc: job.proc, ...(job.schedd ? { schedd: job.schedd } : {}), memoryMb,
+  const options = { env: ctx.env, timeout: ctx.timeout }
+  for (const group of bySchedd(held)) {
+    const { memoryMb } = group[0]!
+    const schedd = group[0]!.state.job!.schedd
+    const time = ctx.time()
+    await appendLedger(ledger, group.map(({ state, note }): LedgerRow => ({
+      time, runnumber: state.runnumber, tag: state.tag, attempt: state.attempts + 1, state: 'released',
+      cluster: state.job!.cluster, proc: state.job!.proc, ...(schedd ? { schedd } : {}), memoryMb,
       submission: state.submission ?? '', detail: `${note}: condor_qedit RequestMemory ${memoryMb}, condor_release`,
+    })))
+    const jobs = group.map(({ state }) => ({ cluster: state.job!.cluster, proc: state.job!.proc, state }))
+    for (const chunk of chunkJobs(jobs, ctx.chunkJobs)) {
+      const edit = await setRequestMemory(chunk, memoryMb, schedd, options)
+      const outcomes = edit === undefined ? await releaseJobs(chunk, schedd, options) : chunk.map(() => edit)
+      chunk.forEach(({ state, cluster, proc }, i) => {
+        const run = `run ${state.runnumber} ${state.tag}`
+        const failed = outcomes[i]
+        if (failed === undefined) return ctx.log.info(`${run}: job ${cluster}.${proc} released with ${memoryMb} MB`)
+        ctx.log.warn(`${run}: could not release job ${cluster}.${proc} with ${memoryMb} MB: ${failed}`)
+        failures.push(`${run}: ${failed}`)
+      })
     }
-    await appendLedger(ledger, [row])
-    const failed = await raiseMemoryAndRelease(job, memoryMb, { env: ctx.env, timeout: ctx.timeout })
-    const run = `run ${state.runnumber} ${state.tag}`
-    if (failed) {
-      ctx.log.warn(`${run}: could not release job ${job.cluster}.${job.proc} with ${memoryMb} MB: ${failed}`)
-      failures.push(`${run}: ${failed}`)
-    } else ctx.log.info(`${run}: job ${job.cluster}.${job.proc} released with ${memoryMb} MB`)
   }
   return failures
 }

@@ -3,6 +3,7 @@
 // zx 8 cannot start a program without a shell, so runInGroup does (stdin closed, timeout kills the whole group).
 import { CaloprodError } from '../errors.js'
 import type { Env } from '../config/options.js'
+import { jobIdText, jobsConstraint, type JobId } from '../condor/job-ids.js'
 import { classAdString } from '../condor/quote.js'
 import { JOB_ATTRIBUTES, QUEUE_ARGS, resolvedOutput, SUBMISSION_FILES } from '../condor/submit-file.js'
 import { runInGroup, type GroupResult } from '../spawn-group.js'
@@ -251,17 +252,54 @@ export async function condorSubmit(dir: string, jobs: number, options: Scheduler
   return { kind: 'submitted', cluster, schedd, detail: `${count} job(s) submitted to cluster ${cluster}` }
 }
 
+/** The jobs of a call, for a message: `C.P`, or the first and last and how many. */
+const jobsLabel = (jobs: readonly JobId[]) =>
+  jobs.length === 1 ? jobIdText(jobs[0]!) : `${jobIdText(jobs[0]!)} … ${jobIdText(jobs.at(-1)!)} (${jobs.length} jobs)`
+
+const scheddArgs = (schedd: string | undefined) => (schedd === undefined ? [] : ['-name', schedd])
+
 /**
- * `condor_qedit C.P RequestMemory N` (the schedd matches a job against RequestMemory afresh when it leaves hold),
- * then `condor_release C.P`, at the schedd that queued it. Resolves to what went wrong, in words, or undefined.
+ * `condor_qedit [-name SCHEDD] -constraint <the jobs> RequestMemory N` (the schedd matches a job against
+ * RequestMemory afresh when it leaves hold): one transaction, every job it matches or none. A job of `jobs` that has
+ * left the queue is not matched, which fails the call only when none is left (qedit.cpp, qmgmt.cpp
+ * SetAttributeByConstraint, htcondor 7491a145); condor_release then reports it not found. Resolves to what went
+ * wrong, in words, or undefined. `jobs`: of one schedd, few enough for one argument (lib/condor/job-ids.ts).
  */
-export async function raiseMemoryAndRelease(job: SchedulerJob, memoryMb: number, options: SchedulerOptions): Promise<string | undefined> {
-  const id = `${job.cluster}.${job.proc}`
-  const name = job.schedd === undefined ? [] : ['-name', job.schedd]
-  for (const [program, args] of [['condor_qedit', [id, 'RequestMemory', String(memoryMb)]], ['condor_release', [id]]] as const) {
-    const result = await run(program, [...name, ...args], options).catch((err: Error) => err.message)
-    if (typeof result === 'string') return result
-    if (result.timedOut) return `${program} ${id} did not answer within ${options.timeout}s`
-    if (result.code !== 0) return `${program} ${id} failed ${howItFailed(result)}`
+export async function setRequestMemory(
+  jobs: readonly JobId[], memoryMb: number, schedd: string | undefined, options: SchedulerOptions,
+): Promise<string | undefined> {
+  const args = [...scheddArgs(schedd), '-constraint', jobsConstraint(jobs), 'RequestMemory', String(memoryMb)]
+  const result = await run('condor_qedit', args, options).catch((err: Error) => err.message)
+  if (typeof result === 'string') return result
+  if (result.timedOut) return `condor_qedit ${jobsLabel(jobs)} did not answer within ${options.timeout}s`
+  if (result.code !== 0) return `condor_qedit ${jobsLabel(jobs)} failed ${howItFailed(result)}`
+}
+
+/**
+ * `condor_release [-name SCHEDD] C.P …`: the schedd judges each job on its own and commits those it released; the
+ * tool prints a line per job, `Job C.P released` on stdout, its failure on stderr (`Job C.P not found`, `… not held
+ * to be released`, `Permission denied to release job C.P`), and exits 0 if it released any (rm.cpp printNewMessages,
+ * dc_schedd.cpp JobActionResults::getResultString, htcondor 7491a145). So a job is released when its line says so,
+ * whatever the exit code. Resolves to each job's failure in words, in the order of `jobs`, undefined for one released.
+ */
+export async function releaseJobs(
+  jobs: readonly JobId[], schedd: string | undefined, options: SchedulerOptions,
+): Promise<(string | undefined)[]> {
+  const ids = jobs.map(jobIdText)
+  const result = await run('condor_release', [...scheddArgs(schedd), ...ids], options).catch((err: Error) => err.message)
+  if (typeof result === 'string') return ids.map(() => result)
+  const released = new Set(result.stdout.split('\n').map((line) => /^Job (\d+\.\d+) released$/.exec(line.trim())?.[1]))
+  const said = new Map<string, string>()
+  for (const line of result.stderr.split('\n').map((l) => l.trim())) {
+    const id = /\b(\d+\.\d+)\b/.exec(line)?.[1]
+    if (id !== undefined && !/^No result found/.test(line)) said.set(id, line)
   }
+  const call = `condor_release ${jobsLabel(jobs)}`
+  return ids.map((id) => {
+    if (released.has(id)) return undefined
+    if (result.timedOut) return `${call} did not answer within ${options.timeout}s`
+    const line = said.get(id)
+    if (line !== undefined) return `condor_release ${id} failed: ${line}`
+    return result.code === 0 && !result.signal ? `${call} exited 0 without a line for ${id}` : `${call} failed ${howItFailed(result)}`
+  })
 }

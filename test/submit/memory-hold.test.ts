@@ -34,7 +34,8 @@ t.test('held for memory: released with 1.5x on each night, up to --max-attempts;
   }
   t.same(memories, [768, 1152], '512 MB times 1.5, twice')
   t.same(calls(s, 'condor_qedit'), [
-    '-name sphnxsub01.fake.bnl.gov 1.0 RequestMemory 768', '-name sphnxsub01.fake.bnl.gov 1.0 RequestMemory 1152',
+    '-name sphnxsub01.fake.bnl.gov -constraint ClusterId == 1 && ProcId == 0 RequestMemory 768',
+    '-name sphnxsub01.fake.bnl.gov -constraint ClusterId == 1 && ProcId == 0 RequestMemory 1152',
   ], 'only the job held for memory is edited, on the schedd that queued it')
   t.same(calls(s, 'condor_release'), ['-name sphnxsub01.fake.bnl.gov 1.0', '-name sphnxsub01.fake.bnl.gov 1.0'])
   t.equal(readFakeState(s.state).calls.filter((c) => c.program === 'condor_submit').length, 1, 'never a second job for a run')
@@ -64,6 +65,26 @@ t.test('held for memory: released with 1.5x on each night, up to --max-attempts;
   t.match(why.stdout, /scheduler now: held: .*\[HoldReasonCode 34\], 1152 MB asked\n  next: stays held: gave up after 3 attempts/)
   t.match(why.stdout, /next: .*; a person: condor_qedit 1\.0 RequestMemory 1728, then condor_release 1\.0 \(released as it is, it is held again\), or condor_rm 1\.0, then /,
     'why: more memory before a release, never a bare condor_release of a memory hold')
+})
+
+t.test('a night with many jobs held for memory: one condor_qedit and one condor_release for all, a log line per run', async (t) => {
+  const s = await prepareSubmit(t, someRuns(8))
+  t.equal((await act(s)).code, 0, 'night 1: cluster 1 of 8 jobs')
+  await fakeCondor(s.state, 'set', '1', 'held', `reason=${OVER}`, 'code=34')
+  await fakeCondor(s.state, 'set', '1.5', 'held', 'reason=The job attribute OnExitHold expression evaluated to TRUE', 'code=3')
+  const night = await act(s, ['--verbose'])
+  t.equal(night.code, 0, night.stderr)
+  t.match(night.stdout, /7 held for memory and released with more, 1 held/)
+  const ids = [0, 1, 2, 3, 4, 6, 7]
+  t.same(calls(s, 'condor_qedit'), [
+    `-name sphnxsub01.fake.bnl.gov -constraint ClusterId == 1 && (${ids.map((p) => `ProcId == ${p}`).join(' || ')}) RequestMemory 768`,
+  ])
+  t.same(calls(s, 'condor_release'), [`-name sphnxsub01.fake.bnl.gov ${ids.map((p) => `1.${p}`).join(' ')}`])
+  t.same(ids.map((p) => [job(s, `1.${p}`).JobStatus, job(s, `1.${p}`).RequestMemory]), ids.map(() => [1, 768]))
+  t.same([job(s, '1.5').JobStatus, job(s, '1.5').RequestMemory], [5, 512], 'the other hold is left alone')
+  for (const p of ids) t.match(night.stderr, new RegExp(`run ${68001 + p} new_newcdbtag_v008: job 1\\.${p} released with 768 MB\n`))
+  const rows = (await readLedger(join(s.output, 'submissions.csv'))).rows.filter((r) => r.state === 'released')
+  t.same(rows.map((r) => [r.runnumber, r.attempt, r.proc, r.memoryMb]), ids.map((p) => [68001 + p, 2, p, 768]), 'a released row per job')
 })
 
 t.test('HoldReasonCode 34 for the scratch disk (HoldReasonSubCode 104) is no memory hold: left for a person', async (t) => {
