@@ -291,7 +291,8 @@ export async function releaseJobs(
   const released = new Set(result.stdout.split('\n').map((line) => /^Job (\d+\.\d+) released$/.exec(line.trim())?.[1]))
   const said = new Map<string, string>()
   for (const line of result.stderr.split('\n').map((l) => l.trim())) {
-    const id = /\b(\d+\.\d+)\b/.exec(line)?.[1]
+    // `Job C.P not found`, `Permission denied to release job C.P`, …: not an address's `127.0` of an error stack.
+    const id = /(?:^Job |\bjob )(\d+\.\d+)(?:\s|$)/.exec(line)?.[1]
     if (id !== undefined && !/^No result found/.test(line)) said.set(id, line)
   }
   const call = `condor_release ${jobsLabel(jobs)}`

@@ -1,7 +1,7 @@
 // lib/scheduler/memory-hold.ts's releaseHeld in-process against the fake condor_qedit and condor_release
 // (test/fakes/condor-edit-lib.mjs): jobs held for memory released a few scheduler calls at a time, grouped by
 // schedd and memory and cut into chunks, with each job's outcome its own, as condor_q saw them a moment before.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { readLedger } from '../../lib/files/ledger.js'
@@ -116,4 +116,16 @@ t.test('a schedd that stops answering after the edit: each job reported with wha
   const why = 'condor_release 1.0 … 1.1 (2 jobs) failed (exit 1): DCSchedd::actOnJobs:6001:Failed to connect to schedd'
   t.same(failures, [`run ${run(1, 0)} ${TAG}: ${why}`, `run ${run(1, 1)} ${TAG}: ${why}`])
   t.same([s.job('1.0').JobStatus, s.job('1.0').RequestMemory], [JOB_STATUS.held, 768], 'edited, still held: the next night releases it')
+})
+
+t.test('a group\'s ledger rows are written, in one append, before its first scheduler call', async (t) => {
+  const s = setUp(t, [queued(1, 0), queued(1, 1), queued(1, 2)])
+  const bin = join(s.dir, 'bin')
+  mkdirSync(bin)
+  const seen = join(s.dir, 'rows-seen')
+  // condor_qedit notes how many lines the ledger has when it starts (a header and the rows), then runs as the fake.
+  writeFileSync(join(bin, 'condor_qedit'), `#!/bin/sh\nwc -l < ${s.ledger} >> ${seen}\nexec ${join(FAKES, 'condor_qedit')} "$@"\n`, { mode: 0o755 })
+  const failures = await releaseHeld([held(1, 0), held(1, 1), held(1, 2)], s.ledger, { ...s.ctx, env: { ...s.ctx.env, PATH: `${bin}:${s.ctx.env.PATH}` } })
+  t.same(failures, [])
+  t.same(readFileSync(seen, 'utf8').split('\n').filter(Boolean).map(Number), [4], 'the header and the three rows, before the one edit')
 })
