@@ -32,9 +32,14 @@
 //   returned"), unless `-allusers` is given; a constraint does not lift it. condor_history shows every user's (it has
 //   no such option). The caller is $FAKE_CONDOR_USER, else the process's user; condor_submit sets a job's Owner to
 //   it, and a job written into the state without one is the caller's.
+// - One client at a time: the schedd serves each program's queue-management connection whole, in one transaction
+//   (src/condor_schedd.V6/qmgmt.cpp, handle_q: BeginTransaction, the client's requests until it closes, the commit),
+//   in its one thread, so two programs run at once (two cron lines' condor_submit and condor_q) never lose each
+//   other's jobs or take one cluster id. The fake holds `$FAKE_CONDOR_STATE.lock` from loadState to the program's end
+//   (or until it hangs); a holder killed meanwhile (its pid gone) is passed over.
 import { randomBytes } from 'node:crypto'
 import { userInfo } from 'node:os'
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path'
 
 export const STATUS = { idle: 1, running: 2, removed: 3, completed: 4, held: 5, transferring: 6, suspended: 7 }
@@ -76,7 +81,57 @@ export function takeCluster(state, schedd) {
   return (state.nextClusters[schedd] = (state.nextClusters[schedd] ?? 1) + 1) - 1
 }
 
+/** The hold on the state of this program (see the header), released when it ends or hangs. */
+let held
+
+function releaseHold() {
+  if (held === undefined) return
+  try {
+    unlinkSync(held)
+  } catch {}
+  held = undefined
+}
+
+/** Whether the process that made a hold is gone (killed before it let go); false while it cannot tell. */
+function holderGone(lock) {
+  const pid = Number(readFileSync(lock, { encoding: 'utf8', flag: 'r' }).trim() || NaN)
+  if (!(pid > 0)) return false
+  try {
+    process.kill(pid, 0)
+    return false
+  } catch (err) {
+    return err.code === 'ESRCH'
+  }
+}
+
+/** Waits for the state's hold and takes it, for the rest of this program's life. */
+function takeHold(path) {
+  if (held !== undefined) return
+  const lock = `${path}.lock`
+  const pause = new Int32Array(new SharedArrayBuffer(4))
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' })
+      break
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err
+    }
+    let gone = false
+    try {
+      gone = holderGone(lock)
+    } catch {} // let go meanwhile: try again
+    if (gone) {
+      try {
+        unlinkSync(lock)
+      } catch {}
+    } else Atomics.wait(pause, 0, 0, 5)
+  }
+  held = lock
+  process.once('exit', releaseHold)
+}
+
 export function loadState(path) {
+  takeHold(path)
   const state = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : { nextCluster: 1, jobs: [], calls: [] }
   for (const job of state.jobs) {
     job.GlobalJobId ??= `${DEFAULT_SCHEDD}#${job.ClusterId}.${job.ProcId}#${job.QDate ?? job.EnteredCurrentStatus ?? 0}`
@@ -101,6 +156,7 @@ export function parentCommand() {
 
 /** Blocks forever (until killed), as a scheduler that does not answer. */
 export function hang() {
+  releaseHold()
   setInterval(() => {}, 1 << 30)
 }
 
