@@ -18,6 +18,7 @@ import { MISSING_TABLE } from './files/missing-list.js'
 import { readProcessList, type Reasons } from './files/process-list.js'
 import { readQueryRows } from './files/query-csv.js'
 import { readRunList, type RunTag } from './files/run-list.js'
+import { checkRunTypeMark } from './files/run-type-mark.js'
 import { readSettled } from './files/settled.js'
 import { runLists } from './lists.js'
 import { acquireLock, lockOwner } from './lock.js'
@@ -58,8 +59,11 @@ export function caloprod(init: CaloprodInit = {}) {
     stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text),
   })
   const log = logTo(undefined)
-  const writing = async <T>(lock: boolean, body: (log: Log) => Promise<T>): Promise<T> => {
+  // `mark`: a stage of the pipeline, which marks the directory as the run type's, as its command does (not the report).
+  const writing = async <T>(lock: boolean, body: (log: Log) => Promise<T>, mark = true): Promise<T> => {
+    // Opening the log makes the directory, which the mark goes in: nothing is written there before it is checked.
     const fileLog = logTo(logFileFor(output))
+    await checkRunTypeMark(output, runType, { claim: mark })
     const release = lock ? await acquireLock(output, init.name ?? 'caloprod', lockOwner(), { log: fileLog }) : undefined
     try {
       return await body(fileLog)
@@ -81,7 +85,10 @@ export function caloprod(init: CaloprodInit = {}) {
       return by.doCondorSubmit ? writing(true, submit) : submit(log)
     },
     /** One object per run of the process list: its state, what to know of it, its latest job. */
-    status: () => statusRecords(options, env),
+    status: async () => {
+      await checkRunTypeMark(output, runType, { claim: false })
+      return statusRecords(options, env)
+    },
     /** The plan, or with `doCdbUpload` (and a `globalTag`, never a default) the payloads inserted. */
     upload: async (by: { doCdbUpload?: boolean; globalTag?: string } = {}) => {
       const choice = { doCdbUpload: !!by.doCdbUpload, globalTag: by.globalTag }
@@ -93,7 +100,7 @@ export function caloprod(init: CaloprodInit = {}) {
       }
       return choice.doCdbUpload ? writing(true, upload) : upload(log)
     },
-    report: () => writing(false, () => runReport(options, env)),
+    report: () => writing(false, () => runReport(options, env), false),
     /**
      * Asks nopayloaddb (`--cdb-url`, else NOPAYLOADCLIENT_CONF's) about `runs` (default: the run list), one request
      * a run: the runs lacking a current payload of `types` (default: the rule set's), with which are missing or outdated.

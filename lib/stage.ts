@@ -7,6 +7,7 @@ import { CaloprodError, describeError, UsageError } from './errors.js'
 import { removeAllOwnTemps, sweepStaleTemps, withOwnTemps } from './files/atomic.js'
 import { stopAllGroups, withOwnGroups } from './spawn-group.js'
 import { layout } from './files/layout.js'
+import { checkRunTypeMark, markAllows } from './files/run-type-mark.js'
 import { acquireLock, lockOwner, type ReleaseLock } from './lock.js'
 import { logFileFor, openLog, type Log } from './log.js'
 import { NO_PROGRESS, terminalProgress, type Progress } from './progress.js'
@@ -92,7 +93,9 @@ async function existingOutput(io: StageIo): Promise<string | undefined> {
   const args = mri([...io.argv], { string: ['output', 'run-type'], alias: { o: 'output', i: 'run-type' } })
   const given = args.output ?? io.env[envName('output')] ?? args['run-type'] ?? io.env[envName('run-type')] ?? 'run3auau'
   const output = resolve(io.cwd, String(given))
-  return (await stat(output)).isDirectory() ? output : undefined
+  const runType = String(args['run-type'] ?? io.env[envName('run-type')] ?? 'run3auau')
+  // Another run type's directory keeps its own record of its nights.
+  return (await stat(output)).isDirectory() && (await markAllows(output, runType)) ? output : undefined
 }
 
 /** The exit code of a stage a signal stopped, as a shell gives it: 128 + its number (130 SIGINT, 143 SIGTERM, 129 SIGHUP). */
@@ -133,6 +136,9 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
     const info = await stat(options.output).catch(() => undefined)
     if (info && !info.isDirectory()) throw new UsageError(`--output ${options.output} is a file, not a directory`)
     if (!info && !readOnly) await mkdir(options.output, { recursive: true })
+    // Before anything is written or recorded there: another run type's directory is refused, left as it is. The
+    // stages of the pipeline mark it; the report, which only shows it, does not.
+    await checkRunTypeMark(options.output, options.runType, { claim: spec.lock === true && !readOnly })
     if (!readOnly) ended.output = options.output
     const progress = io.stderrIsTerminal && !options.quiet ? terminalProgress(io.stderr) : NO_PROGRESS
     // Whatever else goes to stderr erases the progress line first; the next update draws it again below.
@@ -196,7 +202,7 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
     const line = visibleLine(withRerunCommand(describeError(err), resolved))
     ended.line = line
     // Options that did not resolve (MEMORY=lots) still fail this directory's night: record it where it exists.
-    if (!ended.output && spec.lock && !readOnly) ended.output = await existingOutput(io).catch(() => undefined)
+    if (!resolved && spec.lock) ended.output = await existingOutput(io).catch(() => undefined)
     // After a signal, the body's error is the signal's doing (its children died of it): the log keeps it, stderr
     // keeps the one line that says what stopped the stage.
     if (!ended.interrupted) io.stderr(`caloprod ${spec.name}: ${line}\n`)

@@ -18,6 +18,9 @@ import { freshDatabase } from './helpers/database.js'
 import { deadPid, liveProcess } from './helpers/processes.js'
 import { ROOT, runScript } from './helpers/run-script.js'
 
+/** The run type's mark (lib/files/run-type-mark.ts), which a stage of the pipeline makes before it starts. */
+const RUN_TYPE_MARK = layout.runTypeMark('')
+
 const FLAGS: FlagName[] = ['help', 'output', 'verbose', 'quiet', 'db-url', 'do-condor-submit']
 const SPEC: StageSpec = { name: 'demo', summary: 'Does what a test asks.', flags: FLAGS }
 
@@ -337,7 +340,8 @@ t.test('however the body fails, its temporary files are removed and the lock rel
     const { io, seen } = fakeIo(t, ['--output', output], { internalError })
     t.equal(await runStage({ ...SPEC, lock: true }, io, body), 1, name)
     t.match(seen.stderr, line, `${name}: one line`)
-    t.same(readdirSync(output).filter((f) => f !== 'log' && !(owner.pipeline && f === '.caloprod.lock')), [], `${name}: no temporary file or folder${owner.pipeline ? '' : ', no lock'}`)
+    const left = readdirSync(output).filter((f) => f !== 'log' && f !== RUN_TYPE_MARK && !(owner.pipeline && f === '.caloprod.lock'))
+    t.same(left, [], `${name}: no temporary file or folder${owner.pipeline ? '' : ', no lock'}`)
   }
 })
 
@@ -357,7 +361,7 @@ t.test('an error no code caught in a stage command: one line, exit 1, no lock, n
     const result = await runScript(stage, ['--output', output, ...args], { NODE_OPTIONS: `--import ${crashHook}`, CALOPROD_CRASH_ON: prefix })
     t.equal(result.code, 1, `${stage}: ${result.stderr}`)
     t.equal(result.stderr, `caloprod ${stage}: TypeError: injected: an error no code catches\n`, `${stage}: one line`)
-    t.same(readdirSync(output).filter((f) => f !== 'log').sort(), Object.keys(files), `${stage}: no lock, no temporary file`)
+    t.same(readdirSync(output).filter((f) => f !== 'log' && f !== RUN_TYPE_MARK).sort(), Object.keys(files), `${stage}: no lock, no temporary file`)
     t.match(readFileSync(join(output, 'log', readdirSync(join(output, 'log'))[0]), 'utf8'), /info: failed: TypeError: injected/, `${stage}: in the log`)
   }
 })

@@ -25,6 +25,8 @@ export const layout = {
   /** The upload stage's ledger. */
   uploadsCsv: (output: string) => join(output, 'uploads.csv'),
   lockFile: (output: string) => join(output, '.caloprod.lock'),
+  /** The run type the directory belongs to, named by the first stage that wrote there (run-type-mark.ts). */
+  runTypeMark: (output: string) => join(output, '.caloprod.run-type'),
   logDir: (output: string) => join(output, 'log'),
   jobOutputDir: (output: string) => join(output, 'output'),
   reportHtml: (output: string) => join(output, 'report.html'),

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import type postgres from 'postgres'
 import { catalogTarget } from '../../lib/catalog/connection.js'
+import { layout } from '../../lib/files/layout.js'
 import { readQueryCsv } from '../../lib/files/query-csv.js'
 import { runQuery } from '../../lib/query.js'
 import { BUILTIN_RULES } from '../../lib/rules/load.js'
@@ -13,6 +14,9 @@ import { closedPort, startPgProxy, type ConnectionPlan } from '../fakes/pg-proxy
 import { makeCatalog } from '../helpers/catalog.js'
 import { freshDatabase, usingServer } from '../helpers/database.js'
 import { runStageHere } from '../helpers/run-script.js'
+
+/** The run type's mark (lib/files/run-type-mark.ts), which a stage of the pipeline makes before it starts. */
+const RUN_TYPE_MARK = layout.runTypeMark('')
 
 const OLD = 'runnumber,tag,segment,events,full_file_path,time\n'
 
@@ -33,8 +37,9 @@ async function queryVia(t: Test, port: number, database: string, retries: number
   const result = await runStageHere('query', ['--output', output, '--db-tries', String(retries)], {
     PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: database, PGSSLMODE: 'disable', ...env,
   })
-  // query.fingerprint: a successful query's stamp for the next quiet night (lib/catalog/fingerprint.ts).
-  const files = readdirSync(output).filter((f) => f !== 'log' && f !== 'query.fingerprint')
+  // query.fingerprint: a successful query's stamp for the next quiet night (lib/catalog/fingerprint.ts); the run type's
+  // mark, made before the query starts (lib/files/run-type-mark.ts).
+  const files = readdirSync(output).filter((f) => f !== 'log' && f !== 'query.fingerprint' && f !== RUN_TYPE_MARK)
   const log = readdirSync(join(output, 'log')).map((f) => join(output, 'log', f))
   return { result, output, files, log: log.length ? await readFile(log[0], 'utf8') : '' }
 }
@@ -171,7 +176,7 @@ t.test("a first night's fingerprint connection lost while the selection runs bes
     t.notMatch(tries[0], /cancel/i, "not with the selection's cancellation, which the loss caused")
     t.equal(result.files, (await readQueryCsv(join(clean, 'query.csv'))).length)
     t.ok((await readFile(join(output, 'query.csv'))).equals(await readFile(join(clean, 'query.csv'))), 'the same bytes as an undisturbed night')
-    t.same(readdirSync(output).filter((f) => f !== 'query.fingerprint').sort(), ['query.csv'], 'no temporary file')
+    t.same(readdirSync(output).filter((f) => f !== 'query.fingerprint' && f !== RUN_TYPE_MARK).sort(), ['query.csv'], 'no temporary file')
   },
 )
 
