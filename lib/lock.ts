@@ -187,15 +187,16 @@ async function readRecord(path: string): Promise<{ text: string; record: LockRec
 /**
  * Takes the output directory's lock for `stage` on behalf of `owner` (re-entrant for one pipeline's stages), or
  * throws LockedError naming the holder. A same-host lock whose owner and stage are gone is taken over: logged when a
- * finished pipeline left it, a warning when a stage was killed; another host's is honoured. `pause`: for tests.
+ * finished pipeline left it, a warning when a stage was killed; another host's is honoured. `path`: another lock
+ * file, `output` then naming what it guards (lib/upload/store-lock.ts); `pause`: for tests.
  */
 export async function acquireLock(
   output: string,
   stage: string,
   owner: LockOwner,
-  options: { log?: Pick<Log, 'info' | 'warn'>; self?: number; pause?: (step: TakeoverStep) => Promise<void> } = {},
+  options: { log?: Pick<Log, 'info' | 'warn'>; self?: number; pause?: (step: TakeoverStep) => Promise<void>; path?: string } = {},
 ): Promise<ReleaseLock> {
-  const path = layout.lockFile(output)
+  const path = options.path ?? layout.lockFile(output)
   const self = options.self ?? process.pid
   const host = hostname()
   const now = new Date().toISOString()

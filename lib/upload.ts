@@ -9,6 +9,7 @@ import { NOPAYLOADCLIENT_CONF, readNopayloadConfig } from './cdb/nopayload-confi
 import { cdbRequestOver, globalTagStatus, payloadIovs, payloadLists, type CdbRequest } from './cdb/nopayload-write.js'
 import type { PayloadIov } from './cdb/payload-iovs.js'
 import { currentStates } from './scheduler/current-states.js'
+import type { RunState } from './scheduler/job-state.js'
 import { runTagKey } from './files/dataset-list.js'
 import { readProcessList } from './files/process-list.js'
 import { CaloprodError, UsageError } from './errors.js'
@@ -22,6 +23,7 @@ import { checkPayload, type PayloadCheck } from './upload/payload-files.js'
 import { formatPlanLine, planRun, type PlanLine } from './upload/plan.js'
 import { settle } from './upload/settle.js'
 import { checkStore } from './upload/store.js'
+import { lockStore } from './upload/store-lock.js'
 import { detachedUploads } from './upload/unconfirmed.js'
 
 interface UploadOptions {
@@ -91,9 +93,7 @@ const checkType = (check: PayloadCheck) => (check.ok ? check.file.type : check.p
  * stdout: the plan, or the runs left incomplete and a summary (a failure throws, with the summary).
  */
 export async function runUpload(options: UploadOptions, ctx: UploadContext): Promise<{ lines: string[] }> {
-  const { log, request } = ctx
   checkUploadOptions(options)
-  const globalTag = options.globalTag ?? ctx.readTag
   const ledgerPath = layout.uploadsCsv(options.output)
   const entries = await readProcessList(layout.processCsv(options.output, options.runType))
   // The payload IOVs rows name, and the latest row of each payload of the process list's runs and of every payload
@@ -102,7 +102,25 @@ export async function runUpload(options: UploadOptions, ctx: UploadContext): Pro
   const ledger = await readUploadState(ledgerPath, (row) => listed.has(runTagKey(row.runnumber, row.tag)))
   const { states } = await currentStates(options.output, entries, { env: ctx.env, timeout: options.timeout })
   const runs = states.filter((state) => state.state === 'done')
-  if (options.doCdbUpload) await checkStore(ctx.store.writeDir, ctx.store.source)
+  if (!options.doCdbUpload) return planOrInsert(options, ctx, { ledgerPath, ledger, runs })
+  await checkStore(ctx.store.writeDir, ctx.store.source)
+  // From the first read of the CDB that an insert follows to the last insert: another upload's inserts in between
+  // would make this one's plan wrong (lib/upload/store-lock.ts).
+  const releaseStore = await lockStore(ctx.store.writeDir, options.output, ctx.log)
+  try {
+    return await planOrInsert(options, ctx, { ledgerPath, ledger, runs })
+  } finally {
+    await releaseStore()
+  }
+}
+
+/** What runUpload read of this output directory: its upload ledger and the runs whose jobs finished. */
+type UploadStart = { ledgerPath: string; ledger: Awaited<ReturnType<typeof readUploadState>>; runs: RunState[] }
+
+/** The settling of rows left open, then the plan or the inserts, run by run (runUpload). */
+async function planOrInsert(options: UploadOptions, ctx: UploadContext, { ledgerPath, ledger, runs }: UploadStart): Promise<{ lines: string[] }> {
+  const { log, request } = ctx
+  const globalTag = options.globalTag ?? ctx.readTag
   const settled = await settle(ledger, request, options.doCdbUpload ? ctx.store.writeDir : undefined)
   if (options.doCdbUpload && settled.length > 0) {
     if (await appendUploads(ledgerPath, settled)) log.warn(`${ledgerPath}: cut off an incomplete last line`)

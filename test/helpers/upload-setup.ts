@@ -122,8 +122,9 @@ export async function killThenRerun(t: Test, s: UploadSetup, steps: readonly str
     const killed = await s.uploadProcess(ACT, killUploadAt(step))
     t.equal(killed.signal, 'SIGKILL', `killed ${step}`)
   }
-  // A copy killed before its rename: a hidden temporary file of a dead process in the store.
-  const dir = join(s.store, storeFiles(s.store)[0]!, '..')
+  // A copy killed before its rename: a hidden temporary file of a dead process in the store, beside a payload (the
+  // store's root holds the upload lock the killed upload left, lib/upload/store-lock.ts).
+  const dir = join(s.store, storeFiles(s.store).find((file) => file.includes('/'))!, '..')
   writeFileSync(join(dir, '.x_EMCalHotMap.root.999999.0badc0de.tmp'), 'root half')
   const rerun = await s.upload(ACT)
   t.equal(rerun.code, 0, rerun.stderr)
