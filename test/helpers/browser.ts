@@ -11,6 +11,8 @@ export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '-
 
 export interface Browser {
   context: BrowserContext
+  /** The --user-data-dir, which names this browser's processes (bench/page.ts finds its renderers by it). */
+  profile: string
   close(): Promise<void>
 }
 
@@ -20,6 +22,7 @@ export async function startBrowser(): Promise<Browser> {
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1100, height: 900 } })
   return {
     context,
+    profile,
     async close() {
       await context.close()
       rmSync(profile, { recursive: true, force: true })
