@@ -1,6 +1,7 @@
 // Text caloprod did not write, on the page in headless Chromium: a hold reason from HTCondor, a stage's line, and the
 // times of hand-edited files (the ledger, last-night.json; Date.parse takes a time with words before it) carrying
-// markup must show as text and run nothing; a bidi override shows as `\u202e`, not as text reversed.
+// markup must show as text and run nothing, in the page and in a run's story (data the page's script draws: a
+// `</script>` in it must not end the block); a bidi override shows as `\u202e`, not as text reversed.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
@@ -16,7 +17,7 @@ t.teardown(async () => browser?.close())
 
 /** Each handler, should it run, sets the title and calls a function no page has: an error Chromium reports. */
 const run = (name: string) => `document.title='${name}';${name}()`
-const HOLD = `Error from slot1@wn: <img src=x onerror="${run('hold')}"> \u202eevil.sh`
+const HOLD = `Error from slot1@wn: </script><script>${run('script')}</script><img src=x onerror="${run('hold')}"> \u202eevil.sh`
 const LINE = `nopayloaddb answered 500: an HTML page "<img src=x onerror=${run('line')}>"`
 
 t.test('outside text on the page shows as text and runs nothing', async (t) => {
@@ -56,6 +57,15 @@ t.test('outside text on the page shows as text and runs nothing', async (t) => {
   t.ok(text.includes('<svg/onload=c()> UTC'), "the ledger's time as text")
   t.ok(text.includes('Changed since the last good night, <svg/onload=_()> UTC'), 'the last good night as text')
   t.notOk(text.includes('\u202e'), 'no bidi override reaches the page')
+  // The held run's story, drawn by the page's script from its data: the hold reason in it as text.
+  await visit.page.click('#runs-table a[href="#run-68001"]')
+  const story = await visit.page.waitForSelector('section.story:target')
+  const told = (await story.textContent()) ?? ''
+  t.match(told, /^run 68001 [^]*\n {2}scheduler now: held: /, "the held run's story")
+  t.ok(told.includes(`Error from slot1@wn: </script><script>${run('script')}</script><img src=x onerror="${run('hold')}"> \\u202eevil.sh`), 'the hold reason in it as text')
+  t.equal(await visit.page.locator('img, svg[onload], section.story script').count(), 0, 'no element from the story')
+  t.same(visit.consoleErrors, [], 'no handler ran')
+  t.equal(await visit.page.title(), 'caloprod run3auau: the run type at a glance', 'no handler set the title')
   await visit.page.close()
 })
 

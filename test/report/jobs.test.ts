@@ -10,6 +10,7 @@ import { runReport } from '../../lib/report.js'
 import { SEED_RULES } from '../../lib/rules/seed.js'
 import { prepareSubmit as prepare, someRuns, TAG, type Prepared } from '../helpers/condor-output.js'
 import { DEFAULT_SCHEDD, fakeCondor } from '../helpers/fake-condor.js'
+import { pageStories } from '../helpers/page-stories.js'
 import { runStageHere } from '../helpers/run-script.js'
 
 const OTHER = 'sphnxsub02.fake.bnl.gov'
@@ -22,11 +23,12 @@ async function views(s: Prepared, env: Record<string, string> = {}) {
   return runViews(await gatherInputs(options(s), { ...s.env, ...env }, new Date()))
 }
 
-/** The page's text, tags dropped. */
+/** The page's text, tags dropped, then its stories as its script draws them. */
 async function page(s: Prepared, env: Record<string, string> = {}): Promise<string> {
   let html = ''
   await runReport(options(s), { ...s.env, ...env }, new Date(), (text) => (html = text))
-  return html.replace(/<[^>]+>/g, ' ').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/\s+/g, ' ')
+  const text = html.replace(/<script[^]*?<\/script>/g, ' ').replace(/<[^>]+>/g, ' ').replace(/&quot;/g, '"').replace(/&#39;/g, "'")
+  return `${text} ${[...pageStories(html).values()].join(' ')}`.replace(/\s+/g, ' ')
 }
 
 /** Two runs, in the run list and the process list, submitted to this host's schedd as cluster 1. */
