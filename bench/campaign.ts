@@ -6,8 +6,8 @@
 // empty fake queue), then runs each stage after reduce once, in the night's order, as
 // a process under GNU time: check, lists, condor, submit --do-condor-submit, status, why --run, report, the upload
 // plan. Prints wall and CPU (user + system) seconds and peak RSS per stage and N, and the report page's size;
-// CPU is the figure to compare on a loaded machine. With --page, also the page's time to interactive in headless
-// Chromium. Not a test: times depend on the machine.
+// CPU is the figure to compare on a loaded machine. With --page, also the page's time to interactive (and to its load
+// event's end) in headless Chromium. Not a test: times depend on the machine.
 //
 //   npx tsx bench/campaign.ts [--runs 180,3000,12000] [--segments 4] [--only check,lists] [--page] [--keep]
 import { spawn } from 'node:child_process'
@@ -112,7 +112,7 @@ try {
           remark = `${(statSync(page).size / 1e6).toFixed(2)} MB page`
           if (browser) {
             const visit = await visitFile(browser, page)
-            remark += `, interactive in ${(visit.interactiveMs / 1000).toFixed(2)} s in Chromium`
+            remark += `, interactive in ${(visit.interactiveMs / 1000).toFixed(2)} s in Chromium, loaded in ${(visit.loadMs / 1000).toFixed(2)} s`
             await visit.page.close()
           }
         }
