@@ -9,9 +9,10 @@ export const stage = declareStage(
   {
     name: 'report',
     summary:
-      'Writes <output>/report.html: one self-contained page (no script, nothing fetched) with every run of the run\n' +
-      'type and its state (current in the CDB, needs maps, queued, running, held, done but not in the CDB, failed,\n' +
-      'given up), the runs that need a person, plots and a table of every run. Reads what the other stages wrote\n' +
+      'Writes <output>/report.html: one self-contained page (nothing fetched) with every run of the run type and its\n' +
+      'state (current in the CDB, needs maps, queued, running, held, done but not in the CDB, failed, given up), the\n' +
+      'runs that need a person, plots, a table of every run, and the story of each run to process (why\'s), which the\n' +
+      'page\'s one script draws when it is opened (report.html#run-N). Reads what the other stages wrote\n' +
       'and asks condor_q and condor_history as status does; a scheduler that does not answer is said on the page\n' +
       '(the ledger\'s view), and the stage still succeeds. Takes no lock and changes nothing but the page and the log.\n' +
       'With --stdout or --output-file it writes nothing in the output directory (a read-only look). --max-attempts,\n' +
