@@ -79,13 +79,16 @@ t.test('should markup slip into the page one day, its Content-Security-Policy ru
   await clean.page.close()
   // What an escape forgotten in page.ts would let through.
   const slip = `<img src="http://127.0.0.1:9/x.png" onerror="${run('slip')}"><svg onload="${run('svg')}"></svg>` +
-    `<iframe src="data:text/html,<script>parent.document.title='frame'</script>"></iframe>`
+    `<iframe src="data:text/html,<script>parent.document.title='frame'</script>"></iframe>` +
+    // The page's own script runs by its hash: a script that is not it does not.
+    `<script>${run('script')}</script>`
   writeFileSync(page, readFileSync(page, 'utf8').replace('<h2 id="attention">', `${slip}<h2 id="attention">`))
   const visit = await visitFile(browser, page)
   t.equal(await visit.page.title(), 'caloprod run3auau: the run type at a glance', 'no handler ran')
   // Chromium announces the image's request, then blocks it: its console says so, as it does for the frame.
   t.ok(visit.consoleErrors.some((e) => /^Loading the image 'http:\/\/127\.0\.0\.1:9\/x\.png' violates .*Content Security Policy/.test(e)), 'no image fetched')
   t.ok(visit.consoleErrors.some((e) => /^Framing .* violates .*Content Security Policy/.test(e)), 'no frame loaded')
+  t.ok(visit.consoleErrors.some((e) => /^Executing inline script violates .*Content Security Policy/.test(e)), 'no other script run')
   t.notOk(visit.consoleErrors.some((e) => /is not defined/.test(e)), 'no handler ran (each would throw)')
   await visit.page.close()
 })
