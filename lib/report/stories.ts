@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto'
 import { visibleLine } from '../visible.js'
 
 /**
- * Stands for the run's number in a line. `visibleLine` writes every C0 control as `\u0001`, so no line holds one.
+ * Stands for the run's number in a line. `visibleLine` writes every C0 control as its escape (the six characters
+ * `\u0001`), so no line holds one.
  */
 const RUN = '\u0001'
 
@@ -53,7 +54,8 @@ export function storyData(packed: PackedStories): string {
  * Draws a story when its link is clicked (before the browser follows it, so the link lands on the section and the
  * section is `:target`), when the address names it (opened as `report.html#run-66506`, or the back button), and
  * every story for `#every-story`. The data is parsed when first needed, not while the page loads. The text is set
- * as text: nothing in a story becomes markup. Plain ES2017, no template literal: its hash is of these very bytes.
+ * as text: nothing in a story becomes markup. Plain JavaScript in a string, not a function's source (which tsx
+ * rewrites); the policy's hash is of these very bytes.
  */
 export const STORY_SCRIPT = [
   '(function () {',
