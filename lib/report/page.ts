@@ -1,12 +1,14 @@
 // The page: one self-contained HTML file (inline CSS, inline SVG, nothing fetched), so it reads the same from
-// file://, from a web server and as a mail attachment. Its one script of its own draws a run's story when it is opened
-// (stories.ts); everything else is there without it.
+// file://, from a web server and as a mail attachment. No script runs on a night's page; on a campaign night's (more
+// than INLINE_STORIES runs to process) one script of its own draws a run's story when it is opened (stories.ts), and
+// everything else is there without it.
 import { basename } from 'node:path'
 import { layout } from '../files/layout.js'
 import type { ReportInputs } from './gather.js'
 import { badNight, type LastNight, type StateChange } from './last-night.js'
 import { escapeHtml, missingPlot, nightCounts, nightsPlot, payloadsPlot, statesPlot } from './plots.js'
 import { utcMinute } from './utc-minute.js'
+import { visibleLine } from '../visible.js'
 import { REPORT_STATES, settledLedger, STATE_BY_NAME, type AttentionItem, type RunView } from './runs.js'
 import { packStories, STORY_SCRIPT, STORY_SCRIPT_SOURCE, storyData } from './stories.js'
 
@@ -51,11 +53,19 @@ figcaption{color:#555;font-size:12px;margin-top:2px}
 `
 
 /**
- * What the page may do: its inline styles (and Plot's) and its own script (STORY_SCRIPT, by its hash), nothing else:
- * no other script runs, not even an inline handler, and nothing is fetched, should outside text ever slip past
- * escapeHtml (test/report/hostile-text.test.ts).
+ * What the page may do: its inline styles (and Plot's) and, on a page whose stories are data, its own script
+ * (STORY_SCRIPT, by its hash), nothing else: no other script runs, not even an inline handler, and nothing is fetched,
+ * should outside text ever slip past escapeHtml (test/report/hostile-text.test.ts).
  */
-const POLICY = `default-src 'none'; script-src ${STORY_SCRIPT_SOURCE}; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'`
+export const pagePolicy = (storyScript: boolean) =>
+  `default-src 'none'; ${storyScript ? `script-src ${STORY_SCRIPT_SOURCE}; ` : ''}style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'`
+
+/**
+ * Up to this many stories the page carries them as sections and runs no script, so a night's page reads whole in any
+ * reader, a mail reader that runs none included. More (a campaign night's thousands) go as data its one script draws
+ * when opened: as sections, 12,000 made a 14.6 MB page seconds from interactive (docs/speed.md, "A campaign night").
+ */
+export const INLINE_STORIES = 1000
 
 /** A table: its head's cells and one `<tr>` per row, its parts on lines of their own unless `sep` says otherwise. */
 const table = (id: string, head: string, rows: readonly string[], sep = '\n') =>
@@ -101,13 +111,18 @@ function changesSection(since: string, runs: readonly StateChange[]): string[] {
 }
 
 /**
- * The stories as data and the script that draws one when it is opened (stories.ts): a section `#run-<run>`, the run
- * table's link. Drawn as sections, 12,000 stories took seconds to load.
+ * The stories, each a section `#run-<run>` (the run table's link): written out up to `inline` of them; more as data
+ * and the script that draws one when it is opened (stories.ts).
  */
-function storySections(stories: ReadonlyMap<number, readonly string[]>): string[] {
+export function storySections(stories: ReadonlyMap<number, readonly string[]>, inline = INLINE_STORIES): string[] {
   if (stories.size === 0) return []
+  const heading = `<h2 id="stories">The story of each run to process (${stories.size}), as <code>task why RUN=…</code> tells it</h2>`
+  if (stories.size <= inline) {
+    return [heading, ...[...stories].map(([run, lines]) =>
+      `<section class="story" id="run-${run}"><pre>${escapeHtml(lines.map(visibleLine).join('\n'))}</pre></section>`)]
+  }
   return [
-    `<h2 id="stories">The story of each run to process (${stories.size}), as <code>task why RUN=…</code> tells it</h2>`,
+    heading,
     '<p class="none">Each opens from its run in the table above, or from a link to <code>report.html#run-&lt;run&gt;</code>; ' +
       '<a href="#every-story">open every story</a> to search them all (seconds, with thousands).</p>',
     '<noscript><p class="banner">This reader runs no script, so the stories stay closed: ' +
@@ -172,7 +187,7 @@ export function renderPage(
   const jobs = inputs.scheduler.answered ? inputs.scheduler.jobs : undefined
   const parts = [
     '<!doctype html>', '<html lang="en">', '<head>', '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">', `<meta http-equiv="Content-Security-Policy" content="${POLICY}">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">', `<meta http-equiv="Content-Security-Policy" content="${pagePolicy(stories.size > INLINE_STORIES)}">`,
     `<title>${escapeHtml(title)}: the run type at a glance</title>`, `<style>${CSS}</style>`, '</head>', '<body>',
     `<h1>${escapeHtml(title)}</h1>`, `<p class="made">${escapeHtml(output)}</p>`,
     ...nightBanner(runType, inputs.lastNight),
