@@ -45,6 +45,7 @@ t.test('query with its output on a full 2 MB tmpfs: the file and the free space 
   await loadCatalog(db.sql, { root: join(disk, 'files') })
   const output = join(disk, 'out')
   mkdirSync(output)
+  writeFileSync(join(output, '.caloprod.run-type'), 'run3auau\n') // a directory of earlier nights
   fill(disk, 64 << 10)
   const before = allFiles(output)
   const result = await runStageHere('query', ['--output', output, '--quiet'], { CALOPROD_DB_URL: db.url })

@@ -15,9 +15,11 @@ export interface RunSpec {
 
 export const TAG = 'new_newcdbtag_v008'
 
-/** Writes `<runtype>-process.csv` (runnumber,tag) and `datasets/<run>_<tag>.list` for each run with files. */
+/** Writes `<runtype>-process.csv` (runnumber,tag), `datasets/<run>_<tag>.list` for each run with files, and the run type's mark. */
 export function writeStageInputs(output: string, runs: readonly RunSpec[], runType = 'run3auau'): void {
   mkdirSync(join(output, 'datasets'), { recursive: true })
+  // The directory of earlier nights of `runType` (lib/files/run-type-mark.ts), as its first stage left it.
+  writeFileSync(join(output, '.caloprod.run-type'), `${runType}\n`)
   writeFileSync(join(output, `${runType}-process.csv`), `runnumber,tag\n${runs.map((r) => `${r.run},${r.tag}\n`).join('')}`)
   for (const r of runs) {
     if (r.files) writeFileSync(join(output, 'datasets', `${r.run}_${r.tag}.list`), r.files.map((f) => `${f}\n`).join(''))

@@ -78,9 +78,12 @@ async function stages(t: Test, url: string, args: string[]) {
   const output = t.testdir()
   const query = await runStageHere('query', ['--db-url', url, '--output', output, ...args])
   t.equal(query.code, 0, query.stderr)
-  const reduce = await runStageHere('reduce', ['--output', output, ...args.filter((a, i) => a === '--rules' || args[i - 1] === '--rules')])
+  // reduce takes the query's rule set and run type (another run type's directory is refused: lib/files/run-type-mark.ts).
+  const kept = (a: string, i: number) => ['--rules', '--run-type'].includes(a) || ['--rules', '--run-type'].includes(args[i - 1]!)
+  const reduce = await runStageHere('reduce', ['--output', output, ...args.filter(kept)])
   t.equal(reduce.code, 0, reduce.stderr)
-  const runs = await readRunList(join(output, 'run3auau.csv'))
+  const runType = args.includes('--run-type') ? args[args.indexOf('--run-type') + 1]! : 'run3auau'
+  const runs = await readRunList(join(output, `${runType}.csv`))
   return { query, rows: await readQueryCsv(join(output, 'query.csv')), runs: Object.fromEntries(runs.map((r) => [r.runnumber, r.tag])) }
 }
 
