@@ -37,7 +37,7 @@ export function decideHeld(
 type Held = { state: RunState; memoryMb: number; note: string }
 
 /** `held` by the schedd that queued each job and the memory it is given (one condor_qedit each), in order. */
-function bySchedd(held: readonly Held[]): Held[][] {
+function byScheddAndMemory(held: readonly Held[]): Held[][] {
   const groups = new Map<string, Held[]>()
   for (const one of held) {
     const key = `${one.state.job!.schedd ?? ''}\0${one.memoryMb}`
@@ -61,7 +61,7 @@ export async function releaseHeld(
 ): Promise<string[]> {
   const failures: string[] = []
   const options = { env: ctx.env, timeout: ctx.timeout }
-  for (const group of bySchedd(held)) {
+  for (const group of byScheddAndMemory(held)) {
     const { memoryMb } = group[0]!
     const schedd = group[0]!.state.job!.schedd
     const time = ctx.time()
