@@ -20,9 +20,9 @@ async function readMark(path: string): Promise<string | undefined> {
 
 /**
  * Refuses (UsageError, exit 2) an output directory whose mark names another run type than `runType`; with `claim`
- * (a stage of the pipeline, which takes the directory's lock), marks an unmarked one as `runType`'s first. The mark is linked into place whole
- * (lock.ts createExclusive), so of two run types starting on one new directory, one marks it and the other is
- * refused. A directory without a mark (made before marks, or read only) is taken as it is.
+ * (a stage of the pipeline, which takes the directory's lock), marks an unmarked one as `runType`'s first. The mark
+ * is linked into place whole (lock.ts createExclusive), so of two run types starting on one new directory, one marks
+ * it and the other is refused. A directory without a mark (made before marks, or read only) is taken as it is.
  */
 export async function checkRunTypeMark(output: string, runType: string, { claim }: { claim: boolean }): Promise<void> {
   const path = layout.runTypeMark(output)
