@@ -79,9 +79,10 @@ async function* splitRecords(
     line: handler.line,
     quoted(b, start, end, line) {
       const text = b.toString('utf8', start, end + 1)
+      // Before parsing: a closing quote followed by CRLF's carriage return is the line ends, not a stray character.
+      if (text.includes('\r')) throw new InputError(path, line, SHAPE.crlf)
       const records = parseRecords(text, path, line)
       if (records.length !== 1) throw new InputError(path, line, 'is not valid CSV: a quoted field that starts here does not close')
-      if (text.includes('\r')) throw new InputError(path, line, SHAPE.crlf)
       handler.quoted(records[0].fields, line)
     },
     rest: unclosed,

@@ -124,6 +124,8 @@ t.test('records are refused in the order read: a bad row before a carriage retur
     [`${header}\n${good}\r\n66500,v1,0,10x0,/d/b.root,2025-01-01 00:00:00\n`, /query\.csv:2: has Windows \(CRLF\) line ends/],
     // Unlike a ledger's (lib/files/append-only.ts), at the line its record starts on, not its own.
     [`${header}\n${good}\n66500,v1,0,1,"/d/two\nli\rnes",2025-01-01 00:00:00\n`, /query\.csv:3: has Windows \(CRLF\) line ends/],
+    // A quoted record whose line ends in CRLF: the line ends named, not a closing quote followed by a carriage return.
+    [`${header}\n${good}\n66500,v1,0,1,"/d/a,b.root","2025-01-01 00:00:00"\r\n`, /query\.csv:3: has Windows \(CRLF\) line ends/],
   ]
   for (const [content, pattern] of cases) {
     await writeFile(path, content)
