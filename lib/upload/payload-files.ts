@@ -35,16 +35,17 @@ const ROOT_MAGIC = Buffer.from('root')
  * The file's length by its ROOT header (TFile::WriteHeader, ROOT's "File header format" page): big-endian, the
  * format version at byte 4, END at byte 12, 4 bytes, or 8 when the version is over 1000000 (files past 2 GB). TFile
  * writes END, the file's size, when it closes the file; a file cut off, or never closed (its writer killed, or out
- * of space), is not as long as its END. Undefined when the header itself is cut off.
+ * of space), is not as long as its END. A bigint, so an END past 2^53 (a file that is not ROOT) is said exactly;
+ * undefined when the header itself is cut off.
  *
  * Stricter than ROOT itself, which opens a file longer than its END without a word when its keys' record was written
  * (TFile::Init: `fSeekKeys > fBEGIN && fEND <= size`): a file rewritten in place can be. A payload never is: genStatus
  * writes each one new (CDBTTree::WriteCDBTTree: RECREATE, Write, Close), and a longer one is a file never closed.
  */
-function rootEnd(head: Buffer): number | undefined {
+function rootEnd(head: Buffer): bigint | undefined {
   if (head.length < 16) return undefined
-  if (head.readInt32BE(4) < 1000000) return head.readInt32BE(12)
-  return head.length < 20 ? undefined : Number(head.readBigInt64BE(12))
+  if (head.readInt32BE(4) < 1000000) return BigInt(head.readInt32BE(12))
+  return head.length < 20 ? undefined : head.readBigInt64BE(12)
 }
 const ROOT_HEADER = 20
 
@@ -91,7 +92,7 @@ export async function checkPayload(output: string, runnumber: number, tag: strin
 function headProblem(path: string, size: number, head: Buffer): [PayloadProblem['reason'], string] | undefined {
   if (!head.subarray(0, ROOT_MAGIC.length).equals(ROOT_MAGIC)) return ['not ROOT', `${path} does not start with "root": not a ROOT file`]
   const end = rootEnd(head)
-  if (end === size) return undefined
+  if (end === BigInt(size)) return undefined
   const says = end === undefined ? 'is shorter than a ROOT header' : `has ${size} bytes where its ROOT header says ${end}`
   return ['truncated', `${path} ${says}: cut off, or never closed by genStatus (killed, or out of space, while writing it); send the run again (examples/resubmit.ts)`]
 }

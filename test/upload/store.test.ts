@@ -24,6 +24,15 @@ t.test('the store: nopayloadclient layout, copy once, same bytes kept, other byt
   t.same(readdirSync(join(store, url, '..')).filter((n) => n.endsWith('.tmp')), [], 'no temporary file left')
 })
 
+t.test("a big file's END past 2^53 is said exactly, not rounded to a double", async (t) => {
+  const tag = 'new_newcdbtag_v008'
+  const big = Buffer.concat([Buffer.from('root'), Buffer.alloc(20)])
+  big.writeInt32BE(1062206, 4)
+  big.writeBigInt64BE(2n ** 53n + 1n, 12)
+  const output = t.testdir({ output: { [`68001_${tag}`]: { [`CEMC_meanTime_${tag}_68001.root`]: big } } })
+  t.match(await checkPayload(output, 68001, tag, 'CEMC_meanTime'), { ok: false, problem: { reason: 'truncated', detail: /has 24 bytes where its ROOT header says 9007199254740993:/ } })
+})
+
 t.test('payload files: missing, empty, not ROOT, cut off or never closed, ok', async (t) => {
   const tag = 'new_newcdbtag_v008'
   const whole = rootFile('map')
