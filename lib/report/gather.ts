@@ -24,6 +24,7 @@ import type { PayloadType } from '../rules/calibrations.js'
 import { readLatestUploads, type UploadRow } from '../upload/ledger.js'
 import { absentFrom, runOutputDir } from '../upload/payload-files.js'
 import { readLastNight, type LastNight } from './last-night.js'
+import { eachLimited } from '../pool.js'
 
 /** `rules`: a finished run without a file of one of its payload types is incomplete; the rest is for `why`'s stories. */
 export type ReportOptions = Pick<Options, 'output' | 'maxAttempts' | 'timeout'> & Partial<Pick<Options, 'maxMemory' | 'memoryScale'>>
@@ -31,6 +32,12 @@ export type ReportOptions = Pick<Options, 'output' | 'maxAttempts' | 'timeout'> 
 
 /** What the scheduler said: its jobs and the schedds named in the ledger that did not answer (and why), or why it said nothing. */
 type SchedulerView = { answered: true; jobs: SchedulerJob[]; unanswered: ReadonlyMap<string, string> } | { answered: false; error: string }
+
+/**
+ * Job folders read at once: more than libuv's threads, so the disk is never idle. A campaign night's 12,000 at once
+ * (each a readdir that fails, and its error, before a job has run) cost the report 70 MB (docs/speed.md).
+ */
+const FOLDER_READS = 64
 
 const exists = (path: string) => stat(path).then(() => true, () => false)
 const optional = <T>(path: string, read: (path: string) => Promise<T>) => stat(path).then(() => read(path), () => undefined)
@@ -141,15 +148,15 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   const types = options.rules.payloadTypes
   const absent = new Map<number, PayloadType[]>()
   const written = new Map<string, number>()
-  // Each run's folder read once, all at once. No folder: a finished job wrote none of its payloads (or they were
-  // deleted), as status counts it; a run not finished yet is never shown incomplete (runViews looks at `absent` of
-  // finished runs only).
-  await Promise.all((process ?? []).map(async ({ runnumber, tag }) => {
+  // Each run's folder read once, FOLDER_READS at a time. No folder: a finished job wrote none of its payloads (or they
+  // were deleted), as status counts it; a run not finished yet is never shown incomplete (runViews looks at `absent`
+  // of finished runs only).
+  await eachLimited(process ?? [], FOLDER_READS, async ({ runnumber, tag }) => {
     const files = await folderFiles(runOutputDir(output, runnumber, tag))
     absent.set(runnumber, absentFrom(files, runnumber, tag, types))
     const newest = newestOf(files)
     if (newest !== undefined) written.set(runTagKey(runnumber, tag), newest)
-  }))
+  })
   // When each submission of a run with a folder was frozen, by the same file server's clock as `written`.
   const names = new Set(ledger.rows.filter((row) => written.has(runTagKey(row.runnumber, row.tag))).map((row) => row.submission))
   const frozen = new Map<string, number>()
