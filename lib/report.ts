@@ -39,8 +39,8 @@ export async function runReport(
     ? await history.then((rows) => changesSince(options.output, runs, since, rows)).catch((err: Error) => void inputs.problems.push(err.message))
     : undefined
   const toProcess = (inputs.process ?? []).map((run) => run.runnumber)
-  // `why`'s story of each run to process (the runs a person asks about; a current run's story is its row). A file
-  // why cannot read leaves the stories out; the page says which file, once.
+  // `why`'s story of each run to process (the runs a person asks about; a current run's story is its row), its lines
+  // only. A file why cannot read leaves the stories out; the page says which file, once.
   const told = toProcess.length
     ? await tellStories({
         output: options.output, runType: options.runType, rules: { ...SEED_RULES, ...options.rules }, minEvents: options.minEvents,
@@ -50,12 +50,12 @@ export async function runReport(
         // Read once: a year of uploads.csv is a hundred MB. A file gather could not read is read again by the stories,
         // whose error the page names as before.
         ledgers: inputs.problems.length === 0 ? { ledger: inputs.ledger, uploads: inputs.uploads } : undefined,
-      }, env).catch((err: Error) => {
+      }, env, (story): [number, string[]] => [story.run, storyLines(story)]).catch((err: Error) => {
         if (!inputs.problems.includes(err.message)) inputs.problems.push(err.message)
         return []
       })
     : []
-  const stories = new Map(told.map((story) => [story.run, storyLines(story)]))
+  const stories = new Map(told)
   const attention = needsAPerson(runs, inputs.now)
   await plotLibraries
   const html = renderPage(inputs, runs, attention, since && changed ? { since, runs: changed } : undefined, stories)
