@@ -9,6 +9,7 @@ import { folderFiles, newestOf } from '../files/folder-files.js'
 import { layout } from '../files/layout.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
 import { submitInFlight } from '../lock.js'
+import { eachLimited } from '../pool.js'
 import { hasUnsettled, reconcile, runStates, scheddsToAsk, writtenSince, type RunState } from './job-state.js'
 import { schedulerJobs } from './scheduler.js'
 
@@ -35,11 +36,20 @@ export async function currentStates(
   return { states, reconciled, jobs, unanswered, inFlight, tornTail: ledger.tornTail }
 }
 
-/** `states`, each unknown one done when its job folder got files after its submission (`writtenSince`). */
-export function settleUnknown(output: string, states: readonly RunState[]): Promise<RunState[]> {
-  return Promise.all(states.map(async (state) => {
-    if (state.state !== 'unknown') return state
+/** Job folders read at once: more than libuv's threads (4 unless UV_THREADPOOL_SIZE says more), fewer than thousands. */
+const FOLDER_READS = 64
+
+/**
+ * `states`, each unknown one done when its job folder got files after its submission (`writtenSince`). FOLDER_READS
+ * folders at a time: a campaign's 12,000 jobs gone from the scheduler's history at once cost the report 115 MB.
+ */
+export async function settleUnknown(output: string, states: readonly RunState[]): Promise<RunState[]> {
+  const settled = [...states]
+  const unknown = states.flatMap((state, i) => (state.state === 'unknown' ? [i] : []))
+  await eachLimited(unknown, FOLDER_READS, async (i) => {
+    const state = states[i]!
     const written = newestOf(await folderFiles(join(layout.jobOutputDir(output), runTagKey(state.runnumber, state.tag))))
-    return writtenSince(state, written, state.submission === undefined ? undefined : await frozenAt(output, state.submission))
-  }))
+    settled[i] = writtenSince(state, written, state.submission === undefined ? undefined : await frozenAt(output, state.submission))
+  })
+  return settled
 }
