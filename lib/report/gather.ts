@@ -35,7 +35,7 @@ type SchedulerView = { answered: true; jobs: SchedulerJob[]; unanswered: Readonl
 
 /**
  * Job folders read at once: more than libuv's threads, so the disk is never idle. A campaign night's 12,000 at once
- * (each a readdir that fails, and its error, before a job has run) cost the report 70 MB (docs/speed.md).
+ * (each a readdir that fails, and its error, before a job has run) cost the report up to 60 MB (docs/speed.md).
  */
 const FOLDER_READS = 64
 

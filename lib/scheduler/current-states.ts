@@ -41,7 +41,7 @@ const FOLDER_READS = 64
 
 /**
  * `states`, each unknown one done when its job folder got files after its submission (`writtenSince`). FOLDER_READS
- * folders at a time: a campaign's 12,000 jobs gone from the scheduler's history at once cost the report 115 MB.
+ * folders at a time: a campaign's 12,000 jobs gone from the scheduler's history at once cost the report 80 MB.
  */
 export async function settleUnknown(output: string, states: readonly RunState[]): Promise<RunState[]> {
   const settled = [...states]

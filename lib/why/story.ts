@@ -33,7 +33,7 @@ import { eachLimited } from '../pool.js'
 /**
  * Stories told at once (each reads its run's list and job folder): more than libuv's threads (4, or the Taskfile's
  * UV_THREADPOOL_SIZE), so the disk is never idle. All of a campaign night's 12,000 at once kept every one's reads
- * and intermediate objects alive together: 230 MB more at the report's peak (docs/speed.md, "A campaign night").
+ * and intermediate objects alive together: 160 MB of the report's 560 MB peak (docs/speed.md, "A campaign night").
  */
 const STORY_READS = 64
 
