@@ -47,9 +47,12 @@ export async function runReport(
         runs: toProcess, maxAttempts: options.maxAttempts, maxMemory: options.maxMemory ?? 4,
         memoryScale: options.memoryScale ?? 1.5, timeout: options.timeout,
         scheduler: inputs.scheduler.answered ? inputs.scheduler : inputs.scheduler.error,
-        // Read once: a year of uploads.csv is a hundred MB. A file gather could not read is read again by the stories,
-        // whose error the page names as before.
+        // Read once: a year of uploads.csv is a hundred MB, a campaign's process list 12,000 rows. A file gather could
+        // not read is read again by the stories, whose error the page names as before.
         ledgers: inputs.problems.length === 0 ? { ledger: inputs.ledger, uploads: inputs.uploads } : undefined,
+        lists: inputs.problems.length === 0
+          ? { runList: inputs.runList ?? [], process: inputs.process ?? [], settled: inputs.settled }
+          : undefined,
       }, env, (story): [number, string[]] => [story.run, storyLines(story)]).catch((err: Error) => {
         if (!inputs.problems.includes(err.message)) inputs.problems.push(err.message)
         return []

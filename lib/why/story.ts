@@ -10,9 +10,9 @@ import { readTable } from '../files/csv.js'
 import { layout } from '../files/layout.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
 import { MISSING_TABLE } from '../files/missing-list.js'
-import { readProcessList } from '../files/process-list.js'
-import { readRunList } from '../files/run-list.js'
-import { readSettled } from '../files/settled.js'
+import { readProcessList, type ProcessEntry } from '../files/process-list.js'
+import { readRunList, type RunTag } from '../files/run-list.js'
+import { readSettled, type SettledRow } from '../files/settled.js'
 import { submitInFlight, uploadInFlight } from '../lock.js'
 import type { RuleSet } from '../rules/types.js'
 import { currentStates, settleUnknown } from '../scheduler/current-states.js'
@@ -40,12 +40,14 @@ const STORY_READS = 64
 /**
  * `scheduler`: what it already answered (the report asked it: its jobs and the schedds the ledger names that did not
  * answer), or why it said nothing: then it is not asked again. `ledgers`: the rows of submissions.csv and the latest of
- * uploads.csv (readLatestUploads) the report has just read, so a year of them is not read a second time.
+ * uploads.csv (readLatestUploads) the report has just read, so a year of them is not read a second time; `lists`: the
+ * run list, the process list (each [] when not written yet) and the settled cache by run, which it read too.
  */
 type WhyOptions = Pick<Options, 'output' | 'rules' | 'minEvents' | 'maxAttempts' | 'maxMemory' | 'memoryScale' | 'timeout'>
   & Partial<Pick<Options, 'live' | 'dbUrl' | 'cdbUrl' | 'globalTag' | 'statementTimeout'>>
   & { runType: string; runs: readonly number[]; scheduler?: { jobs: SchedulerJob[]; unanswered: ReadonlyMap<string, string> } | string }
   & { ledgers?: { ledger: readonly LedgerRow[]; uploads: readonly UploadRow[] } }
+  & { lists?: { runList: readonly RunTag[]; process: readonly ProcessEntry[]; settled: ReadonlyMap<number, SettledRow> } }
 
 /**
  * One run's story. `queried`: query.csv exists; `inCatalog`: query.csv has the run; `belowBy` (--live): the events a
@@ -158,9 +160,9 @@ export async function tellStories<T = RunStory>(
   const missingPaths = new Set(missing.map((row) => row.full_file_path))
   const [catalog, runList, settled, process, ledger, uploads] = await Promise.all([
     readCatalogView(output, asked, missingPaths),
-    optional(layout.runListCsv(output, runType), readRunList, []),
-    readSettled(layout.settledCsv(output, runType)),
-    optional(layout.processCsv(output, runType), readProcessList, []),
+    options.lists?.runList ?? optional(layout.runListCsv(output, runType), readRunList, []),
+    options.lists?.settled ?? readSettled(layout.settledCsv(output, runType)).then((rows) => new Map(rows.map((r) => [r.runnumber, r]))),
+    options.lists?.process ?? optional(layout.processCsv(output, runType), readProcessList, []),
     options.ledgers ? { rows: options.ledgers.ledger } : readLedger(layout.ledgerCsv(output)),
     options.ledgers ? { rows: options.ledgers.uploads } : readLatestUploads(layout.uploadsCsv(output), (row) => asked.has(row.runnumber)).then((rows) => ({ rows })),
   ])
@@ -168,7 +170,6 @@ export async function tellStories<T = RunStory>(
   const uploading = await uploadInFlight(output)
   // By run once, so the stories of all the runs to process (the report's) cost one pass over each file.
   const keptTags = new Map(runList.map((r) => [r.runnumber, r.tag]))
-  const settledOf = new Map(settled.map((r) => [r.runnumber, r]))
   const processed = new Map(process.map((r) => [`${r.runnumber}_${r.tag}`, r]))
   const rowsOf = byRunTag(ledger.rows.filter((row) => asked.has(row.runnumber)), (row) => `${row.runnumber}_${row.tag}`)
   // As status reads it: an upload the last check still found missing is no upload awaiting that check.
@@ -222,7 +223,7 @@ export async function tellStories<T = RunStory>(
     const keptTag = keptTags.get(run) ?? null
     const key = `${run}_${keptTag}`
     const kept = catalog.tags.get(run)?.find((t) => t.tag === keptTag)
-    const settledRow = settledOf.get(run)?.tag === keptTag ? settledOf.get(run) : undefined
+    const settledRow = settled.get(run)?.tag === keptTag ? settled.get(run) : undefined
     const reasons = processed.get(key)
     const toProcess = reasons !== undefined
     const cdb: RunStory['cdb'] = {}
