@@ -5,7 +5,9 @@
 // "outdated" for every run (check asks it through the fake nopayloaddb, as NOPAYLOADCLIENT_CONF makes it), an
 // empty fake queue), then runs each stage after reduce once, in the night's order, as
 // a process under GNU time: check, lists, condor, submit --do-condor-submit, status, why --run, report, the upload
-// plan. Prints wall and CPU (user + system) seconds and peak RSS per stage and N, and the report page's size;
+// plan. Prints wall and CPU (user + system) seconds and peak RSS per stage and N (GNU time's, the largest of the
+// stage and its children, and the stage's own, bench/own-peak.cjs: at 12,000 jobs the fakes are larger), and the
+// report page's size;
 // CPU is the figure to compare on a loaded machine. With --page, also the page's time to interactive (and to its load
 // event's end) in headless Chromium. Not a test: times depend on the machine.
 //
@@ -53,20 +55,29 @@ function synthesize(output: string, count: number): void {
   writeFileSync(join(output, 'query.csv'), parts.join(''))
 }
 
-interface Figures { wall: number; cpu: number; rssMb: number }
+interface Figures { wall: number; cpu: number; rssMb: number; ownMb: number }
 
-/** One process under GNU time: its wall and CPU seconds and peak RSS; throws with its stderr when it fails. */
+/**
+ * One node process under GNU time: its wall and CPU seconds, peak RSS (its own or a child's, the larger) and its own
+ * peak RSS; throws with its stderr when it fails.
+ */
 function timed(command: string[], env: NodeJS.ProcessEnv): Promise<Figures> {
   const file = join(root, '.time')
+  const own = join(root, '.own-peak')
+  rmSync(own, { force: true })
+  const [node, ...args] = command
+  const started = ['-f', '%e %U %S %M', '-o', file, node!, '-r', join(ROOT, 'bench', 'own-peak.cjs'), ...args]
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', file, ...command], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn('/usr/bin/time', started, {
+      cwd: ROOT, env: { ...process.env, ...env, CALOPROD_BENCH_OWN_PEAK: own }, stdio: ['ignore', 'ignore', 'pipe'],
+    })
     let stderr = ''
     child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)))
     child.on('error', reject)
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`${command.slice(1, 3).join(' ')} exited ${code}: ${stderr.trim()}`))
       const [wall, user, system, kb] = readFileSync(file, 'utf8').trim().split('\n').pop()!.split(' ').map(Number)
-      resolve({ wall: wall!, cpu: user! + system!, rssMb: kb! / 1024 })
+      resolve({ wall: wall!, cpu: user! + system!, rssMb: kb! / 1024, ownMb: Number(readFileSync(own, 'utf8')) / 1024 })
     })
   })
 }
@@ -116,7 +127,7 @@ try {
             await visit.page.close()
           }
         }
-        rows.push(`| ${name} | ${n} | ${f.wall.toFixed(2)} | ${f.cpu.toFixed(2)} | ${f.rssMb.toFixed(0)} | ${remark} |`)
+        rows.push(`| ${name} | ${n} | ${f.wall.toFixed(2)} | ${f.cpu.toFixed(2)} | ${f.rssMb.toFixed(0)} | ${f.ownMb.toFixed(0)} | ${remark} |`)
         say(rows.at(-1)!)
       }
     } finally {
@@ -126,7 +137,7 @@ try {
   }
   await browser?.close()
   process.stdout.write(`load average after: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n\n` +
-    `| stage | runs to process | wall s | CPU s | peak RSS MB | |\n| --- | ---: | ---: | ---: | ---: | --- |\n${rows.join('\n')}\n`)
+    `| stage | runs to process | wall s | CPU s | peak RSS MB | its own | |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n${rows.join('\n')}\n`)
 } finally {
   if (args.keep) say(`kept ${root}`)
   else rmSync(root, { recursive: true, force: true })
