@@ -4,7 +4,8 @@ import type { Env } from './config/options.js'
 import { writeFileIfChanged } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { gatherInputs, type ReportOptions } from './report/gather.js'
-import { renderPage } from './report/page.js'
+import { INLINE_STORIES, renderPage } from './report/page.js'
+import { sharedLinesOnce } from './report/stories.js'
 import { loadPlotLibraries } from './report/plots.js'
 import { changesSince, readStateHistory, recordStates } from './report/last-night.js'
 import { needsAPerson, REPORT_STATES, runViews } from './report/runs.js'
@@ -39,6 +40,9 @@ export async function runReport(
     ? await history.then((rows) => changesSince(options.output, runs, since, rows)).catch((err: Error) => void inputs.problems.push(err.message))
     : undefined
   const toProcess = (inputs.process ?? []).map((run) => run.runnumber)
+  // A campaign night's stories go as data (page.ts, INLINE_STORIES): each kept as that data holds it, as it is told.
+  const shared = toProcess.length > INLINE_STORIES
+  const sharedOnce = sharedLinesOnce()
   // `why`'s story of each run to process (the runs a person asks about; a current run's story is its row), its lines
   // only. A file why cannot read leaves the stories out; the page says which file, once.
   const told = toProcess.length
@@ -53,7 +57,10 @@ export async function runReport(
         lists: inputs.problems.length === 0
           ? { runList: inputs.runList ?? [], process: inputs.process ?? [], settled: inputs.settled }
           : undefined,
-      }, env, (story): [number, string[]] => [story.run, storyLines(story)]).catch((err: Error) => {
+      }, env, (story): [number, string[]] => {
+        const lines = storyLines(story)
+        return [story.run, shared ? sharedOnce(story.run, lines) : lines]
+      }).catch((err: Error) => {
         if (!inputs.problems.includes(err.message)) inputs.problems.push(err.message)
         return []
       })
@@ -61,7 +68,7 @@ export async function runReport(
   const stories = new Map(told)
   const attention = needsAPerson(runs, inputs.now)
   await plotLibraries
-  const html = renderPage(inputs, runs, attention, since && changed ? { since, runs: changed } : undefined, stories)
+  const html = renderPage(inputs, runs, attention, since && changed ? { since, runs: changed } : undefined, stories, shared)
   const path = typeof to === 'string' ? to : 'stdout'
   if (typeof to === 'string') await writeFileIfChanged(to, html)
   else to(html)

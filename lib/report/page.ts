@@ -112,12 +112,17 @@ function changesSection(since: string, runs: readonly StateChange[]): string[] {
 
 /**
  * The stories, each a section `#run-<run>` (the run table's link): written out up to `inline` of them; more as data
- * and the script that draws one when it is opened (stories.ts).
+ * and the script that draws one when it is opened (stories.ts). `shared`: the stories' lines are as the data holds
+ * them (sharedLines), so they go as data whatever their number.
  */
-export function storySections(stories: ReadonlyMap<number, readonly string[]>, inline = INLINE_STORIES): string[] {
+export function storySections(
+  stories: ReadonlyMap<number, readonly string[]>,
+  inline = INLINE_STORIES,
+  shared = false,
+): string[] {
   if (stories.size === 0) return []
   const heading = `<h2 id="stories">The story of each run to process (${stories.size}), as <code>task why RUN=…</code> tells it</h2>`
-  if (stories.size <= inline) {
+  if (stories.size <= inline && !shared) {
     return [heading, ...[...stories].map(([run, lines]) =>
       `<section class="story" id="run-${run}"><pre>${escapeHtml(lines.map(visibleLine).join('\n'))}</pre></section>`)]
   }
@@ -128,7 +133,7 @@ export function storySections(stories: ReadonlyMap<number, readonly string[]>, i
     '<noscript><p class="banner">This reader runs no script, so the stories stay closed: ' +
       '<code>task why RUN=…</code> tells each.</p></noscript>',
     '<div id="every-story"></div>',
-    `<script type="application/json" id="story-data">${storyData(packStories(stories))}</script>`,
+    `<script type="application/json" id="story-data">${storyData(packStories(stories, shared))}</script>`,
     `<script>${STORY_SCRIPT}</script>`,
   ]
 }
@@ -172,7 +177,8 @@ function sources(inputs: ReportInputs, runs: readonly RunView[]): string[] {
 
 /**
  * The whole page (pure but for the clock the inputs carry). `changes`: the runs whose state changed since the last
- * good night, undefined before there is a record that old; `stories`: `why`'s lines of each run to process, by run.
+ * good night, undefined before there is a record that old; `stories`: `why`'s lines of each run to process, by run,
+ * or with `shared` as the page's data holds them (sharedLines: more than INLINE_STORIES of them).
  */
 export function renderPage(
   inputs: ReportInputs,
@@ -180,6 +186,7 @@ export function renderPage(
   attention: readonly AttentionItem[],
   changes: { since: string; runs: StateChange[] } | undefined,
   stories: ReadonlyMap<number, readonly string[]>,
+  shared = false,
 ): string {
   const { output, runType } = inputs.options
   const title = `caloprod ${runType}`
@@ -225,7 +232,7 @@ export function renderPage(
       payloadsPlot(inputs.check, basename(layout.checkJson(output, runType))),
       `<h2 id="runs">Every run (${runs.length})</h2>`,
       runsTable(runs, stories),
-      ...storySections(stories),
+      ...storySections(stories, INLINE_STORIES, shared),
     )
   }
   const items = sources(inputs, runs).map((s) => `<li>${escapeHtml(s)}</li>`).join('')

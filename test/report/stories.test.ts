@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { pagePolicy, storySections } from '../../lib/report/page.js'
-import { packStories, storyData, unpackStory } from '../../lib/report/stories.js'
+import { packStories, sharedLinesOnce, storyData, unpackStory } from '../../lib/report/stories.js'
 import { visibleLine } from '../../lib/visible.js'
 import { startBrowser, visitFile } from '../helpers/browser.js'
 
@@ -61,4 +61,14 @@ t.test('up to the limit, the stories are sections and the page needs no script',
   t.notMatch(html, /<script/)
   t.match(html, /<section class="story" id="run-68001"><pre>run 68001 [^<]*held: Error from slot1@wn: &lt;\/script&gt;&lt;script&gt;/)
   t.notMatch(pagePolicy(false), /script-src/, 'and its policy lets none run')
+})
+
+t.test('kept as the data holds them while told, in any order, the stories are the same data, byte for byte', async (t) => {
+  // The report keeps a campaign night's stories so as each is told (the order they finish in, not the runs'), then
+  // packs them in the runs' order: the data must be what packing their own lines makes.
+  const once = sharedLinesOnce()
+  const keptBackwards = new Map([...stories].reverse().map(([run, lines]) => [run, once(run, lines)] as const))
+  const kept = new Map([...stories.keys()].map((run) => [run, keptBackwards.get(run)!]))
+  t.same(packStories(kept, true), packStories(stories))
+  t.equal(storySections(kept, 1000, true).join('\n'), storySections(stories, 1).join('\n'), 'the same sections of the page')
 })
