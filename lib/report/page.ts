@@ -111,18 +111,23 @@ function changesSection(since: string, runs: readonly StateChange[]): string[] {
 }
 
 /**
- * The stories, each a section `#run-<run>` (the run table's link): written out up to `inline` of them; more as data
- * and the script that draws one when it is opened (stories.ts). `shared`: the stories' lines are as the data holds
- * them (sharedLines), so they go as data whatever their number.
+ * Whether the stories go as data, drawn by the page's script: more than INLINE_STORIES of them, or `shared` (their
+ * lines already as the data holds them, sharedLines).
+ */
+export const storiesAsData = (stories: ReadonlyMap<number, readonly string[]>, shared = false) =>
+  stories.size > INLINE_STORIES || (shared && stories.size > 0)
+
+/**
+ * The stories, each a section `#run-<run>` (the run table's link): written out, or with `asData` as data and the
+ * script that draws one when it is opened (stories.ts). `shared`: the stories' lines are as the data holds them.
  */
 export function storySections(
   stories: ReadonlyMap<number, readonly string[]>,
-  inline = INLINE_STORIES,
-  shared = false,
+  { asData = storiesAsData(stories), shared = false }: { asData?: boolean; shared?: boolean } = {},
 ): string[] {
   if (stories.size === 0) return []
   const heading = `<h2 id="stories">The story of each run to process (${stories.size}), as <code>task why RUN=…</code> tells it</h2>`
-  if (stories.size <= inline && !shared) {
+  if (!asData) {
     return [heading, ...[...stories].map(([run, lines]) =>
       `<section class="story" id="run-${run}"><pre>${escapeHtml(lines.map(visibleLine).join('\n'))}</pre></section>`)]
   }
@@ -189,12 +194,13 @@ export function renderPage(
   shared = false,
 ): string {
   const { output, runType } = inputs.options
+  const asData = storiesAsData(stories, shared)
   const title = `caloprod ${runType}`
   const madeAt = inputs.now
   const jobs = inputs.scheduler.answered ? inputs.scheduler.jobs : undefined
   const parts = [
     '<!doctype html>', '<html lang="en">', '<head>', '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">', `<meta http-equiv="Content-Security-Policy" content="${pagePolicy(stories.size > INLINE_STORIES)}">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">', `<meta http-equiv="Content-Security-Policy" content="${pagePolicy(asData)}">`,
     `<title>${escapeHtml(title)}: the run type at a glance</title>`, `<style>${CSS}</style>`, '</head>', '<body>',
     `<h1>${escapeHtml(title)}</h1>`, `<p class="made">${escapeHtml(output)}</p>`,
     ...nightBanner(runType, inputs.lastNight),
@@ -232,7 +238,7 @@ export function renderPage(
       payloadsPlot(inputs.check, basename(layout.checkJson(output, runType))),
       `<h2 id="runs">Every run (${runs.length})</h2>`,
       runsTable(runs, stories),
-      ...storySections(stories, INLINE_STORIES, shared),
+      ...storySections(stories, { asData, shared }),
     )
   }
   const items = sources(inputs, runs).map((s) => `<li>${escapeHtml(s)}</li>`).join('')

@@ -36,7 +36,7 @@ t.test('drawn by the page\'s script: the hold reason as text, nothing run, nothi
     '<!doctype html><html lang="en"><head><meta charset="utf-8">',
     `<meta http-equiv="Content-Security-Policy" content="${pagePolicy(true)}"><title>stories</title></head><body>`,
     '<a id="first" href="#run-68001">68001</a> <a id="second" href="#run-68002">68002</a>',
-    ...storySections(stories, 1),
+    ...storySections(stories, { asData: true }),
     `<script>${run('slipped')}</script>`,
     '</body></html>',
   ].join('\n'))
@@ -57,7 +57,7 @@ t.test('drawn by the page\'s script: the hold reason as text, nothing run, nothi
 })
 
 t.test('up to the limit, the stories are sections and the page needs no script', async (t) => {
-  const html = storySections(stories, 2).join('\n')
+  const html = storySections(stories).join('\n')
   t.notMatch(html, /<script/)
   t.match(html, /<section class="story" id="run-68001"><pre>run 68001 [^<]*held: Error from slot1@wn: &lt;\/script&gt;&lt;script&gt;/)
   t.notMatch(pagePolicy(false), /script-src/, 'and its policy lets none run')
@@ -70,5 +70,5 @@ t.test('kept as the data holds them while told, in any order, the stories are th
   const keptBackwards = new Map([...stories].reverse().map(([run, lines]) => [run, once(run, lines)] as const))
   const kept = new Map([...stories.keys()].map((run) => [run, keptBackwards.get(run)!]))
   t.same(packStories(kept, true), packStories(stories))
-  t.equal(storySections(kept, 1000, true).join('\n'), storySections(stories, 1).join('\n'), 'the same sections of the page')
+  t.equal(storySections(kept, { asData: true, shared: true }).join('\n'), storySections(stories, { asData: true }).join('\n'), 'the same sections of the page')
 })
