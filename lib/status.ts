@@ -12,6 +12,7 @@ import { readLatestUploads, refusedRow, type UploadRow } from './upload/ledger.j
 import { absentPayloads, unusablePayloads, type PayloadProblem } from './upload/payload-files.js'
 import { CaloprodError } from './errors.js'
 import { uploadInFlight, type StageInFlight } from './lock.js'
+import { eachLimited } from './pool.js'
 import { gatherInputs } from './report/gather.js'
 import { runViews } from './report/runs.js'
 import { badNight, changesSince, oldestRecord, readLastNight, readStateHistory, type LastNight } from './report/last-night.js'
@@ -162,6 +163,13 @@ async function uploadedState(
 }
 
 /**
+ * Finished runs whose payloads are looked at at once (each opens its folder and then up to one file per payload type,
+ * all together): a campaign night's thousands at once passed the open-files limit (EMFILE), and each file past it read
+ * as unreadable.
+ */
+const PAYLOAD_RUNS = 8
+
+/**
  * The payloads upload would refuse, in one clause: each type with its reason, then the first one's detail (each
  * names its file and says what to do; one is enough to act on): `; upload would refuse CEMC_meanTime (truncated),
  * HCALIN_meanTime (empty): <detail>`.
@@ -211,7 +219,10 @@ export async function statusRecords(options: StatusOptions, env: Env, night?: Ni
   const types = options.rules.payloadTypes
   const { record } = night ?? (await readNight(options.output))
   const checkedAt = lastCheck(record)
-  const states = await Promise.all(current.map((state) => uploadedState(state, latest, options.output, types, checkedAt, uploading)))
+  const states: StatusState[] = [...current]
+  await eachLimited(current, PAYLOAD_RUNS, async (state, i) => {
+    states[i] = await uploadedState(state, latest, options.output, types, checkedAt, uploading)
+  })
   return states.map((state): StatusRecord => {
     const { runnumber, tag, job, attempts } = state
     const detail = describeState(state, lists.has(`${runTagKey(runnumber, tag)}.list`), options.maxAttempts)

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { someRuns, stagedOutput, TAG } from './helpers/condor-output.js'
 import { fakeCondor } from './helpers/fake-condor.js'
-import { runScript, runStageHere } from './helpers/run-script.js'
-import { otherRunsUploads, uploadedLine } from './helpers/upload-setup.js'
+import { ROOT, runScript, runStageHere, stageArgs } from './helpers/run-script.js'
+import { otherRunsUploads, prepareUpload, uploadedLine } from './helpers/upload-setup.js'
 
 t.test('status prints each run of the process list with its state, hold reason and attempts', async (t) => {
   const { output, queue: state, env } = await stagedOutput(t, [...someRuns(6), { run: 68007, tag: TAG }], { condor: true })
@@ -115,4 +115,17 @@ t.test("status and why keep of uploads.csv only their runs' payloads: a year of 
   const broken = await runScript('status', ['--output', output], env)
   t.equal(broken.code, 1)
   t.match(broken.stderr, /uploads\.csv:72: runnumber "7o010"/)
+})
+
+t.test('status on many finished runs opens their payloads a few runs at a time: no EMFILE under a low open-files limit', async (t) => {
+  // 40 finished runs, seven payloads each: checked all at once, 280 files open together passed a limit of 128 (EMFILE,
+  // as a campaign night's thousands pass the usual 1,024), and status called each file past it unreadable.
+  const s = await prepareUpload(t, 40)
+  const status = spawnSync('bash', ['-c', 'ulimit -n 128 && exec "$@"', 'bash', process.execPath, ...stageArgs('status', '--output', s.output)],
+    { cwd: ROOT, env: { ...process.env, ...s.env }, encoding: 'utf8' })
+  t.equal(readdirSync(join(s.output, 'output')).length, 40, 'each run wrote its folder')
+  t.equal(status.status, 0, status.stderr)
+  // Before, each file past the limit was "unreadable" (EMFILE), and status said upload would refuse it.
+  t.notMatch(status.stdout, /EMFILE|unreadable|would refuse/)
+  t.match(status.stdout, /\nstatus: 40 runs: 40 done\n$/)
 })
