@@ -78,10 +78,14 @@ t.test('an internal error while filter-datasets runs: the same', async (t) => {
 
 t.test('SIGKILL while filter-datasets runs: the next check kills the filter-datasets it left and removes its working folder, and no live one', async (t) => {
   // Lookups of 10 minutes: the calls left running end only if something ends them.
-  const c = slowCheck(t, { FAKE_CDB_DELAY_MS: '600000' })
+  const waiting = join(t.testdirName, 'waiting')
+  const c = slowCheck(t, { FAKE_CDB_DELAY_MS: '600000', FAKE_CDB_WAITING: waiting })
   t.ok((await filterDatasetsStarted(c)).length > 0, 'filter-datasets was running')
-  // Both calls of --jobs 2 under way (each lookup takes 10 minutes: no third starts), so the count killed is known.
-  while (calls(c.cdb).length < 2) await new Promise((resolve) => setTimeout(resolve, 50))
+  // Both calls of --jobs 2 waiting in their first lookup (10 minutes: no third starts), so the count killed is known.
+  // Not only started: one still writing its first lines when the check dies gets EPIPE and ends by itself, as the
+  // real tool ends of SIGPIPE, and the next check finds one to kill (seen under load).
+  const inLookup = () => new Set(existsSync(waiting) ? readFileSync(waiting, 'utf8').split('\n').filter(Boolean) : []).size
+  while (inLookup() < 2) await new Promise((resolve) => setTimeout(resolve, 50))
   c.child.kill('SIGKILL')
   await c.done
   // Each in a process group of its own.

@@ -41,6 +41,7 @@
 //   FAKE_CDB_TYPES=7|10        the release played: seven payload types (before 2025-10, default) or ten
 //   FAKE_CDB_DELAY_MS=N        each lookup takes N ms, as the real CDB's round trip does
 //   FAKE_CDB_GATE=FILE         each lookup waits until FILE exists (a CDB slow for as long as a test needs)
+//   FAKE_CDB_WAITING=FILE      the pid, appended as a lookup starts waiting (its lines before it are written)
 //   FAKE_CDB_LOOKUPS=FILE      append "run,type" to FILE for every lookup (and "run,type_default" for the second one)
 //   FAKE_CDB_CALLS=FILE        append "pid IN.csv" to FILE for every invocation
 //   FAKE_CDB_FAIL=MODE         fail half-way through the runs: exit1 (exit 1), crash-midway (SIGABRT), hang (never
@@ -232,6 +233,7 @@ async function analyze({ runInfo, filename, debug, mode, ask }) {
     let keep = false
     for (const cdbName of releasePayloadTypes(env)) {
       if (debug) out('Attempt to get Calibration')
+      if (env.FAKE_CDB_WAITING) appendFileSync(env.FAKE_CDB_WAITING, `${process.pid}\n`)
       if (env.FAKE_CDB_DELAY_MS) await sleep(Number(env.FAKE_CDB_DELAY_MS))
       while (env.FAKE_CDB_GATE && !existsSync(env.FAKE_CDB_GATE)) await sleep(50)
       const cdb = ask(cdbName, run, dataset)
