@@ -23,3 +23,12 @@ export async function eachLimited<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
   if (failure) throw failure.error
 }
+
+/** `task` of each item, at most `limit` in flight (eachLimited), the results in the items' order. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  await eachLimited(items, limit, async (item, index) => {
+    results[index] = await task(item, index)
+  })
+  return results
+}

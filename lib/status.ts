@@ -12,7 +12,7 @@ import { readLatestUploads, refusedRow, type UploadRow } from './upload/ledger.j
 import { absentPayloads, unusablePayloads, type PayloadProblem } from './upload/payload-files.js'
 import { CaloprodError } from './errors.js'
 import { uploadInFlight, type StageInFlight } from './lock.js'
-import { eachLimited } from './pool.js'
+import { mapLimited } from './pool.js'
 import { gatherInputs } from './report/gather.js'
 import { runViews } from './report/runs.js'
 import { badNight, changesSince, oldestRecord, readLastNight, readStateHistory, type LastNight } from './report/last-night.js'
@@ -219,10 +219,7 @@ export async function statusRecords(options: StatusOptions, env: Env, night?: Ni
   const types = options.rules.payloadTypes
   const { record } = night ?? (await readNight(options.output))
   const checkedAt = lastCheck(record)
-  const states: StatusState[] = [...current]
-  await eachLimited(current, PAYLOAD_RUNS, async (state, i) => {
-    states[i] = await uploadedState(state, latest, options.output, types, checkedAt, uploading)
-  })
+  const states = await mapLimited(current, PAYLOAD_RUNS, (state) => uploadedState(state, latest, options.output, types, checkedAt, uploading))
   return states.map((state): StatusRecord => {
     const { runnumber, tag, job, attempts } = state
     const detail = describeState(state, lists.has(`${runTagKey(runnumber, tag)}.list`), options.maxAttempts)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { eachLimited } from '../lib/pool.js'
+import { eachLimited, mapLimited } from '../lib/pool.js'
 
 const tick = () => new Promise((r) => setTimeout(r, 2))
 
@@ -41,4 +41,21 @@ t.test('an aborted stop signal starts nothing more', async (t) => {
     await tick()
   }, stop.signal)
   t.same(started, [0, 1])
+})
+
+t.test('mapLimited gives the results in the items\' order, whatever order they finish in, the limit kept', async (t) => {
+  let inFlight = 0
+  let most = 0
+  const results = await mapLimited([...Array(30).keys()], 4, async (item, index) => {
+    most = Math.max(most, ++inFlight)
+    await new Promise((r) => setTimeout(r, (30 - item) % 7))
+    inFlight--
+    return `${item}:${index}`
+  })
+  t.same(results, [...Array(30).keys()].map((i) => `${i}:${i}`))
+  t.equal(most, 4)
+  await t.rejects(mapLimited([1, 2, 3], 2, async (item) => {
+    if (item === 2) throw new Error('two')
+    return item
+  }), /two/, 'a failure rejects as eachLimited does')
 })

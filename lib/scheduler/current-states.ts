@@ -9,7 +9,7 @@ import { folderFiles, newestOf } from '../files/folder-files.js'
 import { layout } from '../files/layout.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
 import { submitInFlight } from '../lock.js'
-import { eachLimited } from '../pool.js'
+import { mapLimited } from '../pool.js'
 import { hasUnsettled, reconcile, runStates, scheddsToAsk, writtenSince, type RunState } from './job-state.js'
 import { schedulerJobs } from './scheduler.js'
 
@@ -43,13 +43,10 @@ const FOLDER_READS = 64
  * `states`, each unknown one done when its job folder got files after its submission (`writtenSince`). FOLDER_READS
  * folders at a time: a campaign's 12,000 jobs gone from the scheduler's history at once cost the report 80 MB.
  */
-export async function settleUnknown(output: string, states: readonly RunState[]): Promise<RunState[]> {
-  const settled = [...states]
-  const unknown = states.flatMap((state, i) => (state.state === 'unknown' ? [i] : []))
-  await eachLimited(unknown, FOLDER_READS, async (i) => {
-    const state = states[i]!
+export function settleUnknown(output: string, states: readonly RunState[]): Promise<RunState[]> {
+  return mapLimited(states, FOLDER_READS, async (state) => {
+    if (state.state !== 'unknown') return state
     const written = newestOf(await folderFiles(join(layout.jobOutputDir(output), runTagKey(state.runnumber, state.tag))))
-    settled[i] = writtenSince(state, written, state.submission === undefined ? undefined : await frozenAt(output, state.submission))
+    return writtenSince(state, written, state.submission === undefined ? undefined : await frozenAt(output, state.submission))
   })
-  return settled
 }

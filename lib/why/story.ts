@@ -28,7 +28,7 @@ import { readLastNight } from '../report/last-night.js'
 import { lastCheck, uploadedInFlight, uploadVerdict } from '../status.js'
 import { askNow } from './live.js'
 import { nextStep } from './text.js'
-import { eachLimited } from '../pool.js'
+import { mapLimited } from '../pool.js'
 
 /**
  * Stories told at once (each reads its run's list and job folder): more than libuv's threads (4, or the Taskfile's
@@ -303,9 +303,5 @@ export async function tellStories<T = RunStory>(
     return story
   }
   // STORY_READS stories at a time, in the runs' order: each reads the run's list and its job folder.
-  const stories: T[] = new Array(options.runs.length)
-  await eachLimited(options.runs, STORY_READS, async (run, i) => {
-    stories[i] = as(await tell(run))
-  })
-  return stories
+  return mapLimited(options.runs, STORY_READS, async (run) => as(await tell(run)))
 }
