@@ -1,6 +1,6 @@
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { formatDatasetList, parseListName, runTagKey } from './files/dataset-list.js'
+import { formatDatasetList, LIST_WRITES, parseListName, runTagKey } from './files/dataset-list.js'
 import { CaloprodError, InputError } from './errors.js'
 import { writeFileIfChanged } from './files/atomic.js'
 import { derivedFrom } from './files/derived-cache.js'
@@ -198,7 +198,7 @@ export async function runLists(
   })
   const missingChanged = await writeMissingList(layout.missingCsv(options.output, options.runType), plan.missing)
   let written = 0
-  await eachLimited(plan.lists, 16, async (list) => {
+  await eachLimited(plan.lists, LIST_WRITES, async (list) => {
     if (await writeFileIfChanged(layout.listFile(options.output, list.runnumber, list.tag), formatDatasetList(list.paths))) written++
   })
   for (const name of stale) {

@@ -10,7 +10,7 @@ import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
 import { describeRuns, throwIfInterrupted, type CdbAnswer } from './ask.js'
 import { readGlobalTagList, tagNames, type GlobalTagEntry } from './global-tags.js'
-import type { HttpClient } from './http.js'
+import { requestsStarted, type HttpClient } from './http.js'
 import { NOPAYLOADCLIENT_CONF } from './nopayload-config.js'
 import { firstUnreadable } from './payload-files.js'
 import { getPayloadIovs, runReasons, type PayloadIov } from './payload-iovs.js'
@@ -71,9 +71,7 @@ export async function guardedAsk(
     name = http.server
     const tag = await probe(http, apiUrl, check.globalTag, asking, 'it stopped answering while filter-datasets ran, so that answer cannot be trusted')
     const answers = new Map<number, { reasons: Reasons; rows: PayloadIov[] }>()
-    // A few times the connections' worth at once, as check --cdb rest asks (rest.ts): a campaign night's 12,000 kept
-    // runs, all at once, each waited in the agent's queue holding its request.
-    const askAll = (some: readonly RunTag[]) => eachLimited(some, 4 * server.jobs, async (run) => {
+    const askAll = (some: readonly RunTag[]) => eachLimited(some, requestsStarted(server.jobs), async (run) => {
       answers.set(run.runnumber, await reasonsOf(http, apiUrl, run, check, asking))
     })
     await askAll(kept)

@@ -6,7 +6,7 @@ import type { Log } from '../log.js'
 import { throwIfInterrupted, type CdbAnswer } from './ask.js'
 import { emptyCounts } from './filter-datasets.js'
 import { readGlobalTagList, tagNames } from './global-tags.js'
-import { HttpClient } from './http.js'
+import { HttpClient, requestsStarted } from './http.js'
 import { getPayloadIovs, runReasons, type PayloadIov } from './payload-iovs.js'
 import { eachLimited } from '../pool.js'
 import { settleGaps } from './settle-gaps.js'
@@ -79,11 +79,8 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
     }
     answers.set(run.runnumber, rows)
   }
-  // A few times the connections' worth of runs at once, not every run: each request waiting in the agent's queue held
-  // its ClientRequest and signals, about 20 kB a run, so a campaign night's 12,000 runs took 380 MB (docs/speed.md);
-  // more than the connections, so a request that waits out a retry leaves none idle.
   const askAll = (some: readonly RunTag[]) =>
-    eachLimited(some, 4 * maxInFlight, (run) => askRun(run).catch((err: unknown) => stop(err, `run ${run.runnumber}`)))
+    eachLimited(some, requestsStarted(maxInFlight), (run) => askRun(run).catch((err: unknown) => stop(err, `run ${run.runnumber}`)))
   if (tag) await askAll(runs)
   // Answers that contradict each other are asked again, and refused if they still do (answer-gaps.ts); answers that
   // are all empty are checked against the tag's newest IOVs and its count of IOVs, which the primary database gives.

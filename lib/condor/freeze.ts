@@ -5,6 +5,7 @@ import { basename, join } from 'node:path'
 import { UsageError } from '../errors.js'
 import { processAlive, syncDirectory, tempPathFor, writeDurably } from '../files/atomic.js'
 import { writeError } from '../files/disk-full.js'
+import { LIST_WRITES } from '../files/dataset-list.js'
 import { layout } from '../files/layout.js'
 import { eachLimited } from '../pool.js'
 import { formatJobsList, type Job } from './jobs-list.js'
@@ -13,8 +14,6 @@ import { SUBMISSION_FILES } from './submit-file.js'
 
 const FROZEN_NAME = /^\d{8}T\d{6}Z-(\d+)$/
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/
-/** Lists copied (read, written and fsynced) at once. */
-const LIST_WRITES = 16
 
 /**
  * Builds `<output>/submissions/<name>/` (copies of condor/'s files and of the lists, a jobs.list naming the copies,

@@ -3,6 +3,9 @@
 import { basename } from 'node:path'
 import { tagProblem } from './names.js'
 
+/** Lists written (each fsynced) at once, by the lists stage and by submit's frozen copy: thousands on a campaign night. */
+export const LIST_WRITES = 16
+
 /** `<run>_<tag>`: the name of a run's list without `.list`, the job's `CaloprodRunTag`, and its output folder. */
 export function runTagKey(runnumber: number, tag: string): string {
   return `${runnumber}_${tag}`

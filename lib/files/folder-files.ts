@@ -2,6 +2,13 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 
+/**
+ * Job folders read at once (folderFiles each): more than libuv's threads (4 unless UV_THREADPOOL_SIZE says more), so
+ * the disk is never idle, and not a campaign night's thousands at once, each read and its error alive together (up
+ * to 80 MB of the report's peak at 12,000 runs: docs/speed.md, "A campaign night").
+ */
+export const FOLDER_READS = 64
+
 /** The regular files (a link followed) directly in `dir`, by name, each with its mtime (ms); undefined: no folder. */
 export async function folderFiles(dir: string): Promise<Map<string, number> | undefined> {
   const names = await readdir(dir).catch(() => undefined)

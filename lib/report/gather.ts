@@ -9,7 +9,7 @@ import { readProcessList } from '../files/process-list.js'
 import { readTable } from '../files/csv.js'
 import { readQueryBatches } from '../files/query-csv.js'
 import { frozenAt } from '../condor/freeze.js'
-import { folderFiles, newestOf } from '../files/folder-files.js'
+import { FOLDER_READS, folderFiles, newestOf } from '../files/folder-files.js'
 import { derivedFrom } from '../files/derived-cache.js'
 import { MISSING_TABLE } from '../files/missing-list.js'
 import { schedulerJobs, type SchedulerJob } from '../scheduler/scheduler.js'
@@ -32,12 +32,6 @@ export type ReportOptions = Pick<Options, 'output' | 'maxAttempts' | 'timeout'> 
 
 /** What the scheduler said: its jobs and the schedds named in the ledger that did not answer (and why), or why it said nothing. */
 type SchedulerView = { answered: true; jobs: SchedulerJob[]; unanswered: ReadonlyMap<string, string> } | { answered: false; error: string }
-
-/**
- * Job folders read at once: more than libuv's threads, so the disk is never idle. A campaign night's 12,000 at once
- * (each a readdir that fails, and its error, before a job has run) cost the report up to 60 MB (docs/speed.md).
- */
-const FOLDER_READS = 64
 
 const exists = (path: string) => stat(path).then(() => true, () => false)
 const optional = <T>(path: string, read: (path: string) => Promise<T>) => stat(path).then(() => read(path), () => undefined)

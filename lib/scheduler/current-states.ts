@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { Env } from '../config/options.js'
 import { runTagKey } from '../files/dataset-list.js'
 import { frozenAt } from '../condor/freeze.js'
-import { folderFiles, newestOf } from '../files/folder-files.js'
+import { FOLDER_READS, folderFiles, newestOf } from '../files/folder-files.js'
 import { layout } from '../files/layout.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
 import { submitInFlight } from '../lock.js'
@@ -35,9 +35,6 @@ export async function currentStates(
   const states = await settleUnknown(output, runStates(runs, [...ledger.rows, ...reconciled], jobs, { unanswered, inFlight }))
   return { states, reconciled, jobs, unanswered, inFlight, tornTail: ledger.tornTail }
 }
-
-/** Job folders read at once: more than libuv's threads (4 unless UV_THREADPOOL_SIZE says more), fewer than thousands. */
-const FOLDER_READS = 64
 
 /**
  * `states`, each unknown one done when its job folder got files after its submission (`writtenSince`). FOLDER_READS

@@ -134,10 +134,12 @@ function parseJobLine(line: string, source: SchedulerJob['source']): SchedulerJo
  */
 const everyOwner = (program: string) => (program === 'condor_q' ? ['-allusers'] : [])
 
+/** `-name SCHEDD` for a tool asking `schedd`, nothing for this host's. */
+const scheddArgs = (schedd: string | undefined) => (schedd === undefined ? [] : ['-name', schedd])
+
 /** Asks condor_q or condor_history (of `schedd`, else this host's) for the jobs matching `constraint`. */
 async function ask(program: SchedulerJob['source'], constraint: string, options: SchedulerOptions, schedd?: string) {
-  const name = schedd === undefined ? [] : ['-name', schedd]
-  const result = await run(program, [...name, ...everyOwner(program), '-constraint', constraint, '-af:t', ...FIELDS], options)
+  const result = await run(program, [...scheddArgs(schedd), ...everyOwner(program), '-constraint', constraint, '-af:t', ...FIELDS], options)
   const who = `${program}${schedd === undefined ? '' : ` -name ${schedd}`}`
   if (result.timedOut) {
     const silent = `did not answer within ${options.timeout}s; is the schedd up (condor_status -schedd)?`
@@ -255,8 +257,6 @@ export async function condorSubmit(dir: string, jobs: number, options: Scheduler
 /** The jobs of a call, for a message: `C.P`, or the first and last and how many. */
 const jobsLabel = (jobs: readonly JobId[]) =>
   jobs.length === 1 ? jobIdText(jobs[0]!) : `${jobIdText(jobs[0]!)} … ${jobIdText(jobs.at(-1)!)} (${jobs.length} jobs)`
-
-const scheddArgs = (schedd: string | undefined) => (schedd === undefined ? [] : ['-name', schedd])
 
 /**
  * `condor_qedit [-name SCHEDD] -constraint <the jobs> RequestMemory N` (the schedd matches a job against
