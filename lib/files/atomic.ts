@@ -211,6 +211,26 @@ export async function openAtomicWriter(path: string) {
   }
 }
 
+/**
+ * writeFileIfChanged of content made in parts (a page too large to hold whole, and again as its bytes): each part is
+ * written as it comes (openAtomicWriter), so only the parts not yet written are held. A part that throws, or a write
+ * that fails, leaves `path` as it was and no temporary file. Returns whether the file changed and its size in bytes.
+ */
+export async function writePartsIfChanged(path: string, parts: Iterable<string>): Promise<{ changed: boolean; bytes: number }> {
+  const writer = await openAtomicWriter(path)
+  let bytes = 0
+  try {
+    for (const part of parts) {
+      bytes += Buffer.byteLength(part)
+      await writer.write(part)
+    }
+    return { changed: await writer.commit(), bytes }
+  } catch (err) {
+    await writer.abort()
+    throw err
+  }
+}
+
 /** Whether a process id names a live process on this host. */
 export function processAlive(pid: number): boolean {
   try {

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { openAtomicWriter, ownTemp, sameContent, sweepStaleTemps, withOwnTemps, writeFileIfChanged } from '../../lib/files/atomic.js'
+import { openAtomicWriter, ownTemp, sameContent, sweepStaleTemps, withOwnTemps, writeFileIfChanged, writePartsIfChanged } from '../../lib/files/atomic.js'
 
 t.test('writeFileIfChanged writes new content and leaves equal content (and its mtime) alone', async (t) => {
   const dir = t.testdir()
@@ -64,6 +64,25 @@ t.test('a streamed write of the same bytes keeps the file untouched', async (t) 
   t.equal(await writer.commit(), false)
   t.equal((await stat(path)).mtimeMs, before)
   t.same(readdirSync(dir), ['same.csv'])
+})
+
+t.test('writePartsIfChanged writes the parts as one file, only when it changed; a part that throws leaves the old file', async (t) => {
+  const dir = t.testdir({ 'page.html': 'old\n' })
+  const path = join(dir, 'page.html')
+  // More than the writer gathers before it writes (256 KB): the temporary file has bytes when the part throws.
+  const big = 'é'.repeat(200 << 10)
+  function* failing() {
+    yield big
+    yield big
+    throw new Error('a plot failed')
+  }
+  await t.rejects(writePartsIfChanged(path, failing()), /a plot failed/)
+  t.equal(readFileSync(path, 'utf8'), 'old\n', 'the old file, as it was')
+  t.same(readdirSync(dir), ['page.html'], 'no temporary file')
+  t.same(await writePartsIfChanged(path, [big, 'x\n']), { changed: true, bytes: (400 << 10) + 2 })
+  t.equal(readFileSync(path, 'utf8'), `${big}x\n`)
+  t.same(await writePartsIfChanged(path, [big.slice(1), 'éx\n']), { changed: false, bytes: (400 << 10) + 2 }, 'the same bytes in other parts')
+  t.same(readdirSync(dir), ['page.html'])
 })
 
 t.test('sameContent compares whole files chunk by chunk', async (t) => {
