@@ -1,10 +1,10 @@
 // The report stage: the whole run type at a glance in one self-contained <output>/report.html, from what the other
 // stages wrote and what the scheduler says. Reads only; writes the page (atomically, only when it changed).
 import type { Env } from './config/options.js'
-import { writeFileIfChanged } from './files/atomic.js'
+import { writePartsIfChanged } from './files/atomic.js'
 import { layout } from './files/layout.js'
 import { gatherInputs, type ReportOptions } from './report/gather.js'
-import { INLINE_STORIES, renderPage } from './report/page.js'
+import { INLINE_STORIES, pageParts } from './report/page.js'
 import { sharedLinesOnce } from './report/stories.js'
 import { loadPlotLibraries } from './report/plots.js'
 import { changesSince, readStateHistory, recordStates } from './report/last-night.js'
@@ -14,6 +14,17 @@ import { tellStories } from './why/story.js'
 import { storyLines } from './why/text.js'
 
 export type { ReportOptions } from './report/gather.js'
+
+/**
+ * Writes the page to the file `to` as it is made (a campaign night's page is never held whole, nor again as its
+ * bytes), or hands it whole to `to` (--stdout). Returns its size in bytes.
+ */
+async function deliver(parts: Iterable<string>, to: string | ((html: string) => void)): Promise<number> {
+  if (typeof to === 'string') return (await writePartsIfChanged(to, parts)).bytes
+  const html = [...parts].join('')
+  to(html)
+  return Buffer.byteLength(html)
+}
 
 /**
  * The report stage: writes `<output>/report.html`, or the file `to` names, or hands the page to `to` (--stdout). A
@@ -68,10 +79,9 @@ export async function runReport(
   const stories = new Map(told)
   const attention = needsAPerson(runs, inputs.now)
   await plotLibraries
-  const html = renderPage(inputs, runs, attention, since && changed ? { since, runs: changed } : undefined, stories, shared)
+  const page = pageParts(inputs, runs, attention, since && changed ? { since, runs: changed } : undefined, stories, shared)
   const path = typeof to === 'string' ? to : 'stdout'
-  if (typeof to === 'string') await writeFileIfChanged(to, html)
-  else to(html)
+  const bytes = await deliver(page, to)
   // Only a report that writes into the output directory records the states (a read-only look writes nothing there).
   if (writes) await recordStates(options.output, runs, now, await history)
   const counts = REPORT_STATES
@@ -79,6 +89,6 @@ export async function runReport(
     .filter(([, n]) => n > 0)
   return {
     path, runs: runs.length, counts, attention: attention.length, schedulerAnswered: inputs.scheduler.answered,
-    bytes: Buffer.byteLength(html), problems: inputs.problems,
+    bytes, problems: inputs.problems,
   }
 }

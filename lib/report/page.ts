@@ -71,26 +71,41 @@ export const INLINE_STORIES = 1000
 const table = (id: string, head: string, rows: readonly string[], sep = '\n') =>
   [`<table id="${id}">`, `<thead><tr>${head}</tr></thead>`, `<tbody>\n${rows.join('\n')}\n</tbody>`, '</table>'].join(sep)
 
+/** `table`'s lines, each row made as it is written: the table of every run is 12,000 rows on a campaign night. */
+function* tableLines(id: string, head: string, rows: Iterable<string>): Generator<string> {
+  yield* [`<table id="${id}">`, `<thead><tr>${head}</tr></thead>`, '<tbody>']
+  yield* rows
+  yield* ['</tbody>', '</table>']
+}
+
 const label = (state: string | undefined) => (state === undefined ? 'new' : (STATE_BY_NAME.get(state as never)?.label ?? state))
 
-/** One row per run, newest run first; the state's cell carries its detail as a tooltip; a run with a story links to it. */
-function runsTable(runs: readonly RunView[], stories: ReadonlyMap<number, unknown>): string {
-  const count = (n: number | undefined) => (n === undefined ? '' : String(n))
-  const rows = [...runs].reverse().map((run) => [
-    stories.has(run.runnumber) ? `<tr><td><a href="#run-${run.runnumber}">${run.runnumber}</a></td>` : `<tr><td>${run.runnumber}</td>`,
-    `<td>${escapeHtml(run.tag)}</td>`,
-    `<td class="n">${count(run.events)}</td>`,
-    `<td class="n">${count(run.files)}</td>`,
-    `<td class="n">${run.missing ? run.missing : ''}</td>`,
-    `<td class="state s-${run.state}" title="${escapeHtml(run.detail)}">${escapeHtml(label(run.state))}</td>`,
-    `<td class="n">${run.attempts || ''}</td>`,
-    `<td>${escapeHtml(run.lastJob ?? '')}</td>`,
-    `<td>${escapeHtml(utcMinute(run.lastWhen))}</td></tr>`,
-  ].join(''))
-  const head = '<th>run</th><th>tag</th><th class="n">events</th><th class="n">files</th><th class="n">missing</th>' +
-    '<th>state</th><th class="n">attempts</th><th>last job</th><th>when</th>'
-  return table('runs-table', head, rows)
+const count = (n: number | undefined) => (n === undefined ? '' : String(n))
+
+/** A run's row: the state's cell carries its detail as a tooltip; a run with a story links to it. */
+const runRow = (run: RunView, stories: ReadonlyMap<number, unknown>) => [
+  stories.has(run.runnumber) ? `<tr><td><a href="#run-${run.runnumber}">${run.runnumber}</a></td>` : `<tr><td>${run.runnumber}</td>`,
+  `<td>${escapeHtml(run.tag)}</td>`,
+  `<td class="n">${count(run.events)}</td>`,
+  `<td class="n">${count(run.files)}</td>`,
+  `<td class="n">${run.missing ? run.missing : ''}</td>`,
+  `<td class="state s-${run.state}" title="${escapeHtml(run.detail)}">${escapeHtml(label(run.state))}</td>`,
+  `<td class="n">${run.attempts || ''}</td>`,
+  `<td>${escapeHtml(run.lastJob ?? '')}</td>`,
+  `<td>${escapeHtml(utcMinute(run.lastWhen))}</td></tr>`,
+].join('')
+
+/** Every run's row, newest run first (from the end of `runs`: no reversed copy), each made as it is written. */
+function* runRows(runs: readonly RunView[], stories: ReadonlyMap<number, unknown>): Generator<string> {
+  for (let i = runs.length - 1; i >= 0; i--) yield runRow(runs[i]!, stories)
 }
+
+const RUNS_HEAD = '<th>run</th><th>tag</th><th class="n">events</th><th class="n">files</th><th class="n">missing</th>' +
+  '<th>state</th><th class="n">attempts</th><th>last job</th><th>when</th>'
+
+/** The table of every run, its lines. */
+const runsTable = (runs: readonly RunView[], stories: ReadonlyMap<number, unknown>) =>
+  tableLines('runs-table', RUNS_HEAD, runRows(runs, stories))
 
 function attentionTable(items: readonly AttentionItem[]): string {
   if (items.length === 0) return '<p class="none">None: every run is current, on its way, or waiting for the next night.</p>'
@@ -180,68 +195,78 @@ function sources(inputs: ReportInputs, runs: readonly RunView[]): string[] {
   ]
 }
 
+/** A part of the page: `text` and the newline after it. */
+const line = (text: string) => `${text}\n`
+
+/** Each of `lines` followed by a newline, made as it is taken. */
+function* onLines(lines: Iterable<string>): Generator<string> {
+  for (const text of lines) yield line(text)
+}
+
 /**
- * The whole page (pure but for the clock the inputs carry). `changes`: the runs whose state changed since the last
- * good night, undefined before there is a record that old; `stories`: `why`'s lines of each run to process, by run,
- * or with `shared` as the page's data holds them (sharedLines: more than INLINE_STORIES of them).
+ * The whole page in parts, each made only when the one before has been taken (pure but for the clock the inputs
+ * carry): a campaign night's page is written as it is made, never held whole (writePartsIfChanged). `changes`: the
+ * runs whose state changed since the last good night, undefined before there is a record that old; `stories`: `why`'s
+ * lines of each run to process, by run, or with `shared` as the page's data holds them (sharedLines: more than
+ * INLINE_STORIES of them).
  */
-export function renderPage(
+export function* pageParts(
   inputs: ReportInputs,
   runs: RunView[],
   attention: readonly AttentionItem[],
   changes: { since: string; runs: StateChange[] } | undefined,
   stories: ReadonlyMap<number, readonly string[]>,
   shared = false,
-): string {
+): Generator<string> {
   const { output, runType } = inputs.options
   const asData = storiesAsData(stories, shared)
   const title = `caloprod ${runType}`
   const madeAt = inputs.now
   const jobs = inputs.scheduler.answered ? inputs.scheduler.jobs : undefined
-  const parts = [
+  yield* onLines([
     '<!doctype html>', '<html lang="en">', '<head>', '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">', `<meta http-equiv="Content-Security-Policy" content="${pagePolicy(asData)}">`,
     `<title>${escapeHtml(title)}: the run type at a glance</title>`, `<style>${CSS}</style>`, '</head>', '<body>',
     `<h1>${escapeHtml(title)}</h1>`, `<p class="made">${escapeHtml(output)}</p>`,
     ...nightBanner(runType, inputs.lastNight),
-  ]
+  ])
   if (inputs.problems.length) {
     const items = inputs.problems.map((p) => `<li>${escapeHtml(p)}</li>`).join('')
-    parts.push(
+    yield line(
       `<div class="banner failed" id="unreadable"><p><b>Files the report could not read</b> (left out of the page below):</p>` +
         `<ul>${items}</ul></div>`,
     )
   }
   if (!inputs.scheduler.answered && inputs.scheduler.error) {
-    parts.push(
+    yield line(
       `<p class="banner" id="scheduler-silent"><b>The scheduler did not answer</b>: ${escapeHtml(inputs.scheduler.error)}. ` +
         'The states below are the ledger’s view: a submitted run shows as submitted, whatever became of it since.</p>',
     )
   }
   if (!inputs.runList && !inputs.process) {
-    parts.push(
+    yield* onLines([
       `<p class="empty" id="nothing-yet"><b>Nothing yet.</b> ` +
         `There is no run list (${escapeHtml(runType)}.csv) in this output directory: ` +
         'no night has run here. The first <code>task submit report</code> fills this page.</p>',
       `<p class="made">made at ${utcMinute(madeAt.toISOString())}</p>`,
-    )
+    ])
   } else {
-    parts.push(
+    yield* onLines([
       headline(runs, madeAt),
       `<h2 id="attention">Runs that need a person (${attention.length})</h2>`,
       attentionTable(attention),
       ...(changes ? changesSection(changes.since, changes.runs) : []),
       '<h2 id="plots">Plots</h2>',
-      statesPlot(runs),
-      nightsPlot(nightCounts(settledLedger(inputs), jobs, runs), madeAt.toISOString().slice(0, 10)),
-      missingPlot(runs),
-      payloadsPlot(inputs.check, basename(layout.checkJson(output, runType))),
-      `<h2 id="runs">Every run (${runs.length})</h2>`,
-      runsTable(runs, stories),
-      ...storySections(stories, { asData, shared }),
-    )
+    ])
+    // Each plot drawn when it is written, so one plot's drawing passes before the next begins.
+    yield line(statesPlot(runs))
+    yield line(nightsPlot(nightCounts(settledLedger(inputs), jobs, runs), madeAt.toISOString().slice(0, 10)))
+    yield line(missingPlot(runs))
+    yield line(payloadsPlot(inputs.check, basename(layout.checkJson(output, runType))))
+    yield line(`<h2 id="runs">Every run (${runs.length})</h2>`)
+    yield* onLines(runsTable(runs, stories))
+    yield* onLines(storySections(stories, { asData, shared }))
   }
   const items = sources(inputs, runs).map((s) => `<li>${escapeHtml(s)}</li>`).join('')
-  parts.push('<h2>Where this comes from</h2>', `<ul class="sources">${items}</ul>`, '</body>', '</html>', '')
-  return parts.join('\n')
+  yield* onLines(['<h2>Where this comes from</h2>', `<ul class="sources">${items}</ul>`, '</body>', '</html>'])
 }
