@@ -10,7 +10,7 @@ import { escapeHtml, missingPlot, nightCounts, nightsPlot, payloadsPlot, statesP
 import { utcMinute } from './utc-minute.js'
 import { visibleLine } from '../visible.js'
 import { REPORT_STATES, settledLedger, STATE_BY_NAME, type AttentionItem, type RunView } from './runs.js'
-import { packStories, STORY_SCRIPT, STORY_SCRIPT_SOURCE, storyData } from './stories.js'
+import { STORY_SCRIPT, STORY_SCRIPT_SOURCE, storyDataParts } from './stories.js'
 
 const STATE_CSS = REPORT_STATES.map((state) => `.s-${state.name}::before{background:${state.colour}}`).join('\n')
 
@@ -70,6 +70,14 @@ export const INLINE_STORIES = 1000
 /** A table: its head's cells and one `<tr>` per row, its parts on lines of their own unless `sep` says otherwise. */
 const table = (id: string, head: string, rows: readonly string[], sep = '\n') =>
   [`<table id="${id}">`, `<thead><tr>${head}</tr></thead>`, `<tbody>\n${rows.join('\n')}\n</tbody>`, '</table>'].join(sep)
+
+/** A part of the page: `text` and the newline after it. */
+const line = (text: string) => `${text}\n`
+
+/** Each of `lines` followed by a newline, made as it is taken. */
+function* onLines(lines: Iterable<string>): Generator<string> {
+  for (const text of lines) yield line(text)
+}
 
 /** `table`'s lines, each row made as it is written: the table of every run is 12,000 rows on a campaign night. */
 function* tableLines(id: string, head: string, rows: Iterable<string>): Generator<string> {
@@ -134,28 +142,32 @@ export const storiesAsData = (stories: ReadonlyMap<number, readonly string[]>, s
 
 /**
  * The stories, each a section `#run-<run>` (the run table's link): written out, or with `asData` as data and the
- * script that draws one when it is opened (stories.ts). `shared`: the stories' lines are as the data holds them.
+ * script that draws one when it is opened (stories.ts), the page's parts. `shared`: the stories' lines are as the data
+ * holds them.
  */
-export function storySections(
+export function* storySections(
   stories: ReadonlyMap<number, readonly string[]>,
   { asData = storiesAsData(stories), shared = false }: { asData?: boolean; shared?: boolean } = {},
-): string[] {
-  if (stories.size === 0) return []
-  const heading = `<h2 id="stories">The story of each run to process (${stories.size}), as <code>task why RUN=…</code> tells it</h2>`
+): Generator<string> {
+  if (stories.size === 0) return
+  yield line(`<h2 id="stories">The story of each run to process (${stories.size}), as <code>task why RUN=…</code> tells it</h2>`)
   if (!asData) {
-    return [heading, ...[...stories].map(([run, lines]) =>
-      `<section class="story" id="run-${run}"><pre>${escapeHtml(lines.map(visibleLine).join('\n'))}</pre></section>`)]
+    for (const [run, lines] of stories) {
+      yield line(`<section class="story" id="run-${run}"><pre>${escapeHtml(lines.map(visibleLine).join('\n'))}</pre></section>`)
+    }
+    return
   }
-  return [
-    heading,
+  yield* onLines([
     '<p class="none">Each opens from its run in the table above, or from a link to <code>report.html#run-&lt;run&gt;</code>; ' +
       '<a href="#every-story">open every story</a> to search them all (seconds, with thousands).</p>',
     '<noscript><p class="banner">This reader runs no script, so the stories stay closed: ' +
       '<code>task why RUN=…</code> tells each.</p></noscript>',
     '<div id="every-story"></div>',
-    `<script type="application/json" id="story-data">${storyData(packStories(stories, shared))}</script>`,
-    `<script>${STORY_SCRIPT}</script>`,
-  ]
+  ])
+  yield '<script type="application/json" id="story-data">'
+  yield* storyDataParts(stories, shared)
+  yield line('</script>')
+  yield line(`<script>${STORY_SCRIPT}</script>`)
 }
 
 function headline(runs: readonly RunView[], madeAt: Date): string {
@@ -193,14 +205,6 @@ function sources(inputs: ReportInputs, runs: readonly RunView[]): string[] {
     `${basename(layout.checkJson(output, runType))}: ` +
       `${inputs.check ? `${Object.keys(inputs.check.payload_types).length} payload types` : 'not written yet'}.`,
   ]
-}
-
-/** A part of the page: `text` and the newline after it. */
-const line = (text: string) => `${text}\n`
-
-/** Each of `lines` followed by a newline, made as it is taken. */
-function* onLines(lines: Iterable<string>): Generator<string> {
-  for (const text of lines) yield line(text)
 }
 
 /**
@@ -265,7 +269,7 @@ export function* pageParts(
     yield line(payloadsPlot(inputs.check, basename(layout.checkJson(output, runType))))
     yield line(`<h2 id="runs">Every run (${runs.length})</h2>`)
     yield* onLines(runsTable(runs, stories))
-    yield* onLines(storySections(stories, { asData, shared }))
+    yield* storySections(stories, { asData, shared })
   }
   const items = sources(inputs, runs).map((s) => `<li>${escapeHtml(s)}</li>`).join('')
   yield* onLines(['<h2>Where this comes from</h2>', `<ul class="sources">${items}</ul>`, '</body>', '</html>'])

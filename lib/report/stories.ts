@@ -40,19 +40,28 @@ export function sharedLinesOnce(): (run: number, told: readonly string[]) => str
   })
 }
 
+type Stories = ReadonlyMap<number, readonly string[]>
+
+/** Each distinct line of the stories (as the data holds it), in the order first told, and its number. */
+function lineNumbers(stories: Stories, shared: boolean): Map<string, number> {
+  const index = new Map<string, number>()
+  for (const [run, told] of stories) {
+    for (const line of shared ? told : sharedLines(run, told)) if (!index.has(line)) index.set(line, index.size)
+  }
+  return index
+}
+
+/** A story as the data holds it: its run, then its lines' numbers. */
+const storyNumbers = (run: number, told: readonly string[], index: ReadonlyMap<string, number>, shared: boolean) =>
+  [run, ...(shared ? told : sharedLines(run, told)).map((line) => index.get(line)!)]
+
 /**
  * The stories as data, in their order; each line as `visibleLine` shows it. `shared`: the stories' lines are
  * sharedLines already.
  */
-export function packStories(stories: ReadonlyMap<number, readonly string[]>, shared = false): PackedStories {
-  const index = new Map<string, number>()
-  const lines: string[] = []
-  const runs = [...stories].map(([run, told]) => [run, ...(shared ? told : sharedLines(run, told)).map((line) => {
-    let at = index.get(line)
-    if (at === undefined) index.set(line, (at = lines.push(line) - 1))
-    return at
-  })])
-  return { lines, runs }
+export function packStories(stories: Stories, shared = false): PackedStories {
+  const index = lineNumbers(stories, shared)
+  return { lines: [...index.keys()], runs: [...stories].map(([run, told]) => storyNumbers(run, told, index, shared)) }
 }
 
 /** A story back from the data, as the page's script draws it (the tests read a page's stories with it). */
@@ -65,8 +74,23 @@ export function unpackStory(packed: PackedStories, story: readonly number[]): st
  * JSON inside `<script type="application/json">`: every `<` written `\u003c`, so no text in it (a hold reason's
  * `</script>`, a `<!--`) can end the block or start markup. JSON.parse reads it back as it was.
  */
-export function storyData(packed: PackedStories): string {
-  return JSON.stringify(packed).replace(/</g, '\\u003c')
+export const storyData = (packed: PackedStories): string => noMarkup(JSON.stringify(packed))
+
+const noMarkup = (json: string) => json.replace(/</g, '\\u003c')
+
+/**
+ * storyData(packStories(stories, shared)) in parts, each story's numbers made as it is written: a campaign night's
+ * 12,000 stories are never one array of arrays, nor one string.
+ */
+export function* storyDataParts(stories: Stories, shared = false): Generator<string> {
+  const index = lineNumbers(stories, shared)
+  yield `{"lines":${noMarkup(JSON.stringify([...index.keys()]))},"runs":[`
+  let comma = ''
+  for (const [run, told] of stories) {
+    yield `${comma}${JSON.stringify(storyNumbers(run, told, index, shared))}`
+    comma = ','
+  }
+  yield ']}'
 }
 
 /**

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { pagePolicy, storySections } from '../../lib/report/page.js'
-import { packStories, sharedLinesOnce, storyData, unpackStory } from '../../lib/report/stories.js'
+import { packStories, sharedLinesOnce, storyData, storyDataParts, unpackStory } from '../../lib/report/stories.js'
 import { visibleLine } from '../../lib/visible.js'
 import { startBrowser, visitFile } from '../helpers/browser.js'
 
@@ -28,6 +28,7 @@ t.test('a story back from the data is its lines as visibleLine shows them; the d
   const data = storyData(packed)
   t.notOk(data.includes('<'), 'nothing in the data can end its block or start markup')
   t.same(JSON.parse(data), packed, 'JSON.parse reads it back as it was')
+  t.equal([...storyDataParts(stories)].join(''), data, 'the same data made in parts, story by story')
 })
 
 t.test('drawn by the page\'s script: the hold reason as text, nothing run, nothing else allowed to run', async (t) => {
@@ -36,7 +37,7 @@ t.test('drawn by the page\'s script: the hold reason as text, nothing run, nothi
     '<!doctype html><html lang="en"><head><meta charset="utf-8">',
     `<meta http-equiv="Content-Security-Policy" content="${pagePolicy(true)}"><title>stories</title></head><body>`,
     '<a id="first" href="#run-68001">68001</a> <a id="second" href="#run-68002">68002</a>',
-    ...storySections(stories, { asData: true }),
+    [...storySections(stories, { asData: true })].join(''),
     `<script>${run('slipped')}</script>`,
     '</body></html>',
   ].join('\n'))
@@ -57,7 +58,7 @@ t.test('drawn by the page\'s script: the hold reason as text, nothing run, nothi
 })
 
 t.test('up to the limit, the stories are sections and the page needs no script', async (t) => {
-  const html = storySections(stories).join('\n')
+  const html = [...storySections(stories)].join('')
   t.notMatch(html, /<script/)
   t.match(html, /<section class="story" id="run-68001"><pre>run 68001 [^<]*held: Error from slot1@wn: &lt;\/script&gt;&lt;script&gt;/)
   t.notMatch(pagePolicy(false), /script-src/, 'and its policy lets none run')
@@ -70,5 +71,5 @@ t.test('kept as the data holds them while told, in any order, the stories are th
   const keptBackwards = new Map([...stories].reverse().map(([run, lines]) => [run, once(run, lines)] as const))
   const kept = new Map([...stories.keys()].map((run) => [run, keptBackwards.get(run)!]))
   t.same(packStories(kept, true), packStories(stories))
-  t.equal(storySections(kept, { asData: true, shared: true }).join('\n'), storySections(stories, { asData: true }).join('\n'), 'the same sections of the page')
+  t.equal([...storySections(kept, { asData: true, shared: true })].join(''), [...storySections(stories, { asData: true })].join(''), 'the same sections of the page')
 })
