@@ -230,3 +230,13 @@ t.test('why: payloads missing, listed, not submitted yet: submitted next night',
   t.match(JSON.parse(result.stdout), [{ toProcess: true, cdb: {}, listed: ['/l/0.root', '/l/1.root'], missingFiles: [], submissions: [], job: null,
     next: 'submitted next night (attempt 1 of 3)' }])
 })
+
+t.test("why: a job held for another reason whose words hold '; ' or a carriage return: next says what a person does, not the reason again", async (t) => {
+  const out = await afterSeveralNights(t)
+  const ids = new Map((await fakeCondor(out.condorState, 'list')).split('\n').filter(Boolean).map((l) => [l.split(' ')[2], l.split(' ')[0]]))
+  await fakeCondor(out.condorState, 'set', ids.get(`66509_${TAG}`)!, 'held', 'reason=Error from slot1: transfer failed; no space\rover', 'code=13')
+  const result = await why(out, [66509], ['--json'])
+  t.equal(result.code, 0, result.stderr)
+  const [story] = JSON.parse(result.stdout) as Story[]
+  t.match(story!.next, /^stays held: not for memory: left for a person \(condor_release or condor_rm it\); a person: condor_release \d+\.\d+ or condor_rm/)
+})
