@@ -97,7 +97,10 @@ export function usage(command: string, summary: string, accepted: readonly FlagN
   })
   // The example names a flag this stage takes (min-events where it does), and none when it takes no value.
   const example = accepted.includes('min-events') ? 'min-events' : accepted.find((name) => FLAGS[name].kind === 'string')
-  const fromEnv = example ? `\nA flag not given may come from the environment: --${example} from ${envName(example)}, and so on.\n` : ''
+  // A switch is read from the command line only (resolveOptions): CALOPROD_RECHECK=1 would do nothing, silently.
+  const aSwitch = accepted.find((name) => FLAGS[name].kind === 'boolean' && name !== 'help')
+  const switches = aSwitch ? `; a switch, such as --${aSwitch}, only on the command line` : ''
+  const fromEnv = example ? `\nA flag not given may come from the environment: --${example} from ${envName(example)}, and so on${switches}.\n` : ''
   return `Usage: ${command} [flags]\n\n${summary}\n\nFlags:\n${lines.join('\n')}\n${fromEnv}`
 }
 

@@ -90,6 +90,9 @@ t.test('usage lists every flag of the stage', async (t) => {
   t.notMatch(text, /min-events/)
   t.match(usage('x', 'X.', ['min-events', 'output']), /--min-events from CALOPROD_MIN_EVENTS/)
   t.notMatch(usage('x', 'X.', ['help', 'verbose']), /environment/, 'no example where no flag takes a value')
+  // CALOPROD_RECHECK=1 is not read (a switch is a flag only): the help says so, and names a switch the stage takes.
+  t.match(usage('x', 'X.', ['output', 'recheck', 'verbose']), /and so on; a switch, such as --recheck, only on the command line\.\n$/)
+  t.match(usage('x', 'X.', ['output']), /from CALOPROD_OUTPUT, and so on\.\n$/, 'no switch: none named')
 })
 
 t.test('CALOPROD_<FLAG> variables stand in for flags not given; flags win; empty means unset', async (t) => {
