@@ -239,4 +239,10 @@ t.test("why: a job held for another reason whose words hold '; ' or a carriage r
   t.equal(result.code, 0, result.stderr)
   const [story] = JSON.parse(result.stdout) as Story[]
   t.match(story!.next, /^stays held: not for memory: left for a person \(condor_release or condor_rm it\); a person: condor_release \d+\.\d+ or condor_rm/)
+  // docs/morning.md quotes this line (job 1.1 of run 66492): the same words, but for the job, run and output.
+  const general = (text: string, output: string, run: number) =>
+    text.replace(/\s+/g, ' ').replace(/\b\d+\.\d+\b/g, 'C.P').replaceAll(output, 'OUTPUT').replaceAll(String(run), 'RUN')
+  const quoted = /`next: (stays held: not for memory: [^`]+)`/.exec(readFileSync(join(import.meta.dirname, '..', 'docs', 'morning.md'), 'utf8'))
+  t.ok(quoted, 'docs/morning.md quotes the line')
+  t.equal(general(quoted![1]!, '/path/to/caloprod/run3auau', 66492), general(story!.next, out.output, 66509), "docs/morning.md's quote")
 })
