@@ -56,6 +56,14 @@ t.test('why --live: below the threshold by how much, absent, and each payload ty
   t.match(text.stdout, /run 66700 .*\n  catalog now: new_newcdbtag_v008 2 files 200000 events \(threshold more than 500000 events\); below the threshold: 300001 events short/)
   t.match(text.stdout, /run 70123 .*\n  catalog: no histogram file of it under rule set seed \(the catalog .* asked now/)
   t.match(text.stdout, /CDB: .*CEMC_meanTime outdated.*HCALIN_meanTime missing/)
+
+  // No nopayloaddb named: the CDB line is the stages' record, and says the CDB was not asked now (before, only a run
+  // absent from the catalog said so, and the JSON's `live`).
+  const notAsked = await runStageHere('why', ['--output', output, '--run', '66701', '--live', '--db-url', db.url, '--json'])
+  t.equal(notAsked.code, 0, notAsked.stderr)
+  t.match(JSON.parse(notAsked.stdout), [{ run: 66701, cdbNote: /; the CDB not asked now: name nopayloaddb with --cdb-url or NOPAYLOADCLIENT_CONF$/ }])
+  const notAskedText = await runStageHere('why', ['--output', output, '--run', '66701', '--live', '--db-url', db.url])
+  t.match(notAskedText.stdout, /\n  CDB: .*; the CDB not asked now: name nopayloaddb with --cdb-url or NOPAYLOADCLIENT_CONF\n/)
 })
 
 t.test('why --live: a run settled current still says the next night leaves it alone', async (t) => {

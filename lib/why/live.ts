@@ -54,11 +54,13 @@ export async function askNow(
   const catalogNote = `the catalog ${describeTarget(target)} asked now, without the threshold`
   const cdb = new Map<number, Map<PayloadType, PayloadState>>()
   const apiUrl = await resolveApiUrl(options.cdbUrl, env).catch(() => undefined)
-  if (!apiUrl) return { tags, cdb, catalogNote, cdbNote: 'the CDB not asked: name nopayloaddb with --cdb-url or NOPAYLOADCLIENT_CONF' }
+  if (!apiUrl) {
+    return { tags, cdb, catalogNote, cdbAsked: false, cdbNote: 'the CDB not asked now: name nopayloaddb with --cdb-url or NOPAYLOADCLIENT_CONF' }
+  }
   const globalTag = options.globalTag ?? GLOBAL_TAG
   const http = new HttpClient({ server: apiUrl, maxInFlight: 4, timeoutMs: REQUEST_TIMEOUT_MS, attempts: 2 })
   for (const { runnumber, tag } of kept) {
     cdb.set(runnumber, judgeRun(await getPayloadIovs(http, apiUrl, globalTag, runnumber), runnumber, tag, options.rules.payloadTypes))
   }
-  return { tags, cdb, catalogNote, cdbNote: `nopayloaddb ${redactUrl(apiUrl)} asked now (global tag ${globalTag})` }
+  return { tags, cdb, catalogNote, cdbAsked: true, cdbNote: `nopayloaddb ${redactUrl(apiUrl)} asked now (global tag ${globalTag})` }
 }

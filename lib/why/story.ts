@@ -244,6 +244,9 @@ export async function tellStories<T = RunStory>(
     if (now) {
       for (const [type, answer] of now) cdb[type] = answer
       cdbNote = `${live!.cdbNote}${settledRow ? `; ${cdbNote}` : ''}`
+    } else if (live && !live.cdbAsked && keptTag) {
+      // --live without a nopayloaddb: the stages' record, and that the CDB was not asked now (docs/why.md).
+      cdbNote = `${cdbNote}; ${live.cdbNote}`
     }
     const list = keptTag ? layout.listFile(output, run, keptTag) : undefined
     const listed = list ? (await readFile(list, 'utf8').catch(() => '')).split('\n').filter(Boolean) : []
