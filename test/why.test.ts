@@ -57,6 +57,14 @@ t.test('why tells each state of a run after several nights, and writes nothing',
     'files missing: too few events on disk, no list')
   t.match(of(66506), { job: { state: 'failed' }, submissions: { length: 2 }, next: /^nothing: given up after 2 attempts/ }, 'failed twice: given up')
   t.ok(of(66506).next.endsWith(resubmit(66506)), `given up: the command that resubmits it: ${of(66506).next}`)
+  // "Read the job's log": which file. The job's standard error, as genStatus.sub names it in the frozen copy.
+  const errorFile = /read the job's standard error, (\S+\/error\/job-\d+-\d+\.err), then/.exec(of(66506).next)?.[1]
+  t.ok(errorFile, `given up: the job's standard error is named: ${of(66506).next}`)
+  // The fake sets the job's end without running it, so no such file: the frozen copy it was submitted from says it.
+  const frozen = join(errorFile!, '..', '..')
+  t.match(readFileSync(join(frozen, 'genStatus.sub'), 'utf8'), /^error += error\/job-\$\(ClusterId\)-\$\(ProcId\)\.err$/m, 'the frozen copy writes it there')
+  const [, failedCluster, failedProc] = /job (\d+)\.(\d+) exited/.exec((of(66506).job as { detail: string }).detail)!
+  t.ok(errorFile!.endsWith(`/job-${failedCluster}-${failedProc}.err`), 'of the job that failed last')
   t.match(of(66507), { job: { state: 'done' }, uploads: [{ type: 'CEMC_meanTime', state: 'uploaded', globalTag: 'newcdbtag' }],
     next: /^the next check finds its uploaded payloads current/ }, 'done and uploaded')
   t.match(of(66508), { job: { state: 'running' }, next: /^waits for its job/ }, 'running')

@@ -1,5 +1,8 @@
 // A run's story as a physicist reads it: one line per step, the rule that decided it, and what the next night does
 // and a person can do, by the stages' own rules (threshold, settled cache, lists' count, submit's attempts, memory).
+import { join } from 'node:path'
+import { SUBMISSION_FILES } from '../condor/submit-file.js'
+import { layout } from '../files/layout.js'
 import type { PayloadType } from '../rules/calibrations.js'
 import type { RunState } from '../scheduler/job-state.js'
 import { decideHeld } from '../scheduler/memory-hold.js'
@@ -55,6 +58,16 @@ export function storyLines(s: RunStory): string[] {
   return lines
 }
 
+/**
+ * The failed job's standard error, where genStatus.sub has condor write it: `error/` of the frozen submission directory
+ * it was submitted from (lib/condor/submit-file.ts); "the job's log" when the ledger names no submission or job.
+ */
+function jobError(state: RunState, output: string): string {
+  if (!state.submission || !state.job) return "the job's log"
+  const file = join(layout.submissionsDir(output), state.submission, SUBMISSION_FILES.stderrDir, `job-${state.job.cluster}-${state.job.proc}.err`)
+  return `the job's standard error, ${shellWord(file)}`
+}
+
 /** One sentence: what happens next night, and what a person can do. */
 export function nextStep(
   s: RunStory, state: RunState | undefined,
@@ -108,7 +121,7 @@ export function nextStep(
     }
     case 'failed':
       if (state.attempts < ctx.maxAttempts) return `submitted again next night (attempt ${state.attempts + 1} of ${ctx.maxAttempts})`
-      return `nothing: given up after ${state.attempts} attempts (--max-attempts ${ctx.maxAttempts}); a person: read the job's log, ` +
+      return `nothing: given up after ${state.attempts} attempts (--max-attempts ${ctx.maxAttempts}); a person: read ${jobError(state, ctx.output)}, ` +
         `then ${resubmit}`
     case 'unknown':
       if (state.silent) return `nothing while schedd ${state.schedd} does not answer: its job may be queued or running there`
