@@ -212,7 +212,8 @@ t.test('a failing CDB writes nothing and names the runs; each failure mode', asy
   setCdbState(cdb, { default: 'current', runs: {} })
   const modes: [string, string[], RegExp][] = [
     ['exit1', [], /filter-datasets exited with code 1; its last words: "CDBUtils: cannot reach the CDB server/],
-    ['crash-midway', [], /filter-datasets crashed \(killed by SIGABRT\)/],
+    // Its last words are the C++ runtime's, as the real program's are, not the fake's own runtime's backtrace.
+    ['crash-midway', [], /filter-datasets crashed \(killed by SIGABRT\); its last words: "terminate called after throwing an instance of 'std::runtime_error'"/],
     ['hang', ['--timeout', '3'], /filter-datasets did not finish within 3 s \(--timeout\) and was killed/],
     ['garbage', [], /filter-datasets stopped early: its stdout goes through 0 of its 1 runs, up to run 66502/],
     ['no-output', [], /its stdout says "ERROR: Could not open file .*runs-process.csv for writing."/],

@@ -201,7 +201,7 @@ function cdbAnswers(state, outage) {
         "terminate called after throwing an instance of 'nlohmann::detail::parse_error'\n" +
           "  what():  [json.exception.parse_error.101] parse error at line 1, column 1: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal\n",
       )
-      process.abort()
+      abortAsCpp()
     }
     record(run, type)
     const unreadable = error ?? (dirs && unreadablePayload(state, run, tag, dirs))
@@ -258,6 +258,16 @@ async function analyze({ runInfo, filename, debug, mode, ask }) {
   closeSync(fd)
 }
 
+/**
+ * abort(3) itself, as the C++ runtime does after its terminate message: no JavaScript signal handler (a test runner's)
+ * can catch it. Standard error is closed first: Node's abort writes its own native backtrace there, which the real
+ * program's stderr does not hold, and caloprod quotes a crashed program's last line.
+ */
+function abortAsCpp() {
+  closeSync(2)
+  process.abort()
+}
+
 async function fail(mode, fd, filename) {
   switch (mode) {
     case 'exit1':
@@ -265,8 +275,7 @@ async function fail(mode, fd, filename) {
       process.exit(1)
     case 'crash-midway':
       process.stderr.write("terminate called after throwing an instance of 'std::runtime_error'\n")
-      // abort(3) itself, as the C++ runtime does: no JavaScript signal handler (a test runner's) can catch it.
-      process.abort()
+      abortAsCpp()
     case 'hang':
       // A child in the same process group keeps stdout open: only killing the group ends the pipe.
       // Its command line names the output, so a test can tell whether it is still there.
