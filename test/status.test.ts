@@ -69,7 +69,7 @@ t.test('status prints each run of the process list with its state, hold reason a
   writeFileSync(join(output, 'log', 'last-night.json'), '{"stages": {"check": null}}\n')
   const edited = await runStageHere('status', ['--output', output], env)
   t.equal(edited.code, 0, edited.stderr)
-  t.match(edited.stdout, /\nstatus: 7 runs: .*\nstatus: \S+last-night\.json is not caloprod's record of the last night \(.*\); remove it, the next stage writes it again\n$/)
+  t.match(edited.stdout, /\nstatus: 7 runs: .*\nstatus: \S+last-night\.json is not caloprod's record of the last night \(.*\); the next stage to end writes it afresh\n$/)
 })
 
 t.test("status and the plan leave other processes' temporary files alone; a locked stage sweeps its own directories", async (t) => {

@@ -81,7 +81,7 @@ export async function readLastNight(output: string): Promise<LastNight> {
     const { seq } = parsed
     return { stages: parsed.stages, lastGood: parsed.lastGood ?? null, badSince: parsed.badSince ?? null, seq, lastGoodSeq: goodSeq(parsed) }
   } catch (err) {
-    throw new Error(`${path} is not caloprod's record of the last night (${(err as Error).message}); remove it, the next stage writes it again`)
+    throw new Error(`${path} is not caloprod's record of the last night (${(err as Error).message}); the next stage to end writes it afresh`)
   }
 }
 

@@ -71,7 +71,7 @@ t.test('a failed night opens the page: the stage, its line, and since when there
     rmSync(join(output, 'report.html'))
     const edited = await runStageHere('report', ['--output', output], env)
     t.equal(edited.code, 1, edit)
-    t.match(edited.stderr, /^caloprod report: \S+last-night\.json is not caloprod's record of the last night \(.+\); remove it, the next stage writes it again; the page was written without it\n$/)
+    t.match(edited.stderr, /^caloprod report: \S+last-night\.json is not caloprod's record of the last night \(.+\); the next stage to end writes it afresh; the page was written without it\n$/)
     t.match(await shown(t, output, '#unreadable'), /last-night\.json is not caloprod's record/, 'named on the page')
     t.match(await shown(t, output, '#headline'), /3\s*(submitted|queued)/, 'the rest of the page written')
   }
