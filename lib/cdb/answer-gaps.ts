@@ -6,6 +6,24 @@
 // dropped the query string (payloadiovs then answers []). Taken at its word, it sends R's job for nothing.
 import type { PayloadIov } from './payload-iovs.js'
 
+/** Of a payloadiovs row, what answerGaps reads: its type and where its IOV starts. */
+export type IovStart = Pick<PayloadIov, 'type' | 'majorIov' | 'minorIov'>
+
+/** One string per payload type name for all the starts kept: JSON.parse makes a new one for each row of each answer. */
+const typeNames = new Map<string, string>()
+
+/**
+ * `rows` as answerGaps reads them, to keep until every run is answered: the URL, checksum and end of each row (most
+ * of a row, and a run's answer has a row for every payload type of the global tag) are no longer needed once the
+ * run is judged.
+ */
+export function iovStarts(rows: readonly PayloadIov[]): IovStart[] {
+  return rows.map(({ type, majorIov, minorIov }) => {
+    if (!typeNames.has(type)) typeNames.set(type, type)
+    return { type: typeNames.get(type)!, majorIov, minorIov }
+  })
+}
+
 /** Run `run`'s answer has no row of `type`, though the answer for `witness` shows one starting at (0, `start`). */
 export interface AnswerGap {
   run: number
@@ -15,19 +33,19 @@ export interface AnswerGap {
 }
 
 /** Whether an IOV starts at or before (0, run), as (major, minor) pairs compare. */
-const startsBy = (row: PayloadIov, run: number) => row.majorIov < 0 || (row.majorIov === 0 && row.minorIov <= run)
+const startsBy = (row: IovStart, run: number) => row.majorIov < 0 || (row.majorIov === 0 && row.minorIov <= run)
 
 /** Whether `a` starts before `b`. */
-const earlier = (a: PayloadIov, b: PayloadIov) => a.majorIov < b.majorIov || (a.majorIov === b.majorIov && a.minorIov < b.minorIov)
+const earlier = (a: IovStart, b: IovStart) => a.majorIov < b.majorIov || (a.majorIov === b.majorIov && a.minorIov < b.minorIov)
 
 /**
  * The gaps among `answers` (run → its rows): each type a run's answer lacks that another answer (`witnesses`: more
  * answers, such as one for the last IOV, that are no run of the check) shows starting at or before that run.
  */
 export function answerGaps(
-  answers: ReadonlyMap<number, readonly PayloadIov[]>, witnesses: ReadonlyMap<number, readonly PayloadIov[]> = new Map(),
+  answers: ReadonlyMap<number, readonly IovStart[]>, witnesses: ReadonlyMap<number, readonly IovStart[]> = new Map(),
 ): AnswerGap[] {
-  const earliest = new Map<string, { row: PayloadIov; witness: number }>()
+  const earliest = new Map<string, { row: IovStart; witness: number }>()
   for (const source of [answers, witnesses]) {
     for (const [witness, rows] of source) {
       for (const row of rows) {

@@ -8,6 +8,7 @@ import { CaloprodError } from '../errors.js'
 import type { Reasons } from '../files/process-list.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
+import { iovStarts, type IovStart } from './answer-gaps.js'
 import { describeRuns, throwIfInterrupted, type CdbAnswer } from './ask.js'
 import { readGlobalTagList, tagNames, type GlobalTagEntry } from './global-tags.js'
 import { requestsStarted, type HttpClient } from './http.js'
@@ -46,6 +47,18 @@ interface OutageCheck {
   log: Log
 }
 
+/**
+ * What the guard keeps of a run's answer until every kept run is answered: its reasons; where each row's IOV starts,
+ * for answerGaps; and the rows themselves only when they say every payload is current, which refuses the check and
+ * whyDenied looks for their files. A run's answer has a row for every payload type of the global tag: a campaign
+ * night's 12,000 answers kept whole were most of the check's memory (docs/speed.md).
+ */
+interface KeptAnswer {
+  reasons: Reasons
+  starts: IovStart[]
+  currentRows?: PayloadIov[]
+}
+
 const REFUSED = 'CDB check refused, nothing was written'
 /**
  * Runs `ask` (a filter-datasets ask of `runs`) and returns its answer unless it cannot be trusted; throws CaloprodError
@@ -70,24 +83,29 @@ export async function guardedAsk(
   const reasons = await step(server, 'the answer of filter-datasets cannot be checked', async (http, asking) => {
     name = http.server
     const tag = await probe(http, apiUrl, check.globalTag, asking, 'it stopped answering while filter-datasets ran, so that answer cannot be trusted')
-    const answers = new Map<number, { reasons: Reasons; rows: PayloadIov[] }>()
+    const answers = new Map<number, KeptAnswer>()
     const askAll = (some: readonly RunTag[]) => eachLimited(some, requestsStarted(server.jobs), async (run) => {
       answers.set(run.runnumber, await reasonsOf(http, apiUrl, run, check, asking))
     })
     await askAll(kept)
     // The server's answers confirm filter-datasets's only when they agree with each other (answer-gaps.ts).
-    const rows = () => new Map(kept.map((run) => [run.runnumber, answers.get(run.runnumber)!.rows]))
-    const refused = await settleGaps(kept, rows, { http, apiUrl, log: check.log, askAll, tag, failed: () => undefined })
+    const starts = () => new Map(kept.map((run) => [run.runnumber, answers.get(run.runnumber)!.starts]))
+    const refused = await settleGaps(kept, starts, { http, apiUrl, log: check.log, askAll, tag, failed: () => undefined })
     if (refused) throw new CaloprodError(`${REFUSED}: ${refused.message}; the answer of filter-datasets cannot be checked`)
     return kept.map((run) => answers.get(run.runnumber)!)
   })
   kept.forEach((run, i) => answer.reasons.set(run.runnumber, reasons[i].reasons))
-  const denied = kept.filter((_, i) => reasons[i].reasons.missing.length + reasons[i].reasons.outdated.length === 0)
+  // The runs the server calls current, with their rows.
+  const denied = kept.flatMap((run, i) => {
+    const rows = reasons[i].currentRows
+    return rows ? [{ run, rows }] : []
+  })
   if (denied.length) {
     const their = denied.length === 1 ? 'its maps are' : 'their maps are'
-    const rows = new Map(kept.flatMap((run, i) => (denied.includes(run) ? [[run.runnumber, reasons[i].rows] as const] : [])))
+    const rows = new Map(denied.map(({ run, rows }) => [run.runnumber, rows]))
+    const runs = describeRuns(denied.map(({ run }) => run))
     throw new CaloprodError(
-      `${REFUSED}: filter-datasets called ${describeRuns(denied)} missing or outdated, but nopayloaddb ${name} answers ` +
+      `${REFUSED}: filter-datasets called ${runs} missing or outdated, but nopayloaddb ${name} answers ` +
         `that ${their} current: filter-datasets did not get the CDB's answers: ${await whyDenied(rows, check.readDirs)}`,
     )
   }
@@ -171,16 +189,18 @@ async function whyDenied(rows: ReadonlyMap<number, readonly PayloadIov[]>, readD
     'mounted there (cvmfs) and published, then re-run the check stage'
 }
 
-/** Which payloads of `run` the server says are missing and which outdated for its tag, and its rows. */
+/** Which payloads of `run` the server says are missing and which outdated for its tag, and the rest of its KeptAnswer. */
 async function reasonsOf(
   http: HttpClient, apiUrl: string, run: RunTag, check: OutageCheck, asking: Set<string>,
-): Promise<{ reasons: Reasons; rows: PayloadIov[] }> {
+): Promise<KeptAnswer> {
   const what = `run ${run.runnumber}`
   asking.add(what)
   try {
     const rows = await getPayloadIovs(http, apiUrl, check.globalTag, run.runnumber)
     asking.delete(what)
-    return { reasons: runReasons(rows, run, check.payloadTypes), rows }
+    const reasons = runReasons(rows, run, check.payloadTypes)
+    const current = reasons.missing.length + reasons.outdated.length === 0
+    return { reasons, starts: iovStarts(rows), currentRows: current ? rows : undefined }
   } catch (err) {
     const message =
       err instanceof CaloprodError ? err.message : `nopayloaddb ${http.server}, run ${run.runnumber}: ${(err as Error).message}`

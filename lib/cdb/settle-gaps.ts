@@ -2,7 +2,7 @@
 import { CaloprodError } from '../errors.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
-import { answerGaps } from './answer-gaps.js'
+import { answerGaps, type IovStart } from './answer-gaps.js'
 import { describeRuns } from './ask.js'
 import type { GlobalTagEntry } from './global-tags.js'
 import type { HttpClient } from './http.js'
@@ -29,7 +29,7 @@ export interface GapContext {
  * count, from the primary database), the tag's newest IOVs witness too: none at all means payloadiovs is misanswered.
  */
 export async function settleGaps(
-  runs: readonly RunTag[], answersNow: () => ReadonlyMap<number, readonly PayloadIov[]>, ctx: GapContext,
+  runs: readonly RunTag[], answersNow: () => ReadonlyMap<number, readonly IovStart[]>, ctx: GapContext,
 ): Promise<CaloprodError | undefined> {
   const { http, apiUrl, log, tag } = ctx
   const witnesses = new Map<number, PayloadIov[]>()
