@@ -3,11 +3,12 @@ import type { PayloadType } from '../rules/calibrations.js'
 import { CaloprodError, UsageError } from '../errors.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
+import { iovStarts, type IovStart } from './answer-gaps.js'
 import { throwIfInterrupted, type CdbAnswer } from './ask.js'
 import { emptyCounts } from './filter-datasets.js'
 import { readGlobalTagList, tagNames } from './global-tags.js'
 import { HttpClient, requestsStarted } from './http.js'
-import { getPayloadIovs, runReasons, type PayloadIov } from './payload-iovs.js'
+import { getPayloadIovs, runReasons } from './payload-iovs.js'
 import { eachLimited } from '../pool.js'
 import { settleGaps } from './settle-gaps.js'
 
@@ -64,7 +65,10 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
         `it has ${tagNames(tags.map((entry) => entry.name))}; nothing was written`,
     )
   }
-  const answers = new Map<number, PayloadIov[]>()
+  // Of each answer, its run's reasons and its rows' starts (answerGaps'), as the outage guard keeps them: a row for
+  // every payload type of the tag, each run's kept whole until the last was answered, was most of a campaign night's
+  // memory (docs/speed.md).
+  const answers = new Map<number, { reasons: ReturnType<typeof runReasons>; starts: IovStart[] }>()
   const askRun = async (run: RunTag) => {
     const rows = await getPayloadIovs(http, options.apiUrl, options.globalTag, run.runnumber).catch((err: Error) => {
       if (err instanceof CaloprodError) throw err
@@ -77,7 +81,7 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
       pending.delete(run.runnumber)
       options.onAnswered?.(runs.length - pending.size, runs.length)
     }
-    answers.set(run.runnumber, rows)
+    answers.set(run.runnumber, { reasons: runReasons(rows, run, options.payloadTypes), starts: iovStarts(rows) })
   }
   const askAll = (some: readonly RunTag[]) =>
     eachLimited(some, requestsStarted(maxInFlight), (run) => askRun(run).catch((err: unknown) => stop(err, `run ${run.runnumber}`)))
@@ -85,7 +89,8 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
   // Answers that contradict each other are asked again, and refused if they still do (answer-gaps.ts); answers that
   // are all empty are checked against the tag's newest IOVs and its count of IOVs, which the primary database gives.
   if (tag && !failure) {
-    const refused = await settleGaps(runs, () => answers, { http, apiUrl: options.apiUrl, log, askAll, tag, failed: () => failure })
+    const starts = () => new Map([...answers].map(([runnumber, answer]) => [runnumber, answer.starts]))
+    const refused = await settleGaps(runs, starts, { http, apiUrl: options.apiUrl, log, askAll, tag, failed: () => failure })
     failure = failure ?? refused
   }
   answer.calls = http.requests
@@ -102,9 +107,9 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
   if (failure) throw new CaloprodError(`CDB check failed, nothing was written: ${failure.message}`, 1, { cause: failure })
   let empty = 0
   for (const run of runs) {
-    const rows = answers.get(run.runnumber) ?? []
-    if (rows.length === 0) empty++
-    const { missing, outdated } = runReasons(rows, run, options.payloadTypes)
+    const answered = answers.get(run.runnumber)
+    if (!answered?.starts.length) empty++
+    const { missing, outdated } = answered?.reasons ?? runReasons([], run, options.payloadTypes)
     for (const type of missing) answer.counts[type].missing++
     for (const type of outdated) answer.counts[type].outdated++
     if (missing.length || outdated.length) {
