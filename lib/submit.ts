@@ -16,6 +16,7 @@ import { memoryOfSubmitFile, outputAttributeLine, resolvedOutput, SUBMISSION_FIL
 import { appendLedger, type LedgerRow } from './files/ledger.js'
 import type { Log } from './log.js'
 import { decideHeld, releaseHeld } from './scheduler/memory-hold.js'
+import { plural } from './plural.js'
 
 export type SubmitOptions = Pick<Options, 'output' | 'runType' | 'doCondorSubmit' | 'maxJobs' | 'maxAttempts' | 'timeout'>
   & Partial<Pick<Options, 'maxMemory' | 'memoryScale'>> & {
@@ -55,8 +56,8 @@ export const LOST_AFTER_DAYS = 2
 function decide(state: RunState, maxAttempts: number, byHand: boolean, now: Date): { action: Action; note: string } {
   const retry = (why: string): { action: Action; note: string } => {
     if (state.attempts < maxAttempts) return { action: 'submit', note: `retry ${state.attempts + 1} of ${maxAttempts}: ${why}` }
-    if (byHand) return { action: 'submit', note: `by hand after ${state.attempts} attempts (--max-attempts ${maxAttempts}): ${why}` }
-    return { action: 'skip', note: `gave up after ${state.attempts} attempts (--max-attempts ${maxAttempts}): ${why}` }
+    if (byHand) return { action: 'submit', note: `by hand after ${plural(state.attempts, 'attempt')} (--max-attempts ${maxAttempts}): ${why}` }
+    return { action: 'skip', note: `gave up after ${plural(state.attempts, 'attempt')} (--max-attempts ${maxAttempts}): ${why}` }
   }
   switch (state.state) {
     case 'new':

@@ -147,6 +147,15 @@ t.test('a failed job is submitted again until --max-attempts, then left for a pe
   t.match(more.stdout, /^submit: 1 run \(1 retry\) submitted to cluster 3 /, 'a higher --max-attempts lets it try again')
 })
 
+t.test('a run given up after its one attempt says attempt, not attempts', async (t) => {
+  const s = await prepare(t, someRuns(1))
+  t.equal((await act(s, ['--max-attempts', '1'])).code, 0)
+  await fakeCondor(s.state, 'set', '1', 'completed', 'exit=1')
+  const giveUp = await act(s, ['--max-attempts', '1'])
+  t.equal(giveUp.code, 0, giveUp.stderr)
+  t.match(giveUp.stderr, /warning: run 68001 new_newcdbtag_v008: gave up after 1 attempt \(--max-attempts 1\): /)
+})
+
 t.test('--max-jobs caps the runs submitted per invocation; the rest wait for the next one', async (t) => {
   const s = await prepare(t, someRuns(5))
   const first = await act(s, ['--max-jobs', '2'])

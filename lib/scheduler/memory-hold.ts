@@ -7,6 +7,7 @@ import { appendLedger, type LedgerRow } from '../files/ledger.js'
 import type { Log } from '../log.js'
 import type { RunState } from './job-state.js'
 import { heldForMemory, releaseJobs, setRequestMemory } from './scheduler.js'
+import { plural } from '../plural.js'
 
 /** --max-memory and --memory-scale; `submittedMb`: condor/genStatus.sub's, for a job the scheduler says none of. */
 type MemoryRules = { maxAttempts: number; maxMemoryMb: number; scale: number; submittedMb: number | undefined }
@@ -24,7 +25,7 @@ export function decideHeld(
   const asked = state.job?.requestMemory ?? rules.submittedMb
   const moreMb = asked === undefined ? undefined : Math.ceil(asked * rules.scale)
   const person = (why: string) => ({ release: false, note: `${held}; ${why}: left for a person`, forMemory, moreMb })
-  if (state.attempts >= rules.maxAttempts) return person(`gave up after ${state.attempts} attempts (--max-attempts ${rules.maxAttempts})`)
+  if (state.attempts >= rules.maxAttempts) return person(`gave up after ${plural(state.attempts, 'attempt')} (--max-attempts ${rules.maxAttempts})`)
   if (!state.submission) return person('no submission of the ledger names it')
   if (asked === undefined || asked >= rules.maxMemoryMb) {
     return person(asked === undefined ? 'its memory is not known' : `it has ${asked} MB, the most --max-memory allows`)

@@ -8,11 +8,10 @@ import type { RunState } from '../scheduler/job-state.js'
 import { decideHeld } from '../scheduler/memory-hold.js'
 import { LOST_AFTER_DAYS } from '../submit.js'
 import type { RunStory } from './story.js'
+import { plural } from '../plural.js'
 
 /** A path as a shell reads it: quoted only when it needs to be. */
 const shellWord = (word: string) => (/^[\w./:=+-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`)
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
 
 /** The lines of one story, headed by the run. */
 export function storyLines(s: RunStory): string[] {
@@ -121,7 +120,7 @@ export function nextStep(
     }
     case 'failed':
       if (state.attempts < ctx.maxAttempts) return `submitted again next night (attempt ${state.attempts + 1} of ${ctx.maxAttempts})`
-      return `nothing: given up after ${state.attempts} attempts (--max-attempts ${ctx.maxAttempts}); a person: read ${jobError(state, ctx.output)}, ` +
+      return `nothing: given up after ${plural(state.attempts, 'attempt')} (--max-attempts ${ctx.maxAttempts}); a person: read ${jobError(state, ctx.output)}, ` +
         `then ${resubmit}`
     case 'unknown':
       if (state.silent) return `nothing while schedd ${state.schedd} does not answer: its job may be queued or running there`
