@@ -130,7 +130,7 @@ export function badNight(runType: string, record: LastNight) {
   const also = others.length ? ` Also failed since: ${others.map(([name, e]) => `${name} (${utcMinute(e.at)})`).join(', ')}.` : ''
   const since = record.lastGood
     ? `${runType} has had no good night since ${utcMinute(record.lastGood)} (the last submit that succeeded).`
-    : `${runType} has had no good night in this output directory yet (failing since ${utcMinute(record.badSince ?? end.at)}).`
+    : `${runType} has had no good night on record in this output directory (failing since ${utcMinute(record.badSince ?? end.at)}).`
   return { stage, end, at: utcMinute(end.at), since: since + also }
 }
 

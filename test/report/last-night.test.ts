@@ -26,6 +26,19 @@ t.test('a failure recorded after a good submit by a clock stepped back (or anoth
   t.same(failedSinceGood(await readLastNight(out)), [])
 })
 
+t.test('a record rewritten after it was found broken knows of no good night, and says no more than that', async (t) => {
+  const out = output(t)
+  const path = join(out, 'log', 'last-night.json')
+  await recordStageEnd(out, 'submit', { at: '2026-12-01T07:15:40.000Z', code: 0, line: 'submit: 3 runs' }, true)
+  writeFileSync(path, '{"stages": {')
+  await t.rejects(readLastNight(out), { message: /is not caloprod's record of the last night .*the next stage to end writes it afresh$/ })
+  await recordStageEnd(out, 'check', { at: '2026-12-02T07:15:10.000Z', code: 1, line: 'check: CDB down' }, false)
+  // Not "yet": good nights may have been recorded in the file that broke.
+  t.match(badNight('run3auau', await readLastNight(out)), {
+    stage: 'check', since: 'run3auau has had no good night on record in this output directory (failing since 2026-12-02 07:15 UTC).',
+  })
+})
+
 t.test('a record written before ends were counted is read by the times, and counted from the next end on', async (t) => {
   const out = output(t)
   const path = join(out, 'log', 'last-night.json')
