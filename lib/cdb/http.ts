@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import type { Socket } from 'node:net'
 import { withRetry } from '../retry.js'
 import { CaloprodError } from '../errors.js'
 import { redactUrl } from '../redact.js'
@@ -89,19 +90,37 @@ function fail(failure: HttpFailure, retryable: boolean, reason: string, status?:
 }
 
 /**
- * An HTTP client for one nopayloaddb: node:http over an agent of its own (connections kept alive and reused), at most
- * `maxInFlight` requests at once, a timeout per try, and retries with backoff on connection errors, timeouts, 429
- * and 5xx only. A 3xx or another 4xx fails at once. Every failure is an HttpError whose one line names the server,
- * what was asked, what happened and what to do. A try that is stopped (timeout, abort) destroys its socket, even one
- * still connecting: fetch (undici) left such a connect running for its own 10 s, and with it the process.
- */
-/**
  * How many requests a caller keeps started on a client of `maxInFlight` connections: a few times those, so a request
  * waiting out a retry leaves no connection idle, but not a campaign night's every run at once, each waiting in the
  * agent's queue with its request and signals (about 20 kB: 12,000 runs took 380 MB, docs/speed.md).
  */
 export const requestsStarted = (maxInFlight: number) => 4 * maxInFlight
 
+/**
+ * How long a kept-alive connection may stay idle and still be reused. A server closes its idle connections after its
+ * own keep-alive timeout (gunicorn's 2 s, node's 5 s), and a request written on one as it closes is reset unanswered:
+ * for a POST, an upload's failure. node's agent keeps idle connections until the server closes them, unless told.
+ */
+export const IDLE_CONNECTION_MS = 1000
+
+/** Makes `agent` close each of its kept-alive connections once idle for `ms` (agent.keepSocketAlive, node's hook). */
+function closeWhenIdle(agent: HttpAgent, ms: number): void {
+  const keep = agent.keepSocketAlive.bind(agent) as (socket: Socket) => boolean
+  agent.keepSocketAlive = (socket: Socket) => {
+    const kept = keep(socket)
+    // node's own timeout (0, or from the server's Keep-Alive hint), when shorter, stays.
+    if (kept && !(socket.timeout && socket.timeout < ms)) socket.setTimeout(ms)
+    return kept
+  }
+}
+
+/**
+ * An HTTP client for one nopayloaddb: node:http over an agent of its own (connections kept alive and reused), at most
+ * `maxInFlight` requests at once, a timeout per try, and retries with backoff on connection errors, timeouts, 429
+ * and 5xx only. A 3xx or another 4xx fails at once. Every failure is an HttpError whose one line names the server,
+ * what was asked, what happened and what to do. A try that is stopped (timeout, abort) destroys its socket, even one
+ * still connecting: fetch (undici) left such a connect running for its own 10 s, and with it the process.
+ */
 export class HttpClient {
   /** Tries made so far, repeated ones included. */
   requests = 0
@@ -115,6 +134,7 @@ export class HttpClient {
     // The agent queues requests beyond maxSockets; its idle kept-alive sockets are unref'ed (never hold the process).
     const agentOptions = { keepAlive: true, maxSockets: options.maxInFlight ?? 16 }
     this.agent = /^https:/i.test(options.server) ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions)
+    closeWhenIdle(this.agent, IDLE_CONNECTION_MS)
     // Every request in flight or waiting to be repeated listens to the outer signal once: no leak, so no limit.
     if (options.signal) setMaxListeners(0, options.signal)
   }

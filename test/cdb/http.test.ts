@@ -1,9 +1,10 @@
 // The HTTP client of lib/cdb/http.ts against the fake nopayloaddb (test/fakes/nopayloaddb.mjs) and its faults.
 import { getEventListeners } from 'node:events'
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer as createTcpServer, type AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
-import { HttpClient, HttpError, type HttpClientOptions } from '../../lib/cdb/http.js'
+import { HttpClient, HttpError, IDLE_CONNECTION_MS, type HttpClientOptions } from '../../lib/cdb/http.js'
 import { startFakeNopayloaddb, type FakeNopayloaddbFaults } from '../fakes/nopayloaddb.mjs'
 
 const QUERY = 'payloadiovs/?gtName=newcdbtag&majorIOV=0&minorIOV=66500'
@@ -126,6 +127,33 @@ t.test('an outer abort stops a request at once, without retries', async (t) => {
   const err = await failure(t, http.get(`${hanging.apiUrl}${QUERY}`, 'run 66500'))
   t.equal(err.failure, 'aborted')
   t.equal(hanging.requests.length, 1)
+})
+
+t.test('a connection idle for longer than IDLE_CONNECTION_MS is not reused: a POST after a pause is not reset by a server that closed it', async (t) => {
+  // A server whose keep-alive timeout has run out as the next request comes: it answers the first request of each
+  // connection and resets the connection on any later one (as a request written just as the server closes is).
+  let connections = 0
+  const server = createTcpServer((socket) => {
+    connections++
+    let requests = 0
+    socket.on('data', (chunk) => {
+      requests += chunk.toString('latin1').split(' HTTP/1.1\r\n').length - 1
+      if (requests > 1) return void socket.resetAndDestroy()
+      if (requests === 1 && chunk.includes('\r\n\r\n')) {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n[]')
+      }
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => void server.close())
+  const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/cdb_rest/`
+  const http = client(apiUrl, { attempts: 1 })
+  t.equal((await http.get(`${apiUrl}${QUERY}`, 'run 66500')).status, 200)
+  // Longer idle than the client keeps a connection for: node's timers run in order, so its close comes first.
+  await sleep(IDLE_CONNECTION_MS + 500)
+  const posted = await http.request('POST', `${apiUrl}piov/`, { what: 'a payload IOV', json: { payload_url: 'x' } })
+  t.equal(posted.status, 200, 'answered, on a new connection')
+  t.equal(connections, 2)
 })
 
 t.test('finished requests leave nothing on the signal the client is given, nor on the signals it combines', async (t) => {
