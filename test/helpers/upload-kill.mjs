@@ -29,6 +29,15 @@ function pause() {
   while (!existsSync(process.env.UPLOAD_GO)) Atomics.wait(cell, 0, 0, 100)
 }
 
+/**
+ * Closes `agent`'s idle connections, as a process that waited this long would have (lib/cdb/http.ts closes one idle
+ * for IDLE_CONNECTION_MS by a timer, which the block kept from running): else the request after the pause goes on a
+ * connection the server has since closed as idle, and is reset.
+ */
+function closeIdle(agent) {
+  for (const sockets of Object.values(agent?.freeSockets ?? {})) for (const socket of sockets) socket.destroy()
+}
+
 const kill = process.env.UPLOAD_KILL_AT ? step(process.env.UPLOAD_KILL_AT) : undefined
 const hold = process.env.UPLOAD_PAUSE_AT ? step(process.env.UPLOAD_PAUSE_AT) : undefined
 if (kill || hold) {
@@ -37,7 +46,10 @@ if (kill || hold) {
     const killHere = kill?.hit(url, options) ?? false
     const holdHere = hold?.hit(url, options) ?? false
     if (killHere && kill.when === 'before') process.kill(process.pid, 'SIGKILL')
-    if (holdHere && hold.when === 'before') pause()
+    if (holdHere && hold.when === 'before') {
+      pause()
+      closeIdle(options?.agent)
+    }
     const req = request(url, options, callback)
     if (killHere && kill.when === 'after') req.on('response', () => process.kill(process.pid, 'SIGKILL'))
     if (holdHere && hold.when === 'after') req.on('response', pause)
