@@ -4,7 +4,9 @@
 // R has a row in R's answer too, whatever the CDB holds. An answer without it is no fact about the CDB but a faulty
 // answer: a read replica out of step with the others (payloadiovs reads a random `read_db_*`), or a proxy that
 // dropped the query string (payloadiovs then answers []). Taken at its word, it sends R's job for nothing.
-import type { PayloadIov } from './payload-iovs.js'
+import type { PayloadType } from '../rules/calibrations.js'
+import type { RunTag } from '../files/run-list.js'
+import { runReasons, type PayloadIov } from './payload-iovs.js'
 
 /** Of a payloadiovs row, what answerGaps reads: its type and where its IOV starts. */
 export type IovStart = Pick<PayloadIov, 'type' | 'majorIov' | 'minorIov'>
@@ -23,6 +25,16 @@ export function iovStarts(rows: readonly PayloadIov[]): IovStart[] {
     return { type: typeNames.get(type)!, majorIov, minorIov }
   })
 }
+
+/** What check keeps of a run's answer until every run is answered: its reasons, and where its rows' IOVs start. */
+export interface JudgedAnswer {
+  reasons: ReturnType<typeof runReasons>
+  starts: IovStart[]
+}
+
+/** `rows`, the answer for `run`, judged for `types` and cut to what check keeps of it (JudgedAnswer). */
+export const judgeAnswer = (rows: PayloadIov[], run: RunTag, types: readonly PayloadType[]): JudgedAnswer =>
+  ({ reasons: runReasons(rows, run, types), starts: iovStarts(rows) })
 
 /** Run `run`'s answer has no row of `type`, though the answer for `witness` shows one starting at (0, `start`). */
 export interface AnswerGap {

@@ -5,16 +5,15 @@
 // Without a server named, only the answer itself is left to judge.
 import type { PayloadType } from '../rules/calibrations.js'
 import { CaloprodError } from '../errors.js'
-import type { Reasons } from '../files/process-list.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
-import { iovStarts, type IovStart } from './answer-gaps.js'
+import { judgeAnswer, type JudgedAnswer } from './answer-gaps.js'
 import { describeRuns, throwIfInterrupted, type CdbAnswer } from './ask.js'
 import { readGlobalTagList, tagNames, type GlobalTagEntry } from './global-tags.js'
 import { requestsStarted, type HttpClient } from './http.js'
 import { NOPAYLOADCLIENT_CONF } from './nopayload-config.js'
 import { firstUnreadable } from './payload-files.js'
-import { getPayloadIovs, runReasons, type PayloadIov } from './payload-iovs.js'
+import { getPayloadIovs, type PayloadIov } from './payload-iovs.js'
 import { settleGaps } from './settle-gaps.js'
 import { eachLimited } from '../pool.js'
 
@@ -53,9 +52,7 @@ interface OutageCheck {
  * whyDenied looks for their files. A run's answer has a row for every payload type of the global tag: a campaign
  * night's 12,000 answers kept whole were most of the check's memory (docs/speed.md).
  */
-interface KeptAnswer {
-  reasons: Reasons
-  starts: IovStart[]
+interface KeptAnswer extends JudgedAnswer {
   currentRows?: PayloadIov[]
 }
 
@@ -198,9 +195,9 @@ async function reasonsOf(
   try {
     const rows = await getPayloadIovs(http, apiUrl, check.globalTag, run.runnumber)
     asking.delete(what)
-    const reasons = runReasons(rows, run, check.payloadTypes)
-    const current = reasons.missing.length + reasons.outdated.length === 0
-    return { reasons, starts: iovStarts(rows), currentRows: current ? rows : undefined }
+    const judged = judgeAnswer(rows, run, check.payloadTypes)
+    const current = judged.reasons.missing.length + judged.reasons.outdated.length === 0
+    return { ...judged, currentRows: current ? rows : undefined }
   } catch (err) {
     const message =
       err instanceof CaloprodError ? err.message : `nopayloaddb ${http.server}, run ${run.runnumber}: ${(err as Error).message}`

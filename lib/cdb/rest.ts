@@ -3,7 +3,7 @@ import type { PayloadType } from '../rules/calibrations.js'
 import { CaloprodError, UsageError } from '../errors.js'
 import type { RunTag } from '../files/run-list.js'
 import type { Log } from '../log.js'
-import { iovStarts, type IovStart } from './answer-gaps.js'
+import { judgeAnswer, type JudgedAnswer } from './answer-gaps.js'
 import { throwIfInterrupted, type CdbAnswer } from './ask.js'
 import { emptyCounts } from './filter-datasets.js'
 import { readGlobalTagList, tagNames } from './global-tags.js'
@@ -68,7 +68,7 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
   // Of each answer, its run's reasons and its rows' starts (answerGaps'), as the outage guard keeps them: a row for
   // every payload type of the tag, each run's kept whole until the last was answered, was most of a campaign night's
   // memory (docs/speed.md).
-  const answers = new Map<number, { reasons: ReturnType<typeof runReasons>; starts: IovStart[] }>()
+  const answers = new Map<number, JudgedAnswer>()
   const askRun = async (run: RunTag) => {
     const rows = await getPayloadIovs(http, options.apiUrl, options.globalTag, run.runnumber).catch((err: Error) => {
       if (err instanceof CaloprodError) throw err
@@ -81,7 +81,7 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
       pending.delete(run.runnumber)
       options.onAnswered?.(runs.length - pending.size, runs.length)
     }
-    answers.set(run.runnumber, { reasons: runReasons(rows, run, options.payloadTypes), starts: iovStarts(rows) })
+    answers.set(run.runnumber, judgeAnswer(rows, run, options.payloadTypes))
   }
   const askAll = (some: readonly RunTag[]) =>
     eachLimited(some, requestsStarted(maxInFlight), (run) => askRun(run).catch((err: unknown) => stop(err, `run ${run.runnumber}`)))
