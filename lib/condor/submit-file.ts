@@ -7,6 +7,9 @@ export const SUBMISSION_FILES = {
   sub: 'genStatus.sub', script: 'genStatus.sh', jobs: 'jobs.list', stdoutDir: 'stdout', stderrDir: 'error',
 } as const
 
+/** A job's standard error, relative to its submission directory: `jobId` is `<cluster>-<proc>` (or condor's macros). */
+export const jobStderrFile = (jobId: string) => `${SUBMISSION_FILES.stderrDir}/job-${jobId}.err`
+
 /** The queue statement given to condor_submit (DESIGN.md): one job per line of jobs.list. */
 export const QUEUE_ARGS = 'input_run from jobs.list'
 
@@ -32,7 +35,7 @@ export function submitFileText(spec: {
     `executable      = ${SUBMISSION_FILES.script}`,
     `arguments       = ${condorArguments([spec.binGenStatus, { macro: 'input_run' }, `${spec.output}/output`])}`,
     `output          = ${SUBMISSION_FILES.stdoutDir}/job-${jobId}.out`,
-    `error           = ${SUBMISSION_FILES.stderrDir}/job-${jobId}.err`,
+    `error           = ${jobStderrFile(jobId)}`,
     `log             = ${submitLiteral(spec.condorLogDir)}/job-${jobId}.log`,
     // Whole MB: the unit condor_submit reads without doubt.
     `request_memory  = ${Math.ceil(spec.memory * 1024)}MB`,

@@ -1,7 +1,7 @@
 // A run's story as a physicist reads it: one line per step, the rule that decided it, and what the next night does
 // and a person can do, by the stages' own rules (threshold, settled cache, lists' count, submit's attempts, memory).
 import { join } from 'node:path'
-import { SUBMISSION_FILES } from '../condor/submit-file.js'
+import { jobStderrFile } from '../condor/submit-file.js'
 import { layout } from '../files/layout.js'
 import type { PayloadType } from '../rules/calibrations.js'
 import type { RunState } from '../scheduler/job-state.js'
@@ -63,7 +63,7 @@ export function storyLines(s: RunStory): string[] {
  */
 function jobError(state: RunState, output: string): string {
   if (!state.submission || !state.job) return "the job's log"
-  const file = join(layout.submissionsDir(output), state.submission, SUBMISSION_FILES.stderrDir, `job-${state.job.cluster}-${state.job.proc}.err`)
+  const file = join(layout.submissionsDir(output), state.submission, jobStderrFile(`${state.job.cluster}-${state.job.proc}`))
   return `the job's standard error, ${shellWord(file)}`
 }
 
