@@ -18,17 +18,19 @@ type MemoryRules = { maxAttempts: number; maxMemoryMb: number; scale: number; su
  */
 export function decideHeld(
   state: RunState, rules: MemoryRules,
-): { release: boolean; note: string; memoryMb?: number; forMemory: boolean; moreMb?: number } {
+): { release: boolean; note: string; why?: string; memoryMb?: number; forMemory: boolean; moreMb?: number } {
   const held = `held: ${state.detail}`
   const forMemory = state.state === 'held' && heldForMemory(state.job)
-  if (!forMemory) return { release: false, note: `${held}; not for memory: left for a person (condor_release or condor_rm it)`, forMemory }
+  // `why`: the note without the hold's detail, for a reader that shows the detail already (why's next step).
+  const person = (why: string, moreMb?: number) => ({ release: false, note: `${held}; ${why}`, why, forMemory, moreMb })
+  if (!forMemory) return person('not for memory: left for a person (condor_release or condor_rm it)')
   const asked = state.job?.requestMemory ?? rules.submittedMb
   const moreMb = asked === undefined ? undefined : Math.ceil(asked * rules.scale)
-  const person = (why: string) => ({ release: false, note: `${held}; ${why}: left for a person`, forMemory, moreMb })
-  if (state.attempts >= rules.maxAttempts) return person(`gave up after ${plural(state.attempts, 'attempt')} (--max-attempts ${rules.maxAttempts})`)
-  if (!state.submission) return person('no submission of the ledger names it')
+  const forPerson = (why: string) => person(`${why}: left for a person`, moreMb)
+  if (state.attempts >= rules.maxAttempts) return forPerson(`gave up after ${plural(state.attempts, 'attempt')} (--max-attempts ${rules.maxAttempts})`)
+  if (!state.submission) return forPerson('no submission of the ledger names it')
   if (asked === undefined || asked >= rules.maxMemoryMb) {
-    return person(asked === undefined ? 'its memory is not known' : `it has ${asked} MB, the most --max-memory allows`)
+    return forPerson(asked === undefined ? 'its memory is not known' : `it has ${asked} MB, the most --max-memory allows`)
   }
   const memoryMb = Math.min(moreMb!, rules.maxMemoryMb)
   const note = `release ${state.attempts + 1} of ${rules.maxAttempts}: held for memory with ${asked} MB; given ${memoryMb} MB`

@@ -109,10 +109,8 @@ export function nextStep(
         maxAttempts: ctx.maxAttempts, maxMemoryMb: Math.round(ctx.maxMemory * 1024), scale: ctx.memoryScale, submittedMb: undefined,
       })
       if (held.release) return `released with ${held.memoryMb} MB next night (attempt ${state.attempts + 1} of ${ctx.maxAttempts})`
-      // decideHeld's note is `held: <detail>; <why>`: the detail (the hold reason, outside text that may hold '; ' or a
-      // line break) is on the scheduler's line already.
-      const told = `held: ${state.detail}; `
-      const why = held.note.startsWith(told) ? held.note.slice(told.length) : held.note
+      // The note without the hold's detail (outside text), which the scheduler's line shows already.
+      const why = held.why ?? held.note
       if (!held.forMemory) return `stays held: ${why}; a person: condor_release ${id} or condor_rm ${id}, then ${resubmit}`
       // Released as it is, it goes over the same limit and is held again: more memory first, as submit itself does.
       return `stays held: ${why}; a person: condor_qedit ${id} RequestMemory ${held.moreMb ?? '<MB>'}, then condor_release ${id} ` +
