@@ -17,6 +17,7 @@
 // (a run's own IOV wins a tie); a type is missing when there is none or it has ended (end <= run).
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { endOnClosedPipe } from './closed-pipe.mjs'
 
 export const PAYLOAD_TYPES = [
   'CEMC_BadTowerMap',
@@ -225,6 +226,7 @@ const CLI_USAGE = `usage: fake-cdb init STATE RUNLIST.csv [--current F] [--outda
 
 /** The command line of test/fakes/fake-cdb (see there). */
 export function cli(args = process.argv.slice(2)) {
+  endOnClosedPipe()
   const fail = (message) => {
     process.stderr.write(`fake-cdb: ${message}\n`)
     process.exit(1)

@@ -39,6 +39,7 @@ import {
   callerName, fail, IN_QUEUE, knownSchedds, loadState, localSchedd, parentCommand, parseConstraint, parseLiteral, saveState,
   scheddOf, statePath, STATUS,
 } from './condor-lib.mjs'
+import { carryOnAfterClosedPipe } from './closed-pipe.mjs'
 
 const IMMUTABLE = new Set(['owner', 'clusterid', 'jobuniverse', 'procid', 'mytype', 'targettype', 'user', 'osuser'])
 /** HoldReasonCode 16, SpoolingInput: such a job is not released. */
@@ -207,6 +208,7 @@ function act(program, args) {
 
 /** Runs the fake `program` (condor_qedit, condor_release or condor_rm) on process.argv. */
 export function main(program) {
+  carryOnAfterClosedPipe()
   const args = process.argv.slice(2)
   if (program === 'condor_qedit') qedit(args)
   else act(program, args)

@@ -41,6 +41,7 @@ import { randomBytes } from 'node:crypto'
 import { userInfo } from 'node:os'
 import { existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path'
+import { carryOnAfterClosedPipe, endOnClosedPipe } from './closed-pipe.mjs'
 
 export const STATUS = { idle: 1, running: 2, removed: 3, completed: 4, held: 5, transferring: 6, suspended: 7 }
 /** condor_q shows these; condor_history the others. */
@@ -253,6 +254,8 @@ export function lookup(job, name) {
 
 /** condor_q / condor_history: `[-name SCHEDD] -constraint EXPR -af[:opts] ATTR...` over the jobs `select` keeps. */
 export function query(program, select) {
+  if (program === 'condor_history') endOnClosedPipe()
+  else carryOnAfterClosedPipe()
   const args = process.argv.slice(2)
   let constraint = () => true
   let attrs

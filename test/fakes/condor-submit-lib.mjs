@@ -15,6 +15,7 @@ import {
   absoluteFrom, callerName, checkExecutable, checkWritableDir, expandMacros, fail, hang, loadState, localSchedd, parentCommand, parseLiteral, parseNewArguments,
   parseSubmitFile, saveState, statePath, takeCluster,
 } from './condor-lib.mjs'
+import { carryOnAfterClosedPipe } from './closed-pipe.mjs'
 
 /**
  * request_memory as the schedd holds it: RequestMemory in MB, a whole number (submit_utils.cpp SetRequestMem: a
@@ -28,6 +29,7 @@ function megabytes(value) {
 
 /** Runs the fake condor_submit on process.argv. */
 export function main() {
+  carryOnAfterClosedPipe()
   const program = 'condor_submit'
   const args = process.argv.slice(2)
   let file

@@ -15,9 +15,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { IN_QUEUE, STATUS, fail, loadState, saveState, scheddOf, statePath } from './condor-lib.mjs'
+import { endOnClosedPipe } from './closed-pipe.mjs'
 
 /** Runs the fake-condor command on process.argv. */
 export function main() {
+  endOnClosedPipe()
   const program = 'fake-condor'
   const [command, ...args] = process.argv.slice(2)
   const path = statePath(program)
