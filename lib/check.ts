@@ -9,6 +9,7 @@ import { layout } from './files/layout.js'
 import { writeProcessList } from './files/process-list.js'
 import { readRunList, type RunTag } from './files/run-list.js'
 import type { Log } from './log.js'
+import { plural } from './plural.js'
 
 export interface CheckOptions extends Omit<CdbChoice, 'payloadTypes'> {
   output: string
@@ -95,7 +96,7 @@ export async function runCheck(options: CheckOptions, log: Log, deps: CdbDeps & 
   const settledByRun = new Map(settledRows.map((r) => [r.runnumber, r]))
   const questions = planCheck(runs, settledByRun, now, options.recheckAfter, options.recheck, payloadTypes)
   const cached = runs.length - questions.length
-  log.info(`${runs.length} runs in ${runListPath}; ${cached} settled in the cache, ${questions.length} to ask the CDB about`)
+  log.info(`${plural(runs.length, 'run')} in ${runListPath}; ${cached} settled in the cache, ${questions.length} to ask the CDB about`)
   if (questions.length) log.info(`asking the CDB through ${cdb.name}: ${cdb.target}`)
   // Runs settled as current for their tag and payloads: a night that calls them outdated is asked about twice.
   const known = questions.filter((q) => {

@@ -87,7 +87,7 @@ export async function runCondor(options: CondorOptions, log: Log) {
     if (!info.isFile()) throw new InputError(list, undefined, `is not a regular file; ${rerun}`)
     if (info.size === 0) throw new InputError(list, undefined, `is empty: a job would have no files; ${rerun}`)
   }
-  if (unlisted) log.info(`${unlisted} runs of the process list have no list in datasets/ (see the lists stage's log): no job`)
+  if (unlisted) log.info(`${unlisted === 1 ? '1 run of the process list has' : `${unlisted} runs of the process list have`} no list in datasets/ (see the lists stage's log): no job`)
   for (const stale of lists.values()) log.info(`not a job: ${stale.list} (run ${stale.runnumber} is not in the process list)`)
 
   // condor_submit refuses a job whose event log has no directory: it is made with the submit file that names it.

@@ -11,6 +11,7 @@ import { readQueryRows } from './files/query-csv.js'
 import { indexByRun, type RunTag } from './files/run-list.js'
 import type { Log } from './log.js'
 import { eachLimited } from './pool.js'
+import { plural } from './plural.js'
 
 /** Why a catalogued file is not used: not there, or there but empty (a zero-size ROOT file cannot be read). */
 type MissingReason = 'absent' | 'empty' | 'not a file'
@@ -151,7 +152,7 @@ async function cachedRunFiles(output: string, processPath: string, reducePath: s
   const cachePath = layout.listsCache(output)
   const inputs = [processPath, reducePath]
   const { value: runs, kept } = await derivedFrom(cachePath, inputs, () => runFilesOf(processPath, reducePath), { version: 2 })
-  if (kept) log.info(`the files of the ${runs.length} runs to process come from ${cachePath}: ${inputs.join(' and ')} are unchanged`)
+  if (kept) log.info(`the files of the ${plural(runs.length, 'run')} to process come from ${cachePath}: ${inputs.join(' and ')} are unchanged`)
   return runs
 }
 
@@ -180,11 +181,11 @@ export async function runLists(
   const covered = missing.size - plan.missing.length
   const copies = covered ? `; ${covered} more missing paths are copies of files on disk on another host` : ''
   if (missing.size) log.info(`${plan.missing.length} of ${allPaths.length} catalogued paths are missing files: ${described}${copies}`)
-  if (plan.copies) log.info(`${plan.copies} files are catalogued on several hosts: one copy of each listed, the first on disk by path`)
+  if (plan.copies) log.info(`${plan.copies === 1 ? '1 file is' : `${plan.copies} files are`} catalogued on several hosts: one copy of each listed, the first on disk by path`)
   for (const run of plan.dropped) {
     const why = options.minEvents === undefined
       ? 'none of its files is on disk'
-      : `its ${run.files} files on disk hold ${run.events} events, not more than --min-events ${options.minEvents}`
+      : `its ${plural(run.files, 'file')} on disk ${run.files === 1 ? 'holds' : 'hold'} ${run.events} events, not more than --min-events ${options.minEvents}`
     log.info(`run ${run.runnumber} (tag ${run.tag}): no list: ${why} (${run.missing} of its files are missing)`)
   }
 

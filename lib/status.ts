@@ -16,6 +16,7 @@ import { mapLimited } from './pool.js'
 import { gatherInputs } from './report/gather.js'
 import { runViews } from './report/runs.js'
 import { badNight, changesSince, oldestRecord, readLastNight, readStateHistory, type LastNight } from './report/last-night.js'
+import { plural } from './plural.js'
 
 /** When the check stage last succeeded (log/last-night.json). */
 export const lastCheck = (record: LastNight | undefined) => (record?.stages.check?.code === 0 ? record.stages.check.at : undefined)
@@ -88,7 +89,7 @@ export function uploadVerdict(
     // never tried or only interrupted (their rows name no refusal).
     const tried = latest.filter((r) => left.includes(r.type) && (r.state === 'failed' || r.state === 'created')).sort(byTime)
     const why = tried.length ? `; ${lastWords(tried)}` : ''
-    const note = `partly uploaded: ${inCdb.length} of ${written.length} payloads in the CDB (${tags}), not ${left.join(', ')}: ${again}${why}`
+    const note = `partly uploaded: ${inCdb.length} of ${plural(written.length, 'payload')} in the CDB (${tags}), not ${left.join(', ')}: ${again}${why}`
     return { uploaded: 0, note, unfinished: !inFlight }
   }
   const last = inCdb.map((r) => r.time).sort().at(-1)!
@@ -242,7 +243,7 @@ export async function runStatus(options: StatusOptions, env: Env): Promise<strin
     .filter(([, count]) => count > 0)
     .map(([name, count]) => `${count} ${name}`)
   const lines = records.map((r) => `${r.runnumber} ${r.tag} ${r.state}: ${r.detail}`)
-  return [...lines, `status: ${records.length} runs${counts.length ? `: ${counts.join(', ')}` : ''}`, ...nightLine(options.runType, night)]
+  return [...lines, `status: ${plural(records.length, 'run')}${counts.length ? `: ${counts.join(', ')}` : ''}`, ...nightLine(options.runType, night)]
 }
 
 /**
@@ -281,5 +282,5 @@ export async function runStatusSince(options: StatusOptions, env: Env, seconds: 
   }
   if (options.json) return jsonLines(changes.map((c) => ({ runnumber: c.runnumber, tag: c.tag, before: c.before ?? null, state: c.now })))
   const lines = changes.map((c) => `${c.runnumber} ${c.tag} ${c.before ?? 'new'} -> ${c.now}`)
-  return [...lines, `status: ${changes.length} runs changed state since ${since}`]
+  return [...lines, `status: ${plural(changes.length, 'run')} changed state since ${since}`]
 }

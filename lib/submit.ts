@@ -213,7 +213,7 @@ export async function runSubmit(options: SubmitOptions, ctx: SubmitContext): Pro
   for (const { job, note } of plan.entries.filter(leftForAPerson)) ctx.log.warn(`run ${job.runnumber} ${job.tag}: ${note}`)
   for (const [schedd, why] of plan.unanswered) ctx.log.warn(`schedd ${schedd} did not answer (${why}): its runs are unknown`)
   if (deferred) {
-    const rest = `(--max-jobs ${options.maxJobs}), the other ${deferred} wait for the next run`
+    const rest = `(--max-jobs ${options.maxJobs}), the other ${deferred} wait${deferred === 1 ? 's' : ''} for the next run`
     ctx.log.warn(`${submit.length + deferred} runs are due; submitting ${submit.length} ${rest}`)
   }
   const now = ctx.now ?? (() => new Date())

@@ -25,6 +25,7 @@ import { settle } from './upload/settle.js'
 import { checkStore } from './upload/store.js'
 import { lockStore } from './upload/store-lock.js'
 import { detachedUploads } from './upload/unconfirmed.js'
+import { plural } from './plural.js'
 
 interface UploadOptions {
   output: string
@@ -179,15 +180,15 @@ async function planOrInsert(options: UploadOptions, ctx: UploadContext, { ledger
     if (absent.length) incomplete.push(`${run.runnumber} ${run.tag} incomplete: ${gap}`)
   }
   const count = (action: PlanLine['action']) => plan.filter((l) => l.action === action).length
-  const tail = `${count('skip')} skipped, ${count('not')} not insertable, ${incomplete.length} runs incomplete`
+  const tail = `${count('skip')} skipped, ${count('not')} not insertable, ${plural(incomplete.length, 'run')} incomplete`
   if (!options.doCdbUpload) {
     const tagNote = options.globalTag ? '' : ` (the tag check reads; --do-cdb-upload needs --global-tag)`
     const lockNote = locked ? `; the tag is ${status}: --do-cdb-upload would insert nothing` : ''
-    const summary = `upload: plan for ${runs.length} finished runs into ${globalTag}${tagNote}: ${count('insert')} to insert, ${tail}`
+    const summary = `upload: plan for ${plural(runs.length, 'finished run')} into ${globalTag}${tagNote}: ${count('insert')} to insert, ${tail}`
     return { lines: [...plan.map(formatPlanLine), ...incomplete, summary + lockNote] }
   }
   for (const gap of incomplete) log.warn(gap)
-  const done = `${mine.length} payloads inserted into ${globalTag} from ${runs.length} finished runs`
+  const done = `${plural(mine.length, 'payload')} inserted into ${globalTag} from ${plural(runs.length, 'finished run')}`
   const summary = `upload: ${done}, ${failures.length} failed, ${tail}`
   if (failures.length > 0) throw new CaloprodError(`${summary}; first failure: ${failures[0]}`)
   return { lines: [...incomplete, summary] }

@@ -5,6 +5,7 @@ import { describeCounts, runCheck } from '../lib/check.js'
 import { layout } from '../lib/files/layout.js'
 import { NO_PROGRESS, progressCounter } from '../lib/progress.js'
 import { declareStage } from './main.js'
+import { plural } from '../lib/plural.js'
 
 export const stage = declareStage(
   import.meta.url,
@@ -41,9 +42,9 @@ export const stage = declareStage(
       const result = await runCheck(options, log, { env, signal: controller.signal, onAnswered })
       const path = layout.processCsv(options.output, options.runType)
       const unit = result.cdb === 'rest' ? 'request' : 'filter-datasets call'
-      const asked = result.asked ? `${result.asked} asked in ${result.calls} ${unit}${result.calls === 1 ? '' : 's'}` : 'none asked'
+      const asked = result.asked ? `${result.asked} asked in ${plural(result.calls, unit)}` : 'none asked'
       const why = describeCounts(result.counts)
-      return `check: ${result.runs} runs, ${result.cached} settled, ${asked}; ${result.toProcess} to process` +
+      return `check: ${plural(result.runs, 'run')}, ${result.cached} settled, ${asked}; ${result.toProcess} to process` +
         `${why ? ` (${why})` : ''}; ${path} ${result.changed.process ? 'updated' : 'unchanged'}`
     } finally {
       process.off('SIGINT', onSignal)

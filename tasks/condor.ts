@@ -3,6 +3,7 @@
 import { layout } from '../lib/files/layout.js'
 import { runCondor } from '../lib/condor.js'
 import { declareStage } from './main.js'
+import { plural } from '../lib/plural.js'
 
 export const stage = declareStage(
   import.meta.url,
@@ -18,10 +19,10 @@ export const stage = declareStage(
   },
   async ({ options, log }) => {
     const result = await runCondor(options, log)
-    const notes = [result.stale && `${result.stale} stale lists ignored`, result.unlisted && `${result.unlisted} runs without a list`]
+    const notes = [result.stale && `${plural(result.stale, 'stale list')} ignored`, result.unlisted && `${plural(result.unlisted, 'run')} without a list`]
       .filter(Boolean)
       .join(', ')
     const changed = result.changed ? 'updated' : 'unchanged'
-    return `condor: ${result.jobs} jobs${notes ? ` (${notes})` : ''}; ${layout.condorDir(options.output)} ${changed}`
+    return `condor: ${plural(result.jobs, 'job')}${notes ? ` (${notes})` : ''}; ${layout.condorDir(options.output)} ${changed}`
   },
 )

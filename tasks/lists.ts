@@ -4,6 +4,7 @@ import { layout } from '../lib/files/layout.js'
 import { runLists } from '../lib/lists.js'
 import { NO_PROGRESS, progressCounter } from '../lib/progress.js'
 import { declareStage } from './main.js'
+import { plural } from '../lib/plural.js'
 
 export const stage = declareStage(
   import.meta.url,
@@ -30,8 +31,8 @@ export const stage = declareStage(
       result.removed && `${result.removed} stale removed`,
     ].filter(Boolean).join(', ')
     const threshold = options.minEvents === undefined ? 'with no file on disk' : `at --min-events ${options.minEvents} after missing files`
-    const dropped = result.dropped ? `, ${result.dropped} runs dropped ${threshold} (see log)` : ''
-    return `lists: ${result.lists} lists (${notes})${dropped}; ${result.missing} files missing; ` +
+    const dropped = result.dropped ? `, ${plural(result.dropped, 'run')} dropped ${threshold} (see log)` : ''
+    return `lists: ${plural(result.lists, 'list')} (${notes})${dropped}; ${plural(result.missing, 'file')} missing; ` +
       `${layout.missingCsv(options.output, options.runType)} ${result.changed.missing ? 'updated' : 'unchanged'}`
   },
   // Each stat holds one of libuv's threads while it waits for the file system.

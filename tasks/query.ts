@@ -4,6 +4,7 @@ import { catalogTarget } from '../lib/catalog/connection.js'
 import { NO_PROGRESS, progressCounter } from '../lib/progress.js'
 import { runQuery } from '../lib/query.js'
 import { declareStage } from './main.js'
+import { plural } from '../lib/plural.js'
 
 export const stage = declareStage(
   import.meta.url,
@@ -22,11 +23,11 @@ export const stage = declareStage(
   async ({ options, log, env, progress }) => {
     const onRows = progress === NO_PROGRESS ? undefined : progressCounter(progress, 'query', 'rows received')
     const result = await runQuery(catalogTarget(options.dbUrl, env), { ...options, retry: { attempts: options.dbTries }, onRows }, log)
-    const skipped = result.skipped ? `, ${result.skipped} unusable rows skipped (see log)` : ''
+    const skipped = result.skipped ? `, ${plural(result.skipped, 'unusable row')} skipped (see log)` : ''
     const { excluded, aggregated, untagged } = result.traps
     const trapRows = excluded + aggregated + untagged
-    const traps = trapRows ? `, ${trapRows} skimmed, segment-9999 or untagged rows left out (see log)` : ''
+    const traps = trapRows ? `, ${plural(trapRows, 'skimmed, segment-9999 or untagged row')} left out (see log)` : ''
     const changed = result.changed ? 'updated' : result.unchangedCatalog ? 'unchanged (catalog unchanged, not asked again)' : 'unchanged'
-    return `query: ${result.files} files of ${result.runs} runs${skipped}${traps}; ${result.path} ${changed}`
+    return `query: ${plural(result.files, 'file')} of ${plural(result.runs, 'run')}${skipped}${traps}; ${result.path} ${changed}`
   },
 )

@@ -3,6 +3,7 @@
 import { layout } from '../lib/files/layout.js'
 import { runReduce } from '../lib/reduce.js'
 import { declareStage } from './main.js'
+import { plural } from '../lib/plural.js'
 
 export const stage = declareStage(
   import.meta.url,
@@ -19,6 +20,6 @@ export const stage = declareStage(
   async ({ options }) => {
     const result = await runReduce(options)
     const changed = result.changed.runList || result.changed.reduce ? 'updated' : 'unchanged'
-    return `reduce: ${result.runs} runs, ${result.files} files kept; ${layout.runListCsv(options.output, options.runType)} ${changed}`
+    return `reduce: ${plural(result.runs, 'run')}, ${plural(result.files, 'file')} kept; ${layout.runListCsv(options.output, options.runType)} ${changed}`
   },
 )

@@ -3,6 +3,7 @@
 import { CaloprodError, UsageError } from '../lib/errors.js'
 import { runReport } from '../lib/report.js'
 import { declareStage } from './main.js'
+import { plural } from '../lib/plural.js'
 
 export const stage = declareStage(
   import.meta.url,
@@ -34,6 +35,6 @@ export const stage = declareStage(
     if (options.stdout) return undefined
     const counts = result.counts.map(([label, n]) => `${n} ${label}`).join(', ')
     const silent = result.schedulerAnswered ? '' : '; the scheduler did not answer (the page shows the ledger\'s view)'
-    return `report: ${result.runs} runs${counts ? `: ${counts}` : ''}; ${result.attention} need a person${silent}; ${result.path}`
+    return `report: ${plural(result.runs, 'run')}${counts ? `: ${counts}` : ''}; ${result.attention} need${result.attention === 1 ? 's' : ''} a person${silent}; ${result.path}`
   },
 )

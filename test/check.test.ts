@@ -215,7 +215,7 @@ t.test('a failing CDB writes nothing and names the runs; each failure mode', asy
     // Its last words are the C++ runtime's, as the real program's are, not the fake's own runtime's backtrace.
     ['crash-midway', [], /filter-datasets crashed \(killed by SIGABRT\); its last words: "terminate called after throwing an instance of 'std::runtime_error'"/],
     ['hang', ['--timeout', '3'], /filter-datasets did not finish within 3 s \(--timeout\) and was killed/],
-    ['garbage', [], /filter-datasets stopped early: its stdout goes through 0 of its 1 runs, up to run 66502/],
+    ['garbage', [], /filter-datasets stopped early: its stdout goes through 0 of its 1 run, up to run 66502/],
     ['no-output', [], /its stdout says "ERROR: Could not open file .*runs-process.csv for writing."/],
   ]
   for (const [mode, args, message] of modes) {

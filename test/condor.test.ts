@@ -22,7 +22,7 @@ t.test('writes jobs.list, genStatus.sub and genStatus.sh for the runs of the pro
   writeFileSync(join(output, 'datasets', `068010_${TAG}.list`), '/d/mine.root\n') // a person's file: lists have no leading zero
   const result = await condor(output, '--memory', '2')
   t.equal(result.code, 0, result.stderr)
-  t.equal(result.stdout, `condor: 2 jobs (1 stale lists ignored, 1 runs without a list); ${join(output, 'condor')} updated\n`)
+  t.equal(result.stdout, `condor: 2 jobs (1 stale list ignored, 1 run without a list); ${join(output, 'condor')} updated\n`)
   t.equal(result.stderr, '', 'a quiet night says nothing on stderr')
   const dir = join(output, 'condor')
   t.equal(readFileSync(join(dir, 'jobs.list'), 'utf8'), `${join(output, 'datasets', `68002_${TAG}.list`)}\n${join(output, 'datasets', `68010_${TAG}.list`)}\n`)

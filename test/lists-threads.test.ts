@@ -43,7 +43,7 @@ for (const [how, nodeArgs] of starts) {
     { cwd: ROOT, env: { ...process.env, UV_THREADPOOL_SIZE: undefined }, stdio: ['ignore', 'pipe', 'pipe'] })
     const result = await collectOutput(child).done
     t.equal(result.code, 0, result.stderr)
-    t.match(result.stdout, /^lists: 1 lists \(1 written\); 0 files missing/, 'the summary comes through the relaunch')
+    t.match(result.stdout, /^lists: 1 list \(1 written\); 0 files missing/, 'the summary comes through the relaunch')
     const threads = new Set<string>()
     for (const line of readFileSync(trace, 'utf8').split('\n')) if (line.includes(store)) threads.add(line.split(' ')[0])
     t.ok(threads.size > 4 && threads.size <= 16, `the files were checked by ${threads.size} threads`)

@@ -68,9 +68,9 @@ t.test('missing and empty files go to missing.csv; lists hold the rest, sorted; 
   ].join('\n') + '\n')
   t.same(readdirSync(join(output, 'datasets')), ['66502_v9.list'])
   t.equal(read(join(output, 'datasets', '66502_v9.list')), `${path(hist(66502, 'v9', 0))}\n${path(hist(66502, 'v9', 2))}\n`)
-  t.match(result.stdout, /^lists: 1 lists \(1 written\), 2 runs dropped at --min-events 500000 after missing files \(see log\); 4 files missing; .*run3auau-missing.csv updated\n$/)
+  t.match(result.stdout, /^lists: 1 list \(1 written\), 2 runs dropped at --min-events 500000 after missing files \(see log\); 4 files missing; .*run3auau-missing.csv updated\n$/)
   const log = read(join(output, 'log', readdirSync(join(output, 'log'))[0]))
-  t.match(log, /run 66500 \(tag v8\): no list: its 1 files on disk hold 300000 events, not more than --min-events 500000 \(2 of its files are missing\)/)
+  t.match(log, /run 66500 \(tag v8\): no list: its 1 file on disk holds 300000 events, not more than --min-events 500000 \(2 of its files are missing\)/)
   t.match(log, /run 66501 \(tag v8\): no list: its 2 files on disk hold 500000 events/)
   t.match(log, /4 of 9 catalogued paths are missing files: 3 absent, 1 empty\n/)
 
@@ -117,7 +117,7 @@ t.test('lists no longer wanted are removed, other files in datasets/ are left al
   // Run 66701 was calibrated meanwhile: it leaves the process list, and its list goes.
   writeFileSync(join(output, 'run3auau-process.csv'), 'runnumber,tag\n66700,v2\n')
   const third = await lists(output)
-  t.match(third.stdout, /1 lists \(0 written, 1 stale removed\)/)
+  t.match(third.stdout, /1 list \(0 written, 1 stale removed\)/)
   t.notOk(readdirSync(datasets).includes('66701_v2.list'))
   t.equal(statSync(join(datasets, '66700_v2.list')).mtimeMs, old.getTime())
 
@@ -205,7 +205,7 @@ t.test('the files of the runs to process are cached while both inputs are unchan
   writeFileSync(path(hist(66900, 'v1', 1)), 'root file') // the transfer finished
   t.equal((await lists(output)).code, 0)
   t.equal(read(list), `${path(hist(66900, 'v1', 0))}\n${path(hist(66900, 'v1', 1))}\n`, 'the file that arrived is listed')
-  t.match(logOf(), /the files of the 1 runs to process come from .*\.lists-files\.json: .* are unchanged/)
+  t.match(logOf(), /the files of the 1 run to process come from .*\.lists-files\.json: .* are unchanged/)
 
   // reduce.csv rewritten (a new night's reduce): read again, whatever the cache says.
   const reduce = join(output, 'reduce.csv')
@@ -254,7 +254,7 @@ t.test('a FIFO where a list belongs is replaced by the list, not read (reading i
   execFileSync('mkfifo', [list])
   const result = await lists(output)
   t.equal(result.code, 0, result.stderr)
-  t.match(result.stdout, /1 lists \(1 written\)/)
+  t.match(result.stdout, /1 list \(1 written\)/)
   t.ok(statSync(list).isFile(), 'a regular file now')
   t.equal(read(list), `${path(hist(66700, 'v2', 0))}\n`)
 })

@@ -52,7 +52,7 @@ t.test('lists draws "files checked of total" on a terminal only, and keeps it ou
   const shown = await onTerminal('lists', ['--output', output])
   t.match(shown, `${ERASE}lists: `, 'the line is drawn in place')
   t.match(shown, /lists: 40 of 40 files checked/)
-  t.match(shown, /lists: 2 lists \(2 written\); 1 files missing/, 'the summary still follows')
+  t.match(shown, /lists: 2 lists \(2 written\); 1 file missing/, 'the summary still follows')
   t.notMatch(logText(output), /files checked|\x1b/, 'never in the log')
 
   const quiet = await onTerminal('lists', ['--output', output, '--quiet'])
@@ -89,7 +89,7 @@ t.test('query draws the rows received', async (t) => {
   const output = join(t.testdir(), 'out')
   const shown = await onTerminal('query', ['--db-url', url, '--output', output])
   t.match(shown, /\r\x1b\[Kquery: 12 rows received/)
-  t.match(shown, /query: 12 files of 1 runs/)
+  t.match(shown, /query: 12 files of 1 run\b/)
   const piped = await runScript('query', ['--db-url', url, '--output', output])
   t.equal(piped.code, 0, piped.stderr)
   t.equal(piped.stderr, '')

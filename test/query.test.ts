@@ -27,7 +27,7 @@ t.test('a run with exactly the threshold is excluded, one event more is included
   t.equal(result.code, 0, result.stderr)
   const rows = await readQueryCsv(csv)
   t.same([...new Set(rows.map((r) => r.runnumber))], [66501])
-  t.match(result.stdout, /query: 2 files of 1 runs/)
+  t.match(result.stdout, /query: 2 files of 1 run\b/)
 })
 
 t.test('runs outside the run type range are not selected', async (t) => {

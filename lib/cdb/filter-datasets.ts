@@ -7,6 +7,7 @@ import { CaloprodError, UsageError } from '../errors.js'
 import { formatCsv } from '../files/csv.js'
 import { RUN_TAG_TABLE, type RunTag } from '../files/run-list.js'
 import { runInGroup } from '../spawn-group.js'
+import { plural } from '../plural.js'
 
 /** Per payload type, how many runs had it missing or outdated, as filter-datasets counts them. */
 export type PayloadCounts = Record<PayloadType, { missing: number; outdated: number }>
@@ -120,11 +121,11 @@ export function parseStdout(
   if (next < runs.length) {
     throw new FilterDatasetsError(
       'output',
-      `stopped early: its stdout goes through ${next} of its ${runs.length} runs, up to run ${runs[next].runnumber}`,
+      `stopped early: its stdout goes through ${next} of its ${plural(runs.length, 'run')}, up to run ${runs[next].runnumber}`,
     )
   }
   if (total === undefined) throw new FilterDatasetsError('output', 'printed no "Total Runs:" line: it did not finish')
-  if (total !== runs.length) throw new FilterDatasetsError('output', `printed "Total Runs: ${total}" for ${runs.length} runs`)
+  if (total !== runs.length) throw new FilterDatasetsError('output', `printed "Total Runs: ${total}" for ${plural(runs.length, 'run')}`)
   return { counts, unknown }
 }
 
@@ -207,7 +208,7 @@ export async function runFilterDatasets(call: FilterDatasetsCall): Promise<{ kee
   if (sum < keep.length || sum > keep.length * call.payloadTypes.length) {
     throw new FilterDatasetsError(
       'output',
-      `its counters (${sum} payloads missing or outdated) do not fit the ${keep.length} runs of its ${OUTPUT}`,
+      `its counters (${sum} payloads missing or outdated) do not fit the ${plural(keep.length, 'run')} of its ${OUTPUT}`,
     )
   }
   return { keep, counts, unknown }

@@ -213,7 +213,7 @@ function refuseWholeFailure(answer: CdbAnswer, runs: readonly RunTag[], known: K
   if (!witnesses.length || answer.keep.size < runs.length || failed < runs.length * types.length) return answer
   log.info(`runs the settled cache knew as current: ${witnesses.map((run) => run.runnumber).join(' ')}`)
   throw new CaloprodError(
-    `${REFUSED}: filter-datasets answered every payload of all ${runs.length} runs missing or outdated, ` +
+    `${REFUSED}: filter-datasets answered every payload of ${runs.length === 1 ? 'the one run' : `all ${runs.length} runs`} missing or outdated, ` +
       `also of ${describeRuns(witnesses)}, which were current when last asked: that is how it answers when it cannot ` +
       'reach the CDB; check the CDB and set NOPAYLOADCLIENT_CONF so that caloprod can ask the CDB itself, or, if those ' +
       `maps are really gone, delete ${known.cache}`,

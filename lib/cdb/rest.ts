@@ -11,6 +11,7 @@ import { HttpClient, requestsStarted } from './http.js'
 import { getPayloadIovs, runReasons } from './payload-iovs.js'
 import { eachLimited } from '../pool.js'
 import { settleGaps } from './settle-gaps.js'
+import { plural } from '../plural.js'
 
 /**
  * `apiUrl` ends with `/` (`http://localhost:8000/api/cdb_rest/`); `jobs` requests in flight, each try within
@@ -121,11 +122,11 @@ export async function askRest(runs: readonly RunTag[], options: RestAskOptions):
   }
   if (empty === runs.length) {
     log.warn(
-      `global tag "${options.globalTag}" has no payload of any type for any of the ${runs.length} runs asked, so they are all missing`,
+      `global tag "${options.globalTag}" has no payload of any type for ${runs.length === 1 ? 'the one run asked, so it is missing' : `any of the ${runs.length} runs asked, so they are all missing`}`,
     )
   }
   log.info(
-    `asked ${http.server} about ${runs.length} runs in ${http.requests} requests (${options.jobs} at a time): ` +
+    `asked ${http.server} about ${plural(runs.length, 'run')} in ${plural(http.requests, 'request')} (${options.jobs} at a time): ` +
       `${answer.keep.size} to process`,
   )
   return answer

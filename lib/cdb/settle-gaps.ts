@@ -45,7 +45,7 @@ export async function settleGaps(
     }
     if (newest.length === 0) {
       return new CaloprodError(
-        `nopayloaddb ${http.server} answers no payload of global tag "${tag.name}" for any of the ${runs.length} runs ` +
+        `nopayloaddb ${http.server} answers no payload of global tag "${tag.name}" for ${runs.length === 1 ? 'the one run' : `any of the ${runs.length} runs`} ` +
           `asked, nor for its newest IOVs (minorIOV=${NEWEST_IOVS}), though its list of global tags counts ${count} ` +
           'payload IOVs in it: a proxy dropping the query string, or a read replica without the tag? check the server',
       )

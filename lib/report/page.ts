@@ -11,6 +11,7 @@ import { utcMinute } from './utc-minute.js'
 import { visibleLine } from '../visible.js'
 import { REPORT_STATES, settledLedger, STATE_BY_NAME, type AttentionItem, type RunView } from './runs.js'
 import { STORY_SCRIPT, STORY_SCRIPT_SOURCE, storyDataParts } from './stories.js'
+import { plural } from '../plural.js'
 
 const STATE_CSS = REPORT_STATES.map((state) => `.s-${state.name}::before{background:${state.colour}}`).join('\n')
 
@@ -176,7 +177,7 @@ function headline(runs: readonly RunView[], madeAt: Date): string {
     return n > 0 || state.always ? [`<li class="s-${state.name}"><b>${n}</b>${escapeHtml(state.label)}</li>`] : []
   })
   return `<ul class="headline" id="headline">\n${items.join('\n')}\n</ul>\n` +
-    `<p class="made">${runs.length} runs; made at ${utcMinute(madeAt.toISOString())}</p>`
+    `<p class="made">${plural(runs.length, 'run')}; made at ${utcMinute(madeAt.toISOString())}</p>`
 }
 
 /** The banner of a bad night: the stage that failed last, its line, and since when there was no good night. */
@@ -193,14 +194,14 @@ function sources(inputs: ReportInputs, runs: readonly RunView[]): string[] {
   const { output, runType } = inputs.options
   const nights = new Set(inputs.ledger.map((row) => row.time.slice(0, 10))).size
   return [
-    `${basename(layout.runListCsv(output, runType))}: ${inputs.runList?.length ?? 0} runs; ` +
-      `${basename(layout.processCsv(output, runType))}: ${inputs.process?.length ?? 'no'} runs to process; ` +
+    `${basename(layout.runListCsv(output, runType))}: ${plural(inputs.runList?.length ?? 0, 'run')}; ` +
+      `${basename(layout.processCsv(output, runType))}: ${inputs.process ? plural(inputs.process.length, 'run') : 'no runs'} to process; ` +
       `${basename(layout.settledCsv(output, runType))}: ${inputs.settled.size} settled.`,
-    `reduce.csv: files and events of ${inputs.runFiles.size} runs; ${basename(layout.missingCsv(output, runType))}: ` +
-      `${runs.reduce((sum, run) => sum + (run.missing ?? 0), 0)} missing files; datasets/: ${inputs.lists.size} lists.`,
-    `submissions.csv: ${inputs.ledger.length} rows over ${nights} nights; the scheduler: ` +
+    `reduce.csv: files and events of ${plural(inputs.runFiles.size, 'run')}; ${basename(layout.missingCsv(output, runType))}: ` +
+      `${plural(runs.reduce((sum, run) => sum + (run.missing ?? 0), 0), 'missing file')}; datasets/: ${plural(inputs.lists.size, 'list')}.`,
+    `submissions.csv: ${plural(inputs.ledger.length, 'row')} over ${plural(nights, 'night')}; the scheduler: ` +
       (inputs.scheduler.answered
-        ? `${inputs.scheduler.jobs.length} jobs of this output directory (condor_q and condor_history).`
+        ? `${plural(inputs.scheduler.jobs.length, 'job')} of this output directory (condor_q and condor_history).`
         : 'no answer.'),
     `${basename(layout.checkJson(output, runType))}: ` +
       `${inputs.check ? `${Object.keys(inputs.check.payload_types).length} payload types` : 'not written yet'}.`,

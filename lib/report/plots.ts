@@ -6,8 +6,9 @@ import type { CheckSummary } from '../cdb/check-summary.js'
 import { JOB_STATUS, type SchedulerJob } from '../scheduler/scheduler.js'
 import { runTagKey } from '../files/dataset-list.js'
 import type { LedgerRow } from '../files/ledger.js'
-import { REPORT_STATES, STATE_BY_NAME, type ReportStateName, type RunView } from './runs.js'
+import { missingFilesText, REPORT_STATES, STATE_BY_NAME, type ReportStateName, type RunView } from './runs.js'
 import { visible } from '../visible.js'
+import { plural } from '../plural.js'
 
 /** What the plots draw with: Observable Plot, and linkedom's `parseHTML` for the document Plot renders into. */
 interface PlotLibraries {
@@ -186,7 +187,7 @@ export function missingPlot(runs: readonly RunView[]): string {
   const { Plot } = drawing()
   const missing = runs.filter((run) => run.missing)
   const all = runs.map((run) => run.runnumber)
-  const title = (run: RunView) => `${run.runnumber} ${run.tag}: ${run.missing} of ${run.files} files missing`
+  const title = (run: RunView) => `${run.runnumber} ${run.tag}: ${missingFilesText(run)}`
   return figure('plot-missing', 'Missing files per run',
     'Catalogued files of the runs to process that the lists stage did not find on disk.', 'No file of a run to process is missing.',
     missing.length === 0 ? undefined : {
@@ -223,7 +224,7 @@ export function payloadsPlot(check: CheckSummary | undefined, checkFile: string)
       y: { label: null, domain: types },
       color: { domain: KINDS.map((k) => k.name), range: KINDS.map((k) => k.colour), legend: true },
       marks: [
-        Plot.barX(data, { y: 'type', x: 'runs', fill: 'kind', title: (d: (typeof data)[number]) => `${d.type}: ${d.runs} runs ${d.kind}` }),
+        Plot.barX(data, { y: 'type', x: 'runs', fill: 'kind', title: (d: (typeof data)[number]) => `${d.type}: ${plural(d.runs, 'run')} ${d.kind}` }),
         Plot.ruleX([0]),
       ],
     })

@@ -9,6 +9,7 @@ import { decideHeld } from '../scheduler/memory-hold.js'
 import type { ReportInputs } from './gather.js'
 import { latestUploads } from '../upload/ledger.js'
 import { utcMinute } from './utc-minute.js'
+import { plural } from '../plural.js'
 
 /** Every state a run can be in on the page, in the order the page lists them, with its words and colour. */
 export const REPORT_STATES = [
@@ -158,6 +159,10 @@ export function runViews(inputs: ReportInputs) {
 
 export type RunView = ReturnType<typeof runViews>[number]
 
+/** `2 of 84 files missing`, of a run with missing files; `its files` where reduce.csv does not count them. */
+export const missingFilesText = (run: RunView) =>
+  `${run.missing} of ${run.files === undefined ? 'its files' : plural(run.files, 'file')} missing`
+
 /** Done for longer than this and still not in the CDB: nobody has put its maps in. */
 const DONE_TOO_LONG_S = 86400
 
@@ -188,7 +193,7 @@ export function needsAPerson(runs: readonly RunView[], now: Date) {
       reasons.push(['incomplete', `genStatus wrote no ${run.absent.join(', ')}: the CDB will lack them (empty histograms?)`])
     }
     if (run.state === 'needs-maps' && !run.hasList) {
-      const missing = run.missing ? ` (${run.missing} of ${run.files} files missing on disk, see the missing-files list)` : ''
+      const missing = run.missing ? ` (${missingFilesText(run)} on disk, see the missing-files list)` : ''
       const detail = `no list in datasets/: too few events on disk${missing}, or lists has not run (see the lists stage's log)`
       reasons.push(['no list', detail])
     }

@@ -7,6 +7,7 @@ import { jobIdText, jobsConstraint, type JobId } from '../condor/job-ids.js'
 import { classAdString } from '../condor/quote.js'
 import { JOB_ATTRIBUTES, QUEUE_ARGS, resolvedOutput, SUBMISSION_FILES } from '../condor/submit-file.js'
 import { runInGroup, type GroupResult } from '../spawn-group.js'
+import { plural } from '../plural.js'
 
 /** HTCondor's JobStatus values. */
 export const JOB_STATUS = { idle: 1, running: 2, removed: 3, completed: 4, held: 5, transferring: 6, suspended: 7 } as const
@@ -249,7 +250,7 @@ export async function condorSubmit(dir: string, jobs: number, options: Scheduler
   const [count, cluster] = [Number(match[1]), Number(match[2])]
   const schedd = await scheddOfCluster(cluster, options)
   if (count !== jobs) {
-    return { kind: 'unknown', cluster, schedd, detail: `condor_submit reports ${count} jobs in cluster ${cluster}, expected ${jobs}` }
+    return { kind: 'unknown', cluster, schedd, detail: `condor_submit reports ${plural(count, 'job')} in cluster ${cluster}, expected ${jobs}` }
   }
   return { kind: 'submitted', cluster, schedd, detail: `${count} job(s) submitted to cluster ${cluster}` }
 }

@@ -97,7 +97,7 @@ export function nextStep(
   if (!state || state.state === 'new') return `submitted next night (attempt ${(state?.attempts ?? 0) + 1} of ${ctx.maxAttempts})`
   const dueAgain = (state.state === 'failed' && state.attempts < ctx.maxAttempts) || state.state === 'unknown'
   if (dueAgain && s.listed.length === 0) {
-    return `not sent again while it has no list (${s.missingFiles.length} files missing on disk): the lists stage looks again every night`
+    return `not sent again while it has no list (${plural(s.missingFiles.length, 'file')} missing on disk): the lists stage looks again every night`
   }
   const id = state.job ? `${state.job.cluster}.${state.job.proc}` : String(state.cluster ?? '?')
   switch (state.state) {

@@ -184,7 +184,7 @@ t.test("a server that cannot give the fingerprint: a warning, the traps counted 
       t.match(result.stderr, /the catalog's fingerprint failed \(.*hashtextextended is not here \(0A000\)\): asking for the whole selection/, `${which} night`)
       t.match(result.stderr, /left out 1 histogram rows of segment 9999/, `${which} night: the traps counted`)
       t.notMatch(result.stdout, QUIET, `${which} night asks`)
-      t.match(result.stdout, /query: 1 files of 1 runs/)
+      t.match(result.stdout, /query: 1 file of 1 run\b/)
     }
   },
 )

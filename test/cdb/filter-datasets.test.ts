@@ -186,7 +186,7 @@ t.test('counters that cannot belong to the process csv are an error', async (t) 
   chmodSync(liar, 0o755)
   const dir = join(root, 'call')
   mkdirSync(dir)
-  await t.rejects(runFilterDatasets({ bin: liar, payloadTypes: SEVEN_PAYLOAD_TYPES, runs: [{ runnumber: 1, tag: 'a' }], dir, timeoutMs: 10000, env: process.env }), /counters \(0 payloads missing or outdated\) do not fit the 1 runs/)
+  await t.rejects(runFilterDatasets({ bin: liar, payloadTypes: SEVEN_PAYLOAD_TYPES, runs: [{ runnumber: 1, tag: 'a' }], dir, timeoutMs: 10000, env: process.env }), /counters \(0 payloads missing or outdated\) do not fit the 1 run\b/)
 })
 
 t.test('the binary must be configured and executable', async (t) => {

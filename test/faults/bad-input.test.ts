@@ -123,7 +123,7 @@ t.test('condor: odd things in datasets/ are never taken for a run\'s list', asyn
   rmSync(join(datasets, `68003_${TAG}.list`))
   const fine = await runStageHere('condor', args)
   t.equal(fine.code, 0, fine.stderr)
-  t.match(fine.stdout, /condor: 1 jobs \(2 runs without a list\)/)
+  t.match(fine.stdout, /condor: 1 job \(2 runs without a list\)/)
 })
 
 /** Flags every stage must refuse with exit 2 and one line naming the flag: [stage, args, message]. */
