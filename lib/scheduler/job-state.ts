@@ -275,6 +275,9 @@ export function writtenSince(state: RunState, written: number | undefined, froze
   if (state.state !== 'unknown' || written === undefined || state.submitted === undefined) return state
   if (written < (frozen ?? Date.parse(state.submitted))) return state
   const folder = `output/${runTagKey(state.runnumber, state.tag)}/`
-  const detail = `cluster ${state.cluster} is known to no schedd any more, but wrote ${folder} at ${minutes(written)}`
+  // Its schedd not asked (silent) is not a schedd that no longer knows the job: say which it is.
+  const detail = state.silent
+    ? `schedd ${state.schedd} did not answer, but cluster ${state.cluster} wrote ${folder} at ${minutes(written)}`
+    : `cluster ${state.cluster} is known to no schedd any more, but wrote ${folder} at ${minutes(written)}`
   return { ...state, state: 'done', detail }
 }

@@ -77,6 +77,17 @@ t.test('an unknown run whose job folder got files after its submission is done',
   t.equal(writtenSince(unknown, undefined), unknown)
 })
 
+t.test('a run whose schedd did not answer, and whose job folder got files after its submission, is done: the detail says the schedd was silent', async (t) => {
+  const unanswered = new Map([[A, 'condor_q -name A failed (exit 1): down']])
+  const silent = runState(68006, TAG, [row({ cluster: 4, proc: 0, schedd: A })], [], { unanswered })
+  t.match(silent, { state: 'unknown', silent: true })
+  const written = writtenSince(silent, Date.parse('2025-01-01T03:00:00Z'))
+  t.match(written, {
+    state: 'done', detail: `schedd ${A} did not answer, but cluster 4 wrote output/68006_${TAG}/ at 2025-01-01 03:00 UTC`,
+  })
+  t.notMatch(written.detail, /known to no schedd/, 'it was not asked: no schedd said it no longer knows the job')
+})
+
 t.test('runStates: every run at once equals each run alone', async (t) => {
   const runs = Array.from({ length: 40 }, (_, i) => ({ runnumber: 68000 + i, tag: TAG }))
   const rows = runs.flatMap(({ runnumber }, i) => (i % 5 === 4 ? [] : [row({ runnumber, submission: `s-${i % 3}`, cluster: i % 3 + 1, proc: i })]))
