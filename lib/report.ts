@@ -68,6 +68,8 @@ export async function runReport(
         lists: inputs.problems.length === 0
           ? { runList: inputs.runList ?? [], process: inputs.process ?? [], settled: inputs.settled }
           : undefined,
+        // The job folders of the runs to process, read once: the stories tell from gather's reads.
+        folders: inputs.folders,
       }, env, (story): [number, string[]] => {
         const lines = storyLines(story)
         return [story.run, shared ? sharedOnce(story.run, lines) : lines]

@@ -9,7 +9,7 @@ import { readProcessList } from '../files/process-list.js'
 import { readTable } from '../files/csv.js'
 import { readQueryBatches } from '../files/query-csv.js'
 import { frozenAt } from '../condor/freeze.js'
-import { FOLDER_READS, folderFiles, newestOf } from '../files/folder-files.js'
+import { FOLDER_READS, folderFiles, newestOf, type FoldersRead } from '../files/folder-files.js'
 import { derivedFrom } from '../files/derived-cache.js'
 import { MISSING_TABLE } from '../files/missing-list.js'
 import { schedulerJobs, type SchedulerJob } from '../scheduler/scheduler.js'
@@ -142,14 +142,19 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   const types = options.rules.payloadTypes
   const absent = new Map<number, PayloadType[]>()
   const written = new Map<string, number>()
-  // Each run's folder read once, FOLDER_READS at a time. No folder: a finished job wrote none of its payloads (or they
-  // were deleted), as status counts it; a run not finished yet is never shown incomplete (runViews looks at `absent`
-  // of finished runs only).
+  // What each folder read said, by run and tag, for the stories (FoldersRead): they tell from it, not a second read.
+  const read = new Map<string, { newest: number | undefined; absent: PayloadType[] }>()
+  // Each run's folder read once, FOLDER_READS at a time, and only those there are (output/ listed once: most of a
+  // campaign night's runs have none yet, and thousands of reads that fail were thousands of errors). No folder: a
+  // finished job wrote none of its payloads (or they were deleted), as status counts it; a run not finished yet is
+  // never shown incomplete (runViews looks at `absent` of finished runs only).
+  const there = new Set(process?.length ? await readdir(layout.jobOutputDir(output)).catch(() => [] as string[]) : [])
   await eachLimited(process ?? [], FOLDER_READS, async ({ runnumber, tag }) => {
-    const files = await folderFiles(runOutputDir(output, runnumber, tag))
-    absent.set(runnumber, absentFrom(files, runnumber, tag, types))
-    const newest = newestOf(files)
-    if (newest !== undefined) written.set(runTagKey(runnumber, tag), newest)
+    const files = there.has(runTagKey(runnumber, tag)) ? await folderFiles(runOutputDir(output, runnumber, tag)) : undefined
+    const seen = { newest: newestOf(files), absent: absentFrom(files, runnumber, tag, types) }
+    absent.set(runnumber, seen.absent)
+    if (seen.newest !== undefined) written.set(runTagKey(runnumber, tag), seen.newest)
+    read.set(runTagKey(runnumber, tag), seen)
   })
   // When each submission of a run with a folder was frozen, by the same file server's clock as `written`.
   const names = new Set(ledger.rows.filter((row) => written.has(runTagKey(row.runnumber, row.tag))).map((row) => row.submission))
@@ -161,14 +166,16 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   // runList, process: undefined before the first reduce, check; lists: names in datasets/; absent: per run to process,
   // the payload types genStatus wrote no file for (all without a folder in output/); written: per `<run>_<tag>` to
   // process with a folder, its newest file's mtime (ms) (a job no schedd knows that wrote it is done: writtenSince);
-  // frozen: per submission of such a run, when it was frozen (frozenAt), to compare with `written`;
+  // frozen: per submission of such a run, when it was frozen (frozenAt), to compare with `written`; folders: the
+  // same folder reads by run and tag, for why's stories (FoldersRead);
   // problems: a line per unreadable file; inFlight: the submit stage running now, whose own rows are left to it;
   // uploading: the upload stage running now, whose runs are being uploaded, not unfinished; uploads: the latest row of
   // each payload in uploads.csv of the runs to process (readLatestUploads, shownUploads), all the page and the stories
   // read of it.
+  const folders: FoldersRead = { folder: (run, tag) => read.get(runTagKey(run, tag)), frozen }
   return {
     options, now, runList, process, settled: new Map((settled ?? []).map((row) => [row.runnumber, row])),
-    lists: new Set(lists), runFiles, ledger: ledger.rows, uploads, absent, written, frozen, scheduler, check, lastNight,
+    lists: new Set(lists), runFiles, ledger: ledger.rows, uploads, absent, written, frozen, folders, scheduler, check, lastNight,
     inFlight, uploading, problems,
   }
 }

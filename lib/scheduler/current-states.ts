@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { Env } from '../config/options.js'
 import { runTagKey } from '../files/dataset-list.js'
 import { frozenAt } from '../condor/freeze.js'
-import { FOLDER_READS, folderFiles, newestOf } from '../files/folder-files.js'
+import { FOLDER_READS, folderFiles, newestOf, type FoldersRead } from '../files/folder-files.js'
 import { layout } from '../files/layout.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
 import { submitInFlight } from '../lock.js'
@@ -38,11 +38,14 @@ export async function currentStates(
 
 /**
  * `states`, each unknown one done when its job folder got files after its submission (`writtenSince`). FOLDER_READS
- * folders at a time: a campaign's 12,000 jobs gone from the scheduler's history at once cost the report 80 MB.
+ * folders at a time: a campaign's 12,000 jobs gone from the scheduler's history at once cost the report 80 MB. A
+ * folder in `read` (the report's, read by its gather step) is not read again.
  */
-export function settleUnknown(output: string, states: readonly RunState[]): Promise<RunState[]> {
+export function settleUnknown(output: string, states: readonly RunState[], read?: FoldersRead): Promise<RunState[]> {
   return mapLimited(states, FOLDER_READS, async (state) => {
     if (state.state !== 'unknown') return state
+    const seen = read?.folder(state.runnumber, state.tag)
+    if (seen) return writtenSince(state, seen.newest, state.submission === undefined ? undefined : read!.frozen.get(state.submission))
     const written = newestOf(await folderFiles(join(layout.jobOutputDir(output), runTagKey(state.runnumber, state.tag))))
     return writtenSince(state, written, state.submission === undefined ? undefined : await frozenAt(output, state.submission))
   })

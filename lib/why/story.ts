@@ -8,6 +8,7 @@ import type { PayloadState, PayloadType } from '../rules/calibrations.js'
 import { CaloprodError } from '../errors.js'
 import { readTable } from '../files/csv.js'
 import { layout } from '../files/layout.js'
+import type { FoldersRead } from '../files/folder-files.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
 import { MISSING_TABLE } from '../files/missing-list.js'
 import { readProcessList, type ProcessEntry } from '../files/process-list.js'
@@ -41,13 +42,15 @@ const STORY_READS = 64
  * `scheduler`: what it already answered (the report asked it: its jobs and the schedds the ledger names that did not
  * answer), or why it said nothing: then it is not asked again. `ledgers`: the rows of submissions.csv and the latest of
  * uploads.csv (readLatestUploads) the report has just read, so a year of them is not read a second time; `lists`: the
- * run list, the process list (each [] when not written yet) and the settled cache by run, which it read too.
+ * run list, the process list (each [] when not written yet) and the settled cache by run, which it read too;
+ * `folders`: the job folders it read (gatherInputs), which the stories then do not read again.
  */
 type WhyOptions = Pick<Options, 'output' | 'rules' | 'minEvents' | 'maxAttempts' | 'maxMemory' | 'memoryScale' | 'timeout'>
   & Partial<Pick<Options, 'live' | 'dbUrl' | 'cdbUrl' | 'globalTag' | 'statementTimeout'>>
   & { runType: string; runs: readonly number[]; scheduler?: { jobs: SchedulerJob[]; unanswered: ReadonlyMap<string, string> } | string }
   & { ledgers?: { ledger: readonly LedgerRow[]; uploads: readonly UploadRow[] } }
   & { lists?: { runList: readonly RunTag[]; process: readonly ProcessEntry[]; settled: ReadonlyMap<number, SettledRow> } }
+  & { folders?: FoldersRead }
 
 /**
  * One run's story. `queried`: query.csv exists; `inCatalog`: query.csv has the run; `belowBy` (--live): the events a
@@ -199,7 +202,7 @@ export async function tellStories<T = RunStory>(
     const { jobs, unanswered } = known
     reconciled = reconcile(ledger.rows, jobs, new Date().toISOString(), { inFlight, unanswered })
     // A job no schedd knows any more that wrote its folder is done, as currentStates says for status and why.
-    states = await settleUnknown(output, runStates(submitted, [...ledger.rows, ...reconciled], jobs, { unanswered, inFlight }))
+    states = await settleUnknown(output, runStates(submitted, [...ledger.rows, ...reconciled], jobs, { unanswered, inFlight }), options.folders)
   } else if (submitted.length) {
     try {
       const current = await currentStates(output, submitted, { env, timeout: options.timeout })
@@ -276,7 +279,8 @@ export async function tellStories<T = RunStory>(
       : allRows.length && schedulerSilent
         ? { tag: jobTag, state: 'unknown', detail: schedulerSilent, holdReason: null, holdCode: null, exitCode: null, memoryMb: null }
         : null
-    const absent = keptTag && rows.length ? await absentPayloads(output, run, keptTag, rules.payloadTypes) : rules.payloadTypes
+    const absent = !keptTag || !rows.length ? rules.payloadTypes
+      : options.folders?.folder(run, keptTag)?.absent ?? await absentPayloads(output, run, keptTag, rules.payloadTypes)
     const written = rules.payloadTypes.filter((type) => !absent.includes(type))
     const payloads = written.map((type) => currentPayloadFile(type, keptTag!, run))
     const uploaded = uploadVerdict(uploadsOf.get(key) ?? [], written, checkedAt, uploading)

@@ -1,10 +1,11 @@
 // A year of nights makes submissions.csv, uploads.csv and log/run-states.csv the largest files the report reads (a
-// hundred MB of uploads: bench/year-old.ts): the report stage opens each of them once, seen from outside with strace.
+// hundred MB of uploads: bench/year-old.ts): the report stage opens each of them once, seen from outside with strace;
+// and each job folder of its runs to process, which its stories tell from (a campaign night's thousands).
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { SEVEN_PAYLOAD_TYPES } from '../../lib/rules/calibrations.js'
+import { currentPayloadFile, SEVEN_PAYLOAD_TYPES } from '../../lib/rules/calibrations.js'
 import { appendUploads } from '../../lib/upload/ledger.js'
 import { someRuns, stagedOutput, TAG } from '../helpers/condor-output.js'
 import { fakeCondor } from '../helpers/fake-condor.js'
@@ -35,4 +36,24 @@ t.test('the report opens the ledger, the upload ledger and the run-state history
     const path = JSON.stringify(join(output, file))
     t.equal(opened.filter((line) => line.includes(path)).length, 1, `${file} is opened once`)
   }
+})
+
+t.test("the report reads each job folder once, and none that is not there: the stories tell from gather's reads", { skip: straceWorks() }, async (t) => {
+  const { root, output, queue, env } = await stagedOutput(t, someRuns(3), { runList: true, condor: true })
+  t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)).code, 0)
+  // 68002's job finished and wrote one payload of seven into its folder; 68001's and 68003's are queued, no folder yet.
+  await fakeCondor(queue, 'set', '1.1', 'completed', 'exit=0')
+  const folder = join(output, 'output', `68002_${TAG}`)
+  mkdirSync(folder, { recursive: true })
+  writeFileSync(join(folder, currentPayloadFile('CEMC_meanTime', TAG, 68002)), 'root')
+
+  const trace = join(root, 'trace')
+  const report = spawnSync('strace', ['-f', '-o', trace, '-e', 'trace=open,openat,openat2', process.execPath, ...stageArgs('report', '--output', output)],
+    { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' })
+  t.equal(report.status, 0, report.stderr)
+  const page = readFileSync(join(output, 'report.html'), 'utf8')
+  t.match(page, /incomplete: genStatus wrote no [^;]*HCALIN_meanTime[^;]*, so the CDB will still lack them/, "the finished run's story tells what its folder holds")
+  const lines = readFileSync(trace, 'utf8').split('\n')
+  t.equal(lines.filter((line) => line.includes(JSON.stringify(folder)) && !line.includes('ENOENT')).length, 1, "the finished run's folder is opened once")
+  t.same(lines.filter((line) => line.includes(`"${join(output, 'output')}/`) && line.includes('ENOENT')), [], 'no folder that is not there is tried')
 })

@@ -36,6 +36,7 @@ function inputs(uploads: UploadRow[], absent: Map<number, string[]>): ReportInpu
     absent: absent as ReportInputs['absent'],
     written: new Map(),
     frozen: new Map(),
+    folders: { folder: () => undefined, frozen: new Map() },
     scheduler: { answered: true, jobs: runs.map((r, i) => finished(r.runnumber, 10 + i)), unanswered: new Map() },
     check: undefined,
     lastNight: { stages: {}, lastGood: null, badSince: null },
