@@ -8,7 +8,7 @@ import { INLINE_STORIES, pageParts } from './report/page.js'
 import { sharedLinesOnce } from './report/stories.js'
 import { loadPlotLibraries } from './report/plots.js'
 import { changesSince, readStateHistory, recordStates } from './report/last-night.js'
-import { needsAPerson, REPORT_STATES, runViews } from './report/runs.js'
+import { jobStates, needsAPerson, REPORT_STATES, runViews } from './report/runs.js'
 import { SEED_RULES } from './rules/seed.js'
 import { tellStories } from './why/story.js'
 import { storyLines } from './why/text.js'
@@ -40,7 +40,9 @@ export async function runReport(
   const plotLibraries = loadPlotLibraries()
   plotLibraries.catch(() => {})
   const inputs = await gatherInputs(options, env, now, { keep: to === layout.reportHtml(options.output) })
-  const runs = runViews(inputs)
+  // Each run's job state, for its row and its story alike.
+  const known = jobStates(inputs)
+  const runs = runViews(inputs, known)
   // What changed since the last good night, from the states earlier reports recorded.
   const since = inputs.lastNight.lastGood
   // log/run-states.csv, read once for the changes and for the states recorded after the page is written.
@@ -61,12 +63,14 @@ export async function runReport(
         output: options.output, runType: options.runType, rules: { ...SEED_RULES, ...options.rules }, minEvents: options.minEvents,
         runs: toProcess, maxAttempts: options.maxAttempts, maxMemory: options.maxMemory ?? 4,
         memoryScale: options.memoryScale ?? 1.5, timeout: options.timeout,
-        scheduler: inputs.scheduler.answered ? inputs.scheduler : inputs.scheduler.error,
+        // The job states of the page's rows, worked out from the ledger gather read: not when the stories read it again.
+        scheduler: !inputs.scheduler.answered ? inputs.scheduler.error
+          : inputs.problems.length === 0 ? { ...inputs.scheduler, ...known } : inputs.scheduler,
         // Read once: a year of uploads.csv is a hundred MB, a campaign's process list 12,000 rows. A file gather could
         // not read is read again by the stories, whose error the page names as before.
         ledgers: inputs.problems.length === 0 ? { ledger: inputs.ledger, uploads: inputs.uploads } : undefined,
         lists: inputs.problems.length === 0
-          ? { runList: inputs.runList ?? [], process: inputs.process ?? [], settled: inputs.settled }
+          ? { runList: inputs.runList ?? [], process: inputs.process ?? [], settled: inputs.settled, missing: inputs.missing }
           : undefined,
         // The job folders of the runs to process, read once: the stories tell from gather's reads.
         folders: inputs.folders,

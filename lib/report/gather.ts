@@ -39,12 +39,15 @@ const optional = <T>(path: string, read: (path: string) => Promise<T>) => stat(p
 /** A run's rows of reduce.csv; `events`: each segment once, as lists counts; `missing`: in `<runtype>-missing.csv`. */
 type RunFiles = { tag: string; files: number; events: number; missing: number }
 
+/** The paths of the missing-files list, empty when it is not written yet. */
+const readMissing = async (path: string): Promise<ReadonlySet<string>> =>
+  new Set((await exists(path)) ? (await readTable(path, MISSING_TABLE)).map((row) => row.full_file_path) : [])
+
 /**
- * Reads reduce.csv (streamed: memory holds one batch and one entry per run) and the missing files, either maybe not
- * written yet; only `runsToProcess` (those lists checks on disk) are looked up among the missing.
+ * Reads reduce.csv (streamed: memory holds one batch and one entry per run), maybe not written yet; only
+ * `runsToProcess` (those lists checks on disk) are looked up among the `missing` files.
  */
-async function readRunFiles(reducePath: string, missingPath: string, runsToProcess: ReadonlySet<number>) {
-  const missing = new Set((await exists(missingPath)) ? (await readTable(missingPath, MISSING_TABLE)).map((row) => row.full_file_path) : [])
+async function readRunFiles(reducePath: string, missing: ReadonlySet<string>, runsToProcess: ReadonlySet<number>) {
   const runs = new Map<number, RunFiles>()
   if (!(await exists(reducePath))) return runs
   // The segments of the run being read: reduce.csv is sorted by run.
@@ -68,10 +71,12 @@ async function readRunFiles(reducePath: string, missingPath: string, runsToProce
  * readRunFiles, or its result for the same reduce.csv, missing files and runs to process (derivedFrom): on a quiet
  * night none of them changed, and reading reduce.csv is most of the report's work (0.5 s of 2.3 on the bench).
  */
-async function cachedRunFiles(output: string, runType: string, runsToProcess: ReadonlySet<number>, keep: boolean) {
-  const [reduce, missing, process] = [layout.reduceCsv(output), layout.missingCsv(output, runType), layout.processCsv(output, runType)]
-  const { value } = await derivedFrom(layout.reportCache(output), [reduce, missing, process],
-    async () => [...(await readRunFiles(reduce, missing, runsToProcess))], { save: keep })
+async function cachedRunFiles(
+  output: string, runType: string, runsToProcess: ReadonlySet<number>, keep: boolean, missing: () => Promise<ReadonlySet<string>>,
+) {
+  const [reduce, missingCsv, process] = [layout.reduceCsv(output), layout.missingCsv(output, runType), layout.processCsv(output, runType)]
+  const { value } = await derivedFrom(layout.reportCache(output), [reduce, missingCsv, process],
+    async () => [...(await readRunFiles(reduce, await missing(), runsToProcess))], { save: keep })
   return new Map(value)
 }
 
@@ -127,10 +132,13 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
     tolerant(() => readLedger(layout.ledgerCsv(output)), { rows: [] as LedgerRow[], tornTail: false }),
   ])
   const schedds = scheddsToAsk(ledger.rows, [...(runList ?? []), ...(process ?? [])])
+  // The missing files, read once for reduce.csv's counts and why's stories of the runs to process, whichever asks first.
+  let missingRead: Promise<ReadonlySet<string>> | undefined
+  const missingPaths = () => (missingRead ??= readMissing(layout.missingCsv(output, runType)))
   const [settled, lists, runFiles, check, scheduler, uploads, lastNight, inFlight] = await Promise.all([
     tolerant(() => optional(layout.settledCsv(output, runType), readSettled), undefined),
     readdir(layout.datasetsDir(output)).catch(() => [] as string[]),
-    tolerant(() => cachedRunFiles(output, runType, toProcess, keep), new Map<number, RunFiles>()),
+    tolerant(() => cachedRunFiles(output, runType, toProcess, keep, missingPaths), new Map<number, RunFiles>()),
     tolerant(() => readCheckSummary(layout.checkJson(output, runType)), undefined),
     askScheduler(options, env, schedds),
     tolerant(() => readLatestUploads(layout.uploadsCsv(output), shownUploads(runList, process)), [] as UploadRow[]),
@@ -139,6 +147,8 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   ])
   // After uploads.csv: an upload running now wrote every row of it since its lock (read first, it might start between).
   const uploading = await uploadInFlight(output)
+  // A list that cannot be read is left to the stories, which read it again and say why (reduce.csv's read named it).
+  const missing = toProcess.size ? await missingPaths().catch(() => undefined) : undefined
   const types = options.rules.payloadTypes
   const absent = new Map<number, PayloadType[]>()
   const written = new Map<string, number>()
@@ -168,6 +178,7 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   // process with a folder, its newest file's mtime (ms) (a job no schedd knows that wrote it is done: writtenSince);
   // frozen: per submission of such a run, when it was frozen (frozenAt), to compare with `written`; folders: the
   // same folder reads by run and tag, for why's stories (FoldersRead);
+  // missing: the missing-files list's paths when there are runs to process (undefined: it could not be read);
   // problems: a line per unreadable file; inFlight: the submit stage running now, whose own rows are left to it;
   // uploading: the upload stage running now, whose runs are being uploaded, not unfinished; uploads: the latest row of
   // each payload in uploads.csv of the runs to process (readLatestUploads, shownUploads), all the page and the stories
@@ -175,7 +186,7 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   const folders: FoldersRead = { folder: (run, tag) => read.get(runTagKey(run, tag)), frozen }
   return {
     options, now, runList, process, settled: new Map((settled ?? []).map((row) => [row.runnumber, row])),
-    lists: new Set(lists), runFiles, ledger: ledger.rows, uploads, absent, written, frozen, folders, scheduler, check, lastNight,
+    lists: new Set(lists), runFiles, missing, ledger: ledger.rows, uploads, absent, written, frozen, folders, scheduler, check, lastNight,
     inFlight, uploading, problems,
   }
 }

@@ -1,7 +1,7 @@
 // One view per run of the run type: its state by the rules below, and what the table shows of it. States and rules
 // are data: a stage that learns more about a run adds a state to REPORT_STATES and a rule to STATE_RULES, and the
 // page follows. Last, the runs that need a person: nothing more will happen to them without one.
-import { byRunTag, reconcile, runState, writtenSince, type RunState } from '../scheduler/job-state.js'
+import { byRunTag, reconcile, runStates, writtenSince, type RunState } from '../scheduler/job-state.js'
 import { runTagKey } from '../files/dataset-list.js'
 import type { LedgerRow } from '../files/ledger.js'
 import { describeState, lastCheck, uploadVerdict } from '../status.js'
@@ -85,28 +85,48 @@ function detailOf(state: ReportStateName, facts: RunFacts, hasList: boolean, inp
   return describeState(facts.job, hasList, inputs.options.maxAttempts)
 }
 
-/** Every run of the run list (and of the process list, should it hold others), by run. */
-export function runViews(inputs: ReportInputs) {
+/** Every run of the run list (and of the process list, should it hold others), by run, with its tag. */
+function pageRuns(inputs: ReportInputs): Map<number, string> {
   const universe = new Map<number, string>()
   for (const run of inputs.runList ?? []) universe.set(run.runnumber, run.tag)
   for (const run of inputs.process ?? []) if (!universe.has(run.runnumber)) universe.set(run.runnumber, run.tag)
+  return universe
+}
+
+/**
+ * The job state of each run of the page (pageRuns), by `<run>_<tag>`, as the ledger with its interrupted submissions
+ * settled (`reconciled`, as settledLedger settles them) and the scheduler's jobs say, before its folder is looked at
+ * (writtenSince): the page's rows and why's stories of the runs to process tell from these states, worked out once
+ * (lib/report.ts). `states` undefined: the scheduler did not answer.
+ */
+export function jobStates(inputs: ReportInputs): { reconciled: LedgerRow[]; states: ReadonlyMap<string, RunState> | undefined } {
+  if (!inputs.scheduler.answered) return { reconciled: [], states: undefined }
+  const { jobs, unanswered } = inputs.scheduler
+  const context = { unanswered, inFlight: inputs.inFlight }
+  const reconciled = reconcile(inputs.ledger, jobs, inputs.now.toISOString(), context)
+  const runs = [...pageRuns(inputs)].map(([runnumber, tag]) => ({ runnumber, tag }))
+  const states = runStates(runs, [...inputs.ledger, ...reconciled], jobs, context)
+  return { reconciled, states: new Map(states.map((state) => [runTagKey(state.runnumber, state.tag), state])) }
+}
+
+/** Every run of the run list (and of the process list, should it hold others), by run; `known`: their jobStates. */
+export function runViews(inputs: ReportInputs, known = jobStates(inputs)) {
+  const universe = pageRuns(inputs)
   // By run and tag: a run whose newer tag reduce kept after the check last ran is still in the process list under its
   // old tag, and the newer tag has not been asked about yet (unchecked), as status and why see it.
   const toProcess = new Set((inputs.process ?? []).map((run) => runTagKey(run.runnumber, run.tag)))
-  const rows = byRunTag(settledLedger(inputs), (row) => runTagKey(row.runnumber, row.tag))
+  const rows = byRunTag([...inputs.ledger, ...known.reconciled], (row) => runTagKey(row.runnumber, row.tag))
   // Only the runs to process have their uploads here (shownUploads), the only runs whose state reads them (see STATE_RULES).
   const uploads = byRunTag([...latestUploads(inputs.uploads).values()], (row) => runTagKey(row.runnumber, row.tag))
   const checkedAt = lastCheck(inputs.lastNight)
-  const jobs = inputs.scheduler.answered ? byRunTag(inputs.scheduler.jobs, (job) => job.runTag) : undefined
-  const context = { unanswered: inputs.scheduler.answered ? inputs.scheduler.unanswered : undefined, inFlight: inputs.inFlight }
   const { maxAttempts, maxMemory = 4, memoryScale = 1.5, rules } = inputs.options
 
   return [...universe].sort(([a], [b]) => a - b).map(([runnumber, tag]) => {
     const key = runTagKey(runnumber, tag)
     const mine = rows.get(key) ?? []
     // A job no schedd knows any more that wrote its folder is done, as status says (writtenSince).
-    const known = jobs && runState(runnumber, tag, mine, jobs.get(key) ?? [], context)
-    const job = known && writtenSince(known, inputs.written.get(key), known.submission === undefined ? undefined : inputs.frozen.get(known.submission))
+    const told = known.states?.get(key)
+    const job = told && writtenSince(told, inputs.written.get(key), told.submission === undefined ? undefined : inputs.frozen.get(told.submission))
     const settled = inputs.settled.get(runnumber)
     const written = rules.payloadTypes.filter((type) => !(inputs.absent.get(runnumber) ?? []).includes(type))
     const verdict = uploadVerdict(uploads.get(key) ?? [], written, checkedAt, inputs.uploading)

@@ -12,6 +12,7 @@ import type { FoldersRead } from '../files/folder-files.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
 import { MISSING_TABLE } from '../files/missing-list.js'
 import { readProcessList, type ProcessEntry } from '../files/process-list.js'
+import { runTagKey } from '../files/dataset-list.js'
 import { readRunList, type RunTag } from '../files/run-list.js'
 import { readSettled, type SettledRow } from '../files/settled.js'
 import { submitInFlight, uploadInFlight } from '../lock.js'
@@ -40,17 +41,24 @@ const STORY_READS = 64
 
 /**
  * `scheduler`: what it already answered (the report asked it: its jobs and the schedds the ledger names that did not
- * answer), or why it said nothing: then it is not asked again. `ledgers`: the rows of submissions.csv and the latest of
- * uploads.csv (readLatestUploads) the report has just read, so a year of them is not read a second time; `lists`: the
- * run list, the process list (each [] when not written yet) and the settled cache by run, which it read too;
- * `folders`: the job folders it read (gatherInputs), which the stories then do not read again.
+ * answer), or why it said nothing: then it is not asked again; with what the report worked out of it (jobStates): the
+ * rows settling interrupted submissions and the job state of each run of its page, by `<run>_<tag>`, before its
+ * folder is looked at, so they are not worked out again (a state of another tag the ledger names still is).
+ * `ledgers`: the rows of submissions.csv and the latest of uploads.csv (readLatestUploads) the report has just read,
+ * so a year of them is not read a second time; `lists`: the run list, the process list (each [] when not written yet),
+ * the settled cache by run and the missing files' paths, which it read too; `folders`: the job folders it read
+ * (gatherInputs), which the stories then do not read again.
  */
 type WhyOptions = Pick<Options, 'output' | 'rules' | 'minEvents' | 'maxAttempts' | 'maxMemory' | 'memoryScale' | 'timeout'>
   & Partial<Pick<Options, 'live' | 'dbUrl' | 'cdbUrl' | 'globalTag' | 'statementTimeout'>>
-  & { runType: string; runs: readonly number[]; scheduler?: { jobs: SchedulerJob[]; unanswered: ReadonlyMap<string, string> } | string }
+  & { runType: string; runs: readonly number[]; scheduler?: KnownScheduler | string }
   & { ledgers?: { ledger: readonly LedgerRow[]; uploads: readonly UploadRow[] } }
-  & { lists?: { runList: readonly RunTag[]; process: readonly ProcessEntry[]; settled: ReadonlyMap<number, SettledRow> } }
+  & { lists?: { runList: readonly RunTag[]; process: readonly ProcessEntry[]; settled: ReadonlyMap<number, SettledRow> } & { missing?: ReadonlySet<string> } }
   & { folders?: FoldersRead }
+
+type KnownScheduler = {
+  jobs: SchedulerJob[]; unanswered: ReadonlyMap<string, string>; reconciled?: readonly LedgerRow[]; states?: ReadonlyMap<string, RunState>
+}
 
 /**
  * One run's story. `queried`: query.csv exists; `inCatalog`: query.csv has the run; `belowBy` (--live): the events a
@@ -159,8 +167,8 @@ export async function tellStories<T = RunStory>(
 ): Promise<T[]> {
   const { output, runType, rules } = options
   const asked = new Set(options.runs)
-  const missing = await optional(layout.missingCsv(output, runType), (p) => readTable(p, MISSING_TABLE), [])
-  const missingPaths = new Set(missing.map((row) => row.full_file_path))
+  const missingPaths = options.lists?.missing
+    ?? new Set((await optional(layout.missingCsv(output, runType), (p) => readTable(p, MISSING_TABLE), [])).map((row) => row.full_file_path))
   const [catalog, runList, settled, process, ledger, uploads] = await Promise.all([
     readCatalogView(output, asked, missingPaths),
     options.lists?.runList ?? optional(layout.runListCsv(output, runType), readRunList, []),
@@ -192,7 +200,7 @@ export async function tellStories<T = RunStory>(
   const runRows = byRunTag(ledgerRuns, (row) => String(row.runnumber))
   let states: RunState[] = []
   // Rows settling submissions a submit left `submitting`, as status reads them (never written here).
-  let reconciled: LedgerRow[] = []
+  let reconciled: readonly LedgerRow[] = []
   let schedulerSilent: string | undefined
   // A submit running now: its own `submitting` rows are being decided, not a stopped submit's.
   let inFlight = await submitInFlight(output)
@@ -200,9 +208,15 @@ export async function tellStories<T = RunStory>(
   if (submitted.length && typeof known === 'string') schedulerSilent = known
   else if (submitted.length && typeof known === 'object') {
     const { jobs, unanswered } = known
-    reconciled = reconcile(ledger.rows, jobs, new Date().toISOString(), { inFlight, unanswered })
+    reconciled = known.reconciled ?? reconcile(ledger.rows, jobs, new Date().toISOString(), { inFlight, unanswered })
+    // The states the report worked out already are not worked out again: only those of the other tags.
+    const worked = known.states ?? new Map<string, RunState>()
+    const rest = submitted.filter(({ runnumber, tag }) => !worked.has(runTagKey(runnumber, tag)))
+    const more = rest.length ? runStates(rest, [...ledger.rows, ...reconciled], jobs, { unanswered, inFlight }) : []
+    const found = new Map(more.map((state) => [runTagKey(state.runnumber, state.tag), state]))
+    const before = submitted.map(({ runnumber, tag }) => worked.get(runTagKey(runnumber, tag)) ?? found.get(runTagKey(runnumber, tag))!)
     // A job no schedd knows any more that wrote its folder is done, as currentStates says for status and why.
-    states = await settleUnknown(output, runStates(submitted, [...ledger.rows, ...reconciled], jobs, { unanswered, inFlight }), options.folders)
+    states = await settleUnknown(output, before, options.folders)
   } else if (submitted.length) {
     try {
       const current = await currentStates(output, submitted, { env, timeout: options.timeout })

@@ -31,6 +31,7 @@ function inputs(uploads: UploadRow[], absent: Map<number, string[]>): ReportInpu
     settled: new Map(),
     lists: new Set(runs.map((r) => `${r.runnumber}_${tag}.list`)),
     runFiles: new Map(),
+    missing: undefined,
     ledger: runs.map((r, i) => submitted(r.runnumber, 10 + i)),
     uploads,
     absent: absent as ReportInputs['absent'],
