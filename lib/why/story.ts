@@ -28,7 +28,6 @@ import { addToSurvey, emptySurvey } from '../reduce.js'
 import { currentPayloadFile } from '../rules/calibrations.js'
 import { readLastNight } from '../report/last-night.js'
 import { lastCheck, uploadedInFlight, uploadVerdict } from '../status.js'
-import { askNow } from './live.js'
 import { nextStep } from './text.js'
 import { mapLimited } from '../pool.js'
 
@@ -229,7 +228,8 @@ export async function tellStories<T = RunStory>(
     }
   }
   const { first, last } = runRange(runType, rules.runTypes)
-  const live = options.live ? await askNow(options, env, keptRuns) : undefined
+  // The catalog's and the CDB's clients (pg, the HTTP client) load only for --live: the report never asks them.
+  const live = options.live ? await (await import('./live.js')).askNow(options, env, keptRuns) : undefined
   // Already the latest row of each payload (readLatestUploads, or the report's read of it).
   const uploadsOf = byRunTag(uploads.rows, (row) => `${row.runnumber}_${row.tag}`)
   const statesOf = new Map(states.map((state) => [`${state.runnumber}_${state.tag}`, state]))
