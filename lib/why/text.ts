@@ -130,8 +130,9 @@ export function nextStep(
         : ''
       if (ctx.uploaded.uploaded) return `the next check finds its uploaded payloads current${gap || ' and settles it'}`
       if (ctx.uploaded.note) return `${ctx.uploaded.note}${gap}`
-      return `its ${s.payloads.length} payload files wait in output/${s.run}_${s.keptTag}/: ` +
-        `task upload -- --do-cdb-upload --global-tag TAG puts them into the CDB${gap}`
+      const one = s.payloads.length === 1
+      return `its ${plural(s.payloads.length, 'payload file')} wait${one ? 's' : ''} in output/${s.run}_${s.keptTag}/: ` +
+        `task upload -- --do-cdb-upload --global-tag TAG puts ${one ? 'it' : 'them'} into the CDB${gap}`
     }
   }
 }
