@@ -3,8 +3,10 @@
 // is the point (kills, signals, exit paths), from its source through tasks/start.cjs as the Taskfile starts it
 // (runScript, startScript). go-task (runTask, startTask) is the `task` on PATH, which `npm test` (test/run.ts) puts there.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parse } from 'yaml'
 import { runStage, type Stage } from '../../lib/stage.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -12,8 +14,15 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 /** The file the Taskfile starts every stage script through (tsx's CommonJS hooks). */
 export const STAGE_START = join(ROOT, 'tasks', 'start.cjs')
 
-/** node's arguments that start `tasks/<name>.ts` as the Taskfile does, from any working directory. */
-export const stageArgs = (name: string, ...args: readonly string[]) => [STAGE_START, join(ROOT, 'tasks', `${name}.ts`), ...args]
+/** The node options the Taskfile's task `name` sets (its env's NODE_OPTIONS: the report's young generation), as flags. */
+function taskfileNodeOptions(name: string): string[] {
+  const taskfile = parse(readFileSync(join(ROOT, 'Taskfile.yml'), 'utf8')) as { tasks: Record<string, { env?: Record<string, string> }> }
+  return (taskfile.tasks[name]?.env?.NODE_OPTIONS ?? '').split(' ').filter(Boolean)
+}
+
+/** node's arguments that start `tasks/<name>.ts` as the Taskfile does (with its node options), from any working directory. */
+export const stageArgs = (name: string, ...args: readonly string[]) =>
+  [...taskfileNodeOptions(name), STAGE_START, join(ROOT, 'tasks', `${name}.ts`), ...args]
 
 export interface ScriptResult {
   code: number | null
