@@ -30,6 +30,13 @@ t.test('why tells each state of a run after several nights, and writes nothing',
   const done = JSON.parse((await why(out, [66507], ['--json'])).stdout) as Story[]
   t.match(done, [{ job: { state: 'done', exitCode: 0 }, uploads: [], next: /^its 0 payload files wait in output\/66507_new_newcdbtag_v008\/: task upload/ }],
     'done, not uploaded yet')
+  // One payload file written: said in the singular.
+  const doneFolder = join(out.output, 'output', `66507_${TAG}`)
+  mkdirSync(doneFolder, { recursive: true })
+  writeFileSync(join(doneFolder, `CEMC_meanTime_${TAG}_66507.root`), 'root')
+  const one = JSON.parse((await why(out, [66507], ['--json'])).stdout) as Story[]
+  t.match(one, [{ next: /^its 1 payload file waits in output\/66507_new_newcdbtag_v008\/: task upload .* puts it into the CDB/ }], 'one payload file')
+  rmSync(join(doneFolder, `CEMC_meanTime_${TAG}_66507.root`))
   await appendUploads(join(out.output, 'uploads.csv'), [{
     time: '2026-12-01T03:00:00Z', runnumber: 66507, tag: TAG, type: 'CEMC_meanTime', globalTag: 'newcdbtag', state: 'uploaded',
     checksum: '0'.repeat(32), piov: 7, url: 'a/b.root', detail: 'piov 7 attached',
