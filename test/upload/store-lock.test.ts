@@ -58,7 +58,7 @@ t.test('an upload of another output directory while one runs: kept out (exit 3),
       'no payload IOV either upload attached was detached (79200\'s were, by the first upload\'s [68001, ∞), after the other said it inserted them)')
     const after = await upload()
     t.equal(after.code, 0, after.stderr)
-    t.match(after.stdout, /upload: 7 payloads inserted into newcdbtag from 1 finished runs, 0 failed/)
+    t.match(after.stdout, /upload: 7 payloads inserted into newcdbtag from 1 finished run, 0 failed/)
   })
   for (const type of PAYLOAD_TYPES) {
     t.match(urlAt(s, type, 68001), /_68001(cdb)?\.root$/, `${type}: 68001 reads its own`)
