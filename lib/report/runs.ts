@@ -58,12 +58,17 @@ const STATE_RULES: readonly { state: ReportStateName; test: (run: RunFacts) => b
   { state: 'failed', test: (r) => r.job?.state === 'failed' },
 ]
 
-/** The ledger with every interrupted submission settled as the scheduler's jobs settle it (status does the same). */
-export function settledLedger(inputs: ReportInputs): LedgerRow[] {
-  if (!inputs.scheduler.answered) return inputs.ledger
-  return [...inputs.ledger, ...reconcile(inputs.ledger, inputs.scheduler.jobs, inputs.now.toISOString(), {
+/** The rows that settle the ledger's interrupted submissions as the scheduler's jobs settle them (status does the same). */
+function reconciledRows(inputs: ReportInputs): LedgerRow[] {
+  if (!inputs.scheduler.answered) return []
+  return reconcile(inputs.ledger, inputs.scheduler.jobs, inputs.now.toISOString(), {
     inFlight: inputs.inFlight, unanswered: inputs.scheduler.unanswered,
-  })]
+  })
+}
+
+/** The ledger with every interrupted submission settled; `reconciled`: those rows, where jobStates worked them out. */
+export function settledLedger(inputs: ReportInputs, reconciled = reconciledRows(inputs)): LedgerRow[] {
+  return [...inputs.ledger, ...reconciled]
 }
 
 function detailOf(state: ReportStateName, facts: RunFacts, hasList: boolean, inputs: ReportInputs): string {
@@ -102,10 +107,9 @@ function pageRuns(inputs: ReportInputs): Map<number, string> {
 export function jobStates(inputs: ReportInputs): { reconciled: LedgerRow[]; states: ReadonlyMap<string, RunState> | undefined } {
   if (!inputs.scheduler.answered) return { reconciled: [], states: undefined }
   const { jobs, unanswered } = inputs.scheduler
-  const context = { unanswered, inFlight: inputs.inFlight }
-  const reconciled = reconcile(inputs.ledger, jobs, inputs.now.toISOString(), context)
+  const reconciled = reconciledRows(inputs)
   const runs = [...pageRuns(inputs)].map(([runnumber, tag]) => ({ runnumber, tag }))
-  const states = runStates(runs, [...inputs.ledger, ...reconciled], jobs, context)
+  const states = runStates(runs, settledLedger(inputs, reconciled), jobs, { unanswered, inFlight: inputs.inFlight })
   return { reconciled, states: new Map(states.map((state) => [runTagKey(state.runnumber, state.tag), state])) }
 }
 
@@ -115,7 +119,7 @@ export function runViews(inputs: ReportInputs, known = jobStates(inputs)) {
   // By run and tag: a run whose newer tag reduce kept after the check last ran is still in the process list under its
   // old tag, and the newer tag has not been asked about yet (unchecked), as status and why see it.
   const toProcess = new Set((inputs.process ?? []).map((run) => runTagKey(run.runnumber, run.tag)))
-  const rows = byRunTag([...inputs.ledger, ...known.reconciled], (row) => runTagKey(row.runnumber, row.tag))
+  const rows = byRunTag(settledLedger(inputs, known.reconciled), (row) => runTagKey(row.runnumber, row.tag))
   // Only the runs to process have their uploads here (shownUploads), the only runs whose state reads them (see STATE_RULES).
   const uploads = byRunTag([...latestUploads(inputs.uploads).values()], (row) => runTagKey(row.runnumber, row.tag))
   const checkedAt = lastCheck(inputs.lastNight)
