@@ -65,7 +65,7 @@ export async function runReport(
         memoryScale: options.memoryScale ?? 1.5, timeout: options.timeout,
         // The job states of the page's rows, worked out from the ledger gather read: not when the stories read it again.
         scheduler: !inputs.scheduler.answered ? inputs.scheduler.error
-          : inputs.problems.length === 0 ? { ...inputs.scheduler, ...known } : inputs.scheduler,
+          : inputs.problems.length === 0 ? { ...inputs.scheduler, reconciled: known.reconciled, states: known.states } : inputs.scheduler,
         // Read once: a year of uploads.csv is a hundred MB, a campaign's process list 12,000 rows. A file gather could
         // not read is read again by the stories, whose error the page names as before.
         ledgers: inputs.problems.length === 0 ? { ledger: inputs.ledger, uploads: inputs.uploads } : undefined,
@@ -85,7 +85,8 @@ export async function runReport(
   const stories = new Map(told)
   const attention = needsAPerson(runs, inputs.now)
   await plotLibraries
-  const page = pageParts(inputs, runs, attention, since && changed ? { since, runs: changed } : undefined, stories, shared)
+  const changes = since && changed ? { since, runs: changed } : undefined
+  const page = pageParts(inputs, { runs, attention, changes, stories, shared, ledger: known.ledger })
   const path = typeof to === 'string' ? to : 'stdout'
   const bytes = await deliver(page, to)
   // Only a report that writes into the output directory records the states (a read-only look writes nothing there).

@@ -3,13 +3,14 @@
 // than INLINE_STORIES runs to process) one script of its own draws a run's story when it is opened (stories.ts), and
 // everything else is there without it.
 import { basename } from 'node:path'
+import type { LedgerRow } from '../files/ledger.js'
 import { layout } from '../files/layout.js'
 import type { ReportInputs } from './gather.js'
 import { badNight, type LastNight, type StateChange } from './last-night.js'
 import { escapeHtml, missingPlot, nightCounts, nightsPlot, payloadsPlot, statesPlot } from './plots.js'
 import { utcMinute } from './utc-minute.js'
 import { visibleLine } from '../visible.js'
-import { REPORT_STATES, settledLedger, STATE_BY_NAME, type AttentionItem, type RunView } from './runs.js'
+import { REPORT_STATES, STATE_BY_NAME, type AttentionItem, type RunView } from './runs.js'
 import { STORY_SCRIPT, STORY_SCRIPT_SOURCE, storyDataParts } from './stories.js'
 import { plural } from '../plural.js'
 
@@ -208,21 +209,26 @@ function sources(inputs: ReportInputs, runs: readonly RunView[]): string[] {
   ]
 }
 
+/** What the page shows beside the inputs, each worked out once (lib/report.ts). */
+export interface PageView {
+  runs: RunView[]
+  attention: readonly AttentionItem[]
+  /** The runs whose state changed since the last good night; undefined before there is a record that old. */
+  changes: { since: string; runs: StateChange[] } | undefined
+  /** `why`'s lines of each run to process, by run, or with `shared` as the page's data holds them (sharedLines). */
+  stories: ReadonlyMap<number, readonly string[]>
+  /** More than INLINE_STORIES runs to process: the stories go as data. */
+  shared: boolean
+  /** The ledger with its interrupted submissions settled (jobStates), as the rows' job states read it. */
+  ledger: readonly LedgerRow[]
+}
+
 /**
  * The whole page in parts, each made only when the one before has been taken (pure but for the clock the inputs
- * carry): a campaign night's page is written as it is made, never held whole (writePartsIfChanged). `changes`: the
- * runs whose state changed since the last good night, undefined before there is a record that old; `stories`: `why`'s
- * lines of each run to process, by run, or with `shared` as the page's data holds them (sharedLines: more than
- * INLINE_STORIES of them).
+ * carry): a campaign night's page is written as it is made, never held whole (writePartsIfChanged).
  */
-export function* pageParts(
-  inputs: ReportInputs,
-  runs: RunView[],
-  attention: readonly AttentionItem[],
-  changes: { since: string; runs: StateChange[] } | undefined,
-  stories: ReadonlyMap<number, readonly string[]>,
-  shared = false,
-): Generator<string> {
+export function* pageParts(inputs: ReportInputs, view: PageView): Generator<string> {
+  const { runs, attention, changes, stories, shared } = view
   const { output, runType } = inputs.options
   const asData = storiesAsData(stories, shared)
   const title = `caloprod ${runType}`
@@ -265,7 +271,7 @@ export function* pageParts(
     ])
     // Each plot drawn when it is written, so one plot's drawing passes before the next begins.
     yield line(statesPlot(runs))
-    yield line(nightsPlot(nightCounts(settledLedger(inputs), jobs, runs), madeAt.toISOString().slice(0, 10)))
+    yield line(nightsPlot(nightCounts(view.ledger, jobs, runs), madeAt.toISOString().slice(0, 10)))
     yield line(missingPlot(runs))
     yield line(payloadsPlot(inputs.check, basename(layout.checkJson(output, runType))))
     yield line(`<h2 id="runs">Every run (${runs.length})</h2>`)

@@ -66,11 +66,6 @@ function reconciledRows(inputs: ReportInputs): LedgerRow[] {
   })
 }
 
-/** The ledger with every interrupted submission settled; `reconciled`: those rows, where jobStates worked them out. */
-export function settledLedger(inputs: ReportInputs, reconciled = reconciledRows(inputs)): LedgerRow[] {
-  return [...inputs.ledger, ...reconciled]
-}
-
 function detailOf(state: ReportStateName, facts: RunFacts, hasList: boolean, inputs: ReportInputs): string {
   if (state === 'current') {
     return `all payloads current for ${facts.tag} (checked ${inputs.settled.get(facts.runnumber)?.checked_at ?? '?'})`
@@ -100,17 +95,20 @@ function pageRuns(inputs: ReportInputs): Map<number, string> {
 
 /**
  * The job state of each run of the page (pageRuns), by `<run>_<tag>`, as the ledger with its interrupted submissions
- * settled (`reconciled`, as settledLedger settles them) and the scheduler's jobs say, before its folder is looked at
- * (writtenSince): the page's rows and why's stories of the runs to process tell from these states, worked out once
- * (lib/report.ts). `states` undefined: the scheduler did not answer.
+ * settled (`reconciled`, appended to it in `ledger`) and the scheduler's jobs say, before its folder is looked at
+ * (writtenSince): the page's rows, its nights plot and why's stories of the runs to process tell from these, worked
+ * out once (lib/report.ts). `states` undefined: the scheduler did not answer (then nothing is settled).
  */
-export function jobStates(inputs: ReportInputs): { reconciled: LedgerRow[]; states: ReadonlyMap<string, RunState> | undefined } {
-  if (!inputs.scheduler.answered) return { reconciled: [], states: undefined }
-  const { jobs, unanswered } = inputs.scheduler
+export function jobStates(inputs: ReportInputs): {
+  reconciled: LedgerRow[]; ledger: LedgerRow[]; states: ReadonlyMap<string, RunState> | undefined
+} {
   const reconciled = reconciledRows(inputs)
+  const ledger = [...inputs.ledger, ...reconciled]
+  if (!inputs.scheduler.answered) return { reconciled, ledger, states: undefined }
+  const { jobs, unanswered } = inputs.scheduler
   const runs = [...pageRuns(inputs)].map(([runnumber, tag]) => ({ runnumber, tag }))
-  const states = runStates(runs, settledLedger(inputs, reconciled), jobs, { unanswered, inFlight: inputs.inFlight })
-  return { reconciled, states: new Map(states.map((state) => [runTagKey(state.runnumber, state.tag), state])) }
+  const states = runStates(runs, ledger, jobs, { unanswered, inFlight: inputs.inFlight })
+  return { reconciled, ledger, states: new Map(states.map((state) => [runTagKey(state.runnumber, state.tag), state])) }
 }
 
 /** Every run of the run list (and of the process list, should it hold others), by run; `known`: their jobStates. */
@@ -119,7 +117,7 @@ export function runViews(inputs: ReportInputs, known = jobStates(inputs)) {
   // By run and tag: a run whose newer tag reduce kept after the check last ran is still in the process list under its
   // old tag, and the newer tag has not been asked about yet (unchecked), as status and why see it.
   const toProcess = new Set((inputs.process ?? []).map((run) => runTagKey(run.runnumber, run.tag)))
-  const rows = byRunTag(settledLedger(inputs, known.reconciled), (row) => runTagKey(row.runnumber, row.tag))
+  const rows = byRunTag(known.ledger, (row) => runTagKey(row.runnumber, row.tag))
   // Only the runs to process have their uploads here (shownUploads), the only runs whose state reads them (see STATE_RULES).
   const uploads = byRunTag([...latestUploads(inputs.uploads).values()], (row) => runTagKey(row.runnumber, row.tag))
   const checkedAt = lastCheck(inputs.lastNight)

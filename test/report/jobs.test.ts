@@ -95,3 +95,22 @@ t.test("a finished job whose folder is gone wrote none of its payloads: incomple
   t.match(run!.detail, /; incomplete: genStatus wrote no CEMC_BadTowerMap, /)
   t.match(needsAPerson([run!], new Date()), [{ runnumber: 68001, what: 'incomplete' }])
 })
+
+t.test("the nights plot counts an interrupted submission by how the scheduler settles it, as the rows do", async (t) => {
+  const s = await prepare(t, someRuns(2))
+  writeFileSync(join(s.output, 'run3auau.csv'), `runnumber,tag\n68001,${TAG}\n68002,${TAG}\n`)
+  // A submit killed after its announcement: condor_q runs a job of 68001 (cluster 7); 68002 never reached it.
+  const announced = [68001, 68002].map((run) => `2025-01-01T02:00:00Z,${run},${TAG},1,submitting,,,20250101T020000Z-1,x\n`)
+  writeFileSync(join(s.output, 'submissions.csv'), `time,runnumber,tag,attempt,state,cluster,proc,submission,detail\n${announced.join('')}`)
+  writeFileSync(s.state, JSON.stringify({
+    nextCluster: 8, calls: [],
+    jobs: [{ ClusterId: 7, ProcId: 0, JobStatus: 2, EnteredCurrentStatus: 1735696800, CaloprodRunTag: `68001_${TAG}`, CaloprodOutput: s.output }],
+  }))
+  let html = ''
+  await runReport(options(s), s.env, new Date(), (text) => (html = text))
+  const nights = /<figure class="plot" id="plot-nights">[^]*?<\/figure>/.exec(html)?.[0] ?? ''
+  const legend = [...nights.matchAll(/<span>([^<]+)<\/span>|>([a-z][a-z ,()]+)</g)].map((m) => m[1] ?? m[2]).join('|')
+  t.match(legend, /running/, '68001: running, as its row says')
+  t.match(legend, /never reached the scheduler/, '68002: lost')
+  t.notMatch(legend, /not known/, 'neither is "not known": the scheduler answered')
+})
