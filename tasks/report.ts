@@ -11,12 +11,13 @@ export const stage = declareStage(
     name: 'report',
     summary:
       'Writes <output>/report.html: one self-contained page (nothing fetched) with every run of the run type and its\n' +
-      'state (current in the CDB, needs maps, queued, running, held, done but not in the CDB, failed, given up), the\n' +
-      'runs that need a person, plots, a table of every run, and the story of each run to process (why\'s, at\n' +
-      'report.html#run-N; with more than 1,000 of them, the page\'s one script draws each when it is opened). Reads\n' +
-      'what the other stages wrote\n' +
+      'state (current in the CDB, needs maps, queued, running, held, done but not in the CDB, failed, given up; not\n' +
+      'yet checked, no word from the scheduler, unknown and uploaded when they apply), the runs that need a person,\n' +
+      'plots, a table of every run, and the story of each run to process (why\'s, at report.html#run-N; with more\n' +
+      'than 1,000 of them, the page\'s one script draws each when it is opened). Reads what the other stages wrote\n' +
       'and asks condor_q and condor_history as status does; a scheduler that does not answer is said on the page\n' +
-      '(the ledger\'s view), and the stage still succeeds. Takes no lock and changes nothing but the page and the log.\n' +
+      '(the ledger\'s view), and the stage still succeeds. Takes no lock and changes nothing but the page, its cache\n' +
+      '<output>/.report-runs.json and <output>/log/ (the day\'s log, last-night.json, run-states.csv).\n' +
       'With --stdout or --output-file it writes nothing in the output directory (a read-only look). --max-attempts,\n' +
       '--max-memory and --memory-scale are submit\'s, so the page says what the next night does with a held job (the\n' +
       'submit task passes what follows -- to the report it defers).',
