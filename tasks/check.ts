@@ -16,7 +16,7 @@ export const stage = declareStage(
       'missing, or built from another tag: seven under --rules seed, ten under current), and writes them to\n' +
       '<output>/<runtype>-process.csv (runnumber,tag). With --cdb filter-datasets (the default) it runs --jobs\n' +
       'CaloCDB-FilterDatasets calls at once on shards of the run list (the binary must ask the same number of\n' +
-      'payloads), and asks the server it uses (--cdb-url, or $NOPAYLOADCLIENT_CONF) itself before and after, so\n' +
+      'payloads), and asks the server it uses ($NOPAYLOADCLIENT_CONF\'s, else --cdb-url) itself before and after, so\n' +
       'that an outage is not taken for outdated maps; with --cdb rest it asks nopayloaddb itself, one request per\n' +
       'run, --jobs at a time. Runs found current are remembered in <output>/<runtype>-settled.csv and not asked\n' +
       'again while their tag stays the same, for --recheck-after; --recheck asks about every run. If the CDB fails\n' +
