@@ -62,10 +62,10 @@ export const FLAGS = {
     help: 'output directory (default: the run type, e.g. ./run3auau)', parse: absolute,
   },
   verbose: { key: 'verbose', kind: 'boolean', alias: 'v', help: 'also print the log to stderr' },
-  quiet: { key: 'quiet', kind: 'boolean', alias: 'q', help: 'print no summary line on stdout' },
+  quiet: { key: 'quiet', kind: 'boolean', alias: 'q', help: 'print nothing on stdout: no summary line, nor the lines of status, a plan or upload' },
   'db-url': {
     key: 'dbUrl', kind: 'string', value: 'URL',
-    help: 'FileCatalog URL, postgres://user@host:port/FileCatalog (default: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)',
+    help: 'FileCatalog URL, postgres://user@host:port/FileCatalog (default: PGHOST, PGPORT, PGUSER, PGPASSWORD or ~/.pgpass, PGDATABASE, PGSSLMODE)',
     parse: parseDbUrl,
   },
   'statement-timeout': {
@@ -99,7 +99,7 @@ export const FLAGS = {
   },
   'cdb-tries': {
     key: 'cdbTries', kind: 'string', value: 'N', default: 3,
-    help: 'tries of a filter-datasets shard that fails (crash, timeout, bad output), with growing pauses (default 3)',
+    help: 'tries of a filter-datasets shard or a CDB request that fails (crash, timeout, bad answer), with growing pauses (default 3)',
     parse: parsePositiveInt,
   },
   'bin-filter-datasets': {
@@ -119,8 +119,8 @@ export const FLAGS = {
   },
   'cdb-url': {
     key: 'cdbUrl', kind: 'string', value: 'URL',
-    help: 'nopayloaddb API root (no user or password), asked by --cdb rest and around filter-datasets, ' +
-      'e.g. http://host:8000/api/cdb_rest/ (default: base_url and api_res of $NOPAYLOADCLIENT_CONF)',
+    help: 'nopayloaddb API root (no user or password), e.g. http://host:8000/api/cdb_rest/, asked by --cdb rest and --live ' +
+      '(default: base_url and api_res of $NOPAYLOADCLIENT_CONF), and around filter-datasets when that variable is not set',
     parse: parseCdbUrl,
   },
   'global-tag': {
@@ -158,7 +158,7 @@ export const FLAGS = {
   },
   'max-attempts': {
     key: 'maxAttempts', kind: 'string', value: 'N', default: 3,
-    help: 'submit one run and tag at most N times (default 3)', parse: parsePositiveInt,
+    help: 'give one run and tag at most N jobs, each submission and each release for memory one (default 3)', parse: parsePositiveInt,
   },
   'do-cdb-upload': {
     key: 'doCdbUpload', kind: 'boolean', help: 'insert the payloads into the CDB (without it: print the plan, change nothing)',
