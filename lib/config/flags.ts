@@ -158,7 +158,7 @@ export const FLAGS = {
   },
   'max-attempts': {
     key: 'maxAttempts', kind: 'string', value: 'N', default: 3,
-    help: 'give one run and tag at most N jobs, each submission and each release for memory one (default 3)', parse: parsePositiveInt,
+    help: 'try one run and tag at most N times: each submission and each release for memory is one (default 3)', parse: parsePositiveInt,
   },
   'do-cdb-upload': {
     key: 'doCdbUpload', kind: 'boolean', help: 'insert the payloads into the CDB (without it: print the plan, change nothing)',
