@@ -11,11 +11,12 @@ export const stage = declareStage(
     summary:
       'Without --do-condor-submit: prints the plan (each run of condor/jobs.list, what would be done with it and\n' +
       'why) and changes nothing on disk, not even the log. With it: asks condor_q and condor_history what is in\n' +
-      'flight, reads the ledger <output>/submissions.csv, and submits each run not queued, running, held, done or\n' +
-      'failed --max-attempts times, at most --max-jobs of them, as one cluster from a frozen copy\n' +
-      '<output>/submissions/<time>-<n>/. Every submission is in the ledger before condor_submit runs. A job held\n' +
-      'for memory (HoldReasonCode 34) is given --memory-scale times its memory (at most --max-memory) and released\n' +
-      '(condor_qedit, condor_release), each release one of its --max-attempts.',
+      'flight, reads the ledger <output>/submissions.csv, and submits each run not queued, running, held, done,\n' +
+      'failed --max-attempts times, or unknown (its schedd silent, or its job known to no schedd for less than two\n' +
+      'days), at most --max-jobs of them, as one cluster from a frozen copy <output>/submissions/<time>-<n>/. Every\n' +
+      'submission is in the ledger before condor_submit runs. A job held for memory (HoldReasonCode 34) is given\n' +
+      '--memory-scale times its memory (at most --max-memory) and released (condor_qedit, condor_release), each\n' +
+      'release one of its --max-attempts.',
     flags: [
       'run-type', 'rules', 'output', 'do-condor-submit', 'max-jobs', 'max-attempts', 'max-memory', 'memory-scale', 'timeout', 'verbose',
       'quiet', 'help',
