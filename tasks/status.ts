@@ -9,11 +9,11 @@ export const stage = declareStage(
     name: 'status',
     summary:
       'Prints, for each run of <output>/<runtype>-process.csv, its state: new (not submitted), queued, running,\n' +
-      'held (with the hold reason), unknown (no schedd knows its latest job), done (finished, exit 0), uploaded (its\n' +
-      'payloads in the CDB, per <output>/uploads.csv, awaiting the next check; incomplete when some type has none) or\n' +
-      'failed (with the attempts made), from the ledger <output>/submissions.csv and what condor_q and condor_history\n' +
-      'say. After a bad night, a last line names the stage that failed and its line, as report.html opens with it\n' +
-      '(<output>/log/last-night.json).\n' +
+      'held (with the hold reason), unknown (no schedd knows its latest job, or its schedd did not answer), done\n' +
+      '(finished, exit 0), uploaded (its payloads in the CDB, per <output>/uploads.csv, awaiting the next check;\n' +
+      'incomplete when some type has none) or failed (with the attempts made), from the ledger\n' +
+      '<output>/submissions.csv and what condor_q and condor_history say. After a bad night, a last line names the\n' +
+      'stage that failed and its line, as report.html opens with it (<output>/log/last-night.json).\n' +
       'With --json: a JSON array, one object per run (runnumber, tag, state, detail, attempts, cluster, proc,\n' +
       'hold_reason, memory_mb), one a line, and no count line. Writes nothing, not even the log: it works on a read-only directory.\n' +
       'With --since DURATION: the runs whose state changed since then (new, submitted, queued, held, done, uploaded,\n' +
