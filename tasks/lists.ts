@@ -13,8 +13,8 @@ export const stage = declareStage(
     summary:
       'For each run of <output>/<runtype>-process.csv, writes <output>/datasets/<run>_<tag>.list: the absolute paths\n' +
       'of its histogram files in reduce.csv that exist on disk and are not empty, sorted (one copy of a file on\n' +
-      'several hosts: the first on disk by path). Missing files go to\n' +
-      '<output>/<runtype>-missing.csv; a run whose remaining files hold --min-events events or fewer gets no list.\n' +
+      'several hosts: the first on disk by path). Missing files go to <output>/<runtype>-missing.csv; a run whose\n' +
+      'remaining files hold --min-events events or fewer (without a threshold: a run with no file left) gets no list.\n' +
       'Lists of runs no longer to process are removed, so datasets/ matches the process list.',
     flags: ['run-type', 'rules', 'min-events', 'output', 'stat-concurrency', 'verbose', 'quiet', 'help'],
     lock: true,
