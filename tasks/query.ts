@@ -16,7 +16,8 @@ export const stage = declareStage(
       'HIST_CALOQA and HIST_CALOFITTINGQA files of the tag with the newest QA file), and writes them to\n' +
       '<output>/query.csv (rewritten only when the result changed). When the catalog\'s fingerprint of what the\n' +
       'selection reads is the last query\'s (<output>/query.fingerprint), query.csv is kept without asking for it.\n' +
-      'The connection comes from --db-url, else PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (default FileCatalog).',
+      'The connection comes from --db-url, else PGHOST, PGPORT, PGUSER, PGPASSWORD (or ~/.pgpass), PGDATABASE\n' +
+      '(default FileCatalog) and PGSSLMODE.',
     flags: ['run-type', 'rules', 'min-events', 'output', 'db-url', 'full-query', 'statement-timeout', 'db-tries', 'verbose', 'quiet', 'help'],
     lock: true,
   },
