@@ -10,6 +10,8 @@ import { runReduce } from '../lib/reduce.js'
 import { currentPayloadFile } from '../lib/rules/calibrations.js'
 import { SEED_RULES } from '../lib/rules/seed.js'
 import { appendUploads } from '../lib/upload/ledger.js'
+import type { RunStory } from '../lib/why/story.js'
+import { nextStep } from '../lib/why/text.js'
 import { fingerprint, writeStageInputs } from './helpers/condor-output.js'
 import { fakeCondor } from './helpers/fake-condor.js'
 import { afterSeveralNights, HOLD_REASON, type PipelineOutput } from './helpers/report-output.js'
@@ -244,6 +246,18 @@ t.test('why: payloads missing, listed, not submitted yet: submitted next night',
   t.equal(result.code, 0, result.stderr)
   t.match(JSON.parse(result.stdout), [{ toProcess: true, cdb: {}, listed: ['/l/0.root', '/l/1.root'], missingFiles: [], submissions: [], job: null,
     next: 'submitted next night (attempt 1 of 3)' }])
+})
+
+t.test("why's next for a run without a list: one missing file in the singular, and no --min-events to lower without a threshold", async (t) => {
+  const ctx = { first: 66457, last: 78954, maxAttempts: 3, maxMemory: 4, memoryScale: 1.5, output: '/o', uploaded: { uploaded: 0, note: '' }, absent: [] }
+  const story = (missing: number, threshold: number | null) => ({
+    inRange: true, toProcess: true, listed: [], eventsOnDisk: threshold === null ? 0 : 499000, threshold,
+    missingFiles: Array.from({ length: missing }, (_, i) => `/l/${i}.root`),
+  }) as unknown as RunStory
+  t.equal(nextStep(story(1, 500000), undefined, ctx), 'no job until its files are back (499000 events on disk): the lists stage looks ' +
+    'again every night; a person can restore the missing file or lower --min-events')
+  t.match(nextStep(story(3, 500000), undefined, ctx), /a person can restore the 3 missing files or lower --min-events$/)
+  t.match(nextStep(story(2, null), undefined, ctx), /a person can restore the 2 missing files$/, '--rules current: no threshold to lower')
 })
 
 t.test("why: a job held for another reason whose words hold '; ' or a carriage return: next says what a person does, not the reason again", async (t) => {

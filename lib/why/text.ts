@@ -91,8 +91,10 @@ export function nextStep(
   const submitted = state !== undefined && state.state !== 'new'
   if (!submitted && s.listed.length === 0) {
     const onDisk = s.eventsOnDisk === null ? '' : ` (${s.eventsOnDisk} events on disk)`
-    return `no job until its files are back${onDisk}: the lists stage looks again every night; a person can restore ` +
-      `the ${s.missingFiles.length} missing files or lower --min-events`
+    const files = s.missingFiles.length === 1 ? 'the missing file' : `the ${s.missingFiles.length} missing files`
+    // Without a threshold (--rules current) a run has no list only with no file on disk: no --min-events to lower.
+    const lower = s.threshold === null ? '' : ' or lower --min-events'
+    return `no job until its files are back${onDisk}: the lists stage looks again every night; a person can restore ${files}${lower}`
   }
   if (!state || state.state === 'new') return `submitted next night (attempt ${(state?.attempts ?? 0) + 1} of ${ctx.maxAttempts})`
   const dueAgain = (state.state === 'failed' && state.attempts < ctx.maxAttempts) || state.state === 'unknown'
