@@ -16,10 +16,30 @@ import { loadCatalog } from '../test/demo/load.js'
 import { startEmbeddedPostgres } from '../test/demo/embedded.js'
 import { startFakeNopayloaddb } from '../test/fakes/nopayloaddb.mjs'
 
+const USAGE = `Usage: npm run demo -- [DIR]
+       npm run demo -- shell [DIR] [-- COMMAND...]
+
+Plays two nights of the whole pipeline in DIR (default ./demo, removed first) on a generated catalog in an
+embedded PostgreSQL, with the fakes of test/fakes for the CDB, HTCondor and genStatus, through the Taskfile
+as cron runs it; its outputs are in DIR/run3auau/. shell, after it: the same catalog and fake nopayloaddb
+served again, and a shell (or COMMAND) with the demo's environment, for the morning commands (status,
+report, plan, why, upload) against the demo's fakes.
+`
 const shellMode = process.argv[2] === 'shell'
 const args = process.argv.slice(shellMode ? 3 : 2)
 const dashes = args.indexOf('--')
-const root = resolve((dashes === -1 ? args : args.slice(0, dashes))[0] ?? 'demo')
+const ownArgs = dashes === -1 ? args : args.slice(0, dashes)
+// A flag is never a directory: `--help` played the demo in ./--help, after removing whatever was there.
+const flag = ownArgs.find((arg) => arg.startsWith('-'))
+if (flag === '--help' || flag === '-h') {
+  process.stdout.write(USAGE)
+  process.exit(0)
+}
+if (flag !== undefined) {
+  process.stderr.write(`demo: unknown flag ${flag}; npm run demo -- --help shows the usage\n`)
+  process.exit(2)
+}
+const root = resolve(ownArgs[0] ?? 'demo')
 const command = dashes === -1 ? [] : args.slice(dashes + 1)
 const output = join(root, 'run3auau')
 const fakes = resolve('test/fakes')

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
@@ -65,6 +65,24 @@ t.test('two loads of the demo catalog give byte-identical query outputs', async 
     t.equal(a, b, file)
     t.ok(a.split('\n').length > 2, `${file} is not empty`)
   }
+})
+
+t.test('--help (or -h) prints the usage and plays nothing; another flag is one line, exit 2', async (t) => {
+  const demo = (...args: string[]) => collectOutput(spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tasks', 'demo.ts'), ...args], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+  })).done
+  for (const args of [['--help'], ['-h'], ['shell', '--help']]) {
+    const help = await demo(...args)
+    t.equal(help.code, 0, `${args.join(' ')}: ${help.stderr}`)
+    t.match(help.stdout, /^Usage: npm run demo -- \[DIR\]\n {7}npm run demo -- shell \[DIR\] \[-- COMMAND\.\.\.\]\n\n/, args.join(' '))
+    t.equal(help.stderr, '', args.join(' '))
+  }
+  t.notOk(existsSync(join(ROOT, '--help')) || existsSync(join(ROOT, '-h')), 'no demo played in a directory named after the flag')
+  const bad = await demo('--bogus')
+  t.equal(bad.code, 2)
+  t.equal(bad.stderr, 'demo: unknown flag --bogus; npm run demo -- --help shows the usage\n')
+  t.equal(bad.stdout, '')
+  t.notOk(existsSync(join(ROOT, '--bogus')))
 })
 
 t.test('after the demo: its commands as printed, and the morning commands against its own fakes', async (t) => {
