@@ -119,8 +119,8 @@ export const FLAGS = {
   },
   'cdb-url': {
     key: 'cdbUrl', kind: 'string', value: 'URL',
-    help: 'nopayloaddb API root (no user or password), e.g. http://host:8000/api/cdb_rest/, asked by --cdb rest and --live ' +
-      '(default: base_url and api_res of $NOPAYLOADCLIENT_CONF), and around filter-datasets when that variable is not set',
+    help: 'nopayloaddb API root (no user or password), e.g. http://host:8000/api/cdb_rest/: what check --cdb rest and why --live ' +
+      'ask (default: base_url and api_res of $NOPAYLOADCLIENT_CONF), and check around filter-datasets without that variable',
     parse: parseCdbUrl,
   },
   'global-tag': {
