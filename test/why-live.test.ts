@@ -14,7 +14,7 @@ import { makeCatalog } from './helpers/catalog.js'
 import { writeStageInputs } from './helpers/condor-output.js'
 import { freshDatabase } from './helpers/database.js'
 import { fakeCdb, runListCsv } from './helpers/fake-cdb.js'
-import { runStageHere } from './helpers/run-script.js'
+import { runScript, runStageHere } from './helpers/run-script.js'
 
 const TAG = 'new_newcdbtag_v008'
 
@@ -56,6 +56,11 @@ t.test('why --live: below the threshold by how much, absent, and each payload ty
   t.match(text.stdout, /run 66700 .*\n  catalog now: new_newcdbtag_v008 2 files 200000 events \(threshold more than 500000 events\); below the threshold: 300001 events short/)
   t.match(text.stdout, /run 70123 .*\n  catalog: no histogram file of it under rule set seed \(the catalog .* asked now/)
   t.match(text.stdout, /CDB: .*CEMC_meanTime outdated.*HCALIN_meanTime missing/)
+  // Started as the Taskfile starts it (tasks/start.cjs, tsx's CommonJS hooks), the same story: before, the import of
+  // lib/why/live.ts that only --live makes found no live.js ('Cannot find module', exit 1), so `task why -- --live` failed.
+  const started = await runScript('why', args, { NOPAYLOADCLIENT_CONF: conf })
+  t.equal(started.code, 0, started.stderr)
+  t.equal(started.stdout, text.stdout, 'task why -- --live tells what the in-process why tells')
 
   // No nopayloaddb named: the CDB line is the stages' record, and says the CDB was not asked now (before, only a run
   // absent from the catalog said so, and the JSON's `live`).

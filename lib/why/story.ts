@@ -156,6 +156,16 @@ function keptBecause(tags: readonly string[], kept: string | null, run: number, 
 }
 
 /**
+ * lib/why/live.ts, loaded for --live only (the catalog's and the CDB's clients, which the report never asks). A stage
+ * started as the Taskfile starts it (tasks/start.cjs) runs as CommonJS under tsx's require hooks: there, only require
+ * finds live.ts by its .js name, and import() goes to node's own loader, which does not ('Cannot find module'). Under
+ * tsx's ES-module hooks (npx tsx, the tests) there is no require, and import() is theirs: one copy of each module
+ * either way.
+ */
+const loadLive = (): Promise<typeof import('./live.js')> =>
+  typeof require === 'function' ? Promise.resolve(require('./live.js') as typeof import('./live.js')) : import('./live.js')
+
+/**
  * The stories of `options.runs`, in their order, each as `as` makes it of its RunStory (the report keeps only its
  * lines: 12,000 stories whole are 25 MB more at its peak). Throws InputError for a malformed file, as the stages do.
  */
@@ -229,7 +239,7 @@ export async function tellStories<T = RunStory>(
   }
   const { first, last } = runRange(runType, rules.runTypes)
   // The catalog's and the CDB's clients (pg, the HTTP client) load only for --live: the report never asks them.
-  const live = options.live ? await (await import('./live.js')).askNow(options, env, keptRuns) : undefined
+  const live = options.live ? await (await loadLive()).askNow(options, env, keptRuns) : undefined
   // Already the latest row of each payload (readLatestUploads, or the report's read of it).
   const uploadsOf = byRunTag(uploads.rows, (row) => `${row.runnumber}_${row.tag}`)
   const statesOf = new Map(states.map((state) => [`${state.runnumber}_${state.tag}`, state]))
