@@ -14,13 +14,14 @@ export const stage = declareStage(
     summary:
       'Asks the CDB which runs of <output>/<runtype>.csv lack a current map (one of the rule set\'s payloads\n' +
       'missing, or built from another tag: seven under --rules seed, ten under current), and writes them to\n' +
-      '<output>/<runtype>-process.csv (runnumber,tag). With --cdb filter-datasets (the default) it runs --jobs\n' +
-      'CaloCDB-FilterDatasets calls at once on shards of the run list (the binary must ask the same number of\n' +
-      'payloads), and asks the server it uses ($NOPAYLOADCLIENT_CONF\'s, else --cdb-url) itself before and after, so\n' +
-      'that an outage is not taken for outdated maps; with --cdb rest it asks nopayloaddb itself, one request per\n' +
-      'run, --jobs at a time. Runs found current are remembered in <output>/<runtype>-settled.csv and not asked\n' +
-      'again while their tag stays the same, for --recheck-after; --recheck asks about every run. If the CDB fails\n' +
-      '(a call crashes, times out or answers nonsense, --cdb-tries times, or cannot be trusted), nothing is written.',
+      '<output>/<runtype>-process.csv (runnumber,tag,missing,outdated: the payload types of each, where the CDB was\n' +
+      'asked which). With --cdb filter-datasets (the default) it runs --jobs CaloCDB-FilterDatasets calls at once on\n' +
+      'shards of the run list (the binary must ask the same number of payloads), and asks the server it uses\n' +
+      '($NOPAYLOADCLIENT_CONF\'s, else --cdb-url) itself before and after, so that an outage is not taken for\n' +
+      'outdated maps; with --cdb rest it asks nopayloaddb itself, one request per run, --jobs at a time. Runs found\n' +
+      'current are remembered in <output>/<runtype>-settled.csv and not asked again while their tag stays the same,\n' +
+      'for --recheck-after; --recheck asks about every run. If the CDB fails (a call crashes, times out or answers\n' +
+      'nonsense, --cdb-tries times, or cannot be trusted), nothing is written.',
     flags: [
       'run-type', 'rules', 'output', 'cdb', 'cdb-url', 'global-tag', 'jobs', 'recheck', 'recheck-after', 'timeout', 'cdb-tries',
       'bin-filter-datasets', 'verbose', 'quiet', 'help',
