@@ -13,7 +13,7 @@ export const stage = declareStage(
       'Writes the submission directory <output>/condor/: jobs.list (the absolute path of the list of each run of\n' +
       '<runtype>-process.csv that has one in datasets/), genStatus.sub (one job per line of jobs.list, each running\n' +
       'genStatus.sh <genStatus binary> <list> <output>/output) and genStatus.sh (the job wrapper, or --condor-script).\n' +
-      'Submit it with the submit stage, which never submits a run twice.',
+      'Submit it with the submit stage, which never submits a run while a job of it is in flight.',
     flags: ['run-type', 'rules', 'output', 'bin-genStatus', 'condor-script', 'condor-log-dir', 'memory', 'verbose', 'quiet', 'help'],
     lock: true,
   },
