@@ -10,12 +10,12 @@ export const stage = declareStage(
     name: 'upload',
     summary:
       'For each run of <output>/<runtype>-process.csv whose latest job finished with exit 0, finds its payload\n' +
-      'files in <output>/output/<run>_<tag>/ by name and, without --do-cdb-upload, prints the plan (one line per\n' +
-      'run and payload type: insert, skip and why, or why not) and changes nothing. With --do-cdb-upload and\n' +
-      '--global-tag: copies each file into the payload store (write_dir of NOPAYLOADCLIENT_CONF) and inserts it\n' +
-      'for the IOV [run, run+1), or [run, ∞) above the type\'s open last IOV (POST piov, PUT piov_attach), each\n' +
-      'insert in the ledger <output>/uploads.csv before it starts. CALOPROD_CDB_TOKEN, when set, is sent as a\n' +
-      'bearer token.',
+      'files in <output>/output/<run>_<tag>/ by name and asks the CDB (nopayloaddb, as NOPAYLOADCLIENT_CONF names\n' +
+      'it) what it holds for the run; without --do-cdb-upload, prints the plan (one line per run and payload type:\n' +
+      'insert, skip and why, or why not) and changes nothing. With --do-cdb-upload and --global-tag: copies each\n' +
+      'file into the payload store (write_dir of NOPAYLOADCLIENT_CONF) and inserts it for the IOV [run, run+1), or\n' +
+      '[run, ∞) above the type\'s open last IOV (POST piov, PUT piov_attach), each insert in the ledger\n' +
+      '<output>/uploads.csv before it starts. CALOPROD_CDB_TOKEN, when set, is sent as a bearer token.',
     flags: ['run-type', 'rules', 'output', 'do-cdb-upload', 'global-tag', 'timeout', 'verbose', 'quiet', 'help'],
     readOnly: (options) => !options.doCdbUpload,
     lock: true,
