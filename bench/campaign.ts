@@ -16,20 +16,21 @@ import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import mri from 'mri'
 import { formatCsvRecord } from '../lib/files/csv.js'
 import { saveState } from '../test/fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb } from '../test/fakes/nopayloaddb.mjs'
 import { startBrowser, visitFile } from '../test/helpers/browser.js'
 import { stageArgs } from '../test/helpers/run-script.js'
+import { benchArgs, benchOnly } from './args.js'
 import { ROOT } from './measure.js'
 
-const args = mri(process.argv.slice(2), {
+const args = benchArgs('campaign', `Usage: npx tsx bench/campaign.ts [--runs 180,3000,12000] [--segments 4] [--only check,lists] [--page] [--keep]
+  --only takes the stages' names: check, lists, condor, submit, status, why, report, upload (all run; these are shown)`, {
   string: ['runs', 'segments', 'only'], boolean: ['keep', 'page'], default: { runs: '180,3000,12000', segments: '4' },
 })
 const sizes = String(args.runs).split(',').map(Number)
 const SEGMENTS = Number(args.segments)
-const only = args.only ? new Set(String(args.only).split(',')) : undefined
+const only = benchOnly('campaign', args.only, ['check', 'lists', 'condor', 'submit', 'status', 'why', 'report', 'upload'])
 const say = (text: string) => process.stderr.write(`bench campaign: ${text}\n`)
 const FAKES = join(ROOT, 'test', 'fakes')
 const TAG = 'new_newcdbtag_v009'

@@ -8,15 +8,18 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import mri from 'mri'
 import { $ } from 'zx'
 import { saveState, stateFromRunList } from '../test/fakes/cdb-lib.mjs'
 import { stageArgs } from '../test/helpers/run-script.js'
+import { benchArgs } from './args.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FAKE = join(ROOT, 'test', 'fakes', 'CaloCDB-FilterDatasets')
 
-const args = mri(process.argv.slice(2), { string: ['runs', 'delay-ms', 'jobs'], boolean: ['backends', 'rest-only'] })
+const args = benchArgs('check', `Usage: npx tsx bench/check.ts [--runs 500] [--delay-ms 50] [--jobs 4]
+       npx tsx bench/check.ts --backends [--runs 3000] [--delay-ms 20] [--rest-only]`, {
+  string: ['runs', 'delay-ms', 'jobs'], boolean: ['backends', 'rest-only'],
+})
 if (args.backends) {
   const { benchBackends } = await import('./check-backends.js')
   process.exitCode = await benchBackends({ runs: Number(args.runs ?? 3000), delayMs: Number(args['delay-ms'] ?? 20), restOnly: args['rest-only'] })

@@ -11,8 +11,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openCsvWriter } from '../lib/files/csv.js'
 import { copyQueryLines, QUERY_TABLE, scanQueryCsv } from '../lib/files/query-csv.js'
+import { benchCount } from './args.js'
 
-const rows = Number(process.argv[2] ?? 1_000_000)
+const rows = benchCount('csv-parsers', 'Usage: npx tsx bench/csv-parsers.ts [ROWS]   (default 1000000)', 1_000_000)
 const lines: string[] = []
 for (let i = 0; i < rows; i++) {
   const run = 66000 + Math.floor(i / 300)

@@ -11,13 +11,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import mri from 'mri'
 import type { releaseHeld as ReleaseHeld } from '../lib/scheduler/memory-hold.js'
 import type { RunState } from '../lib/scheduler/job-state.js'
 import { DEFAULT_SCHEDD, fakeCondorEnv, readFakeState } from '../test/helpers/fake-condor.js'
+import { benchArgs } from './args.js'
 import { ROOT } from './measure.js'
 
-const args = mri(process.argv.slice(2), { string: ['jobs', 'from'], default: { jobs: '100,1000' } })
+const args = benchArgs('held-release', 'Usage: npx tsx bench/held-release.ts [--jobs 100,1000] [--from DIR]', { string: ['jobs', 'from'], default: { jobs: '100,1000' } })
 const sizes = String(args.jobs).split(',').map(Number)
 const from = resolve(String(args.from ?? ROOT))
 const { releaseHeld } = (await import(pathToFileURL(join(from, 'lib/scheduler/memory-hold.ts')).href)) as { releaseHeld: typeof ReleaseHeld }

@@ -7,8 +7,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runFilesOf } from '../lib/lists.js'
+import { benchCount } from './args.js'
 
-const rows = Number(process.argv[2] ?? 1_000_000)
+const rows = benchCount('lists-read', 'Usage: npx tsx bench/lists-read.ts [ROWS]   (default 1000000)', 1_000_000)
 const dir = await mkdtemp(join(tmpdir(), 'caloprod-bench-lists-'))
 try {
   const lines = ['runnumber,tag,segment,events,full_file_path,time\n']

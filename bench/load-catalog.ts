@@ -4,7 +4,7 @@
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import mri from 'mri'
+import { benchArgs } from './args.js'
 import postgres from 'postgres'
 import { catalogTarget, connectCatalog, type CatalogTarget } from '../lib/catalog/connection.js'
 import { loadScaleDatabase, scaleShape } from '../test/demo/load-scale.js'
@@ -56,25 +56,21 @@ function connectOptions(target: CatalogTarget): postgres.Options<Record<string, 
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const argv = mri(process.argv.slice(2), { string: ['scale', 'database', 'root'], boolean: ['reuse', 'help'] })
-  if (argv.help) {
-    process.stdout.write(USAGE)
-  } else {
-    const scale = Number(argv.scale ?? 1)
-    if (!(scale > 0)) {
-      process.stderr.write(`load-catalog: --scale "${argv.scale}" must be a number greater than 0\n`)
-      process.exit(2)
-    }
-    try {
-      await loadBenchCatalog({
-        scale,
-        database: argv.database ?? DEFAULT_DATABASE,
-        root: resolve(argv.root ?? DEFAULT_ROOT),
-        reuse: Boolean(argv.reuse),
-      })
-    } catch (err) {
-      process.stderr.write(`load-catalog: ${(err as Error).message}\n`)
-      process.exitCode = 1
-    }
+  const argv = benchArgs('load-catalog', USAGE, { string: ['scale', 'database', 'root'], boolean: ['reuse'] })
+  const scale = Number(argv.scale ?? 1)
+  if (!(scale > 0)) {
+    process.stderr.write(`load-catalog: --scale "${argv.scale}" must be a number greater than 0\n`)
+    process.exit(2)
+  }
+  try {
+    await loadBenchCatalog({
+      scale,
+      database: argv.database ?? DEFAULT_DATABASE,
+      root: resolve(argv.root ?? DEFAULT_ROOT),
+      reuse: Boolean(argv.reuse),
+    })
+  } catch (err) {
+    process.stderr.write(`load-catalog: ${(err as Error).message}\n`)
+    process.exitCode = 1
   }
 }

@@ -7,10 +7,10 @@
 //
 //   npx tsx bench/page.ts [--repeat 3] [--open 66500] report.html [other.html …]
 import { readdirSync, readFileSync, statSync } from 'node:fs'
-import mri from 'mri'
 import { startBrowser, visitFile } from '../test/helpers/browser.js'
+import { benchArgs } from './args.js'
 
-const args = mri(process.argv.slice(2), { string: ['repeat', 'open'], default: { repeat: '3' } })
+const args = benchArgs('page', 'Usage: npx tsx bench/page.ts [--repeat 3] [--open 66500] report.html [other.html …]', { string: ['repeat', 'open'], default: { repeat: '3' }, positionals: true })
 const REPEAT = Number(args.repeat)
 /**
  * Clicks the run's link in the page once it has drawn itself, and measures until the next frame after it: the

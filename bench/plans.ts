@@ -7,12 +7,12 @@
 //
 //   npx tsx bench/plans.ts [--database caloprod_bench] [--out /tmp/bench-plans.txt]
 import { writeFile } from 'node:fs/promises'
-import mri from 'mri'
 import { connectCatalog } from '../lib/catalog/connection.js'
 import { buildSelection } from '../lib/catalog/selection.js'
 import { runRange } from '../lib/rules/run-types.js'
 import { SEED_RULES } from '../lib/rules/seed.js'
 import { seedStepA, seedStepB } from '../test/helpers/reference-selection.js'
+import { benchArgs } from './args.js'
 import { DEFAULT_DATABASE, benchTarget } from './load-catalog.js'
 
 const RUN_TYPE = 'run3auau'
@@ -22,7 +22,7 @@ const MIN_EVENTS = 500000
 const executionTime = (plan: string) => /Execution Time: ([\d.]+) ms/.exec(plan)?.[1] ?? '?'
 
 async function main(): Promise<void> {
-  const argv = mri(process.argv.slice(2), { string: ['database', 'out'] })
+  const argv = benchArgs('plans', 'Usage: npx tsx bench/plans.ts [--database caloprod_bench] [--out /tmp/bench-plans.txt]', { string: ['database', 'out'] })
   const database: string = argv.database ?? DEFAULT_DATABASE
   const out: string = argv.out ?? '/tmp/bench-plans.txt'
   const sql = connectCatalog(benchTarget(database))

@@ -13,10 +13,11 @@ import postgres from 'postgres'
 import { createCatalogFiles } from '../test/demo/files-on-disk.js'
 import { startEmbeddedPostgres } from '../test/demo/embedded.js'
 import { loadCatalog } from '../test/demo/load.js'
+import { benchCount } from './args.js'
 
 const ROOT = join(import.meta.dirname, '..')
 const FAKES = join(ROOT, 'test', 'fakes')
-const nights = Number(process.argv[2] ?? 5)
+const nights = benchCount('quiet-night', 'Usage: npx tsx bench/quiet-night.ts [NIGHTS]   (default 5; go-task on PATH)', 5)
 const dir = mkdtempSync(join(tmpdir(), 'caloprod-quiet-'))
 const server = await startEmbeddedPostgres()
 try {

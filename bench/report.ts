@@ -9,14 +9,16 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import mri from 'mri'
 import { LEDGER_TABLE, type LedgerRow } from '../lib/files/ledger.js'
 import { formatCsv, formatCsvRecord } from '../lib/files/csv.js'
 import { startBrowser, visitFile } from '../test/helpers/browser.js'
 import { stageArgs } from '../test/helpers/run-script.js'
+import { benchArgs } from './args.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const args = mri(process.argv.slice(2), { string: ['runs', 'nights', 'repeat'], boolean: ['keep'], default: { runs: '3000', nights: '30', repeat: '3' } })
+const args = benchArgs('report', 'Usage: npx tsx bench/report.ts [--runs 3000] [--nights 30] [--repeat 3] [--keep]', {
+  string: ['runs', 'nights', 'repeat'], boolean: ['keep'], default: { runs: '3000', nights: '30', repeat: '3' },
+})
 const RUNS = Number(args.runs)
 const NIGHTS = Number(args.nights)
 const TAG = 'new_newcdbtag_v008'

@@ -15,13 +15,13 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import mri from 'mri'
 import { buildSelection } from '../lib/catalog/selection.js'
 import { BUILTIN_RULES } from '../lib/rules/load.js'
 import { saveState } from '../test/fakes/cdb-lib.mjs'
 import { connectCatalog } from '../lib/catalog/connection.js'
 import { layout } from '../lib/files/layout.js'
 import { DEFAULT_DATABASE, DEFAULT_ROOT, benchTarget, loadBenchCatalog } from './load-catalog.js'
+import { benchArgs, benchOnly } from './args.js'
 import { measure, median, type Sample } from './measure.js'
 import { stageArgs } from '../test/helpers/run-script.js'
 
@@ -30,16 +30,12 @@ const FAKES = join(ROOT, 'test', 'fakes')
 const RUN_TYPE = 'run3auau'
 const MIN_EVENTS = '500000'
 
-const argv = mri(process.argv.slice(2), {
-  string: ['scale', 'runs', 'query-scales', 'only', 'database', 'work'],
-  boolean: ['reload', 'drop', 'keep', 'esm-loader', 'help'],
-})
-if (argv.help) {
-  process.stdout.write(`Usage: npm run bench -- [flags]
+const argv = benchArgs('run', `Usage: npm run bench -- [flags]
   --scale N          size of the main catalog, times the default 3,000 runs (default 1)
   --runs N           measured runs of each stage; the table shows medians (default 5)
   --query-scales L   also measure the floor and query on catalogs of these scales, e.g. 2,4 (default none)
-  --only L           measure only these stages, e.g. floor,query,reduce
+  --only L           measure only these stages, e.g. floor,query,reduce (floor, query, floor current, query current,
+                     reduce, check, lists, condor, submit, report, task submit, check settled)
   --database NAME    the main catalog's database (default ${DEFAULT_DATABASE}; other scales add _x<N>)
   --work DIR         outputs and generated files (default ${join(tmpdir(), 'caloprod-bench')})
   --reload           load the catalogs again even when their databases already hold them
@@ -47,13 +43,13 @@ if (argv.help) {
   --keep             keep the outputs of --query-scales in the work directory
   --esm-loader       start the stages with node --import tsx (tsx's ES-module hooks, on a loader thread of their
                      own) instead of tasks/start.cjs, the Taskfile's way: to compare the two
-`)
-  process.exit(0)
-}
+`, {
+  string: ['scale', 'runs', 'query-scales', 'only', 'database', 'work'],
+  boolean: ['reload', 'drop', 'keep', 'esm-loader'],
+})
 const scale = Number(argv.scale ?? 1)
 const runs = Number(argv.runs ?? 5)
 const queryScales = argv['query-scales'] ? String(argv['query-scales']).split(',').map(Number) : []
-const only = argv.only ? new Set(String(argv.only).split(',')) : undefined
 const database: string = argv.database ?? DEFAULT_DATABASE
 const work: string = argv.work ?? join(tmpdir(), 'caloprod-bench')
 if (!(scale > 0) || !(runs >= 1) || queryScales.some((s) => !(s > 0))) {
@@ -293,6 +289,7 @@ const STAGES: Stage[] = [
     },
   },
 ]
+const only = benchOnly('run', argv.only, STAGES.map((stage) => stage.name))
 
 /** Runs a command to completion (not measured); throws with its stderr when it fails. */
 async function run(command: string[], env: NodeJS.ProcessEnv = {}): Promise<void> {

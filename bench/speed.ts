@@ -18,21 +18,24 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
-import mri from 'mri'
 import { buildSelection } from '../lib/catalog/selection.js'
 import { layout } from '../lib/files/layout.js'
 import { BUILTIN_RULES } from '../lib/rules/load.js'
+import { benchArgs, benchOnly } from './args.js'
 import { DEFAULT_DATABASE, DEFAULT_ROOT, loadBenchCatalog } from './load-catalog.js'
 import { measure, median, type Sample } from './measure.js'
 import { stageArgs } from '../test/helpers/run-script.js'
 
-const argv = mri(process.argv.slice(2), { string: ['runs', 'database', 'work', 'paths', 'peer-sql', 'only', 'stat-concurrency'] })
+const argv = benchArgs('speed', `Usage: npx tsx bench/speed.ts [--runs N] [--database NAME] [--work DIR] [--paths N] [--stat-concurrency N] [--peer-sql FILE] [--only L]
+  --only takes the rows' first words: floor, query, fingerprint, quiet, lists; and cpu, spare, fuse, run only when named`, {
+  string: ['runs', 'database', 'work', 'paths', 'peer-sql', 'only', 'stat-concurrency'],
+})
 const runs = Number(argv.runs ?? 3)
 const database: string = argv.database ?? DEFAULT_DATABASE
 const work: string = argv.work ?? join(tmpdir(), 'caloprod-speed')
 const wantedPaths = Number(argv.paths ?? 25000)
 const concurrency = Number(argv['stat-concurrency'] ?? 64)
-const only = argv.only ? new Set(String(argv.only).split(',')) : undefined
+const only = benchOnly('speed', argv.only, ['floor', 'query', 'fingerprint', 'quiet', 'lists', 'cpu', 'spare', 'fuse'])
 const RUN_TYPE = 'run3auau'
 const STAT_DELAY_MS = 2
 

@@ -10,7 +10,6 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import mri from 'mri'
 import { SEED_RULES } from '../lib/rules/seed.js'
 import * as jobState from '../lib/scheduler/job-state.js'
 import { readLedger } from '../lib/files/ledger.js'
@@ -19,8 +18,9 @@ import { runStatus } from '../lib/status.js'
 import { planSubmission } from '../lib/submit.js'
 import { writeCondorDir, writeStageInputs, TAG } from '../test/helpers/condor-output.js'
 import { fakeCondorEnv } from '../test/helpers/fake-condor.js'
+import { benchArgs } from './args.js'
 
-const argv = mri(process.argv.slice(2), { string: ['runs', 'repeat'] })
+const argv = benchArgs('states', 'Usage: npx tsx bench/states.ts [--runs 3000,12000] [--repeat 3]', { string: ['runs', 'repeat'] })
 const sizes = String(argv.runs ?? '3000,12000').split(',').map(Number)
 const repeat = Number(argv.repeat ?? 3)
 const FIRST_RUN = 60000

@@ -10,14 +10,14 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import mri from 'mri'
 import { saveState } from '../test/fakes/cdb-lib.mjs'
 import { startFakeNopayloaddb } from '../test/fakes/nopayloaddb.mjs'
 import { stageArgs } from '../test/helpers/run-script.js'
+import { benchArgs } from './args.js'
 import { measure, ROOT, type Sample } from './measure.js'
 import { synthesizeYear, type YearDir } from './year-old-dir.js'
 
-const args = mri(process.argv.slice(2), {
+const args = benchArgs('year-old', 'Usage: npx tsx bench/year-old.ts [--nights 365] [--per-night 180] [--runs 3000] [--segments 30] [--repeat 3] [--keep]', {
   string: ['nights', 'per-night', 'runs', 'segments', 'repeat'], boolean: ['keep'],
   default: { nights: '365', 'per-night': '180', runs: '3000', segments: '30', repeat: '3' },
 })
