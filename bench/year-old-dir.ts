@@ -240,7 +240,8 @@ export async function synthesizeYear(root: string, options: YearOptions, end: nu
   await currentFiles(year, options, processRuns, finalTag, end)
   await condor(year)
 
-  // The fresh directory: the same current files, the last busy night alone in its ledger, no other history.
+  // The fresh directory: the same current files, the last busy night alone in its ledger and its run states, no other
+  // history.
   mkdirSync(join(fresh, 'log'), { recursive: true })
   await currentFiles(fresh, options, processRuns, finalTag, end)
   await condor(fresh)
@@ -253,6 +254,9 @@ export async function synthesizeYear(root: string, options: YearOptions, end: nu
   }))
   await appendLedger(join(fresh, 'submissions.csv'), rows('submitting', at))
   await appendLedger(join(fresh, 'submissions.csv'), rows('submitted', at + 1000))
+  // That night's report recorded its runs queued, as in the year's record: `status --since 1d` needs a record that old.
+  await appendRows(join(fresh, 'log', 'run-states.csv'), STATES_TABLE,
+    lastBusy.map((r) => ({ time: iso(at + 600_000), runnumber: r.runnumber, tag: r.tag, state: 'queued' })))
   for (const [proc, r] of lastBusy.entries()) if (proc % 6 === 0) writePayloads(fresh, r.runnumber, r.tag)
   for (const stage of ['query', 'reduce', 'check', 'lists', 'condor', 'submit', 'report']) {
     await recordStageEnd(fresh, stage, { at: iso(at + 60_000), code: 0, line: `${stage}: done` }, stage === 'submit')

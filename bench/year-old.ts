@@ -23,7 +23,9 @@ const args = benchArgs('year-old', 'Usage: npx tsx bench/year-old.ts [--nights 3
 })
 const say = (text: string) => process.stderr.write(`bench year-old: ${text}\n`)
 const root = mkdtempSync(join(tmpdir(), 'caloprod-bench-year-'))
-const end = Date.parse('2027-07-01T00:00:00Z')
+// The year ends at the start of today (UTC), the morning after its last night: the stages measure time by the clock,
+// and a year ending later (it ended on 2027-07-01) put its last nights in their future.
+const end = Math.floor(Date.now() / 86_400_000) * 86_400_000
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN
 
 /** The du of each thing that grows, in the year-old directory. */
