@@ -25,8 +25,10 @@ async function main(): Promise<void> {
   const argv = benchArgs('plans', 'Usage: npx tsx bench/plans.ts [--database caloprod_bench] [--out /tmp/bench-plans.txt]', { string: ['database', 'out'] })
   const database: string = argv.database ?? DEFAULT_DATABASE
   const out: string = argv.out ?? '/tmp/bench-plans.txt'
-  const sql = connectCatalog(benchTarget(database))
-  const conn = await sql.reserve()
+  // One connection (connectCatalog's max is 1), so step B finds step A's temporary table. Not sql.reserve(): with
+  // fetch_types off, as the catalog's connection has it, postgres.js 3.4.9's reserve never settles on a pool that has
+  // not connected yet (porsager/postgres#751, #1219), and the bench waited for ever.
+  const conn = connectCatalog(benchTarget(database))
   try {
     await conn`select set_config('TimeZone', 'UTC', false), set_config('DateStyle', 'ISO, YMD', false),
                       set_config('standard_conforming_strings', 'on', false), set_config('jit', 'off', false)`
@@ -61,8 +63,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${proof}\n${times}\nplans in ${out}\n`)
     if (!equal) process.exitCode = 1
   } finally {
-    conn.release()
-    await sql.end({ timeout: 5 })
+    await conn.end({ timeout: 5 })
   }
 }
 
