@@ -37,7 +37,8 @@ const argv = benchArgs('run', `Usage: npm run bench -- [flags]
   --only L           measure only these stages, e.g. floor,query,reduce (floor, query, floor current, query current,
                      reduce, check, lists, condor, submit, report, task submit, check settled); a stage reads
                      what those before it wrote in a fresh directory, so name them too (query,reduce,lists)
-  --database NAME    the main catalog's database (default ${DEFAULT_DATABASE}; other scales add _x<N>)
+  --database NAME    the main catalog's database (default ${DEFAULT_DATABASE}; --query-scales add _x<N>); one that
+                     holds another --scale is dropped and loaded again at this one
   --work DIR         outputs and generated files (default ${join(tmpdir(), 'caloprod-bench')})
   --reload           load the catalogs again even when their databases already hold them
   --drop             drop the databases of --query-scales afterwards (default: keep them for the next bench)
