@@ -11,6 +11,10 @@ import { startBrowser, visitFile } from '../test/helpers/browser.js'
 import { benchArgs } from './args.js'
 
 const args = benchArgs('page', 'Usage: npx tsx bench/page.ts [--repeat 3] [--open 66500] report.html [other.html …]', { string: ['repeat', 'open'], default: { repeat: '3' }, positionals: true })
+if (!args._.length) {
+  process.stderr.write('bench page: name the page files to open, e.g. report.html (--help)\n')
+  process.exit(2)
+}
 const REPEAT = Number(args.repeat)
 /**
  * Clicks the run's link in the page once it has drawn itself, and measures until the next frame after it: the
