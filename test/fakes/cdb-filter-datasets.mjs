@@ -40,7 +40,9 @@
 // Test controls, all optional:
 //   FAKE_CDB_TYPES=7|10        the release played: seven payload types (before 2025-10, default) or ten
 //   FAKE_CDB_DELAY_MS=N        each lookup takes N ms, as the real CDB's round trip does
-//   FAKE_CDB_GATE=FILE         each lookup waits until FILE exists (a CDB slow for as long as a test needs)
+//   FAKE_CDB_GATE=FILE         each lookup waits until FILE exists (a CDB slow for as long as a test needs), or
+//                              until FILE's folder is gone (the test that made it has ended: none is left waiting);
+//                              not in an invocation that plays FAKE_CDB_FAIL, which fails without waiting
 //   FAKE_CDB_WAITING=FILE      the pid, appended as a lookup starts waiting (its lines before it are written)
 //   FAKE_CDB_LOOKUPS=FILE      append "run,type" to FILE for every lookup (and "run,type_default" for the second one)
 //   FAKE_CDB_CALLS=FILE        append "pid IN.csv" to FILE for every invocation
@@ -52,7 +54,7 @@
 //   FAKE_CDB_FAIL_RUN=R        fail only invocations whose input holds run R
 import { spawn } from 'node:child_process'
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs'
-import { basename, extname } from 'node:path'
+import { basename, dirname, extname } from 'node:path'
 import { GLOBAL_TAG, loadState, lookup, payloadFile, releasePayloadTypes } from './cdb-lib.mjs'
 import { payloadIovRows } from './nopayloaddb.mjs'
 
@@ -235,7 +237,7 @@ async function analyze({ runInfo, filename, debug, mode, ask }) {
       if (debug) out('Attempt to get Calibration')
       if (env.FAKE_CDB_WAITING) appendFileSync(env.FAKE_CDB_WAITING, `${process.pid}\n`)
       if (env.FAKE_CDB_DELAY_MS) await sleep(Number(env.FAKE_CDB_DELAY_MS))
-      while (env.FAKE_CDB_GATE && !existsSync(env.FAKE_CDB_GATE)) await sleep(50)
+      while (env.FAKE_CDB_GATE && !mode && !existsSync(env.FAKE_CDB_GATE) && existsSync(dirname(env.FAKE_CDB_GATE))) await sleep(50)
       const cdb = ask(cdbName, run, dataset)
       if (debug) {
         bump('getCalib_calls')
