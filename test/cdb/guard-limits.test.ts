@@ -33,9 +33,16 @@ async function manyMissing(t: Test, count: number, options: { faults?: FakeNopay
 t.test('--jobs: the kept runs are asked that many at a time', async (t) => {
   let inFlight = 0
   let most = 0
-  // A slow server: each answer takes a second, so the requests sent at once meet there.
+  // A slow server: each answer waits until 8 requests were once in flight together (10 s at most), so the requests
+  // sent at once meet there however far apart a busy machine delivers them; then a second more, a ninth's chance.
+  let met = () => {}
+  const full = new Promise<void>((resolve) => (met = resolve))
+  const bound = setTimeout(() => met(), 10000)
+  bound.unref()
   const slow: FakeRoute = async (ctx) => {
     most = Math.max(most, ++inFlight)
+    if (inFlight === 8) met()
+    await full
     await new Promise((resolve) => setTimeout(resolve, 1000))
     inFlight--
     return payloadIovs(ctx)
