@@ -2,7 +2,7 @@
 // naming the server, the run and what to do, exit 1, process list and cache untouched; and the retries that succeed.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
@@ -56,6 +56,25 @@ t.test('500s then success: retried, and the stage goes on as on a clean night', 
 })
 
 
+/** Whether process `pid` is stopped (state T in /proc/PID/stat). */
+function stopped(pid: number): boolean {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T'
+}
+
+/**
+ * How many connections wait to be accepted by the socket listening on 127.0.0.1:`port` (Linux's /proc/net/tcp: the
+ * rx_queue of a listening socket). A queue of backlog 1 is full at 2.
+ */
+function acceptQueue(port: number): number {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n')) {
+    const fields = line.trim().split(/\s+/)
+    if (fields[1] === local && fields[3] === '0A') return parseInt(fields[4].split(':')[1], 16)
+  }
+  return 0
+}
+
 t.test('a server stopped with SIGSTOP, its listen queue full: the check exits as soon as it has said it failed', async (t) => {
   const root = t.testdir()
   const output = join(root, 'out')
@@ -77,7 +96,12 @@ t.test('a server stopped with SIGSTOP, its listen queue full: the check exits as
     server.kill('SIGCONT')
     server.kill()
   })
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  // Waited for, not a fixed time: the server stopped and its queue full (on a busy machine the check's connection
+  // could otherwise still find room in the queue, and the test would pass without a connection waiting for its SYN).
+  for (let waited = 0; !(stopped(server.pid!) && acceptQueue(port) > 1); waited += 20) {
+    if (waited > 10000) throw new Error(`the server is not stopped with a full queue: ${acceptQueue(port)} waiting`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
 
   const { child, done } = startScript('check', ['--cdb', 'rest', '--output', output, '--timeout', '2s'], { NOPAYLOADCLIENT_CONF: conf })
   let saidAt = 0
