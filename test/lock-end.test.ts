@@ -27,6 +27,7 @@ t.test('the lock a pipeline left between stages is removed once its runner has e
   const kept = await release()
   t.ok(kept, 'a pipeline keeps its lock between stages')
   const removed = removeWhenEnded(output, kept!, { pollMs: 50 })
+  // Six polls' chance to remove it wrongly: a wait for something not to happen (a busy machine only polls less).
   await new Promise((resolve) => setTimeout(resolve, 300))
   t.ok(existsSync(join(output, '.caloprod.lock')), 'kept while the runner lives')
   await pipeline.end()

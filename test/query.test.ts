@@ -109,6 +109,7 @@ t.test('hostile catalog rows (tag with a slash, relative path, newline in path) 
 t.test('a re-run on an unchanged catalog leaves query.csv untouched', async (t) => {
   const { url, output, csv } = await query(t, runWith(66500, 'v1', 600000))
   const before = await stat(csv)
+  // A rewrite after 20 ms would show in the mtime: a wait for something not to happen (a busy machine waits longer).
   await new Promise((r) => setTimeout(r, 20))
   const again = await runStageHere('query', ['--db-url', url, '--output', output])
   t.equal(again.code, 0)

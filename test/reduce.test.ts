@@ -63,6 +63,7 @@ t.test('the stage writes <runtype>.csv and reduce.csv, and leaves them untouched
   t.equal(await readFile(join(output, 'run3auau.csv'), 'utf8'), 'runnumber,tag\n66500,new\n66501,old\n')
   t.equal(await readFile(join(output, 'reduce.csv'), 'utf8'), queryCsv([rows[2], rows[3], rows[4]]))
   const before = [(await stat(join(output, 'run3auau.csv'))).mtimeMs, (await stat(join(output, 'reduce.csv'))).mtimeMs]
+  // A rewrite after 20 ms would show in the mtime: a wait for something not to happen (a busy machine waits longer).
   await new Promise((r) => setTimeout(r, 20))
   t.equal((await runStageHere('reduce', ['--output', output])).code, 0)
   t.same([(await stat(join(output, 'run3auau.csv'))).mtimeMs, (await stat(join(output, 'reduce.csv'))).mtimeMs], before)

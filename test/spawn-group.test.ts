@@ -21,6 +21,8 @@ t.test('a timeout stops the whole group: what the program started does not live 
   t.equal(run.timedOut, true)
   t.equal(run.signal, 'SIGTERM')
   t.ok(Date.now() - started < 5000)
+  // A chance for the background job to do what it must not (touch the file 1 s after it started): a wait for
+  // something not to happen. A busy machine can only make the test pass where it should fail, never fail.
   await new Promise((r) => setTimeout(r, 1500))
   t.notOk(existsSync(mark), 'the background job was stopped with the program')
 })
@@ -53,7 +55,8 @@ t.test('withOwnGroups: a program still running when the work ends is stopped and
     // A program that ignores SIGTERM: SIGKILL after the grace ends it.
     void sh('trap "" TERM; echo $$; sleep 60', { onStdout: (c) => (pid ??= Number(String(c).trim())) })
     while (pid === undefined) await new Promise((resolve) => setTimeout(resolve, 20))
-    // Work that goes on after its stage failed (an internal error does not stop it).
+    // Work that goes on after its stage failed (an internal error does not stop it). Its 100 ms are order, not time:
+    // the work's rejection closes its set in microtasks, before any timer runs, however busy the machine.
     late = new Promise((resolve) => setTimeout(resolve, 100)).then(() => sh('echo never'))
     late.catch(() => {}) // looked at below
     throw new Error('internal')

@@ -10,6 +10,7 @@ t.test('writeFileIfChanged writes new content and leaves equal content (and its 
   const path = join(dir, 'sub', 'a.csv')
   t.equal(await writeFileIfChanged(path, 'one\n'), true)
   const first = (await stat(path)).mtimeMs
+  // A rewrite after 20 ms would show in the mtime: a wait for something not to happen (a busy machine waits longer).
   await new Promise((r) => setTimeout(r, 20))
   t.equal(await writeFileIfChanged(path, 'one\n'), false)
   t.equal((await stat(path)).mtimeMs, first)
@@ -113,6 +114,8 @@ t.test('withOwnTemps: what it named goes, however it ended; a temporary name ask
   let late: Promise<unknown> | undefined
   await t.rejects(withOwnTemps(async () => {
     ownTemp(mkdtempSync(join(dir, 'work-')))
+    // Asked for after the work ended: its rejection closes its set in microtasks, before any timer runs, so these
+    // 50 ms are order, not time, however busy the machine.
     late = new Promise((resolve) => setTimeout(resolve, 50)).then(() => ownTemp(mkdtempSync(join(dir, 'late-'))))
     late.catch(() => {}) // looked at below
     throw new Error('internal')

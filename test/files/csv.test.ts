@@ -109,6 +109,7 @@ t.test('the writer leaves the file alone when nothing changed, and drops its tem
   t.equal(await write([['1', 'a,b', 'c']], [Buffer.from('x,y,z\n')]), true)
   t.equal(await readFile(path, 'utf8'), 'a,b,c\n1,"a,b",c\nx,y,z\n')
   const before = (await stat(path)).mtimeMs
+  // A rewrite after 20 ms would show in the mtime: a wait for something not to happen (a busy machine waits longer).
   await new Promise((r) => setTimeout(r, 20))
   t.equal(await write([['1', 'a,b', 'c'], ['x', 'y', 'z']]), false)
   t.equal((await stat(path)).mtimeMs, before)
