@@ -108,7 +108,7 @@ t.test('pauses between tries grow', async (t) => {
 t.test('a shard that keeps failing fails the ask, names its runs, and stops the other shards', async (t) => {
   // The other shards wait at a gate never opened, so none ends before the first has failed its three tries (with
   // lookups of a fixed time, a busy machine's slow starts of the failing one let the last shard start).
-  const gate = join(t.testdirName, 'never-opened')
+  const gate = join(tempDir(t), 'never-opened')
   const { cdb, options } = setup(t, STATE, { FAKE_CDB_FAIL: 'exit1', FAKE_CDB_FAIL_RUN: '66603', FAKE_CDB_GATE: gate })
   const log = memoryLog()
   const err = await askCdb(RUNS, options({ jobs: 2, maxShardRuns: 10, log })).then(() => undefined, (e: unknown) => e)
