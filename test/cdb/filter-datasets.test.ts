@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { PAYLOAD_TYPES, SEVEN_PAYLOAD_TYPES } from '../../lib/rules/calibrations.js'
@@ -126,13 +126,21 @@ t.test('failures of the tool are errors, never answers', async (t) => {
 
 t.test('a hanging tool is killed with everything it started when the timeout passes', async (t) => {
   const runs = [66520, 66521].map((runnumber) => ({ runnumber, tag: TAG }))
-  const { call, result } = await ask(t, runs, {}, { FAKE_CDB_FAIL: 'hang' }, 1000)
-  const err = await result.then(() => undefined, (e: unknown) => e)
-  t.equal((err as FilterDatasetsError).kind, 'timeout')
-  t.match((err as Error).message, /did not finish within 1 s \(--timeout\) and was killed/)
-  // Its child (which held stdout open, and names the call's directory on its command line) is gone too.
-  const left = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(call.dir))
-  t.same(left, [], `no process left of ${call.dir}`)
+  // A busy machine may let the time-out pass before the tool has started its child: that try shows nothing of the
+  // child, and the next one gives the tool twice as long.
+  for (let timeoutMs = 1000; ; timeoutMs *= 2) {
+    const { call, result } = await ask(t, runs, {}, { FAKE_CDB_FAIL: 'hang' }, timeoutMs)
+    const err = await result.then(() => undefined, (e: unknown) => e)
+    t.equal((err as FilterDatasetsError).kind, 'timeout')
+    t.match((err as Error).message, new RegExp(`did not finish within ${timeoutMs / 1000} s \\(--timeout\\) and was killed`))
+    const started = readdirSync(call.dir).some((name) => name.endsWith('.hanging'))
+    if (!started && timeoutMs < 32000) continue
+    t.ok(started, 'the tool had started its child before the time-out')
+    // Its child (which held stdout open, and names the call's directory on its command line) is gone too.
+    const left = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(call.dir))
+    t.same(left, [], `no process left of ${call.dir}`)
+    break
+  }
 })
 
 t.test('an abort stops the call', async (t) => {

@@ -53,7 +53,7 @@
 //                              FAKE_CDB_CALLS, which must be set)
 //   FAKE_CDB_FAIL_RUN=R        fail only invocations whose input holds run R
 import { spawn } from 'node:child_process'
-import { appendFileSync, closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
 import { basename, dirname, extname } from 'node:path'
 import { GLOBAL_TAG, loadState, lookup, payloadFile, releasePayloadTypes } from './cdb-lib.mjs'
 import { payloadIovRows } from './nopayloaddb.mjs'
@@ -281,7 +281,10 @@ async function fail(mode, fd, filename) {
     case 'hang':
       // A child in the same process group keeps stdout open: only killing the group ends the pipe.
       // Its command line names the output, so a test can tell whether it is still there.
+      // Once the child runs, FILE.hanging says so: a test on a busy machine can tell a kill of both from a time-out
+      // that came before the child was there.
       spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)', filename], { stdio: 'inherit' })
+        .once('spawn', () => writeFileSync(`${filename}.hanging`, ''))
       return new Promise(() => setInterval(() => {}, 1 << 30))
     case 'garbage':
       process.stdout.write('\u0000\u0001\u00ff#~~ CDB \u0007 garbled ~~\n')
