@@ -7,7 +7,7 @@
 // demo's environment, for the morning commands (status, report, plan, why, upload) against the demo's own fakes.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, readdir, rm } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import postgres from 'postgres'
 import { $, quote } from 'zx'
@@ -19,12 +19,15 @@ import { startFakeNopayloaddb } from '../test/fakes/nopayloaddb.mjs'
 const USAGE = `Usage: npm run demo -- [DIR]
        npm run demo -- shell [DIR] [-- COMMAND...]
 
-Plays two nights of the whole pipeline in DIR (default ./demo, removed first) on a generated catalog in an
-embedded PostgreSQL, with the fakes of test/fakes for the CDB, HTCondor and genStatus, through the Taskfile
+Plays two nights of the whole pipeline in DIR (default ./demo; removed first, so it must be new, empty or a
+demo's) on a generated catalog in an embedded PostgreSQL, with the fakes of test/fakes for the CDB, HTCondor and genStatus, through the Taskfile
 as cron runs it; its outputs are in DIR/run3auau/. shell, after it: the same catalog and fake nopayloaddb
 served again, and a shell (or COMMAND) with the demo's environment, for the morning commands (status,
 report, plan, why, upload) against the demo's fakes.
 `
+/** What the demo writes in its directory (`demoEnv`, the shell's store and configuration): nothing else is removed. */
+const DEMO_ENTRIES = new Set(['cdb.json', 'condor-log', 'condor-queue.json', 'files', 'nopayloadclient.json', 'run3auau', 'store'])
+
 const shellMode = process.argv[2] === 'shell'
 const args = process.argv.slice(shellMode ? 3 : 2)
 const dashes = args.indexOf('--')
@@ -72,7 +75,15 @@ if (shellMode && !existsSync(join(output, 'run3auau.csv'))) {
   process.stderr.write(`demo shell: ${shown(output)} has no run list: run \`npm run demo${args[0] && args[0] !== '--' ? ` -- ${args[0]}` : ''}\` first\n`)
   process.exit(2)
 }
-if (!shellMode) await rm(root, { recursive: true, force: true })
+if (!shellMode) {
+  // DIR is removed first, so it must be the demo's own: `npm run demo -- ~` would have removed a home directory.
+  const notDemo = await notTheDemos(root)
+  if (notDemo !== undefined) {
+    process.stderr.write(`demo: ${notDemo}; the demo removes its directory first: give a new or empty one\n`)
+    process.exit(2)
+  }
+  await rm(root, { recursive: true, force: true })
+}
 say('starting an embedded PostgreSQL (PGlite) with a generated FileCatalog ...')
 const server = await startEmbeddedPostgres()
 try {
@@ -105,6 +116,18 @@ try {
   process.exitCode = 1
 } finally {
   await server.stop()
+}
+
+/** Why `dir` is not the demo's to remove (a file, or an entry no demo makes); undefined if it is, or is not there. */
+async function notTheDemos(dir: string): Promise<string | undefined> {
+  const entries = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return []
+    if (err.code === 'ENOTDIR') return undefined
+    throw err
+  })
+  if (entries === undefined) return `${shown(dir)} is a file`
+  const stranger = entries.sort().find((name) => !DEMO_ENTRIES.has(name))
+  return stranger === undefined ? undefined : `${shown(dir)} holds "${stranger}", which no demo makes`
 }
 
 /** A shell (or `command`) with the demo's environment while the catalog is served; its exit code. */

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
@@ -83,6 +83,22 @@ t.test('--help (or -h) prints the usage and plays nothing; another flag is one l
   t.equal(bad.stderr, 'demo: unknown flag --bogus; npm run demo -- --help shows the usage\n')
   t.equal(bad.stdout, '')
   t.notOk(existsSync(join(ROOT, '--bogus')))
+})
+
+t.test("a directory that is not the demo's is refused, never removed: one line, exit 2", async (t) => {
+  const root = t.testdir({ mine: { 'thesis.tex': 'years of work', run3auau: {} }, 'a-file': 'text' })
+  const demo = (dir: string) => collectOutput(spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tasks', 'demo.ts'), dir], {
+    cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
+  })).done
+  const held = await demo('mine')
+  t.equal(held.code, 2)
+  t.equal(held.stderr, 'demo: mine holds "thesis.tex", which no demo makes; the demo removes its directory first: give a new or empty one\n')
+  t.equal(readFileSync(join(root, 'mine', 'thesis.tex'), 'utf8'), 'years of work', 'nothing removed')
+  t.same(readdirSync(join(root, 'mine')).sort(), ['run3auau', 'thesis.tex'], 'nothing made')
+  const file = await demo('a-file')
+  t.equal(file.code, 2)
+  t.equal(file.stderr, 'demo: a-file is a file; the demo removes its directory first: give a new or empty one\n')
+  t.equal(readFileSync(join(root, 'a-file'), 'utf8'), 'text')
 })
 
 t.test('after the demo: its commands as printed, and the morning commands against its own fakes', async (t) => {
