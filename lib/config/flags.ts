@@ -82,7 +82,9 @@ export const FLAGS = {
   },
   jobs: {
     key: 'jobs', kind: 'string', alias: 'j', value: 'N',
-    help: 'CDB lookups at once, 1 to 64: filter-datasets processes (default 4), requests with --cdb rest (default 16)', parse: parseJobs,
+    help: 'CDB lookups at once, 1 to 64: filter-datasets processes (default 4) and the requests of the check around them ' +
+      '(default 16), or requests with --cdb rest (default 16)',
+    parse: parseJobs,
   },
   'stat-concurrency': {
     key: 'statConcurrency', kind: 'string', value: 'N', default: 64,
