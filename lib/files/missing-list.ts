@@ -1,4 +1,5 @@
-import { field, writeCsv, type Table } from './csv.js'
+import { stat } from 'node:fs/promises'
+import { field, readTable, writeCsv, type Table } from './csv.js'
 
 /** A row of `<runtype>-missing.csv`: a catalogued file of a run to process that is not usable on disk. */
 interface MissingRow {
@@ -15,4 +16,10 @@ export const MISSING_TABLE: Table<MissingRow> = {
 /** Writes `<runtype>-missing.csv` if its content changes; returns whether it did. */
 export async function writeMissingList(path: string, paths: readonly string[]): Promise<boolean> {
   return writeCsv(path, MISSING_TABLE, paths.map((p) => ({ full_file_path: p })))
+}
+
+/** The paths `<runtype>-missing.csv` names, empty when it is not written yet. */
+export async function readMissingPaths(path: string): Promise<Set<string>> {
+  if (!(await stat(path).then(() => true, () => false))) return new Set()
+  return new Set((await readTable(path, MISSING_TABLE)).map((row) => row.full_file_path))
 }

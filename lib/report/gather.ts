@@ -6,12 +6,11 @@ import type { Env, Options } from '../config/options.js'
 import { readCheckSummary } from '../cdb/check-summary.js'
 import { readSettled } from '../files/settled.js'
 import { readProcessList } from '../files/process-list.js'
-import { readTable } from '../files/csv.js'
 import { readQueryBatches } from '../files/query-csv.js'
 import { frozenAt } from '../condor/freeze.js'
 import { FOLDER_READS, folderFiles, newestOf, type FoldersRead } from '../files/folder-files.js'
 import { derivedFrom } from '../files/derived-cache.js'
-import { MISSING_TABLE } from '../files/missing-list.js'
+import { readMissingPaths } from '../files/missing-list.js'
 import { schedulerJobs, type SchedulerJob } from '../scheduler/scheduler.js'
 import { scheddsToAsk } from '../scheduler/job-state.js'
 import { CaloprodError } from '../errors.js'
@@ -38,10 +37,6 @@ const optional = <T>(path: string, read: (path: string) => Promise<T>) => stat(p
 
 /** A run's rows of reduce.csv; `events`: each segment once, as lists counts; `missing`: in `<runtype>-missing.csv`. */
 type RunFiles = { tag: string; files: number; events: number; missing: number }
-
-/** The paths of the missing-files list, empty when it is not written yet. */
-const readMissing = async (path: string): Promise<ReadonlySet<string>> =>
-  new Set((await exists(path)) ? (await readTable(path, MISSING_TABLE)).map((row) => row.full_file_path) : [])
 
 /**
  * Reads reduce.csv (streamed: memory holds one batch and one entry per run), maybe not written yet; only
@@ -134,7 +129,7 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   const schedds = scheddsToAsk(ledger.rows, [...(runList ?? []), ...(process ?? [])])
   // The missing files, read once for reduce.csv's counts and why's stories of the runs to process, whichever asks first.
   let missingRead: Promise<ReadonlySet<string>> | undefined
-  const missingPaths = () => (missingRead ??= readMissing(layout.missingCsv(output, runType)))
+  const missingPaths = () => (missingRead ??= readMissingPaths(layout.missingCsv(output, runType)))
   const [settled, lists, runFiles, check, scheduler, uploads, lastNight, inFlight] = await Promise.all([
     tolerant(() => optional(layout.settledCsv(output, runType), readSettled), undefined),
     readdir(layout.datasetsDir(output)).catch(() => [] as string[]),

@@ -6,11 +6,10 @@ import type { Env, Options } from '../config/options.js'
 import { runRange } from '../rules/run-types.js'
 import type { PayloadState, PayloadType } from '../rules/calibrations.js'
 import { CaloprodError } from '../errors.js'
-import { readTable } from '../files/csv.js'
 import { layout } from '../files/layout.js'
 import type { FoldersRead } from '../files/folder-files.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
-import { MISSING_TABLE } from '../files/missing-list.js'
+import { readMissingPaths } from '../files/missing-list.js'
 import { readProcessList, type ProcessEntry } from '../files/process-list.js'
 import { runTagKey } from '../files/dataset-list.js'
 import { readRunList, type RunTag } from '../files/run-list.js'
@@ -176,8 +175,7 @@ export async function tellStories<T = RunStory>(
 ): Promise<T[]> {
   const { output, runType, rules } = options
   const asked = new Set(options.runs)
-  const missingPaths = options.lists?.missing
-    ?? new Set((await optional(layout.missingCsv(output, runType), (p) => readTable(p, MISSING_TABLE), [])).map((row) => row.full_file_path))
+  const missingPaths = options.lists?.missing ?? await readMissingPaths(layout.missingCsv(output, runType))
   const [catalog, runList, settled, process, ledger, uploads] = await Promise.all([
     readCatalogView(output, asked, missingPaths),
     options.lists?.runList ?? optional(layout.runListCsv(output, runType), readRunList, []),
