@@ -146,8 +146,7 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   const missing = toProcess.size ? await missingPaths().catch(() => undefined) : undefined
   const types = options.rules.payloadTypes
   const absent = new Map<number, PayloadType[]>()
-  const written = new Map<string, number>()
-  // What each folder read said, by run and tag, for the stories (FoldersRead): they tell from it, not a second read.
+  // What each folder read said, by run and tag (FoldersRead): the page's rows and the stories tell from it, not a second read.
   const read = new Map<string, { newest: number | undefined; absent: PayloadType[] }>()
   // Each run's folder read once, FOLDER_READS at a time, and only those there are (output/ listed once: most of a
   // campaign night's runs have none yet, and thousands of reads that fail were thousands of errors). No folder: a
@@ -158,21 +157,21 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
     const files = there.has(runTagKey(runnumber, tag)) ? await folderFiles(runOutputDir(output, runnumber, tag)) : undefined
     const seen = { newest: newestOf(files), absent: absentFrom(files, runnumber, tag, types) }
     absent.set(runnumber, seen.absent)
-    if (seen.newest !== undefined) written.set(runTagKey(runnumber, tag), seen.newest)
     read.set(runTagKey(runnumber, tag), seen)
   })
-  // When each submission of a run with a folder was frozen, by the same file server's clock as `written`.
-  const names = new Set(ledger.rows.filter((row) => written.has(runTagKey(row.runnumber, row.tag))).map((row) => row.submission))
+  // When each submission of a run with files in its folder was frozen, by the same file server's clock as their mtimes.
+  const names = new Set(ledger.rows
+    .filter((row) => read.get(runTagKey(row.runnumber, row.tag))?.newest !== undefined).map((row) => row.submission))
   const frozen = new Map<string, number>()
   await Promise.all([...names].map(async (name) => {
     const at = await frozenAt(output, name)
     if (at !== undefined) frozen.set(name, at)
   }))
   // runList, process: undefined before the first reduce, check; lists: names in datasets/; absent: per run to process,
-  // the payload types genStatus wrote no file for (all without a folder in output/); written: per `<run>_<tag>` to
-  // process with a folder, its newest file's mtime (ms) (a job no schedd knows that wrote it is done: writtenSince);
-  // frozen: per submission of such a run, when it was frozen (frozenAt), to compare with `written`; folders: the
-  // same folder reads by run and tag, for why's stories (FoldersRead);
+  // the payload types genStatus wrote no file for (all without a folder in output/); folders: each folder of a run to
+  // process as read, by run and tag (its newest file's mtime: a job no schedd knows that wrote it is done,
+  // writtenSince), and when each submission of a run with files there was frozen (frozenAt), for the page's rows and
+  // why's stories alike (FoldersRead);
   // missing: the missing-files list's paths when there are runs to process (undefined: it could not be read);
   // problems: a line per unreadable file; inFlight: the submit stage running now, whose own rows are left to it;
   // uploading: the upload stage running now, whose runs are being uploaded, not unfinished; uploads: the latest row of
@@ -181,7 +180,7 @@ export async function gatherInputs(options: ReportOptions, env: Env, now: Date, 
   const folders: FoldersRead = { folder: (run, tag) => read.get(runTagKey(run, tag)), frozen }
   return {
     options, now, runList, process, settled: new Map((settled ?? []).map((row) => [row.runnumber, row])),
-    lists: new Set(lists), runFiles, missing, ledger: ledger.rows, uploads, absent, written, frozen, folders, scheduler, check, lastNight,
+    lists: new Set(lists), runFiles, missing, ledger: ledger.rows, uploads, absent, folders, scheduler, check, lastNight,
     inFlight, uploading, problems,
   }
 }

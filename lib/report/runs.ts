@@ -1,7 +1,7 @@
 // One view per run of the run type: its state by the rules below, and what the table shows of it. States and rules
 // are data: a stage that learns more about a run adds a state to REPORT_STATES and a rule to STATE_RULES, and the
 // page follows. Last, the runs that need a person: nothing more will happen to them without one.
-import { byRunTag, reconcile, runStates, writtenSince, type RunState } from '../scheduler/job-state.js'
+import { byRunTag, reconcile, runStates, writtenSinceRead, type RunState } from '../scheduler/job-state.js'
 import { runTagKey } from '../files/dataset-list.js'
 import type { LedgerRow } from '../files/ledger.js'
 import { describeState, lastCheck, uploadVerdict } from '../status.js'
@@ -128,7 +128,7 @@ export function runViews(inputs: ReportInputs, known = jobStates(inputs)) {
     const mine = rows.get(key) ?? []
     // A job no schedd knows any more that wrote its folder is done, as status says (writtenSince).
     const told = known.states?.get(key)
-    const job = told && writtenSince(told, inputs.written.get(key), told.submission === undefined ? undefined : inputs.frozen.get(told.submission))
+    const job = told && (writtenSinceRead(told, inputs.folders) ?? told)
     const settled = inputs.settled.get(runnumber)
     const written = rules.payloadTypes.filter((type) => !(inputs.absent.get(runnumber) ?? []).includes(type))
     const verdict = uploadVerdict(uploads.get(key) ?? [], written, checkedAt, inputs.uploading)

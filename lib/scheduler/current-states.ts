@@ -10,7 +10,7 @@ import { layout } from '../files/layout.js'
 import { readLedger, type LedgerRow } from '../files/ledger.js'
 import { submitInFlight } from '../lock.js'
 import { mapLimited } from '../pool.js'
-import { hasUnsettled, reconcile, runStates, scheddsToAsk, writtenSince, type RunState } from './job-state.js'
+import { hasUnsettled, reconcile, runStates, scheddsToAsk, writtenSince, writtenSinceRead, type RunState } from './job-state.js'
 import { schedulerJobs } from './scheduler.js'
 
 /** `timeout`: seconds one scheduler call may take; `settle`: which interrupted submissions to settle (default all). */
@@ -44,8 +44,8 @@ export async function currentStates(
 export function settleUnknown(output: string, states: readonly RunState[], read?: FoldersRead): Promise<RunState[]> {
   return mapLimited(states, FOLDER_READS, async (state) => {
     if (state.state !== 'unknown') return state
-    const seen = read?.folder(state.runnumber, state.tag)
-    if (seen) return writtenSince(state, seen.newest, state.submission === undefined ? undefined : read!.frozen.get(state.submission))
+    const settled = read && writtenSinceRead(state, read)
+    if (settled) return settled
     const written = newestOf(await folderFiles(join(layout.jobOutputDir(output), runTagKey(state.runnumber, state.tag))))
     return writtenSince(state, written, state.submission === undefined ? undefined : await frozenAt(output, state.submission))
   })

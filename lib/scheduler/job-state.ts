@@ -1,5 +1,6 @@
 // What became of each run's jobs: the ledger (what caloprod submitted) joined with what condor knows. Pure; rows
 // and jobs are grouped by run and tag once, so the state of every run costs one pass over them.
+import type { FoldersRead } from '../files/folder-files.js'
 import type { LedgerRow } from '../files/ledger.js'
 import { runTagKey } from '../files/dataset-list.js'
 import { JOB_STATUS, type SchedulerJob } from './scheduler.js'
@@ -280,4 +281,10 @@ export function writtenSince(state: RunState, written: number | undefined, froze
     ? `schedd ${state.schedd} did not answer, but cluster ${state.cluster} wrote ${folder} at ${minutes(written)}`
     : `cluster ${state.cluster} is known to no schedd any more, but wrote ${folder} at ${minutes(written)}`
   return { ...state, state: 'done', detail }
+}
+
+/** `state` as writtenSince settles it from the folders `read` holds; undefined when `read` did not read its folder. */
+export function writtenSinceRead(state: RunState, read: FoldersRead): RunState | undefined {
+  const seen = read.folder(state.runnumber, state.tag)
+  return seen && writtenSince(state, seen.newest, state.submission === undefined ? undefined : read.frozen.get(state.submission))
 }

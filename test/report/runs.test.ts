@@ -35,8 +35,6 @@ function inputs(uploads: UploadRow[], absent: Map<number, string[]>): ReportInpu
     ledger: runs.map((r, i) => submitted(r.runnumber, 10 + i)),
     uploads,
     absent: absent as ReportInputs['absent'],
-    written: new Map(),
-    frozen: new Map(),
     folders: { folder: () => undefined, frozen: new Map() },
     scheduler: { answered: true, jobs: runs.map((r, i) => finished(r.runnumber, 10 + i)), unanswered: new Map() },
     check: undefined,
