@@ -21,10 +21,12 @@ const STAGE_DIRS = [(output: string) => output, layout.datasetsDir, layout.condo
 /**
  * What a stage script (`tasks/<name>.ts`) declares: `summary` for --help; `readOnly` (a dry run) writes no log and
  * creates no directory; `lock`: hold the output's lock while the body runs; `endsNight`: its success ends a good
- * night in last-night.json (submit).
+ * night in last-night.json (submit); `makesOutput`: the pipeline's first stage (query), the one that may create the
+ * output directory. Any other stage, read-only too, refuses one that does not exist: a mistyped --output is one line,
+ * not a new directory holding a log, a run-type mark and a failed night, nor advice to run the night there.
  */
 export type StageSpec = { name: string; summary: string; flags: readonly FlagName[]; lock?: boolean; endsNight?: boolean }
-  & { readOnly?: (options: Options) => boolean }
+  & { readOnly?: (options: Options) => boolean; makesOutput?: boolean }
 
 /**
  * What a stage's body gets. `argv`: for the rare body that must know whether a flag was given; `progress`: NO_PROGRESS
@@ -135,6 +137,7 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
     readOnly = spec.readOnly?.(options) ?? false
     const info = await stat(options.output).catch(() => undefined)
     if (info && !info.isDirectory()) throw new UsageError(`--output ${options.output} is a file, not a directory`)
+    if (!info && !spec.makesOutput) throw new UsageError(`--output ${options.output}: no such directory (only the query stage, a night's first, creates it)`)
     if (!info && !readOnly) await mkdir(options.output, { recursive: true })
     // Before anything is written or recorded there: another run type's directory is refused, left as it is. The
     // stages of the pipeline mark it; the report, which only shows it, does not.

@@ -20,6 +20,7 @@ export const stage = declareStage(
       '(default FileCatalog) and PGSSLMODE.',
     flags: ['run-type', 'rules', 'min-events', 'output', 'db-url', 'full-query', 'statement-timeout', 'db-tries', 'verbose', 'quiet', 'help'],
     lock: true,
+    makesOutput: true,
   },
   async ({ options, log, env, progress }) => {
     const onRows = progress === NO_PROGRESS ? undefined : progressCounter(progress, 'query', 'rows received')

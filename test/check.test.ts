@@ -286,6 +286,7 @@ t.test('bad input files: exit 1 naming file and line, nothing asked', async (t) 
   t.equal(cache.code, 1)
   t.match(cache.stderr, /run3auau-settled.csv:2: checked_at "yesterday" is not a UTC time/)
   t.same(calls(cdb), [], 'nothing asked')
+  mkdirSync(join(output, 'nowhere')) // an output directory whose query and reduce have not run
   const missing = await check(join(output, 'nowhere'), cdb)
   t.equal(missing.code, 1)
   t.match(missing.stderr, /nowhere\/run3auau.csv: does not exist; run the stage that writes it first\n$/)

@@ -22,7 +22,8 @@ import { ROOT, runScript } from './helpers/run-script.js'
 const RUN_TYPE_MARK = layout.runTypeMark('')
 
 const FLAGS: FlagName[] = ['help', 'output', 'verbose', 'quiet', 'db-url', 'do-condor-submit']
-const SPEC: StageSpec = { name: 'demo', summary: 'Does what a test asks.', flags: FLAGS }
+/** A stage that may create its output directory, as query does; the tests below start from a directory not yet made. */
+const SPEC: StageSpec = { name: 'demo', summary: 'Does what a test asks.', flags: FLAGS, makesOutput: true }
 
 const dirs = new WeakMap<Test, string>()
 
@@ -182,6 +183,22 @@ t.test('an --output that is a file is refused with exit 2', async (t) => {
   t.equal(seen.stderr, `caloprod demo: --output ${file} is a file, not a directory\n`)
   t.equal(calls.length, 0)
   t.equal(readFileSync(file, 'utf8'), 'not a directory\n')
+})
+
+t.test('a stage that does not make its output refuses a directory that does not exist: exit 2, nothing created', async (t) => {
+  const output = join(testDir(t), 'typo')
+  const writing: StageSpec = { ...SPEC, makesOutput: undefined, lock: true }
+  const reading: StageSpec = { ...writing, readOnly: () => true }
+  for (const spec of [writing, reading]) {
+    const { io, seen } = fakeIo(t, ['--output', output])
+    const { calls, body } = recorder()
+    t.equal(await runStage(spec, io, body), 2)
+    t.equal(seen.stderr, `caloprod demo: --output ${output}: no such directory (only the query stage, a night's first, creates it)\n`)
+    t.equal(calls.length, 0)
+    t.notOk(existsSync(output), 'no directory, log, mark or record of the night')
+  }
+  mkdirSync(output)
+  t.equal(await runStage(writing, fakeIo(t, ['--output', output]).io, recorder().body), 0, 'the same stage runs once it exists')
 })
 
 t.test('lock: true holds the lock while the body runs and releases it after', async (t) => {

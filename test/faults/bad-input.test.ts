@@ -1,7 +1,7 @@
 // Bad input for the stages the stage tests do not cover: a process list and a ledger a person edited while
 // debugging (condor, submit, status), odd things in datasets/, and flags every stage must refuse. Each is one
 // line naming the file and line (or the flag), a non-zero exit, and nothing written.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { fingerprint, prepareSubmit, someRuns, TAG, writeStageInputs } from '../helpers/condor-output.js'
@@ -164,5 +164,21 @@ t.test('bad flags: exit 2, one line naming the flag, nothing written, for every 
     t.equal(result.code, 2, `${stage} --output FILE: exit 2 ${result.stderr}`)
     t.equal(oneLine(result.stderr).length, 1)
     t.match(result.stderr, new RegExp(`^caloprod ${stage}: --output ${file} is a file, not a directory`))
+  }
+})
+
+t.test('an --output that does not exist (a typo): every stage but query refuses it, exit 2, and creates nothing', async (t) => {
+  const root = t.testdir()
+  const typo = join(root, 'run3auua')
+  for (const [stage, extra] of [
+    ['reduce', []], ['check', []], ['lists', []], ['condor', []], ['submit', []], ['submit', ['--do-condor-submit']],
+    ['status', []], ['report', []], ['report', ['--stdout']], ['upload', []], ['why', ['--run', '70000']],
+  ] as const) {
+    const result = await runStageHere(stage, ['--output', typo, ...extra])
+    const what = `${stage} ${extra.join(' ')}`
+    t.equal(result.code, 2, `${what}: exit 2 ${result.stderr}`)
+    t.equal(result.stderr, `caloprod ${stage}: --output ${typo}: no such directory (only the query stage, a night's first, creates it)\n`, what)
+    t.equal(result.stdout, '', what)
+    t.notOk(existsSync(typo), `${what}: nothing created`)
   }
 })
