@@ -233,17 +233,25 @@ export async function statusRecords(options: StatusOptions, env: Env, night?: Ni
   })
 }
 
-/** The status stage's output: a line per run (run, tag, state: detail) and a count per state; with `json`, the JSON array. */
-export async function runStatus(options: StatusOptions, env: Env): Promise<string[]> {
+/**
+ * The status stage's output: a line per run (run, tag, state: detail), a count per state and, after a bad night, the
+ * night's line; with `json`, the JSON array alone, the night's line given to `warn` (stderr), so a script reading
+ * the runs still reads an array and the person running it still sees that the night failed.
+ */
+export async function runStatus(options: StatusOptions, env: Env, warn: (line: string) => void = () => {}): Promise<string[]> {
   // One read of last-night.json for the uploads' verdicts and the night's line, so the two agree.
   const night = await readNight(options.output)
   const records = await statusRecords(options, env, night)
-  if (options.json) return jsonLines(records)
+  const nightSays = nightLine(options.runType, night)
+  if (options.json) {
+    nightSays.forEach(warn)
+    return jsonLines(records)
+  }
   const counts = ORDER.map((name) => [name, records.filter((r) => r.state === name).length] as const)
     .filter(([, count]) => count > 0)
     .map(([name, count]) => `${count} ${name}`)
   const lines = records.map((r) => `${r.runnumber} ${r.tag} ${r.state}: ${r.detail}`)
-  return [...lines, `status: ${plural(records.length, 'run')}${counts.length ? `: ${counts.join(', ')}` : ''}`, ...nightLine(options.runType, night)]
+  return [...lines, `status: ${plural(records.length, 'run')}${counts.length ? `: ${counts.join(', ')}` : ''}`, ...nightSays.map((line) => `status: ${line}`)]
 }
 
 /**
@@ -253,10 +261,10 @@ export async function runStatus(options: StatusOptions, env: Env): Promise<strin
  */
 function nightLine(runType: string, { record, problem }: NightRecord): string[] {
   // Unreadable: read as if there were none (no last check for the uploads' verdict), and said, as the report names it.
-  if (problem) return [`status: ${problem}`]
+  if (problem) return [problem]
   const bad = record && badNight(runType, record)
   if (!bad) return []
-  return [`status: ${bad.stage} failed at ${bad.at} (exit ${bad.end.code}): ${bad.end.line}; ${bad.since} ` +
+  return [`${bad.stage} failed at ${bad.at} (exit ${bad.end.code}): ${bad.end.line}; ${bad.since} ` +
     'The runs above are those of the process list the check last wrote.']
 }
 

@@ -15,7 +15,8 @@ export const stage = declareStage(
       '<output>/submissions.csv and what condor_q and condor_history say. After a bad night, a last line names the\n' +
       'stage that failed and its line, as report.html opens with it (<output>/log/last-night.json).\n' +
       'With --json: a JSON array, one object per run (runnumber, tag, state, detail, attempts, cluster, proc,\n' +
-      'hold_reason, memory_mb), one a line, and no count line. Writes nothing, not even the log: it works on a read-only directory.\n' +
+      'hold_reason, memory_mb), one a line, and no count line; a bad night\'s line goes to stderr, as a warning.\n' +
+      'Writes nothing, not even the log: it works on a read-only directory.\n' +
       'With --since DURATION: the runs whose state changed since then (new, submitted, queued, held, done, uploaded,\n' +
       'current, ...), as each night\'s report records the states in <output>/log/run-states.csv; with --json, a JSON\n' +
       'array of them (runnumber, tag, before: the state then or null, state: now), one a line, and no count line.\n' +
@@ -23,6 +24,6 @@ export const stage = declareStage(
     readOnly: () => true,
     flags: ['run-type', 'rules', 'output', 'max-attempts', 'timeout', 'json', 'since', 'verbose', 'quiet', 'help'],
   },
-  async ({ options, env }) =>
-    options.since === undefined ? await runStatus(options, env) : await runStatusSince(options, env, options.since),
+  async ({ options, env, log }) =>
+    options.since === undefined ? await runStatus(options, env, log.warn) : await runStatusSince(options, env, options.since),
 )

@@ -50,7 +50,8 @@ t.test('status prints each run of the process list with its state, hold reason a
   const down = await runStageHere('status', ['--output', output], { ...env, FAKE_CONDOR_Q_MODE: 'fail' })
   t.equal(down.code, 1)
   t.match(down.stderr, /^caloprod status: cannot ask the scheduler what is in flight: condor_q failed \(exit 1\)/)
-  // After a bad night, the line report.html's banner opens with, after the count (the report's words); --json: the runs only.
+  // After a bad night, the line report.html's banner opens with, after the count (the report's words); --json: the runs
+  // only on stdout, the line on stderr.
   const failed = await runStageHere('submit', ['--output', output, '--do-condor-submit'], { ...env, FAKE_CONDOR_Q_MODE: 'fail' })
   t.equal(failed.code, 1)
   const line = failed.stderr.trim().replace(/^caloprod submit: /, '')
@@ -62,9 +63,13 @@ t.test('status prints each run of the process list with its state, hold reason a
   t.ok(night!.includes(`: ${line}; run3auau has had no good night since `), `the stage's own line: ${night}`)
   t.match(night, /\(the last submit that succeeded\)\. The runs above are those of the process list the check last wrote\.$/)
   t.equal(end, '')
-  t.equal(JSON.parse((await runStageHere('status', ['--output', output, '--json'], env)).stdout).length, 7, '--json: the runs only')
+  const badJson = await runStageHere('status', ['--output', output, '--json'], env)
+  t.equal(badJson.code, 0, badJson.stderr)
+  t.equal(JSON.parse(badJson.stdout).length, 7, '--json: the runs only on stdout')
+  t.equal(badJson.stderr, `status: warning: ${night!.replace(/^status: /, '')}\n`, '--json: the night\'s line on stderr, as a warning')
   t.equal((await runStageHere('submit', ['--output', output, '--do-condor-submit'], env)).code, 0)
   t.notMatch((await runStageHere('status', ['--output', output], env)).stdout, /failed at/, 'a good night again: no such line')
+  t.equal((await runStageHere('status', ['--output', output, '--json'], env)).stderr, '', 'nor a warning with --json')
   // A record status cannot read (hand-edited): the runs as before, and the file named, as the report names it.
   writeFileSync(join(output, 'log', 'last-night.json'), '{"stages": {"check": null}}\n')
   const edited = await runStageHere('status', ['--output', output], env)
