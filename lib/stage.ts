@@ -1,6 +1,6 @@
 import { mkdir, stat } from 'node:fs/promises'
 import { constants as osConstants } from 'node:os'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import mri from 'mri'
 import { envName, resolveOptions, usage, type Env, type FlagName, type Options } from './config/options.js'
 import { CaloprodError, describeError, UsageError } from './errors.js'
@@ -86,9 +86,11 @@ function withRerunCommand(line: string, options: Options | undefined): string {
   const hint = 're-run the stage that writes it'
   const writer = options && line.includes(hint) ? writers(options).find(([path]) => line.startsWith(`${path}:`))?.[1] : undefined
   if (!writer || !options) return line
-  const arg = (text: string) => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`)
-  return line.replace(hint, `${hint}: task ${writer} RUN_TYPE=${arg(options.runType)} OUTPUT=${arg(options.output)}`)
+  return line.replace(hint, `${hint}: task ${writer} RUN_TYPE=${shellWord(options.runType)} OUTPUT=${shellWord(options.output)}`)
 }
+
+/** `text` as one word for a shell: as it is when it holds nothing a shell reads, else single-quoted. */
+const shellWord = (text: string) => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`)
 
 /** The output directory a stage's arguments name, read leniently (the options did not resolve), if it exists. */
 async function existingOutput(io: StageIo): Promise<string | undefined> {
@@ -98,6 +100,19 @@ async function existingOutput(io: StageIo): Promise<string | undefined> {
   const runType = String(args['run-type'] ?? io.env[envName('run-type')] ?? 'run3auau')
   // Another run type's directory keeps its own record of its nights.
   return (await stat(output)).isDirectory() && (await markAllows(output, runType)) ? output : undefined
+}
+
+/**
+ * Makes the output directory, not its parents: a parent missing is more often a file system not mounted than a tree
+ * to make, and a new output directory there would be a first night (no ledger) that sends again every run in flight.
+ */
+async function makeOutput(output: string): Promise<void> {
+  await mkdir(output).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EEXIST') return // another stage made it meanwhile
+    if (err.code !== 'ENOENT') throw err
+    const parent = dirname(output)
+    throw new UsageError(`--output ${output}: ${parent} does not exist (a file system not mounted?); the query stage makes the output directory, not its parents: if it is meant, mkdir -p ${shellWord(parent)}`)
+  })
 }
 
 /** The exit code of a stage a signal stopped, as a shell gives it: 128 + its number (130 SIGINT, 143 SIGTERM, 129 SIGHUP). */
@@ -138,7 +153,7 @@ async function runGuarded(spec: StageSpec, io: StageIo, body: StageBody, ended: 
     const info = await stat(options.output).catch(() => undefined)
     if (info && !info.isDirectory()) throw new UsageError(`--output ${options.output} is a file, not a directory`)
     if (!info && !spec.makesOutput) throw new UsageError(`--output ${options.output}: no such directory (only the query stage, a night's first, creates it)`)
-    if (!info && !readOnly) await mkdir(options.output, { recursive: true })
+    if (!info && !readOnly) await makeOutput(options.output)
     // Before anything is written or recorded there: another run type's directory is refused, left as it is. The
     // stages of the pipeline mark it; the report, which only shows it, does not.
     await checkRunTypeMark(options.output, options.runType, { claim: spec.lock === true && !readOnly })

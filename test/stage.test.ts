@@ -201,6 +201,20 @@ t.test('a stage that does not make its output refuses a directory that does not 
   t.equal(await runStage(writing, fakeIo(t, ['--output', output]).io, recorder().body), 0, 'the same stage runs once it exists')
 })
 
+t.test('the stage that makes its output makes the directory, not its parents (a file system not mounted)', async (t) => {
+  const parent = join(testDir(t), 'sphenix', 'u', 'calo')
+  const output = join(parent, 'run3auau')
+  const { io, seen } = fakeIo(t, ['--output', output])
+  const { calls, body } = recorder()
+  t.equal(await runStage({ ...SPEC, lock: true }, io, body), 2)
+  t.equal(seen.stderr, `caloprod demo: --output ${output}: ${parent} does not exist (a file system not mounted?); the query stage makes the output directory, not its parents: if it is meant, mkdir -p ${parent}\n`)
+  t.equal(calls.length, 0)
+  t.notOk(existsSync(join(testDir(t), 'sphenix')), 'nothing created')
+  mkdirSync(parent, { recursive: true })
+  t.equal(await runStage({ ...SPEC, lock: true }, fakeIo(t, ['--output', output]).io, body), 0, 'made once its parent is there')
+  t.ok(existsSync(join(output, 'log')))
+})
+
 t.test('lock: true holds the lock while the body runs and releases it after', async (t) => {
   const output = join(testDir(t), 'out')
   const lockFile = layout.lockFile(output)

@@ -167,7 +167,7 @@ t.test('bad flags: exit 2, one line naming the flag, nothing written, for every 
   }
 })
 
-t.test('an --output that does not exist (a typo): every stage but query refuses it, exit 2, and creates nothing', async (t) => {
+t.test('an --output that does not exist (a typo): every stage but query refuses it; query one whose parent does not exist', async (t) => {
   const root = t.testdir()
   const typo = join(root, 'run3auua')
   for (const [stage, extra] of [
@@ -181,4 +181,11 @@ t.test('an --output that does not exist (a typo): every stage but query refuses 
     t.equal(result.stdout, '', what)
     t.notOk(existsSync(typo), `${what}: nothing created`)
   }
+  // query makes the directory, not its parents: /sphenix/u/calo missing is a file system not mounted, more often than
+  // not, and a fresh output directory there would be a night with no ledger.
+  const unmounted = join(root, 'sphenix', 'u', 'calo', 'run3auau')
+  const query = await runStageHere('query', ['--output', unmounted])
+  t.equal(query.code, 2, query.stderr)
+  t.match(query.stderr, /^caloprod query: --output \S+\/run3auau: \S+\/sphenix\/u\/calo does not exist \(a file system not mounted\?\); .* mkdir -p \S+\/calo\n$/)
+  t.notOk(existsSync(join(root, 'sphenix')), 'query: nothing created')
 })
