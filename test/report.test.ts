@@ -157,6 +157,7 @@ t.test('after several nights: held with its reason, given up, done too long, per
 
 t.test('a brand-new output directory: the page says there is nothing yet', async (t) => {
   const output = join(t.testdir(), 'new')
+  mkdirSync(output) // made by hand (a directory that does not exist is refused: test/faults/bad-input.test.ts)
   const result = await runStageHere('report', ['--output', output], { PATH: `${join(ROOT, 'test', 'fakes')}:${process.env.PATH}`, FAKE_CONDOR_STATE: join(output, '..', 'q.json') })
   t.equal(result.code, 0, result.stderr)
   t.match(result.stdout, /^report: 0 runs; 0 need a person; /)
