@@ -18,6 +18,7 @@ t.test('reduce after a change of its code: OUTPUT=calo/run then OUTPUT=calo_run 
   symlinkSync(join(ROOT, 'node_modules'), join(project, 'node_modules'))
   const reduce = (output: string) => runTask(['--verbose', '-x', 'reduce', `OUTPUT=${join(dir, output)}`], env, project)
   const upToDate = /Task "reduce-[^"]*" is up to date/
+  mkdirSync(join(dir, 'calo')) // query makes an output directory, not its parents
 
   for (const output of ['calo/run', 'calo_run']) {
     const first = await reduce(output)
@@ -40,6 +41,7 @@ t.test('a long OUTPUT and a long RULES path: the checksum file name stays within
   const output = join(dir, 'o'.repeat(100), 'p'.repeat(100))
   const rules = join(dir, 'r'.repeat(100), 'site-rules.yaml')
   mkdirSync(dirname(rules), { recursive: true })
+  mkdirSync(dirname(output)) // query makes an output directory, not its parents
   writeFileSync(rules, 'extends: seed\n')
   const reduce = () => runTask(['--verbose', '-x', 'reduce', `OUTPUT=${output}`, `RULES=${rules}`], env)
   const first = await reduce()
