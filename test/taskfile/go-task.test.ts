@@ -217,6 +217,9 @@ t.test('interrupted nights: SIGINT exits 130, SIGTERM 143, after the stage clean
       t.match(result.stderr, `caloprod check: stopped by ${signal}`)
       t.match(result.stderr, new RegExp(`task: Failed to run task "submit": .*exit status ${code}$`, 'm'))
       t.notOk(lockStage(), `${signal}: the lock is released (between stages, or removed once go-task ended)`)
+      // The lock's watcher (tasks/watch-lock.ts, detached) removes it once go-task has ended, through a takeover guard
+      // written as a temporary file for a moment: the directory is looked at once it has done so.
+      await until(() => lockStage() === undefined)
     }
     const temps = readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.tmp'))
     if (code !== null) t.same(temps, [], `${signal}: no temporary file left`)
