@@ -59,7 +59,7 @@ export const FLAGS = {
   },
   output: {
     key: 'output', kind: 'string', alias: 'o', value: 'DIR', default: (env: Env, cwd: string) => resolve(cwd, 'run3auau'),
-    help: 'output directory (default: the run type, e.g. ./run3auau)', parse: absolute,
+    help: 'output directory (default: the run type, e.g. ./run3auau); query makes it, not its parents; the other stages need it', parse: absolute,
   },
   verbose: { key: 'verbose', kind: 'boolean', alias: 'v', help: 'also print the log to stderr' },
   quiet: { key: 'quiet', kind: 'boolean', alias: 'q', help: 'print nothing on stdout: no summary line, nor the lines of status, a plan or upload' },
