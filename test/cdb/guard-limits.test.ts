@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { payloadIovs, startFakeNopayloaddb, type FakeNopayloaddbFaults, type FakeRoute } from '../fakes/nopayloaddb.mjs'
 import { FAKE_FILTER_DATASETS, fakeCdb, fakeCdbEnv, runListCsv } from '../helpers/fake-cdb.js'
+import { meeting } from '../helpers/meeting.js'
 import { runStageHere, startScript } from '../helpers/run-script.js'
 
 /** `count` new runs without maps (filter-datasets keeps them all, the server agrees), and a server with `faults`. */
@@ -35,14 +36,11 @@ t.test('--jobs: the kept runs are asked that many at a time', async (t) => {
   let most = 0
   // A slow server: each answer waits until 8 requests were once in flight together (10 s at most), so the requests
   // sent at once meet there however far apart a busy machine delivers them; then a second more, a ninth's chance.
-  let met = () => {}
-  const full = new Promise<void>((resolve) => (met = resolve))
-  const bound = setTimeout(() => met(), 10000)
-  bound.unref()
+  const eight = meeting(8)
   const slow: FakeRoute = async (ctx) => {
     most = Math.max(most, ++inFlight)
-    if (inFlight === 8) met()
-    await full
+    eight.arrived(inFlight)
+    await eight.met
     await new Promise((resolve) => setTimeout(resolve, 1000))
     inFlight--
     return payloadIovs(ctx)

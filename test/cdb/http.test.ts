@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { HttpClient, HttpError, IDLE_CONNECTION_MS, type HttpClientOptions } from '../../lib/cdb/http.js'
 import { startFakeNopayloaddb, type FakeNopayloaddbFaults } from '../fakes/nopayloaddb.mjs'
+import { meeting } from '../helpers/meeting.js'
 
 const QUERY = 'payloadiovs/?gtName=newcdbtag&majorIOV=0&minorIOV=66500'
 
@@ -92,17 +93,14 @@ t.test('at most maxInFlight requests at once, over reused connections; the token
   const auth: string[] = []
   // Each answer waits until 3 requests were once in flight together (10 s at most), then 20 ms more, a fourth's chance
   // to come: requests sent at once that a busy machine delivers more than 20 ms apart still meet.
-  let met = () => {}
-  const full = new Promise<void>((resolve) => (met = resolve))
-  const bound = setTimeout(() => met(), 10000)
-  bound.unref()
+  const three = meeting(3)
   const server: Server = createServer((req, res) => {
     sockets.add(req.socket)
     auth.push(String(req.headers.authorization))
     inFlight++
     most = Math.max(most, inFlight)
-    if (inFlight === 3) met()
-    void full.then(() => setTimeout(() => {
+    three.arrived(inFlight)
+    void three.met.then(() => setTimeout(() => {
       inFlight--
       res.writeHead(req.url?.includes('denied') ? 401 : 200, { 'content-type': 'application/json' }).end('[]')
     }, 20))
